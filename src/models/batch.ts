@@ -1,0 +1,263 @@
+/**
+ * The canonical in-memory form of a prediction request or response: named, typed columns of
+ * equal row count. Every protocol decodes into a Batch, every runtime consumes and produces one,
+ * monitoring taps it. Columns hold flat typed arrays; a column whose rows are vectors or tensors
+ * has a per-row `shape` and stores its rows back to back (row-major), so slicing rows is a
+ * zero-copy `subarray` and concatenation is one `set` per column.
+ */
+import { invalidArgument } from '../core/errors.js';
+
+export type NumericDType =
+  | 'float32'
+  | 'float64'
+  | 'float16'
+  | 'int8'
+  | 'int16'
+  | 'int32'
+  | 'int64'
+  | 'uint8'
+  | 'uint16'
+  | 'uint32'
+  | 'uint64'
+  | 'bool';
+export type DType = NumericDType | 'string';
+
+/** The array each dtype is stored in. float16 keeps raw IEEE half bits; bool is 0/1 bytes. */
+export interface ArrayOf {
+  float32: Float32Array;
+  float64: Float64Array;
+  float16: Uint16Array;
+  int8: Int8Array;
+  int16: Int16Array;
+  int32: Int32Array;
+  int64: BigInt64Array;
+  uint8: Uint8Array;
+  uint16: Uint16Array;
+  uint32: Uint32Array;
+  uint64: BigUint64Array;
+  bool: Uint8Array;
+  string: string[];
+}
+export type ColumnData = ArrayOf[DType];
+export type NumericArray = ArrayOf[NumericDType];
+
+const CONSTRUCTORS = {
+  float32: Float32Array,
+  float64: Float64Array,
+  float16: Uint16Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  uint64: BigUint64Array,
+  bool: Uint8Array,
+} as const;
+
+export const DTYPES: readonly DType[] = [...(Object.keys(CONSTRUCTORS) as NumericDType[]), 'string'];
+
+export function isDType(value: unknown): value is DType {
+  return typeof value === 'string' && (DTYPES as readonly string[]).includes(value);
+}
+
+/** True for dtypes whose elements are bigints (int64, uint64). */
+export function isBigIntDType(dtype: DType): dtype is 'int64' | 'uint64' {
+  return dtype === 'int64' || dtype === 'uint64';
+}
+
+export function isFloatDType(dtype: DType): dtype is 'float32' | 'float64' | 'float16' {
+  return dtype === 'float32' || dtype === 'float64' || dtype === 'float16';
+}
+
+/** A zero-filled array (empty strings for `string`) of `length` elements. */
+export function allocate<D extends DType>(dtype: D, length: number): ArrayOf[D] {
+  if (dtype === 'string') return new Array<string>(length).fill('') as ArrayOf[D];
+  return new CONSTRUCTORS[dtype as NumericDType](length) as ArrayOf[D];
+}
+
+/** Elements per row for a per-row shape; [] (a scalar) is 1. */
+export function rowSize(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export interface Column<D extends DType = DType> {
+  readonly dtype: D;
+  /** Shape of one row: [] for a scalar, [k] for a vector, [h, w] for a matrix... */
+  readonly shape: readonly number[];
+  /** rows × rowSize(shape) elements, row-major. */
+  readonly data: ArrayOf[D];
+}
+
+/** Builds a column, checking that the data matches the dtype and holds whole rows. */
+export function column<D extends DType>(dtype: D, data: ArrayOf[D], shape: readonly number[] = []): Column<D> {
+  const expected = dtype === 'string' ? Array : CONSTRUCTORS[dtype as NumericDType];
+  if (!(data instanceof expected)) {
+    throw invalidArgument(`column of dtype ${dtype}: expected a ${expected.name}, got ${describe(data)}`);
+  }
+  if (shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw invalidArgument(`column of dtype ${dtype}: shape [${shape.join(', ')}] must be non-negative integers`);
+  }
+  const size = rowSize(shape);
+  if (size === 0 ? data.length !== 0 : data.length % size !== 0) {
+    throw invalidArgument(`column of dtype ${dtype}: ${data.length} elements do not form rows of shape [${shape.join(', ')}]`);
+  }
+  return { dtype, shape: [...shape], data };
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  return (value as object).constructor?.name ?? typeof value;
+}
+
+function columnRows(col: Column): number {
+  const size = rowSize(col.shape);
+  return size === 0 ? 0 : col.data.length / size;
+}
+
+export class Batch {
+  /** Columns in their order of insertion (a Map so that names like "0" keep their place). */
+  readonly columns: ReadonlyMap<string, Column>;
+
+  private constructor(
+    readonly rows: number,
+    columns: Map<string, Column>,
+  ) {
+    this.columns = columns;
+  }
+
+  /**
+   * Builds a batch from named columns. `rows` is required only when every column has a
+   * zero-size row shape (it cannot be inferred then) or there are no columns.
+   */
+  static from(columns: Iterable<readonly [string, Column]> | Record<string, Column>, rows?: number): Batch {
+    const entries = Symbol.iterator in columns ? [...(columns as Iterable<readonly [string, Column]>)] : Object.entries(columns);
+    const map = new Map<string, Column>();
+    let n = rows;
+    for (const [name, col] of entries) {
+      if (map.has(name)) throw invalidArgument(`column "${name}" appears twice`);
+      if (rowSize(col.shape) > 0) {
+        const r = columnRows(col);
+        if (n === undefined) n = r;
+        else if (r !== n) throw invalidArgument(`column "${name}": has ${r} rows, expected ${n}`);
+      }
+      map.set(name, col);
+    }
+    return new Batch(n ?? 0, map);
+  }
+
+  static empty(rows = 0): Batch {
+    return new Batch(rows, new Map());
+  }
+
+  get names(): string[] {
+    return [...this.columns.keys()];
+  }
+
+  has(name: string): boolean {
+    return this.columns.has(name);
+  }
+
+  /** The named column, or an InvalidArgument naming it. */
+  column(name: string): Column {
+    const col = this.columns.get(name);
+    if (!col) throw invalidArgument(`column "${name}" is missing (batch has ${this.names.map((n) => `"${n}"`).join(', ') || 'no columns'})`);
+    return col;
+  }
+
+  /** A new batch with `name` added or replaced. */
+  with(name: string, col: Column): Batch {
+    const map = new Map(this.columns);
+    map.set(name, col);
+    return Batch.from(map, this.columns.size > 0 || this.rows > 0 ? this.rows : undefined);
+  }
+
+  /** A new batch with only the named columns, in that order. */
+  select(names: readonly string[]): Batch {
+    return new Batch(this.rows, new Map(names.map((n) => [n, this.column(n)] as const)));
+  }
+
+  /** Rows [start, end) without copying numeric data (typed-array views share memory). */
+  slice(start: number, end = this.rows): Batch {
+    const s = Math.max(0, Math.min(start, this.rows));
+    const e = Math.max(s, Math.min(end, this.rows));
+    const map = new Map<string, Column>();
+    for (const [name, col] of this.columns) {
+      const size = rowSize(col.shape);
+      const data = Array.isArray(col.data)
+        ? col.data.slice(s * size, e * size)
+        : (col.data as NumericArray).subarray(s * size, e * size);
+      map.set(name, { dtype: col.dtype, shape: col.shape, data });
+    }
+    return new Batch(e - s, map);
+  }
+
+  /** Row-wise concatenation; every batch must have the same column names, dtypes and shapes. */
+  static concat(batches: readonly Batch[]): Batch {
+    if (batches.length === 0) return Batch.empty();
+    if (batches.length === 1) return batches[0];
+    const first = batches[0];
+    const rows = batches.reduce((n, b) => n + b.rows, 0);
+    for (const b of batches) {
+      if (b.columns.size !== first.columns.size) {
+        throw invalidArgument(`cannot concatenate batches with columns [${first.names.join(', ')}] and [${b.names.join(', ')}]`);
+      }
+    }
+    const map = new Map<string, Column>();
+    for (const [name, col] of first.columns) {
+      const size = rowSize(col.shape);
+      const out = allocate(col.dtype, rows * size);
+      let offset = 0;
+      for (const b of batches) {
+        const other = b.columns.get(name);
+        if (!other || other.dtype !== col.dtype || !sameShape(other.shape, col.shape)) {
+          throw invalidArgument(
+            `column "${name}": cannot concatenate ${other ? `${other.dtype}[${other.shape.join(', ')}]` : 'a missing column'} with ${col.dtype}[${col.shape.join(', ')}]`,
+          );
+        }
+        if (Array.isArray(out)) {
+          const src = other.data as string[];
+          for (let i = 0; i < src.length; i++) out[offset + i] = src[i];
+        } else {
+          (out as Float64Array).set(other.data as Float64Array, offset);
+        }
+        offset += other.data.length;
+      }
+      map.set(name, { dtype: col.dtype, shape: col.shape, data: out });
+    }
+    return new Batch(rows, map);
+  }
+
+  /** One row as a plain object: scalars as numbers/bigints/strings, vectors as nested arrays. */
+  row(index: number): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [name, col] of this.columns) out[name] = cellValue(col, index);
+    return out;
+  }
+}
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Row `index` of a column as a JS value: a scalar, or nested arrays following its shape. */
+export function cellValue(col: Column, index: number): unknown {
+  const size = rowSize(col.shape);
+  const flat: unknown[] = Array.isArray(col.data)
+    ? col.data.slice(index * size, (index + 1) * size)
+    : Array.from((col.data as NumericArray).subarray(index * size, (index + 1) * size) as ArrayLike<number | bigint>);
+  if (col.shape.length === 0) return flat[0];
+  return nest(flat, col.shape);
+}
+
+/** Reshapes a flat row-major list into nested arrays of the given shape. */
+export function nest<T>(flat: readonly T[], shape: readonly number[]): unknown[] {
+  if (shape.length <= 1) return [...flat];
+  const inner = rowSize(shape.slice(1));
+  const out: unknown[] = [];
+  for (let i = 0; i < shape[0]; i++) out.push(nest(flat.slice(i * inner, (i + 1) * inner), shape.slice(1)));
+  return out;
+}

@@ -1,0 +1,106 @@
+/**
+ * The `js` flavor, the escape hatch for custom models written in JavaScript or TypeScript: a
+ * folder (or file) with an ES module exporting `predict(batch)` and, optionally,
+ * `load(context)`, `signature` and `close()`.
+ *
+ * `load` may return an object with its own `predict` / `signature` / `close`, which then take
+ * precedence; that is how a module keeps per-load state (a module is evaluated once per process).
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { failedPrecondition, invalidArgument, isModelportError } from '../../core/errors.js';
+import { Batch, type Column } from '../batch.js';
+import type { Flavor, LoadOptions, Predictor } from '../predictor.js';
+import { conform, type Signature } from '../signature.js';
+
+export interface JsModelContext {
+  /** The model folder (or the module's folder when a file was given). */
+  path: string;
+  options: LoadOptions;
+}
+
+export interface JsModel {
+  predict(batch: Batch): Batch | Record<string, Column> | Promise<Batch | Record<string, Column>>;
+  signature?: Signature;
+  close?(): void | Promise<void>;
+}
+
+export interface JsModelModule extends Partial<JsModel> {
+  load?(context: JsModelContext): void | Partial<JsModel> | Promise<void | Partial<JsModel>>;
+}
+
+const ENTRY_NAMES = ['model.js', 'model.mjs', 'index.js', 'index.mjs', 'model.ts', 'index.ts'];
+
+/** The module file of a js model folder: package.json "main", else model.js, index.js, ... */
+export function findJsEntry(dir: string, module?: string): string | undefined {
+  if (module) return join(dir, module);
+  const pkg = join(dir, 'package.json');
+  if (existsSync(pkg)) {
+    try {
+      const main = (JSON.parse(readFileSync(pkg, 'utf8')) as { main?: string }).main;
+      if (main && existsSync(join(dir, main))) return join(dir, main);
+    } catch {
+      // an unreadable package.json just means we look for the usual names
+    }
+  }
+  return ENTRY_NAMES.map((n) => join(dir, n)).find((f) => existsSync(f));
+}
+
+class JsPredictor implements Predictor {
+  readonly flavor = 'js';
+  readonly metadata: Record<string, unknown>;
+
+  constructor(
+    private readonly model: JsModel,
+    readonly signature: Signature,
+    private readonly options: LoadOptions,
+    entry: string,
+  ) {
+    this.metadata = { module: entry };
+  }
+
+  async predict(batch: Batch): Promise<Batch> {
+    const input = this.signature.inputs.length > 0 ? conform(batch, this.signature.inputs, this.options) : batch;
+    let out: Batch | Record<string, Column>;
+    try {
+      out = await this.model.predict(input);
+    } catch (err) {
+      if (isModelportError(err)) throw err;
+      throw failedPrecondition(`js model ${this.metadata.module}: predict failed: ${(err as Error).message}`);
+    }
+    const result = out instanceof Batch ? out : Batch.from(out);
+    if (result.rows !== input.rows) {
+      throw failedPrecondition(`js model ${this.metadata.module}: returned ${result.rows} rows for ${input.rows} input rows`);
+    }
+    return result;
+  }
+
+  async close(): Promise<void> {
+    await this.model.close?.();
+  }
+}
+
+export async function loadJs(path: string, options: LoadOptions, module?: string): Promise<Predictor> {
+  const abs = resolve(path);
+  const isDir = statSync(abs).isDirectory();
+  const entry = isDir ? findJsEntry(abs, module) : abs;
+  if (!entry || !existsSync(entry)) throw invalidArgument(`js model ${path}: no module found (looked for ${ENTRY_NAMES.join(', ')})`);
+  let mod: JsModelModule;
+  try {
+    mod = (await import(pathToFileURL(entry).href)) as JsModelModule;
+  } catch (err) {
+    throw invalidArgument(`js model ${entry} could not be imported: ${(err as Error).message}`);
+  }
+  const loaded = (await mod.load?.({ path: isDir ? abs : resolve(abs, '..'), options })) ?? {};
+  const predict = loaded.predict ?? mod.predict;
+  if (typeof predict !== 'function') throw invalidArgument(`js model ${entry}: exports no predict(batch) function`);
+  const model: JsModel = {
+    predict: predict.bind(loaded.predict ? loaded : mod),
+    close: (loaded.close ?? mod.close)?.bind(loaded.close ? loaded : mod),
+  };
+  const signature = options.signature ?? loaded.signature ?? mod.signature ?? { inputs: [], outputs: [] };
+  return new JsPredictor(model, signature, options, entry);
+}
+
+export const jsFlavor: Flavor = { name: 'js', load: (path, options) => loadJs(path, options) };

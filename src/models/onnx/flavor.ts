@@ -1,0 +1,122 @@
+/**
+ * The `onnx` flavor: runs a model with onnxruntime-node. The signature comes from the graph's
+ * inputs and outputs (the first dimension is the batch), ZipMap outputs become plain
+ * probability tensors, and session options come from the load options.
+ */
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import ort from 'onnxruntime-node';
+import { failedPrecondition, invalidArgument } from '../../core/errors.js';
+import { Batch, isDType, type Column, type ColumnData, type DType } from '../batch.js';
+import type { Flavor, LoadOptions, Predictor } from '../predictor.js';
+import { castData, conform, type Signature, type TensorSpec } from '../signature.js';
+import { stripZipMap } from './zipmap.js';
+
+interface Port extends TensorSpec {
+  /** A fixed batch dimension the graph insists on (often 1), if it has one. */
+  fixedBatch?: number;
+}
+
+function toPort(meta: ort.InferenceSession.ValueMetadata, where: string): Port {
+  if (!meta.isTensor) throw failedPrecondition(`ONNX ${where} "${meta.name}" is not a tensor; only tensor inputs and outputs are supported`);
+  const dtype = meta.type as string;
+  if (!isDType(dtype)) throw failedPrecondition(`ONNX ${where} "${meta.name}" has type ${dtype}, which modelport does not support`);
+  const [first, ...rest] = meta.shape;
+  return {
+    name: meta.name,
+    dtype,
+    shape: rest.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)),
+    fixedBatch: typeof first === 'number' && first > 0 ? first : undefined,
+  };
+}
+
+function sessionOptions(options: LoadOptions): ort.InferenceSession.SessionOptions {
+  return {
+    intraOpNumThreads: options.threads ?? os.availableParallelism(),
+    interOpNumThreads: options.interOpThreads ?? 1,
+    graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
+    executionMode: options.executionMode ?? 'sequential',
+  };
+}
+
+class OnnxPredictor implements Predictor {
+  readonly flavor = 'onnx';
+
+  constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly inputs: Port[],
+    private readonly outputs: Port[],
+    readonly signature: Signature,
+    readonly metadata: Record<string, unknown>,
+    private readonly options: LoadOptions,
+  ) {}
+
+  async predict(batch: Batch): Promise<Batch> {
+    let conformed = conform(batch, this.signature.inputs, this.options);
+    if (this.options.signature) conformed = this.toModelTypes(conformed);
+    const fixed = this.inputs.find((p) => p.fixedBatch)?.fixedBatch;
+    if (fixed && conformed.rows !== fixed) {
+      if (conformed.rows % fixed !== 0) {
+        throw invalidArgument(`the model takes batches of exactly ${fixed} rows; got ${conformed.rows}`);
+      }
+      const parts: Promise<Batch>[] = [];
+      for (let r = 0; r < conformed.rows; r += fixed) parts.push(this.run(conformed.slice(r, r + fixed)));
+      return Batch.concat(await Promise.all(parts));
+    }
+    return this.run(conformed);
+  }
+
+  private toModelTypes(batch: Batch): Batch {
+    return Batch.from(
+      this.inputs.map((p) => {
+        const col = batch.column(p.name);
+        return [p.name, { dtype: p.dtype, shape: col.shape, data: castData(p.name, col, p.dtype) }] as const;
+      }),
+      batch.rows,
+    );
+  }
+
+  private async run(batch: Batch): Promise<Batch> {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const p of this.inputs) {
+      const col = batch.column(p.name);
+      feeds[p.name] = new ort.Tensor(p.dtype as ort.Tensor.Type, col.data as ort.Tensor.DataType, [batch.rows, ...col.shape]);
+    }
+    const results = await this.session.run(feeds);
+    const columns: [string, Column][] = [];
+    for (const p of this.outputs) {
+      const t = results[p.name];
+      if (t.dims.length === 0 || t.dims[0] !== batch.rows) {
+        throw failedPrecondition(`ONNX output "${p.name}" has shape [${t.dims.join(', ')}], not one row per input row (${batch.rows})`);
+      }
+      columns.push([p.name, { dtype: t.type as DType, shape: t.dims.slice(1), data: t.data as ColumnData }]);
+    }
+    return Batch.from(columns, batch.rows);
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+export async function loadOnnx(path: string, options: LoadOptions): Promise<Predictor> {
+  const bytes = await readFile(path);
+  const { model, zipmaps } = stripZipMap(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(model, sessionOptions(options));
+  } catch (err) {
+    throw invalidArgument(`ONNX model ${path} could not be loaded: ${(err as Error).message}`);
+  }
+  const inputs = session.inputMetadata.map((m) => toPort(m, 'input'));
+  const outputs = session.outputMetadata.map((m) => toPort(m, 'output'));
+  const strip = ({ name, dtype, shape }: Port): TensorSpec => ({ name, dtype, shape });
+  const signature: Signature = options.signature ?? { inputs: inputs.map(strip), outputs: outputs.map(strip) };
+  const metadata: Record<string, unknown> = {};
+  if (zipmaps.length > 0) {
+    metadata.classLabels = Object.fromEntries(zipmaps.map((z) => [z.output, z.labels.map(String)]));
+  }
+  return new OnnxPredictor(session, inputs, outputs, signature, metadata, options);
+}
+
+export const onnxFlavor: Flavor = { name: 'onnx', load: loadOnnx };

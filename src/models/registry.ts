@@ -1,0 +1,124 @@
+/**
+ * The registry of flavors and `loadModel`, which finds the flavor of an artifact: the MLmodel
+ * file of an MLflow folder, else the files themselves (`.onnx`, an XGBoost JSON/UBJSON model,
+ * a folder with a JS module).
+ */
+import { existsSync } from 'node:fs';
+import { open, readdir, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { invalidArgument, notFound } from '../core/errors.js';
+import { findJsEntry, jsFlavor, loadJs } from './js/flavor.js';
+import { readMLmodel } from './mlmodel.js';
+import { onnxFlavor } from './onnx/flavor.js';
+import type { Flavor, LoadOptions, Predictor } from './predictor.js';
+import { xgboostFlavor } from './xgboost/flavor.js';
+
+const flavors = new Map<string, Flavor>([
+  [onnxFlavor.name, onnxFlavor],
+  [xgboostFlavor.name, xgboostFlavor],
+  [jsFlavor.name, jsFlavor],
+]);
+
+/** Adds (or replaces) a flavor, e.g. a LightGBM runtime. */
+export function registerFlavor(flavor: Flavor): void {
+  flavors.set(flavor.name, flavor);
+}
+
+export function flavorNames(): string[] {
+  return [...flavors.keys()];
+}
+
+export interface ResolvedArtifact {
+  flavor: string;
+  /** The file or folder the flavor loads. */
+  path: string;
+  /** For js models declared in MLmodel: the module file relative to the folder. */
+  module?: string;
+}
+
+const XGBOOST_EXTENSIONS = new Set(['.json', '.ubj', '.ubjson', '.xgb', '.bst']);
+const JS_EXTENSIONS = new Set(['.js', '.mjs', '.ts', '.mts']);
+
+/** True when the file starts like an XGBoost JSON or UBJSON model ("learner" near the start). */
+async function looksLikeXgboost(file: string): Promise<boolean> {
+  const handle = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(256);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+    const head = buf.subarray(0, bytesRead);
+    return head[0] === 0x7b && head.includes('learner');
+  } finally {
+    await handle.close();
+  }
+}
+
+async function detectFile(file: string): Promise<string | undefined> {
+  const ext = extname(file).toLowerCase();
+  if (ext === '.onnx' || ext === '.ort') return 'onnx';
+  if (JS_EXTENSIONS.has(ext)) return 'js';
+  if (XGBOOST_EXTENSIONS.has(ext) && (await looksLikeXgboost(file))) return 'xgboost';
+  return undefined;
+}
+
+/** Which flavor and file an artifact path holds (no model is loaded). */
+export async function resolveArtifact(path: string, flavor?: string): Promise<ResolvedArtifact> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch {
+    throw notFound(`model artifact ${path} does not exist`);
+  }
+  if (!info.isDirectory()) {
+    const detected = flavor ?? (await detectFile(path));
+    if (!detected) throw invalidArgument(`cannot tell the flavor of ${path}; pass flavor (one of ${flavorNames().join(', ')})`);
+    return { flavor: detected, path };
+  }
+  const mlmodel = join(path, 'MLmodel');
+  if (existsSync(mlmodel)) {
+    const doc = await readMLmodel(mlmodel);
+    const fromMlmodel = fromMLmodelFlavors(path, doc.flavors, flavor);
+    if (fromMlmodel) return fromMlmodel;
+  }
+  const files = (await readdir(path)).sort();
+  for (const name of files) {
+    const file = join(path, name);
+    if ((await stat(file)).isDirectory()) continue;
+    const detected = await detectFile(file);
+    if (detected && detected !== 'js' && (!flavor || flavor === detected)) return { flavor: detected, path: file };
+  }
+  if ((!flavor || flavor === 'js') && findJsEntry(path)) return { flavor: 'js', path };
+  if (flavor && flavors.has(flavor) && !['onnx', 'xgboost', 'js'].includes(flavor)) return { flavor, path };
+  throw invalidArgument(`no model found in ${path}: expected an MLmodel file, a .onnx file, an XGBoost .json/.ubj model or a JS module`);
+}
+
+/** MLflow flavor sections name their file: onnx `data`, xgboost `data`, ours `module`. */
+function fromMLmodelFlavors(dir: string, sections: Record<string, Record<string, unknown>>, wanted?: string): ResolvedArtifact | undefined {
+  const order = wanted ? [wanted] : ['onnx', 'xgboost', 'js', ...Object.keys(sections)];
+  for (const name of order) {
+    const section = sections[name];
+    if (!section || !flavors.has(name)) continue;
+    if (name === 'js') return { flavor: 'js', path: dir, module: typeof section.module === 'string' ? section.module : undefined };
+    const data = typeof section.data === 'string' ? join(dir, section.data) : dir;
+    return { flavor: name, path: data };
+  }
+  if (wanted) throw invalidArgument(`MLmodel in ${dir} has no "${wanted}" flavor (it has ${Object.keys(sections).join(', ')})`);
+  return undefined;
+}
+
+/**
+ * Loads a model artifact (a file, or a folder with or without an MLmodel file) with the given
+ * or detected flavor.
+ */
+export async function loadModel(path: string, options: LoadOptions = {}): Promise<Predictor> {
+  if (options.flavor && !flavors.has(options.flavor)) {
+    throw invalidArgument(`unknown flavor "${options.flavor}" (known: ${flavorNames().join(', ')})`);
+  }
+  const artifact = await resolveArtifact(path, options.flavor);
+  if (artifact.flavor === 'js') return loadJs(artifact.path, options, artifact.module);
+  if (artifact.flavor === 'xgboost' && (await stat(artifact.path)).isDirectory()) {
+    const file = (await readdir(artifact.path)).map((n) => join(artifact.path, n)).find((f) => XGBOOST_EXTENSIONS.has(extname(f)));
+    if (!file) throw invalidArgument(`no XGBoost model file in ${artifact.path}`);
+    return flavors.get('xgboost')!.load(file, options);
+  }
+  return flavors.get(artifact.flavor)!.load(artifact.path, options);
+}

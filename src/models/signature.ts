@@ -1,0 +1,169 @@
+/**
+ * A model's signature: the columns it takes and returns, each with a dtype and a per-row shape.
+ * `conform` checks a Batch against the inputs and casts what can be cast without surprise, so a
+ * runtime receives exactly the columns, dtypes and shapes it declared.
+ */
+import { invalidArgument } from '../core/errors.js';
+import {
+  allocate,
+  Batch,
+  isBigIntDType,
+  isFloatDType,
+  rowSize,
+  type ArrayOf,
+  type Column,
+  type DType,
+  type NumericArray,
+} from './batch.js';
+
+export interface TensorSpec {
+  name: string;
+  dtype: DType;
+  /** Shape of one row; -1 marks a dimension of any size. [] is a scalar per row. */
+  shape: readonly number[];
+}
+
+export interface Signature {
+  inputs: readonly TensorSpec[];
+  outputs: readonly TensorSpec[];
+}
+
+export interface ConformOptions {
+  /** What to do with columns the signature does not name: fail (default) or drop them. */
+  extraColumns?: 'error' | 'ignore';
+}
+
+export function formatSpec(spec: { dtype: DType; shape: readonly number[] }): string {
+  return spec.shape.length === 0 ? spec.dtype : `${spec.dtype}[${spec.shape.map((d) => (d < 0 ? '?' : d)).join(', ')}]`;
+}
+
+function shapeMatches(actual: readonly number[], expected: readonly number[]): boolean {
+  return actual.length === expected.length && expected.every((d, i) => d < 0 || d === actual[i]);
+}
+
+/**
+ * Checks `batch` against `inputs`: every input present, no unknown column (unless ignored),
+ * shapes compatible, dtypes castable. Returns a batch with exactly the inputs, in order.
+ */
+export function conform(batch: Batch, inputs: readonly TensorSpec[], options: ConformOptions = {}): Batch {
+  const reshaped = stackScalarColumns(batch, inputs) ?? unstackVector(batch, inputs);
+  if (reshaped) return conform(reshaped, inputs, options);
+  if (options.extraColumns !== 'ignore') {
+    const known = new Set(inputs.map((s) => s.name));
+    const extra = batch.names.filter((n) => !known.has(n));
+    if (extra.length > 0) {
+      throw invalidArgument(
+        `column${extra.length > 1 ? 's' : ''} ${extra.map((n) => `"${n}"`).join(', ')} not in the model signature (expected ${inputs.map((s) => `"${s.name}"`).join(', ')})`,
+      );
+    }
+  }
+  const columns: [string, Column][] = [];
+  for (const spec of inputs) {
+    const col = batch.columns.get(spec.name);
+    if (!col) throw invalidArgument(`column "${spec.name}" is missing: expected ${formatSpec(spec)}`);
+    columns.push([spec.name, conformColumn(spec, col)]);
+  }
+  return Batch.from(columns, batch.rows);
+}
+
+function conformColumn(spec: TensorSpec, col: Column): Column {
+  let shape = col.shape;
+  if (!shapeMatches(shape, spec.shape)) {
+    // A scalar per row and a one-element vector per row hold the same data.
+    const oneElement = rowSize(shape) === 1 && rowSize(spec.shape.map((d) => (d < 0 ? 1 : d))) === 1;
+    if (!oneElement || spec.shape.some((d) => d > 1)) {
+      throw invalidArgument(`column "${spec.name}": expected ${formatSpec(spec)}, got ${formatSpec(col)}`);
+    }
+    shape = spec.shape.map(() => 1);
+  }
+  return { dtype: spec.dtype, shape, data: castData(spec.name, col, spec.dtype) };
+}
+
+/** Converts column data to `dtype`, refusing casts that would silently change values. */
+export function castData<D extends DType>(name: string, col: Column, dtype: D): ArrayOf[D] {
+  if (col.dtype === dtype) return col.data as ArrayOf[D];
+  const fail = (why: string): never => {
+    throw invalidArgument(`column "${name}": expected ${dtype}, got ${col.dtype}${why ? ` (${why})` : ''}`);
+  };
+  if (col.dtype === 'string' || dtype === 'string') return fail('');
+  if (col.dtype === 'float16' || dtype === 'float16') return fail('float16 is only passed through');
+  const src = col.data as NumericArray;
+  const out = allocate(dtype, src.length) as NumericArray;
+  if (isFloatDType(dtype)) {
+    const dst = out as Float64Array;
+    for (let i = 0; i < src.length; i++) dst[i] = Number(src[i]);
+    return out as ArrayOf[D];
+  }
+  const integral = !isFloatDType(col.dtype);
+  if (dtype === 'bool') {
+    for (let i = 0; i < src.length; i++) {
+      const v = Number(src[i]);
+      if (v !== 0 && v !== 1) fail(`value ${v} at element ${i} is not 0 or 1`);
+      out[i] = v;
+    }
+    return out as ArrayOf[D];
+  }
+  const [lo, hi] = INT_RANGE[dtype as keyof typeof INT_RANGE];
+  for (let i = 0; i < src.length; i++) {
+    const v = src[i];
+    if (!integral && !Number.isInteger(v)) fail(`value ${v} at element ${i} is not an integer`);
+    const big = typeof v === 'bigint' ? v : BigInt(v as number);
+    if (big < lo || big > hi) fail(`value ${v} at element ${i} is out of range`);
+    out[i] = isBigIntDType(dtype) ? big : Number(big);
+  }
+  return out as ArrayOf[D];
+}
+
+const INT_RANGE = {
+  int8: [-128n, 127n],
+  int16: [-32768n, 32767n],
+  int32: [-2147483648n, 2147483647n],
+  int64: [-(2n ** 63n), 2n ** 63n - 1n],
+  uint8: [0n, 255n],
+  uint16: [0n, 65535n],
+  uint32: [0n, 4294967295n],
+  uint64: [0n, 2n ** 64n - 1n],
+} as const;
+
+/**
+ * A model with one vector input (e.g. ONNX `input: float32[N, 30]`) fed a table of scalar
+ * numeric columns (dataframe_split / records): the columns, in batch order, become the vector.
+ */
+function stackScalarColumns(batch: Batch, inputs: readonly TensorSpec[]): Batch | undefined {
+  if (inputs.length !== 1) return undefined;
+  const spec = inputs[0];
+  if (spec.shape.length !== 1 || spec.dtype === 'string' || batch.has(spec.name)) return undefined;
+  const cols = [...batch.columns.values()];
+  const width = spec.shape[0];
+  if (cols.length < 2 || (width >= 0 && cols.length !== width)) return undefined;
+  if (cols.some((c) => c.shape.length !== 0 || c.dtype === 'string')) return undefined;
+  const n = batch.rows;
+  const k = cols.length;
+  const out = allocate(spec.dtype, n * k) as NumericArray;
+  batch.names.forEach((name, j) => {
+    const data = castData(name, batch.column(name), spec.dtype) as NumericArray;
+    for (let r = 0; r < n; r++) out[r * k + j] = data[r];
+  });
+  return Batch.from([[spec.name, { dtype: spec.dtype, shape: [k], data: out } as Column]], n);
+}
+
+/**
+ * The reverse: a model with k scalar inputs (XGBoost features, MLflow column signatures) fed one
+ * vector column of width k (a tensor) gets one column per input, in signature order.
+ */
+function unstackVector(batch: Batch, inputs: readonly TensorSpec[]): Batch | undefined {
+  if (inputs.length < 2 || batch.columns.size !== 1 || inputs.some((s) => s.shape.length !== 0 || s.dtype === 'string')) return undefined;
+  const [name, col] = [...batch.columns][0];
+  if (inputs.some((s) => s.name === name) || col.shape.length !== 1 || col.shape[0] !== inputs.length || col.dtype === 'string') return undefined;
+  const k = inputs.length;
+  const n = batch.rows;
+  const src = col.data as NumericArray;
+  return Batch.from(
+    inputs.map((spec, j) => {
+      const out = allocate(col.dtype, n) as NumericArray;
+      for (let r = 0; r < n; r++) out[r] = src[r * k + j];
+      return [spec.name, { dtype: col.dtype, shape: [], data: out } as Column] as const;
+    }),
+    n,
+  );
+}
