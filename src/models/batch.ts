@@ -196,7 +196,9 @@ export class Batch {
   }
 
   /** Row-wise concatenation; every batch must have the same column names, dtypes and shapes. */
-  static concat(batches: readonly Batch[]): Batch {
+  static concat(all: readonly Batch[]): Batch {
+    // Batch.empty() is the neutral element, so callers can start a fold from it.
+    const batches = all.filter((b) => b.rows > 0 || b.columns.size > 0);
     if (batches.length === 0) return Batch.empty();
     if (batches.length === 1) return batches[0];
     const first = batches[0];

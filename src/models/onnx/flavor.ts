@@ -10,7 +10,7 @@ import { failedPrecondition, invalidArgument } from '../../core/errors.js';
 import { Batch, isDType, type Column, type ColumnData, type DType } from '../batch.js';
 import type { Flavor, LoadOptions, Predictor } from '../predictor.js';
 import { castData, conform, type Signature, type TensorSpec } from '../signature.js';
-import { stripZipMap } from './zipmap.js';
+import { stripZipMap, type ZipMapInfo } from './zipmap.js';
 
 interface Port extends TensorSpec {
   /** A fixed batch dimension the graph insists on (often 1), if it has one. */
@@ -101,10 +101,12 @@ class OnnxPredictor implements Predictor {
 
 export async function loadOnnx(path: string, options: LoadOptions): Promise<Predictor> {
   const bytes = await readFile(path);
-  const { model, zipmaps } = stripZipMap(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   let session: ort.InferenceSession;
+  let zipmaps: ZipMapInfo[];
   try {
-    session = await ort.InferenceSession.create(model, sessionOptions(options));
+    const stripped = stripZipMap(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    zipmaps = stripped.zipmaps;
+    session = await ort.InferenceSession.create(stripped.model, sessionOptions(options));
   } catch (err) {
     throw invalidArgument(`ONNX model ${path} could not be loaded: ${(err as Error).message}`);
   }
