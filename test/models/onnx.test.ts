@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allocate, Batch, loadModel, parseXgboost, xgboostToOnnx, type DType, type Predictor } from '../../src/models/index.js';
-import { buildOnnxModel, type ModelInit } from '../../src/models/onnx/builder.js';
+import { buildOnnxModel, type AttributeValue, type ModelInit } from '../../src/models/onnx/builder.js';
 import { stripZipMap } from '../../src/models/onnx/zipmap.js';
 import { assertClose, fixture, readCsv, readJson } from './helpers.js';
 
@@ -188,8 +188,8 @@ describe('onnx flavor: ai.onnx.ml operators', () => {
   }
   for (const labels of ['int64', 'string'] as const) {
     test(`LinearClassifier with ZipMap (${labels} labels) returns a probability tensor`, async () => {
-      const classAttrs = labels === 'int64' ? { classlabels_ints: { ints: [0, 1] } } : { classlabels_strings: { strings: ['no', 'yes'] } };
-      const zipAttrs = labels === 'int64' ? { classlabels_int64s: { ints: [0, 1] } } : { classlabels_strings: { strings: ['no', 'yes'] } };
+      const classAttrs: Record<string, AttributeValue> = labels === 'int64' ? { classlabels_ints: { ints: [0, 1] } } : { classlabels_strings: { strings: ['no', 'yes'] } };
+      const zipAttrs: Record<string, AttributeValue> = labels === 'int64' ? { classlabels_int64s: { ints: [0, 1] } } : { classlabels_strings: { strings: ['no', 'yes'] } };
       const path = writeModel(`linear_zipmap_${labels}`, {
         inputs: [{ name: 'float_input', dtype: 'float32', dims: ['N', 3] }],
         outputs: [
