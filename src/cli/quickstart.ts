@@ -1,0 +1,69 @@
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { failedPrecondition } from '../core/errors.js';
+import { ModelportClient } from '../client/client.js';
+import { startServer } from '../server/serve.js';
+import { stages, type StoryContext } from '../quickstart/story.js';
+import { configFrom } from './context.js';
+
+const MARKER = '.modelport-quickstart';
+
+export function registerQuickstartCommand(program: Command): void {
+  program
+    .command('quickstart')
+    .description('run the whole lifecycle on bundled demo data and leave a server running')
+    .option('--no-serve', 'stop after the last stage and exit 0')
+    .option('--port <port>', 'port for the server (default: a free one)', '0')
+    .option('--reset', 'wipe the data folder first even if the quickstart did not make it')
+    .action(async (opts: { serve: boolean; port: string; reset?: boolean }, cmd: Command) => {
+      const config = configFrom(cmd, { port: opts.port, logLevel: 'warn' });
+      const say = (line: string) => process.stdout.write(`${line}\n`);
+      prepareDataDir(config.dataDir, Boolean(opts.reset), say);
+
+      const started = Date.now();
+      const server = await startServer(config);
+      writeFileSync(join(config.dataDir, MARKER), `${new Date().toISOString()}\n`);
+      const client = new ModelportClient(server.url);
+      const ctx: StoryContext = { server, client, say: (line) => say(`      ${line}`), facts: {} };
+      try {
+        for (const [i, stage] of stages.entries()) {
+          const t0 = Date.now();
+          say(`[${i + 1}/${stages.length}] ${stage.title}`);
+          await stage.run(ctx);
+          say(`      done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        }
+      } catch (err) {
+        await server.close();
+        throw err;
+      }
+      say('');
+      say(`quickstart finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      for (const [k, v] of Object.entries(ctx.facts)) say(`  ${k}: ${v}`);
+      say(`  API docs: ${server.url}/docs`);
+      say(`  data folder: ${config.dataDir}`);
+      if (!opts.serve) {
+        await server.close();
+        return;
+      }
+      say(`modelport listening on ${server.url} (Ctrl-C to stop)`);
+      await new Promise<void>((resolve) => {
+        const stop = () => server.close().then(resolve, resolve);
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+    });
+}
+
+/** Reuses nothing from an earlier quickstart: it starts from a clean folder, and says so. */
+function prepareDataDir(dir: string, reset: boolean, say: (line: string) => void): void {
+  if (!existsSync(dir) || readdirSync(dir).length === 0) {
+    say(`data folder: ${dir} (new)`);
+    return;
+  }
+  if (!reset && !existsSync(join(dir, MARKER))) {
+    throw failedPrecondition(`data folder ${dir} holds data the quickstart did not make; pass --reset to wipe it or --data to choose another folder`);
+  }
+  say(`data folder: ${dir} (reset: it held an earlier ${reset ? 'run' : 'quickstart'})`);
+  rmSync(dir, { recursive: true, force: true });
+}

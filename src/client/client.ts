@@ -1,0 +1,60 @@
+/** The typed TypeScript SDK's core: requests, JSON decoding and errors as ModelportError values. */
+import { ModelportError, type ErrorCode } from '../core/errors.js';
+import { HTTP_CODE } from './status.js';
+import { HttpTransport, type Transport, type TransportRequest } from './transport.js';
+
+export interface ClientOptions {
+  /** Bearer token sent with every request. */
+  token?: string;
+}
+
+export class ModelportClient {
+  readonly transport: Transport;
+
+  constructor(target: string | Transport, options: ClientOptions = {}) {
+    this.transport =
+      typeof target === 'string'
+        ? new HttpTransport(target, options.token ? { authorization: `Bearer ${options.token}` } : {})
+        : target;
+  }
+
+  /** Sends a request and decodes the JSON answer; any 4xx/5xx becomes a ModelportError. */
+  async request<T>(req: TransportRequest): Promise<T> {
+    const res = await this.transport.request(req);
+    const text = res.body.toString('utf8');
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = text;
+    }
+    if (res.status >= 400) throw errorFromResponse(res.status, parsed);
+    return parsed as T;
+  }
+
+  health(): Promise<{ status: string }> {
+    return this.request({ method: 'GET', path: '/health' });
+  }
+
+  /** Readiness answers 503 with the failing checks; both answers are returned, not thrown. */
+  async ready(): Promise<{ status: string; checks: Record<string, { ok: boolean; error?: string }> }> {
+    const res = await this.transport.request({ method: 'GET', path: '/ready' });
+    return JSON.parse(res.body.toString('utf8'));
+  }
+
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+}
+
+/** Reads every protocol's error shape back into a ModelportError. */
+export function errorFromResponse(status: number, body: unknown): ModelportError {
+  const b = body as Record<string, unknown> | undefined;
+  let message = `HTTP ${status}`;
+  if (typeof b === 'string' && b) message = b;
+  else if (b && typeof b.message === 'string') message = b.message;
+  else if (b && typeof b.error === 'string') message = b.error;
+  else if (b && b.error && typeof (b.error as { message?: unknown }).message === 'string') message = (b.error as { message: string }).message;
+  const code: ErrorCode = HTTP_CODE[status] ?? (status >= 500 ? 'Unavailable' : 'InvalidArgument');
+  return new ModelportError(code, message, { httpStatus: status, body });
+}

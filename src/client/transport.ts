@@ -1,0 +1,82 @@
+/**
+ * How the SDK reaches a modelport server: over HTTP, or in-process through Fastify's inject
+ * (the CLI's embedded mode), so both paths run the same routes, validation and errors.
+ */
+import type { FastifyInstance } from 'fastify';
+
+export interface TransportRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  query?: Record<string, string | number | boolean | undefined | (string | number)[]>;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface TransportResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+export interface Transport {
+  request(req: TransportRequest): Promise<TransportResponse>;
+  close(): Promise<void>;
+}
+
+export function encodeQuery(query: TransportRequest['query']): string {
+  if (!query) return '';
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (v === undefined) continue;
+    for (const item of Array.isArray(v) ? v : [v]) params.append(k, String(item));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+function encodeBody(body: unknown, headers: Record<string, string>): string | Buffer | undefined {
+  if (body === undefined) return undefined;
+  if (Buffer.isBuffer(body) || typeof body === 'string') return body;
+  headers['content-type'] ??= 'application/json';
+  return JSON.stringify(body);
+}
+
+export class HttpTransport implements Transport {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly defaultHeaders: Record<string, string> = {},
+  ) {}
+
+  async request(req: TransportRequest): Promise<TransportResponse> {
+    const headers = { ...this.defaultHeaders, ...req.headers };
+    const body = encodeBody(req.body, headers);
+    const res = await fetch(`${this.baseUrl.replace(/\/+$/, '')}${req.path}${encodeQuery(req.query)}`, {
+      method: req.method,
+      headers,
+      body,
+    });
+    return { status: res.status, headers: Object.fromEntries(res.headers), body: Buffer.from(await res.arrayBuffer()) };
+  }
+
+  async close(): Promise<void> {}
+}
+
+export class InjectTransport implements Transport {
+  constructor(
+    private readonly app: FastifyInstance,
+    private readonly onClose: () => Promise<void> = async () => {},
+  ) {}
+
+  async request(req: TransportRequest): Promise<TransportResponse> {
+    const headers = { ...req.headers };
+    const payload = encodeBody(req.body, headers);
+    const res = await this.app.inject({ method: req.method, url: `${req.path}${encodeQuery(req.query)}`, headers, payload });
+    const outHeaders: Record<string, string> = {};
+    for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) outHeaders[k] = String(v);
+    return { status: res.statusCode, headers: outHeaders, body: res.rawPayload };
+  }
+
+  close(): Promise<void> {
+    return this.onClose();
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * Configuration: flags > environment (MODELPORT_*) > defaults, into one typed Config.
+ * This is the only module that reads process.env; everything else receives a Config.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { invalidArgument } from './core/errors.js';
+
+export type StoreUri = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; schema?: string };
+export type ArtifactsUri =
+  | { kind: 'file'; path: string }
+  | { kind: 's3'; bucket: string; prefix: string; endpoint?: string; region: string; forcePathStyle: boolean; credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } };
+export type OnlineUri = { kind: 'sqlite'; path: string } | { kind: 'redis'; url: string; prefix: string };
+export type QueueUri = { kind: 'local' } | { kind: 'redis'; url: string };
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  store: StoreUri;
+  artifacts: ArtifactsUri;
+  online: OnlineUri;
+  queue: QueueUri;
+  /** Largest request body the HTTP server accepts, in bytes. */
+  bodyLimit: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Milliseconds given to in-flight requests on SIGTERM/SIGINT before connections are cut. */
+  shutdownGraceMs: number;
+}
+
+/** What flags can set; every field is optional and wins over the environment. */
+export interface ConfigFlags {
+  host?: string;
+  port?: string | number;
+  data?: string;
+  store?: string;
+  artifacts?: string;
+  online?: string;
+  queue?: string;
+  bodyLimit?: string | number;
+  logLevel?: string;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const pick = (flag: string | number | undefined, name: string): string | undefined =>
+    flag !== undefined ? String(flag) : env[`MODELPORT_${name}`];
+
+  const dataDir = resolve(cwd, pick(flags.data, 'DATA') ?? './modelport-data');
+  const host = pick(flags.host, 'HOST') ?? '127.0.0.1';
+  const port = parseInteger(pick(flags.port, 'PORT') ?? '5000', 'port', 0, 65535);
+  const bodyLimit = parseInteger(pick(flags.bodyLimit, 'BODY_LIMIT') ?? String(64 * 1024 * 1024), 'body-limit', 1024, 2 ** 31);
+  const logLevel = pick(flags.logLevel, 'LOG_LEVEL') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw invalidArgument(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+  return {
+    host,
+    port,
+    dataDir,
+    store: parseStoreUri(pick(flags.store, 'STORE') ?? `sqlite:${resolve(dataDir, 'modelport.db')}`, cwd),
+    artifacts: parseArtifactsUri(pick(flags.artifacts, 'ARTIFACTS') ?? `file:${resolve(dataDir, 'artifacts')}`, cwd, env),
+    online: parseOnlineUri(pick(flags.online, 'ONLINE') ?? `sqlite:${resolve(dataDir, 'online.db')}`, cwd),
+    queue: parseQueueUri(pick(flags.queue, 'QUEUE') ?? 'local'),
+    bodyLimit,
+    logLevel: logLevel as Config['logLevel'],
+    shutdownGraceMs: parseInteger(env.MODELPORT_SHUTDOWN_GRACE_MS ?? '10000', 'MODELPORT_SHUTDOWN_GRACE_MS', 0, 3_600_000),
+  };
+}
+
+function parseInteger(text: string, name: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text.trim())) throw invalidArgument(`--${name}: "${text}" is not a whole number`);
+  const value = Number(text);
+  if (value < min || value > max) throw invalidArgument(`--${name}: ${value} is outside ${min}..${max}`);
+  return value;
+}
+
+function localPath(rest: string, cwd: string): string {
+  const path = rest.startsWith('//') ? rest.slice(2) : rest;
+  if (path === '') throw invalidArgument('a file URI needs a path, e.g. sqlite:./modelport.db');
+  return isAbsolute(path) ? path : resolve(cwd, path);
+}
+
+function parseUrl(text: string, flag: string): URL {
+  try {
+    return new URL(text);
+  } catch {
+    throw invalidArgument(`--${flag}: "${text}" is not a valid URI`);
+  }
+}
+
+export function parseStoreUri(text: string, cwd = process.cwd()): StoreUri {
+  if (text.startsWith('sqlite:')) return { kind: 'sqlite', path: localPath(text.slice('sqlite:'.length), cwd) };
+  if (text.startsWith('postgres://') || text.startsWith('postgresql://')) {
+    const url = parseUrl(text, 'store');
+    const schema = url.searchParams.get('schema') ?? undefined;
+    if (schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) {
+      throw invalidArgument(`--store: schema "${schema}" must be a plain SQL identifier`);
+    }
+    url.searchParams.delete('schema');
+    return { kind: 'postgres', url: url.toString(), schema };
+  }
+  throw invalidArgument(`--store: "${text}" is not supported; use sqlite:PATH or postgres://USER@HOST:PORT/DB`);
+}
+
+export function parseArtifactsUri(text: string, cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): ArtifactsUri {
+  if (text.startsWith('file:')) return { kind: 'file', path: localPath(text.slice('file:'.length), cwd) };
+  if (text.startsWith('s3://')) {
+    const url = parseUrl(text, 'artifacts');
+    if (!url.hostname) throw invalidArgument(`--artifacts: "${text}" names no bucket; use s3://BUCKET/PREFIX`);
+    const accessKeyId = env.AWS_ACCESS_KEY_ID;
+    const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+    return {
+      kind: 's3',
+      bucket: url.hostname,
+      prefix: url.pathname.replace(/^\/+|\/+$/g, ''),
+      endpoint: env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL ?? undefined,
+      region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+      // S3-compatible servers (MinIO, Ceph, R2) mostly want path-style addressing.
+      forcePathStyle: (env.AWS_S3_FORCE_PATH_STYLE ?? (env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL ? 'true' : 'false')) === 'true',
+      credentials:
+        accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, sessionToken: env.AWS_SESSION_TOKEN } : undefined,
+    };
+  }
+  throw invalidArgument(`--artifacts: "${text}" is not supported; use file:PATH or s3://BUCKET/PREFIX`);
+}
+
+export function parseOnlineUri(text: string, cwd = process.cwd()): OnlineUri {
+  if (text.startsWith('sqlite:')) return { kind: 'sqlite', path: localPath(text.slice('sqlite:'.length), cwd) };
+  if (text.startsWith('redis://') || text.startsWith('rediss://')) {
+    const url = parseUrl(text, 'online');
+    const prefix = url.searchParams.get('prefix') ?? 'modelport:';
+    url.searchParams.delete('prefix');
+    return { kind: 'redis', url: url.toString(), prefix };
+  }
+  throw invalidArgument(`--online: "${text}" is not supported; use sqlite:PATH or redis://HOST:PORT`);
+}
+
+export function parseQueueUri(text: string): QueueUri {
+  if (text === 'local') return { kind: 'local' };
+  if (text.startsWith('redis://') || text.startsWith('rediss://')) {
+    parseUrl(text, 'queue');
+    return { kind: 'redis', url: text };
+  }
+  throw invalidArgument(`--queue: "${text}" is not supported; use local or redis://HOST:PORT`);
+}
+
+/** A URI with its password removed, safe to log. */
+export function redact(uri: string): string {
+  try {
+    const url = new URL(uri);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return uri;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Composition root: builds the adapters named by the Config, runs migrations, and hands the
+ * ports to the domains. Nothing else constructs an adapter.
+ */
+import { join } from 'node:path';
+import type { Config } from './config.js';
+import { systemClock, type Clock } from './core/clock.js';
+import { openMetadataStore, migrate, type MetadataStore, type Migrations } from './storage/metadata.js';
+import { coreMigrations } from './storage/core-migrations.js';
+import type { BlobStore } from './storage/blobs.js';
+import { openFileBlobStore } from './storage/blobs-file.js';
+import { openS3BlobStore } from './storage/blobs-s3.js';
+import { openOnlineStore, type OnlineStore } from './storage/online.js';
+import { ensureWritableDir } from './storage/metadata.js';
+
+export interface Platform {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly metadata: MetadataStore;
+  readonly blobs: BlobStore;
+  readonly online: OnlineStore;
+  /** Name of the newest applied migration. */
+  readonly schemaVersion: string | undefined;
+  close(): Promise<void>;
+}
+
+export interface PlatformOptions {
+  clock?: Clock;
+}
+
+/** Every domain's migrations; names sort in the order they must run. */
+export const allMigrations: Migrations = { ...coreMigrations };
+
+export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
+  const clock = options.clock ?? systemClock;
+  ensureWritableDir(config.dataDir);
+  const opened: { close(): Promise<void> }[] = [];
+  try {
+    const metadata = await openMetadataStore(config.store);
+    opened.push(metadata);
+    const schemaVersion = await migrate(metadata, allMigrations);
+    const blobs =
+      config.artifacts.kind === 'file'
+        ? await openFileBlobStore(config.artifacts.path)
+        : await openS3BlobStore(config.artifacts);
+    opened.push(blobs);
+    const online = await openOnlineStore(config.online, clock);
+    opened.push(online);
+    return {
+      config,
+      clock,
+      metadata,
+      blobs,
+      online,
+      schemaVersion,
+      async close() {
+        for (const store of opened.reverse()) await store.close().catch(() => undefined);
+      },
+    };
+  } catch (err) {
+    for (const store of opened.reverse()) await store.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Where a domain may keep local working files (caches, temp files) under the data folder. */
+export function workDir(config: Config, ...parts: string[]): string {
+  const dir = join(config.dataDir, ...parts);
+  ensureWritableDir(dir);
+  return dir;
+}

@@ -1,0 +1,104 @@
+/**
+ * The one place where errors become HTTP answers. Domain errors carry a code; each protocol
+ * (MLflow, Open Inference V2, scoring, modelport's own API) chooses its body shape by URL prefix.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ModelportError, type ErrorCode } from '../core/errors.js';
+
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  InvalidArgument: 400,
+  Unauthenticated: 401,
+  PermissionDenied: 403,
+  NotFound: 404,
+  AlreadyExists: 409,
+  FailedPrecondition: 412,
+  ResourceExhausted: 429,
+  Unavailable: 503,
+};
+
+/** A protocol's error body; it may also adjust the status (MLflow answers 400 where we say 409). */
+export interface ErrorFormat {
+  prefix: string;
+  format(err: ModelportError, status: number, requestId: string): { status: number; body: unknown };
+}
+
+const SNAKE: Record<ErrorCode, string> = {
+  InvalidArgument: 'INVALID_ARGUMENT',
+  Unauthenticated: 'UNAUTHENTICATED',
+  PermissionDenied: 'PERMISSION_DENIED',
+  NotFound: 'NOT_FOUND',
+  AlreadyExists: 'ALREADY_EXISTS',
+  FailedPrecondition: 'FAILED_PRECONDITION',
+  ResourceExhausted: 'RESOURCE_EXHAUSTED',
+  Unavailable: 'UNAVAILABLE',
+};
+
+const defaultFormat: ErrorFormat = {
+  prefix: '',
+  format: (err, status, requestId) => ({
+    status,
+    body: { error: { code: SNAKE[err.code], message: err.message, request_id: requestId } },
+  }),
+};
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    errorFormats: ErrorFormat[];
+  }
+}
+
+/** Turns whatever was thrown into a ModelportError, or undefined for a genuine server fault. */
+export function toModelportError(err: unknown): ModelportError | undefined {
+  if (err instanceof ModelportError) return err;
+  const e = err as FastifyError & { validationContext?: string };
+  if (e.validation) {
+    const first = e.validation[0];
+    const field = `${e.validationContext ?? 'body'}${first?.instancePath ?? ''}`.replace(/\//g, '.');
+    const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty;
+    const where = missing ? `${field}.${missing}` : field;
+    const what = missing ? 'is required' : first?.message ?? 'is invalid';
+    return new ModelportError('InvalidArgument', `${where} ${what}`, { field: where });
+  }
+  switch (e.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ModelportError('InvalidArgument', `body: malformed JSON (${e.message})`, { field: 'body' });
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ModelportError('InvalidArgument', 'body: request body is larger than the server accepts', { httpStatus: 413, field: 'body' });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ModelportError('InvalidArgument', `content-type: ${e.message}`, { httpStatus: 415, field: 'content-type' });
+  }
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return new ModelportError('InvalidArgument', e.message, { httpStatus: e.statusCode });
+  }
+  return undefined;
+}
+
+export function sendError(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, err: ModelportError): FastifyReply {
+  const status = typeof err.details.httpStatus === 'number' ? err.details.httpStatus : HTTP_STATUS[err.code];
+  const url = request.url;
+  const format = app.errorFormats.find((f) => url.startsWith(f.prefix)) ?? defaultFormat;
+  const { status: finalStatus, body } = format.format(err, status, request.id);
+  if (typeof err.details.retryAfterSeconds === 'number') reply.header('retry-after', String(Math.ceil(err.details.retryAfterSeconds)));
+  return reply.status(finalStatus).send(body);
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.decorate('errorFormats', [] as ErrorFormat[]);
+  app.setErrorHandler((err, request, reply) => {
+    const mapped = toModelportError(err);
+    if (mapped) return sendError(app, request, reply, mapped);
+    request.log.error({ err }, 'unhandled error');
+    const internal = new ModelportError('Unavailable', `internal error (request id ${request.id})`, { httpStatus: 500 });
+    return sendError(app, request, reply, internal);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(app, request, reply, new ModelportError('NotFound', `no route ${request.method} ${request.url.split('?')[0]}`)),
+  );
+}
+
+/** Registers a protocol's error shape for every URL under `prefix` (longest prefixes first). */
+export function addErrorFormat(app: FastifyInstance, format: ErrorFormat): void {
+  app.errorFormats.push(format);
+  app.errorFormats.sort((a, b) => b.prefix.length - a.prefix.length);
+}

@@ -1,0 +1,52 @@
+/** Starting and stopping a whole modelport server: platform, app, listener, graceful shutdown. */
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config.js';
+import { invalidArgument } from '../core/errors.js';
+import { createPlatform, type Platform, type PlatformOptions } from '../platform.js';
+import { buildApp, type AppOptions } from './app.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  platform: Platform;
+  /** e.g. http://127.0.0.1:5000 */
+  url: string;
+  /** Stops accepting connections, lets in-flight requests finish, then closes the stores. */
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config, options: PlatformOptions & AppOptions = {}): Promise<RunningServer> {
+  const platform = await createPlatform(config, options);
+  let app: FastifyInstance;
+  try {
+    app = await buildApp(platform, options);
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await platform.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw invalidArgument(`--port: ${config.host}:${config.port} is already in use; choose another with --port`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw invalidArgument(`--host: cannot listen on ${config.host} (${code})`);
+    if (code === 'EACCES') throw invalidArgument(`--port: not allowed to listen on port ${config.port}; choose one above 1023`);
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    platform,
+    url: `http://${host}:${port}`,
+    close() {
+      closing ??= (async () => {
+        const grace = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs);
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(grace);
+          await platform.close();
+        }
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * Blob store port: immutable, content-addressed objects (the key is the sha256 of the bytes).
+ * Adapters stream both ways so a large artifact never sits in memory, and verify the hash on
+ * read so corruption is refused instead of served.
+ */
+import { createHash } from 'node:crypto';
+import { Readable, Transform } from 'node:stream';
+import { failedPrecondition, invalidArgument } from '../core/errors.js';
+
+export interface BlobInfo {
+  sha256: string;
+  size: number;
+}
+
+export type BlobSource = Readable | AsyncIterable<Uint8Array> | Uint8Array | string;
+
+export interface BlobStore {
+  readonly kind: 'file' | 's3';
+  /** Stores the bytes; identical content is stored once. Resolves only once the blob is durable. */
+  put(source: BlobSource): Promise<BlobInfo>;
+  /** Streams the blob's bytes; the stream fails if they no longer hash to `sha256`. */
+  get(sha256: string): Promise<Readable>;
+  stat(sha256: string): Promise<BlobInfo | null>;
+  delete(sha256: string): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/** Refuses anything but a lowercase hex sha256, so a key can never name a path outside the store. */
+export function checkSha256(sha256: string): string {
+  if (!SHA256.test(sha256)) throw invalidArgument(`blob id "${sha256.slice(0, 80)}" is not a sha256 hex digest`);
+  return sha256;
+}
+
+export function toAsyncIterable(source: BlobSource): AsyncIterable<Uint8Array> {
+  if (typeof source === 'string') return Readable.from([Buffer.from(source)]);
+  if (source instanceof Uint8Array) return Readable.from([source]);
+  return source;
+}
+
+/** Passes bytes through while hashing them; at the end fails unless they hash to `expected`. */
+export function verifying(expected: string): Transform {
+  const hash = createHash('sha256');
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+    flush(done) {
+      const actual = hash.digest('hex');
+      done(actual === expected ? null : failedPrecondition(`blob ${expected} is corrupt: its content hashes to ${actual}`));
+    },
+  });
+}
+
+/** Reads a whole blob into memory; only for small blobs (metadata files, tests). */
+export async function readBlob(store: BlobStore, sha256: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await store.get(sha256)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}

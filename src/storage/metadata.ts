@@ -1,0 +1,142 @@
+/**
+ * Metadata store port: one Kysely handle over SQLite (embedded) or PostgreSQL (scale-out).
+ * Domains declare their own table types and migrations; this module only knows how to open,
+ * migrate, ping and close a database, and how to recognise the errors both engines share.
+ */
+import { mkdirSync, accessSync, constants } from 'node:fs';
+import { dirname } from 'node:path';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import type { StoreUri } from '../config.js';
+import { invalidArgument, unavailable } from '../core/errors.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface MetadataStore {
+  readonly dialect: Dialect;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly db: Kysely<any>;
+  /** Checks the database answers; throws Unavailable when it does not. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Migrations keyed by name; names sort in the order they must run (e.g. `0100_tracking_init`). */
+export type Migrations = Record<string, Migration>;
+
+export async function openMetadataStore(uri: StoreUri): Promise<MetadataStore> {
+  return uri.kind === 'sqlite' ? openSqlite(uri.path) : openPostgres(uri.url, uri.schema);
+}
+
+function openSqlite(path: string): MetadataStore {
+  if (path !== ':memory:') ensureWritableDir(dirname(path));
+  let database: Database.Database;
+  try {
+    database = new Database(path);
+  } catch (err) {
+    throw invalidArgument(`--store: cannot open SQLite database ${path}: ${(err as Error).message}`);
+  }
+  database.pragma('journal_mode = WAL');
+  // NORMAL in WAL mode can lose the last commits on power loss but never on a process crash;
+  // FULL makes an acknowledged write survive both, which is what "acknowledged" promises.
+  database.pragma('synchronous = FULL');
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 5000');
+  const db = new Kysely<any>({ dialect: new SqliteDialect({ database }) });
+  return {
+    dialect: 'sqlite',
+    db,
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+async function openPostgres(url: string, schema: string | undefined): Promise<MetadataStore> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    connectionTimeoutMillis: 5000,
+    // Every connection works inside the configured schema, so several deployments (or test
+    // runs) can share one database.
+    options: schema ? `-c search_path=${schema}` : undefined,
+    types: {
+      getTypeParser: (oid: number, format?: any) =>
+        // int8 and numeric come back as strings by default; our ids, counts and millisecond
+        // timestamps fit in a double.
+        oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format),
+    },
+  });
+  pool.on('error', () => {
+    // An idle client lost its connection; the pool replaces it on next use.
+  });
+  try {
+    const client = await pool.connect();
+    try {
+      if (schema) await client.query(`create schema if not exists "${schema}"`);
+    } finally {
+      client.release();
+    }
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    const safe = new URL(url);
+    if (safe.password) safe.password = '***';
+    throw unavailable(`--store: cannot reach PostgreSQL at ${safe.host}${safe.pathname}: ${describePgError(err)}`);
+  }
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    dialect: 'postgres',
+    db,
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+function describePgError(err: unknown): string {
+  const e = err as { code?: string; message?: string; errors?: { message: string }[] };
+  if (e.code === 'ECONNREFUSED') return 'connection refused (is the server running?)';
+  if (e.errors?.length) return e.errors.map((x) => x.message).join('; ');
+  return e.message ?? String(err);
+}
+
+export function ensureWritableDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    throw invalidArgument(`data folder ${dir} is not writable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** Runs every pending migration; returns the name of the newest one applied (the schema version). */
+export async function migrate(store: MetadataStore, migrations: Migrations): Promise<string | undefined> {
+  const migrator = new Migrator({
+    db: store.db,
+    provider: { getMigrations: async () => migrations },
+    // Domains add migrations independently; a name that sorts earlier than one already applied
+    // must still run instead of blocking start-up.
+    allowUnorderedMigrations: true,
+    migrationTableName: 'mp_migration',
+    migrationLockTableName: 'mp_migration_lock',
+  });
+  const { error } = await migrator.migrateToLatest();
+  if (error) throw error;
+  const applied = await migrator.getMigrations();
+  return applied.filter((m) => m.executedAt).map((m) => m.name).sort().at(-1);
+}
+
+/** True for a unique or primary-key violation on either engine. */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** True for a foreign-key violation on either engine. */
+export function isForeignKeyViolation(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+}

@@ -1,0 +1,19 @@
+/** A platform or server on a temp data folder, for tests. */
+import { loadConfig, type Config, type ConfigFlags } from '../../src/config.js';
+import { createPlatform, type Platform } from '../../src/platform.js';
+import { startServer, type RunningServer } from '../../src/server/serve.js';
+import type { Clock } from '../../src/core/clock.js';
+import { tempDir } from './services.js';
+
+export function testConfig(flags: ConfigFlags = {}): Config {
+  return loadConfig({ data: tempDir('mpdata'), port: 0, logLevel: 'silent', ...flags }, {});
+}
+
+export function testPlatform(flags: ConfigFlags = {}, clock?: Clock): Promise<Platform> {
+  return createPlatform(testConfig(flags), { clock });
+}
+
+/** A real server on a free loopback port. */
+export function testServer(flags: ConfigFlags = {}, clock?: Clock): Promise<RunningServer> {
+  return startServer(testConfig(flags), { clock, logger: false });
+}

@@ -1,0 +1,114 @@
+/** One contract, run against SQLite and against PostgreSQL. */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { openMetadataStore, migrate, isUniqueViolation, type MetadataStore, type Migrations } from '../../src/storage/metadata.js';
+import { coreMigrations } from '../../src/storage/core-migrations.js';
+import { parseStoreUri } from '../../src/config.js';
+import { tempDir, postgresSkip, freshPostgresUri, dropSchema } from '../helpers/services.js';
+
+const widgets: Migrations = {
+  '0900_test_widgets': {
+    async up(db) {
+      await db.schema
+        .createTable('widget')
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        .addColumn('name', 'varchar(100)', (c) => c.notNull().unique())
+        .addColumn('created_ms', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
+};
+
+function contract(name: string, open: () => Promise<{ store: MetadataStore; cleanup(): Promise<void> }>, skip: () => Promise<string | false>) {
+  describe(`metadata store contract: ${name}`, async () => {
+    const reason = await skip();
+    let store: MetadataStore;
+    let cleanup: () => Promise<void>;
+    before(async () => {
+      if (reason) return;
+      ({ store, cleanup } = await open());
+    });
+    after(async () => {
+      if (reason) return;
+      await store.close();
+      await cleanup();
+    });
+
+    test('runs the migration history once and records its version', { skip: reason }, async () => {
+      assert.equal(await migrate(store, coreMigrations), '0000_core_settings');
+      assert.equal(await migrate(store, coreMigrations), '0000_core_settings', 'a second run applies nothing and reports the same version');
+      assert.equal(await migrate(store, { ...coreMigrations, ...widgets }), '0900_test_widgets');
+      const rows = await store.db.selectFrom('mp_migration').select('name').orderBy('name').execute();
+      assert.deepEqual(rows.map((r) => r.name), ['0000_core_settings', '0900_test_widgets']);
+    });
+
+    test('a failed transaction leaves nothing behind', { skip: reason }, async () => {
+      await assert.rejects(
+        store.db.transaction().execute(async (trx) => {
+          await trx.insertInto('widget').values({ id: 1, name: 'a', created_ms: 1 }).execute();
+          throw new Error('abort');
+        }),
+        /abort/,
+      );
+      const count = await store.db.selectFrom('widget').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+      assert.equal(Number(count.n), 0);
+    });
+
+    test('unique violations are recognised on this engine', { skip: reason }, async () => {
+      await store.db.insertInto('widget').values({ id: 1, name: 'dup', created_ms: 1 }).execute();
+      const err = await store.db
+        .insertInto('widget')
+        .values({ id: 2, name: 'dup', created_ms: 2 })
+        .execute()
+        .then(() => undefined, (e: unknown) => e);
+      assert.ok(err, 'the duplicate insert must fail');
+      assert.equal(isUniqueViolation(err), true);
+      assert.equal(isUniqueViolation(new Error('other')), false);
+    });
+
+    test('concurrent writers all land and big integers come back as numbers', { skip: reason }, async () => {
+      const ms = 1_795_000_000_123;
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          store.db.insertInto('widget').values({ id: 100 + i, name: `w${i}`, created_ms: ms + i }).execute(),
+        ),
+      );
+      const rows = await store.db.selectFrom('widget').selectAll().where('id', '>=', 100).orderBy('id').execute();
+      assert.equal(rows.length, 50);
+      assert.equal(rows[49].created_ms, ms + 49);
+      assert.equal(typeof rows[0].created_ms, 'number');
+    });
+
+    test('ping answers', { skip: reason }, async () => {
+      await store.ping();
+      const r = await sql<{ one: number }>`select 1 as one`.execute(store.db);
+      assert.equal(Number(r.rows[0].one), 1);
+    });
+  });
+}
+
+contract(
+  'sqlite',
+  async () => ({ store: await openMetadataStore(parseStoreUri(`sqlite:${join(tempDir(), 'm.db')}`)), cleanup: async () => {} }),
+  async () => false,
+);
+
+contract(
+  'postgres',
+  async () => {
+    const { uri, schema } = freshPostgresUri();
+    return { store: await openMetadataStore(parseStoreUri(uri)), cleanup: () => dropSchema(schema) };
+  },
+  postgresSkip,
+);
+
+test('an unreachable PostgreSQL is a one-line Unavailable error', async () => {
+  await assert.rejects(openMetadataStore(parseStoreUri('postgres://postgres@127.0.0.1:1/test')), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'Unavailable');
+    assert.match(err.message, /cannot reach PostgreSQL at 127\.0\.0\.1:1\/test: connection refused/);
+    assert.ok(!err.message.includes('\n'));
+    return true;
+  });
+});

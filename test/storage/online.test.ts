@@ -1,0 +1,66 @@
+/** One online-store contract, run against SQLite and against Redis. */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { openOnlineStore, type OnlineStore } from '../../src/storage/online.js';
+import { parseOnlineUri } from '../../src/config.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { tempDir, redisSkip, REDIS_URL, freshRedisPrefix } from '../helpers/services.js';
+
+function contract(name: string, open: () => Promise<OnlineStore>, expire: (ms: number) => Promise<void>, skip: () => Promise<string | false>) {
+  describe(`online store contract: ${name}`, async () => {
+    const reason = await skip();
+    let store: OnlineStore;
+    before(async () => {
+      if (!reason) store = await open();
+    });
+    after(async () => {
+      if (!reason) await store.close();
+    });
+
+    test('set, get, mget, mset and delete', { skip: reason }, async () => {
+      await store.set('a', 'alpha');
+      await store.mset([
+        ['b', Buffer.from([0, 1, 2, 255])],
+        ['c', 'gamma'],
+      ]);
+      assert.equal((await store.get('a'))?.toString(), 'alpha');
+      assert.deepEqual(await store.get('b'), Buffer.from([0, 1, 2, 255]));
+      const many = await store.mget(['c', 'missing', 'a']);
+      assert.deepEqual(many.map((v) => v?.toString() ?? null), ['gamma', null, 'alpha']);
+      await store.set('a', 'replaced');
+      assert.equal((await store.get('a'))?.toString(), 'replaced');
+      await store.delete(['a', 'c']);
+      assert.equal(await store.get('a'), null);
+      assert.deepEqual(await store.mget([]), []);
+    });
+
+    test('entries with a TTL expire and others stay', { skip: reason }, async () => {
+      await store.set('short', 'x', 50);
+      await store.mset([['short2', 'y']], 50);
+      await store.set('long', 'z');
+      assert.equal((await store.get('short'))?.toString(), 'x');
+      await expire(50);
+      assert.equal(await store.get('short'), null);
+      assert.equal(await store.get('short2'), null);
+      assert.equal((await store.get('long'))?.toString(), 'z');
+    });
+  });
+}
+
+const clock = new ManualClock(1_000_000);
+contract(
+  'sqlite',
+  () => openOnlineStore(parseOnlineUri(`sqlite:${join(tempDir(), 'online.db')}`), clock),
+  async (ms) => clock.advance(ms),
+  async () => false,
+);
+
+contract(
+  'redis',
+  () => openOnlineStore(parseOnlineUri(`${REDIS_URL}?prefix=${freshRedisPrefix()}`), clock),
+  // Redis expires keys on its own clock, so this backend really waits.
+  (ms) => sleep(ms + 60),
+  redisSkip,
+);
