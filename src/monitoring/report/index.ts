@@ -1,0 +1,2 @@
+export { renderDriftHtml, renderDriftJson, formatNumber } from './html.js';
+export { histogramSvg, sparklineSvg, escapeHtml } from './svg.js';
