@@ -94,7 +94,8 @@ export function histogramSvg(d: Distribution, title: string): string {
       if (i % every !== 0 && i !== b.edges!.length - 1) return;
       const x = m.l + i * slot;
       parts.push(`<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${m.t + ph}" y2="${m.t + ph + 4}" class="axis"/>`);
-      parts.push(`<text x="${x.toFixed(1)}" y="${m.t + ph + 17}" class="tick" text-anchor="middle">${escapeHtml(formatTick(e))}</text>`);
+      const anchor = i === 0 ? 'start' : i === b.edges!.length - 1 ? 'end' : 'middle';
+      parts.push(`<text x="${x.toFixed(1)}" y="${m.t + ph + 17}" class="tick" text-anchor="${anchor}">${escapeHtml(formatTick(e))}</text>`);
     });
   } else {
     b.labels.forEach((l, i) => {
