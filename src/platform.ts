@@ -21,7 +21,25 @@ export interface Platform {
   readonly online: OnlineStore;
   /** Name of the newest applied migration. */
   readonly schemaVersion: string | undefined;
+  /** The domains' services, built over the stores above. */
+  readonly services: Services;
   close(): Promise<void>;
+}
+
+/** The stores and clock every domain service is built from. */
+export interface Stores {
+  config: Config;
+  clock: Clock;
+  metadata: MetadataStore;
+  blobs: BlobStore;
+  online: OnlineStore;
+}
+
+/** One entry per domain (e.g. `tracking: TrackingService`). */
+export interface Services {}
+
+async function createServices(_stores: Stores): Promise<Services> {
+  return {};
 }
 
 export interface PlatformOptions {
@@ -46,6 +64,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     opened.push(blobs);
     const online = await openOnlineStore(config.online, clock);
     opened.push(online);
+    const services = await createServices({ config, clock, metadata, blobs, online });
     return {
       config,
       clock,
@@ -53,6 +72,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       blobs,
       online,
       schemaVersion,
+      services,
       async close() {
         for (const store of opened.reverse()) await store.close().catch(() => undefined);
       },

@@ -3,7 +3,7 @@
  * the OpenAPI document, request ids, structured logs, and error mapping in one place.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -11,11 +11,15 @@ import type { Platform } from '../platform.js';
 import { installErrorHandling } from './errors.js';
 import { requireDeclaredPermissions } from './permissions.js';
 import { healthRoutes } from './health.js';
+import { installMlflowErrors } from './mlflow/errors.js';
 
 export interface AppOptions {
   /** pino logger options or false to silence; defaults to the Config's log level. */
   logger?: boolean | { level: string };
 }
+
+/** One plugin per domain, each given the platform. */
+const DOMAIN_ROUTES: FastifyPluginAsync<{ platform: Platform }>[] = [healthRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -37,6 +41,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installErrorHandling(app);
+  installMlflowErrors(app);
   requireDeclaredPermissions(app);
 
   app.addHook('onRequest', async (request, reply) => {
@@ -57,6 +62,6 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
-  await app.register(healthRoutes, { platform });
+  for (const routes of DOMAIN_ROUTES) await app.register(routes, { platform });
   return app;
 }
