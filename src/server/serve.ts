@@ -1,5 +1,5 @@
 /** Starting and stopping a whole modelport server: platform, app, listener, graceful shutdown. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config.js';
 import { invalidArgument } from '../core/errors.js';
 import { createPlatform, type Platform, type PlatformOptions } from '../platform.js';
@@ -14,11 +14,17 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: Config, options: PlatformOptions & AppOptions = {}): Promise<RunningServer> {
+export interface ServeOptions extends PlatformOptions, AppOptions {
+  /** Extra Fastify plugins of an embedding application, registered after modelport's routes. */
+  plugins?: FastifyPluginAsync<{ platform: Platform }>[];
+}
+
+export async function startServer(config: Config, options: ServeOptions = {}): Promise<RunningServer> {
   const platform = await createPlatform(config, options);
   let app: FastifyInstance;
   try {
     app = await buildApp(platform, options);
+    for (const plugin of options.plugins ?? []) await app.register(plugin, { platform });
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
     await platform.close();
@@ -39,10 +45,14 @@ export async function startServer(config: Config, options: PlatformOptions & App
     close() {
       closing ??= (async () => {
         const grace = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs);
+        // A keep-alive connection whose request finishes during shutdown turns idle afterwards;
+        // closing idle ones as they appear lets close() return as soon as the last request ends.
+        const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
         try {
           await app.close();
         } finally {
           clearTimeout(grace);
+          clearInterval(sweep);
           await platform.close();
         }
       })();

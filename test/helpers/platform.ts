@@ -1,7 +1,7 @@
 /** A platform or server on a temp data folder, for tests. */
 import { loadConfig, type Config, type ConfigFlags } from '../../src/config.js';
 import { createPlatform, type Platform } from '../../src/platform.js';
-import { startServer, type RunningServer } from '../../src/server/serve.js';
+import { startServer, type RunningServer, type ServeOptions } from '../../src/server/serve.js';
 import type { Clock } from '../../src/core/clock.js';
 import { tempDir } from './services.js';
 
@@ -14,6 +14,6 @@ export function testPlatform(flags: ConfigFlags = {}, clock?: Clock): Promise<Pl
 }
 
 /** A real server on a free loopback port. */
-export function testServer(flags: ConfigFlags = {}, clock?: Clock): Promise<RunningServer> {
-  return startServer(testConfig(flags), { clock, logger: false });
+export function testServer(flags: ConfigFlags = {}, clock?: Clock, options: ServeOptions = {}): Promise<RunningServer> {
+  return startServer(testConfig(flags), { clock, logger: false, ...options });
 }

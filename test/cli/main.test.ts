@@ -1,0 +1,65 @@
+/** The real command line, spawned as a user would run it. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli, spawnCli, waitForLine } from '../helpers/cli.js';
+import { tempDir } from '../helpers/services.js';
+
+test('--help lists the commands and exits 0', async () => {
+  const r = await runCli(['--help']);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /Usage: modelport/);
+  assert.match(r.stdout, /server \[options\]/);
+  assert.match(r.stdout, /quickstart \[options\]/);
+});
+
+test('bad input is one line on stderr and exit code 2', async () => {
+  const data = tempDir();
+  const blocker = join(data, 'a-file');
+  writeFileSync(blocker, 'x');
+  const cases: [string[], RegExp][] = [
+    [['--bogus'], /^modelport: unknown option '--bogus'/],
+    [['server', '--store', 'mysql://x'], /^modelport: --store: "mysql:\/\/x" is not supported/],
+    [['server', '--data', data, '--store', 'postgres://postgres@127.0.0.1:1/test'], /^modelport: --store: cannot reach PostgreSQL at 127\.0\.0\.1:1\/test/],
+    [['server', '--data', join(blocker, 'sub')], /^modelport: data folder .* is not writable: ENOTDIR/],
+    [['server', '--data', data, '--port', 'x'], /^modelport: --port: "x" is not a whole number/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await runCli(args);
+    assert.equal(r.code, 2, `${args.join(' ')} exits 2 (stderr: ${r.stderr})`);
+    assert.match(r.stderr, message);
+    assert.ok(!/\n\s+at /.test(r.stderr), 'no stack trace');
+  }
+});
+
+test('server prints its address when ready, refuses a taken port, and stops cleanly on SIGTERM', async () => {
+  const child = spawnCli(['server', '--data', tempDir(), '--port', '0', '--log-level', 'warn']);
+  const [, url] = await waitForLine(child, /modelport listening on (http:\/\/127\.0\.0\.1:\d+)/);
+  assert.equal((await fetch(`${url}/health`)).status, 200);
+
+  const taken = await runCli(['server', '--data', tempDir(), '--port', new URL(url).port]);
+  assert.equal(taken.code, 2);
+  assert.match(taken.stderr, /^modelport: --port: 127\.0\.0\.1:\d+ is already in use; choose another with --port/);
+
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0);
+});
+
+test('quickstart --no-serve runs its story and exits 0; a second run resets its folder', async () => {
+  const data = join(tempDir(), 'qs');
+  const first = await runCli(['quickstart', '--data', data, '--no-serve']);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, new RegExp(`data folder: ${data} \\(new\\)`));
+  assert.match(first.stdout, /quickstart finished in/);
+  const second = await runCli(['quickstart', '--data', data, '--no-serve']);
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stdout, /\(reset: it held an earlier quickstart\)/);
+
+  const foreign = tempDir();
+  writeFileSync(join(foreign, 'precious.txt'), 'keep me');
+  const refused = await runCli(['quickstart', '--data', foreign, '--no-serve']);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /holds data the quickstart did not make; pass --reset/);
+});
