@@ -9,7 +9,6 @@ import { openMetadataStore, migrate, type MetadataStore, type Migrations } from 
 import { coreMigrations } from './storage/core-migrations.js';
 import type { BlobStore } from './storage/blobs.js';
 import { openFileBlobStore } from './storage/blobs-file.js';
-import { openS3BlobStore } from './storage/blobs-s3.js';
 import { openOnlineStore, type OnlineStore } from './storage/online.js';
 import { ensureWritableDir } from './storage/metadata.js';
 
@@ -60,7 +59,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     const blobs =
       config.artifacts.kind === 'file'
         ? await openFileBlobStore(config.artifacts.path)
-        : await openS3BlobStore(config.artifacts);
+        : await (await import('./storage/blobs-s3.js')).openS3BlobStore(config.artifacts);
     opened.push(blobs);
     const online = await openOnlineStore(config.online, clock);
     opened.push(online);

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { ModelportError } from '../core/errors.js';
 import { registerServerCommand } from './server.js';
 import { registerQuickstartCommand } from './quickstart.js';
+import { registerDriftCommand } from './drift.js';
 
 export function buildProgram(): Command {
   const program = new Command('modelport')
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServerCommand(program);
   registerQuickstartCommand(program);
+  registerDriftCommand(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

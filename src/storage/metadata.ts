@@ -7,7 +7,6 @@ import { mkdirSync, accessSync, constants } from 'node:fs';
 import { dirname } from 'node:path';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import type { StoreUri } from '../config.js';
 import { invalidArgument, unavailable } from '../core/errors.js';
 
@@ -55,6 +54,8 @@ function openSqlite(path: string): MetadataStore {
 }
 
 async function openPostgres(url: string, schema: string | undefined): Promise<MetadataStore> {
+  // Loaded on demand: the embedded default should not pay for drivers it does not use.
+  const { default: pg } = await import('pg');
   const pool = new pg.Pool({
     connectionString: url,
     max: 10,

@@ -3,7 +3,6 @@
  * cache entries, rate-limit state), shared across replicas when backed by Redis.
  */
 import Database from 'better-sqlite3';
-import { Redis } from 'ioredis';
 import { dirname } from 'node:path';
 import type { OnlineUri } from '../config.js';
 import type { Clock } from '../core/clock.js';
@@ -88,6 +87,8 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
 }
 
 async function openRedisOnline(url: string, prefix: string): Promise<OnlineStore> {
+  // Loaded on demand: the embedded default should not pay for drivers it does not use.
+  const { Redis } = await import('ioredis');
   const redis = new Redis(url, { keyPrefix: prefix, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: false });
   redis.on('error', () => {
     // ioredis reconnects by itself; failures surface on the commands that need the connection.

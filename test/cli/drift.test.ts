@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, test } from 'node:test';
 import { Command, CommanderError } from 'commander';
-import { registerDriftCommand } from '../../../src/cli/drift.js';
-import { ModelportError } from '../../../src/core/errors.js';
-import type { DriftReport } from '../../../src/monitoring/drift/index.js';
+import { registerDriftCommand } from '../../src/cli/drift.js';
+import { ModelportError } from '../../src/core/errors.js';
+import type { DriftReport } from '../../src/monitoring/drift/index.js';
 
-const ref = fileURLToPath(new URL('../../fixtures/drift/reference.csv', import.meta.url));
-const cur = fileURLToPath(new URL('../../fixtures/drift/current.csv', import.meta.url));
+const ref = fileURLToPath(new URL('../fixtures/drift/reference.csv', import.meta.url));
+const cur = fileURLToPath(new URL('../fixtures/drift/current.csv', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'modelport-drift-cli-'));
 
 /** A fresh program per run, as main.ts builds it: commander throws instead of exiting. */
