@@ -39,7 +39,10 @@ export interface LoadOptions extends ConformOptions {
   useBestIteration?: boolean;
   /** XGBoost: boosting rounds [begin, end) to use, like predict(iteration_range=...); overrides best_iteration. */
   iterationRange?: readonly [number, number];
-  /** XGBoost: batches with fewer rows than this run on the calling thread (default 2048). */
+  /**
+   * XGBoost: batches with fewer rows than this run on the calling thread. Default: the rows
+   * that make about a millisecond of work for this model (at least 64).
+   */
   parallelMinRows?: number;
 }
 

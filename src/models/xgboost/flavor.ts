@@ -14,7 +14,11 @@ import { accumulateMargins, compileForest, fillBase, type Forest } from './fores
 import { parseXgboost, transformOf, type Transform, type XgbModel } from './model.js';
 import { TreePool } from './pool.js';
 
-const DEFAULT_PARALLEL_MIN_ROWS = 2048;
+/**
+ * Tree steps (rows × summed tree depths) below which a batch stays on the calling thread:
+ * about a millisecond of work, well above the cost of handing a batch to the workers.
+ */
+const PARALLEL_MIN_STEPS = 500_000;
 
 /** Boosting rounds to evaluate: an explicit range, else up to best_iteration, else all. */
 export function treeRange(model: XgbModel, options: LoadOptions): [number, number] {
@@ -83,7 +87,8 @@ class XgboostPredictor implements Predictor {
     this.featureNames = signature.inputs.map((s) => s.name);
     const threads = options.threads ?? os.availableParallelism();
     this.pool = threads > 0 ? new TreePool(forest, threads) : undefined;
-    this.parallelMinRows = options.parallelMinRows ?? DEFAULT_PARALLEL_MIN_ROWS;
+    const stepsPerRow = forest.depth.reduce((a, d) => a + d, 0);
+    this.parallelMinRows = options.parallelMinRows ?? Math.max(64, Math.ceil(PARALLEL_MIN_STEPS / Math.max(1, stepsPerRow)));
   }
 
   /** The input as a row-major float32 matrix (shared memory when workers will read it). */

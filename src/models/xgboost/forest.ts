@@ -36,6 +36,8 @@ export interface Forest {
   roots: Int32Array;
   /** Steps from each tree's root to its deepest leaf. */
   depth: Int32Array;
+  /** The largest depth among trees 8i..8i+7 (eight trees walked together for one row). */
+  chunkDepth: Int32Array;
   treeGroup: Int32Array;
   numGroups: number;
   numFeature: number;
@@ -106,6 +108,8 @@ export function compileForest(model: XgbModel, begin = 0, end = model.trees.leng
   });
   const catWords = sharedArray(Uint32Array, 4, words.length);
   catWords.set(words.map((w) => w >>> 0));
+  const chunkDepth = sharedArray(Int32Array, 4, Math.ceil(trees.length / 8));
+  depth.forEach((d, i) => (chunkDepth[i >> 3] = Math.max(chunkDepth[i >> 3], d)));
   return {
     feature,
     threshold,
@@ -118,6 +122,7 @@ export function compileForest(model: XgbModel, begin = 0, end = model.trees.leng
     hasCategorical,
     roots,
     depth,
+    chunkDepth,
     treeGroup,
     numGroups: model.numGroups,
     numFeature: model.numFeature,
@@ -189,16 +194,56 @@ function accumulateNumeric(forest: Forest, x: Float32Array, stride: number, rowB
         out[o + 6 * k] += leafValue[n6];
         out[o + 7 * k] += leafValue[n7];
       }
-      for (; r < blockEnd; r++) {
-        const x0 = r * stride;
-        let n = root;
-        for (let s = 0; s < steps; s++) {
-          const v = x[x0 + f[n]];
-          n = c[n] + (+(v >= t[n]) | (+(v !== v) & m[n]));
-        }
-        out[(r - rowBegin) * k + g] += leafValue[n];
-      }
     }
+    // Rows left over from the groups of eight (a single-row request is all leftover) walk
+    // eight trees side by side instead, adding the leaves in tree order.
+    for (let r = blockEnd - ((blockEnd - b) % 8); r < blockEnd; r++) accumulateRow(forest, x, r * stride, out, (r - rowBegin) * k);
+  }
+}
+
+function accumulateRow(forest: Forest, x: Float32Array, x0: number, out: Float32Array, o: number): void {
+  const { feature: f, threshold: t, child: c, missingRight: m, leafValue, roots, chunkDepth, treeGroup: g } = forest;
+  const numTrees = roots.length;
+  let tree = 0;
+  for (; tree + 8 <= numTrees; tree += 8) {
+    let n0 = roots[tree], n1 = roots[tree + 1], n2 = roots[tree + 2], n3 = roots[tree + 3];
+    let n4 = roots[tree + 4], n5 = roots[tree + 5], n6 = roots[tree + 6], n7 = roots[tree + 7];
+    const steps = chunkDepth[tree >> 3];
+    for (let s = 0; s < steps; s++) {
+      let v = x[x0 + f[n0]];
+      n0 = c[n0] + (+(v >= t[n0]) | (+(v !== v) & m[n0]));
+      v = x[x0 + f[n1]];
+      n1 = c[n1] + (+(v >= t[n1]) | (+(v !== v) & m[n1]));
+      v = x[x0 + f[n2]];
+      n2 = c[n2] + (+(v >= t[n2]) | (+(v !== v) & m[n2]));
+      v = x[x0 + f[n3]];
+      n3 = c[n3] + (+(v >= t[n3]) | (+(v !== v) & m[n3]));
+      v = x[x0 + f[n4]];
+      n4 = c[n4] + (+(v >= t[n4]) | (+(v !== v) & m[n4]));
+      v = x[x0 + f[n5]];
+      n5 = c[n5] + (+(v >= t[n5]) | (+(v !== v) & m[n5]));
+      v = x[x0 + f[n6]];
+      n6 = c[n6] + (+(v >= t[n6]) | (+(v !== v) & m[n6]));
+      v = x[x0 + f[n7]];
+      n7 = c[n7] + (+(v >= t[n7]) | (+(v !== v) & m[n7]));
+    }
+    out[o + g[tree]] += leafValue[n0];
+    out[o + g[tree + 1]] += leafValue[n1];
+    out[o + g[tree + 2]] += leafValue[n2];
+    out[o + g[tree + 3]] += leafValue[n3];
+    out[o + g[tree + 4]] += leafValue[n4];
+    out[o + g[tree + 5]] += leafValue[n5];
+    out[o + g[tree + 6]] += leafValue[n6];
+    out[o + g[tree + 7]] += leafValue[n7];
+  }
+  for (; tree < numTrees; tree++) {
+    let n = roots[tree];
+    const steps = forest.depth[tree];
+    for (let s = 0; s < steps; s++) {
+      const v = x[x0 + f[n]];
+      n = c[n] + (+(v >= t[n]) | (+(v !== v) & m[n]));
+    }
+    out[o + g[tree]] += leafValue[n];
   }
 }
 
