@@ -160,12 +160,21 @@ export function decodeUbjson(bytes: Uint8Array): UbjValue {
     }
   };
 
+  /** Skips no-op markers (N) and returns the next byte without consuming it. */
+  const skipNoops = (): number => {
+    need(1);
+    while (bytes[pos] === 0x4e) {
+      pos++;
+      need(1);
+    }
+    return bytes[pos];
+  };
+
   const array = (): UbjValue => {
     const { type, count } = header();
     if (count !== undefined) return type !== undefined ? typedArray(type, count) : Array.from({ length: count }, () => value());
     const out: UbjValue[] = [];
-    while (bytes[pos] !== 0x5d) {
-      need(1);
+    while (skipNoops() !== 0x5d) {
       out.push(value());
     }
     pos++;
@@ -183,8 +192,7 @@ export function decodeUbjson(bytes: Uint8Array): UbjValue {
       }
       return out;
     }
-    while (bytes[pos] !== 0x7d) {
-      need(1);
+    while (skipNoops() !== 0x7d) {
       const key = str();
       out[key] = item();
     }
