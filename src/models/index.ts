@@ -16,4 +16,6 @@ export { parseXgboost } from './xgboost/model.js';
 export type { XgbModel } from './xgboost/model.js';
 export { xgboostPredictor } from './xgboost/flavor.js';
 export { xgboostToOnnx } from './xgboost/to-onnx.js';
+export { buildOnnxModel, ONNX_TYPE } from './onnx/builder.js';
+export type { ModelInit, NodeInit, ValueInit, TensorInit, AttributeValue } from './onnx/builder.js';
 export type { JsModel, JsModelModule, JsModelContext } from './js/flavor.js';

@@ -153,6 +153,24 @@ describe('onnx flavor: tensor types', () => {
     });
   });
 
+  test('an input the graph cannot take at run time is an InvalidArgument', async () => {
+    const path = writeModel('reshape', {
+      inputs: [{ name: 'x', dtype: 'float32', dims: ['N', 'K'] }],
+      outputs: [{ name: 'y', dtype: 'float32', dims: ['M', 2] }],
+      nodes: [{ op: 'Reshape', inputs: ['x', 'shape'], outputs: ['y'] }],
+      initializers: [{ name: 'shape', dtype: 'int64', dims: [2], values: [-1, 2] }],
+    });
+    await withPredictor(path, async (p) => {
+      assert.deepEqual(p.signature.inputs, [{ name: 'x', dtype: 'float32', shape: [-1] }]);
+      const ok = await p.predict(Batch.from({ x: { dtype: 'float32', shape: [2], data: Float32Array.of(1, 2, 3, 4) } }));
+      assert.deepEqual(Array.from(ok.column('y').data as Float32Array), [1, 2, 3, 4]);
+      await assert.rejects(p.predict(Batch.from({ x: { dtype: 'float32', shape: [3], data: Float32Array.of(1, 2, 3) } })), {
+        code: 'InvalidArgument',
+        message: /^onnxruntime rejected the input/,
+      });
+    });
+  });
+
   test('a graph with a fixed batch dimension of 1 is run row by row', async () => {
     const path = writeModel('fixed_batch', {
       inputs: [{ name: 'x', dtype: 'float32', dims: [1, 2] }],

@@ -55,11 +55,15 @@ describe('flavor detection', () => {
 });
 
 describe('loadModel', () => {
-  test('loads MLflow folders of each flavor', async () => {
+  test('loads MLflow folders of each flavor; a closed predictor refuses to predict', async () => {
     for (const [dir, flavor] of [['mlflow_onnx', 'onnx'], ['mlflow_xgboost', 'xgboost'], ['js_model', 'js']] as const) {
       const p = await loadModel(fixture(dir), { threads: 0 });
       assert.equal(p.flavor, flavor);
       await p.close();
+      if (flavor !== 'js') {
+        await assert.rejects(p.predict(Batch.empty(1)), { code: 'FailedPrecondition', message: 'predictor is closed' });
+        await p.close();
+      }
     }
   });
 

@@ -41,6 +41,7 @@ function sessionOptions(options: LoadOptions): ort.InferenceSession.SessionOptio
 
 class OnnxPredictor implements Predictor {
   readonly flavor = 'onnx';
+  private closed = false;
 
   constructor(
     private readonly session: ort.InferenceSession,
@@ -52,6 +53,7 @@ class OnnxPredictor implements Predictor {
   ) {}
 
   async predict(batch: Batch): Promise<Batch> {
+    if (this.closed) throw failedPrecondition('predictor is closed');
     let conformed = conform(batch, this.signature.inputs, this.options);
     if (this.options.signature) conformed = this.toModelTypes(conformed);
     const fixed = this.inputs.find((p) => p.fixedBatch)?.fixedBatch;
@@ -82,7 +84,14 @@ class OnnxPredictor implements Predictor {
       const col = batch.column(p.name);
       feeds[p.name] = new ort.Tensor(p.dtype as ort.Tensor.Type, col.data as ort.Tensor.DataType, [batch.rows, ...col.shape]);
     }
-    const results = await this.session.run(feeds);
+    let results: ort.InferenceSession.ReturnType;
+    try {
+      results = await this.session.run(feeds);
+    } catch (err) {
+      // Inputs already match the declared signature, so what is left is mostly a graph that
+      // wants more than it declares (e.g. a fixed dimension it left symbolic).
+      throw invalidArgument(`onnxruntime rejected the input: ${(err as Error).message}`);
+    }
     const columns: [string, Column][] = [];
     for (const p of this.outputs) {
       const t = results[p.name];
@@ -95,6 +104,8 @@ class OnnxPredictor implements Predictor {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.session.release();
   }
 }

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
-import { invalidArgument } from '../../core/errors.js';
+import { failedPrecondition, invalidArgument } from '../../core/errors.js';
 import { Batch, rowSize, type Column, type NumericArray } from '../batch.js';
 import type { Flavor, LoadOptions, Predictor } from '../predictor.js';
 import { formatSpec, type Signature, type TensorSpec } from '../signature.js';
@@ -76,6 +76,7 @@ class XgboostPredictor implements Predictor {
   private readonly pool: TreePool | undefined;
   private readonly featureNames: readonly string[];
   private readonly parallelMinRows: number;
+  private closed = false;
 
   constructor(
     readonly forest: Forest,
@@ -120,6 +121,7 @@ class XgboostPredictor implements Predictor {
   }
 
   async predict(batch: Batch): Promise<Batch> {
+    if (this.closed) throw failedPrecondition('predictor is closed');
     const n = batch.rows;
     const k = this.forest.numGroups;
     const parallel = this.pool !== undefined && n >= this.parallelMinRows;
@@ -141,6 +143,7 @@ class XgboostPredictor implements Predictor {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.pool?.close();
   }
 }
