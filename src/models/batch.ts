@@ -71,6 +71,45 @@ export function isFloatDType(dtype: DType): dtype is 'float32' | 'float64' | 'fl
   return dtype === 'float32' || dtype === 'float64' || dtype === 'float16';
 }
 
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** IEEE half-precision bits of `value` (rounded to nearest, ties to even, via float32). */
+export function toFloat16Bits(value: number): number {
+  f32[0] = value;
+  const x = u32[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let half = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    if (rem > halfway || (rem === halfway && half & 1)) half++;
+    return sign | half;
+  }
+  let half = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  // A carry out of the mantissa correctly bumps the exponent (up to infinity).
+  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
+  return sign | half;
+}
+
+export function fromFloat16Bits(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exp = (bits >>> 10) & 0x1f;
+  const mant = bits & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 31) return mant ? NaN : sign * Infinity;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
 /** A zero-filled array (empty strings for `string`) of `length` elements. */
 export function allocate<D extends DType>(dtype: D, length: number): ArrayOf[D] {
   if (dtype === 'string') return new Array<string>(length).fill('') as ArrayOf[D];
@@ -245,12 +284,16 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-/** Row `index` of a column as a JS value: a scalar, or nested arrays following its shape. */
+/**
+ * Row `index` of a column as a JS value: a scalar, or nested arrays following its shape
+ * (float16 bits decoded to numbers).
+ */
 export function cellValue(col: Column, index: number): unknown {
   const size = rowSize(col.shape);
   const flat: unknown[] = Array.isArray(col.data)
     ? col.data.slice(index * size, (index + 1) * size)
     : Array.from((col.data as NumericArray).subarray(index * size, (index + 1) * size) as ArrayLike<number | bigint>);
+  if (col.dtype === 'float16') flat.forEach((bits, i) => (flat[i] = fromFloat16Bits(bits as number)));
   if (col.shape.length === 0) return flat[0];
   return nest(flat, col.shape);
 }

@@ -6,7 +6,7 @@
  * the column and what was expected.
  */
 import { invalidArgument } from '../core/errors.js';
-import { allocate, Batch, isBigIntDType, isDType, rowSize, type Column, type DType, type NumericArray } from './batch.js';
+import { allocate, Batch, isBigIntDType, isDType, rowSize, toFloat16Bits, type Column, type DType, type NumericArray } from './batch.js';
 import { conform, formatSpec, type ConformOptions, type Signature, type TensorSpec } from './signature.js';
 
 export interface TensorInput {
@@ -98,15 +98,15 @@ export function fromValues(name: string, dtype: DType, values: readonly unknown[
     values.forEach((v, i) => (typeof v === 'string' ? (arr[i] = v) : bad(i)));
     return arr;
   }
-  if (dtype === 'float16') throw invalidArgument(`column "${name}": float16 values must be sent as raw half-precision bits, not JSON numbers`);
   const arr = out as NumericArray;
-  const isFloat = dtype === 'float32' || dtype === 'float64';
+  const isFloat = dtype === 'float32' || dtype === 'float64' || dtype === 'float16';
+  const store = dtype === 'float16' ? (i: number, v: number) => (arr[i] = toFloat16Bits(v)) : (i: number, v: number) => (arr[i] = v);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (isFloat) {
-      if (typeof v === 'number') arr[i] = v;
-      else if (v === null || v === undefined || v === 'NaN') arr[i] = NaN;
-      else if (typeof v === 'bigint') arr[i] = Number(v);
+      if (typeof v === 'number') store(i, v);
+      else if (v === null || v === undefined || v === 'NaN') store(i, NaN);
+      else if (typeof v === 'bigint') store(i, Number(v));
       else bad(i);
     } else if (dtype === 'bool') {
       if (typeof v === 'boolean') arr[i] = v ? 1 : 0;

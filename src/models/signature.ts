@@ -7,6 +7,8 @@ import { invalidArgument } from '../core/errors.js';
 import {
   allocate,
   Batch,
+  fromFloat16Bits,
+  toFloat16Bits,
   isBigIntDType,
   isFloatDType,
   rowSize,
@@ -86,9 +88,13 @@ export function castData<D extends DType>(name: string, col: Column, dtype: D): 
     throw invalidArgument(`column "${name}": expected ${dtype}, got ${col.dtype}${why ? ` (${why})` : ''}`);
   };
   if (col.dtype === 'string' || dtype === 'string') return fail('');
-  if (col.dtype === 'float16' || dtype === 'float16') return fail('float16 is only passed through');
-  const src = col.data as NumericArray;
+  const raw = col.data as NumericArray;
+  const src = col.dtype === 'float16' ? Float64Array.from(raw as Uint16Array, fromFloat16Bits) : raw;
   const out = allocate(dtype, src.length) as NumericArray;
+  if (dtype === 'float16') {
+    for (let i = 0; i < src.length; i++) out[i] = toFloat16Bits(Number(src[i]));
+    return out as ArrayOf[D];
+  }
   if (isFloatDType(dtype)) {
     const dst = out as Float64Array;
     for (let i = 0; i < src.length; i++) dst[i] = Number(src[i]);

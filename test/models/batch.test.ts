@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Batch, column, conform, rowSize } from '../../src/models/index.js';
+import { Batch, column, conform, fromFloat16Bits, rowSize, toFloat16Bits } from '../../src/models/index.js';
 
 function sample(): Batch {
   return Batch.from([
@@ -110,5 +110,41 @@ describe('conform', () => {
     ];
     const split = conform(Batch.from({ t: column('float32', Float32Array.of(1, 2, 3, 4), [2]) }), scalars);
     assert.deepEqual(Array.from(split.column('q').data as Float64Array), [2, 4]);
+  });
+});
+
+describe('float16', () => {
+  test('encodes with round-to-nearest-even, including subnormals, overflow and NaN', () => {
+    const cases: [number, number][] = [
+      [1, 0x3c00],
+      [-2, 0xc000],
+      [65504, 0x7bff],
+      [65520, 0x7c00],
+      [-Infinity, 0xfc00],
+      [2 ** -24, 0x0001],
+      [2 ** -25, 0x0000],
+      [3 * 2 ** -25, 0x0002],
+      [0.1, 0x2e66],
+      [-0, 0x8000],
+      [1 + 2 ** -11, 0x3c00],
+      [1 + 3 * 2 ** -11, 0x3c02],
+    ];
+    for (const [v, bits] of cases) assert.equal(toFloat16Bits(v), bits, `${v}`);
+    assert.ok(Number.isNaN(fromFloat16Bits(toFloat16Bits(NaN))));
+  });
+
+  test('every finite half value round-trips', () => {
+    for (let h = 0; h < 0x10000; h++) {
+      if ((h & 0x7c00) === 0x7c00 && h & 0x3ff) continue;
+      assert.equal(toFloat16Bits(fromFloat16Bits(h)), h);
+    }
+  });
+
+  test('float16 columns cast to and from other numeric types; rows decode to numbers', () => {
+    const halves = conform(Batch.from({ h: column('float32', Float32Array.of(1.5, -0.25)) }), [{ name: 'h', dtype: 'float16', shape: [] }]);
+    assert.deepEqual(Array.from(halves.column('h').data as Uint16Array), [0x3e00, 0xb400]);
+    assert.deepEqual(halves.row(1), { h: -0.25 });
+    const back = conform(halves, [{ name: 'h', dtype: 'float64', shape: [] }]);
+    assert.deepEqual(Array.from(back.column('h').data as Float64Array), [1.5, -0.25]);
   });
 });

@@ -66,6 +66,8 @@ describe('JSON → Batch', () => {
     assert.equal(b.rows, 2);
     assert.deepEqual(b.column('x').shape, [3]);
     assert.deepEqual(Array.from(b.column('y').data as BigInt64Array), [7n, 8n]);
+    const half = fromTensors([{ name: 'h', shape: [2], datatype: 'FP16', data: [1, null] }]);
+    assert.deepEqual(Array.from(half.column('h').data as Uint16Array), [0x3c00, 0x7e00]);
     assert.throws(() => fromTensors([{ name: 'x', shape: [2, 2], datatype: 'FP32', data: [1, 2, 3] }]), {
       message: 'tensor "x": shape [2, 2] needs 4 elements, data has 3',
     });
