@@ -62,13 +62,33 @@ export function isDType(value: unknown): value is DType {
   return typeof value === 'string' && (DTYPES as readonly string[]).includes(value);
 }
 
-/** True for dtypes whose elements are bigints (int64, uint64). */
-export function isBigIntDType(dtype: DType): dtype is 'int64' | 'uint64' {
-  return dtype === 'int64' || dtype === 'uint64';
-}
-
 export function isFloatDType(dtype: DType): dtype is 'float32' | 'float64' | 'float16' {
   return dtype === 'float32' || dtype === 'float64' || dtype === 'float16';
+}
+
+const INTEGER_RANGE = {
+  int8: [-128, 127],
+  int16: [-32768, 32767],
+  int32: [-2147483648, 2147483647],
+  uint8: [0, 255],
+  uint16: [0, 65535],
+  uint32: [0, 4294967295],
+} as const;
+const BIGINT_RANGE = { int64: [-(2n ** 63n), 2n ** 63n - 1n], uint64: [0n, 2n ** 64n - 1n] } as const;
+
+export type IntegerDType = keyof typeof INTEGER_RANGE | keyof typeof BIGINT_RANGE;
+
+/** `value` as an element of an integer dtype, or undefined when it is not integral or out of range. */
+export function toInteger(dtype: IntegerDType, value: number | bigint): number | bigint | undefined {
+  if (dtype === 'int64' || dtype === 'uint64') {
+    if (typeof value === 'number' && !Number.isInteger(value)) return undefined;
+    const big = typeof value === 'bigint' ? value : BigInt(value);
+    const [lo, hi] = BIGINT_RANGE[dtype];
+    return big >= lo && big <= hi ? big : undefined;
+  }
+  const n = typeof value === 'bigint' ? Number(value) : value;
+  const [lo, hi] = INTEGER_RANGE[dtype];
+  return Number.isInteger(n) && n >= lo && n <= hi && (typeof value === 'number' || BigInt(n) === value) ? n : undefined;
 }
 
 const f32 = new Float32Array(1);

@@ -6,7 +6,7 @@
  * the column and what was expected.
  */
 import { invalidArgument } from '../core/errors.js';
-import { allocate, Batch, isBigIntDType, isDType, rowSize, toFloat16Bits, type Column, type DType, type NumericArray } from './batch.js';
+import { allocate, Batch, isDType, rowSize, toFloat16Bits, toInteger, type IntegerDType, type Column, type DType, type NumericArray } from './batch.js';
 import { conform, formatSpec, type ConformOptions, type Signature, type TensorSpec } from './signature.js';
 
 export interface TensorInput {
@@ -113,15 +113,12 @@ export function fromValues(name: string, dtype: DType, values: readonly unknown[
       else if (v === 0 || v === 1) arr[i] = v;
       else bad(i);
     } else {
-      let big: bigint | undefined;
-      if (typeof v === 'bigint') big = v;
-      else if (typeof v === 'number' && Number.isInteger(v)) big = BigInt(v);
-      else if (typeof v === 'string' && /^-?\d+$/.test(v)) big = BigInt(v);
-      if (big === undefined) bad(i);
-      const probe = allocate(dtype, 1) as NumericArray;
-      probe[0] = (isBigIntDType(dtype) ? big : Number(big)) as never;
-      if (BigInt(probe[0] as number | bigint) !== big) bad(i, ' (out of range)');
-      arr[i] = (isBigIntDType(dtype) ? big : Number(big)) as never;
+      // Integers past 2^53 arrive as digit strings from JSON parsers that keep them exact.
+      const raw = typeof v === 'string' && /^-?\d+$/.test(v) ? BigInt(v) : v;
+      if (typeof raw !== 'number' && typeof raw !== 'bigint') bad(i);
+      const int = toInteger(dtype as IntegerDType, raw as number | bigint);
+      if (int === undefined) bad(i, Number.isInteger(Number(raw)) ? ' (out of range)' : '');
+      arr[i] = int as never;
     }
   }
   return arr;

@@ -9,7 +9,8 @@ import {
   Batch,
   fromFloat16Bits,
   toFloat16Bits,
-  isBigIntDType,
+  toInteger,
+  type IntegerDType,
   isFloatDType,
   rowSize,
   type ArrayOf,
@@ -109,27 +110,14 @@ export function castData<D extends DType>(name: string, col: Column, dtype: D): 
     }
     return out as ArrayOf[D];
   }
-  const [lo, hi] = INT_RANGE[dtype as keyof typeof INT_RANGE];
   for (let i = 0; i < src.length; i++) {
     const v = src[i];
-    if (!integral && !Number.isInteger(v)) fail(`value ${v} at element ${i} is not an integer`);
-    const big = typeof v === 'bigint' ? v : BigInt(v as number);
-    if (big < lo || big > hi) fail(`value ${v} at element ${i} is out of range`);
-    out[i] = isBigIntDType(dtype) ? big : Number(big);
+    const int = toInteger(dtype as IntegerDType, v);
+    if (int === undefined) fail(`value ${v} at element ${i} is ${integral || Number.isInteger(v) ? 'out of range' : 'not an integer'}`);
+    out[i] = int as never;
   }
   return out as ArrayOf[D];
 }
-
-const INT_RANGE = {
-  int8: [-128n, 127n],
-  int16: [-32768n, 32767n],
-  int32: [-2147483648n, 2147483647n],
-  int64: [-(2n ** 63n), 2n ** 63n - 1n],
-  uint8: [0n, 255n],
-  uint16: [0n, 65535n],
-  uint32: [0n, 4294967295n],
-  uint64: [0n, 2n ** 64n - 1n],
-} as const;
 
 /**
  * A model with one vector input (e.g. ONNX `input: float32[N, 30]`) fed a table of scalar

@@ -52,7 +52,7 @@ function obj(v: UbjValue | undefined, where: string): Obj {
 
 function nums(v: UbjValue | undefined, where: string): ArrayLike<number> {
   if (ArrayBuffer.isView(v)) return v as ArrayLike<number>;
-  if (Array.isArray(v)) return v.map((x) => (typeof x === 'boolean' ? Number(x) : Number(x)));
+  if (Array.isArray(v)) return v.map(Number);
   throw invalidArgument(`XGBoost model: ${where} is not an array`);
 }
 
