@@ -1,0 +1,6 @@
+export { TrackingService, DEFAULT_EXPERIMENT_ID, type TrackingOptions, type MetricPoint } from './service.js';
+export { ArtifactStore, type ArtifactEntry } from './artifacts.js';
+export { trackingMigrations, type TrackingTables } from './schema.js';
+export { parseFilter, parseOrderBy, RUNS, EXPERIMENTS, type Clause, type OrderBy } from './search.js';
+export { LIMITS } from './validation.js';
+export * from './types.js';

@@ -1,0 +1,224 @@
+/**
+ * Tracking tables. Runs get an integer surrogate key (`run_pk`) so the metric history, the
+ * largest table by far, stores a small integer per point instead of a 32-character run id.
+ * `tracking_latest_metric` keeps one row per (run, key), as MLflow does, so searching and sorting
+ * runs by a metric never touches the history. Booleans are small integers on both engines.
+ */
+import { PostgresAdapter, sql, type Generated, type Kysely } from 'kysely';
+import type { Migrations } from '../storage/metadata.js';
+
+export interface ExperimentTable {
+  experiment_id: Generated<number>;
+  name: string;
+  artifact_location: string;
+  lifecycle_stage: string;
+  creation_time: number;
+  last_update_time: number;
+}
+
+export interface ExperimentTagTable {
+  experiment_id: number;
+  key: string;
+  value: string;
+}
+
+export interface RunTable {
+  run_pk: Generated<number>;
+  run_id: string;
+  experiment_id: number;
+  run_name: string;
+  user_id: string;
+  status: string;
+  start_time: number;
+  end_time: number | null;
+  artifact_uri: string;
+  lifecycle_stage: string;
+  deleted_time: number | null;
+}
+
+export interface KeyValueTable {
+  run_pk: number;
+  key: string;
+  value: string;
+}
+
+export interface MetricTable {
+  run_pk: number;
+  key: string;
+  step: number;
+  timestamp: number;
+  value: number;
+  is_nan: number;
+}
+
+export interface DatasetTable {
+  dataset_uuid: string;
+  experiment_id: number;
+  name: string;
+  digest: string;
+  source_type: string;
+  source: string;
+  schema: string | null;
+  profile: string | null;
+}
+
+export interface RunInputTable {
+  run_pk: number;
+  dataset_uuid: string;
+  /** JSON array of {key, value}. */
+  tags: string;
+  /** The `mlflow.data.context` input tag (training, eval, ...), kept as a column for search. */
+  context: string | null;
+}
+
+export interface ArtifactTable {
+  /** Path under the artifact proxy root, e.g. `1/<run_id>/artifacts/model/MLmodel`. */
+  path: string;
+  /** Parent folder of `path` ('' at the root), so listing a folder is one indexed lookup. */
+  dir: string;
+  sha256: string;
+  size: number;
+  updated_ms: number;
+}
+
+export interface TrackingTables {
+  tracking_experiment: ExperimentTable;
+  tracking_experiment_tag: ExperimentTagTable;
+  tracking_run: RunTable;
+  tracking_param: KeyValueTable;
+  tracking_tag: KeyValueTable;
+  tracking_metric: MetricTable;
+  tracking_latest_metric: MetricTable;
+  tracking_dataset: DatasetTable;
+  tracking_run_input: RunInputTable;
+  tracking_artifact: ArtifactTable;
+}
+
+const isPostgres = (db: Kysely<any>) => db.getExecutor().adapter instanceof PostgresAdapter;
+
+export const trackingMigrations: Migrations = {
+  '0100_tracking_init': {
+    async up(db: Kysely<any>) {
+      const pg = isPostgres(db);
+      await db.schema
+        .createTable('tracking_experiment')
+        .addColumn('experiment_id', pg ? 'bigint' : 'integer', (c) =>
+          pg ? c.primaryKey().generatedByDefaultAsIdentity() : c.primaryKey().autoIncrement(),
+        )
+        .addColumn('name', 'varchar(500)', (c) => c.notNull().unique())
+        .addColumn('artifact_location', 'text', (c) => c.notNull())
+        .addColumn('lifecycle_stage', 'varchar(32)', (c) => c.notNull())
+        .addColumn('creation_time', 'bigint', (c) => c.notNull())
+        .addColumn('last_update_time', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('tracking_experiment_tag')
+        .addColumn('experiment_id', 'bigint', (c) => c.notNull().references('tracking_experiment.experiment_id'))
+        .addColumn('key', 'varchar(250)', (c) => c.notNull())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('tracking_experiment_tag_pk', ['experiment_id', 'key'])
+        .execute();
+      await db.schema
+        .createTable('tracking_run')
+        .addColumn('run_pk', pg ? 'bigint' : 'integer', (c) =>
+          pg ? c.primaryKey().generatedByDefaultAsIdentity() : c.primaryKey().autoIncrement(),
+        )
+        .addColumn('run_id', 'varchar(32)', (c) => c.notNull().unique())
+        .addColumn('experiment_id', 'bigint', (c) => c.notNull().references('tracking_experiment.experiment_id'))
+        .addColumn('run_name', 'varchar(250)', (c) => c.notNull())
+        .addColumn('user_id', 'varchar(256)', (c) => c.notNull())
+        .addColumn('status', 'varchar(20)', (c) => c.notNull())
+        .addColumn('start_time', 'bigint', (c) => c.notNull())
+        .addColumn('end_time', 'bigint')
+        .addColumn('artifact_uri', 'text', (c) => c.notNull())
+        .addColumn('lifecycle_stage', 'varchar(32)', (c) => c.notNull())
+        .addColumn('deleted_time', 'bigint')
+        .execute();
+      await db.schema
+        .createIndex('tracking_run_experiment_idx')
+        .on('tracking_run')
+        .columns(['experiment_id', 'lifecycle_stage', 'start_time'])
+        .execute();
+      for (const table of ['tracking_param', 'tracking_tag']) {
+        await db.schema
+          .createTable(table)
+          .addColumn('run_pk', 'bigint', (c) => c.notNull().references('tracking_run.run_pk'))
+          .addColumn('key', 'varchar(250)', (c) => c.notNull())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint(`${table}_pk`, ['run_pk', 'key'])
+          .execute();
+        await db.schema.createIndex(`${table}_key_idx`).on(table).columns(['key', 'value']).execute();
+      }
+      // The history's primary key is also its only index: (run, key, step) ranges serve
+      // get-history, and identical points collapse as MLflow's own primary key makes them.
+      let metric = db.schema
+        .createTable('tracking_metric')
+        .addColumn('run_pk', 'bigint', (c) => c.notNull())
+        .addColumn('key', 'varchar(250)', (c) => c.notNull())
+        .addColumn('step', 'bigint', (c) => c.notNull())
+        .addColumn('timestamp', 'bigint', (c) => c.notNull())
+        .addColumn('value', 'double precision', (c) => c.notNull())
+        .addColumn('is_nan', 'smallint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('tracking_metric_pk', ['run_pk', 'key', 'step', 'timestamp', 'value', 'is_nan']);
+      // SQLite: the table is its primary-key B-tree, so a point is written once instead of twice.
+      if (!pg) metric = metric.modifyEnd(sql`without rowid`);
+      await metric.execute();
+      await db.schema
+        .createTable('tracking_latest_metric')
+        .addColumn('run_pk', 'bigint', (c) => c.notNull().references('tracking_run.run_pk'))
+        .addColumn('key', 'varchar(250)', (c) => c.notNull())
+        .addColumn('step', 'bigint', (c) => c.notNull())
+        .addColumn('timestamp', 'bigint', (c) => c.notNull())
+        .addColumn('value', 'double precision', (c) => c.notNull())
+        .addColumn('is_nan', 'smallint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('tracking_latest_metric_pk', ['run_pk', 'key'])
+        .execute();
+      await db.schema.createIndex('tracking_latest_metric_key_idx').on('tracking_latest_metric').columns(['key', 'value']).execute();
+      await db.schema
+        .createTable('tracking_dataset')
+        .addColumn('dataset_uuid', 'varchar(32)', (c) => c.primaryKey())
+        .addColumn('experiment_id', 'bigint', (c) => c.notNull().references('tracking_experiment.experiment_id'))
+        .addColumn('name', 'varchar(500)', (c) => c.notNull())
+        .addColumn('digest', 'varchar(36)', (c) => c.notNull())
+        .addColumn('source_type', 'varchar(36)', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('schema', 'text')
+        .addColumn('profile', 'text')
+        .addUniqueConstraint('tracking_dataset_name_digest', ['experiment_id', 'name', 'digest'])
+        .execute();
+      await db.schema
+        .createTable('tracking_run_input')
+        .addColumn('run_pk', 'bigint', (c) => c.notNull().references('tracking_run.run_pk'))
+        .addColumn('dataset_uuid', 'varchar(32)', (c) => c.notNull().references('tracking_dataset.dataset_uuid'))
+        .addColumn('tags', 'text', (c) => c.notNull())
+        .addColumn('context', 'varchar(500)')
+        .addPrimaryKeyConstraint('tracking_run_input_pk', ['run_pk', 'dataset_uuid'])
+        .execute();
+      await db.schema
+        .createTable('tracking_artifact')
+        .addColumn('path', 'varchar(1024)', (c) => c.primaryKey())
+        .addColumn('dir', 'varchar(1024)', (c) => c.notNull())
+        .addColumn('sha256', 'char(64)', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('updated_ms', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('tracking_artifact_dir_idx').on('tracking_artifact').columns(['dir', 'path']).execute();
+    },
+    async down(db: Kysely<any>) {
+      for (const t of [
+        'tracking_artifact',
+        'tracking_run_input',
+        'tracking_dataset',
+        'tracking_latest_metric',
+        'tracking_metric',
+        'tracking_tag',
+        'tracking_param',
+        'tracking_run',
+        'tracking_experiment_tag',
+        'tracking_experiment',
+      ]) {
+        await db.schema.dropTable(t).ifExists().execute();
+      }
+    },
+  },
+};

@@ -1,0 +1,868 @@
+/**
+ * Experiment tracking: experiments, runs, params, metrics, tags, dataset inputs and artifacts,
+ * with MLflow's semantics (write-once params, append-only metrics, last-write-wins tags, soft
+ * deletes, the search grammar) over the metadata store. Logging goes through a group-commit
+ * writer so many concurrent clients share each transaction.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { CompiledQuery, sql, type Kysely, type Selectable, type Transaction, type Updateable } from 'kysely';
+import type { Clock } from '../core/clock.js';
+import { alreadyExists, invalidArgument, notFound } from '../core/errors.js';
+import type { BlobStore } from '../storage/blobs.js';
+import { isUniqueViolation, type Dialect, type MetadataStore } from '../storage/metadata.js';
+import { ArtifactStore } from './artifacts.js';
+import type { TrackingTables } from './schema.js';
+import { EXPERIMENTS, RUNS, parseFilter, parseOrderBy } from './search.js';
+import { experimentClauseSql, runClauseSql, runOrderSql } from './search-sql.js';
+import {
+  RUN_STATUSES,
+  TAGS,
+  VIEW_TYPES,
+  type CreateRunInput,
+  type DatasetInput,
+  type Experiment,
+  type KeyValue,
+  type LogBatchInput,
+  type Metric,
+  type Run,
+  type RunInfo,
+  type RunStatus,
+  type SearchExperimentsInput,
+  type SearchRunsInput,
+  type ViewType,
+} from './types.js';
+import { LIMITS, checkBatchLimits, checkExperimentName, checkKey, checkLength, metricInteger, metricValue } from './validation.js';
+import { GroupWriter } from './writer.js';
+
+type RunTable = Selectable<TrackingTables['tracking_run']>;
+
+export const DEFAULT_EXPERIMENT_ID = '0';
+const DEFAULT_EXPERIMENT_NAME = 'Default';
+/** MLflow's SQL store clamps ±Infinity to ±max double; NaN is kept through a flag. */
+const MAX_DOUBLE = 1.7976931348623157e308;
+
+export interface TrackingOptions {
+  metadata: MetadataStore;
+  blobs: BlobStore;
+  clock: Clock;
+}
+
+export interface MetricPoint extends Metric {
+  run_id?: string;
+}
+
+interface RunRow {
+  run_pk: number;
+  experiment_id: number;
+  lifecycle_stage: string;
+}
+
+const STAGES: Record<ViewType, string[]> = {
+  ACTIVE_ONLY: ['active'],
+  DELETED_ONLY: ['deleted'],
+  ALL: ['active', 'deleted'],
+};
+
+function viewStages(view: ViewType | undefined): string[] {
+  if (view === undefined) return STAGES.ACTIVE_ONLY;
+  if (!VIEW_TYPES.includes(view)) throw invalidArgument(`Invalid view type '${String(view)}'; use one of ${VIEW_TYPES.join(', ')}`);
+  return STAGES[view];
+}
+
+function experimentPk(id: string | number | undefined): number | undefined {
+  const text = String(id ?? '');
+  return /^\d{1,15}$/.test(text) ? Number(text) : undefined;
+}
+
+export function encodePageToken(offset: number): string {
+  return Buffer.from(JSON.stringify({ offset })).toString('base64');
+}
+
+export function decodePageToken(token: string | undefined): number {
+  if (!token) return 0;
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as { offset?: unknown };
+    if (typeof parsed.offset === 'number' && Number.isSafeInteger(parsed.offset) && parsed.offset >= 0) return parsed.offset;
+  } catch {
+    // fall through to the error below
+  }
+  throw invalidArgument(`Invalid page token '${token.slice(0, 100)}': it was not issued by this server`);
+}
+
+function maxResults(value: number | undefined, fallback: number, limit: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1 || value > limit) {
+    throw invalidArgument(`Invalid value ${value} for parameter 'max_results' supplied: it must be between 1 and ${limit}`);
+  }
+  return value;
+}
+
+/** Names for runs nobody named, in MLflow's adjective-noun-number style. */
+const ADJECTIVES = ['bright', 'calm', 'bold', 'clever', 'eager', 'gentle', 'keen', 'lucky', 'merry', 'quiet', 'swift', 'wise'];
+const NOUNS = ['otter', 'falcon', 'lynx', 'heron', 'panda', 'whale', 'fox', 'owl', 'badger', 'crane', 'moth', 'seal'];
+function randomRunName(): string {
+  const b = randomBytes(3);
+  return `${ADJECTIVES[b[0] % ADJECTIVES.length]}-${NOUNS[b[1] % NOUNS.length]}-${b[2] % 1000}`;
+}
+
+export class TrackingService {
+  readonly artifacts: ArtifactStore;
+  private readonly db: Kysely<TrackingTables>;
+  private readonly dialect: Dialect;
+  private readonly clock: Clock;
+  private readonly writer: GroupWriter;
+  private readonly insertSqlCache = new Map<number, string>();
+
+  private constructor(options: TrackingOptions) {
+    this.db = options.metadata.db as Kysely<TrackingTables>;
+    this.dialect = options.metadata.dialect;
+    this.clock = options.clock;
+    this.writer = new GroupWriter(this.db, this.dialect === 'sqlite' ? 1 : 4);
+    this.artifacts = new ArtifactStore(this.db, options.blobs, options.clock);
+  }
+
+  static async create(options: TrackingOptions): Promise<TrackingService> {
+    const service = new TrackingService(options);
+    await service.ensureDefaultExperiment();
+    return service;
+  }
+
+  /** Waits for queued log writes to commit. */
+  flush(): Promise<void> {
+    return this.writer.drain();
+  }
+
+  private async ensureDefaultExperiment(): Promise<void> {
+    const now = this.clock.now();
+    await this.db
+      .insertInto('tracking_experiment')
+      .values({
+        experiment_id: 0,
+        name: DEFAULT_EXPERIMENT_NAME,
+        artifact_location: 'mlflow-artifacts:/0',
+        lifecycle_stage: 'active',
+        creation_time: now,
+        last_update_time: now,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
+  // ---- experiments -------------------------------------------------------------------------
+
+  async createExperiment(input: { name: string; artifact_location?: string; tags?: KeyValue[] }): Promise<string> {
+    const name = checkExperimentName(input.name);
+    const tags = dedupe(input.tags ?? []).map((t) => checkExperimentTag(t.key, t.value));
+    if (input.artifact_location?.startsWith('runs:')) {
+      throw invalidArgument(`Artifact location cannot be a runs:/ URI. Given: '${input.artifact_location}'`);
+    }
+    const now = this.clock.now();
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        const { experiment_id } = await trx
+          .insertInto('tracking_experiment')
+          .values({ name, artifact_location: input.artifact_location ?? '', lifecycle_stage: 'active', creation_time: now, last_update_time: now })
+          .returning('experiment_id')
+          .executeTakeFirstOrThrow();
+        if (!input.artifact_location) {
+          await trx
+            .updateTable('tracking_experiment')
+            .set({ artifact_location: `mlflow-artifacts:/${experiment_id}` })
+            .where('experiment_id', '=', experiment_id)
+            .execute();
+        }
+        if (tags.length) await trx.insertInto('tracking_experiment_tag').values(tags.map((t) => ({ experiment_id, ...t }))).execute();
+        return String(experiment_id);
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw alreadyExists(`Experiment(name=${name}) already exists.`);
+      throw err;
+    }
+  }
+
+  async getExperiment(experimentId: string): Promise<Experiment> {
+    const [experiment] = await this.loadExperiments(
+      this.db.selectFrom('tracking_experiment').selectAll().where('experiment_id', '=', this.requireExperimentPk(experimentId)),
+    );
+    if (!experiment) throw notFound(`No Experiment with id=${experimentId} exists`);
+    return experiment;
+  }
+
+  async getExperimentByName(name: string): Promise<Experiment> {
+    const [experiment] = await this.loadExperiments(this.db.selectFrom('tracking_experiment').selectAll().where('name', '=', name));
+    if (!experiment) throw notFound(`Could not find experiment with name '${name}'`);
+    return experiment;
+  }
+
+  async searchExperiments(input: SearchExperimentsInput = {}): Promise<{ experiments: Experiment[]; next_page_token?: string }> {
+    const limit = maxResults(input.max_results, 1000, LIMITS.searchExperimentsMaxResults);
+    const clauses = parseFilter(input.filter, EXPERIMENTS);
+    const order = parseOrderBy(input.order_by?.length ? input.order_by : ['creation_time DESC', 'experiment_id ASC'], EXPERIMENTS);
+    const offset = decodePageToken(input.page_token);
+    let q = (this.db as Kysely<any>)
+      .selectFrom('tracking_experiment as e')
+      .selectAll('e')
+      .where('e.lifecycle_stage', 'in', viewStages(input.view_type));
+    for (const clause of clauses) q = q.where(experimentClauseSql(this.dialect, clause) as never);
+    for (const o of order) q = q.orderBy(`e.${o.key}`, o.ascending ? 'asc' : 'desc');
+    if (!order.some((o) => o.key === 'experiment_id')) q = q.orderBy('e.experiment_id', 'asc');
+    const experiments = await this.loadExperiments(q.limit(limit + 1).offset(offset));
+    const more = experiments.length > limit;
+    return { experiments: experiments.slice(0, limit), next_page_token: more ? encodePageToken(offset + limit) : undefined };
+  }
+
+  async updateExperiment(experimentId: string, newName: string): Promise<void> {
+    const name = checkExperimentName(newName);
+    const experiment = await this.getExperiment(experimentId);
+    if (experiment.lifecycle_stage !== 'active') {
+      throw invalidArgument('Cannot rename a non-active experiment.', { mlflowCode: 'INVALID_STATE' });
+    }
+    try {
+      await this.db
+        .updateTable('tracking_experiment')
+        .set({ name, last_update_time: this.clock.now() })
+        .where('experiment_id', '=', Number(experiment.experiment_id))
+        .execute();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw alreadyExists(`Experiment(name=${name}) already exists.`);
+      throw err;
+    }
+  }
+
+  async deleteExperiment(experimentId: string): Promise<void> {
+    if (experimentId === DEFAULT_EXPERIMENT_ID) {
+      throw invalidArgument(`Cannot delete the default experiment '${DEFAULT_EXPERIMENT_ID}'. This is an internally reserved experiment.`);
+    }
+    await this.setExperimentStage(experimentId, 'active', 'deleted');
+  }
+
+  async restoreExperiment(experimentId: string): Promise<void> {
+    await this.setExperimentStage(experimentId, 'deleted', 'active');
+  }
+
+  /** Deleting an experiment soft-deletes its runs, and restoring it restores them (as MLflow does). */
+  private async setExperimentStage(experimentId: string, from: string, to: string): Promise<void> {
+    const experiment = await this.getExperiment(experimentId);
+    if (experiment.lifecycle_stage !== from) {
+      throw invalidArgument(`Cannot ${to === 'deleted' ? 'delete' : 'restore'} experiment ${experimentId}: it is ${experiment.lifecycle_stage}`);
+    }
+    const now = this.clock.now();
+    const pk = Number(experiment.experiment_id);
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('tracking_experiment').set({ lifecycle_stage: to, last_update_time: now }).where('experiment_id', '=', pk).execute();
+      await trx
+        .updateTable('tracking_run')
+        .set({ lifecycle_stage: to, deleted_time: to === 'deleted' ? now : null })
+        .where('experiment_id', '=', pk)
+        .where('lifecycle_stage', '=', from)
+        .execute();
+    });
+  }
+
+  async setExperimentTag(experimentId: string, key: string, value: string): Promise<void> {
+    const tag = checkExperimentTag(key, value);
+    const experiment = await this.getExperiment(experimentId);
+    this.requireActiveExperiment(experiment);
+    await this.db
+      .insertInto('tracking_experiment_tag')
+      .values({ experiment_id: Number(experiment.experiment_id), ...tag })
+      .onConflict((oc) => oc.columns(['experiment_id', 'key']).doUpdateSet({ value: tag.value }))
+      .execute();
+  }
+
+  async deleteExperimentTag(experimentId: string, key: string): Promise<void> {
+    const experiment = await this.getExperiment(experimentId);
+    this.requireActiveExperiment(experiment);
+    const res = await this.db
+      .deleteFrom('tracking_experiment_tag')
+      .where('experiment_id', '=', Number(experiment.experiment_id))
+      .where('key', '=', key)
+      .executeTakeFirst();
+    if (Number(res.numDeletedRows) === 0) throw notFound(`No tag with name: ${key} in experiment with id ${experimentId}`);
+  }
+
+  private requireExperimentPk(experimentId: string | undefined): number {
+    const pk = experimentPk(experimentId);
+    if (pk === undefined) throw notFound(`No Experiment with id=${experimentId} exists`);
+    return pk;
+  }
+
+  private requireActiveExperiment(experiment: Experiment): void {
+    if (experiment.lifecycle_stage !== 'active') {
+      throw invalidArgument(`The experiment ${experiment.experiment_id} must be in the 'active' state. Current state is ${experiment.lifecycle_stage}.`);
+    }
+  }
+
+  private async loadExperiments(query: { execute(): Promise<any[]> }): Promise<Experiment[]> {
+    const rows = (await query.execute()) as TrackingTables['tracking_experiment'][];
+    if (rows.length === 0) return [];
+    const tags = await this.db
+      .selectFrom('tracking_experiment_tag')
+      .selectAll()
+      .where('experiment_id', 'in', rows.map((r) => Number(r.experiment_id)))
+      .orderBy('key')
+      .execute();
+    return rows.map((r) => ({
+      experiment_id: String(r.experiment_id),
+      name: r.name,
+      artifact_location: r.artifact_location,
+      lifecycle_stage: r.lifecycle_stage as Experiment['lifecycle_stage'],
+      last_update_time: Number(r.last_update_time),
+      creation_time: Number(r.creation_time),
+      tags: tags.filter((t) => Number(t.experiment_id) === Number(r.experiment_id)).map((t) => ({ key: t.key, value: t.value })),
+    }));
+  }
+
+  // ---- runs --------------------------------------------------------------------------------
+
+  async createRun(input: CreateRunInput = {}): Promise<Run> {
+    const experiment = await this.getExperiment(input.experiment_id || DEFAULT_EXPERIMENT_ID);
+    this.requireActiveExperiment(experiment);
+    const tags = dedupe(input.tags ?? []).map((t) => checkRunTag(t.key, t.value));
+    const tagName = tags.find((t) => t.key === TAGS.runName)?.value;
+    if (input.run_name && tagName !== undefined && tagName !== input.run_name) {
+      throw invalidArgument(
+        `Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='${input.run_name}', mlflow.runName='${tagName}').`,
+      );
+    }
+    const runName = checkLength('Run name', LIMITS.keyLength, input.run_name || tagName || randomRunName());
+    if (tagName === undefined) tags.push({ key: TAGS.runName, value: runName });
+    const userId = input.user_id || tags.find((t) => t.key === TAGS.user)?.value || '';
+    const runId = randomUUID().replace(/-/g, '');
+    const row = {
+      run_id: runId,
+      experiment_id: Number(experiment.experiment_id),
+      run_name: runName,
+      user_id: userId,
+      status: 'RUNNING',
+      start_time: input.start_time ?? this.clock.now(),
+      end_time: null,
+      artifact_uri: `${experiment.artifact_location.replace(/\/+$/, '')}/${runId}/artifacts`,
+      lifecycle_stage: 'active',
+      deleted_time: null,
+    };
+    await this.db.transaction().execute(async (trx) => {
+      const { run_pk } = await trx.insertInto('tracking_run').values(row).returning('run_pk').executeTakeFirstOrThrow();
+      await trx.insertInto('tracking_tag').values(tags.map((t) => ({ run_pk: Number(run_pk), ...t }))).execute();
+    });
+    return this.getRun(runId);
+  }
+
+  /** A run with its latest metrics, params, tags and dataset inputs; deleted runs are returned too. */
+  async getRun(runId: string): Promise<Run> {
+    const rows = await this.db.selectFrom('tracking_run').selectAll().where('run_id', '=', String(runId)).execute();
+    if (rows.length === 0) throw notFound(`Run with id=${runId} not found`);
+    const [run] = await this.loadRuns(rows);
+    return run;
+  }
+
+  async updateRun(runId: string, update: { status?: RunStatus; end_time?: number; run_name?: string }): Promise<RunInfo> {
+    const run = await this.requireRun(runId);
+    this.requireActiveRun(runId, run);
+    const set: Updateable<TrackingTables['tracking_run']> = {};
+    if (update.status !== undefined) {
+      if (!RUN_STATUSES.includes(update.status)) throw invalidArgument(`Invalid run status '${String(update.status)}'; use one of ${RUN_STATUSES.join(', ')}`);
+      set.status = update.status;
+    }
+    if (update.end_time !== undefined) set.end_time = update.end_time;
+    if (update.run_name) set.run_name = checkLength('Run name', LIMITS.keyLength, update.run_name);
+    await this.db.transaction().execute(async (trx) => {
+      if (Object.keys(set).length) await trx.updateTable('tracking_run').set(set).where('run_pk', '=', run.run_pk).execute();
+      if (set.run_name) await this.upsertTags(trx, run.run_pk, [{ key: TAGS.runName, value: set.run_name }]);
+    });
+    return (await this.getRun(runId)).info;
+  }
+
+  async deleteRun(runId: string): Promise<void> {
+    const run = await this.requireRun(runId);
+    await this.db.updateTable('tracking_run').set({ lifecycle_stage: 'deleted', deleted_time: this.clock.now() }).where('run_pk', '=', run.run_pk).execute();
+  }
+
+  async restoreRun(runId: string): Promise<void> {
+    const run = await this.requireRun(runId);
+    await this.db.updateTable('tracking_run').set({ lifecycle_stage: 'active', deleted_time: null }).where('run_pk', '=', run.run_pk).execute();
+  }
+
+  private async requireRun(runId: string, db: Kysely<any> = this.db): Promise<RunRow> {
+    const run = await db
+      .selectFrom('tracking_run')
+      .select(['run_pk', 'experiment_id', 'lifecycle_stage'])
+      .where('run_id', '=', String(runId))
+      .executeTakeFirst();
+    if (!run) throw notFound(`Run with id=${runId} not found`);
+    return { run_pk: Number(run.run_pk), experiment_id: Number(run.experiment_id), lifecycle_stage: run.lifecycle_stage };
+  }
+
+  private requireActiveRun(runId: string, run: RunRow): void {
+    if (run.lifecycle_stage !== 'active') {
+      throw invalidArgument(`The run ${runId} must be in the 'active' state. Current state is ${run.lifecycle_stage}.`);
+    }
+  }
+
+  // ---- logging -----------------------------------------------------------------------------
+
+  /**
+   * MLflow's log-batch: metrics append (identical points collapse), params are write-once
+   * (the same value again is fine, a different one is refused), tags are last-write-wins.
+   * Resolves once the write is committed.
+   */
+  async logBatch(runId: string, input: LogBatchInput): Promise<void> {
+    const metricsIn = input.metrics ?? [];
+    const params = input.params ?? [];
+    const tagsIn = input.tags ?? [];
+    checkBatchLimits(metricsIn.length, params.length, tagsIn.length);
+    const now = this.clock.now();
+    const metrics = metricsIn.map((m) => {
+      const key = checkKey('metric', m.key);
+      return { key, value: metricValue(key, m.value), timestamp: metricInteger(key, 'timestamp', m.timestamp, now), step: metricInteger(key, 'step', m.step, 0) };
+    });
+    const seen = new Set<string>();
+    const dupes: string[] = [];
+    for (const p of params) {
+      checkKey('parameter', p.key);
+      checkLength('Param value', LIMITS.paramValueLength, stringValue(p.value));
+      if (seen.has(p.key)) dupes.push(p.key);
+      seen.add(p.key);
+    }
+    if (dupes.length) {
+      throw invalidArgument(
+        `Duplicate parameter keys have been submitted: ${JSON.stringify(dupes)}. Please ensure the request contains only one param value per param key.`,
+      );
+    }
+    const tags = dedupe(tagsIn).map((t) => checkRunTag(t.key, t.value));
+    if (metrics.length === 0 && params.length === 0 && tags.length === 0) {
+      await this.requireRun(runId);
+      return;
+    }
+    await this.writer.submit(String(runId), async (trx) => {
+      const run = await this.requireRun(runId, trx);
+      this.requireActiveRun(runId, run);
+      const paramValues = params.map((p) => ({ key: p.key, value: stringValue(p.value) }));
+      if (paramValues.length) await this.checkParams(trx, runId, run.run_pk, paramValues);
+      // Checks are done; from here on only writes.
+      if (paramValues.length) {
+        await trx
+          .insertInto('tracking_param')
+          .values(paramValues.map((p) => ({ run_pk: run.run_pk, ...p })))
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+      }
+      if (tags.length) await this.upsertTags(trx, run.run_pk, tags);
+      if (metrics.length) await this.insertMetrics(trx, run.run_pk, metrics);
+    });
+  }
+
+  private async checkParams(trx: Transaction<any>, runId: string, runPk: number, params: KeyValue[]): Promise<void> {
+    const existing = await trx
+      .selectFrom('tracking_param')
+      .select(['key', 'value'])
+      .where('run_pk', '=', runPk)
+      .where('key', 'in', params.map((p) => p.key))
+      .execute();
+    const old = new Map(existing.map((p) => [p.key as string, p.value as string]));
+    const conflicts = params.filter((p) => old.has(p.key) && old.get(p.key) !== p.value);
+    if (conflicts.length) {
+      const details = conflicts.map((p) => ({ key: p.key, old_value: old.get(p.key), new_value: p.value }));
+      throw invalidArgument(
+        `Changing param values is not allowed. Params were already logged='${JSON.stringify(details)}' for run ID='${runId}'.`,
+      );
+    }
+  }
+
+  private async upsertTags(trx: Transaction<any>, runPk: number, tags: KeyValue[]): Promise<void> {
+    await trx
+      .insertInto('tracking_tag')
+      .values(tags.map((t) => ({ run_pk: runPk, ...t })))
+      .onConflict((oc) => oc.columns(['run_pk', 'key']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })))
+      .execute();
+    const name = tags.find((t) => t.key === TAGS.runName);
+    if (name) await trx.updateTable('tracking_run').set({ run_name: name.value }).where('run_pk', '=', runPk).execute();
+  }
+
+  private async insertMetrics(trx: Transaction<any>, runPk: number, metrics: Metric[]): Promise<void> {
+    const n = metrics.length;
+    const keys: string[] = new Array(n);
+    const steps: number[] = new Array(n);
+    const times: number[] = new Array(n);
+    const values: number[] = new Array(n);
+    const nans: number[] = new Array(n);
+    const latest = new Map<string, number>();
+    for (let i = 0; i < n; i++) {
+      const m = metrics[i];
+      const isNan = Number.isNaN(m.value);
+      keys[i] = m.key;
+      steps[i] = m.step;
+      times[i] = m.timestamp;
+      values[i] = isNan ? 0 : m.value === Infinity ? MAX_DOUBLE : m.value === -Infinity ? -MAX_DOUBLE : m.value;
+      nans[i] = isNan ? 1 : 0;
+      const best = latest.get(m.key);
+      if (best === undefined || newer(steps[i], times[i], values[i], steps[best], times[best], values[best])) latest.set(m.key, i);
+    }
+    if (this.dialect === 'postgres') {
+      await trx.executeQuery(
+        CompiledQuery.raw(
+          'insert into tracking_metric (run_pk, key, step, timestamp, value, is_nan) ' +
+            'select $1::bigint, * from unnest($2::text[], $3::bigint[], $4::bigint[], $5::float8[], $6::int2[]) on conflict do nothing',
+          [runPk, keys, steps, times, values, nans],
+        ),
+      );
+    } else {
+      // Fixed-size chunks keep the statement text (built from constants only) reusable.
+      const CHUNK = 500;
+      for (let start = 0; start < n; start += CHUNK) {
+        const end = Math.min(n, start + CHUNK);
+        const params: unknown[] = [];
+        for (let i = start; i < end; i++) params.push(runPk, keys[i], steps[i], times[i], values[i], nans[i]);
+        await trx.executeQuery(CompiledQuery.raw(this.sqliteInsertSql(end - start), params));
+      }
+    }
+    const rows = [...latest.values()]
+      .sort((a, b) => (keys[a] < keys[b] ? -1 : 1))
+      .map((i) => ({ run_pk: runPk, key: keys[i], step: steps[i], timestamp: times[i], value: values[i], is_nan: nans[i] }));
+    await trx
+      .insertInto('tracking_latest_metric')
+      .values(rows)
+      .onConflict((oc) =>
+        oc
+          .columns(['run_pk', 'key'])
+          .doUpdateSet((eb) => ({
+            step: eb.ref('excluded.step'),
+            timestamp: eb.ref('excluded.timestamp'),
+            value: eb.ref('excluded.value'),
+            is_nan: eb.ref('excluded.is_nan'),
+          }))
+          .where(
+            sql<boolean>`excluded.step > tracking_latest_metric.step or (excluded.step = tracking_latest_metric.step and (excluded.timestamp > tracking_latest_metric.timestamp or (excluded.timestamp = tracking_latest_metric.timestamp and excluded.value > tracking_latest_metric.value)))`,
+          ),
+      )
+      .execute();
+  }
+
+  private sqliteInsertSql(rows: number): string {
+    let text = this.insertSqlCache.get(rows);
+    if (!text) {
+      text = `insert into tracking_metric (run_pk, key, step, timestamp, value, is_nan) values ${new Array(rows).fill('(?,?,?,?,?,?)').join(',')} on conflict do nothing`;
+      this.insertSqlCache.set(rows, text);
+    }
+    return text;
+  }
+
+  async logMetric(runId: string, metric: { key: string; value: number | string; timestamp?: number; step?: number }): Promise<void> {
+    await this.logBatch(runId, { metrics: [metric] });
+  }
+
+  async logParam(runId: string, key: string, value: string): Promise<void> {
+    await this.logBatch(runId, { params: [{ key, value }] });
+  }
+
+  async setTag(runId: string, key: string, value: string): Promise<void> {
+    await this.logBatch(runId, { tags: [{ key, value }] });
+  }
+
+  async deleteTag(runId: string, key: string): Promise<void> {
+    const run = await this.requireRun(runId);
+    this.requireActiveRun(runId, run);
+    const res = await this.db.deleteFrom('tracking_tag').where('run_pk', '=', run.run_pk).where('key', '=', key).executeTakeFirst();
+    if (Number(res.numDeletedRows) === 0) throw notFound(`No tag with name: ${key} in run with id ${runId}`);
+  }
+
+  /** Links datasets (stored once per experiment by name and digest) to a run, with input tags. */
+  async logInputs(runId: string, inputs: DatasetInput[]): Promise<void> {
+    if (inputs.length > LIMITS.datasetsPerBatch) {
+      throw invalidArgument(`A batch logging request can contain at most ${LIMITS.datasetsPerBatch} datasets. Got ${inputs.length} datasets.`);
+    }
+    for (const input of inputs) checkDatasetInput(input);
+    const run = await this.requireRun(runId);
+    this.requireActiveRun(runId, run);
+    await this.db.transaction().execute(async (trx) => {
+      for (const { dataset, tags } of inputs) {
+        const existing = await trx
+          .selectFrom('tracking_dataset')
+          .select('dataset_uuid')
+          .where('experiment_id', '=', run.experiment_id)
+          .where('name', '=', dataset.name)
+          .where('digest', '=', dataset.digest)
+          .executeTakeFirst();
+        const datasetUuid = existing?.dataset_uuid ?? randomUUID().replace(/-/g, '');
+        if (!existing) {
+          await trx
+            .insertInto('tracking_dataset')
+            .values({
+              dataset_uuid: datasetUuid,
+              experiment_id: run.experiment_id,
+              name: dataset.name,
+              digest: dataset.digest,
+              source_type: dataset.source_type,
+              source: dataset.source,
+              schema: dataset.schema ?? null,
+              profile: dataset.profile ?? null,
+            })
+            .execute();
+        }
+        const inputTags = tags ?? [];
+        await trx
+          .insertInto('tracking_run_input')
+          .values({
+            run_pk: run.run_pk,
+            dataset_uuid: datasetUuid,
+            tags: JSON.stringify(inputTags),
+            context: inputTags.find((t) => t.key === TAGS.datasetContext)?.value ?? null,
+          })
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+      }
+    });
+  }
+
+  // ---- reading metrics ---------------------------------------------------------------------
+
+  /** Every point of one metric in step order; paginated when `max_results` is given. */
+  async getMetricHistory(
+    runId: string,
+    key: string,
+    options: { max_results?: number; page_token?: string } = {},
+  ): Promise<{ metrics: Metric[]; next_page_token?: string }> {
+    const run = await this.requireRun(runId);
+    const offset = decodePageToken(options.page_token);
+    let q = this.db
+      .selectFrom('tracking_metric')
+      .select(['step', 'timestamp', 'value', 'is_nan'])
+      .where('run_pk', '=', run.run_pk)
+      .where('key', '=', key)
+      .orderBy('step')
+      .orderBy('timestamp')
+      .orderBy('value');
+    const limit = options.max_results;
+    if (limit !== undefined) q = q.limit(maxResults(limit, limit, 1_000_000) + 1).offset(offset);
+    else if (offset) q = q.offset(offset);
+    const rows = await q.execute();
+    const more = limit !== undefined && rows.length > limit;
+    const metrics = (more ? rows.slice(0, limit) : rows).map((r) => toMetric(key, r));
+    return { metrics, next_page_token: more ? encodePageToken(offset + limit!) : undefined };
+  }
+
+  /**
+   * MLflow's chart sampling: up to `max_results` steps spread evenly over the steps the runs
+   * logged (plus each run's first and last step), then every run's points at those steps.
+   */
+  async getMetricHistoryBulkInterval(input: {
+    run_ids: string[];
+    metric_key: string;
+    start_step?: number;
+    end_step?: number;
+    max_results?: number;
+  }): Promise<MetricPoint[]> {
+    const limit = maxResults(input.max_results, 2500, 2500);
+    if (input.run_ids.length === 0 || input.run_ids.length > 100) {
+      throw invalidArgument(`GetMetricHistoryBulkInterval request must specify between 1 and 100 run_ids. Received ${input.run_ids.length} run_ids.`);
+    }
+    if ((input.start_step === undefined) !== (input.end_step === undefined)) {
+      throw invalidArgument('If either start step or end step are specified, both must be specified.');
+    }
+    if (input.start_step !== undefined && input.end_step !== undefined && input.start_step > input.end_step) {
+      throw invalidArgument(`end_step must be greater than start_step. Found start_step=${input.start_step} and end_step=${input.end_step}.`);
+    }
+    const runs = await Promise.all(input.run_ids.map(async (id) => ({ id, pk: (await this.requireRun(id)).run_pk })));
+    const perRun = await Promise.all(
+      runs.map(async (r) =>
+        (
+          await this.db
+            .selectFrom('tracking_metric')
+            .select('step')
+            .distinct()
+            .where('run_pk', '=', r.pk)
+            .where('key', '=', input.metric_key)
+            .orderBy('step')
+            .execute()
+        ).map((s) => Number(s.step)),
+      ),
+    );
+    const all = [...new Set(perRun.flat())].sort((a, b) => a - b);
+    const start = input.start_step ?? 0;
+    const end = input.end_step ?? (all.at(-1) ?? 0);
+    const chosen = new Set<number>();
+    for (const steps of perRun) {
+      if (steps.length === 0) continue;
+      for (const s of [steps[0], steps[steps.length - 1]]) if (s >= start && s <= end) chosen.add(s);
+    }
+    const inRange = all.filter((s) => s >= start && s <= end);
+    if (inRange.length <= limit) inRange.forEach((s) => chosen.add(s));
+    else {
+      const interval = inRange.length / limit;
+      for (let i = 0; i < limit; i++) chosen.add(inRange[Math.floor(i * interval)]);
+      chosen.add(inRange[inRange.length - 1]);
+    }
+    const steps = [...chosen].sort((a, b) => a - b);
+    const out: MetricPoint[] = [];
+    for (const r of runs) {
+      for (let i = 0; i < steps.length; i += 500) {
+        const rows = await this.db
+          .selectFrom('tracking_metric')
+          .select(['step', 'timestamp', 'value', 'is_nan'])
+          .where('run_pk', '=', r.pk)
+          .where('key', '=', input.metric_key)
+          .where('step', 'in', steps.slice(i, i + 500))
+          .orderBy('step')
+          .orderBy('timestamp')
+          .execute();
+        for (const row of rows) out.push({ ...toMetric(input.metric_key, row), run_id: r.id });
+      }
+    }
+    return out;
+  }
+
+  /** Whole histories of one metric for several runs (MLflow's get-history-bulk), at most `max_results` points. */
+  async getMetricHistoryBulk(runIds: string[], key: string, max = 25_000): Promise<MetricPoint[]> {
+    if (runIds.length === 0 || runIds.length > 100) {
+      throw invalidArgument(`GetMetricHistoryBulk request must specify between 1 and 100 run_ids. Received ${runIds.length} run_ids.`);
+    }
+    const out: MetricPoint[] = [];
+    for (const id of [...runIds].sort()) {
+      const { metrics } = await this.getMetricHistory(id, key);
+      for (const m of metrics) if (out.length < max) out.push({ ...m, run_id: id });
+    }
+    return out;
+  }
+
+  // ---- search ------------------------------------------------------------------------------
+
+  async searchRuns(input: SearchRunsInput = {}): Promise<{ runs: Run[]; next_page_token?: string }> {
+    const limit = maxResults(input.max_results, 1000, LIMITS.searchRunsMaxResults);
+    const clauses = parseFilter(input.filter, RUNS);
+    const order = parseOrderBy(input.order_by, RUNS);
+    const offset = decodePageToken(input.page_token);
+    const experimentIds = (input.experiment_ids ?? []).map(experimentPk).filter((id): id is number => id !== undefined);
+    if (experimentIds.length === 0) return { runs: [] };
+    const stages = viewStages(input.run_view_type);
+    const { joins, orderBy } = runOrderSql(order);
+    const where = [
+      sql`r.experiment_id in (${sql.join(experimentIds)})`,
+      sql`r.lifecycle_stage in (${sql.join(stages)})`,
+      ...clauses.map((c) => runClauseSql(this.dialect, c)),
+    ];
+    const query = sql<RunTable>`select r.* from tracking_run r ${sql.join(joins, sql` `)} where ${sql.join(where, sql` and `)} order by ${sql.join(orderBy)} limit ${limit + 1} offset ${offset}`;
+    const { rows } = await query.execute(this.db);
+    const more = rows.length > limit;
+    const runs = await this.loadRuns(more ? rows.slice(0, limit) : rows);
+    return { runs, next_page_token: more ? encodePageToken(offset + limit) : undefined };
+  }
+
+  private async loadRuns(rows: RunTable[]): Promise<Run[]> {
+    if (rows.length === 0) return [];
+    const pks = rows.map((r) => Number(r.run_pk));
+    const [params, tags, metrics, inputs] = await Promise.all([
+      this.db.selectFrom('tracking_param').selectAll().where('run_pk', 'in', pks).orderBy('key').execute(),
+      this.db.selectFrom('tracking_tag').selectAll().where('run_pk', 'in', pks).orderBy('key').execute(),
+      this.db.selectFrom('tracking_latest_metric').selectAll().where('run_pk', 'in', pks).orderBy('key').execute(),
+      this.db
+        .selectFrom('tracking_run_input as i')
+        .innerJoin('tracking_dataset as d', 'd.dataset_uuid', 'i.dataset_uuid')
+        .select(['i.run_pk', 'i.tags', 'd.name', 'd.digest', 'd.source_type', 'd.source', 'd.schema', 'd.profile'])
+        .where('i.run_pk', 'in', pks)
+        .orderBy('d.name')
+        .execute(),
+    ]);
+    const byRun = <T extends { run_pk: number }>(items: T[]) => {
+      const map = new Map<number, T[]>();
+      for (const item of items) {
+        const k = Number(item.run_pk);
+        let list = map.get(k);
+        if (!list) map.set(k, (list = []));
+        list.push(item);
+      }
+      return map;
+    };
+    const p = byRun(params);
+    const t = byRun(tags);
+    const m = byRun(metrics);
+    const d = byRun(inputs);
+    return rows.map((r) => {
+      const pk = Number(r.run_pk);
+      const info: RunInfo = {
+        run_id: r.run_id,
+        run_uuid: r.run_id,
+        run_name: r.run_name,
+        experiment_id: String(r.experiment_id),
+        user_id: r.user_id,
+        status: r.status as RunStatus,
+        start_time: Number(r.start_time),
+        artifact_uri: r.artifact_uri,
+        lifecycle_stage: r.lifecycle_stage as RunInfo['lifecycle_stage'],
+      };
+      if (r.end_time !== null && r.end_time !== undefined) info.end_time = Number(r.end_time);
+      return {
+        info,
+        data: {
+          metrics: (m.get(pk) ?? []).map((row) => toMetric(row.key, row)),
+          params: (p.get(pk) ?? []).map((row) => ({ key: row.key, value: row.value })),
+          tags: (t.get(pk) ?? []).map((row) => ({ key: row.key, value: row.value })),
+        },
+        inputs: {
+          dataset_inputs: (d.get(pk) ?? []).map((row) => {
+            const dataset: DatasetInput['dataset'] = { name: row.name, digest: row.digest, source_type: row.source_type, source: row.source };
+            if (row.schema !== null) dataset.schema = row.schema;
+            if (row.profile !== null) dataset.profile = row.profile;
+            return { tags: JSON.parse(row.tags) as KeyValue[], dataset };
+          }),
+        },
+      };
+    });
+  }
+
+  // ---- artifacts ---------------------------------------------------------------------------
+
+  /** Where a run's artifacts live under the proxy root, or undefined when it points elsewhere (s3://...). */
+  static proxyRoot(artifactUri: string): string | undefined {
+    const m = /^mlflow-artifacts:(?:\/\/[^/]*)?\/*(.*)$/.exec(artifactUri);
+    return m ? m[1].replace(/\/+$/, '') : undefined;
+  }
+}
+
+function newer(step: number, ts: number, value: number, oStep: number, oTs: number, oValue: number): boolean {
+  return step !== oStep ? step > oStep : ts !== oTs ? ts > oTs : value > oValue;
+}
+
+function toMetric(key: string, row: { step: number; timestamp: number; value: number; is_nan: number }): Metric {
+  return { key, value: Number(row.is_nan) ? NaN : Number(row.value), timestamp: Number(row.timestamp), step: Number(row.step) };
+}
+
+/** Proto JSON sends absent strings as ''; MLflow stores the value as given. */
+function stringValue(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  return typeof value === 'string' ? value : String(value);
+}
+
+/** Last write wins within one request, as MLflow documents for tags. */
+function dedupe(tags: KeyValue[]): KeyValue[] {
+  const map = new Map<string, KeyValue>();
+  for (const t of tags) map.set(t.key, t);
+  return [...map.values()];
+}
+
+function checkRunTag(key: string, value: unknown): KeyValue {
+  checkKey('tag', key);
+  return { key, value: checkLength('Tag value', LIMITS.tagValueLength, stringValue(value)) };
+}
+
+function checkExperimentTag(key: string, value: unknown): KeyValue {
+  checkKey('tag', key);
+  checkLength('Tag key', LIMITS.experimentTagKeyLength, key);
+  return { key, value: checkLength('Tag value', LIMITS.experimentTagValueLength, stringValue(value)) };
+}
+
+function checkDatasetInput(input: DatasetInput): void {
+  const d = input?.dataset;
+  if (!d) throw invalidArgument("Missing value for required parameter 'datasets[].dataset'.");
+  for (const field of ['name', 'digest', 'source_type', 'source'] as const) {
+    if (typeof d[field] !== 'string' || d[field] === '') throw invalidArgument(`Missing value for required parameter 'dataset.${field}'.`);
+  }
+  checkLength('Dataset name', LIMITS.datasetName, d.name);
+  checkLength('Dataset digest', LIMITS.datasetDigest, d.digest);
+  checkLength('Dataset source', LIMITS.datasetSource, d.source);
+  if (d.schema) checkLength('Dataset schema', LIMITS.datasetSchema, d.schema);
+  if (d.profile) checkLength('Dataset profile', LIMITS.datasetProfile, d.profile);
+  for (const t of input.tags ?? []) {
+    checkLength('Input tag key', LIMITS.inputTagKey, t.key);
+    checkLength('Input tag value', LIMITS.inputTagValue, stringValue(t.value));
+  }
+}

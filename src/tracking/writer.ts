@@ -1,0 +1,95 @@
+/**
+ * Group commit for logging. Concurrent log requests queue their work; a writer runs everything
+ * queued so far in one transaction and acknowledges each request only after that transaction
+ * commits. One commit (one fsync) then covers many requests, and nothing is acknowledged
+ * before it is durable.
+ *
+ * A job must do all of its checks before its first write, so a job that refuses its input
+ * leaves the shared transaction untouched. If the group transaction itself fails, every job
+ * is retried alone so one request's fault is reported to that request only.
+ */
+import type { Kysely, Transaction } from 'kysely';
+import { isModelportError } from '../core/errors.js';
+
+export type Job<T> = (trx: Transaction<any>) => Promise<T>;
+
+interface Pending {
+  job: Job<unknown>;
+  /** Jobs on the same run sort together so concurrent groups lock rows in one order. */
+  order: string;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
+export class GroupWriter {
+  private queue: Pending[] = [];
+  private active = 0;
+  private idle: (() => void)[] = [];
+
+  constructor(
+    private readonly db: Kysely<any>,
+    /** Groups committing at once: 1 for SQLite (one writer), more for PostgreSQL. */
+    private readonly concurrency: number,
+    private readonly maxGroup = 64,
+  ) {}
+
+  submit<T>(order: string, job: Job<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ job, order, resolve: resolve as (v: unknown) => void, reject });
+      this.pump();
+    });
+  }
+
+  /** Resolves once everything submitted so far has been committed or refused. */
+  async drain(): Promise<void> {
+    if (this.active === 0 && this.queue.length === 0) return;
+    await new Promise<void>((resolve) => this.idle.push(resolve));
+  }
+
+  private pump(): void {
+    while (this.active < this.concurrency && this.queue.length > 0) {
+      const group = this.queue.splice(0, this.maxGroup).sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+      this.active++;
+      void this.run(group).finally(() => {
+        this.active--;
+        if (this.queue.length > 0) this.pump();
+        else if (this.active === 0) for (const wake of this.idle.splice(0)) wake();
+      });
+    }
+  }
+
+  private async run(group: Pending[]): Promise<void> {
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; err: unknown })[] = [];
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        outcomes.length = 0;
+        for (const p of group) {
+          try {
+            outcomes.push({ ok: true, value: await p.job(trx) });
+          } catch (err) {
+            if (!isModelportError(err) || group.length === 1) throw err;
+            outcomes.push({ ok: false, err });
+          }
+        }
+      });
+    } catch (err) {
+      if (group.length === 1) {
+        group[0].reject(err);
+        return;
+      }
+      for (const p of group) {
+        try {
+          p.resolve(await this.db.transaction().execute(p.job));
+        } catch (e) {
+          p.reject(e);
+        }
+      }
+      return;
+    }
+    group.forEach((p, i) => {
+      const o = outcomes[i];
+      if (o.ok) p.resolve(o.value);
+      else p.reject(o.err);
+    });
+  }
+}
