@@ -223,11 +223,17 @@ def main():
         ],
     })
 
+    # The rows themselves travel with the predictions, so a test needs neither Python nor the
+    # full CSV; copied line by line, they are exactly what a reader of loans_shifted.csv sees.
+    with open(os.path.join(args.data, 'loans_shifted.csv')) as src, \
+            open(os.path.join(args.out, 'expected_input.csv'), 'w') as dst:
+        for _ in range(EXPECTED_ROWS + 1):
+            dst.write(src.readline())
     head = shifted_rows.head(EXPECTED_ROWS)
     dm = dmatrix(encode(head))
     write_json(os.path.join(args.out, 'expected_predictions.json'), {
         'model': best['name'],
-        'source': f'loans_shifted.csv, first {EXPECTED_ROWS} rows',
+        'source': f'loans_shifted.csv, first {EXPECTED_ROWS} rows (copied to expected_input.csv)',
         'loan_ids': head['loan_id'].tolist(),
         'inputs': dataframe_split(encode(head)),
         'predictions': [float(v) for v in best['booster'].predict(dm)],
