@@ -11,6 +11,7 @@ import type { BlobStore } from './storage/blobs.js';
 import { openFileBlobStore } from './storage/blobs-file.js';
 import { openOnlineStore, type OnlineStore } from './storage/online.js';
 import { ensureWritableDir } from './storage/metadata.js';
+import { TrackingService, trackingMigrations } from './tracking/index.js';
 
 export interface Platform {
   readonly config: Config;
@@ -35,10 +36,13 @@ export interface Stores {
 }
 
 /** One entry per domain (e.g. `tracking: TrackingService`). */
-export interface Services {}
+export interface Services {
+  tracking: TrackingService;
+}
 
-async function createServices(_stores: Stores): Promise<Services> {
-  return {};
+async function createServices(stores: Stores): Promise<Services> {
+  const tracking = await TrackingService.create(stores);
+  return { tracking };
 }
 
 export interface PlatformOptions {
@@ -46,7 +50,7 @@ export interface PlatformOptions {
 }
 
 /** Every domain's migrations; names sort in the order they must run. */
-export const allMigrations: Migrations = { ...coreMigrations };
+export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations };
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock;
