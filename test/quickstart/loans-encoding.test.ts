@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readTable, type TableColumn } from '../../src/data/read-table.js';
-import { loadModel } from '../../src/models/index.js';
+import { loadModel, readMLmodel } from '../../src/models/index.js';
 import { encodeLoans, loansBatch, parseLoansEncoding, readLoansEncoding } from '../../src/quickstart/loans-encoding.js';
 
 const CANDIDATES = join(import.meta.dirname, '..', '..', 'assets', 'demo', 'loans', 'candidates');
@@ -20,7 +20,16 @@ function readJson<T>(...parts: string[]): T {
   return JSON.parse(readFileSync(join(CANDIDATES, ...parts), 'utf8')) as T;
 }
 
-const index = readJson<{ best: string; feature_names: string[]; candidates: { name: string }[] }>('index.json');
+interface Curve {
+  rounds: number;
+  best_iteration: number;
+  train: { auc: number[]; logloss: number[] };
+  validation: { auc: number[]; logloss: number[] };
+}
+
+const index = readJson<{ best: string; feature_names: string[]; candidates: { name: string; metrics: Record<string, number> }[] }>(
+  'index.json',
+);
 const expected = readJson<Expected>('expected_predictions.json');
 
 const text = (name: string, values: (string | null)[]): TableColumn => ({ name, type: 'string', values });
@@ -112,6 +121,35 @@ describe('loans encoding', async () => {
         await model.close();
       }
     }
+  });
+
+  test('each candidate folder is an MLflow xgboost model whose metrics agree with its curve', async () => {
+    assert.ok(index.candidates.length >= 3 && index.candidates.length <= 4);
+    for (const { name, metrics } of index.candidates) {
+      const mlmodel = await readMLmodel(join(CANDIDATES, name, 'MLmodel'));
+      assert.equal(mlmodel.flavors.xgboost.data, 'model.json', name);
+      assert.equal(mlmodel.flavors.xgboost.model_format, 'json', name);
+      assert.deepEqual(
+        mlmodel.signature?.inputs.map((s) => [s.name, s.dtype]),
+        encoding.featureNames.map((f) => [f, 'float32']),
+        name,
+      );
+      assert.deepEqual(readJson(name, 'metrics.json'), metrics, name);
+      const curve = readJson<Curve>(name, 'curve.json');
+      const best = curve.best_iteration;
+      assert.equal(metrics.best_iteration, best, name);
+      assert.equal(metrics.trees, best + 1, name);
+      for (const series of [curve.train.auc, curve.train.logloss, curve.validation.auc, curve.validation.logloss]) {
+        assert.equal(series.length, curve.rounds, name);
+      }
+      // Early stopping on validation logloss: the best round has the lowest one.
+      assert.equal(Math.min(...curve.validation.logloss), curve.validation.logloss[best], name);
+      // The curve holds XGBoost's evaluation; metrics.json scikit-learn's on the saved trees.
+      assert.ok(Math.abs(curve.validation.auc[best] - metrics.val_auc) < 1e-6, name);
+      assert.ok(Math.abs(curve.validation.logloss[best] - metrics.val_logloss) < 1e-6, name);
+    }
+    const bestByAuc = index.candidates.reduce((a, b) => (b.metrics.val_auc > a.metrics.val_auc ? b : a));
+    assert.equal(index.best, bestByAuc.name);
   });
 
   test('one-hot columns: known level 1, unknown level all 0, empty cell all NaN', () => {
