@@ -1,0 +1,10 @@
+export { DatasetsService, parseVersionRef, checkDatasetName, MLFLOW_DIGEST_LENGTH } from './service.js';
+export type { DatasetsServiceDeps, RegisterOptions, UploadOptions, RegisterResult, VersionRef } from './service.js';
+export { datasetMigrations } from './migrations.js';
+export { inferSchema, checkSchema } from './schema.js';
+export { lInfinity, histogramJensenShannon, diffProfiles, driftAnomalies } from './compare.js';
+export { profileRelation, QUANTILES, HISTOGRAM_BUCKETS, TOP_VALUES, MAX_CATEGORIES } from './profile.js';
+export { validateRelation, EXAMPLE_ROWS } from './validate.js';
+export type { MemoryColumn, MemoryValues } from './memory.js';
+export type { SourceOptions } from './source.js';
+export * from './types.js';
