@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { invalidArgument, notFound } from '../core/errors.js';
+import { failedPrecondition, invalidArgument, notFound } from '../core/errors.js';
 import { findJsEntry, jsFlavor, loadJs } from './js/flavor.js';
 import { readMLmodel } from './mlmodel.js';
 import { onnxFlavor } from './onnx/flavor.js';
@@ -75,12 +75,16 @@ export async function resolveArtifact(path: string, flavor?: string): Promise<Re
   }
   const mlmodel = join(path, 'MLmodel');
   if (existsSync(mlmodel)) {
-    const doc = await readMLmodel(mlmodel);
-    const fromMlmodel = fromMLmodelFlavors(path, doc.flavors, flavor);
-    if (fromMlmodel) return fromMlmodel;
+    const artifact = fromMLmodelFlavors(path, (await readMLmodel(mlmodel)).flavors, flavor);
+    if (artifact.flavor === 'js' || !(await stat(artifact.path)).isDirectory()) return artifact;
+    return scanFolder(artifact.path, artifact.flavor);
   }
-  const files = (await readdir(path)).sort();
-  for (const name of files) {
+  return scanFolder(path, flavor);
+}
+
+/** The first model file in a folder (by name), else a JS module folder. */
+async function scanFolder(path: string, flavor?: string): Promise<ResolvedArtifact> {
+  for (const name of (await readdir(path)).sort()) {
     const file = join(path, name);
     if ((await stat(file)).isDirectory()) continue;
     const detected = await detectFile(file);
@@ -91,18 +95,18 @@ export async function resolveArtifact(path: string, flavor?: string): Promise<Re
   throw invalidArgument(`no model found in ${path}: expected an MLmodel file, a .onnx file, an XGBoost .json/.ubj model or a JS module`);
 }
 
-/** MLflow flavor sections name their file: onnx `data`, xgboost `data`, ours `module`. */
-function fromMLmodelFlavors(dir: string, sections: Record<string, Record<string, unknown>>, wanted?: string): ResolvedArtifact | undefined {
+/** MLflow flavor sections name their file: onnx and xgboost `data`, ours `module`. */
+function fromMLmodelFlavors(dir: string, sections: Record<string, Record<string, unknown>>, wanted?: string): ResolvedArtifact {
   const order = wanted ? [wanted] : ['onnx', 'xgboost', 'js', ...Object.keys(sections)];
   for (const name of order) {
     const section = sections[name];
     if (!section || !flavors.has(name)) continue;
     if (name === 'js') return { flavor: 'js', path: dir, module: typeof section.module === 'string' ? section.module : undefined };
-    const data = typeof section.data === 'string' ? join(dir, section.data) : dir;
-    return { flavor: name, path: data };
+    return { flavor: name, path: typeof section.data === 'string' ? join(dir, section.data) : dir };
   }
-  if (wanted) throw invalidArgument(`MLmodel in ${dir} has no "${wanted}" flavor (it has ${Object.keys(sections).join(', ')})`);
-  return undefined;
+  const has = Object.keys(sections).join(', ');
+  if (wanted) throw invalidArgument(`MLmodel in ${dir} has no "${wanted}" flavor (it has ${has})`);
+  throw failedPrecondition(`MLmodel in ${dir} has flavors ${has}; modelport runs ${flavorNames().join(', ')}`);
 }
 
 /**
@@ -115,10 +119,5 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   }
   const artifact = await resolveArtifact(path, options.flavor);
   if (artifact.flavor === 'js') return loadJs(artifact.path, options, artifact.module);
-  if (artifact.flavor === 'xgboost' && (await stat(artifact.path)).isDirectory()) {
-    const file = (await readdir(artifact.path)).map((n) => join(artifact.path, n)).find((f) => XGBOOST_EXTENSIONS.has(extname(f)));
-    if (!file) throw invalidArgument(`no XGBoost model file in ${artifact.path}`);
-    return flavors.get('xgboost')!.load(file, options);
-  }
   return flavors.get(artifact.flavor)!.load(artifact.path, options);
 }

@@ -28,6 +28,15 @@ describe('flavor detection', () => {
     assert.equal((await resolveArtifact(fixture('onnx_logreg_breast_cancer'))).flavor, 'onnx');
     assert.deepEqual(await resolveArtifact(fixture('js_model')), { flavor: 'js', path: fixture('js_model') });
     await assert.rejects(resolveArtifact(fixture('mlflow_onnx'), 'xgboost'), { code: 'InvalidArgument', message: /has no "xgboost" flavor/ });
+    const sklearn = join(tmp, 'sklearn');
+    mkdirSync(sklearn);
+    writeFileSync(join(sklearn, 'MLmodel'), 'flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n  sklearn:\n    pickled_model: model.pkl\n');
+    await assert.rejects(resolveArtifact(sklearn), { code: 'FailedPrecondition', message: /has flavors python_function, sklearn; modelport runs onnx, xgboost, js/ });
+    const nested = join(tmp, 'nested');
+    mkdirSync(join(nested, 'data'), { recursive: true });
+    copyFileSync(fixture('xgb_breast_cancer', 'model.json'), join(nested, 'data', 'model.json'));
+    writeFileSync(join(nested, 'MLmodel'), 'flavors:\n  xgboost:\n    data: data\n');
+    assert.deepEqual(await resolveArtifact(nested), { flavor: 'xgboost', path: join(nested, 'data', 'model.json') });
     const empty = join(tmp, 'empty');
     mkdirSync(empty);
     await assert.rejects(resolveArtifact(empty), { code: 'InvalidArgument', message: /no model found/ });
