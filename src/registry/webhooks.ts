@@ -1,0 +1,320 @@
+/**
+ * Webhooks on registry events: HMAC-SHA256 signed JSON, retried with exponential backoff (the
+ * waits come from the injected Clock), one delivery row per event and hook as the hook's log.
+ * Targets on loopback, private, link-local or otherwise internal addresses are refused unless
+ * allowed, checked both when the hook is saved and on every connection (so a DNS answer that
+ * changes after the check cannot redirect a delivery inside the network).
+ */
+import { createHmac, randomUUID } from 'node:crypto';
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { promises as dns } from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
+import { BlockList, isIP } from 'node:net';
+import type { Kysely } from 'kysely';
+import type { Clock } from '../core/clock.js';
+import { invalidArgument, notFound } from '../core/errors.js';
+import { REGISTRY_EVENTS, type RegistryEvent } from './events.js';
+import type { RegistryTables, RegDeliveryTable, RegWebhookTable } from './tables.js';
+import type { Webhook, WebhookDelivery } from './types.js';
+
+export interface WebhookOptions {
+  /** Allow targets on loopback/private addresses (tests, single-host installs). Default false. */
+  allowPrivateTargets?: boolean;
+  /** Attempts per delivery, the first included. Default 5. */
+  maxAttempts?: number;
+  /** Wait before the first retry; doubles each time. Default 1000 ms. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Per-attempt timeout (wall time). Default 10 s. */
+  timeoutMs?: number;
+}
+
+export const WEBHOOK_TEST_EVENT = 'webhook.test';
+
+const INTERNAL = new BlockList();
+for (const [net, bits] of [
+  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
+  ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
+] as const) INTERNAL.addSubnet(net, bits, 'ipv4');
+for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96]] as const) INTERNAL.addSubnet(net, bits, 'ipv6');
+
+/** True for addresses a webhook must not reach by default (IPv4-mapped IPv6 included). */
+export function isInternalAddress(address: string): boolean {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return INTERNAL.check(mapped[1], 'ipv4');
+  const family = isIP(address);
+  if (family === 0) return true;
+  return INTERNAL.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+const refused = (url: string, address: string) =>
+  invalidArgument(
+    `webhook url ${url}: ${address} is a loopback or private address; such targets are refused unless allowPrivateWebhookTargets is set`,
+    { field: 'url' },
+  );
+
+function hostOf(url: URL): string {
+  return url.hostname.replace(/^\[|\]$/g, '');
+}
+
+export function sign(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+function toWebhook(row: RegWebhookTable): Webhook {
+  return {
+    id: row.id,
+    url: row.url,
+    events: JSON.parse(row.events) as string[],
+    model: row.model_name ?? undefined,
+    description: row.description ?? undefined,
+    status: row.status as Webhook['status'],
+    hasSecret: !!row.secret,
+    createdAt: row.created_ms,
+    updatedAt: row.updated_ms,
+  };
+}
+
+function toDelivery(row: RegDeliveryTable): WebhookDelivery {
+  return {
+    id: row.id,
+    webhookId: row.webhook_id,
+    event: row.event,
+    payload: row.payload,
+    status: row.status as WebhookDelivery['status'],
+    attempts: row.attempts,
+    responseStatus: row.response_status ?? undefined,
+    error: row.error ?? undefined,
+    nextAttemptAt: row.next_attempt_ms ?? undefined,
+    createdAt: row.created_ms,
+    updatedAt: row.updated_ms,
+  };
+}
+
+export interface WebhookInput {
+  url: string;
+  events: string[];
+  secret?: string;
+  model?: string;
+  description?: string;
+  status?: 'ACTIVE' | 'DISABLED';
+}
+
+export class Webhooks {
+  private readonly inflight = new Set<Promise<void>>();
+  private closed = false;
+  private readonly maxAttempts: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly db: Kysely<RegistryTables>,
+    private readonly clock: Clock,
+    private readonly options: WebhookOptions = {},
+  ) {
+    this.maxAttempts = options.maxAttempts ?? 5;
+    this.baseDelayMs = options.baseDelayMs ?? 1000;
+    this.maxDelayMs = options.maxDelayMs ?? 5 * 60_000;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  private async checkTarget(text: string): Promise<string> {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw invalidArgument(`webhook url "${text}" is not a valid URL`, { field: 'url' });
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalidArgument(`webhook url ${text}: only http and https are supported`, { field: 'url' });
+    if (url.username || url.password) throw invalidArgument(`webhook url ${text}: credentials in the URL are not allowed; use a secret`, { field: 'url' });
+    if (!this.options.allowPrivateTargets) {
+      const host = hostOf(url);
+      const addresses = isIP(host) ? [host] : await dns.lookup(host, { all: true }).then((r) => r.map((a) => a.address), () => [] as string[]);
+      if (addresses.length === 0) throw invalidArgument(`webhook url ${text}: host ${host} does not resolve`, { field: 'url' });
+      const bad = addresses.find(isInternalAddress);
+      if (bad) throw refused(text, bad);
+    }
+    return url.toString();
+  }
+
+  private checkEvents(events: string[]): string[] {
+    if (events.length === 0) throw invalidArgument('webhook events: give at least one event (or "*")', { field: 'events' });
+    for (const e of events) {
+      if (e !== '*' && !(REGISTRY_EVENTS as readonly string[]).includes(e)) {
+        throw invalidArgument(`webhook events: unknown event "${e}"; known: ${REGISTRY_EVENTS.join(', ')}`, { field: 'events' });
+      }
+    }
+    return [...new Set(events)];
+  }
+
+  async create(input: WebhookInput): Promise<Webhook> {
+    const now = this.clock.now();
+    const row: RegWebhookTable = {
+      id: randomUUID(),
+      url: await this.checkTarget(input.url),
+      secret: input.secret ?? null,
+      events: JSON.stringify(this.checkEvents(input.events)),
+      model_name: input.model ?? null,
+      description: input.description ?? null,
+      status: input.status ?? 'ACTIVE',
+      created_ms: now,
+      updated_ms: now,
+    };
+    await this.db.insertInto('reg_webhook').values(row).execute();
+    return toWebhook(row);
+  }
+
+  private async row(id: string): Promise<RegWebhookTable> {
+    const row = await this.db.selectFrom('reg_webhook').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw notFound(`webhook ${id} does not exist`);
+    return row;
+  }
+
+  async get(id: string): Promise<Webhook> {
+    return toWebhook(await this.row(id));
+  }
+
+  async list(): Promise<Webhook[]> {
+    return (await this.db.selectFrom('reg_webhook').selectAll().orderBy('created_ms').orderBy('id').execute()).map(toWebhook);
+  }
+
+  async update(id: string, patch: Partial<WebhookInput>): Promise<Webhook> {
+    const current = await this.row(id);
+    const next: Partial<RegWebhookTable> = { updated_ms: this.clock.now() };
+    if (patch.url !== undefined) next.url = await this.checkTarget(patch.url);
+    if (patch.events !== undefined) next.events = JSON.stringify(this.checkEvents(patch.events));
+    if (patch.secret !== undefined) next.secret = patch.secret || null;
+    if (patch.model !== undefined) next.model_name = patch.model || null;
+    if (patch.description !== undefined) next.description = patch.description;
+    if (patch.status !== undefined) next.status = patch.status;
+    await this.db.updateTable('reg_webhook').set(next).where('id', '=', id).execute();
+    return toWebhook({ ...current, ...next });
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.row(id);
+    await this.db.deleteFrom('reg_webhook').where('id', '=', id).execute();
+  }
+
+  async deliveries(id: string, limit = 100): Promise<WebhookDelivery[]> {
+    await this.row(id);
+    const rows = await this.db.selectFrom('reg_delivery').selectAll().where('webhook_id', '=', id).orderBy('created_ms', 'desc').orderBy('id').limit(limit).execute();
+    return rows.map(toDelivery);
+  }
+
+  /** Sends a test event to one hook (one attempt, no retries) and returns the delivery record. */
+  async test(id: string): Promise<WebhookDelivery> {
+    const hook = await this.row(id);
+    const deliveryId = await this.enqueue(hook, { type: WEBHOOK_TEST_EVENT, at: this.clock.now(), data: { webhook_id: id } });
+    await this.deliver(deliveryId, 1);
+    return toDelivery((await this.db.selectFrom('reg_delivery').selectAll().where('id', '=', deliveryId).executeTakeFirstOrThrow()));
+  }
+
+  /** Fans an event out to every active hook that wants it; deliveries proceed in the background. */
+  async dispatch(event: RegistryEvent): Promise<void> {
+    if (this.closed) return;
+    const hooks = await this.db.selectFrom('reg_webhook').selectAll().where('status', '=', 'ACTIVE').execute();
+    const name = (event.data as { name?: string }).name;
+    for (const hook of hooks) {
+      const events = JSON.parse(hook.events) as string[];
+      if (!events.includes('*') && !events.includes(event.type)) continue;
+      if (hook.model_name && hook.model_name !== name) continue;
+      const deliveryId = await this.enqueue(hook, event);
+      this.track(this.deliver(deliveryId, this.maxAttempts));
+    }
+  }
+
+  private track(work: Promise<void>): void {
+    const p = work.catch(() => undefined).finally(() => this.inflight.delete(p));
+    this.inflight.add(p);
+  }
+
+  private async enqueue(hook: RegWebhookTable, event: { type: string; at: number; data: unknown }): Promise<string> {
+    const id = randomUUID();
+    const now = this.clock.now();
+    const payload = JSON.stringify({ id, event: event.type, timestamp: event.at, webhook_id: hook.id, data: event.data });
+    await this.db
+      .insertInto('reg_delivery')
+      .values({ id, webhook_id: hook.id, event: event.type, payload, status: 'PENDING', attempts: 0, response_status: null, error: null, next_attempt_ms: now, created_ms: now, updated_ms: now })
+      .execute();
+    return id;
+  }
+
+  private async deliver(deliveryId: string, maxAttempts: number): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const delivery = await this.db.selectFrom('reg_delivery').selectAll().where('id', '=', deliveryId).executeTakeFirst();
+      const hook = delivery && (await this.db.selectFrom('reg_webhook').selectAll().where('id', '=', delivery.webhook_id).executeTakeFirst());
+      if (!delivery || !hook) return;
+      const result = await this.send(hook, delivery);
+      const ok = result.status !== undefined && result.status >= 200 && result.status < 300;
+      const last = ok || attempt >= maxAttempts || this.closed;
+      const delay = Math.min(this.baseDelayMs * 2 ** (attempt - 1), this.maxDelayMs);
+      const now = this.clock.now();
+      await this.db
+        .updateTable('reg_delivery')
+        .set({
+          status: ok ? 'SUCCEEDED' : last ? 'FAILED' : 'PENDING',
+          attempts: attempt,
+          response_status: result.status ?? null,
+          error: ok ? null : (result.error ?? `HTTP ${result.status}`),
+          next_attempt_ms: last ? null : now + delay,
+          updated_ms: now,
+        })
+        .where('id', '=', deliveryId)
+        .execute();
+      if (last) return;
+      await this.clock.sleep(delay);
+      if (this.closed) return;
+    }
+  }
+
+  private send(hook: RegWebhookTable, delivery: RegDeliveryTable): Promise<{ status?: number; error?: string }> {
+    const url = new URL(hook.url);
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(delivery.payload)),
+      'user-agent': 'modelport-webhooks/1',
+      'x-modelport-event': delivery.event,
+      'x-modelport-delivery': delivery.id,
+    };
+    if (hook.secret) headers['x-modelport-signature'] = sign(hook.secret, delivery.payload);
+    const allowPrivate = !!this.options.allowPrivateTargets;
+    // Every address the connection resolves to is checked, so DNS cannot point a hook inside the network later.
+    const lookup = (hostname: string, opts: object, cb: (err: Error | null, address: string | LookupAddress[], family?: number) => void) => {
+      dnsLookup(hostname, opts as never, (err: Error | null, address: string | LookupAddress[], family?: number) => {
+        if (err) return cb(err, address, family);
+        const list = Array.isArray(address) ? address.map((a) => a.address) : [address];
+        const bad = allowPrivate ? undefined : list.find(isInternalAddress);
+        if (bad) return cb(refused(hook.url, bad), address, family);
+        cb(null, address, family);
+      });
+    };
+    const host = hostOf(url);
+    if (!allowPrivate && isIP(host) && isInternalAddress(host)) return Promise.resolve({ error: refused(hook.url, host).message });
+    return new Promise((resolve) => {
+      const req = (url.protocol === 'https:' ? https : http).request(
+        url,
+        { method: 'POST', headers, lookup: lookup as never, timeout: this.timeoutMs },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode }));
+          res.on('error', (err) => resolve({ status: res.statusCode, error: err.message }));
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
+      req.on('error', (err) => resolve({ error: err.message }));
+      req.end(delivery.payload);
+    });
+  }
+
+  /** Resolves once no delivery is in flight (retries included). */
+  async idle(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.all([...this.inflight]);
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}
