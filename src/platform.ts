@@ -12,6 +12,8 @@ import { openFileBlobStore } from './storage/blobs-file.js';
 import { openOnlineStore, type OnlineStore } from './storage/online.js';
 import { ensureWritableDir } from './storage/metadata.js';
 import { TrackingService, trackingMigrations } from './tracking/index.js';
+import { DatasetsService, datasetMigrations } from './data/index.js';
+import { createRegistryService, registryMigrations, trackingPorts, type RegistryService } from './registry/index.js';
 
 export interface Platform {
   readonly config: Config;
@@ -38,11 +40,15 @@ export interface Stores {
 /** One entry per domain (e.g. `tracking: TrackingService`). */
 export interface Services {
   tracking: TrackingService;
+  datasets: DatasetsService;
+  registry: RegistryService;
 }
 
 async function createServices(stores: Stores): Promise<Services> {
   const tracking = await TrackingService.create(stores);
-  return { tracking };
+  const datasets = new DatasetsService({ ...stores, workDir: workDir(stores.config, 'datasets') });
+  const registry = await createRegistryService(stores, trackingPorts(tracking));
+  return { tracking, datasets, registry };
 }
 
 export interface PlatformOptions {
@@ -50,7 +56,7 @@ export interface PlatformOptions {
 }
 
 /** Every domain's migrations; names sort in the order they must run. */
-export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations };
+export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations, ...datasetMigrations, ...registryMigrations };
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock;

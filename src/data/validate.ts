@@ -40,6 +40,7 @@ export function typedExpr(r: string, type: ColumnType): string {
 }
 
 const pct = (x: number) => `${Number((x * 100).toFixed(2))}%`;
+const article = (type: ColumnType) => (type === 'int' ? 'an' : 'a');
 const list = (values: string[]) => values.map((v) => JSON.stringify(v)).join(', ');
 
 interface Check {
@@ -155,9 +156,9 @@ export async function validateRelation(
     anomalies.push({
       kind: 'missing_column',
       column: col.name,
-      expected: `a ${col.type} column`,
+      expected: `${article(col.type)} ${col.type} column`,
       seen: 'no such column',
-      message: `column "${col.name}" is missing (the schema requires a ${col.type} column)`,
+      message: `column "${col.name}" is missing (the schema requires ${article(col.type)} ${col.type} column)`,
     });
   }
   for (const c of rel.columns) {
@@ -166,7 +167,7 @@ export async function validateRelation(
       kind: 'new_column',
       column: c.name,
       expected: 'no such column',
-      seen: `a ${c.type} column`,
+      seen: `${article(c.type)} ${c.type} column`,
       message: `column "${c.name}" is not in the schema (new ${c.type} column)`,
     });
   }

@@ -11,6 +11,7 @@ import type { Platform } from '../platform.js';
 import { installErrorHandling } from './errors.js';
 import { requireDeclaredPermissions } from './permissions.js';
 import { healthRoutes } from './health.js';
+import { datasetRoutes } from './datasets.js';
 import { installMlflowErrors } from './mlflow/errors.js';
 
 export interface AppOptions {
@@ -19,7 +20,7 @@ export interface AppOptions {
 }
 
 /** One plugin per domain, each given the platform. */
-const DOMAIN_ROUTES: FastifyPluginAsync<{ platform: Platform }>[] = [healthRoutes];
+const DOMAIN_ROUTES: FastifyPluginAsync<{ platform: Platform }>[] = [healthRoutes, datasetRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
