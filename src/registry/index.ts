@@ -10,3 +10,4 @@ export type { PolicyInput } from './approvals.js';
 export { STAGES, type Stage } from './names.js';
 export { MODELPORT_FLAVORS, type Manifest, type ManifestFile } from './artifact.js';
 export type * from './types.js';
+export { trackingPorts, trackingRunLookup, trackingArtifactSource } from './tracking-ports.js';
