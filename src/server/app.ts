@@ -13,6 +13,7 @@ import { requireDeclaredPermissions } from './permissions.js';
 import { healthRoutes } from './health.js';
 import { datasetRoutes } from './datasets.js';
 import { installMlflowErrors } from './mlflow/errors.js';
+import { trackingRoutes } from './mlflow/tracking.js';
 
 export interface AppOptions {
   /** pino logger options or false to silence; defaults to the Config's log level. */
@@ -20,7 +21,7 @@ export interface AppOptions {
 }
 
 /** One plugin per domain, each given the platform. */
-const DOMAIN_ROUTES: FastifyPluginAsync<{ platform: Platform }>[] = [healthRoutes, datasetRoutes];
+const DOMAIN_ROUTES: FastifyPluginAsync<{ platform: Platform }>[] = [healthRoutes, datasetRoutes, trackingRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 

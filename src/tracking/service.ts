@@ -22,7 +22,9 @@ import {
   type DatasetInput,
   type Experiment,
   type KeyValue,
+  type KeyValueInput,
   type LogBatchInput,
+  type MetricInput,
   type Metric,
   type Run,
   type RunInfo,
@@ -150,7 +152,7 @@ export class TrackingService {
 
   // ---- experiments -------------------------------------------------------------------------
 
-  async createExperiment(input: { name: string; artifact_location?: string; tags?: KeyValue[] }): Promise<string> {
+  async createExperiment(input: { name: string; artifact_location?: string; tags?: KeyValueInput[] }): Promise<string> {
     const name = checkExperimentName(input.name);
     const tags = dedupe(input.tags ?? []).map((t) => checkExperimentTag(t.key, t.value));
     if (input.artifact_location?.startsWith('runs:')) {
@@ -547,7 +549,7 @@ export class TrackingService {
     return text;
   }
 
-  async logMetric(runId: string, metric: { key: string; value: number | string; timestamp?: number; step?: number }): Promise<void> {
+  async logMetric(runId: string, metric: MetricInput): Promise<void> {
     await this.logBatch(runId, { metrics: [metric] });
   }
 
@@ -599,7 +601,7 @@ export class TrackingService {
             })
             .execute();
         }
-        const inputTags = tags ?? [];
+        const inputTags = (tags ?? []).map((t) => ({ key: t.key, value: t.value ?? '' }));
         await trx
           .insertInto('tracking_run_input')
           .values({
@@ -833,8 +835,8 @@ function stringValue(value: unknown): string {
 }
 
 /** Last write wins within one request, as MLflow documents for tags. */
-function dedupe(tags: KeyValue[]): KeyValue[] {
-  const map = new Map<string, KeyValue>();
+function dedupe(tags: KeyValueInput[]): KeyValueInput[] {
+  const map = new Map<string, KeyValueInput>();
   for (const t of tags) map.set(t.key, t);
   return [...map.values()];
 }

@@ -14,6 +14,12 @@ export interface KeyValue {
   value: string;
 }
 
+/** A key-value pair as clients send it: proto JSON omits an empty value. */
+export interface KeyValueInput {
+  key: string;
+  value?: string;
+}
+
 export interface Experiment {
   experiment_id: string;
   name: string;
@@ -55,7 +61,7 @@ export interface Dataset {
 }
 
 export interface DatasetInput {
-  tags: KeyValue[];
+  tags: KeyValueInput[];
   dataset: Dataset;
 }
 
@@ -68,22 +74,23 @@ export interface Run {
 /** A metric point as a client sends it: values may be "NaN"/"Infinity" text, step may be absent. */
 export interface MetricInput {
   key: string;
-  value: number | string;
+  /** A number, or "NaN", "Infinity", "-Infinity" or numeric text. */
+  value: unknown;
   timestamp?: number;
   step?: number;
 }
 
 export interface LogBatchInput {
   metrics?: MetricInput[];
-  params?: KeyValue[];
-  tags?: KeyValue[];
+  params?: KeyValueInput[];
+  tags?: KeyValueInput[];
 }
 
 export interface CreateRunInput {
   experiment_id?: string;
   run_name?: string;
   start_time?: number;
-  tags?: KeyValue[];
+  tags?: KeyValueInput[];
   user_id?: string;
 }
 

@@ -1,0 +1,435 @@
+/**
+ * MLflow REST API 2.0 for tracking, path for path and field for field, served under both
+ * `/api/2.0/mlflow` and `/ajax-api/2.0/mlflow` (the UI's copy). GET requests take query
+ * parameters, others a JSON body; answers are MLflow's proto JSON (snake_case, int64 as
+ * numbers, NaN and ±Infinity as the strings proto JSON uses).
+ */
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Platform } from '../../platform.js';
+import type { Permission } from '../permissions.js';
+import { invalidArgument } from '../../core/errors.js';
+import { LIMITS, VIEW_TYPES, type RunStatus, type ViewType } from '../../tracking/index.js';
+import { MLFLOW_PREFIXES } from './errors.js';
+import { artifactRoutes } from './artifacts.js';
+import { required, runIdOf } from './params.js';
+
+const Str = Type.String();
+const Int = Type.Integer();
+const KV = Type.Object({ key: Str, value: Type.Optional(Str) });
+const RunRef = { run_id: Type.Optional(Str), run_uuid: Type.Optional(Str) };
+
+/** Proto enums arrive by name or by number. */
+const VIEW_NUMBERS: Record<string, ViewType> = { '1': 'ACTIVE_ONLY', '2': 'DELETED_ONLY', '3': 'ALL' };
+const STATUS_NUMBERS: Record<string, RunStatus> = { '1': 'RUNNING', '2': 'SCHEDULED', '3': 'FINISHED', '4': 'FAILED', '5': 'KILLED' };
+
+function viewType(value: string | undefined): ViewType | undefined {
+  if (value === undefined || value === '') return undefined;
+  const v = VIEW_NUMBERS[value] ?? value;
+  if (!(VIEW_TYPES as readonly string[]).includes(v)) throw invalidArgument(`Invalid view type '${value}'; use one of ${VIEW_TYPES.join(', ')}`);
+  return v as ViewType;
+}
+
+/** JSON with NaN and ±Infinity written as proto JSON writes them. */
+function protoJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) =>
+    typeof v === 'number' && !Number.isFinite(v) ? (Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity') : v,
+  );
+}
+
+function send(reply: FastifyReply, value: unknown): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(protoJson(value));
+}
+
+/** A metric list written by hand: get-history answers can hold 100,000 points. */
+function metricsJson(points: { key: string; value: number; timestamp: number; step: number; run_id?: string }[], extra = ''): string {
+  const parts: string[] = new Array(points.length);
+  let lastKey = '';
+  let keyJson = '""';
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i];
+    if (p.key !== lastKey) {
+      lastKey = p.key;
+      keyJson = JSON.stringify(p.key);
+    }
+    const v = Number.isFinite(p.value) ? String(p.value) : Number.isNaN(p.value) ? '"NaN"' : p.value > 0 ? '"Infinity"' : '"-Infinity"';
+    parts[i] = `{"key":${keyJson},"value":${v},"timestamp":${p.timestamp},"step":${p.step}${p.run_id ? `,"run_id":${JSON.stringify(p.run_id)}` : ''}}`;
+  }
+  return `{"metrics":[${parts.join(',')}]${extra}}`;
+}
+
+interface RouteSpec<S extends TSchema> {
+  method: 'GET' | 'POST';
+  path: string;
+  permission: Permission;
+  summary: string;
+  /** The query string of a GET, the JSON body otherwise. */
+  input: S;
+  onRequest?: (request: FastifyRequest) => Promise<void>;
+}
+
+export const trackingRoutes: FastifyPluginAsync<{ platform: Platform }> = async (root, { platform }) => {
+  const tracking = platform.services.tracking;
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
+
+  /** Registers one MLflow RPC under both prefixes (the ajax copy hidden from the OpenAPI document). */
+  function rpc<S extends TSchema>(spec: RouteSpec<S>, handler: (input: Static<S>, reply: FastifyReply) => Promise<unknown>): void {
+    for (const prefix of MLFLOW_PREFIXES) {
+      app.route({
+        method: spec.method,
+        url: `${prefix}${spec.path}`,
+        config: { permission: spec.permission },
+        schema: {
+          [spec.method === 'GET' ? 'querystring' : 'body']: spec.input,
+          summary: spec.summary,
+          tags: ['mlflow tracking'],
+          hide: prefix !== MLFLOW_PREFIXES[0],
+        },
+        onRequest: spec.onRequest,
+        handler: async (request, reply) => {
+          const input = (spec.method === 'GET' ? request.query : (request.body ?? {})) as Static<S>;
+          const out = await handler(input, reply);
+          if (out === reply) return reply;
+          return send(reply, out ?? {});
+        },
+      });
+    }
+  }
+
+  // ---- experiments ---------------------------------------------------------------------------
+
+  rpc(
+    {
+      method: 'POST',
+      path: '/experiments/create',
+      permission: 'edit',
+      summary: 'Create an experiment',
+      input: Type.Object({ name: Str, artifact_location: Type.Optional(Str), tags: Type.Optional(Type.Array(KV)) }),
+    },
+    async (b) => ({ experiment_id: await tracking.createExperiment({ name: b.name, artifact_location: b.artifact_location || undefined, tags: b.tags }) }),
+  );
+
+  rpc(
+    { method: 'GET', path: '/experiments/get', permission: 'read', summary: 'Get an experiment', input: Type.Object({ experiment_id: Str }) },
+    async (q) => ({ experiment: await tracking.getExperiment(q.experiment_id) }),
+  );
+
+  rpc(
+    {
+      method: 'GET',
+      path: '/experiments/get-by-name',
+      permission: 'read',
+      summary: 'Get an experiment by name',
+      input: Type.Object({ experiment_name: Str }),
+    },
+    async (q) => ({ experiment: await tracking.getExperimentByName(q.experiment_name) }),
+  );
+
+  const searchExperiments = Type.Object({
+    max_results: Type.Optional(Int),
+    page_token: Type.Optional(Str),
+    filter: Type.Optional(Str),
+    order_by: Type.Optional(Type.Array(Str)),
+    view_type: Type.Optional(Str),
+  });
+  for (const method of ['POST', 'GET'] as const) {
+    rpc(
+      {
+        method,
+        path: '/experiments/search',
+        permission: 'read',
+        summary: 'Search experiments',
+        input: searchExperiments,
+      },
+      async (b) => tracking.searchExperiments({ ...b, view_type: viewType(b.view_type) }),
+    );
+  }
+
+  // MLflow 1.x's list call, which older clients (the npm `mlflow` package among them) still make.
+  rpc(
+    {
+      method: 'GET',
+      path: '/experiments/list',
+      permission: 'read',
+      summary: 'List experiments (MLflow 1.x; use search)',
+      input: Type.Object({ view_type: Type.Optional(Str), max_results: Type.Optional(Int), page_token: Type.Optional(Str) }),
+    },
+    async (q) => tracking.searchExperiments({ view_type: viewType(q.view_type), max_results: q.max_results ?? LIMITS.searchExperimentsMaxResults, page_token: q.page_token }),
+  );
+
+  rpc(
+    {
+      method: 'POST',
+      path: '/experiments/update',
+      permission: 'edit',
+      summary: 'Rename an experiment',
+      input: Type.Object({ experiment_id: Str, new_name: Type.Optional(Str) }),
+    },
+    async (b) => {
+      await tracking.updateExperiment(b.experiment_id, required(b.new_name, 'new_name'));
+    },
+  );
+
+  for (const [path, fn, summary] of [
+    ['/experiments/delete', (id: string) => tracking.deleteExperiment(id), 'Delete an experiment (and its runs)'],
+    ['/experiments/restore', (id: string) => tracking.restoreExperiment(id), 'Restore a deleted experiment'],
+  ] as const) {
+    rpc({ method: 'POST', path, permission: 'manage', summary, input: Type.Object({ experiment_id: Str }) }, async (b) => {
+      await fn(b.experiment_id);
+    });
+  }
+
+  rpc(
+    {
+      method: 'POST',
+      path: '/experiments/set-experiment-tag',
+      permission: 'edit',
+      summary: 'Set a tag on an experiment',
+      input: Type.Object({ experiment_id: Str, key: Str, value: Type.Optional(Str) }),
+    },
+    async (b) => {
+      await tracking.setExperimentTag(b.experiment_id, b.key, b.value ?? '');
+    },
+  );
+
+  rpc(
+    {
+      method: 'POST',
+      path: '/experiments/delete-experiment-tag',
+      permission: 'edit',
+      summary: 'Delete a tag from an experiment',
+      input: Type.Object({ experiment_id: Str, key: Str }),
+    },
+    async (b) => {
+      await tracking.deleteExperimentTag(b.experiment_id, b.key);
+    },
+  );
+
+  // ---- runs ----------------------------------------------------------------------------------
+
+  rpc(
+    {
+      method: 'POST',
+      path: '/runs/create',
+      permission: 'edit',
+      summary: 'Create a run',
+      input: Type.Object({
+          experiment_id: Type.Optional(Str),
+          run_name: Type.Optional(Str),
+          start_time: Type.Optional(Int),
+          tags: Type.Optional(Type.Array(KV)),
+          user_id: Type.Optional(Str),
+        }),
+    },
+    async (b) => ({ run: await tracking.createRun(b) }),
+  );
+
+  rpc(
+    { method: 'GET', path: '/runs/get', permission: 'read', summary: 'Get a run', input: Type.Object(RunRef) },
+    async (q) => ({ run: await tracking.getRun(runIdOf(q)) }),
+  );
+
+  rpc(
+    {
+      method: 'POST',
+      path: '/runs/update',
+      permission: 'edit',
+      summary: 'Update a run (status, end time, name)',
+      input: Type.Object({ ...RunRef, status: Type.Optional(Str), end_time: Type.Optional(Int), run_name: Type.Optional(Str) }),
+    },
+    async (b) => ({
+      run_info: await tracking.updateRun(runIdOf(b), {
+        status: b.status === undefined ? undefined : (STATUS_NUMBERS[b.status] ?? b.status),
+        end_time: b.end_time,
+        run_name: b.run_name,
+      }),
+    }),
+  );
+
+  for (const [path, fn, summary] of [
+    ['/runs/delete', (id: string) => tracking.deleteRun(id), 'Delete a run'],
+    ['/runs/restore', (id: string) => tracking.restoreRun(id), 'Restore a deleted run'],
+  ] as const) {
+    rpc({ method: 'POST', path, permission: 'manage', summary, input: Type.Object(RunRef) }, async (b) => {
+      await fn(runIdOf(b));
+    });
+  }
+
+  rpc(
+    {
+      method: 'POST',
+      path: '/runs/search',
+      permission: 'read',
+      summary: 'Search runs with a filter and order',
+      input: Type.Object({
+          experiment_ids: Type.Optional(Type.Array(Str)),
+          filter: Type.Optional(Str),
+          run_view_type: Type.Optional(Str),
+          max_results: Type.Optional(Int),
+          order_by: Type.Optional(Type.Array(Str)),
+          page_token: Type.Optional(Str),
+        }),
+    },
+    async (b) => tracking.searchRuns({ ...b, run_view_type: viewType(b.run_view_type) }),
+  );
+
+  // ---- logging -------------------------------------------------------------------------------
+
+  const Metric = Type.Object({ key: Str, value: Type.Unknown(), timestamp: Type.Optional(Int), step: Type.Optional(Int) });
+
+  rpc(
+    {
+      method: 'POST',
+      path: '/runs/log-metric',
+      permission: 'edit',
+      summary: 'Log one metric point',
+      input: Type.Object({ ...RunRef, key: Str, value: Type.Unknown(), timestamp: Type.Optional(Int), step: Type.Optional(Int) }),
+    },
+    async (b) => {
+      await tracking.logMetric(runIdOf(b), { key: b.key, value: required(b.value, 'value'), timestamp: b.timestamp, step: b.step });
+    },
+  );
+
+  rpc(
+    {
+      method: 'POST',
+      path: '/runs/log-parameter',
+      permission: 'edit',
+      summary: 'Log a parameter (write-once)',
+      input: Type.Object({ ...RunRef, key: Str, value: Type.Optional(Str) }),
+    },
+    async (b) => {
+      await tracking.logParam(runIdOf(b), b.key, b.value ?? '');
+    },
+  );
+
+  rpc(
+    {
+      method: 'POST',
+      path: '/runs/set-tag',
+      permission: 'edit',
+      summary: 'Set a tag on a run',
+      input: Type.Object({ ...RunRef, key: Str, value: Type.Optional(Str) }),
+    },
+    async (b) => {
+      await tracking.setTag(runIdOf(b), b.key, b.value ?? '');
+    },
+  );
+
+  rpc(
+    { method: 'POST', path: '/runs/delete-tag', permission: 'edit', summary: 'Delete a tag from a run', input: Type.Object({ ...RunRef, key: Str }) },
+    async (b) => {
+      await tracking.deleteTag(runIdOf(b), b.key);
+    },
+  );
+
+  rpc(
+    {
+      method: 'POST',
+      path: '/runs/log-batch',
+      permission: 'edit',
+      summary: 'Log metrics, params and tags in one request',
+      input: Type.Object({
+          ...RunRef,
+          metrics: Type.Optional(Type.Array(Metric)),
+          params: Type.Optional(Type.Array(KV)),
+          tags: Type.Optional(Type.Array(KV)),
+        }),
+      async onRequest(request) {
+        const length = Number(request.headers['content-length'] ?? 0);
+        if (length > LIMITS.batchRequestBytes) {
+          throw invalidArgument(`Batched logging API requests must be at most ${LIMITS.batchRequestBytes} bytes, got a request of size ${length}.`);
+        }
+      },
+    },
+    async (b) => {
+      await tracking.logBatch(runIdOf(b), { metrics: b.metrics, params: b.params, tags: b.tags });
+    },
+  );
+
+  rpc(
+    {
+      method: 'POST',
+      path: '/runs/log-inputs',
+      permission: 'edit',
+      summary: 'Log dataset inputs of a run',
+      input: Type.Object({
+          ...RunRef,
+          datasets: Type.Optional(
+            Type.Array(
+              Type.Object({
+                tags: Type.Optional(Type.Array(KV)),
+                dataset: Type.Object({
+                  name: Str,
+                  digest: Str,
+                  source_type: Str,
+                  source: Str,
+                  schema: Type.Optional(Str),
+                  profile: Type.Optional(Str),
+                }),
+              }),
+            ),
+          ),
+        }),
+    },
+    async (b) => {
+      await tracking.logInputs(
+        runIdOf(b),
+        (b.datasets ?? []).map((d) => ({ tags: d.tags ?? [], dataset: d.dataset })),
+      );
+    },
+  );
+
+  // ---- metric history ------------------------------------------------------------------------
+
+  rpc(
+    {
+      method: 'GET',
+      path: '/metrics/get-history',
+      permission: 'read',
+      summary: 'All points of one metric of a run',
+      input: Type.Object({ ...RunRef, metric_key: Str, max_results: Type.Optional(Int), page_token: Type.Optional(Str) }),
+    },
+    async (q, reply) => {
+      const { metrics, next_page_token } = await tracking.getMetricHistory(runIdOf(q), q.metric_key, {
+        max_results: q.max_results,
+        page_token: q.page_token,
+      });
+      return reply.type('application/json; charset=utf-8').send(metricsJson(metrics, next_page_token ? `,"next_page_token":${JSON.stringify(next_page_token)}` : ''));
+    },
+  );
+
+  rpc(
+    {
+      method: 'GET',
+      path: '/metrics/get-history-bulk-interval',
+      permission: 'read',
+      summary: 'Sampled histories of one metric over several runs (for charts)',
+      input: Type.Object({
+          run_ids: Type.Array(Str),
+          metric_key: Str,
+          start_step: Type.Optional(Int),
+          end_step: Type.Optional(Int),
+          max_results: Type.Optional(Int),
+        }),
+    },
+    async (q, reply) => reply.type('application/json; charset=utf-8').send(metricsJson(await tracking.getMetricHistoryBulkInterval(q))),
+  );
+
+  rpc(
+    {
+      method: 'GET',
+      path: '/metrics/get-history-bulk',
+      permission: 'read',
+      summary: 'Whole histories of one metric over several runs',
+      input: Type.Object({ run_id: Type.Array(Str), metric_key: Str, max_results: Type.Optional(Int) }),
+    },
+    async (q, reply) =>
+      reply
+        .type('application/json; charset=utf-8')
+        .send(metricsJson(await tracking.getMetricHistoryBulk(q.run_id, q.metric_key, Math.min(q.max_results ?? 25_000, 25_000)))),
+  );
+
+  await app.register(artifactRoutes, { platform });
+};
