@@ -7,6 +7,7 @@ import { ModelportError } from '../core/errors.js';
 import { registerServerCommand } from './server.js';
 import { registerQuickstartCommand } from './quickstart.js';
 import { registerDriftCommand } from './drift.js';
+import { registerDatasetsCommand } from './datasets.js';
 
 export function buildProgram(): Command {
   const program = new Command('modelport')
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerServerCommand(program);
   registerQuickstartCommand(program);
   registerDriftCommand(program);
+  registerDatasetsCommand(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

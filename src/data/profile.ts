@@ -146,7 +146,9 @@ async function addValueCounts(session: DuckSession, src: string, columns: Profil
   if (columns.length === 0) return;
   const ids = columns.map((_, i) => `c${i}`);
   const idx = `CASE ${ids.map((c, i) => `WHEN grouping(${c}) = 0 THEN ${i}`).join(' ')} END`;
-  const value = `COALESCE(${ids.map((c) => `CASE WHEN grouping(${c}) = 0 THEN CAST(${c} AS VARCHAR) END`).join(', ')})`;
+  // Int columns are projected as DOUBLE for the moments; their values read back as whole numbers.
+  const text = (c: string, i: number) => (columns[i].type === 'int' ? `CAST(CAST(${c} AS HUGEINT) AS VARCHAR)` : `CAST(${c} AS VARCHAR)`);
+  const value = `COALESCE(${ids.map((c, i) => `CASE WHEN grouping(${c}) = 0 THEN ${text(c, i)} END`).join(', ')})`;
   const limit = `CASE ${columns.map((c, i) => `WHEN idx = ${i} THEN ${isCategorical(c.type) ? MAX_CATEGORIES : TOP_VALUES}`).join(' ')} END`;
   const sql = `
     SELECT idx, value, n, d FROM (
