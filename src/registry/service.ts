@@ -362,6 +362,12 @@ export class RegistryService {
     return { versions: await this.hydrateVersions(rows.slice(0, max)), nextPageToken: rows.length > max ? encodePageToken(offset + max) : undefined };
   }
 
+  /** All versions of a model, newest first. */
+  async listVersions(name: string): Promise<ModelVersion[]> {
+    const model = await this.modelRow(name);
+    return this.hydrateVersions(await this.versionQuery().where('v.model_id', '=', model.id).orderBy('v.version', 'desc').execute());
+  }
+
   /** MLflow's get-latest-versions: the newest version in each requested stage (all stages when none given). */
   async getLatestVersions(name: string, stages: string[] = []): Promise<ModelVersion[]> {
     const wanted = new Set(stages.map((s) => canonicalStage(s)));

@@ -11,9 +11,15 @@ import type { Platform } from '../platform.js';
 import { installErrorHandling } from './errors.js';
 import { requireDeclaredPermissions } from './permissions.js';
 import { healthRoutes } from './health.js';
+import { servingRoutes } from './serving.js';
+import { v2Routes } from './v2.js';
+import { invocationsRoutes } from './invocations.js';
+import { metricsRoutes } from './metrics.js';
 import { datasetRoutes } from './datasets.js';
 import { installMlflowErrors } from './mlflow/errors.js';
 import { trackingRoutes } from './mlflow/tracking.js';
+import { mlflowRegistryRoutes } from './mlflow/registry.js';
+import { registryRoutes } from './registry.js';
 
 export interface AppOptions {
   /** pino logger options or false to silence; defaults to the Config's log level. */
@@ -21,7 +27,7 @@ export interface AppOptions {
 }
 
 /** One plugin per domain, each given the platform. */
-const DOMAIN_ROUTES: FastifyPluginAsync<{ platform: Platform }>[] = [healthRoutes, datasetRoutes, trackingRoutes];
+const DOMAIN_ROUTES: FastifyPluginAsync<{ platform: Platform }>[] = [healthRoutes, datasetRoutes, trackingRoutes, mlflowRegistryRoutes, registryRoutes, servingRoutes, v2Routes, invocationsRoutes, metricsRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
