@@ -14,6 +14,7 @@ import { ensureWritableDir } from './storage/metadata.js';
 import { TrackingService, trackingMigrations } from './tracking/index.js';
 import { DatasetsService, datasetMigrations } from './data/index.js';
 import { createRegistryService, registryMigrations, trackingPorts, type RegistryService } from './registry/index.js';
+import { createServingService, servingMigrations, type ServingService } from './serving/index.js';
 
 export interface Platform {
   readonly config: Config;
@@ -42,13 +43,15 @@ export interface Services {
   tracking: TrackingService;
   datasets: DatasetsService;
   registry: RegistryService;
+  serving: ServingService;
 }
 
 async function createServices(stores: Stores): Promise<Services> {
   const tracking = await TrackingService.create(stores);
   const datasets = new DatasetsService({ ...stores, workDir: workDir(stores.config, 'datasets') });
   const registry = await createRegistryService(stores, trackingPorts(tracking));
-  return { tracking, datasets, registry };
+  const serving = createServingService(stores, registry);
+  return { tracking, datasets, registry, serving };
 }
 
 export interface PlatformOptions {
@@ -56,7 +59,7 @@ export interface PlatformOptions {
 }
 
 /** Every domain's migrations; names sort in the order they must run. */
-export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations, ...datasetMigrations, ...registryMigrations };
+export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations, ...datasetMigrations, ...registryMigrations, ...servingMigrations };
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock;
@@ -83,6 +86,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       schemaVersion,
       services,
       async close() {
+        await services.serving.close().catch(() => undefined);
         for (const store of opened.reverse()) await store.close().catch(() => undefined);
       },
     };

@@ -1,0 +1,72 @@
+/**
+ * What the prediction protocols (V2, MLflow scoring) share on the HTTP side: finding the
+ * deployment, the rate limit, decode → predict → encode, and the request metrics, which are
+ * counted when the answer has gone out so that every status code is seen.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { notFound } from '../core/errors.js';
+import type { Batch, Signature } from '../models/index.js';
+import type { ServingService, Target } from '../serving/index.js';
+
+export type Protocol = 'v2' | 'mlflow';
+
+interface ServingInfo {
+  protocol: Protocol;
+  deployment: string;
+  version: string;
+  started: number;
+}
+
+const INFO = new WeakMap<FastifyRequest, ServingInfo>();
+
+/** Counts every answered prediction request of the routes in this plugin. */
+export function countServingRequests(app: FastifyInstance, serving: ServingService): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const info = INFO.get(request);
+    if (!info) return;
+    const labels = { deployment: info.deployment, version: info.version, protocol: info.protocol, code: String(reply.statusCode) };
+    serving.metrics.requests.inc(labels);
+    serving.metrics.duration.observe({ deployment: info.deployment, protocol: info.protocol }, (performance.now() - info.started) / 1000);
+  });
+}
+
+/** The bearer token (rate-limit key) and the client address of a request. */
+export function clientOf(request: FastifyRequest): { token?: string; address: string } {
+  const auth = request.headers.authorization;
+  const token = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7).trim() || undefined : undefined;
+  return { token, address: request.ip };
+}
+
+export interface InferenceCall {
+  protocol: Protocol;
+  deployment: string;
+  version?: number;
+  decode(signature: Signature): { batch: Batch; outputs?: string[] };
+  encode(out: Batch, target: Target): unknown;
+}
+
+/** Runs one prediction request; errors propagate to the protocol's error format. */
+export async function runInference(serving: ServingService, request: FastifyRequest, call: InferenceCall): Promise<unknown> {
+  const info: ServingInfo = { protocol: call.protocol, deployment: '', version: '', started: performance.now() };
+  INFO.set(request, info);
+  const target = await serving.target(call.deployment, call.version);
+  info.deployment = target.deployment;
+  info.version = String(target.version.version);
+  serving.admit(target.deployment, clientOf(request));
+  const gauge = serving.metrics.inFlight;
+  gauge.inc({ deployment: target.deployment });
+  try {
+    const { batch, outputs } = call.decode(target.version.signature);
+    const out = await serving.predict(target, batch, outputs);
+    return call.encode(out, target);
+  } finally {
+    gauge.dec({ deployment: target.deployment });
+  }
+}
+
+/** A version path segment: a whole number, else a 404 naming it. */
+export function parseVersion(deployment: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(text)) throw notFound(`deployment "${deployment}" has no version "${text}"`);
+  return Number(text);
+}

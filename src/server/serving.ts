@@ -1,0 +1,166 @@
+/**
+ * Deployments API (`/api/v1/deployments`): create, list, read, move (version or alias), tune
+ * (batching, cache, rate limit) and delete. Field names are snake_case, as in the issue and
+ * Triton's configuration.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Platform } from '../platform.js';
+import type { Deployment, DeploymentConfigPatch } from '../serving/index.js';
+
+const Batching = Type.Object({
+  max_batch_size: Type.Optional(Type.Integer({ minimum: 1, description: 'rows per model call; 1 = batching off' })),
+  max_queue_delay_us: Type.Optional(Type.Integer({ minimum: 0, description: 'how long a partial batch may wait for more rows' })),
+  max_queue_size: Type.Optional(Type.Integer({ minimum: 1, description: 'requests waiting at most; more are refused with 429' })),
+  timeout_ms: Type.Optional(Type.Integer({ minimum: 0, description: 'per-request deadline; 0 = none' })),
+});
+const Cache = Type.Object({
+  enabled: Type.Optional(Type.Boolean()),
+  max_entries: Type.Optional(Type.Integer({ minimum: 1 })),
+  max_bytes: Type.Optional(Type.Integer({ minimum: 1024 })),
+  ttl_ms: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+const RateLimit = Type.Object({
+  enabled: Type.Optional(Type.Boolean()),
+  requests_per_second: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  burst: Type.Optional(Type.Integer({ minimum: 1 })),
+  key: Type.Optional(Type.Union([Type.Literal('token'), Type.Literal('address')])),
+});
+const Settings = {
+  batching: Type.Optional(Batching),
+  cache: Type.Optional(Cache),
+  rate_limit: Type.Optional(RateLimit),
+  threads: Type.Optional(Type.Integer({ minimum: 1, maximum: 256, description: 'onnxruntime intra-op threads per session' })),
+};
+const CreateBody = Type.Object({
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'defaults to the model name' })),
+  model: Type.String({ minLength: 1 }),
+  version: Type.Optional(Type.Integer({ minimum: 1, description: 'pin this version (static)' })),
+  alias: Type.Optional(Type.String({ minLength: 1, description: 'follow this alias (dynamic)' })),
+  ...Settings,
+});
+const UpdateBody = Type.Object({
+  model: Type.Optional(Type.String({ minLength: 1 })),
+  version: Type.Optional(Type.Integer({ minimum: 1 })),
+  alias: Type.Optional(Type.String({ minLength: 1 })),
+  ...Settings,
+});
+
+const VariantView = Type.Object({
+  name: Type.String(),
+  model: Type.String(),
+  version: Type.Optional(Type.Integer()),
+  alias: Type.Optional(Type.String()),
+  weight: Type.Number(),
+  state: Type.String(),
+  serving_version: Type.Optional(Type.Integer()),
+  loading_version: Type.Optional(Type.Integer()),
+  message: Type.Optional(Type.String()),
+});
+const DeploymentView = Type.Object({
+  name: Type.String(),
+  state: Type.String({ description: 'pending | loading | ready | failed, as seen by the replica that answers' }),
+  message: Type.Optional(Type.String()),
+  variants: Type.Array(VariantView),
+  batching: Type.Object({ max_batch_size: Type.Integer(), max_queue_delay_us: Type.Integer(), max_queue_size: Type.Integer(), timeout_ms: Type.Integer() }),
+  cache: Type.Object({ enabled: Type.Boolean(), max_entries: Type.Integer(), max_bytes: Type.Integer(), ttl_ms: Type.Integer() }),
+  rate_limit: Type.Object({ enabled: Type.Boolean(), requests_per_second: Type.Number(), burst: Type.Integer(), key: Type.String() }),
+  threads: Type.Integer(),
+  revision: Type.Integer(),
+  created_ms: Type.Number(),
+  updated_ms: Type.Number(),
+});
+export type DeploymentJson = Static<typeof DeploymentView>;
+
+function view(d: Deployment): DeploymentJson {
+  return {
+    name: d.name,
+    state: d.status.state,
+    message: d.status.message,
+    variants: d.variants.map((v) => {
+      const s = d.status.variants.find((x) => x.name === v.name);
+      return {
+        name: v.name,
+        model: v.model,
+        version: v.version,
+        alias: v.alias,
+        weight: v.weight,
+        state: s?.state ?? 'pending',
+        serving_version: s?.servingVersion,
+        loading_version: s?.loadingVersion,
+        message: s?.message,
+      };
+    }),
+    batching: {
+      max_batch_size: d.batching.maxBatchSize,
+      max_queue_delay_us: d.batching.maxQueueDelayUs,
+      max_queue_size: d.batching.maxQueueSize,
+      timeout_ms: d.batching.timeoutMs,
+    },
+    cache: { enabled: d.cache.enabled, max_entries: d.cache.maxEntries, max_bytes: d.cache.maxBytes, ttl_ms: d.cache.ttlMs },
+    rate_limit: { enabled: d.rateLimit.enabled, requests_per_second: d.rateLimit.requestsPerSecond, burst: d.rateLimit.burst, key: d.rateLimit.key },
+    threads: d.threads,
+    revision: d.revision,
+    created_ms: d.createdMs,
+    updated_ms: d.updatedMs,
+  };
+}
+
+type SettingsJson = Static<typeof UpdateBody>;
+
+function patchOf(body: SettingsJson): DeploymentConfigPatch {
+  const b = body.batching;
+  const c = body.cache;
+  const r = body.rate_limit;
+  const drop = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+  return {
+    batching: b && drop({ maxBatchSize: b.max_batch_size, maxQueueDelayUs: b.max_queue_delay_us, maxQueueSize: b.max_queue_size, timeoutMs: b.timeout_ms }),
+    cache: c && drop({ enabled: c.enabled, maxEntries: c.max_entries, maxBytes: c.max_bytes, ttlMs: c.ttl_ms }),
+    rateLimit: r && drop({ enabled: r.enabled, requestsPerSecond: r.requests_per_second, burst: r.burst, key: r.key }),
+    threads: body.threads,
+  };
+}
+
+const TAGS = ['deployments'];
+const NamePath = Type.Object({ name: Type.String() });
+
+export const servingRoutes: FastifyPluginAsync<{ platform: Platform }> = async (root, { platform }) => {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
+  const serving = platform.services.serving;
+
+  app.get('/api/v1/deployments', {
+    config: { permission: 'read' },
+    schema: { summary: 'List deployments', tags: TAGS, response: { 200: Type.Object({ deployments: Type.Array(DeploymentView) }) } },
+  }, async () => ({ deployments: (await serving.list()).map(view) }));
+
+  app.post('/api/v1/deployments', {
+    config: { permission: 'manage' },
+    schema: { summary: 'Deploy a registered model version or alias', tags: TAGS, body: CreateBody, response: { 201: DeploymentView } },
+  }, async (request, reply) => {
+    const { name, model, version, alias } = request.body;
+    const created = await serving.create({ name, model, version, alias, config: patchOf(request.body) });
+    return reply.status(201).send(view(created));
+  });
+
+  app.get('/api/v1/deployments/:name', {
+    config: { permission: 'read' },
+    schema: { summary: 'A deployment and its status on the answering replica', tags: TAGS, params: NamePath, response: { 200: DeploymentView } },
+  }, async (request) => view(await serving.get(request.params.name)));
+
+  app.patch('/api/v1/deployments/:name', {
+    config: { permission: 'manage' },
+    schema: { summary: 'Move a deployment to another version or alias, or change its settings', tags: TAGS, params: NamePath, body: UpdateBody, response: { 200: DeploymentView } },
+  }, async (request) => {
+    const { model, version, alias } = request.body;
+    return view(await serving.update(request.params.name, { model, version, alias, config: patchOf(request.body) }));
+  });
+
+  app.delete('/api/v1/deployments/:name', {
+    config: { permission: 'manage' },
+    schema: { summary: 'Delete a deployment (its models are unloaded)', tags: TAGS, params: NamePath, response: { 204: Type.Null() } },
+  }, async (request, reply) => {
+    await serving.delete(request.params.name);
+    return reply.status(204).send(null);
+  });
+};

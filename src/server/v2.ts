@@ -1,0 +1,122 @@
+/**
+ * Open Inference Protocol (KServe V2) REST: health, server and model metadata, model
+ * readiness and inference, with errors as `{"error": "..."}`. The model name is the deployment
+ * name; a version in the path must be one the deployment serves.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Platform } from '../platform.js';
+import { decodeV2, encodeV2, v2Metadata, V2_TYPES, type V2Request } from '../serving/index.js';
+import { addErrorFormat } from './errors.js';
+import { countServingRequests, parseVersion, runInference } from './serving-http.js';
+
+const Parameters = Type.Record(Type.String(), Type.Unknown());
+const Tensor = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 256 }),
+  shape: Type.Array(Type.Integer({ minimum: 0, maximum: 2 ** 31 }), { minItems: 1, maxItems: 16 }),
+  datatype: Type.Union(V2_TYPES.map((t) => Type.Literal(t))),
+  parameters: Type.Optional(Parameters),
+  data: Type.Array(Type.Unknown()),
+});
+const InferRequest = Type.Object({
+  id: Type.Optional(Type.String({ maxLength: 1024 })),
+  parameters: Type.Optional(Parameters),
+  inputs: Type.Array(Tensor, { minItems: 1, maxItems: 4096 }),
+  outputs: Type.Optional(Type.Array(Type.Object({ name: Type.String({ minLength: 1 }), parameters: Type.Optional(Parameters) }), { maxItems: 4096 })),
+});
+const ErrorBody = Type.Object({ error: Type.String() });
+const TensorMeta = Type.Object({ name: Type.String(), datatype: Type.String(), shape: Type.Array(Type.Integer()) });
+const ModelMetadata = Type.Object({
+  name: Type.String(),
+  versions: Type.Array(Type.String()),
+  platform: Type.String(),
+  inputs: Type.Array(TensorMeta),
+  outputs: Type.Array(TensorMeta),
+});
+const ModelPath = Type.Object({ name: Type.String(), version: Type.Optional(Type.String()) });
+const TAGS = ['inference (Open Inference Protocol V2)'];
+
+const PLATFORMS: Record<string, string> = { onnx: 'onnx_onnxv1', xgboost: 'xgboost_json', js: 'modelport_js' };
+
+export const v2Routes: FastifyPluginAsync<{ platform: Platform }> = async (root, { platform }) => {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
+  const serving = platform.services.serving;
+  addErrorFormat(root, { prefix: '/v2', format: (err, status) => ({ status, body: { error: err.message } }) });
+  countServingRequests(app, serving);
+  app.addHook('onListen', async () => serving.start());
+
+  app.get('/v2', {
+    config: { permission: 'public' },
+    schema: { summary: 'Server metadata', tags: TAGS, response: { 200: Type.Object({ name: Type.String(), version: Type.String(), extensions: Type.Array(Type.String()) }) } },
+  }, async () => ({ name: 'modelport', version: '0.1.0', extensions: [] as string[] }));
+
+  app.get('/v2/health/live', {
+    config: { permission: 'public' },
+    schema: { summary: 'Server liveness', tags: TAGS, response: { 200: Type.Object({ live: Type.Boolean() }) } },
+  }, async () => ({ live: true }));
+
+  app.get('/v2/health/ready', {
+    config: { permission: 'public' },
+    schema: {
+      summary: 'Server readiness: every deployment serves a model version',
+      tags: TAGS,
+      response: { 200: Type.Object({ ready: Type.Boolean() }), 503: Type.Object({ ready: Type.Boolean() }) },
+    },
+  }, async (_request, reply) => {
+    const ready = serving.allReady();
+    return reply.status(ready ? 200 : 503).send({ ready });
+  });
+
+  const metadata = async (name: string, versionText: string | undefined) => {
+    const target = await serving.target(name, parseVersion(name, versionText));
+    const p = target.version.predictor;
+    return {
+      name,
+      versions: [String(target.version.version)],
+      platform: PLATFORMS[p.flavor] ?? p.flavor,
+      inputs: p.signature.inputs.map(v2Metadata),
+      outputs: p.signature.outputs.map(v2Metadata),
+    };
+  };
+  const metaSchema = { summary: 'Model metadata: inputs and outputs from the signature', tags: TAGS, params: ModelPath, response: { 200: ModelMetadata, 404: ErrorBody } };
+  app.get('/v2/models/:name', { config: { permission: 'read' }, schema: metaSchema }, async (request) => metadata(request.params.name, undefined));
+  app.get('/v2/models/:name/versions/:version', { config: { permission: 'read' }, schema: metaSchema }, async (request) =>
+    metadata(request.params.name, request.params.version),
+  );
+
+  const readySchema = {
+    summary: 'Model readiness',
+    tags: TAGS,
+    params: ModelPath,
+    response: { 200: Type.Object({ name: Type.String(), ready: Type.Boolean() }), 404: ErrorBody, 503: ErrorBody },
+  };
+  const modelReady = async (name: string, version: string | undefined) => {
+    await serving.target(name, parseVersion(name, version));
+    return { name, ready: true };
+  };
+  app.get('/v2/models/:name/ready', { config: { permission: 'read' }, schema: readySchema }, async (request) => modelReady(request.params.name, undefined));
+  app.get('/v2/models/:name/versions/:version/ready', { config: { permission: 'read' }, schema: readySchema }, async (request) =>
+    modelReady(request.params.name, request.params.version),
+  );
+
+  const inferSchema = {
+    summary: 'Inference',
+    tags: TAGS,
+    params: ModelPath,
+    body: InferRequest,
+    response: { 200: Type.Unknown({ description: 'inference response: model_name, model_version, id, outputs' }), 400: ErrorBody, 404: ErrorBody, 429: ErrorBody, 503: ErrorBody },
+  };
+  const infer = (request: { params: Static<typeof ModelPath>; body: Static<typeof InferRequest> } & Parameters<typeof runInference>[1]) =>
+    runInference(serving, request, {
+      protocol: 'v2',
+      deployment: request.params.name,
+      version: parseVersion(request.params.name, request.params.version),
+      decode: (signature) => decodeV2(request.body as V2Request, signature),
+      encode: (out, target) => encodeV2(out, target.deployment, target.version.version, request.body.id),
+    });
+  app.post('/v2/models/:name/infer', { config: { permission: 'read' }, schema: inferSchema }, async (request, reply) => reply.send(await infer(request)));
+  app.post('/v2/models/:name/versions/:version/infer', { config: { permission: 'read' }, schema: inferSchema }, async (request, reply) =>
+    reply.send(await infer(request)),
+  );
+};

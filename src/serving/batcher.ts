@@ -1,0 +1,217 @@
+/**
+ * Dynamic batching in the manner of Triton's dynamic batcher: requests queue per loaded model;
+ * while a model call is running, the queue grows, and the next call takes as many queued rows
+ * as fit in `maxBatchSize` (rows, not requests). With a queue delay, a partial batch waits
+ * until the oldest request is that old. Each caller gets back exactly its own rows, in order.
+ * With `maxBatchSize` 1 requests go straight to the model; the queue bound and timeout still hold.
+ */
+import type { Clock } from '../core/clock.js';
+import { resourceExhausted, unavailable } from '../core/errors.js';
+import { Batch, formatSpec } from '../models/index.js';
+import type { BatchingConfig } from './types.js';
+
+export interface BatcherHooks {
+  /** Rows in each model call. */
+  onBatch?(rows: number): void;
+  /** Seconds a request waited in the queue before its model call started. */
+  onQueueWait?(seconds: number): void;
+}
+
+interface Entry {
+  batch: Batch;
+  key: string;
+  enqueued: number;
+  deadline: number;
+  settled: boolean;
+  resolve(out: Batch): void;
+  reject(err: Error): void;
+}
+
+/** Model calls that may run at once: one forms while the other computes. */
+const CONCURRENT_CALLS = 2;
+const SWEEP_MS = 5;
+
+function shapeKey(batch: Batch): string {
+  let key = '';
+  for (const [name, col] of batch.columns) key += `${name}:${formatSpec(col)};`;
+  return key;
+}
+
+export class DynamicBatcher {
+  private readonly queue: Entry[] = [];
+  private readonly running = new Set<Entry>();
+  private queuedRows = 0;
+  private calls = 0;
+  private delayTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly run: (batch: Batch) => Promise<Batch>,
+    private readonly config: BatchingConfig,
+    private readonly clock: Clock,
+    private readonly hooks: BatcherHooks = {},
+    private readonly label = 'model',
+  ) {}
+
+  /** Requests queued or running. */
+  get pending(): number {
+    return this.queue.length + this.running.size;
+  }
+
+  submit(batch: Batch): Promise<Batch> {
+    if (this.pending >= this.config.maxQueueSize) {
+      return Promise.reject(
+        resourceExhausted(`${this.label}: the request queue is full (${this.config.maxQueueSize} requests); retry later`, { retryAfterSeconds: 1 }),
+      );
+    }
+    return new Promise<Batch>((resolve, reject) => {
+      const now = this.clock.now();
+      const entry: Entry = {
+        batch,
+        key: this.config.maxBatchSize > 1 ? shapeKey(batch) : '',
+        enqueued: performance.now(),
+        deadline: this.config.timeoutMs > 0 ? now + this.config.timeoutMs : Infinity,
+        settled: false,
+        resolve,
+        reject,
+      };
+      if (this.config.maxBatchSize <= 1) {
+        this.execute([entry]);
+      } else {
+        this.queue.push(entry);
+        this.queuedRows += batch.rows;
+        this.pump();
+      }
+      this.ensureSweep();
+    });
+  }
+
+  /** Resolves when nothing is queued or running. */
+  idle(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private pump(): void {
+    while (this.calls < CONCURRENT_CALLS && this.queue.length > 0) {
+      const delayMs = this.config.maxQueueDelayUs / 1000;
+      const age = performance.now() - this.queue[0].enqueued;
+      if (this.queuedRows < this.config.maxBatchSize && delayMs > 0 && age < delayMs) {
+        if (!this.delayTimer) {
+          this.delayTimer = setTimeout(() => {
+            this.delayTimer = undefined;
+            this.pump();
+          }, Math.max(0, delayMs - age));
+        }
+        return;
+      }
+      this.execute(this.take());
+    }
+    this.ensureSweep();
+  }
+
+  /** Queued requests in order, as many as fit, all with the first one's columns and shapes. */
+  private take(): Entry[] {
+    const first = this.queue[0];
+    const taken: Entry[] = [];
+    let rows = 0;
+    for (let i = 0; i < this.queue.length; ) {
+      const e = this.queue[i];
+      if (e.key !== first.key) {
+        i++;
+        continue;
+      }
+      if (taken.length > 0 && rows + e.batch.rows > this.config.maxBatchSize) break;
+      taken.push(e);
+      rows += e.batch.rows;
+      this.queue.splice(i, 1);
+      this.queuedRows -= e.batch.rows;
+    }
+    return taken;
+  }
+
+  private execute(entries: Entry[]): void {
+    const started = performance.now();
+    const live = entries.filter((e) => !e.settled);
+    for (const e of live) {
+      this.running.add(e);
+      this.hooks.onQueueWait?.((started - e.enqueued) / 1000);
+    }
+    if (live.length === 0) return;
+    this.calls++;
+    const input = live.length === 1 ? live[0].batch : Batch.concat(live.map((e) => e.batch));
+    this.hooks.onBatch?.(input.rows);
+    let call: Promise<Batch>;
+    try {
+      call = this.run(input);
+    } catch (err) {
+      call = Promise.reject(err);
+    }
+    call.then(
+      (out) => {
+        if (live.length === 1) return this.settle(live[0], out);
+        let offset = 0;
+        for (const e of live) {
+          this.settle(e, out.slice(offset, offset + e.batch.rows));
+          offset += e.batch.rows;
+        }
+      },
+      (err: Error) => {
+        for (const e of live) this.settle(e, undefined, err);
+      },
+    ).finally(() => {
+      this.calls--;
+      for (const e of live) this.running.delete(e);
+      this.pump();
+      this.notifyIdle();
+    });
+  }
+
+  private settle(entry: Entry, out: Batch | undefined, err?: Error): void {
+    if (entry.settled) return;
+    entry.settled = true;
+    if (err || !out) entry.reject(err ?? new Error('no output'));
+    else entry.resolve(out);
+  }
+
+  /** Fails requests past their deadline, queued or running; runs only while requests wait. */
+  private ensureSweep(): void {
+    if (this.config.timeoutMs <= 0 || this.sweepTimer || this.pending === 0) return;
+    this.sweepTimer = setInterval(() => {
+      const now = this.clock.now();
+      for (const e of [...this.queue, ...this.running]) {
+        if (!e.settled && now >= e.deadline) {
+          this.settle(e, undefined, unavailable(`${this.label}: no answer within ${this.config.timeoutMs} ms`));
+        }
+      }
+      for (let i = this.queue.length - 1; i >= 0; i--) {
+        if (this.queue[i].settled) {
+          this.queuedRows -= this.queue[i].batch.rows;
+          this.queue.splice(i, 1);
+        }
+      }
+      if (this.pending === 0 || (this.queue.length === 0 && [...this.running].every((e) => e.settled))) {
+        clearInterval(this.sweepTimer);
+        this.sweepTimer = undefined;
+        this.notifyIdle();
+      }
+    }, SWEEP_MS);
+    this.sweepTimer.unref();
+  }
+
+  private notifyIdle(): void {
+    if (this.pending !== 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  close(): void {
+    if (this.delayTimer) clearTimeout(this.delayTimer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    for (const e of this.queue) this.settle(e, undefined, unavailable(`${this.label}: the model was unloaded`));
+    this.queue.length = 0;
+    this.queuedRows = 0;
+  }
+}

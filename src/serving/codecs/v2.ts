@@ -1,0 +1,142 @@
+/**
+ * Open Inference Protocol (KServe V2) REST bodies to and from a Batch. Tensors carry their full
+ * shape (batch dimension first) and row-major data, flat or nested.
+ */
+import { invalidArgument } from '../../core/errors.js';
+import { fromTensors, type Batch, type DType, type Signature, type TensorSpec } from '../../models/index.js';
+import { flatValues } from './tensors.js';
+
+export const DTYPE_TO_V2: Record<DType, string> = {
+  bool: 'BOOL',
+  uint8: 'UINT8',
+  uint16: 'UINT16',
+  uint32: 'UINT32',
+  uint64: 'UINT64',
+  int8: 'INT8',
+  int16: 'INT16',
+  int32: 'INT32',
+  int64: 'INT64',
+  float16: 'FP16',
+  float32: 'FP32',
+  float64: 'FP64',
+  string: 'BYTES',
+};
+
+export const V2_TYPES = Object.values(DTYPE_TO_V2);
+
+export interface V2Tensor {
+  name: string;
+  shape: number[];
+  datatype: string;
+  data: unknown[];
+  parameters?: Record<string, unknown>;
+}
+
+export interface V2Request {
+  id?: string;
+  parameters?: Record<string, unknown>;
+  inputs: V2Tensor[];
+  outputs?: { name: string; parameters?: Record<string, unknown> }[];
+}
+
+export interface V2Decoded {
+  batch: Batch;
+  outputs: string[];
+}
+
+/** Checks the request against the model's declared inputs and outputs and decodes it. */
+export function decodeV2(request: V2Request, signature: Signature): V2Decoded {
+  const specs = new Map(signature.inputs.map((s) => [s.name, s]));
+  if (isFeatureVector(request.inputs, signature)) return { batch: tensors(request, signature), outputs: checkOutputs(request, signature) };
+  const seen = new Set<string>();
+  request.inputs.forEach((t, i) => {
+    const where = `inputs[${i}] "${t.name}"`;
+    if (seen.has(t.name)) throw invalidArgument(`${where}: input given twice`);
+    seen.add(t.name);
+    const spec = specs.get(t.name);
+    if (specs.size > 0 && !spec) {
+      throw invalidArgument(`${where}: the model has no input "${t.name}" (inputs: ${[...specs.keys()].join(', ')})`);
+    }
+    if (spec) checkTensor(t, spec, where);
+  });
+  if (specs.size > 0) {
+    const missing = [...specs.keys()].filter((n) => !seen.has(n));
+    if (missing.length > 0) throw invalidArgument(`inputs: missing input${missing.length > 1 ? 's' : ''} ${missing.map((n) => `"${n}"`).join(', ')}`);
+  }
+  return { batch: tensors(request, signature), outputs: checkOutputs(request, signature) };
+}
+
+/**
+ * A model of k scalar numeric inputs (tree models: one per feature) also takes one FP32 tensor
+ * of shape [N, k], the features in signature order: far smaller requests than k tensors.
+ */
+function isFeatureVector(inputs: V2Tensor[], signature: Signature): boolean {
+  const k = signature.inputs.length;
+  if (inputs.length !== 1 || k < 2 || signature.inputs.some((s) => s.shape.length !== 0 || s.dtype === 'string')) return false;
+  const t = inputs[0];
+  return !signature.inputs.some((s) => s.name === t.name) && t.shape.length === 2 && t.shape[1] === k && t.datatype !== 'BYTES';
+}
+
+function tensors(request: V2Request, signature: Signature): Batch {
+  const first = request.inputs[0];
+  if (first.shape[0] === 0) throw invalidArgument(`inputs[0] "${first.name}": shape [${first.shape.join(', ')}] has no rows`);
+  try {
+    return fromTensors(request.inputs, signature);
+  } catch (err) {
+    if (err instanceof Error) err.message = `inputs: ${err.message}`;
+    throw err;
+  }
+}
+
+function checkOutputs(request: V2Request, signature: Signature): string[] {
+  const outputs = (request.outputs ?? []).map((o) => o.name);
+  const known = new Set(signature.outputs.map((o) => o.name));
+  outputs.forEach((name, i) => {
+    if (known.size > 0 && !known.has(name)) throw invalidArgument(`outputs[${i}]: the model has no output "${name}" (outputs: ${[...known].join(', ')})`);
+  });
+  return outputs;
+}
+
+/** Datatype and shape against the model's declaration, as Triton checks them. */
+function checkTensor(t: V2Tensor, spec: TensorSpec, where: string): void {
+  const want = DTYPE_TO_V2[spec.dtype];
+  // Numbers of a wider or differently signed type are accepted and checked element by element
+  // when cast; text and booleans must match exactly.
+  const textual = (d: string) => d === 'BYTES' || d === 'BOOL';
+  if (t.datatype !== want && (textual(t.datatype) || textual(want))) {
+    throw invalidArgument(`${where}: datatype is ${t.datatype}, the model expects ${want}`);
+  }
+  const rowShape = t.shape.slice(1);
+  const scalarAsVector = rowShape.length === 0 && spec.shape.length === 1 && (spec.shape[0] === 1 || spec.shape[0] < 0);
+  const vectorAsScalar = spec.shape.length === 0 && rowShape.length === 1 && rowShape[0] === 1;
+  const fits = rowShape.length === spec.shape.length && spec.shape.every((d, j) => d < 0 || d === rowShape[j]);
+  // One vector column for a model of k scalar inputs (or the reverse) is reshaped by conform.
+  if (!fits && !scalarAsVector && !vectorAsScalar) {
+    throw invalidArgument(`${where}: shape [${t.shape.join(', ')}] does not match the model's [-1${spec.shape.map((d) => `, ${d}`).join('')}]`);
+  }
+  const count = t.shape.reduce((a, d) => a * d, 1);
+  const flat = Array.isArray(t.data) ? (t.data as unknown[]).flat(Infinity) : undefined;
+  if (!flat || flat.length !== count) {
+    throw invalidArgument(`${where}: shape [${t.shape.join(', ')}] needs ${count} elements, data has ${flat?.length ?? 'none'}`);
+  }
+}
+
+export interface V2Response {
+  model_name: string;
+  model_version: string;
+  id?: string;
+  parameters?: Record<string, unknown>;
+  outputs: { name: string; datatype: string; shape: number[]; data: unknown[] }[];
+}
+
+export function encodeV2(out: Batch, model: string, version: number, id: string | undefined): V2Response {
+  const outputs: V2Response['outputs'] = [];
+  for (const [name, col] of out.columns) {
+    outputs.push({ name, datatype: DTYPE_TO_V2[col.dtype], shape: [out.rows, ...col.shape], data: flatValues(col) });
+  }
+  return id === undefined ? { model_name: model, model_version: String(version), outputs } : { model_name: model, model_version: String(version), id, outputs };
+}
+
+export function v2Metadata(spec: TensorSpec): { name: string; datatype: string; shape: number[] } {
+  return { name: spec.name, datatype: DTYPE_TO_V2[spec.dtype], shape: [-1, ...spec.shape] };
+}

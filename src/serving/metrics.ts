@@ -1,0 +1,88 @@
+/**
+ * Serving's Prometheus metrics, in a registry of their own per service (so two platforms in one
+ * process, as in tests, do not collide). Names follow Prometheus conventions: base units
+ * (seconds, bytes), `_total` counters.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export class ServingMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'deployment' | 'version' | 'protocol' | 'code'>;
+  readonly duration: Histogram<'deployment' | 'protocol'>;
+  readonly queueWait: Histogram<'deployment'>;
+  readonly batchSize: Histogram<'deployment'>;
+  readonly inFlight: Gauge<'deployment'>;
+  readonly loadSeconds: Gauge<'deployment' | 'model' | 'version'>;
+  readonly cacheHits: Counter<'deployment'>;
+  readonly cacheMisses: Counter<'deployment'>;
+  readonly rateLimited: Counter<'deployment'>;
+  readonly loadFailures: Counter<'deployment'>;
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'modelport_' });
+    this.requests = new Counter({
+      name: 'modelport_requests_total',
+      help: 'Prediction requests answered, by deployment, model version, protocol and HTTP status code.',
+      labelNames: ['deployment', 'version', 'protocol', 'code'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'modelport_request_duration_seconds',
+      help: 'Time from a prediction request decoded to its answer encoded.',
+      labelNames: ['deployment', 'protocol'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.queueWait = new Histogram({
+      name: 'modelport_queue_wait_seconds',
+      help: 'Time a request waited in the dynamic batcher before its model call started.',
+      labelNames: ['deployment'],
+      buckets: [0.00005, 0.0001, 0.00025, ...LATENCY_BUCKETS],
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: 'modelport_batch_size_rows',
+      help: 'Rows in each model call.',
+      labelNames: ['deployment'],
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+      registers,
+    });
+    this.inFlight = new Gauge({
+      name: 'modelport_requests_in_flight',
+      help: 'Prediction requests being decoded, queued, computed or encoded.',
+      labelNames: ['deployment'],
+      registers,
+    });
+    this.loadSeconds = new Gauge({
+      name: 'modelport_model_load_seconds',
+      help: 'Seconds the last load (fetch, load and warm-up) of a model version took.',
+      labelNames: ['deployment', 'model', 'version'],
+      registers,
+    });
+    this.loadFailures = new Counter({
+      name: 'modelport_model_load_failures_total',
+      help: 'Model versions that failed to load; the previous version kept serving.',
+      labelNames: ['deployment'],
+      registers,
+    });
+    this.cacheHits = new Counter({ name: 'modelport_cache_hits_total', help: 'Response cache hits.', labelNames: ['deployment'], registers });
+    this.cacheMisses = new Counter({ name: 'modelport_cache_misses_total', help: 'Response cache misses.', labelNames: ['deployment'], registers });
+    this.rateLimited = new Counter({
+      name: 'modelport_rate_limited_total',
+      help: 'Requests refused by a deployment rate limit.',
+      labelNames: ['deployment'],
+      registers,
+    });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

@@ -1,0 +1,30 @@
+/** Serving's schema (migration range 0400_...). */
+import type { Kysely } from 'kysely';
+import type { Migrations } from '../storage/metadata.js';
+
+export const servingMigrations: Migrations = {
+  '0400_serving_init': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('srv_deployment')
+        .addColumn('name', 'varchar(128)', (c) => c.primaryKey())
+        .addColumn('spec', 'text', (c) => c.notNull())
+        .addColumn('created_ms', 'bigint', (c) => c.notNull())
+        .addColumn('updated_ms', 'bigint', (c) => c.notNull())
+        .addColumn('revision', 'integer', (c) => c.notNull())
+        .execute();
+      // One row whose counter moves on every deployment change: a replica polls this single
+      // value and reads the deployments only when it moved.
+      await db.schema
+        .createTable('srv_generation')
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        .addColumn('value', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.insertInto('srv_generation').values({ id: 1, value: 0 }).execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('srv_generation').ifExists().execute();
+      await db.schema.dropTable('srv_deployment').ifExists().execute();
+    },
+  },
+};

@@ -1,0 +1,101 @@
+/**
+ * A model version loaded on this replica: its predictor, its batcher, and a count of the
+ * requests using it, so a hot swap can wait for them before unloading.
+ */
+import os from 'node:os';
+import type { Clock } from '../core/clock.js';
+import { allocate, Batch, loadModel, resolveArtifact, type Column, type Predictor, type Signature } from '../models/index.js';
+import { DynamicBatcher, type BatcherHooks } from './batcher.js';
+import type { ResolvedModel } from './source.js';
+import type { DeploymentConfig } from './types.js';
+
+export class LoadedVersion {
+  private inFlight = 0;
+  private drainWaiters: (() => void)[] = [];
+  batcher: DynamicBatcher;
+  retired = false;
+
+  constructor(
+    readonly model: string,
+    readonly version: number,
+    readonly sha256: string,
+    readonly predictor: Predictor,
+    config: DeploymentConfig,
+    private readonly clock: Clock,
+    private readonly hooks: BatcherHooks,
+    private readonly label: string,
+  ) {
+    this.batcher = this.makeBatcher(config);
+  }
+
+  get signature(): Signature {
+    return this.predictor.signature;
+  }
+
+  private makeBatcher(config: DeploymentConfig): DynamicBatcher {
+    return new DynamicBatcher((b) => this.predictor.predict(b), config.batching, this.clock, this.hooks, this.label);
+  }
+
+  /** New batching settings take effect for new requests; queued ones finish in the old queue. */
+  reconfigure(config: DeploymentConfig): void {
+    this.batcher = this.makeBatcher(config);
+  }
+
+  /** Runs one request through the batcher, counted so that `drained` can wait for it. */
+  async predict(batch: Batch): Promise<Batch> {
+    this.inFlight++;
+    try {
+      return await this.batcher.submit(batch);
+    } finally {
+      if (--this.inFlight === 0) for (const w of this.drainWaiters.splice(0)) w();
+    }
+  }
+
+  /** Resolves once no request is using this version. */
+  drained(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Waits for in-flight requests, then frees the model. */
+  async retire(): Promise<void> {
+    this.retired = true;
+    await this.drained();
+    this.batcher.close();
+    await this.predictor.close();
+  }
+}
+
+/** One row of zeros (empty strings) shaped like the signature's inputs, for a warm-up call. */
+export function warmupBatch(signature: Signature): Batch | undefined {
+  if (signature.inputs.length === 0) return undefined;
+  const columns: [string, Column][] = signature.inputs.map((spec) => {
+    const shape = spec.shape.map((d) => (d < 0 ? 1 : d));
+    const size = shape.reduce((a, d) => a * d, 1);
+    return [spec.name, { dtype: spec.dtype, shape, data: allocate(spec.dtype, size) }];
+  });
+  return Batch.from(columns, 1);
+}
+
+/**
+ * Fetches, loads and warms one version. Tree models always evaluate on their worker threads
+ * (parallelMinRows 1) so the event loop never runs tree walks; onnxruntime sessions get the
+ * deployment's intra-op threads.
+ */
+export async function loadVersion(resolved: ResolvedModel, config: DeploymentConfig): Promise<Predictor> {
+  const path = await resolved.materialize();
+  const { flavor } = await resolveArtifact(path, resolved.flavor);
+  const predictor = await loadModel(path, {
+    flavor,
+    threads: flavor === 'xgboost' ? os.availableParallelism() : config.threads,
+    parallelMinRows: 1,
+  });
+  try {
+    const warm = warmupBatch(predictor.signature);
+    if (warm) await predictor.predict(warm);
+  } catch (err) {
+    await predictor.close().catch(() => undefined);
+    throw err;
+  }
+  return predictor;
+}

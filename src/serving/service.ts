@@ -1,0 +1,500 @@
+/**
+ * The serving service: deployments persisted in the metadata store, and on each replica the
+ * loaded model versions that answer for them. A replica follows the store (a generation
+ * counter it polls) and the registry (alias moves), and swaps versions without dropping a
+ * request: the new version is loaded and warmed, traffic moves, the old one drains, then it is
+ * unloaded. A failed load leaves the old version serving and says why in the status.
+ */
+import type { Clock } from '../core/clock.js';
+import { invalidArgument, isModelportError, notFound, unavailable } from '../core/errors.js';
+import type { Batch, Signature } from '../models/index.js';
+import type { MetadataStore } from '../storage/metadata.js';
+import { cacheKey, ResponseCache } from './cache.js';
+import { ServingMetrics } from './metrics.js';
+import { RateLimiter } from './rate-limit.js';
+import { LoadedVersion, loadVersion } from './runtime.js';
+import { describeRef, type ModelSource } from './source.js';
+import { DeploymentStore } from './store.js';
+import {
+  DEFAULT_CONFIG,
+  type Deployment,
+  type DeploymentConfig,
+  type DeploymentConfigPatch,
+  type DeploymentRecord,
+  type DeploymentSpec,
+  type DeploymentStatus,
+  type VariantSpec,
+  type VariantStatus,
+} from './types.js';
+
+export interface DeployInput {
+  /** Deployment name; defaults to the model name. */
+  name?: string;
+  model: string;
+  version?: number;
+  alias?: string;
+  config?: DeploymentConfigPatch;
+}
+
+export interface UpdateInput {
+  model?: string;
+  version?: number;
+  alias?: string;
+  config?: DeploymentConfigPatch;
+}
+
+export interface ServingOptions {
+  /** How often a replica checks the store for changes made elsewhere (ms). */
+  pollMs?: number;
+  /** Add Node process metrics (CPU, memory, event-loop lag) to /metrics. */
+  processMetrics?: boolean;
+}
+
+/** What one prediction request runs against. */
+export interface Target {
+  deployment: string;
+  variant: string;
+  version: LoadedVersion;
+}
+
+class VariantRuntime {
+  current: LoadedVersion | undefined;
+  loadingVersion: number | undefined;
+  failure: string | undefined;
+  /** Settles when the load in progress (if any) has finished, either way. */
+  settled: Promise<void> = Promise.resolve();
+
+  constructor(public spec: VariantSpec) {}
+
+  status(): VariantStatus {
+    const state = this.current ? 'ready' : this.loadingVersion !== undefined ? 'loading' : this.failure ? 'failed' : 'pending';
+    return {
+      name: this.spec.name,
+      model: this.spec.model,
+      servingVersion: this.current?.version,
+      loadingVersion: this.loadingVersion,
+      state,
+      message: this.failure,
+    };
+  }
+}
+
+class DeploymentRuntime {
+  variants = new Map<string, VariantRuntime>();
+  cache: ResponseCache | undefined;
+  limiter: RateLimiter | undefined;
+  /** Changes to one deployment apply one at a time, in order. */
+  chain: Promise<void> = Promise.resolve();
+
+  constructor(public record: DeploymentRecord) {}
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+function configOf(spec: DeploymentConfig): DeploymentConfig {
+  return { batching: spec.batching, cache: spec.cache, rateLimit: spec.rateLimit, threads: spec.threads };
+}
+
+/** Applies a user's partial configuration over `base`, checking every number. */
+export function mergeConfig(base: DeploymentConfig, patch: DeploymentConfigPatch = {}): DeploymentConfig {
+  const out: DeploymentConfig = {
+    batching: { ...base.batching, ...patch.batching },
+    cache: { ...base.cache, ...patch.cache },
+    rateLimit: { ...base.rateLimit, ...patch.rateLimit },
+    threads: patch.threads ?? base.threads,
+  };
+  const int = (v: number, field: string, min: number, max: number) => {
+    if (!Number.isInteger(v) || v < min || v > max) throw invalidArgument(`${field}: ${v} must be a whole number in ${min}..${max}`);
+  };
+  int(out.batching.maxBatchSize, 'batching.max_batch_size', 1, 65_536);
+  int(out.batching.maxQueueDelayUs, 'batching.max_queue_delay_us', 0, 10_000_000);
+  int(out.batching.maxQueueSize, 'batching.max_queue_size', 1, 1_000_000);
+  int(out.batching.timeoutMs, 'batching.timeout_ms', 0, 3_600_000);
+  int(out.cache.maxEntries, 'cache.max_entries', 1, 10_000_000);
+  int(out.cache.maxBytes, 'cache.max_bytes', 1024, 2 ** 40);
+  int(out.cache.ttlMs, 'cache.ttl_ms', 0, 365 * 86_400_000);
+  int(out.threads, 'threads', 1, 256);
+  if (!(out.rateLimit.requestsPerSecond > 0)) throw invalidArgument(`rate_limit.requests_per_second: ${out.rateLimit.requestsPerSecond} must be positive`);
+  int(out.rateLimit.burst, 'rate_limit.burst', 1, 1_000_000);
+  if (out.rateLimit.key !== 'token' && out.rateLimit.key !== 'address') throw invalidArgument(`rate_limit.key: "${out.rateLimit.key}" must be "token" or "address"`);
+  return out;
+}
+
+function variantFrom(input: { model: string; version?: number; alias?: string }): VariantSpec {
+  if (!input.model) throw invalidArgument('model: a registered model name is required');
+  if (input.version !== undefined && input.alias !== undefined) throw invalidArgument('version, alias: give one of them, not both');
+  if (input.version === undefined && input.alias === undefined) throw invalidArgument('version, alias: give the version to pin or the alias to follow');
+  if (input.version !== undefined && (!Number.isInteger(input.version) || input.version < 1)) {
+    throw invalidArgument(`version: ${input.version} is not a model version (whole number from 1)`);
+  }
+  if (input.alias !== undefined && !/^[A-Za-z0-9_-]{1,255}$/.test(input.alias)) throw invalidArgument(`alias: "${input.alias}" is not a valid alias`);
+  return { name: 'primary', model: input.model, version: input.version, alias: input.alias, weight: 100 };
+}
+
+export class ServingService {
+  readonly metrics: ServingMetrics;
+  private readonly store: DeploymentStore;
+  private readonly runtimes = new Map<string, DeploymentRuntime>();
+  private generation = -1;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+  private closed = false;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    metadata: MetadataStore,
+    private readonly source: ModelSource,
+    private readonly clock: Clock,
+    private readonly options: ServingOptions = {},
+  ) {
+    this.store = new DeploymentStore(metadata);
+    this.metrics = new ServingMetrics({ processMetrics: options.processMetrics });
+    this.unsubscribe = source.onAliasMoved((move) => {
+      for (const rt of this.runtimes.values()) {
+        for (const v of rt.variants.values()) {
+          if (v.spec.model === move.model && v.spec.alias === move.alias) this.enqueue(rt, () => this.syncVariant(rt, v));
+        }
+      }
+    });
+    source.addDeletionGuard(async (model, version) => this.deletionRefusal(model, version));
+  }
+
+  /** Loads every deployment now and keeps following the store; a server calls this once listening. */
+  start(): void {
+    if (this.pollTimer || this.closed) return;
+    void this.refresh().catch(() => undefined);
+    this.pollTimer = setInterval(() => void this.poll().catch(() => undefined), this.options.pollMs ?? 1000);
+    this.pollTimer.unref();
+  }
+
+  private async poll(): Promise<void> {
+    const gen = await this.store.generation();
+    if (gen !== this.generation) return this.refresh();
+    // Aliases can move on another replica; re-resolve the deployments that follow one.
+    for (const rt of this.runtimes.values()) {
+      for (const v of rt.variants.values()) if (v.spec.alias !== undefined) this.enqueue(rt, () => this.syncVariant(rt, v));
+    }
+  }
+
+  /** Brings this replica in line with the store: loads new deployments, applies changes, unloads deleted ones. */
+  refresh(): Promise<void> {
+    this.refreshing ??= (async () => {
+      try {
+        const gen = await this.store.generation();
+        const records = await this.store.list();
+        const seen = new Set<string>();
+        const work: Promise<void>[] = [];
+        for (const record of records) {
+          seen.add(record.name);
+          work.push(this.apply(record));
+        }
+        for (const [name, rt] of this.runtimes) if (!seen.has(name)) work.push(this.remove(name, rt));
+        await Promise.all(work);
+        this.generation = gen;
+      } finally {
+        this.refreshing = undefined;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  private enqueue(rt: DeploymentRuntime, fn: () => Promise<void>): Promise<void> {
+    const next = rt.chain.then(fn, fn);
+    rt.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Makes the runtime of `record` match it (no-op when it already does). */
+  private apply(record: DeploymentRecord): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    let rt = this.runtimes.get(record.name);
+    if (!rt) {
+      rt = new DeploymentRuntime(record);
+      this.runtimes.set(record.name, rt);
+      this.configure(rt, undefined);
+    } else if (rt.record.revision === record.revision && rt.variants.size > 0) {
+      return rt.chain;
+    }
+    const runtime = rt;
+    return this.enqueue(runtime, async () => {
+      const before = runtime.record;
+      runtime.record = record;
+      this.configure(runtime, before);
+      const wanted = new Set(record.variants.map((v) => v.name));
+      for (const [name, v] of runtime.variants) {
+        if (!wanted.has(name)) {
+          runtime.variants.delete(name);
+          if (v.current) void v.current.retire();
+        }
+      }
+      await Promise.all(
+        record.variants.map((spec) => {
+          let v = runtime.variants.get(spec.name);
+          if (!v) runtime.variants.set(spec.name, (v = new VariantRuntime(spec)));
+          v.spec = spec;
+          return this.syncVariant(runtime, v);
+        }),
+      );
+    });
+  }
+
+  private configure(rt: DeploymentRuntime, before: DeploymentRecord | undefined): void {
+    const now = configOf(rt.record);
+    const old = before ? configOf(before) : undefined;
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    if (!old || !same(old.cache, now.cache)) rt.cache = now.cache.enabled ? new ResponseCache(now.cache, this.clock) : undefined;
+    if (!old || !same(old.rateLimit, now.rateLimit)) {
+      rt.limiter = now.rateLimit.enabled ? new RateLimiter(now.rateLimit, this.clock, `deployment "${rt.record.name}"`) : undefined;
+    }
+    if (old && !same(old.batching, now.batching)) for (const v of rt.variants.values()) v.current?.reconfigure(now);
+  }
+
+  /** Loads the version a variant should serve when it is not the one it serves. */
+  private async syncVariant(rt: DeploymentRuntime, v: VariantRuntime): Promise<void> {
+    if (this.closed) return;
+    const spec = v.spec;
+    const label = `deployment "${rt.record.name}"`;
+    let resolved;
+    try {
+      resolved = await this.source.resolve(spec.model, { version: spec.version, alias: spec.alias });
+    } catch (err) {
+      v.failure = `${describeRef(spec.model, spec)}: ${(err as Error).message}`;
+      return;
+    }
+    if (v.current && v.current.version === resolved.version && v.current.sha256 === resolved.sha256) {
+      v.failure = undefined;
+      return;
+    }
+    v.loadingVersion = resolved.version;
+    let done!: () => void;
+    v.settled = new Promise((r) => (done = r));
+    const started = performance.now();
+    try {
+      const predictor = await loadVersion(resolved, configOf(rt.record));
+      if (this.closed) {
+        await predictor.close();
+        return;
+      }
+      const deployment = rt.record.name;
+      const loaded = new LoadedVersion(
+        spec.model,
+        resolved.version,
+        resolved.sha256,
+        predictor,
+        configOf(rt.record),
+        this.clock,
+        {
+          onBatch: (rows) => this.metrics.batchSize.observe({ deployment }, rows),
+          onQueueWait: (s) => this.metrics.queueWait.observe({ deployment }, s),
+        },
+        label,
+      );
+      this.metrics.loadSeconds.set({ deployment, model: spec.model, version: String(resolved.version) }, (performance.now() - started) / 1000);
+      const old = v.current;
+      v.current = loaded;
+      v.failure = undefined;
+      if (old) void old.retire();
+    } catch (err) {
+      this.metrics.loadFailures.inc({ deployment: rt.record.name });
+      const why = isModelportError(err) ? err.message : `unexpected error: ${(err as Error).message}`;
+      v.failure = `loading ${spec.model} version ${resolved.version} failed: ${why}${v.current ? ` (version ${v.current.version} keeps serving)` : ''}`;
+    } finally {
+      v.loadingVersion = undefined;
+      done();
+    }
+  }
+
+  private async remove(name: string, rt: DeploymentRuntime): Promise<void> {
+    this.runtimes.delete(name);
+    await rt.chain;
+    await Promise.all([...rt.variants.values()].map((v) => v.current?.retire()));
+  }
+
+  private async deletionRefusal(model: string, version: number): Promise<string | undefined> {
+    for (const record of await this.store.list()) {
+      if (record.variants.some((v) => v.model === model && v.version === version)) {
+        return `model "${model}" version ${version} is deployed by deployment "${record.name}"; delete or move the deployment first`;
+      }
+    }
+    for (const rt of this.runtimes.values()) {
+      for (const v of rt.variants.values()) {
+        if (v.spec.model === model && (v.current?.version === version || v.loadingVersion === version)) {
+          return `model "${model}" version ${version} is being served by deployment "${rt.record.name}"`;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  // ---- management API ----
+
+  private status(name: string): DeploymentStatus {
+    const rt = this.runtimes.get(name);
+    if (!rt) return { state: 'pending', variants: [] };
+    const variants = [...rt.variants.values()].map((v) => v.status());
+    const states = variants.map((v) => v.state);
+    const state = states.every((s) => s === 'ready')
+      ? 'ready'
+      : states.includes('failed')
+        ? 'failed'
+        : states.includes('loading')
+          ? 'loading'
+          : states.includes('ready')
+            ? 'ready'
+            : 'pending';
+    const message = variants.map((v) => v.message).filter(Boolean).join('; ') || undefined;
+    return { state, message, variants };
+  }
+
+  private view(record: DeploymentRecord): Deployment {
+    return { ...record, status: this.status(record.name) };
+  }
+
+  async list(): Promise<Deployment[]> {
+    return (await this.store.list()).map((r) => this.view(r));
+  }
+
+  async get(name: string): Promise<Deployment> {
+    const record = await this.store.get(name);
+    if (!record) throw notFound(`deployment "${name}" does not exist`);
+    return this.view(record);
+  }
+
+  /** Creates a deployment and loads it on this replica; the answer carries the load's outcome. */
+  async create(input: DeployInput): Promise<Deployment> {
+    const name = input.name ?? input.model;
+    if (!NAME.test(name ?? '')) throw invalidArgument(`name: "${name}" must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit`);
+    const variant = variantFrom(input);
+    await this.source.resolve(variant.model, variant);
+    const spec: DeploymentSpec = { name, variants: [variant], ...mergeConfig(DEFAULT_CONFIG, input.config) };
+    const record = await this.store.create(spec, this.clock.now());
+    await this.apply(record);
+    return this.view(record);
+  }
+
+  /** Moves a deployment to another version/alias or changes its settings. */
+  async update(name: string, input: UpdateInput): Promise<Deployment> {
+    const current = await this.store.get(name);
+    if (!current) throw notFound(`deployment "${name}" does not exist`);
+    let variants = current.variants;
+    if (input.model !== undefined || input.version !== undefined || input.alias !== undefined) {
+      const first = current.variants[0];
+      const variant = variantFrom({ model: input.model ?? first.model, version: input.version, alias: input.alias });
+      await this.source.resolve(variant.model, variant);
+      variants = [{ ...variant, name: first.name }, ...current.variants.slice(1)];
+    }
+    const spec: DeploymentSpec = { name, variants, ...mergeConfig(configOf(current), input.config) };
+    const record = await this.store.update(spec, this.clock.now());
+    await this.apply(record);
+    return this.view(record);
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.store.delete(name);
+    const rt = this.runtimes.get(name);
+    if (rt) await this.remove(name, rt);
+  }
+
+  // ---- request path ----
+
+  /** Names of the deployments this replica knows. */
+  deploymentNames(): string[] {
+    return [...this.runtimes.keys()];
+  }
+
+  /** True when every deployment on this replica serves a version. */
+  allReady(): boolean {
+    return [...this.runtimes.values()].every((rt) => [...rt.variants.values()].some((v) => v.current));
+  }
+
+  /** Finds (loading on first use if this replica has not yet) the version that answers for `name`. */
+  async target(name: string, version?: number): Promise<Target> {
+    let rt = this.runtimes.get(name);
+    if (!rt) {
+      const record = await this.store.get(name);
+      if (!record) throw notFound(`deployment "${name}" does not exist`);
+      await this.apply(record);
+      rt = this.runtimes.get(name);
+      if (!rt) throw notFound(`deployment "${name}" does not exist`);
+    }
+    const pick = () => {
+      for (const v of rt!.variants.values()) {
+        if (!v.current) continue;
+        if (version === undefined ? v.spec.weight > 0 : v.current.version === version) return { deployment: name, variant: v.spec.name, version: v.current };
+      }
+      return undefined;
+    };
+    const found = pick();
+    if (found) return found;
+    const loading = [...rt.variants.values()].filter((v) => v.loadingVersion !== undefined);
+    if (loading.length > 0) {
+      await Promise.all(loading.map((v) => v.settled));
+      const after = pick();
+      if (after) return after;
+    }
+    const served = [...rt.variants.values()].flatMap((v) => (v.current ? [v.current.version] : []));
+    if (version !== undefined && served.length > 0) {
+      throw notFound(`deployment "${name}" does not serve version ${version} (it serves ${served.join(', ')})`);
+    }
+    const why = this.status(name).message;
+    throw unavailable(`deployment "${name}" has no model loaded${why ? `: ${why}` : ''}`, { retryAfterSeconds: 1 });
+  }
+
+  /** The signature clients must send for `name` (and version). */
+  async signature(name: string, version?: number): Promise<Signature> {
+    return (await this.target(name, version)).version.signature;
+  }
+
+  /** Takes a rate-limit token for `client` (the bearer token or the address) when the deployment limits. */
+  admit(name: string, client: { token?: string; address: string }): void {
+    const rt = this.runtimes.get(name);
+    if (!rt?.limiter) return;
+    const key = rt.record.rateLimit.key === 'token' && client.token ? `t:${client.token}` : `a:${client.address}`;
+    try {
+      rt.limiter.take(key);
+    } catch (err) {
+      this.metrics.rateLimited.inc({ deployment: name });
+      throw err;
+    }
+  }
+
+  /** Predicts `batch` (already decoded against the target's signature), through cache and batcher. */
+  async predict(target: Target, batch: Batch, outputs: readonly string[] = []): Promise<Batch> {
+    const rt = this.runtimes.get(target.deployment);
+    const cache = rt?.cache;
+    const key = cache ? cacheKey(target.version.sha256, batch, outputs) : undefined;
+    if (cache && key) {
+      const hit = cache.get(key);
+      if (hit) {
+        this.metrics.cacheHits.inc({ deployment: target.deployment });
+        return hit;
+      }
+      this.metrics.cacheMisses.inc({ deployment: target.deployment });
+    }
+    let out = await target.version.predict(batch);
+    if (outputs.length > 0) {
+      const unknown = outputs.filter((o) => !out.has(o));
+      if (unknown.length > 0) throw invalidArgument(`outputs: ${unknown.map((o) => `"${o}"`).join(', ')} not produced by the model (it has ${out.names.join(', ')})`);
+      out = out.select(outputs);
+    }
+    if (cache && key) cache.set(key, out);
+    return out;
+  }
+
+  /** Cache counters of a deployment on this replica (for tests and status pages). */
+  cacheStats(name: string): { hits: number; misses: number; entries: number; bytes: number } | undefined {
+    const cache = this.runtimes.get(name)?.cache;
+    return cache && { hits: cache.hits, misses: cache.misses, entries: cache.size, bytes: cache.totalBytes };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.unsubscribe();
+    await this.refreshing?.catch(() => undefined);
+    const all = [...this.runtimes.values()];
+    this.runtimes.clear();
+    await Promise.all(all.map((rt) => rt.chain));
+    await Promise.all(all.flatMap((rt) => [...rt.variants.values()].map((v) => v.current?.retire())));
+  }
+}

@@ -1,0 +1,94 @@
+/** Deployments in the metadata store, shared by every replica. */
+import type { Kysely, Transaction } from 'kysely';
+import { alreadyExists, notFound } from '../core/errors.js';
+import { isUniqueViolation, type MetadataStore } from '../storage/metadata.js';
+import type { DeploymentRecord, DeploymentSpec } from './types.js';
+
+interface DeploymentTable {
+  name: string;
+  spec: string;
+  created_ms: number;
+  updated_ms: number;
+  revision: number;
+}
+
+interface ServingTables {
+  srv_deployment: DeploymentTable;
+  srv_generation: { id: number; value: number };
+}
+
+function toRecord(row: DeploymentTable): DeploymentRecord {
+  const spec = JSON.parse(row.spec) as Omit<DeploymentSpec, 'name'>;
+  return { ...spec, name: row.name, createdMs: Number(row.created_ms), updatedMs: Number(row.updated_ms), revision: Number(row.revision) };
+}
+
+function specText(spec: DeploymentSpec): string {
+  const { name: _name, ...rest } = spec;
+  return JSON.stringify(rest);
+}
+
+export class DeploymentStore {
+  private readonly db: Kysely<ServingTables>;
+
+  constructor(metadata: MetadataStore) {
+    this.db = metadata.db as Kysely<ServingTables>;
+  }
+
+  /** The counter every change moves. */
+  async generation(): Promise<number> {
+    const row = await this.db.selectFrom('srv_generation').select('value').where('id', '=', 1).executeTakeFirst();
+    return Number(row?.value ?? 0);
+  }
+
+  private async bump(trx: Transaction<ServingTables>): Promise<void> {
+    await trx.updateTable('srv_generation').set((eb) => ({ value: eb('value', '+', 1) })).where('id', '=', 1).execute();
+  }
+
+  async list(): Promise<DeploymentRecord[]> {
+    const rows = await this.db.selectFrom('srv_deployment').selectAll().orderBy('name').execute();
+    return rows.map(toRecord);
+  }
+
+  async get(name: string): Promise<DeploymentRecord | undefined> {
+    const row = await this.db.selectFrom('srv_deployment').selectAll().where('name', '=', name).executeTakeFirst();
+    return row ? toRecord(row) : undefined;
+  }
+
+  async create(spec: DeploymentSpec, now: number): Promise<DeploymentRecord> {
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        await trx.insertInto('srv_deployment').values({ name: spec.name, spec: specText(spec), created_ms: now, updated_ms: now, revision: 1 }).execute();
+        await this.bump(trx);
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw alreadyExists(`deployment "${spec.name}" already exists; update it with PATCH /api/v1/deployments/${spec.name}`);
+      throw err;
+    }
+    return (await this.get(spec.name))!;
+  }
+
+  async update(spec: DeploymentSpec, now: number): Promise<DeploymentRecord> {
+    const updated = await this.db.transaction().execute(async (trx) => {
+      const res = await trx
+        .updateTable('srv_deployment')
+        .set((eb) => ({ spec: specText(spec), updated_ms: now, revision: eb('revision', '+', 1) }))
+        .where('name', '=', spec.name)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) return false;
+      await this.bump(trx);
+      return true;
+    });
+    if (!updated) throw notFound(`deployment "${spec.name}" does not exist`);
+    return (await this.get(spec.name))!;
+  }
+
+  async delete(name: string): Promise<void> {
+    const deleted = await this.db.transaction().execute(async (trx) => {
+      const res = await trx.deleteFrom('srv_deployment').where('name', '=', name).executeTakeFirst();
+      if (Number(res.numDeletedRows) === 0) return false;
+      await this.bump(trx);
+      return true;
+    });
+    if (!deleted) throw notFound(`deployment "${name}" does not exist`);
+  }
+}

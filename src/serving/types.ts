@@ -1,0 +1,111 @@
+/**
+ * What a deployment is: a name that clients call, one or more variants (a registered model
+ * followed by version or by alias), and the knobs of its request path (dynamic batching,
+ * response cache, rate limit). A later issue splits traffic across variants by weight; until
+ * then the first variant with weight > 0 takes every request.
+ */
+
+export interface VariantSpec {
+  /** Unique within the deployment; "primary" when not given. */
+  name: string;
+  /** Registered model name. */
+  model: string;
+  /** Pinned version (static) ... */
+  version?: number;
+  /** ... or an alias to follow (dynamic: the variant moves when the alias moves). */
+  alias?: string;
+  /** Share of traffic, 0..100. */
+  weight: number;
+}
+
+export interface BatchingConfig {
+  /** Rows merged into one model call at most; 1 turns batching off. */
+  maxBatchSize: number;
+  /** How long the oldest queued request may wait for others to join, in microseconds. */
+  maxQueueDelayUs: number;
+  /** Requests waiting at most; beyond that a request is refused with 429 and Retry-After. */
+  maxQueueSize: number;
+  /** A request not answered within this many milliseconds fails with 503 (0 = no limit). */
+  timeoutMs: number;
+}
+
+export interface CacheConfig {
+  enabled: boolean;
+  maxEntries: number;
+  maxBytes: number;
+  /** Entries older than this are misses (0 = no expiry). */
+  ttlMs: number;
+}
+
+export interface RateLimitConfig {
+  enabled: boolean;
+  /** Tokens added per second to each client's bucket. */
+  requestsPerSecond: number;
+  /** Bucket capacity: the burst a quiet client may send at once. */
+  burst: number;
+  /** Whose bucket a request draws from: the bearer token when there is one, else the address. */
+  key: 'token' | 'address';
+}
+
+export interface DeploymentConfig {
+  batching: BatchingConfig;
+  cache: CacheConfig;
+  rateLimit: RateLimitConfig;
+  /**
+   * onnxruntime intra-op threads per model session. Single rows gain nothing from more than
+   * one; the default keeps the second core for HTTP and JSON.
+   */
+  threads: number;
+}
+
+export interface DeploymentSpec extends DeploymentConfig {
+  name: string;
+  variants: VariantSpec[];
+}
+
+export interface DeploymentRecord extends DeploymentSpec {
+  createdMs: number;
+  updatedMs: number;
+  /** Bumped on every change; replicas compare it to what they run. */
+  revision: number;
+}
+
+export type DeploymentState = 'pending' | 'loading' | 'ready' | 'failed';
+
+/** What this replica serves for one variant. */
+export interface VariantStatus {
+  name: string;
+  model: string;
+  /** The version answering requests, if any. */
+  servingVersion?: number;
+  /** The version being loaded (hot swap in progress). */
+  loadingVersion?: number;
+  state: DeploymentState;
+  /** Why the last load failed (the previous version keeps serving). */
+  message?: string;
+}
+
+export interface DeploymentStatus {
+  state: DeploymentState;
+  message?: string;
+  variants: VariantStatus[];
+}
+
+export interface Deployment extends DeploymentRecord {
+  status: DeploymentStatus;
+}
+
+export const DEFAULT_CONFIG: DeploymentConfig = {
+  batching: { maxBatchSize: 1, maxQueueDelayUs: 0, maxQueueSize: 1024, timeoutMs: 30_000 },
+  cache: { enabled: false, maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, ttlMs: 0 },
+  rateLimit: { enabled: false, requestsPerSecond: 100, burst: 200, key: 'token' },
+  threads: 1,
+};
+
+/** A partial configuration as given by a user; missing fields keep their current or default value. */
+export interface DeploymentConfigPatch {
+  batching?: Partial<BatchingConfig>;
+  cache?: Partial<CacheConfig>;
+  rateLimit?: Partial<RateLimitConfig>;
+  threads?: number;
+}
