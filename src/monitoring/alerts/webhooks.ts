@@ -1,0 +1,179 @@
+/**
+ * Alert notifications: one delivery row per alert event and target, POSTed as JSON signed with
+ * HMAC-SHA256 (`x-modelport-signature: sha256=<hex>` over the exact body, as registry webhooks
+ * sign). A failed attempt is retried with exponential backoff; the next attempt time lives in
+ * the row and due retries are sent by the service's tick, so waits follow the Clock and survive
+ * restarts.
+ */
+import { createHmac, randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Clock } from '../../core/clock.js';
+import { invalidArgument } from '../../core/errors.js';
+import type { AlertTables, MonDeliveryTable } from './tables.js';
+import type { AlertEvent, Delivery, WebhookTarget } from './types.js';
+
+export interface WebhookOptions {
+  /** Attempts per delivery, the first included (default 5). */
+  maxAttempts?: number;
+  /** Wait before the first retry, doubled each time (default 1000 ms). */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Per-attempt timeout, wall time (default 10 s). */
+  timeoutMs?: number;
+}
+
+export function signPayload(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+export function checkWebhookUrl(text: string, field = 'webhooks.url'): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw invalidArgument(`${field}: "${text}" is not a valid URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalidArgument(`${field}: ${text}: only http and https are supported`);
+  if (url.username || url.password) throw invalidArgument(`${field}: ${text}: credentials in the URL are not allowed; use a secret`);
+  return url.toString();
+}
+
+function toDelivery(row: MonDeliveryTable): Delivery {
+  return {
+    id: row.id,
+    alertId: row.alert_id,
+    event: row.event,
+    url: row.url,
+    status: row.status as Delivery['status'],
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_ms ?? undefined,
+    responseStatus: row.response_status ?? undefined,
+    error: row.error ?? undefined,
+    createdAt: row.created_ms,
+    updatedAt: row.updated_ms,
+  };
+}
+
+export class AlertWebhooks {
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly sending = new Set<string>();
+  private readonly maxAttempts: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly db: Kysely<AlertTables>,
+    private readonly clock: Clock,
+    options: WebhookOptions = {},
+  ) {
+    this.maxAttempts = options.maxAttempts ?? 5;
+    this.baseDelayMs = options.baseDelayMs ?? 1000;
+    this.maxDelayMs = options.maxDelayMs ?? 5 * 60_000;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  /** Records one delivery per target and starts the first attempts without waiting for them. */
+  async enqueue(event: AlertEvent, targets: readonly WebhookTarget[]): Promise<void> {
+    if (targets.length === 0) return;
+    const now = this.clock.now();
+    const payload = JSON.stringify(event);
+    const rows: MonDeliveryTable[] = targets.map((t) => ({
+      id: randomUUID(),
+      alert_id: event.alert.id,
+      event: event.type,
+      url: t.url,
+      secret: t.secret ?? null,
+      payload,
+      status: 'pending',
+      attempts: 0,
+      next_attempt_ms: now,
+      response_status: null,
+      error: null,
+      created_ms: now,
+      updated_ms: now,
+    }));
+    await this.db.insertInto('mon_delivery').values(rows).execute();
+    for (const row of rows) this.track(this.attempt(row));
+  }
+
+  /** Sends every pending delivery whose next attempt is due by the clock. */
+  async deliverDue(): Promise<void> {
+    const due = await this.db
+      .selectFrom('mon_delivery')
+      .selectAll()
+      .where('status', '=', 'pending')
+      .where('next_attempt_ms', '<=', this.clock.now())
+      .orderBy('next_attempt_ms')
+      .limit(100)
+      .execute();
+    await Promise.all(due.map((row) => this.attempt(row)));
+  }
+
+  private track(p: Promise<void>): void {
+    const tracked = p.catch(() => undefined).finally(() => this.inflight.delete(tracked));
+    this.inflight.add(tracked);
+  }
+
+  /** Resolves when the attempts started so far have finished (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.all(this.inflight);
+  }
+
+  private async attempt(row: MonDeliveryTable): Promise<void> {
+    if (this.sending.has(row.id)) return;
+    this.sending.add(row.id);
+    try {
+      // Claim the attempt, so another replica's tick does not send the same one meanwhile.
+      const claimed = await this.db
+        .updateTable('mon_delivery')
+        .set({ next_attempt_ms: this.clock.now() + this.timeoutMs + 1000 })
+        .where('id', '=', row.id)
+        .where('status', '=', 'pending')
+        .where('attempts', '=', row.attempts)
+        .executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) === 0) return;
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        'user-agent': 'modelport-monitoring',
+        'x-modelport-event': row.event,
+        'x-modelport-delivery': row.id,
+      };
+      if (row.secret) headers['x-modelport-signature'] = signPayload(row.secret, row.payload);
+      let status: number | null = null;
+      let error: string | null = null;
+      try {
+        const res = await fetch(row.url, { method: 'POST', headers, body: row.payload, signal: AbortSignal.timeout(this.timeoutMs), redirect: 'manual' });
+        status = res.status;
+        await res.body?.cancel().catch(() => undefined);
+        if (status < 200 || status >= 300) error = `HTTP ${status}`;
+      } catch (err) {
+        const e = err as Error & { cause?: { code?: string; message?: string } };
+        error = e.cause?.code ?? e.cause?.message ?? e.message;
+      }
+      const attempts = row.attempts + 1;
+      const now = this.clock.now();
+      const delivered = error === null;
+      const exhausted = !delivered && attempts >= this.maxAttempts;
+      await this.db
+        .updateTable('mon_delivery')
+        .set({
+          attempts,
+          status: delivered ? 'delivered' : exhausted ? 'failed' : 'pending',
+          next_attempt_ms: delivered || exhausted ? null : now + Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempts - 1)),
+          response_status: status,
+          error,
+          updated_ms: now,
+        })
+        .where('id', '=', row.id)
+        .execute();
+    } finally {
+      this.sending.delete(row.id);
+    }
+  }
+
+  async list(alertId: string): Promise<Delivery[]> {
+    const rows = await this.db.selectFrom('mon_delivery').selectAll().where('alert_id', '=', alertId).orderBy('created_ms').orderBy('id').execute();
+    return rows.map(toDelivery);
+  }
+}

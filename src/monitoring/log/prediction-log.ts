@@ -1,0 +1,276 @@
+/**
+ * The prediction log. `record` is serving's hot-path tap: it samples, pushes the request into a
+ * ring (live views) and a bounded queue, and returns. A flusher writes the queue to the
+ * metadata store in batched transactions off the request path (when a batch fills up, and on a
+ * timer); a sweep deletes rows older than the retention period by the Clock.
+ */
+import type { Kysely } from 'kysely';
+import type { Clock } from '../../core/clock.js';
+import { invalidArgument, notFound } from '../../core/errors.js';
+import { RingBuffer } from './ring.js';
+import { rowObject } from './rows.js';
+import type { FeedbackTables } from '../feedback/tables.js';
+import type { LogTables, MonPredictionTable } from './tables.js';
+import type { LoggedPrediction, PredictionLogOptions, PredictionLogStats, PredictionRecord, PredictionSink } from './types.js';
+
+const DAY_MS = 86_400_000;
+/** Rows per INSERT statement: 10 parameters each stays far below both engines' limits. */
+const ROWS_PER_STATEMENT = 500;
+/** Replicas share sampling rates through the store; each re-reads them this often. */
+const SETTINGS_REFRESH_MS = 30_000;
+
+export interface LogQuery {
+  deployment?: string;
+  /** Inclusive lower bound, epoch ms. */
+  from?: number;
+  /** Exclusive upper bound, epoch ms. */
+  to?: number;
+  /** Newest rows first, at most this many (default 100). */
+  limit?: number;
+}
+
+export function checkSampleRate(rate: number, where = 'sample_rate'): number {
+  if (!(Number.isFinite(rate) && rate >= 0 && rate <= 1)) throw invalidArgument(`${where} must be a number in [0, 1], got ${rate}`);
+  return rate;
+}
+
+function toLogged(row: MonPredictionTable): LoggedPrediction {
+  return {
+    requestId: row.request_id,
+    row: row.row_index,
+    deployment: row.deployment,
+    model: row.model,
+    version: row.version,
+    variant: row.variant,
+    timeMs: row.time_ms,
+    latencyMs: row.latency_ms,
+    inputs: JSON.parse(row.inputs) as Record<string, unknown>,
+    outputs: JSON.parse(row.outputs) as Record<string, unknown>,
+  };
+}
+
+function toRows(entry: PredictionRecord): MonPredictionTable[] {
+  const rows: MonPredictionTable[] = [];
+  for (let i = 0; i < entry.inputs.rows; i++) {
+    rows.push({
+      request_id: entry.requestId,
+      row_index: i,
+      deployment: entry.deployment,
+      model: entry.model,
+      version: entry.version,
+      variant: entry.variant,
+      time_ms: entry.timeMs,
+      latency_ms: entry.latencyMs,
+      inputs: JSON.stringify(rowObject(entry.inputs, i)),
+      outputs: JSON.stringify(i < entry.outputs.rows ? rowObject(entry.outputs, i) : {}),
+    });
+  }
+  return rows;
+}
+
+export class PredictionLog implements PredictionSink {
+  private readonly ring: RingBuffer<PredictionRecord>;
+  private queue: PredictionRecord[] = [];
+  private queuedRows = 0;
+  private readonly rates = new Map<string, number>();
+  private defaultRate: number;
+  private readonly maxQueue: number;
+  private readonly batchRows: number;
+  private readonly retentionMs: number;
+  private readonly pruneIntervalMs: number;
+  private readonly random: () => number;
+  private flushing: Promise<void> = Promise.resolve();
+  private flushScheduled = false;
+  private timer: NodeJS.Timeout | undefined;
+  private lastPruneMs: number;
+  private lastSettingsMs = 0;
+  private closed = false;
+  private readonly counters: Omit<PredictionLogStats, 'queued'> = { offered: 0, sampled: 0, dropped: 0, written: 0, writeErrors: 0 };
+
+  constructor(
+    private readonly db: Kysely<LogTables & FeedbackTables>,
+    private readonly clock: Clock,
+    private readonly options: PredictionLogOptions = {},
+  ) {
+    this.defaultRate = checkSampleRate(options.sampleRate ?? 1, 'sampleRate');
+    this.ring = new RingBuffer(options.ringSize ?? 1000);
+    this.maxQueue = options.maxQueue ?? 100_000;
+    this.batchRows = Math.max(1, options.batchRows ?? 1000);
+    this.retentionMs = options.retentionMs ?? 30 * DAY_MS;
+    this.pruneIntervalMs = options.pruneIntervalMs ?? 3_600_000;
+    this.random = options.random ?? Math.random;
+    this.lastPruneMs = clock.now();
+  }
+
+  /** Loads the per-deployment rates and starts the background flusher. */
+  async start(): Promise<void> {
+    await this.refreshSettings();
+    const interval = this.options.flushIntervalMs ?? 1000;
+    // Flushing is mechanics, not semantics: a real timer, unref'd so it never holds the process open.
+    this.timer = setInterval(() => void this.tick().catch(() => undefined), interval);
+    this.timer.unref();
+  }
+
+  record(entry: PredictionRecord): void {
+    try {
+      this.counters.offered++;
+      if (this.closed) return;
+      const rate = this.rates.get(entry.deployment) ?? this.defaultRate;
+      if (rate < 1 && !(this.random() < rate)) return;
+      this.counters.sampled++;
+      const rows = entry.inputs.rows;
+      if (this.queuedRows + rows > this.maxQueue) {
+        this.counters.dropped++;
+        return;
+      }
+      this.queue.push(entry);
+      this.queuedRows += rows;
+      this.ring.push(entry);
+      if (this.queuedRows >= this.batchRows && !this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => {
+          this.flushScheduled = false;
+          void this.flush().catch(() => undefined);
+        });
+      }
+    } catch {
+      // The sink's contract is to never fail a prediction; a malformed entry is only counted.
+      this.counters.dropped++;
+    }
+  }
+
+  stats(): PredictionLogStats {
+    return { ...this.counters, queued: this.queue.length };
+  }
+
+  /** Writes everything queued so far; resolves when it is in the store. */
+  flush(): Promise<void> {
+    const run = this.flushing.then(() => this.drain());
+    this.flushing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      let take = 0;
+      let rows = 0;
+      while (take < this.queue.length && rows < this.batchRows) rows += this.queue[take++].inputs.rows;
+      const batch = this.queue.slice(0, take);
+      const values = batch.flatMap(toRows);
+      try {
+        await this.db.transaction().execute(async (trx) => {
+          for (let i = 0; i < values.length; i += ROWS_PER_STATEMENT) {
+            await trx
+              .insertInto('mon_prediction')
+              .values(values.slice(i, i + ROWS_PER_STATEMENT))
+              // A client may reuse a request id; the first logged answer stays the one feedback joins to.
+              .onConflict((oc) => oc.columns(['request_id', 'row_index']).doNothing())
+              .execute();
+          }
+        });
+      } catch (err) {
+        this.counters.writeErrors++;
+        this.counters.lastError = (err as Error).message;
+        throw err;
+      }
+      this.queue = this.queue.slice(take);
+      this.queuedRows -= rows;
+      this.counters.written += values.length;
+    }
+  }
+
+  private async tick(): Promise<void> {
+    await this.flush();
+    const now = this.clock.now();
+    if (now - this.lastSettingsMs >= SETTINGS_REFRESH_MS) await this.refreshSettings();
+    if (now - this.lastPruneMs >= this.pruneIntervalMs) await this.prune();
+  }
+
+  /** Deletes rows (and their feedback) older than the retention period; returns how many predictions went. */
+  async prune(): Promise<number> {
+    this.lastPruneMs = this.clock.now();
+    if (this.retentionMs <= 0) return 0;
+    const cutoff = this.clock.now() - this.retentionMs;
+    const result = await this.db.deleteFrom('mon_prediction').where('time_ms', '<', cutoff).executeTakeFirst();
+    await this.db.deleteFrom('mon_feedback').where('prediction_time_ms', '<', cutoff).execute();
+    return Number(result.numDeletedRows);
+  }
+
+  private async refreshSettings(): Promise<void> {
+    this.lastSettingsMs = this.clock.now();
+    const rows = await this.db.selectFrom('mon_log_setting').selectAll().execute();
+    this.rates.clear();
+    for (const r of rows) this.rates.set(r.deployment, r.sample_rate);
+  }
+
+  /** Sets a deployment's sampling rate (shared with other replicas through the store). */
+  async setSampleRate(deployment: string, rate: number): Promise<void> {
+    checkSampleRate(rate);
+    const now = this.clock.now();
+    await this.db
+      .insertInto('mon_log_setting')
+      .values({ deployment, sample_rate: rate, updated_ms: now })
+      .onConflict((oc) => oc.column('deployment').doUpdateSet({ sample_rate: rate, updated_ms: now }))
+      .execute();
+    this.rates.set(deployment, rate);
+  }
+
+  sampleRates(): { default: number; deployments: Record<string, number> } {
+    return { default: this.defaultRate, deployments: Object.fromEntries(this.rates) };
+  }
+
+  /** The newest requests held in memory (not yet or already written), as rows, newest first. */
+  recent(query: { deployment?: string; limit?: number } = {}): LoggedPrediction[] {
+    const limit = query.limit ?? 100;
+    const out: LoggedPrediction[] = [];
+    for (const e of this.ring.newest(limit, (e) => query.deployment === undefined || e.deployment === query.deployment)) {
+      for (const r of toRows(e)) {
+        if (out.length >= limit) return out;
+        out.push(toLogged(r));
+      }
+    }
+    return out;
+  }
+
+  /** Logged rows from the store, newest first. */
+  async list(query: LogQuery = {}): Promise<LoggedPrediction[]> {
+    await this.flush();
+    let q = this.db.selectFrom('mon_prediction').selectAll();
+    if (query.deployment !== undefined) q = q.where('deployment', '=', query.deployment);
+    if (query.from !== undefined) q = q.where('time_ms', '>=', query.from);
+    if (query.to !== undefined) q = q.where('time_ms', '<', query.to);
+    const rows = await q.orderBy('time_ms', 'desc').orderBy('request_id').orderBy('row_index').limit(query.limit ?? 100).execute();
+    return rows.map(toLogged);
+  }
+
+  /** The logged inputs of a deployment in [from, to), newest first, at most `maxRows`. */
+  async inputsWindow(deployment: string, from: number, to: number, maxRows: number): Promise<Record<string, unknown>[]> {
+    await this.flush();
+    const rows = await this.db
+      .selectFrom('mon_prediction')
+      .select('inputs')
+      .where('deployment', '=', deployment)
+      .where('time_ms', '>=', from)
+      .where('time_ms', '<', to)
+      .orderBy('time_ms', 'desc')
+      .limit(maxRows)
+      .execute();
+    return rows.map((r) => JSON.parse(r.inputs) as Record<string, unknown>);
+  }
+
+  /** Every logged row of one request. */
+  async get(requestId: string): Promise<LoggedPrediction[]> {
+    await this.flush();
+    const rows = await this.db.selectFrom('mon_prediction').selectAll().where('request_id', '=', requestId).orderBy('row_index').execute();
+    if (rows.length === 0) throw notFound(`no logged prediction has request id "${requestId}"`);
+    return rows.map(toLogged);
+  }
+
+  /** Writes what is queued and stops the flusher; later records are ignored. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.closed = true;
+    await this.flush().catch(() => undefined);
+  }
+}

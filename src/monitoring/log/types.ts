@@ -1,0 +1,78 @@
+/** What serving hands to monitoring for every answered prediction request. */
+import type { Batch } from '../../models/batch.js';
+
+export interface PredictionRecord {
+  /** The request id (x-request-id); feedback refers to predictions by it. */
+  requestId: string;
+  deployment: string;
+  /** Registered model name and version that answered. */
+  model: string;
+  version: number;
+  /** Deployment variant (e.g. "primary", "canary"). */
+  variant: string;
+  /** The decoded request; one logged row per batch row. */
+  inputs: Batch;
+  /** The model's answer, same row count as `inputs`. */
+  outputs: Batch;
+  /** Time from request decoded to answer ready. */
+  latencyMs: number;
+  /** When the request arrived, epoch milliseconds. */
+  timeMs: number;
+}
+
+/**
+ * Serving calls `record` on its hot path. It is synchronous, never throws and never waits:
+ * it samples and enqueues, and a background flusher writes batches to the store.
+ */
+export interface PredictionSink {
+  record(entry: PredictionRecord): void;
+}
+
+/** One logged row as read back. */
+export interface LoggedPrediction {
+  requestId: string;
+  row: number;
+  deployment: string;
+  model: string;
+  version: number;
+  variant: string;
+  timeMs: number;
+  latencyMs: number;
+  inputs: Record<string, unknown>;
+  outputs: Record<string, unknown>;
+}
+
+export interface PredictionLogOptions {
+  /** Share of requests logged, 0..1 (default 1); per-deployment rates override it. */
+  sampleRate?: number;
+  /** Requests kept in memory for live views (default 1000). */
+  ringSize?: number;
+  /** Requests waiting to be written at most; beyond that new ones are dropped and counted (default 100 000). */
+  maxQueue?: number;
+  /** Rows per write transaction (default 1000). */
+  batchRows?: number;
+  /** Background flush period in milliseconds of the clock (default 1000). */
+  flushIntervalMs?: number;
+  /** Logged rows older than this are deleted (default 30 days; 0 keeps them forever). */
+  retentionMs?: number;
+  /** How often the retention sweep runs (default 1 hour). */
+  pruneIntervalMs?: number;
+  /** Random source for sampling (tests pass a seeded one). */
+  random?: () => number;
+}
+
+export interface PredictionLogStats {
+  /** Requests offered to record(). */
+  offered: number;
+  /** Requests taken by sampling. */
+  sampled: number;
+  /** Requests dropped because the write queue was full. */
+  dropped: number;
+  /** Rows written to the store. */
+  written: number;
+  /** Requests waiting to be written. */
+  queued: number;
+  /** Write failures (the batch is retried on the next flush). */
+  writeErrors: number;
+  lastError?: string;
+}

@@ -1,0 +1,205 @@
+/**
+ * The monitoring domain's service: the prediction log (serving's sink), feedback and
+ * performance, monitors with scheduled drift/performance checks, online concept drift, and
+ * alerts delivered to webhooks and to in-process subscribers (`events.on('alert', ...)`).
+ * Background work (log flushes, due checks, webhook retries) runs on unref'd timers; what is
+ * due is decided by the Clock, so tests drive it with `tick()`.
+ */
+import { EventEmitter } from 'node:events';
+import type { Registry } from 'prom-client';
+import type { Clock } from '../core/clock.js';
+import { invalidArgument } from '../core/errors.js';
+import type { BlobStore } from '../storage/blobs.js';
+import type { MetadataStore, Migrations } from '../storage/metadata.js';
+import { Alerts, type MonitoringEvents } from './alerts/alerts.js';
+import { alertMigrations } from './alerts/tables.js';
+import type { Alert } from './alerts/types.js';
+import { AlertWebhooks, type WebhookOptions } from './alerts/webhooks.js';
+import { FeedbackStore, type AcceptedFeedback, type FeedbackItem, type FeedbackResult } from './feedback/feedback.js';
+import { feedbackMigrations } from './feedback/tables.js';
+import { PredictionLog } from './log/prediction-log.js';
+import { logMigrations } from './log/tables.js';
+import type { PredictionLogOptions, PredictionSink } from './log/types.js';
+import { ConceptDriftTracker, detectorSpecOf, outputSpecOf, type ConceptSettings } from './monitors/concept.js';
+import { registerMonitoringMetrics } from './monitors/metrics.js';
+import { Monitors } from './monitors/monitors.js';
+import { monitorMigrations } from './monitors/tables.js';
+import { performanceOverTime, type PerformanceSpec, type PerformanceWindow } from './performance/index.js';
+
+export const monitoringMigrations: Migrations = { ...logMigrations, ...feedbackMigrations, ...monitorMigrations, ...alertMigrations };
+
+const DAY_MS = 86_400_000;
+
+export interface MonitoringOptions {
+  log?: PredictionLogOptions;
+  webhooks?: WebhookOptions;
+  /** Period of the background tick in real milliseconds (default 1000); false: no background work. */
+  tickMs?: number | false;
+}
+
+export interface MonitoringStores {
+  metadata: MetadataStore;
+  blobs: BlobStore;
+  clock: Clock;
+}
+
+export interface PerformanceQuery extends PerformanceSpec {
+  deployment: string;
+  /** Epoch ms; default: `to` minus one day. */
+  from?: number;
+  /** Epoch ms; default: now. */
+  to?: number;
+  /** Window length in ms; default: the whole range as one window. */
+  windowMs?: number;
+}
+
+export const conceptDedupKey = (deployment: string) => `concept_drift:${deployment}`;
+
+export class MonitoringService {
+  readonly events = new EventEmitter<MonitoringEvents>();
+  readonly log: PredictionLog;
+  readonly feedback: FeedbackStore;
+  readonly webhooks: AlertWebhooks;
+  readonly alerts: Alerts;
+  readonly monitors: Monitors;
+  private readonly concept = new ConceptDriftTracker();
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+
+  constructor(
+    stores: MonitoringStores,
+    private readonly options: MonitoringOptions = {},
+  ) {
+    // Each part sees only its tables; the handle is the same.
+    const db = stores.metadata.db;
+    this.clock = stores.clock;
+    this.log = new PredictionLog(db, stores.clock, options.log);
+    this.feedback = new FeedbackStore(db, stores.clock);
+    this.webhooks = new AlertWebhooks(db, stores.clock, options.webhooks);
+    this.alerts = new Alerts(db, stores.clock, this.webhooks, this.events);
+    this.monitors = new Monitors({ db, blobs: stores.blobs, clock: stores.clock, log: this.log, feedback: this.feedback, alerts: this.alerts });
+    // Pipelines, UIs and tests may all subscribe; the default limit of 10 would only warn.
+    this.events.setMaxListeners(100);
+  }
+
+  private readonly clock: Clock;
+
+  /** What serving calls on every answered request. */
+  get sink(): PredictionSink {
+    return this.log;
+  }
+
+  async start(): Promise<void> {
+    await this.log.start();
+    const period = this.options.tickMs ?? 1000;
+    if (period === false) return;
+    this.timer = setInterval(() => {
+      if (this.ticking) return;
+      this.ticking = this.tick()
+        .catch(() => undefined)
+        .finally(() => (this.ticking = undefined));
+    }, period);
+    this.timer.unref();
+  }
+
+  /** One round of background work: due checks, due webhook retries, quiet concept-drift alerts. */
+  async tick(): Promise<void> {
+    await this.monitors.runDue();
+    await this.webhooks.deliverDue();
+    await this.resolveQuietConceptAlerts();
+  }
+
+  /** Stores a feedback batch, then feeds new labels to each deployment's concept-drift detector. */
+  async submitFeedback(items: readonly FeedbackItem[]): Promise<FeedbackResult & { detections: number }> {
+    await this.log.flush();
+    const { result, accepted } = await this.feedback.ingest(items);
+    const detections = await this.observeConcept(accepted.filter((a) => a.first));
+    return { ...result, detections };
+  }
+
+  private async observeConcept(fresh: readonly AcceptedFeedback[]): Promise<number> {
+    if (fresh.length === 0) return 0;
+    const byDeployment = new Map<string, AcceptedFeedback[]>();
+    for (const f of fresh) byDeployment.set(f.deployment, [...(byDeployment.get(f.deployment) ?? []), f]);
+    const configs = await this.monitors.configsOf([...byDeployment.keys()]);
+    let count = 0;
+    for (const [deployment, items] of byDeployment) {
+      const mine = configs.filter((c) => c.deployment === deployment);
+      const concept = mine.find((c) => c.kind === 'concept_drift');
+      if (concept && !concept.enabled) continue;
+      const perf = mine.find((c) => c.kind === 'performance');
+      const settings: ConceptSettings = concept
+        ? { detector: detectorSpecOf(concept.config.concept_drift), output: outputSpecOf(concept.config.concept_drift), monitorId: concept.id }
+        : { detector: detectorSpecOf(undefined), output: outputSpecOf(perf?.config.performance) };
+      const detections = this.concept.observe(deployment, items, settings);
+      if (detections.length === 0) continue;
+      const targets = concept ? concept.webhooks : await this.monitors.deploymentTargets(deployment);
+      for (const d of detections) {
+        count++;
+        await this.alerts.raise(
+          {
+            dedupKey: conceptDedupKey(deployment),
+            monitorId: d.settings.monitorId,
+            deployment,
+            kind: 'concept_drift',
+            message: `${deployment}: ${d.detector} detected a change in the error stream after ${d.observations} labelled predictions (recent error ${d.recentError.toFixed(4)})`,
+            details: { detector: d.detector, observations: d.observations, recent_error: d.recentError, request_id: d.requestId, row: d.row },
+          },
+          targets,
+        );
+      }
+    }
+    return count;
+  }
+
+  private async resolveQuietConceptAlerts(): Promise<void> {
+    const firing = await this.alerts.list({ state: 'firing', kind: 'concept_drift', limit: 1000 });
+    if (firing.length === 0) return;
+    const configs = await this.monitors.configsOf([...new Set(firing.map((a) => a.deployment))]);
+    const now = this.clock.now();
+    for (const a of firing) {
+      const concept = configs.find((c) => c.deployment === a.deployment && c.kind === 'concept_drift');
+      const quietMs = (concept?.config.concept_drift?.quiet_seconds ?? DAY_MS / 1000) * 1000;
+      if (now - a.updatedAt < quietMs) continue;
+      const targets = concept ? concept.webhooks : await this.monitors.deploymentTargets(a.deployment);
+      await this.alerts.resolveKey(a.dedupKey, `${a.deployment}: no concept drift detected for ${Math.round(quietMs / 1000)} s`, targets);
+    }
+  }
+
+  /** Model quality of a deployment over [from, to), split into windows. */
+  async performance(query: PerformanceQuery): Promise<PerformanceWindow[]> {
+    const to = query.to ?? this.clock.now();
+    const from = query.from ?? to - DAY_MS;
+    if (!(to > from)) throw invalidArgument(`to (${new Date(to).toISOString()}) must be after from (${new Date(from).toISOString()})`);
+    await this.log.flush();
+    const rows = await this.feedback.joined(query.deployment, from, to);
+    return performanceOverTime(rows, from, to, query.windowMs ?? to - from, query);
+  }
+
+  async resolveAlert(id: string): Promise<Alert> {
+    const alert = await this.alerts.get(id);
+    const owner = alert.monitorId ? (await this.monitors.configsOf([alert.deployment])).find((m) => m.id === alert.monitorId) : undefined;
+    const targets = owner ? owner.webhooks : await this.monitors.deploymentTargets(alert.deployment);
+    return this.alerts.resolve(id, `${alert.message} (resolved by a user)`, targets);
+  }
+
+  /** Registers the drift, alert and log gauges on a prom-client registry (e.g. serving's /metrics). */
+  registerMetrics(registry: Registry): void {
+    registerMonitoringMetrics(registry, this);
+  }
+
+  /** Stops the timers, writes what the log holds, and lets started deliveries finish. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.ticking;
+    await this.log.close();
+    await this.webhooks.idle();
+  }
+}
+
+export async function createMonitoringService(stores: MonitoringStores, options: MonitoringOptions = {}): Promise<MonitoringService> {
+  const service = new MonitoringService(stores, options);
+  await service.start();
+  return service;
+}

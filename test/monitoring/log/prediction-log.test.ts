@@ -1,0 +1,120 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Batch, column } from '../../../src/models/batch.js';
+import { ENGINES, T0, record } from '../monitors/helpers.js';
+
+for (const engine of ENGINES) {
+  describe(`prediction log: ${engine.name}`, async () => {
+    const skip = await engine.skip();
+
+    test('records rows per request, reads them back, and keeps ring and store in step', { skip }, async () => {
+      const h = await engine.open();
+      try {
+        const log = h.service.log;
+        log.record(record('r1', T0, { age: [30, 41], city: ['paris', 'rome'] }, { label: [1, 0], probabilities: [0.8, 0.3] }));
+        log.record(record('r2', T0 + 1000, { age: [25], city: ['oslo'] }, { label: [0], probabilities: [0.1] }, 'other'));
+        assert.equal(log.stats().queued, 2, 'nothing is written on the hot path');
+        const live = log.recent({ deployment: 'loans' });
+        assert.equal(live.length, 2);
+        assert.deepEqual(live[0].inputs, { age: 30, city: 'paris' });
+        const rows = await log.get('r1');
+        assert.deepEqual(
+          rows.map((r) => [r.row, r.inputs, r.outputs, r.deployment, r.model, r.version, r.variant, r.timeMs, r.latencyMs]),
+          [
+            [0, { age: 30, city: 'paris' }, { label: 1, probabilities: 0.8 }, 'loans', 'loans-model', 3, 'primary', T0, 1.5],
+            [1, { age: 41, city: 'rome' }, { label: 0, probabilities: 0.3 }, 'loans', 'loans-model', 3, 'primary', T0, 1.5],
+          ],
+        );
+        const listed = await log.list({ deployment: 'other' });
+        assert.deepEqual(listed.map((r) => r.requestId), ['r2']);
+        assert.equal(log.stats().written, 3);
+        await assert.rejects(log.get('nope'), /no logged prediction has request id "nope"/);
+      } finally {
+        await h.close();
+      }
+    });
+
+    test('bigint, float16-free vectors and duplicate request ids are logged safely', { skip }, async () => {
+      const h = await engine.open();
+      try {
+        const inputs = Batch.from({ id: column('int64', BigInt64Array.from([2n ** 60n])), v: column('float32', Float32Array.from([0.5, 1.5]), [2]) });
+        const outputs = Batch.from({ y: column('float64', Float64Array.from([NaN])) });
+        const base = { deployment: 'd', model: 'm', version: 1, variant: 'primary', latencyMs: 1, timeMs: T0 };
+        h.service.log.record({ ...base, requestId: 'x', inputs, outputs });
+        h.service.log.record({ ...base, requestId: 'x', inputs, outputs, version: 2 });
+        const rows = await h.service.log.get('x');
+        assert.equal(rows.length, 1);
+        assert.equal(rows[0].version, 1, 'the first answer logged under a request id is kept');
+        assert.deepEqual(rows[0].inputs, { id: '1152921504606846976', v: [0.5, 1.5] });
+        assert.deepEqual(rows[0].outputs, { y: null });
+      } finally {
+        await h.close();
+      }
+    });
+
+    test('sampling follows the default and per-deployment rates', { skip }, async () => {
+      let seq = 0;
+      // A deterministic "random" stream: 0.05, 0.15, ..., 0.95, repeating.
+      const h = await engine.open({ log: { sampleRate: 0.5, random: () => ((seq++ % 10) + 0.5) / 10 } });
+      try {
+        const log = h.service.log;
+        for (let i = 0; i < 100; i++) log.record(record(`a${i}`, T0, { x: [i] }, { y: [i] }, 'a'));
+        await log.setSampleRate('b', 0);
+        for (let i = 0; i < 10; i++) log.record(record(`b${i}`, T0, { x: [i] }, { y: [i] }, 'b'));
+        await log.setSampleRate('c', 1);
+        for (let i = 0; i < 10; i++) log.record(record(`c${i}`, T0, { x: [i] }, { y: [i] }, 'c'));
+        await log.flush();
+        const s = log.stats();
+        assert.equal(s.offered, 120);
+        assert.equal(s.sampled, 50 + 0 + 10);
+        assert.deepEqual(log.sampleRates(), { default: 0.5, deployments: { b: 0, c: 1 } });
+        await assert.rejects(log.setSampleRate('d', 1.5), /sample_rate must be a number in \[0, 1\], got 1.5/);
+      } finally {
+        await h.close();
+      }
+    });
+
+    test('a full queue drops and counts instead of blocking; record never throws', { skip }, async () => {
+      const h = await engine.open({ log: { maxQueue: 3 } });
+      try {
+        const log = h.service.log;
+        for (let i = 0; i < 5; i++) log.record(record(`q${i}`, T0, { x: [i] }, { y: [i] }));
+        assert.equal(log.stats().dropped, 2);
+        log.record(null as never);
+        assert.equal(log.stats().dropped, 3);
+        await log.flush();
+        assert.equal(log.stats().written, 3);
+      } finally {
+        await h.close();
+      }
+    });
+
+    test('retention deletes rows (and their feedback) older than the period by the clock', { skip }, async () => {
+      const h = await engine.open({ log: { retentionMs: 7 * 86_400_000 } });
+      try {
+        const log = h.service.log;
+        log.record(record('old', T0, { x: [1] }, { y: [1] }));
+        log.record(record('new', T0 + 6 * 86_400_000, { x: [1] }, { y: [1] }));
+        await h.service.submitFeedback([{ request_id: 'old', label: 1 }]);
+        h.clock.advance(8 * 86_400_000);
+        assert.equal(await log.prune(), 1);
+        assert.deepEqual((await log.list()).map((r) => r.requestId), ['new']);
+        const fb = await h.service.submitFeedback([{ request_id: 'old', label: 1 }]);
+        assert.equal(fb.unknown.length, 1);
+      } finally {
+        await h.close();
+      }
+    });
+
+    test('close writes what is queued and ignores later records', { skip }, async () => {
+      const h = await engine.open();
+      const log = h.service.log;
+      log.record(record('last', T0, { x: [1] }, { y: [1] }));
+      await h.service.close();
+      assert.equal(log.stats().written, 1);
+      log.record(record('after', T0, { x: [1] }, { y: [1] }));
+      assert.equal(log.stats().queued, 0);
+      await h.close();
+    });
+  });
+}

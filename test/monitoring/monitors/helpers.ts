@@ -1,0 +1,73 @@
+/** Shared by the monitoring tests: the service on SQLite and on PostgreSQL, and small batches. */
+import { join } from 'node:path';
+import { ManualClock } from '../../../src/core/clock.js';
+import { parseStoreUri } from '../../../src/config.js';
+import { Batch, column } from '../../../src/models/batch.js';
+import { openFileBlobStore } from '../../../src/storage/blobs-file.js';
+import { openMetadataStore, migrate } from '../../../src/storage/metadata.js';
+import { coreMigrations } from '../../../src/storage/core-migrations.js';
+import { MonitoringService, monitoringMigrations, type MonitoringOptions } from '../../../src/monitoring/service.js';
+import type { PredictionRecord } from '../../../src/monitoring/log/types.js';
+import { tempDir, postgresSkip, freshPostgresUri, dropSchema } from '../../helpers/services.js';
+
+export const T0 = Date.UTC(2026, 0, 1);
+
+export interface Harness {
+  service: MonitoringService;
+  clock: ManualClock;
+  close(): Promise<void>;
+}
+
+export interface Engine {
+  name: string;
+  skip(): Promise<string | false>;
+  open(options?: MonitoringOptions): Promise<Harness>;
+}
+
+async function build(storeUri: string, options: MonitoringOptions, cleanup: () => Promise<void>): Promise<Harness> {
+  const metadata = await openMetadataStore(parseStoreUri(storeUri, process.cwd()));
+  await migrate(metadata, { ...coreMigrations, ...monitoringMigrations });
+  const blobs = await openFileBlobStore(join(tempDir('mpblobs'), 'blobs'));
+  const clock = new ManualClock(T0);
+  const service = new MonitoringService({ metadata, blobs, clock }, { tickMs: false, ...options, webhooks: { maxAttempts: 3, baseDelayMs: 1000, timeoutMs: 2000, ...options.webhooks } });
+  await service.start();
+  return {
+    service,
+    clock,
+    async close() {
+      await service.close();
+      await blobs.close();
+      await metadata.close();
+      await cleanup();
+    },
+  };
+}
+
+export const ENGINES: Engine[] = [
+  {
+    name: 'sqlite',
+    skip: async () => false,
+    open: (options = {}) => build(`sqlite:${join(tempDir('mpmon'), 'm.db')}`, options, async () => undefined),
+  },
+  {
+    name: 'postgres',
+    skip: postgresSkip,
+    open: (options = {}) => {
+      const { uri, schema } = freshPostgresUri();
+      return build(uri, options, () => dropSchema(schema));
+    },
+  },
+];
+
+/** A batch of scalar columns from plain arrays (numbers → float64, strings → string). */
+export function batchOf(columns: Record<string, number[] | string[]>): Batch {
+  return Batch.from(
+    Object.entries(columns).map(([name, values]) =>
+      typeof values[0] === 'string' ? [name, column('string', values as string[])] : [name, column('float64', Float64Array.from(values as number[]))],
+    ),
+  );
+}
+
+export function record(requestId: string, timeMs: number, inputs: Record<string, number[] | string[]>, outputs: Record<string, number[] | string[]>, deployment = 'loans'): PredictionRecord {
+  return { requestId, deployment, model: 'loans-model', version: 3, variant: 'primary', inputs: batchOf(inputs), outputs: batchOf(outputs), latencyMs: 1.5, timeMs };
+}
