@@ -8,6 +8,7 @@ import { registerServerCommand } from './server.js';
 import { registerQuickstartCommand } from './quickstart.js';
 import { registerDriftCommand } from './drift.js';
 import { registerDatasetsCommand } from './datasets.js';
+import { registerModelsCommand } from './models.js';
 
 export function buildProgram(): Command {
   const program = new Command('modelport')
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerQuickstartCommand(program);
   registerDriftCommand(program);
   registerDatasetsCommand(program);
+  registerModelsCommand(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
