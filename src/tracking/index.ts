@@ -4,3 +4,4 @@ export { trackingMigrations, type TrackingTables } from './schema.js';
 export { parseFilter, parseOrderBy, RUNS, EXPERIMENTS, type Clause, type OrderBy } from './search.js';
 export { LIMITS } from './validation.js';
 export * from './types.js';
+export { artifactProxyRoot } from './uri.js';

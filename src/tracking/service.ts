@@ -11,6 +11,7 @@ import { alreadyExists, invalidArgument, notFound } from '../core/errors.js';
 import type { BlobStore } from '../storage/blobs.js';
 import { isUniqueViolation, type Dialect, type MetadataStore } from '../storage/metadata.js';
 import { ArtifactStore } from './artifacts.js';
+import { artifactProxyRoot } from './uri.js';
 import type { TrackingTables } from './schema.js';
 import { EXPERIMENTS, RUNS, parseFilter, parseOrderBy } from './search.js';
 import { experimentClauseSql, runClauseSql, runOrderSql } from './search-sql.js';
@@ -815,8 +816,7 @@ export class TrackingService {
 
   /** Where a run's artifacts live under the proxy root, or undefined when it points elsewhere (s3://...). */
   static proxyRoot(artifactUri: string): string | undefined {
-    const m = /^mlflow-artifacts:(?:\/\/[^/]*)?\/*(.*)$/.exec(artifactUri);
-    return m ? m[1].replace(/\/+$/, '') : undefined;
+    return artifactProxyRoot(artifactUri);
   }
 }
 
