@@ -55,7 +55,7 @@ export const invocationsRoutes: FastifyPluginAsync<{ platform: Platform }> = asy
       }),
     });
   }
-  countServingRequests(app, serving);
+  countServingRequests(app, serving, 'mlflow');
   app.addContentTypeParser(['text/csv', 'application/csv'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
   const score = (request: FastifyRequest, deployment: string) =>

@@ -19,14 +19,22 @@ interface ServingInfo {
 
 const INFO = new WeakMap<FastifyRequest, ServingInfo>();
 
-/** Counts every answered prediction request of the routes in this plugin. */
-export function countServingRequests(app: FastifyInstance, serving: ServingService): void {
+/**
+ * Counts every answered prediction request of the routes in this plugin, including those
+ * refused before their handler ran (schema validation, body limits). A deployment label is only
+ * given for deployments that exist, so random names cannot grow the label set.
+ */
+export function countServingRequests(app: FastifyInstance, serving: ServingService, protocol: Protocol): void {
+  app.addHook('onRequest', async (request) => {
+    const name = (request.params as { name?: unknown } | undefined)?.name;
+    INFO.set(request, { protocol, deployment: typeof name === 'string' ? name : '', version: '', started: performance.now() });
+  });
   app.addHook('onResponse', async (request, reply) => {
     const info = INFO.get(request);
     if (!info) return;
-    const labels = { deployment: info.deployment, version: info.version, protocol: info.protocol, code: String(reply.statusCode) };
-    serving.metrics.requests.inc(labels);
-    serving.metrics.duration.observe({ deployment: info.deployment, protocol: info.protocol }, (performance.now() - info.started) / 1000);
+    const deployment = serving.isDeployed(info.deployment) ? info.deployment : '';
+    serving.metrics.requests.inc({ deployment, version: info.version, protocol: info.protocol, code: String(reply.statusCode) });
+    serving.metrics.duration.observe({ deployment, protocol: info.protocol }, (performance.now() - info.started) / 1000);
   });
 }
 
@@ -47,8 +55,9 @@ export interface InferenceCall {
 
 /** Runs one prediction request; errors propagate to the protocol's error format. */
 export async function runInference(serving: ServingService, request: FastifyRequest, call: InferenceCall): Promise<unknown> {
-  const info: ServingInfo = { protocol: call.protocol, deployment: '', version: '', started: performance.now() };
+  const info = INFO.get(request) ?? { protocol: call.protocol, deployment: '', version: '', started: performance.now() };
   INFO.set(request, info);
+  info.deployment = call.deployment;
   const target = await serving.target(call.deployment, call.version);
   info.deployment = target.deployment;
   info.version = String(target.version.version);

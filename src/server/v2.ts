@@ -43,7 +43,7 @@ export const v2Routes: FastifyPluginAsync<{ platform: Platform }> = async (root,
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const serving = platform.services.serving;
   addErrorFormat(root, { prefix: '/v2', format: (err, status) => ({ status, body: { error: err.message } }) });
-  countServingRequests(app, serving);
+  countServingRequests(app, serving, 'v2');
   app.addHook('onListen', async () => serving.start());
 
   app.get('/v2', {

@@ -175,7 +175,7 @@ export class DynamicBatcher {
     else entry.resolve(out);
   }
 
-  /** Fails requests past their deadline, queued or running; runs only while requests wait. */
+  /** Fails requests past their deadline, queued or running; runs only while requests are pending. */
   private ensureSweep(): void {
     if (this.config.timeoutMs <= 0 || this.sweepTimer || this.pending === 0) return;
     this.sweepTimer = setInterval(() => {
@@ -197,7 +197,6 @@ export class DynamicBatcher {
         this.notifyIdle();
       }
     }, SWEEP_MS);
-    this.sweepTimer.unref();
   }
 
   private notifyIdle(): void {

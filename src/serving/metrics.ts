@@ -22,7 +22,13 @@ export class ServingMetrics {
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'modelport_' });
+    if (options.processMetrics) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'modelport_' });
+      // prom-client names these gauges `_total`, which promtool rejects for non-counters.
+      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+        this.registry.removeSingleMetric(`modelport_${name}`);
+      }
+    }
     this.requests = new Counter({
       name: 'modelport_requests_total',
       help: 'Prediction requests answered, by deployment, model version, protocol and HTTP status code.',

@@ -402,6 +402,11 @@ export class ServingService {
     return [...this.runtimes.keys()];
   }
 
+  /** True when this replica has loaded (or is loading) the deployment. */
+  isDeployed(name: string): boolean {
+    return this.runtimes.has(name);
+  }
+
   /** True when every deployment on this replica serves a version. */
   allReady(): boolean {
     return [...this.runtimes.values()].every((rt) => [...rt.variants.values()].some((v) => v.current));

@@ -1,0 +1,108 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ManualClock, systemClock } from '../../src/core/clock.js';
+import { Batch } from '../../src/models/index.js';
+import { DynamicBatcher } from '../../src/serving/index.js';
+import type { BatchingConfig } from '../../src/serving/index.js';
+
+const rowsOf = (...xs: number[]) => Batch.from({ x: { dtype: 'float64', shape: [], data: Float64Array.from(xs) } });
+
+/** A model y = 2x that records the size of every call and can be held. */
+function doubler() {
+  const calls: number[] = [];
+  let gate: Promise<void> = Promise.resolve();
+  let open = () => {};
+  return {
+    calls,
+    hold() {
+      gate = new Promise((r) => (open = r));
+    },
+    release: () => open(),
+    run: async (b: Batch) => {
+      calls.push(b.rows);
+      await gate;
+      const x = b.column('x').data as Float64Array;
+      return Batch.from({ y: { dtype: 'float64', shape: [], data: x.map((v) => 2 * v) } });
+    },
+  };
+}
+
+const config = (c: Partial<BatchingConfig>): BatchingConfig => ({ maxBatchSize: 8, maxQueueDelayUs: 0, maxQueueSize: 100, timeoutMs: 0, ...c });
+
+describe('dynamic batcher', () => {
+  test('requests queued while the model is busy are merged and split back in order', async () => {
+    const m = doubler();
+    const sizes: number[] = [];
+    const b = new DynamicBatcher(m.run, config({}), systemClock, { onBatch: (n) => sizes.push(n) });
+    m.hold();
+    const first = [b.submit(rowsOf(0)), b.submit(rowsOf(100))];
+    const queued = Array.from({ length: 10 }, (_, i) => b.submit(rowsOf(i + 1, -(i + 1))));
+    m.release();
+    const out = await Promise.all([...first, ...queued]);
+    assert.deepEqual([...out[0].column('y').data], [0]);
+    out.slice(2).forEach((o, i) => assert.deepEqual([...o.column('y').data], [2 * (i + 1), -2 * (i + 1)]));
+    // Two calls start at once; then the 20 queued rows go in batches of at most 8 rows (4 requests).
+    assert.deepEqual(m.calls, [1, 1, 8, 8, 4]);
+    assert.deepEqual(sizes, m.calls);
+    await b.idle();
+  });
+
+  test('a queue delay lets a partial batch fill', async () => {
+    const m = doubler();
+    const b = new DynamicBatcher(m.run, config({ maxQueueDelayUs: 20_000 }), systemClock);
+    const out = await Promise.all([1, 2, 3].map((x) => b.submit(rowsOf(x))));
+    assert.deepEqual(m.calls, [3]);
+    assert.deepEqual(out.map((o) => o.column('y').data[0]), [2, 4, 6]);
+  });
+
+  test('requests of different shapes are never merged', async () => {
+    const m = doubler();
+    const b = new DynamicBatcher(
+      async (batch) => {
+        m.calls.push(batch.rows);
+        return batch;
+      },
+      config({ maxQueueDelayUs: 20_000 }),
+      systemClock,
+    );
+    const vec = Batch.from({ x: { dtype: 'float64', shape: [2], data: Float64Array.of(1, 2) } });
+    const out = await Promise.all([b.submit(rowsOf(1)), b.submit(vec), b.submit(rowsOf(2))]);
+    assert.deepEqual(m.calls.sort(), [1, 2]);
+    assert.deepEqual([...out[1].column('x').data], [1, 2]);
+  });
+
+  test('a full queue refuses with ResourceExhausted and a retry time', async () => {
+    const m = doubler();
+    m.hold();
+    const b = new DynamicBatcher(m.run, config({ maxQueueSize: 3 }), systemClock);
+    const accepted = [b.submit(rowsOf(1)), b.submit(rowsOf(2)), b.submit(rowsOf(3))];
+    await assert.rejects(b.submit(rowsOf(4)), (err: Error & { code?: string; details?: Record<string, unknown> }) => {
+      assert.equal(err.code, 'ResourceExhausted');
+      assert.equal(err.details?.retryAfterSeconds, 1);
+      return /queue is full \(3 requests\)/.test(err.message);
+    });
+    m.release();
+    assert.equal((await Promise.all(accepted)).length, 3);
+  });
+
+  test('requests past their deadline fail with Unavailable, the others are answered', async () => {
+    const clock = new ManualClock(0);
+    const m = doubler();
+    m.hold();
+    const b = new DynamicBatcher(m.run, config({ maxBatchSize: 1, timeoutMs: 1000 }), clock);
+    const slow = b.submit(rowsOf(1));
+    clock.advance(1500);
+    await assert.rejects(slow, (err: Error & { code?: string }) => err.code === 'Unavailable' && /no answer within 1000 ms/.test(err.message));
+    m.release();
+    const fresh = await b.submit(rowsOf(5));
+    assert.equal(fresh.column('y').data[0], 10);
+  });
+
+  test('a failing model call fails every request of its batch', async () => {
+    const b = new DynamicBatcher(async () => {
+      throw new Error('boom');
+    }, config({}), systemClock);
+    const results = await Promise.allSettled([b.submit(rowsOf(1)), b.submit(rowsOf(2))]);
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+  });
+});

@@ -1,0 +1,121 @@
+import { describe, test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { testConfig } from '../helpers/platform.js';
+import { tempDir } from '../helpers/services.js';
+import { createPlatform, type Platform } from '../../src/platform.js';
+import { Batch } from '../../src/models/index.js';
+import type { ServingService } from '../../src/serving/index.js';
+import { FOREST, LOGREG, breastCancerRows, register } from './helpers.js';
+
+async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+const servedVersion = async (serving: ServingService, name: string) => (await serving.get(name)).status.variants[0]?.servingVersion;
+
+/** A js model whose load fails, to register as a broken version. */
+function brokenModel(): string {
+  const dir = tempDir('broken');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'model.js'), "export async function load() { throw new Error('weights file is corrupt'); }\nexport function predict() {}\n");
+  return dir;
+}
+
+describe('deployments', () => {
+  const open: Platform[] = [];
+  after(async () => {
+    for (const p of open) await p.close();
+  });
+  const platform = async (data?: string) => {
+    const p = await createPlatform(testConfig(data ? { data } : {}));
+    open.push(p);
+    return p;
+  };
+
+  test('static deployments stay, dynamic ones follow their alias', async () => {
+    const p = await platform();
+    const { registry, serving } = p.services;
+    await register(registry, 'cancer', LOGREG, ['model.onnx']);
+    await register(registry, 'cancer', FOREST, ['model.onnx']);
+    await registry.setAlias('cancer', 'champion', 1);
+    const dynamic = await serving.create({ name: 'dyn', model: 'cancer', alias: 'champion' });
+    const pinned = await serving.create({ name: 'pinned', model: 'cancer', version: 1 });
+    assert.equal(dynamic.status.state, 'ready');
+    assert.equal(dynamic.status.variants[0].servingVersion, 1);
+    assert.equal(pinned.status.variants[0].servingVersion, 1);
+    await registry.setAlias('cancer', 'champion', 2);
+    await until('the alias deployment to move', async () => (await servedVersion(serving, 'dyn')) === 2);
+    assert.equal(await servedVersion(serving, 'pinned'), 1);
+    // The forest gives other probabilities than the logistic regression for the same row.
+    const rows = await breastCancerRows();
+    const batch = Batch.from({ input: { dtype: 'float32', shape: [30], data: Float32Array.from(rows[0]) } });
+    const a = await serving.predict(await serving.target('dyn'), batch);
+    const b = await serving.predict(await serving.target('pinned'), batch);
+    assert.notDeepEqual(a.column('probabilities').data, b.column('probabilities').data);
+  });
+
+  test('a served version cannot be deleted from the registry', async () => {
+    const p = await platform();
+    const { registry, serving } = p.services;
+    await register(registry, 'm', LOGREG, ['model.onnx']);
+    await register(registry, 'm', LOGREG, ['model.onnx']);
+    await serving.create({ model: 'm', version: 1 });
+    await assert.rejects(registry.deleteVersion('m', 1), /deployed by deployment "m"/);
+    await registry.deleteVersion('m', 2);
+    await serving.update('m', { version: 1, config: { batching: { maxBatchSize: 8 } } });
+    await serving.delete('m');
+    await registry.deleteVersion('m', 1);
+  });
+
+  test('a failed load keeps the old version serving and says why', async () => {
+    const p = await platform();
+    const { registry, serving } = p.services;
+    await register(registry, 'm', LOGREG, ['model.onnx']);
+    await register(registry, 'm', brokenModel(), ['model.js']);
+    await serving.create({ model: 'm', version: 1 });
+    const after = await serving.update('m', { version: 2 });
+    assert.equal(after.status.variants[0].servingVersion, 1);
+    assert.match(after.status.message ?? '', /loading m version 2 failed: .*weights file is corrupt.*\(version 1 keeps serving\)/);
+    assert.equal((await serving.target('m')).version.version, 1);
+    assert.match(await p.services.serving.metrics.text(), /modelport_model_load_failures_total\{deployment="m"\} 1/);
+    // A deployment whose only version fails to load reports it and answers 503.
+    const fresh = await serving.create({ name: 'bad', model: 'm', version: 2 });
+    assert.equal(fresh.status.state, 'failed');
+    await assert.rejects(serving.target('bad'), (err: Error & { code?: string }) => err.code === 'Unavailable' && /weights file is corrupt/.test(err.message));
+  });
+
+  test('bad deployment requests name the field', async () => {
+    const p = await platform();
+    const { registry, serving } = p.services;
+    await register(registry, 'm', LOGREG, ['model.onnx']);
+    await assert.rejects(serving.create({ model: 'm' }), /version, alias: give the version to pin or the alias to follow/);
+    await assert.rejects(serving.create({ model: 'm', version: 1, alias: 'x' }), /give one of them, not both/);
+    await assert.rejects(serving.create({ model: 'm', version: 9 }), /not found/);
+    await assert.rejects(serving.create({ model: 'nope', version: 1 }), /nope/);
+    await assert.rejects(serving.create({ name: 'bad name!', model: 'm', version: 1 }), /name: "bad name!"/);
+    await assert.rejects(serving.create({ model: 'm', version: 1, config: { batching: { maxBatchSize: 0 } } }), /batching.max_batch_size: 0/);
+    await serving.create({ model: 'm', version: 1 });
+    await assert.rejects(serving.create({ model: 'm', version: 1 }), /already exists/);
+  });
+
+  test('a replica picks up deployments made on another', async () => {
+    const data = tempDir('shared');
+    const a = await platform(data);
+    const b = await platform(data);
+    await register(a.services.registry, 'm', LOGREG, ['model.onnx']);
+    await register(a.services.registry, 'm', FOREST, ['model.onnx']);
+    await a.services.serving.create({ model: 'm', version: 1 });
+    b.services.serving.start();
+    await until('replica b to load m', async () => (await servedVersion(b.services.serving, 'm')) === 1);
+    await a.services.serving.update('m', { version: 2 });
+    await until('replica b to move to version 2', async () => (await servedVersion(b.services.serving, 'm')) === 2);
+    await a.services.serving.delete('m');
+    await until('replica b to unload m', () => b.services.serving.deploymentNames().length === 0);
+  });
+});
