@@ -76,6 +76,8 @@ function parseInteger(text: string, name: string, min: number, max: number): num
 }
 
 function localPath(rest: string, cwd: string): string {
+  // SQLite's in-memory database, for tests and throwaway embedded use.
+  if (rest === ':memory:') return rest;
   const path = rest.startsWith('//') ? rest.slice(2) : rest;
   if (path === '') throw invalidArgument('a file URI needs a path, e.g. sqlite:./modelport.db');
   return isAbsolute(path) ? path : resolve(cwd, path);

@@ -28,6 +28,7 @@ test('URIs pick adapters', () => {
     schema: 'tenant_a',
   });
   assert.deepEqual(parseStoreUri('sqlite:rel/x.db', '/w'), { kind: 'sqlite', path: '/w/rel/x.db' });
+  assert.deepEqual(parseStoreUri('sqlite::memory:', '/w'), { kind: 'sqlite', path: ':memory:' });
   const s3 = parseArtifactsUri('s3://bucket/some/prefix/', '/w', {
     AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000',
     AWS_ACCESS_KEY_ID: 'k',
