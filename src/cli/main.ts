@@ -9,6 +9,8 @@ import { registerQuickstartCommand } from './quickstart.js';
 import { registerDriftCommand } from './drift.js';
 import { registerDatasetsCommand } from './datasets.js';
 import { registerModelsCommand } from './models.js';
+import { registerExperimentsCommand } from './experiments.js';
+import { registerRunsCommand } from './runs.js';
 
 export function buildProgram(): Command {
   const program = new Command('modelport')
@@ -29,6 +31,8 @@ export function buildProgram(): Command {
   registerDriftCommand(program);
   registerDatasetsCommand(program);
   registerModelsCommand(program);
+  registerExperimentsCommand(program);
+  registerRunsCommand(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
