@@ -27,6 +27,7 @@ export interface RaiseInput {
   message: string;
   details?: Record<string, unknown>;
   checkId?: string;
+  reportUrl?: string;
 }
 
 export interface AlertQuery {
@@ -37,8 +38,12 @@ export interface AlertQuery {
   limit?: number;
 }
 
+export function checkUrl(checkId: string): string {
+  return `/api/v1/monitoring/checks/${encodeURIComponent(checkId)}`;
+}
+
 export function reportUrl(checkId: string): string {
-  return `/api/v1/monitoring/checks/${encodeURIComponent(checkId)}/report`;
+  return `${checkUrl(checkId)}/report`;
 }
 
 function toAlert(row: MonAlertTable): Alert {
@@ -53,7 +58,8 @@ function toAlert(row: MonAlertTable): Alert {
     message: row.message,
     details: JSON.parse(row.details) as Record<string, unknown>,
     checkId: row.check_id ?? undefined,
-    reportUrl: row.check_id ? reportUrl(row.check_id) : undefined,
+    checkUrl: row.check_id ? checkUrl(row.check_id) : undefined,
+    reportUrl: row.report_url ?? undefined,
     occurrences: row.occurrences,
     startedAt: row.started_ms,
     updatedAt: row.updated_ms,
@@ -98,6 +104,7 @@ export class Alerts {
       message: input.message,
       details: JSON.stringify(input.details ?? {}),
       check_id: input.checkId ?? null,
+      report_url: input.reportUrl ?? null,
       occurrences: 1,
       started_ms: now,
       updated_ms: now,
@@ -122,6 +129,7 @@ export class Alerts {
       message: input.message,
       details: JSON.stringify(input.details ?? {}),
       check_id: input.checkId ?? current.check_id,
+      report_url: input.reportUrl ?? current.report_url,
       updated_ms: now,
     };
     await this.db.updateTable('mon_alert').set(next).where('id', '=', current.id).execute();
@@ -129,10 +137,10 @@ export class Alerts {
   }
 
   /** Moves the alert firing under the key to resolved (and notifies); undefined when none fires. */
-  async resolveKey(dedupKey: string, message: string, targets: readonly WebhookTarget[] = [], checkId?: string): Promise<Alert | undefined> {
+  async resolveKey(dedupKey: string, message: string, targets: readonly WebhookTarget[] = []): Promise<Alert | undefined> {
     const current = await this.firing(dedupKey);
     if (!current) return undefined;
-    return this.close(current, message, targets, checkId);
+    return this.close(current, message, targets);
   }
 
   async resolve(id: string, message: string, targets: readonly WebhookTarget[] = []): Promise<Alert> {
@@ -142,9 +150,10 @@ export class Alerts {
     return this.close(current, message, targets);
   }
 
-  private async close(current: MonAlertTable, message: string, targets: readonly WebhookTarget[], checkId?: string): Promise<Alert> {
+  /** The check and report links stay those of the last firing observation. */
+  private async close(current: MonAlertTable, message: string, targets: readonly WebhookTarget[]): Promise<Alert> {
     const now = this.clock.now();
-    const next = { state: 'resolved', resolved_ms: now, updated_ms: now, message, check_id: checkId ?? current.check_id };
+    const next = { state: 'resolved', resolved_ms: now, updated_ms: now, message };
     const done = await this.db.updateTable('mon_alert').set(next).where('id', '=', current.id).where('state', '=', 'firing').executeTakeFirst();
     const alert = toAlert({ ...current, ...next });
     // Another replica resolved it first and has notified.

@@ -16,6 +16,8 @@ export interface MonAlertTable {
   details: string;
   /** The check whose report explains the alert, if any. */
   check_id: string | null;
+  /** The HTML report explaining it (drift checks). */
+  report_url: string | null;
   occurrences: number;
   started_ms: number;
   updated_ms: number;
@@ -59,6 +61,7 @@ export const alertMigrations: Migrations = {
         .addColumn('message', 'text', (c) => c.notNull())
         .addColumn('details', 'text', (c) => c.notNull())
         .addColumn('check_id', 'varchar(36)')
+        .addColumn('report_url', 'text')
         .addColumn('occurrences', 'integer', (c) => c.notNull())
         .addColumn('started_ms', 'bigint', (c) => c.notNull())
         .addColumn('updated_ms', 'bigint', (c) => c.notNull())

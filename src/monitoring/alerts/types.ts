@@ -14,8 +14,9 @@ export interface Alert {
   severity: Severity;
   message: string;
   details: Record<string, unknown>;
-  /** The check that raised or last confirmed it; its HTML report is at `reportUrl`. */
+  /** The check that raised or last confirmed it (`checkUrl`); drift checks' HTML report is at `reportUrl`. */
   checkId?: string;
+  checkUrl?: string;
   reportUrl?: string;
   /** Times the condition was observed while firing (deduplicated into this alert). */
   occurrences: number;

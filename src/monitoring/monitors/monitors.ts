@@ -370,13 +370,14 @@ export class Monitors {
           message: `${row.name}: ${outcome.message}`,
           details: outcome.summary,
           checkId: check.id,
+          reportUrl: outcome.reportSha256 ? reportUrl(check.id) : undefined,
         },
         targets,
       );
       check.alert_id = alert.id;
       state = 'firing';
     } else if (outcome.status === 'ok') {
-      const resolved = await this.deps.alerts.resolveKey(dedupKeyOf(row.id), `${row.name}: recovered: ${outcome.message}`, targets, check.id);
+      const resolved = await this.deps.alerts.resolveKey(dedupKeyOf(row.id), `${row.name}: recovered: ${outcome.message}`, targets);
       check.alert_id = resolved?.id ?? null;
       state = 'ok';
     } else if (outcome.status === 'error') {
@@ -432,8 +433,8 @@ export class Monitors {
     const summary = { rows: result.rows, task: result.task, metrics: result.metrics, window: { from, to } };
     const minRows = perf.min_rows ?? DEFAULT_MIN_ROWS;
     if (result.rows < minRows) {
-      const why = result.rows === 0 ? (result.metrics[0]?.computed === false ? result.metrics[0].reason : 'no labelled predictions') : `${result.rows} labelled rows`;
-      return { status: 'skipped', message: `${why} in the window; at least ${minRows} are needed`, summary };
+      const have = result.rows === 0 ? 'no labelled predictions' : `only ${result.rows} labelled predictions`;
+      return { status: 'skipped', message: `${have} in the window; at least ${minRows} are needed`, summary };
     }
     const m = result.metrics.find((x) => x.name === perf.metric);
     if (!m) return { status: 'error', message: `${perf.metric} is not a ${result.task} metric (the feedback holds ${result.task === 'regression' ? 'values' : 'labels'})`, summary };
