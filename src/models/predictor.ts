@@ -25,8 +25,9 @@ export interface LoadOptions extends ConformOptions {
   /** Overrides the signature the model declares (the ONNX graph, the XGBoost feature names). */
   signature?: Signature;
   /**
-   * Threads for one prediction: onnxruntime's intra-op threads; for XGBoost, the worker threads
-   * a large batch is split across (0 = always evaluate on the calling thread). Default: all cores.
+   * Threads for one prediction: onnxruntime's intra-op threads; for XGBoost, how many of the
+   * process-wide tree worker threads (one per core) a large batch is split across (0 = always
+   * evaluate on the calling thread). Default: all cores.
    */
   threads?: number;
   /** onnxruntime inter-op threads (only used with executionMode 'parallel'). */

@@ -72,6 +72,22 @@ describe('xgboost flavor: breast cancer fixture (XGBoost 1.7.4)', () => {
     });
   });
 
+  test('models share the worker threads; closing one leaves the others working', async () => {
+    const x = new Float32Array(8 * 3000).map((_, i) => (i % 11 === 0 ? NaN : Math.sin(i * 0.37) * 2));
+    const batch = Batch.from({ x: { dtype: 'float32', shape: [8], data: x } });
+    const files = ['multi_softprob.json', 'categorical.json', 'dart.json'].map((f) => fixture('xgb_cases', f));
+    const parallel = await Promise.all(files.map((f) => loadModel(f, { threads: 2, parallelMinRows: 1 })));
+    const inline = await Promise.all(files.map((f) => loadModel(f, { threads: 0 })));
+    const want = await Promise.all(inline.map((p) => p.predict(batch)));
+    const got = await Promise.all(parallel.map((p) => p.predict(batch)));
+    got.forEach((g, i) => assert.deepEqual(g.column('margin').data, want[i].column('margin').data));
+    await parallel[0].close();
+    await assert.rejects(parallel[0].predict(batch), { code: 'FailedPrecondition' });
+    const again = await parallel[2].predict(batch);
+    assert.deepEqual(again.column('margin').data, want[2].column('margin').data);
+    await Promise.all([...parallel, ...inline].map((p) => p.close()));
+  });
+
   test('a matrix column (one float32[30] per row) is accepted as well as 30 feature columns', async () => {
     const csv = readCsv('xgb_breast_cancer', 'input.csv');
     await withPredictor(fixture('xgb_breast_cancer', 'model.ubj'), { threads: 0 }, async (p) => {

@@ -144,7 +144,7 @@ class XgboostPredictor implements Predictor {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.pool?.close();
+    this.pool?.close();
   }
 }
 

@@ -1,12 +1,15 @@
 /**
- * Worker threads that evaluate one forest in parallel. The forest, the input matrix and the
- * output margins all live in SharedArrayBuffers, so a job message carries only offsets.
- * Workers are started on first use and do not keep the process alive while idle.
+ * One process-wide set of worker threads that evaluate tree ensembles in parallel, shared by
+ * every loaded model (a server may hold hundreds; each getting its own threads would not pay).
+ * Forests, input matrices and output margins all live in SharedArrayBuffers: a worker is
+ * handed a forest once, and a job message carries only offsets. Workers start on first use
+ * and do not keep the process alive while idle.
  */
+import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { failedPrecondition, unavailable } from '../../core/errors.js';
 import type { Forest } from './forest.js';
-import type { WorkerJob } from './worker.js';
+import type { WorkerMessage } from './worker.js';
 
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const WORKER_URL = new URL(FROM_SOURCE ? './worker.ts' : './worker.js', import.meta.url);
@@ -15,78 +18,107 @@ const WORKER_URL = new URL(FROM_SOURCE ? './worker.ts' : './worker.js', import.m
  * Run from TypeScript sources (tests, benchmarks under tsx), a worker does not inherit tsx's
  * loader before its entry module is resolved, so it registers tsx first, then imports the entry.
  */
-function spawn(workerData: unknown): Worker {
-  if (!FROM_SOURCE) return new Worker(WORKER_URL, { workerData });
+function spawn(): Worker {
+  if (!FROM_SOURCE) return new Worker(WORKER_URL);
   const tsx = import.meta.resolve('tsx/esm/api');
   const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
-  return new Worker(code, { eval: true, workerData });
+  return new Worker(code, { eval: true });
 }
 
 interface Slot {
   worker: Worker;
+  forests: Set<number>;
   pending: Map<number, { resolve: () => void; reject: (err: Error) => void }>;
 }
 
+class WorkerSet {
+  private slots: Slot[] = [];
+  private nextJob = 0;
+  private cursor = 0;
+
+  constructor(readonly size: number) {}
+
+  private slot(i: number): Slot {
+    while (this.slots.length <= i) this.slots.push(this.start());
+    return this.slots[i];
+  }
+
+  private start(): Slot {
+    const worker = spawn();
+    const slot: Slot = { worker, forests: new Set(), pending: new Map() };
+    worker.on('message', (msg: { id: number; error?: string }) => {
+      const p = slot.pending.get(msg.id);
+      if (!p) return;
+      slot.pending.delete(msg.id);
+      if (slot.pending.size === 0) worker.unref();
+      if (msg.error) p.reject(failedPrecondition(`tree evaluation failed: ${msg.error}`));
+      else p.resolve();
+    });
+    const fail = (why: string) => {
+      for (const p of slot.pending.values()) p.reject(unavailable(`tree worker ${why}`));
+      slot.pending.clear();
+      this.slots = this.slots.filter((s) => s !== slot);
+    };
+    worker.on('error', (err) => fail(`crashed: ${err.message}`));
+    worker.on('exit', (code) => fail(`exited with code ${code}`));
+    worker.unref();
+    return slot;
+  }
+
+  /** Runs rows [begin, end) of one job on the next worker in turn. */
+  run(forestId: number, forest: Forest, x: Float32Array, stride: number, begin: number, end: number, out: Float32Array): Promise<void> {
+    const slot = this.slot(this.cursor++ % this.size);
+    if (!slot.forests.has(forestId)) {
+      slot.forests.add(forestId);
+      slot.worker.postMessage({ kind: 'forest', forestId, forest } satisfies WorkerMessage);
+    }
+    const id = this.nextJob++;
+    return new Promise<void>((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      slot.worker.ref();
+      slot.worker.postMessage({ kind: 'job', id, forestId, x, stride, begin, end, out } satisfies WorkerMessage);
+    });
+  }
+
+  drop(forestId: number): void {
+    for (const slot of this.slots) {
+      if (slot.forests.delete(forestId)) slot.worker.postMessage({ kind: 'drop', forestId } satisfies WorkerMessage);
+    }
+  }
+}
+
+let shared: WorkerSet | undefined;
+let nextForest = 0;
+
+/** A model's handle on the shared workers. */
 export class TreePool {
-  private slots: Slot[] | undefined;
-  private nextId = 0;
+  private readonly id = nextForest++;
   private closed = false;
 
+  /** `parts`: how many pieces a batch is cut into (at most the number of workers). */
   constructor(
     private readonly forest: Forest,
-    readonly size: number,
+    private readonly parts: number,
   ) {}
-
-  private start(): Slot[] {
-    if (this.closed) throw failedPrecondition('predictor is closed');
-    if (this.slots) return this.slots;
-    this.slots = Array.from({ length: this.size }, () => {
-      const worker = spawn(this.forest);
-      const slot: Slot = { worker, pending: new Map() };
-      worker.on('message', (msg: { id: number; error?: string }) => {
-        const p = slot.pending.get(msg.id);
-        if (!p) return;
-        slot.pending.delete(msg.id);
-        if (slot.pending.size === 0) worker.unref();
-        if (msg.error) p.reject(failedPrecondition(`tree evaluation failed: ${msg.error}`));
-        else p.resolve();
-      });
-      worker.on('error', (err) => {
-        for (const p of slot.pending.values()) p.reject(unavailable(`tree worker crashed: ${err.message}`));
-        slot.pending.clear();
-      });
-      worker.unref();
-      return slot;
-    });
-    return this.slots;
-  }
 
   /**
    * Adds margins for all `rows` of `x` (shared, row-major, `stride` columns) into `out`
-   * (shared, base margins already filled), split evenly across the workers.
+   * (shared, base margins already filled), cut into even parts run side by side.
    */
   run(x: Float32Array, stride: number, rows: number, out: Float32Array): Promise<void> {
-    const slots = this.start();
-    const chunk = Math.ceil(rows / slots.length);
+    if (this.closed) throw failedPrecondition('predictor is closed');
+    shared ??= new WorkerSet(os.availableParallelism());
+    const parts = Math.min(this.parts, shared.size);
+    const chunk = Math.ceil(rows / parts);
     const jobs: Promise<void>[] = [];
-    for (let i = 0; i < slots.length && i * chunk < rows; i++) {
-      const slot = slots[i];
-      const job: WorkerJob = { id: this.nextId++, x, stride, begin: i * chunk, end: Math.min(rows, (i + 1) * chunk), out };
-      jobs.push(
-        new Promise<void>((resolve, reject) => {
-          slot.pending.set(job.id, { resolve, reject });
-          slot.worker.ref();
-          slot.worker.postMessage(job);
-        }),
-      );
+    for (let begin = 0; begin < rows; begin += chunk) {
+      jobs.push(shared.run(this.id, this.forest, x, stride, begin, Math.min(rows, begin + chunk), out));
     }
     return Promise.all(jobs).then(() => undefined);
   }
 
-  async close(): Promise<void> {
+  close(): void {
     this.closed = true;
-    const slots = this.slots ?? [];
-    this.slots = undefined;
-    await Promise.all(slots.map((s) => s.worker.terminate()));
+    shared?.drop(this.id);
   }
 }
