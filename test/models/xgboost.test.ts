@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { Batch, loadModel, parseXgboost, xgboostPredictor, type Predictor } from '../../src/models/index.js';
+import { Batch, loadModel, parseXgboost, toBatch, xgboostPredictor, type Predictor } from '../../src/models/index.js';
 import { assertClose, fixture, readCsv, readJson } from './helpers.js';
 
 interface BreastCancerExpected {
@@ -93,6 +93,19 @@ describe('xgboost flavor: breast cancer fixture (XGBoost 1.7.4)', () => {
     await withPredictor(fixture('xgb_breast_cancer', 'model.ubj'), { threads: 0 }, async (p) => {
       const out = await p.predict(Batch.from({ features: { dtype: 'float32', shape: [30], data: Float32Array.from(csv.matrix) } }));
       assertClose(out.column('margin').data as Float32Array, expected.inputs['input.csv'].margin, MARGIN_REL, ABS_FLOOR);
+    });
+  });
+
+  test('JSON records with null for missing values, through toBatch and the signature', async () => {
+    const csv = readCsv('xgb_breast_cancer', 'input_missing.csv');
+    const records = Array.from({ length: csv.rows }, (_, r) =>
+      Object.fromEntries(csv.names.map((n, j) => [n, Number.isNaN(csv.columns[j][r]) ? null : csv.columns[j][r]])),
+    );
+    await withPredictor(fixture('xgb_breast_cancer', 'model.json'), { threads: 0 }, async (p) => {
+      const out = await p.predict(toBatch(JSON.parse(JSON.stringify(records)), p.signature));
+      assertClose(out.column('prediction').data as Float32Array, expected.inputs['input_missing.csv'].prob, PROB_REL, 0, 'prob');
+      const rows = await p.predict(toBatch(records.map((r) => csv.names.map((n) => r[n])), p.signature));
+      assert.deepEqual(rows.column('margin').data, out.column('margin').data);
     });
   });
 
