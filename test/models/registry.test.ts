@@ -93,7 +93,11 @@ describe('loadModel', () => {
     const dir = join(tmp, 'js_mlflow');
     mkdirSync(dir);
     writeFileSync(join(dir, 'MLmodel'), 'flavors:\n  js:\n    module: custom.mjs\n');
-    writeFileSync(join(dir, 'custom.mjs'), 'export function predict(batch) { return { n: { dtype: "int32", shape: [], data: new Int32Array(batch.rows).fill(batch.names.length) } }; }\n');
+    // Returns a Batch-shaped object that is not our class, as a module bundling its own modelport would.
+    writeFileSync(
+      join(dir, 'custom.mjs'),
+      'export function predict(batch) { return { rows: batch.rows, columns: new Map([["n", { dtype: "int32", shape: [], data: new Int32Array(batch.rows).fill(batch.names.length) }]]) }; }\n',
+    );
     const p = await loadModel(dir);
     assert.equal(p.flavor, 'js');
     const out = await p.predict(Batch.from({ a: { dtype: 'string', shape: [], data: ['x', 'y'] }, b: { dtype: 'bool', shape: [], data: Uint8Array.of(1, 0) } }));

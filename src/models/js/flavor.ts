@@ -69,7 +69,7 @@ class JsPredictor implements Predictor {
       if (isModelportError(err)) throw err;
       throw failedPrecondition(`js model ${this.metadata.module}: predict failed: ${(err as Error).message}`);
     }
-    const result = out instanceof Batch ? out : Batch.from(out);
+    const result = toResultBatch(out);
     if (result.rows !== input.rows) {
       throw failedPrecondition(`js model ${this.metadata.module}: returned ${result.rows} rows for ${input.rows} input rows`);
     }
@@ -79,6 +79,18 @@ class JsPredictor implements Predictor {
   async close(): Promise<void> {
     await this.model.close?.();
   }
+}
+
+/**
+ * A module may import its own copy of modelport (so `instanceof Batch` fails) or return plain
+ * columns; both become our Batch.
+ */
+function toResultBatch(out: unknown): Batch {
+  if (out instanceof Batch) return out;
+  const like = out as { columns?: unknown; rows?: unknown };
+  if (like && like.columns instanceof Map && typeof like.rows === 'number') return Batch.from(like.columns as Map<string, Column>, like.rows);
+  if (out && typeof out === 'object') return Batch.from(out as Record<string, Column>);
+  throw failedPrecondition(`js model returned ${out === null ? 'null' : typeof out}, expected a Batch or named columns`);
 }
 
 export async function loadJs(path: string, options: LoadOptions, module?: string): Promise<Predictor> {
