@@ -66,8 +66,9 @@ export async function runInference(serving: ServingService, request: FastifyRequ
   gauge.inc({ deployment: target.deployment });
   try {
     const { batch, outputs } = call.decode(target.version.signature);
-    const out = await serving.predict(target, batch, outputs);
-    return call.encode(out, target);
+    const { output, target: answered } = await serving.predict(target, batch, outputs);
+    info.version = String(answered.version.version);
+    return call.encode(output, answered);
   } finally {
     gauge.dec({ deployment: target.deployment });
   }

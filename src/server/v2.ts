@@ -3,7 +3,8 @@
  * readiness and inference, with errors as `{"error": "..."}`. The model name is the deployment
  * name; a version in the path must be one the deployment serves.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { isModelportError } from '../core/errors.js';
 import { Type, type Static } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../platform.js';
@@ -34,6 +35,7 @@ const ModelMetadata = Type.Object({
   inputs: Type.Array(TensorMeta),
   outputs: Type.Array(TensorMeta),
 });
+const ReadyBody = Type.Object({ name: Type.String(), ready: Type.Boolean(), error: Type.Optional(Type.String()) });
 const ModelPath = Type.Object({ name: Type.String(), version: Type.Optional(Type.String()) });
 const TAGS = ['inference (Open Inference Protocol V2)'];
 
@@ -59,13 +61,13 @@ export const v2Routes: FastifyPluginAsync<{ platform: Platform }> = async (root,
   app.get('/v2/health/ready', {
     config: { permission: 'public' },
     schema: {
-      summary: 'Server readiness: every deployment serves a model version',
+      summary: 'Server readiness: every deployment serves a model version (400 while one does not, as the V2 spec and Triton answer)',
       tags: TAGS,
-      response: { 200: Type.Object({ ready: Type.Boolean() }), 503: Type.Object({ ready: Type.Boolean() }) },
+      response: { 200: Type.Object({ ready: Type.Boolean() }), 400: Type.Object({ ready: Type.Boolean() }) },
     },
   }, async (_request, reply) => {
     const ready = serving.allReady();
-    return reply.status(ready ? 200 : 503).send({ ready });
+    return reply.status(ready ? 200 : 400).send({ ready });
   });
 
   const metadata = async (name: string, versionText: string | undefined) => {
@@ -89,15 +91,21 @@ export const v2Routes: FastifyPluginAsync<{ platform: Platform }> = async (root,
     summary: 'Model readiness',
     tags: TAGS,
     params: ModelPath,
-    response: { 200: Type.Object({ name: Type.String(), ready: Type.Boolean() }), 404: ErrorBody, 503: ErrorBody },
+    response: { 200: ReadyBody, 400: ReadyBody, 404: ErrorBody },
   };
-  const modelReady = async (name: string, version: string | undefined) => {
-    await serving.target(name, parseVersion(name, version));
-    return { name, ready: true };
+  // A model that exists but serves no version is "not ready": 400 with the reason, per the spec.
+  const modelReady = async (name: string, version: string | undefined, reply: FastifyReply) => {
+    try {
+      await serving.target(name, parseVersion(name, version));
+      return reply.send({ name, ready: true });
+    } catch (err) {
+      if (!isModelportError(err) || err.code !== 'Unavailable') throw err;
+      return reply.status(400).send({ name, ready: false, error: err.message });
+    }
   };
-  app.get('/v2/models/:name/ready', { config: { permission: 'read' }, schema: readySchema }, async (request) => modelReady(request.params.name, undefined));
-  app.get('/v2/models/:name/versions/:version/ready', { config: { permission: 'read' }, schema: readySchema }, async (request) =>
-    modelReady(request.params.name, request.params.version),
+  app.get('/v2/models/:name/ready', { config: { permission: 'read' }, schema: readySchema }, async (request, reply) => modelReady(request.params.name, undefined, reply));
+  app.get('/v2/models/:name/versions/:version/ready', { config: { permission: 'read' }, schema: readySchema }, async (request, reply) =>
+    modelReady(request.params.name, request.params.version, reply),
   );
 
   const inferSchema = {

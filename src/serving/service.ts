@@ -55,6 +55,8 @@ export interface Target {
   deployment: string;
   variant: string;
   version: LoadedVersion;
+  /** The version the client asked for, if it named one. */
+  requested?: number;
 }
 
 class VariantRuntime {
@@ -425,7 +427,9 @@ export class ServingService {
     const pick = () => {
       for (const v of rt!.variants.values()) {
         if (!v.current) continue;
-        if (version === undefined ? v.spec.weight > 0 : v.current.version === version) return { deployment: name, variant: v.spec.name, version: v.current };
+        if (version === undefined ? v.spec.weight > 0 : v.current.version === version) {
+          return { deployment: name, variant: v.spec.name, version: v.current, requested: version };
+        }
       }
       return undefined;
     };
@@ -463,27 +467,33 @@ export class ServingService {
     }
   }
 
-  /** Predicts `batch` (already decoded against the target's signature), through cache and batcher. */
-  async predict(target: Target, batch: Batch, outputs: readonly string[] = []): Promise<Batch> {
-    const rt = this.runtimes.get(target.deployment);
+  /**
+   * Predicts `batch` (already decoded against the target's signature), through cache and
+   * batcher. A target whose version was swapped out since it was found is found again, so a
+   * request never reaches an unloaded model; the answer names the version that computed it.
+   */
+  async predict(target: Target, batch: Batch, outputs: readonly string[] = []): Promise<{ output: Batch; target: Target }> {
+    let t = target;
+    while (t.version.retired) t = await this.target(t.deployment, t.requested);
+    const rt = this.runtimes.get(t.deployment);
     const cache = rt?.cache;
-    const key = cache ? cacheKey(target.version.sha256, batch, outputs) : undefined;
+    const key = cache ? cacheKey(t.version.sha256, batch, outputs) : undefined;
     if (cache && key) {
       const hit = cache.get(key);
       if (hit) {
-        this.metrics.cacheHits.inc({ deployment: target.deployment });
-        return hit;
+        this.metrics.cacheHits.inc({ deployment: t.deployment });
+        return { output: hit, target: t };
       }
-      this.metrics.cacheMisses.inc({ deployment: target.deployment });
+      this.metrics.cacheMisses.inc({ deployment: t.deployment });
     }
-    let out = await target.version.predict(batch);
+    let out = await t.version.predict(batch);
     if (outputs.length > 0) {
       const unknown = outputs.filter((o) => !out.has(o));
       if (unknown.length > 0) throw invalidArgument(`outputs: ${unknown.map((o) => `"${o}"`).join(', ')} not produced by the model (it has ${out.names.join(', ')})`);
       out = out.select(outputs);
     }
     if (cache && key) cache.set(key, out);
-    return out;
+    return { output: out, target: t };
   }
 
   /** Cache counters of a deployment on this replica (for tests and status pages). */

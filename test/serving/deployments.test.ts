@@ -55,8 +55,8 @@ describe('deployments', () => {
     // The forest gives other probabilities than the logistic regression for the same row.
     const rows = await breastCancerRows();
     const batch = Batch.from({ input: { dtype: 'float32', shape: [30], data: Float32Array.from(rows[0]) } });
-    const a = await serving.predict(await serving.target('dyn'), batch);
-    const b = await serving.predict(await serving.target('pinned'), batch);
+    const { output: a } = await serving.predict(await serving.target('dyn'), batch);
+    const { output: b } = await serving.predict(await serving.target('pinned'), batch);
     assert.notDeepEqual(a.column('probabilities').data, b.column('probabilities').data);
   });
 
