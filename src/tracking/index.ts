@@ -1,4 +1,5 @@
-export { TrackingService, DEFAULT_EXPERIMENT_ID, type TrackingOptions, type MetricPoint } from './service.js';
+export { TrackingService, DEFAULT_EXPERIMENT_ID, decodePageToken, encodePageToken, type TrackingOptions, type MetricPoint } from './service.js';
+export type { History } from './history.js';
 export { ArtifactStore, type ArtifactEntry } from './artifacts.js';
 export { trackingMigrations, type TrackingTables } from './schema.js';
 export { parseFilter, parseOrderBy, RUNS, EXPERIMENTS, type Clause, type OrderBy } from './search.js';

@@ -5,12 +5,13 @@
  * writer so many concurrent clients share each transaction.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { CompiledQuery, sql, type Kysely, type Selectable, type Transaction, type Updateable } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction, type Updateable } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import { alreadyExists, invalidArgument, notFound } from '../core/errors.js';
 import type { BlobStore } from '../storage/blobs.js';
 import { isUniqueViolation, type Dialect, type MetadataStore } from '../storage/metadata.js';
 import { ArtifactStore } from './artifacts.js';
+import { decodeBlocks, emptyHistory, encodeBlock, type History } from './history.js';
 import { artifactProxyRoot } from './uri.js';
 import type { TrackingTables } from './schema.js';
 import { EXPERIMENTS, RUNS, parseFilter, parseOrderBy } from './search.js';
@@ -114,7 +115,6 @@ export class TrackingService {
   private readonly dialect: Dialect;
   private readonly clock: Clock;
   private readonly writer: GroupWriter;
-  private readonly insertSqlCache = new Map<number, string>();
 
   private constructor(options: TrackingOptions) {
     this.db = options.metadata.db as Kysely<TrackingTables>;
@@ -483,48 +483,35 @@ export class TrackingService {
   }
 
   private async insertMetrics(trx: Transaction<any>, runPk: number, metrics: Metric[]): Promise<void> {
-    const n = metrics.length;
-    const keys: string[] = new Array(n);
-    const steps: number[] = new Array(n);
-    const times: number[] = new Array(n);
-    const values: number[] = new Array(n);
-    const nans: number[] = new Array(n);
-    const latest = new Map<string, number>();
-    for (let i = 0; i < n; i++) {
-      const m = metrics[i];
+    const byKey = new Map<string, { step: number[]; timestamp: number[]; value: number[] }>();
+    const latest = new Map<string, Metric & { is_nan: number }>();
+    for (const m of metrics) {
       const isNan = Number.isNaN(m.value);
-      keys[i] = m.key;
-      steps[i] = m.step;
-      times[i] = m.timestamp;
-      values[i] = isNan ? 0 : m.value === Infinity ? MAX_DOUBLE : m.value === -Infinity ? -MAX_DOUBLE : m.value;
-      nans[i] = isNan ? 1 : 0;
+      const stored = isNan ? 0 : m.value === Infinity ? MAX_DOUBLE : m.value === -Infinity ? -MAX_DOUBLE : m.value;
+      let cols = byKey.get(m.key);
+      if (!cols) byKey.set(m.key, (cols = { step: [], timestamp: [], value: [] }));
+      cols.step.push(m.step);
+      cols.timestamp.push(m.timestamp);
+      cols.value.push(isNan ? NaN : stored);
       const best = latest.get(m.key);
-      if (best === undefined || newer(steps[i], times[i], values[i], steps[best], times[best], values[best])) latest.set(m.key, i);
-    }
-    if (this.dialect === 'postgres') {
-      await trx.executeQuery(
-        CompiledQuery.raw(
-          'insert into tracking_metric (run_pk, key, step, timestamp, value, is_nan) ' +
-            'select $1::bigint, * from unnest($2::text[], $3::bigint[], $4::bigint[], $5::float8[], $6::int2[]) on conflict do nothing',
-          [runPk, keys, steps, times, values, nans],
-        ),
-      );
-    } else {
-      // Fixed-size chunks keep the statement text (built from constants only) reusable.
-      const CHUNK = 500;
-      for (let start = 0; start < n; start += CHUNK) {
-        const end = Math.min(n, start + CHUNK);
-        const params: unknown[] = [];
-        for (let i = start; i < end; i++) params.push(runPk, keys[i], steps[i], times[i], values[i], nans[i]);
-        await trx.executeQuery(CompiledQuery.raw(this.sqliteInsertSql(end - start), params));
+      if (!best || newer(m.step, m.timestamp, stored, best.step, best.timestamp, best.value)) {
+        latest.set(m.key, { key: m.key, step: m.step, timestamp: m.timestamp, value: stored, is_nan: isNan ? 1 : 0 });
       }
     }
-    const rows = [...latest.values()]
-      .sort((a, b) => (keys[a] < keys[b] ? -1 : 1))
-      .map((i) => ({ run_pk: runPk, key: keys[i], step: steps[i], timestamp: times[i], value: values[i], is_nan: nans[i] }));
+    const keys = [...byKey.keys()].sort();
+    await trx
+      .insertInto('tracking_metric_block')
+      .values(
+        keys.map((key) => {
+          const cols = byKey.get(key)!;
+          const block = encodeBlock(cols.step, cols.timestamp, cols.value);
+          return { run_pk: runPk, key, count: block.count, min_step: block.minStep, max_step: block.maxStep, data: block.data };
+        }),
+      )
+      .execute();
     await trx
       .insertInto('tracking_latest_metric')
-      .values(rows)
+      .values(keys.map((key) => ({ run_pk: runPk, ...latest.get(key)! })))
       .onConflict((oc) =>
         oc
           .columns(['run_pk', 'key'])
@@ -539,15 +526,6 @@ export class TrackingService {
           ),
       )
       .execute();
-  }
-
-  private sqliteInsertSql(rows: number): string {
-    let text = this.insertSqlCache.get(rows);
-    if (!text) {
-      text = `insert into tracking_metric (run_pk, key, step, timestamp, value, is_nan) values ${new Array(rows).fill('(?,?,?,?,?,?)').join(',')} on conflict do nothing`;
-      this.insertSqlCache.set(rows, text);
-    }
-    return text;
   }
 
   async logMetric(runId: string, metric: MetricInput): Promise<void> {
@@ -619,29 +597,36 @@ export class TrackingService {
 
   // ---- reading metrics ---------------------------------------------------------------------
 
+  /** Every point of one metric as columns, in MLflow's order (step, timestamp, value). */
+  async getMetricHistoryColumns(runId: string, key: string): Promise<History> {
+    return this.readHistory((await this.requireRun(runId)).run_pk, key);
+  }
+
+  private async readHistory(runPk: number, key: string): Promise<History> {
+    const blocks = await this.db
+      .selectFrom('tracking_metric_block')
+      .select(['count', 'data'])
+      .where('run_pk', '=', runPk)
+      .where('key', '=', key)
+      .orderBy('min_step')
+      .orderBy('block_id')
+      .execute();
+    return blocks.length ? decodeBlocks(blocks) : emptyHistory();
+  }
+
   /** Every point of one metric in step order; paginated when `max_results` is given. */
   async getMetricHistory(
     runId: string,
     key: string,
     options: { max_results?: number; page_token?: string } = {},
   ): Promise<{ metrics: Metric[]; next_page_token?: string }> {
-    const run = await this.requireRun(runId);
+    const history = await this.getMetricHistoryColumns(runId, key);
     const offset = decodePageToken(options.page_token);
-    let q = this.db
-      .selectFrom('tracking_metric')
-      .select(['step', 'timestamp', 'value', 'is_nan'])
-      .where('run_pk', '=', run.run_pk)
-      .where('key', '=', key)
-      .orderBy('step')
-      .orderBy('timestamp')
-      .orderBy('value');
-    const limit = options.max_results;
-    if (limit !== undefined) q = q.limit(maxResults(limit, limit, 1_000_000) + 1).offset(offset);
-    else if (offset) q = q.offset(offset);
-    const rows = await q.execute();
-    const more = limit !== undefined && rows.length > limit;
-    const metrics = (more ? rows.slice(0, limit) : rows).map((r) => toMetric(key, r));
-    return { metrics, next_page_token: more ? encodePageToken(offset + limit!) : undefined };
+    const limit = options.max_results === undefined ? history.length : maxResults(options.max_results, 0, 1_000_000);
+    const end = Math.min(history.length, offset + limit);
+    const metrics: Metric[] = [];
+    for (let i = offset; i < end; i++) metrics.push({ key, value: history.value[i], timestamp: history.timestamp[i], step: history.step[i] });
+    return { metrics, next_page_token: end < history.length ? encodePageToken(end) : undefined };
   }
 
   /**
@@ -665,22 +650,9 @@ export class TrackingService {
     if (input.start_step !== undefined && input.end_step !== undefined && input.start_step > input.end_step) {
       throw invalidArgument(`end_step must be greater than start_step. Found start_step=${input.start_step} and end_step=${input.end_step}.`);
     }
-    const runs = await Promise.all(input.run_ids.map(async (id) => ({ id, pk: (await this.requireRun(id)).run_pk })));
-    const perRun = await Promise.all(
-      runs.map(async (r) =>
-        (
-          await this.db
-            .selectFrom('tracking_metric')
-            .select('step')
-            .distinct()
-            .where('run_pk', '=', r.pk)
-            .where('key', '=', input.metric_key)
-            .orderBy('step')
-            .execute()
-        ).map((s) => Number(s.step)),
-      ),
-    );
-    const all = [...new Set(perRun.flat())].sort((a, b) => a - b);
+    const histories = await Promise.all(input.run_ids.map(async (id) => ({ id, history: await this.getMetricHistoryColumns(id, input.metric_key) })));
+    const perRun = histories.map(({ history }) => history.step);
+    const all = [...new Set(perRun.flatMap((steps) => [...steps]))].sort((a, b) => a - b);
     const start = input.start_step ?? 0;
     const end = input.end_step ?? (all.at(-1) ?? 0);
     const chosen = new Set<number>();
@@ -695,20 +667,10 @@ export class TrackingService {
       for (let i = 0; i < limit; i++) chosen.add(inRange[Math.floor(i * interval)]);
       chosen.add(inRange[inRange.length - 1]);
     }
-    const steps = [...chosen].sort((a, b) => a - b);
     const out: MetricPoint[] = [];
-    for (const r of runs) {
-      for (let i = 0; i < steps.length; i += 500) {
-        const rows = await this.db
-          .selectFrom('tracking_metric')
-          .select(['step', 'timestamp', 'value', 'is_nan'])
-          .where('run_pk', '=', r.pk)
-          .where('key', '=', input.metric_key)
-          .where('step', 'in', steps.slice(i, i + 500))
-          .orderBy('step')
-          .orderBy('timestamp')
-          .execute();
-        for (const row of rows) out.push({ ...toMetric(input.metric_key, row), run_id: r.id });
+    for (const { id, history } of histories) {
+      for (let i = 0; i < history.length; i++) {
+        if (chosen.has(history.step[i])) out.push({ key: input.metric_key, value: history.value[i], timestamp: history.timestamp[i], step: history.step[i], run_id: id });
       }
     }
     return out;

@@ -10,7 +10,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../../platform.js';
 import type { Permission } from '../permissions.js';
 import { invalidArgument } from '../../core/errors.js';
-import { LIMITS, VIEW_TYPES, type RunStatus, type ViewType } from '../../tracking/index.js';
+import { LIMITS, VIEW_TYPES, decodePageToken, encodePageToken, type History, type RunStatus, type ViewType } from '../../tracking/index.js';
 import { MLFLOW_PREFIXES } from './errors.js';
 import { artifactRoutes } from './artifacts.js';
 import { required, runIdOf } from './params.js';
@@ -42,21 +42,22 @@ function send(reply: FastifyReply, value: unknown): FastifyReply {
   return reply.type('application/json; charset=utf-8').send(protoJson(value));
 }
 
-/** A metric list written by hand: get-history answers can hold 100,000 points. */
-function metricsJson(points: { key: string; value: number; timestamp: number; step: number; run_id?: string }[], extra = ''): string {
-  const parts: string[] = new Array(points.length);
-  let lastKey = '';
-  let keyJson = '""';
-  for (let i = 0; i < points.length; i++) {
-    const p = points[i];
-    if (p.key !== lastKey) {
-      lastKey = p.key;
-      keyJson = JSON.stringify(p.key);
-    }
-    const v = Number.isFinite(p.value) ? String(p.value) : Number.isNaN(p.value) ? '"NaN"' : p.value > 0 ? '"Infinity"' : '"-Infinity"';
-    parts[i] = `{"key":${keyJson},"value":${v},"timestamp":${p.timestamp},"step":${p.step}${p.run_id ? `,"run_id":${JSON.stringify(p.run_id)}` : ''}}`;
-  }
-  return `{"metrics":[${parts.join(',')}]${extra}}`;
+const numberJson = (v: number) => (Number.isFinite(v) ? String(v) : Number.isNaN(v) ? '"NaN"' : v > 0 ? '"Infinity"' : '"-Infinity"');
+
+/** Points from several runs, as get-history-bulk(-interval) answer them. */
+function pointsJson(points: { key: string; value: number; timestamp: number; step: number; run_id?: string }[]): string {
+  const parts = points.map(
+    (p) => `{"key":${JSON.stringify(p.key)},"value":${numberJson(p.value)},"timestamp":${p.timestamp},"step":${p.step},"run_id":${JSON.stringify(p.run_id)}}`,
+  );
+  return `{"metrics":[${parts.join(',')}]}`;
+}
+
+/** One history written by hand from its columns: get-history answers can hold 100,000 points. */
+function historyJson(key: string, h: History, from: number, to: number, nextPageToken: string | undefined): string {
+  const head = `{"key":${JSON.stringify(key)},"value":`;
+  const parts: string[] = new Array(Math.max(0, to - from));
+  for (let i = from; i < to; i++) parts[i - from] = `${head}${numberJson(h.value[i])},"timestamp":${h.timestamp[i]},"step":${h.step[i]}}`;
+  return `{"metrics":[${parts.join(',')}]${nextPageToken ? `,"next_page_token":${JSON.stringify(nextPageToken)}` : ''}}`;
 }
 
 interface RouteSpec<S extends TSchema> {
@@ -392,11 +393,11 @@ export const trackingRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
       input: Type.Object({ ...RunRef, metric_key: Str, max_results: Type.Optional(Int), page_token: Type.Optional(Str) }),
     },
     async (q, reply) => {
-      const { metrics, next_page_token } = await tracking.getMetricHistory(runIdOf(q), q.metric_key, {
-        max_results: q.max_results,
-        page_token: q.page_token,
-      });
-      return reply.type('application/json; charset=utf-8').send(metricsJson(metrics, next_page_token ? `,"next_page_token":${JSON.stringify(next_page_token)}` : ''));
+      const history = await tracking.getMetricHistoryColumns(runIdOf(q), q.metric_key);
+      const from = decodePageToken(q.page_token);
+      const to = q.max_results === undefined ? history.length : Math.min(history.length, from + Math.max(1, q.max_results));
+      const next = to < history.length ? encodePageToken(to) : undefined;
+      return reply.type('application/json; charset=utf-8').send(historyJson(q.metric_key, history, Math.min(from, to), to, next));
     },
   );
 
@@ -414,7 +415,7 @@ export const trackingRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
           max_results: Type.Optional(Int),
         }),
     },
-    async (q, reply) => reply.type('application/json; charset=utf-8').send(metricsJson(await tracking.getMetricHistoryBulkInterval(q))),
+    async (q, reply) => reply.type('application/json; charset=utf-8').send(pointsJson(await tracking.getMetricHistoryBulkInterval(q))),
   );
 
   rpc(
@@ -428,7 +429,7 @@ export const trackingRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
     async (q, reply) =>
       reply
         .type('application/json; charset=utf-8')
-        .send(metricsJson(await tracking.getMetricHistoryBulk(q.run_id, q.metric_key, Math.min(q.max_results ?? 25_000, 25_000)))),
+        .send(pointsJson(await tracking.getMetricHistoryBulk(q.run_id, q.metric_key, Math.min(q.max_results ?? 25_000, 25_000)))),
   );
 
   await app.register(artifactRoutes, { platform });
