@@ -5,6 +5,8 @@
 import { Command, CommanderError } from 'commander';
 import { ModelportError } from '../core/errors.js';
 import { registerServerCommand } from './server.js';
+import { registerDeployCommand } from './deploy.js';
+import { registerPredictCommand } from './predict.js';
 import { registerQuickstartCommand } from './quickstart.js';
 import { registerDriftCommand } from './drift.js';
 import { registerDatasetsCommand } from './datasets.js';
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerServerCommand(program);
+  registerDeployCommand(program);
+  registerPredictCommand(program);
   registerQuickstartCommand(program);
   registerDriftCommand(program);
   registerDatasetsCommand(program);

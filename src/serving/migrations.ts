@@ -27,4 +27,16 @@ export const servingMigrations: Migrations = {
       await db.schema.dropTable('srv_deployment').ifExists().execute();
     },
   },
+  '0401_serving_status': {
+    async up(db: Kysely<any>) {
+      // The last load outcome a replica reported, so that a process which serves nothing
+      // (the CLI, another replica starting) can show what the servers are doing.
+      await db.schema.alterTable('srv_deployment').addColumn('status', 'text').execute();
+      await db.schema.alterTable('srv_deployment').addColumn('status_ms', 'bigint').execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.alterTable('srv_deployment').dropColumn('status_ms').execute();
+      await db.schema.alterTable('srv_deployment').dropColumn('status').execute();
+    },
+  },
 };

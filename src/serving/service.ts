@@ -304,6 +304,7 @@ export class ServingService {
       v.loadingVersion = undefined;
       done();
     }
+    await this.store.report(rt.record.name, this.status(rt.record.name), this.clock.now()).catch(() => undefined);
   }
 
   private async remove(name: string, rt: DeploymentRuntime): Promise<void> {
@@ -330,9 +331,9 @@ export class ServingService {
 
   // ---- management API ----
 
-  private status(name: string): DeploymentStatus {
+  private status(name: string, reported?: DeploymentStatus): DeploymentStatus {
     const rt = this.runtimes.get(name);
-    if (!rt) return { state: 'pending', variants: [] };
+    if (!rt) return reported ?? { state: 'pending', variants: [] };
     const variants = [...rt.variants.values()].map((v) => v.status());
     const states = variants.map((v) => v.state);
     const state = states.every((s) => s === 'ready')
@@ -349,7 +350,7 @@ export class ServingService {
   }
 
   private view(record: DeploymentRecord): Deployment {
-    return { ...record, status: this.status(record.name) };
+    return { ...record, status: this.status(record.name, record.reported) };
   }
 
   async list(): Promise<Deployment[]> {

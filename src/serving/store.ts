@@ -2,7 +2,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { alreadyExists, notFound } from '../core/errors.js';
 import { isUniqueViolation, type MetadataStore } from '../storage/metadata.js';
-import type { DeploymentRecord, DeploymentSpec } from './types.js';
+import type { DeploymentRecord, DeploymentSpec, DeploymentStatus } from './types.js';
 
 interface DeploymentTable {
   name: string;
@@ -10,6 +10,8 @@ interface DeploymentTable {
   created_ms: number;
   updated_ms: number;
   revision: number;
+  status: string | null;
+  status_ms: number | null;
 }
 
 interface ServingTables {
@@ -19,7 +21,14 @@ interface ServingTables {
 
 function toRecord(row: DeploymentTable): DeploymentRecord {
   const spec = JSON.parse(row.spec) as Omit<DeploymentSpec, 'name'>;
-  return { ...spec, name: row.name, createdMs: Number(row.created_ms), updatedMs: Number(row.updated_ms), revision: Number(row.revision) };
+  return {
+    ...spec,
+    name: row.name,
+    createdMs: Number(row.created_ms),
+    updatedMs: Number(row.updated_ms),
+    revision: Number(row.revision),
+    reported: row.status ? (JSON.parse(row.status) as DeploymentStatus) : undefined,
+  };
 }
 
 function specText(spec: DeploymentSpec): string {
@@ -57,7 +66,7 @@ export class DeploymentStore {
   async create(spec: DeploymentSpec, now: number): Promise<DeploymentRecord> {
     try {
       await this.db.transaction().execute(async (trx) => {
-        await trx.insertInto('srv_deployment').values({ name: spec.name, spec: specText(spec), created_ms: now, updated_ms: now, revision: 1 }).execute();
+        await trx.insertInto('srv_deployment').values({ name: spec.name, spec: specText(spec), created_ms: now, updated_ms: now, revision: 1, status: null, status_ms: null }).execute();
         await this.bump(trx);
       });
     } catch (err) {
@@ -80,6 +89,11 @@ export class DeploymentStore {
     });
     if (!updated) throw notFound(`deployment "${spec.name}" does not exist`);
     return (await this.get(spec.name))!;
+  }
+
+  /** Records a replica's load outcome; not a change of the deployment, so nothing is bumped. */
+  async report(name: string, status: DeploymentStatus, now: number): Promise<void> {
+    await this.db.updateTable('srv_deployment').set({ status: JSON.stringify(status), status_ms: now }).where('name', '=', name).execute();
   }
 
   async delete(name: string): Promise<void> {

@@ -68,6 +68,8 @@ export interface DeploymentRecord extends DeploymentSpec {
   updatedMs: number;
   /** Bumped on every change; replicas compare it to what they run. */
   revision: number;
+  /** The last load outcome any replica reported. */
+  reported?: DeploymentStatus;
 }
 
 export type DeploymentState = 'pending' | 'loading' | 'ready' | 'failed';

@@ -1,0 +1,158 @@
+/**
+ * `modelport deploy NAME [--version V | --alias A]`: create a deployment of a registered model,
+ * or move an existing one (to another version or alias) and tune it; `modelport deployments`
+ * lists, shows and deletes them. The answer says whether the model loaded, and why not.
+ */
+import type { Command } from 'commander';
+import { failedPrecondition, invalidArgument } from '../core/errors.js';
+import { ServingClient, type DeployRequest, type DeploymentInfo } from '../client/serving.js';
+import { withClient } from './context.js';
+
+interface DeployFlags {
+  version?: string;
+  alias?: string;
+  name?: string;
+  maxBatchSize?: string;
+  maxQueueDelayUs?: string;
+  maxQueueSize?: string;
+  timeoutMs?: string;
+  cache?: boolean;
+  cacheMaxEntries?: string;
+  cacheMaxBytes?: string;
+  cacheTtlMs?: string;
+  rateLimit?: string;
+  burst?: string;
+  rateLimitKey?: string;
+  threads?: string;
+}
+
+function whole(raw: string | undefined, flag: string, min = 0): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < min) throw invalidArgument(`${flag}: "${raw}" is not a whole number${min > 0 ? ` >= ${min}` : ''}`);
+  return Number(raw);
+}
+
+function positive(raw: string | undefined, flag: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  if (raw.trim() === '' || !(v > 0)) throw invalidArgument(`${flag}: "${raw}" is not a positive number`);
+  return v;
+}
+
+const defined = <T extends object>(o: T): T | undefined => {
+  const entries = Object.entries(o).filter(([, v]) => v !== undefined);
+  return entries.length > 0 ? (Object.fromEntries(entries) as T) : undefined;
+};
+
+/** The deploy request the flags describe; every mistake names its flag. */
+export function deployRequestFromFlags(model: string, flags: DeployFlags): DeployRequest {
+  if (flags.version !== undefined && flags.alias !== undefined) throw invalidArgument('--version, --alias: give one, not both');
+  const key = flags.rateLimitKey;
+  if (key !== undefined && key !== 'token' && key !== 'address') throw invalidArgument(`--rate-limit-key: "${key}" must be token or address`);
+  const rps = positive(flags.rateLimit, '--rate-limit');
+  return {
+    name: flags.name,
+    model,
+    version: whole(flags.version, '--version', 1),
+    alias: flags.alias,
+    batching: defined({
+      max_batch_size: whole(flags.maxBatchSize, '--max-batch-size', 1),
+      max_queue_delay_us: whole(flags.maxQueueDelayUs, '--max-queue-delay-us'),
+      max_queue_size: whole(flags.maxQueueSize, '--max-queue-size', 1),
+      timeout_ms: whole(flags.timeoutMs, '--timeout-ms'),
+    }),
+    cache: defined({
+      enabled: flags.cache,
+      max_entries: whole(flags.cacheMaxEntries, '--cache-max-entries', 1),
+      max_bytes: whole(flags.cacheMaxBytes, '--cache-max-bytes', 1024),
+      ttl_ms: whole(flags.cacheTtlMs, '--cache-ttl-ms'),
+    }),
+    rate_limit: defined({
+      enabled: rps !== undefined ? true : undefined,
+      requests_per_second: rps,
+      burst: whole(flags.burst, '--burst', 1),
+      key: key as 'token' | 'address' | undefined,
+    }),
+    threads: whole(flags.threads, '--threads', 1),
+  };
+}
+
+export function describeDeployment(d: DeploymentInfo): string {
+  const lines = [`${d.name}: ${d.state}${d.message ? ` (${d.message})` : ''}`];
+  for (const v of d.variants) {
+    const follows = v.alias !== undefined ? `${v.model}@${v.alias}` : `${v.model} version ${v.version}`;
+    lines.push(`  ${v.name}: ${follows}, serving ${v.serving_version ?? 'nothing'}${v.loading_version ? `, loading ${v.loading_version}` : ''}`);
+  }
+  const b = d.batching;
+  lines.push(`  batching: ${b.max_batch_size > 1 ? `up to ${b.max_batch_size} rows, ${b.max_queue_delay_us} µs delay` : 'off'}; queue ${b.max_queue_size}; timeout ${b.timeout_ms} ms`);
+  lines.push(`  cache: ${d.cache.enabled ? `${d.cache.max_entries} entries, ${d.cache.max_bytes} bytes, ttl ${d.cache.ttl_ms || '∞'} ms` : 'off'}`);
+  lines.push(`  rate limit: ${d.rate_limit.enabled ? `${d.rate_limit.requests_per_second}/s, burst ${d.rate_limit.burst}, per ${d.rate_limit.key}` : 'off'}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerDeployCommand(program: Command): void {
+  program
+    .command('deploy')
+    .description('deploy a registered model (or move/tune an existing deployment); pin --version or follow --alias')
+    .argument('<model>', 'registered model name')
+    // -v works today; the root program's own --version flag takes `--version` wherever it appears.
+    .option('-v, --version <v>', 'pin this version (static deployment)')
+    .option('--alias <alias>', 'follow this alias: the deployment moves when the alias moves')
+    .option('--name <name>', 'deployment name (default: the model name)')
+    .option('--max-batch-size <n>', 'dynamic batching: rows per model call (1 = off)')
+    .option('--max-queue-delay-us <us>', 'dynamic batching: how long a partial batch waits')
+    .option('--max-queue-size <n>', 'requests waiting at most before 429')
+    .option('--timeout-ms <ms>', 'per-request deadline (0 = none)')
+    .option('--cache', 'turn the response cache on')
+    .option('--cache-max-entries <n>', 'response cache entries')
+    .option('--cache-max-bytes <n>', 'response cache bytes')
+    .option('--cache-ttl-ms <ms>', 'response cache time to live (0 = none)')
+    .option('--rate-limit <rps>', 'requests per second per client')
+    .option('--burst <n>', 'rate limit bucket size')
+    .option('--rate-limit-key <key>', 'token (bearer token, else address) | address')
+    .option('--threads <n>', 'onnxruntime threads per session')
+    .action(async (model: string, flags: DeployFlags, cmd: Command) => {
+      const request = deployRequestFromFlags(model, flags);
+      await withClient(cmd, async (client) => {
+        const serving = new ServingClient(client);
+        if (request.version === undefined && request.alias === undefined) {
+          const existing = await serving.get(request.name ?? model).catch(() => undefined);
+          if (!existing) throw invalidArgument('--version, --alias: a new deployment needs the version to pin or the alias to follow');
+        }
+        const d = await serving.deploy(request);
+        process.stdout.write(describeDeployment(d));
+        if (d.state === 'failed') throw failedPrecondition(`deployment "${d.name}" failed to load: ${d.message ?? 'unknown reason'}`);
+      });
+    });
+
+  const deployments = program.command('deployments').description('list, show and delete deployments');
+  deployments
+    .command('list')
+    .description('list deployments')
+    .action(async (_flags: unknown, cmd: Command) =>
+      withClient(cmd, async (client) => {
+        const all = await new ServingClient(client).list();
+        if (all.length === 0) process.stdout.write('no deployments\n');
+        for (const d of all) process.stdout.write(describeDeployment(d));
+      }),
+    );
+  deployments
+    .command('show')
+    .argument('<name>')
+    .description('show a deployment and its status')
+    .action(async (name: string, _flags: unknown, cmd: Command) =>
+      withClient(cmd, async (client) => {
+        process.stdout.write(describeDeployment(await new ServingClient(client).get(name)));
+      }),
+    );
+  deployments
+    .command('delete')
+    .argument('<name>')
+    .description('delete a deployment (its models are unloaded)')
+    .action(async (name: string, _flags: unknown, cmd: Command) =>
+      withClient(cmd, async (client) => {
+        await new ServingClient(client).delete(name);
+        process.stdout.write(`deleted deployment ${name}\n`);
+      }),
+    );
+}

@@ -1,0 +1,75 @@
+/**
+ * Typed SDK for serving: deployments (create, move, tune, delete) and prediction over both
+ * protocols (Open Inference V2 and the MLflow scoring protocol).
+ */
+import { isModelportError } from '../core/errors.js';
+import type { DeploymentJson } from '../server/serving.js';
+import type { V2Request, V2Response } from '../serving/index.js';
+import type { ModelportClient } from './client.js';
+
+export type { DeploymentJson as DeploymentInfo } from '../server/serving.js';
+export type { V2Request, V2Response } from '../serving/index.js';
+
+export interface DeploymentSettings {
+  batching?: { max_batch_size?: number; max_queue_delay_us?: number; max_queue_size?: number; timeout_ms?: number };
+  cache?: { enabled?: boolean; max_entries?: number; max_bytes?: number; ttl_ms?: number };
+  rate_limit?: { enabled?: boolean; requests_per_second?: number; burst?: number; key?: 'token' | 'address' };
+  threads?: number;
+}
+
+export interface DeployRequest extends DeploymentSettings {
+  /** Deployment name; defaults to the model name. */
+  name?: string;
+  model: string;
+  version?: number;
+  alias?: string;
+}
+
+export class ServingClient {
+  constructor(private readonly client: ModelportClient) {}
+
+  list(): Promise<DeploymentJson[]> {
+    return this.client.request<{ deployments: DeploymentJson[] }>({ method: 'GET', path: '/api/v1/deployments' }).then((r) => r.deployments);
+  }
+
+  get(name: string): Promise<DeploymentJson> {
+    return this.client.request({ method: 'GET', path: `/api/v1/deployments/${encodeURIComponent(name)}` });
+  }
+
+  create(request: DeployRequest): Promise<DeploymentJson> {
+    return this.client.request({ method: 'POST', path: '/api/v1/deployments', body: request });
+  }
+
+  update(name: string, patch: Omit<DeployRequest, 'name' | 'model'> & { model?: string }): Promise<DeploymentJson> {
+    return this.client.request({ method: 'PATCH', path: `/api/v1/deployments/${encodeURIComponent(name)}`, body: patch });
+  }
+
+  /** Creates the deployment, or moves an existing one to the given version/alias and settings. */
+  async deploy(request: DeployRequest): Promise<DeploymentJson> {
+    const name = request.name ?? request.model;
+    try {
+      await this.get(name);
+    } catch (err) {
+      if (isModelportError(err) && err.code === 'NotFound') return this.create(request);
+      throw err;
+    }
+    const { name: _name, ...patch } = request;
+    return this.update(name, patch);
+  }
+
+  delete(name: string): Promise<void> {
+    return this.client.request({ method: 'DELETE', path: `/api/v1/deployments/${encodeURIComponent(name)}` });
+  }
+
+  /** Open Inference Protocol inference against a deployment (and optionally one version). */
+  infer(deployment: string, request: V2Request, version?: number): Promise<V2Response> {
+    const path = `/v2/models/${encodeURIComponent(deployment)}${version === undefined ? '' : `/versions/${version}`}/infer`;
+    return this.client.request({ method: 'POST', path, body: request });
+  }
+
+  /** MLflow scoring protocol: `{dataframe_split | dataframe_records | instances | inputs}` → predictions. */
+  async predict(deployment: string, body: Record<string, unknown>): Promise<unknown> {
+    const res = await this.client.request<{ predictions: unknown }>({ method: 'POST', path: `/deployments/${encodeURIComponent(deployment)}/invocations`, body });
+    return res.predictions;
+  }
+}
