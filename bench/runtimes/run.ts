@@ -74,16 +74,22 @@ async function bestSeconds(fn: () => Promise<unknown>): Promise<number> {
   return best;
 }
 
+/** p50/p99 in µs of the quietest of ROUNDS rounds (the one with the lowest p50). */
 async function latency(fn: () => Promise<unknown>, iterations: number): Promise<{ p50: number; p99: number }> {
   for (let i = 0; i < Math.min(2000, iterations); i++) await fn();
-  const samples = new Float64Array(iterations);
-  for (let i = 0; i < iterations; i++) {
-    const t = process.hrtime.bigint();
-    await fn();
-    samples[i] = Number(process.hrtime.bigint() - t) / 1e3;
+  let best = { p50: Infinity, p99: Infinity };
+  for (let round = 0; round < ROUNDS; round++) {
+    const samples = new Float64Array(iterations);
+    for (let i = 0; i < iterations; i++) {
+      const t = process.hrtime.bigint();
+      await fn();
+      samples[i] = Number(process.hrtime.bigint() - t) / 1e3;
+    }
+    samples.sort();
+    const p50 = samples[Math.floor(iterations * 0.5)];
+    if (p50 < best.p50) best = { p50, p99: samples[Math.floor(iterations * 0.99)] };
   }
-  samples.sort();
-  return { p50: samples[Math.floor(iterations * 0.5)], p99: samples[Math.floor(iterations * 0.99)] };
+  return best;
 }
 
 function ortSession(model: Uint8Array | string, threads: number): Promise<ort.InferenceSession> {
@@ -240,7 +246,7 @@ Largest |margin difference| between modelport and XGBoost over all rows: breast 
 
 ${tp}
 
-### Single-row latency, in process
+### Single-row latency, in process (the quietest of ${ROUNDS} rounds)
 
 ${lt}
 
