@@ -35,7 +35,7 @@ export function treeRange(model: XgbModel, options: LoadOptions): [number, numbe
   return [model.roundStart[begin], model.roundStart[end]];
 }
 
-export function applyTransform(transform: Transform, margins: Float32Array, rows: number, k: number): Float32Array {
+function applyTransform(transform: Transform, margins: Float32Array, rows: number, k: number): Float32Array {
   const out = new Float32Array(transform === 'argmax' ? rows : margins.length);
   switch (transform) {
     case 'identity':
@@ -165,7 +165,7 @@ function toFloat32(name: string, col: Column, out: Float32Array, offset: number,
   return out;
 }
 
-export function xgboostSignature(model: XgbModel, options: LoadOptions): Signature {
+function xgboostSignature(model: XgbModel, options: LoadOptions): Signature {
   const k = model.numGroups;
   const transform = transformOf(model.objective);
   let inputs: TensorSpec[];
@@ -205,7 +205,7 @@ export function xgboostPredictor(model: XgbModel, options: LoadOptions = {}): Pr
   return new XgboostPredictor(forest, transform, xgboostSignature(model, options), metadata, options);
 }
 
-export async function loadXgboost(path: string, options: LoadOptions): Promise<Predictor> {
+async function loadXgboost(path: string, options: LoadOptions): Promise<Predictor> {
   const bytes = await readFile(path);
   let model: XgbModel;
   try {

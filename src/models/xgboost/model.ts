@@ -71,7 +71,7 @@ function strings(v: UbjValue | undefined): string[] | undefined {
 }
 
 /** XGBoost ≥2 writes base_score as "[5E-1]" (3.x multi-class: one value per class). */
-export function parseBaseScore(text: string): number[] {
+function parseBaseScore(text: string): number[] {
   const inner = text.trim().replace(/^\[/, '').replace(/\]$/, '');
   const values = inner.split(',').map((s) => Number(s.trim()));
   if (values.length === 0 || values.some((v) => !Number.isFinite(v))) {
@@ -155,7 +155,7 @@ export function parseXgboost(bytes: Uint8Array): XgbModel {
   return fromDocument(obj(doc, 'document'));
 }
 
-export function fromDocument(doc: Obj): XgbModel {
+function fromDocument(doc: Obj): XgbModel {
   const learner = obj(doc.learner, 'learner');
   const version = Array.isArray(doc.version) || ArrayBuffer.isView(doc.version) ? Array.from(nums(doc.version, 'version')) : [];
   const param = obj(learner.learner_model_param, 'learner.learner_model_param');
