@@ -24,6 +24,7 @@ interface Pending {
 export class GroupWriter {
   private queue: Pending[] = [];
   private active = 0;
+  private scheduled = false;
   private idle: (() => void)[] = [];
 
   constructor(
@@ -36,7 +37,7 @@ export class GroupWriter {
   submit<T>(order: string, job: Job<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ job, order, resolve: resolve as (v: unknown) => void, reject });
-      this.pump();
+      this.schedule();
     });
   }
 
@@ -46,13 +47,27 @@ export class GroupWriter {
     await new Promise<void>((resolve) => this.idle.push(resolve));
   }
 
+  /**
+   * Starts the next group after the event loop has read every request already waiting, so the
+   * group holds all of them. With SQLite a commit blocks the loop, so requests pile up while
+   * one group commits and all go in the next.
+   */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
   private pump(): void {
     while (this.active < this.concurrency && this.queue.length > 0) {
       const group = this.queue.splice(0, this.maxGroup).sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
       this.active++;
       void this.run(group).finally(() => {
         this.active--;
-        if (this.queue.length > 0) this.pump();
+        if (this.queue.length > 0) this.schedule();
         else if (this.active === 0) for (const wake of this.idle.splice(0)) wake();
       });
     }
