@@ -181,13 +181,13 @@ export function registerModelsCommand(program: Command): Command {
     .command('show')
     .description('show a registered model and its versions, or one version')
     .argument('<name>')
-    .option('--version <ref>', 'one version: a number, an alias or latest')
+    .argument('[version]', 'one version: a number, an alias or latest')
     .option('--json', 'print JSON')
-    .action(async (name: string, flags: { version?: string; json?: boolean }, command: Command) => {
+    .action(async (name: string, version: string | undefined, flags: { json?: boolean }, command: Command) => {
       const { out } = io(command);
       await withRegistry(command, {}, async (registry) => {
-        if (flags.version) {
-          const v = await registry.getVersion(name, flags.version);
+        if (version) {
+          const v = await registry.getVersion(name, version);
           if (flags.json) return out(`${JSON.stringify(v, null, 2)}\n`);
           const manifest = v.sha256 ? await registry.manifest(name, v.version) : undefined;
           out(`${describeVersion(v)}\nstatus ${v.status}, stage ${v.stage}, aliases ${v.aliases.join(' ') || '-'}, run ${v.runId ?? '-'}\nsource ${v.source}\n`);

@@ -151,11 +151,12 @@ export class Webhooks {
 
   async create(input: WebhookInput): Promise<Webhook> {
     const now = this.clock.now();
+    const events = JSON.stringify(this.checkEvents(input.events));
     const row: RegWebhookTable = {
       id: randomUUID(),
       url: await this.checkTarget(input.url),
       secret: input.secret ?? null,
-      events: JSON.stringify(this.checkEvents(input.events)),
+      events,
       model_name: input.model ?? null,
       description: input.description ?? null,
       status: input.status ?? 'ACTIVE',
@@ -213,7 +214,13 @@ export class Webhooks {
   }
 
   /** Fans an event out to every active hook that wants it; deliveries proceed in the background. */
-  async dispatch(event: RegistryEvent): Promise<void> {
+  dispatch(event: RegistryEvent): Promise<void> {
+    const work = this.fanOut(event);
+    this.track(work);
+    return work;
+  }
+
+  private async fanOut(event: RegistryEvent): Promise<void> {
     if (this.closed) return;
     const hooks = await this.db.selectFrom('reg_webhook').selectAll().where('status', '=', 'ACTIVE').execute();
     const name = (event.data as { name?: string }).name;

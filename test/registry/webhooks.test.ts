@@ -1,0 +1,76 @@
+/** Webhook targets, signatures and the retry schedule (on the injected clock). */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import http from 'node:http';
+import { isInternalAddress, signWebhookPayload } from '../../src/registry/index.js';
+import { openRegistry, type RegistryHarness } from './helpers.js';
+
+describe('webhook targets', () => {
+  test('loopback, private, link-local and mapped addresses are internal; public ones are not', () => {
+    for (const a of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', '::', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1']) {
+      assert.equal(isInternalAddress(a), true, a);
+    }
+    for (const a of ['8.8.8.8', '1.1.1.1', '172.32.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8']) assert.equal(isInternalAddress(a), false, a);
+  });
+
+  test('signatures are HMAC-SHA256 of the body, hex, sha256= prefixed', () => {
+    assert.equal(signWebhookPayload('key', 'The quick brown fox jumps over the lazy dog'), 'sha256=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8');
+  });
+
+  test('targets on internal addresses are refused unless allowed', async () => {
+    const h = await openRegistry('sqlite');
+    try {
+      for (const url of ['http://127.0.0.1:9/x', 'http://[::1]:9/x', 'http://169.254.169.254/latest', 'http://localhost:9/x']) {
+        await assert.rejects(h.registry.webhooks.create({ url, events: ['*'] }), /loopback or private address; such targets are refused unless allowPrivateWebhookTargets is set/, url);
+      }
+      await assert.rejects(h.registry.webhooks.create({ url: 'ftp://93.184.215.14/x', events: ['*'] }), /only http and https/);
+      const publicHook = await h.registry.webhooks.create({ url: 'https://93.184.215.14/x', events: ['*'] });
+      assert.equal(publicHook.status, 'ACTIVE');
+      await assert.rejects(h.registry.webhooks.create({ url: 'https://example.com/x', events: ['model.sneezed'] }), /unknown event "model.sneezed"/);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('webhook retries', () => {
+  let h: RegistryHarness;
+  let server: http.Server;
+  let url: string;
+  const seen: number[] = [];
+  before(async () => {
+    h = await openRegistry('sqlite', { allowPrivateWebhookTargets: true, webhooks: { maxAttempts: 4, baseDelayMs: 500 } });
+    server = http.createServer((req, res) => {
+      seen.push(h.clock.now());
+      req.resume();
+      res.statusCode = 503;
+      res.end();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+  });
+  after(async () => {
+    await h.close();
+    await new Promise((r) => server.close(r));
+  });
+
+  test('failed deliveries back off exponentially on the clock, then stop as FAILED', async () => {
+    const hook = await h.registry.webhooks.create({ url, events: ['registered_model.created'] });
+    const t0 = h.clock.now();
+    await h.registry.createModel({ name: 'm' });
+    for (let attempt = 1; attempt < 4; attempt++) {
+      for (let i = 0; i < 300 && seen.length < attempt; i++) await new Promise((r) => setTimeout(r, 5));
+      for (let i = 0; i < 300 && !(await h.registry.webhooks.deliveries(hook.id)).some((d) => d.attempts === attempt); i++) await new Promise((r) => setTimeout(r, 5));
+      h.clock.advance(500 * 2 ** (attempt - 1));
+    }
+    await h.registry.idle();
+    assert.deepEqual(seen.map((t) => t - t0), [0, 500, 1500, 3500]);
+    const [d] = await h.registry.webhooks.deliveries(hook.id);
+    assert.equal(d.status, 'FAILED');
+    assert.equal(d.attempts, 4);
+    assert.equal(d.responseStatus, 503);
+    assert.equal(d.nextAttemptAt, undefined);
+  });
+});
