@@ -94,12 +94,12 @@ describe('registry API over HTTP', () => {
       body: JSON.stringify({ files: [{ path: 'model.onnx', sha256: (await ana.manifest('fixtures', 5)).files.find((f) => f.path === 'model.json')!.sha256 }] }),
     });
     assert.equal(wrong.status, 400);
-    assert.match((await wrong.json()).error.message, /not a valid onnx model: expected an ONNX model/);
+    assert.match(((await wrong.json()) as { error: { message: string } }).error.message, /not a valid onnx model: expected an ONNX model/);
     const unknown = await fetch(`${server.url}/api/v1/registry/models/nope/versions/1`);
     assert.equal(unknown.status, 404);
     const badUpload = await fetch(`${server.url}/api/v1/registry/blobs?sha256=${'0'.repeat(64)}`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: 'abc' });
     assert.equal(badUpload.status, 400);
-    assert.match((await badUpload.json()).error.message, /not the expected/);
+    assert.match(((await badUpload.json()) as { error: { message: string } }).error.message, /not the expected/);
   });
 
   test('lineage: version → run → datasets and git commit; parent versions', async () => {
@@ -156,7 +156,7 @@ describe('registry API over HTTP', () => {
       body: JSON.stringify({ name: 'fixtures', version: '1', stage: 'Production', archive_existing_versions: false }),
     });
     assert.equal(mlflowAttempt.status, 403);
-    assert.equal((await mlflowAttempt.json()).error_code, 'PERMISSION_DENIED');
+    assert.equal(((await mlflowAttempt.json()) as { error_code: string }).error_code, 'PERMISSION_DENIED');
     await ana.setAlias('fixtures', 'challenger', 2);
     const registry = server.platform.services.registry;
     await registry.idle();
