@@ -603,15 +603,36 @@ export class TrackingService {
   }
 
   private async readHistory(runPk: number, key: string): Promise<History> {
-    const blocks = await this.db
+    const blocks = await this.readBlocks(runPk, key);
+    return blocks.length ? decodeBlocks(blocks) : emptyHistory();
+  }
+
+  private readBlocks(runPk: number, key: string) {
+    return this.db
       .selectFrom('tracking_metric_block')
-      .select(['count', 'data'])
+      .select(['block_id', 'count', 'data'])
       .where('run_pk', '=', runPk)
       .where('key', '=', key)
       .orderBy('min_step')
       .orderBy('block_id')
       .execute();
-    return blocks.length ? decodeBlocks(blocks) : emptyHistory();
+  }
+
+  /**
+   * A history as its stored blocks (immutable once written, ids never reused) when they follow
+   * one another without overlap, which is how a training loop logs; undefined otherwise (read
+   * the merged columns instead). Lets a caller cache work per block.
+   */
+  async getMetricHistoryBlocks(runId: string, key: string): Promise<{ id: number; history: History }[] | undefined> {
+    const rows = await this.readBlocks((await this.requireRun(runId)).run_pk, key);
+    const blocks = rows.map((row) => ({ id: Number(row.block_id), history: decodeBlocks([row]) }));
+    for (let i = 1; i < blocks.length; i++) {
+      const prev = blocks[i - 1].history;
+      const next = blocks[i].history;
+      const last = prev.length - 1;
+      if (!(next.step[0] > prev.step[last] || (next.step[0] === prev.step[last] && next.timestamp[0] > prev.timestamp[last]))) return undefined;
+    }
+    return blocks;
   }
 
   /** Every point of one metric in step order; paginated when `max_results` is given. */

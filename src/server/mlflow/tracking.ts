@@ -52,12 +52,42 @@ function pointsJson(points: { key: string; value: number; timestamp: number; ste
   return `{"metrics":[${parts.join(',')}]}`;
 }
 
-/** One history written by hand from its columns: get-history answers can hold 100,000 points. */
-function historyJson(key: string, h: History, from: number, to: number, nextPageToken: string | undefined): string {
+/** One history's points as JSON objects, written by hand from its columns. */
+function historyPoints(key: string, h: History, from: number, to: number): string {
   const head = `{"key":${JSON.stringify(key)},"value":`;
   const parts: string[] = new Array(Math.max(0, to - from));
   for (let i = from; i < to; i++) parts[i - from] = `${head}${numberJson(h.value[i])},"timestamp":${h.timestamp[i]},"step":${h.step[i]}}`;
-  return `{"metrics":[${parts.join(',')}]${nextPageToken ? `,"next_page_token":${JSON.stringify(nextPageToken)}` : ''}}`;
+  return parts.join(',');
+}
+
+/**
+ * Rendered blocks of metric history. Writing 100,000 doubles as text is most of a get-history
+ * answer's cost, and charts read the same histories again and again while a run grows by new
+ * blocks; stored blocks never change, so each is rendered once.
+ */
+class BlockJsonCache {
+  private readonly entries = new Map<number, string>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  get(id: number, render: () => string): string {
+    const hit = this.entries.get(id);
+    if (hit !== undefined) {
+      this.entries.delete(id);
+      this.entries.set(id, hit);
+      return hit;
+    }
+    const text = render();
+    this.entries.set(id, text);
+    this.bytes += text.length;
+    for (const [oldest, value] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.entries.delete(oldest);
+      this.bytes -= value.length;
+    }
+    return text;
+  }
 }
 
 interface RouteSpec<S extends TSchema> {
@@ -73,6 +103,7 @@ interface RouteSpec<S extends TSchema> {
 export const trackingRoutes: FastifyPluginAsync<{ platform: Platform }> = async (root, { platform }) => {
   const tracking = platform.services.tracking;
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
+  const rendered = new BlockJsonCache(64 * 1024 * 1024);
 
   /** Registers one MLflow RPC under both prefixes (the ajax copy hidden from the OpenAPI document). */
   function rpc<S extends TSchema>(spec: RouteSpec<S>, handler: (input: Static<S>, reply: FastifyReply) => Promise<unknown>): void {
@@ -393,11 +424,20 @@ export const trackingRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
       input: Type.Object({ ...RunRef, metric_key: Str, max_results: Type.Optional(Int), page_token: Type.Optional(Str) }),
     },
     async (q, reply) => {
-      const history = await tracking.getMetricHistoryColumns(runIdOf(q), q.metric_key);
-      const from = decodePageToken(q.page_token);
+      const runId = runIdOf(q);
+      reply.type('application/json; charset=utf-8');
+      if (q.max_results === undefined && !q.page_token) {
+        const blocks = await tracking.getMetricHistoryBlocks(runId, q.metric_key);
+        if (blocks) {
+          const parts = blocks.map((b) => rendered.get(b.id, () => historyPoints(q.metric_key, b.history, 0, b.history.length)));
+          return reply.send(`{"metrics":[${parts.join(',')}]}`);
+        }
+      }
+      const history = await tracking.getMetricHistoryColumns(runId, q.metric_key);
+      const from = Math.min(decodePageToken(q.page_token), history.length);
       const to = q.max_results === undefined ? history.length : Math.min(history.length, from + Math.max(1, q.max_results));
-      const next = to < history.length ? encodePageToken(to) : undefined;
-      return reply.type('application/json; charset=utf-8').send(historyJson(q.metric_key, history, Math.min(from, to), to, next));
+      const next = to < history.length ? `,"next_page_token":${JSON.stringify(encodePageToken(to))}` : '';
+      return reply.send(`{"metrics":[${historyPoints(q.metric_key, history, from, to)}]${next}}`);
     },
   );
 

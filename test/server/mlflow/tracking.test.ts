@@ -208,6 +208,23 @@ function contract(engine: string, storeUri: () => Promise<{ uri?: string; cleanu
       const p2 = await api.ok('GET', '/metrics/get-history', { run_id, metric_key: 'loss', max_results: 2, page_token: p1.next_page_token });
       assert.deepEqual(p2.metrics.map((m: { step: number }) => m.step), [2]);
       assert.deepEqual((await api.ok('GET', '/metrics/get-history', { run_id, metric_key: 'never' })).metrics, []);
+
+      // Batches that overlap in steps, repeat points and arrive out of order still read back in order, once each.
+      for (const steps of [[0, 10], [5, 10], [3]]) {
+        await api.ok('POST', '/runs/log-batch', { run_id, metrics: steps.map((step) => ({ key: 'mixed', value: step / 10, timestamp: 7, step })) });
+      }
+      for (let read = 0; read < 2; read++) {
+        const mixed = await api.ok('GET', '/metrics/get-history', { run_id, metric_key: 'mixed' });
+        assert.deepEqual(mixed.metrics.map((m: { step: number }) => m.step), [0, 3, 5, 10]);
+      }
+      await api.ok('POST', '/runs/log-batch', { run_id, metrics: [{ key: 'ordered', value: 1, timestamp: 1, step: 0 }] });
+      await api.ok('GET', '/metrics/get-history', { run_id, metric_key: 'ordered' });
+      await api.ok('POST', '/runs/log-batch', { run_id, metrics: [{ key: 'ordered', value: 'NaN', timestamp: 1, step: 1 }] });
+      const ordered = await api.ok('GET', '/metrics/get-history', { run_id, metric_key: 'ordered' });
+      assert.deepEqual(ordered.metrics, [
+        { key: 'ordered', value: 1, timestamp: 1, step: 0 },
+        { key: 'ordered', value: 'NaN', timestamp: 1, step: 1 },
+      ], 'a history that grew since the last read includes the new block');
       assert.equal((await api.get('/metrics/get-history', { run_id: 'x'.repeat(32), metric_key: 'loss' })).status, 404);
     });
 
