@@ -4,6 +4,7 @@
  * reads them in place (folders too).
  */
 import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { invalidArgument } from '../core/errors.js';
 import type { ModelportClient } from '../client/client.js';
@@ -138,7 +139,7 @@ export function registerDatasetsCommand(program: Command): Command {
           format: checkFormat(flags.format),
           delimiter: flags.delimiter,
           validate: flags.validate,
-          creator: process.env.USER ?? 'cli',
+          creator: userInfo().username,
         }),
       );
       if (flags.json) return out(JSON.stringify(result, null, 2) + '\n');

@@ -12,6 +12,15 @@ export const QUANTILES = [0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99] as 
 export const HISTOGRAM_BUCKETS = 10;
 export const TOP_VALUES = 20;
 export const MAX_CATEGORIES = 1000;
+/** Above this many rows quantiles come from DuckDB's t-digest (approx_quantile), whose memory stays small. */
+export const EXACT_QUANTILE_ROWS = 1_000_000;
+/** Columns with more distinct values than this get no value counts: they would be all ones, at the cost of a hash table of every value. */
+export const VALUE_COUNT_LIMIT = 100_000;
+
+export interface ProfileOptions {
+  exactQuantileRows?: number;
+  valueCountLimit?: number;
+}
 
 /** A column to profile: `expr` is evaluated over the relation's rows and must yield `type`. */
 export interface ProfileColumn {
@@ -53,18 +62,22 @@ export function equalWidthEdges(min: number, max: number, buckets = HISTOGRAM_BU
   return edges;
 }
 
-export async function profileRelation(session: DuckSession, from: string, columns: ProfileColumn[]): Promise<Profile> {
+export async function profileRelation(session: DuckSession, from: string, columns: ProfileColumn[], options: ProfileOptions = {}): Promise<Profile> {
   await session.run(`SET TimeZone = 'UTC'`);
   const src = projection(from, columns);
+  // Parquet answers count(*) from its footer; the count picks the quantile method before the scan.
+  const [[total]] = await session.rows(`SELECT count(*) FROM ${from}`);
+  const exactQuantiles = Number(total) <= (options.exactQuantileRows ?? EXACT_QUANTILE_ROWS);
+  const quantile = exactQuantiles ? 'quantile_cont' : 'approx_quantile';
   const aggs: string[] = ['count(*)'];
   const slots: number[] = [];
   columns.forEach((c, i) => {
     slots.push(aggs.length);
     const x = `c${i}`;
-    aggs.push(`count(${x})`);
+    aggs.push(`count(${x})`, `count(DISTINCT ${x})`);
     if (c.type === 'float') aggs.push(`count(*) FILTER (WHERE n${i})`);
     if (isNumeric(c.type)) {
-      aggs.push(`min(${x})`, `max(${x})`, `avg(${x})`, `stddev_samp(${x})`, `quantile_cont(${x}, [${QUANTILES.join(', ')}])`);
+      aggs.push(`min(${x})`, `max(${x})`, `avg(${x})`, `stddev_samp(${x})`, `${quantile}(${x}, [${QUANTILES.join(', ')}])`);
     } else if (c.type === 'timestamp' || c.type === 'string') {
       aggs.push(`CAST(min(${x}) AS VARCHAR)`, `CAST(max(${x}) AS VARCHAR)`);
     }
@@ -74,6 +87,7 @@ export async function profileRelation(session: DuckSession, from: string, column
   const profiles: ColumnProfile[] = columns.map((c, i) => {
     let k = slots[i];
     const nonNull = Number(row[k++]);
+    const distinct = Number(row[k++]);
     const nan = c.type === 'float' ? Number(row[k++]) : 0;
     const count = nonNull + nan;
     const missing = rowCount - count;
@@ -84,7 +98,7 @@ export async function profileRelation(session: DuckSession, from: string, column
       count,
       missing,
       missingShare: rowCount > 0 ? missing / rowCount : 0,
-      distinct: 0,
+      distinct,
       topValues: [],
     };
     if (c.type === 'float') p.nan = nan;
@@ -107,8 +121,9 @@ export async function profileRelation(session: DuckSession, from: string, column
     return p;
   });
   await addHistograms(session, src, columns, profiles);
-  await addValueCounts(session, src, columns, profiles);
-  return { rowCount, columnCount: columns.length, columns: profiles };
+  const limit = options.valueCountLimit ?? VALUE_COUNT_LIMIT;
+  await addValueCounts(session, src, columns, profiles, (i) => profiles[i].distinct > 0 && profiles[i].distinct <= limit);
+  return { rowCount, columnCount: columns.length, exactQuantiles, columns: profiles };
 }
 
 async function addHistograms(session: DuckSession, src: string, columns: ProfileColumn[], profiles: ColumnProfile[]): Promise<void> {
@@ -142,32 +157,34 @@ function mapEntries(value: unknown): { key: unknown; value: unknown }[] {
   return entries ?? [];
 }
 
-async function addValueCounts(session: DuckSession, src: string, columns: ProfileColumn[], profiles: ColumnProfile[]): Promise<void> {
-  if (columns.length === 0) return;
-  const ids = columns.map((_, i) => `c${i}`);
-  const idx = `CASE ${ids.map((c, i) => `WHEN grouping(${c}) = 0 THEN ${i}`).join(' ')} END`;
+async function addValueCounts(
+  session: DuckSession,
+  src: string,
+  columns: ProfileColumn[],
+  profiles: ColumnProfile[],
+  wanted: (i: number) => boolean,
+): Promise<void> {
+  const counted = columns.map((_, i) => i).filter(wanted);
+  if (counted.length === 0) return;
+  const idx = `CASE ${counted.map((i) => `WHEN grouping(c${i}) = 0 THEN ${i}`).join(' ')} END`;
   // Int columns are projected as DOUBLE for the moments; their values read back as whole numbers.
-  const text = (c: string, i: number) => (columns[i].type === 'int' ? `CAST(CAST(${c} AS HUGEINT) AS VARCHAR)` : `CAST(${c} AS VARCHAR)`);
-  const value = `COALESCE(${ids.map((c, i) => `CASE WHEN grouping(${c}) = 0 THEN ${text(c, i)} END`).join(', ')})`;
-  const limit = `CASE ${columns.map((c, i) => `WHEN idx = ${i} THEN ${isCategorical(c.type) ? MAX_CATEGORIES : TOP_VALUES}`).join(' ')} END`;
+  const text = (i: number) => (columns[i].type === 'int' ? `CAST(CAST(c${i} AS HUGEINT) AS VARCHAR)` : `CAST(c${i} AS VARCHAR)`);
+  const value = `COALESCE(${counted.map((i) => `CASE WHEN grouping(c${i}) = 0 THEN ${text(i)} END`).join(', ')})`;
+  const limit = `CASE ${counted.map((i) => `WHEN idx = ${i} THEN ${isCategorical(columns[i].type) ? MAX_CATEGORIES : TOP_VALUES}`).join(' ')} END`;
+  // One scan counts every wanted column's values (GROUPING SETS), then ranks them per column.
   const sql = `
-    SELECT idx, value, n, d FROM (
-      SELECT idx, value, n,
-        row_number() OVER (PARTITION BY idx ORDER BY n DESC, value) AS rk,
-        count(*) OVER (PARTITION BY idx) AS d
+    SELECT idx, value, n FROM (
+      SELECT idx, value, n, row_number() OVER (PARTITION BY idx ORDER BY n DESC, value) AS rk
       FROM (
         SELECT ${idx} AS idx, ${value} AS value, count(*) AS n
-        FROM ${src} GROUP BY GROUPING SETS (${ids.map((c) => `(${c})`).join(', ')})
+        FROM ${src} GROUP BY GROUPING SETS (${counted.map((i) => `(c${i})`).join(', ')})
       ) WHERE value IS NOT NULL
     ) WHERE rk <= ${limit}
     ORDER BY idx, rk`;
-  const counts = columns.map(() => [] as ValueCount[]);
-  for (const [i, v, n, d] of await session.rows(sql)) {
-    counts[Number(i)].push({ value: String(v), count: Number(n) });
-    profiles[Number(i)].distinct = Number(d);
+  const counts = new Map<number, ValueCount[]>(counted.map((i) => [i, []]));
+  for (const [i, v, n] of await session.rows(sql)) counts.get(Number(i))!.push({ value: String(v), count: Number(n) });
+  for (const [i, values] of counts) {
+    profiles[i].topValues = values.slice(0, TOP_VALUES);
+    if (isCategorical(columns[i].type)) profiles[i].categories = values;
   }
-  profiles.forEach((p, i) => {
-    p.topValues = counts[i].slice(0, TOP_VALUES);
-    if (isCategorical(columns[i].type)) p.categories = counts[i];
-  });
 }

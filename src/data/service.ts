@@ -123,8 +123,11 @@ const manifestBytes = (manifest: NonNullable<Content['manifest']>) => Buffer.fro
 export class DatasetsService {
   private readonly db: Kysely<DatasetTables>;
 
+  private readonly duckTemp: string;
+
   constructor(private readonly deps: DatasetsServiceDeps) {
     this.db = deps.metadata.db as Kysely<DatasetTables>;
+    this.duckTemp = join(deps.workDir, 'duckdb-tmp');
   }
 
   /** Registers a file or folder as a new version of `name`; identical content is not registered twice. */
@@ -140,7 +143,7 @@ export class DatasetsService {
     if (twin && !options.validate) {
       profile = JSON.parse(twin.profile_json);
     } else {
-      const session = await DuckSession.open();
+      const session = await DuckSession.open(this.duckTemp);
       try {
         const columns = await describeSource(session, source);
         profile = await reading(session, source, () => profileRelation(session, readerSql(source), rawColumns(columns)));
@@ -344,7 +347,7 @@ export class DatasetsService {
   /** Validates a file or folder against the dataset's schema, and for drift against a version (latest by default). */
   async validate(name: string, path: string, options: SourceOptions & { against?: number } = {}): Promise<ValidationReport> {
     const source = resolveSource(path, options);
-    const session = await DuckSession.open();
+    const session = await DuckSession.open(this.duckTemp);
     try {
       const columns = await describeSource(session, source);
       return await reading(session, source, () => this.validateWith(name, { session, from: readerSql(source), columns }, options.against));
@@ -359,7 +362,7 @@ export class DatasetsService {
 
   /** Validates columns held in memory (e.g. a batch of serving requests). */
   async validateColumns(name: string, columns: MemoryColumn[], options: { against?: number } = {}): Promise<ValidationReport> {
-    const session = await DuckSession.open();
+    const session = await DuckSession.open(this.duckTemp);
     try {
       return await this.validateWith(name, await loadColumns(session, columns), options.against);
     } finally {
@@ -439,6 +442,25 @@ export class DatasetsService {
       .orderBy('created_ms')
       .executeTakeFirst();
     return row ? this.get({ name: row.name, version: Number(row.version) }) : undefined;
+  }
+
+  /**
+   * For tracking's `runs/log-inputs`: links the run to the version an MLflow dataset names (same
+   * name, digest equal to or a prefix of ours), if there is one; returns it.
+   */
+  async linkMlflowInput(runId: string, dataset: { name: string; digest: string }, context = 'training'): Promise<Required<VersionRef> | undefined> {
+    const d = dataset.digest.toLowerCase();
+    if (!NAME.test(dataset.name) || !/^[0-9a-f]{8,64}$/.test(d)) return undefined;
+    const row = await this.db
+      .selectFrom('mp_dataset_version')
+      .select(['name', 'version'])
+      .where('name', '=', dataset.name)
+      .where('digest', 'like', `${d}%`)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const ref = { name: row.name, version: Number(row.version) };
+    await this.linkRun(ref, runId, context);
+    return ref;
   }
 
   /** The version as MLflow's Dataset entity (what `runs/log-inputs` stores). */

@@ -5,9 +5,10 @@
  * them.
  */
 import { openSync, readSync, closeSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { invalidArgument, notFound, type ModelportError } from '../core/errors.js';
+import { invalidArgument, notFound, ModelportError } from '../core/errors.js';
 import { tableFormatOf, type TableFormat } from './read-table.js';
 import type { ColumnType } from './types.js';
 
@@ -137,8 +138,9 @@ export class DuckSession {
     readonly con: DuckDBConnection,
   ) {}
 
-  static async open(): Promise<DuckSession> {
-    const instance = await DuckDBInstance.create(':memory:');
+  /** `tempDirectory`: where DuckDB spills sorts and hash tables bigger than memory (else the OS temp folder). */
+  static async open(tempDirectory = join(tmpdir(), 'modelport-duckdb')): Promise<DuckSession> {
+    const instance = await DuckDBInstance.create(':memory:', { temp_directory: tempDirectory });
     const con = await instance.connect();
     return new DuckSession(instance, con);
   }
@@ -233,7 +235,7 @@ async function locateCsvProblem(session: DuckSession, file: string, delim: strin
 
 /** Turns a DuckDB read failure into a one-line InvalidArgument naming file, line and column. */
 export async function explainReadError(session: DuckSession, source: TableSource, err: unknown): Promise<ModelportError> {
-  if ((err as ModelportError).code && (err as ModelportError).details) return err as ModelportError;
+  if (err instanceof ModelportError) return err;
   const msg = err instanceof Error ? err.message : String(err);
   const fromLine = csvLineError(msg, source.files[0]);
   if (fromLine) return fromLine;

@@ -39,13 +39,13 @@ export const ColumnProfileSchema = Type.Object({
   std: Type.Optional(Type.Number()),
   /** Float NaNs: present, but left out of every statistic. */
   nan: Type.Optional(Type.Integer()),
-  /** Exact quantiles, linear interpolation between order statistics (numpy's default). */
+  /** Quantiles: exact, linear interpolation between order statistics (numpy's default), up to 1,000,000 rows. */
   quantiles: Type.Optional(Type.Array(Type.Object({ q: Type.Number(), value: Type.Number() }))),
   /** Ten equal-width buckets from min to max; the first includes min, each includes its high edge. */
   histogram: Type.Optional(Type.Array(Bucket)),
-  /** The most frequent values (at most 20), most frequent first. */
+  /** The most frequent values (at most 20), most frequent first; empty when the column has over 100,000 distinct values. */
   topValues: Type.Array(ValueCount),
-  /** String and bool columns: value counts, most frequent first, at most 1,000 (TFDV's rank histogram). */
+  /** String and bool columns: value counts, most frequent first, at most 1,000 (TFDV's rank histogram); absent over 100,000 distinct values. */
   categories: Type.Optional(Type.Array(ValueCount)),
 });
 export type ColumnProfile = Static<typeof ColumnProfileSchema>;
@@ -53,6 +53,8 @@ export type ColumnProfile = Static<typeof ColumnProfileSchema>;
 export const ProfileSchema = Type.Object({
   rowCount: Type.Integer(),
   columnCount: Type.Integer(),
+  /** False above 1,000,000 rows, where quantiles are t-digest estimates (DuckDB approx_quantile). */
+  exactQuantiles: Type.Optional(Type.Boolean()),
   columns: Type.Array(ColumnProfileSchema),
 });
 export type Profile = Static<typeof ProfileSchema>;

@@ -162,6 +162,32 @@ describe('profiles with missing values, NaN and a constant column', () => {
     }
   });
 
+  test('past the limits: t-digest quantiles, and no value counts for near-unique columns', async () => {
+    const session = await DuckSession.open();
+    try {
+      const n = 5000;
+      const xs = Float64Array.from({ length: n }, (_, i) => (i * 7919) % n);
+      const rel = await loadColumns(session, [
+        { name: 'x', values: xs },
+        { name: 'id', values: Array.from({ length: n }, (_, i) => `id${i}`) },
+        { name: 'g', values: Array.from({ length: n }, (_, i) => `g${i % 3}`) },
+      ]);
+      const cols = rel.columns.map((c) => ({ ...c, expr: `"${c.name}"` }));
+      const p = await profileRelation(session, rel.from, cols, { exactQuantileRows: 1000, valueCountLimit: 100 });
+      assert.equal(p.exactQuantiles, false);
+      const sorted = [...xs].sort((a, b) => a - b);
+      for (const q of p.columns[0].quantiles!) assert.ok(Math.abs(q.value - quantile(sorted, q.q)) <= 0.01 * n, `q${q.q}: ${q.value}`);
+      assert.equal(p.columns[0].distinct, n);
+      assert.deepEqual(p.columns[0].topValues, []);
+      assert.equal(p.columns[1].distinct, n);
+      assert.equal(p.columns[1].categories, undefined);
+      assert.deepEqual(p.columns[2].categories!.map((c) => c.count), [1667, 1667, 1666]);
+      assert.equal((await profileRelation(session, rel.from, cols)).exactQuantiles, true);
+    } finally {
+      session.close();
+    }
+  });
+
   test('a folder of CSV files is profiled as one table', async () => {
     const dir = tempDir('ds-folder');
     writeFileSync(join(dir, 'a.csv'), 'v,c\n1,x\n2,y\n');

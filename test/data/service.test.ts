@@ -319,6 +319,10 @@ function contract(label: string, openStore: () => Promise<{ store: MetadataStore
       ]);
       assert.deepEqual(JSON.parse(m.profile), { num_rows: 20000, num_elements: 260000 });
       assert.equal((await ds.findByDigest(m.digest))?.digest, sha256(LOANS));
+      assert.deepEqual(await ds.linkMlflowInput('run-m', { name: m.name, digest: m.digest }), { name: 'loans', version: 1 });
+      assert.equal(await ds.linkMlflowInput('run-m', { name: 'other', digest: m.digest }), undefined, 'the name must match too');
+      assert.equal(await ds.linkMlflowInput('run-m', { name: 'loans', digest: 'abc' }), undefined);
+      assert.deepEqual(await ds.inputsOfRun('run-m'), [{ name: 'loans', version: 1, context: 'training' }]);
       assert.equal(await ds.findByDigest('zz'), undefined);
     });
   });
