@@ -15,6 +15,7 @@ import { TrackingService, trackingMigrations } from './tracking/index.js';
 import { DatasetsService, datasetMigrations } from './data/index.js';
 import { createRegistryService, registryMigrations, trackingPorts, type RegistryService } from './registry/index.js';
 import { createServingService, servingMigrations, type ServingService } from './serving/index.js';
+import { createMonitoringService, monitoringMigrations, type MonitoringService } from './monitoring/service.js';
 
 export interface Platform {
   readonly config: Config;
@@ -44,6 +45,7 @@ export interface Services {
   datasets: DatasetsService;
   registry: RegistryService;
   serving: ServingService;
+  monitoring: MonitoringService;
 }
 
 async function createServices(stores: Stores): Promise<Services> {
@@ -51,7 +53,8 @@ async function createServices(stores: Stores): Promise<Services> {
   const datasets = new DatasetsService({ ...stores, workDir: workDir(stores.config, 'datasets') });
   const registry = await createRegistryService(stores, trackingPorts(tracking));
   const serving = createServingService(stores, registry);
-  return { tracking, datasets, registry, serving };
+  const monitoring = await createMonitoringService(stores, { datasets });
+  return { tracking, datasets, registry, serving, monitoring };
 }
 
 export interface PlatformOptions {
@@ -59,7 +62,7 @@ export interface PlatformOptions {
 }
 
 /** Every domain's migrations; names sort in the order they must run. */
-export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations, ...datasetMigrations, ...registryMigrations, ...servingMigrations };
+export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations, ...datasetMigrations, ...registryMigrations, ...servingMigrations, ...monitoringMigrations };
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock;
@@ -87,6 +90,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       services,
       async close() {
         await services.serving.close().catch(() => undefined);
+        await services.monitoring.close().catch(() => undefined);
         for (const store of opened.reverse()) await store.close().catch(() => undefined);
       },
     };

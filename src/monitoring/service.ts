@@ -23,6 +23,7 @@ import type { PredictionLogOptions, PredictionSink } from './log/types.js';
 import { ConceptDriftTracker, detectorSpecOf, outputSpecOf, type ConceptSettings } from './monitors/concept.js';
 import { registerMonitoringMetrics } from './monitors/metrics.js';
 import { Monitors } from './monitors/monitors.js';
+import type { DatasetSource } from './monitors/frames.js';
 import { monitorMigrations } from './monitors/tables.js';
 import { performanceOverTime, type PerformanceSpec, type PerformanceWindow } from './performance/index.js';
 
@@ -33,6 +34,8 @@ const DAY_MS = 86_400_000;
 export interface MonitoringOptions {
   log?: PredictionLogOptions;
   webhooks?: WebhookOptions;
+  /** Registered datasets, for drift references given as `{dataset, version}`. */
+  datasets?: DatasetSource;
   /** Period of the background tick in real milliseconds (default 1000); false: no background work. */
   tickMs?: number | false;
 }
@@ -77,7 +80,7 @@ export class MonitoringService {
     this.feedback = new FeedbackStore(db, stores.clock);
     this.webhooks = new AlertWebhooks(db, stores.clock, options.webhooks);
     this.alerts = new Alerts(db, stores.clock, this.webhooks, this.events);
-    this.monitors = new Monitors({ db, blobs: stores.blobs, clock: stores.clock, log: this.log, feedback: this.feedback, alerts: this.alerts });
+    this.monitors = new Monitors({ db, blobs: stores.blobs, clock: stores.clock, log: this.log, feedback: this.feedback, alerts: this.alerts, datasets: options.datasets });
     // Pipelines, UIs and tests may all subscribe; the default limit of 10 would only warn.
     this.events.setMaxListeners(100);
   }
@@ -143,7 +146,7 @@ export class MonitoringService {
             deployment,
             kind: 'concept_drift',
             message: `${deployment}: ${d.detector} detected a change in the error stream after ${d.observations} labelled predictions (recent error ${d.recentError.toFixed(4)})`,
-            details: { detector: d.detector, observations: d.observations, recent_error: d.recentError, request_id: d.requestId, row: d.row },
+            details: { detector: d.detector, observations: d.observations, recentError: d.recentError, request_id: d.requestId, row: d.row },
           },
           targets,
         );
@@ -159,7 +162,7 @@ export class MonitoringService {
     const now = this.clock.now();
     for (const a of firing) {
       const concept = configs.find((c) => c.deployment === a.deployment && c.kind === 'concept_drift');
-      const quietMs = (concept?.config.concept_drift?.quiet_seconds ?? DAY_MS / 1000) * 1000;
+      const quietMs = (concept?.config.concept_drift?.quietSeconds ?? DAY_MS / 1000) * 1000;
       if (now - a.updatedAt < quietMs) continue;
       const targets = concept ? concept.webhooks : await this.monitors.deploymentTargets(a.deployment);
       await this.alerts.resolveKey(a.dedupKey, `${a.deployment}: no concept drift detected for ${Math.round(quietMs / 1000)} s`, targets);

@@ -31,11 +31,11 @@ const RECENT = 100;
 
 export function outputSpecOf(c: ConceptDriftConfig | PerformanceConfig | undefined): OutputSpec {
   return {
-    predictionColumn: c?.prediction_column,
-    scoreColumn: c?.score_column,
+    predictionColumn: c?.predictionColumn,
+    scoreColumn: c?.scoreColumn,
     classes: c?.classes,
-    positiveLabel: c?.positive_label,
-    negativeLabel: c?.negative_label,
+    positiveLabel: c?.positiveLabel,
+    negativeLabel: c?.negativeLabel,
     threshold: c?.threshold,
   };
 }

@@ -2,8 +2,14 @@
  * Typed tables for drift from rows of JSON values (inline records, logged inputs) and the
  * compact JSON form a drift reference is stored in.
  */
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { invalidArgument } from '../../core/errors.js';
-import type { Table, TableColumn } from '../../data/read-table.js';
+import { readTable, type Table, type TableColumn, type TableFormat } from '../../data/read-table.js';
 import type { DriftTable } from '../drift/index.js';
 
 export interface SkippedInput {
@@ -78,9 +84,27 @@ export function tableFromJson(text: string): DriftTable {
 }
 
 /** Reads a reference file given to a monitor, with the file named in errors. */
-export async function readReferenceFile(path: string): Promise<Table> {
-  const { readTable } = await import('../../data/read-table.js');
+export async function readReferenceFile(path: string, field = 'drift.reference.path'): Promise<Table> {
   const table = await readTable(path);
-  if (table.rowCount === 0) throw invalidArgument(`drift.reference.path: ${path} has no rows`);
+  if (table.rowCount === 0) throw invalidArgument(`${field}: ${path} has no rows`);
   return table;
+}
+
+/** What monitoring needs of the datasets domain (DatasetsService satisfies it). */
+export interface DatasetSource {
+  open(ref: { name: string; version?: number }): Promise<{ version: { name: string; version: number; format: TableFormat }; stream: Readable }>;
+}
+
+/** A registered dataset version as a table: spooled to a temp file, read, and the file removed. */
+export async function readDataset(datasets: DatasetSource, name: string, version?: number): Promise<{ table: Table; version: number }> {
+  const opened = await datasets.open({ name, version });
+  const dir = await mkdtemp(join(tmpdir(), 'mp-ref-'));
+  try {
+    const path = join(dir, `reference.${opened.version.format}`);
+    await pipeline(opened.stream, createWriteStream(path));
+    const table = await readReferenceFile(path, 'drift.reference.dataset');
+    return { table: { ...table, source: `${opened.version.name}@${opened.version.version}` }, version: opened.version.version };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -27,7 +27,7 @@ import type { PredictionLog } from '../log/prediction-log.js';
 import type { LogTables } from '../log/tables.js';
 import { evaluate, metricValue } from '../performance/index.js';
 import { outputSpecOf } from './concept.js';
-import { readReferenceFile, recordsToTable, tableFromJson, tableToJson, type SkippedInput } from './frames.js';
+import { readDataset, readReferenceFile, recordsToTable, tableFromJson, tableToJson, type DatasetSource, type SkippedInput } from './frames.js';
 import type { Check, CheckStatus, DriftConfig, Monitor, MonitorInput, MonitorKind, MonitorPatch, MonitorState, PerformanceConfig, ConceptDriftConfig } from './schema.js';
 import type { MonCheckTable, MonMonitorTable, MonitorTables } from './tables.js';
 
@@ -44,6 +44,8 @@ export interface MonitorsDeps {
   log: PredictionLog;
   feedback: FeedbackStore;
   alerts: Alerts;
+  /** Registered datasets, for `{dataset: name}` references (absent: such references are refused). */
+  datasets?: DatasetSource;
 }
 
 interface Outcome {
@@ -73,18 +75,18 @@ function toMonitor(row: MonMonitorTable): Monitor {
     deployment: row.deployment,
     kind: row.kind as MonitorKind,
     enabled: row.enabled === 1,
-    interval_seconds: row.interval_ms / 1000,
-    window_seconds: row.window_ms / 1000,
-    delay_seconds: row.delay_ms / 1000,
+    intervalSeconds: row.interval_ms / 1000,
+    windowSeconds: row.window_ms / 1000,
+    delaySeconds: row.delay_ms / 1000,
     ...(config.drift ? { drift: { ...config.drift, reference: describeReference(config.drift, row.reference_sha256) } } : {}),
     ...(config.performance ? { performance: config.performance } : {}),
     ...(config.concept_drift ? { concept_drift: config.concept_drift } : {}),
-    webhooks: webhooks.map((w) => ({ url: w.url, has_secret: !!w.secret })),
+    webhooks: webhooks.map((w) => ({ url: w.url, hasSecret: !!w.secret })),
     state: row.state as MonitorState,
-    last_check_id: row.last_check_id ?? undefined,
-    next_run_at: row.next_run_ms ?? undefined,
-    created_at: row.created_ms,
-    updated_at: row.updated_ms,
+    lastCheckId: row.last_check_id ?? undefined,
+    nextRunAt: row.next_run_ms ?? undefined,
+    createdAt: row.created_ms,
+    updatedAt: row.updated_ms,
   };
 }
 
@@ -92,25 +94,25 @@ function toMonitor(row: MonMonitorTable): Monitor {
 function describeReference(drift: DriftConfig, sha: string | null): unknown {
   const ref = drift.reference as Record<string, unknown>;
   if ('records' in ref) return { records: (ref.records as unknown[]).length, sha256: sha };
-  if ('path' in ref) return { path: ref.path, sha256: sha };
+  if ('path' in ref || 'dataset' in ref) return { ...ref, sha256: sha };
   return ref;
 }
 
 function toCheck(row: MonCheckTable): Check {
   return {
     id: row.id,
-    monitor_id: row.monitor_id,
+    monitorId: row.monitor_id,
     deployment: row.deployment,
     kind: row.kind as MonitorKind,
     status: row.status as CheckStatus,
     message: row.message,
-    window_from: row.window_from_ms,
-    window_to: row.window_to_ms,
+    windowFrom: row.window_from_ms,
+    windowTo: row.window_to_ms,
     summary: JSON.parse(row.summary) as Record<string, unknown>,
-    report_url: row.report_sha256 ? reportUrl(row.id) : undefined,
-    alert_id: row.alert_id ?? undefined,
-    started_at: row.started_ms,
-    finished_at: row.finished_ms,
+    reportUrl: row.report_sha256 ? reportUrl(row.id) : undefined,
+    alertId: row.alert_id ?? undefined,
+    startedAt: row.started_ms,
+    finishedAt: row.finished_ms,
   };
 }
 
@@ -118,12 +120,12 @@ function driftOptions(c: DriftConfig): DriftOptions {
   return {
     columns: c.columns,
     method: c.method as DriftOptions['method'],
-    numMethod: c.num_method as DriftOptions['numMethod'],
-    catMethod: c.cat_method as DriftOptions['catMethod'],
+    numMethod: c.numMethod as DriftOptions['numMethod'],
+    catMethod: c.catMethod as DriftOptions['catMethod'],
     threshold: c.threshold,
-    driftShare: c.drift_share,
-    perColumn: c.per_column as DriftOptions['perColumn'],
-    columnTypes: c.column_types,
+    driftShare: c.driftShare,
+    perColumn: c.perColumn as DriftOptions['perColumn'],
+    columnTypes: c.columnTypes,
   };
 }
 
@@ -145,7 +147,7 @@ function summarizeDrift(report: DriftReport, skipped: SkippedInput[]): Record<st
       : { column: c.column, computed: false, reason: c.reason },
   );
   for (const s of skipped) columns.push({ column: s.column, computed: false, reason: s.reason });
-  return { ...report.summary, reference_rows: report.reference.rows, current_rows: report.current.rows, columns };
+  return { ...report.summary, referenceRows: report.reference.rows, currentRows: report.current.rows, columns };
 }
 
 export class Monitors {
@@ -176,26 +178,38 @@ export class Monitors {
   }
 
   /** Copies a file or inline reference into the blob store; a window reference is checked only. */
-  private async storeReference(drift: DriftConfig): Promise<string | null> {
+  private async storeReference(drift: DriftConfig): Promise<{ sha256: string | null; drift: DriftConfig }> {
     const ref = drift.reference;
     if ('window' in ref) {
       const from = parseTime(ref.window.from, 'drift.reference.window.from');
       const to = parseTime(ref.window.to, 'drift.reference.window.to');
       if (!(to > from)) throw invalidArgument('drift.reference.window: "to" must be after "from"');
-      return null;
+      return { sha256: null, drift };
     }
-    const table: DriftTable = 'path' in ref ? await readReferenceFile(ref.path) : recordsToTable(ref.records, 'reference rows').table;
+    let table: DriftTable;
+    // What is stored is what the checks compare against; inline rows are not kept twice.
+    let stored: DriftConfig = drift;
+    if ('path' in ref) table = await readReferenceFile(ref.path);
+    else if ('dataset' in ref) {
+      if (!this.deps.datasets) throw invalidArgument('drift.reference.dataset: datasets are not available in this server');
+      const read = await readDataset(this.deps.datasets, ref.dataset, ref.version);
+      table = read.table;
+      stored = { ...drift, reference: { dataset: ref.dataset, version: read.version } };
+    } else {
+      table = recordsToTable(ref.records, 'reference rows').table;
+      stored = { ...drift, reference: { records: [] } };
+    }
     const { sha256 } = await this.deps.blobs.put(tableToJson(table));
-    return sha256;
+    return { sha256, drift: stored };
   }
 
   async create(input: MonitorInput): Promise<Monitor> {
     const config = this.validateKind(input);
     const webhooks = this.checkWebhooks(input.webhooks);
-    const referenceSha = config.drift ? await this.storeReference(config.drift) : null;
-    if (config.drift && 'records' in config.drift.reference) config.drift = { ...config.drift, reference: { records: [] } };
+    let referenceSha: string | null = null;
+    if (config.drift) ({ sha256: referenceSha, drift: config.drift } = await this.storeReference(config.drift));
     const now = this.deps.clock.now();
-    const interval = (input.interval_seconds ?? HOUR_S) * 1000;
+    const interval = (input.intervalSeconds ?? HOUR_S) * 1000;
     const row: MonMonitorTable = {
       id: randomUUID(),
       name: input.name,
@@ -203,8 +217,8 @@ export class Monitors {
       kind: input.kind,
       enabled: input.enabled === false ? 0 : 1,
       interval_ms: interval,
-      window_ms: (input.window_seconds ?? input.interval_seconds ?? HOUR_S) * 1000,
-      delay_ms: (input.delay_seconds ?? 0) * 1000,
+      window_ms: (input.windowSeconds ?? input.intervalSeconds ?? HOUR_S) * 1000,
+      delay_ms: (input.delaySeconds ?? 0) * 1000,
       config: JSON.stringify(config),
       webhooks: JSON.stringify(webhooks),
       reference_sha256: referenceSha,
@@ -247,12 +261,12 @@ export class Monitors {
     const merged = this.validateKind({ kind, ...config, ...(patch.performance ? { performance: patch.performance } : {}), ...(patch.concept_drift ? { concept_drift: patch.concept_drift } : {}) });
     const now = this.deps.clock.now();
     const next: Partial<MonMonitorTable> = { config: JSON.stringify(merged), updated_ms: now };
-    if (patch.interval_seconds !== undefined) {
-      next.interval_ms = patch.interval_seconds * 1000;
+    if (patch.intervalSeconds !== undefined) {
+      next.interval_ms = patch.intervalSeconds * 1000;
       if (kind !== 'concept_drift') next.next_run_ms = now + next.interval_ms;
     }
-    if (patch.window_seconds !== undefined) next.window_ms = patch.window_seconds * 1000;
-    if (patch.delay_seconds !== undefined) next.delay_ms = patch.delay_seconds * 1000;
+    if (patch.windowSeconds !== undefined) next.window_ms = patch.windowSeconds * 1000;
+    if (patch.delaySeconds !== undefined) next.delay_ms = patch.delaySeconds * 1000;
     if (patch.enabled !== undefined) next.enabled = patch.enabled ? 1 : 0;
     if (patch.webhooks !== undefined) next.webhooks = JSON.stringify(this.checkWebhooks(patch.webhooks));
     await this.db.updateTable('mon_monitor').set(next).where('id', '=', current.id).execute();
@@ -401,11 +415,12 @@ export class Monitors {
     }
     if (!row.reference_sha256) throw invalidArgument(`monitor ${row.name} has no stored reference`);
     const table = tableFromJson((await readBlob(this.deps.blobs, row.reference_sha256)).toString('utf8'));
-    return { table: { ...table, source: 'path' in ref ? ref.path : 'reference rows' }, skipped: [] };
+    const source = 'path' in ref ? ref.path : 'dataset' in ref ? `${ref.dataset}@${ref.version}` : 'reference rows';
+    return { table: { ...table, source }, skipped: [] };
   }
 
   private async driftCheck(row: MonMonitorTable, drift: DriftConfig, from: number, to: number): Promise<Outcome> {
-    const maxRows = drift.max_rows ?? DEFAULT_MAX_ROWS;
+    const maxRows = drift.maxRows ?? DEFAULT_MAX_ROWS;
     const window = { from, to };
     const rows = await this.deps.log.inputsWindow(row.deployment, from, to, maxRows);
     if (rows.length === 0) {
@@ -422,7 +437,7 @@ export class Monitors {
       return { status: 'error', message: `no column could be compared: ${report.columns.map((c) => (c.computed ? '' : c.reason)).filter(Boolean).join('; ')}`, summary, reportSha256: sha256 };
     }
     const drifted = report.columns.filter((c) => c.computed && c.drift).map((c) => c.column);
-    const fires = (drift.alert_on ?? 'dataset') === 'dataset' ? s.datasetDrift : s.drifted > 0;
+    const fires = (drift.alertOn ?? 'dataset') === 'dataset' ? s.datasetDrift : s.drifted > 0;
     const message = `${s.drifted} of ${s.computed} columns drifted (share ${s.share.toFixed(3)}, dataset drift at ${s.driftShare})${drifted.length ? `: ${drifted.join(', ')}` : ''}`;
     return { status: fires ? 'alert' : 'ok', message, summary, reportSha256: sha256, severity: s.datasetDrift ? 'critical' : 'warning' };
   }
@@ -431,7 +446,7 @@ export class Monitors {
     const rows = await this.deps.feedback.joined(deployment, from, to);
     const result = evaluate(rows, { ...outputSpecOf(perf), task: perf.task });
     const summary = { rows: result.rows, task: result.task, metrics: result.metrics, window: { from, to } };
-    const minRows = perf.min_rows ?? DEFAULT_MIN_ROWS;
+    const minRows = perf.minRows ?? DEFAULT_MIN_ROWS;
     if (result.rows < minRows) {
       const have = result.rows === 0 ? 'no labelled predictions' : `only ${result.rows} labelled predictions`;
       return { status: 'skipped', message: `${have} in the window; at least ${minRows} are needed`, summary };

@@ -8,6 +8,13 @@ const DriftMethodSchema = Type.Union(['ks', 'wasserstein', 'psi', 'jensenshannon
 
 export const ReferenceSchema = Type.Union([
   Type.Object({ path: Type.String({ minLength: 1, description: 'CSV, JSON Lines or Parquet file readable by the server; copied into the blob store when the monitor is created' }) }, { additionalProperties: false }),
+  Type.Object(
+    {
+      dataset: Type.String({ minLength: 1, description: 'A registered dataset (modelport datasets); its version is copied into the monitor' }),
+      version: Type.Optional(Type.Integer({ minimum: 1, description: 'Default: the latest version when the monitor is created' })),
+    },
+    { additionalProperties: false },
+  ),
   Type.Object({ records: Type.Array(Type.Record(Type.String(), Type.Unknown()), { minItems: 1, description: 'Reference rows inline' }) }, { additionalProperties: false }),
   Type.Object(
     {
@@ -29,27 +36,27 @@ export const DriftConfigSchema = Type.Object(
     reference: ReferenceSchema,
     columns: Type.Optional(Type.Array(Type.String())),
     method: Type.Optional(DriftMethodSchema),
-    num_method: Type.Optional(DriftMethodSchema),
-    cat_method: Type.Optional(DriftMethodSchema),
+    numMethod: Type.Optional(DriftMethodSchema),
+    catMethod: Type.Optional(DriftMethodSchema),
     threshold: Type.Optional(Type.Number({ minimum: 0 })),
-    drift_share: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
-    per_column: Type.Optional(Type.Record(Type.String(), Type.Object({ method: Type.Optional(DriftMethodSchema), threshold: Type.Optional(Type.Number({ minimum: 0 })) }, { additionalProperties: false }))),
-    column_types: Type.Optional(Type.Record(Type.String(), Type.Union([Type.Literal('numerical'), Type.Literal('categorical')]))),
+    driftShare: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+    perColumn: Type.Optional(Type.Record(Type.String(), Type.Object({ method: Type.Optional(DriftMethodSchema), threshold: Type.Optional(Type.Number({ minimum: 0 })) }, { additionalProperties: false }))),
+    columnTypes: Type.Optional(Type.Record(Type.String(), Type.Union([Type.Literal('numerical'), Type.Literal('categorical')]))),
     /** 'dataset' (default): alert on the dataset verdict; 'column': alert when any column drifts. */
-    alert_on: Type.Optional(Type.Union([Type.Literal('dataset'), Type.Literal('column')])),
+    alertOn: Type.Optional(Type.Union([Type.Literal('dataset'), Type.Literal('column')])),
     /** Rows of the current window read at most (newest first; default 100000). */
-    max_rows: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    maxRows: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
   },
   { additionalProperties: false },
 );
 export type DriftConfig = Static<typeof DriftConfigSchema>;
 
 const OutputSpecFields = {
-  prediction_column: Type.Optional(Type.String()),
-  score_column: Type.Optional(Type.String()),
+  predictionColumn: Type.Optional(Type.String()),
+  scoreColumn: Type.Optional(Type.String()),
   classes: Type.Optional(Type.Array(Type.String(), { minItems: 2 })),
-  positive_label: Type.Optional(Type.String()),
-  negative_label: Type.Optional(Type.String()),
+  positiveLabel: Type.Optional(Type.String()),
+  negativeLabel: Type.Optional(Type.String()),
   threshold: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
   task: Type.Optional(Type.Union([Type.Literal('classification'), Type.Literal('regression')])),
 };
@@ -64,7 +71,7 @@ export const PerformanceConfigSchema = Type.Object(
     /** ... or rises above this. */
     max: Type.Optional(Type.Number()),
     /** Fewer labelled rows than this in the window: the check is skipped (default 30). */
-    min_rows: Type.Optional(Type.Integer({ minimum: 1 })),
+    minRows: Type.Optional(Type.Integer({ minimum: 1 })),
     ...OutputSpecFields,
   },
   { additionalProperties: false },
@@ -77,7 +84,7 @@ export const ConceptDriftConfigSchema = Type.Object(
     /** Detector parameters (e.g. {"delta": 0.002} for ADWIN). */
     options: Type.Optional(Type.Record(Type.String(), Type.Number())),
     /** A firing concept-drift alert resolves after this long without a new detection (default 1 day). */
-    quiet_seconds: Type.Optional(Type.Integer({ minimum: 1 })),
+    quietSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
     ...OutputSpecFields,
   },
   { additionalProperties: false },
@@ -98,11 +105,11 @@ export const MonitorInputSchema = Type.Object(
     deployment: Type.String({ minLength: 1, maxLength: 256 }),
     kind: MonitorKindSchema,
     /** How often the check runs (drift and performance; default 3600). */
-    interval_seconds: Type.Optional(Type.Integer({ minimum: 1 })),
+    intervalSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
     /** Length of the current window of logged predictions (default: the interval). */
-    window_seconds: Type.Optional(Type.Integer({ minimum: 1 })),
+    windowSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
     /** Performance: look this far back before the window ends, so late labels have arrived (default 0). */
-    delay_seconds: Type.Optional(Type.Integer({ minimum: 0 })),
+    delaySeconds: Type.Optional(Type.Integer({ minimum: 0 })),
     enabled: Type.Optional(Type.Boolean()),
     drift: Type.Optional(DriftConfigSchema),
     performance: Type.Optional(PerformanceConfigSchema),
@@ -115,9 +122,9 @@ export type MonitorInput = Static<typeof MonitorInputSchema>;
 
 export const MonitorPatchSchema = Type.Object(
   {
-    interval_seconds: Type.Optional(Type.Integer({ minimum: 1 })),
-    window_seconds: Type.Optional(Type.Integer({ minimum: 1 })),
-    delay_seconds: Type.Optional(Type.Integer({ minimum: 0 })),
+    intervalSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
+    windowSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
+    delaySeconds: Type.Optional(Type.Integer({ minimum: 0 })),
     enabled: Type.Optional(Type.Boolean()),
     performance: Type.Optional(PerformanceConfigSchema),
     concept_drift: Type.Optional(ConceptDriftConfigSchema),
@@ -136,18 +143,18 @@ export const MonitorSchema = Type.Object({
   deployment: Type.String(),
   kind: MonitorKindSchema,
   enabled: Type.Boolean(),
-  interval_seconds: Type.Integer(),
-  window_seconds: Type.Integer(),
-  delay_seconds: Type.Integer(),
+  intervalSeconds: Type.Integer(),
+  windowSeconds: Type.Integer(),
+  delaySeconds: Type.Integer(),
   drift: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   performance: Type.Optional(PerformanceConfigSchema),
   concept_drift: Type.Optional(ConceptDriftConfigSchema),
-  webhooks: Type.Array(Type.Object({ url: Type.String(), has_secret: Type.Boolean() })),
+  webhooks: Type.Array(Type.Object({ url: Type.String(), hasSecret: Type.Boolean() })),
   state: MonitorStateSchema,
-  last_check_id: Type.Optional(Type.String()),
-  next_run_at: Type.Optional(Type.Number()),
-  created_at: Type.Number(),
-  updated_at: Type.Number(),
+  lastCheckId: Type.Optional(Type.String()),
+  nextRunAt: Type.Optional(Type.Number()),
+  createdAt: Type.Number(),
+  updatedAt: Type.Number(),
 });
 export type Monitor = Static<typeof MonitorSchema>;
 
@@ -156,18 +163,18 @@ export type CheckStatus = Static<typeof CheckStatusSchema>;
 
 export const CheckSchema = Type.Object({
   id: Type.String(),
-  monitor_id: Type.String(),
+  monitorId: Type.String(),
   deployment: Type.String(),
   kind: MonitorKindSchema,
   status: CheckStatusSchema,
   message: Type.String(),
   /** Window compared, epoch ms [from, to). */
-  window_from: Type.Number(),
-  window_to: Type.Number(),
+  windowFrom: Type.Number(),
+  windowTo: Type.Number(),
   summary: Type.Record(Type.String(), Type.Unknown()),
-  report_url: Type.Optional(Type.String()),
-  alert_id: Type.Optional(Type.String()),
-  started_at: Type.Number(),
-  finished_at: Type.Number(),
+  reportUrl: Type.Optional(Type.String()),
+  alertId: Type.Optional(Type.String()),
+  startedAt: Type.Number(),
+  finishedAt: Type.Number(),
 });
 export type Check = Static<typeof CheckSchema>;

@@ -57,8 +57,9 @@ function scalar(v: unknown): unknown {
 /** The columns to read, resolved against the outputs actually logged. */
 export function resolveColumns(rows: readonly JoinedRow[], spec: OutputSpec): { prediction?: string; score?: string } {
   const names = [...new Set(rows.flatMap((r) => Object.keys(r.outputs)))];
-  for (const [flag, col] of [['prediction_column', spec.predictionColumn], ['score_column', spec.scoreColumn]] as const) {
-    if (col !== undefined && !names.includes(col)) {
+  for (const [flag, col] of [['predictionColumn', spec.predictionColumn], ['scoreColumn', spec.scoreColumn]] as const) {
+    // An empty window has nothing to check the names against; its metrics say it is empty.
+    if (col !== undefined && rows.length > 0 && !names.includes(col)) {
       throw invalidArgument(`${flag}: the logged outputs have no column "${col}" (they have ${names.map((n) => `"${n}"`).join(', ') || 'none'})`);
     }
   }
@@ -92,7 +93,7 @@ export function toClassified(rows: readonly JoinedRow[], spec: OutputSpec): { ro
       const s = scalar(r.outputs[scoreCol]);
       if (isNumberVector(s)) {
         const classes = spec.classes ?? s.map((_, i) => String(i));
-        if (classes.length !== s.length) return { error: `score_column "${scoreCol}" has ${s.length} probabilities but ${classes.length} classes were given` };
+        if (classes.length !== s.length) return { error: `scoreColumn "${scoreCol}" has ${s.length} probabilities but ${classes.length} classes were given` };
         probabilities = new Map(classes.map((c, i) => [c, s[i]]));
         let best = 0;
         for (let i = 1; i < s.length; i++) if (s[i] > s[best]) best = i;
@@ -101,17 +102,17 @@ export function toClassified(rows: readonly JoinedRow[], spec: OutputSpec): { ro
         probabilities = new Map([[positive, s]]);
         predicted = s >= threshold ? positive : negative;
       } else {
-        return { error: `request ${r.requestId} row ${r.row}: score_column "${scoreCol}" holds ${JSON.stringify(s)}, not a probability or a vector of them` };
+        return { error: `request ${r.requestId} row ${r.row}: scoreColumn "${scoreCol}" holds ${JSON.stringify(s)}, not a probability or a vector of them` };
       }
     }
     if (prediction !== undefined && !predictionIsScore) {
       const p = scalar(r.outputs[prediction]);
       if (p === undefined || p === null || typeof p === 'object') {
-        return { error: `request ${r.requestId} row ${r.row}: prediction_column "${prediction}" holds ${JSON.stringify(p)}, not a class` };
+        return { error: `request ${r.requestId} row ${r.row}: predictionColumn "${prediction}" holds ${JSON.stringify(p)}, not a class` };
       }
       predicted = labelText(p);
     }
-    if (predicted === undefined) return { error: 'the logged outputs have no column to read a prediction from; set prediction_column' };
+    if (predicted === undefined) return { error: 'the logged outputs have no column to read a prediction from; set predictionColumn' };
     out.push({ label: r.label, predicted, probabilities });
   }
   return { rows: out };
@@ -120,14 +121,14 @@ export function toClassified(rows: readonly JoinedRow[], spec: OutputSpec): { ro
 /** Rows whose feedback is a value, as (actual, predicted) pairs. */
 export function toRegressed(rows: readonly JoinedRow[], spec: OutputSpec): { actual: Float64Array; predicted: Float64Array } | { error: string } {
   const { prediction } = resolveColumns(rows, spec);
-  if (prediction === undefined) return { error: 'the logged outputs have no column to read a prediction from; set prediction_column' };
+  if (prediction === undefined) return { error: 'the logged outputs have no column to read a prediction from; set predictionColumn' };
   const actual: number[] = [];
   const predicted: number[] = [];
   for (const r of rows) {
     if (r.value === null) continue;
     const p = scalar(r.outputs[prediction]);
     if (typeof p !== 'number' || !Number.isFinite(p)) {
-      return { error: `request ${r.requestId} row ${r.row}: prediction_column "${prediction}" holds ${JSON.stringify(p)}, not a finite number` };
+      return { error: `request ${r.requestId} row ${r.row}: predictionColumn "${prediction}" holds ${JSON.stringify(p)}, not a finite number` };
     }
     actual.push(r.value);
     predicted.push(p);

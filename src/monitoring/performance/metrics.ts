@@ -125,7 +125,7 @@ export function classificationMetrics(rows: readonly ClassifiedRow[], options: C
 
   if (binary) {
     if (!classes.includes(positive)) {
-      const why = `positive label "${positive}" does not occur (classes seen: ${classes.join(', ')}); set positive_label`;
+      const why = `positive label "${positive}" does not occur (classes seen: ${classes.join(', ')}); set positiveLabel`;
       for (const m of ['precision', 'recall', 'f1'] as const) out.push(skip(m, why));
     } else {
       const { tp, fp, fn } = binaryCounts(rows, positive);
@@ -146,12 +146,12 @@ export function classificationMetrics(rows: readonly ClassifiedRow[], options: C
 
   const withProbs = rows.every((r) => r.probabilities !== undefined);
   if (!withProbs) {
-    const why = 'the model output has no probabilities (set score_column)';
+    const why = 'the model output has no probabilities (set scoreColumn)';
     out.push(skip('roc_auc', why), skip('log_loss', why), skip('ece', why));
     return out;
   }
   if (!binary) out.push(skip('roc_auc', `ROC AUC is reported for binary problems only (${classes.length} classes seen)`));
-  else if (!classes.includes(positive)) out.push(skip('roc_auc', `positive label "${positive}" does not occur; set positive_label`));
+  else if (!classes.includes(positive)) out.push(skip('roc_auc', `positive label "${positive}" does not occur; set positiveLabel`));
   else {
     const scores = rows.map((r) => probabilityOf(r, positive, classes));
     if (scores.some((s) => s === undefined)) out.push(skip('roc_auc', `no probability for class "${positive}" in the model output`));

@@ -39,13 +39,13 @@ for (const engine of ENGINES) {
           name: 'loans-drift',
           deployment: 'loans',
           kind: 'drift',
-          interval_seconds: 3600,
+          intervalSeconds: 3600,
           drift: { reference: { records: referenceRecords } },
           webhooks: [{ url: hook.url, secret: 'k' }],
         });
         assert.equal(m.state, 'unknown');
-        assert.equal(m.next_run_at, T0 + HOUR);
-        assert.deepEqual(m.webhooks, [{ url: hook.url, has_secret: true }]);
+        assert.equal(m.nextRunAt, T0 + HOUR);
+        assert.deepEqual(m.webhooks, [{ url: hook.url, hasSecret: true }]);
 
         logWindow(h, 'a', T0 + 10, normals(300, 55, 10, 2), ['paris', 'rome', 'oslo']);
         assert.deepEqual(await s.monitors.runDue(), [], 'nothing is due before the interval passes');
@@ -55,7 +55,7 @@ for (const engine of ENGINES) {
         assert.match(check.message, /^1 of 2 columns drifted \(share 0\.500, dataset drift at 0\.5\): age$/);
         const cols = check.summary.columns as { column: string; method: string; drift: boolean }[];
         assert.deepEqual(cols.map((c) => [c.column, c.method, c.drift]), [['age', 'ks', true], ['city', 'chisquare', false]]);
-        assert.equal(check.report_url, `/api/v1/monitoring/checks/${check.id}/report`);
+        assert.equal(check.reportUrl, `/api/v1/monitoring/checks/${check.id}/report`);
         const html = (await s.monitors.report(check.id)).toString('utf8');
         assert.match(html, /<html/i);
         assert.match(html, /age/);
@@ -65,7 +65,7 @@ for (const engine of ENGINES) {
         assert.equal(alert.state, 'firing');
         assert.equal(alert.kind, 'drift');
         assert.equal(alert.checkId, check.id);
-        assert.equal(alert.reportUrl, check.report_url);
+        assert.equal(alert.reportUrl, check.reportUrl);
         assert.equal(alert.severity, 'critical');
         assert.equal((await s.monitors.get('loans-drift')).state, 'firing');
         await s.webhooks.idle();
@@ -105,7 +105,7 @@ for (const engine of ENGINES) {
       const h = await engine.open();
       try {
         const s = h.service;
-        const m = await s.monitors.create({ name: 'd', deployment: 'loans', kind: 'drift', interval_seconds: 60, drift: { reference: { records: [{ income: 1 }, { income: 2 }] } } });
+        const m = await s.monitors.create({ name: 'd', deployment: 'loans', kind: 'drift', intervalSeconds: 60, drift: { reference: { records: [{ income: 1 }, { income: 2 }] } } });
         const empty = await s.monitors.run(m.id);
         assert.equal(empty.status, 'skipped');
         assert.match(empty.message, /^no logged predictions of loans between /);
@@ -128,7 +128,7 @@ for (const engine of ENGINES) {
         const dir = tempDir('mpref');
         const csv = join(dir, 'ref.csv');
         writeFileSync(csv, 'age,city\n' + referenceRecords.map((r) => `${r.age},${r.city}`).join('\n') + '\n');
-        const fromFile = await s.monitors.create({ name: 'file', deployment: 'loans', kind: 'drift', interval_seconds: 60, drift: { reference: { path: csv }, alert_on: 'column' } });
+        const fromFile = await s.monitors.create({ name: 'file', deployment: 'loans', kind: 'drift', intervalSeconds: 60, drift: { reference: { path: csv }, alertOn: 'column' } });
         assert.deepEqual((fromFile.drift as { reference: { path: string } }).reference.path, csv);
         logWindow(h, 'r', T0 - 50_000, normals(200, 40, 10, 7), ['paris', 'rome', 'oslo']);
         logWindow(h, 'n', T0 - 30_000, normals(200, 40, 10, 8), ['paris', 'rome', 'oslo']);
@@ -138,14 +138,14 @@ for (const engine of ENGINES) {
           name: 'window',
           deployment: 'loans',
           kind: 'drift',
-          interval_seconds: 30,
+          intervalSeconds: 30,
           drift: { reference: { window: { from: new Date(T0 - 60_000).toISOString(), to: T0 - 40_000 } } },
         });
         assert.equal(fromWindow.drift?.reference !== undefined, true);
         const c = await s.monitors.run('window');
         assert.equal(c.status, 'ok', c.message);
-        assert.equal(c.summary.reference_rows, 200);
-        assert.equal(c.summary.current_rows, 200);
+        assert.equal(c.summary.referenceRows, 200);
+        assert.equal(c.summary.currentRows, 200);
         await assert.rejects(
           s.monitors.create({ name: 'missing', deployment: 'loans', kind: 'drift', drift: { reference: { path: join(dir, 'nope.csv') } } }),
           /nope\.csv/,
@@ -163,10 +163,10 @@ for (const engine of ENGINES) {
           name: 'acc',
           deployment: 'loans',
           kind: 'performance',
-          interval_seconds: 3600,
-          window_seconds: 3600,
-          delay_seconds: 3600,
-          performance: { metric: 'accuracy', min: 0.8, min_rows: 10 },
+          intervalSeconds: 3600,
+          windowSeconds: 3600,
+          delaySeconds: 3600,
+          performance: { metric: 'accuracy', min: 0.8, minRows: 10 },
         });
         // Predictions in the hour [T0, T0+1h); labels come an hour later.
         for (let i = 0; i < 20; i++) s.log.record(record(`p${i}`, T0 + i * 1000, { x: [i] }, { label: [1] }));
@@ -179,8 +179,8 @@ for (const engine of ENGINES) {
         const [c] = await s.monitors.runDue();
         assert.equal(c.status, 'alert');
         assert.equal(c.message, 'accuracy = 0.7000 over 20 labelled rows, below the minimum 0.8');
-        assert.equal(c.window_from, T0);
-        assert.equal(c.window_to, T0 + HOUR);
+        assert.equal(c.windowFrom, T0);
+        assert.equal(c.windowTo, T0 + HOUR);
         const [alert] = await s.alerts.list({ state: 'firing' });
         assert.equal(alert.kind, 'performance');
         assert.equal(alert.reportUrl, undefined);

@@ -73,7 +73,7 @@ describe('classification metrics', () => {
     close(value(noProbs, 'precision'), 0.5);
     assert.match((noProbs.find((m) => m.name === 'log_loss') as { reason: string }).reason, /no probabilities/);
     const allNeg = classificationMetrics([{ label: '0', predicted: '0' }]);
-    assert.deepEqual(allNeg.find((m) => m.name === 'recall'), { name: 'recall', computed: false, reason: 'positive label "1" does not occur (classes seen: 0); set positive_label' });
+    assert.deepEqual(allNeg.find((m) => m.name === 'recall'), { name: 'recall', computed: false, reason: 'positive label "1" does not occur (classes seen: 0); set positiveLabel' });
     const posLabel = classificationMetrics([{ label: 'yes', predicted: 'no' }, { label: 'no', predicted: 'no' }], { positiveLabel: 'yes' });
     close(value(posLabel, 'recall'), 0);
     assert.deepEqual(posLabel.find((m) => m.name === 'precision'), { name: 'precision', computed: false, reason: 'no row was predicted positive' });
@@ -128,9 +128,9 @@ describe('reading logged outputs', () => {
     const r = evaluate(rows);
     assert.equal(r.task, 'regression');
     close(value(r.metrics, 'mae'), (0.5 + 0.5 + 0) / 3);
-    assert.throws(() => evaluate(rows, { predictionColumn: 'nope' }), /prediction_column: the logged outputs have no column "nope" \(they have "y"\)/);
+    assert.throws(() => evaluate(rows, { predictionColumn: 'nope' }), /predictionColumn: the logged outputs have no column "nope" \(they have "y"\)/);
     const bad = evaluate([joined({ y: 'high' }, null, 1)]);
-    assert.deepEqual(bad.metrics[0], { name: 'mae', computed: false, reason: 'request r0 row 0: prediction_column "y" holds "high", not a finite number' });
+    assert.deepEqual(bad.metrics[0], { name: 'mae', computed: false, reason: 'request r0 row 0: predictionColumn "y" holds "high", not a finite number' });
   });
 
   test('windows over time: rows land in their window, empty windows say so', () => {
