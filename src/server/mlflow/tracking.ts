@@ -66,29 +66,31 @@ function historyPoints(key: string, h: History, from: number, to: number): strin
  * blocks; stored blocks never change, so each is rendered once.
  */
 class BlockJsonCache {
-  private readonly entries = new Map<number, string>();
+  private readonly entries = new Map<number, Buffer>();
   private bytes = 0;
 
   constructor(private readonly maxBytes: number) {}
 
-  get(id: number, render: () => string): string {
+  get(id: number, render: () => string): Buffer {
     const hit = this.entries.get(id);
     if (hit !== undefined) {
       this.entries.delete(id);
       this.entries.set(id, hit);
       return hit;
     }
-    const text = render();
-    this.entries.set(id, text);
-    this.bytes += text.length;
+    const bytes = Buffer.from(render());
+    this.entries.set(id, bytes);
+    this.bytes += bytes.length;
     for (const [oldest, value] of this.entries) {
       if (this.bytes <= this.maxBytes) break;
       this.entries.delete(oldest);
       this.bytes -= value.length;
     }
-    return text;
+    return bytes;
   }
 }
+
+const COMMA = Buffer.from(',');
 
 interface RouteSpec<S extends TSchema> {
   method: 'GET' | 'POST';
@@ -429,8 +431,13 @@ export const trackingRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
       if (q.max_results === undefined && !q.page_token) {
         const blocks = await tracking.getMetricHistoryBlocks(runId, q.metric_key);
         if (blocks) {
-          const parts = blocks.map((b) => rendered.get(b.id, () => historyPoints(q.metric_key, b.history, 0, b.history.length)));
-          return reply.send(`{"metrics":[${parts.join(',')}]}`);
+          const parts: Buffer[] = [Buffer.from('{"metrics":[')];
+          blocks.forEach((b, i) => {
+            if (i > 0) parts.push(COMMA);
+            parts.push(rendered.get(b.id, () => historyPoints(q.metric_key, b.history, 0, b.history.length)));
+          });
+          parts.push(Buffer.from(']}'));
+          return reply.send(Buffer.concat(parts));
         }
       }
       const history = await tracking.getMetricHistoryColumns(runId, q.metric_key);
