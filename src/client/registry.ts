@@ -6,7 +6,10 @@
 import { createReadStream, readFileSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import http from 'node:http';
+import https from 'node:https';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { notFound } from '../core/errors.js';
 import type {
   Actor,
@@ -36,20 +39,26 @@ export function httpBlobUploader(target: { url: string; token?: string }, actor:
   return async (file, onBytes) => {
     const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'content-length': String((await stat(file)).size), ...actorHeaders(actor) };
     if (target.token) headers.authorization = `Bearer ${target.token}`;
-    const res = await fetch(`${target.url.replace(/\/+$/, '')}/api/v1/registry/blobs`, {
-      method: 'PUT',
-      headers,
-      body: Readable.toWeb(counted(createReadStream(file, { highWaterMark: 1 << 20 }), onBytes)) as ReadableStream,
-      duplex: 'half',
-    } as RequestInit);
-    const text = await res.text();
+    const url = new URL(`${target.url.replace(/\/+$/, '')}/api/v1/registry/blobs`);
+    // node:http with pipeline keeps backpressure end to end; fetch with a stream body reads the whole file ahead.
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = (url.protocol === 'https:' ? https : http).request(url, { method: 'PUT', headers }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      pipeline(counted(createReadStream(file, { highWaterMark: 1 << 20 }), onBytes), req).catch(reject);
+    });
     let parsed: unknown = text;
     try {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {
       // not JSON: reported as text below
     }
-    if (res.status >= 400) throw errorFromResponse(res.status, parsed);
+    if (status >= 400) throw errorFromResponse(status, parsed);
     return parsed as { sha256: string; size: number };
   };
 }
