@@ -24,6 +24,7 @@ interface DeployFlags {
   burst?: string;
   rateLimitKey?: string;
   threads?: string;
+  executor?: string;
 }
 
 function whole(raw: string | undefined, flag: string, min = 0): number | undefined {
@@ -43,6 +44,11 @@ const defined = <T extends object>(o: T): T | undefined => {
   const entries = Object.entries(o).filter(([, v]) => v !== undefined);
   return entries.length > 0 ? (Object.fromEntries(entries) as T) : undefined;
 };
+
+function executorOf(raw: string | undefined): DeployRequest['executor'] {
+  if (raw === undefined || raw === 'worker' || raw === 'event-loop') return raw;
+  throw invalidArgument(`--executor: "${raw}" must be worker or event-loop`);
+}
 
 /** The deploy request the flags describe; every mistake names its flag. */
 export function deployRequestFromFlags(model: string, flags: DeployFlags): DeployRequest {
@@ -74,6 +80,7 @@ export function deployRequestFromFlags(model: string, flags: DeployFlags): Deplo
       key: key as 'token' | 'address' | undefined,
     }),
     threads: whole(flags.threads, '--threads', 1),
+    executor: executorOf(flags.executor),
   };
 }
 
@@ -111,6 +118,7 @@ export function registerDeployCommand(program: Command): void {
     .option('--burst <n>', 'rate limit bucket size')
     .option('--rate-limit-key <key>', 'token (bearer token, else address) | address')
     .option('--threads <n>', 'onnxruntime threads per session')
+    .option('--executor <where>', 'worker (model math off the event loop) | event-loop')
     .action(async (model: string, flags: DeployFlags, cmd: Command) => {
       const request = deployRequestFromFlags(model, flags);
       await withClient(cmd, async (client) => {

@@ -32,6 +32,7 @@ const Settings = {
   cache: Type.Optional(Cache),
   rate_limit: Type.Optional(RateLimit),
   threads: Type.Optional(Type.Integer({ minimum: 1, maximum: 256, description: 'onnxruntime intra-op threads per session' })),
+  executor: Type.Optional(Type.Union([Type.Literal('worker'), Type.Literal('event-loop')], { description: 'where onnx/js models compute' })),
 };
 const CreateBody = Type.Object({
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'defaults to the model name' })),
@@ -67,6 +68,7 @@ const DeploymentView = Type.Object({
   cache: Type.Object({ enabled: Type.Boolean(), max_entries: Type.Integer(), max_bytes: Type.Integer(), ttl_ms: Type.Integer() }),
   rate_limit: Type.Object({ enabled: Type.Boolean(), requests_per_second: Type.Number(), burst: Type.Integer(), key: Type.String() }),
   threads: Type.Integer(),
+  executor: Type.String(),
   revision: Type.Integer(),
   created_ms: Type.Number(),
   updated_ms: Type.Number(),
@@ -101,6 +103,7 @@ function view(d: Deployment): DeploymentJson {
     cache: { enabled: d.cache.enabled, max_entries: d.cache.maxEntries, max_bytes: d.cache.maxBytes, ttl_ms: d.cache.ttlMs },
     rate_limit: { enabled: d.rateLimit.enabled, requests_per_second: d.rateLimit.requestsPerSecond, burst: d.rateLimit.burst, key: d.rateLimit.key },
     threads: d.threads,
+    executor: d.executor,
     revision: d.revision,
     created_ms: d.createdMs,
     updated_ms: d.updatedMs,
@@ -119,6 +122,7 @@ function patchOf(body: SettingsJson): DeploymentConfigPatch {
     cache: c && drop({ enabled: c.enabled, maxEntries: c.max_entries, maxBytes: c.max_bytes, ttlMs: c.ttl_ms }),
     rateLimit: r && drop({ enabled: r.enabled, requestsPerSecond: r.requests_per_second, burst: r.burst, key: r.key }),
     threads: body.threads,
+    executor: body.executor,
   };
 }
 

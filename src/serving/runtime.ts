@@ -6,6 +6,7 @@ import os from 'node:os';
 import type { Clock } from '../core/clock.js';
 import { allocate, Batch, loadModel, resolveArtifact, type Column, type Predictor, type Signature } from '../models/index.js';
 import { DynamicBatcher, type BatcherHooks } from './batcher.js';
+import { loadInWorker } from './worker-predictor.js';
 import type { ResolvedModel } from './source.js';
 import type { DeploymentConfig } from './types.js';
 
@@ -79,17 +80,18 @@ export function warmupBatch(signature: Signature): Batch | undefined {
 
 /**
  * Fetches, loads and warms one version. Tree models always evaluate on their worker threads
- * (parallelMinRows 1) so the event loop never runs tree walks; onnxruntime sessions get the
- * deployment's intra-op threads.
+ * (parallelMinRows 1) so the event loop never runs tree walks; onnx and js models run where
+ * the deployment's executor says, onnxruntime with the deployment's intra-op threads.
  */
 export async function loadVersion(resolved: ResolvedModel, config: DeploymentConfig): Promise<Predictor> {
   const path = await resolved.materialize();
   const { flavor } = await resolveArtifact(path, resolved.flavor);
-  const predictor = await loadModel(path, {
-    flavor,
-    threads: flavor === 'xgboost' ? os.availableParallelism() : config.threads,
-    parallelMinRows: 1,
-  });
+  const predictor =
+    flavor === 'xgboost'
+      ? await loadModel(path, { flavor, threads: os.availableParallelism(), parallelMinRows: 1 })
+      : config.executor === 'worker'
+        ? await loadInWorker(path, { flavor, threads: config.threads })
+        : await loadModel(path, { flavor, threads: config.threads });
   try {
     const warm = warmupBatch(predictor.signature);
     if (warm) await predictor.predict(warm);

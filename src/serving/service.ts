@@ -94,7 +94,7 @@ class DeploymentRuntime {
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 function configOf(spec: DeploymentConfig): DeploymentConfig {
-  return { batching: spec.batching, cache: spec.cache, rateLimit: spec.rateLimit, threads: spec.threads };
+  return { batching: spec.batching, cache: spec.cache, rateLimit: spec.rateLimit, threads: spec.threads, executor: spec.executor ?? DEFAULT_CONFIG.executor };
 }
 
 /** Applies a user's partial configuration over `base`, checking every number. */
@@ -104,6 +104,7 @@ export function mergeConfig(base: DeploymentConfig, patch: DeploymentConfigPatch
     cache: { ...base.cache, ...patch.cache },
     rateLimit: { ...base.rateLimit, ...patch.rateLimit },
     threads: patch.threads ?? base.threads,
+    executor: patch.executor ?? base.executor,
   };
   const int = (v: number, field: string, min: number, max: number) => {
     if (!Number.isInteger(v) || v < min || v > max) throw invalidArgument(`${field}: ${v} must be a whole number in ${min}..${max}`);
@@ -116,6 +117,7 @@ export function mergeConfig(base: DeploymentConfig, patch: DeploymentConfigPatch
   int(out.cache.maxBytes, 'cache.max_bytes', 1024, 2 ** 40);
   int(out.cache.ttlMs, 'cache.ttl_ms', 0, 365 * 86_400_000);
   int(out.threads, 'threads', 1, 256);
+  if (out.executor !== 'worker' && out.executor !== 'event-loop') throw invalidArgument(`executor: "${out.executor}" must be "worker" or "event-loop"`);
   if (!(out.rateLimit.requestsPerSecond > 0)) throw invalidArgument(`rate_limit.requests_per_second: ${out.rateLimit.requestsPerSecond} must be positive`);
   int(out.rateLimit.burst, 'rate_limit.burst', 1, 1_000_000);
   if (out.rateLimit.key !== 'token' && out.rateLimit.key !== 'address') throw invalidArgument(`rate_limit.key: "${out.rateLimit.key}" must be "token" or "address"`);

@@ -56,7 +56,15 @@ export interface DeploymentConfig {
    * one; the default keeps the second core for HTTP and JSON.
    */
   threads: number;
+  /**
+   * Where onnx and js models compute: 'worker' (a worker thread per loaded version, so the
+   * event loop never waits on model math) or 'event-loop' (no hand-over cost; for models whose
+   * call takes microseconds). Tree models always use their own worker pool.
+   */
+  executor: Executor;
 }
+
+export type Executor = 'worker' | 'event-loop';
 
 export interface DeploymentSpec extends DeploymentConfig {
   name: string;
@@ -102,6 +110,7 @@ export const DEFAULT_CONFIG: DeploymentConfig = {
   cache: { enabled: false, maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, ttlMs: 0 },
   rateLimit: { enabled: false, requestsPerSecond: 100, burst: 200, key: 'token' },
   threads: 1,
+  executor: 'worker',
 };
 
 /** A partial configuration as given by a user; missing fields keep their current or default value. */
@@ -110,4 +119,5 @@ export interface DeploymentConfigPatch {
   cache?: Partial<CacheConfig>;
   rateLimit?: Partial<RateLimitConfig>;
   threads?: number;
+  executor?: Executor;
 }

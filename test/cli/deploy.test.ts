@@ -19,6 +19,7 @@ describe('modelport deploy / predict', () => {
       cache: { enabled: true },
       rate_limit: { enabled: true, requests_per_second: 50, burst: 100 },
       threads: undefined,
+      executor: undefined,
     });
     assert.throws(() => deployRequestFromFlags('m', { version: '1', alias: 'a' }), /--version, --alias: give one, not both/);
     assert.throws(() => deployRequestFromFlags('m', { version: 'x' }), /--version: "x" is not a whole number/);

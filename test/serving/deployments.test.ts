@@ -23,7 +23,7 @@ const servedVersion = async (serving: ServingService, name: string) => (await se
 function brokenModel(): string {
   const dir = tempDir('broken');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'model.js'), "export async function load() { throw new Error('weights file is corrupt'); }\nexport function predict() {}\n");
+  writeFileSync(join(dir, 'model.mjs'), "export async function load() { throw new Error('weights file is corrupt'); }\nexport function predict() {}\n");
   return dir;
 }
 
@@ -77,7 +77,7 @@ describe('deployments', () => {
     const p = await platform();
     const { registry, serving } = p.services;
     await register(registry, 'm', LOGREG, ['model.onnx']);
-    await register(registry, 'm', brokenModel(), ['model.js']);
+    await register(registry, 'm', brokenModel(), ['model.mjs']);
     await serving.create({ model: 'm', version: 1 });
     const after = await serving.update('m', { version: 2 });
     assert.equal(after.status.variants[0].servingVersion, 1);

@@ -10,7 +10,7 @@ export const XGB = join(MODELS, 'xgb_breast_cancer');
 
 /** Registers the files of `dir` (or only `only`) as a new version of `name`; returns the version. */
 export async function register(registry: RegistryService, name: string, dir: string, only?: string[]): Promise<number> {
-  const names = only ?? (await readdir(dir)).filter((f) => f.endsWith('.onnx') || f === 'MLmodel' || f === 'model.json' || f.endsWith('.js') || f.endsWith('.json'));
+  const names = only ?? (await readdir(dir)).filter((f) => f.endsWith('.onnx') || f === 'MLmodel' || f === 'model.json' || f.endsWith('.js') || f.endsWith('.mjs') || f.endsWith('.json'));
   const files = [];
   for (const f of names) {
     const { sha256 } = await registry.putBlob(await readFile(join(dir, f)));
