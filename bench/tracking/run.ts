@@ -281,6 +281,8 @@ async function readBenchmarks(store: string | undefined): Promise<ReadFigures> {
     const url = server.url;
     const { experiment_id } = await post(url, '/experiments/create', { name: 'search-bench' });
     await populate(server.platform.metadata.db, Number(experiment_id));
+    // Fresh statistics (and on PostgreSQL a visibility map), as autovacuum keeps them on a live server.
+    await sql.raw(store ? 'vacuum analyze' : 'analyze').execute(server.platform.metadata.db);
     const search = (max_results: number) => async () => {
       const res = await post(url, '/runs/search', { experiment_ids: [experiment_id], filter: 'metrics.m3 > 0.5', order_by: ['metrics.m7 DESC'], max_results });
       if (res.runs.length !== max_results) throw new Error(`search returned ${res.runs.length} runs`);
