@@ -668,8 +668,12 @@ export class RegistryService {
         await pipeline(await this.stores.blobs.get(file.sha256), createWriteStream(target));
       }
       await writeFile(join(tmp, '.complete'), manifest.sha256);
-      await rm(dir, { recursive: true, force: true });
-      await rename(tmp, dir);
+      // Another load may have materialised the same content meanwhile; its folder is as good as ours.
+      if (existsSync(join(dir, '.complete'))) await rm(tmp, { recursive: true, force: true });
+      else {
+        await rm(dir, { recursive: true, force: true });
+        await rename(tmp, dir);
+      }
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });
       if (isModelportError(err)) throw failedPrecondition(`Model version ${name}/${version.version}: ${err.message}`);

@@ -177,6 +177,39 @@ function contract(engine: 'sqlite' | 'postgres', skip: () => Promise<string | fa
       await assert.rejects(r.getVersionByAlias('fraud', 'champion'), { code: 'NotFound' });
     });
 
+    test('approval policies: a model policy replaces the global one; approvers and roles are enforced', { skip: reason }, async () => {
+      const r = h.registry;
+      const global = await r.putPolicy({ protectedAliases: ['*'], protectedStages: ['production'] });
+      assert.deepEqual(global.protectedStages, ['Production']);
+      await assert.rejects(r.setAlias('churn', 'anything', 1), { code: 'PermissionDenied' });
+      await assert.rejects(r.transitionStage('churn', 1, 'Production', false), /stage Production of model churn is protected/);
+      await r.transitionStage('churn', 1, 'Staging', false);
+      const own = await r.putPolicy({ model: 'churn', protectedAliases: ['champion'], approvers: ['dana'] });
+      await r.setAlias('churn', 'shadow', 1);
+      await r.transitionStage('churn', 1, 'Production', false);
+      await assert.rejects(r.setAlias('churn', 'champion', 1), { code: 'PermissionDenied' });
+      assert.equal((await r.policyFor('churn'))!.id, own.id);
+      assert.equal((await r.policyFor('fraud'))!.id, global.id);
+      const again = await r.putPolicy({ model: 'churn', protectedAliases: ['champion'], approvers: ['dana', 'eve'] });
+      assert.equal(again.id, own.id, 'putting a policy replaces it');
+      assert.equal((await r.listPolicies()).length, 2);
+
+      await assert.rejects(r.requestApproval({ name: 'churn', version: 1, alias: 'champion' }, {}), { code: 'Unauthenticated' });
+      await assert.rejects(r.requestApproval({ name: 'churn', version: 1 }, { user: 'ana' }), /exactly one of alias or stage/);
+      await assert.rejects(r.requestApproval({ name: 'churn', version: 1, stage: 'Archived', archiveExistingVersions: true }, { user: 'ana' }), /not an Active stage/);
+      await assert.rejects(r.requestApproval({ name: 'churn', version: 99, alias: 'champion' }, { user: 'ana' }), { code: 'NotFound' });
+      const req = await r.requestApproval({ name: 'churn', version: 1, alias: 'champion' }, { user: 'ana' });
+      await assert.rejects(r.approve(req.id, { user: 'bob', roles: ['admin'] }), /user bob is not an approver for this model \(approvers: dana, eve\)/);
+      const done = await r.approve(req.id, { user: 'eve' });
+      assert.equal(done.status, 'APPROVED');
+      assert.equal((await r.getVersionByAlias('churn', 'champion')).version, 1);
+      assert.deepEqual((await r.listApprovals({ name: 'churn' })).map((a) => a.status), ['APPROVED']);
+      await assert.rejects(r.reject(req.id, { user: 'dana' }), { code: 'FailedPrecondition' });
+      await assert.rejects(r.getApproval('nope'), { code: 'NotFound' });
+      for (const p of await r.listPolicies()) await r.deletePolicy(p.id);
+      await assert.rejects(r.deletePolicy(global.id), { code: 'NotFound' });
+    });
+
     test('deletion guards veto deleting a served version', { skip: reason }, async () => {
       const r = h.registry;
       const remove = r.addDeletionGuard(({ name, version }) => (name === 'fraud' && version === 2 ? 'deployment "fraud-prod" serves it' : undefined));
@@ -198,6 +231,12 @@ function contract(engine: 'sqlite' | 'postgres', skip: () => Promise<string | fa
       const predictor = await r.loadVersion('fraud', 1);
       assert.equal(predictor.flavor, 'onnx');
       await predictor.close();
+
+      const db = (h.registry as unknown as { db: import('kysely').Kysely<import('../../src/registry/tables.js').RegistryTables> }).db;
+      const row = await db.selectFrom('reg_version').select(['model_id', 'manifest']).where('version', '=', 1).where('sha256', '=', (await r.getVersion('fraud', 1)).sha256!).executeTakeFirstOrThrow();
+      await db.updateTable('reg_version').set({ manifest: row.manifest!.replace('"size":908', '"size":909') }).where('model_id', '=', row.model_id).where('version', '=', 1).execute();
+      await assert.rejects(r.manifest('fraud', 1), /manifest is corrupt/);
+      await assert.rejects(r.openFile('fraud', 1, 'model.onnx'), { code: 'FailedPrecondition' });
 
       const v = await r.createVersion({ name: 'churn', files: await uploadFolder(r, join(FIXTURES, 'xgb_breast_cancer'), ['model.ubj']) });
       const file = (await r.manifest('churn', v.version)).files.find((f) => f.path === 'model.ubj')!;
