@@ -547,6 +547,28 @@ export class TrackingService {
     if (Number(res.numDeletedRows) === 0) throw notFound(`No tag with name: ${key} in run with id ${runId}`);
   }
 
+  /**
+   * MLflow's log-model: records an MLmodel (as JSON) in the run's `mlflow.log-model.history` tag,
+   * which MLflow clients call after uploading a model's files.
+   */
+  async logModel(runId: string, modelJson: string): Promise<void> {
+    let model: unknown;
+    try {
+      model = JSON.parse(modelJson);
+    } catch {
+      throw invalidArgument(`Malformed model info. 'model_json' is not valid JSON: ${modelJson.slice(0, 100)}`);
+    }
+    const missing = ['artifact_path', 'flavors'].filter((k) => !model || typeof model !== 'object' || !(k in model));
+    if (missing.length) throw invalidArgument(`Model json is missing mandatory fields: ${JSON.stringify(missing)}`);
+    const run = await this.getRun(runId);
+    if (run.info.lifecycle_stage !== 'active') {
+      throw invalidArgument(`The run ${runId} must be in the 'active' state. Current state is ${run.info.lifecycle_stage}.`);
+    }
+    const previous = run.data.tags.find((t) => t.key === TAGS.loggedModels)?.value;
+    const history = previous ? (JSON.parse(previous) as unknown[]) : [];
+    await this.setTag(runId, TAGS.loggedModels, JSON.stringify([...history, model]));
+  }
+
   /** Links datasets (stored once per experiment by name and digest) to a run, with input tags. */
   async logInputs(runId: string, inputs: DatasetInput[]): Promise<void> {
     if (inputs.length > LIMITS.datasetsPerBatch) {

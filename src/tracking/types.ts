@@ -123,4 +123,5 @@ export const TAGS = {
   user: 'mlflow.user',
   parentRunId: 'mlflow.parentRunId',
   datasetContext: 'mlflow.data.context',
+  loggedModels: 'mlflow.log-model.history',
 } as const;

@@ -415,6 +415,19 @@ export const trackingRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
     },
   );
 
+  rpc(
+    {
+      method: 'POST',
+      path: '/runs/log-model',
+      permission: 'edit',
+      summary: "Record a logged model (MLmodel as JSON) on a run",
+      input: Type.Object({ ...RunRef, model_json: Str }),
+    },
+    async (b) => {
+      await tracking.logModel(runIdOf(b), b.model_json);
+    },
+  );
+
   // ---- metric history ------------------------------------------------------------------------
 
   rpc(

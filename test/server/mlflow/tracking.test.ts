@@ -228,6 +228,19 @@ function contract(engine: string, storeUri: () => Promise<{ uri?: string; cleanu
       assert.equal((await api.get('/metrics/get-history', { run_id: 'x'.repeat(32), metric_key: 'loss' })).status, 404);
     });
 
+    test('log-model records MLmodels in the run history tag', { skip: reason }, async () => {
+      const run_id = (await newRun(await newExperiment('log-model'))).info.run_id;
+      const model = { artifact_path: 'model', flavors: { python_function: { loader_module: 'mlflow.sklearn' } }, run_id };
+      await api.ok('POST', '/runs/log-model', { run_id, model_json: JSON.stringify(model) });
+      await api.ok('POST', '/runs/log-model', { run_id, model_json: JSON.stringify({ ...model, artifact_path: 'model2' }) });
+      const tags = (await api.ok('GET', '/runs/get', { run_id })).run.data.tags;
+      const history = JSON.parse(tags.find((t: { key: string }) => t.key === 'mlflow.log-model.history').value);
+      assert.deepEqual(history.map((m: { artifact_path: string }) => m.artifact_path), ['model', 'model2']);
+      const bad = await api.post('/runs/log-model', { run_id, model_json: '{"flavors": {}}' });
+      assert.equal(bad.body.error_code, 'INVALID_PARAMETER_VALUE');
+      assert.match(bad.body.message, /missing mandatory fields: \["artifact_path"\]/);
+    });
+
     test('bad input: keys, values, oversize batches, bodies', { skip: reason }, async () => {
       const run_id = (await newRun(await newExperiment('bad-exp'))).info.run_id;
       const cases: [string, Record<string, unknown>, RegExp][] = [
