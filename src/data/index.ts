@@ -3,7 +3,8 @@ export type { DatasetsServiceDeps, RegisterOptions, UploadOptions, RegisterResul
 export { datasetMigrations } from './migrations.js';
 export { inferSchema, checkSchema } from './schema.js';
 export { lInfinity, histogramJensenShannon, diffProfiles, driftAnomalies } from './compare.js';
-export { profileRelation, QUANTILES, HISTOGRAM_BUCKETS, TOP_VALUES, MAX_CATEGORIES } from './profile.js';
+export { profileRelation, QUANTILES, HISTOGRAM_BUCKETS, TOP_VALUES, MAX_CATEGORIES, EXACT_ROWS, VALUE_COUNT_LIMIT } from './profile.js';
+export type { ProfileOptions } from './profile.js';
 export { validateRelation, EXAMPLE_ROWS } from './validate.js';
 export type { MemoryColumn, MemoryValues } from './memory.js';
 export type { SourceOptions } from './source.js';

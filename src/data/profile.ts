@@ -12,13 +12,17 @@ export const QUANTILES = [0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99] as 
 export const HISTOGRAM_BUCKETS = 10;
 export const TOP_VALUES = 20;
 export const MAX_CATEGORIES = 1000;
-/** Above this many rows quantiles come from DuckDB's t-digest (approx_quantile), whose memory stays small. */
-export const EXACT_QUANTILE_ROWS = 1_000_000;
+/**
+ * Above this many rows quantiles come from DuckDB's t-digest (approx_quantile), as TFDV
+ * estimates them on large data, instead of sorting every value. Distinct counts stay exact:
+ * DuckDB's approx_count_distinct was 15-20% off on test columns.
+ */
+export const EXACT_ROWS = 1_000_000;
 /** Columns with more distinct values than this get no value counts: they would be all ones, at the cost of a hash table of every value. */
 export const VALUE_COUNT_LIMIT = 100_000;
 
 export interface ProfileOptions {
-  exactQuantileRows?: number;
+  exactRows?: number;
   valueCountLimit?: number;
 }
 
@@ -67,8 +71,8 @@ export async function profileRelation(session: DuckSession, from: string, column
   const src = projection(from, columns);
   // Parquet answers count(*) from its footer; the count picks the quantile method before the scan.
   const [[total]] = await session.rows(`SELECT count(*) FROM ${from}`);
-  const exactQuantiles = Number(total) <= (options.exactQuantileRows ?? EXACT_QUANTILE_ROWS);
-  const quantile = exactQuantiles ? 'quantile_cont' : 'approx_quantile';
+  const exact = Number(total) <= (options.exactRows ?? EXACT_ROWS);
+  const quantile = exact ? 'quantile_cont' : 'approx_quantile';
   const aggs: string[] = ['count(*)'];
   const slots: number[] = [];
   columns.forEach((c, i) => {
@@ -123,7 +127,7 @@ export async function profileRelation(session: DuckSession, from: string, column
   await addHistograms(session, src, columns, profiles);
   const limit = options.valueCountLimit ?? VALUE_COUNT_LIMIT;
   await addValueCounts(session, src, columns, profiles, (i) => profiles[i].distinct > 0 && profiles[i].distinct <= limit);
-  return { rowCount, columnCount: columns.length, exactQuantiles, columns: profiles };
+  return { rowCount, columnCount: columns.length, exact, columns: profiles };
 }
 
 async function addHistograms(session: DuckSession, src: string, columns: ProfileColumn[], profiles: ColumnProfile[]): Promise<void> {

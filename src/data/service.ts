@@ -138,7 +138,7 @@ export class DatasetsService {
     const existing = await this.findVersion(name, content.digest);
     if (existing) return { version: existing, created: false };
 
-    const twin = await this.db.selectFrom('mp_dataset_version').select(['profile_json', 'schema_json']).where('digest', '=', content.digest).executeTakeFirst();
+    const twin = await this.db.selectFrom('mp_dataset_version').select('profile_json').where('digest', '=', content.digest).executeTakeFirst();
     let profile: Profile;
     if (twin && !options.validate) {
       profile = JSON.parse(twin.profile_json);

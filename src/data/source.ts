@@ -52,8 +52,9 @@ export function checkFormat(format: string | undefined): TableFormat | undefined
 function listFiles(dir: string): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    // Hidden files are editor or VCS droppings (.DS_Store, .git), never data.
-    if (entry.name.startsWith('.')) continue;
+    // Hidden files are editor or VCS droppings (.DS_Store, .git); "_" files are Hadoop/Spark
+    // markers (_SUCCESS, _metadata). Neither is data.
+    if (entry.name.startsWith('.') || entry.name.startsWith('_')) continue;
     const path = join(dir, entry.name);
     if (entry.isDirectory()) out.push(...listFiles(path));
     else if (entry.isFile()) out.push(path);

@@ -54,7 +54,7 @@ export const ProfileSchema = Type.Object({
   rowCount: Type.Integer(),
   columnCount: Type.Integer(),
   /** False above 1,000,000 rows, where quantiles are t-digest estimates (DuckDB approx_quantile). */
-  exactQuantiles: Type.Optional(Type.Boolean()),
+  exact: Type.Optional(Type.Boolean()),
   columns: Type.Array(ColumnProfileSchema),
 });
 export type Profile = Static<typeof ProfileSchema>;

@@ -173,8 +173,8 @@ describe('profiles with missing values, NaN and a constant column', () => {
         { name: 'g', values: Array.from({ length: n }, (_, i) => `g${i % 3}`) },
       ]);
       const cols = rel.columns.map((c) => ({ ...c, expr: `"${c.name}"` }));
-      const p = await profileRelation(session, rel.from, cols, { exactQuantileRows: 1000, valueCountLimit: 100 });
-      assert.equal(p.exactQuantiles, false);
+      const p = await profileRelation(session, rel.from, cols, { exactRows: 1000, valueCountLimit: 100 });
+      assert.equal(p.exact, false);
       const sorted = [...xs].sort((a, b) => a - b);
       for (const q of p.columns[0].quantiles!) assert.ok(Math.abs(q.value - quantile(sorted, q.q)) <= 0.01 * n, `q${q.q}: ${q.value}`);
       assert.equal(p.columns[0].distinct, n);
@@ -182,7 +182,7 @@ describe('profiles with missing values, NaN and a constant column', () => {
       assert.equal(p.columns[1].distinct, n);
       assert.equal(p.columns[1].categories, undefined);
       assert.deepEqual(p.columns[2].categories!.map((c) => c.count), [1667, 1667, 1666]);
-      assert.equal((await profileRelation(session, rel.from, cols)).exactQuantiles, true);
+      assert.equal((await profileRelation(session, rel.from, cols)).exact, true);
     } finally {
       session.close();
     }
@@ -193,6 +193,7 @@ describe('profiles with missing values, NaN and a constant column', () => {
     writeFileSync(join(dir, 'a.csv'), 'v,c\n1,x\n2,y\n');
     writeFileSync(join(dir, 'b.csv'), 'v,c\n3,x\n');
     writeFileSync(join(dir, '.hidden'), 'junk');
+    writeFileSync(join(dir, '_SUCCESS'), '');
     const session = await DuckSession.open();
     try {
       const source = resolveSource(dir);
