@@ -140,9 +140,10 @@ const JS_ENTRIES = ['model.js', 'model.mjs', 'index.js', 'index.mjs'];
 const XGB_EXTENSIONS = ['.json', '.ubj', '.ubjson', '.xgb', '.bst'];
 
 export interface InspectedArtifact {
-  flavor: ModelFlavor;
+  /** undefined: an MLflow model of a flavor modelport does not serve (kept, verified, not loadable). */
+  flavor?: ModelFlavor;
   /** The file (or, for js, the module) the flavor loads. */
-  dataPath: string;
+  dataPath?: string;
   /** The MLmodel document (parsed), as found or as generated. */
   mlmodel: Record<string, unknown>;
   /** When the MLmodel was generated here, its text (to be stored as a file of the artifact). */
@@ -240,17 +241,11 @@ async function inspectMlflowFolder(
     if (!declared.includes(options.flavor)) throw invalidArgument(`MLmodel has no "${options.flavor}" flavor (it declares ${declared.join(', ')})`, { field: 'flavor' });
     flavor = options.flavor as ModelFlavor;
   } else {
+    // An MLflow model of another flavor (sklearn, pytorch...) is still registered, as MLflow
+    // would; it simply cannot be served by modelport's runtimes.
     flavor = MODELPORT_FLAVORS.find((f) => declared.includes(f));
-    if (!flavor) throw invalidArgument(`MLmodel declares flavors ${declared.join(', ')}; modelport can serve ${MODELPORT_FLAVORS.join(', ')}`);
   }
-  const section = flavors[flavor] ?? {};
-  const dataKey = flavor === 'js' ? 'module' : 'data';
-  const dataPath = typeof section[dataKey] === 'string' ? (section[dataKey] as string) : JS_ENTRIES.find((e) => byPath.has(e));
-  const dataFile = dataPath === undefined ? undefined : byPath.get(dataPath);
-  if (!dataFile) {
-    throw invalidArgument(`MLmodel's ${flavor} flavor names ${dataKey} "${dataPath ?? '(none)'}", which is not in the artifact: expected ${expected[flavor]}`);
-  }
-  await validateModelFile(blobs, flavor, dataFile);
+  const dataFile = flavor ? await flavorFile(blobs, byPath, flavor, flavors[flavor] ?? {}) : undefined;
   let inputExample = options.inputExample;
   const exampleInfo = mlmodel.saved_input_example_info as { artifact_path?: unknown } | undefined;
   const examplePath = typeof exampleInfo?.artifact_path === 'string' ? exampleInfo.artifact_path : undefined;
@@ -264,12 +259,24 @@ async function inspectMlflowFolder(
   }
   return {
     flavor,
-    dataPath: dataFile.path,
+    dataPath: dataFile?.path,
     mlmodel,
     signature: mlmodel.signature ?? undefined,
     inputExample,
     modelUuid: typeof mlmodel.model_uuid === 'string' ? mlmodel.model_uuid : undefined,
   };
+}
+
+/** The file MLmodel's flavor section names (`data`, or `module` for js), checked to be a model of that flavor. */
+async function flavorFile(blobs: BlobStore, byPath: Map<string, ManifestFile>, flavor: ModelFlavor, section: Record<string, unknown>): Promise<ManifestFile> {
+  const dataKey = flavor === 'js' ? 'module' : 'data';
+  const dataPath = typeof section[dataKey] === 'string' ? (section[dataKey] as string) : JS_ENTRIES.find((e) => byPath.has(e));
+  const dataFile = dataPath === undefined ? undefined : byPath.get(dataPath);
+  if (!dataFile) {
+    throw invalidArgument(`MLmodel's ${flavor} flavor names ${dataKey} "${dataPath ?? '(none)'}", which is not in the artifact: expected ${expected[flavor]}`);
+  }
+  await validateModelFile(blobs, flavor, dataFile);
+  return dataFile;
 }
 
 /** `utc_time_created` as MLflow writes it: str(datetime.utcnow()). */

@@ -685,6 +685,7 @@ export class RegistryService {
   /** Loads a version (number, alias or 'latest') with the model runtimes, after verifying its content. */
   async loadVersion(name: string, ref: number | string, options: LoadOptions = {}): Promise<Predictor> {
     const { path, version } = await this.materialize(name, ref);
+    if (!version.flavor) throw failedPrecondition(`Model version ${version.name}/${version.version} has no flavor modelport can serve (onnx, xgboost, js)`);
     const { loadModel } = await import('../models/index.js');
     return loadModel(path, { flavor: version.flavor, ...options });
   }

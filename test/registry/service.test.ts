@@ -134,6 +134,21 @@ function contract(engine: 'sqlite' | 'postgres', skip: () => Promise<string | fa
       await assert.rejects(r.createVersion({ name: 'fraud', files: [{ path: 'm.onnx', sha256: 'a'.repeat(64) }] }), /was not uploaded/);
       await assert.rejects(r.createVersion({ name: 'nope', files: onnx }), { code: 'NotFound' });
       await assert.rejects(r.createVersion({ name: 'fraud', source: '/etc/passwd' }), /Local paths are not read/);
+      const sklearn = await r.createVersion({
+        name: 'fraud',
+        files: [
+          { path: 'MLmodel', sha256: (await r.putBlob('flavors:\n  sklearn: {pickled_model: model.pkl}\n  python_function: {loader_module: mlflow.sklearn}\n')).sha256 },
+          { path: 'model.pkl', sha256: (await r.putBlob('pickle bytes')).sha256 },
+        ],
+      });
+      assert.equal(sklearn.status, 'READY', 'MLflow models of other flavors are registered as MLflow does');
+      assert.equal(sklearn.flavor, undefined);
+      await assert.rejects(r.loadVersion('fraud', sklearn.version), /has no flavor modelport can serve/);
+      await assert.rejects(
+        r.createVersion({ name: 'fraud', files: [{ path: 'MLmodel', sha256: (await r.putBlob('flavors:\n  onnx: {data: model.onnx}\n')).sha256 }] }),
+        /MLmodel's onnx flavor names data "model.onnx", which is not in the artifact/,
+      );
+      await r.deleteVersion('fraud', sklearn.version);
       const failed = await r.createVersion({ name: 'fraud', source: 's3://bucket/model' });
       assert.equal(failed.status, 'FAILED_REGISTRATION');
       assert.match(failed.statusMessage!, /no artifact source serves this URI/);
