@@ -2,11 +2,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { RunningServer } from '../../src/server/serve.js';
 import { ModelportClient } from '../../src/client/client.js';
 import { TrackingClient } from '../../src/client/tracking.js';
 import { ModelportError } from '../../src/core/errors.js';
 import { testServer } from '../helpers/platform.js';
+import { tempDir } from '../helpers/services.js';
 
 let server: RunningServer;
 let tracking: TrackingClient;
@@ -103,4 +108,26 @@ test('artifacts upload, list and download', async () => {
   ]);
   assert.deepEqual([...(await tracking.downloadArtifact(run.info.run_id, 'model/weights.bin'))], [1, 2, 3]);
   await assert.rejects(tracking.downloadArtifact(run.info.run_id, 'missing'), (err: unknown) => err instanceof ModelportError && err.code === 'NotFound');
+});
+
+test('a script that ends without close() still delivers its buffered points', async () => {
+  const run = await tracking.createRun({ experiment_id: await tracking.createExperiment('sdk-exit') });
+  const script = join(tempDir('sdk-exit'), 'train.mts');
+  const sdk = fileURLToPath(new URL('../../src/client/index.ts', import.meta.url));
+  const sdkTracking = fileURLToPath(new URL('../../src/client/tracking.ts', import.meta.url));
+  writeFileSync(
+    script,
+    `import { ModelportClient } from ${JSON.stringify(sdk)};
+import { TrackingClient } from ${JSON.stringify(sdkTracking)};
+const buffer = new TrackingClient(new ModelportClient(${JSON.stringify(server.url)})).metricBuffer(${JSON.stringify(run.info.run_id)}, { intervalMs: 60_000 });
+for (let step = 0; step < 42; step++) buffer.log('loss', 1 / (step + 1), step);
+`,
+  );
+  // Asynchronously: the server answering the script runs in this process.
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: fileURLToPath(new URL('../..', import.meta.url)), stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  assert.equal(code, 0, stderr);
+  assert.equal((await tracking.getMetricHistory(run.info.run_id, 'loss')).length, 42);
 });
