@@ -1,5 +1,6 @@
 /** `modelport runs list|show`: search runs of an experiment and show one run. */
 import type { Command } from 'commander';
+import { invalidArgument } from '../core/errors.js';
 import { TrackingClient, type Run } from '../client/tracking.js';
 import { withClient } from './context.js';
 import { renderTable } from './datasets.js';
@@ -22,6 +23,8 @@ export function registerRunsCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       async (opts: { experiment: string; filter?: string; orderBy: string[]; maxResults: string; all?: boolean; json?: boolean }, cmd: Command) => {
+        const max = Number(opts.maxResults);
+        if (!Number.isSafeInteger(max) || max < 1 || max > 50_000) throw invalidArgument(`--max-results: "${opts.maxResults}" is not a whole number from 1 to 50000`);
         await withClient(cmd, async (client) => {
           const tracking = new TrackingClient(client);
           const experiment = await tracking.getExperimentByName(opts.experiment);
@@ -29,7 +32,7 @@ export function registerRunsCommand(program: Command): void {
             experiment_ids: [experiment.experiment_id],
             filter: opts.filter,
             order_by: opts.orderBy,
-            max_results: Number(opts.maxResults),
+            max_results: max,
             run_view_type: opts.all ? 'ALL' : 'ACTIVE_ONLY',
           });
           if (opts.json) {
