@@ -32,7 +32,8 @@ async function deployAll(server: Server): Promise<void> {
     const { sha256 } = await registry.putBlob(await readFile(file));
     await registry.createVersion({ name, files: [{ path, sha256 }], createModel: true });
   }
-  await serving.create({ model: 'cancer', version: 1, config: { threads } });
+  await serving.create({ model: 'cancer', version: 1, config: { threads, executor: 'worker' } });
+  await serving.create({ name: 'cancer-loop', model: 'cancer', version: 1, config: { threads, executor: 'event-loop' } });
   await serving.create({ name: 'trees-unbatched', model: 'trees', version: 1 });
   await serving.create({ name: 'trees-batched', model: 'trees', version: 1, config: { batching: { maxBatchSize: 64, maxQueueDelayUs: 0, maxQueueSize: 4096 } } });
 }

@@ -84,6 +84,32 @@ export class ServingMetrics {
     });
   }
 
+  private readonly children = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
+
+  /** One answered prediction request; label children are kept, so the hot path hashes one string. */
+  countRequest(deployment: string, version: string, protocol: string, code: number, seconds: number): void {
+    const key = `${deployment}\0${version}\0${protocol}\0${code}`;
+    let child = this.children.get(key);
+    if (!child) {
+      child = {
+        count: this.requests.labels({ deployment, version, protocol, code: String(code) }),
+        time: this.duration.labels({ deployment, protocol }),
+      };
+      this.children.set(key, child);
+    }
+    child.count.inc();
+    child.time.observe(seconds);
+  }
+
+  private readonly gauges = new Map<string, { inc(): void; dec(): void }>();
+
+  /** The in-flight gauge of one deployment. */
+  inFlightOf(deployment: string): { inc(): void; dec(): void } {
+    let g = this.gauges.get(deployment);
+    if (!g) this.gauges.set(deployment, (g = this.inFlight.labels({ deployment })));
+    return g;
+  }
+
   text(): Promise<string> {
     return this.registry.metrics();
   }
