@@ -33,6 +33,7 @@ const HISTORY = 100_000;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const ms = (n: number) => n.toFixed(1);
 const dirs: string[] = [];
+const dropAtEnd: (() => Promise<void>)[] = [];
 const tmp = (label: string) => {
   const d = mkdtempSync(join(tmpdir(), `bench-trk-${label}-`));
   dirs.push(d);
@@ -180,9 +181,9 @@ function sqliteRawIngest(shape: 'rows' | 'blocks'): number {
   return rate;
 }
 
-async function postgresRawIngest(shape: 'rows' | 'blocks'): Promise<number> {
+async function postgresRawIngest(connectionString: string, shape: 'rows' | 'blocks'): Promise<number> {
   const schema = `bench_raw_${randomBytes(4).toString('hex')}`;
-  const pool = new pg.Pool({ connectionString: POSTGRES, max: CLIENTS, options: `-c search_path=${schema}` });
+  const pool = new pg.Pool({ connectionString, max: CLIENTS, options: `-c search_path=${schema}` });
   try {
     await pool.query(`create schema ${schema}`);
     await pool.query(`create table m ${METRIC_TABLE}`);
@@ -327,17 +328,29 @@ async function readBenchmarks(store: string | undefined): Promise<ReadFigures> {
 
 const engines: { name: string; store?: string; cleanup?: () => Promise<void> }[] = [{ name: 'SQLite (embedded)' }];
 if (await postgresUp()) {
-  const schema = `bench_trk_${randomBytes(4).toString('hex')}`;
+  // A database of its own (not just a schema), so nothing else in the server shares its tables.
+  const database = `bench_trk_${randomBytes(4).toString('hex')}`;
+  const admin = async (statement: string) => {
+    const c = new pg.Client({ connectionString: POSTGRES });
+    await c.connect();
+    try {
+      await c.query(statement);
+    } finally {
+      await c.end();
+    }
+  };
+  const url = new URL(POSTGRES);
+  url.pathname = `/${database}`;
   engines.push({
     name: 'PostgreSQL',
-    store: `${POSTGRES}?schema=${schema}`,
+    store: url.toString(),
     cleanup: async () => {
-      const c = new pg.Client({ connectionString: POSTGRES });
-      await c.connect();
-      await c.query(`drop schema if exists ${schema} cascade`);
-      await c.end();
+      await admin(`drop database if exists ${database} with (force)`);
+      await admin(`create database ${database}`);
     },
   });
+  await admin(`create database ${database}`);
+  dropAtEnd.push(() => admin(`drop database if exists ${database} with (force)`));
 } else {
   console.log(`# PostgreSQL at ${POSTGRES} is not reachable; its rows are skipped`);
 }
@@ -349,8 +362,8 @@ for (const engine of engines) {
   console.log(`${engine.name}: ingest`);
   const storeArgs = engine.store ? ['--data', tmp('ingest'), '--store', engine.store] : ['--data', tmp('ingest')];
   const rate = await modelportIngest(storeArgs);
-  const rows = engine.store ? await postgresRawIngest('rows') : sqliteRawIngest('rows');
-  const blocks = engine.store ? await postgresRawIngest('blocks') : sqliteRawIngest('blocks');
+  const rows = engine.store ? await postgresRawIngest(engine.store, 'rows') : sqliteRawIngest('rows');
+  const blocks = engine.store ? await postgresRawIngest(engine.store, 'blocks') : sqliteRawIngest('blocks');
   ingestRows.push(
     [`${engine.name}: modelport log-batch, ${CLIENTS} HTTP clients`, fmt(rate), `${(rate / target).toFixed(2)}× the ${fmt(target)}/s target`, `${((rate / blocks) * 100).toFixed(0)}% of the block limit; ${(rate / rows).toFixed(2)}× the row insert rate`],
     [`${engine.name}: limit, raw inserts of the same points as blocks (1000 points per commit)`, fmt(blocks), '', '100%'],
@@ -384,3 +397,4 @@ ${readTable}
 console.log(`\n${ingestTable}\n\n${readTable}`);
 writeResults('tracking', markdown);
 for (const d of dirs) rmSync(d, { recursive: true, force: true });
+for (const drop of dropAtEnd) await drop();
