@@ -46,8 +46,8 @@ const defined = <T extends object>(o: T): T | undefined => {
 };
 
 function executorOf(raw: string | undefined): DeployRequest['executor'] {
-  if (raw === undefined || raw === 'worker' || raw === 'event-loop') return raw;
-  throw invalidArgument(`--executor: "${raw}" must be worker or event-loop`);
+  if (raw === undefined || raw === 'auto' || raw === 'worker' || raw === 'event-loop') return raw;
+  throw invalidArgument(`--executor: "${raw}" must be auto, worker or event-loop`);
 }
 
 /** The deploy request the flags describe; every mistake names its flag. */
@@ -88,7 +88,8 @@ export function describeDeployment(d: DeploymentInfo): string {
   const lines = [`${d.name}: ${d.state}${d.message ? ` (${d.message})` : ''}`];
   for (const v of d.variants) {
     const follows = v.alias !== undefined ? `${v.model}@${v.alias}` : `${v.model} version ${v.version}`;
-    lines.push(`  ${v.name}: ${follows}, serving ${v.serving_version ?? 'nothing'}${v.loading_version ? `, loading ${v.loading_version}` : ''}`);
+    const where = v.runs_on ? ` (on ${v.runs_on})` : '';
+    lines.push(`  ${v.name}: ${follows}, serving ${v.serving_version ?? 'nothing'}${where}${v.loading_version ? `, loading ${v.loading_version}` : ''}`);
   }
   const b = d.batching;
   lines.push(`  batching: ${b.max_batch_size > 1 ? `up to ${b.max_batch_size} rows, ${b.max_queue_delay_us} µs delay` : 'off'}; queue ${b.max_queue_size}; timeout ${b.timeout_ms} ms`);
@@ -118,7 +119,7 @@ export function registerDeployCommand(program: Command): void {
     .option('--burst <n>', 'rate limit bucket size')
     .option('--rate-limit-key <key>', 'token (bearer token, else address) | address')
     .option('--threads <n>', 'onnxruntime threads per session')
-    .option('--executor <where>', 'worker (model math off the event loop) | event-loop')
+    .option('--executor <where>', 'auto (default) | worker (model math off the event loop) | event-loop')
     .action(async (model: string, flags: DeployFlags, cmd: Command) => {
       const request = deployRequestFromFlags(model, flags);
       await withClient(cmd, async (client) => {

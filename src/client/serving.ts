@@ -15,7 +15,7 @@ export interface DeploymentSettings {
   cache?: { enabled?: boolean; max_entries?: number; max_bytes?: number; ttl_ms?: number };
   rate_limit?: { enabled?: boolean; requests_per_second?: number; burst?: number; key?: 'token' | 'address' };
   threads?: number;
-  executor?: 'worker' | 'event-loop';
+  executor?: 'auto' | 'worker' | 'event-loop';
 }
 
 export interface DeployRequest extends DeploymentSettings {

@@ -32,7 +32,11 @@ const Settings = {
   cache: Type.Optional(Cache),
   rate_limit: Type.Optional(RateLimit),
   threads: Type.Optional(Type.Integer({ minimum: 1, maximum: 256, description: 'onnxruntime intra-op threads per session' })),
-  executor: Type.Optional(Type.Union([Type.Literal('worker'), Type.Literal('event-loop')], { description: 'where onnx/js models compute' })),
+  executor: Type.Optional(
+    Type.Union([Type.Literal('auto'), Type.Literal('worker'), Type.Literal('event-loop')], {
+      description: 'where onnx/js models compute: a worker thread, the event loop, or auto (micro-models on the loop)',
+    }),
+  ),
 };
 const CreateBody = Type.Object({
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'defaults to the model name' })),
@@ -56,6 +60,7 @@ const VariantView = Type.Object({
   weight: Type.Number(),
   state: Type.String(),
   serving_version: Type.Optional(Type.Integer()),
+  runs_on: Type.Optional(Type.String({ description: 'worker | event-loop | tree-pool' })),
   loading_version: Type.Optional(Type.Integer()),
   message: Type.Optional(Type.String()),
 });
@@ -90,6 +95,7 @@ function view(d: Deployment): DeploymentJson {
         weight: v.weight,
         state: s?.state ?? 'pending',
         serving_version: s?.servingVersion,
+        runs_on: s?.runsOn,
         loading_version: s?.loadingVersion,
         message: s?.message,
       };

@@ -5,13 +5,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { isModelportError } from '../core/errors.js';
 import { Batch, loadModel, type Column, type LoadOptions, type Predictor } from '../models/index.js';
+import { singleRowMicros } from './warmup.js';
 
 export type WireColumns = [string, Column][];
 
 export type ToWorker = { kind: 'predict'; id: number; rows: number; columns: WireColumns } | { kind: 'close' };
 
 export type FromWorker =
-  | { kind: 'loaded'; flavor: string; signature: Predictor['signature']; metadata: Predictor['metadata'] }
+  | { kind: 'loaded'; flavor: string; signature: Predictor['signature']; metadata: Predictor['metadata']; singleRowMicros?: number }
   | { kind: 'failed'; code?: string; message: string }
   | { kind: 'result'; id: number; rows: number; columns: WireColumns }
   | { kind: 'error'; id: number; code?: string; message: string }
@@ -24,7 +25,8 @@ const failure = (err: unknown) => ({ code: isModelportError(err) ? err.code : un
 let predictor: Predictor;
 try {
   predictor = await loadModel(path, options);
-  port.postMessage({ kind: 'loaded', flavor: predictor.flavor, signature: predictor.signature, metadata: predictor.metadata } satisfies FromWorker);
+  const micros = await singleRowMicros((b) => predictor.predict(b), predictor.signature).catch(() => undefined);
+  port.postMessage({ kind: 'loaded', flavor: predictor.flavor, signature: predictor.signature, metadata: predictor.metadata, singleRowMicros: micros } satisfies FromWorker);
 } catch (err) {
   port.postMessage({ kind: 'failed', ...failure(err) } satisfies FromWorker);
 }

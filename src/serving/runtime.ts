@@ -4,9 +4,10 @@
  */
 import os from 'node:os';
 import type { Clock } from '../core/clock.js';
-import { allocate, Batch, loadModel, resolveArtifact, type Column, type Predictor, type Signature } from '../models/index.js';
+import { loadModel, resolveArtifact, type Batch, type Predictor, type Signature } from '../models/index.js';
 import { DynamicBatcher, type BatcherHooks } from './batcher.js';
 import { loadInWorker } from './worker-predictor.js';
+import { warmupBatch } from './warmup.js';
 import type { ResolvedModel } from './source.js';
 import type { DeploymentConfig } from './types.js';
 
@@ -21,6 +22,7 @@ export class LoadedVersion {
     readonly version: number,
     readonly sha256: string,
     readonly predictor: Predictor,
+    readonly runsOn: RunsOn,
     config: DeploymentConfig,
     private readonly clock: Clock,
     private readonly hooks: BatcherHooks,
@@ -67,31 +69,36 @@ export class LoadedVersion {
   }
 }
 
-/** One row of zeros (empty strings) shaped like the signature's inputs, for a warm-up call. */
-export function warmupBatch(signature: Signature): Batch | undefined {
-  if (signature.inputs.length === 0) return undefined;
-  const columns: [string, Column][] = signature.inputs.map((spec) => {
-    const shape = spec.shape.map((d) => (d < 0 ? 1 : d));
-    const size = shape.reduce((a, d) => a * d, 1);
-    return [spec.name, { dtype: spec.dtype, shape, data: allocate(spec.dtype, size) }];
-  });
-  return Batch.from(columns, 1);
-}
+/** One-row compute below which 'auto' keeps a model on the event loop (a worker round trip costs about this much). */
+export const AUTO_LOOP_MICROS = 50;
 
 /**
  * Fetches, loads and warms one version. Tree models always evaluate on their worker threads
  * (parallelMinRows 1) so the event loop never runs tree walks; onnx and js models run where
  * the deployment's executor says, onnxruntime with the deployment's intra-op threads.
  */
-export async function loadVersion(resolved: ResolvedModel, config: DeploymentConfig): Promise<Predictor> {
+export async function loadVersion(resolved: ResolvedModel, config: DeploymentConfig): Promise<{ predictor: Predictor; runsOn: RunsOn }> {
   const path = await resolved.materialize();
   const { flavor } = await resolveArtifact(path, resolved.flavor);
-  const predictor =
-    flavor === 'xgboost'
-      ? await loadModel(path, { flavor, threads: os.availableParallelism(), parallelMinRows: 1 })
-      : config.executor === 'worker'
-        ? await loadInWorker(path, { flavor, threads: config.threads })
-        : await loadModel(path, { flavor, threads: config.threads });
+  let predictor: Predictor;
+  let runsOn: RunsOn = 'worker';
+  if (flavor === 'xgboost') {
+    predictor = await loadModel(path, { flavor, threads: os.availableParallelism(), parallelMinRows: 1 });
+    runsOn = 'tree-pool';
+  } else if (config.executor === 'event-loop') {
+    predictor = await loadModel(path, { flavor, threads: config.threads });
+    runsOn = 'event-loop';
+  } else {
+    const inWorker = await loadInWorker(path, { flavor, threads: config.threads });
+    predictor = inWorker;
+    // 'auto': a model whose one-row call costs less than handing it to a thread runs on the
+    // event loop (measured in bench/serving); the copy in the worker is then dropped.
+    if (config.executor === 'auto' && inWorker.singleRowMicros !== undefined && inWorker.singleRowMicros < AUTO_LOOP_MICROS) {
+      predictor = await loadModel(path, { flavor, threads: config.threads });
+      runsOn = 'event-loop';
+      await inWorker.close();
+    }
+  }
   try {
     const warm = warmupBatch(predictor.signature);
     if (warm) await predictor.predict(warm);
@@ -99,5 +106,8 @@ export async function loadVersion(resolved: ResolvedModel, config: DeploymentCon
     await predictor.close().catch(() => undefined);
     throw err;
   }
-  return predictor;
+  return { predictor, runsOn };
 }
+
+/** Where a loaded version computes. */
+export type RunsOn = 'worker' | 'event-loop' | 'tree-pool';

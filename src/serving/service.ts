@@ -74,6 +74,7 @@ class VariantRuntime {
       name: this.spec.name,
       model: this.spec.model,
       servingVersion: this.current?.version,
+      runsOn: this.current?.runsOn,
       loadingVersion: this.loadingVersion,
       state,
       message: this.failure,
@@ -117,7 +118,7 @@ export function mergeConfig(base: DeploymentConfig, patch: DeploymentConfigPatch
   int(out.cache.maxBytes, 'cache.max_bytes', 1024, 2 ** 40);
   int(out.cache.ttlMs, 'cache.ttl_ms', 0, 365 * 86_400_000);
   int(out.threads, 'threads', 1, 256);
-  if (out.executor !== 'worker' && out.executor !== 'event-loop') throw invalidArgument(`executor: "${out.executor}" must be "worker" or "event-loop"`);
+  if (!['auto', 'worker', 'event-loop'].includes(out.executor)) throw invalidArgument(`executor: "${out.executor}" must be auto, worker or event-loop`);
   if (!(out.rateLimit.requestsPerSecond > 0)) throw invalidArgument(`rate_limit.requests_per_second: ${out.rateLimit.requestsPerSecond} must be positive`);
   int(out.rateLimit.burst, 'rate_limit.burst', 1, 1_000_000);
   if (out.rateLimit.key !== 'token' && out.rateLimit.key !== 'address') throw invalidArgument(`rate_limit.key: "${out.rateLimit.key}" must be "token" or "address"`);
@@ -274,7 +275,7 @@ export class ServingService {
     v.settled = new Promise((r) => (done = r));
     const started = performance.now();
     try {
-      const predictor = await loadVersion(resolved, configOf(rt.record));
+      const { predictor, runsOn } = await loadVersion(resolved, configOf(rt.record));
       if (this.closed) {
         await predictor.close();
         return;
@@ -285,6 +286,7 @@ export class ServingService {
         resolved.version,
         resolved.sha256,
         predictor,
+        runsOn,
         configOf(rt.record),
         this.clock,
         {

@@ -58,13 +58,15 @@ export interface DeploymentConfig {
   threads: number;
   /**
    * Where onnx and js models compute: 'worker' (a worker thread per loaded version, so the
-   * event loop never waits on model math) or 'event-loop' (no hand-over cost; for models whose
-   * call takes microseconds). Tree models always use their own worker pool.
+   * event loop never waits on model math), 'event-loop' (no hand-over cost; for models whose
+   * call takes microseconds) or 'auto' (decided per version from its measured one-row call).
+   * Tree models always use their own worker pool.
    */
   executor: Executor;
 }
 
-export type Executor = 'worker' | 'event-loop';
+/** 'auto' measures a one-row call at load and keeps only micro-models on the event loop. */
+export type Executor = 'auto' | 'worker' | 'event-loop';
 
 export interface DeploymentSpec extends DeploymentConfig {
   name: string;
@@ -88,6 +90,8 @@ export interface VariantStatus {
   model: string;
   /** The version answering requests, if any. */
   servingVersion?: number;
+  /** Where the serving version computes: a worker thread, the event loop, the tree worker pool. */
+  runsOn?: 'worker' | 'event-loop' | 'tree-pool';
   /** The version being loaded (hot swap in progress). */
   loadingVersion?: number;
   state: DeploymentState;
@@ -110,7 +114,7 @@ export const DEFAULT_CONFIG: DeploymentConfig = {
   cache: { enabled: false, maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, ttlMs: 0 },
   rateLimit: { enabled: false, requestsPerSecond: 100, burst: 200, key: 'token' },
   threads: 1,
-  executor: 'worker',
+  executor: 'auto',
 };
 
 /** A partial configuration as given by a user; missing fields keep their current or default value. */

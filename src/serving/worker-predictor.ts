@@ -29,6 +29,8 @@ class WorkerPredictor implements Predictor {
     readonly flavor: string,
     readonly signature: Signature,
     readonly metadata: Readonly<Record<string, unknown>>,
+    /** Median one-row call inside the worker, measured at load (undefined without a signature). */
+    readonly singleRowMicros: number | undefined,
   ) {
     worker.on('message', (msg: FromWorker) => {
       if (msg.kind !== 'result' && msg.kind !== 'error') return;
@@ -70,13 +72,13 @@ class WorkerPredictor implements Predictor {
 }
 
 /** Loads the model at `path` inside a new worker thread. */
-export function loadInWorker(path: string, options: LoadOptions): Promise<Predictor> {
+export function loadInWorker(path: string, options: LoadOptions): Promise<Predictor & { singleRowMicros: number | undefined }> {
   const worker = spawn({ path, options });
   return new Promise((resolve, reject) => {
     const onMessage = (msg: FromWorker) => {
       if (msg.kind === 'loaded') {
         worker.off('message', onMessage);
-        resolve(new WorkerPredictor(worker, msg.flavor, msg.signature, msg.metadata));
+        resolve(new WorkerPredictor(worker, msg.flavor, msg.signature, msg.metadata, msg.singleRowMicros));
       } else if (msg.kind === 'failed') {
         void worker.terminate();
         reject(asError(msg));

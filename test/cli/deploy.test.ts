@@ -34,7 +34,7 @@ describe('modelport deploy / predict', () => {
     assert.equal((await cli('models', 'register', 'cancer', join(LOGREG, 'model.onnx'))).code, 0);
     const deployed = await cli('deploy', 'cancer', '-v', '1', '--max-batch-size', '16');
     assert.equal(deployed.code, 0, deployed.stderr);
-    assert.match(deployed.stdout, /cancer: ready\n {2}primary: cancer version 1, serving 1\n {2}batching: up to 16 rows/);
+    assert.match(deployed.stdout, /cancer: ready\n {2}primary: cancer version 1, serving 1 \(on (event-loop|worker)\)\n {2}batching: up to 16 rows/);
 
     const input = join(dir, 'rows.csv');
     writeFileSync(input, readFileSync(join(LOGREG, 'input.csv')));

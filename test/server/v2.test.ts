@@ -8,6 +8,8 @@ describe('Open Inference Protocol V2', () => {
   let server: RunningServer;
   let rows: number[][];
   before(async () => {
+    rows = await breastCancerRows();
+    const rows0 = rows[0];
     server = await testServer({ bodyLimit: 256 * 1024 });
     const registry = server.platform.services.registry;
     await register(registry, 'cancer', LOGREG, ['model.onnx']);
@@ -17,8 +19,14 @@ describe('Open Inference Protocol V2', () => {
     assert.equal(res.status, 201, JSON.stringify(res.body));
     assert.equal(res.body.state, 'ready');
     assert.equal(res.body.variants[0].serving_version, 2);
-    assert.equal((await post(`${server.url}/api/v1/deployments`, { model: 'trees', version: 1 })).status, 201);
-    rows = await breastCancerRows();
+    // 'auto' keeps a model this small on the event loop unless the machine is very busy.
+    assert.ok(['event-loop', 'worker'].includes(res.body.variants[0].runs_on));
+    const trees = await post(`${server.url}/api/v1/deployments`, { model: 'trees', version: 1 });
+    assert.equal(trees.status, 201);
+    assert.equal(trees.body.variants[0].runs_on, 'tree-pool');
+    const pinned = await post(`${server.url}/api/v1/deployments`, { name: 'in-worker', model: 'cancer', version: 1, executor: 'worker' });
+    assert.equal(pinned.body.variants[0].runs_on, 'worker');
+    assert.equal((await post(`${server.url}/v2/models/in-worker/infer`, v2Row(rows0))).status, 200);
   });
   after(() => server.close());
 
