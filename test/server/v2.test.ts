@@ -2,7 +2,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { testServer } from '../helpers/platform.js';
 import type { RunningServer } from '../../src/server/serve.js';
-import { LOGREG, XGB, breastCancerRows, expectedLogreg, post, register, v2Row } from '../serving/helpers.js';
+import { LOGREG, XGB, breastCancerRows, brokenModel, expectedLogreg, post, register, v2Row } from '../serving/helpers.js';
 
 describe('Open Inference Protocol V2', () => {
   let server: RunningServer;
@@ -121,5 +121,21 @@ describe('Open Inference Protocol V2', () => {
     const wrongModel = await post(`${server.url}/v2/models/nope/infer`, v2Row(rows[0]));
     assert.equal(wrongModel.status, 404);
     assert.match(wrongModel.body.error, /deployment "nope" does not exist/);
+  });
+
+  test('a deployment whose model failed to load is not ready (400, as the spec says) and answers 503', async () => {
+    const version = await register(server.platform.services.registry, 'cancer', brokenModel(), ['model.mjs']);
+    const created = await post(`${server.url}/api/v1/deployments`, { name: 'broken', model: 'cancer', version });
+    assert.equal(created.body.state, 'failed');
+    assert.match(created.body.message, /weights file is corrupt/);
+    const ready = await fetch(`${server.url}/v2/models/broken/ready`);
+    assert.equal(ready.status, 400);
+    assert.deepEqual({ ...((await ready.json()) as object), error: undefined }, { name: 'broken', ready: false, error: undefined });
+    const server_ = await fetch(`${server.url}/v2/health/ready`);
+    assert.equal(server_.status, 400);
+    const infer = await post(`${server.url}/v2/models/broken/infer`, v2Row(rows[0]));
+    assert.equal(infer.status, 503);
+    assert.match(infer.body.error, /has no model loaded: .*weights file is corrupt/);
+    assert.equal(infer.headers.get('retry-after'), '1');
   });
 });

@@ -1,13 +1,11 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { testConfig } from '../helpers/platform.js';
 import { tempDir } from '../helpers/services.js';
 import { createPlatform, type Platform } from '../../src/platform.js';
 import { Batch } from '../../src/models/index.js';
 import type { ServingService } from '../../src/serving/index.js';
-import { FOREST, LOGREG, breastCancerRows, register } from './helpers.js';
+import { FOREST, LOGREG, breastCancerRows, brokenModel, register } from './helpers.js';
 
 async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
   for (let i = 0; i < 400; i++) {
@@ -18,14 +16,6 @@ async function until(what: string, check: () => boolean | Promise<boolean>): Pro
 }
 
 const servedVersion = async (serving: ServingService, name: string) => (await serving.get(name)).status.variants[0]?.servingVersion;
-
-/** A js model whose load fails, to register as a broken version. */
-function brokenModel(): string {
-  const dir = tempDir('broken');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'model.mjs'), "export async function load() { throw new Error('weights file is corrupt'); }\nexport function predict() {}\n");
-  return dir;
-}
 
 describe('deployments', () => {
   const open: Platform[] = [];

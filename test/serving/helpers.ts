@@ -1,7 +1,9 @@
 /** Registering fixture models and calling a serving server, for serving tests. */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RegistryService } from '../../src/registry/index.js';
+import { tempDir } from '../helpers/services.js';
 
 export const MODELS = new URL('../fixtures/models/', import.meta.url).pathname;
 export const LOGREG = join(MODELS, 'onnx_logreg_breast_cancer');
@@ -49,3 +51,12 @@ export async function post(url: string, body: unknown, headers: Record<string, s
 export function v2Row(row: number[], name = 'input'): { inputs: { name: string; shape: number[]; datatype: string; data: number[] }[] } {
   return { inputs: [{ name, shape: [1, row.length], datatype: 'FP32', data: row }] };
 }
+
+/** A js model whose load fails, to register as a broken version. */
+export function brokenModel(): string {
+  const dir = tempDir('broken');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'model.mjs'), "export async function load() { throw new Error('weights file is corrupt'); }\nfunction predict() {}\n");
+  return dir;
+}
+
