@@ -56,7 +56,7 @@ export function v2Row(row: number[], name = 'input'): { inputs: { name: string; 
 export function brokenModel(): string {
   const dir = tempDir('broken');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'model.mjs'), "export async function load() { throw new Error('weights file is corrupt'); }\nfunction predict() {}\n");
+  writeFileSync(join(dir, 'model.mjs'), "export async function load() { throw new Error('weights file is corrupt'); }\nexport function predict() {}\n");
   return dir;
 }
 
