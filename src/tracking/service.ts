@@ -243,7 +243,10 @@ export class TrackingService {
     await this.setExperimentStage(experimentId, 'deleted', 'active');
   }
 
-  /** Deleting an experiment soft-deletes its runs, and restoring it restores them (as MLflow does). */
+  /**
+   * Deleting an experiment soft-deletes its active runs; restoring it restores exactly those
+   * (they carry the experiment's deletion time), not runs deleted on their own before.
+   */
   private async setExperimentStage(experimentId: string, from: string, to: string): Promise<void> {
     const experiment = await this.getExperiment(experimentId);
     if (experiment.lifecycle_stage !== from) {
@@ -253,12 +256,13 @@ export class TrackingService {
     const pk = Number(experiment.experiment_id);
     await this.db.transaction().execute(async (trx) => {
       await trx.updateTable('tracking_experiment').set({ lifecycle_stage: to, last_update_time: now }).where('experiment_id', '=', pk).execute();
-      await trx
+      let runs = trx
         .updateTable('tracking_run')
         .set({ lifecycle_stage: to, deleted_time: to === 'deleted' ? now : null })
         .where('experiment_id', '=', pk)
-        .where('lifecycle_stage', '=', from)
-        .execute();
+        .where('lifecycle_stage', '=', from);
+      if (to === 'active') runs = runs.where('deleted_time', '=', experiment.last_update_time);
+      await runs.execute();
     });
   }
 

@@ -69,6 +69,8 @@ function contract(engine: string, storeUri: () => Promise<{ uri?: string; cleanu
       assert.equal((await api.post('/experiments/delete-experiment-tag', { experiment_id: id, key: 'stage' })).status, 404);
 
       const run = await newRun(id);
+      const deletedBefore = await newRun(id);
+      await api.ok('POST', '/runs/delete', { run_id: deletedBefore.info.run_id });
       await api.ok('POST', '/experiments/delete', { experiment_id: id });
       const deleted = (await api.ok('GET', '/experiments/get', { experiment_id: id })).experiment;
       assert.equal(deleted.lifecycle_stage, 'deleted', 'a deleted experiment can still be fetched');
@@ -78,6 +80,7 @@ function contract(engine: string, storeUri: () => Promise<{ uri?: string; cleanu
       assert.equal(inDeleted.body.error_code, 'INVALID_PARAMETER_VALUE');
       await api.ok('POST', '/experiments/restore', { experiment_id: id });
       assert.equal((await api.ok('GET', '/runs/get', { run_id: run.info.run_id })).run.info.lifecycle_stage, 'active');
+      assert.equal((await api.ok('GET', '/runs/get', { run_id: deletedBefore.info.run_id })).run.info.lifecycle_stage, 'deleted', 'a run deleted on its own stays deleted');
 
       const defaultDelete = await api.post('/experiments/delete', { experiment_id: '0' });
       assert.equal(defaultDelete.body.error_code, 'INVALID_PARAMETER_VALUE');
