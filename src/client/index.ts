@@ -1,3 +1,4 @@
 export { ModelportClient, errorFromResponse, type ClientOptions } from './client.js';
 export { HttpTransport, InjectTransport, type Transport, type TransportRequest, type TransportResponse } from './transport.js';
 export { ModelportError, type ErrorCode } from '../core/errors.js';
+export * from './tracking.js';

@@ -14,6 +14,8 @@ export type Dialect = 'sqlite' | 'postgres';
 
 export interface MetadataStore {
   readonly dialect: Dialect;
+  /** The PostgreSQL schema this installation lives in, when one was named (`?schema=`). */
+  readonly schema?: string;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly db: Kysely<any>;
   /** Checks the database answers; throws Unavailable when it does not. */
@@ -89,6 +91,7 @@ async function openPostgres(url: string, schema: string | undefined): Promise<Me
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
   return {
     dialect: 'postgres',
+    schema,
     db,
     async ping() {
       await sql`select 1`.execute(db);
@@ -123,6 +126,9 @@ export async function migrate(store: MetadataStore, migrations: Migrations): Pro
     allowUnorderedMigrations: true,
     migrationTableName: 'mp_migration',
     migrationLockTableName: 'mp_migration_lock',
+    // Kysely looks for its tables without regard to search_path; naming the schema keeps
+    // installations that share one database from seeing each other's migration tables.
+    migrationTableSchema: store.schema,
   });
   const { error } = await migrator.migrateToLatest();
   if (error) throw error;

@@ -112,3 +112,25 @@ test('an unreachable PostgreSQL is a one-line Unavailable error', async () => {
     return true;
   });
 });
+
+test('installations in separate PostgreSQL schemas of one database migrate independently', async (t) => {
+  const reason = await postgresSkip();
+  if (reason) return t.skip(reason);
+  const first = freshPostgresUri();
+  const second = freshPostgresUri();
+  const a = await openMetadataStore(parseStoreUri(first.uri));
+  const b = await openMetadataStore(parseStoreUri(second.uri));
+  try {
+    assert.equal(await migrate(a, coreMigrations), '0000_core_settings');
+    // The first schema now holds migration tables; the second must still find and create its own.
+    assert.equal(await migrate(b, { ...coreMigrations, ...widgets }), '0900_test_widgets');
+    const names = await b.db.selectFrom('mp_migration').select('name').execute();
+    assert.equal(names.length, 2);
+    assert.equal((await a.db.selectFrom('mp_migration').select('name').execute()).length, 1);
+  } finally {
+    await a.close();
+    await b.close();
+    await dropSchema(first.schema);
+    await dropSchema(second.schema);
+  }
+});
