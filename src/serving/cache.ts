@@ -94,9 +94,4 @@ export class ResponseCache {
     this.entries.delete(key);
     this.bytes -= entry.bytes;
   }
-
-  clear(): void {
-    this.entries.clear();
-    this.bytes = 0;
-  }
 }

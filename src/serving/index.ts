@@ -2,7 +2,7 @@
 export { ServingService, mergeConfig } from './service.js';
 export type { DeployInput, UpdateInput, ServingOptions, Target } from './service.js';
 export { servingMigrations } from './migrations.js';
-export { StaticModelSource, describeRef } from './source.js';
+export { describeRef } from './source.js';
 export type { ModelSource, ModelRef, ResolvedModel, AliasMove } from './source.js';
 export { registryModelSource } from './registry-source.js';
 export { DynamicBatcher } from './batcher.js';

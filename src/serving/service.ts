@@ -7,7 +7,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import { invalidArgument, isModelportError, notFound, unavailable } from '../core/errors.js';
-import type { Batch, Signature } from '../models/index.js';
+import type { Batch } from '../models/index.js';
 import type { MetadataStore } from '../storage/metadata.js';
 import { cacheKey, ResponseCache } from './cache.js';
 import { ServingMetrics } from './metrics.js';
@@ -452,11 +452,6 @@ export class ServingService {
     }
     const why = this.status(name).message;
     throw unavailable(`deployment "${name}" has no model loaded${why ? `: ${why}` : ''}`, { retryAfterSeconds: 1 });
-  }
-
-  /** The signature clients must send for `name` (and version). */
-  async signature(name: string, version?: number): Promise<Signature> {
-    return (await this.target(name, version)).version.signature;
   }
 
   /** Takes a rate-limit token for `client` (the bearer token or the address) when the deployment limits. */
