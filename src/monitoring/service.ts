@@ -7,6 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Registry } from 'prom-client';
+import type { StoreUri } from '../config.js';
 import type { Clock } from '../core/clock.js';
 import { invalidArgument } from '../core/errors.js';
 import type { BlobStore } from '../storage/blobs.js';
@@ -41,6 +42,8 @@ export interface MonitoringOptions {
 }
 
 export interface MonitoringStores {
+  /** The store's URI lets the prediction log's writer thread open its own connection. */
+  config?: { store: StoreUri };
   metadata: MetadataStore;
   blobs: BlobStore;
   clock: Clock;
@@ -76,7 +79,7 @@ export class MonitoringService {
     // Each part sees only its tables; the handle is the same.
     const db = stores.metadata.db;
     this.clock = stores.clock;
-    this.log = new PredictionLog(db, stores.clock, options.log);
+    this.log = new PredictionLog(db, stores.clock, options.log, stores.metadata.dialect, stores.config?.store);
     this.feedback = new FeedbackStore(db, stores.clock);
     this.webhooks = new AlertWebhooks(db, stores.clock, options.webhooks);
     this.alerts = new Alerts(db, stores.clock, this.webhooks, this.events);

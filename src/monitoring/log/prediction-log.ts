@@ -8,14 +8,15 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import { invalidArgument, notFound } from '../../core/errors.js';
 import { RingBuffer } from './ring.js';
-import { rowObject } from './rows.js';
+import { packEntries, unpackRows } from './pack.js';
+import { InlineWriter, WorkerWriter, type LogWriter } from './writer.js';
+import type { StoreUri } from '../../config.js';
+import type { Dialect } from '../../storage/metadata.js';
 import type { FeedbackTables } from '../feedback/tables.js';
 import type { LogTables, MonPredictionTable } from './tables.js';
 import type { LoggedPrediction, PredictionLogOptions, PredictionLogStats, PredictionRecord, PredictionSink } from './types.js';
 
 const DAY_MS = 86_400_000;
-/** Rows per INSERT statement: 10 parameters each stays far below both engines' limits. */
-const ROWS_PER_STATEMENT = 500;
 /** Replicas share sampling rates through the store; each re-reads them this often. */
 const SETTINGS_REFRESH_MS = 30_000;
 
@@ -49,25 +50,6 @@ function toLogged(row: MonPredictionTable): LoggedPrediction {
   };
 }
 
-function toRows(entry: PredictionRecord): MonPredictionTable[] {
-  const rows: MonPredictionTable[] = [];
-  for (let i = 0; i < entry.inputs.rows; i++) {
-    rows.push({
-      request_id: entry.requestId,
-      row_index: i,
-      deployment: entry.deployment,
-      model: entry.model,
-      version: entry.version,
-      variant: entry.variant,
-      time_ms: entry.timeMs,
-      latency_ms: entry.latencyMs,
-      inputs: JSON.stringify(rowObject(entry.inputs, i)),
-      outputs: JSON.stringify(i < entry.outputs.rows ? rowObject(entry.outputs, i) : {}),
-    });
-  }
-  return rows;
-}
-
 export class PredictionLog implements PredictionSink {
   private readonly ring: RingBuffer<PredictionRecord>;
   private queue: PredictionRecord[] = [];
@@ -86,12 +68,19 @@ export class PredictionLog implements PredictionSink {
   private lastSettingsMs = 0;
   private closed = false;
   private readonly counters: Omit<PredictionLogStats, 'queued'> = { offered: 0, sampled: 0, dropped: 0, written: 0, writeErrors: 0 };
+  private readonly writer: LogWriter;
 
+  /** With `store`, rows are written by a thread of their own over a second connection to it. */
   constructor(
     private readonly db: Kysely<LogTables & FeedbackTables>,
     private readonly clock: Clock,
     private readonly options: PredictionLogOptions = {},
+    dialect: Dialect,
+    store?: StoreUri,
   ) {
+    const inline = new InlineWriter(db, dialect);
+    const threaded = store && options.writer !== 'inline' && !(store.kind === 'sqlite' && store.path === ':memory:');
+    this.writer = threaded ? new WorkerWriter(store, inline) : inline;
     this.defaultRate = checkSampleRate(options.sampleRate ?? 1, 'sampleRate');
     this.ring = new RingBuffer(options.ringSize ?? 1000);
     this.maxQueue = options.maxQueue ?? 100_000;
@@ -155,19 +144,9 @@ export class PredictionLog implements PredictionSink {
       let take = 0;
       let rows = 0;
       while (take < this.queue.length && rows < this.batchRows) rows += this.queue[take++].inputs.rows;
-      const batch = this.queue.slice(0, take);
-      const values = batch.flatMap(toRows);
+      let written: number;
       try {
-        await this.db.transaction().execute(async (trx) => {
-          for (let i = 0; i < values.length; i += ROWS_PER_STATEMENT) {
-            await trx
-              .insertInto('mon_prediction')
-              .values(values.slice(i, i + ROWS_PER_STATEMENT))
-              // A client may reuse a request id; the first logged answer stays the one feedback joins to.
-              .onConflict((oc) => oc.columns(['request_id', 'row_index']).doNothing())
-              .execute();
-          }
-        });
+        written = await this.writer.write(this.queue.slice(0, take));
       } catch (err) {
         this.counters.writeErrors++;
         this.counters.lastError = (err as Error).message;
@@ -175,7 +154,7 @@ export class PredictionLog implements PredictionSink {
       }
       this.queue = this.queue.slice(take);
       this.queuedRows -= rows;
-      this.counters.written += values.length;
+      this.counters.written += written;
     }
   }
 
@@ -191,9 +170,16 @@ export class PredictionLog implements PredictionSink {
     this.lastPruneMs = this.clock.now();
     if (this.retentionMs <= 0) return 0;
     const cutoff = this.clock.now() - this.retentionMs;
-    const result = await this.db.deleteFrom('mon_prediction').where('time_ms', '<', cutoff).executeTakeFirst();
-    await this.db.deleteFrom('mon_feedback').where('prediction_time_ms', '<', cutoff).execute();
-    return Number(result.numDeletedRows);
+    // Deployment by deployment, so each delete walks the (deployment, time) index: a separate
+    // index on time alone would cost every logged row one more B-tree insert.
+    const deployments = await this.db.selectFrom('mon_prediction').select('deployment').distinct().execute();
+    let deleted = 0;
+    for (const { deployment } of deployments) {
+      const r = await this.db.deleteFrom('mon_prediction').where('deployment', '=', deployment).where('time_ms', '<', cutoff).executeTakeFirst();
+      deleted += Number(r.numDeletedRows);
+      await this.db.deleteFrom('mon_feedback').where('deployment', '=', deployment).where('prediction_time_ms', '<', cutoff).execute();
+    }
+    return deleted;
   }
 
   private async refreshSettings(): Promise<void> {
@@ -223,11 +209,10 @@ export class PredictionLog implements PredictionSink {
   recent(query: { deployment?: string; limit?: number } = {}): LoggedPrediction[] {
     const limit = query.limit ?? 100;
     const out: LoggedPrediction[] = [];
-    for (const e of this.ring.newest(limit, (e) => query.deployment === undefined || e.deployment === query.deployment)) {
-      for (const r of toRows(e)) {
-        if (out.length >= limit) return out;
-        out.push(toLogged(r));
-      }
+    const entries = this.ring.newest(limit, (e) => query.deployment === undefined || e.deployment === query.deployment);
+    for (const r of unpackRows(packEntries(entries))) {
+      if (out.length >= limit) break;
+      out.push(toLogged(r));
     }
     return out;
   }
@@ -272,5 +257,6 @@ export class PredictionLog implements PredictionSink {
     this.timer = undefined;
     this.closed = true;
     await this.flush().catch(() => undefined);
+    await this.writer.close();
   }
 }

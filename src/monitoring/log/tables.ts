@@ -45,7 +45,6 @@ export const logMigrations: Migrations = {
         .addPrimaryKeyConstraint('mon_prediction_pk', ['request_id', 'row_index'])
         .execute();
       await db.schema.createIndex('mon_prediction_deployment_time').on('mon_prediction').columns(['deployment', 'time_ms']).execute();
-      await db.schema.createIndex('mon_prediction_time').on('mon_prediction').column('time_ms').execute();
       await db.schema
         .createTable('mon_log_setting')
         .addColumn('deployment', 'varchar(256)', (c) => c.primaryKey())

@@ -57,6 +57,11 @@ export interface PredictionLogOptions {
   retentionMs?: number;
   /** How often the retention sweep runs (default 1 hour). */
   pruneIntervalMs?: number;
+  /**
+   * 'thread' (default when the store can be reopened by URI): rows are built and inserted by a
+   * writer thread; 'inline': by the serving thread between requests.
+   */
+  writer?: 'thread' | 'inline';
   /** Random source for sampling (tests pass a seeded one). */
   random?: () => number;
 }

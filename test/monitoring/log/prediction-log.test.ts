@@ -7,8 +7,8 @@ for (const engine of ENGINES) {
   describe(`prediction log: ${engine.name}`, async () => {
     const skip = await engine.skip();
 
-    test('records rows per request, reads them back, and keeps ring and store in step', { skip }, async () => {
-      const h = await engine.open();
+    for (const writer of ['thread', 'inline'] as const) test(`records rows per request, reads them back, and keeps ring and store in step (${writer} writer)`, { skip }, async () => {
+      const h = await engine.open({ log: { writer } });
       try {
         const log = h.service.log;
         log.record(record('r1', T0, { age: [30, 41], city: ['paris', 'rome'] }, { label: [1, 0], probabilities: [0.8, 0.3] }));
@@ -34,10 +34,16 @@ for (const engine of ENGINES) {
       }
     });
 
-    test('bigint, float16-free vectors and duplicate request ids are logged safely', { skip }, async () => {
+    test('64-bit integers, float16, vectors, NaN and duplicate request ids are logged safely', { skip }, async () => {
       const h = await engine.open();
       try {
-        const inputs = Batch.from({ id: column('int64', BigInt64Array.from([2n ** 60n])), v: column('float32', Float32Array.from([0.5, 1.5]), [2]) });
+        const inputs = Batch.from({
+          id: column('int64', BigInt64Array.from([2n ** 60n])),
+          small: column('uint64', BigUint64Array.from([42n])),
+          half: column('float16', Uint16Array.from([0x3c00])),
+          v: column('float32', Float32Array.from([0.5, 1.5]), [2]),
+          tags: column('string', ['a', 'b\"c'], [2]),
+        });
         const outputs = Batch.from({ y: column('float64', Float64Array.from([NaN])) });
         const base = { deployment: 'd', model: 'm', version: 1, variant: 'primary', latencyMs: 1, timeMs: T0 };
         h.service.log.record({ ...base, requestId: 'x', inputs, outputs });
@@ -45,7 +51,7 @@ for (const engine of ENGINES) {
         const rows = await h.service.log.get('x');
         assert.equal(rows.length, 1);
         assert.equal(rows[0].version, 1, 'the first answer logged under a request id is kept');
-        assert.deepEqual(rows[0].inputs, { id: '1152921504606846976', v: [0.5, 1.5] });
+        assert.deepEqual(rows[0].inputs, { id: '1152921504606846976', small: 42, half: 1, v: [0.5, 1.5], tags: ['a', 'b\"c'] });
         assert.deepEqual(rows[0].outputs, { y: null });
       } finally {
         await h.close();

@@ -25,11 +25,17 @@ export interface Engine {
 }
 
 async function build(storeUri: string, options: MonitoringOptions, cleanup: () => Promise<void>): Promise<Harness> {
-  const metadata = await openMetadataStore(parseStoreUri(storeUri, process.cwd()));
+  const store = parseStoreUri(storeUri, process.cwd());
+  const metadata = await openMetadataStore(store);
   await migrate(metadata, { ...coreMigrations, ...monitoringMigrations });
   const blobs = await openFileBlobStore(join(tempDir('mpblobs'), 'blobs'));
   const clock = new ManualClock(T0);
-  const service = new MonitoringService({ metadata, blobs, clock }, { tickMs: false, ...options, webhooks: { maxAttempts: 3, baseDelayMs: 1000, timeoutMs: 2000, ...options.webhooks } });
+  const service = new MonitoringService({ config: { store }, metadata, blobs, clock }, {
+    tickMs: false,
+    ...options,
+    // Spawning the writer thread from TypeScript sources costs a second; tests ask for it by name.
+    log: { writer: 'inline', ...options.log },
+    webhooks: { maxAttempts: 3, baseDelayMs: 1000, timeoutMs: 2000, ...options.webhooks } });
   await service.start();
   return {
     service,

@@ -1,0 +1,157 @@
+/**
+ * Logged requests in a compact, transferable form: numbers of every column of every request in
+ * one Float64Array (moved to the writer thread without copying), text in one array, and the
+ * column layouts once per distinct layout. Packing is the only per-request work the flusher does
+ * on the serving thread; rows and their JSON are built from the packed form by the writer.
+ */
+import { fromFloat16Bits, nest, rowSize, type Batch } from '../../models/batch.js';
+import type { MonPredictionTable } from './tables.js';
+import type { PredictionRecord } from './types.js';
+
+/** 'num': finite or NaN numbers; 'str': text; 'big': 64-bit integers as exact decimal text. */
+type Kind = 'num' | 'str' | 'big';
+
+interface ColumnLayout {
+  name: string;
+  kind: Kind;
+  shape: readonly number[];
+}
+
+export interface PackedEntries {
+  requestIds: string[];
+  deployments: string[];
+  models: string[];
+  versions: number[];
+  variants: string[];
+  times: number[];
+  latencies: number[];
+  rows: number[];
+  outputRows: number[];
+  /** Per entry: index into `layouts` of its inputs and of its outputs. */
+  inputLayout: number[];
+  outputLayout: number[];
+  layouts: ColumnLayout[][];
+  nums: Float64Array;
+  strs: string[];
+}
+
+const kindOf = (dtype: string): Kind => (dtype === 'string' ? 'str' : dtype === 'int64' || dtype === 'uint64' ? 'big' : 'num');
+
+function layoutKey(batch: Batch): string {
+  let key = '';
+  for (const [name, col] of batch.columns) key += `${name}\u0000${col.dtype}\u0000${col.shape.join('x')}\u0001`;
+  return key;
+}
+
+export function packEntries(entries: readonly PredictionRecord[]): PackedEntries {
+  const layouts: ColumnLayout[][] = [];
+  const layoutIds = new Map<string, number>();
+  const layoutOf = (batch: Batch): number => {
+    const key = layoutKey(batch);
+    let id = layoutIds.get(key);
+    if (id === undefined) {
+      id = layouts.length;
+      layouts.push([...batch.columns].map(([name, col]) => ({ name, kind: kindOf(col.dtype), shape: col.shape })));
+      layoutIds.set(key, id);
+    }
+    return id;
+  };
+  let numCount = 0;
+  for (const e of entries) {
+    for (const b of [e.inputs, e.outputs]) for (const col of b.columns.values()) if (kindOf(col.dtype) === 'num') numCount += col.data.length;
+  }
+  const nums = new Float64Array(numCount);
+  const strs: string[] = [];
+  let k = 0;
+  const packed: PackedEntries = {
+    requestIds: [], deployments: [], models: [], versions: [], variants: [], times: [], latencies: [], rows: [], outputRows: [],
+    inputLayout: [], outputLayout: [], layouts, nums, strs,
+  };
+  for (const e of entries) {
+    packed.requestIds.push(e.requestId);
+    packed.deployments.push(e.deployment);
+    packed.models.push(e.model);
+    packed.versions.push(e.version);
+    packed.variants.push(e.variant);
+    packed.times.push(e.timeMs);
+    packed.latencies.push(e.latencyMs);
+    packed.rows.push(e.inputs.rows);
+    packed.outputRows.push(e.outputs.rows);
+    packed.inputLayout.push(layoutOf(e.inputs));
+    packed.outputLayout.push(layoutOf(e.outputs));
+    for (const b of [e.inputs, e.outputs]) {
+      for (const col of b.columns.values()) {
+        const data = col.data as ArrayLike<number | bigint | string>;
+        const kind = kindOf(col.dtype);
+        if (kind === 'str') for (let i = 0; i < data.length; i++) strs.push(data[i] as string);
+        else if (kind === 'big') for (let i = 0; i < data.length; i++) strs.push(String(data[i]));
+        else if (col.dtype === 'float16') for (let i = 0; i < data.length; i++) nums[k++] = fromFloat16Bits(data[i] as number);
+        else for (let i = 0; i < data.length; i++) nums[k++] = data[i] as number;
+      }
+    }
+  }
+  return packed;
+}
+
+const jsonNumber = (v: number) => (Number.isFinite(v) ? String(v) : 'null');
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/** 64-bit integers are numbers while exact, decimal text beyond 2^53. */
+const jsonBig = (s: string) => {
+  const b = BigInt(s);
+  return b <= SAFE && b >= -SAFE ? s : JSON.stringify(s);
+};
+
+/** Reads one batch's columns from the packed arrays; returns each row's JSON object text. */
+function batchJson(layout: ColumnLayout[], rows: number, packed: PackedEntries, cursor: { num: number; str: number }): string[] {
+  const parts: string[][] = Array.from({ length: rows }, () => []);
+  for (const col of layout) {
+    const size = rowSize(col.shape);
+    const key = `${JSON.stringify(col.name)}:`;
+    for (let r = 0; r < rows; r++) {
+      let text: string;
+      if (col.shape.length === 0) {
+        text = col.kind === 'num' ? jsonNumber(packed.nums[cursor.num++]) : col.kind === 'big' ? jsonBig(packed.strs[cursor.str++]) : JSON.stringify(packed.strs[cursor.str++]);
+      } else {
+        const flat: unknown[] = [];
+        for (let i = 0; i < size; i++) {
+          if (col.kind === 'num') {
+            const v = packed.nums[cursor.num++];
+            flat.push(Number.isFinite(v) ? v : null);
+          } else {
+            const s = packed.strs[cursor.str++];
+            flat.push(col.kind === 'big' ? JSON.parse(jsonBig(s)) : s);
+          }
+        }
+        text = JSON.stringify(nest(flat, col.shape));
+      }
+      parts[r].push(key + text);
+    }
+  }
+  return parts.map((p) => `{${p.join(',')}}`);
+}
+
+/** One table row per row of every packed request. */
+export function unpackRows(packed: PackedEntries): MonPredictionTable[] {
+  const out: MonPredictionTable[] = [];
+  const cursor = { num: 0, str: 0 };
+  for (let e = 0; e < packed.requestIds.length; e++) {
+    const rows = packed.rows[e];
+    const inputs = batchJson(packed.layouts[packed.inputLayout[e]], rows, packed, cursor);
+    const outputs = batchJson(packed.layouts[packed.outputLayout[e]], packed.outputRows[e], packed, cursor);
+    for (let r = 0; r < rows; r++) {
+      out.push({
+        request_id: packed.requestIds[e],
+        row_index: r,
+        deployment: packed.deployments[e],
+        model: packed.models[e],
+        version: packed.versions[e],
+        variant: packed.variants[e],
+        time_ms: packed.times[e],
+        latency_ms: packed.latencies[e],
+        inputs: inputs[r],
+        outputs: outputs[r] ?? '{}',
+      });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,28 @@
+/** The prediction-log writer thread: packed requests in, rows inserted over its own store connection. */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Kysely } from 'kysely';
+import type { StoreUri } from '../../config.js';
+import { openMetadataStore } from '../../storage/metadata.js';
+import { unpackRows } from './pack.js';
+import type { LogTables } from './tables.js';
+import { insertRows, type WorkerReply, type WorkerRequest } from './writer.js';
+
+const { store } = workerData as { store: StoreUri };
+const opened = openMetadataStore(store);
+// Writes are applied one after another, in the order the flusher sent them.
+let queue: Promise<void> = Promise.resolve();
+
+parentPort!.on('message', (msg: WorkerRequest) => {
+  queue = queue.then(async () => {
+    let reply: WorkerReply;
+    try {
+      const rows = unpackRows(msg.packed);
+      const store = await opened;
+      await insertRows(store.db as Kysely<LogTables>, store.dialect, rows);
+      reply = { id: msg.id, written: rows.length };
+    } catch (err) {
+      reply = { id: msg.id, error: (err as Error).message };
+    }
+    parentPort!.postMessage(reply);
+  });
+});
