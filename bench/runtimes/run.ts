@@ -191,6 +191,7 @@ async function xgbLatency(model: string, file: string, onnxBytes: Uint8Array, ro
 }
 
 async function main(): Promise<void> {
+  const loadBefore = os.loadavg()[0];
   const synthetic = join(TMP, 'synthetic_500x8.json');
   if (!existsSync(synthetic)) {
     console.log('training the synthetic 500-tree depth-8 model with python3-xgboost...');
@@ -236,6 +237,8 @@ async function main(): Promise<void> {
   const md = `## runtimes
 
 Model runtimes (src/models). ${machine}. ${new Date().toISOString().slice(0, 10)}.
+Load average (1 min) ${loadBefore.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end: on a shared machine the
+two-thread rows suffer most from other processes.
 
 ### Batch throughput, ${fmt(ROWS)} rows × 30 float32 features (5% NaN in the synthetic rows), best of ${ROUNDS} rounds × ${REPEATS} runs, the engines taking turns
 
