@@ -59,7 +59,7 @@ export interface PerformanceQuery extends PerformanceSpec {
   windowMs?: number;
 }
 
-export const conceptDedupKey = (deployment: string) => `concept_drift:${deployment}`;
+export const conceptDedupKey = (deployment: string) => `conceptDrift:${deployment}`;
 
 export class MonitoringService {
   readonly events = new EventEmitter<MonitoringEvents>();
@@ -135,7 +135,7 @@ export class MonitoringService {
       if (concept && !concept.enabled) continue;
       const perf = mine.find((c) => c.kind === 'performance');
       const settings: ConceptSettings = concept
-        ? { detector: detectorSpecOf(concept.config.concept_drift), output: outputSpecOf(concept.config.concept_drift), monitorId: concept.id }
+        ? { detector: detectorSpecOf(concept.config.conceptDrift), output: outputSpecOf(concept.config.conceptDrift), monitorId: concept.id }
         : { detector: detectorSpecOf(undefined), output: outputSpecOf(perf?.config.performance) };
       const detections = this.concept.observe(deployment, items, settings);
       if (detections.length === 0) continue;
@@ -165,7 +165,7 @@ export class MonitoringService {
     const now = this.clock.now();
     for (const a of firing) {
       const concept = configs.find((c) => c.deployment === a.deployment && c.kind === 'concept_drift');
-      const quietMs = (concept?.config.concept_drift?.quietSeconds ?? DAY_MS / 1000) * 1000;
+      const quietMs = (concept?.config.conceptDrift?.quietSeconds ?? DAY_MS / 1000) * 1000;
       if (now - a.updatedAt < quietMs) continue;
       const targets = concept ? concept.webhooks : await this.monitors.deploymentTargets(a.deployment);
       await this.alerts.resolveKey(a.dedupKey, `${a.deployment}: no concept drift detected for ${Math.round(quietMs / 1000)} s`, targets);

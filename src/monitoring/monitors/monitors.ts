@@ -56,7 +56,10 @@ interface Outcome {
   severity?: 'warning' | 'critical';
 }
 
-type KindConfig = { drift?: DriftConfig; performance?: PerformanceConfig; concept_drift?: ConceptDriftConfig };
+type KindConfig = { drift?: DriftConfig; performance?: PerformanceConfig; conceptDrift?: ConceptDriftConfig };
+
+/** The settings field each kind of monitor takes. */
+const FIELD_OF: Record<MonitorKind, keyof KindConfig> = { drift: 'drift', performance: 'performance', concept_drift: 'conceptDrift' };
 
 export const dedupKeyOf = (monitorId: string) => `monitor:${monitorId}`;
 
@@ -80,7 +83,7 @@ function toMonitor(row: MonMonitorTable): Monitor {
     delaySeconds: row.delay_ms / 1000,
     ...(config.drift ? { drift: { ...config.drift, reference: describeReference(config.drift, row.reference_sha256) } } : {}),
     ...(config.performance ? { performance: config.performance } : {}),
-    ...(config.concept_drift ? { concept_drift: config.concept_drift } : {}),
+    ...(config.conceptDrift ? { conceptDrift: config.conceptDrift } : {}),
     webhooks: webhooks.map((w) => ({ url: w.url, hasSecret: !!w.secret })),
     state: row.state as MonitorState,
     lastCheckId: row.last_check_id ?? undefined,
@@ -160,9 +163,9 @@ export class Monitors {
   }
 
   private validateKind(input: { kind: MonitorKind } & KindConfig): KindConfig {
-    const given = (['drift', 'performance', 'concept_drift'] as const).filter((k) => input[k] !== undefined);
-    const other = given.filter((k) => k !== input.kind);
-    if (other.length > 0) throw invalidArgument(`${other[0]}: a ${input.kind} monitor takes only the "${input.kind}" settings`);
+    const own = FIELD_OF[input.kind];
+    const other = (Object.values(FIELD_OF) as (keyof KindConfig)[]).filter((k) => k !== own && input[k] !== undefined);
+    if (other.length > 0) throw invalidArgument(`${other[0]}: a ${input.kind} monitor takes only the "${own}" settings`);
     if (input.kind === 'drift' && !input.drift) throw invalidArgument('drift: a drift monitor needs drift.reference');
     if (input.kind === 'performance') {
       const p = input.performance;
@@ -170,7 +173,7 @@ export class Monitors {
       if (p.min === undefined && p.max === undefined) throw invalidArgument(`performance: give min and/or max for ${p.metric}`);
       if (p.min !== undefined && p.max !== undefined && p.min > p.max) throw invalidArgument(`performance: min ${p.min} is above max ${p.max}`);
     }
-    return { drift: input.drift, performance: input.performance, concept_drift: input.concept_drift ?? (input.kind === 'concept_drift' ? {} : undefined) };
+    return { drift: input.drift, performance: input.performance, conceptDrift: input.conceptDrift ?? (input.kind === 'concept_drift' ? {} : undefined) };
   }
 
   private checkWebhooks(targets: WebhookTarget[] | undefined): WebhookTarget[] {
@@ -258,7 +261,7 @@ export class Monitors {
     const current = await this.row(idOrName);
     const kind = current.kind as MonitorKind;
     const config = JSON.parse(current.config) as KindConfig;
-    const merged = this.validateKind({ kind, ...config, ...(patch.performance ? { performance: patch.performance } : {}), ...(patch.concept_drift ? { concept_drift: patch.concept_drift } : {}) });
+    const merged = this.validateKind({ kind, ...config, ...(patch.performance ? { performance: patch.performance } : {}), ...(patch.conceptDrift ? { conceptDrift: patch.conceptDrift } : {}) });
     const now = this.deps.clock.now();
     const next: Partial<MonMonitorTable> = { config: JSON.stringify(merged), updated_ms: now };
     if (patch.intervalSeconds !== undefined) {

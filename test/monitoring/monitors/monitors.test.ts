@@ -207,8 +207,8 @@ for (const engine of ENGINES) {
         await s.monitors.create({ name: 'c', deployment: 'd', kind: 'concept_drift' });
         await assert.rejects(s.monitors.create({ name: 'c', deployment: 'd', kind: 'concept_drift' }), /monitor "c" already exists/);
         await assert.rejects(s.monitors.run('c'), /has no scheduled check to run/);
-        const updated = await s.monitors.update('c', { concept_drift: { detector: 'ddm' }, enabled: false });
-        assert.deepEqual([updated.enabled, updated.concept_drift?.detector], [false, 'ddm']);
+        const updated = await s.monitors.update('c', { conceptDrift: { detector: 'ddm' }, enabled: false });
+        assert.deepEqual([updated.enabled, updated.conceptDrift?.detector], [false, 'ddm']);
         await s.monitors.delete('c');
         await assert.rejects(s.monitors.get('c'), /monitor "c" does not exist/);
       } finally {
