@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allocate, Batch, loadModel, parseXgboost, xgboostToOnnx, type DType, type Predictor } from '../../src/models/index.js';
-import { buildOnnxModel, type AttributeValue, type ModelInit } from '../../src/models/onnx/builder.js';
+import { buildOnnxModel, externalBytes, type AttributeValue, type ModelInit, type TensorInit } from '../../src/models/onnx/builder.js';
 import { stripZipMap } from '../../src/models/onnx/zipmap.js';
 import { assertClose, fixture, readCsv, readJson } from './helpers.js';
 
@@ -168,6 +168,21 @@ describe('onnx flavor: tensor types', () => {
         code: 'InvalidArgument',
         message: /^onnxruntime rejected the input/,
       });
+    });
+  });
+
+  test('initializers in an external data file beside the model are found', async () => {
+    const weights: TensorInit = { name: 'w', dtype: 'float32', dims: [2], values: [10, 20], externalFile: 'external.bin' };
+    writeFileSync(join(tmp, 'external.bin'), externalBytes(weights));
+    const path = writeModel('external', {
+      inputs: [{ name: 'x', dtype: 'float32', dims: ['N', 2] }],
+      outputs: [{ name: 'y', dtype: 'float32', dims: ['N', 2] }],
+      nodes: [{ op: 'Mul', inputs: ['x', 'w'], outputs: ['y'] }],
+      initializers: [weights],
+    });
+    await withPredictor(path, async (p) => {
+      const out = await p.predict(Batch.from({ x: { dtype: 'float32', shape: [2], data: Float32Array.of(1, 2, 3, 4) } }));
+      assert.deepEqual(Array.from(out.column('y').data as Float32Array), [10, 40, 30, 80]);
     });
   });
 

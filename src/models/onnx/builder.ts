@@ -55,6 +55,11 @@ export interface TensorInit {
   dtype: 'float32' | 'int64' | 'float64' | 'int32' | 'string';
   dims: readonly number[];
   values: ArrayLike<number | bigint> | readonly string[];
+  /**
+   * Keep the values out of the model, in this file beside it (ONNX external data, for models
+   * over protobuf's 2 GB limit); the caller writes `externalBytes(tensor)` there.
+   */
+  externalFile?: string;
 }
 
 export interface ModelInit {
@@ -68,10 +73,28 @@ export interface ModelInit {
   producer?: string;
 }
 
+/** Little-endian raw bytes of a numeric tensor, as external data files hold them. */
+export function externalBytes(t: TensorInit): Uint8Array {
+  const v = t.values as ArrayLike<number | bigint>;
+  if (t.dtype === 'float32') return new Uint8Array(Float32Array.from(v as ArrayLike<number>).buffer);
+  if (t.dtype === 'float64') return new Uint8Array(Float64Array.from(v as ArrayLike<number>).buffer);
+  if (t.dtype === 'int32') return new Uint8Array(Int32Array.from(v as ArrayLike<number>).buffer);
+  if (t.dtype === 'int64') return new Uint8Array(BigInt64Array.from(Array.from(v, (x) => BigInt(x))).buffer);
+  throw new Error(`external data for ${t.dtype} tensors is not supported`);
+}
+
 function writeTensor(w: Writer, t: TensorInit): void {
   w.packedVarints(1, t.dims);
   w.varint(2, ONNX_TYPE[t.dtype]);
   if (t.name) w.string(8, t.name);
+  if (t.externalFile) {
+    const length = externalBytes(t).length;
+    for (const [key, value] of [['location', t.externalFile], ['offset', '0'], ['length', String(length)]]) {
+      w.message(13, (e) => e.string(1, key).string(2, value));
+    }
+    w.varint(14, 1);
+    return;
+  }
   const v = t.values;
   if (t.dtype === 'string') for (const s of v as readonly string[]) w.string(6, s);
   else if (t.dtype === 'float32') w.packedFloats(4, v as ArrayLike<number>);

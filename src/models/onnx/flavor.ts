@@ -117,7 +117,10 @@ export async function loadOnnx(path: string, options: LoadOptions): Promise<Pred
   try {
     const stripped = stripZipMap(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     zipmaps = stripped.zipmaps;
-    session = await ort.InferenceSession.create(stripped.model, sessionOptions(options));
+    // From the path when unchanged, so that tensors stored in external data files resolve.
+    session = zipmaps.length === 0
+      ? await ort.InferenceSession.create(path, sessionOptions(options))
+      : await ort.InferenceSession.create(stripped.model, sessionOptions(options));
   } catch (err) {
     throw invalidArgument(`ONNX model ${path} could not be loaded: ${(err as Error).message}`);
   }
