@@ -1,6 +1,6 @@
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allocate, Batch, loadModel, parseXgboost, xgboostToOnnx, type DType, type Predictor } from '../../src/models/index.js';
@@ -9,6 +9,7 @@ import { stripZipMap } from '../../src/models/onnx/zipmap.js';
 import { assertClose, fixture, readCsv, readJson } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'modelport-onnx-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 function writeModel(name: string, init: ModelInit): string {
   const path = join(tmp, `${name}.onnx`);

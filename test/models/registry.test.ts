@@ -1,12 +1,13 @@
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Batch, flavorNames, loadModel, readMLmodel, registerFlavor, resolveArtifact, type Predictor } from '../../src/models/index.js';
 import { fixture } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'modelport-registry-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('flavor detection', () => {
   test('files by extension and content', async () => {
