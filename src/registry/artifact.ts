@@ -155,6 +155,11 @@ export interface InspectedArtifact {
 
 export interface InspectOptions {
   flavor?: string;
+  /**
+   * Reads a bare model file's signature (as MLflow writes it) for the generated MLmodel, e.g. by
+   * loading it with the runtimes; throws InvalidArgument when the file is not a working model.
+   */
+  describe?: (flavor: ModelFlavor, file: ManifestFile) => Promise<unknown>;
   /** MLflow signature ({inputs, outputs} as JSON strings or objects) to write when generating MLmodel. */
   signature?: unknown;
   inputExample?: unknown;
@@ -196,7 +201,8 @@ export async function inspectArtifact(blobs: BlobStore, files: ManifestFile[], o
     );
   }
   await validateModelFile(blobs, pick.flavor, pick.file);
-  const mlmodel = generateMlmodel(pick.flavor, pick.file.path, options);
+  const signature = options.signature ?? (await options.describe?.(pick.flavor, pick.file));
+  const mlmodel = generateMlmodel(pick.flavor, pick.file.path, { ...options, signature });
   return {
     flavor: pick.flavor,
     dataPath: pick.file.path,

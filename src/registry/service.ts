@@ -5,7 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,7 +17,7 @@ import type { LoadOptions, Predictor } from '../models/index.js';
 import type { BlobInfo, BlobSource, BlobStore } from '../storage/blobs.js';
 import { isUniqueViolation, type MetadataStore } from '../storage/metadata.js';
 import { checkApprover, deletePolicy, listPolicies, policyFor, protects, putPolicy, requireUser, toApproval, type PolicyInput } from './approvals.js';
-import { checkArtifactPath, decodeManifest, encodeManifest, inspectArtifact, type Manifest, type ManifestFile } from './artifact.js';
+import { checkArtifactPath, decodeManifest, encodeManifest, inspectArtifact, type Manifest, type ManifestFile, type ModelFlavor } from './artifact.js';
 import { RegistryEvents, type RegistryEventMap, type RegistryEventName } from './events.js';
 import { decodePageToken, encodePageToken, parseFilter, parseOrderBy, type Comparison } from './filter.js';
 import { ACTIVE_STAGES, canonicalStage, checkAlias, checkModelName, checkTag, checkVersion, type Stage } from './names.js';
@@ -84,6 +85,8 @@ export interface CreateVersionInput {
 
 export const UPLOAD_SOURCE_SCHEME = 'modelport-registry:/';
 const MODELS_MAX_RESULTS = 1000;
+/** Bare model files up to this size are loaded once at registration (check + signature). */
+const RUNTIME_CHECK_MAX_BYTES = 64 * 1024 * 1024;
 const VERSIONS_MAX_RESULTS = 200_000;
 
 type Db = Kysely<RegistryTables>;
@@ -418,7 +421,13 @@ export class RegistryService {
     let inspected: Awaited<ReturnType<typeof inspectArtifact>> | undefined;
     let manifest: ReturnType<typeof encodeManifest> | undefined;
     if (files) {
-      inspected = await inspectArtifact(this.stores.blobs, files, { flavor, signature: input.signature, inputExample: input.inputExample, now: this.now });
+      inspected = await inspectArtifact(this.stores.blobs, files, {
+        flavor,
+        signature: input.signature,
+        inputExample: input.inputExample,
+        now: this.now,
+        describe: (f, file) => this.describeWithRuntime(f, file),
+      });
       if (inspected.generatedMlmodel !== undefined) {
         const blob = await this.stores.blobs.put(inspected.generatedMlmodel);
         files = [...files, { path: 'MLmodel', ...blob }];
@@ -474,6 +483,39 @@ export class RegistryService {
       user: actor.user,
     });
     return created;
+  }
+
+  /**
+   * Loads a small bare ONNX/XGBoost file with the model runtimes: a deeper check than the header
+   * and the signature for the MLmodel written beside it. Large files keep the header check only
+   * (loading would hold them in memory); JS modules are code and are not run at registration.
+   */
+  private async describeWithRuntime(flavor: ModelFlavor, file: ManifestFile): Promise<unknown> {
+    if (flavor === 'js' || file.size > RUNTIME_CHECK_MAX_BYTES) return undefined;
+    const dir = await mkdtemp(join(tmpdir(), 'mp-register-'));
+    try {
+      const path = join(dir, checkArtifactPath(file.path).split('/').pop()!);
+      await pipeline(await this.stores.blobs.get(file.sha256), createWriteStream(path));
+      const { loadModel } = await import('../models/index.js');
+      let predictor;
+      try {
+        predictor = await loadModel(path, { flavor, threads: 1 });
+      } catch (err) {
+        // The temp path means nothing to the caller; name the file as they sent it.
+        const reason = (err as Error).message.split(path).join(file.path);
+        throw invalidArgument(`${file.path} is not a working ${flavor} model: ${reason}`, { field: 'flavor' });
+      }
+      const spec = (t: { name: string; dtype: string; shape: readonly number[] }) => ({
+        type: 'tensor',
+        'tensor-spec': { dtype: t.dtype === 'string' ? 'str' : t.dtype, shape: [-1, ...t.shape] },
+        name: t.name,
+      });
+      const signature = { inputs: JSON.stringify(predictor.signature.inputs.map(spec)), outputs: JSON.stringify(predictor.signature.outputs.map(spec)) };
+      await predictor.close();
+      return signature;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   private async statFiles(files: { path: string; sha256: string }[]): Promise<ManifestFile[]> {

@@ -92,6 +92,10 @@ function contract(engine: 'sqlite' | 'postgres', skip: () => Promise<string | fa
       assert.equal(ubj.flavor, 'xgboost');
       const js = await r.createVersion({ name: 'churn', files: await uploadFolder(r, join(FIXTURES, 'js_model')), flavor: 'js' });
       assert.equal(js.flavor, 'js');
+      const logreg = await r.createVersion({ name: 'scratch', createModel: true, files: await uploadFolder(r, join(FIXTURES, 'onnx_logreg_breast_cancer'), ['model.onnx']) });
+      const parsed = (sig: unknown) => Object.fromEntries(['inputs', 'outputs'].map((k) => [k, JSON.parse((sig as Record<string, string>)[k])]));
+      assert.deepEqual(parsed(logreg.signature), parsed(onnx.signature), 'a bare file gets the signature its runtime reads, as MLflow writes it');
+      await r.deleteModel('scratch');
       const forest = await r.createVersion({ name: 'churn', files: await uploadFolder(r, join(FIXTURES, 'onnx_forest_breast_cancer'), ['model.onnx']) });
       assert.equal(forest.flavor, 'onnx');
       assert.equal(forest.version, 2);
@@ -126,6 +130,11 @@ function contract(engine: 'sqlite' | 'postgres', skip: () => Promise<string | fa
         assert.match(err.message, /model\.onnx is not a valid onnx model: expected an ONNX model/);
         return true;
       });
+      const noOpset = Buffer.from([0x08, 0x08, 0x3a, 0x02, 0x0a, 0x00]);
+      await assert.rejects(
+        r.createVersion({ name: 'fraud', files: [{ path: 'x.onnx', sha256: (await r.putBlob(noOpset)).sha256 }] }),
+        /^InvalidArgument: x\.onnx is not a working onnx model: ONNX model x\.onnx could not be loaded: .*Missing opset/,
+      );
       const onnx = await uploadFolder(r, join(FIXTURES, 'onnx_logreg_breast_cancer'), ['model.onnx']);
       await assert.rejects(r.createVersion({ name: 'fraud', files: onnx, flavor: 'xgboost' }), /model\.onnx is not a valid xgboost model: expected an XGBoost model \(JSON or UBJSON/);
       await assert.rejects(r.createVersion({ name: 'fraud', files: [{ path: 'model.json', sha256: csv[0].sha256 }], flavor: 'xgboost' }), /model\.json is not a valid xgboost model/);
