@@ -139,6 +139,8 @@ async function main(): Promise<void> {
     execFileSync('/usr/bin/python3', [join(ROOT, 'bench', 'runtimes', 'xgb_peer.py'), 'train', treeModel], { stdio: 'inherit' });
   }
   const lines: Line[] = [];
+  // Other processes on a shared machine move these figures a lot; the load average says how busy it was.
+  const loadBefore = os.loadavg()[0].toFixed(1);
 
   const fixed = JSON.stringify({ model_name: 'cancer', model_version: '1', outputs: [{ name: 'label', datatype: 'INT64', shape: [1], data: [0] }, { name: 'probabilities', datatype: 'FP32', shape: [1, 2], data: [0.9956442, 0.0043558] }] });
   const bareCode = `const http=require('http');const body=${JSON.stringify(fixed)};http.createServer((req,res)=>{req.resume();req.on('end',()=>{res.writeHead(200,{'content-type':'application/json','content-length':Buffer.byteLength(body)});res.end(body);});}).listen(0,'127.0.0.1',function(){console.log('listening http://127.0.0.1:'+this.address().port)});`;
@@ -204,7 +206,7 @@ async function main(): Promise<void> {
   const cpu = os.cpus()[0]?.model ?? 'CPU';
   const markdown = `# Online serving
 
-${machine()}
+${machine()}; 1-minute load average when the run started: ${loadBefore}
 
 One-row Open Inference Protocol V2 requests over loopback, ${DURATION} s per measurement after a 2 s warm-up, load from autocannon 9 (${'`'}connections${'`'} 32) running in the benchmark process on the same ${os.availableParallelism()} cores (${cpu}) as the server. Latencies in ms; "p99 @ ½ load" is the p99 with the fewest connections (1, 2, 4, ...) that reach half of that server's peak rate (autocannon is closed-loop; its rate option sends each second's requests in one burst).
 
