@@ -37,28 +37,48 @@ export interface PackedEntries {
 
 const kindOf = (dtype: string): Kind => (dtype === 'string' ? 'str' : dtype === 'int64' || dtype === 'uint64' ? 'big' : 'num');
 
-function layoutKey(batch: Batch): string {
-  let key = '';
-  for (const [name, col] of batch.columns) key += `${name}\u0000${col.dtype}\u0000${col.shape.join('x')}\u0001`;
-  return key;
+/** True when the batch's columns have exactly this layout (names, kinds and shapes, in order). */
+function sameLayout(layout: ColumnLayout[], batch: Batch): boolean {
+  if (layout.length !== batch.columns.size) return false;
+  let i = 0;
+  for (const [name, col] of batch.columns) {
+    const l = layout[i++];
+    if (l.name !== name || l.kind !== kindOf(col.dtype) || l.shape.length !== col.shape.length) return false;
+    for (let d = 0; d < l.shape.length; d++) if (l.shape[d] !== col.shape[d]) return false;
+  }
+  return true;
+}
+
+function packBatch(batch: Batch, nums: Float64Array, k: number, strs: string[]): number {
+  for (const col of batch.columns.values()) {
+    const data = col.data as ArrayLike<number | bigint | string>;
+    const kind = kindOf(col.dtype);
+    if (kind === 'str') for (let i = 0; i < data.length; i++) strs.push(data[i] as string);
+    else if (kind === 'big') for (let i = 0; i < data.length; i++) strs.push(String(data[i]));
+    else if (col.dtype === 'float16') for (let i = 0; i < data.length; i++) nums[k++] = fromFloat16Bits(data[i] as number);
+    else {
+      nums.set(data as ArrayLike<number>, k);
+      k += data.length;
+    }
+  }
+  return k;
 }
 
 export function packEntries(entries: readonly PredictionRecord[]): PackedEntries {
   const layouts: ColumnLayout[][] = [];
-  const layoutIds = new Map<string, number>();
+  // Requests of one deployment nearly always share a layout: the last match is tried first.
+  let last = -1;
   const layoutOf = (batch: Batch): number => {
-    const key = layoutKey(batch);
-    let id = layoutIds.get(key);
-    if (id === undefined) {
-      id = layouts.length;
-      layouts.push([...batch.columns].map(([name, col]) => ({ name, kind: kindOf(col.dtype), shape: col.shape })));
-      layoutIds.set(key, id);
-    }
-    return id;
+    if (last >= 0 && sameLayout(layouts[last], batch)) return last;
+    const found = layouts.findIndex((l) => sameLayout(l, batch));
+    if (found >= 0) return (last = found);
+    layouts.push([...batch.columns].map(([name, col]) => ({ name, kind: kindOf(col.dtype), shape: col.shape })));
+    return (last = layouts.length - 1);
   };
   let numCount = 0;
   for (const e of entries) {
-    for (const b of [e.inputs, e.outputs]) for (const col of b.columns.values()) if (kindOf(col.dtype) === 'num') numCount += col.data.length;
+    for (const col of e.inputs.columns.values()) if (kindOf(col.dtype) === 'num') numCount += col.data.length;
+    for (const col of e.outputs.columns.values()) if (kindOf(col.dtype) === 'num') numCount += col.data.length;
   }
   const nums = new Float64Array(numCount);
   const strs: string[] = [];
@@ -79,16 +99,8 @@ export function packEntries(entries: readonly PredictionRecord[]): PackedEntries
     packed.outputRows.push(e.outputs.rows);
     packed.inputLayout.push(layoutOf(e.inputs));
     packed.outputLayout.push(layoutOf(e.outputs));
-    for (const b of [e.inputs, e.outputs]) {
-      for (const col of b.columns.values()) {
-        const data = col.data as ArrayLike<number | bigint | string>;
-        const kind = kindOf(col.dtype);
-        if (kind === 'str') for (let i = 0; i < data.length; i++) strs.push(data[i] as string);
-        else if (kind === 'big') for (let i = 0; i < data.length; i++) strs.push(String(data[i]));
-        else if (col.dtype === 'float16') for (let i = 0; i < data.length; i++) nums[k++] = fromFloat16Bits(data[i] as number);
-        else for (let i = 0; i < data.length; i++) nums[k++] = data[i] as number;
-      }
-    }
+    k = packBatch(e.inputs, nums, k, strs);
+    k = packBatch(e.outputs, nums, k, strs);
   }
   return packed;
 }

@@ -1,6 +1,6 @@
 /** The prediction-log writer thread: packed requests in, rows inserted over its own store connection. */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { StoreUri } from '../../config.js';
 import { openMetadataStore } from '../../storage/metadata.js';
 import { unpackRows } from './pack.js';
@@ -8,7 +8,12 @@ import type { LogTables } from './tables.js';
 import { insertRows, type WorkerReply, type WorkerRequest } from './writer.js';
 
 const { store } = workerData as { store: StoreUri };
-const opened = openMetadataStore(store);
+const opened = openMetadataStore(store).then(async (m) => {
+  // Logged predictions are telemetry, not acknowledged writes: on SQLite this connection skips
+  // the fsync per commit (WAL still survives a process crash; a power cut may lose the last rows).
+  if (m.dialect === 'sqlite') await sql`pragma synchronous = NORMAL`.execute(m.db);
+  return m;
+});
 // Writes are applied one after another, in the order the flusher sent them.
 let queue: Promise<void> = Promise.resolve();
 

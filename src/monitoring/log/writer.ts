@@ -88,20 +88,27 @@ export interface WorkerRequest {
 }
 
 export class WorkerWriter implements LogWriter {
-  private readonly worker: Worker;
+  private worker: Worker | undefined;
   private readonly pending = new Map<number, { resolve(n: number): void; reject(e: Error): void }>();
   private nextId = 0;
   private dead: Error | undefined;
 
-  constructor(store: StoreUri, private readonly fallback: LogWriter) {
-    this.worker = spawn({ store });
+  constructor(
+    private readonly store: StoreUri,
+    private readonly fallback: LogWriter,
+  ) {}
+
+  /** Started on the first write, so processes that never log (CLI commands) never pay for it. */
+  private started(): Worker {
+    if (this.worker) return this.worker;
+    const worker = spawn({ store: this.store });
     // An idle writer never holds the process open; one with writes in flight does.
-    this.worker.unref();
-    this.worker.on('message', (msg: WorkerReply) => {
+    worker.unref();
+    worker.on('message', (msg: WorkerReply) => {
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
-      if (this.pending.size === 0) this.worker.unref();
+      if (this.pending.size === 0) worker.unref();
       if ('error' in msg) p.reject(new Error(msg.error));
       else p.resolve(msg.written);
     });
@@ -110,22 +117,26 @@ export class WorkerWriter implements LogWriter {
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
     };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => fail(new Error(`prediction-log writer thread exited with code ${code}`)));
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`prediction-log writer thread exited with code ${code}`)));
+    this.worker = worker;
+    return worker;
   }
 
   write(entries: readonly PredictionRecord[]): Promise<number> {
     if (this.dead) return this.fallback.write(entries);
+    const worker = this.started();
     const packed = packEntries(entries);
     const id = this.nextId++;
     return new Promise<number>((resolve, reject) => {
-      if (this.pending.size === 0) this.worker.ref();
+      if (this.pending.size === 0) worker.ref();
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, packed } satisfies WorkerRequest, [packed.nums.buffer as ArrayBuffer]);
+      worker.postMessage({ id, packed } satisfies WorkerRequest, [packed.nums.buffer as ArrayBuffer]);
     });
   }
 
   async close(): Promise<void> {
-    await this.worker.terminate();
+    this.dead ??= new Error('the prediction log is closed');
+    await this.worker?.terminate();
   }
 }
