@@ -8,6 +8,9 @@ import { isModelportError } from '../../src/core/errors.js';
 import { testServer } from '../helpers/platform.js';
 import type { RunningServer } from '../../src/server/serve.js';
 import { record, T0 } from '../monitoring/monitors/helpers.js';
+import { tempDir } from '../helpers/services.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const HOUR = 3_600_000;
 
@@ -102,6 +105,24 @@ describe('monitoring REST API', () => {
     assert.equal(patched.enabled, false);
     await api.deleteMonitor('loans-age');
     assert.deepEqual(await api.monitors(), []);
+  });
+
+  test('a registered dataset version as the drift reference', async () => {
+    const dir = tempDir('mpds');
+    const csv = join(dir, 'ref.csv');
+    writeFileSync(csv, 'age,city\n' + Array.from({ length: 200 }, (_, i) => `${30 + (i % 20)},${['paris', 'rome'][i % 2]}`).join('\n') + '\n');
+    await server.platform.services.datasets.register('loans-ref', csv);
+    const m = await api.createMonitor({ name: 'from-dataset', deployment: 'loans', kind: 'drift', windowSeconds: 7200, drift: { reference: { dataset: 'loans-ref' } } });
+    assert.deepEqual((m.drift as { reference: { dataset: string; version: number } }).reference.dataset, 'loans-ref');
+    assert.equal((m.drift as { reference: { version: number } }).reference.version, 1, 'the version is pinned when the monitor is created');
+    const check = await api.runMonitor('from-dataset');
+    assert.equal(check.status, 'ok', check.message);
+    assert.equal(check.summary.referenceRows, 200);
+    await assert.rejects(
+      api.createMonitor({ name: 'no-such', deployment: 'loans', kind: 'drift', drift: { reference: { dataset: 'nope' } } }),
+      (e: unknown) => isModelportError(e) && e.code === 'NotFound',
+    );
+    await api.deleteMonitor('from-dataset');
   });
 
   test('sampling rates are set per deployment', async () => {
