@@ -21,7 +21,8 @@ const TMP = join(os.tmpdir(), 'modelport-bench-runtimes');
 const PEER = join(import.meta.dirname, 'xgb_peer.py');
 const ROWS = 100_000;
 const REPEATS = 3;
-const ROUNDS = 3;
+const ROUNDS = 5;
+const LATENCY_ROUNDS = 3;
 const CORES = os.availableParallelism();
 mkdirSync(TMP, { recursive: true });
 
@@ -74,11 +75,11 @@ async function bestSeconds(fn: () => Promise<unknown>): Promise<number> {
   return best;
 }
 
-/** p50/p99 in µs of the quietest of ROUNDS rounds (the one with the lowest p50). */
+/** p50/p99 in µs of the quietest of LATENCY_ROUNDS rounds (the one with the lowest p50). */
 async function latency(fn: () => Promise<unknown>, iterations: number): Promise<{ p50: number; p99: number }> {
   for (let i = 0; i < Math.min(2000, iterations); i++) await fn();
   let best = { p50: Infinity, p99: Infinity };
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < LATENCY_ROUNDS; round++) {
     const samples = new Float64Array(iterations);
     for (let i = 0; i < iterations; i++) {
       const t = process.hrtime.bigint();
@@ -249,7 +250,7 @@ Largest |margin difference| between modelport and XGBoost over all rows: breast 
 
 ${tp}
 
-### Single-row latency, in process (the quietest of ${ROUNDS} rounds)
+### Single-row latency, in process (the quietest of ${LATENCY_ROUNDS} rounds)
 
 ${lt}
 
