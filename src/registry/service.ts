@@ -904,5 +904,7 @@ export class RegistryService {
 }
 
 export async function createRegistryService(stores: RegistryStores, options: RegistryOptions = {}): Promise<RegistryService> {
-  return new RegistryService(stores, options);
+  const service = new RegistryService(stores, options);
+  await service.webhooks.resume();
+  return service;
 }

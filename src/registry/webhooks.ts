@@ -249,8 +249,21 @@ export class Webhooks {
     return id;
   }
 
-  private async deliver(deliveryId: string, maxAttempts: number): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
+  /**
+   * Attempts a delivery until it succeeds or runs out of attempts. Each attempt is first claimed
+   * by bumping `attempts` from the count this loop expects, so when several processes hold the
+   * same pending delivery (a resumed one after a restart, another replica) exactly one sends it.
+   */
+  private async deliver(deliveryId: string, maxAttempts: number, done = 0): Promise<void> {
+    for (let attempt = done + 1; ; attempt++) {
+      const claimed = await this.db
+        .updateTable('reg_delivery')
+        .set({ attempts: attempt, updated_ms: this.clock.now() })
+        .where('id', '=', deliveryId)
+        .where('status', '=', 'PENDING')
+        .where('attempts', '=', attempt - 1)
+        .executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) !== 1) return;
       const delivery = await this.db.selectFrom('reg_delivery').selectAll().where('id', '=', deliveryId).executeTakeFirst();
       const hook = delivery && (await this.db.selectFrom('reg_webhook').selectAll().where('id', '=', delivery.webhook_id).executeTakeFirst());
       if (!delivery || !hook) return;
@@ -263,7 +276,6 @@ export class Webhooks {
         .updateTable('reg_delivery')
         .set({
           status: ok ? 'SUCCEEDED' : last ? 'FAILED' : 'PENDING',
-          attempts: attempt,
           response_status: result.status ?? null,
           error: ok ? null : (result.error ?? `HTTP ${result.status}`),
           next_attempt_ms: last ? null : now + delay,
@@ -274,6 +286,20 @@ export class Webhooks {
       if (last) return;
       await this.clock.sleep(delay);
       if (this.closed) return;
+    }
+  }
+
+  /** Picks up deliveries left pending by an earlier process (a restart between retries). */
+  async resume(): Promise<void> {
+    const pending = await this.db.selectFrom('reg_delivery').select(['id', 'attempts', 'next_attempt_ms']).where('status', '=', 'PENDING').execute();
+    for (const row of pending) {
+      this.track(
+        (async () => {
+          const wait = (row.next_attempt_ms ?? 0) - this.clock.now();
+          if (wait > 0) await this.clock.sleep(wait);
+          if (!this.closed) await this.deliver(row.id, this.maxAttempts, row.attempts);
+        })(),
+      );
     }
   }
 

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http from 'node:http';
 import { isInternalAddress, signWebhookPayload } from '../../src/registry/index.js';
+import { createRegistryService } from '../../src/registry/index.js';
 import { openRegistry, type RegistryHarness } from './helpers.js';
 
 describe('webhook targets', () => {
@@ -54,6 +55,28 @@ describe('webhook retries', () => {
   after(async () => {
     await h.close();
     await new Promise((r) => server.close(r));
+  });
+
+  test('a delivery left pending by a stopped process is resumed, and only one process sends each attempt', async () => {
+    const hook = await h.registry.webhooks.create({ url, events: ['registered_model.deleted'] });
+    seen.length = 0;
+    await h.registry.createModel({ name: 'gone' });
+    await h.registry.deleteModel('gone');
+    for (let i = 0; i < 300 && !(await h.registry.webhooks.deliveries(hook.id)).some((d) => d.responseStatus === 503); i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(seen.length, 1);
+    // Two more processes over the same stores: both resume the pending delivery.
+    const stores = (h.registry as unknown as { stores: Parameters<typeof createRegistryService>[0] }).stores;
+    const options = { allowPrivateWebhookTargets: true, webhooks: { maxAttempts: 4, baseDelayMs: 500 } };
+    const [b, c] = await Promise.all([createRegistryService(stores, options), createRegistryService(stores, options)]);
+    h.clock.advance(500);
+    for (let i = 0; i < 300 && !(await h.registry.webhooks.deliveries(hook.id)).some((d) => d.attempts === 2 && d.nextAttemptAt! > h.clock.now()); i++) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(seen.length, 2, 'the second attempt was sent once although three processes held it');
+    const [d] = await h.registry.webhooks.deliveries(hook.id);
+    assert.deepEqual([d.status, d.attempts, d.nextAttemptAt], ['PENDING', 2, h.clock.now() + 1000]);
+    await Promise.all([b.close(), c.close()]);
+    await h.registry.webhooks.delete(hook.id);
+    seen.length = 0;
   });
 
   test('failed deliveries back off exponentially on the clock, then stop as FAILED', async () => {
