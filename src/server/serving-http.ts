@@ -69,7 +69,7 @@ export async function runInference(serving: ServingService, request: FastifyRequ
   gauge.inc();
   try {
     const { batch, outputs } = call.decode(target.version.signature);
-    const { output, target: answered } = await serving.predict(target, batch, outputs);
+    const { output, target: answered } = await serving.predict(target, batch, outputs, request.id);
     info.version = String(answered.version.version);
     return call.encode(output, answered);
   } finally {

@@ -23,6 +23,7 @@ import {
   type DeploymentRecord,
   type DeploymentSpec,
   type DeploymentStatus,
+  type PredictionTap,
   type VariantSpec,
   type VariantStatus,
 } from './types.js';
@@ -145,6 +146,7 @@ export class ServingService {
   private refreshing: Promise<void> | undefined;
   private closed = false;
   private readonly unsubscribe: () => void;
+  private readonly taps: PredictionTap[] = [];
 
   constructor(
     metadata: MetadataStore,
@@ -471,8 +473,35 @@ export class ServingService {
    * Predicts `batch` (already decoded against the target's signature), through cache and
    * batcher. A target whose version was swapped out since it was found is found again, so a
    * request never reaches an unloaded model; the answer names the version that computed it.
+   * Every answer is handed to the prediction taps (monitoring), with the request id.
    */
-  async predict(target: Target, batch: Batch, outputs: readonly string[] = []): Promise<{ output: Batch; target: Target }> {
+  async predict(target: Target, batch: Batch, outputs: readonly string[] = [], requestId?: string): Promise<{ output: Batch; target: Target }> {
+    const started = performance.now();
+    const answered = await this.compute(target, batch, outputs);
+    if (this.taps.length > 0) {
+      const t = answered.target;
+      const entry = {
+        requestId: requestId ?? '',
+        deployment: t.deployment,
+        model: t.version.model,
+        version: t.version.version,
+        variant: t.variant,
+        inputs: batch,
+        outputs: answered.output,
+        latencyMs: performance.now() - started,
+        timeMs: this.clock.now(),
+      };
+      for (const tap of this.taps) tap.record(entry);
+    }
+    return answered;
+  }
+
+  /** Sends every answered prediction to `tap` too (the monitoring prediction log). */
+  addPredictionTap(tap: PredictionTap): void {
+    this.taps.push(tap);
+  }
+
+  private async compute(target: Target, batch: Batch, outputs: readonly string[]): Promise<{ output: Batch; target: Target }> {
     let t = target;
     while (t.version.retired) t = await this.target(t.deployment, t.requested);
     const rt = this.runtimes.get(t.deployment);

@@ -4,6 +4,7 @@
  * response cache, rate limit). A later issue splits traffic across variants by weight; until
  * then the first variant with weight > 0 takes every request.
  */
+import type { Batch } from '../models/index.js';
 
 export interface VariantSpec {
   /** Unique within the deployment; "primary" when not given. */
@@ -116,6 +117,24 @@ export const DEFAULT_CONFIG: DeploymentConfig = {
   threads: 1,
   executor: 'auto',
 };
+
+/**
+ * Where answered predictions go (the monitoring prediction log implements it). `record` runs on
+ * the request path: it must be synchronous, cheap and never throw.
+ */
+export interface PredictionTap {
+  record(entry: {
+    requestId: string;
+    deployment: string;
+    model: string;
+    version: number;
+    variant: string;
+    inputs: Batch;
+    outputs: Batch;
+    latencyMs: number;
+    timeMs: number;
+  }): void;
+}
 
 /** A partial configuration as given by a user; missing fields keep their current or default value. */
 export interface DeploymentConfigPatch {

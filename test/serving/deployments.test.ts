@@ -109,3 +109,31 @@ describe('deployments', () => {
     await until('replica b to unload m', () => b.services.serving.deploymentNames().length === 0);
   });
 });
+
+describe('prediction taps', () => {
+  test('every answered prediction, cache hits included, reaches the taps with its request id and version', async () => {
+    const p = await createPlatform(testConfig());
+    try {
+      const { registry, serving } = p.services;
+      await register(registry, 'm', LOGREG, ['model.onnx']);
+      await serving.create({ model: 'm', version: 1, config: { cache: { enabled: true } } });
+      const seen: { requestId: string; deployment: string; model: string; version: number; variant: string; rows: number; out: string[] }[] = [];
+      serving.addPredictionTap({
+        record: (e) => seen.push({ requestId: e.requestId, deployment: e.deployment, model: e.model, version: e.version, variant: e.variant, rows: e.inputs.rows, out: e.outputs.names }),
+      });
+      const rows = await breastCancerRows();
+      const batch = Batch.from({ input: { dtype: 'float32', shape: [30], data: Float32Array.from(rows.slice(0, 3).flat()) } });
+      await serving.predict(await serving.target('m'), batch, [], 'req-a');
+      await serving.predict(await serving.target('m'), batch, ['label'], 'req-b');
+      await serving.predict(await serving.target('m'), batch, ['label'], 'req-c');
+      assert.deepEqual(seen, [
+        { requestId: 'req-a', deployment: 'm', model: 'm', version: 1, variant: 'primary', rows: 3, out: ['label', 'probabilities'] },
+        { requestId: 'req-b', deployment: 'm', model: 'm', version: 1, variant: 'primary', rows: 3, out: ['label'] },
+        { requestId: 'req-c', deployment: 'm', model: 'm', version: 1, variant: 'primary', rows: 3, out: ['label'] },
+      ]);
+      assert.equal(serving.cacheStats('m')?.hits, 1);
+    } finally {
+      await p.close();
+    }
+  });
+});
