@@ -1,0 +1,15 @@
+export { MonitoringService, createMonitoringService, monitoringMigrations, conceptDedupKey } from './service.js';
+export type { MonitoringOptions, MonitoringStores, PerformanceQuery } from './service.js';
+export type { PredictionRecord, PredictionSink, LoggedPrediction, PredictionLogOptions, PredictionLogStats } from './log/types.js';
+export { PredictionLog } from './log/prediction-log.js';
+export type { FeedbackItem, FeedbackResult, FeedbackProblem } from './feedback/feedback.js';
+export type { Alert, AlertEvent, AlertKind, AlertState, Delivery, WebhookTarget } from './alerts/types.js';
+export type { MonitoringEvents } from './alerts/alerts.js';
+export { signPayload } from './alerts/webhooks.js';
+export type { Monitor, MonitorInput, MonitorPatch, MonitorKind, Check, CheckStatus } from './monitors/schema.js';
+export type { DatasetSource } from './monitors/frames.js';
+export { registerMonitoringMetrics } from './monitors/metrics.js';
+export * from './performance/index.js';
+export { analyzeDrift, type DriftOptions, type DriftReport, type DriftTable } from './drift/index.js';
+export { createDetector, runDetector, Adwin, Ddm, PageHinkley, type DetectorSpec, type StreamingDetector } from './detectors/index.js';
+export { renderDriftHtml, renderDriftJson } from './report/index.js';
