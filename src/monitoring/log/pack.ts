@@ -113,43 +113,54 @@ const jsonBig = (s: string) => {
   return b <= SAFE && b >= -SAFE ? s : JSON.stringify(s);
 };
 
-/** Reads one batch's columns from the packed arrays; returns each row's JSON object text. */
-function batchJson(layout: ColumnLayout[], rows: number, packed: PackedEntries, cursor: { num: number; str: number }): string[] {
-  const parts: string[][] = Array.from({ length: rows }, () => []);
-  for (const col of layout) {
-    const size = rowSize(col.shape);
-    const key = `${JSON.stringify(col.name)}:`;
-    for (let r = 0; r < rows; r++) {
-      let text: string;
-      if (col.shape.length === 0) {
-        text = col.kind === 'num' ? jsonNumber(packed.nums[cursor.num++]) : col.kind === 'big' ? jsonBig(packed.strs[cursor.str++]) : JSON.stringify(packed.strs[cursor.str++]);
-      } else {
-        const flat: unknown[] = [];
-        for (let i = 0; i < size; i++) {
-          if (col.kind === 'num') {
-            const v = packed.nums[cursor.num++];
-            flat.push(Number.isFinite(v) ? v : null);
-          } else {
-            const s = packed.strs[cursor.str++];
-            flat.push(col.kind === 'big' ? JSON.parse(jsonBig(s)) : s);
-          }
-        }
-        text = JSON.stringify(nest(flat, col.shape));
-      }
-      parts[r].push(key + text);
+/** `"name":` of each column, once per layout. */
+const keysOf = (layout: ColumnLayout[]) => layout.map((c) => `${JSON.stringify(c.name)}:`);
+
+function cellJson(col: ColumnLayout, packed: PackedEntries, cursor: { num: number; str: number }): string {
+  if (col.shape.length === 0) {
+    if (col.kind === 'num') return jsonNumber(packed.nums[cursor.num++]);
+    const s = packed.strs[cursor.str++];
+    return col.kind === 'big' ? jsonBig(s) : JSON.stringify(s);
+  }
+  const flat: unknown[] = [];
+  for (let i = rowSize(col.shape); i > 0; i--) {
+    if (col.kind === 'num') {
+      const v = packed.nums[cursor.num++];
+      flat.push(Number.isFinite(v) ? v : null);
+    } else {
+      const s = packed.strs[cursor.str++];
+      flat.push(col.kind === 'big' ? JSON.parse(jsonBig(s)) : s);
     }
   }
-  return parts.map((p) => `{${p.join(',')}}`);
+  return JSON.stringify(nest(flat, col.shape));
+}
+
+/** Reads one batch's columns from the packed arrays (column after column); returns each row's JSON object text. */
+function batchJson(layout: ColumnLayout[], keys: string[], rows: number, packed: PackedEntries, cursor: { num: number; str: number }): string[] {
+  if (rows === 1) {
+    // The common single-row request: one string built in place, no per-row arrays.
+    let text = '{';
+    for (let c = 0; c < layout.length; c++) text += (c === 0 ? '' : ',') + keys[c] + cellJson(layout[c], packed, cursor);
+    return [`${text}}`];
+  }
+  const texts = Array.from({ length: rows }, () => '');
+  for (let c = 0; c < layout.length; c++) {
+    for (let r = 0; r < rows; r++) texts[r] += (c === 0 ? '' : ',') + keys[c] + cellJson(layout[c], packed, cursor);
+  }
+  return texts.map((t) => `{${t}}`);
 }
 
 /** One table row per row of every packed request. */
 export function unpackRows(packed: PackedEntries): MonPredictionTable[] {
   const out: MonPredictionTable[] = [];
   const cursor = { num: 0, str: 0 };
+  const keys = packed.layouts.map(keysOf);
   for (let e = 0; e < packed.requestIds.length; e++) {
     const rows = packed.rows[e];
-    const inputs = batchJson(packed.layouts[packed.inputLayout[e]], rows, packed, cursor);
-    const outputs = batchJson(packed.layouts[packed.outputLayout[e]], packed.outputRows[e], packed, cursor);
+    const li = packed.inputLayout[e];
+    const lo = packed.outputLayout[e];
+    const inputs = batchJson(packed.layouts[li], keys[li], rows, packed, cursor);
+    const outputs = batchJson(packed.layouts[lo], keys[lo], packed.outputRows[e], packed, cursor);
     for (let r = 0; r < rows; r++) {
       out.push({
         request_id: packed.requestIds[e],
