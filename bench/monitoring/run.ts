@@ -39,7 +39,9 @@ async function openService(writer: Writer) {
   const blobs = await openFileBlobStore(join(home, 'blobs'));
   const service = new MonitoringService({ config: { store }, metadata, blobs, clock: systemClock }, { tickMs: false, log: { writer } });
   await service.start();
-  // The writer thread starts (and loads its modules) before any clock runs.
+  // The writer thread starts on the first write: make it (and the loading of its modules) happen
+  // before any clock runs.
+  service.sink.record(entry(inputs[0], output, 'warm-up'));
   await service.log.flush();
   return {
     service,
@@ -56,9 +58,9 @@ function inputBatch(p: Predictor, seed: number): Batch {
 }
 
 let seq = 0;
-const entry = (inputs: Batch, outputs: Batch): PredictionRecord => ({
+const entry = (inputs: Batch, outputs: Batch, deployment = 'loans'): PredictionRecord => ({
   requestId: `r${seq++}`,
-  deployment: 'loans',
+  deployment,
   model: 'loans',
   version: 1,
   variant: 'primary',

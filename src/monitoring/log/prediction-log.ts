@@ -30,7 +30,7 @@ export interface LogQuery {
   limit?: number;
 }
 
-export function checkSampleRate(rate: number, where = 'sample_rate'): number {
+export function checkSampleRate(rate: number, where = 'sampleRate'): number {
   if (!(Number.isFinite(rate) && rate >= 0 && rate <= 1)) throw invalidArgument(`${where} must be a number in [0, 1], got ${rate}`);
   return rate;
 }
@@ -63,6 +63,7 @@ export class PredictionLog implements PredictionSink {
   private readonly random: () => number;
   private flushing: Promise<void> = Promise.resolve();
   private flushScheduled = false;
+  private draining = false;
   private timer: NodeJS.Timeout | undefined;
   private lastPruneMs: number;
   private lastSettingsMs = 0;
@@ -115,7 +116,8 @@ export class PredictionLog implements PredictionSink {
       this.queue.push(entry);
       this.queuedRows += rows;
       this.ring.push(entry);
-      if (this.queuedRows >= this.batchRows && !this.flushScheduled) {
+      // A running drain keeps taking batches until the queue is empty; it needs no nudge.
+      if (this.queuedRows >= this.batchRows && !this.flushScheduled && !this.draining) {
         this.flushScheduled = true;
         setImmediate(() => {
           this.flushScheduled = false;
@@ -140,6 +142,15 @@ export class PredictionLog implements PredictionSink {
   }
 
   private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      await this.drainQueue();
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async drainQueue(): Promise<void> {
     while (this.queue.length > 0) {
       let take = 0;
       let rows = 0;

@@ -74,7 +74,7 @@ for (const engine of ENGINES) {
         assert.equal(s.offered, 120);
         assert.equal(s.sampled, 50 + 0 + 10);
         assert.deepEqual(log.sampleRates(), { default: 0.5, deployments: { b: 0, c: 1 } });
-        await assert.rejects(log.setSampleRate('d', 1.5), /sample_rate must be a number in \[0, 1\], got 1.5/);
+        await assert.rejects(log.setSampleRate('d', 1.5), /sampleRate must be a number in \[0, 1\], got 1.5/);
       } finally {
         await h.close();
       }
