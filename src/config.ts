@@ -25,6 +25,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Milliseconds given to in-flight requests on SIGTERM/SIGINT before connections are cut. */
   shutdownGraceMs: number;
+  /** Webhooks may target loopback and private addresses (off: they could reach internal services). */
+  allowPrivateWebhookTargets: boolean;
 }
 
 /** What flags can set; every field is optional and wins over the environment. */
@@ -38,6 +40,7 @@ export interface ConfigFlags {
   queue?: string;
   bodyLimit?: string | number;
   logLevel?: string;
+  allowPrivateWebhookTargets?: boolean;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -64,6 +67,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     queue: parseQueueUri(pick(flags.queue, 'QUEUE') ?? 'local'),
     bodyLimit,
     logLevel: logLevel as Config['logLevel'],
+    allowPrivateWebhookTargets: flags.allowPrivateWebhookTargets ?? parseBoolean(env.MODELPORT_ALLOW_PRIVATE_WEBHOOK_TARGETS ?? 'false', 'MODELPORT_ALLOW_PRIVATE_WEBHOOK_TARGETS'),
     shutdownGraceMs: parseInteger(env.MODELPORT_SHUTDOWN_GRACE_MS ?? '10000', 'MODELPORT_SHUTDOWN_GRACE_MS', 0, 3_600_000),
   };
 }
@@ -73,6 +77,12 @@ function parseInteger(text: string, name: string, min: number, max: number): num
   const value = Number(text);
   if (value < min || value > max) throw invalidArgument(`--${name}: ${value} is outside ${min}..${max}`);
   return value;
+}
+
+function parseBoolean(text: string, name: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(text)) return true;
+  if (/^(0|false|no|off|)$/i.test(text)) return false;
+  throw invalidArgument(`${name}: "${text}" is not true or false`);
 }
 
 function localPath(rest: string, cwd: string): string {

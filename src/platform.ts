@@ -54,6 +54,8 @@ async function createServices(stores: Stores): Promise<Services> {
   const registry = await createRegistryService(stores, trackingPorts(tracking));
   const serving = createServingService(stores, registry);
   const monitoring = await createMonitoringService(stores, { datasets });
+  serving.addPredictionTap(monitoring.sink);
+  monitoring.registerMetrics(serving.metrics.registry);
   return { tracking, datasets, registry, serving, monitoring };
 }
 
@@ -91,6 +93,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       async close() {
         await services.serving.close().catch(() => undefined);
         await services.monitoring.close().catch(() => undefined);
+        await services.registry.close().catch(() => undefined);
         for (const store of opened.reverse()) await store.close().catch(() => undefined);
       },
     };

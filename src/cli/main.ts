@@ -17,7 +17,7 @@ import { registerRunsCommand } from './runs.js';
 export function buildProgram(): Command {
   const program = new Command('modelport')
     .description('MLOps platform: experiment tracking, model registry, serving and monitoring')
-    .version('0.1.0')
+    .version('0.1.0', '-V, --version-info', 'print the modelport version')
     .option('--server <url>', 'talk to a running server (default: $MODELPORT_SERVER, else run embedded)')
     .option('--token <token>', 'API token for --server (default: $MODELPORT_TOKEN)')
     .option('--data <dir>', 'data folder for embedded use (default: ./modelport-data)')
@@ -26,6 +26,7 @@ export function buildProgram(): Command {
     .option('--online <uri>', 'online store: sqlite:PATH | redis://HOST:PORT')
     .option('--queue <uri>', 'pipeline queue: local | redis://HOST:PORT')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+    .option('--allow-private-webhook-targets', 'let webhooks call loopback and private addresses')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerServerCommand(program);

@@ -25,7 +25,14 @@ export function registerQuickstartCommand(program: Command): void {
       const server = await startServer(config);
       writeFileSync(join(config.dataDir, MARKER), `${new Date().toISOString()}\n`);
       const client = new ModelportClient(server.url);
-      const ctx: StoryContext = { server, client, say: (line) => say(`      ${line}`), facts: {} };
+      const ctx: StoryContext = {
+        server,
+        client,
+        say: (line) => say(`      ${line}`),
+        facts: {},
+        outDir: join(config.dataDir, 'reports'),
+        state: {},
+      };
       try {
         for (const [i, stage] of stages.entries()) {
           const t0 = Date.now();

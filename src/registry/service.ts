@@ -43,7 +43,7 @@ export interface RegistryStores {
   clock: Clock;
   metadata: MetadataStore;
   blobs: BlobStore;
-  config: { dataDir: string };
+  config: { dataDir: string; allowPrivateWebhookTargets?: boolean };
 }
 
 export interface RegistryOptions {
@@ -108,7 +108,7 @@ export class RegistryService {
   ) {
     this.db = stores.metadata.db as Db;
     this.events = new RegistryEvents();
-    const allowPrivate = options.allowPrivateWebhookTargets ?? (stores.config as { allowPrivateWebhookTargets?: boolean }).allowPrivateWebhookTargets ?? false;
+    const allowPrivate = options.allowPrivateWebhookTargets ?? stores.config.allowPrivateWebhookTargets ?? false;
     this.webhooks = new Webhooks(this.db, stores.clock, { ...options.webhooks, allowPrivateTargets: allowPrivate });
     this.events.onAny((event) => void this.webhooks.dispatch(event).catch(() => undefined));
     this.cacheDir = options.cacheDir ?? join(stores.config.dataDir, 'registry-cache');
