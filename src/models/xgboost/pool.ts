@@ -65,9 +65,14 @@ class WorkerSet {
     return slot;
   }
 
-  /** Runs rows [begin, end) of one job on the next worker in turn. */
-  run(forestId: number, forest: Forest, x: Float32Array, stride: number, begin: number, end: number, out: Float32Array): Promise<void> {
-    const slot = this.slot(this.cursor++ % this.size);
+  /** The index of the next worker in turn, for a lane of work to stay on. */
+  nextWorker(): number {
+    return this.cursor++ % this.size;
+  }
+
+  /** Runs rows [begin, end) of one job on worker `index`. */
+  run(index: number, forestId: number, forest: Forest, x: Float32Array, stride: number, begin: number, end: number, out: Float32Array): Promise<void> {
+    const slot = this.slot(index);
     if (!slot.forests.has(forestId)) {
       slot.forests.add(forestId);
       slot.worker.postMessage({ kind: 'forest', forestId, forest } satisfies WorkerMessage);
@@ -88,6 +93,8 @@ class WorkerSet {
 }
 
 let shared: WorkerSet | undefined;
+const CHUNKS_PER_WORKER = 4;
+const MIN_CHUNK_ROWS = 256;
 let nextForest = 0;
 
 /** A model's handle on the shared workers. */
@@ -103,18 +110,24 @@ export class TreePool {
 
   /**
    * Adds margins for all `rows` of `x` (shared, row-major, `stride` columns) into `out`
-   * (shared, base margins already filled), cut into even parts run side by side.
+   * (shared, base margins already filled). `parts` workers take chunks of rows from a common
+   * queue, a next one as each finishes, so a worker on a busy core simply does fewer chunks.
    */
-  run(x: Float32Array, stride: number, rows: number, out: Float32Array): Promise<void> {
+  async run(x: Float32Array, stride: number, rows: number, out: Float32Array): Promise<void> {
     if (this.closed) throw failedPrecondition('predictor is closed');
-    shared ??= new WorkerSet(os.availableParallelism());
-    const parts = Math.min(this.parts, shared.size);
-    const chunk = Math.ceil(rows / parts);
-    const jobs: Promise<void>[] = [];
-    for (let begin = 0; begin < rows; begin += chunk) {
-      jobs.push(shared.run(this.id, this.forest, x, stride, begin, Math.min(rows, begin + chunk), out));
-    }
-    return Promise.all(jobs).then(() => undefined);
+    const workers = (shared ??= new WorkerSet(os.availableParallelism()));
+    const parts = Math.min(this.parts, workers.size);
+    const chunk = Math.max(MIN_CHUNK_ROWS, Math.ceil(rows / (parts * CHUNKS_PER_WORKER)));
+    let next = 0;
+    const lane = async (worker: number) => {
+      while (next < rows) {
+        const begin = next;
+        const end = Math.min(rows, begin + chunk);
+        next = end;
+        await workers.run(worker, this.id, this.forest, x, stride, begin, end, out);
+      }
+    };
+    await Promise.all(Array.from({ length: parts }, () => lane(workers.nextWorker())));
   }
 
   close(): void {
