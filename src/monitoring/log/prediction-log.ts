@@ -83,9 +83,9 @@ export class PredictionLog implements PredictionSink {
     const threaded = store && options.writer !== 'inline' && !(store.kind === 'sqlite' && store.path === ':memory:');
     this.writer = threaded ? new WorkerWriter(store, inline) : inline;
     this.defaultRate = checkSampleRate(options.sampleRate ?? 1, 'sampleRate');
-    this.ring = new RingBuffer(options.ringSize ?? 1000);
+    this.ring = new RingBuffer(options.ringSize ?? 100);
     this.maxQueue = options.maxQueue ?? 100_000;
-    this.batchRows = Math.max(1, options.batchRows ?? 1000);
+    this.batchRows = Math.max(1, options.batchRows ?? 500);
     this.retentionMs = options.retentionMs ?? 30 * DAY_MS;
     this.pruneIntervalMs = options.pruneIntervalMs ?? 3_600_000;
     this.random = options.random ?? Math.random;
@@ -95,7 +95,7 @@ export class PredictionLog implements PredictionSink {
   /** Loads the per-deployment rates and starts the background flusher. */
   async start(): Promise<void> {
     await this.refreshSettings();
-    const interval = this.options.flushIntervalMs ?? 1000;
+    const interval = this.options.flushIntervalMs ?? 250;
     // Flushing is mechanics, not semantics: a real timer, unref'd so it never holds the process open.
     this.timer = setInterval(() => void this.tick().catch(() => undefined), interval);
     this.timer.unref();

@@ -45,13 +45,17 @@ export interface LoggedPrediction {
 export interface PredictionLogOptions {
   /** Share of requests logged, 0..1 (default 1); per-deployment rates override it. */
   sampleRate?: number;
-  /** Requests kept in memory for live views (default 1000). */
+  /**
+   * Requests kept in memory for live views (default 100). Each holds its request's Batches;
+   * a long ring keeps them alive past the young generation and the old-generation collections
+   * that follow cost serving more than logging itself.
+   */
   ringSize?: number;
   /** Requests waiting to be written at most; beyond that new ones are dropped and counted (default 100 000). */
   maxQueue?: number;
-  /** Rows per write transaction (default 1000). */
+  /** Rows per write batch (default 500). */
   batchRows?: number;
-  /** Background flush period in milliseconds of the clock (default 1000). */
+  /** Background flush period in real milliseconds (default 250): how long a quiet request waits in memory. */
   flushIntervalMs?: number;
   /** Logged rows older than this are deleted (default 30 days; 0 keeps them forever). */
   retentionMs?: number;
