@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, basename } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBInstance, DuckDBConnection } from '@duckdb/node-api';
 import { invalidArgument, notFound } from '../core/errors.js';
 
 export type TableFormat = 'csv' | 'jsonl' | 'parquet';
@@ -164,7 +164,7 @@ export async function readTable(path: string, options: ReadTableOptions = {}): P
   if (!format) {
     throw invalidArgument(`${path}: unknown table format "${extname(path) || basename(path)}"; use .csv, .tsv, .jsonl or .parquet`);
   }
-  const instance = await DuckDBInstance.create(':memory:');
+  const instance = await (await import('@duckdb/node-api')).DuckDBInstance.create(':memory:');
   const con = await instance.connect();
   try {
     const from = readerSql(path, format);

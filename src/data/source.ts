@@ -7,7 +7,7 @@
 import { openSync, readSync, closeSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBInstance, DuckDBConnection } from '@duckdb/node-api';
 import { invalidArgument, notFound, ModelportError } from '../core/errors.js';
 import { tableFormatOf, type TableFormat } from './read-table.js';
 import type { ColumnType } from './types.js';
@@ -141,7 +141,7 @@ export class DuckSession {
 
   /** `tempDirectory`: where DuckDB spills sorts and hash tables bigger than memory (else the OS temp folder). */
   static async open(tempDirectory = join(tmpdir(), 'modelport-duckdb')): Promise<DuckSession> {
-    const instance = await DuckDBInstance.create(':memory:', { temp_directory: tempDirectory });
+    const instance = await (await import('@duckdb/node-api')).DuckDBInstance.create(':memory:', { temp_directory: tempDirectory });
     const con = await instance.connect();
     return new DuckSession(instance, con);
   }

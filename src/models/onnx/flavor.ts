@@ -5,7 +5,17 @@
  */
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
-import ort from 'onnxruntime-node';
+import type * as OrtTypes from 'onnxruntime-node';
+
+// Loaded on first use: the native runtime costs start-up time a server without ONNX models need not pay.
+let ort: typeof OrtTypes;
+async function loadOrt(): Promise<typeof OrtTypes> {
+  if (!ort) {
+    const mod = (await import('onnxruntime-node')) as typeof OrtTypes & { default?: typeof OrtTypes };
+    ort = mod.default ?? mod;
+  }
+  return ort;
+}
 import { failedPrecondition, invalidArgument } from '../../core/errors.js';
 import { Batch, isDType, type Column, type ColumnData, type DType } from '../batch.js';
 import type { Flavor, LoadOptions, Predictor } from '../predictor.js';
@@ -17,7 +27,7 @@ interface Port extends TensorSpec {
   fixedBatch?: number;
 }
 
-function toPort(meta: ort.InferenceSession.ValueMetadata, where: string): Port {
+function toPort(meta: OrtTypes.InferenceSession.ValueMetadata, where: string): Port {
   if (!meta.isTensor) throw failedPrecondition(`ONNX ${where} "${meta.name}" is not a tensor; only tensor inputs and outputs are supported`);
   const dtype = meta.type as string;
   if (!isDType(dtype)) throw failedPrecondition(`ONNX ${where} "${meta.name}" has type ${dtype}, which modelport does not support`);
@@ -30,7 +40,7 @@ function toPort(meta: ort.InferenceSession.ValueMetadata, where: string): Port {
   };
 }
 
-function sessionOptions(options: LoadOptions): ort.InferenceSession.SessionOptions {
+function sessionOptions(options: LoadOptions): OrtTypes.InferenceSession.SessionOptions {
   return {
     intraOpNumThreads: options.threads ?? os.availableParallelism(),
     interOpNumThreads: options.interOpThreads ?? 1,
@@ -44,7 +54,7 @@ class OnnxPredictor implements Predictor {
   private closed = false;
 
   constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly session: OrtTypes.InferenceSession,
     private readonly inputs: Port[],
     private readonly outputs: Port[],
     readonly signature: Signature,
@@ -79,12 +89,12 @@ class OnnxPredictor implements Predictor {
   }
 
   private async run(batch: Batch): Promise<Batch> {
-    const feeds: Record<string, ort.Tensor> = {};
+    const feeds: Record<string, OrtTypes.Tensor> = {};
     for (const p of this.inputs) {
       const col = batch.column(p.name);
-      feeds[p.name] = new ort.Tensor(p.dtype as ort.Tensor.Type, col.data as ort.Tensor.DataType, [batch.rows, ...col.shape]);
+      feeds[p.name] = new ort.Tensor(p.dtype as OrtTypes.Tensor.Type, col.data as OrtTypes.Tensor.DataType, [batch.rows, ...col.shape]);
     }
-    let results: ort.InferenceSession.ReturnType;
+    let results: OrtTypes.InferenceSession.ReturnType;
     try {
       results = await this.session.run(feeds);
     } catch (err) {
@@ -111,8 +121,9 @@ class OnnxPredictor implements Predictor {
 }
 
 export async function loadOnnx(path: string, options: LoadOptions): Promise<Predictor> {
+  const ort = await loadOrt();
   const bytes = await readFile(path);
-  let session: ort.InferenceSession;
+  let session: OrtTypes.InferenceSession;
   let zipmaps: ZipMapInfo[];
   try {
     const stripped = stripZipMap(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
