@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import AjvCompiler from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -32,6 +33,26 @@ const DOMAIN_ROUTES: FastifyPluginAsync<{ platform: Platform }>[] = [healthRoute
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * Fastify's own validator compiler, but each route's validator is compiled on its first request
+ * instead of at start-up: compiling a hundred-odd route schemas up front costs a server most of
+ * its start-up time, and most routes of a given server are never called.
+ */
+const buildDefaultValidator = AjvCompiler();
+const lazyValidators: typeof buildDefaultValidator = (externalSchemas, options) => {
+  const compile = buildDefaultValidator(externalSchemas, options);
+  return (route) => {
+    let compiled: ReturnType<typeof compile> | undefined;
+    const validate = ((data: unknown) => {
+      compiled ??= compile(route);
+      const result = compiled(data);
+      validate.errors = compiled.errors;
+      return result;
+    }) as ReturnType<typeof compile>;
+    return validate;
+  };
+};
+
 export async function buildApp(platform: Platform, options: AppOptions = {}): Promise<FastifyInstance> {
   const level = platform.config.logLevel;
   const app = Fastify({
@@ -47,6 +68,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false } },
+    schemaController: { compilersFactory: { buildValidator: lazyValidators } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installErrorHandling(app);
