@@ -13,6 +13,7 @@ import { registerDatasetsCommand } from './datasets.js';
 import { registerModelsCommand } from './models.js';
 import { registerExperimentsCommand } from './experiments.js';
 import { registerRunsCommand } from './runs.js';
+import { registerMonitorsCommand } from './monitors.js';
 
 export function buildProgram(): Command {
   const program = new Command('modelport')
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerModelsCommand(program);
   registerExperimentsCommand(program);
   registerRunsCommand(program);
+  registerMonitorsCommand(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
