@@ -45,6 +45,7 @@ async function openService(writer: Writer) {
   await service.start();
   // The writer thread starts on the first write: make it (and the loading of its modules) happen
   // before any clock runs.
+  await service.log.setSampleRate('warm-up', 1);
   service.sink.record(entry(inputs[0], output, 'warm-up'));
   await service.log.flush();
   return {
