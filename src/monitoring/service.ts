@@ -42,8 +42,11 @@ export interface MonitoringOptions {
 }
 
 export interface MonitoringStores {
-  /** The store's URI lets the prediction log's writer thread open its own connection. */
-  config?: { store: StoreUri };
+  /**
+   * The store's URI lets the prediction log's writer thread open its own connection;
+   * allowPrivateWebhookTargets lets alerts go to loopback/private addresses.
+   */
+  config?: { store: StoreUri; allowPrivateWebhookTargets?: boolean };
   metadata: MetadataStore;
   blobs: BlobStore;
   clock: Clock;
@@ -83,7 +86,16 @@ export class MonitoringService {
     this.feedback = new FeedbackStore(db, stores.clock);
     this.webhooks = new AlertWebhooks(db, stores.clock, options.webhooks);
     this.alerts = new Alerts(db, stores.clock, this.webhooks, this.events);
-    this.monitors = new Monitors({ db, blobs: stores.blobs, clock: stores.clock, log: this.log, feedback: this.feedback, alerts: this.alerts, datasets: options.datasets });
+    this.monitors = new Monitors({
+      db,
+      blobs: stores.blobs,
+      clock: stores.clock,
+      log: this.log,
+      feedback: this.feedback,
+      alerts: this.alerts,
+      datasets: options.datasets,
+      allowPrivateWebhookTargets: stores.config?.allowPrivateWebhookTargets,
+    });
     // Pipelines, UIs and tests may all subscribe; the default limit of 10 would only warn.
     this.events.setMaxListeners(100);
   }

@@ -125,6 +125,17 @@ describe('monitoring REST API', () => {
     await api.deleteMonitor('from-dataset');
   });
 
+  test('webhook targets on loopback or private addresses are refused by default', async () => {
+    await assert.rejects(
+      api.createMonitor({ name: 'hooked', deployment: 'loans', kind: 'concept_drift', webhooks: [{ url: 'http://127.0.0.1:9/hook' }] }),
+      /webhooks\[0\]\.url: http:\/\/127\.0\.0\.1:9\/hook: 127\.0\.0\.1 is a loopback or private address/,
+    );
+    await assert.rejects(
+      api.createMonitor({ name: 'hooked', deployment: 'loans', kind: 'concept_drift', webhooks: [{ url: 'http://10.1.2.3/hook' }] }),
+      /10\.1\.2\.3 is a loopback or private address/,
+    );
+  });
+
   test('sampling rates are set per deployment', async () => {
     await api.setSampleRate('loans', 0.25);
     const l = await api.logging();

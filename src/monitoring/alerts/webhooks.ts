@@ -6,9 +6,12 @@
  * restarts.
  */
 import { createHmac, randomUUID } from 'node:crypto';
+import { promises as dns } from 'node:dns';
+import { isIP } from 'node:net';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import { invalidArgument } from '../../core/errors.js';
+import { isInternalAddress } from '../../registry/index.js';
 import type { AlertTables, MonDeliveryTable } from './tables.js';
 import type { AlertEvent, Delivery, WebhookTarget } from './types.js';
 
@@ -26,7 +29,11 @@ export function signPayload(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-export function checkWebhookUrl(text: string, field = 'webhooks.url'): string {
+/**
+ * A webhook target as saved: http(s), no credentials, and (unless allowed) not on a loopback,
+ * private or link-local address, so a monitor cannot be used to probe the internal network.
+ */
+export async function checkWebhookUrl(text: string, field: string, allowPrivate: boolean): Promise<string> {
   let url: URL;
   try {
     url = new URL(text);
@@ -35,6 +42,15 @@ export function checkWebhookUrl(text: string, field = 'webhooks.url'): string {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalidArgument(`${field}: ${text}: only http and https are supported`);
   if (url.username || url.password) throw invalidArgument(`${field}: ${text}: credentials in the URL are not allowed; use a secret`);
+  if (!allowPrivate) {
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const addresses = isIP(host) ? [host] : await dns.lookup(host, { all: true }).then((r) => r.map((a) => a.address), () => [] as string[]);
+    if (addresses.length === 0) throw invalidArgument(`${field}: ${text}: host ${host} does not resolve`);
+    const internal = addresses.find(isInternalAddress);
+    if (internal) {
+      throw invalidArgument(`${field}: ${text}: ${internal} is a loopback or private address; such targets are refused unless allowPrivateWebhookTargets is set`);
+    }
+  }
   return url.toString();
 }
 

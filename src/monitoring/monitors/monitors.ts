@@ -46,6 +46,8 @@ export interface MonitorsDeps {
   alerts: Alerts;
   /** Registered datasets, for `{dataset: name}` references (absent: such references are refused). */
   datasets?: DatasetSource;
+  /** Webhook targets on loopback/private addresses are accepted (tests, single-host installs). */
+  allowPrivateWebhookTargets?: boolean;
 }
 
 interface Outcome {
@@ -176,8 +178,11 @@ export class Monitors {
     return { drift: input.drift, performance: input.performance, conceptDrift: input.conceptDrift ?? (input.kind === 'concept_drift' ? {} : undefined) };
   }
 
-  private checkWebhooks(targets: WebhookTarget[] | undefined): WebhookTarget[] {
-    return (targets ?? []).map((t, i) => ({ url: checkWebhookUrl(t.url, `webhooks[${i}].url`), ...(t.secret ? { secret: t.secret } : {}) }));
+  private checkWebhooks(targets: WebhookTarget[] | undefined): Promise<WebhookTarget[]> {
+    const allow = this.deps.allowPrivateWebhookTargets ?? false;
+    return Promise.all(
+      (targets ?? []).map(async (t, i) => ({ url: await checkWebhookUrl(t.url, `webhooks[${i}].url`, allow), ...(t.secret ? { secret: t.secret } : {}) })),
+    );
   }
 
   /** Copies a file or inline reference into the blob store; a window reference is checked only. */
@@ -208,7 +213,7 @@ export class Monitors {
 
   async create(input: MonitorInput): Promise<Monitor> {
     const config = this.validateKind(input);
-    const webhooks = this.checkWebhooks(input.webhooks);
+    const webhooks = await this.checkWebhooks(input.webhooks);
     let referenceSha: string | null = null;
     if (config.drift) ({ sha256: referenceSha, drift: config.drift } = await this.storeReference(config.drift));
     const now = this.deps.clock.now();
@@ -271,7 +276,7 @@ export class Monitors {
     if (patch.windowSeconds !== undefined) next.window_ms = patch.windowSeconds * 1000;
     if (patch.delaySeconds !== undefined) next.delay_ms = patch.delaySeconds * 1000;
     if (patch.enabled !== undefined) next.enabled = patch.enabled ? 1 : 0;
-    if (patch.webhooks !== undefined) next.webhooks = JSON.stringify(this.checkWebhooks(patch.webhooks));
+    if (patch.webhooks !== undefined) next.webhooks = JSON.stringify(await this.checkWebhooks(patch.webhooks));
     await this.db.updateTable('mon_monitor').set(next).where('id', '=', current.id).execute();
     return toMonitor({ ...current, ...next });
   }
