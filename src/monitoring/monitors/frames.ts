@@ -17,10 +17,24 @@ export interface SkippedInput {
   reason: string;
 }
 
+/** The length of a column whose values are all flat numeric vectors of one length, else undefined. */
+function vectorLength(records: readonly Record<string, unknown>[], name: string): number | undefined {
+  let k: number | undefined;
+  for (const r of records) {
+    const v = r[name];
+    if (v === undefined || v === null) continue;
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' || x === null)) return undefined;
+    if (k === undefined) k = v.length;
+    else if (v.length !== k) return undefined;
+  }
+  return k;
+}
+
 /**
  * Columns of every key seen; all-number columns become numeric (null → NaN), other scalars text.
- * Vector-valued columns (embeddings, tensors) are not compared column-wise: they are left out
- * with a reason.
+ * A column of flat numeric vectors of one length (a tensor input such as `input: [30]`) becomes
+ * one numeric column per element, `input[0]` ... `input[29]`; other vectors and objects are left
+ * out with a reason.
  */
 export function recordsToTable(records: readonly Record<string, unknown>[], source: string): { table: DriftTable; skipped: SkippedInput[] } {
   const names: string[] = [];
@@ -34,12 +48,25 @@ export function recordsToTable(records: readonly Record<string, unknown>[], sour
     }
   }
   const skipped: SkippedInput[] = [];
-  const scalarNames = names.filter((name) => {
-    const vector = records.some((r) => r[name] !== null && typeof r[name] === 'object');
-    if (vector) skipped.push({ column: name, reason: `column "${name}" holds vectors or objects; drift is computed for scalar columns only` });
-    return !vector;
-  });
-  const columns: TableColumn[] = scalarNames.map((name) => {
+  const columns: TableColumn[] = [];
+  for (const name of names) {
+    const structured = records.some((r) => r[name] !== null && typeof r[name] === 'object');
+    if (structured) {
+      const k = vectorLength(records, name);
+      if (k === undefined) {
+        skipped.push({ column: name, reason: `column "${name}" holds nested or ragged values; drift is computed for scalars and flat numeric vectors only` });
+        continue;
+      }
+      for (let e = 0; e < k; e++) {
+        const values = new Float64Array(records.length);
+        records.forEach((r, i) => {
+          const x = (r[name] as (number | null)[] | null | undefined)?.[e];
+          values[i] = typeof x === 'number' ? x : NaN;
+        });
+        columns.push({ name: `${name}[${e}]`, type: 'number', values });
+      }
+      continue;
+    }
     const numeric = records.every((r) => {
       const v = r[name];
       return v === undefined || v === null || typeof v === 'number';
@@ -47,15 +74,16 @@ export function recordsToTable(records: readonly Record<string, unknown>[], sour
     if (numeric) {
       const values = new Float64Array(records.length);
       records.forEach((r, i) => (values[i] = typeof r[name] === 'number' ? (r[name] as number) : NaN));
-      return { name, type: 'number', values };
+      columns.push({ name, type: 'number', values });
+      continue;
     }
     const values = records.map((r) => {
       const v = r[name];
       if (v === undefined || v === null) return null;
       return typeof v === 'boolean' ? (v ? 'true' : 'false') : String(v);
     });
-    return { name, type: 'string', values };
-  });
+    columns.push({ name, type: 'string', values });
+  }
   return { table: { source, rowCount: records.length, columns }, skipped };
 }
 
