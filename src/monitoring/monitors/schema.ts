@@ -44,7 +44,7 @@ export const DriftConfigSchema = Type.Object(
     columnTypes: Type.Optional(Type.Record(Type.String(), Type.Union([Type.Literal('numerical'), Type.Literal('categorical')]))),
     /** 'dataset' (default): alert on the dataset verdict; 'column': alert when any column drifts. */
     alertOn: Type.Optional(Type.Union([Type.Literal('dataset'), Type.Literal('column')])),
-    /** Rows of the current window read at most (newest first; default 100000). */
+    /** Rows of the current window read at most (newest first; default 20000). */
     maxRows: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
   },
   { additionalProperties: false },
