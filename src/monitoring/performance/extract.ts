@@ -63,7 +63,10 @@ export function resolveColumns(rows: readonly JoinedRow[], spec: OutputSpec): { 
       throw invalidArgument(`${flag}: the logged outputs have no column "${col}" (they have ${names.map((n) => `"${n}"`).join(', ') || 'none'})`);
     }
   }
-  const prediction = spec.predictionColumn ?? pick(names, PREDICTION_NAMES) ?? names.find((n) => n !== spec.scoreColumn && !isNumberVector(rows[0]?.outputs[n]));
+  // A named score column with no named prediction column means: classes come from the scores.
+  const prediction =
+    spec.predictionColumn ??
+    (spec.scoreColumn !== undefined ? undefined : pick(names, PREDICTION_NAMES) ?? names.find((n) => !isNumberVector(rows[0]?.outputs[n])));
   const score = spec.scoreColumn ?? pick(names, SCORE_NAMES) ?? names.find((n) => isNumberVector(rows[0]?.outputs[n]) && n !== prediction);
   return { prediction, score };
 }
