@@ -5,3 +5,4 @@ export { startServer, type RunningServer } from './server/serve.js';
 export { ModelportError, type ErrorCode } from './core/errors.js';
 export { systemClock, ManualClock, type Clock } from './core/clock.js';
 export * from './client/index.js';
+export * from './models/index.js';
