@@ -118,22 +118,32 @@ export const DEFAULT_CONFIG: DeploymentConfig = {
   executor: 'auto',
 };
 
+/** What serving hands to monitoring for every answered prediction request. */
+export interface PredictionRecord {
+  /** The request id (x-request-id); feedback refers to predictions by it. */
+  requestId: string;
+  deployment: string;
+  /** Registered model name and version that answered. */
+  model: string;
+  version: number;
+  /** Deployment variant (e.g. "primary", "canary"). */
+  variant: string;
+  /** The decoded request; one logged row per batch row. */
+  inputs: Batch;
+  /** The model's answer, same row count as `inputs`. */
+  outputs: Batch;
+  /** Time from request decoded to answer ready. */
+  latencyMs: number;
+  /** When the request arrived, epoch milliseconds. */
+  timeMs: number;
+}
+
 /**
  * Where answered predictions go (the monitoring prediction log implements it). `record` runs on
  * the request path: it must be synchronous, cheap and never throw.
  */
 export interface PredictionTap {
-  record(entry: {
-    requestId: string;
-    deployment: string;
-    model: string;
-    version: number;
-    variant: string;
-    inputs: Batch;
-    outputs: Batch;
-    latencyMs: number;
-    timeMs: number;
-  }): void;
+  record(entry: PredictionRecord): void;
 }
 
 /** A partial configuration as given by a user; missing fields keep their current or default value. */

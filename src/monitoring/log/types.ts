@@ -1,32 +1,13 @@
-/** What serving hands to monitoring for every answered prediction request. */
-import type { Batch } from '../../models/batch.js';
+/** Serving defines what it hands over for every answered request; monitoring consumes it. */
+import type { PredictionRecord, PredictionTap } from '../../serving/index.js';
 
-export interface PredictionRecord {
-  /** The request id (x-request-id); feedback refers to predictions by it. */
-  requestId: string;
-  deployment: string;
-  /** Registered model name and version that answered. */
-  model: string;
-  version: number;
-  /** Deployment variant (e.g. "primary", "canary"). */
-  variant: string;
-  /** The decoded request; one logged row per batch row. */
-  inputs: Batch;
-  /** The model's answer, same row count as `inputs`. */
-  outputs: Batch;
-  /** Time from request decoded to answer ready. */
-  latencyMs: number;
-  /** When the request arrived, epoch milliseconds. */
-  timeMs: number;
-}
+export type { PredictionRecord };
 
 /**
  * Serving calls `record` on its hot path. It is synchronous, never throws and never waits:
  * it samples and enqueues, and a background flusher writes batches to the store.
  */
-export interface PredictionSink {
-  record(entry: PredictionRecord): void;
-}
+export type PredictionSink = PredictionTap;
 
 /** One logged row as read back. */
 export interface LoggedPrediction {
