@@ -5,7 +5,6 @@ export { PredictionLog } from './log/prediction-log.js';
 export type { FeedbackItem, FeedbackResult, FeedbackProblem } from './feedback/feedback.js';
 export type { Alert, AlertEvent, AlertKind, AlertState, Delivery, WebhookTarget } from './alerts/types.js';
 export type { MonitoringEvents } from './alerts/alerts.js';
-export { signPayload } from './alerts/webhooks.js';
 export type { Monitor, MonitorInput, MonitorPatch, MonitorKind, Check, CheckStatus } from './monitors/schema.js';
 export type { DatasetSource } from './monitors/frames.js';
 export { registerMonitoringMetrics } from './monitors/metrics.js';

@@ -4,7 +4,8 @@ export type { RegistryStores, RegistryOptions, SearchQuery, CreateVersionInput }
 export { registryMigrations } from './migrations.js';
 export { RegistryEvents, REGISTRY_EVENTS } from './events.js';
 export type { RegistryEventMap, RegistryEventName, RegistryEvent } from './events.js';
-export { WEBHOOK_TEST_EVENT, sign as signWebhookPayload, isInternalAddress } from './webhooks.js';
+export { WEBHOOK_TEST_EVENT } from './webhooks.js';
+export { signWebhookPayload, isInternalAddress } from '../core/webhook-security.js';
 export type { WebhookInput, WebhookOptions } from './webhooks.js';
 export type { PolicyInput } from './approvals.js';
 export { STAGES, type Stage } from './names.js';

@@ -5,15 +5,16 @@
  * allowed, checked both when the hook is saved and on every connection (so a DNS answer that
  * changes after the check cannot redirect a delivery inside the network).
  */
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { promises as dns } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import { invalidArgument, notFound } from '../core/errors.js';
+import { isInternalAddress, signWebhookPayload } from '../core/webhook-security.js';
 import { REGISTRY_EVENTS, type RegistryEvent } from './events.js';
 import type { RegistryTables, RegDeliveryTable, RegWebhookTable } from './tables.js';
 import type { Webhook, WebhookDelivery } from './types.js';
@@ -32,22 +33,6 @@ export interface WebhookOptions {
 
 export const WEBHOOK_TEST_EVENT = 'webhook.test';
 
-const INTERNAL = new BlockList();
-for (const [net, bits] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) INTERNAL.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96]] as const) INTERNAL.addSubnet(net, bits, 'ipv6');
-
-/** True for addresses a webhook must not reach by default (IPv4-mapped IPv6 included). */
-export function isInternalAddress(address: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return INTERNAL.check(mapped[1], 'ipv4');
-  const family = isIP(address);
-  if (family === 0) return true;
-  return INTERNAL.check(address, family === 4 ? 'ipv4' : 'ipv6');
-}
-
 const refused = (url: string, address: string) =>
   invalidArgument(
     `webhook url ${url}: ${address} is a loopback or private address; such targets are refused unless allowPrivateWebhookTargets is set`,
@@ -58,9 +43,6 @@ function hostOf(url: URL): string {
   return url.hostname.replace(/^\[|\]$/g, '');
 }
 
-export function sign(secret: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-}
 
 function toWebhook(row: RegWebhookTable): Webhook {
   return {
@@ -312,7 +294,7 @@ export class Webhooks {
       'x-modelport-event': delivery.event,
       'x-modelport-delivery': delivery.id,
     };
-    if (hook.secret) headers['x-modelport-signature'] = sign(hook.secret, delivery.payload);
+    if (hook.secret) headers['x-modelport-signature'] = signWebhookPayload(hook.secret, delivery.payload);
     const allowPrivate = !!this.options.allowPrivateTargets;
     // Every address the connection resolves to is checked, so DNS cannot point a hook inside the network later.
     const lookup = (hostname: string, opts: object, cb: (err: Error | null, address: string | LookupAddress[], family?: number) => void) => {

@@ -5,13 +5,13 @@
  * the row and due retries are sent by the service's tick, so waits follow the Clock and survive
  * restarts.
  */
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { promises as dns } from 'node:dns';
 import { isIP } from 'node:net';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import { invalidArgument } from '../../core/errors.js';
-import { isInternalAddress } from '../../registry/index.js';
+import { isInternalAddress, signWebhookPayload } from '../../core/webhook-security.js';
 import type { AlertTables, MonDeliveryTable } from './tables.js';
 import type { AlertEvent, Delivery, WebhookTarget } from './types.js';
 
@@ -23,10 +23,6 @@ export interface WebhookOptions {
   maxDelayMs?: number;
   /** Per-attempt timeout, wall time (default 10 s). */
   timeoutMs?: number;
-}
-
-export function signPayload(secret: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
 /**
@@ -155,7 +151,7 @@ export class AlertWebhooks {
         'x-modelport-event': row.event,
         'x-modelport-delivery': row.id,
       };
-      if (row.secret) headers['x-modelport-signature'] = signPayload(row.secret, row.payload);
+      if (row.secret) headers['x-modelport-signature'] = signWebhookPayload(row.secret, row.payload);
       let status: number | null = null;
       let error: string | null = null;
       try {
