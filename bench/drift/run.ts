@@ -24,6 +24,7 @@ import {
   sturgesEdges,
   MIN_NORM_STD,
 } from '../../src/stats/index.js';
+import { mulberry32 as rng } from '../../src/core/random.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,14 +35,6 @@ const COLUMNS = arg('columns', 20);
 const REPEATS = arg('repeats', 3);
 const PYTHON = '/usr/bin/python3';
 
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Column shapes seen in tabular data: normal, skewed, bounded, integer with many ties; half shifted. */
 function makeColumn(i: number, side: 'ref' | 'cur'): Float64Array {

@@ -14,6 +14,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { Batch, loadModel, parseXgboost, xgboostToOnnx, type Predictor } from '../../src/models/index.js';
+import { mulberry32 as prng } from '../../src/core/random.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'models');
@@ -30,17 +31,6 @@ function python(...args: string[]): string {
   return execFileSync('/usr/bin/python3', [PEER, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
 }
 
-/** Deterministic pseudo-random numbers (mulberry32) so every run scores the same rows. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 function syntheticRows(features: number): Float32Array {
   const rnd = prng(42);

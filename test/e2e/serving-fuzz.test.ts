@@ -6,21 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testServer } from '../helpers/platform.js';
 import { LOGREG, XGB, breastCancerRows, post, register, v2Row } from '../serving/helpers.js';
+import { mulberry32 as prng } from '../../src/core/random.js';
 
 const REQUESTS = 10_500;
 const CONCURRENCY = 24;
 
-/** mulberry32: the same requests on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 interface Fuzzed {
   method: string;

@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import { ModelportError } from '../../../src/core/errors.js';
 import { Adwin, Ddm, PageHinkley, createDetector, runDetector, type StreamingDetector } from '../../../src/monitoring/detectors/index.js';
 import { PythonRandom } from './python-random.js';
+import { mulberry32 as rng } from '../../../src/core/random.js';
 
 const streams = JSON.parse(readFileSync(fileURLToPath(new URL('../../fixtures/drift/streams.json', import.meta.url)), 'utf8')).streams;
 
@@ -73,15 +74,6 @@ describe('fixture error streams (streams.json)', () => {
   }
 });
 
-/** mulberry32: small, seeded, reproducible. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const bernoulli = (r: () => number, n: number, p: (i: number) => number) => Array.from({ length: n }, (_, i) => (r() < p(i) ? 1 : 0));
 const gaussian = (r: () => number) => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
 const SEEDS = 30;

@@ -6,6 +6,7 @@ import { ManualClock } from '../../../src/core/clock.js';
 import { ModelportError } from '../../../src/core/errors.js';
 import { readTable, type Table, type TableColumn } from '../../../src/data/read-table.js';
 import { analyzeDrift, type ComputedColumn, type DriftReport, type DriftTable } from '../../../src/monitoring/drift/index.js';
+import { mulberry32 as rng } from '../../../src/core/random.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../../fixtures/drift/${name}`, import.meta.url));
 const expected = JSON.parse(readFileSync(fixture('drift_expected.json'), 'utf8'));
@@ -38,15 +39,6 @@ const num = (name: string, values: number[]): TableColumn => ({ name, type: 'num
 const txt = (name: string, values: (string | null)[]): TableColumn => ({ name, type: 'string', values });
 const table = (source: string, ...columns: TableColumn[]): DriftTable => ({ source, rowCount: columns[0]?.values.length ?? 0, columns });
 
-/** Deterministic pseudo-random numbers (mulberry32) so edge-case tables are reproducible. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('drift on the fixture tables (5,000 vs 4,000 rows)', () => {
   let ref: Table;
