@@ -21,15 +21,7 @@ export class ModelportClient {
   /** Sends a request and decodes the JSON answer; any 4xx/5xx becomes a ModelportError. */
   async request<T>(req: TransportRequest): Promise<T> {
     const res = await this.transport.request(req);
-    const text = res.body.toString('utf8');
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = text;
-    }
-    if (res.status >= 400) throw errorFromResponse(res.status, parsed);
-    return parsed as T;
+    return decodeResponse<T>(res.status, res.body.toString('utf8'));
   }
 
   health(): Promise<{ status: string }> {
@@ -45,6 +37,18 @@ export class ModelportClient {
   close(): Promise<void> {
     return this.transport.close();
   }
+}
+
+/** A JSON answer (or text, when it is not JSON); any 4xx/5xx becomes a ModelportError. */
+export function decodeResponse<T>(status: number, text: string): T {
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = text;
+  }
+  if (status >= 400) throw errorFromResponse(status, parsed);
+  return parsed as T;
 }
 
 /** Reads every protocol's error shape back into a ModelportError. */

@@ -3,13 +3,14 @@
  * URL (`upload` target), as a buffered body otherwise; an embedded (in-process) client passes
  * the path and the platform reads the file where it lies.
  */
-import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { Readable } from 'node:stream';
 import { notFound } from '../core/errors.js';
 import type { ModelportClient } from './client.js';
-import { errorFromResponse } from './client.js';
-import { InjectTransport, encodeQuery } from './transport.js';
+import { InjectTransport } from './transport.js';
+import { uploadFile, type UploadTarget } from './upload.js';
+
+export type { UploadTarget };
 import type {
   DatasetDiff,
   DatasetSchema,
@@ -31,12 +32,6 @@ export type {
   ColumnProfile,
   Profile,
 } from '../data/types.js';
-
-/** Where to stream uploads: the server's base URL and the token to send. */
-export interface UploadTarget {
-  url: string;
-  token?: string;
-}
 
 export interface DatasetSourceOptions {
   format?: 'csv' | 'jsonl' | 'parquet';
@@ -152,21 +147,6 @@ export class DatasetsClient {
     if (!this.upload) {
       return this.client.request({ method: 'POST', path, query, headers, body: readFileSync(file) });
     }
-    if (this.upload.token) headers.authorization = `Bearer ${this.upload.token}`;
-    const res = await fetch(`${this.upload.url.replace(/\/+$/, '')}${path}${encodeQuery(query)}`, {
-      method: 'POST',
-      headers: { ...headers, 'content-length': String(statSync(file).size) },
-      body: Readable.toWeb(createReadStream(file, { highWaterMark: 1 << 20 })) as ReadableStream,
-      duplex: 'half',
-    } as RequestInit);
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = text;
-    }
-    if (res.status >= 400) throw errorFromResponse(res.status, parsed);
-    return parsed as T;
+    return uploadFile<T>(this.upload, { method: 'POST', path, query, headers, file });
   }
 }

@@ -3,13 +3,9 @@
  * over modelport's own API, plus registering a local model file or folder (each file streamed
  * to the server, then registered by sha256).
  */
-import { createReadStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import http from 'node:http';
-import https from 'node:https';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { notFound } from '../core/errors.js';
 import type {
   Actor,
@@ -24,7 +20,10 @@ import type {
   WebhookInput,
   PolicyInput,
 } from '../registry/index.js';
-import { errorFromResponse, type ModelportClient } from './client.js';
+import type { ModelportClient } from './client.js';
+import { uploadFile, type UploadTarget } from './upload.js';
+
+export { counted } from './upload.js';
 
 export type { Approval, ApprovalPolicy, LineageGraph, Manifest, ModelVersion, RegisteredModel, Webhook, WebhookDelivery } from '../registry/index.js';
 
@@ -35,45 +34,9 @@ const ROLES_HEADER = 'x-modelport-roles';
 export type BlobUploader = (file: string, onBytes?: (n: number) => void) => Promise<{ sha256: string; size: number }>;
 
 /** Streams the file as the raw body of PUT /api/v1/registry/blobs (never buffered). */
-export function httpBlobUploader(target: { url: string; token?: string }, actor: Actor = {}): BlobUploader {
-  return async (file, onBytes) => {
-    const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'content-length': String((await stat(file)).size), ...actorHeaders(actor) };
-    if (target.token) headers.authorization = `Bearer ${target.token}`;
-    const url = new URL(`${target.url.replace(/\/+$/, '')}/api/v1/registry/blobs`);
-    // node:http with pipeline keeps backpressure end to end; fetch with a stream body reads the whole file ahead.
-    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = (url.protocol === 'https:' ? https : http).request(url, { method: 'PUT', headers }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      pipeline(counted(createReadStream(file, { highWaterMark: 1 << 20 }), onBytes), req).catch(reject);
-    });
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      // not JSON: reported as text below
-    }
-    if (status >= 400) throw errorFromResponse(status, parsed);
-    return parsed as { sha256: string; size: number };
-  };
-}
-
-/** A read stream that reports bytes as they pass. */
-export function counted(stream: Readable, onBytes?: (n: number) => void): Readable {
-  if (!onBytes) return stream;
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      onBytes(chunk.length);
-      done(null, chunk);
-    },
-  });
-  stream.on('error', (err) => counter.destroy(err));
-  return stream.pipe(counter);
+export function httpBlobUploader(target: UploadTarget, actor: Actor = {}): BlobUploader {
+  return (file, onBytes) =>
+    uploadFile<{ sha256: string; size: number }>(target, { method: 'PUT', path: '/api/v1/registry/blobs', headers: actorHeaders(actor), file, onBytes });
 }
 
 function actorHeaders(actor: Actor): Record<string, string> {
