@@ -48,7 +48,6 @@ export interface Stage {
 
 interface Candidate {
   name: string;
-  metrics: Record<string, number>;
 }
 
 const clients = (ctx: StoryContext) => ({
@@ -81,9 +80,7 @@ function column(table: Table, name: string): TableColumn {
 /** The last `n` rows of a table (the loans file is in time order: its tail is the validation period). */
 function tail(table: Table, n: number): TableColumn[] {
   const from = Math.max(0, table.rowCount - n);
-  return table.columns.map((c) =>
-    c.type === 'number' ? { ...c, values: c.values.slice(from) } : { ...c, values: c.values.slice(from) },
-  );
+  return table.columns.map((c) => ({ ...c, values: c.values.slice(from) }) as TableColumn);
 }
 
 export const stages: Stage[] = [
@@ -110,7 +107,7 @@ export const stages: Stage[] = [
     title: 'Log the candidate models as an experiment (parameters, training curves, artifacts)',
     async run(ctx) {
       const { tracking } = clients(ctx);
-      const index = readJson<{ best: string; candidates: Candidate[] }>(CANDIDATES_DIR, 'index.json');
+      const index = readJson<{ candidates: Candidate[] }>(CANDIDATES_DIR, 'index.json');
       const experimentId = await tracking.createExperiment(EXPERIMENT, { tags: { demo: 'loans' } });
       const { datasets } = clients(ctx);
       const digest = ctx.state.datasetDigest!;
@@ -142,7 +139,6 @@ export const stages: Stage[] = [
         }
         await tracking.endRun(runId, 'FINISHED');
         ctx.say(`run ${candidate.name}: ${points.length} curve points, validation AUC ${fmt(metrics.val_auc, 4)}, logloss ${fmt(metrics.val_logloss, 4)}`);
-        if (candidate.name === index.best) ctx.state.bestRunId = runId;
       }
       const best = await tracking.searchRuns({ experiment_ids: [experimentId], order_by: ['metrics.val_auc DESC'], max_results: 1 });
       const bestRun = best.runs[0];
@@ -175,20 +171,21 @@ export const stages: Stage[] = [
   {
     title: 'Deploy the champion and send it live traffic from the reference period (V2 protocol)',
     async run(ctx) {
-      const { serving } = clients(ctx);
+      const { serving, monitoring } = clients(ctx);
       await serving.deploy({ name: MODEL, model: MODEL, alias: 'champion' });
       const deployment = await waitReady(serving, MODEL);
       ctx.say(`deployment ${MODEL} follows alias champion, serving version ${deployment.variants[0]?.serving_version}`);
       const encoding = await readLoansEncoding(join(CANDIDATES_DIR, 'index.json'));
       ctx.state.encoding = encoding;
       const loans = await readTable(loansFile('loans.csv'));
-      const reference = await sendTraffic(ctx.client, MODEL, tail(loans, 4000), encoding, { concurrency: 16 });
+      // The last 4,000 loans: the validation period, which no candidate trained on.
+      const period: Table = { ...loans, rowCount: 4000, columns: tail(loans, 4000) };
+      const reference = await sendTraffic(ctx.client, MODEL, period.columns, encoding, { concurrency: 16 });
       ctx.say(
         `${reference.requests} requests in ${fmt(reference.seconds, 1)} s: ${Math.round(reference.perSecond)} req/s, p50 ${fmt(reference.p50Ms, 2)} ms, p99 ${fmt(reference.p99Ms, 2)} ms`,
       );
       ctx.state.reference = reference;
-      const { monitoring } = clients(ctx);
-      await monitoring.feedback(labels({ ...loans, rowCount: 4000, columns: tail(loans, 4000) }));
+      await monitoring.feedback(labels(period));
       ctx.facts.deployment = `${MODEL} → ${ctx.server.url}/v2/models/${MODEL}/infer`;
       ctx.facts['reference traffic'] = `${Math.round(reference.perSecond)} req/s, p99 ${fmt(reference.p99Ms, 2)} ms`;
     },
