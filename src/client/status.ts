@@ -11,5 +11,6 @@ export const HTTP_CODE: Record<number, ErrorCode> = {
   413: 'InvalidArgument',
   415: 'InvalidArgument',
   429: 'ResourceExhausted',
+  500: 'Internal',
   503: 'Unavailable',
 };

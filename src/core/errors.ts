@@ -11,7 +11,9 @@ export type ErrorCode =
   | 'PermissionDenied'
   | 'Unauthenticated'
   | 'ResourceExhausted'
-  | 'Unavailable';
+  | 'Unavailable'
+  /** A fault of the server itself, never of the request; its details stay in the log. */
+  | 'Internal';
 
 export class ModelportError extends Error {
   constructor(

@@ -14,6 +14,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   FailedPrecondition: 412,
   ResourceExhausted: 429,
   Unavailable: 503,
+  Internal: 500,
 };
 
 /** A protocol's error body; it may also adjust the status (MLflow answers 400 where we say 409). */
@@ -31,6 +32,7 @@ const SNAKE: Record<ErrorCode, string> = {
   FailedPrecondition: 'FAILED_PRECONDITION',
   ResourceExhausted: 'RESOURCE_EXHAUSTED',
   Unavailable: 'UNAVAILABLE',
+  Internal: 'INTERNAL',
 };
 
 const defaultFormat: ErrorFormat = {
@@ -89,7 +91,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     const mapped = toModelportError(err);
     if (mapped) return sendError(app, request, reply, mapped);
     request.log.error({ err }, 'unhandled error');
-    const internal = new ModelportError('Unavailable', `internal error (request id ${request.id})`, { httpStatus: 500 });
+    const internal = new ModelportError('Internal', `internal error (request id ${request.id})`);
     return sendError(app, request, reply, internal);
   });
   app.setNotFoundHandler((request, reply) =>

@@ -22,6 +22,7 @@ const MLFLOW_CODES: Record<ErrorCode, string> = {
   Unauthenticated: 'UNAUTHENTICATED',
   ResourceExhausted: 'RESOURCE_EXHAUSTED',
   Unavailable: 'TEMPORARILY_UNAVAILABLE',
+  Internal: 'INTERNAL_ERROR',
 };
 
 const Body = Type.Union(

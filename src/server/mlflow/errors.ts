@@ -16,6 +16,7 @@ const MLFLOW: Record<ErrorCode, { code: string; status: number }> = {
   PermissionDenied: { code: 'PERMISSION_DENIED', status: 403 },
   ResourceExhausted: { code: 'RESOURCE_EXHAUSTED', status: 429 },
   Unavailable: { code: 'TEMPORARILY_UNAVAILABLE', status: 503 },
+  Internal: { code: 'INTERNAL_ERROR', status: 500 },
 };
 
 export const MLFLOW_PREFIXES = ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow'];
@@ -26,9 +27,6 @@ export function installMlflowErrors(app: FastifyInstance): void {
       prefix,
       format(err, status) {
         const mapped = MLFLOW[err.code];
-        if (status >= 500 && err.code === 'Unavailable' && status !== 503) {
-          return { status, body: { error_code: 'INTERNAL_ERROR', message: err.message } };
-        }
         const code = typeof err.details.mlflowCode === 'string' ? err.details.mlflowCode : mapped.code;
         // Statuses the transport itself decided (413 body too large, 415 media type) stay.
         const finalStatus = status === 413 || status === 415 ? status : mapped.status;
