@@ -2,13 +2,13 @@
  * The Fastify application: one plugin per domain, schemas that validate requests and produce
  * the OpenAPI document, request ids, structured logs, and error mapping in one place.
  */
-import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import AjvCompiler from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../platform.js';
+import { timeOrderedId } from '../core/ids.js';
 import { installErrorHandling } from './errors.js';
 import { requireDeclaredPermissions } from './permissions.js';
 import { healthRoutes } from './health.js';
@@ -60,10 +60,11 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
     bodyLimit: platform.config.bodyLimit,
     // Serving answers thousands of requests a second: one debug line per response (below) is enough.
     logController: new LogController({ disableRequestLogging: true }),
-    // A client's own request id is kept (so logs join across services) when it is sane.
+    // A client's own request id is kept (so logs join across services) when it is sane; new
+    // ones are time-ordered, which keeps the prediction log's id index append-only.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : timeOrderedId();
     },
     forceCloseConnections: 'idle',
     return503OnClosing: true,

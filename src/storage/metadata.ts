@@ -5,7 +5,7 @@
  */
 import { mkdirSync, accessSync, constants } from 'node:fs';
 import { dirname } from 'node:path';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
+import { Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
 import Database from 'better-sqlite3';
 import type { StoreUri } from '../config.js';
 import { invalidArgument, unavailable } from '../core/errors.js';
@@ -25,6 +25,10 @@ export interface MetadataStore {
 
 /** Migrations keyed by name; names sort in the order they must run (e.g. `0100_tracking_init`). */
 export type Migrations = Record<string, Migration>;
+
+/** For migrations, which see only the Kysely handle: column types and table options differ. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const isPostgres = (db: Kysely<any>): boolean => db.getExecutor().adapter instanceof PostgresAdapter;
 
 export async function openMetadataStore(uri: StoreUri): Promise<MetadataStore> {
   return uri.kind === 'sqlite' ? openSqlite(uri.path) : openPostgres(uri.url, uri.schema);

@@ -4,8 +4,8 @@
  * `tracking_latest_metric` keeps one row per (run, key), as MLflow does, so searching and sorting
  * runs by a metric never touches the history. Booleans are small integers on both engines.
  */
-import { PostgresAdapter, sql, type Generated, type Kysely } from 'kysely';
-import type { Migrations } from '../storage/metadata.js';
+import { sql, type Generated, type Kysely } from 'kysely';
+import { isPostgres, type Migrations } from '../storage/metadata.js';
 
 export interface ExperimentTable {
   experiment_id: Generated<number>;
@@ -109,8 +109,6 @@ export interface TrackingTables {
   tracking_run_input: RunInputTable;
   tracking_artifact: ArtifactTable;
 }
-
-const isPostgres = (db: Kysely<any>) => db.getExecutor().adapter instanceof PostgresAdapter;
 
 export const trackingMigrations: Migrations = {
   '0100_tracking_init': {

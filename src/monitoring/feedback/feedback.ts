@@ -6,6 +6,8 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import { invalidArgument } from '../../core/errors.js';
+import type { PackedRow } from '../log/pack.js';
+import { rowsByRequestIds } from '../log/segments.js';
 import type { LogTables } from '../log/tables.js';
 import type { JoinedRow } from '../performance/extract.js';
 import { labelText } from '../performance/extract.js';
@@ -94,21 +96,15 @@ export class FeedbackStore {
     });
 
     const ids = [...new Set(valid.map((v) => v.requestId))];
-    const predictions = new Map<string, { deployment: string; time_ms: number; outputs: string; rows: number }>();
+    const predictions = new Map<string, PackedRow>();
     const rowsPerRequest = new Map<string, number>();
+    for (const [id, rows] of await rowsByRequestIds(this.db, ids)) {
+      for (const r of rows) predictions.set(key(id, r.row_index), r);
+      rowsPerRequest.set(id, rows.length);
+    }
     const existing = new Set<string>();
     for (let i = 0; i < ids.length; i += CHUNK) {
-      const chunk = ids.slice(i, i + CHUNK);
-      const rows = await this.db
-        .selectFrom('mon_prediction')
-        .select(['request_id', 'row_index', 'deployment', 'time_ms', 'outputs'])
-        .where('request_id', 'in', chunk)
-        .execute();
-      for (const r of rows) {
-        predictions.set(key(r.request_id, r.row_index), { ...r, rows: 0 });
-        rowsPerRequest.set(r.request_id, (rowsPerRequest.get(r.request_id) ?? 0) + 1);
-      }
-      const fb = await this.db.selectFrom('mon_feedback').select(['request_id', 'row_index']).where('request_id', 'in', chunk).execute();
+      const fb = await this.db.selectFrom('mon_feedback').select(['request_id', 'row_index']).where('request_id', 'in', ids.slice(i, i + CHUNK)).execute();
       for (const r of fb) existing.add(key(r.request_id, r.row_index));
     }
 
@@ -134,7 +130,7 @@ export class FeedbackStore {
       if (existing.has(k) || byKey.has(k)) result.replaced++;
       // The last item for a row within one batch wins, as a later batch would.
       byKey.set(k, {
-        row: { request_id: v.requestId, row_index: v.row, deployment: p.deployment, prediction_time_ms: p.time_ms, label: v.label, value: v.value, received_ms: now },
+        row: { request_id: v.requestId, row_index: v.row, deployment: p.deployment, prediction_time_ms: p.time_ms, label: v.label, value: v.value, received_ms: now, outputs: p.outputs },
         accepted: {
           requestId: v.requestId,
           row: v.row,
@@ -172,13 +168,12 @@ export class FeedbackStore {
   /** Predictions of a deployment made in [from, to) that have feedback, newest first (at most MAX_JOINED_ROWS). */
   async joined(deployment: string, from: number, to: number): Promise<JoinedRow[]> {
     const rows = await this.db
-      .selectFrom('mon_feedback as f')
-      .innerJoin('mon_prediction as p', (j) => j.onRef('p.request_id', '=', 'f.request_id').onRef('p.row_index', '=', 'f.row_index'))
-      .select(['f.request_id', 'f.row_index', 'f.prediction_time_ms', 'p.outputs', 'f.label', 'f.value'])
-      .where('f.deployment', '=', deployment)
-      .where('f.prediction_time_ms', '>=', from)
-      .where('f.prediction_time_ms', '<', to)
-      .orderBy('f.prediction_time_ms', 'desc')
+      .selectFrom('mon_feedback')
+      .select(['request_id', 'row_index', 'prediction_time_ms', 'outputs', 'label', 'value'])
+      .where('deployment', '=', deployment)
+      .where('prediction_time_ms', '>=', from)
+      .where('prediction_time_ms', '<', to)
+      .orderBy('prediction_time_ms', 'desc')
       .limit(MAX_JOINED_ROWS)
       .execute();
     return rows.map((r) => ({

@@ -1,5 +1,5 @@
 /** Feedback (ground truth) joined to logged predictions by request id and row. */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Migrations } from '../../storage/metadata.js';
 
 export interface MonFeedbackTable {
@@ -12,6 +12,8 @@ export interface MonFeedbackTable {
   label: string | null;
   value: number | null;
   received_ms: number;
+  /** The labelled row's outputs as JSON object text (copied so performance needs no join). */
+  outputs: string;
 }
 
 export interface FeedbackTables {
@@ -33,6 +35,14 @@ export const feedbackMigrations: Migrations = {
         .addPrimaryKeyConstraint('mon_feedback_pk', ['request_id', 'row_index'])
         .execute();
       await db.schema.createIndex('mon_feedback_deployment_time').on('mon_feedback').columns(['deployment', 'prediction_time_ms']).execute();
+    },
+  },
+  // Runs before the prediction log moves to segments (0540), while rows can still be joined.
+  '0535_monitoring_feedback_outputs': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('mon_feedback').addColumn('outputs', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+      await sql`update mon_feedback set outputs = (select p.outputs from mon_prediction p where p.request_id = mon_feedback.request_id and p.row_index = mon_feedback.row_index)
+        where exists (select 1 from mon_prediction p where p.request_id = mon_feedback.request_id and p.row_index = mon_feedback.row_index)`.execute(db);
     },
   },
 };

@@ -2,14 +2,17 @@
  * Logged requests in a compact, transferable form: numbers of every column of every request in
  * one Float64Array (moved to the writer thread without copying), text in one array, and the
  * column layouts once per distinct layout. Packing is the only per-request work the flusher does
- * on the serving thread; rows and their JSON are built from the packed form by the writer.
+ * on the serving thread. The packed form is also what the store keeps (a segment: one binary
+ * value per flushed batch of one deployment); rows and their JSON are built from it on reading.
  */
 import { fromFloat16Bits, nest, rowSize, type Batch } from '../../models/batch.js';
-import type { MonPredictionTable } from './tables.js';
 import type { PredictionRecord } from './types.js';
 
-/** 'num': finite or NaN numbers; 'str': text; 'big': 64-bit integers as exact decimal text. */
-type Kind = 'num' | 'str' | 'big';
+/**
+ * 'num': finite or NaN numbers; 'str': text; 'big': 64-bit integers as exact decimal text;
+ * 'json': a whole row's object as JSON text (rows logged before segments existed).
+ */
+type Kind = 'num' | 'str' | 'big' | 'json';
 
 interface ColumnLayout {
   name: string;
@@ -30,6 +33,9 @@ export interface PackedEntries {
   /** Per entry: index into `layouts` of its inputs and of its outputs. */
   inputLayout: number[];
   outputLayout: number[];
+  /** Per entry: where its values start in `nums` and in `strs`. */
+  numStart: number[];
+  strStart: number[];
   layouts: ColumnLayout[][];
   nums: Float64Array;
   strs: string[];
@@ -85,7 +91,7 @@ export function packEntries(entries: readonly PredictionRecord[]): PackedEntries
   let k = 0;
   const packed: PackedEntries = {
     requestIds: [], deployments: [], models: [], versions: [], variants: [], times: [], latencies: [], rows: [], outputRows: [],
-    inputLayout: [], outputLayout: [], layouts, nums, strs,
+    inputLayout: [], outputLayout: [], numStart: [], strStart: [], layouts, nums, strs,
   };
   for (const e of entries) {
     packed.requestIds.push(e.requestId);
@@ -99,6 +105,8 @@ export function packEntries(entries: readonly PredictionRecord[]): PackedEntries
     packed.outputRows.push(e.outputs.rows);
     packed.inputLayout.push(layoutOf(e.inputs));
     packed.outputLayout.push(layoutOf(e.outputs));
+    packed.numStart.push(k);
+    packed.strStart.push(strs.length);
     k = packBatch(e.inputs, nums, k, strs);
     k = packBatch(e.outputs, nums, k, strs);
   }
@@ -113,8 +121,8 @@ const jsonBig = (s: string) => {
   return b <= SAFE && b >= -SAFE ? s : JSON.stringify(s);
 };
 
-/** `"name":` of each column, once per layout. */
-const keysOf = (layout: ColumnLayout[]) => layout.map((c) => `${JSON.stringify(c.name)}:`);
+/** `"name":` of each column of each layout, computed once per batch read. */
+export const layoutKeys = (packed: PackedEntries): string[][] => packed.layouts.map((layout) => layout.map((c) => `${JSON.stringify(c.name)}:`));
 
 function cellJson(col: ColumnLayout, packed: PackedEntries, cursor: { num: number; str: number }): string {
   if (col.shape.length === 0) {
@@ -137,6 +145,7 @@ function cellJson(col: ColumnLayout, packed: PackedEntries, cursor: { num: numbe
 
 /** Reads one batch's columns from the packed arrays (column after column); returns each row's JSON object text. */
 function batchJson(layout: ColumnLayout[], keys: string[], rows: number, packed: PackedEntries, cursor: { num: number; str: number }): string[] {
+  if (layout.length === 1 && layout[0].kind === 'json') return Array.from({ length: rows }, () => packed.strs[cursor.str++]);
   if (rows === 1) {
     // The common single-row request: one string built in place, no per-row arrays.
     let text = '{';
@@ -150,31 +159,145 @@ function batchJson(layout: ColumnLayout[], keys: string[], rows: number, packed:
   return texts.map((t) => `{${t}}`);
 }
 
-/** One table row per row of every packed request. */
-export function unpackRows(packed: PackedEntries): MonPredictionTable[] {
-  const out: MonPredictionTable[] = [];
-  const cursor = { num: 0, str: 0 };
-  const keys = packed.layouts.map(keysOf);
-  for (let e = 0; e < packed.requestIds.length; e++) {
-    const rows = packed.rows[e];
-    const li = packed.inputLayout[e];
-    const lo = packed.outputLayout[e];
-    const inputs = batchJson(packed.layouts[li], keys[li], rows, packed, cursor);
-    const outputs = batchJson(packed.layouts[lo], keys[lo], packed.outputRows[e], packed, cursor);
-    for (let r = 0; r < rows; r++) {
-      out.push({
-        request_id: packed.requestIds[e],
-        row_index: r,
-        deployment: packed.deployments[e],
-        model: packed.models[e],
-        version: packed.versions[e],
-        variant: packed.variants[e],
-        time_ms: packed.times[e],
-        latency_ms: packed.latencies[e],
-        inputs: inputs[r],
-        outputs: outputs[r] ?? '{}',
-      });
-    }
+/** One logged row, its inputs and outputs as JSON object text. */
+export interface PackedRow {
+  request_id: string;
+  row_index: number;
+  deployment: string;
+  model: string;
+  version: number;
+  variant: string;
+  time_ms: number;
+  latency_ms: number;
+  inputs: string;
+  outputs: string;
+}
+
+/** The rows of entry `e` alone (the entry's offsets make this independent of the others). */
+export function entryRows(packed: PackedEntries, e: number, keys: string[][] = layoutKeys(packed)): PackedRow[] {
+  const cursor = { num: packed.numStart[e], str: packed.strStart[e] };
+  const rows = packed.rows[e];
+  const li = packed.inputLayout[e];
+  const lo = packed.outputLayout[e];
+  const inputs = batchJson(packed.layouts[li], keys[li], rows, packed, cursor);
+  const outputs = batchJson(packed.layouts[lo], keys[lo], packed.outputRows[e], packed, cursor);
+  const out: PackedRow[] = [];
+  for (let r = 0; r < rows; r++) {
+    out.push({
+      request_id: packed.requestIds[e],
+      row_index: r,
+      deployment: packed.deployments[e],
+      model: packed.models[e],
+      version: packed.versions[e],
+      variant: packed.variants[e],
+      time_ms: packed.times[e],
+      latency_ms: packed.latencies[e],
+      inputs: inputs[r],
+      outputs: outputs[r] ?? '{}',
+    });
   }
   return out;
+}
+
+/** One row per row of every packed request, in packing order. */
+export function unpackRows(packed: PackedEntries): PackedRow[] {
+  const keys = layoutKeys(packed);
+  const out: PackedRow[] = [];
+  for (let e = 0; e < packed.requestIds.length; e++) for (const row of entryRows(packed, e, keys)) out.push(row);
+  return out;
+}
+
+/** The entries `keep` (ascending indices) of a packed batch, as a packed batch of their own. */
+export function selectEntries(packed: PackedEntries, keep: readonly number[]): PackedEntries {
+  const n = packed.requestIds.length;
+  const numEnd = (e: number) => (e + 1 < n ? packed.numStart[e + 1] : packed.nums.length);
+  const strEnd = (e: number) => (e + 1 < n ? packed.strStart[e + 1] : packed.strs.length);
+  let numCount = 0;
+  for (const e of keep) numCount += numEnd(e) - packed.numStart[e];
+  const out: PackedEntries = {
+    requestIds: [], deployments: [], models: [], versions: [], variants: [], times: [], latencies: [], rows: [], outputRows: [],
+    inputLayout: [], outputLayout: [], numStart: [], strStart: [], layouts: packed.layouts, nums: new Float64Array(numCount), strs: [],
+  };
+  let k = 0;
+  for (const e of keep) {
+    out.requestIds.push(packed.requestIds[e]);
+    out.deployments.push(packed.deployments[e]);
+    out.models.push(packed.models[e]);
+    out.versions.push(packed.versions[e]);
+    out.variants.push(packed.variants[e]);
+    out.times.push(packed.times[e]);
+    out.latencies.push(packed.latencies[e]);
+    out.rows.push(packed.rows[e]);
+    out.outputRows.push(packed.outputRows[e]);
+    out.inputLayout.push(packed.inputLayout[e]);
+    out.outputLayout.push(packed.outputLayout[e]);
+    out.numStart.push(k);
+    out.strStart.push(out.strs.length);
+    out.nums.set(packed.nums.subarray(packed.numStart[e], numEnd(e)), k);
+    k += numEnd(e) - packed.numStart[e];
+    for (let i = packed.strStart[e]; i < strEnd(e); i++) out.strs.push(packed.strs[i]);
+  }
+  return out;
+}
+
+/** Segment format version, the first byte of every stored segment. */
+const SEGMENT_FORMAT = 1;
+
+/**
+ * A packed batch as one binary value: format byte, header length, the header (everything but
+ * the numbers) as JSON, padding to 8 bytes, then the numbers as little-endian float64 (copied
+ * as they lie in memory on the little-endian machines Node runs on).
+ */
+export function encodeSegment(packed: PackedEntries): Buffer {
+  const { nums, ...rest } = packed;
+  const header = Buffer.from(JSON.stringify(rest));
+  const start = 8 + header.length + ((8 - (header.length % 8)) % 8);
+  const out = Buffer.alloc(start + nums.byteLength);
+  out.writeUInt8(SEGMENT_FORMAT, 0);
+  out.writeUInt32LE(header.length, 4);
+  header.copy(out, 8);
+  Buffer.from(nums.buffer, nums.byteOffset, nums.byteLength).copy(out, start);
+  return out;
+}
+
+export function decodeSegment(data: Uint8Array): PackedEntries {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (buf.length < 8 || buf.readUInt8(0) !== SEGMENT_FORMAT) throw new Error(`prediction-log segment: unknown format ${buf.length < 1 ? '(empty)' : buf.readUInt8(0)}`);
+  const headerLength = buf.readUInt32LE(4);
+  const start = 8 + headerLength + ((8 - (headerLength % 8)) % 8);
+  const rest = JSON.parse(buf.toString('utf8', 8, 8 + headerLength)) as Omit<PackedEntries, 'nums'>;
+  // A copy: the driver's buffer need not be 8-byte aligned.
+  const nums = new Float64Array(buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + buf.length));
+  return { ...rest, nums };
+}
+
+/** Legacy rows (JSON text per row) as one packed batch, a request per entry. */
+export function packJsonRows(rows: readonly PackedRow[]): PackedEntries {
+  const json: ColumnLayout[] = [{ name: '', kind: 'json', shape: [] }];
+  const packed: PackedEntries = {
+    requestIds: [], deployments: [], models: [], versions: [], variants: [], times: [], latencies: [], rows: [], outputRows: [],
+    inputLayout: [], outputLayout: [], numStart: [], strStart: [], layouts: [json], nums: new Float64Array(0), strs: [],
+  };
+  for (let i = 0; i < rows.length; ) {
+    let j = i;
+    while (j < rows.length && rows[j].request_id === rows[i].request_id) j++;
+    const r = rows[i];
+    packed.requestIds.push(r.request_id);
+    packed.deployments.push(r.deployment);
+    packed.models.push(r.model);
+    packed.versions.push(r.version);
+    packed.variants.push(r.variant);
+    packed.times.push(r.time_ms);
+    packed.latencies.push(r.latency_ms);
+    packed.rows.push(j - i);
+    packed.outputRows.push(j - i);
+    packed.inputLayout.push(0);
+    packed.outputLayout.push(0);
+    packed.numStart.push(0);
+    packed.strStart.push(packed.strs.length);
+    for (let k = i; k < j; k++) packed.strs.push(rows[k].inputs);
+    for (let k = i; k < j; k++) packed.strs.push(rows[k].outputs);
+    i = j;
+  }
+  return packed;
 }

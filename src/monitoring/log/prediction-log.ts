@@ -8,12 +8,13 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import { invalidArgument, notFound } from '../../core/errors.js';
 import { RingBuffer } from './ring.js';
-import { packEntries, unpackRows } from './pack.js';
+import { packEntries, unpackRows, type PackedRow } from './pack.js';
+import { deleteRowsBefore, readRows, rowsByRequestIds } from './segments.js';
 import { InlineWriter, WorkerWriter, type LogWriter } from './writer.js';
 import type { StoreUri } from '../../config.js';
 import type { Dialect } from '../../storage/metadata.js';
 import type { FeedbackTables } from '../feedback/tables.js';
-import type { LogTables, MonPredictionTable } from './tables.js';
+import type { LogTables } from './tables.js';
 import type { LoggedPrediction, PredictionLogOptions, PredictionLogStats, PredictionRecord, PredictionSink } from './types.js';
 
 const DAY_MS = 86_400_000;
@@ -35,7 +36,7 @@ export function checkSampleRate(rate: number, where = 'sampleRate'): number {
   return rate;
 }
 
-function toLogged(row: MonPredictionTable): LoggedPrediction {
+function toLogged(row: PackedRow): LoggedPrediction {
   return {
     requestId: row.request_id,
     row: row.row_index,
@@ -76,7 +77,7 @@ export class PredictionLog implements PredictionSink {
     private readonly db: Kysely<LogTables & FeedbackTables>,
     private readonly clock: Clock,
     private readonly options: PredictionLogOptions = {},
-    dialect: Dialect,
+    private readonly dialect: Dialect,
     store?: StoreUri,
   ) {
     const inline = new InlineWriter(db, dialect);
@@ -181,13 +182,9 @@ export class PredictionLog implements PredictionSink {
     this.lastPruneMs = this.clock.now();
     if (this.retentionMs <= 0) return 0;
     const cutoff = this.clock.now() - this.retentionMs;
-    // Deployment by deployment, so each delete walks the (deployment, time) index: a separate
-    // index on time alone would cost every logged row one more B-tree insert.
-    const deployments = await this.db.selectFrom('mon_prediction').select('deployment').distinct().execute();
-    let deleted = 0;
-    for (const { deployment } of deployments) {
-      const r = await this.db.deleteFrom('mon_prediction').where('deployment', '=', deployment).where('time_ms', '<', cutoff).executeTakeFirst();
-      deleted += Number(r.numDeletedRows);
+    const deleted = await deleteRowsBefore(this.db, this.dialect, cutoff);
+    // Deployment by deployment, so each delete walks the feedback's (deployment, time) index.
+    for (const { deployment } of await this.db.selectFrom('mon_feedback').select('deployment').distinct().execute()) {
       await this.db.deleteFrom('mon_feedback').where('deployment', '=', deployment).where('prediction_time_ms', '<', cutoff).execute();
     }
     return deleted;
@@ -231,34 +228,22 @@ export class PredictionLog implements PredictionSink {
   /** Logged rows from the store, newest first. */
   async list(query: LogQuery = {}): Promise<LoggedPrediction[]> {
     await this.flush();
-    let q = this.db.selectFrom('mon_prediction').selectAll();
-    if (query.deployment !== undefined) q = q.where('deployment', '=', query.deployment);
-    if (query.from !== undefined) q = q.where('time_ms', '>=', query.from);
-    if (query.to !== undefined) q = q.where('time_ms', '<', query.to);
-    const rows = await q.orderBy('time_ms', 'desc').orderBy('request_id').orderBy('row_index').limit(query.limit ?? 100).execute();
+    const rows = await readRows(this.db, { ...query, limit: query.limit ?? 100 });
     return rows.map(toLogged);
   }
 
   /** The logged inputs of a deployment in [from, to), newest first, at most `maxRows`. */
   async inputsWindow(deployment: string, from: number, to: number, maxRows: number): Promise<Record<string, unknown>[]> {
     await this.flush();
-    const rows = await this.db
-      .selectFrom('mon_prediction')
-      .select('inputs')
-      .where('deployment', '=', deployment)
-      .where('time_ms', '>=', from)
-      .where('time_ms', '<', to)
-      .orderBy('time_ms', 'desc')
-      .limit(maxRows)
-      .execute();
+    const rows = await readRows(this.db, { deployment, from, to, limit: maxRows });
     return rows.map((r) => JSON.parse(r.inputs) as Record<string, unknown>);
   }
 
   /** Every logged row of one request. */
   async get(requestId: string): Promise<LoggedPrediction[]> {
     await this.flush();
-    const rows = await this.db.selectFrom('mon_prediction').selectAll().where('request_id', '=', requestId).orderBy('row_index').execute();
-    if (rows.length === 0) throw notFound(`no logged prediction has request id "${requestId}"`);
+    const rows = (await rowsByRequestIds(this.db, [requestId])).get(requestId);
+    if (!rows) throw notFound(`no logged prediction has request id "${requestId}"`);
     return rows.map(toLogged);
   }
 

@@ -1,19 +1,29 @@
 /** The prediction log's tables (migration range 0500_...). */
-import type { Kysely } from 'kysely';
-import type { Migrations } from '../../storage/metadata.js';
+import { sql, type Generated, type Kysely } from 'kysely';
+import { isPostgres, type Migrations } from '../../storage/metadata.js';
+import { packJsonRows, type PackedRow } from './pack.js';
+import { insertSegment } from './segments.js';
 
-export interface MonPredictionTable {
-  request_id: string;
-  row_index: number;
+/**
+ * One flushed batch of one deployment's logged requests (see pack.ts for the payload). Rows are
+ * stored by the batch so that logging costs one insert per batch instead of one per row.
+ */
+export interface MonLogSegmentTable {
+  segment_id: Generated<number>;
   deployment: string;
-  model: string;
-  version: number;
-  variant: string;
-  time_ms: number;
-  latency_ms: number;
-  /** The row's inputs as a JSON object. */
-  inputs: string;
-  outputs: string;
+  /** Earliest and latest request time in the segment, epoch ms. */
+  first_ms: number;
+  last_ms: number;
+  entries: number;
+  rows: number;
+  payload: Uint8Array;
+}
+
+/** Which segment entry holds a request id: how feedback finds the prediction it labels. */
+export interface MonLogKeyTable {
+  request_id: string;
+  segment_id: number;
+  entry: number;
 }
 
 export interface MonLogSettingTable {
@@ -23,9 +33,13 @@ export interface MonLogSettingTable {
 }
 
 export interface LogTables {
-  mon_prediction: MonPredictionTable;
+  mon_log_segment: MonLogSegmentTable;
+  mon_log_key: MonLogKeyTable;
   mon_log_setting: MonLogSettingTable;
 }
+
+/** Legacy rows moved per statement when upgrading. */
+const MOVE_ROWS = 5000;
 
 export const logMigrations: Migrations = {
   '0500_monitoring_prediction_log': {
@@ -51,6 +65,59 @@ export const logMigrations: Migrations = {
         .addColumn('sample_rate', 'double precision', (c) => c.notNull())
         .addColumn('updated_ms', 'bigint', (c) => c.notNull())
         .execute();
+    },
+  },
+  // Row-per-row logging cost a random-key B-tree insert and a JSON text per logged row; segments
+  // cost one insert per flushed batch plus a small key row per request. Logged rows move over.
+  '0540_monitoring_log_segments': {
+    async up(db: Kysely<any>) {
+      const pg = isPostgres(db);
+      await db.schema
+        .createTable('mon_log_segment')
+        .addColumn('segment_id', pg ? 'bigint' : 'integer', (c) => (pg ? c.primaryKey().generatedByDefaultAsIdentity() : c.primaryKey().autoIncrement()))
+        .addColumn('deployment', 'varchar(256)', (c) => c.notNull())
+        .addColumn('first_ms', 'bigint', (c) => c.notNull())
+        .addColumn('last_ms', 'bigint', (c) => c.notNull())
+        .addColumn('entries', 'integer', (c) => c.notNull())
+        .addColumn('rows', 'integer', (c) => c.notNull())
+        .addColumn('payload', pg ? 'bytea' : 'blob', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('mon_log_segment_deployment_time').on('mon_log_segment').columns(['deployment', 'last_ms']).execute();
+      // Listing across deployments and the retention sweep go by time alone.
+      await db.schema.createIndex('mon_log_segment_time').on('mon_log_segment').column('last_ms').execute();
+      const keys = db.schema
+        .createTable('mon_log_key')
+        .addColumn('request_id', 'varchar(128)', (c) => c.primaryKey())
+        .addColumn('segment_id', 'bigint', (c) => c.notNull())
+        .addColumn('entry', 'integer', (c) => c.notNull());
+      // SQLite: the table is its key's B-tree, one insert per request instead of two.
+      await (pg ? keys : keys.modifyEnd(sql`without rowid`)).execute();
+      await db.schema.createIndex('mon_log_key_segment').on('mon_log_key').column('segment_id').execute();
+
+      for (let after = ''; ; ) {
+        const rows = (await db
+          .selectFrom('mon_prediction')
+          .selectAll()
+          .where('request_id', '>', after)
+          .orderBy('request_id')
+          .orderBy('row_index')
+          .limit(MOVE_ROWS)
+          .execute()) as PackedRow[];
+        if (rows.length === 0) break;
+        // A request's rows never straddle two statements.
+        const last = rows[rows.length - 1].request_id;
+        const whole = rows.length < MOVE_ROWS ? rows : rows.filter((r) => r.request_id !== last);
+        const batch = whole.length > 0 ? whole : rows;
+        after = batch[batch.length - 1].request_id;
+        const byDeployment = new Map<string, PackedRow[]>();
+        for (const r of batch) {
+          const group = byDeployment.get(r.deployment);
+          if (group) group.push(r);
+          else byDeployment.set(r.deployment, [r]);
+        }
+        for (const group of byDeployment.values()) await insertSegment(db, pg ? 'postgres' : 'sqlite', packJsonRows(group));
+      }
+      await db.schema.dropTable('mon_prediction').execute();
     },
   },
 };

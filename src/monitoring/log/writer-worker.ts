@@ -1,11 +1,11 @@
-/** The prediction-log writer thread: packed requests in, rows inserted over its own store connection. */
+/** The prediction-log writer thread: packed requests in, segments inserted over its own store connection. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { sql, type Kysely } from 'kysely';
 import type { StoreUri } from '../../config.js';
 import { openMetadataStore } from '../../storage/metadata.js';
-import { unpackRows } from './pack.js';
+import { insertSegments } from './segments.js';
 import type { LogTables } from './tables.js';
-import { insertRows, type WorkerReply, type WorkerRequest } from './writer.js';
+import type { WorkerReply, WorkerRequest } from './writer.js';
 
 const { store } = workerData as { store: StoreUri };
 const opened = openMetadataStore(store).then(async (m) => {
@@ -21,10 +21,8 @@ parentPort!.on('message', (msg: WorkerRequest) => {
   queue = queue.then(async () => {
     let reply: WorkerReply;
     try {
-      const rows = unpackRows(msg.packed);
       const store = await opened;
-      await insertRows(store.db as Kysely<LogTables>, store.dialect, rows);
-      reply = { id: msg.id, written: rows.length };
+      reply = { id: msg.id, written: await insertSegments(store.db as Kysely<LogTables>, store.dialect, msg.batches) };
     } catch (err) {
       reply = { id: msg.id, error: (err as Error).message };
     }

@@ -1,20 +1,18 @@
 /**
  * Where the flusher's batches go. The worker writer moves packed requests to a thread of its
- * own that builds the rows' JSON and inserts them over its own store connection, so neither
- * serialisation nor the database's commit cost lands on the serving thread. The inline writer
- * does the same work in this thread (used when the store cannot be reopened by URI, and as the
- * fallback if the worker dies).
+ * own that encodes and inserts them over its own store connection, so neither serialisation nor
+ * the database's commit cost lands on the serving thread. The inline writer does the same work
+ * in this thread (used when the store cannot be reopened by URI, and as the fallback if the
+ * worker dies).
  */
 import { Worker } from 'node:worker_threads';
-import { CompiledQuery, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { StoreUri } from '../../config.js';
 import type { Dialect } from '../../storage/metadata.js';
-import { packEntries, unpackRows, type PackedEntries } from './pack.js';
-import type { LogTables, MonPredictionTable } from './tables.js';
+import { packEntries, type PackedEntries } from './pack.js';
+import { insertSegments } from './segments.js';
+import type { LogTables } from './tables.js';
 import type { PredictionRecord } from './types.js';
-
-/** Rows per INSERT statement: 10 parameters each stays far below both engines' limits. */
-const ROWS_PER_STATEMENT = 500;
 
 export interface LogWriter {
   /** Writes the requests' rows; resolves with the number of rows written. */
@@ -22,37 +20,15 @@ export interface LogWriter {
   close(): Promise<void>;
 }
 
-const COLUMNS = ['request_id', 'row_index', 'deployment', 'model', 'version', 'variant', 'time_ms', 'latency_ms', 'inputs', 'outputs'] as const;
-const statements = new Map<string, string>();
-
-/**
- * The multi-row INSERT for `n` rows. Written out rather than built by the query builder: at
- * thousands of rows a second, compiling the same statement's syntax tree for every batch cost
- * as much as the database's own work.
- */
-function insertStatement(dialect: Dialect, n: number): string {
-  const key = `${dialect}:${n}`;
-  let text = statements.get(key);
-  if (text === undefined) {
-    let p = 0;
-    const row = () => `(${COLUMNS.map(() => (dialect === 'postgres' ? `$${++p}` : '?')).join(', ')})`;
-    const values = Array.from({ length: n }, row).join(', ');
-    // A client may reuse a request id; the first logged answer stays the one feedback joins to.
-    text = `insert into mon_prediction (${COLUMNS.join(', ')}) values ${values} on conflict (request_id, row_index) do nothing`;
-    statements.set(key, text);
+/** One packed batch per deployment: a segment holds one deployment's requests. */
+function packByDeployment(entries: readonly PredictionRecord[]): PackedEntries[] {
+  const groups = new Map<string, PredictionRecord[]>();
+  for (const e of entries) {
+    const group = groups.get(e.deployment);
+    if (group) group.push(e);
+    else groups.set(e.deployment, [e]);
   }
-  return text;
-}
-
-export async function insertRows(db: Kysely<LogTables>, dialect: Dialect, rows: MonPredictionTable[]): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-      const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
-      const params: unknown[] = [];
-      for (const r of chunk) for (const c of COLUMNS) params.push(r[c]);
-      await trx.executeQuery(CompiledQuery.raw(insertStatement(dialect, chunk.length), params));
-    }
-  });
+  return [...groups.values()].map(packEntries);
 }
 
 export class InlineWriter implements LogWriter {
@@ -62,10 +38,8 @@ export class InlineWriter implements LogWriter {
     private readonly dialect: Dialect,
   ) {}
 
-  async write(entries: readonly PredictionRecord[]): Promise<number> {
-    const rows = unpackRows(packEntries(entries));
-    await insertRows(this.db as Kysely<LogTables>, this.dialect, rows);
-    return rows.length;
+  write(entries: readonly PredictionRecord[]): Promise<number> {
+    return insertSegments(this.db as Kysely<LogTables>, this.dialect, packByDeployment(entries));
   }
 
   async close(): Promise<void> {}
@@ -84,7 +58,7 @@ function spawn(workerData: unknown): Worker {
 export type WorkerReply = { id: number; written: number } | { id: number; error: string };
 export interface WorkerRequest {
   id: number;
-  packed: PackedEntries;
+  batches: PackedEntries[];
 }
 
 export class WorkerWriter implements LogWriter {
@@ -126,12 +100,12 @@ export class WorkerWriter implements LogWriter {
   write(entries: readonly PredictionRecord[]): Promise<number> {
     if (this.dead) return this.fallback.write(entries);
     const worker = this.started();
-    const packed = packEntries(entries);
+    const batches = packByDeployment(entries);
     const id = this.nextId++;
     return new Promise<number>((resolve, reject) => {
       if (this.pending.size === 0) worker.ref();
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, packed } satisfies WorkerRequest, [packed.nums.buffer as ArrayBuffer]);
+      worker.postMessage({ id, batches } satisfies WorkerRequest, batches.map((b) => b.nums.buffer as ArrayBuffer));
     });
   }
 

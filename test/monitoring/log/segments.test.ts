@@ -1,0 +1,125 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { parseStoreUri } from '../../../src/config.js';
+import { ManualClock } from '../../../src/core/clock.js';
+import { Batch, column } from '../../../src/models/batch.js';
+import { decodeSegment, encodeSegment, packEntries, selectEntries, unpackRows } from '../../../src/monitoring/log/pack.js';
+import { MonitoringService, monitoringMigrations } from '../../../src/monitoring/service.js';
+import { openFileBlobStore } from '../../../src/storage/blobs-file.js';
+import { coreMigrations } from '../../../src/storage/core-migrations.js';
+import { migrate, openMetadataStore } from '../../../src/storage/metadata.js';
+import { dropSchema, freshPostgresUri, postgresSkip, tempDir } from '../../helpers/services.js';
+import { ENGINES, T0, record } from '../monitors/helpers.js';
+
+test('a segment encodes and decodes to the same rows; selected entries keep their own values', () => {
+  const inputs = (x: number) =>
+    Batch.from({
+      x: column('float64', Float64Array.from([x, x + 0.5])),
+      v: column('float32', Float32Array.from([1, 2, 3, 4]), [2]),
+      big: column('int64', BigInt64Array.from([2n ** 62n, -3n])),
+      city: column('string', ['oslo', 'lima']),
+    });
+  const outputs = Batch.from({ y: column('float64', Float64Array.from([NaN, 7])) });
+  const base = { deployment: 'd', model: 'm', version: 2, variant: 'primary', latencyMs: 0.25 };
+  const packed = packEntries([
+    { ...base, requestId: 'a', timeMs: T0, inputs: inputs(1), outputs },
+    { ...base, requestId: 'b', timeMs: T0 + 5, inputs: inputs(10), outputs },
+    { ...base, requestId: 'c', timeMs: T0 + 9, inputs: inputs(100), outputs },
+  ]);
+  const rows = unpackRows(packed);
+  assert.equal(rows.length, 6);
+  assert.deepEqual(JSON.parse(rows[2].inputs), { x: 10, v: [1, 2], big: '4611686018427387904', city: 'oslo' });
+  assert.deepEqual(JSON.parse(rows[3].outputs), { y: 7 });
+  const decoded = decodeSegment(encodeSegment(packed));
+  assert.deepEqual(unpackRows(decoded), rows);
+  const picked = unpackRows(selectEntries(decoded, [0, 2]));
+  assert.deepEqual(
+    picked.map((r) => [r.request_id, r.row_index, JSON.parse(r.inputs).x]),
+    [['a', 0, 1], ['a', 1, 1.5], ['c', 0, 100], ['c', 1, 100.5]],
+  );
+  assert.throws(() => decodeSegment(Buffer.from([9, 0, 0, 0, 0, 0, 0, 0])), /unknown format 9/);
+});
+
+for (const engine of ENGINES) {
+  describe(`prediction log segments: ${engine.name}`, async () => {
+    const skip = await engine.skip();
+
+    test('listing across many flushed segments returns the newest rows in order, within the time range', { skip }, async () => {
+      const h = await engine.open();
+      try {
+        const log = h.service.log;
+        // Out of time order across flushes: segments overlap in time.
+        for (let i = 0; i < 40; i++) {
+          log.record(record(`r${String(i).padStart(2, '0')}`, T0 + ((i * 7) % 40) * 1000, { x: [i] }, { y: [i] }));
+          if (i % 3 === 2) await log.flush();
+        }
+        const newest = await log.list({ deployment: 'loans', limit: 5 });
+        assert.deepEqual(newest.map((r) => r.timeMs - T0), [39_000, 38_000, 37_000, 36_000, 35_000]);
+        const window = await log.list({ deployment: 'loans', from: T0 + 10_000, to: T0 + 13_000, limit: 100 });
+        assert.deepEqual(window.map((r) => r.timeMs - T0), [12_000, 11_000, 10_000]);
+        const inputs = await log.inputsWindow('loans', T0, T0 + 40_000, 1000);
+        assert.equal(inputs.length, 40);
+        assert.deepEqual(new Set(inputs.map((r) => r.x)), new Set(Array.from({ length: 40 }, (_, i) => i)));
+      } finally {
+        await h.close();
+      }
+    });
+  });
+}
+
+/** Migrations as they stood before the log moved to segments. */
+const before = Object.fromEntries(Object.entries({ ...coreMigrations, ...monitoringMigrations }).filter(([name]) => name < '0535'));
+
+async function upgrade(storeUri: string, cleanup: () => Promise<void>): Promise<void> {
+  const store = parseStoreUri(storeUri, process.cwd());
+  const metadata = await openMetadataStore(store);
+  const blobs = await openFileBlobStore(join(tempDir('mpblobs'), 'blobs'));
+  try {
+    await migrate(metadata, before);
+    const row = (request_id: string, row_index: number, deployment: string, time_ms: number, x: number) => ({
+      request_id, row_index, deployment, model: 'm', version: 1, variant: 'primary', time_ms, latency_ms: 2, inputs: JSON.stringify({ x, tags: ['a'] }), outputs: JSON.stringify({ y: x * 2 }),
+    });
+    await metadata.db
+      .insertInto('mon_prediction')
+      .values([row('old-1', 0, 'loans', T0, 1), row('old-1', 1, 'loans', T0, 2), row('old-2', 0, 'cars', T0 + 1000, 3)])
+      .execute();
+    await metadata.db
+      .insertInto('mon_feedback')
+      .values({ request_id: 'old-1', row_index: 1, deployment: 'loans', prediction_time_ms: T0, label: '1', value: null, received_ms: T0 + 5 })
+      .execute();
+
+    await migrate(metadata, { ...coreMigrations, ...monitoringMigrations });
+    const tables = await metadata.db.introspection.getTables();
+    assert.ok(!tables.some((t) => t.name === 'mon_prediction'), 'the row table is gone');
+    const service = new MonitoringService({ config: { store }, metadata, blobs, clock: new ManualClock(T0 + 2000) }, { tickMs: false, log: { writer: 'inline' } });
+    await service.start();
+    try {
+      const rows = await service.log.get('old-1');
+      assert.deepEqual(rows.map((r) => [r.row, r.inputs, r.outputs, r.deployment, r.latencyMs]), [
+        [0, { x: 1, tags: ['a'] }, { y: 2 }, 'loans', 2],
+        [1, { x: 2, tags: ['a'] }, { y: 4 }, 'loans', 2],
+      ]);
+      assert.deepEqual((await service.log.list({ deployment: 'cars' })).map((r) => r.inputs), [{ x: 3, tags: ['a'] }]);
+      const joined = await service.feedback.joined('loans', T0, T0 + 1);
+      assert.deepEqual(joined.map((j) => [j.requestId, j.row, j.outputs, j.label]), [['old-1', 1, { y: 4 }, '1']]);
+      const more = await service.submitFeedback([{ request_id: 'old-2', value: 3 }]);
+      assert.equal(more.accepted, 1);
+    } finally {
+      await service.close();
+    }
+  } finally {
+    await blobs.close();
+    await metadata.close();
+    await cleanup();
+  }
+}
+
+describe('upgrading a store with logged rows', async () => {
+  const skip = await postgresSkip();
+  test('sqlite: rows and feedback move to segments', () => upgrade(`sqlite:${join(tempDir('mpmon'), 'm.db')}`, async () => undefined));
+  test('postgres: rows and feedback move to segments', { skip }, async () => {
+    const { uri, schema } = freshPostgresUri();
+    await upgrade(uri, () => dropSchema(schema));
+  });
+});
