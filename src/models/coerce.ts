@@ -180,26 +180,60 @@ export function fromColumns(columns: Record<string, unknown>, signature?: Signat
   return finish(Batch.from(out, rows ?? 0), signature, options);
 }
 
+function specNamed(signature: Signature | undefined, name: string): TensorSpec | undefined {
+  for (const s of signature?.inputs ?? []) if (s.name === name) return s;
+  return undefined;
+}
+
+function isShape(shape: unknown): shape is readonly number[] {
+  if (!Array.isArray(shape) || shape.length === 0) return false;
+  for (const d of shape) if (!Number.isInteger(d) || d < 0) return false;
+  return true;
+}
+
+/**
+ * Flat JSON numbers for a float column, the shape of nearly every request: straight into the
+ * typed array. Undefined sends anything else (nested data, null, strings, integer dtypes) the
+ * general way, which words every error.
+ */
+function flatFloats(dtype: DType, data: readonly unknown[]): Float32Array | Float64Array | undefined {
+  if (dtype !== 'float32' && dtype !== 'float64') return undefined;
+  const out = dtype === 'float32' ? new Float32Array(data.length) : new Float64Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (typeof v !== 'number') return undefined;
+    out[i] = v;
+  }
+  return out;
+}
+
 /** Tensors with a full shape (batch dimension first), data flat or nested, row-major. */
 export function fromTensors(tensors: readonly TensorInput[], signature?: Signature, options: ConformOptions = {}): Batch {
-  const specs = specsByName(signature);
+  const declared = signature !== undefined && signature.inputs.length > 0;
   const out: [string, Column][] = [];
   for (const t of tensors) {
     if (!t || typeof t.name !== 'string') throw invalidArgument('tensor: expected {name, shape, data}');
-    if (options.extraColumns === 'ignore' && specs.size > 0 && !specs.has(t.name)) continue;
+    const spec = specNamed(signature, t.name);
+    if (options.extraColumns === 'ignore' && declared && !spec) continue;
     const shape = t.shape;
-    if (!Array.isArray(shape) || shape.length === 0 || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    if (!isShape(shape)) {
       throw invalidArgument(`tensor "${t.name}": shape must be a non-empty list of non-negative integers (batch dimension first)`);
     }
     const named = t.datatype === undefined ? undefined : (V2_DATATYPES[t.datatype.toUpperCase()] ?? (isDType(t.datatype) ? t.datatype : undefined));
     if (t.datatype !== undefined && !named) throw invalidArgument(`tensor "${t.name}": unknown datatype "${t.datatype}"`);
+    const known = named ?? spec?.dtype;
+    const count = rowSize(shape);
+    const direct = known && Array.isArray(t.data) && t.data.length === count ? flatFloats(known, t.data) : undefined;
+    if (direct) {
+      out.push([t.name, { dtype: known!, shape: shape.slice(1), data: direct }]);
+      continue;
+    }
     const flat = Array.isArray(t.data) ? (t.data as unknown[]).flat(Infinity) : undefined;
     if (!flat) throw invalidArgument(`tensor "${t.name}": data must be an array`);
-    const count = rowSize(shape);
     if (flat.length !== count) {
       throw invalidArgument(`tensor "${t.name}": shape [${shape.join(', ')}] needs ${count} elements, data has ${flat.length}`);
     }
-    const dtype = named ?? specs.get(t.name)?.dtype ?? inferDType(flat, t.name);
+    const dtype = known ?? inferDType(flat, t.name);
     out.push([t.name, { dtype, shape: shape.slice(1), data: fromValues(t.name, dtype, flat) }]);
   }
   const rows = tensors.length > 0 ? tensors[0].shape[0] : 0;

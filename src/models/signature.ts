@@ -41,7 +41,20 @@ export function formatSpec(spec: { dtype: DType; shape: readonly number[] }): st
 }
 
 function shapeMatches(actual: readonly number[], expected: readonly number[]): boolean {
-  return actual.length === expected.length && expected.every((d, i) => d < 0 || d === actual[i]);
+  if (actual.length !== expected.length) return false;
+  for (let i = 0; i < expected.length; i++) if (expected[i] >= 0 && expected[i] !== actual[i]) return false;
+  return true;
+}
+
+/** Exactly the inputs, in order, of their dtypes and shapes: what a decoder that read the signature built. */
+function conformsAlready(batch: Batch, inputs: readonly TensorSpec[]): boolean {
+  if (batch.columns.size !== inputs.length) return false;
+  let i = 0;
+  for (const [name, col] of batch.columns) {
+    const spec = inputs[i++];
+    if (name !== spec.name || col.dtype !== spec.dtype || !shapeMatches(col.shape, spec.shape)) return false;
+  }
+  return true;
 }
 
 /**
@@ -49,6 +62,7 @@ function shapeMatches(actual: readonly number[], expected: readonly number[]): b
  * shapes compatible, dtypes castable. Returns a batch with exactly the inputs, in order.
  */
 export function conform(batch: Batch, inputs: readonly TensorSpec[], options: ConformOptions = {}): Batch {
+  if (conformsAlready(batch, inputs)) return batch;
   const reshaped = stackScalarColumns(batch, inputs) ?? unstackVector(batch, inputs);
   if (reshaped) return conform(reshaped, inputs, options);
   if (options.extraColumns !== 'ignore') {

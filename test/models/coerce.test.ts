@@ -83,6 +83,21 @@ describe('JSON → Batch', () => {
     );
   });
 
+  test('tensors: flat float data with a null, a string or a nested element reads as the general path does', () => {
+    const nulls = fromTensors([{ name: 'x', shape: [1, 3], datatype: 'FP32', data: [1, null, 3] }]);
+    assert.deepEqual(Array.from(nulls.column('x').data as Float32Array), [1, NaN, 3]);
+    assert.throws(() => fromTensors([{ name: 'x', shape: [1, 3], datatype: 'FP64', data: [1, 'a', 3] }]), {
+      message: 'column "x": expected float64, got string "a" at element 1',
+    });
+    assert.throws(() => fromTensors([{ name: 'x', shape: [1, 3], datatype: 'FP32', data: [1, [2, 3], 4] }]), {
+      message: 'tensor "x": shape [1, 3] needs 3 elements, data has 4',
+    });
+    const sig: Signature = { inputs: [{ name: 'x', dtype: 'float32', shape: [2] }], outputs: [] };
+    const typed = fromTensors([{ name: 'x', shape: [2, 2], data: [0.1, 2, 3, 4] }], sig);
+    assert.equal(typed.column('x').dtype, 'float32');
+    assert.deepEqual(Array.from(typed.column('x').data as Float32Array), [Math.fround(0.1), 2, 3, 4]);
+  });
+
   test('toBatch tells the forms apart', () => {
     const sig1: Signature = { inputs: [{ name: 'input', dtype: 'float32', shape: [2] }], outputs: [] };
     const instances = toBatch([[1, 2], [3, 4]], sig1);

@@ -44,26 +44,41 @@ export interface V2Decoded {
   outputs: string[];
 }
 
+const SPECS = new WeakMap<Signature, Map<string, TensorSpec>>();
+
+/** The inputs of a signature by name, built once per loaded signature. */
+function specsOf(signature: Signature): Map<string, TensorSpec> {
+  let specs = SPECS.get(signature);
+  if (!specs) SPECS.set(signature, (specs = new Map(signature.inputs.map((s) => [s.name, s]))));
+  return specs;
+}
+
 /** Checks the request against the model's declared inputs and outputs and decodes it. */
 export function decodeV2(request: V2Request, signature: Signature): V2Decoded {
-  const specs = new Map(signature.inputs.map((s) => [s.name, s]));
-  if (isFeatureVector(request.inputs, signature)) return { batch: tensors(request, signature), outputs: checkOutputs(request, signature) };
-  const seen = new Set<string>();
-  request.inputs.forEach((t, i) => {
-    const where = `inputs[${i}] "${t.name}"`;
-    if (seen.has(t.name)) throw invalidArgument(`${where}: input given twice`);
-    seen.add(t.name);
+  if (!isFeatureVector(request.inputs, signature)) checkInputs(request.inputs, specsOf(signature));
+  return { batch: tensors(request, signature), outputs: checkOutputs(request, signature) };
+}
+
+function checkInputs(inputs: V2Tensor[], specs: Map<string, TensorSpec>): void {
+  const seen = inputs.length > 1 ? new Set<string>() : undefined;
+  for (let i = 0; i < inputs.length; i++) {
+    const t = inputs[i];
+    if (seen) {
+      if (seen.has(t.name)) throw invalidArgument(`inputs[${i}] "${t.name}": input given twice`);
+      seen.add(t.name);
+    }
     const spec = specs.get(t.name);
     if (specs.size > 0 && !spec) {
-      throw invalidArgument(`${where}: the model has no input "${t.name}" (inputs: ${[...specs.keys()].join(', ')})`);
+      throw invalidArgument(`inputs[${i}] "${t.name}": the model has no input "${t.name}" (inputs: ${[...specs.keys()].join(', ')})`);
     }
-    if (spec) checkTensor(t, spec, where);
-  });
-  if (specs.size > 0) {
-    const missing = [...specs.keys()].filter((n) => !seen.has(n));
-    if (missing.length > 0) throw invalidArgument(`inputs: missing input${missing.length > 1 ? 's' : ''} ${missing.map((n) => `"${n}"`).join(', ')}`);
+    if (spec) checkTensor(t, spec, i);
   }
-  return { batch: tensors(request, signature), outputs: checkOutputs(request, signature) };
+  // Every input named a distinct declared one, so fewer inputs than declared means some are missing.
+  if (specs.size > inputs.length) {
+    const given = new Set(inputs.map((t) => t.name));
+    const missing = [...specs.keys()].filter((n) => !given.has(n));
+    throw invalidArgument(`inputs: missing input${missing.length > 1 ? 's' : ''} ${missing.map((n) => `"${n}"`).join(', ')}`);
+  }
 }
 
 /**
@@ -89,7 +104,8 @@ function tensors(request: V2Request, signature: Signature): Batch {
 }
 
 function checkOutputs(request: V2Request, signature: Signature): string[] {
-  const outputs = (request.outputs ?? []).map((o) => o.name);
+  if (!request.outputs || request.outputs.length === 0) return [];
+  const outputs = request.outputs.map((o) => o.name);
   const known = new Set(signature.outputs.map((o) => o.name));
   outputs.forEach((name, i) => {
     if (known.size > 0 && !known.has(name)) throw invalidArgument(`outputs[${i}]: the model has no output "${name}" (outputs: ${[...known].join(', ')})`);
@@ -97,22 +113,25 @@ function checkOutputs(request: V2Request, signature: Signature): string[] {
   return outputs;
 }
 
+const textual = (d: string) => d === 'BYTES' || d === 'BOOL';
+
 /** Datatype and shape against the model's declaration, as Triton checks them. */
-function checkTensor(t: V2Tensor, spec: TensorSpec, where: string): void {
+function checkTensor(t: V2Tensor, spec: TensorSpec, index: number): void {
   const want = DTYPE_TO_V2[spec.dtype];
   // Numbers of a wider or differently signed type are accepted and checked element by element
   // when cast; text and booleans must match exactly.
-  const textual = (d: string) => d === 'BYTES' || d === 'BOOL';
   if (t.datatype !== want && (textual(t.datatype) || textual(want))) {
-    throw invalidArgument(`${where}: datatype is ${t.datatype}, the model expects ${want}`);
+    throw invalidArgument(`inputs[${index}] "${t.name}": datatype is ${t.datatype}, the model expects ${want}`);
   }
-  const rowShape = t.shape.slice(1);
-  const scalarAsVector = rowShape.length === 0 && spec.shape.length === 1 && (spec.shape[0] === 1 || spec.shape[0] < 0);
-  const vectorAsScalar = spec.shape.length === 0 && rowShape.length === 1 && rowShape[0] === 1;
-  const fits = rowShape.length === spec.shape.length && spec.shape.every((d, j) => d < 0 || d === rowShape[j]);
+  const rank = t.shape.length - 1;
+  let fits = rank === spec.shape.length;
+  for (let j = 0; fits && j < rank; j++) fits = spec.shape[j] < 0 || spec.shape[j] === t.shape[j + 1];
+  if (fits) return;
+  const scalarAsVector = rank === 0 && spec.shape.length === 1 && (spec.shape[0] === 1 || spec.shape[0] < 0);
+  const vectorAsScalar = spec.shape.length === 0 && rank === 1 && t.shape[1] === 1;
   // One vector column for a model of k scalar inputs (or the reverse) is reshaped by conform.
-  if (!fits && !scalarAsVector && !vectorAsScalar) {
-    throw invalidArgument(`${where}: shape [${t.shape.join(', ')}] does not match the model's [-1${spec.shape.map((d) => `, ${d}`).join('')}]`);
+  if (!scalarAsVector && !vectorAsScalar) {
+    throw invalidArgument(`inputs[${index}] "${t.name}": shape [${t.shape.join(', ')}] does not match the model's [-1${spec.shape.map((d) => `, ${d}`).join('')}]`);
   }
 }
 
