@@ -1,185 +1,161 @@
 /**
- * Prediction-log overhead on the serving path.
+ * Prediction-log overhead on serving.
  *
- *   node --import tsx bench/monitoring/run.ts
+ *   node --import tsx bench/monitoring/run.ts        writes bench/results/monitoring.md
  *
- * In one run: what `PredictionSink.record()` costs serving inline; what each logged row costs
- * the serving thread later (packing for the writer thread, or the whole JSON + insert when
- * writing inline); how many rows a second the writer thread stores; and the limit that
- * matters, a serving loop without logging against the same loop logging 100% of requests, for
- * single-row XGBoost predictions (the demo loans model) alone and behind an in-process JSON
- * HTTP round trip (Fastify inject).
+ * In one run: what `record()` costs a request on the serving thread (sampling and packing), how
+ * many rows a second the writer thread stores and what CPU it spends per row, and the target
+ * itself: a modelport server's one-row V2 throughput (the ONNX logistic-regression fixture, the
+ * same server as bench/serving, compiled dist/) with the prediction log off, logging every
+ * request, and logging 10%, in alternating rounds on one server so that drift in the machine
+ * and the process touches every setting alike. Load from autocannon on loopback.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import Fastify from 'fastify';
 import { systemClock } from '../../src/core/clock.js';
+import { timeOrderedId } from '../../src/core/ids.js';
 import { parseStoreUri } from '../../src/config.js';
-import { Batch, column, loadModel, type Predictor } from '../../src/models/index.js';
+import { Batch, column } from '../../src/models/index.js';
 import { openFileBlobStore } from '../../src/storage/blobs-file.js';
 import { openMetadataStore, migrate } from '../../src/storage/metadata.js';
 import { coreMigrations } from '../../src/storage/core-migrations.js';
 import { MonitoringService, monitoringMigrations } from '../../src/monitoring/service.js';
-import { packEntries } from '../../src/monitoring/log/pack.js';
 import type { PredictionRecord } from '../../src/monitoring/log/types.js';
+import { ROOT, load, started, stop } from '../load.js';
 import { machine, median, table, writeResults } from '../report.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const MODEL = join(ROOT, 'assets', 'demo', 'loans', 'candidates', 'xgb-d4-eta0.05');
-type Writer = 'thread' | 'inline' | 'sampled';
-
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const ROUNDS = 3;
+const CONNECTIONS = 32;
 const dir = mkdtempSync(join(tmpdir(), 'mp-bench-mon-'));
 
-/** 'sampled': the writer thread with 10% of requests logged. */
-async function openService(writer: Writer) {
+/** A request as the cancer deployment logs it: 30 float inputs, an int64 label and two probabilities. */
+const entry = (i: number): PredictionRecord => ({
+  requestId: timeOrderedId(),
+  deployment: 'cancer',
+  model: 'cancer',
+  version: 1,
+  variant: 'primary',
+  latencyMs: 0.1,
+  timeMs: Date.now(),
+  inputs: Batch.from({ input: column('float32', Float32Array.from({ length: 30 }, (_, j) => ((i * 31 + j * 7) % 100) / 10), [30]) }),
+  outputs: Batch.from({ label: column('int64', BigInt64Array.from([BigInt(i & 1)])), probabilities: column('float32', Float32Array.from([0.9, 0.1]), [2]) }),
+});
+
+/** CPU milliseconds of each thread of this process, by thread id. */
+function threadCpuMs(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const t of readdirSync('/proc/self/task')) {
+    const fields = readFileSync(`/proc/self/task/${t}/stat`, 'utf8').split(') ')[1].split(' ');
+    out.set(t, (Number(fields[11]) + Number(fields[12])) * 10);
+  }
+  return out;
+}
+
+/** record() per call, and the writer thread's rows per second and CPU per row, over 100 000 requests. */
+async function inProcess(): Promise<{ recordNs: number; writerRowsPerS: number; writerCpuUs: number }> {
   const home = mkdtempSync(join(dir, 'svc-'));
   const store = parseStoreUri(`sqlite:${join(home, 'm.db')}`, home);
   const metadata = await openMetadataStore(store);
   await migrate(metadata, { ...coreMigrations, ...monitoringMigrations });
   const blobs = await openFileBlobStore(join(home, 'blobs'));
-  const service = new MonitoringService({ config: { store }, metadata, blobs, clock: systemClock }, {
-    tickMs: false,
-    log: writer === 'sampled' ? { writer: 'thread', sampleRate: 0.1 } : { writer },
-  });
+  const service = new MonitoringService({ config: { store }, metadata, blobs, clock: systemClock }, { tickMs: false, log: { writer: 'thread' } });
   await service.start();
-  // The writer thread starts on the first write: make it (and the loading of its modules) happen
-  // before any clock runs.
-  await service.log.setSampleRate('warm-up', 1);
-  service.sink.record(entry(inputs[0], output, 'warm-up'));
-  await service.log.flush();
-  return {
-    service,
-    async close() {
-      await service.close();
-      await blobs.close();
-      await metadata.close();
-    },
-  };
-}
-
-function inputBatch(p: Predictor, seed: number): Batch {
-  return Batch.from(p.signature.inputs.map((s, i) => [s.name, column('float32', Float32Array.from([((seed * 31 + i * 7) % 100) / 10]))] as const));
-}
-
-let seq = 0;
-const entry = (inputs: Batch, outputs: Batch, deployment = 'loans'): PredictionRecord => ({
-  requestId: `r${seq++}`,
-  deployment,
-  model: 'loans',
-  version: 1,
-  variant: 'primary',
-  inputs,
-  outputs,
-  latencyMs: 0.1,
-  timeMs: Date.now(),
-});
-
-const elapsedUs = (t: bigint) => Number(process.hrtime.bigint() - t) / 1000;
-
-const predictor = await loadModel(MODEL, { threads: 0 });
-const inputs = Array.from({ length: 64 }, (_, i) => inputBatch(predictor, i));
-const output = await predictor.predict(inputs[0]);
-
-try {
-  // record() alone, and the serving thread's later work per row, in rounds of 20 000 requests.
-  const ROUND = 20_000;
-  const recordNs: number[] = [];
-  const packUs: number[] = [];
-  const inlineUs: number[] = [];
-  const threadRowsPerS: number[] = [];
-  for (const writer of ['inline', 'thread'] as const) {
-    const h = await openService(writer);
-    for (let round = 0; round < 6; round++) {
-      const batch = Array.from({ length: ROUND }, (_, i) => entry(inputs[i & 63], output));
-      let t = process.hrtime.bigint();
-      for (const e of batch) h.service.sink.record(e);
-      if (writer === 'inline') recordNs.push((elapsedUs(t) * 1000) / ROUND);
-      t = process.hrtime.bigint();
-      await h.service.log.flush();
-      const us = elapsedUs(t);
-      if (writer === 'inline') inlineUs.push(us / ROUND);
-      else threadRowsPerS.push(ROUND / (us / 1e6));
-      t = process.hrtime.bigint();
-      packEntries(batch);
-      packUs.push(elapsedUs(t) / ROUND);
+  try {
+    // The writer thread starts on the first write: start it before any clock runs.
+    service.sink.record(entry(0));
+    await service.log.flush();
+    const main = String(process.pid);
+    const before = threadCpuMs();
+    const recordNs: number[] = [];
+    const N = 100_000;
+    const CHUNK = 1000;
+    const t0 = performance.now();
+    for (let i = 0; i < N; i += CHUNK) {
+      const batch = Array.from({ length: CHUNK }, (_, j) => entry(i + j));
+      const t = process.hrtime.bigint();
+      for (const e of batch) service.sink.record(e);
+      recordNs.push(Number(process.hrtime.bigint() - t) / CHUNK);
+      // A server yields between requests; the flusher gets its turns here too.
+      await new Promise((r) => setImmediate(r));
     }
-    await h.close();
+    await service.log.flush();
+    const seconds = (performance.now() - t0) / 1000;
+    const after = threadCpuMs();
+    // The writer is the thread (other than this one) that spent the most CPU meanwhile.
+    let writerMs = 0;
+    for (const [tid, ms] of after) if (tid !== main) writerMs = Math.max(writerMs, ms - (before.get(tid) ?? 0));
+    return { recordNs: median(recordNs.slice(5)), writerRowsPerS: N / seconds, writerCpuUs: (writerMs * 1000) / N };
+  } finally {
+    await service.close();
+    await blobs.close();
+    await metadata.close();
   }
+}
 
-  // Serving loops: µs per request without logging, and logging 100% with each writer.
-  const serveLoop = async (n: number, one: (i: number, log: MonitoringService | undefined) => Promise<void>, log: MonitoringService | undefined) => {
-    const t = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) {
-      await one(i, log);
-      // A server yields between requests; so the flusher gets its turn here too.
-      if ((i & 15) === 15) await new Promise((r) => setImmediate(r));
-    }
-    return elapsedUs(t) / n;
+async function main(): Promise<void> {
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
+  const loadBefore = loadavg()[0].toFixed(1);
+  const micro = await inProcess();
+  console.log(`record(): ${micro.recordNs.toFixed(0)} ns; writer thread: ${Math.round(micro.writerRowsPerS)} rows/s, ${micro.writerCpuUs.toFixed(2)} µs CPU per row`);
+
+  // The tree model argument of bench/serving/server.ts; this benchmark only loads the V2 fixture deployment.
+  const treeModel = join(ROOT, 'assets', 'demo', 'loans', 'candidates', 'xgb-d4-eta0.05', 'model.json');
+  const server = await started(process.execPath, ['--import', 'tsx', 'bench/serving/server.ts', mkdtempSync(join(dir, 'data-')), treeModel, '--log-rate', '0'], /listening (\S+)/);
+  const base = server.match[1];
+  const deployment = 'cancer-loop';
+  const url = `${base}/v2/models/${deployment}/infer`;
+  const row = readFileSync(join(ROOT, 'test', 'fixtures', 'models', 'onnx_logreg_breast_cancer', 'input.csv'), 'utf8').trim().split('\n')[1].split(',').map(Number);
+  const body = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', data: row }] });
+  const setRate = async (rate: number) => {
+    const r = await fetch(`${base}/api/v1/monitoring/logging/${deployment}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sampleRate: rate }) });
+    if (!r.ok) throw new Error(`setting the sample rate: ${r.status} ${await r.text()}`);
   };
-  const compare = async (n: number, one: (i: number, log: MonitoringService | undefined) => Promise<void>) => {
-    const runs: Record<'none' | Writer, number[]> = { none: [], thread: [], inline: [], sampled: [] };
-    const dropped: Record<Writer, number> = { thread: 0, inline: 0, sampled: 0 };
-    await serveLoop(n, one, undefined);
-    for (let rep = 0; rep < 5; rep++) {
-      for (const writer of ['thread', 'inline', 'sampled'] as const) {
-        // A baseline before every logged run: the heap and the machine change over a run.
-        runs.none.push(await serveLoop(n, one, undefined));
-        const h = await openService(writer);
-        runs[writer].push(await serveLoop(n, one, h.service));
-        dropped[writer] += h.service.log.stats().dropped;
-        await h.close();
+  const settings = [
+    { what: 'prediction log off', rate: 0 },
+    { what: 'every request logged', rate: 1 },
+    { what: '10% of requests logged', rate: 0.1 },
+  ];
+  const rates = new Map<number, number[]>(settings.map((s) => [s.rate, []]));
+  let failures = 0;
+  try {
+    await load(url, body, { connections: CONNECTIONS, seconds: 3 });
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const s of settings) {
+        await setRate(s.rate);
+        const r = await load(url, body, { connections: CONNECTIONS, seconds: SECONDS });
+        failures += r.non2xx + r.errors;
+        rates.get(s.rate)!.push(r.requests.average);
+        console.log(`round ${round + 1}, ${s.what}: ${Math.round(r.requests.average)} req/s`);
       }
     }
-    return { none: median(runs.none), thread: median(runs.thread), inline: median(runs.inline), sampled: median(runs.sampled), dropped };
-  };
+    const stats = (await (await fetch(`${base}/api/v1/monitoring/logging`)).json()) as { stats: { written: number; dropped: number } };
+    const off = median(rates.get(0)!);
+    const rows = settings.map((s) => {
+      const all = rates.get(s.rate)!;
+      const m = median(all);
+      const delta = ((m - off) / off) * 100;
+      return [s.what, Math.round(m).toLocaleString('en-US'), all.map((x) => Math.round(x).toLocaleString('en-US')).join(', '), s.rate === 0 ? '—' : `${(m / off).toFixed(3)}× (${delta >= 0 ? '+' : ''}${delta.toFixed(1)}%)`];
+    });
+    const text = `## Monitoring: prediction-log overhead on serving
 
-  const model = await compare(30_000, async (i, log) => {
-    const out = await predictor.predict(inputs[i & 63]);
-    log?.sink.record(entry(inputs[i & 63], out));
-  });
+${machine()}; 1-minute load average when the run started: ${loadBefore}
 
-  let httpLog: MonitoringService | undefined;
-  const app = Fastify();
-  app.post('/predict', async (req) => {
-    const body = req.body as { inputs: Record<string, number> };
-    const batch = Batch.from(Object.entries(body.inputs).map(([k, v]) => [k, column('float32', Float32Array.from([v]))] as const));
-    const out = await predictor.predict(batch);
-    httpLog?.sink.record(entry(batch, out));
-    return { predictions: Array.from(out.column('prediction').data as Float32Array) };
-  });
-  await app.ready();
-  const payloads = inputs.map((b) => JSON.stringify({ inputs: Object.fromEntries(b.names.map((n) => [n, (b.column(n).data as Float32Array)[0]])) }));
-  const http = await compare(10_000, async (i, log) => {
-    httpLog = log;
-    await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json' }, payload: payloads[i & 63] });
-  });
-  await app.close();
+The target is serving throughput with every request logged within 5% of the throughput with the log off. One modelport server (bench/serving/server.ts, compiled dist/, SQLite store) answers one-row Open Inference Protocol V2 requests for the ONNX logistic-regression fixture (deployment \`${deployment}\`, model on the event loop); autocannon drives ${CONNECTIONS} connections on loopback from the benchmark process, on the same 2 cores. The sampling rate changes through the API between measurements (${SECONDS} s each, ${ROUNDS} rounds, settings alternating), so every setting sees the same process and machine; the table gives the median round.
 
-  const pct = (base: number, x: number) => `${(x / base).toFixed(3)}× (${x >= base ? '+' : ''}${(((x - base) / base) * 100).toFixed(1)}%)`;
-  const rows: string[][] = [
-    ['`record()` per call, 100% sampling, 1-row request (on the request path)', `${median(recordNs.slice(1)).toFixed(0)} ns`, '—', '—'],
-    ['serving-thread work per logged row, writer thread (packing for it)', `${median(packUs.slice(1)).toFixed(2)} µs`, '—', '—'],
-    ['serving-thread work per logged row, inline writer (JSON + SQLite insert on the shared connection, synchronous=FULL)', `${median(inlineUs.slice(1)).toFixed(2)} µs`, '—', '—'],
-    ['writer thread capacity (rows stored per second; its SQLite connection runs WAL with synchronous=NORMAL)', `${Math.round(median(threadRowsPerS.slice(1)))}`, '—', '—'],
-  ];
-  for (const [what, r] of [['single-row XGBoost predict loop', model], ['JSON HTTP request (Fastify inject) + single-row predict', http]] as const) {
-    rows.push([`${what}, µs/request, writer thread (dropped: ${r.dropped.thread})`, r.thread.toFixed(2), r.none.toFixed(2), pct(r.none, r.thread)]);
-    rows.push([`${what}, µs/request, inline writer (dropped: ${r.dropped.inline})`, r.inline.toFixed(2), r.none.toFixed(2), pct(r.none, r.inline)]);
-    rows.push([`${what}, µs/request, writer thread, 10% sampled`, r.sampled.toFixed(2), r.none.toFixed(2), pct(r.none, r.sampled)]);
-  }
-  const out = table(['measure', 'modelport', 'without logging', 'ratio'], rows);
-  const text = `## Monitoring: prediction-log overhead at 100% sampling
+${table(['setting', 'req/s (median)', 'each round', 'vs log off'], rows)}
 
-${machine()}; load average ${(await import('node:os')).loadavg()[0].toFixed(1)} at the end of the run
-
-Every request logged. \`record()\` samples and enqueues; the flusher hands batches of up to 500 rows to a writer thread with its own SQLite connection (or, with \`writer: 'inline'\`, builds and inserts them itself between requests). Loop timings stop when the last request is answered (rows still queued are written afterwards; a full queue drops and counts, it never blocks). Target: < 5% on the serving path. On a machine whose cores are all busy the writer thread's CPU is taken from serving, so the loop ratios there measure the total CPU per logged row (serving-thread share + writer thread), not the serving-thread share alone.
-
-${out}
+- Non-2xx answers and errors over all rounds: ${failures}. Rows the server's log wrote: ${stats.stats.written.toLocaleString('en-US')}; dropped (full queue): ${stats.stats.dropped}.
+- How: \`record()\` samples, packs the request's numbers into its deployment's open batch (so the request's objects die young) and returns: ${micro.recordNs.toFixed(0)} ns per one-row request here. Every 500 rows (or 250 ms) a batch goes to a writer thread with its own store connection, which stores it as one segment row plus one key row per request id: ${Math.round(micro.writerRowsPerS).toLocaleString('en-US')} rows/s through the whole path in this process, ${micro.writerCpuUs.toFixed(1)} µs of writer-thread CPU per row. Request ids are time-ordered (UUIDv7), so the key index grows at its end.
 `;
-  console.log(text);
-  writeResults('monitoring', text);
-} finally {
-  await predictor.close();
-  rmSync(dir, { recursive: true, force: true });
+    console.log(`\n${text}`);
+    writeResults('monitoring', text);
+  } finally {
+    await stop(server.child);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
+
+await main();

@@ -1,18 +1,19 @@
 /**
- * Logged requests in a compact, transferable form: numbers of every column of every request in
- * one Float64Array (moved to the writer thread without copying), text in one array, and the
- * column layouts once per distinct layout. Packing is the only per-request work the flusher does
- * on the serving thread. The packed form is also what the store keeps (a segment: one binary
- * value per flushed batch of one deployment); rows and their JSON are built from it on reading.
+ * Logged requests in a compact form: numbers of every column of every request in one
+ * Float64Array, text in one array, and the column layouts once per distinct layout. A request is
+ * packed when it is recorded, so its Batches die young instead of waiting in a queue until they
+ * have been copied by a garbage collection or two. The packed form is also what the store keeps
+ * (a segment: one binary value per flushed batch of one deployment); rows and their JSON are
+ * built from it on reading.
  */
 import { fromFloat16Bits, nest, rowSize, type Batch } from '../../models/batch.js';
 import type { PredictionRecord } from './types.js';
 
 /**
- * 'num': finite or NaN numbers; 'str': text; 'big': 64-bit integers as exact decimal text;
- * 'json': a whole row's object as JSON text (rows logged before segments existed).
+ * 'num': finite or NaN numbers; 'str': text; 'i64'/'u64': 64-bit integers, their bits stored
+ * in the number slots; 'json': a whole row's object as JSON text (rows logged before segments).
  */
-type Kind = 'num' | 'str' | 'big' | 'json';
+type Kind = 'num' | 'str' | 'i64' | 'u64' | 'json';
 
 interface ColumnLayout {
   name: string;
@@ -41,7 +42,7 @@ export interface PackedEntries {
   strs: string[];
 }
 
-const kindOf = (dtype: string): Kind => (dtype === 'string' ? 'str' : dtype === 'int64' || dtype === 'uint64' ? 'big' : 'num');
+const kindOf = (dtype: string): Kind => (dtype === 'string' ? 'str' : dtype === 'int64' ? 'i64' : dtype === 'uint64' ? 'u64' : 'num');
 
 /** True when the batch's columns have exactly this layout (names, kinds and shapes, in order). */
 function sameLayout(layout: ColumnLayout[], batch: Batch): boolean {
@@ -55,96 +56,151 @@ function sameLayout(layout: ColumnLayout[], batch: Batch): boolean {
   return true;
 }
 
-function packBatch(batch: Batch, nums: Float64Array, k: number, strs: string[]): number {
-  for (const col of batch.columns.values()) {
-    const data = col.data as ArrayLike<number | bigint | string>;
-    const kind = kindOf(col.dtype);
-    if (kind === 'str') for (let i = 0; i < data.length; i++) strs.push(data[i] as string);
-    else if (kind === 'big') for (let i = 0; i < data.length; i++) strs.push(String(data[i]));
-    else if (col.dtype === 'float16') for (let i = 0; i < data.length; i++) nums[k++] = fromFloat16Bits(data[i] as number);
-    else {
-      nums.set(data as ArrayLike<number>, k);
-      k += data.length;
-    }
+/** Number slots a batch takes: every non-text value. */
+function slotsOf(batch: Batch): number {
+  let n = 0;
+  for (const col of batch.columns.values()) if (col.dtype !== 'string') n += col.data.length;
+  return n;
+}
+
+const emptyPacked = (layouts: ColumnLayout[][], nums: Float64Array): PackedEntries => ({
+  requestIds: [], deployments: [], models: [], versions: [], variants: [], times: [], latencies: [], rows: [], outputRows: [],
+  inputLayout: [], outputLayout: [], numStart: [], strStart: [], layouts, nums, strs: [],
+});
+
+/** Packs requests one at a time; `seal` hands over what it holds and starts afresh. */
+export class PackBuilder {
+  private packed: PackedEntries;
+  private nums: Float64Array;
+  private k = 0;
+  /** Requests of one deployment nearly always share a layout: the last match is tried first. */
+  private lastLayout = -1;
+  rowCount = 0;
+
+  constructor(private readonly initialSlots = 4096) {
+    this.nums = new Float64Array(initialSlots);
+    this.packed = emptyPacked([], this.nums);
   }
-  return k;
+
+  get entries(): number {
+    return this.packed.requestIds.length;
+  }
+
+  append(e: PredictionRecord): void {
+    const p = this.packed;
+    // Everything that can throw runs before anything is pushed: a bad entry leaves no trace.
+    const li = this.layoutOf(e.inputs);
+    const lo = this.layoutOf(e.outputs);
+    const need = this.k + slotsOf(e.inputs) + slotsOf(e.outputs);
+    if (need > this.nums.length) {
+      const grown = new Float64Array(Math.max(need, this.nums.length * 2));
+      grown.set(this.nums.subarray(0, this.k));
+      this.nums = grown;
+    }
+    p.requestIds.push(e.requestId);
+    p.deployments.push(e.deployment);
+    p.models.push(e.model);
+    p.versions.push(e.version);
+    p.variants.push(e.variant);
+    p.times.push(e.timeMs);
+    p.latencies.push(e.latencyMs);
+    p.rows.push(e.inputs.rows);
+    p.outputRows.push(e.outputs.rows);
+    p.inputLayout.push(li);
+    p.outputLayout.push(lo);
+    p.numStart.push(this.k);
+    p.strStart.push(p.strs.length);
+    this.k = this.packBatch(e.inputs, this.k);
+    this.k = this.packBatch(e.outputs, this.k);
+    this.rowCount += e.inputs.rows;
+  }
+
+  seal(): PackedEntries {
+    const out = { ...this.packed, nums: this.nums.slice(0, this.k) };
+    this.nums = new Float64Array(this.initialSlots);
+    this.packed = emptyPacked([], this.nums);
+    this.k = 0;
+    this.lastLayout = -1;
+    this.rowCount = 0;
+    return out;
+  }
+
+  private layoutOf(batch: Batch): number {
+    const layouts = this.packed.layouts;
+    if (this.lastLayout >= 0 && sameLayout(layouts[this.lastLayout], batch)) return this.lastLayout;
+    const found = layouts.findIndex((l) => sameLayout(l, batch));
+    if (found >= 0) return (this.lastLayout = found);
+    layouts.push([...batch.columns].map(([name, col]) => ({ name, kind: kindOf(col.dtype), shape: col.shape })));
+    return (this.lastLayout = layouts.length - 1);
+  }
+
+  private packBatch(batch: Batch, k: number): number {
+    const nums = this.nums;
+    for (const col of batch.columns.values()) {
+      const data = col.data;
+      if (col.dtype === 'string') {
+        for (let i = 0; i < data.length; i++) this.packed.strs.push((data as string[])[i]);
+      } else if (col.dtype === 'int64' || col.dtype === 'uint64') {
+        // The integers' own bits, so values past 2^53 stay exact.
+        new BigInt64Array(nums.buffer, k * 8, data.length).set(new BigInt64Array((data as BigInt64Array).buffer, (data as BigInt64Array).byteOffset, data.length));
+        k += data.length;
+      } else if (col.dtype === 'float16') {
+        for (let i = 0; i < data.length; i++) nums[k++] = fromFloat16Bits((data as Uint16Array)[i]);
+      } else {
+        nums.set(data as ArrayLike<number>, k);
+        k += data.length;
+      }
+    }
+    return k;
+  }
 }
 
 export function packEntries(entries: readonly PredictionRecord[]): PackedEntries {
-  const layouts: ColumnLayout[][] = [];
-  // Requests of one deployment nearly always share a layout: the last match is tried first.
-  let last = -1;
-  const layoutOf = (batch: Batch): number => {
-    if (last >= 0 && sameLayout(layouts[last], batch)) return last;
-    const found = layouts.findIndex((l) => sameLayout(l, batch));
-    if (found >= 0) return (last = found);
-    layouts.push([...batch.columns].map(([name, col]) => ({ name, kind: kindOf(col.dtype), shape: col.shape })));
-    return (last = layouts.length - 1);
-  };
-  let numCount = 0;
-  for (const e of entries) {
-    for (const col of e.inputs.columns.values()) if (kindOf(col.dtype) === 'num') numCount += col.data.length;
-    for (const col of e.outputs.columns.values()) if (kindOf(col.dtype) === 'num') numCount += col.data.length;
-  }
-  const nums = new Float64Array(numCount);
-  const strs: string[] = [];
-  let k = 0;
-  const packed: PackedEntries = {
-    requestIds: [], deployments: [], models: [], versions: [], variants: [], times: [], latencies: [], rows: [], outputRows: [],
-    inputLayout: [], outputLayout: [], numStart: [], strStart: [], layouts, nums, strs,
-  };
-  for (const e of entries) {
-    packed.requestIds.push(e.requestId);
-    packed.deployments.push(e.deployment);
-    packed.models.push(e.model);
-    packed.versions.push(e.version);
-    packed.variants.push(e.variant);
-    packed.times.push(e.timeMs);
-    packed.latencies.push(e.latencyMs);
-    packed.rows.push(e.inputs.rows);
-    packed.outputRows.push(e.outputs.rows);
-    packed.inputLayout.push(layoutOf(e.inputs));
-    packed.outputLayout.push(layoutOf(e.outputs));
-    packed.numStart.push(k);
-    packed.strStart.push(strs.length);
-    k = packBatch(e.inputs, nums, k, strs);
-    k = packBatch(e.outputs, nums, k, strs);
-  }
-  return packed;
+  const builder = new PackBuilder();
+  for (const e of entries) builder.append(e);
+  return builder.seal();
 }
 
 const jsonNumber = (v: number) => (Number.isFinite(v) ? String(v) : 'null');
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 /** 64-bit integers are numbers while exact, decimal text beyond 2^53. */
-const jsonBig = (s: string) => {
-  const b = BigInt(s);
-  return b <= SAFE && b >= -SAFE ? s : JSON.stringify(s);
-};
+const jsonBig = (b: bigint) => (b <= SAFE && b >= -SAFE ? String(b) : `"${b}"`);
 
 /** `"name":` of each column of each layout, computed once per batch read. */
 export const layoutKeys = (packed: PackedEntries): string[][] => packed.layouts.map((layout) => layout.map((c) => `${JSON.stringify(c.name)}:`));
 
-function cellJson(col: ColumnLayout, packed: PackedEntries, cursor: { num: number; str: number }): string {
-  if (col.shape.length === 0) {
-    if (col.kind === 'num') return jsonNumber(packed.nums[cursor.num++]);
-    const s = packed.strs[cursor.str++];
-    return col.kind === 'big' ? jsonBig(s) : JSON.stringify(s);
+interface Cursor {
+  num: number;
+  str: number;
+  /** The number slots read as 64-bit integers, made on first use. */
+  i64?: BigInt64Array;
+  u64?: BigUint64Array;
+}
+
+function valueJson(col: ColumnLayout, packed: PackedEntries, cursor: Cursor): string {
+  switch (col.kind) {
+    case 'num':
+      return jsonNumber(packed.nums[cursor.num++]);
+    case 'i64':
+      cursor.i64 ??= new BigInt64Array(packed.nums.buffer, packed.nums.byteOffset, packed.nums.length);
+      return jsonBig(cursor.i64[cursor.num++]);
+    case 'u64':
+      cursor.u64 ??= new BigUint64Array(packed.nums.buffer, packed.nums.byteOffset, packed.nums.length);
+      return jsonBig(cursor.u64[cursor.num++]);
+    default:
+      return JSON.stringify(packed.strs[cursor.str++]);
   }
+}
+
+function cellJson(col: ColumnLayout, packed: PackedEntries, cursor: Cursor): string {
+  if (col.shape.length === 0) return valueJson(col, packed, cursor);
   const flat: unknown[] = [];
-  for (let i = rowSize(col.shape); i > 0; i--) {
-    if (col.kind === 'num') {
-      const v = packed.nums[cursor.num++];
-      flat.push(Number.isFinite(v) ? v : null);
-    } else {
-      const s = packed.strs[cursor.str++];
-      flat.push(col.kind === 'big' ? JSON.parse(jsonBig(s)) : s);
-    }
-  }
+  for (let i = rowSize(col.shape); i > 0; i--) flat.push(JSON.parse(valueJson(col, packed, cursor)));
   return JSON.stringify(nest(flat, col.shape));
 }
 
 /** Reads one batch's columns from the packed arrays (column after column); returns each row's JSON object text. */
-function batchJson(layout: ColumnLayout[], keys: string[], rows: number, packed: PackedEntries, cursor: { num: number; str: number }): string[] {
+function batchJson(layout: ColumnLayout[], keys: string[], rows: number, packed: PackedEntries, cursor: Cursor): string[] {
   if (layout.length === 1 && layout[0].kind === 'json') return Array.from({ length: rows }, () => packed.strs[cursor.str++]);
   if (rows === 1) {
     // The common single-row request: one string built in place, no per-row arrays.
@@ -175,7 +231,7 @@ export interface PackedRow {
 
 /** The rows of entry `e` alone (the entry's offsets make this independent of the others). */
 export function entryRows(packed: PackedEntries, e: number, keys: string[][] = layoutKeys(packed)): PackedRow[] {
-  const cursor = { num: packed.numStart[e], str: packed.strStart[e] };
+  const cursor: Cursor = { num: packed.numStart[e], str: packed.strStart[e] };
   const rows = packed.rows[e];
   const li = packed.inputLayout[e];
   const lo = packed.outputLayout[e];
@@ -214,10 +270,7 @@ export function selectEntries(packed: PackedEntries, keep: readonly number[]): P
   const strEnd = (e: number) => (e + 1 < n ? packed.strStart[e + 1] : packed.strs.length);
   let numCount = 0;
   for (const e of keep) numCount += numEnd(e) - packed.numStart[e];
-  const out: PackedEntries = {
-    requestIds: [], deployments: [], models: [], versions: [], variants: [], times: [], latencies: [], rows: [], outputRows: [],
-    inputLayout: [], outputLayout: [], numStart: [], strStart: [], layouts: packed.layouts, nums: new Float64Array(numCount), strs: [],
-  };
+  const out = emptyPacked(packed.layouts, new Float64Array(numCount));
   let k = 0;
   for (const e of keep) {
     out.requestIds.push(packed.requestIds[e]);
@@ -274,10 +327,7 @@ export function decodeSegment(data: Uint8Array): PackedEntries {
 /** Legacy rows (JSON text per row) as one packed batch, a request per entry. */
 export function packJsonRows(rows: readonly PackedRow[]): PackedEntries {
   const json: ColumnLayout[] = [{ name: '', kind: 'json', shape: [] }];
-  const packed: PackedEntries = {
-    requestIds: [], deployments: [], models: [], versions: [], variants: [], times: [], latencies: [], rows: [], outputRows: [],
-    inputLayout: [], outputLayout: [], numStart: [], strStart: [], layouts: [json], nums: new Float64Array(0), strs: [],
-  };
+  const packed = emptyPacked([json], new Float64Array(0));
   for (let i = 0; i < rows.length; ) {
     let j = i;
     while (j < rows.length && rows[j].request_id === rows[i].request_id) j++;

@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import { invalidArgument, notFound } from '../../core/errors.js';
 import { RingBuffer } from './ring.js';
-import { packEntries, unpackRows, type PackedRow } from './pack.js';
+import { PackBuilder, packEntries, unpackRows, type PackedEntries, type PackedRow } from './pack.js';
 import { deleteRowsBefore, readRows, rowsByRequestIds } from './segments.js';
 import { InlineWriter, WorkerWriter, type LogWriter } from './writer.js';
 import type { StoreUri } from '../../config.js';
@@ -53,8 +53,11 @@ function toLogged(row: PackedRow): LoggedPrediction {
 
 export class PredictionLog implements PredictionSink {
   private readonly ring: RingBuffer<PredictionRecord>;
-  private queue: PredictionRecord[] = [];
+  /** Per deployment, the batch being packed; sealed batches wait in `queue` for the writer. */
+  private readonly open = new Map<string, PackBuilder>();
+  private queue: PackedEntries[] = [];
   private queuedRows = 0;
+  private queuedEntries = 0;
   private readonly rates = new Map<string, number>();
   private defaultRate: number;
   private readonly maxQueue: number;
@@ -114,16 +117,22 @@ export class PredictionLog implements PredictionSink {
         this.counters.dropped++;
         return;
       }
-      this.queue.push(entry);
+      let builder = this.open.get(entry.deployment);
+      if (!builder) this.open.set(entry.deployment, (builder = new PackBuilder()));
+      builder.append(entry);
       this.queuedRows += rows;
+      this.queuedEntries++;
       this.ring.push(entry);
-      // A running drain keeps taking batches until the queue is empty; it needs no nudge.
-      if (this.queuedRows >= this.batchRows && !this.flushScheduled && !this.draining) {
-        this.flushScheduled = true;
-        setImmediate(() => {
-          this.flushScheduled = false;
-          void this.flush().catch(() => undefined);
-        });
+      if (builder.rowCount >= this.batchRows) {
+        this.queue.push(builder.seal());
+        // A running drain keeps taking batches until the queue is empty; it needs no nudge.
+        if (!this.flushScheduled && !this.draining) {
+          this.flushScheduled = true;
+          setImmediate(() => {
+            this.flushScheduled = false;
+            void this.flush().catch(() => undefined);
+          });
+        }
       }
     } catch {
       // The sink's contract is to never fail a prediction; a malformed entry is only counted.
@@ -132,7 +141,7 @@ export class PredictionLog implements PredictionSink {
   }
 
   stats(): PredictionLogStats {
-    return { ...this.counters, queued: this.queue.length };
+    return { ...this.counters, queued: this.queuedEntries };
   }
 
   /** Writes everything queued so far; resolves when it is in the store. */
@@ -145,6 +154,7 @@ export class PredictionLog implements PredictionSink {
   private async drain(): Promise<void> {
     this.draining = true;
     try {
+      for (const builder of this.open.values()) if (builder.entries > 0) this.queue.push(builder.seal());
       await this.drainQueue();
     } finally {
       this.draining = false;
@@ -155,10 +165,11 @@ export class PredictionLog implements PredictionSink {
     while (this.queue.length > 0) {
       let take = 0;
       let rows = 0;
-      while (take < this.queue.length && rows < this.batchRows) rows += this.queue[take++].inputs.rows;
+      while (take < this.queue.length && (take === 0 || rows < this.batchRows)) rows += this.queue[take++].rows.reduce((a, b) => a + b, 0);
+      const batches = this.queue.slice(0, take);
       let written: number;
       try {
-        written = await this.writer.write(this.queue.slice(0, take));
+        written = await this.writer.write(batches);
       } catch (err) {
         this.counters.writeErrors++;
         this.counters.lastError = (err as Error).message;
@@ -166,6 +177,7 @@ export class PredictionLog implements PredictionSink {
       }
       this.queue = this.queue.slice(take);
       this.queuedRows -= rows;
+      for (const b of batches) this.queuedEntries -= b.requestIds.length;
       this.counters.written += written;
     }
   }

@@ -9,26 +9,14 @@ import { Worker } from 'node:worker_threads';
 import type { Kysely } from 'kysely';
 import type { StoreUri } from '../../config.js';
 import type { Dialect } from '../../storage/metadata.js';
-import { packEntries, type PackedEntries } from './pack.js';
+import type { PackedEntries } from './pack.js';
 import { insertSegments } from './segments.js';
 import type { LogTables } from './tables.js';
-import type { PredictionRecord } from './types.js';
 
 export interface LogWriter {
-  /** Writes the requests' rows; resolves with the number of rows written. */
-  write(entries: readonly PredictionRecord[]): Promise<number>;
+  /** Stores packed batches (each of one deployment); resolves with the number of rows written. */
+  write(batches: readonly PackedEntries[]): Promise<number>;
   close(): Promise<void>;
-}
-
-/** One packed batch per deployment: a segment holds one deployment's requests. */
-function packByDeployment(entries: readonly PredictionRecord[]): PackedEntries[] {
-  const groups = new Map<string, PredictionRecord[]>();
-  for (const e of entries) {
-    const group = groups.get(e.deployment);
-    if (group) group.push(e);
-    else groups.set(e.deployment, [e]);
-  }
-  return [...groups.values()].map(packEntries);
 }
 
 export class InlineWriter implements LogWriter {
@@ -38,8 +26,8 @@ export class InlineWriter implements LogWriter {
     private readonly dialect: Dialect,
   ) {}
 
-  write(entries: readonly PredictionRecord[]): Promise<number> {
-    return insertSegments(this.db as Kysely<LogTables>, this.dialect, packByDeployment(entries));
+  write(batches: readonly PackedEntries[]): Promise<number> {
+    return insertSegments(this.db as Kysely<LogTables>, this.dialect, batches);
   }
 
   async close(): Promise<void> {}
@@ -58,7 +46,7 @@ function spawn(workerData: unknown): Worker {
 export type WorkerReply = { id: number; written: number } | { id: number; error: string };
 export interface WorkerRequest {
   id: number;
-  batches: PackedEntries[];
+  batches: readonly PackedEntries[];
 }
 
 export class WorkerWriter implements LogWriter {
@@ -97,15 +85,15 @@ export class WorkerWriter implements LogWriter {
     return worker;
   }
 
-  write(entries: readonly PredictionRecord[]): Promise<number> {
-    if (this.dead) return this.fallback.write(entries);
+  write(batches: readonly PackedEntries[]): Promise<number> {
+    if (this.dead) return this.fallback.write(batches);
     const worker = this.started();
-    const batches = packByDeployment(entries);
     const id = this.nextId++;
     return new Promise<number>((resolve, reject) => {
       if (this.pending.size === 0) worker.ref();
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, batches } satisfies WorkerRequest, batches.map((b) => b.nums.buffer as ArrayBuffer));
+      // Copied, not transferred: a batch the thread fails to store is retried on the next flush.
+      worker.postMessage({ id, batches } satisfies WorkerRequest);
     });
   }
 
