@@ -84,7 +84,7 @@ export class MonitoringService {
     this.clock = stores.clock;
     this.log = new PredictionLog(db, stores.clock, options.log, stores.metadata.dialect, stores.config?.store);
     this.feedback = new FeedbackStore(db, stores.clock);
-    this.webhooks = new AlertWebhooks(db, stores.clock, options.webhooks);
+    this.webhooks = new AlertWebhooks(db, stores.clock, { allowPrivateTargets: stores.config?.allowPrivateWebhookTargets, ...options.webhooks });
     this.alerts = new Alerts(db, stores.clock, this.webhooks, this.events);
     this.monitors = new Monitors({
       db,

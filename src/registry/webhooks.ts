@@ -6,15 +6,10 @@
  * changes after the check cannot redirect a delivery inside the network).
  */
 import { randomUUID } from 'node:crypto';
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { promises as dns } from 'node:dns';
-import http from 'node:http';
-import https from 'node:https';
-import { isIP } from 'node:net';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import { invalidArgument, notFound } from '../core/errors.js';
-import { isInternalAddress, signWebhookPayload } from '../core/webhook-security.js';
+import { checkWebhookUrl, postWebhook, signWebhookPayload } from '../core/webhook-security.js';
 import { REGISTRY_EVENTS, type RegistryEvent } from './events.js';
 import type { RegistryTables, RegDeliveryTable, RegWebhookTable } from './tables.js';
 import type { Webhook, WebhookDelivery } from './types.js';
@@ -32,16 +27,6 @@ export interface WebhookOptions {
 }
 
 export const WEBHOOK_TEST_EVENT = 'webhook.test';
-
-const refused = (url: string, address: string) =>
-  invalidArgument(
-    `webhook url ${url}: ${address} is a loopback or private address; such targets are refused unless allowPrivateWebhookTargets is set`,
-    { field: 'url' },
-  );
-
-function hostOf(url: URL): string {
-  return url.hostname.replace(/^\[|\]$/g, '');
-}
 
 
 function toWebhook(row: RegWebhookTable): Webhook {
@@ -102,23 +87,8 @@ export class Webhooks {
     this.timeoutMs = options.timeoutMs ?? 10_000;
   }
 
-  private async checkTarget(text: string): Promise<string> {
-    let url: URL;
-    try {
-      url = new URL(text);
-    } catch {
-      throw invalidArgument(`webhook url "${text}" is not a valid URL`, { field: 'url' });
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalidArgument(`webhook url ${text}: only http and https are supported`, { field: 'url' });
-    if (url.username || url.password) throw invalidArgument(`webhook url ${text}: credentials in the URL are not allowed; use a secret`, { field: 'url' });
-    if (!this.options.allowPrivateTargets) {
-      const host = hostOf(url);
-      const addresses = isIP(host) ? [host] : await dns.lookup(host, { all: true }).then((r) => r.map((a) => a.address), () => [] as string[]);
-      if (addresses.length === 0) throw invalidArgument(`webhook url ${text}: host ${host} does not resolve`, { field: 'url' });
-      const bad = addresses.find(isInternalAddress);
-      if (bad) throw refused(text, bad);
-    }
-    return url.toString();
+  private checkTarget(text: string): Promise<string> {
+    return checkWebhookUrl(text, 'url', !!this.options.allowPrivateTargets);
   }
 
   private checkEvents(events: string[]): string[] {
@@ -286,42 +256,14 @@ export class Webhooks {
   }
 
   private send(hook: RegWebhookTable, delivery: RegDeliveryTable): Promise<{ status?: number; error?: string }> {
-    const url = new URL(hook.url);
     const headers: Record<string, string> = {
       'content-type': 'application/json',
-      'content-length': String(Buffer.byteLength(delivery.payload)),
       'user-agent': 'modelport-webhooks/1',
       'x-modelport-event': delivery.event,
       'x-modelport-delivery': delivery.id,
     };
     if (hook.secret) headers['x-modelport-signature'] = signWebhookPayload(hook.secret, delivery.payload);
-    const allowPrivate = !!this.options.allowPrivateTargets;
-    // Every address the connection resolves to is checked, so DNS cannot point a hook inside the network later.
-    const lookup = (hostname: string, opts: object, cb: (err: Error | null, address: string | LookupAddress[], family?: number) => void) => {
-      dnsLookup(hostname, opts as never, (err: Error | null, address: string | LookupAddress[], family?: number) => {
-        if (err) return cb(err, address, family);
-        const list = Array.isArray(address) ? address.map((a) => a.address) : [address];
-        const bad = allowPrivate ? undefined : list.find(isInternalAddress);
-        if (bad) return cb(refused(hook.url, bad), address, family);
-        cb(null, address, family);
-      });
-    };
-    const host = hostOf(url);
-    if (!allowPrivate && isIP(host) && isInternalAddress(host)) return Promise.resolve({ error: refused(hook.url, host).message });
-    return new Promise((resolve) => {
-      const req = (url.protocol === 'https:' ? https : http).request(
-        url,
-        { method: 'POST', headers, lookup: lookup as never, timeout: this.timeoutMs },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve({ status: res.statusCode }));
-          res.on('error', (err) => resolve({ status: res.statusCode, error: err.message }));
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
-      req.on('error', (err) => resolve({ error: err.message }));
-      req.end(delivery.payload);
-    });
+    return postWebhook(hook.url, delivery.payload, headers, { allowPrivate: !!this.options.allowPrivateTargets, timeoutMs: this.timeoutMs });
   }
 
   /** Resolves once no delivery is in flight (retries included). */

@@ -6,12 +6,9 @@
  * restarts.
  */
 import { randomUUID } from 'node:crypto';
-import { promises as dns } from 'node:dns';
-import { isIP } from 'node:net';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
-import { invalidArgument } from '../../core/errors.js';
-import { isInternalAddress, signWebhookPayload } from '../../core/webhook-security.js';
+import { postWebhook, signWebhookPayload } from '../../core/webhook-security.js';
 import type { AlertTables, MonDeliveryTable } from './tables.js';
 import type { AlertEvent, Delivery, WebhookTarget } from './types.js';
 
@@ -23,31 +20,8 @@ export interface WebhookOptions {
   maxDelayMs?: number;
   /** Per-attempt timeout, wall time (default 10 s). */
   timeoutMs?: number;
-}
-
-/**
- * A webhook target as saved: http(s), no credentials, and (unless allowed) not on a loopback,
- * private or link-local address, so a monitor cannot be used to probe the internal network.
- */
-export async function checkWebhookUrl(text: string, field: string, allowPrivate: boolean): Promise<string> {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw invalidArgument(`${field}: "${text}" is not a valid URL`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalidArgument(`${field}: ${text}: only http and https are supported`);
-  if (url.username || url.password) throw invalidArgument(`${field}: ${text}: credentials in the URL are not allowed; use a secret`);
-  if (!allowPrivate) {
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    const addresses = isIP(host) ? [host] : await dns.lookup(host, { all: true }).then((r) => r.map((a) => a.address), () => [] as string[]);
-    if (addresses.length === 0) throw invalidArgument(`${field}: ${text}: host ${host} does not resolve`);
-    const internal = addresses.find(isInternalAddress);
-    if (internal) {
-      throw invalidArgument(`${field}: ${text}: ${internal} is a loopback or private address; such targets are refused unless allowPrivateWebhookTargets is set`);
-    }
-  }
-  return url.toString();
+  /** Deliver to loopback and private addresses too (checked on every connection otherwise). */
+  allowPrivateTargets?: boolean;
 }
 
 function toDelivery(row: MonDeliveryTable): Delivery {
@@ -73,6 +47,7 @@ export class AlertWebhooks {
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly timeoutMs: number;
+  private readonly allowPrivate: boolean;
 
   constructor(
     private readonly db: Kysely<AlertTables>,
@@ -83,6 +58,7 @@ export class AlertWebhooks {
     this.baseDelayMs = options.baseDelayMs ?? 1000;
     this.maxDelayMs = options.maxDelayMs ?? 5 * 60_000;
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.allowPrivate = options.allowPrivateTargets ?? false;
   }
 
   /** Records one delivery per target and starts the first attempts without waiting for them. */
@@ -152,17 +128,9 @@ export class AlertWebhooks {
         'x-modelport-delivery': row.id,
       };
       if (row.secret) headers['x-modelport-signature'] = signWebhookPayload(row.secret, row.payload);
-      let status: number | null = null;
-      let error: string | null = null;
-      try {
-        const res = await fetch(row.url, { method: 'POST', headers, body: row.payload, signal: AbortSignal.timeout(this.timeoutMs), redirect: 'manual' });
-        status = res.status;
-        await res.body?.cancel().catch(() => undefined);
-        if (status < 200 || status >= 300) error = `HTTP ${status}`;
-      } catch (err) {
-        const e = err as Error & { cause?: { code?: string; message?: string } };
-        error = e.cause?.code ?? e.cause?.message ?? e.message;
-      }
+      const sent = await postWebhook(row.url, row.payload, headers, { allowPrivate: this.allowPrivate, timeoutMs: this.timeoutMs });
+      const status = sent.status ?? null;
+      const error = sent.error ?? (status !== null && (status < 200 || status >= 300) ? `HTTP ${status}` : null);
       const attempts = row.attempts + 1;
       const now = this.clock.now();
       const delivered = error === null;

@@ -18,7 +18,7 @@ import { analyzeDrift, type DriftOptions, type DriftReport, type DriftTable } fr
 import { renderDriftHtml } from '../report/index.js';
 import type { Alerts } from '../alerts/alerts.js';
 import { reportUrl } from '../alerts/alerts.js';
-import { checkWebhookUrl } from '../alerts/webhooks.js';
+import { checkWebhookUrl } from '../../core/webhook-security.js';
 import type { AlertTables } from '../alerts/tables.js';
 import type { WebhookTarget } from '../alerts/types.js';
 import type { FeedbackStore } from '../feedback/feedback.js';
