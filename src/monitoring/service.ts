@@ -71,7 +71,7 @@ export class MonitoringService {
   readonly webhooks: AlertWebhooks;
   readonly alerts: Alerts;
   readonly monitors: Monitors;
-  private readonly concept = new ConceptDriftTracker();
+  private readonly concept: ConceptDriftTracker;
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
 
@@ -84,6 +84,7 @@ export class MonitoringService {
     this.clock = stores.clock;
     this.log = new PredictionLog(db, stores.clock, options.log, stores.metadata.dialect, stores.config?.store);
     this.feedback = new FeedbackStore(db, stores.clock);
+    this.concept = new ConceptDriftTracker(db, stores.metadata.dialect, stores.clock);
     this.webhooks = new AlertWebhooks(db, stores.clock, { allowPrivateTargets: stores.config?.allowPrivateWebhookTargets, ...options.webhooks });
     this.alerts = new Alerts(db, stores.clock, this.webhooks, this.events);
     this.monitors = new Monitors({
@@ -149,7 +150,7 @@ export class MonitoringService {
       const settings: ConceptSettings = concept
         ? { detector: detectorSpecOf(concept.config.conceptDrift), output: outputSpecOf(concept.config.conceptDrift), monitorId: concept.id }
         : { detector: detectorSpecOf(undefined), output: outputSpecOf(perf?.config.performance) };
-      const detections = this.concept.observe(deployment, items, settings);
+      const detections = await this.concept.observe(deployment, items, settings);
       if (detections.length === 0) continue;
       const targets = concept ? concept.webhooks : await this.monitors.deploymentTargets(deployment);
       for (const d of detections) {

@@ -1,5 +1,5 @@
 import { invalidArgument } from '../../core/errors.js';
-import type { DetectorSignal, StreamingDetector } from './types.js';
+import type { DetectorSignal, DetectorState, StreamingDetector } from './types.js';
 
 export interface AdwinOptions {
   /** Confidence of each cut (river: 0.002). Smaller means fewer false alarms and later detections. */
@@ -91,6 +91,30 @@ export class Adwin implements StreamingDetector {
     this.width = 0;
     this.tick = 0;
     this.detected = false;
+  }
+
+  save(): DetectorState {
+    return {
+      totals: this.rows.map((r) => Array.from(r.totals.subarray(0, r.count))),
+      variances: this.rows.map((r) => Array.from(r.variances.subarray(0, r.count))),
+      total: this.total,
+      variance: this.variance,
+      width: this.width,
+      tick: this.tick,
+      detected: this.detected,
+    };
+  }
+
+  load(state: DetectorState): void {
+    const totals = state.totals as number[][];
+    const variances = state.variances as number[][];
+    this.rows = totals.map((t, r) => {
+      const row = new BucketRow(this.maxBuckets + 1);
+      t.forEach((total, k) => row.push(total, variances[r][k]));
+      return row;
+    });
+    ({ total: this.total, variance: this.variance, width: this.width, tick: this.tick } = state as Record<string, number>);
+    this.detected = state.detected === true;
   }
 
   update(x: number): DetectorSignal {

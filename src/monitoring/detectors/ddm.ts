@@ -1,5 +1,5 @@
 import { invalidArgument } from '../../core/errors.js';
-import type { DetectorSignal, StreamingDetector } from './types.js';
+import type { DetectorSignal, DetectorState, StreamingDetector } from './types.js';
 
 export interface DdmOptions {
   /** Observations before any warning or drift can be signalled (river: 30). */
@@ -45,6 +45,15 @@ export class Ddm implements StreamingDetector {
     this.sMin = Infinity;
     this.psMin = Infinity;
     this.detected = false;
+  }
+
+  save(): DetectorState {
+    return { n: this.n, p: this.p, pMin: this.pMin, sMin: this.sMin, psMin: this.psMin, detected: this.detected };
+  }
+
+  load(state: DetectorState): void {
+    ({ n: this.n, p: this.p, pMin: this.pMin, sMin: this.sMin, psMin: this.psMin } = state as Record<string, number>);
+    this.detected = state.detected === true;
   }
 
   update(x: number): DetectorSignal {

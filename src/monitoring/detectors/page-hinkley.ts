@@ -1,5 +1,5 @@
 import { invalidArgument } from '../../core/errors.js';
-import type { DetectorSignal, StreamingDetector } from './types.js';
+import type { DetectorSignal, DetectorState, StreamingDetector } from './types.js';
 
 export interface PageHinkleyOptions {
   /** Observations before a drift can be signalled (river: 30). */
@@ -54,6 +54,15 @@ export class PageHinkley implements StreamingDetector {
     this.minUp = Infinity;
     this.maxDown = -Infinity;
     this.detected = false;
+  }
+
+  save(): DetectorState {
+    return { n: this.n, mean: this.mean, sumUp: this.sumUp, sumDown: this.sumDown, minUp: this.minUp, maxDown: this.maxDown, detected: this.detected };
+  }
+
+  load(state: DetectorState): void {
+    ({ n: this.n, mean: this.mean, sumUp: this.sumUp, sumDown: this.sumDown, minUp: this.minUp, maxDown: this.maxDown } = state as Record<string, number>);
+    this.detected = state.detected === true;
   }
 
   update(x: number): DetectorSignal {

@@ -1,12 +1,18 @@
 /**
  * Concept drift online: each deployment's error stream (1/0 for a wrong/right class, the
  * absolute error for a value) feeds a streaming detector (ADWIN unless a concept_drift monitor
- * says otherwise) as feedback arrives. A detection raises a deduplicated alert.
+ * says otherwise) as feedback arrives. A detection raises a deduplicated alert. The detector's
+ * state lives in the store between batches, so a restart or another replica taking the next
+ * batch continues the same stream.
  */
-import { createDetector, type DetectorSpec, type StreamingDetector } from '../detectors/index.js';
+import type { Kysely } from 'kysely';
+import type { Clock } from '../../core/clock.js';
+import type { Dialect } from '../../storage/metadata.js';
+import { createDetector, stateFromJson, stateToJson, type DetectorSpec } from '../detectors/index.js';
 import type { AcceptedFeedback } from '../feedback/feedback.js';
 import { toClassified, toRegressed, type OutputSpec } from '../performance/extract.js';
 import type { ConceptDriftConfig, PerformanceConfig } from './schema.js';
+import type { MonitorTables } from './tables.js';
 
 /** How a deployment's stream is read and watched. */
 export interface ConceptSettings {
@@ -56,44 +62,57 @@ export function errorOf(f: AcceptedFeedback, output: OutputSpec): number | undef
   return Math.abs(r.actual[0] - r.predicted[0]);
 }
 
-interface Stream {
-  detector: StreamingDetector;
-  key: string;
-  observations: number;
-  recent: number[];
-}
-
 export class ConceptDriftTracker {
-  private readonly streams = new Map<string, Stream>();
+  constructor(
+    private readonly db: Kysely<MonitorTables>,
+    private readonly dialect: Dialect,
+    private readonly clock: Clock,
+  ) {}
 
   /** Feeds one deployment's new feedback (in prediction-time order); returns the detections. */
-  observe(deployment: string, feedback: readonly AcceptedFeedback[], settings: ConceptSettings): Detection[] {
+  observe(deployment: string, feedback: readonly AcceptedFeedback[], settings: ConceptSettings): Promise<Detection[]> {
     const key = JSON.stringify(settings.detector);
-    let stream = this.streams.get(deployment);
-    // A changed detector configuration starts a fresh stream.
-    if (!stream || stream.key !== key) {
-      stream = { detector: createDetector(settings.detector), key, observations: 0, recent: [] };
-      this.streams.set(deployment, stream);
-    }
-    const out: Detection[] = [];
-    for (const f of feedback) {
-      const e = errorOf(f, settings.output);
-      if (e === undefined) continue;
-      stream.observations++;
-      stream.recent.push(e);
-      if (stream.recent.length > RECENT) stream.recent.shift();
-      if (stream.detector.update(e).drift) {
-        out.push({
-          deployment,
-          detector: stream.detector.name,
-          observations: stream.observations,
-          recentError: stream.recent.reduce((s, x) => s + x, 0) / stream.recent.length,
-          requestId: f.requestId,
-          row: f.row,
-          settings,
-        });
+    return this.db.transaction().execute(async (trx) => {
+      // The row exists before it is locked, so two replicas' first batches cannot both start a stream.
+      await trx
+        .insertInto('mon_concept_stream')
+        .values({ deployment, settings_key: key, observations: 0, recent: '[]', state: '', updated_ms: this.clock.now() })
+        .onConflict((oc) => oc.column('deployment').doNothing())
+        .execute();
+      let read = trx.selectFrom('mon_concept_stream').selectAll().where('deployment', '=', deployment);
+      if (this.dialect === 'postgres') read = read.forUpdate();
+      const row = await read.executeTakeFirstOrThrow();
+      const detector = createDetector(settings.detector);
+      // A changed detector configuration starts a fresh stream.
+      const same = row.settings_key === key && row.state !== '';
+      if (same) detector.load(stateFromJson(row.state));
+      let observations = same ? Number(row.observations) : 0;
+      const recent: number[] = same ? (JSON.parse(row.recent) as number[]) : [];
+      const out: Detection[] = [];
+      for (const f of feedback) {
+        const e = errorOf(f, settings.output);
+        if (e === undefined) continue;
+        observations++;
+        recent.push(e);
+        if (recent.length > RECENT) recent.shift();
+        if (detector.update(e).drift) {
+          out.push({
+            deployment,
+            detector: detector.name,
+            observations,
+            recentError: recent.reduce((s, x) => s + x, 0) / recent.length,
+            requestId: f.requestId,
+            row: f.row,
+            settings,
+          });
+        }
       }
-    }
-    return out;
+      await trx
+        .updateTable('mon_concept_stream')
+        .set({ settings_key: key, observations, recent: JSON.stringify(recent), state: stateToJson(detector.save()), updated_ms: this.clock.now() })
+        .where('deployment', '=', deployment)
+        .execute();
+      return out;
+    });
   }
 }

@@ -43,9 +43,23 @@ export interface MonCheckTable {
   finished_ms: number;
 }
 
+/** One deployment's concept-drift stream: its detector's state between feedback batches. */
+export interface MonConceptStreamTable {
+  deployment: string;
+  /** The detector settings (JSON) the state belongs to; other settings start a fresh stream. */
+  settings_key: string;
+  observations: number;
+  /** JSON: the latest errors, newest last (for the alert's recent error). */
+  recent: string;
+  /** The detector's saved state (detectors/types.ts stateToJson). */
+  state: string;
+  updated_ms: number;
+}
+
 export interface MonitorTables {
   mon_monitor: MonMonitorTable;
   mon_check: MonCheckTable;
+  mon_concept_stream: MonConceptStreamTable;
 }
 
 export const monitorMigrations: Migrations = {
@@ -89,6 +103,19 @@ export const monitorMigrations: Migrations = {
         .addColumn('finished_ms', 'bigint', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('mon_check_monitor').on('mon_check').columns(['monitor_id', 'started_ms']).execute();
+    },
+  },
+  '0550_monitoring_concept_streams': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('mon_concept_stream')
+        .addColumn('deployment', 'varchar(256)', (c) => c.primaryKey())
+        .addColumn('settings_key', 'text', (c) => c.notNull())
+        .addColumn('observations', 'bigint', (c) => c.notNull())
+        .addColumn('recent', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('updated_ms', 'bigint', (c) => c.notNull())
+        .execute();
     },
   },
 };

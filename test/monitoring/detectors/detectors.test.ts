@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { ModelportError } from '../../../src/core/errors.js';
-import { Adwin, Ddm, PageHinkley, createDetector, runDetector, type StreamingDetector } from '../../../src/monitoring/detectors/index.js';
+import { Adwin, Ddm, PageHinkley, createDetector, runDetector, stateFromJson, stateToJson, type StreamingDetector } from '../../../src/monitoring/detectors/index.js';
 import { PythonRandom } from './python-random.js';
 import { mulberry32 as rng } from '../../../src/core/random.js';
 
@@ -171,4 +171,20 @@ describe('interface and validation', () => {
     bad(() => new Ddm({ warningThreshold: 3, driftThreshold: 2 }), /warningThreshold <= driftThreshold/);
     bad(() => new PageHinkley({ threshold: 0 }), /threshold must be > 0/);
   });
+});
+
+test('a detector saved mid-stream and loaded into a new one continues exactly (the store keeps it between batches)', () => {
+  const r = rng(7);
+  const stream = Array.from({ length: 3000 }, (_, i) => (r() < (i < 1500 ? 0.1 : 0.4) ? 1 : 0));
+  for (const [name, make] of detectors) {
+    const whole = runDetector(make(), stream);
+    const first = make();
+    const head = runDetector(first, stream.slice(0, 1234));
+    const second = make();
+    second.load(stateFromJson(stateToJson(first.save())));
+    const tail = runDetector(second, stream.slice(1234));
+    assert.deepEqual([...head.drifts, ...tail.drifts.map((i) => i + 1234)], whole.drifts, `${name}: drifts`);
+    assert.deepEqual([...head.warnings, ...tail.warnings.map((i) => i + 1234)], whole.warnings, `${name}: warnings`);
+    assert.ok(whole.drifts.length > 0, `${name}: the stream has a change to find`);
+  }
 });

@@ -1,4 +1,5 @@
 import { describe, test } from 'node:test';
+import type { MonitoringService } from '../../../src/monitoring/service.js';
 import assert from 'node:assert/strict';
 import { ENGINES, T0, record } from '../monitors/helpers.js';
 import type { AlertEvent } from '../../../src/monitoring/alerts/types.js';
@@ -99,6 +100,33 @@ for (const engine of ENGINES) {
         assert.deepEqual(events.map((e) => e.type), ['alert.firing', 'alert.resolved']);
       } finally {
         await h.close();
+      }
+    });
+
+    test('concept drift continues one stream when feedback batches go to different replicas', { skip }, async () => {
+      // The same labels through one service, and alternately through two sharing the store,
+      // must reach the same detections at the same observations.
+      const n = 600;
+      const items = Array.from({ length: n }, (_, i) => ({ request_id: `c${i}`, label: i < 300 ? (i % 10 === 0 ? 0 : 1) : i % 5 < 3 ? 0 : 1 }));
+      const observationsAt = async (services: MonitoringService[]) => {
+        for (let i = 0; i < n; i++) services[0].log.record(record(`c${i}`, T0 + i, { x: [i] }, { label: [1] }));
+        await services[0].log.flush();
+        const batches = 12;
+        for (let b = 0; b < batches; b++) await services[b % services.length].submitFeedback(items.slice((b * n) / batches, ((b + 1) * n) / batches));
+        const alerts = await services[0].alerts.list({ kind: 'concept_drift' });
+        return alerts.map((a) => [a.occurrences, a.details.observations]);
+      };
+      const single = await engine.open();
+      const [a, b] = await engine.replicas();
+      try {
+        const alone = await observationsAt([single.service]);
+        assert.equal(alone.length, 1);
+        assert.ok(Number(alone[0][1]) > 300, 'detected after the change');
+        assert.deepEqual(await observationsAt([a.service, b.service]), alone);
+      } finally {
+        await single.close();
+        await a.close();
+        await b.close();
       }
     });
   });

@@ -22,6 +22,8 @@ export interface Engine {
   name: string;
   skip(): Promise<string | false>;
   open(options?: MonitoringOptions): Promise<Harness>;
+  /** Two services sharing one store, as two replicas do (closing the second cleans up). */
+  replicas(options?: MonitoringOptions): Promise<[Harness, Harness]>;
 }
 
 async function build(storeUri: string, options: MonitoringOptions, cleanup: () => Promise<void>): Promise<Harness> {
@@ -54,6 +56,10 @@ export const ENGINES: Engine[] = [
     name: 'sqlite',
     skip: async () => false,
     open: (options = {}) => build(`sqlite:${join(tempDir('mpmon'), 'm.db')}`, options, async () => undefined),
+    replicas: async (options = {}) => {
+      const uri = `sqlite:${join(tempDir('mpmon'), 'm.db')}`;
+      return [await build(uri, options, async () => undefined), await build(uri, options, async () => undefined)];
+    },
   },
   {
     name: 'postgres',
@@ -61,6 +67,10 @@ export const ENGINES: Engine[] = [
     open: (options = {}) => {
       const { uri, schema } = freshPostgresUri();
       return build(uri, options, () => dropSchema(schema));
+    },
+    replicas: async (options = {}) => {
+      const { uri, schema } = freshPostgresUri();
+      return [await build(uri, options, async () => undefined), await build(uri, options, () => dropSchema(schema))];
     },
   },
 ];
