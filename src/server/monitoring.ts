@@ -252,7 +252,7 @@ export const monitoringRoutes: FastifyPluginAsync<{ platform: Platform }> = asyn
 
   app.patch('/api/v1/monitors/:id', {
     config: { permission: 'manage' },
-    schema: { summary: "Changes a monitor's schedule, bounds, detector, webhooks or enabled flag", tags, params: IdParams, body: MonitorPatchSchema, response: { 200: MonitorSchema } },
+    schema: { summary: "Changes a monitor's schedule, drift reference and thresholds, bounds, detector, webhooks or enabled flag", tags, params: IdParams, body: MonitorPatchSchema, response: { 200: MonitorSchema } },
   }, async (request) => monitoring.monitors.update(request.params.id, request.body));
 
   app.delete('/api/v1/monitors/:id', {

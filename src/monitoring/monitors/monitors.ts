@@ -267,9 +267,18 @@ export class Monitors {
     const current = await this.row(idOrName);
     const kind = current.kind as MonitorKind;
     const config = JSON.parse(current.config) as KindConfig;
-    const merged = this.validateKind({ kind, ...config, ...(patch.performance ? { performance: patch.performance } : {}), ...(patch.conceptDrift ? { conceptDrift: patch.conceptDrift } : {}) });
+    const merged = this.validateKind({
+      kind,
+      ...config,
+      ...(patch.drift ? { drift: patch.drift } : {}),
+      ...(patch.performance ? { performance: patch.performance } : {}),
+      ...(patch.conceptDrift ? { conceptDrift: patch.conceptDrift } : {}),
+    });
     const now = this.deps.clock.now();
-    const next: Partial<MonMonitorTable> = { config: JSON.stringify(merged), updated_ms: now };
+    const next: Partial<MonMonitorTable> = { updated_ms: now };
+    // A new reference (file, dataset, rows or window) is read and stored as at creation.
+    if (patch.drift && merged.drift) ({ sha256: next.reference_sha256, drift: merged.drift } = await this.storeReference(merged.drift));
+    next.config = JSON.stringify(merged);
     if (patch.intervalSeconds !== undefined) {
       next.interval_ms = patch.intervalSeconds * 1000;
       if (kind !== 'concept_drift') next.next_run_ms = now + next.interval_ms;

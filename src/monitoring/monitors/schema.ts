@@ -126,6 +126,7 @@ export const MonitorPatchSchema = Type.Object(
     windowSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
     delaySeconds: Type.Optional(Type.Integer({ minimum: 0 })),
     enabled: Type.Optional(Type.Boolean()),
+    drift: Type.Optional(DriftConfigSchema),
     performance: Type.Optional(PerformanceConfigSchema),
     conceptDrift: Type.Optional(ConceptDriftConfigSchema),
     webhooks: Type.Optional(Type.Array(WebhookTargetSchema, { maxItems: 20 })),

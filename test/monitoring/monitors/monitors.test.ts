@@ -116,6 +116,16 @@ for (const engine of ENGINES) {
         assert.equal((await s.monitors.get(m.id)).state, 'error');
         assert.deepEqual(await s.alerts.list(), []);
         await assert.rejects(s.monitors.report(bad.id), /has no report/);
+        // A new reference through an update is stored as at creation, and the next check uses it.
+        const shaOf = (x: typeof m) => (x.drift as { reference: { sha256: string } }).reference.sha256;
+        const fixed = await s.monitors.update(m.id, { drift: { reference: { records: [{ age: 31, city: 'paris' }, { age: 39, city: 'paris' }, { age: 35, city: 'paris' }] }, alertOn: 'column' } });
+        assert.match(shaOf(fixed), /^[0-9a-f]{64}$/);
+        assert.notEqual(shaOf(fixed), shaOf(m));
+        assert.equal((fixed.drift as { alertOn: string }).alertOn, 'column');
+        const good = await s.monitors.run(m.id);
+        assert.notEqual(good.status, 'error', good.message);
+        assert.match(good.message, /of 2 columns drifted/);
+        await assert.rejects(s.monitors.update(m.id, { performance: { metric: 'accuracy', min: 0.5 } }), /performance: a drift monitor takes only the "drift" settings/);
       } finally {
         await h.close();
       }
