@@ -6,7 +6,7 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import { invalidArgument } from '../../core/errors.js';
-import type { PackedRow } from '../log/pack.js';
+import type { LogRow } from '../log/pack.js';
 import { rowsByRequestIds } from '../log/segments.js';
 import type { LogTables } from '../log/tables.js';
 import type { JoinedRow } from '../performance/extract.js';
@@ -96,7 +96,7 @@ export class FeedbackStore {
     });
 
     const ids = [...new Set(valid.map((v) => v.requestId))];
-    const predictions = new Map<string, PackedRow>();
+    const predictions = new Map<string, LogRow>();
     const rowsPerRequest = new Map<string, number>();
     for (const [id, rows] of await rowsByRequestIds(this.db, ids)) {
       for (const r of rows) predictions.set(key(id, r.row_index), r);
@@ -130,13 +130,13 @@ export class FeedbackStore {
       if (existing.has(k) || byKey.has(k)) result.replaced++;
       // The last item for a row within one batch wins, as a later batch would.
       byKey.set(k, {
-        row: { request_id: v.requestId, row_index: v.row, deployment: p.deployment, prediction_time_ms: p.time_ms, label: v.label, value: v.value, received_ms: now, outputs: p.outputs },
+        row: { request_id: v.requestId, row_index: v.row, deployment: p.deployment, prediction_time_ms: p.time_ms, label: v.label, value: v.value, received_ms: now, outputs: JSON.stringify(p.outputs) },
         accepted: {
           requestId: v.requestId,
           row: v.row,
           deployment: p.deployment,
           timeMs: p.time_ms,
-          outputs: JSON.parse(p.outputs) as Record<string, unknown>,
+          outputs: p.outputs,
           label: v.label,
           value: v.value,
           first: !existing.has(k),

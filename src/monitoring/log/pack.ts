@@ -161,13 +161,9 @@ export function packEntries(entries: readonly PredictionRecord[]): PackedEntries
   return builder.seal();
 }
 
-const jsonNumber = (v: number) => (Number.isFinite(v) ? String(v) : 'null');
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-/** 64-bit integers are numbers while exact, decimal text beyond 2^53. */
-const jsonBig = (b: bigint) => (b <= SAFE && b >= -SAFE ? String(b) : `"${b}"`);
-
-/** `"name":` of each column of each layout, computed once per batch read. */
-export const layoutKeys = (packed: PackedEntries): string[][] => packed.layouts.map((layout) => layout.map((c) => `${JSON.stringify(c.name)}:`));
+/** 64-bit integers are numbers while exact, decimal text beyond 2^53 (as JSON would need them). */
+const bigValue = (b: bigint): number | string => (b <= SAFE && b >= -SAFE ? Number(b) : String(b));
 
 interface Cursor {
   num: number;
@@ -177,46 +173,41 @@ interface Cursor {
   u64?: BigUint64Array;
 }
 
-function valueJson(col: ColumnLayout, packed: PackedEntries, cursor: Cursor): string {
+/** Missing and non-finite numbers read as null, as they would travel in JSON. */
+function scalar(col: ColumnLayout, packed: PackedEntries, cursor: Cursor): unknown {
   switch (col.kind) {
-    case 'num':
-      return jsonNumber(packed.nums[cursor.num++]);
+    case 'num': {
+      const v = packed.nums[cursor.num++];
+      return Number.isFinite(v) ? v : null;
+    }
     case 'i64':
       cursor.i64 ??= new BigInt64Array(packed.nums.buffer, packed.nums.byteOffset, packed.nums.length);
-      return jsonBig(cursor.i64[cursor.num++]);
+      return bigValue(cursor.i64[cursor.num++]);
     case 'u64':
       cursor.u64 ??= new BigUint64Array(packed.nums.buffer, packed.nums.byteOffset, packed.nums.length);
-      return jsonBig(cursor.u64[cursor.num++]);
+      return bigValue(cursor.u64[cursor.num++]);
     default:
-      return JSON.stringify(packed.strs[cursor.str++]);
+      return packed.strs[cursor.str++];
   }
 }
 
-function cellJson(col: ColumnLayout, packed: PackedEntries, cursor: Cursor): string {
-  if (col.shape.length === 0) return valueJson(col, packed, cursor);
+function cell(col: ColumnLayout, packed: PackedEntries, cursor: Cursor): unknown {
+  if (col.shape.length === 0) return scalar(col, packed, cursor);
   const flat: unknown[] = [];
-  for (let i = rowSize(col.shape); i > 0; i--) flat.push(JSON.parse(valueJson(col, packed, cursor)));
-  return JSON.stringify(nest(flat, col.shape));
+  for (let i = rowSize(col.shape); i > 0; i--) flat.push(scalar(col, packed, cursor));
+  return nest(flat, col.shape);
 }
 
-/** Reads one batch's columns from the packed arrays (column after column); returns each row's JSON object text. */
-function batchJson(layout: ColumnLayout[], keys: string[], rows: number, packed: PackedEntries, cursor: Cursor): string[] {
-  if (layout.length === 1 && layout[0].kind === 'json') return Array.from({ length: rows }, () => packed.strs[cursor.str++]);
-  if (rows === 1) {
-    // The common single-row request: one string built in place, no per-row arrays.
-    let text = '{';
-    for (let c = 0; c < layout.length; c++) text += (c === 0 ? '' : ',') + keys[c] + cellJson(layout[c], packed, cursor);
-    return [`${text}}`];
-  }
-  const texts = Array.from({ length: rows }, () => '');
-  for (let c = 0; c < layout.length; c++) {
-    for (let r = 0; r < rows; r++) texts[r] += (c === 0 ? '' : ',') + keys[c] + cellJson(layout[c], packed, cursor);
-  }
-  return texts.map((t) => `{${t}}`);
+/** Reads one batch's columns from the packed arrays (column after column) as one object per row. */
+function batchObjects(layout: ColumnLayout[], rows: number, packed: PackedEntries, cursor: Cursor): Record<string, unknown>[] {
+  if (layout.length === 1 && layout[0].kind === 'json') return Array.from({ length: rows }, () => JSON.parse(packed.strs[cursor.str++]) as Record<string, unknown>);
+  const out = Array.from({ length: rows }, (): Record<string, unknown> => ({}));
+  for (const col of layout) for (let r = 0; r < rows; r++) out[r][col.name] = cell(col, packed, cursor);
+  return out;
 }
 
-/** One logged row, its inputs and outputs as JSON object text. */
-export interface PackedRow {
+/** One logged row as read back. */
+export interface LogRow {
   request_id: string;
   row_index: number;
   deployment: string;
@@ -225,19 +216,20 @@ export interface PackedRow {
   variant: string;
   time_ms: number;
   latency_ms: number;
-  inputs: string;
-  outputs: string;
+  inputs: Record<string, unknown>;
+  outputs: Record<string, unknown>;
 }
 
+/** A row as the row-per-row table stored it (inputs and outputs as JSON text), before segments. */
+export type LegacyRow = Omit<LogRow, 'inputs' | 'outputs'> & { inputs: string; outputs: string };
+
 /** The rows of entry `e` alone (the entry's offsets make this independent of the others). */
-export function entryRows(packed: PackedEntries, e: number, keys: string[][] = layoutKeys(packed)): PackedRow[] {
+export function entryRows(packed: PackedEntries, e: number): LogRow[] {
   const cursor: Cursor = { num: packed.numStart[e], str: packed.strStart[e] };
   const rows = packed.rows[e];
-  const li = packed.inputLayout[e];
-  const lo = packed.outputLayout[e];
-  const inputs = batchJson(packed.layouts[li], keys[li], rows, packed, cursor);
-  const outputs = batchJson(packed.layouts[lo], keys[lo], packed.outputRows[e], packed, cursor);
-  const out: PackedRow[] = [];
+  const inputs = batchObjects(packed.layouts[packed.inputLayout[e]], rows, packed, cursor);
+  const outputs = batchObjects(packed.layouts[packed.outputLayout[e]], packed.outputRows[e], packed, cursor);
+  const out: LogRow[] = [];
   for (let r = 0; r < rows; r++) {
     out.push({
       request_id: packed.requestIds[e],
@@ -249,17 +241,16 @@ export function entryRows(packed: PackedEntries, e: number, keys: string[][] = l
       time_ms: packed.times[e],
       latency_ms: packed.latencies[e],
       inputs: inputs[r],
-      outputs: outputs[r] ?? '{}',
+      outputs: outputs[r] ?? {},
     });
   }
   return out;
 }
 
 /** One row per row of every packed request, in packing order. */
-export function unpackRows(packed: PackedEntries): PackedRow[] {
-  const keys = layoutKeys(packed);
-  const out: PackedRow[] = [];
-  for (let e = 0; e < packed.requestIds.length; e++) for (const row of entryRows(packed, e, keys)) out.push(row);
+export function unpackRows(packed: PackedEntries): LogRow[] {
+  const out: LogRow[] = [];
+  for (let e = 0; e < packed.requestIds.length; e++) for (const row of entryRows(packed, e)) out.push(row);
   return out;
 }
 
@@ -325,7 +316,7 @@ export function decodeSegment(data: Uint8Array): PackedEntries {
 }
 
 /** Legacy rows (JSON text per row) as one packed batch, a request per entry. */
-export function packJsonRows(rows: readonly PackedRow[]): PackedEntries {
+export function packJsonRows(rows: readonly LegacyRow[]): PackedEntries {
   const json: ColumnLayout[] = [{ name: '', kind: 'json', shape: [] }];
   const packed = emptyPacked([json], new Float64Array(0));
   for (let i = 0; i < rows.length; ) {

@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import { invalidArgument, notFound } from '../../core/errors.js';
 import { RingBuffer } from './ring.js';
-import { PackBuilder, packEntries, unpackRows, type PackedEntries, type PackedRow } from './pack.js';
+import { PackBuilder, packEntries, unpackRows, type LogRow, type PackedEntries } from './pack.js';
 import { deleteRowsBefore, readRows, rowsByRequestIds } from './segments.js';
 import { InlineWriter, WorkerWriter, type LogWriter } from './writer.js';
 import type { StoreUri } from '../../config.js';
@@ -36,7 +36,7 @@ export function checkSampleRate(rate: number, where = 'sampleRate'): number {
   return rate;
 }
 
-function toLogged(row: PackedRow): LoggedPrediction {
+function toLogged(row: LogRow): LoggedPrediction {
   return {
     requestId: row.request_id,
     row: row.row_index,
@@ -46,8 +46,8 @@ function toLogged(row: PackedRow): LoggedPrediction {
     variant: row.variant,
     timeMs: row.time_ms,
     latencyMs: row.latency_ms,
-    inputs: JSON.parse(row.inputs) as Record<string, unknown>,
-    outputs: JSON.parse(row.outputs) as Record<string, unknown>,
+    inputs: row.inputs,
+    outputs: row.outputs,
   };
 }
 
@@ -248,7 +248,7 @@ export class PredictionLog implements PredictionSink {
   async inputsWindow(deployment: string, from: number, to: number, maxRows: number): Promise<Record<string, unknown>[]> {
     await this.flush();
     const rows = await readRows(this.db, { deployment, from, to, limit: maxRows });
-    return rows.map((r) => JSON.parse(r.inputs) as Record<string, unknown>);
+    return rows.map((r) => r.inputs);
   }
 
   /** Every logged row of one request. */

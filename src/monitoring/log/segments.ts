@@ -5,7 +5,7 @@
  */
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { Dialect } from '../../storage/metadata.js';
-import { decodeSegment, encodeSegment, entryRows, layoutKeys, selectEntries, type PackedEntries, type PackedRow } from './pack.js';
+import { decodeSegment, encodeSegment, entryRows, selectEntries, type LogRow, type PackedEntries } from './pack.js';
 import type { LogTables } from './tables.js';
 
 /** Any handle whose database has the log's tables (callers' handles type more tables than these). */
@@ -82,7 +82,7 @@ export interface RowQuery {
 }
 
 /** Newest first; ties by request id, then row. */
-const newestFirst = (a: PackedRow, b: PackedRow) =>
+const newestFirst = (a: LogRow, b: LogRow) =>
   b.time_ms - a.time_ms || (a.request_id < b.request_id ? -1 : a.request_id > b.request_id ? 1 : 0) || a.row_index - b.row_index;
 
 /**
@@ -90,11 +90,11 @@ const newestFirst = (a: PackedRow, b: PackedRow) =>
  * (by their latest request) first and the scan stops once no older segment can hold a row
  * newer than the oldest row kept.
  */
-export async function readRows(handle: Db, query: RowQuery): Promise<PackedRow[]> {
+export async function readRows(handle: Db, query: RowQuery): Promise<LogRow[]> {
   const db = handle as Kysely<LogTables>;
   const { deployment, from, to, limit } = query;
   const inRange = (t: number) => (from === undefined || t >= from) && (to === undefined || t < to);
-  let kept: PackedRow[] = [];
+  let kept: LogRow[] = [];
   for (let offset = 0; ; offset += SCAN_PAGE) {
     let q = db.selectFrom('mon_log_segment').select(['last_ms', 'payload']);
     if (deployment !== undefined) q = q.where('deployment', '=', deployment);
@@ -104,8 +104,7 @@ export async function readRows(handle: Db, query: RowQuery): Promise<PackedRow[]
     for (const segment of page) {
       if (kept.length >= limit && segment.last_ms < kept[limit - 1].time_ms) return kept;
       const packed = decodeSegment(segment.payload);
-      const keys = layoutKeys(packed);
-      for (let e = 0; e < packed.requestIds.length; e++) if (inRange(packed.times[e])) kept.push(...entryRows(packed, e, keys));
+      for (let e = 0; e < packed.requestIds.length; e++) if (inRange(packed.times[e])) kept.push(...entryRows(packed, e));
       kept.sort(newestFirst);
       if (kept.length > limit) kept = kept.slice(0, limit);
     }
@@ -114,9 +113,9 @@ export async function readRows(handle: Db, query: RowQuery): Promise<PackedRow[]
 }
 
 /** The logged rows of each of `ids` that has any (the first answer logged under an id). */
-export async function rowsByRequestIds(handle: Db, ids: readonly string[]): Promise<Map<string, PackedRow[]>> {
+export async function rowsByRequestIds(handle: Db, ids: readonly string[]): Promise<Map<string, LogRow[]>> {
   const db = handle as Kysely<LogTables>;
-  const found = new Map<string, PackedRow[]>();
+  const found = new Map<string, LogRow[]>();
   const wanted = [...new Set(ids)];
   const pointers: { request_id: string; segment_id: number; entry: number }[] = [];
   for (let i = 0; i < wanted.length; i += LOOKUP_CHUNK) {

@@ -1,7 +1,7 @@
 /** The prediction log's tables (migration range 0500_...). */
 import { sql, type Generated, type Kysely } from 'kysely';
 import { isPostgres, type Migrations } from '../../storage/metadata.js';
-import { packJsonRows, type PackedRow } from './pack.js';
+import { packJsonRows, type LegacyRow } from './pack.js';
 import { insertSegment } from './segments.js';
 
 /**
@@ -102,14 +102,14 @@ export const logMigrations: Migrations = {
           .orderBy('request_id')
           .orderBy('row_index')
           .limit(MOVE_ROWS)
-          .execute()) as PackedRow[];
+          .execute()) as LegacyRow[];
         if (rows.length === 0) break;
         // A request's rows never straddle two statements.
         const last = rows[rows.length - 1].request_id;
         const whole = rows.length < MOVE_ROWS ? rows : rows.filter((r) => r.request_id !== last);
         const batch = whole.length > 0 ? whole : rows;
         after = batch[batch.length - 1].request_id;
-        const byDeployment = new Map<string, PackedRow[]>();
+        const byDeployment = new Map<string, LegacyRow[]>();
         for (const r of batch) {
           const group = byDeployment.get(r.deployment);
           if (group) group.push(r);

@@ -29,13 +29,14 @@ test('a segment encodes and decodes to the same rows; selected entries keep thei
   ]);
   const rows = unpackRows(packed);
   assert.equal(rows.length, 6);
-  assert.deepEqual(JSON.parse(rows[2].inputs), { x: 10, v: [1, 2], big: '4611686018427387904', city: 'oslo' });
-  assert.deepEqual(JSON.parse(rows[3].outputs), { y: 7 });
+  assert.deepEqual(rows[2].inputs, { x: 10, v: [1, 2], big: '4611686018427387904', city: 'oslo' });
+  assert.deepEqual(rows[3].outputs, { y: 7 });
+  assert.deepEqual(rows[0].outputs, { y: null });
   const decoded = decodeSegment(encodeSegment(packed));
   assert.deepEqual(unpackRows(decoded), rows);
   const picked = unpackRows(selectEntries(decoded, [0, 2]));
   assert.deepEqual(
-    picked.map((r) => [r.request_id, r.row_index, JSON.parse(r.inputs).x]),
+    picked.map((r) => [r.request_id, r.row_index, r.inputs.x]),
     [['a', 0, 1], ['a', 1, 1.5], ['c', 0, 100], ['c', 1, 100.5]],
   );
   assert.throws(() => decodeSegment(Buffer.from([9, 0, 0, 0, 0, 0, 0, 0])), /unknown format 9/);
