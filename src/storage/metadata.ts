@@ -134,10 +134,19 @@ export async function migrate(store: MetadataStore, migrations: Migrations): Pro
     // installations that share one database from seeing each other's migration tables.
     migrationTableSchema: store.schema,
   });
-  const { error } = await migrator.migrateToLatest();
-  if (error) throw error;
-  const applied = await migrator.getMigrations();
-  return applied.filter((m) => m.executedAt).map((m) => m.name).sort().at(-1);
+  // Kysely finds its migration tables by reading the catalog of every schema; on PostgreSQL that
+  // read fails with 3F000 when another installation drops its schema at that moment. Each
+  // migration runs in a transaction, so trying again is safe.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { error } = await migrator.migrateToLatest();
+      if (error) throw error;
+      const applied = await migrator.getMigrations();
+      return applied.filter((m) => m.executedAt).map((m) => m.name).sort().at(-1);
+    } catch (err) {
+      if (attempt >= 5 || (err as { code?: string }).code !== '3F000') throw err;
+    }
+  }
 }
 
 /** True for a unique or primary-key violation on either engine. */

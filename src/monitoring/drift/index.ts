@@ -220,6 +220,27 @@ function validateOptions(options: DriftOptions): void {
 
 /** Compares every shared column of two tables and gives the dataset verdict. */
 export function analyzeDrift(reference: DriftTable, current: DriftTable, options: DriftOptions = {}, clock: Clock = systemClock): DriftReport {
+  const steps = driftSteps(reference, current, options, clock);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * The same analysis, giving the event loop a turn after each column: a server's scheduled
+ * checks share their thread with serving, which then waits one column's work at most.
+ */
+export async function analyzeDriftYielding(reference: DriftTable, current: DriftTable, options: DriftOptions = {}, clock: Clock = systemClock): Promise<DriftReport> {
+  const steps = driftSteps(reference, current, options, clock);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+function* driftSteps(reference: DriftTable, current: DriftTable, options: DriftOptions, clock: Clock): Generator<undefined, DriftReport, undefined> {
   validateOptions(options);
   const names: Names = {
     ref: options.referenceName ?? reference.source ?? 'reference',
@@ -248,7 +269,7 @@ export function analyzeDrift(reference: DriftTable, current: DriftTable, options
   const wanted = options.columns ?? [...refCols.keys(), ...[...curCols.keys()].filter((n) => !refCols.has(n))];
   const roleOf = (n: string): ColumnRole => (n === options.predictionColumn ? 'prediction' : n === options.targetColumn ? 'target' : 'feature');
 
-  const columns: ColumnDrift[] = wanted.map((name) => {
+  const one = (name: string): ColumnDrift => {
     const role = roleOf(name);
     const r = refCols.get(name);
     const c = curCols.get(name);
@@ -257,7 +278,12 @@ export function analyzeDrift(reference: DriftTable, current: DriftTable, options
     const prepared = prepareColumn(name, r, c, options.columnTypes?.[name], names);
     if (typeof prepared === 'string') return { column: name, role, computed: false, reason: prepared };
     return compareColumn(name, role, prepared, options, names);
-  });
+  };
+  const columns: ColumnDrift[] = [];
+  for (const name of wanted) {
+    columns.push(one(name));
+    yield;
+  }
 
   const computed = columns.filter((c): c is ComputedColumn => c.computed);
   const drifted = computed.filter((c) => c.drift).length;

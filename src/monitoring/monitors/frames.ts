@@ -49,8 +49,24 @@ export function recordsToTable(records: readonly Record<string, unknown>[], sour
   }
   const skipped: SkippedInput[] = [];
   const columns: TableColumn[] = [];
+  const n = records.length;
   for (const name of names) {
-    const structured = records.some((r) => r[name] !== null && typeof r[name] === 'object');
+    // One pass decides the column's kind and, for the common all-number column, fills it.
+    const numbers = new Float64Array(n);
+    let numeric = true;
+    let structured = false;
+    for (let i = 0; i < n; i++) {
+      const v = records[i][name];
+      if (typeof v === 'number') numbers[i] = v;
+      else if (v === undefined || v === null) numbers[i] = NaN;
+      else {
+        numeric = false;
+        if (typeof v === 'object') {
+          structured = true;
+          break;
+        }
+      }
+    }
     if (structured) {
       const k = vectorLength(records, name);
       if (k === undefined) {
@@ -58,23 +74,17 @@ export function recordsToTable(records: readonly Record<string, unknown>[], sour
         continue;
       }
       for (let e = 0; e < k; e++) {
-        const values = new Float64Array(records.length);
-        records.forEach((r, i) => {
-          const x = (r[name] as (number | null)[] | null | undefined)?.[e];
+        const values = new Float64Array(n);
+        for (let i = 0; i < n; i++) {
+          const x = (records[i][name] as (number | null)[] | null | undefined)?.[e];
           values[i] = typeof x === 'number' ? x : NaN;
-        });
+        }
         columns.push({ name: `${name}[${e}]`, type: 'number', values });
       }
       continue;
     }
-    const numeric = records.every((r) => {
-      const v = r[name];
-      return v === undefined || v === null || typeof v === 'number';
-    });
     if (numeric) {
-      const values = new Float64Array(records.length);
-      records.forEach((r, i) => (values[i] = typeof r[name] === 'number' ? (r[name] as number) : NaN));
-      columns.push({ name, type: 'number', values });
+      columns.push({ name, type: 'number', values: numbers });
       continue;
     }
     const values = records.map((r) => {

@@ -14,7 +14,7 @@ import { alreadyExists, invalidArgument, isModelportError, notFound } from '../.
 import type { BlobStore } from '../../storage/blobs.js';
 import { readBlob } from '../../storage/blobs.js';
 import { isUniqueViolation } from '../../storage/metadata.js';
-import { analyzeDrift, type DriftOptions, type DriftReport, type DriftTable } from '../drift/index.js';
+import { analyzeDriftYielding, type DriftOptions, type DriftReport, type DriftTable } from '../drift/index.js';
 import { renderDriftHtml } from '../report/index.js';
 import type { Alerts } from '../alerts/alerts.js';
 import { reportUrl } from '../alerts/alerts.js';
@@ -446,7 +446,7 @@ export class Monitors {
     }
     const current = recordsToTable(rows, `${row.deployment} inputs`);
     const reference = await this.loadReference(row, drift, maxRows);
-    const report = analyzeDrift(reference.table, current.table, { ...driftOptions(drift), referenceName: reference.table.source, currentName: current.table.source }, this.deps.clock);
+    const report = await analyzeDriftYielding(reference.table, current.table, { ...driftOptions(drift), referenceName: reference.table.source, currentName: current.table.source }, this.deps.clock);
     const skipped = [...reference.skipped, ...current.skipped.filter((s) => !reference.skipped.some((r) => r.column === s.column))];
     const summary = summarizeDrift(report, skipped);
     const { sha256 } = await this.deps.blobs.put(renderDriftHtml(report));
