@@ -2,15 +2,27 @@
  * A modelport server for bench/serving, in its own process (so the load generator does not
  * share its event loop): registers the fixture logistic regression and the given XGBoost model,
  * deploys them, and prints "listening URL". With `--workers N` it runs N Node cluster workers
- * on one port (the core-use experiment).
+ * on one port (the core-use experiment). It serves the tsc-compiled dist/ that production runs
+ * (run.ts builds it first): tsx's transform of src/ adds a `__name` call to every closure.
  *
- *   node --import tsx bench/serving/server.ts DATA_DIR XGB_MODEL [--workers N] [--threads T]
+ *   node --import tsx bench/serving/server.ts DATA_DIR XGB_MODEL [--workers N] [--threads T] [--log-rate R]
  */
 import cluster from 'node:cluster';
+import { readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config.js';
-import { startServer } from '../../src/server/serve.js';
+import { pathToFileURL } from 'node:url';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const DIST = join(ROOT, 'dist');
+const newest = (dir: string, ext: string): number =>
+  Math.max(0, ...readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith(ext)).map((f) => statSync(join(dir, f)).mtimeMs));
+// A stale build measures code other than the source under test (run.ts builds just before).
+if (cluster.isPrimary && newest(join(ROOT, 'src'), '.ts') > newest(DIST, '.js')) {
+  console.error('warning: bench/serving/server.ts serves dist/, which is older than src/: run `npm run build`');
+}
+const { loadConfig } = (await import(pathToFileURL(join(DIST, 'config.js')).href)) as typeof import('../../src/config.js');
+const { startServer } = (await import(pathToFileURL(join(DIST, 'server', 'serve.js')).href)) as typeof import('../../src/server/serve.js');
 
 const [dataDir, xgbModel, ...rest] = process.argv.slice(2);
 const flag = (name: string, fallback: number) => {
@@ -20,7 +32,9 @@ const flag = (name: string, fallback: number) => {
 const workers = flag('--workers', 1);
 const threads = flag('--threads', 1);
 const port = flag('--port', 0);
-const FIXTURE = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'models', 'onnx_logreg_breast_cancer', 'model.onnx');
+// The share of requests the prediction log keeps (monitoring's default is all of them).
+const logRate = flag('--log-rate', 1);
+const FIXTURE = join(ROOT, 'test', 'fixtures', 'models', 'onnx_logreg_breast_cancer', 'model.onnx');
 
 type Server = Awaited<ReturnType<typeof startServer>>;
 
@@ -34,13 +48,17 @@ async function deployAll(server: Server): Promise<void> {
   }
   await serving.create({ model: 'cancer', version: 1, config: { threads, executor: 'worker' } });
   await serving.create({ name: 'cancer-loop', model: 'cancer', version: 1, config: { threads, executor: 'event-loop' } });
+  const batching = { maxBatchSize: 64, maxQueueDelayUs: 0, maxQueueSize: 4096 };
+  await serving.create({ name: 'cancer-batched', model: 'cancer', version: 1, config: { threads, executor: 'worker', batching } });
+  await serving.create({ name: 'cancer-loop-batched', model: 'cancer', version: 1, config: { threads, executor: 'event-loop', batching } });
   await serving.create({ name: 'trees-unbatched', model: 'trees', version: 1 });
-  await serving.create({ name: 'trees-batched', model: 'trees', version: 1, config: { batching: { maxBatchSize: 64, maxQueueDelayUs: 0, maxQueueSize: 4096 } } });
+  await serving.create({ name: 'trees-batched', model: 'trees', version: 1, config: { batching } });
 }
 
 async function listen(announce: (line: string) => void): Promise<void> {
   const server = await start(port);
   await server.platform.services.serving.refresh();
+  for (const name of server.platform.services.serving.deploymentNames()) await server.platform.services.monitoring.log.setSampleRate(name, logRate);
   announce(`listening ${server.url}`);
   process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
 }
