@@ -5,7 +5,7 @@
  */
 import { mkdirSync, accessSync, constants } from 'node:fs';
 import { dirname } from 'node:path';
-import { Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type Migration } from 'kysely';
 import Database from 'better-sqlite3';
 import type { StoreUri } from '../config.js';
 import { invalidArgument, unavailable } from '../core/errors.js';
@@ -34,6 +34,28 @@ export async function openMetadataStore(uri: StoreUri): Promise<MetadataStore> {
   return uri.kind === 'sqlite' ? openSqlite(uri.path) : openPostgres(uri.url, uri.schema);
 }
 
+/**
+ * Transactions take the write lock when they begin. A deferred transaction that reads first and
+ * writes later fails at once with SQLITE_BUSY (no busy wait can help) when another connection,
+ * such as the prediction log's writer thread, committed in between; an immediate one waits its
+ * turn (busy_timeout) instead.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly config: ConstructorParameters<typeof SqliteDialect>[0]) {
+    super(config);
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.config);
+  }
+}
+
 function openSqlite(path: string): MetadataStore {
   if (path !== ':memory:') ensureWritableDir(dirname(path));
   let database: Database.Database;
@@ -48,7 +70,7 @@ function openSqlite(path: string): MetadataStore {
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  const db = new Kysely<any>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<any>({ dialect: new ImmediateSqliteDialect({ database }) });
   return {
     dialect: 'sqlite',
     db,

@@ -3,6 +3,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { sql } from 'kysely';
+import Database from 'better-sqlite3';
 import { openMetadataStore, migrate, isUniqueViolation, type MetadataStore, type Migrations } from '../../src/storage/metadata.js';
 import { coreMigrations } from '../../src/storage/core-migrations.js';
 import { parseStoreUri } from '../../src/config.js';
@@ -132,5 +133,34 @@ test('installations in separate PostgreSQL schemas of one database migrate indep
     await b.close();
     await dropSchema(first.schema);
     await dropSchema(second.schema);
+  }
+});
+
+test('SQLite: a transaction that reads, then writes, is not failed by another connection committing meanwhile', async () => {
+  const path = join(tempDir('mpmeta'), 'm.db');
+  const store = await openMetadataStore(parseStoreUri(`sqlite:${path}`, process.cwd()));
+  // A second connection to the same file, as the prediction log's writer thread holds.
+  const other = new Database(path);
+  try {
+    await sql`create table counter (id integer primary key, n integer not null)`.execute(store.db);
+    await sql`insert into counter values (1, 0)`.execute(store.db);
+    let otherError: string | undefined;
+    await store.db.transaction().execute(async (trx) => {
+      const { n } = await trx.selectFrom('counter').select('n').where('id', '=', 1).executeTakeFirstOrThrow();
+      // The other connection tries to write in between. A deferred transaction would let it and
+      // then fail its own write with SQLITE_BUSY; the store's transactions hold the write lock
+      // from their start, so the other writer waits (here: gives up at once, busy_timeout 0).
+      try {
+        other.prepare('update counter set n = n + 100 where id = 1').run();
+      } catch (err) {
+        otherError = (err as { code?: string }).code;
+      }
+      await trx.updateTable('counter').set({ n: n + 1 }).where('id', '=', 1).execute();
+    });
+    assert.equal(otherError, 'SQLITE_BUSY');
+    assert.equal((await store.db.selectFrom('counter').select('n').executeTakeFirstOrThrow()).n, 1);
+  } finally {
+    other.close();
+    await store.close();
   }
 });
