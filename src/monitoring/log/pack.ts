@@ -77,7 +77,7 @@ export class PackBuilder {
   private lastLayout = -1;
   rowCount = 0;
 
-  constructor(private readonly initialSlots = 4096) {
+  constructor(initialSlots = 4096) {
     this.nums = new Float64Array(initialSlots);
     this.packed = emptyPacked([], this.nums);
   }
@@ -117,7 +117,7 @@ export class PackBuilder {
 
   seal(): PackedEntries {
     const out = { ...this.packed, nums: this.nums.slice(0, this.k) };
-    this.nums = new Float64Array(this.initialSlots);
+    // The number buffer is kept for the next batch: a fresh one would grow (and be zeroed) again.
     this.packed = emptyPacked([], this.nums);
     this.k = 0;
     this.lastLayout = -1;
