@@ -18,62 +18,19 @@
  * Needs /usr/bin/python3 with python3-flask, python3-sklearn, python3-gunicorn and
  * python3-xgboost (to train the tree model; kept in the temp folder).
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ROOT, load, started, stop, type LoadResult as Result } from '../load.js';
 import { machine, table, writeResults } from '../report.js';
-// @ts-expect-error autocannon ships no type declarations
-import autocannon from 'autocannon';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const TMP = join(os.tmpdir(), 'modelport-bench-serving');
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
 const HALF_SECONDS = Math.min(DURATION, 5);
 mkdirSync(TMP, { recursive: true });
-
-interface Result {
-  requests: { average: number };
-  latency: { p50: number; p99: number; average: number };
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-}
-
-function load(url: string, body: string, options: { connections: number; rate?: number; seconds?: number }): Promise<Result> {
-  return autocannon({
-    url,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body,
-    connections: options.connections,
-    duration: options.seconds ?? DURATION,
-    overallRate: options.rate,
-  }) as Promise<Result>;
-}
-
-function started(cmd: string, args: string[], pattern: RegExp, env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let seen = '';
-    const onData = (d: Buffer) => {
-      seen += d.toString();
-      const m = seen.match(pattern);
-      if (m) {
-        child.stdout!.off('data', onData);
-        child.stderr!.off('data', onData);
-        child.stdout!.resume();
-        child.stderr!.resume();
-        resolve({ child, match: m });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${seen}`)));
-  });
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -92,15 +49,6 @@ async function answering(url: string, body: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${url} never answered`);
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.removeAllListeners('exit');
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
 }
 
 const row = readFileSync(join(ROOT, 'test', 'fixtures', 'models', 'onnx_logreg_breast_cancer', 'input.csv'), 'utf8').trim().split('\n')[1].split(',').map(Number);
@@ -150,7 +98,7 @@ async function measure(what: string, url: string, body: string, options: { conne
   const connections = options.connections ?? 32;
   await load(url, body, { connections, seconds: 2 });
   const before = options.pid ? cpuTicks(options.pid) : 0;
-  const peak = await load(url, body, { connections });
+  const peak = await load(url, body, { connections, seconds: DURATION });
   const cpuMicros = options.pid ? ((cpuTicks(options.pid) - before) * TICK_MICROS) / (peak.requests.average * DURATION) : undefined;
   const half = options.withHalf ? await atHalfLoad(url, body, peak.requests.average) : undefined;
   console.log(
