@@ -1,5 +1,6 @@
-/** Shared by the benchmarks that load a server over loopback: child processes and autocannon runs. */
+/** Shared by the benchmarks that load a server over loopback: child processes, autocannon runs, CPU time. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 // @ts-expect-error autocannon ships no type declarations
 import autocannon from 'autocannon';
@@ -55,4 +56,27 @@ export function stop(child: ChildProcess): Promise<void> {
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
   });
+}
+
+/** Linux counts process CPU time in ticks of 1/100 s. */
+const TICK_MICROS = 1e6 / 100;
+
+/** User + system CPU time, in µs, of one `/proc/.../stat` file (a process or one of its threads). */
+export function statCpuMicros(statPath: string): number {
+  const fields = readFileSync(statPath, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MICROS;
+}
+
+/** CPU time (µs) of a process and, recursively, of the children its threads forked (cluster workers); 0 once it is gone. */
+export function processCpuMicros(pid: number): number {
+  try {
+    let micros = statCpuMicros(`/proc/${pid}/stat`);
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      for (const child of children ? children.split(' ') : []) micros += processCpuMicros(Number(child));
+    }
+    return micros;
+  } catch {
+    return 0;
+  }
 }

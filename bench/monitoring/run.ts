@@ -23,7 +23,7 @@ import { openMetadataStore, migrate } from '../../src/storage/metadata.js';
 import { coreMigrations } from '../../src/storage/core-migrations.js';
 import { MonitoringService, monitoringMigrations } from '../../src/monitoring/service.js';
 import type { PredictionRecord } from '../../src/monitoring/log/types.js';
-import { ROOT, load, started, stop } from '../load.js';
+import { ROOT, load, processCpuMicros, started, statCpuMicros, stop } from '../load.js';
 import { machine, median, table, writeResults } from '../report.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
@@ -44,14 +44,9 @@ const entry = (i: number): PredictionRecord => ({
   outputs: Batch.from({ label: column('int64', BigInt64Array.from([BigInt(i & 1)])), probabilities: column('float32', Float32Array.from([0.9, 0.1]), [2]) }),
 });
 
-/** CPU milliseconds of each thread of this process, by thread id. */
-function threadCpuMs(): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const t of readdirSync('/proc/self/task')) {
-    const fields = readFileSync(`/proc/self/task/${t}/stat`, 'utf8').split(') ')[1].split(' ');
-    out.set(t, (Number(fields[11]) + Number(fields[12])) * 10);
-  }
-  return out;
+/** CPU time (µs) of each thread of this process, by thread id. */
+function threadCpuMicros(): Map<string, number> {
+  return new Map(readdirSync('/proc/self/task').map((t) => [t, statCpuMicros(`/proc/self/task/${t}/stat`)]));
 }
 
 /** record() per call, and the writer thread's rows per second and CPU per row, over 100 000 requests. */
@@ -68,7 +63,7 @@ async function inProcess(): Promise<{ recordNs: number; writerRowsPerS: number; 
     service.sink.record(entry(0));
     await service.log.flush();
     const main = String(process.pid);
-    const before = threadCpuMs();
+    const before = threadCpuMicros();
     const recordNs: number[] = [];
     const N = 100_000;
     const CHUNK = 1000;
@@ -83,11 +78,11 @@ async function inProcess(): Promise<{ recordNs: number; writerRowsPerS: number; 
     }
     await service.log.flush();
     const seconds = (performance.now() - t0) / 1000;
-    const after = threadCpuMs();
+    const after = threadCpuMicros();
     // The writer is the thread (other than this one) that spent the most CPU meanwhile.
-    let writerMs = 0;
-    for (const [tid, ms] of after) if (tid !== main) writerMs = Math.max(writerMs, ms - (before.get(tid) ?? 0));
-    return { recordNs: median(recordNs.slice(5)), writerRowsPerS: N / seconds, writerCpuUs: (writerMs * 1000) / N };
+    let writerMicros = 0;
+    for (const [tid, micros] of after) if (tid !== main) writerMicros = Math.max(writerMicros, micros - (before.get(tid) ?? 0));
+    return { recordNs: median(recordNs.slice(5)), writerRowsPerS: N / seconds, writerCpuUs: writerMicros / N };
   } finally {
     await service.close();
     await blobs.close();
@@ -120,11 +115,8 @@ async function main(): Promise<void> {
   ];
   const rates = new Map<number, number[]>(settings.map((s) => [s.rate, []]));
   const cpu = new Map<number, number[]>(settings.map((s) => [s.rate, []]));
-  // The server's CPU (all threads), in µs: a cost per request that the machine's speed swings move less than req/s.
-  const serverCpuUs = () => {
-    const f = readFileSync(`/proc/${server.child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10_000;
-  };
+  // The server's CPU (all threads): a cost per request that the machine's speed swings move less than req/s.
+  const serverCpuUs = () => processCpuMicros(server.child.pid!);
   let failures = 0;
   try {
     await load(url, body, { connections: CONNECTIONS, seconds: 3 });

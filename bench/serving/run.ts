@@ -19,12 +19,12 @@
  * python3-xgboost (to train the tree model; kept in the temp folder).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ROOT, load, started, stop, type LoadResult as Result } from '../load.js';
+import { ROOT, load, processCpuMicros, started, stop, type LoadResult as Result } from '../load.js';
 import { machine, table, writeResults } from '../report.js';
 
 const TMP = join(os.tmpdir(), 'modelport-bench-serving');
@@ -63,23 +63,6 @@ interface Line {
   cpuMicros?: number;
 }
 
-const TICK_MICROS = 1e6 / 100;
-
-/** CPU ticks (user + system) of a process and, recursively, of the children its threads forked. */
-function cpuTicks(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    let ticks = Number(fields[11]) + Number(fields[12]);
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
-      for (const child of children ? children.split(' ') : []) ticks += cpuTicks(Number(child));
-    }
-    return ticks;
-  } catch {
-    return 0;
-  }
-}
-
 /**
  * Latency at about half the peak rate: autocannon is closed-loop (its rate option sends each
  * second's requests in one burst), so the load is lowered by connections, the fewest that
@@ -97,9 +80,9 @@ async function atHalfLoad(url: string, body: string, peak: number): Promise<Resu
 async function measure(what: string, url: string, body: string, options: { connections?: number; withHalf?: boolean; pid?: number } = {}): Promise<Line> {
   const connections = options.connections ?? 32;
   await load(url, body, { connections, seconds: 2 });
-  const before = options.pid ? cpuTicks(options.pid) : 0;
+  const before = options.pid ? processCpuMicros(options.pid) : 0;
   const peak = await load(url, body, { connections, seconds: DURATION });
-  const cpuMicros = options.pid ? ((cpuTicks(options.pid) - before) * TICK_MICROS) / (peak.requests.average * DURATION) : undefined;
+  const cpuMicros = options.pid ? (processCpuMicros(options.pid) - before) / (peak.requests.average * DURATION) : undefined;
   const half = options.withHalf ? await atHalfLoad(url, body, peak.requests.average) : undefined;
   console.log(
     `${what}: ${Math.round(peak.requests.average)} req/s${cpuMicros ? ` (server CPU ${Math.round(cpuMicros)} µs/req)` : ''}, p99 ${peak.latency.p99} ms${half ? `; ${Math.round(half.requests.average)} req/s (${half.connections} conn.) p99 ${half.latency.p99} ms` : ''}; non-2xx ${peak.non2xx}, errors ${peak.errors}`,

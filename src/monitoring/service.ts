@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import type { Registry } from 'prom-client';
 import type { StoreUri } from '../config.js';
 import type { Clock } from '../core/clock.js';
+import { groupBy } from '../core/group.js';
 import { invalidArgument } from '../core/errors.js';
 import type { BlobStore } from '../storage/blobs.js';
 import type { MetadataStore, Migrations } from '../storage/metadata.js';
@@ -138,8 +139,7 @@ export class MonitoringService {
 
   private async observeConcept(fresh: readonly AcceptedFeedback[]): Promise<number> {
     if (fresh.length === 0) return 0;
-    const byDeployment = new Map<string, AcceptedFeedback[]>();
-    for (const f of fresh) byDeployment.set(f.deployment, [...(byDeployment.get(f.deployment) ?? []), f]);
+    const byDeployment = groupBy(fresh, (f) => f.deployment);
     const configs = await this.monitors.configsOf([...byDeployment.keys()]);
     let count = 0;
     for (const [deployment, items] of byDeployment) {

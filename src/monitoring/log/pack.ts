@@ -63,10 +63,23 @@ function slotsOf(batch: Batch): number {
   return n;
 }
 
+/** The fields of a packed batch that hold one element per request. */
+const ENTRY_FIELDS = [
+  'requestIds', 'deployments', 'models', 'versions', 'variants', 'times', 'latencies', 'rows', 'outputRows',
+  'inputLayout', 'outputLayout', 'numStart', 'strStart',
+] as const;
+type Entry = { [F in (typeof ENTRY_FIELDS)[number]]: PackedEntries[F][number] };
+
 const emptyPacked = (layouts: ColumnLayout[][], nums: Float64Array): PackedEntries => ({
-  requestIds: [], deployments: [], models: [], versions: [], variants: [], times: [], latencies: [], rows: [], outputRows: [],
-  inputLayout: [], outputLayout: [], numStart: [], strStart: [], layouts, nums, strs: [],
+  ...(Object.fromEntries(ENTRY_FIELDS.map((f) => [f, []])) as unknown as Pick<PackedEntries, (typeof ENTRY_FIELDS)[number]>),
+  layouts,
+  nums,
+  strs: [],
 });
+
+function pushEntry(p: PackedEntries, e: Entry): void {
+  for (const f of ENTRY_FIELDS) (p[f] as unknown[]).push(e[f]);
+}
 
 /** Packs requests one at a time; `seal` hands over what it holds and starts afresh. */
 export class PackBuilder {
@@ -97,19 +110,11 @@ export class PackBuilder {
       grown.set(this.nums.subarray(0, this.k));
       this.nums = grown;
     }
-    p.requestIds.push(e.requestId);
-    p.deployments.push(e.deployment);
-    p.models.push(e.model);
-    p.versions.push(e.version);
-    p.variants.push(e.variant);
-    p.times.push(e.timeMs);
-    p.latencies.push(e.latencyMs);
-    p.rows.push(e.inputs.rows);
-    p.outputRows.push(e.outputs.rows);
-    p.inputLayout.push(li);
-    p.outputLayout.push(lo);
-    p.numStart.push(this.k);
-    p.strStart.push(p.strs.length);
+    pushEntry(p, {
+      requestIds: e.requestId, deployments: e.deployment, models: e.model, versions: e.version, variants: e.variant,
+      times: e.timeMs, latencies: e.latencyMs, rows: e.inputs.rows, outputRows: e.outputs.rows,
+      inputLayout: li, outputLayout: lo, numStart: this.k, strStart: p.strs.length,
+    });
     this.k = this.packBatch(e.inputs, this.k);
     this.k = this.packBatch(e.outputs, this.k);
     this.rowCount += e.inputs.rows;
@@ -264,19 +269,8 @@ export function selectEntries(packed: PackedEntries, keep: readonly number[]): P
   const out = emptyPacked(packed.layouts, new Float64Array(numCount));
   let k = 0;
   for (const e of keep) {
-    out.requestIds.push(packed.requestIds[e]);
-    out.deployments.push(packed.deployments[e]);
-    out.models.push(packed.models[e]);
-    out.versions.push(packed.versions[e]);
-    out.variants.push(packed.variants[e]);
-    out.times.push(packed.times[e]);
-    out.latencies.push(packed.latencies[e]);
-    out.rows.push(packed.rows[e]);
-    out.outputRows.push(packed.outputRows[e]);
-    out.inputLayout.push(packed.inputLayout[e]);
-    out.outputLayout.push(packed.outputLayout[e]);
-    out.numStart.push(k);
-    out.strStart.push(out.strs.length);
+    const entry = Object.fromEntries(ENTRY_FIELDS.map((f) => [f, packed[f][e]])) as Entry;
+    pushEntry(out, { ...entry, numStart: k, strStart: out.strs.length });
     out.nums.set(packed.nums.subarray(packed.numStart[e], numEnd(e)), k);
     k += numEnd(e) - packed.numStart[e];
     for (let i = packed.strStart[e]; i < strEnd(e); i++) out.strs.push(packed.strs[i]);
@@ -323,19 +317,11 @@ export function packJsonRows(rows: readonly LegacyRow[]): PackedEntries {
     let j = i;
     while (j < rows.length && rows[j].request_id === rows[i].request_id) j++;
     const r = rows[i];
-    packed.requestIds.push(r.request_id);
-    packed.deployments.push(r.deployment);
-    packed.models.push(r.model);
-    packed.versions.push(r.version);
-    packed.variants.push(r.variant);
-    packed.times.push(r.time_ms);
-    packed.latencies.push(r.latency_ms);
-    packed.rows.push(j - i);
-    packed.outputRows.push(j - i);
-    packed.inputLayout.push(0);
-    packed.outputLayout.push(0);
-    packed.numStart.push(0);
-    packed.strStart.push(packed.strs.length);
+    pushEntry(packed, {
+      requestIds: r.request_id, deployments: r.deployment, models: r.model, versions: r.version, variants: r.variant,
+      times: r.time_ms, latencies: r.latency_ms, rows: j - i, outputRows: j - i,
+      inputLayout: 0, outputLayout: 0, numStart: 0, strStart: packed.strs.length,
+    });
     for (let k = i; k < j; k++) packed.strs.push(rows[k].inputs);
     for (let k = i; k < j; k++) packed.strs.push(rows[k].outputs);
     i = j;

@@ -1,5 +1,6 @@
 /** The prediction log's tables (migration range 0500_...). */
 import { sql, type Generated, type Kysely } from 'kysely';
+import { groupBy } from '../../core/group.js';
 import { isPostgres, type Migrations } from '../../storage/metadata.js';
 import { packJsonRows, type LegacyRow } from './pack.js';
 import { insertSegment } from './segments.js';
@@ -109,13 +110,7 @@ export const logMigrations: Migrations = {
         const whole = rows.length < MOVE_ROWS ? rows : rows.filter((r) => r.request_id !== last);
         const batch = whole.length > 0 ? whole : rows;
         after = batch[batch.length - 1].request_id;
-        const byDeployment = new Map<string, LegacyRow[]>();
-        for (const r of batch) {
-          const group = byDeployment.get(r.deployment);
-          if (group) group.push(r);
-          else byDeployment.set(r.deployment, [r]);
-        }
-        for (const group of byDeployment.values()) await insertSegment(db, pg ? 'postgres' : 'sqlite', packJsonRows(group));
+        for (const group of groupBy(batch, (r) => r.deployment).values()) await insertSegment(db, pg ? 'postgres' : 'sqlite', packJsonRows(group));
       }
       await db.schema.dropTable('mon_prediction').execute();
     },
