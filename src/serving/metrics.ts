@@ -3,16 +3,17 @@
  * process, as in tests, do not collide). Names follow Prometheus conventions: base units
  * (seconds, bytes), `_total` counters.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { HotHistogram, type HistogramChild } from './hot-histogram.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export class ServingMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<'deployment' | 'version' | 'protocol' | 'code'>;
-  readonly duration: Histogram<'deployment' | 'protocol'>;
-  readonly queueWait: Histogram<'deployment'>;
-  readonly batchSize: Histogram<'deployment'>;
+  readonly duration: HotHistogram<'deployment' | 'protocol'>;
+  readonly queueWait: HotHistogram<'deployment'>;
+  readonly batchSize: HotHistogram<'deployment'>;
   readonly inFlight: Gauge<'deployment'>;
   readonly loadSeconds: Gauge<'deployment' | 'model' | 'version'>;
   readonly cacheHits: Counter<'deployment'>;
@@ -29,38 +30,51 @@ export class ServingMetrics {
         this.registry.removeSingleMetric(`modelport_${name}`);
       }
     }
+    const answered = this.answered;
     this.requests = new Counter({
       name: 'modelport_requests_total',
       help: 'Prediction requests answered, by deployment, model version, protocol and HTTP status code.',
       labelNames: ['deployment', 'version', 'protocol', 'code'],
       registers,
+      // Requests are counted in plain numbers on the hot path and added here, at scrape time.
+      collect() {
+        for (const a of answered.values()) {
+          if (a.pending === 0) continue;
+          this.inc(a.labels, a.pending);
+          a.pending = 0;
+        }
+      },
     });
-    this.duration = new Histogram({
+    this.duration = new HotHistogram({
       name: 'modelport_request_duration_seconds',
       help: 'Time from a prediction request decoded to its answer encoded.',
       labelNames: ['deployment', 'protocol'],
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.queueWait = new Histogram({
+    this.queueWait = new HotHistogram({
       name: 'modelport_queue_wait_seconds',
       help: 'Time a request waited in the dynamic batcher before its model call started.',
       labelNames: ['deployment'],
       buckets: [0.00005, 0.0001, 0.00025, ...LATENCY_BUCKETS],
       registers,
     });
-    this.batchSize = new Histogram({
+    this.batchSize = new HotHistogram({
       name: 'modelport_batch_size_rows',
       help: 'Rows in each model call.',
       labelNames: ['deployment'],
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
       registers,
     });
+    const inFlight = this.inFlightCounts;
     this.inFlight = new Gauge({
       name: 'modelport_requests_in_flight',
       help: 'Prediction requests being decoded, queued, computed or encoded.',
       labelNames: ['deployment'],
       registers,
+      collect() {
+        for (const [deployment, g] of inFlight) this.set({ deployment }, g.value);
+      },
     });
     this.loadSeconds = new Gauge({
       name: 'modelport_model_load_seconds',
@@ -84,29 +98,37 @@ export class ServingMetrics {
     });
   }
 
-  private readonly children = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
+  private readonly answered = new Map<string, { labels: Record<'deployment' | 'version' | 'protocol' | 'code', string>; pending: number; time: HistogramChild }>();
 
-  /** One answered prediction request; label children are kept, so the hot path hashes one string. */
+  /** One answered prediction request; a label set is hashed once, so the hot path joins one string. */
   countRequest(deployment: string, version: string, protocol: string, code: number, seconds: number): void {
     const key = `${deployment}\0${version}\0${protocol}\0${code}`;
-    let child = this.children.get(key);
-    if (!child) {
-      child = {
-        count: this.requests.labels({ deployment, version, protocol, code: String(code) }),
-        time: this.duration.labels({ deployment, protocol }),
-      };
-      this.children.set(key, child);
+    let a = this.answered.get(key);
+    if (!a) {
+      a = { labels: { deployment, version, protocol, code: String(code) }, pending: 0, time: this.duration.labels({ deployment, protocol }) };
+      this.answered.set(key, a);
     }
-    child.count.inc();
-    child.time.observe(seconds);
+    a.pending++;
+    a.time.observe(seconds);
   }
 
-  private readonly gauges = new Map<string, { inc(): void; dec(): void }>();
+  private readonly inFlightCounts = new Map<string, { value: number; inc(): void; dec(): void }>();
 
   /** The in-flight gauge of one deployment. */
   inFlightOf(deployment: string): { inc(): void; dec(): void } {
-    let g = this.gauges.get(deployment);
-    if (!g) this.gauges.set(deployment, (g = this.inFlight.labels({ deployment })));
+    let g = this.inFlightCounts.get(deployment);
+    if (!g) {
+      g = {
+        value: 0,
+        inc() {
+          this.value++;
+        },
+        dec() {
+          this.value--;
+        },
+      };
+      this.inFlightCounts.set(deployment, g);
+    }
     return g;
   }
 

@@ -283,6 +283,8 @@ export class ServingService {
         return;
       }
       const deployment = rt.record.name;
+      const batchSize = this.metrics.batchSize.labels({ deployment });
+      const queueWait = this.metrics.queueWait.labels({ deployment });
       const loaded = new LoadedVersion(
         spec.model,
         resolved.version,
@@ -292,8 +294,8 @@ export class ServingService {
         configOf(rt.record),
         this.clock,
         {
-          onBatch: (rows) => this.metrics.batchSize.observe({ deployment }, rows),
-          onQueueWait: (s) => this.metrics.queueWait.observe({ deployment }, s),
+          onBatch: (rows) => batchSize.observe(rows),
+          onQueueWait: (s) => queueWait.observe(s),
         },
         label,
       );

@@ -56,6 +56,33 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+/** Prepared statements kept per connection; query texts that vary (such as `in` lists) fall out. */
+const STATEMENT_CACHE = 256;
+
+/**
+ * The connection as Kysely's SQLite driver sees it, with each statement prepared once: the
+ * driver prepares every query it runs, and for the multi-row inserts of the prediction log
+ * preparing cost twice what running did.
+ */
+function cachingStatements(database: Database.Database): ConstructorParameters<typeof SqliteDialect>[0]['database'] {
+  const cache = new Map<string, Database.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(text: string) {
+      let statement = cache.get(text);
+      if (statement) {
+        // Most recently used last, so the first key is the one to drop.
+        cache.delete(text);
+      } else {
+        statement = database.prepare(text);
+        if (cache.size >= STATEMENT_CACHE) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(text, statement);
+      return statement;
+    },
+  };
+}
+
 function openSqlite(path: string): MetadataStore {
   if (path !== ':memory:') ensureWritableDir(dirname(path));
   let database: Database.Database;
@@ -70,7 +97,7 @@ function openSqlite(path: string): MetadataStore {
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  const db = new Kysely<any>({ dialect: new ImmediateSqliteDialect({ database }) });
+  const db = new Kysely<any>({ dialect: new ImmediateSqliteDialect({ database: cachingStatements(database) }) });
   return {
     dialect: 'sqlite',
     db,

@@ -1,6 +1,6 @@
 /**
  * Logged requests in a compact form: numbers of every column of every request in one
- * Float64Array, text in one array, and the column layouts once per distinct layout. A request is
+ * Float64Array (float32 and float16 columns in a Float32Array, at half the bytes), text in one array, and the column layouts once per distinct layout. A request is
  * packed when it is recorded, so its Batches die young instead of waiting in a queue until they
  * have been copied by a garbage collection or two. The packed form is also what the store keeps
  * (a segment: one binary value per flushed batch of one deployment); rows and their JSON are
@@ -10,10 +10,11 @@ import { fromFloat16Bits, nest, rowSize, type Batch } from '../../models/batch.j
 import type { PredictionRecord } from './types.js';
 
 /**
- * 'num': finite or NaN numbers; 'str': text; 'i64'/'u64': 64-bit integers, their bits stored
- * in the number slots; 'json': a whole row's object as JSON text (rows logged before segments).
+ * 'num': finite or NaN numbers; 'f32': numbers of float32 or float16 columns, in the float32
+ * slots; 'str': text; 'i64'/'u64': 64-bit integers, their bits stored in the number slots;
+ * 'json': a whole row's object as JSON text (rows logged before segments).
  */
-type Kind = 'num' | 'str' | 'i64' | 'u64' | 'json';
+type Kind = 'num' | 'f32' | 'str' | 'i64' | 'u64' | 'json';
 
 interface ColumnLayout {
   name: string;
@@ -34,15 +35,18 @@ export interface PackedEntries {
   /** Per entry: index into `layouts` of its inputs and of its outputs. */
   inputLayout: number[];
   outputLayout: number[];
-  /** Per entry: where its values start in `nums` and in `strs`. */
+  /** Per entry: where its values start in `nums`, `f32s` and `strs`. */
   numStart: number[];
+  f32Start: number[];
   strStart: number[];
   layouts: ColumnLayout[][];
   nums: Float64Array;
+  f32s: Float32Array;
   strs: string[];
 }
 
-const kindOf = (dtype: string): Kind => (dtype === 'string' ? 'str' : dtype === 'int64' ? 'i64' : dtype === 'uint64' ? 'u64' : 'num');
+const KINDS: Record<string, Kind> = { string: 'str', int64: 'i64', uint64: 'u64', float32: 'f32', float16: 'f32' };
+const kindOf = (dtype: string): Kind => KINDS[dtype] ?? 'num';
 
 /** True when the batch's columns have exactly this layout (names, kinds and shapes, in order). */
 function sameLayout(layout: ColumnLayout[], batch: Batch): boolean {
@@ -56,24 +60,29 @@ function sameLayout(layout: ColumnLayout[], batch: Batch): boolean {
   return true;
 }
 
-/** Number slots a batch takes: every non-text value. */
-function slotsOf(batch: Batch): number {
-  let n = 0;
-  for (const col of batch.columns.values()) if (col.dtype !== 'string') n += col.data.length;
-  return n;
+/** Slots a batch takes in `nums` (every non-text value but float32 ones) and in `f32s`. */
+function slotsOf(batch: Batch): { nums: number; f32s: number } {
+  let nums = 0;
+  let f32s = 0;
+  for (const col of batch.columns.values()) {
+    if (col.dtype === 'float32' || col.dtype === 'float16') f32s += col.data.length;
+    else if (col.dtype !== 'string') nums += col.data.length;
+  }
+  return { nums, f32s };
 }
 
 /** The fields of a packed batch that hold one element per request. */
 const ENTRY_FIELDS = [
   'requestIds', 'deployments', 'models', 'versions', 'variants', 'times', 'latencies', 'rows', 'outputRows',
-  'inputLayout', 'outputLayout', 'numStart', 'strStart',
+  'inputLayout', 'outputLayout', 'numStart', 'f32Start', 'strStart',
 ] as const;
 type Entry = { [F in (typeof ENTRY_FIELDS)[number]]: PackedEntries[F][number] };
 
-const emptyPacked = (layouts: ColumnLayout[][], nums: Float64Array): PackedEntries => ({
+const emptyPacked = (layouts: ColumnLayout[][], nums: Float64Array, f32s: Float32Array): PackedEntries => ({
   ...(Object.fromEntries(ENTRY_FIELDS.map((f) => [f, []])) as unknown as Pick<PackedEntries, (typeof ENTRY_FIELDS)[number]>),
   layouts,
   nums,
+  f32s,
   strs: [],
 });
 
@@ -85,14 +94,17 @@ function pushEntry(p: PackedEntries, e: Entry): void {
 export class PackBuilder {
   private packed: PackedEntries;
   private nums: Float64Array;
+  private f32s: Float32Array;
   private k = 0;
+  private j = 0;
   /** Requests of one deployment nearly always share a layout: the last match is tried first. */
   private lastLayout = -1;
   rowCount = 0;
 
   constructor(initialSlots = 4096) {
     this.nums = new Float64Array(initialSlots);
-    this.packed = emptyPacked([], this.nums);
+    this.f32s = new Float32Array(initialSlots);
+    this.packed = emptyPacked([], this.nums, this.f32s);
   }
 
   get entries(): number {
@@ -104,27 +116,27 @@ export class PackBuilder {
     // Everything that can throw runs before anything is pushed: a bad entry leaves no trace.
     const li = this.layoutOf(e.inputs);
     const lo = this.layoutOf(e.outputs);
-    const need = this.k + slotsOf(e.inputs) + slotsOf(e.outputs);
-    if (need > this.nums.length) {
-      const grown = new Float64Array(Math.max(need, this.nums.length * 2));
-      grown.set(this.nums.subarray(0, this.k));
-      this.nums = grown;
-    }
+    const a = slotsOf(e.inputs);
+    const b = slotsOf(e.outputs);
+    if (this.k + a.nums + b.nums > this.nums.length) this.nums = grown(this.nums, this.k, this.k + a.nums + b.nums);
+    if (this.j + a.f32s + b.f32s > this.f32s.length) this.f32s = grown(this.f32s, this.j, this.j + a.f32s + b.f32s);
     pushEntry(p, {
       requestIds: e.requestId, deployments: e.deployment, models: e.model, versions: e.version, variants: e.variant,
-      times: e.timeMs, latencies: e.latencyMs, rows: e.inputs.rows, outputRows: e.outputs.rows,
-      inputLayout: li, outputLayout: lo, numStart: this.k, strStart: p.strs.length,
+      // Microseconds are all a request's latency needs; the shorter number is cheaper to store.
+      times: e.timeMs, latencies: Math.round(e.latencyMs * 1000) / 1000, rows: e.inputs.rows, outputRows: e.outputs.rows,
+      inputLayout: li, outputLayout: lo, numStart: this.k, f32Start: this.j, strStart: p.strs.length,
     });
-    this.k = this.packBatch(e.inputs, this.k);
-    this.k = this.packBatch(e.outputs, this.k);
+    this.packBatch(e.inputs);
+    this.packBatch(e.outputs);
     this.rowCount += e.inputs.rows;
   }
 
   seal(): PackedEntries {
-    const out = { ...this.packed, nums: this.nums.slice(0, this.k) };
-    // The number buffer is kept for the next batch: a fresh one would grow (and be zeroed) again.
-    this.packed = emptyPacked([], this.nums);
+    const out = { ...this.packed, nums: this.nums.slice(0, this.k), f32s: this.f32s.slice(0, this.j) };
+    // The number buffers are kept for the next batch: fresh ones would grow (and be zeroed) again.
+    this.packed = emptyPacked([], this.nums, this.f32s);
     this.k = 0;
+    this.j = 0;
     this.lastLayout = -1;
     this.rowCount = 0;
     return out;
@@ -139,25 +151,36 @@ export class PackBuilder {
     return (this.lastLayout = layouts.length - 1);
   }
 
-  private packBatch(batch: Batch, k: number): number {
+  private packBatch(batch: Batch): void {
     const nums = this.nums;
+    const f32s = this.f32s;
     for (const col of batch.columns.values()) {
       const data = col.data;
       if (col.dtype === 'string') {
         for (let i = 0; i < data.length; i++) this.packed.strs.push((data as string[])[i]);
       } else if (col.dtype === 'int64' || col.dtype === 'uint64') {
         // The integers' own bits, so values past 2^53 stay exact.
-        new BigInt64Array(nums.buffer, k * 8, data.length).set(new BigInt64Array((data as BigInt64Array).buffer, (data as BigInt64Array).byteOffset, data.length));
-        k += data.length;
+        new BigInt64Array(nums.buffer, this.k * 8, data.length).set(new BigInt64Array((data as BigInt64Array).buffer, (data as BigInt64Array).byteOffset, data.length));
+        this.k += data.length;
+      } else if (col.dtype === 'float32') {
+        f32s.set(data as Float32Array, this.j);
+        this.j += data.length;
       } else if (col.dtype === 'float16') {
-        for (let i = 0; i < data.length; i++) nums[k++] = fromFloat16Bits((data as Uint16Array)[i]);
+        // Every float16 value is exact in float32.
+        for (let i = 0; i < data.length; i++) f32s[this.j++] = fromFloat16Bits((data as Uint16Array)[i]);
       } else {
-        nums.set(data as ArrayLike<number>, k);
-        k += data.length;
+        nums.set(data as ArrayLike<number>, this.k);
+        this.k += data.length;
       }
     }
-    return k;
   }
+}
+
+/** `buffer` with room for `need` values, its first `used` kept. */
+function grown<T extends Float64Array | Float32Array>(buffer: T, used: number, need: number): T {
+  const out = new (buffer.constructor as new (n: number) => T)(Math.max(need, buffer.length * 2));
+  out.set(buffer.subarray(0, used));
+  return out;
 }
 
 export function packEntries(entries: readonly PredictionRecord[]): PackedEntries {
@@ -172,6 +195,7 @@ const bigValue = (b: bigint): number | string => (b <= SAFE && b >= -SAFE ? Numb
 
 interface Cursor {
   num: number;
+  f32: number;
   str: number;
   /** The number slots read as 64-bit integers, made on first use. */
   i64?: BigInt64Array;
@@ -183,6 +207,10 @@ function scalar(col: ColumnLayout, packed: PackedEntries, cursor: Cursor): unkno
   switch (col.kind) {
     case 'num': {
       const v = packed.nums[cursor.num++];
+      return Number.isFinite(v) ? v : null;
+    }
+    case 'f32': {
+      const v = packed.f32s[cursor.f32++];
       return Number.isFinite(v) ? v : null;
     }
     case 'i64':
@@ -230,7 +258,7 @@ export type LegacyRow = Omit<LogRow, 'inputs' | 'outputs'> & { inputs: string; o
 
 /** The rows of entry `e` alone (the entry's offsets make this independent of the others). */
 export function entryRows(packed: PackedEntries, e: number): LogRow[] {
-  const cursor: Cursor = { num: packed.numStart[e], str: packed.strStart[e] };
+  const cursor: Cursor = { num: packed.numStart[e], f32: packed.f32Start[e], str: packed.strStart[e] };
   const rows = packed.rows[e];
   const inputs = batchObjects(packed.layouts[packed.inputLayout[e]], rows, packed, cursor);
   const outputs = batchObjects(packed.layouts[packed.outputLayout[e]], packed.outputRows[e], packed, cursor);
@@ -263,56 +291,75 @@ export function unpackRows(packed: PackedEntries): LogRow[] {
 export function selectEntries(packed: PackedEntries, keep: readonly number[]): PackedEntries {
   const n = packed.requestIds.length;
   const numEnd = (e: number) => (e + 1 < n ? packed.numStart[e + 1] : packed.nums.length);
+  const f32End = (e: number) => (e + 1 < n ? packed.f32Start[e + 1] : packed.f32s.length);
   const strEnd = (e: number) => (e + 1 < n ? packed.strStart[e + 1] : packed.strs.length);
   let numCount = 0;
-  for (const e of keep) numCount += numEnd(e) - packed.numStart[e];
-  const out = emptyPacked(packed.layouts, new Float64Array(numCount));
+  let f32Count = 0;
+  for (const e of keep) {
+    numCount += numEnd(e) - packed.numStart[e];
+    f32Count += f32End(e) - packed.f32Start[e];
+  }
+  const out = emptyPacked(packed.layouts, new Float64Array(numCount), new Float32Array(f32Count));
   let k = 0;
+  let j = 0;
   for (const e of keep) {
     const entry = Object.fromEntries(ENTRY_FIELDS.map((f) => [f, packed[f][e]])) as Entry;
-    pushEntry(out, { ...entry, numStart: k, strStart: out.strs.length });
+    pushEntry(out, { ...entry, numStart: k, f32Start: j, strStart: out.strs.length });
     out.nums.set(packed.nums.subarray(packed.numStart[e], numEnd(e)), k);
+    out.f32s.set(packed.f32s.subarray(packed.f32Start[e], f32End(e)), j);
     k += numEnd(e) - packed.numStart[e];
+    j += f32End(e) - packed.f32Start[e];
     for (let i = packed.strStart[e]; i < strEnd(e); i++) out.strs.push(packed.strs[i]);
   }
   return out;
 }
 
-/** Segment format version, the first byte of every stored segment. */
-const SEGMENT_FORMAT = 1;
+/**
+ * Segment format, the first byte of every stored segment. 1: numbers as float64 only (no float32
+ * slots); 2: float64 numbers, then float32 ones. Both are read.
+ */
+const SEGMENT_FORMAT = 2;
+
+const align = (n: number, to: number) => n + ((to - (n % to)) % to);
 
 /**
  * A packed batch as one binary value: format byte, header length, the header (everything but
- * the numbers) as JSON, padding to 8 bytes, then the numbers as little-endian float64 (copied
- * as they lie in memory on the little-endian machines Node runs on).
+ * the numbers) as JSON, padding to 8 bytes, then the numbers as little-endian float64 and the
+ * float32 ones (copied as they lie in memory on the little-endian machines Node runs on).
  */
 export function encodeSegment(packed: PackedEntries): Buffer {
-  const { nums, ...rest } = packed;
-  const header = Buffer.from(JSON.stringify(rest));
-  const start = 8 + header.length + ((8 - (header.length % 8)) % 8);
-  const out = Buffer.alloc(start + nums.byteLength);
+  const { nums, f32s, ...rest } = packed;
+  const header = Buffer.from(JSON.stringify({ ...rest, numCount: nums.length }));
+  const start = align(8 + header.length, 8);
+  const out = Buffer.allocUnsafe(start + nums.byteLength + f32s.byteLength);
+  out.fill(0, 0, start);
   out.writeUInt8(SEGMENT_FORMAT, 0);
   out.writeUInt32LE(header.length, 4);
   header.copy(out, 8);
   Buffer.from(nums.buffer, nums.byteOffset, nums.byteLength).copy(out, start);
+  Buffer.from(f32s.buffer, f32s.byteOffset, f32s.byteLength).copy(out, start + nums.byteLength);
   return out;
 }
 
 export function decodeSegment(data: Uint8Array): PackedEntries {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (buf.length < 8 || buf.readUInt8(0) !== SEGMENT_FORMAT) throw new Error(`prediction-log segment: unknown format ${buf.length < 1 ? '(empty)' : buf.readUInt8(0)}`);
+  const format = buf.length < 8 ? -1 : buf.readUInt8(0);
+  if (format !== 1 && format !== 2) throw new Error(`prediction-log segment: unknown format ${buf.length < 1 ? '(empty)' : buf.readUInt8(0)}`);
   const headerLength = buf.readUInt32LE(4);
-  const start = 8 + headerLength + ((8 - (headerLength % 8)) % 8);
-  const rest = JSON.parse(buf.toString('utf8', 8, 8 + headerLength)) as Omit<PackedEntries, 'nums'>;
-  // A copy: the driver's buffer need not be 8-byte aligned.
-  const nums = new Float64Array(buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + buf.length));
-  return { ...rest, nums };
+  const start = align(8 + headerLength, 8);
+  const { numCount, ...rest } = JSON.parse(buf.toString('utf8', 8, 8 + headerLength)) as Omit<PackedEntries, 'nums' | 'f32s'> & { numCount?: number };
+  const numEnd = format === 1 ? buf.length : start + numCount! * 8;
+  // Copies: the driver's buffer need not be aligned for typed arrays.
+  const nums = new Float64Array(buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + numEnd));
+  const f32s = new Float32Array(buf.buffer.slice(buf.byteOffset + numEnd, buf.byteOffset + buf.length));
+  if (format === 1) rest.f32Start = rest.numStart.map(() => 0);
+  return { ...rest, nums, f32s };
 }
 
 /** Legacy rows (JSON text per row) as one packed batch, a request per entry. */
 export function packJsonRows(rows: readonly LegacyRow[]): PackedEntries {
   const json: ColumnLayout[] = [{ name: '', kind: 'json', shape: [] }];
-  const packed = emptyPacked([json], new Float64Array(0));
+  const packed = emptyPacked([json], new Float64Array(0), new Float32Array(0));
   for (let i = 0; i < rows.length; ) {
     let j = i;
     while (j < rows.length && rows[j].request_id === rows[i].request_id) j++;
@@ -320,7 +367,7 @@ export function packJsonRows(rows: readonly LegacyRow[]): PackedEntries {
     pushEntry(packed, {
       requestIds: r.request_id, deployments: r.deployment, models: r.model, versions: r.version, variants: r.variant,
       times: r.time_ms, latencies: r.latency_ms, rows: j - i, outputRows: j - i,
-      inputLayout: 0, outputLayout: 0, numStart: 0, strStart: packed.strs.length,
+      inputLayout: 0, outputLayout: 0, numStart: 0, f32Start: 0, strStart: packed.strs.length,
     });
     for (let k = i; k < j; k++) packed.strs.push(rows[k].inputs);
     for (let k = i; k < j; k++) packed.strs.push(rows[k].outputs);

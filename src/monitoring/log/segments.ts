@@ -1,9 +1,17 @@
 /**
  * The prediction log in the store: segments (one per flushed batch of one deployment, see
  * pack.ts) and the request-id keys that point into them. Writing costs one segment insert per
- * batch and one small key row per request; reading decodes only the segments a query touches.
+ * batch; reading decodes only the segments a query touches.
+ *
+ * Feedback finds a prediction by its request id. The ids modelport makes are version 7 UUIDs,
+ * which carry the millisecond they were made in, just before the request was logged: such ids
+ * need no key row. Each segment keeps the range of those times (`key_lo`..`key_hi`, at most
+ * KEY_SPAN_MS wide), and a lookup decodes the few segments whose range holds the id's time. Any
+ * other id (a client's own, or one whose time is far from when it was logged) gets a key row.
+ * The key rows had been the larger part of the log's write cost.
  */
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import { uuidV7Time } from '../../core/ids.js';
 import type { Dialect } from '../../storage/metadata.js';
 import { decodeSegment, encodeSegment, entryRows, selectEntries, type LogRow, type PackedEntries } from './pack.js';
 import type { LogTables } from './tables.js';
@@ -18,6 +26,11 @@ const KEYS_PER_STATEMENT = 1000;
 const LOOKUP_CHUNK = 400;
 /** Segments fetched per page when scanning a time range. */
 const SCAN_PAGE = 16;
+
+/** Widest range of id times one segment covers; a lookup reads segments whose range starts this far before the id. */
+export const KEY_SPAN_MS = 60_000;
+/** An id made this long after its request was logged is not one this server made for it. */
+const CLOCK_SKEW_MS = 5_000;
 
 const keyStatements = new Map<string, string>();
 
@@ -38,8 +51,33 @@ function keyStatement(dialect: Dialect, n: number): string {
   return text;
 }
 
-/** Stores one packed batch of one deployment and its request ids; resolves with its row count. Run it in a transaction. */
-export async function insertSegment(db: Db, dialect: Dialect, packed: PackedEntries): Promise<number> {
+/**
+ * Which entries' ids are found by their own time (see the top of this file), and the range of
+ * those times: the ids whose time lies within KEY_SPAN_MS below the newest such time.
+ */
+function idTimes(packed: PackedEntries): { implicit: boolean[]; lo: number | null; hi: number | null } {
+  const n = packed.requestIds.length;
+  const times = new Array<number | undefined>(n);
+  let hi = -Infinity;
+  for (let e = 0; e < n; e++) {
+    const t = uuidV7Time(packed.requestIds[e]);
+    if (t !== undefined && t >= packed.times[e] - KEY_SPAN_MS && t <= packed.times[e] + CLOCK_SKEW_MS) {
+      times[e] = t;
+      if (t > hi) hi = t;
+    }
+  }
+  let lo = Infinity;
+  const implicit = times.map((t) => t !== undefined && t >= hi - KEY_SPAN_MS);
+  for (let e = 0; e < n; e++) if (implicit[e] && times[e]! < lo) lo = times[e]!;
+  return Number.isFinite(lo) ? { implicit, lo, hi } : { implicit, lo: null, hi: null };
+}
+
+/**
+ * Stores one packed batch of one deployment and the key rows its ids need; resolves with its row
+ * count. Run it in a transaction. `keyRange: false` keys every id by a row, for a store whose
+ * segments have no key range yet (the upgrade that first made segments).
+ */
+export async function insertSegment(db: Db, dialect: Dialect, packed: PackedEntries, options: { keyRange?: boolean } = {}): Promise<number> {
   const n = packed.requestIds.length;
   let first = Infinity;
   let last = -Infinity;
@@ -49,16 +87,20 @@ export async function insertSegment(db: Db, dialect: Dialect, packed: PackedEntr
     if (packed.times[e] > last) last = packed.times[e];
     rows += packed.rows[e];
   }
+  const keyRange = options.keyRange ?? true;
+  const { implicit, lo, hi } = keyRange ? idTimes(packed) : { implicit: [], lo: null, hi: null };
   const { segment_id } = (await db
     .insertInto('mon_log_segment')
-    .values({ deployment: packed.deployments[0], first_ms: first, last_ms: last, entries: n, rows, payload: encodeSegment(packed) })
+    .values({ deployment: packed.deployments[0], first_ms: first, last_ms: last, entries: n, rows, payload: encodeSegment(packed), ...(keyRange ? { key_lo: lo, key_hi: hi } : {}) })
     .returning('segment_id')
     .executeTakeFirstOrThrow()) as { segment_id: number };
-  for (let i = 0; i < n; i += KEYS_PER_STATEMENT) {
-    const end = Math.min(n, i + KEYS_PER_STATEMENT);
+  const keyed: number[] = [];
+  for (let e = 0; e < n; e++) if (!implicit[e]) keyed.push(e);
+  for (let i = 0; i < keyed.length; i += KEYS_PER_STATEMENT) {
+    const chunk = keyed.slice(i, i + KEYS_PER_STATEMENT);
     const params: unknown[] = [];
-    for (let e = i; e < end; e++) params.push(packed.requestIds[e], segment_id, e);
-    await db.executeQuery(CompiledQuery.raw(keyStatement(dialect, end - i), params));
+    for (const e of chunk) params.push(packed.requestIds[e], segment_id, e);
+    await db.executeQuery(CompiledQuery.raw(keyStatement(dialect, chunk.length), params));
   }
   return rows;
 }
@@ -112,24 +154,83 @@ export async function readRows(handle: Db, query: RowQuery): Promise<LogRow[]> {
   }
 }
 
+/** The first index in sorted[from, to) whose value is at least `value` (`to` when none is). */
+function firstAtLeast(sorted: number[], value: number, from: number, to: number): number {
+  let lo = from;
+  let hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The segments whose id-time range may hold ids of these times: times close together share a
+ * query, which reads the segments whose range starts at most KEY_SPAN_MS before them.
+ */
+async function segmentsByIdTime(db: Kysely<LogTables>, times: number[]): Promise<{ segment_id: number; key_lo: number; key_hi: number }[]> {
+  const sorted = [...new Set(times)].sort((a, b) => a - b);
+  const found: { segment_id: number; key_lo: number; key_hi: number }[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] - sorted[j] <= KEY_SPAN_MS) j++;
+    const from = sorted[i];
+    const to = sorted[j];
+    const ranges = (await db
+      .selectFrom('mon_log_segment')
+      .select(['segment_id', 'key_lo', 'key_hi'])
+      .where('key_lo', '>=', from - KEY_SPAN_MS)
+      .where('key_lo', '<=', to)
+      .where('key_hi', '>=', from)
+      .execute()) as { segment_id: number; key_lo: number; key_hi: number }[];
+    // Only ranges that hold one of the times asked for are worth decoding.
+    for (const r of ranges) {
+      const k = firstAtLeast(sorted, r.key_lo, i, j + 1);
+      if (k <= j && sorted[k] <= r.key_hi) found.push(r);
+    }
+    i = j + 1;
+  }
+  return found;
+}
+
 /** The logged rows of each of `ids` that has any (the first answer logged under an id). */
 export async function rowsByRequestIds(handle: Db, ids: readonly string[]): Promise<Map<string, LogRow[]>> {
   const db = handle as Kysely<LogTables>;
-  const found = new Map<string, LogRow[]>();
-  const wanted = [...new Set(ids)];
-  const pointers: { request_id: string; segment_id: number; entry: number }[] = [];
-  for (let i = 0; i < wanted.length; i += LOOKUP_CHUNK) {
-    pointers.push(...(await db.selectFrom('mon_log_key').selectAll().where('request_id', 'in', wanted.slice(i, i + LOOKUP_CHUNK)).execute()));
+  const wanted = new Set(ids);
+  const list = [...wanted];
+  // Every place an id was logged: by its key row, or inside a segment its time points to.
+  const firsts = new Map<string, { segment_id: number; entry: number }>();
+  const consider = (request_id: string, segment_id: number, entry: number) => {
+    const f = firsts.get(request_id);
+    if (!f || segment_id < f.segment_id || (segment_id === f.segment_id && entry < f.entry)) firsts.set(request_id, { segment_id, entry });
+  };
+  for (let i = 0; i < list.length; i += LOOKUP_CHUNK) {
+    for (const p of await db.selectFrom('mon_log_key').selectAll().where('request_id', 'in', list.slice(i, i + LOOKUP_CHUNK)).execute()) consider(p.request_id, p.segment_id, p.entry);
   }
-  const segmentIds = [...new Set(pointers.map((p) => p.segment_id))];
+  const times = list.map(uuidV7Time).filter((t): t is number => t !== undefined);
+  const scanned = new Set((await segmentsByIdTime(db, times)).map((r) => r.segment_id));
   const segments = new Map<number, PackedEntries>();
-  for (let i = 0; i < segmentIds.length; i += LOOKUP_CHUNK) {
-    const rows = await db.selectFrom('mon_log_segment').select(['segment_id', 'payload']).where('segment_id', 'in', segmentIds.slice(i, i + LOOKUP_CHUNK)).execute();
-    for (const r of rows) segments.set(r.segment_id, decodeSegment(r.payload));
+  const load = async (segmentIds: number[]) => {
+    for (let i = 0; i < segmentIds.length; i += LOOKUP_CHUNK) {
+      const rows = await db.selectFrom('mon_log_segment').select(['segment_id', 'payload']).where('segment_id', 'in', segmentIds.slice(i, i + LOOKUP_CHUNK)).execute();
+      for (const r of rows) segments.set(r.segment_id, decodeSegment(r.payload));
+    }
+  };
+  await load([...scanned]);
+  for (const segmentId of scanned) {
+    const packed = segments.get(segmentId);
+    if (!packed) continue;
+    packed.requestIds.forEach((id, e) => {
+      if (wanted.has(id)) consider(id, segmentId, e);
+    });
   }
-  for (const p of pointers) {
-    const packed = segments.get(p.segment_id);
-    if (packed) found.set(p.request_id, entryRows(packed, p.entry));
+  await load([...new Set([...firsts.values()].map((f) => f.segment_id))].filter((id) => !segments.has(id)));
+  const found = new Map<string, LogRow[]>();
+  for (const [id, f] of firsts) {
+    const packed = segments.get(f.segment_id);
+    if (packed) found.set(id, entryRows(packed, f.entry));
   }
   return found;
 }

@@ -18,6 +18,9 @@ export interface MonLogSegmentTable {
   entries: number;
   rows: number;
   payload: Uint8Array;
+  /** Range of the times carried by the ids found without a key row (see segments.ts); null when none. */
+  key_lo: number | null;
+  key_hi: number | null;
 }
 
 /** Which segment entry holds a request id: how feedback finds the prediction it labels. */
@@ -110,9 +113,20 @@ export const logMigrations: Migrations = {
         const whole = rows.length < MOVE_ROWS ? rows : rows.filter((r) => r.request_id !== last);
         const batch = whole.length > 0 ? whole : rows;
         after = batch[batch.length - 1].request_id;
-        for (const group of groupBy(batch, (r) => r.deployment).values()) await insertSegment(db, pg ? 'postgres' : 'sqlite', packJsonRows(group));
+        for (const group of groupBy(batch, (r) => r.deployment).values()) {
+          await insertSegment(db, pg ? 'postgres' : 'sqlite', packJsonRows(group), { keyRange: false });
+        }
       }
       await db.schema.dropTable('mon_prediction').execute();
+    },
+  },
+  // Key rows for the ids modelport makes cost the log more than its segments did: those ids
+  // carry their time, and a segment's range of them finds them instead (segments.ts).
+  '0560_monitoring_log_key_ranges': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('mon_log_segment').addColumn('key_lo', 'bigint').execute();
+      await db.schema.alterTable('mon_log_segment').addColumn('key_hi', 'bigint').execute();
+      await db.schema.createIndex('mon_log_segment_key_time').on('mon_log_segment').column('key_lo').execute();
     },
   },
 };

@@ -5,6 +5,8 @@ import { parseStoreUri } from '../../../src/config.js';
 import { ManualClock } from '../../../src/core/clock.js';
 import { Batch, column } from '../../../src/models/batch.js';
 import { decodeSegment, encodeSegment, packEntries, selectEntries, unpackRows } from '../../../src/monitoring/log/pack.js';
+import { timeOrderedId } from '../../../src/core/ids.js';
+import { KEY_SPAN_MS } from '../../../src/monitoring/log/segments.js';
 import { MonitoringService, monitoringMigrations } from '../../../src/monitoring/service.js';
 import { openFileBlobStore } from '../../../src/storage/blobs-file.js';
 import { coreMigrations } from '../../../src/storage/core-migrations.js';
@@ -19,6 +21,7 @@ test('a segment encodes and decodes to the same rows; selected entries keep thei
       v: column('float32', Float32Array.from([1, 2, 3, 4]), [2]),
       big: column('int64', BigInt64Array.from([2n ** 62n, -3n])),
       city: column('string', ['oslo', 'lima']),
+      h: column('float16', Uint16Array.from([0x3c00, 0xc000])),
     });
   const outputs = Batch.from({ y: column('float64', Float64Array.from([NaN, 7])) });
   const base = { deployment: 'd', model: 'm', version: 2, variant: 'primary', latencyMs: 0.25 };
@@ -29,7 +32,8 @@ test('a segment encodes and decodes to the same rows; selected entries keep thei
   ]);
   const rows = unpackRows(packed);
   assert.equal(rows.length, 6);
-  assert.deepEqual(rows[2].inputs, { x: 10, v: [1, 2], big: '4611686018427387904', city: 'oslo' });
+  assert.deepEqual(rows[2].inputs, { x: 10, v: [1, 2], big: '4611686018427387904', city: 'oslo', h: 1 });
+  assert.deepEqual(rows[3].inputs.h, -2);
   assert.deepEqual(rows[3].outputs, { y: 7 });
   assert.deepEqual(rows[0].outputs, { y: null });
   const decoded = decodeSegment(encodeSegment(packed));
@@ -40,6 +44,22 @@ test('a segment encodes and decodes to the same rows; selected entries keep thei
     [['a', 0, 1], ['a', 1, 1.5], ['c', 0, 100], ['c', 1, 100.5]],
   );
   assert.throws(() => decodeSegment(Buffer.from([9, 0, 0, 0, 0, 0, 0, 0])), /unknown format 9/);
+});
+
+test('segments stored in format 1 (float64 numbers only) still read', () => {
+  const header = Buffer.from(JSON.stringify({
+    requestIds: ['a'], deployments: ['d'], models: ['m'], versions: [1], variants: ['primary'], times: [T0], latencies: [0.5], rows: [1], outputRows: [1],
+    inputLayout: [0], outputLayout: [1], numStart: [0], strStart: [0],
+    layouts: [[{ name: 'v', kind: 'num', shape: [2] }], [{ name: 'y', kind: 'num', shape: [] }]],
+    strs: [],
+  }));
+  const start = 8 + header.length + ((8 - (header.length % 8)) % 8);
+  const buf = Buffer.alloc(start + 24);
+  buf.writeUInt8(1, 0);
+  buf.writeUInt32LE(header.length, 4);
+  header.copy(buf, 8);
+  Buffer.from(Float64Array.from([0.1, 0.2, 7]).buffer).copy(buf, start);
+  assert.deepEqual(unpackRows(decodeSegment(buf)).map((r) => [r.inputs, r.outputs]), [[{ v: [0.1, 0.2] }, { y: 7 }]]);
 });
 
 for (const engine of ENGINES) {
@@ -62,6 +82,55 @@ for (const engine of ENGINES) {
         const inputs = await log.inputsWindow('loans', T0, T0 + 40_000, 1000);
         assert.equal(inputs.length, 40);
         assert.deepEqual(new Set(inputs.map((r) => r.x)), new Set(Array.from({ length: 40 }, (_, i) => i)));
+      } finally {
+        await h.close();
+      }
+    });
+
+    test('request ids are found with and without key rows; a reused id finds its first answer', { skip }, async () => {
+      const h = await engine.open();
+      try {
+        const log = h.service.log;
+        // Ids as the server makes them (their time just before the log's), over several segments
+        // of two deployments.
+        const own: string[] = [];
+        const logOwn = (t: number, deployment: string) => {
+          const id = timeOrderedId(t - 3);
+          log.record(record(id, t, { x: [own.length] }, { y: [own.length * 2] }, deployment));
+          own.push(id);
+          return id;
+        };
+        for (let i = 0; i < 42; i++) {
+          logOwn(T0 + i * 7_000, i % 2 ? 'loans' : 'cars');
+          if (i % 7 === 6) await log.flush();
+        }
+        // A quiet deployment's segment spanning 90 s: its two oldest ids fall outside the
+        // segment's id range (KEY_SPAN_MS below its newest) and are keyed by rows.
+        assert.equal(KEY_SPAN_MS, 60_000);
+        const wide = Array.from({ length: 7 }, (_, k) => logOwn(T0 + 400_000 + k * 15_000, 'quiet'));
+        await log.flush();
+        // A client's own ids, and a version 7 id whose time is far from when it was logged.
+        const stale = timeOrderedId(T0 - 3_600_000);
+        log.record(record('client-7', T0 + 100, { x: [1000] }, { y: [1] }));
+        log.record(record(stale, T0 + 200, { x: [1001] }, { y: [2] }));
+        await log.flush();
+        // A client reusing a logged id: the first answer stays the one it names.
+        log.record(record(own[3], T0 + 900_000, { x: [-1] }, { y: [-1] }));
+        await log.flush();
+
+        const keyRows = await h.metadata.db.selectFrom('mon_log_key').select('request_id').execute();
+        assert.deepEqual(keyRows.map((k) => k.request_id).sort(), ['client-7', stale, wide[0], wide[1], own[3]].sort(), 'only ids without a usable time (and the reuse) have key rows');
+        for (const [i, id] of own.entries()) {
+          const rows = await log.get(id);
+          assert.deepEqual(rows.map((r) => [r.inputs.x, r.outputs.y]), [[i, i * 2]], `id ${i}`);
+        }
+        assert.deepEqual((await log.get('client-7')).map((r) => r.inputs.x), [1000]);
+        assert.deepEqual((await log.get(stale)).map((r) => r.inputs.x), [1001]);
+        await assert.rejects(log.get(timeOrderedId(T0 + 14_000 - 3)), /no logged prediction has request id/);
+
+        const result = await h.service.submitFeedback([...own.map((id, i) => ({ request_id: id, value: i })), { request_id: stale, value: 5 }, { request_id: 'nobody', value: 1 }]);
+        assert.equal(result.accepted, own.length + 1);
+        assert.deepEqual(result.unknown.map((u) => u.request_id), ['nobody']);
       } finally {
         await h.close();
       }

@@ -4,7 +4,7 @@ import { ManualClock } from '../../../src/core/clock.js';
 import { parseStoreUri } from '../../../src/config.js';
 import { Batch, column } from '../../../src/models/batch.js';
 import { openFileBlobStore } from '../../../src/storage/blobs-file.js';
-import { openMetadataStore, migrate } from '../../../src/storage/metadata.js';
+import { openMetadataStore, migrate, type MetadataStore } from '../../../src/storage/metadata.js';
 import { coreMigrations } from '../../../src/storage/core-migrations.js';
 import { MonitoringService, monitoringMigrations, type MonitoringOptions } from '../../../src/monitoring/service.js';
 import type { PredictionRecord } from '../../../src/monitoring/log/types.js';
@@ -15,6 +15,8 @@ export const T0 = Date.UTC(2026, 0, 1);
 export interface Harness {
   service: MonitoringService;
   clock: ManualClock;
+  /** The store, for assertions on what it holds. */
+  metadata: MetadataStore;
   close(): Promise<void>;
 }
 
@@ -42,6 +44,7 @@ async function build(storeUri: string, options: MonitoringOptions, cleanup: () =
   return {
     service,
     clock,
+    metadata,
     async close() {
       await service.close();
       await blobs.close();
