@@ -30,6 +30,11 @@ export class ManualClock implements Clock {
     });
   }
 
+  /** The times the current sleepers wake at: a test moves the clock once the sleep it means to end has begun. */
+  wakeTimes(): number[] {
+    return this.sleepers.map((s) => s.until);
+  }
+
   advance(ms: number): void {
     this.current += ms;
     this.wakeDue();

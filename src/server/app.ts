@@ -2,6 +2,7 @@
  * The Fastify application: one plugin per domain, schemas that validate requests and produce
  * the OpenAPI document, request ids, structured logs, and error mapping in one place.
  */
+import http from 'node:http';
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import AjvCompiler from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
@@ -10,6 +11,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../platform.js';
 import { timeOrderedId } from '../core/ids.js';
 import { installErrorHandling } from './errors.js';
+import { fastInference } from './fast-infer.js';
 import { requireDeclaredPermissions } from './permissions.js';
 import { healthRoutes } from './health.js';
 import { servingRoutes } from './serving.js';
@@ -34,6 +36,25 @@ const DOMAIN_ROUTES: FastifyPluginAsync<{ platform: Platform }>[] = [healthRoute
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
+ * A client's own request id is kept (so logs join across services) when it is sane; new ones
+ * are time-ordered, which keeps the prediction log's id index append-only.
+ */
+function requestIdOf(given: string | string[] | undefined): string {
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : timeOrderedId();
+}
+
+const AJV_OPTIONS = { coerceTypes: 'array' as const, useDefaults: true, removeAdditional: false, allErrors: false };
+
+/** The options Fastify gives a server factory: the ones it applies to servers it makes itself. */
+interface ServerOptions {
+  http?: http.ServerOptions;
+  keepAliveTimeout: number;
+  requestTimeout: number;
+  connectionTimeout: number;
+  maxRequestsPerSocket: number;
+}
+
+/**
  * Fastify's own validator compiler, but each route's validator is compiled on its first request
  * instead of at start-up: compiling a hundred-odd route schemas up front costs a server most of
  * its start-up time, and most routes of a given server are never called.
@@ -55,34 +76,51 @@ const lazyValidators: typeof buildDefaultValidator = (externalSchemas, options) 
 
 export async function buildApp(platform: Platform, options: AppOptions = {}): Promise<FastifyInstance> {
   const level = platform.config.logLevel;
+  // V2 inference is answered ahead of Fastify (fast-infer.ts); the handler exists once the routes do.
+  let fast: ((req: http.IncomingMessage, res: http.ServerResponse) => boolean) | undefined;
+  let closing = false;
   const app = Fastify({
     logger: options.logger ?? (level === 'silent' ? false : { level }),
     bodyLimit: platform.config.bodyLimit,
     // Serving answers thousands of requests a second: one debug line per response (below) is enough.
     logController: new LogController({ disableRequestLogging: true }),
-    // A client's own request id is kept (so logs join across services) when it is sane; new
-    // ones are time-ordered, which keeps the prediction log's id index append-only.
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : timeOrderedId();
-    },
+    genReqId: (req) => requestIdOf(req.headers['x-request-id']),
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    ajv: { customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false } },
+    ajv: { customOptions: AJV_OPTIONS },
     schemaController: { compilersFactory: { buildValidator: lazyValidators } },
+    // The server Fastify would make, with the inference handler in front of Fastify's own.
+    serverFactory: (handler, given) => {
+      const opts = given as unknown as ServerOptions;
+      const server = http.createServer(opts.http ?? {}, (req, res) => {
+        if (!fast?.(req, res)) handler(req, res);
+      });
+      server.keepAliveTimeout = opts.keepAliveTimeout;
+      server.requestTimeout = opts.requestTimeout;
+      server.setTimeout(opts.connectionTimeout);
+      if (opts.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = opts.maxRequestsPerSocket;
+      return server;
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installErrorHandling(app);
   installMlflowErrors(app);
   requireDeclaredPermissions(app);
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback hooks: an async hook costs every request a promise.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const fields = { reqId: request.id, method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime };
     if (reply.statusCode >= 500) request.log.error(fields, 'request failed');
     else request.log.debug(fields, 'request');
+    done();
+  });
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
   });
 
   await app.register(swagger, {
@@ -95,5 +133,12 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   app.get('/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
   for (const routes of DOMAIN_ROUTES) await app.register(routes, { platform });
+  fast = fastInference(app, {
+    serving: platform.services.serving,
+    bodyLimit: platform.config.bodyLimit,
+    ajv: AJV_OPTIONS,
+    requestId: requestIdOf,
+    isClosing: () => closing,
+  });
   return app;
 }

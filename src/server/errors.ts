@@ -76,24 +76,31 @@ export function toModelportError(err: unknown): ModelportError | undefined {
   return undefined;
 }
 
-export function sendError(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, err: ModelportError): FastifyReply {
+/** An error's answer: status, body in the format of the protocol that owns `url`, and Retry-After when it has one. */
+export function errorAnswer(app: FastifyInstance, url: string, err: ModelportError, requestId: string): { status: number; body: unknown; retryAfter?: string } {
   const status = typeof err.details.httpStatus === 'number' ? err.details.httpStatus : HTTP_STATUS[err.code];
-  const url = request.url;
   const format = app.errorFormats.find((f) => url.startsWith(f.prefix)) ?? defaultFormat;
-  const { status: finalStatus, body } = format.format(err, status, request.id);
-  if (typeof err.details.retryAfterSeconds === 'number') reply.header('retry-after', String(Math.ceil(err.details.retryAfterSeconds)));
-  return reply.status(finalStatus).send(body);
+  const answer = format.format(err, status, requestId);
+  return typeof err.details.retryAfterSeconds === 'number' ? { ...answer, retryAfter: String(Math.ceil(err.details.retryAfterSeconds)) } : answer;
+}
+
+/** Whatever was thrown as a ModelportError; a genuine server fault is logged and becomes Internal. */
+export function asModelportError(err: unknown, requestId: string, log: { error(o: object, msg: string): void }): ModelportError {
+  const mapped = toModelportError(err);
+  if (mapped) return mapped;
+  log.error({ err }, 'unhandled error');
+  return new ModelportError('Internal', `internal error (request id ${requestId})`);
+}
+
+export function sendError(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, err: ModelportError): FastifyReply {
+  const { status, body, retryAfter } = errorAnswer(app, request.url, err, request.id);
+  if (retryAfter) reply.header('retry-after', retryAfter);
+  return reply.status(status).send(body);
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
   app.decorate('errorFormats', [] as ErrorFormat[]);
-  app.setErrorHandler((err, request, reply) => {
-    const mapped = toModelportError(err);
-    if (mapped) return sendError(app, request, reply, mapped);
-    request.log.error({ err }, 'unhandled error');
-    const internal = new ModelportError('Internal', `internal error (request id ${request.id})`);
-    return sendError(app, request, reply, internal);
-  });
+  app.setErrorHandler((err, request, reply) => sendError(app, request, reply, asModelportError(err, request.id, request.log)));
   app.setNotFoundHandler((request, reply) =>
     sendError(app, request, reply, new ModelportError('NotFound', `no route ${request.method} ${request.url.split('?')[0]}`)),
   );

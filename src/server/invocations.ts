@@ -11,7 +11,7 @@ import { invalidArgument, notFound } from '../core/errors.js';
 import type { Platform } from '../platform.js';
 import { decodeCsv, decodeInvocation, encodePredictions } from '../serving/index.js';
 import { addErrorFormat } from './errors.js';
-import { countServingRequests, runInference } from './serving-http.js';
+import { countServingRequests, inferenceRequest, runInference } from './serving-http.js';
 
 const MLFLOW_CODES: Record<ErrorCode, string> = {
   InvalidArgument: 'BAD_REQUEST',
@@ -60,7 +60,7 @@ export const invocationsRoutes: FastifyPluginAsync<{ platform: Platform }> = asy
   app.addContentTypeParser(['text/csv', 'application/csv'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
   const score = (request: FastifyRequest, deployment: string) =>
-    runInference(serving, request, {
+    runInference(serving, inferenceRequest(request, 'mlflow'), {
       protocol: 'mlflow',
       deployment,
       decode: (signature) => {

@@ -10,7 +10,8 @@ import type { ServingService, Target } from '../serving/index.js';
 
 export type Protocol = 'v2' | 'mlflow';
 
-interface ServingInfo {
+/** What the request metrics need of one prediction request; the deployment and version fill in as they are found. */
+export interface ServingInfo {
   protocol: Protocol;
   deployment: string;
   version: string;
@@ -20,9 +21,17 @@ interface ServingInfo {
 const INFO = new WeakMap<FastifyRequest, ServingInfo>();
 
 /**
+ * Counts one answered prediction request. A deployment label is only given for deployments
+ * that exist, so random names cannot grow the label set.
+ */
+export function countAnswer(serving: ServingService, info: ServingInfo, status: number): void {
+  const deployment = serving.isDeployed(info.deployment) ? info.deployment : '';
+  serving.metrics.countRequest(deployment, info.version, info.protocol, status, (performance.now() - info.started) / 1000);
+}
+
+/**
  * Counts every answered prediction request of the routes in this plugin, including those
- * refused before their handler ran (schema validation, body limits). A deployment label is only
- * given for deployments that exist, so random names cannot grow the label set.
+ * refused before their handler ran (schema validation, body limits).
  */
 export function countServingRequests(app: FastifyInstance, serving: ServingService, protocol: Protocol): void {
   // Callback hooks: an async hook costs a promise per request on the hottest path.
@@ -33,19 +42,35 @@ export function countServingRequests(app: FastifyInstance, serving: ServingServi
   });
   app.addHook('onResponse', (request, reply, done) => {
     const info = INFO.get(request);
-    if (info) {
-      const deployment = serving.isDeployed(info.deployment) ? info.deployment : '';
-      serving.metrics.countRequest(deployment, info.version, info.protocol, reply.statusCode, (performance.now() - info.started) / 1000);
-    }
+    if (info) countAnswer(serving, info, reply.statusCode);
     done();
   });
 }
 
-/** The bearer token (rate-limit key) and the client address of a request. */
-export function clientOf(request: FastifyRequest): { token?: string; address: string } {
-  const auth = request.headers.authorization;
-  const token = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7).trim() || undefined : undefined;
-  return { token, address: request.ip };
+export interface Client {
+  /** The bearer token: the rate-limit key when there is one. */
+  token?: string;
+  address: string;
+}
+
+/** The client of a request, from its Authorization header and its address. */
+export function clientOf(authorization: string | undefined, address: string): Client {
+  const token = typeof authorization === 'string' && authorization.startsWith('Bearer ') ? authorization.slice(7).trim() || undefined : undefined;
+  return { token, address };
+}
+
+/** One prediction request as runInference sees it, whichever HTTP layer received it. */
+export interface InferenceRequest {
+  id: string;
+  client: Client;
+  info: ServingInfo;
+}
+
+/** A Fastify request as an InferenceRequest; its metrics entry is the one its hooks count. */
+export function inferenceRequest(request: FastifyRequest, protocol: Protocol): InferenceRequest {
+  let info = INFO.get(request);
+  if (!info) INFO.set(request, (info = { protocol, deployment: '', version: '', started: performance.now() }));
+  return { id: request.id, client: clientOf(request.headers.authorization, request.ip), info };
 }
 
 export interface InferenceCall {
@@ -57,14 +82,13 @@ export interface InferenceCall {
 }
 
 /** Runs one prediction request; errors propagate to the protocol's error format. */
-export async function runInference(serving: ServingService, request: FastifyRequest, call: InferenceCall): Promise<unknown> {
-  const info = INFO.get(request) ?? { protocol: call.protocol, deployment: '', version: '', started: performance.now() };
-  INFO.set(request, info);
+export async function runInference(serving: ServingService, request: InferenceRequest, call: InferenceCall): Promise<unknown> {
+  const info = request.info;
   info.deployment = call.deployment;
   const target = await serving.target(call.deployment, call.version);
   info.deployment = target.deployment;
   info.version = String(target.version.version);
-  serving.admit(target.deployment, clientOf(request));
+  serving.admit(target.deployment, request.client);
   const gauge = serving.metrics.inFlightOf(target.deployment);
   gauge.inc();
   try {

@@ -10,7 +10,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../platform.js';
 import { decodeV2, encodeV2, v2Metadata, V2_TYPES, type V2Request } from '../serving/index.js';
 import { addErrorFormat } from './errors.js';
-import { countServingRequests, parseVersion, runInference } from './serving-http.js';
+import { countServingRequests, inferenceRequest, parseVersion, runInference, type InferenceRequest } from './serving-http.js';
+import type { ServingService } from '../serving/index.js';
 
 const Parameters = Type.Record(Type.String(), Type.Unknown());
 const Tensor = Type.Object({
@@ -20,7 +21,7 @@ const Tensor = Type.Object({
   parameters: Type.Optional(Parameters),
   data: Type.Array(Type.Unknown()),
 });
-const InferRequest = Type.Object({
+export const InferRequest = Type.Object({
   id: Type.Optional(Type.String({ maxLength: 1024 })),
   parameters: Type.Optional(Parameters),
   inputs: Type.Array(Tensor, { minItems: 1, maxItems: 4096 }),
@@ -115,16 +116,21 @@ export const v2Routes: FastifyPluginAsync<{ platform: Platform }> = async (root,
     body: InferRequest,
     response: { 200: Type.Unknown({ description: 'inference response: model_name, model_version, id, outputs' }), 400: ErrorBody, 404: ErrorBody, 429: ErrorBody, 503: ErrorBody },
   };
-  const infer = (request: { params: Static<typeof ModelPath>; body: Static<typeof InferRequest> } & Parameters<typeof runInference>[1]) =>
-    runInference(serving, request, {
-      protocol: 'v2',
-      deployment: request.params.name,
-      version: parseVersion(request.params.name, request.params.version),
-      decode: (signature) => decodeV2(request.body as V2Request, signature),
-      encode: (out, target) => encodeV2(out, target.deployment, target.version.version, request.body.id),
-    });
+  const infer = (request: { params: Static<typeof ModelPath>; body: Static<typeof InferRequest> } & Parameters<typeof inferenceRequest>[0]) =>
+    v2Infer(serving, inferenceRequest(request, 'v2'), request.params.name, request.params.version, request.body as V2Request);
   app.post('/v2/models/:name/infer', { config: { permission: 'read' }, schema: inferSchema }, async (request, reply) => reply.send(await infer(request)));
   app.post('/v2/models/:name/versions/:version/infer', { config: { permission: 'read' }, schema: inferSchema }, async (request, reply) =>
     reply.send(await infer(request)),
   );
 };
+
+/** One V2 inference: `body` already validated against InferRequest; `version` as the path gave it. */
+export function v2Infer(serving: ServingService, request: InferenceRequest, name: string, version: string | undefined, body: V2Request): Promise<unknown> {
+  return runInference(serving, request, {
+    protocol: 'v2',
+    deployment: name,
+    version: parseVersion(name, version),
+    decode: (signature) => decodeV2(body, signature),
+    encode: (out, target) => encodeV2(out, target.deployment, target.version.version, body.id),
+  });
+}

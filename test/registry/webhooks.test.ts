@@ -35,6 +35,16 @@ describe('webhook targets', () => {
   });
 });
 
+/**
+ * Waits until `ready()` holds, failing after 10 s: a step of these tests that has not happened
+ * yet when the manual clock moves on would leave a retry asleep on that clock for good.
+ */
+async function until(ready: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (const end = Date.now() + 10_000; !(await ready()); await new Promise((r) => setTimeout(r, 5))) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+  }
+}
+
 describe('webhook retries', () => {
   let h: RegistryHarness;
   let server: http.Server;
@@ -62,14 +72,15 @@ describe('webhook retries', () => {
     seen.length = 0;
     await h.registry.createModel({ name: 'gone' });
     await h.registry.deleteModel('gone');
-    for (let i = 0; i < 300 && !(await h.registry.webhooks.deliveries(hook.id)).some((d) => d.responseStatus === 503); i++) await new Promise((r) => setTimeout(r, 5));
+    await until(async () => (await h.registry.webhooks.deliveries(hook.id)).some((d) => d.responseStatus === 503), 'the first attempt');
     assert.equal(seen.length, 1);
     // Two more processes over the same stores: both resume the pending delivery.
     const stores = (h.registry as unknown as { stores: Parameters<typeof createRegistryService>[0] }).stores;
     const options = { allowPrivateWebhookTargets: true, webhooks: { maxAttempts: 4, baseDelayMs: 500 } };
     const [b, c] = await Promise.all([createRegistryService(stores, options), createRegistryService(stores, options)]);
     h.clock.advance(500);
-    for (let i = 0; i < 300 && !(await h.registry.webhooks.deliveries(hook.id)).some((d) => d.attempts === 2 && d.nextAttemptAt! > h.clock.now()); i++) await new Promise((r) => setTimeout(r, 5));
+    await until(async () => (await h.registry.webhooks.deliveries(hook.id)).some((d) => d.attempts === 2 && d.nextAttemptAt! > h.clock.now()), 'the second attempt');
+    await until(() => h.clock.wakeTimes().includes(h.clock.now() + 1000), 'the third attempt waiting on the clock');
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(seen.length, 2, 'the second attempt was sent once although three processes held it');
     const [d] = await h.registry.webhooks.deliveries(hook.id);
@@ -84,8 +95,9 @@ describe('webhook retries', () => {
     const t0 = h.clock.now();
     await h.registry.createModel({ name: 'm' });
     for (let attempt = 1; attempt < 4; attempt++) {
-      for (let i = 0; i < 300 && seen.length < attempt; i++) await new Promise((r) => setTimeout(r, 5));
-      for (let i = 0; i < 300 && !(await h.registry.webhooks.deliveries(hook.id)).some((d) => d.attempts === attempt); i++) await new Promise((r) => setTimeout(r, 5));
+      await until(() => seen.length >= attempt, `attempt ${attempt} at the server`);
+      const retryAt = h.clock.now() + 500 * 2 ** (attempt - 1);
+      await until(() => h.clock.wakeTimes().includes(retryAt), `the retry after attempt ${attempt} waiting on the clock`);
       h.clock.advance(500 * 2 ** (attempt - 1));
     }
     await h.registry.idle();

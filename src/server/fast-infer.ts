@@ -1,0 +1,125 @@
+/**
+ * Open Inference Protocol V2 inference (`POST /v2/models/{name}[/versions/{v}]/infer`) answered
+ * straight from Node's HTTP server, ahead of Fastify's request lifecycle. At full load Fastify's
+ * per-request work (request and reply objects, hook chains, routing, the body parser's
+ * callbacks) cost a one-row prediction about a tenth of its server CPU, measured; this is the
+ * route serving traffic takes.
+ *
+ * Nothing here is a second implementation: the body is read under the same limit, parsed by the
+ * same JSON parser (prototype poisoning refused alike), validated by the same compiled schema,
+ * run through the same `v2Infer`, and errors become answers through the same mapping, with
+ * Fastify's own error codes, so both paths answer alike (test/server/fast-infer.test.ts holds
+ * them to it). Whatever this path does not take (another method or content type, a closing
+ * server) goes to Fastify untouched, before any of its body is read.
+ *
+ * A request hook added to the Fastify app does not run for requests answered here: an access
+ * check must be added to both (see docs/architecture.md).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import AjvCompiler from '@fastify/ajv-compiler';
+import { errorCodes, type FastifyInstance } from 'fastify';
+import secureJson from 'secure-json-parse';
+import type { ServingService, V2Request } from '../serving/index.js';
+import { asModelportError, errorAnswer } from './errors.js';
+import { countAnswer, clientOf, type ServingInfo } from './serving-http.js';
+import { InferRequest, v2Infer } from './v2.js';
+
+const INFER_URL = /^\/v2\/models\/([^/?#]+)(?:\/versions\/([^/?#]+))?\/infer(?:\?.*)?$/;
+
+export interface FastInferOptions {
+  serving: ServingService;
+  bodyLimit: number;
+  /** Fastify's Ajv options, so validation (and its coercions) match the route's. */
+  ajv: Record<string, unknown>;
+  requestId(header: string | string[] | undefined): string;
+  isClosing(): boolean;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/** A handler that answers V2 inference requests and returns false for every other request. */
+export function fastInference(app: FastifyInstance, options: FastInferOptions): Handler {
+  const { serving, bodyLimit } = options;
+  const validate = AjvCompiler()({}, { customOptions: options.ajv })({ schema: InferRequest, method: 'POST', url: '/v2/models/:name/infer', httpPart: 'body' });
+
+  const answer = (res: ServerResponse, id: string, info: ServingInfo, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'x-request-id': id, ...headers });
+    res.end(text);
+    countAnswer(serving, info, status);
+  };
+
+  const fail = (req: IncomingMessage, res: ServerResponse, id: string, info: ServingInfo, err: unknown, headers: Record<string, string> = {}) => {
+    const mapped = asModelportError(err, id, app.log);
+    const { status, body, retryAfter } = errorAnswer(app, req.url ?? '', mapped, id);
+    answer(res, id, info, status, body, retryAfter ? { ...headers, 'retry-after': retryAfter } : headers);
+    if (status >= 500) app.log.error({ reqId: id, method: req.method, url: req.url, status, ms: performance.now() - info.started }, 'request failed');
+  };
+
+  const run = async (req: IncomingMessage, res: ServerResponse, id: string, info: ServingInfo, name: string, version: string | undefined, text: string) => {
+    try {
+      if (text.length === 0) throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY();
+      let body: unknown;
+      try {
+        body = secureJson.parse(text, { protoAction: 'error', constructorAction: 'error' });
+      } catch {
+        throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY();
+      }
+      if (!validate(body)) throw Object.assign(new Error('body validation'), { validation: validate.errors, validationContext: 'body' });
+      const client = clientOf(req.headers.authorization, req.socket.remoteAddress ?? '');
+      answer(res, id, info, 200, await v2Infer(serving, { id, client, info }, name, version, body as V2Request));
+    } catch (err) {
+      fail(req, res, id, info, err);
+    }
+  };
+
+  return (req, res) => {
+    if (req.method !== 'POST') return false;
+    const match = INFER_URL.exec(req.url ?? '');
+    const type = req.headers['content-type'];
+    if (!match || typeof type !== 'string' || !/^application\/json\s*(;|$)/i.test(type) || options.isClosing()) return false;
+    let name: string;
+    let version: string | undefined;
+    try {
+      name = decodeURIComponent(match[1]);
+      version = match[2] === undefined ? undefined : decodeURIComponent(match[2]);
+    } catch {
+      return false;
+    }
+    const id = options.requestId(req.headers['x-request-id']);
+    const info: ServingInfo = { protocol: 'v2', deployment: name, version: '', started: performance.now() };
+    // A body error leaves the rest of the body unread: the connection cannot carry another request.
+    const refuse = (err: Error) => fail(req, res, id, info, err, { connection: 'close' });
+    const declared = Number(req.headers['content-length']);
+    if (declared > bodyLimit) {
+      refuse(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
+      return true;
+    }
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > bodyLimit) {
+        stop();
+        refuse(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (err?: Error) => {
+      stop();
+      if (err) return refuse(Object.assign(err, { statusCode: 400 }));
+      if (!Number.isNaN(declared) && received !== declared) return refuse(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
+      void run(req, res, id, info, name, version, chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, received).toString('utf8'));
+    };
+    const stop = () => {
+      req.removeListener('data', onData);
+      req.removeListener('end', onEnd);
+      req.removeListener('error', onEnd);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onEnd);
+    return true;
+  };
+}

@@ -1,0 +1,126 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { testServer } from '../helpers/platform.js';
+import type { RunningServer } from '../../src/server/serve.js';
+import { fastInference } from '../../src/server/fast-infer.js';
+import { LOGREG, breastCancerRows, register, v2Row } from '../serving/helpers.js';
+
+interface Case {
+  what: string;
+  url: string;
+  body: string;
+  headers?: Record<string, string>;
+  /** Rate limits count per bearer token: each way gets a token of its own, so both see a fresh bucket. */
+  token?: boolean;
+}
+
+/**
+ * The inference handler in front of Fastify against Fastify's own V2 route: every request it
+ * takes must get the answer the route gives (status, body, the headers a client reads).
+ */
+describe('V2 inference ahead of Fastify answers as the Fastify route does', () => {
+  let server: RunningServer;
+  let fastUrl: string;
+  let fastOnly: http.Server;
+  let declined = 0;
+  let cases: Case[];
+
+  before(async () => {
+    const rows = await breastCancerRows();
+    server = await testServer({ bodyLimit: 8 * 1024 });
+    await register(server.platform.services.registry, 'cancer', LOGREG, ['model.onnx']);
+    await server.platform.services.serving.create({ model: 'cancer', version: 1 });
+    await server.platform.services.serving.create({
+      name: 'limited',
+      model: 'cancer',
+      version: 1,
+      config: { rateLimit: { enabled: true, requestsPerSecond: 0.001, burst: 1, key: 'token' } },
+    });
+    // The handler alone: a request it declines gets 599, so every case below must be its own answer.
+    const handler = fastInference(server.app, {
+      serving: server.platform.services.serving,
+      bodyLimit: 8 * 1024,
+      ajv: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false },
+      requestId: (given) => (typeof given === 'string' ? given : 'made-here'),
+      isClosing: () => false,
+    });
+    fastOnly = http.createServer((req, res) => {
+      if (handler(req, res)) return;
+      declined++;
+      res.writeHead(599);
+      res.end();
+    });
+    await new Promise<void>((resolve) => fastOnly.listen(0, '127.0.0.1', resolve));
+    fastUrl = `http://127.0.0.1:${(fastOnly.address() as AddressInfo).port}`;
+    const ok = JSON.stringify({ ...v2Row(rows[0]), id: 'abc' });
+    cases = [
+      { what: 'a prediction', url: '/v2/models/cancer/infer', body: ok },
+      { what: 'a prediction of a named version', url: '/v2/models/cancer/versions/1/infer?verbose=1', body: ok },
+      { what: 'a version not served', url: '/v2/models/cancer/versions/7/infer', body: ok },
+      { what: 'a version that is no number', url: '/v2/models/cancer/versions/x1/infer', body: ok },
+      { what: 'an unknown model', url: '/v2/models/nope/infer', body: ok },
+      { what: 'an escaped model name', url: '/v2/models/n%C3%B6pe/infer', body: ok },
+      { what: 'malformed JSON', url: '/v2/models/cancer/infer', body: '{"inputs": [' },
+      { what: 'an empty body', url: '/v2/models/cancer/infer', body: '' },
+      { what: 'prototype poisoning', url: '/v2/models/cancer/infer', body: '{"__proto__": {"x": 1}, "inputs": []}' },
+      { what: 'no inputs', url: '/v2/models/cancer/infer', body: '{"id": "x"}' },
+      { what: 'a shape that is no list', url: '/v2/models/cancer/infer', body: JSON.stringify({ inputs: [{ name: 'input', shape: 'big', datatype: 'FP32', data: [] }] }) },
+      { what: 'an unknown datatype', url: '/v2/models/cancer/infer', body: JSON.stringify({ inputs: [{ ...v2Row(rows[0]).inputs[0], datatype: 'FP99' }] }) },
+      { what: 'data not matching the shape', url: '/v2/models/cancer/infer', body: JSON.stringify({ inputs: [{ ...v2Row(rows[0]).inputs[0], shape: [2, 30] }] }) },
+      { what: 'a missing input', url: '/v2/models/cancer/infer', body: JSON.stringify({ inputs: [{ ...v2Row(rows[0]).inputs[0], name: 'other' }] }) },
+      { what: 'an output the model lacks', url: '/v2/models/cancer/infer', body: JSON.stringify({ ...v2Row(rows[0]), outputs: [{ name: 'nothing' }] }) },
+      { what: 'a body over the limit', url: '/v2/models/cancer/infer', body: JSON.stringify({ ...v2Row(rows[0]), id: 'x'.repeat(9000) }) },
+      { what: 'a client request id', url: '/v2/models/cancer/infer', body: ok, headers: { 'x-request-id': 'client-42' } },
+      { what: 'a rate-limited deployment, first request', url: '/v2/models/limited/infer', body: ok, token: true },
+      { what: 'a rate-limited deployment, over its limit', url: '/v2/models/limited/infer', body: ok, token: true },
+    ];
+  });
+  after(async () => {
+    await new Promise((r) => fastOnly.close(r));
+    await server.close();
+  });
+
+  test('every case gets the same status, body and headers both ways', async () => {
+    for (const c of cases) {
+      const headers = (way: string) => ({ 'content-type': 'application/json', ...c.headers, ...(c.token ? { authorization: `Bearer ${way}` } : {}) });
+      const viaFastify = await server.app.inject({ method: 'POST', url: c.url, payload: c.body, headers: headers('fastify') });
+      const direct = await fetch(`${fastUrl}${c.url}`, { method: 'POST', body: c.body, headers: headers('direct') });
+      const text = await direct.text();
+      assert.equal(direct.status, viaFastify.statusCode, `${c.what}: status (${text})`);
+      assert.deepEqual(JSON.parse(text), viaFastify.json(), `${c.what}: body`);
+      assert.equal(direct.headers.get('content-type'), viaFastify.headers['content-type'], `${c.what}: content-type`);
+      assert.equal(direct.headers.get('retry-after') ?? undefined, viaFastify.headers['retry-after'], `${c.what}: retry-after`);
+      if (c.headers?.['x-request-id']) assert.equal(direct.headers.get('x-request-id'), 'client-42');
+    }
+    assert.equal(declined, 0);
+    const statuses = new Set<number>();
+    for (const c of cases) statuses.add((await fetch(`${fastUrl}${c.url}`, { method: 'POST', body: c.body, headers: { 'content-type': 'application/json', authorization: 'Bearer again' } })).status);
+    assert.deepEqual([...statuses].sort(), [200, 400, 404, 413, 429], 'the cases cover each kind of answer');
+  });
+
+  test('other requests go to Fastify unread', async () => {
+    const before = declined;
+    assert.equal((await fetch(`${fastUrl}/v2/models/cancer/infer`, { method: 'POST', body: 'a,b\n1,2', headers: { 'content-type': 'text/csv' } })).status, 599);
+    assert.equal((await fetch(`${fastUrl}/v2/models/cancer`)).status, 599);
+    assert.equal((await fetch(`${fastUrl}/v2/models/cancer/infer/`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status, 599);
+    assert.equal(declined, before + 3);
+    // Through the whole server, Fastify answers those as usual.
+    const csv = await fetch(`${server.url}/v2/models/cancer/infer`, { method: 'POST', body: 'a,b\n1,2', headers: { 'content-type': 'text/csv' } });
+    assert.equal(csv.status, 415);
+  });
+
+  test('requests answered by the handler are counted in the request metrics', async () => {
+    const metrics = server.platform.services.serving.metrics;
+    const count = async () => {
+      const text = await metrics.text();
+      const line = text.split('\n').find((l) => l.startsWith('modelport_requests_total{deployment="cancer",version="1",protocol="v2",code="200"}'));
+      return Number(line?.split(' ').at(-1) ?? 0);
+    };
+    const before = await count();
+    const body = JSON.stringify(v2Row((await breastCancerRows())[1]));
+    for (let i = 0; i < 3; i++) assert.equal((await fetch(`${fastUrl}/v2/models/cancer/infer`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })).status, 200);
+    assert.equal(await count(), before + 3);
+  });
+});
