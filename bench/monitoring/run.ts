@@ -159,7 +159,7 @@ The target is serving throughput with every request logged within 5% of the thro
 ${table(['setting', 'req/s (median)', 'req/s vs log off (paired)', 'server CPU µs/request', 'CPU vs log off'], rows)}
 
 - Non-2xx answers and errors over all rounds: ${failures}. Rows the server's log wrote: ${stats.stats.written.toLocaleString('en-US')}; dropped (full queue): ${stats.stats.dropped}.
-- How: \`record()\` samples, packs the request's numbers into its deployment's open batch (so the request's objects die young) and returns: ${micro.recordNs.toFixed(0)} ns per one-row request here. Every 500 rows (or 250 ms) a batch goes to a writer thread with its own store connection, which stores it as one segment row plus one key row per request id: ${Math.round(micro.writerRowsPerS).toLocaleString('en-US')} rows/s through the whole path in this process, ${micro.writerCpuUs.toFixed(1)} µs of writer-thread CPU per row. Request ids are time-ordered (UUIDv7), so the key index grows at its end.
+- How: \`record()\` samples, packs the request's numbers into its deployment's open batch (so the request's objects die young) and returns: ${micro.recordNs.toFixed(0)} ns per one-row request here. Every 500 rows (or 250 ms) a batch goes to a writer thread with its own store connection, which stores it as one segment row (float32 inputs as float32): ${Math.round(micro.writerRowsPerS).toLocaleString('en-US')} rows/s through the whole path in this process, ${micro.writerCpuUs.toFixed(1)} µs of writer-thread CPU per row. The request ids modelport makes are UUIDv7 and carry their time, so feedback finds them through the segments' id-time ranges and they need no key row; only a client's own ids get one.
 `;
     console.log(`\n${text}`);
     writeResults('monitoring', text);

@@ -348,13 +348,24 @@ const SEGMENT_FORMAT = 2;
 const align = (n: number, to: number) => n + ((to - (n % to)) % to);
 
 /**
+ * Per-entry fields that usually hold one value for a whole segment (one deployment, model
+ * version and layout; one-row requests): format 2 stores such a field as that one value.
+ */
+const UNIFORM_FIELDS = ['deployments', 'models', 'versions', 'variants', 'rows', 'outputRows', 'inputLayout', 'outputLayout'] as const;
+
+/**
  * A packed batch as one binary value: format byte, header length, the header (everything but
  * the numbers) as JSON, padding to 8 bytes, then the numbers as little-endian float64 and the
  * float32 ones (copied as they lie in memory on the little-endian machines Node runs on).
  */
 export function encodeSegment(packed: PackedEntries): Buffer {
   const { nums, f32s, ...rest } = packed;
-  const header = Buffer.from(JSON.stringify({ ...rest, numCount: nums.length }));
+  const fields: Record<string, unknown> = { ...rest, numCount: nums.length, entries: rest.requestIds.length };
+  for (const f of UNIFORM_FIELDS) {
+    const values = rest[f] as unknown[];
+    if (values.length > 0 && values.every((v) => v === values[0])) fields[f] = { all: values[0] };
+  }
+  const header = Buffer.from(JSON.stringify(fields));
   const start = align(8 + header.length, 8);
   const out = Buffer.allocUnsafe(start + nums.byteLength + f32s.byteLength);
   out.fill(0, 0, start);
@@ -372,7 +383,11 @@ export function decodeSegment(data: Uint8Array): PackedEntries {
   if (format !== 1 && format !== 2) throw new Error(`prediction-log segment: unknown format ${buf.length < 1 ? '(empty)' : buf.readUInt8(0)}`);
   const headerLength = buf.readUInt32LE(4);
   const start = align(8 + headerLength, 8);
-  const { numCount, ...rest } = JSON.parse(buf.toString('utf8', 8, 8 + headerLength)) as Omit<PackedEntries, 'nums' | 'f32s'> & { numCount?: number };
+  const { numCount, entries, ...rest } = JSON.parse(buf.toString('utf8', 8, 8 + headerLength)) as Omit<PackedEntries, 'nums' | 'f32s'> & { numCount?: number; entries?: number };
+  for (const f of UNIFORM_FIELDS) {
+    const stored = rest[f] as unknown;
+    if (stored && typeof stored === 'object' && 'all' in stored) (rest as Record<string, unknown>)[f] = new Array<unknown>(entries!).fill(stored.all);
+  }
   const numEnd = format === 1 ? buf.length : start + numCount! * 8;
   // Copies: the driver's buffer need not be aligned for typed arrays.
   const nums = new Float64Array(buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + numEnd));

@@ -28,7 +28,8 @@ test('a segment encodes and decodes to the same rows; selected entries keep thei
   const packed = packEntries([
     { ...base, requestId: 'a', timeMs: T0, inputs: inputs(1), outputs },
     { ...base, requestId: 'b', timeMs: T0 + 5, inputs: inputs(10), outputs },
-    { ...base, requestId: 'c', timeMs: T0 + 9, inputs: inputs(100), outputs },
+    // Fields that vary within a segment are stored per entry, those that do not once.
+    { ...base, model: 'm2', version: 3, requestId: 'c', timeMs: T0 + 9, inputs: inputs(100), outputs },
   ]);
   const rows = unpackRows(packed);
   assert.equal(rows.length, 6);
@@ -38,6 +39,7 @@ test('a segment encodes and decodes to the same rows; selected entries keep thei
   assert.deepEqual(rows[0].outputs, { y: null });
   const decoded = decodeSegment(encodeSegment(packed));
   assert.deepEqual(unpackRows(decoded), rows);
+  assert.deepEqual([decoded.models, decoded.versions, decoded.deployments], [['m', 'm', 'm2'], [2, 2, 3], ['d', 'd', 'd']]);
   const picked = unpackRows(selectEntries(decoded, [0, 2]));
   assert.deepEqual(
     picked.map((r) => [r.request_id, r.row_index, r.inputs.x]),
