@@ -7,8 +7,9 @@
  * many rows a second the writer thread stores and what CPU it spends per row, and the target
  * itself: a modelport server's one-row V2 throughput (the ONNX logistic-regression fixture, the
  * same server as bench/serving, compiled dist/) with the prediction log off, logging every
- * request, and logging 10%, in alternating rounds on one server so that drift in the machine
- * and the process touches every setting alike. Load from autocannon on loopback.
+ * request, and logging 10%, taking turns every 1.25 s on one server under one continuous load,
+ * so that drift in the machine and the process touches every setting alike. Load from
+ * autocannon on loopback.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -26,8 +27,10 @@ import type { PredictionRecord } from '../../src/monitoring/log/types.js';
 import { ROOT, load, processCpuMicros, started, statCpuMicros, stop } from '../load.js';
 import { machine, median, table, writeResults } from '../report.js';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
-const ROUNDS = 12;
+/** Cycles of one window per setting; a window measures WINDOW_MS after SETTLE_MS on the new setting. */
+const CYCLES = Number(process.env.BENCH_CYCLES ?? 40);
+const WINDOW_MS = 1000;
+const SETTLE_MS = 250;
 const CONNECTIONS = 32;
 const dir = mkdtempSync(join(tmpdir(), 'mp-bench-mon-'));
 
@@ -113,52 +116,63 @@ async function main(): Promise<void> {
     { what: 'every request logged', rate: 1 },
     { what: '10% of requests logged', rate: 0.1 },
   ];
-  const rates = new Map<number, number[]>(settings.map((s) => [s.rate, []]));
-  const cpu = new Map<number, number[]>(settings.map((s) => [s.rate, []]));
-  // The server's CPU (all threads): a cost per request that the machine's speed swings move less than req/s.
+  // The server's CPU (all threads) and the requests it has answered (every one passes the log's
+  // sampler, logged or not), read between windows while one long load runs.
   const serverCpuUs = () => processCpuMicros(server.child.pid!);
+  const answered = async () => ((await (await fetch(`${base}/api/v1/monitoring/logging`)).json()) as { stats: { offered: number } }).stats.offered;
+  const windows = new Map<number, { requests: number; seconds: number; cpuUs: number }[]>(settings.map((s) => [s.rate, []]));
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   let failures = 0;
   try {
     await load(url, body, { connections: CONNECTIONS, seconds: 3 });
-    for (let round = 0; round < ROUNDS; round++) {
-      // The order turns each round, so no setting always follows the same one.
+    const loading = load(url, body, { connections: CONNECTIONS, seconds: CYCLES * settings.length * (WINDOW_MS + SETTLE_MS) / 1000 + 2 });
+    for (let cycle = 0; cycle < CYCLES; cycle++) {
+      // The order turns each cycle, so no setting always follows the same one.
       for (let k = 0; k < settings.length; k++) {
-        const s = settings[(round + k) % settings.length];
+        const s = settings[(cycle + k) % settings.length];
         await setRate(s.rate);
-        const before = serverCpuUs();
-        const r = await load(url, body, { connections: CONNECTIONS, seconds: SECONDS });
-        const requests = r.requests.average * SECONDS;
-        failures += r.non2xx + r.errors;
-        rates.get(s.rate)!.push(r.requests.average);
-        cpu.get(s.rate)!.push((serverCpuUs() - before) / requests);
-        console.log(`round ${round + 1}, ${s.what}: ${Math.round(r.requests.average)} req/s`);
+        await sleep(SETTLE_MS);
+        const [n0, c0, t0] = [await answered(), serverCpuUs(), performance.now()];
+        await sleep(WINDOW_MS);
+        const [n1, c1, t1] = [await answered(), serverCpuUs(), performance.now()];
+        windows.get(s.rate)!.push({ requests: n1 - n0, seconds: (t1 - t0) / 1000, cpuUs: c1 - c0 });
       }
+      if (cycle % 10 === 9) console.log(`cycle ${cycle + 1} of ${CYCLES}`);
     }
+    const r = await loading;
+    failures += r.non2xx + r.errors;
     const stats = (await (await fetch(`${base}/api/v1/monitoring/logging`)).json()) as { stats: { written: number; dropped: number } };
     const pct = (x: number) => `${x >= 1 ? '+' : ''}${((x - 1) * 100).toFixed(1)}%`;
-    const cpuOff = median(cpu.get(0)!);
+    const off = windows.get(0)!;
+    const rateOf = (w: { requests: number; seconds: number }) => w.requests / w.seconds;
+    const total = (ws: { requests: number; seconds: number; cpuUs: number }[]) => ws.reduce((a, w) => ({ requests: a.requests + w.requests, seconds: a.seconds + w.seconds, cpuUs: a.cpuUs + w.cpuUs }), { requests: 0, seconds: 0, cpuUs: 0 });
+    const offTotal = total(off);
     const rows = settings.map((s) => {
-      const all = rates.get(s.rate)!;
-      // Paired: each round's rate against the log-off rate of the same round.
-      const paired = median(all.map((x, i) => x / rates.get(0)![i]));
-      const c = median(cpu.get(s.rate)!);
+      const ws = windows.get(s.rate)!;
+      const all = total(ws);
+      // Paired: each window against the log-off window of the same cycle.
+      const paired = median(ws.map((w, i) => rateOf(w) / rateOf(off[i])));
+      const overall = rateOf(all) / rateOf(offTotal);
+      const cpuPerRequest = all.cpuUs / all.requests;
+      const cpuRatio = cpuPerRequest / (offTotal.cpuUs / offTotal.requests);
       return [
         s.what,
-        Math.round(median(all)).toLocaleString('en-US'),
+        Math.round(rateOf(all)).toLocaleString('en-US'),
+        s.rate === 0 ? '—' : `${overall.toFixed(3)}× (${pct(overall)})`,
         s.rate === 0 ? '—' : `${paired.toFixed(3)}× (${pct(paired)})`,
-        c.toFixed(1),
-        s.rate === 0 ? '—' : `${(c / cpuOff).toFixed(3)}× (${pct(c / cpuOff)})`,
+        cpuPerRequest.toFixed(1),
+        s.rate === 0 ? '—' : `${cpuRatio.toFixed(3)}× (${pct(cpuRatio)})`,
       ];
     });
     const text = `## Monitoring: prediction-log overhead on serving
 
 ${machine()}; 1-minute load average when the run started: ${loadBefore}
 
-The target is serving throughput with every request logged within 5% of the throughput with the log off. One modelport server (bench/serving/server.ts, compiled dist/, SQLite store) answers one-row Open Inference Protocol V2 requests for the ONNX logistic-regression fixture (deployment \`${deployment}\`, model on the event loop); autocannon drives ${CONNECTIONS} connections on loopback from the benchmark process, on the same 2 cores. The sampling rate changes through the API between measurements (${SECONDS} s each, ${ROUNDS} rounds, the order of the settings turning each round), so every setting sees the same process. This machine's speed swings by ±20% within minutes, so each round's rate is compared with the log-off rate of the same round and the table gives the median of those paired ratios; the server's CPU time per request (all its threads, from /proc) is the steadier cost measure.
+The target is serving throughput with every request logged within 5% of the throughput with the log off. One modelport server (bench/serving/server.ts, compiled dist/, SQLite store) answers one-row Open Inference Protocol V2 requests for the ONNX logistic-regression fixture (deployment \`${deployment}\`, model on the event loop); autocannon drives ${CONNECTIONS} connections on loopback from the benchmark process, on the same 2 cores. This machine's speed swings by ±20% and more within minutes, so the settings take turns quickly under one continuous load: the sampling rate changes through the API every ${(WINDOW_MS + SETTLE_MS) / 1000} s (${CYCLES} cycles of one ${WINDOW_MS / 1000} s window per setting after ${SETTLE_MS} ms on it, the order turning each cycle), and each window counts the requests the server answered (its log's sampler sees every one) and the server's CPU time (all its threads, from /proc). The table gives each setting's rate over all its windows, the median of its windows' rates against the log-off window of the same cycle, and its CPU per request.
 
-${table(['setting', 'req/s (median)', 'req/s vs log off (paired)', 'server CPU µs/request', 'CPU vs log off'], rows)}
+${table(['setting', 'req/s (all windows)', 'req/s vs log off (all windows)', 'req/s vs log off (paired, median)', 'server CPU µs/request', 'CPU vs log off'], rows)}
 
-- Non-2xx answers and errors over all rounds: ${failures}. Rows the server's log wrote: ${stats.stats.written.toLocaleString('en-US')}; dropped (full queue): ${stats.stats.dropped}.
+- Non-2xx answers and errors during the load: ${failures}. Rows the server's log wrote: ${stats.stats.written.toLocaleString('en-US')}; dropped (full queue): ${stats.stats.dropped}.
 - How: \`record()\` samples, packs the request's numbers into its deployment's open batch (so the request's objects die young) and returns: ${micro.recordNs.toFixed(0)} ns per one-row request here. Every 500 rows (or 250 ms) a batch goes to a writer thread with its own store connection, which stores it as one segment row (float32 inputs as float32): ${Math.round(micro.writerRowsPerS).toLocaleString('en-US')} rows/s through the whole path in this process, ${micro.writerCpuUs.toFixed(1)} µs of writer-thread CPU per row. The request ids modelport makes are UUIDv7 and carry their time, so feedback finds them through the segments' id-time ranges and they need no key row; only a client's own ids get one.
 `;
     console.log(`\n${text}`);

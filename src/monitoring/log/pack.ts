@@ -45,8 +45,21 @@ export interface PackedEntries {
   strs: string[];
 }
 
-const KINDS: Record<string, Kind> = { string: 'str', int64: 'i64', uint64: 'u64', float32: 'f32', float16: 'f32' };
-const kindOf = (dtype: string): Kind => KINDS[dtype] ?? 'num';
+function kindOf(dtype: string): Kind {
+  switch (dtype) {
+    case 'string':
+      return 'str';
+    case 'int64':
+      return 'i64';
+    case 'uint64':
+      return 'u64';
+    case 'float32':
+    case 'float16':
+      return 'f32';
+    default:
+      return 'num';
+  }
+}
 
 /** True when the batch's columns have exactly this layout (names, kinds and shapes, in order). */
 function sameLayout(layout: ColumnLayout[], batch: Batch): boolean {
