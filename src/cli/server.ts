@@ -1,6 +1,94 @@
+import cluster, { type Worker } from 'node:cluster';
 import type { Command } from 'commander';
+import type { Config } from '../config.js';
+import { invalidArgument } from '../core/errors.js';
+import { createPlatform } from '../platform.js';
 import { startServer } from '../server/serve.js';
 import { configFrom } from './context.js';
+
+const MAX_WORKERS = 64;
+
+function parseWorkers(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS) throw invalidArgument(`--workers: must be a whole number from 1 to ${MAX_WORKERS}, got "${text}"`);
+  return n;
+}
+
+/** Resolves with the signal's name on the first SIGTERM or SIGINT. */
+const stopSignal = (): Promise<string> =>
+  new Promise((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+
+/** One server process: a worker of `--workers`, or the whole server. */
+async function serveOne(config: Config): Promise<void> {
+  const server = await startServer(config);
+  if (cluster.isWorker) process.send?.({ listening: server.url });
+  else process.stdout.write(`modelport listening on ${server.url}\n`);
+  const signal = await stopSignal();
+  if (!cluster.isWorker) process.stdout.write(`modelport: ${signal} received, finishing in-flight requests\n`);
+  await server.close().catch(() => undefined);
+}
+
+/**
+ * `--workers N`: N server processes on one port (Node cluster: the primary accepts connections
+ * and hands them round-robin to the workers), all over the same store, as replicas of one server
+ * are. The primary migrates the store once before any worker opens it, restarts a worker that
+ * dies after it started, and on SIGTERM or SIGINT lets every worker finish its in-flight
+ * requests. A worker that dies before it listens (a taken port, say) stops the whole server.
+ */
+async function supervise(config: Config, workers: number): Promise<void> {
+  await (await createPlatform({ ...config, logLevel: 'silent' })).close();
+  let stopping = false;
+  let listening = 0;
+  let failed: (() => void) | undefined;
+  const startFailed = new Promise<void>((resolve) => (failed = resolve));
+  // Workers' output passes through here, so that N workers failing alike say why once.
+  cluster.setupPrimary({ silent: true });
+  const fork = (): Worker => {
+    const worker = cluster.fork();
+    let started = false;
+    let early = '';
+    worker.process.stdout?.pipe(process.stdout);
+    worker.process.stderr?.on('data', (d: Buffer) => {
+      if (started) process.stderr.write(d);
+      else early += d.toString();
+    });
+    worker.on('message', (msg: { listening?: string }) => {
+      if (typeof msg?.listening !== 'string' || started) return;
+      started = true;
+      if (early) process.stderr.write(early);
+      if (++listening === workers) process.stdout.write(`modelport listening on ${msg.listening} (${workers} worker processes)\n`);
+    });
+    worker.on('exit', (code, signal) => {
+      if (stopping) return;
+      if (!started) {
+        stopping = true;
+        process.stderr.write(early || `modelport: a worker process exited (${signal ?? `code ${code}`}) before it listened\n`);
+        return failed?.();
+      }
+      process.stderr.write(`modelport: worker process ${worker.process.pid} exited (${signal ?? `code ${code}`}); starting another\n`);
+      fork();
+    });
+    return worker;
+  };
+  for (let i = 0; i < workers; i++) fork();
+  const signal = await Promise.race([stopSignal(), startFailed.then(() => undefined)]);
+  stopping = true;
+  if (signal) process.stdout.write(`modelport: ${signal} received, finishing in-flight requests\n`);
+  else process.exitCode = 1;
+  const running = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && !w.isDead());
+  await Promise.all(
+    running.map(
+      (w) =>
+        new Promise<void>((resolve) => {
+          w.once('exit', () => resolve());
+          w.process.kill('SIGTERM');
+        }),
+    ),
+  );
+}
 
 export function registerServerCommand(program: Command): void {
   program
@@ -8,17 +96,11 @@ export function registerServerCommand(program: Command): void {
     .description('run the modelport server: REST APIs, /metrics, /docs and the web UI on one port')
     .option('--port <port>', 'port to listen on (0 picks a free one)', '5000')
     .option('--host <host>', 'address to bind; 0.0.0.0 exposes it to the network', '127.0.0.1')
-    .action(async (opts: { port: string; host: string }, cmd: Command) => {
+    .option('--workers <n>', 'server processes sharing the port (a Node cluster over the same store)', '1')
+    .action(async (opts: { port: string; host: string; workers: string }, cmd: Command) => {
+      const workers = parseWorkers(opts.workers);
       const config = configFrom(cmd, { port: opts.port, host: opts.host });
-      const server = await startServer(config);
-      process.stdout.write(`modelport listening on ${server.url}\n`);
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          process.stdout.write(`modelport: ${signal} received, finishing in-flight requests\n`);
-          server.close().then(resolve, resolve);
-        };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
-      });
+      if (workers > 1 && cluster.isPrimary) await supervise(config, workers);
+      else await serveOne(config);
     });
 }

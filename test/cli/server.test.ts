@@ -1,0 +1,83 @@
+/** `modelport server --workers N`: N processes on one port, supervised, stopped gracefully. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { runCli, spawnCli, waitForLine } from '../helpers/cli.js';
+import { tempDir } from '../helpers/services.js';
+
+/** Pids of the Node processes whose parent is `pid` (tsx's esbuild service is a child too). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Fields after the command name (which may hold spaces): state, then the parent pid.
+      const stat = readFileSync(join('/proc', entry, 'stat'), 'utf8');
+      const node = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'node';
+      if (node && Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return out.sort();
+}
+
+async function until<T>(get: () => T | undefined, what: string, ms = 30_000): Promise<T> {
+  for (const end = Date.now() + ms; ; await new Promise((r) => setTimeout(r, 50))) {
+    const v = get();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+  }
+}
+
+test('two worker processes answer on one port; a dead one is replaced; SIGTERM stops them all', async () => {
+  const child = spawnCli(['--data', tempDir('mpserve'), 'server', '--port', '0', '--workers', '2']);
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  try {
+    const [, url] = await waitForLine(child, /modelport listening on (\S+) \(2 worker processes\)/, 90_000);
+    const workers = childrenOf(child.pid!);
+    assert.equal(workers.length, 2, `worker processes: ${workers}`);
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(`${url}/v2/health/live`, { headers: { connection: 'close' } });
+      assert.deepEqual(await res.json(), { live: true });
+    }
+
+    process.kill(workers[0], 'SIGKILL');
+    await until(() => (stderr.includes(`worker process ${workers[0]} exited (SIGKILL); starting another`) ? true : undefined), 'the restart notice');
+    const replaced = await until(() => {
+      const now = childrenOf(child.pid!);
+      return now.length === 2 && !now.includes(workers[0]) ? now : undefined;
+    }, 'a replacement worker');
+    assert.ok(replaced.includes(workers[1]));
+    // Until the replacement listens, the survivor answers every connection.
+    for (let i = 0; i < 10; i++) assert.equal((await fetch(`${url}/v2/health/live`, { headers: { connection: 'close' } })).status, 200);
+
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(childrenOf(child.pid!), []);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
+test('--workers must be a whole number; a taken port stops every worker with one line', async () => {
+  const bad = await runCli(['--data', tempDir('mpserve'), 'server', '--workers', '0']);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr.trim(), 'modelport: --workers: must be a whole number from 1 to 64, got "0"');
+
+  const taken = createServer().listen(0, '127.0.0.1');
+  await once(taken, 'listening');
+  try {
+    const port = (taken.address() as AddressInfo).port;
+    const r = await runCli(['--data', tempDir('mpserve'), 'server', '--port', String(port), '--workers', '2']);
+    assert.notEqual(r.code, 0);
+    assert.equal(r.stderr.trim(), `modelport: --port: 127.0.0.1:${port} is already in use; choose another with --port`);
+  } finally {
+    taken.close();
+  }
+});
