@@ -168,6 +168,11 @@ export class PackBuilder {
     this.rowCount += e.inputs.rows;
   }
 
+  /** What is packed so far, without sealing: valid until the next append or seal. */
+  peek(): PackedEntries {
+    return { ...this.packed, nums: this.nums.subarray(0, this.k), f32s: this.f32s.subarray(0, this.j) };
+  }
+
   seal(): PackedEntries {
     const out = { ...this.packed, nums: this.nums.slice(0, this.k), f32s: this.f32s.slice(0, this.j) };
     // The number buffers are kept for the next batch: fresh ones would grow (and be zeroed) again.
@@ -219,12 +224,6 @@ function grown<T extends Float64Array | Float32Array>(buffer: T, used: number, n
   const out = new (buffer.constructor as new (n: number) => T)(Math.max(need, buffer.length * 2));
   out.set(buffer.subarray(0, used));
   return out;
-}
-
-export function packEntries(entries: readonly PredictionRecord[]): PackedEntries {
-  const builder = new PackBuilder();
-  for (const e of entries) builder.append(e);
-  return builder.seal();
 }
 
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -315,13 +314,6 @@ export function entryRows(packed: PackedEntries, e: number): LogRow[] {
       outputs: outputs[r] ?? {},
     });
   }
-  return out;
-}
-
-/** One row per row of every packed request, in packing order. */
-export function unpackRows(packed: PackedEntries): LogRow[] {
-  const out: LogRow[] = [];
-  for (let e = 0; e < packed.requestIds.length; e++) for (const row of entryRows(packed, e)) out.push(row);
   return out;
 }
 

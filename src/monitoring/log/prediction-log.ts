@@ -1,14 +1,14 @@
 /**
- * The prediction log. `record` is serving's hot-path tap: it samples, pushes the request into a
- * ring (live views) and a bounded queue, and returns. A flusher writes the queue to the
+ * The prediction log. `record` is serving's hot-path tap: it samples, packs the request into its
+ * deployment's open batch (which, with the newest sealed ones, also serves live views) and
+ * returns. A flusher writes the queue to the
  * metadata store in batched transactions off the request path (when a batch fills up, and on a
  * timer); a sweep deletes rows older than the retention period by the Clock.
  */
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import { invalidArgument, notFound } from '../../core/errors.js';
-import { RingBuffer } from './ring.js';
-import { PackBuilder, packEntries, unpackRows, type LogRow, type PackedEntries } from './pack.js';
+import { PackBuilder, entryRows, type LogRow, type PackedEntries } from './pack.js';
 import { deleteRowsBefore, readRows, rowsByRequestIds } from './segments.js';
 import { InlineWriter, WorkerWriter, type LogWriter } from './writer.js';
 import type { StoreUri } from '../../config.js';
@@ -52,7 +52,9 @@ function toLogged(row: LogRow): LoggedPrediction {
 }
 
 export class PredictionLog implements PredictionSink {
-  private readonly ring: RingBuffer<PredictionRecord>;
+  /** Per deployment, the newest sealed batches, kept while the batches after them hold fewer than `ringSize` requests. */
+  private readonly sealedRecent = new Map<string, PackedEntries[]>();
+  private readonly ringSize: number;
   /** Per deployment, the batch being packed; sealed batches wait in `queue` for the writer. */
   private readonly open = new Map<string, PackBuilder>();
   private queue: PackedEntries[] = [];
@@ -87,7 +89,7 @@ export class PredictionLog implements PredictionSink {
     const threaded = store && options.writer !== 'inline' && !(store.kind === 'sqlite' && store.path === ':memory:');
     this.writer = threaded ? new WorkerWriter(store, inline) : inline;
     this.defaultRate = checkSampleRate(options.sampleRate ?? 1, 'sampleRate');
-    this.ring = new RingBuffer(options.ringSize ?? 100);
+    this.ringSize = options.ringSize ?? 100;
     this.maxQueue = options.maxQueue ?? 100_000;
     this.batchRows = Math.max(1, options.batchRows ?? 500);
     this.retentionMs = options.retentionMs ?? 30 * DAY_MS;
@@ -122,9 +124,8 @@ export class PredictionLog implements PredictionSink {
       builder.append(entry);
       this.queuedRows += rows;
       this.queuedEntries++;
-      this.ring.push(entry);
       if (builder.rowCount >= this.batchRows) {
-        this.queue.push(builder.seal());
+        this.enqueue(builder.seal());
         // A running drain keeps taking batches until the queue is empty; it needs no nudge.
         if (!this.flushScheduled && !this.draining) {
           this.flushScheduled = true;
@@ -138,6 +139,22 @@ export class PredictionLog implements PredictionSink {
       // The sink's contract is to never fail a prediction; a malformed entry is only counted.
       this.counters.dropped++;
     }
+  }
+
+  /** A sealed batch goes to the writer's queue and stays readable for live views while it is among the newest. */
+  private enqueue(sealed: PackedEntries): void {
+    this.queue.push(sealed);
+    if (this.ringSize <= 0) return;
+    const deployment = sealed.deployments[0];
+    const kept = this.sealedRecent.get(deployment) ?? [];
+    kept.push(sealed);
+    let newer = 0;
+    for (let i = 1; i < kept.length; i++) newer += kept[i].requestIds.length;
+    while (kept.length > 1 && newer >= this.ringSize) {
+      kept.shift();
+      newer -= kept[0].requestIds.length;
+    }
+    this.sealedRecent.set(deployment, kept);
   }
 
   stats(): PredictionLogStats {
@@ -154,7 +171,7 @@ export class PredictionLog implements PredictionSink {
   private async drain(): Promise<void> {
     this.draining = true;
     try {
-      for (const builder of this.open.values()) if (builder.entries > 0) this.queue.push(builder.seal());
+      for (const builder of this.open.values()) if (builder.entries > 0) this.enqueue(builder.seal());
       await this.drainQueue();
     } finally {
       this.draining = false;
@@ -228,11 +245,22 @@ export class PredictionLog implements PredictionSink {
   /** The newest requests held in memory (not yet or already written), as rows, newest first. */
   recent(query: { deployment?: string; limit?: number } = {}): LoggedPrediction[] {
     const limit = query.limit ?? 100;
+    const deployments = query.deployment === undefined ? new Set([...this.open.keys(), ...this.sealedRecent.keys()]) : [query.deployment];
+    // Each deployment's requests newest first (the open batch, then sealed ones back in time);
+    // the stable sort by time keeps that order among requests of one millisecond.
+    const candidates: { packed: PackedEntries; e: number }[] = [];
+    for (const d of deployments) {
+      const open = this.open.get(d);
+      const sources = [...(open && open.entries > 0 ? [open.peek()] : []), ...[...(this.sealedRecent.get(d) ?? [])].reverse()];
+      for (const packed of sources) for (let e = packed.requestIds.length - 1; e >= 0; e--) candidates.push({ packed, e });
+    }
+    candidates.sort((a, b) => b.packed.times[b.e] - a.packed.times[a.e]);
     const out: LoggedPrediction[] = [];
-    const entries = this.ring.newest(limit, (e) => query.deployment === undefined || e.deployment === query.deployment);
-    for (const r of unpackRows(packEntries(entries))) {
-      if (out.length >= limit) break;
-      out.push(toLogged(r));
+    for (const { packed, e } of candidates) {
+      for (const r of entryRows(packed, e)) {
+        if (out.length >= limit) return out;
+        out.push(toLogged(r));
+      }
     }
     return out;
   }

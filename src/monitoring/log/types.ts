@@ -27,9 +27,10 @@ export interface PredictionLogOptions {
   /** Share of requests logged, 0..1 (default 1); per-deployment rates override it. */
   sampleRate?: number;
   /**
-   * Requests kept in memory for live views (default 100). Each holds its request's Batches;
-   * a long ring keeps them alive past the young generation and the old-generation collections
-   * that follow cost serving more than logging itself.
+   * Requests per deployment kept in memory for live views, at least (default 100): the batch
+   * being packed and the sealed batches that hold the newest of them, in packed form. (Keeping
+   * the requests' own objects instead kept them alive past the young generation, which cost
+   * serving a measurable share of its collections.)
    */
   ringSize?: number;
   /** Requests waiting to be written at most; beyond that new ones are dropped and counted (default 100 000). */

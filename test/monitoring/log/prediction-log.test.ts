@@ -112,6 +112,27 @@ for (const engine of ENGINES) {
       }
     });
 
+    test('live views read the newest requests from the open batch and the newest sealed ones, newest first', { skip }, async () => {
+      const h = await engine.open({ log: { batchRows: 100, ringSize: 150 } });
+      try {
+        const log = h.service.log;
+        // 340 requests of one deployment: three sealed batches of 100 and 40 still being packed.
+        for (let i = 0; i < 340; i++) log.record(record(`a${i}`, T0 + i * 10, { x: [i] }, { y: [i] }));
+        for (let i = 0; i < 5; i++) log.record(record(`b${i}`, T0 + 3395 + i, { x: [i] }, { y: [i] }, 'other'));
+        const live = log.recent({ deployment: 'loans', limit: 150 });
+        assert.deepEqual(live.map((p) => p.requestId), Array.from({ length: 150 }, (_, k) => `a${339 - k}`), 'across the open batch and two sealed ones');
+        assert.deepEqual(live[0].inputs, { x: 339 });
+        // Across deployments, by time: the other deployment's b0..b4 (T0+3395..3399) are newer than a339 (T0+3390).
+        assert.deepEqual(log.recent({ limit: 7 }).map((p) => p.requestId), ['b4', 'b3', 'b2', 'b1', 'b0', 'a339', 'a338']);
+        // Sealed batches older than ringSize requests are let go: at least 150 stay readable.
+        assert.equal(log.recent({ deployment: 'loans', limit: 10_000 }).length, 240);
+        await log.flush();
+        assert.deepEqual(log.recent({ deployment: 'loans', limit: 2 }).map((p) => p.requestId), ['a339', 'a338'], 'still there once written');
+      } finally {
+        await h.close();
+      }
+    });
+
     test('close writes what is queued and ignores later records', { skip }, async () => {
       const h = await engine.open();
       const log = h.service.log;

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { parseStoreUri } from '../../../src/config.js';
 import { ManualClock } from '../../../src/core/clock.js';
 import { Batch, column } from '../../../src/models/batch.js';
-import { decodeSegment, encodeSegment, packEntries, selectEntries, unpackRows } from '../../../src/monitoring/log/pack.js';
+import { PackBuilder, decodeSegment, encodeSegment, entryRows, selectEntries, type PackedEntries } from '../../../src/monitoring/log/pack.js';
+import type { PredictionRecord } from '../../../src/monitoring/log/types.js';
 import { timeOrderedId } from '../../../src/core/ids.js';
 import { KEY_SPAN_MS } from '../../../src/monitoring/log/segments.js';
 import { MonitoringService, monitoringMigrations } from '../../../src/monitoring/service.js';
@@ -13,6 +14,14 @@ import { coreMigrations } from '../../../src/storage/core-migrations.js';
 import { migrate, openMetadataStore } from '../../../src/storage/metadata.js';
 import { dropSchema, freshPostgresUri, postgresSkip, tempDir } from '../../helpers/services.js';
 import { ENGINES, T0, record } from '../monitors/helpers.js';
+
+function packEntries(entries: PredictionRecord[]): PackedEntries {
+  const builder = new PackBuilder();
+  for (const e of entries) builder.append(e);
+  return builder.seal();
+}
+
+const unpackRows = (packed: PackedEntries) => packed.requestIds.flatMap((_, e) => entryRows(packed, e));
 
 test('a segment encodes and decodes to the same rows; selected entries keep their own values', () => {
   const inputs = (x: number) =>
