@@ -36,23 +36,31 @@ test('moving a deployment between versions under load drops no request', async (
         async (r) => ({ status: r.status, body: (await r.json()) as { variants: { serving_version: number }[] } }),
       );
     const pause = () => new Promise((r) => setTimeout(r, 40));
-    for (let round = 0; round < 4; round++) {
-      await pause();
-      const a = await patch({ version: 2 });
-      assert.equal(a.status, 200);
-      assert.equal(a.body.variants[0].serving_version, 2);
-      await pause();
-      const b = await patch({ alias: 'live' });
-      assert.equal(b.body.variants[0].serving_version, 1);
-      await pause();
-      await registry.setAlias('m', 'live', 2);
-      await pause();
-      await registry.setAlias('m', 'live', 1);
-      await pause();
-      await patch({ version: 1, batching: { max_batch_size: round % 2 ? 1 : 16 } });
+    let ended: PromiseSettledResult<void>[];
+    try {
+      for (let round = 0; round < 4; round++) {
+        await pause();
+        const a = await patch({ version: 2 });
+        assert.equal(a.status, 200);
+        assert.equal(a.body.variants[0].serving_version, 2);
+        await pause();
+        const b = await patch({ alias: 'live' });
+        assert.equal(b.body.variants[0].serving_version, 1);
+        await pause();
+        await registry.setAlias('m', 'live', 2);
+        await pause();
+        await registry.setAlias('m', 'live', 1);
+        await pause();
+        await patch({ version: 1, batching: { max_batch_size: round % 2 ? 1 : 16 } });
+      }
+    } finally {
+      // The clients stop before the server does, so a failure above is reported as itself and
+      // not as the clients' connections being reset by the closing server.
+      stop = true;
+      ended = await Promise.allSettled(clients);
     }
-    stop = true;
-    await Promise.all(clients);
+    const failed = ended.find((e): e is PromiseRejectedResult => e.status === 'rejected');
+    if (failed) throw failed.reason;
     const total = [...statuses.values()].reduce((a, b) => a + b, 0);
     console.log(`# hot swap: ${total} requests over 20 version moves, statuses ${JSON.stringify([...statuses])}`);
     assert.deepEqual([...statuses.keys()], [200], `statuses: ${JSON.stringify([...statuses])}`);
