@@ -385,7 +385,7 @@ export function encodeSegment(packed: PackedEntries): Buffer {
 export function decodeSegment(data: Uint8Array): PackedEntries {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const format = buf.length < 8 ? -1 : buf.readUInt8(0);
-  if (format !== 1 && format !== 2) throw new Error(`prediction-log segment: unknown format ${buf.length < 1 ? '(empty)' : buf.readUInt8(0)}`);
+  if (format !== 1 && format !== 2) throw new Error(`prediction-log segment: unknown format ${buf.length < 1 ? '(empty)' : buf[0]}`);
   const headerLength = buf.readUInt32LE(4);
   const start = align(8 + headerLength, 8);
   const { numCount, entries, ...rest } = JSON.parse(buf.toString('utf8', 8, 8 + headerLength)) as Omit<PackedEntries, 'nums' | 'f32s'> & { numCount?: number; entries?: number };

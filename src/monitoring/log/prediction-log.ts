@@ -251,7 +251,8 @@ export class PredictionLog implements PredictionSink {
     const candidates: { packed: PackedEntries; e: number }[] = [];
     for (const d of deployments) {
       const open = this.open.get(d);
-      const sources = [...(open && open.entries > 0 ? [open.peek()] : []), ...[...(this.sealedRecent.get(d) ?? [])].reverse()];
+      const sources = (this.sealedRecent.get(d) ?? []).slice().reverse();
+      if (open && open.entries > 0) sources.unshift(open.peek());
       for (const packed of sources) for (let e = packed.requestIds.length - 1; e >= 0; e--) candidates.push({ packed, e });
     }
     candidates.sort((a, b) => b.packed.times[b.e] - a.packed.times[a.e]);

@@ -170,9 +170,9 @@ function firstAtLeast(sorted: number[], value: number, from: number, to: number)
  * The segments whose id-time range may hold ids of these times: times close together share a
  * query, which reads the segments whose range starts at most KEY_SPAN_MS before them.
  */
-async function segmentsByIdTime(db: Kysely<LogTables>, times: number[]): Promise<{ segment_id: number; key_lo: number; key_hi: number }[]> {
+async function segmentsByIdTime(db: Kysely<LogTables>, times: number[]): Promise<Set<number>> {
   const sorted = [...new Set(times)].sort((a, b) => a - b);
-  const found: { segment_id: number; key_lo: number; key_hi: number }[] = [];
+  const found = new Set<number>();
   for (let i = 0; i < sorted.length; ) {
     let j = i;
     while (j + 1 < sorted.length && sorted[j + 1] - sorted[j] <= KEY_SPAN_MS) j++;
@@ -188,7 +188,7 @@ async function segmentsByIdTime(db: Kysely<LogTables>, times: number[]): Promise
     // Only ranges that hold one of the times asked for are worth decoding.
     for (const r of ranges) {
       const k = firstAtLeast(sorted, r.key_lo, i, j + 1);
-      if (k <= j && sorted[k] <= r.key_hi) found.push(r);
+      if (k <= j && sorted[k] <= r.key_hi) found.add(r.segment_id);
     }
     i = j + 1;
   }
@@ -210,7 +210,7 @@ export async function rowsByRequestIds(handle: Db, ids: readonly string[]): Prom
     for (const p of await db.selectFrom('mon_log_key').selectAll().where('request_id', 'in', list.slice(i, i + LOOKUP_CHUNK)).execute()) consider(p.request_id, p.segment_id, p.entry);
   }
   const times = list.map(uuidV7Time).filter((t): t is number => t !== undefined);
-  const scanned = new Set((await segmentsByIdTime(db, times)).map((r) => r.segment_id));
+  const scanned = await segmentsByIdTime(db, times);
   const segments = new Map<number, PackedEntries>();
   const load = async (segmentIds: number[]) => {
     for (let i = 0; i < segmentIds.length; i += LOOKUP_CHUNK) {
