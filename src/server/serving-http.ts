@@ -85,7 +85,7 @@ export interface InferenceCall {
 export async function runInference(serving: ServingService, request: InferenceRequest, call: InferenceCall): Promise<unknown> {
   const info = request.info;
   info.deployment = call.deployment;
-  const target = await serving.target(call.deployment, call.version);
+  const target = serving.targetNow(call.deployment, call.version) ?? (await serving.target(call.deployment, call.version));
   info.deployment = target.deployment;
   info.version = String(target.version.version);
   serving.admit(target.deployment, request.client);

@@ -43,6 +43,7 @@ export class DynamicBatcher {
   private queuedRows = 0;
   private calls = 0;
   private delayTimer: NodeJS.Timeout | undefined;
+  private pumpSoon: NodeJS.Immediate | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private idleWaiters: (() => void)[] = [];
 
@@ -81,7 +82,12 @@ export class DynamicBatcher {
       } else {
         this.queue.push(entry);
         this.queuedRows += batch.rows;
-        this.pump();
+        // Every request that arrived in this turn of the event loop joins one call, instead of
+        // the first ones each taking a call of their own: a call's fixed cost is paid once.
+        this.pumpSoon ??= setImmediate(() => {
+          this.pumpSoon = undefined;
+          this.pump();
+        });
       }
       this.ensureSweep();
     });
@@ -208,6 +214,7 @@ export class DynamicBatcher {
 
   close(): void {
     if (this.delayTimer) clearTimeout(this.delayTimer);
+    if (this.pumpSoon) clearImmediate(this.pumpSoon);
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const e of this.queue) this.settle(e, undefined, unavailable(`${this.label}: the model was unloaded`));
     this.queue.length = 0;

@@ -423,6 +423,27 @@ export class ServingService {
     return [...this.runtimes.values()].every((rt) => [...rt.variants.values()].some((v) => v.current));
   }
 
+  /**
+   * The version that answers for `name` now, without waiting: undefined when finding it needs
+   * the store or a load in progress (then `target`). Serving's hot path asks this first, since
+   * an awaited lookup costs every request a promise.
+   */
+  targetNow(name: string, version?: number): Target | undefined {
+    const rt = this.runtimes.get(name);
+    return rt && this.pick(rt, name, version);
+  }
+
+  /** The variant of `rt` that serves now and answers for `version` (any, when undefined). */
+  private pick(rt: DeploymentRuntime, name: string, version: number | undefined): Target | undefined {
+    for (const v of rt.variants.values()) {
+      if (!v.current) continue;
+      if (version === undefined ? v.spec.weight > 0 : v.current.version === version) {
+        return { deployment: name, variant: v.spec.name, version: v.current, requested: version };
+      }
+    }
+    return undefined;
+  }
+
   /** Finds (loading on first use if this replica has not yet) the version that answers for `name`. */
   async target(name: string, version?: number): Promise<Target> {
     let rt = this.runtimes.get(name);
@@ -433,21 +454,12 @@ export class ServingService {
       rt = this.runtimes.get(name);
       if (!rt) throw notFound(`deployment "${name}" does not exist`);
     }
-    const pick = () => {
-      for (const v of rt!.variants.values()) {
-        if (!v.current) continue;
-        if (version === undefined ? v.spec.weight > 0 : v.current.version === version) {
-          return { deployment: name, variant: v.spec.name, version: v.current, requested: version };
-        }
-      }
-      return undefined;
-    };
-    const found = pick();
+    const found = this.pick(rt, name, version);
     if (found) return found;
     const loading = [...rt.variants.values()].filter((v) => v.loadingVersion !== undefined);
     if (loading.length > 0) {
       await Promise.all(loading.map((v) => v.settled));
-      const after = pick();
+      const after = this.pick(rt, name, version);
       if (after) return after;
     }
     const served = [...rt.variants.values()].flatMap((v) => (v.current ? [v.current.version] : []));
