@@ -9,7 +9,7 @@
  * same server as bench/serving, compiled dist/) with the prediction log off, logging every
  * request, and logging 10%, taking turns every 1.25 s on one server under one continuous load,
  * so that drift in the machine and the process touches every setting alike. Load from
- * autocannon on loopback.
+ * wrk on loopback.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -168,7 +168,7 @@ async function main(): Promise<void> {
 
 ${machine()}; 1-minute load average when the run started: ${loadBefore}
 
-The target is serving throughput with every request logged within 5% of the throughput with the log off. One modelport server (bench/serving/server.ts, compiled dist/, SQLite store) answers one-row Open Inference Protocol V2 requests for the ONNX logistic-regression fixture (deployment \`${deployment}\`, model on the event loop); autocannon drives ${CONNECTIONS} connections on loopback from the benchmark process, on the same 2 cores. This machine's speed swings by ±20% and more within minutes, so the settings take turns quickly under one continuous load: the sampling rate changes through the API every ${(WINDOW_MS + SETTLE_MS) / 1000} s (${CYCLES} cycles of one ${WINDOW_MS / 1000} s window per setting after ${SETTLE_MS} ms on it, the order turning each cycle), and each window counts the requests the server answered (its log's sampler sees every one) and the server's CPU time (all its threads, from /proc). The table gives each setting's rate over all its windows, the median of its windows' rates against the log-off window of the same cycle, and its CPU per request.
+The target is serving throughput with every request logged within 5% of the throughput with the log off. One modelport server (bench/serving/server.ts, compiled dist/, SQLite store) answers one-row Open Inference Protocol V2 requests for the ONNX logistic-regression fixture (deployment \`${deployment}\`, model on the event loop); wrk (one thread) drives ${CONNECTIONS} connections on loopback, on the same 2 cores. This machine's speed swings by ±20% and more within minutes, so the settings take turns quickly under one continuous load: the sampling rate changes through the API every ${(WINDOW_MS + SETTLE_MS) / 1000} s (${CYCLES} cycles of one ${WINDOW_MS / 1000} s window per setting after ${SETTLE_MS} ms on it, the order turning each cycle), and each window counts the requests the server answered (its log's sampler sees every one) and the server's CPU time (all its threads, from /proc). The table gives each setting's rate over all its windows, the median of its windows' rates against the log-off window of the same cycle, and its CPU per request.
 
 ${table(['setting', 'req/s (all windows)', 'req/s vs log off (all windows)', 'req/s vs log off (paired, median)', 'server CPU µs/request', 'CPU vs log off'], rows)}
 

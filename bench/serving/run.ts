@@ -1,6 +1,6 @@
 /**
- * Online serving throughput and latency, on loopback, load from autocannon. In one run:
- *   (a) a bare Node `http` server answering a fixed JSON body: the limit of this machine;
+ * Online serving throughput and latency, on loopback, load from wrk. In one run:
+ *   (a) a bare Node `http` server answering a fixed JSON body: the limit of a Node server here;
  *   (b) modelport V2 infer, one row, the ONNX logistic-regression fixture: the model in a
  *       worker thread or on the event loop, dynamic batching off and on, in one process and
  *       behind a two-worker Node cluster (the core-use experiment);
@@ -8,28 +8,33 @@
  *       bench time, loaded by joblib, behind Flask: Flask's own server and gunicorn -w 2;
  *   (d) a 500-tree depth-8 XGBoost model, one row per request, 64 connections, dynamic
  *       batching off and on.
- * Peak = requests/s with 32 connections (64 for the tree model); latency under load = p99 at
- * half of the peak request rate. modelport runs the tsc-compiled dist/ (built first), as in
- * production. Server CPU per request is the server's user + system time (all its threads, and
- * its cluster workers) over the peak measurement, divided by the requests answered.
+ * All Node servers run at once, idle but for the one under load, and take turns in rounds of
+ * short runs (the order turning each round): this machine's speed drifts by tens of percent
+ * within minutes, and every configuration meets the drift alike. Each figure is the median over
+ * the rounds; a ratio to bare Node is the median of the rounds' ratios. Peak = requests/s with
+ * 32 connections (64 for the tree model); latency under load = p99 at half of the peak rate.
+ * modelport runs the tsc-compiled dist/ (built first), as in production. Server CPU per request
+ * is the server's user + system time (all its threads, and its cluster workers) over a run,
+ * divided by the requests answered.
  *
  *   node --import tsx bench/serving/run.ts        writes bench/results/serving.md
  *
- * Needs /usr/bin/python3 with python3-flask, python3-sklearn, python3-gunicorn and
+ * Needs wrk and /usr/bin/python3 with python3-flask, python3-sklearn, gunicorn and
  * python3-xgboost (to train the tree model; kept in the temp folder).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT, load, processCpuMicros, started, stop, type LoadResult as Result } from '../load.js';
-import { machine, table, writeResults } from '../report.js';
+import { machine, median, table, writeResults } from '../report.js';
 
 const TMP = join(os.tmpdir(), 'modelport-bench-serving');
-const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
-const HALF_SECONDS = Math.min(DURATION, 5);
+/** Rounds of one run per configuration, and the length of a run. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 mkdirSync(TMP, { recursive: true });
 
 function freePort(): Promise<number> {
@@ -55,42 +60,59 @@ const row = readFileSync(join(ROOT, 'test', 'fixtures', 'models', 'onnx_logreg_b
 const v2Body = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', data: row }] });
 const treeBody = JSON.stringify({ inputs: [{ name: 'features', shape: [1, 30], datatype: 'FP32', data: row.map((v, i) => (i % 3 === 0 ? v / 100 : -v / 50)) }] });
 
-interface Line {
+interface Config {
   what: string;
-  peak: Result;
-  half?: Result & { connections: number };
-  /** Server CPU (user + system, all threads and cluster workers) per answered request, µs. */
-  cpuMicros?: number;
-  /** Computed from other lines (no latencies of its own). */
-  derived?: boolean;
+  url: string;
+  body: string;
+  pid: number;
+  connections: number;
+}
+
+interface Runs {
+  config: Config;
+  runs: Result[];
+  /** Server CPU per request of each run, µs. */
+  cpu: number[];
+}
+
+async function run(config: Config, seconds: number): Promise<{ result: Result; cpu: number }> {
+  const before = processCpuMicros(config.pid);
+  const result = await load(config.url, config.body, { connections: config.connections, seconds });
+  return { result, cpu: (processCpuMicros(config.pid) - before) / Math.max(1, result.requests.total) };
+}
+
+/** ROUNDS rounds of one run per configuration, the order turning each round. */
+async function rounds(configs: Config[], label: string): Promise<Runs[]> {
+  const all = configs.map((config) => ({ config, runs: [] as Result[], cpu: [] as number[] }));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let k = 0; k < all.length; k++) {
+      const r = all[(round + k) % all.length];
+      const { result, cpu } = await run(r.config, SECONDS);
+      r.runs.push(result);
+      r.cpu.push(cpu);
+    }
+    console.log(`${label}: round ${round + 1} of ${ROUNDS}: ${all.map((r) => `${Math.round(r.runs.at(-1)!.requests.average)}`).join(' ')}`);
+  }
+  return all;
 }
 
 /**
- * Latency at about half the peak rate: autocannon is closed-loop (its rate option sends each
- * second's requests in one burst), so the load is lowered by connections, the fewest that
- * reach half of the peak.
+ * p99 at about half the peak rate. wrk is closed-loop, so the load is lowered by connections:
+ * the fewest that reach half of the peak.
  */
-async function atHalfLoad(url: string, body: string, peak: number): Promise<Result & { connections: number }> {
+async function atHalfLoad(config: Config, peak: number): Promise<Result & { connections: number }> {
   let last: Result | undefined;
   for (const connections of [1, 2, 4, 8, 16]) {
-    last = await load(url, body, { connections, seconds: HALF_SECONDS });
+    last = await load(config.url, config.body, { connections, seconds: SECONDS });
     if (last.requests.average >= peak / 2) return { ...last, connections };
   }
   return { ...last!, connections: 16 };
 }
 
-async function measure(what: string, url: string, body: string, options: { connections?: number; withHalf?: boolean; pid?: number } = {}): Promise<Line> {
-  const connections = options.connections ?? 32;
-  await load(url, body, { connections, seconds: 2 });
-  const before = options.pid ? processCpuMicros(options.pid) : 0;
-  const peak = await load(url, body, { connections, seconds: DURATION });
-  const cpuMicros = options.pid ? (processCpuMicros(options.pid) - before) / (peak.requests.average * DURATION) : undefined;
-  const half = options.withHalf ? await atHalfLoad(url, body, peak.requests.average) : undefined;
-  console.log(
-    `${what}: ${Math.round(peak.requests.average)} req/s${cpuMicros ? ` (server CPU ${Math.round(cpuMicros)} µs/req)` : ''}, p99 ${peak.latency.p99} ms${half ? `; ${Math.round(half.requests.average)} req/s (${half.connections} conn.) p99 ${half.latency.p99} ms` : ''}; non-2xx ${peak.non2xx}, errors ${peak.errors}`,
-  );
-  return { what, peak, half, cpuMicros };
-}
+const rate = (r: Result) => r.requests.average;
+const medianRate = (r: Runs) => median(r.runs.map(rate));
+/** Each round's rate of `a` over that of `b`, the median over the rounds. */
+const paired = (a: Runs, b: Runs) => median(a.runs.map((x, i) => rate(x) / rate(b.runs[i])));
 
 /** The one-row deployments bench/serving/server.ts creates for the fixture model. */
 const ONE_ROW = [
@@ -101,8 +123,8 @@ const ONE_ROW = [
 ] as const;
 
 /** A fresh server's JIT needs more than one short warm-up before its first measurement. */
-async function warm(base: string): Promise<void> {
-  for (const [name] of ONE_ROW) await load(`${base}/v2/models/${name}/infer`, v2Body, { connections: 32, seconds: 2 });
+async function warm(configs: Config[]): Promise<void> {
+  for (const c of configs) await load(c.url, c.body, { connections: c.connections, seconds: 2 });
 }
 
 /** µs per row of the tree model evaluated on this thread, in calls of `rows` rows (best of 5 rounds). */
@@ -129,6 +151,16 @@ async function treeRowMicros(treeModel: string, sizes: readonly number[]): Promi
   return out;
 }
 
+/** Starts a Python peer on a free port and waits until it answers. */
+async function peer(cmd: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<{ child: Awaited<ReturnType<typeof started>>['child']; url: string }> {
+  const port = await freePort();
+  const args = cmd.map((a) => a.replace('PORT', String(port)));
+  const { child } = await started('/usr/bin/python3', args, ready, env);
+  const url = `http://127.0.0.1:${port}/v2/models/cancer/infer`;
+  await answering(url, v2Body);
+  return { child, url };
+}
+
 async function main(): Promise<void> {
   const treeModel = join(TMP, 'synthetic_500x8.json');
   if (!existsSync(treeModel)) {
@@ -137,118 +169,114 @@ async function main(): Promise<void> {
   }
   // Production runs tsc's output; bench/serving/server.ts serves dist/.
   execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
-  const lines: Line[] = [];
   // Other processes on a shared machine move these figures a lot; the load average says how busy it was.
   const loadBefore = os.loadavg()[0].toFixed(1);
 
   const fixed = JSON.stringify({ model_name: 'cancer', model_version: '1', outputs: [{ name: 'label', datatype: 'INT64', shape: [1], data: [0] }, { name: 'probabilities', datatype: 'FP32', shape: [1, 2], data: [0.9956442, 0.0043558] }] });
-  const bareCode = `const http=require('http');const body=${JSON.stringify(fixed)};http.createServer((req,res)=>{req.resume();req.on('end',()=>{res.writeHead(200,{'content-type':'application/json','content-length':Buffer.byteLength(body)});res.end(body);});}).listen(0,'127.0.0.1',function(){console.log('listening http://127.0.0.1:'+this.address().port)});`;
-  const bare = await started(process.execPath, ['-e', bareCode], /listening (\S+)/);
-  // Measured before and after the modelport runs: the machine's speed drifts within minutes.
-  const bareBefore = await measure('bare Node http, fixed JSON body, before', `${bare.match[1]}/`, v2Body, { pid: bare.child.pid });
+  const bareCode = (workers: number) =>
+    `const http=require('http'),cluster=require('cluster');const body=${JSON.stringify(fixed)};` +
+    `if(${workers}>1&&cluster.isPrimary){let n=0;for(let i=0;i<${workers};i++)cluster.fork().on('message',(m)=>{if(++n===${workers})console.log(m)});}` +
+    `else http.createServer((req,res)=>{req.resume();req.on('end',()=>{res.writeHead(200,{'content-type':'application/json','content-length':Buffer.byteLength(body)});res.end(body);});}).listen(${workers > 1 ? 'process.env.BARE_PORT' : 0},'127.0.0.1',function(){const m='listening http://127.0.0.1:'+this.address().port;process.send?process.send(m):console.log(m)});`;
+  // A file, not -e: cluster workers run the primary's script.
+  const bareFile = (workers: number) => {
+    const file = join(TMP, `bare-${workers}.cjs`);
+    writeFileSync(file, bareCode(workers));
+    return file;
+  };
+  const bare = await started(process.execPath, [bareFile(1)], /listening (\S+)/);
+  const bareCluster = await started(process.execPath, [bareFile(2)], /listening (\S+)/, { BARE_PORT: String(await freePort()) });
 
   // The prediction log is off: its cost is bench/monitoring's to measure.
   const server = (...flags: string[]) => ['--import', 'tsx', 'bench/serving/server.ts', mkdtempSync(join(TMP, 'data-')), treeModel, '--log-rate', '0', ...flags];
   const single = await started(process.execPath, server(), /listening (\S+)/);
-  const mpUrl = single.match[1];
-  await warm(mpUrl);
-  for (const [name, how] of ONE_ROW) {
-    lines.push(await measure(`modelport V2 infer, 1 process, ${how}`, `${mpUrl}/v2/models/${name}/infer`, v2Body, { withHalf: true, pid: single.child.pid }));
-  }
-  const unbatched = await measure('modelport V2, XGBoost 500×depth 8, batching off, 64 conn.', `${mpUrl}/v2/models/trees-unbatched/infer`, treeBody, { connections: 64, pid: single.child.pid });
-  const batched = await measure('modelport V2, XGBoost 500×depth 8, batching on (≤64 rows), 64 conn.', `${mpUrl}/v2/models/trees-batched/infer`, treeBody, { connections: 64, pid: single.child.pid });
-  const metrics = await (await fetch(`${mpUrl}/metrics`)).text();
-  const sample = (name: string, deployment: string) => Number(metrics.split('\n').find((l) => l.startsWith(`${name}{deployment="${deployment}"}`))?.split(' ').at(-1));
-  const meanRows = (deployment: string) => sample('modelport_batch_size_rows_sum', deployment) / sample('modelport_batch_size_rows_count', deployment);
-  const meanBatch = meanRows('trees-batched');
-  const meanOneRowBatch = meanRows('cancer-batched');
-  await stop(single.child);
-
   const clustered = await started(process.execPath, server('--workers', '2'), /listening (\S+)/);
-  await warm(clustered.match[1]);
-  for (const [name, how] of ONE_ROW) {
-    lines.push(await measure(`modelport V2 infer, Node cluster of 2, ${how}`, `${clustered.match[1]}/v2/models/${name}/infer`, v2Body, { withHalf: true, pid: clustered.child.pid }));
-  }
-  await stop(clustered.child);
-  const bareAfter = await measure('bare Node http, fixed JSON body, after', `${bare.match[1]}/`, v2Body, { pid: bare.child.pid });
-  await stop(bare.child);
-  const mean = (a: Result, b: Result): Result => ({ ...a, requests: { average: (a.requests.average + b.requests.average) / 2 } });
-  const limitLine: Line = {
-    what: 'bare Node http, fixed JSON body: the limit (mean of the runs before and after)',
-    peak: mean(bareBefore.peak, bareAfter.peak),
-    cpuMicros: ((bareBefore.cpuMicros ?? 0) + (bareAfter.cpuMicros ?? 0)) / 2,
-    derived: true,
-  };
-  lines.unshift(limitLine, bareBefore, bareAfter);
+  const at = (s: typeof single, how: string) => ONE_ROW.map(([name, what]): Config => ({ what: `modelport V2 infer, ${how}, ${what}`, url: `${s.match[1]}/v2/models/${name}/infer`, body: v2Body, pid: s.child.pid!, connections: 32 }));
+  const limit: Config = { what: 'bare Node http, fixed JSON body (the limit)', url: `${bare.match[1]}/`, body: v2Body, pid: bare.child.pid!, connections: 32 };
+  const reference: Config = { what: 'for reference: bare Node http, Node cluster of 2', url: `${bareCluster.match[1]}/`, body: v2Body, pid: bareCluster.child.pid!, connections: 32 };
+  const modelportConfigs = [...at(single, '1 process'), ...at(clustered, 'Node cluster of 2')];
+  const trees: Config[] = [
+    { what: 'modelport V2, XGBoost 500×depth 8, batching off, 64 conn.', url: `${single.match[1]}/v2/models/trees-unbatched/infer`, body: treeBody, pid: single.child.pid!, connections: 64 },
+    { what: 'modelport V2, XGBoost 500×depth 8, batching on (≤64 rows), 64 conn.', url: `${single.match[1]}/v2/models/trees-batched/infer`, body: treeBody, pid: single.child.pid!, connections: 64 },
+  ];
+  await warm([limit, reference, ...modelportConfigs, ...trees]);
 
-  const peer = join(ROOT, 'bench', 'serving', 'flask_peer.py');
-  const flaskPort = await freePort();
-  const flask = await started('/usr/bin/python3', [peer, 'flask', String(flaskPort)], /listening/, { PYTHONUNBUFFERED: '1' });
-  const flaskUrl = `http://127.0.0.1:${flaskPort}/v2/models/cancer/infer`;
-  await answering(flaskUrl, v2Body);
-  lines.push(await measure('Flask dev server (threaded), scikit-learn + joblib', flaskUrl, v2Body, { pid: flask.child.pid }));
+  const oneRow = await rounds([limit, ...modelportConfigs, reference], 'one-row');
+  const [limitRuns, ...rest] = oneRow;
+  const modelport = rest.slice(0, -1);
+  const referenceRuns = rest.at(-1)!;
+  // Read before the half-load runs, whose few connections make small batches.
+  const oneRowMetrics = await (await fetch(`${single.match[1]}/metrics`)).text();
+  const halves = new Map<Runs, Result & { connections: number }>();
+  for (const r of [limitRuns, ...modelport]) halves.set(r, await atHalfLoad(r.config, medianRate(r)));
+  const [unbatched, batched] = await rounds(trees, 'trees');
+  const treeMetrics = await (await fetch(`${single.match[1]}/metrics`)).text();
+  const sample = (metrics: string, name: string, deployment: string) => Number(metrics.split('\n').find((l) => l.startsWith(`${name}{deployment="${deployment}"}`))?.split(' ').at(-1));
+  const meanRows = (deployment: string, metrics = oneRowMetrics) => sample(metrics, 'modelport_batch_size_rows_sum', deployment) / sample(metrics, 'modelport_batch_size_rows_count', deployment);
+  for (const s of [single, clustered, bareCluster, bare]) await stop(s.child);
+
+  const peerRuns: Runs[] = [];
+  const flask = await peer([join(ROOT, 'bench', 'serving', 'flask_peer.py'), 'flask', 'PORT'], /listening/, { PYTHONUNBUFFERED: '1' });
+  const flaskConfig: Config = { what: 'Flask dev server (threaded), scikit-learn + joblib', url: flask.url, body: v2Body, pid: flask.child.pid!, connections: 32 };
+  const flaskRun = await run(flaskConfig, 2 * SECONDS);
+  peerRuns.push({ config: flaskConfig, runs: [flaskRun.result], cpu: [flaskRun.cpu] });
   await stop(flask.child);
-
-  const gunicornPort = await freePort();
-  const gunicorn = await started(
-    '/usr/bin/python3',
-    ['-m', 'gunicorn', '-w', '2', '-b', `127.0.0.1:${gunicornPort}`, '--chdir', join(ROOT, 'bench', 'serving'), 'flask_peer:app'],
-    /Listening at/,
-  );
-  const gunicornUrl = `http://127.0.0.1:${gunicornPort}/v2/models/cancer/infer`;
-  await answering(gunicornUrl, v2Body);
+  const gunicorn = await peer(['-m', 'gunicorn', '-w', '2', '-b', '127.0.0.1:PORT', '--chdir', join(ROOT, 'bench', 'serving'), 'flask_peer:app'], /Listening at/);
   // The second worker may still be importing scikit-learn.
   await new Promise((r) => setTimeout(r, 3000));
-  lines.push(await measure('gunicorn -w 2 + Flask, scikit-learn + joblib', gunicornUrl, v2Body, { pid: gunicorn.child.pid }));
+  const gunicornConfig: Config = { what: 'gunicorn -w 2 + Flask, scikit-learn + joblib', url: gunicorn.url, body: v2Body, pid: gunicorn.child.pid!, connections: 32 };
+  const gunicornRun = await run(gunicornConfig, 2 * SECONDS);
+  peerRuns.push({ config: gunicornConfig, runs: [gunicornRun.result], cpu: [gunicornRun.cpu] });
   await stop(gunicorn.child);
 
   const [oneRowMicros, blockMicros] = await treeRowMicros(treeModel, [1, 64]);
 
-  const rate = (l: Line) => l.peak.requests.average;
-  const [limit, , , ...rest] = lines;
-  const fl = rest[rest.length - 2];
-  const gu = rest[rest.length - 1];
-  const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
-  const modelport = rest.slice(0, -2);
-  const fastest = (ls: Line[]) => ls.reduce((a, b) => (rate(b) > rate(a) ? b : a));
-  const best = fastest(modelport);
-  const bestUnbatched = fastest(modelport.filter((l) => !l.what.includes('batching')));
-  const config = (l: Line) => l.what.replace('modelport V2 infer, ', '');
+  const ratio = (x: number) => `${x.toFixed(2)}×`;
   const num = (v: number) => Math.round(v).toLocaleString('en-US');
-  // autocannon reports whole milliseconds.
-  const ms = (v: number) => (v < 1 ? '<1' : String(v));
-  const rows = lines.map((l) => [
-    l.what,
-    num(rate(l)),
-    l.derived ? '' : ms(l.peak.latency.p50),
-    l.derived ? '' : ms(l.peak.latency.p99),
-    l.half ? `${ms(l.half.latency.p99)} (${num(l.half.requests.average)} req/s, ${l.half.connections} conn.)` : '',
-    ratio(rate(l), rate(limit)),
-    l.cpuMicros ? num(l.cpuMicros) : '',
-    l.derived ? '' : String(l.peak.non2xx + l.peak.errors),
-  ]);
-  const trees = [unbatched, batched].map((l) => [l.what, num(rate(l)), ms(l.peak.latency.p50), ms(l.peak.latency.p99), l.cpuMicros ? num(l.cpuMicros) : '', String(l.peak.non2xx + l.peak.errors)]);
+  const ms = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(1));
+  const fastest = (rs: Runs[]) => rs.reduce((a, b) => (medianRate(b) > medianRate(a) ? b : a));
+  const best = fastest(modelport);
+  const bestUnbatched = fastest(modelport.filter((r) => !r.config.what.includes('batching')));
+  const config = (r: Runs) => r.config.what.replace('modelport V2 infer, ', '');
+  const [flaskRuns, gunicornRuns] = peerRuns;
+  const failures = (r: Runs) => r.runs.reduce((a, x) => a + x.non2xx + x.errors + x.timeouts, 0);
+  const vsLimit = (r: Runs) => (r === limitRuns ? '1.00×' : peerRuns.includes(r) ? ratio(medianRate(r) / medianRate(limitRuns)) : ratio(paired(r, limitRuns)));
+  const rows = [limitRuns, ...modelport, ...peerRuns, referenceRuns].map((r) => {
+    const half = halves.get(r);
+    return [
+      r.config.what,
+      num(medianRate(r)),
+      ms(median(r.runs.map((x) => x.latency.p50))),
+      ms(median(r.runs.map((x) => x.latency.p99))),
+      half ? `${ms(half.latency.p99)} (${num(rate(half))} req/s, ${half.connections} conn.)` : '',
+      vsLimit(r),
+      num(median(r.cpu)),
+      String(failures(r)),
+    ];
+  });
+  const treeRows = [unbatched, batched].map((r) => [r.config.what, num(medianRate(r)), ms(median(r.runs.map((x) => x.latency.p50))), ms(median(r.runs.map((x) => x.latency.p99))), num(median(r.cpu)), String(failures(r))]);
+  const wrkCpu = median(oneRow.flatMap((r) => r.runs.map((x) => x.loadCpuMicros)));
   const cpu = os.cpus()[0]?.model ?? 'CPU';
   const markdown = `# Online serving
 
 ${machine()}; 1-minute load average when the run started: ${loadBefore}
 
-One-row Open Inference Protocol V2 requests over loopback, ${DURATION} s per measurement after a 2 s warm-up (and, for a new modelport server, 2 s on each deployment first), load from autocannon 9 (${'`'}connections${'`'} 32) running in the benchmark process on the same ${os.availableParallelism()} cores (${cpu}) as the server. modelport serves its tsc-compiled dist/ with the prediction log off (what logging costs is bench/monitoring's measure); its V2 inference requests take the handler in front of Fastify (src/server/fast-infer.ts). The bare Node server is measured before and after the modelport runs, and the limit is the mean of the two. Latencies in ms; "p99 @ ½ load" is the p99 with the fewest connections (1, 2, 4, ...) that reach half of that server's peak rate in ${HALF_SECONDS} s runs (autocannon is closed-loop; its rate option sends each second's requests in one burst). "Server CPU" is the server's user + system time (all threads, cluster workers included) per request at peak; the load generator's share of the cores is not in it. Dynamic batching: ${'`'}batching: { maxBatchSize: 64, maxQueueDelayUs: 0 }${'`'}, so a request never waits for company; rows merge only while a model call is already running.
+One-row Open Inference Protocol V2 requests over loopback, load from wrk (one thread, 32 connections; it spent ${wrkCpu.toFixed(1)} µs of CPU per request, median) on the same ${os.availableParallelism()} cores (${cpu}) as the servers. The Node servers run side by side and take turns: ${ROUNDS} rounds of one ${SECONDS} s run each, the order turning each round, after a 2 s warm-up of each; figures are medians over the rounds, and "vs bare Node" is the median of each round's ratio to the bare Node run of the same round. modelport serves its tsc-compiled dist/ with the prediction log off (what logging costs is bench/monitoring's measure); its V2 inference requests take the handler in front of Fastify (src/server/fast-infer.ts). Latencies in ms; "p99 @ ½ load" is the p99 with the fewest connections (1, 2, 4, ...) that reach half of that server's peak rate in a ${SECONDS} s run (wrk is closed-loop). "Server CPU" is the server's user + system time (all threads, cluster workers included) per request at peak. Dynamic batching: ${'`'}batching: { maxBatchSize: 64, maxQueueDelayUs: 0 }${'`'}: a request never waits for company beyond the turn of the event loop it arrived in; the requests of one turn, and those that queue while a call runs, share a model call. The Python peers run once each, for ${2 * SECONDS} s, after the Node servers have stopped.
 
 ${table(['server', 'req/s', 'p50', 'p99', 'p99 @ ½ load', 'vs bare Node', 'server CPU µs/req', 'non-2xx + errors'], rows)}
 
-- Best modelport configuration: ${config(best)}, ${num(rate(best))} req/s: ${ratio(rate(best), rate(limit))} the bare Node limit, ${ratio(rate(best), rate(fl))} the Flask dev server, ${ratio(rate(best), rate(gu))} gunicorn -w 2.
-- Best without dynamic batching: ${config(bestUnbatched)}, ${num(rate(bestUnbatched))} req/s: ${ratio(rate(bestUnbatched), rate(limit))} the bare Node limit, ${ratio(rate(bestUnbatched), rate(fl))} the Flask dev server.
-- Mean rows per model call for the one-process worker-thread deployment with batching on: ${meanOneRowBatch.toFixed(1)} (from modelport_batch_size_rows).
+- Best modelport configuration: ${config(best)}, ${num(medianRate(best))} req/s: ${ratio(paired(best, limitRuns))} the bare Node server (median of the rounds' ratios), ${ratio(medianRate(best) / medianRate(flaskRuns))} the Flask dev server, ${ratio(medianRate(best) / medianRate(gunicornRuns))} gunicorn -w 2.
+- Best without dynamic batching: ${config(bestUnbatched)}, ${num(medianRate(bestUnbatched))} req/s: ${ratio(paired(bestUnbatched, limitRuns))} the bare Node server, ${ratio(medianRate(bestUnbatched) / medianRate(flaskRuns))} the Flask dev server.
+- The target's "bare Node http server" is one process, as the limit of a Node server; a bare Node cluster of 2 on these 2 cores (last line) is ${ratio(paired(referenceRuns, limitRuns))} of it, so the best modelport configuration is ${ratio(paired(best, referenceRuns))} of that.
+- Mean rows per model call at 32 connections, one process, batching on: ${meanRows('cancer-batched').toFixed(1)} (worker thread), ${meanRows('cancer-loop-batched').toFixed(1)} (event loop), from modelport_batch_size_rows.
 
 ## Dynamic batching, tree model
 
-XGBoost 500 trees of depth 8 (python3-xgboost, synthetic data), one row per request, 64 connections, same server process as above.
+XGBoost 500 trees of depth 8 (python3-xgboost, synthetic data), one row per request, 64 connections, the one-process server above; the two deployments take turns as above.
 
-${table(['deployment', 'req/s', 'p50', 'p99', 'server CPU µs/req', 'non-2xx + errors'], trees)}
+${table(['deployment', 'req/s', 'p50', 'p99', 'server CPU µs/req', 'non-2xx + errors'], treeRows)}
 
-- batching on vs off: ${ratio(rate(batched), rate(unbatched))}; mean rows per model call with batching on: ${meanBatch.toFixed(1)} (from modelport_batch_size_rows).
-- Tree evaluation cost on one thread, measured in this run: ${oneRowMicros.toFixed(1)} µs for a one-row call, ${blockMicros.toFixed(1)} µs per row in 64-row calls (eight rows walk each tree side by side). It runs on the xgboost flavor's worker threads, off the event loop, while the server's CPU per request above is mostly HTTP, JSON and the hand-off to those threads on the event loop; batching removes the per-call part of that and cuts the tree work per row, but the per-request HTTP and JSON work stays: with the server CPU-bound, the gain is about the ratio of its CPU per request, off to on (${ratio(unbatched.cpuMicros ?? 0, batched.cpuMicros ?? 1)} here).
+- batching on vs off: ${ratio(paired(batched, unbatched))} (median of the rounds' ratios); mean rows per model call with batching on: ${meanRows('trees-batched', treeMetrics).toFixed(1)} (from modelport_batch_size_rows).
+- Tree evaluation cost on one thread, measured in this run: ${oneRowMicros.toFixed(1)} µs for a one-row call, ${blockMicros.toFixed(1)} µs per row in 64-row calls (eight rows walk each tree side by side). It runs on the xgboost flavor's worker threads, off the event loop; the server's CPU per request above is mostly HTTP, JSON and the hand-off to those threads on the event loop. Batching removes the per-call part of that and cuts the tree work per row, but the per-request HTTP and JSON work stays: with the server CPU-bound, the gain is at most the ratio of its CPU per request, off to on (${ratio(median(unbatched.cpu) / median(batched.cpu))} here).
 `;
   console.log(`\n${markdown}`);
   writeResults('serving', markdown);
