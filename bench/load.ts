@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { median } from './report.js';
 
 export const ROOT = join(import.meta.dirname, '..');
 
@@ -71,6 +72,53 @@ export function load(url: string, body: string, options: { connections: number; 
     });
   });
 }
+
+/** A server under load: where to send what, and the process whose CPU counts. */
+export interface LoadTarget {
+  what: string;
+  url: string;
+  body: string;
+  pid: number;
+  connections: number;
+}
+
+/** The runs of one target over the rounds. */
+export interface Runs {
+  config: LoadTarget;
+  runs: LoadResult[];
+  /** Server CPU per request of each run, µs. */
+  cpu: number[];
+}
+
+/** One load run of `seconds` against `target`, with the server's CPU per answered request (µs). */
+export async function run(target: LoadTarget, seconds: number): Promise<{ result: LoadResult; cpu: number }> {
+  const before = processCpuMicros(target.pid);
+  const result = await load(target.url, target.body, { connections: target.connections, seconds });
+  return { result, cpu: (processCpuMicros(target.pid) - before) / Math.max(1, result.requests.total) };
+}
+
+/**
+ * `rounds` rounds of one run per target, the order turning each round. This machine's speed
+ * drifts by tens of percent within minutes; targets that take short turns meet the drift alike.
+ */
+export async function rounds(targets: LoadTarget[], options: { rounds: number; seconds: number; label: string }): Promise<Runs[]> {
+  const all = targets.map((config) => ({ config, runs: [] as LoadResult[], cpu: [] as number[] }));
+  for (let round = 0; round < options.rounds; round++) {
+    for (let k = 0; k < all.length; k++) {
+      const r = all[(round + k) % all.length];
+      const { result, cpu } = await run(r.config, options.seconds);
+      r.runs.push(result);
+      r.cpu.push(cpu);
+    }
+    console.log(`${options.label}: round ${round + 1} of ${options.rounds}: ${all.map((r) => Math.round(rate(r.runs.at(-1)!))).join(' ')} req/s`);
+  }
+  return all;
+}
+
+export const rate = (r: LoadResult): number => r.requests.average;
+export const medianRate = (r: Runs): number => median(r.runs.map(rate));
+/** Each round's rate of `a` over that of `b` in the same round, the median over the rounds. */
+export const paired = (a: Runs, b: Runs): number => median(a.runs.map((x, i) => rate(x) / rate(b.runs[i])));
 
 /** Starts a process and resolves once its output matches `pattern`. */
 export function started(cmd: string, args: string[], pattern: RegExp, env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {

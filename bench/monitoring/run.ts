@@ -7,9 +7,9 @@
  * many rows a second the writer thread stores and what CPU it spends per row, and the target
  * itself: a modelport server's one-row V2 throughput (the ONNX logistic-regression fixture, the
  * same server as bench/serving, compiled dist/) with the prediction log off, logging every
- * request, and logging 10%, taking turns every 1.25 s on one server under one continuous load,
- * so that drift in the machine and the process touches every setting alike. Load from
- * wrk on loopback.
+ * request, and logging 10%: three servers alike but for that setting run side by side and take
+ * turns in rounds of short runs, so that drift in the machine touches every setting alike. Load
+ * from wrk on loopback.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -24,13 +24,12 @@ import { openMetadataStore, migrate } from '../../src/storage/metadata.js';
 import { coreMigrations } from '../../src/storage/core-migrations.js';
 import { MonitoringService, monitoringMigrations } from '../../src/monitoring/service.js';
 import type { PredictionRecord } from '../../src/monitoring/log/types.js';
-import { ROOT, load, processCpuMicros, started, statCpuMicros, stop } from '../load.js';
+import { ROOT, load, medianRate, paired, rounds, started, statCpuMicros, stop, type LoadTarget, type Runs } from '../load.js';
 import { machine, median, table, writeResults } from '../report.js';
 
-/** Cycles of one window per setting; a window measures WINDOW_MS after SETTLE_MS on the new setting. */
-const CYCLES = Number(process.env.BENCH_CYCLES ?? 40);
-const WINDOW_MS = 1000;
-const SETTLE_MS = 250;
+/** Rounds of one run per setting, and the length of a run. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const CONNECTIONS = 32;
 const dir = mkdtempSync(join(tmpdir(), 'mp-bench-mon-'));
 
@@ -101,84 +100,57 @@ async function main(): Promise<void> {
 
   // The tree model argument of bench/serving/server.ts; this benchmark only loads the V2 fixture deployment.
   const treeModel = join(ROOT, 'assets', 'demo', 'loans', 'candidates', 'xgb-d4-eta0.05', 'model.json');
-  const server = await started(process.execPath, ['--import', 'tsx', 'bench/serving/server.ts', mkdtempSync(join(dir, 'data-')), treeModel, '--log-rate', '0'], /listening (\S+)/);
-  const base = server.match[1];
   const deployment = 'cancer-loop';
-  const url = `${base}/v2/models/${deployment}/infer`;
   const row = readFileSync(join(ROOT, 'test', 'fixtures', 'models', 'onnx_logreg_breast_cancer', 'input.csv'), 'utf8').trim().split('\n')[1].split(',').map(Number);
   const body = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', data: row }] });
-  const setRate = async (rate: number) => {
-    const r = await fetch(`${base}/api/v1/monitoring/logging/${deployment}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sampleRate: rate }) });
-    if (!r.ok) throw new Error(`setting the sample rate: ${r.status} ${await r.text()}`);
-  };
   const settings = [
     { what: 'prediction log off', rate: 0 },
     { what: 'every request logged', rate: 1 },
     { what: '10% of requests logged', rate: 0.1 },
   ];
-  // The server's CPU (all threads) and the requests it has answered (every one passes the log's
-  // sampler, logged or not), read between windows while one long load runs.
-  const serverCpuUs = () => processCpuMicros(server.child.pid!);
-  const answered = async () => ((await (await fetch(`${base}/api/v1/monitoring/logging`)).json()) as { stats: { offered: number } }).stats.offered;
-  const windows = new Map<number, { requests: number; seconds: number; cpuUs: number }[]>(settings.map((s) => [s.rate, []]));
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  let failures = 0;
+  const servers: Awaited<ReturnType<typeof started>>[] = [];
+  for (const s of settings) {
+    servers.push(await started(process.execPath, ['--import', 'tsx', 'bench/serving/server.ts', mkdtempSync(join(dir, 'data-')), treeModel, '--log-rate', String(s.rate)], /listening (\S+)/));
+  }
   try {
-    await load(url, body, { connections: CONNECTIONS, seconds: 3 });
-    const loading = load(url, body, { connections: CONNECTIONS, seconds: CYCLES * settings.length * (WINDOW_MS + SETTLE_MS) / 1000 + 2 });
-    for (let cycle = 0; cycle < CYCLES; cycle++) {
-      // The order turns each cycle, so no setting always follows the same one.
-      for (let k = 0; k < settings.length; k++) {
-        const s = settings[(cycle + k) % settings.length];
-        await setRate(s.rate);
-        await sleep(SETTLE_MS);
-        const [n0, c0, t0] = [await answered(), serverCpuUs(), performance.now()];
-        await sleep(WINDOW_MS);
-        const [n1, c1, t1] = [await answered(), serverCpuUs(), performance.now()];
-        windows.get(s.rate)!.push({ requests: n1 - n0, seconds: (t1 - t0) / 1000, cpuUs: c1 - c0 });
-      }
-      if (cycle % 10 === 9) console.log(`cycle ${cycle + 1} of ${CYCLES}`);
-    }
-    const r = await loading;
-    failures += r.non2xx + r.errors;
-    const stats = (await (await fetch(`${base}/api/v1/monitoring/logging`)).json()) as { stats: { written: number; dropped: number } };
+    const targets: LoadTarget[] = settings.map((s, i) => ({ what: s.what, url: `${servers[i].match[1]}/v2/models/${deployment}/infer`, body, pid: servers[i].child.pid!, connections: CONNECTIONS }));
+    for (const t of targets) await load(t.url, t.body, { connections: CONNECTIONS, seconds: 3 });
+    const all = await rounds(targets, { rounds: ROUNDS, seconds: SECONDS, label: 'logging' });
+    const logStats = async (i: number) => ((await (await fetch(`${servers[i].match[1]}/api/v1/monitoring/logging`)).json()) as { stats: { offered: number; written: number; dropped: number } }).stats;
+    const logged = await logStats(1);
+    const failures = all.reduce((a, r) => a + r.runs.reduce((b, x) => b + x.non2xx + x.errors + x.timeouts, 0), 0);
     const pct = (x: number) => `${x >= 1 ? '+' : ''}${((x - 1) * 100).toFixed(1)}%`;
-    const off = windows.get(0)!;
-    const rateOf = (w: { requests: number; seconds: number }) => w.requests / w.seconds;
-    const total = (ws: { requests: number; seconds: number; cpuUs: number }[]) => ws.reduce((a, w) => ({ requests: a.requests + w.requests, seconds: a.seconds + w.seconds, cpuUs: a.cpuUs + w.cpuUs }), { requests: 0, seconds: 0, cpuUs: 0 });
-    const offTotal = total(off);
-    const rows = settings.map((s) => {
-      const ws = windows.get(s.rate)!;
-      const all = total(ws);
-      // Paired: each window against the log-off window of the same cycle.
-      const paired = median(ws.map((w, i) => rateOf(w) / rateOf(off[i])));
-      const overall = rateOf(all) / rateOf(offTotal);
-      const cpuPerRequest = all.cpuUs / all.requests;
-      const cpuRatio = cpuPerRequest / (offTotal.cpuUs / offTotal.requests);
+    const off = all[0];
+    const overall = (r: Runs) => r.runs.reduce((a, x) => a + x.requests.total, 0) / r.runs.reduce((a, x) => a + x.requests.total / x.requests.average, 0);
+    const cpuPerRequest = (r: Runs) => median(r.cpu);
+    const rows = all.map((r, i) => {
+      const o = overall(r) / overall(off);
+      const p = paired(r, off);
+      const c = cpuPerRequest(r) / cpuPerRequest(off);
       return [
-        s.what,
-        Math.round(rateOf(all)).toLocaleString('en-US'),
-        s.rate === 0 ? '—' : `${overall.toFixed(3)}× (${pct(overall)})`,
-        s.rate === 0 ? '—' : `${paired.toFixed(3)}× (${pct(paired)})`,
-        cpuPerRequest.toFixed(1),
-        s.rate === 0 ? '—' : `${cpuRatio.toFixed(3)}× (${pct(cpuRatio)})`,
+        r.config.what,
+        Math.round(medianRate(r)).toLocaleString('en-US'),
+        i === 0 ? '—' : `${p.toFixed(3)}× (${pct(p)})`,
+        i === 0 ? '—' : `${o.toFixed(3)}× (${pct(o)})`,
+        cpuPerRequest(r).toFixed(1),
+        i === 0 ? '—' : `${c.toFixed(3)}× (${pct(c)})`,
       ];
     });
     const text = `## Monitoring: prediction-log overhead on serving
 
 ${machine()}; 1-minute load average when the run started: ${loadBefore}
 
-The target is serving throughput with every request logged within 5% of the throughput with the log off. One modelport server (bench/serving/server.ts, compiled dist/, SQLite store) answers one-row Open Inference Protocol V2 requests for the ONNX logistic-regression fixture (deployment \`${deployment}\`, model on the event loop); wrk (one thread) drives ${CONNECTIONS} connections on loopback, on the same 2 cores. This machine's speed swings by ±20% and more within minutes, so the settings take turns quickly under one continuous load: the sampling rate changes through the API every ${(WINDOW_MS + SETTLE_MS) / 1000} s (${CYCLES} cycles of one ${WINDOW_MS / 1000} s window per setting after ${SETTLE_MS} ms on it, the order turning each cycle), and each window counts the requests the server answered (its log's sampler sees every one) and the server's CPU time (all its threads, from /proc). The table gives each setting's rate over all its windows, the median of its windows' rates against the log-off window of the same cycle, and its CPU per request.
+The target is serving throughput with every request logged within 5% of the throughput with the log off. Three modelport servers (bench/serving/server.ts, compiled dist/, each with its own SQLite store), alike but for the prediction log's sampling rate, answer one-row Open Inference Protocol V2 requests for the ONNX logistic-regression fixture (deployment \`${deployment}\`, one process, model on the event loop); wrk (one thread) drives ${CONNECTIONS} connections on loopback, on the same 2 cores. This machine's speed swings by ±20% and more within minutes, so the servers run side by side and take turns: ${ROUNDS} rounds of one ${SECONDS} s run each, the order turning each round. The table gives each setting's median rate, the median of its rounds' rates against the log-off run of the same round, its rate over all its runs against the log-off server's, and its median server CPU per request (all threads, from /proc).
 
-${table(['setting', 'req/s (all windows)', 'req/s vs log off (all windows)', 'req/s vs log off (paired, median)', 'server CPU µs/request', 'CPU vs log off'], rows)}
+${table(['setting', 'req/s (median)', 'req/s vs log off (paired, median)', 'req/s vs log off (all runs)', 'server CPU µs/request', 'CPU vs log off'], rows)}
 
-- Non-2xx answers and errors during the load: ${failures}. Rows the server's log wrote: ${stats.stats.written.toLocaleString('en-US')}; dropped (full queue): ${stats.stats.dropped}.
+- Non-2xx answers and errors during the load: ${failures}. Requests the logging server answered: ${logged.offered.toLocaleString('en-US')}; rows its log wrote: ${logged.written.toLocaleString('en-US')}; dropped (full queue): ${logged.dropped}.
 - How: \`record()\` samples, packs the request's numbers into its deployment's open batch (so the request's objects die young) and returns: ${micro.recordNs.toFixed(0)} ns per one-row request here. Every 500 rows (or 250 ms) a batch goes to a writer thread with its own store connection, which stores it as one segment row (float32 inputs as float32): ${Math.round(micro.writerRowsPerS).toLocaleString('en-US')} rows/s through the whole path in this process, ${micro.writerCpuUs.toFixed(1)} µs of writer-thread CPU per row. The request ids modelport makes are UUIDv7 and carry their time, so feedback finds them through the segments' id-time ranges and they need no key row; only a client's own ids get one.
 `;
     console.log(`\n${text}`);
     writeResults('monitoring', text);
   } finally {
-    await stop(server.child);
+    for (const s of servers) await stop(s.child);
     rmSync(dir, { recursive: true, force: true });
   }
 }

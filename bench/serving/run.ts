@@ -28,7 +28,7 @@ import os from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ROOT, load, processCpuMicros, started, stop, type LoadResult as Result } from '../load.js';
+import { ROOT, load, medianRate, paired, rate, rounds, run, started, stop, type LoadTarget as Config, type LoadResult as Result, type Runs } from '../load.js';
 import { machine, median, table, writeResults } from '../report.js';
 
 const TMP = join(os.tmpdir(), 'modelport-bench-serving');
@@ -60,42 +60,6 @@ const row = readFileSync(join(ROOT, 'test', 'fixtures', 'models', 'onnx_logreg_b
 const v2Body = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', data: row }] });
 const treeBody = JSON.stringify({ inputs: [{ name: 'features', shape: [1, 30], datatype: 'FP32', data: row.map((v, i) => (i % 3 === 0 ? v / 100 : -v / 50)) }] });
 
-interface Config {
-  what: string;
-  url: string;
-  body: string;
-  pid: number;
-  connections: number;
-}
-
-interface Runs {
-  config: Config;
-  runs: Result[];
-  /** Server CPU per request of each run, µs. */
-  cpu: number[];
-}
-
-async function run(config: Config, seconds: number): Promise<{ result: Result; cpu: number }> {
-  const before = processCpuMicros(config.pid);
-  const result = await load(config.url, config.body, { connections: config.connections, seconds });
-  return { result, cpu: (processCpuMicros(config.pid) - before) / Math.max(1, result.requests.total) };
-}
-
-/** ROUNDS rounds of one run per configuration, the order turning each round. */
-async function rounds(configs: Config[], label: string): Promise<Runs[]> {
-  const all = configs.map((config) => ({ config, runs: [] as Result[], cpu: [] as number[] }));
-  for (let round = 0; round < ROUNDS; round++) {
-    for (let k = 0; k < all.length; k++) {
-      const r = all[(round + k) % all.length];
-      const { result, cpu } = await run(r.config, SECONDS);
-      r.runs.push(result);
-      r.cpu.push(cpu);
-    }
-    console.log(`${label}: round ${round + 1} of ${ROUNDS}: ${all.map((r) => `${Math.round(r.runs.at(-1)!.requests.average)}`).join(' ')}`);
-  }
-  return all;
-}
-
 /**
  * p99 at about half the peak rate. wrk is closed-loop, so the load is lowered by connections:
  * the fewest that reach half of the peak.
@@ -109,10 +73,6 @@ async function atHalfLoad(config: Config, peak: number): Promise<Result & { conn
   return { ...last!, connections: 16 };
 }
 
-const rate = (r: Result) => r.requests.average;
-const medianRate = (r: Runs) => median(r.runs.map(rate));
-/** Each round's rate of `a` over that of `b`, the median over the rounds. */
-const paired = (a: Runs, b: Runs) => median(a.runs.map((x, i) => rate(x) / rate(b.runs[i])));
 
 /** The one-row deployments bench/serving/server.ts creates for the fixture model. */
 const ONE_ROW = [
@@ -200,7 +160,7 @@ async function main(): Promise<void> {
   ];
   await warm([limit, reference, ...modelportConfigs, ...trees]);
 
-  const oneRow = await rounds([limit, ...modelportConfigs, reference], 'one-row');
+  const oneRow = await rounds([limit, ...modelportConfigs, reference], { rounds: ROUNDS, seconds: SECONDS, label: 'one-row' });
   const [limitRuns, ...rest] = oneRow;
   const modelport = rest.slice(0, -1);
   const referenceRuns = rest.at(-1)!;
@@ -208,7 +168,7 @@ async function main(): Promise<void> {
   const oneRowMetrics = await (await fetch(`${single.match[1]}/metrics`)).text();
   const halves = new Map<Runs, Result & { connections: number }>();
   for (const r of [limitRuns, ...modelport]) halves.set(r, await atHalfLoad(r.config, medianRate(r)));
-  const [unbatched, batched] = await rounds(trees, 'trees');
+  const [unbatched, batched] = await rounds(trees, { rounds: ROUNDS, seconds: SECONDS, label: 'trees' });
   const treeMetrics = await (await fetch(`${single.match[1]}/metrics`)).text();
   const sample = (metrics: string, name: string, deployment: string) => Number(metrics.split('\n').find((l) => l.startsWith(`${name}{deployment="${deployment}"}`))?.split(' ').at(-1));
   const meanRows = (deployment: string, metrics = oneRowMetrics) => sample(metrics, 'modelport_batch_size_rows_sum', deployment) / sample(metrics, 'modelport_batch_size_rows_count', deployment);
