@@ -101,11 +101,12 @@ export async function run(target: LoadTarget, seconds: number): Promise<{ result
  * `rounds` rounds of one run per target, the order turning each round. This machine's speed
  * drifts by tens of percent within minutes; targets that take short turns meet the drift alike.
  */
-export async function rounds(targets: LoadTarget[], options: { rounds: number; seconds: number; label: string }): Promise<Runs[]> {
+export async function rounds(targets: LoadTarget[], options: { rounds: number; seconds: number; label: string; before?: (target: LoadTarget) => Promise<void> }): Promise<Runs[]> {
   const all = targets.map((config) => ({ config, runs: [] as LoadResult[], cpu: [] as number[] }));
   for (let round = 0; round < options.rounds; round++) {
     for (let k = 0; k < all.length; k++) {
       const r = all[(round + k) % all.length];
+      await options.before?.(r.config);
       const { result, cpu } = await run(r.config, options.seconds);
       r.runs.push(result);
       r.cpu.push(cpu);

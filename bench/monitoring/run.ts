@@ -7,9 +7,8 @@
  * many rows a second the writer thread stores and what CPU it spends per row, and the target
  * itself: a modelport server's one-row V2 throughput (the ONNX logistic-regression fixture, the
  * same server as bench/serving, compiled dist/) with the prediction log off, logging every
- * request, and logging 10%: three servers alike but for that setting run side by side and take
- * turns in rounds of short runs, so that drift in the machine touches every setting alike. Load
- * from wrk on loopback.
+ * request, and logging 10%, taking turns on one server in rounds of short runs, so that drift in
+ * the machine touches every setting alike. Load from wrk on loopback.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -30,6 +29,7 @@ import { machine, median, table, writeResults } from '../report.js';
 /** Rounds of one run per setting, and the length of a run. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+const SETTLE_MS = 500;
 const CONNECTIONS = 32;
 const dir = mkdtempSync(join(tmpdir(), 'mp-bench-mon-'));
 
@@ -108,16 +108,27 @@ async function main(): Promise<void> {
     { what: 'every request logged', rate: 1 },
     { what: '10% of requests logged', rate: 0.1 },
   ];
-  const servers: Awaited<ReturnType<typeof started>>[] = [];
-  for (const s of settings) {
-    servers.push(await started(process.execPath, ['--import', 'tsx', 'bench/serving/server.ts', mkdtempSync(join(dir, 'data-')), treeModel, '--log-rate', String(s.rate)], /listening (\S+)/));
-  }
+  const server = await started(process.execPath, ['--import', 'tsx', 'bench/serving/server.ts', mkdtempSync(join(dir, 'data-')), treeModel, '--log-rate', '0'], /listening (\S+)/);
+  const base = server.match[1];
+  const logStats = async () => ((await (await fetch(`${base}/api/v1/monitoring/logging`)).json()) as { stats: { offered: number; sampled: number; written: number; dropped: number } }).stats;
   try {
-    const targets: LoadTarget[] = settings.map((s, i) => ({ what: s.what, url: `${servers[i].match[1]}/v2/models/${deployment}/infer`, body, pid: servers[i].child.pid!, connections: CONNECTIONS }));
-    for (const t of targets) await load(t.url, t.body, { connections: CONNECTIONS, seconds: 3 });
-    const all = await rounds(targets, { rounds: ROUNDS, seconds: SECONDS, label: 'logging' });
-    const logStats = async (i: number) => ((await (await fetch(`${servers[i].match[1]}/api/v1/monitoring/logging`)).json()) as { stats: { offered: number; written: number; dropped: number } }).stats;
-    const logged = await logStats(1);
+    const url = `${base}/v2/models/${deployment}/infer`;
+    const targets: LoadTarget[] = settings.map((s) => ({ what: s.what, url, body, pid: server.child.pid!, connections: CONNECTIONS }));
+    const rateOf = new Map(settings.map((s) => [s.what, s.rate]));
+    // Before each run: the run's sampling rate, then time for the writer to store what the run
+    // before left queued (it flushes every 250 ms), so no run pays for another's rows.
+    const before = async (t: LoadTarget) => {
+      const r = await fetch(`${base}/api/v1/monitoring/logging/${deployment}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sampleRate: rateOf.get(t.what) }) });
+      if (!r.ok) throw new Error(`setting the sample rate: ${r.status} ${await r.text()}`);
+      await new Promise((res) => setTimeout(res, SETTLE_MS));
+    };
+    for (const t of targets) {
+      await before(t);
+      await load(t.url, t.body, { connections: CONNECTIONS, seconds: 3 });
+    }
+    const all = await rounds(targets, { rounds: ROUNDS, seconds: SECONDS, label: 'logging', before });
+    await new Promise((res) => setTimeout(res, SETTLE_MS));
+    const logged = await logStats();
     const failures = all.reduce((a, r) => a + r.runs.reduce((b, x) => b + x.non2xx + x.errors + x.timeouts, 0), 0);
     const pct = (x: number) => `${x >= 1 ? '+' : ''}${((x - 1) * 100).toFixed(1)}%`;
     const off = all[0];
@@ -140,17 +151,17 @@ async function main(): Promise<void> {
 
 ${machine()}; 1-minute load average when the run started: ${loadBefore}
 
-The target is serving throughput with every request logged within 5% of the throughput with the log off. Three modelport servers (bench/serving/server.ts, compiled dist/, each with its own SQLite store), alike but for the prediction log's sampling rate, answer one-row Open Inference Protocol V2 requests for the ONNX logistic-regression fixture (deployment \`${deployment}\`, one process, model on the event loop); wrk (one thread) drives ${CONNECTIONS} connections on loopback, on the same 2 cores. This machine's speed swings by ±20% and more within minutes, so the servers run side by side and take turns: ${ROUNDS} rounds of one ${SECONDS} s run each, the order turning each round. The table gives each setting's median rate, the median of its rounds' rates against the log-off run of the same round, its rate over all its runs against the log-off server's, and its median server CPU per request (all threads, from /proc).
+The target is serving throughput with every request logged within 5% of the throughput with the log off. One modelport server (bench/serving/server.ts, compiled dist/, SQLite store) answers one-row Open Inference Protocol V2 requests for the ONNX logistic-regression fixture (deployment \`${deployment}\`, one process, model on the event loop); wrk (one thread) drives ${CONNECTIONS} connections on loopback, on the same 2 cores. This machine's speed swings by ±20% and more within minutes, and two server processes started alike differ by up to 10% in throughput and 20% in CPU per request (measured here with three log-off servers taking turns), so the settings take turns on the one server: ${ROUNDS} rounds of one ${SECONDS} s run per setting, the order turning each round; before each run the sampling rate is set through the API and the server gets ${SETTLE_MS} ms to store what the run before left queued. The table gives each setting's median rate, the median of its rounds' rates against the log-off run of the same round, its rate over all its runs against the log-off runs, and its median server CPU per request (all threads, from /proc).
 
 ${table(['setting', 'req/s (median)', 'req/s vs log off (paired, median)', 'req/s vs log off (all runs)', 'server CPU µs/request', 'CPU vs log off'], rows)}
 
-- Non-2xx answers and errors during the load: ${failures}. Requests the logging server answered: ${logged.offered.toLocaleString('en-US')}; rows its log wrote: ${logged.written.toLocaleString('en-US')}; dropped (full queue): ${logged.dropped}.
+- Non-2xx answers and errors during the load: ${failures}. Requests the server answered: ${logged.offered.toLocaleString('en-US')}; rows its log sampled: ${logged.sampled.toLocaleString('en-US')}, wrote: ${logged.written.toLocaleString('en-US')}; dropped (full queue): ${logged.dropped}.
 - How: \`record()\` samples, packs the request's numbers into its deployment's open batch (so the request's objects die young) and returns: ${micro.recordNs.toFixed(0)} ns per one-row request here. Every 500 rows (or 250 ms) a batch goes to a writer thread with its own store connection, which stores it as one segment row (float32 inputs as float32): ${Math.round(micro.writerRowsPerS).toLocaleString('en-US')} rows/s through the whole path in this process, ${micro.writerCpuUs.toFixed(1)} µs of writer-thread CPU per row. The request ids modelport makes are UUIDv7 and carry their time, so feedback finds them through the segments' id-time ranges and they need no key row; only a client's own ids get one.
 `;
     console.log(`\n${text}`);
     writeResults('monitoring', text);
   } finally {
-    for (const s of servers) await stop(s.child);
+    await stop(server.child);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -215,6 +215,7 @@ async function main(): Promise<void> {
   });
   const treeRows = [unbatched, batched].map((r) => [r.config.what, num(medianRate(r)), ms(median(r.runs.map((x) => x.latency.p50))), ms(median(r.runs.map((x) => x.latency.p99))), num(median(r.cpu)), String(failures(r))]);
   const wrkCpu = median(oneRow.flatMap((r) => r.runs.map((x) => x.loadCpuMicros)));
+  const floor = Math.min(...modelport.filter((r) => r.config.what.includes('1 process') && r.config.what.includes('batching')).map((r) => median(r.cpu)));
   const cpu = os.cpus()[0]?.model ?? 'CPU';
   const markdown = `# Online serving
 
@@ -237,6 +238,7 @@ ${table(['deployment', 'req/s', 'p50', 'p99', 'server CPU µs/req', 'non-2xx + e
 
 - batching on vs off: ${ratio(paired(batched, unbatched))} (median of the rounds' ratios); mean rows per model call with batching on: ${meanRows('trees-batched', treeMetrics).toFixed(1)} (from modelport_batch_size_rows).
 - Tree evaluation cost on one thread, measured in this run: ${oneRowMicros.toFixed(1)} µs for a one-row call, ${blockMicros.toFixed(1)} µs per row in 64-row calls (eight rows walk each tree side by side). It runs on the xgboost flavor's worker threads, off the event loop; the server's CPU per request above is mostly HTTP, JSON and the hand-off to those threads on the event loop. Batching removes the per-call part of that and cuts the tree work per row, but the per-request HTTP and JSON work stays: with the server CPU-bound, the gain is at most the ratio of its CPU per request, off to on (${ratio(median(unbatched.cpu) / median(batched.cpu))} here).
+- The most batching could give here: with the server CPU-bound, throughput goes as 1 / (server CPU + load generator CPU) per request. Even a batcher that cost nothing would leave each request the cheapest one-row path measured above (${num(floor)} µs of server CPU, one process, batching on) plus its tree rows (${blockMicros.toFixed(1)} µs) against ${num(median(unbatched.cpu))} µs with batching off, wrk's ${wrkCpu.toFixed(1)} µs on both sides: at most ${ratio((median(unbatched.cpu) + wrkCpu) / (floor + blockMicros + wrkCpu))}. A 3× gain needs a model whose per-call cost dwarfs HTTP and JSON (a GPU, or a runtime with a large fixed cost per call).
 `;
   console.log(`\n${markdown}`);
   writeResults('serving', markdown);
