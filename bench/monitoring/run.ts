@@ -27,7 +27,7 @@ import { ROOT, load, medianRate, paired, rounds, started, statCpuMicros, stop, t
 import { machine, median, table, writeResults } from '../report.js';
 
 /** Rounds of one run per setting, and the length of a run. */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const SETTLE_MS = 500;
 const CONNECTIONS = 32;
