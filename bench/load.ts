@@ -83,15 +83,15 @@ export interface LoadTarget {
 }
 
 /** The runs of one target over the rounds. */
-export interface Runs {
-  config: LoadTarget;
+export interface Runs<T extends LoadTarget = LoadTarget> {
+  config: T;
   runs: LoadResult[];
   /** Server CPU per request of each run, µs. */
   cpu: number[];
 }
 
 /** One load run of `seconds` against `target`, with the server's CPU per answered request (µs). */
-export async function run(target: LoadTarget, seconds: number): Promise<{ result: LoadResult; cpu: number }> {
+async function run(target: LoadTarget, seconds: number): Promise<{ result: LoadResult; cpu: number }> {
   const before = processCpuMicros(target.pid);
   const result = await load(target.url, target.body, { connections: target.connections, seconds });
   return { result, cpu: (processCpuMicros(target.pid) - before) / Math.max(1, result.requests.total) };
@@ -101,8 +101,8 @@ export async function run(target: LoadTarget, seconds: number): Promise<{ result
  * `rounds` rounds of one run per target, the order turning each round. This machine's speed
  * drifts by tens of percent within minutes; targets that take short turns meet the drift alike.
  */
-export async function rounds(targets: LoadTarget[], options: { rounds: number; seconds: number; label: string; before?: (target: LoadTarget) => Promise<void> }): Promise<Runs[]> {
-  const all = targets.map((config) => ({ config, runs: [] as LoadResult[], cpu: [] as number[] }));
+export async function rounds<T extends LoadTarget>(targets: T[], options: { rounds: number; seconds: number; label: string; before?: (target: T) => Promise<void> }): Promise<Runs<T>[]> {
+  const all = targets.map((config): Runs<T> => ({ config, runs: [], cpu: [] }));
   for (let round = 0; round < options.rounds; round++) {
     for (let k = 0; k < all.length; k++) {
       const r = all[(round + k) % all.length];
@@ -120,6 +120,8 @@ export const rate = (r: LoadResult): number => r.requests.average;
 export const medianRate = (r: Runs): number => median(r.runs.map(rate));
 /** Each round's rate of `a` over that of `b` in the same round, the median over the rounds. */
 export const paired = (a: Runs, b: Runs): number => median(a.runs.map((x, i) => rate(x) / rate(b.runs[i])));
+/** Non-2xx answers, socket errors and timeouts over all the runs. */
+export const failures = (r: Runs): number => r.runs.reduce((a, x) => a + x.non2xx + x.errors + x.timeouts, 0);
 
 /** Starts a process and resolves once its output matches `pattern`. */
 export function started(cmd: string, args: string[], pattern: RegExp, env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {

@@ -23,7 +23,7 @@ import { openMetadataStore, migrate } from '../../src/storage/metadata.js';
 import { coreMigrations } from '../../src/storage/core-migrations.js';
 import { MonitoringService, monitoringMigrations } from '../../src/monitoring/service.js';
 import type { PredictionRecord } from '../../src/monitoring/log/types.js';
-import { ROOT, load, medianRate, paired, rounds, started, statCpuMicros, stop, type LoadTarget, type Runs } from '../load.js';
+import { ROOT, failures, load, medianRate, paired, rounds, started, statCpuMicros, stop, type LoadTarget, type Runs } from '../load.js';
 import { machine, median, table, writeResults } from '../report.js';
 
 /** Rounds of one run per setting, and the length of a run. */
@@ -113,12 +113,11 @@ async function main(): Promise<void> {
   const logStats = async () => ((await (await fetch(`${base}/api/v1/monitoring/logging`)).json()) as { stats: { offered: number; sampled: number; written: number; dropped: number } }).stats;
   try {
     const url = `${base}/v2/models/${deployment}/infer`;
-    const targets: LoadTarget[] = settings.map((s) => ({ what: s.what, url, body, pid: server.child.pid!, connections: CONNECTIONS }));
-    const rateOf = new Map(settings.map((s) => [s.what, s.rate]));
+    const targets = settings.map((s) => ({ what: s.what, rate: s.rate, url, body, pid: server.child.pid!, connections: CONNECTIONS }));
     // Before each run: the run's sampling rate, then time for the writer to store what the run
     // before left queued (it flushes every 250 ms), so no run pays for another's rows.
-    const before = async (t: LoadTarget) => {
-      const r = await fetch(`${base}/api/v1/monitoring/logging/${deployment}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sampleRate: rateOf.get(t.what) }) });
+    const before = async (t: LoadTarget & { rate: number }) => {
+      const r = await fetch(`${base}/api/v1/monitoring/logging/${deployment}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sampleRate: t.rate }) });
       if (!r.ok) throw new Error(`setting the sample rate: ${r.status} ${await r.text()}`);
       await new Promise((res) => setTimeout(res, SETTLE_MS));
     };
@@ -129,7 +128,7 @@ async function main(): Promise<void> {
     const all = await rounds(targets, { rounds: ROUNDS, seconds: SECONDS, label: 'logging', before });
     await new Promise((res) => setTimeout(res, SETTLE_MS));
     const logged = await logStats();
-    const failures = all.reduce((a, r) => a + r.runs.reduce((b, x) => b + x.non2xx + x.errors + x.timeouts, 0), 0);
+    const failed = all.reduce((a, r) => a + failures(r), 0);
     const pct = (x: number) => `${x >= 1 ? '+' : ''}${((x - 1) * 100).toFixed(1)}%`;
     const off = all[0];
     const overall = (r: Runs) => r.runs.reduce((a, x) => a + x.requests.total, 0) / r.runs.reduce((a, x) => a + x.requests.total / x.requests.average, 0);
@@ -155,7 +154,7 @@ The target is serving throughput with every request logged within 5% of the thro
 
 ${table(['setting', 'req/s (median)', 'req/s vs log off (paired, median)', 'req/s vs log off (all runs)', 'server CPU µs/request', 'CPU vs log off'], rows)}
 
-- Non-2xx answers and errors during the load: ${failures}. Requests the server answered: ${logged.offered.toLocaleString('en-US')}; rows its log sampled: ${logged.sampled.toLocaleString('en-US')}, wrote: ${logged.written.toLocaleString('en-US')}; dropped (full queue): ${logged.dropped}.
+- Non-2xx answers and errors during the load: ${failed}. Requests the server answered: ${logged.offered.toLocaleString('en-US')}; rows its log sampled: ${logged.sampled.toLocaleString('en-US')}, wrote: ${logged.written.toLocaleString('en-US')}; dropped (full queue): ${logged.dropped}.
 - How: \`record()\` samples, packs the request's numbers into its deployment's open batch (so the request's objects die young) and returns: ${micro.recordNs.toFixed(0)} ns per one-row request here. Every 500 rows (or 250 ms) a batch goes to a writer thread with its own store connection, which stores it as one segment row (float32 inputs as float32): ${Math.round(micro.writerRowsPerS).toLocaleString('en-US')} rows/s through the whole path in this process, ${micro.writerCpuUs.toFixed(1)} µs of writer-thread CPU per row. The request ids modelport makes are UUIDv7 and carry their time, so feedback finds them through the segments' id-time ranges and they need no key row; only a client's own ids get one.
 `;
     console.log(`\n${text}`);

@@ -28,7 +28,7 @@ import os from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ROOT, load, medianRate, paired, rate, rounds, run, started, stop, type LoadTarget as Config, type LoadResult as Result, type Runs } from '../load.js';
+import { ROOT, failures, load, medianRate, paired, rate, rounds, started, stop, type LoadTarget as Config, type LoadResult as Result, type Runs } from '../load.js';
 import { machine, median, table, writeResults } from '../report.js';
 
 const TMP = join(os.tmpdir(), 'modelport-bench-serving');
@@ -73,7 +73,6 @@ async function atHalfLoad(config: Config, peak: number): Promise<Result & { conn
   return { ...last!, connections: 16 };
 }
 
-
 /** The one-row deployments bench/serving/server.ts creates for the fixture model. */
 const ONE_ROW = [
   ['cancer', 'model in a worker thread'],
@@ -111,14 +110,23 @@ async function treeRowMicros(treeModel: string, sizes: readonly number[]): Promi
   return out;
 }
 
-/** Starts a Python peer on a free port and waits until it answers. */
-async function peer(cmd: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<{ child: Awaited<ReturnType<typeof started>>['child']; url: string }> {
+/**
+ * Starts a Python peer on a free port (PORT in `cmd`), waits until it answers and `settleMs`
+ * more, measures one run of `seconds`, and stops it.
+ */
+async function peer(what: string, cmd: string[], options: { ready: RegExp; seconds: number; settleMs?: number; env?: NodeJS.ProcessEnv }): Promise<Runs> {
   const port = await freePort();
   const args = cmd.map((a) => a.replace('PORT', String(port)));
-  const { child } = await started('/usr/bin/python3', args, ready, env);
-  const url = `http://127.0.0.1:${port}/v2/models/cancer/infer`;
-  await answering(url, v2Body);
-  return { child, url };
+  const { child } = await started('/usr/bin/python3', args, options.ready, options.env);
+  try {
+    const url = `http://127.0.0.1:${port}/v2/models/cancer/infer`;
+    await answering(url, v2Body);
+    await new Promise((r) => setTimeout(r, options.settleMs ?? 0));
+    const [runs] = await rounds([{ what, url, body: v2Body, pid: child.pid!, connections: 32 }], { rounds: 1, seconds: options.seconds, label: what });
+    return runs;
+  } finally {
+    await stop(child);
+  }
 }
 
 async function main(): Promise<void> {
@@ -154,10 +162,10 @@ async function main(): Promise<void> {
   const limit: Config = { what: 'bare Node http, fixed JSON body (the limit)', url: `${bare.match[1]}/`, body: v2Body, pid: bare.child.pid!, connections: 32 };
   const reference: Config = { what: 'for reference: bare Node http, Node cluster of 2', url: `${bareCluster.match[1]}/`, body: v2Body, pid: bareCluster.child.pid!, connections: 32 };
   const modelportConfigs = [...at(single, '1 process'), ...at(clustered, 'Node cluster of 2')];
-  const trees: Config[] = [
-    { what: 'modelport V2, XGBoost 500×depth 8, batching off, 64 conn.', url: `${single.match[1]}/v2/models/trees-unbatched/infer`, body: treeBody, pid: single.child.pid!, connections: 64 },
-    { what: 'modelport V2, XGBoost 500×depth 8, batching on (≤64 rows), 64 conn.', url: `${single.match[1]}/v2/models/trees-batched/infer`, body: treeBody, pid: single.child.pid!, connections: 64 },
-  ];
+  const trees = [
+    ['trees-unbatched', 'batching off'],
+    ['trees-batched', 'batching on (≤64 rows)'],
+  ].map(([name, how]): Config => ({ what: `modelport V2, XGBoost 500×depth 8, ${how}, 64 conn.`, url: `${single.match[1]}/v2/models/${name}/infer`, body: treeBody, pid: single.child.pid!, connections: 64 }));
   await warm([limit, reference, ...modelportConfigs, ...trees]);
 
   const oneRow = await rounds([limit, ...modelportConfigs, reference], { rounds: ROUNDS, seconds: SECONDS, label: 'one-row' });
@@ -174,19 +182,18 @@ async function main(): Promise<void> {
   const meanRows = (deployment: string, metrics = oneRowMetrics) => sample(metrics, 'modelport_batch_size_rows_sum', deployment) / sample(metrics, 'modelport_batch_size_rows_count', deployment);
   for (const s of [single, clustered, bareCluster, bare]) await stop(s.child);
 
-  const peerRuns: Runs[] = [];
-  const flask = await peer([join(ROOT, 'bench', 'serving', 'flask_peer.py'), 'flask', 'PORT'], /listening/, { PYTHONUNBUFFERED: '1' });
-  const flaskConfig: Config = { what: 'Flask dev server (threaded), scikit-learn + joblib', url: flask.url, body: v2Body, pid: flask.child.pid!, connections: 32 };
-  const flaskRun = await run(flaskConfig, 2 * SECONDS);
-  peerRuns.push({ config: flaskConfig, runs: [flaskRun.result], cpu: [flaskRun.cpu] });
-  await stop(flask.child);
-  const gunicorn = await peer(['-m', 'gunicorn', '-w', '2', '-b', '127.0.0.1:PORT', '--chdir', join(ROOT, 'bench', 'serving'), 'flask_peer:app'], /Listening at/);
-  // The second worker may still be importing scikit-learn.
-  await new Promise((r) => setTimeout(r, 3000));
-  const gunicornConfig: Config = { what: 'gunicorn -w 2 + Flask, scikit-learn + joblib', url: gunicorn.url, body: v2Body, pid: gunicorn.child.pid!, connections: 32 };
-  const gunicornRun = await run(gunicornConfig, 2 * SECONDS);
-  peerRuns.push({ config: gunicornConfig, runs: [gunicornRun.result], cpu: [gunicornRun.cpu] });
-  await stop(gunicorn.child);
+  const flaskRuns = await peer('Flask dev server (threaded), scikit-learn + joblib', [join(ROOT, 'bench', 'serving', 'flask_peer.py'), 'flask', 'PORT'], {
+    ready: /listening/,
+    seconds: 2 * SECONDS,
+    env: { PYTHONUNBUFFERED: '1' },
+  });
+  // gunicorn's second worker may still be importing scikit-learn when the first answers.
+  const gunicornRuns = await peer('gunicorn -w 2 + Flask, scikit-learn + joblib', ['-m', 'gunicorn', '-w', '2', '-b', '127.0.0.1:PORT', '--chdir', join(ROOT, 'bench', 'serving'), 'flask_peer:app'], {
+    ready: /Listening at/,
+    seconds: 2 * SECONDS,
+    settleMs: 3000,
+  });
+  const peerRuns = [flaskRuns, gunicornRuns];
 
   const [oneRowMicros, blockMicros] = await treeRowMicros(treeModel, [1, 64]);
 
@@ -197,8 +204,6 @@ async function main(): Promise<void> {
   const best = fastest(modelport);
   const bestUnbatched = fastest(modelport.filter((r) => !r.config.what.includes('batching')));
   const config = (r: Runs) => r.config.what.replace('modelport V2 infer, ', '');
-  const [flaskRuns, gunicornRuns] = peerRuns;
-  const failures = (r: Runs) => r.runs.reduce((a, x) => a + x.non2xx + x.errors + x.timeouts, 0);
   const vsLimit = (r: Runs) => (r === limitRuns ? '1.00×' : peerRuns.includes(r) ? ratio(medianRate(r) / medianRate(limitRuns)) : ratio(paired(r, limitRuns)));
   const rows = [limitRuns, ...modelport, ...peerRuns, referenceRuns].map((r) => {
     const half = halves.get(r);
