@@ -22,27 +22,145 @@ interface ColumnLayout {
   shape: readonly number[];
 }
 
+/** What answered an entry; the entries of a batch share one or a few. */
+export interface Source {
+  deployment: string;
+  model: string;
+  version: number;
+  variant: string;
+}
+
+/**
+ * The per-entry numbers, one typed array each: a sealed batch crosses to the writer thread as a
+ * few memory copies, where arrays of numbers and strings cost the serving thread's structured
+ * clone about 2,000 instructions per request.
+ */
+const NUMERIC_FIELDS = ['idStart', 'source', 'times', 'latencies', 'rows', 'outputRows', 'inputLayout', 'outputLayout', 'numStart', 'f32Start', 'strStart'] as const;
+type NumericField = (typeof NUMERIC_FIELDS)[number];
+
 export interface PackedEntries {
-  requestIds: string[];
-  deployments: string[];
-  models: string[];
-  versions: number[];
-  variants: string[];
-  times: number[];
-  latencies: number[];
-  rows: number[];
-  outputRows: number[];
+  /**
+   * The request ids' UTF-8 bytes back to back (entry e's from `idStart[e]` to the next entry's
+   * start): ids kept as strings survived the young generation and cost the serving thread's
+   * collections and structured clones about 6,000 instructions per logged request.
+   */
+  ids: Uint8Array;
+  idStart: Float64Array;
+  sources: Source[];
+  /** Per entry: index into `sources`. */
+  source: Float64Array;
+  times: Float64Array;
+  latencies: Float64Array;
+  rows: Float64Array;
+  outputRows: Float64Array;
   /** Per entry: index into `layouts` of its inputs and of its outputs. */
-  inputLayout: number[];
-  outputLayout: number[];
+  inputLayout: Float64Array;
+  outputLayout: Float64Array;
   /** Per entry: where its values start in `nums`, `f32s` and `strs`. */
-  numStart: number[];
-  f32Start: number[];
-  strStart: number[];
+  numStart: Float64Array;
+  f32Start: Float64Array;
+  strStart: Float64Array;
   layouts: ColumnLayout[][];
   nums: Float64Array;
   f32s: Float32Array;
   strs: string[];
+}
+
+type EntryFields = Pick<PackedEntries, 'ids' | 'sources' | NumericField>;
+
+type NumericColumns = Record<NumericField, Float64Array>;
+
+const utf8 = new TextEncoder();
+
+/** How many entries a packed batch holds. */
+export const entryCount = (packed: PackedEntries): number => packed.idStart.length;
+
+/** Entry e's request id. */
+export function requestIdOf(packed: PackedEntries, e: number): string {
+  const end = e + 1 < packed.idStart.length ? packed.idStart[e + 1] : packed.ids.length;
+  return Buffer.from(packed.ids.buffer, packed.ids.byteOffset, packed.ids.byteLength).toString('utf8', packed.idStart[e], end);
+}
+
+/** Written out, not built from NUMERIC_FIELDS: an object made by key turned out slow to read and write. */
+function numericColumns(make: (field: NumericField) => Float64Array): NumericColumns {
+  return {
+    idStart: make('idStart'), source: make('source'), times: make('times'), latencies: make('latencies'), rows: make('rows'), outputRows: make('outputRows'),
+    inputLayout: make('inputLayout'), outputLayout: make('outputLayout'), numStart: make('numStart'), f32Start: make('f32Start'), strStart: make('strStart'),
+  };
+}
+
+/**
+ * Per-entry fields being filled, with room to grow: `take` hands over copies at their length,
+ * `view` shows them in place.
+ */
+class EntryColumns {
+  readonly sources: Source[] = [];
+  private columns: NumericColumns;
+  private ids: Uint8Array;
+  private idBytes = 0;
+  private last = -1;
+  count = 0;
+
+  constructor(capacity = 64) {
+    this.columns = numericColumns(() => new Float64Array(capacity));
+    this.ids = new Uint8Array(capacity * 36);
+  }
+
+  /** The index of this source, added on first sight (the last one is tried first). */
+  sourceOf(deployment: string, model: string, version: number, variant: string): number {
+    const last = this.last >= 0 ? this.sources[this.last] : undefined;
+    if (last && last.deployment === deployment && last.model === model && last.version === version && last.variant === variant) return this.last;
+    let i = this.sources.findIndex((s) => s.deployment === deployment && s.model === model && s.version === version && s.variant === variant);
+    if (i < 0) i = this.sources.push({ deployment, model, version, variant }) - 1;
+    return (this.last = i);
+  }
+
+  add(
+    requestId: string, source: number, time: number, latency: number, rows: number, outputRows: number,
+    inputLayout: number, outputLayout: number, numStart: number, f32Start: number, strStart: number,
+  ): void {
+    const n = this.count;
+    if (n === this.columns.times.length) this.columns = numericColumns((f) => grown(this.columns[f], n, n + 1));
+    const c = this.columns;
+    c.idStart[n] = this.idBytes;
+    this.putId(requestId);
+    c.source[n] = source;
+    c.times[n] = time;
+    c.latencies[n] = latency;
+    c.rows[n] = rows;
+    c.outputRows[n] = outputRows;
+    c.inputLayout[n] = inputLayout;
+    c.outputLayout[n] = outputLayout;
+    c.numStart[n] = numStart;
+    c.f32Start[n] = f32Start;
+    c.strStart[n] = strStart;
+    this.count = n + 1;
+  }
+
+  /** ASCII (every id modelport makes) byte by byte; anything else through the encoder. */
+  private putId(id: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    if (this.idBytes + id.length * 3 > this.ids.length) this.ids = grown(this.ids, this.idBytes, this.idBytes + id.length * 3);
+    const ids = this.ids;
+    let p = this.idBytes;
+    for (let i = 0; i < id.length; i++) {
+      const c = id.charCodeAt(i);
+      if (c >= 0x80) {
+        this.idBytes += utf8.encodeInto(id, ids.subarray(this.idBytes)).written;
+        return;
+      }
+      ids[p++] = c;
+    }
+    this.idBytes = p;
+  }
+
+  take(): EntryFields {
+    return { ids: this.ids.slice(0, this.idBytes), sources: this.sources, ...numericColumns((f) => this.columns[f].slice(0, this.count)) };
+  }
+
+  view(): EntryFields {
+    return { ids: this.ids.subarray(0, this.idBytes), sources: this.sources, ...numericColumns((f) => this.columns[f].subarray(0, this.count)) };
+  }
 }
 
 function kindOf(dtype: string): Kind {
@@ -61,69 +179,54 @@ function kindOf(dtype: string): Kind {
   }
 }
 
-/** True when the batch's columns have exactly this layout (names, kinds and shapes, in order). */
-function sameLayout(layout: ColumnLayout[], batch: Batch): boolean {
+/**
+ * A layout as the builder matches and packs it: its columns with the slots a row takes in the
+ * number, float32 and text arrays, worked out once per layout rather than once per request.
+ */
+interface BuilderLayout {
+  columns: ColumnLayout[];
+  nums: number;
+  f32s: number;
+  strs: number;
+}
+
+function builderLayout(batch: Batch): BuilderLayout {
+  const out: BuilderLayout = { columns: [], nums: 0, f32s: 0, strs: 0 };
+  for (const [name, col] of batch.columns) {
+    const kind = kindOf(col.dtype);
+    out.columns.push({ name, kind, shape: col.shape });
+    const size = rowSize(col.shape);
+    if (kind === 'f32') out.f32s += size;
+    else if (kind === 'str') out.strs += size;
+    else out.nums += size;
+  }
+  return out;
+}
+
+/**
+ * True when the batch has exactly this layout's columns (names, kinds and shapes), in any
+ * order: packing walks the layout's order. Lookups by name, not the Map's iterators, which
+ * cost `record()` a third of its time.
+ */
+function sameLayout(layout: BuilderLayout, batch: Batch): boolean {
   const columns = batch.columns;
-  if (layout.length !== columns.size) return false;
-  // Keys and values apart: destructured entries cost an array per column on the hot path.
-  let i = 0;
-  for (const name of columns.keys()) if (layout[i++].name !== name) return false;
-  i = 0;
-  for (const col of columns.values()) {
-    const l = layout[i++];
-    if (l.kind !== kindOf(col.dtype) || l.shape.length !== col.shape.length) return false;
+  const cols = layout.columns;
+  if (cols.length !== columns.size) return false;
+  for (let i = 0; i < cols.length; i++) {
+    const l = cols[i];
+    const col = columns.get(l.name);
+    if (col === undefined || l.kind !== kindOf(col.dtype) || l.shape.length !== col.shape.length) return false;
     for (let d = 0; d < l.shape.length; d++) if (l.shape[d] !== col.shape[d]) return false;
   }
   return true;
 }
 
-/** Slots a batch takes in `nums` (every non-text value but float32 ones) and in `f32s`. */
-function slotsOf(batch: Batch): { nums: number; f32s: number } {
-  let nums = 0;
-  let f32s = 0;
-  for (const col of batch.columns.values()) {
-    if (col.dtype === 'float32' || col.dtype === 'float16') f32s += col.data.length;
-    else if (col.dtype !== 'string') nums += col.data.length;
-  }
-  return { nums, f32s };
-}
-
-/** The fields of a packed batch that hold one element per request. */
-const ENTRY_FIELDS = [
-  'requestIds', 'deployments', 'models', 'versions', 'variants', 'times', 'latencies', 'rows', 'outputRows',
-  'inputLayout', 'outputLayout', 'numStart', 'f32Start', 'strStart',
-] as const;
-type Entry = { [F in (typeof ENTRY_FIELDS)[number]]: PackedEntries[F][number] };
-
-const emptyPacked = (layouts: ColumnLayout[][], nums: Float64Array, f32s: Float32Array): PackedEntries => ({
-  ...(Object.fromEntries(ENTRY_FIELDS.map((f) => [f, []])) as unknown as Pick<PackedEntries, (typeof ENTRY_FIELDS)[number]>),
-  layouts,
-  nums,
-  f32s,
-  strs: [],
-});
-
-/** One entry's fields onto a packed batch (written out: a loop over ENTRY_FIELDS cost `record()` a tenth of its time). */
-function pushEntry(p: PackedEntries, e: Entry): void {
-  p.requestIds.push(e.requestIds);
-  p.deployments.push(e.deployments);
-  p.models.push(e.models);
-  p.versions.push(e.versions);
-  p.variants.push(e.variants);
-  p.times.push(e.times);
-  p.latencies.push(e.latencies);
-  p.rows.push(e.rows);
-  p.outputRows.push(e.outputRows);
-  p.inputLayout.push(e.inputLayout);
-  p.outputLayout.push(e.outputLayout);
-  p.numStart.push(e.numStart);
-  p.f32Start.push(e.f32Start);
-  p.strStart.push(e.strStart);
-}
-
 /** Packs requests one at a time; `seal` hands over what it holds and starts afresh. */
 export class PackBuilder {
-  private packed: PackedEntries;
+  private fields = new EntryColumns();
+  /** The batch's layouts, with what packing needs of each. */
+  private layouts: BuilderLayout[] = [];
+  private strs: string[] = [];
   private nums: Float64Array;
   /** `nums` seen as 64-bit integers, for int64 columns' bits. */
   private ints: BigInt64Array;
@@ -138,45 +241,50 @@ export class PackBuilder {
     this.nums = new Float64Array(initialSlots);
     this.ints = new BigInt64Array(this.nums.buffer);
     this.f32s = new Float32Array(initialSlots);
-    this.packed = emptyPacked([], this.nums, this.f32s);
   }
 
   get entries(): number {
-    return this.packed.requestIds.length;
+    return this.fields.count;
   }
 
   append(e: PredictionRecord): void {
-    const p = this.packed;
-    // Everything that can throw runs before anything is pushed: a bad entry leaves no trace.
-    const li = this.layoutOf(e.inputs);
-    const lo = this.layoutOf(e.outputs);
-    const a = slotsOf(e.inputs);
-    const b = slotsOf(e.outputs);
-    if (this.k + a.nums + b.nums > this.nums.length) {
-      this.nums = grown(this.nums, this.k, this.k + a.nums + b.nums);
+    const inputs = e.inputs;
+    const outputs = e.outputs;
+    // Everything that can throw runs before anything is added: a bad entry leaves no trace.
+    const li = this.layoutOf(inputs);
+    const lo = this.layoutOf(outputs);
+    const a = this.layouts[li];
+    const b = this.layouts[lo];
+    const nums = a.nums * inputs.rows + b.nums * outputs.rows;
+    const f32s = a.f32s * inputs.rows + b.f32s * outputs.rows;
+    if (this.k + nums > this.nums.length) {
+      this.nums = grown(this.nums, this.k, this.k + nums);
       this.ints = new BigInt64Array(this.nums.buffer);
     }
-    if (this.j + a.f32s + b.f32s > this.f32s.length) this.f32s = grown(this.f32s, this.j, this.j + a.f32s + b.f32s);
-    pushEntry(p, {
-      requestIds: e.requestId, deployments: e.deployment, models: e.model, versions: e.version, variants: e.variant,
+    if (this.j + f32s > this.f32s.length) this.f32s = grown(this.f32s, this.j, this.j + f32s);
+    const fields = this.fields;
+    fields.add(
+      e.requestId, fields.sourceOf(e.deployment, e.model, e.version, e.variant), e.timeMs,
       // Microseconds are all a request's latency needs; the shorter number is cheaper to store.
-      times: e.timeMs, latencies: Math.round(e.latencyMs * 1000) / 1000, rows: e.inputs.rows, outputRows: e.outputs.rows,
-      inputLayout: li, outputLayout: lo, numStart: this.k, f32Start: this.j, strStart: p.strs.length,
-    });
-    this.packBatch(e.inputs);
-    this.packBatch(e.outputs);
-    this.rowCount += e.inputs.rows;
+      Math.round(e.latencyMs * 1000) / 1000,
+      inputs.rows, outputs.rows, li, lo, this.k, this.j, this.strs.length,
+    );
+    this.packBatch(a.columns, inputs);
+    this.packBatch(b.columns, outputs);
+    this.rowCount += inputs.rows;
   }
 
   /** What is packed so far, without sealing: valid until the next append or seal. */
   peek(): PackedEntries {
-    return { ...this.packed, nums: this.nums.subarray(0, this.k), f32s: this.f32s.subarray(0, this.j) };
+    return { ...this.fields.view(), layouts: this.layouts.map((l) => l.columns), nums: this.nums.subarray(0, this.k), f32s: this.f32s.subarray(0, this.j), strs: this.strs };
   }
 
   seal(): PackedEntries {
-    const out = { ...this.packed, nums: this.nums.slice(0, this.k), f32s: this.f32s.slice(0, this.j) };
+    const out = { ...this.fields.take(), layouts: this.layouts.map((l) => l.columns), nums: this.nums.slice(0, this.k), f32s: this.f32s.slice(0, this.j), strs: this.strs };
     // The number buffers are kept for the next batch: fresh ones would grow (and be zeroed) again.
-    this.packed = emptyPacked([], this.nums, this.f32s);
+    this.fields = new EntryColumns(Math.max(64, entryCount(out)));
+    this.layouts = [];
+    this.strs = [];
     this.k = 0;
     this.j = 0;
     this.lastLayout = -1;
@@ -185,21 +293,23 @@ export class PackBuilder {
   }
 
   private layoutOf(batch: Batch): number {
-    const layouts = this.packed.layouts;
+    const layouts = this.layouts;
     if (this.lastLayout >= 0 && sameLayout(layouts[this.lastLayout], batch)) return this.lastLayout;
     const found = layouts.findIndex((l) => sameLayout(l, batch));
     if (found >= 0) return (this.lastLayout = found);
-    layouts.push([...batch.columns].map(([name, col]) => ({ name, kind: kindOf(col.dtype), shape: col.shape })));
+    layouts.push(builderLayout(batch));
     return (this.lastLayout = layouts.length - 1);
   }
 
-  private packBatch(batch: Batch): void {
+  /** The batch's columns in the layout's order. */
+  private packBatch(layout: readonly ColumnLayout[], batch: Batch): void {
     const nums = this.nums;
     const f32s = this.f32s;
-    for (const col of batch.columns.values()) {
+    for (let c = 0; c < layout.length; c++) {
+      const col = batch.columns.get(layout[c].name)!;
       const data = col.data;
       if (col.dtype === 'string') {
-        for (let i = 0; i < data.length; i++) this.packed.strs.push((data as string[])[i]);
+        for (let i = 0; i < data.length; i++) this.strs.push((data as string[])[i]);
       } else if (col.dtype === 'int64' || col.dtype === 'uint64') {
         // The integers' own bits, so values past 2^53 stay exact (a uint64 array reads as int64 alike).
         const bits = data instanceof BigInt64Array ? data : new BigInt64Array((data as BigUint64Array).buffer, (data as BigUint64Array).byteOffset, data.length);
@@ -220,7 +330,7 @@ export class PackBuilder {
 }
 
 /** `buffer` with room for `need` values, its first `used` kept. */
-function grown<T extends Float64Array | Float32Array>(buffer: T, used: number, need: number): T {
+function grown<T extends Float64Array | Float32Array | Uint8Array>(buffer: T, used: number, need: number): T {
   const out = new (buffer.constructor as new (n: number) => T)(Math.max(need, buffer.length * 2));
   out.set(buffer.subarray(0, used));
   return out;
@@ -299,15 +409,17 @@ export function entryRows(packed: PackedEntries, e: number): LogRow[] {
   const rows = packed.rows[e];
   const inputs = batchObjects(packed.layouts[packed.inputLayout[e]], rows, packed, cursor);
   const outputs = batchObjects(packed.layouts[packed.outputLayout[e]], packed.outputRows[e], packed, cursor);
+  const source = packed.sources[packed.source[e]];
+  const requestId = requestIdOf(packed, e);
   const out: LogRow[] = [];
   for (let r = 0; r < rows; r++) {
     out.push({
-      request_id: packed.requestIds[e],
+      request_id: requestId,
       row_index: r,
-      deployment: packed.deployments[e],
-      model: packed.models[e],
-      version: packed.versions[e],
-      variant: packed.variants[e],
+      deployment: source.deployment,
+      model: source.model,
+      version: source.version,
+      variant: source.variant,
       time_ms: packed.times[e],
       latency_ms: packed.latencies[e],
       inputs: inputs[r],
@@ -319,7 +431,7 @@ export function entryRows(packed: PackedEntries, e: number): LogRow[] {
 
 /** The entries `keep` (ascending indices) of a packed batch, as a packed batch of their own. */
 export function selectEntries(packed: PackedEntries, keep: readonly number[]): PackedEntries {
-  const n = packed.requestIds.length;
+  const n = entryCount(packed);
   const numEnd = (e: number) => (e + 1 < n ? packed.numStart[e + 1] : packed.nums.length);
   const f32End = (e: number) => (e + 1 < n ? packed.f32Start[e + 1] : packed.f32s.length);
   const strEnd = (e: number) => (e + 1 < n ? packed.strStart[e + 1] : packed.strs.length);
@@ -329,19 +441,23 @@ export function selectEntries(packed: PackedEntries, keep: readonly number[]): P
     numCount += numEnd(e) - packed.numStart[e];
     f32Count += f32End(e) - packed.f32Start[e];
   }
-  const out = emptyPacked(packed.layouts, new Float64Array(numCount), new Float32Array(f32Count));
+  const fields = new EntryColumns(Math.max(1, keep.length));
+  const nums = new Float64Array(numCount);
+  const f32s = new Float32Array(f32Count);
+  const strs: string[] = [];
   let k = 0;
   let j = 0;
   for (const e of keep) {
-    const entry = Object.fromEntries(ENTRY_FIELDS.map((f) => [f, packed[f][e]])) as Entry;
-    pushEntry(out, { ...entry, numStart: k, f32Start: j, strStart: out.strs.length });
-    out.nums.set(packed.nums.subarray(packed.numStart[e], numEnd(e)), k);
-    out.f32s.set(packed.f32s.subarray(packed.f32Start[e], f32End(e)), j);
+    const s = packed.sources[packed.source[e]];
+    const source = fields.sourceOf(s.deployment, s.model, s.version, s.variant);
+    fields.add(requestIdOf(packed, e), source, packed.times[e], packed.latencies[e], packed.rows[e], packed.outputRows[e], packed.inputLayout[e], packed.outputLayout[e], k, j, strs.length);
+    nums.set(packed.nums.subarray(packed.numStart[e], numEnd(e)), k);
+    f32s.set(packed.f32s.subarray(packed.f32Start[e], f32End(e)), j);
     k += numEnd(e) - packed.numStart[e];
     j += f32End(e) - packed.f32Start[e];
-    for (let i = packed.strStart[e]; i < strEnd(e); i++) out.strs.push(packed.strs[i]);
+    for (let i = packed.strStart[e]; i < strEnd(e); i++) strs.push(packed.strs[i]);
   }
-  return out;
+  return { ...fields.take(), layouts: packed.layouts, nums, f32s, strs };
 }
 
 /**
@@ -352,11 +468,18 @@ const SEGMENT_FORMAT = 2;
 
 const align = (n: number, to: number) => n + ((to - (n % to)) % to);
 
+/** Per entry, in the stored header: what answered it, one field each. */
+const SOURCE_FIELDS = ['deployments', 'models', 'versions', 'variants'] as const;
+const SOURCE_KEYS = { deployments: 'deployment', models: 'model', versions: 'version', variants: 'variant' } as const;
+
 /**
  * Per-entry fields that usually hold one value for a whole segment (one deployment, model
  * version and layout; one-row requests): format 2 stores such a field as that one value.
  */
-const UNIFORM_FIELDS = ['deployments', 'models', 'versions', 'variants', 'rows', 'outputRows', 'inputLayout', 'outputLayout'] as const;
+const UNIFORM_FIELDS = [...SOURCE_FIELDS, 'rows', 'outputRows', 'inputLayout', 'outputLayout'] as const;
+
+/** The stored header's per-entry numbers: all but `source` (spelt out per field) and `idStart` (the ids are text there). */
+const STORED_NUMERIC = NUMERIC_FIELDS.filter((f) => f !== 'source' && f !== 'idStart');
 
 /**
  * A packed batch as one binary value: format byte, header length, the header (everything but
@@ -364,10 +487,14 @@ const UNIFORM_FIELDS = ['deployments', 'models', 'versions', 'variants', 'rows',
  * float32 ones (copied as they lie in memory on the little-endian machines Node runs on).
  */
 export function encodeSegment(packed: PackedEntries): Buffer {
-  const { nums, f32s, ...rest } = packed;
-  const fields: Record<string, unknown> = { ...rest, numCount: nums.length, entries: rest.requestIds.length };
+  const { nums, f32s, layouts, strs, sources, source } = packed;
+  const n = entryCount(packed);
+  const requestIds = Array.from({ length: n }, (_, e) => requestIdOf(packed, e));
+  const fields: Record<string, unknown> = { requestIds, layouts, strs, numCount: nums.length, entries: n };
+  for (const f of STORED_NUMERIC) fields[f] = Array.from(packed[f]);
+  for (const f of SOURCE_FIELDS) fields[f] = Array.from(source, (i) => sources[i][SOURCE_KEYS[f]]);
   for (const f of UNIFORM_FIELDS) {
-    const values = rest[f] as unknown[];
+    const values = fields[f] as unknown[];
     if (values.length > 0 && values.every((v) => v === values[0])) fields[f] = { all: values[0] };
   }
   const header = Buffer.from(JSON.stringify(fields));
@@ -382,41 +509,52 @@ export function encodeSegment(packed: PackedEntries): Buffer {
   return out;
 }
 
+/** A stored header: per-entry arrays (or `{ all }` for one value throughout). */
+type StoredHeader = Pick<PackedEntries, 'layouts' | 'strs'> & { requestIds: string[]; numCount?: number; entries?: number } & Record<string, unknown>;
+
 export function decodeSegment(data: Uint8Array): PackedEntries {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const format = buf.length < 8 ? -1 : buf.readUInt8(0);
   if (format !== 1 && format !== 2) throw new Error(`prediction-log segment: unknown format ${buf.length < 1 ? '(empty)' : buf[0]}`);
   const headerLength = buf.readUInt32LE(4);
   const start = align(8 + headerLength, 8);
-  const { numCount, entries, ...rest } = JSON.parse(buf.toString('utf8', 8, 8 + headerLength)) as Omit<PackedEntries, 'nums' | 'f32s'> & { numCount?: number; entries?: number };
-  for (const f of UNIFORM_FIELDS) {
-    const stored = rest[f] as unknown;
-    if (stored && typeof stored === 'object' && 'all' in stored) (rest as Record<string, unknown>)[f] = new Array<unknown>(entries!).fill(stored.all);
+  const header = JSON.parse(buf.toString('utf8', 8, 8 + headerLength)) as StoredHeader;
+  const n = header.requestIds.length;
+  const field = (f: string): unknown[] => {
+    const stored = header[f];
+    if (stored && typeof stored === 'object' && 'all' in stored) return new Array<unknown>(n).fill(stored.all);
+    // Format 1 had no float32 slots: every entry's start in them is 0.
+    return (stored as unknown[] | undefined) ?? new Array<unknown>(n).fill(0);
+  };
+  const fields = new EntryColumns(Math.max(1, n));
+  const [deployments, models, versions, variants] = SOURCE_FIELDS.map(field) as [string[], string[], number[], string[]];
+  const numeric = Object.fromEntries(STORED_NUMERIC.map((f) => [f, field(f)])) as Record<(typeof STORED_NUMERIC)[number], number[]>;
+  for (let e = 0; e < n; e++) {
+    fields.add(
+      header.requestIds[e], fields.sourceOf(deployments[e], models[e], versions[e], variants[e]), numeric.times[e], numeric.latencies[e],
+      numeric.rows[e], numeric.outputRows[e], numeric.inputLayout[e], numeric.outputLayout[e], numeric.numStart[e], numeric.f32Start[e], numeric.strStart[e],
+    );
   }
-  const numEnd = format === 1 ? buf.length : start + numCount! * 8;
+  const numEnd = format === 1 ? buf.length : start + header.numCount! * 8;
   // Copies: the driver's buffer need not be aligned for typed arrays.
   const nums = new Float64Array(buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + numEnd));
   const f32s = new Float32Array(buf.buffer.slice(buf.byteOffset + numEnd, buf.byteOffset + buf.length));
-  if (format === 1) rest.f32Start = rest.numStart.map(() => 0);
-  return { ...rest, nums, f32s };
+  return { ...fields.take(), layouts: header.layouts, strs: header.strs, nums, f32s };
 }
 
 /** Legacy rows (JSON text per row) as one packed batch, a request per entry. */
 export function packJsonRows(rows: readonly LegacyRow[]): PackedEntries {
   const json: ColumnLayout[] = [{ name: '', kind: 'json', shape: [] }];
-  const packed = emptyPacked([json], new Float64Array(0), new Float32Array(0));
+  const fields = new EntryColumns();
+  const strs: string[] = [];
   for (let i = 0; i < rows.length; ) {
     let j = i;
     while (j < rows.length && rows[j].request_id === rows[i].request_id) j++;
     const r = rows[i];
-    pushEntry(packed, {
-      requestIds: r.request_id, deployments: r.deployment, models: r.model, versions: r.version, variants: r.variant,
-      times: r.time_ms, latencies: r.latency_ms, rows: j - i, outputRows: j - i,
-      inputLayout: 0, outputLayout: 0, numStart: 0, f32Start: 0, strStart: packed.strs.length,
-    });
-    for (let k = i; k < j; k++) packed.strs.push(rows[k].inputs);
-    for (let k = i; k < j; k++) packed.strs.push(rows[k].outputs);
+    fields.add(r.request_id, fields.sourceOf(r.deployment, r.model, r.version, r.variant), r.time_ms, r.latency_ms, j - i, j - i, 0, 0, 0, 0, strs.length);
+    for (let k = i; k < j; k++) strs.push(rows[k].inputs);
+    for (let k = i; k < j; k++) strs.push(rows[k].outputs);
     i = j;
   }
-  return packed;
+  return { ...fields.take(), layouts: [json], nums: new Float64Array(0), f32s: new Float32Array(0), strs };
 }

@@ -8,7 +8,7 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import { invalidArgument, notFound } from '../../core/errors.js';
-import { PackBuilder, entryRows, type LogRow, type PackedEntries } from './pack.js';
+import { PackBuilder, entryCount, entryRows, type LogRow, type PackedEntries } from './pack.js';
 import { deleteRowsBefore, readRows, rowsByRequestIds } from './segments.js';
 import { InlineWriter, WorkerWriter, type LogWriter } from './writer.js';
 import type { StoreUri } from '../../config.js';
@@ -145,14 +145,14 @@ export class PredictionLog implements PredictionSink {
   private enqueue(sealed: PackedEntries): void {
     this.queue.push(sealed);
     if (this.ringSize <= 0) return;
-    const deployment = sealed.deployments[0];
+    const deployment = sealed.sources[0].deployment;
     const kept = this.sealedRecent.get(deployment) ?? [];
     kept.push(sealed);
     let newer = 0;
-    for (let i = 1; i < kept.length; i++) newer += kept[i].requestIds.length;
+    for (let i = 1; i < kept.length; i++) newer += entryCount(kept[i]);
     while (kept.length > 1 && newer >= this.ringSize) {
       kept.shift();
-      newer -= kept[0].requestIds.length;
+      newer -= entryCount(kept[0]);
     }
     this.sealedRecent.set(deployment, kept);
   }
@@ -194,7 +194,7 @@ export class PredictionLog implements PredictionSink {
       }
       this.queue = this.queue.slice(take);
       this.queuedRows -= rows;
-      for (const b of batches) this.queuedEntries -= b.requestIds.length;
+      for (const b of batches) this.queuedEntries -= entryCount(b);
       this.counters.written += written;
     }
   }
@@ -253,7 +253,7 @@ export class PredictionLog implements PredictionSink {
       const open = this.open.get(d);
       const sources = (this.sealedRecent.get(d) ?? []).slice().reverse();
       if (open && open.entries > 0) sources.unshift(open.peek());
-      for (const packed of sources) for (let e = packed.requestIds.length - 1; e >= 0; e--) candidates.push({ packed, e });
+      for (const packed of sources) for (let e = entryCount(packed) - 1; e >= 0; e--) candidates.push({ packed, e });
     }
     candidates.sort((a, b) => b.packed.times[b.e] - a.packed.times[a.e]);
     const out: LoggedPrediction[] = [];

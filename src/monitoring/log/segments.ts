@@ -13,7 +13,7 @@
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import { uuidV7Time } from '../../core/ids.js';
 import type { Dialect } from '../../storage/metadata.js';
-import { decodeSegment, encodeSegment, entryRows, selectEntries, type LogRow, type PackedEntries } from './pack.js';
+import { decodeSegment, encodeSegment, entryCount, entryRows, requestIdOf, selectEntries, type LogRow, type PackedEntries } from './pack.js';
 import type { LogTables } from './tables.js';
 
 /** Any handle whose database has the log's tables (callers' handles type more tables than these). */
@@ -56,11 +56,11 @@ function keyStatement(dialect: Dialect, n: number): string {
  * those times: the ids whose time lies within KEY_SPAN_MS below the newest such time.
  */
 function idTimes(packed: PackedEntries): { implicit: boolean[]; lo: number | null; hi: number | null } {
-  const n = packed.requestIds.length;
+  const n = entryCount(packed);
   const times = new Array<number | undefined>(n);
   let hi = -Infinity;
   for (let e = 0; e < n; e++) {
-    const t = uuidV7Time(packed.requestIds[e]);
+    const t = uuidV7Time(requestIdOf(packed, e));
     if (t !== undefined && t >= packed.times[e] - KEY_SPAN_MS && t <= packed.times[e] + CLOCK_SKEW_MS) {
       times[e] = t;
       if (t > hi) hi = t;
@@ -78,7 +78,7 @@ function idTimes(packed: PackedEntries): { implicit: boolean[]; lo: number | nul
  * segments have no key range yet (the upgrade that first made segments).
  */
 export async function insertSegment(db: Db, dialect: Dialect, packed: PackedEntries, options: { keyRange?: boolean } = {}): Promise<number> {
-  const n = packed.requestIds.length;
+  const n = entryCount(packed);
   let first = Infinity;
   let last = -Infinity;
   let rows = 0;
@@ -91,7 +91,7 @@ export async function insertSegment(db: Db, dialect: Dialect, packed: PackedEntr
   const { implicit, lo, hi } = keyRange ? idTimes(packed) : { implicit: [], lo: null, hi: null };
   const { segment_id } = (await db
     .insertInto('mon_log_segment')
-    .values({ deployment: packed.deployments[0], first_ms: first, last_ms: last, entries: n, rows, payload: encodeSegment(packed), ...(keyRange ? { key_lo: lo, key_hi: hi } : {}) })
+    .values({ deployment: packed.sources[0].deployment, first_ms: first, last_ms: last, entries: n, rows, payload: encodeSegment(packed), ...(keyRange ? { key_lo: lo, key_hi: hi } : {}) })
     .returning('segment_id')
     .executeTakeFirstOrThrow()) as { segment_id: number };
   const keyed: number[] = [];
@@ -99,7 +99,7 @@ export async function insertSegment(db: Db, dialect: Dialect, packed: PackedEntr
   for (let i = 0; i < keyed.length; i += KEYS_PER_STATEMENT) {
     const chunk = keyed.slice(i, i + KEYS_PER_STATEMENT);
     const params: unknown[] = [];
-    for (const e of chunk) params.push(packed.requestIds[e], segment_id, e);
+    for (const e of chunk) params.push(requestIdOf(packed, e), segment_id, e);
     await db.executeQuery(CompiledQuery.raw(keyStatement(dialect, chunk.length), params));
   }
   return rows;
@@ -146,7 +146,7 @@ export async function readRows(handle: Db, query: RowQuery): Promise<LogRow[]> {
     for (const segment of page) {
       if (kept.length >= limit && segment.last_ms < kept[limit - 1].time_ms) return kept;
       const packed = decodeSegment(segment.payload);
-      for (let e = 0; e < packed.requestIds.length; e++) if (inRange(packed.times[e])) kept.push(...entryRows(packed, e));
+      for (let e = 0; e < entryCount(packed); e++) if (inRange(packed.times[e])) kept.push(...entryRows(packed, e));
       kept.sort(newestFirst);
       if (kept.length > limit) kept = kept.slice(0, limit);
     }
@@ -222,9 +222,10 @@ export async function rowsByRequestIds(handle: Db, ids: readonly string[]): Prom
   for (const segmentId of scanned) {
     const packed = segments.get(segmentId);
     if (!packed) continue;
-    packed.requestIds.forEach((id, e) => {
+    for (let e = 0; e < entryCount(packed); e++) {
+      const id = requestIdOf(packed, e);
       if (wanted.has(id)) consider(id, segmentId, e);
-    });
+    }
   }
   await load([...new Set([...firsts.values()].map((f) => f.segment_id))].filter((id) => !segments.has(id)));
   const found = new Map<string, LogRow[]>();
@@ -261,7 +262,7 @@ export async function deleteRowsBefore(handle: Db, dialect: Dialect, cutoff: num
       .execute();
     for (const s of straddling) {
       const packed = decodeSegment(s.payload);
-      const keep = packed.times.flatMap((t, e) => (t >= cutoff ? [e] : []));
+      const keep = Array.from(packed.times.keys()).filter((e) => packed.times[e] >= cutoff);
       await drop([s.segment_id]);
       rows += s.rows - (await insertSegment(trx, dialect, selectEntries(packed, keep)));
     }

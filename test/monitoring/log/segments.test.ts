@@ -21,7 +21,7 @@ function packEntries(entries: PredictionRecord[]): PackedEntries {
   return builder.seal();
 }
 
-const unpackRows = (packed: PackedEntries) => packed.requestIds.flatMap((_, e) => entryRows(packed, e));
+const unpackRows = (packed: PackedEntries) => Array.from(packed.times.keys()).flatMap((e) => entryRows(packed, e));
 
 test('a segment encodes and decodes to the same rows; selected entries keep their own values', () => {
   const inputs = (x: number) =>
@@ -36,7 +36,8 @@ test('a segment encodes and decodes to the same rows; selected entries keep thei
   const base = { deployment: 'd', model: 'm', version: 2, variant: 'primary', latencyMs: 0.25 };
   const packed = packEntries([
     { ...base, requestId: 'a', timeMs: T0, inputs: inputs(1), outputs },
-    { ...base, requestId: 'b', timeMs: T0 + 5, inputs: inputs(10), outputs },
+    // A client's own id, in any script.
+    { ...base, requestId: 'bé-記録-🙂', timeMs: T0 + 5, inputs: inputs(10), outputs },
     // Fields that vary within a segment are stored per entry, those that do not once.
     { ...base, model: 'm2', version: 3, requestId: 'c', timeMs: T0 + 9, inputs: inputs(100), outputs },
   ]);
@@ -48,11 +49,18 @@ test('a segment encodes and decodes to the same rows; selected entries keep thei
   assert.deepEqual(rows[0].outputs, { y: null });
   const decoded = decodeSegment(encodeSegment(packed));
   assert.deepEqual(unpackRows(decoded), rows);
-  assert.deepEqual([decoded.models, decoded.versions, decoded.deployments], [['m', 'm', 'm2'], [2, 2, 3], ['d', 'd', 'd']]);
+  assert.deepEqual(
+    Array.from(decoded.source, (i) => decoded.sources[i]).map((s) => [s.deployment, s.model, s.version]),
+    [['d', 'm', 2], ['d', 'm', 2], ['d', 'm2', 3]],
+  );
   const picked = unpackRows(selectEntries(decoded, [0, 2]));
   assert.deepEqual(
     picked.map((r) => [r.request_id, r.row_index, r.inputs.x]),
     [['a', 0, 1], ['a', 1, 1.5], ['c', 0, 100], ['c', 1, 100.5]],
+  );
+  assert.deepEqual(
+    rows.map((r) => r.request_id),
+    ['a', 'a', 'bé-記録-🙂', 'bé-記録-🙂', 'c', 'c'],
   );
   assert.throws(() => decodeSegment(Buffer.from([9, 0, 0, 0, 0, 0, 0, 0])), /unknown format 9/);
 });
