@@ -107,6 +107,8 @@ async function main(): Promise<void> {
     { what: 'prediction log off', rate: 0 },
     { what: 'every request logged', rate: 1 },
     { what: '10% of requests logged', rate: 0.1 },
+    // The same setting as the first: how far two identical settings land apart is this run's noise.
+    { what: 'prediction log off again (A/A control)', rate: 0 },
   ];
   const server = await started(process.execPath, ['--import', 'tsx', 'bench/serving/server.ts', mkdtempSync(join(dir, 'data-')), treeModel, '--log-rate', '0'], /listening (\S+)/);
   const base = server.match[1];

@@ -461,64 +461,115 @@ export function selectEntries(packed: PackedEntries, keep: readonly number[]): P
 }
 
 /**
- * Segment format, the first byte of every stored segment. 1: numbers as float64 only (no float32
- * slots); 2: float64 numbers, then float32 ones. Both are read.
+ * Segment format, the first byte of every stored segment. 1: a JSON header with per-entry
+ * arrays, then numbers as float64 only; 2: the same, then float64 numbers and float32 ones;
+ * 3: a JSON header with what is per batch only, then every array in binary. All are read.
+ * Format 3 stores what the packed form holds as it lies: encoding it is a few memory copies,
+ * where format 2's header (ids and per-entry numbers in JSON) cost the writer thread most of
+ * its time per row.
  */
-const SEGMENT_FORMAT = 2;
+const SEGMENT_FORMAT = 3;
 
 const align = (n: number, to: number) => n + ((to - (n % to)) % to);
 
-/** Per entry, in the stored header: what answered it, one field each. */
-const SOURCE_FIELDS = ['deployments', 'models', 'versions', 'variants'] as const;
-const SOURCE_KEYS = { deployments: 'deployment', models: 'model', versions: 'version', variants: 'variant' } as const;
+/** Per-entry fields that usually hold one value throughout a segment: stored as that value. */
+const UNIFORM_FIELDS = new Set<NumericField>(['source', 'rows', 'outputRows', 'inputLayout', 'outputLayout']);
 
-/**
- * Per-entry fields that usually hold one value for a whole segment (one deployment, model
- * version and layout; one-row requests): format 2 stores such a field as that one value.
- */
-const UNIFORM_FIELDS = [...SOURCE_FIELDS, 'rows', 'outputRows', 'inputLayout', 'outputLayout'] as const;
-
-/** The stored header's per-entry numbers: all but `source` (spelt out per field) and `idStart` (the ids are text there). */
-const STORED_NUMERIC = NUMERIC_FIELDS.filter((f) => f !== 'source' && f !== 'idStart');
-
-/**
- * A packed batch as one binary value: format byte, header length, the header (everything but
- * the numbers) as JSON, padding to 8 bytes, then the numbers as little-endian float64 and the
- * float32 ones (copied as they lie in memory on the little-endian machines Node runs on).
- */
-export function encodeSegment(packed: PackedEntries): Buffer {
-  const { nums, f32s, layouts, strs, sources, source } = packed;
-  const n = entryCount(packed);
-  const requestIds = Array.from({ length: n }, (_, e) => requestIdOf(packed, e));
-  const fields: Record<string, unknown> = { requestIds, layouts, strs, numCount: nums.length, entries: n };
-  for (const f of STORED_NUMERIC) fields[f] = Array.from(packed[f]);
-  for (const f of SOURCE_FIELDS) fields[f] = Array.from(source, (i) => sources[i][SOURCE_KEYS[f]]);
-  for (const f of UNIFORM_FIELDS) {
-    const values = fields[f] as unknown[];
-    if (values.length > 0 && values.every((v) => v === values[0])) fields[f] = { all: values[0] };
-  }
-  const header = Buffer.from(JSON.stringify(fields));
-  const start = align(8 + header.length, 8);
-  const out = Buffer.allocUnsafe(start + nums.byteLength + f32s.byteLength);
-  out.fill(0, 0, start);
-  out.writeUInt8(SEGMENT_FORMAT, 0);
-  out.writeUInt32LE(header.length, 4);
-  header.copy(out, 8);
-  Buffer.from(nums.buffer, nums.byteOffset, nums.byteLength).copy(out, start);
-  Buffer.from(f32s.buffer, f32s.byteOffset, f32s.byteLength).copy(out, start + nums.byteLength);
-  return out;
+/** Format 3's header. */
+interface Header3 {
+  entries: number;
+  numCount: number;
+  f32Count: number;
+  idBytes: number;
+  sources: Source[];
+  layouts: ColumnLayout[][];
+  strs: string[];
+  /** Per-entry fields with one value throughout; the others follow the ids, float64 each, in NUMERIC_FIELDS order. */
+  uniform: Partial<Record<NumericField, number>>;
 }
 
-/** A stored header: per-entry arrays (or `{ all }` for one value throughout). */
-type StoredHeader = Pick<PackedEntries, 'layouts' | 'strs'> & { requestIds: string[]; numCount?: number; entries?: number } & Record<string, unknown>;
+/** `bytes` into `out` at `at`, whatever their element type. */
+function put(out: Buffer, bytes: ArrayBufferView, at: number): number {
+  out.set(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), at);
+  return align(at + bytes.byteLength, 8);
+}
+
+/**
+ * A packed batch as one binary value: format byte, header length, the header as JSON, then,
+ * each from an 8-byte boundary, the float64 numbers, the float32 ones, the ids' bytes and the
+ * per-entry fields that vary (little-endian, copied as they lie in memory on the little-endian
+ * machines Node runs on).
+ */
+export function encodeSegment(packed: PackedEntries): Buffer {
+  const { nums, f32s, ids } = packed;
+  const n = entryCount(packed);
+  const uniform: Header3['uniform'] = {};
+  const varying: Float64Array[] = [];
+  for (const f of NUMERIC_FIELDS) {
+    const values = packed[f];
+    let same = UNIFORM_FIELDS.has(f) && n > 0;
+    for (let e = 1; same && e < n; e++) same = values[e] === values[0];
+    if (same) uniform[f] = values[0];
+    else varying.push(values);
+  }
+  const header: Header3 = { entries: n, numCount: nums.length, f32Count: f32s.length, idBytes: ids.length, sources: packed.sources, layouts: packed.layouts, strs: packed.strs, uniform };
+  const json = Buffer.from(JSON.stringify(header));
+  const start = align(8 + json.length, 8);
+  let size = start + align(nums.byteLength, 8) + align(f32s.byteLength, 8) + align(ids.byteLength, 8);
+  size += varying.length * n * 8;
+  const out = Buffer.alloc(size);
+  out.writeUInt8(SEGMENT_FORMAT, 0);
+  out.writeUInt32LE(json.length, 4);
+  json.copy(out, 8);
+  let at = put(out, nums, start);
+  at = put(out, f32s, at);
+  at = put(out, ids, at);
+  for (const values of varying) at = put(out, values, at);
+  return out;
+}
 
 export function decodeSegment(data: Uint8Array): PackedEntries {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const format = buf.length < 8 ? -1 : buf.readUInt8(0);
-  if (format !== 1 && format !== 2) throw new Error(`prediction-log segment: unknown format ${buf.length < 1 ? '(empty)' : buf[0]}`);
+  if (format !== 1 && format !== 2 && format !== 3) throw new Error(`prediction-log segment: unknown format ${buf.length < 1 ? '(empty)' : buf[0]}`);
   const headerLength = buf.readUInt32LE(4);
   const start = align(8 + headerLength, 8);
-  const header = JSON.parse(buf.toString('utf8', 8, 8 + headerLength)) as StoredHeader;
+  const header = JSON.parse(buf.toString('utf8', 8, 8 + headerLength)) as unknown;
+  return format === 3 ? decodeBinary(buf, start, header as Header3) : decodeJsonHeader(buf, format, start, header as StoredHeader);
+}
+
+/** Copies (the driver's buffer need not be aligned for typed arrays). */
+function section<T extends Float64Array | Float32Array | Uint8Array>(make: new (b: ArrayBuffer) => T, buf: Buffer, at: number, bytes: number): T {
+  return new make(buf.buffer.slice(buf.byteOffset + at, buf.byteOffset + at + bytes) as ArrayBuffer);
+}
+
+function decodeBinary(buf: Buffer, start: number, h: Header3): PackedEntries {
+  const nums = section(Float64Array, buf, start, h.numCount * 8);
+  let at = align(start + h.numCount * 8, 8);
+  const f32s = section(Float32Array, buf, at, h.f32Count * 4);
+  at = align(at + h.f32Count * 4, 8);
+  const ids = section(Uint8Array, buf, at, h.idBytes);
+  at = align(at + h.idBytes, 8);
+  const field = (f: NumericField): Float64Array => {
+    const one = h.uniform[f];
+    if (one !== undefined) return new Float64Array(h.entries).fill(one);
+    const values = section(Float64Array, buf, at, h.entries * 8);
+    at += h.entries * 8;
+    return values;
+  };
+  // In NUMERIC_FIELDS order, as they were written.
+  const columns = {} as NumericColumns;
+  for (const f of NUMERIC_FIELDS) columns[f] = field(f);
+  return { ids, sources: h.sources, ...numericColumns((f) => columns[f]), layouts: h.layouts, strs: h.strs, nums, f32s };
+}
+
+/** Formats 1 and 2: per-entry arrays in the header (or `{ all }` for one value throughout). */
+type StoredHeader = Pick<PackedEntries, 'layouts' | 'strs'> & { requestIds: string[]; numCount?: number } & Record<string, unknown>;
+
+/** The per-entry number fields formats 1 and 2 keep in their header (`source` is spelt out as four fields there). */
+const JSON_NUMERIC = ['times', 'latencies', 'rows', 'outputRows', 'inputLayout', 'outputLayout', 'numStart', 'f32Start', 'strStart'] as const;
+
+function decodeJsonHeader(buf: Buffer, format: number, start: number, header: StoredHeader): PackedEntries {
   const n = header.requestIds.length;
   const field = (f: string): unknown[] => {
     const stored = header[f];
@@ -527,8 +578,8 @@ export function decodeSegment(data: Uint8Array): PackedEntries {
     return (stored as unknown[] | undefined) ?? new Array<unknown>(n).fill(0);
   };
   const fields = new EntryColumns(Math.max(1, n));
-  const [deployments, models, versions, variants] = SOURCE_FIELDS.map(field) as [string[], string[], number[], string[]];
-  const numeric = Object.fromEntries(STORED_NUMERIC.map((f) => [f, field(f)])) as Record<(typeof STORED_NUMERIC)[number], number[]>;
+  const [deployments, models, versions, variants] = ['deployments', 'models', 'versions', 'variants'].map(field) as [string[], string[], number[], string[]];
+  const numeric = Object.fromEntries(JSON_NUMERIC.map((f) => [f, field(f)])) as Record<(typeof JSON_NUMERIC)[number], number[]>;
   for (let e = 0; e < n; e++) {
     fields.add(
       header.requestIds[e], fields.sourceOf(deployments[e], models[e], versions[e], variants[e]), numeric.times[e], numeric.latencies[e],
@@ -536,9 +587,8 @@ export function decodeSegment(data: Uint8Array): PackedEntries {
     );
   }
   const numEnd = format === 1 ? buf.length : start + header.numCount! * 8;
-  // Copies: the driver's buffer need not be aligned for typed arrays.
-  const nums = new Float64Array(buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + numEnd));
-  const f32s = new Float32Array(buf.buffer.slice(buf.byteOffset + numEnd, buf.byteOffset + buf.length));
+  const nums = section(Float64Array, buf, start, numEnd - start);
+  const f32s = section(Float32Array, buf, numEnd, buf.length - numEnd);
   return { ...fields.take(), layouts: header.layouts, strs: header.strs, nums, f32s };
 }
 

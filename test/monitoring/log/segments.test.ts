@@ -81,6 +81,27 @@ test('segments stored in format 1 (float64 numbers only) still read', () => {
   assert.deepEqual(unpackRows(decodeSegment(buf)).map((r) => [r.inputs, r.outputs]), [[{ v: [0.1, 0.2] }, { y: 7 }]]);
 });
 
+test('segments stored in format 2 (per-entry arrays in a JSON header) still read', () => {
+  const header = Buffer.from(JSON.stringify({
+    requestIds: ['a', 'b'], deployments: { all: 'd' }, models: ['m', 'm2'], versions: { all: 1 }, variants: { all: 'primary' }, times: [T0, T0 + 1], latencies: [0.5, 0.25],
+    rows: { all: 1 }, outputRows: { all: 1 }, inputLayout: { all: 0 }, outputLayout: { all: 1 }, numStart: [0, 1], f32Start: [0, 2], strStart: [0, 0],
+    layouts: [[{ name: 'v', kind: 'f32', shape: [2] }], [{ name: 'y', kind: 'num', shape: [] }]],
+    strs: [], numCount: 2, entries: 2,
+  }));
+  const start = 8 + header.length + ((8 - (header.length % 8)) % 8);
+  const buf = Buffer.alloc(start + 16 + 16);
+  buf.writeUInt8(2, 0);
+  buf.writeUInt32LE(header.length, 4);
+  header.copy(buf, 8);
+  Buffer.from(Float64Array.from([7, 8]).buffer).copy(buf, start);
+  Buffer.from(Float32Array.from([0.5, 1.5, 2.5, 3.5]).buffer).copy(buf, start + 16);
+  const rows = unpackRows(decodeSegment(buf));
+  assert.deepEqual(rows.map((r) => [r.request_id, r.model, r.time_ms, r.latency_ms, r.inputs, r.outputs]), [
+    ['a', 'm', T0, 0.5, { v: [0.5, 1.5] }, { y: 7 }],
+    ['b', 'm2', T0 + 1, 0.25, { v: [2.5, 3.5] }, { y: 8 }],
+  ]);
+});
+
 for (const engine of ENGINES) {
   describe(`prediction log segments: ${engine.name}`, async () => {
     const skip = await engine.skip();
