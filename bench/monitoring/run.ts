@@ -27,8 +27,8 @@ import { ROOT, failures, load, medianRate, paired, rounds, started, statCpuMicro
 import { machine, median, table, writeResults } from '../report.js';
 
 /** Rounds of one run per setting, and the length of a run. */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 60);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
 const SETTLE_MS = 500;
 const CONNECTIONS = 32;
 const dir = mkdtempSync(join(tmpdir(), 'mp-bench-mon-'));
@@ -152,7 +152,7 @@ async function main(): Promise<void> {
 
 ${machine()}; 1-minute load average when the run started: ${loadBefore}
 
-The target is serving throughput with every request logged within 5% of the throughput with the log off. One modelport server (bench/serving/server.ts, compiled dist/, SQLite store) answers one-row Open Inference Protocol V2 requests for the ONNX logistic-regression fixture (deployment \`${deployment}\`, one process, model on the event loop); wrk (one thread) drives ${CONNECTIONS} connections on loopback, on the same 2 cores. This machine's speed swings by ±20% and more within minutes, and two server processes started alike differ by up to 10% in throughput and 20% in CPU per request (measured here with three log-off servers taking turns), so the settings take turns on the one server: ${ROUNDS} rounds of one ${SECONDS} s run per setting, the order turning each round; before each run the sampling rate is set through the API and the server gets ${SETTLE_MS} ms to store what the run before left queued. The table gives each setting's median rate, the median of its rounds' rates against the log-off run of the same round, its rate over all its runs against the log-off runs, and its median server CPU per request (all threads, from /proc).
+The target is serving throughput with every request logged within 5% of the throughput with the log off. One modelport server (bench/serving/server.ts, compiled dist/, SQLite store) answers one-row Open Inference Protocol V2 requests for the ONNX logistic-regression fixture (deployment \`${deployment}\`, one process, model on the event loop); wrk (one thread) drives ${CONNECTIONS} connections on loopback, on the same 2 cores. This machine's speed swings by ±20% and more within minutes, and two server processes started alike differ by up to 10% in throughput and 20% in CPU per request (measured here with three log-off servers taking turns), so the settings take turns on the one server: ${ROUNDS} rounds of one ${SECONDS} s run per setting, the order turning each round; before each run the sampling rate is set through the API and the server gets ${SETTLE_MS} ms to store what the run before left queued. The table gives each setting's median rate, the median of its rounds' rates against the log-off run of the same round, its rate over all its runs against the log-off runs, and its median server CPU per request (all threads, from /proc). The last row runs the log-off setting a second time: how far it lands from the first is this run's resolution.
 
 ${table(['setting', 'req/s (median)', 'req/s vs log off (paired, median)', 'req/s vs log off (all runs)', 'server CPU µs/request', 'CPU vs log off'], rows)}
 
