@@ -181,24 +181,22 @@ function kindOf(dtype: string): Kind {
 
 /**
  * A layout as the builder matches and packs it: its columns with the slots a row takes in the
- * number, float32 and text arrays, worked out once per layout rather than once per request.
+ * number and float32 arrays, worked out once per layout rather than once per request.
  */
 interface BuilderLayout {
   columns: ColumnLayout[];
   nums: number;
   f32s: number;
-  strs: number;
 }
 
 function builderLayout(batch: Batch): BuilderLayout {
-  const out: BuilderLayout = { columns: [], nums: 0, f32s: 0, strs: 0 };
+  const out: BuilderLayout = { columns: [], nums: 0, f32s: 0 };
   for (const [name, col] of batch.columns) {
     const kind = kindOf(col.dtype);
     out.columns.push({ name, kind, shape: col.shape });
     const size = rowSize(col.shape);
     if (kind === 'f32') out.f32s += size;
-    else if (kind === 'str') out.strs += size;
-    else out.nums += size;
+    else if (kind !== 'str') out.nums += size;
   }
   return out;
 }
