@@ -23,10 +23,10 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
-// A test that hangs fails after 5 minutes with its name, instead of holding the run until CI's limit.
+// A test that hangs fails after 10 minutes with its name, instead of holding the run until CI's limit.
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', '--test-reporter=spec', ...files],
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', '--test-reporter=spec', ...files],
   { stdio: 'inherit' },
 );
 child.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 1)));

@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ModelportError } from '../core/errors.js';
+import { VERSION } from '../core/version.js';
 import { registerServerCommand } from './server.js';
 import { registerDeployCommand } from './deploy.js';
 import { registerPredictCommand } from './predict.js';
@@ -18,7 +19,7 @@ import { registerMonitorsCommand } from './monitors.js';
 export function buildProgram(): Command {
   const program = new Command('modelport')
     .description('MLOps platform: experiment tracking, model registry, serving and monitoring')
-    .version('0.1.0', '-V, --version-info', 'print the modelport version')
+    .addHelpText('after', '\nRun `modelport --version` for the version and `modelport <command> --help` for a command.')
     .option('--server <url>', 'talk to a running server (default: $MODELPORT_SERVER, else run embedded)')
     .option('--token <token>', 'API token for --server (default: $MODELPORT_TOKEN)')
     .option('--data <dir>', 'data folder for embedded use (default: ./modelport-data)')
@@ -44,15 +45,48 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * `--version` is answered only as the first argument: commander reads a program's options after
+ * the subcommand too, and `deploy --version V` (a model version) must stay the deploy's own.
+ */
+const VERSION_FLAGS = new Set(['--version', '-V']);
+
 export async function main(argv: string[]): Promise<number> {
+  if (argv.length === 3 && VERSION_FLAGS.has(argv[2]!)) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
   const program = buildProgram();
   program.configureOutput({ outputError: (text, write) => write(`modelport: ${text.replace(/^error: /, '')}`) });
+  const unknown = unknownCommand(program, argv.slice(2));
+  if (unknown !== undefined) {
+    process.stderr.write(`modelport: unknown command '${unknown}' (run modelport --help for the commands)\n`);
+    return 2;
+  }
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     return reportFailure(err);
   }
+}
+
+/**
+ * The first operand when it names no command. Commander would print the main help for
+ * `modelport frobnicate --help` and exit 0, as if the command existed.
+ */
+function unknownCommand(program: Command, args: string[]): string | undefined {
+  const takesValue = new Set(program.options.filter((o) => o.required || o.optional).flatMap((o) => [o.long, o.short]));
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') return undefined;
+    if (arg.startsWith('-')) {
+      if (takesValue.has(arg)) i++;
+      continue;
+    }
+    return program.commands.some((c) => c.name() === arg || c.aliases().includes(arg)) || arg === 'help' ? undefined : arg;
+  }
+  return undefined;
 }
 
 export function reportFailure(err: unknown): number {

@@ -94,10 +94,10 @@ export function registerServerCommand(program: Command): void {
   program
     .command('server')
     .description('run the modelport server: REST APIs, /metrics, /docs and the web UI on one port')
-    .option('--port <port>', 'port to listen on (0 picks a free one)', '5000')
-    .option('--host <host>', 'address to bind; 0.0.0.0 exposes it to the network', '127.0.0.1')
+    .option('--port <port>', 'port to listen on, 0 picks a free one (default: $MODELPORT_PORT, else 5000)')
+    .option('--host <host>', 'address to bind; 0.0.0.0 exposes it to the network (default: $MODELPORT_HOST, else 127.0.0.1)')
     .option('--workers <n>', 'server processes sharing the port (a Node cluster over the same store)', '1')
-    .action(async (opts: { port: string; host: string; workers: string }, cmd: Command) => {
+    .action(async (opts: { port?: string; host?: string; workers: string }, cmd: Command) => {
       const workers = parseWorkers(opts.workers);
       const config = configFrom(cmd, { port: opts.port, host: opts.host });
       if (workers > 1 && cluster.isPrimary) await supervise(config, workers);

@@ -3,6 +3,7 @@
  * (the CLI's embedded mode), so both paths run the same routes, validation and errors.
  */
 import type { FastifyInstance } from 'fastify';
+import { invalidArgument, unavailable } from '../core/errors.js';
 
 export interface TransportRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -41,20 +42,44 @@ function encodeBody(body: unknown, headers: Record<string, string>): string | Bu
   return JSON.stringify(body);
 }
 
+/** A server URL as people type it: `host:port` means http, as it does for curl. */
+export function serverUrl(given: string): string {
+  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(given) ? given : `http://${given}`;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw invalidArgument(`--server: "${given}" is not a URL; give one like http://127.0.0.1:5000`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw invalidArgument(`--server: "${given}" must be an http:// or https:// URL`);
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
 export class HttpTransport implements Transport {
+  private readonly baseUrl: string;
+
   constructor(
-    private readonly baseUrl: string,
+    baseUrl: string,
     private readonly defaultHeaders: Record<string, string> = {},
-  ) {}
+  ) {
+    this.baseUrl = serverUrl(baseUrl);
+  }
 
   async request(req: TransportRequest): Promise<TransportResponse> {
     const headers = { ...this.defaultHeaders, ...req.headers };
     const body = encodeBody(req.body, headers);
-    const res = await fetch(`${this.baseUrl.replace(/\/+$/, '')}${req.path}${encodeQuery(req.query)}`, {
-      method: req.method,
-      headers,
-      body,
-    });
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}${req.path}${encodeQuery(req.query)}`, { method: req.method, headers, body });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw unavailable(
+        `no modelport server answers at ${this.baseUrl} (${cause?.code ?? cause?.message ?? (err as Error).message}); ` +
+          'start one with `npx modelport server`, or leave out --server and MODELPORT_SERVER to work on the local data folder',
+      );
+    }
     return { status: res.status, headers: Object.fromEntries(res.headers), body: Buffer.from(await res.arrayBuffer()) };
   }
 

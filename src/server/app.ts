@@ -2,6 +2,7 @@
  * The Fastify application: one plugin per domain, schemas that validate requests and produce
  * the OpenAPI document, request ids, structured logs, and error mapping in one place.
  */
+import { VERSION } from '../core/version.js';
 import http from 'node:http';
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import AjvCompiler from '@fastify/ajv-compiler';
@@ -26,8 +27,8 @@ import { registryRoutes } from './registry.js';
 import { monitoringRoutes } from './monitoring.js';
 
 export interface AppOptions {
-  /** pino logger options or false to silence; defaults to the Config's log level. */
-  logger?: boolean | { level: string };
+  /** pino logger options (a level, and a stream to write to) or false to silence; defaults to the Config's log level. */
+  logger?: boolean | { level: string; stream?: { write(line: string): void } };
 }
 
 /** One plugin per domain, each given the platform. */
@@ -126,7 +127,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'modelport', version: '0.1.0', description: 'MLOps platform: tracking, registry, serving, monitoring.' },
+      info: { title: 'modelport', version: VERSION, description: 'MLOps platform: tracking, registry, serving, monitoring.' },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });

@@ -3,6 +3,7 @@
  * readiness and inference, with errors as `{"error": "..."}`. The model name is the deployment
  * name; a version in the path must be one the deployment serves.
  */
+import { VERSION } from '../core/version.js';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { isModelportError } from '../core/errors.js';
 import { Type, type Static } from '@sinclair/typebox';
@@ -52,7 +53,7 @@ export const v2Routes: FastifyPluginAsync<{ platform: Platform }> = async (root,
   app.get('/v2', {
     config: { permission: 'public' },
     schema: { summary: 'Server metadata', tags: TAGS, response: { 200: Type.Object({ name: Type.String(), version: Type.String(), extensions: Type.Array(Type.String()) }) } },
-  }, async () => ({ name: 'modelport', version: '0.1.0', extensions: [] as string[] }));
+  }, async () => ({ name: 'modelport', version: VERSION, extensions: [] as string[] }));
 
   app.get('/v2/health/live', {
     config: { permission: 'public' },

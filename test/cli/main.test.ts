@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, spawnCli, waitForLine } from '../helpers/cli.js';
-import { tempDir } from '../helpers/services.js';
+import { freePort, tempDir } from '../helpers/services.js';
 
 test('--help lists the commands and exits 0', async () => {
   const r = await runCli(['--help']);
@@ -12,6 +12,42 @@ test('--help lists the commands and exits 0', async () => {
   assert.match(r.stdout, /Usage: modelport/);
   assert.match(r.stdout, /server \[options\]/);
   assert.match(r.stdout, /quickstart \[options\]/);
+});
+
+test('--version prints the version; an unknown command is refused even with --help', async () => {
+  const version = await runCli(['--version']);
+  assert.equal(version.code, 0);
+  assert.equal(version.stdout, '0.1.0\n');
+  const unknown = await runCli(['frobnicate', '--help']);
+  assert.equal(unknown.code, 2);
+  assert.equal(unknown.stdout, '');
+  assert.match(unknown.stderr, /^modelport: unknown command 'frobnicate'/);
+  const known = await runCli(['--data', tempDir(), 'models', '--help']);
+  assert.equal(known.code, 0);
+  assert.match(known.stdout, /Usage: modelport models/);
+});
+
+test('a server that does not answer is named, with how to start one', async () => {
+  const port = await freePort();
+  for (const server of [`127.0.0.1:${port}`, `http://127.0.0.1:${port}`]) {
+    const r = await runCli(['models', 'list', '--server', server]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`^modelport: no modelport server answers at http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\); start one with \`npx modelport server\``));
+  }
+  const bad = await runCli(['models', 'list', '--server', 'ftp://host']);
+  assert.match(bad.stderr, /^modelport: --server: "ftp:\/\/host" must be an http:\/\/ or https:\/\/ URL/);
+});
+
+test('MODELPORT_PORT and MODELPORT_HOST apply when no flag is given; a flag wins', async () => {
+  const [envPort, flagPort] = [await freePort(), await freePort()];
+  for (const [args, port] of [[[], envPort], [['--port', String(flagPort)], flagPort]] as const) {
+    const child = spawnCli(['server', '--data', tempDir(), '--log-level', 'warn', ...args], { MODELPORT_PORT: String(envPort), MODELPORT_HOST: '127.0.0.1' });
+    const [, url] = await waitForLine(child, /modelport listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    assert.equal(new URL(url!).port, String(port));
+    const exited = new Promise((r) => child.on('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
 });
 
 test('bad input is one line on stderr and exit code 2', async () => {

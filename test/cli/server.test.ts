@@ -38,7 +38,7 @@ test('two worker processes answer on one port; a dead one is replaced; SIGTERM s
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   try {
-    const [, url] = await waitForLine(child, /modelport listening on (\S+) \(2 worker processes\)/, 90_000);
+    const [, url] = await waitForLine(child, /modelport listening on (\S+) \(2 worker processes\)/, 180_000);
     const workers = childrenOf(child.pid!);
     assert.equal(workers.length, 2, `worker processes: ${workers}`);
     for (let i = 0; i < 20; i++) {

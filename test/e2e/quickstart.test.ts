@@ -15,7 +15,7 @@ import { loansFile } from '../../src/quickstart/demo.js';
 
 test('the quickstart story leaves a consistent dataset, experiment, model, deployment, alerts and report', async () => {
   const data = join(tempDir('quickstart'), 'data');
-  const run = await runCli(['quickstart', '--data', data, '--no-serve'], {}, 300_000);
+  const run = await runCli(['quickstart', '--data', data, '--no-serve'], {}, 280_000);
   assert.equal(run.code, 0, run.stderr);
   for (let stage = 1; stage <= 5; stage++) assert.match(run.stdout, new RegExp(`\\[${stage}/5\\] `));
   assert.match(run.stdout, /loans_corrupted\.csv: REJECTED with 4 anomalies/);

@@ -19,7 +19,7 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProc
   });
 }
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<CliResult> {
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 240_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawnCli(args, env);
     let stdout = '';
@@ -38,7 +38,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
 }
 
 /** Waits until the child prints a line matching `pattern` and returns the match. */
-export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
+export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 180_000): Promise<RegExpMatchArray> {
   return new Promise((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; saw:\n${seen}`)), timeoutMs);

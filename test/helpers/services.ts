@@ -27,29 +27,46 @@ export function tempDir(label = 'mp'): string {
   return dir;
 }
 
+/** How long a probe keeps retrying before it calls a service absent: a busy machine answers late. */
+const PROBE_PATIENCE_MS = 30_000;
+
 async function probe(what: string, check: () => Promise<void>): Promise<string | false> {
-  try {
-    await check();
-    return false;
-  } catch (err) {
-    const reason = `${what} is not reachable (${(err as Error).message}); skipping its tests`;
-    if (REQUIRED) throw new Error(`${reason}, but MODELPORT_REQUIRE_SERVICES=1`);
-    console.log(`# SKIP: ${reason}`);
-    return reason;
+  const deadline = Date.now() + PROBE_PATIENCE_MS;
+  for (;;) {
+    try {
+      await check();
+      return false;
+    } catch (err) {
+      if (Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      return absent(what, err as Error);
+    }
   }
 }
 
-/** `false` when PostgreSQL answers, else the reason to skip (pass it as the test's `skip`). */
-export async function postgresSkip(): Promise<string | false> {
-  return probe(`PostgreSQL at ${POSTGRES_URL}`, async () => {
-    const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2000 });
-    await client.connect();
-    await client.end();
-  });
+function absent(what: string, err: Error): string {
+  const reason = `${what} is not reachable (${err.message}); skipping its tests`;
+  if (REQUIRED) throw new Error(`${reason}, but MODELPORT_REQUIRE_SERVICES=1`);
+  console.log(`# SKIP: ${reason}`);
+  return reason;
 }
 
-export async function redisSkip(): Promise<string | false> {
-  return probe(`Redis at ${REDIS_URL}`, async () => {
+let postgresProbe: Promise<string | false> | undefined;
+let redisProbe: Promise<string | false> | undefined;
+
+/** `false` when PostgreSQL answers, else the reason to skip (pass it as the test's `skip`); probed once per process. */
+export function postgresSkip(): Promise<string | false> {
+  return (postgresProbe ??= probe(`PostgreSQL at ${POSTGRES_URL}`, async () => {
+    const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 10_000 });
+    await client.connect();
+    await client.end();
+  }));
+}
+
+export function redisSkip(): Promise<string | false> {
+  return (redisProbe ??= probe(`Redis at ${REDIS_URL}`, async () => {
     const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     redis.on('error', () => undefined);
     try {
@@ -58,7 +75,7 @@ export async function redisSkip(): Promise<string | false> {
     } finally {
       redis.disconnect();
     }
-  });
+  }));
 }
 
 /** A PostgreSQL store URI in a schema of its own; the schema is dropped by `dropSchema`. */

@@ -40,7 +40,7 @@ describe('webhook targets', () => {
  * yet when the manual clock moves on would leave a retry asleep on that clock for good.
  */
 async function until(ready: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (const end = Date.now() + 10_000; !(await ready()); await new Promise((r) => setTimeout(r, 5))) {
+  for (const end = Date.now() + 60_000; !(await ready()); await new Promise((r) => setTimeout(r, 5))) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
   }
 }

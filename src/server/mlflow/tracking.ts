@@ -124,7 +124,8 @@ export const trackingRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
         handler: async (request, reply) => {
           const input = (spec.method === 'GET' ? request.query : (request.body ?? {})) as Static<S>;
           const out = await handler(input, reply);
-          if (out === reply) return reply;
+          // A handler that sent its own answer returns the reply, a thenable that awaits to undefined.
+          if (reply.sent) return reply;
           return send(reply, out ?? {});
         },
       });
