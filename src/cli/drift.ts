@@ -24,6 +24,9 @@ interface DriftFlags {
   numerical?: string;
   prediction?: string;
   target?: string;
+  id?: string;
+  timestamp?: string;
+  detectIdentity?: boolean;
   failOnDrift?: boolean;
 }
 
@@ -75,6 +78,9 @@ export function driftOptionsFromFlags(flags: DriftFlags): DriftOptions {
   if (Object.keys(types).length > 0) options.columnTypes = types;
   if (flags.prediction) options.predictionColumn = flags.prediction;
   if (flags.target) options.targetColumn = flags.target;
+  if (flags.id !== undefined) options.idColumns = list(flags.id);
+  if (flags.timestamp !== undefined) options.timestampColumns = list(flags.timestamp);
+  if (flags.detectIdentity === false) options.detectIdentity = false;
   return options;
 }
 
@@ -100,6 +106,9 @@ export function registerDriftCommand(program: Command): Command {
     .option('--numerical <names>', 'treat these columns as numerical (comma-separated)')
     .option('--prediction <column>', 'the model output column (reported as prediction drift)')
     .option('--target <column>', 'the label column')
+    .option('--id <columns>', 'row identifier columns: reported, never compared (comma-separated)')
+    .option('--timestamp <columns>', 'timestamp columns: reported, never compared (comma-separated)')
+    .option('--no-detect-identity', 'compare every column, even ones that look like ids or timestamps')
     .option('--fail-on-drift', 'exit with status 1 when dataset drift is detected')
     .addHelpText(
       'after',
@@ -127,8 +136,10 @@ and chi-square / z-test (categorical, or few distinct values); above that, norme
           throw invalidArgument(`--output ${flags.output}: cannot write (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
         }
         const s = report.summary;
+        const leftOut = report.columns.filter((c) => c.role === 'id' || c.role === 'timestamp');
+        const note = leftOut.length > 0 ? ` (left out as ${leftOut.map((c) => `${c.role}: ${c.column}`).join(', ')})` : '';
         err(
-          `${s.datasetDrift ? 'dataset drift' : 'no dataset drift'}: ${s.drifted} of ${s.computed} columns drifted; report written to ${flags.output}\n`,
+          `${s.datasetDrift ? 'dataset drift' : 'no dataset drift'}: ${s.drifted} of ${s.computed} columns drifted${note}; report written to ${flags.output}\n`,
         );
       } else {
         out(text);

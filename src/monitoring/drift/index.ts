@@ -9,6 +9,7 @@ import { invalidArgument } from '../../core/errors.js';
 import type { TableColumn } from '../../data/read-table.js';
 import { analyzeCategorical, analyzeNumerical, type ColumnAnalysis } from './column-stats.js';
 import { METHODS, defaultMethod, isDriftMethod, DRIFT_METHODS } from './methods.js';
+import { identityRole, type IdentityRole } from './column-roles.js';
 import type {
   ColumnDrift,
   ColumnKind,
@@ -21,6 +22,7 @@ import type {
 } from './types.js';
 
 export * from './types.js';
+export { identityRole, type IdentityRole } from './column-roles.js';
 export { METHODS, DRIFT_METHODS, defaultMethod, isDriftMethod } from './methods.js';
 
 /** What drift needs of a table: readTable's result satisfies it. */
@@ -240,6 +242,12 @@ export async function analyzeDriftYielding(reference: DriftTable, current: Drift
   }
 }
 
+function identityOf(name: string, ref: TableColumn | undefined, options: DriftOptions, detect: boolean): { role: IdentityRole; why: string } | undefined {
+  if (options.idColumns?.includes(name)) return { role: 'id', why: 'named as one' };
+  if (options.timestampColumns?.includes(name)) return { role: 'timestamp', why: 'named as one' };
+  return detect && ref ? identityRole(ref) : undefined;
+}
+
 function* driftSteps(reference: DriftTable, current: DriftTable, options: DriftOptions, clock: Clock): Generator<undefined, DriftReport, undefined> {
   validateOptions(options);
   const names: Names = {
@@ -261,6 +269,8 @@ function* driftSteps(reference: DriftTable, current: DriftTable, options: DriftO
     ...Object.keys(options.perColumn ?? {}),
     ...Object.keys(options.columnTypes ?? {}),
     ...[options.predictionColumn, options.targetColumn].filter((c): c is string => c !== undefined),
+    ...(options.idColumns ?? []),
+    ...(options.timestampColumns ?? []),
   ];
   const unknown = [...new Set(mentioned.filter((n) => !refCols.has(n) && !curCols.has(n)))];
   if (unknown.length > 0) {
@@ -268,8 +278,12 @@ function* driftSteps(reference: DriftTable, current: DriftTable, options: DriftO
   }
   const wanted = options.columns ?? [...refCols.keys(), ...[...curCols.keys()].filter((n) => !refCols.has(n))];
   const roleOf = (n: string): ColumnRole => (n === options.predictionColumn ? 'prediction' : n === options.targetColumn ? 'target' : 'feature');
+  const named = new Set(mentioned);
+  const detect = options.detectIdentity ?? options.columns === undefined;
 
   const one = (name: string): ColumnDrift => {
+    const identity = identityOf(name, refCols.get(name), options, detect && !named.has(name));
+    if (identity) return { column: name, role: identity.role, computed: false, reason: `left out of the verdict: ${identity.role} column (${identity.why})` };
     const role = roleOf(name);
     const r = refCols.get(name);
     const c = curCols.get(name);

@@ -2,7 +2,8 @@
 
 export type DriftMethod = 'ks' | 'wasserstein' | 'psi' | 'jensenshannon' | 'chisquare' | 'z' | 't_test';
 export type ColumnKind = 'numerical' | 'categorical';
-export type ColumnRole = 'feature' | 'prediction' | 'target';
+/** `id` and `timestamp` columns are reported but never compared (see column-roles.ts). */
+export type ColumnRole = 'feature' | 'prediction' | 'target' | 'id' | 'timestamp';
 
 export interface ColumnOverride {
   method?: DriftMethod;
@@ -26,6 +27,11 @@ export interface DriftOptions {
   /** The model-output column: compared like any other and reported with role 'prediction'. */
   predictionColumn?: string;
   targetColumn?: string;
+  /** Row identifiers and timestamps: reported, never compared. Others are recognised unless `detectIdentity` is false. */
+  idColumns?: string[];
+  timestampColumns?: string[];
+  /** Recognise id and timestamp columns nobody named (default: true unless `columns` lists what to compare). */
+  detectIdentity?: boolean;
   /** Labels used in messages and the report (default: the tables' source paths). */
   referenceName?: string;
   currentName?: string;
