@@ -168,11 +168,17 @@ export function registerMonitorsCommand(program: Command): void {
 
   monitors
     .command('run')
-    .description("run a monitor's check now and print it")
+    .description("run a monitor's check now and print it; exits 2 when the check could not run")
     .argument('<monitor>', 'monitor name or id')
-    .action(async (monitor: string, _flags: unknown, cmd: Command) =>
+    .option('--fail-on-alert', 'exit 1 when the check raises an alert (for CI)')
+    .action(async (monitor: string, flags: { failOnAlert?: boolean }, cmd: Command) =>
       withClient(cmd, async (client) => {
-        process.stdout.write(describeCheck(await new MonitoringClient(client).runMonitor(monitor)));
+        const check = await new MonitoringClient(client).runMonitor(monitor);
+        process.stdout.write(describeCheck(check));
+        if (check.status === 'error') {
+          process.stderr.write(`modelport: monitor ${monitor}: the check could not run: ${check.message}\n`);
+          process.exitCode = 2;
+        } else if (check.status === 'alert' && flags.failOnAlert) process.exitCode = 1;
       }),
     );
 
