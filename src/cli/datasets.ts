@@ -144,7 +144,8 @@ export function registerDatasetsCommand(program: Command): Command {
       );
       if (flags.json) return out(JSON.stringify(result, null, 2) + '\n');
       const v = result.version;
-      out(result.created ? `registered ${describeVersion(v)}\n` : `unchanged: ${v.name}@${v.version} already holds this content (sha256 ${v.digest})\n`);
+      const kept = `${v.name}@${v.version} already holds this content (sha256 ${v.digest})`;
+      out(result.created ? `registered ${describeVersion(v)}\n` : result.described ? `described: ${kept}; its description is now "${v.description}"\n` : `unchanged: ${kept}\n`);
     });
 
   datasets

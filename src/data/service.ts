@@ -60,8 +60,10 @@ export interface UploadOptions extends RegisterOptions {
 
 export interface RegisterResult {
   version: DatasetVersion;
-  /** False when this content was already a version of the dataset (nothing new was written). */
+  /** False when this content was already a version of the dataset (no new version was written). */
   created: boolean;
+  /** True when that version was given a new description instead. */
+  described?: boolean;
 }
 
 export interface VersionRef {
@@ -136,7 +138,7 @@ export class DatasetsService {
     const source = resolveSource(path, options);
     const content = await contentOf(source);
     const existing = await this.findVersion(name, content.digest);
-    if (existing) return { version: existing, created: false };
+    if (existing) return this.describeExisting(existing, options.description);
 
     const twin = await this.db.selectFrom('mp_dataset_version').select('profile_json').where('digest', '=', content.digest).executeTakeFirst();
     let profile: Profile;
@@ -236,6 +238,18 @@ export class DatasetsService {
         if (same) return { version: same, created: false };
       }
     }
+  }
+
+  /** Registering the same content again with a description is how people correct one: keep it. */
+  private async describeExisting(version: DatasetVersion, description: string | undefined): Promise<RegisterResult> {
+    if (description === undefined || description === version.description) return { version, created: false };
+    await this.db
+      .updateTable('mp_dataset_version')
+      .set({ description })
+      .where('name', '=', version.name)
+      .where('version', '=', version.version)
+      .execute();
+    return { version: { ...version, description }, created: false, described: true };
   }
 
   private async findVersion(name: string, digest: string): Promise<DatasetVersion | undefined> {

@@ -56,7 +56,7 @@ const ColumnsBody = Type.Object(
   },
   { additionalProperties: false },
 );
-const RegisterReply = Type.Object({ created: Type.Boolean(), version: DatasetVersionSchema });
+const RegisterReply = Type.Object({ created: Type.Boolean(), described: Type.Optional(Type.Boolean()), version: DatasetVersionSchema });
 // No type keyword: the body is a stream, which the validator must let through untouched.
 const RawBody = Type.Unsafe<Readable>({ description: 'the file (CSV, JSON Lines or Parquet) as the raw request body' });
 

@@ -20,6 +20,10 @@ test('embedded: register, list, show, validate, diff, schema', async () => {
   assert.match(r.stdout, /^registered loans@1: 20,000 rows × 13 columns, csv, 1,994,440 bytes, sha256 d721c6ff/);
   r = await runCli([...data, 'datasets', 'register', 'loans', LOANS]);
   assert.match(r.stdout, /^unchanged: loans@1 already holds this content/);
+  r = await runCli([...data, 'datasets', 'register', 'loans', LOANS, '--description', 'H1 2025']);
+  assert.match(r.stdout, /^described: loans@1 already holds this content \(sha256 d721c6ff\w+\); its description is now "H1 2025"/);
+  r = await runCli([...data, 'datasets', 'show', 'loans@1', '--json']);
+  assert.equal(JSON.parse(r.stdout).description, 'H1 2025');
   r = await runCli([...data, 'datasets', 'register', 'loans', SHIFTED, '--json']);
   assert.equal(JSON.parse(r.stdout).version.version, 2);
 
@@ -28,7 +32,7 @@ test('embedded: register, list, show, validate, diff, schema', async () => {
 
   r = await runCli([...data, 'datasets', 'show', 'loans@1']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /created .* by .*: first half/);
+  assert.match(r.stdout, /created .* by .*: H1 2025/);
   assert.match(r.stdout, /\npurpose\s+string\s+0%\s+5\s+credit_card\s+small_business\s+debt_consolidation \(9,101\)/);
 
   r = await runCli([...data, 'datasets', 'validate', 'loans', CORRUPTED, '--against', '1']);
