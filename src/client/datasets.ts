@@ -89,7 +89,7 @@ export class DatasetsClient {
   }
 
   /** Registers a local file (or, embedded, a file or folder) as a new version of `name`. */
-  async register(name: string, path: string, options: RegisterDatasetOptions = {}): Promise<{ created: boolean; version: DatasetVersion }> {
+  async register(name: string, path: string, options: RegisterDatasetOptions = {}): Promise<{ created: boolean; described?: boolean; version: DatasetVersion }> {
     if (this.embedded) {
       return this.client.request({ method: 'POST', path: `/api/v1/datasets/${enc(name)}/versions/from-path`, body: { path, ...options } });
     }

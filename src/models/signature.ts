@@ -17,6 +17,8 @@ import {
   type Column,
   type DType,
   type NumericArray,
+  DTYPES,
+  isDType,
 } from './batch.js';
 
 export interface TensorSpec {
@@ -34,6 +36,38 @@ export interface Signature {
 export interface ConformOptions {
   /** What to do with columns the signature does not name: fail (default) or drop them. */
   extraColumns?: 'error' | 'ignore';
+}
+
+/**
+ * A signature given by a model's author (a js model's export): checked field by field, so a
+ * typo is reported by name when the model loads instead of failing later inside a request.
+ */
+export function checkSignature(value: unknown, where: string): Signature {
+  const fail = (field: string, problem: string) => invalidArgument(`${where}: signature.${field} ${problem}`, { field: `signature.${field}` });
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalidArgument(`${where}: signature must be an object {inputs, outputs}`, { field: 'signature' });
+  }
+  const sig = value as Record<string, unknown>;
+  const specs = (key: 'inputs' | 'outputs'): TensorSpec[] => {
+    const list = sig[key] ?? [];
+    if (!Array.isArray(list)) throw fail(key, 'must be a list of {name, dtype, shape}');
+    return list.map((raw: unknown, i) => {
+      const at = `${key}[${i}]`;
+      if (!raw || typeof raw !== 'object') throw fail(at, 'must be an object {name, dtype, shape}');
+      const spec = raw as Record<string, unknown>;
+      if (typeof spec.name !== 'string' || spec.name === '') throw fail(`${at}.name`, 'is required (a non-empty string)');
+      if (!isDType(spec.dtype)) {
+        const hint = 'type' in spec ? ` (found "type": write "dtype")` : '';
+        throw fail(`${at}.dtype`, `must be one of ${DTYPES.join(', ')}, got ${JSON.stringify(spec.dtype)}${hint}`);
+      }
+      const shape = spec.shape ?? [];
+      if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= -1)) {
+        throw fail(`${at}.shape`, `must be a list of whole numbers (-1 for any size), got ${JSON.stringify(spec.shape)}`);
+      }
+      return { name: spec.name, dtype: spec.dtype, shape };
+    });
+  };
+  return { inputs: specs('inputs'), outputs: specs('outputs') };
 }
 
 export function formatSpec(spec: { dtype: DType; shape: readonly number[] }): string {

@@ -81,6 +81,8 @@ export interface CreateVersionInput {
   parents?: { name: string; version: number }[];
   /** Create the registered model when it does not exist yet. */
   createModel?: boolean;
+  /** Refuse a run id that tracking does not know (MLflow's own route records any id, as MLflow does). */
+  requireKnownRun?: boolean;
 }
 
 export const UPLOAD_SOURCE_SCHEME = 'modelport-registry:/';
@@ -387,12 +389,9 @@ export class RegistryService {
     const name = checkModelName(input.name);
     const tags = Object.entries(input.tags ?? {}).map(([k, v]) => checkTag(k, v));
     let model = await this.db.selectFrom('reg_model').selectAll().where('name', '=', name).executeTakeFirst();
-    if (!model) {
-      if (!input.createModel) throw modelMissing(name);
-      await this.createModel({ name }, actor).catch((err) => {
-        if (!(isModelportError(err) && err.code === 'AlreadyExists')) throw err;
-      });
-      model = await this.modelRow(name);
+    if (!model && !input.createModel) throw modelMissing(name);
+    if (input.runId && input.requireKnownRun && this.options.runs && !(await this.options.runs.getRun(input.runId))) {
+      throw invalidArgument(`run ${input.runId} does not exist; give the id of a tracked run (modelport runs list) or leave out --run-id`, { field: 'runId' });
     }
     const parents = [...(input.parents ?? [])];
     let files: ManifestFile[] | undefined;
@@ -434,6 +433,13 @@ export class RegistryService {
       }
       manifest = encodeManifest(files);
       source ??= `${UPLOAD_SOURCE_SCHEME}${manifest.sha256}`;
+    }
+    // Created only once the version is known to be registrable: a refused file leaves no empty model behind.
+    if (!model) {
+      await this.createModel({ name }, actor).catch((err) => {
+        if (!(isModelportError(err) && err.code === 'AlreadyExists')) throw err;
+      });
+      model = await this.modelRow(name);
     }
     const now = this.now;
     const version = await this.db.transaction().execute(async (trx) => {

@@ -241,7 +241,7 @@ export const registryRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
     },
     async (request, reply) => {
       const b = request.body;
-      const version = await registry.createVersion({ ...b, name: request.params.name, createModel: b.createModel ?? true }, actorOf(request));
+      const version = await registry.createVersion({ ...b, name: request.params.name, createModel: b.createModel ?? true, requireKnownRun: true }, actorOf(request));
       return reply.status(201).send(version);
     },
   );

@@ -56,7 +56,7 @@ describe('modelport models against a server', () => {
       cli('request', 'fixtures', '2', '--alias', 'champion', '--as', 'ana', '--comment', 'wins offline'),
     ]);
     assert.equal(direct.code, 2);
-    assert.match(direct.stderr, /^modelport: alias "champion" of model fixtures is protected by an approval policy/);
+    assert.match(direct.stderr, /^modelport: alias "champion" of model fixtures is protected by an approval policy: request the change \(POST \/api\/v1\/approvals or `modelport models request`\)/);
     assert.equal(challenger.stdout, 'fixtures@challenger → version 3\n');
     assert.equal(requested.code, 0, requested.stderr);
     const id = /^approval (\S+) requested by ana: alias champion → fixtures version 2\n$/.exec(requested.stdout)![1];

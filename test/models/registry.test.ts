@@ -106,6 +106,22 @@ describe('loadModel', () => {
     await p.close();
   });
 
+  test("a js model's signature is checked field by field when it loads", async () => {
+    const cases: [string, RegExp][] = [
+      ['{ inputs: [{ name: "x", type: "float32" }] }', /^js model model\.mjs: signature\.inputs\[0\]\.dtype must be one of .*, got undefined \(found "type": write "dtype"\)$/],
+      ['{ inputs: [{ name: "x", dtype: "float32", shape: "4" }] }', /signature\.inputs\[0\]\.shape must be a list of whole numbers/],
+      ['{ inputs: [{ dtype: "float32" }] }', /signature\.inputs\[0\]\.name is required/],
+      ['{ outputs: {} }', /signature\.outputs must be a list of \{name, dtype, shape\}/],
+      ['[1]', /signature must be an object \{inputs, outputs\}/],
+    ];
+    for (const [i, [signature, message]] of cases.entries()) {
+      const dir = join(tmp, `js_bad_signature_${i}`);
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'model.mjs'), `export const signature = ${signature};\nexport function predict(batch) { return batch; }\n`);
+      await assert.rejects(loadModel(dir), (err: Error & { code?: string }) => err.code === 'InvalidArgument' && message.test(err.message) && !err.message.includes(dir));
+    }
+  });
+
   test('a folder with an MLmodel file and several flavors takes the one asked for', async () => {
     const dir = join(tmp, 'both');
     mkdirSync(dir);

@@ -102,6 +102,31 @@ describe('registry API over HTTP', () => {
     assert.match(((await badUpload.json()) as { error: { message: string } }).error.message, /not the expected/);
   });
 
+  test('a refused version leaves no empty model behind; an unknown run id is refused here but recorded through MLflow', async () => {
+    const ana = as('ana');
+    const json = (await ana.manifest('fixtures', 5)).files.find((f) => f.path === 'model.json')!;
+    const post = (name: string, body: object) =>
+      fetch(`${server.url}/api/v1/registry/models/${name}/versions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const refused = await post('not-onnx', { files: [{ path: 'model.onnx', sha256: json.sha256 }] });
+    assert.equal(refused.status, 400);
+    assert.equal((await fetch(`${server.url}/api/v1/registry/models/not-onnx`)).status, 404, 'no model was created');
+
+    const noRun = await post('with-run', { files: [{ path: 'model.json', sha256: json.sha256 }], runId: 'nonexistentrun' });
+    assert.equal(noRun.status, 400);
+    assert.match(((await noRun.json()) as { error: { message: string } }).error.message, /^run nonexistentrun does not exist/);
+    assert.equal((await fetch(`${server.url}/api/v1/registry/models/with-run`)).status, 404);
+
+    const mlflow = await fetch(`${server.url}/api/2.0/mlflow/registered-models/create`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"mlflow-run"}' });
+    assert.equal(mlflow.status, 200);
+    const viaMlflow = await fetch(`${server.url}/api/2.0/mlflow/model-versions/create`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'mlflow-run', source: 'models:/fixtures/5', run_id: 'nonexistentrun' }),
+    });
+    assert.equal(viaMlflow.status, 200, await viaMlflow.clone().text());
+    assert.equal(((await viaMlflow.json()) as { model_version: { run_id: string } }).model_version.run_id, 'nonexistentrun');
+  });
+
   test('lineage: version → run → datasets and git commit; parent versions', async () => {
     const tracking = server.platform.services.tracking;
     const run = await tracking.createRun({ experiment_id: '0', tags: [{ key: 'mlflow.source.git.commit', value: '0123456789abcdef' }] });

@@ -7,12 +7,12 @@
  * precedence; that is how a module keeps per-load state (a module is evaluated once per process).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { failedPrecondition, invalidArgument, isModelportError } from '../../core/errors.js';
 import { Batch, type Column } from '../batch.js';
 import type { Flavor, LoadOptions, Predictor } from '../predictor.js';
-import { conform, type Signature } from '../signature.js';
+import { checkSignature, conform, type Signature } from '../signature.js';
 
 export interface JsModelContext {
   /** The model folder (or the module's folder when a file was given). */
@@ -111,7 +111,8 @@ export async function loadJs(path: string, options: LoadOptions, module?: string
     predict: predict.bind(loaded.predict ? loaded : mod),
     close: (loaded.close ?? mod.close)?.bind(loaded.close ? loaded : mod),
   };
-  const signature = options.signature ?? loaded.signature ?? mod.signature ?? { inputs: [], outputs: [] };
+  const given = options.signature ?? loaded.signature ?? mod.signature;
+  const signature = given === undefined ? { inputs: [], outputs: [] } : checkSignature(given, `js model ${basename(entry)}`);
   return new JsPredictor(model, signature, options, entry);
 }
 
