@@ -9,6 +9,20 @@ import { when } from './experiments.js';
 const collect = (value: string, previous: string[]) => [...previous, value];
 const num = (x: number) => (Number.isInteger(x) || !Number.isFinite(x) ? String(x) : Number(x.toPrecision(6)).toString());
 
+const MAX_METRIC_COLUMNS = 6;
+/** `metrics.auc`, ``metrics.`val auc` ``, `params."depth"` in MLflow's search and order-by grammar. */
+const KEY_REF = /\b(metrics?|params?)\.(?:`([^`]+)`|"([^"]+)"|([\w./-]+))/g;
+
+/** The metric and param keys a filter or order-by names, in the order named. */
+export function mentionedKeys(texts: string[]): { metrics: string[]; params: string[] } {
+  const metrics = new Set<string>();
+  const params = new Set<string>();
+  for (const text of texts) {
+    for (const m of text.matchAll(KEY_REF)) (m[1]!.startsWith('metric') ? metrics : params).add(m[2] ?? m[3] ?? m[4]!);
+  }
+  return { metrics: [...metrics], params: [...params] };
+}
+
 export function registerRunsCommand(program: Command): void {
   const runs = program.command('runs').description('experiment tracking: search and inspect runs');
 
@@ -39,17 +53,21 @@ export function registerRunsCommand(program: Command): void {
             process.stdout.write(`${JSON.stringify(found, null, 2)}\n`);
             return;
           }
-          // Columns for the metrics the runs share, so a sweep reads as a table.
-          const keys = [...new Set(found.flatMap((r) => r.data.metrics.map((m) => m.key)))].sort().slice(0, 6);
+          // The params and metrics the user filtered or sorted by come first, then other metrics the
+          // runs share, so a sweep reads as a table.
+          const mentioned = mentionedKeys([opts.filter ?? '', ...opts.orderBy]);
+          const logged = [...new Set(found.flatMap((r) => r.data.metrics.map((m) => m.key)))].sort();
+          const metricKeys = [...new Set([...mentioned.metrics, ...logged])].slice(0, Math.max(MAX_METRIC_COLUMNS, mentioned.metrics.length));
           process.stdout.write(
             renderTable(
-              ['run id', 'name', 'status', 'started', ...keys],
+              ['run id', 'name', 'status', 'started', ...mentioned.params.map((k) => `params.${k}`), ...metricKeys],
               found.map((r) => [
                 r.info.run_id,
                 r.info.run_name,
                 r.info.status,
                 when(r.info.start_time),
-                ...keys.map((k) => {
+                ...mentioned.params.map((k) => r.data.params.find((x) => x.key === k)?.value ?? ''),
+                ...metricKeys.map((k) => {
                   const m = r.data.metrics.find((x) => x.key === k);
                   return m ? num(m.value) : '';
                 }),

@@ -16,7 +16,9 @@ before(async () => {
   const exp = await tracking.createExperiment('sweep');
   for (const [depth, acc] of [[3, 0.81], [6, 0.93], [9, 0.88]]) {
     const run = await tracking.createRun({ experiment_id: exp, run_name: `depth-${depth}`, start_time: 1_700_000_000_000 + depth });
-    await tracking.logBatch(run.info.run_id, { metrics: [{ key: 'accuracy', value: acc }], params: { depth } });
+    // Seven other metrics sort before "accuracy": the columns a user filters by must still show.
+    const others = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7'].map((key) => ({ key, value: 1 }));
+    await tracking.logBatch(run.info.run_id, { metrics: [{ key: 'accuracy', value: acc }, ...others], params: { depth } });
     ids.push(run.info.run_id);
   }
 });
@@ -27,9 +29,12 @@ test('runs list filters and orders with MLflow syntax; runs show prints one run'
   const listed = await runCli(['--server', server.url, 'runs', 'list', '--experiment', 'sweep', '--filter', 'metrics.accuracy > 0.85', '--order-by', 'metrics.accuracy DESC']);
   assert.equal(listed.code, 0, listed.stderr);
   const rows = listed.stdout.trimEnd().split('\n');
-  assert.match(rows[0], /^run id\s+name\s+status\s+started\s+accuracy$/);
+  assert.match(rows[0], /^run id\s+name\s+status\s+started\s+accuracy\s+a1\s+a2\s+a3\s+a4\s+a5$/);
   assert.deepEqual(rows.slice(1).map((r) => r.split(/\s+/)[1]), ['depth-6', 'depth-9']);
-  assert.match(rows[1], /0\.93$/);
+  assert.match(rows[1], /\s0\.93(\s+1){5}$/);
+  const byParam = await runCli(['--server', server.url, 'runs', 'list', '--experiment', 'sweep', '--filter', "params.depth = '3'", '--order-by', 'metrics.`accuracy` DESC']);
+  assert.match(byParam.stdout, /^run id\s+name\s+status\s+started\s+params\.depth\s+accuracy\s+a1/);
+  assert.match(byParam.stdout.split('\n')[1]!, /depth-3\s.*\s3\s+0\.81\s/);
 
   const shown = await runCli(['--server', server.url, 'runs', 'show', ids[0]]);
   assert.equal(shown.code, 0, shown.stderr);
