@@ -604,7 +604,7 @@ export class RegistryService {
     if (protects(await policyFor(this.db, name), kind, target)) {
       const what = kind === 'alias' ? `alias "${target}"` : `stage ${target}`;
       throw permissionDenied(
-        `${what} of model ${name} is protected by an approval policy: request the change (POST /api/v1/approvals or \`modelport models approve request\`) and have another user approve it`,
+        `${what} of model ${name} is protected by an approval policy: request the change (POST /api/v1/approvals or \`modelport models request\`) and have another user approve it`,
       );
     }
   }
