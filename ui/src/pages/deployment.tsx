@@ -127,7 +127,7 @@ export default function DeploymentPage({ params }: PageProps) {
               <SimpleTable
                 label="latency by variant"
                 head={['Variant', 'Version', 'Requests', 'p50', 'p95', 'p99']}
-                rows={perVariant.map((r) => [r.variant, `v${r.version}`, r.count, `${num(r.p50, 3)} ms`, `${num(r.p95, 3)} ms`, `${num(r.p99, 3)} ms`])}
+                rows={perVariant.map((r) => [r.variant, `v${r.version}`, num(r.count), `${num(r.p50, 3)} ms`, `${num(r.p95, 3)} ms`, `${num(r.p99, 3)} ms`])}
               />
             )
           }

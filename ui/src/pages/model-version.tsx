@@ -65,6 +65,9 @@ export default function ModelVersionPage({ params }: PageProps) {
           </Card>
         )}
       </Loaded>
+      <Card title="Lineage">
+        <Loaded state={graph}>{(g) => (g ? <LineageGraph graph={g} /> : null)}</Loaded>
+      </Card>
       <div className="grid2">
         <Card title="Source run metrics" actions={v?.runId && <Link to={`/runs/${v.runId}`}>open run</Link>}>
           {!v?.runId ? (
@@ -81,14 +84,13 @@ export default function ModelVersionPage({ params }: PageProps) {
             </Loaded>
           )}
         </Card>
-        <Card title="Request a change">{v && <RequestForm name={name} version={v.version} onDone={requests.reload} />}</Card>
+        <div className="stack">
+          <Card title="Approval requests">
+            <Loaded state={requests}>{(items) => <ApprovalList items={items} onChange={() => { requests.reload(); version.reload(); }} />}</Loaded>
+          </Card>
+          <Card title="Request a change">{v && <RequestForm name={name} version={v.version} onDone={requests.reload} />}</Card>
+        </div>
       </div>
-      <Card title="Lineage">
-        <Loaded state={graph}>{(g) => (g ? <LineageGraph graph={g} /> : null)}</Loaded>
-      </Card>
-      <Card title="Approval requests">
-        <Loaded state={requests}>{(items) => <ApprovalList items={items} onChange={() => { requests.reload(); version.reload(); }} />}</Loaded>
-      </Card>
     </section>
   );
 }

@@ -77,7 +77,7 @@ function DriftTable({ check, columns }: { check: Check; columns: DriftColumn[] }
   const report = useAsync(() => (check.reportUrl ? driftReport(check.id) : Promise.resolve(undefined)), [check.id]);
   const s = check.summary as { drifted?: number; computed?: number; share?: number; driftShare?: number; referenceRows?: number; currentRows?: number };
   return (
-    <div className="grid2">
+    <div className="grid2 drift">
       <Card title={`Feature drift (${s.drifted ?? 0} of ${s.computed ?? columns.length} drifted)`} actions={check.reportUrl && <span className="muted">{s.referenceRows} reference · {s.currentRows} current rows</span>}>
         <SimpleTable
           label="feature drift"

@@ -4,7 +4,7 @@ import { useAsync } from '../hooks';
 import { alerts, listMonitors, type Alert } from '../api/monitoring';
 import { SimpleTable } from '../components/table';
 import { Badge, Card, Loaded, toneOf } from '../components/ui';
-import { time } from '../format';
+import { duration, time } from '../format';
 
 export default function MonitoringPage() {
   const monitors = useAsync(() => listMonitors(), []);
@@ -28,7 +28,7 @@ export default function MonitoringPage() {
                   <Link to={`/deployments/${encodeURIComponent(m.deployment)}`}>{m.deployment}</Link>,
                   m.kind.replace('_', ' '),
                   <Badge tone={toneOf(m.state)}>{m.state}</Badge>,
-                  `${m.intervalSeconds} s`,
+                  duration(m.intervalSeconds * 1000),
                   time(m.nextRunAt),
                 ])}
               />
