@@ -86,6 +86,7 @@ describe('web UI', { timeout: 600_000 }, () => {
     assert.equal(await page.getByRole('columnheader', { name: 'Started' }).count(), 0, 'the column chooser hides a column');
     await page.getByRole('button', { name: /Columns/ }).click();
 
+    await done('experiments');
     await page.getByRole('grid', { name: 'runs' }).focus();
     await page.keyboard.press('End');
     await page.keyboard.press('Home');
@@ -93,7 +94,6 @@ describe('web UI', { timeout: 600_000 }, () => {
     await page.keyboard.press('Enter');
     await page.waitForURL(/\/runs\/[0-9a-f]{32}$/);
     await page.getByRole('heading', { level: 1 }).waitFor();
-    await done('experiments');
   });
 
   test('a run: parameters, metric charts, lineage, MLmodel and artifact previews', async () => {
@@ -205,6 +205,8 @@ describe('web UI', { timeout: 600_000 }, () => {
     await page.getByRole('link', { name: 'loan-default-auc' }).click();
     await page.getByText('roc_auc over time').waitFor();
     await page.locator('.chart canvas').waitFor();
+    const windows = Number(await page.getByTestId('chart').getAttribute('data-points'));
+    assert.ok(windows >= 5, `the metric over several windows of the traffic (${windows})`);
     await page.waitForLoadState('networkidle');
     await done('monitor-performance');
   });

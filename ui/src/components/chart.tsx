@@ -90,7 +90,11 @@ export function LineChart({ series, title, xLabel, time = false, height = 260, m
         // Marks outside the data (an alert fired after the last window) widen the x range.
         x: {
           time,
-          range: (_u, lo, hi) => [Math.min(lo ?? Infinity, ...marks.map((m) => m.x)), Math.max(hi ?? -Infinity, ...marks.map((m) => m.x))],
+          range: (_u, lo, hi) => {
+            const min = Math.min(lo ?? Infinity, ...marks.map((m) => m.x));
+            const max = Math.max(hi ?? -Infinity, ...marks.map((m) => m.x));
+            return min < max ? [min, max] : [min - 1, min + 1];
+          },
         },
         y: { range: (_u, lo, hi) => {
           const min = Math.min(lo ?? Infinity, ...extra);

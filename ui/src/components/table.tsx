@@ -62,6 +62,8 @@ export function DataTable<T>({ rows, columns, rowKey, label, selected, onToggle,
   const first = Math.max(0, Math.floor(scrollTop / ROW) - OVERSCAN);
   const last = Math.min(sorted.length, Math.ceil((scrollTop + height) / ROW) + OVERSCAN);
   const template = `${onToggle ? '36px ' : ''}${columns.map((c) => (c.width ? `${c.width}px` : 'minmax(120px, 1fr)')).join(' ')}`;
+  // Many columns scroll sideways (header and rows together) instead of squeezing.
+  const minWidth = (onToggle ? 36 : 0) + columns.reduce((n, c) => n + (c.width ?? 120), 0);
 
   const moveTo = (i: number) => {
     const next = Math.max(0, Math.min(sorted.length - 1, i));
@@ -89,7 +91,7 @@ export function DataTable<T>({ rows, columns, rowKey, label, selected, onToggle,
 
   return (
     <div className="table" role="grid" aria-label={label} aria-rowcount={sorted.length + 1} tabIndex={0} onKeyDown={onKey}>
-      <div className="thead" role="row" style={{ gridTemplateColumns: template }}>
+      <div className="thead" role="row" style={{ gridTemplateColumns: template, minWidth }}>
         {onToggle && <div role="columnheader" />}
         {columns.map((c) => (
           <button
@@ -106,7 +108,7 @@ export function DataTable<T>({ rows, columns, rowKey, label, selected, onToggle,
           </button>
         ))}
       </div>
-      <div className="tbody" ref={body} style={{ height: Math.min(height, sorted.length * ROW + 2) }} onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}>
+      <div className="tbody" ref={body} style={{ height: Math.min(height, sorted.length * ROW + 2), minWidth }} onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}>
         <div style={{ height: sorted.length * ROW, position: 'relative' }}>
           {sorted.slice(first, last).map((row, i) => {
             const index = first + i;

@@ -91,8 +91,8 @@ function DriftTable({ check, columns }: { check: Check; columns: DriftColumn[] }
               num(c.threshold),
               c.computed ? <Badge tone={c.drift ? 'bad' : 'ok'}>{c.drift ? 'drift' : 'stable'}</Badge> : <span className="muted">{c.reason}</span>,
               c.computed && check.reportUrl ? (
-                <button className={open === c.column ? undefined : 'ghost'} onClick={() => setOpen(c.column)} aria-label={`histogram of ${c.column}`}>
-                  Histogram
+                <button className={`small${open === c.column ? '' : ' ghost'}`} onClick={() => setOpen(c.column)} aria-label={`histogram of ${c.column}`} title="reference vs current histogram">
+                  ▤
                 </button>
               ) : (
                 ''
@@ -143,28 +143,32 @@ function ColumnHistogram({ html, column }: { html: string; column: string }) {
 }
 
 /**
- * The monitored metric over time. The logged range is found first with day-long windows, then
- * evaluated in about sixty windows, so the chart fits whatever span the traffic covers.
+ * The monitored metric over time. The traffic's span is not known up front: the range is
+ * narrowed to the windows that hold labelled rows, about sixty windows at a time, until the
+ * windows spread over it, so the chart fits whatever span the traffic covers.
  */
 function PerformanceOverTime({ monitor, alertTimes }: { monitor: Monitor; alertTimes: number[] }) {
   const spec = monitor.performance!;
   const state = useAsync(async () => {
     const base = { deployment: monitor.deployment, positiveLabel: spec.positiveLabel, negativeLabel: spec.negativeLabel, threshold: spec.threshold, task: spec.task };
-    const to = Date.now();
-    const coarse = await performance({ ...base, from: to - 30 * 86_400_000, to, windowSeconds: 86_400 });
-    const used = coarse.filter((w) => w.rows > 0);
-    if (used.length === 0) return [];
-    const from = used[0].start;
-    const span = Math.min(to, used.at(-1)!.end) - from;
-    const fine = await performance({ ...base, from, to, windowSeconds: Math.max(1, Math.ceil(span / 60_000)) });
-    return fine.filter((w) => w.rows > 0);
+    let to = Date.now();
+    let from = to - 30 * 86_400_000;
+    for (;;) {
+      const windowSeconds = Math.max(1, Math.ceil((to - from) / 60_000));
+      const used = (await performance({ ...base, from, to, windowSeconds })).filter((w) => w.rows > 0);
+      if (used.length === 0) return [];
+      const start = used[0].start;
+      const end = Math.min(to, used.at(-1)!.end);
+      if (windowSeconds === 1 || end - start > (to - from) / 2) return used;
+      [from, to] = [start, end];
+    }
   }, [monitor.id]);
   return (
     <Card title={`${spec.metric} over time`}>
       <Loaded state={state}>
         {(windows) =>
-          windows.length === 0 ? (
-            <p className="muted">No labelled predictions yet.</p>
+          !windows.some((w) => w.metrics.some((m) => m.name === spec.metric && m.computed)) ? (
+            <p className="muted">No window has enough labelled predictions for {spec.metric} yet.</p>
           ) : (
             <LineChart
               time
