@@ -240,6 +240,37 @@ describe('web UI', { timeout: 600_000 }, () => {
     await done('deployment');
   });
 
+  test('a 401 from the server opens the sign-in dialog; the identity given there is used', async () => {
+    const requested = await fetch(`${server.url}/api/v1/approvals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-modelport-user': 'alice' },
+      body: JSON.stringify({ name: 'loan-default', version: 1, alias: 'challenger' }),
+    });
+    assert.equal(requested.status, 201);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const anonymous = await context.newPage();
+    const seen = watchProblems(anonymous);
+    try {
+      await anonymous.goto(`${server.url}/models/loan-default`);
+      await anonymous.getByRole('button', { name: 'Approve' }).click();
+      const dialog = anonymous.getByRole('form', { name: 'sign in' });
+      await dialog.waitFor();
+      assert.ok(seen.list.some((p) => p.startsWith('HTTP 401: POST')), seen.list.join('\n'));
+      assert.ok(seen.list.every((p) => /\b401\b/.test(p)), seen.list.join('\n'));
+      seen.clear();
+      await dialog.getByLabel('User name').fill('carol');
+      await dialog.getByRole('button', { name: 'Save' }).click();
+      await anonymous.getByRole('button', { name: 'carol' }).waitFor();
+      await anonymous.getByRole('button', { name: 'Approve' }).click();
+      await anonymous.getByRole('table', { name: 'approval requests' }).getByText('by carol').waitFor();
+      const version = (await (await fetch(`${server.url}/api/v1/registry/models/loan-default/versions/1`)).json()) as { aliases: string[] };
+      assert.ok(version.aliases.includes('challenger'), 'the approved alias move was applied');
+      assert.deepEqual(seen.list, []);
+    } finally {
+      await context.close();
+    }
+  });
+
   test('a token given at sign-in is sent as a bearer token', async () => {
     await open('/datasets', 'loans');
     await page.getByRole('button', { name: 'bob' }).click();

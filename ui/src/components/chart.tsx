@@ -2,7 +2,7 @@
  * Line charts through uPlot (canvas; draws 100,000 points in milliseconds). Series with
  * different x values are aligned on the union of their x values, gaps spanned.
  */
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
@@ -49,8 +49,17 @@ function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
-export function LineChart({ series, title, xLabel, time = false, height = 260, marks = [], lines = [] }: Props) {
+const NONE: never[] = [];
+
+export function LineChart({ series, title, xLabel, time = false, height = 260, marks = NONE, lines = NONE }: Props) {
   const box = useRef<HTMLDivElement>(null);
+  // Axis and grid colours come from the theme: a theme switch redraws the chart.
+  const [theme, setTheme] = useState(document.documentElement.dataset.theme);
+  useEffect(() => {
+    const watch = new MutationObserver(() => setTheme(document.documentElement.dataset.theme));
+    watch.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
+    return () => watch.disconnect();
+  }, []);
   useEffect(() => {
     const el = box.current;
     if (!el) return;
@@ -116,6 +125,6 @@ export function LineChart({ series, title, xLabel, time = false, height = 260, m
       resize.disconnect();
       plot.destroy();
     };
-  }, [series, title, xLabel, time, height, marks, lines]);
+  }, [series, title, xLabel, time, height, marks, lines, theme]);
   return <div className="chart" ref={box} data-testid="chart" aria-label={title ?? 'chart'} />;
 }
