@@ -5,9 +5,11 @@ interface Props {
   bars: { label: string; value: number }[];
   title: string;
   height?: number;
+  /** Axis labels at the two ends (a histogram's lowest and highest edge); the first and last bar's labels otherwise. */
+  ends?: [string, string];
 }
 
-export function Bars({ bars, title, height = 120 }: Props) {
+export function Bars({ bars, title, height = 120, ends = [bars[0]?.label ?? '', bars.at(-1)?.label ?? ''] }: Props) {
   const width = 320;
   const max = Math.max(1, ...bars.map((b) => b.value));
   const slot = width / Math.max(1, bars.length);
@@ -23,8 +25,8 @@ export function Bars({ bars, title, height = 120 }: Props) {
           );
         })}
         <line x1={0} x2={width} y1={height} y2={height} className="axis" />
-        <text x={0} y={height + 13} className="tick">{bars[0]?.label}</text>
-        <text x={width} y={height + 13} className="tick" textAnchor="end">{bars.at(-1)?.label}</text>
+        <text x={0} y={height + 13} className="tick">{ends[0]}</text>
+        <text x={width} y={height + 13} className="tick" textAnchor="end">{ends[1]}</text>
       </svg>
       <figcaption>{title}</figcaption>
     </figure>

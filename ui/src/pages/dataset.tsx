@@ -25,7 +25,7 @@ export default function DatasetPage({ params }: PageProps) {
         </div>
         <div className="page-head">
           <h1>{name}</h1>
-          <span className="sub">{dataset.data ? `${dataset.data.versions.length} versions` : ''}</span>
+          <span className="sub">{dataset.data ? `${dataset.data.versions.length} version${dataset.data.versions.length === 1 ? '' : 's'}` : ''}</span>
         </div>
       </div>
       <Loaded state={dataset}>
@@ -102,7 +102,13 @@ function Profile({ columns }: { columns: ProfileColumn[] }) {
                 ['Min … max', `${typeof c.min === 'number' ? num(c.min) : (c.min ?? '')} … ${typeof c.max === 'number' ? num(c.max) : (c.max ?? '')}`],
               ]}
             />
-            {bars.length > 0 && <Bars bars={bars} title={c.histogram ? `${c.name}: histogram` : `${c.name}: most frequent values`} />}
+            {bars.length > 0 && (
+              <Bars
+                bars={bars}
+                title={c.histogram ? `${c.name}: histogram` : `${c.name}: most frequent values`}
+                ends={c.histogram?.length ? [num(c.histogram[0].low, 3), num(c.histogram.at(-1)!.high, 3)] : undefined}
+              />
+            )}
           </Card>
         );
       })}

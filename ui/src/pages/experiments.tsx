@@ -54,7 +54,7 @@ interface Row {
 const BASE_COLUMNS: Column<Row>[] = [
   { id: 'name', label: 'Run', value: (r) => r.run.info.run_name, render: (r) => <Link to={`/runs/${r.run.info.run_id}`}>{r.run.info.run_name || r.run.info.run_id}</Link>, width: 200 },
   { id: 'status', label: 'Status', value: (r) => r.run.info.status, render: (r) => <Badge tone={toneOf(r.run.info.status)}>{r.run.info.status}</Badge>, width: 100 },
-  { id: 'start', label: 'Started', value: (r) => r.run.info.start_time, render: (r) => time(r.run.info.start_time), width: 160 },
+  { id: 'start', label: 'Started', value: (r) => r.run.info.start_time, render: (r) => time(r.run.info.start_time), width: 175 },
   { id: 'duration', label: 'Duration', value: (r) => (r.run.info.end_time ? r.run.info.end_time - r.run.info.start_time : undefined), render: (r) => (r.run.info.end_time ? duration(r.run.info.end_time - r.run.info.start_time) : ''), width: 90, align: 'right' },
 ];
 
