@@ -54,20 +54,20 @@ export const uiRoutes: FastifyPluginAsync<{ dir?: string }> = async (app, option
   const built = existsSync(indexPath);
   const index = built ? readFileSync(indexPath) : undefined;
   const assetsDir = join(dir, 'assets');
-  // Assets never change under their hashed names: each is read (and gzipped) once.
-  const cache = new Map<string, Asset | null>();
+  // Assets never change under their hashed names: each is read (and gzipped) once. Misses are
+  // not remembered, so requests for made-up names cannot grow the cache.
+  const cache = new Map<string, Asset>();
 
   function asset(name: string): Asset | undefined {
-    if (cache.has(name)) return cache.get(name) ?? undefined;
+    const hit = cache.get(name);
+    if (hit) return hit;
     const path = resolve(assetsDir, name);
-    let found: Asset | null = null;
-    if (path.startsWith(assetsDir + sep) && existsSync(path) && statSync(path).isFile()) {
-      const ext = extname(path).toLowerCase();
-      const raw = readFileSync(path);
-      found = { type: TYPES[ext] ?? 'application/octet-stream', raw, gzip: COMPRESSIBLE.has(ext) && raw.length > 1024 ? gzipSync(raw, { level: 9 }) : undefined };
-    }
+    if (!path.startsWith(assetsDir + sep) || !existsSync(path) || !statSync(path).isFile()) return undefined;
+    const ext = extname(path).toLowerCase();
+    const raw = readFileSync(path);
+    const found = { type: TYPES[ext] ?? 'application/octet-stream', raw, gzip: COMPRESSIBLE.has(ext) && raw.length > 1024 ? gzipSync(raw, { level: 9 }) : undefined };
     cache.set(name, found);
-    return found ?? undefined;
+    return found;
   }
 
   for (const url of UI_PAGES) {

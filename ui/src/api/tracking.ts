@@ -62,21 +62,29 @@ export async function getExperiment(id: string): Promise<Experiment> {
   return (await getJson<{ experiment: Experiment }>(`${BASE}/experiments/get`, { experiment_id: id })).experiment;
 }
 
-/** Every run matching a filter (the MLflow search grammar), page after page. */
-export async function searchRuns(experimentIds: string[], filter: string, orderBy: string[] = [], onPage?: (runs: Run[]) => void): Promise<Run[]> {
+/**
+ * Every run matching a filter (the MLflow search grammar), page after page: a small first page
+ * so a table can show rows at once, then large ones. `onPage` sees the runs so far.
+ */
+export async function searchRuns(
+  experimentIds: string[],
+  filter: string,
+  orderBy: string[] = [],
+  onPage?: (runs: Run[], done: boolean) => void,
+): Promise<Run[]> {
   const out: Run[] = [];
   let page_token: string | undefined;
   do {
-    const res = await sendJson<{ runs?: Run[]; next_page_token?: string }>('POST', `${BASE}/runs/search`, {
+    const res: { runs?: Run[]; next_page_token?: string } = await sendJson('POST', `${BASE}/runs/search`, {
       experiment_ids: experimentIds,
       filter: filter || undefined,
       order_by: orderBy,
-      max_results: 50_000,
+      max_results: out.length === 0 ? 200 : 5000,
       page_token,
     });
     out.push(...(res.runs ?? []));
-    onPage?.(out);
     page_token = res.next_page_token;
+    onPage?.(out, !page_token);
   } while (page_token);
   return out;
 }

@@ -2,9 +2,9 @@
  * Experiments and their runs: a virtualised runs table with sorting, a column chooser, filtering
  * through MLflow's search grammar (evaluated by the server), and selection for comparison.
  */
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { Link, navigate } from '../router';
-import { useAsync } from '../hooks';
+import { useAsync, type Async } from '../hooks';
 import { getExperiment, metricValue, searchExperiments, searchRuns, type Run } from '../api/tracking';
 import { DataTable, SimpleTable, type Column } from '../components/table';
 import { Badge, Loaded, toneOf } from '../components/ui';
@@ -63,7 +63,7 @@ function Runs({ experimentId }: { experimentId: string }) {
   const [applied, setApplied] = useState('');
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const experiment = useAsync(() => getExperiment(experimentId), [experimentId]);
-  const runs = useAsync(() => searchRuns([experimentId], applied, ['attributes.start_time DESC']), [experimentId, applied]);
+  const runs = useProgressiveRuns(experimentId, applied);
 
   const rows = useMemo<Row[]>(
     () =>
@@ -118,7 +118,7 @@ function Runs({ experimentId }: { experimentId: string }) {
       </div>
       <div className="page-head">
         <h1>{experiment.data?.name ?? experimentId}</h1>
-        <span className="sub" data-testid="run-count">{runs.data ? `${runs.data.length} runs` : ''}</span>
+        <span className="sub" data-testid="run-count">{runs.data ? (runs.loading ? `${runs.data.length} runs so far, loading…` : `${runs.data.length} runs`) : ''}</span>
       </div>
       <form
         className="toolbar"
@@ -157,6 +157,22 @@ function Runs({ experimentId }: { experimentId: string }) {
       <p className="muted">↑ ↓ move · Space selects · Enter opens · click a header to sort</p>
     </section>
   );
+}
+
+/** The runs table's data, shown page by page as it arrives (newest runs first). */
+function useProgressiveRuns(experimentId: string, filter: string): Async<Run[]> {
+  const [state, setState] = useState<{ data?: Run[]; error?: Error; loading: boolean }>({ loading: true });
+  useEffect(() => {
+    let live = true;
+    setState({ loading: true });
+    searchRuns([experimentId], filter, ['attributes.start_time DESC'], (runs, done) => live && setState({ data: [...runs], loading: !done })).catch(
+      (error: Error) => live && setState({ error, loading: false }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [experimentId, filter]);
+  return { ...state, reload: () => undefined };
 }
 
 function ColumnChooser({ columns, hidden, onToggle }: { columns: Column<Row>[]; hidden: Set<string>; onToggle: (id: string) => void }) {
