@@ -3,7 +3,7 @@ import type { ReactNode } from 'react';
 import type { Async } from '../hooks';
 
 /** Renders a request's state: a spinner line, its error, or its data. */
-export function Loaded<T>({ state, children }: { state: Async<T>; children: (data: T) => ReactNode }) {
+export function Loaded<T>({ state, children }: { state: Pick<Async<T>, 'data' | 'error'>; children: (data: T) => ReactNode }) {
   if (state.error) return <div className="error" role="alert">{state.error.message}</div>;
   if (state.data === undefined) return <p className="muted">Loading…</p>;
   return <>{children(state.data)}</>;

@@ -160,7 +160,7 @@ function Runs({ experimentId }: { experimentId: string }) {
 }
 
 /** The runs table's data, shown page by page as it arrives (newest runs first). */
-function useProgressiveRuns(experimentId: string, filter: string): Async<Run[]> {
+function useProgressiveRuns(experimentId: string, filter: string): Omit<Async<Run[]>, 'reload'> {
   const [state, setState] = useState<{ data?: Run[]; error?: Error; loading: boolean }>({ loading: true });
   useEffect(() => {
     let live = true;
@@ -172,7 +172,7 @@ function useProgressiveRuns(experimentId: string, filter: string): Async<Run[]> 
       live = false;
     };
   }, [experimentId, filter]);
-  return { ...state, reload: () => undefined };
+  return state;
 }
 
 function ColumnChooser({ columns, hidden, onToggle }: { columns: Column<Row>[]; hidden: Set<string>; onToggle: (id: string) => void }) {
