@@ -47,6 +47,7 @@ export function registerQuickstartCommand(program: Command): void {
       say('');
       say(`quickstart finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       for (const [k, v] of Object.entries(ctx.facts)) say(`  ${k}: ${v}`);
+      say(`  web UI: ${server.url}/`);
       say(`  API docs: ${server.url}/docs`);
       say(`  data folder: ${config.dataDir}`);
       if (!opts.serve) {

@@ -25,10 +25,13 @@ import { trackingRoutes } from './mlflow/tracking.js';
 import { mlflowRegistryRoutes } from './mlflow/registry.js';
 import { registryRoutes } from './registry.js';
 import { monitoringRoutes } from './monitoring.js';
+import { uiRoutes } from './ui.js';
 
 export interface AppOptions {
   /** pino logger options (a level, and a stream to write to) or false to silence; defaults to the Config's log level. */
   logger?: boolean | { level: string; stream?: { write(line: string): void } };
+  /** Folder of the built web UI (default: the package's dist/ui). */
+  uiDir?: string;
 }
 
 /** One plugin per domain, each given the platform. */
@@ -134,6 +137,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   app.get('/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
   for (const routes of DOMAIN_ROUTES) await app.register(routes, { platform });
+  await app.register(uiRoutes, { dir: options.uiDir });
   fast = fastInference(app, {
     serving: platform.services.serving,
     bodyLimit: platform.config.bodyLimit,

@@ -6,3 +6,4 @@ export { parseFilter, parseOrderBy, RUNS, EXPERIMENTS, type Clause, type OrderBy
 export { LIMITS } from './validation.js';
 export * from './types.js';
 export { artifactProxyRoot } from './uri.js';
+export { downsampleHistory, lttbIndices } from './downsample.js';

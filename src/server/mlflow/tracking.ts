@@ -10,7 +10,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../../platform.js';
 import type { Permission } from '../permissions.js';
 import { invalidArgument } from '../../core/errors.js';
-import { LIMITS, VIEW_TYPES, decodePageToken, encodePageToken, type History, type RunStatus, type ViewType } from '../../tracking/index.js';
+import { LIMITS, VIEW_TYPES, decodePageToken, downsampleHistory, encodePageToken, type History, type RunStatus, type ViewType } from '../../tracking/index.js';
 import { MLFLOW_PREFIXES } from './errors.js';
 import { artifactRoutes } from './artifacts.js';
 import { required, runIdOf } from './params.js';
@@ -437,11 +437,22 @@ export const trackingRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
       path: '/metrics/get-history',
       permission: 'read',
       summary: 'All points of one metric of a run',
-      input: Type.Object({ ...RunRef, metric_key: Str, max_results: Type.Optional(Int), page_token: Type.Optional(Str) }),
+      input: Type.Object({
+        ...RunRef,
+        metric_key: Str,
+        max_results: Type.Optional(Int),
+        page_token: Type.Optional(Str),
+        max_points: Type.Optional(Type.Integer({ minimum: 3, description: 'modelport: at most this many points, chosen by LTTB to keep the curve’s shape (for charts)' })),
+      }),
     },
     async (q, reply) => {
       const runId = runIdOf(q);
       reply.type('application/json; charset=utf-8');
+      if (q.max_points !== undefined) {
+        if (q.max_results !== undefined || q.page_token) throw invalidArgument('max_points returns a whole downsampled history; it cannot be combined with max_results or page_token');
+        const history = downsampleHistory(await tracking.getMetricHistoryColumns(runId, q.metric_key), q.max_points);
+        return reply.send(`{"metrics":[${historyPoints(q.metric_key, history, 0, history.length)}]}`);
+      }
       if (q.max_results === undefined && !q.page_token) {
         const blocks = await tracking.getMetricHistoryBlocks(runId, q.metric_key);
         if (blocks) {

@@ -231,6 +231,28 @@ function contract(engine: string, storeUri: () => Promise<{ uri?: string; cleanu
       assert.equal((await api.get('/metrics/get-history', { run_id: 'x'.repeat(32), metric_key: 'loss' })).status, 404);
     });
 
+    test('get-history with max_points downsamples a long curve by LTTB, keeping its ends and peaks', { skip: reason }, async () => {
+      const run_id = (await newRun(await newExperiment('downsample'))).info.run_id;
+      const n = 5000;
+      for (let from = 0; from < n; from += 1000) {
+        const metrics = Array.from({ length: 1000 }, (_, j) => ({ key: 'loss', value: from + j === 3210 ? 9 : 1 / (1 + from + j), timestamp: 100 + from + j, step: from + j }));
+        await api.ok('POST', '/runs/log-batch', { run_id, metrics });
+      }
+      const { metrics } = await api.ok('GET', '/metrics/get-history', { run_id, metric_key: 'loss', max_points: 300 });
+      assert.equal(metrics.length, 300);
+      assert.deepEqual(metrics[0], { key: 'loss', value: 1, timestamp: 100, step: 0 });
+      assert.equal(metrics.at(-1).step, n - 1);
+      assert.deepEqual(metrics.find((m: { step: number }) => m.step === 3210), { key: 'loss', value: 9, timestamp: 3310, step: 3210 }, 'the spike is kept');
+      const whole = await api.ok('GET', '/metrics/get-history', { run_id, metric_key: 'loss', max_points: 10_000 });
+      assert.equal(whole.metrics.length, n, 'a short history comes back whole');
+      const small = await api.get('/metrics/get-history', { run_id, metric_key: 'loss', max_points: 2 });
+      assert.equal(small.status, 400);
+      assert.match(small.body.message, /max_points/);
+      const mixed = await api.get('/metrics/get-history', { run_id, metric_key: 'loss', max_points: 100, max_results: 10 });
+      assert.equal(mixed.status, 400);
+      assert.match(mixed.body.message, /max_points .*cannot be combined with max_results or page_token/);
+    });
+
     test('log-model records MLmodels in the run history tag', { skip: reason }, async () => {
       const run_id = (await newRun(await newExperiment('log-model'))).info.run_id;
       const model = { artifact_path: 'model', flavors: { python_function: { loader_module: 'mlflow.sklearn' } }, run_id };
