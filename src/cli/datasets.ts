@@ -166,6 +166,17 @@ export function registerDatasetsCommand(program: Command): Command {
     });
 
   datasets
+    .command('delete')
+    .description('delete a dataset, or one version of it (NAME@VERSION)')
+    .argument('<ref>', 'NAME or NAME@VERSION')
+    .action(async (raw: string, _flags: unknown, command: Command) => {
+      const { out } = io(command);
+      const ref = parseRef(raw, 'dataset');
+      const { deleted } = await withDatasets(command, (d) => d.delete(ref));
+      out(`deleted ${ref.name} version${deleted.length === 1 ? '' : 's'} ${deleted.join(', ')}\n`);
+    });
+
+  datasets
     .command('show')
     .description('a version (latest by default) with its column profile')
     .argument('<ref>', 'NAME or NAME@VERSION')

@@ -44,6 +44,18 @@ export function registerExperimentsCommand(program: Command): void {
     });
 
   experiments
+    .command('delete')
+    .description("delete an experiment (MLflow's soft delete: its runs move to the deleted lifecycle stage)")
+    .argument('<name>', 'experiment name')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      await withClient(cmd, async (client) => {
+        const tracking = new TrackingClient(client);
+        await tracking.deleteExperiment((await tracking.getExperimentByName(name)).experiment_id);
+        process.stdout.write(`deleted experiment ${name}\n`);
+      });
+    });
+
+  experiments
     .command('create')
     .description('create an experiment and print its id')
     .argument('<name>', 'experiment name (unique)')

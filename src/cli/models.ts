@@ -159,6 +159,17 @@ export function registerModelsCommand(program: Command): Command {
     });
 
   models
+    .command('delete')
+    .description('delete a registered model, or one of its versions; refused while a deployment serves it')
+    .argument('<name>')
+    .argument('[version]', 'only this version (a number or an alias)')
+    .action(async (name: string, version: string | undefined, _flags: unknown, command: Command) => {
+      const { out } = io(command);
+      await withRegistry(command, {}, (registry) => (version === undefined ? registry.deleteModel(name) : registry.deleteVersion(name, version)));
+      out(version === undefined ? `deleted model ${name} and its versions\n` : `deleted ${name} version ${version}\n`);
+    });
+
+  models
     .command('list')
     .description('list registered models')
     .option('--filter <filter>', "MLflow filter, e.g. \"name LIKE 'fraud%'\" or \"tags.team = 'risk'\"")

@@ -84,6 +84,12 @@ export class DatasetsClient {
     return this.client.request({ method: 'GET', path: `/api/v1/datasets/${enc(name)}` });
   }
 
+  /** Deletes a version (`NAME@3`) or, given a bare name, the whole dataset. */
+  async delete(ref: string | DatasetRef): Promise<{ deleted: number[] }> {
+    const r = datasetRef(ref);
+    return this.client.request({ method: 'DELETE', path: r.version === undefined ? `/api/v1/datasets/${enc(r.name)}` : versionPath(r) });
+  }
+
   version(ref: string | DatasetRef, options: { profile?: boolean } = {}): Promise<DatasetVersion> {
     return this.client.request({ method: 'GET', path: versionPath(datasetRef(ref)), query: { profile: options.profile } });
   }

@@ -109,6 +109,14 @@ export class RegistryClient {
     return this.call('POST', '/api/v1/registry/models', undefined, { name, ...options });
   }
 
+  async deleteModel(name: string): Promise<void> {
+    await this.call('DELETE', `/api/v1/registry/models/${enc(name)}`);
+  }
+
+  async deleteVersion(name: string, version: number | string): Promise<void> {
+    await this.call('DELETE', `/api/v1/registry/models/${enc(name)}/versions/${enc(String(version))}`);
+  }
+
   getModel(name: string): Promise<RegisteredModel> {
     return this.call('GET', `/api/v1/registry/models/${enc(name)}`);
   }

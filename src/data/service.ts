@@ -330,6 +330,22 @@ export class DatasetsService {
     return toVersion(row, options.profile ?? true);
   }
 
+  /**
+   * Deletes one version, or the whole dataset when no version is given (or its last version
+   * goes). Links to runs and models go with it; the stored bytes stay, since other versions and
+   * datasets may hold the same content.
+   */
+  async delete(ref: VersionRef): Promise<{ deleted: number[] }> {
+    const versions = (await this.versions(ref.name)).map((v) => v.version);
+    if (ref.version !== undefined && !versions.includes(ref.version)) await this.get(ref);
+    const wholeDataset = ref.version === undefined || versions.length === 1;
+    await this.db.transaction().execute(async (trx) => {
+      if (wholeDataset) await trx.deleteFrom('mp_dataset').where('name', '=', ref.name).execute();
+      else await trx.deleteFrom('mp_dataset_version').where('name', '=', ref.name).where('version', '=', ref.version!).execute();
+    });
+    return { deleted: wholeDataset ? versions : [ref.version!] };
+  }
+
   /** The dataset's validation schema. */
   async getSchema(name: string): Promise<DatasetSchema> {
     const row = await this.db.selectFrom('mp_dataset').select('schema_json').where('name', '=', name).executeTakeFirst();

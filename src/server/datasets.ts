@@ -56,6 +56,7 @@ const ColumnsBody = Type.Object(
   },
   { additionalProperties: false },
 );
+const DeletedReply = Type.Object({ deleted: Type.Array(Type.Integer(), { description: 'the version numbers deleted' }) });
 const RegisterReply = Type.Object({ created: Type.Boolean(), described: Type.Optional(Type.Boolean()), version: DatasetVersionSchema });
 // No type keyword: the body is a stream, which the validator must let through untouched.
 const RawBody = Type.Unsafe<Readable>({ description: 'the file (CSV, JSON Lines or Parquet) as the raw request body' });
@@ -152,6 +153,22 @@ export const datasetRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
       },
     },
     async (request) => datasets.get(refOf(request.params), { profile: request.query.profile }),
+  );
+
+  app.delete(
+    '/api/v1/datasets/:name/versions/:version',
+    {
+      config: { permission: 'manage' },
+      schema: { summary: 'Delete one version (the dataset too when it was the last)', tags, params: VersionParams, response: { 200: DeletedReply } },
+    },
+    // "latest" names one version here, never the whole dataset.
+    async (request) => datasets.delete({ name: request.params.name, version: (await datasets.get(refOf(request.params), { profile: false })).version }),
+  );
+
+  app.delete(
+    '/api/v1/datasets/:name',
+    { config: { permission: 'manage' }, schema: { summary: 'Delete a dataset and all its versions', tags, params: Type.Object({ name: Type.String({ minLength: 1 }) }), response: { 200: DeletedReply } } },
+    async (request) => datasets.delete({ name: request.params.name }),
   );
 
   app.get(

@@ -254,6 +254,25 @@ export const registryRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
     async (request) => registry.resolveVersion(request.params.name, request.params.version),
   );
 
+  app.delete(
+    '/api/v1/registry/models/:name/versions/:version',
+    { config: { permission: 'manage' }, schema: { summary: 'Delete a model version (refused while a deployment serves it)', tags, params: VersionParams } },
+    async (request, reply) => {
+      const v = await registry.resolveVersion(request.params.name, request.params.version);
+      await registry.deleteVersion(v.name, v.version, actorOf(request));
+      return reply.status(204).send();
+    },
+  );
+
+  app.delete(
+    '/api/v1/registry/models/:name',
+    { config: { permission: 'manage' }, schema: { summary: 'Delete a registered model and all its versions (refused while a deployment serves one)', tags, params: Type.Object({ name: Name }) } },
+    async (request, reply) => {
+      await registry.deleteModel(request.params.name, actorOf(request));
+      return reply.status(204).send();
+    },
+  );
+
   app.get(
     '/api/v1/registry/models/:name/versions/:version/manifest',
     {
