@@ -30,16 +30,22 @@ export function decodeRow(buf: Buffer | null): OnlineRow | undefined {
   return buf ? (JSON.parse(buf.toString('utf8')) as OnlineRow) : undefined;
 }
 
-const newer = (a: OnlineRow, b: OnlineRow | undefined) => !b || a.t > b.t || (a.t === b.t && a.c >= b.c);
-
-/** Writes the rows that are at least as new as what the store holds; returns how many. */
+/**
+ * Writes the rows newer than what the store holds (by event, then created time; the same times
+ * with other values, as after a definition change, count as newer); returns how many.
+ */
 export async function writeRows(store: OnlineStore, view: string, rows: { key: string; row: OnlineRow }[]): Promise<number> {
   if (rows.length === 0) return 0;
   const keys = rows.map((r) => onlineKey(view, r.key));
   const existing = await store.mget(keys);
   const entries: [string, string][] = [];
   rows.forEach((r, i) => {
-    if (newer(r.row, decodeRow(existing[i]))) entries.push([keys[i], JSON.stringify(r.row)]);
+    const text = JSON.stringify(r.row);
+    const old = existing[i];
+    if (old === null) return entries.push([keys[i], text]);
+    const b = decodeRow(old)!;
+    const a = r.row;
+    if (a.t > b.t || (a.t === b.t && (a.c > b.c || (a.c === b.c && old.toString('utf8') !== text)))) entries.push([keys[i], text]);
   });
   await store.mset(entries);
   return entries.length;
