@@ -10,6 +10,7 @@ import { invalidArgument } from '../core/errors.js';
 import { loadColumns, type MemoryColumn } from '../data/memory.js';
 import { describeSource, readerSql, reading, resolveSource, sqlIdent, type DuckSession } from '../data/source.js';
 import { outputNames, type FeatureRef, type FeatureRepo } from './repo.js';
+import { checkColumns } from './online.js';
 import { DUCK_TYPES, openSource, timestampExpr, type DatasetFiles } from './sources.js';
 import { coerceValue } from './transforms.js';
 import type { Value } from './types.js';
@@ -112,6 +113,7 @@ export async function buildHistorical(session: DuckSession, repo: FeatureRepo, r
 
 async function loadEntities(session: DuckSession, input: EntityInput, tsColumn: string): Promise<string> {
   if ('columns' in input) {
+    checkColumns(Object.fromEntries(input.columns.map((c) => [c.name, Array.from(c.values as ArrayLike<unknown>)])), 'entities');
     await loadColumns(session, input.columns, '__entity_input');
     return '__entity_input';
   }

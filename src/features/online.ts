@@ -65,3 +65,22 @@ export function parseTimestamp(v: unknown, field: string): number {
   }
   throw invalidArgument(`${field}: ${JSON.stringify(v)} is not a timestamp; use ISO 8601 with a zone or epoch seconds`);
 }
+
+/** Columns of request values: lists of equal length holding strings, numbers, booleans or nulls. */
+export function checkColumns(columns: Record<string, unknown>, field: string, rows?: number): number {
+  let n = rows;
+  let first = '';
+  for (const [name, values] of Object.entries(columns)) {
+    if (!Array.isArray(values)) throw invalidArgument(`${field}.${name}: must be a list of values`);
+    if (n === undefined) {
+      n = values.length;
+      first = name;
+    } else if (values.length !== n) throw invalidArgument(`${field}.${name}: has ${values.length} values, but ${first || 'the other columns'} has ${n}`);
+    values.forEach((v, i) => {
+      if (v !== null && typeof v !== 'string' && typeof v !== 'boolean' && !(typeof v === 'number' && Number.isFinite(v))) {
+        throw invalidArgument(`${field}.${name}[${i}]: ${JSON.stringify(v) ?? String(v)} is not a string, number, boolean or null`);
+      }
+    });
+  }
+  return n ?? 0;
+}

@@ -5,7 +5,7 @@
  */
 import { invalidArgument } from '../core/errors.js';
 import type { OnlineStore } from '../storage/online.js';
-import { decodeRow, entityKey, onlineKey, type OnlineRow } from './online.js';
+import { checkColumns, decodeRow, entityKey, onlineKey, type OnlineRow } from './online.js';
 import { outputNames, type FeatureRef, type FeatureRepo } from './repo.js';
 import { coerceValue } from './transforms.js';
 import type { FeatureStatus, OnlineResponse, Value } from './types.js';
@@ -21,11 +21,8 @@ export interface OnlineRequest {
 export async function readOnline(store: OnlineStore, repo: FeatureRepo, req: OnlineRequest, nowMs: number): Promise<OnlineResponse> {
   const columns = Object.entries(req.entities);
   if (columns.length === 0) throw invalidArgument('entities: give at least one join key column, e.g. {"customer_id": [10022]}');
-  const n = columns[0][1].length;
-  for (const [name, values] of [...columns, ...Object.entries(req.requestData ?? {})]) {
-    if (!Array.isArray(values)) throw invalidArgument(`entities.${name}: must be a list of values`);
-    if (values.length !== n) throw invalidArgument(`entities.${name}: has ${values.length} values, but ${columns[0][0]} has ${n}`);
-  }
+  const n = checkColumns(req.entities, 'entities');
+  checkColumns(req.requestData ?? {}, 'request_data', n);
   const lookups = [...req.features.filter((f) => f.kind === 'view'), ...repo.dependencies(req.features)];
   const viewNames = [...new Set(lookups.map((f) => f.view))];
   const keys: string[] = [];

@@ -20,7 +20,7 @@ import type { BlobStore } from '../storage/blobs.js';
 import { buildHistorical, type EntityInput } from './historical.js';
 import { registerFeatureMetrics } from './metrics.js';
 import { materializeView, type ViewMaterialization } from './materialize.js';
-import { entityKey, parseTimestamp, writeRows, type OnlineRow } from './online.js';
+import { checkColumns, entityKey, parseTimestamp, writeRows, type OnlineRow } from './online.js';
 import { planChanges } from './plan.js';
 import { readOnline } from './read.js';
 import { FeatureRepo, type FeatureRef } from './repo.js';
@@ -291,11 +291,7 @@ export class FeaturesService {
     const required = allowed.filter((c) => c !== src.created_timestamp_field);
     const missing = required.filter((c) => !given.includes(c));
     if (missing.length) throw invalidArgument(`df: missing column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `"${c}"`).join(', ')} of feature view ${opts.view}`);
-    const n = opts.df[src.timestamp_field].length;
-    for (const c of given) {
-      if (!Array.isArray(opts.df[c])) throw invalidArgument(`df.${c}: must be a list of values`);
-      if (opts.df[c].length !== n) throw invalidArgument(`df.${c}: has ${opts.df[c].length} values, but ${src.timestamp_field} has ${n}`);
-    }
+    const n = checkColumns(opts.df, 'df');
     const now = this.deps.clock.now();
     const rows: { key: string; row: OnlineRow }[] = [];
     let newest: number | null = null;

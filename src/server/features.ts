@@ -11,12 +11,14 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Platform } from '../platform.js';
 import { timeOrderedId } from '../core/ids.js';
-import { ApplyResultSchema, FeatureRepoSchema, OnlineResponseSchema, PlanSchema, parseTimestamp, type FeatureRepoSpec } from '../features/index.js';
+import { ApplyResultSchema, FeatureRepoSchema, OnlineResponseSchema, PlanSchema, parseTimestamp, type FeatureRepoSpec, type Value } from '../features/index.js';
 import { workDir } from '../platform.js';
 import { actorOf } from './registry-actor.js';
 
 const Cell = Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]);
-const Columns = Type.Record(Type.String(), Type.Array(Cell), { description: 'column name → values, one per row' });
+// No type keyword on the values: the server's type coercion would turn 1 into "1" (or null into 0); the domain checks them.
+const InCell = Type.Unsafe<Value>({ description: 'a string, number, boolean or null' });
+const Columns = Type.Record(Type.String(), Type.Array(InCell), { description: 'column name → values, one per row' });
 const Selection = {
   features: Type.Optional(Type.Array(Type.String(), { description: 'VIEW:FEATURE or VIEW' })),
   feature_service: Type.Optional(Type.String()),
