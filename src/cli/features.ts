@@ -7,8 +7,8 @@
 import type { Command } from 'commander';
 import { invalidArgument } from '../core/errors.js';
 import { FeaturesClient } from '../client/features.js';
-import { readTable } from '../data/read-table.js';
 import { loadFeatureFile, parseTimestamp, type Change, type Value } from '../features/index.js';
+import { readEntityColumns } from '../features/historical.js';
 import { createPlatform } from '../platform.js';
 import { configFrom, globalOptions, withClient } from './context.js';
 import { io, renderTable } from './datasets.js';
@@ -48,14 +48,6 @@ function parseColumns(raw: string[], flag: string): Record<string, Value[]> {
       .split(',')
       .map((v) => (v !== '' && Number.isFinite(Number(v)) ? Number(v) : v));
   }
-  return out;
-}
-
-/** An entity file as JSON columns, for a server that cannot read the caller's disk. */
-async function entityColumns(path: string): Promise<Record<string, Value[]>> {
-  const table = await readTable(path);
-  const out: Record<string, Value[]> = {};
-  for (const c of table.columns) out[c.name] = c.type === 'number' ? Array.from(c.values, (v) => (Number.isNaN(v) ? null : v)) : c.values;
   return out;
 }
 
@@ -121,7 +113,7 @@ export function registerFeaturesCommand(program: Command): Command {
     .option('--json', 'print the result as JSON')
     .action(async (flags: { entities: string; features?: string; featureService?: string; timestampColumn: string; output: string; register?: string; json?: boolean }, command: Command) => {
       const options = { ...selection(flags), timestampColumn: flags.timestampColumn, registerAs: flags.register };
-      const result = await withFeatures(command, async (f) => f.historicalToFile(f.embedded ? flags.entities : await entityColumns(flags.entities), flags.output, options));
+      const result = await withFeatures(command, async (f) => f.historicalToFile(f.embedded ? flags.entities : await readEntityColumns(flags.entities), flags.output, options));
       const { out } = io(command);
       if (flags.json) return out(JSON.stringify(result, null, 2) + '\n');
       out(`${flags.output}: ${result.rowCount.toLocaleString('en-US')} rows, features from registry version ${result.registryVersion}\n`);

@@ -8,7 +8,7 @@
  */
 import { invalidArgument } from '../core/errors.js';
 import { loadColumns, type MemoryColumn } from '../data/memory.js';
-import { describeSource, readerSql, reading, resolveSource, sqlIdent, type DuckSession } from '../data/source.js';
+import { DuckSession, describeSource, readerSql, reading, resolveSource, sqlIdent } from '../data/source.js';
 import { outputNames, type FeatureRef, type FeatureRepo } from './repo.js';
 import { checkColumns } from './online.js';
 import { DUCK_TYPES, openSource, timestampExpr, type DatasetFiles } from './sources.js';
@@ -114,7 +114,13 @@ export async function buildHistorical(session: DuckSession, repo: FeatureRepo, r
 async function loadEntities(session: DuckSession, input: EntityInput, tsColumn: string): Promise<string> {
   if ('columns' in input) {
     checkColumns(Object.fromEntries(input.columns.map((c) => [c.name, Array.from(c.values as ArrayLike<unknown>)])), 'entities');
-    await loadColumns(session, input.columns, '__entity_input');
+    // Whole numbers stay integers, so keys compare with integer source keys and print as given.
+    const columns = input.columns.map((c) => {
+      const values = Array.from(c.values as ArrayLike<unknown>);
+      const whole = values.length > 0 && values.every((v) => typeof v === 'number' && Number.isSafeInteger(v));
+      return whole ? { name: c.name, values: BigInt64Array.from(values as number[], (v) => BigInt(v)) } : c;
+    });
+    await loadColumns(session, columns, '__entity_input');
     return '__entity_input';
   }
   const table = resolveSource(input.path);
@@ -183,4 +189,22 @@ export function toValue(v: unknown): Value {
   if (typeof v === 'bigint') return Number(v);
   if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
   return String(v);
+}
+
+/**
+ * An entity file as JSON columns, for a server that cannot read the caller's disk: CSV cells
+ * as written (text), Parquet values as typed.
+ */
+export async function readEntityColumns(path: string): Promise<Record<string, Value[]>> {
+  const table = resolveSource(path);
+  if (table.format === 'jsonl') throw invalidArgument(`${path}: entity tables are CSV or Parquet`);
+  const session = await DuckSession.open();
+  try {
+    const from = table.format === 'csv' ? readerSql(table).replace(/\)$/, ', all_varchar = true)') : readerSql(table);
+    const names = (await reading(session, table, () => session.rows(`DESCRIBE SELECT * FROM ${from}`))).map((r) => String(r[0]));
+    const rows = await reading(session, table, () => session.rows(`SELECT * FROM ${from}`));
+    return Object.fromEntries(names.map((n, j) => [n, rows.map((r) => toValue(r[j] instanceof Date ? (r[j] as Date).toISOString() : r[j]))]));
+  } finally {
+    session.close();
+  }
 }
