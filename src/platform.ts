@@ -60,6 +60,8 @@ async function createServices(stores: Stores): Promise<Services> {
   monitoring.registerMetrics(serving.metrics.registry);
   const features = new FeaturesService({ ...stores, datasets, onlineId: onlineId(stores.config), workDir: workDir(stores.config, 'features') });
   features.registerMetrics(serving.metrics.registry);
+  await features.start();
+  serving.inputHook = features.inputHook;
   return { tracking, datasets, registry, serving, monitoring, features };
 }
 

@@ -206,5 +206,24 @@ export function registerFeaturesCommand(program: Command): Command {
       if (report.views.some((v) => v.mismatches.length > 0)) process.exitCode = 1;
     });
 
+  features
+    .command('bind')
+    .description("serve DEPLOYMENT with a feature lookup: requests carry entity keys (and request values); the model's inputs come from SERVICE")
+    .argument('<deployment>', 'deployment name')
+    .argument('<service>', 'feature service')
+    .action(async (deployment: string, service: string, _flags: unknown, command: Command) => {
+      const b = await withFeatures(command, (f) => f.bindDeployment(deployment, service));
+      io(command).out(`${deployment}: inputs from feature service ${service}; requests carry ${Object.entries(b.keys).map(([k, t]) => `${k} (${t})`).join(', ')}\n`);
+    });
+
+  features
+    .command('unbind')
+    .description('serve DEPLOYMENT without a feature lookup again')
+    .argument('<deployment>', 'deployment name')
+    .action(async (deployment: string, _flags: unknown, command: Command) => {
+      await withFeatures(command, (f) => f.unbindDeployment(deployment));
+      io(command).out(`${deployment}: no feature lookup\n`);
+    });
+
   return features;
 }

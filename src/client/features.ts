@@ -113,6 +113,15 @@ export class FeaturesClient {
     return this.client.request({ method: 'POST', path: '/api/v1/features/check', body: options });
   }
 
+  /** Serves `deployment` with a feature lookup: its requests carry entity keys and request values. */
+  bindDeployment(deployment: string, featureService: string): Promise<{ deployment: string; featureService: string; keys: Record<string, string> }> {
+    return this.client.request({ method: 'PUT', path: `/api/v1/features/deployments/${encodeURIComponent(deployment)}`, body: { feature_service: featureService } });
+  }
+
+  async unbindDeployment(deployment: string): Promise<void> {
+    await this.client.request({ method: 'DELETE', path: `/api/v1/features/deployments/${encodeURIComponent(deployment)}` });
+  }
+
   async freshness(): Promise<FreshnessEntry[]> {
     return (await this.client.request<{ views: FreshnessEntry[] }>({ method: 'GET', path: '/api/v1/features/freshness' })).views;
   }

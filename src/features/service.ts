@@ -19,6 +19,9 @@ import type { OnlineStore } from '../storage/online.js';
 import type { BlobStore } from '../storage/blobs.js';
 import { buildHistorical, type EntityInput } from './historical.js';
 import { registerFeatureMetrics } from './metrics.js';
+import { buildRewrite, type Binding } from './serving-hook.js';
+import type { DType, Signature } from '../models/index.js';
+import type { InputHook, RequestRewrite } from '../serving/input-hook.js';
 import { materializeView, type ViewMaterialization } from './materialize.js';
 import { checkColumns, entityKey, parseTimestamp, writeRows, type OnlineRow } from './online.js';
 import { planChanges } from './plan.js';
@@ -99,9 +102,16 @@ export interface FreshnessEntry {
   rowsWritten: number;
 }
 
+/** How often a replica re-reads bindings and the applied definition for the serving path. */
+const SERVING_REFRESH_MS = 5000;
+
 export class FeaturesService {
   private readonly db: Kysely<FeatureTables>;
   private cached: { version: number; repo: FeatureRepo } | undefined;
+  private bindings = new Map<string, Binding>();
+  private rewrites = new Map<string, { model: Signature; repo: FeatureRepo; binding: Binding; rewrite: RequestRewrite }>();
+  private refreshedAt = -Infinity;
+  private refreshing: Promise<void> | undefined;
 
   constructor(private readonly deps: FeaturesDeps) {
     this.db = deps.metadata.db as Kysely<FeatureTables>;
@@ -156,6 +166,7 @@ export class FeaturesService {
         .execute();
       return next;
     });
+    await this.repo();
     return { ...plan, version };
   }
 
@@ -378,6 +389,75 @@ export class FeaturesService {
     return report;
   }
 
+  /** Loads what the serving path reads synchronously: deployment bindings and the applied definition. */
+  async start(): Promise<void> {
+    await this.refreshServing();
+  }
+
+  private async refreshServing(): Promise<void> {
+    this.refreshedAt = this.deps.clock.now();
+    const rows = await this.db.selectFrom('mp_feature_deployment').selectAll().execute();
+    this.bindings = new Map(rows.map((r) => [r.deployment, { featureService: r.feature_service, keys: JSON.parse(r.keys_json) }]));
+    if (rows.length > 0) await this.repo().catch(() => undefined);
+  }
+
+  /**
+   * Serving's input hook: the request rewrite of a deployment bound to a feature service, or
+   * undefined at once for any other. Bindings and definitions applied on another replica are
+   * seen within SERVING_REFRESH_MS.
+   */
+  readonly inputHook: InputHook = (deployment, model) => {
+    if (this.deps.clock.now() - this.refreshedAt > SERVING_REFRESH_MS && !this.refreshing) {
+      this.refreshing = this.refreshServing()
+        .catch(() => undefined)
+        .finally(() => (this.refreshing = undefined));
+    }
+    const binding = this.bindings.get(deployment);
+    if (!binding) return undefined;
+    if (!this.cached) throw failedPrecondition(`deployment "${deployment}" looks its inputs up in feature service ${binding.featureService}, but no feature definitions are applied`);
+    const repo = this.cached.repo;
+    const hit = this.rewrites.get(deployment);
+    if (hit && hit.model === model && hit.repo === repo && hit.binding === binding) return hit.rewrite;
+    const rewrite = buildRewrite(repo, binding, model, this.deps.online, () => this.deps.clock.now());
+    this.rewrites.set(deployment, { model, repo, binding, rewrite });
+    return rewrite;
+  };
+
+  /** Makes a deployment's requests carry entity keys; its model's inputs come from the feature service. */
+  async bindDeployment(deployment: string, featureService: string): Promise<Binding> {
+    const { repo } = await this.repo();
+    const refs = repo.resolveFeatures(undefined, featureService);
+    const keys: Record<string, DType> = {};
+    const session = await this.session();
+    try {
+      for (const viewName of new Set([...refs, ...repo.dependencies(refs)].filter((r) => r.kind === 'view').map((r) => r.view))) {
+        const view = repo.views.get(viewName)!;
+        const src = await openSource(session, view.source, this.datasetFiles);
+        for (const k of view.joinKeys) keys[k] = keyDtype(src.columns.get(k)!);
+      }
+    } finally {
+      session.close();
+    }
+    await this.db
+      .insertInto('mp_feature_deployment')
+      .values({ deployment, feature_service: featureService, keys_json: JSON.stringify(keys), updated_ms: this.deps.clock.now() })
+      .onConflict((oc) => oc.column('deployment').doUpdateSet({ feature_service: featureService, keys_json: JSON.stringify(keys), updated_ms: this.deps.clock.now() }))
+      .execute();
+    await this.refreshServing();
+    return { featureService, keys };
+  }
+
+  async unbindDeployment(deployment: string): Promise<void> {
+    const res = await this.db.deleteFrom('mp_feature_deployment').where('deployment', '=', deployment).executeTakeFirst();
+    if (Number(res.numDeletedRows) === 0) throw notFound(`deployment "${deployment}" is not bound to a feature service`);
+    await this.refreshServing();
+  }
+
+  async deploymentBindings(): Promise<{ deployment: string; featureService: string; keys: Record<string, DType> }[]> {
+    const rows = await this.db.selectFrom('mp_feature_deployment').selectAll().orderBy('deployment').execute();
+    return rows.map((r) => ({ deployment: r.deployment, featureService: r.feature_service, keys: JSON.parse(r.keys_json) }));
+  }
+
   registerMetrics(registry: Registry): void {
     registerFeatureMetrics(registry, () => this.freshness());
   }
@@ -397,6 +477,13 @@ export class FeaturesService {
       };
     });
   }
+}
+
+const INTEGER_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT)$/;
+
+/** The dtype a request sends a join key as: integer keys as int64, others as text. */
+function keyDtype(duckType: string): DType {
+  return INTEGER_TYPE.test(duckType) ? 'int64' : 'string';
 }
 
 function toVersion(r: { version: number; digest: string; spec_json: string; creator: string; created_ms: number }): RegistryVersion {

@@ -24,7 +24,17 @@ export interface FeatureOnlineStateTable {
   updated_ms: number;
 }
 
+/** A deployment whose requests carry entity keys: its model's inputs come from a feature service. */
+export interface FeatureDeploymentTable {
+  deployment: string;
+  feature_service: string;
+  /** Join key → model dtype a request sends it as (from the source column's type). */
+  keys_json: string;
+  updated_ms: number;
+}
+
 export interface FeatureTables {
+  mp_feature_deployment: FeatureDeploymentTable;
   mp_feature_registry: FeatureRegistryTable;
   mp_feature_online_state: FeatureOnlineStateTable;
 }
@@ -51,9 +61,17 @@ export const featureMigrations: Migrations = {
         .addColumn('updated_ms', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('mp_feature_online_state_pk', ['view', 'store'])
         .execute();
+      await db.schema
+        .createTable('mp_feature_deployment')
+        .addColumn('deployment', 'varchar(255)', (c) => c.primaryKey())
+        .addColumn('feature_service', 'varchar(128)', (c) => c.notNull())
+        .addColumn('keys_json', 'text', (c) => c.notNull())
+        .addColumn('updated_ms', 'bigint', (c) => c.notNull())
+        .execute();
     },
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     async down(db: Kysely<any>) {
+      await db.schema.dropTable('mp_feature_deployment').execute();
       await db.schema.dropTable('mp_feature_online_state').execute();
       await db.schema.dropTable('mp_feature_registry').execute();
     },

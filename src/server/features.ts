@@ -203,6 +203,39 @@ export const featureRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
     async (request) => features.check(request.body),
   );
 
+  const Binding = Type.Object({ deployment: Type.String(), featureService: Type.String(), keys: Type.Record(Type.String(), Type.String()) });
+  const DeploymentParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) });
+
+  app.get(
+    '/api/v1/features/deployments',
+    { config: { permission: 'read' }, schema: { summary: 'Deployments whose inputs come from a feature service', tags, response: { 200: Type.Object({ deployments: Type.Array(Binding) }) } } },
+    async () => ({ deployments: await features.deploymentBindings() }),
+  );
+
+  app.put(
+    '/api/v1/features/deployments/:name',
+    {
+      config: { permission: 'manage' },
+      schema: {
+        summary: "Serve a deployment with a feature lookup: requests carry entity keys, the model's inputs come from the feature service",
+        tags,
+        params: DeploymentParams,
+        body: Type.Object({ feature_service: Type.String() }, { additionalProperties: false }),
+        response: { 200: Binding },
+      },
+    },
+    async (request) => ({ deployment: request.params.name, ...(await features.bindDeployment(request.params.name, request.body.feature_service)) }),
+  );
+
+  app.delete(
+    '/api/v1/features/deployments/:name',
+    { config: { permission: 'manage' }, schema: { summary: 'Serve a deployment without a feature lookup again', tags, params: DeploymentParams, response: { 204: Type.Null() } } },
+    async (request, reply) => {
+      await features.unbindDeployment(request.params.name);
+      return reply.status(204).send(null);
+    },
+  );
+
   app.get(
     '/api/v1/features/freshness',
     { config: { permission: 'read' }, schema: { summary: 'Age of the newest online row of each feature view', tags, response: { 200: FreshnessReply } } },
