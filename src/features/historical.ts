@@ -11,8 +11,8 @@ import { loadColumns, type MemoryColumn } from '../data/memory.js';
 import { DuckSession, describeSource, readerSql, reading, resolveSource, sqlIdent } from '../data/source.js';
 import { outputNames, type FeatureRef, type FeatureRepo } from './repo.js';
 import { checkColumns } from './online.js';
-import { DUCK_TYPES, openSource, timestampExpr, type DatasetFiles } from './sources.js';
-import { coerceValue } from './transforms.js';
+import { DUCK_TYPES, NUMERIC, openSource, timestampExpr, type DatasetFiles } from './sources.js';
+import { coerceValue, transformInputs } from './transforms.js';
 import type { Value } from './types.js';
 
 export type EntityInput = { path: string } | { columns: MemoryColumn[] };
@@ -31,8 +31,6 @@ export interface HistoricalPlan {
   columns: string[];
   rowCount: number;
 }
-
-const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|REAL|DECIMAL.*)$/;
 
 /** Builds the result as temp tables in `session`; the caller copies `sql` where it needs it. */
 export async function buildHistorical(session: DuckSession, repo: FeatureRepo, req: HistoricalRequest, datasetFiles: DatasetFiles): Promise<HistoricalPlan> {
@@ -148,35 +146,39 @@ async function computeOnDemand(
   rowCount: number,
 ): Promise<void> {
   const views = [...new Set(refs.map((r) => r.view))].map((n) => repo.onDemand.get(n)!);
-  const inputs: { name: string; sql: string }[] = [];
-  const seen = new Set<string>();
-  const add = (name: string, sql: string) => {
-    if (!seen.has(name)) inputs.push({ name, sql });
-    seen.add(name);
-  };
-  for (const v of views) {
-    for (const r of v.spec.request ?? []) {
-      if (!entityTypes.has(r.name)) throw invalidArgument(`${what}: no column "${r.name}", a request value on-demand view ${v.spec.name} needs`);
-      add(r.name, `CAST(j.${sqlIdent(r.name)} AS ${DUCK_TYPES[r.dtype]})`);
-    }
-    for (const s of v.spec.sources) {
-      for (const f of repo.views.get(s)!.spec.features) {
-        add(`${s}__${f.name}`, colOf.get(`${s}:${f.name}`)!);
-        add(f.name, colOf.get(`${s}:${f.name}`)!);
+  // Each distinct source of a transform field is read once, as one column of the stream.
+  const columns = new Map<string, { at: number; sql: string }>();
+  const fields = views.map((v) =>
+    transformInputs(repo, v.spec).map((input) => {
+      let key: string;
+      let sql: string;
+      if ('request' in input) {
+        if (!entityTypes.has(input.name)) throw invalidArgument(`${what}: no column "${input.name}", a request value on-demand view ${v.spec.name} needs`);
+        key = `request:${input.name}`;
+        sql = `CAST(j.${sqlIdent(input.name)} AS ${DUCK_TYPES[input.request.dtype]})`;
+      } else {
+        key = `${input.view}:${input.feature}`;
+        sql = colOf.get(key)!;
       }
-    }
-  }
+      if (!columns.has(key)) columns.set(key, { at: columns.size + 1, sql });
+      return { name: input.name, at: columns.get(key)!.at };
+    }),
+  );
   const out: Value[][] = refs.map(() => new Array(rowCount));
   const rowIds: number[] = new Array(rowCount);
-  const result = await session.con.stream(`SELECT j.__row, ${inputs.map((i) => i.sql).join(', ')} FROM __joined j ORDER BY j.__row`);
+  const result = await session.con.stream(`SELECT j.__row, ${[...columns.values()].map((c) => c.sql).join(', ')} FROM __joined j ORDER BY j.__row`);
   let r = 0;
   for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
     const rows = chunk.getRows();
     for (const row of rows) {
       rowIds[r] = Number(row[0]);
-      const input: Record<string, Value> = {};
-      inputs.forEach((inp, i) => (input[inp.name] = toValue(row[i + 1])));
-      const outputs = new Map(views.map((v) => [v.spec.name, v.transform({ ...input })]));
+      const outputs = new Map(
+        views.map((v, k) => {
+          const input: Record<string, Value> = {};
+          for (const f of fields[k]) input[f.name] = toValue(row[f.at]);
+          return [v.spec.name, v.transform(input)];
+        }),
+      );
       refs.forEach((f, k) => (out[k][r] = coerceValue(outputs.get(f.view)![f.feature], f.spec)));
       r++;
     }
@@ -184,10 +186,12 @@ async function computeOnDemand(
   await loadColumns(session, [{ name: '__row', values: rowIds }, ...refs.map((_, k) => ({ name: `__o${k}`, values: out[k] }))], '__odfv');
 }
 
+/** A DuckDB value as JSON: BIGINT as a number, timestamps as ISO text. */
 export function toValue(v: unknown): Value {
   if (v === null || v === undefined) return null;
   if (typeof v === 'bigint') return Number(v);
   if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
+  if (v instanceof Date) return v.toISOString();
   return String(v);
 }
 
@@ -203,7 +207,7 @@ export async function readEntityColumns(path: string): Promise<Record<string, Va
     const from = table.format === 'csv' ? readerSql(table).replace(/\)$/, ', all_varchar = true)') : readerSql(table);
     const names = (await reading(session, table, () => session.rows(`DESCRIBE SELECT * FROM ${from}`))).map((r) => String(r[0]));
     const rows = await reading(session, table, () => session.rows(`SELECT * FROM ${from}`));
-    return Object.fromEntries(names.map((n, j) => [n, rows.map((r) => toValue(r[j] instanceof Date ? (r[j] as Date).toISOString() : r[j]))]));
+    return Object.fromEntries(names.map((n, j) => [n, rows.map((r) => toValue(r[j]))]));
   } finally {
     session.close();
   }

@@ -7,7 +7,7 @@ import { invalidArgument } from '../core/errors.js';
 import type { OnlineStore } from '../storage/online.js';
 import { checkColumns, decodeRow, entityKey, onlineKey, type OnlineRow } from './online.js';
 import { outputNames, type FeatureRef, type FeatureRepo } from './repo.js';
-import { coerceValue } from './transforms.js';
+import { coerceValue, transformInputs } from './transforms.js';
 import type { FeatureStatus, OnlineResponse, Value } from './types.js';
 
 export interface OnlineRequest {
@@ -88,18 +88,14 @@ function onDemandColumns(repo: FeatureRepo, refs: FeatureRef[], looked: Map<stri
     const odfv = repo.onDemand.get(name)!;
     const wanted = refs.filter((r) => r.view === name);
     const cols = wanted.map(() => ({ values: new Array<Value>(n), statuses: new Array<FeatureStatus>(n), event_timestamps: new Array<string | null>(n).fill(null) }));
+    const fields = transformInputs(repo, odfv.spec);
     for (const r of odfv.spec.request ?? []) {
       if (!(req.requestData?.[r.name] ?? req.entities[r.name])) throw invalidArgument(`request_data: missing "${r.name}", a request value on-demand view ${name} needs`);
     }
     for (let i = 0; i < n; i++) {
       const input: Record<string, Value> = {};
-      for (const r of odfv.spec.request ?? []) input[r.name] = coerceValue((req.requestData?.[r.name] ?? req.entities[r.name])[i], r);
-      for (const s of odfv.spec.sources) {
-        for (const f of repo.views.get(s)!.spec.features) {
-          const v = looked.get(`${s}:${f.name}`)!.values[i];
-          input[`${s}__${f.name}`] = v;
-          if (!(f.name in input)) input[f.name] = v;
-        }
+      for (const f of fields) {
+        input[f.name] = 'request' in f ? coerceValue((req.requestData?.[f.name] ?? req.entities[f.name])[i], f.request) : looked.get(`${f.view}:${f.feature}`)!.values[i];
       }
       const result = odfv.transform(input);
       wanted.forEach((f, k) => {

@@ -113,6 +113,13 @@ export class FeatureRepo {
     });
   }
 
+  /** A feature view by name; `field` names the request field in the error. */
+  view(name: string, field: string): ResolvedView {
+    const view = this.views.get(name);
+    if (!view) throw notFound(`${field}: unknown feature view "${name}"${known(this.views)}`);
+    return view;
+  }
+
   /** "VIEW:FEATURE" or "VIEW" (all its features). */
   parseRef(ref: string, field: string): FeatureRef[] {
     const [viewName, featureName, extra] = ref.split(':');

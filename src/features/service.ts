@@ -17,7 +17,7 @@ import { DuckSession, sqlIdent, sqlString } from '../data/source.js';
 import type { MetadataStore } from '../storage/metadata.js';
 import type { OnlineStore } from '../storage/online.js';
 import type { BlobStore } from '../storage/blobs.js';
-import { buildHistorical, type EntityInput } from './historical.js';
+import { buildHistorical, toValue, type EntityInput } from './historical.js';
 import { registerFeatureMetrics } from './metrics.js';
 import { buildRewrite, type Binding } from './serving-hook.js';
 import type { DType, Signature } from '../models/index.js';
@@ -234,7 +234,7 @@ export class FeaturesService {
     try {
       const plan = await buildHistorical(session, repo, { entities: opts.entities, features: refs, timestampColumn: opts.timestampColumn }, this.datasetFiles);
       const rows = await session.rows(plan.sql);
-      return { columns: plan.columns, rows: rows.map((r) => r.map(jsonValue)) };
+      return { columns: plan.columns, rows: rows.map((r) => r.map(toValue)) };
     } finally {
       session.close();
     }
@@ -248,8 +248,7 @@ export class FeaturesService {
     if (opts.startMs !== undefined && opts.startMs > endMs) throw invalidArgument(`start: ${new Date(opts.startMs).toISOString()} is after end ${new Date(endMs).toISOString()}`);
     const out: ViewMaterialization[] = [];
     for (const name of names) {
-      const view = repo.views.get(name);
-      if (!view) throw notFound(`views: unknown feature view "${name}"; known: ${[...repo.views.keys()].join(', ')}`);
+      const view = repo.view(name, 'views');
       const state = await this.state(name);
       const afterMs = opts.incremental ? (state ? Number(state.materialized_to_ms) : undefined) : opts.startMs === undefined ? undefined : opts.startMs - 1;
       const session = await this.session();
@@ -292,8 +291,7 @@ export class FeaturesService {
   /** Writes fresh rows of a view to the online store (and appends them to its CSV source). */
   async push(opts: PushOptions): Promise<{ rows: number; written: number }> {
     const { repo } = await this.repo();
-    const view = repo.views.get(opts.view);
-    if (!view) throw notFound(`feature_view: unknown feature view "${opts.view}"; known: ${[...repo.views.keys()].join(', ')}`);
+    const view = repo.view(opts.view, 'feature_view');
     const src = view.source;
     const allowed = [...view.joinKeys, src.timestamp_field, ...(src.created_timestamp_field ? [src.created_timestamp_field] : []), ...view.spec.features.map((f) => f.name)];
     const given = Object.keys(opts.df);
@@ -351,8 +349,7 @@ export class FeaturesService {
     const sample = opts.sample ?? 100;
     const report: ConsistencyReport = { checkedAt: new Date(now).toISOString(), views: [] };
     for (const name of opts.views?.length ? opts.views : [...repo.views.keys()]) {
-      const view = repo.views.get(name);
-      if (!view) throw notFound(`views: unknown feature view "${name}"; known: ${[...repo.views.keys()].join(', ')}`);
+      const view = repo.view(name, 'views');
       const session = await this.session();
       let keys: unknown[][];
       try {
@@ -364,7 +361,7 @@ export class FeaturesService {
         session.close();
       }
       const entities: Record<string, Value[]> = {};
-      view.joinKeys.forEach((k, j) => (entities[k] = keys.map((r) => jsonValue(r[j]))));
+      view.joinKeys.forEach((k, j) => (entities[k] = keys.map((r) => toValue(r[j]))));
       const features = view.spec.features.map((f) => `${name}:${f.name}`);
       const online = await this.getOnlineFeatures({ features, entities });
       const offline = await this.historical({
@@ -488,14 +485,6 @@ function keyDtype(duckType: string): DType {
 
 function toVersion(r: { version: number; digest: string; spec_json: string; creator: string; created_ms: number }): RegistryVersion {
   return { version: Number(r.version), digest: r.digest, creator: r.creator, createdAt: Number(r.created_ms), spec: JSON.parse(r.spec_json) };
-}
-
-function jsonValue(v: unknown): Value {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'bigint') return Number(v);
-  if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
-  if (v instanceof Date) return v.toISOString();
-  return String(v);
 }
 
 function sameValue(a: Value, b: Value): boolean {

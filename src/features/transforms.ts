@@ -4,6 +4,7 @@
  */
 import vm from 'node:vm';
 import { invalidArgument } from '../core/errors.js';
+import type { FeatureRepo } from './repo.js';
 import type { FeatureSpec, OnDemandViewSpec, Value } from './types.js';
 
 export type Transform = (row: Record<string, Value>) => Record<string, Value>;
@@ -51,4 +52,29 @@ export function coerceValue(value: unknown, feature: FeatureSpec): Value {
       return Number.isNaN(n) ? null : n;
     }
   }
+}
+
+/** One argument field of a transform: a request value, or a source view's feature. */
+export type TransformInput = { name: string; request: FeatureSpec } | { name: string; view: string; feature: string };
+
+/**
+ * The fields a transform's row holds, the same offline and online: its request values, then
+ * each source view's features as `VIEW__FEATURE` and as `FEATURE` (the first view named wins
+ * a shared name).
+ */
+export function transformInputs(repo: FeatureRepo, view: OnDemandViewSpec): TransformInput[] {
+  const out: TransformInput[] = [];
+  const seen = new Set<string>();
+  const add = (input: TransformInput) => {
+    if (!seen.has(input.name)) out.push(input);
+    seen.add(input.name);
+  };
+  for (const r of view.request ?? []) add({ name: r.name, request: r });
+  for (const s of view.sources) {
+    for (const f of repo.views.get(s)!.spec.features) {
+      add({ name: `${s}__${f.name}`, view: s, feature: f.name });
+      add({ name: f.name, view: s, feature: f.name });
+    }
+  }
+  return out;
 }
