@@ -3,7 +3,7 @@
  * ports to the domains. Nothing else constructs an adapter.
  */
 import { join } from 'node:path';
-import type { Config } from './config.js';
+import { redact, type Config } from './config.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { openMetadataStore, migrate, type MetadataStore, type Migrations } from './storage/metadata.js';
 import { coreMigrations } from './storage/core-migrations.js';
@@ -16,6 +16,7 @@ import { DatasetsService, datasetMigrations } from './data/index.js';
 import { createRegistryService, registryMigrations, trackingPorts, type RegistryService } from './registry/index.js';
 import { createServingService, servingMigrations, type ServingService } from './serving/index.js';
 import { createMonitoringService, monitoringMigrations, type MonitoringService } from './monitoring/service.js';
+import { FeaturesService, featureMigrations } from './features/index.js';
 
 export interface Platform {
   readonly config: Config;
@@ -46,6 +47,7 @@ export interface Services {
   registry: RegistryService;
   serving: ServingService;
   monitoring: MonitoringService;
+  features: FeaturesService;
 }
 
 async function createServices(stores: Stores): Promise<Services> {
@@ -56,7 +58,11 @@ async function createServices(stores: Stores): Promise<Services> {
   const monitoring = await createMonitoringService(stores, { datasets });
   serving.addPredictionTap(monitoring.sink);
   monitoring.registerMetrics(serving.metrics.registry);
-  return { tracking, datasets, registry, serving, monitoring };
+  const features = new FeaturesService({ ...stores, datasets, onlineId: onlineId(stores.config), workDir: workDir(stores.config, 'features') });
+  features.registerMetrics(serving.metrics.registry);
+  await features.start();
+  serving.inputHook = features.inputHook;
+  return { tracking, datasets, registry, serving, monitoring, features };
 }
 
 export interface PlatformOptions {
@@ -64,7 +70,7 @@ export interface PlatformOptions {
 }
 
 /** Every domain's migrations; names sort in the order they must run. */
-export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations, ...datasetMigrations, ...registryMigrations, ...servingMigrations, ...monitoringMigrations };
+export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations, ...datasetMigrations, ...registryMigrations, ...servingMigrations, ...monitoringMigrations, ...featureMigrations };
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock;
@@ -101,6 +107,11 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     for (const store of opened.reverse()) await store.close().catch(() => undefined);
     throw err;
   }
+}
+
+/** Names the online store (kind and location) so per-store progress is not confused between stores. */
+function onlineId(config: Config): string {
+  return config.online.kind === 'sqlite' ? `sqlite:${config.online.path}` : `redis:${redact(config.online.url)}#${config.online.prefix}`;
 }
 
 /** Where a domain may keep local working files (caches, temp files) under the data folder. */

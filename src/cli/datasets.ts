@@ -17,7 +17,7 @@ interface Io {
   err(text: string): void;
 }
 
-function io(command: Command): Io {
+export function io(command: Command): Io {
   // Commander's output configuration (inherited from the program) lets tests capture output.
   const c = command.configureOutput();
   return {

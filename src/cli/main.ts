@@ -15,6 +15,7 @@ import { registerModelsCommand } from './models.js';
 import { registerExperimentsCommand } from './experiments.js';
 import { registerRunsCommand } from './runs.js';
 import { registerMonitorsCommand } from './monitors.js';
+import { registerFeaturesCommand } from './features.js';
 
 export function buildProgram(): Command {
   const program = new Command('modelport')
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerExperimentsCommand(program);
   registerRunsCommand(program);
   registerMonitorsCommand(program);
+  registerFeaturesCommand(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

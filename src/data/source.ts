@@ -104,13 +104,14 @@ function fileList(files: string[]): string {
   return files.length === 1 ? sqlString(files[0]) : `[${files.map(sqlString).join(', ')}]`;
 }
 
-/** The DuckDB table function that reads the source. */
-export function readerSql(source: TableSource): string {
+/** The DuckDB table function that reads the source; `textColumns` of a CSV are read as text, as written. */
+export function readerSql(source: TableSource, textColumns: string[] = []): string {
   const files = fileList(source.files);
   const many = source.files.length > 1 ? ', union_by_name = true' : '';
+  const types = textColumns.length ? `, types = {${textColumns.map((c) => `${sqlString(c)}: 'VARCHAR'`).join(', ')}}` : '';
   switch (source.format) {
     case 'csv':
-      return `read_csv(${files}, header = true, delim = ${sqlString(source.delimiter)}, quote = '"', escape = '"'${many})`;
+      return `read_csv(${files}, header = true, delim = ${sqlString(source.delimiter)}, quote = '"', escape = '"'${many}${types})`;
     case 'jsonl':
       return `read_json(${files}, format = 'newline_delimited'${many})`;
     case 'parquet':

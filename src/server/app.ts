@@ -26,6 +26,7 @@ import { mlflowRegistryRoutes } from './mlflow/registry.js';
 import { registryRoutes } from './registry.js';
 import { monitoringRoutes } from './monitoring.js';
 import { uiRoutes } from './ui.js';
+import { featureRoutes } from './features.js';
 
 export interface AppOptions {
   /** pino logger options (a level, and a stream to write to) or false to silence; defaults to the Config's log level. */
@@ -35,7 +36,7 @@ export interface AppOptions {
 }
 
 /** One plugin per domain, each given the platform. */
-const DOMAIN_ROUTES: FastifyPluginAsync<{ platform: Platform }>[] = [healthRoutes, datasetRoutes, trackingRoutes, mlflowRegistryRoutes, registryRoutes, servingRoutes, v2Routes, invocationsRoutes, metricsRoutes, monitoringRoutes];
+const DOMAIN_ROUTES: FastifyPluginAsync<{ platform: Platform }>[] = [healthRoutes, datasetRoutes, trackingRoutes, mlflowRegistryRoutes, registryRoutes, servingRoutes, v2Routes, invocationsRoutes, metricsRoutes, monitoringRoutes, featureRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 

@@ -92,8 +92,10 @@ export async function runInference(serving: ServingService, request: InferenceRe
   const gauge = serving.metrics.inFlightOf(target.deployment);
   gauge.inc();
   try {
-    const { batch, outputs } = call.decode(target.version.signature);
-    const { output, target: answered } = await serving.predict(target, batch, outputs, request.id);
+    const rewrite = serving.inputHook?.(target.deployment, target.version.signature);
+    const { batch, outputs } = call.decode(rewrite ? rewrite.requestSignature : target.version.signature);
+    const inputs = rewrite ? await rewrite.assemble(batch) : batch;
+    const { output, target: answered } = await serving.predict(target, inputs, outputs, request.id);
     info.version = String(answered.version.version);
     return call.encode(output, answered);
   } finally {

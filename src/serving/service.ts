@@ -8,6 +8,7 @@
 import type { Clock } from '../core/clock.js';
 import { invalidArgument, isModelportError, notFound, unavailable } from '../core/errors.js';
 import type { Batch } from '../models/index.js';
+import type { InputHook } from './input-hook.js';
 import type { MetadataStore } from '../storage/metadata.js';
 import { cacheKey, ResponseCache } from './cache.js';
 import { ServingMetrics } from './metrics.js';
@@ -139,6 +140,8 @@ function variantFrom(input: { model: string; version?: number; alias?: string })
 
 export class ServingService {
   readonly metrics: ServingMetrics;
+  /** Rewrites requests of deployments that look their inputs up (the feature store sets it). */
+  inputHook: InputHook | undefined;
   private readonly store: DeploymentStore;
   private readonly runtimes = new Map<string, DeploymentRuntime>();
   private generation = -1;

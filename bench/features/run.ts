@@ -1,0 +1,192 @@
+/**
+ * The feature store against the issue's limits and against pandas:
+ * - online reads of 1 entity × 50 features, in-process on SQLite and on Redis, and over HTTP;
+ *   100 entities × 50 features in one HTTP call (p50/p99 against the targets 0.3, 1, 2, 5 ms);
+ * - materialization into SQLite and Redis, in entities written per second (targets 300,000
+ *   and 200,000);
+ * - point-in-time retrieval of E entity rows against R feature rows, modelport (DuckDB ASOF
+ *   JOIN, reading Parquet) against pandas merge_asof on the same data in memory (file reading
+ *   not timed for pandas), with both answers checked against each other (target ≥ 3× faster).
+ *
+ *   node --import tsx bench/features/run.ts [--entities 1000000] [--rows 10000000]
+ *        [--online-entities 200000] [--reads 5000]
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../../src/config.js';
+import type { FeatureRepoSpec } from '../../src/features/index.js';
+import { createPlatform, type Platform } from '../../src/platform.js';
+import { startServer } from '../../src/server/serve.js';
+import { machine, percentile, table, writeResults } from '../report.js';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return Number(i > 0 ? process.argv[i + 1] : fallback);
+};
+const ENTITY_ROWS = arg('entities', '1000000');
+const FEATURE_ROWS = arg('rows', '10000000');
+const ONLINE_ENTITIES = arg('online-entities', '200000');
+const READS = arg('reads', '5000');
+const REDIS_URL = process.env.MODELPORT_TEST_REDIS ?? 'redis://127.0.0.1:6379';
+const N_FEATURES = 50;
+const PANDAS = fileURLToPath(new URL('pandas_pit.py', import.meta.url));
+const T0 = Date.parse('2025-01-01T00:00:00Z') / 1000;
+const SPAN = 90 * 86_400;
+const TTL_S = 7 * 86_400;
+
+const work = mkdtempSync(join(os.tmpdir(), 'bench-features-'));
+
+async function generate(): Promise<void> {
+  const inst = await DuckDBInstance.create(':memory:');
+  const con = await inst.connect();
+  const customers = Math.max(1, Math.floor(FEATURE_ROWS / 10));
+  // Historical: 10 rows per customer on average, 3 features; ties on event time with a later correction.
+  await con.run(`COPY (SELECT (i % ${customers})::BIGINT AS customer_id, (${T0} + (hash(i) % ${SPAN}) // 3600 * 3600)::BIGINT AS event_timestamp,
+      (${T0} + (hash(i) % ${SPAN}) // 3600 * 3600 + 60 + hash(i * 7) % 86400)::BIGINT AS created_timestamp,
+      (hash(i * 3) % 100000) / 100.0 AS f1, (hash(i * 5) % 1000) / 10.0 AS f2, (hash(i * 11) % 50)::DOUBLE AS f3
+    FROM range(${FEATURE_ROWS}) t(i)) TO '${work}/hist.parquet' (FORMAT PARQUET)`);
+  await con.run(`COPY (SELECT * FROM '${work}/hist.parquet') TO '${work}/hist.csv' (HEADER)`);
+  await con.run(`COPY (SELECT (hash(i) % ${customers})::BIGINT AS customer_id, (${T0} + hash(i * 13) % ${SPAN})::BIGINT AS event_timestamp
+    FROM range(${ENTITY_ROWS}) t(i)) TO '${work}/entities.csv' (HEADER)`);
+  // Online: ONLINE_ENTITIES customers × 2 rows × 50 features.
+  const cols = Array.from({ length: N_FEATURES }, (_, j) => `(hash(i * ${j + 17}) % 100000) / 100.0 AS x${j}`).join(', ');
+  await con.run(`COPY (SELECT (i % ${ONLINE_ENTITIES})::BIGINT AS customer_id, to_timestamp(${T0} + (i // ${ONLINE_ENTITIES}) * 86400) AS event_timestamp, ${cols}
+    FROM range(${ONLINE_ENTITIES * 2}) t(i)) TO '${work}/online.parquet' (FORMAT PARQUET)`);
+  con.closeSync();
+  inst.closeSync();
+}
+
+const spec: FeatureRepoSpec = {
+  entities: [{ name: 'customer', join_keys: ['customer_id'] }],
+  sources: [
+    { name: 'hist_source', path: `${work}/hist.parquet`, timestamp_field: 'event_timestamp', created_timestamp_field: 'created_timestamp' },
+    { name: 'online_source', path: `${work}/online.parquet`, timestamp_field: 'event_timestamp' },
+  ],
+  feature_views: [
+    { name: 'hist', entities: ['customer'], source: 'hist_source', ttl: `${TTL_S}s`, features: ['f1', 'f2', 'f3'].map((name) => ({ name, dtype: 'float64' as const })) },
+    { name: 'wide', entities: ['customer'], source: 'online_source', features: Array.from({ length: N_FEATURES }, (_, j) => ({ name: `x${j}`, dtype: 'float64' as const })) },
+  ],
+};
+const WIDE = spec.feature_views[1].features.map((f) => `wide:${f.name}`);
+
+async function openPlatform(online: string, data: string): Promise<Platform> {
+  const p = await createPlatform(loadConfig({ data, online, logLevel: 'silent' }, {}));
+  await p.services.features.apply(spec);
+  return p;
+}
+
+const ms = (ns: bigint) => Number(ns) / 1e6;
+
+async function latencies(n: number, fn: (i: number) => Promise<unknown>): Promise<{ p50: number; p99: number }> {
+  for (let i = 0; i < Math.min(200, n); i++) await fn(i);
+  const xs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = process.hrtime.bigint();
+    await fn(i);
+    xs.push(ms(process.hrtime.bigint() - t));
+  }
+  return { p50: percentile(xs, 50), p99: percentile(xs, 99) };
+}
+
+const key = (i: number) => (i * 7919) % ONLINE_ENTITIES;
+
+async function main(): Promise<void> {
+  console.log(`generating ${FEATURE_ROWS.toLocaleString()} feature rows, ${ENTITY_ROWS.toLocaleString()} entity rows, ${ONLINE_ENTITIES.toLocaleString()} × ${N_FEATURES} online features in ${work}`);
+  await generate();
+  const prefix = `bench:features:${process.pid}:`;
+  const sqlite = await openPlatform(`sqlite:${work}/online.db`, join(work, 'a'));
+  const redis = await openPlatform(`${REDIS_URL}?prefix=${encodeURIComponent(prefix)}`, join(work, 'b'));
+  const rows: string[][] = [];
+  try {
+    // Materialization.
+    const mat: Record<string, number> = {};
+    for (const [name, p] of [['SQLite', sqlite], ['Redis', redis]] as const) {
+      const t = process.hrtime.bigint();
+      const [r] = await p.services.features.materialize({ views: ['wide'] });
+      const s = ms(process.hrtime.bigint() - t) / 1000;
+      mat[name] = r.written / s;
+      console.log(`materialize ${name}: ${r.written} entities in ${s.toFixed(2)} s`);
+    }
+    rows.push(['materialize into SQLite (entities × 50 features / s)', Math.round(mat.SQLite).toLocaleString('en-US'), '≥ 300,000', `${(mat.SQLite / 300_000).toFixed(2)}×`]);
+    rows.push(['materialize into Redis, pipelined (entities × 50 features / s)', Math.round(mat.Redis).toLocaleString('en-US'), '≥ 200,000', `${(mat.Redis / 200_000).toFixed(2)}×`]);
+
+    // Online reads.
+    const one = (p: Platform) => (i: number) => p.services.features.getOnlineFeatures({ features: WIDE, entities: { customer_id: [key(i)] } });
+    const inSqlite = await latencies(READS, one(sqlite));
+    const inRedis = await latencies(READS, one(redis));
+    const server = await startServer(loadConfig({ data: join(work, 'a'), online: `sqlite:${work}/online.db`, port: 0, logLevel: 'silent' }, {}), { logger: false });
+    let http1, http100;
+    try {
+      const call = (n: number) => async (i: number) => {
+        const res = await fetch(`${server.url}/api/v1/features/online`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ features: WIDE, entities: { customer_id: Array.from({ length: n }, (_, k) => key(i * n + k)) } }),
+        });
+        if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+        await res.arrayBuffer();
+      };
+      http1 = await latencies(READS, call(1));
+      http100 = await latencies(Math.max(50, Math.floor(READS / 10)), call(100));
+    } finally {
+      await server.close();
+    }
+    const lat = (what: string, r: { p50: number; p99: number }, target: number) =>
+      rows.push([`${what}: p99 (p50) ms`, `${r.p99.toFixed(3)} (${r.p50.toFixed(3)})`, `≤ ${target}`, `${(r.p99 / target).toFixed(2)}× of limit`]);
+    lat('online read 1 entity × 50 features, in-process, SQLite', inSqlite, 0.3);
+    lat('online read 1 entity × 50 features, in-process, Redis', inRedis, 1);
+    lat('online read 1 entity × 50 features, HTTP (SQLite)', http1, 2);
+    lat('online read 100 entities × 50 features, HTTP (SQLite)', http100, 5);
+
+    // Point-in-time retrieval against pandas.
+    const t = process.hrtime.bigint();
+    const out = join(work, 'train.parquet');
+    const res = await sqlite.services.features.historicalToFile({ entities: { path: join(work, 'entities.csv') }, features: ['hist:f1', 'hist:f2', 'hist:f3'] }, { path: out });
+    const ours = ms(process.hrtime.bigint() - t) / 1000;
+    const inst = await DuckDBInstance.create(':memory:');
+    const con = await inst.connect();
+    const [[found, sum]] = (await con.runAndReadAll(`SELECT count(f1), sum(f1) FROM '${out}'`)).getRowsJS() as [[bigint, number]];
+    con.closeSync();
+    inst.closeSync();
+    const py = spawnSync('/usr/bin/python3', [PANDAS, join(work, 'entities.csv'), join(work, 'hist.csv'), String(TTL_S)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    if (py.status !== 0) throw new Error(`pandas peer failed: ${py.stderr}`);
+    const peer = JSON.parse(py.stdout.trim().split('\n').at(-1)!) as { seconds: number; rows: number; found: number; sum: number };
+    if (peer.rows !== res.rowCount || peer.found !== Number(found) || Math.abs(peer.sum - sum) > 1e-6 * Math.max(1, Math.abs(sum))) {
+      throw new Error(`answers differ: modelport ${res.rowCount} rows, ${found} found, sum ${sum}; pandas ${JSON.stringify(peer)}`);
+    }
+    console.log(`historical: modelport ${ours.toFixed(2)} s, pandas ${peer.seconds.toFixed(2)} s; both found ${found} of ${res.rowCount}`);
+    rows.push([
+      `point-in-time join, ${ENTITY_ROWS.toLocaleString('en-US')} entity rows × ${FEATURE_ROWS.toLocaleString('en-US')} feature rows: modelport s (pandas merge_asof s)`,
+      `${ours.toFixed(2)} (${peer.seconds.toFixed(2)})`,
+      '≥ 3× faster than pandas',
+      `${(peer.seconds / ours).toFixed(2)}× faster`,
+    ]);
+  } finally {
+    await sqlite.close();
+    await redis.close();
+    const r = new Redis(REDIS_URL);
+    for (let cursor = '0'; ; ) {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length) await r.del(...keys);
+      cursor = next;
+      if (cursor === '0') break;
+    }
+    await r.quit();
+    rmSync(work, { recursive: true, force: true });
+  }
+  const md = `## Features: online reads, materialization, point-in-time retrieval
+
+${machine()}. Online reads: ${READS.toLocaleString('en-US')} sequential calls after 200 warm-up calls; materialization of ${ONLINE_ENTITIES.toLocaleString('en-US')} entities (2 rows each in the source) × ${N_FEATURES} features; the point-in-time join reads Parquet inside its time (pandas gets its data in memory) and both answers are checked to agree.
+
+${table(['measure', 'modelport', 'target', 'ratio'], rows)}
+`;
+  writeResults('features', md);
+  console.log(md);
+}
+
+await main();

@@ -1,0 +1,196 @@
+/**
+ * Materialize, online reads with Feast's statuses, push and the consistency check, on the
+ * SQLite online store and on the real Redis (its own key prefix, removed afterwards).
+ */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { ManualClock } from '../../src/core/clock.js';
+import { loadFeatureFile, type FeatureRepoSpec } from '../../src/features/index.js';
+import type { Platform } from '../../src/platform.js';
+import { testPlatform } from '../helpers/platform.js';
+import { REDIS_URL, freshRedisPrefix, redisSkip, tempDir } from '../helpers/services.js';
+
+const FIXTURE = fileURLToPath(new URL('../fixtures/features/', import.meta.url));
+const T0 = Date.parse('2025-01-01T00:00:00Z');
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+
+/** The fixture's customer rows, parsed here independently of DuckDB. */
+function custRows(dir: string) {
+  const [, ...lines] = readFileSync(join(dir, 'cust.csv'), 'utf8').trim().split('\n');
+  return lines.map((l) => {
+    const [id, t, c, score, count, tier] = l.split(',');
+    return { id: Number(id), t: Date.parse(t), c: Date.parse(c), score: score === '' ? null : Number(score), count: count === '' ? null : Number(count), tier: tier === '' ? null : tier };
+  });
+}
+
+/** Latest row per customer with event time in (after, until], ties to the latest created. */
+function latest(rows: ReturnType<typeof custRows>, after: number, until: number) {
+  const out = new Map<number, (typeof rows)[number]>();
+  for (const r of rows) {
+    if (r.t <= after || r.t > until) continue;
+    const o = out.get(r.id);
+    if (!o || r.t > o.t || (r.t === o.t && r.c > o.c)) out.set(r.id, r);
+  }
+  return out;
+}
+
+function suite(name: string, onlineFlag: () => Promise<{ online?: string; skip?: string | false; cleanup?: () => Promise<void> }>) {
+  describe(`features online (${name})`, async () => {
+    const setup = await onlineFlag();
+    let platform: Platform;
+    let dir: string;
+    let spec: FeatureRepoSpec;
+    const clock = new ManualClock(T0 + 25 * DAY);
+
+    before(async () => {
+      if (setup.skip) return;
+      dir = tempDir('features-online');
+      cpSync(FIXTURE, dir, { recursive: true });
+      platform = await testPlatform(setup.online ? { online: setup.online } : {}, clock);
+      spec = await loadFeatureFile(join(dir, 'features.yaml'));
+      spec.on_demand_feature_views = [
+        {
+          name: 'scaled',
+          sources: ['cust'],
+          request: [{ name: 'factor', dtype: 'float64' }],
+          features: [{ name: 'score_x', dtype: 'float64' }, { name: 'label', dtype: 'string' }],
+          transform: '(row) => ({ score_x: row.score === null ? null : row.score * row.factor, label: row.tier + "/" + row.count })',
+        },
+      ];
+      await platform.services.features.apply(spec);
+    });
+    after(async () => {
+      if (setup.skip) return;
+      await platform.close();
+      await setup.cleanup?.();
+    });
+
+    test('incremental materialize picks up only new rows; a repeat writes nothing', { skip: setup.skip }, async () => {
+      const f = platform.services.features;
+      const rows = custRows(dir);
+      const [first] = await f.materialize({ views: ['cust'], endMs: T0 + 5 * DAY });
+      assert.equal(first.rows, latest(rows, -Infinity, T0 + 5 * DAY).size);
+      assert.equal(first.written, first.rows);
+      const [inc] = await f.materialize({ views: ['cust'], incremental: true, endMs: T0 + 20 * DAY });
+      assert.equal(inc.rows, latest(rows, T0 + 5 * DAY, T0 + 20 * DAY).size);
+      const [again] = await f.materialize({ views: ['cust'], incremental: true, endMs: T0 + 20 * DAY });
+      assert.equal(again.rows, 0);
+      const [full] = await f.materialize({ views: ['cust'], endMs: T0 + 20 * DAY });
+      assert.equal(full.rows, latest(rows, -Infinity, T0 + 20 * DAY).size);
+      assert.equal(full.written, 0, 'materializing the same data again changes nothing');
+      await f.materialize({ views: ['pair'] });
+    });
+
+    test('reads answer values and Feast statuses; TTL is checked at read time, inclusive', { skip: setup.skip }, async () => {
+      const f = platform.services.features;
+      const expected = latest(custRows(dir), -Infinity, T0 + 20 * DAY);
+      const ids = [...expected.keys()].slice(0, 40);
+      clock.set(T0 + 20 * DAY);
+      const res = await f.getOnlineFeatures({ features: ['cust:score', 'cust:count', 'cust:tier'], entities: { customer_id: [...ids, 5, 4] } });
+      assert.deepEqual(res.metadata.feature_names, ['customer_id', 'score', 'count', 'tier']);
+      ids.forEach((id, i) => {
+        const row = expected.get(id)!;
+        const fresh = row.t >= T0 + 18 * DAY;
+        assert.equal(res.results[1].statuses[i], !fresh ? 'OUTSIDE_MAX_AGE' : row.score === null ? 'NULL_VALUE' : 'PRESENT', `customer ${id}`);
+        assert.equal(res.results[1].values[i], fresh ? row.score : null, `customer ${id} score`);
+        assert.equal(res.results[2].values[i], fresh ? row.count : null);
+        assert.equal(res.results[3].values[i], fresh ? row.tier : null);
+        assert.equal(res.results[1].event_timestamps[i], new Date(row.t).toISOString());
+      });
+      assert.equal(res.results[1].statuses[ids.length], 'NOT_FOUND');
+      // Customer 4's latest row (2025-01-02) holds nulls; two days later it is still in the TTL.
+      clock.set(T0 + DAY + 2 * DAY);
+      const four = await f.getOnlineFeatures({ features: ['cust'], entities: { customer_id: [4] } });
+      assert.deepEqual(four.results.slice(1).map((c) => c.statuses[0]), ['NULL_VALUE', 'NULL_VALUE', 'NULL_VALUE']);
+      clock.set(T0 + DAY + 2 * DAY + 1);
+      const expired = await f.getOnlineFeatures({ features: ['cust:score'], entities: { customer_id: [4] } });
+      assert.equal(expired.results[1].statuses[0], 'OUTSIDE_MAX_AGE');
+      // Composite keys; a view without TTL never expires.
+      clock.set(T0 + 400 * DAY);
+      const pair = await f.getOnlineFeatures({ features: ['pair:score', 'cust:score'], entities: { customer_id: [1, 6], merchant_id: [100, 101] } });
+      assert.deepEqual(pair.metadata.feature_names, ['customer_id', 'merchant_id', 'pair__score', 'cust__score']);
+      assert.deepEqual(pair.results[2].values, [0.11, 0.67]);
+      assert.deepEqual(pair.results[3].statuses, ['OUTSIDE_MAX_AGE', 'OUTSIDE_MAX_AGE']);
+      await assert.rejects(f.getOnlineFeatures({ features: ['pair:score'], entities: { customer_id: [1] } }), /missing join key "merchant_id"/);
+      await assert.rejects(f.getOnlineFeatures({ features: ['cust:score'], entities: { customer_id: [1, 2], other: [1] } }), /entities\.other: has 1 values, but customer_id has 2/);
+    });
+
+    test('on-demand features run the same transform online as offline', { skip: setup.skip }, async () => {
+      const f = platform.services.features;
+      const now = T0 + 20 * DAY;
+      clock.set(now);
+      const ids = [...latest(custRows(dir), T0 + 18 * DAY, now).keys()].slice(0, 25);
+      const online = await f.getOnlineFeatures({ features: ['scaled'], entities: { customer_id: ids }, requestData: { factor: ids.map((_, i) => i + 0.5) } });
+      const offline = await f.historical({
+        features: ['scaled'],
+        entities: { columns: [{ name: 'customer_id', values: ids }, { name: 'event_timestamp', values: ids.map(() => now / 1000) }, { name: 'factor', values: ids.map((_, i) => i + 0.5) }] },
+      });
+      assert.deepEqual(online.results[1].values, offline.rows.map((r) => r[3]));
+      assert.deepEqual(online.results[2].values, offline.rows.map((r) => r[4]));
+      assert.ok(online.results[1].values.some((v) => typeof v === 'number'));
+      await assert.rejects(f.getOnlineFeatures({ features: ['scaled'], entities: { customer_id: [1] } }), /missing "factor", a request value on-demand view scaled needs/);
+    });
+
+    test('push writes fresh rows, keeps newer ones, appends offline, and refuses mismatched columns', { skip: setup.skip }, async () => {
+      const f = platform.services.features;
+      const t = new Date(T0 + 30 * DAY).toISOString();
+      clock.set(T0 + 30 * DAY + HOUR);
+      const res = await f.push({ view: 'cust', df: { customer_id: [1, 2], event_timestamp: [t, t], score: [99.5, null], count: [7, 8], tier: ['new', 'new'] }, to: 'online_and_offline' });
+      assert.deepEqual(res, { rows: 2, written: 2 });
+      const read = await f.getOnlineFeatures({ features: ['cust:score', 'cust:tier'], entities: { customer_id: [1, 2] } });
+      assert.deepEqual(read.results[1].values, [99.5, null]);
+      assert.deepEqual(read.results[1].statuses, ['PRESENT', 'NULL_VALUE']);
+      const older = await f.push({ view: 'cust', df: { customer_id: [1], event_timestamp: [T0 / 1000], score: [1], count: [1], tier: ['old'] } });
+      assert.equal(older.written, 0, 'an older row does not replace a newer one');
+      const offline = await f.historical({ features: ['cust:score'], entities: { columns: [{ name: 'customer_id', values: [1] }, { name: 'event_timestamp', values: [t] }] } });
+      assert.equal(offline.rows[0][2], 99.5, 'the pushed row reached the offline source');
+      await assert.rejects(f.push({ view: 'cust', df: { customer_id: [1], event_timestamp: [t], score: [1], count: [1] } }), /df: missing column "tier" of feature view cust/);
+      await assert.rejects(f.push({ view: 'cust', df: { customer_id: [1], event_timestamp: [t], score: [1], count: [1], tier: ['x'], colour: ['red'] } }), /df: column "colour" not in feature view cust/);
+      await assert.rejects(f.push({ view: 'cust', df: { customer_id: [1], event_timestamp: ['2025-01-01 00:00:00'], score: [1], count: [1], tier: ['x'] } }), /df\.event_timestamp\[0\]: .*has no time zone/);
+      await assert.rejects(f.push({ view: 'cust', df: { customer_id: [1], event_timestamp: [t], score: ['high'], count: [1], tier: ['x'] } }), /df\.score\[0\]: "high" is not a float64/);
+      await assert.rejects(f.push({ view: 'nope', df: {} }), /unknown feature view "nope"/);
+    });
+
+    test('the consistency check finds no mismatch after materialize and names one it planted', { skip: setup.skip }, async () => {
+      const f = platform.services.features;
+      clock.set(T0 + 31 * DAY);
+      await f.materialize({ views: ['cust'] });
+      const clean = await f.check({ views: ['cust'], sample: 400 });
+      const customers = new Set(custRows(dir).map((r) => r.id)).size;
+      assert.equal(clean.views[0].entities, customers);
+      assert.equal(clean.views[0].compared, customers * 3);
+      assert.deepEqual(clean.views[0].mismatches, []);
+      // A push to the online store only: the offline source no longer agrees.
+      await f.push({ view: 'cust', df: { customer_id: [3], event_timestamp: [new Date(T0 + 30 * DAY).toISOString()], score: [1], count: [2], tier: ['online-only'] } });
+      const dirty = await f.check({ views: ['cust'], sample: 400 });
+      assert.deepEqual(dirty.views[0].mismatches.map((m) => [m.entity.customer_id, m.feature, m.online, m.offline]), [
+        [3, 'score', 1, null],
+        [3, 'count', 2, null],
+        [3, 'tier', 'online-only', null],
+      ]);
+      const fresh = await f.freshness();
+      assert.equal(fresh.find((e) => e.view === 'cust')!.ageSeconds, DAY / 1000);
+    });
+  });
+}
+
+suite('SQLite', async () => ({}));
+suite('Redis', async () => {
+  const skip = await redisSkip();
+  const prefix = freshRedisPrefix();
+  return {
+    skip,
+    online: `${REDIS_URL}?prefix=${encodeURIComponent(prefix)}`,
+    async cleanup() {
+      const redis = new Redis(REDIS_URL);
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length) await redis.del(...keys);
+      await redis.quit();
+    },
+  };
+});
