@@ -51,7 +51,7 @@ export async function withTracker<T>(cmd: Command, needed: boolean, fn: (tracker
   return withClient(cmd, (client) => fn(new ClientTrainingTracker(client, server ? { url: server, token } : undefined)));
 }
 
-export const fmtMetric = (v: number) => (Math.abs(v) >= 1000 ? v.toFixed(1) : v.toPrecision(4));
+export const fmtMetric = (v: number) => (Number.isInteger(v) ? String(v) : Math.abs(v) >= 1000 ? v.toFixed(1) : v.toPrecision(4));
 
 export function registerTrainCommand(program: Command): void {
   program

@@ -94,6 +94,12 @@ export class ClientTrainingTracker implements TrainingTracker {
     return tracked(await this.tracking.getRun(runId));
   }
 
+  async findRun(experiment: string, tags: Record<string, string>): Promise<string | undefined> {
+    const filter = Object.entries(tags).map(([k, v]) => `tags.${k} = '${v.replace(/'/g, "''")}'`).join(' and ');
+    const page = await this.tracking.searchRuns({ experiment_ids: [await this.experimentId(experiment)], filter, order_by: ['attributes.start_time DESC'], max_results: 1 });
+    return page.runs[0]?.info.run_id;
+  }
+
   async childRuns(parentRunId: string): Promise<TrackedRun[]> {
     const parent = await this.tracking.getRun(parentRunId);
     const out: TrackedRun[] = [];
@@ -103,7 +109,7 @@ export class ClientTrainingTracker implements TrainingTracker {
       out.push(...page.runs.map(tracked));
       page_token = page.next_page_token;
     } while (page_token);
-    return out.sort((a, b) => Number(a.tags['modelport.trial'] ?? 0) - Number(b.tags['modelport.trial'] ?? 0));
+    return out.sort((a, b) => Number(a.tags.modelport_trial ?? 0) - Number(b.tags.modelport_trial ?? 0));
   }
 
   async history(runId: string, key: string): Promise<{ step: number; value: number }[]> {
@@ -138,3 +144,4 @@ export class ClientTrainingTracker implements TrainingTracker {
     return { version: Number(version.version) };
   }
 }
+export { runStudy, type StudyRequest, type StudyResult } from '../training/search/study.js';

@@ -16,6 +16,9 @@ import { holdOut } from './splits.js';
 import type { TrainingTracker } from './tracker.js';
 import type { RoundReport, TrainingData } from './types.js';
 
+/** Fits a model: in this thread (`fit`) or in a worker thread (a study's parallel trials). */
+export type Fitter = typeof fit;
+
 export interface DataRequest {
   /** The training table (CSV, JSON Lines or Parquet). */
   file: string;
@@ -155,6 +158,7 @@ export async function trainPrepared(
   request: Omit<TrainRequest, keyof DataRequest> & { file?: string },
   tracker?: TrainingTracker,
   onRound?: (r: RoundReport) => boolean | void | Promise<boolean | void>,
+  fitter: Fitter = fit,
 ): Promise<TrainResult & { pruned: boolean }> {
   if ((request.experiment || request.register) && !tracker) throw invalidArgument('tracking and registering need a modelport platform or server');
   const params = paramsText(resolved);
@@ -173,7 +177,7 @@ export async function trainPrepared(
   let pruned = false;
   try {
     const dataset = tracker && runId ? await tracker.recordDataset(runId, data.file, request.dataset) : undefined;
-    const fitted = await fit(resolved, data.train, {
+    const fitted = await fitter(resolved, data.train, {
       valid: data.valid,
       onRound: async (r) => {
         await curve?.round(r);

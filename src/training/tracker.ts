@@ -28,6 +28,8 @@ export interface TrainingTracker {
   logArtifact(runId: string, path: string, bytes: Uint8Array): Promise<void>;
   endRun(runId: string, status: RunStatus): Promise<void>;
   getRun(runId: string): Promise<TrackedRun>;
+  /** The newest run of the experiment carrying all of these tags (keys without dots), if any. */
+  findRun(experiment: string, tags: Record<string, string>): Promise<string | undefined>;
   /** The nested runs of a parent, oldest first, with their curves' metric histories not included. */
   childRuns(parentRunId: string): Promise<TrackedRun[]>;
   /** Metric history of one key (a trial's intermediate values), ordered by step. */
