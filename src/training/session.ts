@@ -204,7 +204,7 @@ export async function trainPrepared(
     };
     if (request.output) writeFileSync(request.output, artifact.bytes);
     if (tracker && runId) {
-      await tracker.log(runId, { metrics: Object.entries(metrics).map(([key, value]) => ({ key, value, step: 0 })), tags: pruned ? { 'modelport.trial_state': 'PRUNED' } : {} });
+      await tracker.log(runId, { metrics: Object.entries(metrics).map(([key, value]) => ({ key, value, step: 0 })), tags: pruned ? { modelport_trial_state: 'PRUNED' } : {} });
       await tracker.logArtifact(runId, `model/${artifact.file}`, artifact.bytes);
       await tracker.logArtifact(runId, 'model/encoding.json', new TextEncoder().encode(JSON.stringify(data.encoding, null, 1)));
     }

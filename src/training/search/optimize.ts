@@ -1,0 +1,29 @@
+/**
+ * A search over a plain function (no training): the same samplers a study uses, for test
+ * functions and for measuring the samplers against Optuna's.
+ */
+import { mulberry32 } from '../../core/random.js';
+import type { Direction, Sampler, TrialRecord } from './samplers.js';
+import type { ParamValue, SearchSpace } from './space.js';
+
+export function optimizeFunction(
+  objective: (params: Record<string, ParamValue>) => number,
+  space: SearchSpace,
+  options: { sampler: Sampler; trials: number; direction?: Direction; seed?: number },
+): TrialRecord[] {
+  const direction = options.direction ?? 'minimize';
+  const rand = mulberry32(options.seed ?? 0);
+  const trials: TrialRecord[] = [];
+  for (let n = 0; n < options.trials; n++) {
+    const params = options.sampler.sample(space, trials, direction, rand);
+    if (!params) break;
+    trials.push({ number: n, state: 'COMPLETE', params, value: objective(params), intermediate: new Map() });
+  }
+  return trials;
+}
+
+/** The best value after each trial. */
+export function bestSoFar(trials: readonly TrialRecord[], direction: Direction = 'minimize'): number[] {
+  let best = direction === 'minimize' ? Infinity : -Infinity;
+  return trials.map((t) => (best = direction === 'minimize' ? Math.min(best, t.value ?? Infinity) : Math.max(best, t.value ?? -Infinity)));
+}
