@@ -20,13 +20,13 @@ describe('search spaces', () => {
     refused({}, /no parameters to search/);
   });
 
-  test('conditional parameters are sampled only when their condition holds', () => {
+  test('conditional parameters are sampled only when their condition holds', async () => {
     const space = parseSpace({
       grow_policy: { choices: ['depthwise', 'lossguide'] },
       max_leaves: { type: 'int', low: 4, high: 64, when: { grow_policy: 'lossguide' } },
       eta: { type: 'loguniform', low: 0.01, high: 0.3 },
     });
-    const trials = optimizeFunction((p) => Number(p.eta), space, { sampler: tpeSampler(), trials: 40, seed: 1 });
+    const trials = await optimizeFunction((p) => Number(p.eta), space, { sampler: tpeSampler(), trials: 40, seed: 1 });
     for (const t of trials) {
       assert.equal('max_leaves' in t.params, t.params.grow_policy === 'lossguide');
       assert.ok(Number(t.params.eta) >= 0.01 && Number(t.params.eta) <= 0.3);
@@ -48,27 +48,27 @@ describe('samplers', () => {
     assert.ok(Math.abs(w[4] - 1) < 1e-12 && w[1] > w[0] && w[1] < 1);
   });
 
-  test('TPE beats random search on a standard test function (median best of 5 seeds × 50 trials)', () => {
+  test('TPE beats random search on a standard test function (median best of 5 seeds × 50 trials)', async () => {
     // Rosenbrock in 2-D, minimum 0 at (1, 1), on [-5, 5]².
     const space: SearchSpace = { x: { type: 'float', low: -5, high: 5 }, y: { type: 'float', low: -5, high: 5 } };
     const rosenbrock = (p: Record<string, unknown>) => 100 * (Number(p.y) - Number(p.x) ** 2) ** 2 + (1 - Number(p.x)) ** 2;
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    const bestOf = (sampler: typeof randomSampler, seed: number) => bestSoFar(optimizeFunction(rosenbrock, space, { sampler, trials: 50, seed })).at(-1)!;
+    const bestOf = async (sampler: typeof randomSampler, seed: number) => bestSoFar(await optimizeFunction(rosenbrock, space, { sampler, trials: 50, seed })).at(-1)!;
     const seeds = [1, 2, 3, 4, 5];
-    const tpe = median(seeds.map((s) => bestOf(tpeSampler(), s)));
-    const random = median(seeds.map((s) => bestOf(randomSampler, s)));
+    const tpe = median(await Promise.all(seeds.map((s) => bestOf(tpeSampler(), s))));
+    const random = median(await Promise.all(seeds.map((s) => bestOf(randomSampler, s))));
     assert.ok(tpe < random, `TPE median best ${tpe} vs random ${random}`);
     // The first 10 trials are TPE's random start-up: the same draws as the random sampler.
-    const a = optimizeFunction(rosenbrock, space, { sampler: tpeSampler(), trials: 10, seed: 9 });
-    const b = optimizeFunction(rosenbrock, space, { sampler: randomSampler, trials: 10, seed: 9 });
+    const a = await optimizeFunction(rosenbrock, space, { sampler: tpeSampler(), trials: 10, seed: 9 });
+    const b = await optimizeFunction(rosenbrock, space, { sampler: randomSampler, trials: 10, seed: 9 });
     assert.deepEqual(a.map((t) => t.params), b.map((t) => t.params));
   });
 
-  test('grid sampler visits every point once, then has nothing left', () => {
+  test('grid sampler visits every point once, then has nothing left', async () => {
     const space = parseSpace({ max_depth: { type: 'int', low: 2, high: 4 }, policy: { choices: ['depthwise', 'lossguide'] } });
     const grid = gridSampler(space);
     assert.equal(grid.size, 6);
-    const trials = optimizeFunction(() => 0, space, { sampler: grid, trials: 10 });
+    const trials = await optimizeFunction(() => 0, space, { sampler: grid, trials: 10 });
     assert.equal(trials.length, 6);
     assert.equal(new Set(trials.map((t) => `${t.params.max_depth}/${t.params.policy}`)).size, 6);
     assert.throws(() => gridSampler(parseSpace({ eta: { type: 'float', low: 0.1, high: 0.3 } })), /continuous range; give it as/);

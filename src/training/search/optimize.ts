@@ -6,18 +6,20 @@ import { mulberry32 } from '../../core/random.js';
 import type { Direction, Sampler, TrialRecord } from './samplers.js';
 import type { ParamValue, SearchSpace } from './space.js';
 
-export function optimizeFunction(
-  objective: (params: Record<string, ParamValue>) => number,
+export async function optimizeFunction(
+  objective: (params: Record<string, ParamValue>) => number | Promise<number>,
   space: SearchSpace,
-  options: { sampler: Sampler; trials: number; direction?: Direction; seed?: number },
-): TrialRecord[] {
+  options: { sampler: Sampler; trials: number; direction?: Direction; seed?: number; onSample?: (ms: number) => void },
+): Promise<TrialRecord[]> {
   const direction = options.direction ?? 'minimize';
   const rand = mulberry32(options.seed ?? 0);
   const trials: TrialRecord[] = [];
   for (let n = 0; n < options.trials; n++) {
+    const t0 = performance.now();
     const params = options.sampler.sample(space, trials, direction, rand);
+    options.onSample?.(performance.now() - t0);
     if (!params) break;
-    trials.push({ number: n, state: 'COMPLETE', params, value: objective(params), intermediate: new Map() });
+    trials.push({ number: n, state: 'COMPLETE', params, value: await objective(params), intermediate: new Map() });
   }
   return trials;
 }
