@@ -13,6 +13,7 @@ import { MAXIMIZED_METRICS, TASK_METRICS } from '../evaluate.js';
 import { fit, resolveParams, taskOf, type Fitted, type ModelKind, type ResolvedParams } from '../fit.js';
 import type { EvalMetric } from '../gbdt/params.js';
 import { prepareTable, registerFitted, requestParams, trainPrepared, type DataRequest, type Fitter, type PreparedData } from '../session.js';
+import type { Encoding } from '../prepare.js';
 import type { TrainingTracker } from '../tracker.js';
 import { makePruner, type Pruner } from './pruners.js';
 import { makeSampler, type Direction, type Sampler, type TrialRecord } from './samplers.js';
@@ -55,6 +56,8 @@ export interface StudyResult {
   modelVersion?: number;
   /** Trials found from an earlier session of the same study. */
   resumed: number;
+  /** How table columns become the model's features (the same for every trial). */
+  encoding: Encoding;
 }
 
 const DEFAULT_METRIC = { binary: 'roc_auc', multiclass: 'log_loss', regression: 'rmse', count: 'poisson_nloglik' } as const;
@@ -219,7 +222,7 @@ export async function runStudy(request: StudyRequest, tracker?: TrainingTracker)
   if (launched > 0 && failures.length === launched) throw failures[0];
 
   const best = bestTrial();
-  const out: StudyResult = { study: studyName, direction, metric, parentRunId, trials, best, resumed };
+  const out: StudyResult = { study: studyName, direction, metric, parentRunId, trials, best, resumed, encoding: data.encoding };
   if (best) {
     out.bestRunId = runIdByTrial.get(best.number);
     out.bestFitted = fittedByTrial.get(best.number) ?? (await fit(resolveParams(kind, { ...fixed, ...best.params }), data.train, { valid: data.valid }));
