@@ -49,3 +49,15 @@ export function evaluatePredictions(task: Task, predictions: Float64Array, label
   }
   return out;
 }
+
+/** Per-fold metrics and their means, from fitting on each split's training rows and predicting its validation rows. */
+export interface CrossValidation {
+  folds: Record<string, number>[];
+  mean: Record<string, number>;
+}
+
+export function summarizeFolds(folds: Record<string, number>[]): CrossValidation {
+  const mean: Record<string, number> = {};
+  for (const key of Object.keys(folds[0] ?? {})) mean[key] = folds.reduce((s, f) => s + (f[key] ?? NaN), 0) / folds.length;
+  return { folds, mean };
+}

@@ -9,7 +9,9 @@ import { transformMargins } from './gbdt/objectives.js';
 import { gbdtParams, OBJECTIVES, type GbdtParams, type Objective } from './gbdt/params.js';
 import { linearMargins, linearToOnnx, trainLinear, type LinearModel } from './linear/model.js';
 import { linearParams, type LinearParams } from './linear/params.js';
-import type { Task } from './prepare.js';
+import { evaluatePredictions, summarizeFolds, type CrossValidation } from './evaluate.js';
+import { takeRows, type Task } from './prepare.js';
+import type { Split } from './splits.js';
 import type { FeatureMatrix, RoundReport, TrainingData } from './types.js';
 
 export type ModelKind = 'gbdt' | 'linear';
@@ -80,4 +82,19 @@ export function modelArtifact(fitted: Fitted): ModelArtifact {
 /** Gain importance of a tree model by feature; undefined for linear models. */
 export function importance(fitted: Fitted): Record<string, number> | undefined {
   return fitted.gbdt ? featureImportance(fitted.gbdt, 'gain') : undefined;
+}
+
+/**
+ * Cross-validation: fits on each split's training rows and evaluates on its validation rows
+ * (stratifiedKFold or timeSeriesSplit make the splits).
+ */
+export async function crossValidate(resolved: ResolvedParams, data: TrainingData, splits: readonly Split[]): Promise<CrossValidation> {
+  const folds: Record<string, number>[] = [];
+  for (const split of splits) {
+    const train = takeRows(data, split.train);
+    const valid = takeRows(data, split.valid);
+    const fitted = await fit(resolved, train);
+    folds.push(evaluatePredictions(fitted.task, predict(fitted, valid), valid.labels, fitted.numGroups));
+  }
+  return summarizeFolds(folds);
 }

@@ -4,9 +4,9 @@ export { gbdtParams, GBDT_PARAM_NAMES, OBJECTIVES, type GbdtParams, type Objecti
 export { predictGbdt, predictMargins, toXgboostJson, xgboostJsonText } from './gbdt/export.js';
 export { trainLinear, linearMargins, linearToOnnx, type LinearModel } from './linear/model.js';
 export { linearParams, type LinearParams } from './linear/params.js';
-export { fit, predict, modelArtifact, resolveParams, MODEL_KINDS, type Fitted, type ModelKind } from './fit.js';
+export { fit, crossValidate, predict, modelArtifact, resolveParams, MODEL_KINDS, type Fitted, type ModelKind } from './fit.js';
 export { prepareTraining, prepareWithEncoding, encodeFeatures, takeRows, type Encoding, type Task } from './prepare.js';
-export { evaluatePredictions, TASK_METRICS } from './evaluate.js';
+export { evaluatePredictions, TASK_METRICS, type CrossValidation } from './evaluate.js';
 export { holdOut, stratifiedKFold, timeSeriesSplit, type Split } from './splits.js';
 export { parseSpace, type SearchSpace, type ParamSpec } from './search/space.js';
 export { defaultSpace } from './search/defaults.js';

@@ -2,6 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { holdOut, stratifiedKFold, timeSeriesSplit } from '../../src/training/splits.js';
 import { evaluatePredictions } from '../../src/training/evaluate.js';
+import { crossValidate, resolveParams } from '../../src/training/fit.js';
+import { breastCancer } from './helpers.js';
 
 describe('splits', () => {
   const labels = Float64Array.from({ length: 100 }, (_, i) => (i % 10 === 0 ? 1 : 0));
@@ -46,5 +48,14 @@ describe('splits', () => {
     assert.ok(Math.abs(r.rmse - 0.6123724356957945) < 1e-12);
     assert.equal(r.mae, 0.5);
     assert.ok(Math.abs(r.r2 - 0.9486081370449679) < 1e-12);
+  });
+
+  test('cross-validation fits each fold and averages its metrics', async () => {
+    const { train } = await breastCancer();
+    const folds = stratifiedKFold(train.labels, 3, 1);
+    const cv = await crossValidate(resolveParams('linear', { C: 1 }), train, folds);
+    assert.equal(cv.folds.length, 3);
+    assert.ok(cv.folds.every((f) => f.roc_auc > 0.97));
+    assert.ok(Math.abs(cv.mean.roc_auc - cv.folds.reduce((s, f) => s + f.roc_auc, 0) / 3) < 1e-12);
   });
 });
