@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli } from '../helpers/cli.js';
+import { runCli, spawnCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/services.js';
 import { parseXgboost } from '../../src/models/xgboost/model.js';
 
@@ -49,4 +49,33 @@ describe('modelport train and tune', () => {
     assert.equal(result.trials.length, 3);
     assert.ok(result.best.value > 0.9);
   });
+
+  test('a study killed mid-run resumes: finished trials are kept, the interrupted one counts as failed', async () => {
+    const dir = tempDir('mp-tune-kill');
+    const args = ['--data', join(dir, 'data'), 'tune', BC, '--target', 'target', '--param', 'n_estimators=150', '--param', 'max_bin=16', '--experiment', 'kill', '--study', 'k', '--sampler', 'random'];
+    const child = spawnCli([...args, '--trials', '20']);
+    await new Promise<void>((resolve, reject) => {
+      let seen = '';
+      child.stderr!.on('data', (d: Buffer) => {
+        seen += d.toString();
+        if (/trials: 2\/20/.test(seen)) resolve();
+      });
+      child.on('exit', (code) => reject(new Error(`tune exited (${code}) before two trials ended: ${seen}`)));
+    });
+    // Trials follow each other without a gap but for creating the next run: a second later one is running.
+    await new Promise((r) => setTimeout(r, 1000));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const again = await runCli([...args, '--trials', '1', '--json']);
+    assert.equal(again.code, 0, again.stderr);
+    const result = JSON.parse(again.stdout) as { resumed: number; trials: { number: number; state: string }[] };
+    assert.ok(result.resumed >= 3, `resumed ${result.resumed}`);
+    const before = result.trials.slice(0, result.resumed);
+    assert.ok(before.filter((t) => t.state === 'COMPLETE').length >= 2);
+    // The trial that was running when the process died is marked failed, not left running.
+    assert.ok(before.some((t) => t.state === 'FAIL'));
+    assert.ok(result.trials.every((t) => t.state !== 'RUNNING'));
+    assert.equal(result.trials.at(-1)!.number, Math.max(...before.map((t) => t.number)) + 1);
+  });
 });
+
