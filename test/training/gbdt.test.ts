@@ -105,6 +105,9 @@ describe('GBDT behaviour', () => {
     const plain = await trainGbdt(train, gbdtParams({ max_depth: 2, n_estimators: 10 }));
     const weighted = await trainGbdt(train, gbdtParams({ max_depth: 2, n_estimators: 10, scale_pos_weight: 5 }));
     assert.ok(mean(predictGbdt(weighted, held)) > mean(predictGbdt(plain, held)) + 0.02);
+    // Class weights of 1 and 5 weigh the rows exactly as scale_pos_weight 5 does.
+    const byClass = await trainGbdt(train, gbdtParams({ max_depth: 2, n_estimators: 10 }), { classWeights: [1, 5] });
+    assert.deepEqual(byClass.trees, weighted.trees);
   });
 
   test('feature importance: weight counts splits, gain and cover are averages, totals agree', async () => {
