@@ -16,6 +16,8 @@ import { registerExperimentsCommand } from './experiments.js';
 import { registerRunsCommand } from './runs.js';
 import { registerMonitorsCommand } from './monitors.js';
 import { registerFeaturesCommand } from './features.js';
+import { registerTrainCommand } from './train.js';
+import { registerTuneCommand } from './tune.js';
 
 export function buildProgram(): Command {
   const program = new Command('modelport')
@@ -43,6 +45,8 @@ export function buildProgram(): Command {
   registerRunsCommand(program);
   registerMonitorsCommand(program);
   registerFeaturesCommand(program);
+  registerTrainCommand(program);
+  registerTuneCommand(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -7,3 +7,4 @@ export { RegistryClient, httpBlobUploader } from './registry.js';
 export { ServingClient } from './serving.js';
 export { MonitoringClient } from './monitoring.js';
 export { FeaturesClient, defineFeatures } from './features.js';
+export { ClientTrainingTracker, trainFile, runStudy, type TrainRequest, type TrainResult, type StudyRequest, type StudyResult } from './training.js';

@@ -16,7 +16,7 @@ import {
   MonitorKindSchema,
 } from '../monitoring/monitors/schema.js';
 import type { FeedbackItem } from '../monitoring/feedback/feedback.js';
-import type { MetricResult } from '../monitoring/performance/metrics.js';
+import type { MetricResult } from '../stats/metrics.js';
 
 const Str = Type.String();
 const Opt = Type.Optional;

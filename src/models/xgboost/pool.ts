@@ -6,7 +6,8 @@
  * and do not keep the process alive while idle.
  */
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { spawnModuleWorker } from '../../core/workers.js';
 import { failedPrecondition, unavailable } from '../../core/errors.js';
 import type { Forest } from './forest.js';
 import type { WorkerMessage } from './worker.js';
@@ -14,15 +15,8 @@ import type { WorkerMessage } from './worker.js';
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const WORKER_URL = new URL(FROM_SOURCE ? './worker.ts' : './worker.js', import.meta.url);
 
-/**
- * Run from TypeScript sources (tests, benchmarks under tsx), a worker does not inherit tsx's
- * loader before its entry module is resolved, so it registers tsx first, then imports the entry.
- */
 function spawn(): Worker {
-  if (!FROM_SOURCE) return new Worker(WORKER_URL);
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
-  return new Worker(code, { eval: true });
+  return spawnModuleWorker(WORKER_URL);
 }
 
 interface Slot {

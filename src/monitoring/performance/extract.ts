@@ -3,7 +3,7 @@
  * its feedback become a classified or regressed row for the metrics.
  */
 import { invalidArgument } from '../../core/errors.js';
-import type { ClassifiedRow } from './metrics.js';
+import type { ClassifiedRow } from '../../stats/metrics.js';
 
 export type Task = 'classification' | 'regression';
 

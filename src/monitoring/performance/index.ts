@@ -1,9 +1,9 @@
 /** Model quality over time windows, from logged predictions joined to their feedback. */
 import { invalidArgument } from '../../core/errors.js';
-import { classificationMetrics, regressionMetrics, CLASSIFICATION_METRICS, REGRESSION_METRICS, type MetricResult } from './metrics.js';
+import { classificationMetrics, regressionMetrics, CLASSIFICATION_METRICS, REGRESSION_METRICS, type MetricResult } from '../../stats/metrics.js';
 import { inferTask, toClassified, toRegressed, type JoinedRow, type OutputSpec, type Task } from './extract.js';
 
-export * from './metrics.js';
+export * from '../../stats/metrics.js';
 export * from './extract.js';
 
 export interface PerformanceSpec extends OutputSpec {

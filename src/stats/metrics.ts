@@ -1,5 +1,6 @@
 /**
- * Model quality from joined (prediction, label) pairs. Every metric either has a finite value or
+ * Model quality metrics, shared by monitoring (from joined prediction/label pairs) and training
+ * (from score and label arrays). Every metric either has a finite value or
  * says why it was not computed; NaN is never returned as a result.
  */
 
@@ -219,4 +220,130 @@ export function regressionMetrics(actual: ArrayLike<number>, predicted: ArrayLik
         ? skip('r2', 'the actual values are constant (R² is undefined)')
         : ok('r2', 1 - sq / ssTot),
   ];
+}
+
+/**
+ * Average precision (the area under the precision–recall curve as scikit-learn's
+ * average_precision_score sums it: Σ (Rₙ − Rₙ₋₁)·Pₙ over descending distinct scores).
+ */
+export function averagePrecision(scores: ArrayLike<number>, positives: ArrayLike<boolean>): number | string {
+  const n = scores.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b] - scores[a]);
+  let nPos = 0;
+  for (let i = 0; i < n; i++) if (positives[i]) nPos++;
+  if (nPos === 0) return 'no positives among the labels';
+  let tp = 0;
+  let fp = 0;
+  let ap = 0;
+  let lastRecall = 0;
+  for (let i = 0; i < n; ) {
+    let j = i;
+    while (j < n && scores[order[j]] === scores[order[i]]) {
+      if (positives[order[j]]) tp++;
+      else fp++;
+      j++;
+    }
+    const recall = tp / nPos;
+    ap += (recall - lastRecall) * (tp / (tp + fp));
+    lastRecall = recall;
+    i = j;
+  }
+  return ap;
+}
+
+/** Mean binary log loss of probabilities of the positive class, clipped as scikit-learn clips. */
+export function binaryLogLoss(probabilities: ArrayLike<number>, positives: ArrayLike<boolean>, weights?: ArrayLike<number>): number {
+  let loss = 0;
+  let total = 0;
+  for (let i = 0; i < probabilities.length; i++) {
+    const p = Math.min(1 - LOG_LOSS_EPS, Math.max(LOG_LOSS_EPS, probabilities[i]));
+    const w = weights ? weights[i] : 1;
+    loss -= w * Math.log(positives[i] ? p : 1 - p);
+    total += w;
+  }
+  return loss / total;
+}
+
+/** Mean multiclass log loss: `probabilities` holds k values per row, `labels` the class index of each row. */
+export function multiLogLoss(probabilities: ArrayLike<number>, labels: ArrayLike<number>, k: number, weights?: ArrayLike<number>): number {
+  let loss = 0;
+  let total = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const w = weights ? weights[i] : 1;
+    loss -= w * Math.log(Math.min(1 - LOG_LOSS_EPS, Math.max(LOG_LOSS_EPS, probabilities[i * k + labels[i]])));
+    total += w;
+  }
+  return loss / total;
+}
+
+/** Share of rows whose predicted class (argmax of k scores per row, or score > 0.5 when k = 1) differs from the label. */
+export function errorRate(scores: ArrayLike<number>, labels: ArrayLike<number>, k: number, weights?: ArrayLike<number>): number {
+  let wrong = 0;
+  let total = 0;
+  for (let i = 0; i < labels.length; i++) {
+    let predicted: number;
+    if (k === 1) predicted = scores[i] > 0.5 ? 1 : 0;
+    else {
+      predicted = 0;
+      for (let j = 1; j < k; j++) if (scores[i * k + j] > scores[i * k + predicted]) predicted = j;
+    }
+    const w = weights ? weights[i] : 1;
+    if (predicted !== labels[i]) wrong += w;
+    total += w;
+  }
+  return wrong / total;
+}
+
+/** F1 of the positive class at a 0.5 probability threshold. */
+export function binaryF1(probabilities: ArrayLike<number>, positives: ArrayLike<boolean>): number {
+  let tp = 0;
+  let fp = 0;
+  let fn = 0;
+  for (let i = 0; i < probabilities.length; i++) {
+    const p = probabilities[i] > 0.5;
+    if (p && positives[i]) tp++;
+    else if (p) fp++;
+    else if (positives[i]) fn++;
+  }
+  return 2 * tp + fp + fn === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
+}
+
+/** Root mean squared error and mean absolute error, weighted when weights are given. */
+export function squaredAndAbsoluteError(actual: ArrayLike<number>, predicted: ArrayLike<number>, weights?: ArrayLike<number>): { rmse: number; mae: number } {
+  let sq = 0;
+  let abs = 0;
+  let total = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const w = weights ? weights[i] : 1;
+    const e = actual[i] - predicted[i];
+    sq += w * e * e;
+    abs += w * Math.abs(e);
+    total += w;
+  }
+  return { rmse: Math.sqrt(sq / total), mae: abs / total };
+}
+
+/** Mean Poisson negative log-likelihood of counts under predicted means (XGBoost's poisson-nloglik). */
+export function poissonNegLogLikelihood(actual: ArrayLike<number>, mean: ArrayLike<number>, weights?: ArrayLike<number>): number {
+  let loss = 0;
+  let total = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const w = weights ? weights[i] : 1;
+    const y = actual[i];
+    const mu = Math.max(mean[i], 1e-16);
+    loss += w * (logGamma(y + 1) + mu - Math.log(mu) * y);
+    total += w;
+  }
+  return loss / total;
+}
+
+/** ln Γ(x) for x > 0 (Lanczos, g = 7), accurate to about 1e-15. */
+function logGamma(x: number): number {
+  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
+  const z = x - 1;
+  let a = c[0];
+  const t = z + 7.5;
+  for (let i = 1; i < 9; i++) a += c[i] / (z + i);
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(a);
 }

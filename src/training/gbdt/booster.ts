@@ -1,0 +1,196 @@
+/**
+ * The boosting loop: bins the training data once, then each round computes every row's
+ * gradient, grows one tree per output group on a row and column sample, adds it to the margins
+ * of the training and validation rows (following bins, so no float comparisons are repeated),
+ * evaluates the metrics, and stops early when the validation metric has not improved for
+ * `early_stopping_rounds` rounds, as XGBoost's EarlyStopping callback does.
+ */
+import { invalidArgument } from '../../core/errors.js';
+import { mulberry32 } from '../../core/random.js';
+import type { FeatureMatrix, RoundReport, TrainingData } from '../types.js';
+import { binMatrix, computeCuts } from './binning.js';
+import { MAXIMIZED, baseMargin, computeGradients, evalMetric, transformMargins } from './objectives.js';
+import type { EvalMetric, GbdtParams } from './params.js';
+import { TreeGrower, addTreeBinned, type Tree } from './tree.js';
+
+export interface GbdtModel {
+  params: GbdtParams;
+  featureNames: string[];
+  numFeature: number;
+  /** Output groups: classes for multi:softprob, else 1. */
+  numGroups: number;
+  trees: Tree[];
+  treeGroup: number[];
+  /** Round with the best validation metric when early stopping ran. */
+  bestIteration?: number;
+  bestScore?: number;
+  /** Metric values per round: curve[set][metric][round], sets "train" and "validation". */
+  curve: Record<string, Record<string, number[]>>;
+}
+
+export interface GbdtTrainOptions {
+  valid?: TrainingData;
+  /** Weight of each class (index = label), multiplied into the sample weights. */
+  classWeights?: number[];
+  /**
+   * Called after every round; answering true stops training (a pruned trial). Round values are
+   * also what early stopping and pruning read.
+   */
+  onRound?: (report: RoundReport) => boolean | void | Promise<boolean | void>;
+  /** Evaluate the metrics on the training rows too (default true). */
+  evalTrain?: boolean;
+}
+
+export function numGroupsOf(params: GbdtParams, labels: Float64Array): number {
+  if (params.objective !== 'multi:softprob') return 1;
+  if (params.num_class > 0) return params.num_class;
+  let max = 0;
+  for (const y of labels) max = Math.max(max, y);
+  return max + 1;
+}
+
+function checkLabels(params: GbdtParams, data: TrainingData, k: number, which: string): void {
+  for (let i = 0; i < data.rows; i++) {
+    const y = data.labels[i];
+    const bad =
+      params.objective === 'binary:logistic' ? y !== 0 && y !== 1
+      : params.objective === 'multi:softprob' ? !Number.isInteger(y) || y < 0 || y >= k
+      : params.objective === 'count:poisson' ? !(y >= 0)
+      : !Number.isFinite(y);
+    if (bad) {
+      const need = params.objective === 'binary:logistic' ? '0 or 1' : params.objective === 'multi:softprob' ? `a class index 0..${k - 1}` : params.objective === 'count:poisson' ? 'a count ≥ 0' : 'a finite number';
+      throw invalidArgument(`${which} label of row ${i + 1} is ${y}; ${params.objective} needs ${need}`);
+    }
+  }
+}
+
+function sampleFeatures(numFeature: number, fraction: number, rand: () => number): Int32Array {
+  const all = Int32Array.from({ length: numFeature }, (_, i) => i);
+  if (fraction >= 1) return all;
+  const take = Math.max(1, Math.round(fraction * numFeature));
+  for (let i = numFeature - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [all[i], all[j]] = [all[j], all[i]];
+  }
+  return all.subarray(0, take).sort();
+}
+
+function sampleRows(rows: number, fraction: number, rand: () => number, out: Uint32Array): Uint32Array {
+  if (fraction >= 1) {
+    for (let i = 0; i < rows; i++) out[i] = i;
+    return out.subarray(0, rows);
+  }
+  let n = 0;
+  for (let i = 0; i < rows; i++) if (rand() < fraction) out[n++] = i;
+  return out.subarray(0, n);
+}
+
+function rowWeights(data: TrainingData, classWeights: number[] | undefined): Float64Array {
+  const w = data.weights ? Float64Array.from(data.weights) : new Float64Array(data.rows).fill(1);
+  if (classWeights) for (let i = 0; i < data.rows; i++) w[i] *= classWeights[data.labels[i]] ?? 1;
+  return w;
+}
+
+function evaluator(params: GbdtParams, data: TrainingData, k: number): (margins: Float64Array) => Record<string, number> {
+  const positives = Uint8Array.from(data.labels, (y) => (y === 1 ? 1 : 0));
+  return (margins) => {
+    const predictions = transformMargins(params.objective, margins, k);
+    const out: Record<string, number> = {};
+    for (const m of params.eval_metric) out[m] = evalMetric(m, predictions, data.labels, k, data.weights, positives);
+    return out;
+  };
+}
+
+export async function trainGbdt(data: TrainingData, params: GbdtParams, options: GbdtTrainOptions = {}): Promise<GbdtModel> {
+  const k = numGroupsOf(params, data.labels);
+  if (params.objective === 'multi:softprob' && k < 2) throw invalidArgument('multi:softprob needs at least 2 classes (set num_class)');
+  checkLabels(params, data, k, 'training');
+  const valid = options.valid;
+  if (valid) {
+    if (valid.numFeature !== data.numFeature) throw invalidArgument(`the validation data has ${valid.numFeature} features, the training data ${data.numFeature}`);
+    checkLabels(params, valid, k, 'validation');
+  }
+  const n = data.rows;
+  const cuts = computeCuts(data.x, n, data.numFeature, params.max_bin);
+  const trainBins = binMatrix(data.x, n, data.numFeature, cuts);
+  const validBins = valid ? binMatrix(valid.x, valid.rows, valid.numFeature, cuts) : undefined;
+  const grower = new TreeGrower(trainBins, cuts, params);
+  const rand = mulberry32(params.seed);
+  const base = baseMargin(params.objective, params.base_score);
+  const margins = new Float64Array(n * k).fill(base);
+  const validMargins = valid ? new Float64Array(valid.rows * k).fill(base) : undefined;
+  const weights = rowWeights(data, options.classWeights);
+  const grad = new Float64Array(n * k);
+  const hess = new Float64Array(n * k);
+  const rowBuffer = new Uint32Array(n);
+  const model: GbdtModel = { params, featureNames: data.featureNames, numFeature: data.numFeature, numGroups: k, trees: [], treeGroup: [], curve: { train: {}, ...(valid ? { validation: {} } : {}) } };
+  const evalTrain = evaluator(params, data, k);
+  const evalValid = valid ? evaluator(params, valid, k) : undefined;
+  const stopMetric: EvalMetric = params.eval_metric[params.eval_metric.length - 1];
+  const maximize = MAXIMIZED.has(stopMetric);
+  let best = maximize ? -Infinity : Infinity;
+  let bestRound = -1;
+  for (let round = 0; round < params.n_estimators; round++) {
+    computeGradients(params.objective, params, margins, data.labels, weights, k, grad, hess);
+    for (let g = 0; g < k; g++) {
+      const rows = sampleRows(n, params.subsample, rand, rowBuffer);
+      const features = sampleFeatures(data.numFeature, params.colsample_bytree, rand);
+      const tree = grower.grow(rows, grad.subarray(g * n, (g + 1) * n), hess.subarray(g * n, (g + 1) * n), features);
+      addTreeBinned(tree, trainBins, margins, k, g);
+      if (validBins) addTreeBinned(tree, validBins, validMargins!, k, g);
+      model.trees.push(tree);
+      model.treeGroup.push(g);
+    }
+    const report: RoundReport = { round, train: options.evalTrain === false ? {} : evalTrain(margins) };
+    if (valid) report.validation = evalValid!(validMargins!);
+    for (const [set, values] of Object.entries({ train: report.train, validation: report.validation })) {
+      if (!values) continue;
+      for (const [m, v] of Object.entries(values)) (model.curve[set][m] ??= []).push(v);
+    }
+    if (valid) {
+      const v = report.validation![stopMetric];
+      if (maximize ? v > best : v < best) {
+        best = v;
+        bestRound = round;
+      }
+      model.bestIteration = bestRound;
+      model.bestScore = best;
+    }
+    if ((await options.onRound?.(report)) === true) break;
+    if (valid && params.early_stopping_rounds > 0 && round - bestRound >= params.early_stopping_rounds) break;
+  }
+  if (!valid || params.early_stopping_rounds === 0) {
+    delete model.bestIteration;
+    delete model.bestScore;
+  }
+  return model;
+}
+
+/** Importance of each feature over all splits: weight (split count), gain and cover (averages) and their totals. */
+export type ImportanceType = 'weight' | 'gain' | 'cover' | 'total_gain' | 'total_cover';
+
+export function featureImportance(model: GbdtModel, type: ImportanceType = 'gain'): Record<string, number> {
+  const count = new Float64Array(model.numFeature);
+  const gain = new Float64Array(model.numFeature);
+  const cover = new Float64Array(model.numFeature);
+  for (const t of model.trees) {
+    for (let nid = 0; nid < t.left.length; nid++) {
+      if (t.left[nid] === -1) continue;
+      const f = t.splitIndex[nid];
+      count[f]++;
+      gain[f] += t.lossChange[nid];
+      cover[f] += t.sumHessian[nid];
+    }
+  }
+  const out: Record<string, number> = {};
+  for (let f = 0; f < model.numFeature; f++) {
+    if (count[f] === 0) continue;
+    const v = type === 'weight' ? count[f] : type === 'gain' ? gain[f] / count[f] : type === 'cover' ? cover[f] / count[f] : type === 'total_gain' ? gain[f] : cover[f];
+    out[model.featureNames[f]] = v;
+  }
+  return out;
+}
+
+export function checkFeatures(model: { numFeature: number }, x: FeatureMatrix): void {
+  if (x.numFeature !== model.numFeature) throw invalidArgument(`the data has ${x.numFeature} features, the model ${model.numFeature}`);
+}

@@ -1,0 +1,133 @@
+/**
+ * Objectives as XGBoost 1.7 defines them: the gradient and hessian of each row's loss at its
+ * current margin, the link from margin to prediction, and the evaluation metrics.
+ */
+import {
+  averagePrecision,
+  binaryLogLoss,
+  errorRate,
+  multiLogLoss,
+  poissonNegLogLikelihood,
+  rocAuc,
+  squaredAndAbsoluteError,
+} from '../../stats/metrics.js';
+import type { EvalMetric, GbdtParams, Objective } from './params.js';
+
+/** XGBoost's floor on hessians, so a confident row still weighs something. */
+const MIN_HESSIAN = 1e-16;
+
+/**
+ * Fills grad/hess (k per row, group-major: group g of row r at g·rows + r) for margins laid out
+ * row-major (k per row). `weights` already holds sample and class weights.
+ */
+export function computeGradients(
+  objective: Objective,
+  params: GbdtParams,
+  margins: Float64Array,
+  labels: Float64Array,
+  weights: Float64Array,
+  k: number,
+  grad: Float64Array,
+  hess: Float64Array,
+): void {
+  const rows = labels.length;
+  switch (objective) {
+    case 'binary:logistic': {
+      const spw = params.scale_pos_weight;
+      for (let r = 0; r < rows; r++) {
+        const p = 1 / (1 + Math.exp(-margins[r]));
+        const w = labels[r] === 1 ? weights[r] * spw : weights[r];
+        grad[r] = (p - labels[r]) * w;
+        hess[r] = Math.max(p * (1 - p), MIN_HESSIAN) * w;
+      }
+      return;
+    }
+    case 'reg:squarederror':
+      for (let r = 0; r < rows; r++) {
+        grad[r] = (margins[r] - labels[r]) * weights[r];
+        hess[r] = weights[r];
+      }
+      return;
+    case 'count:poisson': {
+      const mds = params.max_delta_step;
+      for (let r = 0; r < rows; r++) {
+        grad[r] = (Math.exp(margins[r]) - labels[r]) * weights[r];
+        hess[r] = Math.exp(margins[r] + mds) * weights[r];
+      }
+      return;
+    }
+    case 'multi:softprob': {
+      const p = new Float64Array(k);
+      for (let r = 0; r < rows; r++) {
+        softmaxRow(margins, r * k, k, p);
+        const w = weights[r];
+        for (let g = 0; g < k; g++) {
+          const y = labels[r] === g ? 1 : 0;
+          grad[g * rows + r] = (p[g] - y) * w;
+          hess[g * rows + r] = Math.max(2 * p[g] * (1 - p[g]), MIN_HESSIAN) * w;
+        }
+      }
+      return;
+    }
+  }
+}
+
+function softmaxRow(margins: ArrayLike<number>, offset: number, k: number, out: Float64Array): void {
+  let max = -Infinity;
+  for (let g = 0; g < k; g++) max = Math.max(max, margins[offset + g]);
+  let sum = 0;
+  for (let g = 0; g < k; g++) sum += out[g] = Math.exp(margins[offset + g] - max);
+  for (let g = 0; g < k; g++) out[g] /= sum;
+}
+
+/** Predictions (probabilities, means or values) from row-major margins. */
+export function transformMargins(objective: Objective, margins: ArrayLike<number>, k: number): Float64Array {
+  const out = new Float64Array(margins.length);
+  if (objective === 'binary:logistic') for (let i = 0; i < margins.length; i++) out[i] = 1 / (1 + Math.exp(-margins[i]));
+  else if (objective === 'count:poisson') for (let i = 0; i < margins.length; i++) out[i] = Math.exp(margins[i]);
+  else if (objective === 'multi:softprob') {
+    const p = new Float64Array(k);
+    for (let r = 0; r < margins.length / k; r++) {
+      softmaxRow(margins, r * k, k, p);
+      out.set(p, r * k);
+    }
+  } else out.set(margins as Float64Array);
+  return out;
+}
+
+/** The starting margin of every group: base_score through the inverse link (multi-class starts at base_score, as XGBoost does). */
+export function baseMargin(objective: Objective, baseScore: number): number {
+  if (objective === 'binary:logistic') return -Math.log(1 / baseScore - 1);
+  if (objective === 'count:poisson') return Math.log(baseScore);
+  return baseScore;
+}
+
+export const MAXIMIZED: ReadonlySet<EvalMetric> = new Set(['auc', 'aucpr']);
+
+/** One evaluation metric of predictions (as transformMargins gives them) against labels; `positives` marks label 1. */
+export function evalMetric(metric: EvalMetric, predictions: Float64Array, labels: Float64Array, k: number, weights: Float64Array | undefined, positives: Uint8Array): number {
+  const isPositive = positives as unknown as ArrayLike<boolean>;
+  switch (metric) {
+    case 'logloss':
+      return binaryLogLoss(predictions, isPositive, weights);
+    case 'auc': {
+      const v = rocAuc(predictions, isPositive);
+      return typeof v === 'number' ? v : NaN;
+    }
+    case 'aucpr': {
+      const v = averagePrecision(predictions, isPositive);
+      return typeof v === 'number' ? v : NaN;
+    }
+    case 'error':
+    case 'merror':
+      return errorRate(predictions, labels, k, weights);
+    case 'mlogloss':
+      return multiLogLoss(predictions, labels, k, weights);
+    case 'rmse':
+      return squaredAndAbsoluteError(labels, predictions, weights).rmse;
+    case 'mae':
+      return squaredAndAbsoluteError(labels, predictions, weights).mae;
+    case 'poisson-nloglik':
+      return poissonNegLogLikelihood(labels, predictions, weights);
+  }
+}
