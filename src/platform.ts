@@ -16,6 +16,7 @@ import { DatasetsService, datasetMigrations } from './data/index.js';
 import { createRegistryService, registryMigrations, trackingPorts, type RegistryService } from './registry/index.js';
 import { createServingService, servingMigrations, type ServingService } from './serving/index.js';
 import { createMonitoringService, monitoringMigrations, type MonitoringService } from './monitoring/service.js';
+import { ExplainService, explainMigrations } from './explain/index.js';
 
 export interface Platform {
   readonly config: Config;
@@ -46,6 +47,7 @@ export interface Services {
   registry: RegistryService;
   serving: ServingService;
   monitoring: MonitoringService;
+  explain: ExplainService;
 }
 
 async function createServices(stores: Stores): Promise<Services> {
@@ -56,7 +58,20 @@ async function createServices(stores: Stores): Promise<Services> {
   const monitoring = await createMonitoringService(stores, { datasets });
   serving.addPredictionTap(monitoring.sink);
   monitoring.registerMetrics(serving.metrics.registry);
-  return { tracking, datasets, registry, serving, monitoring };
+  const explain = new ExplainService({
+    db: stores.metadata.db,
+    clock: stores.clock,
+    models: {
+      materialize: async (name, version) => {
+        const { path, version: v } = await registry.materialize(name, version);
+        return { path, flavor: v.flavor };
+      },
+      load: (name, version) => registry.loadVersion(name, version, { threads: 0 }),
+    },
+    log: monitoring.log,
+    datasets,
+  });
+  return { tracking, datasets, registry, serving, monitoring, explain };
 }
 
 export interface PlatformOptions {
@@ -64,7 +79,7 @@ export interface PlatformOptions {
 }
 
 /** Every domain's migrations; names sort in the order they must run. */
-export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations, ...datasetMigrations, ...registryMigrations, ...servingMigrations, ...monitoringMigrations };
+export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations, ...datasetMigrations, ...registryMigrations, ...servingMigrations, ...monitoringMigrations, ...explainMigrations };
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock;

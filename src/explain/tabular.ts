@@ -6,6 +6,7 @@
  */
 import { failedPrecondition, invalidArgument } from '../core/errors.js';
 import { Batch, allocate, rowSize, type Column, type NumericArray, type NumericDType, type Predictor, type Signature, type TensorSpec } from '../models/index.js';
+import type { Table } from '../data/read-table.js';
 import type { ModelFn } from './types.js';
 
 export interface FeatureLayout {
@@ -100,4 +101,25 @@ export function predictorFn(predictor: Predictor, layout: FeatureLayout, output:
     for (let i = 0; i < values.length; i++) values[i] = Number(data[i]);
     return values;
   };
+}
+
+/**
+ * A table's columns as features: by name, or for one vector input (ONNX `input: [k]`) by
+ * position: the first k numeric columns other than `skip` (a label column usually comes last).
+ */
+export function tableToMatrix(layout: FeatureLayout, table: Table, skip: readonly string[] = []): Float64Array {
+  const F = layout.names.length;
+  const byName = new Map(table.columns.map((c) => [c.name, c]));
+  let columns = layout.names.map((n) => byName.get(n));
+  if (columns.some((c) => !c) && layout.inputs.length === 1 && layout.inputs[0].spec.shape.length === 1) {
+    const numeric = table.columns.filter((c) => c.type === 'number' && !skip.includes(c.name));
+    if (numeric.length >= F) columns = numeric.slice(0, F);
+  }
+  const out = new Float64Array(table.rowCount * F);
+  columns.forEach((col, j) => {
+    if (!col) throw invalidArgument(`${table.source}: column "${layout.names[j]}" (a model input) is missing`);
+    if (col.type !== 'number') throw invalidArgument(`${table.source}: column "${col.name}" is text; the model takes numbers`);
+    for (let r = 0; r < table.rowCount; r++) out[r * F + j] = col.values[r];
+  });
+  return out;
 }
