@@ -1,7 +1,7 @@
 /**
  * `modelport explain NAME --input FILE | --request-id ID`: attributions for rows of a file (CSV,
  * JSON Lines, Parquet, or a JSON V2 request or list of records) through deployment NAME, or
- * for a logged prediction after the fact. `modelport explain importance NAME --version V
+ * for a logged prediction after the fact. `modelport explain importance NAME VERSION
  * --dataset D[@v] [--label COL]` computes and stores a version's global importance.
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -156,16 +156,16 @@ export function registerExplainCommand(program: Command): void {
     .command('importance')
     .description("compute and store a model version's global importance on a dataset version (mean |SHAP|; permutation importance with --label)")
     .argument('<model>', 'registered model name')
-    .requiredOption('--version <n>', 'model version')
+    .argument('<version>', 'model version')
     .requiredOption('--dataset <name[@version]>', 'registered dataset version')
     .option('--label <column>', 'label column: permutation importance as well')
     .option('--rows <n>', 'rows explained for mean |SHAP| (default 1000 with TreeSHAP, 100 otherwise)')
     .option('--background-size <n>', 'background rows kept for kernel and LIME explanations', '100')
     .option('--method <method>', 'tree, kernel or lime')
     .option('--seed <n>', 'seed')
-    .action(async (model: string, flags: { version: string; dataset: string; label?: string; rows?: string; backgroundSize: string; method?: string; seed?: string }, cmd: Command) => {
+    .action(async (model: string, versionText: string, flags: { dataset: string; label?: string; rows?: string; backgroundSize: string; method?: string; seed?: string }, cmd: Command) => {
       if (flags.method !== undefined && !METHODS.includes(flags.method)) throw invalidArgument(`--method: "${flags.method}" must be one of ${METHODS.join(', ')}`);
-      const version = whole(flags.version, '--version', 1)!;
+      const version = whole(versionText, 'VERSION', 1)!;
       await withClient(cmd, async (client) => {
         process.stderr.write(`computing global importance of ${model} version ${version} on ${flags.dataset}...\n`);
         const result = await new ExplainClient(client).computeImportance(model, version, {

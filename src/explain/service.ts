@@ -190,7 +190,7 @@ export class ExplainService {
     const row = await this.deps.db.selectFrom('exp_background').selectAll().where('model', '=', model).where('version', '=', version).executeTakeFirst();
     if (!row) {
       throw failedPrecondition(
-        `model "${model}" version ${version} has no background data for kernel or LIME explanations: pass parameters.background ("dataset[@version]") or run \`modelport explain importance ${model} --version ${version} --dataset NAME\``,
+        `model "${model}" version ${version} has no background data for kernel or LIME explanations: pass parameters.background ("dataset[@version]") or run \`modelport explain importance ${model} ${version} --dataset NAME\``,
       );
     }
     const body = JSON.parse(row.body) as { featureNames: string[]; rows: number; data: (number | null)[]; weights: number[] };
