@@ -82,4 +82,13 @@ export class ExplainClient {
   computeImportance(model: string, version: number, request: ImportanceRequest): Promise<ImportanceResponse> {
     return this.client.request({ method: 'POST', path: `/api/v1/explain/models/${enc(model)}/versions/${version}/importance`, body: request });
   }
+
+  /** The version's HTML explanation report (`row`: the kept row drawn as a waterfall; `group`: the class). */
+  report(model: string, version: number, options: { row?: number; group?: number } = {}): Promise<string> {
+    const query = new URLSearchParams();
+    if (options.row !== undefined) query.set('row', String(options.row));
+    if (options.group !== undefined) query.set('class', String(options.group));
+    const q = query.size > 0 ? `?${query}` : '';
+    return this.client.request<string>({ method: 'GET', path: `/api/v1/explain/models/${enc(model)}/versions/${version}/report${q}` });
+  }
 }

@@ -11,3 +11,5 @@ export { lime } from './lime.js';
 export { summarize, uniformBackground } from './background.js';
 export type { Background } from './background.js';
 export type { Attributions, ModelFn } from './types.js';
+export { renderExplanationReport } from './report.js';
+export type { ReportOptions } from './report.js';

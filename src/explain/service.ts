@@ -17,6 +17,7 @@ import { readDataset } from '../monitoring/monitors/frames.js';
 import { summarize, type Background } from './background.js';
 import { explainBatch, type ExplainContext, type ExplainOptions, type Explanation } from './explainer.js';
 import type { ExplainTables } from './migrations.js';
+import { renderExplanationReport, type ReportOptions } from './report.js';
 import { chooseOutput, featureLayout, matrixToBatch, predictorFn, tableToMatrix, type FeatureLayout } from './tabular.js';
 import { treeEnsemble, type TreeEnsemble } from './tree-shap.js';
 import { evaluate } from './types.js';
@@ -342,5 +343,9 @@ export class ExplainService {
     }
     return out;
   }
-}
 
+  /** The version's self-contained HTML explanation report, from its stored global importance. */
+  async report(model: string, version: number, options: ReportOptions = {}): Promise<string> {
+    return renderExplanationReport(await this.importance(model, version), options, new Date(this.deps.clock.now()));
+  }
+}

@@ -162,4 +162,18 @@ export const explainRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
     });
     return { ...result, shap: result.shap && { ...result.shap, sample: undefined } };
   });
+
+  app.get('/api/v1/explain/models/:name/versions/:version/report', {
+    config: { permission: 'read' },
+    schema: {
+      summary: "A model version's self-contained HTML explanation report (mean |SHAP|, beeswarm, dependence plots, one row's waterfall)",
+      tags: TAGS,
+      params: VersionPath,
+      querystring: Type.Object({ row: Type.Optional(Type.Integer({ minimum: 0 })), class: Type.Optional(Type.Integer({ minimum: 0 })) }),
+      produces: ['text/html'],
+    },
+  }, async (request, reply) => {
+    const html = await explain.report(request.params.name, request.params.version, { row: request.query.row, group: request.query.class });
+    return reply.type('text/html; charset=utf-8').send(html);
+  });
 };

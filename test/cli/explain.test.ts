@@ -38,6 +38,11 @@ describe('modelport explain', () => {
     assert.equal(show.code, 0, show.stderr);
     assert.match(show.stdout, /mean \|SHAP\| \(tree, "margin"\) on cancer@1, 50 rows/);
 
+    const html = join(dir, 'report.html');
+    const report = await cli('explain', 'report', 'trees', '1', '--output', html, '--row', '2');
+    assert.equal(report.code, 0, report.stderr);
+    assert.match(readFileSync(html, 'utf8'), /<h2>Row 2: from the base value to the output<\/h2>/);
+
     const bad = await cli('explain', 'trees', '--input', input, '--method', 'magic');
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr.trim(), /^[^\n]*--method: "magic" must be one of tree, kernel, lime$/);

@@ -117,6 +117,21 @@ describe('explain endpoint, logged explanations and global importance', () => {
     assert.equal(trees.shap!.method, 'tree');
     assert.equal(trees.shap!.rows, 114);
     assert.equal(trees.permutation, undefined);
+
+    const report = await fetch(`${server.url}/api/v1/explain/models/trees/versions/1/report?row=3`);
+    assert.equal(report.status, 200);
+    assert.match(report.headers.get('content-type')!, /^text\/html/);
+    const html = await report.text();
+    for (const part of ['Mean |SHAP| per feature', "Every row's attributions", 'Dependence of the top features', 'Row 3: from the base value to the output']) assert.ok(html.includes(part), part);
+    assert.ok(!/<script|https?:\/\//.test(html.replace(/xmlns="[^"]*"/g, '')), 'self-contained');
+    const top = trees.shap!.featureNames[trees.shap!.mean.indexOf(Math.max(...trees.shap!.mean))];
+    assert.ok(html.includes(`>${top}</text>`));
+    assert.equal(await sdk.report('cancer', 1, { group: 1 }).then((h) => h.includes('(class 1 of 2)')), true);
+    const badRow = await fetch(`${server.url}/api/v1/explain/models/trees/versions/1/report?row=100000`);
+    assert.equal(badRow.status, 400);
+    assert.match(((await badRow.json()) as any).error.message, /row: 100000 is not one of the 114 rows/);
+    const none = await fetch(`${server.url}/api/v1/explain/models/trees/versions/9/report`);
+    assert.equal(none.status, 400);
   });
 
   test('a logged prediction is explained after the fact, against the version that answered', async () => {
