@@ -182,20 +182,20 @@ export function registerExplainCommand(program: Command): void {
 
   explain
     .command('report')
-    .description("write a model version's self-contained HTML explanation report (after explain importance)")
+    .description("write a model version's self-contained HTML explanation report to FILE (after explain importance)")
     .argument('<model>', 'registered model name')
     .argument('<version>', 'model version')
-    .requiredOption('--output <file>', 'the .html file to write')
+    .argument('<file>', 'the .html file to write')
     .option('--row <n>', 'the row drawn as a waterfall', '0')
     .option('--class <n>', 'the class drawn, for a multi-class model')
-    .action(async (model: string, versionText: string, flags: { output: string; row: string; class?: string }, cmd: Command) => {
+    .action(async (model: string, versionText: string, file: string, flags: { row: string; class?: string }, cmd: Command) => {
       const version = whole(versionText, 'VERSION', 1)!;
       const row = whole(flags.row, '--row');
       const group = whole(flags.class, '--class');
       await withClient(cmd, async (client) => {
         const html = await new ExplainClient(client).report(model, version, { row, group });
-        await writeFile(flags.output, html);
-        process.stdout.write(`wrote the explanation report of ${model} version ${version} to ${flags.output}\n`);
+        await writeFile(file, html);
+        process.stdout.write(`wrote the explanation report of ${model} version ${version} to ${file}\n`);
       });
     });
 }

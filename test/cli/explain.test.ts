@@ -39,7 +39,7 @@ describe('modelport explain', () => {
     assert.match(show.stdout, /mean \|SHAP\| \(tree, "margin"\) on cancer@1, 50 rows/);
 
     const html = join(dir, 'report.html');
-    const report = await cli('explain', 'report', 'trees', '1', '--output', html, '--row', '2');
+    const report = await cli('explain', 'report', 'trees', '1', html, '--row', '2');
     assert.equal(report.code, 0, report.stderr);
     assert.match(readFileSync(html, 'utf8'), /<h2>Row 2: from the base value to the output<\/h2>/);
 
