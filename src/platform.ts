@@ -70,7 +70,10 @@ async function createServices(stores: Stores): Promise<Services> {
     },
     log: monitoring.log,
     datasets,
+    predictorOf: (deployment, version) => serving.targetNow(deployment, version)?.version.predictor,
   });
+  await explain.start();
+  serving.addPredictionTap(explain.sampled);
   return { tracking, datasets, registry, serving, monitoring, explain };
 }
 
@@ -108,6 +111,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       async close() {
         await services.serving.close().catch(() => undefined);
         await services.monitoring.close().catch(() => undefined);
+        await services.explain.close().catch(() => undefined);
         await services.registry.close().catch(() => undefined);
         for (const store of opened.reverse()) await store.close().catch(() => undefined);
       },

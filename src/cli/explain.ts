@@ -198,4 +198,18 @@ export function registerExplainCommand(program: Command): void {
         process.stdout.write(`wrote the explanation report of ${model} version ${version} to ${file}\n`);
       });
     });
+
+  explain
+    .command('logging')
+    .description("explain RATE (0..1) of a deployment's requests as they are served, so --request-id answers from the stored explanation")
+    .argument('<deployment>', 'deployment name')
+    .argument('<rate>', 'share of requests, 0..1')
+    .action(async (deployment: string, rateText: string, _flags: unknown, cmd: Command) => {
+      const rate = Number(rateText);
+      if (rateText.trim() === '' || !(rate >= 0 && rate <= 1)) throw invalidArgument(`RATE: "${rateText}" must be a number in [0, 1]`);
+      await withClient(cmd, async (client) => {
+        await new ExplainClient(client).setLogging(deployment, rate);
+        process.stdout.write(`deployment ${deployment}: explaining ${rate * 100}% of requests as they are served\n`);
+      });
+    });
 }

@@ -27,6 +27,8 @@ export interface ExplainResponse {
 export interface LoggedExplanation extends Omit<ExplainResponse, 'id'> {
   request_id: string;
   deployment: string;
+  /** Set when the explanation was computed as the request was served (sampled explanation logging). */
+  logged_at_ms?: number;
 }
 
 export interface ExplainParameters {
@@ -90,5 +92,14 @@ export class ExplainClient {
     if (options.group !== undefined) query.set('class', String(options.group));
     const q = query.size > 0 ? `?${query}` : '';
     return this.client.request<string>({ method: 'GET', path: `/api/v1/explain/models/${enc(model)}/versions/${version}/report${q}` });
+  }
+
+  /** Explains this share (0..1) of a deployment's requests as they are served, stored by request id. */
+  setLogging(deployment: string, rate: number): Promise<{ deployment: string; rate: number }> {
+    return this.client.request({ method: 'PUT', path: `/api/v1/explain/logging/${enc(deployment)}`, body: { rate } });
+  }
+
+  logging(): Promise<{ deployments: Record<string, number>; stats: { sampled: number; written: number; dropped: number; failed: number; queued: number } }> {
+    return this.client.request({ method: 'GET', path: '/api/v1/explain/logging' });
   }
 }

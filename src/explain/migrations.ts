@@ -32,9 +32,36 @@ export const explainMigrations: Migrations = {
       await db.schema.dropTable('exp_background').ifExists().execute();
     },
   },
+  '0901_explain_sampled_log': {
+    async up(db: Kysely<any>) {
+      // Which share of each deployment's requests is explained as it is served.
+      await db.schema
+        .createTable('exp_logging')
+        .addColumn('deployment', 'varchar(128)', (c) => c.primaryKey())
+        .addColumn('rate', 'double precision', (c) => c.notNull())
+        .addColumn('updated_ms', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('exp_logged')
+        .addColumn('request_id', 'varchar(1024)', (c) => c.primaryKey())
+        .addColumn('deployment', 'varchar(128)', (c) => c.notNull())
+        .addColumn('model', 'varchar(256)', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('time_ms', 'bigint', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('exp_logged_time').on('exp_logged').column('time_ms').execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('exp_logged').ifExists().execute();
+      await db.schema.dropTable('exp_logging').ifExists().execute();
+    },
+  },
 };
 
 export interface ExplainTables {
   exp_background: { model: string; version: number; source: string; body: string; created_ms: number };
   exp_importance: { model: string; version: number; kind: string; body: string; created_ms: number };
+  exp_logging: { deployment: string; rate: number; updated_ms: number };
+  exp_logged: { request_id: string; deployment: string; model: string; version: number; time_ms: number; body: string };
 }

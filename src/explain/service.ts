@@ -18,6 +18,7 @@ import { summarize, type Background } from './background.js';
 import { explainBatch, type ExplainContext, type ExplainOptions, type Explanation } from './explainer.js';
 import type { ExplainTables } from './migrations.js';
 import { renderExplanationReport, type ReportOptions } from './report.js';
+import { SampledExplanationLog } from './sampled-log.js';
 import { chooseOutput, featureLayout, matrixToBatch, predictorFn, tableToMatrix, type FeatureLayout } from './tabular.js';
 import { treeEnsemble, type TreeEnsemble } from './tree-shap.js';
 import { evaluate } from './types.js';
@@ -46,6 +47,8 @@ export interface ExplainDeps {
   models: ExplainModels;
   log: ExplainLog;
   datasets: ExplainDatasets;
+  /** The predictor a deployment answers with for `version` now, if loaded (for sampled explanation logging). */
+  predictorOf(deployment: string, version: number): Predictor | undefined;
 }
 
 export interface DatasetRef {
@@ -123,7 +126,25 @@ export class ExplainService {
   private readonly trees = new Map<string, Promise<TreeEnsemble | undefined>>();
   private readonly backgrounds = new Map<string, Promise<Background>>();
 
-  constructor(private readonly deps: ExplainDeps) {}
+  /** Explanations of a sampled share of served requests; serving's prediction tap. */
+  readonly sampled: SampledExplanationLog;
+
+  constructor(private readonly deps: ExplainDeps) {
+    this.sampled = new SampledExplanationLog({
+      db: deps.db,
+      clock: deps.clock,
+      predictorOf: deps.predictorOf,
+      explain: (model, version, predictor, batch) => this.explain(model, version, predictor, batch),
+    });
+  }
+
+  start(): Promise<void> {
+    return this.sampled.start();
+  }
+
+  close(): Promise<void> {
+    return this.sampled.close();
+  }
 
   /** The version's trees for TreeSHAP, or undefined when it is not an XGBoost model. */
   treesOf(model: string, version: number): Promise<TreeEnsemble | undefined> {
@@ -158,8 +179,20 @@ export class ExplainService {
     return explainBatch(this.context(model, version, predictor, options.background), batch, options);
   }
 
-  /** Explains a logged prediction: its stored inputs, against the version that answered it. */
-  async explainLogged(requestId: string, options: ExplainOptions & { background?: DatasetRef } = {}): Promise<{ deployment: string; model: string; version: number; explanation: Explanation }> {
+  /**
+   * Explains a logged prediction: the explanation stored when it was served (sampled logging),
+   * unless options ask for another, else computed from the log's stored inputs against the
+   * version that answered it.
+   */
+  async explainLogged(
+    requestId: string,
+    options: ExplainOptions & { background?: DatasetRef } = {},
+  ): Promise<{ deployment: string; model: string; version: number; explanation: Explanation; loggedAtMs?: number }> {
+    if (Object.values(options).every((v) => v === undefined)) {
+      await this.sampled.flush();
+      const stored = await this.sampled.get(requestId);
+      if (stored) return { deployment: stored.deployment, model: stored.model, version: stored.version, explanation: stored.explanation, loggedAtMs: stored.timeMs };
+    }
     const rows = (await this.deps.log.get(requestId)).sort((a, b) => a.row - b.row);
     const { deployment, model, version } = rows[0];
     const predictor = await this.deps.models.load(model, version);

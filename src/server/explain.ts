@@ -121,8 +121,37 @@ export const explainRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
       body: Type.Optional(Type.Object({ parameters: Type.Optional(Parameters) })),
     },
   }, async (request) => {
-    const { deployment, model, version, explanation } = await explain.explainLogged(request.params.requestId, explainOptions(request.body?.parameters));
-    return { request_id: request.params.requestId, deployment, model_name: model, model_version: String(version), ...explanationBody(explanation) };
+    const { deployment, model, version, explanation, loggedAtMs } = await explain.explainLogged(request.params.requestId, explainOptions(request.body?.parameters));
+    const logged = loggedAtMs === undefined ? {} : { logged_at_ms: loggedAtMs };
+    return { request_id: request.params.requestId, deployment, model_name: model, model_version: String(version), ...logged, ...explanationBody(explanation) };
+  });
+
+  app.get('/api/v1/explain/logging', {
+    config: { permission: 'read' },
+    schema: {
+      summary: 'Explanation-logging rates per deployment and the counters of this replica',
+      tags: TAGS,
+      response: {
+        200: Type.Object({
+          deployments: Type.Record(Type.String(), Type.Number()),
+          stats: Type.Object({ sampled: Type.Integer(), written: Type.Integer(), dropped: Type.Integer(), failed: Type.Integer(), queued: Type.Integer() }),
+        }),
+      },
+    },
+  }, async () => ({ deployments: explain.sampled.sampleRates(), stats: explain.sampled.stats() }));
+
+  app.put('/api/v1/explain/logging/:deployment', {
+    config: { permission: 'manage' },
+    schema: {
+      summary: "Sets the share (0..1) of a deployment's requests explained as they are served and stored by request id",
+      tags: TAGS,
+      params: Type.Object({ deployment: Type.String({ minLength: 1, maxLength: 128 }) }),
+      body: Type.Object({ rate: Type.Number({ minimum: 0, maximum: 1 }) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ deployment: Type.String(), rate: Type.Number() }) },
+    },
+  }, async (request) => {
+    await explain.sampled.setRate(request.params.deployment, request.body.rate);
+    return { deployment: request.params.deployment, rate: request.body.rate };
   });
 
   app.get('/api/v1/explain/models/:name/versions/:version/importance', {

@@ -146,6 +146,22 @@ describe('explain endpoint, logged explanations and global importance', () => {
     assert.deepEqual(logged.outputs[0], direct.body.outputs[0]);
     const margin = infer.body.outputs.find((o: any) => o.name === 'margin').data as number[];
     totals(logged).forEach((t, i) => assert.ok(Math.abs(t - margin[i]) < 1e-5));
+    assert.equal(logged.logged_at_ms, undefined, 'computed from the log: no explanation was sampled');
+
+    // With explanation logging on, the explanation is computed as the request is served and stored.
+    assert.equal((await sdk.setLogging('trees', 1)).rate, 1);
+    await assert.rejects(sdk.setLogging('trees', 2), /rate/);
+    const served = await post(`${server.url}/v2/models/trees/infer`, { inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP64', data: rows[20] }] }, { 'x-request-id': 'loan-43' });
+    assert.equal(served.status, 200);
+    const stored = await sdk.explainLogged('loan-43');
+    assert.equal(typeof stored.logged_at_ms, 'number');
+    const fresh = await post(`${server.url}/v2/models/trees/explain`, { inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP64', data: rows[20] }] });
+    assert.deepEqual(stored.outputs[0].data, fresh.body.outputs[0].data);
+    const status = await sdk.logging();
+    assert.deepEqual(status.deployments, { trees: 1 });
+    assert.ok(status.stats.written >= 1);
+    await sdk.setLogging('trees', 0);
+
     const unknown = await post(`${server.url}/api/v1/explain/predictions/nope`, {});
     assert.equal(unknown.status, 404);
     assert.match(unknown.body.error.message, /no logged prediction has request id "nope"/);
