@@ -102,8 +102,8 @@ export const explainRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
     const { batch, outputs } = decodeV2(body, loaded.signature);
     const [explanation, predicted] = await Promise.all([explain.explain(loaded.model, loaded.version, loaded.predictor, batch, options), loaded.predict(batch)]);
     const own = encodeV2(outputs.length > 0 ? predicted.select(outputs) : predicted, name, loaded.version, body.id ?? requestId);
-    const part = explanationBody(explanation);
-    return { ...own, ...part, outputs: [...part.outputs, ...own.outputs] };
+    const { outputs: attributions, ...part } = explanationBody(explanation);
+    return { model_name: own.model_name, model_version: own.model_version, id: own.id, ...part, outputs: [...attributions, ...own.outputs] };
   };
   app.post('/v2/models/:name/explain', { config: { permission: 'read' }, schema: explainSchema }, async (request) =>
     explainV2(request.params.name, undefined, request.body as V2Request, request.id),
