@@ -56,10 +56,18 @@ export function checkMethod(method: unknown): ExplainMethod | undefined {
   return method as ExplainMethod;
 }
 
+/**
+ * Explanations run on the calling thread; these bound one request's work (rows for TreeSHAP,
+ * model evaluations for the sampling methods) so a request cannot hold a server for minutes.
+ */
+export const MAX_TREE_ROWS = 10_000;
+export const MAX_EVALUATIONS = 50_000_000;
+
 export async function explainBatch(ctx: ExplainContext, input: Batch, options: ExplainOptions = {}): Promise<Explanation> {
   const { predictor } = ctx;
   const layout = featureLayout(predictor.signature);
   const batch = conform(input, predictor.signature.inputs);
+  if (batch.rows > MAX_TREE_ROWS) throw invalidArgument(`inputs: ${batch.rows} rows is more than the ${MAX_TREE_ROWS} one explanation request may hold`);
   const x = batchToMatrix(layout, batch);
   const rows = batch.rows;
   const trees = options.method === undefined || options.method === 'tree' ? await ctx.trees() : undefined;
@@ -93,6 +101,10 @@ export async function explainBatch(ctx: ExplainContext, input: Batch, options: E
   const output = chooseOutput(predictor.signature, predictor.flavor, options.output);
   const f = predictorFn(predictor, layout, output);
   const bg = await ctx.background(layout);
+  const perRow = method === 'kernel' ? (options.budget ?? 2 * layout.names.length + 2048) * bg.rows : (options.samples ?? 5000);
+  if (rows * perRow > MAX_EVALUATIONS) {
+    throw invalidArgument(`inputs: ${rows} rows × ${perRow} model evaluations each is more than ${MAX_EVALUATIONS} for one request; send fewer rows or lower parameters.${method === 'kernel' ? 'budget' : 'samples'}`);
+  }
   if (method === 'kernel') {
     const attributions = await kernelShap(f, output.groups, bg, x, rows, { budget: options.budget, seed: options.seed });
     return { method, output: output.name, featureNames: layout.names, attributions };

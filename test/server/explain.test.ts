@@ -80,6 +80,9 @@ describe('explain endpoint, logged explanations and global importance', () => {
     const missing = await post(`${server.url}/v2/models/nope/explain`, one);
     assert.equal(missing.status, 404);
     assert.deepEqual(missing.body, { error: 'deployment "nope" does not exist' });
+    const huge = await post(`${server.url}/v2/models/cancer/explain`, { ...one, parameters: { background: 'cancer-data', budget: 1_000_000 } });
+    assert.equal(huge.status, 400);
+    assert.match(huge.body.error, /1 rows × 100000000 model evaluations each is more than 50000000 for one request; send fewer rows or lower parameters\.budget/);
     const dataset = await post(`${server.url}/v2/models/cancer/explain`, { ...one, parameters: { background: 'no-such-data' } });
     assert.equal(dataset.status, 404, JSON.stringify(dataset.body));
   });
