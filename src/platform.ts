@@ -17,6 +17,7 @@ import { createRegistryService, registryMigrations, trackingPorts, type Registry
 import { createServingService, servingMigrations, type ServingService } from './serving/index.js';
 import { createMonitoringService, monitoringMigrations, type MonitoringService } from './monitoring/service.js';
 import { FeaturesService, featureMigrations } from './features/index.js';
+import { ExplainService, explainMigrations } from './explain/index.js';
 
 export interface Platform {
   readonly config: Config;
@@ -48,6 +49,7 @@ export interface Services {
   serving: ServingService;
   monitoring: MonitoringService;
   features: FeaturesService;
+  explain: ExplainService;
 }
 
 async function createServices(stores: Stores): Promise<Services> {
@@ -62,7 +64,23 @@ async function createServices(stores: Stores): Promise<Services> {
   features.registerMetrics(serving.metrics.registry);
   await features.start();
   serving.inputHook = features.inputHook;
-  return { tracking, datasets, registry, serving, monitoring, features };
+  const explain = new ExplainService({
+    db: stores.metadata.db,
+    clock: stores.clock,
+    models: {
+      materialize: async (name, version) => {
+        const { path, version: v } = await registry.materialize(name, version);
+        return { path, flavor: v.flavor };
+      },
+      load: (name, version) => registry.loadVersion(name, version, { threads: 0 }),
+    },
+    log: monitoring.log,
+    datasets,
+    predictorOf: (deployment, version) => serving.targetNow(deployment, version)?.version.predictor,
+  });
+  await explain.start();
+  serving.addPredictionTap(explain.sampled);
+  return { tracking, datasets, registry, serving, monitoring, features, explain };
 }
 
 export interface PlatformOptions {
@@ -70,7 +88,7 @@ export interface PlatformOptions {
 }
 
 /** Every domain's migrations; names sort in the order they must run. */
-export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations, ...datasetMigrations, ...registryMigrations, ...servingMigrations, ...monitoringMigrations, ...featureMigrations };
+export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations, ...datasetMigrations, ...registryMigrations, ...servingMigrations, ...monitoringMigrations, ...featureMigrations, ...explainMigrations };
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock;
@@ -99,6 +117,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       async close() {
         await services.serving.close().catch(() => undefined);
         await services.monitoring.close().catch(() => undefined);
+        await services.explain.close().catch(() => undefined);
         await services.registry.close().catch(() => undefined);
         for (const store of opened.reverse()) await store.close().catch(() => undefined);
       },

@@ -18,6 +18,7 @@ import { registerMonitorsCommand } from './monitors.js';
 import { registerFeaturesCommand } from './features.js';
 import { registerTrainCommand } from './train.js';
 import { registerTuneCommand } from './tune.js';
+import { registerExplainCommand } from './explain.js';
 
 export function buildProgram(): Command {
   const program = new Command('modelport')
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerFeaturesCommand(program);
   registerTrainCommand(program);
   registerTuneCommand(program);
+  registerExplainCommand(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -8,12 +8,14 @@ import type { Command } from 'commander';
 import { invalidArgument } from '../core/errors.js';
 import { ModelportClient } from '../client/client.js';
 import { InjectTransport } from '../client/transport.js';
+import { ExplainClient } from '../client/explain.js';
 import { RegistryClient, counted, httpBlobUploader, type ModelVersion, type RegisteredModel } from '../client/registry.js';
 import type { Actor } from '../registry/index.js';
 import { createPlatform } from '../platform.js';
 import { buildApp } from '../server/app.js';
 import { configFrom, globalOptions, withClient } from './context.js';
 import { renderTable } from './datasets.js';
+import { renderImportance } from './explain.js';
 import { progress } from './progress.js';
 
 interface Io {
@@ -196,13 +198,16 @@ export function registerModelsCommand(program: Command): Command {
     .option('--json', 'print JSON')
     .action(async (name: string, version: string | undefined, flags: { json?: boolean }, command: Command) => {
       const { out } = io(command);
-      await withRegistry(command, {}, async (registry) => {
+      await withClient(command, async (client) => {
+        const registry = new RegistryClient(client, { actor: {} });
         if (version) {
           const v = await registry.getVersion(name, version);
-          if (flags.json) return out(`${JSON.stringify(v, null, 2)}\n`);
+          const importance = await new ExplainClient(client).importance(name, v.version);
+          if (flags.json) return out(`${JSON.stringify({ ...v, importance }, null, 2)}\n`);
           const manifest = v.sha256 ? await registry.manifest(name, v.version) : undefined;
           out(`${describeVersion(v)}\nstatus ${v.status}, stage ${v.stage}, aliases ${v.aliases.join(' ') || '-'}, run ${v.runId ?? '-'}\nsource ${v.source}\n`);
           if (manifest) out(renderTable(['FILE', 'BYTES', 'SHA256'], manifest.files.map((f) => [f.path, String(f.size), f.sha256])));
+          if (importance.shap || importance.permutation) out(renderImportance(importance));
           return;
         }
         const [model, versions] = await Promise.all([registry.getModel(name), registry.listVersions(name)]);

@@ -8,3 +8,4 @@ export { ServingClient } from './serving.js';
 export { MonitoringClient } from './monitoring.js';
 export { FeaturesClient, defineFeatures } from './features.js';
 export { ClientTrainingTracker, trainFile, runStudy, type TrainRequest, type TrainResult, type StudyRequest, type StudyResult } from './training.js';
+export { ExplainClient } from './explain.js';

@@ -27,6 +27,7 @@ import { registryRoutes } from './registry.js';
 import { monitoringRoutes } from './monitoring.js';
 import { uiRoutes } from './ui.js';
 import { featureRoutes } from './features.js';
+import { explainRoutes } from './explain.js';
 
 export interface AppOptions {
   /** pino logger options (a level, and a stream to write to) or false to silence; defaults to the Config's log level. */
@@ -36,7 +37,7 @@ export interface AppOptions {
 }
 
 /** One plugin per domain, each given the platform. */
-const DOMAIN_ROUTES: FastifyPluginAsync<{ platform: Platform }>[] = [healthRoutes, datasetRoutes, trackingRoutes, mlflowRegistryRoutes, registryRoutes, servingRoutes, v2Routes, invocationsRoutes, metricsRoutes, monitoringRoutes, featureRoutes];
+const DOMAIN_ROUTES: FastifyPluginAsync<{ platform: Platform }>[] = [healthRoutes, datasetRoutes, trackingRoutes, mlflowRegistryRoutes, registryRoutes, servingRoutes, v2Routes, invocationsRoutes, metricsRoutes, monitoringRoutes, featureRoutes, explainRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 

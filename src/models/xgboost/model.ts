@@ -16,6 +16,8 @@ export interface XgbTree {
   splitType?: ArrayLike<number>;
   /** Categories that go right, per categorical node id. */
   categories: Map<number, number[]>;
+  /** Sum of training hessians per node (`sum_hessian`): the weights TreeSHAP follows. */
+  cover?: ArrayLike<number>;
 }
 
 export interface XgbModel {
@@ -114,6 +116,7 @@ function parseTree(t: Obj, index: number): XgbTree {
     defaultLeft: nums(t.default_left, `${where} default_left`),
     splitType: optionalNums(t.split_type, `${where} split_type`),
     categories,
+    cover: optionalNums(t.sum_hessian, `${where} sum_hessian`),
   };
   const n = tree.left.length;
   for (const [name, arr] of [['right_children', tree.right], ['split_indices', tree.splitIndex], ['split_conditions', tree.splitCondition], ['default_left', tree.defaultLeft]] as const) {
