@@ -2,7 +2,7 @@
  * Configuration: flags > environment (MODELPORT_*) > defaults, into one typed Config.
  * This is the only module that reads process.env; everything else receives a Config.
  */
-import { isAbsolute, resolve } from 'node:path';
+import { delimiter, isAbsolute, resolve } from 'node:path';
 import { invalidArgument } from './core/errors.js';
 
 export type StoreUri = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; schema?: string };
@@ -27,6 +27,14 @@ export interface Config {
   shutdownGraceMs: number;
   /** Webhooks may target loopback and private addresses (off: they could reach internal services). */
   allowPrivateWebhookTargets: boolean;
+  /** `auto`: required once a token exists or off loopback; `on`: always (a first start writes an admin token). */
+  auth: 'auto' | 'on';
+  /** MODELPORT_ADMIN_TOKEN: the bootstrap admin token. Never logged. */
+  adminToken?: string;
+  /** MODELPORT_SERVER_SECRET: the key tokens are hashed under (default: DATA/server-secret); replicas must share it. */
+  serverSecret?: string;
+  /** Folders server-side paths (datasets from-path) may be read from; none by default. */
+  dataRoots: string[];
 }
 
 /** What flags can set; every field is optional and wins over the environment. */
@@ -41,6 +49,8 @@ export interface ConfigFlags {
   bodyLimit?: string | number;
   logLevel?: string;
   allowPrivateWebhookTargets?: boolean;
+  auth?: string;
+  dataRoots?: string;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -68,8 +78,17 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     bodyLimit,
     logLevel: logLevel as Config['logLevel'],
     allowPrivateWebhookTargets: flags.allowPrivateWebhookTargets ?? parseBoolean(env.MODELPORT_ALLOW_PRIVATE_WEBHOOK_TARGETS ?? 'false', 'MODELPORT_ALLOW_PRIVATE_WEBHOOK_TARGETS'),
+    auth: parseAuth(pick(flags.auth, 'AUTH') ?? 'auto'),
+    adminToken: env.MODELPORT_ADMIN_TOKEN || undefined,
+    serverSecret: env.MODELPORT_SERVER_SECRET || undefined,
+    dataRoots: (pick(flags.dataRoots, 'DATA_ROOTS') ?? '').split(delimiter).filter((r) => r !== '').map((r) => resolve(cwd, r)),
     shutdownGraceMs: parseInteger(env.MODELPORT_SHUTDOWN_GRACE_MS ?? '10000', 'MODELPORT_SHUTDOWN_GRACE_MS', 0, 3_600_000),
   };
+}
+
+function parseAuth(text: string): Config['auth'] {
+  if (text === 'auto' || text === 'on') return text;
+  throw invalidArgument(`--auth: "${text}" is not auto or on`);
 }
 
 function parseInteger(text: string, name: string, min: number, max: number): number {

@@ -16,6 +16,7 @@ import { DatasetsService, datasetMigrations } from './data/index.js';
 import { createRegistryService, registryMigrations, trackingPorts, type RegistryService } from './registry/index.js';
 import { createServingService, servingMigrations, type ServingService } from './serving/index.js';
 import { createMonitoringService, monitoringMigrations, type MonitoringService } from './monitoring/service.js';
+import { SecurityService, securityMigrations } from './security/index.js';
 
 export interface Platform {
   readonly config: Config;
@@ -46,6 +47,7 @@ export interface Services {
   registry: RegistryService;
   serving: ServingService;
   monitoring: MonitoringService;
+  security: SecurityService;
 }
 
 async function createServices(stores: Stores): Promise<Services> {
@@ -56,7 +58,8 @@ async function createServices(stores: Stores): Promise<Services> {
   const monitoring = await createMonitoringService(stores, { datasets });
   serving.addPredictionTap(monitoring.sink);
   monitoring.registerMetrics(serving.metrics.registry);
-  return { tracking, datasets, registry, serving, monitoring };
+  const security = await SecurityService.create(stores);
+  return { tracking, datasets, registry, serving, monitoring, security };
 }
 
 export interface PlatformOptions {
@@ -64,7 +67,7 @@ export interface PlatformOptions {
 }
 
 /** Every domain's migrations; names sort in the order they must run. */
-export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations, ...datasetMigrations, ...registryMigrations, ...servingMigrations, ...monitoringMigrations };
+export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations, ...datasetMigrations, ...registryMigrations, ...servingMigrations, ...monitoringMigrations, ...securityMigrations };
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock;

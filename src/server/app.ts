@@ -24,14 +24,18 @@ import { trackingRoutes } from './mlflow/tracking.js';
 import { mlflowRegistryRoutes } from './mlflow/registry.js';
 import { registryRoutes } from './registry.js';
 import { monitoringRoutes } from './monitoring.js';
+import { securityRoutes } from './security.js';
+import { checkInference, installAuth } from './auth.js';
 
 export interface AppOptions {
   /** pino logger options or false to silence; defaults to the Config's log level. */
   logger?: boolean | { level: string };
+  /** In-process callers that hold the data folder (the embedded CLI) act without a token. */
+  trusted?: boolean;
 }
 
 /** One plugin per domain, each given the platform. */
-const DOMAIN_ROUTES: FastifyPluginAsync<{ platform: Platform }>[] = [healthRoutes, datasetRoutes, trackingRoutes, mlflowRegistryRoutes, registryRoutes, servingRoutes, v2Routes, invocationsRoutes, metricsRoutes, monitoringRoutes];
+const DOMAIN_ROUTES: FastifyPluginAsync<{ platform: Platform }>[] = [healthRoutes, datasetRoutes, trackingRoutes, mlflowRegistryRoutes, registryRoutes, servingRoutes, v2Routes, invocationsRoutes, metricsRoutes, monitoringRoutes, securityRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -106,6 +110,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   installErrorHandling(app);
   installMlflowErrors(app);
   requireDeclaredPermissions(app);
+  installAuth(app, platform, { trusted: options.trusted });
 
   // Callback hooks: an async hook costs every request a promise.
   app.addHook('onRequest', (request, reply, done) => {
@@ -139,6 +144,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
     ajv: AJV_OPTIONS,
     requestId: requestIdOf,
     isClosing: () => closing,
+    authorize: (req, id, deployment) => checkInference(app, platform, req, id, deployment),
   });
   return app;
 }
