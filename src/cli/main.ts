@@ -14,6 +14,8 @@ import { registerModelsCommand } from './models.js';
 import { registerExperimentsCommand } from './experiments.js';
 import { registerRunsCommand } from './runs.js';
 import { registerMonitorsCommand } from './monitors.js';
+import { registerTokensCommand } from './tokens.js';
+import { registerAuditCommand } from './audit.js';
 
 export function buildProgram(): Command {
   const program = new Command('modelport')
@@ -40,6 +42,8 @@ export function buildProgram(): Command {
   registerExperimentsCommand(program);
   registerRunsCommand(program);
   registerMonitorsCommand(program);
+  registerTokensCommand(program);
+  registerAuditCommand(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -125,6 +125,8 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
       req.on('data', onData);
       req.on('end', onEnd);
       req.on('error', onEnd);
+      // Paused while the access check ran; a data listener alone does not resume an explicitly paused stream.
+      req.resume();
     };
     const allowed = options.authorize?.(req, id, name);
     if (allowed) {

@@ -103,7 +103,11 @@ export const securityRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
   app.put('/api/v1/security/grants', {
     config: { permission: 'admin' },
     schema: { summary: 'Grant a token or group a permission on a resource', tags, body: GrantSchema, response: { 200: GrantSchema } },
-  }, async (request) => security.grants.set(request.body));
+  }, async (request) => {
+    const b = request.body;
+    // A token is named by id or name; grants hold its id, which outlives a rename or a second token of that name.
+    return security.grants.set({ ...b, subject: b.subject_kind === 'token' ? (await security.tokens.find(b.subject)).id : b.subject });
+  });
 
   app.get('/api/v1/security/grants', {
     config: { permission: 'admin' },
