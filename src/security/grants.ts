@@ -23,6 +23,7 @@ const key = (kind: string, subject: string, resource: ResourceRef) => `${kind}\u
 
 export class GrantStore {
   private byKey = new Map<string, ResourcePermission>();
+  private subjects = new Set<string>();
   private loadedAt = -Infinity;
   private loading: Promise<void> | undefined;
 
@@ -43,7 +44,13 @@ export class GrantStore {
     const next = new Map<string, ResourcePermission>();
     for (const r of rows) next.set(key(r.subject_kind, r.subject, { kind: r.resource_kind as ResourceKind, name: r.resource }), r.permission as ResourcePermission);
     this.byKey = next;
+    this.subjects = new Set(rows.map((r) => `${r.subject_kind}\u0000${r.subject}`));
     this.loadedAt = this.clock.now();
+  }
+
+  /** Whether a token or any of its groups holds a grant at all: most do not, and are decided by role alone. */
+  holds(tokenId: string, groups: readonly string[]): boolean {
+    return this.subjects.has(`token\u0000${tokenId}`) || groups.some((g) => this.subjects.has(`group\u0000${g}`));
   }
 
   /**
@@ -102,6 +109,6 @@ export class GrantStore {
   }
 
   list(): Promise<Grant[]> {
-    return this.db.selectFrom('sec_grant').selectAll().orderBy(['resource_kind', 'resource', 'subject_kind', 'subject']).execute() as Promise<Grant[]>;
+    return this.db.selectFrom('sec_grant').selectAll().orderBy('resource_kind').orderBy('resource').orderBy('subject_kind').orderBy('subject').execute() as Promise<Grant[]>;
   }
 }

@@ -17,10 +17,16 @@ import { principalName, type Principal, type ResourceRef, type RoutePermission }
 import type { Permission } from './permissions.js';
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route the server registered, with the permission this layer enforces on it. */
+    securedRoutes: { method: string; url: string; permission: RoutePermission }[];
+  }
   interface FastifyRequest {
     principal: Principal;
     /** Set when the security layer refused the request, so the refusal is audited. */
     denied?: boolean;
+    /** Set when access was decided before the body was read. */
+    decided?: boolean;
   }
 }
 
@@ -76,17 +82,25 @@ function checkBrowserOrigin(req: IncomingMessage, authOn: boolean): ModelportErr
   return crossOrigin ? permissionDenied('origin: requests from another site may not change anything here (CORS is closed)') : undefined;
 }
 
+/** The resource a route names in its path: a registered model, dataset, deployment or pipeline. */
+function paramResource(request: FastifyRequest): ResourceRef | undefined {
+  const url = request.routeOptions.url ?? '';
+  const name = (request.params as Record<string, string | undefined>).name;
+  if (name === undefined) return undefined;
+  if (url.startsWith('/api/v1/registry/models/')) return { kind: 'registered_model', name };
+  if (url.startsWith('/api/v1/datasets/')) return { kind: 'dataset', name };
+  if (url.startsWith('/api/v1/deployments/') || url.startsWith('/v2/models/') || url.startsWith('/deployments/')) return { kind: 'deployment', name };
+  if (url.startsWith('/api/v1/pipelines/')) return { kind: 'pipeline', name };
+  return undefined;
+}
+
+const isInference = (request: FastifyRequest): boolean => /\/infer$|\/invocations$|^\/v2\/models\//.test(request.routeOptions.url ?? '');
+
 /** The deployment, model, experiment, dataset or pipeline a request acts on, when it names one. */
 async function resourceOf(platform: Platform, request: FastifyRequest): Promise<ResourceRef | undefined> {
   const url = request.routeOptions.url ?? '';
-  const params = request.params as Record<string, string | undefined>;
-  const name = params.name;
-  if (name !== undefined) {
-    if (url.startsWith('/api/v1/registry/models/')) return { kind: 'registered_model', name };
-    if (url.startsWith('/api/v1/datasets/')) return { kind: 'dataset', name };
-    if (url.startsWith('/api/v1/deployments/') || url.startsWith('/v2/models/') || url.startsWith('/deployments/')) return { kind: 'deployment', name };
-    if (url.startsWith('/api/v1/pipelines/')) return { kind: 'pipeline', name };
-  }
+  const fromPath = paramResource(request);
+  if (fromPath) return fromPath;
   const mlflow = /^\/(?:ajax-)?api\/2\.0\/mlflow\/([a-z-]+)\//.exec(url)?.[1];
   if (!mlflow) return undefined;
   const field = (key: string): string | undefined => {
@@ -143,6 +157,11 @@ function auditRefusal(security: SecurityService, log: FastifyInstance['log'], re
 export function installAuth(app: FastifyInstance, platform: Platform, options: AuthOptions = {}): void {
   const security = platform.services.security;
   app.decorateRequest('principal', null as never);
+  app.decorate('securedRoutes', [] as FastifyInstance['securedRoutes']);
+  app.addHook('onRoute', (route) => {
+    const declared = (route.config as { permission?: Permission } | undefined)?.permission;
+    for (const method of [route.method].flat()) app.securedRoutes.push({ method, url: route.url, permission: declared ?? (route.url.startsWith('/docs') ? 'public' : 'read') });
+  });
 
   app.addHook('onRequest', (request, reply, done) => {
     if (options.trusted) {
@@ -167,9 +186,10 @@ export function installAuth(app: FastifyInstance, platform: Platform, options: A
     authenticate(security, request.raw).then(
       (principal) => {
         request.principal = principal;
-        const permission = routePermission(request);
-        // What needs no resource is decided now, before any body is read.
-        const early = principal.kind !== 'token' || permission === 'admin' || permission === 'public' ? refusal(security, principal, permission, undefined, false) : undefined;
+        // Decided now, before any body is read, unless a grant could hinge on a resource named in the body.
+        if (principal.kind === 'token' && security.grants.holds(principal.id, principal.groups)) return done();
+        request.decided = true;
+        const early = refusal(security, principal, routePermission(request), paramResource(request), isInference(request));
         if (early) fail(early);
         else done();
       },
@@ -182,12 +202,10 @@ export function installAuth(app: FastifyInstance, platform: Platform, options: A
 
   app.addHook('preHandler', (request, reply, done) => {
     const principal = request.principal;
-    if (principal.kind !== 'token' || principal.role === 'admin') return done();
-    const permission = routePermission(request);
-    const inference = /\/infer$|\/invocations$|^\/v2\/models\//.test(request.routeOptions.url ?? '');
+    if (request.decided || principal.kind !== 'token' || principal.role === 'admin') return done();
     resourceOf(platform, request).then(
       (resource) => {
-        const err = refusal(security, principal, permission, resource, inference);
+        const err = refusal(security, principal, routePermission(request), resource, isInference(request));
         if (err) request.denied = true;
         done(err);
       },

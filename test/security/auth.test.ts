@@ -10,7 +10,7 @@ import { SecurityClient } from '../../src/client/security.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { LOGREG, breastCancerRows, register, v2Row } from '../serving/helpers.js';
 
-const MLflow = (mlflowPackage as unknown as { default?: typeof mlflowPackage }).default ?? mlflowPackage;
+const MLflow = mlflowPackage as unknown as typeof mlflowPackage.default;
 
 async function call(url: string, init: RequestInit & { token?: string } = {}): Promise<{ status: number; body: any; headers: Headers }> {
   const headers = new Headers(init.headers);
@@ -91,7 +91,7 @@ describe('authentication', () => {
     assert.equal((await call(`${server.url}/api/v1/deployments`, { token: viewer })).status, 200);
     assert.equal((await call(`${server.url}/api/v1/deployments`, { headers: { authorization: basic(viewer) } })).status, 200);
     const client = new MLflow({ endpoint: server.url, headers: { Authorization: basic(editor, 'mlflow-user') } });
-    const created = (await client.Experiments.create({ name: 'with-basic-auth' })) as { experiment_id: string };
+    const created = (await client.Experiments.create({ name: 'with-basic-auth', artifact_location: undefined as unknown as string })) as { experiment_id: string };
     const got = (await client.Experiments.get({ experiment_id: created.experiment_id })) as { experiment: { name: string } };
     assert.equal(got.experiment.name, 'with-basic-auth');
     const anonymous = new MLflow({ endpoint: server.url });
