@@ -16,7 +16,7 @@ import { DatasetsService, datasetMigrations } from './data/index.js';
 import { createRegistryService, registryMigrations, trackingPorts, type RegistryService } from './registry/index.js';
 import { createServingService, servingMigrations, type ServingService } from './serving/index.js';
 import { createMonitoringService, monitoringMigrations, type MonitoringService } from './monitoring/service.js';
-import { SecurityService, securityMigrations } from './security/index.js';
+import { SecurityService, securityMigrations, restrictNewFiles } from './security/index.js';
 
 export interface Platform {
   readonly config: Config;
@@ -71,6 +71,7 @@ export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrati
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock;
+  restrictNewFiles();
   ensureWritableDir(config.dataDir);
   const opened: { close(): Promise<void> }[] = [];
   try {

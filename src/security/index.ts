@@ -4,3 +4,4 @@ export { parseDuration, type TokenInfo } from './tokens.js';
 export type { AuditEntry, AuditVerdict } from './audit.js';
 export type { Grant } from './grants.js';
 export * from './roles.js';
+export { restrictNewFiles } from './file-modes.js';
