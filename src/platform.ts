@@ -16,7 +16,7 @@ import { DatasetsService, datasetMigrations } from './data/index.js';
 import { createRegistryService, registryMigrations, trackingPorts, type RegistryService } from './registry/index.js';
 import { createServingService, servingMigrations, type ServingService } from './serving/index.js';
 import { createMonitoringService, monitoringMigrations, type MonitoringService } from './monitoring/service.js';
-import { SecurityService, securityMigrations, restrictNewFiles } from './security/index.js';
+import { SecurityService, securityMigrations, restrictNewFiles, withEncryption } from './security/index.js';
 
 export interface Platform {
   readonly config: Config;
@@ -78,11 +78,12 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     const metadata = await openMetadataStore(config.store);
     opened.push(metadata);
     const schemaVersion = await migrate(metadata, allMigrations);
-    const blobs =
+    const stored =
       config.artifacts.kind === 'file'
         ? await openFileBlobStore(config.artifacts.path)
         : await (await import('./storage/blobs-s3.js')).openS3BlobStore(config.artifacts);
-    opened.push(blobs);
+    opened.push(stored);
+    const blobs = withEncryption(stored, config, metadata);
     const online = await openOnlineStore(config.online, clock);
     opened.push(online);
     const services = await createServices({ config, clock, metadata, blobs, online });

@@ -16,6 +16,7 @@ import { registerRunsCommand } from './runs.js';
 import { registerMonitorsCommand } from './monitors.js';
 import { registerTokensCommand } from './tokens.js';
 import { registerAuditCommand } from './audit.js';
+import { registerKeysCommand } from './keys.js';
 
 export function buildProgram(): Command {
   const program = new Command('modelport')
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
     .option('--queue <uri>', 'pipeline queue: local | redis://HOST:PORT')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .option('--allow-private-webhook-targets', 'let webhooks call loopback and private addresses')
+    .option('--master-key-file <file>', 'encrypt artifacts at rest under the keys in this file (default: $MODELPORT_MASTER_KEY_FILE)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerServerCommand(program);
@@ -44,6 +46,7 @@ export function buildProgram(): Command {
   registerMonitorsCommand(program);
   registerTokensCommand(program);
   registerAuditCommand(program);
+  registerKeysCommand(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -98,10 +98,12 @@ export function registerServerCommand(program: Command): void {
     .option('--port <port>', 'port to listen on (0 picks a free one)', '5000')
     .option('--host <host>', 'address to bind; 0.0.0.0 exposes it to the network', '127.0.0.1')
     .option('--workers <n>', 'server processes sharing the port (a Node cluster over the same store)', '1')
+    .option('--tls-cert <file>', 'PEM certificate: serve HTTPS (with --tls-key; default: $MODELPORT_TLS_CERT)')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert (default: $MODELPORT_TLS_KEY)')
     .option('--auth <mode>', 'auto: tokens required once one exists or off loopback; on: always (default: $MODELPORT_AUTH or auto)')
-    .action(async (opts: { port: string; host: string; workers: string; auth?: string }, cmd: Command) => {
+    .action(async (opts: { port: string; host: string; workers: string; auth?: string; tlsCert?: string; tlsKey?: string }, cmd: Command) => {
       const workers = parseWorkers(opts.workers);
-      const config = configFrom(cmd, { port: opts.port, host: opts.host, auth: opts.auth });
+      const config = configFrom(cmd, { port: opts.port, host: opts.host, auth: opts.auth, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey });
       if (workers > 1 && cluster.isPrimary) await supervise(config, workers);
       else await serveOne(config);
     });

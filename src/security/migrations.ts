@@ -45,7 +45,23 @@ export interface AuditTable {
   hash: string;
 }
 
+export interface BlobKeyTable {
+  /** sha256 of the plaintext: the id callers know the object by. */
+  sha256: string;
+  /** sha256 of the stored (encrypted) bytes: their id in the underlying store. */
+  cipher_sha256: string;
+  size: number;
+  key_id: string;
+  /** The object's data key, wrapped under master key `key_id`. */
+  wrapped_key: string;
+  /** The data IV and GCM tag, base64. */
+  iv: string;
+  tag: string;
+}
+
+
 export interface SecurityTables {
+  sec_blob_key: BlobKeyTable;
   sec_token: TokenTable;
   sec_grant: GrantTable;
   sec_group_member: GroupMemberTable;
@@ -101,6 +117,24 @@ export const securityMigrations: Migrations = {
     },
     async down(db: Kysely<any>) {
       for (const t of ['sec_audit', 'sec_group_member', 'sec_grant', 'sec_token']) await db.schema.dropTable(t).execute();
+    },
+  },
+  '1001_security_blob_keys': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('sec_blob_key')
+        .addColumn('sha256', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('cipher_sha256', 'varchar(64)', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('key_id', 'varchar(32)', (c) => c.notNull())
+        .addColumn('wrapped_key', 'text', (c) => c.notNull())
+        .addColumn('iv', 'varchar(32)', (c) => c.notNull())
+        .addColumn('tag', 'varchar(32)', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('sec_blob_key_key_ix').on('sec_blob_key').column('key_id').execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('sec_blob_key').execute();
     },
   },
 };

@@ -3,6 +3,8 @@
  * the OpenAPI document, request ids, structured logs, and error mapping in one place.
  */
 import http from 'node:http';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import AjvCompiler from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
@@ -10,6 +12,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../platform.js';
 import { timeOrderedId } from '../core/ids.js';
+import { invalidArgument } from '../core/errors.js';
 import { installErrorHandling } from './errors.js';
 import { fastInference } from './fast-infer.js';
 import { requireDeclaredPermissions } from './permissions.js';
@@ -78,6 +81,14 @@ const lazyValidators: typeof buildDefaultValidator = (externalSchemas, options) 
   };
 };
 
+function readTls(path: string, flag: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw invalidArgument(`--${flag}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
 export async function buildApp(platform: Platform, options: AppOptions = {}): Promise<FastifyInstance> {
   const level = platform.config.logLevel;
   // V2 inference is answered ahead of Fastify (fast-infer.ts); the handler exists once the routes do.
@@ -96,9 +107,13 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
     // The server Fastify would make, with the inference handler in front of Fastify's own.
     serverFactory: (handler, given) => {
       const opts = given as unknown as ServerOptions;
-      const server = http.createServer(opts.http ?? {}, (req, res) => {
+      const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
         if (!fast?.(req, res)) handler(req, res);
-      });
+      };
+      const tls = platform.config.tls;
+      const server = tls
+        ? https.createServer({ ...opts.http, cert: readTls(tls.cert, 'tls-cert'), key: readTls(tls.key, 'tls-key') }, onRequest)
+        : http.createServer(opts.http ?? {}, onRequest);
       server.keepAliveTimeout = opts.keepAliveTimeout;
       server.requestTimeout = opts.requestTimeout;
       server.setTimeout(opts.connectionTimeout);

@@ -46,7 +46,7 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
     app,
     platform,
     adminTokenFile,
-    url: `http://${host}:${port}`,
+    url: `${config.tls ? 'https' : 'http'}://${host}:${port}`,
     close() {
       closing ??= (async () => {
         const grace = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs);
