@@ -235,6 +235,18 @@ export function installAuth(app: FastifyInstance, platform: Platform, options: A
 }
 
 /**
+ * Code models (the js flavor) run their author's code in the server: with auth on, only admins
+ * deploy them unless the server allows code models (MODELPORT_ALLOW_CODE_MODELS).
+ */
+export async function checkCodeModel(platform: Platform, request: FastifyRequest, model: string | undefined, ref: { version?: number | string; alias?: string }): Promise<void> {
+  const p = request.principal;
+  if (model === undefined || p.kind !== 'token' || p.role === 'admin' || platform.config.allowCodeModels) return;
+  const { registry } = platform.services;
+  const version = ref.alias !== undefined ? await registry.getVersionByAlias(model, ref.alias) : await registry.getVersion(model, ref.version ?? 'latest');
+  if (version.flavor === 'js') throw permissionDenied(`model "${model}" version ${version.version} is a code model (js flavor): deploying it needs the admin role`);
+}
+
+/**
  * The fast inference path's check, before it reads the body: resolves to nothing when the call
  * may go ahead, or to the refusal to answer with (and audits it). Synchronous while auth is off.
  */

@@ -144,6 +144,15 @@ describe('with auth on', () => {
     assert.equal(await checkWebhookUrl('http://[2002:808:808::]/hook', 'url', false), 'http://[2002:808:808::]/hook', 'a public 6to4 address is fine');
   });
 
+  test('deploying a code model (js flavor) needs the admin role', async () => {
+    const version = await register(server.platform.services.registry, 'code', brokenModel(), ['model.mjs']);
+    assert.equal((await server.platform.services.registry.getVersion('code', version)).flavor, 'js');
+    const byEditor = await json(`${server.url}/api/v1/deployments`, alice, 'POST', { name: 'code', model: 'code', version });
+    assert.equal(byEditor.status, 403);
+    assert.match(byEditor.body.error.message, /code model \(js flavor\): deploying it needs the admin role/);
+    assert.equal((await json(`${server.url}/api/v1/deployments`, admin, 'POST', { name: 'code', model: 'code', version })).status, 201);
+  });
+
   test('approvals take identities from tokens: headers cannot impersonate another user', async () => {
     await register(server.platform.services.registry, 'credit', LOGREG, ['model.onnx']);
     const asked = await fetch(`${server.url}/api/v1/approvals`, {
