@@ -100,10 +100,11 @@ export function registerServerCommand(program: Command): void {
     .option('--workers <n>', 'server processes sharing the port (a Node cluster over the same store)', '1')
     .option('--tls-cert <file>', 'PEM certificate: serve HTTPS (with --tls-key; default: $MODELPORT_TLS_CERT)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert (default: $MODELPORT_TLS_KEY)')
+    .option('--data-roots <dirs>', 'folders (":"-separated) that datasets from-path may read for token callers (default: $MODELPORT_DATA_ROOTS)')
     .option('--auth <mode>', 'auto: tokens required once one exists or off loopback; on: always (default: $MODELPORT_AUTH or auto)')
-    .action(async (opts: { port: string; host: string; workers: string; auth?: string; tlsCert?: string; tlsKey?: string }, cmd: Command) => {
+    .action(async (opts: { port: string; host: string; workers: string; auth?: string; tlsCert?: string; tlsKey?: string; dataRoots?: string }, cmd: Command) => {
       const workers = parseWorkers(opts.workers);
-      const config = configFrom(cmd, { port: opts.port, host: opts.host, auth: opts.auth, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey });
+      const config = configFrom(cmd, { port: opts.port, host: opts.host, auth: opts.auth, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey, dataRoots: opts.dataRoots });
       if (workers > 1 && cluster.isPrimary) await supervise(config, workers);
       else await serveOne(config);
     });
