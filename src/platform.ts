@@ -16,7 +16,8 @@ import { DatasetsService, datasetMigrations } from './data/index.js';
 import { createRegistryService, registryMigrations, trackingPorts, type RegistryService } from './registry/index.js';
 import { createServingService, servingMigrations, type ServingService } from './serving/index.js';
 import { createMonitoringService, monitoringMigrations, type MonitoringService } from './monitoring/service.js';
-import { SecurityService, securityMigrations, restrictNewFiles, withEncryption } from './security/index.js';
+import { SecurityService, securityMigrations, restrictNewFiles, withEncryption, openSecretBox } from './security/index.js';
+import type { SecretBox } from './core/secret-box.js';
 
 export interface Platform {
   readonly config: Config;
@@ -38,6 +39,8 @@ export interface Stores {
   metadata: MetadataStore;
   blobs: BlobStore;
   online: OnlineStore;
+  /** Seals small secrets kept in the metadata store (webhook signing keys). */
+  secrets: SecretBox;
 }
 
 /** One entry per domain (e.g. `tracking: TrackingService`). */
@@ -86,7 +89,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     const blobs = withEncryption(stored, config, metadata);
     const online = await openOnlineStore(config.online, clock);
     opened.push(online);
-    const services = await createServices({ config, clock, metadata, blobs, online });
+    const services = await createServices({ config, clock, metadata, blobs, online, secrets: openSecretBox(config) });
     return {
       config,
       clock,

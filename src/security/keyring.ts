@@ -8,6 +8,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, readFileSync, statSync } from 'node:fs';
 import { failedPrecondition, invalidArgument } from '../core/errors.js';
+import type { SealingKeys } from '../core/secret-box.js';
 
 const RECHECK_MS = 5_000;
 
@@ -19,7 +20,7 @@ function parseKey(text: string, where: string): Buffer {
   return key;
 }
 
-export class Keyring {
+export class Keyring implements SealingKeys {
   private keys = new Map<string, Buffer>();
   private currentId = '';
   private mtimeMs = -1;
@@ -73,7 +74,7 @@ export class Keyring {
     if (mtime !== undefined && mtime !== this.mtimeMs) this.load();
   }
 
-  private key(id: string): Buffer {
+  keyFor(id: string): Buffer {
     let key = this.keys.get(id);
     if (!key) {
       this.maybeReload(true);
@@ -87,14 +88,14 @@ export class Keyring {
   wrap(dataKey: Buffer): { keyId: string; wrapped: string } {
     const keyId = this.current;
     const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.key(keyId), iv);
+    const cipher = createCipheriv('aes-256-gcm', this.keyFor(keyId), iv);
     const enc = Buffer.concat([cipher.update(dataKey), cipher.final()]);
     return { keyId, wrapped: Buffer.concat([iv, cipher.getAuthTag(), enc]).toString('base64') };
   }
 
   unwrap(keyId: string, wrapped: string): Buffer {
     const bytes = Buffer.from(wrapped, 'base64');
-    const decipher = createDecipheriv('aes-256-gcm', this.key(keyId), bytes.subarray(0, 12));
+    const decipher = createDecipheriv('aes-256-gcm', this.keyFor(keyId), bytes.subarray(0, 12));
     decipher.setAuthTag(bytes.subarray(12, 28));
     try {
       return Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]);

@@ -15,10 +15,10 @@ import { GuessLimiter } from './guesses.js';
 import type { SecurityTables } from './migrations.js';
 import { inferenceScope, resourceLevel, roleLevel, routeLevel, type Principal, type ResourceRef, type RoutePermission } from './roles.js';
 import { readOrCreateSecretFile } from './secret-file.js';
+import { serverSecret } from './encryption.js';
 import { newTokenText, TokenStore } from './tokens.js';
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
-const SECRET_FILE = 'server-secret';
 const LIVE_CHECK_MS = 5_000;
 
 /** Names that reach only this machine: a server bound to one keeps auth off until a token exists. */
@@ -44,8 +44,7 @@ export class SecurityService {
     private readonly clock: Clock,
     db: Kysely<SecurityTables>,
   ) {
-    const secret = config.serverSecret ?? readOrCreateSecretFile(join(config.dataDir, SECRET_FILE)).value;
-    this.tokens = new TokenStore(db, clock, secret);
+    this.tokens = new TokenStore(db, clock, serverSecret(config));
     this.grants = new GrantStore(db, clock);
     this.audit = new AuditLog(db, clock);
     this.guesses = new GuessLimiter(clock);

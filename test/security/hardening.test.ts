@@ -144,6 +144,15 @@ describe('with auth on', () => {
     assert.equal(await checkWebhookUrl('http://[2002:808:808::]/hook', 'url', false), 'http://[2002:808:808::]/hook', 'a public 6to4 address is fine');
   });
 
+  test('webhook secrets are stored sealed, not in plain text', async () => {
+    const created = await json(`${server.url}/api/v1/webhooks`, admin, 'POST', { url: 'http://93.184.216.34/hook', events: ['model_version.created'], secret: 'hook-signing-key-42' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.body.hasSecret, true);
+    const rows = await server.platform.metadata.db.selectFrom('reg_webhook').selectAll().execute();
+    assert.equal(JSON.stringify(rows).includes('hook-signing-key-42'), false);
+    assert.match(String(rows[0].secret), /^sealed:v1:server:/);
+  });
+
   test('deploying a code model (js flavor) needs the admin role', async () => {
     const version = await register(server.platform.services.registry, 'code', brokenModel(), ['model.mjs']);
     assert.equal((await server.platform.services.registry.getVersion('code', version)).flavor, 'js');
