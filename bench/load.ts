@@ -28,6 +28,7 @@ export interface LoadResult {
 const SCRIPT = `wrk.method = "POST"
 wrk.headers["content-type"] = "application/json"
 wrk.body = os.getenv("BODY")
+if os.getenv("AUTHORIZATION") ~= nil and os.getenv("AUTHORIZATION") ~= "" then wrk.headers["authorization"] = os.getenv("AUTHORIZATION") end
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format('{"requests":%d,"duration":%d,"p50":%d,"p99":%d,"mean":%f,"status":%d,"connect":%d,"read":%d,"write":%d,"timeout":%d}\\n',
@@ -37,14 +38,14 @@ end
 let scriptPath: string | undefined;
 
 /** POSTs `body` as JSON to `url` from `connections` connections for `seconds`, with one wrk thread. */
-export function load(url: string, body: string, options: { connections: number; seconds: number }): Promise<LoadResult> {
+export function load(url: string, body: string, options: { connections: number; seconds: number; authorization?: string }): Promise<LoadResult> {
   if (!scriptPath) {
     scriptPath = join(mkdtempSync(join(os.tmpdir(), 'modelport-wrk-')), 'post.lua');
     writeFileSync(scriptPath, SCRIPT);
   }
   const args = ['-t1', `-c${options.connections}`, `-d${options.seconds}s`, '--timeout', '10s', '-s', scriptPath, url];
   return new Promise((resolve, reject) => {
-    const child = spawn('wrk', args, { env: { ...process.env, BODY: body }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('wrk', args, { env: { ...process.env, BODY: body, AUTHORIZATION: options.authorization ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     let cpu = 0;
@@ -80,6 +81,8 @@ export interface LoadTarget {
   body: string;
   pid: number;
   connections: number;
+  /** An Authorization header every request carries. */
+  authorization?: string;
 }
 
 /** The runs of one target over the rounds. */
@@ -93,7 +96,7 @@ export interface Runs<T extends LoadTarget = LoadTarget> {
 /** One load run of `seconds` against `target`, with the server's CPU per answered request (µs). */
 async function run(target: LoadTarget, seconds: number): Promise<{ result: LoadResult; cpu: number }> {
   const before = processCpuMicros(target.pid);
-  const result = await load(target.url, target.body, { connections: target.connections, seconds });
+  const result = await load(target.url, target.body, { connections: target.connections, seconds, authorization: target.authorization });
   return { result, cpu: (processCpuMicros(target.pid) - before) / Math.max(1, result.requests.total) };
 }
 

@@ -2,7 +2,7 @@
  * Configuration: flags > environment (MODELPORT_*) > defaults, into one typed Config.
  * This is the only module that reads process.env; everything else receives a Config.
  */
-import { isAbsolute, resolve } from 'node:path';
+import { delimiter, isAbsolute, resolve } from 'node:path';
 import { invalidArgument } from './core/errors.js';
 
 export type StoreUri = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; schema?: string };
@@ -27,6 +27,21 @@ export interface Config {
   shutdownGraceMs: number;
   /** Webhooks may target loopback and private addresses (off: they could reach internal services). */
   allowPrivateWebhookTargets: boolean;
+  /** `auto`: required once a token exists or off loopback; `on`: always (a first start writes an admin token). */
+  auth: 'auto' | 'on';
+  /** MODELPORT_ADMIN_TOKEN: the bootstrap admin token. Never logged. */
+  adminToken?: string;
+  /** MODELPORT_SERVER_SECRET: the key tokens are hashed under (default: DATA/server-secret); replicas must share it. */
+  serverSecret?: string;
+  /** Folders server-side paths (datasets from-path) may be read from; none by default. */
+  dataRoots: string[];
+  /** PEM files: with both, the server speaks HTTPS. */
+  tls?: { cert: string; key: string };
+  /** Master keys for encryption at rest: a key file (one `id:base64` key per line, the last one current) or one key in MODELPORT_MASTER_KEY. */
+  masterKeyFile?: string;
+  masterKey?: string;
+  /** Whether code models (the js flavor) may be registered and deployed by non-admin tokens; off by default. */
+  allowCodeModels: boolean;
 }
 
 /** What flags can set; every field is optional and wins over the environment. */
@@ -41,6 +56,12 @@ export interface ConfigFlags {
   bodyLimit?: string | number;
   logLevel?: string;
   allowPrivateWebhookTargets?: boolean;
+  auth?: string;
+  dataRoots?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  masterKeyFile?: string;
+  allowCodeModels?: boolean;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -68,8 +89,27 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     bodyLimit,
     logLevel: logLevel as Config['logLevel'],
     allowPrivateWebhookTargets: flags.allowPrivateWebhookTargets ?? parseBoolean(env.MODELPORT_ALLOW_PRIVATE_WEBHOOK_TARGETS ?? 'false', 'MODELPORT_ALLOW_PRIVATE_WEBHOOK_TARGETS'),
+    auth: parseAuth(pick(flags.auth, 'AUTH') ?? 'auto'),
+    adminToken: env.MODELPORT_ADMIN_TOKEN || undefined,
+    serverSecret: env.MODELPORT_SERVER_SECRET || undefined,
+    tls: parseTls(pick(flags.tlsCert, 'TLS_CERT'), pick(flags.tlsKey, 'TLS_KEY'), cwd),
+    masterKeyFile: ((f) => (f ? resolve(cwd, f) : undefined))(pick(flags.masterKeyFile, 'MASTER_KEY_FILE')),
+    masterKey: env.MODELPORT_MASTER_KEY || undefined,
+    allowCodeModels: flags.allowCodeModels ?? parseBoolean(env.MODELPORT_ALLOW_CODE_MODELS ?? 'false', 'MODELPORT_ALLOW_CODE_MODELS'),
+    dataRoots: (pick(flags.dataRoots, 'DATA_ROOTS') ?? '').split(delimiter).filter((r) => r !== '').map((r) => resolve(cwd, r)),
     shutdownGraceMs: parseInteger(env.MODELPORT_SHUTDOWN_GRACE_MS ?? '10000', 'MODELPORT_SHUTDOWN_GRACE_MS', 0, 3_600_000),
   };
+}
+
+function parseTls(cert: string | undefined, key: string | undefined, cwd: string): Config['tls'] {
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) throw invalidArgument(`--${cert === undefined ? 'tls-cert' : 'tls-key'}: TLS needs both --tls-cert and --tls-key`);
+  return { cert: resolve(cwd, cert), key: resolve(cwd, key) };
+}
+
+function parseAuth(text: string): Config['auth'] {
+  if (text === 'auto' || text === 'on') return text;
+  throw invalidArgument(`--auth: "${text}" is not auto or on`);
 }
 
 function parseInteger(text: string, name: string, min: number, max: number): number {

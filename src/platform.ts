@@ -18,6 +18,8 @@ import { createServingService, servingMigrations, type ServingService } from './
 import { createMonitoringService, monitoringMigrations, type MonitoringService } from './monitoring/service.js';
 import { FeaturesService, featureMigrations } from './features/index.js';
 import { ExplainService, explainMigrations } from './explain/index.js';
+import { SecurityService, securityMigrations, restrictNewFiles, withEncryption, openSecretBox } from './security/index.js';
+import type { SecretBox } from './core/secret-box.js';
 
 export interface Platform {
   readonly config: Config;
@@ -39,6 +41,8 @@ export interface Stores {
   metadata: MetadataStore;
   blobs: BlobStore;
   online: OnlineStore;
+  /** Seals small secrets kept in the metadata store (webhook signing keys). */
+  secrets: SecretBox;
 }
 
 /** One entry per domain (e.g. `tracking: TrackingService`). */
@@ -50,6 +54,7 @@ export interface Services {
   monitoring: MonitoringService;
   features: FeaturesService;
   explain: ExplainService;
+  security: SecurityService;
 }
 
 async function createServices(stores: Stores): Promise<Services> {
@@ -80,7 +85,8 @@ async function createServices(stores: Stores): Promise<Services> {
   });
   await explain.start();
   serving.addPredictionTap(explain.sampled);
-  return { tracking, datasets, registry, serving, monitoring, features, explain };
+  const security = await SecurityService.create(stores);
+  return { tracking, datasets, registry, serving, monitoring, features, explain, security };
 }
 
 export interface PlatformOptions {
@@ -88,24 +94,26 @@ export interface PlatformOptions {
 }
 
 /** Every domain's migrations; names sort in the order they must run. */
-export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations, ...datasetMigrations, ...registryMigrations, ...servingMigrations, ...monitoringMigrations, ...featureMigrations, ...explainMigrations };
+export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations, ...datasetMigrations, ...registryMigrations, ...servingMigrations, ...monitoringMigrations, ...featureMigrations, ...explainMigrations, ...securityMigrations };
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock;
+  restrictNewFiles();
   ensureWritableDir(config.dataDir);
   const opened: { close(): Promise<void> }[] = [];
   try {
     const metadata = await openMetadataStore(config.store);
     opened.push(metadata);
     const schemaVersion = await migrate(metadata, allMigrations);
-    const blobs =
+    const stored =
       config.artifacts.kind === 'file'
         ? await openFileBlobStore(config.artifacts.path)
         : await (await import('./storage/blobs-s3.js')).openS3BlobStore(config.artifacts);
-    opened.push(blobs);
+    opened.push(stored);
+    const blobs = withEncryption(stored, config, metadata);
     const online = await openOnlineStore(config.online, clock);
     opened.push(online);
-    const services = await createServices({ config, clock, metadata, blobs, online });
+    const services = await createServices({ config, clock, metadata, blobs, online, secrets: openSecretBox(config) });
     return {
       config,
       clock,

@@ -30,7 +30,7 @@ export async function openClient(cmd: Command): Promise<ModelportClient> {
   if (server) return new ModelportClient(server, { token });
   const config = configFrom(cmd);
   const platform = await createPlatform({ ...config, logLevel: 'silent' });
-  const app = await buildApp(platform, { logger: false });
+  const app = await buildApp(platform, { logger: false, trusted: true });
   return new ModelportClient(
     new InjectTransport(app, async () => {
       await app.close();

@@ -19,6 +19,9 @@ import { registerFeaturesCommand } from './features.js';
 import { registerTrainCommand } from './train.js';
 import { registerTuneCommand } from './tune.js';
 import { registerExplainCommand } from './explain.js';
+import { registerTokensCommand } from './tokens.js';
+import { registerAuditCommand } from './audit.js';
+import { registerKeysCommand } from './keys.js';
 
 export function buildProgram(): Command {
   const program = new Command('modelport')
@@ -33,6 +36,7 @@ export function buildProgram(): Command {
     .option('--queue <uri>', 'pipeline queue: local | redis://HOST:PORT')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .option('--allow-private-webhook-targets', 'let webhooks call loopback and private addresses')
+    .option('--master-key-file <file>', 'encrypt artifacts at rest under the keys in this file (default: $MODELPORT_MASTER_KEY_FILE)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerServerCommand(program);
@@ -49,6 +53,9 @@ export function buildProgram(): Command {
   registerTrainCommand(program);
   registerTuneCommand(program);
   registerExplainCommand(program);
+  registerTokensCommand(program);
+  registerAuditCommand(program);
+  registerKeysCommand(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

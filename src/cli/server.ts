@@ -26,6 +26,7 @@ async function serveOne(config: Config): Promise<void> {
   const server = await startServer(config);
   if (cluster.isWorker) process.send?.({ listening: server.url });
   else process.stdout.write(`modelport listening on ${server.url}\n`);
+  if (server.adminTokenFile) process.stdout.write(`modelport: admin token written to ${server.adminTokenFile} (owner-only); read it from there\n`);
   const signal = await stopSignal();
   if (!cluster.isWorker) process.stdout.write(`modelport: ${signal} received, finishing in-flight requests\n`);
   await server.close().catch(() => undefined);
@@ -97,9 +98,13 @@ export function registerServerCommand(program: Command): void {
     .option('--port <port>', 'port to listen on, 0 picks a free one (default: $MODELPORT_PORT, else 5000)')
     .option('--host <host>', 'address to bind; 0.0.0.0 exposes it to the network (default: $MODELPORT_HOST, else 127.0.0.1)')
     .option('--workers <n>', 'server processes sharing the port (a Node cluster over the same store)', '1')
-    .action(async (opts: { port?: string; host?: string; workers: string }, cmd: Command) => {
+    .option('--tls-cert <file>', 'PEM certificate: serve HTTPS (with --tls-key; default: $MODELPORT_TLS_CERT)')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert (default: $MODELPORT_TLS_KEY)')
+    .option('--data-roots <dirs>', 'folders (":"-separated) that datasets from-path may read for token callers (default: $MODELPORT_DATA_ROOTS)')
+    .option('--auth <mode>', 'auto: tokens required once one exists or off loopback; on: always (default: $MODELPORT_AUTH or auto)')
+    .action(async (opts: { port?: string; host?: string; workers: string; auth?: string; tlsCert?: string; tlsKey?: string; dataRoots?: string }, cmd: Command) => {
       const workers = parseWorkers(opts.workers);
-      const config = configFrom(cmd, { port: opts.port, host: opts.host });
+      const config = configFrom(cmd, { port: opts.port, host: opts.host, auth: opts.auth, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey, dataRoots: opts.dataRoots });
       if (workers > 1 && cluster.isPrimary) await supervise(config, workers);
       else await serveOne(config);
     });

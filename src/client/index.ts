@@ -9,3 +9,4 @@ export { MonitoringClient } from './monitoring.js';
 export { FeaturesClient, defineFeatures } from './features.js';
 export { ClientTrainingTracker, trainFile, runStudy, type TrainRequest, type TrainResult, type StudyRequest, type StudyResult } from './training.js';
 export { ExplainClient } from './explain.js';
+export { SecurityClient, type TokenSpec } from './security.js';

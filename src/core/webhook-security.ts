@@ -22,13 +22,48 @@ for (const [net, bits] of [
 ] as const) INTERNAL.addSubnet(net, bits, 'ipv4');
 for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96]] as const) INTERNAL.addSubnet(net, bits, 'ipv6');
 
-/** True for addresses a webhook must not reach by default (IPv4-mapped IPv6 included). */
+/** An IPv6 address's 16 bytes (a trailing dotted IPv4 part allowed); the caller has checked isIP. */
+function ipv6Bytes(address: string): number[] {
+  let text = address.toLowerCase();
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number);
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+  return groups.flatMap((g) => {
+    const n = parseInt(g, 16);
+    return [n >> 8, n & 0xff];
+  });
+}
+
+/**
+ * The IPv4 address an IPv6 address carries, for the forms that route to it: IPv4-compatible
+ * (::a.b.c.d), mapped (::ffff:a.b.c.d), translated (::ffff:0:a.b.c.d), NAT64 (64:ff9b::/96,
+ * 64:ff9b:1::/48), 6to4 (2002:AABB:CCDD::) and Teredo (2001:0::/32, the client address inverted).
+ */
+function embeddedIpv4(b: number[]): string | undefined {
+  const v4 = (q: number[]) => q.join('.');
+  const zero = (from: number, to: number) => b.slice(from, to).every((x) => x === 0);
+  if (zero(0, 10) && ((b[10] === 0 && b[11] === 0) || (b[10] === 0xff && b[11] === 0xff))) return v4(b.slice(12));
+  if (zero(0, 8) && b[8] === 0xff && b[9] === 0xff && b[10] === 0 && b[11] === 0) return v4(b.slice(12));
+  if (b[0] === 0 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b) return v4(b.slice(12));
+  if (b[0] === 0x20 && b[1] === 0x02) return v4(b.slice(2, 6));
+  if (b[0] === 0x20 && b[1] === 0x01 && b[2] === 0 && b[3] === 0) return v4(b.slice(12).map((x) => x ^ 0xff));
+  return undefined;
+}
+
+/** True for addresses a webhook must not reach by default, including IPv4 ones carried inside IPv6. */
 export function isInternalAddress(address: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return INTERNAL.check(mapped[1], 'ipv4');
   const family = isIP(address);
   if (family === 0) return true;
-  return INTERNAL.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  if (family === 4) return INTERNAL.check(address, 'ipv4');
+  const embedded = embeddedIpv4(ipv6Bytes(address));
+  if (embedded !== undefined && INTERNAL.check(embedded, 'ipv4')) return true;
+  return INTERNAL.check(address, 'ipv6');
 }
 
 const hostOf = (url: URL) => url.hostname.replace(/^\[|\]$/g, '');

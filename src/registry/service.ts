@@ -3,6 +3,7 @@
  * MLflow's legacy stages, approvals, lineage and events. Every multi-row write is one
  * transaction; events are emitted after it commits.
  */
+import type { SecretBox } from '../core/secret-box.js';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
@@ -44,6 +45,8 @@ export interface RegistryStores {
   metadata: MetadataStore;
   blobs: BlobStore;
   config: { dataDir: string; allowPrivateWebhookTargets?: boolean };
+  /** Seals webhook secrets at rest; without it they are stored as given. */
+  secrets?: SecretBox;
 }
 
 export interface RegistryOptions {
@@ -111,7 +114,7 @@ export class RegistryService {
     this.db = stores.metadata.db as Db;
     this.events = new RegistryEvents();
     const allowPrivate = options.allowPrivateWebhookTargets ?? stores.config.allowPrivateWebhookTargets ?? false;
-    this.webhooks = new Webhooks(this.db, stores.clock, { ...options.webhooks, allowPrivateTargets: allowPrivate });
+    this.webhooks = new Webhooks(this.db, stores.clock, { ...options.webhooks, allowPrivateTargets: allowPrivate, secrets: stores.secrets });
     this.events.onAny((event) => void this.webhooks.dispatch(event).catch(() => undefined));
     this.cacheDir = options.cacheDir ?? join(stores.config.dataDir, 'registry-cache');
   }

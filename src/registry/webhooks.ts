@@ -5,6 +5,7 @@
  * allowed, checked both when the hook is saved and on every connection (so a DNS answer that
  * changes after the check cannot redirect a delivery inside the network).
  */
+import type { SecretBox } from '../core/secret-box.js';
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../core/clock.js';
@@ -24,6 +25,8 @@ export interface WebhookOptions {
   maxDelayMs?: number;
   /** Per-attempt timeout (wall time). Default 10 s. */
   timeoutMs?: number;
+  /** Seals secrets before they are stored. */
+  secrets?: SecretBox;
 }
 
 export const WEBHOOK_TEST_EVENT = 'webhook.test';
@@ -87,6 +90,10 @@ export class Webhooks {
     this.timeoutMs = options.timeoutMs ?? 10_000;
   }
 
+  private seal(secret: string): string {
+    return this.options.secrets?.seal(secret) ?? secret;
+  }
+
   private checkTarget(text: string): Promise<string> {
     return checkWebhookUrl(text, 'url', !!this.options.allowPrivateTargets);
   }
@@ -107,7 +114,7 @@ export class Webhooks {
     const row: RegWebhookTable = {
       id: randomUUID(),
       url: await this.checkTarget(input.url),
-      secret: input.secret ?? null,
+      secret: input.secret ? this.seal(input.secret) : null,
       events,
       model_name: input.model ?? null,
       description: input.description ?? null,
@@ -138,7 +145,7 @@ export class Webhooks {
     const next: Partial<RegWebhookTable> = { updated_ms: this.clock.now() };
     if (patch.url !== undefined) next.url = await this.checkTarget(patch.url);
     if (patch.events !== undefined) next.events = JSON.stringify(this.checkEvents(patch.events));
-    if (patch.secret !== undefined) next.secret = patch.secret || null;
+    if (patch.secret !== undefined) next.secret = patch.secret ? this.seal(patch.secret) : null;
     if (patch.model !== undefined) next.model_name = patch.model || null;
     if (patch.description !== undefined) next.description = patch.description;
     if (patch.status !== undefined) next.status = patch.status;
@@ -262,7 +269,7 @@ export class Webhooks {
       'x-modelport-event': delivery.event,
       'x-modelport-delivery': delivery.id,
     };
-    if (hook.secret) headers['x-modelport-signature'] = signWebhookPayload(hook.secret, delivery.payload);
+    if (hook.secret) headers['x-modelport-signature'] = signWebhookPayload(this.options.secrets?.open(hook.secret) ?? hook.secret, delivery.payload);
     return postWebhook(hook.url, delivery.payload, headers, { allowPrivate: !!this.options.allowPrivateTargets, timeoutMs: this.timeoutMs });
   }
 

@@ -4,6 +4,8 @@
  */
 import { VERSION } from '../core/version.js';
 import http from 'node:http';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import AjvCompiler from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
@@ -11,6 +13,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../platform.js';
 import { timeOrderedId } from '../core/ids.js';
+import { invalidArgument } from '../core/errors.js';
 import { installErrorHandling } from './errors.js';
 import { fastInference } from './fast-infer.js';
 import { requireDeclaredPermissions } from './permissions.js';
@@ -28,16 +31,20 @@ import { monitoringRoutes } from './monitoring.js';
 import { uiRoutes } from './ui.js';
 import { featureRoutes } from './features.js';
 import { explainRoutes } from './explain.js';
+import { securityRoutes } from './security.js';
+import { checkInference, installAuth } from './auth.js';
 
 export interface AppOptions {
   /** pino logger options (a level, and a stream to write to) or false to silence; defaults to the Config's log level. */
   logger?: boolean | { level: string; stream?: { write(line: string): void } };
   /** Folder of the built web UI (default: the package's dist/ui). */
   uiDir?: string;
+  /** In-process callers that hold the data folder (the embedded CLI) act without a token. */
+  trusted?: boolean;
 }
 
 /** One plugin per domain, each given the platform. */
-const DOMAIN_ROUTES: FastifyPluginAsync<{ platform: Platform }>[] = [healthRoutes, datasetRoutes, trackingRoutes, mlflowRegistryRoutes, registryRoutes, servingRoutes, v2Routes, invocationsRoutes, metricsRoutes, monitoringRoutes, featureRoutes, explainRoutes];
+const DOMAIN_ROUTES: FastifyPluginAsync<{ platform: Platform }>[] = [healthRoutes, datasetRoutes, trackingRoutes, mlflowRegistryRoutes, registryRoutes, servingRoutes, v2Routes, invocationsRoutes, metricsRoutes, monitoringRoutes, featureRoutes, explainRoutes, securityRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -80,6 +87,14 @@ const lazyValidators: typeof buildDefaultValidator = (externalSchemas, options) 
   };
 };
 
+function readTls(path: string, flag: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw invalidArgument(`--${flag}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
 export async function buildApp(platform: Platform, options: AppOptions = {}): Promise<FastifyInstance> {
   const level = platform.config.logLevel;
   // V2 inference is answered ahead of Fastify (fast-infer.ts); the handler exists once the routes do.
@@ -98,9 +113,13 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
     // The server Fastify would make, with the inference handler in front of Fastify's own.
     serverFactory: (handler, given) => {
       const opts = given as unknown as ServerOptions;
-      const server = http.createServer(opts.http ?? {}, (req, res) => {
+      const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
         if (!fast?.(req, res)) handler(req, res);
-      });
+      };
+      const tls = platform.config.tls;
+      const server = tls
+        ? https.createServer({ ...opts.http, cert: readTls(tls.cert, 'tls-cert'), key: readTls(tls.key, 'tls-key') }, onRequest)
+        : http.createServer(opts.http ?? {}, onRequest);
       server.keepAliveTimeout = opts.keepAliveTimeout;
       server.requestTimeout = opts.requestTimeout;
       server.setTimeout(opts.connectionTimeout);
@@ -112,6 +131,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   installErrorHandling(app);
   installMlflowErrors(app);
   requireDeclaredPermissions(app);
+  installAuth(app, platform, { trusted: options.trusted });
 
   // Callback hooks: an async hook costs every request a promise.
   app.addHook('onRequest', (request, reply, done) => {
@@ -146,6 +166,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
     ajv: AJV_OPTIONS,
     requestId: requestIdOf,
     isClosing: () => closing,
+    authorize: (req, id, deployment) => checkInference(app, platform, req, id, deployment),
   });
   return app;
 }

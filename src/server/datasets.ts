@@ -20,6 +20,7 @@ import {
   type VersionRef,
 } from '../data/index.js';
 import { checkFormat } from '../data/source.js';
+import { checkServerPath } from '../security/paths.js';
 
 /** Largest dataset file accepted in one upload (1 TiB): the body goes to disk, not memory. */
 export const DATASET_UPLOAD_LIMIT = 2 ** 40;
@@ -135,6 +136,7 @@ export const datasetRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
     },
     async (request, reply) => {
       const { path, ...options } = request.body;
+      if (request.principal.kind === 'token') checkServerPath(path, platform.config.dataRoots);
       const result = await datasets.register(request.params.name, path, options);
       return reply.status(result.created ? 201 : 200).send(result);
     },
@@ -268,6 +270,7 @@ export const datasetRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
     },
     async (request) => {
       const { path, ...options } = request.body;
+      if (request.principal.kind === 'token') checkServerPath(path, platform.config.dataRoots);
       return datasets.validate(request.params.name, path, options);
     },
   );

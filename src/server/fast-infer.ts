@@ -20,7 +20,9 @@ import AjvCompiler from '@fastify/ajv-compiler';
 import { errorCodes, type FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
 import type { ServingService, V2Request } from '../serving/index.js';
+import type { ModelportError } from '../core/errors.js';
 import { asModelportError, errorAnswer } from './errors.js';
+import { WWW_AUTHENTICATE } from './auth.js';
 import { countAnswer, clientOf, type ServingInfo } from './serving-http.js';
 import { InferRequest, v2Infer } from './v2.js';
 
@@ -33,6 +35,8 @@ export interface FastInferOptions {
   ajv: Record<string, unknown>;
   requestId(header: string | string[] | undefined): string;
   isClosing(): boolean;
+  /** The access check (server/auth.ts): a refusal, or nothing; undefined at once when auth is off. */
+  authorize?(req: IncomingMessage, id: string, deployment: string): Promise<ModelportError | undefined> | undefined;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -89,37 +93,49 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
     const id = options.requestId(req.headers['x-request-id']);
     const info: ServingInfo = { protocol: 'v2', deployment: name, version: '', started: performance.now() };
     // A body error leaves the rest of the body unread: the connection cannot carry another request.
-    const refuse = (err: Error) => fail(req, res, id, info, err, { connection: 'close' });
+    const refuse = (err: unknown, headers: Record<string, string> = {}) => fail(req, res, id, info, err, { ...headers, connection: 'close' });
     const declared = Number(req.headers['content-length']);
     if (declared > bodyLimit) {
       refuse(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
       return true;
     }
-    const chunks: Buffer[] = [];
-    let received = 0;
-    const onData = (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > bodyLimit) {
+    const read = () => {
+      const chunks: Buffer[] = [];
+      let received = 0;
+      const onData = (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > bodyLimit) {
+          stop();
+          refuse(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
+          return;
+        }
+        chunks.push(chunk);
+      };
+      const onEnd = (err?: Error) => {
         stop();
-        refuse(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
-        return;
-      }
-      chunks.push(chunk);
+        if (err) return refuse(Object.assign(err, { statusCode: 400 }));
+        if (!Number.isNaN(declared) && received !== declared) return refuse(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
+        void run(req, res, id, info, name, version, chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, received).toString('utf8'));
+      };
+      const stop = () => {
+        req.removeListener('data', onData);
+        req.removeListener('end', onEnd);
+        req.removeListener('error', onEnd);
+      };
+      req.on('data', onData);
+      req.on('end', onEnd);
+      req.on('error', onEnd);
+      // Paused while the access check ran; a data listener alone does not resume an explicitly paused stream.
+      req.resume();
     };
-    const onEnd = (err?: Error) => {
-      stop();
-      if (err) return refuse(Object.assign(err, { statusCode: 400 }));
-      if (!Number.isNaN(declared) && received !== declared) return refuse(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
-      void run(req, res, id, info, name, version, chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, received).toString('utf8'));
-    };
-    const stop = () => {
-      req.removeListener('data', onData);
-      req.removeListener('end', onEnd);
-      req.removeListener('error', onEnd);
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onEnd);
+    const allowed = options.authorize?.(req, id, name);
+    if (allowed) {
+      req.pause();
+      allowed.then((refused) => {
+        if (refused) refuse(refused, refused.code === 'Unauthenticated' ? { 'www-authenticate': WWW_AUTHENTICATE } : {});
+        else read();
+      }, refuse);
+    } else read();
     return true;
   };
 }

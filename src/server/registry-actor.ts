@@ -1,7 +1,9 @@
 /**
- * Who is calling, for the registry's approvals and audit fields. Until token auth lands (the
- * security issue), the identity is taken from the `x-modelport-user` header and roles from
- * `x-modelport-roles` (comma-separated): trusted as given, so deploy behind a proxy that sets them.
+ * Who is calling, for the registry's approvals and audit fields. With auth on, the identity is
+ * the caller's token (its name; its role and groups as roles) and the headers are ignored, so
+ * nobody can request under one name and approve under another. With auth off (a loopback
+ * server without tokens, or the embedded CLI) it is taken from `x-modelport-user` and
+ * `x-modelport-roles` (comma-separated) as given.
  */
 import type { FastifyRequest } from 'fastify';
 import type { Actor } from '../registry/index.js';
@@ -10,6 +12,8 @@ export const USER_HEADER = 'x-modelport-user';
 export const ROLES_HEADER = 'x-modelport-roles';
 
 export function actorOf(request: FastifyRequest): Actor {
+  const principal = request.principal;
+  if (principal?.kind === 'token') return { user: principal.name, roles: [principal.role, ...principal.groups] };
   const user = request.headers[USER_HEADER];
   const roles = request.headers[ROLES_HEADER];
   return {

@@ -10,6 +10,8 @@ export interface RunningServer {
   platform: Platform;
   /** e.g. http://127.0.0.1:5000 */
   url: string;
+  /** Where a first start with `--auth on` wrote the bootstrap admin token, when it did. */
+  adminTokenFile?: string;
   /** Stops accepting connections, lets in-flight requests finish, then closes the stores. */
   close(): Promise<void>;
 }
@@ -22,7 +24,9 @@ export interface ServeOptions extends PlatformOptions, AppOptions {
 export async function startServer(config: Config, options: ServeOptions = {}): Promise<RunningServer> {
   const platform = await createPlatform(config, options);
   let app: FastifyInstance;
+  let adminTokenFile: string | undefined;
   try {
+    adminTokenFile = await platform.services.security.bootstrap();
     app = await buildApp(platform, options);
     for (const plugin of options.plugins ?? []) await app.register(plugin, { platform });
     await app.listen({ host: config.host, port: config.port });
@@ -41,7 +45,8 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
   return {
     app,
     platform,
-    url: `http://${host}:${port}`,
+    adminTokenFile,
+    url: `${config.tls ? 'https' : 'http'}://${host}:${port}`,
     close() {
       closing ??= (async () => {
         const grace = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs);

@@ -7,6 +7,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../platform.js';
+import { checkCodeModel } from './auth.js';
 import type { Deployment, DeploymentConfigPatch } from '../serving/index.js';
 
 const Batching = Type.Object({
@@ -149,6 +150,7 @@ export const servingRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
     schema: { summary: 'Deploy a registered model version or alias', tags: TAGS, body: CreateBody, response: { 201: DeploymentView } },
   }, async (request, reply) => {
     const { name, model, version, alias } = request.body;
+    await checkCodeModel(platform, request, model, { version, alias });
     const created = await serving.create({ name, model, version, alias, config: patchOf(request.body) });
     return reply.status(201).send(view(created));
   });
@@ -163,6 +165,7 @@ export const servingRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
     schema: { summary: 'Move a deployment to another version or alias, or change its settings', tags: TAGS, params: NamePath, body: UpdateBody, response: { 200: DeploymentView } },
   }, async (request) => {
     const { model, version, alias } = request.body;
+    if (version !== undefined || alias !== undefined) await checkCodeModel(platform, request, model ?? (await serving.get(request.params.name)).variants[0]?.model, { version, alias });
     return view(await serving.update(request.params.name, { model, version, alias, config: patchOf(request.body) }));
   });
 

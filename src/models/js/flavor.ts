@@ -57,7 +57,7 @@ class JsPredictor implements Predictor {
     private readonly options: LoadOptions,
     entry: string,
   ) {
-    this.metadata = { module: entry };
+    this.metadata = { module: basename(entry) };
   }
 
   async predict(batch: Batch): Promise<Batch> {
@@ -98,15 +98,26 @@ export async function loadJs(path: string, options: LoadOptions, module?: string
   const isDir = statSync(abs).isDirectory();
   const entry = isDir ? findJsEntry(abs, module) : abs;
   if (!entry || !existsSync(entry)) throw invalidArgument(`js model ${path}: no module found (looked for ${ENTRY_NAMES.join(', ')})`);
+  // Messages reach API callers (a deployment's status): they name the module, never where the server keeps it.
+  const folder = isDir ? abs : resolve(abs, '..');
+  const hide = (text: string) => text.split(pathToFileURL(folder).href).join('.').split(folder).join('.');
+  const name = basename(entry);
   let mod: JsModelModule;
   try {
     mod = (await import(pathToFileURL(entry).href)) as JsModelModule;
   } catch (err) {
-    throw invalidArgument(`js model ${entry} could not be imported: ${(err as Error).message}`);
+    throw invalidArgument(`js model ${name} could not be imported: ${hide((err as Error).message)}`);
   }
-  const loaded = (await mod.load?.({ path: isDir ? abs : resolve(abs, '..'), options })) ?? {};
+  let loaded: void | Partial<JsModel>;
+  try {
+    loaded = await mod.load?.({ path: folder, options });
+  } catch (err) {
+    if (isModelportError(err)) throw err;
+    throw failedPrecondition(`js model ${name}: load failed: ${hide((err as Error).message)}`);
+  }
+  loaded ??= {};
   const predict = loaded.predict ?? mod.predict;
-  if (typeof predict !== 'function') throw invalidArgument(`js model ${entry}: exports no predict(batch) function`);
+  if (typeof predict !== 'function') throw invalidArgument(`js model ${name}: exports no predict(batch) function`);
   const model: JsModel = {
     predict: predict.bind(loaded.predict ? loaded : mod),
     close: (loaded.close ?? mod.close)?.bind(loaded.close ? loaded : mod),

@@ -1,0 +1,270 @@
+/**
+ * The one enforcement point of `config.permission`: who is calling (Bearer or HTTP Basic with the
+ * token as password), whether the route and the resource it names allow it, and the audit entry
+ * for every mutating or refused call. Fastify's routes run it as hooks; the V2 inference fast
+ * path (fast-infer.ts) calls `checkInference` before it reads a body.
+ *
+ * With auth off (a loopback server and no token) every caller is `local`, but two browser
+ * attacks are still refused: a Host header that is not a loopback name (DNS rebinding) and a
+ * state-changing request from another site's page (Origin or Sec-Fetch-Site say so).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ModelportError, permissionDenied, resourceExhausted, unauthenticated } from '../core/errors.js';
+import type { Platform } from '../platform.js';
+import { isLoopbackHost, type SecurityService } from '../security/service.js';
+import { principalName, type Principal, type ResourceRef, type RoutePermission } from '../security/roles.js';
+import type { Permission } from './permissions.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route the server registered, with the permission this layer enforces on it. */
+    securedRoutes: { method: string; url: string; permission: RoutePermission }[];
+  }
+  interface FastifyRequest {
+    principal: Principal;
+    /** Set when the security layer refused the request, so the refusal is audited. */
+    denied?: boolean;
+    /** Set when access was decided before the body was read. */
+    decided?: boolean;
+  }
+}
+
+export const WWW_AUTHENTICATE = 'Bearer realm="modelport", Basic realm="modelport", charset="UTF-8"';
+
+export interface AuthOptions {
+  /** In-process callers (the embedded CLI) hold the data folder already: they act as `local`. */
+  trusted?: boolean;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The token a request carries: `Bearer TOKEN`, or HTTP Basic with any user name and the token as password. */
+export function presentedToken(authorization: string | undefined): string | undefined {
+  if (!authorization) return undefined;
+  const space = authorization.indexOf(' ');
+  const scheme = authorization.slice(0, space).toLowerCase();
+  const value = authorization.slice(space + 1).trim();
+  if (scheme === 'bearer') return value || undefined;
+  if (scheme === 'basic') {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    return colon >= 0 && colon < decoded.length - 1 ? decoded.slice(colon + 1) : undefined;
+  }
+  return undefined;
+}
+
+function hostName(header: string | undefined): string {
+  if (!header) return '';
+  return header.startsWith('[') ? header.slice(0, header.indexOf(']') + 1) : header.replace(/:\d+$/, '');
+}
+
+/**
+ * Refusals that apply whether or not auth is on: another site's page changing state, and (with
+ * auth off) a Host that is not this machine's loopback name.
+ */
+function checkBrowserOrigin(req: IncomingMessage, authOn: boolean): ModelportError | undefined {
+  const host = req.headers.host;
+  if (!authOn && !isLoopbackHost(hostName(host))) {
+    return permissionDenied(`host: "${hostName(host)}" is not served while authentication is off; use localhost or 127.0.0.1, or configure a token (see SECURITY.md)`);
+  }
+  if (SAFE_METHODS.has(req.method ?? 'GET')) return undefined;
+  const origin = req.headers.origin;
+  const site = req.headers['sec-fetch-site'];
+  let crossOrigin = site === 'cross-site';
+  if (typeof origin === 'string' && origin !== 'null') {
+    try {
+      crossOrigin ||= new URL(origin).host !== host;
+    } catch {
+      crossOrigin = true;
+    }
+  } else if (origin === 'null') crossOrigin = true;
+  return crossOrigin ? permissionDenied('origin: requests from another site may not change anything here (CORS is closed)') : undefined;
+}
+
+/** The resource a route names in its path: a registered model, dataset, deployment or pipeline. */
+function paramResource(request: FastifyRequest): ResourceRef | undefined {
+  const url = request.routeOptions.url ?? '';
+  const name = (request.params as Record<string, string | undefined>).name;
+  if (name === undefined) return undefined;
+  if (url.startsWith('/api/v1/registry/models/')) return { kind: 'registered_model', name };
+  if (url.startsWith('/api/v1/datasets/')) return { kind: 'dataset', name };
+  if (url.startsWith('/api/v1/deployments/') || url.startsWith('/v2/models/') || url.startsWith('/deployments/')) return { kind: 'deployment', name };
+  if (url.startsWith('/api/v1/pipelines/')) return { kind: 'pipeline', name };
+  return undefined;
+}
+
+const isInference = (request: FastifyRequest): boolean => /\/infer$|\/invocations$|^\/v2\/models\//.test(request.routeOptions.url ?? '');
+
+/** The deployment, model, experiment, dataset or pipeline a request acts on, when it names one. */
+async function resourceOf(platform: Platform, request: FastifyRequest): Promise<ResourceRef | undefined> {
+  const url = request.routeOptions.url ?? '';
+  const fromPath = paramResource(request);
+  if (fromPath) return fromPath;
+  const mlflow = /^\/(?:ajax-)?api\/2\.0\/mlflow\/([a-z-]+)\//.exec(url)?.[1];
+  if (!mlflow) return undefined;
+  const field = (key: string): string | undefined => {
+    const v = (request.body as Record<string, unknown> | undefined)?.[key] ?? (request.query as Record<string, unknown> | undefined)?.[key];
+    return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
+  };
+  if (mlflow === 'registered-models' || mlflow === 'model-versions') {
+    const model = field('name');
+    return model === undefined ? undefined : { kind: 'registered_model', name: model };
+  }
+  const experiment = field('experiment_id');
+  if (experiment !== undefined) return { kind: 'experiment', name: experiment };
+  const run = field('run_id') ?? field('run_uuid');
+  if (run === undefined) return undefined;
+  const found = await platform.services.tracking.getRun(run).catch(() => undefined);
+  return found ? { kind: 'experiment', name: found.info.experiment_id } : undefined;
+}
+
+const routePermission = (request: FastifyRequest): RoutePermission => {
+  const declared = (request.routeOptions.config as { permission?: Permission } | undefined)?.permission;
+  if (declared) return declared;
+  // Routes of the docs UI declare none; an unknown URL answers 404 only to a caller who may read.
+  return request.url.startsWith('/docs') ? 'public' : 'read';
+};
+
+/** Reads the caller's token; a wrong one counts against the address and is refused. */
+async function authenticate(security: SecurityService, req: IncomingMessage): Promise<Principal> {
+  const address = req.socket.remoteAddress ?? '';
+  const token = presentedToken(req.headers.authorization);
+  if (token === undefined) return { kind: 'anonymous' };
+  const wait = security.guesses.blockedFor(address);
+  if (wait > 0) throw resourceExhausted(`too many failed authentication attempts from this address; retry in ${wait} s`, { retryAfterSeconds: wait });
+  const info = await security.tokens.verify(token);
+  if (!info) {
+    security.guesses.fail(address);
+    throw unauthenticated('the token is not valid (unknown, expired or revoked)');
+  }
+  return { kind: 'token', id: info.id, name: info.name, role: info.role, scopes: info.scopes, groups: info.groups };
+}
+
+function refusal(security: SecurityService, principal: Principal, permission: RoutePermission, resource: ResourceRef | undefined, inference: boolean): ModelportError | undefined {
+  const decision = security.decide(principal, permission, resource, inference);
+  if (decision.allowed) return undefined;
+  return decision.why === 'unauthenticated' ? unauthenticated(decision.message) : permissionDenied(decision.message);
+}
+
+/** Records a refusal made before Fastify saw the request (the fast path). */
+function auditRefusal(security: SecurityService, log: FastifyInstance['log'], req: IncomingMessage, id: string, status: number, actor: string): void {
+  security.audit
+    .append({ actor, action: `${req.method} ${(req.url ?? '').split('?')[0]}`, target: (req.url ?? '').split('?')[0], outcome: 'denied', status, client: req.socket.remoteAddress ?? '', request_id: id })
+    .catch((err: unknown) => log.error({ err }, 'audit entry not stored'));
+}
+
+export function installAuth(app: FastifyInstance, platform: Platform, options: AuthOptions = {}): void {
+  const security = platform.services.security;
+  app.decorateRequest('principal', null as never);
+  app.decorate('securedRoutes', [] as FastifyInstance['securedRoutes']);
+  app.addHook('onRoute', (route) => {
+    const declared = (route.config as { permission?: Permission } | undefined)?.permission;
+    for (const method of [route.method].flat()) app.securedRoutes.push({ method, url: route.url, permission: declared ?? (route.url.startsWith('/docs') ? 'public' : 'read') });
+  });
+
+  app.addHook('onRequest', (request, reply, done) => {
+    if (options.trusted) {
+      request.principal = { kind: 'local' };
+      return done();
+    }
+    const authOn = security.authRequired();
+    const fail = (err: ModelportError) => {
+      request.denied = true;
+      if (err.code === 'Unauthenticated') reply.header('www-authenticate', WWW_AUTHENTICATE);
+      done(err);
+    };
+    const browser = checkBrowserOrigin(request.raw, authOn);
+    if (browser) {
+      request.principal = { kind: 'anonymous' };
+      return fail(browser);
+    }
+    if (!authOn) {
+      request.principal = { kind: 'local' };
+      return done();
+    }
+    authenticate(security, request.raw).then(
+      (principal) => {
+        request.principal = principal;
+        // Decided now, before any body is read, unless a grant could hinge on a resource named in the body.
+        if (principal.kind === 'token' && security.grants.holds(principal.id, principal.groups)) return done();
+        request.decided = true;
+        const early = refusal(security, principal, routePermission(request), paramResource(request), isInference(request));
+        if (early) fail(early);
+        else done();
+      },
+      (err: ModelportError) => {
+        request.principal = { kind: 'anonymous' };
+        fail(err);
+      },
+    );
+  });
+
+  app.addHook('preHandler', (request, reply, done) => {
+    const principal = request.principal;
+    if (request.decided || principal.kind !== 'token' || principal.role === 'admin') return done();
+    resourceOf(platform, request).then(
+      (resource) => {
+        const err = refusal(security, principal, routePermission(request), resource, isInference(request));
+        if (err) request.denied = true;
+        done(err);
+      },
+      (err: Error) => done(err),
+    );
+  });
+
+  app.addHook('onResponse', (request, reply, done) => {
+    const permission = routePermission(request);
+    const mutating = !SAFE_METHODS.has(request.method) && permission !== 'public' && permission !== 'read';
+    if (!mutating && !request.denied) return done();
+    const status = reply.statusCode;
+    const path = request.url.split('?')[0];
+    security.audit
+      .append({
+        actor: principalName(request.principal ?? { kind: 'anonymous' }),
+        action: `${request.method} ${request.routeOptions.url ?? path}`,
+        target: path,
+        outcome: request.denied ? 'denied' : status < 400 ? 'ok' : 'failed',
+        status,
+        client: request.ip,
+        request_id: request.id,
+      })
+      .catch((err: unknown) => request.log.error({ err }, 'audit entry not stored'));
+    done();
+  });
+}
+
+/**
+ * Code models (the js flavor) run their author's code in the server: with auth on, only admins
+ * deploy them unless the server allows code models (MODELPORT_ALLOW_CODE_MODELS).
+ */
+export async function checkCodeModel(platform: Platform, request: FastifyRequest, model: string | undefined, ref: { version?: number | string; alias?: string }): Promise<void> {
+  const p = request.principal;
+  if (model === undefined || p.kind !== 'token' || p.role === 'admin' || platform.config.allowCodeModels) return;
+  const { registry } = platform.services;
+  const version = ref.alias !== undefined ? await registry.getVersionByAlias(model, ref.alias) : await registry.getVersion(model, ref.version ?? 'latest');
+  if (version.flavor === 'js') throw permissionDenied(`model "${model}" version ${version.version} is a code model (js flavor): deploying it needs the admin role`);
+}
+
+/**
+ * The fast inference path's check, before it reads the body: resolves to nothing when the call
+ * may go ahead, or to the refusal to answer with (and audits it). Synchronous while auth is off.
+ */
+export function checkInference(app: FastifyInstance, platform: Platform, req: IncomingMessage, id: string, deployment: string): Promise<ModelportError | undefined> | undefined {
+  const security = platform.services.security;
+  const authOn = security.authRequired();
+  const browser = checkBrowserOrigin(req, authOn);
+  const audited = (err: ModelportError, actor: string) => {
+    auditRefusal(security, app.log, req, id, err.code === 'Unauthenticated' ? 401 : err.code === 'ResourceExhausted' ? 429 : 403, actor);
+    return err;
+  };
+  if (browser) return Promise.resolve(audited(browser, 'anonymous'));
+  if (!authOn) return undefined;
+  return authenticate(security, req).then(
+    (principal) => {
+      const err = refusal(security, principal, 'read', { kind: 'deployment', name: deployment }, true);
+      return err ? audited(err, principalName(principal)) : undefined;
+    },
+    (err: ModelportError) => audited(err, 'anonymous'),
+  );
+}

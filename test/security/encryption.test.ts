@@ -1,0 +1,115 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import https from 'node:https';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { testConfig } from '../helpers/platform.js';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/services.js';
+import { createPlatform } from '../../src/platform.js';
+import { startServer } from '../../src/server/serve.js';
+import { readBlob } from '../../src/storage/blobs.js';
+import { ModelportError } from '../../src/core/errors.js';
+
+const TLS = new URL('../fixtures/tls/', import.meta.url).pathname;
+
+function objectFiles(dataDir: string): string[] {
+  const root = join(dataDir, 'artifacts', 'objects');
+  return readdirSync(root).flatMap((d) => readdirSync(join(root, d)).map((f) => join(root, d, f)));
+}
+
+test('objects are stored encrypted, unreadable without the key, refused when altered, and readable across rotation', async () => {
+  const data = tempDir('enc');
+  const keyFile = join(tempDir('keys'), 'master.keys');
+  writeFileSync(keyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+  const secret = Buffer.from(`customer-table,${'very secret row '.repeat(5000)}`);
+
+  const platform = await createPlatform(testConfig({ data, masterKeyFile: keyFile }));
+  const first = await platform.blobs.put(secret);
+  try {
+    assert.equal(first.size, secret.length);
+    assert.deepEqual(await readBlob(platform.blobs, first.sha256), secret);
+    assert.equal((await platform.blobs.stat(first.sha256))?.size, secret.length);
+    const files = objectFiles(data);
+    assert.equal(files.length, 1);
+    const stored = readFileSync(files[0]);
+    assert.equal(stored.includes(Buffer.from('very secret row')), false, 'no plaintext on disk');
+    assert.equal(stored.length, secret.length, 'GCM adds no padding');
+    // The same content again is stored once.
+    assert.equal((await platform.blobs.put(secret)).sha256, first.sha256);
+    assert.equal(objectFiles(data).length, 1);
+  } finally {
+    await platform.close();
+  }
+
+  // Without the key the object is not there to read; with another key it does not open.
+  const keyless = await createPlatform(testConfig({ data }));
+  try {
+    await assert.rejects(readBlob(keyless.blobs, first.sha256), (err: unknown) => err instanceof ModelportError && err.code === 'NotFound');
+  } finally {
+    await keyless.close();
+  }
+  const otherKey = join(tempDir('keys'), 'other.keys');
+  writeFileSync(otherKey, `${randomBytes(32).toString('base64')}\n`);
+  const wrongKey = await createPlatform(testConfig({ data, masterKeyFile: otherKey }));
+  try {
+    await assert.rejects(readBlob(wrongKey.blobs, first.sha256), /master key k[0-9a-f]{12} is not configured/);
+  } finally {
+    await wrongKey.close();
+  }
+
+  // Rotation: a new key wraps new objects; --rewrap moves old data keys to it; the old key can go.
+  const rotated = await runCli(['keys', 'rotate', '--data', data, '--master-key-file', keyFile]);
+  assert.equal(rotated.code, 0, rotated.stderr);
+  const [oldKey, newKey] = readFileSync(keyFile, 'utf8').trim().split('\n');
+  assert.ok(newKey);
+  const during = await createPlatform(testConfig({ data, masterKeyFile: keyFile }));
+  let second: string;
+  try {
+    second = (await during.blobs.put('written after rotation')).sha256;
+    assert.deepEqual(await readBlob(during.blobs, first.sha256), secret, 'old objects stay readable');
+  } finally {
+    await during.close();
+  }
+  const status = await runCli(['keys', 'status', '--data', data, '--master-key-file', keyFile]);
+  assert.match(status.stdout, /: 1 objects\n.*: 1 objects/s, status.stdout);
+  const rewrap = await runCli(['keys', 'rotate', '--rewrap-only', '--data', data, '--master-key-file', keyFile]);
+  assert.match(rewrap.stdout, /rewrapped 1 data keys/, rewrap.stderr);
+  writeFileSync(keyFile, `${newKey}\n`);
+  assert.ok(oldKey !== newKey);
+  const after = await createPlatform(testConfig({ data, masterKeyFile: keyFile }));
+  try {
+    assert.deepEqual(await readBlob(after.blobs, first.sha256), secret, 'readable with the new key alone');
+    assert.equal((await readBlob(after.blobs, second)).toString(), 'written after rotation');
+    // One flipped bit in the stored bytes: the read fails instead of returning altered data.
+    const file = objectFiles(data).find((f) => statSync(f).size === secret.length)!;
+    const bytes = readFileSync(file);
+    bytes[100] ^= 1;
+    writeFileSync(file, bytes);
+    await assert.rejects(readBlob(after.blobs, first.sha256), (err: unknown) => err instanceof ModelportError && err.code === 'FailedPrecondition');
+  } finally {
+    await after.close();
+  }
+});
+
+test('the server speaks HTTPS with --tls-cert and --tls-key, and refuses an unreadable key file by name', async () => {
+  const server = await startServer(testConfig({ tlsCert: join(TLS, 'cert.pem'), tlsKey: join(TLS, 'key.pem') }), { logger: false });
+  try {
+    assert.match(server.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const body = await new Promise<string>((resolve, reject) => {
+      https
+        .get(`${server.url}/health`, { ca: readFileSync(join(TLS, 'cert.pem')) }, (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve(text));
+        })
+        .on('error', reject);
+    });
+    assert.deepEqual(JSON.parse(body), { status: 'ok' });
+  } finally {
+    await server.close();
+  }
+  await assert.rejects(startServer(testConfig({ tlsCert: join(TLS, 'cert.pem'), tlsKey: join(TLS, 'missing.pem') }), { logger: false }), /--tls-key: cannot read .*missing\.pem \(ENOENT\)/);
+  assert.throws(() => testConfig({ tlsCert: join(TLS, 'cert.pem') }), /TLS needs both --tls-cert and --tls-key/);
+});

@@ -1,0 +1,125 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { sql } from 'kysely';
+import { testServer } from '../helpers/platform.js';
+import { runCli } from '../helpers/cli.js';
+import type { RunningServer } from '../../src/server/serve.js';
+
+async function call(url: string, token: string | undefined, method = 'GET', body?: unknown): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+describe('per-resource permissions and the audit log', () => {
+  let server: RunningServer;
+  let admin: string;
+  let alice: string;
+  let bob: string;
+  let api: string;
+
+  before(async () => {
+    server = await testServer();
+    api = `${server.url}/api/2.0/mlflow`;
+    const tokens = server.platform.services.security.tokens;
+    admin = (await tokens.create({ name: 'root', role: 'admin', createdBy: 'test' })).token;
+    alice = (await tokens.create({ name: 'alice', role: 'viewer', createdBy: 'test' })).token;
+    bob = (await tokens.create({ name: 'bob', role: 'editor', createdBy: 'test' })).token;
+    await server.platform.services.security.tokensChanged();
+  });
+  after(() => server.close());
+
+  test("MLflow's permission routes widen a viewer on one experiment and close another to an editor", async () => {
+    const own = (await call(`${api}/experiments/create`, admin, 'POST', { name: 'alice-exp' })).body.experiment_id as string;
+    const secret = (await call(`${api}/experiments/create`, admin, 'POST', { name: 'secret-exp' })).body.experiment_id as string;
+    const create = await call(`${api}/experiments/permissions/create`, admin, 'POST', { experiment_id: own, username: 'alice', permission: 'EDIT' });
+    assert.deepEqual(create.body, { experiment_permission: { experiment_id: own, user_id: 'alice', permission: 'EDIT' } });
+    assert.equal((await call(`${api}/experiments/permissions/create`, admin, 'POST', { experiment_id: secret, username: 'bob', permission: 'NO_PERMISSIONS' })).status, 200);
+
+    // alice (viewer) may now change her experiment, and log to its runs, but not another.
+    assert.equal((await call(`${api}/experiments/set-experiment-tag`, alice, 'POST', { experiment_id: own, key: 'k', value: 'v' })).status, 200);
+    const run = (await call(`${api}/runs/create`, alice, 'POST', { experiment_id: own })).body.run.info.run_id as string;
+    assert.equal((await call(`${api}/runs/log-metric`, alice, 'POST', { run_id: run, key: 'm', value: 1, timestamp: 1, step: 0 })).status, 200);
+    assert.equal((await call(`${api}/experiments/set-experiment-tag`, alice, 'POST', { experiment_id: secret, key: 'k', value: 'v' })).status, 403);
+    // bob (editor) may not even read the closed one.
+    const denied = await call(`${api}/experiments/get?experiment_id=${secret}`, bob);
+    assert.equal(denied.status, 403);
+    assert.equal(denied.body.error_code, 'PERMISSION_DENIED');
+    assert.equal((await call(`${api}/experiments/get?experiment_id=${own}`, bob)).status, 200);
+
+    const got = await call(`${api}/experiments/permissions/get?experiment_id=${own}&username=alice`, admin);
+    assert.equal(got.body.experiment_permission.permission, 'EDIT');
+    assert.equal((await call(`${api}/experiments/permissions/update`, admin, 'PATCH', { experiment_id: own, username: 'alice', permission: 'READ' })).status, 200);
+    assert.equal((await call(`${api}/experiments/set-experiment-tag`, alice, 'POST', { experiment_id: own, key: 'k', value: 'w' })).status, 403);
+    assert.equal((await call(`${api}/experiments/permissions/delete`, admin, 'DELETE', { experiment_id: own, username: 'alice' })).status, 200);
+    assert.equal((await call(`${api}/experiments/permissions/get?experiment_id=${own}&username=alice`, admin)).body.error_code, 'RESOURCE_DOES_NOT_EXIST');
+    assert.equal((await call(`${api}/experiments/permissions/create`, alice, 'POST', { experiment_id: own, username: 'alice', permission: 'MANAGE' })).status, 403, 'a viewer cannot grant herself');
+  });
+
+  test('registered models: a group grant reaches the group’s tokens', async () => {
+    assert.equal((await call(`${api}/registered-models/create`, admin, 'POST', { name: 'churn' })).status, 200);
+    const grant = await call(`${server.url}/api/v1/security/grants`, admin, 'PUT', { subject_kind: 'group', subject: 'ml-team', resource_kind: 'registered_model', resource: 'churn', permission: 'EDIT' });
+    assert.equal(grant.status, 200);
+    const setTag = () => call(`${api}/registered-models/set-tag`, alice, 'POST', { name: 'churn', key: 'team', value: 'ml' });
+    assert.equal((await setTag()).status, 403);
+    assert.equal((await call(`${server.url}/api/v1/security/tokens/alice/groups`, admin, 'POST', { group: 'ml-team' })).status, 204);
+    assert.equal((await setTag()).status, 200);
+    const bad = await call(`${server.url}/api/v1/security/grants`, admin, 'PUT', { subject_kind: 'group', subject: 'x', resource_kind: 'model', resource: 'churn', permission: 'EDIT' });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error.message, /resource_kind: must be one of experiment, registered_model, dataset, deployment, pipeline/);
+  });
+
+  test('every mutating and every refused call is in the audit log, with who, what, outcome and request id', async () => {
+    await call(`${api}/experiments/create`, bob, 'POST', { name: 'audited' });
+    await call(`${api}/experiments/create`, alice, 'POST', { name: 'refused' });
+    await call(`${api}/experiments/create`, 'mp_wrong', 'POST', { name: 'wrong-token' });
+    await call(`${api}/experiments/search?max_results=1`, bob);
+    const { entries } = (await call(`${server.url}/api/v1/audit?limit=1000`, admin)).body as { entries: any[] };
+    const create = entries.find((e) => e.actor === 'token:bob' && e.action === 'POST /api/2.0/mlflow/experiments/create');
+    assert.equal(create.outcome, 'ok');
+    assert.equal(create.status, 200);
+    assert.equal(create.client, '127.0.0.1');
+    assert.match(create.request_id, /^[0-9a-f-]{36}$/);
+    assert.ok(entries.some((e) => e.actor === 'token:alice' && e.outcome === 'denied' && e.status === 403));
+    assert.ok(entries.some((e) => e.actor === 'anonymous' && e.outcome === 'denied' && e.status === 401));
+    assert.equal(entries.some((e) => e.action.includes('experiments/search')), false, 'reads are not audited');
+    assert.equal(JSON.stringify(entries).includes('mp_wrong'), false, 'a presented token is never recorded');
+    const onlyBob = (await call(`${server.url}/api/v1/audit?actor=token:bob`, admin)).body.entries as any[];
+    assert.ok(onlyBob.length > 0 && onlyBob.every((e) => e.actor === 'token:bob'));
+    assert.deepEqual((await call(`${server.url}/api/v1/audit/verify`, admin)).body, { ok: true, entries: entries.length });
+  });
+
+  test('audit verify names the first tampered, deleted or reordered entry', async () => {
+    const audit = server.platform.services.security.audit;
+    const db = server.platform.metadata.db;
+    const before = await audit.list();
+    assert.ok(before.length >= 6);
+    const target = before[2];
+
+    await sql`update sec_audit set actor = 'token:mallory' where seq = ${target.seq}`.execute(db);
+    let verdict = await audit.verify();
+    assert.deepEqual([verdict.ok, !verdict.ok && verdict.brokenAt], [false, target.seq]);
+    assert.match(!verdict.ok ? verdict.reason : '', /was altered/);
+    await sql`update sec_audit set actor = ${target.actor} where seq = ${target.seq}`.execute(db);
+    assert.equal((await audit.verify()).ok, true);
+
+    // Reordered: two entries swap their content but keep their places.
+    const [a, b] = [before[3], before[4]];
+    for (const [into, from] of [[a, b], [b, a]] as const) {
+      await sql`update sec_audit set actor = ${from.actor}, action = ${from.action}, target = ${from.target}, outcome = ${from.outcome}, status = ${from.status}, request_id = ${from.request_id}, time_ms = ${from.time_ms}, prev_hash = ${from.prev_hash}, hash = ${from.hash} where seq = ${into.seq}`.execute(db);
+    }
+    verdict = await audit.verify();
+    assert.deepEqual([verdict.ok, !verdict.ok && verdict.brokenAt], [false, a.seq]);
+    for (const e of [a, b]) {
+      await sql`update sec_audit set actor = ${e.actor}, action = ${e.action}, target = ${e.target}, outcome = ${e.outcome}, status = ${e.status}, request_id = ${e.request_id}, time_ms = ${e.time_ms}, prev_hash = ${e.prev_hash}, hash = ${e.hash} where seq = ${e.seq}`.execute(db);
+    }
+    assert.equal((await audit.verify()).ok, true);
+
+    await sql`delete from sec_audit where seq = ${before[1].seq}`.execute(db);
+    const cli = await runCli(['audit', 'verify', '--server', server.url, '--token', admin]);
+    assert.equal(cli.code, 1, cli.stderr);
+    assert.match(cli.stdout, new RegExp(`audit chain broken at entry ${before[2].seq}: entry ${before[1].seq} is missing`));
+  });
+});
