@@ -16,6 +16,8 @@ import { DatasetsService, datasetMigrations } from './data/index.js';
 import { createRegistryService, registryMigrations, trackingPorts, type RegistryService } from './registry/index.js';
 import { createServingService, servingMigrations, type ServingService } from './serving/index.js';
 import { createMonitoringService, monitoringMigrations, type MonitoringService } from './monitoring/service.js';
+import { JobsService } from './serving/jobs/service.js';
+import { jobMigrations } from './serving/jobs/migrations.js';
 
 export interface Platform {
   readonly config: Config;
@@ -46,6 +48,7 @@ export interface Services {
   registry: RegistryService;
   serving: ServingService;
   monitoring: MonitoringService;
+  jobs: JobsService;
 }
 
 async function createServices(stores: Stores): Promise<Services> {
@@ -56,7 +59,8 @@ async function createServices(stores: Stores): Promise<Services> {
   const monitoring = await createMonitoringService(stores, { datasets });
   serving.addPredictionTap(monitoring.sink);
   monitoring.registerMetrics(serving.metrics.registry);
-  return { tracking, datasets, registry, serving, monitoring };
+  const jobs = new JobsService({ ...stores, serving, datasets, workDir: workDir(stores.config, 'jobs') });
+  return { tracking, datasets, registry, serving, monitoring, jobs };
 }
 
 export interface PlatformOptions {
@@ -64,7 +68,7 @@ export interface PlatformOptions {
 }
 
 /** Every domain's migrations; names sort in the order they must run. */
-export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations, ...datasetMigrations, ...registryMigrations, ...servingMigrations, ...monitoringMigrations };
+export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations, ...datasetMigrations, ...registryMigrations, ...servingMigrations, ...jobMigrations, ...monitoringMigrations };
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock;
@@ -91,6 +95,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       schemaVersion,
       services,
       async close() {
+        await services.jobs.close().catch(() => undefined);
         await services.serving.close().catch(() => undefined);
         await services.monitoring.close().catch(() => undefined);
         await services.registry.close().catch(() => undefined);

@@ -55,7 +55,8 @@ export function progress(label: string, total: number, stream: NodeJS.WriteStrea
       }
     },
     done() {
-      stream.write(`${label}: ${total}/${total} done${options.unit ? ` (${Math.round(rate(total))} ${options.unit}/s)` : ''}\n`);
+      const r = Math.round(rate(total));
+      stream.write(`${label}: ${total}/${total} done${options.unit && r > 0 ? ` (${r} ${options.unit}/s)` : ''}\n`);
     },
   };
 }
