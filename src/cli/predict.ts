@@ -31,7 +31,8 @@ export function batchSpecFromFlags(deployment: string, flags: PredictFlags): Bat
   return { deployment, input: flags.input, output: flags.output, keep, chunkRows };
 }
 
-async function withScorer<T>(cmd: Command, deployment: string, fn: (scorer: Scorer) => Promise<T>): Promise<T> {
+/** A scorer for deployment `name`: in this process when embedded, over V2 with --server. */
+export async function withScorer<T>(cmd: Command, deployment: string, fn: (scorer: Scorer) => Promise<T>): Promise<T> {
   const opts = globalOptions(cmd);
   const server = opts.server ?? process.env.MODELPORT_SERVER;
   if (server) {
