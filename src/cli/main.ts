@@ -16,6 +16,7 @@ import { registerRunsCommand } from './runs.js';
 import { registerMonitorsCommand } from './monitors.js';
 import { registerJobsCommand } from './jobs.js';
 import { registerStreamCommand } from './stream.js';
+import { registerExportCommand } from './export.js';
 
 export function buildProgram(): Command {
   const program = new Command('modelport')
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerMonitorsCommand(program);
   registerJobsCommand(program);
   registerStreamCommand(program);
+  registerExportCommand(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
