@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ModelportClient } from '../../src/client/client.js';
-import { JobsClient } from '../../src/client/jobs.js';
+import { JobsClient, serverScorer } from '../../src/client/jobs.js';
+import { runBatchJob } from '../../src/serving/jobs/run.js';
+import { deploymentScorer } from '../../src/serving/jobs/scorer.js';
 import { httpBlobUploader } from '../../src/client/registry.js';
 import { readTable, type NumericColumn } from '../../src/data/read-table.js';
 import type { RunningServer } from '../../src/server/serve.js';
@@ -47,6 +49,16 @@ describe('batch jobs on a server (/api/v1/jobs)', () => {
     const expected = expectedProbabilities();
     (table.columns[3] as NumericColumn).values.forEach((p, i) => assert.ok(Math.abs(p - expected[i]) <= 1e-5, `row ${i}`));
     assert.ok((await jobs.list({ deployment: 'cancer' })).some((j) => j.id === done.id));
+  });
+
+  test('a local batch job scored on the server over V2 writes the same bytes as one scored in-process', async () => {
+    const remote = await serverScorer(new ModelportClient(server.url), 'cancer');
+    assert.deepEqual(remote.signature.inputs.length, 30);
+    const viaServer = join(dir, 'via-server.csv');
+    const inProcess = join(dir, 'in-process.csv');
+    await runBatchJob({ deployment: 'cancer', input: inputs.jsonl, output: viaServer, keep: ['id', 'customer'], chunkRows: 40 }, remote);
+    await runBatchJob({ deployment: 'cancer', input: inputs.jsonl, output: inProcess, keep: ['id', 'customer'], chunkRows: 40 }, await deploymentScorer(server.platform.services.serving, 'cancer'));
+    assert.ok(readFileSync(viaServer).equals(readFileSync(inProcess)));
   });
 
   test('bad jobs fail clearly: unknown deployment or file at submit, mismatched columns in the job, cancel of a finished job', async () => {
