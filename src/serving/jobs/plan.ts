@@ -51,7 +51,8 @@ function keptColumns(file: FileColumn[], keep: readonly string[], outputs: reado
   if (unknown.length > 0) throw invalidArgument(`--keep: no column ${quoted(unknown)} in the input (columns: ${file.map((c) => c.name).join(', ')})`);
   const twice = keep.filter((k, i) => keep.indexOf(k) !== i);
   if (twice.length > 0) throw invalidArgument(`--keep: ${quoted(twice)} given twice`);
-  const clash = keep.filter((k) => outputs.some((o) => o.name === k || k.startsWith(`${o.name}_`)));
+  // A vector output becomes NAME_0, NAME_1, ... in the output file.
+  const clash = keep.filter((k) => outputs.some((o) => o.name === k || (o.shape.length > 0 && new RegExp(`^${o.name.replace(/[^A-Za-z0-9]/g, '\\$&')}_\\d+$`).test(k))));
   if (clash.length > 0) throw invalidArgument(`--keep: ${quoted(clash)} would clash with the model's output columns (${outputs.map((o) => o.name).join(', ')})`);
   return keep.map((k) => {
     const type = byName.get(k)!.type;
