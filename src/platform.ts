@@ -20,6 +20,8 @@ import { FeaturesService, featureMigrations } from './features/index.js';
 import { ExplainService, explainMigrations } from './explain/index.js';
 import { SecurityService, securityMigrations, restrictNewFiles, withEncryption, openSecretBox } from './security/index.js';
 import type { SecretBox } from './core/secret-box.js';
+import { JobsService } from './serving/jobs/service.js';
+import { jobMigrations } from './serving/jobs/migrations.js';
 
 export interface Platform {
   readonly config: Config;
@@ -55,6 +57,7 @@ export interface Services {
   features: FeaturesService;
   explain: ExplainService;
   security: SecurityService;
+  jobs: JobsService;
 }
 
 async function createServices(stores: Stores): Promise<Services> {
@@ -86,7 +89,8 @@ async function createServices(stores: Stores): Promise<Services> {
   await explain.start();
   serving.addPredictionTap(explain.sampled);
   const security = await SecurityService.create(stores);
-  return { tracking, datasets, registry, serving, monitoring, features, explain, security };
+  const jobs = new JobsService({ ...stores, serving, datasets, workDir: workDir(stores.config, 'jobs') });
+  return { tracking, datasets, registry, serving, monitoring, features, explain, security, jobs };
 }
 
 export interface PlatformOptions {
@@ -94,7 +98,7 @@ export interface PlatformOptions {
 }
 
 /** Every domain's migrations; names sort in the order they must run. */
-export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations, ...datasetMigrations, ...registryMigrations, ...servingMigrations, ...monitoringMigrations, ...featureMigrations, ...explainMigrations, ...securityMigrations };
+export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations, ...datasetMigrations, ...registryMigrations, ...servingMigrations, ...jobMigrations, ...monitoringMigrations, ...featureMigrations, ...explainMigrations, ...securityMigrations };
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock;
@@ -123,6 +127,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       schemaVersion,
       services,
       async close() {
+        await services.jobs.close().catch(() => undefined);
         await services.serving.close().catch(() => undefined);
         await services.monitoring.close().catch(() => undefined);
         await services.explain.close().catch(() => undefined);

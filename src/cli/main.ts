@@ -22,6 +22,9 @@ import { registerExplainCommand } from './explain.js';
 import { registerTokensCommand } from './tokens.js';
 import { registerAuditCommand } from './audit.js';
 import { registerKeysCommand } from './keys.js';
+import { registerJobsCommand } from './jobs.js';
+import { registerStreamCommand } from './stream.js';
+import { registerExportCommand } from './export.js';
 
 export function buildProgram(): Command {
   const program = new Command('modelport')
@@ -56,6 +59,9 @@ export function buildProgram(): Command {
   registerTokensCommand(program);
   registerAuditCommand(program);
   registerKeysCommand(program);
+  registerJobsCommand(program);
+  registerStreamCommand(program);
+  registerExportCommand(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

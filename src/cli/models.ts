@@ -9,7 +9,7 @@ import { invalidArgument } from '../core/errors.js';
 import { ModelportClient } from '../client/client.js';
 import { InjectTransport } from '../client/transport.js';
 import { ExplainClient } from '../client/explain.js';
-import { RegistryClient, counted, httpBlobUploader, type ModelVersion, type RegisteredModel } from '../client/registry.js';
+import { RegistryClient, counted, httpBlobUploader, type BlobUploader, type ModelVersion, type RegisteredModel } from '../client/registry.js';
 import type { Actor } from '../registry/index.js';
 import { createPlatform } from '../platform.js';
 import { buildApp } from '../server/app.js';
@@ -46,11 +46,16 @@ function withRegistry<T>(cmd: Command, actor: Actor, fn: (registry: RegistryClie
  * straight into the local artifact store (the in-process transport would buffer whole bodies).
  */
 async function withUploadingRegistry<T>(cmd: Command, actor: Actor, fn: (registry: RegistryClient) => Promise<T>): Promise<T> {
+  return withUploadingClient(cmd, actor, (client, uploader) => fn(new RegistryClient(client, { actor, uploader })));
+}
+
+/** A client and a streaming uploader of files to the artifact store (what registration and job submission use). */
+export async function withUploadingClient<T>(cmd: Command, actor: Actor, fn: (client: ModelportClient, uploader: BlobUploader) => Promise<T>): Promise<T> {
   const opts = globalOptions(cmd);
   const server = opts.server ?? process.env.MODELPORT_SERVER;
   if (server) {
     const token = opts.token ?? process.env.MODELPORT_TOKEN;
-    return withClient(cmd, (client) => fn(new RegistryClient(client, { actor, uploader: httpBlobUploader({ url: server, token }, actor) })));
+    return withClient(cmd, (client) => fn(client, httpBlobUploader({ url: server, token }, actor)));
   }
   const platform = await createPlatform({ ...configFrom(cmd), logLevel: 'silent' });
   try {
@@ -58,7 +63,7 @@ async function withUploadingRegistry<T>(cmd: Command, actor: Actor, fn: (registr
     const client = new ModelportClient(new InjectTransport(app, () => app.close()));
     const uploader = (file: string, onBytes?: (n: number) => void) => platform.services.registry.putBlob(counted(createReadStream(file, { highWaterMark: 1 << 20 }), onBytes));
     try {
-      return await fn(new RegistryClient(client, { actor, uploader }));
+      return await fn(client, uploader);
     } finally {
       await client.close();
     }

@@ -58,14 +58,14 @@ export function tableFormatOf(path: string): TableFormat | undefined {
   return EXTENSIONS[extname(path).toLowerCase()];
 }
 
-const NUMERIC_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL(\(\d+,\s*\d+\))?)$/;
+export const NUMERIC_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL(\(\d+,\s*\d+\))?)$/;
 
-const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
-const sqlIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
+export const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
+export const sqlIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
 const csvDelimiter = (path: string) => (extname(path).toLowerCase() === '.tsv' ? '\t' : ',');
 
-function readerSql(path: string, format: TableFormat): string {
+export function readerSql(path: string, format: TableFormat): string {
   switch (format) {
     case 'csv':
       // The delimiter is fixed by the extension: left to the sniffer, a ragged comma file is
@@ -121,13 +121,13 @@ function duckMessage(err: unknown): string {
   return msg.split('\n')[0].replace(/^(Invalid Input|IO|Conversion|Binder|Parser) Error: /, '').trim();
 }
 
-function readError(path: string, format: TableFormat, err: unknown) {
+export function readError(path: string, format: TableFormat, err: unknown) {
   const msg = duckMessage(err);
   const where = format === 'csv' && /sniffing|dialect|Expected Number of Columns/i.test(msg) ? locateCsvProblem(path) : undefined;
   return invalidArgument(`${path}: cannot read as ${format}: ${where ?? msg}`);
 }
 
-async function describe(con: DuckDBConnection, from: string): Promise<{ name: string; type: string }[]> {
+export async function describe(con: DuckDBConnection, from: string): Promise<{ name: string; type: string }[]> {
   const r = await con.runAndReadAll(`DESCRIBE SELECT * FROM ${from}`);
   return r.getRowsJS().map((row) => ({ name: String(row[0]), type: String(row[1]) }));
 }

@@ -33,6 +33,7 @@ import { featureRoutes } from './features.js';
 import { explainRoutes } from './explain.js';
 import { securityRoutes } from './security.js';
 import { checkInference, installAuth } from './auth.js';
+import { jobRoutes } from './jobs.js';
 
 export interface AppOptions {
   /** pino logger options (a level, and a stream to write to) or false to silence; defaults to the Config's log level. */
@@ -44,7 +45,7 @@ export interface AppOptions {
 }
 
 /** One plugin per domain, each given the platform. */
-const DOMAIN_ROUTES: FastifyPluginAsync<{ platform: Platform }>[] = [healthRoutes, datasetRoutes, trackingRoutes, mlflowRegistryRoutes, registryRoutes, servingRoutes, v2Routes, invocationsRoutes, metricsRoutes, monitoringRoutes, featureRoutes, explainRoutes, securityRoutes];
+const DOMAIN_ROUTES: FastifyPluginAsync<{ platform: Platform }>[] = [healthRoutes, datasetRoutes, trackingRoutes, mlflowRegistryRoutes, registryRoutes, servingRoutes, v2Routes, invocationsRoutes, metricsRoutes, monitoringRoutes, featureRoutes, explainRoutes, securityRoutes, jobRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 

@@ -1,0 +1,31 @@
+/**
+ * One side of bench/batch in a process of its own, so its peak RSS is its own: a modelport
+ * batch job on the XGBoost fixture (platform, registry and deployment in a temp folder).
+ *
+ *   node --import tsx bench/batch/job.ts INPUT OUTPUT CHUNK_ROWS
+ *
+ * Prints {"seconds": the job's wall time, "max_rss_kib": peak resident set}.
+ */
+import { readFileSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config.js';
+import { createPlatform } from '../../src/platform.js';
+import { runBatchJob } from '../../src/serving/jobs/run.js';
+import { deploymentScorer } from '../../src/serving/jobs/scorer.js';
+
+const [input, output, chunk] = process.argv.slice(2);
+const MODEL = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'models', 'xgb_breast_cancer', 'model.json');
+const platform = await createPlatform(loadConfig({ data: mkdtempSync(join(os.tmpdir(), 'mpbench-batch-')), logLevel: 'silent' }, {}));
+try {
+  const { sha256 } = await platform.services.registry.putBlob(readFileSync(MODEL));
+  await platform.services.registry.createVersion({ name: 'cancer', files: [{ path: 'model.json', sha256 }], createModel: true });
+  await platform.services.serving.create({ name: 'cancer', model: 'cancer', version: 1 });
+  const scorer = await deploymentScorer(platform.services.serving, 'cancer');
+  const started = performance.now();
+  await runBatchJob({ deployment: 'cancer', input, output, keep: ['id'], chunkRows: Number(chunk) }, scorer);
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(`${JSON.stringify({ seconds, max_rss_kib: process.resourceUsage().maxRSS })}\n`);
+} finally {
+  await platform.close();
+}

@@ -1,0 +1,156 @@
+/**
+ * Batch and stream scoring: BENCH_ROWS rows (default 1,000,000) of the breast-cancer fixture
+ * from Parquet and from CSV through the XGBoost fixture model as a modelport batch job, against
+ * the runtime's raw batch speed on the same rows in memory (the limit) and against Python
+ * (pandas read_csv in chunks + XGBoost inplace_predict; Debian has no pyarrow, so Parquet has
+ * no Python row). Peak RSS of each process. Then stream scoring through Redis Streams with one
+ * and two consumers: events/s and the p99 from event added to prediction written.
+ *
+ *   node --import tsx bench/batch/run.ts            (BENCH_ROWS=20000 BENCH_EVENTS=5000 for a check)
+ *
+ * Writes bench/results/batch.md. Needs /usr/bin/python3 with xgboost and pandas, and Redis at
+ * 127.0.0.1:6379 for the stream rows.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { Batch, loadModel } from '../../src/models/index.js';
+import { machine, percentile, table, writeResults } from '../report.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const XGB = join(ROOT, 'test', 'fixtures', 'models', 'xgb_breast_cancer');
+const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
+const CHUNK = 10_000;
+const TMP = mkdtempSync(join(os.tmpdir(), 'mpbench-batch-'));
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const mib = (kib: number) => `${Math.round(kib / 1024)} MiB`;
+
+/** ROWS rows with an id: the 114 held-out rows repeated, each copy scaled by up to ±5% so rows differ. */
+async function makeInputs(): Promise<{ csv: string; parquet: string; features: string[] }> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const db = await DuckDBInstance.create(':memory:');
+  const con = await db.connect();
+  const features = readFileSync(join(XGB, 'input.csv'), 'utf8').split('\n')[0].split(',');
+  const csv = join(TMP, 'rows.csv');
+  const parquet = join(TMP, 'rows.parquet');
+  await con.run(`CREATE TABLE base AS SELECT row_number() OVER () - 1 AS k, * FROM read_csv('${join(XGB, 'input.csv')}', header = true)`);
+  const scaled = features.map((f) => `"${f}" * (0.95 + 0.1 * ((r.range * 7919) % 1000) / 1000.0) AS "${f}"`).join(', ');
+  await con.run(`CREATE TABLE t AS SELECT r.range AS id, ${scaled} FROM range(${ROWS}) r JOIN base b ON b.k = r.range % 114 ORDER BY r.range`);
+  await con.run(`COPY t TO '${csv}' (HEADER)`);
+  await con.run(`COPY t TO '${parquet}' (FORMAT PARQUET)`);
+  con.closeSync();
+  db.closeSync();
+  return { csv, parquet, features };
+}
+
+function child(cmd: string, args: string[]): { seconds: number; max_rss_kib: number } {
+  const out = execFileSync(cmd, args, { encoding: 'utf8', cwd: ROOT, maxBuffer: 1 << 20 });
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+
+/** The limit: the model's predictor on every row in memory, in the job's chunk size, all cores. */
+async function rawRuntime(csv: string, features: string[]): Promise<number> {
+  const { readTable } = await import('../../src/data/read-table.js');
+  const t = await readTable(csv, { columns: features });
+  const n = t.rowCount;
+  const predictor = await loadModel(join(XGB, 'model.json'), { threads: os.availableParallelism() });
+  const batches: Batch[] = [];
+  for (let s = 0; s < n; s += CHUNK) {
+    const e = Math.min(n, s + CHUNK);
+    batches.push(Batch.from(features.map((f, j) => [f, { dtype: 'float32', shape: [], data: Float32Array.from((t.columns[j].values as Float64Array).subarray(s, e)) }] as const), e - s));
+  }
+  await predictor.predict(batches[0]);
+  const started = performance.now();
+  await Promise.all(batches.map((b) => predictor.predict(b)));
+  const seconds = (performance.now() - started) / 1000;
+  await predictor.close();
+  return n / seconds;
+}
+
+async function streamRun(consumers: number, features: string[]): Promise<{ eventsPerSecond: number; p99Ms: number } | undefined> {
+  const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+  } catch {
+    return undefined;
+  }
+  const key = `mpbench:${process.pid}:${consumers}`;
+  const rows = readFileSync(join(XGB, 'input.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+  const data = mkdtempSync(join(TMP, 'stream-'));
+  const cli = (...args: string[]) => spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'run.ts'), ...args, '--data', data], { cwd: ROOT, stdio: 'ignore' });
+  const wait = (p: ReturnType<typeof cli>) => new Promise((r) => p.once('exit', r));
+  await wait(cli('models', 'register', 'cancer', join(XGB, 'model.json')));
+  await wait(cli('deploy', 'cancer', '-v', '1'));
+  await redis.xadd(`${key}:in`, '*', 'warmup', '1');
+  const procs = Array.from({ length: consumers }, (_, i) => cli('stream', 'cancer', '--from', `redis://127.0.0.1:6379/${key}:in`, '--to', `redis://127.0.0.1:6379/${key}:out`, '--consumer', `c${i}`, '--batch-size', '256'));
+  while ((await redis.xlen(`${key}:in:dead`)) < 1) await new Promise((r) => setTimeout(r, 100));
+  const started = Date.now();
+  for (let i = 0; i < EVENTS; i += 500) {
+    const p = redis.pipeline();
+    for (let j = i; j < Math.min(EVENTS, i + 500); j++) p.xadd(`${key}:in`, '*', ...features.flatMap((f, k) => [f, rows[j % rows.length][k]]));
+    await p.exec();
+  }
+  while ((await redis.xlen(`${key}:out`)) < EVENTS) await new Promise((r) => setTimeout(r, 50));
+  const seconds = (Date.now() - started) / 1000;
+  const latencies: number[] = [];
+  for (let cursor = '-'; ; ) {
+    const page = await redis.xrange(`${key}:out`, cursor, '+', 'COUNT', 5000);
+    for (const [id, f] of page.slice(cursor === '-' ? 0 : 1)) latencies.push(Number(id.split('-')[0]) - Number(f[1].split('-')[0]));
+    if (page.length < 5000) break;
+    cursor = page[page.length - 1][0];
+  }
+  for (const p of procs) p.kill('SIGTERM');
+  await Promise.all(procs.map(wait));
+  await redis.del(`${key}:in`, `${key}:out`, `${key}:in:dead`);
+  redis.disconnect();
+  return { eventsPerSecond: EVENTS / seconds, p99Ms: percentile(latencies, 99) };
+}
+
+const load = () => os.loadavg()[0].toFixed(1);
+const loadBefore = load();
+const { csv, parquet, features } = await makeInputs();
+const limit = await rawRuntime(csv, features);
+const job = (input: string) => child(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'job.ts'), input, join(TMP, `out-${Date.now()}.csv`), String(CHUNK)]);
+const fromParquet = job(parquet);
+const fromCsv = job(csv);
+let peer: { seconds: number; max_rss_kib: number } | undefined;
+try {
+  peer = child('/usr/bin/python3', [join(import.meta.dirname, 'pandas_peer.py'), join(XGB, 'model.json'), csv, join(TMP, 'peer.csv'), String(CHUNK)]);
+} catch (err) {
+  console.error(`python peer failed: ${(err as Error).message}`);
+}
+const rate = (r: { seconds: number }) => ROWS / r.seconds;
+const rows = [
+  ['runtime raw batch (in memory, the limit)', fmt(limit), '1.00×', '', '–'],
+  ['modelport predict, Parquet → CSV', fmt(rate(fromParquet)), `${(rate(fromParquet) / limit).toFixed(2)}×`, peer ? `${(rate(fromParquet) / rate(peer)).toFixed(2)}×` : '', mib(fromParquet.max_rss_kib)],
+  ['modelport predict, CSV → CSV', fmt(rate(fromCsv)), `${(rate(fromCsv) / limit).toFixed(2)}×`, peer ? `${(rate(fromCsv) / rate(peer)).toFixed(2)}×` : '', mib(fromCsv.max_rss_kib)],
+];
+if (peer) rows.push(['Python pandas read_csv + XGBoost inplace_predict, CSV → CSV', fmt(rate(peer)), `${(rate(peer) / limit).toFixed(2)}×`, '1.00× (peer)', mib(peer.max_rss_kib)]);
+const streams = [];
+for (const consumers of [1, 2]) {
+  const s = await streamRun(consumers, features);
+  if (s) streams.push([String(consumers), fmt(s.eventsPerSecond), `${s.p99Ms} ms`]);
+}
+const md = `## batch
+
+Batch and stream scoring (src/serving/jobs, src/serving/stream). ${machine()}.
+Load average (1 min) ${loadBefore} at the start, ${load()} at the end.
+
+### ${fmt(ROWS)} rows × 30 features through the XGBoost fixture (60 trees), chunks of ${fmt(CHUNK)} rows, id kept
+
+Each job ran in a process of its own (peak RSS is that process's). modelport's time is the job
+alone (the deployment already loaded); Python's includes loading the booster.
+
+${table(['what', 'rows/s', 'vs raw runtime', 'vs Python peer', 'peak RSS'], rows)}
+
+### Stream: ${fmt(EVENTS)} events through Redis Streams (micro-batches of 256), events added as fast as one client can
+
+${streams.length ? table(['consumers', 'events/s', 'p99 event added → prediction written'], streams) : 'Redis was not reachable; no stream rows.'}
+`;
+writeResults('batch', md);
+console.log(md);
+rmSync(TMP, { recursive: true, force: true });

@@ -1,0 +1,31 @@
+/** Batch jobs' schema (serving's sub-range 0440_...). */
+import type { Kysely } from 'kysely';
+import type { Migrations } from '../../storage/metadata.js';
+
+export const jobMigrations: Migrations = {
+  '0440_serving_jobs': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('srv_job')
+        .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('deployment', 'varchar(128)', (c) => c.notNull())
+        // What to read and how: {sha256 | dataset, format, keep, chunk_rows, output_format}.
+        .addColumn('spec', 'text', (c) => c.notNull())
+        .addColumn('state', 'varchar(16)', (c) => c.notNull())
+        .addColumn('model', 'text')
+        .addColumn('rows_total', 'bigint')
+        .addColumn('rows_done', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('error', 'text')
+        .addColumn('output_sha256', 'varchar(64)')
+        .addColumn('output_bytes', 'bigint')
+        .addColumn('created_ms', 'bigint', (c) => c.notNull())
+        .addColumn('started_ms', 'bigint')
+        .addColumn('finished_ms', 'bigint')
+        .execute();
+      await db.schema.createIndex('srv_job_state').on('srv_job').columns(['state', 'created_ms']).execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('srv_job').ifExists().execute();
+    },
+  },
+};

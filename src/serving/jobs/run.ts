@@ -1,0 +1,209 @@
+/**
+ * A batch scoring job: a CSV, JSON Lines or Parquet file read through DuckDB in chunks, each
+ * chunk scored and committed as a part file, the parts stitched into the output at the end.
+ * Memory holds a few chunks whatever the file's size; reading, scoring and writing overlap so
+ * both cores work. Killed at any moment and run again with the same arguments, the job scores
+ * only the chunks that were not committed and writes the same bytes as an uninterrupted run.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, extname, resolve } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { invalidArgument, notFound } from '../../core/errors.js';
+import { describe, readError, readerSql, sqlIdent, sqlString, tableFormatOf, type TableFormat } from '../../data/read-table.js';
+import type { Batch, Signature } from '../../models/index.js';
+import { csvHeader, encodeChunk, outputLayout, type OutputColumn, type OutputFormat } from './encode.js';
+import { JobParts, syncDir, workDirOf } from './parts.js';
+import { planColumns } from './plan.js';
+
+/** What scores the rows: the deployment's runtime in this process, or a server. */
+export interface Scorer {
+  /** Model name, version and content hash; a resume refuses another model. */
+  readonly identity: string;
+  readonly signature: Signature;
+  score(batch: Batch): Promise<Batch>;
+}
+
+export interface BatchJobSpec {
+  deployment: string;
+  input: string;
+  output: string;
+  /** Input columns copied to the output, in this order, before the predictions. */
+  keep?: string[];
+  /** Rows per chunk (the unit of scoring and of resumption). */
+  chunkRows?: number;
+}
+
+export interface BatchJobHooks {
+  /** Called once the input is checked: its rows, and how many an earlier run already scored. */
+  onStart?(total: number, alreadyDone: number): void;
+  onChunk?(rows: number): void;
+  /** Stops the job after the chunks in flight; what was committed stays for a resume. */
+  signal?: AbortSignal;
+}
+
+export interface BatchJobResult {
+  rows: number;
+  chunks: number;
+  /** Chunks an earlier, interrupted run had committed. */
+  resumedChunks: number;
+  output: string;
+  format: OutputFormat;
+}
+
+export const DEFAULT_CHUNK_ROWS = 10_000;
+/** Chunks scored and written at once: one on each core while the next is read. */
+const IN_FLIGHT = 2;
+
+const OUTPUT_FORMATS: Record<string, OutputFormat> = { '.csv': 'csv', '.jsonl': 'jsonl', '.ndjson': 'jsonl', '.parquet': 'parquet', '.pq': 'parquet' };
+
+export function outputFormatOf(path: string): OutputFormat {
+  const format = OUTPUT_FORMATS[extname(path).toLowerCase()];
+  if (!format) throw invalidArgument(`--output: "${path}" has an unknown format "${extname(path) || '(no extension)'}"; use .csv, .jsonl or .parquet`);
+  return format;
+}
+
+function inputFormatOf(path: string): TableFormat {
+  if (!existsSync(path)) throw notFound(`--input: ${path}: no such file`);
+  if (statSync(path).isDirectory()) throw invalidArgument(`--input: ${path} is a directory, expected a file`);
+  const format = tableFormatOf(path);
+  if (!format) throw invalidArgument(`--input: "${path}" has an unknown format "${extname(path) || '(no extension)'}"; use .csv, .tsv, .jsonl or .parquet`);
+  return format;
+}
+
+interface Chunk {
+  index: number;
+  rows: number;
+  columns: unknown[][];
+}
+
+/** Chunks of `chunkRows` rows (the last one shorter), numbered from `first`. */
+async function* readChunks(con: DuckDBConnection, sql: string, width: number, chunkRows: number, first: number, fail: (err: unknown) => Error): AsyncGenerator<Chunk> {
+  const result = await con.stream(sql).catch((err) => Promise.reject(fail(err)));
+  let index = first;
+  let columns: unknown[][] = Array.from({ length: width }, () => []);
+  let rows = 0;
+  for (;;) {
+    const chunk = await result.fetchChunk().catch((err) => Promise.reject(fail(err)));
+    if (!chunk || chunk.rowCount === 0) break;
+    let from = 0;
+    while (from < chunk.rowCount) {
+      const take = Math.min(chunkRows - rows, chunk.rowCount - from);
+      for (let c = 0; c < width; c++) {
+        const values = chunk.getColumnValues(c);
+        const target = columns[c];
+        for (let r = from; r < from + take; r++) target.push(values[r]);
+      }
+      rows += take;
+      from += take;
+      if (rows === chunkRows) {
+        yield { index: index++, rows, columns };
+        columns = Array.from({ length: width }, () => []);
+        rows = 0;
+      }
+    }
+  }
+  if (rows > 0) yield { index, rows, columns };
+}
+
+async function stitchText(parts: JobParts, chunks: number, header: string, target: string): Promise<void> {
+  const fh = await open(target, 'w');
+  try {
+    await fh.write(header);
+    // A part holds one chunk, so reading it whole keeps memory as bounded as the scoring.
+    for (let i = 0; i < chunks; i++) await fh.write(await readFile(parts.partPath(i)));
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function stitchParquet(con: DuckDBConnection, parts: JobParts, chunks: number, layout: readonly OutputColumn[], target: string): Promise<void> {
+  const files = Array.from({ length: chunks }, (_, i) => sqlString(parts.partPath(i))).join(', ');
+  const columns = layout.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(', ');
+  // One thread writes the row groups in one order, so the same rows make the same file.
+  await con.run('SET threads = 1');
+  await con.run(
+    `COPY (SELECT ${layout.map((c) => sqlIdent(c.name)).join(', ')} FROM read_csv([${files}], header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = {${columns}})) TO ${sqlString(target)} (FORMAT PARQUET)`,
+  );
+}
+
+/** Runs (or resumes) a batch job to completion; the output appears whole, by one rename. */
+export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: BatchJobHooks = {}): Promise<BatchJobResult> {
+  const chunkRows = spec.chunkRows ?? DEFAULT_CHUNK_ROWS;
+  if (!Number.isInteger(chunkRows) || chunkRows < 1) throw invalidArgument(`--batch-size: ${chunkRows} is not a whole number >= 1`);
+  const format = outputFormatOf(spec.output);
+  const input = resolve(spec.input);
+  const output = resolve(spec.output);
+  const inputFormat = inputFormatOf(input);
+  if (!existsSync(dirname(output))) throw notFound(`--output: folder ${dirname(output)} does not exist`);
+  if (input === output) throw invalidArgument('--output: must not be the input file');
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const instance = await DuckDBInstance.create(':memory:', { memory_limit: '256MB', threads: '2' });
+  const con = await instance.connect();
+  try {
+    const from = readerSql(input, inputFormat);
+    let file;
+    try {
+      file = await describe(con, from);
+    } catch (err) {
+      throw readError(input, inputFormat, err);
+    }
+    const plan = planColumns(file, scorer.signature, spec.keep ?? []);
+    const total = Number((await con.runAndReadAll(`SELECT count(*) FROM ${from}`)).getRowsJS()[0][0]);
+    if (total === 0) throw invalidArgument(`--input: ${input} has no rows to score`);
+    const stat = statSync(input);
+    const parts = await JobParts.open(workDirOf(output), {
+      deployment: spec.deployment,
+      input,
+      inputBytes: stat.size,
+      inputMtimeMs: Math.trunc(stat.mtimeMs),
+      output,
+      keep: spec.keep ?? [],
+      chunkRows,
+      model: scorer.identity,
+    });
+    const chunks = Math.ceil(total / chunkRows);
+    let first = 0;
+    while (first < chunks && parts.done.has(first)) first++;
+    const alreadyDone = [...parts.done].filter((i) => i < chunks).reduce((n, i) => n + Math.min(chunkRows, total - i * chunkRows), 0);
+    hooks.onStart?.(total, alreadyDone);
+    const sql = `SELECT ${plan.select.join(', ')} FROM ${from} LIMIT ${total} OFFSET ${first * chunkRows}`;
+    const work = async (chunk: Chunk) => {
+      const out = await scorer.score(plan.toBatch(chunk.columns, chunk.rows));
+      if (out.rows !== chunk.rows) throw invalidArgument(`the model answered ${out.rows} rows for a chunk of ${chunk.rows}`);
+      const layout = outputLayout(plan.kept, out);
+      await parts.fixLayout(layout);
+      const kept = chunk.columns.slice(plan.features) as (string | null)[][];
+      await parts.commit(chunk.index, encodeChunk(format, layout, kept, out));
+      hooks.onChunk?.(chunk.rows);
+    };
+    const inFlight: Promise<void>[] = [];
+    try {
+      for await (const chunk of readChunks(con, sql, plan.select.length, chunkRows, first, (err) => readError(input, inputFormat, err))) {
+        if (hooks.signal?.aborted) break;
+        if (parts.done.has(chunk.index)) continue;
+        inFlight.push(work(chunk));
+        if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
+      }
+    } catch (err) {
+      await Promise.allSettled(inFlight);
+      throw err;
+    }
+    await Promise.all(inFlight);
+    hooks.signal?.throwIfAborted();
+    const layout = parts.layout;
+    if (!layout) throw invalidArgument(`--input: ${input} has no rows to score`);
+    const tmp = `${output}.modelport-tmp`;
+    if (format === 'parquet') await stitchParquet(con, parts, chunks, layout, tmp);
+    else await stitchText(parts, chunks, format === 'csv' ? csvHeader(layout) : '', tmp);
+    await rename(tmp, output);
+    await syncDir(dirname(output));
+    await parts.remove();
+    return { rows: total, chunks, resumedChunks: parts.done.size, output, format };
+  } finally {
+    con.closeSync();
+    instance.closeSync();
+    await rm(`${output}.modelport-tmp`, { force: true });
+  }
+}

@@ -1,0 +1,107 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Platform } from '../../../src/platform.js';
+import { readTable, type TextColumn, type NumericColumn } from '../../../src/data/read-table.js';
+import { runBatchJob, type Scorer } from '../../../src/serving/jobs/run.js';
+import { deploymentScorer } from '../../../src/serving/jobs/scorer.js';
+import { workDirOf } from '../../../src/serving/jobs/parts.js';
+import { testPlatform } from '../../helpers/platform.js';
+import { tempDir } from '../../helpers/services.js';
+import { register, XGB } from '../helpers.js';
+import { expectedProbabilities, makeInputs, type Inputs } from './helpers.js';
+
+describe('batch jobs', () => {
+  let platform: Platform;
+  let scorer: Scorer;
+  let inputs: Inputs;
+  let dir: string;
+  const expected = expectedProbabilities();
+
+  before(async () => {
+    platform = await testPlatform();
+    await register(platform.services.registry, 'cancer', XGB, ['model.json']);
+    await platform.services.serving.create({ name: 'cancer', model: 'cancer', version: 1 });
+    scorer = await deploymentScorer(platform.services.serving, 'cancer');
+    dir = tempDir('mpjobs');
+    inputs = await makeInputs(dir);
+  });
+  after(() => platform.close());
+
+  test('CSV, JSON Lines and Parquet in, each format out: kept columns first, in order, predictions as XGBoost computes them', async () => {
+    const csvOutputs: Buffer[] = [];
+    for (const [inFormat, input] of Object.entries(inputs)) {
+      for (const outFormat of ['csv', 'jsonl', 'parquet']) {
+        const output = join(dir, `${inFormat}-to.${outFormat}`);
+        const result = await runBatchJob({ deployment: 'cancer', input, output, keep: ['customer', 'id'], chunkRows: 25 }, scorer);
+        assert.deepEqual([result.rows, result.chunks, result.resumedChunks], [114, 5, 0]);
+        assert.ok(!existsSync(workDirOf(output)), 'the work folder is removed once the output is whole');
+        const table = await readTable(output);
+        assert.deepEqual(table.columns.map((c) => c.name), ['customer', 'id', 'margin', 'prediction'], `${inFormat} -> ${outFormat}`);
+        assert.equal(table.rowCount, 114);
+        const [customer, id, , prediction] = table.columns;
+        assert.deepEqual(Array.from((id as NumericColumn).values), expected.map((_, i) => i));
+        assert.equal((customer as TextColumn).values[7], 'c, "7"');
+        (prediction as NumericColumn).values.forEach((p, i) => assert.ok(Math.abs(p - expected[i]) <= 1e-5 * Math.max(1, expected[i]), `row ${i}: ${p} vs ${expected[i]}`));
+        if (outFormat === 'csv') csvOutputs.push(readFileSync(output));
+      }
+    }
+    assert.ok(csvOutputs.every((b) => b.equals(csvOutputs[0])), 'the same rows give the same bytes whatever the input format');
+    assert.match(csvOutputs[0].toString().split('\n')[8], /^"c, ""7""",7,/);
+  });
+
+  test('columns are checked before any work, naming every missing, extra and mistyped one', async () => {
+    const [header, ...rows] = readFileSync(inputs.csv, 'utf8').trim().split('\n');
+    const cols = header.split(',');
+    // Drops mean_radius, turns mean_texture into text, adds "note".
+    const fix = (cells: string[]) => [...cells.slice(0, 2), 'n', ...cells.slice(3, 4).map((c) => (c === 'mean_texture' ? c : `x${c}`)), ...cells.slice(5)];
+    const bad = join(dir, 'bad.csv');
+    const all = [header, ...rows].map((l) => l.replace(/^(\d+),"c, ""\d+""",/, '$1,c,').split(','));
+    writeFileSync(bad, `${[['id', 'customer', 'note', 'mean_texture', ...cols.slice(5)], ...all.slice(1).map(fix)].map((r) => r.join(',')).join('\n')}\n`);
+    const output = join(dir, 'bad.csv.out.csv');
+    await assert.rejects(runBatchJob({ deployment: 'cancer', input: bad, output, keep: ['id', 'customer'] }, scorer), (err: Error) => {
+      assert.match(err.message, /missing "mean_radius" \(float32\)/);
+      assert.match(err.message, /extra "note"/);
+      assert.match(err.message, /mistyped: "mean_texture" is VARCHAR, the model expects float32/);
+      return true;
+    });
+    assert.ok(!existsSync(workDirOf(output)), 'nothing was started');
+    await assert.rejects(runBatchJob({ deployment: 'cancer', input: inputs.csv, output: join(dir, 'x.xlsx') }, scorer), /--output: ".*x\.xlsx" has an unknown format "\.xlsx"/);
+    await assert.rejects(runBatchJob({ deployment: 'cancer', input: inputs.csv, output: join(dir, 'y.csv'), keep: ['id', 'nope'] }, scorer), /--keep: no column "nope"/);
+    await assert.rejects(runBatchJob({ deployment: 'cancer', input: join(dir, 'absent.csv'), output: join(dir, 'y.csv') }, scorer), /--input: .*absent\.csv: no such file/);
+  });
+
+  test('a stopped job resumes from its committed chunks to the same bytes; other arguments are refused, naming them', async () => {
+    const whole = join(dir, 'whole.parquet');
+    await runBatchJob({ deployment: 'cancer', input: inputs.parquet, output: whole, keep: ['id', 'customer'], chunkRows: 10 }, scorer);
+    const output = join(dir, 'resumed.parquet');
+    const stop = new AbortController();
+    let scored = 0;
+    await assert.rejects(
+      runBatchJob({ deployment: 'cancer', input: inputs.parquet, output, keep: ['id', 'customer'], chunkRows: 10 }, scorer, {
+        signal: stop.signal,
+        onChunk: () => ++scored === 3 && stop.abort(),
+      }),
+      /abort/i,
+    );
+    assert.ok(!existsSync(output));
+    const committed = readdirSync(workDirOf(output)).filter((f) => f.startsWith('part-')).length;
+    assert.ok(committed >= 3 && committed < 12, `${committed} chunks committed`);
+    await assert.rejects(
+      runBatchJob({ deployment: 'cancer', input: inputs.parquet, output, keep: ['id', 'customer'], chunkRows: 20 }, scorer),
+      /used other arguments \(--batch-size: was 10, now 20\)/,
+    );
+    await assert.rejects(
+      runBatchJob({ deployment: 'cancer', input: inputs.parquet, output, keep: ['customer', 'id'], chunkRows: 10 }, scorer),
+      /--keep: was \["id","customer"\], now \["customer","id"\]/,
+    );
+    let started: [number, number] | undefined;
+    const result = await runBatchJob({ deployment: 'cancer', input: inputs.parquet, output, keep: ['id', 'customer'], chunkRows: 10 }, scorer, {
+      onStart: (total, done) => (started = [total, done]),
+    });
+    assert.deepEqual(started, [114, committed * 10]);
+    assert.equal(result.resumedChunks, committed);
+    assert.ok(readFileSync(output).equals(readFileSync(whole)), 'resumed output is byte-identical');
+  });
+});
