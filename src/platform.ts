@@ -16,6 +16,7 @@ import { DatasetsService, datasetMigrations } from './data/index.js';
 import { createRegistryService, registryMigrations, trackingPorts, type RegistryService } from './registry/index.js';
 import { createServingService, servingMigrations, type ServingService } from './serving/index.js';
 import { createMonitoringService, monitoringMigrations, type MonitoringService } from './monitoring/service.js';
+import { PipelinesService, pipelineMigrations } from './pipelines/index.js';
 
 export interface Platform {
   readonly config: Config;
@@ -46,6 +47,7 @@ export interface Services {
   registry: RegistryService;
   serving: ServingService;
   monitoring: MonitoringService;
+  pipelines: PipelinesService;
 }
 
 async function createServices(stores: Stores): Promise<Services> {
@@ -56,7 +58,13 @@ async function createServices(stores: Stores): Promise<Services> {
   const monitoring = await createMonitoringService(stores, { datasets });
   serving.addPredictionTap(monitoring.sink);
   monitoring.registerMetrics(serving.metrics.registry);
-  return { tracking, datasets, registry, serving, monitoring };
+  const pipelines = new PipelinesService({
+    ...stores,
+    tracking,
+    workDir: workDir(stores.config, 'pipelines'),
+    services: { clock: stores.clock, datasets, registry, tracking, allowPrivateWebhookTargets: stores.config.allowPrivateWebhookTargets },
+  });
+  return { tracking, datasets, registry, serving, monitoring, pipelines };
 }
 
 export interface PlatformOptions {
@@ -64,7 +72,7 @@ export interface PlatformOptions {
 }
 
 /** Every domain's migrations; names sort in the order they must run. */
-export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations, ...datasetMigrations, ...registryMigrations, ...servingMigrations, ...monitoringMigrations };
+export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations, ...datasetMigrations, ...registryMigrations, ...servingMigrations, ...monitoringMigrations, ...pipelineMigrations };
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock;
@@ -91,6 +99,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       schemaVersion,
       services,
       async close() {
+        await services.pipelines.close().catch(() => undefined);
         await services.serving.close().catch(() => undefined);
         await services.monitoring.close().catch(() => undefined);
         await services.registry.close().catch(() => undefined);
