@@ -57,7 +57,7 @@ export function cacheKey(step: Step, params: Record<string, ParamValue>, inputs:
     outputs: step.outputs,
     dir: step.kind === 'command' ? dir : undefined,
     source,
-    params: Object.fromEntries(step.params.sort().map((p) => [p, params[p]])),
+    params: Object.fromEntries([...step.params].sort().map((p) => [p, params[p]])),
     inputs: Object.fromEntries(Object.entries(inputs).sort(([a], [b]) => a.localeCompare(b))),
   };
   return createHash('sha256').update(JSON.stringify(material)).digest('hex');
@@ -79,11 +79,11 @@ export class RunDriver {
   async drive(): Promise<RunStatus> {
     const active = new Map<string, Promise<void>>();
     for (;;) {
-      for (const step of this.run.pipeline.steps) {
-        const row = this.steps.get(step.name)!;
-        if (row.status === 'pending' && step.needs.some((n) => BROKEN.has(this.steps.get(n)!.status))) await this.update(step.name, { status: 'upstream_failed', ended_ms: this.deps.clock.now() });
-      }
       if (!this.deps.signal.aborted) {
+        for (const step of this.run.pipeline.steps) {
+          const row = this.steps.get(step.name)!;
+          if (row.status === 'pending' && step.needs.some((n) => BROKEN.has(this.steps.get(n)!.status))) await this.update(step.name, { status: 'upstream_failed', ended_ms: this.deps.clock.now() });
+        }
         for (const step of this.run.pipeline.steps) {
           if (active.size >= this.run.parallelism) break;
           const row = this.steps.get(step.name)!;
