@@ -17,6 +17,8 @@ import { createRegistryService, registryMigrations, trackingPorts, type Registry
 import { createServingService, servingMigrations, type ServingService } from './serving/index.js';
 import { createMonitoringService, monitoringMigrations, type MonitoringService } from './monitoring/service.js';
 import { PipelinesService, pipelineMigrations } from './pipelines/index.js';
+import { isModelportError } from './core/errors.js';
+import type { AlertKind } from './monitoring/alerts/types.js';
 
 export interface Platform {
   readonly config: Config;
@@ -63,6 +65,16 @@ async function createServices(stores: Stores): Promise<Services> {
     tracking,
     workDir: workDir(stores.config, 'pipelines'),
     services: { clock: stores.clock, datasets, registry, tracking, allowPrivateWebhookTargets: stores.config.allowPrivateWebhookTargets },
+    sources: {
+      latestDatasetVersion: (name) => datasets.get({ name }, { profile: false }).then((v) => v.version, (err) => (isModelportError(err) && err.code === 'NotFound' ? undefined : Promise.reject(err))),
+      alertsSince: async (afterMs, filter) =>
+        (await monitoring.alerts.list({ deployment: filter.deployment, kind: filter.kind as AlertKind | undefined, limit: 1000 })).filter((a) => a.startedAt > afterMs).sort((a, b) => a.startedAt - b.startedAt),
+      feedbackCount: (deployment) => monitoring.feedback.count(deployment),
+    },
+  });
+  // A firing alert is acted on at once rather than at the next tick.
+  monitoring.events.on('alert', (event) => {
+    if (event.type === 'alert.firing') pipelines.triggers.nudge();
   });
   return { tracking, datasets, registry, serving, monitoring, pipelines };
 }

@@ -6,3 +6,4 @@ export { DatasetsClient, datasetRef, type UploadTarget } from './datasets.js';
 export { RegistryClient, httpBlobUploader } from './registry.js';
 export { ServingClient } from './serving.js';
 export { MonitoringClient } from './monitoring.js';
+export { PipelinesClient } from './pipelines.js';

@@ -22,11 +22,14 @@ import { adoptSteps, RunDriver } from './executor.js';
 import { executeTask, type StepResult, type StepTask } from './task.js';
 import type { PipelineTables, PlRunTable, PlStepTable, RunStatus, StepStatus } from './tables.js';
 import { readManifest, type OutputsManifest } from './outputs.js';
+import { Triggers, type TriggerSources } from './triggers.js';
 
 type Db = Kysely<PipelineTables>;
 
 /** How long a driver's claim on a run lasts without renewal; it renews every third of it. */
 const LEASE_MS = 15_000;
+/** Path segments of the REST API that a saved pipeline's name would shadow. */
+const RESERVED_NAMES = new Set(['runs', 'schedules', 'triggers']);
 const TERMINAL: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'cancelled']);
 
 export interface PipelinesDeps {
@@ -39,6 +42,7 @@ export interface PipelinesDeps {
   workDir: string;
   /** What the local executor may use at once (default: this machine's cores and memory, no GPU). */
   capacity?: Resources;
+  sources: TriggerSources;
 }
 
 export interface StartRunInput {
@@ -96,6 +100,7 @@ export interface PipelineView {
 export class PipelinesService {
   readonly steps: StepRegistry = defaultSteps();
   readonly hostname = hostname();
+  readonly triggers: Triggers;
   private readonly db: Db;
   private readonly driverId: string;
   /** Function steps of runs started here, by run id. */
@@ -107,6 +112,7 @@ export class PipelinesService {
   constructor(private readonly deps: PipelinesDeps) {
     this.db = deps.metadata.db as Db;
     this.driverId = `${this.hostname}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    this.triggers = new Triggers(this.db, deps.clock, this, deps.sources, this.driverId);
   }
 
   normalize(spec: PipelineSpec): Pipeline {
@@ -115,8 +121,11 @@ export class PipelinesService {
 
   // ---- saved pipelines -----------------------------------------------------------------------
 
-  async savePipeline(spec: PipelineSpec): Promise<PipelineView> {
+  /** Saves (or replaces) a pipeline; `expectedName` is the name the caller addressed it by. */
+  async savePipeline(spec: PipelineSpec, expectedName?: string): Promise<PipelineView> {
     const pipeline = this.normalize(spec);
+    if (expectedName !== undefined && expectedName !== pipeline.name) throw invalidArgument(`name: the definition is named "${pipeline.name}", not "${expectedName}"`);
+    if (RESERVED_NAMES.has(pipeline.name)) throw invalidArgument(`name: "${pipeline.name}" is reserved; choose another pipeline name`);
     if (pipeline.steps.some((s) => s.kind === 'function')) throw invalidArgument(`pipeline ${pipeline.name}: function steps cannot be saved (they live in the process that defined them); use commands or built-in steps`);
     const now = this.deps.clock.now();
     const definition_json = JSON.stringify(pipeline);
@@ -497,6 +506,7 @@ export class PipelinesService {
   /** Stops driving: steps running here are killed, and their runs are left for the next driver. */
   async close(): Promise<void> {
     this.closing = true;
+    await this.triggers.stop();
     for (const { abort } of this.driving.values()) abort.abort();
     await Promise.all([...this.driving.values()].map((d) => d.done));
     for (const q of this.queues.values()) await (await q.catch(() => undefined))?.close();
