@@ -15,6 +15,7 @@ import { registerExperimentsCommand } from './experiments.js';
 import { registerRunsCommand } from './runs.js';
 import { registerMonitorsCommand } from './monitors.js';
 import { registerPipelinesCommand } from './pipelines.js';
+import { registerWorkerCommand } from './worker.js';
 
 export function buildProgram(): Command {
   const program = new Command('modelport')
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerRunsCommand(program);
   registerMonitorsCommand(program);
   registerPipelinesCommand(program);
+  registerWorkerCommand(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

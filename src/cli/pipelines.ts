@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { invalidArgument } from '../core/errors.js';
 import { loadPipelineFile } from '../pipelines/yaml.js';
 import { PipelinesClient, type RunView, type TriggerInput } from '../client/pipelines.js';
-import { withClient } from './context.js';
+import { globalOptions, withClient } from './context.js';
 import { progress } from './progress.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -73,19 +73,19 @@ export function registerPipelinesCommand(program: Command): void {
 
   pipelines
     .command('run')
-    .description('run a pipeline file (YAML) and follow its steps')
+    .description('run a pipeline file (YAML) and follow its steps; with --queue redis://HOST:PORT?name=QUEUE its steps run on workers')
     .argument('<file>', 'pipeline definition (.yaml, .yml or .json)')
     .option('--param <name=value>', 'a parameter value (repeatable)', collect, [])
-    .option('--queue <uri>', 'local (default) or redis://HOST:PORT?name=QUEUE to run steps on workers')
     .option('--parallelism <n>', 'steps at once')
     .option('--detach', 'print the run id and return without following it')
-    .action(async (file: string, flags: { param: string[]; queue?: string; parallelism?: string; detach?: boolean }, cmd: Command) => {
+    .action(async (file: string, flags: { param: string[]; parallelism?: string; detach?: boolean }, cmd: Command) => {
       const spec = loadPipelineFile(file);
+      const queue = globalOptions(cmd).queue;
       const params = parseParams(flags.param);
       const parallelism = positiveInt(flags.parallelism, '--parallelism');
       await withClient(cmd, async (client) => {
         const api = new PipelinesClient(client);
-        const run = await api.run(spec, { params, queue: flags.queue, parallelism });
+        const run = await api.run(spec, { params, queue, parallelism });
         if (flags.detach) process.stdout.write(`${run.id}\n`);
         else await follow(api, run);
       });

@@ -49,10 +49,7 @@ export async function readManifest(blobs: BlobStore, sha256: string): Promise<Ou
   return JSON.parse((await readBlob(blobs, sha256)).toString('utf8')) as OutputsManifest;
 }
 
-/**
- * The folder for outputs `sha256` under `cacheDir`, written once per content: a finished folder
- * carries a `.complete` marker, and a half-written one (a crash) is replaced.
- */
+/** The folder for outputs `sha256` under `cacheDir`, written once per content. */
 export async function materializeOutputs(blobs: BlobStore, sha256: string, cacheDir: string): Promise<string> {
   const dir = join(cacheDir, sha256);
   if (existsSync(join(dir, '.complete'))) return join(dir, 'files');
@@ -67,10 +64,11 @@ export async function materializeOutputs(blobs: BlobStore, sha256: string, cache
     }
     await mkdir(join(tmp, 'files'), { recursive: true });
     await writeFile(join(tmp, '.complete'), sha256);
-    if (!existsSync(join(dir, '.complete'))) {
-      await rm(dir, { recursive: true, force: true });
-      await rename(tmp, dir);
-    }
+    // The folder appears whole (a rename of a finished folder) or not at all; when another
+    // task materialised the same content first, its folder is as good as ours.
+    await rename(tmp, dir).catch((err) => {
+      if (!existsSync(join(dir, '.complete'))) throw err;
+    });
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

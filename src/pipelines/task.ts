@@ -66,7 +66,7 @@ export async function executeTask(task: StepTask, deps: TaskDeps, signal: AbortS
     const inputs: Record<string, string> = {};
     for (const [name, sha] of Object.entries(task.inputs)) inputs[name] = await materializeOutputs(deps.blobs, sha, join(deps.workDir, 'outputs'));
     if (step.kind === 'command') {
-      const env: Record<string, string> = { ...(process.env as Record<string, string>), ...step.env, MODELPORT_OUTPUT_DIR: outputDir, MODELPORT_RUN_ID: task.runId, MODELPORT_STEP: step.name, MODELPORT_ATTEMPT: String(task.attempt) };
+      const env: Record<string, string> = { ...(process.env as Record<string, string>), ...step.env, MODELPORT_OUTPUT_DIR: outputDir, MODELPORT_RUN_ID: task.runId, MODELPORT_STEP: step.name, MODELPORT_ATTEMPT: String(task.attempt), MODELPORT_RAN_ON: ranOn };
       for (const p of step.params) env[`MODELPORT_PARAM_${envName(p)}`] = String(task.params[p]);
       for (const [name, dir] of Object.entries(inputs)) env[`MODELPORT_INPUT_${envName(name)}`] = dir;
       if (task.trackingRunId) env.MODELPORT_TRACKING_RUN_ID = task.trackingRunId;

@@ -40,13 +40,18 @@ const cancelChannel = (name: string) => `${PREFIX}:${name}:cancel`;
 export class BullTaskQueue<T, R> implements TaskQueue<T, R> {
   readonly kind = 'redis' as const;
   private readonly connection: Redis;
+  /** BullMQ leaves connections it was given open; they are closed here. */
+  private readonly connections: Redis[];
   private readonly queues: Record<'cpu' | 'gpu', Queue>;
   private readonly events: Record<'cpu' | 'gpu', QueueEvents>;
 
   constructor(private readonly uri: BullQueueUri) {
     this.connection = connect(uri.url);
+    const cpuEvents = connect(uri.url);
+    const gpuEvents = connect(uri.url);
+    this.connections = [this.connection, cpuEvents, gpuEvents];
     this.queues = { cpu: new Queue(uri.name, { connection: this.connection, prefix: PREFIX }), gpu: new Queue(`${uri.name}-gpu`, { connection: this.connection, prefix: PREFIX }) };
-    this.events = { cpu: new QueueEvents(uri.name, { connection: connect(uri.url), prefix: PREFIX }), gpu: new QueueEvents(`${uri.name}-gpu`, { connection: connect(uri.url), prefix: PREFIX }) };
+    this.events = { cpu: new QueueEvents(uri.name, { connection: cpuEvents, prefix: PREFIX }), gpu: new QueueEvents(`${uri.name}-gpu`, { connection: gpuEvents, prefix: PREFIX }) };
   }
 
   async ready(): Promise<void> {
@@ -76,7 +81,7 @@ export class BullTaskQueue<T, R> implements TaskQueue<T, R> {
 
   async close(): Promise<void> {
     await Promise.all([...Object.values(this.events), ...Object.values(this.queues)].map((q) => q.close().catch(() => undefined)));
-    this.connection.disconnect();
+    for (const c of this.connections) c.disconnect();
   }
 }
 
@@ -102,10 +107,11 @@ export async function startBullWorkers<T, R>(uri: string, handler: TaskHandler<T
   const { url, name } = parseBullUri(uri);
   const lockDuration = options.lockMs ?? 30_000;
   const lanes = options.gpu ? [name, `${name}-gpu`] : [name];
+  const connections = lanes.map(() => connect(url));
   const workers = lanes.map(
-    (lane) =>
+    (lane, i) =>
       new Worker(lane, async (job: Job, _token?: string, signal?: AbortSignal) => handler(job.data as T, signal ?? new AbortController().signal), {
-        connection: connect(url),
+        connection: connections[i],
         prefix: PREFIX,
         concurrency: options.concurrency,
         lockDuration,
@@ -125,6 +131,7 @@ export async function startBullWorkers<T, R>(uri: string, handler: TaskHandler<T
     async close() {
       subscriber.disconnect();
       await Promise.all(workers.map((w) => w.close()));
+      for (const c of connections) c.disconnect();
     },
   };
 }
