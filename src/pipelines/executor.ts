@@ -11,7 +11,7 @@ import type { Clock } from '../core/clock.js';
 import type { TrackingService } from '../tracking/service.js';
 import type { TaskQueue } from '../storage/queue.js';
 import { killGroup } from './command.js';
-import type { Pipeline, ParamValue, Resources, Step } from './definition.js';
+import { substituteParams, type Pipeline, type ParamValue, type Resources, type Step } from './definition.js';
 import type { PipelineTables, PlStepTable, RunStatus, StepStatus } from './tables.js';
 import type { StepResult, StepTask } from './task.js';
 
@@ -52,7 +52,8 @@ export function cacheKey(step: Step, params: Record<string, ParamValue>, inputs:
     kind: step.kind,
     command: step.command,
     uses: step.uses,
-    with: step.with,
+    // Options with their parameters filled in: a parameter they name keys the cache too.
+    with: substituteParams(step.with, params),
     env: step.env,
     outputs: step.outputs,
     dir: step.kind === 'command' ? dir : undefined,

@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlobStore } from '../storage/blobs.js';
 import { isModelportError } from '../core/errors.js';
-import { envName, type ParamValue, type Step } from './definition.js';
+import { envName, substituteParams, type ParamValue, type Step } from './definition.js';
 import type { BuiltinStep, StepFunction, StepServices } from './context.js';
 import { runCommand } from './command.js';
 import { materializeOutputs, storeOutputs } from './outputs.js';
@@ -77,7 +77,7 @@ export async function executeTask(task: StepTask, deps: TaskDeps, signal: AbortS
       const fn = step.kind === 'function' ? deps.functionFor(task.runId, step.name) : deps.builtins.get(step.uses!)?.run.bind(deps.builtins.get(step.uses!));
       if (!fn) throw new Error(step.kind === 'function' ? `the function of step ${step.name} is not loaded in this process (function steps run where their pipeline was defined)` : `built-in step "${step.uses}" is not known here`);
       const stepParams = Object.fromEntries(step.params.map((p) => [p, task.params[p]]));
-      const run = Promise.resolve(fn({ runId: task.runId, pipeline: task.pipeline, step: step.name, trackingRunId: task.trackingRunId, params: stepParams, with: step.with, inputs, outputDir, dir: task.dir, signal: combined, log, services: deps.services }));
+      const run = Promise.resolve(fn({ runId: task.runId, pipeline: task.pipeline, step: step.name, trackingRunId: task.trackingRunId, params: stepParams, with: substituteParams(step.with, task.params) as Record<string, unknown>, inputs, outputDir, dir: task.dir, signal: combined, log, services: deps.services }));
       const stop = aborted(combined);
       // Once the step is done, a later abort must not surface as an unhandled rejection.
       stop.catch(() => undefined);
