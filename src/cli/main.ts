@@ -16,6 +16,7 @@ import { registerRunsCommand } from './runs.js';
 import { registerMonitorsCommand } from './monitors.js';
 import { registerPipelinesCommand } from './pipelines.js';
 import { registerWorkerCommand } from './worker.js';
+import { registerGateCommand } from './gate.js';
 
 export function buildProgram(): Command {
   const program = new Command('modelport')
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerMonitorsCommand(program);
   registerPipelinesCommand(program);
   registerWorkerCommand(program);
+  registerGateCommand(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

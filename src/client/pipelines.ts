@@ -2,9 +2,10 @@
 import type { PipelineSpec } from '../pipelines/definition.js';
 import type { PipelineView, RunView, StepView } from '../pipelines/service.js';
 import type { ScheduleView, TriggerInput, TriggerView } from '../pipelines/triggers.js';
+import type { GateOptions, GateReport } from '../pipelines/gate.js';
 import type { ModelportClient } from './client.js';
 
-export type { PipelineSpec, PipelineView, RunView, StepView, ScheduleView, TriggerInput, TriggerView };
+export type { GateOptions, GateReport, PipelineSpec, PipelineView, RunView, StepView, ScheduleView, TriggerInput, TriggerView };
 
 export interface RunOptions {
   params?: Record<string, string | number | boolean>;
@@ -80,6 +81,11 @@ export class PipelinesClient {
       if (TERMINAL.has(run.status)) return run;
       await new Promise((r) => setTimeout(r, pollMs));
     }
+  }
+
+  /** Scores candidate and champion on `columns` (the holdout) on the server and compares them. */
+  gate(options: GateOptions, columns: Record<string, (string | number | null)[]>): Promise<GateReport> {
+    return this.client.request({ method: 'POST', path: '/api/v1/pipelines/gate', body: { ...options, columns } });
   }
 
   schedule(name: string, input: { cron: string; timezone?: string; params?: Record<string, string | number | boolean> }): Promise<ScheduleView> {

@@ -258,6 +258,19 @@ const register: BuiltinStep = {
   },
 };
 
+const promote: BuiltinStep = {
+  description: 'points an alias (default champion) at the version an upstream register step made (with: model, alias)',
+  outputs: () => ['promoted.json'],
+  async run(ctx) {
+    const model = str(ctx, 'model');
+    const alias = str(ctx, 'alias', 'champion');
+    const version = await versionFrom(ctx, 'version');
+    await ctx.services.registry.setAlias(model, alias, version);
+    await writeFile(join(ctx.outputDir, 'promoted.json'), JSON.stringify({ name: model, alias, version: Number(version) }));
+    ctx.log(`${model}@${alias} -> version ${version}`);
+  },
+};
+
 const notify: BuiltinStep = {
   description: 'POSTs the run and its upstream reports to a webhook (with: url, secret, event)',
   outputs: () => ['notification.json'],
@@ -288,6 +301,7 @@ export function defaultSteps(): StepRegistry {
   registry.register('evaluate', evaluateStep);
   registry.register('gate', gateStep);
   registry.register('model.register', register);
+  registry.register('model.promote', promote);
   registry.register('notify', notify);
   return registry;
 }

@@ -19,6 +19,9 @@ export interface EvaluateOptions {
   label: string;
   task?: Task;
   positiveLabel?: string;
+  /** Output columns to read (default: found by name, or a lone probability output). */
+  predictionColumn?: string;
+  scoreColumn?: string;
 }
 
 export interface Evaluation {
@@ -75,9 +78,23 @@ export async function evaluatePredictor(predictor: Predictor, table: Table, opti
     if (truth === null || (typeof truth === 'number' && Number.isNaN(truth))) continue;
     rows.push({ requestId: String(i), row: 0, timeMs: 0, outputs: rowOutputs(outputs, i), label: regression ? null : labelText(truth), value: regression ? Number(truth) : null });
   }
-  const result = evaluate(rows, { task: regression ? 'regression' : 'classification', positiveLabel: options.positiveLabel });
+  const result = evaluate(rows, {
+    task: regression ? 'regression' : 'classification',
+    positiveLabel: options.positiveLabel,
+    predictionColumn: options.predictionColumn,
+    scoreColumn: options.scoreColumn ?? (options.predictionColumn === undefined && !regression ? loneProbability(outputs) : undefined),
+  });
   const micros = await singleRowMicros((b) => predictor.predict(b), predictor.signature, 20);
   return { rows: result.rows, task: result.task, metrics: result.metrics, nonFiniteOutputs: countNonFinite(outputs), latencyMs: micros === undefined ? undefined : micros / 1000 };
+}
+
+/** A model with one float output of values in [0, 1] gives the positive class's probability. */
+function loneProbability(outputs: Batch): string | undefined {
+  if (outputs.columns.size !== 1) return undefined;
+  const [name, col] = [...outputs.columns][0];
+  if (col.dtype !== 'float32' && col.dtype !== 'float64') return undefined;
+  for (const v of col.data as Float64Array) if (!(v >= 0 && v <= 1)) return undefined;
+  return name;
 }
 
 function isBinary(values: Float64Array): boolean {
@@ -154,4 +171,25 @@ export function formatGateReport(report: GateReport): string {
   const lines = [`gate ${report.passed ? 'PASSED' : 'FAILED'}: ${report.candidate.model} version ${report.candidate.version} on ${report.candidate.rows} rows`];
   for (const c of report.checks) lines.push(`  [${c.passed ? 'ok' : 'FAIL'}] ${c.name}: ${c.detail}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** A table sent as JSON columns (name → one value per row): numbers stay numbers, anything else is text. */
+export function tableFromColumns(columns: Record<string, unknown[]>, source = 'request'): Table {
+  const names = Object.keys(columns);
+  if (names.length === 0) throw invalidArgument('columns: no columns were sent');
+  const rowCount = columns[names[0]].length;
+  const out: Table['columns'] = names.map((name) => {
+    const values = columns[name];
+    if (values.length !== rowCount) throw invalidArgument(`columns.${name}: has ${values.length} rows, expected ${rowCount}`);
+    const bad = values.findIndex((v) => v !== null && typeof v !== 'number' && typeof v !== 'string' && typeof v !== 'boolean');
+    if (bad >= 0) throw invalidArgument(`columns.${name}[${bad}]: ${JSON.stringify(values[bad])} is not a number, text or null`);
+    if (values.every((v) => v === null || typeof v === 'number')) return { name, type: 'number' as const, values: Float64Array.from(values, (v) => (v === null ? NaN : (v as number))) };
+    return { name, type: 'string' as const, values: values.map((v) => (v === null || v === undefined ? null : String(v))) };
+  });
+  return { source, format: 'csv', rowCount, columns: out };
+}
+
+/** The reverse: a table as JSON columns (NaN as null), to send to a server. */
+export function tableToColumns(table: Table): Record<string, (string | number | null)[]> {
+  return Object.fromEntries(table.columns.map((c) => [c.name, c.type === 'number' ? Array.from(c.values, (v) => (Number.isNaN(v) ? null : v)) : c.values]));
 }

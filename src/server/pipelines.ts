@@ -11,6 +11,7 @@ import type { Platform } from '../platform.js';
 import type { PipelineSpec } from '../pipelines/index.js';
 import type { TriggerInput } from '../pipelines/triggers.js';
 import type { RunStatus } from '../pipelines/tables.js';
+import { runGate, tableFromColumns } from '../pipelines/gate.js';
 
 const Str = Type.String();
 const Opt = Type.Optional;
@@ -76,6 +77,31 @@ const TriggerBody = Type.Object(
   },
   { additionalProperties: false },
 );
+const MetricSchema = Type.Union([Type.Object({ name: Str, computed: Type.Literal(true), value: Type.Number() }), Type.Object({ name: Str, computed: Type.Literal(false), reason: Str })]);
+const EvaluationSchema = Type.Object({ model: Str, version: Str, rows: Type.Integer(), task: Opt(Str), metrics: Type.Array(MetricSchema), nonFiniteOutputs: Type.Integer(), latencyMs: Opt(Type.Number()) });
+const GateReportSchema = Type.Object({
+  passed: Type.Boolean(),
+  metric: Str,
+  minDelta: Type.Number(),
+  candidate: EvaluationSchema,
+  champion: Opt(EvaluationSchema),
+  delta: Opt(Type.Number()),
+  checks: Type.Array(Type.Object({ name: Str, passed: Type.Boolean(), detail: Str })),
+});
+const GateBody = Type.Object(
+  {
+    model: Str,
+    candidate: Type.Union([Str, Type.Integer()]),
+    against: Opt(Str),
+    metric: Str,
+    minDelta: Opt(Type.Number()),
+    maxLatencyMs: Opt(Type.Number({ minimum: 0 })),
+    label: Str,
+    // Cells are checked by tableFromColumns: a union here would let the validator's type coercion turn 0 into null.
+    columns: Type.Record(Str, Type.Array(Type.Unknown()), { description: 'the holdout: column name → values (numbers, text or null), one per row' }),
+  },
+  { additionalProperties: false },
+);
 const NameParams = Type.Object({ name: Name });
 const IdParams = Type.Object({ id: Str });
 const StepParams = Type.Object({ id: Str, step: Str });
@@ -87,6 +113,15 @@ export const pipelineRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
   const tags = ['pipelines'];
   // A listening server evaluates schedules and triggers and takes over runs whose driver died.
   app.addHook('onListen', async () => pipelines.triggers.start());
+
+  app.post(
+    '/api/v1/pipelines/gate',
+    { config: { permission: 'read' }, schema: { summary: 'Champion/challenger gate: score both versions on the holdout sent and compare (changes nothing)', tags, body: GateBody, response: { 200: GateReportSchema } } },
+    async (request) => {
+      const { columns, ...options } = request.body;
+      return runGate(platform.services.registry, tableFromColumns(columns), options);
+    },
+  );
 
   app.get('/api/v1/pipelines', { config: { permission: 'read' }, schema: { summary: 'List saved pipelines', tags, response: { 200: Type.Object({ pipelines: Type.Array(PipelineSchema) }) } } }, async () => ({
     pipelines: await pipelines.listPipelines(),
