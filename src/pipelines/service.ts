@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import { availableParallelism, totalmem } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import { failedPrecondition, invalidArgument, isModelportError, notFound } from '../core/errors.js';
@@ -309,6 +310,8 @@ export class PipelinesService {
       })().catch(() => undefined);
     }, Math.min(1000, LEASE_MS / 3));
     const signal = AbortSignal.any([abort.signal, cancelled.signal]);
+    // Every step in flight listens for the run's cancellation.
+    setMaxListeners(0, signal);
     if (Number(row.cancel_requested) === 1) cancelled.abort();
     try {
       const driver = new RunDriver(

@@ -52,6 +52,8 @@ export class BullTaskQueue<T, R> implements TaskQueue<T, R> {
     this.connections = [this.connection, cpuEvents, gpuEvents];
     this.queues = { cpu: new Queue(uri.name, { connection: this.connection, prefix: PREFIX }), gpu: new Queue(`${uri.name}-gpu`, { connection: this.connection, prefix: PREFIX }) };
     this.events = { cpu: new QueueEvents(uri.name, { connection: cpuEvents, prefix: PREFIX }), gpu: new QueueEvents(`${uri.name}-gpu`, { connection: gpuEvents, prefix: PREFIX }) };
+    // Each job awaited adds listeners while it runs; a wide pipeline awaits hundreds at once.
+    for (const emitter of [...Object.values(this.queues), ...Object.values(this.events)]) emitter.setMaxListeners(0);
   }
 
   async ready(): Promise<void> {
