@@ -6,3 +6,4 @@ export { ModelportError, type ErrorCode } from './core/errors.js';
 export { systemClock, ManualClock, type Clock } from './core/clock.js';
 export * from './client/index.js';
 export * from './models/index.js';
+export { definePipeline, loadPipelineFile, type PipelineSpec, type StepSpec, type StepContext, type StepFunction, type BuiltinStep } from './pipelines/index.js';
