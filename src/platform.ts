@@ -64,6 +64,7 @@ async function createServices(stores: Stores): Promise<Services> {
     ...stores,
     tracking,
     workDir: workDir(stores.config, 'pipelines'),
+    defaultQueue: stores.config.queue.kind === 'redis' ? stores.config.queue.url : 'local',
     services: { clock: stores.clock, datasets, registry, tracking, allowPrivateWebhookTargets: stores.config.allowPrivateWebhookTargets },
     sources: {
       latestDatasetVersion: (name) => datasets.get({ name }, { profile: false }).then((v) => v.version, (err) => (isModelportError(err) && err.code === 'NotFound' ? undefined : Promise.reject(err))),

@@ -44,6 +44,8 @@ export interface PipelinesDeps {
   /** What the local executor may use at once (default: this machine's cores and memory, no GPU). */
   capacity?: Resources;
   sources: TriggerSources;
+  /** Where runs that name no queue send their steps (the server's --queue). */
+  defaultQueue?: string;
 }
 
 export interface StartRunInput {
@@ -167,7 +169,7 @@ export class PipelinesService {
     if ((input.spec === undefined) === (input.pipeline === undefined)) throw invalidArgument('give either a pipeline definition or the name of a saved pipeline');
     const pipeline = input.spec ? this.normalize(input.spec) : (JSON.parse((await this.pipelineRow(input.pipeline!)).definition_json) as Pipeline);
     const params = resolveParams(pipeline, input.params ?? {});
-    const queue = input.queue ?? 'local';
+    const queue = input.queue ?? this.deps.defaultQueue ?? 'local';
     if (queue !== 'local' && !/^rediss?:\/\//.test(queue)) throw invalidArgument(`queue: "${queue}" must be local or redis://HOST:PORT`);
     const parallelism = input.parallelism ?? (queue === 'local' ? Math.max(1, Math.min(8, availableParallelism())) : 64);
     if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > 10_000) throw invalidArgument('parallelism: must be a whole number from 1 to 10000');
