@@ -7,3 +7,4 @@ export { systemClock, ManualClock, type Clock } from './core/clock.js';
 export * from './client/index.js';
 export * from './models/index.js';
 export * from './training/index.js';
+export { definePipeline, loadPipelineFile, type PipelineSpec, type StepSpec, type StepContext, type StepFunction, type BuiltinStep } from './pipelines/index.js';

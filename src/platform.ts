@@ -22,6 +22,9 @@ import { SecurityService, securityMigrations, restrictNewFiles, withEncryption, 
 import type { SecretBox } from './core/secret-box.js';
 import { JobsService } from './serving/jobs/service.js';
 import { jobMigrations } from './serving/jobs/migrations.js';
+import { PipelinesService, pipelineMigrations } from './pipelines/index.js';
+import { isModelportError } from './core/errors.js';
+import type { AlertKind } from './monitoring/alerts/types.js';
 
 export interface Platform {
   readonly config: Config;
@@ -58,6 +61,7 @@ export interface Services {
   explain: ExplainService;
   security: SecurityService;
   jobs: JobsService;
+  pipelines: PipelinesService;
 }
 
 async function createServices(stores: Stores): Promise<Services> {
@@ -90,7 +94,24 @@ async function createServices(stores: Stores): Promise<Services> {
   serving.addPredictionTap(explain.sampled);
   const security = await SecurityService.create(stores);
   const jobs = new JobsService({ ...stores, serving, datasets, workDir: workDir(stores.config, 'jobs') });
-  return { tracking, datasets, registry, serving, monitoring, features, explain, security, jobs };
+  const pipelines = new PipelinesService({
+    ...stores,
+    tracking,
+    workDir: workDir(stores.config, 'pipelines'),
+    defaultQueue: stores.config.queue.kind === 'redis' ? stores.config.queue.url : 'local',
+    services: { clock: stores.clock, datasets, registry, tracking, allowPrivateWebhookTargets: stores.config.allowPrivateWebhookTargets },
+    sources: {
+      latestDatasetVersion: (name) => datasets.get({ name }, { profile: false }).then((v) => v.version, (err) => (isModelportError(err) && err.code === 'NotFound' ? undefined : Promise.reject(err))),
+      alertsSince: async (afterMs, filter) =>
+        (await monitoring.alerts.list({ deployment: filter.deployment, kind: filter.kind as AlertKind | undefined, limit: 1000 })).filter((a) => a.startedAt > afterMs).sort((a, b) => a.startedAt - b.startedAt),
+      feedbackCount: (deployment) => monitoring.feedback.count(deployment),
+    },
+  });
+  // A firing alert is acted on at once rather than at the next tick.
+  monitoring.events.on('alert', (event) => {
+    if (event.type === 'alert.firing') pipelines.triggers.nudge();
+  });
+  return { tracking, datasets, registry, serving, monitoring, features, explain, security, jobs, pipelines };
 }
 
 export interface PlatformOptions {
@@ -98,7 +119,7 @@ export interface PlatformOptions {
 }
 
 /** Every domain's migrations; names sort in the order they must run. */
-export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations, ...datasetMigrations, ...registryMigrations, ...servingMigrations, ...jobMigrations, ...monitoringMigrations, ...featureMigrations, ...explainMigrations, ...securityMigrations };
+export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations, ...datasetMigrations, ...registryMigrations, ...servingMigrations, ...jobMigrations, ...monitoringMigrations, ...featureMigrations, ...explainMigrations, ...securityMigrations, ...pipelineMigrations };
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock;
@@ -127,6 +148,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       schemaVersion,
       services,
       async close() {
+        await services.pipelines.close().catch(() => undefined);
         await services.jobs.close().catch(() => undefined);
         await services.serving.close().catch(() => undefined);
         await services.monitoring.close().catch(() => undefined);

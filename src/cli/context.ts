@@ -23,12 +23,12 @@ export function configFrom(cmd: Command, extra: ConfigFlags = {}): Config {
  * A client for the command: over HTTP when --server (or MODELPORT_SERVER) names one, otherwise
  * an embedded platform answering in-process through the same routes.
  */
-export async function openClient(cmd: Command): Promise<ModelportClient> {
+export async function openClient(cmd: Command, extra: ConfigFlags = {}): Promise<ModelportClient> {
   const opts = globalOptions(cmd);
   const server = opts.server ?? process.env.MODELPORT_SERVER;
   const token = opts.token ?? process.env.MODELPORT_TOKEN;
   if (server) return new ModelportClient(server, { token });
-  const config = configFrom(cmd);
+  const config = configFrom(cmd, extra);
   const platform = await createPlatform({ ...config, logLevel: 'silent' });
   const app = await buildApp(platform, { logger: false, trusted: true });
   return new ModelportClient(
@@ -40,8 +40,8 @@ export async function openClient(cmd: Command): Promise<ModelportClient> {
 }
 
 /** Runs `fn` with a client and always releases it. */
-export async function withClient<T>(cmd: Command, fn: (client: ModelportClient) => Promise<T>): Promise<T> {
-  const client = await openClient(cmd);
+export async function withClient<T>(cmd: Command, fn: (client: ModelportClient) => Promise<T>, extra: ConfigFlags = {}): Promise<T> {
+  const client = await openClient(cmd, extra);
   try {
     return await fn(client);
   } finally {

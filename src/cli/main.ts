@@ -25,6 +25,9 @@ import { registerKeysCommand } from './keys.js';
 import { registerJobsCommand } from './jobs.js';
 import { registerStreamCommand } from './stream.js';
 import { registerExportCommand } from './export.js';
+import { registerPipelinesCommand } from './pipelines.js';
+import { registerWorkerCommand } from './worker.js';
+import { registerGateCommand } from './gate.js';
 
 export function buildProgram(): Command {
   const program = new Command('modelport')
@@ -62,6 +65,9 @@ export function buildProgram(): Command {
   registerJobsCommand(program);
   registerStreamCommand(program);
   registerExportCommand(program);
+  registerPipelinesCommand(program);
+  registerWorkerCommand(program);
+  registerGateCommand(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -10,3 +10,4 @@ export { FeaturesClient, defineFeatures } from './features.js';
 export { ClientTrainingTracker, trainFile, runStudy, type TrainRequest, type TrainResult, type StudyRequest, type StudyResult } from './training.js';
 export { ExplainClient } from './explain.js';
 export { SecurityClient, type TokenSpec } from './security.js';
+export { PipelinesClient } from './pipelines.js';

@@ -34,6 +34,7 @@ import { explainRoutes } from './explain.js';
 import { securityRoutes } from './security.js';
 import { checkInference, installAuth } from './auth.js';
 import { jobRoutes } from './jobs.js';
+import { pipelineRoutes } from './pipelines.js';
 
 export interface AppOptions {
   /** pino logger options (a level, and a stream to write to) or false to silence; defaults to the Config's log level. */
@@ -45,7 +46,7 @@ export interface AppOptions {
 }
 
 /** One plugin per domain, each given the platform. */
-const DOMAIN_ROUTES: FastifyPluginAsync<{ platform: Platform }>[] = [healthRoutes, datasetRoutes, trackingRoutes, mlflowRegistryRoutes, registryRoutes, servingRoutes, v2Routes, invocationsRoutes, metricsRoutes, monitoringRoutes, featureRoutes, explainRoutes, securityRoutes, jobRoutes];
+const DOMAIN_ROUTES: FastifyPluginAsync<{ platform: Platform }>[] = [healthRoutes, datasetRoutes, trackingRoutes, mlflowRegistryRoutes, registryRoutes, servingRoutes, v2Routes, invocationsRoutes, metricsRoutes, monitoringRoutes, featureRoutes, explainRoutes, securityRoutes, jobRoutes, pipelineRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 

@@ -165,6 +165,12 @@ export class FeedbackStore {
     return { result, accepted };
   }
 
+  /** How many labelled rows a deployment has received (pipelines trigger retraining on it). */
+  async count(deployment: string): Promise<number> {
+    const row = await this.db.selectFrom('mon_feedback').select((eb) => eb.fn.countAll().as('n')).where('deployment', '=', deployment).executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
   /** Predictions of a deployment made in [from, to) that have feedback, newest first (at most MAX_JOINED_ROWS). */
   async joined(deployment: string, from: number, to: number): Promise<JoinedRow[]> {
     const rows = await this.db
