@@ -14,16 +14,29 @@ export interface DeploymentSettings {
   batching?: { max_batch_size?: number; max_queue_delay_us?: number; max_queue_size?: number; timeout_ms?: number };
   cache?: { enabled?: boolean; max_entries?: number; max_bytes?: number; ttl_ms?: number };
   rate_limit?: { enabled?: boolean; requests_per_second?: number; burst?: number; key?: 'token' | 'address' };
+  routing?: { header?: string; input_field?: string };
   threads?: number;
   executor?: 'auto' | 'worker' | 'event-loop';
+}
+
+export interface VariantRequest {
+  name: string;
+  model: string;
+  version?: number;
+  alias?: string;
+  weight?: number;
+  shadow?: boolean;
+  mirror?: number;
 }
 
 export interface DeployRequest extends DeploymentSettings {
   /** Deployment name; defaults to the model name. */
   name?: string;
-  model: string;
+  model?: string;
   version?: number;
   alias?: string;
+  /** Several variants sharing traffic by weight (instead of model/version/alias). */
+  variants?: VariantRequest[];
 }
 
 export class ServingClient {
@@ -41,13 +54,13 @@ export class ServingClient {
     return this.client.request({ method: 'POST', path: '/api/v1/deployments', body: request });
   }
 
-  update(name: string, patch: Omit<DeployRequest, 'name' | 'model'> & { model?: string }): Promise<DeploymentJson> {
+  update(name: string, patch: Omit<DeployRequest, 'name'>): Promise<DeploymentJson> {
     return this.client.request({ method: 'PATCH', path: `/api/v1/deployments/${encodeURIComponent(name)}`, body: patch });
   }
 
   /** Creates the deployment, or moves an existing one to the given version/alias and settings. */
   async deploy(request: DeployRequest): Promise<DeploymentJson> {
-    const name = request.name ?? request.model;
+    const name = request.name ?? request.model ?? '';
     try {
       await this.get(name);
     } catch (err) {

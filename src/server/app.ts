@@ -13,6 +13,7 @@ import { timeOrderedId } from '../core/ids.js';
 import { installErrorHandling } from './errors.js';
 import { fastInference } from './fast-infer.js';
 import { requireDeclaredPermissions } from './permissions.js';
+import { isStrictRoute, unknownFields, unknownFieldsError } from './strict-body.js';
 import { healthRoutes } from './health.js';
 import { servingRoutes } from './serving.js';
 import { v2Routes } from './v2.js';
@@ -64,11 +65,17 @@ const lazyValidators: typeof buildDefaultValidator = (externalSchemas, options) 
   const compile = buildDefaultValidator(externalSchemas, options);
   return (route) => {
     let compiled: ReturnType<typeof compile> | undefined;
+    const { httpPart, url, schema } = route as unknown as { httpPart?: string; url: string; schema: unknown };
+    const strict = httpPart === 'body' && isStrictRoute(url);
     const validate = ((data: unknown) => {
       compiled ??= compile(route);
       const result = compiled(data);
       validate.errors = compiled.errors;
-      return result;
+      if (result !== true || !strict) return result;
+      const unknown = unknownFields(schema, data);
+      if (unknown.length === 0) return result;
+      validate.errors = unknownFieldsError(unknown) as typeof validate.errors;
+      return false;
     }) as ReturnType<typeof compile>;
     return validate;
   };

@@ -10,8 +10,8 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 
 export class ServingMetrics {
   readonly registry = new Registry();
-  readonly requests: Counter<'deployment' | 'version' | 'protocol' | 'code'>;
-  readonly duration: HotHistogram<'deployment' | 'protocol'>;
+  readonly requests: Counter<'deployment' | 'version' | 'variant' | 'protocol' | 'code'>;
+  readonly duration: HotHistogram<'deployment' | 'variant' | 'protocol'>;
   readonly queueWait: HotHistogram<'deployment'>;
   readonly batchSize: HotHistogram<'deployment'>;
   readonly inFlight: Gauge<'deployment'>;
@@ -33,8 +33,8 @@ export class ServingMetrics {
     const answered = this.answered;
     this.requests = new Counter({
       name: 'modelport_requests_total',
-      help: 'Prediction requests answered, by deployment, model version, protocol and HTTP status code.',
-      labelNames: ['deployment', 'version', 'protocol', 'code'],
+      help: 'Prediction requests answered, by deployment, model version, variant, protocol and HTTP status code.',
+      labelNames: ['deployment', 'version', 'variant', 'protocol', 'code'],
       registers,
       // Requests are counted in plain numbers on the hot path and added here, at scrape time.
       collect() {
@@ -48,7 +48,7 @@ export class ServingMetrics {
     this.duration = new HotHistogram({
       name: 'modelport_request_duration_seconds',
       help: 'Time from a prediction request decoded to its answer encoded.',
-      labelNames: ['deployment', 'protocol'],
+      labelNames: ['deployment', 'variant', 'protocol'],
       buckets: LATENCY_BUCKETS,
       registers,
     });
@@ -98,14 +98,14 @@ export class ServingMetrics {
     });
   }
 
-  private readonly answered = new Map<string, { labels: Record<'deployment' | 'version' | 'protocol' | 'code', string>; pending: number; time: HistogramChild }>();
+  private readonly answered = new Map<string, { labels: Record<'deployment' | 'version' | 'variant' | 'protocol' | 'code', string>; pending: number; time: HistogramChild }>();
 
   /** One answered prediction request; a label set is hashed once, so the hot path joins one string. */
-  countRequest(deployment: string, version: string, protocol: string, code: number, seconds: number): void {
-    const key = `${deployment}\0${version}\0${protocol}\0${code}`;
+  countRequest(deployment: string, version: string, variant: string, protocol: string, code: number, seconds: number): void {
+    const key = `${deployment}\0${version}\0${variant}\0${protocol}\0${code}`;
     let a = this.answered.get(key);
     if (!a) {
-      a = { labels: { deployment, version, protocol, code: String(code) }, pending: 0, time: this.duration.labels({ deployment, protocol }) };
+      a = { labels: { deployment, version, variant, protocol, code: String(code) }, pending: 0, time: this.duration.labels({ deployment, variant, protocol }) };
       this.answered.set(key, a);
     }
     a.pending++;

@@ -6,7 +6,7 @@
  * unloaded. A failed load leaves the old version serving and says why in the status.
  */
 import type { Clock } from '../core/clock.js';
-import { invalidArgument, isModelportError, notFound, unavailable } from '../core/errors.js';
+import { invalidArgument, isModelportError, ModelportError, notFound, unavailable } from '../core/errors.js';
 import type { Batch } from '../models/index.js';
 import type { MetadataStore } from '../storage/metadata.js';
 import { cacheKey, ResponseCache } from './cache.js';
@@ -15,6 +15,7 @@ import { RateLimiter } from './rate-limit.js';
 import { LoadedVersion, loadVersion } from './runtime.js';
 import { describeRef, type ModelSource } from './source.js';
 import { DeploymentStore } from './store.js';
+import { assign, bucketOf, checkVariants, splitOf, type Split } from './traffic.js';
 import {
   DEFAULT_CONFIG,
   type Deployment,
@@ -24,16 +25,31 @@ import {
   type DeploymentSpec,
   type DeploymentStatus,
   type PredictionTap,
+  type RoutingConfig,
   type VariantSpec,
   type VariantStatus,
 } from './types.js';
 
-export interface DeployInput {
-  /** Deployment name; defaults to the model name. */
-  name?: string;
+/** A variant as a user gives it. */
+export interface VariantInput {
+  name: string;
   model: string;
   version?: number;
   alias?: string;
+  weight: number;
+  shadow?: boolean;
+  mirror?: number;
+}
+
+export interface DeployInput {
+  /** Deployment name; defaults to the model name. */
+  name?: string;
+  /** One variant taking all traffic ... */
+  model?: string;
+  version?: number;
+  alias?: string;
+  /** ... or several sharing it by weight. */
+  variants?: VariantInput[];
   config?: DeploymentConfigPatch;
 }
 
@@ -41,6 +57,8 @@ export interface UpdateInput {
   model?: string;
   version?: number;
   alias?: string;
+  /** Replaces every variant. */
+  variants?: VariantInput[];
   config?: DeploymentConfigPatch;
 }
 
@@ -58,6 +76,8 @@ export interface Target {
   version: LoadedVersion;
   /** The version the client asked for, if it named one. */
   requested?: number;
+  /** The key the variant was chosen by. */
+  key?: string;
 }
 
 class VariantRuntime {
@@ -87,16 +107,26 @@ class DeploymentRuntime {
   variants = new Map<string, VariantRuntime>();
   cache: ResponseCache | undefined;
   limiter: RateLimiter | undefined;
+  split: Split;
   /** Changes to one deployment apply one at a time, in order. */
   chain: Promise<void> = Promise.resolve();
 
-  constructor(public record: DeploymentRecord) {}
+  constructor(public record: DeploymentRecord) {
+    this.split = splitOf(record.variants);
+  }
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 function configOf(spec: DeploymentConfig): DeploymentConfig {
-  return { batching: spec.batching, cache: spec.cache, rateLimit: spec.rateLimit, threads: spec.threads, executor: spec.executor ?? DEFAULT_CONFIG.executor };
+  return {
+    batching: spec.batching,
+    cache: spec.cache,
+    rateLimit: spec.rateLimit,
+    routing: spec.routing ?? DEFAULT_CONFIG.routing,
+    threads: spec.threads,
+    executor: spec.executor ?? DEFAULT_CONFIG.executor,
+  };
 }
 
 /** Applies a user's partial configuration over `base`, checking every number. */
@@ -105,6 +135,7 @@ export function mergeConfig(base: DeploymentConfig, patch: DeploymentConfigPatch
     batching: { ...base.batching, ...patch.batching },
     cache: { ...base.cache, ...patch.cache },
     rateLimit: { ...base.rateLimit, ...patch.rateLimit },
+    routing: { ...(base.routing ?? DEFAULT_CONFIG.routing), ...patch.routing },
     threads: patch.threads ?? base.threads,
     executor: patch.executor ?? base.executor,
   };
@@ -123,18 +154,33 @@ export function mergeConfig(base: DeploymentConfig, patch: DeploymentConfigPatch
   if (!(out.rateLimit.requestsPerSecond > 0)) throw invalidArgument(`rate_limit.requests_per_second: ${out.rateLimit.requestsPerSecond} must be positive`);
   int(out.rateLimit.burst, 'rate_limit.burst', 1, 1_000_000);
   if (out.rateLimit.key !== 'token' && out.rateLimit.key !== 'address') throw invalidArgument(`rate_limit.key: "${out.rateLimit.key}" must be "token" or "address"`);
+  out.routing.header = out.routing.header.toLowerCase();
+  if (!/^[a-z0-9-]{1,64}$/.test(out.routing.header)) throw invalidArgument(`routing.header: "${out.routing.header}" is not an HTTP header name`);
+  if (out.routing.inputField !== undefined && !/^.{1,256}$/.test(out.routing.inputField)) throw invalidArgument('routing.input_field: must be 1-256 characters');
   return out;
 }
 
-function variantFrom(input: { model: string; version?: number; alias?: string }): VariantSpec {
-  if (!input.model) throw invalidArgument('model: a registered model name is required');
-  if (input.version !== undefined && input.alias !== undefined) throw invalidArgument('version, alias: give one of them, not both');
-  if (input.version === undefined && input.alias === undefined) throw invalidArgument('version, alias: give the version to pin or the alias to follow');
+function variantFrom(input: { model?: string; version?: number; alias?: string }, at = ''): VariantSpec {
+  if (!input.model) throw invalidArgument(`${at}model: a registered model name is required`);
+  if (input.version !== undefined && input.alias !== undefined) throw invalidArgument(`${at}version, ${at}alias: give one of them, not both`);
+  if (input.version === undefined && input.alias === undefined) throw invalidArgument(`${at}version, ${at}alias: give the version to pin or the alias to follow`);
   if (input.version !== undefined && (!Number.isInteger(input.version) || input.version < 1)) {
-    throw invalidArgument(`version: ${input.version} is not a model version (whole number from 1)`);
+    throw invalidArgument(`${at}version: ${input.version} is not a model version (whole number from 1)`);
   }
-  if (input.alias !== undefined && !/^[A-Za-z0-9_-]{1,255}$/.test(input.alias)) throw invalidArgument(`alias: "${input.alias}" is not a valid alias`);
+  if (input.alias !== undefined && !/^[A-Za-z0-9_-]{1,255}$/.test(input.alias)) throw invalidArgument(`${at}alias: "${input.alias}" is not a valid alias`);
   return { name: 'primary', model: input.model, version: input.version, alias: input.alias, weight: 100 };
+}
+
+/** A user's variant list, checked: each variant well-formed, names unique, live weights summing to 100. */
+function variantsFrom(inputs: readonly VariantInput[]): VariantSpec[] {
+  const specs = inputs.map((v, i) => {
+    const base = variantFrom(v, `variants[${i}].`);
+    const spec: VariantSpec = { ...base, name: v.name, weight: v.weight };
+    if (v.shadow) Object.assign(spec, { shadow: true, mirror: v.mirror, weight: 0 });
+    return spec;
+  });
+  checkVariants(specs);
+  return specs;
 }
 
 export class ServingService {
@@ -246,6 +292,7 @@ export class ServingService {
   }
 
   private configure(rt: DeploymentRuntime, before: DeploymentRecord | undefined): void {
+    rt.split = splitOf(rt.record.variants);
     const now = configOf(rt.record);
     const old = before ? configOf(before) : undefined;
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -375,9 +422,8 @@ export class ServingService {
   async create(input: DeployInput): Promise<Deployment> {
     const name = input.name ?? input.model;
     if (!NAME.test(name ?? '')) throw invalidArgument(`name: "${name}" must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit`);
-    const variant = variantFrom(input);
-    await this.source.resolve(variant.model, variant);
-    const spec: DeploymentSpec = { name, variants: [variant], ...mergeConfig(DEFAULT_CONFIG, input.config) };
+    const variants = await this.variantsOf(input);
+    const spec: DeploymentSpec = { name: name!, variants, ...mergeConfig(DEFAULT_CONFIG, input.config) };
     const record = await this.store.create(spec, this.clock.now());
     await this.apply(record);
     return this.view(record);
@@ -388,7 +434,9 @@ export class ServingService {
     const current = await this.store.get(name);
     if (!current) throw notFound(`deployment "${name}" does not exist`);
     let variants = current.variants;
-    if (input.model !== undefined || input.version !== undefined || input.alias !== undefined) {
+    if (input.variants !== undefined) {
+      variants = await this.variantsOf(input);
+    } else if (input.model !== undefined || input.version !== undefined || input.alias !== undefined) {
       const first = current.variants[0];
       const variant = variantFrom({ model: input.model ?? first.model, version: input.version, alias: input.alias });
       await this.source.resolve(variant.model, variant);
@@ -398,6 +446,26 @@ export class ServingService {
     const record = await this.store.update(spec, this.clock.now());
     await this.apply(record);
     return this.view(record);
+  }
+
+  /**
+   * The variants `input` describes (one from model/version/alias, or its list), each resolved
+   * in the registry so that a version which does not exist or is not ready is refused now.
+   */
+  private async variantsOf(input: { model?: string; version?: number; alias?: string; variants?: VariantInput[] }): Promise<VariantSpec[]> {
+    if (input.variants !== undefined && (input.model !== undefined || input.version !== undefined || input.alias !== undefined)) {
+      throw invalidArgument('variants: give variants or model/version/alias, not both');
+    }
+    const variants = input.variants !== undefined ? variantsFrom(input.variants) : [variantFrom(input)];
+    for (const [i, v] of variants.entries()) {
+      try {
+        await this.source.resolve(v.model, v);
+      } catch (err) {
+        if (isModelportError(err) && variants.length > 1) throw new ModelportError(err.code, `variants[${i}] (${v.name}): ${err.message}`, err.details);
+        throw err;
+      }
+    }
+    return variants;
   }
 
   async delete(name: string): Promise<void> {
@@ -428,24 +496,40 @@ export class ServingService {
    * the store or a load in progress (then `target`). Serving's hot path asks this first, since
    * an awaited lookup costs every request a promise.
    */
-  targetNow(name: string, version?: number): Target | undefined {
+  targetNow(name: string, version?: number, key?: string): Target | undefined {
     const rt = this.runtimes.get(name);
-    return rt && this.pick(rt, name, version);
+    return rt && this.pick(rt, name, version, key);
   }
 
-  /** The variant of `rt` that serves now and answers for `version` (any, when undefined). */
-  private pick(rt: DeploymentRuntime, name: string, version: number | undefined): Target | undefined {
+  /** How `name` chooses a request's key (undefined when this replica does not know it yet). */
+  routingOf(name: string): RoutingConfig | undefined {
+    const rt = this.runtimes.get(name);
+    return rt && configOf(rt.record).routing;
+  }
+
+  /**
+   * The variant of `rt` that serves now and answers for `version`, else the one the key's
+   * bucket falls into; while that one serves nothing (a canary still loading), the first live
+   * variant that does. Without a key, the first live variant.
+   */
+  private pick(rt: DeploymentRuntime, name: string, version: number | undefined, key: string | undefined): Target | undefined {
+    if (version === undefined) {
+      const { names } = rt.split;
+      const chosen = key === undefined || names.length < 2 ? names[0] : assign(rt.split, bucketOf(name, key));
+      const v = chosen === undefined ? undefined : rt.variants.get(chosen);
+      if (v?.current) return { deployment: name, variant: v.spec.name, version: v.current, key };
+    }
     for (const v of rt.variants.values()) {
       if (!v.current) continue;
-      if (version === undefined ? v.spec.weight > 0 : v.current.version === version) {
-        return { deployment: name, variant: v.spec.name, version: v.current, requested: version };
+      if (version === undefined ? v.spec.weight > 0 && !v.spec.shadow : v.current.version === version) {
+        return { deployment: name, variant: v.spec.name, version: v.current, requested: version, key };
       }
     }
     return undefined;
   }
 
   /** Finds (loading on first use if this replica has not yet) the version that answers for `name`. */
-  async target(name: string, version?: number): Promise<Target> {
+  async target(name: string, version?: number, key?: string): Promise<Target> {
     let rt = this.runtimes.get(name);
     if (!rt) {
       const record = await this.store.get(name);
@@ -454,12 +538,12 @@ export class ServingService {
       rt = this.runtimes.get(name);
       if (!rt) throw notFound(`deployment "${name}" does not exist`);
     }
-    const found = this.pick(rt, name, version);
+    const found = this.pick(rt, name, version, key);
     if (found) return found;
     const loading = [...rt.variants.values()].filter((v) => v.loadingVersion !== undefined);
     if (loading.length > 0) {
       await Promise.all(loading.map((v) => v.settled));
-      const after = this.pick(rt, name, version);
+      const after = this.pick(rt, name, version, key);
       if (after) return after;
     }
     const served = [...rt.variants.values()].flatMap((v) => (v.current ? [v.current.version] : []));
@@ -500,6 +584,7 @@ export class ServingService {
         model: t.version.model,
         version: t.version.version,
         variant: t.variant,
+        key: t.key,
         inputs: batch,
         outputs: answered.output,
         latencyMs: performance.now() - started,
@@ -517,7 +602,7 @@ export class ServingService {
 
   private async compute(target: Target, batch: Batch, outputs: readonly string[]): Promise<{ output: Batch; target: Target }> {
     let t = target;
-    while (t.version.retired) t = await this.target(t.deployment, t.requested);
+    while (t.version.retired) t = await this.target(t.deployment, t.requested, t.key);
     const rt = this.runtimes.get(t.deployment);
     const cache = rt?.cache;
     const key = cache ? cacheKey(t.version.sha256, batch, outputs) : undefined;

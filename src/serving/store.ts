@@ -2,7 +2,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { alreadyExists, notFound } from '../core/errors.js';
 import { isUniqueViolation, type MetadataStore } from '../storage/metadata.js';
-import type { DeploymentRecord, DeploymentSpec, DeploymentStatus } from './types.js';
+import { DEFAULT_CONFIG, type DeploymentRecord, type DeploymentSpec, type DeploymentStatus } from './types.js';
 
 interface DeploymentTable {
   name: string;
@@ -21,7 +21,9 @@ interface ServingTables {
 
 function toRecord(row: DeploymentTable): DeploymentRecord {
   const spec = JSON.parse(row.spec) as Omit<DeploymentSpec, 'name'>;
+  // Settings added after a deployment was stored take their defaults.
   return {
+    ...DEFAULT_CONFIG,
     ...spec,
     name: row.name,
     createdMs: Number(row.created_ms),
