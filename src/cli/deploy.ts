@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { failedPrecondition, invalidArgument } from '../core/errors.js';
 import { ServingClient, type DeployRequest, type DeploymentInfo, type VariantRequest } from '../client/serving.js';
 import { withClient } from './context.js';
+import { servingClient } from './rollout.js';
 
 interface DeployFlags {
   version?: string;
@@ -28,6 +29,7 @@ interface DeployFlags {
   variant?: string[];
   userHeader?: string;
   routeBy?: string;
+  reason?: string;
 }
 
 function whole(raw: string | undefined, flag: string, min = 0): number | undefined {
@@ -97,6 +99,7 @@ export function deployRequestFromFlags(model: string, flags: DeployFlags): Deplo
       key: key as 'token' | 'address' | undefined,
     }),
     ...(routing ? { routing } : {}),
+    ...(flags.reason !== undefined ? { reason: flags.reason } : {}),
     threads: whole(flags.threads, '--threads', 1),
     executor: executorOf(flags.executor),
   };
@@ -142,11 +145,12 @@ export function registerDeployCommand(program: Command): void {
     .option('--executor <where>', 'auto (default) | worker (model math off the event loop) | event-loop')
     .option('--variant <spec...>', 'NAME=MODEL:VERSION:WEIGHT (or MODEL@ALIAS; WEIGHT shadow:PERCENT for a shadow); repeat, weights sum to 100')
     .option('--user-header <header>', 'request header whose value picks the variant (default x-user-id)')
+    .option('--reason <text>', 'why (recorded with the revision this change makes)')
     .option('--route-by <input>', 'input field whose value picks the variant (before the header)')
     .action(async (model: string, flags: DeployFlags, cmd: Command) => {
       const request = deployRequestFromFlags(model, flags);
       await withClient(cmd, async (client) => {
-        const serving = new ServingClient(client);
+        const serving = servingClient(client);
         if (request.version === undefined && request.alias === undefined && request.variants === undefined) {
           const existing = await serving.get(request.name ?? model).catch(() => undefined);
           if (!existing) throw invalidArgument('--version, --alias: a new deployment needs the version to pin or the alias to follow');

@@ -14,6 +14,7 @@ import { registerModelsCommand } from './models.js';
 import { registerExperimentsCommand } from './experiments.js';
 import { registerRunsCommand } from './runs.js';
 import { registerMonitorsCommand } from './monitors.js';
+import { registerRolloutCommands } from './rollout.js';
 
 export function buildProgram(): Command {
   const program = new Command('modelport')
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerExperimentsCommand(program);
   registerRunsCommand(program);
   registerMonitorsCommand(program);
+  registerRolloutCommands(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

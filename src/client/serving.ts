@@ -3,11 +3,11 @@
  * protocols (Open Inference V2 and the MLflow scoring protocol).
  */
 import { isModelportError } from '../core/errors.js';
-import type { DeploymentJson } from '../server/serving.js';
+import type { DeploymentJson, RevisionJson } from '../server/serving.js';
 import type { V2Request, V2Response } from '../serving/index.js';
 import type { ModelportClient } from './client.js';
 
-export type { DeploymentJson as DeploymentInfo } from '../server/serving.js';
+export type { DeploymentJson as DeploymentInfo, RevisionJson as RevisionInfo } from '../server/serving.js';
 export type { V2Request, V2Response } from '../serving/index.js';
 
 export interface DeploymentSettings {
@@ -37,10 +37,20 @@ export interface DeployRequest extends DeploymentSettings {
   alias?: string;
   /** Several variants sharing traffic by weight (instead of model/version/alias). */
   variants?: VariantRequest[];
+  /** Why: recorded with the revision the change makes. */
+  reason?: string;
 }
 
 export class ServingClient {
-  constructor(private readonly client: ModelportClient) {}
+  /** `actor` names who makes the changes (recorded with each revision). */
+  constructor(
+    private readonly client: ModelportClient,
+    private readonly options: { actor?: string } = {},
+  ) {}
+
+  private get who(): Record<string, string> | undefined {
+    return this.options.actor ? { 'x-modelport-user': this.options.actor } : undefined;
+  }
 
   list(): Promise<DeploymentJson[]> {
     return this.client.request<{ deployments: DeploymentJson[] }>({ method: 'GET', path: '/api/v1/deployments' }).then((r) => r.deployments);
@@ -51,11 +61,23 @@ export class ServingClient {
   }
 
   create(request: DeployRequest): Promise<DeploymentJson> {
-    return this.client.request({ method: 'POST', path: '/api/v1/deployments', body: request });
+    return this.client.request({ method: 'POST', path: '/api/v1/deployments', body: request, headers: this.who });
   }
 
   update(name: string, patch: Omit<DeployRequest, 'name'>): Promise<DeploymentJson> {
-    return this.client.request({ method: 'PATCH', path: `/api/v1/deployments/${encodeURIComponent(name)}`, body: patch });
+    return this.client.request({ method: 'PATCH', path: `/api/v1/deployments/${encodeURIComponent(name)}`, body: patch, headers: this.who });
+  }
+
+  /** Every change of a deployment, newest first. */
+  revisions(name: string, limit?: number): Promise<RevisionJson[]> {
+    return this.client
+      .request<{ revisions: RevisionJson[] }>({ method: 'GET', path: `/api/v1/deployments/${encodeURIComponent(name)}/revisions`, query: { limit } })
+      .then((r) => r.revisions);
+  }
+
+  /** Restores the previous revision (or `to`) as a new revision. */
+  rollback(name: string, options: { to?: number; reason?: string } = {}): Promise<DeploymentJson> {
+    return this.client.request({ method: 'POST', path: `/api/v1/deployments/${encodeURIComponent(name)}/rollback`, body: options, headers: this.who });
   }
 
   /** Creates the deployment, or moves an existing one to the given version/alias and settings. */

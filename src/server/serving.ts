@@ -8,7 +8,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../platform.js';
 import { invalidArgument } from '../core/errors.js';
-import type { Deployment, DeploymentConfigPatch, VariantInput } from '../serving/index.js';
+import type { Deployment, DeploymentConfigPatch, Revision, VariantInput } from '../serving/index.js';
+import { actorOf } from './registry-actor.js';
 
 const Batching = Type.Object({
   max_batch_size: Type.Optional(Type.Integer({ minimum: 1, description: 'rows per model call; 1 = batching off' })),
@@ -54,7 +55,9 @@ const Settings = {
     }),
   ),
 };
+const Reason = Type.Optional(Type.String({ maxLength: 2000, description: 'why: recorded with the revision this change makes' }));
 const CreateBody = Type.Object({
+  reason: Reason,
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'defaults to the model name' })),
   model: Type.Optional(Type.String({ minLength: 1, description: 'one variant taking all traffic (or give variants)' })),
   variants: Type.Optional(Variants),
@@ -63,6 +66,7 @@ const CreateBody = Type.Object({
   ...Settings,
 });
 const UpdateBody = Type.Object({
+  reason: Reason,
   model: Type.Optional(Type.String({ minLength: 1 })),
   variants: Type.Optional(Variants),
   version: Type.Optional(Type.Integer({ minimum: 1 })),
@@ -140,6 +144,28 @@ function view(d: Deployment): DeploymentJson {
   };
 }
 
+const RevisionView = Type.Object({
+  revision: Type.Integer(),
+  actor: Type.String(),
+  reason: Type.String(),
+  created_ms: Type.Number(),
+  variants: Type.Array(Type.Object({ name: Type.String(), model: Type.String(), version: Type.Optional(Type.Integer()), alias: Type.Optional(Type.String()), weight: Type.Number(), shadow: Type.Optional(Type.Boolean()), mirror: Type.Optional(Type.Integer()) })),
+  settings: Type.Record(Type.String(), Type.Unknown(), { description: 'batching, cache, rate_limit, routing, threads, executor as they were' }),
+});
+export type RevisionJson = Static<typeof RevisionView>;
+
+function revisionView(r: Revision): RevisionJson {
+  const d = view({ ...r.spec, createdMs: 0, updatedMs: 0, revision: r.revision, status: { state: 'pending', variants: [] } });
+  return {
+    revision: r.revision,
+    actor: r.actor,
+    reason: r.reason,
+    created_ms: r.createdMs,
+    variants: r.spec.variants.map((v) => ({ name: v.name, model: v.model, version: v.version, alias: v.alias, weight: v.weight, shadow: v.shadow, mirror: v.mirror })),
+    settings: { batching: d.batching, cache: d.cache, rate_limit: d.rate_limit, routing: d.routing, threads: d.threads, executor: d.executor },
+  };
+}
+
 type SettingsJson = Static<typeof UpdateBody>;
 
 function patchOf(body: SettingsJson): DeploymentConfigPatch {
@@ -180,7 +206,8 @@ export const servingRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
     schema: { summary: 'Deploy a registered model version or alias', tags: TAGS, body: CreateBody, response: { 201: DeploymentView } },
   }, async (request, reply) => {
     const { name, model, version, alias, variants } = request.body;
-    const created = await serving.create({ name, model, version, alias, variants: variants?.map(variantOf), config: patchOf(request.body) });
+    const change = { actor: actorOf(request).user, reason: request.body.reason };
+    const created = await serving.create({ name, model, version, alias, variants: variants?.map(variantOf), config: patchOf(request.body) }, change);
     return reply.status(201).send(view(created));
   });
 
@@ -194,8 +221,31 @@ export const servingRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
     schema: { summary: 'Move a deployment to another version or alias, or change its settings', tags: TAGS, params: NamePath, body: UpdateBody, response: { 200: DeploymentView } },
   }, async (request) => {
     const { model, version, alias, variants } = request.body;
-    return view(await serving.update(request.params.name, { model, version, alias, variants: variants?.map(variantOf), config: patchOf(request.body) }));
+    const change = { actor: actorOf(request).user, reason: request.body.reason };
+    return view(await serving.update(request.params.name, { model, version, alias, variants: variants?.map(variantOf), config: patchOf(request.body) }, change));
   });
+
+  app.get('/api/v1/deployments/:name/revisions', {
+    config: { permission: 'read' },
+    schema: {
+      summary: 'Every change of a deployment, newest first, with who made it and why',
+      tags: TAGS,
+      params: NamePath,
+      querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
+      response: { 200: Type.Object({ revisions: Type.Array(RevisionView) }) },
+    },
+  }, async (request) => ({ revisions: (await serving.revisions(request.params.name, request.query.limit)).map(revisionView) }));
+
+  app.post('/api/v1/deployments/:name/rollback', {
+    config: { permission: 'manage' },
+    schema: {
+      summary: 'Restore the previous (or a named) revision as a new revision',
+      tags: TAGS,
+      params: NamePath,
+      body: Type.Object({ to: Type.Optional(Type.Integer({ minimum: 1, description: 'revision to restore (default: the previous one)' })), reason: Reason }),
+      response: { 200: DeploymentView },
+    },
+  }, async (request) => view(await serving.rollback(request.params.name, { to: request.body.to, actor: actorOf(request).user, reason: request.body.reason })));
 
   app.delete('/api/v1/deployments/:name', {
     config: { permission: 'manage' },

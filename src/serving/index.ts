@@ -1,6 +1,7 @@
 /** Online serving: deployments, dynamic batching, response cache, rate limits, protocol codecs. */
 export { ServingService, mergeConfig } from './service.js';
-export type { DeployInput, UpdateInput, VariantInput, ServingOptions, Target } from './service.js';
+export type { DeployInput, UpdateInput, VariantInput, ChangeInput, ServingOptions, Target } from './service.js';
+export type { Revision, Change } from './store.js';
 export { servingMigrations } from './migrations.js';
 export { describeRef } from './source.js';
 export type { ModelSource, ModelRef, ResolvedModel, AliasMove } from './source.js';

@@ -39,4 +39,30 @@ export const servingMigrations: Migrations = {
       await db.schema.alterTable('srv_deployment').dropColumn('status').execute();
     },
   },
+  '0410_serving_revisions': {
+    async up(db: Kysely<any>) {
+      // Every change of a deployment as it was after the change, with who made it and why:
+      // what `rollback` restores.
+      await db.schema
+        .createTable('srv_revision')
+        .addColumn('deployment', 'varchar(128)', (c) => c.notNull())
+        .addColumn('revision', 'integer', (c) => c.notNull())
+        .addColumn('spec', 'text', (c) => c.notNull())
+        .addColumn('actor', 'varchar(256)', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('created_ms', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('srv_revision_pk', ['deployment', 'revision'])
+        .execute();
+      const rows = await db.selectFrom('srv_deployment').select(['name', 'spec', 'revision', 'updated_ms']).execute();
+      for (const r of rows) {
+        await db
+          .insertInto('srv_revision')
+          .values({ deployment: r.name, revision: r.revision, spec: r.spec, actor: 'unknown', reason: 'recorded when revisions were introduced', created_ms: r.updated_ms })
+          .execute();
+      }
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('srv_revision').ifExists().execute();
+    },
+  },
 };

@@ -6,7 +6,7 @@
  * unloaded. A failed load leaves the old version serving and says why in the status.
  */
 import type { Clock } from '../core/clock.js';
-import { invalidArgument, isModelportError, ModelportError, notFound, unavailable } from '../core/errors.js';
+import { failedPrecondition, invalidArgument, isModelportError, ModelportError, notFound, unavailable } from '../core/errors.js';
 import type { Batch } from '../models/index.js';
 import type { MetadataStore } from '../storage/metadata.js';
 import { cacheKey, ResponseCache } from './cache.js';
@@ -14,7 +14,7 @@ import { ServingMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
 import { LoadedVersion, loadVersion } from './runtime.js';
 import { describeRef, type ModelSource } from './source.js';
-import { DeploymentStore } from './store.js';
+import { DeploymentStore, type Change, type Revision } from './store.js';
 import { assign, bucketOf, checkVariants, splitOf, type Split } from './traffic.js';
 import {
   DEFAULT_CONFIG,
@@ -51,6 +51,12 @@ export interface DeployInput {
   /** ... or several sharing it by weight. */
   variants?: VariantInput[];
   config?: DeploymentConfigPatch;
+}
+
+/** Who changes a deployment and why, recorded with the revision the change makes. */
+export interface ChangeInput {
+  actor?: string;
+  reason?: string;
 }
 
 export interface UpdateInput {
@@ -181,6 +187,11 @@ function variantsFrom(inputs: readonly VariantInput[]): VariantSpec[] {
   });
   checkVariants(specs);
   return specs;
+}
+
+function changeOf(change: ChangeInput, what: string): Change {
+  const reason = change.reason?.trim();
+  return { actor: change.actor?.trim() || 'anonymous', reason: reason ? (what.startsWith('rollback') ? `${what}: ${reason}` : reason) : what };
 }
 
 export class ServingService {
@@ -419,18 +430,18 @@ export class ServingService {
   }
 
   /** Creates a deployment and loads it on this replica; the answer carries the load's outcome. */
-  async create(input: DeployInput): Promise<Deployment> {
+  async create(input: DeployInput, change: ChangeInput = {}): Promise<Deployment> {
     const name = input.name ?? input.model;
     if (!NAME.test(name ?? '')) throw invalidArgument(`name: "${name}" must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit`);
     const variants = await this.variantsOf(input);
     const spec: DeploymentSpec = { name: name!, variants, ...mergeConfig(DEFAULT_CONFIG, input.config) };
-    const record = await this.store.create(spec, this.clock.now());
+    const record = await this.store.create(spec, this.clock.now(), changeOf(change, 'created'));
     await this.apply(record);
     return this.view(record);
   }
 
   /** Moves a deployment to another version/alias or changes its settings. */
-  async update(name: string, input: UpdateInput): Promise<Deployment> {
+  async update(name: string, input: UpdateInput, change: ChangeInput = {}): Promise<Deployment> {
     const current = await this.store.get(name);
     if (!current) throw notFound(`deployment "${name}" does not exist`);
     let variants = current.variants;
@@ -443,9 +454,51 @@ export class ServingService {
       variants = [{ ...variant, name: first.name }, ...current.variants.slice(1)];
     }
     const spec: DeploymentSpec = { name, variants, ...mergeConfig(configOf(current), input.config) };
-    const record = await this.store.update(spec, this.clock.now());
+    return this.save(spec, changeOf(change, 'updated'));
+  }
+
+  /** Stores `spec` as the next revision (only if still at `expected`, when given) and applies it here. */
+  private async save(spec: DeploymentSpec, change: Change, expected?: number): Promise<Deployment> {
+    const record = await this.store.update(spec, this.clock.now(), change, expected);
+    if (!record) throw failedPrecondition(`deployment "${spec.name}" changed meanwhile (it is past revision ${expected}); read it again`);
     await this.apply(record);
     return this.view(record);
+  }
+
+  /**
+   * Replaces the variants of `name` if it is still at revision `expected` (what the rollouts
+   * controller calls, so that it never undoes a change a user made meanwhile).
+   */
+  async setVariants(name: string, variants: VariantSpec[], expected: number, change: Change): Promise<Deployment> {
+    const current = await this.get(name);
+    checkVariants(variants);
+    return this.save({ ...configOf(current), name, variants }, change, expected);
+  }
+
+  /** The revisions of a deployment, newest first. */
+  async revisions(name: string, limit?: number): Promise<Revision[]> {
+    await this.get(name);
+    return this.store.revisions(name, limit);
+  }
+
+  /**
+   * Restores revision `to` (default: the one before the current) as a new revision. Its
+   * versions must still be in the registry and ready.
+   */
+  async rollback(name: string, options: { to?: number } & ChangeInput = {}): Promise<Deployment> {
+    const current = await this.get(name);
+    const to = options.to ?? current.revision - 1;
+    if (!Number.isInteger(to) || to < 1 || to >= current.revision) {
+      throw invalidArgument(
+        options.to === undefined
+          ? `deployment "${name}" is at its first revision; there is nothing to roll back to`
+          : `to: ${options.to} must be an earlier revision of deployment "${name}" (1..${current.revision - 1})`,
+      );
+    }
+    const old = await this.store.revision(name, to);
+    if (!old) throw notFound(`deployment "${name}" has no revision ${to} (it is no longer kept)`);
+    for (const v of old.spec.variants) await this.source.resolve(v.model, v);
+    return this.save({ ...old.spec, name }, changeOf(options, `rollback to revision ${to}`), current.revision);
   }
 
   /**
