@@ -16,6 +16,8 @@ import { DatasetsService, datasetMigrations } from './data/index.js';
 import { createRegistryService, registryMigrations, trackingPorts, type RegistryService } from './registry/index.js';
 import { createServingService, servingMigrations, type ServingService } from './serving/index.js';
 import { createMonitoringService, monitoringMigrations, type MonitoringService } from './monitoring/service.js';
+import { RolloutService } from './serving/rollouts/service.js';
+import { rolloutPorts } from './monitoring/rollout-ports.js';
 
 export interface Platform {
   readonly config: Config;
@@ -46,6 +48,7 @@ export interface Services {
   registry: RegistryService;
   serving: ServingService;
   monitoring: MonitoringService;
+  rollouts: RolloutService;
 }
 
 async function createServices(stores: Stores): Promise<Services> {
@@ -56,7 +59,13 @@ async function createServices(stores: Stores): Promise<Services> {
   const monitoring = await createMonitoringService(stores, { datasets });
   serving.addPredictionTap(monitoring.sink);
   monitoring.registerMetrics(serving.metrics.registry);
-  return { tracking, datasets, registry, serving, monitoring };
+  const monitored = rolloutPorts(monitoring, stores.metadata.db);
+  const rollouts = new RolloutService(stores.metadata, serving, stores.clock, {
+    outcomes: monitored,
+    notifier: monitored,
+    setAlias: async (model, alias, version) => void (await registry.setAlias(model, alias, version)),
+  });
+  return { tracking, datasets, registry, serving, monitoring, rollouts };
 }
 
 export interface PlatformOptions {
@@ -91,6 +100,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       schemaVersion,
       services,
       async close() {
+        await services.rollouts.close().catch(() => undefined);
         await services.serving.close().catch(() => undefined);
         await services.monitoring.close().catch(() => undefined);
         await services.registry.close().catch(() => undefined);

@@ -65,4 +65,23 @@ export const servingMigrations: Migrations = {
       await db.schema.dropTable('srv_revision').ifExists().execute();
     },
   },
+  '0411_serving_rollouts': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('srv_rollout')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('deployment', 'varchar(128)', (c) => c.notNull())
+        .addColumn('state', 'varchar(16)', (c) => c.notNull())
+        .addColumn('active_key', 'varchar(64)', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('created_ms', 'bigint', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .execute();
+      // At most one running or paused rollout per deployment, even with two replicas starting one at once.
+      await db.schema.createIndex('srv_rollout_active').on('srv_rollout').columns(['deployment', 'active_key']).unique().execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('srv_rollout').ifExists().execute();
+    },
+  },
 };

@@ -15,6 +15,7 @@ import { RateLimiter } from './rate-limit.js';
 import { LoadedVersion, loadVersion } from './runtime.js';
 import { describeRef, type ModelSource } from './source.js';
 import { DeploymentStore, type Change, type Revision } from './store.js';
+import { VariantStats } from './variant-stats.js';
 import { assign, bucketOf, checkVariants, splitOf, type Split } from './traffic.js';
 import {
   DEFAULT_CONFIG,
@@ -196,6 +197,8 @@ function changeOf(change: ChangeInput, what: string): Change {
 
 export class ServingService {
   readonly metrics: ServingMetrics;
+  /** Per-variant requests, failures and latencies since a deployment's window was reset (rollout gates). */
+  readonly windows = new VariantStats();
   private readonly store: DeploymentStore;
   private readonly runtimes = new Map<string, DeploymentRuntime>();
   private generation = -1;
@@ -469,10 +472,9 @@ export class ServingService {
    * Replaces the variants of `name` if it is still at revision `expected` (what the rollouts
    * controller calls, so that it never undoes a change a user made meanwhile).
    */
-  async setVariants(name: string, variants: VariantSpec[], expected: number, change: Change): Promise<Deployment> {
+  async setVariants(name: string, variants: VariantInput[], expected: number, change: Change): Promise<Deployment> {
     const current = await this.get(name);
-    checkVariants(variants);
-    return this.save({ ...configOf(current), name, variants }, change, expected);
+    return this.save({ ...configOf(current), name, variants: await this.variantsOf({ variants }) }, change, expected);
   }
 
   /** The revisions of a deployment, newest first. */
@@ -628,7 +630,15 @@ export class ServingService {
    */
   async predict(target: Target, batch: Batch, outputs: readonly string[] = [], requestId?: string): Promise<{ output: Batch; target: Target }> {
     const started = performance.now();
-    const answered = await this.compute(target, batch, outputs);
+    let answered: { output: Batch; target: Target };
+    try {
+      answered = await this.compute(target, batch, outputs);
+    } catch (err) {
+      // A request the client got wrong is not the variant's failure.
+      if (!isModelportError(err) || (err.code !== 'InvalidArgument' && err.code !== 'ResourceExhausted')) this.windows.of(target.deployment, target.variant).failed();
+      throw err;
+    }
+    this.windows.of(answered.target.deployment, answered.target.variant).answered(performance.now() - started);
     if (this.taps.length > 0) {
       const t = answered.target;
       const entry = {

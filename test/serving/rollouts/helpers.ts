@@ -1,0 +1,54 @@
+/** Simulated model versions for rollout and A/B tests: a js classifier with a chosen error rate and accuracy. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Batch } from '../../../src/models/index.js';
+import { timeOrderedId } from '../../../src/core/ids.js';
+import type { ServingService } from '../../../src/serving/index.js';
+import type { RegistryService } from '../../../src/registry/index.js';
+import { tempDir } from '../../helpers/services.js';
+import { register } from '../helpers.js';
+
+/**
+ * A model answering `label` = x mod 2 (right, when feedback is x mod 2), wrong for x mod 10
+ * below `wrongPer10`, and throwing for x mod 100 below `failPer100` (x > 0: warm-up sends 0).
+ */
+export function simulatedModel(failPer100: number, wrongPer10: number): string {
+  const dir = tempDir('simmodel');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'model.mjs'),
+    `export const signature = { inputs: [{ name: 'x', dtype: 'float64', shape: [] }], outputs: [{ name: 'label', dtype: 'int64', shape: [] }] };
+export function predict(batch) {
+  const x = batch.column('x').data;
+  const out = new BigInt64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    if (x[i] > 0 && x[i] % 100 < ${failPer100}) throw new Error('simulated failure');
+    const right = x[i] % 2;
+    out[i] = BigInt(x[i] % 10 < ${wrongPer10} ? 1 - right : right);
+  }
+  return { label: { dtype: 'int64', shape: [], data: out } };
+}
+`,
+  );
+  return dir;
+}
+
+export async function registerSimulated(registry: RegistryService, name: string, failPer100: number, wrongPer10: number): Promise<number> {
+  return register(registry, name, simulatedModel(failPer100, wrongPer10), ['model.mjs']);
+}
+
+/** Sends x = from..to-1 as one-row requests, user `u<x>` each; returns request id, x and variant of each answered one. */
+export async function traffic(serving: ServingService, deployment: string, from: number, to: number): Promise<{ id: string; x: number; variant: string }[]> {
+  const out: { id: string; x: number; variant: string }[] = [];
+  for (let x = from; x < to; x++) {
+    const id = timeOrderedId();
+    const target = await serving.target(deployment, undefined, `u${x}`);
+    try {
+      const { target: t } = await serving.predict(target, Batch.from({ x: { dtype: 'float64', shape: [], data: Float64Array.of(x) } }), [], id);
+      out.push({ id, x, variant: t.variant });
+    } catch {
+      // a simulated failure: counted by serving against the variant
+    }
+  }
+  return out;
+}
