@@ -4,10 +4,25 @@
  */
 import { isModelportError } from '../core/errors.js';
 import type { DeploymentJson, RevisionJson } from '../server/serving.js';
+import type { RolloutJson } from '../server/rollouts.js';
 import type { V2Request, V2Response } from '../serving/index.js';
 import type { ModelportClient } from './client.js';
 
 export type { DeploymentJson as DeploymentInfo, RevisionJson as RevisionInfo } from '../server/serving.js';
+export type { RolloutJson as RolloutInfo } from '../server/rollouts.js';
+
+export interface RolloutRequest {
+  model?: string;
+  version?: number;
+  alias?: string;
+  steps?: number[];
+  min_step_seconds?: number;
+  min_requests?: number;
+  gates?: { max_error_rate_increase?: number; max_p99_ratio?: number; p99_slack_ms?: number; metric?: string; max_metric_drop?: number; min_feedback?: number };
+  move_alias?: string;
+}
+
+export type RolloutAction = 'pause' | 'resume' | 'abort' | 'promote';
 export type { V2Request, V2Response } from '../serving/index.js';
 
 export interface DeploymentSettings {
@@ -73,6 +88,20 @@ export class ServingClient {
     return this.client
       .request<{ revisions: RevisionJson[] }>({ method: 'GET', path: `/api/v1/deployments/${encodeURIComponent(name)}/revisions`, query: { limit } })
       .then((r) => r.revisions);
+  }
+
+  /** Starts a canary rollout: the canary takes the first step's share at once. */
+  startRollout(name: string, request: RolloutRequest): Promise<RolloutJson> {
+    return this.client.request({ method: 'POST', path: `/api/v1/deployments/${encodeURIComponent(name)}/rollout`, body: request, headers: this.who });
+  }
+
+  /** The current (or last) rollout of a deployment. */
+  rollout(name: string): Promise<RolloutJson> {
+    return this.client.request({ method: 'GET', path: `/api/v1/deployments/${encodeURIComponent(name)}/rollout` });
+  }
+
+  rolloutAction(name: string, action: RolloutAction): Promise<RolloutJson> {
+    return this.client.request({ method: 'POST', path: `/api/v1/deployments/${encodeURIComponent(name)}/rollout/${action}`, headers: this.who });
   }
 
   /** Restores the previous revision (or `to`) as a new revision. */

@@ -25,6 +25,7 @@ import { trackingRoutes } from './mlflow/tracking.js';
 import { mlflowRegistryRoutes } from './mlflow/registry.js';
 import { registryRoutes } from './registry.js';
 import { monitoringRoutes } from './monitoring.js';
+import { rolloutRoutes } from './rollouts.js';
 
 export interface AppOptions {
   /** pino logger options or false to silence; defaults to the Config's log level. */
@@ -32,7 +33,7 @@ export interface AppOptions {
 }
 
 /** One plugin per domain, each given the platform. */
-const DOMAIN_ROUTES: FastifyPluginAsync<{ platform: Platform }>[] = [healthRoutes, datasetRoutes, trackingRoutes, mlflowRegistryRoutes, registryRoutes, servingRoutes, v2Routes, invocationsRoutes, metricsRoutes, monitoringRoutes];
+const DOMAIN_ROUTES: FastifyPluginAsync<{ platform: Platform }>[] = [healthRoutes, datasetRoutes, trackingRoutes, mlflowRegistryRoutes, registryRoutes, servingRoutes, v2Routes, invocationsRoutes, metricsRoutes, monitoringRoutes, rolloutRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
