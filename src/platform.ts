@@ -17,6 +17,7 @@ import { createRegistryService, registryMigrations, trackingPorts, type Registry
 import { createServingService, servingMigrations, type ServingService } from './serving/index.js';
 import { createMonitoringService, monitoringMigrations, type MonitoringService } from './monitoring/service.js';
 import { RolloutService } from './serving/rollouts/service.js';
+import { AbAnalyzer } from './serving/ab.js';
 import { rolloutPorts } from './monitoring/rollout-ports.js';
 
 export interface Platform {
@@ -49,6 +50,7 @@ export interface Services {
   serving: ServingService;
   monitoring: MonitoringService;
   rollouts: RolloutService;
+  ab: AbAnalyzer;
 }
 
 async function createServices(stores: Stores): Promise<Services> {
@@ -65,7 +67,8 @@ async function createServices(stores: Stores): Promise<Services> {
     notifier: monitored,
     setAlias: async (model, alias, version) => void (await registry.setAlias(model, alias, version)),
   });
-  return { tracking, datasets, registry, serving, monitoring, rollouts };
+  const ab = new AbAnalyzer(serving, monitored, stores.clock);
+  return { tracking, datasets, registry, serving, monitoring, rollouts, ab };
 }
 
 export interface PlatformOptions {

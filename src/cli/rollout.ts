@@ -7,7 +7,7 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { invalidArgument } from '../core/errors.js';
-import { ServingClient, type RevisionInfo, type RolloutAction, type RolloutInfo, type RolloutRequest } from '../client/serving.js';
+import { ServingClient, type AbInfo, type RevisionInfo, type RolloutAction, type RolloutInfo, type RolloutRequest } from '../client/serving.js';
 import type { ModelportClient } from '../client/client.js';
 import { describeDeployment } from './deploy.js';
 import { withClient } from './context.js';
@@ -104,6 +104,25 @@ export function describeRollout(r: RolloutInfo): string {
   return `${lines.join('\n')}\n`;
 }
 
+export function describeAb(a: AbInfo): string {
+  const pct = (x: number) => (a.kind === 'conversion' ? `${(x * 100).toFixed(2)}%` : x.toFixed(4));
+  const group = (g: Pick<AbInfo, 'arms' | 'comparisons'>, indent: string) => {
+    const lines = g.arms.map((arm) => `${indent}${arm.variant}: ${arm.n} outcomes, ${a.kind === 'conversion' ? 'conversion' : 'mean reward'} ${pct(arm.mean)}`);
+    for (const c of g.comparisons) {
+      lines.push(
+        `${indent}${c.variant} vs ${c.control}: ${c.diff >= 0 ? '+' : ''}${pct(c.diff)}${c.relative !== undefined ? ` (${c.relative >= 0 ? '+' : ''}${(c.relative * 100).toFixed(1)}%)` : ''}, ` +
+          `${Math.round((1 - a.alpha) * 100)}% CI [${pct(c.ci[0])}, ${pct(c.ci[1])}], p ${c.p_value.toPrecision(3)} (${c.test}), ` +
+          `always-valid p ${c.sequential_p_value.toPrecision(3)}: ${c.significant ? 'significant' : 'not significant yet'}`,
+      );
+    }
+    return lines;
+  };
+  const lines = [`${a.deployment}: A/B analysis of ${a.kind}s, alpha ${a.alpha}`, ...group(a, '  ')];
+  if (a.sample_size) lines.push(`  sample size to detect a ${(a.sample_size.mde * 100).toFixed(0)}% relative lift: ${a.sample_size.per_arm} per arm`);
+  for (const s of a.segments ?? []) lines.push(`  segment ${s.segment}:`, ...group(s, '    '));
+  return `${lines.join('\n')}\n`;
+}
+
 const ROLLOUT_ACTIONS = ['status', 'pause', 'resume', 'abort', 'promote'];
 
 export function registerRolloutCommands(program: Command): void {
@@ -136,6 +155,24 @@ export function registerRolloutCommands(program: Command): void {
         const serving = servingClient(client);
         const r = !action ? await serving.startRollout(name, request!) : action === 'status' ? await serving.rollout(name) : await serving.rolloutAction(name, action as RolloutAction);
         process.stdout.write(flags.format === 'json' ? `${JSON.stringify(r, null, 2)}\n` : describeRollout(r));
+      });
+    });
+
+  program
+    .command('ab')
+    .description("A/B analysis of a deployment's variants from feedback outcomes (0/1 labels or numeric values)")
+    .argument('<name>', 'deployment name')
+    .option('--control <variant>', 'variant the others are compared with (default: the first)')
+    .option('--segment <field>', 'logged input field to split the analysis by')
+    .option('--alpha <x>', 'significance level (default 0.05)')
+    .option('--mde <x>', 'relative lift the sample size is computed for (default 0.1)')
+    .option('--format <format>', 'text | json', 'text')
+    .action(async (name: string, flags: { control?: string; segment?: string; alpha?: string; mde?: string; format: string }, cmd: Command) => {
+      if (flags.format !== 'text' && flags.format !== 'json') throw invalidArgument(`--format: "${flags.format}" must be text or json`);
+      const query = { control: flags.control, segment: flags.segment, alpha: numberFlag(flags.alpha, '--alpha', 1e-9, 0.4999), mde: numberFlag(flags.mde, '--mde', 1e-9, 10) };
+      await withClient(cmd, async (client) => {
+        const a = await servingClient(client).ab(name, query);
+        process.stdout.write(flags.format === 'json' ? `${JSON.stringify(a, null, 2)}\n` : describeAb(a));
       });
     });
 

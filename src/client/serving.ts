@@ -4,12 +4,12 @@
  */
 import { isModelportError } from '../core/errors.js';
 import type { DeploymentJson, RevisionJson } from '../server/serving.js';
-import type { RolloutJson } from '../server/rollouts.js';
+import type { AbJson, RolloutJson } from '../server/rollouts.js';
 import type { V2Request, V2Response } from '../serving/index.js';
 import type { ModelportClient } from './client.js';
 
 export type { DeploymentJson as DeploymentInfo, RevisionJson as RevisionInfo } from '../server/serving.js';
-export type { RolloutJson as RolloutInfo } from '../server/rollouts.js';
+export type { RolloutJson as RolloutInfo, AbJson as AbInfo } from '../server/rollouts.js';
 
 export interface RolloutRequest {
   model?: string;
@@ -102,6 +102,11 @@ export class ServingClient {
 
   rolloutAction(name: string, action: RolloutAction): Promise<RolloutJson> {
     return this.client.request({ method: 'POST', path: `/api/v1/deployments/${encodeURIComponent(name)}/rollout/${action}`, headers: this.who });
+  }
+
+  /** The A/B analysis of a deployment's variants from feedback outcomes. */
+  ab(name: string, query: { control?: string; segment?: string; alpha?: number; mde?: number; from?: number; to?: number } = {}): Promise<AbJson> {
+    return this.client.request({ method: 'GET', path: `/api/v1/deployments/${encodeURIComponent(name)}/ab`, query });
   }
 
   /** Restores the previous revision (or `to`) as a new revision. */

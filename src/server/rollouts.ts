@@ -1,13 +1,14 @@
 /**
  * Rollouts API: start a canary rollout of a deployment, read its state and last gate
- * evaluation, pause, resume, abort or promote it. The controller judges running rollouts once
- * a second while the server listens.
+ * evaluation, pause, resume, abort or promote it (the controller judges running rollouts once
+ * a second while the server listens); and the A/B analysis of a deployment's variants.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../platform.js';
 import type { Rollout } from '../serving/rollouts/types.js';
+import type { AbAnalysis, AbGroup } from '../serving/ab.js';
 import { actorOf } from './registry-actor.js';
 
 const StartBody = Type.Object({
@@ -103,6 +104,69 @@ function view(r: Rollout): RolloutJson {
   };
 }
 
+const Interval = Type.Tuple([Type.Number(), Type.Number()]);
+const Group = {
+  arms: Type.Array(Type.Object({ variant: Type.String(), n: Type.Integer(), mean: Type.Number({ description: 'conversion rate or mean reward' }), variance: Type.Number() })),
+  comparisons: Type.Array(
+    Type.Object({
+      variant: Type.String(),
+      control: Type.String(),
+      test: Type.String({ description: 'two_proportion_z | welch_t' }),
+      diff: Type.Number({ description: 'variant − control' }),
+      relative: Type.Optional(Type.Number()),
+      statistic: Type.Number(),
+      df: Type.Optional(Type.Number()),
+      p_value: Type.Number({ description: 'fixed-horizon: valid when read once, at the planned sample size' }),
+      ci: Interval,
+      sequential_p_value: Type.Number({ description: 'always valid: may be read at any time' }),
+      significant: Type.Boolean({ description: 'sequential p-value below alpha' }),
+    }),
+  ),
+};
+const AbView = Type.Object({
+  deployment: Type.String(),
+  kind: Type.String({ description: 'conversion (0/1 labels) | reward (values)' }),
+  alpha: Type.Number(),
+  from_ms: Type.Number(),
+  to_ms: Type.Number(),
+  sample_size: Type.Optional(Type.Object({ mde: Type.Number(), per_arm: Type.Integer() })),
+  ...Group,
+  segments: Type.Optional(Type.Array(Type.Object({ segment: Type.String(), ...Group }))),
+});
+export type AbJson = Static<typeof AbView>;
+
+function groupView(g: AbGroup) {
+  return {
+    arms: g.arms,
+    comparisons: g.comparisons.map((c) => ({
+      variant: c.variant,
+      control: c.control,
+      test: c.fixed.test,
+      diff: c.fixed.diff,
+      relative: c.fixed.relative,
+      statistic: c.fixed.statistic,
+      df: c.fixed.df,
+      p_value: c.fixed.pValue,
+      ci: c.fixed.ci,
+      sequential_p_value: c.sequentialPValue,
+      significant: c.significant,
+    })),
+  };
+}
+
+function abView(a: AbAnalysis): AbJson {
+  return {
+    deployment: a.deployment,
+    kind: a.kind,
+    alpha: a.alpha,
+    from_ms: a.from,
+    to_ms: a.to,
+    sample_size: a.sampleSize && { mde: a.sampleSize.mde, per_arm: a.sampleSize.perArm },
+    ...groupView(a),
+    segments: a.segments?.map((s) => ({ segment: s.segment, ...groupView(s) })),
+  };
+}
+
 const TAGS = ['rollouts'];
 const NamePath = Type.Object({ name: Type.String() });
 const ACTIONS = ['pause', 'resume', 'abort', 'promote'] as const;
@@ -139,6 +203,24 @@ export const rolloutRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
     config: { permission: 'read' },
     schema: { summary: 'The current (or last) rollout of a deployment, with its last gate evaluation', tags: TAGS, params: NamePath, response: { 200: RolloutView } },
   }, async (request) => view(await rollouts.status(request.params.name)));
+
+  app.get('/api/v1/deployments/:name/ab', {
+    config: { permission: 'read' },
+    schema: {
+      summary: "A/B analysis of the deployment's variants from feedback outcomes",
+      tags: TAGS,
+      params: NamePath,
+      querystring: Type.Object({
+        control: Type.Optional(Type.String({ description: 'variant the others are compared with (default: the first)' })),
+        segment: Type.Optional(Type.String({ description: 'logged input field to split the analysis by' })),
+        alpha: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 0.5 })),
+        mde: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'relative lift the sample size is computed for (default 0.1)' })),
+        from: Type.Optional(Type.Number({ description: 'epoch ms (default: 30 days before to)' })),
+        to: Type.Optional(Type.Number({ description: 'epoch ms (default: now)' })),
+      }),
+      response: { 200: AbView },
+    },
+  }, async (request) => abView(await platform.services.ab.analyze(request.params.name, request.query)));
 
   for (const action of ACTIONS) {
     app.post(`/api/v1/deployments/:name/rollout/${action}`, {

@@ -9,7 +9,7 @@ import { tempDir } from '../../helpers/services.js';
 import { register } from '../helpers.js';
 
 /**
- * A model answering `label` = x mod 2 (right, when feedback is x mod 2), wrong for x mod 10
+ * A model of inputs x and region (a segment field it ignores) answering `label` = x mod 2 (right, when feedback is x mod 2), wrong for x mod 10
  * below `wrongPer10`, and throwing for x mod 100 below `failPer100` (x > 0: warm-up sends 0).
  */
 export function simulatedModel(failPer100: number, wrongPer10: number): string {
@@ -17,7 +17,7 @@ export function simulatedModel(failPer100: number, wrongPer10: number): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, 'model.mjs'),
-    `export const signature = { inputs: [{ name: 'x', dtype: 'float64', shape: [] }], outputs: [{ name: 'label', dtype: 'int64', shape: [] }] };
+    `export const signature = { inputs: [{ name: 'x', dtype: 'float64', shape: [] }, { name: 'region', dtype: 'float64', shape: [] }], outputs: [{ name: 'label', dtype: 'int64', shape: [] }] };
 export function predict(batch) {
   const x = batch.column('x').data;
   const out = new BigInt64Array(x.length);
@@ -37,14 +37,14 @@ export async function registerSimulated(registry: RegistryService, name: string,
   return register(registry, name, simulatedModel(failPer100, wrongPer10), ['model.mjs']);
 }
 
-/** Sends x = from..to-1 as one-row requests, user `u<x>` each; returns request id, x and variant of each answered one. */
+/** Sends x = from..to-1 as one-row requests (region: x mod 3 = 0), user `u<x>` each; returns request id, x and variant of each answered one. */
 export async function traffic(serving: ServingService, deployment: string, from: number, to: number): Promise<{ id: string; x: number; variant: string }[]> {
   const out: { id: string; x: number; variant: string }[] = [];
   for (let x = from; x < to; x++) {
     const id = timeOrderedId();
     const target = await serving.target(deployment, undefined, `u${x}`);
     try {
-      const { target: t } = await serving.predict(target, Batch.from({ x: { dtype: 'float64', shape: [], data: Float64Array.of(x) } }), [], id);
+      const { target: t } = await serving.predict(target, Batch.from({ x: { dtype: 'float64', shape: [], data: Float64Array.of(x) }, region: { dtype: 'float64', shape: [], data: Float64Array.of(x % 3 === 0 ? 1 : 0) } }), [], id);
       out.push({ id, x, variant: t.variant });
     } catch {
       // a simulated failure: counted by serving against the variant
