@@ -222,6 +222,34 @@ export const rolloutRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
     },
   }, async (request) => abView(await platform.services.ab.analyze(request.params.name, request.query)));
 
+  app.get('/api/v1/deployments/:name/shadow', {
+    config: { permission: 'read' },
+    schema: {
+      summary: "How each shadow variant's answers compare with the answering variant's (on the answering replica)",
+      tags: TAGS,
+      params: NamePath,
+      response: {
+        200: Type.Object({
+          shadows: Type.Array(
+            Type.Object({
+              variant: Type.String(),
+              requests: Type.Integer(),
+              failures: Type.Integer(),
+              rows: Type.Integer(),
+              agreement: Type.Optional(Type.Number()),
+              mean_abs_diff: Type.Optional(Type.Number()),
+              confusion: Type.Record(Type.String(), Type.Integer(), { description: '"answered class → shadow class": rows' }),
+            }),
+          ),
+        }),
+      },
+    },
+  }, async (request) => {
+    await platform.services.serving.get(request.params.name);
+    const shadows = platform.services.serving.shadowComparisons(request.params.name);
+    return { shadows: shadows.map((v) => ({ variant: v.variant, requests: v.requests, failures: v.failures, rows: v.rows, agreement: v.agreement, mean_abs_diff: v.meanAbsDiff, confusion: v.confusion })) };
+  });
+
   for (const action of ACTIONS) {
     app.post(`/api/v1/deployments/:name/rollout/${action}`, {
       config: { permission: 'manage' },

@@ -20,6 +20,7 @@ export class ServingMetrics {
   readonly cacheMisses: Counter<'deployment'>;
   readonly rateLimited: Counter<'deployment'>;
   readonly loadFailures: Counter<'deployment'>;
+  readonly shadowRequests: Counter<'deployment' | 'variant' | 'outcome'>;
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -86,6 +87,12 @@ export class ServingMetrics {
       name: 'modelport_model_load_failures_total',
       help: 'Model versions that failed to load; the previous version kept serving.',
       labelNames: ['deployment'],
+      registers,
+    });
+    this.shadowRequests = new Counter({
+      name: 'modelport_shadow_requests_total',
+      help: 'Copies of requests answered by shadow variants, by outcome (ok, error); never seen by callers.',
+      labelNames: ['deployment', 'variant', 'outcome'],
       registers,
     });
     this.cacheHits = new Counter({ name: 'modelport_cache_hits_total', help: 'Response cache hits.', labelNames: ['deployment'], registers });

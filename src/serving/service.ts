@@ -16,7 +16,8 @@ import { LoadedVersion, loadVersion } from './runtime.js';
 import { describeRef, type ModelSource } from './source.js';
 import { DeploymentStore, type Change, type Revision } from './store.js';
 import { VariantStats } from './variant-stats.js';
-import { assign, bucketOf, checkVariants, splitOf, type Split } from './traffic.js';
+import { ShadowComparison, type ShadowView } from './shadow.js';
+import { assign, bucketOf, BUCKETS, checkVariants, splitOf, type Split } from './traffic.js';
 import {
   DEFAULT_CONFIG,
   type Deployment,
@@ -115,6 +116,8 @@ class DeploymentRuntime {
   cache: ResponseCache | undefined;
   limiter: RateLimiter | undefined;
   split: Split;
+  /** Per shadow variant: how its answers compare with the answering variant's. */
+  shadows = new Map<string, ShadowComparison>();
   /** Changes to one deployment apply one at a time, in order. */
   chain: Promise<void> = Promise.resolve();
 
@@ -307,6 +310,8 @@ export class ServingService {
 
   private configure(rt: DeploymentRuntime, before: DeploymentRecord | undefined): void {
     rt.split = splitOf(rt.record.variants);
+    const shadows = rt.record.variants.filter((v) => v.shadow).map((v) => v.name);
+    rt.shadows = new Map(shadows.map((name) => [name, rt.shadows.get(name) ?? new ShadowComparison(name)]));
     const now = configOf(rt.record);
     const old = before ? configOf(before) : undefined;
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -639,6 +644,8 @@ export class ServingService {
       throw err;
     }
     this.windows.of(answered.target.deployment, answered.target.variant).answered(performance.now() - started);
+    const rt = this.runtimes.get(answered.target.deployment);
+    if (rt && rt.shadows.size > 0) this.mirror(rt, answered.target, batch, answered.output, requestId ?? '');
     if (this.taps.length > 0) {
       const t = answered.target;
       const entry = {
@@ -656,6 +663,41 @@ export class ServingService {
       for (const tap of this.taps) tap.record(entry);
     }
     return answered;
+  }
+
+  /**
+   * Sends a copy of an answered request to each shadow whose share takes it (by the request's
+   * key, so one user is mirrored always or never), after the caller's answer has gone out: the
+   * caller never waits for a shadow, and a shadow's failure only counts against it.
+   */
+  private mirror(rt: DeploymentRuntime, answered: Target, batch: Batch, output: Batch, requestId: string): void {
+    for (const [name, comparison] of rt.shadows) {
+      const v = rt.variants.get(name);
+      const current = v?.current;
+      if (!v || !current || bucketOf(`${answered.deployment}\u0000shadow`, answered.key ?? requestId) >= (v.spec.mirror ?? 0) * (BUCKETS / 100)) continue;
+      comparison.requests++;
+      const labels = { deployment: answered.deployment, variant: name };
+      setImmediate(() => {
+        const started = performance.now();
+        current.predict(batch).then(
+          (out) => {
+            comparison.compare(output, out);
+            this.metrics.shadowRequests.inc({ ...labels, outcome: 'ok' });
+            const entry = { requestId, deployment: answered.deployment, model: current.model, version: current.version, variant: name, key: answered.key, inputs: batch, outputs: out, latencyMs: performance.now() - started, timeMs: this.clock.now() };
+            for (const tap of this.taps) tap.record(entry);
+          },
+          () => {
+            comparison.failures++;
+            this.metrics.shadowRequests.inc({ ...labels, outcome: 'error' });
+          },
+        );
+      });
+    }
+  }
+
+  /** How each shadow variant of `name` compares with the variants that answered, on this replica. */
+  shadowComparisons(name: string): ShadowView[] {
+    return [...(this.runtimes.get(name)?.shadows.values() ?? [])].map((c) => c.view());
   }
 
   /** Sends every answered prediction to `tap` too (the monitoring prediction log). */

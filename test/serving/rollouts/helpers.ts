@@ -10,16 +10,17 @@ import { register } from '../helpers.js';
 
 /**
  * A model of inputs x and region (a segment field it ignores) answering `label` = x mod 2 (right, when feedback is x mod 2), wrong for x mod 10
- * below `wrongPer10`, and throwing for x mod 100 below `failPer100` (x > 0: warm-up sends 0).
+ * below `wrongPer10`, throwing for x mod 100 below `failPer100`, and answering after `delayMs` (x > 0: warm-up sends 0).
  */
-export function simulatedModel(failPer100: number, wrongPer10: number): string {
+export function simulatedModel(failPer100: number, wrongPer10: number, delayMs = 0): string {
   const dir = tempDir('simmodel');
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, 'model.mjs'),
     `export const signature = { inputs: [{ name: 'x', dtype: 'float64', shape: [] }, { name: 'region', dtype: 'float64', shape: [] }], outputs: [{ name: 'label', dtype: 'int64', shape: [] }] };
-export function predict(batch) {
+export async function predict(batch) {
   const x = batch.column('x').data;
+  if (${delayMs} > 0 && x[0] > 0) await new Promise((r) => setTimeout(r, ${delayMs}));
   const out = new BigInt64Array(x.length);
   for (let i = 0; i < x.length; i++) {
     if (x[i] > 0 && x[i] % 100 < ${failPer100}) throw new Error('simulated failure');
@@ -33,8 +34,8 @@ export function predict(batch) {
   return dir;
 }
 
-export async function registerSimulated(registry: RegistryService, name: string, failPer100: number, wrongPer10: number): Promise<number> {
-  return register(registry, name, simulatedModel(failPer100, wrongPer10), ['model.mjs']);
+export async function registerSimulated(registry: RegistryService, name: string, failPer100: number, wrongPer10: number, delayMs = 0): Promise<number> {
+  return register(registry, name, simulatedModel(failPer100, wrongPer10, delayMs), ['model.mjs']);
 }
 
 /** Sends x = from..to-1 as one-row requests (region: x mod 3 = 0), user `u<x>` each; returns request id, x and variant of each answered one. */
