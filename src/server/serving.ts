@@ -32,6 +32,9 @@ const RateLimit = Type.Object({
 const Routing = Type.Object({
   header: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'request header holding the user id a variant is chosen by (default x-user-id)' })),
   input_field: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'input column whose first value is the key (before the header)' })),
+  fallback: Type.Optional(Type.String({ minLength: 1, description: "variant answering while the chosen one's circuit breaker is open" })),
+  breaker_failures: Type.Optional(Type.Integer({ minimum: 1, description: 'consecutive failures that open a variant breaker (default 5)' })),
+  breaker_cooldown_ms: Type.Optional(Type.Integer({ minimum: 0, description: 'open breaker waits this long before a trial request (default 30000)' })),
 });
 const VariantBody = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 64 }),
@@ -96,7 +99,13 @@ const DeploymentView = Type.Object({
   batching: Type.Object({ max_batch_size: Type.Integer(), max_queue_delay_us: Type.Integer(), max_queue_size: Type.Integer(), timeout_ms: Type.Integer() }),
   cache: Type.Object({ enabled: Type.Boolean(), max_entries: Type.Integer(), max_bytes: Type.Integer(), ttl_ms: Type.Integer() }),
   rate_limit: Type.Object({ enabled: Type.Boolean(), requests_per_second: Type.Number(), burst: Type.Integer(), key: Type.String() }),
-  routing: Type.Object({ header: Type.String(), input_field: Type.Optional(Type.String()) }),
+  routing: Type.Object({
+    header: Type.String(),
+    input_field: Type.Optional(Type.String()),
+    fallback: Type.Optional(Type.String()),
+    breaker_failures: Type.Integer(),
+    breaker_cooldown_ms: Type.Integer(),
+  }),
   threads: Type.Integer(),
   executor: Type.String(),
   revision: Type.Integer(),
@@ -135,7 +144,13 @@ function view(d: Deployment): DeploymentJson {
     },
     cache: { enabled: d.cache.enabled, max_entries: d.cache.maxEntries, max_bytes: d.cache.maxBytes, ttl_ms: d.cache.ttlMs },
     rate_limit: { enabled: d.rateLimit.enabled, requests_per_second: d.rateLimit.requestsPerSecond, burst: d.rateLimit.burst, key: d.rateLimit.key },
-    routing: { header: d.routing.header, input_field: d.routing.inputField },
+    routing: {
+      header: d.routing.header,
+      input_field: d.routing.inputField,
+      fallback: d.routing.fallback,
+      breaker_failures: d.routing.breakerFailures,
+      breaker_cooldown_ms: d.routing.breakerCooldownMs,
+    },
     threads: d.threads,
     executor: d.executor,
     revision: d.revision,
@@ -178,7 +193,7 @@ function patchOf(body: SettingsJson): DeploymentConfigPatch {
     batching: b && drop({ maxBatchSize: b.max_batch_size, maxQueueDelayUs: b.max_queue_delay_us, maxQueueSize: b.max_queue_size, timeoutMs: b.timeout_ms }),
     cache: c && drop({ enabled: c.enabled, maxEntries: c.max_entries, maxBytes: c.max_bytes, ttlMs: c.ttl_ms }),
     rateLimit: r && drop({ enabled: r.enabled, requestsPerSecond: r.requests_per_second, burst: r.burst, key: r.key }),
-    routing: g && drop({ header: g.header, inputField: g.input_field }),
+    routing: g && drop({ header: g.header, inputField: g.input_field, fallback: g.fallback, breakerFailures: g.breaker_failures, breakerCooldownMs: g.breaker_cooldown_ms }),
     threads: body.threads,
     executor: body.executor,
   };

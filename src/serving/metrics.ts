@@ -21,6 +21,10 @@ export class ServingMetrics {
   readonly rateLimited: Counter<'deployment'>;
   readonly loadFailures: Counter<'deployment'>;
   readonly shadowRequests: Counter<'deployment' | 'variant' | 'outcome'>;
+  readonly fallbacks: Counter<'deployment' | 'variant' | 'fallback'>;
+  readonly breakerState: Gauge<'deployment' | 'variant'>;
+  /** Set by the service: each variant's circuit-breaker state, read at scrape time. */
+  breakerStates: () => { deployment: string; variant: string; state: string }[] = () => [];
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -94,6 +98,23 @@ export class ServingMetrics {
       help: 'Copies of requests answered by shadow variants, by outcome (ok, error); never seen by callers.',
       labelNames: ['deployment', 'variant', 'outcome'],
       registers,
+    });
+    this.fallbacks = new Counter({
+      name: 'modelport_fallback_requests_total',
+      help: "Requests answered by the fallback variant while the chosen variant's circuit breaker was open.",
+      labelNames: ['deployment', 'variant', 'fallback'],
+      registers,
+    });
+    const states = () => this.breakerStates();
+    this.breakerState = new Gauge({
+      name: 'modelport_circuit_breaker_state',
+      help: "Each variant's circuit breaker on this replica: 0 closed, 1 open, 2 half-open.",
+      labelNames: ['deployment', 'variant'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of states()) this.set({ deployment: s.deployment, variant: s.variant }, s.state === 'closed' ? 0 : s.state === 'open' ? 1 : 2);
+      },
     });
     this.cacheHits = new Counter({ name: 'modelport_cache_hits_total', help: 'Response cache hits.', labelNames: ['deployment'], registers });
     this.cacheMisses = new Counter({ name: 'modelport_cache_misses_total', help: 'Response cache misses.', labelNames: ['deployment'], registers });

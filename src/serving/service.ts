@@ -16,6 +16,7 @@ import { LoadedVersion, loadVersion } from './runtime.js';
 import { describeRef, type ModelSource } from './source.js';
 import { DeploymentStore, type Change, type Revision } from './store.js';
 import { VariantStats } from './variant-stats.js';
+import { CircuitBreaker } from './breaker.js';
 import { ShadowComparison, type ShadowView } from './shadow.js';
 import { assign, bucketOf, BUCKETS, checkVariants, splitOf, type Split } from './traffic.js';
 import {
@@ -94,8 +95,15 @@ class VariantRuntime {
   failure: string | undefined;
   /** Settles when the load in progress (if any) has finished, either way. */
   settled: Promise<void> = Promise.resolve();
+  breaker: CircuitBreaker;
 
-  constructor(public spec: VariantSpec) {}
+  constructor(
+    public spec: VariantSpec,
+    routing: RoutingConfig,
+    clock: Clock,
+  ) {
+    this.breaker = new CircuitBreaker({ failures: routing.breakerFailures, cooldownMs: routing.breakerCooldownMs }, clock);
+  }
 
   status(): VariantStatus {
     const state = this.current ? 'ready' : this.loadingVersion !== undefined ? 'loading' : this.failure ? 'failed' : 'pending';
@@ -145,7 +153,7 @@ export function mergeConfig(base: DeploymentConfig, patch: DeploymentConfigPatch
     batching: { ...base.batching, ...patch.batching },
     cache: { ...base.cache, ...patch.cache },
     rateLimit: { ...base.rateLimit, ...patch.rateLimit },
-    routing: { ...(base.routing ?? DEFAULT_CONFIG.routing), ...patch.routing },
+    routing: { ...DEFAULT_CONFIG.routing, ...base.routing, ...patch.routing },
     threads: patch.threads ?? base.threads,
     executor: patch.executor ?? base.executor,
   };
@@ -167,6 +175,8 @@ export function mergeConfig(base: DeploymentConfig, patch: DeploymentConfigPatch
   out.routing.header = out.routing.header.toLowerCase();
   if (!/^[a-z0-9-]{1,64}$/.test(out.routing.header)) throw invalidArgument(`routing.header: "${out.routing.header}" is not an HTTP header name`);
   if (out.routing.inputField !== undefined && !/^.{1,256}$/.test(out.routing.inputField)) throw invalidArgument('routing.input_field: must be 1-256 characters');
+  int(out.routing.breakerFailures, 'routing.breaker_failures', 1, 1_000_000);
+  int(out.routing.breakerCooldownMs, 'routing.breaker_cooldown_ms', 0, 86_400_000);
   return out;
 }
 
@@ -191,6 +201,13 @@ function variantsFrom(inputs: readonly VariantInput[]): VariantSpec[] {
   });
   checkVariants(specs);
   return specs;
+}
+
+function checkFallback(spec: DeploymentSpec): void {
+  const fallback = spec.routing.fallback;
+  if (fallback !== undefined && !spec.variants.some((v) => v.name === fallback && !v.shadow)) {
+    throw invalidArgument(`routing.fallback: "${fallback}" is not a variant taking traffic (there are ${spec.variants.filter((v) => !v.shadow).map((v) => v.name).join(', ')})`);
+  }
 }
 
 function changeOf(change: ChangeInput, what: string): Change {
@@ -219,6 +236,7 @@ export class ServingService {
   ) {
     this.store = new DeploymentStore(metadata);
     this.metrics = new ServingMetrics({ processMetrics: options.processMetrics });
+    this.metrics.breakerStates = () => this.breakerStates();
     this.unsubscribe = source.onAliasMoved((move) => {
       for (const rt of this.runtimes.values()) {
         for (const v of rt.variants.values()) {
@@ -300,7 +318,7 @@ export class ServingService {
       await Promise.all(
         record.variants.map((spec) => {
           let v = runtime.variants.get(spec.name);
-          if (!v) runtime.variants.set(spec.name, (v = new VariantRuntime(spec)));
+          if (!v) runtime.variants.set(spec.name, (v = new VariantRuntime(spec, configOf(record).routing, this.clock)));
           v.spec = spec;
           return this.syncVariant(runtime, v);
         }),
@@ -443,6 +461,7 @@ export class ServingService {
     if (!NAME.test(name ?? '')) throw invalidArgument(`name: "${name}" must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit`);
     const variants = await this.variantsOf(input);
     const spec: DeploymentSpec = { name: name!, variants, ...mergeConfig(DEFAULT_CONFIG, input.config) };
+    checkFallback(spec);
     const record = await this.store.create(spec, this.clock.now(), changeOf(change, 'created'));
     await this.apply(record);
     return this.view(record);
@@ -467,6 +486,7 @@ export class ServingService {
 
   /** Stores `spec` as the next revision (only if still at `expected`, when given) and applies it here. */
   private async save(spec: DeploymentSpec, change: Change, expected?: number): Promise<Deployment> {
+    checkFallback(spec);
     const record = await this.store.update(spec, this.clock.now(), change, expected);
     if (!record) throw failedPrecondition(`deployment "${spec.name}" changed meanwhile (it is past revision ${expected}); read it again`);
     await this.apply(record);
@@ -577,7 +597,12 @@ export class ServingService {
       const { names } = rt.split;
       const chosen = key === undefined || names.length < 2 ? names[0] : assign(rt.split, bucketOf(name, key));
       const v = chosen === undefined ? undefined : rt.variants.get(chosen);
-      if (v?.current) return { deployment: name, variant: v.spec.name, version: v.current, key };
+      if (v?.current && (names.length < 2 || v.breaker.allow())) return { deployment: name, variant: v.spec.name, version: v.current, key };
+      const fallback = v?.current ? this.fallbackOf(rt, v) : undefined;
+      if (fallback) {
+        this.metrics.fallbacks.inc({ deployment: name, variant: v!.spec.name, fallback: fallback.spec.name });
+        return { deployment: name, variant: fallback.spec.name, version: fallback.current!, key };
+      }
     }
     for (const v of rt.variants.values()) {
       if (!v.current) continue;
@@ -586,6 +611,18 @@ export class ServingService {
       }
     }
     return undefined;
+  }
+
+  /** The variant answering while `v`'s breaker is open: the configured fallback, else the first other live one serving with its breaker closed. */
+  private fallbackOf(rt: DeploymentRuntime, v: VariantRuntime): VariantRuntime | undefined {
+    const named = configOf(rt.record).routing.fallback;
+    const candidates = named !== undefined ? [rt.variants.get(named)] : rt.split.names.map((n) => rt.variants.get(n));
+    return candidates.find((c) => c && c !== v && c.current && !c.spec.shadow && c.breaker.state === 'closed');
+  }
+
+  /** Circuit-breaker state of every variant on this replica (for /metrics). */
+  breakerStates(): { deployment: string; variant: string; state: string }[] {
+    return [...this.runtimes].flatMap(([deployment, rt]) => [...rt.variants.values()].map((v) => ({ deployment, variant: v.spec.name, state: v.breaker.state })));
   }
 
   /** Finds (loading on first use if this replica has not yet) the version that answers for `name`. */
@@ -640,10 +677,14 @@ export class ServingService {
       answered = await this.compute(target, batch, outputs);
     } catch (err) {
       // A request the client got wrong is not the variant's failure.
-      if (!isModelportError(err) || (err.code !== 'InvalidArgument' && err.code !== 'ResourceExhausted')) this.windows.of(target.deployment, target.variant).failed();
+      if (!isModelportError(err) || (err.code !== 'InvalidArgument' && err.code !== 'ResourceExhausted')) {
+        this.windows.of(target.deployment, target.variant).failed();
+        this.runtimes.get(target.deployment)?.variants.get(target.variant)?.breaker.failure();
+      }
       throw err;
     }
     this.windows.of(answered.target.deployment, answered.target.variant).answered(performance.now() - started);
+    this.runtimes.get(answered.target.deployment)?.variants.get(answered.target.variant)?.breaker.success();
     const rt = this.runtimes.get(answered.target.deployment);
     if (rt && rt.shadows.size > 0) this.mirror(rt, answered.target, batch, answered.output, requestId ?? '');
     if (this.taps.length > 0) {

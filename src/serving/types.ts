@@ -29,6 +29,12 @@ export interface RoutingConfig {
   header: string;
   /** Input column whose first row's value is the key. */
   inputField?: string;
+  /** The variant that answers while the chosen one's circuit breaker is open (default: the first other live variant). */
+  fallback?: string;
+  /** Consecutive failures that open a variant's circuit breaker (with another variant to fall back to). */
+  breakerFailures: number;
+  /** How long an open breaker waits before a trial request (ms). */
+  breakerCooldownMs: number;
 }
 
 export interface BatchingConfig {
@@ -127,7 +133,7 @@ export const DEFAULT_CONFIG: DeploymentConfig = {
   batching: { maxBatchSize: 1, maxQueueDelayUs: 0, maxQueueSize: 1024, timeoutMs: 30_000 },
   cache: { enabled: false, maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, ttlMs: 0 },
   rateLimit: { enabled: false, requestsPerSecond: 100, burst: 200, key: 'token' },
-  routing: { header: 'x-user-id' },
+  routing: { header: 'x-user-id', breakerFailures: 5, breakerCooldownMs: 30_000 },
   threads: 1,
   executor: 'auto',
 };

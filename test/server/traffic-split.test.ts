@@ -72,7 +72,7 @@ describe('weighted sticky traffic split over HTTP', () => {
   test('a named input field routes before the header', async () => {
     const res = await patch(`${server.url}/api/v1/deployments/split`, { routing: { input_field: 'input' } });
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body.routing, { header: 'x-user-id', input_field: 'input' });
+    assert.deepEqual(res.body.routing, { header: 'x-user-id', input_field: 'input', breaker_failures: 5, breaker_cooldown_ms: 30000 });
     // The key is the row's first value: one input row always lands on one variant, whoever sends it.
     const variants = new Set<string>();
     for (let i = 0; i < 10; i++) variants.add((await post(`${server.url}/v2/models/split/infer`, v2Row(row), { 'x-user-id': `u${i}` })).headers.get('x-modelport-variant')!);
