@@ -288,15 +288,19 @@ export class RolloutService {
       gates: [],
     };
     const g = r.gates;
-    if (c.requests < r.minRequests) {
+    // An open breaker sends the canary's users to the primary: the canary would never reach its request count.
+    const tripped = this.serving.breakerStates().some((b) => b.deployment === r.deployment && b.variant === CANARY && b.state !== 'closed');
+    if (c.requests < r.minRequests && !tripped) {
       evaluation.waiting = `${c.requests} of ${r.minRequests} canary requests`;
       return evaluation;
     }
     const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
     evaluation.gates.push({
       gate: 'error_rate',
-      passed: c.errorRate - p.errorRate <= g.maxErrorRateIncrease,
-      detail: `error rate ${pct(c.errorRate)} (canary, ${c.errors}/${c.requests}) vs ${pct(p.errorRate)} (primary, ${p.errors}/${p.requests}), at most ${pct(g.maxErrorRateIncrease)} more allowed`,
+      passed: !tripped && c.errorRate - p.errorRate <= g.maxErrorRateIncrease,
+      detail:
+        `error rate ${pct(c.errorRate)} (canary, ${c.errors}/${c.requests}) vs ${pct(p.errorRate)} (primary, ${p.errors}/${p.requests}), at most ${pct(g.maxErrorRateIncrease)} more allowed` +
+        (tripped ? "; the canary's circuit breaker is open" : ''),
     });
     if (c.p99Ms !== undefined && p.p99Ms !== undefined) {
       const limit = Math.max(p.p99Ms * g.maxP99Ratio, p.p99Ms + g.p99SlackMs);
