@@ -33,16 +33,8 @@ import {
   type VariantStatus,
 } from './types.js';
 
-/** A variant as a user gives it. */
-export interface VariantInput {
-  name: string;
-  model: string;
-  version?: number;
-  alias?: string;
-  weight: number;
-  shadow?: boolean;
-  mirror?: number;
-}
+/** A variant as a user gives it (checked and resolved before it is stored). */
+export type VariantInput = VariantSpec;
 
 export interface DeployInput {
   /** Deployment name; defaults to the model name. */

@@ -137,7 +137,7 @@ export class RolloutService {
       updatedMs: now,
       seq: 0,
     };
-    const others = d.variants.filter((v) => v.shadow).map((v) => ({ name: v.name, model: v.model, version: v.version, alias: v.alias, weight: 0, shadow: true, mirror: v.mirror }));
+    const others = this.shadows(d);
     const moved = await this.serving.setVariants(deployment, [...this.split(rollout, steps[0]), ...others], d.revision, {
       actor: input.actor ?? 'anonymous',
       reason: `rollout ${rollout.id}: canary at ${steps[0]}%`,
