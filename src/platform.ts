@@ -25,6 +25,9 @@ import { jobMigrations } from './serving/jobs/migrations.js';
 import { PipelinesService, pipelineMigrations } from './pipelines/index.js';
 import { isModelportError } from './core/errors.js';
 import type { AlertKind } from './monitoring/alerts/types.js';
+import { RolloutService } from './serving/rollouts/service.js';
+import { AbAnalyzer } from './serving/ab.js';
+import { rolloutPorts } from './monitoring/rollout-ports.js';
 
 export interface Platform {
   readonly config: Config;
@@ -62,6 +65,8 @@ export interface Services {
   security: SecurityService;
   jobs: JobsService;
   pipelines: PipelinesService;
+  rollouts: RolloutService;
+  ab: AbAnalyzer;
 }
 
 async function createServices(stores: Stores): Promise<Services> {
@@ -111,7 +116,14 @@ async function createServices(stores: Stores): Promise<Services> {
   monitoring.events.on('alert', (event) => {
     if (event.type === 'alert.firing') pipelines.triggers.nudge();
   });
-  return { tracking, datasets, registry, serving, monitoring, features, explain, security, jobs, pipelines };
+  const monitored = rolloutPorts(monitoring, stores.metadata.db);
+  const rollouts = new RolloutService(stores.metadata, serving, stores.clock, {
+    outcomes: monitored,
+    notifier: monitored,
+    setAlias: async (model, alias, version) => void (await registry.setAlias(model, alias, version)),
+  });
+  const ab = new AbAnalyzer(serving, monitored, stores.clock);
+  return { tracking, datasets, registry, serving, monitoring, features, explain, security, jobs, pipelines, rollouts, ab };
 }
 
 export interface PlatformOptions {
@@ -148,6 +160,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       schemaVersion,
       services,
       async close() {
+        await services.rollouts.close().catch(() => undefined);
         await services.pipelines.close().catch(() => undefined);
         await services.jobs.close().catch(() => undefined);
         await services.serving.close().catch(() => undefined);

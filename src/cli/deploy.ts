@@ -5,8 +5,9 @@
  */
 import type { Command } from 'commander';
 import { failedPrecondition, invalidArgument } from '../core/errors.js';
-import { ServingClient, type DeployRequest, type DeploymentInfo } from '../client/serving.js';
+import { ServingClient, type DeployRequest, type DeploymentInfo, type VariantRequest } from '../client/serving.js';
 import { withClient } from './context.js';
+import { servingClient } from './rollout.js';
 
 interface DeployFlags {
   version?: string;
@@ -25,6 +26,10 @@ interface DeployFlags {
   rateLimitKey?: string;
   threads?: string;
   executor?: string;
+  variant?: string[];
+  userHeader?: string;
+  routeBy?: string;
+  reason?: string;
 }
 
 function whole(raw: string | undefined, flag: string, min = 0): number | undefined {
@@ -50,15 +55,29 @@ function executorOf(raw: string | undefined): DeployRequest['executor'] {
   throw invalidArgument(`--executor: "${raw}" must be auto, worker or event-loop`);
 }
 
+/** `NAME=MODEL:VERSION:WEIGHT` or `NAME=MODEL@ALIAS:WEIGHT`; `shadow:PERCENT` instead of a weight makes a shadow. */
+export function variantFromFlag(raw: string): VariantRequest {
+  const m = /^([A-Za-z0-9][A-Za-z0-9._-]*)=([^:@]+)(?::(\d+)|@([A-Za-z0-9_-]+)):(\d+|shadow:\d+)$/.exec(raw.trim());
+  if (!m) throw invalidArgument(`--variant: "${raw}" must be NAME=MODEL:VERSION:WEIGHT or NAME=MODEL@ALIAS:WEIGHT (WEIGHT may be shadow:PERCENT)`);
+  const [, name, model, version, alias, share] = m;
+  const ref = version !== undefined ? { version: Number(version) } : { alias };
+  if (share.startsWith('shadow:')) return { name, model, ...ref, shadow: true, mirror: Number(share.slice(7)) };
+  return { name, model, ...ref, weight: Number(share) };
+}
+
 /** The deploy request the flags describe; every mistake names its flag. */
 export function deployRequestFromFlags(model: string, flags: DeployFlags): DeployRequest {
   if (flags.version !== undefined && flags.alias !== undefined) throw invalidArgument('--version, --alias: give one, not both');
+  const variants = flags.variant && flags.variant.length > 0 ? flags.variant.map(variantFromFlag) : undefined;
+  if (variants && (flags.version !== undefined || flags.alias !== undefined)) throw invalidArgument('--variant: give variants or --version/--alias, not both');
   const key = flags.rateLimitKey;
   if (key !== undefined && key !== 'token' && key !== 'address') throw invalidArgument(`--rate-limit-key: "${key}" must be token or address`);
   const rps = positive(flags.rateLimit, '--rate-limit');
+  const routing = defined({ header: flags.userHeader, input_field: flags.routeBy });
   return {
-    name: flags.name,
-    model,
+    name: flags.name ?? (variants ? model : undefined),
+    model: variants ? undefined : model,
+    ...(variants ? { variants } : {}),
     version: whole(flags.version, '--version', 1),
     alias: flags.alias,
     batching: defined({
@@ -79,6 +98,8 @@ export function deployRequestFromFlags(model: string, flags: DeployFlags): Deplo
       burst: whole(flags.burst, '--burst', 1),
       key: key as 'token' | 'address' | undefined,
     }),
+    ...(routing ? { routing } : {}),
+    ...(flags.reason !== undefined ? { reason: flags.reason } : {}),
     threads: whole(flags.threads, '--threads', 1),
     executor: executorOf(flags.executor),
   };
@@ -89,11 +110,13 @@ export function describeDeployment(d: DeploymentInfo): string {
   for (const v of d.variants) {
     const follows = v.alias !== undefined ? `${v.model}@${v.alias}` : `${v.model} version ${v.version}`;
     const where = v.runs_on ? ` (on ${v.runs_on})` : '';
-    lines.push(`  ${v.name}: ${follows}, serving ${v.serving_version ?? 'nothing'}${where}${v.loading_version ? `, loading ${v.loading_version}` : ''}`);
+    const share = v.shadow ? ` (shadow of ${v.mirror}% of requests)` : d.variants.length > 1 ? ` (${v.weight}%)` : '';
+    lines.push(`  ${v.name}${share}: ${follows}, serving ${v.serving_version ?? 'nothing'}${where}${v.loading_version ? `, loading ${v.loading_version}` : ''}`);
   }
   const b = d.batching;
   lines.push(`  batching: ${b.max_batch_size > 1 ? `up to ${b.max_batch_size} rows, ${b.max_queue_delay_us} µs delay` : 'off'}; queue ${b.max_queue_size}; timeout ${b.timeout_ms} ms`);
   lines.push(`  cache: ${d.cache.enabled ? `${d.cache.max_entries} entries, ${d.cache.max_bytes} bytes, ttl ${d.cache.ttl_ms || '∞'} ms` : 'off'}`);
+  if (d.variants.length > 1) lines.push(`  variant chosen by: ${d.routing.input_field ? `input ${d.routing.input_field}, then ` : ''}header ${d.routing.header}, then request id`);
   lines.push(`  rate limit: ${d.rate_limit.enabled ? `${d.rate_limit.requests_per_second}/s, burst ${d.rate_limit.burst}, per ${d.rate_limit.key}` : 'off'}`);
   return `${lines.join('\n')}\n`;
 }
@@ -120,11 +143,15 @@ export function registerDeployCommand(program: Command): void {
     .option('--rate-limit-key <key>', 'token (bearer token, else address) | address')
     .option('--threads <n>', 'onnxruntime threads per session')
     .option('--executor <where>', 'auto (default) | worker (model math off the event loop) | event-loop')
+    .option('--variant <spec...>', 'NAME=MODEL:VERSION:WEIGHT (or MODEL@ALIAS; WEIGHT shadow:PERCENT for a shadow); repeat, weights sum to 100')
+    .option('--user-header <header>', 'request header whose value picks the variant (default x-user-id)')
+    .option('--reason <text>', 'why (recorded with the revision this change makes)')
+    .option('--route-by <input>', 'input field whose value picks the variant (before the header)')
     .action(async (model: string, flags: DeployFlags, cmd: Command) => {
       const request = deployRequestFromFlags(model, flags);
       await withClient(cmd, async (client) => {
-        const serving = new ServingClient(client);
-        if (request.version === undefined && request.alias === undefined) {
+        const serving = servingClient(client);
+        if (request.version === undefined && request.alias === undefined && request.variants === undefined) {
           const existing = await serving.get(request.name ?? model).catch(() => undefined);
           if (!existing) throw invalidArgument('--version, --alias: a new deployment needs the version to pin or the alias to follow');
         }

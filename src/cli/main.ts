@@ -28,6 +28,7 @@ import { registerExportCommand } from './export.js';
 import { registerPipelinesCommand } from './pipelines.js';
 import { registerWorkerCommand } from './worker.js';
 import { registerGateCommand } from './gate.js';
+import { registerRolloutCommands } from './rollout.js';
 
 export function buildProgram(): Command {
   const program = new Command('modelport')
@@ -68,6 +69,7 @@ export function buildProgram(): Command {
   registerPipelinesCommand(program);
   registerWorkerCommand(program);
   registerGateCommand(program);
+  registerRolloutCommands(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

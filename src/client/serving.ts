@@ -3,31 +3,69 @@
  * protocols (Open Inference V2 and the MLflow scoring protocol).
  */
 import { isModelportError } from '../core/errors.js';
-import type { DeploymentJson } from '../server/serving.js';
+import type { DeploymentJson, RevisionJson } from '../server/serving.js';
+import type { AbJson, RolloutJson } from '../server/rollouts.js';
 import type { V2Request, V2Response } from '../serving/index.js';
 import type { ModelportClient } from './client.js';
 
-export type { DeploymentJson as DeploymentInfo } from '../server/serving.js';
+export type { DeploymentJson as DeploymentInfo, RevisionJson as RevisionInfo } from '../server/serving.js';
+export type { RolloutJson as RolloutInfo, AbJson as AbInfo } from '../server/rollouts.js';
+
+export interface RolloutRequest {
+  model?: string;
+  version?: number;
+  alias?: string;
+  steps?: number[];
+  min_step_seconds?: number;
+  min_requests?: number;
+  gates?: { max_error_rate_increase?: number; max_p99_ratio?: number; p99_slack_ms?: number; metric?: string; max_metric_drop?: number; min_feedback?: number };
+  move_alias?: string;
+}
+
+export type RolloutAction = 'pause' | 'resume' | 'abort' | 'promote';
 export type { V2Request, V2Response } from '../serving/index.js';
 
 export interface DeploymentSettings {
   batching?: { max_batch_size?: number; max_queue_delay_us?: number; max_queue_size?: number; timeout_ms?: number };
   cache?: { enabled?: boolean; max_entries?: number; max_bytes?: number; ttl_ms?: number };
   rate_limit?: { enabled?: boolean; requests_per_second?: number; burst?: number; key?: 'token' | 'address' };
+  routing?: { header?: string; input_field?: string; fallback?: string; breaker_failures?: number; breaker_cooldown_ms?: number };
   threads?: number;
   executor?: 'auto' | 'worker' | 'event-loop';
+}
+
+export interface VariantRequest {
+  name: string;
+  model: string;
+  version?: number;
+  alias?: string;
+  weight?: number;
+  shadow?: boolean;
+  mirror?: number;
 }
 
 export interface DeployRequest extends DeploymentSettings {
   /** Deployment name; defaults to the model name. */
   name?: string;
-  model: string;
+  model?: string;
   version?: number;
   alias?: string;
+  /** Several variants sharing traffic by weight (instead of model/version/alias). */
+  variants?: VariantRequest[];
+  /** Why: recorded with the revision the change makes. */
+  reason?: string;
 }
 
 export class ServingClient {
-  constructor(private readonly client: ModelportClient) {}
+  /** `actor` names who makes the changes (recorded with each revision). */
+  constructor(
+    private readonly client: ModelportClient,
+    private readonly options: { actor?: string } = {},
+  ) {}
+
+  private get who(): Record<string, string> | undefined {
+    return this.options.actor ? { 'x-modelport-user': this.options.actor } : undefined;
+  }
 
   list(): Promise<DeploymentJson[]> {
     return this.client.request<{ deployments: DeploymentJson[] }>({ method: 'GET', path: '/api/v1/deployments' }).then((r) => r.deployments);
@@ -38,16 +76,47 @@ export class ServingClient {
   }
 
   create(request: DeployRequest): Promise<DeploymentJson> {
-    return this.client.request({ method: 'POST', path: '/api/v1/deployments', body: request });
+    return this.client.request({ method: 'POST', path: '/api/v1/deployments', body: request, headers: this.who });
   }
 
-  update(name: string, patch: Omit<DeployRequest, 'name' | 'model'> & { model?: string }): Promise<DeploymentJson> {
-    return this.client.request({ method: 'PATCH', path: `/api/v1/deployments/${encodeURIComponent(name)}`, body: patch });
+  update(name: string, patch: Omit<DeployRequest, 'name'>): Promise<DeploymentJson> {
+    return this.client.request({ method: 'PATCH', path: `/api/v1/deployments/${encodeURIComponent(name)}`, body: patch, headers: this.who });
+  }
+
+  /** Every change of a deployment, newest first. */
+  revisions(name: string, limit?: number): Promise<RevisionJson[]> {
+    return this.client
+      .request<{ revisions: RevisionJson[] }>({ method: 'GET', path: `/api/v1/deployments/${encodeURIComponent(name)}/revisions`, query: { limit } })
+      .then((r) => r.revisions);
+  }
+
+  /** Starts a canary rollout: the canary takes the first step's share at once. */
+  startRollout(name: string, request: RolloutRequest): Promise<RolloutJson> {
+    return this.client.request({ method: 'POST', path: `/api/v1/deployments/${encodeURIComponent(name)}/rollout`, body: request, headers: this.who });
+  }
+
+  /** The current (or last) rollout of a deployment. */
+  rollout(name: string): Promise<RolloutJson> {
+    return this.client.request({ method: 'GET', path: `/api/v1/deployments/${encodeURIComponent(name)}/rollout` });
+  }
+
+  rolloutAction(name: string, action: RolloutAction): Promise<RolloutJson> {
+    return this.client.request({ method: 'POST', path: `/api/v1/deployments/${encodeURIComponent(name)}/rollout/${action}`, headers: this.who });
+  }
+
+  /** The A/B analysis of a deployment's variants from feedback outcomes. */
+  ab(name: string, query: { control?: string; segment?: string; alpha?: number; mde?: number; from?: number; to?: number } = {}): Promise<AbJson> {
+    return this.client.request({ method: 'GET', path: `/api/v1/deployments/${encodeURIComponent(name)}/ab`, query });
+  }
+
+  /** Restores the previous revision (or `to`) as a new revision. */
+  rollback(name: string, options: { to?: number; reason?: string } = {}): Promise<DeploymentJson> {
+    return this.client.request({ method: 'POST', path: `/api/v1/deployments/${encodeURIComponent(name)}/rollback`, body: options, headers: this.who });
   }
 
   /** Creates the deployment, or moves an existing one to the given version/alias and settings. */
   async deploy(request: DeployRequest): Promise<DeploymentJson> {
-    const name = request.name ?? request.model;
+    const name = request.name ?? request.model ?? '';
     try {
       await this.get(name);
     } catch (err) {

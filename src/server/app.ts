@@ -17,6 +17,7 @@ import { invalidArgument } from '../core/errors.js';
 import { installErrorHandling } from './errors.js';
 import { fastInference } from './fast-infer.js';
 import { requireDeclaredPermissions } from './permissions.js';
+import { isStrictRoute, unknownFields, unknownFieldsError } from './strict-body.js';
 import { healthRoutes } from './health.js';
 import { servingRoutes } from './serving.js';
 import { v2Routes } from './v2.js';
@@ -35,6 +36,7 @@ import { securityRoutes } from './security.js';
 import { checkInference, installAuth } from './auth.js';
 import { jobRoutes } from './jobs.js';
 import { pipelineRoutes } from './pipelines.js';
+import { rolloutRoutes } from './rollouts.js';
 
 export interface AppOptions {
   /** pino logger options (a level, and a stream to write to) or false to silence; defaults to the Config's log level. */
@@ -46,7 +48,7 @@ export interface AppOptions {
 }
 
 /** One plugin per domain, each given the platform. */
-const DOMAIN_ROUTES: FastifyPluginAsync<{ platform: Platform }>[] = [healthRoutes, datasetRoutes, trackingRoutes, mlflowRegistryRoutes, registryRoutes, servingRoutes, v2Routes, invocationsRoutes, metricsRoutes, monitoringRoutes, featureRoutes, explainRoutes, securityRoutes, jobRoutes, pipelineRoutes];
+const DOMAIN_ROUTES: FastifyPluginAsync<{ platform: Platform }>[] = [healthRoutes, datasetRoutes, trackingRoutes, mlflowRegistryRoutes, registryRoutes, servingRoutes, v2Routes, invocationsRoutes, metricsRoutes, monitoringRoutes, featureRoutes, explainRoutes, securityRoutes, jobRoutes, pipelineRoutes, rolloutRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -79,11 +81,17 @@ const lazyValidators: typeof buildDefaultValidator = (externalSchemas, options) 
   const compile = buildDefaultValidator(externalSchemas, options);
   return (route) => {
     let compiled: ReturnType<typeof compile> | undefined;
+    const { httpPart, url, schema } = route as unknown as { httpPart?: string; url: string; schema: unknown };
+    const strict = httpPart === 'body' && isStrictRoute(url);
     const validate = ((data: unknown) => {
       compiled ??= compile(route);
       const result = compiled(data);
       validate.errors = compiled.errors;
-      return result;
+      if (result !== true || !strict) return result;
+      const unknown = unknownFields(schema, data);
+      if (unknown.length === 0) return result;
+      validate.errors = unknownFieldsError(unknown) as typeof validate.errors;
+      return false;
     }) as ReturnType<typeof compile>;
     return validate;
   };

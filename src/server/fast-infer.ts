@@ -23,7 +23,7 @@ import type { ServingService, V2Request } from '../serving/index.js';
 import type { ModelportError } from '../core/errors.js';
 import { asModelportError, errorAnswer } from './errors.js';
 import { WWW_AUTHENTICATE } from './auth.js';
-import { countAnswer, clientOf, type ServingInfo } from './serving-http.js';
+import { countAnswer, clientOf, headerOf, type ServingInfo } from './serving-http.js';
 import { InferRequest, v2Infer } from './v2.js';
 
 const INFER_URL = /^\/v2\/models\/([^/?#]+)(?:\/versions\/([^/?#]+))?\/infer(?:\?.*)?$/;
@@ -48,6 +48,7 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
 
   const answer = (res: ServerResponse, id: string, info: ServingInfo, status: number, body: unknown, headers: Record<string, string> = {}) => {
     const text = JSON.stringify(body);
+    if (info.variant) headers = { ...headers, 'x-modelport-variant': info.variant };
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'x-request-id': id, ...headers });
     res.end(text);
     countAnswer(serving, info, status);
@@ -71,7 +72,8 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
       }
       if (!validate(body)) throw Object.assign(new Error('body validation'), { validation: validate.errors, validationContext: 'body' });
       const client = clientOf(req.headers.authorization, req.socket.remoteAddress ?? '');
-      answer(res, id, info, 200, await v2Infer(serving, { id, client, info }, name, version, body as V2Request));
+      const header = (h: string) => headerOf(req.headers, h);
+      answer(res, id, info, 200, await v2Infer(serving, { id, client, info, header }, name, version, body as V2Request));
     } catch (err) {
       fail(req, res, id, info, err);
     }
@@ -91,7 +93,7 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
       return false;
     }
     const id = options.requestId(req.headers['x-request-id']);
-    const info: ServingInfo = { protocol: 'v2', deployment: name, version: '', started: performance.now() };
+    const info: ServingInfo = { protocol: 'v2', deployment: name, version: '', variant: '', started: performance.now() };
     // A body error leaves the rest of the body unread: the connection cannot carry another request.
     const refuse = (err: unknown, headers: Record<string, string> = {}) => fail(req, res, id, info, err, { ...headers, connection: 'close' });
     const declared = Number(req.headers['content-length']);

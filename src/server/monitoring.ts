@@ -298,7 +298,7 @@ export const monitoringRoutes: FastifyPluginAsync<{ platform: Platform }> = asyn
         state: Opt(Type.Union([Type.Literal('firing'), Type.Literal('resolved')])),
         deployment: Opt(Str),
         monitor: Opt(Type.String({ description: 'monitor id' })),
-        kind: Opt(Type.Union([Type.Literal('drift'), Type.Literal('performance'), Type.Literal('concept_drift')])),
+        kind: Opt(Type.Union([Type.Literal('drift'), Type.Literal('performance'), Type.Literal('concept_drift'), Type.Literal('rollout')])),
         limit: Opt(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
       }),
       response: { 200: Type.Object({ alerts: Type.Array(AlertSchema) }) },

@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { notFound } from '../core/errors.js';
 import type { Batch, Signature } from '../models/index.js';
-import type { ServingService, Target } from '../serving/index.js';
+import { inputKey, type ServingService, type Target } from '../serving/index.js';
 
 export type Protocol = 'v2' | 'mlflow';
 
@@ -15,6 +15,8 @@ export interface ServingInfo {
   protocol: Protocol;
   deployment: string;
   version: string;
+  /** The variant that answered ('' until one did). */
+  variant: string;
   started: number;
 }
 
@@ -26,7 +28,7 @@ const INFO = new WeakMap<FastifyRequest, ServingInfo>();
  */
 export function countAnswer(serving: ServingService, info: ServingInfo, status: number): void {
   const deployment = serving.isDeployed(info.deployment) ? info.deployment : '';
-  serving.metrics.countRequest(deployment, info.version, info.protocol, status, (performance.now() - info.started) / 1000);
+  serving.metrics.countRequest(deployment, info.version, info.variant, info.protocol, status, (performance.now() - info.started) / 1000);
 }
 
 /**
@@ -37,7 +39,12 @@ export function countServingRequests(app: FastifyInstance, serving: ServingServi
   // Callback hooks: an async hook costs a promise per request on the hottest path.
   app.addHook('onRequest', (request, _reply, done) => {
     const name = (request.params as { name?: unknown } | undefined)?.name;
-    INFO.set(request, { protocol, deployment: typeof name === 'string' ? name : '', version: '', started: performance.now() });
+    INFO.set(request, { protocol, deployment: typeof name === 'string' ? name : '', version: '', variant: '', started: performance.now() });
+    done();
+  });
+  app.addHook('onSend', (request, reply, _payload, done) => {
+    const variant = INFO.get(request)?.variant;
+    if (variant) reply.header('x-modelport-variant', variant);
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
@@ -64,13 +71,21 @@ export interface InferenceRequest {
   id: string;
   client: Client;
   info: ServingInfo;
+  /** A request header's value (the user id a deployment may route by). */
+  header(name: string): string | undefined;
+}
+
+/** A header's single value from Node's header object. */
+export function headerOf(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = headers[name];
+  return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
 /** A Fastify request as an InferenceRequest; its metrics entry is the one its hooks count. */
 export function inferenceRequest(request: FastifyRequest, protocol: Protocol): InferenceRequest {
   let info = INFO.get(request);
-  if (!info) INFO.set(request, (info = { protocol, deployment: '', version: '', started: performance.now() }));
-  return { id: request.id, client: clientOf(request.headers.authorization, request.ip), info };
+  if (!info) INFO.set(request, (info = { protocol, deployment: '', version: '', variant: '', started: performance.now() }));
+  return { id: request.id, client: clientOf(request.headers.authorization, request.ip), info, header: (name) => headerOf(request.headers, name) };
 }
 
 export interface InferenceCall {
@@ -81,22 +96,39 @@ export interface InferenceCall {
   encode(out: Batch, target: Target): unknown;
 }
 
-/** Runs one prediction request; errors propagate to the protocol's error format. */
+/**
+ * Runs one prediction request; errors propagate to the protocol's error format. The variant is
+ * chosen by the request's key: the deployment's input field when it routes by one (known only
+ * once the body is decoded), else its user header, else the request id.
+ */
 export async function runInference(serving: ServingService, request: InferenceRequest, call: InferenceCall): Promise<unknown> {
   const info = request.info;
   info.deployment = call.deployment;
-  const target = serving.targetNow(call.deployment, call.version) ?? (await serving.target(call.deployment, call.version));
+  const routing = serving.routingOf(call.deployment);
+  const key = (routing && request.header(routing.header)) ?? request.id;
+  let target = serving.targetNow(call.deployment, call.version, key) ?? (await serving.target(call.deployment, call.version, key));
   info.deployment = target.deployment;
   info.version = String(target.version.version);
+  info.variant = target.variant;
   serving.admit(target.deployment, request.client);
   const gauge = serving.metrics.inFlightOf(target.deployment);
   gauge.inc();
   try {
-    const rewrite = serving.inputHook?.(target.deployment, target.version.signature);
-    const { batch, outputs } = call.decode(rewrite ? rewrite.requestSignature : target.version.signature);
+    let rewrite = serving.inputHook?.(target.deployment, target.version.signature);
+    let { batch, outputs } = call.decode(rewrite ? rewrite.requestSignature : target.version.signature);
+    const byField = routing && call.version === undefined ? inputKey(routing, batch) : undefined;
+    if (byField !== undefined) {
+      const chosen = serving.targetNow(call.deployment, undefined, byField) ?? target;
+      if (chosen.version.signature !== target.version.signature) {
+        rewrite = serving.inputHook?.(chosen.deployment, chosen.version.signature);
+        ({ batch, outputs } = call.decode(rewrite ? rewrite.requestSignature : chosen.version.signature));
+      }
+      target = chosen;
+    }
     const inputs = rewrite ? await rewrite.assemble(batch) : batch;
     const { output, target: answered } = await serving.predict(target, inputs, outputs, request.id);
     info.version = String(answered.version.version);
+    info.variant = answered.variant;
     return call.encode(output, answered);
   } finally {
     gauge.dec();

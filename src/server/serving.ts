@@ -8,7 +8,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../platform.js';
 import { checkCodeModel } from './auth.js';
-import type { Deployment, DeploymentConfigPatch } from '../serving/index.js';
+import { invalidArgument } from '../core/errors.js';
+import type { Deployment, DeploymentConfigPatch, Revision, VariantInput } from '../serving/index.js';
+import { actorOf } from './registry-actor.js';
 
 const Batching = Type.Object({
   max_batch_size: Type.Optional(Type.Integer({ minimum: 1, description: 'rows per model call; 1 = batching off' })),
@@ -28,7 +30,25 @@ const RateLimit = Type.Object({
   burst: Type.Optional(Type.Integer({ minimum: 1 })),
   key: Type.Optional(Type.Union([Type.Literal('token'), Type.Literal('address')])),
 });
+const Routing = Type.Object({
+  header: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'request header holding the user id a variant is chosen by (default x-user-id)' })),
+  input_field: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'input column whose first value is the key (before the header)' })),
+  fallback: Type.Optional(Type.String({ minLength: 1, description: "variant answering while the chosen one's circuit breaker is open" })),
+  breaker_failures: Type.Optional(Type.Integer({ minimum: 1, description: 'consecutive failures that open a variant breaker (default 5)' })),
+  breaker_cooldown_ms: Type.Optional(Type.Integer({ minimum: 0, description: 'open breaker waits this long before a trial request (default 30000)' })),
+});
+const VariantBody = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 64 }),
+  model: Type.String({ minLength: 1 }),
+  version: Type.Optional(Type.Integer({ minimum: 1 })),
+  alias: Type.Optional(Type.String({ minLength: 1 })),
+  weight: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: 'share of traffic; the live variants sum to 100' })),
+  shadow: Type.Optional(Type.Boolean({ description: 'gets copies of requests off the request path; never answers the caller' })),
+  mirror: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: "a shadow's share of requests copied to it" })),
+});
+const Variants = Type.Array(VariantBody, { minItems: 1, maxItems: 16, description: 'replaces every variant' });
 const Settings = {
+  routing: Type.Optional(Routing),
   batching: Type.Optional(Batching),
   cache: Type.Optional(Cache),
   rate_limit: Type.Optional(RateLimit),
@@ -39,15 +59,20 @@ const Settings = {
     }),
   ),
 };
+const Reason = Type.Optional(Type.String({ maxLength: 2000, description: 'why: recorded with the revision this change makes' }));
 const CreateBody = Type.Object({
+  reason: Reason,
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'defaults to the model name' })),
-  model: Type.String({ minLength: 1 }),
+  model: Type.Optional(Type.String({ minLength: 1, description: 'one variant taking all traffic (or give variants)' })),
+  variants: Type.Optional(Variants),
   version: Type.Optional(Type.Integer({ minimum: 1, description: 'pin this version (static)' })),
   alias: Type.Optional(Type.String({ minLength: 1, description: 'follow this alias (dynamic)' })),
   ...Settings,
 });
 const UpdateBody = Type.Object({
+  reason: Reason,
   model: Type.Optional(Type.String({ minLength: 1 })),
+  variants: Type.Optional(Variants),
   version: Type.Optional(Type.Integer({ minimum: 1 })),
   alias: Type.Optional(Type.String({ minLength: 1 })),
   ...Settings,
@@ -59,6 +84,8 @@ const VariantView = Type.Object({
   version: Type.Optional(Type.Integer()),
   alias: Type.Optional(Type.String()),
   weight: Type.Number(),
+  shadow: Type.Optional(Type.Boolean()),
+  mirror: Type.Optional(Type.Integer()),
   state: Type.String(),
   serving_version: Type.Optional(Type.Integer()),
   runs_on: Type.Optional(Type.String({ description: 'worker | event-loop | tree-pool' })),
@@ -73,6 +100,13 @@ const DeploymentView = Type.Object({
   batching: Type.Object({ max_batch_size: Type.Integer(), max_queue_delay_us: Type.Integer(), max_queue_size: Type.Integer(), timeout_ms: Type.Integer() }),
   cache: Type.Object({ enabled: Type.Boolean(), max_entries: Type.Integer(), max_bytes: Type.Integer(), ttl_ms: Type.Integer() }),
   rate_limit: Type.Object({ enabled: Type.Boolean(), requests_per_second: Type.Number(), burst: Type.Integer(), key: Type.String() }),
+  routing: Type.Object({
+    header: Type.String(),
+    input_field: Type.Optional(Type.String()),
+    fallback: Type.Optional(Type.String()),
+    breaker_failures: Type.Integer(),
+    breaker_cooldown_ms: Type.Integer(),
+  }),
   threads: Type.Integer(),
   executor: Type.String(),
   revision: Type.Integer(),
@@ -94,6 +128,8 @@ function view(d: Deployment): DeploymentJson {
         version: v.version,
         alias: v.alias,
         weight: v.weight,
+        shadow: v.shadow,
+        mirror: v.mirror,
         state: s?.state ?? 'pending',
         serving_version: s?.servingVersion,
         runs_on: s?.runsOn,
@@ -109,11 +145,40 @@ function view(d: Deployment): DeploymentJson {
     },
     cache: { enabled: d.cache.enabled, max_entries: d.cache.maxEntries, max_bytes: d.cache.maxBytes, ttl_ms: d.cache.ttlMs },
     rate_limit: { enabled: d.rateLimit.enabled, requests_per_second: d.rateLimit.requestsPerSecond, burst: d.rateLimit.burst, key: d.rateLimit.key },
+    routing: {
+      header: d.routing.header,
+      input_field: d.routing.inputField,
+      fallback: d.routing.fallback,
+      breaker_failures: d.routing.breakerFailures,
+      breaker_cooldown_ms: d.routing.breakerCooldownMs,
+    },
     threads: d.threads,
     executor: d.executor,
     revision: d.revision,
     created_ms: d.createdMs,
     updated_ms: d.updatedMs,
+  };
+}
+
+const RevisionView = Type.Object({
+  revision: Type.Integer(),
+  actor: Type.String(),
+  reason: Type.String(),
+  created_ms: Type.Number(),
+  variants: Type.Array(Type.Object({ name: Type.String(), model: Type.String(), version: Type.Optional(Type.Integer()), alias: Type.Optional(Type.String()), weight: Type.Number(), shadow: Type.Optional(Type.Boolean()), mirror: Type.Optional(Type.Integer()) })),
+  settings: Type.Record(Type.String(), Type.Unknown(), { description: 'batching, cache, rate_limit, routing, threads, executor as they were' }),
+});
+export type RevisionJson = Static<typeof RevisionView>;
+
+function revisionView(r: Revision): RevisionJson {
+  const d = view({ ...r.spec, createdMs: 0, updatedMs: 0, revision: r.revision, status: { state: 'pending', variants: [] } });
+  return {
+    revision: r.revision,
+    actor: r.actor,
+    reason: r.reason,
+    created_ms: r.createdMs,
+    variants: r.spec.variants.map((v) => ({ name: v.name, model: v.model, version: v.version, alias: v.alias, weight: v.weight, shadow: v.shadow, mirror: v.mirror })),
+    settings: { batching: d.batching, cache: d.cache, rate_limit: d.rate_limit, routing: d.routing, threads: d.threads, executor: d.executor },
   };
 }
 
@@ -123,14 +188,21 @@ function patchOf(body: SettingsJson): DeploymentConfigPatch {
   const b = body.batching;
   const c = body.cache;
   const r = body.rate_limit;
+  const g = body.routing;
   const drop = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
   return {
     batching: b && drop({ maxBatchSize: b.max_batch_size, maxQueueDelayUs: b.max_queue_delay_us, maxQueueSize: b.max_queue_size, timeoutMs: b.timeout_ms }),
     cache: c && drop({ enabled: c.enabled, maxEntries: c.max_entries, maxBytes: c.max_bytes, ttlMs: c.ttl_ms }),
     rateLimit: r && drop({ enabled: r.enabled, requestsPerSecond: r.requests_per_second, burst: r.burst, key: r.key }),
+    routing: g && drop({ header: g.header, inputField: g.input_field, fallback: g.fallback, breakerFailures: g.breaker_failures, breakerCooldownMs: g.breaker_cooldown_ms }),
     threads: body.threads,
     executor: body.executor,
   };
+}
+
+function variantOf(v: Static<typeof VariantBody>, i: number): VariantInput {
+  if (v.weight === undefined && !v.shadow) throw invalidArgument(`variants[${i}].weight is required (the share of traffic, 0..100)`);
+  return { name: v.name, model: v.model, version: v.version, alias: v.alias, weight: v.weight ?? 0, shadow: v.shadow, mirror: v.mirror };
 }
 
 const TAGS = ['deployments'];
@@ -149,9 +221,11 @@ export const servingRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
     config: { permission: 'manage' },
     schema: { summary: 'Deploy a registered model version or alias', tags: TAGS, body: CreateBody, response: { 201: DeploymentView } },
   }, async (request, reply) => {
-    const { name, model, version, alias } = request.body;
+    const { name, model, version, alias, variants } = request.body;
     await checkCodeModel(platform, request, model, { version, alias });
-    const created = await serving.create({ name, model, version, alias, config: patchOf(request.body) });
+    for (const v of variants ?? []) await checkCodeModel(platform, request, v.model, { version: v.version, alias: v.alias });
+    const change = { actor: actorOf(request).user, reason: request.body.reason };
+    const created = await serving.create({ name, model, version, alias, variants: variants?.map(variantOf), config: patchOf(request.body) }, change);
     return reply.status(201).send(view(created));
   });
 
@@ -164,10 +238,34 @@ export const servingRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
     config: { permission: 'manage' },
     schema: { summary: 'Move a deployment to another version or alias, or change its settings', tags: TAGS, params: NamePath, body: UpdateBody, response: { 200: DeploymentView } },
   }, async (request) => {
-    const { model, version, alias } = request.body;
+    const { model, version, alias, variants } = request.body;
     if (version !== undefined || alias !== undefined) await checkCodeModel(platform, request, model ?? (await serving.get(request.params.name)).variants[0]?.model, { version, alias });
-    return view(await serving.update(request.params.name, { model, version, alias, config: patchOf(request.body) }));
+    for (const v of variants ?? []) await checkCodeModel(platform, request, v.model, { version: v.version, alias: v.alias });
+    const change = { actor: actorOf(request).user, reason: request.body.reason };
+    return view(await serving.update(request.params.name, { model, version, alias, variants: variants?.map(variantOf), config: patchOf(request.body) }, change));
   });
+
+  app.get('/api/v1/deployments/:name/revisions', {
+    config: { permission: 'read' },
+    schema: {
+      summary: 'Every change of a deployment, newest first, with who made it and why',
+      tags: TAGS,
+      params: NamePath,
+      querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
+      response: { 200: Type.Object({ revisions: Type.Array(RevisionView) }) },
+    },
+  }, async (request) => ({ revisions: (await serving.revisions(request.params.name, request.query.limit)).map(revisionView) }));
+
+  app.post('/api/v1/deployments/:name/rollback', {
+    config: { permission: 'manage' },
+    schema: {
+      summary: 'Restore the previous (or a named) revision as a new revision',
+      tags: TAGS,
+      params: NamePath,
+      body: Type.Object({ to: Type.Optional(Type.Integer({ minimum: 1, description: 'revision to restore (default: the previous one)' })), reason: Reason }),
+      response: { 200: DeploymentView },
+    },
+  }, async (request) => view(await serving.rollback(request.params.name, { to: request.body.to, actor: actorOf(request).user, reason: request.body.reason })));
 
   app.delete('/api/v1/deployments/:name', {
     config: { permission: 'manage' },

@@ -1,6 +1,7 @@
 /** Online serving: deployments, dynamic batching, response cache, rate limits, protocol codecs. */
 export { ServingService, mergeConfig } from './service.js';
-export type { DeployInput, UpdateInput, ServingOptions, Target } from './service.js';
+export type { DeployInput, UpdateInput, VariantInput, ChangeInput, ServingOptions, Target } from './service.js';
+export type { Revision, Change } from './store.js';
 export { servingMigrations } from './migrations.js';
 export { describeRef } from './source.js';
 export type { ModelSource, ModelRef, ResolvedModel, AliasMove } from './source.js';
@@ -9,6 +10,7 @@ export { DynamicBatcher } from './batcher.js';
 export { ResponseCache, cacheKey } from './cache.js';
 export { RateLimiter } from './rate-limit.js';
 export { ServingMetrics } from './metrics.js';
+export { bucketOf, inputKey } from './traffic.js';
 export { decodeV2, encodeV2, v2Metadata, DTYPE_TO_V2, V2_TYPES } from './codecs/v2.js';
 export type { V2Request, V2Response, V2Tensor } from './codecs/v2.js';
 export { decodeInvocation, decodeCsv, encodePredictions, parseCsv } from './codecs/invocations.js';

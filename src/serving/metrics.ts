@@ -10,8 +10,8 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 
 export class ServingMetrics {
   readonly registry = new Registry();
-  readonly requests: Counter<'deployment' | 'version' | 'protocol' | 'code'>;
-  readonly duration: HotHistogram<'deployment' | 'protocol'>;
+  readonly requests: Counter<'deployment' | 'version' | 'variant' | 'protocol' | 'code'>;
+  readonly duration: HotHistogram<'deployment' | 'variant' | 'protocol'>;
   readonly queueWait: HotHistogram<'deployment'>;
   readonly batchSize: HotHistogram<'deployment'>;
   readonly inFlight: Gauge<'deployment'>;
@@ -20,6 +20,11 @@ export class ServingMetrics {
   readonly cacheMisses: Counter<'deployment'>;
   readonly rateLimited: Counter<'deployment'>;
   readonly loadFailures: Counter<'deployment'>;
+  readonly shadowRequests: Counter<'deployment' | 'variant' | 'outcome'>;
+  readonly fallbacks: Counter<'deployment' | 'variant' | 'fallback'>;
+  readonly breakerState: Gauge<'deployment' | 'variant'>;
+  /** Set by the service: each variant's circuit-breaker state, read at scrape time. */
+  breakerStates: () => { deployment: string; variant: string; state: string }[] = () => [];
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -33,8 +38,8 @@ export class ServingMetrics {
     const answered = this.answered;
     this.requests = new Counter({
       name: 'modelport_requests_total',
-      help: 'Prediction requests answered, by deployment, model version, protocol and HTTP status code.',
-      labelNames: ['deployment', 'version', 'protocol', 'code'],
+      help: 'Prediction requests answered, by deployment, model version, variant, protocol and HTTP status code.',
+      labelNames: ['deployment', 'version', 'variant', 'protocol', 'code'],
       registers,
       // Requests are counted in plain numbers on the hot path and added here, at scrape time.
       collect() {
@@ -48,7 +53,7 @@ export class ServingMetrics {
     this.duration = new HotHistogram({
       name: 'modelport_request_duration_seconds',
       help: 'Time from a prediction request decoded to its answer encoded.',
-      labelNames: ['deployment', 'protocol'],
+      labelNames: ['deployment', 'variant', 'protocol'],
       buckets: LATENCY_BUCKETS,
       registers,
     });
@@ -88,6 +93,29 @@ export class ServingMetrics {
       labelNames: ['deployment'],
       registers,
     });
+    this.shadowRequests = new Counter({
+      name: 'modelport_shadow_requests_total',
+      help: 'Copies of requests answered by shadow variants, by outcome (ok, error); never seen by callers.',
+      labelNames: ['deployment', 'variant', 'outcome'],
+      registers,
+    });
+    this.fallbacks = new Counter({
+      name: 'modelport_fallback_requests_total',
+      help: "Requests answered by the fallback variant while the chosen variant's circuit breaker was open.",
+      labelNames: ['deployment', 'variant', 'fallback'],
+      registers,
+    });
+    const states = () => this.breakerStates();
+    this.breakerState = new Gauge({
+      name: 'modelport_circuit_breaker_state',
+      help: "Each variant's circuit breaker on this replica: 0 closed, 1 open, 2 half-open.",
+      labelNames: ['deployment', 'variant'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of states()) this.set({ deployment: s.deployment, variant: s.variant }, s.state === 'closed' ? 0 : s.state === 'open' ? 1 : 2);
+      },
+    });
     this.cacheHits = new Counter({ name: 'modelport_cache_hits_total', help: 'Response cache hits.', labelNames: ['deployment'], registers });
     this.cacheMisses = new Counter({ name: 'modelport_cache_misses_total', help: 'Response cache misses.', labelNames: ['deployment'], registers });
     this.rateLimited = new Counter({
@@ -98,14 +126,14 @@ export class ServingMetrics {
     });
   }
 
-  private readonly answered = new Map<string, { labels: Record<'deployment' | 'version' | 'protocol' | 'code', string>; pending: number; time: HistogramChild }>();
+  private readonly answered = new Map<string, { labels: Record<'deployment' | 'version' | 'variant' | 'protocol' | 'code', string>; pending: number; time: HistogramChild }>();
 
   /** One answered prediction request; a label set is hashed once, so the hot path joins one string. */
-  countRequest(deployment: string, version: string, protocol: string, code: number, seconds: number): void {
-    const key = `${deployment}\0${version}\0${protocol}\0${code}`;
+  countRequest(deployment: string, version: string, variant: string, protocol: string, code: number, seconds: number): void {
+    const key = `${deployment}\0${version}\0${variant}\0${protocol}\0${code}`;
     let a = this.answered.get(key);
     if (!a) {
-      a = { labels: { deployment, version, protocol, code: String(code) }, pending: 0, time: this.duration.labels({ deployment, protocol }) };
+      a = { labels: { deployment, version, variant, protocol, code: String(code) }, pending: 0, time: this.duration.labels({ deployment, variant, protocol }) };
       this.answered.set(key, a);
     }
     a.pending++;

@@ -39,4 +39,49 @@ export const servingMigrations: Migrations = {
       await db.schema.alterTable('srv_deployment').dropColumn('status').execute();
     },
   },
+  '0410_serving_revisions': {
+    async up(db: Kysely<any>) {
+      // Every change of a deployment as it was after the change, with who made it and why:
+      // what `rollback` restores.
+      await db.schema
+        .createTable('srv_revision')
+        .addColumn('deployment', 'varchar(128)', (c) => c.notNull())
+        .addColumn('revision', 'integer', (c) => c.notNull())
+        .addColumn('spec', 'text', (c) => c.notNull())
+        .addColumn('actor', 'varchar(256)', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('created_ms', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('srv_revision_pk', ['deployment', 'revision'])
+        .execute();
+      const rows = await db.selectFrom('srv_deployment').select(['name', 'spec', 'revision', 'updated_ms']).execute();
+      for (const r of rows) {
+        await db
+          .insertInto('srv_revision')
+          .values({ deployment: r.name, revision: r.revision, spec: r.spec, actor: 'unknown', reason: 'recorded when revisions were introduced', created_ms: r.updated_ms })
+          .execute();
+      }
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('srv_revision').ifExists().execute();
+    },
+  },
+  '0411_serving_rollouts': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('srv_rollout')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('deployment', 'varchar(128)', (c) => c.notNull())
+        .addColumn('state', 'varchar(16)', (c) => c.notNull())
+        .addColumn('active_key', 'varchar(64)', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('created_ms', 'bigint', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .execute();
+      // At most one running or paused rollout per deployment, even with two replicas starting one at once.
+      await db.schema.createIndex('srv_rollout_active').on('srv_rollout').columns(['deployment', 'active_key']).unique().execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('srv_rollout').ifExists().execute();
+    },
+  },
 };

@@ -6,7 +6,7 @@
  * unloaded. A failed load leaves the old version serving and says why in the status.
  */
 import type { Clock } from '../core/clock.js';
-import { invalidArgument, isModelportError, notFound, unavailable } from '../core/errors.js';
+import { failedPrecondition, invalidArgument, isModelportError, ModelportError, notFound, unavailable } from '../core/errors.js';
 import type { Batch } from '../models/index.js';
 import type { InputHook } from './input-hook.js';
 import type { MetadataStore } from '../storage/metadata.js';
@@ -15,7 +15,11 @@ import { ServingMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
 import { LoadedVersion, loadVersion } from './runtime.js';
 import { describeRef, type ModelSource } from './source.js';
-import { DeploymentStore } from './store.js';
+import { DeploymentStore, type Change, type Revision } from './store.js';
+import { VariantStats } from './variant-stats.js';
+import { CircuitBreaker } from './breaker.js';
+import { ShadowComparison, type ShadowView } from './shadow.js';
+import { assign, bucketOf, BUCKETS, checkVariants, splitOf, type Split } from './traffic.js';
 import {
   DEFAULT_CONFIG,
   type Deployment,
@@ -25,23 +29,38 @@ import {
   type DeploymentSpec,
   type DeploymentStatus,
   type PredictionTap,
+  type RoutingConfig,
   type VariantSpec,
   type VariantStatus,
 } from './types.js';
 
+/** A variant as a user gives it (checked and resolved before it is stored). */
+export type VariantInput = VariantSpec;
+
 export interface DeployInput {
   /** Deployment name; defaults to the model name. */
   name?: string;
-  model: string;
+  /** One variant taking all traffic ... */
+  model?: string;
   version?: number;
   alias?: string;
+  /** ... or several sharing it by weight. */
+  variants?: VariantInput[];
   config?: DeploymentConfigPatch;
+}
+
+/** Who changes a deployment and why, recorded with the revision the change makes. */
+export interface ChangeInput {
+  actor?: string;
+  reason?: string;
 }
 
 export interface UpdateInput {
   model?: string;
   version?: number;
   alias?: string;
+  /** Replaces every variant. */
+  variants?: VariantInput[];
   config?: DeploymentConfigPatch;
 }
 
@@ -59,6 +78,8 @@ export interface Target {
   version: LoadedVersion;
   /** The version the client asked for, if it named one. */
   requested?: number;
+  /** The key the variant was chosen by. */
+  key?: string;
 }
 
 class VariantRuntime {
@@ -67,8 +88,15 @@ class VariantRuntime {
   failure: string | undefined;
   /** Settles when the load in progress (if any) has finished, either way. */
   settled: Promise<void> = Promise.resolve();
+  breaker: CircuitBreaker;
 
-  constructor(public spec: VariantSpec) {}
+  constructor(
+    public spec: VariantSpec,
+    routing: RoutingConfig,
+    clock: Clock,
+  ) {
+    this.breaker = new CircuitBreaker({ failures: routing.breakerFailures, cooldownMs: routing.breakerCooldownMs }, clock);
+  }
 
   status(): VariantStatus {
     const state = this.current ? 'ready' : this.loadingVersion !== undefined ? 'loading' : this.failure ? 'failed' : 'pending';
@@ -88,16 +116,28 @@ class DeploymentRuntime {
   variants = new Map<string, VariantRuntime>();
   cache: ResponseCache | undefined;
   limiter: RateLimiter | undefined;
+  split: Split;
+  /** Per shadow variant: how its answers compare with the answering variant's. */
+  shadows = new Map<string, ShadowComparison>();
   /** Changes to one deployment apply one at a time, in order. */
   chain: Promise<void> = Promise.resolve();
 
-  constructor(public record: DeploymentRecord) {}
+  constructor(public record: DeploymentRecord) {
+    this.split = splitOf(record.variants);
+  }
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 function configOf(spec: DeploymentConfig): DeploymentConfig {
-  return { batching: spec.batching, cache: spec.cache, rateLimit: spec.rateLimit, threads: spec.threads, executor: spec.executor ?? DEFAULT_CONFIG.executor };
+  return {
+    batching: spec.batching,
+    cache: spec.cache,
+    rateLimit: spec.rateLimit,
+    routing: spec.routing ?? DEFAULT_CONFIG.routing,
+    threads: spec.threads,
+    executor: spec.executor ?? DEFAULT_CONFIG.executor,
+  };
 }
 
 /** Applies a user's partial configuration over `base`, checking every number. */
@@ -106,6 +146,7 @@ export function mergeConfig(base: DeploymentConfig, patch: DeploymentConfigPatch
     batching: { ...base.batching, ...patch.batching },
     cache: { ...base.cache, ...patch.cache },
     rateLimit: { ...base.rateLimit, ...patch.rateLimit },
+    routing: { ...DEFAULT_CONFIG.routing, ...base.routing, ...patch.routing },
     threads: patch.threads ?? base.threads,
     executor: patch.executor ?? base.executor,
   };
@@ -124,24 +165,55 @@ export function mergeConfig(base: DeploymentConfig, patch: DeploymentConfigPatch
   if (!(out.rateLimit.requestsPerSecond > 0)) throw invalidArgument(`rate_limit.requests_per_second: ${out.rateLimit.requestsPerSecond} must be positive`);
   int(out.rateLimit.burst, 'rate_limit.burst', 1, 1_000_000);
   if (out.rateLimit.key !== 'token' && out.rateLimit.key !== 'address') throw invalidArgument(`rate_limit.key: "${out.rateLimit.key}" must be "token" or "address"`);
+  out.routing.header = out.routing.header.toLowerCase();
+  if (!/^[a-z0-9-]{1,64}$/.test(out.routing.header)) throw invalidArgument(`routing.header: "${out.routing.header}" is not an HTTP header name`);
+  if (out.routing.inputField !== undefined && !/^.{1,256}$/.test(out.routing.inputField)) throw invalidArgument('routing.input_field: must be 1-256 characters');
+  int(out.routing.breakerFailures, 'routing.breaker_failures', 1, 1_000_000);
+  int(out.routing.breakerCooldownMs, 'routing.breaker_cooldown_ms', 0, 86_400_000);
   return out;
 }
 
-function variantFrom(input: { model: string; version?: number; alias?: string }): VariantSpec {
-  if (!input.model) throw invalidArgument('model: a registered model name is required');
-  if (input.version !== undefined && input.alias !== undefined) throw invalidArgument('version, alias: give one of them, not both');
-  if (input.version === undefined && input.alias === undefined) throw invalidArgument('version, alias: give the version to pin or the alias to follow');
+function variantFrom(input: { model?: string; version?: number; alias?: string }, at = ''): VariantSpec {
+  if (!input.model) throw invalidArgument(`${at}model: a registered model name is required`);
+  if (input.version !== undefined && input.alias !== undefined) throw invalidArgument(`${at}version, ${at}alias: give one of them, not both`);
+  if (input.version === undefined && input.alias === undefined) throw invalidArgument(`${at}version, ${at}alias: give the version to pin or the alias to follow`);
   if (input.version !== undefined && (!Number.isInteger(input.version) || input.version < 1)) {
-    throw invalidArgument(`version: ${input.version} is not a model version (whole number from 1)`);
+    throw invalidArgument(`${at}version: ${input.version} is not a model version (whole number from 1)`);
   }
-  if (input.alias !== undefined && !/^[A-Za-z0-9_-]{1,255}$/.test(input.alias)) throw invalidArgument(`alias: "${input.alias}" is not a valid alias`);
+  if (input.alias !== undefined && !/^[A-Za-z0-9_-]{1,255}$/.test(input.alias)) throw invalidArgument(`${at}alias: "${input.alias}" is not a valid alias`);
   return { name: 'primary', model: input.model, version: input.version, alias: input.alias, weight: 100 };
+}
+
+/** A user's variant list, checked: each variant well-formed, names unique, live weights summing to 100. */
+function variantsFrom(inputs: readonly VariantInput[]): VariantSpec[] {
+  const specs = inputs.map((v, i) => {
+    const base = variantFrom(v, `variants[${i}].`);
+    const spec: VariantSpec = { ...base, name: v.name, weight: v.weight };
+    if (v.shadow) Object.assign(spec, { shadow: true, mirror: v.mirror, weight: 0 });
+    return spec;
+  });
+  checkVariants(specs);
+  return specs;
+}
+
+function checkFallback(spec: DeploymentSpec): void {
+  const fallback = spec.routing.fallback;
+  if (fallback !== undefined && !spec.variants.some((v) => v.name === fallback && !v.shadow)) {
+    throw invalidArgument(`routing.fallback: "${fallback}" is not a variant taking traffic (there are ${spec.variants.filter((v) => !v.shadow).map((v) => v.name).join(', ')})`);
+  }
+}
+
+function changeOf(change: ChangeInput, what: string): Change {
+  const reason = change.reason?.trim();
+  return { actor: change.actor?.trim() || 'anonymous', reason: reason ? (what.startsWith('rollback') ? `${what}: ${reason}` : reason) : what };
 }
 
 export class ServingService {
   readonly metrics: ServingMetrics;
   /** Rewrites requests of deployments that look their inputs up (the feature store sets it). */
   inputHook: InputHook | undefined;
+  /** Per-variant requests, failures and latencies since a deployment's window was reset (rollout gates). */
+  readonly windows = new VariantStats();
   private readonly store: DeploymentStore;
   private readonly runtimes = new Map<string, DeploymentRuntime>();
   private generation = -1;
@@ -159,6 +231,7 @@ export class ServingService {
   ) {
     this.store = new DeploymentStore(metadata);
     this.metrics = new ServingMetrics({ processMetrics: options.processMetrics });
+    this.metrics.breakerStates = () => this.breakerStates();
     this.unsubscribe = source.onAliasMoved((move) => {
       for (const rt of this.runtimes.values()) {
         for (const v of rt.variants.values()) {
@@ -240,7 +313,7 @@ export class ServingService {
       await Promise.all(
         record.variants.map((spec) => {
           let v = runtime.variants.get(spec.name);
-          if (!v) runtime.variants.set(spec.name, (v = new VariantRuntime(spec)));
+          if (!v) runtime.variants.set(spec.name, (v = new VariantRuntime(spec, configOf(record).routing, this.clock)));
           v.spec = spec;
           return this.syncVariant(runtime, v);
         }),
@@ -249,6 +322,9 @@ export class ServingService {
   }
 
   private configure(rt: DeploymentRuntime, before: DeploymentRecord | undefined): void {
+    rt.split = splitOf(rt.record.variants);
+    const shadows = rt.record.variants.filter((v) => v.shadow).map((v) => v.name);
+    rt.shadows = new Map(shadows.map((name) => [name, rt.shadows.get(name) ?? new ShadowComparison(name)]));
     const now = configOf(rt.record);
     const old = before ? configOf(before) : undefined;
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -375,32 +451,96 @@ export class ServingService {
   }
 
   /** Creates a deployment and loads it on this replica; the answer carries the load's outcome. */
-  async create(input: DeployInput): Promise<Deployment> {
+  async create(input: DeployInput, change: ChangeInput = {}): Promise<Deployment> {
     const name = input.name ?? input.model;
     if (!NAME.test(name ?? '')) throw invalidArgument(`name: "${name}" must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit`);
-    const variant = variantFrom(input);
-    await this.source.resolve(variant.model, variant);
-    const spec: DeploymentSpec = { name, variants: [variant], ...mergeConfig(DEFAULT_CONFIG, input.config) };
-    const record = await this.store.create(spec, this.clock.now());
+    const variants = await this.variantsOf(input);
+    const spec: DeploymentSpec = { name: name!, variants, ...mergeConfig(DEFAULT_CONFIG, input.config) };
+    checkFallback(spec);
+    const record = await this.store.create(spec, this.clock.now(), changeOf(change, 'created'));
     await this.apply(record);
     return this.view(record);
   }
 
   /** Moves a deployment to another version/alias or changes its settings. */
-  async update(name: string, input: UpdateInput): Promise<Deployment> {
+  async update(name: string, input: UpdateInput, change: ChangeInput = {}): Promise<Deployment> {
     const current = await this.store.get(name);
     if (!current) throw notFound(`deployment "${name}" does not exist`);
     let variants = current.variants;
-    if (input.model !== undefined || input.version !== undefined || input.alias !== undefined) {
+    if (input.variants !== undefined) {
+      variants = await this.variantsOf(input);
+    } else if (input.model !== undefined || input.version !== undefined || input.alias !== undefined) {
       const first = current.variants[0];
       const variant = variantFrom({ model: input.model ?? first.model, version: input.version, alias: input.alias });
       await this.source.resolve(variant.model, variant);
       variants = [{ ...variant, name: first.name }, ...current.variants.slice(1)];
     }
     const spec: DeploymentSpec = { name, variants, ...mergeConfig(configOf(current), input.config) };
-    const record = await this.store.update(spec, this.clock.now());
+    return this.save(spec, changeOf(change, 'updated'));
+  }
+
+  /** Stores `spec` as the next revision (only if still at `expected`, when given) and applies it here. */
+  private async save(spec: DeploymentSpec, change: Change, expected?: number): Promise<Deployment> {
+    checkFallback(spec);
+    const record = await this.store.update(spec, this.clock.now(), change, expected);
+    if (!record) throw failedPrecondition(`deployment "${spec.name}" changed meanwhile (it is past revision ${expected}); read it again`);
     await this.apply(record);
     return this.view(record);
+  }
+
+  /**
+   * Replaces the variants of `name` if it is still at revision `expected` (what the rollouts
+   * controller calls, so that it never undoes a change a user made meanwhile).
+   */
+  async setVariants(name: string, variants: VariantInput[], expected: number, change: Change): Promise<Deployment> {
+    const current = await this.get(name);
+    return this.save({ ...configOf(current), name, variants: await this.variantsOf({ variants }) }, change, expected);
+  }
+
+  /** The revisions of a deployment, newest first. */
+  async revisions(name: string, limit?: number): Promise<Revision[]> {
+    await this.get(name);
+    return this.store.revisions(name, limit);
+  }
+
+  /**
+   * Restores revision `to` (default: the one before the current) as a new revision. Its
+   * versions must still be in the registry and ready.
+   */
+  async rollback(name: string, options: { to?: number } & ChangeInput = {}): Promise<Deployment> {
+    const current = await this.get(name);
+    const to = options.to ?? current.revision - 1;
+    if (!Number.isInteger(to) || to < 1 || to >= current.revision) {
+      throw invalidArgument(
+        options.to === undefined
+          ? `deployment "${name}" is at its first revision; there is nothing to roll back to`
+          : `to: ${options.to} must be an earlier revision of deployment "${name}" (1..${current.revision - 1})`,
+      );
+    }
+    const old = await this.store.revision(name, to);
+    if (!old) throw notFound(`deployment "${name}" has no revision ${to} (it is no longer kept)`);
+    for (const v of old.spec.variants) await this.source.resolve(v.model, v);
+    return this.save({ ...old.spec, name }, changeOf(options, `rollback to revision ${to}`), current.revision);
+  }
+
+  /**
+   * The variants `input` describes (one from model/version/alias, or its list), each resolved
+   * in the registry so that a version which does not exist or is not ready is refused now.
+   */
+  private async variantsOf(input: { model?: string; version?: number; alias?: string; variants?: VariantInput[] }): Promise<VariantSpec[]> {
+    if (input.variants !== undefined && (input.model !== undefined || input.version !== undefined || input.alias !== undefined)) {
+      throw invalidArgument('variants: give variants or model/version/alias, not both');
+    }
+    const variants = input.variants !== undefined ? variantsFrom(input.variants) : [variantFrom(input)];
+    for (const [i, v] of variants.entries()) {
+      try {
+        await this.source.resolve(v.model, v);
+      } catch (err) {
+        if (isModelportError(err) && variants.length > 1) throw new ModelportError(err.code, `variants[${i}] (${v.name}): ${err.message}`, err.details);
+        throw err;
+      }
+    }
+    return variants;
   }
 
   async delete(name: string): Promise<void> {
@@ -431,24 +571,57 @@ export class ServingService {
    * the store or a load in progress (then `target`). Serving's hot path asks this first, since
    * an awaited lookup costs every request a promise.
    */
-  targetNow(name: string, version?: number): Target | undefined {
+  targetNow(name: string, version?: number, key?: string): Target | undefined {
     const rt = this.runtimes.get(name);
-    return rt && this.pick(rt, name, version);
+    return rt && this.pick(rt, name, version, key);
   }
 
-  /** The variant of `rt` that serves now and answers for `version` (any, when undefined). */
-  private pick(rt: DeploymentRuntime, name: string, version: number | undefined): Target | undefined {
+  /** How `name` chooses a request's key (undefined when this replica does not know it yet). */
+  routingOf(name: string): RoutingConfig | undefined {
+    const rt = this.runtimes.get(name);
+    return rt && configOf(rt.record).routing;
+  }
+
+  /**
+   * The variant of `rt` that serves now and answers for `version`, else the one the key's
+   * bucket falls into; while that one serves nothing (a canary still loading), the first live
+   * variant that does. Without a key, the first live variant.
+   */
+  private pick(rt: DeploymentRuntime, name: string, version: number | undefined, key: string | undefined): Target | undefined {
+    if (version === undefined) {
+      const { names } = rt.split;
+      const chosen = key === undefined || names.length < 2 ? names[0] : assign(rt.split, bucketOf(name, key));
+      const v = chosen === undefined ? undefined : rt.variants.get(chosen);
+      if (v?.current && (names.length < 2 || v.breaker.allow())) return { deployment: name, variant: v.spec.name, version: v.current, key };
+      const fallback = v?.current ? this.fallbackOf(rt, v) : undefined;
+      if (fallback) {
+        this.metrics.fallbacks.inc({ deployment: name, variant: v!.spec.name, fallback: fallback.spec.name });
+        return { deployment: name, variant: fallback.spec.name, version: fallback.current!, key };
+      }
+    }
     for (const v of rt.variants.values()) {
       if (!v.current) continue;
-      if (version === undefined ? v.spec.weight > 0 : v.current.version === version) {
-        return { deployment: name, variant: v.spec.name, version: v.current, requested: version };
+      if (version === undefined ? v.spec.weight > 0 && !v.spec.shadow : v.current.version === version) {
+        return { deployment: name, variant: v.spec.name, version: v.current, requested: version, key };
       }
     }
     return undefined;
   }
 
+  /** The variant answering while `v`'s breaker is open: the configured fallback, else the first other live one serving with its breaker closed. */
+  private fallbackOf(rt: DeploymentRuntime, v: VariantRuntime): VariantRuntime | undefined {
+    const named = configOf(rt.record).routing.fallback;
+    const candidates = named !== undefined ? [rt.variants.get(named)] : rt.split.names.map((n) => rt.variants.get(n));
+    return candidates.find((c) => c && c !== v && c.current && !c.spec.shadow && c.breaker.state === 'closed');
+  }
+
+  /** Circuit-breaker state of every variant on this replica (for /metrics). */
+  breakerStates(): { deployment: string; variant: string; state: string }[] {
+    return [...this.runtimes].flatMap(([deployment, rt]) => [...rt.variants.values()].map((v) => ({ deployment, variant: v.spec.name, state: v.breaker.state })));
+  }
+
   /** Finds (loading on first use if this replica has not yet) the version that answers for `name`. */
-  async target(name: string, version?: number): Promise<Target> {
+  async target(name: string, version?: number, key?: string): Promise<Target> {
     let rt = this.runtimes.get(name);
     if (!rt) {
       const record = await this.store.get(name);
@@ -457,12 +630,12 @@ export class ServingService {
       rt = this.runtimes.get(name);
       if (!rt) throw notFound(`deployment "${name}" does not exist`);
     }
-    const found = this.pick(rt, name, version);
+    const found = this.pick(rt, name, version, key);
     if (found) return found;
     const loading = [...rt.variants.values()].filter((v) => v.loadingVersion !== undefined);
     if (loading.length > 0) {
       await Promise.all(loading.map((v) => v.settled));
-      const after = this.pick(rt, name, version);
+      const after = this.pick(rt, name, version, key);
       if (after) return after;
     }
     const served = [...rt.variants.values()].flatMap((v) => (v.current ? [v.current.version] : []));
@@ -494,7 +667,21 @@ export class ServingService {
    */
   async predict(target: Target, batch: Batch, outputs: readonly string[] = [], requestId?: string): Promise<{ output: Batch; target: Target }> {
     const started = performance.now();
-    const answered = await this.compute(target, batch, outputs);
+    let answered: { output: Batch; target: Target };
+    try {
+      answered = await this.compute(target, batch, outputs);
+    } catch (err) {
+      // A request the client got wrong is not the variant's failure.
+      if (!isModelportError(err) || (err.code !== 'InvalidArgument' && err.code !== 'ResourceExhausted')) {
+        this.windows.of(target.deployment, target.variant).failed();
+        this.runtimes.get(target.deployment)?.variants.get(target.variant)?.breaker.failure();
+      }
+      throw err;
+    }
+    this.windows.of(answered.target.deployment, answered.target.variant).answered(performance.now() - started);
+    this.runtimes.get(answered.target.deployment)?.variants.get(answered.target.variant)?.breaker.success();
+    const rt = this.runtimes.get(answered.target.deployment);
+    if (rt && rt.shadows.size > 0) this.mirror(rt, answered.target, batch, answered.output, requestId ?? '');
     if (this.taps.length > 0) {
       const t = answered.target;
       const entry = {
@@ -503,6 +690,7 @@ export class ServingService {
         model: t.version.model,
         version: t.version.version,
         variant: t.variant,
+        key: t.key,
         inputs: batch,
         outputs: answered.output,
         latencyMs: performance.now() - started,
@@ -513,6 +701,41 @@ export class ServingService {
     return answered;
   }
 
+  /**
+   * Sends a copy of an answered request to each shadow whose share takes it (by the request's
+   * key, so one user is mirrored always or never), after the caller's answer has gone out: the
+   * caller never waits for a shadow, and a shadow's failure only counts against it.
+   */
+  private mirror(rt: DeploymentRuntime, answered: Target, batch: Batch, output: Batch, requestId: string): void {
+    for (const [name, comparison] of rt.shadows) {
+      const v = rt.variants.get(name);
+      const current = v?.current;
+      if (!v || !current || bucketOf(`${answered.deployment}\u0000shadow`, answered.key ?? requestId) >= (v.spec.mirror ?? 0) * (BUCKETS / 100)) continue;
+      comparison.requests++;
+      const labels = { deployment: answered.deployment, variant: name };
+      setImmediate(() => {
+        const started = performance.now();
+        current.predict(batch).then(
+          (out) => {
+            comparison.compare(output, out);
+            this.metrics.shadowRequests.inc({ ...labels, outcome: 'ok' });
+            const entry = { requestId, deployment: answered.deployment, model: current.model, version: current.version, variant: name, key: answered.key, inputs: batch, outputs: out, latencyMs: performance.now() - started, timeMs: this.clock.now() };
+            for (const tap of this.taps) tap.record(entry);
+          },
+          () => {
+            comparison.failures++;
+            this.metrics.shadowRequests.inc({ ...labels, outcome: 'error' });
+          },
+        );
+      });
+    }
+  }
+
+  /** How each shadow variant of `name` compares with the variants that answered, on this replica. */
+  shadowComparisons(name: string): ShadowView[] {
+    return [...(this.runtimes.get(name)?.shadows.values() ?? [])].map((c) => c.view());
+  }
+
   /** Sends every answered prediction to `tap` too (the monitoring prediction log). */
   addPredictionTap(tap: PredictionTap): void {
     this.taps.push(tap);
@@ -520,7 +743,7 @@ export class ServingService {
 
   private async compute(target: Target, batch: Batch, outputs: readonly string[]): Promise<{ output: Batch; target: Target }> {
     let t = target;
-    while (t.version.retired) t = await this.target(t.deployment, t.requested);
+    while (t.version.retired) t = await this.target(t.deployment, t.requested, t.key);
     const rt = this.runtimes.get(t.deployment);
     const cache = rt?.cache;
     const key = cache ? cacheKey(t.version.sha256, batch, outputs) : undefined;

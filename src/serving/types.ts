@@ -1,8 +1,8 @@
 /**
  * What a deployment is: a name that clients call, one or more variants (a registered model
  * followed by version or by alias), and the knobs of its request path (dynamic batching,
- * response cache, rate limit). A later issue splits traffic across variants by weight; until
- * then the first variant with weight > 0 takes every request.
+ * response cache, rate limit). Live variants share traffic by weight (traffic.ts); a shadow
+ * variant gets copies of requests off the request path.
  */
 import type { Batch } from '../models/index.js';
 
@@ -15,8 +15,26 @@ export interface VariantSpec {
   version?: number;
   /** ... or an alias to follow (dynamic: the variant moves when the alias moves). */
   alias?: string;
-  /** Share of traffic, 0..100. */
+  /** Share of traffic, 0..100 (whole numbers; the live variants' weights sum to 100). */
   weight: number;
+  /** A shadow answers copies of requests, compared with the variant that answered; never the caller. */
+  shadow?: boolean;
+  /** A shadow's share of requests copied to it, 1..100. */
+  mirror?: number;
+}
+
+/** Which key a request's variant is chosen by: the input field when it has one, else the header, else the request id. */
+export interface RoutingConfig {
+  /** Request header holding a user id (lower case). */
+  header: string;
+  /** Input column whose first row's value is the key. */
+  inputField?: string;
+  /** The variant that answers while the chosen one's circuit breaker is open (default: the first other live variant). */
+  fallback?: string;
+  /** Consecutive failures that open a variant's circuit breaker (with another variant to fall back to). */
+  breakerFailures: number;
+  /** How long an open breaker waits before a trial request (ms). */
+  breakerCooldownMs: number;
 }
 
 export interface BatchingConfig {
@@ -52,6 +70,7 @@ export interface DeploymentConfig {
   batching: BatchingConfig;
   cache: CacheConfig;
   rateLimit: RateLimitConfig;
+  routing: RoutingConfig;
   /**
    * onnxruntime intra-op threads per model session. Single rows gain nothing from more than
    * one; the default keeps the second core for HTTP and JSON.
@@ -114,6 +133,7 @@ export const DEFAULT_CONFIG: DeploymentConfig = {
   batching: { maxBatchSize: 1, maxQueueDelayUs: 0, maxQueueSize: 1024, timeoutMs: 30_000 },
   cache: { enabled: false, maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, ttlMs: 0 },
   rateLimit: { enabled: false, requestsPerSecond: 100, burst: 200, key: 'token' },
+  routing: { header: 'x-user-id', breakerFailures: 5, breakerCooldownMs: 30_000 },
   threads: 1,
   executor: 'auto',
 };
@@ -128,6 +148,8 @@ export interface PredictionRecord {
   version: number;
   /** Deployment variant (e.g. "primary", "canary"). */
   variant: string;
+  /** The key the variant was chosen by (user id, input field value or request id). */
+  key?: string;
   /** The decoded request; one logged row per batch row. */
   inputs: Batch;
   /** The model's answer, same row count as `inputs`. */
@@ -151,6 +173,7 @@ export interface DeploymentConfigPatch {
   batching?: Partial<BatchingConfig>;
   cache?: Partial<CacheConfig>;
   rateLimit?: Partial<RateLimitConfig>;
+  routing?: Partial<RoutingConfig>;
   threads?: number;
   executor?: Executor;
 }

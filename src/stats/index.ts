@@ -10,8 +10,10 @@ export {
   chiSquareHomogeneity,
   twoProportionZTest,
   welchTTest,
+  welchFromMoments,
   type TestResult,
   type ChiSquareResult,
   type WelchResult,
 } from './tests.js';
 export { MIN_NORM_STD, wassersteinDistance, normedWasserstein } from './wasserstein.js';
+export { normalQuantile, tQuantile, proportionDifference, meanDifference, MixtureSprt, sampleSizePerArm, type Difference, type Moments } from './ab.js';

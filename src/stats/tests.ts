@@ -143,14 +143,20 @@ export function welchTTest(a: Float64Array, b: Float64Array): WelchResult {
   if (n1 < 2 || n2 < 2) throw invalidArgument(`welchTTest: each sample needs at least 2 values (got ${n1} and ${n2})`);
   const ma = meanVariance(a);
   const mb = meanVariance(b);
-  const v1 = (ma.variance * n1) / (n1 - 1) / n1;
-  const v2 = (mb.variance * n2) / (n2 - 1) / n2;
+  return welchFromMoments(ma.mean, (ma.variance * n1) / (n1 - 1), n1, mb.mean, (mb.variance * n2) / (n2 - 1), n2);
+}
+
+/** Welch's test from each sample's mean, sample variance (n − 1 denominator) and size. */
+export function welchFromMoments(mean1: number, var1: number, n1: number, mean2: number, var2: number, n2: number): WelchResult {
+  if (n1 < 2 || n2 < 2) throw invalidArgument(`welchTTest: each sample needs at least 2 values (got ${n1} and ${n2})`);
+  const v1 = var1 / n1;
+  const v2 = var2 / n2;
   const se2 = v1 + v2;
   if (se2 === 0) {
-    if (ma.mean === mb.mean) return { statistic: 0, pvalue: 1, df: n1 + n2 - 2 };
+    if (mean1 === mean2) return { statistic: 0, pvalue: 1, df: n1 + n2 - 2 };
     throw invalidArgument('welchTTest: both samples are constant with different values');
   }
-  const t = (ma.mean - mb.mean) / Math.sqrt(se2);
+  const t = (mean1 - mean2) / Math.sqrt(se2);
   const df = (se2 * se2) / ((v1 * v1) / (n1 - 1) + (v2 * v2) / (n2 - 1));
   return { statistic: t, pvalue: Math.min(1, 2 * tCdf(-Math.abs(t), df)), df };
 }

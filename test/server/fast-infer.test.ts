@@ -115,7 +115,7 @@ describe('V2 inference ahead of Fastify answers as the Fastify route does', () =
     const metrics = server.platform.services.serving.metrics;
     const count = async () => {
       const text = await metrics.text();
-      const line = text.split('\n').find((l) => l.startsWith('modelport_requests_total{deployment="cancer",version="1",protocol="v2",code="200"}'));
+      const line = text.split('\n').find((l) => l.startsWith('modelport_requests_total{deployment="cancer",version="1",variant="primary",protocol="v2",code="200"}'));
       return Number(line?.split(' ').at(-1) ?? 0);
     };
     const before = await count();

@@ -64,10 +64,10 @@ describe('serving metrics, cache and rate limit over HTTP', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
     const text = await res.text();
-    assert.equal(metric(text, /^modelport_requests_total\{deployment="cancer",version="1",protocol="v2",code="200"\}/), 5);
-    assert.equal(metric(text, /^modelport_requests_total\{deployment="cancer",version="1",protocol="mlflow",code="429"\}/), 1);
-    assert.equal(metric(text, /^modelport_requests_total\{deployment="cancer",version="",protocol="v2",code="400"\}/), 1);
-    assert.equal(metric(text, /^modelport_requests_total\{deployment="",version="",protocol="v2",code="400"\}/), 1);
+    assert.equal(metric(text, /^modelport_requests_total\{deployment="cancer",version="1",variant="primary",protocol="v2",code="200"\}/), 5);
+    assert.equal(metric(text, /^modelport_requests_total\{deployment="cancer",version="1",variant="primary",protocol="mlflow",code="429"\}/), 1);
+    assert.equal(metric(text, /^modelport_requests_total\{deployment="cancer",version="",variant="",protocol="v2",code="400"\}/), 1);
+    assert.equal(metric(text, /^modelport_requests_total\{deployment="",version="",variant="",protocol="v2",code="400"\}/), 1);
     assert.equal(metric(text, /^modelport_cache_hits_total\{deployment="cancer"\}/), 2);
     assert.equal(metric(text, /^modelport_cache_misses_total\{deployment="cancer"\}/), 4);
     assert.equal(metric(text, /^modelport_rate_limited_total\{deployment="cancer"\}/), 2);
@@ -75,7 +75,7 @@ describe('serving metrics, cache and rate limit over HTTP', () => {
     assert.equal(metric(text, /^modelport_batch_size_rows_count\{deployment="cancer"\}/), 4);
     assert.ok(metric(text, /^modelport_queue_wait_seconds_count\{deployment="cancer"\}/)! >= 4);
     assert.ok(metric(text, /^modelport_model_load_seconds\{deployment="cancer",model="cancer",version="1"\}/)! > 0);
-    assert.ok(metric(text, /^modelport_request_duration_seconds_count\{deployment="cancer",protocol="v2"\}/)! >= 6);
+    assert.ok(metric(text, /^modelport_request_duration_seconds_count\{deployment="cancer",variant="primary",protocol="v2"\}/)! >= 6);
   });
 
   test('the exposition passes promtool check metrics', { skip: promtoolSkip() }, async () => {

@@ -27,13 +27,20 @@ function contract(engine: 'sqlite' | 'postgres', open: () => Promise<{ store: Me
         await migrate(metadata, { ...coreMigrations, ...servingMigrations });
         const store = new DeploymentStore(metadata);
         assert.equal(await store.generation(), 0);
-        const a = await store.create(spec('a', 1), 1000);
+        const a = await store.create(spec('a', 1), 1000, { actor: 'ann', reason: 'first' });
         assert.deepEqual({ ...a, reported: undefined }, { ...spec('a', 1), createdMs: 1000, updatedMs: 1000, revision: 1, reported: undefined });
-        await store.create(spec('b', 2), 1001);
+        await store.create(spec('b', 2), 1001, { actor: 'ann', reason: 'first' });
         assert.equal(await store.generation(), 2);
-        await assert.rejects(store.create(spec('a', 3), 1002), (err: Error & { code?: string }) => err.code === 'AlreadyExists');
-        const moved = await store.update(spec('a', 3), 2000);
+        await assert.rejects(store.create(spec('a', 3), 1002, { actor: 'ann', reason: 'again' }), (err: Error & { code?: string }) => err.code === 'AlreadyExists');
+        const moved = (await store.update(spec('a', 3), 2000, { actor: 'bob', reason: 'to 3' }))!;
         assert.equal(moved.revision, 2);
+        // A change conditional on a revision that has moved on is not made.
+        assert.equal(await store.update(spec('a', 4), 2100, { actor: 'bot', reason: 'stale' }, 1), undefined);
+        assert.deepEqual(
+          (await store.revisions('a')).map((r) => [r.revision, r.actor, r.reason, r.createdMs, r.spec.variants[0].version]),
+          [[2, 'bob', 'to 3', 2000, 3], [1, 'ann', 'first', 1000, 1]],
+        );
+        assert.equal((await store.revision('a', 1))?.spec.name, 'a');
         assert.equal(moved.updatedMs, 2000);
         assert.equal(moved.variants[0].version, 3);
         await store.report('a', { state: 'failed', message: 'boom', variants: [] }, 2500);
@@ -43,7 +50,7 @@ function contract(engine: 'sqlite' | 'postgres', open: () => Promise<{ store: Me
         await store.delete('b');
         assert.equal(await store.generation(), 4);
         await assert.rejects(store.delete('b'), (err: Error & { code?: string }) => err.code === 'NotFound');
-        await assert.rejects(store.update(spec('b', 1), 3000), (err: Error & { code?: string }) => err.code === 'NotFound');
+        await assert.rejects(store.update(spec('b', 1), 3000, { actor: 'ann', reason: 'gone' }), (err: Error & { code?: string }) => err.code === 'NotFound');
         assert.equal(await store.get('b'), undefined);
       } finally {
         await metadata.close();

@@ -1,6 +1,6 @@
 /** Alerts as the API and in-process subscribers see them. */
 
-export type AlertKind = 'drift' | 'performance' | 'concept_drift';
+export type AlertKind = 'drift' | 'performance' | 'concept_drift' | 'rollout';
 export type AlertState = 'firing' | 'resolved';
 export type Severity = 'warning' | 'critical';
 
