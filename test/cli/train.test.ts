@@ -52,7 +52,8 @@ describe('modelport train and tune', () => {
 
   test('a study killed mid-run resumes: finished trials are kept, the interrupted one counts as failed', async () => {
     const dir = tempDir('mp-tune-kill');
-    const args = ['--data', join(dir, 'data'), 'tune', BC, '--target', 'target', '--param', 'n_estimators=150', '--param', 'max_bin=16', '--experiment', 'kill', '--study', 'k', '--sampler', 'random'];
+    // Trials long enough (2,000 rounds) that the kill lands inside one, however fast the machine.
+    const args = ['--data', join(dir, 'data'), 'tune', BC, '--target', 'target', '--param', 'n_estimators=2000', '--param', 'max_bin=16', '--experiment', 'kill', '--study', 'k', '--sampler', 'random'];
     const child = spawnCli([...args, '--trials', '20']);
     await new Promise<void>((resolve, reject) => {
       let seen = '';
@@ -62,8 +63,8 @@ describe('modelport train and tune', () => {
       });
       child.on('exit', (code) => reject(new Error(`tune exited (${code}) before two trials ended: ${seen}`)));
     });
-    // Trials follow each other without a gap but for creating the next run: a second later one is running.
-    await new Promise((r) => setTimeout(r, 1000));
+    // Trials follow each other without a gap but for creating the next run: shortly after, one is running.
+    await new Promise((r) => setTimeout(r, 300));
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     const again = await runCli([...args, '--trials', '1', '--json']);
