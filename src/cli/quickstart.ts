@@ -47,13 +47,15 @@ export function registerQuickstartCommand(program: Command): void {
       say('');
       say(`quickstart finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       for (const [k, v] of Object.entries(ctx.facts)) say(`  ${k}: ${v}`);
-      say(`  web UI: ${server.url}/`);
-      say(`  API docs: ${server.url}/docs`);
       say(`  data folder: ${config.dataDir}`);
       if (!opts.serve) {
         await server.close();
+        // The URLs would name a server that no longer runs: say how to see the same state.
+        say(`  to browse it: npx modelport server --data ${config.dataDir}, then open the web UI at / and the API docs at /docs`);
         return;
       }
+      say(`  web UI: ${server.url}/`);
+      say(`  API docs: ${server.url}/docs`);
       say(`modelport listening on ${server.url} (Ctrl-C to stop)`);
       await new Promise<void>((resolve) => {
         const stop = () => server.close().then(resolve, resolve);

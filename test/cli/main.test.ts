@@ -89,6 +89,8 @@ test('quickstart --no-serve runs its story and exits 0; a second run resets its 
   assert.equal(first.code, 0, first.stderr);
   assert.match(first.stdout, new RegExp(`data folder: ${data} \\(new\\)`));
   assert.match(first.stdout, /quickstart finished in/);
+  assert.match(first.stdout, new RegExp(`to browse it: npx modelport server --data ${data}`));
+  assert.doesNotMatch(first.stdout, /API docs: http/, 'no URL of the server it stopped');
   const second = await runCli(['quickstart', '--data', data, '--no-serve']);
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stdout, /\(reset: it held an earlier quickstart\)/);
