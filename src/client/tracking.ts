@@ -3,6 +3,7 @@
  * buffer that batches points (flushing by size, on an interval, and when the process is about
  * to exit) so a training loop never waits on the network.
  */
+import { failedPrecondition, ModelportError } from '../core/errors.js';
 import { ModelportClient, errorFromResponse } from './client.js';
 import type {
   CreateRunInput,
@@ -74,6 +75,28 @@ export class TrackingClient {
     const tags = Object.entries(options.tags ?? {}).map(([key, value]) => ({ key, value }));
     const { experiment_id } = await this.post<{ experiment_id: string }>('/experiments/create', { name, artifact_location: options.artifactLocation, tags });
     return experiment_id;
+  }
+
+  /**
+   * The id of the experiment named `name`, created when it does not exist: what MLflow's
+   * `set_experiment` does, so a script can run twice. A deleted one must be restored first.
+   */
+  async setExperiment(name: string, options: { artifactLocation?: string; tags?: Record<string, string> } = {}): Promise<string> {
+    const found = await this.getExperimentByName(name).catch((err: unknown) => {
+      if (err instanceof ModelportError && err.code === 'NotFound') return undefined;
+      throw err;
+    });
+    if (found?.lifecycle_stage === 'deleted') {
+      throw failedPrecondition(`experiment "${name}" is deleted; restore it (restoreExperiment ${found.experiment_id}) or choose another name`);
+    }
+    if (found) return found.experiment_id;
+    try {
+      return await this.createExperiment(name, options);
+    } catch (err) {
+      // Another process created it between the two calls.
+      if (err instanceof ModelportError && err.code === 'AlreadyExists') return (await this.getExperimentByName(name)).experiment_id;
+      throw err;
+    }
   }
 
   async getExperiment(experimentId: string): Promise<Experiment> {

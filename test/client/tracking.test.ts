@@ -39,6 +39,14 @@ test('experiments and nested runs through typed calls', async () => {
   await assert.rejects(tracking.createExperiment('sdk-2'), (err: unknown) => err instanceof ModelportError && /already exists/.test(err.message));
 });
 
+test('setExperiment gets or creates, as MLflow set_experiment does', async () => {
+  const first = await tracking.setExperiment('churn-sdk');
+  assert.equal(await tracking.setExperiment('churn-sdk'), first, 'running a script twice finds the same experiment');
+  assert.equal((await tracking.getExperimentByName('churn-sdk')).experiment_id, first);
+  await tracking.deleteExperiment(first);
+  await assert.rejects(tracking.setExperiment('churn-sdk'), (err: ModelportError) => err.code === 'FailedPrecondition' && /is deleted; restore it/.test(err.message));
+});
+
 test('logBatch splits inputs over MLflow limits; NaN and Infinity round-trip', async () => {
   const run = await tracking.createRun({ experiment_id: await tracking.createExperiment('sdk-batch') });
   const runId = run.info.run_id;
