@@ -72,8 +72,8 @@ const refused = (field: string, url: string, address: string): ModelportError =>
   invalidArgument(`${field}: ${url}: ${address} is a loopback or private address; such targets are refused unless allowPrivateWebhookTargets is set`, { field });
 
 /**
- * A webhook target as saved: http(s), no credentials, and (unless allowed) a host that resolves
- * to no loopback, private or link-local address. Returns the normalised URL.
+ * A webhook target as saved: http(s), no credentials, and (unless allowed) a host that does not
+ * resolve to a loopback, private or link-local address. Returns the normalised URL.
  */
 export async function checkWebhookUrl(text: string, field: string, allowPrivate: boolean): Promise<string> {
   let url: URL;
@@ -86,8 +86,9 @@ export async function checkWebhookUrl(text: string, field: string, allowPrivate:
   if (url.username || url.password) throw invalidArgument(`${field}: ${text}: credentials in the URL are not allowed; use a secret`, { field });
   if (!allowPrivate) {
     const host = hostOf(url);
+    // A name that does not resolve yet (an offline laptop, a host set up later) is kept: every
+    // delivery resolves it again and refuses internal addresses then (postWebhook).
     const addresses = isIP(host) ? [host] : await dns.lookup(host, { all: true }).then((r) => r.map((a) => a.address), () => [] as string[]);
-    if (addresses.length === 0) throw invalidArgument(`${field}: ${text}: host ${host} does not resolve`, { field });
     const bad = addresses.find(isInternalAddress);
     if (bad) throw refused(field, text, bad);
   }

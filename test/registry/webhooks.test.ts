@@ -28,6 +28,9 @@ describe('webhook targets', () => {
       await assert.rejects(h.registry.webhooks.create({ url: 'ftp://93.184.215.14/x', events: ['*'] }), /only http and https/);
       const publicHook = await h.registry.webhooks.create({ url: 'https://93.184.215.14/x', events: ['*'] });
       assert.equal(publicHook.status, 'ACTIVE');
+      // A name that does not resolve (offline, or set up later) is kept; each delivery resolves it again.
+      const offline = await h.registry.webhooks.create({ url: 'https://ci.example.invalid/hook', events: ['*'] });
+      assert.equal(offline.url, 'https://ci.example.invalid/hook');
       await assert.rejects(h.registry.webhooks.create({ url: 'https://example.com/x', events: ['model.sneezed'] }), /unknown event "model.sneezed"/);
     } finally {
       await h.close();
