@@ -6,6 +6,7 @@
  * Tables pass between built-ins as CSV files in the output folders: `data.csv` (dataset.load),
  * `train.csv` and `test.csv` (split).
  */
+import { csvCell } from '../data/csv.js';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -76,11 +77,8 @@ function inputFile(ctx: StepContext, file: string): string {
   return join(found[0][1], file);
 }
 
-function csvCell(v: unknown): string {
-  if (v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v))) return '';
-  const s = String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
+/** A table value as a CSV cell: a missing number (NaN) is an empty field, as a missing text is. */
+const cellOf = (v: string | number | null): string => csvCell(v === null || (typeof v === 'number' && Number.isNaN(v)) ? null : String(v));
 
 /** Writes the rows `rows` (indexes into `table`) as CSV. */
 async function writeCsv(path: string, table: Table, rows: ArrayLike<number>): Promise<void> {
@@ -89,7 +87,7 @@ async function writeCsv(path: string, table: Table, rows: ArrayLike<number>): Pr
     if (!out.write(line)) await once(out, 'drain');
   };
   await write(`${table.columns.map((c) => csvCell(c.name)).join(',')}\n`);
-  for (let i = 0; i < rows.length; i++) await write(`${table.columns.map((c) => csvCell(c.values[rows[i]])).join(',')}\n`);
+  for (let i = 0; i < rows.length; i++) await write(`${table.columns.map((c) => cellOf(c.values[rows[i]]!)).join(',')}\n`);
   out.end();
   await once(out, 'finish');
 }

@@ -3,6 +3,7 @@
  * (a vector output becomes NAME_0, NAME_1, ...). The same rows always give the same bytes, which
  * is what lets a resumed job stitch an output identical to an uninterrupted run's.
  */
+import { csvCell } from '../../data/csv.js';
 import { fromFloat16Bits, rowSize, type Batch, type DType, type NumericArray } from '../../models/index.js';
 import type { KeptColumn } from './plan.js';
 
@@ -41,11 +42,6 @@ export function outputLayout(kept: readonly KeptColumn[], out: Batch): OutputCol
     else for (let i = 0; i < rowSize(col.shape); i++) cols.push({ name: `${name}_${i}`, type, bare });
   }
   return cols;
-}
-
-export function csvCell(v: string | null): string {
-  if (v === null) return '';
-  return /[",\n\r]/.test(v) || v === '' ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
 export function csvHeader(layout: readonly OutputColumn[]): string {
