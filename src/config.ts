@@ -42,6 +42,10 @@ export interface Config {
   masterKey?: string;
   /** Whether code models (the js flavor) may be registered and deployed by non-admin tokens; off by default. */
   allowCodeModels: boolean;
+  /** MODELPORT_RECONCILE_MS: how often a replica re-reads deployments from the store besides the bus (default 1000, 5000 with a shared bus). */
+  reconcileMs?: number;
+  /** MODELPORT_TRIGGER_TICK_MS: how often the leading replica evaluates pipeline schedules and triggers (default 2000). */
+  triggerTickMs?: number;
 }
 
 /** What flags can set; every field is optional and wins over the environment. */
@@ -98,6 +102,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     allowCodeModels: flags.allowCodeModels ?? parseBoolean(env.MODELPORT_ALLOW_CODE_MODELS ?? 'false', 'MODELPORT_ALLOW_CODE_MODELS'),
     dataRoots: (pick(flags.dataRoots, 'DATA_ROOTS') ?? '').split(delimiter).filter((r) => r !== '').map((r) => resolve(cwd, r)),
     shutdownGraceMs: parseInteger(env.MODELPORT_SHUTDOWN_GRACE_MS ?? '10000', 'MODELPORT_SHUTDOWN_GRACE_MS', 0, 3_600_000),
+    reconcileMs: env.MODELPORT_RECONCILE_MS ? parseInteger(env.MODELPORT_RECONCILE_MS, 'MODELPORT_RECONCILE_MS', 50, 86_400_000) : undefined,
+    triggerTickMs: env.MODELPORT_TRIGGER_TICK_MS ? parseInteger(env.MODELPORT_TRIGGER_TICK_MS, 'MODELPORT_TRIGGER_TICK_MS', 50, 3_600_000) : undefined,
   };
 }
 

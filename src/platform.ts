@@ -28,6 +28,7 @@ import type { AlertKind } from './monitoring/alerts/types.js';
 import { RolloutService } from './serving/rollouts/service.js';
 import { AbAnalyzer } from './serving/ab.js';
 import { rolloutPorts } from './monitoring/rollout-ports.js';
+import { clusterMigrations, openCluster, type Cluster } from './cluster/index.js';
 
 export interface Platform {
   readonly config: Config;
@@ -35,6 +36,8 @@ export interface Platform {
   readonly metadata: MetadataStore;
   readonly blobs: BlobStore;
   readonly online: OnlineStore;
+  /** Propagation bus, leases and heartbeats shared with the other replicas. */
+  readonly cluster: Cluster;
   /** Name of the newest applied migration. */
   readonly schemaVersion: string | undefined;
   /** The domains' services, built over the stores above. */
@@ -51,6 +54,7 @@ export interface Stores {
   online: OnlineStore;
   /** Seals small secrets kept in the metadata store (webhook signing keys). */
   secrets: SecretBox;
+  cluster: Cluster;
 }
 
 /** One entry per domain (e.g. `tracking: TrackingService`). */
@@ -73,8 +77,11 @@ async function createServices(stores: Stores): Promise<Services> {
   const tracking = await TrackingService.create(stores);
   const datasets = new DatasetsService({ ...stores, workDir: workDir(stores.config, 'datasets') });
   const registry = await createRegistryService(stores, trackingPorts(tracking));
-  const serving = createServingService(stores, registry);
+  const serving = createServingService(stores, registry, { processMetrics: true, pollMs: stores.config.reconcileMs ?? (stores.cluster.bus.kind === 'local' ? 1000 : 5000) });
+  serving.attachCluster(stores.cluster);
   const monitoring = await createMonitoringService(stores, { datasets });
+  monitoring.leader = stores.cluster.leadership('monitoring.checks');
+  monitoring.log.leader = stores.cluster.leadership('monitoring.retention');
   serving.addPredictionTap(monitoring.sink);
   monitoring.registerMetrics(serving.metrics.registry);
   const features = new FeaturesService({ ...stores, datasets, onlineId: onlineId(stores.config), workDir: workDir(stores.config, 'features') });
@@ -104,6 +111,7 @@ async function createServices(stores: Stores): Promise<Services> {
     tracking,
     workDir: workDir(stores.config, 'pipelines'),
     defaultQueue: stores.config.queue.kind === 'redis' ? stores.config.queue.url : 'local',
+    leader: stores.cluster.leadership('pipelines.triggers'),
     services: { clock: stores.clock, datasets, registry, tracking, allowPrivateWebhookTargets: stores.config.allowPrivateWebhookTargets },
     sources: {
       latestDatasetVersion: (name) => datasets.get({ name }, { profile: false }).then((v) => v.version, (err) => (isModelportError(err) && err.code === 'NotFound' ? undefined : Promise.reject(err))),
@@ -121,6 +129,7 @@ async function createServices(stores: Stores): Promise<Services> {
     outcomes: monitored,
     notifier: monitored,
     setAlias: async (model, alias, version) => void (await registry.setAlias(model, alias, version)),
+    leader: stores.cluster.leadership('serving.rollouts'),
   });
   const ab = new AbAnalyzer(serving, monitored, stores.clock);
   return { tracking, datasets, registry, serving, monitoring, features, explain, security, jobs, pipelines, rollouts, ab };
@@ -131,7 +140,7 @@ export interface PlatformOptions {
 }
 
 /** Every domain's migrations; names sort in the order they must run. */
-export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations, ...datasetMigrations, ...registryMigrations, ...servingMigrations, ...jobMigrations, ...monitoringMigrations, ...featureMigrations, ...explainMigrations, ...securityMigrations, ...pipelineMigrations };
+export const allMigrations: Migrations = { ...coreMigrations, ...trackingMigrations, ...datasetMigrations, ...registryMigrations, ...servingMigrations, ...jobMigrations, ...monitoringMigrations, ...featureMigrations, ...explainMigrations, ...securityMigrations, ...pipelineMigrations, ...clusterMigrations };
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock;
@@ -150,13 +159,16 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     const blobs = withEncryption(stored, config, metadata);
     const online = await openOnlineStore(config.online, clock);
     opened.push(online);
-    const services = await createServices({ config, clock, metadata, blobs, online, secrets: openSecretBox(config) });
+    const cluster = await openCluster(config, metadata, clock);
+    opened.push(cluster);
+    const services = await createServices({ config, clock, metadata, blobs, online, secrets: openSecretBox(config), cluster });
     return {
       config,
       clock,
       metadata,
       blobs,
       online,
+      cluster,
       schemaVersion,
       services,
       async close() {

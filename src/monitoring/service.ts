@@ -5,6 +5,7 @@
  * Background work (log flushes, due checks, webhook retries) runs on unref'd timers; what is
  * due is decided by the Clock, so tests drive it with `tick()`.
  */
+import type { Singleton } from '../core/singleton.js';
 import { EventEmitter } from 'node:events';
 import type { Registry } from 'prom-client';
 import type { StoreUri } from '../config.js';
@@ -103,6 +104,8 @@ export class MonitoringService {
   }
 
   private readonly clock: Clock;
+  /** Which replica runs due checks, retries and retention (default: every process, as when alone). */
+  leader: Singleton | undefined;
 
   /** What serving calls on every answered request. */
   get sink(): PredictionSink {
@@ -122,8 +125,9 @@ export class MonitoringService {
     this.timer.unref();
   }
 
-  /** One round of background work: due checks, due webhook retries, quiet concept-drift alerts. */
+  /** One round of background work: due checks, due webhook retries, quiet concept-drift alerts; by the leading replica only. */
   async tick(): Promise<void> {
+    if (this.leader && !(await this.leader.lead())) return;
     await this.monitors.runDue();
     await this.webhooks.deliverDue();
     await this.resolveQuietConceptAlerts();

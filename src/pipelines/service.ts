@@ -3,6 +3,8 @@
  * runs they drive (so that a replica or a restart takes over a run whose driver died), and the
  * task queues steps run through.
  */
+import type { Singleton } from '../core/singleton.js';
+import { Leadership, Leases } from '../cluster/leases.js';
 import { hostname } from 'node:os';
 import { availableParallelism, totalmem } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -46,6 +48,8 @@ export interface PipelinesDeps {
   sources: TriggerSources;
   /** Where runs that name no queue send their steps (the server's --queue). */
   defaultQueue?: string;
+  /** Which replica evaluates schedules and triggers (default: a lease in the store held by this process). */
+  leader?: Singleton;
 }
 
 export interface StartRunInput {
@@ -115,7 +119,8 @@ export class PipelinesService {
   constructor(private readonly deps: PipelinesDeps) {
     this.db = deps.metadata.db as Db;
     this.driverId = `${this.hostname}:${process.pid}:${randomBytes(4).toString('hex')}`;
-    this.triggers = new Triggers(this.db, deps.clock, this, deps.sources, this.driverId);
+    const leader = deps.leader ?? new Leadership(new Leases(deps.metadata.db, deps.clock), 'pipelines.triggers', this.driverId, 30_000);
+    this.triggers = new Triggers(this.db, deps.clock, this, deps.sources, leader);
   }
 
   normalize(spec: PipelineSpec): Pipeline {

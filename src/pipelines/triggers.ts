@@ -1,13 +1,14 @@
 /**
  * What starts runs without a person: 5-field cron schedules in a time zone, a new dataset
  * version, a monitor alert, a number of new feedback labels. One replica at a time evaluates
- * them (a lease row in the store), and each firing moves its schedule's `next_ms` or its
+ * them (the `leader` port: a lease in the store, `cluster/leases.ts`), and each firing moves its schedule's `next_ms` or its
  * trigger's cursor with a compare-and-set, so even two replicas that both think they lead
  * cannot fire one occurrence twice. Time comes from the injected clock.
  */
 import { Cron } from 'croner';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../core/clock.js';
+import type { Singleton } from '../core/singleton.js';
 import { invalidArgument, notFound } from '../core/errors.js';
 import { timeOrderedId } from '../core/ids.js';
 import type { Pipeline } from './definition.js';
@@ -52,8 +53,6 @@ export interface FireResult {
   run?: RunView;
 }
 
-const SCHEDULER_LEASE = 'pipelines.triggers';
-
 /** Checks a 5-field cron expression and a time zone; the error names the field. */
 export function cronOf(expression: string, timezone: string): Cron {
   const fields = expression.trim().split(/\s+/);
@@ -86,8 +85,8 @@ export class Triggers {
     private readonly clock: Clock,
     private readonly pipelines: PipelinesService,
     private readonly sources: TriggerSources,
-    /** Who holds the lease when this replica leads. */
-    private readonly holder: string,
+    /** Whether this replica is the one that fires now. */
+    private readonly leader: Singleton,
   ) {}
 
   // ---- schedules ------------------------------------------------------------------------------
@@ -179,30 +178,13 @@ export class Triggers {
   /** One round: take or keep the lease, fire what is due, start queued runs, take over orphaned runs. */
   async tick(): Promise<FireResult[]> {
     const fired: FireResult[] = [];
-    if (await this.lead()) {
+    if (await this.leader.lead()) {
       fired.push(...(await this.fireSchedules()));
       fired.push(...(await this.fireTriggers()));
     }
     await this.pipelines.startQueued();
     await this.pipelines.resumeOrphans();
     return fired;
-  }
-
-  private async lead(): Promise<boolean> {
-    const now = this.clock.now();
-    const until = now + 30_000;
-    await this.db
-      .insertInto('pl_lease')
-      .values({ name: SCHEDULER_LEASE, holder: this.holder, until_ms: until })
-      .onConflict((oc) =>
-        oc
-          .column('name')
-          .doUpdateSet({ holder: this.holder, until_ms: until })
-          .where((eb) => eb.or([eb('pl_lease.until_ms', '<', now), eb('pl_lease.holder', '=', this.holder)])),
-      )
-      .execute();
-    const row = await this.db.selectFrom('pl_lease').select('holder').where('name', '=', SCHEDULER_LEASE).executeTakeFirst();
-    return row?.holder === this.holder;
   }
 
   private async fireSchedules(): Promise<FireResult[]> {

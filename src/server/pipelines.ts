@@ -112,7 +112,7 @@ export const pipelineRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
   const pipelines = platform.services.pipelines;
   const tags = ['pipelines'];
   // A listening server evaluates schedules and triggers and takes over runs whose driver died.
-  app.addHook('onListen', async () => pipelines.triggers.start());
+  app.addHook('onListen', async () => pipelines.triggers.start(platform.config.triggerTickMs));
 
   app.post(
     '/api/v1/pipelines/gate',

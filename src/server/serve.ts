@@ -30,6 +30,7 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
     app = await buildApp(platform, options);
     for (const plugin of options.plugins ?? []) await app.register(plugin, { platform });
     await app.listen({ host: config.host, port: config.port });
+    platform.cluster.start();
   } catch (err) {
     await platform.close();
     const code = (err as NodeJS.ErrnoException).code;

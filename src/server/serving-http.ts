@@ -110,7 +110,8 @@ export async function runInference(serving: ServingService, request: InferenceRe
   info.deployment = target.deployment;
   info.version = String(target.version.version);
   info.variant = target.variant;
-  serving.admit(target.deployment, request.client);
+  const admitting = serving.admit(target.deployment, request.client);
+  if (admitting) await admitting;
   const gauge = serving.metrics.inFlightOf(target.deployment);
   gauge.inc();
   try {

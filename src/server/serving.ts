@@ -23,12 +23,14 @@ const Cache = Type.Object({
   max_entries: Type.Optional(Type.Integer({ minimum: 1 })),
   max_bytes: Type.Optional(Type.Integer({ minimum: 1024 })),
   ttl_ms: Type.Optional(Type.Integer({ minimum: 0 })),
+  shared: Type.Optional(Type.Boolean({ description: 'one cache in Redis for every replica (needs a Redis online store or queue)' })),
 });
 const RateLimit = Type.Object({
   enabled: Type.Optional(Type.Boolean()),
   requests_per_second: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
   burst: Type.Optional(Type.Integer({ minimum: 1 })),
   key: Type.Optional(Type.Union([Type.Literal('token'), Type.Literal('address')])),
+  shared: Type.Optional(Type.Boolean({ description: 'buckets in Redis: the limit holds across every replica together' })),
 });
 const Routing = Type.Object({
   header: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'request header holding the user id a variant is chosen by (default x-user-id)' })),
@@ -98,8 +100,8 @@ const DeploymentView = Type.Object({
   message: Type.Optional(Type.String()),
   variants: Type.Array(VariantView),
   batching: Type.Object({ max_batch_size: Type.Integer(), max_queue_delay_us: Type.Integer(), max_queue_size: Type.Integer(), timeout_ms: Type.Integer() }),
-  cache: Type.Object({ enabled: Type.Boolean(), max_entries: Type.Integer(), max_bytes: Type.Integer(), ttl_ms: Type.Integer() }),
-  rate_limit: Type.Object({ enabled: Type.Boolean(), requests_per_second: Type.Number(), burst: Type.Integer(), key: Type.String() }),
+  cache: Type.Object({ enabled: Type.Boolean(), max_entries: Type.Integer(), max_bytes: Type.Integer(), ttl_ms: Type.Integer(), shared: Type.Boolean() }),
+  rate_limit: Type.Object({ enabled: Type.Boolean(), requests_per_second: Type.Number(), burst: Type.Integer(), key: Type.String(), shared: Type.Boolean() }),
   routing: Type.Object({
     header: Type.String(),
     input_field: Type.Optional(Type.String()),
@@ -112,6 +114,20 @@ const DeploymentView = Type.Object({
   revision: Type.Integer(),
   created_ms: Type.Number(),
   updated_ms: Type.Number(),
+  replicas: Type.Optional(
+    Type.Array(
+      Type.Object({
+        replica: Type.String(),
+        host: Type.String(),
+        heartbeat_ms: Type.Number(),
+        state: Type.String({ description: 'pending | loading | ready | failed, or absent when the replica does not hold it yet' }),
+        revision: Type.Optional(Type.Integer()),
+        message: Type.Optional(Type.String()),
+        variants: Type.Array(Type.Object({ name: Type.String(), state: Type.String(), serving_version: Type.Optional(Type.Integer()), loading_version: Type.Optional(Type.Integer()) })),
+      }),
+      { description: 'every live replica (by its heartbeat) and what it serves; only on GET of one deployment' },
+    ),
+  ),
 });
 export type DeploymentJson = Static<typeof DeploymentView>;
 
@@ -143,8 +159,8 @@ function view(d: Deployment): DeploymentJson {
       max_queue_size: d.batching.maxQueueSize,
       timeout_ms: d.batching.timeoutMs,
     },
-    cache: { enabled: d.cache.enabled, max_entries: d.cache.maxEntries, max_bytes: d.cache.maxBytes, ttl_ms: d.cache.ttlMs },
-    rate_limit: { enabled: d.rateLimit.enabled, requests_per_second: d.rateLimit.requestsPerSecond, burst: d.rateLimit.burst, key: d.rateLimit.key },
+    cache: { enabled: d.cache.enabled, max_entries: d.cache.maxEntries, max_bytes: d.cache.maxBytes, ttl_ms: d.cache.ttlMs, shared: d.cache.shared ?? false },
+    rate_limit: { enabled: d.rateLimit.enabled, requests_per_second: d.rateLimit.requestsPerSecond, burst: d.rateLimit.burst, key: d.rateLimit.key, shared: d.rateLimit.shared ?? false },
     routing: {
       header: d.routing.header,
       input_field: d.routing.inputField,
@@ -192,8 +208,8 @@ function patchOf(body: SettingsJson): DeploymentConfigPatch {
   const drop = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
   return {
     batching: b && drop({ maxBatchSize: b.max_batch_size, maxQueueDelayUs: b.max_queue_delay_us, maxQueueSize: b.max_queue_size, timeoutMs: b.timeout_ms }),
-    cache: c && drop({ enabled: c.enabled, maxEntries: c.max_entries, maxBytes: c.max_bytes, ttlMs: c.ttl_ms }),
-    rateLimit: r && drop({ enabled: r.enabled, requestsPerSecond: r.requests_per_second, burst: r.burst, key: r.key }),
+    cache: c && drop({ enabled: c.enabled, maxEntries: c.max_entries, maxBytes: c.max_bytes, ttlMs: c.ttl_ms, shared: c.shared }),
+    rateLimit: r && drop({ enabled: r.enabled, requestsPerSecond: r.requests_per_second, burst: r.burst, key: r.key, shared: r.shared }),
     routing: g && drop({ header: g.header, inputField: g.input_field, fallback: g.fallback, breakerFailures: g.breaker_failures, breakerCooldownMs: g.breaker_cooldown_ms }),
     threads: body.threads,
     executor: body.executor,
@@ -232,7 +248,22 @@ export const servingRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
   app.get('/api/v1/deployments/:name', {
     config: { permission: 'read' },
     schema: { summary: 'A deployment and its status on the answering replica', tags: TAGS, params: NamePath, response: { 200: DeploymentView } },
-  }, async (request) => view(await serving.get(request.params.name)));
+  }, async (request) => {
+    const d = await serving.get(request.params.name);
+    const replicas = await serving.replicaStates(d.name);
+    return {
+      ...view(d),
+      replicas: replicas.map((r) => ({
+        replica: r.replica,
+        host: r.host,
+        heartbeat_ms: r.heartbeatMs,
+        state: r.state,
+        revision: r.revision,
+        message: r.message,
+        variants: r.variants.map((v) => ({ name: v.name, state: v.state, serving_version: v.servingVersion, loading_version: v.loadingVersion })),
+      })),
+    };
+  });
 
   app.patch('/api/v1/deployments/:name', {
     config: { permission: 'manage' },

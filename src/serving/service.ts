@@ -16,7 +16,10 @@ import { RateLimiter } from './rate-limit.js';
 import { LoadedVersion, loadVersion } from './runtime.js';
 import { describeRef, type ModelSource } from './source.js';
 import { DeploymentStore, type Change, type Revision } from './store.js';
-import { VariantStats } from './variant-stats.js';
+import { sumWindows, VariantStats, type VariantWindowView } from './variant-stats.js';
+import type { Cluster, ClusterMessage } from '../cluster/index.js';
+import { SharedRateLimiter, SharedResponseCache } from './shared-state.js';
+import { timeOrderedId } from '../core/ids.js';
 import { CircuitBreaker } from './breaker.js';
 import { ShadowComparison, type ShadowView } from './shadow.js';
 import { assign, bucketOf, BUCKETS, checkVariants, splitOf, type Split } from './traffic.js';
@@ -62,6 +65,22 @@ export interface UpdateInput {
   /** Replaces every variant. */
   variants?: VariantInput[];
   config?: DeploymentConfigPatch;
+}
+
+/** One replica's state of one deployment, as its heartbeat reported it. */
+export interface ReplicaDeploymentState {
+  replica: string;
+  host: string;
+  heartbeatMs: number;
+  /** pending | loading | ready | failed, or absent when the replica does not hold the deployment. */
+  state: string;
+  revision?: number;
+  message?: string;
+  variants: { name: string; state: string; servingVersion?: number; loadingVersion?: number }[];
+}
+
+interface ReplicaServingReport {
+  deployments: Record<string, { revision: number; state: string; message?: string; variants: VariantStatus[]; windows?: { epoch: string; windows: VariantWindowView[] } }>;
 }
 
 export interface ServingOptions {
@@ -114,8 +133,8 @@ class VariantRuntime {
 
 class DeploymentRuntime {
   variants = new Map<string, VariantRuntime>();
-  cache: ResponseCache | undefined;
-  limiter: RateLimiter | undefined;
+  cache: ResponseCache | SharedResponseCache | undefined;
+  limiter: RateLimiter | SharedRateLimiter | undefined;
   split: Split;
   /** Per shadow variant: how its answers compare with the answering variant's. */
   shadows = new Map<string, ShadowComparison>();
@@ -220,8 +239,9 @@ export class ServingService {
   private pollTimer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
   private closed = false;
-  private readonly unsubscribe: () => void;
+  private unsubscribe: () => void;
   private readonly taps: PredictionTap[] = [];
+  private cluster: Cluster | undefined;
 
   constructor(
     metadata: MetadataStore,
@@ -233,13 +253,96 @@ export class ServingService {
     this.metrics = new ServingMetrics({ processMetrics: options.processMetrics });
     this.metrics.breakerStates = () => this.breakerStates();
     this.unsubscribe = source.onAliasMoved((move) => {
-      for (const rt of this.runtimes.values()) {
-        for (const v of rt.variants.values()) {
-          if (v.spec.model === move.model && v.spec.alias === move.alias) this.enqueue(rt, () => this.syncVariant(rt, v));
-        }
-      }
+      this.followAlias(move.model, move.alias);
+      this.announce({ type: 'alias', model: move.model, alias: move.alias });
     });
     source.addDeletionGuard(async (model, version) => this.deletionRefusal(model, version));
+  }
+
+  private followAlias(model: string, alias: string): void {
+    for (const rt of this.runtimes.values()) {
+      for (const v of rt.variants.values()) {
+        if (v.spec.model === model && v.spec.alias === alias) this.enqueue(rt, () => this.syncVariant(rt, v));
+      }
+    }
+  }
+
+  /**
+   * Joins the cluster: changes made here are announced on its bus, changes announced by other
+   * replicas are applied within milliseconds (the store poll stays as the safety net for
+   * messages missed while disconnected), every heartbeat carries this replica's deployments,
+   * and deployments that ask for it share their cache and rate-limit buckets through Redis.
+   */
+  attachCluster(cluster: Cluster): void {
+    this.cluster = cluster;
+    const off = cluster.bus.subscribe((m) => this.hear(m));
+    const unsubscribe = this.unsubscribe;
+    this.unsubscribe = () => {
+      off();
+      unsubscribe();
+    };
+    cluster.addReporter('serving', () => this.replicaReport());
+  }
+
+  private hear(m: ClusterMessage): void {
+    if (this.closed) return;
+    if (m.type === 'deployment' && this.pollTimer) void this.refresh().catch(() => undefined);
+    else if (m.type === 'alias') this.followAlias(m.model, m.alias);
+    else if (m.type === 'windows.reset' && this.windows.epoch(m.deployment) !== m.epoch) this.windows.reset(m.deployment, m.epoch);
+  }
+
+  private announce(message: ClusterMessage): void {
+    void this.cluster?.bus.publish(message).catch(() => undefined);
+  }
+
+  /** What this replica serves, per deployment, with its request windows (its heartbeat's `serving` part). */
+  private replicaReport(): ReplicaServingReport {
+    const windows = this.windows.report();
+    return {
+      deployments: Object.fromEntries(
+        [...this.runtimes].map(([name, rt]) => {
+          const status = this.status(name);
+          return [name, { revision: rt.record.revision, state: status.state, message: status.message, variants: status.variants, windows: windows[name] }];
+        }),
+      ),
+    };
+  }
+
+  /** Starts a new request window of `name` on every replica (a rollout step begins). */
+  resetWindows(name: string): void {
+    const epoch = timeOrderedId(this.clock.now());
+    this.windows.reset(name, epoch);
+    this.announce({ type: 'windows.reset', deployment: name, epoch });
+  }
+
+  /** The request windows of `name` summed over every live replica that began them at the same reset. */
+  async clusterWindows(name: string): Promise<VariantWindowView[]> {
+    const own = this.windows.view(name);
+    if (!this.cluster) return own;
+    const epoch = this.windows.epoch(name);
+    const others = (await this.cluster.replicas.live())
+      .filter((r) => r.id !== this.cluster!.replicaId)
+      .map((r) => (r.report.serving as ReplicaServingReport | undefined)?.deployments[name]?.windows)
+      .filter((w): w is { epoch: string; windows: VariantWindowView[] } => w !== undefined && w.epoch === epoch)
+      .map((w) => w.windows);
+    return sumWindows([own, ...others]);
+  }
+
+  /** Each live replica's state of `name`, from the heartbeats (empty without a cluster). */
+  async replicaStates(name: string): Promise<ReplicaDeploymentState[]> {
+    if (!this.cluster) return [];
+    return (await this.cluster.replicas.live()).map((r) => {
+      const d = (r.report.serving as ReplicaServingReport | undefined)?.deployments[name];
+      return {
+        replica: r.id,
+        host: r.host,
+        heartbeatMs: r.heartbeatMs,
+        state: d?.state ?? 'absent',
+        revision: d?.revision,
+        message: d?.message,
+        variants: (d?.variants ?? []).map((v) => ({ name: v.name, state: v.state, servingVersion: v.servingVersion, loadingVersion: v.loadingVersion })),
+      };
+    });
   }
 
   /** Loads every deployment now and keeps following the store; a server calls this once listening. */
@@ -328,9 +431,22 @@ export class ServingService {
     const now = configOf(rt.record);
     const old = before ? configOf(before) : undefined;
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-    if (!old || !same(old.cache, now.cache)) rt.cache = now.cache.enabled ? new ResponseCache(now.cache, this.clock) : undefined;
+    const shared = this.cluster?.shared;
+    const name = rt.record.name;
+    if (!old || !same(old.cache, now.cache)) {
+      rt.cache = !now.cache.enabled
+        ? undefined
+        : now.cache.shared && shared
+          ? new SharedResponseCache(shared.redis, `${shared.prefix}srv:cache:${name}:`, now.cache)
+          : new ResponseCache(now.cache, this.clock);
+    }
     if (!old || !same(old.rateLimit, now.rateLimit)) {
-      rt.limiter = now.rateLimit.enabled ? new RateLimiter(now.rateLimit, this.clock, `deployment "${rt.record.name}"`) : undefined;
+      const label = `deployment "${name}"`;
+      rt.limiter = !now.rateLimit.enabled
+        ? undefined
+        : now.rateLimit.shared && shared
+          ? new SharedRateLimiter(shared.redis, `${shared.prefix}srv:rate:${name}:`, now.rateLimit, label)
+          : new RateLimiter(now.rateLimit, this.clock, label);
     }
     if (old && !same(old.batching, now.batching)) for (const v of rt.variants.values()) v.current?.reconfigure(now);
   }
@@ -458,6 +574,7 @@ export class ServingService {
     const spec: DeploymentSpec = { name: name!, variants, ...mergeConfig(DEFAULT_CONFIG, input.config) };
     checkFallback(spec);
     const record = await this.store.create(spec, this.clock.now(), changeOf(change, 'created'));
+    this.announce({ type: 'deployment', name: spec.name });
     await this.apply(record);
     return this.view(record);
   }
@@ -484,6 +601,7 @@ export class ServingService {
     checkFallback(spec);
     const record = await this.store.update(spec, this.clock.now(), change, expected);
     if (!record) throw failedPrecondition(`deployment "${spec.name}" changed meanwhile (it is past revision ${expected}); read it again`);
+    this.announce({ type: 'deployment', name: spec.name });
     await this.apply(record);
     return this.view(record);
   }
@@ -545,6 +663,7 @@ export class ServingService {
 
   async delete(name: string): Promise<void> {
     await this.store.delete(name);
+    this.announce({ type: 'deployment', name });
     const rt = this.runtimes.get(name);
     if (rt) await this.remove(name, rt);
   }
@@ -646,16 +765,23 @@ export class ServingService {
     throw unavailable(`deployment "${name}" has no model loaded${why ? `: ${why}` : ''}`, { retryAfterSeconds: 1 });
   }
 
-  /** Takes a rate-limit token for `client` (the bearer token or the address) when the deployment limits. */
-  admit(name: string, client: { token?: string; address: string }): void {
+  /**
+   * Takes a rate-limit token for `client` (the bearer token or the address) when the deployment
+   * limits; a promise only when the buckets are shared (a local bucket costs no await).
+   */
+  admit(name: string, client: { token?: string; address: string }): void | Promise<void> {
     const rt = this.runtimes.get(name);
     if (!rt?.limiter) return;
     const key = rt.record.rateLimit.key === 'token' && client.token ? `t:${client.token}` : `a:${client.address}`;
-    try {
-      rt.limiter.take(key);
-    } catch (err) {
-      this.metrics.rateLimited.inc({ deployment: name });
+    const refused = (err: unknown) => {
+      if (isModelportError(err) && err.code === 'ResourceExhausted') this.metrics.rateLimited.inc({ deployment: name });
       throw err;
+    };
+    try {
+      const taken = rt.limiter.take(key);
+      if (taken) return taken.catch(refused);
+    } catch (err) {
+      refused(err);
     }
   }
 
@@ -748,7 +874,7 @@ export class ServingService {
     const cache = rt?.cache;
     const key = cache ? cacheKey(t.version.sha256, batch, outputs) : undefined;
     if (cache && key) {
-      const hit = cache.get(key);
+      const hit = cache instanceof SharedResponseCache ? await cache.get(key) : cache.get(key);
       if (hit) {
         this.metrics.cacheHits.inc({ deployment: t.deployment });
         return { output: hit, target: t };
@@ -761,14 +887,15 @@ export class ServingService {
       if (unknown.length > 0) throw invalidArgument(`outputs: ${unknown.map((o) => `"${o}"`).join(', ')} not produced by the model (it has ${out.names.join(', ')})`);
       out = out.select(outputs);
     }
-    if (cache && key) cache.set(key, out);
+    if (cache && key) void cache.set(key, out);
     return { output: out, target: t };
   }
 
   /** Cache counters of a deployment on this replica (for tests and status pages). */
   cacheStats(name: string): { hits: number; misses: number; entries: number; bytes: number } | undefined {
     const cache = this.runtimes.get(name)?.cache;
-    return cache && { hits: cache.hits, misses: cache.misses, entries: cache.size, bytes: cache.totalBytes };
+    if (!cache || cache instanceof SharedResponseCache) return undefined;
+    return { hits: cache.hits, misses: cache.misses, entries: cache.size, bytes: cache.totalBytes };
   }
 
   async close(): Promise<void> {

@@ -54,6 +54,8 @@ export interface CacheConfig {
   maxBytes: number;
   /** Entries older than this are misses (0 = no expiry). */
   ttlMs: number;
+  /** Kept in Redis for every replica (when the cluster has a Redis), not in this process. */
+  shared?: boolean;
 }
 
 export interface RateLimitConfig {
@@ -64,6 +66,8 @@ export interface RateLimitConfig {
   burst: number;
   /** Whose bucket a request draws from: the bearer token when there is one, else the address. */
   key: 'token' | 'address';
+  /** Buckets kept in Redis, so the limit holds across every replica together. */
+  shared?: boolean;
 }
 
 export interface DeploymentConfig {

@@ -41,9 +41,14 @@ export interface VariantWindowView {
   p99Ms?: number;
 }
 
-/** The windows of every deployment on this replica. */
+/**
+ * The windows of every deployment on this replica. A reset starts a new epoch, named by whoever
+ * reset it, so that windows reported by several replicas are summed only when they began at the
+ * same reset.
+ */
 export class VariantStats {
   private readonly windows = new Map<string, Map<string, VariantWindow>>();
+  private readonly epochs = new Map<string, string>();
 
   of(deployment: string, variant: string): VariantWindow {
     let byVariant = this.windows.get(deployment);
@@ -53,8 +58,18 @@ export class VariantStats {
     return w;
   }
 
-  reset(deployment: string): void {
+  reset(deployment: string, epoch = ''): void {
     this.windows.delete(deployment);
+    this.epochs.set(deployment, epoch);
+  }
+
+  epoch(deployment: string): string {
+    return this.epochs.get(deployment) ?? '';
+  }
+
+  /** Every deployment's windows with their epochs (what a replica's heartbeat carries). */
+  report(): Record<string, { epoch: string; windows: VariantWindowView[] }> {
+    return Object.fromEntries([...this.windows.keys()].map((d) => [d, { epoch: this.epoch(d), windows: this.view(d) }]));
   }
 
   view(deployment: string): VariantWindowView[] {
@@ -66,4 +81,21 @@ export class VariantStats {
       p99Ms: w.p99(),
     }));
   }
+}
+
+/**
+ * Windows of several replicas as one: counts add up; the p99 is the largest replica's p99
+ * (percentiles do not add, and the worst replica is what a gate must not miss).
+ */
+export function sumWindows(parts: readonly VariantWindowView[][]): VariantWindowView[] {
+  const out = new Map<string, VariantWindowView>();
+  for (const w of parts.flat()) {
+    const o = out.get(w.variant) ?? { variant: w.variant, requests: 0, errors: 0, errorRate: 0 };
+    o.requests += w.requests;
+    o.errors += w.errors;
+    o.errorRate = o.requests > 0 ? o.errors / o.requests : 0;
+    if (w.p99Ms !== undefined) o.p99Ms = Math.max(o.p99Ms ?? 0, w.p99Ms);
+    out.set(w.variant, o);
+  }
+  return [...out.values()];
 }

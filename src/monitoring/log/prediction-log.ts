@@ -5,6 +5,7 @@
  * metadata store in batched transactions off the request path (when a batch fills up, and on a
  * timer); a sweep deletes rows older than the retention period by the Clock.
  */
+import type { Singleton } from '../../core/singleton.js';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import { invalidArgument, notFound } from '../../core/errors.js';
@@ -72,6 +73,8 @@ export class PredictionLog implements PredictionSink {
   private draining = false;
   private timer: NodeJS.Timeout | undefined;
   private lastPruneMs: number;
+  /** Which replica sweeps old rows (default: every process, as when alone). */
+  leader: Singleton | undefined;
   private lastSettingsMs = 0;
   private closed = false;
   private readonly counters: Omit<PredictionLogStats, 'queued'> = { offered: 0, sampled: 0, dropped: 0, written: 0, writeErrors: 0 };
@@ -203,7 +206,7 @@ export class PredictionLog implements PredictionSink {
     await this.flush();
     const now = this.clock.now();
     if (now - this.lastSettingsMs >= SETTINGS_REFRESH_MS) await this.refreshSettings();
-    if (now - this.lastPruneMs >= this.pruneIntervalMs) await this.prune();
+    if (now - this.lastPruneMs >= this.pruneIntervalMs && (!this.leader || (await this.leader.lead()))) await this.prune();
   }
 
   /** Deletes rows (and their feedback) older than the retention period; returns how many predictions went. */

@@ -9,10 +9,12 @@
  *
  * The state lives in the store, so a controller on any replica, or after a restart, continues
  * where the rollout was. Time comes from the clock, so tests drive steps with a ManualClock and
- * `tick()`. Request counts, errors and latencies are this replica's (ServingService.windows):
- * a step's counts begin again when the controller restarts.
+ * `tick()`. One replica judges at a time (the `leader` port, a lease in the store); request
+ * counts, errors and latencies are summed over every replica's heartbeat
+ * (ServingService.clusterWindows), and a step's counts begin again when the controller restarts.
  */
 import type { Clock } from '../../core/clock.js';
+import type { Singleton } from '../../core/singleton.js';
 import { failedPrecondition, invalidArgument, notFound } from '../../core/errors.js';
 import { timeOrderedId } from '../../core/ids.js';
 import type { MetadataStore } from '../../storage/metadata.js';
@@ -41,6 +43,8 @@ export interface RolloutPorts {
   notifier?: RolloutNotifier;
   /** Points a registry alias at a version (for `moveAlias` on promotion). */
   setAlias?(model: string, alias: string, version: number): Promise<void>;
+  /** Whether this replica is the one that judges rollouts now (default: always). */
+  leader?: Singleton;
 }
 
 /** Metrics where smaller is better: a drop of quality is a rise of these. */
@@ -148,7 +152,7 @@ export class RolloutService {
       throw failedPrecondition(`version: the canary ${this.canaryRef(rollout)} failed to load: ${canary.message ?? 'unknown reason'}`);
     }
     await this.store.create(rollout);
-    this.serving.windows.reset(deployment);
+    this.serving.resetWindows(deployment);
     return rollout;
   }
 
@@ -192,7 +196,7 @@ export class RolloutService {
   async resume(deployment: string, actor = 'anonymous'): Promise<Rollout> {
     const r = await this.active(deployment);
     if (r.state === 'running') return r;
-    this.serving.windows.reset(deployment);
+    this.serving.resetWindows(deployment);
     return this.saveOrConflict({ ...r, state: 'running', stepStartedMs: this.clock.now() }, `resumed by ${actor} at ${r.steps[r.step]}%`);
   }
 
@@ -214,8 +218,9 @@ export class RolloutService {
     return next;
   }
 
-  /** One round of judging every running rollout. */
+  /** One round of judging every running rollout, when this replica leads. */
   async tick(): Promise<void> {
+    if (this.ports.leader && !(await this.ports.leader.lead())) return;
     for (const r of await this.store.active()) {
       if (r.state !== 'running') continue;
       try {
@@ -257,7 +262,7 @@ export class RolloutService {
       actor: 'rollout',
       reason: `rollout ${r.id}: gates passed at ${weight}%, canary to ${r.steps[next]}%`,
     });
-    this.serving.windows.reset(r.deployment);
+    this.serving.resetWindows(r.deployment);
     const now = this.clock.now();
     await this.store.save({
       ...r,
@@ -273,10 +278,10 @@ export class RolloutService {
     return d.variants.filter((v) => v.shadow).map((v) => ({ name: v.name, model: v.model, version: v.version, alias: v.alias, weight: 0, shadow: true, mirror: v.mirror }));
   }
 
-  /** The gates of the current step, from this replica's windows and the feedback since the step began. */
+  /** The gates of the current step, from every replica's windows and the feedback since the step began. */
   private async evaluate(r: Rollout): Promise<Evaluation> {
     const now = this.clock.now();
-    const windows = this.serving.windows.view(r.deployment);
+    const windows = await this.serving.clusterWindows(r.deployment);
     const none: VariantWindowView = { variant: '', requests: 0, errors: 0, errorRate: 0 };
     const c = windows.find((w) => w.variant === CANARY) ?? none;
     const p = windows.find((w) => w.variant === r.primary.name) ?? none;
@@ -343,7 +348,7 @@ export class RolloutService {
         note += `; alias ${r.moveAlias} now names version ${version}`;
       }
     }
-    this.serving.windows.reset(r.deployment);
+    this.serving.resetWindows(r.deployment);
     return this.saveEnded(r, 'promoted', undefined, note);
   }
 
@@ -353,7 +358,7 @@ export class RolloutService {
     if (d.variants.some((v) => v.name === CANARY)) {
       await this.serving.setVariants(r.deployment, [this.primaryOnly(r), ...this.shadows(d)], d.revision, { actor: 'rollout', reason: `rollout ${r.id}: ${reason}` });
     }
-    this.serving.windows.reset(r.deployment);
+    this.serving.resetWindows(r.deployment);
     const ended = await this.saveEnded(r, state, reason);
     if (state === 'rolled_back' && this.ports.notifier) {
       await this.ports.notifier.rolledBack({

@@ -1,0 +1,126 @@
+/**
+ * Two server replicas in this process over one PostgreSQL schema and one Redis prefix, with the
+ * store reconcile pushed out to ten minutes: whatever reaches the other replica got there
+ * through the bus.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, type RunningServer } from '../../src/server/serve.js';
+import { testConfig } from '../helpers/platform.js';
+import { dropSchema, freshPostgresUri, freshRedisPrefix, postgresSkip, redisSkip, REDIS_URL, tempDir } from '../helpers/services.js';
+import { LOGREG, breastCancerRows, post, register } from '../serving/helpers.js';
+
+const skip = (await postgresSkip()) || (await redisSkip());
+
+/** Polls `probe` until it returns a value (bounded, so a broken propagation fails instead of hanging). */
+async function until<T>(what: string, probe: () => Promise<T | undefined>, limitMs = 30_000): Promise<T> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not seen within ${limitMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('replicas as one system', { skip }, () => {
+  const { uri, schema } = freshPostgresUri();
+  const prefix = freshRedisPrefix();
+  const artifacts = tempDir('shared-artifacts');
+  let a: RunningServer;
+  let b: RunningServer;
+  let row: number[];
+
+  before(async () => {
+    const config = () => ({ ...testConfig({ store: uri, online: `${REDIS_URL}/?prefix=${encodeURIComponent(prefix)}`, artifacts: `file:${artifacts}` }), reconcileMs: 600_000 });
+    a = await startServer(config(), { logger: false });
+    b = await startServer(config(), { logger: false });
+    const registry = a.platform.services.registry;
+    await register(registry, 'm', LOGREG, ['model.onnx']);
+    await register(registry, 'm', LOGREG, ['model.onnx']);
+    await registry.setAlias('m', 'prod', 1);
+    row = (await breastCancerRows())[0];
+  });
+  after(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+    await dropSchema(schema);
+  });
+
+  const infer = (server: RunningServer, headers: Record<string, string> = {}) =>
+    post(`${server.url}/v2/models/d/infer`, { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 30], data: row }] }, headers);
+
+  test('a deployment made on A serves from B; an alias moved on B moves what A serves; each replica reports its state', async () => {
+    assert.equal(a.platform.cluster.bus.kind, 'redis');
+    const created = await post(`${a.url}/api/v1/deployments`, { name: 'd', model: 'm', alias: 'prod' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const fromB = await until('deployment on B', async () => {
+      const res = await infer(b);
+      return res.status === 200 ? res.body : undefined;
+    });
+    assert.equal(fromB.model_version, '1');
+
+    await b.platform.services.registry.setAlias('m', 'prod', 2);
+    await until('alias move on A', async () => ((await infer(a)).body.model_version === '2' ? true : undefined));
+
+    const replicas = await until('both replicas ready in the heartbeats', async () => {
+      const d = (await (await fetch(`${a.url}/api/v1/deployments/d`)).json()) as { replicas: { replica: string; state: string; variants: { serving_version?: number }[] }[] };
+      const ready = d.replicas.filter((r) => r.state === 'ready' && r.variants[0]?.serving_version === 2);
+      return ready.length === 2 ? d.replicas : undefined;
+    });
+    assert.deepEqual(new Set(replicas.map((r) => r.replica)), new Set([a.platform.cluster.replicaId, b.platform.cluster.replicaId]));
+  });
+
+  test('a shared rate limit holds across both replicas together', async () => {
+    const res = await fetch(`${b.url}/api/v1/deployments/d`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ rate_limit: { enabled: true, requests_per_second: 0.001, burst: 6, key: 'address', shared: true } }),
+    });
+    assert.equal(res.status, 200);
+    const revision = ((await res.json()) as { revision: number }).revision;
+    await until('the limit applied on A', async () => ((await infer(a)).status === 429 || (await a.platform.services.serving.get('d')).revision === revision ? true : undefined));
+    // Drain whatever the probe above took, then count from a fresh key.
+    await a.platform.cluster.shared!.redis.del(...(await a.platform.cluster.shared!.redis.keys(`${prefix}srv:rate:d:*`)));
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) statuses.push((await infer(i % 2 === 0 ? a : b)).status);
+    assert.equal(statuses.filter((s) => s === 200).length, 6, statuses.join(','));
+    assert.equal(statuses.filter((s) => s === 429).length, 6);
+    const off = await fetch(`${a.url}/api/v1/deployments/d`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rate_limit: { enabled: false } }) });
+    assert.equal(off.status, 200);
+  });
+
+  test('a shared response cache: an answer computed on A is a hit on B', async () => {
+    const res = await fetch(`${a.url}/api/v1/deployments/d`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ cache: { enabled: true, shared: true, max_entries: 100 } }),
+    });
+    assert.equal(res.status, 200);
+    const revision = ((await res.json()) as { revision: number }).revision;
+    await until('the cache applied on B', async () => ((await b.platform.services.serving.get('d')).revision === revision && b.platform.services.serving.targetNow('d') ? true : undefined));
+    await until('B holds the new revision', async () => {
+      const d = (await (await fetch(`${b.url}/api/v1/deployments/d`)).json()) as { replicas: { replica: string; revision?: number }[] };
+      return d.replicas.find((r) => r.replica === b.platform.cluster.replicaId)?.revision === revision ? true : undefined;
+    });
+    const first = await infer(a);
+    assert.equal(first.status, 200);
+    // The store is asynchronous to the answer: wait for the entry, then ask B.
+    await until('the entry stored', async () => ((await a.platform.cluster.shared!.redis.zcard(`${prefix}srv:cache:d:order`)) === 1 ? true : undefined));
+    const second = await infer(b);
+    assert.deepEqual(second.body.outputs, first.body.outputs);
+    const metrics = await (await fetch(`${b.url}/metrics`)).text();
+    assert.match(metrics, /modelport_cache_hits_total\{deployment="d"\} 1\b/);
+  });
+
+  test('rollout windows are summed over replicas that began them at the same reset', async () => {
+    const serving = a.platform.services.serving;
+    serving.resetWindows('d');
+    const epoch = serving.windows.epoch('d');
+    await until('B heard the reset', async () => (b.platform.services.serving.windows.epoch('d') === epoch ? true : undefined));
+    for (let i = 0; i < 3; i++) assert.equal((await infer(b, { 'x-user-id': `u${i}` })).status, 200);
+    for (let i = 0; i < 2; i++) assert.equal((await infer(a, { 'x-user-id': `v${i}` })).status, 200);
+    await b.platform.cluster.beat();
+    const windows = await serving.clusterWindows('d');
+    assert.deepEqual(windows.map((w) => [w.variant, w.requests, w.errors]), [['primary', 5, 0]]);
+  });
+});
