@@ -242,6 +242,8 @@ export class ServingService {
   private unsubscribe: () => void;
   private readonly taps: PredictionTap[] = [];
   private cluster: Cluster | undefined;
+  /** A change was announced during a refresh: another pass follows it. */
+  private stale = false;
 
   constructor(
     metadata: MetadataStore,
@@ -286,7 +288,10 @@ export class ServingService {
 
   private hear(m: ClusterMessage): void {
     if (this.closed) return;
-    if (m.type === 'deployment' && this.pollTimer) void this.refresh().catch(() => undefined);
+    if (m.type === 'deployment' && this.pollTimer) {
+      if (this.refreshing) this.stale = true;
+      else void this.refresh().catch(() => undefined);
+    }
     else if (m.type === 'alias') this.followAlias(m.model, m.alias);
     else if (m.type === 'windows.reset' && this.windows.epoch(m.deployment) !== m.epoch) this.windows.reset(m.deployment, m.epoch);
   }
@@ -379,6 +384,11 @@ export class ServingService {
         this.generation = gen;
       } finally {
         this.refreshing = undefined;
+        // A change announced while this pass was reading may not be in what it read.
+        if (this.stale) {
+          this.stale = false;
+          void this.refresh().catch(() => undefined);
+        }
       }
     })();
     return this.refreshing;

@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
 import { testConfig } from '../helpers/platform.js';
 import { dropSchema, freshPostgresUri, freshRedisPrefix, postgresSkip, redisSkip, REDIS_URL, tempDir } from '../helpers/services.js';
+
+const pgOnlySkip = await postgresSkip();
 import { LOGREG, breastCancerRows, post, register } from '../serving/helpers.js';
 
 const skip = (await postgresSkip()) || (await redisSkip());
@@ -122,5 +124,34 @@ describe('replicas as one system', { skip }, () => {
     await b.platform.cluster.beat();
     const windows = await serving.clusterWindows('d');
     assert.deepEqual(windows.map((w) => [w.variant, w.requests, w.errors]), [['primary', 5, 0]]);
+  });
+});
+
+describe('replicas on PostgreSQL without Redis', { skip: pgOnlySkip }, () => {
+  const { uri, schema } = freshPostgresUri();
+  const artifacts = tempDir('shared-artifacts');
+  let a: RunningServer;
+  let b: RunningServer;
+  before(async () => {
+    const config = () => ({ ...testConfig({ store: uri, artifacts: `file:${artifacts}` }), reconcileMs: 600_000 });
+    a = await startServer(config(), { logger: false });
+    b = await startServer(config(), { logger: false });
+    await register(a.platform.services.registry, 'm', LOGREG, ['model.onnx']);
+  });
+  after(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+    await dropSchema(schema);
+  });
+
+  test('a deployment made on A serves from B through LISTEN/NOTIFY', async () => {
+    assert.equal(b.platform.cluster.bus.kind, 'postgres');
+    assert.equal(b.platform.cluster.shared, undefined);
+    const row = (await breastCancerRows())[0];
+    assert.equal((await post(`${a.url}/api/v1/deployments`, { name: 'd', model: 'm', version: 1 })).status, 201);
+    const body = await until('deployment on B', async () => {
+      const res = await post(`${b.url}/v2/models/d/infer`, { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 30], data: row }] });
+      return res.status === 200 ? res.body : undefined;
+    });
+    assert.equal(body.model_version, '1');
   });
 });
