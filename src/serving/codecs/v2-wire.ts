@@ -374,7 +374,6 @@ export function readV2Request(body: Buffer, headerLength?: number): V2Request {
     if (datatype === undefined) throw invalid(`${at}.datatype`, 'is required');
     const binary = parameters?.binary_data_size;
     if (values === undefined && binary === undefined) throw invalid(`${at}.data`, 'is required');
-    // Data read before its datatype was known is plain values; a float tensor wants them typed.
     const t: V2Tensor = { name, shape, datatype, data: values ?? [] };
     if (parameters) t.parameters = parameters;
     return t;
