@@ -11,6 +11,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../platform.js';
 import { decodeV2, isScalarRequest, v2Metadata, writeV2Response, V2_TYPES, type V2Answer, type V2Request } from '../serving/index.js';
 import { isV2BodyType, readV2Body, v2Reply } from './v2-http.js';
+import { v2TritonRoutes } from './v2-triton.js';
 import { addErrorFormat } from './errors.js';
 import { countServingRequests, inferenceRequest, parseVersion, runInference, type InferenceRequest } from './serving-http.js';
 import type { ServingService } from '../serving/index.js';
@@ -43,7 +44,7 @@ const ModelPath = Type.Object({ name: Type.String(), version: Type.Optional(Type
 const TAGS = ['inference (Open Inference Protocol V2)'];
 
 /** Triton's names for the protocol extensions served here. */
-export const V2_EXTENSIONS = ['binary_tensor_data'];
+export const V2_EXTENSIONS = ['binary_tensor_data', 'model_repository', 'model_configuration', 'statistics'];
 
 const PLATFORMS: Record<string, string> = { onnx: 'onnx_onnxv1', xgboost: 'xgboost_json', js: 'modelport_js' };
 
@@ -130,6 +131,8 @@ export const v2Routes: FastifyPluginAsync<{ platform: Platform }> = async (root,
     body: InferRequest,
     response: { 200: Type.Unknown({ description: 'inference response: model_name, model_version, id, outputs' }), 400: ErrorBody, 404: ErrorBody, 429: ErrorBody, 503: ErrorBody },
   };
+  await app.register(v2TritonRoutes, { platform });
+
   // The body is read by the V2 reader (v2-http.ts), which checks what the schema says: the
   // schema documents the route and is not run a second time.
   const bodyLimit = platform.config.bodyLimit;
