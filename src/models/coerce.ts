@@ -6,7 +6,7 @@
  * the column and what was expected.
  */
 import { invalidArgument } from '../core/errors.js';
-import { allocate, Batch, isDType, rowSize, toFloat16Bits, toInteger, type IntegerDType, type Column, type DType, type NumericArray } from './batch.js';
+import { allocate, Batch, column, isDType, rowSize, toFloat16Bits, toInteger, type IntegerDType, type Column, type DType, type NumericArray } from './batch.js';
 import { conform, formatSpec, type ConformOptions, type Signature, type TensorSpec } from './signature.js';
 
 export interface TensorInput {
@@ -223,6 +223,14 @@ export function fromTensors(tensors: readonly TensorInput[], signature?: Signatu
     if (t.datatype !== undefined && !named) throw invalidArgument(`tensor "${t.name}": unknown datatype "${t.datatype}"`);
     const known = named ?? spec?.dtype;
     const count = rowSize(shape);
+    if (ArrayBuffer.isView(t.data)) {
+      // Typed data (a binary tensor, or floats read straight from the JSON) is already in its datatype's array.
+      const typed = t.data as unknown as NumericArray;
+      if (typed.length !== count) throw invalidArgument(`tensor "${t.name}": shape [${shape.join(', ')}] needs ${count} elements, data has ${typed.length}`);
+      if (!named) throw invalidArgument(`tensor "${t.name}": typed data needs a datatype`);
+      out.push([t.name, column(named, typed, shape.slice(1))]);
+      continue;
+    }
     const direct = known && Array.isArray(t.data) && t.data.length === count ? flatFloats(known, t.data) : undefined;
     if (direct) {
       out.push([t.name, { dtype: known!, shape: shape.slice(1), data: direct }]);

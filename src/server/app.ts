@@ -173,7 +173,6 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   fast = fastInference(app, {
     serving: platform.services.serving,
     bodyLimit: platform.config.bodyLimit,
-    ajv: AJV_OPTIONS,
     requestId: requestIdOf,
     isClosing: () => closing,
     authorize: (req, id, deployment) => checkInference(app, platform, req, id, deployment),

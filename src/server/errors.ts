@@ -20,6 +20,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
 /** A protocol's error body; it may also adjust the status (MLflow answers 400 where we say 409). */
 export interface ErrorFormat {
   prefix: string;
+  /** The content type of its error bodies, exactly (application/json; charset=utf-8 when not given). */
+  contentType?: string;
   format(err: ModelportError, status: number, requestId: string): { status: number; body: unknown };
 }
 
@@ -77,10 +79,15 @@ export function toModelportError(err: unknown): ModelportError | undefined {
 }
 
 /** An error's answer: status, body in the format of the protocol that owns `url`, and Retry-After when it has one. */
-export function errorAnswer(app: FastifyInstance, url: string, err: ModelportError, requestId: string): { status: number; body: unknown; retryAfter?: string } {
+export function errorAnswer(
+  app: FastifyInstance,
+  url: string,
+  err: ModelportError,
+  requestId: string,
+): { status: number; body: unknown; retryAfter?: string; contentType?: string } {
   const status = typeof err.details.httpStatus === 'number' ? err.details.httpStatus : HTTP_STATUS[err.code];
   const format = app.errorFormats.find((f) => url.startsWith(f.prefix)) ?? defaultFormat;
-  const answer = format.format(err, status, requestId);
+  const answer = { ...format.format(err, status, requestId), contentType: format.contentType };
   return typeof err.details.retryAfterSeconds === 'number' ? { ...answer, retryAfter: String(Math.ceil(err.details.retryAfterSeconds)) } : answer;
 }
 
@@ -93,8 +100,10 @@ export function asModelportError(err: unknown, requestId: string, log: { error(o
 }
 
 export function sendError(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, err: ModelportError): FastifyReply {
-  const { status, body, retryAfter } = errorAnswer(app, request.url, err, request.id);
+  const { status, body, retryAfter, contentType } = errorAnswer(app, request.url, err, request.id);
   if (retryAfter) reply.header('retry-after', retryAfter);
+  // Fastify adds a charset to any JSON type it serializes; bytes keep the type as set.
+  if (contentType) return reply.status(status).type(contentType).send(Buffer.from(JSON.stringify(body)));
   return reply.status(status).send(body);
 }
 

@@ -5,34 +5,31 @@
  * callbacks) cost a one-row prediction about a tenth of its server CPU, measured; this is the
  * route serving traffic takes.
  *
- * Nothing here is a second implementation: the body is read under the same limit, parsed by the
- * same JSON parser (prototype poisoning refused alike), validated by the same compiled schema,
- * run through the same `v2Infer`, and errors become answers through the same mapping, with
- * Fastify's own error codes, so both paths answer alike (test/server/fast-infer.test.ts holds
- * them to it). Whatever this path does not take (another method or content type, a closing
- * server) goes to Fastify untouched, before any of its body is read.
+ * Nothing here is a second implementation: the body is read under the same limit, decoded and
+ * checked by the same V2 reader (v2-http.ts), run through the same `v2Infer`, answered with the
+ * same headers, and errors become answers through the same mapping, with Fastify's own error
+ * codes, so both paths answer alike (test/server/fast-infer.test.ts holds them to it). Whatever
+ * this path does not take (another method or content type, a closing server) goes to Fastify
+ * untouched, before any of its body is read.
  *
  * A request hook added to the Fastify app does not run for requests answered here: an access
  * check must be added to both (see docs/architecture.md).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import AjvCompiler from '@fastify/ajv-compiler';
 import { errorCodes, type FastifyInstance } from 'fastify';
-import secureJson from 'secure-json-parse';
-import type { ServingService, V2Request } from '../serving/index.js';
+import type { ServingService } from '../serving/index.js';
 import type { ModelportError } from '../core/errors.js';
 import { asModelportError, errorAnswer } from './errors.js';
 import { WWW_AUTHENTICATE } from './auth.js';
 import { countAnswer, clientOf, headerOf, type ServingInfo } from './serving-http.js';
-import { InferRequest, v2Infer } from './v2.js';
+import { v2Infer } from './v2.js';
+import { isV2BodyType, readV2Body, v2Reply } from './v2-http.js';
 
 const INFER_URL = /^\/v2\/models\/([^/?#]+)(?:\/versions\/([^/?#]+))?\/infer(?:\?.*)?$/;
 
 export interface FastInferOptions {
   serving: ServingService;
   bodyLimit: number;
-  /** Fastify's Ajv options, so validation (and its coercions) match the route's. */
-  ajv: Record<string, unknown>;
   requestId(header: string | string[] | undefined): string;
   isClosing(): boolean;
   /** The access check (server/auth.ts): a refusal, or nothing; undefined at once when auth is off. */
@@ -44,36 +41,29 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => boolean;
 /** A handler that answers V2 inference requests and returns false for every other request. */
 export function fastInference(app: FastifyInstance, options: FastInferOptions): Handler {
   const { serving, bodyLimit } = options;
-  const validate = AjvCompiler()({}, { customOptions: options.ajv })({ schema: InferRequest, method: 'POST', url: '/v2/models/:name/infer', httpPart: 'body' });
 
-  const answer = (res: ServerResponse, id: string, info: ServingInfo, status: number, body: unknown, headers: Record<string, string> = {}) => {
-    const text = JSON.stringify(body);
+  const answer = (res: ServerResponse, id: string, info: ServingInfo, status: number, payload: Buffer, headers: Record<string, string>) => {
     if (info.variant) headers = { ...headers, 'x-modelport-variant': info.variant };
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'x-request-id': id, ...headers });
-    res.end(text);
+    res.writeHead(status, { 'content-length': payload.length, 'x-request-id': id, ...headers });
+    res.end(payload);
     countAnswer(serving, info, status);
   };
 
   const fail = (req: IncomingMessage, res: ServerResponse, id: string, info: ServingInfo, err: unknown, headers: Record<string, string> = {}) => {
     const mapped = asModelportError(err, id, app.log);
-    const { status, body, retryAfter } = errorAnswer(app, req.url ?? '', mapped, id);
-    answer(res, id, info, status, body, retryAfter ? { ...headers, 'retry-after': retryAfter } : headers);
+    const { status, body, retryAfter, contentType } = errorAnswer(app, req.url ?? '', mapped, id);
+    const typed = { 'content-type': contentType ?? 'application/json; charset=utf-8', ...headers };
+    answer(res, id, info, status, Buffer.from(JSON.stringify(body)), retryAfter ? { ...typed, 'retry-after': retryAfter } : typed);
     if (status >= 500) app.log.error({ reqId: id, method: req.method, url: req.url, status, ms: performance.now() - info.started }, 'request failed');
   };
 
-  const run = async (req: IncomingMessage, res: ServerResponse, id: string, info: ServingInfo, name: string, version: string | undefined, text: string) => {
+  const run = async (req: IncomingMessage, res: ServerResponse, id: string, info: ServingInfo, name: string, version: string | undefined, raw: Buffer) => {
     try {
-      if (text.length === 0) throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY();
-      let body: unknown;
-      try {
-        body = secureJson.parse(text, { protoAction: 'error', constructorAction: 'error' });
-      } catch {
-        throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY();
-      }
-      if (!validate(body)) throw Object.assign(new Error('body validation'), { validation: validate.errors, validationContext: 'body' });
+      const body = await readV2Body(raw, req.headers, bodyLimit);
       const client = clientOf(req.headers.authorization, req.socket.remoteAddress ?? '');
       const header = (h: string) => headerOf(req.headers, h);
-      answer(res, id, info, 200, await v2Infer(serving, { id, client, info, header }, name, version, body as V2Request));
+      const { headers, payload } = await v2Reply(await v2Infer(serving, { id, client, info, header }, name, version, body), req.headers['accept-encoding']);
+      answer(res, id, info, 200, payload, headers);
     } catch (err) {
       fail(req, res, id, info, err);
     }
@@ -82,8 +72,7 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
   return (req, res) => {
     if (req.method !== 'POST') return false;
     const match = INFER_URL.exec(req.url ?? '');
-    const type = req.headers['content-type'];
-    if (!match || typeof type !== 'string' || !/^application\/json\s*(;|$)/i.test(type) || options.isClosing()) return false;
+    if (!match || !isV2BodyType(req.headers['content-type']) || options.isClosing()) return false;
     let name: string;
     let version: string | undefined;
     try {
@@ -117,7 +106,7 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
         stop();
         if (err) return refuse(Object.assign(err, { statusCode: 400 }));
         if (!Number.isNaN(declared) && received !== declared) return refuse(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
-        void run(req, res, id, info, name, version, chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, received).toString('utf8'));
+        void run(req, res, id, info, name, version, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received));
       };
       const stop = () => {
         req.removeListener('data', onData);

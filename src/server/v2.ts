@@ -4,12 +4,14 @@
  * name; a version in the path must be one the deployment serves.
  */
 import { VERSION } from '../core/version.js';
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { errorCodes, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import { isModelportError } from '../core/errors.js';
 import { Type, type Static } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../platform.js';
-import { decodeV2, encodeV2, v2Metadata, V2_TYPES, type V2Request } from '../serving/index.js';
+import { decodeV2, isScalarRequest, v2Metadata, writeV2Response, V2_TYPES, type V2Answer, type V2Request } from '../serving/index.js';
+import { isV2BodyType, readV2Body, v2Reply } from './v2-http.js';
+import { v2TritonRoutes } from './v2-triton.js';
 import { addErrorFormat } from './errors.js';
 import { countServingRequests, inferenceRequest, parseVersion, runInference, type InferenceRequest } from './serving-http.js';
 import type { ServingService } from '../serving/index.js';
@@ -17,10 +19,10 @@ import type { ServingService } from '../serving/index.js';
 const Parameters = Type.Record(Type.String(), Type.Unknown());
 const Tensor = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 256 }),
-  shape: Type.Array(Type.Integer({ minimum: 0, maximum: 2 ** 31 }), { minItems: 1, maxItems: 16 }),
+  shape: Type.Array(Type.Integer({ minimum: 0, maximum: 2 ** 31 }), { maxItems: 16, description: '[] for a scalar' }),
   datatype: Type.Union(V2_TYPES.map((t) => Type.Literal(t))),
   parameters: Type.Optional(Parameters),
-  data: Type.Array(Type.Unknown()),
+  data: Type.Optional(Type.Array(Type.Unknown(), { description: 'required unless parameters.binary_data_size gives the bytes that follow the JSON' })),
 });
 export const InferRequest = Type.Object({
   id: Type.Optional(Type.String({ maxLength: 1024 })),
@@ -41,19 +43,31 @@ const ReadyBody = Type.Object({ name: Type.String(), ready: Type.Boolean(), erro
 const ModelPath = Type.Object({ name: Type.String(), version: Type.Optional(Type.String()) });
 const TAGS = ['inference (Open Inference Protocol V2)'];
 
+/** Triton's names for the protocol extensions served here. */
+export const V2_EXTENSIONS = ['binary_tensor_data', 'model_repository', 'model_configuration', 'statistics'];
+
 const PLATFORMS: Record<string, string> = { onnx: 'onnx_onnxv1', xgboost: 'xgboost_json', js: 'modelport_js' };
 
 export const v2Routes: FastifyPluginAsync<{ platform: Platform }> = async (root, { platform }) => {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const serving = platform.services.serving;
-  addErrorFormat(root, { prefix: '/v2', format: (err, status) => ({ status, body: { error: err.message } }) });
+  addErrorFormat(root, { prefix: '/v2', contentType: 'application/json', format: (err, status) => ({ status, body: { error: err.message } }) });
   countServingRequests(app, serving, 'v2');
   app.addHook('onListen', async () => serving.start());
 
-  app.get('/v2', {
-    config: { permission: 'public' },
+  // KServe's client reads an error body only when the content type is exactly application/json.
+  app.addHook('onSend', (_request, reply, _payload, done) => {
+    if (reply.getHeader('content-type') === 'application/json; charset=utf-8') reply.header('content-type', 'application/json');
+    done();
+  });
+
+  const serverMetadata = {
+    config: { permission: 'public' as const },
     schema: { summary: 'Server metadata', tags: TAGS, response: { 200: Type.Object({ name: Type.String(), version: Type.String(), extensions: Type.Array(Type.String()) }) } },
-  }, async () => ({ name: 'modelport', version: VERSION, extensions: [] as string[] }));
+  };
+  const describeServer = async () => ({ name: 'modelport', version: VERSION, extensions: V2_EXTENSIONS });
+  app.get('/v2', serverMetadata, describeServer);
+  app.get('/v2/', serverMetadata, describeServer);
 
   app.get('/v2/health/live', {
     config: { permission: 'public' },
@@ -117,21 +131,37 @@ export const v2Routes: FastifyPluginAsync<{ platform: Platform }> = async (root,
     body: InferRequest,
     response: { 200: Type.Unknown({ description: 'inference response: model_name, model_version, id, outputs' }), 400: ErrorBody, 404: ErrorBody, 429: ErrorBody, 503: ErrorBody },
   };
-  const infer = (request: { params: Static<typeof ModelPath>; body: Static<typeof InferRequest> } & Parameters<typeof inferenceRequest>[0]) =>
-    v2Infer(serving, inferenceRequest(request, 'v2'), request.params.name, request.params.version, request.body as V2Request);
-  app.post('/v2/models/:name/infer', { config: { permission: 'read' }, schema: inferSchema }, async (request, reply) => reply.send(await infer(request)));
-  app.post('/v2/models/:name/versions/:version/infer', { config: { permission: 'read' }, schema: inferSchema }, async (request, reply) =>
-    reply.send(await infer(request)),
-  );
+  await app.register(v2TritonRoutes, { platform });
+
+  // The body is read by the V2 reader (v2-http.ts), which checks what the schema says: the
+  // schema documents the route and is not run a second time.
+  const bodyLimit = platform.config.bodyLimit;
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+      const type = request.headers['content-type'];
+      if (isV2BodyType(type)) done(null, body);
+      else done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(type), undefined);
+    });
+    const route = { config: { permission: 'read' as const }, schema: inferSchema, validatorCompiler: () => () => true };
+    const infer = async (request: FastifyRequest<{ Params: Static<typeof ModelPath> }>, reply: FastifyReply) => {
+      const body = await readV2Body(request.body as Buffer | undefined, request.headers, bodyLimit);
+      const answer = await v2Infer(serving, inferenceRequest(request, 'v2'), request.params.name, request.params.version, body);
+      const { headers, payload } = await v2Reply(answer, request.headers['accept-encoding']);
+      return reply.headers(headers).send(payload);
+    };
+    scope.post('/v2/models/:name/infer', route, infer);
+    scope.post('/v2/models/:name/versions/:version/infer', route, infer);
+  });
 };
 
-/** One V2 inference: `body` already validated against InferRequest; `version` as the path gave it. */
-export function v2Infer(serving: ServingService, request: InferenceRequest, name: string, version: string | undefined, body: V2Request): Promise<unknown> {
-  return runInference(serving, request, {
+/** One V2 inference: `body` as readV2Request read it; `version` as the path gave it. */
+export async function v2Infer(serving: ServingService, request: InferenceRequest, name: string, version: string | undefined, body: V2Request): Promise<V2Answer> {
+  return (await runInference(serving, request, {
     protocol: 'v2',
     deployment: name,
     version: parseVersion(name, version),
     decode: (signature) => decodeV2(body, signature),
-    encode: (out, target) => encodeV2(out, target.deployment, target.version.version, body.id),
-  });
+    encode: (out, target) => writeV2Response(out, target.deployment, target.version.version, body, isScalarRequest(body)),
+  })) as V2Answer;
 }

@@ -15,6 +15,8 @@ export interface BatcherHooks {
   onBatch?(rows: number): void;
   /** Seconds a request waited in the queue before its model call started. */
   onQueueWait?(seconds: number): void;
+  /** A model call that answered: its rows and milliseconds. */
+  onExecuted?(rows: number, ms: number): void;
 }
 
 interface Entry {
@@ -156,6 +158,7 @@ export class DynamicBatcher {
     }
     call.then(
       (out) => {
+        this.hooks.onExecuted?.(input.rows, performance.now() - started);
         if (live.length === 1) return this.settle(live[0], out);
         let offset = 0;
         for (const e of live) {

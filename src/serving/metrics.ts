@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { HotHistogram, type HistogramChild } from './hot-histogram.js';
+import { InferenceStats } from './inference-stats.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -138,7 +139,11 @@ export class ServingMetrics {
     }
     a.pending++;
     a.time.observe(seconds);
+    if (deployment !== '' && version !== '') this.inference.answered(deployment, version, code < 400, seconds);
   }
+
+  /** Triton-style statistics (the V2 statistics extension). */
+  readonly inference = new InferenceStats();
 
   private readonly inFlightCounts = new Map<string, { value: number; inc(): void; dec(): void }>();
 

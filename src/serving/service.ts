@@ -490,6 +490,8 @@ export class ServingService {
       const deployment = rt.record.name;
       const batchSize = this.metrics.batchSize.labels({ deployment });
       const queueWait = this.metrics.queueWait.labels({ deployment });
+      const stats = this.metrics.inference;
+      const servedVersion = String(resolved.version);
       const loaded = new LoadedVersion(
         spec.model,
         resolved.version,
@@ -500,7 +502,11 @@ export class ServingService {
         this.clock,
         {
           onBatch: (rows) => batchSize.observe(rows),
-          onQueueWait: (s) => queueWait.observe(s),
+          onQueueWait: (s) => {
+            queueWait.observe(s);
+            stats.queued(deployment, servedVersion, s);
+          },
+          onExecuted: (rows, ms) => stats.executed(deployment, servedVersion, rows, ms),
         },
         label,
       );

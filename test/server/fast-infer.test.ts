@@ -42,7 +42,6 @@ describe('V2 inference ahead of Fastify answers as the Fastify route does', () =
     const handler = fastInference(server.app, {
       serving: server.platform.services.serving,
       bodyLimit: 8 * 1024,
-      ajv: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false },
       requestId: (given) => (typeof given === 'string' ? given : 'made-here'),
       isClosing: () => false,
     });

@@ -2,6 +2,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { testServer } from '../helpers/platform.js';
 import type { RunningServer } from '../../src/server/serve.js';
+import { V2_EXTENSIONS } from '../../src/server/v2.js';
 import { LOGREG, XGB, breastCancerRows, brokenModel, expectedLogreg, post, register, v2Row } from '../serving/helpers.js';
 
 describe('Open Inference Protocol V2', () => {
@@ -31,7 +32,12 @@ describe('Open Inference Protocol V2', () => {
   after(() => server.close());
 
   test('server metadata and health', async () => {
-    assert.deepEqual(await (await fetch(`${server.url}/v2`)).json(), { name: 'modelport', version: '0.1.0', extensions: [] });
+    for (const path of ['/v2', '/v2/']) {
+      const res = await fetch(`${server.url}${path}`);
+      assert.equal(res.headers.get('content-type'), 'application/json');
+      assert.deepEqual(await res.json(), { name: 'modelport', version: '0.1.0', extensions: V2_EXTENSIONS });
+    }
+    assert.ok(V2_EXTENSIONS.includes('binary_tensor_data'));
     assert.deepEqual(await (await fetch(`${server.url}/v2/health/live`)).json(), { live: true });
     const ready = await fetch(`${server.url}/v2/health/ready`);
     assert.equal(ready.status, 200);

@@ -3,7 +3,7 @@
  * shape (batch dimension first) and row-major data, flat or nested.
  */
 import { invalidArgument } from '../../core/errors.js';
-import { fromTensors, type Batch, type DType, type Signature, type TensorSpec } from '../../models/index.js';
+import { fromTensors, type Batch, type DType, type NumericArray, type Signature, type TensorSpec } from '../../models/index.js';
 import { flatValues } from './tensors.js';
 
 export const DTYPE_TO_V2: Record<DType, string> = {
@@ -28,7 +28,8 @@ export interface V2Tensor {
   name: string;
   shape: number[];
   datatype: string;
-  data: unknown[];
+  /** JSON values, or the typed array of the datatype (read straight from the body, or binary data). */
+  data: unknown[] | NumericArray;
   parameters?: Record<string, unknown>;
 }
 
@@ -55,8 +56,15 @@ function specsOf(signature: Signature): Map<string, TensorSpec> {
 
 /** Checks the request against the model's declared inputs and outputs and decodes it. */
 export function decodeV2(request: V2Request, signature: Signature): V2Decoded {
-  if (!isFeatureVector(request.inputs, signature)) checkInputs(request.inputs, specsOf(signature));
-  return { batch: tensors(request, signature), outputs: checkOutputs(request, signature) };
+  // A scalar tensor (`"shape": []`) is one row of one element.
+  const inputs = request.inputs.some((t) => t.shape.length === 0) ? request.inputs.map((t) => (t.shape.length === 0 ? { ...t, shape: [1] } : t)) : request.inputs;
+  if (!isFeatureVector(inputs, signature)) checkInputs(inputs, specsOf(signature));
+  return { batch: tensors(inputs, signature), outputs: checkOutputs(request, signature) };
+}
+
+/** Every input is a scalar (`"shape": []`): the answer's outputs drop their batch dimension as well. */
+export function isScalarRequest(request: V2Request): boolean {
+  return request.inputs.every((t) => t.shape.length === 0);
 }
 
 function checkInputs(inputs: V2Tensor[], specs: Map<string, TensorSpec>): void {
@@ -92,11 +100,11 @@ function isFeatureVector(inputs: V2Tensor[], signature: Signature): boolean {
   return !signature.inputs.some((s) => s.name === t.name) && t.shape.length === 2 && t.shape[1] === k && t.datatype !== 'BYTES';
 }
 
-function tensors(request: V2Request, signature: Signature): Batch {
-  const first = request.inputs[0];
+function tensors(inputs: V2Tensor[], signature: Signature): Batch {
+  const first = inputs[0];
   if (first.shape[0] === 0) throw invalidArgument(`inputs[0] "${first.name}": shape [${first.shape.join(', ')}] has no rows`);
   try {
-    return fromTensors(request.inputs, signature);
+    return fromTensors(inputs, signature);
   } catch (err) {
     if (err instanceof Error) err.message = `inputs: ${err.message}`;
     throw err;

@@ -1,0 +1,587 @@
+/**
+ * Open Inference Protocol V2 request bodies read straight from their bytes: the JSON is scanned
+ * once, tensor data lands in the typed array of its datatype without a generic JSON tree, and
+ * the request's structure is checked while it is read (the checks and wording the route's
+ * schema had, so both HTTP paths answer alike). Python's `NaN`, `Infinity` and `-Infinity`
+ * tokens are read as those floats; integers past 2^53 stay exact (bigints, then BigInt64Array or
+ * BigUint64Array). The binary tensor data extension (a JSON header of
+ * `Inference-Header-Content-Length` bytes, then each input's `binary_data_size` raw bytes in
+ * input order) is read by the same function.
+ */
+import { invalidArgument } from '../../core/errors.js';
+import { fromFloat16Bits, toFloat16Bits, type Batch, type Column, type NumericArray } from '../../models/index.js';
+import { DTYPE_TO_V2, type V2Request, type V2Tensor } from './v2.js';
+
+const V2_NUMERIC = new Set(['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64']);
+const MAX_INPUTS = 4096;
+
+/** Thrown for bytes that are not JSON; mapped to the same 400 as a malformed body anywhere. */
+function malformed(why: string): Error {
+  return invalidArgument(`body: malformed JSON (${why})`, { field: 'body' });
+}
+
+/** A schema-style refusal: the dotted field and what is wrong with it. */
+function invalid(field: string, what: string): Error {
+  return invalidArgument(`${field} ${what}`, { field });
+}
+
+// Growing scratch for float data: one Float64Array reused by every request.
+let scratch = new Float64Array(1024);
+
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+/**
+ * Reads one V2 request. `headerLength` is the Inference-Header-Content-Length header's value
+ * when the body carries binary tensor data after its JSON.
+ */
+export function readV2Request(body: Buffer, headerLength?: number): V2Request {
+  if (headerLength !== undefined && (!Number.isInteger(headerLength) || headerLength < 0 || headerLength > body.length)) {
+    throw invalidArgument(`inference-header-content-length: ${headerLength} is not a length within the body's ${body.length} bytes`, { field: 'inference-header-content-length' });
+  }
+  const end = headerLength ?? body.length;
+  const b = body;
+  let p = 0;
+
+  const ws = () => {
+    while (p < end) {
+      const c = b[p];
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) p++;
+      else break;
+    }
+  };
+  const unexpected = (): Error => malformed(p >= end ? 'unexpected end of the body' : `unexpected ${JSON.stringify(String.fromCharCode(b[p]))} at byte ${p}`);
+  const expect = (c: number) => {
+    ws();
+    if (b[p] !== c || p >= end) throw unexpected();
+    p++;
+  };
+  /** After a value inside an object or array: true at a comma, false at the closer. */
+  const more = (closer: number): boolean => {
+    ws();
+    if (p < end && b[p] === 0x2c) {
+      p++;
+      return true;
+    }
+    if (p < end && b[p] === closer) {
+      p++;
+      return false;
+    }
+    throw unexpected();
+  };
+  /** True (and consumed) when the container closes straight away. */
+  const empty = (closer: number): boolean => {
+    ws();
+    if (p < end && b[p] === closer) {
+      p++;
+      return true;
+    }
+    return false;
+  };
+
+  const string = (): string => {
+    ws();
+    if (b[p] !== 0x22 || p >= end) throw unexpected();
+    const start = ++p;
+    let escaped = false;
+    while (p < end) {
+      const c = b[p];
+      if (c === 0x22) break;
+      if (c === 0x5c) {
+        escaped = true;
+        p += 2;
+      } else if (c < 0x20) throw unexpected();
+      else p++;
+    }
+    if (p >= end) throw malformed('unterminated string');
+    p++;
+    if (!escaped) return b.toString('utf8', start, p - 1);
+    try {
+      return JSON.parse(b.toString('utf8', start - 1, p)) as string;
+    } catch {
+      throw malformed(`bad escape in the string at byte ${start - 1}`);
+    }
+  };
+
+  const word = (text: string): boolean => {
+    if (p + text.length > end) return false;
+    for (let i = 0; i < text.length; i++) if (b[p + i] !== text.charCodeAt(i)) return false;
+    p += text.length;
+    return true;
+  };
+
+  /**
+   * A number token as a double, or as a bigint when it is an integer too large to be exact.
+   * Up to 15 significant digits and a power of ten within 10^22 is one correctly rounded
+   * multiplication or division (Clinger's fast path); anything else goes through Number().
+   */
+  const number = (allowBig: boolean): number | bigint => {
+    const start = p;
+    let neg = false;
+    if (b[p] === 0x2d) {
+      neg = true;
+      p++;
+      if (b[p] === 0x49) {
+        if (!word('Infinity')) throw unexpected();
+        return -Infinity;
+      }
+    }
+    let mant = 0;
+    let digits = 0;
+    let exp = 0;
+    let simple = true;
+    const intStart = p;
+    while (p < end && b[p] >= 0x30 && b[p] <= 0x39) {
+      if (digits < 15) {
+        mant = mant * 10 + (b[p] - 0x30);
+        if (mant !== 0) digits++;
+      } else {
+        simple = false;
+      }
+      p++;
+    }
+    const intDigits = p - intStart;
+    if (intDigits === 0 || (intDigits > 1 && b[intStart] === 0x30)) throw unexpected();
+    let integral = true;
+    if (b[p] === 0x2e && p < end) {
+      integral = false;
+      p++;
+      const fracStart = p;
+      while (p < end && b[p] >= 0x30 && b[p] <= 0x39) {
+        if (digits < 15) {
+          mant = mant * 10 + (b[p] - 0x30);
+          exp--;
+          if (mant !== 0) digits++;
+        } else if (b[p] !== 0x30) simple = false;
+        p++;
+      }
+      if (p === fracStart) throw unexpected();
+    }
+    if ((b[p] === 0x65 || b[p] === 0x45) && p < end) {
+      integral = false;
+      p++;
+      let eneg = false;
+      if (b[p] === 0x2b || b[p] === 0x2d) eneg = b[p++] === 0x2d;
+      const eStart = p;
+      let e = 0;
+      while (p < end && b[p] >= 0x30 && b[p] <= 0x39) {
+        e = e * 10 + (b[p] - 0x30);
+        p++;
+      }
+      if (p === eStart) throw unexpected();
+      exp += eneg ? -e : e;
+    }
+    if (integral && !simple) {
+      const text = b.toString('latin1', start, p);
+      const n = Number(text);
+      if (allowBig && !Number.isSafeInteger(n)) return BigInt(text);
+      return n;
+    }
+    if (simple && exp >= -22 && exp <= 22) {
+      const v = exp < 0 ? mant / POW10[-exp] : mant * POW10[exp];
+      return neg ? -v : v;
+    }
+    return Number(b.toString('latin1', start, p));
+  };
+
+  /** Any JSON value as a JS value (parameters, and data that is not plain numbers). */
+  const value = (): unknown => {
+    ws();
+    const c = b[p];
+    if (p >= end) throw unexpected();
+    if (c === 0x22) return string();
+    if (c === 0x7b) {
+      p++;
+      const obj: Record<string, unknown> = {};
+      if (empty(0x7d)) return obj;
+      do {
+        const key = string();
+        // The prototype-poisoning refusal the route's JSON parser made.
+        if (key === '__proto__' || key === 'constructor') throw malformed(`object key "${key}" is not allowed`);
+        expect(0x3a);
+        obj[key] = value();
+      } while (more(0x7d));
+      return obj;
+    }
+    if (c === 0x5b) {
+      p++;
+      const arr: unknown[] = [];
+      if (empty(0x5d)) return arr;
+      do arr.push(value());
+      while (more(0x5d));
+      return arr;
+    }
+    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return number(true);
+    if (word('true')) return true;
+    if (word('false')) return false;
+    if (word('null')) return null;
+    if (word('NaN')) return NaN;
+    if (word('Infinity')) return Infinity;
+    throw unexpected();
+  };
+
+  const skip = () => void value();
+
+  /**
+   * Tensor data, flattened (nested lists are row-major order already). Float datatypes are read
+   * into the scratch and copied into their array once; every other value, or a value a float
+   * tensor cannot hold (a string, say), makes the whole list plain values, which the general
+   * conversion checks and words as before.
+   */
+  const data = (datatype: string | undefined): V2Tensor['data'] => {
+    ws();
+    if (b[p] !== 0x5b || p >= end) {
+      const v = value();
+      return [v];
+    }
+    const floats = datatype === 'FP32' || datatype === 'FP64' || datatype === 'FP16';
+    let n = 0;
+    let plain: unknown[] | undefined = floats ? undefined : [];
+    let depth = 0;
+    const push = (v: unknown) => {
+      if (plain) {
+        plain.push(v);
+        return;
+      }
+      if (typeof v === 'number') {
+        if (n === scratch.length) {
+          const grown = new Float64Array(scratch.length * 2);
+          grown.set(scratch);
+          scratch = grown;
+        }
+        scratch[n++] = v;
+      } else {
+        plain = Array.from(scratch.subarray(0, n));
+        plain.push(v);
+      }
+    };
+    // Iterative walk of nested lists: depth counts open brackets.
+    p++;
+    depth = 1;
+    if (empty(0x5d)) depth = 0;
+    while (depth > 0) {
+      ws();
+      const c = b[p];
+      if (c === 0x5b && p < end) {
+        p++;
+        depth++;
+        if (!empty(0x5d)) continue;
+        depth--;
+      } else if (!plain && (c === 0x2d || (c >= 0x30 && c <= 0x39))) {
+        push(Number(number(false)));
+      } else if (!plain && c === 0x4e && word('NaN')) {
+        push(NaN);
+      } else if (!plain && c === 0x6e && word('null')) {
+        // A missing float, as the general conversion reads null.
+        push(NaN);
+      } else {
+        push(value());
+      }
+      while (depth > 0) {
+        ws();
+        if (b[p] === 0x2c && p < end) {
+          p++;
+          break;
+        }
+        if (b[p] === 0x5d && p < end) {
+          p++;
+          depth--;
+          continue;
+        }
+        throw unexpected();
+      }
+    }
+    if (plain) return plain;
+    if (datatype === 'FP32') return Float32Array.from(scratch.subarray(0, n));
+    if (datatype === 'FP64') return scratch.slice(0, n);
+    const half = new Uint16Array(n);
+    for (let i = 0; i < n; i++) half[i] = toFloat16Bits(scratch[i]);
+    return half;
+  };
+
+  /** A list field: Ajv's array coercion made a lone value a list of one, kept here. */
+  const list = <T>(item: (i: number) => T, max: number, field: string): T[] => {
+    ws();
+    const out: T[] = [];
+    if (b[p] !== 0x5b || p >= end) {
+      out.push(item(0));
+      return out;
+    }
+    p++;
+    if (empty(0x5d)) return out;
+    do {
+      if (out.length === max) throw invalid(field, `must NOT have more than ${max} items`);
+      out.push(item(out.length));
+    } while (more(0x5d));
+    return out;
+  };
+
+  /** A string field; numbers and booleans become their text, as the schema's coercion did. */
+  const text = (field: string, min: number, max: number): string => {
+    ws();
+    const v = b[p] === 0x22 ? string() : value();
+    const s = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : undefined;
+    if (s === undefined) throw invalid(field, 'must be string');
+    if (s.length < min) throw invalid(field, `must NOT have fewer than ${min} characters`);
+    if (s.length > max) throw invalid(field, `must NOT have more than ${max} characters`);
+    return s;
+  };
+
+  const objectOf = (field: string): Record<string, unknown> => {
+    const v = value();
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw invalid(field, 'must be object');
+    return v as Record<string, unknown>;
+  };
+
+  const dimension = (field: string): number => {
+    ws();
+    const raw = value();
+    const v = typeof raw === 'string' && /^-?\d+$/.test(raw) ? Number(raw) : typeof raw === 'bigint' ? Number(raw) : raw;
+    if (typeof v !== 'number' || !Number.isInteger(v)) throw invalid(field, 'must be integer');
+    if (v < 0) throw invalid(field, 'must be >= 0');
+    if (v > 2 ** 31) throw invalid(field, `must be <= ${2 ** 31}`);
+    return v;
+  };
+
+  const tensor = (at: string): V2Tensor => {
+    ws();
+    if (b[p] !== 0x7b || p >= end) {
+      skip();
+      throw invalid(at, 'must be object');
+    }
+    p++;
+    let name: string | undefined;
+    let shape: number[] | undefined;
+    let datatype: string | undefined;
+    let parameters: Record<string, unknown> | undefined;
+    let values: V2Tensor['data'] | undefined;
+    if (!empty(0x7d)) {
+      do {
+        const key = string();
+        expect(0x3a);
+        if (key === 'name') name = text(`${at}.name`, 1, 256);
+        else if (key === 'shape') shape = list((j) => dimension(`${at}.shape.${j}`), 16, `${at}.shape`);
+        else if (key === 'datatype') {
+          datatype = text(`${at}.datatype`, 0, 16);
+          if (datatype === 'BF16') throw invalid(`${at}.datatype`, 'BF16 (bfloat16) is not supported: send FP32, or FP16');
+          if (datatype !== 'BYTES' && !V2_NUMERIC.has(datatype)) throw invalid(`${at}.datatype`, 'must be equal to constant');
+        } else if (key === 'parameters') parameters = objectOf(`${at}.parameters`);
+        else if (key === 'data') values = data(datatype);
+        else skip();
+      } while (more(0x7d));
+    }
+    if (name === undefined) throw invalid(`${at}.name`, 'is required');
+    if (shape === undefined) throw invalid(`${at}.shape`, 'is required');
+    if (datatype === undefined) throw invalid(`${at}.datatype`, 'is required');
+    const binary = parameters?.binary_data_size;
+    if (values === undefined && binary === undefined) throw invalid(`${at}.data`, 'is required');
+    const t: V2Tensor = { name, shape, datatype, data: values ?? [] };
+    if (parameters) t.parameters = parameters;
+    return t;
+  };
+
+  const output = (at: string): { name: string; parameters?: Record<string, unknown> } => {
+    ws();
+    if (b[p] !== 0x7b || p >= end) {
+      skip();
+      throw invalid(at, 'must be object');
+    }
+    p++;
+    let name: string | undefined;
+    let parameters: Record<string, unknown> | undefined;
+    if (!empty(0x7d)) {
+      do {
+        const key = string();
+        expect(0x3a);
+        if (key === 'name') name = text(`${at}.name`, 1, Infinity);
+        else if (key === 'parameters') parameters = objectOf(`${at}.parameters`);
+        else skip();
+      } while (more(0x7d));
+    }
+    if (name === undefined) throw invalid(`${at}.name`, 'is required');
+    return parameters ? { name, parameters } : { name };
+  };
+
+  ws();
+  if (p >= end) throw malformed('the body is empty');
+  if (b[p] !== 0x7b) {
+    skip();
+    ws();
+    if (p < end) throw unexpected();
+    throw invalid('body', 'must be object');
+  }
+  p++;
+  const request: Partial<V2Request> = {};
+  if (!empty(0x7d)) {
+    do {
+      const key = string();
+      expect(0x3a);
+      if (key === 'id') request.id = text('body.id', 0, 1024);
+      else if (key === 'parameters') request.parameters = objectOf('body.parameters');
+      else if (key === 'inputs') request.inputs = list((i) => tensor(`body.inputs.${i}`), MAX_INPUTS, 'body.inputs');
+      else if (key === 'outputs') request.outputs = list((i) => output(`body.outputs.${i}`), MAX_INPUTS, 'body.outputs');
+      else skip();
+    } while (more(0x7d));
+  }
+  ws();
+  if (p < end) throw unexpected();
+  if (!request.inputs) throw invalid('body.inputs', 'is required');
+  if (request.inputs.length === 0) throw invalid('body.inputs', 'must NOT have fewer than 1 items');
+  const inputs = request.inputs;
+  readBinary(body, end, inputs);
+  return request as V2Request;
+}
+
+const BYTES_PER: Record<string, number> = { BOOL: 1, UINT8: 1, INT8: 1, UINT16: 2, INT16: 2, FP16: 2, UINT32: 4, INT32: 4, FP32: 4, UINT64: 8, INT64: 8, FP64: 8 };
+
+/** The typed array for `count` elements of a datatype over `bytes` (copied when unaligned). */
+function typedOf(datatype: string, bytes: Buffer): V2Tensor['data'] {
+  const size = BYTES_PER[datatype];
+  const aligned = bytes.byteOffset % size === 0 ? bytes : Buffer.from(bytes);
+  const { buffer, byteOffset } = aligned;
+  const n = bytes.length / size;
+  switch (datatype) {
+    case 'FP32':
+      return new Float32Array(buffer, byteOffset, n);
+    case 'FP64':
+      return new Float64Array(buffer, byteOffset, n);
+    case 'FP16':
+    case 'UINT16':
+      return new Uint16Array(buffer, byteOffset, n);
+    case 'INT16':
+      return new Int16Array(buffer, byteOffset, n);
+    case 'INT32':
+      return new Int32Array(buffer, byteOffset, n);
+    case 'UINT32':
+      return new Uint32Array(buffer, byteOffset, n);
+    case 'INT64':
+      return new BigInt64Array(buffer, byteOffset, n);
+    case 'UINT64':
+      return new BigUint64Array(buffer, byteOffset, n);
+    case 'INT8':
+      return new Int8Array(buffer, byteOffset, n);
+    case 'BOOL':
+      return Uint8Array.from(bytes, (v) => (v === 0 ? 0 : 1));
+    default:
+      return new Uint8Array(buffer, byteOffset, n);
+  }
+}
+
+/** BYTES elements: each a 4-byte little-endian length, then that many bytes (UTF-8 text here). */
+export function readBytesElements(bytes: Buffer, field: string): string[] {
+  const out: string[] = [];
+  let p = 0;
+  while (p < bytes.length) {
+    if (p + 4 > bytes.length) throw invalid(field, `BYTES element ${out.length}: its 4-byte length is cut off`);
+    const n = bytes.readUInt32LE(p);
+    p += 4;
+    if (p + n > bytes.length) throw invalid(field, `BYTES element ${out.length}: ${n} bytes announced, ${bytes.length - p} left`);
+    out.push(bytes.toString('utf8', p, p + n));
+    p += n;
+  }
+  return out;
+}
+
+/** Hands each input that declares `binary_data_size` its bytes from after the JSON header. */
+function readBinary(body: Buffer, headerEnd: number, inputs: V2Tensor[]): void {
+  let offset = headerEnd;
+  for (let i = 0; i < inputs.length; i++) {
+    const t = inputs[i];
+    const size = t.parameters?.binary_data_size;
+    if (size === undefined) continue;
+    const field = `body.inputs.${i}.parameters.binary_data_size`;
+    if (typeof size !== 'number' || !Number.isInteger(size) || size < 0) throw invalid(field, 'must be a whole number of bytes');
+    if (offset + size > body.length) throw invalid(field, `is ${size} bytes, but only ${body.length - offset} bytes of binary data are left`);
+    const bytes = body.subarray(offset, offset + size);
+    offset += size;
+    if (t.datatype === 'BYTES') t.data = readBytesElements(bytes, field);
+    else {
+      const width = BYTES_PER[t.datatype];
+      if (size % width !== 0) throw invalid(field, `${size} bytes do not hold whole ${t.datatype} elements (${width} bytes each)`);
+      t.data = typedOf(t.datatype, bytes);
+    }
+  }
+  if (offset !== body.length) {
+    throw invalidArgument(`body: ${body.length - offset} bytes after the JSON${offset > headerEnd ? ' and the binary inputs' : ''} belong to no input (set parameters.binary_data_size on each binary input)`, { field: 'body' });
+  }
+}
+
+/** A V2 answer as bytes: JSON, or (binary outputs asked for) a JSON header of `headerLength` bytes and the outputs' bytes. */
+export interface V2Answer {
+  body: Buffer;
+  headerLength?: number;
+}
+
+/** Whether an output goes out as binary data: its own `binary_data`, else the request's `binary_data_output`. */
+function binaryWanted(name: string, request: Pick<V2Request, 'parameters' | 'outputs'>): boolean {
+  const own = request.outputs?.find((o) => o.name === name)?.parameters?.binary_data;
+  if (typeof own === 'boolean') return own;
+  return request.parameters?.binary_data_output === true;
+}
+
+/**
+ * A column's elements as the text of a JSON list. Typed arrays join their elements as
+ * JavaScript prints numbers: NaN, Infinity and -Infinity as those words (what Triton writes),
+ * and 64-bit integers with every digit.
+ */
+function jsonData(col: Column): string {
+  const a = col.data;
+  switch (col.dtype) {
+    case 'string':
+      return JSON.stringify(a);
+    case 'bool': {
+      let s = '';
+      for (let i = 0; i < a.length; i++) s += (i === 0 ? '' : ',') + (a[i] === 0 ? 'false' : 'true');
+      return `[${s}]`;
+    }
+    case 'float16': {
+      let s = '';
+      for (let i = 0; i < a.length; i++) s += (i === 0 ? '' : ',') + fromFloat16Bits(a[i] as number);
+      return `[${s}]`;
+    }
+    default:
+      return `[${(a as NumericArray).join(',')}]`;
+  }
+}
+
+/** A column's elements in the binary extension's layout: raw little-endian elements, or length-prefixed BYTES. */
+function binaryData(col: Column): Buffer {
+  if (col.dtype !== 'string') {
+    const a = col.data as NumericArray;
+    return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  }
+  const parts = (col.data as string[]).map((s) => Buffer.from(s, 'utf8'));
+  const out = Buffer.allocUnsafe(parts.reduce((n, x) => n + 4 + x.length, 0));
+  let p = 0;
+  for (const x of parts) {
+    out.writeUInt32LE(x.length, p);
+    x.copy(out, p + 4);
+    p += 4 + x.length;
+  }
+  return out;
+}
+
+/**
+ * The answer to one inference request, written as text without an intermediate object.
+ * `scalar`: every input was a scalar (`"shape": []`), so outputs lose their batch dimension too.
+ */
+export function writeV2Response(out: Batch, model: string, version: number, request: Pick<V2Request, 'id' | 'parameters' | 'outputs'>, scalar = false): V2Answer {
+  let json = `{"model_name":${JSON.stringify(model)},"model_version":"${version}"`;
+  if (request.id !== undefined) json += `,"id":${JSON.stringify(request.id)}`;
+  json += ',"outputs":[';
+  const binary: Buffer[] = [];
+  let first = true;
+  for (const [name, col] of out.columns) {
+    const shape = scalar && out.rows === 1 ? col.shape : [out.rows, ...col.shape];
+    json += `${first ? '' : ','}{"name":${JSON.stringify(name)},"datatype":"${DTYPE_TO_V2[col.dtype]}","shape":[${shape.join(',')}]`;
+    first = false;
+    if (binaryWanted(name, request)) {
+      const bytes = binaryData(col);
+      binary.push(bytes);
+      json += `,"parameters":{"binary_data_size":${bytes.length}}}`;
+    } else json += `,"data":${jsonData(col)}}`;
+  }
+  json += ']}';
+  if (binary.length === 0) return { body: Buffer.from(json, 'utf8') };
+  const header = Buffer.from(json, 'utf8');
+  return { body: Buffer.concat([header, ...binary]), headerLength: header.length };
+}
