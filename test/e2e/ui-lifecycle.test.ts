@@ -8,11 +8,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { DatasetsClient, ExplainClient, FeaturesClient, ModelportClient, PipelinesClient, RegistryClient } from '../../src/client/index.js';
+import { DatasetsClient, ExplainClient, FeaturesClient, ModelportClient, PipelinesClient, RegistryClient, SecurityClient } from '../../src/client/index.js';
 import { loadFeatureFile } from '../../src/features/index.js';
 import { mulberry32 } from '../../src/core/random.js';
 import type { RunningServer } from '../../src/server/serve.js';
@@ -47,6 +47,7 @@ describe('web UI: deployments, rollouts, pipelines, features and explanations', 
   let page: Page;
   let problems: PageProblems;
   let client: ModelportClient;
+  let dataDir: string;
   const shots = screenshotDir('ui-lifecycle');
   const facts: { abOutcomes: number; materialized: number; cachedRun: string } = { abOutcomes: 0, materialized: 0, cachedRun: '' };
 
@@ -123,7 +124,7 @@ describe('web UI: deployments, rollouts, pipelines, features and explanations', 
     facts.materialized = m.written;
 
     await registry.register('scorer', scorerModel());
-    const dir = tempDir('ui-lifecycle');
+    const dir = (dataDir = tempDir('ui-lifecycle'));
     const rows = Array.from({ length: 60 }, (_, i) => `${i + 1},${(i + 1) % 3 === 0 ? 1 : 0},${0.1 * (i + 1) + ((i + 1) % 3 === 0 ? 1 : 0)}`);
     writeFileSync(join(dir, 'scores.csv'), ['x,region,target', ...rows].join('\n') + '\n');
     await new DatasetsClient(client).register('scores', join(dir, 'scores.csv'));
@@ -269,5 +270,36 @@ describe('web UI: deployments, rollouts, pipelines, features and explanations', 
     assert.match(await report.content(), /scorer/);
     await report.close();
     await done('model-version-importance');
+  });
+
+  // Last: the first token turns auth on for the rest of this server's life.
+  test('with auth on, the explanation report and a dataset download carry the signed-in token', async () => {
+    const { token } = await new SecurityClient(client).createToken({ name: 'ui', role: 'viewer' });
+    const report = `${server.url}/api/v1/explain/models/scorer/versions/1/report`;
+    assert.equal((await fetch(report)).status, 401, 'a plain link would be refused');
+    const signedIn = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await signedIn.addInitScript({ content: `localStorage.setItem('modelport.token', ${JSON.stringify(token)})` });
+    try {
+      const tab = await signedIn.newPage();
+      const seen = watchProblems(tab);
+      await tab.goto(`${server.url}/models/scorer/versions/1`);
+      await tab.getByRole('link', { name: 'explanation report' }).waitFor();
+      const popup = signedIn.waitForEvent('page');
+      await tab.getByRole('link', { name: 'explanation report' }).click();
+      const opened = await popup;
+      await opened.waitForLoadState();
+      assert.match(opened.url(), /^blob:/);
+      assert.match(await opened.content(), /scorer/);
+
+      await tab.goto(`${server.url}/datasets/scores`);
+      const download = tab.waitForEvent('download');
+      await tab.getByRole('table', { name: 'dataset versions' }).getByRole('link', { name: 'download' }).click();
+      const file = await download;
+      assert.equal(file.suggestedFilename(), 'scores-v1.csv');
+      assert.equal(readFileSync((await file.path())!, 'utf8'), readFileSync(join(dataDir, 'scores.csv'), 'utf8'));
+      assert.deepEqual(seen.list, []);
+    } finally {
+      await signedIn.close();
+    }
   });
 });

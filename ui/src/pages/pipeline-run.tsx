@@ -74,7 +74,7 @@ function Dag({ steps, selected, onSelect }: { steps: PipelineStep[]; selected?: 
               <rect width={NODE_W} height={NODE_H} />
               <text x={10} y={18}>{s.name}</text>
               <text x={10} y={35} className="sub">
-                {`${s.status}${s.cached ? ' (cache hit)' : ''} ${runDuration(s)}`}
+                {`${s.cached ? 'cache hit' : s.status} ${runDuration(s)}`}
               </text>
             </g>
           );
