@@ -30,6 +30,9 @@ export const UI_PAGES = [
   '/deployments/:name',
   '/monitoring',
   '/monitors/:id',
+  '/pipelines',
+  '/pipelines/runs/:id',
+  '/features',
 ];
 
 const TYPES: Record<string, string> = {

@@ -61,7 +61,7 @@ test('anything that is not a page or an asset is the JSON 404 it was before', as
     ['GET', '/assets/missing.js'],
     ['GET', '/assets/..%2Fsecret.txt'],
     ['GET', '/assets/../secret.txt'],
-    ['GET', '/pipelines'],
+    ['GET', '/no-such-page'],
     ['POST', '/experiments'],
   ] as const) {
     const res = await app.inject({ method, url });

@@ -10,15 +10,18 @@ export interface Scrape {
   samples: Sample[];
 }
 
-export interface LiveNumbers {
-  at: number;
+/** Traffic over one interval between scrapes, for a deployment or one of its variants. */
+export interface Rates {
   requestsPerSecond: number;
   errorsPerSecond: number;
   p50Ms?: number;
   p95Ms?: number;
   p99Ms?: number;
-  /** Requests per second by model version. */
-  byVersion: Record<string, number>;
+}
+
+export interface LiveNumbers extends Rates {
+  at: number;
+  byVariant: Record<string, Rates>;
 }
 
 const sum = (samples: Sample[], name: string, where: (l: Record<string, string>) => boolean) =>
@@ -44,28 +47,35 @@ export function quantile(q: number, buckets: { le: number; count: number }[]): n
   return prevLe;
 }
 
+type Where = (l: Record<string, string>) => boolean;
+
 export function liveNumbers(deployment: string, before: Scrape, after: Scrape): LiveNumbers {
   const seconds = Math.max(1e-3, (after.at - before.at) / 1000);
-  const mine = (l: Record<string, string>) => l.deployment === deployment;
-  const delta = (name: string, where: (l: Record<string, string>) => boolean) => Math.max(0, sum(after.samples, name, where) - sum(before.samples, name, where));
-  const les = new Set(after.samples.filter((s) => s.name === 'modelport_request_duration_seconds_bucket' && mine(s.labels)).map((s) => s.labels.le));
-  const buckets = [...les].map((le) => ({
-    le: le === '+Inf' ? Infinity : Number(le),
-    count: delta('modelport_request_duration_seconds_bucket', (l) => mine(l) && l.le === le),
-  }));
-  const ms = (q: number) => {
-    const v = quantile(q, buckets);
-    return v === undefined ? undefined : v * 1000;
+  const mine: Where = (l) => l.deployment === deployment;
+  const delta = (name: string, where: Where) => Math.max(0, sum(after.samples, name, where) - sum(before.samples, name, where));
+  const rates = (where: Where): Rates => {
+    const les = new Set(after.samples.filter((s) => s.name === 'modelport_request_duration_seconds_bucket' && where(s.labels)).map((s) => s.labels.le));
+    const buckets = [...les].map((le) => ({
+      le: le === '+Inf' ? Infinity : Number(le),
+      count: delta('modelport_request_duration_seconds_bucket', (l) => where(l) && l.le === le),
+    }));
+    const ms = (q: number) => {
+      const v = quantile(q, buckets);
+      return v === undefined ? undefined : v * 1000;
+    };
+    return {
+      requestsPerSecond: delta('modelport_requests_total', where) / seconds,
+      errorsPerSecond: delta('modelport_requests_total', (l) => where(l) && Number(l.code) >= 400) / seconds,
+      p50Ms: ms(0.5),
+      p95Ms: ms(0.95),
+      p99Ms: ms(0.99),
+    };
   };
-  const versions = new Set(after.samples.filter((s) => s.name === 'modelport_requests_total' && mine(s.labels) && s.labels.version).map((s) => s.labels.version));
+  const variants = new Set(after.samples.filter((s) => s.name === 'modelport_requests_total' && mine(s.labels) && s.labels.variant).map((s) => s.labels.variant));
   return {
     at: after.at,
-    requestsPerSecond: delta('modelport_requests_total', mine) / seconds,
-    errorsPerSecond: delta('modelport_requests_total', (l) => mine(l) && Number(l.code) >= 400) / seconds,
-    p50Ms: ms(0.5),
-    p95Ms: ms(0.95),
-    p99Ms: ms(0.99),
-    byVersion: Object.fromEntries([...versions].map((v) => [v, delta('modelport_requests_total', (l) => mine(l) && l.version === v) / seconds])),
+    ...rates(mine),
+    byVariant: Object.fromEntries([...variants].map((v) => [v, rates((l) => mine(l) && l.variant === v)])),
   };
 }
 

@@ -17,6 +17,8 @@ export interface Section {
 /** The navigation, in the order of a model's life. */
 export const SECTIONS: Section[] = [
   { id: 'datasets', label: 'Datasets', path: '/datasets' },
+  { id: 'features', label: 'Features', path: '/features' },
+  { id: 'pipelines', label: 'Pipelines', path: '/pipelines' },
   { id: 'experiments', label: 'Experiments', path: '/experiments' },
   { id: 'models', label: 'Models', path: '/models' },
   { id: 'deployments', label: 'Deployments', path: '/deployments' },
@@ -44,4 +46,7 @@ export const ROUTES: PageRoute[] = [
   { pattern: '/deployments/:name', section: 'deployments', load: () => import('./pages/deployment') },
   { pattern: '/monitoring', section: 'monitoring', load: () => import('./pages/monitoring') },
   { pattern: '/monitors/:id', section: 'monitoring', load: () => import('./pages/monitor') },
+  { pattern: '/pipelines', section: 'pipelines', load: () => import('./pages/pipelines') },
+  { pattern: '/pipelines/runs/:id', section: 'pipelines', load: () => import('./pages/pipeline-run') },
+  { pattern: '/features', section: 'features', load: () => import('./pages/features') },
 ];

@@ -39,6 +39,7 @@ export interface DatasetVersion {
   name: string;
   version: number;
   digest: string;
+  kind: 'file' | 'folder';
   format: string;
   sizeBytes: number;
   rowCount: number;
@@ -76,3 +77,5 @@ export async function validateFile(name: string, file: File): Promise<Validation
   });
   return (await res.json()) as ValidationReport;
 }
+
+export const versionContentPath = (name: string, version: number) => `/api/v1/datasets/${enc(name)}/versions/${version}/content`;

@@ -7,6 +7,7 @@ import { fetchRaw } from '../api/http';
 import { artifactUrl, listArtifacts, type ArtifactFile } from '../api/tracking';
 import { bytes } from '../format';
 import { SimpleTable } from './table';
+import { FetchLink } from './fetch-link';
 
 const IMAGE = /\.(png|jpe?g|gif|webp|svg)$/i;
 const TEXT = /(\.(txt|log|md|py|yaml|yml|json|csv|tsv|ini|cfg|toml|html|xml)|MLmodel|requirements\.txt|conda\.yaml)$/i;
@@ -137,9 +138,9 @@ export function Preview({ runId, file }: { runId: string; file: ArtifactFile }) 
     };
   }, [runId, file.path, file.file_size]);
   const download = (
-    <a href={artifactUrl(runId, file.path)} download>
+    <FetchLink path={artifactUrl(runId, file.path)} filename={file.path.split('/').pop()}>
       download
-    </a>
+    </FetchLink>
   );
   return (
     <div>

@@ -1,8 +1,9 @@
-/** One dataset: its versions, validation schema, a version's profile, and validating a file. */
+/** One dataset: its versions (each downloadable), validation schema, a version's profile, and validating a file. */
 import { useState } from 'react';
 import { Link } from '../router';
 import { useAsync } from '../hooks';
-import { getDataset, getVersion, validateFile, type ProfileColumn, type ValidationReport } from '../api/datasets';
+import { getDataset, getVersion, validateFile, versionContentPath, type ProfileColumn, type ValidationReport } from '../api/datasets';
+import { FetchLink } from '../components/fetch-link';
 import { Bars } from '../components/bars';
 import { SimpleTable } from '../components/table';
 import { Badge, Card, KeyValues, Loaded, Tabs } from '../components/ui';
@@ -33,7 +34,7 @@ export default function DatasetPage({ params }: PageProps) {
           <Card title="Versions">
             <SimpleTable
               label="dataset versions"
-              head={['Version', 'Rows', 'Columns', 'Format', 'Size', 'Digest', 'Created', 'Description']}
+              head={['Version', 'Rows', 'Columns', 'Format', 'Size', 'Digest', 'Created', 'Description', '']}
               rows={d.versions.map((v) => [
                 <button className={v.version === versionNo ? undefined : 'ghost'} onClick={() => setChosen(v.version)} aria-pressed={v.version === versionNo}>
                   v{v.version}
@@ -45,6 +46,13 @@ export default function DatasetPage({ params }: PageProps) {
                 <span className="mono">{v.digest.slice(0, 12)}</span>,
                 time(v.createdAt),
                 v.description ?? '',
+                v.kind === 'file' ? (
+                  <FetchLink path={versionContentPath(name, v.version)} filename={`${name}-v${v.version}.${v.format}`}>
+                    download
+                  </FetchLink>
+                ) : (
+                  ''
+                ),
               ])}
             />
           </Card>

@@ -1,17 +1,19 @@
 /**
  * One deployment: its variants and weights, live requests/s, errors and latency percentiles
- * (scraped from /metrics every two seconds), latency per version and variant from the
- * prediction log, and its monitors and alerts.
+ * per variant (scraped from /metrics every two seconds), latency per version and variant from
+ * the prediction log, its canary rollout, A/B analysis and revision history, and its monitors
+ * and alerts.
  */
 import { useMemo, useRef, useState } from 'react';
 import { Link } from '../router';
 import { useAsync, useInterval } from '../hooks';
-import { getDeployment, scrapeMetrics } from '../api/serving';
+import { getDeployment, getRollout, listRevisions, scrapeMetrics } from '../api/serving';
 import { alerts, listMonitors, recentPredictions } from '../api/monitoring';
 import { liveNumbers, percentile, type LiveNumbers, type Scrape } from '../live';
 import { LineChart } from '../components/chart';
 import { SimpleTable } from '../components/table';
 import { Badge, Card, KeyValues, Loaded, Stat, toneOf } from '../components/ui';
+import { AbCard, RevisionsCard, RolloutCard } from '../components/rollout';
 import { num, time } from '../format';
 import { AlertTimeline } from './monitoring';
 import { REFRESH_MS } from './deployments';
@@ -25,6 +27,10 @@ export default function DeploymentPage({ params }: PageProps) {
   const predictions = useAsync(() => recentPredictions(name, 2000), [name]);
   const monitors = useAsync(() => listMonitors(name), [name]);
   const fired = useAsync(() => alerts({ deployment: name, limit: 20 }), [name]);
+  const revisions = useAsync(() => listRevisions(name), [name, deployment.data?.revision]);
+  // A deployment that never had a rollout answers 404 there: asked only once its history shows one.
+  const hadRollout = revisions.data?.some((r) => r.reason.startsWith('rollout ')) ?? false;
+  const rollout = useAsync(() => (hadRollout ? getRollout(name) : Promise.resolve(undefined)), [name, hadRollout, deployment.data?.revision]);
   const last = useRef<Scrape | undefined>(undefined);
   const [points, setPoints] = useState<LiveNumbers[]>([]);
   useInterval(async () => {
@@ -34,6 +40,7 @@ export default function DeploymentPage({ params }: PageProps) {
       setPoints((p) => [...p.slice(-KEEP + 1), numbers]);
     }
     last.current = scrape;
+    if (rollout.data?.state === 'running') rollout.reload();
   }, REFRESH_MS);
   const now = points.at(-1);
 
@@ -92,17 +99,23 @@ export default function DeploymentPage({ params }: PageProps) {
           <Card title="Variants">
             <SimpleTable
               label="variants"
-              head={['Variant', 'Model', 'Follows', 'Serving version', 'Weight', 'State', 'Runs on', 'Requests/s']}
-              rows={d.variants.map((v) => [
+              head={['Variant', 'Model', 'Follows', 'Serving version', 'Weight', 'State', 'Runs on', 'Requests/s', 'Errors/s', 'p50', 'p99']}
+              rows={d.variants.map((v) => {
+                const live = now?.byVariant[v.name];
+                return [
                 <b>{v.name}</b>,
                 <Link to={`/models/${encodeURIComponent(v.model)}`}>{v.model}</Link>,
                 v.alias ? `@${v.alias}` : `v${v.version}`,
                 v.serving_version !== undefined ? <Link to={`/models/${encodeURIComponent(v.model)}/versions/${v.serving_version}`}>v{v.serving_version}</Link> : '',
-                `${v.weight}%`,
+                v.shadow ? 'shadow' : `${v.weight}%`,
                 <Badge tone={toneOf(v.state)}>{v.state}</Badge>,
                 v.runs_on ?? '',
-                now && v.serving_version !== undefined ? num(now.byVersion[String(v.serving_version)] ?? 0, 3) : '',
-              ])}
+                now ? num(live?.requestsPerSecond ?? 0, 3) : '…',
+                now ? num(live?.errorsPerSecond ?? 0, 3) : '…',
+                live?.p50Ms !== undefined ? `${num(live.p50Ms, 3)} ms` : '',
+                live?.p99Ms !== undefined ? `${num(live.p99Ms, 3)} ms` : '',
+              ];
+              })}
             />
             <div style={{ marginTop: 10 }}>
               <KeyValues
@@ -118,6 +131,8 @@ export default function DeploymentPage({ params }: PageProps) {
           </Card>
         )}
       </Loaded>
+      {rollout.data && <RolloutCard deployment={name} rollout={rollout.data} onChange={deployment.reload} />}
+      {deployment.data && deployment.data.variants.filter((v) => !v.shadow && v.weight > 0).length > 1 && <AbCard deployment={name} />}
       <Card title="Latency by version and variant (last logged predictions)">
         <Loaded state={predictions}>
           {() =>
@@ -133,6 +148,9 @@ export default function DeploymentPage({ params }: PageProps) {
           }
         </Loaded>
       </Card>
+      <Loaded state={revisions}>
+        {(rs) => deployment.data && <RevisionsCard deployment={name} current={deployment.data.revision} revisions={rs} onChange={deployment.reload} />}
+      </Loaded>
       <div className="grid2">
         <Card title="Monitors">
           <Loaded state={monitors}>

@@ -1,6 +1,7 @@
 /**
  * One model version: aliases and stage, the source run's metrics, the lineage from dataset to
- * deployment, its approval requests, and a form to request an alias move or a stage change.
+ * deployment, its global importance, its approval requests, and a form to request an alias
+ * move or a stage change.
  */
 import { useState } from 'react';
 import { Link } from '../router';
@@ -10,6 +11,7 @@ import { getRun, metricValue } from '../api/tracking';
 import { listDeployments } from '../api/serving';
 import { ApprovalList } from '../components/approvals';
 import { LineageGraph } from '../components/lineage';
+import { ImportanceCard } from '../components/importance';
 import { SimpleTable } from '../components/table';
 import { Badge, Card, KeyValues, Loaded, toneOf } from '../components/ui';
 import { bytes, num, time } from '../format';
@@ -68,6 +70,7 @@ export default function ModelVersionPage({ params }: PageProps) {
       <Card title="Lineage">
         <Loaded state={graph}>{(g) => (g ? <LineageGraph graph={g} /> : null)}</Loaded>
       </Card>
+      {v && <ImportanceCard name={name} version={v.version} />}
       <div className="grid2">
         <Card title="Source run metrics" actions={v?.runId && <Link to={`/runs/${v.runId}`}>open run</Link>}>
           {!v?.runId ? (
