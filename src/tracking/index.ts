@@ -3,7 +3,7 @@ export type { History } from './history.js';
 export { ArtifactStore, type ArtifactEntry } from './artifacts.js';
 export { trackingMigrations, type TrackingTables } from './schema.js';
 export { parseFilter, parseOrderBy, RUNS, EXPERIMENTS, type Clause, type OrderBy } from './search.js';
-export { LIMITS } from './validation.js';
+export { LIMITS, checkArtifactPath } from './validation.js';
 export * from './types.js';
 export { artifactProxyRoot } from './uri.js';
 export { downsampleHistory, lttbIndices } from './downsample.js';

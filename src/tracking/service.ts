@@ -35,7 +35,7 @@ import {
   type SearchRunsInput,
   type ViewType,
 } from './types.js';
-import { LIMITS, checkBatchLimits, checkExperimentName, checkKey, checkLength, metricInteger, metricValue } from './validation.js';
+import { LIMITS, checkBatchLimits, checkExperimentName, checkKey, checkLength, metricInteger, metricValue, truncateLong } from './validation.js';
 import { GroupWriter } from './writer.js';
 
 type RunTable = Selectable<TrackingTables['tracking_run']>;
@@ -427,7 +427,6 @@ export class TrackingService {
     const dupes: string[] = [];
     for (const p of params) {
       checkKey('parameter', p.key);
-      checkLength('Param value', LIMITS.paramValueLength, stringValue(p.value));
       if (seen.has(p.key)) dupes.push(p.key);
       seen.add(p.key);
     }
@@ -444,7 +443,7 @@ export class TrackingService {
     await this.writer.submit(String(runId), async (trx) => {
       const run = await this.requireRun(runId, trx);
       this.requireActiveRun(runId, run);
-      const paramValues = params.map((p) => ({ key: p.key, value: stringValue(p.value) }));
+      const paramValues = params.map((p) => ({ key: p.key, value: truncateLong(stringValue(p.value), LIMITS.paramValueLength) }));
       if (paramValues.length) await this.checkParams(trx, runId, run.run_pk, paramValues);
       // Checks are done; from here on only writes.
       if (paramValues.length) {
@@ -852,7 +851,7 @@ function dedupe(tags: KeyValueInput[]): KeyValueInput[] {
 
 function checkRunTag(key: string, value: unknown): KeyValue {
   checkKey('tag', key);
-  return { key, value: checkLength('Tag value', LIMITS.tagValueLength, stringValue(value)) };
+  return { key, value: truncateLong(stringValue(value), LIMITS.tagValueLength) };
 }
 
 function checkExperimentTag(key: string, value: unknown): KeyValue {

@@ -65,6 +65,14 @@ export function checkLength(what: string, limit: number, value: string): string 
   return value;
 }
 
+/**
+ * Over-long run param and tag values are cut to the limit, as MLflow 2.17's server does
+ * (`_validate_length_limit(..., truncate=True)` with MLFLOW_TRUNCATE_LONG_VALUES on by default).
+ */
+export function truncateLong(value: string, limit: number): string {
+  return value.length > limit ? value.slice(0, limit) : value;
+}
+
 export function checkBatchLimits(metrics: number, params: number, tags: number): void {
   const limit = (what: string, max: number, n: number) => {
     if (n > max) {
@@ -118,17 +126,16 @@ export function checkExperimentName(name: unknown): string {
   return name;
 }
 
-/** A path inside the artifact store: relative, normalised, no `..`, no backslashes or NULs. */
+/**
+ * A path inside the artifact store: relative, no `..`, no backslashes or NULs. `.` segments and
+ * doubled or trailing slashes are dropped, as MLflow's artifact repositories normalise them, so
+ * `.`, `./d` and `d/.` name the root, `d` and `d`.
+ */
 export function checkArtifactPath(path: string, allowEmpty = true): string {
-  const trimmed = path.replace(/^\/+|\/+$/g, '');
-  if (trimmed === '' && allowEmpty) return '';
-  if (
-    trimmed === '' ||
-    /[\\\0]/.test(trimmed) ||
-    trimmed.split('/').some((part) => part === '' || part === '.' || part === '..') ||
-    trimmed.length > 1000
-  ) {
-    throw invalidArgument(`Invalid path: '${path.slice(0, 250)}'`);
+  const parts = path.split('/').filter((part) => part !== '' && part !== '.');
+  const clean = parts.join('/');
+  if ((clean === '' && !allowEmpty) || /[\\\0]/.test(path) || parts.includes('..') || clean.length > 1000) {
+    throw invalidArgument(`Invalid path: ${path.slice(0, 250)}`);
   }
-  return trimmed;
+  return clean;
 }

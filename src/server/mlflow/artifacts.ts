@@ -9,8 +9,8 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import { Type } from '@sinclair/typebox';
 import type { Readable } from 'node:stream';
 import type { Platform } from '../../platform.js';
-import { notFound } from '../../core/errors.js';
-import { TrackingService } from '../../tracking/index.js';
+import { invalidArgument, notFound } from '../../core/errors.js';
+import { TrackingService, checkArtifactPath } from '../../tracking/index.js';
 import { runIdOf } from './params.js';
 
 const PROXY_PREFIXES = ['/api/2.0/mlflow-artifacts', '/ajax-api/2.0/mlflow-artifacts'];
@@ -33,12 +33,30 @@ const MIME: Record<string, string> = {
   '.pdf': 'application/pdf',
 };
 
+/**
+ * An attachment header for any file name (RFC 6266): an ASCII `filename` for old agents and, when
+ * the name is not plain ASCII, the exact name as UTF-8 in `filename*`. Node refuses non-Latin-1
+ * header values, so `résumé ✓.txt` must never go into `filename` as is.
+ */
+export function attachmentHeader(name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  if (ascii === name) return `attachment; filename="${ascii}"`;
+  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
+}
+
+/** MLflow's `validate_path_is_safe` for paths its routes take as parameters: no absolute paths, no `#`, no `..`. */
+function safePath(path: string): string {
+  if (path.startsWith('/') || path.includes('#') || /%23/i.test(path)) throw invalidArgument(`Invalid path: ${path.slice(0, 250)}`);
+  return checkArtifactPath(path);
+}
+
 function sendFile(reply: FastifyReply, path: string, size: number, stream: Readable): FastifyReply {
   const name = basename(path);
   // Always an attachment with nosniff, so an uploaded page can never run on the server's origin.
   return reply
     .header('content-type', MIME[extname(name).toLowerCase()] ?? 'application/octet-stream')
-    .header('content-disposition', `attachment; filename="${name.replace(/["\\\r\n]/g, '_')}"`)
+    .header('content-disposition', attachmentHeader(name))
     .header('x-content-type-options', 'nosniff')
     .header('content-length', String(size))
     .send(stream);
@@ -117,8 +135,8 @@ export const artifactRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
       },
       async (request) => {
         const q = request.query as { run_id?: string; run_uuid?: string; path?: string };
+        const rel = safePath(q.path ?? '');
         const { root, uri } = await runRoot(runIdOf(q));
-        const rel = (q.path ?? '').replace(/^\/+|\/+$/g, '');
         const files = await artifacts.list(join(root, rel));
         return { root_uri: uri, files: files.map((f) => ({ ...f, path: join(rel, f.path) })) };
       },
@@ -129,9 +147,16 @@ export const artifactRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
     '/ajax-api/2.0/mlflow/upload-artifact',
     { config: { permission: 'edit' }, bodyLimit: UPLOAD_LIMIT, schema: { summary: 'Upload a run artifact (raw body)', tags: ['mlflow tracking'], querystring: RunPath } },
     async (request) => {
+      // MLflow's upload handler names run_uuid and checks in this order, with these messages.
       const q = request.query as { run_id?: string; run_uuid?: string; path?: string };
-      const { root } = await runRoot(runIdOf(q));
-      await artifacts.put(join(root, q.path ?? ''), bodyOf(request));
+      const runId = q.run_uuid || q.run_id;
+      if (!runId) throw invalidArgument('Request must specify run_uuid.');
+      if (!q.path) throw invalidArgument('Request must specify path.');
+      const path = safePath(q.path);
+      if (path === '') throw invalidArgument(`Invalid path: ${q.path}`);
+      if (!request.headers['transfer-encoding'] && Number(request.headers['content-length'] ?? 0) === 0) throw invalidArgument('Request must specify data.');
+      const { root } = await runRoot(runId);
+      await artifacts.put(join(root, path), bodyOf(request));
       return {};
     },
   );
@@ -141,8 +166,9 @@ export const artifactRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
     { config: { permission: 'read' }, schema: { summary: 'Download a run artifact', tags: ['mlflow tracking'], querystring: RunPath } },
     async (request, reply) => {
       const q = request.query as { run_id?: string; run_uuid?: string; path?: string };
+      const path = safePath(q.path ?? '');
       const { root } = await runRoot(runIdOf(q));
-      const { entry, stream } = await artifacts.open(join(root, q.path ?? ''));
+      const { entry, stream } = await artifacts.open(join(root, path));
       return sendFile(reply, entry.path, entry.size, stream);
     },
   );

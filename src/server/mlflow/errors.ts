@@ -22,7 +22,8 @@ const MLFLOW: Record<ErrorCode, { code: string; status: number }> = {
 export const MLFLOW_PREFIXES = ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow'];
 
 export function installMlflowErrors(app: FastifyInstance): void {
-  for (const prefix of MLFLOW_PREFIXES) {
+  // The UI's download route sits outside the API prefixes but is MLflow's too.
+  for (const prefix of [...MLFLOW_PREFIXES, '/get-artifact']) {
     addErrorFormat(app, {
       prefix,
       format(err, status) {

@@ -13,6 +13,7 @@ import type { ModelVersion, RegisteredModel } from '../../registry/index.js';
 import { actorOf } from '../registry-actor.js';
 import { MLFLOW_PREFIXES } from './errors.js';
 import { required } from './params.js';
+import { checkMlflowFields, installMlflowJson } from './fields.js';
 
 const Str = Type.String();
 const Int = Type.Integer();
@@ -96,6 +97,7 @@ interface RouteSpec<S extends TSchema> {
 export const mlflowRegistryRoutes: FastifyPluginAsync<{ platform: Platform }> = async (root, { platform }) => {
   const registry = platform.services.registry;
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
+  installMlflowJson(app);
 
   function rpc<S extends TSchema>(spec: RouteSpec<S>, handler: (input: Static<S>, request: FastifyRequest) => Promise<unknown>): void {
     for (const prefix of MLFLOW_PREFIXES) {
@@ -110,6 +112,7 @@ export const mlflowRegistryRoutes: FastifyPluginAsync<{ platform: Platform }> = 
           tags: ['mlflow model registry'],
           hide: prefix !== MLFLOW_PREFIXES[0],
         },
+        preValidation: async (request) => checkMlflowFields(spec.input, spec.method === 'GET' ? request.query : request.body, request, spec.method === 'GET'),
         handler: async (request) => {
           const input = (spec.method === 'GET' ? request.query : (request.body ?? {})) as Static<S>;
           return (await handler(input, request)) ?? {};

@@ -14,6 +14,7 @@ import { LIMITS, VIEW_TYPES, decodePageToken, downsampleHistory, encodePageToken
 import { MLFLOW_PREFIXES } from './errors.js';
 import { artifactRoutes } from './artifacts.js';
 import { required, runIdOf } from './params.js';
+import { Double, checkMlflowFields, installMlflowJson } from './fields.js';
 
 const Str = Type.String();
 const Int = Type.Integer();
@@ -106,6 +107,7 @@ export const trackingRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
   const tracking = platform.services.tracking;
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const rendered = new BlockJsonCache(64 * 1024 * 1024);
+  installMlflowJson(app);
 
   /** Registers one MLflow RPC under both prefixes (the ajax copy hidden from the OpenAPI document). */
   function rpc<S extends TSchema>(spec: RouteSpec<S>, handler: (input: Static<S>, reply: FastifyReply) => Promise<unknown>): void {
@@ -121,6 +123,7 @@ export const trackingRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
           hide: prefix !== MLFLOW_PREFIXES[0],
         },
         onRequest: spec.onRequest,
+        preValidation: async (request) => checkMlflowFields(spec.input, spec.method === 'GET' ? request.query : request.body, request, spec.method === 'GET'),
         handler: async (request, reply) => {
           const input = (spec.method === 'GET' ? request.query : (request.body ?? {})) as Static<S>;
           const out = await handler(input, reply);
@@ -311,7 +314,7 @@ export const trackingRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
 
   // ---- logging -------------------------------------------------------------------------------
 
-  const Metric = Type.Object({ key: Str, value: Type.Unknown(), timestamp: Type.Optional(Int), step: Type.Optional(Int) });
+  const Metric = Type.Object({ key: Str, value: Double, timestamp: Int, step: Type.Optional(Int) });
 
   rpc(
     {
@@ -319,7 +322,7 @@ export const trackingRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
       path: '/runs/log-metric',
       permission: 'edit',
       summary: 'Log one metric point',
-      input: Type.Object({ ...RunRef, key: Str, value: Type.Unknown(), timestamp: Type.Optional(Int), step: Type.Optional(Int) }),
+      input: Type.Object({ ...RunRef, key: Str, value: Double, timestamp: Int, step: Type.Optional(Int) }),
     },
     async (b) => {
       await tracking.logMetric(runIdOf(b), { key: b.key, value: required(b.value, 'value'), timestamp: b.timestamp, step: b.step });
@@ -391,27 +394,26 @@ export const trackingRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
       summary: 'Log dataset inputs of a run',
       input: Type.Object({
           ...RunRef,
-          datasets: Type.Optional(
-            Type.Array(
-              Type.Object({
-                tags: Type.Optional(Type.Array(KV)),
-                dataset: Type.Object({
-                  name: Str,
-                  digest: Str,
-                  source_type: Str,
-                  source: Str,
-                  schema: Type.Optional(Str),
-                  profile: Type.Optional(Str),
-                }),
+          // MLflow 2.x requires the list (an empty one is a no-op); MLflow 3 also takes `models`.
+          datasets: Type.Array(
+            Type.Object({
+              tags: Type.Optional(Type.Array(KV)),
+              dataset: Type.Object({
+                name: Str,
+                digest: Str,
+                source_type: Str,
+                source: Str,
+                schema: Type.Optional(Str),
+                profile: Type.Optional(Str),
               }),
-            ),
+            }),
           ),
         }),
     },
     async (b) => {
       await tracking.logInputs(
         runIdOf(b),
-        (b.datasets ?? []).map((d) => ({ tags: d.tags ?? [], dataset: d.dataset })),
+        b.datasets.map((d) => ({ tags: d.tags ?? [], dataset: d.dataset })),
       );
     },
   );

@@ -271,11 +271,9 @@ function contract(engine: string, storeUri: () => Promise<{ uri?: string; cleanu
       const cases: [string, Record<string, unknown>, RegExp][] = [
         ['/runs/log-metric', { run_id, key: 'bad key!', value: 1, timestamp: 1 }, /Invalid metric name/],
         ['/runs/log-metric', { run_id, key: '../up', value: 1, timestamp: 1 }, /Invalid metric name/],
-        ['/runs/log-metric', { run_id, key: 'm', value: true, timestamp: 1 }, /invalid value/],
-        ['/runs/log-metric', { run_id, key: 'm', value: 'abc', timestamp: 1 }, /invalid value/],
+        ['/runs/log-metric', { run_id, key: 'm', value: true, timestamp: 1 }, /Invalid value True for parameter 'value' supplied/],
+        ['/runs/log-metric', { run_id, key: 'm', value: 'abc', timestamp: 1 }, /Invalid value abc for parameter 'value' supplied/],
         ['/runs/log-metric', { run_id, key: 'm', value: 1, timestamp: -5 }, /timestamp/i],
-        ['/runs/log-parameter', { run_id, key: 'p', value: 'x'.repeat(6001) }, /exceeded length limit of 6000/],
-        ['/runs/set-tag', { run_id, key: 't', value: 'x'.repeat(8001) }, /exceeded length limit of 8000/],
         ['/runs/set-tag', { run_id, key: 'k'.repeat(251), value: 'v' }, /exceeded length limit of 250/],
         ['/runs/log-batch', { run_id, metrics: Array.from({ length: 1001 }, (_, i) => ({ key: 'm', value: i, timestamp: 1, step: i })) }, /at most 1000 metrics/],
         ['/runs/log-batch', { run_id, params: Array.from({ length: 101 }, (_, i) => ({ key: `p${i}`, value: '1' })) }, /at most 100 params/],
