@@ -242,6 +242,28 @@ describe('web UI: deployments, rollouts, pipelines, features and explanations', 
     await done('pipeline-run');
   });
 
+  test('pipelines: a saved pipeline run from its page, and a running one cancelled', async () => {
+    await open('/pipelines', 'Saved pipelines');
+    await page.getByRole('button', { name: 'run ui-pipeline now' }).click();
+    await page.waitForURL(/\/pipelines\/runs\/[^/]+$/);
+    const started = decodeURIComponent(page.url().split('/').pop()!);
+    await page.locator('.page-head .badge', { hasText: 'succeeded' }).waitFor({ timeout: 30_000 });
+    await page.getByRole('img', { name: 'pipeline graph' }).getByRole('button', { name: 'step report: succeeded' }).waitFor();
+    const stored = await new PipelinesClient(client).getRun(started);
+    assert.equal(stored.pipeline, 'ui-pipeline');
+    assert.equal(stored.trigger, 'api');
+    assert.deepEqual(problems.list, []);
+
+    const slow = await new PipelinesClient(client).run({ name: 'ui-slow', steps: [{ name: 'wait', run: 'sleep 60' }] });
+    await open(`/pipelines/runs/${slow.id}`, 'ui-slow');
+    await page.getByRole('img', { name: 'pipeline graph' }).getByRole('button', { name: 'step wait: running' }).waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Cancel run' }).click();
+    await page.locator('.page-head .badge', { hasText: 'cancelled' }).waitFor({ timeout: 30_000 });
+    assert.equal(await page.getByRole('button', { name: 'Cancel run' }).count(), 0);
+    assert.equal((await new PipelinesClient(client).getRun(slow.id)).status, 'cancelled');
+    await done('pipeline-cancelled');
+  });
+
   test('features: views with their freshness, entities, sources, services and registry versions', async () => {
     await open('/features', 'Feature views');
     const views = await text('table', 'feature views');
