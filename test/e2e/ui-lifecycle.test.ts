@@ -207,6 +207,13 @@ describe('web UI: deployments, rollouts, pipelines, features and explanations', 
     assert.match(revisions, /^1\s.*primary: sim v1 100%\s+Roll back to 1$/m);
     await done('deployment-rollout');
 
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.locator('.card h2 .badge', { hasText: 'paused' }).waitFor();
+    assert.match(await text('list', 'rollout events'), /paused by anonymous at 10%/);
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.locator('.card h2 .badge', { hasText: 'running' }).waitFor();
+    assert.equal((await api<{ state: string }>('GET', '/api/v1/deployments/canary-demo/rollout')).state, 'running');
+
     await page.getByRole('button', { name: 'Roll back to 1' }).click();
     await page.getByRole('table', { name: 'revisions' }).getByText('3 (current)').waitFor();
     assert.match(await text('table', 'revisions'), /^3 \(current\)\s.*rolled back to revision 1 from the web UI\s+primary: sim v1 100%/m);
