@@ -207,6 +207,13 @@ describe('web UI: deployments, rollouts, pipelines, features and explanations', 
     assert.match(revisions, /^1\s.*primary: sim v1 100%\s+Roll back to 1$/m);
     await done('deployment-rollout');
 
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.locator('.card h2 .badge', { hasText: 'paused' }).waitFor();
+    assert.match(await text('list', 'rollout events'), /paused by anonymous at 10%/);
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.locator('.card h2 .badge', { hasText: 'running' }).waitFor();
+    assert.equal((await api<{ state: string }>('GET', '/api/v1/deployments/canary-demo/rollout')).state, 'running');
+
     await page.getByRole('button', { name: 'Roll back to 1' }).click();
     await page.getByRole('table', { name: 'revisions' }).getByText('3 (current)').waitFor();
     assert.match(await text('table', 'revisions'), /^3 \(current\)\s.*rolled back to revision 1 from the web UI\s+primary: sim v1 100%/m);
@@ -240,6 +247,28 @@ describe('web UI: deployments, rollouts, pipelines, features and explanations', 
     await page.getByText('Logs of train').waitFor();
     await page.getByTestId('step-log').getByText('training on 5 rows').waitFor();
     await done('pipeline-run');
+  });
+
+  test('pipelines: a saved pipeline run from its page, and a running one cancelled', async () => {
+    await open('/pipelines', 'Saved pipelines');
+    await page.getByRole('button', { name: 'run ui-pipeline now' }).click();
+    await page.waitForURL(/\/pipelines\/runs\/[^/]+$/);
+    const started = decodeURIComponent(page.url().split('/').pop()!);
+    await page.locator('.page-head .badge', { hasText: 'succeeded' }).waitFor({ timeout: 30_000 });
+    await page.getByRole('img', { name: 'pipeline graph' }).getByRole('button', { name: 'step report: succeeded' }).waitFor();
+    const stored = await new PipelinesClient(client).getRun(started);
+    assert.equal(stored.pipeline, 'ui-pipeline');
+    assert.equal(stored.trigger, 'api');
+    assert.deepEqual(problems.list, []);
+
+    const slow = await new PipelinesClient(client).run({ name: 'ui-slow', steps: [{ name: 'wait', run: 'sleep 60' }] });
+    await open(`/pipelines/runs/${slow.id}`, 'ui-slow');
+    await page.getByRole('img', { name: 'pipeline graph' }).getByRole('button', { name: 'step wait: running' }).waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Cancel run' }).click();
+    await page.locator('.page-head .badge', { hasText: 'cancelled' }).waitFor({ timeout: 30_000 });
+    assert.equal(await page.getByRole('button', { name: 'Cancel run' }).count(), 0);
+    assert.equal((await new PipelinesClient(client).getRun(slow.id)).status, 'cancelled');
+    await done('pipeline-cancelled');
   });
 
   test('features: views with their freshness, entities, sources, services and registry versions', async () => {

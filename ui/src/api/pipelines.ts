@@ -1,5 +1,5 @@
 /** modelport's pipelines API: saved pipelines, runs with their steps' live states, logs, schedules and triggers. */
-import { fetchRaw, getJson } from './http';
+import { fetchRaw, getJson, sendJson } from './http';
 
 export interface PipelineStep {
   name: string;
@@ -60,6 +60,8 @@ export const listPipelineRuns = async (limit = 100) => (await getJson<{ runs: Pi
 export const getPipelineRun = (id: string) => getJson<PipelineRun>(`/api/v1/pipelines/runs/${encodeURIComponent(id)}`);
 export const listSchedules = async () => (await getJson<{ schedules: Schedule[] }>('/api/v1/pipelines/schedules')).schedules;
 export const listTriggers = async () => (await getJson<{ triggers: Trigger[] }>('/api/v1/pipelines/triggers')).triggers;
+export const runPipeline = (name: string) => sendJson<PipelineRun>('POST', `/api/v1/pipelines/${encodeURIComponent(name)}/runs`, {});
+export const cancelRun = (id: string) => sendJson<PipelineRun>('POST', `/api/v1/pipelines/runs/${encodeURIComponent(id)}/cancel`);
 export const stepLog = async (run: string, step: string, stream: 'stdout' | 'stderr') =>
   (await fetchRaw(`/api/v1/pipelines/runs/${encodeURIComponent(run)}/steps/${encodeURIComponent(step)}/logs?stream=${stream}`)).text();
 

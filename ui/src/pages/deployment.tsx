@@ -131,7 +131,16 @@ export default function DeploymentPage({ params }: PageProps) {
           </Card>
         )}
       </Loaded>
-      {rollout.data && <RolloutCard deployment={name} rollout={rollout.data} onChange={deployment.reload} />}
+      {rollout.data && (
+        <RolloutCard
+          deployment={name}
+          rollout={rollout.data}
+          onChange={() => {
+            deployment.reload();
+            rollout.reload();
+          }}
+        />
+      )}
       {deployment.data && deployment.data.variants.filter((v) => !v.shadow && v.weight > 0).length > 1 && <AbCard deployment={name} />}
       <Card title="Latency by version and variant (last logged predictions)">
         <Loaded state={predictions}>

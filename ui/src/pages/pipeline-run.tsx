@@ -1,11 +1,12 @@
 /**
  * One pipeline run: its DAG with each step's state, duration and cache hit (refreshing while the
- * run is live), the steps' metrics, errors and tracking runs, and a chosen step's logs.
+ * run is live, which can be cancelled), the steps' metrics, errors and tracking runs, and a chosen
+ * step's logs.
  */
 import { useState, type ReactNode } from 'react';
 import { Link } from '../router';
 import { useAsync, useInterval } from '../hooks';
-import { FINISHED, getPipelineRun, stepLog, type PipelineStep } from '../api/pipelines';
+import { FINISHED, cancelRun, getPipelineRun, stepLog, type PipelineStep } from '../api/pipelines';
 import { SimpleTable } from '../components/table';
 import { Badge, Card, KeyValues, Loaded, Tabs } from '../components/ui';
 import { num, time } from '../format';
@@ -99,6 +100,20 @@ export default function PipelineRunPage({ params }: PageProps) {
   const { id } = params;
   const run = useAsync(() => getPipelineRun(id), [id]);
   const [chosen, setChosen] = useState<string>();
+  const [cancelling, setCancelling] = useState(false);
+  const [cancelError, setCancelError] = useState<string>();
+  const cancel = async () => {
+    setCancelling(true);
+    setCancelError(undefined);
+    try {
+      await cancelRun(id);
+      run.reload();
+    } catch (e) {
+      setCancelError((e as Error).message);
+    } finally {
+      setCancelling(false);
+    }
+  };
   useInterval(() => {
     if (run.data && !FINISHED.has(run.data.status)) run.reload();
   }, REFRESH_MS);
@@ -112,6 +127,12 @@ export default function PipelineRunPage({ params }: PageProps) {
           <h1>{run.data?.pipeline ?? id}</h1>
           {run.data && <Badge tone={statusTone(run.data.status)}>{run.data.status}</Badge>}
           <span className="sub mono">{id}</span>
+          {run.data && !FINISHED.has(run.data.status) && (
+            <button className="danger small" disabled={cancelling} onClick={cancel}>
+              Cancel run
+            </button>
+          )}
+          {cancelError && <span className="error" role="alert">{cancelError}</span>}
         </div>
       </div>
       <Loaded state={run}>

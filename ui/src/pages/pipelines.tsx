@@ -1,7 +1,8 @@
-/** Pipelines: the saved ones with their steps, recent runs with progress, schedules and event triggers. */
-import { Link } from '../router';
+/** Pipelines: recent runs with progress, the saved pipelines (each can be run now), schedules and event triggers. */
+import { useState } from 'react';
+import { Link, navigate } from '../router';
 import { useAsync, useInterval } from '../hooks';
-import { FINISHED, listPipelineRuns, listPipelines, listSchedules, listTriggers, type PipelineRun } from '../api/pipelines';
+import { FINISHED, listPipelineRuns, listPipelines, listSchedules, listTriggers, runPipeline, type PipelineRun } from '../api/pipelines';
 import { SimpleTable } from '../components/table';
 import { Badge, Card, Loaded, toneOf } from '../components/ui';
 import { duration, time } from '../format';
@@ -31,6 +32,30 @@ export function RunsTable({ runs, label }: { runs: PipelineRun[]; label: string 
   );
 }
 
+function RunNow({ name }: { name: string }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  const start = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const run = await runPipeline(name);
+      navigate(`/pipelines/runs/${encodeURIComponent(run.id)}`);
+    } catch (e) {
+      setError((e as Error).message);
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <button className="small" disabled={busy} onClick={start} aria-label={`run ${name} now`}>
+        Run now
+      </button>
+      {error && <span className="error" role="alert"> {error}</span>}
+    </>
+  );
+}
+
 export default function PipelinesPage() {
   const pipelines = useAsync(listPipelines, []);
   const runs = useAsync(() => listPipelineRuns(50), []);
@@ -55,8 +80,8 @@ export default function PipelinesPage() {
             ) : (
               <SimpleTable
                 label="pipelines"
-                head={['Name', 'Description', 'Steps', 'Parameters', 'Concurrency', 'Updated']}
-                rows={ps.map((p) => [<b>{p.name}</b>, p.description, p.steps.map((s) => s.name).join(' → '), Object.keys(p.params).join(', '), p.concurrency, time(p.updatedAt)])}
+                head={['Name', 'Description', 'Steps', 'Parameters', 'Concurrency', 'Updated', '']}
+                rows={ps.map((p) => [<b>{p.name}</b>, p.description, p.steps.map((s) => s.name).join(' → '), Object.keys(p.params).join(', '), p.concurrency, time(p.updatedAt), <RunNow name={p.name} />])}
               />
             )
           }
