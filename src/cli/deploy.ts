@@ -21,6 +21,7 @@ interface DeployFlags {
   cacheMaxEntries?: string;
   cacheMaxBytes?: string;
   cacheTtlMs?: string;
+  shared?: boolean;
   rateLimit?: string;
   burst?: string;
   rateLimitKey?: string;
@@ -91,12 +92,14 @@ export function deployRequestFromFlags(model: string, flags: DeployFlags): Deplo
       max_entries: whole(flags.cacheMaxEntries, '--cache-max-entries', 1),
       max_bytes: whole(flags.cacheMaxBytes, '--cache-max-bytes', 1024),
       ttl_ms: whole(flags.cacheTtlMs, '--cache-ttl-ms'),
+      shared: flags.shared,
     }),
     rate_limit: defined({
       enabled: rps !== undefined ? true : undefined,
       requests_per_second: rps,
       burst: whole(flags.burst, '--burst', 1),
       key: key as 'token' | 'address' | undefined,
+      shared: flags.shared,
     }),
     ...(routing ? { routing } : {}),
     ...(flags.reason !== undefined ? { reason: flags.reason } : {}),
@@ -115,9 +118,11 @@ export function describeDeployment(d: DeploymentInfo): string {
   }
   const b = d.batching;
   lines.push(`  batching: ${b.max_batch_size > 1 ? `up to ${b.max_batch_size} rows, ${b.max_queue_delay_us} µs delay` : 'off'}; queue ${b.max_queue_size}; timeout ${b.timeout_ms} ms`);
-  lines.push(`  cache: ${d.cache.enabled ? `${d.cache.max_entries} entries, ${d.cache.max_bytes} bytes, ttl ${d.cache.ttl_ms || '∞'} ms` : 'off'}`);
+  lines.push(`  cache: ${d.cache.enabled ? `${d.cache.max_entries} entries, ${d.cache.max_bytes} bytes, ttl ${d.cache.ttl_ms || '∞'} ms${d.cache.shared ? ', shared' : ''}` : 'off'}`);
   if (d.variants.length > 1) lines.push(`  variant chosen by: ${d.routing.input_field ? `input ${d.routing.input_field}, then ` : ''}header ${d.routing.header}, then request id`);
-  lines.push(`  rate limit: ${d.rate_limit.enabled ? `${d.rate_limit.requests_per_second}/s, burst ${d.rate_limit.burst}, per ${d.rate_limit.key}` : 'off'}`);
+  lines.push(`  rate limit: ${d.rate_limit.enabled ? `${d.rate_limit.requests_per_second}/s, burst ${d.rate_limit.burst}, per ${d.rate_limit.key}${d.rate_limit.shared ? ', across replicas' : ''}` : 'off'}`);
+  // One replica says nothing its status above does not.
+  for (const r of (d.replicas?.length ?? 0) > 1 ? d.replicas! : []) lines.push(`  replica ${r.replica}: ${r.state}${r.revision !== undefined ? ` at revision ${r.revision}` : ''}${r.variants.map((v) => `, ${v.name} serving ${v.serving_version ?? 'nothing'}`).join('')}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -138,6 +143,7 @@ export function registerDeployCommand(program: Command): void {
     .option('--cache-max-entries <n>', 'response cache entries')
     .option('--cache-max-bytes <n>', 'response cache bytes')
     .option('--cache-ttl-ms <ms>', 'response cache time to live (0 = none)')
+    .option('--shared', 'keep the response cache and rate-limit buckets in Redis, shared by every replica')
     .option('--rate-limit <rps>', 'requests per second per client')
     .option('--burst <n>', 'rate limit bucket size')
     .option('--rate-limit-key <key>', 'token (bearer token, else address) | address')

@@ -27,8 +27,8 @@ export type { V2Request, V2Response } from '../serving/index.js';
 
 export interface DeploymentSettings {
   batching?: { max_batch_size?: number; max_queue_delay_us?: number; max_queue_size?: number; timeout_ms?: number };
-  cache?: { enabled?: boolean; max_entries?: number; max_bytes?: number; ttl_ms?: number };
-  rate_limit?: { enabled?: boolean; requests_per_second?: number; burst?: number; key?: 'token' | 'address' };
+  cache?: { enabled?: boolean; max_entries?: number; max_bytes?: number; ttl_ms?: number; shared?: boolean };
+  rate_limit?: { enabled?: boolean; requests_per_second?: number; burst?: number; key?: 'token' | 'address'; shared?: boolean };
   routing?: { header?: string; input_field?: string; fallback?: string; breaker_failures?: number; breaker_cooldown_ms?: number };
   threads?: number;
   executor?: 'auto' | 'worker' | 'event-loop';

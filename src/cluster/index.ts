@@ -12,7 +12,7 @@ import type { Clock } from '../core/clock.js';
 import type { MetadataStore } from '../storage/metadata.js';
 import { LocalBus, PostgresBus, RedisBus, type ClusterBus } from './bus.js';
 import { Leadership, Leases } from './leases.js';
-import { Replicas } from './replicas.js';
+import { Replicas, type ReplicaView } from './replicas.js';
 
 export { clusterMigrations } from './migrations.js';
 export type { ClusterBus, ClusterMessage } from './bus.js';
@@ -41,6 +41,11 @@ export class Cluster {
   private readonly leaderships: Leadership[] = [];
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
+  /**
+   * Heartbeats go to the store only on PostgreSQL: on SQLite each one would be a synchronous
+   * fsync on the event loop every second, and an embedded server is alone anyway.
+   */
+  private readonly shares: boolean;
 
   constructor(
     metadata: MetadataStore,
@@ -53,6 +58,7 @@ export class Cluster {
     this.leaseMs = options.leaseMs ?? 10_000;
     this.replicas = new Replicas(metadata.db, clock, 3 * (options.heartbeatMs ?? 1000) + 2000);
     this.startedMs = clock.now();
+    this.shares = metadata.dialect === 'postgres';
   }
 
   /** This replica's claim on singleton `name` (e.g. `pipelines.triggers`). */
@@ -67,13 +73,23 @@ export class Cluster {
     this.reporters.set(name, report);
   }
 
+  private self(): ReplicaView {
+    const report: Record<string, unknown> = {};
+    for (const [name, fn] of this.reporters) report[name] = fn();
+    return { id: this.replicaId, host: hostname(), pid: process.pid, startedMs: this.startedMs, heartbeatMs: this.clock.now(), report };
+  }
+
+  /** The live replicas with what they last reported (this one alone, as it is now, when heartbeats stay in memory). */
+  async live(): Promise<ReplicaView[]> {
+    return this.shares ? this.replicas.live() : [this.self()];
+  }
+
   /** Writes one heartbeat now. */
   beat(): Promise<void> {
     this.beating ??= (async () => {
       try {
-        const report: Record<string, unknown> = {};
-        for (const [name, fn] of this.reporters) report[name] = fn();
-        await this.replicas.beat({ id: this.replicaId, host: hostname(), pid: process.pid, startedMs: this.startedMs }, report);
+        const self = this.self();
+        await this.replicas.beat(self, self.report);
       } finally {
         this.beating = undefined;
       }
@@ -83,7 +99,7 @@ export class Cluster {
 
   /** Starts heartbeats (a server calls this once listening; a one-shot CLI command does not). */
   start(): void {
-    if (this.timer) return;
+    if (this.timer || !this.shares) return;
     void this.beat().catch(() => undefined);
     this.timer = setInterval(() => void this.beat().catch(() => undefined), this.options.heartbeatMs ?? 1000);
     this.timer.unref();

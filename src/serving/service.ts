@@ -325,7 +325,7 @@ export class ServingService {
     const own = this.windows.view(name);
     if (!this.cluster) return own;
     const epoch = this.windows.epoch(name);
-    const others = (await this.cluster.replicas.live())
+    const others = (await this.cluster.live())
       .filter((r) => r.id !== this.cluster!.replicaId)
       .map((r) => (r.report.serving as ReplicaServingReport | undefined)?.deployments[name]?.windows)
       .filter((w): w is { epoch: string; windows: VariantWindowView[] } => w !== undefined && w.epoch === epoch)
@@ -336,7 +336,7 @@ export class ServingService {
   /** Each live replica's state of `name`, from the heartbeats (empty without a cluster). */
   async replicaStates(name: string): Promise<ReplicaDeploymentState[]> {
     if (!this.cluster) return [];
-    return (await this.cluster.replicas.live()).map((r) => {
+    return (await this.cluster.live()).map((r) => {
       const d = (r.report.serving as ReplicaServingReport | undefined)?.deployments[name];
       return {
         replica: r.id,
