@@ -13,7 +13,7 @@ export { ServingMetrics } from './metrics.js';
 export { bucketOf, inputKey } from './traffic.js';
 export { decodeV2, encodeV2, v2Metadata, DTYPE_TO_V2, V2_TYPES } from './codecs/v2.js';
 export type { V2Request, V2Response, V2Tensor } from './codecs/v2.js';
-export { decodeInvocation, decodeCsv, encodePredictions, parseCsv } from './codecs/invocations.js';
+export { decodeInvocation, decodeCsv, encodePredictions, parseCsv, type PredictionsShape } from './codecs/invocations.js';
 export * from './types.js';
 
 import type { Clock } from '../core/clock.js';
