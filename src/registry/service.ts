@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
@@ -311,7 +311,7 @@ export class RegistryService {
   }
 
   async getVersion(name: string, version: number | string): Promise<ModelVersion> {
-    const [v] = await this.hydrateVersions([await this.versionRow(name, checkVersion(version))]);
+    const [v] = await this.hydrateVersions([await this.settle(await this.versionRow(name, checkVersion(version)))]);
     return v;
   }
 
@@ -400,7 +400,7 @@ export class RegistryService {
     let files: ManifestFile[] | undefined;
     let source = input.source;
     let flavor = input.flavor;
-    let failure: string | undefined;
+    let pending: string | undefined;
     if (input.files) {
       files = await this.statFiles(input.files);
     } else if (!source) {
@@ -414,29 +414,17 @@ export class RegistryService {
     } else if (/^(file:|\/|\.|[A-Za-z]:\\)/.test(source) || !/^[A-Za-z][\w+.-]*:/.test(source)) {
       throw invalidArgument(`Invalid model version source: '${source}'. Local paths are not read by the server; upload the files (PUT /api/v1/registry/blobs) or give an artifact URI.`, { field: 'source' });
     } else {
+      checkRemoteSource(source);
       const read = await this.readFromSources(source);
-      if (typeof read === 'string') failure = read;
+      if (typeof read === 'string') pending = read;
       else files = read;
     }
     for (const p of parents) await this.getVersion(p.name, p.version);
 
-    let inspected: Awaited<ReturnType<typeof inspectArtifact>> | undefined;
-    let manifest: ReturnType<typeof encodeManifest> | undefined;
-    if (files) {
-      inspected = await inspectArtifact(this.stores.blobs, files, {
-        flavor,
-        signature: input.signature,
-        inputExample: input.inputExample,
-        now: this.now,
-        describe: (f, file) => this.describeWithRuntime(f, file),
-      });
-      if (inspected.generatedMlmodel !== undefined) {
-        const blob = await this.stores.blobs.put(inspected.generatedMlmodel);
-        files = [...files, { path: 'MLmodel', ...blob }];
-      }
-      manifest = encodeManifest(files);
-      source ??= `${UPLOAD_SOURCE_SCHEME}${manifest.sha256}`;
-    }
+    const artifact = files ? await this.storeArtifact(files, { flavor, signature: input.signature, inputExample: input.inputExample }) : undefined;
+    const inspected = artifact?.inspected;
+    const manifest = artifact?.manifest;
+    if (manifest) source ??= `${UPLOAD_SOURCE_SCHEME}${manifest.sha256}`;
     // Created only once the version is known to be registrable: a refused file leaves no empty model behind.
     if (!model) {
       await this.createModel({ name }, actor).catch((err) => {
@@ -465,15 +453,9 @@ export class RegistryService {
         source: source!,
         run_id: input.runId || null,
         run_link: input.runLink || null,
-        status: failure ? 'FAILED_REGISTRATION' : 'READY',
-        status_message: failure ?? null,
-        flavor: inspected?.flavor ?? null,
-        sha256: manifest?.sha256 ?? null,
-        size: manifest?.size ?? null,
-        manifest: manifest?.text ?? null,
-        signature: inspected?.signature === undefined ? null : JSON.stringify(inspected.signature),
-        input_example: inspected?.inputExample === undefined ? null : JSON.stringify(inspected.inputExample),
-        model_uuid: inspected?.modelUuid ?? null,
+        status: pending ? 'PENDING_REGISTRATION' : 'READY',
+        status_message: pending ?? null,
+        ...artifactColumns(inspected, manifest),
         parents: parents.length ? JSON.stringify(parents) : null,
       };
       await trx.insertInto('reg_version').values(row).execute();
@@ -492,6 +474,46 @@ export class RegistryService {
       user: actor.user,
     });
     return created;
+  }
+
+  /** Checks the files as a model (flavor, MLmodel, signature) and records their manifest. */
+  private async storeArtifact(files: ManifestFile[], hints: { flavor?: string; signature?: unknown; inputExample?: unknown }) {
+    const inspected = await inspectArtifact(this.stores.blobs, files, {
+      ...hints,
+      now: this.now,
+      describe: (f, file) => this.describeWithRuntime(f, file),
+    });
+    if (inspected.generatedMlmodel !== undefined) {
+      const blob = await this.stores.blobs.put(inspected.generatedMlmodel);
+      files = [...files, { path: 'MLmodel', ...blob }];
+    }
+    return { inspected, manifest: encodeManifest(files) };
+  }
+
+  /**
+   * A version registered before its files existed (MLflow clients often register `runs:/ID/model`
+   * and upload after) is settled when it is next read: READY once its source holds files,
+   * FAILED_REGISTRATION when those files are not a model, still pending (with the reason) else.
+   */
+  private async settle(row: VersionRow): Promise<VersionRow> {
+    if (row.status !== 'PENDING_REGISTRATION') return row;
+    const read = await this.readFromSources(row.source);
+    let set: Partial<RegVersionTable>;
+    if (typeof read === 'string') {
+      if (read === row.status_message) return row;
+      set = { status_message: read };
+    } else {
+      try {
+        const { inspected, manifest } = await this.storeArtifact(read, {});
+        set = { status: 'READY', status_message: null, ...artifactColumns(inspected, manifest) };
+      } catch (err) {
+        if (!isModelportError(err) || err.code !== 'InvalidArgument') throw err;
+        set = { status: 'FAILED_REGISTRATION', status_message: err.message };
+      }
+    }
+    set.updated_ms = this.now;
+    await this.db.updateTable('reg_version').set(set).where('model_id', '=', row.model_id).where('version', '=', row.version).where('status', '=', 'PENDING_REGISTRATION').execute();
+    return this.versionRow(row.name, row.version);
   }
 
   /**
@@ -545,12 +567,16 @@ export class RegistryService {
     return this.resolveVersion(decodeURIComponent(m[1]), m[2] ?? `@${m[3]}`);
   }
 
-  /** Copies the files under `uri` into the artifact store; a string is the reason it could not. */
+  /** Copies the files under `uri` into the artifact store; a string is the reason it could not (yet). */
   private async readFromSources(uri: string): Promise<ManifestFile[] | string> {
     for (const reader of this.options.artifactSources ?? []) {
-      const listed = await reader.list(uri);
+      const listed = await reader.list(uri).catch((err) => {
+        if (isModelportError(err) && err.code === 'NotFound') return `waiting for files at '${uri}': ${err.message}`;
+        throw err;
+      });
       if (!listed) continue;
-      if (listed.length === 0) throw invalidArgument(`source '${uri}' holds no files`, { field: 'source' });
+      if (typeof listed === 'string') return listed;
+      if (listed.length === 0) return `waiting for files at '${uri}': it holds none yet; the version becomes READY when they are uploaded`;
       const out: ManifestFile[] = [];
       for (const f of listed) {
         const info = await this.stores.blobs.put(await reader.open(uri, checkArtifactPath(f.path)));
@@ -558,7 +584,7 @@ export class RegistryService {
       }
       return out;
     }
-    return `modelport cannot read artifacts at '${uri}': no artifact source serves this URI`;
+    return `modelport cannot read artifacts at '${uri}' yet: no artifact source serves this URI; the version stays PENDING_REGISTRATION`;
   }
 
   async updateVersion(name: string, version: number | string, patch: { description?: string }): Promise<ModelVersion> {
@@ -676,15 +702,22 @@ export class RegistryService {
     return { from: row.stage, archived };
   }
 
-  /** Where MLflow clients download the version from: its source URI. */
+  /**
+   * Where MLflow clients download the version from: its source URI, or for a copy registered from
+   * `models:/…` the download URI of the version it was copied from, as MLflow's stores record it.
+   */
   async downloadUri(name: string, version: number | string): Promise<string> {
-    return (await this.versionRow(name, checkVersion(version))).source;
+    const row = await this.versionRow(name, checkVersion(version));
+    if (!row.source.startsWith('models:/') || !row.parents) return row.source;
+    // The models:/ source is resolved last among the parents at registration.
+    const from = (JSON.parse(row.parents) as { name: string; version: number }[]).at(-1)!;
+    return this.downloadUri(from.name, from.version);
   }
 
   // ---- artifacts ---------------------------------------------------------------------------
 
   private async manifestOf(v: { name: string; version: number }): Promise<Manifest & { sha256: string }> {
-    const row = await this.versionRow(v.name, v.version);
+    const row = await this.settle(await this.versionRow(v.name, v.version));
     if (!row.manifest || !row.sha256) throw failedPrecondition(`Model version ${v.name}/${v.version} has no artifact stored in modelport (status ${row.status})`);
     return { ...decodeManifest(row.manifest, row.sha256, `model version ${v.name}/${v.version}`), sha256: row.sha256 };
   }
@@ -916,4 +949,46 @@ export async function createRegistryService(stores: RegistryStores, options: Reg
   const service = new RegistryService(stores, options);
   await service.webhooks.resume();
   return service;
+}
+
+function artifactColumns(
+  inspected: Awaited<ReturnType<typeof inspectArtifact>> | undefined,
+  manifest: ReturnType<typeof encodeManifest> | undefined,
+): Pick<RegVersionTable, 'flavor' | 'sha256' | 'size' | 'manifest' | 'signature' | 'input_example' | 'model_uuid'> {
+  return {
+    flavor: inspected?.flavor ?? null,
+    sha256: manifest?.sha256 ?? null,
+    size: manifest?.size ?? null,
+    manifest: manifest?.text ?? null,
+    signature: inspected?.signature === undefined ? null : JSON.stringify(inspected.signature),
+    input_example: inspected?.inputExample === undefined ? null : JSON.stringify(inspected.inputExample),
+    model_uuid: inspected?.modelUuid ?? null,
+  };
+}
+
+/**
+ * MLflow's `_validate_non_local_source_contains_relative_paths`: a remote source (http, https,
+ * s3a, ftp, dbfs, mlflow-artifacts, ...) must be an absolute path without `..`, NULs or segments
+ * that normalise away, however often it is percent-encoded.
+ */
+function checkRemoteSource(source: string): void {
+  let decoded = source;
+  for (let next = decodePlus(decoded); next !== decoded; next = decodePlus(decoded)) decoded = next;
+  const afterScheme = decoded.replace(/^[A-Za-z][\w+.-]*:(\/\/[^/]*)?/, '');
+  const path = afterScheme.split(/[?#]/)[0].replace(/\/+/g, '/').replace(/\/$/, '');
+  const normalised = posix.normalize(path || '/').replace(/\/$/, '');
+  if (decoded.includes('\0') || decoded.split('/').includes('..') || (path !== '' && normalised !== path)) {
+    throw invalidArgument(
+      `Invalid model version source: '${source}'. If supplying a source as an http, https, local file path, ftp, objectstore, or mlflow-artifacts uri, an absolute path must be provided without relative path references present. Please provide an absolute path.`,
+      { field: 'source' },
+    );
+  }
+}
+
+function decodePlus(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
 }

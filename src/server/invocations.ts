@@ -1,16 +1,18 @@
 /**
- * The MLflow scoring protocol: `POST /deployments/{name}/invocations`, and `POST /invocations`
- * when exactly one deployment exists (what `mlflow models serve` clients call). Errors answer
- * MLflow's `{error_code, message}`.
+ * The MLflow scoring protocol: `POST /deployments/{name}/invocations`, and `POST /invocations`,
+ * `GET /ping` and `GET /version` when exactly one deployment exists (what `mlflow models serve`
+ * clients call). Errors answer MLflow's `{error_code, message}`.
  */
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ErrorCode } from '../core/errors.js';
 import { invalidArgument, notFound } from '../core/errors.js';
 import type { Platform } from '../platform.js';
-import { decodeCsv, decodeInvocation, encodePredictions } from '../serving/index.js';
+import { VERSION } from '../core/version.js';
+import { decodeCsv, decodeInvocation, encodePredictions, type PredictionsShape } from '../serving/index.js';
 import { addErrorFormat } from './errors.js';
+import { parsePythonJson } from './invocations-json.js';
 import { countServingRequests, inferenceRequest, runInference } from './serving-http.js';
 
 const MLFLOW_CODES: Record<ErrorCode, string> = {
@@ -58,33 +60,76 @@ export const invocationsRoutes: FastifyPluginAsync<{ platform: Platform }> = asy
   }
   countServingRequests(app, serving, 'mlflow');
   app.addContentTypeParser(['text/csv', 'application/csv'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parsePythonJson(String(body)));
+    } catch (err) {
+      done(invalidArgument(`body: malformed JSON (${(err as Error).message})`, { field: 'body' }), undefined);
+    }
+  });
+  // MLflow's scoring server reads JSON and CSV only; a plain-text body is refused, not read as CSV.
+  app.addContentTypeParser('text/plain', (request, _payload, done) =>
+    done(
+      invalidArgument(`This predictor only supports the following content types: Types: ['text/csv', 'application/json']. Got '${request.headers['content-type']}'.`, { httpStatus: 415 }),
+      undefined,
+    ),
+  );
 
-  const score = (request: FastifyRequest, deployment: string) =>
-    runInference(serving, inferenceRequest(request, 'mlflow'), {
+  const score = async (request: FastifyRequest, reply: FastifyReply, deployment: string) => {
+    const warnings: string[] = [];
+    const answer = await runInference(serving, inferenceRequest(request, 'mlflow'), {
       protocol: 'mlflow',
       deployment,
       decode: (signature) => {
         const body = request.body;
-        return { batch: typeof body === 'string' ? decodeCsv(body, signature) : decodeInvocation(body, signature) };
+        warnings.length = 0;
+        return { batch: typeof body === 'string' ? decodeCsv(body, signature, warnings) : decodeInvocation(body, signature, warnings) };
       },
-      encode: (out) => encodePredictions(out),
+      encode: (out, target) => encodePredictions(out, target.version.predictor.flavor, (request.query as { format?: PredictionsShape }).format),
     });
+    // RFC 7234's Warning header; header values must be Latin-1, so other characters become '?'.
+    for (const w of warnings) reply.header('warning', `299 modelport "${w.replace(/[^\x20-\x7e]|"/g, '?')}"`);
+    return reply.send(answer);
+  };
   const schema = {
     summary: 'Score rows (MLflow scoring protocol)',
     tags: TAGS,
     body: Body,
-    response: { 200: Type.Unknown({ description: '{"predictions": ...}' }), 400: ErrorBody, 404: ErrorBody, 429: ErrorBody, 503: ErrorBody },
+    querystring: Type.Object({
+      format: Type.Optional(
+        Type.Union([Type.Literal('flavor'), Type.Literal('records')], {
+          description: "the answer's shape: as the model's MLflow flavor answers (default), or one {output: value} record per row",
+        }),
+      ),
+    }),
+    response: { 200: Type.Unknown({ description: '{"predictions": ...}' }), 400: ErrorBody, 404: ErrorBody, 415: ErrorBody, 429: ErrorBody, 503: ErrorBody },
   };
 
   app.post('/deployments/:name/invocations', {
     config: { permission: 'read' },
     schema: { ...schema, params: Type.Object({ name: Type.String() }) },
-  }, async (request, reply) => reply.send(await score(request, request.params.name)));
+  }, async (request, reply) => score(request, reply, request.params.name));
 
-  app.post('/invocations', { config: { permission: 'read' }, schema }, async (request, reply) => {
+  /** The one deployment `/invocations` scores, or why there is none. */
+  const onlyDeployment = async (): Promise<string> => {
     const names = (await serving.list()).map((d) => d.name);
     if (names.length === 0) throw notFound('no deployment exists; create one with `modelport deploy NAME`');
     if (names.length > 1) throw invalidArgument(`/invocations needs exactly one deployment, there are ${names.length}; use /deployments/{name}/invocations`);
-    return reply.send(await score(request, names[0]));
+    return names[0];
+  };
+
+  app.post('/invocations', { config: { permission: 'read' }, schema }, async (request, reply) => score(request, reply, await onlyDeployment()));
+
+  // MLflow's scoring server answers "\n" with 200 once its model is loaded, 404 before; its
+  // client's wait_server_ready polls this until /invocations can answer.
+  app.get('/ping', { config: { permission: 'public' }, schema: { summary: 'Whether /invocations can score (MLflow scoring server)', tags: TAGS } }, async (_request, reply) => {
+    const ready = await onlyDeployment().then(
+      () => true,
+      () => false,
+    );
+    return reply.status(ready ? 200 : 404).type('application/json').send('\n');
   });
+  app.get('/version', { config: { permission: 'public' }, schema: { summary: 'The server version (MLflow scoring server)', tags: TAGS } }, async (_request, reply) =>
+    reply.type('application/json').send(VERSION),
+  );
 };

@@ -14,7 +14,7 @@ export { bucketOf, inputKey } from './traffic.js';
 export { decodeV2, encodeV2, isScalarRequest, v2Metadata, DTYPE_TO_V2, V2_TYPES } from './codecs/v2.js';
 export { readV2Request, writeV2Response, type V2Answer } from './codecs/v2-wire.js';
 export type { V2Request, V2Response, V2Tensor } from './codecs/v2.js';
-export { decodeInvocation, decodeCsv, encodePredictions, parseCsv } from './codecs/invocations.js';
+export { decodeInvocation, decodeCsv, encodePredictions, parseCsv, type PredictionsShape } from './codecs/invocations.js';
 export * from './types.js';
 
 import type { Clock } from '../core/clock.js';

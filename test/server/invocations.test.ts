@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { testServer } from '../helpers/platform.js';
 import type { RunningServer } from '../../src/server/serve.js';
-import { LOGREG, breastCancerRows, expectedLogreg, post, register } from '../serving/helpers.js';
+import { LOGREG, XGB, breastCancerRows, expectedLogreg, post, register } from '../serving/helpers.js';
 
 const FEATURES = ['mean_radius', 'mean_texture'];
 
@@ -33,8 +33,12 @@ describe('MLflow scoring protocol', () => {
     const url = `${server.url}/deployments/cancer/invocations`;
     const split = await post(url, { dataframe_split: { columns: names, data: rows.slice(0, 3) } });
     assert.equal(split.status, 200, JSON.stringify(split.body));
-    assert.equal(split.body.predictions.length, 3);
-    check(split.body.predictions);
+    // ONNX answers a dict of output columns, as MLflow's onnx pyfunc does for tensor outputs.
+    assert.deepEqual(Object.keys(split.body.predictions), ['label', 'probabilities']);
+    assert.deepEqual(split.body.predictions.label, expected.label.slice(0, 3));
+    const asRecords = await post(`${url}?format=records`, { dataframe_split: { columns: names, data: rows.slice(0, 3) } });
+    assert.equal(asRecords.body.predictions.length, 3);
+    check(asRecords.body.predictions);
     const records = await post(url, { dataframe_records: rows.slice(0, 3).map((r) => Object.fromEntries(names.map((n, j) => [n, r[j]]))) });
     assert.deepEqual(records.body, split.body);
     const instances = await post(url, { instances: rows.slice(0, 3) });
@@ -77,5 +81,47 @@ describe('MLflow scoring protocol', () => {
     assert.equal(res.status, 400);
     assert.match(res.body.message, /exactly one deployment, there are 2/);
     assert.equal((await fetch(`${server.url}/api/v1/deployments/cancer-b`, { method: 'DELETE' })).status, 204);
+  });
+
+  test("MLflow's scoring client: /ping, /version, NaN in dataframe_split, to_csv's index column, unknown keys, text/plain", async () => {
+    const ping = await fetch(`${server.url}/ping`);
+    assert.equal(ping.status, 200, 'one deployment: /invocations can score');
+    assert.equal(await ping.text(), '\n');
+    const version = await fetch(`${server.url}/version`);
+    assert.equal(version.status, 200);
+    assert.match(await version.text(), /^\d+\.\d+\.\d+/);
+
+    const client = JSON.parse(readFileSync(new URL('../fixtures/mlflow/scoring-client.json', import.meta.url), 'utf8'));
+    await register(server.platform.services.registry, 'xgb', XGB, ['model.json']);
+    assert.equal((await post(`${server.url}/api/v1/deployments`, { model: 'xgb', version: 1 })).status, 201);
+    assert.equal((await fetch(`${server.url}/ping`)).status, 404, 'two deployments: /invocations cannot pick one');
+    const url = `${server.url}/deployments/xgb/invocations`;
+    const close = (got: number[]) => got.forEach((p, i) => assert.ok(Math.abs(p - client.expected_prob[i]) < 1e-6, `row ${i}: ${p} vs ${client.expected_prob[i]}`));
+
+    // The bytes the client sends: bare NaN tokens for missing cells; XGBoost answers a plain list of probabilities.
+    assert.ok(client.dataframe_split_json.includes('NaN'));
+    const split = await post(url, client.dataframe_split_json);
+    assert.equal(split.status, 200, JSON.stringify(split.body));
+    close(split.body.predictions);
+    assert.equal(split.headers.get('warning'), null);
+
+    const csv = await post(url, client.csv_with_index, { 'content-type': 'text/csv' });
+    assert.equal(csv.status, 200, JSON.stringify(csv.body));
+    close(csv.body.predictions);
+    assert.equal(csv.headers.get('warning'), `299 modelport "ignored column the model does not take: ''"`, "pandas' index column");
+
+    const extra = await post(url, client.unknown_key_json);
+    assert.equal(extra.status, 200, JSON.stringify(extra.body));
+    close(extra.body.predictions);
+    assert.equal(extra.headers.get('warning'), '299 modelport "ignored unknown field extra_key"');
+
+    const records = await post(`${url}?format=records`, client.dataframe_split_json);
+    assert.deepEqual(Object.keys(records.body.predictions[0]), ['margin', 'prediction']);
+
+    const plain = await post(url, client.csv_with_index, { 'content-type': 'text/plain' });
+    assert.equal(plain.status, 415);
+    assert.equal(plain.body.error_code, 'BAD_REQUEST');
+    assert.match(plain.body.message, /only supports the following content types: Types: \['text\/csv', 'application\/json'\]\. Got 'text\/plain'/);
+    assert.equal((await fetch(`${server.url}/api/v1/deployments/xgb`, { method: 'DELETE' })).status, 204);
   });
 });

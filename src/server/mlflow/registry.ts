@@ -11,6 +11,7 @@ import type { Platform } from '../../platform.js';
 import type { Permission } from '../permissions.js';
 import type { ModelVersion, RegisteredModel } from '../../registry/index.js';
 import { actorOf } from '../registry-actor.js';
+import { invalidArgument, isModelportError } from '../../core/errors.js';
 import { MLFLOW_PREFIXES } from './errors.js';
 import { required } from './params.js';
 import { checkMlflowFields, installMlflowJson } from './fields.js';
@@ -253,7 +254,14 @@ export const mlflowRegistryRoutes: FastifyPluginAsync<{ platform: Platform }> = 
       input: Type.Object({ name: Str, alias: Str }),
       response: Type.Object({ model_version: MvJson }),
     },
-    async (q) => ({ model_version: mlflowVersion(await registry.getVersionByAlias(required(q.name, 'name'), required(q.alias, 'alias'))) }),
+    async (q) => {
+      const version = await registry.getVersionByAlias(required(q.name, 'name'), required(q.alias, 'alias')).catch((err) => {
+        // MLflow answers an alias that points nowhere as a bad parameter, not a missing resource.
+        if (isModelportError(err) && err.code === 'NotFound' && /alias/.test(err.message)) throw invalidArgument(err.message);
+        throw err;
+      });
+      return { model_version: mlflowVersion(version) };
+    },
   );
 
   // ---- model versions ------------------------------------------------------------------------

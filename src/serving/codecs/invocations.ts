@@ -1,8 +1,9 @@
 /**
  * The MLflow scoring protocol (`mlflow models serve`): a JSON body with exactly one of
  * `dataframe_split`, `dataframe_records`, `instances` or `inputs` (plus optional `params`), or
- * a CSV body; the answer is `{"predictions": ...}`. As with MLflow's pyfunc, a model with one
- * output answers one value per row; several outputs answer one record per row.
+ * a CSV body; the answer is `{"predictions": ...}` shaped as MLflow's pyfunc flavors shape it.
+ * Unknown body fields and columns the model does not take are dropped, as MLflow drops them,
+ * and named in `warnings` so the route can say so.
  */
 import { invalidArgument } from '../../core/errors.js';
 import { fromColumns, fromRecords, toBatch, type Batch, type Signature } from '../../models/index.js';
@@ -19,16 +20,33 @@ function nonEmpty(batch: Batch, field: string): Batch {
   return batch;
 }
 
-/** Decodes a parsed JSON body into a Batch for `signature`. */
-export function decodeInvocation(body: unknown, signature: Signature): Batch {
+/**
+ * The columns a request may carry that the model does not take: pandas' index column (`""` or
+ * `Unnamed: 0`, which `DataFrame.to_csv()` writes) always, and any other column once every input
+ * the signature names is present. A single tensor input fed by many scalar columns keeps them all.
+ */
+function extraColumns(names: readonly string[], signature: Signature): Set<string> {
+  const inputs = new Set(signature.inputs.map((s) => s.name));
+  const allNamed = inputs.size > 0 && [...inputs].every((n) => names.includes(n));
+  return new Set(names.filter((n) => !inputs.has(n) && (allNamed || n === '' || /^Unnamed: \d+$/.test(n))));
+}
+
+function dropColumns<T>(columns: Record<string, T>, signature: Signature, warnings: string[]): Record<string, T> {
+  const extra = extraColumns(Object.keys(columns), signature);
+  if (extra.size === 0) return columns;
+  warnings.push(`ignored column${extra.size > 1 ? 's' : ''} the model does not take: ${[...extra].map((n) => `'${n}'`).join(', ')}`);
+  return Object.fromEntries(Object.entries(columns).filter(([n]) => !extra.has(n)));
+}
+
+/** Decodes a parsed JSON body into a Batch for `signature`; what was ignored goes to `warnings`. */
+export function decodeInvocation(body: unknown, signature: Signature, warnings: string[] = []): Batch {
   if (!isObject(body)) throw invalidArgument(`body: expected a JSON object with one of ${FORMATS.join(', ')}`);
   const given = FORMATS.filter((f) => f in body);
-  const unknown = Object.keys(body).filter((k) => !(FORMATS as readonly string[]).includes(k) && k !== 'params');
-  if (given.length !== 1 || unknown.length > 0) {
-    throw invalidArgument(
-      `body: must contain exactly one of ${FORMATS.join(', ')}${given.length > 1 ? ` (got ${given.join(' and ')})` : ''}${unknown.length > 0 ? `; unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}` : ''}`,
-    );
+  if (given.length !== 1) {
+    throw invalidArgument(`body: must contain exactly one of ${FORMATS.join(', ')}${given.length > 1 ? ` (got ${given.join(' and ')})` : ''}`);
   }
+  const unknown = Object.keys(body).filter((k) => !(FORMATS as readonly string[]).includes(k) && k !== 'params');
+  if (unknown.length > 0) warnings.push(`ignored unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`);
   const field = given[0];
   const value = body[field];
   const prefix = (err: unknown): never => {
@@ -38,10 +56,15 @@ export function decodeInvocation(body: unknown, signature: Signature): Batch {
   try {
     switch (field) {
       case 'dataframe_split':
-        return nonEmpty(fromSplit(value, signature), field);
-      case 'dataframe_records':
+        return nonEmpty(fromSplit(value, signature, warnings), field);
+      case 'dataframe_records': {
         if (!Array.isArray(value)) throw invalidArgument('expected a list of records');
-        return nonEmpty(fromRecords(value, signature), field);
+        const keys = [...new Set(value.flatMap((r) => (isObject(r) ? Object.keys(r) : [])))];
+        const extra = extraColumns(keys, signature);
+        const records = extra.size === 0 ? value : value.map((r) => (isObject(r) ? dropColumns(r, signature, []) : r));
+        if (extra.size > 0) warnings.push(`ignored column${extra.size > 1 ? 's' : ''} the model does not take: ${[...extra].map((n) => `'${n}'`).join(', ')}`);
+        return nonEmpty(fromRecords(records, signature), field);
+      }
       case 'instances':
       case 'inputs':
         if (!Array.isArray(value) && !isObject(value)) throw invalidArgument('expected a list of rows or an object of named tensors');
@@ -54,7 +77,7 @@ export function decodeInvocation(body: unknown, signature: Signature): Batch {
 }
 
 /** pandas' orient="split": `{columns?, data: [[...], ...], index?}`. */
-function fromSplit(value: unknown, signature: Signature): Batch {
+function fromSplit(value: unknown, signature: Signature, warnings: string[]): Batch {
   if (!isObject(value)) throw invalidArgument('expected {"columns": [...], "data": [[...], ...]}');
   const data = value.data;
   if (!Array.isArray(data)) throw invalidArgument('data: expected a list of rows');
@@ -75,11 +98,11 @@ function fromSplit(value: unknown, signature: Signature): Batch {
     if (row.length !== names.length) throw invalidArgument(`data[${r}]: has ${row.length} values, expected ${names.length} (one per column)`);
     names.forEach((n, j) => (cols[n][r] = row[j]));
   });
-  return fromColumns(cols, signature);
+  return fromColumns(dropColumns(cols, signature, warnings), signature);
 }
 
 /** A CSV body (header row first), as MLflow reads it with pandas.read_csv. */
-export function decodeCsv(text: string, signature: Signature): Batch {
+export function decodeCsv(text: string, signature: Signature, warnings: string[] = []): Batch {
   const rows = parseCsv(text);
   if (rows.length < 2) throw invalidArgument('body: CSV needs a header row and at least one data row');
   const header = rows[0];
@@ -94,7 +117,7 @@ export function decodeCsv(text: string, signature: Signature): Batch {
     });
   });
   try {
-    return fromColumns(cols, signature);
+    return fromColumns(dropColumns(cols, signature, warnings), signature);
   } catch (err) {
     if (err instanceof Error) err.message = `body (CSV): ${err.message}`;
     throw err;
@@ -153,11 +176,22 @@ export function parseCsv(text: string): string[][] {
   return rows;
 }
 
-/** `{"predictions": ...}`: one value per row for one output, else one record per row. */
-export function encodePredictions(out: Batch): { predictions: unknown } {
+/** How `{"predictions": ...}` is shaped: as the model's MLflow flavor answers, or one record per row. */
+export type PredictionsShape = 'flavor' | 'records';
+
+/**
+ * `{"predictions": ...}` as MLflow's pyfunc answers: one output is a plain list; XGBoost answers
+ * its predictions (probabilities, or classes for softmax objectives) as a plain list, as MLflow's
+ * xgboost pyfunc does; ONNX and other multi-output models a dict of output columns. `records`
+ * answers one `{output: value}` object per row instead.
+ */
+export function encodePredictions(out: Batch, flavor: string, shape: PredictionsShape = 'flavor'): { predictions: unknown } {
   const cols = [...out.columns];
   if (cols.length === 1) return { predictions: rowValues(cols[0][1], out.rows) };
+  const prediction = out.columns.get('prediction');
+  if (shape === 'flavor' && flavor === 'xgboost' && prediction) return { predictions: rowValues(prediction, out.rows) };
   const values = cols.map(([, col]) => rowValues(col, out.rows));
+  if (shape === 'flavor') return { predictions: Object.fromEntries(cols.map(([name], j) => [name, values[j]])) };
   const records = new Array<Record<string, unknown>>(out.rows);
   for (let r = 0; r < out.rows; r++) {
     const rec: Record<string, unknown> = {};

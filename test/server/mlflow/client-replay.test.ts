@@ -115,4 +115,35 @@ describe('MLflow clients replayed', () => {
     const plain = await fetch(`${server.url}/get-artifact?run_id=${runId}&path=top.txt`);
     assert.equal(plain.headers.get('content-disposition'), 'attachment; filename="top.txt"');
   });
+
+  test('registry: sources without files yet or on other stores are recorded and settle when read; ".." sources refused', async () => {
+    await api.ok('POST', '/registered-models/create', { name: 'replayed' });
+    for (const c of fixture('registry-sources.json').cases as ReplayCase[]) {
+      const { status, text } = await replay(c);
+      assert.equal(status, c.status, `${c.test}: ${text}`);
+      if (c.error_code) assert.equal(JSON.parse(text).error_code, c.error_code, c.test);
+      for (const part of c.contains) assert.ok(text.includes(part), `${c.test}: ${JSON.stringify(part)} not in ${text}`);
+    }
+    const get = async (version: string) => (await api.ok('GET', '/model-versions/get', { name: 'replayed', version })).model_version;
+    assert.equal((await get('1')).status, 'PENDING_REGISTRATION', 'still nothing uploaded');
+    const put = (path: string, body: string) => fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/${artifactRoot}/later/${path}`, { method: 'PUT', body });
+    await put('MLmodel', 'flavors:\n  sklearn: {pickled_model: model.pkl}\n  python_function: {loader_module: mlflow.sklearn}\n');
+    await put('model.pkl', 'pickle bytes');
+    const settled = await get('1');
+    assert.equal(settled.status, 'READY', JSON.stringify(settled));
+    assert.equal(settled.status_message, undefined);
+    assert.equal(settled.source, `runs:/${runId}/later`);
+    const s3 = await get('3');
+    assert.equal(s3.status, 'PENDING_REGISTRATION');
+    assert.match(s3.status_message, /cannot read artifacts at 's3:\/\/bucket\/models\/fraud' yet/);
+    assert.equal((await get('2')).run_id, '0123456789abcdef0123456789abcdef');
+
+    // MlflowClient.copy_model_version registers models:/NAME/VERSION; downloads go to the original files.
+    await api.ok('POST', '/registered-models/create', { name: 'replayed-copy' });
+    const copy = (await api.ok('POST', '/model-versions/create', { name: 'replayed-copy', source: 'models:/replayed/1', run_id: runId })).model_version;
+    assert.equal(copy.source, 'models:/replayed/1');
+    assert.equal(copy.status, 'READY');
+    const uri = await api.ok('GET', '/model-versions/get-download-uri', { name: 'replayed-copy', version: copy.version });
+    assert.equal(uri.artifact_uri, `runs:/${runId}/later`);
+  });
 });

@@ -1,0 +1,17 @@
+/**
+ * JSON bodies of the MLflow scoring route as Python writes them: `json.dumps` writes missing
+ * values in a DataFrame as the bare tokens `NaN`, `Infinity` and `-Infinity`, which JSON.parse
+ * refuses. Outside strings they become `null` (a missing value, NaN in a float column) and
+ * ±1e999 (which parses to ±Infinity). Kept to this route: other protocols parse strictly.
+ */
+const TOKENS = /"(?:[^"\\]|\\.)*"|-?Infinity|NaN/g;
+
+export function parsePythonJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    if (!/NaN|Infinity/.test(text)) throw err;
+  }
+  const rewritten = text.replace(TOKENS, (token) => (token[0] === '"' ? token : token === 'NaN' ? 'null' : token[0] === '-' ? '-1e999' : '1e999'));
+  return JSON.parse(rewritten);
+}
