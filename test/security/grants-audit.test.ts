@@ -1,7 +1,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { testServer } from '../helpers/platform.js';
+import { testPlatform, testServer } from '../helpers/platform.js';
 import { runCli } from '../helpers/cli.js';
 import type { RunningServer } from '../../src/server/serve.js';
 
@@ -122,4 +122,31 @@ describe('per-resource permissions and the audit log', () => {
     assert.equal(cli.code, 1, cli.stderr);
     assert.match(cli.stdout, new RegExp(`audit chain broken at entry ${before[2].seq}: entry ${before[1].seq} is missing`));
   });
+});
+
+test("deleting the audit log's newest entries, or rewriting its head record, is detected", async () => {
+  const platform = await testPlatform();
+  try {
+    const { audit } = platform.services.security;
+    const db = platform.metadata.db;
+    assert.deepEqual(await audit.verify(), { ok: true, entries: 0 });
+    for (let i = 0; i < 5; i++) await audit.append({ actor: 'token:alice', action: `POST /x/${i}`, target: 'x', outcome: 'ok', status: 200, client: '127.0.0.1', request_id: `r${i}` });
+    assert.deepEqual(await audit.verify(), { ok: true, entries: 5 });
+
+    const [head] = await sql<{ seq: number; hash: string; mac: string }>`select seq, hash, mac from sec_audit_head`.execute(db).then((r) => r.rows);
+    await sql`delete from sec_audit where seq >= 4`.execute(db);
+    assert.deepEqual(await audit.verify(), { ok: false, entries: 3, brokenAt: 4, reason: 'entries 4 to 5 are missing (the log was truncated)' });
+
+    const third = (await audit.list()).at(-1)!;
+    await sql`update sec_audit_head set seq = 3, hash = ${third.hash}`.execute(db);
+    assert.deepEqual(await audit.verify(), { ok: false, entries: 3, brokenAt: 3, reason: 'the head record was altered (its MAC does not match)' });
+
+    await sql`delete from sec_audit_head`.execute(db);
+    assert.equal((await audit.verify()).ok, false, 'a missing head record');
+    await sql`insert into sec_audit_head (id, seq, hash, mac) values (1, ${head.seq}, ${head.hash}, ${head.mac})`.execute(db);
+    await audit.append({ actor: 'token:alice', action: 'POST /x/again', target: 'x', outcome: 'ok', status: 200, client: '127.0.0.1', request_id: 'r6' });
+    assert.deepEqual(await audit.verify(), { ok: false, entries: 4, brokenAt: 6, reason: 'entry 4 is missing (the next is 6)' }, 'the next append does not paper over the cut');
+  } finally {
+    await platform.close();
+  }
 });
