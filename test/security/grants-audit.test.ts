@@ -71,6 +71,26 @@ describe('per-resource permissions and the audit log', () => {
     assert.match(bad.body.error.message, /resource_kind: must be one of experiment, registered_model, dataset, deployment, pipeline/);
   });
 
+  test('searches and lists leave out what a grant of NO_PERMISSIONS closes', async () => {
+    const hidden = (await call(`${api}/experiments/create`, admin, 'POST', { name: 'hidden-exp' })).body.experiment_id as string;
+    const shown = (await call(`${api}/experiments/create`, admin, 'POST', { name: 'shown-exp' })).body.experiment_id as string;
+    for (const experiment_id of [hidden, shown]) assert.equal((await call(`${api}/runs/create`, admin, 'POST', { experiment_id })).status, 200);
+    for (const name of ['hidden-model', 'shown-model']) assert.equal((await call(`${api}/registered-models/create`, admin, 'POST', { name })).status, 200);
+    for (const [resource_kind, resource] of [['experiment', hidden], ['registered_model', 'hidden-model']]) {
+      assert.equal((await call(`${server.url}/api/v1/security/grants`, admin, 'PUT', { subject_kind: 'token', subject: 'bob', resource_kind, resource, permission: 'NO_PERMISSIONS' })).status, 200);
+    }
+    const experiments = async (token: string) => ((await call(`${api}/experiments/search?max_results=1000`, token)).body.experiments as { name: string }[]).map((e) => e.name);
+    const models = async (token: string) => ((await call(`${api}/registered-models/search?max_results=1000`, token)).body.registered_models as { name: string }[]).map((m) => m.name);
+    assert.ok((await experiments(admin)).includes('hidden-exp'));
+    assert.deepEqual([(await experiments(bob)).includes('hidden-exp'), (await experiments(bob)).includes('shown-exp')], [false, true]);
+    assert.deepEqual([(await models(bob)).includes('hidden-model'), (await models(bob)).includes('shown-model')], [false, true]);
+    assert.ok((await models(alice)).includes('hidden-model'), 'the grant is bob’s alone');
+    const ours = ((await call(`${server.url}/api/v1/registry/models?maxResults=1000`, bob)).body.models as { name: string }[]).map((m) => m.name);
+    assert.deepEqual([ours.includes('hidden-model'), ours.includes('shown-model')], [false, true]);
+    const runs = (await call(`${api}/runs/search`, bob, 'POST', { experiment_ids: [hidden, shown] })).body.runs as { info: { experiment_id: string } }[];
+    assert.deepEqual(runs.map((r) => r.info.experiment_id), [shown]);
+  });
+
   test('every mutating and every refused call is in the audit log, with who, what, outcome and request id', async () => {
     await call(`${api}/experiments/create`, bob, 'POST', { name: 'audited' });
     await call(`${api}/experiments/create`, alice, 'POST', { name: 'refused' });
