@@ -18,7 +18,7 @@ import { createServingService, servingMigrations, type ServingService } from './
 import { createMonitoringService, monitoringMigrations, type MonitoringService } from './monitoring/service.js';
 import { FeaturesService, featureMigrations } from './features/index.js';
 import { ExplainService, explainMigrations } from './explain/index.js';
-import { SecurityService, securityMigrations, restrictNewFiles, withEncryption, openSecretBox } from './security/index.js';
+import { SecurityService, securityMigrations, restrictNewFiles, withEncryption, openSecretBox, piiKey } from './security/index.js';
 import type { SecretBox } from './core/secret-box.js';
 import { JobsService } from './serving/jobs/service.js';
 import { jobMigrations } from './serving/jobs/migrations.js';
@@ -73,7 +73,7 @@ async function createServices(stores: Stores): Promise<Services> {
   const tracking = await TrackingService.create(stores);
   const datasets = new DatasetsService({ ...stores, workDir: workDir(stores.config, 'datasets') });
   const registry = await createRegistryService(stores, trackingPorts(tracking));
-  const serving = createServingService(stores, registry);
+  const serving = createServingService(stores, registry, { processMetrics: true, piiKey: piiKey(stores.config) });
   const monitoring = await createMonitoringService(stores, { datasets });
   serving.addPredictionTap(monitoring.sink);
   monitoring.registerMetrics(serving.metrics.registry);
