@@ -113,6 +113,11 @@ async function resourceOf(platform: Platform, request: FastifyRequest): Promise<
   }
   const experiment = field('experiment_id');
   if (experiment !== undefined) return { kind: 'experiment', name: experiment };
+  const experimentName = field('experiment_name');
+  if (experimentName !== undefined) {
+    const found = await platform.services.tracking.getExperimentByName(experimentName).catch(() => undefined);
+    return found ? { kind: 'experiment', name: found.experiment_id } : undefined;
+  }
   const run = field('run_id') ?? field('run_uuid');
   if (run === undefined) return undefined;
   const found = await platform.services.tracking.getRun(run).catch(() => undefined);

@@ -85,6 +85,8 @@ describe('per-resource permissions and the audit log', () => {
     assert.deepEqual([(await experiments(bob)).includes('hidden-exp'), (await experiments(bob)).includes('shown-exp')], [false, true]);
     assert.deepEqual([(await models(bob)).includes('hidden-model'), (await models(bob)).includes('shown-model')], [false, true]);
     assert.ok((await models(alice)).includes('hidden-model'), 'the grant is bob’s alone');
+    assert.equal((await call(`${api}/experiments/get-by-name?experiment_name=hidden-exp`, bob)).status, 403, 'nor by its name');
+    assert.equal((await call(`${api}/experiments/get-by-name?experiment_name=shown-exp`, bob)).status, 200);
     const ours = ((await call(`${server.url}/api/v1/registry/models?maxResults=1000`, bob)).body.models as { name: string }[]).map((m) => m.name);
     assert.deepEqual([ours.includes('hidden-model'), ours.includes('shown-model')], [false, true]);
     const runs = (await call(`${api}/runs/search`, bob, 'POST', { experiment_ids: [hidden, shown] })).body.runs as { info: { experiment_id: string } }[];
