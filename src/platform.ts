@@ -18,7 +18,7 @@ import { createServingService, servingMigrations, type ServingService } from './
 import { createMonitoringService, monitoringMigrations, type MonitoringService } from './monitoring/service.js';
 import { FeaturesService, featureMigrations } from './features/index.js';
 import { ExplainService, explainMigrations } from './explain/index.js';
-import { SecurityService, securityMigrations, restrictNewFiles, withEncryption, openSecretBox } from './security/index.js';
+import { SecurityService, securityMigrations, restrictNewFiles, withEncryption, openSecretBox, piiKey } from './security/index.js';
 import type { SecretBox } from './core/secret-box.js';
 import { JobsService } from './serving/jobs/service.js';
 import { jobMigrations } from './serving/jobs/migrations.js';
@@ -77,7 +77,7 @@ async function createServices(stores: Stores): Promise<Services> {
   const tracking = await TrackingService.create(stores);
   const datasets = new DatasetsService({ ...stores, workDir: workDir(stores.config, 'datasets') });
   const registry = await createRegistryService(stores, trackingPorts(tracking));
-  const serving = createServingService(stores, registry, { processMetrics: true, pollMs: stores.config.reconcileMs ?? (stores.cluster.bus.kind === 'local' ? 1000 : 5000) });
+  const serving = createServingService(stores, registry, { processMetrics: true, piiKey: piiKey(stores.config), pollMs: stores.config.reconcileMs ?? (stores.cluster.bus.kind === 'local' ? 1000 : 5000) });
   serving.attachCluster(stores.cluster);
   const monitoring = await createMonitoringService(stores, { datasets });
   monitoring.leader = stores.cluster.leadership('monitoring.checks');

@@ -18,6 +18,11 @@ const PREFIX = 'sealed:v1:';
 export class SecretBox {
   constructor(private readonly keys: SealingKeys) {}
 
+  /** `value` sealed, unless it is sealed already (a target copied from a stored monitor). */
+  sealOnce(value: string): string {
+    return value.startsWith(PREFIX) ? value : this.seal(value);
+  }
+
   seal(plain: string): string {
     const id = this.keys.current;
     const iv = randomBytes(12);

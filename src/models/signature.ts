@@ -26,6 +26,12 @@ export interface TensorSpec {
   dtype: DType;
   /** Shape of one row; -1 marks a dimension of any size. [] is a scalar per row. */
   shape: readonly number[];
+  /**
+   * Personal data: the prediction log and every other prediction tap see the column keyed-hashed
+   * (`hash`, a string column of HMAC-SHA256 hex, so equal values still group) or not at all
+   * (`drop`). The model itself sees the value as sent.
+   */
+  pii?: 'hash' | 'drop';
 }
 
 export interface Signature {
@@ -64,7 +70,8 @@ export function checkSignature(value: unknown, where: string): Signature {
       if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= -1)) {
         throw fail(`${at}.shape`, `must be a list of whole numbers (-1 for any size), got ${JSON.stringify(spec.shape)}`);
       }
-      return { name: spec.name, dtype: spec.dtype, shape };
+      if (spec.pii !== undefined && spec.pii !== 'hash' && spec.pii !== 'drop') throw fail(`${at}.pii`, `must be "hash" or "drop", got ${JSON.stringify(spec.pii)}`);
+      return { name: spec.name, dtype: spec.dtype, shape, ...(spec.pii ? { pii: spec.pii } : {}) };
     });
   };
   return { inputs: specs('inputs'), outputs: specs('outputs') };

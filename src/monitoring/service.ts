@@ -6,6 +6,7 @@
  * due is decided by the Clock, so tests drive it with `tick()`.
  */
 import type { Singleton } from '../core/singleton.js';
+import type { SecretBox } from '../core/secret-box.js';
 import { EventEmitter } from 'node:events';
 import type { Registry } from 'prom-client';
 import type { StoreUri } from '../config.js';
@@ -52,6 +53,8 @@ export interface MonitoringStores {
   metadata: MetadataStore;
   blobs: BlobStore;
   clock: Clock;
+  /** Seals webhook signing secrets before they are stored (absent: stored as given). */
+  secrets?: SecretBox;
 }
 
 export interface PerformanceQuery extends PerformanceSpec {
@@ -87,7 +90,7 @@ export class MonitoringService {
     this.log = new PredictionLog(db, stores.clock, options.log, stores.metadata.dialect, stores.config?.store);
     this.feedback = new FeedbackStore(db, stores.clock);
     this.concept = new ConceptDriftTracker(db, stores.metadata.dialect, stores.clock);
-    this.webhooks = new AlertWebhooks(db, stores.clock, { allowPrivateTargets: stores.config?.allowPrivateWebhookTargets, ...options.webhooks });
+    this.webhooks = new AlertWebhooks(db, stores.clock, { allowPrivateTargets: stores.config?.allowPrivateWebhookTargets, secrets: stores.secrets, ...options.webhooks });
     this.alerts = new Alerts(db, stores.clock, this.webhooks, this.events);
     this.monitors = new Monitors({
       db,
@@ -98,6 +101,7 @@ export class MonitoringService {
       alerts: this.alerts,
       datasets: options.datasets,
       allowPrivateWebhookTargets: stores.config?.allowPrivateWebhookTargets,
+      secrets: stores.secrets,
     });
     // Pipelines, UIs and tests may all subscribe; the default limit of 10 would only warn.
     this.events.setMaxListeners(100);

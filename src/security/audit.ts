@@ -3,8 +3,13 @@
  * hash of the one before it, so that an edited, deleted or reordered entry breaks the chain at
  * that point. Entries are numbered without gaps; appends are serialised in this process and a
  * second replica's concurrent append loses the race on the number's primary key and retries.
+ *
+ * The chain alone cannot show that its newest entries were deleted: what is left is still a
+ * chain. So each append also records, in the same transaction, the newest entry's number and
+ * hash in `sec_audit_head` under an HMAC with the server secret (kept outside the database);
+ * verify checks that the chain reaches that entry. Rewriting the head needs the secret.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import { isUniqueViolation } from '../storage/metadata.js';
@@ -55,7 +60,12 @@ export class AuditLog {
   constructor(
     private readonly db: Kysely<SecurityTables>,
     private readonly clock: Clock,
+    private readonly secret: string,
   ) {}
+
+  private headMac(seq: number, hash: string): string {
+    return createHmac('sha256', this.secret).update(`modelport audit head v1:${seq}:${hash}`).digest('hex');
+  }
 
   /** Queues an entry; the promise settles once it is stored (or failed to be, which is logged by the caller). */
   append(event: AuditEvent): Promise<void> {
@@ -72,9 +82,20 @@ export class AuditLog {
   private async write(event: AuditEvent): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const last = await this.db.selectFrom('sec_audit').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
-      const partial = { ...event, seq: last ? Number(last.seq) + 1 : 1, time_ms: this.clock.now(), prev_hash: last?.hash ?? GENESIS };
+      const recorded = await this.db.selectFrom('sec_audit_head').selectAll().where('id', '=', 1).executeTakeFirst();
+      // Numbering continues after the head, so entries deleted from the end stay a visible gap
+      // after the next append; a head with a wrong MAC is left as it is, as evidence.
+      const seq = Math.max(last ? Number(last.seq) : 0, recorded ? Number(recorded.seq) : 0) + 1;
+      const partial = { ...event, seq, time_ms: this.clock.now(), prev_hash: last?.hash ?? GENESIS };
+      const hash = entryHash(partial);
+      const head = { seq, hash, mac: this.headMac(seq, hash) };
+      const headIntact = !recorded || recorded.mac === this.headMac(Number(recorded.seq), recorded.hash);
       try {
-        await this.db.insertInto('sec_audit').values({ ...partial, hash: entryHash(partial) }).execute();
+        await this.db.transaction().execute(async (trx) => {
+          await trx.insertInto('sec_audit').values({ ...partial, hash }).execute();
+          if (!recorded) await trx.insertInto('sec_audit_head').values({ id: 1, ...head }).execute();
+          else if (headIntact) await trx.updateTable('sec_audit_head').set(head).where('id', '=', 1).execute();
+        });
         return;
       } catch (err) {
         if (!isUniqueViolation(err) || attempt >= 20) throw err;
@@ -91,9 +112,24 @@ export class AuditLog {
     return rows.map(toEntry).reverse();
   }
 
-  /** Walks the whole chain in order and names the first entry that does not fit it. */
+  /** Walks the whole chain in order and names the first entry that does not fit it, then checks it reaches the recorded head. */
   async verify(): Promise<AuditVerdict> {
     await this.flush();
+    const verdict = await this.verifyChain();
+    if (!verdict.ok) return verdict;
+    const head = await this.db.selectFrom('sec_audit_head').selectAll().where('id', '=', 1).executeTakeFirst();
+    if (!head) return verdict.entries === 0 ? verdict : { ok: false, entries: verdict.entries, brokenAt: verdict.entries, reason: 'the head record of the newest entry is missing' };
+    const seq = Number(head.seq);
+    if (head.mac !== this.headMac(seq, head.hash)) return { ok: false, entries: verdict.entries, brokenAt: seq, reason: 'the head record was altered (its MAC does not match)' };
+    if (seq > verdict.entries) {
+      return { ok: false, entries: verdict.entries, brokenAt: verdict.entries + 1, reason: `entries ${verdict.entries + 1} to ${seq} are missing (the log was truncated)` };
+    }
+    const at = await this.db.selectFrom('sec_audit').select('hash').where('seq', '=', seq).executeTakeFirst();
+    if (at?.hash !== head.hash) return { ok: false, entries: verdict.entries, brokenAt: seq, reason: `entry ${seq} is not the one the head record names (entries were replaced)` };
+    return verdict;
+  }
+
+  private async verifyChain(): Promise<AuditVerdict> {
     let prev = GENESIS;
     let expected = 1;
     let count = 0;

@@ -28,6 +28,11 @@ export function serverSecret(config: Config): string {
   return config.serverSecret ?? readOrCreateSecretFile(join(config.dataDir, 'server-secret')).value;
 }
 
+/** The key personal data is hashed under before the prediction log sees it: derived from the server secret. */
+export function piiKey(config: Config): Buffer {
+  return createHmac('sha256', serverSecret(config)).update('modelport pii v1').digest();
+}
+
 /**
  * What seals small secrets (webhook signing keys): the master keys when configured, else a key
  * derived from the server secret; either way kept outside the metadata store.

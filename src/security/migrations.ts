@@ -60,12 +60,21 @@ export interface BlobKeyTable {
 }
 
 
+/** One row (id 1): the newest audit entry's number and hash, MACed with the server secret. */
+export interface AuditHeadTable {
+  id: number;
+  seq: number;
+  hash: string;
+  mac: string;
+}
+
 export interface SecurityTables {
   sec_blob_key: BlobKeyTable;
   sec_token: TokenTable;
   sec_grant: GrantTable;
   sec_group_member: GroupMemberTable;
   sec_audit: AuditTable;
+  sec_audit_head: AuditHeadTable;
 }
 
 export const securityMigrations: Migrations = {
@@ -135,6 +144,20 @@ export const securityMigrations: Migrations = {
     },
     async down(db: Kysely<any>) {
       await db.schema.dropTable('sec_blob_key').execute();
+    },
+  },
+  '1010_security_audit_head': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('sec_audit_head')
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('hash', 'varchar(64)', (c) => c.notNull())
+        .addColumn('mac', 'varchar(64)', (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('sec_audit_head').execute();
     },
   },
 };

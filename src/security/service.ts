@@ -44,9 +44,10 @@ export class SecurityService {
     private readonly clock: Clock,
     db: Kysely<SecurityTables>,
   ) {
-    this.tokens = new TokenStore(db, clock, serverSecret(config));
+    const secret = serverSecret(config);
+    this.tokens = new TokenStore(db, clock, secret);
     this.grants = new GrantStore(db, clock);
-    this.audit = new AuditLog(db, clock);
+    this.audit = new AuditLog(db, clock, secret);
     this.guesses = new GuessLimiter(clock);
   }
 

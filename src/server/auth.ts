@@ -113,10 +113,53 @@ async function resourceOf(platform: Platform, request: FastifyRequest): Promise<
   }
   const experiment = field('experiment_id');
   if (experiment !== undefined) return { kind: 'experiment', name: experiment };
+  const experimentName = field('experiment_name');
+  if (experimentName !== undefined) {
+    const found = await platform.services.tracking.getExperimentByName(experimentName).catch(() => undefined);
+    return found ? { kind: 'experiment', name: found.experiment_id } : undefined;
+  }
   const run = field('run_id') ?? field('run_uuid');
   if (run === undefined) return undefined;
   const found = await platform.services.tracking.getRun(run).catch(() => undefined);
   return found ? { kind: 'experiment', name: found.info.experiment_id } : undefined;
+}
+
+type Item = Record<string, unknown>;
+
+/**
+ * The routes that list or search resources, the field of their answer holding the items, and
+ * the resource each item is. A caller sees only the items it may read: a grant of
+ * NO_PERMISSIONS hides an experiment or model from searches as well as from direct reads. A
+ * page may then hold fewer items than asked for; its page token still leads on.
+ */
+const LISTINGS: { url: RegExp; field: string; kind: ResourceRef['kind']; name: (item: Item) => unknown }[] = [
+  { url: /^\/(?:ajax-)?api\/2\.0\/mlflow\/experiments\/(?:search|list)$/, field: 'experiments', kind: 'experiment', name: (e) => e.experiment_id },
+  { url: /^\/(?:ajax-)?api\/2\.0\/mlflow\/runs\/search$/, field: 'runs', kind: 'experiment', name: (r) => (r.info as Item | undefined)?.experiment_id },
+  { url: /^\/(?:ajax-)?api\/2\.0\/mlflow\/registered-models\/search$/, field: 'registered_models', kind: 'registered_model', name: (m) => m.name },
+  { url: /^\/(?:ajax-)?api\/2\.0\/mlflow\/model-versions\/search$/, field: 'model_versions', kind: 'registered_model', name: (v) => v.name },
+  { url: /^\/api\/v1\/registry\/models$/, field: 'models', kind: 'registered_model', name: (m) => m.name },
+  { url: /^\/api\/v1\/datasets$/, field: 'datasets', kind: 'dataset', name: (d) => d.name },
+  { url: /^\/api\/v1\/deployments$/, field: 'deployments', kind: 'deployment', name: (d) => d.name },
+  { url: /^\/api\/v1\/pipelines$/, field: 'pipelines', kind: 'pipeline', name: (p) => p.name },
+];
+
+/**
+ * The serialized answer without the items `principal` may not read, when the route lists
+ * resources. Works on the text because MLflow's routes send text they wrote themselves; only a
+ * caller holding grants pays for the parse.
+ */
+function visibleOnly(security: SecurityService, request: FastifyRequest, statusCode: number, payload: unknown): unknown {
+  const principal = request.principal;
+  if (statusCode !== 200 || typeof payload !== 'string' || principal?.kind !== 'token' || principal.role === 'admin') return payload;
+  if (!security.grants.holds(principal.id, principal.groups)) return payload;
+  const url = request.routeOptions.url ?? '';
+  const listing = LISTINGS.find((l) => l.url.test(url));
+  if (!listing) return payload;
+  const answer = JSON.parse(payload) as Item;
+  const items = answer[listing.field];
+  if (!Array.isArray(items)) return payload;
+  const readable = (item: Item) => security.decide(principal, 'read', { kind: listing.kind, name: String(listing.name(item)) }).allowed;
+  return JSON.stringify({ ...answer, [listing.field]: (items as Item[]).filter(readable) });
 }
 
 const routePermission = (request: FastifyRequest): RoutePermission => {
@@ -212,6 +255,8 @@ export function installAuth(app: FastifyInstance, platform: Platform, options: A
       (err: Error) => done(err),
     );
   });
+
+  app.addHook('onSend', (request, reply, payload, done) => done(null, visibleOnly(security, request, reply.statusCode, payload)));
 
   app.addHook('onResponse', (request, reply, done) => {
     const permission = routePermission(request);

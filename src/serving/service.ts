@@ -5,6 +5,7 @@
  * request: the new version is loaded and warmed, traffic moves, the old one drains, then it is
  * unloaded. A failed load leaves the old version serving and says why in the status.
  */
+import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { failedPrecondition, invalidArgument, isModelportError, ModelportError, notFound, unavailable } from '../core/errors.js';
 import type { Batch } from '../models/index.js';
@@ -22,6 +23,7 @@ import { SharedRateLimiter, SharedResponseCache } from './shared-state.js';
 import { timeOrderedId } from '../core/ids.js';
 import { CircuitBreaker } from './breaker.js';
 import { ShadowComparison, type ShadowView } from './shadow.js';
+import { redactorFor, type Redactor } from './pii.js';
 import { assign, bucketOf, BUCKETS, checkVariants, splitOf, type Split } from './traffic.js';
 import {
   DEFAULT_CONFIG,
@@ -88,6 +90,11 @@ export interface ServingOptions {
   pollMs?: number;
   /** Add Node process metrics (CPU, memory, event-loop lag) to /metrics. */
   processMetrics?: boolean;
+  /**
+   * The key PII columns are hashed under before prediction taps see them (see pii.ts); without
+   * one a random key per process is used, so hashes do not match across restarts.
+   */
+  piiKey?: Buffer;
 }
 
 /** What one prediction request runs against. */
@@ -245,12 +252,16 @@ export class ServingService {
   /** A change was announced during a refresh: another pass follows it. */
   private stale = false;
 
+  private readonly redactors = new WeakMap<LoadedVersion, Redactor | null>();
+  private readonly piiKey: Buffer;
+
   constructor(
     metadata: MetadataStore,
     private readonly source: ModelSource,
     private readonly clock: Clock,
     private readonly options: ServingOptions = {},
   ) {
+    this.piiKey = options.piiKey ?? randomBytes(32);
     this.store = new DeploymentStore(metadata);
     this.metrics = new ServingMetrics({ processMetrics: options.processMetrics });
     this.metrics.breakerStates = () => this.breakerStates();
@@ -833,7 +844,7 @@ export class ServingService {
         version: t.version.version,
         variant: t.variant,
         key: t.key,
-        inputs: batch,
+        inputs: this.tapped(t.version, batch),
         outputs: answered.output,
         latencyMs: performance.now() - started,
         timeMs: this.clock.now(),
@@ -841,6 +852,16 @@ export class ServingService {
       for (const tap of this.taps) tap.record(entry);
     }
     return answered;
+  }
+
+  /** The request as prediction taps may see it: PII columns of the version's signature hashed or dropped. */
+  private tapped(version: LoadedVersion, batch: Batch): Batch {
+    let redact = this.redactors.get(version);
+    if (redact === undefined) {
+      redact = redactorFor(version.predictor.signature, this.piiKey) ?? null;
+      this.redactors.set(version, redact);
+    }
+    return redact ? redact(batch) : batch;
   }
 
   /**
@@ -861,7 +882,7 @@ export class ServingService {
           (out) => {
             comparison.compare(output, out);
             this.metrics.shadowRequests.inc({ ...labels, outcome: 'ok' });
-            const entry = { requestId, deployment: answered.deployment, model: current.model, version: current.version, variant: name, key: answered.key, inputs: batch, outputs: out, latencyMs: performance.now() - started, timeMs: this.clock.now() };
+            const entry = { requestId, deployment: answered.deployment, model: current.model, version: current.version, variant: name, key: answered.key, inputs: this.tapped(current, batch), outputs: out, latencyMs: performance.now() - started, timeMs: this.clock.now() };
             for (const tap of this.taps) tap.record(entry);
           },
           () => {

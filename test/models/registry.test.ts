@@ -86,7 +86,7 @@ describe('loadModel', () => {
     await p.close();
     await assert.rejects(p.predict(Batch.from({ x: { dtype: 'float64', shape: [], data: Float64Array.of(1) } })), {
       code: 'FailedPrecondition',
-      message: /predict failed: closed/,
+      message: /model\.js: closed/,
     });
   });
 

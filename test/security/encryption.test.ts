@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { testConfig } from '../helpers/platform.js';
@@ -11,6 +12,7 @@ import { createPlatform } from '../../src/platform.js';
 import { startServer } from '../../src/server/serve.js';
 import { readBlob } from '../../src/storage/blobs.js';
 import { ModelportError } from '../../src/core/errors.js';
+import { webhookServer } from '../monitoring/alerts/webhook-server.js';
 
 const TLS = new URL('../fixtures/tls/', import.meta.url).pathname;
 
@@ -112,4 +114,29 @@ test('the server speaks HTTPS with --tls-cert and --tls-key, and refuses an unre
   }
   await assert.rejects(startServer(testConfig({ tlsCert: join(TLS, 'cert.pem'), tlsKey: join(TLS, 'missing.pem') }), { logger: false }), /--tls-key: cannot read .*missing\.pem \(ENOENT\)/);
   assert.throws(() => testConfig({ tlsCert: join(TLS, 'cert.pem') }), /TLS needs both --tls-cert and --tls-key/);
+});
+
+test("monitoring webhooks' signing secrets are stored sealed under the master key and still sign", async () => {
+  const keyFile = join(tempDir('keys'), 'master.keys');
+  writeFileSync(keyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+  const platform = await createPlatform(testConfig({ masterKeyFile: keyFile, allowPrivateWebhookTargets: true }));
+  const hook = await webhookServer();
+  try {
+    const { monitoring } = platform.services;
+    const secret = 'monitor-signing-secret-0123456789';
+    await monitoring.monitors.create({ name: 'm', deployment: 'd', kind: 'drift', intervalSeconds: 3600, drift: { reference: { records: [{ a: 1 }, { a: 2 }] } }, webhooks: [{ url: hook.url, secret }] });
+    const [target] = await monitoring.monitors.deploymentTargets('d');
+    await monitoring.alerts.raise({ dedupKey: 'k', deployment: 'd', kind: 'performance', message: 'accuracy low' }, [target]);
+    await monitoring.alerts.raise({ dedupKey: 'k2', deployment: 'd', kind: 'performance', message: 'latency high' }, [{ url: hook.url, secret }]);
+    await monitoring.webhooks.idle();
+    const db = platform.metadata.db as Kysely<any>;
+    const stored = JSON.stringify([await db.selectFrom('mon_monitor').select('webhooks').execute(), await db.selectFrom('mon_delivery').select('secret').execute()]);
+    assert.equal(stored.includes(secret), false, stored);
+    assert.match(stored, /sealed:v1:/);
+    assert.equal(hook.received.length, 2);
+    for (const r of hook.received) assert.equal(r.headers['x-modelport-signature'], `sha256=${createHmac('sha256', secret).update(r.body).digest('hex')}`);
+  } finally {
+    await hook.close();
+    await platform.close();
+  }
 });

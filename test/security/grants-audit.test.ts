@@ -1,7 +1,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { testServer } from '../helpers/platform.js';
+import { testPlatform, testServer } from '../helpers/platform.js';
 import { runCli } from '../helpers/cli.js';
 import type { RunningServer } from '../../src/server/serve.js';
 
@@ -71,6 +71,28 @@ describe('per-resource permissions and the audit log', () => {
     assert.match(bad.body.error.message, /resource_kind: must be one of experiment, registered_model, dataset, deployment, pipeline/);
   });
 
+  test('searches and lists leave out what a grant of NO_PERMISSIONS closes', async () => {
+    const hidden = (await call(`${api}/experiments/create`, admin, 'POST', { name: 'hidden-exp' })).body.experiment_id as string;
+    const shown = (await call(`${api}/experiments/create`, admin, 'POST', { name: 'shown-exp' })).body.experiment_id as string;
+    for (const experiment_id of [hidden, shown]) assert.equal((await call(`${api}/runs/create`, admin, 'POST', { experiment_id })).status, 200);
+    for (const name of ['hidden-model', 'shown-model']) assert.equal((await call(`${api}/registered-models/create`, admin, 'POST', { name })).status, 200);
+    for (const [resource_kind, resource] of [['experiment', hidden], ['registered_model', 'hidden-model']]) {
+      assert.equal((await call(`${server.url}/api/v1/security/grants`, admin, 'PUT', { subject_kind: 'token', subject: 'bob', resource_kind, resource, permission: 'NO_PERMISSIONS' })).status, 200);
+    }
+    const experiments = async (token: string) => ((await call(`${api}/experiments/search?max_results=1000`, token)).body.experiments as { name: string }[]).map((e) => e.name);
+    const models = async (token: string) => ((await call(`${api}/registered-models/search?max_results=1000`, token)).body.registered_models as { name: string }[]).map((m) => m.name);
+    assert.ok((await experiments(admin)).includes('hidden-exp'));
+    assert.deepEqual([(await experiments(bob)).includes('hidden-exp'), (await experiments(bob)).includes('shown-exp')], [false, true]);
+    assert.deepEqual([(await models(bob)).includes('hidden-model'), (await models(bob)).includes('shown-model')], [false, true]);
+    assert.ok((await models(alice)).includes('hidden-model'), 'the grant is bob’s alone');
+    assert.equal((await call(`${api}/experiments/get-by-name?experiment_name=hidden-exp`, bob)).status, 403, 'nor by its name');
+    assert.equal((await call(`${api}/experiments/get-by-name?experiment_name=shown-exp`, bob)).status, 200);
+    const ours = ((await call(`${server.url}/api/v1/registry/models?maxResults=1000`, bob)).body.models as { name: string }[]).map((m) => m.name);
+    assert.deepEqual([ours.includes('hidden-model'), ours.includes('shown-model')], [false, true]);
+    const runs = (await call(`${api}/runs/search`, bob, 'POST', { experiment_ids: [hidden, shown] })).body.runs as { info: { experiment_id: string } }[];
+    assert.deepEqual(runs.map((r) => r.info.experiment_id), [shown]);
+  });
+
   test('every mutating and every refused call is in the audit log, with who, what, outcome and request id', async () => {
     await call(`${api}/experiments/create`, bob, 'POST', { name: 'audited' });
     await call(`${api}/experiments/create`, alice, 'POST', { name: 'refused' });
@@ -122,4 +144,31 @@ describe('per-resource permissions and the audit log', () => {
     assert.equal(cli.code, 1, cli.stderr);
     assert.match(cli.stdout, new RegExp(`audit chain broken at entry ${before[2].seq}: entry ${before[1].seq} is missing`));
   });
+});
+
+test("deleting the audit log's newest entries, or rewriting its head record, is detected", async () => {
+  const platform = await testPlatform();
+  try {
+    const { audit } = platform.services.security;
+    const db = platform.metadata.db;
+    assert.deepEqual(await audit.verify(), { ok: true, entries: 0 });
+    for (let i = 0; i < 5; i++) await audit.append({ actor: 'token:alice', action: `POST /x/${i}`, target: 'x', outcome: 'ok', status: 200, client: '127.0.0.1', request_id: `r${i}` });
+    assert.deepEqual(await audit.verify(), { ok: true, entries: 5 });
+
+    const [head] = await sql<{ seq: number; hash: string; mac: string }>`select seq, hash, mac from sec_audit_head`.execute(db).then((r) => r.rows);
+    await sql`delete from sec_audit where seq >= 4`.execute(db);
+    assert.deepEqual(await audit.verify(), { ok: false, entries: 3, brokenAt: 4, reason: 'entries 4 to 5 are missing (the log was truncated)' });
+
+    const third = (await audit.list()).at(-1)!;
+    await sql`update sec_audit_head set seq = 3, hash = ${third.hash}`.execute(db);
+    assert.deepEqual(await audit.verify(), { ok: false, entries: 3, brokenAt: 3, reason: 'the head record was altered (its MAC does not match)' });
+
+    await sql`delete from sec_audit_head`.execute(db);
+    assert.equal((await audit.verify()).ok, false, 'a missing head record');
+    await sql`insert into sec_audit_head (id, seq, hash, mac) values (1, ${head.seq}, ${head.hash}, ${head.mac})`.execute(db);
+    await audit.append({ actor: 'token:alice', action: 'POST /x/again', target: 'x', outcome: 'ok', status: 200, client: '127.0.0.1', request_id: 'r6' });
+    assert.deepEqual(await audit.verify(), { ok: false, entries: 4, brokenAt: 6, reason: 'entry 4 is missing (the next is 6)' }, 'the next append does not paper over the cut');
+  } finally {
+    await platform.close();
+  }
 });

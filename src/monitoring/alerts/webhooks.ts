@@ -5,6 +5,7 @@
  * the row and due retries are sent by the service's tick, so waits follow the Clock and survive
  * restarts.
  */
+import type { SecretBox } from '../../core/secret-box.js';
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
@@ -22,6 +23,8 @@ export interface WebhookOptions {
   timeoutMs?: number;
   /** Deliver to loopback and private addresses too (checked on every connection otherwise). */
   allowPrivateTargets?: boolean;
+  /** Seals signing secrets in stored deliveries and opens them to sign. */
+  secrets?: SecretBox;
 }
 
 function toDelivery(row: MonDeliveryTable): Delivery {
@@ -48,6 +51,7 @@ export class AlertWebhooks {
   private readonly maxDelayMs: number;
   private readonly timeoutMs: number;
   private readonly allowPrivate: boolean;
+  private readonly secrets: SecretBox | undefined;
 
   constructor(
     private readonly db: Kysely<AlertTables>,
@@ -59,6 +63,7 @@ export class AlertWebhooks {
     this.maxDelayMs = options.maxDelayMs ?? 5 * 60_000;
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.allowPrivate = options.allowPrivateTargets ?? false;
+    this.secrets = options.secrets;
   }
 
   /** Records one delivery per target and starts the first attempts without waiting for them. */
@@ -71,7 +76,7 @@ export class AlertWebhooks {
       alert_id: event.alert.id,
       event: event.type,
       url: t.url,
-      secret: t.secret ?? null,
+      secret: t.secret === undefined ? null : (this.secrets?.sealOnce(t.secret) ?? t.secret),
       payload,
       status: 'pending',
       attempts: 0,
@@ -127,7 +132,7 @@ export class AlertWebhooks {
         'x-modelport-event': row.event,
         'x-modelport-delivery': row.id,
       };
-      if (row.secret) headers['x-modelport-signature'] = signWebhookPayload(row.secret, row.payload);
+      if (row.secret) headers['x-modelport-signature'] = signWebhookPayload(this.secrets?.open(row.secret) ?? row.secret, row.payload);
       const sent = await postWebhook(row.url, row.payload, headers, { allowPrivate: this.allowPrivate, timeoutMs: this.timeoutMs });
       const status = sent.status ?? null;
       const error = sent.error ?? (status !== null && (status < 200 || status >= 300) ? `HTTP ${status}` : null);

@@ -7,6 +7,7 @@
  * leaves it as it is. Due-ness comes from the Clock; replicas claim a run by moving its
  * next_run_ms, so each run happens once.
  */
+import type { SecretBox } from '../../core/secret-box.js';
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
@@ -49,6 +50,8 @@ export interface MonitorsDeps {
   datasets?: DatasetSource;
   /** Webhook targets on loopback/private addresses are accepted (tests, single-host installs). */
   allowPrivateWebhookTargets?: boolean;
+  /** Seals webhook signing secrets before they are stored. */
+  secrets?: SecretBox;
 }
 
 interface Outcome {
@@ -182,7 +185,7 @@ export class Monitors {
   private checkWebhooks(targets: WebhookTarget[] | undefined): Promise<WebhookTarget[]> {
     const allow = this.deps.allowPrivateWebhookTargets ?? false;
     return Promise.all(
-      (targets ?? []).map(async (t, i) => ({ url: await checkWebhookUrl(t.url, `webhooks[${i}].url`, allow), ...(t.secret ? { secret: t.secret } : {}) })),
+      (targets ?? []).map(async (t, i) => ({ url: await checkWebhookUrl(t.url, `webhooks[${i}].url`, allow), ...(t.secret ? { secret: this.deps.secrets?.seal(t.secret) ?? t.secret } : {}) })),
     );
   }
 

@@ -11,7 +11,8 @@ test('shadows answer copies off the request path: failing or slow ones never rea
     const { registry, serving } = platform.services;
     await registerSimulated(registry, 'm', 0, 0); // 1: the primary
     await registerSimulated(registry, 'm', 100, 0); // 2: throws on every request
-    await registerSimulated(registry, 'm', 0, 0, 2000); // 3: takes 2 s
+    // Slow enough that 400 requests through sandboxed js models (an IPC round trip each) on a loaded machine finish first.
+    await registerSimulated(registry, 'm', 0, 0, 6000); // 3: takes 6 s
     await registerSimulated(registry, 'm', 0, 4); // 4: wrong on 40% of rows
     await serving.create({ name: 'plain', model: 'm', version: 1 });
     await serving.create({
@@ -32,7 +33,7 @@ test('shadows answer copies off the request path: failing or slow ones never rea
     const early = serving.shadowComparisons('shadowed').find((s) => s.variant === 'slow')!;
     assert.equal(early.requests, 200);
     assert.equal(early.rows, 0);
-    await new Promise((r) => setTimeout(r, 2500));
+    await new Promise((r) => setTimeout(r, 6500));
     const res = await app.inject({ method: 'GET', url: '/api/v1/deployments/shadowed/shadow' });
     const byName = Object.fromEntries(res.json().shadows.map((s: any) => [s.variant, s]));
     assert.deepEqual([byName.throws.requests, byName.throws.failures, byName.throws.rows], [200, 200, 0]);
