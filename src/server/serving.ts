@@ -36,6 +36,11 @@ const Routing = Type.Object({
   fallback: Type.Optional(Type.String({ minLength: 1, description: "variant answering while the chosen one's circuit breaker is open" })),
   breaker_failures: Type.Optional(Type.Integer({ minimum: 1, description: 'consecutive failures that open a variant breaker (default 5)' })),
   breaker_cooldown_ms: Type.Optional(Type.Integer({ minimum: 0, description: 'open breaker waits this long before a trial request (default 30000)' })),
+  timeouts_ms: Type.Optional(
+    Type.Record(Type.String(), Type.Integer({ minimum: 1, maximum: 3_600_000 }), {
+      description: 'per variant name, how long it may take (ms); slower counts as its failure and the fallback answers (replaces the whole map)',
+    }),
+  ),
 });
 const VariantBody = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 64 }),
@@ -106,6 +111,7 @@ const DeploymentView = Type.Object({
     fallback: Type.Optional(Type.String()),
     breaker_failures: Type.Integer(),
     breaker_cooldown_ms: Type.Integer(),
+    timeouts_ms: Type.Optional(Type.Record(Type.String(), Type.Integer())),
   }),
   threads: Type.Integer(),
   executor: Type.String(),
@@ -151,6 +157,7 @@ function view(d: Deployment): DeploymentJson {
       fallback: d.routing.fallback,
       breaker_failures: d.routing.breakerFailures,
       breaker_cooldown_ms: d.routing.breakerCooldownMs,
+      timeouts_ms: d.routing.timeoutsMs,
     },
     threads: d.threads,
     executor: d.executor,
@@ -194,7 +201,7 @@ function patchOf(body: SettingsJson): DeploymentConfigPatch {
     batching: b && drop({ maxBatchSize: b.max_batch_size, maxQueueDelayUs: b.max_queue_delay_us, maxQueueSize: b.max_queue_size, timeoutMs: b.timeout_ms }),
     cache: c && drop({ enabled: c.enabled, maxEntries: c.max_entries, maxBytes: c.max_bytes, ttlMs: c.ttl_ms }),
     rateLimit: r && drop({ enabled: r.enabled, requestsPerSecond: r.requests_per_second, burst: r.burst, key: r.key }),
-    routing: g && drop({ header: g.header, inputField: g.input_field, fallback: g.fallback, breakerFailures: g.breaker_failures, breakerCooldownMs: g.breaker_cooldown_ms }),
+    routing: g && drop({ header: g.header, inputField: g.input_field, fallback: g.fallback, breakerFailures: g.breaker_failures, breakerCooldownMs: g.breaker_cooldown_ms, timeoutsMs: g.timeouts_ms }),
     threads: body.threads,
     executor: body.executor,
   };

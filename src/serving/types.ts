@@ -35,6 +35,11 @@ export interface RoutingConfig {
   breakerFailures: number;
   /** How long an open breaker waits before a trial request (ms). */
   breakerCooldownMs: number;
+  /**
+   * Per variant name: how long it may take to answer (ms). Beyond that the request counts as
+   * its failure and the fallback answers. Names need not exist yet ("canary" before a rollout).
+   */
+  timeoutsMs?: Record<string, number>;
 }
 
 export interface BatchingConfig {
