@@ -3,6 +3,7 @@
  * (batching, cache, rate limit) and delete. Field names are snake_case, as in the issue and
  * Triton's configuration.
  */
+import { StreamSupervisor } from '../serving/stream/supervisor.js';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -52,7 +53,15 @@ const VariantBody = Type.Object({
   mirror: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: "a shadow's share of requests copied to it" })),
 });
 const Variants = Type.Array(VariantBody, { minItems: 1, maxItems: 16, description: 'replaces every variant' });
+const StreamBody = Type.Object({
+  from: Type.String({ minLength: 1, description: 'redis://HOST:PORT/STREAM the servers read events from' }),
+  to: Type.String({ minLength: 1, description: 'redis://HOST:PORT/STREAM they write predictions to' }),
+  group: Type.Optional(Type.String({ minLength: 1, description: 'consumer group (default modelport:DEPLOYMENT)' })),
+  dead_letter: Type.Optional(Type.String({ minLength: 1, description: 'stream for malformed events, on the input Redis (default FROM:dead)' })),
+  batch_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_536, description: 'events per micro-batch (default 256)' })),
+});
 const Settings = {
+  stream: Type.Optional(Type.Union([StreamBody, Type.Null()], { description: 'a stream consumer every server runs for this deployment; null removes it' })),
   routing: Type.Optional(Routing),
   batching: Type.Optional(Batching),
   cache: Type.Optional(Cache),
@@ -115,6 +124,7 @@ const DeploymentView = Type.Object({
   }),
   threads: Type.Integer(),
   executor: Type.String(),
+  stream: Type.Optional(StreamBody),
   revision: Type.Integer(),
   created_ms: Type.Number(),
   updated_ms: Type.Number(),
@@ -161,6 +171,7 @@ function view(d: Deployment): DeploymentJson {
     },
     threads: d.threads,
     executor: d.executor,
+    stream: d.stream && { from: d.stream.from, to: d.stream.to, group: d.stream.group, dead_letter: d.stream.deadLetter, batch_size: d.stream.batchSize },
     revision: d.revision,
     created_ms: d.createdMs,
     updated_ms: d.updatedMs,
@@ -204,6 +215,7 @@ function patchOf(body: SettingsJson): DeploymentConfigPatch {
     routing: g && drop({ header: g.header, inputField: g.input_field, fallback: g.fallback, breakerFailures: g.breaker_failures, breakerCooldownMs: g.breaker_cooldown_ms, timeoutsMs: g.timeouts_ms }),
     threads: body.threads,
     executor: body.executor,
+    stream: body.stream && { from: body.stream.from, to: body.stream.to, group: body.stream.group, deadLetter: body.stream.dead_letter, batchSize: body.stream.batch_size },
   };
 }
 
@@ -218,6 +230,10 @@ const NamePath = Type.Object({ name: Type.String() });
 export const servingRoutes: FastifyPluginAsync<{ platform: Platform }> = async (root, { platform }) => {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const serving = platform.services.serving;
+  // Only a listening server consumes streams: an embedded CLI's app answers one command.
+  const streams = new StreamSupervisor(serving, serving.metrics.registry, platform.clock);
+  app.addHook('onListen', async () => streams.start());
+  app.addHook('onClose', async () => streams.close());
 
   app.get('/api/v1/deployments', {
     config: { permission: 'read' },

@@ -19,6 +19,7 @@ import { DeploymentStore, type Change, type Revision } from './store.js';
 import { VariantStats } from './variant-stats.js';
 import { CircuitBreaker } from './breaker.js';
 import { ShadowComparison, type ShadowView } from './shadow.js';
+import { checkStreamConfig } from './stream/config.js';
 import { assign, bucketOf, BUCKETS, checkVariants, splitOf, VARIANT_NAME, type Split } from './traffic.js';
 import {
   DEFAULT_CONFIG,
@@ -30,6 +31,7 @@ import {
   type DeploymentStatus,
   type PredictionTap,
   type RoutingConfig,
+  type StreamConfig,
   type VariantSpec,
   type VariantStatus,
 } from './types.js';
@@ -144,6 +146,7 @@ function configOf(spec: DeploymentConfig): DeploymentConfig {
     routing: spec.routing ?? DEFAULT_CONFIG.routing,
     threads: spec.threads,
     executor: spec.executor ?? DEFAULT_CONFIG.executor,
+    ...(spec.stream ? { stream: spec.stream } : {}),
   };
 }
 
@@ -157,6 +160,8 @@ export function mergeConfig(base: DeploymentConfig, patch: DeploymentConfigPatch
     threads: patch.threads ?? base.threads,
     executor: patch.executor ?? base.executor,
   };
+  const stream = patch.stream === null ? undefined : (patch.stream ?? base.stream);
+  if (stream) out.stream = checkStreamConfig(stream);
   const int = (v: number, field: string, min: number, max: number) => {
     if (!Number.isInteger(v) || v < min || v > max) throw invalidArgument(`${field}: ${v} must be a whole number in ${min}..${max}`);
   };
@@ -585,6 +590,11 @@ export class ServingService {
   targetNow(name: string, version?: number, key?: string): Target | undefined {
     const rt = this.runtimes.get(name);
     return rt && this.pick(rt, name, version, key);
+  }
+
+  /** The stream consumers declared on the deployments this replica knows. */
+  streams(): Map<string, StreamConfig> {
+    return new Map([...this.runtimes].flatMap(([name, rt]) => (rt.record.stream ? [[name, rt.record.stream] as const] : [])));
   }
 
   /** How `name` chooses a request's key (undefined when this replica does not know it yet). */
