@@ -28,6 +28,7 @@ import type { AlertKind } from './monitoring/alerts/types.js';
 import { RolloutService } from './serving/rollouts/service.js';
 import { AbAnalyzer } from './serving/ab.js';
 import { rolloutPorts } from './monitoring/rollout-ports.js';
+import { batchPredictStep } from './serving/jobs/pipeline-step.js';
 
 export interface Platform {
   readonly config: Config;
@@ -123,6 +124,7 @@ async function createServices(stores: Stores): Promise<Services> {
     setAlias: async (model, alias, version) => void (await registry.setAlias(model, alias, version)),
   });
   const ab = new AbAnalyzer(serving, monitored, stores.clock);
+  pipelines.steps.register('batch_predict', batchPredictStep(jobs, stores.blobs));
   return { tracking, datasets, registry, serving, monitoring, features, explain, security, jobs, pipelines, rollouts, ab };
 }
 
