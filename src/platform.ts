@@ -29,6 +29,7 @@ import { RolloutService } from './serving/rollouts/service.js';
 import { AbAnalyzer } from './serving/ab.js';
 import { rolloutPorts } from './monitoring/rollout-ports.js';
 import { clusterMigrations, openCluster, type Cluster } from './cluster/index.js';
+import { batchPredictStep } from './serving/jobs/pipeline-step.js';
 
 export interface Platform {
   readonly config: Config;
@@ -132,6 +133,7 @@ async function createServices(stores: Stores): Promise<Services> {
     leader: stores.cluster.leadership('serving.rollouts'),
   });
   const ab = new AbAnalyzer(serving, monitored, stores.clock);
+  pipelines.steps.register('batch_predict', batchPredictStep(jobs, stores.blobs));
   return { tracking, datasets, registry, serving, monitoring, features, explain, security, jobs, pipelines, rollouts, ab };
 }
 

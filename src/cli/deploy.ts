@@ -30,6 +30,7 @@ interface DeployFlags {
   variant?: string[];
   userHeader?: string;
   routeBy?: string;
+  variantTimeout?: string[];
   reason?: string;
 }
 
@@ -66,6 +67,18 @@ export function variantFromFlag(raw: string): VariantRequest {
   return { name, model, ...ref, weight: Number(share) };
 }
 
+/** `--variant-timeout NAME=MS`, repeated: each variant's own timeout. */
+function timeoutsFromFlags(raw: string[] | undefined): Record<string, number> | undefined {
+  if (!raw || raw.length === 0) return undefined;
+  return Object.fromEntries(
+    raw.map((r) => {
+      const m = /^([A-Za-z0-9][A-Za-z0-9._-]*)=(\d+)$/.exec(r.trim());
+      if (!m || Number(m[2]) < 1) throw invalidArgument(`--variant-timeout: "${r}" must be NAME=MS (milliseconds >= 1)`);
+      return [m[1], Number(m[2])];
+    }),
+  );
+}
+
 /** The deploy request the flags describe; every mistake names its flag. */
 export function deployRequestFromFlags(model: string, flags: DeployFlags): DeployRequest {
   if (flags.version !== undefined && flags.alias !== undefined) throw invalidArgument('--version, --alias: give one, not both');
@@ -74,7 +87,7 @@ export function deployRequestFromFlags(model: string, flags: DeployFlags): Deplo
   const key = flags.rateLimitKey;
   if (key !== undefined && key !== 'token' && key !== 'address') throw invalidArgument(`--rate-limit-key: "${key}" must be token or address`);
   const rps = positive(flags.rateLimit, '--rate-limit');
-  const routing = defined({ header: flags.userHeader, input_field: flags.routeBy });
+  const routing = defined({ header: flags.userHeader, input_field: flags.routeBy, timeouts_ms: timeoutsFromFlags(flags.variantTimeout) });
   return {
     name: flags.name ?? (variants ? model : undefined),
     model: variants ? undefined : model,
@@ -153,6 +166,7 @@ export function registerDeployCommand(program: Command): void {
     .option('--user-header <header>', 'request header whose value picks the variant (default x-user-id)')
     .option('--reason <text>', 'why (recorded with the revision this change makes)')
     .option('--route-by <input>', 'input field whose value picks the variant (before the header)')
+    .option('--variant-timeout <name=ms...>', "a variant's own timeout; slower counts as its failure and the fallback answers (repeat; replaces all)")
     .action(async (model: string, flags: DeployFlags, cmd: Command) => {
       const request = deployRequestFromFlags(model, flags);
       await withClient(cmd, async (client) => {

@@ -6,11 +6,11 @@
  */
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { invalidArgument } from '../core/errors.js';
+import { failedPrecondition, invalidArgument } from '../core/errors.js';
 import { ServingClient, type AbInfo, type RevisionInfo, type RolloutAction, type RolloutInfo, type RolloutRequest } from '../client/serving.js';
 import type { ModelportClient } from '../client/client.js';
 import { describeDeployment } from './deploy.js';
-import { withClient } from './context.js';
+import { globalOptions, withClient } from './context.js';
 
 /** Changes made from the CLI are recorded as made by the logged-in user. */
 export function servingClient(client: ModelportClient): ServingClient {
@@ -50,6 +50,8 @@ interface RolloutFlags {
   minFeedback?: string;
   moveAlias?: string;
   format?: string;
+  wait?: boolean;
+  pollSeconds?: string;
 }
 
 function numberFlag(raw: string | undefined, flag: string, min: number, max = Infinity): number | undefined {
@@ -125,6 +127,26 @@ export function describeAb(a: AbInfo): string {
 
 const ROLLOUT_ACTIONS = ['status', 'pause', 'resume', 'abort', 'promote'];
 
+const ENDED = new Set(['promoted', 'rolled_back', 'aborted']);
+
+/**
+ * Follows a rollout until it ends, writing it whenever its step or state changes; a rollout that
+ * ends other than promoted fails the command (so a script or CI job stops on a rollback).
+ */
+async function follow(serving: ServingClient, name: string, first: RolloutInfo, pollMs: number, write: (r: RolloutInfo) => void): Promise<void> {
+  let r = first;
+  let seen = `${r.state}/${r.step}`;
+  while (!ENDED.has(r.state)) {
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    r = await serving.rollout(name);
+    if (`${r.state}/${r.step}` !== seen) {
+      seen = `${r.state}/${r.step}`;
+      write(r);
+    }
+  }
+  if (r.state !== 'promoted') throw failedPrecondition(`rollout ${r.id} of "${name}" ${r.state.replace('_', ' ')}${r.reason ? `: ${r.reason}` : ''}`);
+}
+
 export function registerRolloutCommands(program: Command): void {
   program
     .command('rollout')
@@ -144,6 +166,8 @@ export function registerRolloutCommands(program: Command): void {
     .option('--min-feedback <n>', 'labels per variant before the metric gate judges (default 100)')
     .option('--move-alias <alias>', "on promotion, point this alias at the canary's version")
     .option('--format <format>', 'text | json', 'text')
+    .option('--wait', 'follow the rollout until it is promoted (exit 0), rolled back or aborted (exit 2)')
+    .option('--poll-seconds <s>', 'with --wait: how often to look', '5')
     .action(async (first: string, second: string | undefined, flags: RolloutFlags, cmd: Command) => {
       if (flags.format !== 'text' && flags.format !== 'json') throw invalidArgument(`--format: "${flags.format}" must be text or json`);
       const action = ROLLOUT_ACTIONS.includes(first) ? first : undefined;
@@ -151,10 +175,22 @@ export function registerRolloutCommands(program: Command): void {
       if (!name) throw invalidArgument(`rollout ${first}: give the deployment name`);
       if (!action && second !== undefined) throw invalidArgument(`rollout: "${first}" is not an action (${ROLLOUT_ACTIONS.join(', ')})`);
       const request = action ? undefined : rolloutRequestFromFlags(flags);
+      const pollMs = numberFlag(flags.pollSeconds, '--poll-seconds', 0.05, 3600)! * 1000;
+      const embedded = !(globalOptions(cmd).server ?? process.env.MODELPORT_SERVER);
+      const write = (r: RolloutInfo) => process.stdout.write(flags.format === 'json' ? `${JSON.stringify(r, null, 2)}\n` : describeRollout(r));
       await withClient(cmd, async (client) => {
         const serving = servingClient(client);
         const r = !action ? await serving.startRollout(name, request!) : action === 'status' ? await serving.rollout(name) : await serving.rolloutAction(name, action as RolloutAction);
-        process.stdout.write(flags.format === 'json' ? `${JSON.stringify(r, null, 2)}\n` : describeRollout(r));
+        write(r);
+        // Gates judge live traffic, and a command without --server serves none: its controller
+        // would wait forever. The rollout is in the store, where a server's controller runs it.
+        if (embedded && !ENDED.has(r.state)) {
+          process.stderr.write(
+            `note: no server runs in this process; rollout ${r.id} is kept in the store and advances while \`modelport server\` on this store serves "${name}" ` +
+              `(its controller resumes it). Follow it with \`modelport rollout status ${name}${flags.wait ? '' : ' --wait'}\`.\n`,
+          );
+        }
+        if (flags.wait) await follow(serving, name, r, pollMs, write);
       });
     });
 

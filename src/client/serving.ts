@@ -29,9 +29,11 @@ export interface DeploymentSettings {
   batching?: { max_batch_size?: number; max_queue_delay_us?: number; max_queue_size?: number; timeout_ms?: number };
   cache?: { enabled?: boolean; max_entries?: number; max_bytes?: number; ttl_ms?: number; shared?: boolean };
   rate_limit?: { enabled?: boolean; requests_per_second?: number; burst?: number; key?: 'token' | 'address'; shared?: boolean };
-  routing?: { header?: string; input_field?: string; fallback?: string; breaker_failures?: number; breaker_cooldown_ms?: number };
+  routing?: { header?: string; input_field?: string; fallback?: string; breaker_failures?: number; breaker_cooldown_ms?: number; timeouts_ms?: Record<string, number> };
   threads?: number;
   executor?: 'auto' | 'worker' | 'event-loop';
+  /** A stream consumer every server runs for the deployment; null removes it. */
+  stream?: { from: string; to: string; group?: string; dead_letter?: string; batch_size?: number } | null;
 }
 
 export interface VariantRequest {

@@ -3,6 +3,7 @@
  * (batching, cache, rate limit) and delete. Field names are snake_case, as in the issue and
  * Triton's configuration.
  */
+import { StreamSupervisor } from '../serving/stream/supervisor.js';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -38,6 +39,11 @@ const Routing = Type.Object({
   fallback: Type.Optional(Type.String({ minLength: 1, description: "variant answering while the chosen one's circuit breaker is open" })),
   breaker_failures: Type.Optional(Type.Integer({ minimum: 1, description: 'consecutive failures that open a variant breaker (default 5)' })),
   breaker_cooldown_ms: Type.Optional(Type.Integer({ minimum: 0, description: 'open breaker waits this long before a trial request (default 30000)' })),
+  timeouts_ms: Type.Optional(
+    Type.Record(Type.String(), Type.Integer({ minimum: 1, maximum: 3_600_000 }), {
+      description: 'per variant name, how long it may take (ms); slower counts as its failure and the fallback answers (replaces the whole map)',
+    }),
+  ),
 });
 const VariantBody = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 64 }),
@@ -49,7 +55,15 @@ const VariantBody = Type.Object({
   mirror: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: "a shadow's share of requests copied to it" })),
 });
 const Variants = Type.Array(VariantBody, { minItems: 1, maxItems: 16, description: 'replaces every variant' });
+const StreamBody = Type.Object({
+  from: Type.String({ minLength: 1, description: 'redis://HOST:PORT/STREAM the servers read events from' }),
+  to: Type.String({ minLength: 1, description: 'redis://HOST:PORT/STREAM they write predictions to' }),
+  group: Type.Optional(Type.String({ minLength: 1, description: 'consumer group (default modelport:DEPLOYMENT)' })),
+  dead_letter: Type.Optional(Type.String({ minLength: 1, description: 'stream for malformed events, on the input Redis (default FROM:dead)' })),
+  batch_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_536, description: 'events per micro-batch (default 256)' })),
+});
 const Settings = {
+  stream: Type.Optional(Type.Union([StreamBody, Type.Null()], { description: 'a stream consumer every server runs for this deployment; null removes it' })),
   routing: Type.Optional(Routing),
   batching: Type.Optional(Batching),
   cache: Type.Optional(Cache),
@@ -108,9 +122,11 @@ const DeploymentView = Type.Object({
     fallback: Type.Optional(Type.String()),
     breaker_failures: Type.Integer(),
     breaker_cooldown_ms: Type.Integer(),
+    timeouts_ms: Type.Optional(Type.Record(Type.String(), Type.Integer())),
   }),
   threads: Type.Integer(),
   executor: Type.String(),
+  stream: Type.Optional(StreamBody),
   revision: Type.Integer(),
   created_ms: Type.Number(),
   updated_ms: Type.Number(),
@@ -167,9 +183,11 @@ function view(d: Deployment): DeploymentJson {
       fallback: d.routing.fallback,
       breaker_failures: d.routing.breakerFailures,
       breaker_cooldown_ms: d.routing.breakerCooldownMs,
+      timeouts_ms: d.routing.timeoutsMs,
     },
     threads: d.threads,
     executor: d.executor,
+    stream: d.stream && { from: d.stream.from, to: d.stream.to, group: d.stream.group, dead_letter: d.stream.deadLetter, batch_size: d.stream.batchSize },
     revision: d.revision,
     created_ms: d.createdMs,
     updated_ms: d.updatedMs,
@@ -210,9 +228,10 @@ function patchOf(body: SettingsJson): DeploymentConfigPatch {
     batching: b && drop({ maxBatchSize: b.max_batch_size, maxQueueDelayUs: b.max_queue_delay_us, maxQueueSize: b.max_queue_size, timeoutMs: b.timeout_ms }),
     cache: c && drop({ enabled: c.enabled, maxEntries: c.max_entries, maxBytes: c.max_bytes, ttlMs: c.ttl_ms, shared: c.shared }),
     rateLimit: r && drop({ enabled: r.enabled, requestsPerSecond: r.requests_per_second, burst: r.burst, key: r.key, shared: r.shared }),
-    routing: g && drop({ header: g.header, inputField: g.input_field, fallback: g.fallback, breakerFailures: g.breaker_failures, breakerCooldownMs: g.breaker_cooldown_ms }),
+    routing: g && drop({ header: g.header, inputField: g.input_field, fallback: g.fallback, breakerFailures: g.breaker_failures, breakerCooldownMs: g.breaker_cooldown_ms, timeoutsMs: g.timeouts_ms }),
     threads: body.threads,
     executor: body.executor,
+    stream: body.stream && { from: body.stream.from, to: body.stream.to, group: body.stream.group, deadLetter: body.stream.dead_letter, batchSize: body.stream.batch_size },
   };
 }
 
@@ -227,6 +246,10 @@ const NamePath = Type.Object({ name: Type.String() });
 export const servingRoutes: FastifyPluginAsync<{ platform: Platform }> = async (root, { platform }) => {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const serving = platform.services.serving;
+  // Only a listening server consumes streams: an embedded CLI's app answers one command.
+  const streams = new StreamSupervisor(serving, serving.metrics.registry, platform.clock);
+  app.addHook('onListen', async () => streams.start());
+  app.addHook('onClose', async () => streams.close());
 
   app.get('/api/v1/deployments', {
     config: { permission: 'read' },

@@ -23,6 +23,7 @@ export class ServingMetrics {
   readonly loadFailures: Counter<'deployment'>;
   readonly shadowRequests: Counter<'deployment' | 'variant' | 'outcome'>;
   readonly fallbacks: Counter<'deployment' | 'variant' | 'fallback'>;
+  readonly timeouts: Counter<'deployment' | 'variant'>;
   readonly breakerState: Gauge<'deployment' | 'variant'>;
   /** Set by the service: each variant's circuit-breaker state, read at scrape time. */
   breakerStates: () => { deployment: string; variant: string; state: string }[] = () => [];
@@ -102,8 +103,14 @@ export class ServingMetrics {
     });
     this.fallbacks = new Counter({
       name: 'modelport_fallback_requests_total',
-      help: "Requests answered by the fallback variant while the chosen variant's circuit breaker was open.",
+      help: "Requests answered by the fallback variant while the chosen variant's circuit breaker was open or after it exceeded its timeout.",
       labelNames: ['deployment', 'variant', 'fallback'],
+      registers,
+    });
+    this.timeouts = new Counter({
+      name: 'modelport_variant_timeouts_total',
+      help: "Requests a variant did not answer within its timeout (routing.timeouts_ms); each counts as a failure for the variant's circuit breaker.",
+      labelNames: ['deployment', 'variant'],
       registers,
     });
     const states = () => this.breakerStates();

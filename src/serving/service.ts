@@ -24,7 +24,8 @@ import { timeOrderedId } from '../core/ids.js';
 import { CircuitBreaker } from './breaker.js';
 import { ShadowComparison, type ShadowView } from './shadow.js';
 import { redactorFor, type Redactor } from './pii.js';
-import { assign, bucketOf, BUCKETS, checkVariants, splitOf, type Split } from './traffic.js';
+import { checkStreamConfig } from './stream/config.js';
+import { assign, bucketOf, BUCKETS, checkVariants, splitOf, VARIANT_NAME, type Split } from './traffic.js';
 import {
   DEFAULT_CONFIG,
   type Deployment,
@@ -35,6 +36,7 @@ import {
   type DeploymentStatus,
   type PredictionTap,
   type RoutingConfig,
+  type StreamConfig,
   type VariantSpec,
   type VariantStatus,
 } from './types.js';
@@ -155,6 +157,13 @@ class DeploymentRuntime {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
+/** `work`'s result, or undefined when it takes longer than `ms` (real time: a request's latency, not the clock port's). */
+function within<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
 function configOf(spec: DeploymentConfig): DeploymentConfig {
   return {
     batching: spec.batching,
@@ -163,6 +172,7 @@ function configOf(spec: DeploymentConfig): DeploymentConfig {
     routing: spec.routing ?? DEFAULT_CONFIG.routing,
     threads: spec.threads,
     executor: spec.executor ?? DEFAULT_CONFIG.executor,
+    ...(spec.stream ? { stream: spec.stream } : {}),
   };
 }
 
@@ -176,6 +186,8 @@ export function mergeConfig(base: DeploymentConfig, patch: DeploymentConfigPatch
     threads: patch.threads ?? base.threads,
     executor: patch.executor ?? base.executor,
   };
+  const stream = patch.stream === null ? undefined : (patch.stream ?? base.stream);
+  if (stream) out.stream = checkStreamConfig(stream);
   const int = (v: number, field: string, min: number, max: number) => {
     if (!Number.isInteger(v) || v < min || v > max) throw invalidArgument(`${field}: ${v} must be a whole number in ${min}..${max}`);
   };
@@ -196,6 +208,10 @@ export function mergeConfig(base: DeploymentConfig, patch: DeploymentConfigPatch
   if (out.routing.inputField !== undefined && !/^.{1,256}$/.test(out.routing.inputField)) throw invalidArgument('routing.input_field: must be 1-256 characters');
   int(out.routing.breakerFailures, 'routing.breaker_failures', 1, 1_000_000);
   int(out.routing.breakerCooldownMs, 'routing.breaker_cooldown_ms', 0, 86_400_000);
+  for (const [variant, ms] of Object.entries(out.routing.timeoutsMs ?? {})) {
+    if (!VARIANT_NAME.test(variant)) throw invalidArgument(`routing.timeouts_ms: "${variant}" is not a variant name`);
+    int(ms, `routing.timeouts_ms.${variant}`, 1, 3_600_000);
+  }
   return out;
 }
 
@@ -722,6 +738,11 @@ export class ServingService {
     return rt && this.pick(rt, name, version, key);
   }
 
+  /** The stream consumers declared on the deployments this replica knows. */
+  streams(): Map<string, StreamConfig> {
+    return new Map([...this.runtimes].flatMap(([name, rt]) => (rt.record.stream ? [[name, rt.record.stream] as const] : [])));
+  }
+
   /** How `name` chooses a request's key (undefined when this replica does not know it yet). */
   routingOf(name: string): RoutingConfig | undefined {
     const rt = this.runtimes.get(name);
@@ -820,15 +841,20 @@ export class ServingService {
    */
   async predict(target: Target, batch: Batch, outputs: readonly string[] = [], requestId?: string): Promise<{ output: Batch; target: Target }> {
     const started = performance.now();
-    let answered: { output: Batch; target: Target };
+    let answered: { output: Batch; target: Target } | undefined;
+    let trying = target;
     try {
-      answered = await this.compute(target, batch, outputs);
+      const limit = this.runtimes.get(target.deployment)?.record.routing?.timeoutsMs?.[target.variant];
+      answered = limit === undefined ? await this.compute(target, batch, outputs) : await within(this.compute(target, batch, outputs), limit);
+      if (answered === undefined) {
+        this.metrics.timeouts.inc({ deployment: target.deployment, variant: target.variant });
+        this.variantFailed(target);
+        trying = this.fallbackTarget(target, limit!);
+        answered = await this.compute(trying, batch, outputs);
+      }
     } catch (err) {
       // A request the client got wrong is not the variant's failure.
-      if (!isModelportError(err) || (err.code !== 'InvalidArgument' && err.code !== 'ResourceExhausted')) {
-        this.windows.of(target.deployment, target.variant).failed();
-        this.runtimes.get(target.deployment)?.variants.get(target.variant)?.breaker.failure();
-      }
+      if (!isModelportError(err) || (err.code !== 'InvalidArgument' && err.code !== 'ResourceExhausted')) this.variantFailed(trying);
       throw err;
     }
     this.windows.of(answered.target.deployment, answered.target.variant).answered(performance.now() - started);
@@ -862,6 +888,21 @@ export class ServingService {
       this.redactors.set(version, redact);
     }
     return redact ? redact(batch) : batch;
+  }
+
+  private variantFailed(t: Target): void {
+    this.windows.of(t.deployment, t.variant).failed();
+    this.runtimes.get(t.deployment)?.variants.get(t.variant)?.breaker.failure();
+  }
+
+  /** Who answers a request `t`'s variant did not answer within `limit` ms (its work goes on, unheard). */
+  private fallbackTarget(t: Target, limit: number): Target {
+    const rt = this.runtimes.get(t.deployment);
+    const v = rt?.variants.get(t.variant);
+    const fallback = rt && v && this.fallbackOf(rt, v);
+    if (!fallback) throw unavailable(`deployment "${t.deployment}": variant "${t.variant}" did not answer within ${limit} ms and no other variant can answer`, { retryAfterSeconds: 1 });
+    this.metrics.fallbacks.inc({ deployment: t.deployment, variant: t.variant, fallback: fallback.spec.name });
+    return { deployment: t.deployment, variant: fallback.spec.name, version: fallback.current!, key: t.key };
   }
 
   /**

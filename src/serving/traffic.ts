@@ -63,7 +63,7 @@ export function inputKey(routing: RoutingConfig, batch: Batch): string | undefin
   return value === undefined || value === null ? undefined : String(value);
 }
 
-const VARIANT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const VARIANT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** Checks a deployment's variants: names unique and well-formed, live weights whole numbers summing to 100. */
 export function checkVariants(variants: readonly VariantSpec[]): void {

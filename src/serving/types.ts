@@ -35,6 +35,11 @@ export interface RoutingConfig {
   breakerFailures: number;
   /** How long an open breaker waits before a trial request (ms). */
   breakerCooldownMs: number;
+  /**
+   * Per variant name: how long it may take to answer (ms). Beyond that the request counts as
+   * its failure and the fallback answers. Names need not exist yet ("canary" before a rollout).
+   */
+  timeoutsMs?: Record<string, number>;
 }
 
 export interface BatchingConfig {
@@ -87,6 +92,22 @@ export interface DeploymentConfig {
    * Tree models always use their own worker pool.
    */
   executor: Executor;
+  /** A Redis stream the servers score into another while the deployment exists (stream/supervisor.ts). */
+  stream?: StreamConfig;
+}
+
+/** A server-side stream consumer declared on a deployment; every replica joins its consumer group. */
+export interface StreamConfig {
+  /** redis://HOST:PORT/STREAM to read events from. */
+  from: string;
+  /** redis://HOST:PORT/STREAM to write predictions to. */
+  to: string;
+  /** Consumer group (default modelport:DEPLOYMENT). */
+  group?: string;
+  /** Stream for malformed events, on the input Redis (default FROM-STREAM:dead). */
+  deadLetter?: string;
+  /** Events per micro-batch (default 256). */
+  batchSize?: number;
 }
 
 /** 'auto' measures a one-row call at load and keeps only micro-models on the event loop. */
@@ -180,4 +201,6 @@ export interface DeploymentConfigPatch {
   routing?: Partial<RoutingConfig>;
   threads?: number;
   executor?: Executor;
+  /** null removes the consumer. */
+  stream?: StreamConfig | null;
 }

@@ -35,7 +35,7 @@ export interface Source {
  * few memory copies, where arrays of numbers and strings cost the serving thread's structured
  * clone about 2,000 instructions per request.
  */
-const NUMERIC_FIELDS = ['idStart', 'source', 'times', 'latencies', 'rows', 'outputRows', 'inputLayout', 'outputLayout', 'numStart', 'f32Start', 'strStart'] as const;
+const NUMERIC_FIELDS = ['idStart', 'source', 'times', 'latencies', 'rows', 'outputRows', 'inputLayout', 'outputLayout', 'numStart', 'f32Start', 'strStart', 'keyStart'] as const;
 type NumericField = (typeof NUMERIC_FIELDS)[number];
 
 export interface PackedEntries {
@@ -46,6 +46,12 @@ export interface PackedEntries {
    */
   ids: Uint8Array;
   idStart: Float64Array;
+  /**
+   * Per entry: where the key its variant was chosen by starts in `ids`, after its request id
+   * (none when the key is the request id, as it is without a user id; NaN when the entry was
+   * logged before keys were).
+   */
+  keyStart: Float64Array;
   sources: Source[];
   /** Per entry: index into `sources`. */
   source: Float64Array;
@@ -77,15 +83,29 @@ export const entryCount = (packed: PackedEntries): number => packed.idStart.leng
 
 /** Entry e's request id. */
 export function requestIdOf(packed: PackedEntries, e: number): string {
-  const end = e + 1 < packed.idStart.length ? packed.idStart[e + 1] : packed.ids.length;
-  return Buffer.from(packed.ids.buffer, packed.ids.byteOffset, packed.ids.byteLength).toString('utf8', packed.idStart[e], end);
+  const keyStart = packed.keyStart[e];
+  return idText(packed, packed.idStart[e], Number.isNaN(keyStart) ? idEnd(packed, e) : keyStart);
 }
+
+/** Entry e's routing key (undefined when it was logged before keys were). */
+export function keyOf(packed: PackedEntries, e: number): string | undefined {
+  const keyStart = packed.keyStart[e];
+  if (Number.isNaN(keyStart)) return undefined;
+  const end = idEnd(packed, e);
+  return end === keyStart ? requestIdOf(packed, e) : idText(packed, keyStart, end);
+}
+
+const idEnd = (packed: PackedEntries, e: number): number => (e + 1 < packed.idStart.length ? packed.idStart[e + 1] : packed.ids.length);
+
+const idText = (packed: PackedEntries, from: number, to: number): string =>
+  Buffer.from(packed.ids.buffer, packed.ids.byteOffset, packed.ids.byteLength).toString('utf8', from, to);
 
 /** Written out, not built from NUMERIC_FIELDS: an object made by key turned out slow to read and write. */
 function numericColumns(make: (field: NumericField) => Float64Array): NumericColumns {
   return {
     idStart: make('idStart'), source: make('source'), times: make('times'), latencies: make('latencies'), rows: make('rows'), outputRows: make('outputRows'),
     inputLayout: make('inputLayout'), outputLayout: make('outputLayout'), numStart: make('numStart'), f32Start: make('f32Start'), strStart: make('strStart'),
+    keyStart: make('keyStart'),
   };
 }
 
@@ -115,8 +135,9 @@ class EntryColumns {
     return (this.last = i);
   }
 
+  /** `key` null: not known (entries logged before keys were); undefined or the request id: stored as nothing. */
   add(
-    requestId: string, source: number, time: number, latency: number, rows: number, outputRows: number,
+    requestId: string, key: string | null | undefined, source: number, time: number, latency: number, rows: number, outputRows: number,
     inputLayout: number, outputLayout: number, numStart: number, f32Start: number, strStart: number,
   ): void {
     const n = this.count;
@@ -124,6 +145,8 @@ class EntryColumns {
     const c = this.columns;
     c.idStart[n] = this.idBytes;
     this.putId(requestId);
+    c.keyStart[n] = key === null ? NaN : this.idBytes;
+    if (key && key !== requestId) this.putId(key);
     c.source[n] = source;
     c.times[n] = time;
     c.latencies[n] = latency;
@@ -262,7 +285,7 @@ export class PackBuilder {
     if (this.j + f32s > this.f32s.length) this.f32s = grown(this.f32s, this.j, this.j + f32s);
     const fields = this.fields;
     fields.add(
-      e.requestId, fields.sourceOf(e.deployment, e.model, e.version, e.variant), e.timeMs,
+      e.requestId, e.key, fields.sourceOf(e.deployment, e.model, e.version, e.variant), e.timeMs,
       // Microseconds are all a request's latency needs; the shorter number is cheaper to store.
       Math.round(e.latencyMs * 1000) / 1000,
       inputs.rows, outputs.rows, li, lo, this.k, this.j, this.strs.length,
@@ -392,6 +415,8 @@ export interface LogRow {
   model: string;
   version: number;
   variant: string;
+  /** The key the variant was chosen by (absent on rows logged before keys were). */
+  key?: string;
   time_ms: number;
   latency_ms: number;
   inputs: Record<string, unknown>;
@@ -399,7 +424,7 @@ export interface LogRow {
 }
 
 /** A row as the row-per-row table stored it (inputs and outputs as JSON text), before segments. */
-export type LegacyRow = Omit<LogRow, 'inputs' | 'outputs'> & { inputs: string; outputs: string };
+export type LegacyRow = Omit<LogRow, 'inputs' | 'outputs' | 'key'> & { inputs: string; outputs: string };
 
 /** The rows of entry `e` alone (the entry's offsets make this independent of the others). */
 export function entryRows(packed: PackedEntries, e: number): LogRow[] {
@@ -409,6 +434,7 @@ export function entryRows(packed: PackedEntries, e: number): LogRow[] {
   const outputs = batchObjects(packed.layouts[packed.outputLayout[e]], packed.outputRows[e], packed, cursor);
   const source = packed.sources[packed.source[e]];
   const requestId = requestIdOf(packed, e);
+  const key = keyOf(packed, e);
   const out: LogRow[] = [];
   for (let r = 0; r < rows; r++) {
     out.push({
@@ -418,6 +444,7 @@ export function entryRows(packed: PackedEntries, e: number): LogRow[] {
       model: source.model,
       version: source.version,
       variant: source.variant,
+      ...(key === undefined ? {} : { key }),
       time_ms: packed.times[e],
       latency_ms: packed.latencies[e],
       inputs: inputs[r],
@@ -448,7 +475,7 @@ export function selectEntries(packed: PackedEntries, keep: readonly number[]): P
   for (const e of keep) {
     const s = packed.sources[packed.source[e]];
     const source = fields.sourceOf(s.deployment, s.model, s.version, s.variant);
-    fields.add(requestIdOf(packed, e), source, packed.times[e], packed.latencies[e], packed.rows[e], packed.outputRows[e], packed.inputLayout[e], packed.outputLayout[e], k, j, strs.length);
+    fields.add(requestIdOf(packed, e), keyOf(packed, e) ?? null, source, packed.times[e], packed.latencies[e], packed.rows[e], packed.outputRows[e], packed.inputLayout[e], packed.outputLayout[e], k, j, strs.length);
     nums.set(packed.nums.subarray(packed.numStart[e], numEnd(e)), k);
     f32s.set(packed.f32s.subarray(packed.f32Start[e], f32End(e)), j);
     k += numEnd(e) - packed.numStart[e];
@@ -461,12 +488,14 @@ export function selectEntries(packed: PackedEntries, keep: readonly number[]): P
 /**
  * Segment format, the first byte of every stored segment. 1: a JSON header with per-entry
  * arrays, then numbers as float64 only; 2: the same, then float64 numbers and float32 ones;
- * 3: a JSON header with what is per batch only, then every array in binary. All are read.
+ * 3: a JSON header with what is per batch only, then every array in binary; 4: format 3 with
+ * the routing keys (their bytes after the ids', their starts after the other per-entry fields).
+ * All are read.
  * Format 3 stores what the packed form holds as it lies: encoding it is a few memory copies,
  * where format 2's header (ids and per-entry numbers in JSON) cost the writer thread most of
  * its time per row.
  */
-const SEGMENT_FORMAT = 3;
+const SEGMENT_FORMAT = 4;
 
 const align = (n: number, to: number) => n + ((to - (n % to)) % to);
 
@@ -529,11 +558,11 @@ export function encodeSegment(packed: PackedEntries): Buffer {
 export function decodeSegment(data: Uint8Array): PackedEntries {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const format = buf.length < 8 ? -1 : buf.readUInt8(0);
-  if (format !== 1 && format !== 2 && format !== 3) throw new Error(`prediction-log segment: unknown format ${buf.length < 1 ? '(empty)' : buf[0]}`);
+  if (format < 1 || format > 4) throw new Error(`prediction-log segment: unknown format ${buf.length < 1 ? '(empty)' : buf[0]}`);
   const headerLength = buf.readUInt32LE(4);
   const start = align(8 + headerLength, 8);
   const header = JSON.parse(buf.toString('utf8', 8, 8 + headerLength)) as unknown;
-  return format === 3 ? decodeBinary(buf, start, header as Header3) : decodeJsonHeader(buf, format, start, header as StoredHeader);
+  return format >= 3 ? decodeBinary(buf, start, header as Header3, format) : decodeJsonHeader(buf, format, start, header as StoredHeader);
 }
 
 /** Copies (the driver's buffer need not be aligned for typed arrays). */
@@ -541,7 +570,7 @@ function section<T extends Float64Array | Float32Array | Uint8Array>(make: new (
   return new make(buf.buffer.slice(buf.byteOffset + at, buf.byteOffset + at + bytes) as ArrayBuffer);
 }
 
-function decodeBinary(buf: Buffer, start: number, h: Header3): PackedEntries {
+function decodeBinary(buf: Buffer, start: number, h: Header3, format: number): PackedEntries {
   const nums = section(Float64Array, buf, start, h.numCount * 8);
   let at = align(start + h.numCount * 8, 8);
   const f32s = section(Float32Array, buf, at, h.f32Count * 4);
@@ -557,7 +586,7 @@ function decodeBinary(buf: Buffer, start: number, h: Header3): PackedEntries {
   };
   // In NUMERIC_FIELDS order, as they were written.
   const columns = {} as NumericColumns;
-  for (const f of NUMERIC_FIELDS) columns[f] = field(f);
+  for (const f of NUMERIC_FIELDS) columns[f] = format === 3 && f === 'keyStart' ? new Float64Array(h.entries).fill(NaN) : field(f);
   return { ids, sources: h.sources, ...numericColumns((f) => columns[f]), layouts: h.layouts, strs: h.strs, nums, f32s };
 }
 
@@ -580,7 +609,7 @@ function decodeJsonHeader(buf: Buffer, format: number, start: number, header: St
   const numeric = Object.fromEntries(JSON_NUMERIC.map((f) => [f, field(f)])) as Record<(typeof JSON_NUMERIC)[number], number[]>;
   for (let e = 0; e < n; e++) {
     fields.add(
-      header.requestIds[e], fields.sourceOf(deployments[e], models[e], versions[e], variants[e]), numeric.times[e], numeric.latencies[e],
+      header.requestIds[e], null, fields.sourceOf(deployments[e], models[e], versions[e], variants[e]), numeric.times[e], numeric.latencies[e],
       numeric.rows[e], numeric.outputRows[e], numeric.inputLayout[e], numeric.outputLayout[e], numeric.numStart[e], numeric.f32Start[e], numeric.strStart[e],
     );
   }
@@ -599,7 +628,7 @@ export function packJsonRows(rows: readonly LegacyRow[]): PackedEntries {
     let j = i;
     while (j < rows.length && rows[j].request_id === rows[i].request_id) j++;
     const r = rows[i];
-    fields.add(r.request_id, fields.sourceOf(r.deployment, r.model, r.version, r.variant), r.time_ms, r.latency_ms, j - i, j - i, 0, 0, 0, 0, strs.length);
+    fields.add(r.request_id, null, fields.sourceOf(r.deployment, r.model, r.version, r.variant), r.time_ms, r.latency_ms, j - i, j - i, 0, 0, 0, 0, strs.length);
     for (let k = i; k < j; k++) strs.push(rows[k].inputs);
     for (let k = i; k < j; k++) strs.push(rows[k].outputs);
     i = j;

@@ -45,6 +45,7 @@ function toLogged(row: LogRow): LoggedPrediction {
     model: row.model,
     version: row.version,
     variant: row.variant,
+    ...(row.key === undefined ? {} : { key: row.key }),
     timeMs: row.time_ms,
     latencyMs: row.latency_ms,
     inputs: row.inputs,

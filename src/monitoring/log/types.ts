@@ -17,6 +17,8 @@ export interface LoggedPrediction {
   model: string;
   version: number;
   variant: string;
+  /** The key the variant was chosen by: the user id, the routing input field's value, else the request id (absent on rows logged before keys were). */
+  key?: string;
   timeMs: number;
   latencyMs: number;
   inputs: Record<string, unknown>;

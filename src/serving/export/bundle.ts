@@ -82,7 +82,7 @@ with an \`InputError\` naming the row and the field.
 }
 
 /** Writes the export of `model` version `version` into `dir` and lists the files written. */
-export async function exportModel(source: ModelSource, model: string, version: number, format: ExportFormat, dir: string): Promise<ExportResult> {
+export async function exportModel(source: Pick<ModelSource, 'resolve'>, model: string, version: number, format: ExportFormat, dir: string): Promise<ExportResult> {
   if (format !== 'onnx' && format !== 'bundle') throw invalidArgument(`--format: "${format}" must be onnx or bundle`);
   const resolved = await source.resolve(model, { version });
   const { bytes, features } = await onnxBytes(await resolved.materialize(), resolved.flavor);

@@ -65,6 +65,29 @@ test('a segment encodes and decodes to the same rows; selected entries keep thei
   assert.throws(() => decodeSegment(Buffer.from([9, 0, 0, 0, 0, 0, 0, 0])), /unknown format 9/);
 });
 
+test('each entry keeps the key its variant was chosen by; segments of format 3 (before keys) read without one', () => {
+  const one = Batch.from({ x: column('float64', Float64Array.from([1])) });
+  const base = { deployment: 'd', model: 'm', version: 1, variant: 'canary', latencyMs: 1, timeMs: T0, inputs: one, outputs: one };
+  const packed = packEntries([
+    { ...base, requestId: 'r1', key: 'user-7' },
+    // Without a user id the request id is the key: stored as nothing, read back as the id.
+    { ...base, requestId: 'r2', key: 'r2' },
+    { ...base, requestId: 'r3' },
+    { ...base, requestId: 'r4', key: 'ユーザー' },
+  ]);
+  const keys = (p: PackedEntries) => unpackRows(p).map((r) => [r.request_id, r.key]);
+  const expected = [['r1', 'user-7'], ['r2', 'r2'], ['r3', 'r3'], ['r4', 'ユーザー']];
+  assert.deepEqual(keys(packed), expected);
+  const encoded = encodeSegment(packed);
+  assert.deepEqual(keys(decodeSegment(encoded)), expected);
+  assert.deepEqual(keys(selectEntries(decodeSegment(encoded), [0, 3])), [expected[0], expected[3]]);
+  // Format 3 is format 4 without key bytes and without the key starts, which come last.
+  const withoutKeys = encodeSegment(packEntries([{ ...base, requestId: 'r5' }, { ...base, requestId: 'r6', timeMs: T0 + 1 }]));
+  const format3 = Buffer.from(withoutKeys.subarray(0, withoutKeys.length - 2 * 8));
+  format3.writeUInt8(3, 0);
+  assert.deepEqual(unpackRows(decodeSegment(format3)).map((r) => [r.request_id, r.key, r.time_ms]), [['r5', undefined, T0], ['r6', undefined, T0 + 1]]);
+});
+
 test('segments stored in format 1 (float64 numbers only) still read', () => {
   const header = Buffer.from(JSON.stringify({
     requestIds: ['a'], deployments: ['d'], models: ['m'], versions: [1], variants: ['primary'], times: [T0], latencies: [0.5], rows: [1], outputRows: [1],

@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfig } from '../../src/config.js';
+import { createPlatform } from '../../src/platform.js';
+import { runCli, spawnCli, waitForLine } from '../helpers/cli.js';
+import { tempDir } from '../helpers/services.js';
+import { registerSimulated } from '../serving/rollouts/helpers.js';
+
+test('an embedded rollout is stored with a note on who advances it; --wait follows it and fails when it is aborted', async () => {
+  const data = tempDir('mprollcli');
+  const open = () => createPlatform(loadConfig({ data, logLevel: 'silent' }, {}));
+  let platform = await open();
+  try {
+    await registerSimulated(platform.services.registry, 'm', 0, 0);
+    await registerSimulated(platform.services.registry, 'm', 0, 0);
+    await platform.services.serving.create({ name: 'd', model: 'm', version: 1 });
+  } finally {
+    await platform.close();
+  }
+
+  const started = await runCli(['rollout', 'd', '--version', '2', '--steps', '20,100', '--data', data]);
+  assert.equal(started.code, 0, started.stderr);
+  assert.match(started.stdout, /^d: rollout \S+ running, canary m version 2 at 20% \(step 1 of 20 → 100\)/);
+  assert.match(started.stderr, /note: no server runs in this process; rollout \S+ is kept in the store and advances while `modelport server` on this store serves "d"/);
+  assert.match(started.stderr, /Follow it with `modelport rollout status d --wait`/);
+
+  const waiting = spawnCli(['rollout', 'status', 'd', '--wait', '--poll-seconds', '0.2', '--data', data]);
+  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    let stdout = '';
+    let stderr = '';
+    waiting.stdout!.on('data', (d) => (stdout += d));
+    waiting.stderr!.on('data', (d) => (stderr += d));
+    waiting.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+  await waitForLine(waiting, /running, canary m version 2 at 20%/);
+  platform = await open();
+  try {
+    await platform.services.rollouts.abort('d', 'tester');
+  } finally {
+    await platform.close();
+  }
+  const followed = await exited;
+  assert.equal(followed.code, 2, followed.stderr);
+  assert.match(followed.stdout, /d: rollout \S+ aborted/);
+  assert.match(followed.stderr, /rollout \S+ of "d" aborted/);
+});
