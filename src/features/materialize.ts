@@ -1,6 +1,6 @@
 /**
  * Materialization: the latest row per entity whose event time falls in a window, computed in
- * DuckDB and written to the online store in batches (one multi-get and one multi-set each).
+ * DuckDB and written to the online store in batches, blindly: the store keeps the newer row.
  */
 import { sqlIdent, type DuckSession } from '../data/source.js';
 import type { OnlineStore } from '../storage/online.js';
