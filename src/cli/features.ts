@@ -51,6 +51,15 @@ function parseColumns(raw: string[], flag: string): Record<string, Value[]> {
   return out;
 }
 
+const PUSH_TARGETS: Record<string, 'online' | 'offline' | 'online_and_offline'> = { online: 'online', offline: 'offline', both: 'online_and_offline' };
+
+/** A CSV cell arrives as text: numbers and booleans are given their type so numeric features validate. */
+function typedCell(v: Value): Value {
+  if (typeof v !== 'string') return v;
+  if (v === 'true' || v === 'false') return v === 'true';
+  return v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v;
+}
+
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function registerFeaturesCommand(program: Command): Command {
@@ -184,6 +193,23 @@ export function registerFeaturesCommand(program: Command): Command {
         res.results.map((c, k) => (k < Object.keys(entities).length ? String(c.values[i]) : c.statuses[i] === 'PRESENT' ? String(c.values[i]) : `null (${c.statuses[i]})`)),
       );
       out(renderTable(res.metadata.feature_names, rows));
+    });
+
+  features
+    .command('push')
+    .description("write fresh rows of a feature view from a file (its join keys, timestamp field and features) to the online store, the offline source or both")
+    .argument('<view>', 'feature view')
+    .requiredOption('--input <file>', 'rows to push (CSV or Parquet)')
+    .option('--to <store>', 'online, offline (append to the CSV source) or both', 'online')
+    .option('--json', 'print the result as JSON')
+    .action(async (view: string, flags: { input: string; to: string; json?: boolean }, command: Command) => {
+      const to = PUSH_TARGETS[flags.to];
+      if (!to) throw invalidArgument(`--to: "${flags.to}" is not one of online, offline, both`);
+      const df = Object.fromEntries(Object.entries(await readEntityColumns(flags.input)).map(([k, values]) => [k, values.map(typedCell)]));
+      const result = await withFeatures(command, (f) => f.push(view, df, to));
+      const { out } = io(command);
+      if (flags.json) return out(JSON.stringify(result, null, 2) + '\n');
+      out(`${view}: ${result.rows.toLocaleString('en-US')} rows pushed to ${flags.to}${to === 'offline' ? '' : `, ${result.written.toLocaleString('en-US')} online entries written`}\n`);
     });
 
   features

@@ -75,7 +75,7 @@ export async function buildHistorical(session: DuckSession, repo: FeatureRepo, r
     const featCols = wanted.map((f, j) => `CAST(${sqlIdent(f.feature)} AS ${DUCK_TYPES[f.spec.dtype]}) AS __f${j}`);
     // Among rows with equal keys and event time only the latest created survives, so the ASOF
     // match (which picks any of equal times) is the one Feast would take.
-    await reading(session, src.table, () => session.run(`
+    await src.read(() => session.run(`
       CREATE OR REPLACE TEMP TABLE ${alias} AS
       SELECT ${keyCols.join(', ')}, __ts, ${featCols.join(', ')} FROM (
         SELECT *, ${srcTs} AS __ts, ${created} AS __created FROM ${src.from}

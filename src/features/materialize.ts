@@ -1,8 +1,8 @@
 /**
  * Materialization: the latest row per entity whose event time falls in a window, computed in
- * DuckDB and written to the online store in batches (one multi-get and one multi-set each).
+ * DuckDB and written to the online store in batches, blindly: the store keeps the newer row.
  */
-import { reading, sqlIdent, type DuckSession } from '../data/source.js';
+import { sqlIdent, type DuckSession } from '../data/source.js';
 import type { OnlineStore } from '../storage/online.js';
 import { entityKey, writeRows, type OnlineRow } from './online.js';
 import type { ResolvedView } from './repo.js';
@@ -45,7 +45,7 @@ export async function materializeView(
   const keys = view.joinKeys.map(sqlIdent);
   const lower = window.afterMs === undefined ? '' : `AND __ts > ${window.afterMs * 1000}`;
   const feats = view.spec.features.map((f) => `CAST(${sqlIdent(f.name)} AS ${DUCK_TYPES[f.dtype]}) AS ${sqlIdent(f.name)}`);
-  await reading(session, src.table, () =>
+  await src.read(() =>
     session.run(`
       CREATE OR REPLACE TEMP TABLE __latest AS
       SELECT ${keys.join(', ')}, __ts // 1000 AS __t, __created // 1000 AS __c, ${feats.join(', ')} FROM (

@@ -69,7 +69,12 @@ export class FeatureRepo {
     spec.sources.forEach((s, i) => {
       const field = `sources[${i}]`;
       claim('source', s.name, field);
-      if ((s.path === undefined) === (s.dataset === undefined)) throw invalidArgument(`${field}: give exactly one of path (a CSV or Parquet file) or dataset (NAME or NAME@VERSION)`);
+      const given = [s.path, s.dataset, s.table, s.query].filter((x) => x !== undefined).length;
+      if (given !== 1) throw invalidArgument(`${field}: give exactly one of path (a CSV or Parquet file), dataset (NAME or NAME@VERSION), table or query (PostgreSQL, with url)`);
+      if ((s.table !== undefined || s.query !== undefined) !== (s.url !== undefined)) {
+        throw invalidArgument(s.url === undefined ? `${field}.url: a table or query source needs the PostgreSQL url (postgres://USER@HOST:PORT/DB)` : `${field}.url: only a table or query source has a url`);
+      }
+      if (s.url !== undefined && !/^postgres(ql)?:\/\//.test(s.url)) throw invalidArgument(`${field}.url: "${s.url}" is not a postgres:// URL`);
       if (s.path !== undefined && !/\.(csv|parquet|pq)$/i.test(s.path)) throw invalidArgument(`${field}.path: "${s.path}" must be a .csv or .parquet file`);
       this.sources.set(s.name, s);
     });

@@ -5,6 +5,7 @@
  */
 import { invalidArgument, notFound } from '../core/errors.js';
 import { describeSource, reading, readerSql, resolveSource, sqlIdent, sqlString, type DuckSession, type TableSource } from '../data/source.js';
+import { describePostgres, loadPostgres } from './postgres.js';
 import type { FeatureRepo } from './repo.js';
 import type { Dtype, SourceSpec } from './types.js';
 
@@ -13,14 +14,21 @@ export type DatasetFiles = (ref: string) => Promise<string>;
 
 export interface ReadableSource {
   spec: SourceSpec;
-  table: TableSource;
   /** Column name → DuckDB type. */
   columns: Map<string, string>;
-  /** The table function that reads it. */
+  /** The table function (or temp table) that reads it. */
   from: string;
+  /** Runs a query over it, turning read failures into messages about the source. */
+  read<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 export async function openSource(session: DuckSession, spec: SourceSpec, datasetFiles: DatasetFiles): Promise<ReadableSource> {
+  if (spec.table !== undefined || spec.query !== undefined) {
+    const into = `__pg_${spec.name}`;
+    await loadPostgres(session, spec, into);
+    const columns = new Map((await session.rows(`DESCRIBE ${sqlIdent(into)}`)).map((r) => [String(r[0]), String(r[1])]));
+    return { spec, columns, from: sqlIdent(into), read: (fn) => fn() };
+  }
   const path = spec.path ?? (await datasetFiles(spec.dataset!));
   let table: TableSource;
   try {
@@ -29,7 +37,7 @@ export async function openSource(session: DuckSession, spec: SourceSpec, dataset
     throw notFound(`source ${spec.name}: ${(err as Error).message}`);
   }
   const columns = new Map((await describeSource(session, table)).map((c) => [c.name, c.sourceType]));
-  return { spec, table, columns, from: readerSql(table) };
+  return { spec, columns, from: readerSql(table), read: (fn) => reading(session, table, fn) };
 }
 
 export const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|REAL|DECIMAL.*)$/;
@@ -74,6 +82,7 @@ export async function checkSourceColumns(session: DuckSession, repo: FeatureRepo
 }
 
 function describe(src: ReadableSource): string {
+  if (src.spec.table !== undefined || src.spec.query !== undefined) return describePostgres(src.spec);
   return src.spec.path ?? `dataset ${src.spec.dataset}`;
 }
 

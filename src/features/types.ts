@@ -30,6 +30,12 @@ export const SourceSchema = Type.Object(
     path: Type.Optional(Type.String()),
     /** A registered dataset version, "NAME" or "NAME@VERSION". */
     dataset: Type.Optional(Type.String()),
+    /** A PostgreSQL table ("name" or "schema.name"), as Feast's PostgreSQLSource(table=...). */
+    table: Type.Optional(Type.String()),
+    /** A PostgreSQL SELECT, as Feast's PostgreSQLSource(query=...). */
+    query: Type.Optional(Type.String()),
+    /** The PostgreSQL database of a table or query source (Feast keeps it in feature_store.yaml). */
+    url: Type.Optional(Type.String()),
     timestamp_field: Type.String(),
     created_timestamp_field: Type.Optional(Type.String()),
     description: Text,

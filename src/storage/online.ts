@@ -16,6 +16,12 @@ export interface OnlineStore {
   /** `ttlMs` makes the entry disappear after that long on the store's clock. */
   set(key: string, value: Buffer | string, ttlMs?: number): Promise<void>;
   mset(entries: [string, Buffer | string][], ttlMs?: number): Promise<void>;
+  /**
+   * Writes without reading first: each value replaces the stored one only when its first
+   * `headerBytes` bytes (an ordering header) compare greater, or compare equal with other bytes
+   * after them; the comparison runs in the store, in the same batch. Returns how many it wrote.
+   */
+  msetNewer(entries: [string, Buffer][], headerBytes: number): Promise<number>;
   delete(keys: string[]): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -42,6 +48,15 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
   const setStmt = db.prepare<[string, Buffer, number | null]>(
     'insert into kv (key, value, expires_at) values (?, ?, ?) on conflict(key) do update set value = excluded.value, expires_at = excluded.expires_at',
   );
+  const newerStmt = db.prepare<[{ k: string; v: Buffer; h: number }]>(
+    `insert into kv (key, value, expires_at) values (@k, @v, null) on conflict(key) do update set value = excluded.value, expires_at = null
+     where substr(kv.value, 1, @h) < substr(excluded.value, 1, @h) or (substr(kv.value, 1, @h) = substr(excluded.value, 1, @h) and kv.value <> excluded.value)`,
+  );
+  const setNewer = db.transaction((entries: [string, Buffer][], headerBytes: number) => {
+    let n = 0;
+    for (const [k, v] of entries) n += newerStmt.run({ k, v, h: headerBytes }).changes;
+    return n;
+  });
   const deleteStmt = db.prepare<[string]>('delete from kv where key = ?');
   const purgeStmt = db.prepare<[number]>('delete from kv where expires_at is not null and expires_at <= ?');
   const setMany = db.transaction((entries: [string, Buffer | string][], expiresAt: number | null) => {
@@ -74,6 +89,9 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
       setMany(entries, expiry(ttlMs));
       maybePurge();
     },
+    async msetNewer(entries, headerBytes) {
+      return setNewer(entries, headerBytes);
+    },
     async delete(keys) {
       for (const k of keys) deleteStmt.run(k);
     },
@@ -93,6 +111,7 @@ async function openRedisOnline(url: string, prefix: string): Promise<OnlineStore
   redis.on('error', () => {
     // ioredis reconnects by itself; failures surface on the commands that need the connection.
   });
+  redis.defineCommand('msetNewer', { lua: MSET_NEWER });
   try {
     await redis.connect();
   } catch (err) {
@@ -118,6 +137,22 @@ async function openRedisOnline(url: string, prefix: string): Promise<OnlineStore
       }
       await multi.exec();
     },
+    async msetNewer(entries, headerBytes) {
+      // One script call per slice, all pipelined: a single round trip per batch, and no call
+      // holds Redis long enough to stall the readers.
+      const pipe = redis.pipeline();
+      for (let i = 0; i < entries.length; i += NEWER_SLICE) {
+        const slice = entries.slice(i, i + NEWER_SLICE);
+        (pipe as unknown as MsetNewerPipeline).msetNewer(slice.length, ...slice.map((e) => e[0]), headerBytes, ...slice.map((e) => e[1]));
+      }
+      const results = (await pipe.exec()) ?? [];
+      let n = 0;
+      for (const [err, count] of results) {
+        if (err) throw err;
+        n += Number(count);
+      }
+      return n;
+    },
     async delete(keys) {
       if (keys.length) await redis.del(...keys);
     },
@@ -129,3 +164,22 @@ async function openRedisOnline(url: string, prefix: string): Promise<OnlineStore
     },
   };
 }
+
+const NEWER_SLICE = 1000;
+
+/** KEYS: the entries' keys; ARGV[1]: header length; ARGV[2..]: their values. Header bytes are text, so Lua's string order is byte order. */
+const MSET_NEWER = `
+local h = tonumber(ARGV[1])
+local n = 0
+for i, k in ipairs(KEYS) do
+  local v = ARGV[i + 1]
+  local old = redis.call('GET', k)
+  local a, b = old and string.sub(old, 1, h), string.sub(v, 1, h)
+  if not old or a < b or (a == b and old ~= v) then
+    redis.call('SET', k, v)
+    n = n + 1
+  end
+end
+return n`;
+
+type MsetNewerPipeline = { msetNewer(numKeys: number, ...args: (string | number | Buffer)[]): unknown };

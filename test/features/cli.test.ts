@@ -56,3 +56,42 @@ test('against a server: apply, historical (rows up as JSON, the file back)', asy
     await server.close();
   }
 });
+
+test('push: rows from a CSV file to the online store (embedded and against a server), to both, and a column the view lacks named', async () => {
+  const dir = tempDir('features-cli-push');
+  cpSync(join(LOANS, 'features.yaml'), join(dir, 'features.yaml'));
+  cpSync(join(LOANS, 'customer_features.csv'), join(dir, 'customer_features.csv'));
+  const data = ['--data', join(dir, 'data')];
+  assert.equal((await runCli([...data, 'features', 'apply', join(dir, 'features.yaml')])).code, 0);
+  const input = join(dir, 'fresh.csv');
+  writeFileSync(input, 'customer_id,event_timestamp,avg_balance_30d,num_late_payments_90d,utilization\n990001,2030-01-01T00:00:00Z,100.5,2,0.25\n990002,2030-01-01T00:00:00Z,,0,0.5\n');
+  let r = await runCli([...data, 'features', 'push', 'customer_stats', '--input', input, '--to', 'both']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'customer_stats: 2 rows pushed to both, 2 online entries written\n');
+  assert.match(readFileSync(join(dir, 'customer_features.csv'), 'utf8'), /\n990002,2030-01-01T00:00:00Z,,,0,0.5\n$/);
+  r = await runCli([...data, 'features', 'online', '--features', 'customer_stats', '--entity', 'customer_id=990001,990002', '--json']);
+  const res = JSON.parse(r.stdout);
+  assert.deepEqual(res.results.slice(1).map((c: { values: unknown[] }) => c.values), [[100.5, null], [2, 0], [0.25, 0.5]]);
+
+  writeFileSync(input, 'customer_id,event_timestamp,utilisation\n990001,2030-01-02T00:00:00Z,0.3\n');
+  r = await runCli([...data, 'features', 'push', 'customer_stats', '--input', input]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^modelport: df: column "utilisation" not in feature view customer_stats; it has customer_id, event_timestamp, created_timestamp, avg_balance_30d, num_late_payments_90d, utilization\n$/);
+  r = await runCli([...data, 'features', 'push', 'customer_stats', '--input', input, '--to', 'everywhere']);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, 'modelport: --to: "everywhere" is not one of online, offline, both\n');
+
+  const server = await testServer();
+  try {
+    const s = ['--server', server.url];
+    assert.equal((await runCli([...s, 'features', 'apply', join(LOANS, 'features.yaml')])).code, 0);
+    writeFileSync(input, 'customer_id,event_timestamp,avg_balance_30d,num_late_payments_90d,utilization\n990003,2030-01-01T00:00:00Z,7,1,0.75\n');
+    r = await runCli([...s, 'features', 'push', 'customer_stats', '--input', input]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'customer_stats: 1 rows pushed to online, 1 online entries written\n');
+    r = await runCli([...s, 'features', 'online', '--features', 'customer_stats:utilization', '--entity', 'customer_id=990003', '--json']);
+    assert.deepEqual(JSON.parse(r.stdout).results[1].values, [0.75]);
+  } finally {
+    await server.close();
+  }
+});

@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { loadFeatureFile } from '../../src/features/index.js';
 import type { Platform } from '../../src/platform.js';
 import { testPlatform } from '../helpers/platform.js';
-import { tempDir } from '../helpers/services.js';
+import { dropSchema, POSTGRES_URL, postgresSkip, tempDir } from '../helpers/services.js';
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
 
 const DIR = fileURLToPath(new URL('../fixtures/features/', import.meta.url));
 
@@ -27,25 +29,25 @@ function assertSame(actual: unknown, expected: string, where: string): void {
   assert.equal(String(actual), expected, where);
 }
 
+const expected = readCsv(join(DIR, 'expected.csv'));
+
+function check(result: { columns: string[]; rows: unknown[][] }): void {
+  assert.deepEqual(result.columns, expected.header);
+  assert.equal(result.rows.length, expected.rows.length);
+  const label = expected.header.indexOf('label');
+  expected.rows.forEach((row, i) => {
+    for (let j = 4; j < row.length; j++) assertSame(result.rows[i][j], row[j], `row ${i + 1} (${row[label]}), ${expected.header[j]}`);
+    assert.equal(result.rows[i][label], row[label], `row ${i + 1} keeps its place`);
+  });
+}
+
 describe('features: historical retrieval matches pandas merge_asof', () => {
   let platform: Platform;
-  const expected = readCsv(join(DIR, 'expected.csv'));
-
   before(async () => {
     platform = await testPlatform();
     await platform.services.features.apply(await loadFeatureFile(join(DIR, 'features.yaml')));
   });
   after(() => platform.close());
-
-  const check = (result: { columns: string[]; rows: unknown[][] }) => {
-    assert.deepEqual(result.columns, expected.header);
-    assert.equal(result.rows.length, expected.rows.length);
-    const label = expected.header.indexOf('label');
-    expected.rows.forEach((row, i) => {
-      for (let j = 4; j < row.length; j++) assertSame(result.rows[i][j], row[j], `row ${i + 1} (${row[label]}), ${expected.header[j]}`);
-      assert.equal(result.rows[i][label], row[label], `row ${i + 1} keeps its place`);
-    });
-  };
 
   test('every edge case and the random rows, in entity order with duplicates', async () => {
     check(await platform.services.features.historical({ entities: { path: join(DIR, 'entities.csv') }, featureService: 'all' }));
@@ -92,5 +94,70 @@ describe('features: historical retrieval matches pandas merge_asof', () => {
     await assert.rejects(f.historical({ entities: write('d.csv', 'customer_id,event_timestamp\n1,2025-01-01T00:00:00Z\n'), featureService: 'all' }), /no column "merchant_id", the join key of entity merchant/);
     await assert.rejects(f.historical({ entities: write('e.csv', 'customer_id,event_timestamp\n1,2025-01-01T00:00:00Z\n'), features: ['cust:nope'] }), /feature view "cust" has no feature "nope"; it has score, count, tier/);
     await assert.rejects(f.historical({ entities: write('f.csv', 'customer_id,event_timestamp\n1,2025-01-01T00:00:00Z\n'), featureService: 'missing' }), /unknown feature service "missing"/);
+  });
+});
+
+describe('features: PostgreSQL table and query sources', async () => {
+  const skip = await postgresSkip();
+  const schema = `feat_${process.pid}_${randomBytes(4).toString('hex')}`;
+  let platform: Platform;
+
+  /** The fixture's CSV sources as typed PostgreSQL tables. */
+  async function load(client: pg.Client, table: string, columns: string, file: string): Promise<void> {
+    const { header, rows } = readCsv(join(DIR, file));
+    await client.query(`CREATE TABLE ${schema}.${table} (${columns})`);
+    const records = rows.map((r) => Object.fromEntries(header.map((h, j) => [h, r[j] === '' ? null : r[j]])));
+    await client.query(`INSERT INTO ${schema}.${table} SELECT * FROM json_populate_recordset(null::${schema}.${table}, $1)`, [JSON.stringify(records)]);
+  }
+
+  before(async () => {
+    if (skip) return;
+    const client = new pg.Client({ connectionString: POSTGRES_URL });
+    await client.connect();
+    try {
+      await client.query(`CREATE SCHEMA ${schema}`);
+      await load(client, 'cust', 'customer_id bigint, event_timestamp timestamptz, created_timestamp timestamptz, score double precision, count bigint, tier text', 'cust.csv');
+      await load(client, 'pair', 'customer_id bigint, merchant_id bigint, ts timestamptz, score numeric', 'pair.csv');
+    } finally {
+      await client.end();
+    }
+    platform = await testPlatform();
+  });
+  after(async () => {
+    if (skip) return;
+    await platform.close();
+    await dropSchema(schema);
+  });
+
+  const definition = async () => {
+    const spec = await loadFeatureFile(join(DIR, 'features.yaml'));
+    spec.sources = [
+      { name: 'cust_source', table: `${schema}.cust`, url: POSTGRES_URL, timestamp_field: 'event_timestamp', created_timestamp_field: 'created_timestamp' },
+      { name: 'pair_source', query: `SELECT customer_id, merchant_id, ts, score FROM ${schema}.pair`, url: POSTGRES_URL, timestamp_field: 'ts' },
+    ];
+    return spec;
+  };
+
+  test('historical retrieval and materialize read them as they read files', { skip }, async () => {
+    const f = platform.services.features;
+    await f.apply(await definition());
+    check(await f.historical({ entities: { path: join(DIR, 'entities.csv') }, featureService: 'all' }));
+    const [cust, pair] = await f.materialize();
+    assert.equal(new Set(readCsv(join(DIR, 'cust.csv')).rows.map((r) => r[0])).size, cust.rows);
+    assert.equal(new Set(readCsv(join(DIR, 'pair.csv')).rows.map((r) => `${r[0]}|${r[1]}`)).size, pair.rows);
+    assert.equal(pair.written, pair.rows);
+    const report = await f.check({ sample: 50 });
+    assert.deepEqual(report.views.map((v) => [v.view, v.entities, v.mismatches.length]), [['cust', 50, 0], ['pair', 50, 0]]);
+  });
+
+  test('a missing column, table or url is named', { skip }, async () => {
+    const f = platform.services.features;
+    const spec = await definition();
+    spec.feature_views[0].features.push({ name: 'nope', dtype: 'float64' });
+    await assert.rejects(f.plan(spec), /feature_views\[0\]\.features\[3\]: column "nope" is not in source cust_source \(PostgreSQL table feat_.*\.cust\)/);
+    spec.sources[0].table = `${schema}.missing`;
+    await assert.rejects(f.plan(spec), /source cust_source: PostgreSQL table feat_.*\.missing: relation .* does not exist/);
+    delete spec.sources[0].url;
+    await assert.rejects(f.plan(spec), /sources\[0\]\.url: a table or query source needs the PostgreSQL url/);
   });
 });

@@ -11,6 +11,8 @@ import { Redis } from 'ioredis';
 import { ManualClock } from '../../src/core/clock.js';
 import { loadFeatureFile, type FeatureRepoSpec } from '../../src/features/index.js';
 import type { Platform } from '../../src/platform.js';
+import { decodeRow, encodeRow, writeRows } from '../../src/features/online.js';
+import { openOnlineStore } from '../../src/storage/online.js';
 import { testPlatform } from '../helpers/platform.js';
 import { REDIS_URL, freshRedisPrefix, redisSkip, tempDir } from '../helpers/services.js';
 
@@ -193,4 +195,23 @@ suite('Redis', async () => {
       await redis.quit();
     },
   };
+});
+
+test('the stored row form: times survive, order is byte order, and a whole-row JSON entry of an older release is read and then replaced', async () => {
+  const rows = [
+    { t: -86_400_000, c: 0, v: { a: 1.5, b: null, s: 'x' } },
+    { t: T0, c: T0 + 1, v: { a: 2, b: true, s: 'é' } },
+  ];
+  for (const r of rows) assert.deepEqual(decodeRow(encodeRow(r)), r);
+  assert.ok(Buffer.compare(encodeRow(rows[0]), encodeRow(rows[1])) < 0);
+  const store = await openOnlineStore({ kind: 'sqlite', path: ':memory:' }, new ManualClock(T0));
+  try {
+    await store.set('feat:v:1', JSON.stringify({ t: T0 + DAY, c: 0, v: { a: 9 } }));
+    assert.deepEqual(decodeRow(await store.get('feat:v:1')), { t: T0 + DAY, c: 0, v: { a: 9 } });
+    assert.equal(await writeRows(store, 'v', [{ key: '1', row: rows[1] }]), 1);
+    assert.deepEqual(decodeRow(await store.get('feat:v:1')), rows[1]);
+    assert.equal(await writeRows(store, 'v', [{ key: '1', row: rows[0] }]), 0, 'an older row does not replace a newer one');
+  } finally {
+    await store.close();
+  }
 });
