@@ -53,16 +53,17 @@ export function load(url: string, body: string | Buffer, options: { connections:
     scriptPath = join(mkdtempSync(join(os.tmpdir(), 'modelport-wrk-')), 'post.lua');
     writeFileSync(scriptPath, SCRIPT);
   }
-  // Bytes cannot travel in an environment variable (NUL); they go through a file.
+  // Bytes cannot travel in an environment variable (NUL), nor can large bodies (one variable
+  // holds at most 128 KiB on Linux): those go through a file.
   let bodyFile = '';
-  if (typeof body !== 'string') {
+  if (typeof body !== 'string' || body.length > 64 * 1024) {
     bodyFile = join(dirname(scriptPath), `body-${bodies++}.bin`);
     writeFileSync(bodyFile, body);
   }
   const headers = Object.entries(options.headers ?? {}).map(([k, v]) => `${k}: ${v}`).join('\n');
   const args = ['-t1', `-c${options.connections}`, `-d${options.seconds}s`, '--timeout', '10s', '-s', scriptPath, url];
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, BODY: typeof body === 'string' ? body : '', BODY_FILE: bodyFile, HEADERS: headers, AUTHORIZATION: options.authorization ?? '' };
+    const env = { ...process.env, BODY: bodyFile ? '' : (body as string), BODY_FILE: bodyFile, HEADERS: headers, AUTHORIZATION: options.authorization ?? '' };
     const child = spawn('wrk', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
