@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { median } from './report.js';
 
 export const ROOT = join(import.meta.dirname, '..');
@@ -24,10 +24,15 @@ export interface LoadResult {
   loadCpuMicros: number;
 }
 
-/** wrk's script: POST the body in $BODY as JSON; print a JSON summary as the last line. */
+/**
+ * wrk's script: POST the body in $BODY as JSON (or the bytes of the file $BODY_FILE, with the
+ * "name: value" lines of $HEADERS); print a JSON summary as the last line.
+ */
 const SCRIPT = `wrk.method = "POST"
 wrk.headers["content-type"] = "application/json"
 wrk.body = os.getenv("BODY")
+if os.getenv("BODY_FILE") ~= nil and os.getenv("BODY_FILE") ~= "" then local f = io.open(os.getenv("BODY_FILE"), "rb"); wrk.body = f:read("*a"); f:close() end
+for name, value in string.gmatch(os.getenv("HEADERS") or "", "([^:\\n]+): ([^\\n]*)") do wrk.headers[name] = value end
 if os.getenv("AUTHORIZATION") ~= nil and os.getenv("AUTHORIZATION") ~= "" then wrk.headers["authorization"] = os.getenv("AUTHORIZATION") end
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -37,15 +42,29 @@ end
 `;
 let scriptPath: string | undefined;
 
-/** POSTs `body` as JSON to `url` from `connections` connections for `seconds`, with one wrk thread. */
-export function load(url: string, body: string, options: { connections: number; seconds: number; authorization?: string }): Promise<LoadResult> {
+let bodies = 0;
+
+/**
+ * POSTs `body` to `url` from `connections` connections for `seconds`, with one wrk thread: a
+ * string as JSON, bytes (a binary V2 body, say) as they are, with `headers`.
+ */
+export function load(url: string, body: string | Buffer, options: { connections: number; seconds: number; authorization?: string; headers?: Record<string, string> }): Promise<LoadResult> {
   if (!scriptPath) {
     scriptPath = join(mkdtempSync(join(os.tmpdir(), 'modelport-wrk-')), 'post.lua');
     writeFileSync(scriptPath, SCRIPT);
   }
+  // Bytes cannot travel in an environment variable (NUL), nor can large bodies (one variable
+  // holds at most 128 KiB on Linux): those go through a file.
+  let bodyFile = '';
+  if (typeof body !== 'string' || body.length > 64 * 1024) {
+    bodyFile = join(dirname(scriptPath), `body-${bodies++}.bin`);
+    writeFileSync(bodyFile, body);
+  }
+  const headers = Object.entries(options.headers ?? {}).map(([k, v]) => `${k}: ${v}`).join('\n');
   const args = ['-t1', `-c${options.connections}`, `-d${options.seconds}s`, '--timeout', '10s', '-s', scriptPath, url];
   return new Promise((resolve, reject) => {
-    const child = spawn('wrk', args, { env: { ...process.env, BODY: body, AUTHORIZATION: options.authorization ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = { ...process.env, BODY: bodyFile ? '' : (body as string), BODY_FILE: bodyFile, HEADERS: headers, AUTHORIZATION: options.authorization ?? '' };
+    const child = spawn('wrk', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     let cpu = 0;
@@ -78,7 +97,9 @@ export function load(url: string, body: string, options: { connections: number; 
 export interface LoadTarget {
   what: string;
   url: string;
-  body: string;
+  body: string | Buffer;
+  /** Request headers besides content-type: application/json. */
+  headers?: Record<string, string>;
   pid: number;
   connections: number;
   /** An Authorization header every request carries. */
@@ -96,7 +117,7 @@ export interface Runs<T extends LoadTarget = LoadTarget> {
 /** One load run of `seconds` against `target`, with the server's CPU per answered request (µs). */
 async function run(target: LoadTarget, seconds: number): Promise<{ result: LoadResult; cpu: number }> {
   const before = processCpuMicros(target.pid);
-  const result = await load(target.url, target.body, { connections: target.connections, seconds, authorization: target.authorization });
+  const result = await load(target.url, target.body, { connections: target.connections, seconds, authorization: target.authorization, headers: target.headers });
   return { result, cpu: (processCpuMicros(target.pid) - before) / Math.max(1, result.requests.total) };
 }
 

@@ -58,6 +58,14 @@ async function answering(url: string, body: string): Promise<void> {
 
 const row = readFileSync(join(ROOT, 'test', 'fixtures', 'models', 'onnx_logreg_breast_cancer', 'input.csv'), 'utf8').trim().split('\n')[1].split(',').map(Number);
 const v2Body = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', data: row }] });
+/** 1,000 rows × 30 FP32 features, as V2 JSON and as V2 binary tensor data (outputs asked for binary too). */
+const LARGE_ROWS = 1000;
+const largeData = Float32Array.from({ length: LARGE_ROWS * 30 }, (_, i) => row[i % 30] * (1 + (Math.floor(i / 30) % 7) / 100));
+const largeJson = JSON.stringify({ inputs: [{ name: 'input', shape: [LARGE_ROWS, 30], datatype: 'FP32', data: Array.from(largeData) }] });
+const largeHeader = Buffer.from(
+  JSON.stringify({ inputs: [{ name: 'input', shape: [LARGE_ROWS, 30], datatype: 'FP32', parameters: { binary_data_size: largeData.byteLength } }], parameters: { binary_data_output: true } }),
+);
+const largeBinary = Buffer.concat([largeHeader, Buffer.from(largeData.buffer)]);
 const treeBody = JSON.stringify({ inputs: [{ name: 'features', shape: [1, 30], datatype: 'FP32', data: row.map((v, i) => (i % 3 === 0 ? v / 100 : -v / 50)) }] });
 
 /**
@@ -75,6 +83,7 @@ async function atHalfLoad(config: Config, peak: number): Promise<Result & { conn
 
 /** The one-row deployments bench/serving/server.ts creates for the fixture model. */
 const ONE_ROW = [
+  ['cancer-default', 'default settings (deployed with no flags)'],
   ['cancer', 'model in a worker thread'],
   ['cancer-loop', 'model on the event loop'],
   ['cancer-batched', 'model in a worker thread, dynamic batching (≤64 rows)'],
@@ -166,7 +175,19 @@ async function main(): Promise<void> {
     ['trees-unbatched', 'batching off'],
     ['trees-batched', 'batching on (≤64 rows)'],
   ].map(([name, how]): Config => ({ what: `modelport V2, XGBoost 500×depth 8, ${how}, 64 conn.`, url: `${single.match[1]}/v2/models/${name}/infer`, body: treeBody, pid: single.child.pid!, connections: 64 }));
-  await warm([limit, reference, ...modelportConfigs, ...trees]);
+  const largeUrl = `${single.match[1]}/v2/models/cancer-default/infer`;
+  const large: Config[] = [
+    { what: `V2 JSON, ${LARGE_ROWS}×30 FP32`, url: largeUrl, body: largeJson, pid: single.child.pid!, connections: 8 },
+    {
+      what: `V2 binary tensor data, ${LARGE_ROWS}×30 FP32`,
+      url: largeUrl,
+      body: largeBinary,
+      headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(largeHeader.length) },
+      pid: single.child.pid!,
+      connections: 8,
+    },
+  ];
+  await warm([limit, reference, ...modelportConfigs, ...trees, ...large]);
 
   const oneRow = await rounds([limit, ...modelportConfigs, reference], { rounds: ROUNDS, seconds: SECONDS, label: 'one-row' });
   const [limitRuns, ...rest] = oneRow;
@@ -177,6 +198,7 @@ async function main(): Promise<void> {
   const halves = new Map<Runs, Result & { connections: number }>();
   for (const r of [limitRuns, ...modelport]) halves.set(r, await atHalfLoad(r.config, medianRate(r)));
   const [unbatched, batched] = await rounds(trees, { rounds: ROUNDS, seconds: SECONDS, label: 'trees' });
+  const [largeJsonRuns, largeBinaryRuns] = await rounds(large, { rounds: ROUNDS, seconds: SECONDS, label: 'large tensor' });
   const treeMetrics = await (await fetch(`${single.match[1]}/metrics`)).text();
   const sample = (metrics: string, name: string, deployment: string) => Number(metrics.split('\n').find((l) => l.startsWith(`${name}{deployment="${deployment}"}`))?.split(' ').at(-1));
   const meanRows = (deployment: string, metrics = oneRowMetrics) => sample(metrics, 'modelport_batch_size_rows_sum', deployment) / sample(metrics, 'modelport_batch_size_rows_count', deployment);
@@ -218,6 +240,9 @@ async function main(): Promise<void> {
       String(failures(r)),
     ];
   });
+  const defaults = modelport.filter((r) => r.config.url.includes('/cancer-default/'));
+  const [defaultSingle, defaultCluster] = defaults;
+  const largeRows = [largeJsonRuns, largeBinaryRuns].map((r) => [r.config.what, num(medianRate(r) * LARGE_ROWS), num(medianRate(r)), ms(median(r.runs.map((x) => x.latency.p99))), num(median(r.cpu)), String(failures(r))]);
   const treeRows = [unbatched, batched].map((r) => [r.config.what, num(medianRate(r)), ms(median(r.runs.map((x) => x.latency.p50))), ms(median(r.runs.map((x) => x.latency.p99))), num(median(r.cpu)), String(failures(r))]);
   const wrkCpu = median(oneRow.flatMap((r) => r.runs.map((x) => x.loadCpuMicros)));
   const floor = Math.min(...modelport.filter((r) => r.config.what.includes('1 process') && r.config.what.includes('batching')).map((r) => median(r.cpu)));
@@ -233,7 +258,16 @@ ${table(['server', 'req/s', 'p50', 'p99', 'p99 @ ½ load', 'vs bare Node', 'serv
 - Best modelport configuration: ${config(best)}, ${num(medianRate(best))} req/s: ${ratio(paired(best, limitRuns))} the bare Node server (median of the rounds' ratios), ${ratio(medianRate(best) / medianRate(flaskRuns))} the Flask dev server, ${ratio(medianRate(best) / medianRate(gunicornRuns))} gunicorn -w 2.
 - Best without dynamic batching: ${config(bestUnbatched)}, ${num(medianRate(bestUnbatched))} req/s: ${ratio(paired(bestUnbatched, limitRuns))} the bare Node server, ${ratio(medianRate(bestUnbatched) / medianRate(flaskRuns))} the Flask dev server.
 - The target's "bare Node http server" is one process, as the limit of a Node server; a bare Node cluster of 2 on these 2 cores (last line) is ${ratio(paired(referenceRuns, limitRuns))} of it, so the best modelport configuration is ${ratio(paired(best, referenceRuns))} of that.
+- Default settings (a deployment made with no flags: batching on, executor auto): one process ${num(medianRate(defaultSingle))} req/s, ${ratio(paired(defaultSingle, limitRuns))} the bare Node server (target ≥ 0.5×); \`--workers 2\` ${num(medianRate(defaultCluster))} req/s, ${ratio(paired(defaultCluster, limitRuns))} the bare Node server (target ≥ 0.8×) and ${ratio(paired(defaultCluster, referenceRuns))} a bare Node cluster of 2.
 - Mean rows per model call at 32 connections, one process, batching on: ${meanRows('cancer-batched').toFixed(1)} (worker thread), ${meanRows('cancer-loop-batched').toFixed(1)} (event loop), from modelport_batch_size_rows.
+
+## Large tensors: V2 JSON against binary tensor data
+
+One request of ${LARGE_ROWS} rows × 30 FP32 features to the default-settings deployment of the one-process server, 8 connections, the two bodies taking turns as above: JSON (${(largeJson.length / 1024).toFixed(0)} KiB, JSON answer) and the binary tensor data extension (${(largeBinary.length / 1024).toFixed(0)} KiB, outputs asked for binary).
+
+${table(['body', 'rows/s', 'req/s', 'p99', 'server CPU µs/req', 'non-2xx + errors'], largeRows)}
+
+- Binary against JSON: ${ratio(paired(largeBinaryRuns, largeJsonRuns))} the throughput (median of the rounds' ratios).
 
 ## Dynamic batching, tree model
 

@@ -46,6 +46,8 @@ async function deployAll(server: Server): Promise<void> {
     const { sha256 } = await registry.putBlob(await readFile(file));
     await registry.createVersion({ name, files: [{ path, sha256 }], createModel: true });
   }
+  // What `modelport deploy cancer --version 1` makes: every setting at its default.
+  await serving.create({ name: 'cancer-default', model: 'cancer', version: 1 });
   await serving.create({ model: 'cancer', version: 1, config: { threads, executor: 'worker' } });
   await serving.create({ name: 'cancer-loop', model: 'cancer', version: 1, config: { threads, executor: 'event-loop' } });
   const batching = { maxBatchSize: 64, maxQueueDelayUs: 0, maxQueueSize: 4096 };

@@ -148,7 +148,7 @@ export function registerDeployCommand(program: Command): void {
     .option('-v, --version <v>', 'pin this version (static deployment)')
     .option('--alias <alias>', 'follow this alias: the deployment moves when the alias moves')
     .option('--name <name>', 'deployment name (default: the model name)')
-    .option('--max-batch-size <n>', 'dynamic batching: rows per model call (1 = off)')
+    .option('--max-batch-size <n>', 'dynamic batching: rows per model call (default 64; 1 = off)')
     .option('--max-queue-delay-us <us>', 'dynamic batching: how long a partial batch waits')
     .option('--max-queue-size <n>', 'requests waiting at most before 429')
     .option('--timeout-ms <ms>', 'per-request deadline (0 = none)')

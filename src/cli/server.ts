@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import os from 'node:os';
 import type { Command } from 'commander';
 import type { Config } from '../config.js';
 import { invalidArgument } from '../core/errors.js';
@@ -8,9 +9,11 @@ import { configFrom } from './context.js';
 
 const MAX_WORKERS = 64;
 
-function parseWorkers(text: string): number {
+/** A whole number, or `auto`: one process per core. */
+export function parseWorkers(text: string): number {
+  if (text === 'auto') return Math.min(MAX_WORKERS, os.availableParallelism());
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS) throw invalidArgument(`--workers: must be a whole number from 1 to ${MAX_WORKERS}, got "${text}"`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS) throw invalidArgument(`--workers: must be a whole number from 1 to ${MAX_WORKERS} or auto, got "${text}"`);
   return n;
 }
 
@@ -97,7 +100,7 @@ export function registerServerCommand(program: Command): void {
     .description('run the modelport server: REST APIs, /metrics, /docs and the web UI on one port')
     .option('--port <port>', 'port to listen on, 0 picks a free one (default: $MODELPORT_PORT, else 5000)')
     .option('--host <host>', 'address to bind; 0.0.0.0 exposes it to the network (default: $MODELPORT_HOST, else 127.0.0.1)')
-    .option('--workers <n>', 'server processes sharing the port (a Node cluster over the same store)', '1')
+    .option('--workers <n>', 'server processes sharing the port (a Node cluster over the same store); auto: one per core', '1')
     .option('--tls-cert <file>', 'PEM certificate: serve HTTPS (with --tls-key; default: $MODELPORT_TLS_CERT)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert (default: $MODELPORT_TLS_KEY)')
     .option('--data-roots <dirs>', 'folders (":"-separated) that datasets from-path may read for token callers (default: $MODELPORT_DATA_ROOTS)')

@@ -39,13 +39,47 @@ export class ModelportClient {
   }
 }
 
+const NON_FINITE: Record<string, number> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity };
+
+/**
+ * JSON with the NaN, Infinity and -Infinity tokens V2 answers carry (as Triton's do): the tokens
+ * outside strings become marked strings, read back as numbers. Undefined when it is not that either.
+ */
+export function parseWithNonFinite(text: string): unknown {
+  let out = '';
+  let from = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    else {
+      const token = c === 'N' ? 'NaN' : c === 'I' ? 'Infinity' : c === '-' && text[i + 1] === 'I' ? '-Infinity' : undefined;
+      if (token && text.startsWith(token, i)) {
+        out += `${text.slice(from, i)}"\\u0000${token}"`;
+        i += token.length - 1;
+        from = i + 1;
+      }
+    }
+  }
+  try {
+    return JSON.parse(out + text.slice(from), (_key, v) => (typeof v === 'string' && v.charCodeAt(0) === 0 && v.slice(1) in NON_FINITE ? NON_FINITE[v.slice(1)] : v));
+  } catch {
+    return undefined;
+  }
+}
+
 /** A JSON answer (or text, when it is not JSON); any 4xx/5xx becomes a ModelportError. */
 export function decodeResponse<T>(status: number, text: string): T {
   let parsed: unknown;
   try {
     parsed = text ? JSON.parse(text) : undefined;
   } catch {
-    parsed = text;
+    parsed = parseWithNonFinite(text) ?? text;
   }
   if (status >= 400) throw errorFromResponse(status, parsed);
   return parsed as T;

@@ -127,8 +127,9 @@ export const v2TritonRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
     if (name !== undefined && !serving.isDeployed(name)) throw notFound(`deployment "${name}" does not exist`);
     return { model_stats: serving.metrics.inference.report(name, versionText) };
   };
-  const statsSchema = { summary: "Inference statistics (Triton's statistics extension) on this replica", tags: TAGS, params: NameVersion };
-  app.get('/v2/models/stats', { config: { permission: 'read' }, schema: { ...statsSchema, params: undefined } }, async () => stats(undefined, undefined));
+  const statsSummary = { summary: "Inference statistics (Triton's statistics extension) on this replica", tags: TAGS };
+  const statsSchema = { ...statsSummary, params: NameVersion };
+  app.get('/v2/models/stats', { config: { permission: 'read' }, schema: statsSummary }, async () => stats(undefined, undefined));
   app.get('/v2/models/:name/stats', { config: { permission: 'read' }, schema: statsSchema }, async (request) => stats(request.params.name, undefined));
   app.get('/v2/models/:name/versions/:version/stats', { config: { permission: 'read' }, schema: statsSchema }, async (request) =>
     stats(request.params.name, request.params.version),

@@ -4,9 +4,11 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import os from 'node:os';
 import { join } from 'node:path';
 import { runCli, spawnCli, waitForLine } from '../helpers/cli.js';
 import { tempDir } from '../helpers/services.js';
+import { parseWorkers } from '../../src/cli/server.js';
 
 /** Pids of the Node processes whose parent is `pid` (tsx's esbuild service is a child too). */
 function childrenOf(pid: number): number[] {
@@ -68,7 +70,8 @@ test('two worker processes answer on one port; a dead one is replaced; SIGTERM s
 test('--workers must be a whole number; a taken port stops every worker with one line', async () => {
   const bad = await runCli(['--data', tempDir('mpserve'), 'server', '--workers', '0']);
   assert.equal(bad.code, 2);
-  assert.equal(bad.stderr.trim(), 'modelport: --workers: must be a whole number from 1 to 64, got "0"');
+  assert.equal(bad.stderr.trim(), 'modelport: --workers: must be a whole number from 1 to 64 or auto, got "0"');
+  assert.equal(parseWorkers('auto'), Math.min(64, os.availableParallelism()));
 
   const taken = createServer().listen(0, '127.0.0.1');
   await once(taken, 'listening');

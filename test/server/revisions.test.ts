@@ -25,14 +25,14 @@ test('every change is a revision with who, when and why; rollback restores the p
     const revisions = (await call('GET', '/api/v1/deployments/d/revisions')).json().revisions;
     assert.deepEqual(
       revisions.map((r: any) => [r.revision, r.actor, r.reason, r.created_ms, r.variants.length, r.settings.batching.max_batch_size]),
-      [[3, 'anonymous', 'updated', 1_002_000, 2, 8], [2, 'bob', 'try the forest', 1_001_000, 2, 1], [1, 'ann', 'first release', 1_000_000, 1, 1]],
+      [[3, 'anonymous', 'updated', 1_002_000, 2, 8], [2, 'bob', 'try the forest', 1_001_000, 2, 64], [1, 'ann', 'first release', 1_000_000, 1, 64]],
     );
 
     // One step back: the batching change is undone, the split stays.
     const back = await call('POST', '/api/v1/deployments/d/rollback', { reason: 'latency' }, 'cy');
     assert.equal(back.statusCode, 200, back.body);
     assert.equal(back.json().revision, 4);
-    assert.equal(back.json().batching.max_batch_size, 1);
+    assert.equal(back.json().batching.max_batch_size, 64);
     assert.equal(back.json().variants.length, 2);
     // To a named revision: one variant again, and it serves.
     const first = (await call('POST', '/api/v1/deployments/d/rollback', { to: 1 })).json();

@@ -14,6 +14,7 @@ import { DTYPE_TO_V2, type V2Request, type V2Tensor } from './v2.js';
 
 const V2_NUMERIC = new Set(['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64']);
 const MAX_INPUTS = 4096;
+const MAX_NESTING = 256;
 
 /** Thrown for bytes that are not JSON; mapped to the same 400 as a malformed body anywhere. */
 function malformed(why: string): Error {
@@ -183,6 +184,12 @@ export function readV2Request(body: Buffer, headerLength?: number): V2Request {
     return Number(b.toString('latin1', start, p));
   };
 
+  // Nesting is bounded so that a body of [[[[... is a 400, not a stack overflow.
+  let nesting = 0;
+  const enter = () => {
+    if (++nesting > MAX_NESTING) throw malformed(`nested deeper than ${MAX_NESTING} levels at byte ${p}`);
+  };
+
   /** Any JSON value as a JS value (parameters, and data that is not plain numbers). */
   const value = (): unknown => {
     ws();
@@ -191,23 +198,29 @@ export function readV2Request(body: Buffer, headerLength?: number): V2Request {
     if (c === 0x22) return string();
     if (c === 0x7b) {
       p++;
+      enter();
       const obj: Record<string, unknown> = {};
-      if (empty(0x7d)) return obj;
-      do {
-        const key = string();
-        // The prototype-poisoning refusal the route's JSON parser made.
-        if (key === '__proto__' || key === 'constructor') throw malformed(`object key "${key}" is not allowed`);
-        expect(0x3a);
-        obj[key] = value();
-      } while (more(0x7d));
+      if (!empty(0x7d)) {
+        do {
+          const key = string();
+          // The prototype-poisoning refusal the route's JSON parser made.
+          if (key === '__proto__' || key === 'constructor') throw malformed(`object key "${key}" is not allowed`);
+          expect(0x3a);
+          obj[key] = value();
+        } while (more(0x7d));
+      }
+      nesting--;
       return obj;
     }
     if (c === 0x5b) {
       p++;
+      enter();
       const arr: unknown[] = [];
-      if (empty(0x5d)) return arr;
-      do arr.push(value());
-      while (more(0x5d));
+      if (!empty(0x5d)) {
+        do arr.push(value());
+        while (more(0x5d));
+      }
+      nesting--;
       return arr;
     }
     if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return number(true);
@@ -263,7 +276,7 @@ export function readV2Request(body: Buffer, headerLength?: number): V2Request {
       const c = b[p];
       if (c === 0x5b && p < end) {
         p++;
-        depth++;
+        if (++depth > MAX_NESTING) throw malformed(`nested deeper than ${MAX_NESTING} levels at byte ${p}`);
         if (!empty(0x5d)) continue;
         depth--;
       } else if (!plain && (c === 0x2d || (c >= 0x30 && c <= 0x39))) {

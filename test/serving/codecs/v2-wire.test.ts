@@ -43,6 +43,8 @@ test('structure errors name the field as the schema did; broken JSON says where'
     ['{"inputs": [', /^body: malformed JSON \(unexpected end of the body\)$/],
     ['{"inputs": [}', /^body: malformed JSON \(unexpected "}" at byte 12\)$/],
     ['', /^body: malformed JSON \(the body is empty\)$/],
+    ['['.repeat(100_000), /malformed JSON \(nested deeper than 256 levels/],
+    [`{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":${'['.repeat(100_000)}`, /malformed JSON \(nested deeper than 256 levels/],
     ['{"parameters": {"__proto__": {}}, "inputs": []}', /malformed JSON \(object key "__proto__" is not allowed\)/],
   ];
   for (const [text, pattern] of cases) assert.throws(() => read(text), (err: Error) => pattern.test(err.message), text);
