@@ -40,17 +40,32 @@ export function toAsyncIterable(source: BlobSource): AsyncIterable<Uint8Array> {
   return source;
 }
 
-/** Passes bytes through while hashing them; at the end fails unless they hash to `expected`. */
+/** Corrupt blobs found by reads in this process, for /metrics. */
+export const blobHealth = { corruptReads: 0 };
+
+/**
+ * Passes bytes through while hashing them, holding each chunk back until the next arrives: the
+ * last chunk leaves only once the whole content hashes to `expected`. A reader of a corrupt blob
+ * therefore never receives all its bytes; a response cut short is an error, not a clean end.
+ */
 export function verifying(expected: string): Transform {
   const hash = createHash('sha256');
+  let held: Buffer | undefined;
   return new Transform({
     transform(chunk: Buffer, _enc, done) {
       hash.update(chunk);
-      done(null, chunk);
+      const previous = held;
+      held = chunk;
+      done(null, previous);
     },
     flush(done) {
       const actual = hash.digest('hex');
-      done(actual === expected ? null : failedPrecondition(`blob ${expected} is corrupt: its content hashes to ${actual}`));
+      if (actual !== expected) {
+        blobHealth.corruptReads++;
+        done(failedPrecondition(`blob ${expected} is corrupt: its content hashes to ${actual}`));
+        return;
+      }
+      done(null, held);
     },
   });
 }
