@@ -122,6 +122,20 @@ export async function openFileBlobStore(root: string, options: FileBlobOptions =
       await rm(pathOf(sha256), { force: true });
     },
 
+    async *list(): AsyncIterable<string> {
+      for (const dir of (await readdir(join(root, 'objects'))).sort()) {
+        if (!/^[0-9a-f]{2}$/.test(dir)) continue;
+        for (const name of (await readdir(join(root, 'objects', dir))).sort()) if (/^[0-9a-f]{64}$/.test(name)) yield name;
+      }
+    },
+
+    async quarantine(sha256: string): Promise<void> {
+      const dir = join(root, 'quarantine');
+      await mkdir(dir, { recursive: true });
+      await rename(pathOf(sha256), join(dir, sha256));
+      await syncDir(dir);
+    },
+
     async ping(): Promise<void> {
       await stat(join(root, 'objects'));
     },

@@ -22,6 +22,10 @@ export interface BlobStore {
   get(sha256: string): Promise<Readable>;
   stat(sha256: string): Promise<BlobInfo | null>;
   delete(sha256: string): Promise<void>;
+  /** The ids of every object the store holds (its own ids: ciphertext hashes under encryption), for fsck. */
+  list(): AsyncIterable<string>;
+  /** Moves an object out of reach (to `quarantine/`), kept for inspection: readers then get 404. */
+  quarantine(sha256: string): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
