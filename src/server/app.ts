@@ -18,6 +18,7 @@ import { installErrorHandling } from './errors.js';
 import { fastInference } from './fast-infer.js';
 import { requireDeclaredPermissions } from './permissions.js';
 import { isStrictRoute, unknownFields, unknownFieldsError } from './strict-body.js';
+import { boundIntegers, nonFiniteError, refuseNulStrings } from './edge-checks.js';
 import { healthRoutes } from './health.js';
 import { servingRoutes } from './serving.js';
 import { v2Routes } from './v2.js';
@@ -84,9 +85,16 @@ const lazyValidators: typeof buildDefaultValidator = (externalSchemas, options) 
     const { httpPart, url, schema } = route as unknown as { httpPart?: string; url: string; schema: unknown };
     const strict = httpPart === 'body' && isStrictRoute(url);
     const validate = ((data: unknown) => {
-      compiled ??= compile(route);
+      compiled ??= compile({ ...(route as object), schema: boundIntegers(schema) } as typeof route);
       const result = compiled(data);
       validate.errors = compiled.errors;
+      if (result === true && httpPart !== 'body') {
+        const nonFinite = nonFiniteError(data);
+        if (nonFinite) {
+          validate.errors = nonFinite as typeof validate.errors;
+          return false;
+        }
+      }
       if (result !== true || !strict) return result;
       const unknown = unknownFields(schema, data);
       if (unknown.length === 0) return result;
@@ -142,6 +150,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   installMlflowErrors(app);
   requireDeclaredPermissions(app);
   installAuth(app, platform, { trusted: options.trusted });
+  if (platform.metadata.dialect === 'postgres') refuseNulStrings(app);
 
   // Callback hooks: an async hook costs every request a promise.
   app.addHook('onRequest', (request, reply, done) => {

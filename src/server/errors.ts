@@ -49,6 +49,9 @@ declare module 'fastify' {
   }
 }
 
+/** SQLSTATEs of numeric_value_out_of_range, character_not_in_repertoire and untranslatable_character. */
+const VALUE_REFUSED_BY_STORE = new Set(['22003', '22021', '22P05']);
+
 /** Turns whatever was thrown into a ModelportError, or undefined for a genuine server fault. */
 export function toModelportError(err: unknown): ModelportError | undefined {
   if (err instanceof ModelportError) return err;
@@ -69,6 +72,11 @@ export function toModelportError(err: unknown): ModelportError | undefined {
       return new ModelportError('InvalidArgument', 'body: request body is larger than the server accepts', { httpStatus: 413, field: 'body' });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new ModelportError('InvalidArgument', `content-type: ${e.message}`, { httpStatus: 415, field: 'content-type' });
+  }
+  // PostgreSQL refusing a value (a number out of a column's range, a character it cannot store)
+  // that slipped past the edge checks: the request's fault, not the server's.
+  if (typeof e.code === 'string' && VALUE_REFUSED_BY_STORE.has(e.code) && (err as { severity?: unknown }).severity !== undefined) {
+    return new ModelportError('InvalidArgument', `a value of the request cannot be stored: ${e.message}`);
   }
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new ModelportError('InvalidArgument', e.message, { httpStatus: e.statusCode });
