@@ -103,7 +103,9 @@ export function asModelportError(err: unknown, requestId: string, log: { error(o
 export function sendError(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, err: ModelportError): FastifyReply {
   const { status, body, retryAfter } = errorAnswer(app, request.url, err, request.id);
   if (retryAfter) reply.header('retry-after', retryAfter);
-  return reply.status(status).send(body);
+  // The body is the protocol's error shape, not the route's: a route whose response schema
+  // describes its own 400 (V2 readiness) must not make every other 400 unserializable.
+  return reply.status(status).serializer(JSON.stringify).send(body);
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
