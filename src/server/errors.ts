@@ -103,9 +103,12 @@ export function asModelportError(err: unknown, requestId: string, log: { error(o
 export function sendError(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, err: ModelportError): FastifyReply {
   const { status, body, retryAfter } = errorAnswer(app, request.url, err, request.id);
   if (retryAfter) reply.header('retry-after', retryAfter);
+  // An answer given before the body was read (413, 415, an early 4xx): the client's remaining
+  // bytes would otherwise be read as its next request, or be drained at the server's cost.
+  if (!request.raw.complete) reply.header('connection', 'close');
   // The body is the protocol's error shape, not the route's: a route whose response schema
   // describes its own 400 (V2 readiness) must not make every other 400 unserializable.
-  return reply.status(status).serializer(JSON.stringify).send(body);
+  return reply.status(status).type('application/json; charset=utf-8').serializer(JSON.stringify).send(body);
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
