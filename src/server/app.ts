@@ -89,7 +89,7 @@ const lazyValidators: typeof buildDefaultValidator = (externalSchemas, options) 
       compiled ??= compile({ ...(route as object), schema: boundIntegers(schema) } as typeof route);
       const result = compiled(data);
       validate.errors = compiled.errors;
-      if (result === true && httpPart !== 'body') {
+      if (result === true) {
         const nonFinite = nonFiniteError(data);
         if (nonFinite) {
           validate.errors = nonFinite as typeof validate.errors;

@@ -3,8 +3,8 @@
  * cannot hold is a 400 naming the field instead of a database error (a 500):
  * - integer fields are bounded to the integers a JavaScript number holds exactly (±2^53), which
  *   both engines' 64-bit columns hold too;
- * - a query or path value coerced to a number must be finite (Ajv coerces "Infinity" and "1e309"
- *   to Infinity and lets it through `integer` and `maximum`);
+ * - a value coerced to a number must be finite (Ajv coerces "Infinity" and "1e309" to Infinity
+ *   and lets it through `integer` and `maximum`);
  * - on PostgreSQL, which cannot store U+0000 in text, no string of a request may hold one.
  */
 import type { FastifyInstance } from 'fastify';
@@ -26,14 +26,25 @@ export function boundIntegers(schema: unknown): unknown {
   return out;
 }
 
-/** The Ajv-style error of the first non-finite number among a query's or path's values, if any. */
-export function nonFiniteError(data: unknown): { instancePath: string; message: string }[] | undefined {
-  if (!data || typeof data !== 'object') return undefined;
-  for (const [key, value] of Object.entries(data)) {
-    const values = Array.isArray(value) ? value : [value];
-    if (values.some((v) => typeof v === 'number' && !Number.isFinite(v))) return [{ instancePath: `/${key}`, message: 'must be a finite number' }];
+/** Where the first non-finite number in `value` sits, as an Ajv instance path. */
+function nonFinitePath(value: unknown, path: string, depth: number): string | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : path;
+  if (!value || typeof value !== 'object' || depth > 64 || ArrayBuffer.isView(value)) return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const found = nonFinitePath(v, `${path}/${k}`, depth + 1);
+    if (found !== undefined) return found;
   }
   return undefined;
+}
+
+/**
+ * The Ajv-style error of the first non-finite number in validated data, if any. JSON cannot
+ * spell one, so it can only come from Ajv coercing text ("Infinity", "1e309") in a query, a
+ * path or a body field.
+ */
+export function nonFiniteError(data: unknown): { instancePath: string; message: string }[] | undefined {
+  const path = nonFinitePath(data, '', 0);
+  return path === undefined ? undefined : [{ instancePath: path, message: 'must be a finite number' }];
 }
 
 /** The path of the first string (or object key) holding U+0000, if any. */
