@@ -46,6 +46,29 @@ export interface Config {
   reconcileMs?: number;
   /** MODELPORT_TRIGGER_TICK_MS: how often the leading replica evaluates pipeline schedules and triggers (default 2000). */
   triggerTickMs?: number;
+  /** Timeouts, connection and body limits that keep hostile or broken clients from starving others. */
+  limits: ServerLimits;
+}
+
+export interface ServerLimits {
+  /** MODELPORT_HEADERS_TIMEOUT_MS: a client must send its request line and headers within this. */
+  headersTimeoutMs: number;
+  /** MODELPORT_REQUEST_TIMEOUT_MS: a client must send its whole request, body included, within this. */
+  requestTimeoutMs: number;
+  /** MODELPORT_IDLE_TIMEOUT_MS: a connection on which nothing moves for this long is closed. */
+  idleTimeoutMs: number;
+  /** MODELPORT_KEEP_ALIVE_TIMEOUT_MS: an idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** MODELPORT_MAX_CONNECTIONS: open connections per server process; 0 = 80% of the file-descriptor limit. */
+  maxConnections: number;
+  /** MODELPORT_TRACKING_BODY_LIMIT: largest JSON body of the MLflow tracking and registry API, in bytes. */
+  trackingBodyLimit: number;
+  /** MODELPORT_BODY_MEMORY: bytes that all request bodies being read into memory may take together. */
+  bodyMemory: number;
+  /** MODELPORT_UPLOAD_LIMIT: largest artifact, model or dataset file accepted in one upload, in bytes. */
+  uploadLimit: number;
+  /** MODELPORT_MIN_FREE_DISK: file artifact stores refuse writes (507) below this much free space, in bytes. */
+  minFreeDisk: number;
 }
 
 /** What flags can set; every field is optional and wins over the environment. */
@@ -104,6 +127,24 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     shutdownGraceMs: parseInteger(env.MODELPORT_SHUTDOWN_GRACE_MS ?? '10000', 'MODELPORT_SHUTDOWN_GRACE_MS', 0, 3_600_000),
     reconcileMs: env.MODELPORT_RECONCILE_MS ? parseInteger(env.MODELPORT_RECONCILE_MS, 'MODELPORT_RECONCILE_MS', 50, 86_400_000) : undefined,
     triggerTickMs: env.MODELPORT_TRIGGER_TICK_MS ? parseInteger(env.MODELPORT_TRIGGER_TICK_MS, 'MODELPORT_TRIGGER_TICK_MS', 50, 3_600_000) : undefined,
+    limits: parseLimits(env),
+  };
+}
+
+const MiB = 1024 * 1024;
+
+function parseLimits(env: NodeJS.ProcessEnv): ServerLimits {
+  const int = (name: string, fallback: number, min: number, max: number) => parseInteger(env[`MODELPORT_${name}`] ?? String(fallback), `MODELPORT_${name}`, min, max);
+  return {
+    headersTimeoutMs: int('HEADERS_TIMEOUT_MS', 10_000, 1000, 3_600_000),
+    requestTimeoutMs: int('REQUEST_TIMEOUT_MS', 300_000, 1000, 86_400_000),
+    idleTimeoutMs: int('IDLE_TIMEOUT_MS', 120_000, 1000, 86_400_000),
+    keepAliveTimeoutMs: int('KEEP_ALIVE_TIMEOUT_MS', 72_000, 1000, 3_600_000),
+    maxConnections: int('MAX_CONNECTIONS', 0, 0, 1_000_000),
+    trackingBodyLimit: int('TRACKING_BODY_LIMIT', 8 * MiB, 1024, 2 ** 31),
+    bodyMemory: int('BODY_MEMORY', 256 * MiB, MiB, 2 ** 40),
+    uploadLimit: int('UPLOAD_LIMIT', 16 * 1024 * MiB, 1024, 2 ** 50),
+    minFreeDisk: int('MIN_FREE_DISK', 256 * MiB, 0, 2 ** 50),
   };
 }
 

@@ -9,6 +9,7 @@ import { openMetadataStore, migrate, type MetadataStore, type Migrations } from 
 import { coreMigrations } from './storage/core-migrations.js';
 import type { BlobStore } from './storage/blobs.js';
 import { openFileBlobStore } from './storage/blobs-file.js';
+import { registerStorageMetrics } from './storage/metrics.js';
 import { openOnlineStore, type OnlineStore } from './storage/online.js';
 import { ensureWritableDir } from './storage/metadata.js';
 import { TrackingService, trackingMigrations } from './tracking/index.js';
@@ -87,6 +88,7 @@ async function createServices(stores: Stores): Promise<Services> {
   monitoring.registerMetrics(serving.metrics.registry);
   const features = new FeaturesService({ ...stores, datasets, onlineId: onlineId(stores.config), workDir: workDir(stores.config, 'features') });
   features.registerMetrics(serving.metrics.registry);
+  registerStorageMetrics(serving.metrics.registry);
   await features.start();
   serving.inputHook = features.inputHook;
   const explain = new ExplainService({
@@ -155,7 +157,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     const schemaVersion = await migrate(metadata, allMigrations);
     const stored =
       config.artifacts.kind === 'file'
-        ? await openFileBlobStore(config.artifacts.path)
+        ? await openFileBlobStore(config.artifacts.path, { minFreeBytes: config.limits.minFreeDisk })
         : await (await import('./storage/blobs-s3.js')).openS3BlobStore(config.artifacts);
     opened.push(stored);
     const blobs = withEncryption(stored, config, metadata);

@@ -29,6 +29,7 @@ import { registerPipelinesCommand } from './pipelines.js';
 import { registerWorkerCommand } from './worker.js';
 import { registerGateCommand } from './gate.js';
 import { registerRolloutCommands } from './rollout.js';
+import { registerFsckCommand } from './fsck.js';
 
 export function buildProgram(): Command {
   const program = new Command('modelport')
@@ -70,6 +71,7 @@ export function buildProgram(): Command {
   registerWorkerCommand(program);
   registerGateCommand(program);
   registerRolloutCommands(program);
+  registerFsckCommand(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

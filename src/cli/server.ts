@@ -32,6 +32,12 @@ async function serveOne(config: Config): Promise<void> {
   if (server.adminTokenFile) process.stdout.write(`modelport: admin token written to ${server.adminTokenFile} (owner-only); read it from there\n`);
   const signal = await stopSignal();
   if (!cluster.isWorker) process.stdout.write(`modelport: ${signal} received, finishing in-flight requests\n`);
+  // Whatever is in flight (a store that hangs, a loop blocked by a huge body), the process ends
+  // shortly after its grace: a supervisor's SIGKILL should never be needed.
+  setTimeout(() => {
+    process.stderr.write(`modelport: did not stop within the shutdown grace (${config.shutdownGraceMs} ms); exiting\n`);
+    process.exit(1);
+  }, config.shutdownGraceMs + 2000).unref();
   await server.close().catch(() => undefined);
 }
 

@@ -18,6 +18,8 @@ import { installErrorHandling } from './errors.js';
 import { fastInference } from './fast-infer.js';
 import { requireDeclaredPermissions } from './permissions.js';
 import { isStrictRoute, unknownFields, unknownFieldsError } from './strict-body.js';
+import { boundIntegers, nonFiniteError, refuseNulStrings } from './edge-checks.js';
+import { applyServerLimits, bodyMemoryGate, clientErrorHandler, limitTrackingBodies } from './limits.js';
 import { healthRoutes } from './health.js';
 import { servingRoutes } from './serving.js';
 import { v2Routes } from './v2.js';
@@ -84,9 +86,16 @@ const lazyValidators: typeof buildDefaultValidator = (externalSchemas, options) 
     const { httpPart, url, schema } = route as unknown as { httpPart?: string; url: string; schema: unknown };
     const strict = httpPart === 'body' && isStrictRoute(url);
     const validate = ((data: unknown) => {
-      compiled ??= compile(route);
+      compiled ??= compile({ ...(route as object), schema: boundIntegers(schema) } as typeof route);
       const result = compiled(data);
       validate.errors = compiled.errors;
+      if (result === true) {
+        const nonFinite = nonFiniteError(data);
+        if (nonFinite) {
+          validate.errors = nonFinite as typeof validate.errors;
+          return false;
+        }
+      }
       if (result !== true || !strict) return result;
       const unknown = unknownFields(schema, data);
       if (unknown.length === 0) return result;
@@ -110,7 +119,13 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   // V2 inference is answered ahead of Fastify (fast-infer.ts); the handler exists once the routes do.
   let fast: ((req: http.IncomingMessage, res: http.ServerResponse) => boolean) | undefined;
   let closing = false;
+  const limits = platform.config.limits;
+  const admitBody = bodyMemoryGate(limits);
   const app = Fastify({
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    clientErrorHandler,
     logger: options.logger ?? (level === 'silent' ? false : { level }),
     bodyLimit: platform.config.bodyLimit,
     // Serving answers thousands of requests a second: one debug line per response (below) is enough.
@@ -124,6 +139,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
     serverFactory: (handler, given) => {
       const opts = given as unknown as ServerOptions;
       const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+        if (!admitBody(req, res)) return;
         if (!fast?.(req, res)) handler(req, res);
       };
       const tls = platform.config.tls;
@@ -134,6 +150,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
       server.requestTimeout = opts.requestTimeout;
       server.setTimeout(opts.connectionTimeout);
       if (opts.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = opts.maxRequestsPerSocket;
+      applyServerLimits(server, limits);
       return server;
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -142,6 +159,8 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   installMlflowErrors(app);
   requireDeclaredPermissions(app);
   installAuth(app, platform, { trusted: options.trusted });
+  if (platform.metadata.dialect === 'postgres') refuseNulStrings(app);
+  limitTrackingBodies(app, limits);
 
   // Callback hooks: an async hook costs every request a promise.
   app.addHook('onRequest', (request, reply, done) => {

@@ -22,8 +22,6 @@ import {
 import { checkFormat } from '../data/source.js';
 import { checkServerPath } from '../security/paths.js';
 
-/** Largest dataset file accepted in one upload (1 TiB): the body goes to disk, not memory. */
-export const DATASET_UPLOAD_LIMIT = 2 ** 40;
 
 /** Media types read as a raw file upload. */
 export const UPLOAD_MEDIA_TYPES = ['application/octet-stream', 'text/csv', 'text/tab-separated-values', 'application/x-ndjson', 'application/jsonl', 'application/vnd.apache.parquet'];
@@ -100,7 +98,7 @@ export const datasetRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
     '/api/v1/datasets/:name/versions',
     {
       config: { permission: 'edit' },
-      bodyLimit: DATASET_UPLOAD_LIMIT,
+      bodyLimit: platform.config.limits.uploadLimit,
       schema: {
         summary: 'Register a file as a new version (raw request body, streamed); identical content returns the existing version',
         tags,
@@ -117,7 +115,7 @@ export const datasetRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
         throw invalidArgument(`body: send the file as the raw body with content-type ${UPLOAD_MEDIA_TYPES[0]}`, { httpStatus: 415 });
       }
       const q = request.query;
-      const result = await datasets.registerUpload(request.params.name, body, { ...q, format: checkFormat(q.format), maxBytes: DATASET_UPLOAD_LIMIT });
+      const result = await datasets.registerUpload(request.params.name, body, { ...q, format: checkFormat(q.format), maxBytes: platform.config.limits.uploadLimit });
       return reply.status(result.created ? 201 : 200).send(result);
     },
   );
@@ -241,7 +239,7 @@ export const datasetRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
     '/api/v1/datasets/:name/validate',
     {
       config: { permission: 'read' },
-      bodyLimit: DATASET_UPLOAD_LIMIT,
+      bodyLimit: platform.config.limits.uploadLimit,
       schema: {
         summary: 'Validate a file (raw request body) against the schema, and for drift against a version (latest by default)',
         tags,
@@ -258,7 +256,7 @@ export const datasetRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
         throw invalidArgument(`body: send the file as the raw body with content-type ${UPLOAD_MEDIA_TYPES[0]}`, { httpStatus: 415 });
       }
       const q = request.query;
-      return datasets.validateUpload(request.params.name, body, { ...q, format: checkFormat(q.format), maxBytes: DATASET_UPLOAD_LIMIT });
+      return datasets.validateUpload(request.params.name, body, { ...q, format: checkFormat(q.format), maxBytes: platform.config.limits.uploadLimit });
     },
   );
 

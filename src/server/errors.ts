@@ -51,6 +51,9 @@ declare module 'fastify' {
   }
 }
 
+/** SQLSTATEs of numeric_value_out_of_range, character_not_in_repertoire and untranslatable_character. */
+const VALUE_REFUSED_BY_STORE = new Set(['22003', '22021', '22P05']);
+
 /** Turns whatever was thrown into a ModelportError, or undefined for a genuine server fault. */
 export function toModelportError(err: unknown): ModelportError | undefined {
   if (err instanceof ModelportError) return err;
@@ -71,6 +74,11 @@ export function toModelportError(err: unknown): ModelportError | undefined {
       return new ModelportError('InvalidArgument', 'body: request body is larger than the server accepts', { httpStatus: 413, field: 'body' });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new ModelportError('InvalidArgument', `content-type: ${e.message}`, { httpStatus: 415, field: 'content-type' });
+  }
+  // PostgreSQL refusing a value (a number out of a column's range, a character it cannot store)
+  // that slipped past the edge checks: the request's fault, not the server's.
+  if (typeof e.code === 'string' && VALUE_REFUSED_BY_STORE.has(e.code) && (err as { severity?: unknown }).severity !== undefined) {
+    return new ModelportError('InvalidArgument', `a value of the request cannot be stored: ${e.message}`);
   }
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new ModelportError('InvalidArgument', e.message, { httpStatus: e.statusCode });
@@ -102,9 +110,14 @@ export function asModelportError(err: unknown, requestId: string, log: { error(o
 export function sendError(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, err: ModelportError): FastifyReply {
   const { status, body, retryAfter, contentType } = errorAnswer(app, request.url, err, request.id);
   if (retryAfter) reply.header('retry-after', retryAfter);
+  // An answer given before the body was read (413, 415, an early 4xx): the client's remaining
+  // bytes would otherwise be read as its next request, or be drained at the server's cost.
+  if (!request.raw.complete) reply.header('connection', 'close');
   // Fastify adds a charset to any JSON type it serializes; bytes keep the type as set.
   if (contentType) return reply.status(status).type(contentType).send(Buffer.from(JSON.stringify(body)));
-  return reply.status(status).send(body);
+  // The body is the protocol's error shape, not the route's: a route whose response schema
+  // describes its own 400 (V2 readiness) must not make every other 400 unserializable.
+  return reply.status(status).type('application/json; charset=utf-8').serializer(JSON.stringify).send(body);
 }
 
 export function installErrorHandling(app: FastifyInstance): void {

@@ -6,14 +6,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { Platform } from '../platform.js';
 import { invalidArgument } from '../core/errors.js';
 import { REGISTRY_EVENTS, STAGES } from '../registry/index.js';
 import { actorOf } from './registry-actor.js';
+import { limitedUpload } from './upload-limit.js';
 
-/** Largest single artifact file accepted (1 TiB): uploads stream to the blob store, never into memory. */
-export const REGISTRY_UPLOAD_LIMIT = 2 ** 40;
 
 const Str = Type.String();
 const Opt = Type.Optional;
@@ -133,17 +132,6 @@ const CreateVersionBody = Type.Object({
 const RawBody = Type.Unsafe<Readable>({ description: 'the file as the raw request body' });
 const EventName = Type.String({ description: `one of ${REGISTRY_EVENTS.join(', ')}, or *` });
 
-/** Counts bytes as they pass and fails beyond `max`. */
-function limit(max: number): Transform {
-  let seen = 0;
-  return new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      seen += chunk.length;
-      done(seen > max ? invalidArgument(`body: an artifact file may be at most ${max} bytes`, { httpStatus: 413 }) : null, chunk);
-    },
-  });
-}
-
 export const registryRoutes: FastifyPluginAsync<{ platform: Platform }> = async (fastify, { platform }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const registry = platform.services.registry;
@@ -154,7 +142,7 @@ export const registryRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
     '/api/v1/registry/blobs',
     {
       config: { permission: 'edit' },
-      bodyLimit: REGISTRY_UPLOAD_LIMIT,
+      bodyLimit: platform.config.limits.uploadLimit,
       schema: {
         summary: 'Upload one artifact file (raw application/octet-stream body, streamed to the artifact store); answers its sha256',
         tags,
@@ -169,9 +157,7 @@ export const registryRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
       if (!body || typeof body.pipe !== 'function') {
         throw invalidArgument('body: send the file as the raw body with content-type application/octet-stream', { httpStatus: 415 });
       }
-      const counted = body.pipe(limit(REGISTRY_UPLOAD_LIMIT));
-      body.on('error', (err) => counted.destroy(err));
-      const info = await registry.putBlob(counted);
+      const info = await registry.putBlob(limitedUpload(body, request.headers, platform.config.limits.uploadLimit));
       if (request.query.sha256 && request.query.sha256 !== info.sha256) {
         throw invalidArgument(`body: the uploaded bytes hash to ${info.sha256}, not the expected ${request.query.sha256}`);
       }

@@ -12,6 +12,7 @@ import {
   CopyObjectCommand,
   DeleteObjectCommand,
   HeadBucketCommand,
+  ListObjectsV2Command,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { ArtifactsUri } from '../config.js';
@@ -94,6 +95,23 @@ export async function openS3BlobStore(uri: S3Uri): Promise<BlobStore> {
     },
 
     async delete(sha256: string): Promise<void> {
+      await client.send(new DeleteObjectCommand({ Bucket: uri.bucket, Key: objectKey(sha256) }));
+    },
+
+    async *list(): AsyncIterable<string> {
+      let token: string | undefined;
+      do {
+        const page = await client.send(new ListObjectsV2Command({ Bucket: uri.bucket, Prefix: `${key('objects')}/`, ContinuationToken: token }));
+        for (const o of page.Contents ?? []) {
+          const name = o.Key?.slice(o.Key.lastIndexOf('/') + 1) ?? '';
+          if (/^[0-9a-f]{64}$/.test(name)) yield name;
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    },
+
+    async quarantine(sha256: string): Promise<void> {
+      await client.send(new CopyObjectCommand({ Bucket: uri.bucket, Key: key('quarantine', sha256), CopySource: `${uri.bucket}/${encodeURI(objectKey(sha256))}` }));
       await client.send(new DeleteObjectCommand({ Bucket: uri.bucket, Key: objectKey(sha256) }));
     },
 

@@ -22,6 +22,10 @@ export interface BlobStore {
   get(sha256: string): Promise<Readable>;
   stat(sha256: string): Promise<BlobInfo | null>;
   delete(sha256: string): Promise<void>;
+  /** The ids of every object the store holds (its own ids: ciphertext hashes under encryption), for fsck. */
+  list(): AsyncIterable<string>;
+  /** Moves an object out of reach (to `quarantine/`), kept for inspection: readers then get 404. */
+  quarantine(sha256: string): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -40,17 +44,32 @@ export function toAsyncIterable(source: BlobSource): AsyncIterable<Uint8Array> {
   return source;
 }
 
-/** Passes bytes through while hashing them; at the end fails unless they hash to `expected`. */
+/** Corrupt blobs found by reads in this process, for /metrics. */
+export const blobHealth = { corruptReads: 0 };
+
+/**
+ * Passes bytes through while hashing them, holding each chunk back until the next arrives: the
+ * last chunk leaves only once the whole content hashes to `expected`. A reader of a corrupt blob
+ * therefore never receives all its bytes; a response cut short is an error, not a clean end.
+ */
 export function verifying(expected: string): Transform {
   const hash = createHash('sha256');
+  let held: Buffer | undefined;
   return new Transform({
     transform(chunk: Buffer, _enc, done) {
       hash.update(chunk);
-      done(null, chunk);
+      const previous = held;
+      held = chunk;
+      done(null, previous);
     },
     flush(done) {
       const actual = hash.digest('hex');
-      done(actual === expected ? null : failedPrecondition(`blob ${expected} is corrupt: its content hashes to ${actual}`));
+      if (actual !== expected) {
+        blobHealth.corruptReads++;
+        done(failedPrecondition(`blob ${expected} is corrupt: its content hashes to ${actual}`));
+        return;
+      }
+      done(null, held);
     },
   });
 }

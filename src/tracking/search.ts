@@ -26,73 +26,48 @@ type Token =
   | { kind: 'punct'; text: '(' | ')' | ',' | '.'; pos: number }
   | { kind: 'end'; text: ''; pos: number };
 
-const ENTITY_ALIASES: Record<string, EntityType> = {
-  metric: 'metric',
-  metrics: 'metric',
-  param: 'param',
-  params: 'param',
-  parameter: 'param',
-  parameters: 'param',
-  tag: 'tag',
-  tags: 'tag',
-  attribute: 'attribute',
-  attributes: 'attribute',
-  attr: 'attribute',
-  run: 'attribute',
-  dataset: 'dataset',
-  datasets: 'dataset',
-};
+// Maps, not objects: these are looked up by what a client typed ("__proto__", "toString").
+const ENTITY_ALIASES = new Map<string, EntityType>([
+  ['metric', 'metric'],
+  ['metrics', 'metric'],
+  ['param', 'param'],
+  ['params', 'param'],
+  ['parameter', 'param'],
+  ['parameters', 'param'],
+  ['tag', 'tag'],
+  ['tags', 'tag'],
+  ['attribute', 'attribute'],
+  ['attributes', 'attribute'],
+  ['attr', 'attribute'],
+  ['run', 'attribute'],
+  ['dataset', 'dataset'],
+  ['datasets', 'dataset'],
+]);
 
 export interface Dictionary {
   /** What the clauses are searched over, for messages ("runs", "experiments"). */
   subject: string;
   entities: EntityType[];
-  stringAttributes: Record<string, string>;
-  numericAttributes: Record<string, string>;
-  orderAttributes: Record<string, string>;
+  stringAttributes: ReadonlyMap<string, string>;
+  numericAttributes: ReadonlyMap<string, string>;
+  orderAttributes: ReadonlyMap<string, string>;
 }
 
 /** Run attributes by the names (and aliases) the grammar accepts → column. */
 export const RUNS: Dictionary = {
   subject: 'runs',
   entities: ['metric', 'param', 'tag', 'attribute', 'dataset'],
-  stringAttributes: {
-    run_id: 'run_id',
-    run_name: 'run_name',
-    'run name': 'run_name',
-    'Run name': 'run_name',
-    'Run Name': 'run_name',
-    status: 'status',
-    user_id: 'user_id',
-    artifact_uri: 'artifact_uri',
-  },
-  numericAttributes: { start_time: 'start_time', end_time: 'end_time', created: 'start_time', Created: 'start_time' },
-  orderAttributes: {
-    run_id: 'run_id',
-    run_name: 'run_name',
-    'run name': 'run_name',
-    status: 'status',
-    user_id: 'user_id',
-    artifact_uri: 'artifact_uri',
-    experiment_id: 'experiment_id',
-    start_time: 'start_time',
-    end_time: 'end_time',
-    created: 'start_time',
-    Created: 'start_time',
-  },
+  stringAttributes: new Map([['run_id', 'run_id'], ['run_name', 'run_name'], ['run name', 'run_name'], ['Run name', 'run_name'], ['Run Name', 'run_name'], ['status', 'status'], ['user_id', 'user_id'], ['artifact_uri', 'artifact_uri']]),
+  numericAttributes: new Map([['start_time', 'start_time'], ['end_time', 'end_time'], ['created', 'start_time'], ['Created', 'start_time']]),
+  orderAttributes: new Map([['run_id', 'run_id'], ['run_name', 'run_name'], ['run name', 'run_name'], ['status', 'status'], ['user_id', 'user_id'], ['artifact_uri', 'artifact_uri'], ['experiment_id', 'experiment_id'], ['start_time', 'start_time'], ['end_time', 'end_time'], ['created', 'start_time'], ['Created', 'start_time']]),
 };
 
 export const EXPERIMENTS: Dictionary = {
   subject: 'experiments',
   entities: ['attribute', 'tag'],
-  stringAttributes: { name: 'name' },
-  numericAttributes: { creation_time: 'creation_time', last_update_time: 'last_update_time' },
-  orderAttributes: {
-    name: 'name',
-    experiment_id: 'experiment_id',
-    creation_time: 'creation_time',
-    last_update_time: 'last_update_time',
-  },
+  stringAttributes: new Map([['name', 'name']]),
+  numericAttributes: new Map([['creation_time', 'creation_time'], ['last_update_time', 'last_update_time']]),
+  orderAttributes: new Map([['name', 'name'], ['experiment_id', 'experiment_id'], ['creation_time', 'creation_time'], ['last_update_time', 'last_update_time']]),
 };
 
 export const DATASET_KEYS = ['name', 'digest', 'context'] as const;
@@ -186,7 +161,7 @@ function parseIdentifier(cur: Cursor, dict: Dictionary): { type: EntityType; key
   let key = first.text;
   const dot = cur.peek();
   if (dot.kind === 'punct' && dot.text === '.') {
-    const entity = ENTITY_ALIASES[first.text];
+    const entity = ENTITY_ALIASES.get(first.text);
     if (!entity || !dict.entities.includes(entity)) {
       fail(cur.source, `invalid entity type; valid types are ${dict.entities.join(', ')}`, first);
     }
@@ -206,7 +181,7 @@ function parseIdentifier(cur: Cursor, dict: Dictionary): { type: EntityType; key
     } else {
       fail(cur.source, 'expected a key after the entity type', keyTok);
     }
-  } else if (first.kind === 'ident' && ENTITY_ALIASES[first.text] && !(first.text in dict.stringAttributes) && !(first.text in dict.numericAttributes)) {
+  } else if (first.kind === 'ident' && ENTITY_ALIASES.get(first.text) && !dict.stringAttributes.has(first.text) && !dict.numericAttributes.has(first.text)) {
     fail(cur.source, `expected "." and a key after the entity type`, dot);
   }
   return { type, key, at: first };
@@ -262,11 +237,11 @@ function parseClause(cur: Cursor, dict: Dictionary): Clause {
   const ident = parseIdentifier(cur, dict);
   const { type } = ident;
   let key = ident.key;
-  const numericAttribute = type === 'attribute' && key in dict.numericAttributes;
+  const numericAttribute = type === 'attribute' && dict.numericAttributes.has(key);
   if (type === 'attribute') {
-    const column = dict.stringAttributes[key] ?? dict.numericAttributes[key];
+    const column = dict.stringAttributes.get(key) ?? dict.numericAttributes.get(key);
     if (!column) {
-      const valid = [...Object.keys(dict.stringAttributes), ...Object.keys(dict.numericAttributes)];
+      const valid = [...dict.stringAttributes.keys(), ...dict.numericAttributes.keys()];
       fail(cur.source, `invalid attribute key "${key}"; valid keys are ${valid.join(', ')}`, ident.at);
     }
     key = column;
@@ -322,8 +297,8 @@ export function parseOrderBy(items: string[] | undefined, dict: Dictionary): Ord
     if (ident.type === 'dataset') fail(source, 'datasets cannot be ordered by', ident.at);
     let key = ident.key;
     if (ident.type === 'attribute') {
-      const column = dict.orderAttributes[key];
-      if (!column) fail(source, `invalid order_by attribute "${key}"; valid keys are ${Object.keys(dict.orderAttributes).join(', ')}`, ident.at);
+      const column = dict.orderAttributes.get(key);
+      if (!column) fail(source, `invalid order_by attribute "${key}"; valid keys are ${[...dict.orderAttributes.keys()].join(', ')}`, ident.at);
       key = column;
     }
     let ascending = true;

@@ -36,7 +36,7 @@ import {
   type ViewType,
 } from './types.js';
 import { LIMITS, checkBatchLimits, checkExperimentName, checkKey, checkLength, metricInteger, metricValue, truncateLong } from './validation.js';
-import { GroupWriter } from './writer.js';
+import { GroupWriter, ROLLBACK_GROUP } from './writer.js';
 
 type RunTable = Selectable<TrackingTables['tracking_run']>;
 
@@ -446,19 +446,13 @@ export class TrackingService {
       const paramValues = params.map((p) => ({ key: p.key, value: truncateLong(stringValue(p.value), LIMITS.paramValueLength) }));
       if (paramValues.length) await this.checkParams(trx, runId, run.run_pk, paramValues);
       // Checks are done; from here on only writes.
-      if (paramValues.length) {
-        await trx
-          .insertInto('tracking_param')
-          .values(paramValues.map((p) => ({ run_pk: run.run_pk, ...p })))
-          .onConflict((oc) => oc.doNothing())
-          .execute();
-      }
+      if (paramValues.length) await this.insertParams(trx, runId, run.run_pk, paramValues);
       if (tags.length) await this.upsertTags(trx, run.run_pk, tags);
       if (metrics.length) await this.insertMetrics(trx, run.run_pk, metrics);
     });
   }
 
-  private async checkParams(trx: Transaction<any>, runId: string, runPk: number, params: KeyValue[]): Promise<void> {
+  private async checkParams(trx: Transaction<any>, runId: string, runPk: number, params: KeyValue[], details: Record<string, unknown> = {}): Promise<void> {
     const existing = await trx
       .selectFrom('tracking_param')
       .select(['key', 'value'])
@@ -468,11 +462,31 @@ export class TrackingService {
     const old = new Map(existing.map((p) => [p.key as string, p.value as string]));
     const conflicts = params.filter((p) => old.has(p.key) && old.get(p.key) !== p.value);
     if (conflicts.length) {
-      const details = conflicts.map((p) => ({ key: p.key, old_value: old.get(p.key), new_value: p.value }));
+      const changed = conflicts.map((p) => ({ key: p.key, old_value: old.get(p.key), new_value: p.value }));
       throw invalidArgument(
-        `Changing param values is not allowed. Params were already logged='${JSON.stringify(details)}' for run ID='${runId}'.`,
+        `Changing param values is not allowed. Params were already logged='${JSON.stringify(changed)}' for run ID='${runId}'.`,
+        details,
       );
     }
+  }
+
+  /**
+   * The read in checkParams cannot see a value another transaction is committing at the same
+   * moment (PostgreSQL under read committed): the primary key decides. A row the insert skipped
+   * was taken by the time the insert returned, and the read after it sees the committed value.
+   * That refusal comes after this job's first write, so it asks the group writer to roll back.
+   */
+  private async insertParams(trx: Transaction<any>, runId: string, runPk: number, params: KeyValue[]): Promise<void> {
+    const inserted = await trx
+      .insertInto('tracking_param')
+      // One key order for every writer, so two inserts of overlapping keys wait instead of deadlocking.
+      .values(params.map((p) => ({ run_pk: runPk, ...p })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)))
+      .onConflict((oc) => oc.doNothing())
+      .returning('key')
+      .execute();
+    if (inserted.length === params.length) return;
+    const taken = new Set(inserted.map((r) => r.key as string));
+    await this.checkParams(trx, runId, runPk, params.filter((p) => !taken.has(p.key)), { [ROLLBACK_GROUP]: true });
   }
 
   private async upsertTags(trx: Transaction<any>, runPk: number, tags: KeyValue[]): Promise<void> {

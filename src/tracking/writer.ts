@@ -5,13 +5,19 @@
  * before it is durable.
  *
  * A job must do all of its checks before its first write, so a job that refuses its input
- * leaves the shared transaction untouched. If the group transaction itself fails, every job
+ * leaves the shared transaction untouched (or mark its refusal with ROLLBACK_GROUP). If the group transaction itself fails, every job
  * is retried alone so one request's fault is reported to that request only.
  */
 import type { Kysely, Transaction } from 'kysely';
 import { isModelportError } from '../core/errors.js';
 
 export type Job<T> = (trx: Transaction<any>) => Promise<T>;
+
+/**
+ * Set in a refusal's details by a job that refuses after it has written: the group transaction
+ * then rolls back and every job runs again alone, so the refused job leaves nothing behind.
+ */
+export const ROLLBACK_GROUP = 'rollbackGroup';
 
 interface Pending {
   job: Job<unknown>;
@@ -82,7 +88,7 @@ export class GroupWriter {
           try {
             outcomes.push({ ok: true, value: await p.job(trx) });
           } catch (err) {
-            if (!isModelportError(err) || group.length === 1) throw err;
+            if (!isModelportError(err) || group.length === 1 || err.details[ROLLBACK_GROUP]) throw err;
             outcomes.push({ ok: false, err });
           }
         }

@@ -4,7 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { ConfigFlags } from '../../src/config.js';
 import { testServer } from '../helpers/platform.js';
+import { dropSchema, freshPostgresUri, postgresSkip } from '../helpers/services.js';
 import { LOGREG, XGB, breastCancerRows, post, register, v2Row } from '../serving/helpers.js';
 import { mulberry32 as prng } from '../../src/core/random.js';
 
@@ -120,8 +122,8 @@ function fuzzer(rows: number[][], seed: number) {
   };
 }
 
-test(`${REQUESTS} malformed requests at every serving route: no 5xx, the server lives`, async () => {
-  const server = await testServer({ bodyLimit: 64 * 1024 });
+async function fuzzRun(flags: ConfigFlags, requests = REQUESTS): Promise<void> {
+  const server = await testServer({ bodyLimit: 64 * 1024, ...flags });
   try {
     const registry = server.platform.services.registry;
     await register(registry, 'm', LOGREG, ['model.onnx']);
@@ -134,7 +136,7 @@ test(`${REQUESTS} malformed requests at every serving route: no 5xx, the server 
     const failures: string[] = [];
     let sent = 0;
     const worker = async () => {
-      while (sent < REQUESTS) {
+      while (sent < requests) {
         sent++;
         const req = next();
         const headers: Record<string, string> = req.contentType ? { 'content-type': req.contentType } : {};
@@ -149,7 +151,7 @@ test(`${REQUESTS} malformed requests at every serving route: no 5xx, the server 
     assert.equal(oversized.status, 413);
     console.log(`# fuzz: ${sent} requests, statuses ${JSON.stringify([...statuses].sort((a, b) => a[0] - b[0]))}`);
     assert.deepEqual(failures, []);
-    assert.ok(sent >= 10_000);
+    assert.ok(sent >= requests);
     // Alive and still right.
     const live = await fetch(`${server.url}/v2/health/live`);
     assert.equal(live.status, 200);
@@ -158,5 +160,22 @@ test(`${REQUESTS} malformed requests at every serving route: no 5xx, the server 
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
   } finally {
     await server.close();
+  }
+}
+
+test(`${REQUESTS} malformed requests at every serving route on SQLite: no 5xx, the server lives`, () => fuzzRun({}));
+
+// Fewer requests on PostgreSQL keep the suite short; bench/chaos sends ≥ 10,000 to each engine.
+const PG_REQUESTS = 3_000;
+const SWAP_RACE = 'issue 20: a PATCH of a deployment on PostgreSQL leaves a window in which its requests get 503 "has no model loaded"';
+
+test(`${PG_REQUESTS} malformed requests at every serving route on PostgreSQL: no 5xx, the server lives`, { todo: SWAP_RACE }, async (t) => {
+  const skip = await postgresSkip();
+  if (skip) return t.skip(skip);
+  const { uri, schema } = freshPostgresUri();
+  try {
+    await fuzzRun({ store: uri }, PG_REQUESTS);
+  } finally {
+    await dropSchema(schema);
   }
 });

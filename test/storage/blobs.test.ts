@@ -108,6 +108,20 @@ function contract(name: string, open: () => Promise<Harness>) {
       assert.equal(await h.leftovers(), 0);
     });
 
+    test('list names every object; a quarantined one is gone for readers', async () => {
+      const a = await h.store.put('listed a');
+      const b = await h.store.put('listed b');
+      const listed: string[] = [];
+      for await (const sha256 of h.store.list()) listed.push(sha256);
+      assert.ok(listed.includes(a.sha256) && listed.includes(b.sha256));
+      await h.store.quarantine(b.sha256);
+      assert.equal(await h.store.stat(b.sha256), null);
+      await assert.rejects(h.store.get(b.sha256), /does not exist/);
+      const after: string[] = [];
+      for await (const sha256 of h.store.list()) after.push(sha256);
+      assert.ok(after.includes(a.sha256) && !after.includes(b.sha256));
+    });
+
     test('delete removes the blob', async () => {
       const info = await h.store.put('to delete');
       await h.store.delete(info.sha256);

@@ -12,10 +12,9 @@ import type { Platform } from '../../platform.js';
 import { invalidArgument, notFound } from '../../core/errors.js';
 import { TrackingService, checkArtifactPath } from '../../tracking/index.js';
 import { runIdOf } from './params.js';
+import { limitedUpload } from '../upload-limit.js';
 
 const PROXY_PREFIXES = ['/api/2.0/mlflow-artifacts', '/ajax-api/2.0/mlflow-artifacts'];
-/** Uploads stream to disk, so the only limit is the one an operator wants; 1 TiB is "none". */
-const UPLOAD_LIMIT = 2 ** 40;
 
 const MIME: Record<string, string> = {
   '.json': 'application/json',
@@ -68,9 +67,13 @@ export const artifactRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
 
   // Bodies here are files: hand the raw stream to the handler whatever its content type.
   app.removeAllContentTypeParsers();
+  const UPLOAD_LIMIT = platform.config.limits.uploadLimit;
   app.addContentTypeParser('*', { bodyLimit: UPLOAD_LIMIT }, (_request, payload, done) => done(null, payload));
 
-  const bodyOf = (request: FastifyRequest): Readable | Buffer => (request.body as Readable | undefined) ?? Buffer.alloc(0);
+  const bodyOf = (request: FastifyRequest): Readable | Buffer => {
+    const body = request.body as Readable | undefined;
+    return body ? limitedUpload(body, request.headers, UPLOAD_LIMIT) : Buffer.alloc(0);
+  };
 
   async function runRoot(runId: string): Promise<{ root: string; uri: string }> {
     const run = await tracking.getRun(runId);
