@@ -28,6 +28,8 @@ import type { AlertKind } from './monitoring/alerts/types.js';
 import { RolloutService } from './serving/rollouts/service.js';
 import { AbAnalyzer } from './serving/ab.js';
 import { rolloutPorts } from './monitoring/rollout-ports.js';
+import { trainStep } from './training/pipeline-step.js';
+import { rolloutStep } from './serving/rollouts/pipeline-step.js';
 
 export interface Platform {
   readonly config: Config;
@@ -123,6 +125,8 @@ async function createServices(stores: Stores): Promise<Services> {
     setAlias: async (model, alias, version) => void (await registry.setAlias(model, alias, version)),
   });
   const ab = new AbAnalyzer(serving, monitored, stores.clock);
+  pipelines.steps.register('train', trainStep);
+  pipelines.steps.register('rollout', rolloutStep(rollouts));
   return { tracking, datasets, registry, serving, monitoring, features, explain, security, jobs, pipelines, rollouts, ab };
 }
 
