@@ -373,7 +373,7 @@ export const stages: Stage[] = [
       ctx.say(`run ${started.id} started by ${started.trigger}`);
       const run = await pipelines.wait(started.id);
       for (const s of run.steps) {
-        const metrics = Object.entries(s.metrics).filter(([k]) => /^(val_roc_auc|roc_auc|gate_delta|gate_passed)$/.test(k));
+        const metrics = Object.entries(s.metrics).filter(([k]) => /^(val_roc_auc|roc_auc|log_loss|gate_delta|gate_passed)$/.test(k));
         ctx.say(`  ${s.name.padEnd(8)} ${s.status}${metrics.length ? ` (${metrics.map(([k, v]) => `${k} ${fmt(v, 4)}`).join(', ')})` : ''}`);
       }
       if (run.status !== 'succeeded') throw new Error(`pipeline run ${run.id} ${run.status}: ${run.error}`);
@@ -422,7 +422,7 @@ function retrainingPipeline(params: Record<string, string>): PipelineSpec {
       { name: 'train', uses: 'train', inputs: ['split/train.csv'], with: { target: LABEL, drop: IDS, validFraction: 0.2, params: { n_estimators: 150, early_stopping_rounds: 15, ...params } } },
       { name: 'register', uses: 'model.register', needs: ['train', 'load'], with: { model: MODEL, from: 'train', path: 'model', flavor: 'xgboost' } },
       { name: 'evaluate', uses: 'evaluate', needs: ['register', 'split'], with: { model: MODEL, label: LABEL } },
-      { name: 'gate', uses: 'gate', needs: ['register', 'split'], with: { model: MODEL, against: 'champion', metric: 'roc_auc', minDelta: 0, label: LABEL, maxLatencyMs: 50 } },
+      { name: 'gate', uses: 'gate', needs: ['register', 'split'], with: { model: MODEL, against: 'champion', metric: 'log_loss', minDelta: 0, label: LABEL, maxLatencyMs: 50 } },
       {
         name: 'rollout',
         uses: 'rollout',
