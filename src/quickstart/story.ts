@@ -55,6 +55,7 @@ export interface StoryContext {
     params: Record<string, string>;
     reference: TrafficResult;
     run: RunView;
+    version: number;
   }>;
 }
 
@@ -158,7 +159,7 @@ async function driveRollout(ctx: StoryContext, table: Table, tag: string, withRe
     // The server judges a running rollout once a second.
     await sleep(1100);
     const r = await rolloutOf(ctx);
-    ctx.say(`  round ${round + 1}: ${traffic.requests} requests (${traffic.errors} errors) → rollout ${r.state}, canary at ${r.steps[r.step]}%`);
+    ctx.say(`  round ${round + 1}: ${traffic.requests} requests (${traffic.errors} errors) → rollout ${r.state}${r.state === 'running' ? `, canary at ${r.steps[r.step]}%` : ''}`);
     if (r.state !== 'running') return r;
   }
   throw new Error('the rollout did not end within 40 rounds of traffic');
@@ -249,14 +250,14 @@ export const stages: Stage[] = [
       ctx.facts.study = `loan-default-tpe: ${result.trials.length} trials, best roc_auc ${fmt(result.best!.value!, 4)} (run ${result.bestRunId})`;
       const registered = await registerFitted(tracker, MODEL, result.bestFitted!, result.encoding, { runId: result.bestRunId, dataset: `${TRAINING}@1` });
       ctx.facts['best run'] = result.bestRunId!;
-      ctx.facts.version1 = registered.version;
+      ctx.state.version = registered.version;
     },
   },
   {
     title: 'Register the best as version 1 with lineage, alias it champion, and compute its global explanation',
     async run(ctx) {
       const { registry, explain } = clients(ctx);
-      const version = Number(ctx.facts.version1);
+      const version = ctx.state.version!;
       await registry.setAlias(MODEL, 'champion', version);
       const lineage = await registry.lineage(MODEL, version);
       ctx.say(`${MODEL} version ${version} @champion; lineage: ${lineage.nodes.map((n) => `${n.kind} ${n.label}`).join(' → ')}`);
@@ -321,12 +322,13 @@ export const stages: Stage[] = [
       ctx.say(`${traffic.requests} shifted requests (July–August 2025) in ${fmt(traffic.seconds, 1)} s`);
       const fed = await monitoring.feedback(labels(replayed));
       ctx.say(`posted ${replayed.rowCount} late labels as feedback (${fed.accepted} joined)`);
-      // The labelled summer loans are fresh training data.
-      const fresh = concatTables(ctx.state.training!, shifted);
+      // Retraining uses a sliding window: the newest 10,000 labelled loans, half of them from the summer.
+      const all = concatTables(ctx.state.training!, shifted);
+      const fresh = sliceTable(all, all.rowCount - 10_000);
       const file = join(ctx.outDir, 'training-fresh.csv');
       await writeCsv(file, fresh);
-      const { version } = await datasets.register(TRAINING, file, { description: 'loans 2025-01 to 2025-08 with late labels, joined to customer_stats' });
-      ctx.say(`${TRAINING}@${version.version}: ${fresh.rowCount} rows including the labelled summer loans`);
+      const { version } = await datasets.register(TRAINING, file, { description: 'the newest 10,000 labelled loans (to 2025-08), joined to customer_stats' });
+      ctx.say(`${TRAINING}@${version.version}: the newest ${fresh.rowCount} labelled loans, the retraining window`);
 
       const window = Math.ceil((Date.now() - traffic.startedAt) / 1000);
       const spec = { positiveLabel: '1', negativeLabel: '0', threshold: 0.5, task: 'classification' as const };
@@ -386,18 +388,23 @@ export const stages: Stage[] = [
     title: 'Version 2 goes out as a canary judged on live metrics (time compressed: 0 s minimum per step instead of 5 min) with an A/B test; a broken version 3 is rolled back by its canary gate',
     async run(ctx) {
       const { registry } = clients(ctx);
-      const holdout = sliceTable(ctx.state.training!, ctx.state.training!.rowCount - 600);
+      const holdout = sliceTable(ctx.state.training!, ctx.state.training!.rowCount - 300);
       const promoted = await driveRollout(ctx, holdout, 'v2-', true);
       if (promoted.state !== 'promoted') throw new Error(`the canary of version 2 ended ${promoted.state}: ${promoted.reason}`);
       const champion = await registry.getVersion(MODEL, 'champion');
+      for (const e of promoted.events ?? []) ctx.say(`  rollout: ${e.what}`);
       ctx.say(`version 2 promoted to 100%; alias champion → version ${champion.version}`);
-      const ab = await ctx.client.request<{ kind: string; arms: { variant: string; n: number; mean: number }[]; comparisons: { variant: string; control: string; fixed: { difference: number; ci_low?: number; ci_high?: number; ci?: [number, number]; p_value?: number } }[] }>({
+      const ab = await ctx.client.request<{ kind: string; alpha: number; arms: { variant: string; n: number; mean: number }[]; comparisons: { variant: string; control: string; test: string; diff: number; ci: [number, number]; p_value: number; sequential_p_value: number }[] }>({
         method: 'GET',
         path: `/api/v1/deployments/${MODEL}/ab`,
         query: { from: promoted.created_ms, to: promoted.updated_ms },
       });
       for (const arm of ab.arms) ctx.say(`  A/B arm ${arm.variant}: ${arm.n} decisions, mean reward ${fmt(arm.mean, 3)}`);
-      for (const c of ab.comparisons) ctx.say(`  A/B ${c.variant} − ${c.control}: ${JSON.stringify(c.fixed)}`);
+      for (const c of ab.comparisons) {
+        const level = Math.round((1 - ab.alpha) * 100);
+        ctx.say(`  A/B ${c.variant} − ${c.control}: ${c.diff >= 0 ? '+' : ''}${fmt(c.diff, 3)} reward per decision, ${level}% CI [${fmt(c.ci[0], 3)}, ${fmt(c.ci[1], 3)}] (${c.test}, p ${fmt(c.p_value, 3)}; always-valid p ${fmt(c.sequential_p_value, 3)})`);
+      }
+      ctx.facts['A/B'] = ab.comparisons.map((c) => `${c.variant} − ${c.control} ${fmt(c.diff, 3)} [${fmt(c.ci[0], 3)}, ${fmt(c.ci[1], 3)}]`).join('; ');
       const broken = await registerBroken(ctx);
       ctx.say(`version ${broken} (a deliberately broken build: it fails on loans with credit_score above 720) goes out as a canary`);
       await ctx.client.request({ method: 'POST', path: `/api/v1/deployments/${MODEL}/rollout`, body: { version: broken, steps: [50, 100], min_step_seconds: 0, min_requests: 50 } });
@@ -418,11 +425,11 @@ function retrainingPipeline(params: Record<string, string>): PipelineSpec {
     concurrency: 'skip',
     steps: [
       { name: 'load', uses: 'dataset.load', with: { dataset: TRAINING, version: '${params.dataset_version}' } },
-      { name: 'split', uses: 'split', inputs: ['load/data.csv'], with: { method: 'time', column: 'event_timestamp', testFraction: 0.1 } },
+      { name: 'split', uses: 'split', inputs: ['load/data.csv'], with: { method: 'time', column: 'event_timestamp', testFraction: 0.25 } },
       { name: 'train', uses: 'train', inputs: ['split/train.csv'], with: { target: LABEL, drop: IDS, validFraction: 0.2, params: { n_estimators: 150, early_stopping_rounds: 15, ...params } } },
       { name: 'register', uses: 'model.register', needs: ['train', 'load'], with: { model: MODEL, from: 'train', path: 'model', flavor: 'xgboost' } },
       { name: 'evaluate', uses: 'evaluate', needs: ['register', 'split'], with: { model: MODEL, label: LABEL } },
-      { name: 'gate', uses: 'gate', needs: ['register', 'split'], with: { model: MODEL, against: 'champion', metric: 'log_loss', minDelta: 0, label: LABEL, maxLatencyMs: 50 } },
+      { name: 'gate', uses: 'gate', needs: ['register', 'split'], with: { model: MODEL, against: 'champion', metric: 'roc_auc', minDelta: 0, label: LABEL, maxLatencyMs: 50 } },
       {
         name: 'rollout',
         uses: 'rollout',
