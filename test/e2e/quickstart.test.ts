@@ -30,7 +30,7 @@ test('the quickstart story leaves datasets, features, a study, versions 1–3, r
     const loans = await datasets.get('loans');
     assert.equal(loans.versions.length, 1);
     assert.equal(loans.versions[0].rowCount, 20_000);
-    const report = await datasets.validate('loans@1', loansFile('loans_corrupted.csv'));
+    const report = await datasets.validate('loans', loansFile('loans_corrupted.csv'));
     assert.equal(report.valid, false);
     assert.deepEqual(
       report.anomalies.map((a) => `${a.kind}:${a.column}`).sort(),
