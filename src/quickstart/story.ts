@@ -265,7 +265,7 @@ export const stages: Stage[] = [
       const shap = importance.shap!;
       const top = shap.featureNames.map((name, i) => ({ name, mean: shap.mean[i] })).sort((a, b) => b.mean - a.mean).slice(0, 5);
       ctx.say(`global explanation (mean |SHAP| over ${shap.rows} rows): ${top.map((f) => `${f.name} ${fmt(f.mean, 3)}`).join(', ')}`);
-      ctx.facts['first champion'] = `${MODEL} version ${version}`;
+      ctx.facts.model = `${MODEL} version ${version} @champion`;
     },
   },
   {
