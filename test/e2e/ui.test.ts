@@ -61,8 +61,8 @@ describe('web UI', { timeout: 600_000 }, () => {
     await page.getByTestId('run-count').getByText('9 runs').waitFor();
     assert.equal(await rowsOf('runs').count(), 10, 'a header row, the study run and its eight trials');
 
-    await page.getByRole('columnheader', { name: 'val_roc_auc', exact: true }).click();
-    await page.getByRole('columnheader', { name: 'val_roc_auc', exact: true }).click();
+    await page.getByTitle('sort by val_roc_auc', { exact: true }).click();
+    await page.getByTitle('sort by val_roc_auc', { exact: true }).click();
     const firstRun = page.getByRole('grid', { name: 'runs' }).locator('[aria-rowindex="2"]');
     assert.match(await firstRun.innerText(), /trial-1/, 'sorted by validation AUC, best first');
     assert.match(await firstRun.innerText(), /0\.83/);
