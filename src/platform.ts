@@ -31,6 +31,8 @@ import { AbAnalyzer } from './serving/ab.js';
 import { rolloutPorts } from './monitoring/rollout-ports.js';
 import { clusterMigrations, openCluster, type Cluster } from './cluster/index.js';
 import { batchPredictStep } from './serving/jobs/pipeline-step.js';
+import { trainStep } from './training/pipeline-step.js';
+import { rolloutStep } from './serving/rollouts/pipeline-step.js';
 
 export interface Platform {
   readonly config: Config;
@@ -136,6 +138,8 @@ async function createServices(stores: Stores): Promise<Services> {
   });
   const ab = new AbAnalyzer(serving, monitored, stores.clock);
   pipelines.steps.register('batch_predict', batchPredictStep(jobs, stores.blobs));
+  pipelines.steps.register('train', trainStep);
+  pipelines.steps.register('rollout', rolloutStep(rollouts));
   return { tracking, datasets, registry, serving, monitoring, features, explain, security, jobs, pipelines, rollouts, ab };
 }
 

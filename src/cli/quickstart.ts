@@ -4,10 +4,19 @@ import type { Command } from 'commander';
 import { failedPrecondition } from '../core/errors.js';
 import { ModelportClient } from '../client/client.js';
 import { startServer } from '../server/serve.js';
-import { stages, type StoryContext } from '../quickstart/story.js';
+import { DATASET, MODEL, TRAINING, stages, type StoryContext } from '../quickstart/story.js';
 import { configFrom } from './context.js';
 
 const MARKER = '.modelport-quickstart';
+/** The UI page that shows each stage's result. */
+const UI_LINKS: [string, string][] = [
+  ['datasets', `/datasets/${DATASET}`],
+  ['training sets', `/datasets/${TRAINING}`],
+  ['tuning study', '/experiments'],
+  ['model versions and lineage', `/models/${MODEL}`],
+  ['deployment, revisions and rollouts', `/deployments/${MODEL}`],
+  ['monitors and alerts', '/monitoring'],
+];
 
 export function registerQuickstartCommand(program: Command): void {
   program
@@ -36,7 +45,7 @@ export function registerQuickstartCommand(program: Command): void {
       try {
         for (const [i, stage] of stages.entries()) {
           const t0 = Date.now();
-          say(`[${i + 1}/${stages.length}] ${stage.title}`);
+          say(`[${i + 1}/${stages.length + 1}] ${stage.title}`);
           await stage.run(ctx);
           say(`      done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         }
@@ -44,10 +53,11 @@ export function registerQuickstartCommand(program: Command): void {
         await server.close();
         throw err;
       }
-      say('');
-      say(`quickstart finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      for (const [k, v] of Object.entries(ctx.facts)) say(`  ${k}: ${v}`);
-      say(`  data folder: ${config.dataDir}`);
+      say(`[${stages.length + 1}/${stages.length + 1}] Summary: what happened, with the ids, versions, reports and the UI page of each stage`);
+      say(`      quickstart finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      for (const [k, v] of Object.entries(ctx.facts)) say(`      ${k}: ${v}`);
+      for (const [page, path] of UI_LINKS) say(`      UI ${page}: ${opts.serve ? server.url : ''}${path}`);
+      say(`      data folder: ${config.dataDir}`);
       if (!opts.serve) {
         await server.close();
         // The URLs would name a server that no longer runs: say how to see the same state.

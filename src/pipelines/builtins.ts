@@ -50,13 +50,13 @@ export class StepRegistry implements BuiltinCatalog {
   }
 }
 
-function str(ctx: StepContext, key: string, fallback?: string): string {
+export function str(ctx: StepContext, key: string, fallback?: string): string {
   const v = ctx.with[key] ?? fallback;
   if (typeof v !== 'string' && typeof v !== 'number') throw invalidArgument(`step ${ctx.step}: with.${key} is required (a string)`);
   return String(v);
 }
 
-function num(ctx: StepContext, key: string, fallback: number): number {
+export function num(ctx: StepContext, key: string, fallback: number): number {
   const v = ctx.with[key] ?? fallback;
   const n = typeof v === 'string' ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isFinite(n)) throw invalidArgument(`step ${ctx.step}: with.${key} must be a number`);
@@ -64,7 +64,7 @@ function num(ctx: StepContext, key: string, fallback: number): number {
 }
 
 /** The upstream folder holding `file`: the one `with.from` names, else the only one that has it. */
-function inputFile(ctx: StepContext, file: string): string {
+export function inputFile(ctx: StepContext, file: string): string {
   const from = ctx.with.from;
   if (typeof from === 'string') {
     const dir = ctx.inputs[from];
@@ -175,7 +175,7 @@ const split: BuiltinStep = {
 };
 
 /** The model version a step should act on: with.version, else the one an upstream register step recorded. */
-async function versionFrom(ctx: StepContext, key: string): Promise<string> {
+export async function versionFrom(ctx: StepContext, key: string): Promise<string> {
   if (ctx.with[key] !== undefined) return str(ctx, key);
   const found = inputFile(ctx, 'model-version.json');
   return String((JSON.parse(await readFile(found, 'utf8')) as { version: number }).version);

@@ -1,9 +1,9 @@
 /**
  * The quickstart story: the whole lifecycle on the bundled loans data, one stage after another,
- * against a real server through the SDK, as a user would run it. Each capability adds its stage
- * here; it must always run end to end.
+ * against a real server through the SDK, as a user would run it. Each stage's title says what it
+ * proves; it must always run end to end.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelportClient } from '../client/client.js';
 import { DatasetsClient } from '../client/datasets.js';
@@ -11,15 +11,30 @@ import { TrackingClient } from '../client/tracking.js';
 import { RegistryClient, httpBlobUploader } from '../client/registry.js';
 import { ServingClient } from '../client/serving.js';
 import { MonitoringClient } from '../client/monitoring.js';
+import { FeaturesClient } from '../client/features.js';
+import { ExplainClient } from '../client/explain.js';
+import { PipelinesClient, type RunView } from '../client/pipelines.js';
+import { ClientTrainingTracker, runStudy } from '../client/training.js';
+import { registerFitted } from '../training/session.js';
+import { defaultSpace } from '../training/search/defaults.js';
+import { loadFeatureFile } from '../features/define.js';
+import type { PipelineSpec } from '../pipelines/definition.js';
 import { readTable, type Table, type TableColumn } from '../data/read-table.js';
 import type { RunningServer } from '../server/serve.js';
-import { readLoansEncoding, type LoansEncoding } from './loans-encoding.js';
-import { CANDIDATES_DIR, loansFile } from './demo.js';
-import { sendTraffic, type TrafficResult } from './traffic.js';
+import type { LoansEncoding } from './loans-encoding.js';
+import { loansFile } from './demo.js';
+import { concatTables, encodeTable, encodingOf, sliceTable, writeCsv } from './tables.js';
+import { sendTraffic, type TrafficInput, type TrafficResult } from './traffic.js';
 
 export const MODEL = 'loan-default';
 export const DATASET = 'loans';
+export const TRAINING = 'loans-training';
 export const EXPERIMENT = 'loan-default';
+export const PIPELINE = 'retrain-loan-default';
+const FEATURE_SERVICE = 'loan_scoring';
+/** Columns that identify a row or date it: kept in the tables, never trained on. */
+const IDS = ['loan_id', 'customer_id', 'event_timestamp'];
+const LABEL = 'defaulted';
 
 export interface StoryContext {
   server: RunningServer;
@@ -28,16 +43,19 @@ export interface StoryContext {
   say(line: string): void;
   /** Facts each stage leaves for the summary and later stages. */
   facts: Record<string, string | number>;
-  /** Where the story writes files a person opens (the HTML drift report). */
+  /** Where the story writes files a person opens (reports, training tables). */
   outDir: string;
   /** State handed from one stage to the next. */
   state: Partial<{
-    encoding: LoansEncoding;
     datasetDigest: string;
-    bestRunId: string;
-    version: number;
+    encoding: LoansEncoding;
+    /** Model inputs the feature store supplies at serving time. */
+    served: string[];
+    training: Table;
+    params: Record<string, string>;
     reference: TrafficResult;
-    shifted: TrafficResult;
+    run: RunView;
+    version: number;
   }>;
 }
 
@@ -46,30 +64,19 @@ export interface Stage {
   run(ctx: StoryContext): Promise<void>;
 }
 
-interface Candidate {
-  name: string;
-}
-
 const clients = (ctx: StoryContext) => ({
   datasets: new DatasetsClient(ctx.client, { url: ctx.server.url }),
   tracking: new TrackingClient(ctx.client),
   registry: new RegistryClient(ctx.client, { uploader: httpBlobUploader({ url: ctx.server.url }) }),
   serving: new ServingClient(ctx.client),
   monitoring: new MonitoringClient(ctx.client),
+  features: new FeaturesClient(ctx.client),
+  explain: new ExplainClient(ctx.client),
+  pipelines: new PipelinesClient(ctx.client),
 });
 
-const readJson = <T>(...parts: string[]): T => JSON.parse(readFileSync(join(...parts), 'utf8')) as T;
 const fmt = (x: number, digits = 3) => x.toFixed(digits);
-
-function labels(table: Table): { request_id: string; label: string }[] {
-  const ids = column(table, 'loan_id');
-  const target = column(table, 'defaulted');
-  const out: { request_id: string; label: string }[] = [];
-  for (let i = 0; i < table.rowCount; i++) {
-    out.push({ request_id: String(ids.values[i]), label: String(target.values[i]) });
-  }
-  return out;
-}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function column(table: Table, name: string): TableColumn {
   const c = table.columns.find((x) => x.name === name);
@@ -77,10 +84,85 @@ function column(table: Table, name: string): TableColumn {
   return c;
 }
 
-/** The last `n` rows of a table (the loans file is in time order: its tail is the validation period). */
-function tail(table: Table, n: number): TableColumn[] {
-  const from = Math.max(0, table.rowCount - n);
-  return table.columns.map((c) => ({ ...c, values: c.values.slice(from) }) as TableColumn);
+/** A loans file joined point-in-time to the customer features, its text columns one-hot encoded. */
+async function trainingTable(ctx: StoryContext, file: string, name: string): Promise<Table> {
+  const { features } = clients(ctx);
+  const raw = join(ctx.outDir, `${name}.raw.csv`);
+  await features.historicalToFile(file, raw, { featureService: FEATURE_SERVICE, timestampColumn: 'event_timestamp' });
+  const table = await readTable(raw);
+  ctx.state.encoding ??= encodingOf(table, [...IDS, LABEL]);
+  return encodeTable(table, ctx.state.encoding, [...IDS, LABEL]);
+}
+
+/** Request inputs for rows of a training table: the join key and every model input no feature supplies. */
+function requestInputs(ctx: StoryContext, table: Table): TrafficInput[] {
+  const served = new Set(ctx.state.served!);
+  return [
+    { name: 'customer_id', datatype: 'INT64', values: column(table, 'customer_id').values as Float64Array },
+    ...ctx.state.encoding!.featureNames.filter((f) => !served.has(f)).map((f): TrafficInput => ({ name: f, datatype: 'FP32', values: column(table, f).values as Float64Array })),
+  ];
+}
+
+function ids(table: Table, suffix = ''): string[] {
+  return (column(table, 'loan_id').values as string[]).map((id) => `${id}${suffix}`);
+}
+
+function labels(table: Table, suffix = ''): { request_id: string; label: string }[] {
+  const target = column(table, LABEL).values;
+  return ids(table, suffix).map((request_id, i) => ({ request_id, label: String(target[i]) }));
+}
+
+/**
+ * What a decision earned, as the A/B test's reward: a loan the model approves (probability of
+ * default under 0.3) earns 1 when repaid and loses 4 when it defaults; a declined loan earns 0.
+ */
+function rewards(table: Table, traffic: TrafficResult, suffix: string): { request_id: string; value: number }[] {
+  const target = column(table, LABEL).values;
+  return ids(table, suffix).flatMap((request_id, i) => {
+    const p = traffic.predictions.get(request_id);
+    if (p === undefined) return [];
+    return [{ request_id, value: p >= 0.3 ? 0 : Number(target[i]) === 1 ? -4 : 1 }];
+  });
+}
+
+async function waitReady(serving: ServingClient, name: string) {
+  for (let i = 0; i < 600; i++) {
+    const d = await serving.get(name);
+    if (d.state === 'ready') return d;
+    if (d.state === 'failed') throw new Error(`deployment ${name} failed to load: ${d.message ?? 'no reason given'}`);
+    await sleep(100);
+  }
+  throw new Error(`deployment ${name} was not ready within 60 s`);
+}
+
+interface RolloutJson {
+  id: string;
+  state: string;
+  steps: number[];
+  step: number;
+  reason?: string;
+  created_ms?: number;
+  updated_ms?: number;
+  events?: { at_ms: number; what: string }[];
+}
+
+const rolloutOf = (ctx: StoryContext) => ctx.client.request<RolloutJson>({ method: 'GET', path: `/api/v1/deployments/${MODEL}/rollout` });
+
+/** Sends rounds of traffic (and their outcomes) until the rollout has ended. */
+async function driveRollout(ctx: StoryContext, table: Table, tag: string, withRewards: boolean): Promise<RolloutJson> {
+  const { monitoring } = clients(ctx);
+  for (let round = 0; round < 40; round++) {
+    const suffix = `:${tag}${round}`;
+    const traffic = await sendTraffic(ctx.client, MODEL, ids(table, suffix), requestInputs(ctx, table), { concurrency: 8 });
+    const items = withRewards ? rewards(table, traffic, suffix) : labels(table, suffix).filter((l) => traffic.predictions.has(l.request_id));
+    if (items.length > 0) await monitoring.feedback(items);
+    // The server judges a running rollout once a second.
+    await sleep(1100);
+    const r = await rolloutOf(ctx);
+    ctx.say(`  round ${round + 1}: ${traffic.requests} requests (${traffic.errors} errors) → rollout ${r.state}${r.state === 'running' ? `, canary at ${r.steps[r.step]}%` : ''}`);
+    if (r.state !== 'running') return r;
+  }
+  throw new Error('the rollout did not end within 40 rounds of traffic');
 }
 
 export const stages: Stage[] = [
@@ -104,115 +186,151 @@ export const stages: Stage[] = [
     },
   },
   {
-    title: 'Log the candidate models as an experiment (parameters, training curves, artifacts)',
+    title: 'Define the loans features (entity customer_id), build a point-in-time correct training set through them, and materialize them online',
     async run(ctx) {
-      const { tracking } = clients(ctx);
-      const index = readJson<{ candidates: Candidate[] }>(CANDIDATES_DIR, 'index.json');
-      const experimentId = await tracking.createExperiment(EXPERIMENT, { tags: { demo: 'loans' } });
-      const { datasets } = clients(ctx);
-      const digest = ctx.state.datasetDigest!;
-      // MLflow's dataset entity; its digest is a prefix of the version's sha256, which is how
-      // modelport joins the run to the registered dataset version.
-      const dataset = { name: DATASET, digest: digest.slice(0, 36), source_type: 'modelport', source: `modelport:/datasets/${DATASET}/versions/latest` };
-      for (const candidate of index.candidates) {
-        const dir = join(CANDIDATES_DIR, candidate.name);
-        const params = readJson<Record<string, unknown>>(dir, 'params.json');
-        const metrics = readJson<Record<string, number>>(dir, 'metrics.json');
-        const curve = readJson<{ train: Record<string, number[]>; validation: Record<string, number[]> }>(dir, 'curve.json');
-        const run = await tracking.createRun({ experiment_id: experimentId, run_name: candidate.name, tags: [{ key: 'mlflow.source.name', value: 'scripts/quickstart/train_candidates.py' }] });
-        const runId = run.info.run_id;
-        const t = Date.now();
-        const points = Object.entries({ train: curve.train, validation: curve.validation }).flatMap(([split, series]) =>
-          Object.entries(series).flatMap(([metric, values]) => values.map((value, step) => ({ key: `${split}-${metric}`, value, step, timestamp: t }))),
-        );
-        const summary = Object.entries(metrics)
-          .filter(([k]) => /^(val|train|shifted)_/.test(k))
-          .map(([key, value]) => ({ key, value, step: 0, timestamp: t }));
-        await tracking.logBatch(runId, {
-          params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)])),
-          metrics: [...points, ...summary],
-        });
-        await tracking.logInputs(runId, [{ dataset, tags: [{ key: 'mlflow.data.context', value: 'training' }] }]);
-        await datasets.linkRun(DATASET, runId, 'training');
-        for (const file of ['MLmodel', 'model.json', 'input_example.json']) {
-          await tracking.uploadArtifact(runId, `model/${file}`, readFileSync(join(dir, file)));
-        }
-        await tracking.endRun(runId, 'FINISHED');
-        ctx.say(`run ${candidate.name}: ${points.length} curve points, validation AUC ${fmt(metrics.val_auc, 4)}, logloss ${fmt(metrics.val_logloss, 4)}`);
-      }
-      const best = await tracking.searchRuns({ experiment_ids: [experimentId], order_by: ['metrics.val_auc DESC'], max_results: 1 });
-      const bestRun = best.runs[0];
-      ctx.say(`best by validation AUC (runs/search, order_by metrics.val_auc DESC): ${bestRun.info.run_name}`);
-      ctx.state.bestRunId = bestRun.info.run_id;
-      ctx.facts.experiment = `${EXPERIMENT} (${index.candidates.length} runs)`;
-      ctx.facts['best run'] = `${bestRun.info.run_name} ${bestRun.info.run_id}`;
-    },
-  },
-  {
-    title: `Register the best model as ${MODEL} and alias it champion`,
-    async run(ctx) {
-      const { registry, datasets, tracking } = clients(ctx);
-      const runId = ctx.state.bestRunId!;
-      const run = await tracking.getRun(runId);
-      const version = await registry.register(MODEL, join(CANDIDATES_DIR, run.info.run_name), {
-        runId,
-        description: 'XGBoost default-risk model trained on loans.csv',
-        tags: { dataset: `${DATASET}@${ctx.state.datasetDigest!.slice(0, 12)}` },
+      const { features, datasets } = clients(ctx);
+      mkdirSync(ctx.outDir, { recursive: true });
+      const applied = await features.apply(await loadFeatureFile(loansFile('features.yaml')));
+      ctx.say(`feature registry version ${applied.version}: entity customer, view customer_stats (TTL 60d), on-demand view loan_ratios, service ${FEATURE_SERVICE}`);
+      const table = await trainingTable(ctx, loansFile('loans.csv'), 'training-h1');
+      const file = join(ctx.outDir, 'training-h1.csv');
+      await writeCsv(file, table);
+      const { version } = await datasets.register(TRAINING, file, { description: 'loans H1 2025 joined point-in-time to customer_stats, one-hot encoded' });
+      const served = ['avg_balance_30d', 'num_late_payments_90d', 'utilization'];
+      const missing = served.map((f) => (column(table, f).values as Float64Array).filter(Number.isNaN).length);
+      ctx.say(`${TRAINING}@${version.version}: ${table.rowCount} rows, each loan joined to the customer's latest snapshot at or before its time (${missing[0]} loans had none within the TTL)`);
+      const views = await features.materialize({ end: '2025-09-01T00:00:00Z' });
+      ctx.say(`materialized online: ${views.map((v) => `${v.view} ${v.written} entities`).join(', ')}`);
+      // The demo replays 2025 today: the newest snapshot of each customer is pushed with today's
+      // time, as a stream would, so the 60-day TTL keeps it.
+      const snapshots = await readTable(loansFile('customer_features.csv'));
+      const latest = new Map<number, number>();
+      const customers = column(snapshots, 'customer_id').values as Float64Array;
+      for (let i = 0; i < snapshots.rowCount; i++) latest.set(customers[i], i);
+      const rows = [...latest.values()];
+      const now = new Date().toISOString();
+      const pick = (name: string) => rows.map((i) => (column(snapshots, name).values as Float64Array)[i]);
+      const pushed = await features.push('customer_stats', {
+        customer_id: pick('customer_id'),
+        event_timestamp: rows.map(() => now),
+        created_timestamp: rows.map(() => now),
+        ...Object.fromEntries(served.map((f) => [f, pick(f)])),
       });
-      await registry.setAlias(MODEL, 'champion', version.version);
-      await datasets.linkModel(DATASET, { modelName: MODEL, modelVersion: String(version.version), runId });
-      const lineage = await registry.lineage(MODEL, version.version);
-      ctx.say(`${MODEL} version ${version.version} (${version.flavor}, sha256 ${String(version.sha256).slice(0, 12)}…) ← run ${runId.slice(0, 8)}…`);
-      ctx.say(`lineage: ${lineage.nodes.map((n) => `${n.kind} ${n.label}`).join(' → ')}`);
-      ctx.state.version = version.version;
-      ctx.facts.model = `${MODEL} version ${version.version} @champion`;
+      ctx.say(`pushed the newest snapshot of ${pushed.written} customers with today's time (the demo replays 2025 data now)`);
+      ctx.state.served = served;
+      ctx.state.training = table;
+      ctx.facts['training set'] = `${TRAINING}@${version.version} (${table.rowCount} rows, ${ctx.state.encoding!.featureNames.length} features)`;
     },
   },
   {
-    title: 'Deploy the champion and send it live traffic from the reference period (V2 protocol)',
+    title: 'Tune and train candidates with the built-in trainer and TPE search: every trial is a tracked run with its curve',
     async run(ctx) {
-      const { serving, monitoring } = clients(ctx);
-      await serving.deploy({ name: MODEL, model: MODEL, alias: 'champion' });
-      const deployment = await waitReady(serving, MODEL);
-      ctx.say(`deployment ${MODEL} follows alias champion, serving version ${deployment.variants[0]?.serving_version}`);
-      const encoding = await readLoansEncoding(join(CANDIDATES_DIR, 'index.json'));
-      ctx.state.encoding = encoding;
-      const loans = await readTable(loansFile('loans.csv'));
-      // The last 4,000 loans: the validation period, which no candidate trained on.
-      const period: Table = { ...loans, rowCount: 4000, columns: tail(loans, 4000) };
-      const reference = await sendTraffic(ctx.client, MODEL, period.columns, encoding, { concurrency: 16 });
-      ctx.say(
-        `${reference.requests} requests in ${fmt(reference.seconds, 1)} s: ${Math.round(reference.perSecond)} req/s, p50 ${fmt(reference.p50Ms, 2)} ms, p99 ${fmt(reference.p99Ms, 2)} ms`,
+      const tracker = new ClientTrainingTracker(ctx.client, { url: ctx.server.url });
+      const result = await runStudy(
+        {
+          file: join(ctx.outDir, 'training-h1.csv'),
+          target: LABEL,
+          drop: IDS,
+          split: 'tail',
+          validFraction: 0.2,
+          space: defaultSpace('gbdt'),
+          params: { n_estimators: 150, early_stopping_rounds: 15 },
+          sampler: 'tpe',
+          trials: 8,
+          seed: 7,
+          experiment: EXPERIMENT,
+          study: 'loan-default-tpe',
+          dataset: TRAINING,
+          onTrial: (t) => ctx.say(`trial ${t.number}: ${t.state}${t.value === undefined ? '' : `, validation roc_auc ${fmt(t.value, 4)}`} (${Object.entries(t.params).map(([k, v]) => `${k}=${typeof v === 'number' ? +v.toPrecision(3) : v}`).join(' ')})`),
+        },
+        tracker,
       );
-      ctx.state.reference = reference;
+      ctx.say(`best: trial ${result.best!.number}, validation roc_auc ${fmt(result.best!.value!, 4)} (study run ${result.parentRunId})`);
+      ctx.state.params = Object.fromEntries(Object.entries(result.best!.params).map(([k, v]) => [k, String(v)]));
+      ctx.facts.study = `loan-default-tpe: ${result.trials.length} trials, best roc_auc ${fmt(result.best!.value!, 4)} (run ${result.bestRunId})`;
+      const registered = await registerFitted(tracker, MODEL, result.bestFitted!, result.encoding, { runId: result.bestRunId, dataset: `${TRAINING}@1` });
+      ctx.facts['best run'] = result.bestRunId!;
+      ctx.state.version = registered.version;
+    },
+  },
+  {
+    title: 'Register the best as version 1 with lineage, alias it champion, and compute its global explanation',
+    async run(ctx) {
+      const { registry, explain } = clients(ctx);
+      const version = ctx.state.version!;
+      await registry.setAlias(MODEL, 'champion', version);
+      const lineage = await registry.lineage(MODEL, version);
+      ctx.say(`${MODEL} version ${version} @champion; lineage: ${lineage.nodes.map((n) => `${n.kind} ${n.label}`).join(' → ')}`);
+      const importance = await explain.computeImportance(MODEL, version, { dataset: `${TRAINING}@1`, label: LABEL, rows: 100, background_size: 50, repeats: 1, seed: 1 });
+      const shap = importance.shap!;
+      const top = shap.featureNames.map((name, i) => ({ name, mean: shap.mean[i] })).sort((a, b) => b.mean - a.mean).slice(0, 5);
+      ctx.say(`global explanation (mean |SHAP| over ${shap.rows} rows): ${top.map((f) => `${f.name} ${fmt(f.mean, 3)}`).join(', ')}`);
+      ctx.facts.model = `${MODEL} version ${version} @champion`;
+    },
+  },
+  {
+    title: 'Deploy it with a feature lookup, send live traffic with customer ids, and explain one logged prediction by its request id',
+    async run(ctx) {
+      const { serving, monitoring, features, explain } = clients(ctx);
+      await serving.deploy({ name: MODEL, model: MODEL, alias: 'champion' });
+      const bound = await features.bindDeployment(MODEL, FEATURE_SERVICE);
+      const deployment = await waitReady(serving, MODEL);
+      ctx.say(`deployment ${MODEL} follows alias champion (version ${deployment.variants[0]?.serving_version}); requests carry ${Object.keys(bound.keys).join(', ')} and the feature store adds ${ctx.state.served!.join(', ')}`);
+      // The last 2,000 loans of H1: from the validation period, which no trial trained on.
+      const period = sliceTable(ctx.state.training!, ctx.state.training!.rowCount - 2000);
+      const reference = await sendTraffic(ctx.client, MODEL, ids(period), requestInputs(ctx, period), { concurrency: 16 });
+      if (reference.errors > 0) throw new Error(`${reference.errors} of the reference requests failed`);
+      ctx.say(`${reference.requests} requests in ${fmt(reference.seconds, 1)} s: ${Math.round(reference.perSecond)} req/s, p50 ${fmt(reference.p50Ms, 2)} ms, p99 ${fmt(reference.p99Ms, 2)} ms`);
       await monitoring.feedback(labels(period));
+      const first = ids(period)[0];
+      const why = await explain.explainLogged(first);
+      const attributions = (why.outputs.find((o) => o.name === 'attributions')?.data ?? []) as number[];
+      const shown = why.feature_names
+        .map((name, i) => ({ name, value: attributions[i] ?? 0 }))
+        .sort((a, b) => Math.abs(b.value) - Math.abs(a.value))
+        .slice(0, 4)
+        .map((f) => `${f.name} ${f.value >= 0 ? '+' : ''}${fmt(f.value, 3)}`);
+      ctx.say(`explained logged request ${first} (version ${why.model_version}, ${why.method} SHAP, margin): ${shown.join(', ')}`);
+      ctx.facts['explained request'] = first;
+      ctx.state.reference = reference;
       ctx.facts.deployment = `${MODEL} → ${ctx.server.url}/v2/models/${MODEL}/infer`;
       ctx.facts['reference traffic'] = `${Math.round(reference.perSecond)} req/s, p99 ${fmt(reference.p99Ms, 2)} ms`;
     },
   },
   {
-    title: 'Replay shifted traffic, post late labels, and watch the monitors',
+    title: 'Shift the incoming data: the drift monitor fires, and the performance monitor fires once late labels arrive',
     async run(ctx) {
-      const { monitoring } = clients(ctx);
+      const { monitoring, pipelines, datasets } = clients(ctx);
       const reference = ctx.state.reference!;
-      const shiftedTable = await readTable(loansFile('loans_shifted.csv'));
+      // The retraining pipeline waits for a drift alert of this deployment.
+      await pipelines.save(retrainingPipeline(ctx.state.params!));
+      await pipelines.trigger(PIPELINE, { kind: 'alert', deployment: MODEL, alertKind: 'drift' });
+      ctx.say(`pipeline ${PIPELINE} saved, triggered by a drift alert of ${MODEL}`);
+      const shifted = await trainingTable(ctx, loansFile('loans_shifted.csv'), 'training-shifted');
       await monitoring.createMonitor({
         name: `${MODEL}-drift`,
         deployment: MODEL,
         kind: 'drift',
         intervalSeconds: 3600,
-        // Fifteen features, eight of them one-hot: a quarter of them moving is already a shift.
-        drift: { reference: { window: { from: reference.startedAt, to: reference.endedAt + 1 } }, maxRows: shiftedTable.rowCount, driftShare: 0.25 },
+        drift: { reference: { window: { from: reference.startedAt, to: reference.endedAt + 1 } }, maxRows: shifted.rowCount, driftShare: 0.2 },
       });
       // The performance window below starts after the reference traffic ends.
-      await new Promise((r) => setTimeout(r, 1100));
-      const shifted = await sendTraffic(ctx.client, MODEL, shiftedTable.columns, ctx.state.encoding!, { concurrency: 16 });
-      ctx.say(`${shifted.requests} shifted requests (July–August 2025) in ${fmt(shifted.seconds, 1)} s`);
-      const fed = await monitoring.feedback(labels(shiftedTable));
-      ctx.say(`posted ${shiftedTable.rowCount} late labels as feedback (${fed.accepted} joined)`);
+      await sleep(1100);
+      // Every other summer loan is replayed: enough for the monitors, half the time.
+      const replayed = { ...shifted, rowCount: Math.ceil(shifted.rowCount / 2), columns: shifted.columns.map((c) => ({ ...c, values: c.values.filter((_, i) => i % 2 === 0) }) as TableColumn) };
+      const traffic = await sendTraffic(ctx.client, MODEL, ids(replayed), requestInputs(ctx, replayed), { concurrency: 16 });
+      ctx.say(`${traffic.requests} shifted requests (July–August 2025) in ${fmt(traffic.seconds, 1)} s`);
+      const fed = await monitoring.feedback(labels(replayed));
+      ctx.say(`posted ${replayed.rowCount} late labels as feedback (${fed.accepted} joined)`);
+      // Retraining uses a sliding window: the newest 10,000 labelled loans, half of them from the summer.
+      const all = concatTables(ctx.state.training!, shifted);
+      const fresh = sliceTable(all, all.rowCount - 10_000);
+      const file = join(ctx.outDir, 'training-fresh.csv');
+      await writeCsv(file, fresh);
+      const { version } = await datasets.register(TRAINING, file, { description: 'the newest 10,000 labelled loans (to 2025-08), joined to customer_stats' });
+      ctx.say(`${TRAINING}@${version.version}: the newest ${fresh.rowCount} labelled loans, the retraining window`);
 
-      const window = Math.ceil((Date.now() - shifted.startedAt) / 1000);
-      // The model's `prediction` output is the probability of default (label "1").
+      const window = Math.ceil((Date.now() - traffic.startedAt) / 1000);
       const spec = { positiveLabel: '1', negativeLabel: '0', threshold: 0.5, task: 'classification' as const };
       await monitoring.createMonitor({
         name: `${MODEL}-auc`,
@@ -223,39 +341,129 @@ export const stages: Stage[] = [
         performance: { metric: 'roc_auc', min: 0.78, minRows: 100, ...spec },
       });
       const before = await monitoring.performance(MODEL, { from: reference.startedAt, to: reference.endedAt + 1, ...spec });
-      const after = await monitoring.performance(MODEL, { from: shifted.startedAt, to: shifted.endedAt + 1, ...spec });
+      const after = await monitoring.performance(MODEL, { from: traffic.startedAt, to: traffic.endedAt + 1, ...spec });
       const metric = (w: typeof before, name: string) => {
         const m = w[0]?.metrics.find((x) => x.name === name);
         return m && m.computed ? m.value : NaN;
       };
-      ctx.say(`ROC AUC: reference ${fmt(metric(before, 'roc_auc'))} → shifted ${fmt(metric(after, 'roc_auc'))}; log loss ${fmt(metric(before, 'log_loss'))} → ${fmt(metric(after, 'log_loss'))}`);
-
-      const drift = await monitoring.runMonitor(`${MODEL}-drift`);
-      ctx.say(`drift check: ${drift.status}: ${drift.message}`);
+      ctx.say(`ROC AUC: reference ${fmt(metric(before, 'roc_auc'))} → shifted ${fmt(metric(after, 'roc_auc'))}`);
       const perf = await monitoring.runMonitor(`${MODEL}-auc`);
       ctx.say(`performance check: ${perf.status}: ${perf.message}`);
+      const drift = await monitoring.runMonitor(`${MODEL}-drift`);
+      ctx.say(`drift check: ${drift.status}: ${drift.message}`);
       const alerts = await monitoring.alerts({ deployment: MODEL, state: 'firing' });
-      for (const a of alerts) ctx.say(`ALERT ${a.kind} firing: ${a.message}`);
-
+      for (const a of alerts) ctx.say(`ALERT ${a.kind} firing: ${a.message.slice(0, 140)}`);
       const html = await monitoring.report(drift.id);
-      mkdirSync(ctx.outDir, { recursive: true });
       const reportPath = join(ctx.outDir, 'drift-report.html');
       writeFileSync(reportPath, html);
       ctx.say(`HTML drift report: ${reportPath}`);
-      ctx.state.shifted = shifted;
       ctx.facts.alerts = alerts.map((a) => `${a.kind} (${a.id})`).join(', ') || 'none';
       ctx.facts['drift report'] = reportPath;
       ctx.facts['ROC AUC'] = `${fmt(metric(before, 'roc_auc'))} → ${fmt(metric(after, 'roc_auc'))}`;
     },
   },
+  {
+    title: 'The drift alert triggers the retraining pipeline: a challenger trained on fresh data passes the gate against the champion and is registered as version 2',
+    async run(ctx) {
+      const { pipelines } = clients(ctx);
+      let started: RunView | undefined;
+      for (let i = 0; i < 300 && !started; i++) {
+        started = (await pipelines.listRuns({ pipeline: PIPELINE })).find((r) => r.trigger.startsWith('alert:'));
+        if (!started) await sleep(200);
+      }
+      if (!started) throw new Error(`the drift alert did not start ${PIPELINE} within 60 s`);
+      ctx.say(`run ${started.id} started by ${started.trigger}`);
+      const run = await pipelines.wait(started.id);
+      for (const s of run.steps) {
+        const metrics = Object.entries(s.metrics).filter(([k]) => /^(val_roc_auc|roc_auc|log_loss|gate_delta|gate_passed)$/.test(k));
+        ctx.say(`  ${s.name.padEnd(8)} ${s.status}${metrics.length ? ` (${metrics.map(([k, v]) => `${k} ${fmt(v, 4)}`).join(', ')})` : ''}`);
+      }
+      if (run.status !== 'succeeded') throw new Error(`pipeline run ${run.id} ${run.status}: ${run.error}`);
+      for (const line of (await pipelines.logs(run.id, 'gate')).trimEnd().split('\n').slice(0, 4)) ctx.say(`  gate: ${line}`);
+      ctx.state.run = run;
+      ctx.facts['pipeline run'] = `${run.id} (${run.steps.length} steps, ${run.status})`;
+    },
+  },
+  {
+    title: 'Version 2 goes out as a canary judged on live metrics (time compressed: 0 s minimum per step instead of 5 min) with an A/B test; a broken version 3 is rolled back by its canary gate',
+    async run(ctx) {
+      const { registry } = clients(ctx);
+      const holdout = sliceTable(ctx.state.training!, ctx.state.training!.rowCount - 300);
+      const promoted = await driveRollout(ctx, holdout, 'v2-', true);
+      if (promoted.state !== 'promoted') throw new Error(`the canary of version 2 ended ${promoted.state}: ${promoted.reason}`);
+      const champion = await registry.getVersion(MODEL, 'champion');
+      for (const e of promoted.events ?? []) ctx.say(`  rollout: ${e.what}`);
+      ctx.say(`version 2 promoted to 100%; alias champion → version ${champion.version}`);
+      const ab = await ctx.client.request<{ kind: string; alpha: number; arms: { variant: string; n: number; mean: number }[]; comparisons: { variant: string; control: string; test: string; diff: number; ci: [number, number]; p_value: number; sequential_p_value: number }[] }>({
+        method: 'GET',
+        path: `/api/v1/deployments/${MODEL}/ab`,
+        query: { from: promoted.created_ms, to: promoted.updated_ms },
+      });
+      for (const arm of ab.arms) ctx.say(`  A/B arm ${arm.variant}: ${arm.n} decisions, mean reward ${fmt(arm.mean, 3)}`);
+      for (const c of ab.comparisons) {
+        const level = Math.round((1 - ab.alpha) * 100);
+        ctx.say(`  A/B ${c.variant} − ${c.control}: ${c.diff >= 0 ? '+' : ''}${fmt(c.diff, 3)} reward per decision, ${level}% CI [${fmt(c.ci[0], 3)}, ${fmt(c.ci[1], 3)}] (${c.test}, p ${fmt(c.p_value, 3)}; always-valid p ${fmt(c.sequential_p_value, 3)})`);
+      }
+      ctx.facts['A/B'] = ab.comparisons.map((c) => `${c.variant} − ${c.control} ${fmt(c.diff, 3)} [${fmt(c.ci[0], 3)}, ${fmt(c.ci[1], 3)}]`).join('; ');
+      const broken = await registerBroken(ctx);
+      ctx.say(`version ${broken} (a deliberately broken build: it fails on loans with credit_score above 720) goes out as a canary`);
+      await ctx.client.request({ method: 'POST', path: `/api/v1/deployments/${MODEL}/rollout`, body: { version: broken, steps: [50, 100], min_step_seconds: 0, min_requests: 50 } });
+      const rolled = await driveRollout(ctx, holdout, 'v3-', false);
+      if (rolled.state !== 'rolled_back') throw new Error(`the broken canary ended ${rolled.state}`);
+      ctx.say(`version ${broken} rolled back: ${rolled.reason}`);
+      ctx.facts.rollouts = `version 2 ${promoted.state} (${promoted.id}), version ${broken} ${rolled.state} (${rolled.id})`;
+    },
+  },
 ];
 
-async function waitReady(serving: ServingClient, name: string) {
-  for (let i = 0; i < 600; i++) {
-    const d = await serving.get(name);
-    if (d.state === 'ready') return d;
-    if (d.state === 'failed') throw new Error(`deployment ${name} failed to load: ${d.message ?? 'no reason given'}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`deployment ${name} was not ready within 60 s`);
+/** The retraining pipeline: built-in steps from the fresh data to a canary. */
+function retrainingPipeline(params: Record<string, string>): PipelineSpec {
+  return {
+    name: PIPELINE,
+    description: 'retrain loan-default on the newest labelled data, gate it against the champion and start its canary',
+    params: { dataset_version: 'latest' },
+    concurrency: 'skip',
+    steps: [
+      { name: 'load', uses: 'dataset.load', with: { dataset: TRAINING, version: '${params.dataset_version}' } },
+      { name: 'split', uses: 'split', inputs: ['load/data.csv'], with: { method: 'time', column: 'event_timestamp', testFraction: 0.25 } },
+      { name: 'train', uses: 'train', inputs: ['split/train.csv'], with: { target: LABEL, drop: IDS, validFraction: 0.2, params: { n_estimators: 150, early_stopping_rounds: 15, ...params } } },
+      { name: 'register', uses: 'model.register', needs: ['train', 'load'], with: { model: MODEL, from: 'train', path: 'model', flavor: 'xgboost' } },
+      { name: 'evaluate', uses: 'evaluate', needs: ['register', 'split'], with: { model: MODEL, label: LABEL } },
+      { name: 'gate', uses: 'gate', needs: ['register', 'split'], with: { model: MODEL, against: 'champion', metric: 'roc_auc', minDelta: 0, label: LABEL, maxLatencyMs: 50 } },
+      {
+        name: 'rollout',
+        uses: 'rollout',
+        needs: ['gate', 'register'],
+        with: { deployment: MODEL, steps: [50, 100], minStepSeconds: 0, minRequests: 200, moveAlias: 'champion', gates: { p99SlackMs: 50 } },
+      },
+    ],
+  };
+}
+
+/** Version 3: a JS model with the champion's inputs whose new code path throws. */
+async function registerBroken(ctx: StoryContext): Promise<number> {
+  const { registry } = clients(ctx);
+  const dir = join(ctx.outDir, 'broken-model');
+  mkdirSync(dir, { recursive: true });
+  const inputs = ctx.state.encoding!.featureNames.map((name) => ({ name, dtype: 'float32', shape: [] }));
+  writeFileSync(
+    join(dir, 'model.mjs'),
+    `export const signature = { inputs: ${JSON.stringify(inputs)}, outputs: [{ name: 'prediction', dtype: 'float32', shape: [] }] };
+export function load() {
+  return {
+    predict(batch) {
+      const score = batch.column('credit_score').data;
+      const out = new Float32Array(batch.rows);
+      for (let i = 0; i < batch.rows; i++) {
+        if (score[i] > 720) throw new Error('no scaling table for credit_score above 720');
+        out[i] = 0.1;
+      }
+      return { prediction: { dtype: 'float32', shape: [], data: out } };
+    },
+  };
+}
+`,
+  );
+  const version = await registry.register(MODEL, dir, { flavor: 'js', description: 'a deliberately broken build for the canary demo' });
+  return Number(version.version);
 }

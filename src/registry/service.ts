@@ -756,7 +756,11 @@ export class RegistryService {
       if (existsSync(join(dir, '.complete'))) await rm(tmp, { recursive: true, force: true });
       else {
         await rm(dir, { recursive: true, force: true });
-        await rename(tmp, dir);
+        await rename(tmp, dir).catch(async (err: NodeJS.ErrnoException) => {
+          // A concurrent load renamed its complete copy into place between our rm and rename.
+          if (!['ENOTEMPTY', 'EEXIST'].includes(err.code ?? '') || !existsSync(join(dir, '.complete'))) throw err;
+          await rm(tmp, { recursive: true, force: true });
+        });
       }
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 /**
  * `modelport quickstart --no-serve` on a fresh folder, then a server on the same folder, checked
- * through the REST API as a client would: every stage left consistent state behind.
+ * through the REST API as a client would: every stage of the story left consistent state behind.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,13 +11,15 @@ import { tempDir } from '../helpers/services.js';
 import { loadConfig } from '../../src/config.js';
 import { startServer } from '../../src/server/serve.js';
 import { ModelportClient, TrackingClient, RegistryClient, DatasetsClient, ServingClient, MonitoringClient } from '../../src/client/index.js';
+import { PipelinesClient } from '../../src/client/pipelines.js';
+import { FeaturesClient } from '../../src/client/features.js';
 import { loansFile } from '../../src/quickstart/demo.js';
 
-test('the quickstart story leaves a consistent dataset, experiment, model, deployment, alerts and report', async () => {
+test('the quickstart story leaves datasets, features, a study, versions 1–3, rollouts, alerts, a pipeline run and reports', { timeout: 900_000 }, async () => {
   const data = join(tempDir('quickstart'), 'data');
-  const run = await runCli(['quickstart', '--data', data, '--no-serve'], {}, 280_000);
-  assert.equal(run.code, 0, run.stderr);
-  for (let stage = 1; stage <= 5; stage++) assert.match(run.stdout, new RegExp(`\\[${stage}/5\\] `));
+  const run = await runCli(['quickstart', '--data', data, '--no-serve'], {}, 840_000);
+  assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
+  for (let stage = 1; stage <= 9; stage++) assert.match(run.stdout, new RegExp(`\\[${stage}/9\\] `));
   assert.match(run.stdout, /loans_corrupted\.csv: REJECTED with 4 anomalies/);
   assert.match(run.stdout, /quickstart finished in/);
 
@@ -34,45 +36,64 @@ test('the quickstart story leaves a consistent dataset, experiment, model, deplo
       report.anomalies.map((a) => `${a.kind}:${a.column}`).sort(),
       ['out_of_domain:home_ownership', 'out_of_range:amount', 'too_many_missing:income', 'type_mismatch:credit_score'],
     );
+    const training = await datasets.get('loans-training');
+    assert.deepEqual(training.versions.map((v) => v.rowCount).sort((a, b) => a - b), [10_000, 20_000]);
+
+    const features = await new FeaturesClient(client).list();
+    assert.deepEqual(features.definition?.feature_views?.map((v: { name: string }) => v.name), ['customer_stats']);
 
     const tracking = new TrackingClient(client);
     const experiment = await tracking.getExperimentByName('loan-default');
-    const { runs } = await tracking.searchRuns({ experiment_ids: [experiment.experiment_id], order_by: ['metrics.val_auc DESC'] });
-    assert.equal(runs.length, 4);
-    assert.ok(runs.every((r) => r.info.status === 'FINISHED'));
-    const best = runs[0];
-    assert.equal(best.info.run_name, 'xgb-d4-eta0.05');
-    const auc = best.data.metrics.find((m) => m.key === 'val_auc');
-    assert.ok(auc && Math.abs(auc.value - 0.8082) < 1e-4, `best run's validation AUC is the trained one (${auc?.value})`);
-    const curve = await tracking.getMetricHistory(best.info.run_id, 'validation-auc');
-    assert.ok(curve.length > 100, 'the training curve is logged round by round');
-    assert.equal(best.inputs.dataset_inputs[0]?.dataset.name, 'loans');
-    const artifacts = await tracking.listArtifacts(best.info.run_id, 'model');
-    assert.deepEqual(artifacts.map((f) => f.path).sort(), ['model/MLmodel', 'model/input_example.json', 'model/model.json']);
+    const { runs } = await tracking.searchRuns({ experiment_ids: [experiment.experiment_id], max_results: 100 });
+    const trials = runs.filter((r) => r.data.tags.some((t) => t.key === 'mlflow.parentRunId'));
+    assert.equal(trials.length, 8, 'every TPE trial is a nested run');
+    const complete = trials.filter((r) => r.info.status === 'FINISHED');
+    assert.ok(complete.length >= 3);
+    const curve = await tracking.getMetricHistory(complete[0].info.run_id, 'validation-auc');
+    assert.ok(curve.length > 10, 'each trial logs its curve round by round');
 
     const registry = new RegistryClient(client);
-    const champion = await registry.getVersion('loan-default', 'champion');
-    assert.equal(champion.version, 1);
-    assert.equal(champion.runId ?? (champion as { run_id?: string }).run_id, best.info.run_id);
+    const v1 = await registry.getVersion('loan-default', '1');
+    const v2 = await registry.getVersion('loan-default', '2');
+    const v3 = await registry.getVersion('loan-default', '3');
+    assert.equal(v1.flavor, 'xgboost');
+    assert.equal(v2.flavor, 'xgboost');
+    assert.equal(v3.flavor, 'js');
+    assert.equal((await registry.getVersion('loan-default', 'champion')).version, 2, 'the promoted canary moved the champion alias');
     const lineage = await registry.lineage('loan-default', 1);
     const kinds = new Set(lineage.nodes.map((n) => n.kind));
     assert.ok(kinds.has('run') && kinds.has('dataset'), `lineage reaches the run and the dataset (${[...kinds]})`);
 
-    const deployment = await new ServingClient(client).get('loan-default');
-    assert.equal(deployment.variants[0].alias, 'champion');
+    const serving = new ServingClient(client);
+    const deployment = await serving.get('loan-default');
+    assert.deepEqual(deployment.variants.map((v) => v.serving_version), [2], 'version 2 serves alone after the rolled-back canary');
+    const revisions = await serving.revisions('loan-default', 50);
+    assert.ok(revisions.some((r) => /canary at 50%/.test(JSON.stringify(r))), 'the revision history records the canary steps');
+    const rollout = await client.request<{ state: string; canary: { version?: number }; reason?: string }>({ method: 'GET', path: '/api/v1/deployments/loan-default/rollout' });
+    assert.equal(rollout.state, 'rolled_back');
+    assert.equal(rollout.canary.version, 3);
+    assert.match(rollout.reason ?? '', /error/);
+    assert.match(run.stdout, /version 2 promoted to 100%/);
+    assert.match(run.stdout, /A\/B arm canary: \d+ decisions/);
 
     const monitoring = new MonitoringClient(client);
     const firing = await monitoring.alerts({ deployment: 'loan-default', state: 'firing' });
-    assert.deepEqual(firing.map((a) => a.kind).sort(), ['concept_drift', 'drift', 'performance']);
+    const kindsFiring = new Set(firing.map((a) => a.kind));
+    assert.ok(kindsFiring.has('drift') && kindsFiring.has('performance'), [...kindsFiring].join(','));
     const drift = firing.find((a) => a.kind === 'drift')!;
-    assert.ok(drift.checkId);
     const html = await monitoring.report(drift.checkId!);
     assert.match(html, /<svg/);
     const reportPath = join(data, 'reports', 'drift-report.html');
     assert.ok(existsSync(reportPath));
     assert.equal(readFileSync(reportPath, 'utf8'), html);
-    const predictions = await monitoring.predictions({ deployment: 'loan-default', limit: 10 });
-    assert.equal(predictions.length, 10);
+
+    const pipelines = new PipelinesClient(client);
+    const [retrain] = await pipelines.listRuns({ pipeline: 'retrain-loan-default' });
+    assert.match(retrain.trigger, /^alert:/);
+    assert.equal(retrain.status, 'succeeded');
+    assert.deepEqual(retrain.steps.map((s) => [s.name, s.status]), ['load', 'split', 'train', 'register', 'evaluate', 'gate', 'rollout'].map((s) => [s, 'succeeded']));
+    assert.equal(retrain.steps.find((s) => s.name === 'gate')!.metrics.gate_passed, 1);
+    assert.equal(v2.runId ?? (v2 as { run_id?: string }).run_id, retrain.steps.find((s) => s.name === 'register')!.trackingRunId);
   } finally {
     await server.close();
   }

@@ -57,17 +57,17 @@ describe('web UI', { timeout: 600_000 }, () => {
 
   test('the experiments list and the runs table, sorted, filtered and driven by the keyboard', async () => {
     await open('/experiments', 'loan-default');
-    await page.getByRole('link', { name: 'loan-default' }).click();
-    await page.getByTestId('run-count').getByText('4 runs').waitFor();
-    assert.equal(await rowsOf('runs').count(), 5, 'a header row and four runs');
+    await page.getByRole('link', { name: 'loan-default', exact: true }).click();
+    await page.getByTestId('run-count').getByText('9 runs').waitFor();
+    assert.equal(await rowsOf('runs').count(), 10, 'a header row, the study run and its eight trials');
 
-    await page.getByRole('columnheader', { name: 'val_auc' }).click();
-    await page.getByRole('columnheader', { name: 'val_auc' }).click();
+    await page.getByTitle('sort by val_roc_auc', { exact: true }).click();
+    await page.getByTitle('sort by val_roc_auc', { exact: true }).click();
     const firstRun = page.getByRole('grid', { name: 'runs' }).locator('[aria-rowindex="2"]');
-    assert.match(await firstRun.innerText(), /xgb-d4-eta0\.05/, 'sorted by validation AUC, best first');
-    assert.match(await firstRun.innerText(), /0\.8082/);
+    assert.match(await firstRun.innerText(), /trial-1/, 'sorted by validation AUC, best first');
+    assert.match(await firstRun.innerText(), /0\.83/);
 
-    await page.getByLabel('filter runs').fill("params.max_depth = '4'");
+    await page.getByLabel('filter runs').fill("params.max_depth = '2'");
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.getByTestId('run-count').getByText('2 runs').waitFor();
 
@@ -80,7 +80,7 @@ describe('web UI', { timeout: 600_000 }, () => {
 
     await page.getByLabel('filter runs').fill('');
     await page.getByRole('button', { name: 'Filter' }).click();
-    await page.getByTestId('run-count').getByText('4 runs').waitFor();
+    await page.getByTestId('run-count').getByText('9 runs').waitFor();
     await page.getByRole('button', { name: /Columns/ }).click();
     await page.getByRole('menu').getByLabel('Started').uncheck();
     assert.equal(await page.getByRole('columnheader', { name: 'Started' }).count(), 0, 'the column chooser hides a column');
@@ -97,25 +97,24 @@ describe('web UI', { timeout: 600_000 }, () => {
   });
 
   test('a run: parameters, metric charts, lineage, MLmodel and artifact previews', async () => {
-    const runId = String(facts['best run']).split(' ')[1];
+    const runId = String(facts['best run']);
     await open(`/runs/${runId}`, 'Metric charts');
-    await page.getByRole('heading', { name: 'xgb-d4-eta0.05' }).waitFor();
+    await page.getByRole('heading', { name: 'trial-1' }).waitFor();
     const params = await page.getByRole('table', { name: 'parameters' }).innerText();
-    assert.match(params, /max_depth\s+4/);
-    assert.match(params, /eta\s+0\.05/);
+    assert.match(params, /max_depth\s+3/);
+    assert.match(params, /eta\s+0\.048/);
     await page.locator('.chart canvas').first().waitFor();
     const charts = await page.getByTestId('chart').count();
-    assert.ok(charts >= 4, `a chart per training curve (${charts})`);
+    assert.ok(charts >= 2, `a chart per training curve (${charts})`);
     const points = await page.getByTestId('chart').first().getAttribute('data-points');
-    assert.ok(Number(points) > 100, `the curve has its rounds (${points})`);
-    await page.getByRole('link', { name: 'loans' }).first().waitFor();
+    assert.ok(Number(points) > 20, `the curve has its rounds (${points})`);
+    await page.getByRole('link', { name: 'loans-training' }).first().waitFor();
     await page.getByRole('link', { name: 'loan-default v1' }).waitFor();
-    assert.match(await page.getByTestId('artifact-text').first().innerText(), /flavors:/, 'the MLmodel is shown');
     await page.getByRole('button', { name: /model\// }).click();
-    await page.getByRole('button', { name: /input_example\.json/ }).click();
-    const example = page.getByLabel('artifact preview').getByTestId('artifact-text').filter({ hasText: 'dataframe_split' });
-    await example.waitFor();
-    assert.match(await example.innerText(), /^\{\n {2}"dataframe_split": \{\n/, 'JSON is shown pretty-printed');
+    await page.getByRole('button', { name: /encoding\.json/ }).click();
+    const encoding = page.getByLabel('artifact preview').getByTestId('artifact-text').filter({ hasText: 'featureNames' });
+    await encoding.waitFor();
+    assert.match(await encoding.innerText(), /^\{\n {2}"target": "defaulted",\n/, 'JSON is shown pretty-printed');
     await done('run');
   });
 
@@ -128,16 +127,16 @@ describe('web UI', { timeout: 600_000 }, () => {
     await page.waitForURL(/\/compare\?runs=/);
     await page.locator('.chart canvas').waitFor();
     const legend = await page.locator('.u-legend').innerText();
-    assert.equal((legend.match(/xgb-/g) ?? []).length, 2, 'both runs are drawn');
+    assert.equal((legend.match(/trial-/g) ?? []).length, 2, 'both runs are drawn');
     assert.equal(await page.locator('.pc polyline').count(), 2, 'a line per run in the parallel coordinates');
     const values = await page.getByRole('table', { name: 'comparison' }).innerText();
-    assert.match(values, /val_auc/);
-    await page.getByLabel('metric over steps').selectOption('validation-logloss');
-    await page.locator('.uplot .u-title', { hasText: 'validation-logloss' }).waitFor();
+    assert.match(values, /val_roc_auc/);
+    await page.getByLabel('metric over steps').selectOption('validation-auc');
+    await page.locator('.uplot .u-title', { hasText: 'validation-auc' }).waitFor();
     await done('compare');
   });
 
-  test('a model version: metrics of its run, lineage to the deployment, and an approval approved', async () => {
+  test('a model version: metrics of its run, its lineage, and an approval approved', async () => {
     const requested = await fetch(`${server.url}/api/v1/approvals`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-modelport-user': 'alice' },
@@ -146,14 +145,15 @@ describe('web UI', { timeout: 600_000 }, () => {
     assert.equal(requested.status, 201);
 
     await open('/models', 'loan-default');
-    assert.match(await page.getByRole('table', { name: 'models' }).innerText(), /@champion → v1[\s\S]*1 pending/);
+    assert.match(await page.getByRole('table', { name: 'models' }).innerText(), /@champion → v2[\s\S]*1 pending/);
     await page.getByRole('link', { name: 'loan-default' }).first().click();
     await page.getByRole('grid', { name: 'versions' }).getByText('@champion').waitFor();
     await page.getByRole('link', { name: 'v1' }).first().click();
-    await page.getByRole('table', { name: 'source run metrics' }).getByText('val_auc').waitFor();
-    assert.match(await page.getByRole('table', { name: 'source run metrics' }).innerText(), /val_auc\s+0\.8082/);
+    await page.getByRole('table', { name: 'source run metrics' }).getByText('val_roc_auc').waitFor();
+    assert.match(await page.getByRole('table', { name: 'source run metrics' }).innerText(), /val_roc_auc\s+0\.83/);
     const lineage = page.getByRole('img', { name: 'lineage graph' });
-    for (const node of ['dataset', 'run', 'model version', 'deployment']) await lineage.getByText(node, { exact: true }).waitFor();
+    // Version 1 no longer serves (the canary promoted version 2): its lineage ends at the version.
+    for (const node of ['dataset', 'run', 'model version']) await lineage.getByText(node, { exact: true }).waitFor();
     await page.waitForLoadState('networkidle');
 
     await page.getByRole('button', { name: 'Approve' }).click();
@@ -168,7 +168,7 @@ describe('web UI', { timeout: 600_000 }, () => {
   test('a dataset: versions, schema, profile histograms, and a corrupted file rejected', async () => {
     await open('/datasets', 'loans');
     assert.match(await page.getByRole('table', { name: 'datasets' }).innerText(), /loans\s+v1\s+1\s+20,000\s+13/);
-    await page.getByRole('link', { name: 'loans' }).click();
+    await page.getByRole('link', { name: 'loans', exact: true }).click();
     await page.locator('.profile-column').first().waitFor();
     assert.equal(await page.locator('.profile-column').count(), 13, 'a profile card per column');
     assert.ok((await page.getByRole('img', { name: 'credit_score: histogram' }).locator('rect').count()) > 5);
@@ -191,9 +191,9 @@ describe('web UI', { timeout: 600_000 }, () => {
     await done('monitoring');
 
     await page.getByRole('link', { name: 'loan-default-drift' }).click();
-    await page.getByText('Feature drift (5 of 15 drifted)').waitFor();
+    await page.getByText('Feature drift (4 of 18 drifted)').waitFor();
     const table = await page.getByRole('table', { name: 'feature drift' }).innerText();
-    assert.match(table, /interest_rate\s+wasserstein\s+1\.146\s+0\.1\s+drift/);
+    assert.match(table, /interest_rate\s+wasserstein\s+\d\.\d+\s+0\.1\s+drift/);
     await page.getByRole('button', { name: 'histogram of interest_rate' }).click();
     const histogram = page.getByTestId('drift-histogram').locator('svg');
     await histogram.waitFor();
@@ -213,13 +213,16 @@ describe('web UI', { timeout: 600_000 }, () => {
 
   test('deployments: variants and live traffic refreshing from /metrics', async () => {
     await open('/deployments', 'loan-default');
-    assert.match(await page.getByRole('table', { name: 'deployments' }).innerText(), /loan-default\s+ready\s+loan-default @champion v1/);
-    await page.getByRole('link', { name: 'loan-default' }).click();
-    assert.match(await page.getByRole('table', { name: 'variants' }).innerText(), /primary\s+loan-default\s+@champion\s+v1\s+100%\s+ready/);
-    assert.match(await page.getByRole('table', { name: 'latency by variant' }).innerText(), /primary\s+v1\s+2,000/);
+    assert.match(await page.getByRole('table', { name: 'deployments' }).innerText(), /loan-default\s+ready\s+loan-default v2/);
+    await page.getByRole('link', { name: 'loan-default', exact: true }).click();
+    assert.match(await page.getByRole('table', { name: 'variants' }).innerText(), /primary\s+loan-default\s+v2\s+v2\s+100%\s+ready/);
+    assert.match(await page.getByRole('table', { name: 'latency by variant' }).innerText(), /primary\s+v2/);
 
     const meta = (await (await fetch(`${server.url}/v2/models/loan-default`)).json()) as { inputs: { name: string; datatype: string; shape: number[] }[] };
-    const body = JSON.stringify({ inputs: meta.inputs.map((i) => ({ name: i.name, datatype: i.datatype, shape: [1, ...i.shape.slice(1).map(Math.abs)], data: new Array(Math.max(1, ...i.shape.slice(1).map(Math.abs))).fill(0) })) });
+    // The deployment looks its customer features up: requests carry customer_id instead.
+    const served = new Set(['avg_balance_30d', 'num_late_payments_90d', 'utilization']);
+    const inputs = meta.inputs.filter((i) => !served.has(i.name)).map((i) => ({ name: i.name, datatype: i.datatype, shape: [1], data: [0] }));
+    const body = JSON.stringify({ inputs: [{ name: 'customer_id', datatype: 'INT64', shape: [1], data: [10022] }, ...inputs] });
     let sending = true;
     const traffic = (async () => {
       while (sending) {
@@ -278,7 +281,7 @@ describe('web UI', { timeout: 600_000 }, () => {
     const sent = page.waitForRequest((r) => r.url().includes('/api/v1/datasets') && r.headers().authorization === 'Bearer mp-test-token');
     await page.getByRole('button', { name: 'Save' }).click();
     await sent;
-    await page.getByRole('link', { name: 'loans' }).waitFor();
+    await page.getByRole('link', { name: 'loans', exact: true }).waitFor();
     await page.getByRole('button', { name: 'switch theme' }).click();
     await page.screenshot({ path: join(shots, 'datasets-dark.png') });
     assert.equal(await page.evaluate('document.documentElement.dataset.theme'), 'dark');
