@@ -19,7 +19,7 @@ import type { RunningServer } from '../../src/server/serve.js';
 import { testServer } from '../helpers/platform.js';
 import { tempDir } from '../helpers/services.js';
 import { simulatedModel } from '../serving/rollouts/helpers.js';
-import { buildUi, launchChromium, screenshotDir, watchProblems, type PageProblems } from '../helpers/browser.js';
+import { buildUi, launchChromium, pageVisits, screenshotDir, watchProblems, type PageProblems } from '../helpers/browser.js';
 
 const LOANS = fileURLToPath(new URL('../../assets/demo/loans/', import.meta.url));
 
@@ -141,18 +141,7 @@ describe('web UI: deployments, rollouts, pipelines, features and explanations', 
     await server?.close();
   });
 
-  async function open(path: string, ready: string): Promise<void> {
-    problems.clear();
-    await page.goto(`${server.url}${path}`);
-    await page.getByText(ready, { exact: false }).first().waitFor({ timeout: 30_000 });
-    await page.waitForLoadState('networkidle');
-  }
-
-  async function done(name: string): Promise<void> {
-    await page.evaluate('window.scrollTo(0, 0)');
-    await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-    assert.deepEqual(problems.list, [], `problems on ${name}`);
-  }
+  const { open, done } = pageVisits(() => server.url, () => page, () => problems, shots);
 
   const text = (role: 'table' | 'list', name: string) => page.getByRole(role, { name }).innerText();
 

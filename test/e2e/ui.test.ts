@@ -12,7 +12,7 @@ import { stages, type StoryContext } from '../../src/quickstart/story.js';
 import { loansFile } from '../../src/quickstart/demo.js';
 import type { RunningServer } from '../../src/server/serve.js';
 import { testServer } from '../helpers/platform.js';
-import { buildUi, launchChromium, screenshotDir, watchProblems, type PageProblems } from '../helpers/browser.js';
+import { buildUi, launchChromium, pageVisits, screenshotDir, watchProblems, type PageProblems } from '../helpers/browser.js';
 
 describe('web UI', { timeout: 600_000 }, () => {
   let server: RunningServer;
@@ -40,18 +40,7 @@ describe('web UI', { timeout: 600_000 }, () => {
     await server?.close();
   });
 
-  async function open(path: string, ready: string): Promise<void> {
-    problems.clear();
-    await page.goto(`${server.url}${path}`);
-    await page.getByText(ready, { exact: false }).first().waitFor({ timeout: 30_000 });
-    await page.waitForLoadState('networkidle');
-  }
-
-  async function done(name: string): Promise<void> {
-    await page.evaluate('window.scrollTo(0, 0)');
-    await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-    assert.deepEqual(problems.list, [], `problems on ${name}`);
-  }
+  const { open, done } = pageVisits(() => server.url, () => page, () => problems, shots);
 
   const rowsOf = (label: string) => page.getByRole('grid', { name: label }).getByRole('row');
 

@@ -3,6 +3,7 @@
  * read a stale dist/ui) and headless Chromium through playwright-core, with every console
  * error, page error, failed request and 4xx/5xx answer recorded.
  */
+import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,4 +54,24 @@ export function screenshotDir(name: string): string {
   const dir = join(ROOT, 'test-output', name);
   mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+/**
+ * Page visits that check themselves: `open` goes to a path and waits for a text and an idle
+ * network; `done` takes a full-page screenshot and fails on any problem recorded since `open`.
+ */
+export function pageVisits(baseUrl: () => string, page: () => Page, problems: () => PageProblems, shots: string) {
+  return {
+    async open(path: string, ready: string): Promise<void> {
+      problems().clear();
+      await page().goto(`${baseUrl()}${path}`);
+      await page().getByText(ready, { exact: false }).first().waitFor({ timeout: 30_000 });
+      await page().waitForLoadState('networkidle');
+    },
+    async done(name: string): Promise<void> {
+      await page().evaluate('window.scrollTo(0, 0)');
+      await page().screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+      assert.deepEqual(problems().list, [], `problems on ${name}`);
+    },
+  };
 }
