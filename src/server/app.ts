@@ -79,6 +79,8 @@ interface ServerOptions {
  * its start-up time, and most routes of a given server are never called.
  */
 const buildDefaultValidator = AjvCompiler();
+/** Scoring bodies may hold NaN and ±Infinity as data (missing values, as MLflow's and Triton's clients send them). */
+const SCORING_BODY = /(^|\/)invocations$/;
 const lazyValidators: typeof buildDefaultValidator = (externalSchemas, options) => {
   const compile = buildDefaultValidator(externalSchemas, options);
   return (route) => {
@@ -89,7 +91,7 @@ const lazyValidators: typeof buildDefaultValidator = (externalSchemas, options) 
       compiled ??= compile({ ...(route as object), schema: boundIntegers(schema) } as typeof route);
       const result = compiled(data);
       validate.errors = compiled.errors;
-      if (result === true) {
+      if (result === true && !(httpPart === 'body' && SCORING_BODY.test(url))) {
         const nonFinite = nonFiniteError(data);
         if (nonFinite) {
           validate.errors = nonFinite as typeof validate.errors;

@@ -7,6 +7,7 @@
  *   and lets it through `integer` and `maximum`);
  * - on PostgreSQL, which cannot store U+0000 in text, no string of a request may hold one.
  */
+import { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import { invalidArgument } from '../core/errors.js';
 
@@ -26,10 +27,16 @@ export function boundIntegers(schema: unknown): unknown {
   return out;
 }
 
+function isJsonContainer(value: object): boolean {
+  return !(value instanceof EventEmitter) && !ArrayBuffer.isView(value);
+}
+
 /** Where the first non-finite number in `value` sits, as an Ajv instance path. */
 function nonFinitePath(value: unknown, path: string, depth: number): string | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? undefined : path;
-  if (!value || typeof value !== 'object' || depth > 64 || ArrayBuffer.isView(value)) return undefined;
+  // A raw upload's body is a stream whose object graph reaches the socket and the server: only
+  // data is walked.
+  if (!value || typeof value !== 'object' || depth > 64 || !isJsonContainer(value)) return undefined;
   for (const [k, v] of Object.entries(value)) {
     const found = nonFinitePath(v, `${path}/${k}`, depth + 1);
     if (found !== undefined) return found;
