@@ -79,8 +79,11 @@ interface ServerOptions {
  * its start-up time, and most routes of a given server are never called.
  */
 const buildDefaultValidator = AjvCompiler();
-/** Scoring bodies may hold NaN and ±Infinity as data (missing values, as MLflow's and Triton's clients send them). */
-const SCORING_BODY = /(^|\/)invocations$/;
+/**
+ * Bodies whose NaN and ±Infinity are data: MLflow metrics (MLflow's own field rules judge the
+ * rest of its bodies) and scoring inputs (missing values, as MLflow's and Triton's clients send them).
+ */
+const NON_FINITE_BODY = /^\/(ajax-)?api\/2\.0\/mlflow\/|(^|\/)invocations$/;
 const lazyValidators: typeof buildDefaultValidator = (externalSchemas, options) => {
   const compile = buildDefaultValidator(externalSchemas, options);
   return (route) => {
@@ -91,7 +94,7 @@ const lazyValidators: typeof buildDefaultValidator = (externalSchemas, options) 
       compiled ??= compile({ ...(route as object), schema: boundIntegers(schema) } as typeof route);
       const result = compiled(data);
       validate.errors = compiled.errors;
-      if (result === true && !(httpPart === 'body' && SCORING_BODY.test(url))) {
+      if (result === true && !(httpPart === 'body' && NON_FINITE_BODY.test(url))) {
         const nonFinite = nonFiniteError(data);
         if (nonFinite) {
           validate.errors = nonFinite as typeof validate.errors;
