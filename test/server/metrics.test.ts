@@ -32,7 +32,7 @@ describe('serving metrics, cache and rate limit over HTTP', () => {
       batching: { max_batch_size: 16 },
     });
     assert.equal(res.status, 201, JSON.stringify(res.body));
-    assert.deepEqual(res.body.cache, { enabled: true, max_entries: 100, max_bytes: 64 * 1024 * 1024, ttl_ms: 0 });
+    assert.deepEqual(res.body.cache, { enabled: true, max_entries: 100, max_bytes: 64 * 1024 * 1024, ttl_ms: 0, shared: false });
     rows = await breastCancerRows();
   });
   after(() => server.close());

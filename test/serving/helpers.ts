@@ -4,6 +4,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RegistryService } from '../../src/registry/index.js';
 import { tempDir } from '../helpers/services.js';
+import { parseWithNonFinite } from '../../src/client/client.js';
 
 export const MODELS = new URL('../fixtures/models/', import.meta.url).pathname;
 export const LOGREG = join(MODELS, 'onnx_logreg_breast_cancer');
@@ -41,7 +42,7 @@ export async function post(url: string, body: unknown, headers: Record<string, s
   const text = await res.text();
   let parsed: unknown = text;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseWithNonFinite(text);
   } catch {
     // not JSON: keep the text
   }

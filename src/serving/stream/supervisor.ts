@@ -60,8 +60,10 @@ export class StreamSupervisor {
     private readonly clock: Clock,
     private readonly options: { retryMs?: number; blockMs?: number } = {},
   ) {
-    this.failures = new Counter({
-      name: 'modelport_stream_consumer_failures_total',
+    // One platform may serve through more than one app (tests, a rebuilt server): its metric is shared.
+    const name = 'modelport_stream_consumer_failures_total';
+    this.failures = (registry.getSingleMetric(name) as Counter<'deployment' | 'stream'> | undefined) ?? new Counter({
+      name,
       help: "Server-side stream consumers that stopped on an error (Redis unreachable, stream missing) and were started again",
       labelNames: ['deployment', 'stream'],
       registers: [registry],
