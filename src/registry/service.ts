@@ -752,22 +752,37 @@ export class RegistryService {
         await pipeline(await this.stores.blobs.get(file.sha256), createWriteStream(target));
       }
       await writeFile(join(tmp, '.complete'), manifest.sha256);
-      // Another load may have materialised the same content meanwhile; its folder is as good as ours.
-      if (existsSync(join(dir, '.complete'))) await rm(tmp, { recursive: true, force: true });
-      else {
-        await rm(dir, { recursive: true, force: true });
-        await rename(tmp, dir).catch(async (err: NodeJS.ErrnoException) => {
-          // A concurrent load renamed its complete copy into place between our rm and rename.
-          if (!['ENOTEMPTY', 'EEXIST'].includes(err.code ?? '') || !existsSync(join(dir, '.complete'))) throw err;
-          await rm(tmp, { recursive: true, force: true });
-        });
-      }
+      await this.publish(tmp, dir);
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });
       if (isModelportError(err)) throw failedPrecondition(`Model version ${name}/${version.version}: ${err.message}`);
       throw err;
     }
     return { path: dir, version };
+  }
+
+  /**
+   * Moves a complete copy into place. A folder already there is never removed while complete:
+   * another load (in this process or another sharing the data folder) may be reading it, so a
+   * complete one wins and ours is dropped; only an incomplete leftover is moved aside first.
+   */
+  private async publish(tmp: string, dir: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await rename(tmp, dir);
+        return;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? '';
+        if (!['ENOTEMPTY', 'EEXIST', 'EPERM'].includes(code) || attempt > 2) throw err;
+      }
+      if (existsSync(join(dir, '.complete'))) {
+        await rm(tmp, { recursive: true, force: true });
+        return;
+      }
+      const stale = `${dir}.stale-${randomUUID()}`;
+      await rename(dir, stale).catch(() => undefined);
+      await rm(stale, { recursive: true, force: true });
+    }
   }
 
   /** Loads a version (number, alias or 'latest') with the model runtimes, after verifying its content. */

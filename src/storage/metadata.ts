@@ -184,8 +184,9 @@ export async function migrate(store: MetadataStore, migrations: Migrations): Pro
     migrationTableSchema: store.schema,
   });
   // Kysely finds its migration tables by reading the catalog of every schema; on PostgreSQL that
-  // read fails with 3F000 when another installation drops its schema at that moment. Each
-  // migration runs in a transaction, so trying again is safe.
+  // read fails when another installation drops its schema at that moment: 3F000 for the schema,
+  // or 42P01 naming the other installation's table (the catalog query resolves each table's
+  // serial sequences by name). Each migration runs in a transaction, so trying again is safe.
   for (let attempt = 1; ; attempt++) {
     try {
       const { error } = await migrator.migrateToLatest();
@@ -193,9 +194,16 @@ export async function migrate(store: MetadataStore, migrations: Migrations): Pro
       const applied = await migrator.getMigrations();
       return applied.filter((m) => m.executedAt).map((m) => m.name).sort().at(-1);
     } catch (err) {
-      if (attempt >= 5 || (err as { code?: string }).code !== '3F000') throw err;
+      if (attempt >= 8 || !isCatalogRace(err, store.schema)) throw err;
     }
   }
+}
+
+function isCatalogRace(err: unknown, ownSchema: string | undefined): boolean {
+  const { code, message } = err as { code?: string; message?: string };
+  if (code === '3F000') return true;
+  // A missing relation of our own schema is a real error, not another installation's drop.
+  return code === '42P01' && !(ownSchema && message?.includes(`"${ownSchema}.`));
 }
 
 /** True for a unique or primary-key violation on either engine. */

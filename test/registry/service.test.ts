@@ -1,7 +1,7 @@
 /** The registry service's contract, run on SQLite and on PostgreSQL. */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { postgresSkip } from '../helpers/services.js';
 import { FIXTURES, openRegistry, uploadFolder, type RegistryHarness } from './helpers.js';
@@ -246,6 +246,27 @@ function contract(engine: 'sqlite' | 'postgres', skip: () => Promise<string | fa
       remove();
       await r.deleteVersion('fraud', 3);
       await assert.rejects(r.getVersion('fraud', 3), { code: 'NotFound' });
+    });
+
+    test('concurrent materializations never remove a copy another caller is reading', { skip: reason }, async () => {
+      const r = h.registry;
+      const failures: string[] = [];
+      await Promise.all(
+        Array.from({ length: 24 }, async () => {
+          const { path } = await r.materialize('fraud', 1);
+          for (let i = 0; i < 20; i++) {
+            try {
+              assert.ok((await stat(join(path, 'model.onnx'))).size > 0);
+            } catch (err) {
+              failures.push((err as Error).message);
+            }
+            await new Promise((done) => setImmediate(done));
+          }
+        }),
+      );
+      assert.deepEqual(failures, []);
+      const leftovers = (await readdir(join(h.dataDir, 'registry-cache'))).filter((f) => f.includes('.tmp-') || f.includes('.stale-'));
+      assert.deepEqual(leftovers, []);
     });
 
     test('materialize verifies content; corrupted blobs are refused at load', { skip: reason }, async () => {
