@@ -27,10 +27,15 @@ export interface Plan {
   /** Expressions to SELECT, in order: the features, then the kept columns. */
   select: string[];
   features: number;
+  /** Which selected columns are read as numbers (into a Float64Array, NULL as NaN). */
+  numeric: boolean[];
   kept: KeptColumn[];
   /** Turns the feature values of one chunk (column-major, as read) into the model's inputs. */
-  toBatch(columns: unknown[][], rows: number): Batch;
+  toBatch(columns: ChunkColumn[], rows: number): Batch;
 }
+
+/** One column of a chunk as read: numbers in a Float64Array (NULL as NaN), anything else as values. */
+export type ChunkColumn = Float64Array | unknown[];
 
 const isNumeric = (type: string) => NUMERIC_TYPE.test(type) || type === 'BOOLEAN';
 const quoted = (names: string[]) => names.map((n) => `"${n}"`).join(', ');
@@ -60,11 +65,8 @@ function keptColumns(file: FileColumn[], keep: readonly string[], outputs: reado
   });
 }
 
-function numbers(values: unknown[], rows: number, into: Float64Array, stride = 1, offset = 0): void {
-  for (let r = 0; r < rows; r++) {
-    const v = values[r];
-    into[r * stride + offset] = v === null ? Number.NaN : (v as number);
-  }
+function interleave(values: Float64Array, rows: number, into: Float64Array, stride: number, offset: number): void {
+  for (let r = 0; r < rows; r++) into[r * stride + offset] = values[r];
 }
 
 /** Checks `file` against the model's inputs and says how to read it; throws naming every problem. */
@@ -88,15 +90,16 @@ export function planColumns(file: FileColumn[], signature: Signature, keep: read
     return {
       select: [...features.map((c) => featureExpression(c, vector)), ...keptSelect],
       features: k,
+      numeric: [...features.map(() => vector.dtype !== 'string'), ...kept.map(() => false)],
       kept,
       toBatch(columns, rows) {
         if (vector.dtype === 'string') {
           const out = allocate('string', rows * k);
-          for (let j = 0; j < k; j++) for (let r = 0; r < rows; r++) out[r * k + j] = (columns[j][r] as string | null) ?? '';
+          for (let j = 0; j < k; j++) for (let r = 0; r < rows; r++) out[r * k + j] = ((columns[j] as unknown[])[r] as string | null) ?? '';
           return conform(Batch.from([[vector.name, { dtype: 'string', shape: [k], data: out }]], rows), inputs);
         }
         const out = new Float64Array(rows * k);
-        for (let j = 0; j < k; j++) numbers(columns[j], rows, out, k, j);
+        for (let j = 0; j < k; j++) interleave(columns[j] as Float64Array, rows, out, k, j);
         return conform(Batch.from([[vector.name, { dtype: 'float64', shape: [k], data: out }]], rows), inputs);
       },
     };
@@ -121,13 +124,13 @@ export function planColumns(file: FileColumn[], signature: Signature, keep: read
   return {
     select: [...inputs.map((s) => featureExpression(byName.get(s.name)!, s)), ...keptSelect],
     features: inputs.length,
+    numeric: [...inputs.map((s) => s.dtype !== 'string'), ...kept.map(() => false)],
     kept,
     toBatch(columns, rows) {
       const cols: [string, Column][] = inputs.map((spec, j) => {
-        if (spec.dtype === 'string') return [spec.name, { dtype: 'string', shape: spec.shape, data: columns[j].slice(0, rows).map((v) => (v as string | null) ?? '') }];
-        const data = new Float64Array(rows);
-        numbers(columns[j], rows, data);
-        return [spec.name, { dtype: 'float64', shape: spec.shape, data: data as NumericArray }];
+        const values = columns[j];
+        if (values instanceof Float64Array) return [spec.name, { dtype: 'float64', shape: spec.shape, data: values.subarray(0, rows) as NumericArray }];
+        return [spec.name, { dtype: 'string', shape: spec.shape, data: values.slice(0, rows).map((v) => (v as string | null) ?? '') }];
       });
       return conform(Batch.from(cols, rows), inputs);
     },

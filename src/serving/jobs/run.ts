@@ -14,7 +14,7 @@ import { describe, readError, readerSql, sqlIdent, sqlString, tableFormatOf, typ
 import type { Batch, Signature } from '../../models/index.js';
 import { csvHeader, encodeChunk, outputLayout, type OutputColumn, type OutputFormat } from './encode.js';
 import { JobParts, syncDir, workDirOf } from './parts.js';
-import { planColumns } from './plan.js';
+import { planColumns, type ChunkColumn } from './plan.js';
 
 /** What scores the rows: the deployment's runtime in this process, or a server. */
 export interface Scorer {
@@ -74,14 +74,19 @@ function inputFormatOf(path: string): TableFormat {
 interface Chunk {
   index: number;
   rows: number;
-  columns: unknown[][];
+  columns: ChunkColumn[];
 }
 
-/** Chunks of `chunkRows` rows (the last one shorter), numbered from `first`. */
-async function* readChunks(con: DuckDBConnection, sql: string, width: number, chunkRows: number, first: number, fail: (err: unknown) => Error): AsyncGenerator<Chunk> {
+/**
+ * Chunks of `chunkRows` rows (the last one shorter), numbered from `first`. Numeric columns are
+ * copied from DuckDB's vectors into one Float64Array per chunk: boxing every value into a JS
+ * array first cost most of a job's memory and garbage collection.
+ */
+async function* readChunks(con: DuckDBConnection, sql: string, numeric: readonly boolean[], chunkRows: number, first: number, fail: (err: unknown) => Error): AsyncGenerator<Chunk> {
   const result = await con.stream(sql).catch((err) => Promise.reject(fail(err)));
+  const fresh = (): ChunkColumn[] => numeric.map((n) => (n ? new Float64Array(chunkRows) : []));
   let index = first;
-  let columns: unknown[][] = Array.from({ length: width }, () => []);
+  let columns = fresh();
   let rows = 0;
   for (;;) {
     const chunk = await result.fetchChunk().catch((err) => Promise.reject(fail(err)));
@@ -89,16 +94,21 @@ async function* readChunks(con: DuckDBConnection, sql: string, width: number, ch
     let from = 0;
     while (from < chunk.rowCount) {
       const take = Math.min(chunkRows - rows, chunk.rowCount - from);
-      for (let c = 0; c < width; c++) {
-        const values = chunk.getColumnValues(c);
+      for (let c = 0; c < numeric.length; c++) {
         const target = columns[c];
-        for (let r = from; r < from + take; r++) target.push(values[r]);
+        if (target instanceof Float64Array) {
+          const vector = chunk.getColumnVector(c);
+          for (let r = 0; r < take; r++) target[rows + r] = (vector.getItem(from + r) as number | null) ?? Number.NaN;
+        } else {
+          const values = chunk.getColumnValues(c);
+          for (let r = from; r < from + take; r++) target.push(values[r]);
+        }
       }
       rows += take;
       from += take;
       if (rows === chunkRows) {
         yield { index: index++, rows, columns };
-        columns = Array.from({ length: width }, () => []);
+        columns = fresh();
         rows = 0;
       }
     }
@@ -180,7 +190,7 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
     };
     const inFlight: Promise<void>[] = [];
     try {
-      for await (const chunk of readChunks(con, sql, plan.select.length, chunkRows, first, (err) => readError(input, inputFormat, err))) {
+      for await (const chunk of readChunks(con, sql, plan.numeric, chunkRows, first, (err) => readError(input, inputFormat, err))) {
         if (hooks.signal?.aborted) break;
         if (parts.done.has(chunk.index)) continue;
         inFlight.push(work(chunk));
