@@ -47,7 +47,7 @@ function mistyped(col: FileColumn, spec: { dtype: string }): string | undefined 
 }
 
 function featureExpression(col: FileColumn, spec: { dtype: string }): string {
-  return spec.dtype === 'string' ? `CAST(${sqlIdent(col.name)} AS VARCHAR)` : `CAST(${sqlIdent(col.name)} AS DOUBLE)`;
+  return spec.dtype === 'string' ? `CAST(${sqlIdent(col.name)} AS VARCHAR)` : `COALESCE(CAST(${sqlIdent(col.name)} AS DOUBLE), 'NaN'::DOUBLE)`;
 }
 
 function keptColumns(file: FileColumn[], keep: readonly string[], outputs: readonly TensorSpec[]): KeptColumn[] {

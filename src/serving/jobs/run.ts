@@ -160,7 +160,7 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
       throw readError(input, inputFormat, err);
     }
     const plan = planColumns(file, scorer.signature, spec.keep ?? []);
-    const total = Number((await con.runAndReadAll(`SELECT count(*) FROM ${from}`)).getRowsJS()[0][0]);
+    const total = Number((await con.runAndReadAll(`SELECT count(*) FROM ${from}`).catch((err) => Promise.reject(readError(input, inputFormat, err)))).getRowsJS()[0][0]);
     if (total === 0) throw invalidArgument(`--input: ${input} has no rows to score`);
     const stat = statSync(input);
     const parts = await JobParts.open(workDirOf(output), {
