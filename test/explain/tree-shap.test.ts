@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseXgboost } from '../../src/models/index.js';
 import { treeRange } from '../../src/models/xgboost/flavor.js';
-import { treeEnsemble, treeShap, treeShapInteractions } from '../../src/explain/tree-shap.js';
+import { gaussLegendre, treeEnsemble, treeShap, treeShapInteractions } from '../../src/explain/tree-shap.js';
 import { assertClose, fixture, readCsv } from '../models/helpers.js';
 
 const EXPLAIN = join(import.meta.dirname, '..', 'fixtures', 'explain');
@@ -68,4 +68,18 @@ describe('TreeSHAP (path-dependent) on the XGBoost fixtures', () => {
     const model = parseXgboost(new TextEncoder().encode(JSON.stringify(doc)));
     assert.throws(() => treeEnsemble(model), /sum_hessian/);
   });
+});
+
+test('the m-point Gauss–Legendre rule on [0, 1] integrates every polynomial of degree up to 2m − 1 exactly', () => {
+  for (let m = 1; m <= 8; m++) {
+    const { t, w } = gaussLegendre(m);
+    assert.ok(t.every((x) => x > 0 && x < 1), `m=${m}: nodes inside (0, 1)`);
+    for (let p = 0; p <= 2 * m - 1; p++) {
+      const integral = t.reduce((sum, x, k) => sum + w[k] * x ** p, 0);
+      assert.ok(Math.abs(integral - 1 / (p + 1)) < 1e-14, `m=${m}, t^${p}: ${integral}`);
+    }
+    // One degree more is beyond the rule (visibly so for few points): exactness is what TreeSHAP relies on.
+    const beyond = t.reduce((sum, x, k) => sum + w[k] * x ** (2 * m), 0);
+    if (m <= 3) assert.ok(Math.abs(beyond - 1 / (2 * m + 1)) > 1e-6, `m=${m}: t^${2 * m} is not exact`);
+  }
 });
