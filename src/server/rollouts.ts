@@ -125,7 +125,7 @@ const Group = {
 };
 const AbView = Type.Object({
   deployment: Type.String(),
-  kind: Type.String({ description: 'conversion (0/1 labels) | reward (values)' }),
+  kind: Type.String({ description: 'conversion (0/1 labels) | reward (values) | none (no outcomes yet: no arms, no comparisons)' }),
   alpha: Type.Number(),
   from_ms: Type.Number(),
   to_ms: Type.Number(),
@@ -201,8 +201,16 @@ export const rolloutRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
 
   app.get('/api/v1/deployments/:name/rollout', {
     config: { permission: 'read' },
-    schema: { summary: 'The current (or last) rollout of a deployment, with its last gate evaluation', tags: TAGS, params: NamePath, response: { 200: RolloutView } },
-  }, async (request) => view(await rollouts.status(request.params.name)));
+    schema: {
+      summary: 'The current (or last) rollout of a deployment, with its last gate evaluation; null when it never had one',
+      tags: TAGS,
+      params: NamePath,
+      response: { 200: Type.Object({ rollout: Type.Union([RolloutView, Type.Null()]) }) },
+    },
+  }, async (request) => {
+    const r = await rollouts.latest(request.params.name);
+    return { rollout: r ? view(r) : null };
+  });
 
   app.get('/api/v1/deployments/:name/ab', {
     config: { permission: 'read' },

@@ -95,8 +95,8 @@ describe('web UI: deployments, rollouts, pipelines, features and explanations', 
     await api('POST', '/api/v1/deployments/canary-demo/rollout', { version: 2, steps: [10, 50, 100], min_requests: 10, min_step_seconds: 3600 });
     await traffic('canary-demo', 1, 301);
     for (let i = 0; ; i++) {
-      const r = await api<{ last?: { gates: unknown[] } }>('GET', '/api/v1/deployments/canary-demo/rollout');
-      if ((r.last?.gates.length ?? 0) > 0) break;
+      const { rollout } = await api<{ rollout: { last?: { gates: unknown[] } } | null }>('GET', '/api/v1/deployments/canary-demo/rollout');
+      if ((rollout?.last?.gates.length ?? 0) > 0) break;
       assert.ok(i < 100, 'the rollout controller judges the gates');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -184,6 +184,7 @@ describe('web UI: deployments, rollouts, pipelines, features and explanations', 
 
   test('a canary rollout: progress, every gate against its limit, and a rollback from the revision history', async () => {
     await open('/deployments/canary-demo', 'Canary rollout');
+    await page.getByTestId('ab-none').getByText('No outcomes yet').waitFor();
     assert.match(await text('list', 'rollout steps'), /10%\s+50%\s+100%/);
     assert.equal(await page.getByRole('list', { name: 'rollout steps' }).locator('[aria-current=step]').innerText(), '10%');
     assert.match(await page.getByTestId('rollout-waiting').innerText(), /Canary at 10% since .*; waiting for \d+ of 3600 s of the step/);
@@ -201,7 +202,7 @@ describe('web UI: deployments, rollouts, pipelines, features and explanations', 
     assert.match(await text('list', 'rollout events'), /paused by anonymous at 10%/);
     await page.getByRole('button', { name: 'Resume' }).click();
     await page.locator('.card h2 .badge', { hasText: 'running' }).waitFor();
-    assert.equal((await api<{ state: string }>('GET', '/api/v1/deployments/canary-demo/rollout')).state, 'running');
+    assert.equal((await api<{ rollout: { state: string } | null }>('GET', '/api/v1/deployments/canary-demo/rollout')).rollout?.state, 'running');
 
     await page.getByRole('button', { name: 'Roll back to 1' }).click();
     await page.getByRole('table', { name: 'revisions' }).getByText('3 (current)').waitFor();

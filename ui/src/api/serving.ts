@@ -88,7 +88,7 @@ export interface Rollout {
   last?: { at_ms: number; step: number; canary: RolloutSide; primary: RolloutSide; gates: { gate: string; passed: boolean; detail: string }[]; waiting?: string };
   events: { at_ms: number; what: string }[];
 }
-export const getRollout = (name: string) => getJson<Rollout>(`/api/v1/deployments/${encodeURIComponent(name)}/rollout`);
+export const getRollout = async (name: string) => (await getJson<{ rollout: Rollout | null }>(`/api/v1/deployments/${encodeURIComponent(name)}/rollout`)).rollout;
 export const rolloutAction = (name: string, action: 'pause' | 'resume' | 'abort' | 'promote') => sendJson<Rollout>('POST', `/api/v1/deployments/${encodeURIComponent(name)}/rollout/${action}`);
 
 export interface AbComparison {
