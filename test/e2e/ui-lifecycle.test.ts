@@ -16,10 +16,9 @@ import { DatasetsClient, ExplainClient, FeaturesClient, ModelportClient, Pipelin
 import { loadFeatureFile } from '../../src/features/index.js';
 import { mulberry32 } from '../../src/core/random.js';
 import type { RunningServer } from '../../src/server/serve.js';
-import { testServer } from '../helpers/platform.js';
 import { tempDir } from '../helpers/services.js';
 import { simulatedModel } from '../serving/rollouts/helpers.js';
-import { buildUi, launchChromium, pageVisits, screenshotDir, watchProblems, type PageProblems } from '../helpers/browser.js';
+import { openBrowser, pageVisits, screenshotDir, uiContext, uiServer, watchProblems, type PageProblems } from '../helpers/browser.js';
 
 const LOANS = fileURLToPath(new URL('../../assets/demo/loans/', import.meta.url));
 
@@ -75,8 +74,7 @@ describe('web UI: deployments, rollouts, pipelines, features and explanations', 
   }
 
   before(async () => {
-    const uiDir = await buildUi();
-    server = await testServer({}, undefined, { uiDir });
+    server = await uiServer();
     client = new ModelportClient(server.url);
 
     const registry = new RegistryClient(client);
@@ -130,10 +128,7 @@ describe('web UI: deployments, rollouts, pipelines, features and explanations', 
     await new DatasetsClient(client).register('scores', join(dir, 'scores.csv'));
     await new ExplainClient(client).computeImportance('scorer', 1, { dataset: 'scores', label: 'target', rows: 20, background_size: 10, repeats: 2, seed: 1 });
 
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    problems = watchProblems(page);
+    ({ browser, context, page, problems } = await openBrowser());
   });
 
   after(async () => {
@@ -296,8 +291,7 @@ describe('web UI: deployments, rollouts, pipelines, features and explanations', 
     const { token } = await new SecurityClient(client).createToken({ name: 'ui', role: 'viewer' });
     const report = `${server.url}/api/v1/explain/models/scorer/versions/1/report`;
     assert.equal((await fetch(report)).status, 401, 'a plain link would be refused');
-    const signedIn = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    await signedIn.addInitScript({ content: `localStorage.setItem('modelport.token', ${JSON.stringify(token)})` });
+    const signedIn = await uiContext(browser, { 'modelport.token': token });
     try {
       const tab = await signedIn.newPage();
       const seen = watchProblems(tab);
