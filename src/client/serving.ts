@@ -4,12 +4,12 @@
  */
 import { isModelportError } from '../core/errors.js';
 import type { DeploymentJson, RevisionJson } from '../server/serving.js';
-import type { AbJson, RolloutJson } from '../server/rollouts.js';
+import type { AbJson, RolloutJson } from '../server/rollout-views.js';
 import type { V2Request, V2Response } from '../serving/index.js';
 import type { ModelportClient } from './client.js';
 
 export type { DeploymentJson as DeploymentInfo, RevisionJson as RevisionInfo } from '../server/serving.js';
-export type { RolloutJson as RolloutInfo, AbJson as AbInfo } from '../server/rollouts.js';
+export type { RolloutJson as RolloutInfo, AbJson as AbInfo } from '../server/rollout-views.js';
 
 export interface RolloutRequest {
   model?: string;
