@@ -5,16 +5,23 @@ import { ROUTES, SECTIONS, type PageProps, type PageRoute } from './routes';
 import { credentials, onAuthChange, saveCredentials } from './api/http';
 
 // Pages load as plain modules rather than through React.lazy: React holds back a suspended
-// page for up to 300 ms after its fallback showed, which alone was a third of the first render.
+// page for up to 300 ms after its fallback showed, which every first render paid. A page that
+// failed to load is tried again on the next visit.
 const pages = new Map<PageRoute, Promise<ComponentType<PageProps>>>();
 const loadedPages = new Map<PageRoute, ComponentType<PageProps>>();
 function loadPage(route: PageRoute): Promise<ComponentType<PageProps>> {
   let page = pages.get(route);
   if (!page) {
-    page = route.load().then((m) => {
-      loadedPages.set(route, m.default);
-      return m.default;
-    });
+    page = route.load().then(
+      (m) => {
+        loadedPages.set(route, m.default);
+        return m.default;
+      },
+      (error: unknown) => {
+        pages.delete(route);
+        throw error;
+      },
+    );
     pages.set(route, page);
   }
   return page;
