@@ -88,9 +88,10 @@ describe('web UI: deployments, rollouts, pipelines, features and explanations', 
     const fed = await api<{ accepted: number }>('POST', '/api/v1/feedback', { items: sent.map((s) => ({ request_id: s.id, label: rnd() < (s.variant === 'b' ? 0.4 : 0.1) ? 1 : 0 })) });
     facts.abOutcomes = fed.accepted;
 
-    // A canary of v2 at 10% that passes its gates but must stay an hour at each step.
+    // A canary of v2 at 10% that passes its gates but must stay an hour at each step. Its latency
+    // gate is lenient: on a loaded machine the canary's p99 can exceed 1.5× the primary's by chance.
     await api('POST', '/api/v1/deployments', { name: 'canary-demo', model: 'sim', version: 1 });
-    await api('POST', '/api/v1/deployments/canary-demo/rollout', { version: 2, steps: [10, 50, 100], min_requests: 10, min_step_seconds: 3600 });
+    await api('POST', '/api/v1/deployments/canary-demo/rollout', { version: 2, steps: [10, 50, 100], min_requests: 10, min_step_seconds: 3600, gates: { max_p99_ratio: 100 } });
     await traffic('canary-demo', 1, 301);
     for (let i = 0; ; i++) {
       const { rollout } = await api<{ rollout: { last?: { gates: unknown[] } } | null }>('GET', '/api/v1/deployments/canary-demo/rollout');
@@ -185,7 +186,7 @@ describe('web UI: deployments, rollouts, pipelines, features and explanations', 
     assert.match(await page.getByTestId('rollout-waiting').innerText(), /Canary at 10% since .*; waiting for \d+ of 3600 s of the step/);
     const gates = await text('table', 'rollout gates');
     assert.match(gates, /error_rate\s+0%\s+\(0\/\d+\)\s+0%\s+\(0\/\d+\)\s+\+0%\s+at most \+2%\s+passed/);
-    assert.match(gates, /p99_latency\s+[\d.]+ ms\s+[\d.]+ ms\s+[\d.]+ ms\s+at most [\d.]+ ms\s+passed/);
+    assert.match(gates, /p99_latency\s+[\d.]+ ms\s+[\d.]+ ms\s+[\d.]+ ms\s+at most [\d.,]+ ms\s+passed/);
     assert.match(await text('list', 'rollout events'), /started by anonymous: canary sim version 2 at 10%/);
     const revisions = await text('table', 'revisions');
     assert.match(revisions, /^2 \(current\)\s.*rollout \S+: canary at 10%\s+(primary: sim v1 90%, canary: sim v2 10%|canary: sim v2 10%, primary: sim v1 90%)/m);
