@@ -6,7 +6,7 @@
  */
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { failedPrecondition, invalidArgument } from '../core/errors.js';
+import { failedPrecondition, invalidArgument, notFound } from '../core/errors.js';
 import { ServingClient, type AbInfo, type RevisionInfo, type RolloutAction, type RolloutInfo, type RolloutRequest } from '../client/serving.js';
 import type { ModelportClient } from '../client/client.js';
 import { describeDeployment } from './deploy.js';
@@ -129,6 +129,13 @@ const ROLLOUT_ACTIONS = ['status', 'pause', 'resume', 'abort', 'promote'];
 
 const ENDED = new Set(['promoted', 'rolled_back', 'aborted']);
 
+/** The deployment's current (or last) rollout; a deployment that never had one is the command's error. */
+async function rolloutOf(serving: ServingClient, name: string): Promise<RolloutInfo> {
+  const r = await serving.rollout(name);
+  if (!r) throw notFound(`deployment "${name}" has no rollout`);
+  return r;
+}
+
 /**
  * Follows a rollout until it ends, writing it whenever its step or state changes; a rollout that
  * ends other than promoted fails the command (so a script or CI job stops on a rollback).
@@ -138,7 +145,7 @@ async function follow(serving: ServingClient, name: string, first: RolloutInfo, 
   let seen = `${r.state}/${r.step}`;
   while (!ENDED.has(r.state)) {
     await new Promise((resolve) => setTimeout(resolve, pollMs));
-    r = await serving.rollout(name);
+    r = await rolloutOf(serving, name);
     if (`${r.state}/${r.step}` !== seen) {
       seen = `${r.state}/${r.step}`;
       write(r);
@@ -180,7 +187,7 @@ export function registerRolloutCommands(program: Command): void {
       const write = (r: RolloutInfo) => process.stdout.write(flags.format === 'json' ? `${JSON.stringify(r, null, 2)}\n` : describeRollout(r));
       await withClient(cmd, async (client) => {
         const serving = servingClient(client);
-        const r = !action ? await serving.startRollout(name, request!) : action === 'status' ? await serving.rollout(name) : await serving.rolloutAction(name, action as RolloutAction);
+        const r = !action ? await serving.startRollout(name, request!) : action === 'status' ? await rolloutOf(serving, name) : await serving.rolloutAction(name, action as RolloutAction);
         write(r);
         // Gates judge live traffic, and a command without --server serves none: its controller
         // would wait forever. The rollout is in the store, where a server's controller runs it.
@@ -208,6 +215,7 @@ export function registerRolloutCommands(program: Command): void {
       const query = { control: flags.control, segment: flags.segment, alpha: numberFlag(flags.alpha, '--alpha', 1e-9, 0.4999), mde: numberFlag(flags.mde, '--mde', 1e-9, 10) };
       await withClient(cmd, async (client) => {
         const a = await servingClient(client).ab(name, query);
+        if (a.kind === 'none') throw failedPrecondition(`deployment "${name}" has no outcomes to analyse: send feedback (label 0/1 for a conversion, value for a reward) for its request ids`);
         process.stdout.write(flags.format === 'json' ? `${JSON.stringify(a, null, 2)}\n` : describeAb(a));
       });
     });

@@ -4,12 +4,12 @@
  */
 import { isModelportError } from '../core/errors.js';
 import type { DeploymentJson, RevisionJson } from '../server/serving.js';
-import type { AbJson, RolloutJson } from '../server/rollouts.js';
+import type { AbJson, RolloutJson } from '../server/rollout-views.js';
 import type { V2Request, V2Response } from '../serving/index.js';
 import type { ModelportClient } from './client.js';
 
 export type { DeploymentJson as DeploymentInfo, RevisionJson as RevisionInfo } from '../server/serving.js';
-export type { RolloutJson as RolloutInfo, AbJson as AbInfo } from '../server/rollouts.js';
+export type { RolloutJson as RolloutInfo, AbJson as AbInfo } from '../server/rollout-views.js';
 
 export interface RolloutRequest {
   model?: string;
@@ -97,16 +97,16 @@ export class ServingClient {
     return this.client.request({ method: 'POST', path: `/api/v1/deployments/${encodeURIComponent(name)}/rollout`, body: request, headers: this.who });
   }
 
-  /** The current (or last) rollout of a deployment. */
-  rollout(name: string): Promise<RolloutJson> {
-    return this.client.request({ method: 'GET', path: `/api/v1/deployments/${encodeURIComponent(name)}/rollout` });
+  /** The current (or last) rollout of a deployment; null when it never had one. */
+  async rollout(name: string): Promise<RolloutJson | null> {
+    return (await this.client.request<{ rollout: RolloutJson | null }>({ method: 'GET', path: `/api/v1/deployments/${encodeURIComponent(name)}/rollout` })).rollout;
   }
 
   rolloutAction(name: string, action: RolloutAction): Promise<RolloutJson> {
     return this.client.request({ method: 'POST', path: `/api/v1/deployments/${encodeURIComponent(name)}/rollout/${action}`, headers: this.who });
   }
 
-  /** The A/B analysis of a deployment's variants from feedback outcomes. */
+  /** The A/B analysis of a deployment's variants from feedback outcomes (kind 'none' before the first outcome). */
   ab(name: string, query: { control?: string; segment?: string; alpha?: number; mde?: number; from?: number; to?: number } = {}): Promise<AbJson> {
     return this.client.request({ method: 'GET', path: `/api/v1/deployments/${encodeURIComponent(name)}/ab`, query });
   }

@@ -146,7 +146,11 @@ interface RolloutJson {
   events?: { at_ms: number; what: string }[];
 }
 
-const rolloutOf = (ctx: StoryContext) => ctx.client.request<RolloutJson>({ method: 'GET', path: `/api/v1/deployments/${MODEL}/rollout` });
+async function rolloutOf(ctx: StoryContext): Promise<RolloutJson> {
+  const { rollout } = await ctx.client.request<{ rollout: RolloutJson | null }>({ method: 'GET', path: `/api/v1/deployments/${MODEL}/rollout` });
+  if (!rollout) throw new Error(`deployment ${MODEL} has no rollout`);
+  return rollout;
+}
 
 /** Sends rounds of traffic (and their outcomes) until the rollout has ended. */
 async function driveRollout(ctx: StoryContext, table: Table, tag: string, withRewards: boolean): Promise<RolloutJson> {

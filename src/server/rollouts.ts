@@ -4,12 +4,13 @@
  * a second while the server listens); and the A/B analysis of a deployment's variants.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../platform.js';
 import type { Rollout } from '../serving/rollouts/types.js';
 import type { AbAnalysis, AbGroup } from '../serving/ab.js';
 import { actorOf } from './registry-actor.js';
+import { AbView, RolloutView, type AbJson, type RolloutJson } from './rollout-views.js';
 
 const StartBody = Type.Object({
   model: Type.Optional(Type.String({ minLength: 1, description: "registered model of the canary (default: the primary's)" })),
@@ -30,52 +31,6 @@ const StartBody = Type.Object({
   ),
   move_alias: Type.Optional(Type.String({ minLength: 1, description: "on promotion, point this alias at the canary's version" })),
 });
-
-const Side = Type.Object({
-  requests: Type.Integer(),
-  errors: Type.Integer(),
-  error_rate: Type.Number(),
-  p99_ms: Type.Optional(Type.Number()),
-  metric: Type.Optional(Type.Number()),
-  feedback: Type.Optional(Type.Integer()),
-});
-const RolloutView = Type.Object({
-  id: Type.String(),
-  deployment: Type.String(),
-  state: Type.String({ description: 'running | paused | promoted | rolled_back | aborted' }),
-  canary: Type.Object({ model: Type.String(), version: Type.Optional(Type.Integer()), alias: Type.Optional(Type.String()) }),
-  primary: Type.Object({ name: Type.String(), model: Type.String(), version: Type.Optional(Type.Integer()), alias: Type.Optional(Type.String()) }),
-  steps: Type.Array(Type.Integer()),
-  step: Type.Integer(),
-  weight: Type.Integer({ description: "the canary's share now" }),
-  step_started_ms: Type.Number(),
-  min_step_seconds: Type.Number(),
-  min_requests: Type.Integer(),
-  gates: Type.Object({
-    max_error_rate_increase: Type.Number(),
-    max_p99_ratio: Type.Number(),
-    p99_slack_ms: Type.Number(),
-    metric: Type.Optional(Type.String()),
-    max_metric_drop: Type.Number(),
-    min_feedback: Type.Integer(),
-  }),
-  move_alias: Type.Optional(Type.String()),
-  reason: Type.Optional(Type.String()),
-  last: Type.Optional(
-    Type.Object({
-      at_ms: Type.Number(),
-      step: Type.Integer(),
-      canary: Side,
-      primary: Side,
-      gates: Type.Array(Type.Object({ gate: Type.String(), passed: Type.Boolean(), detail: Type.String() })),
-      waiting: Type.Optional(Type.String()),
-    }),
-  ),
-  events: Type.Array(Type.Object({ at_ms: Type.Number(), what: Type.String() })),
-  created_ms: Type.Number(),
-  updated_ms: Type.Number(),
-});
-export type RolloutJson = Static<typeof RolloutView>;
 
 type SideIn = NonNullable<Rollout['last']>['canary'];
 const side = (s: SideIn) => ({ requests: s.requests, errors: s.errors, error_rate: s.errorRate, p99_ms: s.p99Ms, metric: s.metric, feedback: s.feedback });
@@ -103,37 +58,6 @@ function view(r: Rollout): RolloutJson {
     updated_ms: r.updatedMs,
   };
 }
-
-const Interval = Type.Tuple([Type.Number(), Type.Number()]);
-const Group = {
-  arms: Type.Array(Type.Object({ variant: Type.String(), n: Type.Integer(), mean: Type.Number({ description: 'conversion rate or mean reward' }), variance: Type.Number() })),
-  comparisons: Type.Array(
-    Type.Object({
-      variant: Type.String(),
-      control: Type.String(),
-      test: Type.String({ description: 'two_proportion_z | welch_t' }),
-      diff: Type.Number({ description: 'variant − control' }),
-      relative: Type.Optional(Type.Number()),
-      statistic: Type.Number(),
-      df: Type.Optional(Type.Number()),
-      p_value: Type.Number({ description: 'fixed-horizon: valid when read once, at the planned sample size' }),
-      ci: Interval,
-      sequential_p_value: Type.Number({ description: 'always valid: may be read at any time' }),
-      significant: Type.Boolean({ description: 'sequential p-value below alpha' }),
-    }),
-  ),
-};
-const AbView = Type.Object({
-  deployment: Type.String(),
-  kind: Type.String({ description: 'conversion (0/1 labels) | reward (values)' }),
-  alpha: Type.Number(),
-  from_ms: Type.Number(),
-  to_ms: Type.Number(),
-  sample_size: Type.Optional(Type.Object({ mde: Type.Number(), per_arm: Type.Integer() })),
-  ...Group,
-  segments: Type.Optional(Type.Array(Type.Object({ segment: Type.String(), ...Group }))),
-});
-export type AbJson = Static<typeof AbView>;
 
 function groupView(g: AbGroup) {
   return {
@@ -201,8 +125,16 @@ export const rolloutRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
 
   app.get('/api/v1/deployments/:name/rollout', {
     config: { permission: 'read' },
-    schema: { summary: 'The current (or last) rollout of a deployment, with its last gate evaluation', tags: TAGS, params: NamePath, response: { 200: RolloutView } },
-  }, async (request) => view(await rollouts.status(request.params.name)));
+    schema: {
+      summary: 'The current (or last) rollout of a deployment, with its last gate evaluation; null when it never had one',
+      tags: TAGS,
+      params: NamePath,
+      response: { 200: Type.Object({ rollout: Type.Union([RolloutView, Type.Null()]) }) },
+    },
+  }, async (request) => {
+    const r = await rollouts.latest(request.params.name);
+    return { rollout: r ? view(r) : null };
+  });
 
   app.get('/api/v1/deployments/:name/ab', {
     config: { permission: 'read' },

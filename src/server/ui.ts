@@ -55,7 +55,15 @@ export const uiRoutes: FastifyPluginAsync<{ dir?: string }> = async (app, option
   const dir = resolve(options.dir ?? DEFAULT_UI_DIR);
   const indexPath = join(dir, 'index.html');
   const built = existsSync(indexPath);
-  const index = built ? readFileSync(indexPath) : undefined;
+  const index = built ? readFileSync(indexPath, 'utf8') : undefined;
+  // Each page's own chunks (pages.json, written by the build), named in its index.html so the
+  // browser fetches them beside the entry script.
+  const pagesPath = join(dir, 'pages.json');
+  const preloads: Record<string, string[]> = built && existsSync(pagesPath) ? JSON.parse(readFileSync(pagesPath, 'utf8')) : {};
+  const pageHtml = (url: string) => {
+    const links = (preloads[url] ?? []).map((href) => `<link rel="modulepreload" crossorigin href="${href}">`).join('');
+    return index && links ? index.replace('</head>', `${links}</head>`) : index;
+  };
   const assetsDir = join(dir, 'assets');
   // Assets never change under their hashed names: each is read (and gzipped) once. Misses are
   // not remembered, so requests for made-up names cannot grow the cache.
@@ -74,9 +82,10 @@ export const uiRoutes: FastifyPluginAsync<{ dir?: string }> = async (app, option
   }
 
   for (const url of UI_PAGES) {
+    const html = pageHtml(url);
     app.get(url, { config: { permission: 'public' }, schema: { hide: true } }, async (_request, reply) => {
-      if (!index) throw notFound(`the web UI is not built in ${dir}; run \`npm run build\``);
-      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff').send(index);
+      if (!html) throw notFound(`the web UI is not built in ${dir}; run \`npm run build\``);
+      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff').send(html);
     });
   }
 

@@ -52,7 +52,8 @@ export interface AbGroup {
 
 export interface AbAnalysis extends AbGroup {
   deployment: string;
-  kind: OutcomeKind;
+  /** 'none' while no prediction in the window has an outcome: arms and comparisons are empty. */
+  kind: OutcomeKind | 'none';
   alpha: number;
   from: number;
   to: number;
@@ -92,9 +93,7 @@ export class AbAnalyzer {
       throw invalidArgument(`control: deployment "${deployment}" has no variant "${query.control}" (it has ${d.variants.map((v) => v.name).join(', ')})`);
     }
     const outcomes = (await this.outcomes.outcomes(deployment, from, to)).sort((a, b) => a.timeMs - b.timeMs);
-    if (outcomes.length === 0) {
-      throw failedPrecondition(`deployment "${deployment}" has no outcomes to analyse: send feedback (label 0/1 for a conversion, value for a reward) for its request ids`);
-    }
+    if (outcomes.length === 0) return { deployment, kind: 'none', alpha, from, to, arms: [], comparisons: [] };
     const conversions = outcomes.map(conversionOf);
     const kind: OutcomeKind = conversions.every((c) => c !== undefined) ? 'conversion' : 'reward';
     const ys = kind === 'conversion' ? (conversions as number[]) : outcomes.map((o) => o.value ?? Number.NaN);

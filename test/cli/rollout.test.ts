@@ -6,7 +6,7 @@ import { runCli, spawnCli, waitForLine } from '../helpers/cli.js';
 import { tempDir } from '../helpers/services.js';
 import { registerSimulated } from '../serving/rollouts/helpers.js';
 
-test('an embedded rollout is stored with a note on who advances it; --wait follows it and fails when it is aborted', async () => {
+test('status and ab on a deployment with neither a rollout nor outcomes are one-line errors; an embedded rollout is stored with a note on who advances it; --wait follows it and fails when it is aborted', async () => {
   const data = tempDir('mprollcli');
   const open = () => createPlatform(loadConfig({ data, logLevel: 'silent' }, {}));
   let platform = await open();
@@ -17,6 +17,15 @@ test('an embedded rollout is stored with a note on who advances it; --wait follo
   } finally {
     await platform.close();
   }
+
+  const noRollout = await runCli(['rollout', 'status', 'd', '--data', data]);
+  assert.notEqual(noRollout.code, 0);
+  assert.match(noRollout.stderr, /deployment "d" has no rollout/);
+  assert.equal(noRollout.stderr.trim().split('\n').length, 1, noRollout.stderr);
+  const noOutcomes = await runCli(['ab', 'd', '--data', data]);
+  assert.notEqual(noOutcomes.code, 0);
+  assert.match(noOutcomes.stderr, /deployment "d" has no outcomes to analyse: send feedback/);
+  assert.equal(noOutcomes.stderr.trim().split('\n').length, 1, noOutcomes.stderr);
 
   const started = await runCli(['rollout', 'd', '--version', '2', '--steps', '20,100', '--data', data]);
   assert.equal(started.code, 0, started.stderr);

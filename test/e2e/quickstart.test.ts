@@ -69,7 +69,7 @@ test('the quickstart story leaves datasets, features, a study, versions 1–3, r
     assert.deepEqual(deployment.variants.map((v) => v.serving_version), [2], 'version 2 serves alone after the rolled-back canary');
     const revisions = await serving.revisions('loan-default', 50);
     assert.ok(revisions.some((r) => /canary at 50%/.test(JSON.stringify(r))), 'the revision history records the canary steps');
-    const rollout = await client.request<{ state: string; canary: { version?: number }; reason?: string }>({ method: 'GET', path: '/api/v1/deployments/loan-default/rollout' });
+    const rollout = (await serving.rollout('loan-default'))!;
     assert.equal(rollout.state, 'rolled_back');
     assert.equal(rollout.canary.version, 3);
     assert.match(rollout.reason ?? '', /error/);

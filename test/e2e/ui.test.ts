@@ -11,8 +11,8 @@ import { ModelportClient } from '../../src/client/index.js';
 import { stages, type StoryContext } from '../../src/quickstart/story.js';
 import { loansFile } from '../../src/quickstart/demo.js';
 import type { RunningServer } from '../../src/server/serve.js';
-import { testServer } from '../helpers/platform.js';
-import { buildUi, launchChromium, pageVisits, screenshotDir, watchProblems, type PageProblems } from '../helpers/browser.js';
+import { tempDir } from '../helpers/services.js';
+import { openBrowser, pageVisits, screenshotDir, uiContext, uiServer, watchProblems, type PageProblems } from '../helpers/browser.js';
 
 describe('web UI', { timeout: 600_000 }, () => {
   let server: RunningServer;
@@ -23,16 +23,11 @@ describe('web UI', { timeout: 600_000 }, () => {
   const shots = screenshotDir('ui');
 
   before(async () => {
-    const uiDir = await buildUi();
-    server = await testServer({}, undefined, { uiDir });
-    const ctx: StoryContext = { server, client: new ModelportClient(server.url), say: () => {}, facts, outDir: join(uiDir, 'reports'), state: {} };
+    server = await uiServer();
+    const ctx: StoryContext = { server, client: new ModelportClient(server.url), say: () => {}, facts, outDir: tempDir('ui-reports'), state: {} };
     for (const stage of stages) await stage.run(ctx);
-    browser = await launchChromium();
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     // The approver: the registry refuses an approval from the user who asked for it.
-    await context.addInitScript({ content: "localStorage.setItem('modelport.user', 'bob')" });
-    page = await context.newPage();
-    problems = watchProblems(page);
+    ({ browser, page, problems } = await openBrowser({ 'modelport.user': 'bob' }));
   });
 
   after(async () => {
@@ -239,7 +234,7 @@ describe('web UI', { timeout: 600_000 }, () => {
       body: JSON.stringify({ name: 'loan-default', version: 1, alias: 'challenger' }),
     });
     assert.equal(requested.status, 201);
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const context = await uiContext(browser);
     const anonymous = await context.newPage();
     const seen = watchProblems(anonymous);
     try {

@@ -8,7 +8,9 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { RunningServer } from '../../src/server/serve.js';
+import { testServer } from './platform.js';
 import { tempDir } from './services.js';
 
 export const CHROMIUM = process.env.MODELPORT_CHROMIUM ?? '/usr/bin/chromium';
@@ -21,9 +23,30 @@ export async function buildUi(): Promise<string> {
   return outDir;
 }
 
+/** A test server that serves a fresh build of the UI. */
+export async function uiServer(): Promise<RunningServer> {
+  return testServer({}, undefined, { uiDir: await buildUi() });
+}
+
 export function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}; install the Debian package chromium (.ci/run does)`);
   return chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+}
+
+/** A fresh 1280×900 browser context; `storage` goes into localStorage before the app's code runs. */
+export async function uiContext(browser: Browser, storage: Record<string, string> = {}): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const entries = Object.entries(storage).map(([key, value]) => `localStorage.setItem(${JSON.stringify(key)}, ${JSON.stringify(value)});`);
+  if (entries.length > 0) await context.addInitScript({ content: entries.join('\n') });
+  return context;
+}
+
+/** Chromium with one page whose problems are recorded. */
+export async function openBrowser(storage: Record<string, string> = {}): Promise<{ browser: Browser; context: BrowserContext; page: Page; problems: PageProblems }> {
+  const browser = await launchChromium();
+  const context = await uiContext(browser, storage);
+  const page = await context.newPage();
+  return { browser, context, page, problems: watchProblems(page) };
 }
 
 /** Everything that went wrong on a page since it was opened (or since `clear()`). */

@@ -17,7 +17,8 @@ const SCRIPT = `export const rows = ${JSON.stringify(Array.from({ length: 500 },
 before(async () => {
   const dir = tempDir('ui-dist');
   mkdirSync(join(dir, 'assets'));
-  writeFileSync(join(dir, 'index.html'), '<!doctype html><div id="root"></div><script type="module" src="/assets/index-Ab12.js"></script>');
+  writeFileSync(join(dir, 'index.html'), '<!doctype html><head></head><div id="root"></div><script type="module" src="/assets/index-Ab12.js"></script>');
+  writeFileSync(join(dir, 'pages.json'), JSON.stringify({ '/experiments/:id': ['/assets/experiments-Cd34.js', '/assets/table-Ef56.js'] }));
   writeFileSync(join(dir, 'assets', 'index-Ab12.js'), SCRIPT);
   writeFileSync(join(dir, 'secret.txt'), 'outside the assets folder');
   platform = await testPlatform();
@@ -38,6 +39,12 @@ test('every page path answers index.html, never cached, so deep links and reload
     assert.equal(res.headers['cache-control'], 'no-cache', url);
     assert.match(res.body, /<div id="root">/, url);
   }
+});
+
+test("a page's index.html names the chunks of its page as modulepreload links, so they load beside the entry", async () => {
+  const experiment = (await app.inject({ url: '/experiments/12' })).body;
+  assert.match(experiment, /<link rel="modulepreload" crossorigin href="\/assets\/experiments-Cd34\.js"><link rel="modulepreload" crossorigin href="\/assets\/table-Ef56\.js"><\/head>/);
+  assert.doesNotMatch((await app.inject({ url: '/monitoring' })).body, /modulepreload/, 'a page the build listed no chunks for gets none');
 });
 
 test('hashed assets are cached for a year and sent gzipped to clients that accept it', async () => {

@@ -1,15 +1,28 @@
 /** The shell: navigation, theme switch, sign-in, and the page the location names. */
-import { Component, Suspense, lazy, useEffect, useMemo, useState, type ComponentType, type ReactNode } from 'react';
+import { Component, useEffect, useMemo, useState, type ComponentType, type ReactNode } from 'react';
 import { Link, match, useLocation } from './router';
 import { ROUTES, SECTIONS, type PageProps, type PageRoute } from './routes';
 import { credentials, onAuthChange, saveCredentials } from './api/http';
 
-const lazyPages = new Map<PageRoute, ComponentType<PageProps>>();
-function pageOf(route: PageRoute): ComponentType<PageProps> {
-  let page = lazyPages.get(route);
+// Pages load as plain modules rather than through React.lazy: React holds back a suspended
+// page for up to 300 ms after its fallback showed, which every first render paid. A page that
+// failed to load is tried again on the next visit.
+const pages = new Map<PageRoute, Promise<ComponentType<PageProps>>>();
+const loadedPages = new Map<PageRoute, ComponentType<PageProps>>();
+function loadPage(route: PageRoute): Promise<ComponentType<PageProps>> {
+  let page = pages.get(route);
   if (!page) {
-    page = lazy(route.load);
-    lazyPages.set(route, page);
+    page = route.load().then(
+      (m) => {
+        loadedPages.set(route, m.default);
+        return m.default;
+      },
+      (error: unknown) => {
+        pages.delete(route);
+        throw error;
+      },
+    );
+    pages.set(route, page);
   }
   return page;
 }
@@ -22,6 +35,24 @@ function resolve(path: string): { route: PageRoute; params: Record<string, strin
   return undefined;
 }
 
+/** Starts loading the page at `path` (called before the first render, so it loads beside the shell). */
+export function preloadPage(path: string): void {
+  const found = resolve(path);
+  if (found) void loadPage(found.route).catch(() => undefined);
+}
+
+function PageView({ route, params }: { route: PageRoute; params: Record<string, string> }) {
+  const Page = loadedPages.get(route);
+  const [, setLoaded] = useState(0);
+  const [failed, setFailed] = useState<Error>();
+  useEffect(() => {
+    if (!Page) loadPage(route).then(() => setLoaded((n) => n + 1), setFailed);
+  }, [route, Page]);
+  // Thrown so the error boundary shows a page that failed to load like one that failed to render.
+  if (failed) throw failed;
+  return Page ? <Page params={params} /> : <p className="muted">Loading…</p>;
+}
+
 export function App() {
   const { path } = useLocation();
   const found = useMemo(() => resolve(path), [path]);
@@ -32,7 +63,6 @@ export function App() {
     document.documentElement.dataset.theme = theme;
     localStorage.setItem('modelport.theme', theme);
   }, [theme]);
-  const Page = found ? pageOf(found.route) : undefined;
   return (
     <div className="shell">
       <header className="topbar">
@@ -56,7 +86,7 @@ export function App() {
       </header>
       <main className="page">
         <ErrorBoundary key={path}>
-          <Suspense fallback={<p className="muted">Loading…</p>}>{Page && found ? <Page params={found.params} /> : <NotFound path={path} />}</Suspense>
+          {found ? <PageView route={found.route} params={found.params} /> : <NotFound path={path} />}
         </ErrorBoundary>
       </main>
       {signIn && <SignIn onClose={() => setSignIn(false)} />}

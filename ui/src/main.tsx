@@ -1,5 +1,6 @@
 import { createRoot } from 'react-dom/client';
-import { App } from './app';
+import { App, preloadPage } from './app';
 import './styles.css';
 
+preloadPage(location.pathname);
 createRoot(document.getElementById('root')!).render(<App />);

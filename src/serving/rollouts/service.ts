@@ -171,12 +171,16 @@ export class RolloutService {
     return { name: p.name, model: p.model, version: p.version, alias: p.alias, weight: 100 };
   }
 
-  async status(deployment: string): Promise<Rollout> {
+  /** The current (or last) rollout of a deployment, undefined when it never had one. */
+  async latest(deployment: string): Promise<Rollout | undefined> {
     const r = await this.store.latest(deployment);
-    if (!r) {
-      await this.serving.get(deployment);
-      throw notFound(`deployment "${deployment}" has no rollout`);
-    }
+    if (!r) await this.serving.get(deployment);
+    return r;
+  }
+
+  async status(deployment: string): Promise<Rollout> {
+    const r = await this.latest(deployment);
+    if (!r) throw notFound(`deployment "${deployment}" has no rollout`);
     return r;
   }
 

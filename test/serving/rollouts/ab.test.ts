@@ -5,7 +5,7 @@ import { buildApp } from '../../../src/server/app.js';
 import { testPlatform } from '../../helpers/platform.js';
 import { registerSimulated, traffic } from './helpers.js';
 
-test('A/B analysis over HTTP: conversions per variant with interval, always-valid p-value, sample size and segments', async () => {
+test('A/B analysis over HTTP: empty before any outcome (and no rollout yet), then conversions per variant with interval, always-valid p-value, sample size and segments', async () => {
   const platform = await testPlatform();
   const app = await buildApp(platform, { logger: false });
   try {
@@ -14,8 +14,12 @@ test('A/B analysis over HTTP: conversions per variant with interval, always-vali
     await registerSimulated(registry, 'm', 0, 0);
     await serving.create({ name: 'exp', variants: [{ name: 'a', model: 'm', version: 1, weight: 50 }, { name: 'b', model: 'm', version: 2, weight: 50 }] });
     const none = await app.inject({ method: 'GET', url: '/api/v1/deployments/exp/ab' });
-    assert.equal(none.statusCode, 412);
-    assert.match(none.json().error.message, /has no outcomes to analyse: send feedback/);
+    assert.equal(none.statusCode, 200, none.body);
+    assert.deepEqual([none.json().kind, none.json().arms, none.json().comparisons], ['none', [], []], 'no outcomes yet: an empty analysis');
+    const noRollout = await app.inject({ method: 'GET', url: '/api/v1/deployments/exp/rollout' });
+    assert.equal(noRollout.statusCode, 200, noRollout.body);
+    assert.deepEqual(noRollout.json(), { rollout: null });
+    assert.equal((await app.inject({ method: 'GET', url: '/api/v1/deployments/nope/rollout' })).statusCode, 404, 'an unknown deployment is still 404');
 
     const sent = await traffic(serving, 'exp', 1, 3001);
     const rnd = mulberry32(5);

@@ -1,66 +1,12 @@
 /** modelport's datasets API (/api/v1/datasets). */
 import { fetchRaw, getJson } from './http';
 
-export interface DatasetSummary {
-  name: string;
-  latestVersion: number;
-  versionCount: number;
-  rowCount: number;
-  columnCount: number;
-  updatedAt: number;
-}
-export interface SchemaColumn {
-  name: string;
-  type: string;
-  required?: boolean;
-  minPresence?: number;
-  unique?: boolean;
-  min?: number;
-  max?: number;
-  domain?: string[];
-  drift?: Record<string, number>;
-}
-export interface ProfileColumn {
-  name: string;
-  type: string;
-  count: number;
-  missing: number;
-  missingShare: number;
-  distinct: number;
-  min?: number | string;
-  max?: number | string;
-  mean?: number;
-  std?: number;
-  histogram?: { low: number; high: number; count: number }[];
-  categories?: { value: string; count: number }[];
-  topValues?: { value: string; count: number }[];
-}
-export interface DatasetVersion {
-  name: string;
-  version: number;
-  digest: string;
-  kind: 'file' | 'folder';
-  format: string;
-  sizeBytes: number;
-  rowCount: number;
-  columnCount: number;
-  source?: string;
-  creator?: string;
-  description?: string;
-  createdAt: number;
-  schema?: { columns: SchemaColumn[] };
-  profile?: { rowCount: number; columns: ProfileColumn[]; exact?: boolean };
-}
-export interface Anomaly {
-  kind: string;
-  column?: string;
-  message: string;
-}
-export interface ValidationReport {
-  valid: boolean;
-  anomalies: Anomaly[];
-  rowCount?: number;
-}
+// The server's own types: src/data/types.ts holds only TypeBox schemas, so the UI can see them.
+import type { ColumnProfile, ColumnSchema, DatasetSummary, DatasetVersion, ValidationReport } from '../../../src/data/types';
+
+export type { DatasetSummary, DatasetVersion, ValidationReport };
+export type SchemaColumn = ColumnSchema;
+export type ProfileColumn = ColumnProfile;
 
 const enc = encodeURIComponent;
 

@@ -1,19 +1,10 @@
 /** modelport's feature store API: the applied definition, its versions, freshness and served deployments. */
 import { getJson } from './http';
 
-interface Feature {
-  name: string;
-  dtype: string;
-  description?: string;
-}
-export interface FeatureDefinition {
-  project?: string;
-  entities: { name: string; join_keys: string[]; description?: string }[];
-  sources: { name: string; path?: string; dataset?: string; timestamp_field: string; description?: string }[];
-  feature_views: { name: string; entities: string[]; source: string; ttl?: string; features: Feature[]; owner?: string; description?: string }[];
-  on_demand_feature_views?: { name: string; sources: string[]; request?: Feature[]; features: Feature[]; owner?: string; description?: string }[];
-  feature_services?: { name: string; features: string[]; owner?: string; description?: string }[];
-}
+// The definition is the server's own type: src/features/types.ts holds only TypeBox schemas.
+import type { FeatureRepoSpec } from '../../../src/features/types';
+
+export type FeatureDefinition = FeatureRepoSpec;
 export interface FeatureListing {
   version: number;
   definition?: FeatureDefinition;

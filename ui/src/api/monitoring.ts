@@ -1,21 +1,9 @@
 /** modelport's monitoring API (/api/v1/monitors, checks, alerts, performance, predictions). */
 import { fetchRaw, getJson } from './http';
+// The server's own types: these two modules hold only TypeBox schemas and plain types.
+import type { Check as CheckJson, Monitor } from '../../../src/monitoring/monitors/schema';
+import type { Alert } from '../../../src/monitoring/alerts/types';
 
-export interface Monitor {
-  id: string;
-  name: string;
-  deployment: string;
-  kind: 'drift' | 'performance' | 'concept_drift';
-  enabled: boolean;
-  intervalSeconds: number;
-  windowSeconds: number;
-  state: string;
-  lastCheckId?: string;
-  nextRunAt?: number;
-  performance?: { metric: string; min?: number; max?: number; positiveLabel?: string; negativeLabel?: string; threshold?: number; task?: 'classification' | 'regression' };
-  drift?: Record<string, unknown>;
-  createdAt: number;
-}
 export interface DriftColumn {
   column: string;
   computed: boolean;
@@ -25,35 +13,9 @@ export interface DriftColumn {
   drift?: boolean;
   reason?: string;
 }
-export interface Check {
-  id: string;
-  monitorId: string;
-  deployment: string;
-  kind: string;
-  status: string;
-  message: string;
-  windowFrom: number;
-  windowTo: number;
-  summary: Record<string, unknown> & { columns?: DriftColumn[] };
-  reportUrl?: string;
-  alertId?: string;
-  startedAt: number;
-  finishedAt: number;
-}
-export interface Alert {
-  id: string;
-  monitorId?: string;
-  deployment: string;
-  kind: string;
-  state: string;
-  severity: string;
-  message: string;
-  checkId?: string;
-  occurrences: number;
-  startedAt: number;
-  updatedAt: number;
-  resolvedAt?: number;
-}
+/** A check; a drift check's summary lists its columns. */
+export type Check = Omit<CheckJson, 'summary'> & { summary: CheckJson['summary'] & { columns?: DriftColumn[] } };
+export type { Alert, Monitor };
 export interface PerformanceWindow {
   start: number;
   end: number;

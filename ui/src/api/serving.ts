@@ -1,5 +1,7 @@
 /** modelport's deployments API and the Prometheus exposition at /metrics. */
 import { fetchRaw, getJson, sendJson } from './http';
+// The server's own types: src/server/rollout-views.ts holds only TypeBox schemas.
+import type { AbJson, RolloutJson } from '../../../src/server/rollout-views';
 
 export interface Variant {
   name: string;
@@ -64,51 +66,10 @@ export interface Revision {
 export const listRevisions = async (name: string) => (await getJson<{ revisions: Revision[] }>(`/api/v1/deployments/${encodeURIComponent(name)}/revisions`, { limit: 50 })).revisions;
 export const rollback = (name: string, to: number) => sendJson<Deployment>('POST', `/api/v1/deployments/${encodeURIComponent(name)}/rollback`, { to, reason: `rolled back to revision ${to} from the web UI` });
 
-export interface RolloutSide {
-  requests: number;
-  errors: number;
-  error_rate: number;
-  p99_ms?: number;
-  metric?: number;
-  feedback?: number;
-}
-export interface Rollout {
-  id: string;
-  state: string;
-  canary: { model: string; version?: number; alias?: string };
-  primary: { name: string; model: string; version?: number; alias?: string };
-  steps: number[];
-  step: number;
-  weight: number;
-  step_started_ms: number;
-  min_step_seconds: number;
-  min_requests: number;
-  gates: { max_error_rate_increase: number; max_p99_ratio: number; p99_slack_ms: number; metric?: string; max_metric_drop: number; min_feedback: number };
-  reason?: string;
-  last?: { at_ms: number; step: number; canary: RolloutSide; primary: RolloutSide; gates: { gate: string; passed: boolean; detail: string }[]; waiting?: string };
-  events: { at_ms: number; what: string }[];
-}
-export const getRollout = (name: string) => getJson<Rollout>(`/api/v1/deployments/${encodeURIComponent(name)}/rollout`);
+export type Rollout = RolloutJson;
+export type RolloutSide = NonNullable<Rollout['last']>['canary'];
+export const getRollout = async (name: string) => (await getJson<{ rollout: Rollout | null }>(`/api/v1/deployments/${encodeURIComponent(name)}/rollout`)).rollout;
 export const rolloutAction = (name: string, action: 'pause' | 'resume' | 'abort' | 'promote') => sendJson<Rollout>('POST', `/api/v1/deployments/${encodeURIComponent(name)}/rollout/${action}`);
 
-export interface AbComparison {
-  variant: string;
-  control: string;
-  test: string;
-  diff: number;
-  relative?: number;
-  p_value: number;
-  ci: [number, number];
-  sequential_p_value: number;
-  significant: boolean;
-}
-export interface AbAnalysis {
-  kind: string;
-  alpha: number;
-  from_ms: number;
-  to_ms: number;
-  sample_size?: { mde: number; per_arm: number };
-  arms: { variant: string; n: number; mean: number; variance: number }[];
-  comparisons: AbComparison[];
-}
+export type AbAnalysis = AbJson;
 export const abAnalysis = (name: string, alpha: number) => getJson<AbAnalysis>(`/api/v1/deployments/${encodeURIComponent(name)}/ab`, { alpha });

@@ -171,9 +171,8 @@ function IntervalPlot({ analysis }: { analysis: AbAnalysis }) {
 }
 
 export function AbCard({ deployment }: { deployment: string }) {
-  const [choice, setChoice] = useState(0.05);
-  const [alpha, setAlpha] = useState<number>();
-  const analysis = useAsync(() => (alpha === undefined ? Promise.resolve(undefined) : abAnalysis(deployment, alpha)), [deployment, alpha]);
+  const [alpha, setAlpha] = useState(0.05);
+  const analysis = useAsync(() => abAnalysis(deployment, alpha), [deployment, alpha]);
   const level = (a: number) => `${Math.round((1 - a) * 100)}%`;
   return (
     <Card
@@ -182,50 +181,50 @@ export function AbCard({ deployment }: { deployment: string }) {
         <>
           <label>
             confidence{' '}
-            <select aria-label="confidence level" value={choice} onChange={(e) => setChoice(Number(e.target.value))}>
+            <select aria-label="confidence level" value={alpha} onChange={(e) => setAlpha(Number(e.target.value))}>
               {[0.1, 0.05, 0.01].map((a) => (
                 <option key={a} value={a}>{level(a)}</option>
               ))}
             </select>
           </label>
-          <button onClick={() => (alpha === choice ? analysis.reload() : setAlpha(choice))}>Analyse</button>
+          <button onClick={() => analysis.reload()}>Analyse</button>
         </>
       }
     >
-      {alpha === undefined ? (
-        <p className="muted">Compares the variants on the feedback their predictions received (conversion rate for 0/1 labels, mean reward otherwise).</p>
-      ) : (
-        <Loaded state={analysis}>
-          {(a) =>
-            a && (
-              <div className="stack" data-testid="ab-results">
-                <SimpleTable label="ab arms" head={['Variant', 'Outcomes', a.kind === 'conversion' ? 'Conversion' : 'Mean reward']} rows={a.arms.map((arm) => [arm.variant, num(arm.n), a.kind === 'conversion' ? pct(arm.mean) : num(arm.mean)])} />
-                <SimpleTable
-                  label="ab comparisons"
-                  head={['Variant', 'Difference', `${level(a.alpha)} interval`, 'p-value', 'Always-valid p', 'Verdict']}
-                  rows={a.comparisons.map((c) => {
-                    const show = a.kind === 'conversion' ? pct : (v: number) => num(v);
-                    return [
-                      `${c.variant} vs ${c.control}`,
-                      `${show(c.diff)}${c.relative !== undefined ? ` (${c.relative >= 0 ? '+' : ''}${num(c.relative * 100, 3)}%)` : ''}`,
-                      `[${show(c.ci[0])}, ${show(c.ci[1])}]`,
-                      num(c.p_value),
-                      num(c.sequential_p_value),
-                      <Badge tone={c.significant ? 'ok' : 'warn'}>{c.significant ? 'significant' : 'not yet'}</Badge>,
-                    ];
-                  })}
-                />
-                <IntervalPlot analysis={a} />
-                {a.sample_size && (
-                  <p className="muted">
-                    {num(a.sample_size.per_arm)} outcomes per variant detect a {num(a.sample_size.mde * 100)}% relative lift.
-                  </p>
-                )}
-              </div>
-            )
-          }
-        </Loaded>
-      )}
+      <Loaded state={analysis}>
+        {(a) =>
+          a.kind === 'none' ? (
+            <p className="muted" data-testid="ab-none">
+              No outcomes yet: the variants are compared on the feedback their predictions receive (conversion rate for 0/1 labels, mean reward otherwise).
+            </p>
+          ) : (
+            <div className="stack" data-testid="ab-results">
+              <SimpleTable label="ab arms" head={['Variant', 'Outcomes', a.kind === 'conversion' ? 'Conversion' : 'Mean reward']} rows={a.arms.map((arm) => [arm.variant, num(arm.n), a.kind === 'conversion' ? pct(arm.mean) : num(arm.mean)])} />
+              <SimpleTable
+                label="ab comparisons"
+                head={['Variant', 'Difference', `${level(a.alpha)} interval`, 'p-value', 'Always-valid p', 'Verdict']}
+                rows={a.comparisons.map((c) => {
+                  const show = a.kind === 'conversion' ? pct : (v: number) => num(v);
+                  return [
+                    `${c.variant} vs ${c.control}`,
+                    `${show(c.diff)}${c.relative !== undefined ? ` (${c.relative >= 0 ? '+' : ''}${num(c.relative * 100, 3)}%)` : ''}`,
+                    `[${show(c.ci[0])}, ${show(c.ci[1])}]`,
+                    num(c.p_value),
+                    num(c.sequential_p_value),
+                    <Badge tone={c.significant ? 'ok' : 'warn'}>{c.significant ? 'significant' : 'not yet'}</Badge>,
+                  ];
+                })}
+              />
+              <IntervalPlot analysis={a} />
+              {a.sample_size && (
+                <p className="muted">
+                  {num(a.sample_size.per_arm)} outcomes per variant detect a {num(a.sample_size.mde * 100)}% relative lift.
+                </p>
+              )}
+            </div>
+          )
+        }
+      </Loaded>
     </Card>
   );
 }

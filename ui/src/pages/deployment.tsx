@@ -28,9 +28,7 @@ export default function DeploymentPage({ params }: PageProps) {
   const monitors = useAsync(() => listMonitors(name), [name]);
   const fired = useAsync(() => alerts({ deployment: name, limit: 20 }), [name]);
   const revisions = useAsync(() => listRevisions(name), [name, deployment.data?.revision]);
-  // A deployment that never had a rollout answers 404 there: asked only once its history shows one.
-  const hadRollout = revisions.data?.some((r) => r.reason.startsWith('rollout ')) ?? false;
-  const rollout = useAsync(() => (hadRollout ? getRollout(name) : Promise.resolve(undefined)), [name, hadRollout, deployment.data?.revision]);
+  const rollout = useAsync(() => getRollout(name), [name, deployment.data?.revision]);
   const last = useRef<Scrape | undefined>(undefined);
   const [points, setPoints] = useState<LiveNumbers[]>([]);
   useInterval(async () => {
