@@ -113,7 +113,7 @@ function openSqlite(path: string): MetadataStore {
  * A URL that names no user connects as the OS user, as psql and libpq do; node-postgres would take
  * $USER, which daemons and containers often leave unset.
  */
-function withDefaultUser(url: string): string {
+export function withDefaultUser(url: string): string {
   const u = new URL(url);
   if (u.username || process.env.PGUSER) return url;
   try {
