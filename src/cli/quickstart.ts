@@ -1,10 +1,11 @@
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { failedPrecondition } from '../core/errors.js';
 import { ModelportClient } from '../client/client.js';
 import { startServer } from '../server/serve.js';
 import { DATASET, MODEL, TRAINING, stages, type StoryContext } from '../quickstart/story.js';
+import { externalStores, resetExternalStores, type QuickstartStores } from '../quickstart/stores.js';
 import { configFrom } from './context.js';
 
 const MARKER = '.modelport-quickstart';
@@ -28,11 +29,13 @@ export function registerQuickstartCommand(program: Command): void {
     .action(async (opts: { serve: boolean; port: string; reset?: boolean }, cmd: Command) => {
       const config = configFrom(cmd, { port: opts.port, logLevel: 'warn' });
       const say = (line: string) => process.stdout.write(`${line}\n`);
+      const previous = readMarker(config.dataDir);
       prepareDataDir(config.dataDir, Boolean(opts.reset), say);
+      await resetExternalStores(config, previous, Boolean(opts.reset), say);
 
       const started = Date.now();
       const server = await startServer(config);
-      writeFileSync(join(config.dataDir, MARKER), `${new Date().toISOString()}\n`);
+      writeFileSync(join(config.dataDir, MARKER), `${JSON.stringify({ started: new Date().toISOString(), ...externalStores(config) })}\n`);
       const client = new ModelportClient(server.url);
       const ctx: StoryContext = {
         server,
@@ -73,6 +76,16 @@ export function registerQuickstartCommand(program: Command): void {
         process.once('SIGINT', stop);
       });
     });
+}
+
+/** The stores the last quickstart in `dir` filled (none for a marker from before they were recorded). */
+function readMarker(dir: string): QuickstartStores {
+  try {
+    const parsed = JSON.parse(readFileSync(join(dir, MARKER), 'utf8')) as QuickstartStores;
+    return { store: parsed.store, online: parsed.online };
+  } catch {
+    return {};
+  }
 }
 
 /** Reuses nothing from an earlier quickstart: it starts from a clean folder, and says so. */

@@ -1,6 +1,7 @@
 /**
  * Safe-rollout commands: `modelport rollout NAME --version V` starts a canary rollout and
- * `modelport rollout status|pause|resume|abort|promote NAME` follows and steers it;
+ * `modelport rollout status|pause|resume|abort|promote NAME` follows and steers it, `modelport rollouts NAME` lists
+ * the earlier ones;
  * `modelport revisions NAME` lists a deployment's changes, `modelport rollback NAME [--to REVISION]`
  * restores one.
  */
@@ -104,6 +105,12 @@ export function describeRollout(r: RolloutInfo): string {
   }
   for (const e of r.events) lines.push(`  ${new Date(e.at_ms).toISOString()} ${e.what}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** One rollout in a list: when, what, how far and how it ended. */
+export function describeRolloutLine(r: RolloutInfo): string {
+  const canary = r.canary.alias !== undefined ? `${r.canary.model}@${r.canary.alias}` : `${r.canary.model}:${r.canary.version}`;
+  return `${r.id}  ${new Date(r.created_ms).toISOString()}  ${r.state.padEnd(11)}  ${canary} at ${r.weight}% (${r.steps.join(',')})${r.reason ? `  ${r.reason}` : ''}\n`;
 }
 
 export function describeAb(a: AbInfo): string {
@@ -217,6 +224,21 @@ export function registerRolloutCommands(program: Command): void {
         const a = await servingClient(client).ab(name, query);
         if (a.kind === 'none') throw failedPrecondition(`deployment "${name}" has no outcomes to analyse: send feedback (label 0/1 for a conversion, value for a reward) for its request ids`);
         process.stdout.write(flags.format === 'json' ? `${JSON.stringify(a, null, 2)}\n` : describeAb(a));
+      });
+    });
+
+  program
+    .command('rollouts')
+    .description("list a deployment's rollouts, newest first: state, canary, final step and why it ended")
+    .argument('<name>', 'deployment name')
+    .option('--limit <n>', 'newest rollouts to show', '20')
+    .option('--format <format>', 'text | json', 'text')
+    .action(async (name: string, flags: { limit: string; format: string }, cmd: Command) => {
+      if (flags.format !== 'text' && flags.format !== 'json') throw invalidArgument(`--format: "${flags.format}" must be text or json`);
+      const limit = wholeFlag(flags.limit, '--limit');
+      await withClient(cmd, async (client) => {
+        const list = await servingClient(client).rollouts(name, limit);
+        process.stdout.write(flags.format === 'json' ? `${JSON.stringify(list, null, 2)}\n` : list.map(describeRolloutLine).join(''));
       });
     });
 

@@ -102,6 +102,13 @@ export class ServingClient {
     return (await this.client.request<{ rollout: RolloutJson | null }>({ method: 'GET', path: `/api/v1/deployments/${encodeURIComponent(name)}/rollout` })).rollout;
   }
 
+  /** A deployment's rollouts, newest first. */
+  rollouts(name: string, limit?: number): Promise<RolloutJson[]> {
+    return this.client
+      .request<{ rollouts: RolloutJson[] }>({ method: 'GET', path: `/api/v1/deployments/${encodeURIComponent(name)}/rollouts`, query: { limit } })
+      .then((r) => r.rollouts);
+  }
+
   rolloutAction(name: string, action: RolloutAction): Promise<RolloutJson> {
     return this.client.request({ method: 'POST', path: `/api/v1/deployments/${encodeURIComponent(name)}/rollout/${action}`, headers: this.who });
   }

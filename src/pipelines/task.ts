@@ -12,6 +12,7 @@ import { isModelportError } from '../core/errors.js';
 import { envName, substituteParams, type ParamValue, type Step } from './definition.js';
 import type { BuiltinStep, StepFunction, StepServices } from './context.js';
 import { runCommand } from './command.js';
+import { mebibytes } from './memory-watch.js';
 import { materializeOutputs, storeOutputs } from './outputs.js';
 
 export interface StepTask {
@@ -70,8 +71,10 @@ export async function executeTask(task: StepTask, deps: TaskDeps, signal: AbortS
       for (const p of step.params) env[`MODELPORT_PARAM_${envName(p)}`] = String(task.params[p]);
       for (const [name, dir] of Object.entries(inputs)) env[`MODELPORT_INPUT_${envName(name)}`] = dir;
       if (task.trackingRunId) env.MODELPORT_TRACKING_RUN_ID = task.trackingRunId;
-      const { code, signal: killed } = await runCommand({ command: step.command!, cwd: task.dir ?? process.cwd(), env, stdoutPath, stderrPath, signal: combined, onStart });
-      if (code !== 0) error = killed ? `killed by ${killed}` : `exited with code ${code}`;
+      const memoryLimit = step.resources.memory;
+      const { code, signal: killed, memoryExceeded } = await runCommand({ command: step.command!, cwd: task.dir ?? process.cwd(), env, stdoutPath, stderrPath, signal: combined, onStart, memoryLimit });
+      if (memoryExceeded !== undefined) error = `went over its memory limit (resources.memory ${mebibytes(memoryLimit)}): its processes held ${mebibytes(memoryExceeded)} resident, so they were killed`;
+      else if (code !== 0) error = killed ? `killed by ${killed}` : `exited with code ${code}`;
     } else {
       const log = (line: string) => appendFileSync(stdoutPath, `${line}\n`);
       const fn = step.kind === 'function' ? deps.functionFor(task.runId, step.name) : deps.builtins.get(step.uses!)?.run.bind(deps.builtins.get(step.uses!));

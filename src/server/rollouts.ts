@@ -1,7 +1,7 @@
 /**
  * Rollouts API: start a canary rollout of a deployment, read its state and last gate
  * evaluation, pause, resume, abort or promote it (the controller judges running rollouts once
- * a second while the server listens); and the A/B analysis of a deployment's variants.
+ * a second while the server listens), list its earlier rollouts; and the A/B analysis of a deployment's variants.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
@@ -135,6 +135,17 @@ export const rolloutRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
     const r = await rollouts.latest(request.params.name);
     return { rollout: r ? view(r) : null };
   });
+
+  app.get('/api/v1/deployments/:name/rollouts', {
+    config: { permission: 'read' },
+    schema: {
+      summary: "A deployment's rollouts, newest first: the running one and every promoted, rolled-back or aborted one before it",
+      tags: TAGS,
+      params: NamePath,
+      querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'newest rollouts to list (default 20)' })) }),
+      response: { 200: Type.Object({ rollouts: Type.Array(RolloutView) }) },
+    },
+  }, async (request) => ({ rollouts: (await rollouts.list(request.params.name, request.query.limit)).map(view) }));
 
   app.get('/api/v1/deployments/:name/ab', {
     config: { permission: 'read' },

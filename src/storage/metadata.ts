@@ -5,6 +5,7 @@
  */
 import { mkdirSync, accessSync, constants } from 'node:fs';
 import { dirname } from 'node:path';
+import { userInfo } from 'node:os';
 import { CompiledQuery, Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type Migration } from 'kysely';
 import Database from 'better-sqlite3';
 import type { StoreUri } from '../config.js';
@@ -108,11 +109,27 @@ function openSqlite(path: string): MetadataStore {
   };
 }
 
+/**
+ * A URL that names no user connects as the OS user, as psql and libpq do; node-postgres would take
+ * $USER, which daemons and containers often leave unset.
+ */
+export function withDefaultUser(url: string): string {
+  const u = new URL(url);
+  if (u.username || process.env.PGUSER) return url;
+  try {
+    u.username = userInfo().username;
+  } catch {
+    // No passwd entry for this uid: leave the choice to the driver.
+    return url;
+  }
+  return u.toString();
+}
+
 async function openPostgres(url: string, schema: string | undefined): Promise<MetadataStore> {
   // Loaded on demand: the embedded default should not pay for drivers it does not use.
   const { default: pg } = await import('pg');
   const pool = new pg.Pool({
-    connectionString: url,
+    connectionString: withDefaultUser(url),
     max: 10,
     connectionTimeoutMillis: 5000,
     // Every connection works inside the configured schema, so several deployments (or test

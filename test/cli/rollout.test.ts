@@ -6,7 +6,7 @@ import { runCli, spawnCli, waitForLine } from '../helpers/cli.js';
 import { tempDir } from '../helpers/services.js';
 import { registerSimulated } from '../serving/rollouts/helpers.js';
 
-test('status and ab on a deployment with neither a rollout nor outcomes are one-line errors; an embedded rollout is stored with a note on who advances it; --wait follows it and fails when it is aborted', async () => {
+test('status and ab on a deployment with neither a rollout nor outcomes are one-line errors; an embedded rollout is stored with a note on who advances it; --wait follows it and fails when it is aborted; `rollouts` lists it', async () => {
   const data = tempDir('mprollcli');
   const open = () => createPlatform(loadConfig({ data, logLevel: 'silent' }, {}));
   let platform = await open();
@@ -52,4 +52,11 @@ test('status and ab on a deployment with neither a rollout nor outcomes are one-
   assert.equal(followed.code, 2, followed.stderr);
   assert.match(followed.stdout, /d: rollout \S+ aborted/);
   assert.match(followed.stderr, /rollout \S+ of "d" aborted/);
+
+  const listed = await runCli(['rollouts', 'd', '--data', data]);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, /^\S+  \d{4}-\d\d-\d\dT\S+Z  aborted      m:2 at 20% \(20,100\)  aborted by tester\n$/);
+  const bad = await runCli(['rollouts', 'd', '--limit', '0', '--data', data]);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--limit: "0" is not a whole number >= 1/);
 });

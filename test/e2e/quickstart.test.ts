@@ -69,12 +69,22 @@ test('the quickstart story leaves datasets, features, a study, versions 1–3, r
     assert.deepEqual(deployment.variants.map((v) => v.serving_version), [2], 'version 2 serves alone after the rolled-back canary');
     const revisions = await serving.revisions('loan-default', 50);
     assert.ok(revisions.some((r) => /canary at 50%/.test(JSON.stringify(r))), 'the revision history records the canary steps');
-    const rollout = (await serving.rollout('loan-default'))!;
-    assert.equal(rollout.state, 'rolled_back');
-    assert.equal(rollout.canary.version, 3);
-    assert.match(rollout.reason ?? '', /error/);
-    assert.match(run.stdout, /version 2 promoted to 100%/);
-    assert.match(run.stdout, /A\/B arm canary: \d+ decisions/);
+    const [broken, promoted, ...older] = await serving.rollouts('loan-default');
+    assert.equal(older.length, 0, 'two rollouts: the promoted canary, then the rolled-back one');
+    assert.equal(promoted.state, 'promoted');
+    assert.equal(promoted.canary.version, 2);
+    assert.equal(promoted.move_alias, 'champion');
+    assert.match(promoted.events.map((e) => e.what).join('\n'), /^started by pipeline retrain-loan-default .*at 50%$/m);
+    assert.match(promoted.events.at(-1)!.what, /promoted; alias champion now names version 2/);
+    assert.equal(broken.state, 'rolled_back');
+    assert.equal(broken.canary.version, 3);
+    assert.match(broken.reason ?? '', /^gate failed at 50%: error rate/);
+    assert.ok(promoted.created_ms < broken.created_ms);
+    const ab = await serving.ab('loan-default', { from: promoted.created_ms, to: promoted.updated_ms });
+    assert.deepEqual(ab.arms.map((a) => a.variant).sort(), ['canary', 'primary']);
+    assert.ok(ab.arms.every((a) => a.n > 0), 'both arms have outcomes');
+    const comparison = ab.comparisons.find((c) => c.variant === 'canary')!;
+    assert.ok(comparison.ci[0] <= comparison.diff && comparison.diff <= comparison.ci[1], 'the A/B difference lies in its confidence interval');
 
     const monitoring = new MonitoringClient(client);
     const firing = await monitoring.alerts({ deployment: 'loan-default', state: 'firing' });

@@ -96,6 +96,26 @@ test('a timeout kills the step and everything it started', async () => {
   assert.equal(existsSync(join(dir, 'late')), false);
 });
 
+test('a command step whose processes go over resources.memory is killed and failed saying so; one within it succeeds', async () => {
+  const dir = folder();
+  const hog = `(sleep 30; touch late) & "${process.execPath}" -e "globalThis.b = Buffer.alloc(300 * 2 ** 20, 1); setTimeout(() => {}, 30000)"`;
+  const r = await run({
+    name: 'memory',
+    dir,
+    steps: [
+      { name: 'small', run: 'echo fits', resources: { memory: '64Mi' } },
+      { name: 'hog', needs: ['small'], run: hog, resources: { memory: '128Mi' } },
+    ],
+  });
+  assert.equal(r.status, 'failed');
+  assert.equal(r.steps[0].status, 'succeeded');
+  assert.equal(r.steps[1].status, 'failed');
+  assert.match(r.steps[1].error ?? '', /^went over its memory limit \(resources\.memory 128 MiB\): its processes held \d+ MiB resident, so they were killed$/);
+  assert.match((await platform.services.pipelines.stepLog(r.id, 'hog', 'stderr')).toString(), /modelport: step hog: went over its memory limit/);
+  await new Promise((res) => setTimeout(res, 300));
+  assert.equal(existsSync(join(dir, 'late')), false, 'the whole process group went');
+});
+
 test('cancelling a run kills its process group and cancels the steps not started', async () => {
   const dir = folder();
   const started = await platform.services.pipelines.startRun({ spec: { name: 'cancel-me', dir, steps: [{ name: 'long', run: 'sh count.sh; (sleep 20; touch orphan) & sleep 20' }, { name: 'next', needs: ['long'], run: 'sh count.sh' }] } });

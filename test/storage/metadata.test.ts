@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import Database from 'better-sqlite3';
-import { openMetadataStore, migrate, isUniqueViolation, type MetadataStore, type Migrations } from '../../src/storage/metadata.js';
+import { openMetadataStore, migrate, isUniqueViolation, withDefaultUser, type MetadataStore, type Migrations } from '../../src/storage/metadata.js';
+import { userInfo } from 'node:os';
 import { coreMigrations } from '../../src/storage/core-migrations.js';
 import { parseStoreUri } from '../../src/config.js';
 import { tempDir, postgresSkip, freshPostgresUri, dropSchema } from '../helpers/services.js';
@@ -104,6 +105,20 @@ contract(
   },
   postgresSkip,
 );
+
+test('a PostgreSQL URL without a user connects as the OS user, as libpq does; a named user or PGUSER stays', () => {
+  const saved = process.env.PGUSER;
+  delete process.env.PGUSER;
+  try {
+    assert.equal(withDefaultUser('postgres://127.0.0.1:5432/test'), `postgres://${userInfo().username}@127.0.0.1:5432/test`);
+    assert.equal(withDefaultUser('postgres://ann@127.0.0.1:5432/test'), 'postgres://ann@127.0.0.1:5432/test');
+    process.env.PGUSER = 'bob';
+    assert.equal(withDefaultUser('postgres://127.0.0.1:5432/test'), 'postgres://127.0.0.1:5432/test');
+  } finally {
+    if (saved === undefined) delete process.env.PGUSER;
+    else process.env.PGUSER = saved;
+  }
+});
 
 test('an unreachable PostgreSQL is a one-line Unavailable error', async () => {
   await assert.rejects(openMetadataStore(parseStoreUri('postgres://postgres@127.0.0.1:1/test')), (err: Error & { code?: string }) => {

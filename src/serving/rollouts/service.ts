@@ -184,6 +184,12 @@ export class RolloutService {
     return r;
   }
 
+  /** Every rollout of a deployment, newest first (an unknown deployment is NotFound, one without rollouts an empty list). */
+  async list(deployment: string, limit = 20): Promise<Rollout[]> {
+    await this.serving.get(deployment);
+    return this.store.list(deployment, limit);
+  }
+
   private async active(deployment: string): Promise<Rollout> {
     const r = await this.status(deployment);
     if (!isActive(r.state)) throw failedPrecondition(`the last rollout of deployment "${deployment}" has ended (${r.state}${r.reason ? `: ${r.reason}` : ''})`);

@@ -57,6 +57,12 @@ export class RolloutStore {
     return rows.map((r) => JSON.parse(r.body) as Rollout);
   }
 
+  /** A deployment's rollouts, newest first. */
+  async list(deployment: string, limit: number): Promise<Rollout[]> {
+    const rows = await this.db.selectFrom('srv_rollout').select('body').where('deployment', '=', deployment).orderBy('created_ms', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    return rows.map((r) => JSON.parse(r.body) as Rollout);
+  }
+
   /** The newest rollout of a deployment, active or not. */
   async latest(deployment: string): Promise<Rollout | undefined> {
     const r = await this.db.selectFrom('srv_rollout').select('body').where('deployment', '=', deployment).orderBy('created_ms', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst();

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../../../src/core/clock.js';
 import { createPlatform, type Platform } from '../../../src/platform.js';
 import { testConfig } from '../../helpers/platform.js';
+import { buildApp } from '../../../src/server/app.js';
 import { registerSimulated, traffic } from './helpers.js';
 
 /** Latency is not what these tests judge: a busy machine must not fail their canaries. */
@@ -122,5 +123,39 @@ describe('canary rollouts', () => {
     ]);
     assert.deepEqual((await again.serving.get('d')).variants.map((v) => [v.name, v.version, v.weight]), [['primary', 2, 100]]);
     await assert.rejects(again.rollouts.abort('d'), /has ended \(promoted\)/);
+  });
+  test("GET /deployments/NAME/rollouts lists every rollout newest first, ended ones included; none is an empty list", async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const p = await start(clock);
+    const app = await buildApp(p, { logger: false });
+    try {
+      const { registry, serving, rollouts } = p.services;
+      for (let i = 0; i < 3; i++) await registerSimulated(registry, 'm', 0, 0);
+      await serving.create({ name: 'd', model: 'm', version: 1 });
+      const list = async (query = '') => {
+        const res = await app.inject({ method: 'GET', url: `/api/v1/deployments/d/rollouts${query}` });
+        assert.equal(res.statusCode, 200, res.body);
+        return res.json().rollouts as { id: string; state: string; canary: { version: number }; reason?: string; events: unknown[] }[];
+      };
+      assert.deepEqual(await list(), []);
+      const first = await rollouts.begin('d', { version: 2, steps: [50], minStepSeconds: 0, minRequests: 1, gates: LENIENT_P99 });
+      await rollouts.promote('d', 'ann');
+      clock.advance(1000);
+      const second = await rollouts.begin('d', { version: 3, steps: [50], actor: 'bob' });
+      await rollouts.abort('d', 'bob');
+      clock.advance(1000);
+      const third = await rollouts.begin('d', { version: 1, steps: [10, 50] });
+      const all = await list();
+      assert.deepEqual(all.map((r) => [r.id, r.state, r.canary.version]), [[third.id, 'running', 1], [second.id, 'aborted', 3], [first.id, 'promoted', 2]]);
+      assert.equal(all[1].reason, 'aborted by bob');
+      assert.ok(all[2].events.length >= 2, 'each listed rollout carries its events');
+      assert.deepEqual((await list('?limit=1')).map((r) => r.id), [third.id]);
+      assert.equal((await app.inject({ method: 'GET', url: '/api/v1/deployments/d/rollouts?limit=0' })).statusCode, 400);
+      const missing = await app.inject({ method: 'GET', url: '/api/v1/deployments/nope/rollouts' });
+      assert.equal(missing.statusCode, 404);
+      assert.match(missing.json().error.message, /deployment "nope" does not exist/);
+    } finally {
+      await app.close();
+    }
   });
 });
