@@ -110,7 +110,7 @@ async function createServices(stores: Stores): Promise<Services> {
   await explain.start();
   serving.addPredictionTap(explain.sampled);
   const security = await SecurityService.create(stores);
-  const jobs = new JobsService({ ...stores, serving, datasets, workDir: workDir(stores.config, 'jobs') });
+  const jobs = new JobsService({ ...stores, serving, datasets, workDir: workDir(stores.config, 'jobs'), owner: stores.cluster.replicaId });
   const pipelines = new PipelinesService({
     ...stores,
     tracking,

@@ -5,7 +5,9 @@
  *    two bare Node servers that answer a fixed body (the limit of the balancing itself);
  *  - tracking ingest (MLflow log-metric) on PostgreSQL: one replica straight, two behind nginx;
  *  - propagation: a deployment's rate limit switched on and off through replica A, timed until
- *    replica B answers accordingly (bus delivery, store read and apply), p50 and max.
+ *    replica B answers accordingly (bus delivery, store read and apply), p50 and max over 100
+ *    changes; and an alias moved through replica A, timed until replica B serves the other
+ *    version (the same, plus loading and warming the version on B).
  * Needs PostgreSQL and Redis on loopback, wrk and nginx. Artifacts are a shared folder (one
  * machine). BENCH_SMOKE=1 runs tiny sizes (what was run while other work loaded this machine).
  */
@@ -25,7 +27,9 @@ import { NGINX, loopbackNginxConfig } from '../../test/deploy/nginx-config.js';
 const SMOKE = process.env.BENCH_SMOKE === '1';
 const SECONDS = SMOKE ? 2 : 10;
 const ROUNDS = SMOKE ? 1 : 5;
-const CHANGES = SMOKE ? 10 : 100;
+// Changes cost no load, so the smoke run makes as many as the full one.
+const CHANGES = 100;
+const MOVES = SMOKE ? 6 : 20;
 const POSTGRES = process.env.MODELPORT_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS = process.env.MODELPORT_TEST_REDIS ?? 'redis://127.0.0.1:6379';
 
@@ -71,15 +75,18 @@ try {
   const setup = await createPlatform(loadConfig({ data: tmp('setup'), logLevel: 'silent' }, env));
   const { register, LOGREG, breastCancerRows } = await import('../../test/serving/helpers.js');
   await register(setup.services.registry, 'm', LOGREG, ['model.onnx']);
+  await register(setup.services.registry, 'm', LOGREG, ['model.onnx']);
+  await setup.services.registry.setAlias('m', 'prod', 1);
   await setup.close();
   const [a, b] = [await replica(), await replica()];
   const lb = await nginx([new URL(a.url).host, new URL(b.url).host]);
   const bares = [await bare(), await bare()];
   const bareLb = await nginx(bares.map((s) => new URL(s.url).host));
   await json('POST', `${a.url}/api/v1/deployments`, { name: 'd', model: 'm', version: 1 });
+  await json('POST', `${a.url}/api/v1/deployments`, { name: 'follow', model: 'm', alias: 'prod' });
   const row = (await breastCancerRows())[0];
   const v2 = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 30], data: row }] });
-  for (const url of [a.url, b.url]) while ((await fetch(`${url}/v2/models/d/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: v2 })).status !== 200);
+  for (const url of [a.url, b.url]) for (const d of ['d', 'follow']) while ((await fetch(`${url}/v2/models/${d}/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: v2 })).status !== 200);
 
   const serving: LoadTarget[] = [
     { what: 'one replica, no nginx', url: `${a.url}/v2/models/d/infer`, body: v2, pid: a.pid, connections: 32 },
@@ -112,11 +119,22 @@ try {
     delays.push(performance.now() - t0);
   }
 
+  const moves: number[] = [];
+  const servedOnB = () =>
+    fetch(`${b.url}/v2/models/follow/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: v2 }).then(async (r) => ((await r.json()) as { model_version?: string }).model_version);
+  for (let i = 0; i < MOVES; i++) {
+    const version = String(i % 2 === 0 ? 2 : 1);
+    const t0 = performance.now();
+    await json('POST', `${a.url}/api/2.0/mlflow/registered-models/alias`, { name: 'm', alias: 'prod', version });
+    for (let n = 0; (await servedOnB()) !== version; n++) if (n > 100_000) throw new Error('the alias move never reached replica B');
+    moves.push(performance.now() - t0);
+  }
+
   const rate = (r: (typeof servingRuns)[number]) => Math.round(medianRate(r)).toLocaleString('en-US');
   const p = (r: (typeof servingRuns)[number], q: 'p50' | 'p99') => median(r.runs.map((x) => x.latency[q])).toFixed(2);
   const md = `## scaleout
 
-${machine()}${SMOKE ? ' — **smoke run** (BENCH_SMOKE=1: 1 round of 2 s per target, 10 changes) on a machine loaded by other work: the figures show that the mechanism works, not what it costs' : ''}.
+${machine()}${SMOKE ? ` — **smoke run** (BENCH_SMOKE=1: 1 round of 2 s per target, ${MOVES} alias moves) on a machine loaded by other work (1-minute load average ${os.loadavg()[0].toFixed(1)} at the end): the figures show that the mechanism works, not what it costs` : ''}.
 
 Two \`modelport server\` processes (from source through tsx) on PostgreSQL (one schema) and Redis, behind nginx (deploy/nginx/modelport.conf: keep-alive upstreams), load from wrk on the same ${os.availableParallelism()} cores. On 2 cores a second replica cannot add throughput: these rows show what nginx and the second process cost; the limit row is nginx balancing two Node servers that do nothing.
 
@@ -131,6 +149,8 @@ ${table(
 )}
 
 Propagation of a deployment change made through replica A until replica B acts on it (over the Redis bus; PATCH, bus, B's store read and apply, and B's next answer): p50 ${median(delays).toFixed(1)} ms, p90 ${percentile(delays, 90).toFixed(1)} ms, max ${Math.max(...delays).toFixed(1)} ms over ${CHANGES} changes.
+
+Propagation of an alias move made through replica A until replica B serves the other version (the same path, plus loading and warming that version on B before it takes traffic): p50 ${median(moves).toFixed(1)} ms, max ${Math.max(...moves).toFixed(1)} ms over ${MOVES} moves.
 `;
   console.log(md);
   writeResults('scaleout', md);

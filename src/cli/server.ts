@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import os from 'node:os';
 import type { Command } from 'commander';
 import type { Config } from '../config.js';
+import { relayIpcBus } from '../cluster/index.js';
 import { invalidArgument } from '../core/errors.js';
 import { createPlatform } from '../platform.js';
 import { startServer } from '../server/serve.js';
@@ -56,6 +57,8 @@ async function supervise(config: Config, workers: number): Promise<void> {
   const startFailed = new Promise<void>((resolve) => (failed = resolve));
   // Workers' output passes through here, so that N workers failing alike say why once.
   cluster.setupPrimary({ silent: true });
+  // On SQLite the workers have no Redis or PostgreSQL to carry the cluster bus: this process relays it.
+  relayIpcBus(cluster);
   const fork = (): Worker => {
     const worker = cluster.fork();
     let started = false;

@@ -1,10 +1,12 @@
 /**
  * The cluster bus: small messages every replica hears within milliseconds (a deployment
  * changed, an alias moved, a rollout step began). Redis pub/sub when a Redis is configured,
- * PostgreSQL LISTEN/NOTIFY when the store is PostgreSQL and there is no Redis, an in-process
+ * PostgreSQL LISTEN/NOTIFY when the store is PostgreSQL and there is no Redis, Node cluster IPC
+ * relayed by the primary between the processes of `server --workers` on SQLite, an in-process
  * emitter otherwise (one process is the whole cluster). Delivery is at most once: a replica
  * that was disconnected misses messages, which is why serving keeps its periodic reconcile.
  */
+import type { Cluster as NodeCluster, Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 
@@ -14,7 +16,7 @@ export type ClusterMessage =
   | { type: 'windows.reset'; deployment: string; epoch: string };
 
 export interface ClusterBus {
-  readonly kind: 'redis' | 'postgres' | 'local';
+  readonly kind: 'redis' | 'postgres' | 'ipc' | 'local';
   publish(message: ClusterMessage): Promise<void>;
   /** Calls `handler` for every message, this replica's own included; returns an unsubscribe function. */
   subscribe(handler: (message: ClusterMessage) => void): () => void;
@@ -50,6 +52,46 @@ export class LocalBus extends EmitterBus implements ClusterBus {
   async close(): Promise<void> {
     this.emitter.removeAllListeners();
   }
+}
+
+/** What a worker sends its primary, and the primary passes on to the other workers. */
+interface IpcEnvelope {
+  modelportBus: string;
+}
+
+const isEnvelope = (m: unknown): m is IpcEnvelope => typeof (m as IpcEnvelope | null)?.modelportBus === 'string';
+
+/** A worker process of `server --workers`: messages go through the primary (relayIpcBus) to its siblings. */
+export class IpcBus extends EmitterBus implements ClusterBus {
+  readonly kind = 'ipc' as const;
+  private readonly hear = (m: unknown) => {
+    if (isEnvelope(m)) this.deliver(m.modelportBus);
+  };
+
+  constructor() {
+    super();
+    process.on('message', this.hear);
+  }
+
+  async publish(message: ClusterMessage): Promise<void> {
+    const text = JSON.stringify(message);
+    this.deliver(text);
+    // A worker whose primary is gone has no one to tell; the siblings' reconcile catches up.
+    if (process.connected) process.send?.({ modelportBus: text } satisfies IpcEnvelope);
+  }
+
+  async close(): Promise<void> {
+    process.off('message', this.hear);
+    this.emitter.removeAllListeners();
+  }
+}
+
+/** The primary's half of IpcBus: every bus message from one worker goes to each of the others. */
+export function relayIpcBus(cluster: NodeCluster): void {
+  cluster.on('message', (from: Worker, m: unknown) => {
+    if (!isEnvelope(m)) return;
+    for (const w of Object.values(cluster.workers ?? {})) if (w && w !== from && w.isConnected()) w.send(m);
+  });
 }
 
 /** Redis pub/sub on one channel per installation (the online store's key prefix names it). */

@@ -4,18 +4,19 @@
  * Redis connection for state shared on the request path (response cache, rate-limit buckets).
  * The composition root opens one Cluster per process from the Config; domains receive it.
  */
+import nodeCluster from 'node:cluster';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Clock } from '../core/clock.js';
 import type { MetadataStore } from '../storage/metadata.js';
-import { LocalBus, PostgresBus, RedisBus, type ClusterBus } from './bus.js';
+import { IpcBus, LocalBus, PostgresBus, RedisBus, type ClusterBus } from './bus.js';
 import { Leadership, Leases } from './leases.js';
 import { Replicas, type ReplicaView } from './replicas.js';
 
 export { clusterMigrations } from './migrations.js';
-export type { ClusterBus, ClusterMessage } from './bus.js';
+export { relayIpcBus, type ClusterBus, type ClusterMessage } from './bus.js';
 export { Leadership, Leases, type LeaseView } from './leases.js';
 export { Replicas, type ReplicaView } from './replicas.js';
 
@@ -41,11 +42,6 @@ export class Cluster {
   private readonly leaderships: Leadership[] = [];
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
-  /**
-   * Heartbeats go to the store only on PostgreSQL: on SQLite each one would be a synchronous
-   * fsync on the event loop every second, and an embedded server is alone anyway.
-   */
-  private readonly shares: boolean;
 
   constructor(
     metadata: MetadataStore,
@@ -56,9 +52,8 @@ export class Cluster {
   ) {
     this.leases = new Leases(metadata.db, clock);
     this.leaseMs = options.leaseMs ?? 10_000;
-    this.replicas = new Replicas(metadata.db, clock, 3 * (options.heartbeatMs ?? 1000) + 2000);
+    this.replicas = new Replicas(metadata, clock, 3 * (options.heartbeatMs ?? 1000) + 2000);
     this.startedMs = clock.now();
-    this.shares = metadata.dialect === 'postgres';
   }
 
   /** This replica's claim on singleton `name` (e.g. `pipelines.triggers`). */
@@ -79,9 +74,10 @@ export class Cluster {
     return { id: this.replicaId, host: hostname(), pid: process.pid, startedMs: this.startedMs, heartbeatMs: this.clock.now(), report };
   }
 
-  /** The live replicas with what they last reported (this one alone, as it is now, when heartbeats stay in memory). */
+  /** This replica as it is now, and every other live replica with what it last reported, oldest first. */
   async live(): Promise<ReplicaView[]> {
-    return this.shares ? this.replicas.live() : [this.self()];
+    const others = (await this.replicas.live()).filter((r) => r.id !== this.replicaId);
+    return [this.self(), ...others].sort((a, b) => a.startedMs - b.startedMs);
   }
 
   /** Writes one heartbeat now. */
@@ -99,7 +95,7 @@ export class Cluster {
 
   /** Starts heartbeats (a server calls this once listening; a one-shot CLI command does not). */
   start(): void {
-    if (this.timer || !this.shares) return;
+    if (this.timer) return;
     void this.beat().catch(() => undefined);
     this.timer = setInterval(() => void this.beat().catch(() => undefined), this.options.heartbeatMs ?? 1000);
     this.timer.unref();
@@ -141,6 +137,8 @@ export async function openCluster(config: Config, metadata: MetadataStore, clock
     shared = { redis: connection, prefix: redis.prefix };
   } else if (config.store.kind === 'postgres') {
     bus = await PostgresBus.open(config.store.url, config.store.schema);
+  } else if (nodeCluster.isWorker) {
+    bus = new IpcBus();
   } else {
     bus = new LocalBus();
   }

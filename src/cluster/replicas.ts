@@ -3,10 +3,12 @@
  * (serving: the state of every deployment it holds and its per-variant request windows), so
  * any replica can show the whole cluster and the rollout controller can count every replica's
  * requests. A replica whose heartbeat is older than `staleMs` is treated as gone; rows of
- * replicas gone for an hour are deleted.
+ * replicas gone for an hour are deleted. Heartbeats are volatile writes (no fsync on SQLite):
+ * one lost to a power cut is rewritten a second later.
  */
 import type { Kysely } from 'kysely';
 import type { Clock } from '../core/clock.js';
+import type { MetadataStore } from '../storage/metadata.js';
 
 interface ReplicaTables {
   cl_replica: { id: string; host: string; pid: number; started_ms: number; heartbeat_ms: number; report: string };
@@ -28,23 +30,25 @@ export class Replicas {
   private readonly db: Kysely<ReplicaTables>;
 
   constructor(
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    db: Kysely<any>,
+    private readonly metadata: MetadataStore,
     private readonly clock: Clock,
     /** Heartbeats older than this are from replicas considered gone. */
     readonly staleMs: number,
   ) {
-    this.db = db as Kysely<ReplicaTables>;
+    this.db = metadata.db as Kysely<ReplicaTables>;
   }
 
   async beat(self: { id: string; host: string; pid: number; startedMs: number }, report: Record<string, unknown>): Promise<void> {
     const now = this.clock.now();
     const text = JSON.stringify(report);
-    const res = await this.db.updateTable('cl_replica').set({ heartbeat_ms: now, report: text }).where('id', '=', self.id).executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 0) {
-      await this.db.insertInto('cl_replica').values({ id: self.id, host: self.host, pid: self.pid, started_ms: self.startedMs, heartbeat_ms: now, report: text }).execute();
-      await this.db.deleteFrom('cl_replica').where('heartbeat_ms', '<', now - FORGET_MS).execute();
-    }
+    await this.metadata.volatileWrites(async (any) => {
+      const db = any as Kysely<ReplicaTables>;
+      const res = await db.updateTable('cl_replica').set({ heartbeat_ms: now, report: text }).where('id', '=', self.id).executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) {
+        await db.insertInto('cl_replica').values({ id: self.id, host: self.host, pid: self.pid, started_ms: self.startedMs, heartbeat_ms: now, report: text }).execute();
+        await db.deleteFrom('cl_replica').where('heartbeat_ms', '<', now - FORGET_MS).execute();
+      }
+    });
   }
 
   /** Replicas with a fresh heartbeat, oldest first. */

@@ -19,6 +19,14 @@ export interface MetadataStore {
   readonly schema?: string;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly db: Kysely<any>;
+  /**
+   * Runs `fn` with writes a power cut may lose but a crash never corrupts: SQLite commits them
+   * without an fsync (synchronous = NORMAL on WAL, for their span only), PostgreSQL without
+   * waiting for its WAL flush (synchronous_commit off). For rows rewritten every second, such
+   * as heartbeats, whose fsync would otherwise stall SQLite's event loop each time.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  volatileWrites<T>(fn: (db: Kysely<any>) => Promise<T>): Promise<T>;
   /** Checks the database answers; throws Unavailable when it does not. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -102,6 +110,16 @@ function openSqlite(path: string): MetadataStore {
   return {
     dialect: 'sqlite',
     db,
+    // One connection for the span: nothing else runs on it while synchronous is lowered.
+    volatileWrites: (fn) =>
+      db.connection().execute(async (conn) => {
+        await sql`pragma synchronous = normal`.execute(conn);
+        try {
+          return await fn(conn);
+        } finally {
+          await sql`pragma synchronous = full`.execute(conn);
+        }
+      }),
     async ping() {
       await sql`select 1`.execute(db);
     },
@@ -163,6 +181,11 @@ async function openPostgres(url: string, schema: string | undefined): Promise<Me
     dialect: 'postgres',
     schema,
     db,
+    volatileWrites: (fn) =>
+      db.transaction().execute(async (trx) => {
+        await sql`set local synchronous_commit = off`.execute(trx);
+        return fn(trx);
+      }),
     async ping() {
       await sql`select 1`.execute(db);
     },

@@ -5,6 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { sql } from 'kysely';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
 import { testConfig } from '../helpers/platform.js';
 import { dropSchema, freshPostgresUri, freshRedisPrefix, postgresSkip, redisSkip, REDIS_URL, tempDir } from '../helpers/services.js';
@@ -153,5 +154,30 @@ describe('replicas on PostgreSQL without Redis', { skip: pgOnlySkip }, () => {
       return res.status === 200 ? res.body : undefined;
     });
     assert.equal(body.model_version, '1');
+  });
+});
+
+describe('replicas on SQLite', () => {
+  const data = tempDir('sqlite-replicas');
+  let a: RunningServer;
+  let b: RunningServer;
+  before(async () => {
+    a = await startServer(testConfig({ data }), { logger: false });
+    b = await startServer(testConfig({ data }), { logger: false });
+    await register(a.platform.services.registry, 'm', LOGREG, ['model.onnx']);
+  });
+  after(() => Promise.all([a?.close(), b?.close()]));
+
+  test("two servers over one SQLite file see each other's heartbeats; a heartbeat leaves commits fully synchronous", async () => {
+    assert.equal((await post(`${a.url}/api/v1/deployments`, { name: 'd', model: 'm', version: 1 })).status, 201);
+    const replicas = await until('both servers ready in the heartbeats', async () => {
+      const d = (await (await fetch(`${b.url}/api/v1/deployments/d`)).json()) as { replicas: { replica: string; state: string }[] };
+      return d.replicas.filter((r) => r.state === 'ready').length === 2 ? d.replicas : undefined;
+    });
+    assert.deepEqual(new Set(replicas.map((r) => r.replica)), new Set([a.platform.cluster.replicaId, b.platform.cluster.replicaId]));
+    await a.platform.cluster.beat();
+    // 2 is FULL: the heartbeat's lowered synchronous ends with it.
+    const [{ synchronous }] = (await sql<{ synchronous: number }>`pragma synchronous`.execute(a.platform.metadata.db)).rows;
+    assert.equal(synchronous, 2);
   });
 });

@@ -1,16 +1,20 @@
 /**
- * Scale-out end to end, on loopback: two `modelport server` processes over one PostgreSQL schema
- * and one Redis prefix, artifacts on an S3-compatible server (s3rver) started here, behind nginx
- * running deploy/nginx/modelport.conf. The replicas' store reconcile is set to ten minutes, so
- * whatever one replica learns from the other within the test came over the bus. Delays are
- * printed, not asserted (this machine's load decides them).
+ * Scale-out end to end, on loopback: two `modelport server` processes and two `modelport worker`
+ * processes over one PostgreSQL schema, one Redis prefix and one BullMQ queue, artifacts on an
+ * S3-compatible server (s3rver) started here, replicas behind nginx running
+ * deploy/nginx/modelport.conf. The replicas' store reconcile is set to ten minutes, so whatever
+ * one replica learns from the other within the test came over the bus. Delays are printed, not
+ * asserted (this machine's load decides them; bench/scaleout measures them).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { text } from 'node:stream/consumers';
 import pg from 'pg';
+import { Redis } from 'ioredis';
 import { createPlatform, type Platform } from '../../src/platform.js';
 import { loadConfig } from '../../src/config.js';
 import { spawnCli, waitForLine } from '../helpers/cli.js';
@@ -39,9 +43,14 @@ const json = (method: string, url: string, body?: unknown) =>
 describe('two replicas behind nginx on PostgreSQL, Redis and S3', { skip }, () => {
   const { uri, schema } = freshPostgresUri();
   const prefix = freshRedisPrefix();
+  const queueName = `mp-e2e-${process.pid}-${randomBytes(4).toString('hex')}`;
   let s3: S3Server;
   let env: NodeJS.ProcessEnv;
   const replicas: { child: ChildProcess; url: string }[] = [];
+  /** Pipeline workers with the name each reports as (`host:pid`, what a step's `ranOn` says). */
+  const workers: { child: ChildProcess; name: string }[] = [];
+  /** Resolves once both workers are ready: they start beside the replicas and are awaited where first used. */
+  let workersReady: Promise<void>;
   let nginx: ChildProcess | undefined;
   let lb: string;
   let platform: Platform;
@@ -54,6 +63,7 @@ describe('two replicas behind nginx on PostgreSQL, Redis and S3', { skip }, () =
       MODELPORT_STORE: uri,
       MODELPORT_ARTIFACTS: `s3://${s3.bucket}/artifacts`,
       MODELPORT_ONLINE: `${REDIS_URL}/?prefix=${encodeURIComponent(prefix)}`,
+      MODELPORT_QUEUE: `${REDIS_URL}?name=${queueName}`,
       MODELPORT_LOG_LEVEL: 'warn',
       MODELPORT_RECONCILE_MS: '600000',
       MODELPORT_TRIGGER_TICK_MS: '100',
@@ -69,6 +79,18 @@ describe('two replicas behind nginx on PostgreSQL, Redis and S3', { skip }, () =
       const child = spawnCli(['server', '--port', String(port), '--data', tempDir('e2e-replica')], env);
       return { child, ready: waitForLine(child, /listening on (\S+)/, 120_000) };
     });
+    // A dead worker's step goes back to the queue after the 2 s stall timeout.
+    const startedWorkers = [0, 1].map(() => {
+      const child = spawnCli(['--data', tempDir('e2e-worker'), 'worker', '--concurrency', '1', '--stall-timeout', '2s'], env);
+      return { child, ready: waitForLine(child, /worker (\S+) ready on queue/, 120_000) };
+    });
+    workers.push(...startedWorkers.map((w) => ({ child: w.child, name: '' })));
+    workersReady = Promise.all(
+      startedWorkers.map(async (w, i) => {
+        workers[i].name = (await w.ready)[1];
+      }),
+    ).then(() => undefined);
+    workersReady.catch(() => undefined);
     for (const s of started) replicas.push({ child: s.child, url: (await s.ready)[1] });
     const nginxPort = await freePort();
     const nginxDir = tempDir('e2e-nginx');
@@ -87,8 +109,15 @@ describe('two replicas behind nginx on PostgreSQL, Redis and S3', { skip }, () =
 
   after(async () => {
     nginx?.kill('SIGTERM');
-    for (const r of replicas) r.child.kill('SIGTERM');
-    await Promise.all(replicas.map((r) => new Promise((done) => (r.child.exitCode !== null || r.child.signalCode !== null ? done(undefined) : r.child.once('exit', done)))));
+    const children = [...replicas, ...workers].map((r) => r.child);
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => new Promise((done) => (c.exitCode !== null || c.signalCode !== null ? done(undefined) : c.once('exit', done)))));
+    const redis = new Redis(REDIS_URL);
+    for (const pattern of [`${prefix}*`, `modelport:${queueName}*`]) {
+      const keys = await redis.keys(pattern);
+      if (keys.length > 0) await redis.del(...keys);
+    }
+    redis.disconnect();
     await db?.end();
     await platform?.close();
     await s3?.close();
@@ -136,6 +165,54 @@ describe('two replicas behind nginx on PostgreSQL, Redis and S3', { skip }, () =
     assert.equal(statuses.filter((s) => s === 200).length, 10, statuses.join(','));
     assert.equal(statuses.filter((s) => s === 429).length, 14);
     assert.equal((await json('PATCH', `${lb}/api/v1/deployments/d`, { rate_limit: { enabled: false } })).status, 200);
+  });
+
+  test('a pipeline runs on the workers through the queue: a worker SIGKILLed mid-step, another completes it, a batch job scores on a worker', async () => {
+    // `hold` blocks on its first execution anywhere (the marker file), so its worker can be killed in it.
+    const dir = tempDir('e2e-steps');
+    const definition = {
+      name: 'scoring',
+      steps: [
+        { name: 'rows', run: `head -n 21 ${join(LOGREG, 'input.csv')} > $MODELPORT_OUTPUT_DIR/data.csv`, outputs: ['data.csv'] },
+        { name: 'hold', needs: ['rows'], run: `if [ ! -f ${dir}/started ]; then echo "$MODELPORT_RAN_ON" > ${dir}/started; echo $$ > ${dir}/hold.pid; sleep 60; fi; echo held > $MODELPORT_OUTPUT_DIR/held.txt`, outputs: ['held.txt'] },
+        { name: 'score', uses: 'batch_predict', needs: ['rows', 'hold'], with: { deployment: 'd', from: 'rows' } },
+      ],
+    };
+    await workersReady;
+    const started = await json('POST', `${lb}/api/v1/pipelines/runs`, { definition });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    assert.equal(started.body.queue, env.MODELPORT_QUEUE);
+    await until('the hold step running on a worker', async () => (existsSync(join(dir, 'hold.pid')) ? true : undefined));
+    const victim = readFileSync(join(dir, 'started'), 'utf8').trim();
+    const index = workers.findIndex((w) => w.name === victim);
+    assert.notEqual(index, -1, `the step ran on ${victim}, one of ${workers.map((w) => w.name)}`);
+    workers[index].child.kill('SIGKILL');
+    // The step's shell outlives its worker; it is killed too, as a dead machine would take it.
+    process.kill(-Number(readFileSync(join(dir, 'hold.pid'), 'utf8')), 'SIGKILL');
+
+    const run = await until(
+      'the run finished',
+      async () => {
+        const r = await json('GET', `${lb}/api/v1/pipelines/runs/${started.body.id}`);
+        return r.body.status === 'running' || r.body.status === 'queued' ? undefined : r.body;
+      },
+      90_000,
+    );
+    const step = (name: string) => run.steps.find((s: { name: string }) => s.name === name);
+    assert.equal(run.status, 'succeeded', JSON.stringify(run.steps));
+    const survivor = workers[1 - index].name;
+    assert.equal(step('hold').ranOn, survivor);
+    assert.equal(step('hold').attempts, 1, 'a stalled job is recovered by BullMQ, not retried by the driver');
+    for (const s of run.steps) assert.ok(workers.some((w) => w.name === s.ranOn), `step ${s.name} ran on ${s.ranOn}, not on a worker`);
+
+    // The batch job ran in the worker; its input and output went through S3.
+    const outputs = await json('GET', `${lb}/api/v1/pipelines/runs/${run.id}/steps/score/outputs`);
+    const file = (path: string) => outputs.body.files.find((f: { path: string }) => f.path === path).sha256 as string;
+    const job = JSON.parse(await text(await platform.blobs.get(file('job.json'))));
+    assert.deepEqual([job.state, job.rowsDone], ['succeeded', 20]);
+    assert.match(job.model, /^m version 2 /);
+    const predictions = (await text(await platform.blobs.get(file('predictions.csv')))).trim().split('\n');
+    assert.equal(predictions.length, 21);
   });
 
   test('a schedule fires exactly once across the replicas over 20 firings', async () => {

@@ -28,4 +28,15 @@ export const jobMigrations: Migrations = {
       await db.schema.dropTable('srv_job').ifExists().execute();
     },
   },
+  // Which replica holds a queued or running job, until when: another takes it over once the lease runs out.
+  '1110_serving_job_leases': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('srv_job').addColumn('owner', 'varchar(256)').execute();
+      await db.schema.alterTable('srv_job').addColumn('lease_until_ms', 'bigint').execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.alterTable('srv_job').dropColumn('lease_until_ms').execute();
+      await db.schema.alterTable('srv_job').dropColumn('owner').execute();
+    },
+  },
 };

@@ -4,6 +4,10 @@
  * output goes to the artifact store. State, progress, row counts and errors live in the
  * metadata store. A job interrupted by a restart resumes from its committed chunks when the
  * server starts again.
+ *
+ * Among replicas, a queued or running job is held by one of them under a lease it renews; once
+ * the lease runs out (its replica died) another replica takes the job over and runs it from the
+ * start. Every state write checks the holder, so a replica that lost a job cannot finish it too.
  */
 import { createWriteStream, createReadStream, existsSync, mkdirSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
@@ -76,6 +80,8 @@ interface JobRow {
   created_ms: number;
   started_ms: number | null;
   finished_ms: number | null;
+  owner: string | null;
+  lease_until_ms: number | null;
 }
 
 interface Spec {
@@ -98,7 +104,12 @@ export interface JobsDeps {
   datasets: DatasetFiles;
   /** Local folder for inputs and chunk parts of running jobs. */
   workDir: string;
+  /** This replica's name on the jobs it holds. */
+  owner: string;
 }
+
+/** How long a held job stays with its replica without renewal; renewed every third of it. */
+const LEASE_MS = 30_000;
 
 const FORMATS: readonly string[] = ['csv', 'jsonl', 'parquet'];
 const EXT: Record<TableFormat, string> = { csv: 'csv', jsonl: 'jsonl', parquet: 'parquet' };
@@ -134,15 +145,56 @@ export class JobsService {
   /** Jobs run one at a time; each already uses both cores. */
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
+  private timer: NodeJS.Timeout | undefined;
+  private takesOver = false;
 
   constructor(private readonly deps: JobsDeps) {
     this.db = deps.metadata.db;
   }
 
-  /** Picks up the jobs a stopped server left queued or running; they resume from their committed chunks. */
+  /**
+   * Picks up the jobs no live replica holds (left by a stopped server, or a dead replica's once
+   * their lease runs out; they resume from committed chunks when those are on this machine), and
+   * keeps looking for such jobs. A server calls this once listening; any process that submits a
+   * job renews its lease, but only servers take jobs over.
+   */
   async start(): Promise<void> {
-    const rows = await this.db.selectFrom('srv_job').select('id').where('state', 'in', ['queued', 'running']).orderBy('created_ms').execute();
-    for (const r of rows) this.schedule(r.id);
+    this.takesOver = true;
+    this.keepLeases();
+    await this.sweep();
+  }
+
+  private keepLeases(): void {
+    if (this.timer || this.closed) return;
+    this.timer = setInterval(() => void this.sweep().catch(() => undefined), LEASE_MS / 3);
+    this.timer.unref();
+  }
+
+  private async sweep(): Promise<void> {
+    const now = this.deps.clock.now();
+    const active = ['queued', 'running'] as JobState[];
+    // A lost renewal costs nothing but the next one: no fsync for it.
+    await this.deps.metadata.volatileWrites((db) =>
+      (db as Kysely<{ srv_job: JobRow }>).updateTable('srv_job').set({ lease_until_ms: now + LEASE_MS }).where('owner', '=', this.deps.owner).where('state', 'in', active).execute(),
+    );
+    if (!this.takesOver) return;
+    const free = await this.db
+      .selectFrom('srv_job')
+      .select('id')
+      .where('state', 'in', active)
+      .where((eb) => eb.or([eb('lease_until_ms', 'is', null), eb('lease_until_ms', '<', now)]))
+      .orderBy('created_ms')
+      .execute();
+    for (const r of free) {
+      const taken = await this.db
+        .updateTable('srv_job')
+        .set({ owner: this.deps.owner, lease_until_ms: now + LEASE_MS })
+        .where('id', '=', r.id)
+        .where('state', 'in', active)
+        .where((eb) => eb.or([eb('lease_until_ms', 'is', null), eb('lease_until_ms', '<', now)]))
+        .executeTakeFirst();
+      if (Number(taken.numUpdatedRows) === 1) this.schedule(r.id);
+    }
   }
 
   async submit(input: SubmitJob): Promise<Job> {
@@ -166,8 +218,9 @@ export class JobsService {
     const id = timeOrderedId(this.deps.clock.now());
     await this.db
       .insertInto('srv_job')
-      .values({ id, deployment: input.deployment, spec: JSON.stringify(spec), state: 'queued', rows_done: 0, created_ms: this.deps.clock.now(), model: null, rows_total: null, error: null, output_sha256: null, output_bytes: null, started_ms: null, finished_ms: null })
+      .values({ id, deployment: input.deployment, spec: JSON.stringify(spec), state: 'queued', rows_done: 0, created_ms: this.deps.clock.now(), model: null, rows_total: null, error: null, output_sha256: null, output_bytes: null, started_ms: null, finished_ms: null, owner: this.deps.owner, lease_until_ms: this.deps.clock.now() + LEASE_MS })
       .execute();
+    this.keepLeases();
     this.schedule(id);
     return this.get(id);
   }
@@ -206,12 +259,12 @@ export class JobsService {
   }
 
   private async update(id: string, values: Partial<JobRow>): Promise<void> {
-    await this.db.updateTable('srv_job').set(values).where('id', '=', id).where('state', '=', 'running').execute();
+    await this.db.updateTable('srv_job').set(values).where('id', '=', id).where('state', '=', 'running').where('owner', '=', this.deps.owner).execute();
   }
 
   private async execute(id: string): Promise<void> {
     if (this.closed) return;
-    const claimed = await this.db.updateTable('srv_job').set({ state: 'running', started_ms: this.deps.clock.now() }).where('id', '=', id).where('state', 'in', ['queued', 'running']).executeTakeFirst();
+    const claimed = await this.db.updateTable('srv_job').set({ state: 'running', started_ms: this.deps.clock.now() }).where('id', '=', id).where('state', 'in', ['queued', 'running']).where('owner', '=', this.deps.owner).executeTakeFirst();
     if (Number(claimed.numUpdatedRows) === 0) return;
     const job = await this.get(id);
     const dir = join(this.deps.workDir, id);
@@ -278,10 +331,12 @@ export class JobsService {
     return path;
   }
 
-  /** Stops running jobs where they stand; they resume when a server starts again. */
+  /** Stops running jobs where they stand and lets go of every job held; they resume on the next replica to look. */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.timer) clearInterval(this.timer);
     for (const stop of this.running.values()) stop.abort();
     await this.queue;
+    await this.db.updateTable('srv_job').set({ lease_until_ms: 0 }).where('owner', '=', this.deps.owner).where('state', 'in', ['queued', 'running']).execute().catch(() => undefined);
   }
 }
