@@ -946,6 +946,7 @@ export class RegistryService {
 
   async close(): Promise<void> {
     this.webhooks.close();
+    for (const source of this.options.artifactSources ?? []) await source.close?.();
   }
 }
 
