@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { RunningServer } from '../../../src/server/serve.js';
 import { testServer } from '../../helpers/platform.js';
+import { dropSchema, freshPostgresUri, postgresSkip } from '../../helpers/services.js';
 import { mlflowCaller } from './contract.js';
 
 interface Step {
@@ -24,16 +25,23 @@ interface Step {
 const fixture = JSON.parse(readFileSync(new URL('../../fixtures/mlflow/logged-models.json', import.meta.url), 'utf8')) as { steps: Step[] };
 const ONNX = new URL('../../fixtures/models/mlflow_onnx/', import.meta.url);
 
-describe('MLflow 3 logged models replayed', () => {
+for (const engine of ['sqlite', 'postgres'] as const) describe(`MLflow 3 logged models replayed on ${engine}`, async () => {
+  const skip = engine === 'postgres' ? await postgresSkip() : false;
+  const pg = engine === 'postgres' && !skip ? freshPostgresUri() : undefined;
   let server: RunningServer;
   const vars: Record<string, string> = {};
   before(async () => {
-    server = await testServer();
+    if (skip) return;
+    server = await testServer(pg ? { store: pg.uri } : {});
     const api = mlflowCaller(server.url);
     vars.EXP_ID = (await api.ok('POST', '/experiments/create', { name: 'logged-models' })).experiment_id;
     vars.RUN_ID = (await api.ok('POST', '/runs/create', { experiment_id: vars.EXP_ID, start_time: 1 })).run.info.run_id;
   });
-  after(() => server.close());
+  after(async () => {
+    if (skip) return;
+    await server.close();
+    if (pg) await dropSchema(pg.schema);
+  });
 
   const fill = (text: string) => text.replace(/\$(EXP_ID|RUN_ID|MODEL_ID)/g, (_m, k: string) => vars[k]);
 
@@ -49,7 +57,7 @@ describe('MLflow 3 logged models replayed', () => {
     return text;
   }
 
-  test('log_model, register_model, load and the client calls, as MLflow 3 sends them', async () => {
+  test('log_model, register_model, load and the client calls, as MLflow 3 sends them', { skip }, async () => {
     const [create, ...rest] = fixture.steps;
     const created = JSON.parse(await replay(create)).model.info;
     assert.match(created.model_id, /^m-[0-9a-f]{32}$/);
@@ -63,7 +71,7 @@ describe('MLflow 3 logged models replayed', () => {
     for (const step of rest) await replay(step);
   });
 
-  test('the registered version serves: its files came from the logged model', async () => {
+  test('the registered version serves: its files came from the logged model', { skip }, async () => {
     const res = await fetch(`${server.url}/api/v1/registry/models/lm-replay/versions/1`);
     const version = (await res.json()) as { flavor?: string; status?: string };
     assert.equal(version.flavor, 'onnx', JSON.stringify(version));
