@@ -80,7 +80,10 @@ export interface Services {
 async function createServices(stores: Stores): Promise<Services> {
   const tracking = await TrackingService.create(stores);
   const datasets = new DatasetsService({ ...stores, workDir: workDir(stores.config, 'datasets') });
-  const registry = await createRegistryService(stores, trackingPorts(tracking));
+  const ports = trackingPorts(tracking);
+  // Sources on S3 are read with the S3 store's own endpoint and credentials.
+  if (stores.config.artifacts.kind === 's3') ports.artifactSources!.push((await import('./storage/blobs-s3.js')).openS3ObjectReader(stores.config.artifacts));
+  const registry = await createRegistryService(stores, ports);
   const serving = createServingService(stores, registry, { processMetrics: true, piiKey: piiKey(stores.config), pollMs: stores.config.reconcileMs ?? (stores.cluster.bus.kind === 'local' ? 1000 : 5000) });
   serving.attachCluster(stores.cluster);
   const monitoring = await createMonitoringService(stores, { datasets });

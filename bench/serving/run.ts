@@ -123,10 +123,17 @@ async function treeRowMicros(treeModel: string, sizes: readonly number[]): Promi
  * Starts a Python peer on a free port (PORT in `cmd`), waits until it answers and `settleMs`
  * more, measures one run of `seconds`, and stops it.
  */
-async function peer(what: string, cmd: string[], options: { ready: RegExp; seconds: number; settleMs?: number; env?: NodeJS.ProcessEnv }): Promise<Runs> {
+/** A Python peer's runs, or undefined (said on the console) when it cannot start here, e.g. gunicorn not installed. */
+async function peer(what: string, cmd: string[], options: { ready: RegExp; seconds: number; settleMs?: number; env?: NodeJS.ProcessEnv }): Promise<Runs | undefined> {
   const port = await freePort();
   const args = cmd.map((a) => a.replace('PORT', String(port)));
-  const { child } = await started('/usr/bin/python3', args, options.ready, options.env);
+  let child: Awaited<ReturnType<typeof started>>['child'];
+  try {
+    ({ child } = await started('/usr/bin/python3', args, options.ready, options.env));
+  } catch (err) {
+    console.log(`${what}: not run, it did not start (${(err as Error).message.split('\n')[0]})`);
+    return undefined;
+  }
   try {
     const url = `http://127.0.0.1:${port}/v2/models/cancer/infer`;
     await answering(url, v2Body);
@@ -215,11 +222,12 @@ async function main(): Promise<void> {
     seconds: 2 * SECONDS,
     settleMs: 3000,
   });
-  const peerRuns = [flaskRuns, gunicornRuns];
+  const ratio = (x: number) => `${x.toFixed(2)}×`;
+  const peerRuns = [flaskRuns, gunicornRuns].filter((r): r is Runs => r !== undefined);
+  const vsPeer = (r: Runs, p: Runs | undefined, name: string) => (p ? `${ratio(medianRate(r) / medianRate(p))} ${name}` : `${name}: not run`);
 
   const [oneRowMicros, blockMicros] = await treeRowMicros(treeModel, [1, 64]);
 
-  const ratio = (x: number) => `${x.toFixed(2)}×`;
   const num = (v: number) => Math.round(v).toLocaleString('en-US');
   const ms = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(1));
   const fastest = (rs: Runs[]) => rs.reduce((a, b) => (medianRate(b) > medianRate(a) ? b : a));
@@ -255,8 +263,8 @@ One-row Open Inference Protocol V2 requests over loopback, load from wrk (one th
 
 ${table(['server', 'req/s', 'p50', 'p99', 'p99 @ ½ load', 'vs bare Node', 'server CPU µs/req', 'non-2xx + errors'], rows)}
 
-- Best modelport configuration: ${config(best)}, ${num(medianRate(best))} req/s: ${ratio(paired(best, limitRuns))} the bare Node server (median of the rounds' ratios), ${ratio(medianRate(best) / medianRate(flaskRuns))} the Flask dev server, ${ratio(medianRate(best) / medianRate(gunicornRuns))} gunicorn -w 2.
-- Best without dynamic batching: ${config(bestUnbatched)}, ${num(medianRate(bestUnbatched))} req/s: ${ratio(paired(bestUnbatched, limitRuns))} the bare Node server, ${ratio(medianRate(bestUnbatched) / medianRate(flaskRuns))} the Flask dev server.
+- Best modelport configuration: ${config(best)}, ${num(medianRate(best))} req/s: ${ratio(paired(best, limitRuns))} the bare Node server (median of the rounds' ratios), ${vsPeer(best, flaskRuns, 'the Flask dev server')}, ${vsPeer(best, gunicornRuns, 'gunicorn -w 2')}.
+- Best without dynamic batching: ${config(bestUnbatched)}, ${num(medianRate(bestUnbatched))} req/s: ${ratio(paired(bestUnbatched, limitRuns))} the bare Node server, ${vsPeer(bestUnbatched, flaskRuns, 'the Flask dev server')}.
 - The target's "bare Node http server" is one process, as the limit of a Node server; a bare Node cluster of 2 on these 2 cores (last line) is ${ratio(paired(referenceRuns, limitRuns))} of it, so the best modelport configuration is ${ratio(paired(best, referenceRuns))} of that.
 - Default settings (a deployment made with no flags: batching on, executor auto): one process ${num(medianRate(defaultSingle))} req/s, ${ratio(paired(defaultSingle, limitRuns))} the bare Node server (target ≥ 0.5×); \`--workers 2\` ${num(medianRate(defaultCluster))} req/s, ${ratio(paired(defaultCluster, limitRuns))} the bare Node server (target ≥ 0.8×) and ${ratio(paired(defaultCluster, referenceRuns))} a bare Node cluster of 2.
 - Mean rows per model call at 32 connections, one process, batching on: ${meanRows('cancer-batched').toFixed(1)} (worker thread), ${meanRows('cancer-loop-batched').toFixed(1)} (event loop), from modelport_batch_size_rows.

@@ -8,7 +8,7 @@ export { WEBHOOK_TEST_EVENT } from './webhooks.js';
 export { signWebhookPayload, isInternalAddress } from '../core/webhook-security.js';
 export type { WebhookInput, WebhookOptions } from './webhooks.js';
 export type { PolicyInput } from './approvals.js';
-export { STAGES, type Stage } from './names.js';
+export { STAGES, LOGGED_MODEL_URI, type Stage } from './names.js';
 export { MODELPORT_FLAVORS, type Manifest, type ManifestFile } from './artifact.js';
 export type * from './types.js';
 export { trackingPorts, trackingRunLookup, trackingArtifactSource } from './tracking-ports.js';

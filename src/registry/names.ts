@@ -1,6 +1,9 @@
 /** MLflow's rules for registry names, tags, aliases, stages and versions, with MLflow's messages. */
 import { invalidArgument } from '../core/errors.js';
 
+/** An MLflow 3 logged model as a registry source: `models:/m-<32 hex>`. */
+export const LOGGED_MODEL_URI = /^models:\/(m-[0-9a-f]{32})\/?$/;
+
 export const STAGES = ['None', 'Staging', 'Production', 'Archived'] as const;
 export type Stage = (typeof STAGES)[number];
 /** Stages that `archive_existing_versions` may be used with (MLflow's "active" stages). */

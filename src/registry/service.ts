@@ -21,7 +21,7 @@ import { checkApprover, deletePolicy, listPolicies, policyFor, protects, putPoli
 import { checkArtifactPath, decodeManifest, encodeManifest, inspectArtifact, type Manifest, type ManifestFile, type ModelFlavor } from './artifact.js';
 import { RegistryEvents, type RegistryEventMap, type RegistryEventName } from './events.js';
 import { decodePageToken, encodePageToken, parseFilter, parseOrderBy, type Comparison } from './filter.js';
-import { ACTIVE_STAGES, canonicalStage, checkAlias, checkModelName, checkTag, checkVersion, type Stage } from './names.js';
+import { ACTIVE_STAGES, LOGGED_MODEL_URI, canonicalStage, checkAlias, checkModelName, checkTag, checkVersion, type Stage } from './names.js';
 import { compare } from './sql.js';
 import type { RegistryTables, RegModelTable, RegVersionTable } from './tables.js';
 import type {
@@ -405,7 +405,7 @@ export class RegistryService {
       files = await this.statFiles(input.files);
     } else if (!source) {
       throw invalidArgument(`Missing value for required parameter 'source'.`, { field: 'source' });
-    } else if (source.startsWith('models:/')) {
+    } else if (source.startsWith('models:/') && !LOGGED_MODEL_URI.test(source)) {
       const from = await this.resolveModelsUri(source);
       if (!from.sha256) throw failedPrecondition(`${source} has no stored artifact to register from`);
       files = (await this.manifestOf(from)).files;
@@ -961,6 +961,7 @@ export class RegistryService {
 
   async close(): Promise<void> {
     this.webhooks.close();
+    for (const source of this.options.artifactSources ?? []) await source.close?.();
   }
 }
 

@@ -1,13 +1,14 @@
 /**
  * The registry's ports backed by experiment tracking: run details for lineage, and reading a
- * run's logged model folder (`runs:/RUN_ID/PATH` or `mlflow-artifacts:/...`) when an MLflow
- * client registers it with create-model-version.
+ * run's logged model folder (`runs:/RUN_ID/PATH`, `mlflow-artifacts:/...`, or MLflow 3's
+ * `models:/m-<hex>`) when an MLflow client registers it with create-model-version.
  */
 import type { Readable } from 'node:stream';
 import { isModelportError } from '../core/errors.js';
 import { TrackingService } from '../tracking/index.js';
 import type { ArtifactSource, LineageRun, RunLookup } from './types.js';
 import type { RegistryOptions } from './service.js';
+import { LOGGED_MODEL_URI } from './names.js';
 
 const DATASET_CONTEXT_TAG = 'mlflow.data.context';
 
@@ -40,6 +41,9 @@ export function trackingRunLookup(tracking: TrackingService): RunLookup {
 export function trackingArtifactSource(tracking: TrackingService): ArtifactSource {
   /** The proxy-root folder an artifact URI names, or undefined when tracking does not hold it. */
   const folderOf = async (uri: string): Promise<string | undefined> => {
+    // MLflow 3 registers a logged model as `models:/m-<hex>`: its files sit at its artifact location.
+    const logged = LOGGED_MODEL_URI.exec(uri);
+    if (logged) return TrackingService.proxyRoot(await tracking.loggedModels.artifactLocation(logged[1]));
     const runs = /^runs:\/([^/]+)\/?(.*)$/.exec(uri);
     if (runs) {
       const run = await tracking.getRun(runs[1]);

@@ -107,6 +107,8 @@ export interface ArtifactSource {
   /** The files under `uri` (relative paths), or undefined when this source does not serve the URI's scheme. */
   list(uri: string): Promise<{ path: string }[] | undefined>;
   open(uri: string, path: string): Promise<Readable>;
+  /** Releases the source's connections when the registry closes. */
+  close?(): Promise<void>;
 }
 
 /** Returns a reason (e.g. 'deployment "fraud" serves it') when the version must not be deleted. */

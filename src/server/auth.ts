@@ -101,7 +101,7 @@ async function resourceOf(platform: Platform, request: FastifyRequest): Promise<
   const url = request.routeOptions.url ?? '';
   const fromPath = paramResource(request);
   if (fromPath) return fromPath;
-  const mlflow = /^\/(?:ajax-)?api\/2\.0\/mlflow\/([a-z-]+)\//.exec(url)?.[1];
+  const mlflow = /^\/(?:ajax-)?api\/2\.0\/mlflow\/([a-z-]+)(?:\/|$)/.exec(url)?.[1];
   if (!mlflow) return undefined;
   const field = (key: string): string | undefined => {
     const v = (request.body as Record<string, unknown> | undefined)?.[key] ?? (request.query as Record<string, unknown> | undefined)?.[key];
@@ -110,6 +110,12 @@ async function resourceOf(platform: Platform, request: FastifyRequest): Promise<
   if (mlflow === 'registered-models' || mlflow === 'model-versions') {
     const model = field('name');
     return model === undefined ? undefined : { kind: 'registered_model', name: model };
+  }
+  // A logged model (MLflow 3) belongs to its experiment.
+  const loggedModel = (request.params as Record<string, string> | undefined)?.model_id ?? field('model_id');
+  if (mlflow === 'logged-models' && loggedModel !== undefined) {
+    const found = await platform.services.tracking.loggedModels.get(loggedModel).catch(() => undefined);
+    return found ? { kind: 'experiment', name: found.info.experiment_id } : undefined;
   }
   const experiment = field('experiment_id');
   if (experiment !== undefined) return { kind: 'experiment', name: experiment };
@@ -135,6 +141,7 @@ type Item = Record<string, unknown>;
 const LISTINGS: { url: RegExp; field: string; kind: ResourceRef['kind']; name: (item: Item) => unknown }[] = [
   { url: /^\/(?:ajax-)?api\/2\.0\/mlflow\/experiments\/(?:search|list)$/, field: 'experiments', kind: 'experiment', name: (e) => e.experiment_id },
   { url: /^\/(?:ajax-)?api\/2\.0\/mlflow\/runs\/search$/, field: 'runs', kind: 'experiment', name: (r) => (r.info as Item | undefined)?.experiment_id },
+  { url: /^\/(?:ajax-)?api\/2\.0\/mlflow\/logged-models\/search$/, field: 'models', kind: 'experiment', name: (m) => (m.info as Item | undefined)?.experiment_id },
   { url: /^\/(?:ajax-)?api\/2\.0\/mlflow\/registered-models\/search$/, field: 'registered_models', kind: 'registered_model', name: (m) => m.name },
   { url: /^\/(?:ajax-)?api\/2\.0\/mlflow\/model-versions\/search$/, field: 'model_versions', kind: 'registered_model', name: (v) => v.name },
   { url: /^\/api\/v1\/registry\/models$/, field: 'models', kind: 'registered_model', name: (m) => m.name },

@@ -21,13 +21,12 @@ import { checkSha256, toAsyncIterable, verifying, type BlobInfo, type BlobSource
 
 type S3Uri = Extract<ArtifactsUri, { kind: 's3' }>;
 
+function clientFor(uri: S3Uri): S3Client {
+  return new S3Client({ region: uri.region, endpoint: uri.endpoint, forcePathStyle: uri.forcePathStyle, credentials: uri.credentials });
+}
+
 export async function openS3BlobStore(uri: S3Uri): Promise<BlobStore> {
-  const client = new S3Client({
-    region: uri.region,
-    endpoint: uri.endpoint,
-    forcePathStyle: uri.forcePathStyle,
-    credentials: uri.credentials,
-  });
+  const client = clientFor(uri);
   const key = (...parts: string[]) => [uri.prefix, ...parts].filter(Boolean).join('/');
   const objectKey = (sha256: string) => key('objects', checkSha256(sha256).slice(0, 2), sha256);
   const isMissing = (err: unknown) => {
@@ -128,4 +127,66 @@ export async function openS3BlobStore(uri: S3Uri): Promise<BlobStore> {
     },
   };
   return store;
+}
+
+/** Files under `s3://BUCKET/PREFIX` URIs, read with the configured S3 store's endpoint and credentials. */
+export interface S3ObjectReader {
+  /** The objects under the URI's prefix (paths relative to it), or undefined for another scheme. */
+  list(uri: string): Promise<{ path: string }[] | undefined>;
+  open(uri: string, path: string): Promise<Readable>;
+  close(): Promise<void>;
+}
+
+/**
+ * Reads model sources that live on S3 (MLflow registers `s3://` sources as they are) through the
+ * store's own client, so a bucket the store can read is copied in instead of staying pending.
+ * Any S3 refusal (no such bucket, access denied) is a not-found: the version waits, saying why.
+ */
+export function openS3ObjectReader(uri: S3Uri): S3ObjectReader {
+  let client: S3Client | undefined;
+  const s3 = () => (client ??= clientFor(uri));
+  const parse = (source: string) => {
+    const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(source);
+    return m ? { bucket: m[1], prefix: m[2].replace(/\/+$/, '') } : undefined;
+  };
+  const unreadable = (source: string, err: unknown) => {
+    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.$metadata?.httpStatusCode === undefined && !e.name?.startsWith('NoSuch')) return err;
+    return notFound(`the configured S3 store cannot read ${source}: ${e.name ?? e.$metadata?.httpStatusCode}`);
+  };
+  return {
+    async list(source: string) {
+      const at = parse(source);
+      if (!at) return undefined;
+      const base = at.prefix ? `${at.prefix}/` : '';
+      const out: { path: string }[] = [];
+      let token: string | undefined;
+      try {
+        do {
+          const page = await s3().send(new ListObjectsV2Command({ Bucket: at.bucket, Prefix: base, ContinuationToken: token }));
+          for (const o of page.Contents ?? []) {
+            // Folder markers (keys ending in /) hold no file.
+            if (o.Key && !o.Key.endsWith('/')) out.push({ path: o.Key.slice(base.length) });
+          }
+          token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (token);
+      } catch (err) {
+        throw unreadable(source, err);
+      }
+      return out;
+    },
+    async open(source: string, path: string): Promise<Readable> {
+      const at = parse(source);
+      if (!at) throw notFound(`${source} is not an s3:// URI`);
+      try {
+        const res = await s3().send(new GetObjectCommand({ Bucket: at.bucket, Key: at.prefix ? `${at.prefix}/${path}` : path }));
+        return res.Body as Readable;
+      } catch (err) {
+        throw unreadable(`${source}/${path}`, err);
+      }
+    },
+    async close() {
+      client?.destroy();
+    },
+  };
 }

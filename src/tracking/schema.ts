@@ -97,6 +97,26 @@ export interface ArtifactTable {
   updated_ms: number;
 }
 
+export interface LoggedModelTable {
+  model_id: string;
+  experiment_id: number;
+  name: string;
+  artifact_location: string;
+  status: string;
+  status_message: string | null;
+  model_type: string | null;
+  source_run_id: string | null;
+  creation_ms: number;
+  updated_ms: number;
+  lifecycle_stage: string;
+}
+
+export interface LoggedModelKeyValueTable {
+  model_id: string;
+  key: string;
+  value: string;
+}
+
 export interface TrackingTables {
   tracking_experiment: ExperimentTable;
   tracking_experiment_tag: ExperimentTagTable;
@@ -108,6 +128,9 @@ export interface TrackingTables {
   tracking_dataset: DatasetTable;
   tracking_run_input: RunInputTable;
   tracking_artifact: ArtifactTable;
+  tracking_logged_model: LoggedModelTable;
+  tracking_logged_model_param: LoggedModelKeyValueTable;
+  tracking_logged_model_tag: LoggedModelKeyValueTable;
 }
 
 export const trackingMigrations: Migrations = {
@@ -293,6 +316,38 @@ export const trackingMigrations: Migrations = {
     },
     async down(db: Kysely<any>) {
       await db.schema.dropIndex('tracking_latest_metric_search_idx').ifExists().execute();
+    },
+  },
+  '0140_tracking_logged_models': {
+    // MLflow 3's logged models (src/tracking/logged-models.ts).
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('tracking_logged_model')
+        .addColumn('model_id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('experiment_id', 'bigint', (c) => c.notNull().references('tracking_experiment.experiment_id'))
+        .addColumn('name', 'varchar(500)', (c) => c.notNull())
+        .addColumn('artifact_location', 'text', (c) => c.notNull())
+        .addColumn('status', 'varchar(40)', (c) => c.notNull())
+        .addColumn('status_message', 'text')
+        .addColumn('model_type', 'varchar(500)')
+        .addColumn('source_run_id', 'varchar(32)')
+        .addColumn('creation_ms', 'bigint', (c) => c.notNull())
+        .addColumn('updated_ms', 'bigint', (c) => c.notNull())
+        .addColumn('lifecycle_stage', 'varchar(32)', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('tracking_logged_model_experiment_idx').on('tracking_logged_model').columns(['experiment_id', 'lifecycle_stage']).execute();
+      for (const table of ['tracking_logged_model_param', 'tracking_logged_model_tag']) {
+        await db.schema
+          .createTable(table)
+          .addColumn('model_id', 'varchar(64)', (c) => c.notNull().references('tracking_logged_model.model_id'))
+          .addColumn('key', 'varchar(250)', (c) => c.notNull())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint(`${table}_pk`, ['model_id', 'key'])
+          .execute();
+      }
+    },
+    async down(db: Kysely<any>) {
+      for (const t of ['tracking_logged_model_tag', 'tracking_logged_model_param', 'tracking_logged_model']) await db.schema.dropTable(t).ifExists().execute();
     },
   },
 };

@@ -11,6 +11,7 @@ import { alreadyExists, invalidArgument, notFound } from '../core/errors.js';
 import type { BlobStore } from '../storage/blobs.js';
 import { isUniqueViolation, type Dialect, type MetadataStore } from '../storage/metadata.js';
 import { ArtifactStore } from './artifacts.js';
+import { LoggedModels } from './logged-models.js';
 import { decodeBlocks, emptyHistory, encodeBlock, type History } from './history.js';
 import { artifactProxyRoot } from './uri.js';
 import type { TrackingTables } from './schema.js';
@@ -111,6 +112,7 @@ function randomRunName(): string {
 
 export class TrackingService {
   readonly artifacts: ArtifactStore;
+  readonly loggedModels: LoggedModels;
   private readonly db: Kysely<TrackingTables>;
   private readonly dialect: Dialect;
   private readonly clock: Clock;
@@ -122,6 +124,7 @@ export class TrackingService {
     this.clock = options.clock;
     this.writer = new GroupWriter(this.db, this.dialect === 'sqlite' ? 1 : 4);
     this.artifacts = new ArtifactStore(this.db, options.blobs, options.clock);
+    this.loggedModels = new LoggedModels(this.db, this.clock, { get: (id) => this.getExperiment(id) });
   }
 
   static async create(options: TrackingOptions): Promise<TrackingService> {

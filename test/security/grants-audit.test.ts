@@ -48,6 +48,14 @@ describe('per-resource permissions and the audit log', () => {
     assert.equal(denied.status, 403);
     assert.equal(denied.body.error_code, 'PERMISSION_DENIED');
     assert.equal((await call(`${api}/experiments/get?experiment_id=${own}`, bob)).status, 200);
+    // MLflow 3 logged models belong to their experiment: the same grants apply, by path and in search.
+    assert.equal((await call(`${api}/logged-models`, alice, 'POST', { experiment_id: own, name: 'mine' })).status, 200);
+    assert.equal((await call(`${api}/logged-models`, alice, 'POST', { experiment_id: secret, name: 'theirs' })).status, 403);
+    const hidden = (await call(`${api}/logged-models`, admin, 'POST', { experiment_id: secret, name: 'hidden' })).body.model.info.model_id as string;
+    assert.equal((await call(`${api}/logged-models/${hidden}`, bob)).status, 403);
+    assert.equal((await call(`${api}/logged-models/${hidden}/tags`, bob, 'PATCH', { tags: [{ key: 'k', value: 'v' }] })).status, 403);
+    const seen = await call(`${api}/logged-models/search`, bob, 'POST', { experiment_ids: [own, secret] });
+    assert.deepEqual(seen.body.models.map((m: { info: { name: string } }) => m.info.name), ['mine']);
 
     const got = await call(`${api}/experiments/permissions/get?experiment_id=${own}&username=alice`, admin);
     assert.equal(got.body.experiment_permission.permission, 'EDIT');

@@ -146,6 +146,38 @@ export const artifactRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
     );
   }
 
+  /** A logged model's files, under its artifact location (MLflow 3; the UI and `mlflow.artifacts` use these). */
+  async function modelRoot(modelId: string): Promise<{ root: string; uri: string }> {
+    const uri = await tracking.loggedModels.artifactLocation(modelId);
+    const root = TrackingService.proxyRoot(uri);
+    if (root === undefined) throw notFound(`logged model ${modelId} keeps its artifacts at ${uri}, which this server does not serve`);
+    return { root, uri };
+  }
+
+  for (const prefix of ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow']) {
+    const schema = { tags: ['mlflow logged models'], hide: prefix.startsWith('/ajax'), params: Type.Object({ model_id: Type.String() }) };
+    app.get(
+      `${prefix}/logged-models/:model_id/artifacts/directories`,
+      { config: { permission: 'read' }, schema: { ...schema, summary: "List a logged model's artifacts", querystring: Type.Object({ artifact_directory_path: Type.Optional(Type.String()), page_token: Type.Optional(Type.String()) }) } },
+      async (request) => {
+        const rel = safePath((request.query as { artifact_directory_path?: string }).artifact_directory_path ?? '');
+        const { root, uri } = await modelRoot((request.params as { model_id: string }).model_id);
+        const files = await artifacts.list(join(root, rel));
+        return { root_uri: uri, files: files.map((f) => ({ ...f, path: join(rel, f.path) })) };
+      },
+    );
+    app.get(
+      `${prefix}/logged-models/:model_id/artifacts/files`,
+      { config: { permission: 'read' }, schema: { ...schema, summary: "Download a logged model's artifact", querystring: Type.Object({ artifact_file_path: Type.String() }) } },
+      async (request, reply) => {
+        const path = safePath((request.query as { artifact_file_path: string }).artifact_file_path);
+        const { root } = await modelRoot((request.params as { model_id: string }).model_id);
+        const { entry, stream } = await artifacts.open(join(root, path));
+        return sendFile(reply, entry.path, entry.size, stream);
+      },
+    );
+  }
+
   app.post(
     '/ajax-api/2.0/mlflow/upload-artifact',
     { config: { permission: 'edit' }, bodyLimit: UPLOAD_LIMIT, schema: { summary: 'Upload a run artifact (raw body)', tags: ['mlflow tracking'], querystring: RunPath } },

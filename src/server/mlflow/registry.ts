@@ -10,6 +10,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../../platform.js';
 import type { Permission } from '../permissions.js';
 import type { ModelVersion, RegisteredModel } from '../../registry/index.js';
+import { LOGGED_MODEL_URI } from '../../registry/index.js';
 import { actorOf } from '../registry-actor.js';
 import { invalidArgument, isModelportError } from '../../core/errors.js';
 import { MLFLOW_PREFIXES } from './errors.js';
@@ -36,6 +37,7 @@ const MvJson = Type.Object(
     tags: Type.Array(KV),
     run_link: Type.Optional(Str),
     aliases: Type.Array(Str),
+    model_id: Type.Optional(Str),
   },
 );
 const RmJson = Type.Object({
@@ -67,6 +69,7 @@ export function mlflowVersion(v: ModelVersion): Static<typeof MvJson> {
     tags: kv(v.tags),
     run_link: v.runLink,
     aliases: v.aliases,
+    model_id: LOGGED_MODEL_URI.exec(v.source)?.[1],
   };
 }
 
@@ -279,6 +282,8 @@ export const mlflowRegistryRoutes: FastifyPluginAsync<{ platform: Platform }> = 
         tags: Type.Optional(Type.Array(KV)),
         run_link: Type.Optional(Str),
         description: Type.Optional(Str),
+        // MLflow 3 names the logged model it registers; its source `models:/<model_id>` says the same.
+        model_id: Type.Optional(Str),
       }),
       response: Type.Object({ model_version: MvJson }),
     },
@@ -370,7 +375,12 @@ export const mlflowRegistryRoutes: FastifyPluginAsync<{ platform: Platform }> = 
       input: Type.Object({ name: Str, version: Str }),
       response: Type.Object({ artifact_uri: Str }),
     },
-    async (q) => ({ artifact_uri: await registry.downloadUri(required(q.name, 'name'), required(q.version, 'version')) }),
+    async (q) => {
+      const uri = await registry.downloadUri(required(q.name, 'name'), required(q.version, 'version'));
+      // A logged model's version downloads from the model's own artifact location, as MLflow 3's stores answer.
+      const logged = LOGGED_MODEL_URI.exec(uri);
+      return { artifact_uri: logged ? await platform.services.tracking.loggedModels.artifactLocation(logged[1]) : uri };
+    },
   );
 
   rpc(

@@ -13,6 +13,7 @@ import { invalidArgument } from '../../core/errors.js';
 import { LIMITS, VIEW_TYPES, decodePageToken, downsampleHistory, encodePageToken, type History, type RunStatus, type ViewType } from '../../tracking/index.js';
 import { MLFLOW_PREFIXES } from './errors.js';
 import { artifactRoutes } from './artifacts.js';
+import { loggedModelRoutes } from './logged-models.js';
 import { required, runIdOf } from './params.js';
 import { Double, checkMlflowFields, installMlflowJson } from './fields.js';
 
@@ -507,4 +508,5 @@ export const trackingRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
   );
 
   await app.register(artifactRoutes, { platform });
+  await app.register(loggedModelRoutes, { platform });
 };

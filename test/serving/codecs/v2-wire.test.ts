@@ -22,6 +22,19 @@ test('NaN, Infinity and -Infinity tokens, nested lists flattened', () => {
   assert.deepEqual(Array.from(t.data as Float32Array), [NaN, Infinity, -Infinity, NaN]);
 });
 
+test('17-digit floats: JSON.parse reads the list when it holds only numbers, the reader’s own walk otherwise', () => {
+  const long = [0.12345678901234567, 98.765432109876543, -1.0000000000000002e-5, 3];
+  const rows = `[${long.join(',')}], [ ${long.join(' , ')} ]`;
+  const nested = read(`{"inputs":[{"name":"x","shape":[2,4],"datatype":"FP64","data":[${rows}]}]}`).inputs[0];
+  assert.deepEqual(Array.from(nested.data as Float64Array), [...long, ...long]);
+  const withNaN = read(`{"inputs":[{"name":"x","shape":[5],"datatype":"FP64","data":[${long.join(',')},NaN]}],"id":"after"}`);
+  assert.deepEqual(Array.from(withNaN.inputs[0].data as Float64Array), [...long, NaN]);
+  assert.equal(withNaN.id, 'after');
+  assert.deepEqual(read(`{"inputs":[{"name":"x","shape":[2],"datatype":"FP32","data":[${long[0]},"y"]}]}`).inputs[0].data, [long[0], 'y']);
+  assert.throws(() => read(`{"inputs":[{"name":"x","shape":[2],"datatype":"FP32","data":[${long[0]},]}]}`), /body: malformed JSON \(unexpected "]" at byte \d+\)/);
+  assert.throws(() => read(`{"inputs":[{"name":"x","shape":[2],"datatype":"FP32","data":[${long[0]},1`), /body: malformed JSON \(unexpected end of the body\)/);
+});
+
 test('64-bit integers keep every digit', () => {
   const t = read('{"inputs":[{"name":"x","shape":[3],"datatype":"INT64","data":[9007199254740993,-9223372036854775808,18446744073709551615]}]}').inputs[0];
   assert.deepEqual(t.data, [2n ** 53n + 1n, -(2n ** 63n), 2n ** 64n - 1n]);

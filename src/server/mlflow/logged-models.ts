@@ -1,0 +1,171 @@
+/**
+ * MLflow 3's logged-model RPCs (`/mlflow/logged-models/...`), as its RestStore calls them: create
+ * with a JSON body, get and delete by path, finalize and set tags with PATCH, delete a tag by
+ * path with no body, log params, and search. The model id in the path wins over one in the body.
+ * Also `runs/outputs`, which MLflow 3's `log_model` calls to link the model to its run: checked
+ * and accepted (the run's view does not list outputs yet).
+ */
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Platform } from '../../platform.js';
+import type { Permission } from '../permissions.js';
+import { LOGGED_MODEL_STATUSES } from '../../tracking/logged-models.js';
+import { MLFLOW_PREFIXES } from './errors.js';
+import { checkMlflowFields } from './fields.js';
+
+const Str = Type.String();
+const KV = Type.Object({ key: Str, value: Type.Optional(Str) });
+const ModelPath = Type.Object({ model_id: Str });
+
+/** Proto enums arrive by name or by number. */
+const statusOf = (s: string) => LOGGED_MODEL_STATUSES[Number(s)] ?? s;
+const pairs = (list: { key: string; value?: string }[] | undefined) => (list ?? []).map((kv) => ({ key: kv.key, value: kv.value ?? '' }));
+
+export const loggedModelRoutes: FastifyPluginAsync<{ platform: Platform }> = async (root, { platform }) => {
+  const models = platform.services.tracking.loggedModels;
+  const tracking = platform.services.tracking;
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
+
+  function rpc<S extends TSchema>(
+    spec: { method: 'GET' | 'POST' | 'PATCH' | 'DELETE'; path: string; permission: Permission; summary: string; input: S; params?: TSchema },
+    handler: (input: Static<S>, params: Record<string, string>) => Promise<unknown>,
+  ): void {
+    const query = spec.method === 'GET';
+    for (const prefix of MLFLOW_PREFIXES) {
+      app.route({
+        method: spec.method,
+        url: `${prefix}${spec.path}`,
+        config: { permission: spec.permission },
+        schema: {
+          // A DELETE may come with no body at all (requests sends none for json=None): MLflow's field checks alone read it.
+          ...(spec.method === 'DELETE' ? {} : { [query ? 'querystring' : 'body']: spec.input }),
+          ...(spec.params ? { params: spec.params } : {}),
+          summary: spec.summary,
+          tags: ['mlflow logged models'],
+          hide: prefix !== MLFLOW_PREFIXES[0],
+        },
+        preValidation: async (request: FastifyRequest) => checkMlflowFields(spec.input, query ? request.query : request.body, request, query),
+        handler: async (request) => (await handler((query ? request.query : (request.body ?? {})) as Static<S>, request.params as Record<string, string>)) ?? {},
+      });
+    }
+  }
+
+  rpc(
+    {
+      method: 'POST',
+      path: '/logged-models',
+      permission: 'edit',
+      summary: 'Create a logged model (MLflow 3)',
+      input: Type.Object({
+        experiment_id: Str,
+        name: Type.Optional(Str),
+        model_type: Type.Optional(Str),
+        source_run_id: Type.Optional(Str),
+        params: Type.Optional(Type.Array(KV)),
+        tags: Type.Optional(Type.Array(KV)),
+      }),
+    },
+    async (b) => ({ model: await models.create({ ...b, params: pairs(b.params), tags: pairs(b.tags) }) }),
+  );
+
+  rpc(
+    { method: 'GET', path: '/logged-models/:model_id', permission: 'read', summary: 'Get a logged model', input: Type.Object({}), params: ModelPath },
+    async (_q, p) => ({ model: await models.get(p.model_id) }),
+  );
+
+  rpc(
+    {
+      method: 'PATCH',
+      path: '/logged-models/:model_id',
+      permission: 'edit',
+      summary: 'Finalize a logged model (READY or UPLOAD_FAILED)',
+      input: Type.Object({ model_id: Type.Optional(Str), status: Str }),
+      params: ModelPath,
+    },
+    async (b, p) => ({ model: await models.finalize(p.model_id, statusOf(b.status)) }),
+  );
+
+  rpc(
+    { method: 'DELETE', path: '/logged-models/:model_id', permission: 'manage', summary: 'Delete a logged model', input: Type.Object({ model_id: Type.Optional(Str) }), params: ModelPath },
+    async (_b, p) => {
+      await models.delete(p.model_id);
+    },
+  );
+
+  rpc(
+    {
+      method: 'PATCH',
+      path: '/logged-models/:model_id/tags',
+      permission: 'edit',
+      summary: 'Set tags on a logged model',
+      input: Type.Object({ model_id: Type.Optional(Str), tags: Type.Optional(Type.Array(KV)) }),
+      params: ModelPath,
+    },
+    async (b, p) => {
+      await models.setTags(p.model_id, pairs(b.tags));
+    },
+  );
+
+  rpc(
+    {
+      method: 'DELETE',
+      path: '/logged-models/:model_id/tags/:tag_key',
+      permission: 'edit',
+      summary: 'Delete a tag from a logged model',
+      input: Type.Object({}),
+      params: Type.Object({ model_id: Str, tag_key: Str }),
+    },
+    async (_b, p) => {
+      await models.deleteTag(p.model_id, p.tag_key);
+    },
+  );
+
+  rpc(
+    {
+      method: 'POST',
+      path: '/logged-models/:model_id/params',
+      permission: 'edit',
+      summary: 'Log params of a logged model',
+      input: Type.Object({ model_id: Type.Optional(Str), params: Type.Optional(Type.Array(KV)) }),
+      params: ModelPath,
+    },
+    async (b, p) => {
+      await models.logParams(p.model_id, pairs(b.params));
+    },
+  );
+
+  rpc(
+    {
+      method: 'POST',
+      path: '/logged-models/search',
+      permission: 'read',
+      summary: 'Search logged models',
+      input: Type.Object({
+        experiment_ids: Type.Optional(Type.Array(Str)),
+        filter: Type.Optional(Str),
+        datasets: Type.Optional(Type.Array(Type.Object({ dataset_name: Str, dataset_digest: Type.Optional(Str) }))),
+        max_results: Type.Optional(Type.Integer()),
+        order_by: Type.Optional(
+          Type.Array(Type.Object({ field_name: Str, ascending: Type.Optional(Type.Boolean()), dataset_name: Type.Optional(Str), dataset_digest: Type.Optional(Str) })),
+        ),
+        page_token: Type.Optional(Str),
+      }),
+    },
+    async (b) => models.search({ experiment_ids: b.experiment_ids ?? [], filter: b.filter, order_by: b.order_by, max_results: b.max_results, page_token: b.page_token }),
+  );
+
+  rpc(
+    {
+      method: 'POST',
+      path: '/runs/outputs',
+      permission: 'edit',
+      summary: "Link logged models to the run that produced them (MLflow 3's log_model)",
+      input: Type.Object({ run_id: Str, models: Type.Optional(Type.Array(Type.Object({ model_id: Str, step: Type.Optional(Type.Integer()) }))) }),
+    },
+    async (b) => {
+      await tracking.getRun(b.run_id);
+      for (const m of b.models ?? []) await models.get(m.model_id);
+    },
+  );
+};

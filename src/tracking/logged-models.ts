@@ -1,0 +1,299 @@
+/**
+ * MLflow 3 logged models: a model logged to an experiment in its own right (id `m-<hex>`), with
+ * params, tags, a status that goes PENDING → READY (or UPLOAD_FAILED) once its files are
+ * uploaded, and an artifact location under the experiment's (`<experiment>/models/<id>/artifacts`)
+ * that MLflow 3's client uploads to through the artifact proxy. Registered versions point at one
+ * with a `models:/m-<hex>` source. Search filters and orders in memory: an experiment holds few
+ * logged models next to its runs.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Clock } from '../core/clock.js';
+import { invalidArgument, notFound } from '../core/errors.js';
+import type { TrackingTables } from './schema.js';
+import { parseFilter, type Clause, type Dictionary } from './search.js';
+import { decodePageToken, encodePageToken } from './service.js';
+import { checkKey, checkLength, LIMITS } from './validation.js';
+import type { Experiment } from './types.js';
+
+export const LOGGED_MODEL_STATUSES = ['LOGGED_MODEL_STATUS_UNSPECIFIED', 'LOGGED_MODEL_PENDING', 'LOGGED_MODEL_READY', 'LOGGED_MODEL_UPLOAD_FAILED'] as const;
+export type LoggedModelStatus = (typeof LOGGED_MODEL_STATUSES)[number];
+
+export interface KeyValue {
+  key: string;
+  value: string;
+}
+
+/** MLflow's LoggedModel message, as its proto JSON has it. */
+export interface LoggedModel {
+  info: {
+    model_id: string;
+    experiment_id: string;
+    name: string;
+    creation_timestamp_ms: number;
+    last_updated_timestamp_ms: number;
+    artifact_uri: string;
+    status: LoggedModelStatus;
+    status_message?: string;
+    model_type?: string;
+    source_run_id?: string;
+    tags: KeyValue[];
+  };
+  data: { params: KeyValue[]; metrics: never[] };
+}
+
+export interface CreateLoggedModelInput {
+  experiment_id: string;
+  name?: string;
+  model_type?: string;
+  source_run_id?: string;
+  params?: KeyValue[];
+  tags?: KeyValue[];
+}
+
+export interface SearchLoggedModelsInput {
+  experiment_ids: string[];
+  filter?: string;
+  order_by?: { field_name: string; ascending?: boolean }[];
+  max_results?: number;
+  page_token?: string;
+}
+
+const LOGGED_MODELS: Dictionary = {
+  subject: 'logged models',
+  entities: ['attribute', 'param', 'tag'],
+  stringAttributes: new Map([['model_id', 'model_id'], ['name', 'name'], ['model_type', 'model_type'], ['status', 'status'], ['source_run_id', 'source_run_id']]),
+  numericAttributes: new Map([['creation_timestamp', 'creation_ms'], ['creation_time', 'creation_ms'], ['last_updated_timestamp', 'updated_ms']]),
+  orderAttributes: new Map(),
+};
+const ORDER_FIELDS: Record<string, 'name' | 'model_id' | 'creation_ms' | 'updated_ms'> = {
+  name: 'name',
+  model_id: 'model_id',
+  creation_timestamp: 'creation_ms',
+  creation_time: 'creation_ms',
+  last_updated_timestamp: 'updated_ms',
+};
+
+type Row = TrackingTables['tracking_logged_model'];
+interface Loaded {
+  row: Row;
+  params: Map<string, string>;
+  tags: Map<string, string>;
+}
+
+function likeRegex(pattern: string, flags: string): RegExp {
+  const body = pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.');
+  return new RegExp(`^${body}$`, flags);
+}
+
+function matches(value: string | number | null | undefined, c: Clause): boolean {
+  switch (c.comparator) {
+    case 'IS NULL':
+      return value == null;
+    case 'IS NOT NULL':
+      return value != null;
+    case 'IN':
+      return value != null && (c.value as string[]).includes(String(value));
+    case 'NOT IN':
+      return value != null && !(c.value as string[]).includes(String(value));
+  }
+  if (value == null) return false;
+  const want = c.value as string | number;
+  switch (c.comparator) {
+    case '=':
+      return value === want;
+    case '!=':
+      return value !== want;
+    case 'LIKE':
+      return likeRegex(String(want), '').test(String(value));
+    case 'ILIKE':
+      return likeRegex(String(want), 'i').test(String(value));
+    case '<':
+      return value < want;
+    case '<=':
+      return value <= want;
+    case '>':
+      return value > want;
+    default:
+      return value >= want;
+  }
+}
+
+export class LoggedModels {
+  constructor(
+    private readonly db: Kysely<TrackingTables>,
+    private readonly clock: Clock,
+    private readonly experiments: { get(id: string): Promise<Experiment> },
+  ) {}
+
+  async create(input: CreateLoggedModelInput): Promise<LoggedModel> {
+    const experiment = await this.experiments.get(input.experiment_id);
+    if (experiment.lifecycle_stage !== 'active') {
+      throw invalidArgument(`The experiment ${experiment.experiment_id} must be in the 'active' state. Current state is ${experiment.lifecycle_stage}.`);
+    }
+    const name = input.name ?? '';
+    if (/[/:.%"']/.test(name)) throw invalidArgument(`Invalid model name '${name}': names may not contain '/', ':', '.', '%', '"' or "'".`, { field: 'name' });
+    const params = checked('params', input.params ?? [], LIMITS.paramValueLength);
+    const tags = checked('tags', input.tags ?? [], LIMITS.tagValueLength);
+    const model_id = `m-${randomUUID().replace(/-/g, '')}`;
+    const now = this.clock.now();
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('tracking_logged_model')
+        .values({
+          model_id,
+          experiment_id: Number(experiment.experiment_id),
+          name: name || model_id,
+          artifact_location: `${experiment.artifact_location.replace(/\/+$/, '')}/models/${model_id}/artifacts`,
+          status: 'LOGGED_MODEL_PENDING',
+          status_message: null,
+          model_type: input.model_type ?? null,
+          source_run_id: input.source_run_id ?? null,
+          creation_ms: now,
+          updated_ms: now,
+          lifecycle_stage: 'active',
+        })
+        .execute();
+      if (params.length) await trx.insertInto('tracking_logged_model_param').values(params.map((p) => ({ model_id, ...p }))).execute();
+      if (tags.length) await trx.insertInto('tracking_logged_model_tag').values(tags.map((t) => ({ model_id, ...t }))).execute();
+    });
+    return this.get(model_id);
+  }
+
+  async get(modelId: string): Promise<LoggedModel> {
+    return view(await this.load(modelId));
+  }
+
+  /** The logged model's artifact location, for registry sources `models:/m-<hex>`. */
+  async artifactLocation(modelId: string): Promise<string> {
+    return (await this.load(modelId)).row.artifact_location;
+  }
+
+  async finalize(modelId: string, status: string): Promise<LoggedModel> {
+    if (status !== 'LOGGED_MODEL_READY' && status !== 'LOGGED_MODEL_UPLOAD_FAILED') {
+      throw invalidArgument(`Invalid model status '${status}': finalize with LOGGED_MODEL_READY or LOGGED_MODEL_UPLOAD_FAILED.`, { field: 'status' });
+    }
+    await this.load(modelId);
+    await this.db.updateTable('tracking_logged_model').set({ status, updated_ms: this.clock.now() }).where('model_id', '=', modelId).execute();
+    return this.get(modelId);
+  }
+
+  async setTags(modelId: string, tags: KeyValue[]): Promise<void> {
+    await this.load(modelId);
+    const rows = checked('tags', tags, LIMITS.tagValueLength);
+    await this.db.transaction().execute(async (trx) => {
+      for (const t of rows) {
+        await trx.insertInto('tracking_logged_model_tag').values({ model_id: modelId, ...t }).onConflict((oc) => oc.columns(['model_id', 'key']).doUpdateSet({ value: t.value })).execute();
+      }
+      await trx.updateTable('tracking_logged_model').set({ updated_ms: this.clock.now() }).where('model_id', '=', modelId).execute();
+    });
+  }
+
+  async deleteTag(modelId: string, key: string): Promise<void> {
+    await this.load(modelId);
+    const gone = await this.db.deleteFrom('tracking_logged_model_tag').where('model_id', '=', modelId).where('key', '=', key).executeTakeFirst();
+    if (!gone.numDeletedRows) throw notFound(`No tag with key '${key}' found for model with ID '${modelId}'.`);
+  }
+
+  /** Params are write-once, as a run's: the same value again is fine, another value is refused. */
+  async logParams(modelId: string, params: KeyValue[]): Promise<void> {
+    await this.load(modelId);
+    const rows = checked('params', params, LIMITS.paramValueLength);
+    await this.db.transaction().execute(async (trx) => {
+      for (const p of rows) {
+        const had = await trx.selectFrom('tracking_logged_model_param').select('value').where('model_id', '=', modelId).where('key', '=', p.key).executeTakeFirst();
+        if (had && had.value !== p.value) {
+          throw invalidArgument(`Changing param values is not allowed. Param with key='${p.key}' was already logged with value='${had.value}' for model ID='${modelId}'. Attempted logging new value '${p.value}'.`);
+        }
+        if (!had) await trx.insertInto('tracking_logged_model_param').values({ model_id: modelId, ...p }).execute();
+      }
+    });
+  }
+
+  async delete(modelId: string): Promise<void> {
+    await this.load(modelId);
+    await this.db.updateTable('tracking_logged_model').set({ lifecycle_stage: 'deleted', updated_ms: this.clock.now() }).where('model_id', '=', modelId).execute();
+  }
+
+  async search(input: SearchLoggedModelsInput): Promise<{ models: LoggedModel[]; next_page_token?: string }> {
+    if (!input.experiment_ids?.length) throw invalidArgument('experiment_ids must contain at least one experiment id.', { field: 'experiment_ids' });
+    const clauses = parseFilter(input.filter, LOGGED_MODELS);
+    const order = (input.order_by ?? []).map((o) => {
+      const field = ORDER_FIELDS[o.field_name];
+      if (!field) throw invalidArgument(`Invalid order_by field '${o.field_name}': use one of ${Object.keys(ORDER_FIELDS).join(', ')}.`, { field: 'order_by' });
+      return { field, ascending: o.ascending !== false };
+    });
+    const max = input.max_results ?? 100;
+    if (!Number.isSafeInteger(max) || max < 1 || max > 1000) throw invalidArgument(`max_results must be between 1 and 1000, got ${max}.`, { field: 'max_results' });
+    const ids = input.experiment_ids.map((id) => (/^\d{1,15}$/.test(id) ? Number(id) : -1));
+    const rows = await this.db.selectFrom('tracking_logged_model').selectAll().where('experiment_id', 'in', ids).where('lifecycle_stage', '=', 'active').execute();
+    const loaded = await this.attach(rows);
+    const kept = loaded.filter((m) =>
+      clauses.every((c) => {
+        if (c.type === 'param') return matches(m.params.get(c.key), c);
+        if (c.type === 'tag') return matches(m.tags.get(c.key), c);
+        const column = LOGGED_MODELS.stringAttributes.get(c.key) ?? LOGGED_MODELS.numericAttributes.get(c.key);
+        const value = m.row[column as keyof Row];
+        return matches(value == null ? null : typeof value === 'string' ? value : Number(value), c);
+      }),
+    );
+    // Newest first unless asked otherwise, as MLflow's stores sort; the id breaks ties.
+    const keys = order.length ? order : [{ field: 'creation_ms' as const, ascending: false }];
+    kept.sort((a, b) => {
+      for (const k of keys) {
+        const x = a.row[k.field];
+        const y = b.row[k.field];
+        if (x !== y) return (x < y ? -1 : 1) * (k.ascending ? 1 : -1);
+      }
+      return a.row.model_id < b.row.model_id ? -1 : a.row.model_id > b.row.model_id ? 1 : 0;
+    });
+    const from = decodePageToken(input.page_token);
+    const page = kept.slice(from, from + max);
+    const next = from + max < kept.length ? encodePageToken(from + max) : undefined;
+    return next ? { models: page.map(view), next_page_token: next } : { models: page.map(view) };
+  }
+
+  private async load(modelId: string): Promise<Loaded> {
+    const row = await this.db.selectFrom('tracking_logged_model').selectAll().where('model_id', '=', modelId).executeTakeFirst();
+    if (!row || row.lifecycle_stage !== 'active') throw notFound(`Logged model with ID '${modelId}' not found.`);
+    return (await this.attach([row]))[0];
+  }
+
+  private async attach(rows: Row[]): Promise<Loaded[]> {
+    if (rows.length === 0) return [];
+    const ids = rows.map((r) => r.model_id);
+    const [params, tags] = await Promise.all(
+      (['tracking_logged_model_param', 'tracking_logged_model_tag'] as const).map((t) => this.db.selectFrom(t).selectAll().where('model_id', 'in', ids).execute()),
+    );
+    const byModel = (list: { model_id: string; key: string; value: string }[], id: string) => new Map(list.filter((x) => x.model_id === id).map((x) => [x.key, x.value]));
+    return rows.map((row) => ({ row, params: byModel(params, row.model_id), tags: byModel(tags, row.model_id) }));
+  }
+}
+
+function checked(field: 'params' | 'tags', list: KeyValue[], valueLimit: number): KeyValue[] {
+  const seen = new Set<string>();
+  return list.map((kv) => {
+    const key = checkKey(field === 'params' ? 'parameter' : 'tag', kv.key);
+    if (seen.has(key)) throw invalidArgument(`Duplicate ${field} key '${key}' in one request.`, { field });
+    seen.add(key);
+    return { key, value: checkLength(`${field === 'params' ? 'Param' : 'Tag'} value`, valueLimit, kv.value ?? '') };
+  });
+}
+
+function view(m: Loaded): LoggedModel {
+  const r = m.row;
+  const info: LoggedModel['info'] = {
+    model_id: r.model_id,
+    experiment_id: String(r.experiment_id),
+    name: r.name,
+    creation_timestamp_ms: Number(r.creation_ms),
+    last_updated_timestamp_ms: Number(r.updated_ms),
+    artifact_uri: r.artifact_location,
+    status: r.status as LoggedModelStatus,
+    tags: [...m.tags].map(([key, value]) => ({ key, value })),
+  };
+  if (r.status_message) info.status_message = r.status_message;
+  if (r.model_type) info.model_type = r.model_type;
+  if (r.source_run_id) info.source_run_id = r.source_run_id;
+  return { info, data: { params: [...m.params].map(([key, value]) => ({ key, value })), metrics: [] } };
+}
