@@ -49,7 +49,7 @@ export interface MonitoringStores {
    * The store's URI lets the prediction log's writer thread open its own connection;
    * allowPrivateWebhookTargets lets alerts go to loopback/private addresses.
    */
-  config?: { store: StoreUri; allowPrivateWebhookTargets?: boolean };
+  config?: { store: StoreUri; allowPrivateWebhookTargets?: boolean; masterKeyFile?: string; masterKey?: string };
   metadata: MetadataStore;
   blobs: BlobStore;
   clock: Clock;
@@ -87,8 +87,10 @@ export class MonitoringService {
     // Each part sees only its tables; the handle is the same.
     const db = stores.metadata.db;
     this.clock = stores.clock;
-    this.log = new PredictionLog(db, stores.clock, options.log, stores.metadata.dialect, stores.config?.store);
-    this.feedback = new FeedbackStore(db, stores.clock);
+    const config = stores.config;
+    const masterKeys = config && (config.masterKeyFile !== undefined || config.masterKey !== undefined) ? { file: config.masterKeyFile, key: config.masterKey } : undefined;
+    this.log = new PredictionLog(db, stores.clock, { masterKeys, ...options.log }, stores.metadata.dialect, config?.store);
+    this.feedback = new FeedbackStore(db, stores.clock, this.log.cipher);
     this.concept = new ConceptDriftTracker(db, stores.metadata.dialect, stores.clock);
     this.webhooks = new AlertWebhooks(db, stores.clock, { allowPrivateTargets: stores.config?.allowPrivateWebhookTargets, secrets: stores.secrets, ...options.webhooks });
     this.alerts = new Alerts(db, stores.clock, this.webhooks, this.events);
