@@ -81,9 +81,10 @@ async function createServices(stores: Stores): Promise<Services> {
   const tracking = await TrackingService.create(stores);
   const datasets = new DatasetsService({ ...stores, workDir: workDir(stores.config, 'datasets') });
   const registry = await createRegistryService(stores, trackingPorts(tracking));
-  const serving = createServingService(stores, registry, { processMetrics: true, piiKey: piiKey(stores.config), pollMs: stores.config.reconcileMs ?? (stores.cluster.bus.kind === 'local' ? 1000 : 5000) });
+  const pii = piiKey(stores.config);
+  const serving = createServingService(stores, registry, { processMetrics: true, piiKey: pii, pollMs: stores.config.reconcileMs ?? (stores.cluster.bus.kind === 'local' ? 1000 : 5000) });
   serving.attachCluster(stores.cluster);
-  const monitoring = await createMonitoringService(stores, { datasets });
+  const monitoring = await createMonitoringService(stores, { datasets, piiKey: pii });
   monitoring.leader = stores.cluster.leadership('monitoring.checks');
   monitoring.log.leader = stores.cluster.leadership('monitoring.retention');
   serving.addPredictionTap(monitoring.sink);

@@ -42,15 +42,15 @@ export function checkSampleRate(rate: number, where = 'sampleRate'): number {
 /** Who a data-subject request is about: the key requests were routed by (a user id), or the keyed hash of a PII input. */
 export interface Subject {
   key: string;
-  /** `key` as a `pii: hash` column logs it (see serving/pii.ts). */
-  hashed?: string;
+  /** `key` as a `pii: hash` column may log it (see serving/pii.ts and privacy.ts). */
+  hashed?: readonly string[];
 }
 
 /** Whether entry `e` is about the subject: routed by its key, or carrying its hash in an input. */
 function aboutSubject(subject: Subject): (packed: PackedEntries, e: number) => boolean {
   return (packed, e) =>
     keyOf(packed, e) === subject.key ||
-    (subject.hashed !== undefined && entryRows(packed, e).some((r) => Object.values(r.inputs).includes(subject.hashed)));
+    (subject.hashed !== undefined && entryRows(packed, e).some((r) => Object.values(r.inputs).some((v) => typeof v === 'string' && subject.hashed!.includes(v))));
 }
 
 export function toLogged(row: LogRow): LoggedPrediction {

@@ -165,7 +165,7 @@ for (const engine of ENGINES) {
         log.record(keyed('b2', 'bob', { email: ['h(bob)'] }, 'other'));
         log.record(keyed('a3', 'alice', { x: [3] }));
         await h.service.submitFeedback([{ request_id: 'a1', label: 1 }, { request_id: 'b1', label: 0 }]);
-        const alice = { key: 'alice', hashed: 'h(alice)' };
+        const alice = { key: 'alice', hashed: ['h(alice)'] };
         assert.deepEqual((await log.subjectRows(alice)).map((r) => r.requestId).sort(), ['a1', 'a2', 'a3']);
         assert.deepEqual(await log.eraseSubject(alice), { requests: 3, rows: 3, feedback: 1 });
         assert.deepEqual(await log.subjectRows(alice), []);
