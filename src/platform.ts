@@ -79,6 +79,8 @@ export interface Services {
 
 async function createServices(stores: Stores): Promise<Services> {
   const tracking = await TrackingService.create(stores);
+  tracking.retention.leader = stores.cluster.leadership('tracking.retention');
+  tracking.retention.start();
   const datasets = new DatasetsService({ ...stores, workDir: workDir(stores.config, 'datasets') });
   const registry = await createRegistryService(stores, trackingPorts(tracking));
   const pii = piiKey(stores.config);
@@ -188,6 +190,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
         await services.monitoring.close().catch(() => undefined);
         await services.explain.close().catch(() => undefined);
         await services.registry.close().catch(() => undefined);
+        await services.tracking.retention.close().catch(() => undefined);
         for (const store of opened.reverse()) await store.close().catch(() => undefined);
       },
     };

@@ -11,6 +11,7 @@ import { alreadyExists, invalidArgument, notFound } from '../core/errors.js';
 import type { BlobStore } from '../storage/blobs.js';
 import { isUniqueViolation, type Dialect, type MetadataStore } from '../storage/metadata.js';
 import { ArtifactStore } from './artifacts.js';
+import { RunRetention } from './retention.js';
 import { decodeBlocks, emptyHistory, encodeBlock, type History } from './history.js';
 import { artifactProxyRoot } from './uri.js';
 import type { TrackingTables } from './schema.js';
@@ -111,6 +112,8 @@ function randomRunName(): string {
 
 export class TrackingService {
   readonly artifacts: ArtifactStore;
+  /** Deletes runs past their experiment's `modelport.retention_days` (started by the platform). */
+  readonly retention: RunRetention;
   private readonly db: Kysely<TrackingTables>;
   private readonly dialect: Dialect;
   private readonly clock: Clock;
@@ -122,6 +125,7 @@ export class TrackingService {
     this.clock = options.clock;
     this.writer = new GroupWriter(this.db, this.dialect === 'sqlite' ? 1 : 4);
     this.artifacts = new ArtifactStore(this.db, options.blobs, options.clock);
+    this.retention = new RunRetention(this.db, options.clock);
   }
 
   static async create(options: TrackingOptions): Promise<TrackingService> {
