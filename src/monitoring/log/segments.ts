@@ -13,7 +13,8 @@
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import { uuidV7Time } from '../../core/ids.js';
 import type { Dialect } from '../../storage/metadata.js';
-import { openUnsealed, type PayloadCipher } from '../../security/sealed-payload.js';
+import type { Keyring } from '../../security/keyring.js';
+import { openUnsealed, rewrapPayload, type PayloadCipher } from '../../security/sealed-payload.js';
 import { decodeSegment, encodeSegment, entryCount, entryRows, requestIdOf, selectEntries, type LogRow, type PackedEntries } from './pack.js';
 import type { LogTables } from './tables.js';
 
@@ -333,4 +334,21 @@ export async function eraseEntries(handle: Db, dialect: Dialect, match: (packed:
     for (const h of hits) rows += await rewriteSegment(trx, dialect, h.segmentId, h.packed, h.keep, cipher);
     return { requestIds: hits.flatMap((h) => h.gone), rows };
   });
+}
+
+/** Rewraps each sealed segment's data key under the current master key (the ciphertext stays); returns how many it rewrapped. */
+export async function rewrapSegments(handle: Db, keyring: Keyring): Promise<number> {
+  const db = handle as Kysely<LogTables>;
+  let n = 0;
+  for (let after = -1; ; ) {
+    const page = (await db.selectFrom('mon_log_segment').select(['segment_id', 'payload']).where('segment_id', '>', after).orderBy('segment_id').limit(SCAN_PAGE).execute()) as { segment_id: number; payload: Uint8Array }[];
+    for (const s of page) {
+      const rewrapped = rewrapPayload(keyring, s.payload);
+      if (!rewrapped) continue;
+      await db.updateTable('mon_log_segment').set({ payload: rewrapped }).where('segment_id', '=', s.segment_id).execute();
+      n++;
+    }
+    if (page.length < SCAN_PAGE) return n;
+    after = page[page.length - 1].segment_id;
+  }
 }
