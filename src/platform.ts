@@ -79,14 +79,17 @@ export interface Services {
 
 async function createServices(stores: Stores): Promise<Services> {
   const tracking = await TrackingService.create(stores);
+  tracking.retention.leader = stores.cluster.leadership('tracking.retention');
+  tracking.retention.start();
   const datasets = new DatasetsService({ ...stores, workDir: workDir(stores.config, 'datasets') });
   const ports = trackingPorts(tracking);
   // Sources on S3 are read with the S3 store's own endpoint and credentials.
   if (stores.config.artifacts.kind === 's3') ports.artifactSources!.push((await import('./storage/blobs-s3.js')).openS3ObjectReader(stores.config.artifacts));
   const registry = await createRegistryService(stores, ports);
-  const serving = createServingService(stores, registry, { processMetrics: true, piiKey: piiKey(stores.config), pollMs: stores.config.reconcileMs ?? (stores.cluster.bus.kind === 'local' ? 1000 : 5000) });
+  const pii = piiKey(stores.config);
+  const serving = createServingService(stores, registry, { processMetrics: true, piiKey: pii, pollMs: stores.config.reconcileMs ?? (stores.cluster.bus.kind === 'local' ? 1000 : 5000) });
   serving.attachCluster(stores.cluster);
-  const monitoring = await createMonitoringService(stores, { datasets });
+  const monitoring = await createMonitoringService(stores, { datasets, piiKey: pii });
   monitoring.leader = stores.cluster.leadership('monitoring.checks');
   monitoring.log.leader = stores.cluster.leadership('monitoring.retention');
   serving.addPredictionTap(monitoring.sink);
@@ -190,6 +193,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
         await services.monitoring.close().catch(() => undefined);
         await services.explain.close().catch(() => undefined);
         await services.registry.close().catch(() => undefined);
+        await services.tracking.retention.close().catch(() => undefined);
         for (const store of opened.reverse()) await store.close().catch(() => undefined);
       },
     };

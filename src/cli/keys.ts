@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely';
 import { failedPrecondition } from '../core/errors.js';
 import { createPlatform } from '../platform.js';
 import { keyUsage, rewrapAll } from '../security/encrypted-blobs.js';
+import { rewrapSegments } from '../monitoring/log/segments.js';
 import { openKeyring } from '../security/encryption.js';
 import { Keyring } from '../security/keyring.js';
 import type { SecurityTables } from '../security/migrations.js';
@@ -51,6 +52,8 @@ export function registerKeysCommand(program: Command): void {
       try {
         const n = await rewrapAll(platform.metadata.db as Kysely<SecurityTables>, keyring, (total) => progress('rewrapping data keys', total));
         process.stdout.write(`rewrapped ${n} data keys under ${keyring.current}\n`);
+        const segments = await rewrapSegments(platform.metadata.db, keyring);
+        process.stdout.write(`rewrapped ${segments} prediction-log segments under ${keyring.current}\n`);
       } finally {
         await platform.close();
       }

@@ -21,6 +21,7 @@ import { registerTuneCommand } from './tune.js';
 import { registerExplainCommand } from './explain.js';
 import { registerTokensCommand } from './tokens.js';
 import { registerAuditCommand } from './audit.js';
+import { registerPrivacyCommand } from './privacy.js';
 import { registerKeysCommand } from './keys.js';
 import { registerJobsCommand } from './jobs.js';
 import { registerStreamCommand } from './stream.js';
@@ -63,6 +64,7 @@ export function buildProgram(): Command {
   registerExplainCommand(program);
   registerTokensCommand(program);
   registerAuditCommand(program);
+  registerPrivacyCommand(program);
   registerKeysCommand(program);
   registerJobsCommand(program);
   registerStreamCommand(program);

@@ -6,6 +6,7 @@ import type { Alert, Delivery } from '../monitoring/alerts/types.js';
 import type { FeedbackItem, FeedbackResult } from '../monitoring/feedback/feedback.js';
 import type { LoggedPrediction, PredictionLogStats } from '../monitoring/log/types.js';
 import type { Check, Monitor, MonitorInput, MonitorKind, MonitorPatch } from '../monitoring/monitors/schema.js';
+import type { SubjectErasure, SubjectExport } from '../monitoring/privacy.js';
 import type { ModelportClient } from './client.js';
 
 export type { Alert, Delivery, FeedbackItem, FeedbackResult, LoggedPrediction, Check, Monitor, MonitorInput, MonitorPatch, MonitorKind };
@@ -68,6 +69,25 @@ export class MonitoringClient {
 
   setSampleRate(deployment: string, sampleRate: number): Promise<{ deployment: string; sampleRate: number }> {
     return this.client.request({ method: 'PUT', path: `/api/v1/monitoring/logging/${enc(deployment)}`, body: { sampleRate } });
+  }
+
+  /** Days a deployment's logged predictions and feedback are kept (0: forever; 'default': the server's default). */
+  setRetention(deployment: string, retentionDays: number | 'default'): Promise<{ deployment: string; retentionDays: number | 'default' }> {
+    return this.client.request({ method: 'PUT', path: `/api/v1/monitoring/logging/${enc(deployment)}`, body: { retentionDays } });
+  }
+
+  retention(): Promise<{ defaultDays: number; deployments: Record<string, number> }> {
+    return this.client.request({ method: 'GET', path: '/api/v1/monitoring/retention' });
+  }
+
+  /** Everything logged about one person (audited on the server). */
+  exportSubject(subjectKey: string): Promise<SubjectExport> {
+    return this.client.request({ method: 'POST', path: '/api/v1/privacy/export', body: { subjectKey } });
+  }
+
+  /** Deletes everything logged about one person (audited on the server). */
+  eraseSubject(subjectKey: string): Promise<SubjectErasure> {
+    return this.client.request({ method: 'POST', path: '/api/v1/privacy/erase', body: { subjectKey } });
   }
 
   performance(deployment: string, options: PerformanceOptions = {}): Promise<PerformanceWindowJson[]> {

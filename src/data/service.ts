@@ -19,6 +19,7 @@ import type { DatasetTables, DatasetVersionTable } from './migrations.js';
 import { DuckSession, describeSource, readerSql, reading, relativeNames, resolveSource, type SourceOptions, type TableSource } from './source.js';
 import { profileRelation, rawColumns } from './profile.js';
 import { checkSchema, inferSchema } from './schema.js';
+import { piiColumns, redactProfile, redactReport } from './pii.js';
 import { validateRelation, type Relation } from './validate.js';
 import { loadColumns, type MemoryColumn } from './memory.js';
 import { diffProfiles } from './compare.js';
@@ -158,6 +159,8 @@ export class DatasetsService {
       }
     }
 
+    // A profile is stored without the values of columns the dataset's schema marks as PII.
+    profile = redactProfile(profile, await this.piiOf(name));
     await this.storeBlobs(source, content);
     const schema = inferSchema(profile);
     return this.insertVersion(name, {
@@ -327,7 +330,16 @@ export class DatasetsService {
       const exists = await this.db.selectFrom('mp_dataset').select('name').where('name', '=', ref.name).executeTakeFirst();
       throw notFound(exists ? `dataset "${ref.name}" has no version ${ref.version}` : `dataset "${ref.name}" does not exist`);
     }
-    return toVersion(row, options.profile ?? true);
+    const version = toVersion(row, options.profile ?? true);
+    // Versions profiled before a column was marked PII are shown without its values too.
+    if (version.profile) version.profile = redactProfile(version.profile, await this.piiOf(ref.name));
+    return version;
+  }
+
+  /** The columns the dataset's schema marks as PII (none before it has a schema). */
+  private async piiOf(name: string): Promise<Set<string>> {
+    const row = await this.db.selectFrom('mp_dataset').select('schema_json').where('name', '=', name).executeTakeFirst();
+    return piiColumns(row?.schema_json ? (JSON.parse(row.schema_json) as DatasetSchema) : undefined);
   }
 
   /**
@@ -369,7 +381,10 @@ export class DatasetsService {
   /** The schema inferred from a version (latest by default); with `save`, it becomes the dataset's schema. */
   async inferSchema(ref: VersionRef, options: { save?: boolean } = {}): Promise<DatasetSchema> {
     const version = await this.get(ref);
-    const schema = inferSchema(version.profile!);
+    const inferred = inferSchema(version.profile!);
+    // PII markings are a person's decision: a re-inferred schema keeps them.
+    const marked = new Map(((await this.getSchema(ref.name).catch(() => undefined))?.columns ?? []).filter((c) => c.pii).map((c) => [c.name, c.pii]));
+    const schema = { columns: inferred.columns.map((c) => (marked.has(c.name) ? { ...c, pii: marked.get(c.name) } : c)) };
     if (options.save) await this.setSchema(ref.name, schema);
     return schema;
   }
@@ -404,7 +419,7 @@ export class DatasetsService {
     const schema = await this.getSchema(name);
     const previous = await this.get({ name, version: against });
     const { report } = await validateRelation(relation, schema, { version: previous.version, profile: previous.profile! });
-    return report;
+    return redactReport(report, piiColumns(schema));
   }
 
   async diff(a: VersionRef, b: VersionRef): Promise<DatasetDiff> {

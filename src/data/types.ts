@@ -89,6 +89,8 @@ export const ColumnSchemaSchema = Type.Object(
     pattern: Type.Optional(Type.String()),
     /** Drift against the previous version; a comparator only runs when its threshold is set. */
     drift: Type.Optional(DriftThresholdsSchema),
+    /** Personal data: profiles and validation reports show no values of it (see pii.ts). */
+    pii: Type.Optional(Type.Union([Type.Literal('hash'), Type.Literal('drop')])),
   },
   { additionalProperties: false },
 );

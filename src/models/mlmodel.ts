@@ -11,7 +11,27 @@ import type { Signature, TensorSpec } from './signature.js';
 export interface MLmodel {
   flavors: Record<string, Record<string, unknown>>;
   signature?: Signature;
+  /**
+   * Inputs marked as personal data: by a `pii` key on a signature column, or in MLflow's
+   * free-form `metadata` as `pii: {column: hash|drop}` (which MLflow clients leave alone).
+   */
+  pii: Map<string, 'hash' | 'drop'>;
   raw: Record<string, unknown>;
+}
+
+const isPiiMark = (v: unknown): v is 'hash' | 'drop' => v === 'hash' || v === 'drop';
+
+function piiMarks(doc: Record<string, unknown>, signature: Signature | undefined, file: string): Map<string, 'hash' | 'drop'> {
+  const marks = new Map<string, 'hash' | 'drop'>();
+  for (const s of signature?.inputs ?? []) if (s.pii) marks.set(s.name, s.pii);
+  const declared = (doc.metadata as { pii?: unknown } | undefined)?.pii;
+  if (declared === undefined) return marks;
+  if (!declared || typeof declared !== 'object' || Array.isArray(declared)) throw invalidArgument(`MLmodel ${file}: metadata.pii must map input names to hash or drop`);
+  for (const [name, how] of Object.entries(declared)) {
+    if (!isPiiMark(how)) throw invalidArgument(`MLmodel ${file}: metadata.pii.${name} must be "hash" or "drop", got ${JSON.stringify(how)}`);
+    marks.set(name, how);
+  }
+  return marks;
 }
 
 export async function readMLmodel(file: string): Promise<MLmodel> {
@@ -25,7 +45,8 @@ export async function readMLmodel(file: string): Promise<MLmodel> {
   const doc = raw as Record<string, unknown>;
   const flavors = doc.flavors;
   if (!flavors || typeof flavors !== 'object') throw invalidArgument(`MLmodel ${file}: has no flavors`);
-  return { flavors: flavors as MLmodel['flavors'], signature: parseSignature(doc.signature), raw: doc };
+  const signature = parseSignature(doc.signature);
+  return { flavors: flavors as MLmodel['flavors'], signature, pii: piiMarks(doc, signature, file), raw: doc };
 }
 
 /** MLflow column types and tensor dtypes (numpy names) to ours. */
@@ -55,6 +76,7 @@ const MLFLOW_TYPES: Record<string, DType> = {
 interface MlflowSpec {
   name?: string;
   type?: string;
+  pii?: unknown;
   'tensor-spec'?: { dtype?: string; shape?: number[] };
 }
 
@@ -74,9 +96,9 @@ function parseSpecs(text: unknown): TensorSpec[] | undefined {
       const dtype = MLFLOW_TYPES[s['tensor-spec'].dtype ?? ''];
       if (!dtype) return;
       const shape = s['tensor-spec'].shape ?? [-1];
-      specs.push({ name, dtype, shape: shape.slice(1) });
+      specs.push({ name, dtype, shape: shape.slice(1), ...(isPiiMark(s.pii) ? { pii: s.pii } : {}) });
     } else if (s.type && MLFLOW_TYPES[s.type]) {
-      specs.push({ name, dtype: MLFLOW_TYPES[s.type], shape: [] });
+      specs.push({ name, dtype: MLFLOW_TYPES[s.type], shape: [], ...(isPiiMark(s.pii) ? { pii: s.pii } : {}) });
     }
   });
   return specs.length === list.length ? specs : undefined;

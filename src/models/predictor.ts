@@ -15,6 +15,11 @@ export interface Predictor {
   predict(batch: Batch): Promise<Batch>;
   /** Frees native sessions and worker threads; predict must not be called afterwards. */
   close(): Promise<void>;
+  /**
+   * Calls worth running at once (default 2: one batch forms while the other computes). A model
+   * that mostly waits (an async js predict) takes more, so one slow call does not hold the rest.
+   */
+  readonly concurrentCalls?: number;
 }
 
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';

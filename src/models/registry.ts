@@ -118,6 +118,24 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     throw invalidArgument(`unknown flavor "${options.flavor}" (known: ${flavorNames().join(', ')})`);
   }
   const artifact = await resolveArtifact(path, options.flavor);
-  if (artifact.flavor === 'js') return loadJs(artifact.path, options, artifact.module);
-  return flavors.get(artifact.flavor)!.load(artifact.path, options);
+  const predictor = artifact.flavor === 'js' ? await loadJs(artifact.path, options, artifact.module) : await flavors.get(artifact.flavor)!.load(artifact.path, options);
+  const mlmodel = join(path, 'MLmodel');
+  const marks = existsSync(mlmodel) ? (await readMLmodel(mlmodel)).pii : undefined;
+  return marks && marks.size > 0 ? withPiiMarks(predictor, marks) : predictor;
+}
+
+/**
+ * The predictor with the MLmodel's PII markings on its signature's inputs, so serving hashes or
+ * drops them before any prediction tap, whatever the flavor (an ONNX graph carries no such marks).
+ */
+function withPiiMarks(predictor: Predictor, marks: ReadonlyMap<string, 'hash' | 'drop'>): Predictor {
+  const signature = { ...predictor.signature, inputs: predictor.signature.inputs.map((s) => (marks.has(s.name) ? { ...s, pii: marks.get(s.name) } : s)) };
+  return {
+    flavor: predictor.flavor,
+    signature,
+    metadata: predictor.metadata,
+    concurrentCalls: predictor.concurrentCalls,
+    predict: (batch) => predictor.predict(batch),
+    close: () => predictor.close(),
+  };
 }

@@ -16,7 +16,7 @@ export function rolloutPorts(monitoring: MonitoringService, db: Kysely<any>): Ou
   const joined = async (deployment: string, from: number, to: number): Promise<{ row: JoinedRow; variant: string; inputs: Record<string, unknown> }[]> => {
     await monitoring.log.flush();
     const rows = await monitoring.feedback.joined(deployment, from, to);
-    const logged = await rowsByRequestIds(db, [...new Set(rows.map((r) => r.requestId))]);
+    const logged = await rowsByRequestIds(db, [...new Set(rows.map((r) => r.requestId))], monitoring.log.cipher);
     return rows.flatMap((row) => {
       const hit = logged.get(row.requestId)?.find((l) => l.row_index === row.row);
       return hit ? [{ row, variant: hit.variant, inputs: hit.inputs }] : [];

@@ -9,6 +9,7 @@ import type { Singleton } from '../core/singleton.js';
 import type { SecretBox } from '../core/secret-box.js';
 import { EventEmitter } from 'node:events';
 import type { Registry } from 'prom-client';
+import type { Kysely } from 'kysely';
 import type { StoreUri } from '../config.js';
 import type { Clock } from '../core/clock.js';
 import { groupBy } from '../core/group.js';
@@ -20,7 +21,8 @@ import { alertMigrations } from './alerts/tables.js';
 import type { Alert } from './alerts/types.js';
 import { AlertWebhooks, type WebhookOptions } from './alerts/webhooks.js';
 import { FeedbackStore, type AcceptedFeedback, type FeedbackItem, type FeedbackResult } from './feedback/feedback.js';
-import { feedbackMigrations } from './feedback/tables.js';
+import { feedbackMigrations, type FeedbackTables } from './feedback/tables.js';
+import { eraseSubject, exportSubject, subjectOf, type SubjectErasure, type SubjectExport } from './privacy.js';
 import { PredictionLog } from './log/prediction-log.js';
 import { logMigrations } from './log/tables.js';
 import type { PredictionLogOptions, PredictionSink } from './log/types.js';
@@ -42,6 +44,8 @@ export interface MonitoringOptions {
   datasets?: DatasetSource;
   /** Period of the background tick in real milliseconds (default 1000); false: no background work. */
   tickMs?: number | false;
+  /** The key PII inputs are hashed under (serving's), so a data subject is found by their hashed value too. */
+  piiKey?: Buffer;
 }
 
 export interface MonitoringStores {
@@ -49,7 +53,7 @@ export interface MonitoringStores {
    * The store's URI lets the prediction log's writer thread open its own connection;
    * allowPrivateWebhookTargets lets alerts go to loopback/private addresses.
    */
-  config?: { store: StoreUri; allowPrivateWebhookTargets?: boolean };
+  config?: { store: StoreUri; allowPrivateWebhookTargets?: boolean; masterKeyFile?: string; masterKey?: string };
   metadata: MetadataStore;
   blobs: BlobStore;
   clock: Clock;
@@ -87,8 +91,11 @@ export class MonitoringService {
     // Each part sees only its tables; the handle is the same.
     const db = stores.metadata.db;
     this.clock = stores.clock;
-    this.log = new PredictionLog(db, stores.clock, options.log, stores.metadata.dialect, stores.config?.store);
-    this.feedback = new FeedbackStore(db, stores.clock);
+    const config = stores.config;
+    const masterKeys = config && (config.masterKeyFile !== undefined || config.masterKey !== undefined) ? { file: config.masterKeyFile, key: config.masterKey } : undefined;
+    this.log = new PredictionLog(db, stores.clock, { masterKeys, ...options.log }, stores.metadata.dialect, config?.store);
+    this.feedback = new FeedbackStore(db, stores.clock, this.log.cipher);
+    this.feedbackDb = db;
     this.concept = new ConceptDriftTracker(db, stores.metadata.dialect, stores.clock);
     this.webhooks = new AlertWebhooks(db, stores.clock, { allowPrivateTargets: stores.config?.allowPrivateWebhookTargets, secrets: stores.secrets, ...options.webhooks });
     this.alerts = new Alerts(db, stores.clock, this.webhooks, this.events);
@@ -108,6 +115,7 @@ export class MonitoringService {
   }
 
   private readonly clock: Clock;
+  private readonly feedbackDb: Kysely<FeedbackTables>;
   /** Which replica runs due checks, retries and retention (default: every process, as when alone). */
   leader: Singleton | undefined;
 
@@ -135,6 +143,16 @@ export class MonitoringService {
     await this.monitors.runDue();
     await this.webhooks.deliverDue();
     await this.resolveQuietConceptAlerts();
+  }
+
+  /** Everything the prediction log and feedback hold about one person (a data-subject access request). */
+  exportSubject(subjectKey: string): Promise<SubjectExport> {
+    return exportSubject(this.log, this.feedbackDb, subjectOf(subjectKey, this.options.piiKey));
+  }
+
+  /** Deletes everything the prediction log and feedback hold about one person. */
+  eraseSubject(subjectKey: string): Promise<SubjectErasure> {
+    return eraseSubject(this.log, subjectOf(subjectKey, this.options.piiKey));
   }
 
   /** Stores a feedback batch, then feeds new labels to each deployment's concept-drift detector. */

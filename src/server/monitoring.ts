@@ -20,6 +20,7 @@ import type { MetricResult } from '../stats/metrics.js';
 
 const Str = Type.String();
 const Opt = Type.Optional;
+const DAY_MS = 86_400_000;
 
 const TimeParam = Type.String({ description: 'ISO 8601 time or epoch milliseconds' });
 
@@ -193,16 +194,63 @@ export const monitoringRoutes: FastifyPluginAsync<{ platform: Platform }> = asyn
   app.put('/api/v1/monitoring/logging/:deployment', {
     config: { permission: 'manage' },
     schema: {
-      summary: "Sets a deployment's prediction-log sampling rate (0..1), shared by every replica",
+      summary: "Sets a deployment's prediction-log sampling rate (0..1) and how many days its logged predictions and feedback are kept (0: forever; 'default': the server's default), shared by every replica",
       tags,
       params: Type.Object({ deployment: Str }),
-      body: Type.Object({ sampleRate: Type.Number({ minimum: 0, maximum: 1 }) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ deployment: Str, sampleRate: Type.Number() }) },
+      body: Type.Object(
+        { sampleRate: Opt(Type.Number({ minimum: 0, maximum: 1 })), retentionDays: Opt(Type.Union([Type.Number({ minimum: 0 }), Type.Literal('default')])) },
+        { additionalProperties: false },
+      ),
+      response: { 200: Type.Object({ deployment: Str, sampleRate: Opt(Type.Number()), retentionDays: Opt(Type.Union([Type.Number(), Type.Literal('default')])) }) },
     },
   }, async (request) => {
-    await monitoring.log.setSampleRate(request.params.deployment, request.body.sampleRate);
-    return { deployment: request.params.deployment, sampleRate: request.body.sampleRate };
+    const { sampleRate, retentionDays } = request.body;
+    if (sampleRate === undefined && retentionDays === undefined) throw invalidArgument('give sampleRate, retentionDays or both');
+    if (sampleRate !== undefined) await monitoring.log.setSampleRate(request.params.deployment, sampleRate);
+    if (retentionDays !== undefined) await monitoring.log.setRetention(request.params.deployment, retentionDays === 'default' ? null : Math.round(retentionDays * DAY_MS));
+    return { deployment: request.params.deployment, sampleRate, retentionDays };
   });
+
+  app.get('/api/v1/monitoring/retention', {
+    config: { permission: 'read' },
+    schema: {
+      summary: "How many days logged predictions and feedback are kept: the server's default and each deployment's own (0: forever)",
+      tags,
+      response: { 200: Type.Object({ defaultDays: Type.Number(), deployments: Type.Record(Str, Type.Number()) }) },
+    },
+  }, async () => {
+    const r = await monitoring.log.retentions();
+    return { defaultDays: r.default / DAY_MS, deployments: Object.fromEntries(Object.entries(r.deployments).map(([d, ms]) => [d, ms / DAY_MS])) };
+  });
+
+  const SubjectBody = Type.Object({ subjectKey: Type.String({ minLength: 1, description: 'the key requests were routed by (user id), or a value a PII column hashes' }) }, { additionalProperties: false });
+
+  // POST, not GET: reading a person's data is itself recorded in the audit log.
+  app.post('/api/v1/privacy/export', {
+    config: { permission: 'admin' },
+    schema: {
+      summary: "Everything the prediction log and feedback hold about one person (data-subject access); audited",
+      tags,
+      body: SubjectBody,
+      response: {
+        200: Type.Object({
+          subjectKey: Str,
+          predictions: Type.Array(PredictionSchema),
+          feedback: Type.Array(Type.Object({ requestId: Str, row: Type.Integer(), deployment: Str, label: Type.Union([Str, Type.Null()]), value: Type.Union([Type.Number(), Type.Null()]), receivedMs: Type.Number() })),
+        }),
+      },
+    },
+  }, async (request) => monitoring.exportSubject(request.body.subjectKey));
+
+  app.post('/api/v1/privacy/erase', {
+    config: { permission: 'admin' },
+    schema: {
+      summary: "Deletes everything the prediction log and feedback hold about one person (data-subject erasure); audited",
+      tags,
+      body: SubjectBody,
+      response: { 200: Type.Object({ subjectKey: Str, requests: Type.Integer(), rows: Type.Integer(), feedback: Type.Integer() }) },
+    },
+  }, async (request) => monitoring.eraseSubject(request.body.subjectKey));
 
   app.get('/api/v1/performance', {
     config: { permission: 'read' },

@@ -29,7 +29,7 @@ interface Entry {
   reject(err: Error): void;
 }
 
-/** Model calls that may run at once: one forms while the other computes. */
+/** Model calls that may run at once by default: one forms while the other computes. */
 const CONCURRENT_CALLS = 2;
 const SWEEP_MS = 5;
 
@@ -55,6 +55,7 @@ export class DynamicBatcher {
     private readonly clock: Clock,
     private readonly hooks: BatcherHooks = {},
     private readonly label = 'model',
+    private readonly concurrentCalls = CONCURRENT_CALLS,
   ) {}
 
   /** Requests queued or running. */
@@ -102,7 +103,7 @@ export class DynamicBatcher {
   }
 
   private pump(): void {
-    while (this.calls < CONCURRENT_CALLS && this.queue.length > 0) {
+    while (this.calls < this.concurrentCalls && this.queue.length > 0) {
       const delayMs = this.config.maxQueueDelayUs / 1000;
       const age = performance.now() - this.queue[0].enqueued;
       if (this.queuedRows < this.config.maxBatchSize && delayMs > 0 && age < delayMs) {

@@ -12,7 +12,7 @@ export type WireColumns = [string, Column][];
 export type ToWorker = { kind: 'predict'; id: number; rows: number; columns: WireColumns } | { kind: 'close' };
 
 export type FromWorker =
-  | { kind: 'loaded'; flavor: string; signature: Predictor['signature']; metadata: Predictor['metadata']; singleRowMicros?: number }
+  | { kind: 'loaded'; flavor: string; signature: Predictor['signature']; metadata: Predictor['metadata']; singleRowMicros?: number; concurrentCalls?: number }
   | { kind: 'failed'; code?: string; message: string }
   | { kind: 'result'; id: number; rows: number; columns: WireColumns }
   | { kind: 'error'; id: number; code?: string; message: string }
@@ -26,7 +26,7 @@ let predictor: Predictor;
 try {
   predictor = await loadModel(path, options);
   const micros = await singleRowMicros((b) => predictor.predict(b), predictor.signature).catch(() => undefined);
-  port.postMessage({ kind: 'loaded', flavor: predictor.flavor, signature: predictor.signature, metadata: predictor.metadata, singleRowMicros: micros } satisfies FromWorker);
+  port.postMessage({ kind: 'loaded', flavor: predictor.flavor, signature: predictor.signature, metadata: predictor.metadata, singleRowMicros: micros, concurrentCalls: predictor.concurrentCalls } satisfies FromWorker);
 } catch (err) {
   port.postMessage({ kind: 'failed', ...failure(err) } satisfies FromWorker);
 }

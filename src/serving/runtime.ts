@@ -36,7 +36,7 @@ export class LoadedVersion {
   }
 
   private makeBatcher(config: DeploymentConfig): DynamicBatcher {
-    return new DynamicBatcher((b) => this.predictor.predict(b), config.batching, this.clock, this.hooks, this.label);
+    return new DynamicBatcher((b) => this.predictor.predict(b), config.batching, this.clock, this.hooks, this.label, this.predictor.concurrentCalls);
   }
 
   /** New batching settings take effect for new requests; queued ones finish in the old queue. */

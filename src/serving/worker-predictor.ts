@@ -31,6 +31,8 @@ class WorkerPredictor implements Predictor {
     readonly metadata: Readonly<Record<string, unknown>>,
     /** Median one-row call inside the worker, measured at load (undefined without a signature). */
     readonly singleRowMicros: number | undefined,
+    /** The loaded model's own (calls overlap through the worker as they do in it). */
+    readonly concurrentCalls: number | undefined,
   ) {
     worker.on('message', (msg: FromWorker) => {
       if (msg.kind !== 'result' && msg.kind !== 'error') return;
@@ -78,7 +80,7 @@ export function loadInWorker(path: string, options: LoadOptions): Promise<Predic
     const onMessage = (msg: FromWorker) => {
       if (msg.kind === 'loaded') {
         worker.off('message', onMessage);
-        resolve(new WorkerPredictor(worker, msg.flavor, msg.signature, msg.metadata, msg.singleRowMicros));
+        resolve(new WorkerPredictor(worker, msg.flavor, msg.signature, msg.metadata, msg.singleRowMicros, msg.concurrentCalls));
       } else if (msg.kind === 'failed') {
         void worker.terminate();
         reject(asError(msg));

@@ -12,6 +12,7 @@ import type { BlobStore } from '../storage/blobs.js';
 import { isUniqueViolation, type Dialect, type MetadataStore } from '../storage/metadata.js';
 import { ArtifactStore } from './artifacts.js';
 import { LoggedModels } from './logged-models.js';
+import { RunRetention } from './retention.js';
 import { decodeBlocks, emptyHistory, encodeBlock, type History } from './history.js';
 import { artifactProxyRoot } from './uri.js';
 import type { TrackingTables } from './schema.js';
@@ -113,6 +114,8 @@ function randomRunName(): string {
 export class TrackingService {
   readonly artifacts: ArtifactStore;
   readonly loggedModels: LoggedModels;
+  /** Deletes runs past their experiment's `modelport.retention_days` (started by the platform). */
+  readonly retention: RunRetention;
   private readonly db: Kysely<TrackingTables>;
   private readonly dialect: Dialect;
   private readonly clock: Clock;
@@ -125,6 +128,7 @@ export class TrackingService {
     this.writer = new GroupWriter(this.db, this.dialect === 'sqlite' ? 1 : 4);
     this.artifacts = new ArtifactStore(this.db, options.blobs, options.clock);
     this.loggedModels = new LoggedModels(this.db, this.clock, { get: (id) => this.getExperiment(id) });
+    this.retention = new RunRetention(this.db, options.clock);
   }
 
   static async create(options: TrackingOptions): Promise<TrackingService> {

@@ -43,6 +43,28 @@ describe('flavor detection', () => {
     await assert.rejects(resolveArtifact(empty), { code: 'InvalidArgument', message: /no model found/ });
   });
 
+  test('MLmodel PII markings (metadata.pii or a pii key on a column spec) reach the loaded predictor of any flavor', async () => {
+    const dir = join(tmp, 'pii-onnx');
+    mkdirSync(dir);
+    copyFileSync(fixture('mlflow_onnx', 'model.onnx'), join(dir, 'model.onnx'));
+    writeFileSync(join(dir, 'MLmodel'), 'flavors:\n  onnx:\n    data: model.onnx\nmetadata:\n  pii:\n    input: drop\n');
+    const p = await loadModel(dir);
+    try {
+      assert.equal(p.flavor, 'onnx');
+      assert.deepEqual(p.signature.inputs.map((s) => [s.name, s.pii]), [['input', 'drop']]);
+      const out = await p.predict(Batch.from({ input: { dtype: 'float32', shape: [30], data: new Float32Array(30) } }));
+      assert.equal(out.rows, 1);
+    } finally {
+      await p.close();
+    }
+    const cols = join(tmp, 'pii-cols');
+    mkdirSync(cols);
+    writeFileSync(join(cols, 'MLmodel'), `flavors:\n  onnx:\n    data: model.onnx\nsignature:\n  inputs: '[{"type": "string", "name": "email", "pii": "hash"}, {"type": "double", "name": "amount"}]'\n`);
+    assert.deepEqual([...(await readMLmodel(join(cols, 'MLmodel'))).pii], [['email', 'hash']]);
+    writeFileSync(join(cols, 'MLmodel'), 'flavors:\n  onnx:\n    data: model.onnx\nmetadata:\n  pii:\n    email: mask\n');
+    await assert.rejects(readMLmodel(join(cols, 'MLmodel')), { code: 'InvalidArgument', message: /metadata\.pii\.email must be "hash" or "drop", got "mask"/ });
+  });
+
   test('MLmodel signature is read (tensor and column specs)', async () => {
     const doc = await readMLmodel(fixture('mlflow_onnx', 'MLmodel'));
     assert.deepEqual(doc.signature, {

@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { failedPrecondition, invalidArgument } from '../../core/errors.js';
+import { failedPrecondition, invalidArgument, unavailable } from '../../core/errors.js';
 import { Batch, type Column } from '../batch.js';
 import type { Flavor, LoadOptions, Predictor } from '../predictor.js';
 import { checkSignature, conform, type Signature } from '../signature.js';
@@ -51,14 +51,16 @@ export function findJsEntry(dir: string, module?: string): string | undefined {
 }
 
 /**
- * The author's module, running in its own process (see sandbox-child.ts): one request at a time
- * per id, a whole batch per message. The child keeps the event loop alive only while a call is
+ * The author's module, running in its own process (see sandbox-child.ts): a whole batch per
+ * message, calls answered by id (an async predict's calls overlap). The child keeps the event loop alive only while a call is
  * outstanding, so a command that loaded a model and forgot to close it still exits.
  */
 class Sandbox {
   private next = 0;
   private readonly pending = new Map<number, { resolve: (m: Reply) => void; reject: (e: Error) => void }>();
   private exited: string | undefined;
+  /** Called once when the process ends without `close()`, with why. */
+  onCrash: ((why: string) => void) | undefined;
 
   constructor(private readonly child: ChildProcess, private readonly name: string) {
     child.on('message', (m: Reply) => {
@@ -69,9 +71,11 @@ class Sandbox {
       call.resolve(m);
     });
     child.on('exit', (code, signal) => {
+      const crashed = this.exited === undefined;
       this.exited ??= `js model ${name}: its process exited (${signal ?? `code ${code}`})`;
       for (const call of this.pending.values()) call.reject(failedPrecondition(this.exited));
       this.pending.clear();
+      if (crashed) this.onCrash?.(this.exited);
     });
   }
 
@@ -132,25 +136,98 @@ interface Reply {
   message?: string;
   stage?: 'import' | 'load' | 'exports';
   signature?: unknown;
+  /** Whether predict is an async function (its calls overlap in the child). */
+  overlaps?: boolean;
   rows?: number;
   columns?: [string, Column][];
+}
+
+/** Waits before respawning a crashed model's process: doubling from the first, up to the last. */
+const RESPAWN_FIRST_MS = 500;
+const RESPAWN_MAX_MS = 30_000;
+/** A process that lived this long before it crashed starts the backoff over. */
+const RESPAWN_STABLE_MS = 60_000;
+
+/** How to start (and restart) one model's process: spawn it and send it `load`. */
+interface Launch {
+  folder: string;
+  name: string;
+  message: Record<string, unknown>;
+}
+
+/** A started process that loaded the module, or the load's refusal (the process is closed then). */
+async function launch(how: Launch): Promise<{ sandbox: Sandbox; reply: Reply }> {
+  const sandbox = await Sandbox.start(how.folder, how.name);
+  const reply = await sandbox.call(how.message);
+  if (!reply.ok) await sandbox.close();
+  return { sandbox, reply };
 }
 
 class JsPredictor implements Predictor {
   readonly flavor = 'js';
   readonly metadata: Record<string, unknown>;
+  /** An async predict waits rather than computes: its calls overlap in the child, so many may run at once. */
+  readonly concurrentCalls: number | undefined;
+  /** Why calls are refused while a crashed process is being replaced. */
+  private down: string | undefined;
+  private closed = false;
+  private attempts = 0;
+  private startedAt = performance.now();
+  private respawnTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly sandbox: Sandbox,
+    private sandbox: Sandbox,
     readonly signature: Signature,
     private readonly options: LoadOptions,
     private readonly hide: (text: string) => string,
     entry: string,
+    overlaps: boolean,
+    private readonly how: Launch,
   ) {
     this.metadata = { module: basename(entry) };
+    this.concurrentCalls = overlaps ? Number.POSITIVE_INFINITY : undefined;
+    this.watch(sandbox);
+  }
+
+  private watch(sandbox: Sandbox): void {
+    sandbox.onCrash = (why) => {
+      if (this.closed) return;
+      if (performance.now() - this.startedAt >= RESPAWN_STABLE_MS) this.attempts = 0;
+      this.scheduleRespawn(why);
+    };
+  }
+
+  /**
+   * A crashed process is replaced after a backoff (a model that dies on load or on every call
+   * does not spin); meanwhile calls get 503 naming why, so callers retry instead of failing hard.
+   */
+  private scheduleRespawn(why: string): void {
+    const waitMs = Math.min(RESPAWN_MAX_MS, RESPAWN_FIRST_MS * 2 ** this.attempts++);
+    this.down = `${this.hide(why)}; restarting it in ${waitMs / 1000} s`;
+    // Mechanics, not semantics: a real timer, unref'd so a crashed model never holds the process open.
+    this.respawnTimer = setTimeout(() => void this.respawn(why), waitMs);
+    this.respawnTimer.unref();
+  }
+
+  private async respawn(why: string): Promise<void> {
+    this.respawnTimer = undefined;
+    if (this.closed) return;
+    let started: { sandbox: Sandbox; reply: Reply };
+    try {
+      started = await launch(this.how);
+    } catch (err) {
+      return this.scheduleRespawn((err as Error).message);
+    }
+    if (!started.reply.ok) return this.scheduleRespawn(`js model ${this.metadata.module}: load failed again after ${why}: ${started.reply.message ?? ''}`);
+    if (this.closed) return void (await started.sandbox.close());
+    this.sandbox = started.sandbox;
+    this.startedAt = performance.now();
+    this.down = undefined;
+    this.watch(started.sandbox);
   }
 
   async predict(batch: Batch): Promise<Batch> {
+    if (this.down !== undefined) throw unavailable(this.down, { retryAfterSeconds: 1 });
     const input = this.signature.inputs.length > 0 ? conform(batch, this.signature.inputs, this.options) : batch;
     const reply = await this.sandbox.call({ op: 'predict', rows: input.rows, columns: [...input.columns] });
     if (!reply.ok) throw failedPrecondition(`js model ${this.metadata.module}: predict failed: ${this.hide(reply.message ?? '')}`);
@@ -167,6 +244,8 @@ class JsPredictor implements Predictor {
   }
 
   close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.respawnTimer);
     return this.sandbox.close();
   }
 }
@@ -174,7 +253,7 @@ class JsPredictor implements Predictor {
 /**
  * Runs the module in a child process under Node's permission model: it reads its own folder
  * only, writes nothing, starts no process or thread and opens no socket (see sandbox-child.ts for
- * what covers what).
+ * what covers what). A process that dies is started again (see JsPredictor).
  */
 export async function loadJs(path: string, options: LoadOptions, module?: string): Promise<Predictor> {
   const abs = resolve(path);
@@ -188,15 +267,13 @@ export async function loadJs(path: string, options: LoadOptions, module?: string
   const hide = (text: string) =>
     [folder, given].reduce((t, f) => t.split(pathToFileURL(f).href).join('.').split(f).join('.'), text);
   const name = basename(entry);
-  const sandbox = await Sandbox.start(folder, name);
-  const reply = await sandbox.call({
-    op: 'load',
-    entry: join(folder, relative(given, entry)),
+  const how: Launch = {
     folder,
-    options: JSON.parse(JSON.stringify({ ...options, signature: undefined })) as unknown,
-  });
+    name,
+    message: { op: 'load', entry: join(folder, relative(given, entry)), folder, options: JSON.parse(JSON.stringify({ ...options, signature: undefined })) as unknown },
+  };
+  const { sandbox, reply } = await launch(how);
   if (!reply.ok) {
-    await sandbox.close();
     const message = hide(reply.message ?? '');
     if (reply.stage === 'import') throw invalidArgument(`js model ${name} could not be imported: ${message}`);
     if (reply.stage === 'exports') throw invalidArgument(`js model ${name}: ${message}`);
@@ -205,7 +282,7 @@ export async function loadJs(path: string, options: LoadOptions, module?: string
   try {
     const declared = options.signature ?? reply.signature;
     const signature = declared === undefined ? { inputs: [], outputs: [] } : checkSignature(declared, `js model ${name}`);
-    return new JsPredictor(sandbox, signature, options, hide, entry);
+    return new JsPredictor(sandbox, signature, options, hide, entry, reply.overlaps === true, how);
   } catch (err) {
     await sandbox.close();
     throw err;

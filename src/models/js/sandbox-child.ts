@@ -12,6 +12,7 @@
  *
  * Messages: the parent sends {op: 'load', entry, folder, options} once, then {op: 'predict', id,
  * rows, columns: [name, column][]} and finally {op: 'close'}; the child answers {id, ok, ...}.
+ * Predict messages are handled as they arrive, so an async predict's calls overlap.
  * Columns travel as structured clones (typed arrays stay typed arrays).
  */
 export const CHILD_SOURCE = String.raw`
@@ -87,7 +88,7 @@ process.on('message', async (msg) => {
     model = { predict: predict.bind(loaded.predict ? loaded : mod), close: close?.bind(loaded.close ? loaded : mod) };
     let signature = loaded.signature ?? mod.signature;
     if (signature !== undefined) signature = JSON.parse(JSON.stringify(signature));
-    return send({ id: msg.id, ok: true, signature });
+    return send({ id: msg.id, ok: true, signature, overlaps: predict.constructor?.name === 'AsyncFunction' });
   }
   if (msg.op === 'predict') {
     try {

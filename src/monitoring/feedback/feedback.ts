@@ -7,7 +7,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import { invalidArgument } from '../../core/errors.js';
 import type { LogRow } from '../log/pack.js';
-import { rowsByRequestIds } from '../log/segments.js';
+import { rowsByRequestIds, type SegmentCipher } from '../log/segments.js';
 import type { LogTables } from '../log/tables.js';
 import type { JoinedRow } from '../performance/extract.js';
 import { labelText } from '../performance/extract.js';
@@ -81,6 +81,8 @@ export class FeedbackStore {
   constructor(
     private readonly db: Kysely<Tables>,
     private readonly clock: Clock,
+    /** The prediction log's, to read the predictions feedback joins to. */
+    private readonly cipher?: SegmentCipher,
   ) {}
 
   /** Stores a batch; call only after the prediction log has flushed what it holds. */
@@ -98,7 +100,7 @@ export class FeedbackStore {
     const ids = [...new Set(valid.map((v) => v.requestId))];
     const predictions = new Map<string, LogRow>();
     const rowsPerRequest = new Map<string, number>();
-    for (const [id, rows] of await rowsByRequestIds(this.db, ids)) {
+    for (const [id, rows] of await rowsByRequestIds(this.db, ids, this.cipher)) {
       for (const r of rows) predictions.set(key(id, r.row_index), r);
       rowsPerRequest.set(id, rows.length);
     }

@@ -9,8 +9,10 @@ import type { Singleton } from '../../core/singleton.js';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import { invalidArgument, notFound } from '../../core/errors.js';
-import { PackBuilder, entryCount, entryRows, type LogRow, type PackedEntries } from './pack.js';
-import { deleteRowsBefore, readRows, rowsByRequestIds } from './segments.js';
+import { PackBuilder, entryCount, entryRows, keyOf, selectEntries, type LogRow, type PackedEntries } from './pack.js';
+import { Keyring } from '../../security/keyring.js';
+import { payloadCipher } from '../../security/sealed-payload.js';
+import { deleteRowsBefore, eraseEntries, findEntries, readRows, rowsByRequestIds, type SegmentCipher } from './segments.js';
 import { InlineWriter, WorkerWriter, type LogWriter } from './writer.js';
 import type { StoreUri } from '../../config.js';
 import type { Dialect } from '../../storage/metadata.js';
@@ -37,7 +39,21 @@ export function checkSampleRate(rate: number, where = 'sampleRate'): number {
   return rate;
 }
 
-function toLogged(row: LogRow): LoggedPrediction {
+/** Who a data-subject request is about: the key requests were routed by (a user id), or the keyed hash of a PII input. */
+export interface Subject {
+  key: string;
+  /** `key` as a `pii: hash` column may log it (see serving/pii.ts and privacy.ts). */
+  hashed?: readonly string[];
+}
+
+/** Whether entry `e` is about the subject: routed by its key, or carrying its hash in an input. */
+function aboutSubject(subject: Subject): (packed: PackedEntries, e: number) => boolean {
+  return (packed, e) =>
+    keyOf(packed, e) === subject.key ||
+    (subject.hashed !== undefined && entryRows(packed, e).some((r) => Object.values(r.inputs).some((v) => typeof v === 'string' && subject.hashed!.includes(v))));
+}
+
+export function toLogged(row: LogRow): LoggedPrediction {
   return {
     requestId: row.request_id,
     row: row.row_index,
@@ -80,6 +96,8 @@ export class PredictionLog implements PredictionSink {
   private closed = false;
   private readonly counters: Omit<PredictionLogStats, 'queued'> = { offered: 0, sampled: 0, dropped: 0, written: 0, writeErrors: 0 };
   private readonly writer: LogWriter;
+  /** Seals segments under the master key when one is configured. */
+  readonly cipher: SegmentCipher;
 
   /** With `store`, rows are written by a thread of their own over a second connection to it. */
   constructor(
@@ -89,9 +107,10 @@ export class PredictionLog implements PredictionSink {
     private readonly dialect: Dialect,
     store?: StoreUri,
   ) {
-    const inline = new InlineWriter(db, dialect);
+    this.cipher = options.masterKeys ? payloadCipher(new Keyring(options.masterKeys), 'a prediction-log segment') : undefined;
+    const inline = new InlineWriter(db, dialect, this.cipher);
     const threaded = store && options.writer !== 'inline' && !(store.kind === 'sqlite' && store.path === ':memory:');
-    this.writer = threaded ? new WorkerWriter(store, inline) : inline;
+    this.writer = threaded ? new WorkerWriter(store, inline, options.masterKeys) : inline;
     this.defaultRate = checkSampleRate(options.sampleRate ?? 1, 'sampleRate');
     this.ringSize = options.ringSize ?? 100;
     this.maxQueue = options.maxQueue ?? 100_000;
@@ -207,20 +226,87 @@ export class PredictionLog implements PredictionSink {
     await this.flush();
     const now = this.clock.now();
     if (now - this.lastSettingsMs >= SETTINGS_REFRESH_MS) await this.refreshSettings();
-    if (now - this.lastPruneMs >= this.pruneIntervalMs && (!this.leader || (await this.leader.lead()))) await this.prune();
+    await this.sweep();
   }
 
-  /** Deletes rows (and their feedback) older than the retention period; returns how many predictions went. */
+  /** Runs the retention sweep when one is due and this replica leads it; the rows deleted, or undefined when it did not run. */
+  async sweep(): Promise<number | undefined> {
+    if (this.clock.now() - this.lastPruneMs < this.pruneIntervalMs) return undefined;
+    if (this.leader && !(await this.leader.lead())) return undefined;
+    return this.prune();
+  }
+
+  /**
+   * Deletes rows (and their feedback) older than each deployment's retention period (its own,
+   * else the log's); returns how many predictions went. Settings are read from the store, since
+   * the replica that sweeps may not be the one that set them.
+   */
   async prune(): Promise<number> {
-    this.lastPruneMs = this.clock.now();
-    if (this.retentionMs <= 0) return 0;
-    const cutoff = this.clock.now() - this.retentionMs;
-    const deleted = await deleteRowsBefore(this.db, this.dialect, cutoff);
-    // Deployment by deployment, so each delete walks the feedback's (deployment, time) index.
-    for (const { deployment } of await this.db.selectFrom('mon_feedback').select('deployment').distinct().execute()) {
+    const now = this.clock.now();
+    this.lastPruneMs = now;
+    const own = new Map<string, number>();
+    for (const r of await this.db.selectFrom('mon_log_setting').select(['deployment', 'retention_ms']).where('retention_ms', 'is not', null).execute()) {
+      own.set(r.deployment, Number(r.retention_ms));
+    }
+    const deployments = new Set<string>();
+    for (const table of ['mon_log_segment', 'mon_feedback'] as const) {
+      for (const r of await this.db.selectFrom(table).select('deployment').distinct().execute()) deployments.add(r.deployment);
+    }
+    let deleted = 0;
+    for (const deployment of deployments) {
+      const retentionMs = own.get(deployment) ?? this.retentionMs;
+      if (retentionMs <= 0) continue;
+      const cutoff = now - retentionMs;
+      deleted += await deleteRowsBefore(this.db, this.dialect, cutoff, { deployment, cipher: this.cipher });
+      // Per deployment, so each delete walks the feedback's (deployment, time) index.
       await this.db.deleteFrom('mon_feedback').where('deployment', '=', deployment).where('prediction_time_ms', '<', cutoff).execute();
     }
     return deleted;
+  }
+
+  /**
+   * Sets how long a deployment's rows are kept (0: forever; null: the log's default), shared
+   * with other replicas through the store; the next sweep applies it.
+   */
+  async setRetention(deployment: string, retentionMs: number | null): Promise<void> {
+    if (retentionMs !== null && !(Number.isInteger(retentionMs) && retentionMs >= 0)) throw invalidArgument(`retention must be a whole number of milliseconds >= 0 (or null for the default), got ${retentionMs}`);
+    const now = this.clock.now();
+    await this.db
+      .insertInto('mon_log_setting')
+      .values({ deployment, sample_rate: this.rates.get(deployment) ?? this.defaultRate, updated_ms: now, retention_ms: retentionMs })
+      .onConflict((oc) => oc.column('deployment').doUpdateSet({ retention_ms: retentionMs, updated_ms: now }))
+      .execute();
+  }
+
+  /** The log's default retention and each deployment's own, in milliseconds (0: forever). */
+  async retentions(): Promise<{ default: number; deployments: Record<string, number> }> {
+    const rows = await this.db.selectFrom('mon_log_setting').select(['deployment', 'retention_ms']).where('retention_ms', 'is not', null).execute();
+    return { default: this.retentionMs, deployments: Object.fromEntries(rows.map((r) => [r.deployment, Number(r.retention_ms)])) };
+  }
+
+  /** Every logged row about one person (see Subject), oldest segment first. */
+  async subjectRows(subject: Subject): Promise<LoggedPrediction[]> {
+    await this.flush();
+    return (await findEntries(this.db, aboutSubject(subject), this.cipher)).map(toLogged);
+  }
+
+  /**
+   * Deletes every logged request about one person, with its feedback; resolves with what went.
+   * Live views drop what they hold in memory too, so nothing about the person is served after.
+   */
+  async eraseSubject(subject: Subject): Promise<{ requests: number; rows: number; feedback: number }> {
+    await this.flush();
+    const match = aboutSubject(subject);
+    for (const [deployment, kept] of this.sealedRecent) {
+      this.sealedRecent.set(deployment, kept.map((p) => selectEntries(p, [...p.times.keys()].filter((e) => !match(p, e)))).filter((p) => entryCount(p) > 0));
+    }
+    const { requestIds, rows } = await eraseEntries(this.db, this.dialect, match, this.cipher);
+    let feedback = 0;
+    for (let i = 0; i < requestIds.length; i += 400) {
+      const result = await this.db.deleteFrom('mon_feedback').where('request_id', 'in', requestIds.slice(i, i + 400)).executeTakeFirst();
+      feedback += Number(result.numDeletedRows);
+    }
+    return { requests: requestIds.length, rows, feedback };
   }
 
   private async refreshSettings(): Promise<void> {
@@ -273,21 +359,21 @@ export class PredictionLog implements PredictionSink {
   /** Logged rows from the store, newest first. */
   async list(query: LogQuery = {}): Promise<LoggedPrediction[]> {
     await this.flush();
-    const rows = await readRows(this.db, { ...query, limit: query.limit ?? 100 });
+    const rows = await readRows(this.db, { ...query, limit: query.limit ?? 100 }, this.cipher);
     return rows.map(toLogged);
   }
 
   /** The logged inputs of a deployment in [from, to), newest first, at most `maxRows`. */
   async inputsWindow(deployment: string, from: number, to: number, maxRows: number): Promise<Record<string, unknown>[]> {
     await this.flush();
-    const rows = await readRows(this.db, { deployment, from, to, limit: maxRows });
+    const rows = await readRows(this.db, { deployment, from, to, limit: maxRows }, this.cipher);
     return rows.map((r) => r.inputs);
   }
 
   /** Every logged row of one request. */
   async get(requestId: string): Promise<LoggedPrediction[]> {
     await this.flush();
-    const rows = (await rowsByRequestIds(this.db, [requestId])).get(requestId);
+    const rows = (await rowsByRequestIds(this.db, [requestId], this.cipher)).get(requestId);
     if (!rows) throw notFound(`no logged prediction has request id "${requestId}"`);
     return rows.map(toLogged);
   }

@@ -13,8 +13,19 @@
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import { uuidV7Time } from '../../core/ids.js';
 import type { Dialect } from '../../storage/metadata.js';
+import type { Keyring } from '../../security/keyring.js';
+import { openUnsealed, rewrapPayload, type PayloadCipher } from '../../security/sealed-payload.js';
 import { decodeSegment, encodeSegment, entryCount, entryRows, requestIdOf, selectEntries, type LogRow, type PackedEntries } from './pack.js';
 import type { LogTables } from './tables.js';
+
+/** Segments are sealed under the master key when one is configured (the cipher), else stored as encoded. */
+export type SegmentCipher = PayloadCipher | undefined;
+
+const sealed = (cipher: SegmentCipher, packed: PackedEntries): Uint8Array => (cipher ? cipher.seal(encodeSegment(packed)) : encodeSegment(packed));
+
+/** A stored payload decoded; a sealed one needs the cipher. */
+export const openSegment = (cipher: SegmentCipher, payload: Uint8Array): PackedEntries =>
+  decodeSegment(cipher ? cipher.open(payload) : openUnsealed(payload, 'a prediction-log segment'));
 
 /** Any handle whose database has the log's tables (callers' handles type more tables than these). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -77,7 +88,7 @@ function idTimes(packed: PackedEntries): { implicit: boolean[]; lo: number | nul
  * count. Run it in a transaction. `keyRange: false` keys every id by a row, for a store whose
  * segments have no key range yet (the upgrade that first made segments).
  */
-export async function insertSegment(db: Db, dialect: Dialect, packed: PackedEntries, options: { keyRange?: boolean } = {}): Promise<number> {
+export async function insertSegment(db: Db, dialect: Dialect, packed: PackedEntries, options: { keyRange?: boolean; cipher?: SegmentCipher } = {}): Promise<number> {
   const n = entryCount(packed);
   let first = Infinity;
   let last = -Infinity;
@@ -91,7 +102,7 @@ export async function insertSegment(db: Db, dialect: Dialect, packed: PackedEntr
   const { implicit, lo, hi } = keyRange ? idTimes(packed) : { implicit: [], lo: null, hi: null };
   const { segment_id } = (await db
     .insertInto('mon_log_segment')
-    .values({ deployment: packed.sources[0].deployment, first_ms: first, last_ms: last, entries: n, rows, payload: encodeSegment(packed), ...(keyRange ? { key_lo: lo, key_hi: hi } : {}) })
+    .values({ deployment: packed.sources[0].deployment, first_ms: first, last_ms: last, entries: n, rows, payload: sealed(options.cipher, packed), ...(keyRange ? { key_lo: lo, key_hi: hi } : {}) })
     .returning('segment_id')
     .executeTakeFirstOrThrow()) as { segment_id: number };
   const keyed: number[] = [];
@@ -106,10 +117,10 @@ export async function insertSegment(db: Db, dialect: Dialect, packed: PackedEntr
 }
 
 /** Stores several packed batches (each of one deployment) in one transaction; resolves with the rows stored. */
-export async function insertSegments(db: Db, dialect: Dialect, batches: readonly PackedEntries[]): Promise<number> {
+export async function insertSegments(db: Db, dialect: Dialect, batches: readonly PackedEntries[], cipher?: SegmentCipher): Promise<number> {
   return db.transaction().execute(async (trx) => {
     let rows = 0;
-    for (const packed of batches) rows += await insertSegment(trx, dialect, packed);
+    for (const packed of batches) rows += await insertSegment(trx, dialect, packed, { cipher });
     return rows;
   });
 }
@@ -132,7 +143,7 @@ const newestFirst = (a: LogRow, b: LogRow) =>
  * (by their latest request) first and the scan stops once no older segment can hold a row
  * newer than the oldest row kept.
  */
-export async function readRows(handle: Db, query: RowQuery): Promise<LogRow[]> {
+export async function readRows(handle: Db, query: RowQuery, cipher?: SegmentCipher): Promise<LogRow[]> {
   const db = handle as Kysely<LogTables>;
   const { deployment, from, to, limit } = query;
   const inRange = (t: number) => (from === undefined || t >= from) && (to === undefined || t < to);
@@ -145,7 +156,7 @@ export async function readRows(handle: Db, query: RowQuery): Promise<LogRow[]> {
     const page = await q.orderBy('last_ms', 'desc').orderBy('segment_id', 'desc').limit(SCAN_PAGE).offset(offset).execute();
     for (const segment of page) {
       if (kept.length >= limit && segment.last_ms < kept[limit - 1].time_ms) return kept;
-      const packed = decodeSegment(segment.payload);
+      const packed = openSegment(cipher, segment.payload);
       for (let e = 0; e < entryCount(packed); e++) if (inRange(packed.times[e])) kept.push(...entryRows(packed, e));
       kept.sort(newestFirst);
       if (kept.length > limit) kept = kept.slice(0, limit);
@@ -196,7 +207,7 @@ async function segmentsByIdTime(db: Kysely<LogTables>, times: number[]): Promise
 }
 
 /** The logged rows of each of `ids` that has any (the first answer logged under an id). */
-export async function rowsByRequestIds(handle: Db, ids: readonly string[]): Promise<Map<string, LogRow[]>> {
+export async function rowsByRequestIds(handle: Db, ids: readonly string[], cipher?: SegmentCipher): Promise<Map<string, LogRow[]>> {
   const db = handle as Kysely<LogTables>;
   const wanted = new Set(ids);
   const list = [...wanted];
@@ -215,7 +226,7 @@ export async function rowsByRequestIds(handle: Db, ids: readonly string[]): Prom
   const load = async (segmentIds: number[]) => {
     for (let i = 0; i < segmentIds.length; i += LOOKUP_CHUNK) {
       const rows = await db.selectFrom('mon_log_segment').select(['segment_id', 'payload']).where('segment_id', 'in', segmentIds.slice(i, i + LOOKUP_CHUNK)).execute();
-      for (const r of rows) segments.set(r.segment_id, decodeSegment(r.payload));
+      for (const r of rows) segments.set(r.segment_id, openSegment(cipher, r.payload));
     }
   };
   await load([...scanned]);
@@ -236,36 +247,108 @@ export async function rowsByRequestIds(handle: Db, ids: readonly string[]): Prom
   return found;
 }
 
+/** Deletes segments and their key rows, in chunks. */
+async function dropSegments(trx: Db, ids: readonly number[]): Promise<void> {
+  for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
+    const chunk = ids.slice(i, i + LOOKUP_CHUNK);
+    await trx.deleteFrom('mon_log_key').where('segment_id', 'in', chunk).execute();
+    await trx.deleteFrom('mon_log_segment').where('segment_id', 'in', chunk).execute();
+  }
+}
+
 /**
- * Deletes logged requests older than `cutoff` and their keys; resolves with the rows deleted.
- * Whole segments go at once; a segment that straddles the cutoff is rewritten with its newer
- * requests only.
+ * Replaces a segment by one holding only the entries `keep` names (none: it is deleted), so
+ * what goes is gone from the store, not only hidden; resolves with the rows removed.
  */
-export async function deleteRowsBefore(handle: Db, dialect: Dialect, cutoff: number): Promise<number> {
+async function rewriteSegment(trx: Db, dialect: Dialect, segmentId: number, packed: PackedEntries, keep: number[], cipher: SegmentCipher): Promise<number> {
+  let before = 0;
+  for (let e = 0; e < entryCount(packed); e++) before += packed.rows[e];
+  await dropSegments(trx, [segmentId]);
+  return before - (keep.length > 0 ? await insertSegment(trx, dialect, selectEntries(packed, keep), { cipher }) : 0);
+}
+
+/**
+ * Deletes logged requests older than `cutoff` (of one deployment, or all) and their keys;
+ * resolves with the rows deleted. Whole segments go at once; a segment that straddles the
+ * cutoff is rewritten with its newer requests only.
+ */
+export async function deleteRowsBefore(handle: Db, dialect: Dialect, cutoff: number, options: { deployment?: string; cipher?: SegmentCipher } = {}): Promise<number> {
   return (handle as Kysely<LogTables>).transaction().execute(async (trx) => {
     let rows = 0;
-    const drop = async (ids: number[]) => {
-      for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
-        const chunk = ids.slice(i, i + LOOKUP_CHUNK);
-        await trx.deleteFrom('mon_log_key').where('segment_id', 'in', chunk).execute();
-        await trx.deleteFrom('mon_log_segment').where('segment_id', 'in', chunk).execute();
-      }
-    };
-    const old = await trx.selectFrom('mon_log_segment').select(['segment_id', 'rows']).where('last_ms', '<', cutoff).execute();
-    await drop(old.map((s) => s.segment_id));
+    let oldQuery = trx.selectFrom('mon_log_segment').select(['segment_id', 'rows']).where('last_ms', '<', cutoff);
+    if (options.deployment !== undefined) oldQuery = oldQuery.where('deployment', '=', options.deployment);
+    const old = await oldQuery.execute();
+    await dropSegments(trx, old.map((s) => s.segment_id));
     for (const s of old) rows += s.rows;
-    const straddling = await trx
-      .selectFrom('mon_log_segment')
-      .select(['segment_id', 'rows', 'payload'])
-      .where('last_ms', '>=', cutoff)
-      .where('first_ms', '<', cutoff)
-      .execute();
-    for (const s of straddling) {
-      const packed = decodeSegment(s.payload);
+    let straddlingQuery = trx.selectFrom('mon_log_segment').select(['segment_id', 'payload']).where('last_ms', '>=', cutoff).where('first_ms', '<', cutoff);
+    if (options.deployment !== undefined) straddlingQuery = straddlingQuery.where('deployment', '=', options.deployment);
+    for (const s of await straddlingQuery.execute()) {
+      const packed = openSegment(options.cipher, s.payload);
       const keep = Array.from(packed.times.keys()).filter((e) => packed.times[e] >= cutoff);
-      await drop([s.segment_id]);
-      rows += s.rows - (await insertSegment(trx, dialect, selectEntries(packed, keep)));
+      rows += await rewriteSegment(trx, dialect, s.segment_id, packed, keep, options.cipher);
     }
     return rows;
   });
+}
+
+/** Every stored segment, oldest first, a page at a time (a data-subject request reads the whole log). */
+async function* allSegments(db: Db, cipher: SegmentCipher): AsyncGenerator<{ segmentId: number; packed: PackedEntries }> {
+  for (let after = -1; ; ) {
+    const page = (await (db as Kysely<LogTables>)
+      .selectFrom('mon_log_segment')
+      .select(['segment_id', 'payload'])
+      .where('segment_id', '>', after)
+      .orderBy('segment_id')
+      .limit(SCAN_PAGE)
+      .execute()) as { segment_id: number; payload: Uint8Array }[];
+    for (const s of page) yield { segmentId: s.segment_id, packed: openSegment(cipher, s.payload) };
+    if (page.length < SCAN_PAGE) return;
+    after = page[page.length - 1].segment_id;
+  }
+}
+
+/** The logged rows of the entries `match` picks, oldest segment first. */
+export async function findEntries(handle: Db, match: (packed: PackedEntries, e: number) => boolean, cipher?: SegmentCipher): Promise<LogRow[]> {
+  const out: LogRow[] = [];
+  for await (const { packed } of allSegments(handle, cipher)) {
+    for (let e = 0; e < entryCount(packed); e++) if (match(packed, e)) out.push(...entryRows(packed, e));
+  }
+  return out;
+}
+
+/** Deletes the entries `match` picks (rewriting the segments that hold them); resolves with their request ids and the rows deleted. */
+export async function eraseEntries(handle: Db, dialect: Dialect, match: (packed: PackedEntries, e: number) => boolean, cipher?: SegmentCipher): Promise<{ requestIds: string[]; rows: number }> {
+  return (handle as Kysely<LogTables>).transaction().execute(async (trx) => {
+    const hits: { segmentId: number; packed: PackedEntries; keep: number[]; gone: string[] }[] = [];
+    for await (const { segmentId, packed } of allSegments(trx, cipher)) {
+      const keep: number[] = [];
+      const gone: string[] = [];
+      for (let e = 0; e < entryCount(packed); e++) {
+        if (match(packed, e)) gone.push(requestIdOf(packed, e));
+        else keep.push(e);
+      }
+      if (gone.length > 0) hits.push({ segmentId, packed, keep, gone });
+    }
+    // Rewritten after the scan: a rewritten segment gets a new id the scan would meet again.
+    let rows = 0;
+    for (const h of hits) rows += await rewriteSegment(trx, dialect, h.segmentId, h.packed, h.keep, cipher);
+    return { requestIds: hits.flatMap((h) => h.gone), rows };
+  });
+}
+
+/** Rewraps each sealed segment's data key under the current master key (the ciphertext stays); returns how many it rewrapped. */
+export async function rewrapSegments(handle: Db, keyring: Keyring): Promise<number> {
+  const db = handle as Kysely<LogTables>;
+  let n = 0;
+  for (let after = -1; ; ) {
+    const page = (await db.selectFrom('mon_log_segment').select(['segment_id', 'payload']).where('segment_id', '>', after).orderBy('segment_id').limit(SCAN_PAGE).execute()) as { segment_id: number; payload: Uint8Array }[];
+    for (const s of page) {
+      const rewrapped = rewrapPayload(keyring, s.payload);
+      if (!rewrapped) continue;
+      await db.updateTable('mon_log_segment').set({ payload: rewrapped }).where('segment_id', '=', s.segment_id).execute();
+      n++;
+    }
+    if (page.length < SCAN_PAGE) return n;
+    after = page[page.length - 1].segment_id;
+  }
 }

@@ -34,6 +34,8 @@ export interface MonLogSettingTable {
   deployment: string;
   sample_rate: number;
   updated_ms: number;
+  /** How long this deployment's rows are kept, ms (0: forever); null: the log's default. */
+  retention_ms: number | null;
 }
 
 export interface LogTables {
@@ -127,6 +129,11 @@ export const logMigrations: Migrations = {
       await db.schema.alterTable('mon_log_segment').addColumn('key_lo', 'bigint').execute();
       await db.schema.alterTable('mon_log_segment').addColumn('key_hi', 'bigint').execute();
       await db.schema.createIndex('mon_log_segment_key_time').on('mon_log_segment').column('key_lo').execute();
+    },
+  },  // Retention per deployment (privacy): how long its logged predictions and feedback are kept.
+  '1020_monitoring_log_retention': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('mon_log_setting').addColumn('retention_ms', 'bigint').execute();
     },
   },
 };

@@ -43,6 +43,8 @@ export interface PredictionLogOptions {
   flushIntervalMs?: number;
   /** Logged rows older than this are deleted (default 30 days; 0 keeps them forever). */
   retentionMs?: number;
+  /** Master keys (a key file and/or a base64 key) segments are sealed under; without, they are stored as encoded. */
+  masterKeys?: { file?: string; key?: string };
   /** How often the retention sweep runs (default 1 hour). */
   pruneIntervalMs?: number;
   /**

@@ -10,7 +10,7 @@ import type { Kysely } from 'kysely';
 import type { StoreUri } from '../../config.js';
 import type { Dialect } from '../../storage/metadata.js';
 import type { PackedEntries } from './pack.js';
-import { insertSegments } from './segments.js';
+import { insertSegments, type SegmentCipher } from './segments.js';
 import type { LogTables } from './tables.js';
 
 export interface LogWriter {
@@ -24,10 +24,11 @@ export class InlineWriter implements LogWriter {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     private readonly db: Kysely<any>,
     private readonly dialect: Dialect,
+    private readonly cipher: SegmentCipher,
   ) {}
 
   write(batches: readonly PackedEntries[]): Promise<number> {
-    return insertSegments(this.db as Kysely<LogTables>, this.dialect, batches);
+    return insertSegments(this.db as Kysely<LogTables>, this.dialect, batches, this.cipher);
   }
 
   async close(): Promise<void> {}
@@ -58,12 +59,14 @@ export class WorkerWriter implements LogWriter {
   constructor(
     private readonly store: StoreUri,
     private readonly fallback: LogWriter,
+    /** The thread seals segments with its own keyring over the same keys. */
+    private readonly masterKeys?: { file?: string; key?: string },
   ) {}
 
   /** Started on the first write, so processes that never log (CLI commands) never pay for it. */
   private started(): Worker {
     if (this.worker) return this.worker;
-    const worker = spawn({ store: this.store });
+    const worker = spawn({ store: this.store, masterKeys: this.masterKeys });
     // An idle writer never holds the process open; one with writes in flight does.
     worker.unref();
     worker.on('message', (msg: WorkerReply) => {

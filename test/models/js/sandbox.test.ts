@@ -119,13 +119,44 @@ describe('js models run sandboxed', () => {
     assert.equal(existsSync(target), false);
   });
 
-  test('a model whose process dies fails its calls instead of hanging', async () => {
+  test('a model whose process dies fails its calls, answers 503 while it restarts, then serves again', async () => {
     const dying = join(tmp, 'dying');
     mkdirSync(dying);
-    writeFileSync(join(dying, 'model.mjs'), 'export function predict() { process.exit(3); }\n');
+    writeFileSync(join(dying, 'model.mjs'), 'export function predict(batch) { if (batch.column("x").data[0] === 3) process.exit(3); return { y: batch.column("x") }; }\n');
     const p = await loadModel(dying);
-    await assert.rejects(p.predict(Batch.from({ x: { dtype: 'float64', shape: [], data: new Float64Array([1]) } })), { code: 'FailedPrecondition', message: /exited \(code 3\)/ });
-    await assert.rejects(p.predict(Batch.from({ x: { dtype: 'float64', shape: [], data: new Float64Array([1]) } })), { code: 'FailedPrecondition' });
+    const x = (v: number) => Batch.from({ x: { dtype: 'float64', shape: [], data: new Float64Array([v]) } });
+    await assert.rejects(p.predict(x(3)), { code: 'FailedPrecondition', message: /exited \(code 3\)/ });
+    await assert.rejects(p.predict(x(1)), (err: Error & { code: string }) => {
+      assert.equal(err.code, 'Unavailable');
+      assert.match(err.message, /exited \(code 3\); restarting it in 0.5 s/);
+      assert.doesNotMatch(err.message, new RegExp(tmp));
+      return true;
+    });
+    let answer: Batch | undefined;
+    while (!answer) answer = await p.predict(x(1)).catch(async () => void (await new Promise((r) => setTimeout(r, 100))));
+    assert.deepEqual([...(answer.column('y').data as Float64Array)], [1]);
+    // It dies again: the next wait is longer (backoff), and it comes back again.
+    await assert.rejects(p.predict(x(3)), { code: 'FailedPrecondition' });
+    await assert.rejects(p.predict(x(1)), { code: 'Unavailable', message: /restarting it in 1 s/ });
     await p.close();
+  });
+
+  test('an async predict takes calls concurrently: a slow call does not hold up the next', async () => {
+    const waiting = join(tmp, 'waiting');
+    mkdirSync(waiting);
+    // The first call waits until a second one arrives; answered one at a time, neither would finish.
+    writeFileSync(
+      join(waiting, 'model.mjs'),
+      'let release;\nexport async function predict(batch) {\n  if (!release) await new Promise((r) => { release = r; });\n  else release();\n  return { y: batch.column("x") };\n}\n',
+    );
+    const p = await loadModel(waiting);
+    try {
+      assert.equal(p.concurrentCalls, Number.POSITIVE_INFINITY);
+      const x = (v: number) => Batch.from({ x: { dtype: 'float64', shape: [], data: new Float64Array([v]) } });
+      const [a, b] = await Promise.all([p.predict(x(1)), p.predict(x(2))]);
+      assert.deepEqual([a.column('y').data[0], b.column('y').data[0]], [1, 2]);
+    } finally {
+      await p.close();
+    }
   });
 });

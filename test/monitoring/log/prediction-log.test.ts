@@ -1,7 +1,16 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Batch, column } from '../../../src/models/batch.js';
+import { randomBytes } from 'node:crypto';
 import { ENGINES, T0, record } from '../monitors/helpers.js';
+import { Leadership, Leases } from '../../../src/cluster/leases.js';
+import { clusterMigrations } from '../../../src/cluster/migrations.js';
+import { PredictionLog } from '../../../src/monitoring/log/prediction-log.js';
+import { monitoringMigrations } from '../../../src/monitoring/service.js';
+import { coreMigrations } from '../../../src/storage/core-migrations.js';
+import { migrate } from '../../../src/storage/metadata.js';
+
+const DAY = 86_400_000;
 
 for (const engine of ENGINES) {
   describe(`prediction log: ${engine.name}`, async () => {
@@ -107,6 +116,85 @@ for (const engine of ENGINES) {
         assert.deepEqual((await log.list()).map((r) => r.requestId), ['new']);
         const fb = await h.service.submitFeedback([{ request_id: 'old', label: 1 }]);
         assert.equal(fb.unknown.length, 1);
+      } finally {
+        await h.close();
+      }
+    });
+
+    test('retention per deployment (its own period, 0 for forever, else the default) is swept by the replica holding the retention lease', { skip }, async () => {
+      const [a, b] = await engine.replicas({ log: { retentionMs: 7 * DAY } });
+      try {
+        for (const [h, holder] of [[a, 'a'], [b, 'b']] as const) {
+          await migrate(h.metadata, { ...coreMigrations, ...monitoringMigrations, ...clusterMigrations });
+          h.service.log.leader = new Leadership(new Leases(h.metadata.db, h.clock), 'monitoring.retention', holder, 30_000);
+        }
+        const log = a.service.log;
+        await log.setRetention('short', DAY);
+        await b.service.log.setRetention('forever', 0);
+        log.record(record('loans-old', T0, { x: [1] }, { y: [1] }));
+        log.record(record('loans-new', T0 + 6 * DAY, { x: [1] }, { y: [1] }));
+        log.record(record('short-5d', T0 + 5 * DAY, { x: [1] }, { y: [1] }, 'short'));
+        log.record(record('short-7.5d', T0 + 7.5 * DAY, { x: [1] }, { y: [1] }, 'short'));
+        log.record(record('forever-old', T0, { x: [1] }, { y: [1] }, 'forever'));
+        await a.service.submitFeedback([{ request_id: 'short-5d', label: 1 }, { request_id: 'forever-old', label: 1 }]);
+        assert.deepEqual(await b.service.log.retentions(), { default: 7 * DAY, deployments: { short: DAY, forever: 0 } });
+        // Not due yet (the sweep runs hourly by the clock): nothing happens.
+        assert.equal(await a.service.log.sweep(), undefined);
+        a.clock.advance(8 * DAY);
+        b.clock.advance(8 * DAY);
+        assert.equal(await a.service.log.sweep(), 2, 'loans-old (7 d) and short-5d (1 d) go');
+        assert.equal(await b.service.log.sweep(), undefined, 'the other replica does not hold the lease');
+        assert.deepEqual((await b.service.log.list({ limit: 10 })).map((r) => r.requestId).sort(), ['forever-old', 'loans-new', 'short-7.5d']);
+        const fb = await a.metadata.db.selectFrom('mon_feedback' as never).select('request_id' as never).execute();
+        assert.deepEqual(fb.map((r: any) => r.request_id), ['forever-old']);
+        await assert.rejects(log.setRetention('short', -1), { code: 'InvalidArgument', message: /retention/ });
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
+    test('a data subject\'s predictions and feedback are found and erased by their key or the hash of a PII input, from store and memory', { skip }, async () => {
+      const h = await engine.open({ log: { batchRows: 2 } });
+      try {
+        const log = h.service.log;
+        const keyed = (id: string, key: string | undefined, inputs: Record<string, string[] | number[]>, deployment = 'loans') => ({ ...record(id, T0, inputs, { y: [1] }, deployment), ...(key ? { key } : {}) });
+        log.record(keyed('a1', 'alice', { x: [1] }));
+        log.record(keyed('b1', 'bob', { x: [2] }));
+        log.record(keyed('a2', undefined, { email: ['h(alice)'] }, 'other'));
+        log.record(keyed('b2', 'bob', { email: ['h(bob)'] }, 'other'));
+        log.record(keyed('a3', 'alice', { x: [3] }));
+        await h.service.submitFeedback([{ request_id: 'a1', label: 1 }, { request_id: 'b1', label: 0 }]);
+        const alice = { key: 'alice', hashed: ['h(alice)'] };
+        assert.deepEqual((await log.subjectRows(alice)).map((r) => r.requestId).sort(), ['a1', 'a2', 'a3']);
+        assert.deepEqual(await log.eraseSubject(alice), { requests: 3, rows: 3, feedback: 1 });
+        assert.deepEqual(await log.subjectRows(alice), []);
+        assert.deepEqual((await log.list()).map((r) => r.requestId).sort(), ['b1', 'b2']);
+        assert.deepEqual(log.recent({ limit: 10 }).map((r) => r.requestId).sort(), ['b1', 'b2'], 'live views forget them too');
+        await assert.rejects(log.get('a2'), { code: 'NotFound' });
+        const fb = await h.service.submitFeedback([{ request_id: 'b1', label: 1 }]);
+        assert.equal(fb.replaced, 1, "bob's feedback stays");
+      } finally {
+        await h.close();
+      }
+    });
+
+    test('with a master key, segments are sealed at rest: unreadable without it, readable with it', { skip }, async () => {
+      const key = randomBytes(32).toString('base64');
+      const h = await engine.open({ log: { masterKeys: { key } } });
+      try {
+        const log = h.service.log;
+        log.record(record('s1', T0, { city: ['paris'] }, { y: [1] }));
+        await log.flush();
+        const [row] = await h.metadata.db.selectFrom('mon_log_segment' as never).select('payload' as never).execute();
+        const payload = Buffer.from((row as { payload: Uint8Array }).payload);
+        assert.equal(payload.subarray(0, 4).toString(), 'MPS1');
+        assert.equal(payload.includes('paris'), false);
+        assert.deepEqual((await log.get('s1'))[0].inputs, { city: 'paris' });
+        const keyless = new PredictionLog(h.metadata.db as never, h.clock, { writer: 'inline' }, h.metadata.dialect);
+        await assert.rejects(keyless.get('s1'), { code: 'FailedPrecondition', message: /encrypted at rest; configure the master key/ });
+        const wrongKey = new PredictionLog(h.metadata.db as never, h.clock, { writer: 'inline', masterKeys: { key: randomBytes(32).toString('base64') } }, h.metadata.dialect);
+        await assert.rejects(wrongKey.get('s1'), { code: 'FailedPrecondition', message: /master key k[0-9a-f]+ is not configured/ });
       } finally {
         await h.close();
       }
