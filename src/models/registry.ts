@@ -11,6 +11,7 @@ import { findJsEntry, jsFlavor, loadJs } from './js/flavor.js';
 import { readMLmodel } from './mlmodel.js';
 import { onnxFlavor } from './onnx/flavor.js';
 import type { Flavor, LoadOptions, Predictor } from './predictor.js';
+import { PREPROCESS_FILE, PreprocessedPredictor, readPreprocess } from './preprocess.js';
 import { xgboostFlavor } from './xgboost/flavor.js';
 
 const flavors = new Map<string, Flavor>([
@@ -86,7 +87,7 @@ export async function resolveArtifact(path: string, flavor?: string): Promise<Re
 async function scanFolder(path: string, flavor?: string): Promise<ResolvedArtifact> {
   for (const name of (await readdir(path)).sort()) {
     const file = join(path, name);
-    if ((await stat(file)).isDirectory()) continue;
+    if (name === PREPROCESS_FILE || (await stat(file)).isDirectory()) continue;
     const detected = await detectFile(file);
     if (detected && detected !== 'js' && (!flavor || flavor === detected)) return { flavor: detected, path: file };
   }
@@ -111,13 +112,20 @@ function fromMLmodelFlavors(dir: string, sections: Record<string, Record<string,
 
 /**
  * Loads a model artifact (a file, or a folder with or without an MLmodel file) with the given
- * or detected flavor.
+ * or detected flavor; a folder's preprocess.json puts its preprocessing step in front.
  */
 export async function loadModel(path: string, options: LoadOptions = {}): Promise<Predictor> {
   if (options.flavor && !flavors.has(options.flavor)) {
     throw invalidArgument(`unknown flavor "${options.flavor}" (known: ${flavorNames().join(', ')})`);
   }
   const artifact = await resolveArtifact(path, options.flavor);
-  if (artifact.flavor === 'js') return loadJs(artifact.path, options, artifact.module);
-  return flavors.get(artifact.flavor)!.load(artifact.path, options);
+  const preprocess = (await stat(path)).isDirectory() ? await readPreprocess(path) : undefined;
+  const predictor = artifact.flavor === 'js' ? await loadJs(artifact.path, options, artifact.module) : await flavors.get(artifact.flavor)!.load(artifact.path, options);
+  if (!preprocess) return predictor;
+  try {
+    return new PreprocessedPredictor(predictor, preprocess);
+  } catch (err) {
+    await predictor.close();
+    throw err;
+  }
 }
