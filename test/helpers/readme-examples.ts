@@ -5,7 +5,8 @@
  * What the README may say to this reader, on the line before a block:
  *   <!-- example: skip REASON -->   not run here (a second machine, Docker, a fixed install step)
  *   <!-- example: slow REASON -->   run only with MODELPORT_README_SLOW=1
- * and on a command line, a trailing comment `# exits N` means the command must exit N.
+ * and on a command line, a trailing comment `# exits N` means the command must exit N, and
+ * `# answers 4xx` that the HTTP call must fail. Every other curl must answer 2xx (--fail-with-body).
  * Ports 5000 and 8765 in the text become free ports, so a busy machine's servers do not collide.
  */
 export interface Example {
@@ -39,16 +40,26 @@ export function extractExamples(readme: string): Example[] {
   return out;
 }
 
-/** A command line whose trailing comment says `# exits N` runs as `cmd || test $? -eq N` and must exit N. */
+/**
+ * A command whose last line's trailing comment says `# exits N` (lines continued with a
+ * backslash are one command) becomes `if CMD; then fail; else check $? = N; fi`.
+ */
 function expectExits(code: string): string {
-  return code
-    .split('\n')
-    .map((l) => {
-      const m = /^(.*?\S)\s+#\s*exits (\d+)\b.*$/.exec(l);
-      if (!m || m[1].endsWith('\\')) return l;
-      return `if ${m[1]}; then echo "expected exit ${m[2]}, got 0" >&2; false; else s=$?; [ "$s" -eq ${m[2]} ] || { echo "expected exit ${m[2]}, got $s" >&2; false; }; fi`;
-    })
-    .join('\n');
+  const out: string[] = [];
+  let pending: string[] = [];
+  for (const line of code.split('\n')) {
+    pending.push(line);
+    if (line.trimEnd().endsWith('\\')) continue;
+    const m = /^(.*?\S)\s+#\s*(?:exits (\d+)|answers ([45]\d\d))\b.*$/.exec(line);
+    if (m) {
+      const command = [...pending.slice(0, -1), m[1]].join('\n');
+      // curl --fail-with-body exits 22 on an HTTP error.
+      const exit = m[2] ?? '22';
+      out.push(`if ${command}; then echo "expected exit ${exit}, got 0" >&2; false; else s=$?; [ "$s" -eq ${exit} ] || { echo "expected exit ${exit}, got $s" >&2; false; }; fi`);
+    } else out.push(...pending);
+    pending = [];
+  }
+  return [...out, ...pending].join('\n');
 }
 
 export interface ScriptOptions {
@@ -65,6 +76,7 @@ export function examplesScript(examples: Example[], options: ScriptOptions): { s
     'set -e',
     `modelport() { ${options.cli} "$@"; }`,
     'npx() { if [ "$1" = modelport ]; then shift; modelport "$@"; else command npx "$@"; fi; }',
+    'curl() { case " $* " in *" -sf "*|*" -f "*) command curl "$@" ;; *) command curl --fail-with-body "$@" ;; esac; }',
   ];
   const body = ran.map((e) => {
     const code = expectExits(e.code)
