@@ -89,6 +89,14 @@ export function parsePreprocess(value: unknown, source = PREPROCESS_FILE): Prepr
   return { numeric, one_hot: oneHot };
 }
 
+/** The columns callers send: numbers, then category names. */
+export function rawInputs(spec: PreprocessSpec): TensorSpec[] {
+  return [
+    ...spec.numeric.map((s): TensorSpec => ({ name: s.column, dtype: 'float64', shape: [] })),
+    ...spec.one_hot.map((s): TensorSpec => ({ name: s.column, dtype: 'string', shape: [] })),
+  ];
+}
+
 /** The features a spec produces, in the model's input order. */
 function featureOrder(spec: PreprocessSpec, model: Signature, source: string): string[] {
   const produced = [...spec.numeric.map((s) => s.feature), ...spec.one_hot.flatMap((s) => s.levels.map((l) => l.feature))];
@@ -129,11 +137,7 @@ export class PreprocessedPredictor implements Predictor {
     for (const s of spec.numeric) columnOf.set(s.feature, s.column);
     for (const s of spec.one_hot) for (const l of s.levels) columnOf.set(l.feature, s.column);
     this.featureColumn = this.features.map((f) => columnOf.get(f)!);
-    const inputs: TensorSpec[] = [
-      ...spec.numeric.map((s): TensorSpec => ({ name: s.column, dtype: 'float64', shape: [] })),
-      ...spec.one_hot.map((s): TensorSpec => ({ name: s.column, dtype: 'string', shape: [] })),
-    ];
-    this.signature = { inputs, outputs: inner.signature.outputs };
+    this.signature = { inputs: rawInputs(spec), outputs: inner.signature.outputs };
     this.metadata = { ...inner.metadata, preprocess: spec, model_inputs: inner.signature.inputs.map((s) => s.name) };
   }
 
