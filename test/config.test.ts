@@ -73,3 +73,39 @@ test('bad values are InvalidArgument errors naming the flag', () => {
 test('redact hides passwords in URIs', () => {
   assert.equal(redact('postgres://u:secret@h:5432/db'), 'postgres://u:***@h:5432/db');
 });
+
+test('every variable of the README configuration table: flag > environment > default', () => {
+  const cwd = '/w';
+  const cases: { flag: keyof NonNullable<Parameters<typeof loadConfig>[0]>; env: string; flagValue: string; envValue: string; read: (c: ReturnType<typeof loadConfig>) => unknown; fallback: unknown }[] = [
+    { flag: 'port', env: 'PORT', flagValue: '7000', envValue: '6000', read: (c) => c.port, fallback: 5000 },
+    { flag: 'host', env: 'HOST', flagValue: '10.0.0.1', envValue: '0.0.0.0', read: (c) => c.host, fallback: '127.0.0.1' },
+    { flag: 'data', env: 'DATA', flagValue: '/flag', envValue: '/env', read: (c) => c.dataDir, fallback: '/w/modelport-data' },
+    { flag: 'store', env: 'STORE', flagValue: 'sqlite:/flag.db', envValue: 'sqlite:/env.db', read: (c) => c.store, fallback: { kind: 'sqlite', path: '/w/modelport-data/modelport.db' } },
+    { flag: 'artifacts', env: 'ARTIFACTS', flagValue: 'file:/flag', envValue: 'file:/env', read: (c) => c.artifacts, fallback: { kind: 'file', path: '/w/modelport-data/artifacts' } },
+    { flag: 'online', env: 'ONLINE', flagValue: 'sqlite:/flag.db', envValue: 'sqlite:/env.db', read: (c) => c.online, fallback: { kind: 'sqlite', path: '/w/modelport-data/online.db' } },
+    { flag: 'queue', env: 'QUEUE', flagValue: 'redis://flag:6379', envValue: 'redis://env:6379', read: (c) => c.queue, fallback: { kind: 'local' } },
+    { flag: 'logLevel', env: 'LOG_LEVEL', flagValue: 'debug', envValue: 'warn', read: (c) => c.logLevel, fallback: 'info' },
+    { flag: 'auth', env: 'AUTH', flagValue: 'auto', envValue: 'on', read: (c) => c.auth, fallback: loadConfig({}, {}, cwd).auth },
+    { flag: 'masterKeyFile', env: 'MASTER_KEY_FILE', flagValue: '/flag.key', envValue: '/env.key', read: (c) => c.masterKeyFile, fallback: undefined },
+    { flag: 'dataRoots', env: 'DATA_ROOTS', flagValue: '/flag', envValue: '/env', read: (c) => c.dataRoots, fallback: [] },
+    { flag: 'bodyLimit', env: 'BODY_LIMIT', flagValue: '4096', envValue: '2048', read: (c) => c.bodyLimit, fallback: 64 * 1024 * 1024 },
+  ];
+  for (const c of cases) {
+    const env = { [`MODELPORT_${c.env}`]: c.envValue };
+    const fromEnv = c.read(loadConfig({}, env, cwd));
+    assert.deepEqual(c.read(loadConfig({}, {}, cwd)), c.fallback, `${c.flag}: default`);
+    assert.notDeepEqual(fromEnv, c.fallback, `${c.flag}: MODELPORT_${c.env} applies`);
+    assert.deepEqual(fromEnv, c.read(loadConfig({ [c.flag]: c.envValue }, {}, cwd)), `${c.flag}: the environment reads as the flag does`);
+    assert.deepEqual(c.read(loadConfig({ [c.flag]: c.flagValue }, env, cwd)), c.read(loadConfig({ [c.flag]: c.flagValue }, {}, cwd)), `${c.flag}: the flag wins`);
+  }
+});
+
+test('no CLI option carries a default that would hide its MODELPORT_ variable', async () => {
+  const { buildProgram } = await import('../src/cli/main.js');
+  const program = buildProgram();
+  const server = program.commands.find((c) => c.name() === 'server')!;
+  const configFlags = ['--port', '--host', '--data', '--store', '--artifacts', '--online', '--queue', '--log-level', '--auth', '--master-key-file', '--tls-cert', '--tls-key', '--data-roots'];
+  for (const option of [...program.options, ...server.options].filter((o) => configFlags.includes(o.long ?? ''))) {
+    assert.equal(option.defaultValue, undefined, `${option.long} has a default`);
+  }
+});

@@ -4,12 +4,16 @@
  * for approvals (sent as x-modelport-user until token auth lands).
  */
 import { createReadStream } from 'node:fs';
+import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { invalidArgument } from '../core/errors.js';
 import { ModelportClient } from '../client/client.js';
 import { InjectTransport } from '../client/transport.js';
 import { ExplainClient } from '../client/explain.js';
 import { RegistryClient, counted, httpBlobUploader, type BlobUploader, type ModelVersion, type RegisteredModel } from '../client/registry.js';
+import { parsePreprocess, PREPROCESS_FILE } from '../models/preprocess.js';
 import type { Actor } from '../registry/index.js';
 import { createPlatform } from '../platform.js';
 import { buildApp } from '../server/app.js';
@@ -122,6 +126,31 @@ function versionsTable(versions: ModelVersion[]): string {
   );
 }
 
+/**
+ * The model at `path` with a preprocessing step beside it, in a temporary folder, loaded once
+ * so a step that does not fit the model is refused here, naming the field, before any upload.
+ */
+async function withPreprocess(path: string, preprocess: string, flavor?: string): Promise<string> {
+  let spec;
+  try {
+    spec = parsePreprocess(JSON.parse(await readFile(preprocess, 'utf8')), preprocess);
+  } catch (e) {
+    throw invalidArgument(`--preprocess: ${(e as Error).message}`);
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'mp-preprocess-'));
+  try {
+    if ((await stat(path)).isDirectory()) await cp(path, dir, { recursive: true });
+    else await cp(path, join(dir, basename(path)));
+    await writeFile(join(dir, PREPROCESS_FILE), `${JSON.stringify(spec, null, 2)}\n`);
+    const { loadModel } = await import('../models/index.js');
+    await (await loadModel(dir, { flavor, threads: 1 }).catch((e: Error) => Promise.reject(invalidArgument(`--preprocess: ${e.message}`)))).close();
+    return dir;
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
 export function registerModelsCommand(program: Command): Command {
   const models = program.command('models').description('model registry: register, list, show, aliases and approvals').exitOverride();
   const withActor = (c: Command) => c.option('--as <user>', 'act as this user (sent as x-modelport-user until token auth)').option('--roles <roles>', 'comma-separated roles of that user');
@@ -135,12 +164,15 @@ export function registerModelsCommand(program: Command): Command {
     .option('--description <text>', 'version description')
     .option('--tag <key=value>', 'version tag; repeatable', collect, [])
     .option('--run-id <id>', 'the run that produced the model (for lineage)')
+    .option('--preprocess <file>', 'a preprocessing step (preprocess.json: numeric scaling, one-hot columns) stored with the version; callers then send the raw columns')
     .option('--json', 'print the new version as JSON')
-    .addHelpText('after', '\nExamples:\n  modelport models register fraud ./model.onnx\n  modelport models register fraud ./mlruns/0/abc/artifacts/model --run-id abc')
-    .action(async (name: string, path: string, flags: { flavor?: string; description?: string; tag: string[]; runId?: string; json?: boolean } & ActorFlags, command: Command) => {
+    .addHelpText('after', '\nExamples:\n  modelport models register fraud ./model.onnx\n  modelport models register fraud ./mlruns/0/abc/artifacts/model --run-id abc\n  modelport models register loans ./model.json --preprocess preprocess.json')
+    .action(async (name: string, given: string, flags: { flavor?: string; description?: string; tag: string[]; runId?: string; preprocess?: string; json?: boolean } & ActorFlags, command: Command) => {
       const { out, err } = io(command);
       const flavor = checkFlavor(flags.flavor);
       const tags = parseTags(flags.tag);
+      const staged = flags.preprocess ? await withPreprocess(given, flags.preprocess, flavor) : undefined;
+      const path = staged ?? given;
       const version = await withUploadingRegistry(command, actorOf(flags), async (registry) => {
         let bar: ReturnType<typeof progress> | undefined;
         let shown = 0;
@@ -157,7 +189,7 @@ export function registerModelsCommand(program: Command): Command {
         });
         bar?.done();
         return v;
-      });
+      }).finally(() => staged && rm(staged, { recursive: true, force: true }));
       if (flags.json) out(`${JSON.stringify(version, null, 2)}\n`);
       else {
         out(`registered ${describeVersion(version)}\n`);
@@ -167,12 +199,15 @@ export function registerModelsCommand(program: Command): Command {
 
   models
     .command('delete')
-    .description('delete a registered model, or one of its versions; refused while a deployment serves it')
+    .description('delete a registered model, or one of its versions; refused while a deployment serves it, unless --force')
     .argument('<name>')
     .argument('[version]', 'only this version (a number or an alias)')
-    .action(async (name: string, version: string | undefined, _flags: unknown, command: Command) => {
+    .option('--force', 'delete the deployments that serve it first')
+    .action(async (name: string, version: string | undefined, flags: { force?: boolean }, command: Command) => {
       const { out } = io(command);
-      await withRegistry(command, {}, (registry) => (version === undefined ? registry.deleteModel(name) : registry.deleteVersion(name, version)));
+      const force = { force: flags.force };
+      const undeployed = await withRegistry(command, {}, (registry) => (version === undefined ? registry.deleteModel(name, force) : registry.deleteVersion(name, version, force)));
+      for (const d of undeployed) out(`deleted deployment ${d}\n`);
       out(version === undefined ? `deleted model ${name} and its versions\n` : `deleted ${name} version ${version}\n`);
     });
 

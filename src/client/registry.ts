@@ -109,12 +109,15 @@ export class RegistryClient {
     return this.call('POST', '/api/v1/registry/models', undefined, { name, ...options });
   }
 
-  async deleteModel(name: string): Promise<void> {
-    await this.call('DELETE', `/api/v1/registry/models/${enc(name)}`);
+  /** Deletes a model; with force, the deployments that serve it first (their names are returned). */
+  async deleteModel(name: string, options: { force?: boolean } = {}): Promise<string[]> {
+    const answer = await this.call<{ deleted_deployments?: string[] } | undefined>('DELETE', `/api/v1/registry/models/${enc(name)}${options.force ? '?force=true' : ''}`);
+    return answer?.deleted_deployments ?? [];
   }
 
-  async deleteVersion(name: string, version: number | string): Promise<void> {
-    await this.call('DELETE', `/api/v1/registry/models/${enc(name)}/versions/${enc(String(version))}`);
+  async deleteVersion(name: string, version: number | string, options: { force?: boolean } = {}): Promise<string[]> {
+    const answer = await this.call<{ deleted_deployments?: string[] } | undefined>('DELETE', `/api/v1/registry/models/${enc(name)}/versions/${enc(String(version))}${options.force ? '?force=true' : ''}`);
+    return answer?.deleted_deployments ?? [];
   }
 
   getModel(name: string): Promise<RegisteredModel> {

@@ -3,7 +3,7 @@
  * where it is exact, else KernelSHAP) or asked for, run on the request's rows.
  */
 import { failedPrecondition, invalidArgument } from '../core/errors.js';
-import { conform, type Batch, type Predictor } from '../models/index.js';
+import { conform, PreprocessedPredictor, type Batch, type Predictor } from '../models/index.js';
 import type { Background } from './background.js';
 import { kernelShap } from './kernel-shap.js';
 import { lime } from './lime.js';
@@ -63,8 +63,38 @@ export function checkMethod(method: unknown): ExplainMethod | undefined {
 export const MAX_TREE_ROWS = 10_000;
 export const MAX_EVALUATIONS = 50_000_000;
 
+/**
+ * A model with a preprocessing step is explained on the features it was trained on; SHAP values
+ * are additive, so a raw column's attribution is the sum over its features (a one-hot column's
+ * levels), and callers read the explanation in the columns they sent. LIME's local slopes stay
+ * per feature: a slope of a category column has no meaning.
+ */
+function byInputColumn(p: PreprocessedPredictor, e: Explanation): Explanation {
+  if (e.method === 'lime') return e;
+  const names = p.signature.inputs.map((s) => s.name);
+  const target = p.featureColumn.map((c) => names.indexOf(c));
+  const { rows, groups, features, values, base } = e.attributions;
+  const C = names.length;
+  const grouped = new Float64Array(rows * groups * C);
+  for (let m = 0; m < rows * groups; m++) for (let j = 0; j < features; j++) grouped[m * C + target[j]] += values[m * features + j];
+  const out: Explanation = { ...e, featureNames: names, attributions: { rows, groups, features: C, values: grouped, base } };
+  if (e.interactions) {
+    const inter = new Float64Array(rows * groups * C * C);
+    for (let m = 0; m < rows * groups; m++) {
+      for (let i = 0; i < features; i++) {
+        for (let j = 0; j < features; j++) inter[(m * C + target[i]) * C + target[j]] += e.interactions[(m * features + i) * features + j];
+      }
+    }
+    out.interactions = inter;
+  }
+  return out;
+}
+
 export async function explainBatch(ctx: ExplainContext, input: Batch, options: ExplainOptions = {}): Promise<Explanation> {
   const { predictor } = ctx;
+  if (predictor instanceof PreprocessedPredictor) {
+    return byInputColumn(predictor, await explainBatch({ ...ctx, predictor: predictor.inner }, predictor.encode(input), options));
+  }
   const layout = featureLayout(predictor.signature);
   const batch = conform(input, predictor.signature.inputs);
   if (batch.rows > MAX_TREE_ROWS) throw invalidArgument(`inputs: ${batch.rows} rows is more than the ${MAX_TREE_ROWS} one explanation request may hold`);

@@ -11,7 +11,7 @@ import { mulberry32 } from '../core/random.js';
 import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { TableFormat } from '../data/read-table.js';
-import { fromRecords, parseXgboost, resolveArtifact, type Batch, type Predictor } from '../models/index.js';
+import { fromColumns, fromRecords, parseXgboost, PreprocessedPredictor, resolveArtifact, type Batch, type Predictor } from '../models/index.js';
 import { treeRange } from '../models/xgboost/flavor.js';
 import { readDataset } from '../monitoring/monitors/frames.js';
 import { summarize, type Background } from './background.js';
@@ -19,7 +19,7 @@ import { explainBatch, type ExplainContext, type ExplainOptions, type Explanatio
 import type { ExplainTables } from './migrations.js';
 import { renderExplanationReport, type ReportOptions } from './report.js';
 import { SampledExplanationLog } from './sampled-log.js';
-import { chooseOutput, featureLayout, matrixToBatch, predictorFn, tableToMatrix, type FeatureLayout } from './tabular.js';
+import { batchToMatrix, chooseOutput, featureLayout, matrixToBatch, predictorFn, tableToMatrix, type FeatureLayout } from './tabular.js';
 import { treeEnsemble, type TreeEnsemble } from './tree-shap.js';
 import { evaluate } from './types.js';
 
@@ -170,7 +170,7 @@ export class ExplainService {
     return {
       predictor,
       trees: () => this.treesOf(model, version),
-      background: (layout) => (background ? this.datasetBackground(background, layout) : this.storedBackground(model, version, layout)),
+      background: (layout) => (background ? this.datasetBackground(background, layout, predictor) : this.storedBackground(model, version, layout)),
     };
   }
 
@@ -204,16 +204,20 @@ export class ExplainService {
     }
   }
 
-  private async datasetMatrix(ref: DatasetRef, layout: FeatureLayout, skip: string[] = []) {
+  /** A dataset as the model's feature matrix: through the model's preprocessing step when it has one. */
+  private async datasetMatrix(ref: DatasetRef, layout: FeatureLayout, skip: string[] = [], predictor?: Predictor) {
     const { table, version } = await readDataset(this.deps.datasets, ref.name, ref.version);
-    return { table, version, x: tableToMatrix(layout, table, skip) };
+    if (!(predictor instanceof PreprocessedPredictor)) return { table, version, x: tableToMatrix(layout, table, skip) };
+    const inputs = new Set(predictor.signature.inputs.map((s) => s.name));
+    const raw = fromColumns(Object.fromEntries(table.columns.filter((c) => inputs.has(c.name)).map((c) => [c.name, Array.from(c.values as ArrayLike<unknown>)])), predictor.signature);
+    return { table, version, x: batchToMatrix(layout, predictor.encode(raw)) };
   }
 
-  private datasetBackground(ref: DatasetRef, layout: FeatureLayout, size = 100): Promise<Background> {
+  private datasetBackground(ref: DatasetRef, layout: FeatureLayout, predictor: Predictor, size = 100): Promise<Background> {
     const key = `${refText(ref)}\u0000${layout.names.join('\u0000')}\u0000${size}`;
     let found = this.backgrounds.get(key);
     if (!found) {
-      found = this.datasetMatrix(ref, layout).then(({ table, x }) => summarize(x, table.rowCount, layout.names.length, { size }));
+      found = this.datasetMatrix(ref, layout, [], predictor).then(({ table, x }) => summarize(x, table.rowCount, layout.names.length, { size }));
       found.catch(() => this.backgrounds.delete(key));
       this.backgrounds.set(key, found);
     }
@@ -238,11 +242,13 @@ export class ExplainService {
    * permutation importance.
    */
   async computeImportance(model: string, version: number, input: ImportanceInput, onProgress?: (step: string) => void): Promise<VersionImportance> {
-    const predictor = await this.deps.models.load(model, version);
+    const loaded = await this.deps.models.load(model, version);
+    // Global importance and the stored background are per feature the model was trained on.
+    const predictor = loaded instanceof PreprocessedPredictor ? loaded.inner : loaded;
     try {
       const layout = featureLayout(predictor.signature);
       const F = layout.names.length;
-      const { table, version: dsVersion, x } = await this.datasetMatrix(input.dataset, layout, input.label ? [input.label] : []);
+      const { table, version: dsVersion, x } = await this.datasetMatrix(input.dataset, layout, input.label ? [input.label] : [], loaded);
       const dataset = `${input.dataset.name}@${dsVersion}`;
       const now = this.deps.clock.now();
       const bg = summarize(x, table.rowCount, F, { size: input.backgroundSize ?? 100, seed: input.seed });

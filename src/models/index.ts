@@ -11,6 +11,8 @@ export type { Predictor, Flavor, LoadOptions, GraphOptimizationLevel } from './p
 export { loadModel, registerFlavor, flavorNames, resolveArtifact } from './registry.js';
 export type { ResolvedArtifact } from './registry.js';
 export { readMLmodel } from './mlmodel.js';
+export { PreprocessedPredictor, parsePreprocess, readPreprocess, PREPROCESS_FILE } from './preprocess.js';
+export type { PreprocessSpec } from './preprocess.js';
 export type { MLmodel } from './mlmodel.js';
 export { parseXgboost } from './xgboost/model.js';
 export type { XgbModel } from './xgboost/model.js';

@@ -11,6 +11,8 @@ import { findJsEntry, jsFlavor, loadJs } from './js/flavor.js';
 import { readMLmodel } from './mlmodel.js';
 import { onnxFlavor } from './onnx/flavor.js';
 import type { Flavor, LoadOptions, Predictor } from './predictor.js';
+import { PREPROCESS_FILE, PreprocessedPredictor, readPreprocess } from './preprocess.js';
+import { markPii } from './signature.js';
 import { xgboostFlavor } from './xgboost/flavor.js';
 
 const flavors = new Map<string, Flavor>([
@@ -86,7 +88,7 @@ export async function resolveArtifact(path: string, flavor?: string): Promise<Re
 async function scanFolder(path: string, flavor?: string): Promise<ResolvedArtifact> {
   for (const name of (await readdir(path)).sort()) {
     const file = join(path, name);
-    if ((await stat(file)).isDirectory()) continue;
+    if (name === PREPROCESS_FILE || (await stat(file)).isDirectory()) continue;
     const detected = await detectFile(file);
     if (detected && detected !== 'js' && (!flavor || flavor === detected)) return { flavor: detected, path: file };
   }
@@ -111,16 +113,26 @@ function fromMLmodelFlavors(dir: string, sections: Record<string, Record<string,
 
 /**
  * Loads a model artifact (a file, or a folder with or without an MLmodel file) with the given
- * or detected flavor.
+ * or detected flavor; a folder's preprocess.json puts its preprocessing step in front.
  */
 export async function loadModel(path: string, options: LoadOptions = {}): Promise<Predictor> {
   if (options.flavor && !flavors.has(options.flavor)) {
     throw invalidArgument(`unknown flavor "${options.flavor}" (known: ${flavorNames().join(', ')})`);
   }
   const artifact = await resolveArtifact(path, options.flavor);
+  const preprocess = (await stat(path)).isDirectory() ? await readPreprocess(path) : undefined;
   const predictor = artifact.flavor === 'js' ? await loadJs(artifact.path, options, artifact.module) : await flavors.get(artifact.flavor)!.load(artifact.path, options);
   const mlmodel = join(path, 'MLmodel');
   const marks = existsSync(mlmodel) ? (await readMLmodel(mlmodel)).pii : undefined;
+  if (preprocess) {
+    try {
+      // The marks name raw columns, which only the preprocessing step's signature has.
+      return new PreprocessedPredictor(predictor, preprocess, undefined, marks);
+    } catch (err) {
+      await predictor.close();
+      throw err;
+    }
+  }
   return marks && marks.size > 0 ? withPiiMarks(predictor, marks) : predictor;
 }
 
@@ -129,10 +141,9 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
  * drops them before any prediction tap, whatever the flavor (an ONNX graph carries no such marks).
  */
 function withPiiMarks(predictor: Predictor, marks: ReadonlyMap<string, 'hash' | 'drop'>): Predictor {
-  const signature = { ...predictor.signature, inputs: predictor.signature.inputs.map((s) => (marks.has(s.name) ? { ...s, pii: marks.get(s.name) } : s)) };
   return {
     flavor: predictor.flavor,
-    signature,
+    signature: { ...predictor.signature, inputs: markPii(predictor.signature.inputs, marks) },
     metadata: predictor.metadata,
     concurrentCalls: predictor.concurrentCalls,
     predict: (batch) => predictor.predict(batch),

@@ -216,3 +216,8 @@ function unstackVector(batch: Batch, inputs: readonly TensorSpec[]): Batch | und
     n,
   );
 }
+
+/** `inputs` with the PII markings of `marks` (by input name) applied. */
+export function markPii(inputs: readonly TensorSpec[], marks: ReadonlyMap<string, 'hash' | 'drop'> | undefined): TensorSpec[] {
+  return inputs.map((s) => (marks?.has(s.name) ? { ...s, pii: marks.get(s.name) } : s));
+}

@@ -11,6 +11,7 @@ import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { parse, stringify } from 'yaml';
 import { failedPrecondition, invalidArgument } from '../core/errors.js';
+import { parsePreprocess, PREPROCESS_FILE, rawInputs } from '../models/preprocess.js';
 import type { BlobStore } from '../storage/blobs.js';
 
 export interface ManifestFile {
@@ -172,8 +173,28 @@ const expected: Record<ModelFlavor, string> = {
   js: `a JavaScript model module (${JS_ENTRIES.join(', ')} or the file named by MLmodel's js.module)`,
 };
 
-/** Which flavor the files hold and whether the model file really is one; throws InvalidArgument saying what was expected. */
+/**
+ * Which flavor the files hold and whether the model file really is one; throws InvalidArgument
+ * saying what was expected. A preprocessing step among the files is checked, and the version's
+ * signature is then the raw columns callers send (the model file's own stays in MLmodel).
+ */
 export async function inspectArtifact(blobs: BlobStore, files: ManifestFile[], options: InspectOptions): Promise<InspectedArtifact> {
+  const step = files.find((f) => f.path === PREPROCESS_FILE);
+  const inspected = await inspectModelFiles(blobs, step ? files.filter((f) => f !== step) : files, options);
+  if (!step) return inspected;
+  let spec;
+  try {
+    spec = parsePreprocess(JSON.parse((await readSmall(blobs, step, 1 << 20, PREPROCESS_FILE)).toString('utf8')));
+  } catch (err) {
+    if ((err as { code?: string }).code === 'InvalidArgument') throw err;
+    throw invalidArgument(`${PREPROCESS_FILE} is not valid JSON: ${(err as Error).message}`);
+  }
+  const columns = rawInputs(spec).map((s) => ({ type: s.dtype === 'string' ? 'string' : 'double', name: s.name }));
+  const own = inspected.signature && typeof inspected.signature === 'object' ? (inspected.signature as Record<string, unknown>) : {};
+  return { ...inspected, signature: { ...own, inputs: JSON.stringify(columns) } };
+}
+
+async function inspectModelFiles(blobs: BlobStore, files: ManifestFile[], options: InspectOptions): Promise<InspectedArtifact> {
   if (options.flavor !== undefined && !isModelFlavor(options.flavor)) {
     throw invalidArgument(`flavor "${options.flavor}" is not one of ${MODELPORT_FLAVORS.join(', ')}`, { field: 'flavor' });
   }

@@ -240,22 +240,37 @@ export const registryRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
     async (request) => registry.resolveVersion(request.params.name, request.params.version),
   );
 
+  // force=true deletes the deployments that serve what goes first, so no deployment is left
+  // pointing at a version that no longer exists; it answers which ones it deleted.
+  const Force = Type.Object({ force: Type.Optional(Type.Boolean({ description: 'also delete the deployments that serve it' })) });
+  const undeploy = async (model: string, version?: number): Promise<string[]> => {
+    const names = await platform.services.serving.deploymentsServing(model, version);
+    for (const name of names) await platform.services.serving.delete(name);
+    return names;
+  };
+
   app.delete(
     '/api/v1/registry/models/:name/versions/:version',
-    { config: { permission: 'manage' }, schema: { summary: 'Delete a model version (refused while a deployment serves it)', tags, params: VersionParams } },
+    { config: { permission: 'manage' }, schema: { summary: 'Delete a model version (refused while a deployment serves it, unless force)', tags, params: VersionParams, querystring: Force } },
     async (request, reply) => {
       const v = await registry.resolveVersion(request.params.name, request.params.version);
+      const deployments = request.query.force ? await undeploy(v.name, v.version) : [];
       await registry.deleteVersion(v.name, v.version, actorOf(request));
-      return reply.status(204).send();
+      return request.query.force ? { deleted_deployments: deployments } : reply.status(204).send();
     },
   );
 
   app.delete(
     '/api/v1/registry/models/:name',
-    { config: { permission: 'manage' }, schema: { summary: 'Delete a registered model and all its versions (refused while a deployment serves one)', tags, params: Type.Object({ name: Name }) } },
+    {
+      config: { permission: 'manage' },
+      schema: { summary: 'Delete a registered model and all its versions (refused while a deployment serves one, unless force)', tags, params: Type.Object({ name: Name }), querystring: Force },
+    },
     async (request, reply) => {
+      await registry.getModel(request.params.name);
+      const deployments = request.query.force ? await undeploy(request.params.name) : [];
       await registry.deleteModel(request.params.name, actorOf(request));
-      return reply.status(204).send();
+      return request.query.force ? { deleted_deployments: deployments } : reply.status(204).send();
     },
   );
 

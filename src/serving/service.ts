@@ -562,7 +562,7 @@ export class ServingService {
   private async deletionRefusal(model: string, version: number): Promise<string | undefined> {
     for (const record of await this.store.list()) {
       if (record.variants.some((v) => v.model === model && v.version === version)) {
-        return `model "${model}" version ${version} is deployed by deployment "${record.name}"; delete or move the deployment first`;
+        return `model "${model}" version ${version} is deployed by deployment "${record.name}"; delete or move the deployment first, or delete with force (modelport models delete --force)`;
       }
     }
     for (const rt of this.runtimes.values()) {
@@ -702,6 +702,11 @@ export class ServingService {
       }
     }
     return variants;
+  }
+
+  /** The deployments whose variants serve `model` (one version of it, or any). */
+  async deploymentsServing(model: string, version?: number): Promise<string[]> {
+    return (await this.store.list()).filter((r) => r.variants.some((v) => v.model === model && (version === undefined || v.version === version))).map((r) => r.name);
   }
 
   async delete(name: string): Promise<void> {

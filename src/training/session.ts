@@ -12,6 +12,7 @@ import { readTable, type Table } from '../data/read-table.js';
 import { evaluatePredictions } from './evaluate.js';
 import { fit, importance, modelArtifact, objectiveOf, paramsText, predict, resolveParams, taskOf, type Fitted, type ModelKind, type ResolvedParams } from './fit.js';
 import { prepareTraining, prepareWithEncoding, takeRows, type Encoding } from './prepare.js';
+import { PREPROCESS_FILE, type PreprocessSpec } from '../models/preprocess.js';
 import { holdOut } from './splits.js';
 import type { TrainingTracker } from './tracker.js';
 import type { RoundReport, TrainingData } from './types.js';
@@ -219,6 +220,11 @@ export async function trainPrepared(
   }
 }
 
+/** The training encoding as the preprocessing step stored with the model. */
+export function preprocessOf(encoding: Encoding): PreprocessSpec {
+  return { numeric: encoding.numeric.map(({ column, feature }) => ({ column, feature })), one_hot: encoding.oneHot };
+}
+
 /** Registers a fitted model (its file and the encoding beside it) as a new version of `name`. */
 export async function registerFitted(tracker: TrainingTracker, name: string, fitted: Fitted, encoding: Encoding, options: { runId?: string; dataset?: string }): Promise<{ version: number }> {
   const artifact = modelArtifact(fitted);
@@ -226,7 +232,10 @@ export async function registerFitted(tracker: TrainingTracker, name: string, fit
   try {
     const file = join(dir, artifact.file);
     writeFileSync(file, artifact.bytes);
-    return await tracker.registerModel(name, file, {
+    // With one-hot columns the encoding is registered with the model, so callers send raw columns.
+    const withEncoding = encoding.oneHot.length > 0;
+    if (withEncoding) writeFileSync(join(dir, PREPROCESS_FILE), `${JSON.stringify(preprocessOf(encoding), null, 2)}\n`);
+    return await tracker.registerModel(name, withEncoding ? dir : file, {
       runId: options.runId,
       flavor: artifact.flavor,
       description: `${fitted.kind} (${fitted.task}) trained by modelport on ${encoding.featureNames.length} features, target "${encoding.target}"`,

@@ -27,6 +27,10 @@ test('models, versions, experiments and datasets are deleted; a deployed version
   assert.equal(await ok('models', 'delete', 'cancer', '2'), 'deleted cancer version 2\n');
   assert.doesNotMatch(await ok('models', 'show', 'cancer'), /^2\s/m);
   assert.equal((await cli('models', 'delete', 'cancer')).code, 2, 'the model still has a deployed version');
+  assert.match(guarded.stderr, /--force/);
+  assert.equal(await ok('models', 'delete', 'cancer', '--force'), 'deleted deployment cancer\ndeleted model cancer and its versions\n');
+  assert.doesNotMatch(await ok('deployments', 'list'), /cancer/, 'no deployment is left serving a deleted version');
+  assert.equal((await cli('models', 'show', 'cancer')).code, 2);
 
   await ok('experiments', 'create', 'churn');
   assert.equal(await ok('experiments', 'delete', 'churn'), 'deleted experiment churn\n');
