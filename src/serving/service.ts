@@ -268,6 +268,8 @@ export class ServingService {
   /** Counts reads of the store; `fresh` holds, per deployment, the count when this replica last applied or deleted it outside a refresh. */
   private reads = 0;
   private readonly fresh = new Map<string, number>();
+  /** A pass over the store has finished (until then a started replica does not know what is deployed). */
+  private passed = false;
 
   private readonly redactors = new WeakMap<LoadedVersion, Redactor | null>();
   private readonly piiKey: Buffer;
@@ -414,6 +416,7 @@ export class ServingService {
         for (const [name, rt] of this.runtimes) if (!seen.has(name) && !newer(name)) work.push(this.remove(name, rt));
         await Promise.all(work);
         this.generation = gen;
+        this.passed = true;
       } finally {
         this.refreshing = undefined;
         // A change announced while this pass was reading may not be in what it read.
@@ -734,7 +737,16 @@ export class ServingService {
 
   /** True when every deployment on this replica serves a version. */
   allReady(): boolean {
-    return [...this.runtimes.values()].every((rt) => [...rt.variants.values()].some((v) => v.current));
+    return this.notServing().length === 0;
+  }
+
+  /**
+   * Why this replica cannot answer for everything deployed: the deployments serving no version,
+   * or, once started, that it has not yet read the store.
+   */
+  notServing(): string[] {
+    if (this.pollTimer && !this.passed) return ['the deployments are not read from the store yet'];
+    return [...this.runtimes].filter(([, rt]) => ![...rt.variants.values()].some((v) => v.current)).map(([name, rt]) => `deployment "${name}" ${this.status(name).state}`);
   }
 
   /**
