@@ -15,7 +15,7 @@ export interface YieldingOptions {
 
 const SPACE = /[ \t\n\r]*/y;
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
+const CONTROL = /[\u0000-\u001f]/;
 const PYTHON = /NaN|-?Infinity/y;
 const LITERALS: [string, unknown][] = [['true', true], ['false', false], ['null', null]];
 
@@ -41,9 +41,20 @@ export async function parseJsonYielding(text: string, options: YieldingOptions =
     at = re.lastIndex;
     return m[0];
   };
+  // The closing quote is found by indexOf, not a regular expression: a pattern over a string of
+  // megabytes overflows the regexp engine's stack.
   const string = (): string => {
-    const token = match(STRING) ?? fail(at < text.length ? `Bad string` : 'Unexpected end of JSON input');
-    return token.includes('\\') ? (JSON.parse(token) as string) : token.slice(1, -1);
+    let end = at;
+    for (;;) {
+      end = text.indexOf('"', end + 1);
+      if (end < 0) fail('Unterminated string');
+      let slashes = 0;
+      while (text.charCodeAt(end - 1 - slashes) === 92) slashes++;
+      if (slashes % 2 === 0) break;
+    }
+    const token = text.slice(at, end + 1);
+    at = end + 1;
+    return token.includes('\\') || CONTROL.test(token) ? (JSON.parse(token) as string) : token.slice(1, -1);
   };
   /** A scalar at `at`, or an empty container pushed onto the stack (returned as the container). */
   const value = (stack: Frame[]): unknown => {

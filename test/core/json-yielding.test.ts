@@ -21,6 +21,9 @@ test('parses what JSON.parse parses, alike, and refuses what it refuses with a S
     }
   }
   assert.deepEqual(await parseJsonYielding('{"a":[NaN,-Infinity,Infinity]}', { pythonTokens: true }), { a: [null, -Infinity, Infinity] });
+  // A string of megabytes (a regular expression over it overflows the regexp engine's stack).
+  const long = JSON.stringify({ a: 'x'.repeat(5_000_000), b: 'q\\"\\\\'.repeat(1000) });
+  assert.deepEqual(await parseJsonYielding(long), JSON.parse(long));
 });
 
 test('gives the event loop back while it reads a large text', async () => {
