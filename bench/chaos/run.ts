@@ -3,6 +3,7 @@
  * CHAOS_SCALE=0.1 for a smoke run). Starts real `modelport server` processes and:
  * - SIGKILLs them during heavy log-batch writes (SQLite and PostgreSQL), restarts, and counts
  *   acknowledged points that are gone;
+ * - flips a byte in stored artifacts and counts the reads still served as a clean 200;
  * - floods one with slow bodies, then with large JSON bodies, while probing /health every 100 ms;
  * - sends fuzzed requests at tracking, registry, monitoring and serving routes and counts 5xx;
  * - moves a deployment between two versions again and again under load with `--workers 2`, and
@@ -11,7 +12,8 @@
  * Prints the table; with CHAOS_SCALE ≥ 1 also writes bench/results/chaos.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -183,6 +185,33 @@ async function fuzz(url: string, count: number): Promise<{ sent: number; fiveXx:
   return { sent, fiveXx, examples };
 }
 
+/** Stores `count` artifacts of 2 MiB, flips one byte of each on disk, and counts the reads that still end as a clean, whole 200. */
+async function corruptReads(url: string, data: string, count: number): Promise<{ reads: number; servedAsValid: number }> {
+  let servedAsValid = 0;
+  for (let i = 0; i < count; i++) {
+    const body = randomBytes(2 * 2 ** 20);
+    const sha = createHash('sha256').update(body).digest('hex');
+    const path = `${url}/api/2.0/mlflow-artifacts/artifacts/chaos/blob-${i}.bin`;
+    const put = await fetch(path, { method: 'PUT', body });
+    if (put.status !== 200) throw new Error(`artifact upload: ${put.status} ${await put.text()}`);
+    const fd = openSync(join(data, 'artifacts', 'objects', sha.slice(0, 2), sha), 'r+');
+    const at = Math.floor(Math.random() * body.length);
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, at);
+    b[0] ^= 0xff;
+    writeSync(fd, b, 0, 1, at);
+    closeSync(fd);
+    try {
+      const res = await fetch(path);
+      const got = Buffer.from(await res.arrayBuffer());
+      if (res.status === 200 && got.length === body.length) servedAsValid++;
+    } catch {
+      // Cut short: the corruption was caught.
+    }
+  }
+  return { reads: count, servedAsValid };
+}
+
 /** Two versions of one model, deployed, in a fresh data folder. */
 async function deployedModel(): Promise<string> {
   const data = mkdtempSync(join(tmpdir(), 'chaos-swap-'));
@@ -269,6 +298,8 @@ try {
   const data = mkdtempSync(join(tmpdir(), 'chaos-load-'));
   dirs.push(data);
   const server = await startServer(data);
+  const corrupt = await corruptReads(server.url, data, n(6));
+  rows.push(['corrupt artifacts (one flipped byte each) served as a clean 200', `${corrupt.servedAsValid} of ${corrupt.reads}`]);
   const slow = await healthDuring(server.url, () => slowBodies(server.url, n(2000), n(10_000)));
   rows.push([`slow-body flood (${n(2000)} connections): health probes failed or > 1 s`, `${slow.failed} of ${slow.probes} (worst ${slow.worstMs} ms)`]);
   const large = await healthDuring(server.url, () => largeBodies(server.url, n(16), 20));
