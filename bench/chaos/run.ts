@@ -3,18 +3,24 @@
  * CHAOS_SCALE=0.1 for a smoke run). Starts real `modelport server` processes and:
  * - SIGKILLs them during heavy log-batch writes (SQLite and PostgreSQL), restarts, and counts
  *   acknowledged points that are gone;
+ * - flips a byte in stored artifacts and counts the reads still served as a clean 200;
  * - floods one with slow bodies, then with large JSON bodies, while probing /health every 100 ms;
  * - sends fuzzed requests at tracking, registry, monitoring and serving routes and counts 5xx;
+ * - moves a deployment between two versions again and again under load with `--workers 2`, and
+ *   counts the requests that failed;
  * - sends SIGTERM with a flood in flight and times the exit against the shutdown grace.
  * Prints the table; with CHAOS_SCALE ≥ 1 also writes bench/results/chaos.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { loadConfig } from '../../src/config.js';
+import { createPlatform } from '../../src/platform.js';
 
 const SCALE = Number(process.env.CHAOS_SCALE ?? '1');
 const PG_URL = process.env.MODELPORT_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -29,8 +35,8 @@ interface Server {
   url: string;
 }
 
-function startServer(data: string, env: Record<string, string> = {}): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, 'server', '--data', data, '--port', '0', '--log-level', 'error'], {
+function startServer(data: string, env: Record<string, string> = {}, args: string[] = []): Promise<Server> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, 'server', '--data', data, '--port', '0', '--log-level', 'error', ...args], {
     env: { ...process.env, MODELPORT_SHUTDOWN_GRACE_MS: String(GRACE_MS), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -179,6 +185,89 @@ async function fuzz(url: string, count: number): Promise<{ sent: number; fiveXx:
   return { sent, fiveXx, examples };
 }
 
+/** Stores `count` artifacts of 2 MiB, flips one byte of each on disk, and counts the reads that still end as a clean, whole 200. */
+async function corruptReads(url: string, data: string, count: number): Promise<{ reads: number; servedAsValid: number }> {
+  let servedAsValid = 0;
+  for (let i = 0; i < count; i++) {
+    const body = randomBytes(2 * 2 ** 20);
+    const sha = createHash('sha256').update(body).digest('hex');
+    const path = `${url}/api/2.0/mlflow-artifacts/artifacts/chaos/blob-${i}.bin`;
+    const put = await fetch(path, { method: 'PUT', body });
+    if (put.status !== 200) throw new Error(`artifact upload: ${put.status} ${await put.text()}`);
+    const fd = openSync(join(data, 'artifacts', 'objects', sha.slice(0, 2), sha), 'r+');
+    const at = Math.floor(Math.random() * body.length);
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, at);
+    b[0] ^= 0xff;
+    writeSync(fd, b, 0, 1, at);
+    closeSync(fd);
+    try {
+      const res = await fetch(path);
+      const got = Buffer.from(await res.arrayBuffer());
+      if (res.status === 200 && got.length === body.length) servedAsValid++;
+    } catch {
+      // Cut short: the corruption was caught.
+    }
+  }
+  return { reads: count, servedAsValid };
+}
+
+/** Two versions of one model, deployed, in a fresh data folder. */
+async function deployedModel(): Promise<string> {
+  const data = mkdtempSync(join(tmpdir(), 'chaos-swap-'));
+  dirs.push(data);
+  const platform = await createPlatform(loadConfig({ data, logLevel: 'silent' }, {}));
+  try {
+    const { registry, serving } = platform.services;
+    for (const fixture of ['onnx_logreg_breast_cancer', 'onnx_forest_breast_cancer']) {
+      const { sha256 } = await registry.putBlob(readFileSync(fileURLToPath(new URL(`../../test/fixtures/models/${fixture}/model.onnx`, import.meta.url))));
+      await registry.createVersion({ name: 'cancer', files: [{ path: 'model.onnx', sha256 }], createModel: true });
+    }
+    await serving.create({ model: 'cancer', version: 1 });
+  } finally {
+    await platform.close();
+  }
+  return data;
+}
+
+/** PATCHes the deployment between its two versions `swaps` times while 8 clients predict; counts the requests that did not get a 200. */
+async function swapsUnderLoad(swaps: number): Promise<{ requests: number; failed: number; examples: string[] }> {
+  const server = await startServer(await deployedModel(), {}, ['--workers', '2']);
+  const body = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', data: Array.from({ length: 30 }, () => 0.5) }] });
+  let done = false;
+  let requests = 0;
+  let failed = 0;
+  const examples: string[] = [];
+  const client = async () => {
+    while (!done) {
+      requests++;
+      try {
+        const res = await fetch(`${server.url}/v2/models/cancer/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        const text = await res.text();
+        if (res.status !== 200) {
+          failed++;
+          if (examples.length < 5) examples.push(`${res.status} ${text.slice(0, 120)}`);
+        }
+      } catch (err) {
+        failed++;
+        if (examples.length < 5) examples.push((err as Error).message);
+      }
+    }
+  };
+  const clients = Array.from({ length: 8 }, client);
+  for (let i = 0; i < swaps; i++) {
+    const res = await fetch(`${server.url}/api/v1/deployments/cancer`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ version: i % 2 === 0 ? 2 : 1 }) });
+    if (res.status !== 200) throw new Error(`PATCH: ${res.status} ${await res.text()}`);
+    // Each worker follows the store on its own; give the other one time to swap too.
+    await sleep(1500);
+  }
+  done = true;
+  await Promise.all(clients);
+  server.child.kill('SIGTERM');
+  await exited(server.child);
+  return { requests, failed, examples };
+}
+
 async function pgSchema(): Promise<{ env: Record<string, string>; drop(): Promise<void> } | undefined> {
   const client = new pg.Client({ connectionString: PG_URL });
   try {
@@ -209,6 +298,8 @@ try {
   const data = mkdtempSync(join(tmpdir(), 'chaos-load-'));
   dirs.push(data);
   const server = await startServer(data);
+  const corrupt = await corruptReads(server.url, data, n(6));
+  rows.push(['corrupt artifacts (one flipped byte each) served as a clean 200', `${corrupt.servedAsValid} of ${corrupt.reads}`]);
   const slow = await healthDuring(server.url, () => slowBodies(server.url, n(2000), n(10_000)));
   rows.push([`slow-body flood (${n(2000)} connections): health probes failed or > 1 s`, `${slow.failed} of ${slow.probes} (worst ${slow.worstMs} ms)`]);
   const large = await healthDuring(server.url, () => largeBodies(server.url, n(16), 20));
@@ -222,6 +313,8 @@ try {
       await exited(target.child);
     }
   }
+  const swaps = await swapsUnderLoad(n(10));
+  rows.push([`hot swaps under load with --workers 2 (${n(10)} swaps): failed requests`, `${swaps.failed} of ${swaps.requests}${swaps.examples.length ? ` (${swaps.examples.join('; ')})` : ''}`]);
   const flood = largeBodies(server.url, n(8), 20);
   await sleep(200);
   const t = Date.now();

@@ -27,7 +27,7 @@ const stopSignal = (): Promise<string> =>
 
 /** One server process: a worker of `--workers`, or the whole server. */
 async function serveOne(config: Config): Promise<void> {
-  const server = await startServer(config);
+  const server = await startServer(config, { loadBeforeListen: cluster.isWorker });
   if (cluster.isWorker) process.send?.({ listening: server.url });
   else process.stdout.write(`modelport listening on ${server.url}\n`);
   if (server.adminTokenFile) process.stdout.write(`modelport: admin token written to ${server.adminTokenFile} (owner-only); read it from there\n`);
@@ -45,7 +45,8 @@ async function serveOne(config: Config): Promise<void> {
 /**
  * `--workers N`: N server processes on one port (Node cluster: the primary accepts connections
  * and hands them round-robin to the workers), all over the same store, as replicas of one server
- * are. The primary migrates the store once before any worker opens it, restarts a worker that
+ * are. The primary migrates the store once before any worker opens it, a worker listens (takes
+ * connections) only once it has loaded every deployment, the primary restarts a worker that
  * dies after it started, and on SIGTERM or SIGINT lets every worker finish its in-flight
  * requests. A worker that dies before it listens (a taken port, say) stops the whole server.
  */
@@ -73,6 +74,7 @@ async function supervise(config: Config, workers: number): Promise<void> {
       started = true;
       if (early) process.stderr.write(early);
       if (++listening === workers) process.stdout.write(`modelport listening on ${msg.listening} (${workers} worker processes)\n`);
+      else if (listening > workers) process.stdout.write(`modelport: worker process ${worker.process.pid} serves every deployment and takes connections\n`);
     });
     worker.on('exit', (code, signal) => {
       if (stopping) return;

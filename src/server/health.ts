@@ -20,7 +20,7 @@ export const healthRoutes: FastifyPluginAsync<{ platform: Platform }> = async (a
     {
       config: { permission: 'public' },
       schema: {
-        summary: 'Readiness: metadata, artifact and online stores answer',
+        summary: 'Readiness: metadata, artifact and online stores answer, and every deployment serves a version',
         tags: ['health'],
         response: {
           200: Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Check) }),
@@ -41,6 +41,9 @@ export const healthRoutes: FastifyPluginAsync<{ platform: Platform }> = async (a
           }
         }),
       );
+      // A replica takes traffic only once it can answer for every deployment (a `--workers` worker, a pod behind a Service).
+      const notServing = platform.services.serving.notServing();
+      checks.serving = notServing.length === 0 ? { ok: true } : { ok: false, error: notServing.join('; ') };
       const ready = Object.values(checks).every((c) => c.ok);
       return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
     },

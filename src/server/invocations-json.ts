@@ -4,6 +4,11 @@
  * refuses. Outside strings they become `null` (a missing value, NaN in a float column) and
  * ±1e999 (which parses to ±Infinity). Kept to this route: other protocols parse strictly.
  */
+import { parseJsonYielding } from '../core/json-yielding.js';
+
+/** Bodies above this many characters are parsed in slices, so that one large body cannot hold the whole server. */
+export const YIELD_FROM = 1 << 20;
+
 const TOKENS = /"(?:[^"\\]|\\.)*"|-?Infinity|NaN/g;
 
 export function parsePythonJson(text: string): unknown {
@@ -14,4 +19,9 @@ export function parsePythonJson(text: string): unknown {
   }
   const rewritten = text.replace(TOKENS, (token) => (token[0] === '"' ? token : token === 'NaN' ? 'null' : token[0] === '-' ? '-1e999' : '1e999'));
   return JSON.parse(rewritten);
+}
+
+/** `parsePythonJson`, giving the event loop back between slices for a large text. */
+export async function parseScoringJson(text: string): Promise<unknown> {
+  return text.length > YIELD_FROM ? parseJsonYielding(text, { pythonTokens: true }) : parsePythonJson(text);
 }

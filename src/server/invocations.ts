@@ -12,7 +12,7 @@ import type { Platform } from '../platform.js';
 import { VERSION } from '../core/version.js';
 import { decodeCsv, decodeInvocation, encodePredictions, type PredictionsShape } from '../serving/index.js';
 import { addErrorFormat } from './errors.js';
-import { parsePythonJson } from './invocations-json.js';
+import { parseScoringJson } from './invocations-json.js';
 import { countServingRequests, inferenceRequest, runInference } from './serving-http.js';
 
 const MLFLOW_CODES: Record<ErrorCode, string> = {
@@ -61,11 +61,10 @@ export const invocationsRoutes: FastifyPluginAsync<{ platform: Platform }> = asy
   countServingRequests(app, serving, 'mlflow');
   app.addContentTypeParser(['text/csv', 'application/csv'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    try {
-      done(null, parsePythonJson(String(body)));
-    } catch (err) {
-      done(invalidArgument(`body: malformed JSON (${(err as Error).message})`, { field: 'body' }), undefined);
-    }
+    parseScoringJson(String(body)).then(
+      (value) => done(null, value),
+      (err: Error) => done(invalidArgument(`body: malformed JSON (${err.message})`, { field: 'body' }), undefined),
+    );
   });
   // MLflow's scoring server reads JSON and CSV only; a plain-text body is refused, not read as CSV.
   app.addContentTypeParser('text/plain', (request, _payload, done) =>

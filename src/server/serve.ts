@@ -19,6 +19,11 @@ export interface RunningServer {
 export interface ServeOptions extends PlatformOptions, AppOptions {
   /** Extra Fastify plugins of an embedding application, registered after modelport's routes. */
   plugins?: FastifyPluginAsync<{ platform: Platform }>[];
+  /**
+   * Load every deployment before listening. A `--workers` worker sets it: the primary hands it
+   * connections as soon as it listens, so it must already serve what is deployed.
+   */
+  loadBeforeListen?: boolean;
 }
 
 export async function startServer(config: Config, options: ServeOptions = {}): Promise<RunningServer> {
@@ -29,6 +34,7 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
     adminTokenFile = await platform.services.security.bootstrap();
     app = await buildApp(platform, options);
     for (const plugin of options.plugins ?? []) await app.register(plugin, { platform });
+    if (options.loadBeforeListen) await platform.services.serving.refresh();
     await app.listen({ host: config.host, port: config.port });
     platform.cluster.start();
   } catch (err) {

@@ -8,7 +8,8 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { errorCodes } from 'fastify';
 import { invalidArgument } from '../core/errors.js';
-import { readV2Request, type V2Answer, type V2Request } from '../serving/index.js';
+import type { V2Answer, V2Request } from '../serving/index.js';
+import { readV2 } from './v2-read.js';
 
 const gunzip = promisify(zlib.gunzip);
 const inflate = promisify(zlib.inflate);
@@ -49,7 +50,7 @@ export async function readV2Body(raw: Buffer | undefined, headers: IncomingHttpH
     headerLength = /^\d{1,12}$/.test(given.trim()) ? Number(given) : NaN;
     if (Number.isNaN(headerLength)) throw invalidArgument(`inference-header-content-length: "${given}" is not a byte count`, { field: 'inference-header-content-length' });
   }
-  return readV2Request(body, headerLength);
+  return readV2(body, headerLength);
 }
 
 /** The headers and bytes of an answer; large ones gzipped when the client accepts gzip. */

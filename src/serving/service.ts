@@ -114,8 +114,6 @@ class VariantRuntime {
   current: LoadedVersion | undefined;
   loadingVersion: number | undefined;
   failure: string | undefined;
-  /** Settles when the load in progress (if any) has finished, either way. */
-  settled: Promise<void> = Promise.resolve();
   breaker: CircuitBreaker;
 
   constructor(
@@ -267,6 +265,11 @@ export class ServingService {
   private cluster: Cluster | undefined;
   /** A change was announced during a refresh: another pass follows it. */
   private stale = false;
+  /** Counts reads of the store; `fresh` holds, per deployment, the count when this replica last applied or deleted it outside a refresh. */
+  private reads = 0;
+  private readonly fresh = new Map<string, number>();
+  /** A pass over the store has finished (until then a started replica does not know what is deployed). */
+  private passed = false;
 
   private readonly redactors = new WeakMap<LoadedVersion, Redactor | null>();
   private readonly piiKey: Buffer;
@@ -398,17 +401,22 @@ export class ServingService {
   refresh(): Promise<void> {
     this.refreshing ??= (async () => {
       try {
+        const mark = ++this.reads;
+        for (const [name, at] of this.fresh) if (at < mark) this.fresh.delete(name);
         const gen = await this.store.generation();
         const records = await this.store.list();
+        // A deployment created, changed or deleted here while the list was read is newer here than in the list.
+        const newer = (name: string) => (this.fresh.get(name) ?? 0) > mark;
         const seen = new Set<string>();
         const work: Promise<void>[] = [];
         for (const record of records) {
           seen.add(record.name);
-          work.push(this.apply(record));
+          if (!newer(record.name)) work.push(this.apply(record, false));
         }
-        for (const [name, rt] of this.runtimes) if (!seen.has(name)) work.push(this.remove(name, rt));
+        for (const [name, rt] of this.runtimes) if (!seen.has(name) && !newer(name)) work.push(this.remove(name, rt));
         await Promise.all(work);
         this.generation = gen;
+        this.passed = true;
       } finally {
         this.refreshing = undefined;
         // A change announced while this pass was reading may not be in what it read.
@@ -427,9 +435,13 @@ export class ServingService {
     return next;
   }
 
-  /** Makes the runtime of `record` match it (no-op when it already does). */
-  private apply(record: DeploymentRecord): Promise<void> {
+  /**
+   * Makes the runtime of `record` match it (no-op when it already does). `direct` is false for a
+   * refresh, whose list may be older than what this replica wrote meanwhile.
+   */
+  private apply(record: DeploymentRecord, direct = true): Promise<void> {
     if (this.closed) return Promise.resolve();
+    if (direct) this.fresh.set(record.name, ++this.reads);
     let rt = this.runtimes.get(record.name);
     if (!rt) {
       rt = new DeploymentRuntime(record);
@@ -444,12 +456,6 @@ export class ServingService {
       runtime.record = record;
       this.configure(runtime, before);
       const wanted = new Set(record.variants.map((v) => v.name));
-      for (const [name, v] of runtime.variants) {
-        if (!wanted.has(name)) {
-          runtime.variants.delete(name);
-          if (v.current) void v.current.retire();
-        }
-      }
       await Promise.all(
         record.variants.map((spec) => {
           let v = runtime.variants.get(spec.name);
@@ -458,6 +464,14 @@ export class ServingService {
           return this.syncVariant(runtime, v);
         }),
       );
+      // Variants the change drops answer until a wanted one serves, so a change never leaves a gap.
+      if (![...wanted].some((name) => runtime.variants.get(name)?.current)) return;
+      for (const [name, v] of runtime.variants) {
+        if (!wanted.has(name)) {
+          runtime.variants.delete(name);
+          if (v.current) void v.current.retire();
+        }
+      }
     });
   }
 
@@ -505,8 +519,6 @@ export class ServingService {
       return;
     }
     v.loadingVersion = resolved.version;
-    let done!: () => void;
-    v.settled = new Promise((r) => (done = r));
     const started = performance.now();
     try {
       const { predictor, runsOn } = await loadVersion(resolved, configOf(rt.record));
@@ -548,7 +560,6 @@ export class ServingService {
       v.failure = `loading ${spec.model} version ${resolved.version} failed: ${why}${v.current ? ` (version ${v.current.version} keeps serving)` : ''}`;
     } finally {
       v.loadingVersion = undefined;
-      done();
     }
     await this.store.report(rt.record.name, this.status(rt.record.name), this.clock.now()).catch(() => undefined);
   }
@@ -711,6 +722,7 @@ export class ServingService {
 
   async delete(name: string): Promise<void> {
     await this.store.delete(name);
+    this.fresh.set(name, ++this.reads);
     this.announce({ type: 'deployment', name });
     const rt = this.runtimes.get(name);
     if (rt) await this.remove(name, rt);
@@ -730,7 +742,16 @@ export class ServingService {
 
   /** True when every deployment on this replica serves a version. */
   allReady(): boolean {
-    return [...this.runtimes.values()].every((rt) => [...rt.variants.values()].some((v) => v.current));
+    return this.notServing().length === 0;
+  }
+
+  /**
+   * Why this replica cannot answer for everything deployed: the deployments serving no version,
+   * or, once started, that it has not yet read the store.
+   */
+  notServing(): string[] {
+    if (this.pollTimer && !this.passed) return ['the deployments are not read from the store yet'];
+    return [...this.runtimes].filter(([, rt]) => ![...rt.variants.values()].some((v) => v.current)).map(([name, rt]) => `deployment "${name}" ${this.status(name).state}`);
   }
 
   /**
@@ -804,12 +825,11 @@ export class ServingService {
     }
     const found = this.pick(rt, name, version, key);
     if (found) return found;
-    const loading = [...rt.variants.values()].filter((v) => v.loadingVersion !== undefined);
-    if (loading.length > 0) {
-      await Promise.all(loading.map((v) => v.settled));
-      const after = this.pick(rt, name, version, key);
-      if (after) return after;
-    }
+    // Changes still queued (a first load, a version being resolved) decide what serves: wait for them.
+    await rt.chain;
+    rt = this.runtimes.get(name) ?? rt;
+    const after = this.pick(rt, name, version, key);
+    if (after) return after;
     const served = [...rt.variants.values()].flatMap((v) => (v.current ? [v.current.version] : []));
     if (version !== undefined && served.length > 0) {
       throw notFound(`deployment "${name}" does not serve version ${version} (it serves ${served.join(', ')})`);

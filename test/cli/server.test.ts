@@ -8,9 +8,10 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { runCli, spawnCli, waitForLine } from '../helpers/cli.js';
 import { tempDir } from '../helpers/services.js';
-import { testPlatform } from '../helpers/platform.js';
-import { LOGREG, breastCancerRows, register } from '../serving/helpers.js';
+import { testConfig, testPlatform } from '../helpers/platform.js';
 import { parseWorkers } from '../../src/cli/server.js';
+import { createPlatform } from '../../src/platform.js';
+import { LOGREG, breastCancerRows, expectedLogreg, post, register, v2Row } from '../serving/helpers.js';
 
 /** Pids of the Node processes whose parent is `pid` (tsx's esbuild service is a child too). */
 function childrenOf(pid: number): number[] {
@@ -135,5 +136,80 @@ test('--workers on SQLite: a change reaches every process over the primary, ever
     assert.equal(code, 0);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test('--workers: a worker takes connections only once it serves every deployment; the primary killed takes its workers along, and a restart serves all that was acknowledged', async () => {
+  const data = tempDir('mpserve');
+  const seed = await createPlatform(testConfig({ data }));
+  await register(seed.services.registry, 'cancer', LOGREG, ['model.onnx']);
+  await seed.services.serving.create({ model: 'cancer', version: 1 });
+  await seed.close();
+  const rows = await breastCancerRows();
+  const label = (await expectedLogreg()).label[0];
+  // Fresh connections, so the primary hands them to the workers in turn.
+  const check = async (url: string) => {
+    const ready = await fetch(`${url}/ready`, { headers: { connection: 'close' } });
+    assert.equal(ready.status, 200, await ready.clone().text());
+    assert.deepEqual(((await ready.json()) as { checks: object }).checks, { metadata: { ok: true }, artifacts: { ok: true }, online: { ok: true }, serving: { ok: true } });
+    const infer = await post(`${url}/v2/models/cancer/infer`, v2Row(rows[0]), { connection: 'close' });
+    assert.equal(infer.status, 200, JSON.stringify(infer.body));
+    assert.equal(infer.body.outputs.find((o: { name: string }) => o.name === 'label').data[0], label);
+  };
+
+  const primary = spawnCli(['--data', data, 'server', '--port', '0', '--workers', '2']);
+  let stderr = '';
+  primary.stderr!.on('data', (d) => (stderr += d));
+  let workers: number[] = [];
+  try {
+    const [, url] = await waitForLine(primary, /modelport listening on (\S+) \(2 worker processes\)/, 180_000);
+    for (let i = 0; i < 10; i++) await check(url);
+    const { experiment_id } = (await post(`${url}/api/2.0/mlflow/experiments/create`, { name: 'acknowledged' })).body;
+    assert.ok(experiment_id);
+
+    // A replacement worker: the survivor answers every connection until the new one has loaded the deployment.
+    workers = childrenOf(primary.pid!);
+    const joined = waitForLine(primary, /worker process (\d+) serves every deployment and takes connections/, 180_000);
+    process.kill(workers[0], 'SIGKILL');
+    // Connections the killed worker held are lost with it; from the restart notice on, none is.
+    await until(() => (stderr.includes(`worker process ${workers[0]} exited (SIGKILL); starting another`) ? true : undefined), 'the restart notice');
+    let replaced = false;
+    void joined.then(() => (replaced = true), () => undefined);
+    let during = 0;
+    while (!replaced) {
+      await check(url);
+      during++;
+    }
+    const [, pid] = await joined;
+    console.log(`# ${during} requests answered while the replacement loaded`);
+    for (let i = 0; i < 10; i++) await check(url);
+
+    workers = [workers[1], Number(pid)];
+    primary.kill('SIGKILL');
+    await once(primary, 'exit');
+    await until(() => (workers.some(alive) ? undefined : true), 'the workers to exit with their primary');
+    const port = new URL(url).port;
+    const again = spawnCli(['--data', data, 'server', '--port', port, '--workers', '2']);
+    try {
+      await waitForLine(again, /modelport listening on \S+ \(2 worker processes\)/, 180_000);
+      for (let i = 0; i < 4; i++) await check(url);
+      const found = await fetch(`${url}/api/2.0/mlflow/experiments/get-by-name?experiment_name=acknowledged`);
+      assert.equal(((await found.json()) as { experiment: { experiment_id: string } }).experiment.experiment_id, experiment_id);
+    } finally {
+      again.kill('SIGTERM');
+      await once(again, 'exit');
+    }
+  } finally {
+    if (primary.exitCode === null && primary.signalCode === null) primary.kill('SIGKILL');
+    for (const w of workers) if (alive(w)) process.kill(w, 'SIGKILL');
   }
 });

@@ -49,7 +49,7 @@ test('/health answers ok and /ready reports every store', async () => {
   assert.equal(ready.statusCode, 200);
   assert.deepEqual(ready.json(), {
     status: 'ready',
-    checks: { metadata: { ok: true }, artifacts: { ok: true }, online: { ok: true } },
+    checks: { metadata: { ok: true }, artifacts: { ok: true }, online: { ok: true }, serving: { ok: true } },
   });
 });
 

@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
 import { testConfig } from '../helpers/platform.js';
@@ -64,6 +65,30 @@ test('limits: 431, 413 and 503 close the connection; slow headers are cut; uploa
     assert.equal(upload.headers.get('connection'), 'close');
     const small = await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/x/small.bin`, { method: 'PUT', body: Buffer.alloc(500) });
     assert.equal(small.status, 200);
+  } finally {
+    await server.close();
+  }
+});
+
+test('V2 fast path: an early error that leaves the body unread says Connection: close and closes; a read body keeps the connection', async () => {
+  const config = testConfig({ auth: 'on', bodyLimit: 1024 });
+  const server = await startServer(config, { logger: false });
+  const { hostname } = new URL(server.url);
+  const token = readFileSync(server.adminTokenFile!, 'utf8').trim();
+  const head = (extra: string) => `POST /v2/models/m/infer HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\n${extra}\r\n`;
+  try {
+    const answers = {
+      401: await raw(server.url, head('Content-Length: 500\r\n'), '{"inputs":').done,
+      413: await raw(server.url, head(`Authorization: Bearer ${token}\r\nContent-Length: 5000\r\n`), '{"inputs":').done,
+      '413 streamed': await raw(server.url, head(`Authorization: Bearer ${token}\r\nTransfer-Encoding: chunked\r\n`), `800\r\n${' '.repeat(2048)}\r\n`).done,
+    };
+    for (const [status, answer] of Object.entries(answers)) {
+      assert.match(answer, new RegExp(`^HTTP/1\\.1 ${status.slice(0, 3)} `), status);
+      assert.match(answer, /\r\nconnection: close\r\n/i, status);
+    }
+    const read = await fetch(`${server.url}/v2/models/m/infer`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{"inputs": [' });
+    assert.equal(read.status, 400);
+    assert.equal(read.headers.get('connection'), 'keep-alive');
   } finally {
     await server.close();
   }

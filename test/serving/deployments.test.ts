@@ -1,7 +1,7 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { testConfig } from '../helpers/platform.js';
-import { tempDir } from '../helpers/services.js';
+import { dropSchema, freshPostgresUri, postgresSkip, tempDir } from '../helpers/services.js';
 import { createPlatform, type Platform } from '../../src/platform.js';
 import { Batch } from '../../src/models/index.js';
 import type { ServingService } from '../../src/serving/index.js';
@@ -109,6 +109,63 @@ describe('deployments', () => {
     await until('replica b to unload m', () => b.services.serving.deploymentNames().length === 0);
   });
 });
+
+/**
+ * Requests racing deployment changes on each store: a change keeps the old model answering until
+ * the new one is loaded, a request for a deployment whose first load is queued waits for it, and
+ * a refresh that read the store before a change made here never undoes that change.
+ */
+for (const engine of ['SQLite', 'PostgreSQL'] as const) {
+  test(`changes racing requests and refreshes on ${engine}: never "no model loaded", never undone`, async (t) => {
+    let schema: string | undefined;
+    const flags: { store?: string } = {};
+    if (engine === 'PostgreSQL') {
+      const skip = await postgresSkip();
+      if (skip) return t.skip(skip);
+      const fresh = freshPostgresUri();
+      schema = fresh.schema;
+      flags.store = fresh.uri;
+    }
+    const p = await createPlatform(testConfig(flags));
+    try {
+      const { registry, serving } = p.services;
+      await register(registry, 'm', LOGREG, ['model.onnx']);
+      await register(registry, 'm', FOREST, ['model.onnx']);
+      await serving.create({ model: 'm', version: 1 });
+      const unavailable: string[] = [];
+      let probing = true;
+      const probe = async () => {
+        while (probing) {
+          await serving.target('m').catch((err: Error & { code?: string }) => {
+            if (err.code !== 'NotFound') unavailable.push(err.message);
+          });
+          await new Promise((r) => setTimeout(r, 1));
+        }
+      };
+      const probes = [probe(), probe()];
+      for (let i = 0; i < 3; i++) {
+        const version = 2 - (i % 2);
+        const refreshing = serving.refresh();
+        await serving.update('m', { version });
+        await refreshing;
+        assert.equal((await serving.target('m')).version.version, version, `round ${i}: a refresh undid the change to version ${version}`);
+        // Renaming the only variant: the old one answers until the new one serves.
+        await serving.update('m', { variants: [{ name: `v${i}`, model: 'm', version, weight: 100 }] });
+        const deleting = serving.refresh();
+        await serving.delete('m');
+        await serving.create({ model: 'm', version });
+        await deleting;
+        assert.equal((await serving.target('m')).version.version, version, `round ${i}: a refresh removed or reverted the new deployment`);
+      }
+      probing = false;
+      await Promise.all(probes);
+      assert.deepEqual(unavailable, []);
+    } finally {
+      await p.close();
+      if (schema) await dropSchema(schema);
+    }
+  });
+}
 
 describe('prediction taps', () => {
   test('every answered prediction, cache hits included, reaches the taps with its request id and version', async () => {
