@@ -44,7 +44,7 @@ export interface RegistryStores {
   clock: Clock;
   metadata: MetadataStore;
   blobs: BlobStore;
-  config: { dataDir: string; allowPrivateWebhookTargets?: boolean };
+  config: { dataDir: string; allowPrivateWebhookTargets?: boolean; allowCodeModels?: boolean };
   /** Seals webhook secrets at rest; without it they are stored as given. */
   secrets?: SecretBox;
 }
@@ -121,6 +121,13 @@ export class RegistryService {
 
   private get now(): number {
     return this.stores.clock.now();
+  }
+
+  /** Code models (the js flavor) run their author's code: only admins add them, unless the server allows code models. */
+  private checkCodeModel(flavor: string | null | undefined, actor: Actor, what: string): void {
+    if (flavor === 'js' && actor.admin === false && !this.stores.config.allowCodeModels) {
+      throw permissionDenied(`${what}: a code model (js flavor) runs its author's code, which needs the admin role (or MODELPORT_ALLOW_CODE_MODELS on the server)`);
+    }
   }
 
   private emit<K extends RegistryEventName>(type: K, data: RegistryEventMap[K]): void {
@@ -423,6 +430,7 @@ export class RegistryService {
 
     const artifact = files ? await this.storeArtifact(files, { flavor, signature: input.signature, inputExample: input.inputExample }) : undefined;
     const inspected = artifact?.inspected;
+    this.checkCodeModel(inspected?.flavor, actor, `registering ${name}`);
     const manifest = artifact?.manifest;
     if (manifest) source ??= `${UPLOAD_SOURCE_SCHEME}${manifest.sha256}`;
     // Created only once the version is known to be registrable: a refused file leaves no empty model behind.
@@ -649,6 +657,8 @@ export class RegistryService {
 
   private async moveAlias(trx: Db, name: string, alias: string, version: number, actor: Actor): Promise<number | undefined> {
     const row = await this.versionRow(name, version, trx);
+    // A deployment following the alias would load the version: moving it onto code is deploying code.
+    this.checkCodeModel(row.flavor, actor, `moving alias ${alias} of ${name} onto version ${version}`);
     const existing = await trx.selectFrom('reg_alias').select('version').where('model_id', '=', row.model_id).where('alias', '=', alias).executeTakeFirst();
     const now = this.now;
     await trx

@@ -48,6 +48,8 @@ export interface ModelVersion {
 export interface Actor {
   user?: string;
   roles?: string[];
+  /** Whether an authenticated caller holds the admin role; unset without authentication (embedded use, auth off). */
+  admin?: boolean;
 }
 
 export type ApprovalStatus = 'PENDING' | 'APPROVED' | 'REJECTED';

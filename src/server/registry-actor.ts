@@ -13,7 +13,7 @@ export const ROLES_HEADER = 'x-modelport-roles';
 
 export function actorOf(request: FastifyRequest): Actor {
   const principal = request.principal;
-  if (principal?.kind === 'token') return { user: principal.name, roles: [principal.role, ...principal.groups] };
+  if (principal?.kind === 'token') return { user: principal.name, roles: [principal.role, ...principal.groups], admin: principal.role === 'admin' };
   const user = request.headers[USER_HEADER];
   const roles = request.headers[ROLES_HEADER];
   return {

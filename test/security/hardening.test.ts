@@ -3,6 +3,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { testServer } from '../helpers/platform.js';
 import { spawnCli, waitForLine } from '../helpers/cli.js';
@@ -160,6 +161,21 @@ describe('with auth on', () => {
     assert.equal(byEditor.status, 403);
     assert.match(byEditor.body.error.message, /code model \(js flavor\): deploying it needs the admin role/);
     assert.equal((await json(`${server.url}/api/v1/deployments`, admin, 'POST', { name: 'code', model: 'code', version })).status, 201);
+
+    // Registering code, or pointing an alias a deployment may follow at it, is deploying it too.
+    const { registry } = server.platform.services;
+    const { sha256 } = await registry.putBlob(await readFile(join(brokenModel(), 'model.mjs')));
+    const files = [{ path: 'model.mjs', sha256 }];
+    const registered = await json(`${server.url}/api/v1/registry/models/code/versions`, alice, 'POST', { files });
+    assert.equal(registered.status, 403, JSON.stringify(registered.body));
+    assert.match(registered.body.error.message, /registering code: a code model \(js flavor\) runs its author's code, which needs the admin role/);
+    const aliased = await json(`${server.url}/api/v1/registry/models/code/aliases/live`, alice, 'PUT', { version });
+    assert.equal(aliased.status, 403, JSON.stringify(aliased.body));
+    assert.match(aliased.body.error.message, /moving alias live of code onto version \d+/);
+    assert.equal((await json(`${server.url}/api/v1/registry/models/code/versions`, admin, 'POST', { files })).status, 201);
+    assert.equal((await json(`${server.url}/api/v1/registry/models/code/aliases/live`, admin, 'PUT', { version })).status, 200);
+    const onnx = await register(registry, 'code', LOGREG, ['model.onnx']);
+    assert.equal((await json(`${server.url}/api/v1/registry/models/code/aliases/live`, alice, 'PUT', { version: onnx })).status, 200, 'editors alias models that are not code');
   });
 
   test('approvals take identities from tokens: headers cannot impersonate another user', async () => {
