@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import { relayIpcBus } from '../cluster/index.js';
 import { invalidArgument } from '../core/errors.js';
 import { createPlatform } from '../platform.js';
-import { startServer } from '../server/serve.js';
+import { shutdownReserveMs, startServer } from '../server/serve.js';
 import { configFrom } from './context.js';
 
 const MAX_WORKERS = 64;
@@ -34,11 +34,11 @@ async function serveOne(config: Config): Promise<void> {
   const signal = await stopSignal();
   if (!cluster.isWorker) process.stdout.write(`modelport: ${signal} received, finishing in-flight requests\n`);
   // Whatever is in flight (a store that hangs, a loop blocked by a huge body), the process ends
-  // shortly after its grace: a supervisor's SIGKILL should never be needed.
+  // within its grace: a supervisor's SIGKILL should never be needed.
   setTimeout(() => {
     process.stderr.write(`modelport: did not stop within the shutdown grace (${config.shutdownGraceMs} ms); exiting\n`);
     process.exit(1);
-  }, config.shutdownGraceMs + 2000).unref();
+  }, config.shutdownGraceMs - shutdownReserveMs(config.shutdownGraceMs) / 4).unref();
   await server.close().catch(() => undefined);
 }
 

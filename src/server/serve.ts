@@ -56,7 +56,8 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
     url: `${config.tls ? 'https' : 'http'}://${host}:${port}`,
     close() {
       closing ??= (async () => {
-        const grace = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs);
+        // Requests get the grace less what closing the stores needs; what is still open then is cut.
+        const grace = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs - shutdownReserveMs(config.shutdownGraceMs));
         // A keep-alive connection whose request finishes during shutdown turns idle afterwards;
         // closing idle ones as they appear lets close() return as soon as the last request ends.
         const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
@@ -71,4 +72,12 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
       return closing;
     },
   };
+}
+
+/**
+ * The part of the shutdown grace kept for closing the stores after requests are cut, and for a
+ * busy event loop's late timers: a second, or a quarter of a short grace.
+ */
+export function shutdownReserveMs(graceMs: number): number {
+  return Math.min(1000, Math.floor(graceMs / 4));
 }

@@ -128,7 +128,7 @@ test('--workers on SQLite: a change reaches every process over the primary, ever
       assert.equal(res.status, 200);
     }
     await untilAsync('the rollout controller counting both processes', async () => {
-      const last = (await api(`${url}/api/v1/deployments/d/rollout`)).body.last;
+      const last = (await api(`${url}/api/v1/deployments/d/rollout`)).body.rollout?.last;
       return last && last.canary.requests + last.primary.requests === 40 ? true : undefined;
     });
     child.kill('SIGTERM');

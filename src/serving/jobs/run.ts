@@ -78,9 +78,11 @@ interface Chunk {
 }
 
 /**
- * Chunks of `chunkRows` rows (the last one shorter), numbered from `first`. Numeric columns are
+ * Chunks of `chunkRows` rows (the last one shorter), from chunk `first` on. Numeric columns are
  * copied from DuckDB's vectors into one Float64Array per chunk: boxing every value into a JS
- * array first cost most of a job's memory and garbage collection.
+ * array first cost most of a job's memory and garbage collection. The rows before `first` are
+ * read and dropped here rather than skipped with OFFSET: DuckDB's LIMIT and OFFSET collect
+ * their whole result before handing out any of it, so memory would grow with the file.
  */
 async function* readChunks(con: DuckDBConnection, sql: string, numeric: readonly boolean[], chunkRows: number, first: number, fail: (err: unknown) => Error): AsyncGenerator<Chunk> {
   const result = await con.stream(sql).catch((err) => Promise.reject(fail(err)));
@@ -88,10 +90,12 @@ async function* readChunks(con: DuckDBConnection, sql: string, numeric: readonly
   let index = first;
   let columns = fresh();
   let rows = 0;
+  let skip = first * chunkRows;
   for (;;) {
     const chunk = await result.fetchChunk().catch((err) => Promise.reject(fail(err)));
     if (!chunk || chunk.rowCount === 0) break;
-    let from = 0;
+    let from = Math.min(skip, chunk.rowCount);
+    skip -= from;
     while (from < chunk.rowCount) {
       const take = Math.min(chunkRows - rows, chunk.rowCount - from);
       for (let c = 0; c < numeric.length; c++) {
@@ -178,7 +182,7 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
     while (first < chunks && parts.done.has(first)) first++;
     const alreadyDone = [...parts.done].filter((i) => i < chunks).reduce((n, i) => n + Math.min(chunkRows, total - i * chunkRows), 0);
     hooks.onStart?.(total, alreadyDone);
-    const sql = `SELECT ${plan.select.join(', ')} FROM ${from} LIMIT ${total} OFFSET ${first * chunkRows}`;
+    const sql = `SELECT ${plan.select.join(', ')} FROM ${from}`;
     const work = async (chunk: Chunk) => {
       const out = await scorer.score(plan.toBatch(chunk.columns, chunk.rows));
       if (out.rows !== chunk.rows) throw invalidArgument(`the model answered ${out.rows} rows for a chunk of ${chunk.rows}`);
