@@ -5,14 +5,12 @@
  * Also `runs/outputs`, which MLflow 3's `log_model` calls to link the model to its run: checked
  * and accepted (the run's view does not list outputs yet).
  */
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../../platform.js';
-import type { Permission } from '../permissions.js';
 import { LOGGED_MODEL_STATUSES } from '../../tracking/logged-models.js';
-import { MLFLOW_PREFIXES } from './errors.js';
-import { checkMlflowFields } from './fields.js';
+import { mlflowRpc, type MlflowRouteSpec } from './rpc.js';
 
 const Str = Type.String();
 const KV = Type.Object({ key: Str, value: Type.Optional(Str) });
@@ -27,29 +25,9 @@ export const loggedModelRoutes: FastifyPluginAsync<{ platform: Platform }> = asy
   const tracking = platform.services.tracking;
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
 
-  function rpc<S extends TSchema>(
-    spec: { method: 'GET' | 'POST' | 'PATCH' | 'DELETE'; path: string; permission: Permission; summary: string; input: S; params?: TSchema },
-    handler: (input: Static<S>, params: Record<string, string>) => Promise<unknown>,
-  ): void {
-    const query = spec.method === 'GET';
-    for (const prefix of MLFLOW_PREFIXES) {
-      app.route({
-        method: spec.method,
-        url: `${prefix}${spec.path}`,
-        config: { permission: spec.permission },
-        schema: {
-          // A DELETE may come with no body at all (requests sends none for json=None): MLflow's field checks alone read it.
-          ...(spec.method === 'DELETE' ? {} : { [query ? 'querystring' : 'body']: spec.input }),
-          ...(spec.params ? { params: spec.params } : {}),
-          summary: spec.summary,
-          tags: ['mlflow logged models'],
-          hide: prefix !== MLFLOW_PREFIXES[0],
-        },
-        preValidation: async (request: FastifyRequest) => checkMlflowFields(spec.input, query ? request.query : request.body, request, query),
-        handler: async (request) => (await handler((query ? request.query : (request.body ?? {})) as Static<S>, request.params as Record<string, string>)) ?? {},
-      });
-    }
-  }
+  const register = mlflowRpc(app, { tag: 'mlflow logged models' });
+  const rpc = <S extends TSchema>(spec: MlflowRouteSpec<S>, handler: (input: Static<S>, params: Record<string, string>) => Promise<unknown>) =>
+    register(spec, (input, request) => handler(input, request.params as Record<string, string>));
 
   rpc(
     {

@@ -4,18 +4,17 @@
  * clients send DELETE with a body). Answers are MLflow's proto JSON: snake_case, versions as
  * strings, timestamps as numbers, unset fields omitted.
  */
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../../platform.js';
-import type { Permission } from '../permissions.js';
 import type { ModelVersion, RegisteredModel } from '../../registry/index.js';
 import { LOGGED_MODEL_URI } from '../../registry/index.js';
 import { actorOf } from '../registry-actor.js';
 import { invalidArgument, isModelportError } from '../../core/errors.js';
-import { MLFLOW_PREFIXES } from './errors.js';
+import { mlflowRpc } from './rpc.js';
 import { required } from './params.js';
-import { checkMlflowFields, installMlflowJson } from './fields.js';
+import { installMlflowJson } from './fields.js';
 
 const Str = Type.String();
 const Int = Type.Integer();
@@ -89,41 +88,12 @@ export function mlflowModel(m: RegisteredModel): Static<typeof RmJson> {
 const tagMap = (tags: { key: string; value?: string }[] | undefined) => Object.fromEntries((tags ?? []).map((t) => [t.key, t.value ?? '']));
 const Version = Type.Union([Str, Int]);
 
-interface RouteSpec<S extends TSchema> {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
-  path: string;
-  permission: Permission;
-  summary: string;
-  input: S;
-  response?: TSchema;
-}
-
 export const mlflowRegistryRoutes: FastifyPluginAsync<{ platform: Platform }> = async (root, { platform }) => {
   const registry = platform.services.registry;
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   installMlflowJson(app);
 
-  function rpc<S extends TSchema>(spec: RouteSpec<S>, handler: (input: Static<S>, request: FastifyRequest) => Promise<unknown>): void {
-    for (const prefix of MLFLOW_PREFIXES) {
-      app.route({
-        method: spec.method,
-        url: `${prefix}${spec.path}`,
-        config: { permission: spec.permission },
-        schema: {
-          [spec.method === 'GET' ? 'querystring' : 'body']: spec.input,
-          ...(spec.response ? { response: { 200: spec.response } } : {}),
-          summary: spec.summary,
-          tags: ['mlflow model registry'],
-          hide: prefix !== MLFLOW_PREFIXES[0],
-        },
-        preValidation: async (request) => checkMlflowFields(spec.input, spec.method === 'GET' ? request.query : request.body, request, spec.method === 'GET'),
-        handler: async (request) => {
-          const input = (spec.method === 'GET' ? request.query : (request.body ?? {})) as Static<S>;
-          return (await handler(input, request)) ?? {};
-        },
-      });
-    }
-  }
+  const rpc = mlflowRpc(app, { tag: 'mlflow model registry' });
   const actor = actorOf;
 
   // ---- registered models ---------------------------------------------------------------------

@@ -4,18 +4,17 @@
  * parameters, others a JSON body; answers are MLflow's proto JSON (snake_case, int64 as
  * numbers, NaN and ±Infinity as the strings proto JSON uses).
  */
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Platform } from '../../platform.js';
-import type { Permission } from '../permissions.js';
 import { invalidArgument } from '../../core/errors.js';
 import { LIMITS, VIEW_TYPES, decodePageToken, downsampleHistory, encodePageToken, type History, type RunStatus, type ViewType } from '../../tracking/index.js';
-import { MLFLOW_PREFIXES } from './errors.js';
+import { mlflowRpc, type MlflowRouteSpec } from './rpc.js';
 import { artifactRoutes } from './artifacts.js';
 import { loggedModelRoutes } from './logged-models.js';
 import { required, runIdOf } from './params.js';
-import { Double, checkMlflowFields, installMlflowJson } from './fields.js';
+import { Double, installMlflowJson } from './fields.js';
 
 const Str = Type.String();
 const Int = Type.Integer();
@@ -94,47 +93,15 @@ class BlockJsonCache {
 
 const COMMA = Buffer.from(',');
 
-interface RouteSpec<S extends TSchema> {
-  method: 'GET' | 'POST';
-  path: string;
-  permission: Permission;
-  summary: string;
-  /** The query string of a GET, the JSON body otherwise. */
-  input: S;
-  onRequest?: (request: FastifyRequest) => Promise<void>;
-}
-
 export const trackingRoutes: FastifyPluginAsync<{ platform: Platform }> = async (root, { platform }) => {
   const tracking = platform.services.tracking;
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const rendered = new BlockJsonCache(64 * 1024 * 1024);
   installMlflowJson(app);
 
-  /** Registers one MLflow RPC under both prefixes (the ajax copy hidden from the OpenAPI document). */
-  function rpc<S extends TSchema>(spec: RouteSpec<S>, handler: (input: Static<S>, reply: FastifyReply) => Promise<unknown>): void {
-    for (const prefix of MLFLOW_PREFIXES) {
-      app.route({
-        method: spec.method,
-        url: `${prefix}${spec.path}`,
-        config: { permission: spec.permission },
-        schema: {
-          [spec.method === 'GET' ? 'querystring' : 'body']: spec.input,
-          summary: spec.summary,
-          tags: ['mlflow tracking'],
-          hide: prefix !== MLFLOW_PREFIXES[0],
-        },
-        onRequest: spec.onRequest,
-        preValidation: async (request) => checkMlflowFields(spec.input, spec.method === 'GET' ? request.query : request.body, request, spec.method === 'GET'),
-        handler: async (request, reply) => {
-          const input = (spec.method === 'GET' ? request.query : (request.body ?? {})) as Static<S>;
-          const out = await handler(input, reply);
-          // A handler that sent its own answer returns the reply, a thenable that awaits to undefined.
-          if (reply.sent) return reply;
-          return send(reply, out ?? {});
-        },
-      });
-    }
-  }
+  const register = mlflowRpc(app, { tag: 'mlflow tracking', send });
+  const rpc = <S extends TSchema>(spec: MlflowRouteSpec<S>, handler: (input: Static<S>, reply: FastifyReply) => Promise<unknown>) =>
+    register(spec, (input, _request, reply) => handler(input, reply));
 
   // ---- experiments ---------------------------------------------------------------------------
 
