@@ -1,8 +1,8 @@
 /**
  * bench/chaos: the fault and hostile-load probe of issue 20, scaled by CHAOS_SCALE (default 1;
  * CHAOS_SCALE=0.1 for a smoke run). Starts real `modelport server` processes and:
- * - SIGKILLs them during heavy log-batch writes (SQLite and PostgreSQL), restarts, and counts
- *   acknowledged points that are gone;
+ * - SIGKILLs them during heavy log-batch writes (SQLite and PostgreSQL, one process and
+ *   `--workers 2` with the primary killed), restarts, and counts acknowledged points that are gone;
  * - flips a byte in stored artifacts and counts the reads still served as a clean 200;
  * - floods one with slow bodies, then with large JSON bodies, while probing /health every 100 ms;
  * - sends fuzzed requests at tracking, registry, monitoring and serving routes and counts 5xx;
@@ -59,12 +59,15 @@ async function api(url: string, path: string, body: unknown): Promise<any> {
   return res.json();
 }
 
-/** SIGKILL during writes, restart, count acknowledged points that are missing. */
-async function killDuringWrites(env: Record<string, string>): Promise<{ kills: number; acked: number; lost: number }> {
+/**
+ * SIGKILL during writes, restart, count acknowledged points that are missing. With `--workers`
+ * the primary is killed, and its workers go down with it (cluster mode).
+ */
+async function killDuringWrites(env: Record<string, string>, args: string[] = []): Promise<{ kills: number; acked: number; lost: number }> {
   const data = mkdtempSync(join(tmpdir(), 'chaos-kill-'));
   dirs.push(data);
-  let server = await startServer(data, env);
-  const { experiment_id } = await api(server.url, '/experiments/create', { name: 'chaos' });
+  let server = await startServer(data, env, args);
+  const { experiment_id } = await api(server.url, '/experiments/create', { name: `chaos-${Date.now()}` });
   const run_id = (await api(server.url, '/runs/create', { experiment_id })).run.info.run_id as string;
   const acked = new Set<number>();
   let step = 0;
@@ -89,7 +92,7 @@ async function killDuringWrites(env: Record<string, string>): Promise<{ kills: n
     stop = true;
     await Promise.all(writers);
     await exited(server.child);
-    server = await startServer(data, env);
+    server = await startServer(data, env, args);
   }
   const res = await fetch(`${server.url}/api/2.0/mlflow/metrics/get-history?run_id=${run_id}&metric_key=m`);
   const stored = new Set(((await res.json()) as { metrics: { step: number }[] }).metrics.map((m) => m.step));
@@ -293,6 +296,12 @@ try {
   if (pgs) {
     const pgKill = await killDuringWrites(pgs.env);
     rows.push(['PostgreSQL: acknowledged points lost after SIGKILL', `${pgKill.lost} of ${pgKill.acked} (${pgKill.kills} kills)`]);
+  }
+  const clusterKill = await killDuringWrites({}, ['--workers', '2']);
+  rows.push(['cluster mode (--workers 2, SQLite): acknowledged points lost after SIGKILL of the primary', `${clusterKill.lost} of ${clusterKill.acked} (${clusterKill.kills} kills)`]);
+  if (pgs) {
+    const pgClusterKill = await killDuringWrites(pgs.env, ['--workers', '2']);
+    rows.push(['cluster mode (--workers 2, PostgreSQL): acknowledged points lost after SIGKILL of the primary', `${pgClusterKill.lost} of ${pgClusterKill.acked} (${pgClusterKill.kills} kills)`]);
   }
 
   const data = mkdtempSync(join(tmpdir(), 'chaos-load-'));
