@@ -25,7 +25,9 @@ try {
   const started = performance.now();
   await runBatchJob({ deployment: 'cancer', input, output, keep: ['id'], chunkRows: Number(chunk) }, scorer);
   const seconds = (performance.now() - started) / 1000;
-  process.stdout.write(`${JSON.stringify({ seconds, max_rss_kib: process.resourceUsage().maxRSS })}\n`);
+  // VmHWM belongs to this process image; maxRSS keeps the forking parent's high-water mark across exec.
+  const peak = Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);
+  process.stdout.write(`${JSON.stringify({ seconds, max_rss_kib: peak })}\n`);
 } finally {
   await platform.close();
 }

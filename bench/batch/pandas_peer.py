@@ -5,12 +5,21 @@
         prints {"seconds": wall time, "max_rss_kib": peak resident set}
 """
 import json
-import resource
 import sys
 import time
 
 import pandas as pd
 import xgboost as xgb
+
+
+def peak_rss_kib():
+    # VmHWM belongs to this process image; ru_maxrss keeps the high-water mark of the process
+    # that forked us across exec, so it reports the parent's size when that was larger.
+    with open('/proc/self/status') as status:
+        for line in status:
+            if line.startswith('VmHWM:'):
+                return int(line.split()[1])
+    raise RuntimeError('no VmHWM in /proc/self/status')
 
 
 def main(model, data, out, chunk):
@@ -25,7 +34,7 @@ def main(model, data, out, chunk):
             frame_out = pd.DataFrame({'id': frame['id'], 'prediction': booster.inplace_predict(x)})
             frame_out.to_csv(f, header=first, index=False)
             first = False
-    print(json.dumps({'seconds': time.perf_counter() - started, 'max_rss_kib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+    print(json.dumps({'seconds': time.perf_counter() - started, 'max_rss_kib': peak_rss_kib()}))
 
 
 if __name__ == '__main__':
