@@ -145,6 +145,5 @@ export class SecurityService {
         ? `token "${principal.name}" has ${granted} on ${resource!.kind} "${resource!.name}", which does not allow what needs ${permission}`
         : `token "${principal.name}" (role ${principal.role}) may not do what needs the ${permission} permission`,
     );
-    return { allowed: true };
   }
 }
