@@ -390,8 +390,7 @@ class QuadratureWalk {
       this.leafPair(split, hot, left, right);
       return;
     }
-    let q = 0;
-    while (q < this.distinct && this.feature[q] !== split) q++;
+    const q = this.slotOf(split);
     const known = q < this.distinct;
     const a = known ? this.absent[q] : 1;
     const b = known ? this.present[q] : 1;
@@ -411,6 +410,13 @@ class QuadratureWalk {
     } else this.distinct--;
   }
 
+  /** Where `feature` sits on the path's distinct features; `distinct` when it is not there yet. */
+  private slotOf(feature: number): number {
+    let q = 0;
+    while (q < this.distinct && this.feature[q] !== feature) q++;
+    return q;
+  }
+
   private leaf(value: number): void {
     const d = this.distinct;
     if (d === 0 || value === 0) return;
@@ -424,8 +430,7 @@ class QuadratureWalk {
    */
   private leafPair(split: number, hot: number, left: number, right: number): void {
     const { tree, absent, present } = this;
-    let q = 0;
-    while (q < this.distinct && this.feature[q] !== split) q++;
+    const q = this.slotOf(split);
     const known = q < this.distinct;
     const a = known ? absent[q] : 1;
     const b = known ? present[q] : 1;

@@ -267,7 +267,8 @@ export const registryRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
       schema: { summary: 'Delete a registered model and all its versions (refused while a deployment serves one, unless force)', tags, params: Type.Object({ name: Name }), querystring: Force },
     },
     async (request, reply) => {
-      await registry.getModel(request.params.name);
+      // A forced delete checks the model exists before it touches any deployment.
+      if (request.query.force) await registry.getModel(request.params.name);
       const deployments = request.query.force ? await undeploy(request.params.name) : [];
       await registry.deleteModel(request.params.name, actorOf(request));
       return request.query.force ? { deleted_deployments: deployments } : reply.status(204).send();

@@ -571,10 +571,9 @@ export class ServingService {
   }
 
   private async deletionRefusal(model: string, version: number): Promise<string | undefined> {
-    for (const record of await this.store.list()) {
-      if (record.variants.some((v) => v.model === model && v.version === version)) {
-        return `model "${model}" version ${version} is deployed by deployment "${record.name}"; delete or move the deployment first, or delete with force (modelport models delete --force)`;
-      }
+    const [serving] = await this.deploymentsServing(model, version);
+    if (serving !== undefined) {
+      return `model "${model}" version ${version} is deployed by deployment "${serving}"; delete or move the deployment first, or delete with force (modelport models delete --force)`;
     }
     for (const rt of this.runtimes.values()) {
       for (const v of rt.variants.values()) {

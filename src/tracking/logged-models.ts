@@ -12,7 +12,7 @@ import type { Clock } from '../core/clock.js';
 import { invalidArgument, notFound } from '../core/errors.js';
 import type { TrackingTables } from './schema.js';
 import { parseFilter, type Clause, type Dictionary } from './search.js';
-import { decodePageToken, encodePageToken } from './service.js';
+import { decodePageToken, encodePageToken, experimentPk } from './service.js';
 import { checkKey, checkLength, LIMITS } from './validation.js';
 import type { Experiment } from './types.js';
 
@@ -225,7 +225,7 @@ export class LoggedModels {
     });
     const max = input.max_results ?? 100;
     if (!Number.isSafeInteger(max) || max < 1 || max > 1000) throw invalidArgument(`max_results must be between 1 and 1000, got ${max}.`, { field: 'max_results' });
-    const ids = input.experiment_ids.map((id) => (/^\d{1,15}$/.test(id) ? Number(id) : -1));
+    const ids = input.experiment_ids.map((id) => experimentPk(id) ?? -1);
     const rows = await this.db.selectFrom('tracking_logged_model').selectAll().where('experiment_id', 'in', ids).where('lifecycle_stage', '=', 'active').execute();
     const loaded = await this.attach(rows);
     const kept = loaded.filter((m) =>

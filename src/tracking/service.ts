@@ -75,7 +75,7 @@ function viewStages(view: ViewType | undefined): string[] {
   return STAGES[view];
 }
 
-function experimentPk(id: string | number | undefined): number | undefined {
+export function experimentPk(id: string | number | undefined): number | undefined {
   const text = String(id ?? '');
   return /^\d{1,15}$/.test(text) ? Number(text) : undefined;
 }

@@ -8,15 +8,20 @@ import assert from 'node:assert/strict';
 import { testServer } from '../helpers/platform.js';
 import { YIELD_FROM } from '../../src/server/invocations-json.js';
 import { OFF_THREAD_FROM } from '../../src/server/v2-read.js';
+import type { RegistryService } from '../../src/registry/index.js';
 import { LOGREG, breastCancerRows, expectedLogreg, post, register, v2Row } from '../serving/helpers.js';
+
+/** The logistic-regression fixture deployed as `cancer`, with its held-out rows and expected answers. */
+async function deployCancer(url: string, registry: RegistryService) {
+  await register(registry, 'cancer', LOGREG, ['model.onnx']);
+  assert.equal((await post(`${url}/api/v1/deployments`, { model: 'cancer', version: 1 })).status, 201);
+  return { rows: await breastCancerRows(), expected: await expectedLogreg() };
+}
 
 test('large MLflow scoring bodies in flight: probes and small requests are answered, the large ones correctly', async () => {
   const server = await testServer();
   try {
-    await register(server.platform.services.registry, 'cancer', LOGREG, ['model.onnx']);
-    assert.equal((await post(`${server.url}/api/v1/deployments`, { model: 'cancer', version: 1 })).status, 201);
-    const rows = await breastCancerRows();
-    const expected = await expectedLogreg();
+    const { rows, expected } = await deployCancer(server.url, server.platform.services.registry);
     const text = (n: number) => JSON.stringify({ instances: Array.from({ length: n }, (_, i) => rows[i % rows.length]) });
     const perRow = text(rows.length).length / rows.length;
     const large = text(Math.ceil((3 * YIELD_FROM) / perRow));
@@ -47,10 +52,7 @@ test('large MLflow scoring bodies in flight: probes and small requests are answe
 test('large V2 bodies in flight: probes and small requests are answered, the large ones correctly', async () => {
   const server = await testServer();
   try {
-    await register(server.platform.services.registry, 'cancer', LOGREG, ['model.onnx']);
-    assert.equal((await post(`${server.url}/api/v1/deployments`, { model: 'cancer', version: 1 })).status, 201);
-    const rows = await breastCancerRows();
-    const expected = await expectedLogreg();
+    const { rows, expected } = await deployCancer(server.url, server.platform.services.registry);
     const n = Math.ceil((2 * OFF_THREAD_FROM) / (JSON.stringify(rows[0]).length - 1));
     const large = JSON.stringify({ inputs: [{ name: 'input', shape: [n, 30], datatype: 'FP32', data: Array.from({ length: n }, (_, i) => rows[i % rows.length]).flat() }] });
     assert.ok(large.length > OFF_THREAD_FROM);

@@ -244,10 +244,7 @@ export class PredictionLog implements PredictionSink {
   async prune(): Promise<number> {
     const now = this.clock.now();
     this.lastPruneMs = now;
-    const own = new Map<string, number>();
-    for (const r of await this.db.selectFrom('mon_log_setting').select(['deployment', 'retention_ms']).where('retention_ms', 'is not', null).execute()) {
-      own.set(r.deployment, Number(r.retention_ms));
-    }
+    const own = new Map(Object.entries((await this.retentions()).deployments));
     const deployments = new Set<string>();
     for (const table of ['mon_log_segment', 'mon_feedback'] as const) {
       for (const r of await this.db.selectFrom(table).select('deployment').distinct().execute()) deployments.add(r.deployment);
