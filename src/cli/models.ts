@@ -13,7 +13,7 @@ import { ModelportClient } from '../client/client.js';
 import { InjectTransport } from '../client/transport.js';
 import { ExplainClient } from '../client/explain.js';
 import { RegistryClient, counted, httpBlobUploader, type BlobUploader, type ModelVersion, type RegisteredModel } from '../client/registry.js';
-import { parsePreprocess, PREPROCESS_FILE } from '../models/preprocess.js';
+import { parsePreprocessText, PREPROCESS_FILE } from '../models/preprocess.js';
 import type { Actor } from '../registry/index.js';
 import { createPlatform } from '../platform.js';
 import { buildApp } from '../server/app.js';
@@ -133,7 +133,7 @@ function versionsTable(versions: ModelVersion[]): string {
 async function withPreprocess(path: string, preprocess: string, flavor?: string): Promise<string> {
   let spec;
   try {
-    spec = parsePreprocess(JSON.parse(await readFile(preprocess, 'utf8')), preprocess);
+    spec = parsePreprocessText(await readFile(preprocess, 'utf8'), preprocess);
   } catch (e) {
     throw invalidArgument(`--preprocess: ${(e as Error).message}`);
   }

@@ -190,11 +190,16 @@ export class PreprocessedPredictor implements Predictor {
 export async function readPreprocess(dir: string): Promise<PreprocessSpec | undefined> {
   const file = join(dir, PREPROCESS_FILE);
   if (!existsSync(file)) return undefined;
+  return parsePreprocessText(await readFile(file, 'utf8'));
+}
+
+/** A preprocessing step from its JSON text; `source` names it in errors. */
+export function parsePreprocessText(text: string, source = PREPROCESS_FILE): PreprocessSpec {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (err) {
-    throw invalidArgument(`${PREPROCESS_FILE}: not valid JSON (${(err as Error).message})`);
+    throw invalidArgument(`${source}: not valid JSON (${(err as Error).message})`);
   }
-  return parsePreprocess(parsed);
+  return parsePreprocess(parsed, source);
 }

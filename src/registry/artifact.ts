@@ -11,7 +11,7 @@ import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { parse, stringify } from 'yaml';
 import { failedPrecondition, invalidArgument } from '../core/errors.js';
-import { parsePreprocess, PREPROCESS_FILE, rawInputs } from '../models/preprocess.js';
+import { parsePreprocessText, PREPROCESS_FILE, rawInputs } from '../models/preprocess.js';
 import type { BlobStore } from '../storage/blobs.js';
 
 export interface ManifestFile {
@@ -182,13 +182,7 @@ export async function inspectArtifact(blobs: BlobStore, files: ManifestFile[], o
   const step = files.find((f) => f.path === PREPROCESS_FILE);
   const inspected = await inspectModelFiles(blobs, step ? files.filter((f) => f !== step) : files, options);
   if (!step) return inspected;
-  let spec;
-  try {
-    spec = parsePreprocess(JSON.parse((await readSmall(blobs, step, 1 << 20, PREPROCESS_FILE)).toString('utf8')));
-  } catch (err) {
-    if ((err as { code?: string }).code === 'InvalidArgument') throw err;
-    throw invalidArgument(`${PREPROCESS_FILE} is not valid JSON: ${(err as Error).message}`);
-  }
+  const spec = parsePreprocessText((await readSmall(blobs, step, 1 << 20, PREPROCESS_FILE)).toString('utf8'));
   const columns = rawInputs(spec).map((s) => ({ type: s.dtype === 'string' ? 'string' : 'double', name: s.name }));
   const own = inspected.signature && typeof inspected.signature === 'object' ? (inspected.signature as Record<string, unknown>) : {};
   return { ...inspected, signature: { ...own, inputs: JSON.stringify(columns) } };
