@@ -36,6 +36,8 @@ export interface ResolvedArtifact {
   path: string;
   /** For js models declared in MLmodel: the module file relative to the folder. */
   module?: string;
+  /** The MLmodel's PII markings of input columns, when it has any. */
+  pii?: ReadonlyMap<string, 'hash' | 'drop'>;
 }
 
 const XGBOOST_EXTENSIONS = new Set(['.json', '.ubj', '.ubjson', '.xgb', '.bst']);
@@ -77,9 +79,11 @@ export async function resolveArtifact(path: string, flavor?: string): Promise<Re
   }
   const mlmodel = join(path, 'MLmodel');
   if (existsSync(mlmodel)) {
-    const artifact = fromMLmodelFlavors(path, (await readMLmodel(mlmodel)).flavors, flavor);
-    if (artifact.flavor === 'js' || !(await stat(artifact.path)).isDirectory()) return artifact;
-    return scanFolder(artifact.path, artifact.flavor);
+    const { flavors: sections, pii } = await readMLmodel(mlmodel);
+    const marked = pii.size > 0 ? { pii } : {};
+    const artifact = fromMLmodelFlavors(path, sections, flavor);
+    if (artifact.flavor === 'js' || !(await stat(artifact.path)).isDirectory()) return { ...artifact, ...marked };
+    return { ...(await scanFolder(artifact.path, artifact.flavor)), ...marked };
   }
   return scanFolder(path, flavor);
 }
@@ -122,8 +126,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   const artifact = await resolveArtifact(path, options.flavor);
   const preprocess = (await stat(path)).isDirectory() ? await readPreprocess(path) : undefined;
   const predictor = artifact.flavor === 'js' ? await loadJs(artifact.path, options, artifact.module) : await flavors.get(artifact.flavor)!.load(artifact.path, options);
-  const mlmodel = join(path, 'MLmodel');
-  const marks = existsSync(mlmodel) ? (await readMLmodel(mlmodel)).pii : undefined;
+  const marks = artifact.pii;
   if (preprocess) {
     try {
       // The marks name raw columns, which only the preprocessing step's signature has.
