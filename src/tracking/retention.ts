@@ -13,7 +13,7 @@ export const RETENTION_TAG = 'modelport.retention_days';
 const DAY_MS = 86_400_000;
 const CHUNK = 400;
 /** Every table that holds rows of a run, by its run_pk. */
-const RUN_TABLES = ['tracking_param', 'tracking_tag', 'tracking_metric_block', 'tracking_latest_metric', 'tracking_run_input'];
+const RUN_TABLES = ['tracking_param', 'tracking_tag', 'tracking_metric_block', 'tracking_latest_metric', 'tracking_run_input', 'tracking_run_model'];
 
 export class RunRetention {
   private timer: NodeJS.Timeout | undefined;
