@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import { invalidArgument, notFound } from '../core/errors.js';
+import { groupBy } from '../core/group.js';
 import type { TrackingTables } from './schema.js';
 import { parseFilter, type Clause, type Dictionary } from './search.js';
 import { decodePageToken, encodePageToken, experimentPk } from './service.js';
@@ -299,14 +300,9 @@ export class LoggedModels {
 
 const notFoundMessage = (modelId: string) => `Logged model with ID '${modelId}' not found.`;
 
+/** Each model's key/value pairs, from rows of many models. */
 function byModel(list: { model_id: string; key: string; value: string }[]): Map<string, Map<string, string>> {
-  const out = new Map<string, Map<string, string>>();
-  for (const x of list) {
-    let kv = out.get(x.model_id);
-    if (!kv) out.set(x.model_id, (kv = new Map()));
-    kv.set(x.key, x.value);
-  }
-  return out;
+  return new Map([...groupBy(list, (x) => x.model_id)].map(([id, rows]) => [id, new Map(rows.map((x) => [x.key, x.value]))]));
 }
 
 function checked(field: 'params' | 'tags', list: KeyValue[], valueLimit: number): KeyValue[] {
