@@ -244,11 +244,11 @@ export function parseQueueUri(text: string): QueueUri {
   throw invalidArgument(`--queue: "${text}" is not supported; use local or redis://HOST:PORT`);
 }
 
-/** A URI with its password removed, safe to log. */
-export function redact(uri: string): string {
+/** A URI with its password masked (or, with an empty mask, left out), safe to log or to write down. */
+export function redact(uri: string, mask = '***'): string {
   try {
     const url = new URL(uri);
-    if (url.password) url.password = '***';
+    if (url.password) url.password = mask;
     return url.toString();
   } catch {
     return uri;

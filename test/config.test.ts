@@ -72,6 +72,7 @@ test('bad values are InvalidArgument errors naming the flag', () => {
 
 test('redact hides passwords in URIs', () => {
   assert.equal(redact('postgres://u:secret@h:5432/db'), 'postgres://u:***@h:5432/db');
+  assert.equal(redact('postgres://u:secret@h:5432/db', ''), 'postgres://u@h:5432/db', 'an empty mask leaves the password out');
 });
 
 test('every variable of the README configuration table: flag > environment > default', () => {

@@ -51,3 +51,6 @@ export class ManualClock implements Clock {
     for (const s of due) s.wake();
   }
 }
+
+/** One day in milliseconds, for retention windows and day-sized buckets. */
+export const DAY_MS = 86_400_000;

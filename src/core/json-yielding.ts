@@ -29,6 +29,13 @@ export async function parseJsonYielding(text: string, options: YieldingOptions =
   const fail = (what: string): never => {
     throw new SyntaxError(`${what} in JSON at position ${at}`);
   };
+  /** The character at `at` is not what the grammar allows there. */
+  const unexpected = (): never => fail(at < text.length ? `Unexpected token '${text[at]}'` : 'Unexpected end of JSON input');
+  /** Steps over `c`, which the grammar requires at `at`. */
+  const expect = (c: string) => {
+    if (text[at] !== c) unexpected();
+    at++;
+  };
   const skip = () => {
     SPACE.lastIndex = at;
     SPACE.exec(text);
@@ -84,7 +91,7 @@ export async function parseJsonYielding(text: string, options: YieldingOptions =
       const p = match(PYTHON);
       if (p !== undefined) return p === 'NaN' ? null : p[0] === '-' ? -Infinity : Infinity;
     }
-    return fail(at < text.length ? `Unexpected token '${c}'` : 'Unexpected end of JSON input');
+    return unexpected();
   };
   const set = (frame: Frame, v: unknown) => {
     frame.members++;
@@ -115,16 +122,14 @@ export async function parseJsonYielding(text: string, options: YieldingOptions =
       continue;
     }
     if (frame.members > 0) {
-      if (text[at] !== ',') fail(at < text.length ? `Unexpected token '${text[at]}'` : 'Unexpected end of JSON input');
-      at++;
+      expect(',');
       skip();
     }
     if ('object' in frame) {
-      if (text[at] !== '"') fail(at < text.length ? `Unexpected token '${text[at]}'` : 'Unexpected end of JSON input');
+      if (text[at] !== '"') unexpected();
       frame.key = string();
       skip();
-      if (text[at] !== ':') fail(at < text.length ? `Unexpected token '${text[at]}'` : 'Unexpected end of JSON input');
-      at++;
+      expect(':');
       skip();
     }
     set(frame, value(stack));

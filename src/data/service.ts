@@ -320,8 +320,19 @@ export class DatasetsService {
     return rows.map((r) => toVersion(r, false));
   }
 
-  /** One version (the latest when none is given), with its profile unless asked not to. */
+  /**
+   * One version (the latest when none is given), with its profile unless asked not to, as it is
+   * shown: without the values of columns the schema marks as PII, also in versions profiled
+   * before the marking. Reads inside this service take `load` and keep the whole profile.
+   */
   async get(ref: VersionRef, options: { profile?: boolean } = {}): Promise<DatasetVersion> {
+    const version = await this.load(ref, options);
+    if (version.profile) version.profile = redactProfile(version.profile, await this.piiOf(ref.name));
+    return version;
+  }
+
+  /** One version as stored: a profile made before a PII marking still has that column's statistics. */
+  private async load(ref: VersionRef, options: { profile?: boolean } = {}): Promise<DatasetVersion> {
     let q = this.db.selectFrom('mp_dataset_version').selectAll().where('name', '=', ref.name);
     q = ref.version === undefined ? q.orderBy('version', 'desc').limit(1) : q.where('version', '=', ref.version);
     const row = await q.executeTakeFirst();
@@ -330,16 +341,22 @@ export class DatasetsService {
       const exists = await this.db.selectFrom('mp_dataset').select('name').where('name', '=', ref.name).executeTakeFirst();
       throw notFound(exists ? `dataset "${ref.name}" has no version ${ref.version}` : `dataset "${ref.name}" does not exist`);
     }
-    const version = toVersion(row, options.profile ?? true);
-    // Versions profiled before a column was marked PII are shown without its values too.
-    if (version.profile) version.profile = redactProfile(version.profile, await this.piiOf(ref.name));
-    return version;
+    return toVersion(row, options.profile ?? true);
   }
 
   /** The columns the dataset's schema marks as PII (none before it has a schema). */
   private async piiOf(name: string): Promise<Set<string>> {
-    const row = await this.db.selectFrom('mp_dataset').select('schema_json').where('name', '=', name).executeTakeFirst();
-    return piiColumns(row?.schema_json ? (JSON.parse(row.schema_json) as DatasetSchema) : undefined);
+    return piiColumns(await this.storedSchema(name));
+  }
+
+  /** The dataset's schema, or undefined when the dataset does not exist or has none yet. */
+  private async storedSchema(name: string): Promise<DatasetSchema | undefined> {
+    const row = await this.schemaRow(name);
+    return row?.schema_json ? (JSON.parse(row.schema_json) as DatasetSchema) : undefined;
+  }
+
+  private async schemaRow(name: string): Promise<{ schema_json: string | null } | undefined> {
+    return this.db.selectFrom('mp_dataset').select('schema_json').where('name', '=', name).executeTakeFirst();
   }
 
   /**
@@ -360,7 +377,7 @@ export class DatasetsService {
 
   /** The dataset's validation schema. */
   async getSchema(name: string): Promise<DatasetSchema> {
-    const row = await this.db.selectFrom('mp_dataset').select('schema_json').where('name', '=', name).executeTakeFirst();
+    const row = await this.schemaRow(name);
     if (!row) throw notFound(`dataset "${name}" does not exist`);
     if (!row.schema_json) throw failedPrecondition(`dataset "${name}" has no schema yet`);
     return JSON.parse(row.schema_json);
@@ -380,11 +397,18 @@ export class DatasetsService {
 
   /** The schema inferred from a version (latest by default); with `save`, it becomes the dataset's schema. */
   async inferSchema(ref: VersionRef, options: { save?: boolean } = {}): Promise<DatasetSchema> {
-    const version = await this.get(ref);
+    const version = await this.load(ref);
     const inferred = inferSchema(version.profile!);
-    // PII markings are a person's decision: a re-inferred schema keeps them.
-    const marked = new Map(((await this.getSchema(ref.name).catch(() => undefined))?.columns ?? []).filter((c) => c.pii).map((c) => [c.name, c.pii]));
-    const schema = { columns: inferred.columns.map((c) => (marked.has(c.name) ? { ...c, pii: marked.get(c.name) } : c)) };
+    // PII markings are a person's decision: a re-inferred schema keeps them, and a marked
+    // column gets no domain, which would list its values.
+    const marked = new Map(((await this.storedSchema(ref.name))?.columns ?? []).filter((c) => c.pii).map((c) => [c.name, c.pii]));
+    const schema = {
+      columns: inferred.columns.map((c) => {
+        if (!marked.has(c.name)) return c;
+        const { domain: _domain, ...rest } = c;
+        return { ...rest, pii: marked.get(c.name) };
+      }),
+    };
     if (options.save) await this.setSchema(ref.name, schema);
     return schema;
   }
@@ -417,7 +441,8 @@ export class DatasetsService {
 
   private async validateWith(name: string, relation: Relation, against: number | undefined): Promise<ValidationReport> {
     const schema = await this.getSchema(name);
-    const previous = await this.get({ name, version: against });
+    // The baseline keeps PII columns' statistics for the drift checks; the report withholds their values.
+    const previous = await this.load({ name, version: against });
     const { report } = await validateRelation(relation, schema, { version: previous.version, profile: previous.profile! });
     return redactReport(report, piiColumns(schema));
   }

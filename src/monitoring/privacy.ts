@@ -8,6 +8,7 @@ import { piiHash } from '../serving/pii.js';
 import type { FeedbackTables } from './feedback/tables.js';
 import type { PredictionLog, Subject } from './log/prediction-log.js';
 import type { LoggedPrediction } from './log/types.js';
+import { batches } from '../core/batches.js';
 
 export interface SubjectFeedback {
   requestId: string;
@@ -32,8 +33,6 @@ export interface SubjectErasure {
   feedback: number;
 }
 
-const CHUNK = 400;
-
 /**
  * The subject as the log may hold it. A hashed column's value is hashed as text, or (an int64
  * column) as its JSON string, so both hashes of the key are looked for.
@@ -47,8 +46,8 @@ export async function exportSubject(log: PredictionLog, db: Kysely<FeedbackTable
   const predictions = await log.subjectRows(subject);
   const ids = [...new Set(predictions.map((p) => p.requestId))];
   const feedback: SubjectFeedback[] = [];
-  for (let i = 0; i < ids.length; i += CHUNK) {
-    const rows = await db.selectFrom('mon_feedback').selectAll().where('request_id', 'in', ids.slice(i, i + CHUNK)).execute();
+  for (const batch of batches(ids)) {
+    const rows = await db.selectFrom('mon_feedback').selectAll().where('request_id', 'in', batch).execute();
     for (const r of rows) {
       feedback.push({ requestId: r.request_id, row: r.row_index, deployment: r.deployment, label: r.label, value: r.value, receivedMs: Number(r.received_ms) });
     }

@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import type { Registry } from 'prom-client';
 import type { Kysely } from 'kysely';
 import type { StoreUri } from '../config.js';
-import type { Clock } from '../core/clock.js';
+import { DAY_MS, type Clock } from '../core/clock.js';
 import { groupBy } from '../core/group.js';
 import { invalidArgument } from '../core/errors.js';
 import type { BlobStore } from '../storage/blobs.js';
@@ -34,8 +34,6 @@ import { monitorMigrations } from './monitors/tables.js';
 import { performanceOverTime, type PerformanceSpec, type PerformanceWindow } from './performance/index.js';
 
 export const monitoringMigrations: Migrations = { ...logMigrations, ...feedbackMigrations, ...monitorMigrations, ...alertMigrations };
-
-const DAY_MS = 86_400_000;
 
 export interface MonitoringOptions {
   log?: PredictionLogOptions;

@@ -5,7 +5,7 @@
  * last time (the folder's marker names them). Stores it did not fill it leaves alone unless
  * `--reset` is given, and it never drops PostgreSQL's `public` schema.
  */
-import type { Config } from '../config.js';
+import { redact, type Config } from '../config.js';
 import { failedPrecondition } from '../core/errors.js';
 import { withDefaultUser } from '../storage/metadata.js';
 
@@ -18,16 +18,10 @@ export interface QuickstartStores {
 /** The external stores of a configuration, as the marker records them (SQLite files live in the folder). */
 export function externalStores(config: Config): QuickstartStores {
   const out: QuickstartStores = {};
-  if (config.store.kind === 'postgres') out.store = `${withoutPassword(config.store.url)}#schema=${config.store.schema ?? 'public'}`;
-  if (config.online.kind === 'redis') out.online = `${withoutPassword(config.online.url)}#prefix=${config.online.prefix}`;
+  // The marker is a plain file in the data folder: no password goes into it.
+  if (config.store.kind === 'postgres') out.store = `${redact(config.store.url, '')}#schema=${config.store.schema ?? 'public'}`;
+  if (config.online.kind === 'redis') out.online = `${redact(config.online.url, '')}#prefix=${config.online.prefix}`;
   return out;
-}
-
-/** The marker is a plain file in the data folder: no secret goes into it. */
-function withoutPassword(text: string): string {
-  const url = new URL(text);
-  url.password = '';
-  return url.toString();
 }
 
 /**

@@ -7,6 +7,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Platform } from '../platform.js';
+import { DAY_MS } from '../core/clock.js';
 import { invalidArgument } from '../core/errors.js';
 import {
   CheckSchema,
@@ -20,7 +21,6 @@ import type { MetricResult } from '../stats/metrics.js';
 
 const Str = Type.String();
 const Opt = Type.Optional;
-const DAY_MS = 86_400_000;
 
 const TimeParam = Type.String({ description: 'ISO 8601 time or epoch milliseconds' });
 

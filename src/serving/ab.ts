@@ -6,7 +6,7 @@
  * predictions were made and checked after every 100, so reading the analysis every hour does
  * not inflate false positives. Optionally per segment (a logged input field).
  */
-import type { Clock } from '../core/clock.js';
+import { DAY_MS, type Clock } from '../core/clock.js';
 import { failedPrecondition, invalidArgument } from '../core/errors.js';
 import { groupBy } from '../core/group.js';
 import { meanDifference, MixtureSprt, proportionDifference, sampleSizePerArm, type Difference } from '../stats/ab.js';
@@ -62,7 +62,6 @@ export interface AbAnalysis extends AbGroup {
   segments?: ({ segment: string } & AbGroup)[];
 }
 
-const DAY_MS = 86_400_000;
 const CHECK_EVERY = 100;
 
 function conversionOf(o: VariantOutcome): number | undefined {

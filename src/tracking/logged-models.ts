@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import { invalidArgument, notFound } from '../core/errors.js';
+import { groupBy } from '../core/group.js';
 import type { TrackingTables } from './schema.js';
 import { parseFilter, type Clause, type Dictionary } from './search.js';
 import { decodePageToken, encodePageToken, experimentPk } from './service.js';
@@ -66,11 +67,18 @@ const LOGGED_MODELS: Dictionary = {
   numericAttributes: new Map([['creation_timestamp', 'creation_ms'], ['creation_time', 'creation_ms'], ['last_updated_timestamp', 'updated_ms']]),
   orderAttributes: new Map(),
 };
-const ORDER_FIELDS: Record<string, 'name' | 'model_id' | 'creation_ms' | 'updated_ms'> = {
+/** The columns MLflow's store orders by: its column names and their short aliases. */
+const ORDER_FIELDS: Record<string, 'name' | 'model_id' | 'experiment_id' | 'status' | 'model_type' | 'source_run_id' | 'creation_ms' | 'updated_ms'> = {
   name: 'name',
   model_id: 'model_id',
+  experiment_id: 'experiment_id',
+  status: 'status',
+  model_type: 'model_type',
+  source_run_id: 'source_run_id',
+  creation_timestamp_ms: 'creation_ms',
   creation_timestamp: 'creation_ms',
   creation_time: 'creation_ms',
+  last_updated_timestamp_ms: 'updated_ms',
   last_updated_timestamp: 'updated_ms',
 };
 
@@ -166,20 +174,20 @@ export class LoggedModels {
 
   /** The logged model's artifact location, for registry sources `models:/m-<hex>`. */
   async artifactLocation(modelId: string): Promise<string> {
-    return (await this.load(modelId)).row.artifact_location;
+    return this.requireActive(modelId);
   }
 
   async finalize(modelId: string, status: string): Promise<LoggedModel> {
     if (status !== 'LOGGED_MODEL_READY' && status !== 'LOGGED_MODEL_UPLOAD_FAILED') {
       throw invalidArgument(`Invalid model status '${status}': finalize with LOGGED_MODEL_READY or LOGGED_MODEL_UPLOAD_FAILED.`, { field: 'status' });
     }
-    await this.load(modelId);
+    await this.requireActive(modelId);
     await this.db.updateTable('tracking_logged_model').set({ status, updated_ms: this.clock.now() }).where('model_id', '=', modelId).execute();
     return this.get(modelId);
   }
 
   async setTags(modelId: string, tags: KeyValue[]): Promise<void> {
-    await this.load(modelId);
+    await this.requireActive(modelId);
     const rows = checked('tags', tags, LIMITS.tagValueLength);
     await this.db.transaction().execute(async (trx) => {
       for (const t of rows) {
@@ -190,14 +198,14 @@ export class LoggedModels {
   }
 
   async deleteTag(modelId: string, key: string): Promise<void> {
-    await this.load(modelId);
+    await this.requireActive(modelId);
     const gone = await this.db.deleteFrom('tracking_logged_model_tag').where('model_id', '=', modelId).where('key', '=', key).executeTakeFirst();
     if (!gone.numDeletedRows) throw notFound(`No tag with key '${key}' found for model with ID '${modelId}'.`);
   }
 
   /** Params are write-once, as a run's: the same value again is fine, another value is refused. */
   async logParams(modelId: string, params: KeyValue[]): Promise<void> {
-    await this.load(modelId);
+    await this.requireActive(modelId);
     const rows = checked('params', params, LIMITS.paramValueLength);
     await this.db.transaction().execute(async (trx) => {
       for (const p of rows) {
@@ -211,17 +219,20 @@ export class LoggedModels {
   }
 
   async delete(modelId: string): Promise<void> {
-    await this.load(modelId);
+    await this.requireActive(modelId);
     await this.db.updateTable('tracking_logged_model').set({ lifecycle_stage: 'deleted', updated_ms: this.clock.now() }).where('model_id', '=', modelId).execute();
   }
 
   async search(input: SearchLoggedModelsInput): Promise<{ models: LoggedModel[]; next_page_token?: string }> {
     if (!input.experiment_ids?.length) throw invalidArgument('experiment_ids must contain at least one experiment id.', { field: 'experiment_ids' });
     const clauses = parseFilter(input.filter, LOGGED_MODELS);
-    const order = (input.order_by ?? []).map((o) => {
+    const order = (input.order_by ?? []).flatMap((o) => {
       const field = ORDER_FIELDS[o.field_name];
-      if (!field) throw invalidArgument(`Invalid order_by field '${o.field_name}': use one of ${Object.keys(ORDER_FIELDS).join(', ')}.`, { field: 'order_by' });
-      return { field, ascending: o.ascending !== false };
+      if (field) return [{ field, ascending: o.ascending !== false }];
+      if (!o.field_name.includes('.')) throw invalidArgument(`Invalid order by field name: ${o.field_name}`, { field: 'order_by' });
+      if (!o.field_name.startsWith('metrics.')) throw invalidArgument(`Invalid order by field name: ${o.field_name}. Only metrics are supported.`, { field: 'order_by' });
+      // No logged model here carries metrics, so every value is null and MLflow's nulls-last order keeps them as they are.
+      return [];
     });
     const max = input.max_results ?? 100;
     if (!Number.isSafeInteger(max) || max < 1 || max > 1000) throw invalidArgument(`max_results must be between 1 and 1000, got ${max}.`, { field: 'max_results' });
@@ -237,13 +248,16 @@ export class LoggedModels {
         return matches(value == null ? null : typeof value === 'string' ? value : Number(value), c);
       }),
     );
-    // Newest first unless asked otherwise, as MLflow's stores sort; the id breaks ties.
-    const keys = order.length ? order : [{ field: 'creation_ms' as const, ascending: false }];
+    // MLflow's store puts nulls last, then adds newest first unless the order names the creation
+    // time; the id breaks what ties remain.
+    const keys = order.some((k) => k.field === 'creation_ms') ? order : [...order, { field: 'creation_ms' as const, ascending: false }];
     kept.sort((a, b) => {
       for (const k of keys) {
         const x = a.row[k.field];
         const y = b.row[k.field];
-        if (x !== y) return (x < y ? -1 : 1) * (k.ascending ? 1 : -1);
+        if (x === y) continue;
+        if (x == null || y == null) return x == null ? 1 : -1;
+        return (x < y ? -1 : 1) * (k.ascending ? 1 : -1);
       }
       return a.row.model_id < b.row.model_id ? -1 : a.row.model_id > b.row.model_id ? 1 : 0;
     });
@@ -255,19 +269,40 @@ export class LoggedModels {
 
   private async load(modelId: string): Promise<Loaded> {
     const row = await this.db.selectFrom('tracking_logged_model').selectAll().where('model_id', '=', modelId).executeTakeFirst();
-    if (!row || row.lifecycle_stage !== 'active') throw notFound(`Logged model with ID '${modelId}' not found.`);
+    if (!row || row.lifecycle_stage !== 'active') throw notFound(notFoundMessage(modelId));
     return (await this.attach([row]))[0];
   }
 
+  /** The model's artifact location, or RESOURCE_DOES_NOT_EXIST: what writes check, without its params and tags. */
+  private async requireActive(modelId: string): Promise<string> {
+    const row = await this.db
+      .selectFrom('tracking_logged_model')
+      .select('artifact_location')
+      .where('model_id', '=', modelId)
+      .where('lifecycle_stage', '=', 'active')
+      .executeTakeFirst();
+    if (!row) throw notFound(notFoundMessage(modelId));
+    return row.artifact_location;
+  }
+
+  /** Params and tags of many models: two queries, each grouped by model in one pass. */
   private async attach(rows: Row[]): Promise<Loaded[]> {
     if (rows.length === 0) return [];
     const ids = rows.map((r) => r.model_id);
     const [params, tags] = await Promise.all(
       (['tracking_logged_model_param', 'tracking_logged_model_tag'] as const).map((t) => this.db.selectFrom(t).selectAll().where('model_id', 'in', ids).execute()),
     );
-    const byModel = (list: { model_id: string; key: string; value: string }[], id: string) => new Map(list.filter((x) => x.model_id === id).map((x) => [x.key, x.value]));
-    return rows.map((row) => ({ row, params: byModel(params, row.model_id), tags: byModel(tags, row.model_id) }));
+    const p = byModel(params);
+    const t = byModel(tags);
+    return rows.map((row) => ({ row, params: p.get(row.model_id) ?? new Map(), tags: t.get(row.model_id) ?? new Map() }));
   }
+}
+
+const notFoundMessage = (modelId: string) => `Logged model with ID '${modelId}' not found.`;
+
+/** Each model's key/value pairs, from rows of many models. */
+function byModel(list: { model_id: string; key: string; value: string }[]): Map<string, Map<string, string>> {
+  return new Map([...groupBy(list, (x) => x.model_id)].map(([id, rows]) => [id, new Map(rows.map((x) => [x.key, x.value]))]));
 }
 
 function checked(field: 'params' | 'tags', list: KeyValue[], valueLimit: number): KeyValue[] {

@@ -6,14 +6,13 @@
  * are kept. A registered model version keeps its own copy of the model, so it outlives its run.
  */
 import type { Kysely } from 'kysely';
-import type { Clock } from '../core/clock.js';
+import { DAY_MS, type Clock } from '../core/clock.js';
 import type { Singleton } from '../core/singleton.js';
+import { batches } from '../core/batches.js';
 
 export const RETENTION_TAG = 'modelport.retention_days';
-const DAY_MS = 86_400_000;
-const CHUNK = 400;
 /** Every table that holds rows of a run, by its run_pk. */
-const RUN_TABLES = ['tracking_param', 'tracking_tag', 'tracking_metric_block', 'tracking_latest_metric', 'tracking_run_input'];
+const RUN_TABLES = ['tracking_param', 'tracking_tag', 'tracking_metric_block', 'tracking_latest_metric', 'tracking_run_input', 'tracking_run_model'];
 
 export class RunRetention {
   private timer: NodeJS.Timeout | undefined;
@@ -70,8 +69,7 @@ export class RunRetention {
         .where('start_time', '<', now - days * DAY_MS)
         .where('status', '!=', 'RUNNING')
         .execute()) as { run_pk: number; run_id: string }[];
-      for (let i = 0; i < runs.length; i += CHUNK) {
-        const chunk = runs.slice(i, i + CHUNK);
+      for (const chunk of batches(runs)) {
         const pks = chunk.map((r) => r.run_pk);
         await this.db.transaction().execute(async (trx) => {
           for (const table of RUN_TABLES) await trx.deleteFrom(table).where('run_pk', 'in', pks).execute();

@@ -117,6 +117,15 @@ export interface LoggedModelKeyValueTable {
   value: string;
 }
 
+/** MLflow 3's model inputs and outputs of a run (log-inputs `models`, runs/outputs). */
+export interface RunModelTable {
+  run_pk: number;
+  model_id: string;
+  direction: 'input' | 'output';
+  /** The step an output was produced at; 0 for inputs, which carry none. */
+  step: number;
+}
+
 export interface TrackingTables {
   tracking_experiment: ExperimentTable;
   tracking_experiment_tag: ExperimentTagTable;
@@ -131,6 +140,7 @@ export interface TrackingTables {
   tracking_logged_model: LoggedModelTable;
   tracking_logged_model_param: LoggedModelKeyValueTable;
   tracking_logged_model_tag: LoggedModelKeyValueTable;
+  tracking_run_model: RunModelTable;
 }
 
 export const trackingMigrations: Migrations = {
@@ -348,6 +358,22 @@ export const trackingMigrations: Migrations = {
     },
     async down(db: Kysely<any>) {
       for (const t of ['tracking_logged_model_tag', 'tracking_logged_model_param', 'tracking_logged_model']) await db.schema.dropTable(t).ifExists().execute();
+    },
+  },
+  '0141_tracking_run_models': {
+    // MLflow 3 links logged models to runs as inputs and outputs; runs/get answers them.
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('tracking_run_model')
+        .addColumn('run_pk', 'bigint', (c) => c.notNull().references('tracking_run.run_pk'))
+        .addColumn('model_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('direction', 'varchar(8)', (c) => c.notNull())
+        .addColumn('step', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('tracking_run_model_pk', ['run_pk', 'direction', 'model_id', 'step'])
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('tracking_run_model').ifExists().execute();
     },
   },
 };

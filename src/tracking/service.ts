@@ -30,6 +30,8 @@ import {
   type LogBatchInput,
   type MetricInput,
   type Metric,
+  type ModelInput,
+  type ModelOutput,
   type Run,
   type RunInfo,
   type RunStatus,
@@ -593,8 +595,11 @@ export class TrackingService {
     await this.setTag(runId, TAGS.loggedModels, JSON.stringify([...history, model]));
   }
 
-  /** Links datasets (stored once per experiment by name and digest) to a run, with input tags. */
-  async logInputs(runId: string, inputs: DatasetInput[]): Promise<void> {
+  /**
+   * Links datasets (stored once per experiment by name and digest) to a run, with input tags,
+   * and MLflow 3's model inputs (logged model ids, not checked: MLflow's stores do not check them).
+   */
+  async logInputs(runId: string, inputs: DatasetInput[], models: ModelInput[] = []): Promise<void> {
     if (inputs.length > LIMITS.datasetsPerBatch) {
       throw invalidArgument(`A batch logging request can contain at most ${LIMITS.datasetsPerBatch} datasets. Got ${inputs.length} datasets.`);
     }
@@ -638,7 +643,26 @@ export class TrackingService {
           .onConflict((oc) => oc.doNothing())
           .execute();
       }
+      if (models.length) {
+        await trx
+          .insertInto('tracking_run_model')
+          .values(models.map((m) => ({ run_pk: run.run_pk, model_id: m.model_id, direction: 'input' as const, step: 0 })))
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+      }
     });
+  }
+
+  /** MLflow 3's log-outputs: the logged models a run produced, each at a step. */
+  async logOutputs(runId: string, models: ModelOutput[]): Promise<void> {
+    const run = await this.requireRun(runId);
+    this.requireActiveRun(runId, run);
+    if (models.length === 0) return;
+    await this.db
+      .insertInto('tracking_run_model')
+      .values(models.map((m) => ({ run_pk: run.run_pk, model_id: m.model_id, direction: 'output' as const, step: m.step })))
+      .onConflict((oc) => oc.doNothing())
+      .execute();
   }
 
   // ---- reading metrics ---------------------------------------------------------------------
@@ -782,7 +806,7 @@ export class TrackingService {
   private async loadRuns(rows: RunTable[]): Promise<Run[]> {
     if (rows.length === 0) return [];
     const pks = rows.map((r) => Number(r.run_pk));
-    const [params, tags, metrics, inputs] = await Promise.all([
+    const [params, tags, metrics, inputs, models] = await Promise.all([
       this.db.selectFrom('tracking_param').selectAll().where('run_pk', 'in', pks).orderBy('key').execute(),
       this.db.selectFrom('tracking_tag').selectAll().where('run_pk', 'in', pks).orderBy('key').execute(),
       this.db.selectFrom('tracking_latest_metric').selectAll().where('run_pk', 'in', pks).orderBy('key').execute(),
@@ -793,6 +817,7 @@ export class TrackingService {
         .where('i.run_pk', 'in', pks)
         .orderBy('d.name')
         .execute(),
+      this.db.selectFrom('tracking_run_model').selectAll().where('run_pk', 'in', pks).orderBy('model_id').orderBy('step').execute(),
     ]);
     const byRun = <T extends { run_pk: number }>(items: T[]) => {
       const map = new Map<number, T[]>();
@@ -808,6 +833,7 @@ export class TrackingService {
     const t = byRun(tags);
     const m = byRun(metrics);
     const d = byRun(inputs);
+    const lm = byRun(models);
     return rows.map((r) => {
       const pk = Number(r.run_pk);
       const info: RunInfo = {
@@ -822,7 +848,10 @@ export class TrackingService {
         lifecycle_stage: r.lifecycle_stage as RunInfo['lifecycle_stage'],
       };
       if (r.end_time !== null && r.end_time !== undefined) info.end_time = Number(r.end_time);
-      return {
+      const linked = lm.get(pk) ?? [];
+      const modelInputs = linked.filter((x) => x.direction === 'input').map((x) => ({ model_id: x.model_id }));
+      const modelOutputs = linked.filter((x) => x.direction === 'output').map((x) => ({ model_id: x.model_id, step: Number(x.step) }));
+      const run: Run = {
         info,
         data: {
           metrics: (m.get(pk) ?? []).map((row) => toMetric(row.key, row)),
@@ -838,6 +867,9 @@ export class TrackingService {
           }),
         },
       };
+      if (modelInputs.length) run.inputs.model_inputs = modelInputs;
+      if (modelOutputs.length) run.outputs = { model_outputs: modelOutputs };
+      return run;
     });
   }
 

@@ -65,10 +65,21 @@ export interface DatasetInput {
   dataset: Dataset;
 }
 
+/** MLflow 3: a logged model a run used (ModelInput) or produced at a step (ModelOutput). */
+export interface ModelInput {
+  model_id: string;
+}
+export interface ModelOutput {
+  model_id: string;
+  step: number;
+}
+
 export interface Run {
   info: RunInfo;
   data: { metrics: Metric[]; params: KeyValue[]; tags: KeyValue[] };
-  inputs: { dataset_inputs: DatasetInput[] };
+  /** `model_inputs` and `outputs` appear only when the run has some, as MLflow's proto JSON omits empty lists. */
+  inputs: { dataset_inputs: DatasetInput[]; model_inputs?: ModelInput[] };
+  outputs?: { model_outputs: ModelOutput[] };
 }
 
 /** A metric point as a client sends it: values may be "NaN"/"Infinity" text, step may be absent. */

@@ -20,6 +20,16 @@ test('parses what JSON.parse parses, alike, and refuses what it refuses with a S
       assert.equal(Object.getPrototypeOf(got), Object.prototype);
     }
   }
+  // Each place the grammar is broken names the token and where it stands.
+  for (const [text, message] of [
+    ['{"a" 1}', "Unexpected token '1' in JSON at position 5"],
+    ['[1 2]', "Unexpected token '2' in JSON at position 3"],
+    ['{,}', "Unexpected token ',' in JSON at position 1"],
+    ['[1', 'Unexpected end of JSON input in JSON at position 2'],
+    ['{"a":', 'Unexpected end of JSON input in JSON at position 5'],
+  ]) {
+    await assert.rejects(parseJsonYielding(text), { name: 'SyntaxError', message }, text);
+  }
   assert.deepEqual(await parseJsonYielding('{"a":[NaN,-Infinity,Infinity]}', { pythonTokens: true }), { a: [null, -Infinity, Infinity] });
   // A string of megabytes (a regular expression over it overflows the regexp engine's stack).
   const long = JSON.stringify({ a: 'x'.repeat(5_000_000), b: 'q\\"\\\\'.repeat(1000) });

@@ -1,4 +1,7 @@
-/** Columns a dataset's schema marks as PII show no values in profiles, diffs or validation reports. */
+/**
+ * Columns a dataset's schema marks as PII show no values in profiles, diffs or validation reports;
+ * inside the service (validation's baseline, schema inference) a version's stored profile is whole.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -41,6 +44,16 @@ test('a PII column keeps its counts but no values in profiles, re-inferred schem
     assert.equal(anomaly.examples, undefined);
     assert.match(anomaly.message, /column "email": pattern mismatch in 1 rows; values withheld \(PII column\)/);
     assert.equal(JSON.stringify(report).includes('DAN@'), false);
+    // Version 1 was profiled before the marking: its email statistics are the drift baseline.
+    const drift = report.anomalies.find((a) => a.column === 'email' && a.kind === 'drift_l_infinity');
+    assert.ok(drift, `email drift against version 1 is checked: ${JSON.stringify(report.anomalies)}`);
+    assert.equal(JSON.stringify(drift).includes('example'), false, 'the drift anomaly withholds the value it names');
+
+    const fromV1 = await ds.inferSchema({ name: 'customers', version: 1 });
+    const inferredEmail = fromV1.columns.find((c) => c.name === 'email')!;
+    assert.equal(inferredEmail.pii, 'hash');
+    assert.equal(inferredEmail.domain, undefined, 'a PII column gets no domain: it would list values');
+    assert.equal(JSON.stringify(fromV1).includes('example'), false);
 
     await ds.register('customers', v2);
     const stored = await store.db.selectFrom('mp_dataset_version' as never).select(['version', 'profile_json'] as never).where('version' as never, '=', 2 as never).executeTakeFirstOrThrow();

@@ -17,6 +17,8 @@ test("runs older than their experiment's modelport.retention_days are deleted fo
     const old = await tracking.createRun({ experiment_id: short, start_time: clock.now() });
     await tracking.logParam(old.info.run_id, 'lr', '0.1');
     await tracking.logMetric(old.info.run_id, { key: 'loss', value: 1, timestamp: clock.now(), step: 0 });
+    await tracking.logOutputs(old.info.run_id, [{ model_id: 'm-1', step: 3 }]);
+    await tracking.logInputs(old.info.run_id, [], [{ model_id: 'm-0' }]);
     await tracking.updateRun(old.info.run_id, { status: 'FINISHED', end_time: clock.now() });
     await tracking.artifacts.put(`${short}/${old.info.run_id}/artifacts/notes.txt`, Buffer.from('x'));
     const running = await tracking.createRun({ experiment_id: short, start_time: clock.now() });
@@ -40,7 +42,7 @@ test("runs older than their experiment's modelport.retention_days are deleted fo
     assert.equal(await b.sweep(), undefined, 'the other replica does not lead');
     await assert.rejects(tracking.getRun(old.info.run_id), { code: 'NotFound' });
     for (const run of [running, other, recent]) assert.equal((await tracking.getRun(run.info.run_id)).info.run_id, run.info.run_id);
-    for (const table of ['tracking_param', 'tracking_metric_block', 'tracking_latest_metric']) {
+    for (const table of ['tracking_param', 'tracking_metric_block', 'tracking_latest_metric', 'tracking_run_model']) {
       const left = await db.selectFrom(table as never).selectAll().execute();
       assert.equal(left.length, 0, `${table} holds nothing of the deleted run`);
     }

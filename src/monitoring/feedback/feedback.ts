@@ -12,6 +12,7 @@ import type { LogTables } from '../log/tables.js';
 import type { JoinedRow } from '../performance/extract.js';
 import { labelText } from '../performance/extract.js';
 import type { FeedbackTables, MonFeedbackTable } from './tables.js';
+import { batches } from '../../core/batches.js';
 
 export interface FeedbackItem {
   request_id: string;
@@ -52,7 +53,6 @@ export interface AcceptedFeedback extends JoinedRow {
 export const MAX_FEEDBACK_ITEMS = 10_000;
 /** Rows read from the store for one performance query at most. */
 export const MAX_JOINED_ROWS = 500_000;
-const CHUNK = 400;
 
 type Tables = LogTables & FeedbackTables;
 
@@ -105,8 +105,8 @@ export class FeedbackStore {
       rowsPerRequest.set(id, rows.length);
     }
     const existing = new Set<string>();
-    for (let i = 0; i < ids.length; i += CHUNK) {
-      const fb = await this.db.selectFrom('mon_feedback').select(['request_id', 'row_index']).where('request_id', 'in', ids.slice(i, i + CHUNK)).execute();
+    for (const batch of batches(ids)) {
+      const fb = await this.db.selectFrom('mon_feedback').select(['request_id', 'row_index']).where('request_id', 'in', batch).execute();
       for (const r of fb) existing.add(key(r.request_id, r.row_index));
     }
 
@@ -148,10 +148,10 @@ export class FeedbackStore {
     const stored = [...byKey.values()];
     if (stored.length > 0) {
       await this.db.transaction().execute(async (trx) => {
-        for (let i = 0; i < stored.length; i += CHUNK) {
+        for (const batch of batches(stored)) {
           await trx
             .insertInto('mon_feedback')
-            .values(stored.slice(i, i + CHUNK).map((s) => s.row))
+            .values(batch.map((s) => s.row))
             .onConflict((oc) =>
               oc.columns(['request_id', 'row_index']).doUpdateSet((eb) => ({
                 label: eb.ref('excluded.label'),

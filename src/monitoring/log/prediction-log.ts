@@ -7,7 +7,7 @@
  */
 import type { Singleton } from '../../core/singleton.js';
 import type { Kysely } from 'kysely';
-import type { Clock } from '../../core/clock.js';
+import { DAY_MS, type Clock } from '../../core/clock.js';
 import { invalidArgument, notFound } from '../../core/errors.js';
 import { PackBuilder, entryCount, entryRows, keyOf, selectEntries, type LogRow, type PackedEntries } from './pack.js';
 import { Keyring } from '../../security/keyring.js';
@@ -19,8 +19,8 @@ import type { Dialect } from '../../storage/metadata.js';
 import type { FeedbackTables } from '../feedback/tables.js';
 import type { LogTables } from './tables.js';
 import type { LoggedPrediction, PredictionLogOptions, PredictionLogStats, PredictionRecord, PredictionSink } from './types.js';
+import { batches } from '../../core/batches.js';
 
-const DAY_MS = 86_400_000;
 /** Replicas share sampling rates through the store; each re-reads them this often. */
 const SETTINGS_REFRESH_MS = 30_000;
 
@@ -299,8 +299,8 @@ export class PredictionLog implements PredictionSink {
     }
     const { requestIds, rows } = await eraseEntries(this.db, this.dialect, match, this.cipher);
     let feedback = 0;
-    for (let i = 0; i < requestIds.length; i += 400) {
-      const result = await this.db.deleteFrom('mon_feedback').where('request_id', 'in', requestIds.slice(i, i + 400)).executeTakeFirst();
+    for (const batch of batches(requestIds)) {
+      const result = await this.db.deleteFrom('mon_feedback').where('request_id', 'in', batch).executeTakeFirst();
       feedback += Number(result.numDeletedRows);
     }
     return { requests: requestIds.length, rows, feedback };

@@ -17,6 +17,7 @@ import type { Keyring } from '../../security/keyring.js';
 import { openUnsealed, rewrapPayload, type PayloadCipher } from '../../security/sealed-payload.js';
 import { decodeSegment, encodeSegment, entryCount, entryRows, requestIdOf, selectEntries, type LogRow, type PackedEntries } from './pack.js';
 import type { LogTables } from './tables.js';
+import { batches } from '../../core/batches.js';
 
 /** Segments are sealed under the master key when one is configured (the cipher), else stored as encoded. */
 export type SegmentCipher = PayloadCipher | undefined;
@@ -33,8 +34,6 @@ type Db = Kysely<any> | Transaction<any>;
 
 /** Key rows per INSERT statement: 3 parameters each stays far below both engines' limits. */
 const KEYS_PER_STATEMENT = 1000;
-/** Ids or segment ids per `in (...)` list. */
-const LOOKUP_CHUNK = 400;
 /** Segments fetched per page when scanning a time range. */
 const SCAN_PAGE = 16;
 
@@ -217,15 +216,15 @@ export async function rowsByRequestIds(handle: Db, ids: readonly string[], ciphe
     const f = firsts.get(request_id);
     if (!f || segment_id < f.segment_id || (segment_id === f.segment_id && entry < f.entry)) firsts.set(request_id, { segment_id, entry });
   };
-  for (let i = 0; i < list.length; i += LOOKUP_CHUNK) {
-    for (const p of await db.selectFrom('mon_log_key').selectAll().where('request_id', 'in', list.slice(i, i + LOOKUP_CHUNK)).execute()) consider(p.request_id, p.segment_id, p.entry);
+  for (const batch of batches(list)) {
+    for (const p of await db.selectFrom('mon_log_key').selectAll().where('request_id', 'in', batch).execute()) consider(p.request_id, p.segment_id, p.entry);
   }
   const times = list.map(uuidV7Time).filter((t): t is number => t !== undefined);
   const scanned = await segmentsByIdTime(db, times);
   const segments = new Map<number, PackedEntries>();
   const load = async (segmentIds: number[]) => {
-    for (let i = 0; i < segmentIds.length; i += LOOKUP_CHUNK) {
-      const rows = await db.selectFrom('mon_log_segment').select(['segment_id', 'payload']).where('segment_id', 'in', segmentIds.slice(i, i + LOOKUP_CHUNK)).execute();
+    for (const batch of batches(segmentIds)) {
+      const rows = await db.selectFrom('mon_log_segment').select(['segment_id', 'payload']).where('segment_id', 'in', batch).execute();
       for (const r of rows) segments.set(r.segment_id, openSegment(cipher, r.payload));
     }
   };
@@ -249,8 +248,7 @@ export async function rowsByRequestIds(handle: Db, ids: readonly string[], ciphe
 
 /** Deletes segments and their key rows, in chunks. */
 async function dropSegments(trx: Db, ids: readonly number[]): Promise<void> {
-  for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
-    const chunk = ids.slice(i, i + LOOKUP_CHUNK);
+  for (const chunk of batches(ids)) {
     await trx.deleteFrom('mon_log_key').where('segment_id', 'in', chunk).execute();
     await trx.deleteFrom('mon_log_segment').where('segment_id', 'in', chunk).execute();
   }
@@ -291,8 +289,8 @@ export async function deleteRowsBefore(handle: Db, dialect: Dialect, cutoff: num
   });
 }
 
-/** Every stored segment, oldest first, a page at a time (a data-subject request reads the whole log). */
-async function* allSegments(db: Db, cipher: SegmentCipher): AsyncGenerator<{ segmentId: number; packed: PackedEntries }> {
+/** Every stored segment row, oldest first, read a page at a time by keyset (`segment_id` after the last one seen). */
+async function* segmentRows(db: Db): AsyncGenerator<{ segment_id: number; payload: Uint8Array }> {
   for (let after = -1; ; ) {
     const page = (await (db as Kysely<LogTables>)
       .selectFrom('mon_log_segment')
@@ -301,10 +299,15 @@ async function* allSegments(db: Db, cipher: SegmentCipher): AsyncGenerator<{ seg
       .orderBy('segment_id')
       .limit(SCAN_PAGE)
       .execute()) as { segment_id: number; payload: Uint8Array }[];
-    for (const s of page) yield { segmentId: s.segment_id, packed: openSegment(cipher, s.payload) };
+    yield* page;
     if (page.length < SCAN_PAGE) return;
     after = page[page.length - 1].segment_id;
   }
+}
+
+/** Every stored segment, opened, oldest first (a data-subject request reads the whole log). */
+async function* allSegments(db: Db, cipher: SegmentCipher): AsyncGenerator<{ segmentId: number; packed: PackedEntries }> {
+  for await (const s of segmentRows(db)) yield { segmentId: s.segment_id, packed: openSegment(cipher, s.payload) };
 }
 
 /** The logged rows of the entries `match` picks, oldest segment first. */
@@ -340,15 +343,11 @@ export async function eraseEntries(handle: Db, dialect: Dialect, match: (packed:
 export async function rewrapSegments(handle: Db, keyring: Keyring): Promise<number> {
   const db = handle as Kysely<LogTables>;
   let n = 0;
-  for (let after = -1; ; ) {
-    const page = (await db.selectFrom('mon_log_segment').select(['segment_id', 'payload']).where('segment_id', '>', after).orderBy('segment_id').limit(SCAN_PAGE).execute()) as { segment_id: number; payload: Uint8Array }[];
-    for (const s of page) {
-      const rewrapped = rewrapPayload(keyring, s.payload);
-      if (!rewrapped) continue;
-      await db.updateTable('mon_log_segment').set({ payload: rewrapped }).where('segment_id', '=', s.segment_id).execute();
-      n++;
-    }
-    if (page.length < SCAN_PAGE) return n;
-    after = page[page.length - 1].segment_id;
+  for await (const s of segmentRows(db)) {
+    const rewrapped = rewrapPayload(keyring, s.payload);
+    if (!rewrapped) continue;
+    await db.updateTable('mon_log_segment').set({ payload: rewrapped }).where('segment_id', '=', s.segment_id).execute();
+    n++;
   }
+  return n;
 }

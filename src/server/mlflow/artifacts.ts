@@ -168,9 +168,12 @@ export const artifactRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
     );
     app.get(
       `${prefix}/logged-models/:model_id/artifacts/files`,
-      { config: { permission: 'read' }, schema: { ...schema, summary: "Download a logged model's artifact", querystring: Type.Object({ artifact_file_path: Type.String() }) } },
+      { config: { permission: 'read' }, schema: { ...schema, summary: "Download a logged model's artifact", querystring: Type.Object({ artifact_file_path: Type.Optional(Type.String()) }) } },
       async (request, reply) => {
-        const path = safePath((request.query as { artifact_file_path: string }).artifact_file_path);
+        const wanted = (request.query as { artifact_file_path?: string }).artifact_file_path;
+        // MLflow's get_logged_model_artifact_handler, word for word.
+        if (!wanted) throw invalidArgument('Request must include the "artifact_file_path" query parameter.', { mlflowCode: 'BAD_REQUEST' });
+        const path = safePath(wanted);
         const { root } = await modelRoot((request.params as { model_id: string }).model_id);
         const { entry, stream } = await artifacts.open(join(root, path));
         return sendFile(reply, entry.path, entry.size, stream);

@@ -2,8 +2,8 @@
  * MLflow 3's logged-model RPCs (`/mlflow/logged-models/...`), as its RestStore calls them: create
  * with a JSON body, get and delete by path, finalize and set tags with PATCH, delete a tag by
  * path with no body, log params, and search. The model id in the path wins over one in the body.
- * Also `runs/outputs`, which MLflow 3's `log_model` calls to link the model to its run: checked
- * and accepted (the run's view does not list outputs yet).
+ * Also `runs/outputs`, which MLflow 3's `log_model` calls to link the model to its run; runs/get
+ * lists them under `outputs.model_outputs`. As MLflow's stores, it checks the run, not the models.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
@@ -16,8 +16,8 @@ const Str = Type.String();
 const KV = Type.Object({ key: Str, value: Type.Optional(Str) });
 const ModelPath = Type.Object({ model_id: Str });
 
-/** Proto enums arrive by name or by number. */
-const statusOf = (s: string) => LOGGED_MODEL_STATUSES[Number(s)] ?? s;
+/** Proto enums arrive by number (MLflow's handler asserts an int) or by name. */
+const statusOf = (s: string | number) => LOGGED_MODEL_STATUSES[Number(s)] ?? String(s);
 const pairs = (list: { key: string; value?: string }[] | undefined) => (list ?? []).map((kv) => ({ key: kv.key, value: kv.value ?? '' }));
 
 export const loggedModelRoutes: FastifyPluginAsync<{ platform: Platform }> = async (root, { platform }) => {
@@ -58,7 +58,7 @@ export const loggedModelRoutes: FastifyPluginAsync<{ platform: Platform }> = asy
       path: '/logged-models/:model_id',
       permission: 'edit',
       summary: 'Finalize a logged model (READY or UPLOAD_FAILED)',
-      input: Type.Object({ model_id: Type.Optional(Str), status: Str }),
+      input: Type.Object({ model_id: Type.Optional(Str), status: Type.Union([Type.Integer(), Str]) }),
       params: ModelPath,
     },
     async (b, p) => ({ model: await models.finalize(p.model_id, statusOf(b.status)) }),
@@ -138,12 +138,12 @@ export const loggedModelRoutes: FastifyPluginAsync<{ platform: Platform }> = asy
       method: 'POST',
       path: '/runs/outputs',
       permission: 'edit',
-      summary: "Link logged models to the run that produced them (MLflow 3's log_model)",
-      input: Type.Object({ run_id: Str, models: Type.Optional(Type.Array(Type.Object({ model_id: Str, step: Type.Optional(Type.Integer()) }))) }),
+      summary: "Log the logged models a run produced (MLflow 3's log_model)",
+      input: Type.Object({ run_id: Str, models: Type.Array(Type.Object({ model_id: Str, step: Type.Optional(Type.Integer()) })) }),
     },
     async (b) => {
-      await tracking.getRun(b.run_id);
-      for (const m of b.models ?? []) await models.get(m.model_id);
+      // Proto parsing reads an absent step as 0, and MLflow's handler checks only the list.
+      await tracking.logOutputs(b.run_id, b.models.map((m) => ({ model_id: m.model_id, step: m.step ?? 0 })));
     },
   );
 };

@@ -359,11 +359,12 @@ export const trackingRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
       method: 'POST',
       path: '/runs/log-inputs',
       permission: 'edit',
-      summary: 'Log dataset inputs of a run',
+      summary: 'Log dataset and model inputs of a run',
       input: Type.Object({
           ...RunRef,
-          // MLflow 2.x requires the list (an empty one is a no-op); MLflow 3 also takes `models`.
-          datasets: Type.Array(
+          // MLflow 2.x requires the list (an empty one is a no-op). MLflow 3 also takes `models`,
+          // and its client omits an empty `datasets` when it logs only models.
+          datasets: Type.Optional(Type.Array(
             Type.Object({
               tags: Type.Optional(Type.Array(KV)),
               dataset: Type.Object({
@@ -375,13 +376,15 @@ export const trackingRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
                 profile: Type.Optional(Str),
               }),
             }),
-          ),
+          )),
+          models: Type.Optional(Type.Array(Type.Object({ model_id: Str }))),
         }),
     },
     async (b) => {
       await tracking.logInputs(
         runIdOf(b),
-        b.datasets.map((d) => ({ tags: d.tags ?? [], dataset: d.dataset })),
+        (b.models ? (b.datasets ?? []) : required(b.datasets, 'datasets')).map((d) => ({ tags: d.tags ?? [], dataset: d.dataset })),
+        b.models ?? [],
       );
     },
   );
