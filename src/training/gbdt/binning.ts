@@ -6,9 +6,6 @@
  * partitions bit for bit.
  */
 
-/** Bin index of a missing value. */
-export const MISSING_BIN = 0xffff;
-
 export interface BinCuts {
   /** Cut values of all features, feature after feature (float32). */
   values: Float32Array;
@@ -16,11 +13,51 @@ export interface BinCuts {
   offsets: Uint32Array;
 }
 
-/** A feature matrix as bin indices, row-major (row r, feature f at r·numFeature + f). */
+/**
+ * A feature matrix as global bin indices (feature f's bin b is offsets[f] + b), row-major (row r,
+ * feature f at r·numFeature + f). Every missing value is `missing` (the total bin count), so a
+ * histogram with one spare slot takes every cell without a branch.
+ */
 export interface BinnedMatrix {
   rows: number;
   numFeature: number;
-  bins: Uint16Array;
+  bins: Uint16Array | Uint32Array;
+  missing: number;
+}
+
+/**
+ * Sorts the first n values of `a` (no NaN) in place by an LSD radix sort on their bits, with
+ * `tmp` as scratch: TypedArray#sort boxes every element, which made binning most of a small fit.
+ */
+function sortFloat32(a: Float32Array, tmp: Float32Array, n: number): void {
+  let keys = new Uint32Array(a.buffer, a.byteOffset, n);
+  let other = new Uint32Array(tmp.buffer, tmp.byteOffset, n);
+  // Order-preserving keys: negative floats have every bit flipped, positive ones the sign bit.
+  for (let i = 0; i < n; i++) {
+    const k = keys[i];
+    keys[i] = k & 0x80000000 ? ~k >>> 0 : (k | 0x80000000) >>> 0;
+  }
+  const count = new Uint32Array(2048);
+  for (let shift = 0; shift < 32; shift += 11) {
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[(keys[i] >>> shift) & 2047]++;
+    let sum = 0;
+    for (let b = 0; b < 2048; b++) {
+      const c = count[b];
+      count[b] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const k = keys[i];
+      other[count[(k >>> shift) & 2047]++] = k;
+    }
+    [keys, other] = [other, keys];
+  }
+  // Three passes leave the keys in tmp; decoding writes them back to a.
+  for (let i = 0; i < n; i++) {
+    const k = keys[i];
+    other[i] = k & 0x80000000 ? (k & 0x7fffffff) >>> 0 : ~k >>> 0;
+  }
 }
 
 /**
@@ -31,13 +68,15 @@ export interface BinnedMatrix {
 export function computeCuts(x: Float32Array, rows: number, numFeature: number, maxBin: number): BinCuts {
   const perFeature: Float32Array[] = [];
   const column = new Float32Array(rows);
+  const tmp = new Float32Array(rows);
   for (let f = 0; f < numFeature; f++) {
     let n = 0;
     for (let r = 0; r < rows; r++) {
       const v = x[r * numFeature + f];
       if (v === v) column[n++] = v;
     }
-    const sorted = column.subarray(0, n).sort();
+    sortFloat32(column, tmp, n);
+    const sorted = column;
     const distinct: number[] = [];
     const counts: number[] = [];
     for (let i = 0; i < n; i++) {
@@ -73,10 +112,11 @@ export function computeCuts(x: Float32Array, rows: number, numFeature: number, m
   return { values, offsets };
 }
 
-/** The bin of every cell of a row-major float32 matrix under `cuts` (NaN → MISSING_BIN). */
+/** The global bin of every cell of a row-major float32 matrix under `cuts` (NaN → the missing index). */
 export function binMatrix(x: Float32Array, rows: number, numFeature: number, cuts: BinCuts): BinnedMatrix {
-  const bins = new Uint16Array(rows * numFeature);
   const { values, offsets } = cuts;
+  const missing = offsets[numFeature];
+  const bins = missing < 0xffff ? new Uint16Array(rows * numFeature) : new Uint32Array(rows * numFeature);
   for (let f = 0; f < numFeature; f++) {
     const lo0 = offsets[f];
     const last = offsets[f + 1] - 1;
@@ -84,7 +124,7 @@ export function binMatrix(x: Float32Array, rows: number, numFeature: number, cut
       const i = r * numFeature + f;
       const v = x[i];
       if (v !== v) {
-        bins[i] = MISSING_BIN;
+        bins[i] = missing;
         continue;
       }
       // First cut greater than v; values above every cut share the last bin.
@@ -95,8 +135,8 @@ export function binMatrix(x: Float32Array, rows: number, numFeature: number, cut
         if (values[mid] > v) hi = mid;
         else lo = mid + 1;
       }
-      bins[i] = lo - lo0;
+      bins[i] = lo;
     }
   }
-  return { rows, numFeature, bins };
+  return { rows, numFeature, bins, missing };
 }

@@ -136,7 +136,8 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
       const rows = sampleRows(n, params.subsample, rand, rowBuffer);
       const features = sampleFeatures(data.numFeature, params.colsample_bytree, rand);
       const tree = grower.grow(rows, grad.subarray(g * n, (g + 1) * n), hess.subarray(g * n, (g + 1) * n), features);
-      addTreeBinned(tree, trainBins, margins, k, g);
+      if (rows.length === n) grower.addToGrownRows(tree, rows, margins, k, g);
+      else addTreeBinned(tree, trainBins, margins, k, g);
       if (validBins) addTreeBinned(tree, validBins, validMargins!, k, g);
       model.trees.push(tree);
       model.treeGroup.push(g);
