@@ -5,13 +5,23 @@
  * are float32 values taken from the data, so the written thresholds reproduce the training
  * partitions bit for bit.
  */
+import { invalidArgument } from '../../core/errors.js';
 
 export interface BinCuts {
-  /** Cut values of all features, feature after feature (float32). */
+  /**
+   * Cut values of all features, feature after feature (float32). A categorical feature has one
+   * bin per category seen in training, holding the category, and a last bin (value -1) that
+   * takes the categories training never saw.
+   */
   values: Float32Array;
   /** Where each feature's cuts start in `values`, plus the end. */
   offsets: Uint32Array;
+  /** 1 for a categorical feature. */
+  categorical: Uint8Array;
 }
+
+/** XGBoost reads a category as a float32 whole number below 2^24. */
+const MAX_CATEGORY = 1 << 24;
 
 /**
  * A feature matrix as global bin indices (feature f's bin b is offsets[f] + b), row-major (row r,
@@ -65,8 +75,9 @@ function sortFloat32(a: Float32Array, tmp: Float32Array, n: number): void {
  * at most `maxBin` distinct values gets one bin per value; otherwise the cuts sit at equal-count
  * quantiles of its values.
  */
-export function computeCuts(x: Float32Array, rows: number, numFeature: number, maxBin: number): BinCuts {
+export function computeCuts(x: Float32Array, rows: number, numFeature: number, maxBin: number, categorical?: boolean[], featureNames?: string[]): BinCuts {
   const perFeature: Float32Array[] = [];
+  const isCategorical = Uint8Array.from({ length: numFeature }, (_, f) => (categorical?.[f] ? 1 : 0));
   const column = new Float32Array(rows);
   const tmp = new Float32Array(rows);
   for (let f = 0; f < numFeature; f++) {
@@ -86,6 +97,15 @@ export function computeCuts(x: Float32Array, rows: number, numFeature: number, m
       } else counts[counts.length - 1]++;
     }
     const cuts: number[] = [];
+    if (isCategorical[f]) {
+      for (const c of distinct) {
+        if (!(Number.isInteger(c) && c >= 0 && c < MAX_CATEGORY)) {
+          throw invalidArgument(`categorical feature "${featureNames?.[f] ?? f}" holds ${c}; categories must be whole numbers from 0 to ${MAX_CATEGORY - 1}`);
+        }
+      }
+      perFeature.push(Float32Array.from([...distinct, -1]));
+      continue;
+    }
     if (distinct.length <= maxBin) {
       for (let i = 1; i < distinct.length; i++) cuts.push(distinct[i]);
     } else {
@@ -109,7 +129,28 @@ export function computeCuts(x: Float32Array, rows: number, numFeature: number, m
   for (let f = 0; f < numFeature; f++) offsets[f + 1] = offsets[f] + perFeature[f].length;
   const values = new Float32Array(offsets[numFeature]);
   perFeature.forEach((c, f) => values.set(c, offsets[f]));
-  return { values, offsets };
+  return { values, offsets, categorical: isCategorical };
+}
+
+/** A category's bin is where training saw it; one training never saw goes to the feature's last bin. */
+function binCategories(x: Float32Array, rows: number, numFeature: number, f: number, seen: Float32Array, lo0: number, bins: Uint16Array | Uint32Array, missing: number): void {
+  const unseen = lo0 + seen.length;
+  for (let r = 0; r < rows; r++) {
+    const i = r * numFeature + f;
+    const v = x[i];
+    if (v !== v) {
+      bins[i] = missing;
+      continue;
+    }
+    let lo = 0;
+    let hi = seen.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (seen[mid] < v) lo = mid + 1;
+      else hi = mid;
+    }
+    bins[i] = lo < seen.length && seen[lo] === v ? lo0 + lo : unseen;
+  }
 }
 
 /** The global bin of every cell of a row-major float32 matrix under `cuts` (NaN → the missing index). */
@@ -120,6 +161,10 @@ export function binMatrix(x: Float32Array, rows: number, numFeature: number, cut
   for (let f = 0; f < numFeature; f++) {
     const lo0 = offsets[f];
     const last = offsets[f + 1] - 1;
+    if (cuts.categorical[f]) {
+      binCategories(x, rows, numFeature, f, values.subarray(lo0, last), lo0, bins, missing);
+      continue;
+    }
     for (let r = 0; r < rows; r++) {
       const i = r * numFeature + f;
       const v = x[i];
