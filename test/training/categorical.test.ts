@@ -5,7 +5,9 @@ import { Batch, loadModel } from '../../src/models/index.js';
 import { rocAuc } from '../../src/stats/metrics.js';
 import { trainGbdt } from '../../src/training/gbdt/booster.js';
 import { predictGbdt, predictMargins, xgboostJsonText } from '../../src/training/gbdt/export.js';
+import { fit, resolveParams } from '../../src/training/fit.js';
 import { gbdtParams } from '../../src/training/gbdt/params.js';
+import { takeRows } from '../../src/training/prepare.js';
 import { CATEGORICAL_MODELS, categoricalTable } from './categorical-data.js';
 import { FIXTURES } from './helpers.js';
 
@@ -88,6 +90,12 @@ describe('categorical features split as sets of categories', () => {
     const native = await auc(true);
     const numeric = await auc(false);
     assert.ok(native > numeric + 0.01, `native ${native}, numeric ${numeric}`);
+  });
+
+  test('row subsets (folds, hold-outs) keep the categorical marks; a linear model refuses categorical features', async () => {
+    const data = categoricalTable(200, 1, false);
+    assert.deepEqual(takeRows(data, [0, 5, 9]).categorical, [true, true, false]);
+    await assert.rejects(fit(resolveParams('linear', {}), data), /a linear model cannot split categorical features \(city, plan\); one-hot encode them/);
   });
 
   test('a category that is not a whole number from 0 to 2^24 − 1 is refused, naming the feature', async () => {
