@@ -4,8 +4,8 @@
  *   eta, bins), on loans (16,000 training rows) and on a synthetic table (default 1,000,000 × 20),
  *   each fit in its own process, with the held-out ROC AUC of both;
  * - TPE against Optuna 3.1's TPESampler on the same objectives (the GBDT's validation AUC on loans
- *   over 4 parameters, and 2-D Rosenbrock): median best value over seeds, and the sampler's own
- *   time per trial.
+ *   over 4 parameters, and 2-D Rosenbrock), independent and multivariate: median best value over
+ *   seeds, and the sampler's own time per trial.
  *   node --import tsx bench/training/run.ts [--rows 1000000] [--seeds 10] [--trials 50] [--repeats 3]
  * A small check: --rows 20000 --seeds 2 --trials 12 --repeats 1 --gbdt-rounds 10
  */
@@ -34,6 +34,7 @@ const PYTHON = '/usr/bin/python3';
 
 interface Fit {
   seconds: number;
+  cpuSeconds: number;
   peakMiB: number;
   auc: number;
 }
@@ -78,7 +79,7 @@ function fitBoth(dir: string, params: Record<string, unknown>): { mp: Fit; xgb: 
       runMp();
     }
   }
-  const mid = (fits: Fit[]): Fit => ({ seconds: median(fits.map((f) => f.seconds)), peakMiB: median(fits.map((f) => f.peakMiB)), auc: fits[0].auc });
+  const mid = (fits: Fit[]): Fit => ({ seconds: median(fits.map((f) => f.seconds)), cpuSeconds: median(fits.map((f) => f.cpuSeconds)), peakMiB: median(fits.map((f) => f.peakMiB)), auc: fits[0].auc });
   return { mp: mid(mp), xgb: mid(xgb) };
 }
 
@@ -96,7 +97,7 @@ try {
   for (const [name, write, params] of sets) {
     write();
     const { mp, xgb } = fitBoth(dir, params);
-    rows.push([name, `${mp.seconds.toFixed(2)} s`, `${xgb.seconds.toFixed(2)} s`, `${(mp.seconds / xgb.seconds).toFixed(2)}×`, `${mp.peakMiB.toFixed(0)} / ${xgb.peakMiB.toFixed(0)} MiB`, `${mp.auc.toFixed(4)} / ${xgb.auc.toFixed(4)}`]);
+    rows.push([name, `${mp.seconds.toFixed(2)} s`, `${xgb.seconds.toFixed(2)} s`, `${(mp.seconds / xgb.seconds).toFixed(2)}×`, `${mp.cpuSeconds.toFixed(2)} / ${xgb.cpuSeconds.toFixed(2)} s`, `${mp.peakMiB.toFixed(0)} / ${xgb.peakMiB.toFixed(0)} MiB`, `${mp.auc.toFixed(4)} / ${xgb.auc.toFixed(4)}`]);
     console.log(rows.at(-1)!.join('  '));
   }
 } finally {
@@ -104,20 +105,22 @@ try {
 }
 
 const searchRows: string[][] = [];
-for (const [kind, space, direction] of [['rosenbrock', ROSENBROCK_SPACE, 'minimize'], ['gbdt', GBDT_SPACE, 'maximize']] as const) {
+const searches = [['rosenbrock', ROSENBROCK_SPACE, 'minimize'], ['gbdt', GBDT_SPACE, 'maximize']] as const;
+for (const [[kind, space, direction], multivariate] of searches.flatMap((s) => [[s, false], [s, true]] as const)) {
   const objective = kind === 'gbdt' ? await loansObjective(GBDT_ROUNDS) : rosenbrock;
   const best: number[] = [];
   const overhead: number[] = [];
   for (let seed = 1; seed <= SEEDS; seed++) {
-    const trials = await optimizeFunction(objective, space, { sampler: tpeSampler(), trials: TRIALS, seed, direction, onSample: (ms) => overhead.push(ms) });
+    const trials = await optimizeFunction(objective, space, { sampler: tpeSampler({ multivariate }), trials: TRIALS, seed, direction, onSample: (ms) => overhead.push(ms) });
     best.push(bestSoFar(trials, direction).at(-1)!);
   }
-  const optuna = JSON.parse(execFileSync(PYTHON, ['bench/training/optuna_tpe.py', kind, String(SEEDS), String(TRIALS), String(GBDT_ROUNDS)], { encoding: 'utf8', maxBuffer: 1 << 24 })) as { best: number[]; overheadMs: number };
+  const optunaArgs = ['bench/training/optuna_tpe.py', kind, String(SEEDS), String(TRIALS), String(GBDT_ROUNDS), ...(multivariate ? ['multivariate'] : [])];
+  const optuna = JSON.parse(execFileSync(PYTHON, optunaArgs, { encoding: 'utf8', maxBuffer: 1 << 24 })) as { best: number[]; overheadMs: number };
   const mine = median(best);
   const theirs = median(optuna.best);
   const asGood = direction === 'minimize' ? mine <= theirs : mine >= theirs;
   searchRows.push([
-    kind === 'gbdt' ? `GBDT validation AUC on loans (${GBDT_ROUNDS} rounds; max)` : 'Rosenbrock 2-D (min)',
+    (kind === 'gbdt' ? `GBDT validation AUC on loans (${GBDT_ROUNDS} rounds; max)` : 'Rosenbrock 2-D (min)') + (multivariate ? ', multivariate' : ''),
     mine.toPrecision(5),
     theirs.toPrecision(5),
     asGood ? 'yes' : 'no',
@@ -135,9 +138,9 @@ Arguments: ${process.argv.slice(2).join(' ') || '(defaults)'}
 
 GBDT fit (median of ${REPEATS}; each fit in its own process; binning included on both sides), same trees as XGBoost 1.7 \`hist\` with nthread 2:
 
-${table(['data', 'modelport', 'XGBoost hist', 'ratio', 'peak RSS modelport / XGBoost', 'held-out AUC modelport / XGBoost'], rows)}
+${table(['data', 'modelport', 'XGBoost hist', 'ratio', 'CPU modelport / XGBoost (both threads)', 'peak RSS (VmHWM) modelport / XGBoost', 'held-out AUC modelport / XGBoost'], rows)}
 
-TPE against Optuna 3.1 TPESampler (defaults), ${SEEDS} seeds × ${TRIALS} trials, the same objective for both (Optuna evaluates it through bench/training/objective.ts):
+TPE against Optuna 3.1 TPESampler (defaults, and with multivariate=True against modelport's multivariate option), ${SEEDS} seeds × ${TRIALS} trials, the same objective for both (Optuna evaluates it through bench/training/objective.ts):
 
 ${table(['objective', 'modelport median best', 'Optuna median best', 'modelport at least as good', 'sampler time per trial modelport / Optuna'], searchRows)}
 `,

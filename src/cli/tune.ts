@@ -54,6 +54,7 @@ export function registerTuneCommand(program: Command): void {
     .option('--objective <objective>', `${OBJECTIVES.join(' | ')} (default: from the target)`)
     .option('--param <name=value>', 'a parameter every trial shares (repeatable)', collect, [])
     .option('--sampler <name>', SAMPLERS.join(' | '), 'tpe')
+    .option('--multivariate', 'TPE: draw the parameters jointly (Optuna multivariate=True)')
     .option('--pruner <name>', PRUNERS.join(' | '))
     .option('--metric <name>', 'validation metric to optimise (default: roc_auc, log_loss, rmse or poisson_nloglik by objective)')
     .option('--timeout <seconds>', 'start no new trial after this many seconds')
@@ -87,6 +88,7 @@ export function registerTuneCommand(program: Command): void {
             params,
             space,
             sampler: String(opts.sampler),
+            multivariate: opts.multivariate === true,
             pruner: opts.pruner as string | undefined,
             trials,
             timeoutSeconds: timeout,

@@ -56,6 +56,8 @@ export async function fit(resolved: ResolvedParams, train: TrainingData, options
     const model = await trainGbdt(train, resolved.params, { valid: options.valid, onRound: options.onRound });
     return { kind: 'gbdt', task, numGroups: model.numGroups, gbdt: model, curve: model.curve };
   }
+  const categorical = train.featureNames.filter((_, f) => train.categorical?.[f]);
+  if (categorical.length > 0) throw invalidArgument(`a linear model cannot split categorical features (${categorical.join(', ')}); one-hot encode them`);
   const model = trainLinear(train, resolved.params, { onRound: options.onRound ? (r) => void options.onRound!(r) : undefined });
   return { kind: 'linear', task, numGroups: model.numGroups, linear: model, curve: model.curve };
 }

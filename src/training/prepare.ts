@@ -175,5 +175,5 @@ export function takeRows(data: TrainingData, rows: ArrayLike<number>): TrainingD
     labels[i] = data.labels[r];
     if (weights) weights[i] = data.weights![r];
   }
-  return { rows: rows.length, numFeature: nf, featureNames: data.featureNames, x, labels, weights };
+  return { rows: rows.length, numFeature: nf, featureNames: data.featureNames, x, labels, weights, ...(data.categorical ? { categorical: data.categorical } : {}) };
 }

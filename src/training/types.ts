@@ -12,6 +12,11 @@ export interface TrainingData extends FeatureMatrix {
   /** 0/1 for binary, the class index for multi-class, the value for regression. */
   labels: Float64Array;
   weights?: Float64Array;
+  /**
+   * Features that hold category codes (whole numbers 0 ≤ c < 2^24) and split as sets of
+   * categories (XGBoost's `enable_categorical`); the rest are numeric.
+   */
+  categorical?: boolean[];
 }
 
 /** What a trainer reports after each round (boosting round or solver iteration). */

@@ -5,22 +5,69 @@
  * are float32 values taken from the data, so the written thresholds reproduce the training
  * partitions bit for bit.
  */
-
-/** Bin index of a missing value. */
-export const MISSING_BIN = 0xffff;
+import { invalidArgument } from '../../core/errors.js';
 
 export interface BinCuts {
-  /** Cut values of all features, feature after feature (float32). */
+  /**
+   * Cut values of all features, feature after feature (float32). A categorical feature has one
+   * bin per category seen in training, holding the category, and a last bin (value -1) that
+   * takes the categories training never saw.
+   */
   values: Float32Array;
   /** Where each feature's cuts start in `values`, plus the end. */
   offsets: Uint32Array;
+  /** 1 for a categorical feature. */
+  categorical: Uint8Array;
 }
 
-/** A feature matrix as bin indices, row-major (row r, feature f at r·numFeature + f). */
+/** XGBoost reads a category as a float32 whole number below 2^24. */
+const MAX_CATEGORY = 1 << 24;
+
+/**
+ * A feature matrix as global bin indices (feature f's bin b is offsets[f] + b), row-major (row r,
+ * feature f at r·numFeature + f). Every missing value is `missing` (the total bin count), so a
+ * histogram with one spare slot takes every cell without a branch.
+ */
 export interface BinnedMatrix {
   rows: number;
   numFeature: number;
-  bins: Uint16Array;
+  bins: Uint16Array | Uint32Array;
+  missing: number;
+}
+
+/**
+ * Sorts the first n values of `a` (no NaN) in place by an LSD radix sort on their bits, with
+ * `tmp` as scratch: TypedArray#sort boxes every element, which made binning most of a small fit.
+ */
+function sortFloat32(a: Float32Array, tmp: Float32Array, n: number): void {
+  let keys = new Uint32Array(a.buffer, a.byteOffset, n);
+  let other = new Uint32Array(tmp.buffer, tmp.byteOffset, n);
+  // Order-preserving keys: negative floats have every bit flipped, positive ones the sign bit.
+  for (let i = 0; i < n; i++) {
+    const k = keys[i];
+    keys[i] = k & 0x80000000 ? ~k >>> 0 : (k | 0x80000000) >>> 0;
+  }
+  const count = new Uint32Array(2048);
+  for (let shift = 0; shift < 32; shift += 11) {
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[(keys[i] >>> shift) & 2047]++;
+    let sum = 0;
+    for (let b = 0; b < 2048; b++) {
+      const c = count[b];
+      count[b] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const k = keys[i];
+      other[count[(k >>> shift) & 2047]++] = k;
+    }
+    [keys, other] = [other, keys];
+  }
+  // Three passes leave the keys in tmp; decoding writes them back to a.
+  for (let i = 0; i < n; i++) {
+    const k = keys[i];
+    other[i] = k & 0x80000000 ? (k & 0x7fffffff) >>> 0 : ~k >>> 0;
+  }
 }
 
 /**
@@ -28,16 +75,19 @@ export interface BinnedMatrix {
  * at most `maxBin` distinct values gets one bin per value; otherwise the cuts sit at equal-count
  * quantiles of its values.
  */
-export function computeCuts(x: Float32Array, rows: number, numFeature: number, maxBin: number): BinCuts {
+export function computeCuts(x: Float32Array, rows: number, numFeature: number, maxBin: number, categorical?: boolean[], featureNames?: string[]): BinCuts {
   const perFeature: Float32Array[] = [];
+  const isCategorical = Uint8Array.from({ length: numFeature }, (_, f) => (categorical?.[f] ? 1 : 0));
   const column = new Float32Array(rows);
+  const tmp = new Float32Array(rows);
   for (let f = 0; f < numFeature; f++) {
     let n = 0;
     for (let r = 0; r < rows; r++) {
       const v = x[r * numFeature + f];
       if (v === v) column[n++] = v;
     }
-    const sorted = column.subarray(0, n).sort();
+    sortFloat32(column, tmp, n);
+    const sorted = column;
     const distinct: number[] = [];
     const counts: number[] = [];
     for (let i = 0; i < n; i++) {
@@ -47,6 +97,15 @@ export function computeCuts(x: Float32Array, rows: number, numFeature: number, m
       } else counts[counts.length - 1]++;
     }
     const cuts: number[] = [];
+    if (isCategorical[f]) {
+      for (const c of distinct) {
+        if (!(Number.isInteger(c) && c >= 0 && c < MAX_CATEGORY)) {
+          throw invalidArgument(`categorical feature "${featureNames?.[f] ?? f}" holds ${c}; categories must be whole numbers from 0 to ${MAX_CATEGORY - 1}`);
+        }
+      }
+      perFeature.push(Float32Array.from([...distinct, -1]));
+      continue;
+    }
     if (distinct.length <= maxBin) {
       for (let i = 1; i < distinct.length; i++) cuts.push(distinct[i]);
     } else {
@@ -70,21 +129,47 @@ export function computeCuts(x: Float32Array, rows: number, numFeature: number, m
   for (let f = 0; f < numFeature; f++) offsets[f + 1] = offsets[f] + perFeature[f].length;
   const values = new Float32Array(offsets[numFeature]);
   perFeature.forEach((c, f) => values.set(c, offsets[f]));
-  return { values, offsets };
+  return { values, offsets, categorical: isCategorical };
 }
 
-/** The bin of every cell of a row-major float32 matrix under `cuts` (NaN → MISSING_BIN). */
+/** A category's bin is where training saw it; one training never saw goes to the feature's last bin. */
+function binCategories(x: Float32Array, rows: number, numFeature: number, f: number, seen: Float32Array, lo0: number, bins: Uint16Array | Uint32Array, missing: number): void {
+  const unseen = lo0 + seen.length;
+  for (let r = 0; r < rows; r++) {
+    const i = r * numFeature + f;
+    const v = x[i];
+    if (v !== v) {
+      bins[i] = missing;
+      continue;
+    }
+    let lo = 0;
+    let hi = seen.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (seen[mid] < v) lo = mid + 1;
+      else hi = mid;
+    }
+    bins[i] = lo < seen.length && seen[lo] === v ? lo0 + lo : unseen;
+  }
+}
+
+/** The global bin of every cell of a row-major float32 matrix under `cuts` (NaN → the missing index). */
 export function binMatrix(x: Float32Array, rows: number, numFeature: number, cuts: BinCuts): BinnedMatrix {
-  const bins = new Uint16Array(rows * numFeature);
   const { values, offsets } = cuts;
+  const missing = offsets[numFeature];
+  const bins = missing < 0xffff ? new Uint16Array(rows * numFeature) : new Uint32Array(rows * numFeature);
   for (let f = 0; f < numFeature; f++) {
     const lo0 = offsets[f];
     const last = offsets[f + 1] - 1;
+    if (cuts.categorical[f]) {
+      binCategories(x, rows, numFeature, f, values.subarray(lo0, last), lo0, bins, missing);
+      continue;
+    }
     for (let r = 0; r < rows; r++) {
       const i = r * numFeature + f;
       const v = x[i];
       if (v !== v) {
-        bins[i] = MISSING_BIN;
+        bins[i] = missing;
         continue;
       }
       // First cut greater than v; values above every cut share the last bin.
@@ -95,8 +180,8 @@ export function binMatrix(x: Float32Array, rows: number, numFeature: number, cut
         if (values[mid] > v) hi = mid;
         else lo = mid + 1;
       }
-      bins[i] = lo - lo0;
+      bins[i] = lo;
     }
   }
-  return { rows, numFeature, bins };
+  return { rows, numFeature, bins, missing };
 }

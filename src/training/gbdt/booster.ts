@@ -17,6 +17,8 @@ export interface GbdtModel {
   params: GbdtParams;
   featureNames: string[];
   numFeature: number;
+  /** Features split as sets of categories (absent when none is). */
+  categorical?: boolean[];
   /** Output groups: classes for multi:softprob, else 1. */
   numGroups: number;
   trees: Tree[];
@@ -111,7 +113,8 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
     checkLabels(params, valid, k, 'validation');
   }
   const n = data.rows;
-  const cuts = computeCuts(data.x, n, data.numFeature, params.max_bin);
+  if (data.categorical && data.categorical.length !== data.numFeature) throw invalidArgument(`categorical marks ${data.categorical.length} features, the data has ${data.numFeature}`);
+  const cuts = computeCuts(data.x, n, data.numFeature, params.max_bin, data.categorical, data.featureNames);
   const trainBins = binMatrix(data.x, n, data.numFeature, cuts);
   const validBins = valid ? binMatrix(valid.x, valid.rows, valid.numFeature, cuts) : undefined;
   const grower = new TreeGrower(trainBins, cuts, params);
@@ -123,7 +126,7 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
   const grad = new Float64Array(n * k);
   const hess = new Float64Array(n * k);
   const rowBuffer = new Uint32Array(n);
-  const model: GbdtModel = { params, featureNames: data.featureNames, numFeature: data.numFeature, numGroups: k, trees: [], treeGroup: [], curve: { train: {}, ...(valid ? { validation: {} } : {}) } };
+  const model: GbdtModel = { params, featureNames: data.featureNames, numFeature: data.numFeature, ...(data.categorical?.some((c) => c) ? { categorical: data.categorical } : {}), numGroups: k, trees: [], treeGroup: [], curve: { train: {}, ...(valid ? { validation: {} } : {}) } };
   const evalTrain = evaluator(params, data, k);
   const evalValid = valid ? evaluator(params, valid, k) : undefined;
   const stopMetric: EvalMetric = params.eval_metric[params.eval_metric.length - 1];
@@ -136,7 +139,8 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
       const rows = sampleRows(n, params.subsample, rand, rowBuffer);
       const features = sampleFeatures(data.numFeature, params.colsample_bytree, rand);
       const tree = grower.grow(rows, grad.subarray(g * n, (g + 1) * n), hess.subarray(g * n, (g + 1) * n), features);
-      addTreeBinned(tree, trainBins, margins, k, g);
+      if (rows.length === n) grower.addToGrownRows(tree, rows, margins, k, g);
+      else addTreeBinned(tree, trainBins, margins, k, g);
       if (validBins) addTreeBinned(tree, validBins, validMargins!, k, g);
       model.trees.push(tree);
       model.treeGroup.push(g);

@@ -27,6 +27,8 @@ function objectiveJson(model: GbdtModel): Record<string, unknown> {
 const FLOAT_ARRAYS = new Set(['base_weights', 'loss_changes', 'split_conditions', 'sum_hessian']);
 
 function floatText(v: number): string {
+  // XGBoost's own token for a categorical split's condition (JSON has no NaN).
+  if (Number.isNaN(v)) return 'NaN';
   const s = String(v);
   return /[.eE]/.test(s) ? s : `${s}.0`;
 }
@@ -39,6 +41,11 @@ function write(value: unknown, floats: boolean): string {
   return JSON.stringify(value);
 }
 
+/** XGBoost's feature types: "c" marks a categorical feature. */
+function featureTypes(model: GbdtModel): string[] {
+  return model.featureNames.map((_, f) => (model.categorical?.[f] ? 'c' : 'float'));
+}
+
 /** The text of the model's XGBoost JSON file. */
 export function xgboostJsonText(model: GbdtModel): string {
   return write(toXgboostJson(model), false);
@@ -49,12 +56,15 @@ export function toXgboostJson(model: GbdtModel): Record<string, unknown> {
   const numFeature = String(model.numFeature);
   const trees = model.trees.map((t, id) => {
     const n = t.left.length;
+    const nodes = [...t.categories.keys()].sort((a, b) => a - b);
+    const sizes = nodes.map((nid) => t.categories.get(nid)!.length);
+    const segments = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
     return {
       base_weights: t.baseWeight,
-      categories: [],
-      categories_nodes: [],
-      categories_segments: [],
-      categories_sizes: [],
+      categories: nodes.flatMap((nid) => t.categories.get(nid)!),
+      categories_nodes: nodes,
+      categories_segments: segments,
+      categories_sizes: sizes,
       default_left: t.defaultLeft.map((d) => (d ? 1 : 0)),
       id,
       left_children: t.left,
@@ -63,7 +73,7 @@ export function toXgboostJson(model: GbdtModel): Record<string, unknown> {
       right_children: t.right,
       split_conditions: t.splitCondition,
       split_indices: t.splitIndex,
-      split_type: new Array(n).fill(0),
+      split_type: t.splitType,
       sum_hessian: t.sumHessian.map((v) => Math.fround(v)),
       tree_param: { num_deleted: '0', num_feature: numFeature, num_nodes: String(n), size_leaf_vector: '0' },
     };
@@ -78,7 +88,7 @@ export function toXgboostJson(model: GbdtModel): Record<string, unknown> {
     learner: {
       attributes,
       feature_names: model.featureNames,
-      feature_types: model.featureNames.map(() => 'float'),
+      feature_types: featureTypes(model),
       gradient_booster: {
         model: {
           gbtree_model_param: { num_parallel_tree: '1', num_trees: String(trees.length), size_leaf_vector: '0' },
@@ -114,12 +124,12 @@ export function toXgbModel(model: GbdtModel): XgbModel {
     numGroups: k,
     baseMargin: new Array(k).fill(base),
     baseScore: String(model.params.base_score),
-    trees: model.trees.map((t) => ({ left: t.left, right: t.right, splitIndex: t.splitIndex, splitCondition: t.splitCondition, defaultLeft: t.defaultLeft, categories: new Map() })),
+    trees: model.trees.map((t) => ({ left: t.left, right: t.right, splitIndex: t.splitIndex, splitCondition: t.splitCondition, defaultLeft: t.defaultLeft, splitType: t.splitType, categories: t.categories })),
     treeGroup: model.treeGroup,
     treeWeight: new Array(model.trees.length).fill(1),
     roundStart: Array.from({ length: rounds + 1 }, (_, r) => r * k),
     featureNames: model.featureNames,
-    featureTypes: model.featureNames.map(() => 'float'),
+    featureTypes: featureTypes(model),
     bestIteration: model.bestIteration,
   };
 }

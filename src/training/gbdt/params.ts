@@ -31,6 +31,10 @@ export interface GbdtParams {
   seed: number;
   early_stopping_rounds: number;
   eval_metric: EvalMetric[];
+  /** A categorical feature with fewer categories than this splits one category against the rest. */
+  max_cat_to_onehot: number;
+  /** The most categories a partition split sends right. */
+  max_cat_threshold: number;
 }
 
 /** XGBoost's aliases, resolved to the canonical name. */
@@ -62,6 +66,8 @@ const NUMERIC: Partial<Record<keyof GbdtParams, Rule>> = {
   num_class: { min: 0, max: 10_000, integer: true },
   seed: { min: 0, max: 2 ** 31 - 1, integer: true },
   early_stopping_rounds: { min: 0, max: 100_000, integer: true },
+  max_cat_to_onehot: { min: 1, max: 1 << 24, integer: true },
+  max_cat_threshold: { min: 1, max: 1 << 24, integer: true },
 };
 
 export function defaultMetric(objective: Objective): EvalMetric {
@@ -71,7 +77,7 @@ export function defaultMetric(objective: Objective): EvalMetric {
 export const GBDT_PARAM_NAMES: readonly string[] = [
   'objective', 'n_estimators', 'eta', 'max_depth', 'max_leaves', 'max_bin', 'grow_policy', 'lambda', 'alpha', 'gamma', 'min_child_weight',
   'max_delta_step', 'subsample', 'colsample_bytree', 'scale_pos_weight', 'base_score', 'num_class', 'seed', 'early_stopping_rounds', 'eval_metric',
-  ...Object.keys(ALIASES),
+  'max_cat_to_onehot', 'max_cat_threshold', ...Object.keys(ALIASES),
 ];
 
 /** Parameters as the CLI or a search space give them (text or numbers), checked and completed with defaults. */
@@ -111,6 +117,8 @@ export function gbdtParams(input: Record<string, unknown>): GbdtParams {
     seed: 0,
     early_stopping_rounds: 0,
     eval_metric: [defaultMetric(objective as Objective)],
+    max_cat_to_onehot: 4,
+    max_cat_threshold: 64,
   };
   for (const [key, rule] of Object.entries(NUMERIC) as [keyof GbdtParams, Rule][]) {
     if (!(key in given)) continue;

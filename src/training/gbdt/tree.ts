@@ -5,7 +5,7 @@
  * expanded depth by depth (depthwise) or best loss reduction first (lossguide), as XGBoost's
  * `hist` driver does, with XGBoost's gain, weight and validity rules.
  */
-import { MISSING_BIN, type BinCuts, type BinnedMatrix } from './binning.js';
+import type { BinCuts, BinnedMatrix } from './binning.js';
 import type { GbdtParams } from './params.js';
 
 /** XGBoost's kRtEps: a split must reduce the loss by more than this. */
@@ -16,7 +16,7 @@ export interface Tree {
   right: number[];
   parent: number[];
   splitIndex: number[];
-  /** Bin index b of a split: rows with bin ≤ b go left. */
+  /** Global bin index b of a split: rows with bin ≤ b go left. */
   splitBin: number[];
   /** The float32 threshold (x < threshold goes left) of a split; the leaf value of a leaf. */
   splitCondition: number[];
@@ -25,6 +25,12 @@ export interface Tree {
   sumHessian: number[];
   /** η·weight of every node (XGBoost's base_weights). */
   baseWeight: number[];
+  /** 0 for a numeric split or leaf, 1 for a categorical split. */
+  splitType: number[];
+  /** The categories a categorical split sends right, ascending; the rest (and unseen ones) go left. */
+  categories: Map<number, number[]>;
+  /** A categorical split's direction per global bin (1 = right), the missing slot included. */
+  rightBins: Map<number, Uint8Array>;
 }
 
 interface Split {
@@ -34,6 +40,8 @@ interface Split {
   defaultLeft: boolean;
   gl: number;
   hl: number;
+  /** A categorical split's direction per global bin (1 = right). */
+  rightBins?: Uint8Array;
 }
 
 interface Entry {
@@ -71,8 +79,27 @@ function gainOf(p: GbdtParams, g: number, h: number): number {
   return p.alpha === 0 ? ret : ret + p.alpha * Math.abs(w);
 }
 
+/**
+ * The loss reduction of sending (gl, hl) left and the rest of (G, H) right, or -Infinity when a
+ * side is lighter than min_child_weight. Without L1 or a step cap the gain is g²/(h + λ).
+ */
+function splitGain(p: GbdtParams, plain: boolean, gl: number, hl: number, G: number, H: number, parentGain: number): number {
+  const hr = H - hl;
+  const mcw = p.min_child_weight;
+  if (!(hl >= mcw && hr >= mcw && hl > 0 && hr > 0)) return -Infinity;
+  const gr = G - gl;
+  return plain ? (gl * gl) / (hl + p.lambda) + (gr * gr) / (hr + p.lambda) - parentGain : gainOf(p, gl, hl) + gainOf(p, gr, hr) - parentGain;
+}
+
 export class TreeGrower {
   private readonly scratch: Uint32Array;
+  /** Gradient and hessian of each row, interleaved, so a histogram update reads one cache line. */
+  private readonly gh: Float64Array;
+  /** Histograms no node holds any more, reused so a round allocates none. */
+  private readonly free: Float64Array[] = [];
+  /** The [begin, end) of each node's rows in the last grown tree's row order. */
+  private nodeBegin: number[] = [];
+  private nodeEnd: number[] = [];
   readonly totalBins: number;
 
   constructor(
@@ -81,55 +108,60 @@ export class TreeGrower {
     private readonly params: GbdtParams,
   ) {
     this.scratch = new Uint32Array(data.rows);
+    this.gh = new Float64Array(data.rows * 2);
     this.totalBins = cuts.offsets[data.numFeature];
   }
 
-  private buildHist(hist: Float64Array, rows: Uint32Array, begin: number, end: number, grad: Float64Array, hess: Float64Array, features: Int32Array): void {
-    hist.fill(0);
+  /** One slot per bin plus the missing slot, as (gradient, hessian) pairs. */
+  private takeHist(): Float64Array {
+    const h = this.free.pop();
+    if (h) return h.fill(0);
+    return new Float64Array((this.totalBins + 1) * 2);
+  }
+
+  private buildHist(hist: Float64Array, rows: Uint32Array, begin: number, end: number, features: Int32Array): void {
     const { bins, numFeature } = this.data;
-    const offsets = this.cuts.offsets;
+    const gh = this.gh;
     const nf = features.length;
     if (nf === numFeature) {
       for (let i = begin; i < end; i++) {
         const r = rows[i];
-        const g = grad[r];
-        const h = hess[r];
+        const g = gh[r << 1];
+        const h = gh[(r << 1) + 1];
         const base = r * numFeature;
         for (let f = 0; f < numFeature; f++) {
-          const b = bins[base + f];
-          if (b !== MISSING_BIN) {
-            const idx = (offsets[f] + b) << 1;
-            hist[idx] += g;
-            hist[idx + 1] += h;
-          }
+          const idx = bins[base + f] << 1;
+          hist[idx] += g;
+          hist[idx + 1] += h;
         }
       }
       return;
     }
     for (let i = begin; i < end; i++) {
       const r = rows[i];
-      const g = grad[r];
-      const h = hess[r];
+      const g = gh[r << 1];
+      const h = gh[(r << 1) + 1];
       const base = r * numFeature;
       for (let j = 0; j < nf; j++) {
-        const f = features[j];
-        const b = bins[base + f];
-        if (b !== MISSING_BIN) {
-          const idx = (offsets[f] + b) << 1;
-          hist[idx] += g;
-          hist[idx + 1] += h;
-        }
+        const idx = bins[base + features[j]] << 1;
+        hist[idx] += g;
+        hist[idx + 1] += h;
       }
     }
   }
 
   private bestSplit(hist: Float64Array, G: number, H: number, features: Int32Array): Split | undefined {
     const p = this.params;
-    const offsets = this.cuts.offsets;
+    const { offsets, categorical } = this.cuts;
     const parentGain = gainOf(p, G, H);
-    const mcw = p.min_child_weight;
-    let best: Split | undefined;
+    const plain = p.alpha === 0 && p.max_delta_step === 0;
     let bestGain = -Infinity;
+    let bestFeature = -1;
+    let bestBin = 0;
+    let bestDefaultLeft = false;
+    let bestGl = 0;
+    let bestHl = 0;
+    let bestCategorical: Split | undefined;
     for (let j = 0; j < features.length; j++) {
       const f = features[j];
       const lo = offsets[f];
@@ -143,51 +175,132 @@ export class TreeGrower {
       const mg = G - sg;
       const mh = H - sh;
       const hasMissing = mh > 1e-10 * Math.max(1, H);
+      if (categorical[f]) {
+        const c = this.categoricalSplit(hist, G, H, f, mg, mh, hasMissing, parentGain, plain);
+        if (c && c.gain > bestGain) {
+          bestGain = c.gain;
+          bestFeature = f;
+          bestCategorical = c;
+        }
+        continue;
+      }
       let gl = 0;
       let hl = 0;
       for (let b = lo; b < hi - 1; b++) {
         gl += hist[b << 1];
         hl += hist[(b << 1) + 1];
         // Missing values to the right.
-        let hr = H - hl;
-        if (hl >= mcw && hr >= mcw && hl > 0 && hr > 0) {
-          const gain = gainOf(p, gl, hl) + gainOf(p, G - gl, hr) - parentGain;
-          if (gain > bestGain) {
-            bestGain = gain;
-            best = { gain, feature: f, bin: b - lo, defaultLeft: false, gl, hl };
-          }
+        const gain = splitGain(p, plain, gl, hl, G, H, parentGain);
+        if (gain > bestGain) {
+          bestGain = gain;
+          bestFeature = f;
+          bestCategorical = undefined;
+          bestBin = b;
+          bestDefaultLeft = false;
+          bestGl = gl;
+          bestHl = hl;
         }
         if (hasMissing) {
-          const gl2 = gl + mg;
-          const hl2 = hl + mh;
-          hr = H - hl2;
-          if (hl2 >= mcw && hr >= mcw && hl2 > 0 && hr > 0) {
-            const gain = gainOf(p, gl2, hl2) + gainOf(p, G - gl2, hr) - parentGain;
-            if (gain > bestGain) {
-              bestGain = gain;
-              best = { gain, feature: f, bin: b - lo, defaultLeft: true, gl: gl2, hl: hl2 };
-            }
+          const gain2 = splitGain(p, plain, gl + mg, hl + mh, G, H, parentGain);
+          if (gain2 > bestGain) {
+            bestGain = gain2;
+            bestFeature = f;
+            bestCategorical = undefined;
+            bestBin = b;
+            bestDefaultLeft = true;
+            bestGl = gl + mg;
+            bestHl = hl + mh;
           }
         }
       }
     }
-    return best;
+    if (bestCategorical) return bestCategorical;
+    return bestFeature < 0 ? undefined : { gain: bestGain, feature: bestFeature, bin: bestBin, defaultLeft: bestDefaultLeft, gl: bestGl, hl: bestHl };
+  }
+
+  /**
+   * The best set of categories to send right, as XGBoost 1.7's hist evaluator looks for it: with
+   * fewer categories than max_cat_to_onehot, one category against the rest; otherwise the
+   * categories present in the node sorted by their leaf weight, cut in two where the gain is
+   * largest, the side sent right holding at most max_cat_threshold categories. Missing values
+   * try both sides.
+   */
+  private categoricalSplit(hist: Float64Array, G: number, H: number, f: number, mg: number, mh: number, hasMissing: boolean, parentGain: number, plain: boolean): Split | undefined {
+    const p = this.params;
+    const lo = this.cuts.offsets[f];
+    // The last bin holds categories training never saw: never present here.
+    const seen = this.cuts.offsets[f + 1] - lo - 1;
+    const present: number[] = [];
+    for (let c = 0; c < seen; c++) if (hist[((lo + c) << 1) + 1] > 0) present.push(c);
+    if (present.length < 2) return undefined;
+    const oneHot = seen < p.max_cat_to_onehot;
+    const weight = (c: number) => -hist[(lo + c) << 1] / (hist[((lo + c) << 1) + 1] + p.lambda);
+    const order = oneHot ? present : present.sort((a, b) => weight(a) - weight(b));
+    let best: { gain: number; from: number; to: number; defaultLeft: boolean; gl: number; hl: number } | undefined;
+    // The right set is order[from, to); the left side is everything else.
+    const consider = (from: number, to: number, gs: number, hs: number) => {
+      if (to - from > p.max_cat_threshold) return;
+      for (const missingLeft of hasMissing ? [false, true] : [false]) {
+        const gl = G - gs - (missingLeft ? 0 : mg);
+        const hl = H - hs - (missingLeft ? 0 : mh);
+        const gain = splitGain(p, plain, gl, hl, G, H, parentGain);
+        if (gain > (best?.gain ?? -Infinity)) best = { gain, from, to, defaultLeft: missingLeft, gl, hl };
+      }
+    };
+    if (oneHot) {
+      for (let i = 0; i < order.length; i++) consider(i, i + 1, hist[(lo + order[i]) << 1], hist[((lo + order[i]) << 1) + 1]);
+    } else {
+      const total = order.reduce((a, c) => a + hist[(lo + c) << 1], 0);
+      const totalH = order.reduce((a, c) => a + hist[((lo + c) << 1) + 1], 0);
+      let gs = 0;
+      let hs = 0;
+      for (let k = 1; k < order.length; k++) {
+        gs += hist[(lo + order[k - 1]) << 1];
+        hs += hist[((lo + order[k - 1]) << 1) + 1];
+        // The same cut with either side sent right: the smaller side fits max_cat_threshold sooner.
+        if (k <= order.length - k) consider(0, k, gs, hs);
+        else consider(k, order.length, total - gs, totalH - hs);
+      }
+    }
+    if (!best) return undefined;
+    const rightBins = new Uint8Array(this.data.missing + 1);
+    for (let i = best.from; i < best.to; i++) rightBins[lo + order[i]] = 1;
+    rightBins[this.data.missing] = best.defaultLeft ? 0 : 1;
+    return { gain: best.gain, feature: f, bin: -1, defaultLeft: best.defaultLeft, gl: best.gl, hl: best.hl, rightBins };
   }
 
   /** Moves the rows of [begin, end) that go left to its front; answers where the right part starts. */
   private partition(rows: Uint32Array, begin: number, end: number, split: Split): number {
-    const { bins, numFeature } = this.data;
+    const { bins, numFeature, missing } = this.data;
     const scratch = this.scratch;
-    const { feature, bin, defaultLeft } = split;
+    const { feature, bin, rightBins } = split;
+    if (rightBins) {
+      let l = begin;
+      let r = 0;
+      for (let i = begin; i < end; i++) {
+        const row = rows[i];
+        if (rightBins[bins[row * numFeature + feature]] === 1) scratch[r++] = row;
+        else rows[l++] = row;
+      }
+      for (let i = 0; i < r; i++) rows[l + i] = scratch[i];
+      return l;
+    }
+    // Without branches (half the rows go each way, so a branch mispredicts half the time): a row
+    // goes right when its bin is above the split's and below `edge`; missing (the largest index)
+    // is below the edge only when it goes right.
+    const edge = split.defaultLeft ? missing : missing + 1;
     let l = begin;
     let r = 0;
     for (let i = begin; i < end; i++) {
       const row = rows[i];
       const b = bins[row * numFeature + feature];
-      if (b === MISSING_BIN ? defaultLeft : b <= bin) rows[l++] = row;
-      else scratch[r++] = row;
+      const right = ((bin - b) >>> 31) & ((b - edge) >>> 31);
+      rows[l] = row;
+      scratch[r] = row;
+      l += right ^ 1;
+      r += right;
     }
-    rows.set(scratch.subarray(0, r), l);
+    for (let i = 0; i < r; i++) rows[l + i] = scratch[i];
     return l;
   }
 
@@ -197,8 +310,24 @@ export class TreeGrower {
    */
   grow(rows: Uint32Array, grad: Float64Array, hess: Float64Array, features: Int32Array): Tree {
     const p = this.params;
-    const tree: Tree = { left: [], right: [], parent: [], splitIndex: [], splitBin: [], splitCondition: [], defaultLeft: [], lossChange: [], sumHessian: [], baseWeight: [] };
-    const addNode = (parent: number, g: number, h: number): number => {
+    const tree: Tree = {
+      left: [],
+      right: [],
+      parent: [],
+      splitIndex: [],
+      splitBin: [],
+      splitCondition: [],
+      defaultLeft: [],
+      lossChange: [],
+      sumHessian: [],
+      baseWeight: [],
+      splitType: [],
+      categories: new Map(),
+      rightBins: new Map(),
+    };
+    const nodeBegin: number[] = (this.nodeBegin = []);
+    const nodeEnd: number[] = (this.nodeEnd = []);
+    const addNode = (parent: number, g: number, h: number, begin: number, end: number): number => {
       const w = leafWeight(p, g, h);
       tree.left.push(-1);
       tree.right.push(-1);
@@ -210,22 +339,33 @@ export class TreeGrower {
       tree.lossChange.push(0);
       tree.sumHessian.push(h);
       tree.baseWeight.push(Math.fround(p.eta * w));
+      tree.splitType.push(0);
+      nodeBegin.push(begin);
+      nodeEnd.push(end);
       return tree.left.length - 1;
     };
+    const gh = this.gh;
     let G = 0;
     let H = 0;
     for (let i = 0; i < rows.length; i++) {
-      G += grad[rows[i]];
-      H += hess[rows[i]];
+      const r = rows[i];
+      const g = grad[r];
+      const h = hess[r];
+      gh[r << 1] = g;
+      gh[(r << 1) + 1] = h;
+      G += g;
+      H += h;
     }
-    const rootHist = new Float64Array(this.totalBins * 2);
-    this.buildHist(rootHist, rows, 0, rows.length, grad, hess, features);
-    const root: Entry = { nid: addNode(2147483647, G, H), depth: 0, begin: 0, end: rows.length, g: G, h: H, hist: rootHist, split: undefined };
+    const rootHist = this.takeHist();
+    this.buildHist(rootHist, rows, 0, rows.length, features);
+    const root: Entry = { nid: addNode(2147483647, G, H, 0, rows.length), depth: 0, begin: 0, end: rows.length, g: G, h: H, hist: rootHist, split: undefined };
     root.split = this.bestSplit(rootHist, G, H, features);
     const lossguide = p.grow_policy === 'lossguide';
     const before = (a: Entry, b: Entry) => (lossguide ? a.split!.gain > b.split!.gain || (a.split!.gain === b.split!.gain && a.nid < b.nid) : a.depth < b.depth || (a.depth === b.depth && a.nid < b.nid));
     const valid = (e: Entry) => e.split !== undefined && e.split.gain > RT_EPS && e.split.gain >= p.gamma && (p.max_depth === 0 || e.depth < p.max_depth);
-    const queue: Entry[] = valid(root) ? [root] : [];
+    const queue: Entry[] = [];
+    if (valid(root)) queue.push(root);
+    else this.free.push(rootHist);
     let leaves = 1;
     while (queue.length > 0 && (p.max_leaves === 0 || leaves < p.max_leaves)) {
       let bi = 0;
@@ -238,23 +378,34 @@ export class TreeGrower {
       const gr = e.g - s.gl;
       const hr = e.h - s.hl;
       const nid = e.nid;
-      const ln = addNode(nid, s.gl, s.hl);
-      const rn = addNode(nid, gr, hr);
+      const ln = addNode(nid, s.gl, s.hl, e.begin, mid);
+      const rn = addNode(nid, gr, hr, mid, e.end);
       tree.left[nid] = ln;
       tree.right[nid] = rn;
       tree.splitIndex[nid] = s.feature;
       tree.splitBin[nid] = s.bin;
-      tree.splitCondition[nid] = this.cuts.values[this.cuts.offsets[s.feature] + s.bin];
+      if (s.rightBins) {
+        // XGBoost writes NaN as a categorical split's condition.
+        tree.splitCondition[nid] = NaN;
+        tree.splitType[nid] = 1;
+        tree.rightBins.set(nid, s.rightBins);
+        const categories: number[] = [];
+        for (let b = this.cuts.offsets[s.feature]; b < this.cuts.offsets[s.feature + 1]; b++) if (s.rightBins[b] === 1) categories.push(this.cuts.values[b]);
+        tree.categories.set(nid, categories);
+      } else tree.splitCondition[nid] = this.cuts.values[s.bin];
       tree.defaultLeft[nid] = s.defaultLeft;
       tree.lossChange[nid] = s.gain;
       leaves++;
       const depth = e.depth + 1;
-      if (p.max_depth !== 0 && depth >= p.max_depth) continue;
+      if (p.max_depth !== 0 && depth >= p.max_depth) {
+        this.free.push(e.hist);
+        continue;
+      }
       // The smaller child's histogram is built; the larger one's is the parent's minus it.
       const leftSmaller = mid - e.begin <= e.end - mid;
-      const small = new Float64Array(this.totalBins * 2);
-      if (leftSmaller) this.buildHist(small, rows, e.begin, mid, grad, hess, features);
-      else this.buildHist(small, rows, mid, e.end, grad, hess, features);
+      const small = this.takeHist();
+      if (leftSmaller) this.buildHist(small, rows, e.begin, mid, features);
+      else this.buildHist(small, rows, mid, e.end, features);
       const large = e.hist;
       for (let i = 0; i < large.length; i++) large[i] -= small[i];
       const leftHist = leftSmaller ? small : large;
@@ -266,22 +417,41 @@ export class TreeGrower {
       for (const c of children) {
         c.split = this.bestSplit(c.hist, c.g, c.h, features);
         if (valid(c)) queue.push(c);
+        else this.free.push(c.hist);
       }
     }
+    for (const e of queue) this.free.push(e.hist);
     return tree;
+  }
+
+  /**
+   * Adds the last grown tree's leaf values to margins[r·k + group] of the rows it was grown on,
+   * from where the partitions left them in `rows`, without walking the tree.
+   */
+  addToGrownRows(tree: Tree, rows: Uint32Array, margins: Float64Array, k: number, group: number): void {
+    const { left, splitCondition } = tree;
+    for (let nid = 0; nid < left.length; nid++) {
+      if (left[nid] !== -1) continue;
+      const v = splitCondition[nid];
+      for (let i = this.nodeBegin[nid], end = this.nodeEnd[nid]; i < end; i++) margins[rows[i] * k + group] += v;
+    }
   }
 }
 
 /** Adds the tree's leaf value to margins[r·k + group] of every row, following bins. */
 export function addTreeBinned(tree: Tree, data: BinnedMatrix, margins: Float64Array, k: number, group: number): void {
-  const { bins, numFeature, rows } = data;
-  const { left, right, splitIndex, splitBin, defaultLeft, splitCondition } = tree;
+  const { bins, numFeature, rows, missing } = data;
+  const { left, right, splitIndex, splitBin, defaultLeft, splitCondition, splitType, rightBins } = tree;
   for (let r = 0; r < rows; r++) {
     let nid = 0;
     const base = r * numFeature;
     while (left[nid] !== -1) {
       const b = bins[base + splitIndex[nid]];
-      nid = (b === MISSING_BIN ? defaultLeft[nid] : b <= splitBin[nid]) ? left[nid] : right[nid];
+      if (splitType[nid] === 1) {
+        nid = rightBins.get(nid)![b] === 1 ? right[nid] : left[nid];
+        continue;
+      }
+      nid = (b === missing ? defaultLeft[nid] : b <= splitBin[nid]) ? left[nid] : right[nid];
     }
     margins[r * k + group] += splitCondition[nid];
   }

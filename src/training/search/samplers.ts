@@ -4,6 +4,10 @@
  * a prior, Optuna's neighbour-distance bandwidths with the magic clip, older trials weighed down
  * beyond the newest 25, and the best l(x)/g(x) of 24 candidates drawn from l), and grid.
  * Running trials count as the worst ones (Optuna's constant liar), so parallel trials spread out.
+ * With `multivariate`, the parameters every finished trial has are drawn jointly, as Optuna's
+ * `multivariate=True` does: one kernel per observation over all of them (Scott-like bandwidth
+ * 0.2·n^(−1/(d+4))·range per dimension), so correlated parameters are learnt together; the rest
+ * (conditional ones) stay independent.
  */
 import { invalidArgument } from '../../core/errors.js';
 import { fromUnit, isActive, orderedNames, type Distribution, type ParamValue, type SearchSpace } from './space.js';
@@ -40,6 +44,8 @@ export interface TpeOptions {
   nStartupTrials?: number;
   nEiCandidates?: number;
   priorWeight?: number;
+  /** Draw the parameters every finished trial has jointly (Optuna's multivariate=True). */
+  multivariate?: boolean;
 }
 
 const SQRT2 = Math.SQRT2;
@@ -61,6 +67,30 @@ function erfc(x: number): number {
 function normalSample(rand: () => number): number {
   const u = Math.max(rand(), 1e-300);
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
+}
+
+/** A draw from N(mu, sigma) truncated to [low, high] by rejection (the mean if it keeps missing). */
+function truncatedNormalSample(mu: number, sigma: number, low: number, high: number, rand: () => number): number {
+  for (let tries = 0; tries < 100; tries++) {
+    const x = mu + sigma * normalSample(rand);
+    if (x >= low && x <= high) return x;
+  }
+  return Math.min(high, Math.max(low, mu));
+}
+
+/** The density at x of N(mu, sigma) truncated to [low, high]. */
+function truncatedNormalPdf(x: number, mu: number, sigma: number, low: number, high: number): number {
+  const mass = normalCdf((high - mu) / sigma) - normalCdf((low - mu) / sigma);
+  const z = (x - mu) / sigma;
+  return Math.exp(-0.5 * z * z - LOG_SQRT_2PI) / (sigma * Math.max(mass, 1e-12));
+}
+
+/** The index of a draw from a discrete distribution. */
+function pick(probabilities: number[], rand: () => number): number {
+  let u = rand();
+  let k = 0;
+  while (k < probabilities.length - 1 && u >= probabilities[k]) u -= probabilities[k++];
+  return k;
 }
 
 /** Optuna's default_weights: equal below 25 observations, else a ramp for the oldest and 1 for the newest 25. */
@@ -130,25 +160,76 @@ class Parzen {
   }
 
   sample(rand: () => number): number {
-    let u = rand();
-    let k = 0;
-    while (k < this.weights.length - 1 && u >= this.weights[k]) u -= this.weights[k++];
-    for (let tries = 0; tries < 100; tries++) {
-      const x = this.mus[k] + this.sigmas[k] * normalSample(rand);
-      if (x >= this.low && x <= this.high) return x;
-    }
-    return Math.min(this.high, Math.max(this.low, this.mus[k]));
+    const k = pick(this.weights, rand);
+    return truncatedNormalSample(this.mus[k], this.sigmas[k], this.low, this.high, rand);
   }
 
   logPdf(x: number): number {
     let p = 0;
-    for (let i = 0; i < this.mus.length; i++) {
-      const s = this.sigmas[i];
-      const mass = normalCdf((this.high - this.mus[i]) / s) - normalCdf((this.low - this.mus[i]) / s);
-      const z = (x - this.mus[i]) / s;
-      p += (this.weights[i] * Math.exp(-0.5 * z * z - LOG_SQRT_2PI)) / (s * Math.max(mass, 1e-12));
-    }
+    for (let i = 0; i < this.mus.length; i++) p += this.weights[i] * truncatedNormalPdf(x, this.mus[i], this.sigmas[i], this.low, this.high);
     return Math.log(Math.max(p, 1e-300));
+  }
+}
+
+/** One dimension of a joint estimator: a numeric range (internal scale) or a number of choices. */
+type Dimension = { kind: 'numeric'; low: number; high: number } | { kind: 'categorical'; choices: number };
+
+/**
+ * Optuna 3.1's multivariate Parzen estimator: kernel i is the product over dimensions of a
+ * truncated Gaussian around observation i (one bandwidth per dimension) or, for a categorical
+ * dimension, a distribution with extra mass on the observed choice; a prior kernel (the range's
+ * middle with the range as bandwidth, uniform choices) comes last.
+ */
+class JointParzen {
+  private readonly weights: number[];
+  /** Per dimension: kernel centres and bandwidths (numeric) or choice probabilities (categorical). */
+  private readonly mus: number[][] = [];
+  private readonly sigmas: number[][] = [];
+  private readonly choiceProbabilities: number[][][] = [];
+
+  constructor(observations: number[][], private readonly dims: Dimension[], priorWeight: number) {
+    const n = observations.length;
+    const w = [...defaultWeights(n), priorWeight];
+    const total = w.reduce((a, b) => a + b, 0);
+    this.weights = w.map((x) => x / total);
+    dims.forEach((dim, d) => {
+      if (dim.kind === 'numeric') {
+        const range = dim.high - dim.low;
+        const sigma = 0.2 * Math.max(n, 1) ** (-1 / (dims.length + 4)) * range;
+        const minSigma = range / Math.min(100, 1 + n + 1);
+        this.mus[d] = [...observations.map((o) => o[d]), 0.5 * (dim.low + dim.high)];
+        this.sigmas[d] = [...new Array<number>(n).fill(Math.min(range, Math.max(minSigma, sigma))), range];
+        this.choiceProbabilities[d] = [];
+      } else {
+        const rows = observations.map((o) => {
+          const p = new Array<number>(dim.choices).fill(priorWeight / dim.choices);
+          p[o[d]] += 1;
+          const sum = 1 + priorWeight;
+          return p.map((x) => x / sum);
+        });
+        this.choiceProbabilities[d] = [...rows, new Array<number>(dim.choices).fill(1 / dim.choices)];
+        this.mus[d] = [];
+        this.sigmas[d] = [];
+      }
+    });
+  }
+
+  sample(rand: () => number): number[] {
+    const k = pick(this.weights, rand);
+    return this.dims.map((dim, d) => (dim.kind === 'numeric' ? truncatedNormalSample(this.mus[d][k], this.sigmas[d][k], dim.low, dim.high, rand) : pick(this.choiceProbabilities[d][k], rand)));
+  }
+
+  logPdf(x: number[]): number {
+    const terms = this.weights.map((w, k) => {
+      let log = Math.log(w);
+      this.dims.forEach((dim, d) => {
+        const p = dim.kind === 'numeric' ? truncatedNormalPdf(x[d], this.mus[d][k], this.sigmas[d][k], dim.low, dim.high) : this.choiceProbabilities[d][k][x[d]];
+        log += Math.log(Math.max(p, 1e-300));
+      });
+      return log;
+    });
+    const max = Math.max(...terms);
+    return max + Math.log(terms.reduce((a, t) => a + Math.exp(t - max), 0));
   }
 }
 
@@ -160,12 +241,85 @@ function categoricalWeights(observations: number[], choices: number, priorWeight
   return p.map((x) => x / total);
 }
 
+/** A categorical parameter's value as the index of its choice. */
+function choiceIndex(spec: Distribution & { type: 'categorical' }, value: ParamValue): number {
+  return Math.max(0, spec.choices.findIndex((c) => String(c) === String(value)));
+}
+
+/** One parameter by TPE on its own: the best l(x)/g(x) of the candidates drawn from l. */
+function sampleIndependent(spec: Distribution, name: string, lower: readonly TrialRecord[], upper: readonly TrialRecord[], nCandidates: number, priorWeight: number, rand: () => number): ParamValue {
+  if (spec.type === 'categorical') {
+    const l = categoricalWeights(lower.map((t) => choiceIndex(spec, t.params[name])), spec.choices.length, priorWeight);
+    const g = categoricalWeights(upper.map((t) => choiceIndex(spec, t.params[name])), spec.choices.length, priorWeight);
+    let best = 0;
+    let bestScore = -Infinity;
+    for (let c = 0; c < nCandidates; c++) {
+      const k = pick(l, rand);
+      const score = Math.log(l[k]) - Math.log(g[k]);
+      if (score > bestScore) {
+        bestScore = score;
+        best = k;
+      }
+    }
+    return spec.choices[best];
+  }
+  const scale = numericScale(spec);
+  const l = new Parzen(lower.map((t) => scale.toInternal(Number(t.params[name]))), scale.low, scale.high, priorWeight);
+  const g = new Parzen(upper.map((t) => scale.toInternal(Number(t.params[name]))), scale.low, scale.high, priorWeight);
+  let best = l.sample(rand);
+  let bestScore = -Infinity;
+  for (let c = 0; c < nCandidates; c++) {
+    const x = scale.toInternal(scale.fromInternal(l.sample(rand)));
+    const score = l.logPdf(x) - g.logPdf(x);
+    if (score > bestScore) {
+      bestScore = score;
+      best = x;
+    }
+  }
+  return scale.fromInternal(best);
+}
+
+/** The named parameters drawn together: the best l(x)/g(x) of the candidates drawn from the joint l. */
+function sampleJoint(space: SearchSpace, names: string[], lower: readonly TrialRecord[], upper: readonly TrialRecord[], nCandidates: number, priorWeight: number, rand: () => number): Record<string, ParamValue> {
+  const dims: Dimension[] = [];
+  const encode: ((v: ParamValue) => number)[] = [];
+  const decode: ((x: number) => ParamValue)[] = [];
+  for (const name of names) {
+    const spec = space[name];
+    if (spec.type === 'categorical') {
+      dims.push({ kind: 'categorical', choices: spec.choices.length });
+      encode.push((v) => choiceIndex(spec, v));
+      decode.push((x) => spec.choices[x]);
+    } else {
+      const scale = numericScale(spec);
+      dims.push({ kind: 'numeric', low: scale.low, high: scale.high });
+      encode.push((v) => scale.toInternal(Number(v)));
+      decode.push((x) => scale.fromInternal(x));
+    }
+  }
+  const points = (trials: readonly TrialRecord[]) => trials.map((t) => names.map((name, d) => encode[d](t.params[name])));
+  const l = new JointParzen(points(lower), dims, priorWeight);
+  const g = new JointParzen(points(upper), dims, priorWeight);
+  let best = l.sample(rand);
+  let bestScore = -Infinity;
+  for (let c = 0; c < nCandidates; c++) {
+    // Scored where the values land once rounded to the parameters' types.
+    const x = l.sample(rand).map((v, d) => encode[d](decode[d](v)));
+    const score = l.logPdf(x) - g.logPdf(x);
+    if (score > bestScore) {
+      bestScore = score;
+      best = x;
+    }
+  }
+  return Object.fromEntries(names.map((name, d) => [name, decode[d](best[d])]));
+}
+
 export function tpeSampler(options: TpeOptions = {}): Sampler {
   const nStartup = options.nStartupTrials ?? 10;
   const nCandidates = options.nEiCandidates ?? 24;
   const priorWeight = options.priorWeight ?? 1;
   return {
-    name: 'tpe',
+    name: options.multivariate ? 'tpe-multivariate' : 'tpe',
     sample(space, trials, direction, rand) {
       const complete = trials.filter((t) => t.state === 'COMPLETE' && t.value !== undefined && Number.isFinite(t.value));
       if (complete.length < nStartup) return randomSampler.sample(space, trials, direction, rand);
@@ -175,46 +329,30 @@ export function tpeSampler(options: TpeOptions = {}): Sampler {
       const below = new Set(ranked.slice(0, nBelow).map((t) => t.number));
       // Pruned and running trials join the worse group: pruned ones were worse, running ones are "lied" worst.
       const considered = trials.filter((t) => t.state !== 'FAIL').sort((a, b) => a.number - b.number);
+      const split = (names: string[]) => {
+        const withParams = considered.filter((t) => names.every((name) => name in t.params));
+        return { lower: withParams.filter((t) => below.has(t.number)), upper: withParams.filter((t) => !below.has(t.number)) };
+      };
+      let joint: Record<string, ParamValue> = {};
+      if (options.multivariate) {
+        // Optuna's intersection search space: the parameters every finished (complete or pruned) trial has.
+        const finished = considered.filter((t) => t.state !== 'RUNNING');
+        const names = orderedNames(space).filter((name) => finished.every((t) => name in t.params));
+        if (names.length > 0) {
+          const { lower, upper } = split(names);
+          joint = sampleJoint(space, names, lower, upper, nCandidates, priorWeight, rand);
+        }
+      }
       const chosen: Record<string, ParamValue> = {};
       for (const name of orderedNames(space)) {
         const spec = space[name];
         if (!isActive(spec, chosen)) continue;
-        const withParam = considered.filter((t) => name in t.params);
-        const lower = withParam.filter((t) => below.has(t.number));
-        const upper = withParam.filter((t) => !below.has(t.number));
-        if (spec.type === 'categorical') {
-          const index = (t: TrialRecord) => Math.max(0, spec.choices.findIndex((c) => String(c) === String(t.params[name])));
-          const l = categoricalWeights(lower.map(index), spec.choices.length, priorWeight);
-          const g = categoricalWeights(upper.map(index), spec.choices.length, priorWeight);
-          let best = 0;
-          let bestScore = -Infinity;
-          for (let c = 0; c < nCandidates; c++) {
-            let u = rand();
-            let k = 0;
-            while (k < l.length - 1 && u >= l[k]) u -= l[k++];
-            const score = Math.log(l[k]) - Math.log(g[k]);
-            if (score > bestScore) {
-              bestScore = score;
-              best = k;
-            }
-          }
-          chosen[name] = spec.choices[best];
+        if (name in joint) {
+          chosen[name] = joint[name];
           continue;
         }
-        const scale = numericScale(spec);
-        const l = new Parzen(lower.map((t) => scale.toInternal(Number(t.params[name]))), scale.low, scale.high, priorWeight);
-        const g = new Parzen(upper.map((t) => scale.toInternal(Number(t.params[name]))), scale.low, scale.high, priorWeight);
-        let best = l.sample(rand);
-        let bestScore = -Infinity;
-        for (let c = 0; c < nCandidates; c++) {
-          const x = scale.toInternal(scale.fromInternal(l.sample(rand)));
-          const score = l.logPdf(x) - g.logPdf(x);
-          if (score > bestScore) {
-            bestScore = score;
-            best = x;
-          }
-        }
-        chosen[name] = scale.fromInternal(best);
+        const { lower, upper } = split([name]);
+        chosen[name] = sampleIndependent(spec, name, lower, upper, nCandidates, priorWeight, rand);
       }
       return chosen;
     },
@@ -261,8 +399,9 @@ export function gridSampler(space: SearchSpace): Sampler & { size: number } {
 export const SAMPLERS = ['tpe', 'random', 'grid'] as const;
 export type SamplerName = (typeof SAMPLERS)[number];
 
-export function makeSampler(name: string, space: SearchSpace): Sampler {
-  if (name === 'tpe') return tpeSampler();
+export function makeSampler(name: string, space: SearchSpace, options: { multivariate?: boolean } = {}): Sampler {
+  if (options.multivariate && name !== 'tpe') throw invalidArgument(`multivariate sampling is a TPE option; sampler "${name}" does not take it`);
+  if (name === 'tpe') return tpeSampler({ multivariate: options.multivariate });
   if (name === 'random') return randomSampler;
   if (name === 'grid') return gridSampler(space);
   throw invalidArgument(`sampler "${name}" is not one of ${SAMPLERS.join(', ')}`);

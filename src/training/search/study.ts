@@ -26,6 +26,8 @@ export interface StudyRequest extends DataRequest {
   params?: Record<string, unknown>;
   space: SearchSpace;
   sampler?: string;
+  /** TPE draws the parameters every finished trial has jointly (Optuna's multivariate=True). */
+  multivariate?: boolean;
   pruner?: string;
   trials: number;
   /** Start no new trial after this many seconds. */
@@ -108,7 +110,7 @@ export async function runStudy(request: StudyRequest, tracker?: TrainingTracker)
   const evalMetric = kind === 'gbdt' ? roundMetric(metric, task) : undefined;
   if (evalMetric && fixed.eval_metric === undefined) fixed.eval_metric = evalMetric;
   checkSpace(kind, fixed, request.space);
-  const sampler: Sampler = makeSampler(request.sampler ?? 'tpe', request.space);
+  const sampler: Sampler = makeSampler(request.sampler ?? 'tpe', request.space, { multivariate: request.multivariate });
   const pruner: Pruner = makePruner(request.pruner ?? (kind === 'gbdt' ? 'median' : 'none'));
   const data: PreparedData = await prepareTable(table, { ...request, validFraction: request.valid ? undefined : request.validFraction ?? 0.2 }, String(fixed.objective), request.seed ?? 0);
   const valueKey = `val_${metric}`;
