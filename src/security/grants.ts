@@ -30,6 +30,8 @@ export class GrantStore {
   constructor(
     private readonly db: Kysely<SecurityTables>,
     private readonly clock: Clock,
+    /** Told after every change, so other replicas can reload at once. */
+    private readonly changed: () => void = () => undefined,
   ) {}
 
   /** Reloads when stale; cheap when fresh, so callers may await it per request. */
@@ -37,6 +39,11 @@ export class GrantStore {
     if (this.clock.now() - this.loadedAt < RELOAD_MS) return undefined;
     this.loading ??= this.load().finally(() => (this.loading = undefined));
     return this.loading;
+  }
+
+  /** Reload at the next request (after a change made here or announced by another replica). */
+  expire(): void {
+    this.loadedAt = -Infinity;
   }
 
   private async load(): Promise<void> {
@@ -79,7 +86,8 @@ export class GrantStore {
       .values(row)
       .onConflict((c) => c.columns(['subject_kind', 'subject', 'resource_kind', 'resource']).doUpdateSet({ permission: row.permission }))
       .execute();
-    this.loadedAt = -Infinity;
+    this.expire();
+    this.changed();
     return row;
   }
 
@@ -105,7 +113,8 @@ export class GrantStore {
       .where('resource_kind', '=', resource.kind)
       .where('resource', '=', resource.name)
       .execute();
-    this.loadedAt = -Infinity;
+    this.expire();
+    this.changed();
   }
 
   list(): Promise<Grant[]> {

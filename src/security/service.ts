@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { isIP } from 'node:net';
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.js';
+import type { ClusterBus } from '../cluster/bus.js';
 import type { Clock } from '../core/clock.js';
 import { invalidArgument } from '../core/errors.js';
 import { isUniqueViolation, type MetadataStore } from '../storage/metadata.js';
@@ -43,16 +44,30 @@ export class SecurityService {
     private readonly config: Config,
     private readonly clock: Clock,
     db: Kysely<SecurityTables>,
+    bus: ClusterBus | undefined,
   ) {
     const secret = serverSecret(config);
-    this.tokens = new TokenStore(db, clock, secret);
-    this.grants = new GrantStore(db, clock);
+    const announce = () => void bus?.publish({ type: 'security' }).catch(() => undefined);
+    this.tokens = new TokenStore(db, clock, secret, announce);
+    this.grants = new GrantStore(db, clock, announce);
     this.audit = new AuditLog(db, clock, secret);
     this.guesses = new GuessLimiter(clock);
   }
 
-  static async create(stores: { config: Config; clock: Clock; metadata: MetadataStore }): Promise<SecurityService> {
-    const service = new SecurityService(stores.config, stores.clock, stores.metadata.db as Kysely<SecurityTables>);
+  /**
+   * With a cluster, a token or grant changed on any replica is announced on its bus and every
+   * replica drops what it cached at once: a revoked token is refused everywhere within
+   * milliseconds, not only when the cache entry ages out.
+   */
+  static async create(stores: { config: Config; clock: Clock; metadata: MetadataStore; cluster?: { bus: ClusterBus } }): Promise<SecurityService> {
+    const bus = stores.cluster?.bus;
+    const service = new SecurityService(stores.config, stores.clock, stores.metadata.db as Kysely<SecurityTables>, bus);
+    bus?.subscribe((m) => {
+      if (m.type !== 'security') return;
+      service.tokens.invalidate();
+      service.grants.expire();
+      service.checkedAt = -Infinity;
+    });
     await service.refresh(true);
     return service;
   }
