@@ -25,6 +25,8 @@ export class GrantStore {
   private byKey = new Map<string, ResourcePermission>();
   private subjects = new Set<string>();
   private loadedAt = -Infinity;
+  /** Counts reloads: a decision remembered under an older generation is decided again. */
+  generation = 0;
   private loading: Promise<void> | undefined;
 
   constructor(
@@ -51,6 +53,7 @@ export class GrantStore {
     const next = new Map<string, ResourcePermission>();
     for (const r of rows) next.set(key(r.subject_kind, r.subject, { kind: r.resource_kind as ResourceKind, name: r.resource }), r.permission as ResourcePermission);
     this.byKey = next;
+    this.generation++;
     this.subjects = new Set(rows.map((r) => `${r.subject_kind}\u0000${r.subject}`));
     this.loadedAt = this.clock.now();
   }

@@ -197,7 +197,7 @@ function authenticate(security: SecurityService, req: IncomingMessage): Caller |
 }
 
 function callerOf(security: SecurityService, address: string, info: TokenInfo | null): Caller {
-  if (info) return { kind: 'token', id: info.id, name: info.name, role: info.role, scopes: info.scopes, groups: info.groups };
+  if (info) return security.principalOf(info);
   security.guesses.fail(address);
   return unauthenticated('the token is not valid (unknown, expired or revoked)');
 }
@@ -208,11 +208,13 @@ function refusal(security: SecurityService, principal: Principal, permission: Ro
   return decision.why === 'unauthenticated' ? unauthenticated(decision.message) : permissionDenied(decision.message);
 }
 
-/** Records a refusal made before Fastify saw the request (the fast path). */
-function auditRefusal(security: SecurityService, log: FastifyInstance['log'], req: IncomingMessage, id: string, status: number, actor: string): void {
+/** Records a refusal made before Fastify saw the request (the fast path), and returns it. */
+function auditedRefusal(security: SecurityService, log: FastifyInstance['log'], req: IncomingMessage, id: string, err: ModelportError, actor: string): ModelportError {
+  const status = err.code === 'Unauthenticated' ? 401 : err.code === 'ResourceExhausted' ? 429 : 403;
   security.audit
     .append({ actor, action: `${req.method} ${(req.url ?? '').split('?')[0]}`, target: (req.url ?? '').split('?')[0], outcome: 'denied', status, client: req.socket.remoteAddress ?? '', request_id: id })
-    .catch((err: unknown) => log.error({ err }, 'audit entry not stored'));
+    .catch((e: unknown) => log.error({ err: e }, 'audit entry not stored'));
+  return err;
 }
 
 export function installAuth(app: FastifyInstance, platform: Platform, options: AuthOptions = {}): void {
@@ -322,19 +324,24 @@ export function checkInference(app: FastifyInstance, platform: Platform, req: In
   const security = platform.services.security;
   const authOn = security.authRequired();
   const browser = checkBrowserOrigin(req, authOn);
-  const audited = (err: ModelportError, actor: string) => {
-    auditRefusal(security, app.log, req, id, err.code === 'Unauthenticated' ? 401 : err.code === 'ResourceExhausted' ? 429 : 403, actor);
-    return err;
-  };
-  if (browser) return Promise.resolve(audited(browser, 'anonymous'));
+  if (browser) return Promise.resolve(auditedRefusal(security, app.log, req, id, browser, 'anonymous'));
   if (!authOn) return undefined;
-  const decide = (caller: Caller) => {
-    if (caller instanceof ModelportError) return audited(caller, 'anonymous');
-    const err = refusal(security, caller, 'read', { kind: 'deployment', name: deployment }, true);
-    return err ? audited(err, principalName(caller)) : undefined;
-  };
   const caller = authenticate(security, req);
-  if (caller instanceof Promise) return caller.then(decide, (err: ModelportError) => audited(err, 'anonymous'));
-  const refused = decide(caller);
+  if (caller instanceof Promise) {
+    return caller.then(
+      (known) => inferenceRefusal(security, app.log, req, id, deployment, known),
+      (err: ModelportError) => auditedRefusal(security, app.log, req, id, err, 'anonymous'),
+    );
+  }
+  // Module-level helpers, not closures: this runs on every inference request.
+  const refused = inferenceRefusal(security, app.log, req, id, deployment, caller);
   return refused && Promise.resolve(refused);
+}
+
+function inferenceRefusal(security: SecurityService, log: FastifyInstance['log'], req: IncomingMessage, id: string, deployment: string, caller: Caller): ModelportError | undefined {
+  if (caller instanceof ModelportError) return auditedRefusal(security, log, req, id, caller, 'anonymous');
+  const decision = security.decideInference(caller, deployment);
+  if (decision.allowed) return undefined;
+  const err = decision.why === 'unauthenticated' ? unauthenticated(decision.message) : permissionDenied(decision.message);
+  return auditedRefusal(security, log, req, id, err, principalName(caller));
 }
