@@ -8,7 +8,8 @@
  *       per-object data keys) against off, on the file adapter, in turns; target: at least 70%.
  *
  *   node --import tsx bench/security/run.ts      writes bench/results/security.md
- *   BENCH_ROUNDS, BENCH_SECONDS (serving) and BENCH_MB, BENCH_OBJECTS (blobs) scale it down.
+ *   BENCH_ROUNDS, BENCH_SECONDS (serving) and BENCH_MB, BENCH_OBJECTS (blobs) scale it down;
+ *   BENCH_PARTS=serving or BENCH_PARTS=blobs runs one part.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -105,5 +106,6 @@ async function encryption(): Promise<string> {
   ].join('\n');
 }
 
-const sections = [await serving(), await encryption()];
+const parts = (process.env.BENCH_PARTS ?? 'serving,blobs').split(',');
+const sections = [parts.includes('serving') ? await serving() : '', parts.includes('blobs') ? await encryption() : ''].filter(Boolean);
 writeResults('security', [`## Security (bench/security)`, '', machine(), '', ...sections.flatMap((s) => [s, ''])].join('\n'));

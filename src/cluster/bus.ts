@@ -13,7 +13,9 @@ import type { Redis } from 'ioredis';
 export type ClusterMessage =
   | { type: 'deployment'; name: string }
   | { type: 'alias'; model: string; alias: string }
-  | { type: 'windows.reset'; deployment: string; epoch: string };
+  | { type: 'windows.reset'; deployment: string; epoch: string }
+  /** A token or grant changed: drop cached authentication answers. */
+  | { type: 'security' };
 
 export interface ClusterBus {
   readonly kind: 'redis' | 'postgres' | 'ipc' | 'local';

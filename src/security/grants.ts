@@ -25,11 +25,15 @@ export class GrantStore {
   private byKey = new Map<string, ResourcePermission>();
   private subjects = new Set<string>();
   private loadedAt = -Infinity;
+  /** Counts reloads: a decision remembered under an older generation is decided again. */
+  generation = 0;
   private loading: Promise<void> | undefined;
 
   constructor(
     private readonly db: Kysely<SecurityTables>,
     private readonly clock: Clock,
+    /** Told after every change, so other replicas can reload at once. */
+    private readonly changed: () => void = () => undefined,
   ) {}
 
   /** Reloads when stale; cheap when fresh, so callers may await it per request. */
@@ -39,11 +43,17 @@ export class GrantStore {
     return this.loading;
   }
 
+  /** Reload at the next request (after a change made here or announced by another replica). */
+  expire(): void {
+    this.loadedAt = -Infinity;
+  }
+
   private async load(): Promise<void> {
     const rows = await this.db.selectFrom('sec_grant').selectAll().execute();
     const next = new Map<string, ResourcePermission>();
     for (const r of rows) next.set(key(r.subject_kind, r.subject, { kind: r.resource_kind as ResourceKind, name: r.resource }), r.permission as ResourcePermission);
     this.byKey = next;
+    this.generation++;
     this.subjects = new Set(rows.map((r) => `${r.subject_kind}\u0000${r.subject}`));
     this.loadedAt = this.clock.now();
   }
@@ -79,7 +89,8 @@ export class GrantStore {
       .values(row)
       .onConflict((c) => c.columns(['subject_kind', 'subject', 'resource_kind', 'resource']).doUpdateSet({ permission: row.permission }))
       .execute();
-    this.loadedAt = -Infinity;
+    this.expire();
+    this.changed();
     return row;
   }
 
@@ -105,7 +116,8 @@ export class GrantStore {
       .where('resource_kind', '=', resource.kind)
       .where('resource', '=', resource.name)
       .execute();
-    this.loadedAt = -Infinity;
+    this.expire();
+    this.changed();
   }
 
   list(): Promise<Grant[]> {

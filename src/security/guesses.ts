@@ -16,6 +16,8 @@ export class GuessLimiter {
 
   /** Seconds the address must wait before trying again, or 0. */
   blockedFor(address: string): number {
+    // Asked on every authenticated request: an address that never failed costs one lookup.
+    if (!this.failures.has(address)) return 0;
     const recent = this.recent(address);
     if (recent.length < this.limit) return 0;
     return Math.max(1, Math.ceil((recent[0] + this.windowMs - this.clock.now()) / 1000));

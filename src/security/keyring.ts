@@ -84,19 +84,24 @@ export class Keyring implements SealingKeys {
     return key;
   }
 
-  /** A data key wrapped under the current master key: iv, tag and the encrypted key, base64. */
-  wrap(dataKey: Buffer): { keyId: string; wrapped: string } {
+  /**
+   * A data key wrapped under the current master key: iv, tag and the encrypted key, base64.
+   * With `context`, the wrapped key unwraps only with the same context (what the key is for).
+   */
+  wrap(dataKey: Buffer, context?: Uint8Array): { keyId: string; wrapped: string } {
     const keyId = this.current;
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.keyFor(keyId), iv);
+    if (context) cipher.setAAD(context);
     const enc = Buffer.concat([cipher.update(dataKey), cipher.final()]);
     return { keyId, wrapped: Buffer.concat([iv, cipher.getAuthTag(), enc]).toString('base64') };
   }
 
-  unwrap(keyId: string, wrapped: string): Buffer {
+  unwrap(keyId: string, wrapped: string, context?: Uint8Array): Buffer {
     const bytes = Buffer.from(wrapped, 'base64');
     const decipher = createDecipheriv('aes-256-gcm', this.keyFor(keyId), bytes.subarray(0, 12));
     decipher.setAuthTag(bytes.subarray(12, 28));
+    if (context) decipher.setAAD(context);
     try {
       return Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]);
     } catch {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { isIP } from 'node:net';
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.js';
+import type { ClusterBus } from '../cluster/bus.js';
 import type { Clock } from '../core/clock.js';
 import { invalidArgument } from '../core/errors.js';
 import { isUniqueViolation, type MetadataStore } from '../storage/metadata.js';
@@ -16,7 +17,7 @@ import type { SecurityTables } from './migrations.js';
 import { inferenceScope, resourceLevel, roleLevel, routeLevel, type Principal, type ResourceRef, type RoutePermission } from './roles.js';
 import { readOrCreateSecretFile } from './secret-file.js';
 import { serverSecret } from './encryption.js';
-import { newTokenText, TokenStore } from './tokens.js';
+import { newTokenText, TokenStore, type TokenInfo } from './tokens.js';
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
 const LIVE_CHECK_MS = 5_000;
@@ -38,21 +39,38 @@ export class SecurityService {
   private tokensExist = false;
   private checkedAt = -Infinity;
   private checking: Promise<void> | undefined;
+  /** Per cached token answer: dropped with it when the token cache lets it go. */
+  private readonly principals = new WeakMap<TokenInfo, Principal>();
+  private readonly inferenceDecisions = new WeakMap<Principal, { generation: number; by: Map<string, Decision> }>();
 
   private constructor(
     private readonly config: Config,
     private readonly clock: Clock,
     db: Kysely<SecurityTables>,
+    bus: ClusterBus | undefined,
   ) {
     const secret = serverSecret(config);
-    this.tokens = new TokenStore(db, clock, secret);
-    this.grants = new GrantStore(db, clock);
+    const announce = () => void bus?.publish({ type: 'security' }).catch(() => undefined);
+    this.tokens = new TokenStore(db, clock, secret, announce);
+    this.grants = new GrantStore(db, clock, announce);
     this.audit = new AuditLog(db, clock, secret);
     this.guesses = new GuessLimiter(clock);
   }
 
-  static async create(stores: { config: Config; clock: Clock; metadata: MetadataStore }): Promise<SecurityService> {
-    const service = new SecurityService(stores.config, stores.clock, stores.metadata.db as Kysely<SecurityTables>);
+  /**
+   * With a cluster, a token or grant changed on any replica is announced on its bus and every
+   * replica drops what it cached at once: a revoked token is refused everywhere within
+   * milliseconds, not only when the cache entry ages out.
+   */
+  static async create(stores: { config: Config; clock: Clock; metadata: MetadataStore; cluster?: { bus: ClusterBus } }): Promise<SecurityService> {
+    const bus = stores.cluster?.bus;
+    const service = new SecurityService(stores.config, stores.clock, stores.metadata.db as Kysely<SecurityTables>, bus);
+    bus?.subscribe((m) => {
+      if (m.type !== 'security') return;
+      service.tokens.invalidate();
+      service.grants.expire();
+      service.checkedAt = -Infinity;
+    });
     await service.refresh(true);
     return service;
   }
@@ -120,6 +138,31 @@ export class SecurityService {
       });
     }
     await this.tokensChanged();
+  }
+
+  /** The principal a live token's answer names; the same object for as long as that answer is cached. */
+  principalOf(info: TokenInfo): Principal {
+    let principal = this.principals.get(info);
+    if (!principal) this.principals.set(info, (principal = { kind: 'token', id: info.id, name: info.name, role: info.role, scopes: info.scopes, groups: info.groups }));
+    return principal;
+  }
+
+  /**
+   * `decide` for an inference call on `deployment`, remembered per principal and deployment
+   * until the grants change: the serving path asks it on every request.
+   */
+  decideInference(principal: Principal, deployment: string): Decision {
+    if (principal.kind !== 'token') return this.decide(principal, 'read', { kind: 'deployment', name: deployment }, true);
+    const generation = this.grants.generation;
+    let memo = this.inferenceDecisions.get(principal);
+    if (!memo || memo.generation !== generation) this.inferenceDecisions.set(principal, (memo = { generation, by: new Map() }));
+    let decision = memo.by.get(deployment);
+    if (!decision) {
+      decision = this.decide(principal, 'read', { kind: 'deployment', name: deployment }, true);
+      // Bounded by the deployments this token calls; names it may not call are not remembered.
+      if (decision.allowed) memo.by.set(deployment, decision);
+    }
+    return decision;
   }
 
   /**

@@ -1,8 +1,11 @@
 /**
  * API tokens: 256 random bits shown once, stored only as an HMAC under the server secret, with
- * a role, scopes, an expiry and a last-used time. Checking a token is one HMAC and, on a cache
- * miss, one indexed read; answers are cached for a few seconds so that the serving path does
- * not read the store per request, and a revocation reaches other replicas within that time.
+ * a role, scopes, an expiry and a last-used time. Checking a token is, on a cache miss, one HMAC
+ * and one indexed read. Answers are cached for a few seconds, keyed by the presented text, so
+ * that a request carrying a known token is decided synchronously with neither (the serving
+ * path's check stays on its fast path); expiry and revocation are still checked per request,
+ * and a revocation elsewhere reaches this cache at once over the cluster bus, or within the
+ * cache time when a message is missed.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -14,6 +17,8 @@ import type { SecurityTables, TokenTable } from './migrations.js';
 
 const PREFIX = 'mp_';
 const CACHE_MS = 5_000;
+/** Unknown tokens are cached too (so guessing costs the store nothing): bounded, least recently checked go first. */
+const CACHE_ENTRIES = 10_000;
 /** last-used is written at most this often per token: a write per request would cost the serving path. */
 const LAST_USED_EVERY_MS = 60_000;
 const SCOPE = /^inference:[A-Za-z0-9._-]{1,255}$/;
@@ -45,13 +50,19 @@ export interface NewToken {
 type Cached = { info: TokenInfo | undefined; at: number };
 
 export class TokenStore {
+  /** Keyed by the token text as presented: a hit needs no HMAC. Held only in memory, like the requests carrying it. */
   private readonly cache = new Map<string, Cached>();
+  private readonly reading = new Map<string, Promise<Cached>>();
+  /** Bumped by every invalidation, so a store read that raced one is not cached. */
+  private epoch = 0;
   private readonly lastUsedWritten = new Map<string, number>();
 
   constructor(
     private readonly db: Kysely<SecurityTables>,
     private readonly clock: Clock,
     private readonly secret: string,
+    /** Told after every change, so other replicas can drop what they cached. */
+    private readonly changed: () => void = () => undefined,
   ) {}
 
   hash(token: string): string {
@@ -80,6 +91,7 @@ export class TokenStore {
       revoked_ms: null,
     };
     await this.db.insertInto('sec_token').values(row).execute();
+    this.changed();
     return { token, info: toInfo(row, []) };
   }
 
@@ -105,7 +117,8 @@ export class TokenStore {
     if (found.revoked_ms !== null) return found;
     const now = this.clock.now();
     await this.db.updateTable('sec_token').set({ revoked_ms: now }).where('id', '=', found.id).execute();
-    this.cache.clear();
+    this.invalidate();
+    this.changed();
     return { ...found, revoked_ms: now };
   }
 
@@ -119,24 +132,52 @@ export class TokenStore {
     if (!/^[A-Za-z0-9._@-]{1,128}$/.test(group)) throw invalidArgument('group: use 1-128 letters, digits, ".", "_", "@" or "-"', { field: 'group' });
     const token = await this.find(ref);
     await this.db.insertInto('sec_group_member').values({ group_name: group, token_id: token.id }).onConflict((c) => c.doNothing()).execute();
-    this.cache.clear();
+    this.invalidate();
+    this.changed();
+  }
+
+  /**
+   * The answer for `token` from the cache, without a hash or a store read: its info when live,
+   * null when unknown, expired or revoked, undefined when not cached (or cached too long ago)
+   * so that `verify` must look it up.
+   */
+  cached(token: string): TokenInfo | null | undefined {
+    const hit = this.cache.get(token);
+    const now = this.clock.now();
+    if (!hit || now - hit.at > CACHE_MS) return undefined;
+    return this.accept(hit.info, now);
   }
 
   /** The live token a caller presented, or undefined for an unknown, expired or revoked one. */
   async verify(token: string): Promise<TokenInfo | undefined> {
-    const now = this.clock.now();
-    const hash = this.hash(token);
-    let hit = this.cache.get(hash);
-    if (!hit || now - hit.at > CACHE_MS) {
-      const row = await this.db.selectFrom('sec_token').selectAll().where('hash', '=', hash).executeTakeFirst();
+    const known = this.cached(token);
+    if (known !== undefined) return known ?? undefined;
+    // Requests arriving together with a token not yet cached share one read.
+    let read = this.reading.get(token);
+    if (!read) this.reading.set(token, (read = this.lookUp(token)));
+    return this.accept((await read).info, this.clock.now()) ?? undefined;
+  }
+
+  private async lookUp(token: string): Promise<Cached> {
+    const epoch = this.epoch;
+    try {
+      const row = await this.db.selectFrom('sec_token').selectAll().where('hash', '=', this.hash(token)).executeTakeFirst();
       const groups = row ? (await this.db.selectFrom('sec_group_member').select('group_name').where('token_id', '=', row.id).execute()).map((g) => g.group_name) : [];
-      hit = { info: row ? toInfo(row, groups) : undefined, at: now };
-      // Unknown tokens are cached too (bounded), so guessing costs the store nothing.
-      if (this.cache.size > 10_000) this.cache.clear();
-      this.cache.set(hash, hit);
+      const hit = { info: row ? toInfo(row, groups) : undefined, at: this.clock.now() };
+      // A read that began before an invalidation may hold what was just changed: answer with it, do not keep it.
+      if (epoch !== this.epoch) return hit;
+      this.cache.delete(token);
+      if (this.cache.size >= CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(token, hit);
+      return hit;
+    } finally {
+      if (epoch === this.epoch) this.reading.delete(token);
     }
-    const info = hit.info;
-    if (!info || info.revoked_ms !== null || (info.expires_ms !== null && info.expires_ms <= now)) return undefined;
+  }
+
+  /** `info` when it is live at `now` (recording its use now and then), else null. */
+  private accept(info: TokenInfo | undefined, now: number): TokenInfo | null {
+    if (!info || info.revoked_ms !== null || (info.expires_ms !== null && info.expires_ms <= now)) return null;
     if (now - (this.lastUsedWritten.get(info.id) ?? 0) >= LAST_USED_EVERY_MS) {
       this.lastUsedWritten.set(info.id, now);
       void this.db.updateTable('sec_token').set({ last_used_ms: now }).where('id', '=', info.id).execute().catch(() => undefined);
@@ -144,9 +185,11 @@ export class TokenStore {
     return info;
   }
 
-  /** Forget cached answers (after a change made in this process). */
+  /** Forget cached answers (after a change made here or announced by another replica). */
   invalidate(): void {
+    this.epoch++;
     this.cache.clear();
+    this.reading.clear();
   }
 }
 

@@ -2,7 +2,8 @@
  * The one enforcement point of `config.permission`: who is calling (Bearer or HTTP Basic with the
  * token as password), whether the route and the resource it names allow it, and the audit entry
  * for every mutating or refused call. Fastify's routes run it as hooks; the V2 inference fast
- * path (fast-infer.ts) calls `checkInference` before it reads a body.
+ * path (fast-infer.ts) calls `checkInference` before it reads a body; it answers synchronously
+ * while the caller's token is cached, so an allowed call stays on that path without a pause.
  *
  * With auth off (a loopback server and no token) every caller is `local`, but two browser
  * attacks are still refused: a Host header that is not a loopback name (DNS rebinding) and a
@@ -13,6 +14,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ModelportError, permissionDenied, resourceExhausted, unauthenticated } from '../core/errors.js';
 import type { Platform } from '../platform.js';
 import { isLoopbackHost, type SecurityService } from '../security/service.js';
+import type { TokenInfo } from '../security/tokens.js';
 import { principalName, type Principal, type ResourceRef, type RoutePermission } from '../security/roles.js';
 import type { Permission } from './permissions.js';
 
@@ -176,19 +178,28 @@ const routePermission = (request: FastifyRequest): RoutePermission => {
   return request.url.startsWith('/docs') ? 'public' : 'read';
 };
 
-/** Reads the caller's token; a wrong one counts against the address and is refused. */
-async function authenticate(security: SecurityService, req: IncomingMessage): Promise<Principal> {
-  const address = req.socket.remoteAddress ?? '';
+type Caller = Principal | ModelportError;
+
+/**
+ * The caller a request's token names, or the refusal to answer with (a wrong token counts
+ * against the address). Synchronous, with neither a hash nor a store read, while the token's
+ * answer is cached, as it is for every request but a token's first in a few seconds.
+ */
+function authenticate(security: SecurityService, req: IncomingMessage): Caller | Promise<Caller> {
   const token = presentedToken(req.headers.authorization);
   if (token === undefined) return { kind: 'anonymous' };
+  const address = req.socket.remoteAddress ?? '';
   const wait = security.guesses.blockedFor(address);
-  if (wait > 0) throw resourceExhausted(`too many failed authentication attempts from this address; retry in ${wait} s`, { retryAfterSeconds: wait });
-  const info = await security.tokens.verify(token);
-  if (!info) {
-    security.guesses.fail(address);
-    throw unauthenticated('the token is not valid (unknown, expired or revoked)');
-  }
-  return { kind: 'token', id: info.id, name: info.name, role: info.role, scopes: info.scopes, groups: info.groups };
+  if (wait > 0) return resourceExhausted(`too many failed authentication attempts from this address; retry in ${wait} s`, { retryAfterSeconds: wait });
+  const known = security.tokens.cached(token);
+  if (known !== undefined) return callerOf(security, address, known);
+  return security.tokens.verify(token).then((info) => callerOf(security, address, info ?? null));
+}
+
+function callerOf(security: SecurityService, address: string, info: TokenInfo | null): Caller {
+  if (info) return security.principalOf(info);
+  security.guesses.fail(address);
+  return unauthenticated('the token is not valid (unknown, expired or revoked)');
 }
 
 function refusal(security: SecurityService, principal: Principal, permission: RoutePermission, resource: ResourceRef | undefined, inference: boolean): ModelportError | undefined {
@@ -197,11 +208,13 @@ function refusal(security: SecurityService, principal: Principal, permission: Ro
   return decision.why === 'unauthenticated' ? unauthenticated(decision.message) : permissionDenied(decision.message);
 }
 
-/** Records a refusal made before Fastify saw the request (the fast path). */
-function auditRefusal(security: SecurityService, log: FastifyInstance['log'], req: IncomingMessage, id: string, status: number, actor: string): void {
+/** Records a refusal made before Fastify saw the request (the fast path), and returns it. */
+function auditedRefusal(security: SecurityService, log: FastifyInstance['log'], req: IncomingMessage, id: string, err: ModelportError, actor: string): ModelportError {
+  const status = err.code === 'Unauthenticated' ? 401 : err.code === 'ResourceExhausted' ? 429 : 403;
   security.audit
     .append({ actor, action: `${req.method} ${(req.url ?? '').split('?')[0]}`, target: (req.url ?? '').split('?')[0], outcome: 'denied', status, client: req.socket.remoteAddress ?? '', request_id: id })
-    .catch((err: unknown) => log.error({ err }, 'audit entry not stored'));
+    .catch((e: unknown) => log.error({ err: e }, 'audit entry not stored'));
+  return err;
 }
 
 export function installAuth(app: FastifyInstance, platform: Platform, options: AuthOptions = {}): void {
@@ -233,21 +246,25 @@ export function installAuth(app: FastifyInstance, platform: Platform, options: A
       request.principal = { kind: 'local' };
       return done();
     }
-    authenticate(security, request.raw).then(
-      (principal) => {
-        request.principal = principal;
-        // Decided now, before any body is read, unless a grant could hinge on a resource named in the body.
-        if (principal.kind === 'token' && security.grants.holds(principal.id, principal.groups)) return done();
-        request.decided = true;
-        const early = refusal(security, principal, routePermission(request), paramResource(request), isInference(request));
-        if (early) fail(early);
-        else done();
-      },
-      (err: ModelportError) => {
+    const settle = (caller: Caller) => {
+      if (caller instanceof ModelportError) {
         request.principal = { kind: 'anonymous' };
-        fail(err);
-      },
-    );
+        return fail(caller);
+      }
+      request.principal = caller;
+      // Decided now, before any body is read, unless a grant could hinge on a resource named in the body.
+      if (caller.kind === 'token' && security.grants.holds(caller.id, caller.groups)) return done();
+      request.decided = true;
+      const early = refusal(security, caller, routePermission(request), paramResource(request), isInference(request));
+      if (early) fail(early);
+      else done();
+    };
+    const caller = authenticate(security, request.raw);
+    if (!(caller instanceof Promise)) return settle(caller);
+    caller.then(settle, (err: ModelportError) => {
+      request.principal = { kind: 'anonymous' };
+      fail(err);
+    });
   });
 
   app.addHook('preHandler', (request, reply, done) => {
@@ -300,23 +317,31 @@ export async function checkCodeModel(platform: Platform, request: FastifyRequest
 
 /**
  * The fast inference path's check, before it reads the body: resolves to nothing when the call
- * may go ahead, or to the refusal to answer with (and audits it). Synchronous while auth is off.
+ * may go ahead, or to the refusal to answer with (and audits it). Undefined at once, letting the
+ * call go ahead, while auth is off or the caller's token is cached and allowed.
  */
 export function checkInference(app: FastifyInstance, platform: Platform, req: IncomingMessage, id: string, deployment: string): Promise<ModelportError | undefined> | undefined {
   const security = platform.services.security;
   const authOn = security.authRequired();
   const browser = checkBrowserOrigin(req, authOn);
-  const audited = (err: ModelportError, actor: string) => {
-    auditRefusal(security, app.log, req, id, err.code === 'Unauthenticated' ? 401 : err.code === 'ResourceExhausted' ? 429 : 403, actor);
-    return err;
-  };
-  if (browser) return Promise.resolve(audited(browser, 'anonymous'));
+  if (browser) return Promise.resolve(auditedRefusal(security, app.log, req, id, browser, 'anonymous'));
   if (!authOn) return undefined;
-  return authenticate(security, req).then(
-    (principal) => {
-      const err = refusal(security, principal, 'read', { kind: 'deployment', name: deployment }, true);
-      return err ? audited(err, principalName(principal)) : undefined;
-    },
-    (err: ModelportError) => audited(err, 'anonymous'),
-  );
+  const caller = authenticate(security, req);
+  if (caller instanceof Promise) {
+    return caller.then(
+      (known) => inferenceRefusal(security, app.log, req, id, deployment, known),
+      (err: ModelportError) => auditedRefusal(security, app.log, req, id, err, 'anonymous'),
+    );
+  }
+  // Module-level helpers, not closures: this runs on every inference request.
+  const refused = inferenceRefusal(security, app.log, req, id, deployment, caller);
+  return refused && Promise.resolve(refused);
+}
+
+function inferenceRefusal(security: SecurityService, log: FastifyInstance['log'], req: IncomingMessage, id: string, deployment: string, caller: Caller): ModelportError | undefined {
+  if (caller instanceof ModelportError) return auditedRefusal(security, log, req, id, caller, 'anonymous');
+  const decision = security.decideInference(caller, deployment);
+  if (decision.allowed) return undefined;
+  const err = decision.why === 'unauthenticated' ? unauthenticated(decision.message) : permissionDenied(decision.message);
+  return auditedRefusal(security, log, req, id, err, principalName(caller));
 }

@@ -18,8 +18,12 @@ export interface BlobStore {
   readonly kind: 'file' | 's3';
   /** Stores the bytes; identical content is stored once. Resolves only once the blob is durable. */
   put(source: BlobSource): Promise<BlobInfo>;
-  /** Streams the blob's bytes; the stream fails if they no longer hash to `sha256`. */
-  get(sha256: string): Promise<Readable>;
+  /**
+   * Streams the blob's bytes; the stream fails if they no longer hash to `sha256`. `verify:
+   * false` skips that hash, for a caller that authenticates the bytes itself (encryption at
+   * rest checks AES-GCM's tag).
+   */
+  get(sha256: string, options?: { verify?: boolean }): Promise<Readable>;
   stat(sha256: string): Promise<BlobInfo | null>;
   delete(sha256: string): Promise<void>;
   /** The ids of every object the store holds (its own ids: ciphertext hashes under encryption), for fsck. */

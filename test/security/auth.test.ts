@@ -8,6 +8,7 @@ import { startServer, type RunningServer } from '../../src/server/serve.js';
 import { ModelportClient } from '../../src/client/client.js';
 import { SecurityClient } from '../../src/client/security.js';
 import { ManualClock } from '../../src/core/clock.js';
+import { SecurityService } from '../../src/security/service.js';
 import { LOGREG, breastCancerRows, register, v2Row } from '../serving/helpers.js';
 
 const MLflow = mlflowPackage as unknown as typeof mlflowPackage.default;
@@ -135,6 +136,44 @@ describe('authentication', () => {
     const listed = await security.listTokens();
     assert.ok(listed.find((t) => t.name === 'doomed')!.revoked_ms);
     assert.ok(listed.find((t) => t.name === 'viewer')!.last_used_ms, 'last use is recorded');
+  });
+
+  test('on the fast path a cached token is still refused once revoked or expired, and the token is hashed only on a miss', async () => {
+    const security = new SecurityClient(new ModelportClient(server.url, { token: admin }));
+    const infer = (token: string) => call(`${server.url}/v2/models/a/infer`, { method: 'POST', token, body: JSON.stringify(row) });
+    const expiring = await security.createToken({ name: 'expiring', role: 'viewer', expires: '1h' });
+    const revoked = await security.createToken({ name: 'fast-revoked', role: 'viewer' });
+    clock.advance(3_600_000 - 2_000);
+    const tokens = server.platform.services.security.tokens;
+    const hashed: string[] = [];
+    const hash = tokens.hash.bind(tokens);
+    tokens.hash = (token: string) => (hashed.push(token), hash(token));
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await infer(expiring.token)).status, 200);
+      assert.equal((await infer(revoked.token)).status, 200);
+      assert.equal(hashed.filter((t) => t === expiring.token).length, 1, 'later requests are answered from the cache');
+      clock.advance(2_000);
+      assert.ok(tokens.cached(expiring.token) === null, 'still cached, now expired');
+      assert.equal((await infer(expiring.token)).status, 401);
+      assert.ok(tokens.cached(revoked.token), 'cached');
+      await security.revokeToken('fast-revoked');
+      const refused = await infer(revoked.token);
+      assert.equal(refused.status, 401);
+      assert.match(refused.headers.get('www-authenticate') ?? '', /Bearer/);
+    } finally {
+      tokens.hash = hash;
+    }
+  });
+
+  test('a revocation made on another replica reaches this one over the cluster bus, not only when its cache ages', async () => {
+    const platform = server.platform;
+    const replica = await SecurityService.create({ config: platform.config, clock, metadata: platform.metadata, cluster: platform.cluster });
+    const created = await platform.services.security.tokens.create({ name: 'elsewhere', role: 'viewer', createdBy: 'test' });
+    assert.ok(await replica.tokens.verify(created.token));
+    assert.ok(replica.tokens.cached(created.token), 'cached on the other replica');
+    await platform.services.security.tokens.revoke('elsewhere');
+    assert.equal(replica.tokens.cached(created.token), undefined, 'dropped at once');
+    assert.equal(await replica.tokens.verify(created.token), undefined);
   });
 });
 

@@ -11,6 +11,9 @@ import { tempDir } from '../helpers/services.js';
 import { createPlatform } from '../../src/platform.js';
 import { startServer } from '../../src/server/serve.js';
 import { readBlob } from '../../src/storage/blobs.js';
+import { Keyring } from '../../src/security/keyring.js';
+import { rewrapAll } from '../../src/security/encrypted-blobs.js';
+import type { SecurityTables } from '../../src/security/migrations.js';
 import { ModelportError } from '../../src/core/errors.js';
 import { webhookServer } from '../monitoring/alerts/webhook-server.js';
 
@@ -92,6 +95,53 @@ test('objects are stored encrypted, unreadable without the key, refused when alt
     await assert.rejects(readBlob(after.blobs, first.sha256), (err: unknown) => err instanceof ModelportError && err.code === 'FailedPrecondition');
   } finally {
     await after.close();
+  }
+});
+
+test("an object's data key opens only under its own name; objects stored before that binding are still checked by their hash", async () => {
+  const data = tempDir('enc-bound');
+  const keyFile = join(tempDir('keys'), 'master.keys');
+  writeFileSync(keyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+  const platform = await createPlatform(testConfig({ data, masterKeyFile: keyFile }));
+  const big = randomBytes(3 * 1024 * 1024 + 17);
+  const a = await platform.blobs.put(big);
+  const b = await platform.blobs.put('another object');
+  try {
+    assert.deepEqual(await readBlob(platform.blobs, a.sha256), big, 'several pieces round-trip');
+    const db = platform.metadata.db as Kysely<SecurityTables>;
+    const row = (sha256: string) => db.selectFrom('sec_blob_key').selectAll().where('sha256', '=', sha256).executeTakeFirstOrThrow();
+    const [rowA, rowB] = [await row(a.sha256), await row(b.sha256)];
+    assert.match(rowA.wrapped_key, /^n1:/);
+
+    // B's key, IV, tag and ciphertext put under A's name: the key does not open for A.
+    const { sha256: _b, ...asB } = rowB;
+    await db.updateTable('sec_blob_key').set(asB).where('sha256', '=', a.sha256).execute();
+    await assert.rejects(readBlob(platform.blobs, a.sha256), (err: unknown) => err instanceof ModelportError && err.code === 'FailedPrecondition');
+    await db.updateTable('sec_blob_key').set(rowA).where('sha256', '=', a.sha256).execute();
+
+    // A row written before the binding (its key wrapped without the name) reads as before, hash-checked.
+    const keyring = new Keyring({ file: keyFile });
+    const dataKey = keyring.unwrap(rowA.key_id, rowA.wrapped_key.slice(3), Buffer.from(a.sha256));
+    await db.updateTable('sec_blob_key').set({ wrapped_key: keyring.wrap(dataKey).wrapped }).where('sha256', '=', a.sha256).execute();
+    assert.deepEqual(await readBlob(platform.blobs, a.sha256), big);
+
+    // Rotation rewraps both kinds and keeps each as it was.
+    const newKey = Keyring.addKeyTo(keyFile);
+    assert.equal(await rewrapAll(db, new Keyring({ file: keyFile })), 2);
+    const [afterA, afterB] = [await row(a.sha256), await row(b.sha256)];
+    assert.deepEqual([afterA.key_id, afterB.key_id], [newKey, newKey]);
+    assert.doesNotMatch(afterA.wrapped_key, /^n1:/);
+    assert.match(afterB.wrapped_key, /^n1:/);
+  } finally {
+    await platform.close();
+  }
+  writeFileSync(keyFile, `${readFileSync(keyFile, 'utf8').trim().split('\n').at(-1)}\n`);
+  const newOnly = await createPlatform(testConfig({ data, masterKeyFile: keyFile }));
+  try {
+    assert.deepEqual(await readBlob(newOnly.blobs, a.sha256), big, 'readable under the new key alone');
+    assert.equal((await readBlob(newOnly.blobs, b.sha256)).toString(), 'another object');
+  } finally {
+    await newOnly.close();
   }
 });
 
