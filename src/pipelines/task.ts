@@ -13,7 +13,7 @@ import { envName, substituteParams, type ParamValue, type Step } from './definit
 import type { BuiltinStep, StepFunction, StepServices } from './context.js';
 import { runCommand } from './command.js';
 import { mebibytes } from './memory-watch.js';
-import { materializeOutputs, storeOutputs } from './outputs.js';
+import { materializeOutputs, putSmall, storeOutputs } from './outputs.js';
 
 export interface StepTask {
   runId: string;
@@ -96,8 +96,8 @@ export async function executeTask(task: StepTask, deps: TaskDeps, signal: AbortS
   if (combined.aborted) error = timeout?.aborted && !signal.aborted ? `timed out after ${step.timeoutMs} ms` : 'cancelled';
   if (error) appendFileSync(stderrPath, `modelport: step ${step.name}: ${error}\n`);
   try {
-    const stdoutSha = (await deps.blobs.put(existsSync(stdoutPath) ? readFileSync(stdoutPath) : '')).sha256;
-    const stderrSha = (await deps.blobs.put(existsSync(stderrPath) ? readFileSync(stderrPath) : '')).sha256;
+    const stdoutSha = await storeLog(deps.blobs, stdoutPath);
+    const stderrSha = await storeLog(deps.blobs, stderrPath);
     if (error) return { ok: false, error, files: 0, metrics: {}, stdoutSha, stderrSha, ranOn };
     const metrics = readMetrics(join(outputDir, 'metrics.json'));
     const stored = await storeOutputs(deps.blobs, outputDir);
@@ -105,6 +105,12 @@ export async function executeTask(task: StepTask, deps: TaskDeps, signal: AbortS
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/** A captured log's blob; none for an empty log, which reads back as empty all the same. */
+async function storeLog(blobs: BlobStore, path: string): Promise<string | undefined> {
+  const text = existsSync(path) ? readFileSync(path) : undefined;
+  return text && text.length > 0 ? putSmall(blobs, text) : undefined;
 }
 
 function aborted(signal: AbortSignal): Promise<never> {
