@@ -263,18 +263,18 @@ export class RunDriver {
     const committed = this.write(async (trx) => {
       await this.setStep(trx, [step.name], patch);
       await more?.(trx);
-      if (runId && tracking) await this.endTracking(trx, runId, tracking);
+      if (runId && tracking) await this.endTracking(trx, runId, tracking, patch.ended_ms ?? this.deps.clock.now());
     });
     this.release(step.name);
     return committed;
   }
 
-  private async endTracking(trx: Trx, runId: string, end: TrackingEnd): Promise<void> {
-    const now = this.deps.clock.now();
+  /** Ends the step's tracking run at `at`, the step's own end time. */
+  private async endTracking(trx: Trx, runId: string, end: TrackingEnd, at: number): Promise<void> {
     await this.deps.tracking.endRun(trx as Transaction<any>, runId, {
       status: end.status,
-      end_time: now,
-      metrics: Object.entries(end.metrics ?? {}).map(([key, value]) => ({ key, value, timestamp: now, step: 0 })),
+      end_time: at,
+      metrics: Object.entries(end.metrics ?? {}).map(([key, value]) => ({ key, value, timestamp: at, step: 0 })),
       tags: Object.entries(end.tags ?? {}).map(([key, value]) => ({ key, value })),
     });
   }
@@ -297,7 +297,7 @@ export class RunDriver {
       await this.setStep(trx, [step.name], patch);
       if (hit && trackingRunId) {
         const metrics = JSON.parse(hit.metrics_json) as Record<string, number>;
-        await this.endTracking(trx, trackingRunId, { status: 'FINISHED', metrics, tags: { 'modelport.pipeline.cache': `hit (run ${hit.run_id}, step ${hit.step})`, 'modelport.pipeline.outputs': hit.outputs_sha } });
+        await this.endTracking(trx, trackingRunId, { status: 'FINISHED', metrics, tags: { 'modelport.pipeline.cache': `hit (run ${hit.run_id}, step ${hit.step})`, 'modelport.pipeline.outputs': hit.outputs_sha } }, started);
       }
       return patch;
     });
