@@ -5,7 +5,6 @@
  * A task and its result are plain JSON so that they can travel through a queue.
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlobStore } from '../storage/blobs.js';
 import { isModelportError } from '../core/errors.js';
@@ -14,6 +13,7 @@ import type { BuiltinStep, StepFunction, StepServices } from './context.js';
 import { runCommand } from './command.js';
 import { mebibytes } from './memory-watch.js';
 import { materializeOutputs, putSmall, storeOutputs } from './outputs.js';
+import { returnScratch, takeScratch } from './scratch.js';
 
 export interface StepTask {
   runId: string;
@@ -54,11 +54,10 @@ export interface TaskDeps {
 /** Runs one attempt; never throws for the step's own failure (that is `ok: false`). */
 export async function executeTask(task: StepTask, deps: TaskDeps, signal: AbortSignal, onStart?: (pgid: number) => void): Promise<StepResult> {
   const { step } = task;
-  const scratch = await mkdtemp(join(deps.workDir, 'step-'));
+  const scratch = await takeScratch(deps.workDir);
   const outputDir = join(scratch, 'out');
   const stdoutPath = join(scratch, 'stdout.log');
   const stderrPath = join(scratch, 'stderr.log');
-  await mkdir(outputDir);
   const timeout = step.timeoutMs !== undefined ? AbortSignal.timeout(step.timeoutMs) : undefined;
   const combined = timeout ? AbortSignal.any([signal, timeout]) : signal;
   const ranOn = `${deps.hostname}:${process.pid}`;
@@ -103,7 +102,8 @@ export async function executeTask(task: StepTask, deps: TaskDeps, signal: AbortS
     const stored = await storeOutputs(deps.blobs, outputDir);
     return { ok: true, outputsSha: stored.sha256, files: stored.manifest.files.length, metrics, stdoutSha, stderrSha, ranOn };
   } finally {
-    await rm(scratch, { recursive: true, force: true });
+    // A step that was stopped may still be writing (a function step is not killed): never reuse its folder.
+    await returnScratch(deps.workDir, scratch, !combined.aborted);
   }
 }
 
