@@ -7,7 +7,7 @@
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { BlobStore } from '../storage/blobs.js';
 import { readBlob } from '../storage/blobs.js';
@@ -41,8 +41,18 @@ export async function storeOutputs(blobs: BlobStore, dir: string): Promise<{ sha
     files.push({ path, sha256: info.sha256, size: info.size });
   }
   const manifest = { files };
-  const info = await blobs.put(JSON.stringify(manifest));
-  return { sha256: info.sha256, manifest };
+  return { sha256: await putSmall(blobs, Buffer.from(JSON.stringify(manifest))), manifest };
+}
+
+/**
+ * Stores a small piece of content unless the store has it already: outputs manifests and logs
+ * repeat (every step that writes nothing has the same manifest), and a stat costs far less than
+ * a durable write.
+ */
+export async function putSmall(blobs: BlobStore, content: Buffer): Promise<string> {
+  const sha256 = createHash('sha256').update(content).digest('hex');
+  if (await blobs.stat(sha256)) return sha256;
+  return (await blobs.put(content)).sha256;
 }
 
 export async function readManifest(blobs: BlobStore, sha256: string): Promise<OutputsManifest> {

@@ -18,6 +18,7 @@ import { readBlob } from '../storage/blobs.js';
 import type { MetadataStore } from '../storage/metadata.js';
 import { localQueue, type TaskQueue } from '../storage/queue.js';
 import type { TrackingService } from '../tracking/service.js';
+import { GroupWriter } from '../tracking/writer.js';
 import type { StepFunction, StepServices } from './context.js';
 import { normalizePipeline, resolveParams, type ParamValue, type Pipeline, type PipelineSpec, type Resources } from './definition.js';
 import { defaultSteps, type StepRegistry } from './builtins.js';
@@ -114,10 +115,16 @@ export class PipelinesService {
   private readonly functions = new Map<string, Map<string, StepFunction>>();
   private readonly driving = new Map<string, { abort: AbortController; done: Promise<void> }>();
   private readonly queues = new Map<string, Promise<TaskQueue<StepTask, StepResult>>>();
+  /**
+   * Group commit for every run driven here. One transaction at a time, on both engines: a step's
+   * end and the starts it releases must commit in the order they were queued.
+   */
+  private readonly writer: GroupWriter;
   private closing = false;
 
   constructor(private readonly deps: PipelinesDeps) {
     this.db = deps.metadata.db as Db;
+    this.writer = new GroupWriter(this.db, 1, 512);
     this.driverId = `${this.hostname}:${process.pid}:${randomBytes(4).toString('hex')}`;
     const leader = deps.leader ?? new Leadership(new Leases(deps.metadata.db, deps.clock), 'pipelines.triggers', this.driverId, 30_000);
     this.triggers = new Triggers(this.db, deps.clock, this, deps.sources, leader);
@@ -325,10 +332,10 @@ export class PipelinesService {
         { id: runId, pipeline, params: JSON.parse(row.params_json), parallelism: row.parallelism, trackingRunId: row.tracking_run_id ?? undefined },
         steps,
         {
-          db: this.db,
           clock: this.deps.clock,
           tracking: this.deps.tracking,
           queue,
+          writer: this.writer,
           capacity: row.queue === 'local' ? this.capacity() : undefined,
           functionSource: (step) => this.functions.get(runId)?.get(step)?.toString(),
           signal,
@@ -455,9 +462,14 @@ export class PipelinesService {
     return Promise.all((await q.execute()).map((r) => this.getRun(r.id)));
   }
 
-  /** Resolves once the run has ended (polling the store, so it sees runs driven elsewhere too). */
+  /**
+   * Resolves once the run has ended: at once when it ends under this process's driver, else by
+   * polling the store (a run driven elsewhere).
+   */
   async wait(runId: string, pollMs = 200): Promise<RunView> {
     for (;;) {
+      const here = this.driving.get(runId);
+      if (here) await here.done;
       const run = await this.getRun(runId);
       if (TERMINAL.has(run.status)) return run;
       await new Promise((r) => setTimeout(r, pollMs));

@@ -5,7 +5,6 @@
  * A task and its result are plain JSON so that they can travel through a queue.
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlobStore } from '../storage/blobs.js';
 import { isModelportError } from '../core/errors.js';
@@ -13,7 +12,8 @@ import { envName, substituteParams, type ParamValue, type Step } from './definit
 import type { BuiltinStep, StepFunction, StepServices } from './context.js';
 import { runCommand } from './command.js';
 import { mebibytes } from './memory-watch.js';
-import { materializeOutputs, storeOutputs } from './outputs.js';
+import { materializeOutputs, putSmall, storeOutputs } from './outputs.js';
+import { returnScratch, takeScratch } from './scratch.js';
 
 export interface StepTask {
   runId: string;
@@ -54,11 +54,10 @@ export interface TaskDeps {
 /** Runs one attempt; never throws for the step's own failure (that is `ok: false`). */
 export async function executeTask(task: StepTask, deps: TaskDeps, signal: AbortSignal, onStart?: (pgid: number) => void): Promise<StepResult> {
   const { step } = task;
-  const scratch = await mkdtemp(join(deps.workDir, 'step-'));
+  const scratch = await takeScratch(deps.workDir);
   const outputDir = join(scratch, 'out');
   const stdoutPath = join(scratch, 'stdout.log');
   const stderrPath = join(scratch, 'stderr.log');
-  await mkdir(outputDir);
   const timeout = step.timeoutMs !== undefined ? AbortSignal.timeout(step.timeoutMs) : undefined;
   const combined = timeout ? AbortSignal.any([signal, timeout]) : signal;
   const ranOn = `${deps.hostname}:${process.pid}`;
@@ -96,15 +95,22 @@ export async function executeTask(task: StepTask, deps: TaskDeps, signal: AbortS
   if (combined.aborted) error = timeout?.aborted && !signal.aborted ? `timed out after ${step.timeoutMs} ms` : 'cancelled';
   if (error) appendFileSync(stderrPath, `modelport: step ${step.name}: ${error}\n`);
   try {
-    const stdoutSha = (await deps.blobs.put(existsSync(stdoutPath) ? readFileSync(stdoutPath) : '')).sha256;
-    const stderrSha = (await deps.blobs.put(existsSync(stderrPath) ? readFileSync(stderrPath) : '')).sha256;
+    const stdoutSha = await storeLog(deps.blobs, stdoutPath);
+    const stderrSha = await storeLog(deps.blobs, stderrPath);
     if (error) return { ok: false, error, files: 0, metrics: {}, stdoutSha, stderrSha, ranOn };
     const metrics = readMetrics(join(outputDir, 'metrics.json'));
     const stored = await storeOutputs(deps.blobs, outputDir);
     return { ok: true, outputsSha: stored.sha256, files: stored.manifest.files.length, metrics, stdoutSha, stderrSha, ranOn };
   } finally {
-    await rm(scratch, { recursive: true, force: true });
+    // A step that was stopped may still be writing (a function step is not killed): never reuse its folder.
+    await returnScratch(deps.workDir, scratch, !combined.aborted);
   }
+}
+
+/** A captured log's blob; none for an empty log, which reads back as empty all the same. */
+async function storeLog(blobs: BlobStore, path: string): Promise<string | undefined> {
+  const text = existsSync(path) ? readFileSync(path) : undefined;
+  return text && text.length > 0 ? putSmall(blobs, text) : undefined;
 }
 
 function aborted(signal: AbortSignal): Promise<never> {

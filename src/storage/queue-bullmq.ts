@@ -71,10 +71,8 @@ export class BullTaskQueue<T, R> implements TaskQueue<T, R> {
     };
     signal.addEventListener('abort', cancel, { once: true });
     try {
-      // A job that finished before we listened (a resumed driver) is read from the queue.
-      const state = await job.getState();
-      if (state === 'completed') return (await Job.fromId(this.queues[lane], jobId))!.returnvalue as R;
-      if (state === 'failed') throw new Error((await Job.fromId(this.queues[lane], jobId))?.failedReason ?? 'the job failed');
+      // A job that finished before we listened (a resumed driver) is answered too: BullMQ looks
+      // at the job's state once its listeners are in place.
       return (await job.waitUntilFinished(this.events[lane])) as R;
     } finally {
       signal.removeEventListener('abort', cancel);

@@ -333,6 +333,16 @@ export class TrackingService {
 
   async createRun(input: CreateRunInput = {}): Promise<Run> {
     const experiment = await this.getExperiment(input.experiment_id || DEFAULT_EXPERIMENT_ID);
+    const runId = await this.db.transaction().execute((trx) => this.insertRun(trx, experiment, input));
+    return this.getRun(runId);
+  }
+
+  /**
+   * Writes a new run, with its first params, in the caller's transaction: for a domain that
+   * records runs alongside its own rows in one commit (a pipeline's step runs). Every check is
+   * made before the first write. Resolves with the run's id.
+   */
+  async insertRun(trx: Transaction<any>, experiment: Experiment, input: CreateRunInput & { params?: KeyValueInput[] }): Promise<string> {
     this.requireActiveExperiment(experiment);
     const tags = dedupe(input.tags ?? []).map((t) => checkRunTag(t.key, t.value));
     const tagName = tags.find((t) => t.key === TAGS.runName)?.value;
@@ -341,6 +351,7 @@ export class TrackingService {
         `Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='${input.run_name}', mlflow.runName='${tagName}').`,
       );
     }
+    const params = checkBatch({ params: input.params }, this.clock.now()).params;
     const runName = checkLength('Run name', LIMITS.keyLength, input.run_name || tagName || randomRunName());
     if (tagName === undefined) tags.push({ key: TAGS.runName, value: runName });
     const userId = input.user_id || tags.find((t) => t.key === TAGS.user)?.value || '';
@@ -357,11 +368,21 @@ export class TrackingService {
       lifecycle_stage: 'active',
       deleted_time: null,
     };
-    await this.db.transaction().execute(async (trx) => {
-      const { run_pk } = await trx.insertInto('tracking_run').values(row).returning('run_pk').executeTakeFirstOrThrow();
-      await trx.insertInto('tracking_tag').values(tags.map((t) => ({ run_pk: Number(run_pk), ...t }))).execute();
-    });
-    return this.getRun(runId);
+    const { run_pk } = await trx.insertInto('tracking_run').values(row).returning('run_pk').executeTakeFirstOrThrow();
+    await trx.insertInto('tracking_tag').values(tags.map((t) => ({ run_pk: Number(run_pk), ...t }))).execute();
+    if (params.length) await this.insertParams(trx, runId, Number(run_pk), params);
+    return runId;
+  }
+
+  /** Logs a run's last metrics and tags and ends it, in the caller's transaction (see insertRun). */
+  async endRun(trx: Transaction<any>, runId: string, end: { status: RunStatus; end_time: number; metrics?: MetricInput[]; tags?: KeyValueInput[] }): Promise<void> {
+    if (!RUN_STATUSES.includes(end.status)) throw invalidArgument(`Invalid run status '${String(end.status)}'; use one of ${RUN_STATUSES.join(', ')}`);
+    const { metrics, tags } = checkBatch({ metrics: end.metrics, tags: end.tags }, this.clock.now());
+    const run = await this.requireRun(runId, trx);
+    this.requireActiveRun(runId, run);
+    if (tags.length) await this.upsertTags(trx, run.run_pk, tags);
+    if (metrics.length) await this.insertMetrics(trx, run.run_pk, metrics);
+    await trx.updateTable('tracking_run').set({ status: end.status, end_time: end.end_time }).where('run_pk', '=', run.run_pk).execute();
   }
 
   /** A run with its latest metrics, params, tags and dataset inputs; deleted runs are returned too. */
@@ -423,28 +444,7 @@ export class TrackingService {
    * Resolves once the write is committed.
    */
   async logBatch(runId: string, input: LogBatchInput): Promise<void> {
-    const metricsIn = input.metrics ?? [];
-    const params = input.params ?? [];
-    const tagsIn = input.tags ?? [];
-    checkBatchLimits(metricsIn.length, params.length, tagsIn.length);
-    const now = this.clock.now();
-    const metrics = metricsIn.map((m) => {
-      const key = checkKey('metric', m.key);
-      return { key, value: metricValue(key, m.value), timestamp: metricInteger(key, 'timestamp', m.timestamp, now), step: metricInteger(key, 'step', m.step, 0) };
-    });
-    const seen = new Set<string>();
-    const dupes: string[] = [];
-    for (const p of params) {
-      checkKey('parameter', p.key);
-      if (seen.has(p.key)) dupes.push(p.key);
-      seen.add(p.key);
-    }
-    if (dupes.length) {
-      throw invalidArgument(
-        `Duplicate parameter keys have been submitted: ${JSON.stringify(dupes)}. Please ensure the request contains only one param value per param key.`,
-      );
-    }
-    const tags = dedupe(tagsIn).map((t) => checkRunTag(t.key, t.value));
+    const { metrics, params, tags } = checkBatch(input, this.clock.now());
     if (metrics.length === 0 && params.length === 0 && tags.length === 0) {
       await this.requireRun(runId);
       return;
@@ -452,10 +452,9 @@ export class TrackingService {
     await this.writer.submit(String(runId), async (trx) => {
       const run = await this.requireRun(runId, trx);
       this.requireActiveRun(runId, run);
-      const paramValues = params.map((p) => ({ key: p.key, value: truncateLong(stringValue(p.value), LIMITS.paramValueLength) }));
-      if (paramValues.length) await this.checkParams(trx, runId, run.run_pk, paramValues);
+      if (params.length) await this.checkParams(trx, runId, run.run_pk, params);
       // Checks are done; from here on only writes.
-      if (paramValues.length) await this.insertParams(trx, runId, run.run_pk, paramValues);
+      if (params.length) await this.insertParams(trx, runId, run.run_pk, params);
       if (tags.length) await this.upsertTags(trx, run.run_pk, tags);
       if (metrics.length) await this.insertMetrics(trx, run.run_pk, metrics);
     });
@@ -896,6 +895,33 @@ function stringValue(value: unknown): string {
 }
 
 /** Last write wins within one request, as MLflow documents for tags. */
+/** Log-batch input checked and put in stored form: metrics with their defaults, params as text, tags deduplicated. */
+function checkBatch(input: LogBatchInput, now: number): { metrics: Metric[]; params: KeyValue[]; tags: KeyValue[] } {
+  const metricsIn = input.metrics ?? [];
+  const paramsIn = input.params ?? [];
+  const tagsIn = input.tags ?? [];
+  checkBatchLimits(metricsIn.length, paramsIn.length, tagsIn.length);
+  const metrics = metricsIn.map((m) => {
+    const key = checkKey('metric', m.key);
+    return { key, value: metricValue(key, m.value), timestamp: metricInteger(key, 'timestamp', m.timestamp, now), step: metricInteger(key, 'step', m.step, 0) };
+  });
+  const seen = new Set<string>();
+  const dupes: string[] = [];
+  for (const p of paramsIn) {
+    checkKey('parameter', p.key);
+    if (seen.has(p.key)) dupes.push(p.key);
+    seen.add(p.key);
+  }
+  if (dupes.length) {
+    throw invalidArgument(
+      `Duplicate parameter keys have been submitted: ${JSON.stringify(dupes)}. Please ensure the request contains only one param value per param key.`,
+    );
+  }
+  const params = paramsIn.map((p) => ({ key: p.key, value: truncateLong(stringValue(p.value), LIMITS.paramValueLength) }));
+  const tags = dedupe(tagsIn).map((t) => checkRunTag(t.key, t.value));
+  return { metrics, params, tags };
+}
+
 function dedupe(tags: KeyValueInput[]): KeyValueInput[] {
   const map = new Map<string, KeyValueInput>();
   for (const t of tags) map.set(t.key, t);
