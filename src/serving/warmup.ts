@@ -12,8 +12,11 @@ export function warmupBatch(signature: Signature): Batch | undefined {
   return Batch.from(columns, 1);
 }
 
-/** Median microseconds of one-row calls, after warm-up: how much math one request costs. */
-export async function singleRowMicros(predict: (b: Batch) => Promise<Batch>, signature: Signature, calls = 50): Promise<number | undefined> {
+/**
+ * Microseconds of one-row calls after warm-up, at `quantile` of the calls (the median by
+ * default: what one request's math costs as a latency).
+ */
+export async function singleRowMicros(predict: (b: Batch) => Promise<Batch>, signature: Signature, calls = 50, quantile = 0.5): Promise<number | undefined> {
   const batch = warmupBatch(signature);
   if (!batch) return undefined;
   for (let i = 0; i < 10; i++) await predict(batch);
@@ -24,5 +27,5 @@ export async function singleRowMicros(predict: (b: Batch) => Promise<Batch>, sig
     times.push((performance.now() - t) * 1000);
   }
   times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+  return times[Math.floor(times.length * quantile)];
 }
