@@ -15,7 +15,9 @@
  * 32 connections (64 for the tree model); latency under load = p99 at half of the peak rate.
  * modelport runs the tsc-compiled dist/ (built first), as in production. Server CPU per request
  * is the server's user + system time (all its threads, and its cluster workers) over a run,
- * divided by the requests answered.
+ * divided by the requests answered; a server run with `node --cpu-prof` then takes each one-process
+ * configuration in turn, and that CPU is split into decode, predict, encode, logging and the rest
+ * by the profile (breakdown.ts).
  *
  *   node --import tsx bench/serving/run.ts        writes bench/results/serving.md
  *
