@@ -15,7 +15,9 @@
  * 32 connections (64 for the tree model); latency under load = p99 at half of the peak rate.
  * modelport runs the tsc-compiled dist/ (built first), as in production. Server CPU per request
  * is the server's user + system time (all its threads, and its cluster workers) over a run,
- * divided by the requests answered.
+ * divided by the requests answered; a server run with `node --cpu-prof` then takes each one-process
+ * configuration in turn, and that CPU is split into decode, predict, encode, logging and the rest
+ * by the profile (breakdown.ts).
  *
  *   node --import tsx bench/serving/run.ts        writes bench/results/serving.md
  *
@@ -30,6 +32,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT, failures, load, medianRate, paired, rate, rounds, started, stop, type LoadTarget as Config, type LoadResult as Result, type Runs } from '../load.js';
 import { machine, median, table, writeResults } from '../report.js';
+import { PHASES, phaseShares } from './breakdown.js';
 
 const TMP = join(os.tmpdir(), 'modelport-bench-serving');
 /** Rounds of one run per configuration, and the length of a run. */
@@ -211,6 +214,19 @@ async function main(): Promise<void> {
   const meanRows = (deployment: string, metrics = oneRowMetrics) => sample(metrics, 'modelport_batch_size_rows_sum', deployment) / sample(metrics, 'modelport_batch_size_rows_count', deployment);
   for (const s of [single, clustered, bareCluster, bare]) await stop(s.child);
 
+  // Where each one-process configuration's CPU goes: one profiled server takes them in turn.
+  const profileDir = mkdtempSync(join(TMP, 'profile-'));
+  const profiled = await started(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, ...server()], /listening (\S+)/);
+  const windows: { from: number; to: number }[] = [];
+  for (const c of at(profiled, '1 process')) {
+    await load(c.url, c.body, { connections: c.connections, seconds: 1 });
+    const from = Number(process.hrtime.bigint() / 1000n);
+    await load(c.url, c.body, { connections: c.connections, seconds: SECONDS });
+    windows.push({ from, to: Number(process.hrtime.bigint() / 1000n) });
+  }
+  await stop(profiled.child);
+  const shares = phaseShares(profileDir, windows);
+
   const flaskRuns = await peer('Flask dev server (threaded), scikit-learn + joblib', [join(ROOT, 'bench', 'serving', 'flask_peer.py'), 'flask', 'PORT'], {
     ready: /listening/,
     seconds: 2 * SECONDS,
@@ -248,6 +264,10 @@ async function main(): Promise<void> {
       String(failures(r)),
     ];
   });
+  const breakdownRows = modelport.slice(0, ONE_ROW.length).map((r, i) => {
+    const cpu = median(r.cpu);
+    return [config(r), num(cpu), ...PHASES.map((ph) => `${(cpu * shares[i].get(ph)!).toFixed(1)} (${Math.round(100 * shares[i].get(ph)!)}%)`)];
+  });
   const defaults = modelport.filter((r) => r.config.url.includes('/cancer-default/'));
   const [defaultSingle, defaultCluster] = defaults;
   const largeRows = [largeJsonRuns, largeBinaryRuns].map((r) => [r.config.what, num(medianRate(r) * LARGE_ROWS), num(medianRate(r)), ms(median(r.runs.map((x) => x.latency.p99))), num(median(r.cpu)), String(failures(r))]);
@@ -268,6 +288,12 @@ ${table(['server', 'req/s', 'p50', 'p99', 'p99 @ ½ load', 'vs bare Node', 'serv
 - The target's "bare Node http server" is one process, as the limit of a Node server; a bare Node cluster of 2 on these 2 cores (last line) is ${ratio(paired(referenceRuns, limitRuns))} of it, so the best modelport configuration is ${ratio(paired(best, referenceRuns))} of that.
 - Default settings (a deployment made with no flags: batching on, executor auto): one process ${num(medianRate(defaultSingle))} req/s, ${ratio(paired(defaultSingle, limitRuns))} the bare Node server (target ≥ 0.5×); \`--workers 2\` ${num(medianRate(defaultCluster))} req/s, ${ratio(paired(defaultCluster, limitRuns))} the bare Node server (target ≥ 0.8×) and ${ratio(paired(defaultCluster, referenceRuns))} a bare Node cluster of 2.
 - Mean rows per model call at 32 connections, one process, batching on: ${meanRows('cancer-batched').toFixed(1)} (worker thread), ${meanRows('cancer-loop-batched').toFixed(1)} (event loop), from modelport_batch_size_rows.
+
+## Where a one-row request's server CPU goes
+
+Each one-process configuration again, on a server started with \`node --cpu-prof\` (a ${SECONDS} s run each, after a 1 s warm-up): each profile sample is charged to the phase of the nearest frame on its stack that names one (bench/serving/breakdown.ts), and the shares are applied to the server CPU per request measured above without the profiler. Decode: the V2 body read into a batch; predict: the batcher, the model call and the model's thread; encode: the answer's bytes; logging: the prediction log (off here: its cost is bench/monitoring's); HTTP and the rest: Node's HTTP server and the socket writes, headers, routing, metrics and GC. The Node cluster's workers run the same code per request. µs per request (share).
+
+${table(['configuration', 'server CPU µs/req', ...PHASES], breakdownRows)}
 
 ## Large tensors: V2 JSON against binary tensor data
 

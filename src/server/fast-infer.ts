@@ -59,10 +59,13 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
 
   const run = async (req: IncomingMessage, res: ServerResponse, id: string, info: ServingInfo, name: string, version: string | undefined, raw: Buffer) => {
     try {
-      const body = await readV2Body(raw, req.headers, bodyLimit);
+      // Small plain bodies are read, and small answers made, without a promise to wait on.
+      const read = readV2Body(raw, req.headers, bodyLimit);
+      const body = read instanceof Promise ? await read : read;
       const client = clientOf(req.headers.authorization, req.socket.remoteAddress ?? '');
       const header = (h: string) => headerOf(req.headers, h);
-      const { headers, payload } = await v2Reply(await v2Infer(serving, { id, client, info, header }, name, version, body), req.headers['accept-encoding']);
+      const reply = v2Reply(await v2Infer(serving, { id, client, info, header }, name, version, body), req.headers['accept-encoding']);
+      const { headers, payload } = reply instanceof Promise ? await reply : reply;
       answer(res, id, info, 200, payload, headers);
     } catch (err) {
       fail(req, res, id, info, err);

@@ -39,28 +39,40 @@ async function decompress(raw: Buffer, encoding: string, limit: number): Promise
   }
 }
 
-/** The request a V2 infer body holds: decompressed (within `limit` bytes) and read, binary data included. */
-export async function readV2Body(raw: Buffer | undefined, headers: IncomingHttpHeaders, limit: number): Promise<V2Request> {
+/**
+ * The request a V2 infer body holds: decompressed (within `limit` bytes) and read, binary data
+ * included. A promise only when the body is compressed or large (read on a thread): the common
+ * small body is read without one.
+ */
+export function readV2Body(raw: Buffer | undefined, headers: IncomingHttpHeaders, limit: number): V2Request | Promise<V2Request> {
   const encoding = headers['content-encoding']?.trim().toLowerCase();
-  let body = raw ?? Buffer.alloc(0);
-  if (encoding && encoding !== 'identity') body = await decompress(body, encoding, limit);
-  const given = headers['inference-header-content-length'];
-  let headerLength: number | undefined;
-  if (typeof given === 'string') {
-    headerLength = /^\d{1,12}$/.test(given.trim()) ? Number(given) : NaN;
-    if (Number.isNaN(headerLength)) throw invalidArgument(`inference-header-content-length: "${given}" is not a byte count`, { field: 'inference-header-content-length' });
-  }
-  return readV2(body, headerLength);
+  const body = raw ?? Buffer.alloc(0);
+  if (encoding && encoding !== 'identity') return decompress(body, encoding, limit).then((plain) => readV2(plain, headerLengthOf(headers)));
+  return readV2(body, headerLengthOf(headers));
 }
 
-/** The headers and bytes of an answer; large ones gzipped when the client accepts gzip. */
-export async function v2Reply(answer: V2Answer, acceptEncoding: string | undefined): Promise<{ headers: Record<string, string>; payload: Buffer }> {
+/** The binary extension's JSON header length, when the request gives one. */
+function headerLengthOf(headers: IncomingHttpHeaders): number | undefined {
+  const given = headers['inference-header-content-length'];
+  if (typeof given !== 'string') return undefined;
+  const headerLength = /^\d{1,12}$/.test(given.trim()) ? Number(given) : NaN;
+  if (Number.isNaN(headerLength)) throw invalidArgument(`inference-header-content-length: "${given}" is not a byte count`, { field: 'inference-header-content-length' });
+  return headerLength;
+}
+
+/** The headers and bytes of an answer; large ones gzipped (a promise then) when the client accepts gzip. */
+export function v2Reply(answer: V2Answer, acceptEncoding: string | undefined): Reply | Promise<Reply> {
   const headers: Record<string, string> = { 'content-type': answer.headerLength === undefined ? 'application/json' : 'application/octet-stream' };
   if (answer.headerLength !== undefined) headers['inference-header-content-length'] = String(answer.headerLength);
   if (answer.body.length >= GZIP_FROM && acceptEncoding && /\bgzip\b/i.test(acceptEncoding)) {
     headers['content-encoding'] = 'gzip';
     headers.vary = 'accept-encoding';
-    return { headers, payload: await gzip(answer.body, { level: 1 }) };
+    return gzip(answer.body, { level: 1 }).then((payload) => ({ headers, payload }));
   }
   return { headers, payload: answer.body };
+}
+
+interface Reply {
+  headers: Record<string, string>;
+  payload: Buffer;
 }

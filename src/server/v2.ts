@@ -156,12 +156,12 @@ export const v2Routes: FastifyPluginAsync<{ platform: Platform }> = async (root,
 };
 
 /** One V2 inference: `body` as readV2Request read it; `version` as the path gave it. */
-export async function v2Infer(serving: ServingService, request: InferenceRequest, name: string, version: string | undefined, body: V2Request): Promise<V2Answer> {
-  return (await runInference(serving, request, {
+export function v2Infer(serving: ServingService, request: InferenceRequest, name: string, version: string | undefined, body: V2Request): Promise<V2Answer> {
+  return runInference(serving, request, {
     protocol: 'v2',
     deployment: name,
     version: parseVersion(name, version),
     decode: (signature) => decodeV2(body, signature),
     encode: (out, target) => writeV2Response(out, target.deployment, target.version.version, body, isScalarRequest(body)),
-  })) as V2Answer;
+  }) as Promise<V2Answer>;
 }

@@ -7,7 +7,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import { resourceExhausted, unavailable } from '../core/errors.js';
-import { Batch, formatSpec } from '../models/index.js';
+import { Batch, type Column } from '../models/index.js';
 import type { BatchingConfig } from './types.js';
 
 export interface BatcherHooks {
@@ -21,7 +21,6 @@ export interface BatcherHooks {
 
 interface Entry {
   batch: Batch;
-  key: string;
   enqueued: number;
   deadline: number;
   settled: boolean;
@@ -33,14 +32,25 @@ interface Entry {
 const CONCURRENT_CALLS = 2;
 const SWEEP_MS = 5;
 
-function shapeKey(batch: Batch): string {
-  let key = '';
-  for (const [name, col] of batch.columns) key += `${name}:${formatSpec(col)};`;
-  return key;
+/**
+ * Whether two requests can share a call: the same columns, dtypes and per-row shapes. Compared
+ * in place: a key string per request (names and formatted shapes) had been a visible part of
+ * a one-row request's CPU.
+ */
+function sameLayout(a: Batch, b: Batch): boolean {
+  if (a === b) return true;
+  if (a.columns.size !== b.columns.size) return false;
+  const other = b.columns.entries();
+  for (const [name, col] of a.columns) {
+    const [otherName, otherCol] = other.next().value as [string, Column];
+    if (name !== otherName || col.dtype !== otherCol.dtype || col.shape.length !== otherCol.shape.length) return false;
+    for (let i = 0; i < col.shape.length; i++) if (col.shape[i] !== otherCol.shape[i]) return false;
+  }
+  return true;
 }
 
 export class DynamicBatcher {
-  private readonly queue: Entry[] = [];
+  private queue: Entry[] = [];
   private readonly running = new Set<Entry>();
   private queuedRows = 0;
   private calls = 0;
@@ -73,7 +83,6 @@ export class DynamicBatcher {
       const now = this.clock.now();
       const entry: Entry = {
         batch,
-        key: this.config.maxBatchSize > 1 ? shapeKey(batch) : '',
         enqueued: performance.now(),
         deadline: this.config.timeoutMs > 0 ? now + this.config.timeoutMs : Infinity,
         settled: false,
@@ -124,19 +133,22 @@ export class DynamicBatcher {
   private take(): Entry[] {
     const first = this.queue[0];
     const taken: Entry[] = [];
+    const left: Entry[] = [];
     let rows = 0;
-    for (let i = 0; i < this.queue.length; ) {
+    let i = 0;
+    for (; i < this.queue.length; i++) {
       const e = this.queue[i];
-      if (e.key !== first.key) {
-        i++;
+      if (!sameLayout(e.batch, first.batch)) {
+        left.push(e);
         continue;
       }
       if (taken.length > 0 && rows + e.batch.rows > this.config.maxBatchSize) break;
       taken.push(e);
       rows += e.batch.rows;
-      this.queue.splice(i, 1);
-      this.queuedRows -= e.batch.rows;
     }
+    // One pass rebuilds the queue: removing each taken entry in place costs a shift of the rest.
+    this.queue = i === this.queue.length ? left : left.length === 0 ? this.queue.slice(i) : left.concat(this.queue.slice(i));
+    this.queuedRows -= rows;
     return taken;
   }
 

@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { isModelportError } from '../core/errors.js';
 import { Batch, loadModel, type Column, type LoadOptions, type Predictor } from '../models/index.js';
-import { singleRowMicros } from './warmup.js';
+import { singleRowCpuMicros, singleRowMicros } from './warmup.js';
 
 export type WireColumns = [string, Column][];
 
@@ -25,7 +25,9 @@ const failure = (err: unknown) => ({ code: isModelportError(err) ? err.code : un
 let predictor: Predictor;
 try {
   predictor = await loadModel(path, options);
-  const micros = await singleRowMicros((b) => predictor.predict(b), predictor.signature).catch(() => undefined);
+  // A call spread over intra-op threads costs the event loop its wall time, not this thread's CPU.
+  const measure = (options.threads ?? 1) > 1 ? singleRowMicros : singleRowCpuMicros;
+  const micros = await measure((b) => predictor.predict(b), predictor.signature).catch(() => undefined);
   port.postMessage({ kind: 'loaded', flavor: predictor.flavor, signature: predictor.signature, metadata: predictor.metadata, singleRowMicros: micros, concurrentCalls: predictor.concurrentCalls } satisfies FromWorker);
 } catch (err) {
   port.postMessage({ kind: 'failed', ...failure(err) } satisfies FromWorker);

@@ -771,7 +771,8 @@ export class ServingService {
   /** How `name` chooses a request's key (undefined when this replica does not know it yet). */
   routingOf(name: string): RoutingConfig | undefined {
     const rt = this.runtimes.get(name);
-    return rt && configOf(rt.record).routing;
+    // Read per request: configOf would build a whole configuration object each time.
+    return rt && (rt.record.routing ?? DEFAULT_CONFIG.routing);
   }
 
   /**
