@@ -52,7 +52,7 @@ export interface FeatureSelection {
 }
 
 export interface HistoricalOptions extends FeatureSelection {
-  entities: EntityInput;
+  entities: Exclude<EntityInput, { table: string }>;
   timestampColumn?: string;
 }
 
