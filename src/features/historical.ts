@@ -15,13 +15,16 @@ import { DUCK_TYPES, NUMERIC, openSource, timestampExpr, type DatasetFiles } fro
 import { coerceValue, transformInputs } from './transforms.js';
 import type { Value } from './types.js';
 
-export type EntityInput = { path: string } | { columns: MemoryColumn[] };
+/** A CSV or Parquet file, columns in memory, or a table already in the session. */
+export type EntityInput = { path: string } | { columns: MemoryColumn[] } | { table: string };
 
 export interface HistoricalRequest {
   entities: EntityInput;
   features: FeatureRef[];
   /** The entity table's event time column (default event_timestamp). */
   timestampColumn?: string;
+  /** Source name → a table of the session already holding its rows (data loaded by the caller). */
+  loaded?: ReadonlyMap<string, string>;
 }
 
 export interface HistoricalPlan {
@@ -39,7 +42,7 @@ export async function buildHistorical(session: DuckSession, repo: FeatureRepo, r
   const entityFrom = await loadEntities(session, req.entities, tsColumn);
   const described = await session.rows(`DESCRIBE SELECT * FROM ${entityFrom}`);
   const entityTypes = new Map(described.map((r) => [String(r[0]), String(r[1])]));
-  const what = 'path' in req.entities ? req.entities.path : 'entities';
+  const what = 'path' in req.entities ? req.entities.path : 'table' in req.entities ? req.entities.table : 'entities';
   if (!entityTypes.has(tsColumn)) {
     throw invalidArgument(`${what}: no timestamp column "${tsColumn}"; it has ${[...entityTypes.keys()].join(', ')} (name another with --timestamp-column)`);
   }
@@ -58,7 +61,7 @@ export async function buildHistorical(session: DuckSession, repo: FeatureRepo, r
   for (const [k, viewName] of viewNames.entries()) {
     const view = repo.views.get(viewName)!;
     const alias = `__v${k}`;
-    const src = await openSource(session, view.source, datasetFiles);
+    const src = await openSource(session, view.source, datasetFiles, req.loaded?.get(view.source.name));
     const keyPairs = view.joinKeys.map((key) => {
       const et = entityTypes.get(key);
       if (et === undefined) throw invalidArgument(`${what}: no column "${key}", the join key of entity ${view.entities.find((e) => e.join_keys.includes(key))!.name} (feature view ${viewName})`);
@@ -110,6 +113,7 @@ export async function buildHistorical(session: DuckSession, repo: FeatureRepo, r
 }
 
 async function loadEntities(session: DuckSession, input: EntityInput, tsColumn: string): Promise<string> {
+  if ('table' in input) return sqlIdent(input.table);
   if ('columns' in input) {
     checkColumns(Object.fromEntries(input.columns.map((c) => [c.name, Array.from(c.values as ArrayLike<unknown>)])), 'entities');
     // Whole numbers stay integers, so keys compare with integer source keys and print as given.

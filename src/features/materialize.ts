@@ -2,12 +2,13 @@
  * Materialization: the latest row per entity whose event time falls in a window, computed in
  * DuckDB and written to the online store in batches, blindly: the store keeps the newer row.
  */
+import type { DuckDBVector } from '@duckdb/node-api';
 import { sqlIdent, type DuckSession } from '../data/source.js';
 import type { OnlineStore } from '../storage/online.js';
-import { entityKey, writeRows, type OnlineRow } from './online.js';
+import { entityKey, onlineKey, writeRows } from './online.js';
+import { encodeRows, layoutOf } from './row-codec.js';
 import type { ResolvedView } from './repo.js';
 import { DUCK_TYPES, openSource, timestampExpr, type DatasetFiles } from './sources.js';
-import { toValue } from './historical.js';
 
 export interface MaterializeWindow {
   /** Exclusive lower bound on event time, ms; undefined: from the beginning. */
@@ -25,7 +26,7 @@ export interface ViewMaterialization {
   newestEventMs: number | null;
 }
 
-export const MATERIALIZE_BATCH = 10_000;
+export const MATERIALIZE_BATCH = 20_000;
 
 /** Counts the window's entities first so progress has a total. */
 export async function materializeView(
@@ -44,37 +45,84 @@ export async function materializeView(
   const created = createdField ? await timestampExpr(session, src.from, createdField, src.columns.get(createdField)!, `source ${view.source.name}, column "${createdField}"`) : '0';
   const keys = view.joinKeys.map(sqlIdent);
   const lower = window.afterMs === undefined ? '' : `AND __ts > ${window.afterMs * 1000}`;
-  const feats = view.spec.features.map((f) => `CAST(${sqlIdent(f.name)} AS ${DUCK_TYPES[f.dtype]}) AS ${sqlIdent(f.name)}`);
+  const features = view.spec.features;
+  const feats = features.map((f) => `CAST(${sqlIdent(f.name)} AS ${DUCK_TYPES[f.dtype]}) AS ${sqlIdent(f.name)}`);
+  // SQLite gets the rows in the order of their keys, so its index grows at its end.
   await src.read(() =>
     session.run(`
       CREATE OR REPLACE TEMP TABLE __latest AS
       SELECT ${keys.join(', ')}, __ts // 1000 AS __t, __created // 1000 AS __c, ${feats.join(', ')} FROM (
         SELECT *, ${ts} AS __ts, ${created} AS __created FROM ${src.from}
       ) WHERE __ts IS NOT NULL ${lower} AND __ts <= ${window.untilMs * 1000} AND ${keys.map((k) => `${k} IS NOT NULL`).join(' AND ')}
-      QUALIFY row_number() OVER (PARTITION BY ${keys.join(', ')} ORDER BY __ts DESC, __created DESC NULLS LAST) = 1`),
+      QUALIFY row_number() OVER (PARTITION BY ${keys.join(', ')} ORDER BY __ts DESC, __created DESC NULLS LAST) = 1
+      ${store.kind !== 'sqlite' ? '' : `ORDER BY concat_ws(chr(31), ${keys.map((k) => `CAST(${k} AS VARCHAR)`).join(', ')})`}`),
   );
   const [[total, newest]] = await session.rows('SELECT count(*), max(__t) FROM __latest');
   onProgress(Number(total), 0);
+  const layout = layoutOf(features);
+  // Numbers come out as doubles without NULLs (so DuckDB's vectors carry no validity mask) and
+  // the null bitmap comes out byte by byte, as the packed row stores it.
+  const values = features.map((f) => {
+    const id = sqlIdent(f.name);
+    return f.dtype === 'string' ? id : `coalesce(CAST(${id} AS DOUBLE), 0)`;
+  });
+  const nullBytes = Array.from({ length: layout.bitmapBytes }, (_, b) =>
+    features
+      .slice(8 * b, 8 * b + 8)
+      .map((f, k) => `(CASE WHEN ${sqlIdent(f.name)} IS NULL THEN ${1 << k} ELSE 0 END)`)
+      .join(' + '),
+  );
   const nKeys = keys.length;
-  const names = view.spec.features.map((f) => f.name);
-  const result = await session.con.stream('SELECT * FROM __latest');
+  const result = await session.con.stream(
+    `SELECT ${keys.join(', ')}, CAST(__t AS DOUBLE), CAST(coalesce(__c, 0) AS DOUBLE), ${[...values, ...nullBytes.map((b) => `CAST(${b} AS UTINYINT)`)].join(', ')} FROM __latest`,
+  );
+  const prefix = onlineKey(view.spec.name, '');
   let done = 0;
   let written = 0;
-  let batch: { key: string; row: OnlineRow }[] = [];
+  let batchKeys: string[] = [];
+  let batchValues: Buffer[] = [];
   const flush = async () => {
-    written += await writeRows(store, view.spec.name, batch);
-    done += batch.length;
-    batch = [];
+    written += await writeRows(store, layout, batchKeys, batchValues);
+    done += batchKeys.length;
+    batchKeys = [];
+    batchValues = [];
     onProgress(Number(total), done);
   };
-  for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
-    for (const r of chunk.getRows()) {
-      const v: Record<string, ReturnType<typeof toValue>> = {};
-      for (let j = 0; j < names.length; j++) v[names[j]] = toValue(r[nKeys + 2 + j]);
-      batch.push({ key: entityKey(r.slice(0, nKeys)), row: { t: Number(r[nKeys]), c: Number(r[nKeys + 1]), v } });
-      if (batch.length >= MATERIALIZE_BATCH) await flush();
+  // The next chunk is fetched while this one is encoded and written.
+  let next = result.fetchChunk();
+  for (let chunk = await next; chunk && chunk.rowCount > 0; chunk = await next) {
+    next = result.fetchChunk();
+    const n = chunk.rowCount;
+    const keyCols = Array.from({ length: nKeys }, (_, k) => chunk.getColumnVector(k));
+    for (let i = 0; i < n; i++) batchKeys.push(prefix + entityKey(keyCols.map((v) => v.getItem(i))));
+    const nulls = new Uint8Array(n * layout.bitmapBytes);
+    for (let b = 0; b < layout.bitmapBytes; b++) {
+      const bytes = items(chunk.getColumnVector(nKeys + 2 + features.length + b), n);
+      for (let i = 0; i < n; i++) nulls[i * layout.bitmapBytes + b] = bytes[i];
     }
+    const encoded = encodeRows(layout, {
+      rows: n,
+      t: items(chunk.getColumnVector(nKeys), n),
+      c: items(chunk.getColumnVector(nKeys + 1), n),
+      nulls,
+      values: features.map((f, j) => {
+        const v = chunk.getColumnVector(nKeys + 2 + j);
+        return f.dtype === 'string' ? Array.from({ length: n }, (_, i) => v.getItem(i) as string | null) : items(v, n);
+      }),
+    });
+    for (const e of encoded) batchValues.push(e);
+    if (batchKeys.length >= MATERIALIZE_BATCH) await flush();
   }
   await flush();
   return { view: view.spec.name, rows: Number(total), written, newestEventMs: newest === null ? null : Number(newest) };
+}
+
+/**
+ * The numbers of a DOUBLE or UTINYINT vector without NULLs. Its typed array over DuckDB's memory
+ * is used as it is where the vector exposes it (this release does), else they are copied out.
+ */
+function items(vector: DuckDBVector, n: number): ArrayLike<number> {
+  const raw = (vector as unknown as { items?: unknown }).items;
+  if ((raw instanceof Float64Array || raw instanceof Uint8Array) && raw.length >= n) return raw;
+  return Float64Array.from({ length: n }, (_, i) => vector.getItem(i) as number);
 }

@@ -1,21 +1,12 @@
 /**
- * The online layout: one entry per (view, entity key) holding the view's newest row, so a
- * read of any number of features is one multi-get. Rows carry their event and created times;
- * a write keeps whichever row is newer, which makes materialize idempotent and lets a push
- * outrun a later materialize of older data.
+ * The online layout: one entry per (view, entity key) holding the view's newest row (packed as
+ * row-codec describes), so a read of any number of features is one multi-get. Rows carry their
+ * event and created times; a write keeps whichever row is newer, which makes materialize
+ * idempotent and lets a push outrun a later materialize of older data.
  */
 import { invalidArgument } from '../core/errors.js';
 import type { OnlineStore } from '../storage/online.js';
-import type { Value } from './types.js';
-
-export interface OnlineRow {
-  /** Event time, ms. */
-  t: number;
-  /** Created time, ms (0 when the source has none). */
-  c: number;
-  /** Feature name → value. */
-  v: Record<string, Value>;
-}
+import { HEADER_BYTES, saveLayout, type RowLayout } from './row-codec.js';
 
 const SEP = '\u001f';
 
@@ -27,35 +18,14 @@ export function entityKey(values: readonly unknown[]): string {
 export const onlineKey = (view: string, key: string) => `feat:${view}:${key}`;
 
 /**
- * The stored form: "~", event and created times as sortable hex (so byte order is time order,
- * compared inside the store on write), then the values as JSON. Entries written before this
- * form are whole-row JSON, starting with "{", which sorts below "~" and so is replaced.
+ * Writes, without reading first, the rows (entries under `onlineKey` with values encoded in
+ * `layout`) newer than what the store holds (by event, then created time; the same times with
+ * other values, as after a definition change, count as newer); returns how many.
  */
-const MARK = 0x7e;
-const HEADER_BYTES = 33;
-const BIAS = 1n << 63n;
-
-const sortableHex = (ms: number) => (BigInt(Math.trunc(ms)) + BIAS).toString(16).padStart(16, '0');
-
-export function encodeRow(row: OnlineRow): Buffer {
-  return Buffer.from(`~${sortableHex(row.t)}${sortableHex(row.c)}${JSON.stringify(row.v)}`, 'utf8');
-}
-
-export function decodeRow(buf: Buffer | null): OnlineRow | undefined {
-  if (!buf) return undefined;
-  if (buf[0] !== MARK) return JSON.parse(buf.toString('utf8')) as OnlineRow;
-  const time = (from: number) => Number(BigInt(`0x${buf.toString('latin1', from, from + 16)}`) - BIAS);
-  return { t: time(1), c: time(17), v: JSON.parse(buf.toString('utf8', HEADER_BYTES)) };
-}
-
-/**
- * Writes, without reading first, the rows newer than what the store holds (by event, then
- * created time; the same times with other values, as after a definition change, count as
- * newer); returns how many.
- */
-export async function writeRows(store: OnlineStore, view: string, rows: { key: string; row: OnlineRow }[]): Promise<number> {
-  if (rows.length === 0) return 0;
-  return store.msetNewer(rows.map((r) => [onlineKey(view, r.key), encodeRow(r.row)]), HEADER_BYTES);
+export async function writeRows(store: OnlineStore, layout: RowLayout, keys: string[], values: Buffer[]): Promise<number> {
+  if (keys.length === 0) return 0;
+  await saveLayout(store, layout);
+  return store.msetNewer(keys, values, HEADER_BYTES);
 }
 
 const ZONED = /\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|z|[+-]\d\d(:?\d\d)?)$/;

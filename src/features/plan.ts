@@ -1,4 +1,5 @@
 /** What an apply would change: objects added, removed or changed, with the fields that differ. */
+import { redact } from '../config.js';
 import type { Change, FeatureRepoSpec } from './types.js';
 
 const KINDS: [Change['kind'], keyof FeatureRepoSpec][] = [
@@ -43,9 +44,18 @@ function fieldDiff(a: unknown, b: unknown, path: string): Change['diff'] {
   }
   if (JSON.stringify(a) === JSON.stringify(b)) return [];
   const entry: Change['diff'][number] = { path: path || '.' };
-  if (a !== undefined) entry.before = JSON.stringify(a);
-  if (b !== undefined) entry.after = JSON.stringify(b);
+  // Compared as stored, shown without passwords: a changed password is a change, but not shown.
+  if (a !== undefined) entry.before = JSON.stringify(withoutPasswords(a));
+  if (b !== undefined) entry.after = JSON.stringify(withoutPasswords(b));
   return [entry];
+}
+
+/** A copy with the password of every URL (a PostgreSQL source's `url`) masked, for output. */
+export function withoutPasswords<T>(x: T): T {
+  if (typeof x === 'string') return (/^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(x) ? redact(x) : x) as T;
+  if (Array.isArray(x)) return x.map(withoutPasswords) as T;
+  if (isPlain(x)) return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, withoutPasswords(v)])) as T;
+  return x;
 }
 
 const isPlain = (x: unknown): x is Record<string, unknown> => !!x && typeof x === 'object' && !Array.isArray(x);

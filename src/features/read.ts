@@ -5,7 +5,8 @@
  */
 import { invalidArgument } from '../core/errors.js';
 import type { OnlineStore } from '../storage/online.js';
-import { checkColumns, decodeRow, entityKey, onlineKey, type OnlineRow } from './online.js';
+import { checkColumns, entityKey, onlineKey } from './online.js';
+import { decodeRow, layoutKey, learnLayouts, unknownLayout, type StoredRow } from './row-codec.js';
 import { outputNames, type FeatureRef, type FeatureRepo } from './repo.js';
 import { coerceValue, transformInputs } from './transforms.js';
 import type { FeatureStatus, OnlineResponse, Value } from './types.js';
@@ -36,28 +37,40 @@ export async function readOnline(store: OnlineStore, repo: FeatureRepo, req: Onl
     for (let i = 0; i < n; i++) keys.push(onlineKey(viewName, entityKey(keyCols.map((c) => c[i]))));
   }
   const found = keys.length ? await store.mget(keys) : [];
-  const rows = new Map<string, (OnlineRow | undefined)[]>();
-  viewNames.forEach((v, k) => rows.set(v, found.slice(k * n, (k + 1) * n).map(decodeRow)));
+  const unknown = new Map<string, Buffer>();
+  for (const buf of found) {
+    const fp = unknownLayout(buf);
+    if (fp) unknown.set(fp.toString('hex'), fp);
+  }
+  if (unknown.size) learnLayouts(await store.mget([...unknown.values()].map(layoutKey)));
+  const rows = new Map<string, { row: StoredRow | undefined; time: string | null }[]>();
+  viewNames.forEach((v, k) =>
+    rows.set(
+      v,
+      found.slice(k * n, (k + 1) * n).map((buf) => {
+        const row = decodeRow(buf);
+        return { row, time: row ? new Date(row.t).toISOString() : null };
+      }),
+    ),
+  );
 
   const lookup = (f: FeatureRef): Column => {
     const view = repo.views.get(f.view)!;
     const col: Column = { values: new Array(n), statuses: new Array(n), event_timestamps: new Array(n) };
     const viewRows = rows.get(f.view)!;
     for (let i = 0; i < n; i++) {
-      const row = viewRows[i];
+      const { row, time } = viewRows[i];
+      col.event_timestamps[i] = time;
       if (!row) {
         col.values[i] = null;
         col.statuses[i] = 'NOT_FOUND';
-        col.event_timestamps[i] = null;
       } else if (view.ttlMs > 0 && row.t < nowMs - view.ttlMs) {
         col.values[i] = null;
         col.statuses[i] = 'OUTSIDE_MAX_AGE';
-        col.event_timestamps[i] = new Date(row.t).toISOString();
       } else {
-        const value = row.v[f.feature] ?? null;
+        const value = row.get(f.feature) ?? null;
         col.values[i] = value;
         col.statuses[i] = value === null ? 'NULL_VALUE' : 'PRESENT';
-        col.event_timestamps[i] = new Date(row.t).toISOString();
       }
     }
     return col;

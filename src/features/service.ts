@@ -22,8 +22,9 @@ import { registerFeatureMetrics } from './metrics.js';
 import { buildRewrite, type Binding } from './serving-hook.js';
 import type { DType, Signature } from '../models/index.js';
 import type { InputHook, RequestRewrite } from '../serving/input-hook.js';
-import { materializeView, type ViewMaterialization } from './materialize.js';
-import { checkColumns, entityKey, parseTimestamp, writeRows, type OnlineRow } from './online.js';
+import { MATERIALIZE_BATCH, materializeView, type ViewMaterialization } from './materialize.js';
+import { checkColumns, entityKey, onlineKey, parseTimestamp, writeRows } from './online.js';
+import { columnsOf, encodeRows, layoutOf } from './row-codec.js';
 import { planChanges } from './plan.js';
 import { readOnline } from './read.js';
 import { FeatureRepo, type FeatureRef } from './repo.js';
@@ -51,7 +52,7 @@ export interface FeatureSelection {
 }
 
 export interface HistoricalOptions extends FeatureSelection {
-  entities: EntityInput;
+  entities: Exclude<EntityInput, { table: string }>;
   timestampColumn?: string;
 }
 
@@ -302,27 +303,32 @@ export class FeaturesService {
     if (missing.length) throw invalidArgument(`df: missing column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `"${c}"`).join(', ')} of feature view ${opts.view}`);
     const n = checkColumns(opts.df, 'df');
     const now = this.deps.clock.now();
-    const rows: { key: string; row: OnlineRow }[] = [];
+    const features = view.spec.features;
+    const keys: string[] = [];
+    const t: number[] = [];
+    const c: number[] = [];
+    const values: Value[][] = features.map(() => new Array<Value>(n));
     let newest: number | null = null;
     for (let i = 0; i < n; i++) {
-      const t = parseTimestamp(opts.df[src.timestamp_field][i], `df.${src.timestamp_field}[${i}]`);
-      const c = src.created_timestamp_field && opts.df[src.created_timestamp_field] ? parseTimestamp(opts.df[src.created_timestamp_field][i], `df.${src.created_timestamp_field}[${i}]`) : now;
-      const v: Record<string, Value> = {};
-      for (const f of view.spec.features) {
+      t.push(parseTimestamp(opts.df[src.timestamp_field][i], `df.${src.timestamp_field}[${i}]`));
+      c.push(src.created_timestamp_field && opts.df[src.created_timestamp_field] ? parseTimestamp(opts.df[src.created_timestamp_field][i], `df.${src.created_timestamp_field}[${i}]`) : now);
+      features.forEach((f, j) => {
         const raw = opts.df[f.name][i];
         if (raw !== null && f.dtype !== 'string' && typeof raw === 'string') throw invalidArgument(`df.${f.name}[${i}]: "${raw}" is not a ${f.dtype}`);
-        v[f.name] = coerceValue(raw, f);
-      }
+        values[j][i] = coerceValue(raw, f);
+      });
       const keyValues = view.joinKeys.map((k) => opts.df[k][i]);
       if (keyValues.some((k) => k === null || k === undefined)) throw invalidArgument(`df: row ${i} has no value for a join key (${view.joinKeys.join(', ')})`);
-      rows.push({ key: entityKey(keyValues), row: { t, c, v } });
-      newest = newest === null ? t : Math.max(newest, t);
+      keys.push(onlineKey(opts.view, entityKey(keyValues)));
+      newest = newest === null ? t[i] : Math.max(newest, t[i]);
     }
     const to = opts.to ?? 'online';
     if (to !== 'online') this.appendOffline(view.source.path, view.source.name, opts.df, n);
     let written = 0;
     if (to !== 'offline') {
-      for (let i = 0; i < rows.length; i += 10_000) written += await writeRows(this.deps.online, opts.view, rows.slice(i, i + 10_000));
+      const layout = layoutOf(features);
+      const encoded = encodeRows(layout, columnsOf(layout, t, c, values));
+      for (let i = 0; i < n; i += MATERIALIZE_BATCH) written += await writeRows(this.deps.online, layout, keys.slice(i, i + MATERIALIZE_BATCH), encoded.slice(i, i + MATERIALIZE_BATCH));
       await this.recordState(opts.view, { newest, rows: written });
     }
     return { rows: n, written };

@@ -22,7 +22,12 @@ export interface ReadableSource {
   read<T>(fn: () => Promise<T>): Promise<T>;
 }
 
-export async function openSource(session: DuckSession, spec: SourceSpec, datasetFiles: DatasetFiles): Promise<ReadableSource> {
+/** `loaded`: a table of the session that already holds the source's rows (read instead of the source). */
+export async function openSource(session: DuckSession, spec: SourceSpec, datasetFiles: DatasetFiles, loaded?: string): Promise<ReadableSource> {
+  if (loaded !== undefined) {
+    const columns = new Map((await session.rows(`DESCRIBE ${sqlIdent(loaded)}`)).map((r) => [String(r[0]), String(r[1])]));
+    return { spec, columns, from: sqlIdent(loaded), read: (fn) => fn() };
+  }
   if (spec.table !== undefined || spec.query !== undefined) {
     const into = `__pg_${spec.name}`;
     await loadPostgres(session, spec, into);

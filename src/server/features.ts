@@ -13,6 +13,7 @@ import type { Platform } from '../platform.js';
 import { timeOrderedId } from '../core/ids.js';
 import { ApplyResultSchema, FeatureRepoSchema, OnlineResponseSchema, PlanSchema, parseTimestamp, type FeatureRepoSpec, type Value } from '../features/index.js';
 import { workDir } from '../platform.js';
+import { withoutPasswords } from '../features/plan.js';
 import { actorOf } from './registry-actor.js';
 
 const Cell = Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]);
@@ -110,7 +111,7 @@ export const featureRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
     { config: { permission: 'read' }, schema: { summary: 'The applied feature definitions and their versions', tags, response: { 200: ListReply } } },
     async () => {
       const [latest, versions] = await Promise.all([features.latest(), features.versions()]);
-      return { version: latest?.version ?? 0, definition: latest?.spec, versions };
+      return { version: latest?.version ?? 0, definition: latest && withoutPasswords(latest.spec), versions };
     },
   );
 

@@ -21,7 +21,7 @@ export interface OnlineStore {
    * `headerBytes` bytes (an ordering header) compare greater, or compare equal with other bytes
    * after them; the comparison runs in the store, in the same batch. Returns how many it wrote.
    */
-  msetNewer(entries: [string, Buffer][], headerBytes: number): Promise<number>;
+  msetNewer(keys: string[], values: Buffer[], headerBytes: number): Promise<number>;
   delete(keys: string[]): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -48,13 +48,24 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
   const setStmt = db.prepare<[string, Buffer, number | null]>(
     'insert into kv (key, value, expires_at) values (?, ?, ?) on conflict(key) do update set value = excluded.value, expires_at = excluded.expires_at',
   );
-  const newerStmt = db.prepare<[{ k: string; v: Buffer; h: number }]>(
-    `insert into kv (key, value, expires_at) values (@k, @v, null) on conflict(key) do update set value = excluded.value, expires_at = null
-     where substr(kv.value, 1, @h) < substr(excluded.value, 1, @h) or (substr(kv.value, 1, @h) = substr(excluded.value, 1, @h) and kv.value <> excluded.value)`,
-  );
-  const setNewer = db.transaction((entries: [string, Buffer][], headerBytes: number) => {
+  // One statement per header length, with the length inlined: positional arguments only.
+  const newerStmts = new Map<number, Database.Statement<[string, Buffer]>>();
+  const newerStmt = (h: number) => {
+    let stmt = newerStmts.get(h);
+    if (!stmt) {
+      const head = (v: string) => `substr(${v}, 1, ${Math.trunc(h)})`;
+      stmt = db.prepare<[string, Buffer]>(
+        `insert into kv (key, value, expires_at) values (?, ?, null) on conflict(key) do update set value = excluded.value, expires_at = null
+         where ${head('kv.value')} < ${head('excluded.value')} or (${head('kv.value')} = ${head('excluded.value')} and kv.value <> excluded.value)`,
+      );
+      newerStmts.set(h, stmt);
+    }
+    return stmt;
+  };
+  const setNewer = db.transaction((keys: string[], values: Buffer[], headerBytes: number) => {
+    const stmt = newerStmt(headerBytes);
     let n = 0;
-    for (const [k, v] of entries) n += newerStmt.run({ k, v, h: headerBytes }).changes;
+    for (let i = 0; i < keys.length; i++) n += stmt.run(keys[i], values[i]).changes;
     return n;
   });
   const deleteStmt = db.prepare<[string]>('delete from kv where key = ?');
@@ -89,8 +100,8 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
       setMany(entries, expiry(ttlMs));
       maybePurge();
     },
-    async msetNewer(entries, headerBytes) {
-      return setNewer(entries, headerBytes);
+    async msetNewer(keys, values, headerBytes) {
+      return setNewer(keys, values, headerBytes);
     },
     async delete(keys) {
       for (const k of keys) deleteStmt.run(k);
@@ -137,13 +148,17 @@ async function openRedisOnline(url: string, prefix: string): Promise<OnlineStore
       }
       await multi.exec();
     },
-    async msetNewer(entries, headerBytes) {
+    async msetNewer(keys, values, headerBytes) {
       // One script call per slice, all pipelined: a single round trip per batch, and no call
-      // holds Redis long enough to stall the readers.
+      // holds Redis long enough to stall the readers. A slice's values travel as one string
+      // with their end offsets: one argument each instead of one per value.
       const pipe = redis.pipeline();
-      for (let i = 0; i < entries.length; i += NEWER_SLICE) {
-        const slice = entries.slice(i, i + NEWER_SLICE);
-        (pipe as unknown as MsetNewerPipeline).msetNewer(slice.length, ...slice.map((e) => e[0]), headerBytes, ...slice.map((e) => e[1]));
+      for (let i = 0; i < keys.length; i += NEWER_SLICE) {
+        const slice = values.slice(i, i + NEWER_SLICE);
+        const ends = Buffer.allocUnsafe(4 * slice.length);
+        let end = 0;
+        slice.forEach((v, k) => ends.writeUInt32LE((end += v.length), 4 * k));
+        (pipe as unknown as MsetNewerPipeline).msetNewer(slice.length, ...keys.slice(i, i + NEWER_SLICE), headerBytes, Buffer.concat(slice, end), ends);
       }
       const results = (await pipe.exec()) ?? [];
       let n = 0;
@@ -167,17 +182,29 @@ async function openRedisOnline(url: string, prefix: string): Promise<OnlineStore
 
 const NEWER_SLICE = 1000;
 
-/** KEYS: the entries' keys; ARGV[1]: header length; ARGV[2..]: their values. Header bytes are text, so Lua's string order is byte order. */
+/**
+ * KEYS: the entries' keys; ARGV[1]: header length; ARGV[2]: their values, concatenated;
+ * ARGV[3]: each value's end offset (uint32 little-endian). SET ... GET writes and reads back in
+ * one call; the rare older value is put back. Header bytes are text, so Lua's string order is
+ * byte order.
+ */
 const MSET_NEWER = `
 local h = tonumber(ARGV[1])
-local n = 0
+local blob, ends = ARGV[2], ARGV[3]
+local n, from = 0, 1
 for i, k in ipairs(KEYS) do
-  local v = ARGV[i + 1]
-  local old = redis.call('GET', k)
-  local a, b = old and string.sub(old, 1, h), string.sub(v, 1, h)
-  if not old or a < b or (a == b and old ~= v) then
-    redis.call('SET', k, v)
+  local to = struct.unpack('<I4', ends, 4 * i - 3)
+  local v = string.sub(blob, from, to)
+  from = to + 1
+  local old = redis.call('SET', k, v, 'GET')
+  if not old then
     n = n + 1
+  elseif old ~= v then
+    if string.sub(old, 1, h) > string.sub(v, 1, h) then
+      redis.call('SET', k, old)
+    else
+      n = n + 1
+    end
   end
 end
 return n`;

@@ -4,6 +4,7 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +12,8 @@ import { Redis } from 'ioredis';
 import { ManualClock } from '../../src/core/clock.js';
 import { loadFeatureFile, type FeatureRepoSpec } from '../../src/features/index.js';
 import type { Platform } from '../../src/platform.js';
-import { decodeRow, encodeRow, writeRows } from '../../src/features/online.js';
+import { writeRows } from '../../src/features/online.js';
+import { columnsOf, decodeRow, encodeRows, layoutKey, layoutOf, learnLayouts, unknownLayout } from '../../src/features/row-codec.js';
 import { openOnlineStore } from '../../src/storage/online.js';
 import { testPlatform } from '../helpers/platform.js';
 import { REDIS_URL, freshRedisPrefix, redisSkip, tempDir } from '../helpers/services.js';
@@ -197,20 +199,66 @@ suite('Redis', async () => {
   };
 });
 
-test('the stored row form: times survive, order is byte order, and a whole-row JSON entry of an older release is read and then replaced', async () => {
-  const rows = [
-    { t: -86_400_000, c: 0, v: { a: 1.5, b: null, s: 'x' } },
-    { t: T0, c: T0 + 1, v: { a: 2, b: true, s: 'é' } },
+test('the stored row form: times and values survive, order is byte order, a reader with another definition decodes through the stored layout, and entries of older releases are read and then replaced', async () => {
+  const features = [
+    { name: 'a', dtype: 'float64' as const },
+    { name: 'b', dtype: 'bool' as const },
+    { name: 's', dtype: 'string' as const },
+    { name: 'i', dtype: 'int64' as const },
   ];
-  for (const r of rows) assert.deepEqual(decodeRow(encodeRow(r)), r);
-  assert.ok(Buffer.compare(encodeRow(rows[0]), encodeRow(rows[1])) < 0);
+  const layout = layoutOf(features);
+  const rows = [
+    { t: -86_400_000, c: 0, v: { a: 1.5, b: null, s: 'x', i: -3 } },
+    { t: T0, c: T0 + 1, v: { a: 2, b: true, s: 'é', i: 2 ** 40 } },
+    { t: T0 + 1, c: T0 + 2, v: { a: null, b: false, s: null, i: null } },
+  ];
+  const encode = (rs: typeof rows) =>
+    encodeRows(
+      layout,
+      columnsOf(
+        layout,
+        rs.map((r) => r.t),
+        rs.map((r) => r.c),
+        features.map((f) => rs.map((r) => r.v[f.name as keyof (typeof rows)[number]['v']])),
+      ),
+    );
+  const decoded = (buf: Buffer | null) => {
+    const row = decodeRow(buf);
+    return row && { t: row.t, c: row.c, v: Object.fromEntries(features.map((f) => [f.name, row.get(f.name)])) };
+  };
+  const encoded = encode(rows);
+  rows.forEach((r, i) => assert.deepEqual(decoded(encoded[i]), r));
+  assert.ok(Buffer.compare(encoded[0], encoded[1]) < 0 && Buffer.compare(encoded[1], encoded[2]) < 0);
+  assert.equal(decodeRow(encoded[0])!.get('unknown'), undefined);
+
   const store = await openOnlineStore({ kind: 'sqlite', path: ':memory:' }, new ManualClock(T0));
   try {
+    // A whole-row JSON entry, and a hex header with JSON values: the two forms of older releases.
     await store.set('feat:v:1', JSON.stringify({ t: T0 + DAY, c: 0, v: { a: 9 } }));
-    assert.deepEqual(decodeRow(await store.get('feat:v:1')), { t: T0 + DAY, c: 0, v: { a: 9 } });
-    assert.equal(await writeRows(store, 'v', [{ key: '1', row: rows[1] }]), 1);
-    assert.deepEqual(decodeRow(await store.get('feat:v:1')), rows[1]);
-    assert.equal(await writeRows(store, 'v', [{ key: '1', row: rows[0] }]), 0, 'an older row does not replace a newer one');
+    await store.set('feat:v:2', `~${(2n ** 63n + BigInt(T0)).toString(16)}${(2n ** 63n).toString(16)}{"a":7}`);
+    assert.deepEqual(decoded(await store.get('feat:v:1')), { t: T0 + DAY, c: 0, v: { a: 9, b: undefined, s: undefined, i: undefined } });
+    assert.deepEqual(decoded(await store.get('feat:v:2')), { t: T0, c: 0, v: { a: 7, b: undefined, s: undefined, i: undefined } });
+    assert.equal(await writeRows(store, layout, ['feat:v:1', 'feat:v:2'], encode([rows[1], rows[1]])), 2, 'the packed form replaces both');
+    assert.deepEqual(decoded(await store.get('feat:v:1')), rows[1]);
+    assert.equal(await writeRows(store, layout, ['feat:v:1'], encode([rows[0]])), 0, 'an older row does not replace a newer one');
+    assert.equal(await writeRows(store, layout, ['feat:v:1'], encode([rows[1]])), 0, 'the same row is not written again');
+
+    assert.deepEqual(JSON.parse((await store.get(layoutKey(layout.fingerprint)))!.toString()), features, 'each write stores its feature list');
+    // An entry written by another process, with a feature list this one has never seen.
+    const list = [{ name: 'z', dtype: 'float64' }, { name: 'late', dtype: 'float64' }];
+    const fingerprint = createHash('sha256').update(JSON.stringify(list.map((f) => [f.name, f.dtype]))).digest().subarray(0, 8);
+    const foreign = Buffer.alloc(56);
+    foreign.write(`~${(2n ** 63n + BigInt(T0)).toString(16)}${(2n ** 63n).toString(16)}`, 'latin1');
+    foreign[33] = 1;
+    fingerprint.copy(foreign, 34);
+    foreign[42] = 0b10;
+    foreign.writeDoubleLE(4.5, 48);
+    assert.deepEqual(unknownLayout(foreign), fingerprint);
+    assert.equal(decodeRow(foreign), undefined, 'not decodable before its layout is known');
+    learnLayouts([Buffer.from(JSON.stringify(list))]);
+    assert.equal(unknownLayout(foreign), undefined);
+    const row = decodeRow(foreign)!;
+    assert.deepEqual([row.t, row.get('z'), row.get('late')], [T0, 4.5, null]);
   } finally {
     await store.close();
   }
