@@ -105,7 +105,7 @@ const VariantView = Type.Object({
   state: Type.String(),
   serving_version: Type.Optional(Type.Integer()),
   serving_since_ms: Type.Optional(Type.Number({ description: 'when the serving version began to answer on this replica' })),
-  load_ms: Type.Optional(Type.Integer({ description: 'how long this replica took to fetch, load and warm the serving version' })),
+  load_ms: Type.Optional(Type.Integer({ description: 'how long this replica took to resolve, fetch, load and warm the serving version once it acted on the change' })),
   runs_on: Type.Optional(Type.String({ description: 'worker | event-loop | tree-pool' })),
   loading_version: Type.Optional(Type.Integer()),
   message: Type.Optional(Type.String()),

@@ -15,6 +15,7 @@ import { cacheKey, ResponseCache } from './cache.js';
 import { ServingMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
 import { LoadedVersion, loadVersion } from './runtime.js';
+import { prepareSpareWorker } from './worker-predictor.js';
 import { describeRef, type ModelSource } from './source.js';
 import { DeploymentStore, type Change, type Revision } from './store.js';
 import { sumWindows, VariantStats, type VariantWindowView } from './variant-stats.js';
@@ -546,6 +547,8 @@ export class ServingService {
     if (this.closed) return;
     const spec = v.spec;
     const label = `deployment "${rt.record.name}"`;
+    // From the moment this replica acts on the change: resolving, fetching, loading and warming.
+    const started = performance.now();
     let resolved;
     try {
       resolved = await this.source.resolve(spec.model, { version: spec.version, alias: spec.alias });
@@ -558,7 +561,6 @@ export class ServingService {
       return;
     }
     v.loadingVersion = resolved.version;
-    const started = performance.now();
     try {
       const { predictor, runsOn } = await loadVersion(resolved, configOf(rt.record));
       if (this.closed) {
@@ -594,6 +596,7 @@ export class ServingService {
       v.current = loaded;
       v.servingSinceMs = this.clock.now();
       v.loadMs = Math.round(loadMs);
+      if (spec.alias !== undefined && runsOn === 'worker') prepareSpareWorker();
       v.failure = undefined;
       if (old) void old.retire();
     } catch (err) {

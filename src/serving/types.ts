@@ -139,7 +139,7 @@ export interface VariantStatus {
   runsOn?: 'worker' | 'event-loop' | 'tree-pool';
   /** When the serving version began to answer here (ms since the epoch). */
   servingSinceMs?: number;
-  /** How long this replica took to fetch, load and warm the serving version (ms). */
+  /** How long this replica took to resolve, fetch, load and warm the serving version once it acted on the change (ms). */
   loadMs?: number;
   /** The version being loaded (hot swap in progress). */
   loadingVersion?: number;

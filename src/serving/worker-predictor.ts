@@ -29,6 +29,16 @@ function spawn(): Worker {
  */
 let spare: Worker | undefined;
 
+/**
+ * Starts the spare thread now if there is none (a deployment that follows an alias will load
+ * again when it moves, and its serving thread becomes a spare only after that load).
+ */
+export function prepareSpareWorker(): void {
+  if (spare) return;
+  spare = spawn();
+  spare.unref();
+}
+
 function takeWorker(): Worker {
   const worker = spare ?? spawn();
   spare = undefined;
