@@ -10,12 +10,20 @@ import type { Cluster as NodeCluster, Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 
-export type ClusterMessage =
+export type ClusterMessage = (
   | { type: 'deployment'; name: string }
+  /** Re-resolve the deployment's variants even at an unchanged revision (Triton's `load`). */
+  | { type: 'reload'; deployment: string }
   | { type: 'alias'; model: string; alias: string }
+  /** A version was registered: replicas following an alias of the model fetch its files ahead of a move. */
+  | { type: 'version'; model: string; version: number }
   | { type: 'windows.reset'; deployment: string; epoch: string }
   /** A token or grant changed: drop cached authentication answers. */
-  | { type: 'security' };
+  | { type: 'security' }
+) & {
+  /** The replica that sent it, which has already acted on it. */
+  origin?: string;
+};
 
 export interface ClusterBus {
   readonly kind: 'redis' | 'postgres' | 'ipc' | 'local';

@@ -75,7 +75,7 @@ export const v2TritonRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
     schema: { summary: 'Load (Triton): deploy the registered model of this name at its newest version, or reload its deployment', tags: TAGS, params: Name },
   }, async (request, reply) => {
     const { name } = request.params;
-    if (serving.isDeployed(name)) await serving.refresh();
+    if (serving.isDeployed(name)) await serving.reload(name);
     else {
       const versions = await platform.services.registry.listVersions(name).catch((err) => {
         throw isModelportError(err) && err.code === 'NotFound' ? notFound(`failed to load '${name}', no deployment or registered model of that name`) : err;

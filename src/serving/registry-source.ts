@@ -13,7 +13,7 @@ export function registryModelSource(registry: RegistryService): ModelSource {
         version: v.version,
         sha256: v.sha256 ?? `${model}/${v.version}`,
         flavor: v.flavor,
-        materialize: async () => (await registry.materialize(model, v.version)).path,
+        materialize: async () => (v.sha256 && registry.cachedCopy(v.sha256)) || (await registry.materialize(model, v.version)).path,
       };
     },
     onAliasMoved(listener: (move: AliasMove) => void): () => void {
@@ -23,6 +23,14 @@ export function registryModelSource(registry: RegistryService): ModelSource {
         offSet();
         offDeleted();
       };
+    },
+    onVersionReady(listener: (model: string, version: number) => void): () => void {
+      return registry.events.on('model_version.created', (e) => {
+        if (e.status === 'READY') listener(e.name, e.version);
+      });
+    },
+    async prefetch(model: string, version: number): Promise<void> {
+      await registry.materialize(model, version);
     },
     addDeletionGuard(guard: (model: string, version: number) => Promise<string | undefined>): void {
       registry.addDeletionGuard(({ name, version }) => guard(name, version));

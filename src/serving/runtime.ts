@@ -96,7 +96,8 @@ export async function loadVersion(resolved: ResolvedModel, config: DeploymentCon
     if (config.executor === 'auto' && inWorker.singleRowMicros !== undefined && inWorker.singleRowMicros < AUTO_LOOP_MICROS) {
       predictor = await loadModel(path, { flavor, threads: config.threads });
       runsOn = 'event-loop';
-      await inWorker.close();
+      // Off the swap's path: the thread unloads (and becomes the spare) while the version warms.
+      void inWorker.close();
     }
   }
   try {

@@ -15,6 +15,7 @@ import { cacheKey, ResponseCache } from './cache.js';
 import { ServingMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
 import { LoadedVersion, loadVersion } from './runtime.js';
+import { prepareSpareWorker } from './worker-predictor.js';
 import { describeRef, type ModelSource } from './source.js';
 import { DeploymentStore, type Change, type Revision } from './store.js';
 import { sumWindows, VariantStats, type VariantWindowView } from './variant-stats.js';
@@ -80,7 +81,7 @@ export interface ReplicaDeploymentState {
   state: string;
   revision?: number;
   message?: string;
-  variants: { name: string; state: string; servingVersion?: number; loadingVersion?: number }[];
+  variants: { name: string; state: string; servingVersion?: number; servingSinceMs?: number; loadMs?: number; loadingVersion?: number }[];
 }
 
 interface ReplicaServingReport {
@@ -112,6 +113,8 @@ export interface Target {
 
 class VariantRuntime {
   current: LoadedVersion | undefined;
+  servingSinceMs: number | undefined;
+  loadMs: number | undefined;
   loadingVersion: number | undefined;
   failure: string | undefined;
   breaker: CircuitBreaker;
@@ -130,6 +133,8 @@ class VariantRuntime {
       name: this.spec.name,
       model: this.spec.model,
       servingVersion: this.current?.version,
+      servingSinceMs: this.current ? this.servingSinceMs : undefined,
+      loadMs: this.current ? this.loadMs : undefined,
       runsOn: this.current?.runsOn,
       loadingVersion: this.loadingVersion,
       state,
@@ -284,10 +289,18 @@ export class ServingService {
     this.store = new DeploymentStore(metadata);
     this.metrics = new ServingMetrics({ processMetrics: options.processMetrics });
     this.metrics.breakerStates = () => this.breakerStates();
-    this.unsubscribe = source.onAliasMoved((move) => {
+    const offAlias = source.onAliasMoved((move) => {
       this.followAlias(move.model, move.alias);
       this.announce({ type: 'alias', model: move.model, alias: move.alias });
     });
+    const offVersion = source.onVersionReady((model, version) => {
+      this.prefetch(model, version);
+      this.announce({ type: 'version', model, version });
+    });
+    this.unsubscribe = () => {
+      offAlias();
+      offVersion();
+    };
     source.addDeletionGuard(async (model, version) => this.deletionRefusal(model, version));
   }
 
@@ -297,6 +310,15 @@ export class ServingService {
         if (v.spec.model === model && v.spec.alias === alias) this.enqueue(rt, () => this.syncVariant(rt, v));
       }
     }
+  }
+
+  /**
+   * Fetches a new version's files when a deployment here follows an alias of its model, so a
+   * move of that alias waits only for the load, not the download.
+   */
+  private prefetch(model: string, version: number): void {
+    const following = [...this.runtimes.values()].some((rt) => [...rt.variants.values()].some((v) => v.spec.model === model && v.spec.alias !== undefined));
+    if (following) void this.source.prefetch(model, version).catch(() => undefined);
   }
 
   /**
@@ -317,17 +339,19 @@ export class ServingService {
   }
 
   private hear(m: ClusterMessage): void {
-    if (this.closed) return;
+    if (this.closed || m.origin === this.cluster?.replicaId) return;
     if (m.type === 'deployment' && this.pollTimer) {
       if (this.refreshing) this.stale = true;
       else void this.refresh().catch(() => undefined);
     }
+    else if (m.type === 'reload' && this.pollTimer) void this.resync(m.deployment).catch(() => undefined);
     else if (m.type === 'alias') this.followAlias(m.model, m.alias);
+    else if (m.type === 'version') this.prefetch(m.model, m.version);
     else if (m.type === 'windows.reset' && this.windows.epoch(m.deployment) !== m.epoch) this.windows.reset(m.deployment, m.epoch);
   }
 
   private announce(message: ClusterMessage): void {
-    void this.cluster?.bus.publish(message).catch(() => undefined);
+    if (this.cluster) void this.cluster.bus.publish({ ...message, origin: this.cluster.replicaId }).catch(() => undefined);
   }
 
   /** What this replica serves, per deployment, with its request windows (its heartbeat's `serving` part). */
@@ -375,7 +399,7 @@ export class ServingService {
         state: d?.state ?? 'absent',
         revision: d?.revision,
         message: d?.message,
-        variants: (d?.variants ?? []).map((v) => ({ name: v.name, state: v.state, servingVersion: v.servingVersion, loadingVersion: v.loadingVersion })),
+        variants: (d?.variants ?? []).map((v) => ({ name: v.name, state: v.state, servingVersion: v.servingVersion, servingSinceMs: v.servingSinceMs, loadMs: v.loadMs, loadingVersion: v.loadingVersion })),
       };
     });
   }
@@ -427,6 +451,22 @@ export class ServingService {
       }
     })();
     return this.refreshing;
+  }
+
+  /**
+   * Brings deployment `name` in line with the store and re-resolves its variants on every
+   * replica, even at an unchanged revision (an artifact re-registered under the same alias,
+   * say): Triton's `load` of a model already loaded.
+   */
+  async reload(name: string): Promise<void> {
+    this.announce({ type: 'reload', deployment: name });
+    await this.resync(name);
+  }
+
+  private async resync(name: string): Promise<void> {
+    await this.refresh();
+    const rt = this.runtimes.get(name);
+    if (rt) await Promise.all([...rt.variants.values()].map((v) => this.enqueue(rt, () => this.syncVariant(rt, v))));
   }
 
   private enqueue(rt: DeploymentRuntime, fn: () => Promise<void>): Promise<void> {
@@ -507,6 +547,8 @@ export class ServingService {
     if (this.closed) return;
     const spec = v.spec;
     const label = `deployment "${rt.record.name}"`;
+    // From the moment this replica acts on the change: resolving, fetching, loading and warming.
+    const started = performance.now();
     let resolved;
     try {
       resolved = await this.source.resolve(spec.model, { version: spec.version, alias: spec.alias });
@@ -519,7 +561,6 @@ export class ServingService {
       return;
     }
     v.loadingVersion = resolved.version;
-    const started = performance.now();
     try {
       const { predictor, runsOn } = await loadVersion(resolved, configOf(rt.record));
       if (this.closed) {
@@ -549,9 +590,13 @@ export class ServingService {
         },
         label,
       );
-      this.metrics.loadSeconds.set({ deployment, model: spec.model, version: String(resolved.version) }, (performance.now() - started) / 1000);
+      const loadMs = performance.now() - started;
+      this.metrics.loadSeconds.set({ deployment, model: spec.model, version: String(resolved.version) }, loadMs / 1000);
       const old = v.current;
       v.current = loaded;
+      v.servingSinceMs = this.clock.now();
+      v.loadMs = Math.round(loadMs);
+      if (spec.alias !== undefined && runsOn === 'worker') prepareSpareWorker();
       v.failure = undefined;
       if (old) void old.retire();
     } catch (err) {

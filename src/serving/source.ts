@@ -29,6 +29,10 @@ export interface ModelSource {
   resolve(model: string, ref: ModelRef): Promise<ResolvedModel>;
   /** Calls `listener` when an alias moves in this process; returns an unsubscribe function. */
   onAliasMoved(listener: (move: AliasMove) => void): () => void;
+  /** Calls `listener` when a version is registered ready in this process; returns an unsubscribe function. */
+  onVersionReady(listener: (model: string, version: number) => void): () => void;
+  /** Fetches a version's files to local disk ahead of a load (nothing to do when they are there). */
+  prefetch(model: string, version: number): Promise<void>;
   /**
    * Registers a check run before a version is deleted: it returns a reason to refuse
    * (e.g. "served by deployment fraud") or undefined to allow.

@@ -137,6 +137,10 @@ export interface VariantStatus {
   servingVersion?: number;
   /** Where the serving version computes: a worker thread, the event loop, the tree worker pool. */
   runsOn?: 'worker' | 'event-loop' | 'tree-pool';
+  /** When the serving version began to answer here (ms since the epoch). */
+  servingSinceMs?: number;
+  /** How long this replica took to resolve, fetch, load and warm the serving version once it acted on the change (ms). */
+  loadMs?: number;
   /** The version being loaded (hot swap in progress). */
   loadingVersion?: number;
   state: DeploymentState;

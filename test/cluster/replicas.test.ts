@@ -11,7 +11,7 @@ import { testConfig } from '../helpers/platform.js';
 import { dropSchema, freshPostgresUri, freshRedisPrefix, postgresSkip, redisSkip, REDIS_URL, tempDir } from '../helpers/services.js';
 
 const pgOnlySkip = await postgresSkip();
-import { LOGREG, breastCancerRows, post, register } from '../serving/helpers.js';
+import { FOREST, LOGREG, breastCancerRows, post, register } from '../serving/helpers.js';
 
 const skip = (await postgresSkip()) || (await redisSkip());
 
@@ -71,6 +71,9 @@ describe('replicas as one system', { skip }, () => {
       return ready.length === 2 ? d.replicas : undefined;
     });
     assert.deepEqual(new Set(replicas.map((r) => r.replica)), new Set([a.platform.cluster.replicaId, b.platform.cluster.replicaId]));
+    const onA = (await a.platform.services.serving.get('d')).status.variants[0];
+    assert.equal(onA.servingVersion, 2);
+    assert.ok(onA.servingSinceMs! > 0 && onA.loadMs! >= 0, JSON.stringify(onA));
   });
 
   test('a shared rate limit holds across both replicas together', async () => {
@@ -125,6 +128,26 @@ describe('replicas as one system', { skip }, () => {
     await b.platform.cluster.beat();
     const windows = await serving.clusterWindows('d');
     assert.deepEqual(windows.map((w) => [w.variant, w.requests, w.errors]), [['primary', 5, 0]]);
+  });
+
+  test("Triton's load of a deployed model through A re-resolves it on B too", async () => {
+    const served = async (server: RunningServer) => (await server.platform.services.serving.get('d')).status.variants[0].servingVersion;
+    assert.deepEqual([await served(a), await served(b)], [2, 2]);
+    // The alias moves behind the replicas' backs (another tool writing the store): neither hears of it.
+    const db = a.platform.metadata.db;
+    const model = await db.selectFrom('reg_model').select('id').where('name', '=', 'm').executeTakeFirstOrThrow();
+    await db.updateTable('reg_alias').set({ version: 1 }).where('model_id', '=', model.id).where('alias', '=', 'prod').execute();
+    const res = await fetch(`${a.url}/v2/repository/models/d/load`, { method: 'POST' });
+    assert.equal(res.status, 200);
+    assert.equal(await served(a), 1, 'the replica that got the call reloaded before answering');
+    await until('B reloaded', async () => ((await served(b)) === 1 ? true : undefined));
+  });
+
+  test('a version registered on A is fetched by B ahead of any alias move', async () => {
+    const registry = a.platform.services.registry;
+    const sha = (await registry.getVersion('m', await register(registry, 'm', FOREST, ['model.onnx']))).sha256!;
+    assert.equal(b.platform.services.registry.cachedCopy(sha), undefined, 'a model B never loaded');
+    await until("the artifact in B's registry cache", async () => (b.platform.services.registry.cachedCopy(sha) ? true : undefined));
   });
 });
 

@@ -3,8 +3,11 @@
  * processes over one PostgreSQL schema, one Redis prefix and one BullMQ queue, artifacts on an
  * S3-compatible server (s3rver) started here, replicas behind nginx running
  * deploy/nginx/modelport.conf. The replicas' store reconcile is set to ten minutes, so whatever
- * one replica learns from the other within the test came over the bus. Delays are printed, not
- * asserted (this machine's load decides them; bench/scaleout measures them).
+ * one replica learns from the other within the test came over the bus. The delays are printed,
+ * not asserted (a shared machine's load decides them): from the change's commit in the store to
+ * the moment the other replica acted on it (when it began serving, less its own resolve, fetch,
+ * load and warm-up, both reported by the replica), and until it served. bench/scaleout measures
+ * them against the issue's 1 s.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -72,17 +75,16 @@ describe('two replicas behind nginx on PostgreSQL, Redis and S3', { skip }, () =
       AWS_SECRET_ACCESS_KEY: 'S3RVER',
       AWS_REGION: 'us-east-1',
     };
-    // The test's own platform registers models (as an embedded CLI would) on the same stores.
-    platform = await createPlatform(loadConfig({ data: tempDir('e2e-client'), logLevel: 'silent' }, env));
     const ports = [await freePort(), await freePort()];
+    // Bounds for a hang, not timings: four processes starting from TypeScript source at once took over 120 s at a load average of 27.
     const started = ports.map((port) => {
       const child = spawnCli(['server', '--port', String(port), '--data', tempDir('e2e-replica')], env);
-      return { child, ready: waitForLine(child, /listening on (\S+)/, 120_000) };
+      return { child, ready: waitForLine(child, /listening on (\S+)/, 240_000) };
     });
     // A dead worker's step goes back to the queue after the 2 s stall timeout.
     const startedWorkers = [0, 1].map(() => {
       const child = spawnCli(['--data', tempDir('e2e-worker'), 'worker', '--concurrency', '1', '--stall-timeout', '2s'], env);
-      return { child, ready: waitForLine(child, /worker (\S+) ready on queue/, 120_000) };
+      return { child, ready: waitForLine(child, /worker (\S+) ready on queue/, 240_000) };
     });
     workers.push(...startedWorkers.map((w) => ({ child: w.child, name: '' })));
     workersReady = Promise.all(
@@ -91,13 +93,8 @@ describe('two replicas behind nginx on PostgreSQL, Redis and S3', { skip }, () =
       }),
     ).then(() => undefined);
     workersReady.catch(() => undefined);
-    for (const s of started) replicas.push({ child: s.child, url: (await s.ready)[1] });
-    const nginxPort = await freePort();
-    const nginxDir = tempDir('e2e-nginx');
-    writeFileSync(join(nginxDir, 'nginx.conf'), loopbackNginxConfig(replicas.map((r) => new URL(r.url).host), nginxPort, nginxDir));
-    nginx = spawn(NGINX, ['-p', nginxDir, '-c', join(nginxDir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'ignore' });
-    lb = `http://127.0.0.1:${nginxPort}`;
-    await until('nginx', async () => ((await fetch(`${lb}/nginx-health`)).ok ? true : undefined));
+    // While the four processes start, the test's own platform registers the models (as an embedded CLI would) on the same stores.
+    platform = await createPlatform(loadConfig({ data: tempDir('e2e-client'), logLevel: 'silent' }, env));
     db = new pg.Client({ connectionString: POSTGRES_URL, options: `-c search_path=${schema}` });
     await db.connect();
     const registry = platform.services.registry;
@@ -105,6 +102,13 @@ describe('two replicas behind nginx on PostgreSQL, Redis and S3', { skip }, () =
     await register(registry, 'm', LOGREG, ['model.onnx']);
     await registry.setAlias('m', 'prod', 1);
     row = (await breastCancerRows())[0];
+    for (const s of started) replicas.push({ child: s.child, url: (await s.ready)[1] });
+    const nginxPort = await freePort();
+    const nginxDir = tempDir('e2e-nginx');
+    writeFileSync(join(nginxDir, 'nginx.conf'), loopbackNginxConfig(replicas.map((r) => new URL(r.url).host), nginxPort, nginxDir));
+    nginx = spawn(NGINX, ['-p', nginxDir, '-c', join(nginxDir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'ignore' });
+    lb = `http://127.0.0.1:${nginxPort}`;
+    await until('nginx', async () => ((await fetch(`${lb}/nginx-health`)).ok ? true : undefined));
   });
 
   after(async () => {
@@ -126,21 +130,33 @@ describe('two replicas behind nginx on PostgreSQL, Redis and S3', { skip }, () =
 
   const infer = (base: string) => post(`${base}/v2/models/d/infer`, { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 30], data: row }] });
 
-  test('a deployment made through A serves from B; an alias moved through B moves what A serves', async () => {
+  /**
+   * How `server` took up a change committed at `committedMs`: the delay until it acted on it
+   * (the bus's part) and until it served (load and warm-up included).
+   */
+  const takeUp = async (server: string, version: number, committedMs: number) => {
+    const d = await json('GET', `${server}/api/v1/deployments/d`);
+    const v = d.body.variants[0] as { serving_version: number; serving_since_ms: number; load_ms: number };
+    assert.equal(v.serving_version, version);
+    return { heardMs: v.serving_since_ms - v.load_ms - committedMs, servedMs: v.serving_since_ms - committedMs, loadMs: v.load_ms };
+  };
+
+  test('a deployment made through A serves from B; an alias moved through B moves what A serves; both over the bus', async () => {
     const [a, b] = replicas;
-    const t0 = performance.now();
     const created = await post(`${a.url}/api/v1/deployments`, { name: 'd', model: 'm', alias: 'prod' });
     assert.equal(created.status, 201, JSON.stringify(created.body));
-    const fromB = await until('the deployment on B', async () => ((await infer(b.url)).body?.model_version === '1' ? true : undefined));
-    const deployMs = performance.now() - t0;
-    assert.equal(fromB, true);
+    await until('the deployment on B', async () => ((await infer(b.url)).body?.model_version === '1' ? true : undefined), 90_000);
+    const deployed = await takeUp(b.url, 1, created.body.created_ms);
 
-    const t1 = performance.now();
     const moved = await json('POST', `${b.url}/api/2.0/mlflow/registered-models/alias`, { name: 'm', alias: 'prod', version: '2' });
     assert.equal(moved.status, 200, JSON.stringify(moved.body));
-    await until('the alias move on A', async () => ((await infer(a.url)).body?.model_version === '2' ? true : undefined));
-    const aliasMs = performance.now() - t1;
-    console.log(`# propagation: deployment A→B served after ${deployMs.toFixed(0)} ms (load and warm-up included), alias move B→A after ${aliasMs.toFixed(0)} ms`);
+    const movedMs = Number((await db.query("select a.updated_ms from reg_alias a join reg_model m on m.id = a.model_id where m.name = 'm' and a.alias = 'prod'")).rows[0].updated_ms);
+    await until('the alias move on A', async () => ((await infer(a.url)).body?.model_version === '2' ? true : undefined), 90_000).catch(async (err: Error) => {
+      throw new Error(`${err.message}; A reports ${JSON.stringify((await json('GET', `${a.url}/api/v1/deployments/d`)).body.variants)}`);
+    });
+    const aliased = await takeUp(a.url, 2, movedMs);
+    const say = (t: typeof deployed) => `acted on after ${t.heardMs.toFixed(0)} ms, served after ${t.servedMs.toFixed(0)} ms (resolve, fetch, load and warm-up ${t.loadMs} ms)`;
+    console.log(`# propagation: deployment A→B ${say(deployed)}; alias move B→A ${say(aliased)}`);
 
     const seen = await until('both replicas ready in the heartbeats', async () => {
       const d = await json('GET', `${lb}/api/v1/deployments/d`);
@@ -182,7 +198,7 @@ describe('two replicas behind nginx on PostgreSQL, Redis and S3', { skip }, () =
     const started = await json('POST', `${lb}/api/v1/pipelines/runs`, { definition });
     assert.equal(started.status, 201, JSON.stringify(started.body));
     assert.equal(started.body.queue, env.MODELPORT_QUEUE);
-    await until('the hold step running on a worker', async () => (existsSync(join(dir, 'hold.pid')) ? true : undefined));
+    await until('the hold step running on a worker', async () => (existsSync(join(dir, 'hold.pid')) ? true : undefined), 90_000);
     const victim = readFileSync(join(dir, 'started'), 'utf8').trim();
     const index = workers.findIndex((w) => w.name === victim);
     assert.notEqual(index, -1, `the step ran on ${victim}, one of ${workers.map((w) => w.name)}`);
