@@ -9,7 +9,9 @@ import { existsSync, statSync } from 'node:fs';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import duckdb from '@duckdb/node-bindings';
 import { invalidArgument, notFound } from '../../core/errors.js';
+import { collectYoung } from '../../core/gc.js';
 import { describe, readError, readerSql, sqlIdent, sqlString, tableFormatOf, type TableFormat } from '../../data/read-table.js';
 import type { Batch, Signature } from '../../models/index.js';
 import { csvHeader, encodeChunk, outputLayout, type OutputColumn, type OutputFormat } from './encode.js';
@@ -54,6 +56,8 @@ export interface BatchJobResult {
 export const DEFAULT_CHUNK_ROWS = 10_000;
 /** Chunks scored and written at once: one on each core while the next is read. */
 const IN_FLIGHT = 2;
+/** DuckDB chunks (2,048 rows) read between two collections of their dead wrappers: ~8 MiB. */
+const CHUNKS_PER_COLLECTION = 16;
 
 const OUTPUT_FORMATS: Record<string, OutputFormat> = { '.csv': 'csv', '.jsonl': 'jsonl', '.ndjson': 'jsonl', '.parquet': 'parquet', '.pq': 'parquet' };
 
@@ -79,10 +83,10 @@ interface Chunk {
 
 /**
  * Chunks of `chunkRows` rows (the last one shorter), from chunk `first` on. Numeric columns are
- * copied from DuckDB's vectors into one Float64Array per chunk: boxing every value into a JS
- * array first cost most of a job's memory and garbage collection. The rows before `first` are
- * read and dropped here rather than skipped with OFFSET: DuckDB's LIMIT and OFFSET collect
- * their whole result before handing out any of it, so memory would grow with the file.
+ * copied straight from DuckDB's vectors (NULL was made NaN in SQL, so they carry no nulls) into
+ * one Float64Array per chunk. The rows before `first` are read and dropped here rather than
+ * skipped with OFFSET: DuckDB's LIMIT and OFFSET collect their whole result before handing out
+ * any of it, so memory would grow with the file.
  */
 async function* readChunks(con: DuckDBConnection, sql: string, numeric: readonly boolean[], chunkRows: number, first: number, fail: (err: unknown) => Error): AsyncGenerator<Chunk> {
   const result = await con.stream(sql).catch((err) => Promise.reject(fail(err)));
@@ -91,9 +95,15 @@ async function* readChunks(con: DuckDBConnection, sql: string, numeric: readonly
   let columns = fresh();
   let rows = 0;
   let skip = first * chunkRows;
-  for (;;) {
+  const ready: Chunk[] = [];
+  /**
+   * Copies DuckDB's next chunk (2,048 rows) whole, so no DuckDB chunk is alive while this
+   * generator waits on its consumer: one that is gets promoted past the young collections
+   * that free it, and its native memory waits for a full one.
+   */
+  const fetch = async (): Promise<boolean> => {
     const chunk = await result.fetchChunk().catch((err) => Promise.reject(fail(err)));
-    if (!chunk || chunk.rowCount === 0) break;
+    if (!chunk || chunk.rowCount === 0) return false;
     let from = Math.min(skip, chunk.rowCount);
     skip -= from;
     while (from < chunk.rowCount) {
@@ -101,8 +111,8 @@ async function* readChunks(con: DuckDBConnection, sql: string, numeric: readonly
       for (let c = 0; c < numeric.length; c++) {
         const target = columns[c];
         if (target instanceof Float64Array) {
-          const vector = chunk.getColumnVector(c);
-          for (let r = 0; r < take; r++) target[rows + r] = (vector.getItem(from + r) as number | null) ?? Number.NaN;
+          const data = duckdb.vector_get_data(duckdb.data_chunk_get_vector(chunk.chunk, c), chunk.rowCount * 8);
+          target.set(new Float64Array(data.buffer, data.byteOffset, chunk.rowCount).subarray(from, from + take), rows);
         } else {
           const values = chunk.getColumnValues(c);
           for (let r = from; r < from + take; r++) target.push(values[r]);
@@ -111,11 +121,18 @@ async function* readChunks(con: DuckDBConnection, sql: string, numeric: readonly
       rows += take;
       from += take;
       if (rows === chunkRows) {
-        yield { index: index++, rows, columns };
+        ready.push({ index: index++, rows, columns });
         columns = fresh();
         rows = 0;
       }
     }
+    return true;
+  };
+  for (let fetched = 1; ; fetched++) {
+    if (fetched % CHUNKS_PER_COLLECTION === 0) collectYoung();
+    const more = await fetch();
+    while (ready.length > 0) yield ready.shift()!;
+    if (!more) break;
   }
   if (rows > 0) yield { index, rows, columns };
 }
