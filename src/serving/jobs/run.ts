@@ -60,6 +60,11 @@ export interface BatchJobResult {
 export const DEFAULT_CHUNK_ROWS = 10_000;
 /** Chunks scored and written at once: one on each core while the next is read. */
 const IN_FLIGHT = 2;
+/**
+ * DuckDB's CSV read buffer: its default (16 lines of the 2 MiB longest line) held ~80 MiB more at
+ * the peak and parsed no faster. It must hold the longest line, which is DuckDB's limit anyway.
+ */
+const CSV_BUFFER_BYTES = 2 << 20;
 /** DuckDB chunks (2,048 rows) read between two collections of their dead wrappers: ~8 MiB. */
 const CHUNKS_PER_COLLECTION = 16;
 
@@ -99,10 +104,13 @@ async function* readChunks(
   chunkRows: number,
   first: number,
   seen: { rows: number },
+  spare: ChunkColumn[][],
   fail: (err: unknown) => Error,
 ): AsyncGenerator<Chunk> {
   const result = await con.stream(sql).catch((err) => Promise.reject(fail(err)));
-  const fresh = (): ChunkColumn[] => numeric.map((n) => (n ? new Float64Array(chunkRows) : []));
+  // A scored chunk's number columns come back through `spare`: ~2.4 MiB a chunk at 30 features
+  // that would otherwise wait for a full collection.
+  const fresh = (): ChunkColumn[] => spare.pop()?.map((c) => (c instanceof Float64Array ? c : [])) ?? numeric.map((n) => (n ? new Float64Array(chunkRows) : []));
   let index = first;
   let columns = fresh();
   let rows = 0;
@@ -187,10 +195,12 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
   // freed: one arena took ~40 MiB off a 1M-row job's peak and no CPU.
   process.env.DUCKDB_JE_MALLOC_CONF ??= 'narenas:1';
   const { DuckDBInstance } = await import('@duckdb/node-api');
-  const instance = await DuckDBInstance.create(':memory:', { memory_limit: '256MB', threads: '2' });
+  // One DuckDB thread: decoding is a small share of a job's CPU beside the tree workers and the
+  // main thread, and each thread holds its own read buffers (~30 MiB at 1M rows).
+  const instance = await DuckDBInstance.create(':memory:', { memory_limit: '256MB', threads: '1' });
   const con = await instance.connect();
   try {
-    const from = readerSql(input, inputFormat);
+    const from = readerSql(input, inputFormat, { csvBufferBytes: CSV_BUFFER_BYTES });
     let file;
     try {
       file = await describe(con, from);
@@ -215,6 +225,7 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
     while (parts.done.has(first)) first++;
     hooks.onStart?.(total, Math.min(total, parts.done.size * chunkRows));
     const sql = `SELECT ${plan.select.join(', ')} FROM ${from}`;
+    const spare: ChunkColumn[][] = [];
     const work = async (chunk: Chunk) => {
       const out = await scorer.score(plan.toBatch(chunk.columns, chunk.rows));
       if (out.rows !== chunk.rows) throw invalidArgument(`the model answered ${out.rows} rows for a chunk of ${chunk.rows}`);
@@ -222,12 +233,13 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
       await parts.fixLayout(layout);
       const kept = chunk.columns.slice(plan.features) as (string | null)[][];
       await parts.commit(chunk.index, encodeChunk(format, layout, kept, out));
+      if (spare.length < IN_FLIGHT) spare.push(chunk.columns);
       hooks.onChunk?.(chunk.rows);
     };
     const inFlight: Promise<void>[] = [];
     const seen = { rows: 0 };
     try {
-      for await (const chunk of readChunks(con, sql, plan.numeric, chunkRows, first, seen, (err) => readError(input, inputFormat, err))) {
+      for await (const chunk of readChunks(con, sql, plan.numeric, chunkRows, first, seen, spare, (err) => readError(input, inputFormat, err))) {
         if (hooks.signal?.aborted) break;
         if (parts.done.has(chunk.index)) continue;
         inFlight.push(work(chunk));
