@@ -3,7 +3,8 @@
  * from Parquet and from CSV through the XGBoost fixture model as a modelport batch job, against
  * the runtime's raw batch speed on the same rows in memory (the limit) and against Python
  * (pandas read_csv in chunks + XGBoost inplace_predict; Debian has no pyarrow, so Parquet has
- * no Python row). Peak RSS of each process. Then stream scoring through Redis Streams with one
+ * no Python row). Peak RSS of each process, and of a job on three times the rows (memory must not
+ * grow with the file). modelport's jobs run the tsc-compiled dist/ (built first), as in production. Then stream scoring through Redis Streams with one
  * and two consumers: events/s and the p99 from event added to prediction written.
  *
  *   node --import tsx bench/batch/run.ts            (BENCH_ROWS=20000 BENCH_EVENTS=5000 for a check)
@@ -28,25 +29,31 @@ const TMP = mkdtempSync(join(os.tmpdir(), 'mpbench-batch-'));
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const mib = (kib: number) => `${Math.round(kib / 1024)} MiB`;
 
-/** ROWS rows with an id: the 114 held-out rows repeated, each copy scaled by up to ±5% so rows differ. */
-async function makeInputs(): Promise<{ csv: string; parquet: string; features: string[] }> {
+/** `rows` rows with an id: the 114 held-out rows repeated, each copy scaled by up to ±5% so rows differ. */
+async function makeInputs(rows: number, withCsv = true): Promise<{ csv: string; parquet: string; features: string[] }> {
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const db = await DuckDBInstance.create(':memory:');
   const con = await db.connect();
   const features = readFileSync(join(XGB, 'input.csv'), 'utf8').split('\n')[0].split(',');
-  const csv = join(TMP, 'rows.csv');
-  const parquet = join(TMP, 'rows.parquet');
+  const csv = join(TMP, `rows-${rows}.csv`);
+  const parquet = join(TMP, `rows-${rows}.parquet`);
   await con.run(`CREATE TABLE base AS SELECT row_number() OVER () - 1 AS k, * FROM read_csv('${join(XGB, 'input.csv')}', header = true)`);
   const scaled = features.map((f) => `"${f}" * (0.95 + 0.1 * ((r.range * 7919) % 1000) / 1000.0) AS "${f}"`).join(', ');
-  await con.run(`CREATE TABLE t AS SELECT r.range AS id, ${scaled} FROM range(${ROWS}) r JOIN base b ON b.k = r.range % 114 ORDER BY r.range`);
-  await con.run(`COPY t TO '${csv}' (HEADER)`);
+  await con.run(`CREATE TABLE t AS SELECT r.range AS id, ${scaled} FROM range(${rows}) r JOIN base b ON b.k = r.range % 114 ORDER BY r.range`);
+  if (withCsv) await con.run(`COPY t TO '${csv}' (HEADER)`);
   await con.run(`COPY t TO '${parquet}' (FORMAT PARQUET)`);
   con.closeSync();
   db.closeSync();
   return { csv, parquet, features };
 }
 
-function child(cmd: string, args: string[]): { seconds: number; max_rss_kib: number } {
+interface Measured {
+  seconds: number;
+  cpu_seconds?: number;
+  max_rss_kib: number;
+}
+
+function child(cmd: string, args: string[]): Measured {
   const out = execFileSync(cmd, args, { encoding: 'utf8', cwd: ROOT, maxBuffer: 1 << 20 });
   return JSON.parse(out.trim().split('\n').pop()!);
 }
@@ -112,24 +119,31 @@ async function streamRun(consumers: number, features: string[]): Promise<{ event
 
 const load = () => os.loadavg()[0].toFixed(1);
 const loadBefore = load();
-const { csv, parquet, features } = await makeInputs();
+const { csv, parquet, features } = await makeInputs(ROWS);
 const limit = await rawRuntime(csv, features);
-const job = (input: string) => child(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'job.ts'), input, join(TMP, `out-${Date.now()}.csv`), String(CHUNK)]);
+execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+const job = (input: string) => child(process.execPath, [join(import.meta.dirname, 'job.mjs'), input, join(TMP, `out-${Date.now()}.csv`), String(CHUNK)]);
 const fromParquet = job(parquet);
 const fromCsv = job(csv);
-let peer: { seconds: number; max_rss_kib: number } | undefined;
+const large = await makeInputs(3 * ROWS, false);
+const fromLarge = job(large.parquet);
+rmSync(large.parquet);
+let peer: Measured | undefined;
 try {
   peer = child('/usr/bin/python3', [join(import.meta.dirname, 'pandas_peer.py'), join(XGB, 'model.json'), csv, join(TMP, 'peer.csv'), String(CHUNK)]);
 } catch (err) {
   console.error(`python peer failed: ${(err as Error).message}`);
 }
-const rate = (r: { seconds: number }) => ROWS / r.seconds;
+const rate = (r: Measured, n = ROWS) => n / r.seconds;
+const cpuPerRow = (r: Measured, n = ROWS) => (r.cpu_seconds === undefined ? '–' : `${((r.cpu_seconds / n) * 1e6).toFixed(2)} µs`);
+const vsPeer = (r: Measured, n = ROWS) => (peer ? `${(rate(r, n) / rate(peer)).toFixed(2)}×` : '');
 const rows = [
-  ['runtime raw batch (in memory, the limit)', fmt(limit), '1.00×', '', '–'],
-  ['modelport predict, Parquet → CSV', fmt(rate(fromParquet)), `${(rate(fromParquet) / limit).toFixed(2)}×`, peer ? `${(rate(fromParquet) / rate(peer)).toFixed(2)}×` : '', mib(fromParquet.max_rss_kib)],
-  ['modelport predict, CSV → CSV', fmt(rate(fromCsv)), `${(rate(fromCsv) / limit).toFixed(2)}×`, peer ? `${(rate(fromCsv) / rate(peer)).toFixed(2)}×` : '', mib(fromCsv.max_rss_kib)],
+  ['runtime raw batch (in memory, the limit)', fmt(limit), '1.00×', '', '–', '–'],
+  ['modelport predict, Parquet → CSV', fmt(rate(fromParquet)), `${(rate(fromParquet) / limit).toFixed(2)}×`, vsPeer(fromParquet), cpuPerRow(fromParquet), mib(fromParquet.max_rss_kib)],
+  ['modelport predict, CSV → CSV', fmt(rate(fromCsv)), `${(rate(fromCsv) / limit).toFixed(2)}×`, vsPeer(fromCsv), cpuPerRow(fromCsv), mib(fromCsv.max_rss_kib)],
+  [`modelport predict, Parquet → CSV, ${fmt(3 * ROWS)} rows`, fmt(rate(fromLarge, 3 * ROWS)), `${(rate(fromLarge, 3 * ROWS) / limit).toFixed(2)}×`, vsPeer(fromLarge, 3 * ROWS), cpuPerRow(fromLarge, 3 * ROWS), mib(fromLarge.max_rss_kib)],
 ];
-if (peer) rows.push(['Python pandas read_csv + XGBoost inplace_predict, CSV → CSV', fmt(rate(peer)), `${(rate(peer) / limit).toFixed(2)}×`, '1.00× (peer)', mib(peer.max_rss_kib)]);
+if (peer) rows.push(['Python pandas read_csv + XGBoost inplace_predict, CSV → CSV', fmt(rate(peer)), `${(rate(peer) / limit).toFixed(2)}×`, '1.00× (peer)', '–', mib(peer.max_rss_kib)]);
 const streams = [];
 for (const consumers of [1, 2]) {
   const s = await streamRun(consumers, features);
@@ -142,10 +156,12 @@ Load average (1 min) ${loadBefore} at the start, ${load()} at the end.
 
 ### ${fmt(ROWS)} rows × 30 features through the XGBoost fixture (60 trees), chunks of ${fmt(CHUNK)} rows, id kept
 
-Each job ran in a process of its own (peak RSS is that process's). modelport's time is the job
-alone (the deployment already loaded); Python's includes loading the booster.
+Each job ran in a process of its own (peak RSS is that process's, VmHWM). modelport's jobs run the
+tsc-compiled dist/ as \`modelport predict\` does, and their time and CPU (all threads) are the job
+alone (the deployment already loaded); Python's time includes loading the booster. CPU per row
+is the figure to compare across runs on a loaded machine.
 
-${table(['what', 'rows/s', 'vs raw runtime', 'vs Python peer', 'peak RSS'], rows)}
+${table(['what', 'rows/s', 'vs raw runtime', 'vs Python peer', 'CPU per row', 'peak RSS'], rows)}
 
 ### Stream: ${fmt(EVENTS)} events through Redis Streams (micro-batches of 256), events added as fast as one client can
 

@@ -65,12 +65,14 @@ export const sqlIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
 const csvDelimiter = (path: string) => (extname(path).toLowerCase() === '.tsv' ? '\t' : ',');
 
-export function readerSql(path: string, format: TableFormat): string {
+export function readerSql(path: string, format: TableFormat, options: { csvBufferBytes?: number } = {}): string {
   switch (format) {
-    case 'csv':
+    case 'csv': {
       // The delimiter is fixed by the extension: left to the sniffer, a ragged comma file is
       // silently read as one wide text column instead of failing.
-      return `read_csv(${sqlString(path)}, header = true, delim = ${sqlString(csvDelimiter(path))}, quote = '"', escape = '"')`;
+      const buffer = options.csvBufferBytes === undefined ? '' : `, buffer_size = ${options.csvBufferBytes}`;
+      return `read_csv(${sqlString(path)}, header = true, delim = ${sqlString(csvDelimiter(path))}, quote = '"', escape = '"'${buffer})`;
+    }
     case 'jsonl':
       return `read_json(${sqlString(path)}, format = 'newline_delimited')`;
     case 'parquet':

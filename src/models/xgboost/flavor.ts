@@ -12,7 +12,7 @@ import type { Flavor, LoadOptions, Predictor } from '../predictor.js';
 import { formatSpec, type Signature, type TensorSpec } from '../signature.js';
 import { accumulateMargins, compileForest, fillBase, type Forest } from './forest.js';
 import { parseXgboost, transformOf, type Transform, type XgbModel } from './model.js';
-import { TreePool } from './pool.js';
+import { SharedBuffers, TreePool } from './pool.js';
 
 /**
  * Tree steps (rows × summed tree depths) below which a batch stays on the calling thread:
@@ -76,6 +76,7 @@ class XgboostPredictor implements Predictor {
   private readonly pool: TreePool | undefined;
   private readonly featureNames: readonly string[];
   private readonly parallelMinRows: number;
+  private readonly buffers = new SharedBuffers();
   private closed = false;
 
   constructor(
@@ -96,7 +97,7 @@ class XgboostPredictor implements Predictor {
   matrix(batch: Batch, shared: boolean): Float32Array {
     const nf = this.forest.numFeature;
     const n = batch.rows;
-    const alloc = (len: number) => (shared ? new Float32Array(new SharedArrayBuffer(Math.max(1, len) * 4), 0, len) : new Float32Array(len));
+    const alloc = (len: number) => (shared ? this.buffers.take(len) : new Float32Array(len));
     const only = batch.columns.size === 1 ? [...batch.columns][0] : undefined;
     if (only && only[1].shape.length === 1 && !this.featureNames.includes(only[0])) {
       const [name, col] = only;
@@ -126,13 +127,19 @@ class XgboostPredictor implements Predictor {
     const k = this.forest.numGroups;
     const parallel = this.pool !== undefined && n >= this.parallelMinRows;
     const x = this.matrix(batch, parallel);
-    const margins = parallel ? new Float32Array(new SharedArrayBuffer(Math.max(1, n * k) * 4), 0, n * k) : new Float32Array(n * k);
+    const margins = parallel ? this.buffers.take(n * k) : new Float32Array(n * k);
     fillBase(this.forest, margins);
-    if (parallel) await this.pool!.run(x, this.forest.numFeature, n, margins);
-    else accumulateMargins(this.forest, x, this.forest.numFeature, 0, n, margins);
+    if (parallel) {
+      try {
+        await this.pool!.run(x, this.forest.numFeature, n, margins);
+      } finally {
+        this.buffers.give(x);
+      }
+    } else accumulateMargins(this.forest, x, this.forest.numFeature, 0, n, margins);
     const prediction = applyTransform(this.transform, margins, n, k);
     const shape = k > 1 ? [k] : [];
     const margin = parallel ? margins.slice() : margins;
+    if (parallel) this.buffers.give(margins);
     return Batch.from(
       [
         ['margin', { dtype: 'float32', shape, data: margin }],

@@ -86,6 +86,34 @@ class WorkerSet {
   }
 }
 
+/**
+ * Shared float32 buffers a model hands the workers, reused from call to call. A worker's isolate
+ * keeps every SharedArrayBuffer it was sent alive until its own garbage collection, which its
+ * tiny heap rarely needs: a fresh buffer per batch grew a batch job's memory by the size of
+ * every matrix it scored. Reused buffers keep the backing stores to the calls in flight.
+ */
+export class SharedBuffers {
+  private readonly free: SharedArrayBuffer[] = [];
+
+  /** `length` floats of shared memory, of unspecified content. */
+  take(length: number): Float32Array {
+    const bytes = Math.max(1, length) * 4;
+    const i = this.free.findIndex((b) => b.byteLength >= bytes);
+    const buffer = i >= 0 ? this.free.splice(i, 1)[0] : new SharedArrayBuffer(bytes);
+    return new Float32Array(buffer, 0, length);
+  }
+
+  /** Returns a buffer from take(); a few are kept, the largest first. */
+  give(array: Float32Array): void {
+    this.free.push(array.buffer as SharedArrayBuffer);
+    this.free.sort((a, b) => b.byteLength - a.byteLength);
+    if (this.free.length > MAX_FREE_BUFFERS) this.free.pop();
+  }
+}
+
+/** Two buffers (matrix, margins) for each of a few concurrent calls. */
+const MAX_FREE_BUFFERS = 8;
+
 let shared: WorkerSet | undefined;
 const CHUNKS_PER_WORKER = 4;
 const MIN_CHUNK_ROWS = 256;

@@ -9,9 +9,12 @@ import { existsSync, statSync } from 'node:fs';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import duckdb from '@duckdb/node-bindings';
 import { invalidArgument, notFound } from '../../core/errors.js';
+import { collectYoung } from '../../core/gc.js';
 import { describe, readError, readerSql, sqlIdent, sqlString, tableFormatOf, type TableFormat } from '../../data/read-table.js';
 import type { Batch, Signature } from '../../models/index.js';
+import { inputRows } from './count.js';
 import { csvHeader, encodeChunk, outputLayout, type OutputColumn, type OutputFormat } from './encode.js';
 import { JobParts, syncDir, workDirOf } from './parts.js';
 import { planColumns, type ChunkColumn } from './plan.js';
@@ -35,7 +38,10 @@ export interface BatchJobSpec {
 }
 
 export interface BatchJobHooks {
-  /** Called once the input is checked: its rows, and how many an earlier run already scored. */
+  /**
+   * Called once the input is checked: its rows (counted from line breaks for a text file, so a
+   * blank line may make it differ from `rows` in the result), and how many an earlier run already scored.
+   */
   onStart?(total: number, alreadyDone: number): void;
   onChunk?(rows: number): void;
   /** Stops the job after the chunks in flight; what was committed stays for a resume. */
@@ -54,6 +60,13 @@ export interface BatchJobResult {
 export const DEFAULT_CHUNK_ROWS = 10_000;
 /** Chunks scored and written at once: one on each core while the next is read. */
 const IN_FLIGHT = 2;
+/**
+ * DuckDB's CSV read buffer: its default (16 lines of the 2 MiB longest line) held ~80 MiB more at
+ * the peak and parsed no faster. It must hold the longest line, which is DuckDB's limit anyway.
+ */
+const CSV_BUFFER_BYTES = 2 << 20;
+/** DuckDB chunks (2,048 rows) read between two collections of their dead wrappers: ~8 MiB. */
+const CHUNKS_PER_COLLECTION = 16;
 
 const OUTPUT_FORMATS: Record<string, OutputFormat> = { '.csv': 'csv', '.jsonl': 'jsonl', '.ndjson': 'jsonl', '.parquet': 'parquet', '.pq': 'parquet' };
 
@@ -79,21 +92,39 @@ interface Chunk {
 
 /**
  * Chunks of `chunkRows` rows (the last one shorter), from chunk `first` on. Numeric columns are
- * copied from DuckDB's vectors into one Float64Array per chunk: boxing every value into a JS
- * array first cost most of a job's memory and garbage collection. The rows before `first` are
- * read and dropped here rather than skipped with OFFSET: DuckDB's LIMIT and OFFSET collect
- * their whole result before handing out any of it, so memory would grow with the file.
+ * copied straight from DuckDB's vectors (NULL was made NaN in SQL, so they carry no nulls) into
+ * one Float64Array per chunk. The rows before `first` are read and dropped here rather than
+ * skipped with OFFSET: DuckDB's LIMIT and OFFSET collect their whole result before handing out
+ * any of it, so memory would grow with the file.
  */
-async function* readChunks(con: DuckDBConnection, sql: string, numeric: readonly boolean[], chunkRows: number, first: number, fail: (err: unknown) => Error): AsyncGenerator<Chunk> {
+async function* readChunks(
+  con: DuckDBConnection,
+  sql: string,
+  numeric: readonly boolean[],
+  chunkRows: number,
+  first: number,
+  seen: { rows: number },
+  spare: ChunkColumn[][],
+  fail: (err: unknown) => Error,
+): AsyncGenerator<Chunk> {
   const result = await con.stream(sql).catch((err) => Promise.reject(fail(err)));
-  const fresh = (): ChunkColumn[] => numeric.map((n) => (n ? new Float64Array(chunkRows) : []));
+  // A scored chunk's number columns come back through `spare`: ~2.4 MiB a chunk at 30 features
+  // that would otherwise wait for a full collection.
+  const fresh = (): ChunkColumn[] => spare.pop()?.map((c) => (c instanceof Float64Array ? c : [])) ?? numeric.map((n) => (n ? new Float64Array(chunkRows) : []));
   let index = first;
   let columns = fresh();
   let rows = 0;
   let skip = first * chunkRows;
-  for (;;) {
+  const ready: Chunk[] = [];
+  /**
+   * Copies DuckDB's next chunk (2,048 rows) whole, so no DuckDB chunk is alive while this
+   * generator waits on its consumer: one that is gets promoted past the young collections
+   * that free it, and its native memory waits for a full one.
+   */
+  const fetch = async (): Promise<boolean> => {
     const chunk = await result.fetchChunk().catch((err) => Promise.reject(fail(err)));
-    if (!chunk || chunk.rowCount === 0) break;
+    if (!chunk || chunk.rowCount === 0) return false;
+    seen.rows += chunk.rowCount;
     let from = Math.min(skip, chunk.rowCount);
     skip -= from;
     while (from < chunk.rowCount) {
@@ -101,8 +132,8 @@ async function* readChunks(con: DuckDBConnection, sql: string, numeric: readonly
       for (let c = 0; c < numeric.length; c++) {
         const target = columns[c];
         if (target instanceof Float64Array) {
-          const vector = chunk.getColumnVector(c);
-          for (let r = 0; r < take; r++) target[rows + r] = (vector.getItem(from + r) as number | null) ?? Number.NaN;
+          const data = duckdb.vector_get_data(duckdb.data_chunk_get_vector(chunk.chunk, c), chunk.rowCount * 8);
+          target.set(new Float64Array(data.buffer, data.byteOffset, chunk.rowCount).subarray(from, from + take), rows);
         } else {
           const values = chunk.getColumnValues(c);
           for (let r = from; r < from + take; r++) target.push(values[r]);
@@ -111,11 +142,18 @@ async function* readChunks(con: DuckDBConnection, sql: string, numeric: readonly
       rows += take;
       from += take;
       if (rows === chunkRows) {
-        yield { index: index++, rows, columns };
+        ready.push({ index: index++, rows, columns });
         columns = fresh();
         rows = 0;
       }
     }
+    return true;
+  };
+  for (let fetched = 1; ; fetched++) {
+    if (fetched % CHUNKS_PER_COLLECTION === 0) collectYoung();
+    const more = await fetch();
+    while (ready.length > 0) yield ready.shift()!;
+    if (!more) break;
   }
   if (rows > 0) yield { index, rows, columns };
 }
@@ -152,11 +190,17 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
   const inputFormat = inputFormatOf(input);
   if (!existsSync(dirname(output))) throw notFound(`--output: folder ${dirname(output)} does not exist`);
   if (input === output) throw invalidArgument('--output: must not be the input file');
+  // DuckDB's jemalloc reads this when DuckDB first allocates (a no-op if this process already
+  // used DuckDB). Its default arena per CPU kept what each libuv thread fetching chunks had
+  // freed: one arena took ~40 MiB off a 1M-row job's peak and no CPU.
+  process.env.DUCKDB_JE_MALLOC_CONF ??= 'narenas:1';
   const { DuckDBInstance } = await import('@duckdb/node-api');
-  const instance = await DuckDBInstance.create(':memory:', { memory_limit: '256MB', threads: '2' });
+  // One DuckDB thread: decoding is a small share of a job's CPU beside the tree workers and the
+  // main thread, and each thread holds its own read buffers (~30 MiB at 1M rows).
+  const instance = await DuckDBInstance.create(':memory:', { memory_limit: '256MB', threads: '1' });
   const con = await instance.connect();
   try {
-    const from = readerSql(input, inputFormat);
+    const from = readerSql(input, inputFormat, { csvBufferBytes: CSV_BUFFER_BYTES });
     let file;
     try {
       file = await describe(con, from);
@@ -164,7 +208,7 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
       throw readError(input, inputFormat, err);
     }
     const plan = planColumns(file, scorer.signature, spec.keep ?? []);
-    const total = Number((await con.runAndReadAll(`SELECT count(*) FROM ${from}`).catch((err) => Promise.reject(readError(input, inputFormat, err)))).getRowsJS()[0][0]);
+    const total = await inputRows(con, from, input, inputFormat).catch((err) => Promise.reject(readError(input, inputFormat, err)));
     if (total === 0) throw invalidArgument(`--input: ${input} has no rows to score`);
     const stat = statSync(input);
     const parts = await JobParts.open(workDirOf(output), {
@@ -177,12 +221,11 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
       chunkRows,
       model: scorer.identity,
     });
-    const chunks = Math.ceil(total / chunkRows);
     let first = 0;
-    while (first < chunks && parts.done.has(first)) first++;
-    const alreadyDone = [...parts.done].filter((i) => i < chunks).reduce((n, i) => n + Math.min(chunkRows, total - i * chunkRows), 0);
-    hooks.onStart?.(total, alreadyDone);
+    while (parts.done.has(first)) first++;
+    hooks.onStart?.(total, Math.min(total, parts.done.size * chunkRows));
     const sql = `SELECT ${plan.select.join(', ')} FROM ${from}`;
+    const spare: ChunkColumn[][] = [];
     const work = async (chunk: Chunk) => {
       const out = await scorer.score(plan.toBatch(chunk.columns, chunk.rows));
       if (out.rows !== chunk.rows) throw invalidArgument(`the model answered ${out.rows} rows for a chunk of ${chunk.rows}`);
@@ -190,11 +233,13 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
       await parts.fixLayout(layout);
       const kept = chunk.columns.slice(plan.features) as (string | null)[][];
       await parts.commit(chunk.index, encodeChunk(format, layout, kept, out));
+      if (spare.length < IN_FLIGHT) spare.push(chunk.columns);
       hooks.onChunk?.(chunk.rows);
     };
     const inFlight: Promise<void>[] = [];
+    const seen = { rows: 0 };
     try {
-      for await (const chunk of readChunks(con, sql, plan.numeric, chunkRows, first, (err) => readError(input, inputFormat, err))) {
+      for await (const chunk of readChunks(con, sql, plan.numeric, chunkRows, first, seen, spare, (err) => readError(input, inputFormat, err))) {
         if (hooks.signal?.aborted) break;
         if (parts.done.has(chunk.index)) continue;
         inFlight.push(work(chunk));
@@ -207,14 +252,15 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
     await Promise.all(inFlight);
     hooks.signal?.throwIfAborted();
     const layout = parts.layout;
-    if (!layout) throw invalidArgument(`--input: ${input} has no rows to score`);
+    if (!layout || seen.rows === 0) throw invalidArgument(`--input: ${input} has no rows to score`);
+    const chunks = Math.ceil(seen.rows / chunkRows);
     const tmp = `${output}.modelport-tmp`;
     if (format === 'parquet') await stitchParquet(con, parts, chunks, layout, tmp);
     else await stitchText(parts, chunks, format === 'csv' ? csvHeader(layout) : '', tmp);
     await rename(tmp, output);
     await syncDir(dirname(output));
     await parts.remove();
-    return { rows: total, chunks, resumedChunks: parts.done.size, output, format };
+    return { rows: seen.rows, chunks, resumedChunks: parts.done.size, output, format };
   } finally {
     con.closeSync();
     instance.closeSync();

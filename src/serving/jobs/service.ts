@@ -278,7 +278,7 @@ export class JobsService {
       await this.update(id, { model: scorer.identity });
       let done = 0;
       let saved = 0;
-      await runBatchJob({ deployment: job.deployment, input, output, keep: job.keep, chunkRows: job.chunkRows }, scorer, {
+      const result = await runBatchJob({ deployment: job.deployment, input, output, keep: job.keep, chunkRows: job.chunkRows }, scorer, {
         signal: stop.signal,
         onStart: (total, already) => {
           done = already;
@@ -294,7 +294,7 @@ export class JobsService {
         },
       });
       const stored = await this.deps.blobs.put(createReadStream(output, { highWaterMark: 1 << 20 }));
-      await this.update(id, { state: 'succeeded', rows_done: done, output_sha256: stored.sha256, output_bytes: stored.size, finished_ms: this.deps.clock.now() });
+      await this.update(id, { state: 'succeeded', rows_total: result.rows, rows_done: result.rows, output_sha256: stored.sha256, output_bytes: stored.size, finished_ms: this.deps.clock.now() });
       await rm(dir, { recursive: true, force: true });
     } catch (err) {
       // Closing keeps the committed chunks for the next start; a cancel drops them.
