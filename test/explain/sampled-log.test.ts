@@ -17,7 +17,7 @@ import { payloadCipher } from '../../src/security/sealed-payload.js';
 import { tempDir } from '../helpers/services.js';
 
 const explanation: Explanation = {
-  method: 'kernel_shap',
+  method: 'kernel',
   output: 'score',
   featureNames: ['salary_of_alice', 'age'],
   attributions: { rows: 1, groups: 1, features: 2, values: Float64Array.from([0.25, -1.5]), base: Float64Array.from([3]) },

@@ -76,7 +76,7 @@ test('objects are stored encrypted, unreadable without the key, refused when alt
   try {
     second = (await during.blobs.put('written after rotation')).sha256;
     // A logged explanation sealed under the old key, as the sampled log stored it before rotation.
-    const body = JSON.stringify({ method: 'kernel_shap', output: 'y', featureNames: ['income'], rows: 1, groups: 1, values: [0.5], base: [2] });
+    const body = JSON.stringify({ method: 'kernel', output: 'y', featureNames: ['income'], rows: 1, groups: 1, values: [0.5], base: [2] });
     const sealed = textCipher(payloadCipher(new Keyring({ key: oldKey }), 'x'), 'x').seal(body);
     await (during.metadata.db as Kysely<ExplainTables>).insertInto('exp_logged').values({ request_id: 'r1', deployment: 'd', model: 'm', version: 1, time_ms: 1, body: sealed }).execute();
     assert.deepEqual(await readBlob(during.blobs, first.sha256), secret, 'old objects stay readable');
