@@ -19,7 +19,7 @@ import { createServingService, servingMigrations, type ServingService } from './
 import { createMonitoringService, monitoringMigrations, type MonitoringService } from './monitoring/service.js';
 import { FeaturesService, featureMigrations } from './features/index.js';
 import { ExplainService, explainMigrations } from './explain/index.js';
-import { SecurityService, securityMigrations, restrictNewFiles, withEncryption, openSecretBox, piiKey } from './security/index.js';
+import { SecurityService, securityMigrations, restrictNewFiles, withEncryption, openSecretBox, piiKey, openPayloadCipher } from './security/index.js';
 import type { SecretBox } from './core/secret-box.js';
 import { JobsService } from './serving/jobs/service.js';
 import { jobMigrations } from './serving/jobs/migrations.js';
@@ -112,6 +112,7 @@ async function createServices(stores: Stores): Promise<Services> {
     log: monitoring.log,
     datasets,
     predictorOf: (deployment, version) => serving.targetNow(deployment, version)?.version.predictor,
+    cipher: openPayloadCipher(stores.config, 'a logged explanation'),
   });
   await explain.start();
   serving.addPredictionTap(explain.sampled);

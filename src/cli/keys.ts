@@ -9,6 +9,7 @@ import { failedPrecondition } from '../core/errors.js';
 import { createPlatform } from '../platform.js';
 import { keyUsage, rewrapAll } from '../security/encrypted-blobs.js';
 import { rewrapSegments } from '../monitoring/log/segments.js';
+import { rewrapExplanations } from '../explain/index.js';
 import { openKeyring } from '../security/encryption.js';
 import { Keyring } from '../security/keyring.js';
 import type { SecurityTables } from '../security/migrations.js';
@@ -54,6 +55,8 @@ export function registerKeysCommand(program: Command): void {
         process.stdout.write(`rewrapped ${n} data keys under ${keyring.current}\n`);
         const segments = await rewrapSegments(platform.metadata.db, keyring);
         process.stdout.write(`rewrapped ${segments} prediction-log segments under ${keyring.current}\n`);
+        const explanations = await rewrapExplanations(platform.metadata.db, keyring);
+        process.stdout.write(`rewrapped ${explanations} logged explanations under ${keyring.current}\n`);
       } finally {
         await platform.close();
       }

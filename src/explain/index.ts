@@ -13,5 +13,5 @@ export type { Background } from './background.js';
 export type { Attributions, ModelFn } from './types.js';
 export { renderExplanationReport } from './report.js';
 export type { ReportOptions } from './report.js';
-export { SampledExplanationLog, checkRate } from './sampled-log.js';
+export { SampledExplanationLog, checkRate, rewrapExplanations } from './sampled-log.js';
 export type { SampledLogStats, StoredExplanation } from './sampled-log.js';

@@ -3,12 +3,15 @@
  * answered request to `record` (a prediction tap); a sampled one joins a bounded queue and is
  * explained off the request path, one at a time, with the version that answered it (TreeSHAP
  * where exact, else KernelSHAP over the version's stored background), and stored by request
- * id. A full queue drops the request (counted) rather than slow serving down.
+ * id. A full queue drops the request (counted) rather than slow serving down. Bodies are sealed
+ * under the master key when encryption at rest is on (they hold the explained inputs' numbers).
  */
 import type { Kysely } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import { invalidArgument, notFound } from '../core/errors.js';
 import type { Batch, Predictor } from '../models/index.js';
+import type { Keyring } from '../security/keyring.js';
+import { rewrapText, textCipher, type PayloadCipher, type TextCipher } from '../security/sealed-payload.js';
 import type { Explanation } from './explainer.js';
 import type { ExplainTables } from './migrations.js';
 
@@ -45,6 +48,8 @@ export interface SampledLogDeps {
   explain(model: string, version: number, predictor: Predictor, batch: Batch): Promise<Explanation>;
   random?: () => number;
   maxQueue?: number;
+  /** Seals stored bodies; without, they are stored plain (sealed ones still fail clearly on read). */
+  cipher?: PayloadCipher;
 }
 
 export function checkRate(rate: number): number {
@@ -85,10 +90,12 @@ export class SampledExplanationLog {
   private readonly counters = { sampled: 0, written: 0, dropped: 0, failed: 0 };
   private readonly random: () => number;
   private readonly maxQueue: number;
+  private readonly bodies: TextCipher;
 
   constructor(private readonly deps: SampledLogDeps) {
     this.random = deps.random ?? Math.random;
     this.maxQueue = deps.maxQueue ?? 1000;
+    this.bodies = textCipher(deps.cipher, 'a logged explanation');
   }
 
   /** Loads the stored sampling rates. */
@@ -139,7 +146,7 @@ export class SampledExplanationLog {
           const explanation = await this.deps.explain(next.model, next.version, predictor, next.inputs);
           await this.deps.db
             .insertInto('exp_logged')
-            .values({ request_id: next.requestId, deployment: next.deployment, model: next.model, version: next.version, time_ms: this.deps.clock.now(), body: toJson(explanation) })
+            .values({ request_id: next.requestId, deployment: next.deployment, model: next.model, version: next.version, time_ms: this.deps.clock.now(), body: this.bodies.seal(toJson(explanation)) })
             .onConflict((oc) => oc.column('request_id').doNothing())
             .execute();
           this.counters.written++;
@@ -159,12 +166,29 @@ export class SampledExplanationLog {
 
   async get(requestId: string): Promise<StoredExplanation | undefined> {
     const row = await this.deps.db.selectFrom('exp_logged').selectAll().where('request_id', '=', requestId).executeTakeFirst();
-    return row && { requestId, deployment: row.deployment, model: row.model, version: row.version, timeMs: row.time_ms, explanation: fromJson(row.body) };
+    return row && { requestId, deployment: row.deployment, model: row.model, version: row.version, timeMs: row.time_ms, explanation: fromJson(this.bodies.open(row.body)) };
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.queue = [];
     await this.flush();
+  }
+}
+
+/** Rewraps each sealed explanation body's data key under the current master key; returns how many it rewrapped. */
+export async function rewrapExplanations(db: Kysely<ExplainTables>, keyring: Keyring): Promise<number> {
+  let n = 0;
+  // Paged by request id so a large log is never held whole.
+  for (let after = ''; ; ) {
+    const page = await db.selectFrom('exp_logged').select(['request_id', 'body']).where('request_id', '>', after).orderBy('request_id').limit(500).execute();
+    for (const row of page) {
+      const rewrapped = rewrapText(keyring, row.body);
+      if (!rewrapped) continue;
+      await db.updateTable('exp_logged').set({ body: rewrapped }).where('request_id', '=', row.request_id).execute();
+      n++;
+    }
+    if (page.length < 500) return n;
+    after = page[page.length - 1].request_id;
   }
 }

@@ -14,6 +14,7 @@ import type { TableFormat } from '../data/read-table.js';
 import { fromColumns, fromRecords, parseXgboost, PreprocessedPredictor, resolveArtifact, type Batch, type Predictor } from '../models/index.js';
 import { treeRange } from '../models/xgboost/flavor.js';
 import { readDataset } from '../monitoring/monitors/frames.js';
+import type { PayloadCipher } from '../security/sealed-payload.js';
 import { summarize, type Background } from './background.js';
 import { explainBatch, type ExplainContext, type ExplainOptions, type Explanation } from './explainer.js';
 import type { ExplainTables } from './migrations.js';
@@ -49,6 +50,8 @@ export interface ExplainDeps {
   datasets: ExplainDatasets;
   /** The predictor a deployment answers with for `version` now, if loaded (for sampled explanation logging). */
   predictorOf(deployment: string, version: number): Predictor | undefined;
+  /** Seals logged explanation bodies when encryption at rest is on. */
+  cipher?: PayloadCipher;
 }
 
 export interface DatasetRef {
@@ -134,6 +137,7 @@ export class ExplainService {
       db: deps.db,
       clock: deps.clock,
       predictorOf: deps.predictorOf,
+      cipher: deps.cipher,
       explain: (model, version, predictor, batch) => this.explain(model, version, predictor, batch),
     });
   }

@@ -7,6 +7,7 @@ import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import { SecretBox } from '../core/secret-box.js';
 import { encryptedBlobStore } from './encrypted-blobs.js';
+import { payloadCipher, type PayloadCipher } from './sealed-payload.js';
 import { readOrCreateSecretFile } from './secret-file.js';
 import { Keyring } from './keyring.js';
 import type { SecurityTables } from './migrations.js';
@@ -15,6 +16,12 @@ import type { SecurityTables } from './migrations.js';
 export function openKeyring(config: Config): Keyring | undefined {
   if (config.masterKeyFile === undefined && config.masterKey === undefined) return undefined;
   return new Keyring({ file: config.masterKeyFile, key: config.masterKey });
+}
+
+/** What seals values `what` names in the metadata store, or undefined when encryption at rest is off. */
+export function openPayloadCipher(config: Config, what: string): PayloadCipher | undefined {
+  const keyring = openKeyring(config);
+  return keyring && payloadCipher(keyring, what);
 }
 
 /** The blob store callers use: encrypting when a master key is configured, else `stored` itself. */

@@ -5,4 +5,4 @@ export type { AuditEntry, AuditVerdict } from './audit.js';
 export type { Grant } from './grants.js';
 export * from './roles.js';
 export { restrictNewFiles } from './file-modes.js';
-export { withEncryption, openKeyring, openSecretBox, piiKey } from './encryption.js';
+export { withEncryption, openKeyring, openSecretBox, openPayloadCipher, piiKey } from './encryption.js';

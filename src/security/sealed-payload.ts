@@ -82,3 +82,36 @@ export function rewrapPayload(keyring: Keyring, stored: Uint8Array): Buffer | un
   const next = keyring.wrap(keyring.unwrap(keyId, wrapped));
   return Buffer.concat([envelope(next.keyId, next.wrapped), body]);
 }
+
+/**
+ * Text columns (explanation bodies) hold a sealed value as base64 behind this prefix, so they
+ * need no schema change; no stored body starts so (they are JSON).
+ */
+const TEXT_MARKER = 'MPS1:';
+
+/** Seals and opens stored text values; `open` passes text stored before sealing through. */
+export interface TextCipher {
+  seal(plain: string): string;
+  open(stored: string): string;
+}
+
+const sealedBytes = (stored: string): Buffer | undefined => (stored.startsWith(TEXT_MARKER) ? Buffer.from(stored.slice(TEXT_MARKER.length), 'base64') : undefined);
+
+/** Seals text with `cipher` when one is given; opening sealed text without one fails, naming what to configure. */
+export function textCipher(cipher: PayloadCipher | undefined, what: string): TextCipher {
+  return {
+    seal: (plain) => (cipher ? TEXT_MARKER + cipher.seal(Buffer.from(plain)).toString('base64') : plain),
+    open(stored) {
+      const bytes = sealedBytes(stored);
+      if (!bytes) return stored;
+      return Buffer.from(cipher ? cipher.open(bytes) : openUnsealed(bytes, what)).toString('utf8');
+    },
+  };
+}
+
+/** Sealed text with its data key rewrapped under the current master key; undefined when it needs none. */
+export function rewrapText(keyring: Keyring, stored: string): string | undefined {
+  const bytes = sealedBytes(stored);
+  const rewrapped = bytes && rewrapPayload(keyring, bytes);
+  return rewrapped && TEXT_MARKER + rewrapped.toString('base64');
+}

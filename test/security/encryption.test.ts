@@ -14,6 +14,8 @@ import { readBlob } from '../../src/storage/blobs.js';
 import { Keyring } from '../../src/security/keyring.js';
 import { rewrapAll } from '../../src/security/encrypted-blobs.js';
 import type { SecurityTables } from '../../src/security/migrations.js';
+import type { ExplainTables } from '../../src/explain/migrations.js';
+import { payloadCipher, textCipher } from '../../src/security/sealed-payload.js';
 import { ModelportError } from '../../src/core/errors.js';
 import { webhookServer } from '../monitoring/alerts/webhook-server.js';
 
@@ -73,6 +75,10 @@ test('objects are stored encrypted, unreadable without the key, refused when alt
   let second: string;
   try {
     second = (await during.blobs.put('written after rotation')).sha256;
+    // A logged explanation sealed under the old key, as the sampled log stored it before rotation.
+    const body = JSON.stringify({ method: 'kernel', output: 'y', featureNames: ['income'], rows: 1, groups: 1, values: [0.5], base: [2] });
+    const sealed = textCipher(payloadCipher(new Keyring({ key: oldKey }), 'x'), 'x').seal(body);
+    await (during.metadata.db as Kysely<ExplainTables>).insertInto('exp_logged').values({ request_id: 'r1', deployment: 'd', model: 'm', version: 1, time_ms: 1, body: sealed }).execute();
     assert.deepEqual(await readBlob(during.blobs, first.sha256), secret, 'old objects stay readable');
   } finally {
     await during.close();
@@ -81,12 +87,14 @@ test('objects are stored encrypted, unreadable without the key, refused when alt
   assert.match(status.stdout, /: 1 objects\n.*: 1 objects/s, status.stdout);
   const rewrap = await runCli(['keys', 'rotate', '--rewrap-only', '--data', data, '--master-key-file', keyFile]);
   assert.match(rewrap.stdout, /rewrapped 1 data keys/, rewrap.stderr);
+  assert.match(rewrap.stdout, /rewrapped 1 logged explanations/, rewrap.stderr);
   writeFileSync(keyFile, `${newKey}\n`);
   assert.ok(oldKey !== newKey);
   const after = await createPlatform(testConfig({ data, masterKeyFile: keyFile }));
   try {
     assert.deepEqual(await readBlob(after.blobs, first.sha256), secret, 'readable with the new key alone');
     assert.equal((await readBlob(after.blobs, second)).toString(), 'written after rotation');
+    assert.deepEqual(Array.from((await after.services.explain.sampled.get('r1'))!.explanation.attributions.values), [0.5], 'the logged explanation opens with the new key alone');
     // One flipped bit in the stored bytes: the read fails instead of returning altered data.
     const file = objectFiles(data).find((f) => statSync(f).size === secret.length)!;
     const bytes = readFileSync(file);
