@@ -33,6 +33,8 @@ export interface TrialTask {
 export interface TrialResult {
   /** The v8-serialised Fitted, base64. */
   fitted: string;
+  /** Rounds published: the study waits for all of them, since the job's result travels on another connection. */
+  rounds: number;
   ranOn: string;
 }
 
@@ -84,7 +86,11 @@ export class QueueFitter {
     const task: TrialTask = { kind: 'trial', dataKey, resolved, rounds: `${PREFIX}:${this.name}:trial:${id}:rounds`, stop: `${PREFIX}:${this.name}:trial:${id}:stop` };
     // Rounds are handled in order; a prune decision sets the key the worker reads.
     let chain = Promise.resolve();
+    let received = 0;
+    let allReceived: { count: number; go: () => void } | undefined;
     this.listeners.set(task.rounds, (report) => {
+      received++;
+      if (allReceived && received >= allReceived.count) allReceived.go();
       chain = chain.then(async () => {
         if ((await options.onRound?.(report)) === true) await this.redis.set(task.stop, '1', 'EX', DATA_TTL_SECONDS);
       });
@@ -92,6 +98,7 @@ export class QueueFitter {
     await this.subscriber.subscribe(task.rounds);
     try {
       const result = await this.queue.submit(`trial.${id}`, task, new AbortController().signal);
+      if (received < result.rounds) await new Promise<void>((go) => (allReceived = { count: result.rounds, go }));
       await chain;
       return deserialize(Buffer.from(result.fitted, 'base64')) as Fitted;
     } catch (err) {
@@ -116,14 +123,16 @@ export async function runTrialTask(task: TrialTask, redis: Redis, ranOn: string)
   const bytes = await redis.getBuffer(task.dataKey);
   if (!bytes) throw new Error(`trial data ${task.dataKey} is gone from Redis (the study ended or it expired)`);
   const { train, valid } = deserialize(bytes) as { train: TrainingData; valid?: TrainingData };
+  let rounds = 0;
   const fitted = await fit(task.resolved, train, {
     valid,
     onRound: async (report) => {
+      rounds++;
       await redis.publish(task.rounds, JSON.stringify(report));
       return (await redis.get(task.stop)) === '1';
     },
   });
-  return { fitted: serialize(fitted).toString('base64'), ranOn };
+  return { fitted: serialize(fitted).toString('base64'), rounds, ranOn };
 }
 
 /** A worker's handler of trial tasks, with its own Redis connection for data, rounds and stop keys. */
