@@ -2,9 +2,9 @@
  * Fits a study's trials on `modelport worker` processes through the BullMQ queue (`tune --queue
  * redis://…`). The prepared training data goes once into Redis, which every worker of the queue
  * already reaches, under its content hash; each trial is a job naming that key and its
- * parameters. The worker publishes every round on the trial's channel, and before the next round
- * reads the trial's stop key, which the study sets when its pruner says so. The fitted model
- * comes back in the job's result.
+ * parameters. The worker publishes every round on the trial's channel and waits for the study's
+ * answer to it (prune or go on) on the trial's reply list before the next round, so a trial is
+ * pruned at the same round as it would be locally. The fitted model comes back in the job's result.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
@@ -18,6 +18,8 @@ import type { BullTaskQueue } from '../../storage/queue-bullmq.js';
 const PREFIX = 'modelport';
 /** Trial data outlives a study that dies without cleaning up by a day at most. */
 const DATA_TTL_SECONDS = 86_400;
+/** A worker that hears nothing from the study for this long takes it for dead and stops the trial. */
+const ANSWER_TIMEOUT_SECONDS = 300;
 
 export interface TrialTask {
   kind: 'trial';
@@ -26,15 +28,13 @@ export interface TrialTask {
   resolved: ResolvedParams;
   /** Channel the worker publishes each round's report on. */
   rounds: string;
-  /** Key the study sets to "1" to prune the trial. */
+  /** List the study pushes its answer to each round on: "1" prunes the trial. */
   stop: string;
 }
 
 export interface TrialResult {
   /** The v8-serialised Fitted, base64. */
   fitted: string;
-  /** Rounds published: the study waits for all of them, since the job's result travels on another connection. */
-  rounds: number;
   ranOn: string;
 }
 
@@ -84,21 +84,17 @@ export class QueueFitter {
     const dataKey = await this.store(train, options.valid);
     const id = randomUUID();
     const task: TrialTask = { kind: 'trial', dataKey, resolved, rounds: `${PREFIX}:${this.name}:trial:${id}:rounds`, stop: `${PREFIX}:${this.name}:trial:${id}:stop` };
-    // Rounds are handled in order; a prune decision sets the key the worker reads.
+    // Rounds are answered in order, each once the study (curve, pruner) has handled it.
     let chain = Promise.resolve();
-    let received = 0;
-    let allReceived: { count: number; go: () => void } | undefined;
     this.listeners.set(task.rounds, (report) => {
-      received++;
-      if (allReceived && received >= allReceived.count) allReceived.go();
       chain = chain.then(async () => {
-        if ((await options.onRound?.(report)) === true) await this.redis.set(task.stop, '1', 'EX', DATA_TTL_SECONDS);
+        const prune = (await options.onRound?.(report)) === true;
+        await this.redis.multi().rpush(task.stop, prune ? '1' : '0').expire(task.stop, DATA_TTL_SECONDS).exec();
       });
     });
     await this.subscriber.subscribe(task.rounds);
     try {
       const result = await this.queue.submit(`trial.${id}`, task, new AbortController().signal);
-      if (received < result.rounds) await new Promise<void>((go) => (allReceived = { count: result.rounds, go }));
       await chain;
       return deserialize(Buffer.from(result.fitted, 'base64')) as Fitted;
     } catch (err) {
@@ -123,16 +119,21 @@ export async function runTrialTask(task: TrialTask, redis: Redis, ranOn: string)
   const bytes = await redis.getBuffer(task.dataKey);
   if (!bytes) throw new Error(`trial data ${task.dataKey} is gone from Redis (the study ended or it expired)`);
   const { train, valid } = deserialize(bytes) as { train: TrainingData; valid?: TrainingData };
-  let rounds = 0;
-  const fitted = await fit(task.resolved, train, {
-    valid,
-    onRound: async (report) => {
-      rounds++;
-      await redis.publish(task.rounds, JSON.stringify(report));
-      return (await redis.get(task.stop)) === '1';
-    },
-  });
-  return { fitted: serialize(fitted).toString('base64'), rounds, ranOn };
+  // Waiting for the answer blocks a connection, so each trial has its own.
+  const answers = redis.duplicate();
+  try {
+    const fitted = await fit(task.resolved, train, {
+      valid,
+      onRound: async (report) => {
+        await redis.publish(task.rounds, JSON.stringify(report));
+        const answer = await answers.blpop(task.stop, ANSWER_TIMEOUT_SECONDS);
+        return answer === null || answer[1] === '1';
+      },
+    });
+    return { fitted: serialize(fitted).toString('base64'), ranOn };
+  } finally {
+    answers.disconnect();
+  }
 }
 
 /** A worker's handler of trial tasks, with its own Redis connection for data, rounds and stop keys. */
