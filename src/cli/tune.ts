@@ -16,6 +16,7 @@ import { SAMPLERS } from '../training/search/samplers.js';
 import { parseSpace, type SearchSpace } from '../training/search/space.js';
 import { dataRequest, fmtMetric, parseParams, withTracker, type DataFlags } from './train.js';
 import { progress } from './progress.js';
+import { configFrom } from './context.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -45,7 +46,7 @@ function wholeNumber(flag: string, raw: string | undefined, min: number): number
 export function registerTuneCommand(program: Command): void {
   program
     .command('tune')
-    .description('search hyperparameters (TPE, random or grid; median or ASHA pruning), each trial a tracked run')
+    .description('search hyperparameters (TPE, random or grid; median or ASHA pruning), each trial a tracked run; with --queue redis://… the trials run on `modelport worker` processes')
     .argument('<file>', 'training table: .csv, .jsonl or .parquet')
     .requiredOption('--target <column>', 'the column to predict')
     .requiredOption('--trials <n>', 'number of trials to run')
@@ -79,6 +80,7 @@ export function registerTuneCommand(program: Command): void {
       const timeout = opts.timeout === undefined ? undefined : Number(opts.timeout);
       if (timeout !== undefined && !(timeout > 0)) throw invalidArgument(`--timeout: "${String(opts.timeout)}" must be a positive number of seconds`);
       const space = opts.space ? readSpace(String(opts.space)) : defaultSpace(model as ModelKind);
+      const { queue } = configFrom(cmd);
       const bar = progress('trials', trials);
       const result = await withTracker(cmd, true, (tracker) =>
         runStudy(
@@ -93,6 +95,8 @@ export function registerTuneCommand(program: Command): void {
             trials,
             timeoutSeconds: timeout,
             parallel: wholeNumber('--parallel', opts.parallel as string, 1),
+            // The global --queue (or MODELPORT_QUEUE): a redis:// queue runs the trials on its workers.
+            queue: queue.kind === 'redis' ? queue.url : undefined,
             seed: wholeNumber('--seed', opts.seed as string, 0),
             metric: opts.metric as string | undefined,
             experiment: opts.experiment as string | undefined,

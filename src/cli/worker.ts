@@ -8,6 +8,7 @@ import { invalidArgument } from '../core/errors.js';
 import { createPlatform } from '../platform.js';
 import { parseDuration, parseResources, type Resources } from '../pipelines/definition.js';
 import type { StepResult, StepTask } from '../pipelines/task.js';
+import { isTrialTask, trialHandler, type TrialResult, type TrialTask } from '../training/search/queue-fitter.js';
 import { configFrom } from './context.js';
 
 interface WorkerFlags {
@@ -48,7 +49,7 @@ class CpuSlots {
 export function registerWorkerCommand(program: Command): void {
   program
     .command('worker')
-    .description('run pipeline steps from the BullMQ queue named by --queue redis://HOST:PORT?name=QUEUE (the driver uses the same --queue)')
+    .description('run pipeline steps and tune trials from the BullMQ queue named by --queue redis://HOST:PORT?name=QUEUE (the driver uses the same --queue)')
     .option('--concurrency <n>', 'steps at once', '1')
     .option('--resources <list>', 'what this worker offers, e.g. cpu=2,gpu=0,memory=8Gi (default: cpu=concurrency)')
     .option('--stall-timeout <duration>', "how long a dead worker's step waits before another worker runs it", '30s')
@@ -61,13 +62,23 @@ export function registerWorkerCommand(program: Command): void {
       const config = configFrom(cmd);
       if (config.queue.kind !== 'redis') throw invalidArgument('--queue: a worker needs the queue to take steps from, e.g. --queue redis://127.0.0.1:6379');
       const uri = config.queue.url;
-      const { name } = parseBullUri(uri);
+      const { name, url } = parseBullUri(uri);
       const platform = await createPlatform({ ...config, logLevel: 'silent' });
       const slots = new CpuSlots(Math.max(1, resources.cpu));
       const pipelines = platform.services.pipelines;
-      const workers = await startBullWorkers<StepTask, StepResult>(
+      const trials = trialHandler(url, `${pipelines.hostname}:${process.pid}`);
+      const workers = await startBullWorkers<StepTask | TrialTask, StepResult | TrialResult>(
         uri,
         async (task, signal) => {
+          // A study's trial (tune --queue) fits on one CPU, as a local trial does.
+          if (isTrialTask(task)) {
+            await slots.take(1);
+            try {
+              return await trials.run(task);
+            } finally {
+              slots.give(1);
+            }
+          }
           const units = await slots.take(Math.max(1, Math.ceil(task.step.resources.cpu)));
           try {
             return await pipelines.runLocally(task, signal);
@@ -84,6 +95,7 @@ export function registerWorkerCommand(program: Command): void {
       });
       process.stdout.write('worker: finishing the steps it holds\n');
       await workers.close();
+      trials.close();
       await platform.close();
     });
 }

@@ -18,6 +18,7 @@ import type { TrainingTracker } from '../tracker.js';
 import { makePruner, type Pruner } from './pruners.js';
 import { makeSampler, type Direction, type Sampler, type TrialRecord } from './samplers.js';
 import { fromUnit, parseValue, type ParamValue, type SearchSpace } from './space.js';
+import { QueueFitter } from './queue-fitter.js';
 import { WorkerFitter } from './worker-fitter.js';
 
 export interface StudyRequest extends DataRequest {
@@ -34,6 +35,8 @@ export interface StudyRequest extends DataRequest {
   timeoutSeconds?: number;
   /** Trials run at once, each in its own worker thread (default 1: in this thread). */
   parallel?: number;
+  /** Run the trials on `modelport worker` processes of this BullMQ queue (redis://HOST:PORT?name=QUEUE) instead. */
+  queue?: string;
   seed?: number;
   /** The validation metric to optimise (default by task: roc_auc, log_loss, rmse, poisson_nloglik). */
   metric?: string;
@@ -100,6 +103,7 @@ export async function runStudy(request: StudyRequest, tracker?: TrainingTracker)
   if (request.register && !tracker) throw invalidArgument('registering the best model needs a modelport platform or server');
   const studyName = request.study ?? `${basename(request.file).replace(/\.[^.]+$/, '')}-${request.target}`;
   if (!/^[\w.-]{1,200}$/.test(studyName)) throw invalidArgument(`study name "${studyName}" may hold only letters, digits, "_", "-" and "."`);
+  if (request.queue) (await import('../../storage/queue-bullmq.js')).parseBullUri(request.queue);
   const kind = request.model ?? 'gbdt';
   const table = await readTable(request.file);
   const fixed = requestParams(table, request);
@@ -140,7 +144,7 @@ export async function runStudy(request: StudyRequest, tracker?: TrainingTracker)
   }
 
   const rand = mulberry32((request.seed ?? 0) + trials.length * 7919);
-  const workers = parallel > 1 ? new WorkerFitter() : undefined;
+  const workers = request.queue ? await QueueFitter.open(request.queue) : parallel > 1 ? new WorkerFitter() : undefined;
   const fitter: Fitter = workers ? workers.fit : fit;
   const started = Date.now();
   const fittedByTrial = new Map<number, Fitted>();

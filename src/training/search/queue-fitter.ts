@@ -1,0 +1,146 @@
+/**
+ * Fits a study's trials on `modelport worker` processes through the BullMQ queue (`tune --queue
+ * redis://…`). The prepared training data goes once into Redis, which every worker of the queue
+ * already reaches, under its content hash; each trial is a job naming that key and its
+ * parameters. The worker publishes every round on the trial's channel and waits for the study's
+ * answer to it (prune or go on) on the trial's reply list before the next round, so a trial is
+ * pruned at the same round as it would be locally. The fitted model comes back in the job's result.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { deserialize, serialize } from 'node:v8';
+import { Redis } from 'ioredis';
+import { ModelportError } from '../../core/errors.js';
+import { fit, type Fitted, type ResolvedParams } from '../fit.js';
+import type { Fitter } from '../session.js';
+import type { RoundReport, TrainingData } from '../types.js';
+import type { BullTaskQueue } from '../../storage/queue-bullmq.js';
+
+const PREFIX = 'modelport';
+/** Trial data outlives a study that dies without cleaning up by a day at most. */
+const DATA_TTL_SECONDS = 86_400;
+/** A worker that hears nothing from the study for this long takes it for dead and stops the trial. */
+const ANSWER_TIMEOUT_SECONDS = 300;
+
+export interface TrialTask {
+  kind: 'trial';
+  /** Redis key of the v8-serialised {train, valid}. */
+  dataKey: string;
+  resolved: ResolvedParams;
+  /** Channel the worker publishes each round's report on. */
+  rounds: string;
+  /** List the study pushes its answer to each round on: "1" prunes the trial. */
+  stop: string;
+}
+
+export interface TrialResult {
+  /** The v8-serialised Fitted, base64. */
+  fitted: string;
+  ranOn: string;
+}
+
+export const isTrialTask = (task: unknown): task is TrialTask => (task as { kind?: unknown }).kind === 'trial';
+
+const connect = (url: string) => new Redis(url, { maxRetriesPerRequest: null });
+
+export class QueueFitter {
+  private readonly redis: Redis;
+  private readonly subscriber: Redis;
+  private readonly dataKeys = new WeakMap<TrainingData, Promise<string>>();
+  private readonly written = new Set<string>();
+  private readonly listeners = new Map<string, (report: RoundReport) => void>();
+
+  private constructor(
+    private readonly queue: BullTaskQueue<TrialTask, TrialResult>,
+    private readonly name: string,
+    url: string,
+  ) {
+    this.redis = connect(url);
+    this.subscriber = connect(url);
+    this.subscriber.on('message', (channel: string, message: string) => this.listeners.get(channel)?.(JSON.parse(message) as RoundReport));
+  }
+
+  static async open(uri: string): Promise<QueueFitter> {
+    const { openBullQueue, parseBullUri } = await import('../../storage/queue-bullmq.js');
+    const { url, name } = parseBullUri(uri);
+    return new QueueFitter(await openBullQueue<TrialTask, TrialResult>(uri), name, url);
+  }
+
+  private store(train: TrainingData, valid: TrainingData | undefined): Promise<string> {
+    let key = this.dataKeys.get(train);
+    if (!key) {
+      key = (async () => {
+        const bytes = serialize({ train, valid });
+        const k = `${PREFIX}:${this.name}:trial-data:${createHash('sha256').update(bytes).digest('hex')}`;
+        await this.redis.set(k, bytes, 'EX', DATA_TTL_SECONDS);
+        this.written.add(k);
+        return k;
+      })();
+      this.dataKeys.set(train, key);
+    }
+    return key;
+  }
+
+  readonly fit: Fitter = async (resolved, train, options = {}) => {
+    const dataKey = await this.store(train, options.valid);
+    const id = randomUUID();
+    const task: TrialTask = { kind: 'trial', dataKey, resolved, rounds: `${PREFIX}:${this.name}:trial:${id}:rounds`, stop: `${PREFIX}:${this.name}:trial:${id}:stop` };
+    // Rounds are answered in order, each once the study (curve, pruner) has handled it.
+    let chain = Promise.resolve();
+    this.listeners.set(task.rounds, (report) => {
+      chain = chain.then(async () => {
+        const prune = (await options.onRound?.(report)) === true;
+        await this.redis.multi().rpush(task.stop, prune ? '1' : '0').expire(task.stop, DATA_TTL_SECONDS).exec();
+      });
+    });
+    await this.subscriber.subscribe(task.rounds);
+    try {
+      const result = await this.queue.submit(`trial.${id}`, task, new AbortController().signal);
+      await chain;
+      return deserialize(Buffer.from(result.fitted, 'base64')) as Fitted;
+    } catch (err) {
+      throw err instanceof ModelportError ? err : new ModelportError('Internal', `trial on the queue: ${(err as Error).message}`);
+    } finally {
+      this.listeners.delete(task.rounds);
+      await this.subscriber.unsubscribe(task.rounds);
+      await this.redis.del(task.stop);
+    }
+  };
+
+  async close(): Promise<void> {
+    if (this.written.size > 0) await this.redis.del(...this.written).catch(() => undefined);
+    await this.queue.close();
+    this.subscriber.disconnect();
+    this.redis.disconnect();
+  }
+}
+
+/** Runs one trial on a worker: reads the data from Redis, fits, reports every round and stops when pruned. */
+export async function runTrialTask(task: TrialTask, redis: Redis, ranOn: string): Promise<TrialResult> {
+  const bytes = await redis.getBuffer(task.dataKey);
+  if (!bytes) throw new Error(`trial data ${task.dataKey} is gone from Redis (the study ended or it expired)`);
+  const { train, valid } = deserialize(bytes) as { train: TrainingData; valid?: TrainingData };
+  // Waiting for the answer blocks a connection, so each trial has its own.
+  const answers = redis.duplicate();
+  try {
+    const fitted = await fit(task.resolved, train, {
+      valid,
+      onRound: async (report) => {
+        await redis.publish(task.rounds, JSON.stringify(report));
+        const answer = await answers.blpop(task.stop, ANSWER_TIMEOUT_SECONDS);
+        return answer === null || answer[1] === '1';
+      },
+    });
+    return { fitted: serialize(fitted).toString('base64'), ranOn };
+  } finally {
+    answers.disconnect();
+  }
+}
+
+/** A worker's handler of trial tasks, with its own Redis connection for data, rounds and stop keys. */
+export function trialHandler(redisUrl: string, ranOn: string): { run: (task: TrialTask) => Promise<TrialResult>; close: () => void } {
+  let redis: Redis | undefined;
+  return {
+    run: async (task) => runTrialTask(task, (redis ??= connect(redisUrl)), ranOn),
+    close: () => redis?.disconnect(),
+  };
+}
