@@ -79,6 +79,11 @@ export class BullTaskQueue<T, R> implements TaskQueue<T, R> {
     }
   }
 
+  /** How many workers listen on the CPU lane now (BullMQ names their Redis connections). */
+  workers(): Promise<number> {
+    return this.queues.cpu.getWorkersCount();
+  }
+
   async close(): Promise<void> {
     await Promise.all([...Object.values(this.events), ...Object.values(this.queues)].map((q) => q.close().catch(() => undefined)));
     for (const c of this.connections) c.disconnect();

@@ -108,3 +108,9 @@ test('a study with a queue URI that is not redis:// is refused before any traini
   const space = parseSpace({ eta: { type: 'float', low: 0.01, high: 0.5 } });
   await assert.rejects(runStudy({ file: TRAIN, target: 'target', space, trials: 1, queue: 'amqp://x' }), /--queue: "amqp:\/\/x" must be redis:\/\/HOST:PORT/);
 });
+
+test('a study on a queue no worker listens on is refused instead of waiting', { skip }, async () => {
+  const space = parseSpace({ eta: { type: 'float', low: 0.01, high: 0.5 } });
+  const idle = `redis://127.0.0.1:6379?name=dist-idle-${process.pid}-${Date.now()}`;
+  await assert.rejects(runStudy({ file: TRAIN, target: 'target', space, trials: 1, queue: idle }), /no modelport worker listens on dist-idle-/);
+});

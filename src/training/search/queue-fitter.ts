@@ -10,6 +10,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
 import { Redis } from 'ioredis';
 import { ModelportError } from '../../core/errors.js';
+import { redact } from '../../config.js';
 import { fit, type Fitted, type ResolvedParams } from '../fit.js';
 import type { Fitter } from '../session.js';
 import type { RoundReport, TrainingData } from '../types.js';
@@ -62,7 +63,13 @@ export class QueueFitter {
   static async open(uri: string): Promise<QueueFitter> {
     const { openBullQueue, parseBullUri } = await import('../../storage/queue-bullmq.js');
     const { url, name } = parseBullUri(uri);
-    return new QueueFitter(await openBullQueue<TrialTask, TrialResult>(uri), name, url);
+    const queue = await openBullQueue<TrialTask, TrialResult>(uri);
+    // Trials queued with nobody to take them would wait for ever.
+    if ((await queue.workers()) === 0) {
+      await queue.close();
+      throw new ModelportError('FailedPrecondition', `queue: no modelport worker listens on ${name}; start one with \`modelport worker --queue ${redact(uri)}\` or leave --queue out to run the trials here`);
+    }
+    return new QueueFitter(queue, name, url);
   }
 
   private store(train: TrainingData, valid: TrainingData | undefined): Promise<string> {
