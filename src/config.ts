@@ -249,6 +249,11 @@ export function redact(uri: string, mask = '***'): string {
   try {
     const url = new URL(uri);
     if (url.password) url.password = mask;
+    // libpq and Redis clients also take the password as a query parameter.
+    if (url.searchParams.has('password')) {
+      if (mask) url.searchParams.set('password', mask);
+      else url.searchParams.delete('password');
+    }
     return url.toString();
   } catch {
     return uri;

@@ -73,6 +73,8 @@ test('bad values are InvalidArgument errors naming the flag', () => {
 test('redact hides passwords in URIs', () => {
   assert.equal(redact('postgres://u:secret@h:5432/db'), 'postgres://u:***@h:5432/db');
   assert.equal(redact('postgres://u:secret@h:5432/db', ''), 'postgres://u@h:5432/db', 'an empty mask leaves the password out');
+  assert.equal(redact('postgres://u@h:5432/db?sslmode=require&password=secret'), 'postgres://u@h:5432/db?sslmode=require&password=***');
+  assert.equal(redact('postgres://u@h:5432/db?password=secret', ''), 'postgres://u@h:5432/db');
 });
 
 test('every variable of the README configuration table: flag > environment > default', () => {

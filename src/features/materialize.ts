@@ -90,28 +90,33 @@ export async function materializeView(
   };
   // The next chunk is fetched while this one is encoded and written.
   let next = result.fetchChunk();
-  for (let chunk = await next; chunk && chunk.rowCount > 0; chunk = await next) {
-    next = result.fetchChunk();
-    const n = chunk.rowCount;
-    const keyCols = Array.from({ length: nKeys }, (_, k) => chunk.getColumnVector(k));
-    for (let i = 0; i < n; i++) batchKeys.push(prefix + entityKey(keyCols.map((v) => v.getItem(i))));
-    const nulls = new Uint8Array(n * layout.bitmapBytes);
-    for (let b = 0; b < layout.bitmapBytes; b++) {
-      const bytes = items(chunk.getColumnVector(nKeys + 2 + features.length + b), n);
-      for (let i = 0; i < n; i++) nulls[i * layout.bitmapBytes + b] = bytes[i];
+  try {
+    for (let chunk = await next; chunk && chunk.rowCount > 0; chunk = await next) {
+      next = result.fetchChunk();
+      const n = chunk.rowCount;
+      const keyCols = Array.from({ length: nKeys }, (_, k) => chunk.getColumnVector(k));
+      for (let i = 0; i < n; i++) batchKeys.push(prefix + entityKey(keyCols.map((v) => v.getItem(i))));
+      const nulls = new Uint8Array(n * layout.bitmapBytes);
+      for (let b = 0; b < layout.bitmapBytes; b++) {
+        const bytes = items(chunk.getColumnVector(nKeys + 2 + features.length + b), n);
+        for (let i = 0; i < n; i++) nulls[i * layout.bitmapBytes + b] = bytes[i];
+      }
+      const encoded = encodeRows(layout, {
+        rows: n,
+        t: items(chunk.getColumnVector(nKeys), n),
+        c: items(chunk.getColumnVector(nKeys + 1), n),
+        nulls,
+        values: features.map((f, j) => {
+          const v = chunk.getColumnVector(nKeys + 2 + j);
+          return f.dtype === 'string' ? Array.from({ length: n }, (_, i) => v.getItem(i) as string | null) : items(v, n);
+        }),
+      });
+      for (const e of encoded) batchValues.push(e);
+      if (batchKeys.length >= MATERIALIZE_BATCH) await flush();
     }
-    const encoded = encodeRows(layout, {
-      rows: n,
-      t: items(chunk.getColumnVector(nKeys), n),
-      c: items(chunk.getColumnVector(nKeys + 1), n),
-      nulls,
-      values: features.map((f, j) => {
-        const v = chunk.getColumnVector(nKeys + 2 + j);
-        return f.dtype === 'string' ? Array.from({ length: n }, (_, i) => v.getItem(i) as string | null) : items(v, n);
-      }),
-    });
-    for (const e of encoded) batchValues.push(e);
-    if (batchKeys.length >= MATERIALIZE_BATCH) await flush();
+  } finally {
+    // A write that failed leaves the fetch ahead of it unawaited; its own failure must not go unhandled.
+    next.catch(() => undefined);
   }
   await flush();
   return { view: view.spec.name, rows: Number(total), written, newestEventMs: newest === null ? null : Number(newest) };

@@ -50,9 +50,9 @@ function fieldDiff(a: unknown, b: unknown, path: string): Change['diff'] {
   return [entry];
 }
 
-/** A copy with the password of every URL (a PostgreSQL source's `url`) masked, for output. */
+/** A copy with the password of every URL (a PostgreSQL source's `url`, in its user part or query) masked, for output. */
 export function withoutPasswords<T>(x: T): T {
-  if (typeof x === 'string') return (/^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(x) ? redact(x) : x) as T;
+  if (typeof x === 'string') return (/^[a-z][a-z0-9+.-]*:\/\/([^/]*@|.*[?&]password=)/i.test(x) ? redact(x) : x) as T;
   if (Array.isArray(x)) return x.map(withoutPasswords) as T;
   if (isPlain(x)) return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, withoutPasswords(v)])) as T;
   return x;

@@ -20,6 +20,7 @@ import type { TrackingService } from '../tracking/service.js';
 import type { Experiment } from '../tracking/types.js';
 import type { GroupWriter } from '../tracking/writer.js';
 import type { TaskQueue } from '../storage/queue.js';
+import { ModelportError } from '../core/errors.js';
 import { killGroup } from './command.js';
 import { substituteParams, type Pipeline, type ParamValue, type Resources, type Step } from './definition.js';
 import type { PipelineTables, PlStepTable, RunStatus, StepStatus } from './tables.js';
@@ -261,9 +262,10 @@ export class RunDriver {
     Object.assign(this.row(step.name), patch);
     const runId = this.row(step.name).tracking_run_id;
     const committed = this.write(async (trx) => {
+      // The tracking run's end checks before it writes, so a refusal leaves the shared group untouched.
+      if (runId && tracking) await this.endTracking(trx, runId, tracking, patch.ended_ms ?? this.deps.clock.now());
       await this.setStep(trx, [step.name], patch);
       await more?.(trx);
-      if (runId && tracking) await this.endTracking(trx, runId, tracking, patch.ended_ms ?? this.deps.clock.now());
     });
     this.release(step.name);
     return committed;
@@ -289,6 +291,11 @@ export class RunDriver {
     const attempt = this.row(step.name).attempts + 1;
     const started = clock.now();
     const begun = await this.write(async (trx) => {
+      // Released before its parents' ends committed: if one of those ends failed, this start must not stand.
+      if (step.needs.length > 0) {
+        const done = await trx.selectFrom('pl_step').select((eb) => eb.fn.countAll<number>().as('n')).where('run_id', '=', this.run.id).where('name', 'in', step.needs).where('status', 'in', ['succeeded', 'cached']).executeTakeFirstOrThrow();
+        if (Number(done.n) !== step.needs.length) throw new ModelportError('FailedPrecondition', `step ${step.name}: an upstream step's end was not recorded`);
+      }
       const hit = key ? await trx.selectFrom('pl_cache').selectAll().where('cache_key', '=', key).executeTakeFirst() : undefined;
       const trackingRunId = experiment ? await this.insertTracking(trx, experiment, step, inputs) : this.row(step.name).tracking_run_id;
       const patch: Partial<PlStepTable> = hit

@@ -745,16 +745,16 @@ export class RegistryService {
     return { stream: await this.stores.blobs.get(file.sha256), size: file.size };
   }
 
-  /**
-   * Writes the version's artifact into a folder (cached by its sha256) after checking every file
-   * against the manifest; content that no longer matches is refused with FailedPrecondition.
-   */
   /** The local folder holding the artifact of manifest hash `sha256`, when a complete copy is there. */
   cachedCopy(sha256: string): string | undefined {
     const dir = join(this.cacheDir, sha256);
     return /^[0-9a-f]{64}$/.test(sha256) && existsSync(join(dir, '.complete')) ? dir : undefined;
   }
 
+  /**
+   * Writes the version's artifact into a folder (cached by its sha256) after checking every file
+   * against the manifest; content that no longer matches is refused with FailedPrecondition.
+   */
   async materialize(name: string, ref: number | string): Promise<{ path: string; version: ModelVersion }> {
     const version = await this.resolveVersion(name, ref);
     const manifest = await this.manifestOf(version);

@@ -1,5 +1,6 @@
 /**
- * Envelope encryption for binary values kept in the metadata store (prediction-log segments):
+ * Envelope encryption for values kept in the metadata store (prediction-log segments, and as
+ * marked base64 text the logged explanations):
  * each value gets its own AES-256-GCM data key, wrapped under the current master key and kept
  * in front of the ciphertext, so rotation needs no lookup table and old values stay readable
  * while their master key is configured. A value that does not start with the marker was stored
@@ -15,7 +16,7 @@ export interface PayloadCipher {
   open(stored: Uint8Array): Uint8Array;
 }
 
-/** "MPS1": no prediction-log segment starts so (their first byte is a format number 1..4). */
+/** "MPS1": no prediction-log segment (first byte a format number 1..4) or JSON body starts so. */
 const MARKER = Buffer.from('MPS1');
 
 export const isSealed = (stored: Uint8Array): boolean => stored.length >= MARKER.length && Buffer.from(stored.buffer, stored.byteOffset, MARKER.length).equals(MARKER);

@@ -17,8 +17,13 @@ import type { SecurityTables, TokenTable } from './migrations.js';
 
 const PREFIX = 'mp_';
 const CACHE_MS = 5_000;
-/** Unknown tokens are cached too (so guessing costs the store nothing): bounded, least recently checked go first. */
+/** Unknown tokens are cached too (so guessing costs the store nothing): bounded, the oldest lookups go first. */
 const CACHE_ENTRIES = 10_000;
+/**
+ * Texts longer than any token modelport issues are looked up every time, never kept: a full cache
+ * of header-sized guesses would hold over 100 MiB.
+ */
+const CACHED_TEXT_MAX = 256;
 /** last-used is written at most this often per token: a write per request would cost the serving path. */
 const LAST_USED_EVERY_MS = 60_000;
 const SCOPE = /^inference:[A-Za-z0-9._-]{1,255}$/;
@@ -165,7 +170,7 @@ export class TokenStore {
       const groups = row ? (await this.db.selectFrom('sec_group_member').select('group_name').where('token_id', '=', row.id).execute()).map((g) => g.group_name) : [];
       const hit = { info: row ? toInfo(row, groups) : undefined, at: this.clock.now() };
       // A read that began before an invalidation may hold what was just changed: answer with it, do not keep it.
-      if (epoch !== this.epoch) return hit;
+      if (epoch !== this.epoch || token.length > CACHED_TEXT_MAX) return hit;
       this.cache.delete(token);
       if (this.cache.size >= CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
       this.cache.set(token, hit);

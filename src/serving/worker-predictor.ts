@@ -113,13 +113,16 @@ class WorkerPredictor implements Predictor {
         worker.postMessage({ kind: 'close' } satisfies ToWorker);
         return;
       }
-      spare = worker;
       const gone = () => resolve();
       worker.once('exit', gone);
+      // The thread becomes the spare only once unloaded: a load taking it earlier would get its ref() undone here.
       const unloaded = (msg: FromWorker) => {
         if (msg.kind !== 'unloaded') return;
-        worker.off('message', unloaded).off('exit', gone);
+        worker.off('message', unloaded);
         detach();
+        if (spare) return void worker.postMessage({ kind: 'close' } satisfies ToWorker);
+        worker.off('exit', gone);
+        spare = worker;
         worker.unref();
         resolve();
       };

@@ -894,7 +894,6 @@ function stringValue(value: unknown): string {
   return typeof value === 'string' ? value : String(value);
 }
 
-/** Last write wins within one request, as MLflow documents for tags. */
 /** Log-batch input checked and put in stored form: metrics with their defaults, params as text, tags deduplicated. */
 function checkBatch(input: LogBatchInput, now: number): { metrics: Metric[]; params: KeyValue[]; tags: KeyValue[] } {
   const metricsIn = input.metrics ?? [];
@@ -922,6 +921,7 @@ function checkBatch(input: LogBatchInput, now: number): { metrics: Metric[]; par
   return { metrics, params, tags };
 }
 
+/** Last write wins within one request, as MLflow documents for tags. */
 function dedupe(tags: KeyValueInput[]): KeyValueInput[] {
   const map = new Map<string, KeyValueInput>();
   for (const t of tags) map.set(t.key, t);

@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineFeatures, loadFeatureFile, parseDuration, type FeatureRepoSpec } from '../../src/features/index.js';
+import { withoutPasswords } from '../../src/features/plan.js';
 import type { Platform } from '../../src/platform.js';
 import { testPlatform } from '../helpers/platform.js';
 import { tempDir } from '../helpers/services.js';
@@ -109,4 +110,9 @@ describe('features: definitions', () => {
     writeFileSync(mod, `export default ${JSON.stringify({ ...edited, sources: [{ ...edited.sources[0], path: loans.sources[0].path }] })};\n`);
     assert.equal((await f.plan(await loadFeatureFile(mod))).changes.length, 0);
   });
+});
+
+test('plan output masks a source password given in the URL or as a query parameter', () => {
+  const shown = withoutPasswords({ sources: [{ url: 'postgres://u:pw1@h/db' }, { url: 'postgres://u@h/db?password=pw2' }, { path: 'plain.csv' }] });
+  assert.deepEqual(shown, { sources: [{ url: 'postgres://u:***@h/db' }, { url: 'postgres://u@h/db?password=***' }, { path: 'plain.csv' }] });
 });

@@ -98,21 +98,27 @@ export class SharedBuffers {
   /** `length` floats of shared memory, of unspecified content. */
   take(length: number): Float32Array {
     const bytes = Math.max(1, length) * 4;
-    const i = this.free.findIndex((b) => b.byteLength >= bytes);
+    // The smallest that fits (the list runs largest first), so a one-row call leaves the big ones.
+    const i = this.free.findLastIndex((b) => b.byteLength >= bytes);
     const buffer = i >= 0 ? this.free.splice(i, 1)[0] : new SharedArrayBuffer(bytes);
     return new Float32Array(buffer, 0, length);
   }
 
-  /** Returns a buffer from take(); a few are kept, the largest first. */
+  /** Returns a buffer from take(); a few are kept, the largest first, within a byte budget. */
   give(array: Float32Array): void {
     this.free.push(array.buffer as SharedArrayBuffer);
     this.free.sort((a, b) => b.byteLength - a.byteLength);
     if (this.free.length > MAX_FREE_BUFFERS) this.free.pop();
+    // One huge request must not leave every loaded model holding its size for good.
+    let total = this.free.reduce((sum, b) => sum + b.byteLength, 0);
+    while (total > MAX_FREE_BYTES && this.free.length > 0) total -= this.free.shift()!.byteLength;
   }
 }
 
 /** Two buffers (matrix, margins) for each of a few concurrent calls. */
 const MAX_FREE_BUFFERS = 8;
+/** A batch job's chunk of 10,000 rows × 30 features is 1.2 MB; far larger matrices are not kept. */
+const MAX_FREE_BYTES = 64 * 1024 * 1024;
 
 let shared: WorkerSet | undefined;
 const CHUNKS_PER_WORKER = 4;
