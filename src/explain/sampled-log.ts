@@ -14,6 +14,7 @@ import type { Keyring } from '../security/keyring.js';
 import { rewrapText, textCipher, type PayloadCipher, type TextCipher } from '../security/sealed-payload.js';
 import type { Explanation } from './explainer.js';
 import type { ExplainTables } from './migrations.js';
+import { keysetRows } from '../core/batches.js';
 
 export interface SampledRequest {
   requestId: string;
@@ -179,16 +180,12 @@ export class SampledExplanationLog {
 /** Rewraps each sealed explanation body's data key under the current master key; returns how many it rewrapped. */
 export async function rewrapExplanations(db: Kysely<ExplainTables>, keyring: Keyring): Promise<number> {
   let n = 0;
-  // Paged by request id so a large log is never held whole.
-  for (let after = ''; ; ) {
-    const page = await db.selectFrom('exp_logged').select(['request_id', 'body']).where('request_id', '>', after).orderBy('request_id').limit(500).execute();
-    for (const row of page) {
-      const rewrapped = rewrapText(keyring, row.body);
-      if (!rewrapped) continue;
-      await db.updateTable('exp_logged').set({ body: rewrapped }).where('request_id', '=', row.request_id).execute();
-      n++;
-    }
-    if (page.length < 500) return n;
-    after = page[page.length - 1].request_id;
+  const rows = keysetRows((after, size) => db.selectFrom('exp_logged').select(['request_id', 'body']).where('request_id', '>', after).orderBy('request_id').limit(size).execute(), (row) => row.request_id, '', 500);
+  for await (const row of rows) {
+    const rewrapped = rewrapText(keyring, row.body);
+    if (!rewrapped) continue;
+    await db.updateTable('exp_logged').set({ body: rewrapped }).where('request_id', '=', row.request_id).execute();
+    n++;
   }
+  return n;
 }

@@ -17,7 +17,7 @@ import type { Keyring } from '../../security/keyring.js';
 import { openUnsealed, rewrapPayload, type PayloadCipher } from '../../security/sealed-payload.js';
 import { decodeSegment, encodeSegment, entryCount, entryRows, requestIdOf, selectEntries, type LogRow, type PackedEntries } from './pack.js';
 import type { LogTables } from './tables.js';
-import { batches } from '../../core/batches.js';
+import { batches, keysetRows } from '../../core/batches.js';
 
 /** Segments are sealed under the master key when one is configured (the cipher), else stored as encoded. */
 export type SegmentCipher = PayloadCipher | undefined;
@@ -290,19 +290,20 @@ export async function deleteRowsBefore(handle: Db, dialect: Dialect, cutoff: num
 }
 
 /** Every stored segment row, oldest first, read a page at a time by keyset (`segment_id` after the last one seen). */
-async function* segmentRows(db: Db): AsyncGenerator<{ segment_id: number; payload: Uint8Array }> {
-  for (let after = -1; ; ) {
-    const page = (await (db as Kysely<LogTables>)
-      .selectFrom('mon_log_segment')
-      .select(['segment_id', 'payload'])
-      .where('segment_id', '>', after)
-      .orderBy('segment_id')
-      .limit(SCAN_PAGE)
-      .execute()) as { segment_id: number; payload: Uint8Array }[];
-    yield* page;
-    if (page.length < SCAN_PAGE) return;
-    after = page[page.length - 1].segment_id;
-  }
+function segmentRows(db: Db): AsyncGenerator<{ segment_id: number; payload: Uint8Array }> {
+  return keysetRows(
+    (after, size) =>
+      (db as Kysely<LogTables>)
+        .selectFrom('mon_log_segment')
+        .select(['segment_id', 'payload'])
+        .where('segment_id', '>', after)
+        .orderBy('segment_id')
+        .limit(size)
+        .execute() as Promise<{ segment_id: number; payload: Uint8Array }[]>,
+    (row) => row.segment_id,
+    -1,
+    SCAN_PAGE,
+  );
 }
 
 /** Every stored segment, opened, oldest first (a data-subject request reads the whole log). */
