@@ -189,28 +189,19 @@ export class TreeGrower {
       for (let b = lo; b < hi - 1; b++) {
         gl += hist[b << 1];
         hl += hist[(b << 1) + 1];
-        // Missing values to the right.
-        const gain = splitGain(p, plain, gl, hl, G, H, parentGain);
+        // Missing values to the right, or (on a strictly larger gain) to the left.
+        const right = splitGain(p, plain, gl, hl, G, H, parentGain);
+        const left = hasMissing ? splitGain(p, plain, gl + mg, hl + mh, G, H, parentGain) : -Infinity;
+        const toLeft = left > right;
+        const gain = toLeft ? left : right;
         if (gain > bestGain) {
           bestGain = gain;
           bestFeature = f;
           bestCategorical = undefined;
           bestBin = b;
-          bestDefaultLeft = false;
-          bestGl = gl;
-          bestHl = hl;
-        }
-        if (hasMissing) {
-          const gain2 = splitGain(p, plain, gl + mg, hl + mh, G, H, parentGain);
-          if (gain2 > bestGain) {
-            bestGain = gain2;
-            bestFeature = f;
-            bestCategorical = undefined;
-            bestBin = b;
-            bestDefaultLeft = true;
-            bestGl = gl + mg;
-            bestHl = hl + mh;
-          }
+          bestDefaultLeft = toLeft;
+          bestGl = toLeft ? gl + mg : gl;
+          bestHl = toLeft ? hl + mh : hl;
         }
       }
     }
