@@ -8,6 +8,7 @@
  *    replica B answers accordingly (bus delivery, store read and apply), p50 and max over 100
  *    changes; and an alias moved through replica A, timed until replica B serves the other
  *    version (the same, plus loading and warming the version on B).
+ * Replicas run the compiled dist/ (npm ci builds it) through bin/modelport.js, as users start them.
  * Needs PostgreSQL and Redis on loopback, wrk and nginx. Artifacts are a shared folder (one
  * machine). BENCH_SMOKE=1 runs tiny sizes (what was run while other work loaded this machine).
  */
@@ -45,7 +46,7 @@ const env = {
 
 const children: ChildProcess[] = [];
 async function replica(): Promise<{ url: string; pid: number }> {
-  const { child, match } = await started(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'server', '--port', '0', '--data', tmp('data')], /listening on (\S+)/, env);
+  const { child, match } = await started(process.execPath, ['bin/modelport.js', 'server', '--port', '0', '--data', tmp('data')], /listening on (\S+)/, env);
   children.push(child);
   return { url: match[1], pid: child.pid! };
 }
@@ -136,7 +137,7 @@ try {
 
 ${machine()}${SMOKE ? ` — **smoke run** (BENCH_SMOKE=1: 1 round of 2 s per target, ${MOVES} alias moves) on a machine loaded by other work (1-minute load average ${os.loadavg()[0].toFixed(1)} at the end): the figures show that the mechanism works, not what it costs` : ''}.
 
-Two \`modelport server\` processes (from source through tsx) on PostgreSQL (one schema) and Redis, behind nginx (deploy/nginx/modelport.conf: keep-alive upstreams), load from wrk on the same ${os.availableParallelism()} cores. On 2 cores a second replica cannot add throughput: these rows show what nginx and the second process cost; the limit row is nginx balancing two Node servers that do nothing.
+Two \`modelport server\` processes (the compiled package, as users run it) on PostgreSQL (one schema) and Redis, behind nginx (deploy/nginx/modelport.conf: keep-alive upstreams), load from wrk on the same ${os.availableParallelism()} cores. On 2 cores a second replica cannot add throughput: these rows show what nginx and the second process cost; the limit row is nginx balancing two Node servers that do nothing.
 
 ${table(
   ['One-row V2 predictions', 'req/s', 'p50 ms', 'p99 ms', 'failed'],
