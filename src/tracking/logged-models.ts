@@ -3,19 +3,21 @@
  * params, tags, a status that goes PENDING → READY (or UPLOAD_FAILED) once its files are
  * uploaded, and an artifact location under the experiment's (`<experiment>/models/<id>/artifacts`)
  * that MLflow 3's client uploads to through the artifact proxy. Registered versions point at one
- * with a `models:/m-<hex>` source. Search filters and orders in memory: an experiment holds few
- * logged models next to its runs.
+ * with a `models:/m-<hex>` source, and the model lists them in its `mlflow.modelVersions` tag.
+ * Metrics logged to a run with a `model_id` are the model's metrics too, each point with its run
+ * and dataset. Search filters and orders in memory: an experiment holds few logged models next to
+ * its runs.
  */
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import { invalidArgument, notFound } from '../core/errors.js';
 import { groupBy } from '../core/group.js';
 import type { TrackingTables } from './schema.js';
 import { parseFilter, type Clause, type Dictionary } from './search.js';
 import { decodePageToken, encodePageToken, experimentPk } from './service.js';
-import { checkKey, checkLength, LIMITS } from './validation.js';
-import type { Experiment } from './types.js';
+import { checkKey, checkLength, LIMITS, storedMetricValue } from './validation.js';
+import type { Experiment, Metric } from './types.js';
 
 export const LOGGED_MODEL_STATUSES = ['LOGGED_MODEL_STATUS_UNSPECIFIED', 'LOGGED_MODEL_PENDING', 'LOGGED_MODEL_READY', 'LOGGED_MODEL_UPLOAD_FAILED'] as const;
 export type LoggedModelStatus = (typeof LOGGED_MODEL_STATUSES)[number];
@@ -40,7 +42,35 @@ export interface LoggedModel {
     source_run_id?: string;
     tags: KeyValue[];
   };
-  data: { params: KeyValue[]; metrics: never[] };
+  data: { params: KeyValue[]; metrics: ModelMetricView[] };
+}
+
+/** A run's metric point that also belongs to a logged model (log-metric / log-batch with `model_id`). */
+export interface ModelMetric extends Metric {
+  model_id: string;
+  dataset_name?: string;
+  dataset_digest?: string;
+}
+
+/** MLflow's Metric message as a logged model lists it, fields in proto order, unset ones left out. */
+export interface ModelMetricView {
+  key: string;
+  value: number;
+  timestamp: number;
+  step: number;
+  dataset_name?: string;
+  dataset_digest?: string;
+  model_id: string;
+  run_id: string;
+}
+
+/** The tag in which MLflow's server lists the versions registered from a logged model. */
+export const MODEL_VERSIONS_TAG = 'mlflow.modelVersions';
+
+export interface DatasetFilter {
+  /** Required; typed optional because MLflow's store, not the parser, refuses its absence. */
+  dataset_name?: string;
+  dataset_digest?: string;
 }
 
 export interface CreateLoggedModelInput {
@@ -55,14 +85,17 @@ export interface CreateLoggedModelInput {
 export interface SearchLoggedModelsInput {
   experiment_ids: string[];
   filter?: string;
-  order_by?: { field_name: string; ascending?: boolean }[];
+  /** Only models with metrics on one of these datasets; metric clauses count only those points. */
+  datasets?: DatasetFilter[];
+  /** `metrics.<key>` orders by the model's latest point of that metric, on the dataset named here if any. */
+  order_by?: { field_name: string; ascending?: boolean; dataset_name?: string; dataset_digest?: string }[];
   max_results?: number;
   page_token?: string;
 }
 
 const LOGGED_MODELS: Dictionary = {
   subject: 'logged models',
-  entities: ['attribute', 'param', 'tag'],
+  entities: ['attribute', 'metric', 'param', 'tag'],
   stringAttributes: new Map([['model_id', 'model_id'], ['name', 'name'], ['model_type', 'model_type'], ['status', 'status'], ['source_run_id', 'source_run_id']]),
   numericAttributes: new Map([['creation_timestamp', 'creation_ms'], ['creation_time', 'creation_ms'], ['last_updated_timestamp', 'updated_ms']]),
   orderAttributes: new Map(),
@@ -83,11 +116,14 @@ const ORDER_FIELDS: Record<string, 'name' | 'model_id' | 'experiment_id' | 'stat
 };
 
 type Row = TrackingTables['tracking_logged_model'];
+type MetricRow = TrackingTables['tracking_logged_model_metric'];
 interface Loaded {
   row: Row;
   params: Map<string, string>;
   tags: Map<string, string>;
+  metrics: MetricRow[];
 }
+type OrderValue = string | number | null;
 
 function likeRegex(pattern: string, flags: string): RegExp {
   const body = pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.');
@@ -218,6 +254,56 @@ export class LoggedModels {
     });
   }
 
+  /** Refuses points for a model that does not exist, before log-batch writes anything. */
+  async requireExisting(trx: Transaction<any>, modelIds: string[]): Promise<void> {
+    const wanted = [...new Set(modelIds)];
+    const found = await trx.selectFrom('tracking_logged_model').select('model_id').where('model_id', 'in', wanted).execute();
+    const have = new Set(found.map((r) => r.model_id as string));
+    const missing = wanted.find((id) => !have.has(id));
+    if (missing) throw notFound(notFoundMessage(missing));
+  }
+
+  /**
+   * A log-batch's model points, in its transaction. A point whose MLflow key (model, name,
+   * timestamp, step, run) is already held keeps its first value, as MLflow's store keeps it.
+   */
+  async insertMetrics(trx: Transaction<any>, runId: string, metrics: ModelMetric[]): Promise<void> {
+    await trx
+      .insertInto('tracking_logged_model_metric')
+      .values(
+        metrics.map((m) => ({
+          model_id: m.model_id,
+          key: m.key,
+          timestamp: m.timestamp,
+          step: m.step,
+          value: storedMetricValue(m.value),
+          run_id: runId,
+          dataset_name: m.dataset_name ?? null,
+          dataset_digest: m.dataset_digest ?? null,
+        })),
+      )
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
+  /**
+   * MLflow's server lists each version registered with a `model_id` in the model's
+   * `mlflow.modelVersions` tag, written as Python's json.dumps writes it; MLflow 3's clients read
+   * the model's registrations from there.
+   */
+  async recordVersion(modelId: string, name: string, version: number): Promise<void> {
+    const had = await this.db
+      .selectFrom('tracking_logged_model_tag')
+      .select('value')
+      .where('model_id', '=', modelId)
+      .where('key', '=', MODEL_VERSIONS_TAG)
+      .executeTakeFirst();
+    const list: unknown = had ? JSON.parse(had.value) : [];
+    if (!Array.isArray(list)) throw invalidArgument(`Tag '${MODEL_VERSIONS_TAG}' of logged model '${modelId}' is not a JSON list.`);
+    if (!list.some((v) => v?.name === name && v?.version === version)) list.push({ name, version });
+    await this.setTags(modelId, [{ key: MODEL_VERSIONS_TAG, value: pythonJson(list) }]);
+  }
+
   async delete(modelId: string): Promise<void> {
     await this.requireActive(modelId);
     await this.db.updateTable('tracking_logged_model').set({ lifecycle_stage: 'deleted', updated_ms: this.clock.now() }).where('model_id', '=', modelId).execute();
@@ -226,21 +312,31 @@ export class LoggedModels {
   async search(input: SearchLoggedModelsInput): Promise<{ models: LoggedModel[]; next_page_token?: string }> {
     if (!input.experiment_ids?.length) throw invalidArgument('experiment_ids must contain at least one experiment id.', { field: 'experiment_ids' });
     const clauses = parseFilter(input.filter, LOGGED_MODELS);
-    const order = (input.order_by ?? []).flatMap((o) => {
+    const datasets = input.datasets ?? [];
+    if (datasets.some((d) => !d.dataset_name)) throw invalidArgument('`dataset_name` in the `datasets` clause must be specified.', { field: 'datasets' });
+    const onDatasets = (p: MetricRow) =>
+      datasets.length === 0 || datasets.some((d) => p.dataset_name === d.dataset_name && (d.dataset_digest === undefined || p.dataset_digest === d.dataset_digest));
+    const order = (input.order_by ?? []).map((o) => {
+      const ascending = o.ascending !== false;
       const field = ORDER_FIELDS[o.field_name];
-      if (field) return [{ field, ascending: o.ascending !== false }];
+      if (field) return { ascending, creation: field === 'creation_ms', value: (m: Loaded) => columnValue(m.row, field) };
       if (!o.field_name.includes('.')) throw invalidArgument(`Invalid order by field name: ${o.field_name}`, { field: 'order_by' });
       if (!o.field_name.startsWith('metrics.')) throw invalidArgument(`Invalid order by field name: ${o.field_name}. Only metrics are supported.`, { field: 'order_by' });
-      // No logged model here carries metrics, so every value is null and MLflow's nulls-last order keeps them as they are.
-      return [];
+      const key = o.field_name.slice('metrics.'.length);
+      return { ascending, creation: false, value: (m: Loaded) => latestValue(m.metrics, key, o) };
     });
     const max = input.max_results ?? 100;
     if (!Number.isSafeInteger(max) || max < 1 || max > 1000) throw invalidArgument(`max_results must be between 1 and 1000, got ${max}.`, { field: 'max_results' });
     const ids = input.experiment_ids.map((id) => experimentPk(id) ?? -1);
     const rows = await this.db.selectFrom('tracking_logged_model').selectAll().where('experiment_id', 'in', ids).where('lifecycle_stage', '=', 'active').execute();
     const loaded = await this.attach(rows);
+    // Without a metric clause, `datasets` alone keeps the models with any point on them.
+    const anyOnDatasets = datasets.length > 0 && !clauses.some((c) => c.type === 'metric');
     const kept = loaded.filter((m) =>
+      (!anyOnDatasets || m.metrics.some(onDatasets)) &&
       clauses.every((c) => {
+        // A metric clause holds when any point of the metric does (on the datasets), as MLflow's join does.
+        if (c.type === 'metric') return m.metrics.some((p) => p.key === c.key && onDatasets(p) && matches(Number(p.value), c));
         if (c.type === 'param') return matches(m.params.get(c.key), c);
         if (c.type === 'tag') return matches(m.tags.get(c.key), c);
         const column = LOGGED_MODELS.stringAttributes.get(c.key) ?? LOGGED_MODELS.numericAttributes.get(c.key);
@@ -250,11 +346,15 @@ export class LoggedModels {
     );
     // MLflow's store puts nulls last, then adds newest first unless the order names the creation
     // time; the id breaks what ties remain.
-    const keys = order.some((k) => k.field === 'creation_ms') ? order : [...order, { field: 'creation_ms' as const, ascending: false }];
+    const keys = order.some((k) => k.creation) ? order : [...order, { ascending: false, creation: true, value: (m: Loaded) => columnValue(m.row, 'creation_ms') }];
+    const values = new Map(kept.map((m) => [m, keys.map((k) => k.value(m))]));
     kept.sort((a, b) => {
-      for (const k of keys) {
-        const x = a.row[k.field];
-        const y = b.row[k.field];
+      const va = values.get(a)!;
+      const vb = values.get(b)!;
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i];
+        const x = va[i];
+        const y = vb[i];
         if (x === y) continue;
         if (x == null || y == null) return x == null ? 1 : -1;
         return (x < y ? -1 : 1) * (k.ascending ? 1 : -1);
@@ -285,20 +385,62 @@ export class LoggedModels {
     return row.artifact_location;
   }
 
-  /** Params and tags of many models: two queries, each grouped by model in one pass. */
+  /** Params, tags and metric points of many models: three queries, each grouped by model in one pass. */
   private async attach(rows: Row[]): Promise<Loaded[]> {
     if (rows.length === 0) return [];
     const ids = rows.map((r) => r.model_id);
-    const [params, tags] = await Promise.all(
-      (['tracking_logged_model_param', 'tracking_logged_model_tag'] as const).map((t) => this.db.selectFrom(t).selectAll().where('model_id', 'in', ids).execute()),
-    );
-    const p = byModel(params);
-    const t = byModel(tags);
-    return rows.map((row) => ({ row, params: p.get(row.model_id) ?? new Map(), tags: t.get(row.model_id) ?? new Map() }));
+    const [params, tags, metrics] = await Promise.all([
+      ...(['tracking_logged_model_param', 'tracking_logged_model_tag'] as const).map((t) => this.db.selectFrom(t).selectAll().where('model_id', 'in', ids).execute()),
+      this.db.selectFrom('tracking_logged_model_metric').selectAll().where('model_id', 'in', ids).orderBy('timestamp').orderBy('step').orderBy('key').orderBy('run_id').execute(),
+    ]);
+    const p = byModel(params as { model_id: string; key: string; value: string }[]);
+    const t = byModel(tags as { model_id: string; key: string; value: string }[]);
+    const m = groupBy(metrics as MetricRow[], (x) => x.model_id);
+    return rows.map((row) => ({ row, params: p.get(row.model_id) ?? new Map(), tags: t.get(row.model_id) ?? new Map(), metrics: m.get(row.model_id) ?? [] }));
   }
 }
 
 const notFoundMessage = (modelId: string) => `Logged model with ID '${modelId}' not found.`;
+
+function columnValue(row: Row, field: (typeof ORDER_FIELDS)[string]): OrderValue {
+  const v = row[field];
+  if (v == null) return null;
+  return field === 'creation_ms' || field === 'updated_ms' ? Number(v) : String(v);
+}
+
+/**
+ * The value of a model's latest point of a metric (latest timestamp, then step), on the order's
+ * dataset when it names one, or null: the value MLflow's store ranks the model by.
+ */
+function latestValue(points: MetricRow[], key: string, on: { dataset_name?: string; dataset_digest?: string }): OrderValue {
+  let best: MetricRow | undefined;
+  for (const p of points) {
+    if (p.key !== key || (on.dataset_name && p.dataset_name !== on.dataset_name) || (on.dataset_digest && p.dataset_digest !== on.dataset_digest)) continue;
+    if (!best || Number(p.timestamp) > Number(best.timestamp) || (Number(p.timestamp) === Number(best.timestamp) && Number(p.step) > Number(best.step))) best = p;
+  }
+  return best ? Number(best.value) : null;
+}
+
+/** JSON as Python's json.dumps writes it: ', ' and ': ' separators, everything past ASCII escaped. */
+function pythonJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(pythonJson).join(', ')}]`;
+  if (value !== null && typeof value === 'object') return `{${Object.entries(value).map(([k, v]) => `${pythonJson(k)}: ${pythonJson(v)}`).join(', ')}}`;
+  if (typeof value === 'string') return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value);
+}
+
+function metricView(p: MetricRow): ModelMetricView {
+  return {
+    key: p.key,
+    value: Number(p.value),
+    timestamp: Number(p.timestamp),
+    step: Number(p.step),
+    ...(p.dataset_name ? { dataset_name: p.dataset_name } : {}),
+    ...(p.dataset_digest ? { dataset_digest: p.dataset_digest } : {}),
+    model_id: p.model_id,
+    run_id: p.run_id,
+  };
+}
 
 /** Each model's key/value pairs, from rows of many models. */
 function byModel(list: { model_id: string; key: string; value: string }[]): Map<string, Map<string, string>> {
@@ -330,5 +472,5 @@ function view(m: Loaded): LoggedModel {
   if (r.status_message) info.status_message = r.status_message;
   if (r.model_type) info.model_type = r.model_type;
   if (r.source_run_id) info.source_run_id = r.source_run_id;
-  return { info, data: { params: [...m.params].map(([key, value]) => ({ key, value })), metrics: [] } };
+  return { info, data: { params: [...m.params].map(([key, value]) => ({ key, value })), metrics: m.metrics.map(metricView) } };
 }

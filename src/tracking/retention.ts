@@ -1,9 +1,9 @@
 /**
  * Retention of runs per experiment: an experiment tagged `modelport.retention_days` = N keeps
  * a run for N days from its start; older ones are deleted for good (their params, tags,
- * metrics, dataset links and artifact index rows with them), as `mlflow gc` does for deleted
- * runs. The tag is set like any experiment tag (MLflow clients included). Runs still RUNNING
- * are kept. A registered model version keeps its own copy of the model, so it outlives its run.
+ * metrics, logged-model metric points, dataset links and artifact index rows with them), as
+ * `mlflow gc` does for deleted runs. The tag is set like any experiment tag (MLflow clients
+ * included). Runs still RUNNING are kept. A registered model version keeps its own copy of the model, so it outlives its run.
  */
 import type { Kysely } from 'kysely';
 import { DAY_MS, type Clock } from '../core/clock.js';
@@ -73,6 +73,8 @@ export class RunRetention {
         const pks = chunk.map((r) => r.run_pk);
         await this.db.transaction().execute(async (trx) => {
           for (const table of RUN_TABLES) await trx.deleteFrom(table).where('run_pk', 'in', pks).execute();
+          // A logged model's points go with the run that logged them, as MLflow's foreign key cascades.
+          await trx.deleteFrom('tracking_logged_model_metric').where('run_id', 'in', chunk.map((r) => r.run_id)).execute();
           for (const r of chunk) await trx.deleteFrom('tracking_artifact').where('path', 'like', `${experiment_id}/${r.run_id}/%`).execute();
           await trx.deleteFrom('tracking_run').where('run_pk', 'in', pks).execute();
         });

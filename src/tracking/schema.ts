@@ -111,6 +111,22 @@ export interface LoggedModelTable {
   lifecycle_stage: string;
 }
 
+/**
+ * A metric point logged for an MLflow 3 logged model (log-metric / log-batch with `model_id`),
+ * with the run that logged it and the dataset it was measured on. The value is stored as
+ * MLflow's store keeps it: NaN as 0, ±Infinity as ±max double.
+ */
+export interface LoggedModelMetricTable {
+  model_id: string;
+  key: string;
+  timestamp: number;
+  step: number;
+  value: number;
+  run_id: string;
+  dataset_name: string | null;
+  dataset_digest: string | null;
+}
+
 export interface LoggedModelKeyValueTable {
   model_id: string;
   key: string;
@@ -141,6 +157,7 @@ export interface TrackingTables {
   tracking_logged_model_param: LoggedModelKeyValueTable;
   tracking_logged_model_tag: LoggedModelKeyValueTable;
   tracking_run_model: RunModelTable;
+  tracking_logged_model_metric: LoggedModelMetricTable;
 }
 
 export const trackingMigrations: Migrations = {
@@ -374,6 +391,28 @@ export const trackingMigrations: Migrations = {
     },
     async down(db: Kysely<any>) {
       await db.schema.dropTable('tracking_run_model').ifExists().execute();
+    },
+  },
+  '0142_tracking_logged_model_metrics': {
+    // MLflow 3's logged-model metrics; the key is MLflow's (model, name, timestamp, step, run).
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('tracking_logged_model_metric')
+        .addColumn('model_id', 'varchar(64)', (c) => c.notNull().references('tracking_logged_model.model_id'))
+        .addColumn('key', 'varchar(250)', (c) => c.notNull())
+        .addColumn('timestamp', 'bigint', (c) => c.notNull())
+        .addColumn('step', 'bigint', (c) => c.notNull())
+        .addColumn('value', 'double precision', (c) => c.notNull())
+        .addColumn('run_id', 'varchar(32)', (c) => c.notNull())
+        .addColumn('dataset_name', 'varchar(500)')
+        .addColumn('dataset_digest', 'varchar(64)')
+        .addPrimaryKeyConstraint('tracking_logged_model_metric_pk', ['model_id', 'key', 'timestamp', 'step', 'run_id'])
+        .execute();
+      // Retention deletes a run's points by run.
+      await db.schema.createIndex('tracking_logged_model_metric_run_idx').on('tracking_logged_model_metric').column('run_id').execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('tracking_logged_model_metric').ifExists().execute();
     },
   },
 };

@@ -11,7 +11,7 @@ import { alreadyExists, invalidArgument, notFound } from '../core/errors.js';
 import type { BlobStore } from '../storage/blobs.js';
 import { isUniqueViolation, type Dialect, type MetadataStore } from '../storage/metadata.js';
 import { ArtifactStore } from './artifacts.js';
-import { LoggedModels } from './logged-models.js';
+import { LoggedModels, type ModelMetric } from './logged-models.js';
 import { RunRetention } from './retention.js';
 import { decodeBlocks, emptyHistory, encodeBlock, type History } from './history.js';
 import { artifactProxyRoot } from './uri.js';
@@ -39,15 +39,13 @@ import {
   type SearchRunsInput,
   type ViewType,
 } from './types.js';
-import { LIMITS, checkBatchLimits, checkExperimentName, checkKey, checkLength, metricInteger, metricValue, truncateLong } from './validation.js';
+import { LIMITS, checkBatchLimits, checkExperimentName, checkKey, checkLength, metricInteger, metricValue, storedMetricValue, truncateLong } from './validation.js';
 import { GroupWriter, ROLLBACK_GROUP } from './writer.js';
 
 type RunTable = Selectable<TrackingTables['tracking_run']>;
 
 export const DEFAULT_EXPERIMENT_ID = '0';
 const DEFAULT_EXPERIMENT_NAME = 'Default';
-/** MLflow's SQL store clamps ±Infinity to ±max double; NaN is kept through a flag. */
-const MAX_DOUBLE = 1.7976931348623157e308;
 
 export interface TrackingOptions {
   metadata: MetadataStore;
@@ -449,14 +447,17 @@ export class TrackingService {
       await this.requireRun(runId);
       return;
     }
+    const modelMetrics = metrics.filter((m): m is ModelMetric => m.model_id !== undefined);
     await this.writer.submit(String(runId), async (trx) => {
       const run = await this.requireRun(runId, trx);
       this.requireActiveRun(runId, run);
       if (params.length) await this.checkParams(trx, runId, run.run_pk, params);
+      if (modelMetrics.length) await this.loggedModels.requireExisting(trx, modelMetrics.map((m) => m.model_id));
       // Checks are done; from here on only writes.
       if (params.length) await this.insertParams(trx, runId, run.run_pk, params);
       if (tags.length) await this.upsertTags(trx, run.run_pk, tags);
       if (metrics.length) await this.insertMetrics(trx, run.run_pk, metrics);
+      if (modelMetrics.length) await this.loggedModels.insertMetrics(trx, String(runId), modelMetrics);
     });
   }
 
@@ -512,7 +513,7 @@ export class TrackingService {
     const latest = new Map<string, Metric & { is_nan: number }>();
     for (const m of metrics) {
       const isNan = Number.isNaN(m.value);
-      const stored = isNan ? 0 : m.value === Infinity ? MAX_DOUBLE : m.value === -Infinity ? -MAX_DOUBLE : m.value;
+      const stored = storedMetricValue(m.value);
       let cols = byKey.get(m.key);
       if (!cols) byKey.set(m.key, (cols = { step: [], timestamp: [], value: [] }));
       cols.step.push(m.step);
@@ -894,15 +895,26 @@ function stringValue(value: unknown): string {
   return typeof value === 'string' ? value : String(value);
 }
 
+/** A point as log-batch checked it: a run metric, and for MLflow 3 also its logged model's. */
+type LoggedMetric = Metric & Partial<ModelMetric>;
+
 /** Log-batch input checked and put in stored form: metrics with their defaults, params as text, tags deduplicated. */
-function checkBatch(input: LogBatchInput, now: number): { metrics: Metric[]; params: KeyValue[]; tags: KeyValue[] } {
+function checkBatch(input: LogBatchInput, now: number): { metrics: LoggedMetric[]; params: KeyValue[]; tags: KeyValue[] } {
   const metricsIn = input.metrics ?? [];
   const paramsIn = input.params ?? [];
   const tagsIn = input.tags ?? [];
   checkBatchLimits(metricsIn.length, paramsIn.length, tagsIn.length);
-  const metrics = metricsIn.map((m) => {
+  const metrics = metricsIn.map((m): LoggedMetric => {
     const key = checkKey('metric', m.key);
-    return { key, value: metricValue(key, m.value), timestamp: metricInteger(key, 'timestamp', m.timestamp, now), step: metricInteger(key, 'step', m.step, 0) };
+    const metric = { key, value: metricValue(key, m.value), timestamp: metricInteger(key, 'timestamp', m.timestamp, now), step: metricInteger(key, 'step', m.step, 0) };
+    // MLflow's handler reads '' as unset, as proto JSON sends absent strings.
+    if (!m.model_id) return metric;
+    return {
+      ...metric,
+      model_id: m.model_id,
+      dataset_name: m.dataset_name ? checkLength('Dataset name', LIMITS.datasetName, m.dataset_name) : undefined,
+      dataset_digest: m.dataset_digest ? checkLength('Dataset digest', LIMITS.datasetDigest, m.dataset_digest) : undefined,
+    };
   });
   const seen = new Set<string>();
   const dupes: string[] = [];

@@ -89,6 +89,10 @@ export interface MetricInput {
   value: unknown;
   timestamp?: number;
   step?: number;
+  /** MLflow 3: the logged model the point also belongs to, and the dataset it was measured on. */
+  model_id?: string;
+  dataset_name?: string;
+  dataset_digest?: string;
 }
 
 export interface LogBatchInput {

@@ -105,6 +105,15 @@ export function metricValue(key: string, value: unknown): number {
   );
 }
 
+const MAX_DOUBLE = 1.7976931348623157e308;
+
+/** A metric value as MLflow's SQL store keeps it: NaN as 0 (flagged apart), ±Infinity as ±max double. */
+export function storedMetricValue(value: number): number {
+  if (Number.isNaN(value)) return 0;
+  if (value === Infinity) return MAX_DOUBLE;
+  return value === -Infinity ? -MAX_DOUBLE : value;
+}
+
 export function metricInteger(key: string, what: 'timestamp' | 'step', value: unknown, fallback: number): number {
   if (value === undefined || value === null) return fallback;
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;

@@ -2,14 +2,15 @@
  * The logged-model store behind MLflow 3's routes: writes check the model exists (and is not
  * deleted) without loading it, search hands each model its own params and tags and orders as
  * MLflow's store does (nulls last, newest first as the last key), and runs list the models they
- * used and produced.
+ * used and produced; registered versions are listed in the model's `mlflow.modelVersions` tag
+ * as Python writes JSON.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/core/clock.js';
 import { testPlatform } from '../helpers/platform.js';
 
-test('logged models: existence checks, params and tags per model in search, MLflow order, run inputs and outputs', async () => {
+test('logged models: existence checks, params and tags per model in search, MLflow order, run inputs and outputs, registrations', async () => {
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
   const platform = await testPlatform({}, clock);
   try {
@@ -60,6 +61,21 @@ test('logged models: existence checks, params and tags per model in search, MLfl
       [c.info.model_id, 2],
     ].sort());
     assert.deepEqual(got.inputs.model_inputs, [{ model_id: b.info.model_id }]);
+
+    // Registrations are listed as Python's json.dumps writes them, non-ASCII escaped; a second record of one version adds nothing.
+    await models.recordVersion(a.info.model_id, 'modèle ✓', 1);
+    await models.recordVersion(a.info.model_id, 'modèle ✓', 1);
+    await models.recordVersion(a.info.model_id, 'other', 4);
+    const versions = (await models.get(a.info.model_id)).info.tags.find((t) => t.key === 'mlflow.modelVersions')?.value;
+    assert.equal(versions, '[{"name": "mod\\u00e8le \\u2713", "version": 1}, {"name": "other", "version": 4}]');
+    await assert.rejects(models.recordVersion('m-missing', 'x', 1), { code: 'NotFound' });
+    // A log-batch naming a missing model writes nothing, not even the run's points.
+    await assert.rejects(
+      tracking.logBatch(run.info.run_id, { metrics: [{ key: 'acc', value: 1, timestamp: 5, model_id: a.info.model_id }, { key: 'acc', value: 2, timestamp: 5, model_id: 'm-missing' }] }),
+      { code: 'NotFound', message: "Logged model with ID 'm-missing' not found." },
+    );
+    assert.deepEqual((await tracking.getRun(run.info.run_id)).data.metrics, []);
+    assert.deepEqual((await models.get(a.info.model_id)).data.metrics, []);
     await tracking.deleteRun(run.info.run_id);
     await assert.rejects(tracking.logOutputs(run.info.run_id, [{ model_id: a.info.model_id, step: 1 }]), /must be in the 'active' state/);
   } finally {

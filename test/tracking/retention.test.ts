@@ -17,6 +17,8 @@ test("runs older than their experiment's modelport.retention_days are deleted fo
     const old = await tracking.createRun({ experiment_id: short, start_time: clock.now() });
     await tracking.logParam(old.info.run_id, 'lr', '0.1');
     await tracking.logMetric(old.info.run_id, { key: 'loss', value: 1, timestamp: clock.now(), step: 0 });
+    const model = await tracking.loggedModels.create({ experiment_id: short, name: 'm' });
+    await tracking.logMetric(old.info.run_id, { key: 'acc', value: 0.5, timestamp: clock.now(), step: 0, model_id: model.info.model_id });
     await tracking.logOutputs(old.info.run_id, [{ model_id: 'm-1', step: 3 }]);
     await tracking.logInputs(old.info.run_id, [], [{ model_id: 'm-0' }]);
     await tracking.updateRun(old.info.run_id, { status: 'FINISHED', end_time: clock.now() });
@@ -42,10 +44,11 @@ test("runs older than their experiment's modelport.retention_days are deleted fo
     assert.equal(await b.sweep(), undefined, 'the other replica does not lead');
     await assert.rejects(tracking.getRun(old.info.run_id), { code: 'NotFound' });
     for (const run of [running, other, recent]) assert.equal((await tracking.getRun(run.info.run_id)).info.run_id, run.info.run_id);
-    for (const table of ['tracking_param', 'tracking_metric_block', 'tracking_latest_metric', 'tracking_run_model']) {
+    for (const table of ['tracking_param', 'tracking_metric_block', 'tracking_latest_metric', 'tracking_run_model', 'tracking_logged_model_metric']) {
       const left = await db.selectFrom(table as never).selectAll().execute();
       assert.equal(left.length, 0, `${table} holds nothing of the deleted run`);
     }
+    assert.deepEqual((await tracking.loggedModels.get(model.info.model_id)).data.metrics, [], "the model outlives the run, its points do not");
     const artifacts = await db.selectFrom('tracking_artifact' as never).select('path' as never).execute();
     assert.equal(JSON.stringify(artifacts).includes(old.info.run_id), false);
   } finally {

@@ -122,7 +122,8 @@ export const loggedModelRoutes: FastifyPluginAsync<{ platform: Platform }> = asy
       input: Type.Object({
         experiment_ids: Type.Optional(Type.Array(Str)),
         filter: Type.Optional(Str),
-        datasets: Type.Optional(Type.Array(Type.Object({ dataset_name: Str, dataset_digest: Type.Optional(Str) }))),
+        // MLflow's store, not its parser, refuses an entry without dataset_name, with its own message.
+        datasets: Type.Optional(Type.Array(Type.Object({ dataset_name: Type.Optional(Str), dataset_digest: Type.Optional(Str) }))),
         max_results: Type.Optional(Type.Integer()),
         order_by: Type.Optional(
           Type.Array(Type.Object({ field_name: Str, ascending: Type.Optional(Type.Boolean()), dataset_name: Type.Optional(Str), dataset_digest: Type.Optional(Str) })),
@@ -130,7 +131,7 @@ export const loggedModelRoutes: FastifyPluginAsync<{ platform: Platform }> = asy
         page_token: Type.Optional(Str),
       }),
     },
-    async (b) => models.search({ experiment_ids: b.experiment_ids ?? [], filter: b.filter, order_by: b.order_by, max_results: b.max_results, page_token: b.page_token }),
+    async (b) => models.search({ experiment_ids: b.experiment_ids ?? [], filter: b.filter, datasets: b.datasets, order_by: b.order_by, max_results: b.max_results, page_token: b.page_token }),
   );
 
   rpc(

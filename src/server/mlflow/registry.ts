@@ -257,21 +257,22 @@ export const mlflowRegistryRoutes: FastifyPluginAsync<{ platform: Platform }> = 
       }),
       response: Type.Object({ model_version: MvJson }),
     },
-    async (b, req) => ({
-      model_version: mlflowVersion(
-        await registry.createVersion(
-          {
-            name: required(b.name, 'name'),
-            source: required(b.source, 'source'),
-            runId: b.run_id || undefined,
-            runLink: b.run_link || undefined,
-            description: b.description || undefined,
-            tags: tagMap(b.tags),
-          },
-          actor(req),
-        ),
-      ),
-    }),
+    async (b, req) => {
+      const version = await registry.createVersion(
+        {
+          name: required(b.name, 'name'),
+          source: required(b.source, 'source'),
+          runId: b.run_id || undefined,
+          runLink: b.run_link || undefined,
+          description: b.description || undefined,
+          tags: tagMap(b.tags),
+        },
+        actor(req),
+      );
+      // As MLflow's handler: a version created with a model_id is listed on that logged model.
+      if (b.model_id) await platform.services.tracking.loggedModels.recordVersion(b.model_id, version.name, version.version);
+      return { model_version: mlflowVersion(version) };
+    },
   );
 
   rpc(

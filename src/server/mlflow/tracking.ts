@@ -282,7 +282,9 @@ export const trackingRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
 
   // ---- logging -------------------------------------------------------------------------------
 
-  const Metric = Type.Object({ key: Str, value: Double, timestamp: Int, step: Type.Optional(Int) });
+  // MLflow 3 adds the logged model a point also belongs to and the dataset it was measured on.
+  const ModelFields = { model_id: Type.Optional(Str), dataset_name: Type.Optional(Str), dataset_digest: Type.Optional(Str) };
+  const Metric = Type.Object({ key: Str, value: Double, timestamp: Int, step: Type.Optional(Int), ...ModelFields });
 
   rpc(
     {
@@ -290,10 +292,11 @@ export const trackingRoutes: FastifyPluginAsync<{ platform: Platform }> = async 
       path: '/runs/log-metric',
       permission: 'edit',
       summary: 'Log one metric point',
-      input: Type.Object({ ...RunRef, key: Str, value: Double, timestamp: Int, step: Type.Optional(Int) }),
+      input: Type.Object({ ...RunRef, key: Str, value: Double, timestamp: Int, step: Type.Optional(Int), ...ModelFields }),
     },
     async (b) => {
-      await tracking.logMetric(runIdOf(b), { key: b.key, value: required(b.value, 'value'), timestamp: b.timestamp, step: b.step });
+      const { model_id, dataset_name, dataset_digest } = b;
+      await tracking.logMetric(runIdOf(b), { key: b.key, value: required(b.value, 'value'), timestamp: b.timestamp, step: b.step, model_id, dataset_name, dataset_digest });
     },
   );
 
