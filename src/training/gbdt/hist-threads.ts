@@ -13,12 +13,13 @@ import type { Worker } from 'node:worker_threads';
 import { spawnModuleWorker } from '../../core/workers.js';
 import type { BinnedMatrix } from './binning.js';
 
-/** Slots of the control array: job number (-1 ends the thread), row range, feature count, finished job. */
+/** Slots of the control array: job number (-1 ends the thread), row range, feature count, finished job, failure flag. */
 export const JOB = 0;
 export const BEGIN = 1;
 export const END = 2;
 export const COUNT = 3;
 export const DONE = 4;
+export const FAILED = 5;
 
 export interface HistWorkerData {
   control: Int32Array;
@@ -99,6 +100,7 @@ export class HistThreads {
       if (done === this.job) break;
       Atomics.wait(control, DONE, done);
     }
+    if (control[FAILED] === 1) throw new Error('the histogram thread of the fit failed');
     for (let j = 0; j < features.length; j++) {
       const from = offsets[features[j]] << 1;
       hist.set(side.subarray(from, offsets[features[j] + 1] << 1), from);

@@ -6,18 +6,12 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { HistWorkerData } from './hist-threads.js';
-import { JOB, BEGIN, END, COUNT, DONE } from './hist-threads.js';
+import { JOB, BEGIN, END, COUNT, DONE, FAILED } from './hist-threads.js';
 
 const { control, bins, numFeature, gh, rows, side, features, offsets } = await new Promise<HistWorkerData>((resolve) => parentPort!.once('message', resolve));
 parentPort!.postMessage('ready');
-let seen = 0;
-for (;;) {
-  Atomics.wait(control, JOB, seen);
-  seen = Atomics.load(control, JOB);
-  if (seen < 0) break;
-  const begin = control[BEGIN];
-  const end = control[END];
-  const nf = control[COUNT];
+/** One job: the features' bins zeroed, then every row's gradient added to its bins (a function, so V8 optimises it as a whole). */
+function build(begin: number, end: number, nf: number): void {
   for (let j = 0; j < nf; j++) side.fill(0, offsets[features[j]] << 1, offsets[features[j] + 1] << 1);
   for (let i = begin; i < end; i++) {
     const r = rows[i];
@@ -29,6 +23,19 @@ for (;;) {
       side[idx] += g;
       side[idx + 1] += h;
     }
+  }
+}
+
+let seen = 0;
+for (;;) {
+  Atomics.wait(control, JOB, seen);
+  seen = Atomics.load(control, JOB);
+  if (seen < 0) break;
+  try {
+    build(control[BEGIN], control[END], control[COUNT]);
+  } catch {
+    // The fitting thread is blocked waiting for this job: it must hear of the failure, not hang.
+    control[FAILED] = 1;
   }
   Atomics.store(control, DONE, seen);
   Atomics.notify(control, DONE);
