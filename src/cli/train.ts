@@ -9,6 +9,7 @@ import { ClientTrainingTracker, trainFile, type TrainRequest } from '../client/t
 import type { TrainingTracker } from '../training/tracker.js';
 import { MODEL_KINDS, type ModelKind } from '../training/fit.js';
 import { OBJECTIVES } from '../training/gbdt/params.js';
+import type { TextEncoding } from '../training/prepare.js';
 import { globalOptions, withClient } from './context.js';
 import { progress, type Progress } from './progress.js';
 
@@ -33,13 +34,14 @@ export interface DataFlags {
   valid?: string;
   validFraction?: string;
   split?: string;
+  text?: string;
 }
 
-export function dataRequest(file: string, opts: DataFlags): Pick<TrainRequest, 'file' | 'target' | 'features' | 'drop' | 'valid' | 'validFraction' | 'split'> {
+export function dataRequest(file: string, opts: DataFlags): Pick<TrainRequest, 'file' | 'target' | 'features' | 'drop' | 'valid' | 'validFraction' | 'split' | 'text'> {
   const validFraction = opts.validFraction === undefined ? undefined : Number(opts.validFraction);
   if (validFraction !== undefined && !(validFraction > 0 && validFraction < 1)) throw invalidArgument(`--valid-fraction: "${opts.validFraction}" must be a number between 0 and 1`);
   if (opts.split !== undefined && opts.split !== 'random' && opts.split !== 'tail') throw invalidArgument(`--split: "${opts.split}" is not one of random, tail`);
-  return { file, target: opts.target, features: list(opts.features), drop: list(opts.drop), valid: opts.valid, validFraction, split: opts.split as 'random' | 'tail' | undefined };
+  return { file, target: opts.target, features: list(opts.features), drop: list(opts.drop), valid: opts.valid, validFraction, split: opts.split as 'random' | 'tail' | undefined, text: opts.text as TextEncoding | undefined };
 }
 
 /** Runs `fn` with a tracker when the command tracks or registers, else without one (no data folder is touched). */
@@ -50,6 +52,8 @@ export async function withTracker<T>(cmd: Command, needed: boolean, fn: (tracker
   const token = opts.token ?? process.env.MODELPORT_TOKEN;
   return withClient(cmd, (client) => fn(new ClientTrainingTracker(client, server ? { url: server, token } : undefined)));
 }
+
+export const TEXT_HELP = 'text columns as: categorical (category codes the trees split natively; gbdt default) | one-hot (column=level features; linear)';
 
 export const fmtMetric = (v: number) => (Number.isInteger(v) ? String(v) : Math.abs(v) >= 1000 ? v.toFixed(1) : v.toPrecision(4));
 
@@ -67,6 +71,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--split <how>', 'held-out rows: random (stratified) | tail (the last rows, for time-ordered data)', 'random')
     .option('--features <columns>', 'comma-separated feature columns (default: all but the target)')
     .option('--drop <columns>', 'comma-separated columns to leave out (ids, timestamps)')
+    .option('--text <encoding>', TEXT_HELP)
     .option('--output <file>', 'write the model here (XGBoost JSON for gbdt, ONNX for linear)')
     .option('--experiment <name>', 'track the run (parameters, curve, metrics, model) in this experiment')
     .option('--register <name>', 'register the model under this name')

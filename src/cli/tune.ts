@@ -14,7 +14,7 @@ import { defaultSpace } from '../training/search/defaults.js';
 import { PRUNERS } from '../training/search/pruners.js';
 import { SAMPLERS } from '../training/search/samplers.js';
 import { parseSpace, type SearchSpace } from '../training/search/space.js';
-import { dataRequest, fmtMetric, parseParams, withTracker, type DataFlags } from './train.js';
+import { dataRequest, fmtMetric, parseParams, TEXT_HELP, withTracker, type DataFlags } from './train.js';
 import { progress } from './progress.js';
 import { configFrom } from './context.js';
 
@@ -66,6 +66,7 @@ export function registerTuneCommand(program: Command): void {
     .option('--split <how>', 'held-out rows: random (stratified) | tail (the last rows)', 'random')
     .option('--features <columns>', 'comma-separated feature columns')
     .option('--drop <columns>', 'comma-separated columns to leave out')
+    .option('--text <encoding>', TEXT_HELP)
     .option('--experiment <name>', 'experiment of the study and its trials (default: Default)')
     .option('--study <name>', 'study name; the same name resumes the study (default: FILE-TARGET)')
     .option('--register <name>', 'register the best model under this name')

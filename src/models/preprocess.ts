@@ -1,16 +1,19 @@
 /**
  * A preprocessing step stored with a model version (`preprocess.json` beside the model file):
  * callers send the raw columns (numbers and category names) and the step turns them into the
- * features the model was trained on — numeric columns, optionally scaled, and `column=level`
- * one-hot features — at serving, batch scoring and explanation alike. The encoding belongs to
+ * features the model was trained on — numeric columns, optionally scaled, `column=level`
+ * one-hot features and category codes — at serving, batch scoring and explanation alike. The encoding belongs to
  * the model, so no caller repeats it.
  *
  * preprocess.json:
  *   { "numeric": [{"column": "amount", "feature": "amount", "center": 0, "scale": 1}, ...],
- *     "one_hot": [{"column": "purpose", "levels": [{"level": "car", "feature": "purpose=car"}, ...]}] }
+ *     "one_hot": [{"column": "purpose", "levels": [{"level": "car", "feature": "purpose=car"}, ...]}],
+ *     "categorical": [{"column": "city", "categories": ["Lyon", "Paris", ...]}] }
  * `feature` defaults to the column (numeric) and `column=level` (one-hot); `center`/`scale` give
  * (x - center) / scale. The features must be exactly the model's inputs. A missing number or
  * category is NaN in its features (XGBoost's missing value); an unknown level is 0 in all of them.
+ * A categorical column is one feature (default: the column) holding the category's index in
+ * `categories`, as XGBoost's categorical splits read it; an unknown or missing category is NaN.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -34,9 +37,16 @@ export interface OneHotStep {
   levels: { level: string; feature: string }[];
 }
 
+export interface CategoricalStep {
+  column: string;
+  feature: string;
+  categories: string[];
+}
+
 export interface PreprocessSpec {
   numeric: NumericStep[];
   one_hot: OneHotStep[];
+  categorical?: CategoricalStep[];
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -48,9 +58,9 @@ function text(value: unknown, where: string): string {
 
 /** Checks a parsed preprocess.json field by field; `source` names it in errors. */
 export function parsePreprocess(value: unknown, source = PREPROCESS_FILE): PreprocessSpec {
-  if (!isRecord(value)) throw invalidArgument(`${source}: expected a JSON object with "numeric" and "one_hot"`);
-  const unknown = Object.keys(value).filter((k) => k !== 'numeric' && k !== 'one_hot');
-  if (unknown.length > 0) throw invalidArgument(`${source}: unknown field "${unknown[0]}" (expected "numeric" and "one_hot")`);
+  if (!isRecord(value)) throw invalidArgument(`${source}: expected a JSON object with "numeric", "one_hot" or "categorical"`);
+  const unknown = Object.keys(value).filter((k) => k !== 'numeric' && k !== 'one_hot' && k !== 'categorical');
+  if (unknown.length > 0) throw invalidArgument(`${source}: unknown field "${unknown[0]}" (expected "numeric", "one_hot" and "categorical")`);
   const list = (field: string) => {
     const v = value[field] ?? [];
     if (!Array.isArray(v)) throw invalidArgument(`${source}: "${field}" must be an array`);
@@ -82,11 +92,21 @@ export function parsePreprocess(value: unknown, source = PREPROCESS_FILE): Prepr
     });
     return { column, levels };
   });
-  const columns = [...numeric.map((s) => s.column), ...oneHot.map((s) => s.column)];
+  const categorical = list('categorical').map((s, i): CategoricalStep => {
+    const at = `${source}: categorical[${i}]`;
+    if (!isRecord(s)) throw invalidArgument(`${at} must be an object`);
+    const column = text(s.column, `${at}.column`);
+    if (!Array.isArray(s.categories) || s.categories.length === 0) throw invalidArgument(`${at}.categories must be a non-empty array`);
+    const categories = s.categories.map((c, j) => text(c, `${at}.categories[${j}]`));
+    const twice = categories.find((c, j) => categories.indexOf(c) !== j);
+    if (twice !== undefined) throw invalidArgument(`${at}.categories holds "${twice}" twice`);
+    return { column, feature: s.feature === undefined ? column : text(s.feature, `${at}.feature`), categories };
+  });
+  const columns = [...numeric.map((s) => s.column), ...oneHot.map((s) => s.column), ...categorical.map((s) => s.column)];
   const twice = columns.find((c, i) => columns.indexOf(c) !== i);
   if (twice) throw invalidArgument(`${source}: column "${twice}" has two steps`);
-  if (columns.length === 0) throw invalidArgument(`${source}: no steps ("numeric" and "one_hot" are both empty)`);
-  return { numeric, one_hot: oneHot };
+  if (columns.length === 0) throw invalidArgument(`${source}: no steps ("numeric", "one_hot" and "categorical" are all empty)`);
+  return { numeric, one_hot: oneHot, ...(categorical.length > 0 ? { categorical } : {}) };
 }
 
 /** The columns callers send: numbers, then category names. */
@@ -94,12 +114,13 @@ export function rawInputs(spec: PreprocessSpec): TensorSpec[] {
   return [
     ...spec.numeric.map((s): TensorSpec => ({ name: s.column, dtype: 'float64', shape: [] })),
     ...spec.one_hot.map((s): TensorSpec => ({ name: s.column, dtype: 'string', shape: [] })),
+    ...(spec.categorical ?? []).map((s): TensorSpec => ({ name: s.column, dtype: 'string', shape: [] })),
   ];
 }
 
 /** The features a spec produces, in the model's input order. */
 function featureOrder(spec: PreprocessSpec, model: Signature, source: string): string[] {
-  const produced = [...spec.numeric.map((s) => s.feature), ...spec.one_hot.flatMap((s) => s.levels.map((l) => l.feature))];
+  const produced = [...spec.numeric.map((s) => s.feature), ...spec.one_hot.flatMap((s) => s.levels.map((l) => l.feature)), ...(spec.categorical ?? []).map((s) => s.feature)];
   const scalars = model.inputs.every((s) => s.shape.length === 0);
   const names = scalars ? model.inputs.map((s) => s.name) : undefined;
   const vector = model.inputs.length === 1 && model.inputs[0].shape.length === 1 ? model.inputs[0].shape[0] : undefined;
@@ -140,6 +161,7 @@ export class PreprocessedPredictor implements Predictor {
     const columnOf = new Map<string, string>();
     for (const s of spec.numeric) columnOf.set(s.feature, s.column);
     for (const s of spec.one_hot) for (const l of s.levels) columnOf.set(l.feature, s.column);
+    for (const s of spec.categorical ?? []) columnOf.set(s.feature, s.column);
     this.featureColumn = this.features.map((f) => columnOf.get(f)!);
     this.signature = { inputs: markPii(rawInputs(spec), pii), outputs: inner.signature.outputs };
     this.metadata = { ...inner.metadata, preprocess: spec, model_inputs: inner.signature.inputs.map((s) => s.name) };
@@ -169,6 +191,15 @@ export class PreprocessedPredictor implements Predictor {
         }
         const hit = at.get(v);
         if (hit !== undefined) targets[hit][r] = 1;
+      }
+    }
+    for (const s of this.spec.categorical ?? []) {
+      const data = raw.column(s.column).data as (string | null)[];
+      const target = out.get(s.feature)!;
+      const code = new Map(s.categories.map((c, i) => [c, i]));
+      for (let r = 0; r < n; r++) {
+        const v = data[r];
+        target[r] = v === null || v === undefined || v === '' ? NaN : code.get(v) ?? NaN;
       }
     }
     return Batch.from(

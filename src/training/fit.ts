@@ -50,10 +50,10 @@ export function paramsText(r: ResolvedParams): Record<string, string> {
   return Object.fromEntries(Object.entries(r.params).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]));
 }
 
-export async function fit(resolved: ResolvedParams, train: TrainingData, options: { valid?: TrainingData; onRound?: (r: RoundReport) => boolean | void | Promise<boolean | void> } = {}): Promise<Fitted> {
+export async function fit(resolved: ResolvedParams, train: TrainingData, options: { valid?: TrainingData; onRound?: (r: RoundReport) => boolean | void | Promise<boolean | void>; threads?: number } = {}): Promise<Fitted> {
   const task = taskOf(resolved.params.objective);
   if (resolved.kind === 'gbdt') {
-    const model = await trainGbdt(train, resolved.params, { valid: options.valid, onRound: options.onRound });
+    const model = await trainGbdt(train, resolved.params, { valid: options.valid, onRound: options.onRound, threads: options.threads });
     return { kind: 'gbdt', task, numGroups: model.numGroups, gbdt: model, curve: model.curve };
   }
   const categorical = train.featureNames.filter((_, f) => train.categorical?.[f]);

@@ -1,8 +1,9 @@
 /**
  * From a table (typed columns as readTable gives them) to a training matrix: numeric columns as
  * float32 features (a missing cell is NaN, which the trees learn a direction for), text columns
- * with few levels one-hot encoded as `column=level` features (the names the quickstart's loans
- * encoding uses), and the target as labels. Every problem is found here, before training.
+ * either as category codes (one feature each, split natively by the GBDT) or one-hot encoded as
+ * `column=level` features (the names the quickstart's loans encoding uses), and the target as
+ * labels. Every problem is found here, before training.
  */
 import { invalidArgument } from '../core/errors.js';
 import type { Table, TableColumn } from '../data/read-table.js';
@@ -17,6 +18,8 @@ export interface Encoding {
   featureNames: string[];
   numeric: { feature: string; column: string }[];
   oneHot: { column: string; levels: { level: string; feature: string }[] }[];
+  /** Text columns as category codes: the code of a category is its index in `categories` (sorted). */
+  categorical: { column: string; feature: string; categories: string[] }[];
   /** Class names by label index (classification). */
   classes?: string[];
 }
@@ -27,9 +30,14 @@ export interface PrepareOptions {
   /** Use only these columns as features (default: every column but the target and `drop`). */
   features?: string[];
   drop?: string[];
-  /** Text columns with more distinct values than this are refused rather than one-hot encoded (default 50). */
+  /** Text columns as category codes (`categorical`, for GBDTs) or one-hot features (default). */
+  text?: TextEncoding;
+  /** Text columns with more distinct values than this are refused (default 50 one-hot, 1000 categorical). */
   maxLevels?: number;
 }
+
+export type TextEncoding = 'categorical' | 'one-hot';
+export const TEXT_ENCODINGS: readonly TextEncoding[] = ['categorical', 'one-hot'];
 
 const columnOf = (table: Table, name: string, what: string): TableColumn => {
   const c = table.columns.find((x) => x.name === name);
@@ -102,8 +110,9 @@ export function prepareTraining(table: Table, options: PrepareOptions): { data: 
   const names = options.features ?? table.columns.map((c) => c.name).filter((n) => n !== options.target && !(options.drop ?? []).includes(n));
   if (names.includes(options.target)) throw invalidArgument(`the target "${options.target}" cannot also be a feature`);
   if (names.length === 0) throw invalidArgument(`${table.source}: no feature columns left besides the target "${options.target}"`);
-  const maxLevels = options.maxLevels ?? 50;
-  const encoding: Encoding = { target: options.target, task: options.task, featureNames: [], numeric: [], oneHot: [] };
+  const text = options.text ?? 'one-hot';
+  const maxLevels = options.maxLevels ?? (text === 'categorical' ? 1000 : 50);
+  const encoding: Encoding = { target: options.target, task: options.task, featureNames: [], numeric: [], oneHot: [], categorical: [] };
   for (const name of names) {
     const c = columnOf(table, name, 'feature');
     if (c.type === 'number') {
@@ -114,7 +123,12 @@ export function prepareTraining(table: Table, options: PrepareOptions): { data: 
     checkNotNumericText(table, c);
     const levels = [...new Set(c.values.filter((v): v is string => v !== null && v !== ''))].sort();
     if (levels.length > maxLevels) {
-      throw invalidArgument(`${table.source}: column "${name}" is text with ${levels.length} distinct values (more than ${maxLevels} to one-hot encode); leave it out with --drop ${name}`);
+      throw invalidArgument(`${table.source}: column "${name}" is text with ${levels.length} distinct values (more than ${maxLevels} to ${text === 'categorical' ? 'use as categories' : 'one-hot encode'}); leave it out with --drop ${name}`);
+    }
+    if (text === 'categorical') {
+      encoding.categorical.push({ column: name, feature: name, categories: levels });
+      encoding.featureNames.push(name);
+      continue;
     }
     const oneHot = { column: name, levels: levels.map((level) => ({ level, feature: `${name}=${level}` })) };
     encoding.oneHot.push(oneHot);
@@ -133,7 +147,7 @@ export function prepareWithEncoding(table: Table, encoding: Encoding): TrainingD
 }
 
 /** The feature matrix of a table under an encoding (the target is not needed). */
-export function encodeFeatures(table: Table, encoding: Encoding): FeatureMatrix {
+export function encodeFeatures(table: Table, encoding: Encoding): FeatureMatrix & Pick<TrainingData, 'categorical'> {
   const n = table.rowCount;
   const nf = encoding.featureNames.length;
   const x = new Float32Array(n * nf);
@@ -160,7 +174,24 @@ export function encodeFeatures(table: Table, encoding: Encoding): FeatureMatrix 
       if (hit !== undefined) x[i * nf + hit] = 1;
     }
   }
-  return { rows: n, numFeature: nf, featureNames: encoding.featureNames, x };
+  for (const { column, feature, categories } of encoding.categorical) {
+    const c = columnOf(table, column, 'feature');
+    const code = new Map(categories.map((cat, i) => [cat, i]));
+    const f = position.get(feature)!;
+    // A category training never saw is missing, as the served model's preprocessing step makes it.
+    for (let i = 0; i < n; i++) {
+      const v = c.values[i];
+      x[i * nf + f] = v === null || v === '' ? NaN : code.get(String(v)) ?? NaN;
+    }
+  }
+  const out: FeatureMatrix = { rows: n, numFeature: nf, featureNames: encoding.featureNames, x };
+  return encoding.categorical.length > 0 ? { ...out, categorical: categoricalMask(encoding) } : out;
+}
+
+/** Which of an encoding's features are category codes. */
+export function categoricalMask(encoding: Encoding): boolean[] {
+  const coded = new Set(encoding.categorical.map((c) => c.feature));
+  return encoding.featureNames.map((f) => coded.has(f));
 }
 
 /** Rows [from, to) or the listed rows of a training matrix. */

@@ -11,7 +11,7 @@ import { invalidArgument } from '../core/errors.js';
 import { readTable, type Table } from '../data/read-table.js';
 import { evaluatePredictions } from './evaluate.js';
 import { fit, importance, modelArtifact, objectiveOf, paramsText, predict, resolveParams, taskOf, type Fitted, type ModelKind, type ResolvedParams } from './fit.js';
-import { prepareTraining, prepareWithEncoding, takeRows, type Encoding } from './prepare.js';
+import { prepareTraining, prepareWithEncoding, takeRows, TEXT_ENCODINGS, type Encoding, type TextEncoding } from './prepare.js';
 import { PREPROCESS_FILE, type PreprocessSpec } from '../models/preprocess.js';
 import { holdOut } from './splits.js';
 import type { TrainingTracker } from './tracker.js';
@@ -32,6 +32,8 @@ export interface DataRequest {
   validFraction?: number;
   /** How the held-out rows are picked: stratified at random (default), or the last rows of time-ordered data. */
   split?: 'random' | 'tail';
+  /** Text columns as category codes or one-hot features (default: categorical for gbdt, see `textEncodingFor`). */
+  text?: TextEncoding;
 }
 
 export interface TrainRequest extends DataRequest {
@@ -92,6 +94,13 @@ export function requestParams(table: Table, request: { target: string; params?: 
   return params;
 }
 
+/** How a model kind takes text columns: GBDTs split category codes natively unless one-hot is asked for; linear models need one-hot. */
+export function textEncodingFor(kind: ModelKind, text?: string): TextEncoding {
+  if (text !== undefined && !(TEXT_ENCODINGS as readonly string[]).includes(text)) throw invalidArgument(`text: "${text}" is not one of ${TEXT_ENCODINGS.join(', ')}`);
+  if (kind === 'linear' && text === 'categorical') throw invalidArgument('text: a linear model cannot split categorical features; use one-hot');
+  return (text as TextEncoding | undefined) ?? (kind === 'gbdt' ? 'categorical' : 'one-hot');
+}
+
 /** Reads and checks the data of a request: every problem is reported here, before training. */
 export async function prepareData(request: DataRequest, objective: string, seed = 0): Promise<PreparedData> {
   const table = await readTable(request.file);
@@ -101,7 +110,7 @@ export async function prepareData(request: DataRequest, objective: string, seed 
 export async function prepareTable(table: Table, request: DataRequest, objective: string, seed = 0): Promise<PreparedData> {
   if (request.valid && request.validFraction !== undefined) throw invalidArgument('give either a validation file or a validation fraction, not both');
   const task = taskOf(objective);
-  const { data, encoding } = prepareTraining(table, { target: request.target, task, features: request.features, drop: request.drop });
+  const { data, encoding } = prepareTraining(table, { target: request.target, task, features: request.features, drop: request.drop, text: request.text });
   if (request.valid) {
     const validTable = await readTable(request.valid);
     return { train: data, valid: prepareWithEncoding(validTable, encoding), encoding, file: request.file };
@@ -222,7 +231,11 @@ export async function trainPrepared(
 
 /** The training encoding as the preprocessing step stored with the model. */
 export function preprocessOf(encoding: Encoding): PreprocessSpec {
-  return { numeric: encoding.numeric.map(({ column, feature }) => ({ column, feature })), one_hot: encoding.oneHot };
+  return {
+    numeric: encoding.numeric.map(({ column, feature }) => ({ column, feature })),
+    one_hot: encoding.oneHot,
+    ...(encoding.categorical.length > 0 ? { categorical: encoding.categorical } : {}),
+  };
 }
 
 /** Registers a fitted model (its file and the encoding beside it) as a new version of `name`. */
@@ -232,8 +245,8 @@ export async function registerFitted(tracker: TrainingTracker, name: string, fit
   try {
     const file = join(dir, artifact.file);
     writeFileSync(file, artifact.bytes);
-    // With one-hot columns the encoding is registered with the model, so callers send raw columns.
-    const withEncoding = encoding.oneHot.length > 0;
+    // With text columns the encoding is registered with the model, so callers send raw columns.
+    const withEncoding = encoding.oneHot.length > 0 || encoding.categorical.length > 0;
     if (withEncoding) writeFileSync(join(dir, PREPROCESS_FILE), `${JSON.stringify(preprocessOf(encoding), null, 2)}\n`);
     return await tracker.registerModel(name, withEncoding ? dir : file, {
       runId: options.runId,
@@ -253,7 +266,7 @@ export async function trainFile(request: TrainRequest, tracker?: TrainingTracker
   const params = requestParams(table, request);
   const resolved = resolveParams(request.model ?? 'gbdt', params);
   const seed = resolved.kind === 'gbdt' ? resolved.params.seed : 0;
-  const data = await prepareTable(table, request, objectiveOf(resolved), seed);
+  const data = await prepareTable(table, { ...request, text: textEncodingFor(resolved.kind, request.text) }, objectiveOf(resolved), seed);
   if (resolved.kind === 'gbdt' && resolved.params.early_stopping_rounds > 0 && !data.valid) {
     throw invalidArgument('parameter "early_stopping_rounds" needs validation rows (--valid FILE or --valid-fraction)');
   }

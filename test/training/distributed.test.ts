@@ -1,6 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { ModelportClient } from '../../src/client/client.js';
 import { ClientTrainingTracker, runStudy } from '../../src/client/training.js';
@@ -10,13 +13,14 @@ import { trialHandler, type TrialResult, type TrialTask } from '../../src/traini
 import { parseSpace } from '../../src/training/search/space.js';
 import { REDIS_URL, redisSkip } from '../helpers/services.js';
 import { testServer } from '../helpers/platform.js';
-import { FIXTURES } from './helpers.js';
+import { FIXTURES, LOANS } from './helpers.js';
 
 const TRAIN = `${FIXTURES}breast_cancer_train.csv`;
 const TEST = `${FIXTURES}breast_cancer_test.csv`;
 const skip = await redisSkip();
 const queueName = `test-trials-${randomUUID().slice(0, 8)}`;
 const uri = `${REDIS_URL}?name=${queueName}`;
+const killedQueue = `${queueName}-killed`;
 
 let server: RunningServer;
 let client: ModelportClient;
@@ -52,7 +56,7 @@ after(async () => {
   await client.close();
   await server.close();
   const redis = new Redis(REDIS_URL);
-  const keys = await redis.keys(`modelport:${queueName}*`);
+  const keys = [...(await redis.keys(`modelport:${queueName}*`)), ...(await redis.keys(`modelport:${killedQueue}*`))];
   if (keys.length > 0) await redis.del(...keys);
   redis.disconnect();
 });
@@ -113,4 +117,43 @@ test('a study on a queue no worker listens on is refused instead of waiting', { 
   const space = parseSpace({ eta: { type: 'float', low: 0.01, high: 0.5 } });
   const idle = `redis://127.0.0.1:6379?name=dist-idle-${process.pid}-${Date.now()}`;
   await assert.rejects(runStudy({ file: TRAIN, target: 'target', space, trials: 1, queue: idle }), /no modelport worker listens on dist-idle-/);
+});
+
+test('a trial whose worker is killed mid-trial runs again on another worker and its curve holds each round once', { skip }, async () => {
+  const killedUri = `${REDIS_URL}?name=${killedQueue}`;
+  const rounds = 80;
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./trial-worker-process.ts', import.meta.url)), killedUri, '1000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await once(child.stdout!, 'data');
+  // Kill the worker once the study has logged some of its rounds (the curve goes out every 25).
+  const watcher = new Redis(REDIS_URL);
+  let seen = 0;
+  await watcher.psubscribe(`modelport:${killedQueue}:trial:*:rounds`);
+  watcher.on('pmessage', () => {
+    if (++seen === 30) child.kill('SIGKILL');
+  });
+  let survivor: BullWorkers | undefined;
+  const handler = trialHandler(REDIS_URL, 'survivor');
+  const exited = once(child, 'exit').then(async () => {
+    survivor = await startBullWorkers<TrialTask, TrialResult>(killedUri, (task) => handler.run(task), { concurrency: 1, gpu: false, lockMs: 1000 });
+  });
+  try {
+    const tracker = new ClientTrainingTracker(client, { url: server.url });
+    const space = parseSpace({ eta: { type: 'float', low: 0.05, high: 0.3 } });
+    const request = { file: LOANS, target: 'defaulted', drop: ['loan_id', 'customer_id', 'event_timestamp'], params: { n_estimators: rounds, max_depth: 3 }, space, trials: 1, sampler: 'random', pruner: 'none', seed: 3 };
+    const remote = await runStudy({ ...request, queue: killedUri, experiment: 'dist-killed', study: 'killed' }, tracker);
+    await exited;
+    assert.ok(seen > rounds && seen < 2 * rounds, `the killed attempt stopped mid-trial and the trial ran again from round 0 (${seen} rounds heard)`);
+    assert.equal(remote.trials[0].state, 'COMPLETE');
+    const [run] = await tracker.childRuns(remote.parentRunId!);
+    const history = await tracker.history(run.runId, 'validation-auc');
+    assert.deepEqual(history.map((h) => h.step), Array.from({ length: rounds }, (_, i) => i), 'one value per round');
+    const local = await runStudy(request);
+    assert.deepEqual(history.map((h) => h.value), local.bestFitted!.curve.validation.auc);
+    assert.equal(remote.trials[0].value, local.trials[0].value);
+  } finally {
+    child.kill('SIGKILL');
+    watcher.disconnect();
+    await survivor?.close();
+    handler.close();
+  }
 });

@@ -6,6 +6,7 @@
  * partitions bit for bit.
  */
 import { invalidArgument } from '../../core/errors.js';
+import { shared } from './hist-threads.js';
 
 export interface BinCuts {
   /**
@@ -157,7 +158,8 @@ function binCategories(x: Float32Array, rows: number, numFeature: number, f: num
 export function binMatrix(x: Float32Array, rows: number, numFeature: number, cuts: BinCuts): BinnedMatrix {
   const { values, offsets } = cuts;
   const missing = offsets[numFeature];
-  const bins = missing < 0xffff ? new Uint16Array(rows * numFeature) : new Uint32Array(rows * numFeature);
+  // Shared, so a helper thread of the fit reads the same bins.
+  const bins = missing < 0xffff ? shared(Uint16Array, rows * numFeature) : shared(Uint32Array, rows * numFeature);
   for (let f = 0; f < numFeature; f++) {
     const lo0 = offsets[f];
     const last = offsets[f + 1] - 1;

@@ -12,6 +12,7 @@ import { binMatrix, computeCuts } from './binning.js';
 import { MAXIMIZED, baseMargin, computeGradients, evalMetric, transformMargins } from './objectives.js';
 import type { EvalMetric, GbdtParams } from './params.js';
 import { TreeGrower, addTreeBinned, type Tree } from './tree.js';
+import { defaultThreads, HistThreads, shared } from './hist-threads.js';
 
 export interface GbdtModel {
   params: GbdtParams;
@@ -41,6 +42,8 @@ export interface GbdtTrainOptions {
   onRound?: (report: RoundReport) => boolean | void | Promise<boolean | void>;
   /** Evaluate the metrics on the training rows too (default true). */
   evalTrain?: boolean;
+  /** Threads building the histograms (default: 2 for large data on two cores or more, else 1); the trees are the same. */
+  threads?: number;
 }
 
 export function numGroupsOf(params: GbdtParams, labels: Float64Array): number {
@@ -125,49 +128,55 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
   const weights = rowWeights(data, options.classWeights);
   const grad = new Float64Array(n * k);
   const hess = new Float64Array(n * k);
-  const rowBuffer = new Uint32Array(n);
-  const model: GbdtModel = { params, featureNames: data.featureNames, numFeature: data.numFeature, ...(data.categorical?.some((c) => c) ? { categorical: data.categorical } : {}), numGroups: k, trees: [], treeGroup: [], curve: { train: {}, ...(valid ? { validation: {} } : {}) } };
-  const evalTrain = evaluator(params, data, k);
-  const evalValid = valid ? evaluator(params, valid, k) : undefined;
-  const stopMetric: EvalMetric = params.eval_metric[params.eval_metric.length - 1];
-  const maximize = MAXIMIZED.has(stopMetric);
-  let best = maximize ? -Infinity : Infinity;
-  let bestRound = -1;
-  for (let round = 0; round < params.n_estimators; round++) {
-    computeGradients(params.objective, params, margins, data.labels, weights, k, grad, hess);
-    for (let g = 0; g < k; g++) {
-      const rows = sampleRows(n, params.subsample, rand, rowBuffer);
-      const features = sampleFeatures(data.numFeature, params.colsample_bytree, rand);
-      const tree = grower.grow(rows, grad.subarray(g * n, (g + 1) * n), hess.subarray(g * n, (g + 1) * n), features);
-      if (rows.length === n) grower.addToGrownRows(tree, rows, margins, k, g);
-      else addTreeBinned(tree, trainBins, margins, k, g);
-      if (validBins) addTreeBinned(tree, validBins, validMargins!, k, g);
-      model.trees.push(tree);
-      model.treeGroup.push(g);
-    }
-    const report: RoundReport = { round, train: options.evalTrain === false ? {} : evalTrain(margins) };
-    if (valid) report.validation = evalValid!(validMargins!);
-    for (const [set, values] of Object.entries({ train: report.train, validation: report.validation })) {
-      if (!values) continue;
-      for (const [m, v] of Object.entries(values)) (model.curve[set][m] ??= []).push(v);
-    }
-    if (valid) {
-      const v = report.validation![stopMetric];
-      if (maximize ? v > best : v < best) {
-        best = v;
-        bestRound = round;
+  const rowBuffer = shared(Uint32Array, n);
+  const threads = (options.threads ?? defaultThreads(n, data.numFeature)) > 1 ? await HistThreads.start(trainBins, grower.gh, rowBuffer, cuts.offsets) : undefined;
+  if (threads) grower.useThreads(threads);
+  try {
+    const model: GbdtModel = { params, featureNames: data.featureNames, numFeature: data.numFeature, ...(data.categorical?.some((c) => c) ? { categorical: data.categorical } : {}), numGroups: k, trees: [], treeGroup: [], curve: { train: {}, ...(valid ? { validation: {} } : {}) } };
+    const evalTrain = evaluator(params, data, k);
+    const evalValid = valid ? evaluator(params, valid, k) : undefined;
+    const stopMetric: EvalMetric = params.eval_metric[params.eval_metric.length - 1];
+    const maximize = MAXIMIZED.has(stopMetric);
+    let best = maximize ? -Infinity : Infinity;
+    let bestRound = -1;
+    for (let round = 0; round < params.n_estimators; round++) {
+      computeGradients(params.objective, params, margins, data.labels, weights, k, grad, hess);
+      for (let g = 0; g < k; g++) {
+        const rows = sampleRows(n, params.subsample, rand, rowBuffer);
+        const features = sampleFeatures(data.numFeature, params.colsample_bytree, rand);
+        const tree = grower.grow(rows, grad.subarray(g * n, (g + 1) * n), hess.subarray(g * n, (g + 1) * n), features);
+        if (rows.length === n) grower.addToGrownRows(tree, rows, margins, k, g);
+        else addTreeBinned(tree, trainBins, margins, k, g);
+        if (validBins) addTreeBinned(tree, validBins, validMargins!, k, g);
+        model.trees.push(tree);
+        model.treeGroup.push(g);
       }
-      model.bestIteration = bestRound;
-      model.bestScore = best;
+      const report: RoundReport = { round, train: options.evalTrain === false ? {} : evalTrain(margins) };
+      if (valid) report.validation = evalValid!(validMargins!);
+      for (const [set, values] of Object.entries({ train: report.train, validation: report.validation })) {
+        if (!values) continue;
+        for (const [m, v] of Object.entries(values)) (model.curve[set][m] ??= []).push(v);
+      }
+      if (valid) {
+        const v = report.validation![stopMetric];
+        if (maximize ? v > best : v < best) {
+          best = v;
+          bestRound = round;
+        }
+        model.bestIteration = bestRound;
+        model.bestScore = best;
+      }
+      if ((await options.onRound?.(report)) === true) break;
+      if (valid && params.early_stopping_rounds > 0 && round - bestRound >= params.early_stopping_rounds) break;
     }
-    if ((await options.onRound?.(report)) === true) break;
-    if (valid && params.early_stopping_rounds > 0 && round - bestRound >= params.early_stopping_rounds) break;
+    if (!valid || params.early_stopping_rounds === 0) {
+      delete model.bestIteration;
+      delete model.bestScore;
+    }
+    return model;
+  } finally {
+    await threads?.close();
   }
-  if (!valid || params.early_stopping_rounds === 0) {
-    delete model.bestIteration;
-    delete model.bestScore;
-  }
-  return model;
 }
 
 /** Importance of each feature over all splits: weight (split count), gain and cover (averages) and their totals. */

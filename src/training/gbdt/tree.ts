@@ -6,6 +6,7 @@
  * `hist` driver does, with XGBoost's gain, weight and validity rules.
  */
 import type { BinCuts, BinnedMatrix } from './binning.js';
+import { shared, type HistThreads } from './hist-threads.js';
 import type { GbdtParams } from './params.js';
 
 /** XGBoost's kRtEps: a split must reduce the loss by more than this. */
@@ -93,8 +94,10 @@ function splitGain(p: GbdtParams, plain: boolean, gl: number, hl: number, G: num
 
 export class TreeGrower {
   private readonly scratch: Uint32Array;
-  /** Gradient and hessian of each row, interleaved, so a histogram update reads one cache line. */
-  private readonly gh: Float64Array;
+  /** Gradient and hessian of each row, interleaved, so a histogram update reads one cache line; shared with a helper thread. */
+  readonly gh: Float64Array;
+  /** A second thread for large nodes' histograms (see useThreads). */
+  private threads: HistThreads | undefined;
   /** Histograms no node holds any more, reused so a round allocates none. */
   private readonly free: Float64Array[] = [];
   /** The [begin, end) of each node's rows in the last grown tree's row order. */
@@ -108,7 +111,7 @@ export class TreeGrower {
     private readonly params: GbdtParams,
   ) {
     this.scratch = new Uint32Array(data.rows);
-    this.gh = new Float64Array(data.rows * 2);
+    this.gh = shared(Float64Array, data.rows * 2);
     this.totalBins = cuts.offsets[data.numFeature];
   }
 
@@ -119,7 +122,24 @@ export class TreeGrower {
     return new Float64Array((this.totalBins + 1) * 2);
   }
 
+  /** Builds the histograms of large nodes with `threads` too; grow's rows must then be `threads`' shared row order. */
+  useThreads(threads: HistThreads): void {
+    this.threads = threads;
+  }
+
   private buildHist(hist: Float64Array, rows: Uint32Array, begin: number, end: number, features: Int32Array): void {
+    const threads = this.threads;
+    if (threads?.worth(end - begin, features.length)) {
+      const half = features.length >> 1;
+      threads.post(begin, end, features.subarray(half));
+      this.buildHistOf(hist, rows, begin, end, features.subarray(0, half));
+      threads.collect(hist, features.subarray(half));
+      return;
+    }
+    this.buildHistOf(hist, rows, begin, end, features);
+  }
+
+  private buildHistOf(hist: Float64Array, rows: Uint32Array, begin: number, end: number, features: Int32Array): void {
     const { bins, numFeature } = this.data;
     const gh = this.gh;
     const nf = features.length;

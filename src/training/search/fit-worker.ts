@@ -20,6 +20,8 @@ parentPort?.on('message', async (job: FitJob) => {
   try {
     const fitted = await fit(job.resolved, job.train, {
       valid: job.valid,
+      // Parallel trials already keep the cores busy: a helper thread per trial would only contend.
+      threads: 1,
       onRound: (report) => {
         parentPort!.postMessage({ kind: 'round', report } satisfies FitMessage);
         return Atomics.load(job.stop, 0) === 1;

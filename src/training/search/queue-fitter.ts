@@ -5,6 +5,11 @@
  * parameters. The worker publishes every round on the trial's channel and waits for the study's
  * answer to it (prune or go on) on the trial's reply list before the next round, so a trial is
  * pruned at the same round as it would be locally. The fitted model comes back in the job's result.
+ *
+ * A worker killed mid-trial loses its job, and another worker runs the trial again from round 0.
+ * Each run of a trial is an attempt with its own reply list (so no answer meant for the dead one
+ * is read), and the rounds the study already handled are answered as before without reaching it
+ * again: the fit is deterministic, so the curve and the pruner see every round exactly once.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
@@ -29,8 +34,14 @@ export interface TrialTask {
   resolved: ResolvedParams;
   /** Channel the worker publishes each round's report on. */
   rounds: string;
-  /** List the study pushes its answer to each round on: "1" prunes the trial. */
+  /** Prefix of the lists the study pushes its answer to each round on, one per attempt: "1" prunes the trial. */
   stop: string;
+}
+
+/** What a worker publishes after each round: its attempt (one per run of the trial) and the round. */
+interface RoundMessage {
+  attempt: string;
+  report: RoundReport;
 }
 
 export interface TrialResult {
@@ -48,7 +59,7 @@ export class QueueFitter {
   private readonly subscriber: Redis;
   private readonly dataKeys = new WeakMap<TrainingData, Promise<string>>();
   private readonly written = new Set<string>();
-  private readonly listeners = new Map<string, (report: RoundReport) => void>();
+  private readonly listeners = new Map<string, (message: RoundMessage) => void>();
 
   private constructor(
     private readonly queue: BullTaskQueue<TrialTask, TrialResult>,
@@ -57,7 +68,7 @@ export class QueueFitter {
   ) {
     this.redis = connect(url);
     this.subscriber = connect(url);
-    this.subscriber.on('message', (channel: string, message: string) => this.listeners.get(channel)?.(JSON.parse(message) as RoundReport));
+    this.subscriber.on('message', (channel: string, message: string) => this.listeners.get(channel)?.(JSON.parse(message) as RoundMessage));
   }
 
   static async open(uri: string): Promise<QueueFitter> {
@@ -91,12 +102,17 @@ export class QueueFitter {
     const dataKey = await this.store(train, options.valid);
     const id = randomUUID();
     const task: TrialTask = { kind: 'trial', dataKey, resolved, rounds: `${PREFIX}:${this.name}:trial:${id}:rounds`, stop: `${PREFIX}:${this.name}:trial:${id}:stop` };
-    // Rounds are answered in order, each once the study (curve, pruner) has handled it.
+    // Rounds are answered in order, each once the study (curve, pruner) has handled it; a
+    // restarted attempt's repeated rounds get the answers already given.
     let chain = Promise.resolve();
-    this.listeners.set(task.rounds, (report) => {
+    const answered: boolean[] = [];
+    const replyLists = new Set<string>();
+    this.listeners.set(task.rounds, ({ attempt, report }) => {
       chain = chain.then(async () => {
-        const prune = (await options.onRound?.(report)) === true;
-        await this.redis.multi().rpush(task.stop, prune ? '1' : '0').expire(task.stop, DATA_TTL_SECONDS).exec();
+        const prune = report.round < answered.length ? answered[report.round] : (answered[report.round] = (await options.onRound?.(report)) === true);
+        const list = `${task.stop}:${attempt}`;
+        replyLists.add(list);
+        await this.redis.multi().rpush(list, prune ? '1' : '0').expire(list, DATA_TTL_SECONDS).exec();
       });
     });
     await this.subscriber.subscribe(task.rounds);
@@ -109,7 +125,7 @@ export class QueueFitter {
     } finally {
       this.listeners.delete(task.rounds);
       await this.subscriber.unsubscribe(task.rounds);
-      await this.redis.del(task.stop);
+      if (replyLists.size > 0) await this.redis.del(...replyLists);
     }
   };
 
@@ -128,12 +144,13 @@ export async function runTrialTask(task: TrialTask, redis: Redis, ranOn: string)
   const { train, valid } = deserialize(bytes) as { train: TrainingData; valid?: TrainingData };
   // Waiting for the answer blocks a connection, so each trial has its own.
   const answers = redis.duplicate();
+  const attempt = randomUUID();
   try {
     const fitted = await fit(task.resolved, train, {
       valid,
       onRound: async (report) => {
-        await redis.publish(task.rounds, JSON.stringify(report));
-        const answer = await answers.blpop(task.stop, ANSWER_TIMEOUT_SECONDS);
+        await redis.publish(task.rounds, JSON.stringify({ attempt, report } satisfies RoundMessage));
+        const answer = await answers.blpop(`${task.stop}:${attempt}`, ANSWER_TIMEOUT_SECONDS);
         return answer === null || answer[1] === '1';
       },
     });

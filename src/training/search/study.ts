@@ -12,7 +12,7 @@ import { readTable } from '../../data/read-table.js';
 import { MAXIMIZED_METRICS, TASK_METRICS } from '../evaluate.js';
 import { fit, resolveParams, taskOf, type Fitted, type ModelKind, type ResolvedParams } from '../fit.js';
 import type { EvalMetric } from '../gbdt/params.js';
-import { prepareTable, registerFitted, requestParams, trainPrepared, type DataRequest, type Fitter, type PreparedData } from '../session.js';
+import { prepareTable, registerFitted, textEncodingFor, requestParams, trainPrepared, type DataRequest, type Fitter, type PreparedData } from '../session.js';
 import type { Encoding } from '../prepare.js';
 import type { TrainingTracker } from '../tracker.js';
 import { makePruner, type Pruner } from './pruners.js';
@@ -116,7 +116,7 @@ export async function runStudy(request: StudyRequest, tracker?: TrainingTracker)
   checkSpace(kind, fixed, request.space);
   const sampler: Sampler = makeSampler(request.sampler ?? 'tpe', request.space, { multivariate: request.multivariate });
   const pruner: Pruner = makePruner(request.pruner ?? (kind === 'gbdt' ? 'median' : 'none'));
-  const data: PreparedData = await prepareTable(table, { ...request, validFraction: request.valid ? undefined : request.validFraction ?? 0.2 }, String(fixed.objective), request.seed ?? 0);
+  const data: PreparedData = await prepareTable(table, { ...request, text: textEncodingFor(kind, request.text), validFraction: request.valid ? undefined : request.validFraction ?? 0.2 }, String(fixed.objective), request.seed ?? 0);
   const valueKey = `val_${metric}`;
   const curveKey = evalMetric ? `validation-${evalMetric}` : undefined;
 

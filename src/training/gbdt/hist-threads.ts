@@ -1,0 +1,115 @@
+/**
+ * A second thread for the histograms of one fit. A node's features are split in two: the fitting
+ * thread sums the first half into the node's histogram while the helper sums the second half into
+ * its own buffer, which is then copied in. Each bin is still summed over the rows in the same
+ * order, so the trees are exactly those of one thread. Bins, gradients and the row order live in
+ * shared memory; a job is a few integers and an Atomics notify, so the fitting thread never goes
+ * back to the event loop in the middle of a tree. Small data gets no helper (starting a thread
+ * costs more than it saves), and small nodes are built by the fitting thread alone.
+ */
+import { availableParallelism } from 'node:os';
+import { once } from 'node:events';
+import type { Worker } from 'node:worker_threads';
+import { spawnModuleWorker } from '../../core/workers.js';
+import type { BinnedMatrix } from './binning.js';
+
+/** Slots of the control array: job number (-1 ends the thread), row range, feature count, finished job, failure flag. */
+export const JOB = 0;
+export const BEGIN = 1;
+export const END = 2;
+export const COUNT = 3;
+export const DONE = 4;
+export const FAILED = 5;
+
+export interface HistWorkerData {
+  control: Int32Array;
+  bins: Uint16Array | Uint32Array;
+  numFeature: number;
+  gh: Float64Array;
+  rows: Uint32Array;
+  side: Float64Array;
+  features: Int32Array;
+  offsets: Uint32Array;
+}
+
+/** Cells (rows × features) a fit needs before a helper thread pays for its start. */
+const MIN_FIT_CELLS = 1 << 22;
+/** Cells a node needs before its histogram is split between the threads. */
+const MIN_NODE_CELLS = 1 << 16;
+
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './hist-worker.ts' : './hist-worker.js', import.meta.url);
+
+/** A typed array of `length` elements in shared memory. */
+export function shared<T>(Kind: { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, length: number): T {
+  return new Kind(new SharedArrayBuffer(length * Kind.BYTES_PER_ELEMENT));
+}
+
+/** Threads a fit uses by default: two on a machine with two cores or more once the data is large. */
+export const defaultThreads = (rows: number, numFeature: number): number => (availableParallelism() >= 2 && rows * numFeature >= MIN_FIT_CELLS ? 2 : 1);
+
+export class HistThreads {
+  private job = 0;
+  private readonly features: Int32Array;
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly data: HistWorkerData,
+  ) {
+    this.features = data.features;
+  }
+
+  /** Starts the helper over shared bins, gradients (gh) and row order; the buffers must be shared. */
+  static async start(matrix: BinnedMatrix, gh: Float64Array, rows: Uint32Array, offsets: Uint32Array): Promise<HistThreads> {
+    const data: HistWorkerData = {
+      control: shared(Int32Array, 8),
+      bins: matrix.bins,
+      numFeature: matrix.numFeature,
+      gh,
+      rows,
+      side: shared(Float64Array, (matrix.missing + 1) * 2),
+      features: shared(Int32Array, matrix.numFeature),
+      offsets,
+    };
+    const worker = spawnModuleWorker(WORKER_URL);
+    worker.postMessage(data);
+    await once(worker, 'message');
+    return new HistThreads(worker, data);
+  }
+
+  /** Whether a node of this many rows and features is worth splitting between the threads. */
+  worth(rows: number, features: number): boolean {
+    return rows * features >= MIN_NODE_CELLS && features >= 2;
+  }
+
+  /** Starts the helper on rows [begin, end) of `rows` for `features` (the second half of a node's). */
+  post(begin: number, end: number, features: Int32Array): void {
+    const { control } = this.data;
+    this.features.set(features);
+    control[BEGIN] = begin;
+    control[END] = end;
+    control[COUNT] = features.length;
+    Atomics.store(control, JOB, ++this.job);
+    Atomics.notify(control, JOB);
+  }
+
+  /** Waits for the posted job and copies its features' bins into `hist`. */
+  collect(hist: Float64Array, features: Int32Array): void {
+    const { control, side, offsets } = this.data;
+    for (;;) {
+      const done = Atomics.load(control, DONE);
+      if (done === this.job) break;
+      Atomics.wait(control, DONE, done);
+    }
+    if (control[FAILED] === 1) throw new Error('the histogram thread of the fit failed');
+    for (let j = 0; j < features.length; j++) {
+      const from = offsets[features[j]] << 1;
+      hist.set(side.subarray(from, offsets[features[j] + 1] << 1), from);
+    }
+  }
+
+  async close(): Promise<void> {
+    Atomics.store(this.data.control, JOB, -1);
+    Atomics.notify(this.data.control, JOB);
+    await this.worker.terminate();
+  }
+}

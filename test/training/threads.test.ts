@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mulberry32 } from '../../src/core/random.js';
+import { trainGbdt } from '../../src/training/gbdt/booster.js';
+import { xgboostJsonText } from '../../src/training/gbdt/export.js';
+import { gbdtParams } from '../../src/training/gbdt/params.js';
+import type { TrainingData } from '../../src/training/types.js';
+
+/** Rows enough that the root and its large descendants are split between the threads; missing values and a categorical feature included. */
+function table(rows: number, features: number): TrainingData {
+  const rand = mulberry32(11);
+  const x = new Float32Array(rows * features);
+  const labels = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    for (let f = 0; f < features; f++) {
+      const v = f === 0 ? Math.floor(rand() * 9) : rand() < 0.05 ? NaN : rand() * 2 - 1;
+      x[r * features + f] = v;
+      if (f === 0) s += v % 3 === 0 ? 1 : -0.5;
+      else if (v === v) s += v * (f % 3 === 0 ? 1 : 0.3);
+    }
+    labels[r] = rand() < 1 / (1 + Math.exp(-s)) ? 1 : 0;
+  }
+  return { rows, numFeature: features, featureNames: Array.from({ length: features }, (_, f) => `f${f}`), x, labels, categorical: Array.from({ length: features }, (_, f) => f === 0) };
+}
+
+test('a fit with a second histogram thread grows exactly the trees of one thread', async () => {
+  const data = table(40_000, 9);
+  for (const params of [{ max_depth: 6, n_estimators: 8 }, { grow_policy: 'lossguide', max_leaves: 31, max_depth: 0, n_estimators: 5, subsample: 0.8, colsample_bytree: 0.7 }]) {
+    const one = await trainGbdt(data, gbdtParams(params), { threads: 1 });
+    const two = await trainGbdt(data, gbdtParams(params), { threads: 2 });
+    assert.equal(xgboostJsonText(two), xgboostJsonText(one));
+    assert.ok(one.trees.some((t) => t.categories.size > 0));
+  }
+});
