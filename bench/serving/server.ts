@@ -1,7 +1,7 @@
 /**
  * A modelport server for bench/serving, in its own process (so the load generator does not
- * share its event loop): registers the fixture logistic regression and the given XGBoost model,
- * deploys them, and prints "listening URL". With `--workers N` it runs N Node cluster workers
+ * share its event loop): registers the fixture logistic regression, an ONNX MLP and the given
+ * XGBoost model, deploys them, and prints "listening URL". With `--workers N` it runs N Node cluster workers
  * on one port (the core-use experiment). It serves the tsc-compiled dist/ that production runs
  * (run.ts builds it first): tsx's transform of src/ adds a `__name` call to every closure.
  *
@@ -23,6 +23,7 @@ if (cluster.isPrimary && newest(join(ROOT, 'src'), '.ts') > newest(DIST, '.js'))
 }
 const { loadConfig } = (await import(pathToFileURL(join(DIST, 'config.js')).href)) as typeof import('../../src/config.js');
 const { startServer } = (await import(pathToFileURL(join(DIST, 'server', 'serve.js')).href)) as typeof import('../../src/server/serve.js');
+const { buildOnnxModel } = (await import(pathToFileURL(join(DIST, 'models', 'onnx', 'builder.js')).href)) as typeof import('../../src/models/onnx/builder.js');
 
 const [dataDir, xgbModel, ...rest] = process.argv.slice(2);
 const flag = (name: string, fallback: number) => {
@@ -38,16 +39,44 @@ const FIXTURE = join(ROOT, 'test', 'fixtures', 'models', 'onnx_logreg_breast_can
 
 type Server = Awaited<ReturnType<typeof startServer>>;
 
+/**
+ * The issue's second model: an MLP over the same 30 features (30-64-32-2, ReLU, softmax) with
+ * seeded weights, taking the same V2 body as the logistic regression (input "input", FP32).
+ * What it computes does not matter here, only what serving one row of it costs.
+ */
+function mlpOnnx(): Uint8Array {
+  let seed = 1;
+  const random = () => ((seed = (seed * 48271) % 0x7fffffff) / 0x7fffffff - 0.5) / 4;
+  const dense = (name: string, from: number, to: number) => [
+    { name: `${name}_w`, dtype: 'float32' as const, dims: [from, to], values: Array.from({ length: from * to }, random) },
+    { name: `${name}_b`, dtype: 'float32' as const, dims: [to], values: Array.from({ length: to }, random) },
+  ];
+  return buildOnnxModel({
+    inputs: [{ name: 'input', dtype: 'float32', dims: ['N', 30] }],
+    outputs: [{ name: 'probabilities', dtype: 'float32', dims: ['N', 2] }],
+    initializers: [...dense('l1', 30, 64), ...dense('l2', 64, 32), ...dense('l3', 32, 2)],
+    nodes: [
+      { op: 'Gemm', inputs: ['input', 'l1_w', 'l1_b'], outputs: ['h1'] },
+      { op: 'Relu', inputs: ['h1'], outputs: ['a1'] },
+      { op: 'Gemm', inputs: ['a1', 'l2_w', 'l2_b'], outputs: ['h2'] },
+      { op: 'Relu', inputs: ['h2'], outputs: ['a2'] },
+      { op: 'Gemm', inputs: ['a2', 'l3_w', 'l3_b'], outputs: ['logits'] },
+      { op: 'Softmax', inputs: ['logits'], outputs: ['probabilities'], attributes: { axis: { int: 1 } } },
+    ],
+  });
+}
+
 const start = (p: number): Promise<Server> => startServer(loadConfig({ data: dataDir, port: p, logLevel: 'warn' }, {}), { logger: false });
 
 async function deployAll(server: Server): Promise<void> {
   const { registry, serving } = server.platform.services;
-  for (const [name, file, path] of [['cancer', FIXTURE, 'model.onnx'], ['trees', xgbModel, 'model.json']] as const) {
-    const { sha256 } = await registry.putBlob(await readFile(file));
+  for (const [name, bytes, path] of [['cancer', await readFile(FIXTURE), 'model.onnx'], ['mlp', mlpOnnx(), 'model.onnx'], ['trees', await readFile(xgbModel), 'model.json']] as const) {
+    const { sha256 } = await registry.putBlob(Buffer.from(bytes));
     await registry.createVersion({ name, files: [{ path, sha256 }], createModel: true });
   }
   // What `modelport deploy cancer --version 1` makes: every setting at its default.
   await serving.create({ name: 'cancer-default', model: 'cancer', version: 1 });
+  await serving.create({ name: 'mlp-default', model: 'mlp', version: 1 });
   await serving.create({ model: 'cancer', version: 1, config: { threads, executor: 'worker' } });
   await serving.create({ name: 'cancer-loop', model: 'cancer', version: 1, config: { threads, executor: 'event-loop' } });
   const batching = { maxBatchSize: 64, maxQueueDelayUs: 0, maxQueueSize: 4096 };

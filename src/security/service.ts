@@ -42,6 +42,8 @@ export class SecurityService {
   /** Per cached token answer: dropped with it when the token cache lets it go. */
   private readonly principals = new WeakMap<TokenInfo, Principal>();
   private readonly inferenceDecisions = new WeakMap<Principal, { generation: number; by: Map<string, Decision> }>();
+  /** Asked on every request: the bound address does not change. */
+  private readonly offLoopback: boolean;
 
   private constructor(
     private readonly config: Config,
@@ -49,6 +51,7 @@ export class SecurityService {
     db: Kysely<SecurityTables>,
     bus: ClusterBus | undefined,
   ) {
+    this.offLoopback = !isLoopbackHost(config.host);
     const secret = serverSecret(config);
     const announce = () => void bus?.publish({ type: 'security' }).catch(() => undefined);
     this.tokens = new TokenStore(db, clock, secret, announce);
@@ -82,7 +85,7 @@ export class SecurityService {
    */
   authRequired(): boolean {
     void this.refresh(false);
-    return this.tokensExist || this.config.auth === 'on' || !isLoopbackHost(this.config.host);
+    return this.tokensExist || this.config.auth === 'on' || this.offLoopback;
   }
 
   /** Brings the token flag and grants up to date when stale (or `force`). */

@@ -61,13 +61,25 @@ function hostName(header: string | undefined): string {
   return header.startsWith('[') ? header.slice(0, header.indexOf(']') + 1) : header.replace(/:\d+$/, '');
 }
 
+let lastHost: string | undefined;
+let lastHostLoopback = false;
+
+/** Whether a Host header names this machine's loopback; clients send the same one every request, so the last answer is kept. */
+function loopbackHostHeader(host: string | undefined): boolean {
+  if (host !== lastHost) {
+    lastHostLoopback = isLoopbackHost(hostName(host));
+    lastHost = host;
+  }
+  return lastHostLoopback;
+}
+
 /**
  * Refusals that apply whether or not auth is on: another site's page changing state, and (with
  * auth off) a Host that is not this machine's loopback name.
  */
 function checkBrowserOrigin(req: IncomingMessage, authOn: boolean): ModelportError | undefined {
   const host = req.headers.host;
-  if (!authOn && !isLoopbackHost(hostName(host))) {
+  if (!authOn && !loopbackHostHeader(host)) {
     return permissionDenied(`host: "${hostName(host)}" is not served while authentication is off; use localhost or 127.0.0.1, or configure a token (see SECURITY.md)`);
   }
   if (SAFE_METHODS.has(req.method ?? 'GET')) return undefined;

@@ -21,7 +21,7 @@ export function parsePythonJson(text: string): unknown {
   return JSON.parse(rewritten);
 }
 
-/** `parsePythonJson`, giving the event loop back between slices for a large text. */
-export async function parseScoringJson(text: string): Promise<unknown> {
+/** `parsePythonJson`, giving the event loop back between slices for a large text (a promise only then). */
+export function parseScoringJson(text: string): unknown {
   return text.length > YIELD_FROM ? parseJsonYielding(text, { pythonTokens: true }) : parsePythonJson(text);
 }

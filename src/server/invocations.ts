@@ -61,10 +61,16 @@ export const invocationsRoutes: FastifyPluginAsync<{ platform: Platform }> = asy
   countServingRequests(app, serving, 'mlflow');
   app.addContentTypeParser(['text/csv', 'application/csv'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    parseScoringJson(String(body)).then(
-      (value) => done(null, value),
-      (err: Error) => done(invalidArgument(`body: malformed JSON (${err.message})`, { field: 'body' }), undefined),
-    );
+    const malformed = (err: Error) => done(invalidArgument(`body: malformed JSON (${err.message})`, { field: 'body' }), undefined);
+    let value: unknown;
+    try {
+      value = parseScoringJson(String(body));
+    } catch (err) {
+      return malformed(err as Error);
+    }
+    // The common small body is parsed without a promise to wait on.
+    if (value instanceof Promise) value.then((parsed) => done(null, parsed), malformed);
+    else done(null, value);
   });
   // MLflow's scoring server reads JSON and CSV only; a plain-text body is refused, not read as CSV.
   app.addContentTypeParser('text/plain', (request, _payload, done) =>
@@ -109,23 +115,28 @@ export const invocationsRoutes: FastifyPluginAsync<{ platform: Platform }> = asy
     schema: { ...schema, params: Type.Object({ name: Type.String() }) },
   }, async (request, reply) => score(request, reply, request.params.name));
 
-  /** The one deployment `/invocations` scores, or why there is none. */
-  const onlyDeployment = async (): Promise<string> => {
-    const names = (await serving.list()).map((d) => d.name);
+  /**
+   * The one deployment `/invocations` scores, or why there is none: those this replica serves,
+   * which follow the store, rather than a read of the store on every scoring request.
+   */
+  const onlyDeployment = (): string => {
+    const names = serving.deploymentNames();
     if (names.length === 0) throw notFound('no deployment exists; create one with `modelport deploy NAME`');
     if (names.length > 1) throw invalidArgument(`/invocations needs exactly one deployment, there are ${names.length}; use /deployments/{name}/invocations`);
     return names[0];
   };
 
-  app.post('/invocations', { config: { permission: 'read' }, schema }, async (request, reply) => score(request, reply, await onlyDeployment()));
+  app.post('/invocations', { config: { permission: 'read' }, schema }, async (request, reply) => score(request, reply, onlyDeployment()));
 
   // MLflow's scoring server answers "\n" with 200 once its model is loaded, 404 before; its
   // client's wait_server_ready polls this until /invocations can answer.
   app.get('/ping', { config: { permission: 'public' }, schema: { summary: 'Whether /invocations can score (MLflow scoring server)', tags: TAGS } }, async (_request, reply) => {
-    const ready = await onlyDeployment().then(
-      () => true,
-      () => false,
-    );
+    let ready = true;
+    try {
+      onlyDeployment();
+    } catch {
+      ready = false;
+    }
     return reply.status(ready ? 200 : 404).type('application/json').send('\n');
   });
   app.get('/version', { config: { permission: 'public' }, schema: { summary: 'The server version (MLflow scoring server)', tags: TAGS } }, async (_request, reply) =>

@@ -6,7 +6,7 @@
  * and named in `warnings` so the route can say so.
  */
 import { invalidArgument } from '../../core/errors.js';
-import { fromColumns, fromRecords, toBatch, type Batch, type Signature } from '../../models/index.js';
+import { Batch, fromColumns, fromRecords, toBatch, type Signature } from '../../models/index.js';
 import { rowValues } from './tensors.js';
 
 const FORMATS = ['dataframe_split', 'dataframe_records', 'instances', 'inputs'] as const;
@@ -92,6 +92,8 @@ function fromSplit(value: unknown, signature: Signature, warnings: string[]): Ba
   }
   const names = (columns as (string | number)[]).map(String);
   if (new Set(names).size !== names.length) throw invalidArgument('columns: a column name appears twice');
+  const stacked = splitAsVector(names, data, signature);
+  if (stacked) return stacked;
   const cols: Record<string, unknown[]> = Object.fromEntries(names.map((n) => [n, new Array<unknown>(data.length)]));
   data.forEach((row, r) => {
     if (!Array.isArray(row)) throw invalidArgument(`data[${r}]: expected a list of ${names.length} values`);
@@ -99,6 +101,32 @@ function fromSplit(value: unknown, signature: Signature, warnings: string[]): Ba
     names.forEach((n, j) => (cols[n][r] = row[j]));
   });
   return fromColumns(dropColumns(cols, signature, warnings), signature);
+}
+
+/**
+ * The common request to a model with one float vector input (ONNX `input: float32[N, 30]`): k
+ * numeric columns, none of them the input's name or pandas' index, read straight into the
+ * vector's typed array row by row, as conform() would stack them, instead of k column arrays
+ * first. Anything else (a null, a short row, an index column) is undefined: the general path
+ * reads it and words its errors.
+ */
+function splitAsVector(names: readonly string[], data: readonly unknown[], signature: Signature): Batch | undefined {
+  if (signature.inputs.length !== 1 || data.length === 0) return undefined;
+  const spec = signature.inputs[0];
+  const k = names.length;
+  if (spec.shape.length !== 1 || (spec.dtype !== 'float32' && spec.dtype !== 'float64') || k < 2 || (spec.shape[0] >= 0 && spec.shape[0] !== k)) return undefined;
+  if (extraColumns(names, signature).size > 0 || names.includes(spec.name)) return undefined;
+  const out = spec.dtype === 'float32' ? new Float32Array(data.length * k) : new Float64Array(data.length * k);
+  for (let r = 0; r < data.length; r++) {
+    const row = data[r];
+    if (!Array.isArray(row) || row.length !== k) return undefined;
+    for (let j = 0; j < k; j++) {
+      const v: unknown = row[j];
+      if (typeof v !== 'number') return undefined;
+      out[r * k + j] = v;
+    }
+  }
+  return Batch.from([[spec.name, { dtype: spec.dtype, shape: [k], data: out }]], data.length);
 }
 
 /** A CSV body (header row first), as MLflow reads it with pandas.read_csv. */

@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeInvocation } from '../../../src/serving/codecs/invocations.js';
+import type { Signature } from '../../../src/models/index.js';
+
+const vector = (dtype: 'float32' | 'float64', width = 3): Signature => ({ inputs: [{ name: 'input', dtype, shape: [width] }], outputs: [] });
+const rows = [
+  [1, 2.5, -3],
+  [0.1, 1e-7, 123456.789],
+];
+const columns = ['a', 'b', 'c'];
+const records = rows.map((r) => Object.fromEntries(columns.map((c, j) => [c, r[j]])));
+
+test('dataframe_split of numeric columns into a vector input: the same batch as the column-by-column path', () => {
+  for (const dtype of ['float32', 'float64'] as const) {
+    for (const width of [3, -1]) {
+      const split = decodeInvocation({ dataframe_split: { columns, data: rows } }, vector(dtype, width));
+      const viaRecords = decodeInvocation({ dataframe_records: records }, vector(dtype, width));
+      assert.equal(split.rows, 2);
+      assert.deepEqual(split.column('input').shape, [3]);
+      assert.equal(split.column('input').dtype, dtype);
+      assert.deepEqual(Array.from(split.column('input').data as Float32Array), Array.from(viaRecords.column('input').data as Float32Array));
+    }
+  }
+});
+
+test('dataframe_split cells the direct read does not take go the general way, with its errors and NaN for null', () => {
+  const withNull = decodeInvocation({ dataframe_split: { columns, data: [[1, null, 3]] } }, vector('float64'));
+  assert.ok(Number.isNaN((withNull.column('input').data as Float64Array)[1]));
+  assert.throws(() => decodeInvocation({ dataframe_split: { columns, data: [[1, 2]] } }, vector('float32')), /dataframe_split: data\[0\]: has 2 values, expected 3/);
+  const warnings: string[] = [];
+  const indexed = decodeInvocation({ dataframe_split: { columns: ['Unnamed: 0', ...columns], data: [[7, ...rows[0]]] } }, vector('float32'), warnings);
+  assert.deepEqual(Array.from(indexed.column('input').data as Float32Array), Array.from(Float32Array.from(rows[0])));
+  assert.match(warnings[0], /Unnamed: 0/);
+});
