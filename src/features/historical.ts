@@ -11,7 +11,7 @@ import { loadColumns, type MemoryColumn } from '../data/memory.js';
 import { DuckSession, describeSource, readerSql, reading, resolveSource, sqlIdent } from '../data/source.js';
 import { outputNames, type FeatureRef, type FeatureRepo } from './repo.js';
 import { checkColumns } from './online.js';
-import { DUCK_TYPES, NUMERIC, openSource, timestampExpr, type DatasetFiles } from './sources.js';
+import { DUCK_TYPES, NUMERIC, openSource, timestampExpr, valueTieBreak, type DatasetFiles } from './sources.js';
 import { coerceValue, transformInputs } from './transforms.js';
 import type { Value } from './types.js';
 
@@ -76,14 +76,15 @@ export async function buildHistorical(session: DuckSession, repo: FeatureRepo, r
     const keyCols = keyPairs.map((p, i) => `${p.cast ? `CAST(${sqlIdent(p.key)} AS ${p.cast})` : sqlIdent(p.key)} AS __k${i}`);
     const wanted = lookups.filter((f) => f.view === viewName);
     const featCols = wanted.map((f, j) => `CAST(${sqlIdent(f.feature)} AS ${DUCK_TYPES[f.spec.dtype]}) AS __f${j}`);
-    // Among rows with equal keys and event time only the latest created survives, so the ASOF
-    // match (which picks any of equal times) is the one Feast would take.
+    // Among rows with equal keys and event time only the latest created survives (then
+    // `valueTieBreak`'s), so the ASOF match (which picks any of equal times) is the one Feast
+    // would take and the one materialize writes online.
     await src.read(() => session.run(`
       CREATE OR REPLACE TEMP TABLE ${alias} AS
       SELECT ${keyCols.join(', ')}, __ts, ${featCols.join(', ')} FROM (
         SELECT *, ${srcTs} AS __ts, ${created} AS __created FROM ${src.from}
       ) WHERE __ts IS NOT NULL AND ${keyPairs.map((p) => `${sqlIdent(p.key)} IS NOT NULL`).join(' AND ')}
-      QUALIFY row_number() OVER (PARTITION BY ${keyPairs.map((_, i) => `__k${i}`).join(', ')}, __ts ORDER BY __created DESC NULLS LAST) = 1`));
+      QUALIFY row_number() OVER (PARTITION BY ${keyPairs.map((_, i) => `__k${i}`).join(', ')}, __ts ORDER BY __created DESC NULLS LAST, ${valueTieBreak(view.spec.features)}) = 1`));
     const on = keyPairs.map((p, i) => `${p.cast ? `CAST(e.${sqlIdent(p.key)} AS ${p.cast})` : `e.${sqlIdent(p.key)}`} = ${alias}.__k${i}`);
     joins.push(`ASOF LEFT JOIN ${alias} ON ${on.join(' AND ')} AND e.__ts >= ${alias}.__ts`);
     const fresh = view.ttlMs > 0 ? `${alias}.__ts >= e.__ts - ${view.ttlMs * 1000}` : `${alias}.__ts IS NOT NULL`;

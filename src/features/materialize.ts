@@ -8,7 +8,7 @@ import type { OnlineStore } from '../storage/online.js';
 import { entityKey, onlineKey, writeRows } from './online.js';
 import { encodeRows, layoutOf } from './row-codec.js';
 import type { ResolvedView } from './repo.js';
-import { DUCK_TYPES, openSource, timestampExpr, type DatasetFiles } from './sources.js';
+import { DUCK_TYPES, openSource, timestampExpr, valueTieBreak, type DatasetFiles } from './sources.js';
 
 export interface MaterializeWindow {
   /** Exclusive lower bound on event time, ms; undefined: from the beginning. */
@@ -46,36 +46,42 @@ export async function materializeView(
   const keys = view.joinKeys.map(sqlIdent);
   const lower = window.afterMs === undefined ? '' : `AND __ts > ${window.afterMs * 1000}`;
   const features = view.spec.features;
-  const feats = features.map((f) => `CAST(${sqlIdent(f.name)} AS ${DUCK_TYPES[f.dtype]}) AS ${sqlIdent(f.name)}`);
-  // SQLite gets the rows in the order of their keys, so its index grows at its end.
+  const rows = `(
+    SELECT * FROM (SELECT *, ${ts} AS __ts, ${created} AS __created FROM ${src.from})
+    WHERE __ts IS NOT NULL ${lower} AND __ts <= ${window.untilMs * 1000} AND ${keys.map((k) => `${k} IS NOT NULL`).join(' AND ')}
+  )`;
+  // The winners are found on keys and times alone, so the wide rows are neither copied into a
+  // table nor sorted by a window: they stream once, joined to their winner. __n counts the rows
+  // sharing the winner's times, which `valueTieBreak` then settles.
   await src.read(() =>
     session.run(`
       CREATE OR REPLACE TEMP TABLE __latest AS
-      SELECT ${keys.join(', ')}, __ts // 1000 AS __t, __created // 1000 AS __c, ${feats.join(', ')} FROM (
-        SELECT *, ${ts} AS __ts, ${created} AS __created FROM ${src.from}
-      ) WHERE __ts IS NOT NULL ${lower} AND __ts <= ${window.untilMs * 1000} AND ${keys.map((k) => `${k} IS NOT NULL`).join(' AND ')}
-      QUALIFY row_number() OVER (PARTITION BY ${keys.join(', ')} ORDER BY __ts DESC, __created DESC NULLS LAST) = 1
-      ${store.kind !== 'sqlite' ? '' : `ORDER BY concat_ws(chr(31), ${keys.map((k) => `CAST(${k} AS VARCHAR)`).join(', ')})`}`),
+      SELECT ${keys.join(', ')}, __ts, __created, count(*) AS __n FROM ${rows}
+      GROUP BY ${keys.join(', ')}, __ts, __created
+      QUALIFY row_number() OVER (PARTITION BY ${keys.join(', ')} ORDER BY __ts DESC, __created DESC NULLS LAST) = 1`),
   );
-  const [[total, newest]] = await session.rows('SELECT count(*), max(__t) FROM __latest');
+  const [[total, newest, tied]] = await session.rows('SELECT count(*), max(__ts) // 1000, count(*) FILTER (WHERE __n > 1) FROM __latest');
   onProgress(Number(total), 0);
   const layout = layoutOf(features);
+  const typed = features.map((f) => `CAST(r.${sqlIdent(f.name)} AS ${DUCK_TYPES[f.dtype]})`);
   // Numbers come out as doubles without NULLs (so DuckDB's vectors carry no validity mask) and
   // the null bitmap comes out byte by byte, as the packed row stores it.
-  const values = features.map((f) => {
-    const id = sqlIdent(f.name);
-    return f.dtype === 'string' ? id : `coalesce(CAST(${id} AS DOUBLE), 0)`;
-  });
+  const values = features.map((f, j) => (f.dtype === 'string' ? typed[j] : `coalesce(CAST(${typed[j]} AS DOUBLE), 0)`));
   const nullBytes = Array.from({ length: layout.bitmapBytes }, (_, b) =>
-    features
+    typed
       .slice(8 * b, 8 * b + 8)
-      .map((f, k) => `(CASE WHEN ${sqlIdent(f.name)} IS NULL THEN ${1 << k} ELSE 0 END)`)
+      .map((v, k) => `(CASE WHEN ${v} IS NULL THEN ${1 << k} ELSE 0 END)`)
       .join(' + '),
   );
+  const winners = (n: string) => `
+    SELECT ${keys.map((k) => `r.${k}`).join(', ')}, CAST(r.__ts // 1000 AS DOUBLE), CAST(coalesce(r.__created // 1000, 0) AS DOUBLE),
+      ${[...values, ...nullBytes.map((b) => `CAST(${b} AS UTINYINT)`)].join(', ')}
+    FROM ${rows} r
+    JOIN __latest w ON ${keys.map((k) => `r.${k} = w.${k}`).join(' AND ')} AND r.__ts = w.__ts AND r.__created IS NOT DISTINCT FROM w.__created AND w.__n ${n}`;
+  // SQLite gets the rows in the order of their keys, so its index grows at its end.
+  const keyOrder = store.kind !== 'sqlite' ? '' : `ORDER BY concat_ws(chr(31), ${keys.map((k) => `CAST(r.${k} AS VARCHAR)`).join(', ')})`;
+  const tieBreak = `QUALIFY row_number() OVER (PARTITION BY ${keys.map((k) => `r.${k}`).join(', ')} ORDER BY ${valueTieBreak(features, 'r.')}) = 1`;
   const nKeys = keys.length;
-  const result = await session.con.stream(
-    `SELECT ${keys.join(', ')}, CAST(__t AS DOUBLE), CAST(coalesce(__c, 0) AS DOUBLE), ${[...values, ...nullBytes.map((b) => `CAST(${b} AS UTINYINT)`)].join(', ')} FROM __latest`,
-  );
   const prefix = onlineKey(view.spec.name, '');
   let done = 0;
   let written = 0;
@@ -88,36 +94,41 @@ export async function materializeView(
     batchValues = [];
     onProgress(Number(total), done);
   };
-  // The next chunk is fetched while this one is encoded and written.
-  let next = result.fetchChunk();
-  try {
-    for (let chunk = await next; chunk && chunk.rowCount > 0; chunk = await next) {
-      next = result.fetchChunk();
-      const n = chunk.rowCount;
-      const keyCols = Array.from({ length: nKeys }, (_, k) => chunk.getColumnVector(k));
-      for (let i = 0; i < n; i++) batchKeys.push(prefix + entityKey(keyCols.map((v) => v.getItem(i))));
-      const nulls = new Uint8Array(n * layout.bitmapBytes);
-      for (let b = 0; b < layout.bitmapBytes; b++) {
-        const bytes = items(chunk.getColumnVector(nKeys + 2 + features.length + b), n);
-        for (let i = 0; i < n; i++) nulls[i * layout.bitmapBytes + b] = bytes[i];
+  const pump = async (sql: string) => {
+    const result = await src.read(() => session.con.stream(sql));
+    // The next chunk is fetched while this one is encoded and written.
+    let next = result.fetchChunk();
+    try {
+      for (let chunk = await next; chunk && chunk.rowCount > 0; chunk = await next) {
+        next = result.fetchChunk();
+        const n = chunk.rowCount;
+        const keyCols = Array.from({ length: nKeys }, (_, k) => chunk.getColumnVector(k));
+        for (let i = 0; i < n; i++) batchKeys.push(prefix + entityKey(keyCols.map((v) => v.getItem(i))));
+        const nulls = new Uint8Array(n * layout.bitmapBytes);
+        for (let b = 0; b < layout.bitmapBytes; b++) {
+          const bytes = items(chunk.getColumnVector(nKeys + 2 + features.length + b), n);
+          for (let i = 0; i < n; i++) nulls[i * layout.bitmapBytes + b] = bytes[i];
+        }
+        const encoded = encodeRows(layout, {
+          rows: n,
+          t: items(chunk.getColumnVector(nKeys), n),
+          c: items(chunk.getColumnVector(nKeys + 1), n),
+          nulls,
+          values: features.map((f, j) => {
+            const v = chunk.getColumnVector(nKeys + 2 + j);
+            return f.dtype === 'string' ? Array.from({ length: n }, (_, i) => v.getItem(i) as string | null) : items(v, n);
+          }),
+        });
+        for (const e of encoded) batchValues.push(e);
+        if (batchKeys.length >= MATERIALIZE_BATCH) await flush();
       }
-      const encoded = encodeRows(layout, {
-        rows: n,
-        t: items(chunk.getColumnVector(nKeys), n),
-        c: items(chunk.getColumnVector(nKeys + 1), n),
-        nulls,
-        values: features.map((f, j) => {
-          const v = chunk.getColumnVector(nKeys + 2 + j);
-          return f.dtype === 'string' ? Array.from({ length: n }, (_, i) => v.getItem(i) as string | null) : items(v, n);
-        }),
-      });
-      for (const e of encoded) batchValues.push(e);
-      if (batchKeys.length >= MATERIALIZE_BATCH) await flush();
+    } finally {
+      // A write that failed leaves the fetch ahead of it unawaited; its own failure must not go unhandled.
+      next.catch(() => undefined);
     }
-  } finally {
-    // A write that failed leaves the fetch ahead of it unawaited; its own failure must not go unhandled.
-    next.catch(() => undefined);
-  }
+  };
+  await pump(`${winners('= 1')} ${keyOrder}`);
+  if (Number(tied) > 0) await pump(`${winners('> 1')} ${tieBreak}`);
   await flush();
   return { view: view.spec.name, rows: Number(total), written, newestEventMs: newest === null ? null : Number(newest) };
 }

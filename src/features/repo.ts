@@ -20,6 +20,8 @@ import {
 } from './types.js';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+/** Feature lists whose resolution a definition remembers. */
+const RESOLVED_MEMO = 256;
 
 export interface ResolvedView {
   spec: FeatureViewSpec;
@@ -50,6 +52,7 @@ export class FeatureRepo {
   readonly views = new Map<string, ResolvedView>();
   readonly onDemand = new Map<string, ResolvedOnDemand>();
   readonly services = new Map<string, FeatureServiceSpec>();
+  private readonly resolved = new Map<string, FeatureRef[]>();
 
   constructor(readonly spec: FeatureRepoSpec) {
     checkShape(spec);
@@ -143,6 +146,17 @@ export class FeatureRepo {
 
   /** The features a request names, from a list of refs or a feature service (not both). */
   resolveFeatures(refs: string[] | undefined, serviceName: string | undefined): FeatureRef[] {
+    // Online reads name the same lists over and over; the answer depends on this definition only.
+    const memoKey = JSON.stringify([serviceName ?? null, refs ?? null]);
+    const known = this.resolved.get(memoKey);
+    if (known) return known;
+    const out = this.resolve(refs, serviceName);
+    if (this.resolved.size >= RESOLVED_MEMO) this.resolved.clear();
+    this.resolved.set(memoKey, out);
+    return out;
+  }
+
+  private resolve(refs: string[] | undefined, serviceName: string | undefined): FeatureRef[] {
     if (serviceName !== undefined && refs?.length) throw invalidArgument('features: give either features or a feature service, not both');
     let list: string[];
     let field: string;

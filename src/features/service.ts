@@ -109,6 +109,8 @@ const SERVING_REFRESH_MS = 5000;
 export class FeaturesService {
   private readonly db: Kysely<FeatureTables>;
   private cached: { version: number; repo: FeatureRepo } | undefined;
+  /** When `cached` was last checked against the registry (performance.now(): real time, whatever the injected clock says). */
+  private checkedAt = -Infinity;
   private bindings = new Map<string, Binding>();
   private rewrites = new Map<string, { model: Signature; repo: FeatureRepo; binding: Binding; rewrite: RequestRewrite }>();
   private refreshedAt = -Infinity;
@@ -185,11 +187,23 @@ export class FeaturesService {
   async repo(): Promise<{ version: number; repo: FeatureRepo }> {
     const row = await this.db.selectFrom('mp_feature_registry').select('version').orderBy('version', 'desc').limit(1).executeTakeFirst();
     if (!row) throw failedPrecondition('no feature definitions applied yet; run `modelport features apply FILE` first');
+    const checkedAt = performance.now();
     if (this.cached?.version !== Number(row.version)) {
       const latest = (await this.latest())!;
       this.cached = { version: latest.version, repo: new FeatureRepo(latest.spec) };
     }
+    this.checkedAt = checkedAt;
     return this.cached;
+  }
+
+  /**
+   * The applied definition for online reads, checked against the registry at most every
+   * SERVING_REFRESH_MS as the serving path's is: a read costs no metadata query. An apply in
+   * this process is seen at once (it refreshes the cache), one elsewhere within that time.
+   */
+  private async onlineRepo(): Promise<FeatureRepo> {
+    if (this.cached && performance.now() - this.checkedAt < SERVING_REFRESH_MS) return this.cached.repo;
+    return (await this.repo()).repo;
   }
 
   /** The features a selection names, checked against the applied definition. */
@@ -285,7 +299,8 @@ export class FeaturesService {
   }
 
   async getOnlineFeatures(sel: FeatureSelection & { entities: Record<string, Value[]>; requestData?: Record<string, Value[]> }): Promise<OnlineResponse> {
-    const { repo, refs } = await this.select(sel);
+    const repo = await this.onlineRepo();
+    const refs = repo.resolveFeatures(sel.features, sel.featureService);
     return readOnline(this.deps.online, repo, { features: refs, entities: sel.entities, requestData: sel.requestData }, this.deps.clock.now());
   }
 

@@ -50,6 +50,15 @@ const TIME = /^(DATE|TIMESTAMP.*)$/;
 
 export const DUCK_TYPES: Record<Dtype, string> = { float64: 'DOUBLE', float32: 'FLOAT', int64: 'BIGINT', int32: 'INTEGER', string: 'VARCHAR', bool: 'BOOLEAN' };
 
+/**
+ * ORDER BY terms settling rows with equal keys, event and created times: the greatest values
+ * win, compared in the view's feature order with a null lowest. Materialize and historical
+ * retrieval share it, so both stores take the same row.
+ */
+export function valueTieBreak(features: readonly { name: string; dtype: Dtype }[], qualifier = ''): string {
+  return features.map((f) => `CAST(${qualifier}${sqlIdent(f.name)} AS ${DUCK_TYPES[f.dtype]}) DESC NULLS LAST`).join(', ');
+}
+
 function fits(dtype: Dtype, duckType: string): boolean {
   if (dtype === 'string') return true;
   if (dtype === 'bool') return duckType === 'BOOLEAN';

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineFeatures, loadFeatureFile, parseDuration, type FeatureRepoSpec } from '../../src/features/index.js';
 import { withoutPasswords } from '../../src/features/plan.js';
+import { FeatureRepo } from '../../src/features/repo.js';
 import type { Platform } from '../../src/platform.js';
 import { testPlatform } from '../helpers/platform.js';
 import { tempDir } from '../helpers/services.js';
@@ -115,4 +116,15 @@ describe('features: definitions', () => {
 test('plan output masks a source password given in the URL or as a query parameter', () => {
   const shown = withoutPasswords({ sources: [{ url: 'postgres://u:pw1@h/db' }, { url: 'postgres://u@h/db?password=pw2' }, { path: 'plain.csv' }] });
   assert.deepEqual(shown, { sources: [{ url: 'postgres://u:***@h/db' }, { url: 'postgres://u@h/db?password=***' }, { path: 'plain.csv' }] });
+});
+
+test('a remembered feature list answers as the first call did, and a bad request stays refused', async () => {
+  const repo = new FeatureRepo(await loadFeatureFile(LOANS_YAML));
+  const service = repo.spec.feature_services![0];
+  const first = repo.resolveFeatures(undefined, service.name);
+  assert.deepEqual(repo.resolveFeatures(undefined, service.name), first);
+  assert.throws(() => repo.resolveFeatures([service.features[0]], service.name), /give either features or a feature service, not both/);
+  const refs = repo.resolveFeatures([service.features[0]], undefined);
+  assert.equal(repo.resolveFeatures([service.features[0]], undefined), refs);
+  assert.throws(() => repo.resolveFeatures([`${service.features[0]}x`], undefined), /features\[0\]/);
 });

@@ -5,7 +5,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { cpSync, readFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -179,6 +179,49 @@ function suite(name: string, onlineFlag: () => Promise<{ online?: string; skip?:
       ]);
       const fresh = await f.freshness();
       assert.equal(fresh.find((e) => e.view === 'cust')!.ageSeconds, DAY / 1000);
+    });
+
+    test('rows with equal event and created times: the greatest values win, online and offline alike', { skip: setup.skip }, async () => {
+      const f = platform.services.features;
+      const t = '2025-01-20T00:00:00Z';
+      const c = '2025-01-20T01:00:00Z';
+      // customer, created, a, b: 1 ties three ways (a, then b decides); 2 has a null a, the
+      // lowest; 3 is decided by its created time; 4 has rows without a created time, which lose to
+      // one with it; 5 ties with no created time at all.
+      const csv = [
+        'customer_id,event_timestamp,created_timestamp,a,b',
+        `1,${t},${c},2,a`,
+        `1,${t},${c},1,z`,
+        `1,${t},${c},2,b`,
+        `2,${t},${c},,z`,
+        `2,${t},${c},0,a`,
+        `3,${t},${c},5,x`,
+        `3,${t},2025-01-20T02:00:00Z,1,y`,
+        `4,${t},,9,n`,
+        `4,${t},${c},1,c`,
+        `5,${t},,3,p`,
+        `5,${t},,4,q`,
+        `6,${t},${c},7,only`,
+      ];
+      writeFileSync(join(dir, 'tied.csv'), csv.join('\n') + '\n');
+      await f.apply({
+        ...spec,
+        sources: [...spec.sources, { name: 'tied_source', path: join(dir, 'tied.csv'), timestamp_field: 'event_timestamp', created_timestamp_field: 'created_timestamp' }],
+        feature_views: [...spec.feature_views, { name: 'tied', entities: ['customer'], source: 'tied_source', features: [{ name: 'a', dtype: 'int64' }, { name: 'b', dtype: 'string' }] }],
+      });
+      const [m] = await f.materialize({ views: ['tied'] });
+      assert.equal(m.rows, 6);
+      const ids = [1, 2, 3, 4, 5, 6];
+      const expected = { a: [2, 0, 1, 1, 4, 7], b: ['b', 'a', 'y', 'c', 'q', 'only'] };
+      const online = await f.getOnlineFeatures({ features: ['tied:a', 'tied:b'], entities: { customer_id: ids } });
+      assert.deepEqual({ a: online.results[1].values, b: online.results[2].values }, expected);
+      const offline = await f.historical({
+        features: ['tied:a', 'tied:b'],
+        entities: { columns: [{ name: 'customer_id', values: ids }, { name: 'event_timestamp', values: ids.map(() => Date.parse(t) / 1000) }] },
+      });
+      assert.deepEqual({ a: offline.rows.map((r) => r[2]), b: offline.rows.map((r) => r[3]) }, expected);
+      const [again] = await f.materialize({ views: ['tied'] });
+      assert.equal(again.written, 0, 'the tie-break picks the same rows every time');
     });
   });
 }
