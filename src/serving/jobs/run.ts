@@ -44,6 +44,13 @@ export interface BatchJobHooks {
    */
   onStart?(total: number, alreadyDone: number): void;
   onChunk?(rows: number): void;
+  /**
+   * Puts in place the chunks an earlier run committed where this process cannot see them (a
+   * server keeps copies in its artifact store), before the job looks for what is left.
+   */
+  restore?(parts: JobParts): Promise<void>;
+  /** Chunk `index` is committed at `path`; the job waits for this (a server copies the part out) before counting it. */
+  onCommit?(index: number, path: string, layout: readonly OutputColumn[]): Promise<void>;
   /** Stops the job after the chunks in flight; what was committed stays for a resume. */
   signal?: AbortSignal;
 }
@@ -221,6 +228,7 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
       chunkRows,
       model: scorer.identity,
     });
+    await hooks.restore?.(parts);
     let first = 0;
     while (parts.done.has(first)) first++;
     hooks.onStart?.(total, Math.min(total, parts.done.size * chunkRows));
@@ -233,6 +241,7 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
       await parts.fixLayout(layout);
       const kept = chunk.columns.slice(plan.features) as (string | null)[][];
       await parts.commit(chunk.index, encodeChunk(format, layout, kept, out));
+      await hooks.onCommit?.(chunk.index, parts.partPath(chunk.index), layout);
       if (spare.length < IN_FLIGHT) spare.push(chunk.columns);
       hooks.onChunk?.(chunk.rows);
     };
