@@ -48,25 +48,30 @@ export function csvHeader(layout: readonly OutputColumn[]): string {
   return `${layout.map((c) => csvCell(c.name)).join(',')}\n`;
 }
 
-/** The cells of `out` as text, column-major: a number's shortest round-trip form, null when missing. */
-function predictionCells(out: Batch): (string | null)[][] {
-  const cells: (string | null)[][] = [];
+/** A cell's text: a number's shortest round-trip form, null when missing. */
+type Cell = (row: number) => string | null;
+
+/** One reader per flattened prediction column of `out`; no per-column array of texts is built. */
+function predictionCells(out: Batch): Cell[] {
+  const cells: Cell[] = [];
   for (const col of out.columns.values()) {
     const size = rowSize(col.shape);
     for (let j = 0; j < size; j++) {
-      const values: (string | null)[] = new Array(out.rows);
       if (col.dtype === 'string') {
         const data = col.data as string[];
-        for (let r = 0; r < out.rows; r++) values[r] = data[r * size + j];
+        cells.push((r) => data[r * size + j]);
+      } else if (col.dtype === 'bool') {
+        const data = col.data as NumericArray;
+        cells.push((r) => String(data[r * size + j] === 1));
       } else {
         const data = col.data as NumericArray;
-        for (let r = 0; r < out.rows; r++) {
+        const half = col.dtype === 'float16';
+        cells.push((r) => {
           const raw = data[r * size + j];
-          const v = col.dtype === 'float16' ? fromFloat16Bits(raw as number) : raw;
-          values[r] = typeof v === 'number' && !Number.isFinite(v) ? null : col.dtype === 'bool' ? String(v === 1) : String(v);
-        }
+          const v = half ? fromFloat16Bits(raw as number) : raw;
+          return typeof v === 'number' && !Number.isFinite(v) ? null : String(v);
+        });
       }
-      cells.push(values);
     }
   }
   return cells;
@@ -74,27 +79,38 @@ function predictionCells(out: Batch): (string | null)[][] {
 
 const NOT_JSON_NUMBER = /^(nan|-?inf(inity)?)$/i;
 
-/** Rows of one chunk: `kept` holds the kept columns' values as read (text or null). */
+/**
+ * Rows of one chunk: `kept` holds the kept columns' values as read (text or null). The text is
+ * built by appending to one string (V8 joins the pieces once, when it is written) rather than
+ * through an array of lines.
+ */
 export function encodeChunk(format: OutputFormat, layout: readonly OutputColumn[], kept: (string | null)[][], out: Batch): string {
-  const cells = [...kept, ...predictionCells(out)];
-  const lines: string[] = new Array(out.rows);
+  const cells: Cell[] = [...kept.map((values): Cell => (r) => values[r]), ...predictionCells(out)];
+  // A prediction's number needs no CSV quoting nor a JSON check: its text is digits, '.', '-', 'e' and '+'.
+  const plain = layout.map((c, i) => i >= kept.length && c.bare);
+  let text = '';
   if (format === 'jsonl') {
-    const keys = layout.map((c) => `${JSON.stringify(c.name)}:`);
+    const keys = layout.map((c, i) => `${i > 0 ? ',' : '{'}${JSON.stringify(c.name)}:`);
     for (let r = 0; r < out.rows; r++) {
-      let line = '{';
       for (let c = 0; c < layout.length; c++) {
-        const v = cells[c][r];
-        const text = v === null || (layout[c].bare && NOT_JSON_NUMBER.test(v)) ? 'null' : layout[c].bare ? v : JSON.stringify(v);
-        line += `${c > 0 ? ',' : ''}${keys[c]}${text}`;
+        const v = cells[c](r);
+        text += keys[c];
+        if (v === null) text += 'null';
+        else if (plain[c]) text += v;
+        else if (layout[c].bare) text += NOT_JSON_NUMBER.test(v) ? 'null' : v;
+        else text += JSON.stringify(v);
       }
-      lines[r] = `${line}}\n`;
+      text += '}\n';
     }
   } else {
     for (let r = 0; r < out.rows; r++) {
-      let line = '';
-      for (let c = 0; c < layout.length; c++) line += `${c > 0 ? ',' : ''}${csvCell(cells[c][r])}`;
-      lines[r] = `${line}\n`;
+      for (let c = 0; c < layout.length; c++) {
+        if (c > 0) text += ',';
+        const v = cells[c](r);
+        if (v !== null) text += plain[c] ? v : csvCell(v);
+      }
+      text += '\n';
     }
   }
-  return lines.join('');
+  return text;
 }

@@ -28,6 +28,24 @@ export const jobMigrations: Migrations = {
       await db.schema.dropTable('srv_job').ifExists().execute();
     },
   },
+  // Chunks a running job committed, copied to the artifact store, so a replica taking the job over resumes from them.
+  '0441_serving_job_parts': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('srv_job_part')
+        .addColumn('job_id', 'varchar(36)', (c) => c.notNull())
+        .addColumn('chunk', 'integer', (c) => c.notNull())
+        // The scorer's identity: a part counts only for a run on the same model version.
+        .addColumn('model', 'varchar(512)', (c) => c.notNull())
+        .addColumn('layout', 'text', (c) => c.notNull())
+        .addColumn('sha256', 'varchar(64)', (c) => c.notNull())
+        .addPrimaryKeyConstraint('srv_job_part_pk', ['job_id', 'chunk', 'model'])
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('srv_job_part').ifExists().execute();
+    },
+  },
   // Which replica holds a queued or running job, until when: another takes it over once the lease runs out.
   '1110_serving_job_leases': {
     async up(db: Kysely<any>) {

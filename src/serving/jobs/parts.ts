@@ -41,7 +41,7 @@ const LABELS: Record<keyof JobArguments, string> = {
   model: 'the model (the deployment now serves another version)',
 };
 
-async function writeDurably(path: string, text: string): Promise<void> {
+async function writeDurably(path: string, text: string | Uint8Array): Promise<void> {
   const tmp = `${path}.tmp`;
   const fh = await open(tmp, 'w');
   try {
@@ -77,10 +77,14 @@ export class JobParts {
   private constructor(
     readonly dir: string,
     manifest: Manifest,
-    /** Chunk indexes already finished by an earlier run. */
-    readonly done: ReadonlySet<number>,
+    private readonly finished: Set<number>,
   ) {
     this.manifest = manifest;
+  }
+
+  /** Chunk indexes already finished by an earlier run. */
+  get done(): ReadonlySet<number> {
+    return this.finished;
   }
 
   /** Opens the job's state, starting it when absent; refuses a resume whose arguments differ. */
@@ -134,6 +138,13 @@ export class JobParts {
   /** Commits one chunk's output: whole or not at all. */
   async commit(index: number, text: string): Promise<void> {
     await writeDurably(this.partPath(index), text);
+  }
+
+  /** Takes chunk `index` as another run of this job committed it elsewhere (another replica's disk). */
+  async adopt(index: number, text: Uint8Array): Promise<void> {
+    if (this.finished.has(index)) return;
+    await writeDurably(this.partPath(index), text);
+    this.finished.add(index);
   }
 
   async remove(): Promise<void> {

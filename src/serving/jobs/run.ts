@@ -6,7 +6,7 @@
  * only the chunks that were not committed and writes the same bytes as an uninterrupted run.
  */
 import { existsSync, statSync } from 'node:fs';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
@@ -44,6 +44,13 @@ export interface BatchJobHooks {
    */
   onStart?(total: number, alreadyDone: number): void;
   onChunk?(rows: number): void;
+  /**
+   * Puts in place the chunks an earlier run committed where this process cannot see them (a
+   * server keeps copies in its artifact store), before the job looks for what is left.
+   */
+  restore?(parts: JobParts): Promise<void>;
+  /** Chunk `index` is committed at `path`; the job waits for this (a server copies the part out) before counting it. */
+  onCommit?(index: number, path: string, layout: readonly OutputColumn[]): Promise<void>;
   /** Stops the job after the chunks in flight; what was committed stays for a resume. */
   signal?: AbortSignal;
 }
@@ -158,12 +165,24 @@ async function* readChunks(
   if (rows > 0) yield { index, rows, columns };
 }
 
+/** Bytes copied at a time when stitching text parts. */
+const STITCH_BUFFER_BYTES = 1 << 20;
+
 async function stitchText(parts: JobParts, chunks: number, header: string, target: string): Promise<void> {
   const fh = await open(target, 'w');
+  // One buffer for every part: a part read whole is a fresh native allocation V8 frees only at
+  // its next full collection, and stitching allocates little else, so they piled up with the file.
+  const buf = Buffer.allocUnsafe(STITCH_BUFFER_BYTES);
   try {
     await fh.write(header);
-    // A part holds one chunk, so reading it whole keeps memory as bounded as the scoring.
-    for (let i = 0; i < chunks; i++) await fh.write(await readFile(parts.partPath(i)));
+    for (let i = 0; i < chunks; i++) {
+      const part = await open(parts.partPath(i), 'r');
+      try {
+        for (let n = (await part.read(buf, 0, buf.length)).bytesRead; n > 0; n = (await part.read(buf, 0, buf.length)).bytesRead) await fh.write(buf, 0, n);
+      } finally {
+        await part.close();
+      }
+    }
     await fh.sync();
   } finally {
     await fh.close();
@@ -221,6 +240,7 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
       chunkRows,
       model: scorer.identity,
     });
+    await hooks.restore?.(parts);
     let first = 0;
     while (parts.done.has(first)) first++;
     hooks.onStart?.(total, Math.min(total, parts.done.size * chunkRows));
@@ -233,6 +253,7 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
       await parts.fixLayout(layout);
       const kept = chunk.columns.slice(plan.features) as (string | null)[][];
       await parts.commit(chunk.index, encodeChunk(format, layout, kept, out));
+      await hooks.onCommit?.(chunk.index, parts.partPath(chunk.index), layout);
       if (spare.length < IN_FLIGHT) spare.push(chunk.columns);
       hooks.onChunk?.(chunk.rows);
     };

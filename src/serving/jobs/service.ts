@@ -6,13 +6,15 @@
  * server starts again.
  *
  * Among replicas, a queued or running job is held by one of them under a lease it renews; once
- * the lease runs out (its replica died) another replica takes the job over and runs it from the
- * start. Every state write checks the holder, so a replica that lost a job cannot finish it too.
+ * the lease runs out (its replica died) another replica takes the job over. Each committed chunk
+ * is copied to the artifact store, so the replica taking over resumes from the last one instead
+ * of the start. Every state write checks the holder, so a replica that lost a job cannot finish it too.
  */
 import { createWriteStream, createReadStream, existsSync, mkdirSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { buffer } from 'node:stream/consumers';
 import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
@@ -23,7 +25,8 @@ import type { BlobStore } from '../../storage/blobs.js';
 import { checkSha256 } from '../../storage/blobs.js';
 import type { MetadataStore } from '../../storage/metadata.js';
 import type { ServingService } from '../service.js';
-import type { OutputFormat } from './encode.js';
+import type { OutputColumn, OutputFormat } from './encode.js';
+import type { JobParts } from './parts.js';
 import { DEFAULT_CHUNK_ROWS, runBatchJob } from './run.js';
 import { deploymentScorer } from './scorer.js';
 
@@ -84,6 +87,14 @@ interface JobRow {
   lease_until_ms: number | null;
 }
 
+interface PartRow {
+  job_id: string;
+  chunk: number;
+  model: string;
+  layout: string;
+  sha256: string;
+}
+
 interface Spec {
   input: JobInput;
   outputFormat: OutputFormat;
@@ -140,7 +151,7 @@ function parseDatasetRef(ref: string): { name: string; version?: number } {
 }
 
 export class JobsService {
-  private readonly db: Kysely<{ srv_job: JobRow }>;
+  private readonly db: Kysely<{ srv_job: JobRow; srv_job_part: PartRow }>;
   private readonly running = new Map<string, AbortController>();
   /** Jobs run one at a time; each already uses both cores. */
   private queue: Promise<void> = Promise.resolve();
@@ -280,6 +291,8 @@ export class JobsService {
       let saved = 0;
       const result = await runBatchJob({ deployment: job.deployment, input, output, keep: job.keep, chunkRows: job.chunkRows }, scorer, {
         signal: stop.signal,
+        restore: (parts) => this.restoreParts(id, scorer.identity, parts),
+        onCommit: (chunk, path, layout) => this.keepPart(id, chunk, scorer.identity, layout, path),
         onStart: (total, already) => {
           done = already;
           void this.update(id, { rows_total: total, rows_done: done }).catch(() => undefined);
@@ -296,18 +309,66 @@ export class JobsService {
       const stored = await this.deps.blobs.put(createReadStream(output, { highWaterMark: 1 << 20 }));
       await this.update(id, { state: 'succeeded', rows_total: result.rows, rows_done: result.rows, output_sha256: stored.sha256, output_bytes: stored.size, finished_ms: this.deps.clock.now() });
       await rm(dir, { recursive: true, force: true });
+      await this.dropParts(id);
     } catch (err) {
       // Closing keeps the committed chunks for the next start; a cancel drops them.
       if (this.closed) return;
-      if (stop.signal.aborted) {
-        await rm(dir, { recursive: true, force: true });
-      } else {
+      if (!stop.signal.aborted) {
         const message = isModelportError(err) ? err.message : `unexpected error: ${(err as Error).message}`;
         await this.update(id, { state: 'failed', error: message, finished_ms: this.deps.clock.now() });
-        await rm(dir, { recursive: true, force: true });
       }
+      await rm(dir, { recursive: true, force: true });
+      await this.dropParts(id).catch(() => undefined);
     } finally {
       this.running.delete(id);
+    }
+  }
+
+  /**
+   * Adopts the chunks another run of job `id` copied out with the same model; a chunk's rows are
+   * fixed by the input and the chunk size, so each lands at its place in the output once.
+   */
+  private async restoreParts(id: string, model: string, parts: JobParts): Promise<void> {
+    const rows = await this.db.selectFrom('srv_job_part').select(['chunk', 'layout', 'sha256']).where('job_id', '=', id).where('model', '=', model).orderBy('chunk').execute();
+    for (const row of rows) {
+      if (parts.done.has(Number(row.chunk))) continue;
+      // A blob another job's end deleted between its put and our row is a chunk to score again.
+      const stream = await this.deps.blobs.get(row.sha256).catch((err) => (isModelportError(err) && err.code === 'NotFound' ? undefined : Promise.reject(err)));
+      if (!stream) continue;
+      await parts.fixLayout(JSON.parse(row.layout) as OutputColumn[]);
+      await parts.adopt(Number(row.chunk), await buffer(stream));
+    }
+  }
+
+  /** Copies a committed chunk to the artifact store while this replica still holds the job. */
+  private async keepPart(id: string, chunk: number, model: string, layout: readonly OutputColumn[], path: string): Promise<void> {
+    const { sha256 } = await this.deps.blobs.put(createReadStream(path, { highWaterMark: 1 << 20 }));
+    const held = await this.db.selectFrom('srv_job').select('id').where('id', '=', id).where('state', '=', 'running').where('owner', '=', this.deps.owner).executeTakeFirst();
+    if (!held) return;
+    await this.db
+      .insertInto('srv_job_part')
+      .values({ job_id: id, chunk, model, layout: JSON.stringify(layout), sha256 })
+      .onConflict((oc) => oc.columns(['job_id', 'chunk', 'model']).doNothing())
+      .execute();
+  }
+
+  /**
+   * Forgets job `id`'s copied chunks, unless another replica took the job over, deleting each
+   * blob no other job's part, input or output is (the store keeps identical content once).
+   */
+  private async dropParts(id: string): Promise<void> {
+    const taken = await this.db.selectFrom('srv_job').select('id').where('id', '=', id).where('state', 'in', ['queued', 'running']).where('owner', '!=', this.deps.owner).executeTakeFirst();
+    if (taken) return;
+    const rows = await this.db.selectFrom('srv_job_part').select('sha256').where('job_id', '=', id).execute();
+    await this.db.deleteFrom('srv_job_part').where('job_id', '=', id).execute();
+    for (const sha256 of new Set(rows.map((r) => r.sha256))) {
+      const part = await this.db.selectFrom('srv_job_part').select('job_id').where('sha256', '=', sha256).executeTakeFirst();
+      const job = await this.db
+        .selectFrom('srv_job')
+        .select('id')
+        .where((eb) => eb.or([eb('output_sha256', '=', sha256), eb('spec', 'like', `%${sha256}%`)]))
+        .executeTakeFirst();
+      if (!part && !job) await this.deps.blobs.delete(sha256);
     }
   }
 

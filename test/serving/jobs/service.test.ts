@@ -2,11 +2,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buffer } from 'node:stream/consumers';
 import type { Kysely } from 'kysely';
 import { testPlatform } from '../../helpers/platform.js';
 import { tempDir } from '../../helpers/services.js';
 import { register, XGB } from '../helpers.js';
 import { makeInputs } from './helpers.js';
+import type { Job, JobsService } from '../../../src/serving/jobs/service.js';
+
+async function waitFor(jobs: JobsService, id: string): Promise<Job> {
+  for (let job = await jobs.get(id); ; job = await jobs.get(id)) {
+    if (job.state !== 'queued' && job.state !== 'running') return job;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 test("a dead replica's job is taken over when its lease runs out; a live replica's is left alone", async () => {
   const platform = await testPlatform();
@@ -16,12 +26,7 @@ test("a dead replica's job is taken over when its lease runs out; a live replica
     await serving.create({ name: 'cancer', model: 'cancer', version: 1 });
     const input = await platform.blobs.put(readFileSync((await makeInputs(tempDir('mpjobs'))).csv));
     const first = await jobs.submit({ deployment: 'cancer', input: { sha256: input.sha256, format: 'csv' }, keep: ['id', 'customer'] });
-    const wait = async (id: string) => {
-      for (let job = await jobs.get(id); ; job = await jobs.get(id)) {
-        if (job.state !== 'queued' && job.state !== 'running') return job;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
+    const wait = (id: string) => waitFor(jobs, id);
     const done = await wait(first.id);
     assert.equal(done.state, 'succeeded', done.error);
 
@@ -43,5 +48,60 @@ test("a dead replica's job is taken over when its lease runs out; a live replica
     assert.equal(mine.owner, platform.cluster.replicaId);
   } finally {
     await platform.close();
+  }
+});
+
+test('a job abandoned mid-way resumes on another replica from the chunks it committed: every row once, the same bytes', async () => {
+  const shared = tempDir('mpjobs-shared');
+  const flags = { store: `sqlite:${join(shared, 'modelport.db')}`, artifacts: `file:${join(shared, 'artifacts')}` };
+  const first = await testPlatform(flags);
+  let id: string;
+  let expected: Buffer;
+  try {
+    const { jobs, registry, serving } = first.services;
+    await register(registry, 'cancer', XGB, ['model.json']);
+    await serving.create({ name: 'cancer', model: 'cancer', version: 1 });
+    const input = await first.blobs.put(readFileSync((await makeInputs(tempDir('mpjobs'), 10)).csv));
+    const submit = () => jobs.submit({ deployment: 'cancer', input: { sha256: input.sha256, format: 'csv' }, keep: ['id', 'customer'], chunkRows: 10 });
+    const whole = await waitFor(jobs, (await submit()).id);
+    assert.equal(whole.state, 'succeeded', whole.error);
+    expected = await buffer((await jobs.output(whole.id)).stream);
+
+    id = (await submit()).id;
+    const db = first.metadata.db as Kysely<any>;
+    const parts = async () => Number((await db.selectFrom('srv_job_part').select((eb) => eb.fn.countAll().as('n')).where('job_id', '=', id).executeTakeFirstOrThrow()).n);
+    while ((await parts()) < 4) await new Promise((r) => setTimeout(r, 5));
+    // The replica stops mid-job; the next one has a data folder of its own, so only the artifact store holds the chunks.
+  } finally {
+    await first.close();
+  }
+
+  const second = await testPlatform(flags);
+  try {
+    const { jobs, serving } = second.services;
+    const db = second.metadata.db as Kysely<any>;
+    const committed = (await db.selectFrom('srv_job_part').select('chunk').where('job_id', '=', id).execute()).length;
+    assert.ok(committed >= 4 && committed < 114, `${committed} of 114 chunks committed`);
+    let scored = 0;
+    const target = serving.target.bind(serving);
+    serving.target = async (name) => {
+      const found = await target(name);
+      const predict = found.version.predict.bind(found.version);
+      found.version.predict = (batch) => ((scored += batch.rows), predict(batch));
+      return found;
+    };
+    await jobs.start();
+    const done = await waitFor(jobs, id);
+    assert.equal(done.state, 'succeeded', done.error);
+    assert.equal(scored, 1140 - committed * 10, 'only the chunks not committed were scored again');
+    const output = await buffer((await jobs.output(id)).stream);
+    const ids = output.toString().trim().split('\n').slice(1).map((line) => Number(line.split(',')[0]));
+    assert.deepEqual(ids, Array.from({ length: 1140 }, (_, i) => i), 'every row once, in order');
+    assert.ok(output.equals(expected), 'the same bytes as an uninterrupted run');
+    // Closing waits for the job's last steps, which drop its copied chunks after the output is stored.
+    await jobs.close();
+    assert.deepEqual(await db.selectFrom('srv_job_part').select('chunk').where('job_id', '=', id).execute(), [], 'the copied chunks are dropped once the output is stored');
+  } finally {
+    await second.close();
   }
 });

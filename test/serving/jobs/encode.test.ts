@@ -1,0 +1,44 @@
+/** A chunk's text, pinned byte for byte: a resumed job stitches parts written by other runs. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Batch } from '../../../src/models/index.js';
+import { encodeChunk, outputLayout } from '../../../src/serving/jobs/encode.js';
+
+const out = Batch.from(
+  [
+    ['score', { dtype: 'float32', shape: [], data: new Float32Array([0.1, Number.NaN, -2.5]) }],
+    ['flag', { dtype: 'bool', shape: [], data: new Uint8Array([1, 0, 1]) }],
+    ['label', { dtype: 'string', shape: [], data: ['a,b', '', 'say "x"'] }],
+    ['probs', { dtype: 'float64', shape: [2], data: new Float64Array([0.25, 0.75, Number.POSITIVE_INFINITY, 1e-7, 1, 0]) }],
+  ],
+  3,
+);
+const kept = [
+  { name: 'id', type: 'BIGINT', bare: true },
+  { name: 'note', type: 'VARCHAR', bare: false },
+];
+const keptValues = [
+  ['1', 'nan', null],
+  ['x', null, 'line\nbreak'],
+];
+const layout = outputLayout(kept, out);
+
+test('CSV: kept columns quoted as needed, numbers bare, missing and non-finite values empty', () => {
+  assert.deepEqual(layout.map((c) => c.name), ['id', 'note', 'score', 'flag', 'label', 'probs_0', 'probs_1']);
+  assert.equal(
+    encodeChunk('csv', layout, keptValues, out),
+    ['1,x,0.10000000149011612,true,"a,b",0.25,0.75', 'nan,,,false,"",,1e-7', ',"line\nbreak",-2.5,true,"say ""x""",1,0', ''].join('\n'),
+  );
+});
+
+test('JSON Lines: null for missing and non-numbers in number columns, text as JSON strings', () => {
+  assert.equal(
+    encodeChunk('jsonl', layout, keptValues, out),
+    [
+      '{"id":1,"note":"x","score":0.10000000149011612,"flag":true,"label":"a,b","probs_0":0.25,"probs_1":0.75}',
+      '{"id":null,"note":null,"score":null,"flag":false,"label":"","probs_0":null,"probs_1":1e-7}',
+      '{"id":null,"note":"line\\nbreak","score":-2.5,"flag":true,"label":"say \\"x\\"","probs_0":1,"probs_1":0}',
+      '',
+    ].join('\n'),
+  );
+});
