@@ -94,7 +94,7 @@ async function createServices(stores: Stores): Promise<Services> {
   monitoring.log.leader = stores.cluster.leadership('monitoring.retention');
   serving.addPredictionTap(monitoring.sink);
   monitoring.registerMetrics(serving.metrics.registry);
-  const features = new FeaturesService({ ...stores, datasets, onlineId: onlineId(stores.config), workDir: workDir(stores.config, 'features') });
+  const features = new FeaturesService({ ...stores, datasets, onlineId: onlineId(stores.config), workDir: workDir(stores.config, 'features'), refreshMs: stores.config.reconcileMs });
   features.registerMetrics(serving.metrics.registry);
   registerStorageMetrics(serving.metrics.registry);
   await features.start();

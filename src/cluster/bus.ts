@@ -20,6 +20,8 @@ export type ClusterMessage = (
   | { type: 'windows.reset'; deployment: string; epoch: string }
   /** A token or grant changed: drop cached authentication answers. */
   | { type: 'security' }
+  /** A feature definition was applied or a deployment (un)bound: re-read what online reads and serving use. */
+  | { type: 'features' }
 ) & {
   /** The replica that sent it, which has already acted on it. */
   origin?: string;

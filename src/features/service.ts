@@ -17,6 +17,7 @@ import { DuckSession, sqlIdent, sqlString } from '../data/source.js';
 import type { MetadataStore } from '../storage/metadata.js';
 import type { OnlineStore } from '../storage/online.js';
 import type { BlobStore } from '../storage/blobs.js';
+import type { ClusterBus } from '../cluster/bus.js';
 import { buildHistorical, toValue, type EntityInput } from './historical.js';
 import { registerFeatureMetrics } from './metrics.js';
 import { buildRewrite, type Binding } from './serving-hook.js';
@@ -43,6 +44,10 @@ export interface FeaturesDeps {
   onlineId: string;
   /** Working files: DuckDB spill space, dataset-version sources. */
   workDir: string;
+  /** Announces applies and bindings, so other replicas re-read them at once instead of within refreshMs. */
+  cluster?: { bus: ClusterBus };
+  /** How often a replica re-reads bindings and the applied definition when no announcement came; serving's reconcile period. */
+  refreshMs?: number;
 }
 
 /** Which features a request wants: refs ("VIEW:FEATURE" or "VIEW") or a feature service. */
@@ -103,7 +108,6 @@ export interface FreshnessEntry {
   rowsWritten: number;
 }
 
-/** How often a replica re-reads bindings and the applied definition for the serving path. */
 const SERVING_REFRESH_MS = 5000;
 
 export class FeaturesService {
@@ -115,9 +119,13 @@ export class FeaturesService {
   private rewrites = new Map<string, { model: Signature; repo: FeatureRepo; binding: Binding; rewrite: RequestRewrite }>();
   private refreshedAt = -Infinity;
   private refreshing: Promise<void> | undefined;
+  private refreshAgain = false;
+
+  private readonly refreshMs: number;
 
   constructor(private readonly deps: FeaturesDeps) {
     this.db = deps.metadata.db as Kysely<FeatureTables>;
+    this.refreshMs = deps.refreshMs ?? SERVING_REFRESH_MS;
   }
 
   private session(): Promise<DuckSession> {
@@ -170,6 +178,7 @@ export class FeaturesService {
       return next;
     });
     await this.repo();
+    this.announce();
     return { ...plan, version };
   }
 
@@ -198,11 +207,11 @@ export class FeaturesService {
 
   /**
    * The applied definition for online reads, checked against the registry at most every
-   * SERVING_REFRESH_MS as the serving path's is: a read costs no metadata query. An apply in
+   * refreshMs as the serving path's is: a read costs no metadata query. An apply in
    * this process is seen at once (it refreshes the cache), one elsewhere within that time.
    */
   private async onlineRepo(): Promise<FeatureRepo> {
-    if (this.cached && performance.now() - this.checkedAt < SERVING_REFRESH_MS) return this.cached.repo;
+    if (this.cached && performance.now() - this.checkedAt < this.refreshMs) return this.cached.repo;
     return (await this.repo()).repo;
   }
 
@@ -409,7 +418,33 @@ export class FeaturesService {
 
   /** Loads what the serving path reads synchronously: deployment bindings and the applied definition. */
   async start(): Promise<void> {
+    this.deps.cluster?.bus.subscribe((m) => {
+      if (m.type !== 'features') return;
+      this.checkedAt = -Infinity;
+      this.refreshInBackground(true);
+    });
     await this.refreshServing();
+  }
+
+  /** `again`: a change was announced, so a refresh already under way may have read too early. */
+  private refreshInBackground(again = false): void {
+    if (this.refreshing) {
+      this.refreshAgain ||= again;
+      return;
+    }
+    this.refreshing = this.refreshServing()
+      .catch(() => undefined)
+      .finally(() => {
+        this.refreshing = undefined;
+        if (this.refreshAgain) {
+          this.refreshAgain = false;
+          this.refreshInBackground();
+        }
+      });
+  }
+
+  private announce(): void {
+    void this.deps.cluster?.bus.publish({ type: 'features' }).catch(() => undefined);
   }
 
   private async refreshServing(): Promise<void> {
@@ -422,14 +457,10 @@ export class FeaturesService {
   /**
    * Serving's input hook: the request rewrite of a deployment bound to a feature service, or
    * undefined at once for any other. Bindings and definitions applied on another replica are
-   * seen within SERVING_REFRESH_MS.
+   * seen at once through the cluster bus, and within refreshMs when a message was missed.
    */
   readonly inputHook: InputHook = (deployment, model) => {
-    if (this.deps.clock.now() - this.refreshedAt > SERVING_REFRESH_MS && !this.refreshing) {
-      this.refreshing = this.refreshServing()
-        .catch(() => undefined)
-        .finally(() => (this.refreshing = undefined));
-    }
+    if (this.deps.clock.now() - this.refreshedAt > this.refreshMs) this.refreshInBackground();
     const binding = this.bindings.get(deployment);
     if (!binding) return undefined;
     if (!this.cached) throw failedPrecondition(`deployment "${deployment}" looks its inputs up in feature service ${binding.featureService}, but no feature definitions are applied`);
@@ -462,6 +493,7 @@ export class FeaturesService {
       .onConflict((oc) => oc.column('deployment').doUpdateSet({ feature_service: featureService, keys_json: JSON.stringify(keys), updated_ms: this.deps.clock.now() }))
       .execute();
     await this.refreshServing();
+    this.announce();
     return { featureService, keys };
   }
 
@@ -469,6 +501,7 @@ export class FeaturesService {
     const res = await this.db.deleteFrom('mp_feature_deployment').where('deployment', '=', deployment).executeTakeFirst();
     if (Number(res.numDeletedRows) === 0) throw notFound(`deployment "${deployment}" is not bound to a feature service`);
     await this.refreshServing();
+    this.announce();
   }
 
   async deploymentBindings(): Promise<{ deployment: string; featureService: string; keys: Record<string, DType> }[]> {

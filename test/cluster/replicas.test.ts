@@ -5,7 +5,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
+import { loadFeatureFile } from '../../src/features/index.js';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
 import { testConfig } from '../helpers/platform.js';
 import { dropSchema, freshPostgresUri, freshRedisPrefix, postgresSkip, redisSkip, REDIS_URL, tempDir } from '../helpers/services.js';
@@ -143,10 +147,24 @@ describe('replicas as one system', { skip }, () => {
     await until('B reloaded', async () => ((await served(b)) === 1 ? true : undefined));
   });
 
+  test("a feature definition applied on A is what B's online reads resolve, without waiting for B's refresh", async () => {
+    const dir = tempDir('features');
+    cpSync(fileURLToPath(new URL('../fixtures/features/', import.meta.url)), dir, { recursive: true });
+    const spec = await loadFeatureFile(join(dir, 'features.yaml'));
+    const first = { ...spec, feature_views: spec.feature_views!.filter((v) => v.name === 'cust'), feature_services: [] };
+    await a.platform.services.features.apply(first);
+    const read = () => b.platform.services.features.getOnlineFeatures({ features: ['pair:score'], entities: { customer_id: [1], merchant_id: [1] } });
+    await assert.rejects(read(), /pair/, 'B has read the first definition, which has no view "pair"');
+    await a.platform.services.features.apply(spec);
+    const answer = await until('B resolving pair:score', async () => read().catch(() => undefined));
+    assert.deepEqual(answer.results.at(-1)!.statuses, ['NOT_FOUND'], 'resolved against the second definition (nothing materialized yet)');
+  });
+
   test('a version registered on A is fetched by B ahead of any alias move', async () => {
     const registry = a.platform.services.registry;
+    // No deployment serves the forest, so only the prefetch can put it in B's cache; it may be
+    // there before getVersion returns on A, so its absence is not checked first.
     const sha = (await registry.getVersion('m', await register(registry, 'm', FOREST, ['model.onnx']))).sha256!;
-    assert.equal(b.platform.services.registry.cachedCopy(sha), undefined, 'a model B never loaded');
     await until("the artifact in B's registry cache", async () => (b.platform.services.registry.cachedCopy(sha) ? true : undefined));
   });
 });
