@@ -128,8 +128,8 @@ async function resourceOf(platform: Platform, request: FastifyRequest): Promise<
   // A logged model (MLflow 3) belongs to its experiment.
   const loggedModel = (request.params as Record<string, string> | undefined)?.model_id ?? field('model_id');
   if (mlflow === 'logged-models' && loggedModel !== undefined) {
-    const found = await platform.services.tracking.loggedModels.get(loggedModel).catch(() => undefined);
-    return found ? { kind: 'experiment', name: found.info.experiment_id } : undefined;
+    const [experiment] = await platform.services.tracking.loggedModels.experimentsOf([loggedModel]);
+    return experiment === undefined ? undefined : { kind: 'experiment', name: experiment };
   }
   const experiment = field('experiment_id');
   if (experiment !== undefined) return { kind: 'experiment', name: experiment };
@@ -145,6 +145,21 @@ async function resourceOf(platform: Platform, request: FastifyRequest): Promise<
 }
 
 type Item = Record<string, unknown>;
+
+/**
+ * The experiments of the logged models (MLflow 3) that a run's metrics or a registration also
+ * write to, through `model_id`: such a model may sit in another experiment than the run, or
+ * under no grant the registered model has, so the route's permission is needed there too.
+ */
+async function loggedModelsWritten(platform: Platform, request: FastifyRequest): Promise<ResourceRef[]> {
+  const route = /^\/(?:ajax-)?api\/2\.0\/mlflow\/(runs\/log-metric|runs\/log-batch|model-versions\/create)$/.exec(request.routeOptions.url ?? '')?.[1];
+  if (!route) return [];
+  const body = request.body as Item | undefined;
+  const named = route === 'runs/log-batch' ? (Array.isArray(body?.metrics) ? (body.metrics as (Item | null)[]).map((m) => m?.model_id) : []) : [body?.model_id];
+  const ids = named.filter((id): id is string => typeof id === 'string' && id !== '');
+  if (ids.length === 0) return [];
+  return (await platform.services.tracking.loggedModels.experimentsOf(ids)).map((name) => ({ kind: 'experiment', name }));
+}
 
 /**
  * The routes that list or search resources, the field of their answer holding the items, and
@@ -282,9 +297,10 @@ export function installAuth(app: FastifyInstance, platform: Platform, options: A
   app.addHook('preHandler', (request, reply, done) => {
     const principal = request.principal;
     if (request.decided || principal.kind !== 'token' || principal.role === 'admin') return done();
-    resourceOf(platform, request).then(
-      (resource) => {
-        const err = refusal(security, principal, routePermission(request), resource, isInference(request));
+    Promise.all([resourceOf(platform, request), loggedModelsWritten(platform, request)]).then(
+      ([resource, written]) => {
+        const permission = routePermission(request);
+        const err = refusal(security, principal, permission, resource, isInference(request)) ?? written.map((r) => refusal(security, principal, permission, r, false)).find(Boolean);
         if (err) request.denied = true;
         done(err);
       },

@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
+import { isPostgres } from '../storage/metadata.js';
 import type { Clock } from '../core/clock.js';
 import { invalidArgument, notFound } from '../core/errors.js';
 import { groupBy } from '../core/group.js';
@@ -124,6 +125,13 @@ interface Loaded {
   metrics: MetricRow[];
 }
 type OrderValue = string | number | null;
+/** What `attach` loads: params and tags or not, and every metric point or those of some keys or datasets. */
+interface Needs {
+  params: boolean;
+  tags: boolean;
+  metrics: 'all' | { keys: string[]; datasets: string[] };
+}
+const EVERYTHING: Needs = { params: true, tags: true, metrics: 'all' };
 
 function likeRegex(pattern: string, flags: string): RegExp {
   const body = pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.');
@@ -225,12 +233,7 @@ export class LoggedModels {
   async setTags(modelId: string, tags: KeyValue[]): Promise<void> {
     await this.requireActive(modelId);
     const rows = checked('tags', tags, LIMITS.tagValueLength);
-    await this.db.transaction().execute(async (trx) => {
-      for (const t of rows) {
-        await trx.insertInto('tracking_logged_model_tag').values({ model_id: modelId, ...t }).onConflict((oc) => oc.columns(['model_id', 'key']).doUpdateSet({ value: t.value })).execute();
-      }
-      await trx.updateTable('tracking_logged_model').set({ updated_ms: this.clock.now() }).where('model_id', '=', modelId).execute();
-    });
+    await this.db.transaction().execute((trx) => this.upsertTags(trx, modelId, rows));
   }
 
   async deleteTag(modelId: string, key: string): Promise<void> {
@@ -254,11 +257,11 @@ export class LoggedModels {
     });
   }
 
-  /** Refuses points for a model that does not exist, before log-batch writes anything. */
-  async requireExisting(trx: Transaction<any>, modelIds: string[]): Promise<void> {
+  /** Refuses points for a model that does not exist or is deleted, before log-batch writes anything. */
+  async requireExisting(trx: Transaction<TrackingTables>, modelIds: string[]): Promise<void> {
     const wanted = [...new Set(modelIds)];
-    const found = await trx.selectFrom('tracking_logged_model').select('model_id').where('model_id', 'in', wanted).execute();
-    const have = new Set(found.map((r) => r.model_id as string));
+    const found = await trx.selectFrom('tracking_logged_model').select('model_id').where('model_id', 'in', wanted).where('lifecycle_stage', '=', 'active').execute();
+    const have = new Set(found.map((r) => r.model_id));
     const missing = wanted.find((id) => !have.has(id));
     if (missing) throw notFound(notFoundMessage(missing));
   }
@@ -267,7 +270,7 @@ export class LoggedModels {
    * A log-batch's model points, in its transaction. A point whose MLflow key (model, name,
    * timestamp, step, run) is already held keeps its first value, as MLflow's store keeps it.
    */
-  async insertMetrics(trx: Transaction<any>, runId: string, metrics: ModelMetric[]): Promise<void> {
+  async insertMetrics(trx: Transaction<TrackingTables>, runId: string, metrics: ModelMetric[]): Promise<void> {
     await trx
       .insertInto('tracking_logged_model_metric')
       .values(
@@ -290,18 +293,34 @@ export class LoggedModels {
    * MLflow's server lists each version registered with a `model_id` in the model's
    * `mlflow.modelVersions` tag, written as Python's json.dumps writes it; MLflow 3's clients read
    * the model's registrations from there.
+   *
+   * The version is already committed when this runs (its caller checked the model with
+   * `requireActive` first), so nothing here refuses: a tag value someone set by hand that is not
+   * a JSON list counts as empty, a model deleted since the check still gets the entry, and when
+   * the list outgrows a tag value the oldest entries give way to the newest. The read and the
+   * write share one transaction holding the model row, so concurrent registrations all land.
    */
   async recordVersion(modelId: string, name: string, version: number): Promise<void> {
-    const had = await this.db
-      .selectFrom('tracking_logged_model_tag')
-      .select('value')
-      .where('model_id', '=', modelId)
-      .where('key', '=', MODEL_VERSIONS_TAG)
-      .executeTakeFirst();
-    const list: unknown = had ? JSON.parse(had.value) : [];
-    if (!Array.isArray(list)) throw invalidArgument(`Tag '${MODEL_VERSIONS_TAG}' of logged model '${modelId}' is not a JSON list.`);
-    if (!list.some((v) => v?.name === name && v?.version === version)) list.push({ name, version });
-    await this.setTags(modelId, [{ key: MODEL_VERSIONS_TAG, value: pythonJson(list) }]);
+    await this.db.transaction().execute(async (trx) => {
+      // SQLite's transactions take the write lock when they begin; PostgreSQL's need the row lock.
+      let lock = trx.selectFrom('tracking_logged_model').select('model_id').where('model_id', '=', modelId);
+      if (isPostgres(this.db)) lock = lock.forUpdate();
+      if (!(await lock.executeTakeFirst())) throw notFound(notFoundMessage(modelId));
+      const had = await trx
+        .selectFrom('tracking_logged_model_tag')
+        .select('value')
+        .where('model_id', '=', modelId)
+        .where('key', '=', MODEL_VERSIONS_TAG)
+        .executeTakeFirst();
+      const list = registrations(had?.value);
+      if (!list.some((v) => v?.name === name && v?.version === version)) list.push({ name, version });
+      let value = pythonJson(list);
+      while (value.length > LIMITS.tagValueLength && list.length > 1) {
+        list.shift();
+        value = pythonJson(list);
+      }
+      await this.upsertTags(trx, modelId, [{ key: MODEL_VERSIONS_TAG, value }]);
+    });
   }
 
   async delete(modelId: string): Promise<void> {
@@ -323,15 +342,23 @@ export class LoggedModels {
       if (!o.field_name.includes('.')) throw invalidArgument(`Invalid order by field name: ${o.field_name}`, { field: 'order_by' });
       if (!o.field_name.startsWith('metrics.')) throw invalidArgument(`Invalid order by field name: ${o.field_name}. Only metrics are supported.`, { field: 'order_by' });
       const key = o.field_name.slice('metrics.'.length);
-      return { ascending, creation: false, value: (m: Loaded) => latestValue(m.metrics, key, o) };
+      return { ascending, creation: false, metric: key, value: (m: Loaded) => latestValue(m.metrics, key, o) };
     });
     const max = input.max_results ?? 100;
     if (!Number.isSafeInteger(max) || max < 1 || max > 1000) throw invalidArgument(`max_results must be between 1 and 1000, got ${max}.`, { field: 'max_results' });
     const ids = input.experiment_ids.map((id) => experimentPk(id) ?? -1);
     const rows = await this.db.selectFrom('tracking_logged_model').selectAll().where('experiment_id', 'in', ids).where('lifecycle_stage', '=', 'active').execute();
-    const loaded = await this.attach(rows);
     // Without a metric clause, `datasets` alone keeps the models with any point on them.
     const anyOnDatasets = datasets.length > 0 && !clauses.some((c) => c.type === 'metric');
+    // Filter and order read only the metrics, params and tags they name; the page gets the rest.
+    const loaded = await this.attach(rows, {
+      params: clauses.some((c) => c.type === 'param'),
+      tags: clauses.some((c) => c.type === 'tag'),
+      metrics: {
+        keys: [...new Set([...clauses.filter((c) => c.type === 'metric').map((c) => c.key), ...order.flatMap((o) => (o.metric === undefined ? [] : [o.metric]))])],
+        datasets: anyOnDatasets ? datasets.map((d) => d.dataset_name!) : [],
+      },
+    });
     const kept = loaded.filter((m) =>
       (!anyOnDatasets || m.metrics.some(onDatasets)) &&
       clauses.every((c) => {
@@ -362,9 +389,9 @@ export class LoggedModels {
       return a.row.model_id < b.row.model_id ? -1 : a.row.model_id > b.row.model_id ? 1 : 0;
     });
     const from = decodePageToken(input.page_token);
-    const page = kept.slice(from, from + max);
+    const page = (await this.attach(kept.slice(from, from + max).map((m) => m.row))).map(view);
     const next = from + max < kept.length ? encodePageToken(from + max) : undefined;
-    return next ? { models: page.map(view), next_page_token: next } : { models: page.map(view) };
+    return next ? { models: page, next_page_token: next } : { models: page };
   }
 
   private async load(modelId: string): Promise<Loaded> {
@@ -373,8 +400,18 @@ export class LoggedModels {
     return (await this.attach([row]))[0];
   }
 
-  /** The model's artifact location, or RESOURCE_DOES_NOT_EXIST: what writes check, without its params and tags. */
-  private async requireActive(modelId: string): Promise<string> {
+  /** The experiments of those of the models that are active: whose grants cover writes naming them. */
+  async experimentsOf(modelIds: string[]): Promise<string[]> {
+    const wanted = [...new Set(modelIds)];
+    const rows = await this.db.selectFrom('tracking_logged_model').select('experiment_id').distinct().where('model_id', 'in', wanted).where('lifecycle_stage', '=', 'active').execute();
+    return rows.map((r) => String(r.experiment_id));
+  }
+
+  /**
+   * The model's artifact location, or RESOURCE_DOES_NOT_EXIST: what writes check, without its
+   * params and tags, and what a registration naming the model checks before it creates anything.
+   */
+  async requireActive(modelId: string): Promise<string> {
     const row = await this.db
       .selectFrom('tracking_logged_model')
       .select('artifact_location')
@@ -385,17 +422,42 @@ export class LoggedModels {
     return row.artifact_location;
   }
 
-  /** Params, tags and metric points of many models: three queries, each grouped by model in one pass. */
-  private async attach(rows: Row[]): Promise<Loaded[]> {
+  private async upsertTags(trx: Transaction<TrackingTables>, modelId: string, tags: KeyValue[]): Promise<void> {
+    for (const t of tags) {
+      await trx.insertInto('tracking_logged_model_tag').values({ model_id: modelId, ...t }).onConflict((oc) => oc.columns(['model_id', 'key']).doUpdateSet({ value: t.value })).execute();
+    }
+    await trx.updateTable('tracking_logged_model').set({ updated_ms: this.clock.now() }).where('model_id', '=', modelId).execute();
+  }
+
+  /**
+   * Params, tags and metric points of many models (all of them unless `need` narrows them to
+   * what a search's filter and order read): up to three queries, each grouped by model in one pass.
+   */
+  private async attach(rows: Row[], need: Needs = EVERYTHING): Promise<Loaded[]> {
     if (rows.length === 0) return [];
     const ids = rows.map((r) => r.model_id);
-    const [params, tags, metrics] = await Promise.all([
-      ...(['tracking_logged_model_param', 'tracking_logged_model_tag'] as const).map((t) => this.db.selectFrom(t).selectAll().where('model_id', 'in', ids).execute()),
-      this.db.selectFrom('tracking_logged_model_metric').selectAll().where('model_id', 'in', ids).orderBy('timestamp').orderBy('step').orderBy('key').orderBy('run_id').execute(),
-    ]);
-    const p = byModel(params as { model_id: string; key: string; value: string }[]);
-    const t = byModel(tags as { model_id: string; key: string; value: string }[]);
-    const m = groupBy(metrics as MetricRow[], (x) => x.model_id);
+    const pairs = (table: 'tracking_logged_model_param' | 'tracking_logged_model_tag', wanted: boolean) =>
+      wanted ? this.db.selectFrom(table).selectAll().where('model_id', 'in', ids).execute() : [];
+    const { keys, datasets } = need.metrics === 'all' ? { keys: [], datasets: [] } : need.metrics;
+    const points =
+      need.metrics !== 'all' && keys.length === 0 && datasets.length === 0
+        ? []
+        : this.db
+            .selectFrom('tracking_logged_model_metric')
+            .selectAll()
+            .where('model_id', 'in', ids)
+            .$if(need.metrics !== 'all', (q) =>
+              q.where((eb) => eb.or([...(keys.length ? [eb('key', 'in', keys)] : []), ...(datasets.length ? [eb('dataset_name', 'in', datasets)] : [])])),
+            )
+            .orderBy('timestamp')
+            .orderBy('step')
+            .orderBy('key')
+            .orderBy('run_id')
+            .execute();
+    const [params, tags, metrics] = await Promise.all([pairs('tracking_logged_model_param', need.params), pairs('tracking_logged_model_tag', need.tags), points]);
+    const p = byModel(params);
+    const t = byModel(tags);
+    const m = groupBy(metrics, (x) => x.model_id);
     return rows.map((row) => ({ row, params: p.get(row.model_id) ?? new Map(), tags: t.get(row.model_id) ?? new Map(), metrics: m.get(row.model_id) ?? [] }));
   }
 }
@@ -405,7 +467,7 @@ const notFoundMessage = (modelId: string) => `Logged model with ID '${modelId}' 
 function columnValue(row: Row, field: (typeof ORDER_FIELDS)[string]): OrderValue {
   const v = row[field];
   if (v == null) return null;
-  return field === 'creation_ms' || field === 'updated_ms' ? Number(v) : String(v);
+  return field === 'creation_ms' || field === 'updated_ms' || field === 'experiment_id' ? Number(v) : String(v);
 }
 
 /**
@@ -419,6 +481,20 @@ function latestValue(points: MetricRow[], key: string, on: { dataset_name?: stri
     if (!best || Number(p.timestamp) > Number(best.timestamp) || (Number(p.timestamp) === Number(best.timestamp) && Number(p.step) > Number(best.step))) best = p;
   }
   return best ? Number(best.value) : null;
+}
+
+/** An entry of the `mlflow.modelVersions` list: typed loosely, as a hand-set value may hold anything. */
+type Registration = { name?: unknown; version?: unknown } | null;
+
+/** The entries of a `mlflow.modelVersions` tag value; anything but a JSON list reads as none. */
+function registrations(value: string | undefined): Registration[] {
+  if (value === undefined) return [];
+  try {
+    const list: unknown = JSON.parse(value);
+    return Array.isArray(list) ? (list as Registration[]) : [];
+  } catch {
+    return [];
+  }
 }
 
 /** JSON as Python's json.dumps writes it: ', ' and ': ' separators, everything past ASCII escaped. */

@@ -66,6 +66,28 @@ describe('per-resource permissions and the audit log', () => {
     assert.equal((await call(`${api}/experiments/permissions/create`, alice, 'POST', { experiment_id: own, username: 'alice', permission: 'MANAGE' })).status, 403, 'a viewer cannot grant herself');
   });
 
+  test("a logged model named by model_id needs edit on its own experiment, not only on the run's or the registered model's", async () => {
+    const open = (await call(`${api}/experiments/create`, admin, 'POST', { name: 'lm-open' })).body.experiment_id as string;
+    const closed = (await call(`${api}/experiments/create`, admin, 'POST', { name: 'lm-closed' })).body.experiment_id as string;
+    // bob (editor) may read the closed experiment but not change it.
+    assert.equal((await call(`${api}/experiments/permissions/create`, admin, 'POST', { experiment_id: closed, username: 'bob', permission: 'READ' })).status, 200);
+    const theirs = (await call(`${api}/logged-models`, admin, 'POST', { experiment_id: closed, name: 'theirs' })).body.model.info.model_id as string;
+    const mine = (await call(`${api}/logged-models`, bob, 'POST', { experiment_id: open, name: 'mine' })).body.model.info.model_id as string;
+    const run = (await call(`${api}/runs/create`, bob, 'POST', { experiment_id: open })).body.run.info.run_id as string;
+    const point = (model_id: string) => ({ key: 'acc', value: 1, timestamp: 1, step: 0, model_id });
+    assert.equal((await call(`${api}/runs/log-metric`, bob, 'POST', { run_id: run, ...point(theirs) })).status, 403);
+    assert.equal((await call(`${api}/runs/log-batch`, bob, 'POST', { run_id: run, metrics: [point(mine), point(theirs)] })).status, 403);
+    assert.equal((await call(`${api}/runs/log-metric`, bob, 'POST', { run_id: run, ...point(mine) })).status, 200);
+    assert.equal((await call(`${api}/runs/log-batch`, bob, 'POST', { run_id: run, metrics: [point(mine)] })).status, 200);
+    const got = await call(`${api}/logged-models/${theirs}`, bob);
+    assert.deepEqual(got.body.model.data.metrics ?? [], [], 'nothing reached the closed experiment');
+    // A registration lists itself in the model's tag: bob may register, but not write to their model.
+    assert.equal((await call(`${api}/registered-models/create`, bob, 'POST', { name: 'bobs' })).status, 200);
+    const register = await call(`${api}/model-versions/create`, bob, 'POST', { name: 'bobs', source: `models:/${theirs}`, model_id: theirs });
+    assert.equal(register.status, 403);
+    assert.deepEqual((await call(`${api}/registered-models/get?name=bobs`, bob)).body.registered_model.latest_versions ?? [], []);
+  });
+
   test('registered models: a group grant reaches the group’s tokens', async () => {
     assert.equal((await call(`${api}/registered-models/create`, admin, 'POST', { name: 'churn' })).status, 200);
     const grant = await call(`${server.url}/api/v1/security/grants`, admin, 'PUT', { subject_kind: 'group', subject: 'ml-team', resource_kind: 'registered_model', resource: 'churn', permission: 'EDIT' });

@@ -258,6 +258,8 @@ export const mlflowRegistryRoutes: FastifyPluginAsync<{ platform: Platform }> = 
       response: Type.Object({ model_version: MvJson }),
     },
     async (b, req) => {
+      // The logged model is checked first: once the version exists, listing it there must not fail.
+      if (b.model_id) await platform.services.tracking.loggedModels.requireActive(b.model_id);
       const version = await registry.createVersion(
         {
           name: required(b.name, 'name'),

@@ -92,4 +92,26 @@ for (const engine of ['sqlite', 'postgres'] as const) describe(`MLflow 3 logged 
     const version = (await res.json()) as { flavor?: string; status?: string };
     assert.equal(version.flavor, 'onnx', JSON.stringify(version));
   });
+
+  test('a registration naming a missing or deleted model creates nothing; a hand-set tag does not fail it', { skip }, async () => {
+    const send = async (method: Step['method'], path: string, body: unknown) => {
+      const res = await fetch(`${server.url}/api/2.0/mlflow${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    const api = mlflowCaller(server.url);
+    await api.ok('POST', '/registered-models/create', { name: 'lm-guard' });
+    const gone = (await api.ok('POST', '/logged-models', { experiment_id: vars.EXP_ID, name: 'gone' })).model.info.model_id as string;
+    assert.equal((await send('DELETE', `/logged-models/${gone}`, {})).status, 200);
+    for (const model_id of ['m-00000000000000000000000000000000', gone]) {
+      const refused = await send('POST', '/model-versions/create', { name: 'lm-guard', source: `models:/${vars.MODEL_A}`, model_id });
+      assert.deepEqual([refused.status, refused.body.error_code], [404, 'RESOURCE_DOES_NOT_EXIST'], model_id);
+    }
+    assert.deepEqual((await api.ok('GET', '/registered-models/get', { name: 'lm-guard' })).registered_model.latest_versions ?? [], [], 'no version was created');
+    assert.equal((await send('PATCH', `/logged-models/${vars.MODEL_A}/tags`, { tags: [{ key: 'mlflow.modelVersions', value: 'set by hand' }] })).status, 200);
+    const created = await api.ok('POST', '/model-versions/create', { name: 'lm-guard', source: `models:/${vars.MODEL_A}`, model_id: vars.MODEL_A });
+    assert.equal(created.model_version.version, '1');
+    const tags = (await api.ok('GET', `/logged-models/${vars.MODEL_A}`)).model.info.tags as { key: string; value: string }[];
+    assert.equal(tags.find((t) => t.key === 'mlflow.modelVersions')?.value, '[{"name": "lm-guard", "version": 1}]');
+  });
+
 });
