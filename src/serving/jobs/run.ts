@@ -263,14 +263,18 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
       for await (const chunk of readChunks(con, sql, plan.numeric, chunkRows, first, seen, spare, (err) => readError(input, inputFormat, err))) {
         if (hooks.signal?.aborted) break;
         if (parts.done.has(chunk.index)) continue;
-        inFlight.push(work(chunk));
+        const working = work(chunk);
+        // A chunk may fail while the loop awaits another or the reader: handled here so that is no
+        // unhandled rejection (which ends a server); the failure is rethrown when its turn comes.
+        working.catch(() => undefined);
+        inFlight.push(working);
         if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
       }
+      while (inFlight.length > 0) await inFlight.shift();
     } catch (err) {
       await Promise.allSettled(inFlight);
       throw err;
     }
-    await Promise.all(inFlight);
     hooks.signal?.throwIfAborted();
     const layout = parts.layout;
     if (!layout || seen.rows === 0) throw invalidArgument(`--input: ${input} has no rows to score`);

@@ -35,7 +35,7 @@ export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelle
 export interface JobInput {
   /** A file in the artifact store ... */
   sha256?: string;
-  /** ... or a dataset version, "name" (latest) or "name@version". */
+  /** ... or a dataset version, "name" (the latest at submit time, stored as "name@version") or "name@version". */
   dataset?: string;
   /** The input's format; required with sha256 (a dataset knows its own). */
   format?: TableFormat;
@@ -104,7 +104,7 @@ interface Spec {
 
 /** What a job needs of the datasets domain: a dataset version's bytes. */
 export interface DatasetFiles {
-  open(ref: { name: string; version?: number }): Promise<{ version: { format: TableFormat }; stream: Readable }>;
+  open(ref: { name: string; version?: number }): Promise<{ version: { name: string; version: number; format: TableFormat }; stream: Readable }>;
 }
 
 export interface JobsDeps {
@@ -215,17 +215,19 @@ export class JobsService {
     const chunkRows = input.chunkRows ?? DEFAULT_CHUNK_ROWS;
     if (!Number.isInteger(chunkRows) || chunkRows < 1) throw invalidArgument(`chunk_rows: ${chunkRows} is not a whole number >= 1`);
     const { sha256, dataset, format } = input.input;
+    let jobInput = input.input;
     if ((sha256 === undefined) === (dataset === undefined)) throw invalidArgument('input: give sha256 (an uploaded file) or dataset, one of them');
     if (sha256 !== undefined) {
       checkSha256(sha256);
       if (!format || !FORMATS.includes(format)) throw invalidArgument('input.format: csv, jsonl or parquet is required with input.sha256');
       if (!(await this.deps.blobs.stat(sha256))) throw notFound(`input.sha256: no file ${sha256} in the artifact store; upload it first`);
     } else {
-      const ref = parseDatasetRef(dataset!);
-      const { stream } = await this.deps.datasets.open(ref);
+      const { version, stream } = await this.deps.datasets.open(parseDatasetRef(dataset!));
       stream.destroy();
+      // Every run of the job, a takeover's included, reads this version: its chunks then hold rows of one file.
+      jobInput = { ...input.input, dataset: `${version.name}@${version.version}` };
     }
-    const spec: Spec = { input: input.input, outputFormat, keep: input.keep ?? [], chunkRows };
+    const spec: Spec = { input: jobInput, outputFormat, keep: input.keep ?? [], chunkRows };
     const id = timeOrderedId(this.deps.clock.now());
     await this.db
       .insertInto('srv_job')
@@ -255,6 +257,8 @@ export class JobsService {
     if (job.state !== 'queued' && job.state !== 'running') throw failedPrecondition(`job "${id}" is ${job.state}; only a queued or running job can be cancelled`);
     await this.db.updateTable('srv_job').set({ state: 'cancelled', finished_ms: this.deps.clock.now() }).where('id', '=', id).where('state', 'in', ['queued', 'running']).execute();
     this.running.get(id)?.abort();
+    // A job a dead replica held has no run left to drop its copied chunks.
+    await this.dropParts(id);
     return this.get(id);
   }
 
@@ -289,10 +293,16 @@ export class JobsService {
       await this.update(id, { model: scorer.identity });
       let done = 0;
       let saved = 0;
+      let warned = false;
       const result = await runBatchJob({ deployment: job.deployment, input, output, keep: job.keep, chunkRows: job.chunkRows }, scorer, {
         signal: stop.signal,
         restore: (parts) => this.restoreParts(id, scorer.identity, parts),
-        onCommit: (chunk, path, layout) => this.keepPart(id, chunk, scorer.identity, layout, path),
+        // The copy is a backup for a takeover: without it the job still finishes here, a takeover just rescores more.
+        onCommit: (chunk, path, layout) =>
+          this.keepPart(id, chunk, scorer.identity, layout, path).catch((err) => {
+            if (!warned) process.stderr.write(`modelport: job ${id}: committed chunks are not copied to the artifact store (${(err as Error).message}); a replica taking the job over rescores them\n`);
+            warned = true;
+          }),
         onStart: (total, already) => {
           done = already;
           void this.update(id, { rows_total: total, rows_done: done }).catch(() => undefined);
@@ -332,19 +342,16 @@ export class JobsService {
     const rows = await this.db.selectFrom('srv_job_part').select(['chunk', 'layout', 'sha256']).where('job_id', '=', id).where('model', '=', model).orderBy('chunk').execute();
     for (const row of rows) {
       if (parts.done.has(Number(row.chunk))) continue;
-      // A blob another job's end deleted between its put and our row is a chunk to score again.
-      const stream = await this.deps.blobs.get(row.sha256).catch((err) => (isModelportError(err) && err.code === 'NotFound' ? undefined : Promise.reject(err)));
-      if (!stream) continue;
       await parts.fixLayout(JSON.parse(row.layout) as OutputColumn[]);
-      await parts.adopt(Number(row.chunk), await buffer(stream));
+      await parts.adopt(Number(row.chunk), await buffer(await this.deps.blobs.get(row.sha256)));
     }
   }
 
   /** Copies a committed chunk to the artifact store while this replica still holds the job. */
   private async keepPart(id: string, chunk: number, model: string, layout: readonly OutputColumn[], path: string): Promise<void> {
-    const { sha256 } = await this.deps.blobs.put(createReadStream(path, { highWaterMark: 1 << 20 }));
     const held = await this.db.selectFrom('srv_job').select('id').where('id', '=', id).where('state', '=', 'running').where('owner', '=', this.deps.owner).executeTakeFirst();
     if (!held) return;
+    const { sha256 } = await this.deps.blobs.put(createReadStream(path, { highWaterMark: 1 << 20 }));
     await this.db
       .insertInto('srv_job_part')
       .values({ job_id: id, chunk, model, layout: JSON.stringify(layout), sha256 })
@@ -353,23 +360,14 @@ export class JobsService {
   }
 
   /**
-   * Forgets job `id`'s copied chunks, unless another replica took the job over, deleting each
-   * blob no other job's part, input or output is (the store keeps identical content once).
+   * Forgets job `id`'s copied chunks, unless another replica took the job over. Their blobs stay:
+   * the store is content-addressed and shared, so the same bytes may be another job's chunk, a
+   * dataset or an upload.
    */
   private async dropParts(id: string): Promise<void> {
     const taken = await this.db.selectFrom('srv_job').select('id').where('id', '=', id).where('state', 'in', ['queued', 'running']).where('owner', '!=', this.deps.owner).executeTakeFirst();
     if (taken) return;
-    const rows = await this.db.selectFrom('srv_job_part').select('sha256').where('job_id', '=', id).execute();
     await this.db.deleteFrom('srv_job_part').where('job_id', '=', id).execute();
-    for (const sha256 of new Set(rows.map((r) => r.sha256))) {
-      const part = await this.db.selectFrom('srv_job_part').select('job_id').where('sha256', '=', sha256).executeTakeFirst();
-      const job = await this.db
-        .selectFrom('srv_job')
-        .select('id')
-        .where((eb) => eb.or([eb('output_sha256', '=', sha256), eb('spec', 'like', `%${sha256}%`)]))
-        .executeTakeFirst();
-      if (!part && !job) await this.deps.blobs.delete(sha256);
-    }
   }
 
   private async materialize(job: Job, dir: string): Promise<string> {
