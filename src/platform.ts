@@ -193,6 +193,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
         await services.serving.close().catch(() => undefined);
         await services.monitoring.close().catch(() => undefined);
         await services.explain.close().catch(() => undefined);
+        services.features.close();
         await services.registry.close().catch(() => undefined);
         await services.tracking.retention.close().catch(() => undefined);
         for (const store of opened.reverse()) await store.close().catch(() => undefined);

@@ -94,14 +94,20 @@ export async function materializeView(
     batchValues = [];
     onProgress(Number(total), done);
   };
-  const pump = async (sql: string) => {
+  /** `expected`: the rows the query gives, known from the first step. */
+  const pump = async (sql: string, expected: number) => {
     const result = await src.read(() => session.con.stream(sql));
+    // Most of the scan and the feature casts run as chunks are fetched, so their failures are
+    // explained as the source's, as those of the first step are.
+    const fetch = () => src.read(() => result.fetchChunk());
     // The next chunk is fetched while this one is encoded and written.
-    let next = result.fetchChunk();
+    let next = fetch();
+    let streamed = 0;
     try {
       for (let chunk = await next; chunk && chunk.rowCount > 0; chunk = await next) {
-        next = result.fetchChunk();
+        next = fetch();
         const n = chunk.rowCount;
+        streamed += n;
         const keyCols = Array.from({ length: nKeys }, (_, k) => chunk.getColumnVector(k));
         for (let i = 0; i < n; i++) batchKeys.push(prefix + entityKey(keyCols.map((v) => v.getItem(i))));
         const nulls = new Uint8Array(n * layout.bitmapBytes);
@@ -126,9 +132,15 @@ export async function materializeView(
       // A write that failed leaves the fetch ahead of it unawaited; its own failure must not go unhandled.
       next.catch(() => undefined);
     }
+    if (streamed < expected) {
+      // The DuckDB binding ends a failed stream as if it were complete (a bad value, an int32
+      // out of range); the query run whole raises the error itself.
+      await src.read(() => session.run(sql));
+      throw new Error(`materialize ${view.spec.name}: the source gave ${streamed} of ${expected} rows`);
+    }
   };
-  await pump(`${winners('= 1')} ${keyOrder}`);
-  if (Number(tied) > 0) await pump(`${winners('> 1')} ${tieBreak}`);
+  await pump(`${winners('= 1')} ${keyOrder}`, Number(total) - Number(tied));
+  if (Number(tied) > 0) await pump(`${winners('> 1')} ${tieBreak}`, Number(tied));
   await flush();
   return { view: view.spec.name, rows: Number(total), written, newestEventMs: newest === null ? null : Number(newest) };
 }

@@ -45,7 +45,7 @@ export interface FeaturesDeps {
   /** Working files: DuckDB spill space, dataset-version sources. */
   workDir: string;
   /** Announces applies and bindings, so other replicas re-read them at once instead of within refreshMs. */
-  cluster?: { bus: ClusterBus };
+  cluster?: { bus: ClusterBus; replicaId: string };
   /** How often a replica re-reads bindings and the applied definition when no announcement came; serving's reconcile period. */
   refreshMs?: number;
 }
@@ -120,6 +120,9 @@ export class FeaturesService {
   private refreshedAt = -Infinity;
   private refreshing: Promise<void> | undefined;
   private refreshAgain = false;
+  /** Bumped by each announced change, so a registry read begun before one does not count as fresh. */
+  private invalidations = 0;
+  private unsubscribe: (() => void) | undefined;
 
   private readonly refreshMs: number;
 
@@ -194,6 +197,7 @@ export class FeaturesService {
 
   /** The applied definition, compiled once per registry version. */
   async repo(): Promise<{ version: number; repo: FeatureRepo }> {
+    const invalidations = this.invalidations;
     const row = await this.db.selectFrom('mp_feature_registry').select('version').orderBy('version', 'desc').limit(1).executeTakeFirst();
     if (!row) throw failedPrecondition('no feature definitions applied yet; run `modelport features apply FILE` first');
     const checkedAt = performance.now();
@@ -201,7 +205,7 @@ export class FeaturesService {
       const latest = (await this.latest())!;
       this.cached = { version: latest.version, repo: new FeatureRepo(latest.spec) };
     }
-    this.checkedAt = checkedAt;
+    if (this.invalidations === invalidations) this.checkedAt = checkedAt;
     return this.cached;
   }
 
@@ -418,12 +422,18 @@ export class FeaturesService {
 
   /** Loads what the serving path reads synchronously: deployment bindings and the applied definition. */
   async start(): Promise<void> {
-    this.deps.cluster?.bus.subscribe((m) => {
-      if (m.type !== 'features') return;
+    this.unsubscribe = this.deps.cluster?.bus.subscribe((m) => {
+      if (m.type !== 'features' || m.origin === this.deps.cluster?.replicaId) return;
+      this.invalidations++;
       this.checkedAt = -Infinity;
       this.refreshInBackground(true);
     });
     await this.refreshServing();
+  }
+
+  close(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
   }
 
   /** `again`: a change was announced, so a refresh already under way may have read too early. */
@@ -444,7 +454,8 @@ export class FeaturesService {
   }
 
   private announce(): void {
-    void this.deps.cluster?.bus.publish({ type: 'features' }).catch(() => undefined);
+    const cluster = this.deps.cluster;
+    if (cluster) void cluster.bus.publish({ type: 'features', origin: cluster.replicaId }).catch(() => undefined);
   }
 
   private async refreshServing(): Promise<void> {

@@ -164,13 +164,16 @@ export function fromRecords(records: readonly unknown[], signature?: Signature, 
   return finish(Batch.from(columns, records.length), signature, options);
 }
 
-/** `{"a": [1, 2], "b": ["x", "y"]}`: one array of row values per column. */
-export function fromColumns(columns: Record<string, unknown>, signature?: Signature, options: ConformOptions = {}): Batch {
+/**
+ * `{"a": [1, 2], "b": ["x", "y"]}`: one array of row values per column. A Map keeps its order,
+ * where an object puts integer-like names first.
+ */
+export function fromColumns(columns: Record<string, unknown> | ReadonlyMap<string, unknown>, signature?: Signature, options: ConformOptions = {}): Batch {
   const specs = specsByName(signature);
   const dropExtra = options.extraColumns === 'ignore' && specs.size > 0;
   const out: [string, Column][] = [];
   let rows: number | undefined;
-  for (const [name, values] of Object.entries(columns)) {
+  for (const [name, values] of columns instanceof Map ? columns : Object.entries(columns)) {
     if (dropExtra && !specs.has(name)) continue;
     if (!Array.isArray(values)) throw invalidArgument(`column "${name}": expected an array of values, got ${kindOf(values)}`);
     if (rows !== undefined && values.length !== rows) throw invalidArgument(`column "${name}": has ${values.length} rows, expected ${rows}`);

@@ -7,7 +7,7 @@ import type { Clock } from '../core/clock.js';
 import { loadModel, resolveArtifact, type Batch, type Predictor, type Signature } from '../models/index.js';
 import { DynamicBatcher, type BatcherHooks } from './batcher.js';
 import { loadInWorker } from './worker-predictor.js';
-import { warmupBatch } from './warmup.js';
+import { AUTO_LOOP_MICROS, warmupBatch } from './warmup.js';
 import type { ResolvedModel } from './source.js';
 import type { DeploymentConfig } from './types.js';
 
@@ -68,9 +68,6 @@ export class LoadedVersion {
     await this.predictor.close();
   }
 }
-
-/** One-row compute below which 'auto' keeps a model on the event loop (a worker round trip costs about this much). */
-export const AUTO_LOOP_MICROS = 50;
 
 /**
  * Fetches, loads and warms one version. Tree models always evaluate on their worker threads

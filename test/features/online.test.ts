@@ -223,6 +223,23 @@ function suite(name: string, onlineFlag: () => Promise<{ online?: string; skip?:
       const [again] = await f.materialize({ views: ['tied'] });
       assert.equal(again.written, 0, 'the tie-break picks the same rows every time');
     });
+
+    test('a feature value the source cannot give as its dtype is a clear InvalidArgument naming the source file', { skip: setup.skip }, async () => {
+      const f = platform.services.features;
+      // The bad value comes last, after the chunks a streamed read has already handed out.
+      const lines = Array.from({ length: 50_000 }, (_, i) => `${i + 1},2025-01-20T00:00:00Z,${i === 49_999 ? 3_000_000_000 : i}`);
+      writeFileSync(join(dir, 'wide.csv'), ['customer_id,event_timestamp,n', ...lines].join('\n') + '\n');
+      await f.apply({
+        ...spec,
+        sources: [...spec.sources, { name: 'wide_source', path: join(dir, 'wide.csv'), timestamp_field: 'event_timestamp' }],
+        feature_views: [...spec.feature_views, { name: 'wide', entities: ['customer'], source: 'wide_source', features: [{ name: 'n', dtype: 'int32' }] }],
+      });
+      await assert.rejects(f.materialize({ views: ["wide"] }), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'InvalidArgument');
+        assert.match(err.message, /wide\.csv: cannot read as csv: .*3000000000.*out of range/);
+        return true;
+      });
+    });
   });
 }
 

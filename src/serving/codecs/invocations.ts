@@ -31,11 +31,19 @@ function extraColumns(names: readonly string[], signature: Signature): Set<strin
   return new Set(names.filter((n) => !inputs.has(n) && (allNamed || n === '' || /^Unnamed: \d+$/.test(n))));
 }
 
-function dropColumns<T>(columns: Record<string, T>, signature: Signature, warnings: string[]): Record<string, T> {
-  const extra = extraColumns(Object.keys(columns), signature);
-  if (extra.size === 0) return columns;
-  warnings.push(`ignored column${extra.size > 1 ? 's' : ''} the model does not take: ${[...extra].map((n) => `'${n}'`).join(', ')}`);
-  return Object.fromEntries(Object.entries(columns).filter(([n]) => !extra.has(n)));
+function warnIgnored(extra: ReadonlySet<string>, warnings: string[]): void {
+  if (extra.size > 0) warnings.push(`ignored column${extra.size > 1 ? 's' : ''} the model does not take: ${[...extra].map((n) => `'${n}'`).join(', ')}`);
+}
+
+/**
+ * Columns in a Map, in the order given, as pandas keeps them: an object would put integer-like
+ * names ("0", "2") first, and a vector input stacks its columns in that order.
+ */
+function dropColumns<T>(columns: Map<string, T>, signature: Signature, warnings: string[]): Map<string, T> {
+  const extra = extraColumns([...columns.keys()], signature);
+  warnIgnored(extra, warnings);
+  for (const n of extra) columns.delete(n);
+  return columns;
 }
 
 /** Decodes a parsed JSON body into a Batch for `signature`; what was ignored goes to `warnings`. */
@@ -61,8 +69,8 @@ export function decodeInvocation(body: unknown, signature: Signature, warnings: 
         if (!Array.isArray(value)) throw invalidArgument('expected a list of records');
         const keys = [...new Set(value.flatMap((r) => (isObject(r) ? Object.keys(r) : [])))];
         const extra = extraColumns(keys, signature);
-        const records = extra.size === 0 ? value : value.map((r) => (isObject(r) ? dropColumns(r, signature, []) : r));
-        if (extra.size > 0) warnings.push(`ignored column${extra.size > 1 ? 's' : ''} the model does not take: ${[...extra].map((n) => `'${n}'`).join(', ')}`);
+        const records = extra.size === 0 ? value : value.map((r) => (isObject(r) ? Object.fromEntries(Object.entries(r).filter(([n]) => !extra.has(n))) : r));
+        warnIgnored(extra, warnings);
         return nonEmpty(fromRecords(records, signature), field);
       }
       case 'instances':
@@ -94,13 +102,13 @@ function fromSplit(value: unknown, signature: Signature, warnings: string[]): Ba
   if (new Set(names).size !== names.length) throw invalidArgument('columns: a column name appears twice');
   const stacked = splitAsVector(names, data, signature);
   if (stacked) return stacked;
-  const cols: Record<string, unknown[]> = Object.fromEntries(names.map((n) => [n, new Array<unknown>(data.length)]));
+  const cols = names.map(() => new Array<unknown>(data.length));
   data.forEach((row, r) => {
     if (!Array.isArray(row)) throw invalidArgument(`data[${r}]: expected a list of ${names.length} values`);
     if (row.length !== names.length) throw invalidArgument(`data[${r}]: has ${row.length} values, expected ${names.length} (one per column)`);
-    names.forEach((n, j) => (cols[n][r] = row[j]));
+    for (let j = 0; j < cols.length; j++) cols[j][r] = row[j];
   });
-  return fromColumns(dropColumns(cols, signature, warnings), signature);
+  return fromColumns(dropColumns(new Map(names.map((n, j) => [n, cols[j]])), signature, warnings), signature);
 }
 
 /**
@@ -136,13 +144,13 @@ export function decodeCsv(text: string, signature: Signature, warnings: string[]
   const header = rows[0];
   if (new Set(header).size !== header.length) throw invalidArgument('body: CSV header names a column twice');
   const specs = new Map(signature.inputs.map((s) => [s.name, s]));
-  const cols: Record<string, unknown[]> = {};
+  const cols = new Map<string, unknown[]>();
   header.forEach((name, j) => {
     const textual = specs.get(name)?.dtype === 'string';
-    cols[name] = rows.slice(1).map((row, r) => {
+    cols.set(name, rows.slice(1).map((row, r) => {
       if (row.length !== header.length) throw invalidArgument(`body: CSV line ${r + 2} has ${row.length} fields, expected ${header.length}`);
       return textual ? row[j] : csvValue(row[j]);
-    });
+    }));
   });
   try {
     return fromColumns(dropColumns(cols, signature, warnings), signature);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeInvocation } from '../../../src/serving/codecs/invocations.js';
+import { decodeCsv, decodeInvocation } from '../../../src/serving/codecs/invocations.js';
 import type { Signature } from '../../../src/models/index.js';
 
 const vector = (dtype: 'float32' | 'float64', width = 3): Signature => ({ inputs: [{ name: 'input', dtype, shape: [width] }], outputs: [] });
@@ -32,4 +32,19 @@ test('dataframe_split cells the direct read does not take go the general way, wi
   const indexed = decodeInvocation({ dataframe_split: { columns: ['Unnamed: 0', ...columns], data: [[7, ...rows[0]]] } }, vector('float32'), warnings);
   assert.deepEqual(Array.from(indexed.column('input').data as Float32Array), Array.from(Float32Array.from(rows[0])));
   assert.match(warnings[0], /Unnamed: 0/);
+});
+
+test('dataframe_split and CSV keep the given column order, integer-like names too, on the direct and the general path', () => {
+  const data = [
+    [1, 2],
+    [3, 4],
+  ];
+  for (const names of [['1', '0'], ['f', '2']]) {
+    const direct = decodeInvocation({ dataframe_split: { columns: names, data } }, vector('float64', 2));
+    assert.deepEqual(Array.from(direct.column('input').data as Float64Array), [1, 2, 3, 4]);
+    const general = decodeInvocation({ dataframe_split: { columns: names, data: [...data, [5, null]] } }, vector('float64', 2));
+    assert.deepEqual(Array.from(general.column('input').data as Float64Array), [1, 2, 3, 4, 5, NaN]);
+    const csv = decodeCsv(`${names.join(',')}\n1,2\n3,4\n`, vector('float64', 2));
+    assert.deepEqual(Array.from(csv.column('input').data as Float64Array), [1, 2, 3, 4]);
+  }
 });
