@@ -113,6 +113,7 @@ export function registerTrainCommand(program: Command): void {
         out.write(`  top features (gain): ${top.map(([f, v]) => `${f} ${fmtMetric(v)}`).join(', ')}\n`);
       }
       if (opts.output) out.write(`model written to ${opts.output}\n`);
+      if (result.preprocessOutput) out.write(`text columns are category codes: their preprocessing written to ${result.preprocessOutput} (needed to score new rows)\n`);
       if (result.runId) out.write(`run ${result.runId} in experiment ${request.experiment}\n`);
       if (result.modelVersion !== undefined) out.write(`registered ${opts.register} version ${result.modelVersion} (training data ${result.dataset})\n`);
     });

@@ -138,6 +138,16 @@ function featureOrder(spec: PreprocessSpec, model: Signature, source: string): s
   throw invalidArgument(`${source}: produces ${produced.length} features, but the model takes ${model.inputs.map((s) => `"${s.name}" [${s.shape.join(', ')}]`).join(', ')}`);
 }
 
+/** A categorical column's codes: each category's index in `categories`. */
+export const categoryCodes = (categories: readonly string[]): ReadonlyMap<string, number> => new Map(categories.map((c, i) => [c, i]));
+
+/**
+ * The code of one cell, the same in training and serving: a missing or empty cell, or a category
+ * training never saw, is NaN (missing), which the trees send their learned default way.
+ */
+export const categoryCode = (codes: ReadonlyMap<string, number>, value: unknown): number =>
+  value === null || value === undefined || value === '' ? NaN : codes.get(String(value)) ?? NaN;
+
 /** A model behind its preprocessing step: the raw columns in, the model's outputs out. */
 export class PreprocessedPredictor implements Predictor {
   readonly flavor: string;
@@ -146,6 +156,8 @@ export class PreprocessedPredictor implements Predictor {
   /** The model's features in its input order, and for each the raw column it comes from. */
   readonly features: string[];
   readonly featureColumn: string[];
+  /** The codes of each categorical step, built once rather than per request. */
+  private readonly codes: ReadonlyMap<string, number>[];
 
   readonly concurrentCalls?: number;
 
@@ -163,6 +175,7 @@ export class PreprocessedPredictor implements Predictor {
     for (const s of spec.one_hot) for (const l of s.levels) columnOf.set(l.feature, s.column);
     for (const s of spec.categorical ?? []) columnOf.set(s.feature, s.column);
     this.featureColumn = this.features.map((f) => columnOf.get(f)!);
+    this.codes = (spec.categorical ?? []).map((s) => categoryCodes(s.categories));
     this.signature = { inputs: markPii(rawInputs(spec), pii), outputs: inner.signature.outputs };
     this.metadata = { ...inner.metadata, preprocess: spec, model_inputs: inner.signature.inputs.map((s) => s.name) };
   }
@@ -193,15 +206,12 @@ export class PreprocessedPredictor implements Predictor {
         if (hit !== undefined) targets[hit][r] = 1;
       }
     }
-    for (const s of this.spec.categorical ?? []) {
+    (this.spec.categorical ?? []).forEach((s, i) => {
       const data = raw.column(s.column).data as (string | null)[];
       const target = out.get(s.feature)!;
-      const code = new Map(s.categories.map((c, i) => [c, i]));
-      for (let r = 0; r < n; r++) {
-        const v = data[r];
-        target[r] = v === null || v === undefined || v === '' ? NaN : code.get(v) ?? NaN;
-      }
-    }
+      const codes = this.codes[i];
+      for (let r = 0; r < n; r++) target[r] = categoryCode(codes, data[r]);
+    });
     return Batch.from(
       this.features.map((f): [string, Column] => [f, { dtype: 'float32', shape: [], data: out.get(f)! }]),
       n,

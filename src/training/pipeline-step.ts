@@ -10,7 +10,7 @@ import { readTable } from '../data/read-table.js';
 import type { BuiltinStep, StepContext } from '../pipelines/context.js';
 import { inputFile, num, str } from '../pipelines/builtins.js';
 import { modelArtifact, objectiveOf, resolveParams, MODEL_KINDS, type ModelKind } from './fit.js';
-import { prepareTable, requestParams, trainPrepared } from './session.js';
+import { prepareTable, requestParams, textEncodingFor, trainPrepared } from './session.js';
 
 const list = (ctx: StepContext, key: string): string[] | undefined => {
   const v = ctx.with[key];
@@ -27,7 +27,7 @@ const kindOf = (options: Record<string, unknown>): ModelKind => {
 };
 
 export const trainStep: BuiltinStep = {
-  description: 'trains the built-in GBDT or linear model on train.csv (with: target, drop, features, model, params, validFraction, split, from) and writes model/, encoding.json and metrics.json',
+  description: 'trains the built-in GBDT or linear model on train.csv (with: target, drop, features, model, params, text, validFraction, split, from) and writes model/, encoding.json and metrics.json',
   outputs: (options) => [kindOf(options) === 'gbdt' ? 'model/model.json' : 'model/model.onnx', 'encoding.json', 'metrics.json'],
   async run(ctx) {
     const kind = kindOf(ctx.with);
@@ -39,7 +39,9 @@ export const trainStep: BuiltinStep = {
     const validFraction = num(ctx, 'validFraction', 0.2);
     const split = str(ctx, 'split', 'tail');
     if (split !== 'tail' && split !== 'random') throw invalidArgument(`step ${ctx.step}: with.split "${split}" must be tail or random`);
-    const data = await prepareTable(table, { file: table.source, target, features: list(ctx, 'features'), drop: list(ctx, 'drop'), validFraction, split }, objectiveOf(resolved), resolved.kind === 'gbdt' ? resolved.params.seed : 0);
+    const text = ctx.with.text === undefined ? undefined : str(ctx, 'text');
+    // Text columns encoded as `modelport train` does (category codes for a GBDT by default).
+    const data = await prepareTable(table, { file: table.source, target, features: list(ctx, 'features'), drop: list(ctx, 'drop'), validFraction, split, text: textEncodingFor(kind, text) }, objectiveOf(resolved), resolved.kind === 'gbdt' ? resolved.params.seed : 0);
     const curve: { key: string; value: number; step: number; timestamp: number }[] = [];
     const result = await trainPrepared(data, resolved, {}, undefined, (r) => {
       const at = Date.now();

@@ -6,6 +6,7 @@
  * labels. Every problem is found here, before training.
  */
 import { invalidArgument } from '../core/errors.js';
+import { categoryCode, categoryCodes } from '../models/preprocess.js';
 import type { Table, TableColumn } from '../data/read-table.js';
 import type { FeatureMatrix, TrainingData } from './types.js';
 
@@ -176,13 +177,9 @@ export function encodeFeatures(table: Table, encoding: Encoding): FeatureMatrix 
   }
   for (const { column, feature, categories } of encoding.categorical) {
     const c = columnOf(table, column, 'feature');
-    const code = new Map(categories.map((cat, i) => [cat, i]));
+    const codes = categoryCodes(categories);
     const f = position.get(feature)!;
-    // A category training never saw is missing, as the served model's preprocessing step makes it.
-    for (let i = 0; i < n; i++) {
-      const v = c.values[i];
-      x[i * nf + f] = v === null || v === '' ? NaN : code.get(String(v)) ?? NaN;
-    }
+    for (let i = 0; i < n; i++) x[i * nf + f] = categoryCode(codes, c.values[i]);
   }
   const out: FeatureMatrix = { rows: n, numFeature: nf, featureNames: encoding.featureNames, x };
   return encoding.categorical.length > 0 ? { ...out, categorical: categoricalMask(encoding) } : out;

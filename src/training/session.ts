@@ -73,7 +73,15 @@ export interface TrainResult {
   encoding: Encoding;
   importance?: Record<string, number>;
   fitted: Fitted;
+  /** Where the preprocessing of text columns went beside `output` (see preprocessPathFor). */
+  preprocessOutput?: string;
 }
+
+/**
+ * The file written beside `--output` when the model reads category codes: the codes come from the
+ * training data's categories, so scoring new rows needs them (the preprocess.json of a registered model).
+ */
+export const preprocessPathFor = (output: string): string => `${output}.preprocess.json`;
 
 const inferObjective = (table: Table, target: string): string => {
   const c = table.columns.find((x) => x.name === target);
@@ -212,7 +220,13 @@ export async function trainPrepared(
       fitted,
       pruned,
     };
-    if (request.output) writeFileSync(request.output, artifact.bytes);
+    if (request.output) {
+      writeFileSync(request.output, artifact.bytes);
+      if (data.encoding.categorical.length > 0) {
+        result.preprocessOutput = preprocessPathFor(request.output);
+        writeFileSync(result.preprocessOutput, JSON.stringify(preprocessOf(data.encoding), null, 1));
+      }
+    }
     if (tracker && runId) {
       await tracker.log(runId, { metrics: Object.entries(metrics).map(([key, value]) => ({ key, value, step: 0 })), tags: pruned ? { modelport_trial_state: 'PRUNED' } : {} });
       await tracker.logArtifact(runId, `model/${artifact.file}`, artifact.bytes);

@@ -4,6 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, spawnCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/services.js';
+import { parsePreprocess } from '../../src/models/preprocess.js';
 import { parseXgboost } from '../../src/models/xgboost/model.js';
 
 const BC = 'test/fixtures/training/breast_cancer_train.csv';
@@ -41,6 +42,7 @@ describe('modelport train and tune', () => {
     const model = parseXgboost(readFileSync(out));
     assert.equal(model.trees.length, 20);
     assert.equal(model.objective, 'binary:logistic');
+    assert.ok(!existsSync(`${out}.preprocess.json`), 'no text column, no preprocessing');
 
     const t = await runCli(['--data', join(dir, 'data'), 'tune', BC, '--target', 'target', '--trials', '3', '--param', 'n_estimators=10', '--experiment', 'cli', '--study', 'cli-study', '--sampler', 'random', '--json']);
     assert.equal(t.code, 0, t.stderr);
@@ -48,6 +50,16 @@ describe('modelport train and tune', () => {
     assert.equal(result.study, 'cli-study');
     assert.equal(result.trials.length, 3);
     assert.ok(result.best.value > 0.9);
+  });
+
+  test('train --output of a GBDT with text columns writes their category codes beside the model', async () => {
+    const dir = tempDir('mp-train-text');
+    const out = join(dir, 'loans.json');
+    const r = await runCli(['--data', join(dir, 'data'), 'train', 'test/fixtures/loans/loans.csv', '--target', 'defaulted', '--drop', 'loan_id,customer_id,event_timestamp', '--param', 'n_estimators=5', '--output', out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`preprocessing written to ${out}\\.preprocess\\.json`));
+    const spec = parsePreprocess(JSON.parse(readFileSync(`${out}.preprocess.json`, 'utf8')), 'preprocess');
+    assert.ok((spec.categorical ?? []).length > 0);
   });
 
   test('a study killed mid-run resumes: finished trials are kept, the interrupted one counts as failed', async () => {

@@ -9,11 +9,12 @@ import { ModelportClient } from '../../src/client/client.js';
 import { ClientTrainingTracker, runStudy } from '../../src/client/training.js';
 import type { RunningServer } from '../../src/server/serve.js';
 import { startBullWorkers, type BullWorkers } from '../../src/storage/queue-bullmq.js';
-import { trialHandler, type TrialResult, type TrialTask } from '../../src/training/search/queue-fitter.js';
+import { resolveParams } from '../../src/training/fit.js';
+import { QueueFitter, runTrialTask, trialHandler, TRIAL_PROTOCOL, type TrialResult, type TrialTask } from '../../src/training/search/queue-fitter.js';
 import { parseSpace } from '../../src/training/search/space.js';
 import { REDIS_URL, redisSkip } from '../helpers/services.js';
 import { testServer } from '../helpers/platform.js';
-import { FIXTURES, LOANS } from './helpers.js';
+import { breastCancer, FIXTURES, LOANS } from './helpers.js';
 
 const TRAIN = `${FIXTURES}breast_cancer_train.csv`;
 const TEST = `${FIXTURES}breast_cancer_test.csv`;
@@ -155,5 +156,39 @@ test('a trial whose worker is killed mid-trial runs again on another worker and 
     watcher.disconnect();
     await survivor?.close();
     handler.close();
+  }
+});
+
+test('a study whose round handler throws gets that error, its worker stops the trial and no reply list is left', { skip }, async () => {
+  const { train, test: valid } = await breastCancer();
+  const fitter = await QueueFitter.open(uri);
+  const watcher = new Redis(REDIS_URL);
+  const redis = new Redis(REDIS_URL);
+  let heard = 0;
+  await watcher.psubscribe(`modelport:${queueName}:trial:*:rounds`);
+  watcher.on('pmessage', () => heard++);
+  try {
+    let rounds = 0;
+    const onRound = () => {
+      if (++rounds === 3) throw new Error('tracker down');
+    };
+    await assert.rejects(fitter.fit(resolveParams('gbdt', { n_estimators: 200 }), train, { valid, onRound }), /tracker down/);
+    assert.equal(rounds, 3);
+    assert.equal(heard, 3, 'the worker stopped at the round whose handler failed');
+    assert.deepEqual(await redis.keys(`modelport:${queueName}:trial:*:stop*`), []);
+  } finally {
+    watcher.disconnect();
+    redis.disconnect();
+    await fitter.close();
+  }
+});
+
+test('a worker refuses a trial task of another protocol version instead of fitting it', { skip }, async () => {
+  const redis = new Redis(REDIS_URL);
+  try {
+    const task = { kind: 'trial', protocol: TRIAL_PROTOCOL - 1, dataKey: `modelport:${queueName}:none`, resolved: resolveParams('gbdt', {}), rounds: 'r', stop: 's' } satisfies TrialTask;
+    await assert.rejects(runTrialTask(task, redis, 'here'), /trial task of protocol 1, this worker speaks 2/);
+  } finally {
+    redis.disconnect();
   }
 });

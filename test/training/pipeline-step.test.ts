@@ -9,7 +9,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Platform } from '../../src/platform.js';
+import type { StepContext } from '../../src/pipelines/context.js';
 import type { PipelineSpec } from '../../src/pipelines/index.js';
+import type { Encoding } from '../../src/training/prepare.js';
+import { trainStep } from '../../src/training/pipeline-step.js';
 import { testPlatform } from '../helpers/platform.js';
 import { tempDir } from '../helpers/services.js';
 
@@ -75,4 +78,22 @@ test('rollout starts a canary of the version the run registered; bad options nam
   const failed = await pipelines.wait((await pipelines.startRun({ spec: bad })).id, 50);
   assert.equal(failed.status, 'failed');
   assert.match(failed.error!, /step rollout: .*with\.gates\.maxErrors is not a gate/);
+});
+
+test('the train step codes text columns as `modelport train` does: categories for a GBDT, one-hot with with.text', async () => {
+  const input = tempDir('train-text-in');
+  writeFileSync(join(input, 'train.csv'), `${readFileSync(LOANS, 'utf8').split('\n').slice(0, 1001).join('\n')}\n`);
+  const encodingOf = async (extra: Record<string, unknown>): Promise<Encoding> => {
+    const outputDir = tempDir('train-text-out');
+    const ctx = { runId: 'r', pipeline: 'p', step: 'train', params: {}, with: { target: 'defaulted', drop: ['loan_id', 'customer_id', 'event_timestamp'], params: { n_estimators: 2 }, ...extra }, inputs: { split: input }, outputDir, signal: new AbortController().signal, log: () => undefined, services: platform.services } as unknown as StepContext;
+    await trainStep.run(ctx);
+    return JSON.parse(readFileSync(join(outputDir, 'encoding.json'), 'utf8')) as Encoding;
+  };
+  const coded = await encodingOf({});
+  assert.deepEqual(coded.categorical.map((c) => c.column).sort(), ['home_ownership', 'purpose']);
+  assert.equal(coded.oneHot.length, 0);
+  const hot = await encodingOf({ text: 'one-hot' });
+  assert.equal(hot.categorical.length, 0);
+  assert.deepEqual(hot.oneHot.map((c) => c.column).sort(), ['home_ownership', 'purpose']);
+  await assert.rejects(encodingOf({ text: 'words' }), /text: "words" is not one of/);
 });

@@ -14,6 +14,7 @@
  * right and everything else (unseen, negative, too large) left; leaf values add up in float32,
  * in tree order, on top of the base margin.
  */
+import { sharedArray } from '../../core/shared-array.js';
 import type { XgbModel } from './model.js';
 
 export interface Forest {
@@ -45,25 +46,21 @@ export interface Forest {
   baseMargin: Float32Array;
 }
 
-function sharedArray<T>(Ctor: new (buffer: SharedArrayBuffer) => T, bytesPerElement: number, length: number): T {
-  return new Ctor(new SharedArrayBuffer(Math.max(1, length) * bytesPerElement));
-}
-
 /** Builds the flat arrays for trees [begin, end) of `model`. */
 export function compileForest(model: XgbModel, begin = 0, end = model.trees.length): Forest {
   const trees = model.trees.slice(begin, end);
   const total = trees.reduce((n, t) => n + t.left.length, 0);
-  const feature = sharedArray(Int32Array, 4, total);
-  const threshold = sharedArray(Float32Array, 4, total);
-  const child = sharedArray(Int32Array, 4, total);
-  const missingRight = sharedArray(Int32Array, 4, total);
-  const leafValue = sharedArray(Float32Array, 4, total);
-  const catStart = sharedArray(Int32Array, 4, total);
-  const catLength = sharedArray(Int32Array, 4, total);
+  const feature = sharedArray(Int32Array, total);
+  const threshold = sharedArray(Float32Array, total);
+  const child = sharedArray(Int32Array, total);
+  const missingRight = sharedArray(Int32Array, total);
+  const leafValue = sharedArray(Float32Array, total);
+  const catStart = sharedArray(Int32Array, total);
+  const catLength = sharedArray(Int32Array, total);
   const words: number[] = [];
-  const roots = sharedArray(Int32Array, 4, trees.length);
-  const depth = sharedArray(Int32Array, 4, trees.length);
-  const treeGroup = sharedArray(Int32Array, 4, trees.length);
+  const roots = sharedArray(Int32Array, trees.length);
+  const depth = sharedArray(Int32Array, trees.length);
+  const treeGroup = sharedArray(Int32Array, trees.length);
   let hasCategorical = false;
   let next = 0;
   trees.forEach((tree, i) => {
@@ -106,9 +103,9 @@ export function compileForest(model: XgbModel, begin = 0, end = model.trees.leng
     }
     next = allocated;
   });
-  const catWords = sharedArray(Uint32Array, 4, words.length);
+  const catWords = sharedArray(Uint32Array, words.length);
   catWords.set(words.map((w) => w >>> 0));
-  const chunkDepth = sharedArray(Int32Array, 4, Math.ceil(trees.length / 8));
+  const chunkDepth = sharedArray(Int32Array, Math.ceil(trees.length / 8));
   depth.forEach((d, i) => (chunkDepth[i >> 3] = Math.max(chunkDepth[i >> 3], d)));
   return {
     feature,

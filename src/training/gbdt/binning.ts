@@ -6,7 +6,7 @@
  * partitions bit for bit.
  */
 import { invalidArgument } from '../../core/errors.js';
-import { shared } from './hist-threads.js';
+import { sharedArray } from '../../core/shared-array.js';
 
 export interface BinCuts {
   /**
@@ -159,7 +159,7 @@ export function binMatrix(x: Float32Array, rows: number, numFeature: number, cut
   const { values, offsets } = cuts;
   const missing = offsets[numFeature];
   // Shared, so a helper thread of the fit reads the same bins.
-  const bins = missing < 0xffff ? shared(Uint16Array, rows * numFeature) : shared(Uint32Array, rows * numFeature);
+  const bins = missing < 0xffff ? sharedArray(Uint16Array, rows * numFeature) : sharedArray(Uint32Array, rows * numFeature);
   for (let f = 0; f < numFeature; f++) {
     const lo0 = offsets[f];
     const last = offsets[f + 1] - 1;

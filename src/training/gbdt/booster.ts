@@ -12,7 +12,8 @@ import { binMatrix, computeCuts } from './binning.js';
 import { MAXIMIZED, baseMargin, computeGradients, evalMetric, transformMargins } from './objectives.js';
 import type { EvalMetric, GbdtParams } from './params.js';
 import { TreeGrower, addTreeBinned, type Tree } from './tree.js';
-import { defaultThreads, HistThreads, shared } from './hist-threads.js';
+import { sharedArray } from '../../core/shared-array.js';
+import { defaultThreads, HistThreads } from './hist-threads.js';
 
 export interface GbdtModel {
   params: GbdtParams;
@@ -128,7 +129,7 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
   const weights = rowWeights(data, options.classWeights);
   const grad = new Float64Array(n * k);
   const hess = new Float64Array(n * k);
-  const rowBuffer = shared(Uint32Array, n);
+  const rowBuffer = sharedArray(Uint32Array, n);
   const threads = (options.threads ?? defaultThreads(n, data.numFeature)) > 1 ? await HistThreads.start(trainBins, grower.gh, rowBuffer, cuts.offsets) : undefined;
   if (threads) grower.useThreads(threads);
   try {

@@ -9,17 +9,19 @@
  */
 import { availableParallelism } from 'node:os';
 import { once } from 'node:events';
-import type { Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
+import { sharedArray } from '../../core/shared-array.js';
 import { spawnModuleWorker } from '../../core/workers.js';
 import type { BinnedMatrix } from './binning.js';
 
-/** Slots of the control array: job number (-1 ends the thread), row range, feature count, finished job, failure flag. */
+/** Slots of the control array: job number (-1 ends the thread), row range, feature count, finished job, failure flag, whether the thread runs. */
 export const JOB = 0;
 export const BEGIN = 1;
 export const END = 2;
 export const COUNT = 3;
 export const DONE = 4;
 export const FAILED = 5;
+export const ALIVE = 6;
 
 export interface HistWorkerData {
   control: Int32Array;
@@ -30,6 +32,8 @@ export interface HistWorkerData {
   side: Float64Array;
   features: Int32Array;
   offsets: Uint32Array;
+  /** Where the thread sends a failed job's error. */
+  errors: MessagePort;
 }
 
 /** Cells (rows × features) a fit needs before a helper thread pays for its start. */
@@ -39,41 +43,65 @@ const MIN_NODE_CELLS = 1 << 16;
 
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './hist-worker.ts' : './hist-worker.js', import.meta.url);
 
-/** A typed array of `length` elements in shared memory. */
-export function shared<T>(Kind: { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, length: number): T {
-  return new Kind(new SharedArrayBuffer(length * Kind.BYTES_PER_ELEMENT));
-}
+/** How long collect blocks before it looks again whether the thread still runs. */
+const WAIT_MS = 1000;
 
 /** Threads a fit uses by default: two on a machine with two cores or more once the data is large. */
 export const defaultThreads = (rows: number, numFeature: number): number => (availableParallelism() >= 2 && rows * numFeature >= MIN_FIT_CELLS ? 2 : 1);
 
 export class HistThreads {
+  /** Jobs posted to helper threads in this process (so tests can tell the threads really shared the work). */
+  static posted = 0;
   private job = 0;
   private readonly features: Int32Array;
+  /** An error the thread emitted (it ran out of memory, say), kept so it is reported rather than thrown at the process. */
+  private failure: Error | undefined;
 
   private constructor(
     private readonly worker: Worker,
     private readonly data: HistWorkerData,
+    private readonly errors: MessagePort,
   ) {
     this.features = data.features;
+    worker.on('error', (err) => (this.failure ??= err));
+    // A fit that ends without close (it threw in between) must not keep the process alive.
+    worker.unref();
   }
 
   /** Starts the helper over shared bins, gradients (gh) and row order; the buffers must be shared. */
   static async start(matrix: BinnedMatrix, gh: Float64Array, rows: Uint32Array, offsets: Uint32Array): Promise<HistThreads> {
+    const { port1, port2 } = new MessageChannel();
     const data: HistWorkerData = {
-      control: shared(Int32Array, 8),
+      control: sharedArray(Int32Array, 8),
       bins: matrix.bins,
       numFeature: matrix.numFeature,
       gh,
       rows,
-      side: shared(Float64Array, (matrix.missing + 1) * 2),
-      features: shared(Int32Array, matrix.numFeature),
+      side: sharedArray(Float64Array, (matrix.missing + 1) * 2),
+      features: sharedArray(Int32Array, matrix.numFeature),
       offsets,
+      errors: port2,
     };
+    data.control[ALIVE] = 1;
     const worker = spawnModuleWorker(WORKER_URL);
-    worker.postMessage(data);
-    await once(worker, 'message');
-    return new HistThreads(worker, data);
+    const settled = new AbortController();
+    try {
+      worker.postMessage(data, [port2]);
+      // A thread that fails to start (its module does not load) exits instead of answering.
+      await Promise.race([
+        once(worker, 'message', { signal: settled.signal }),
+        once(worker, 'exit', { signal: settled.signal }).then(([code]) => {
+          throw new Error(`the histogram thread of the fit exited with code ${code as number} before it started`);
+        }),
+      ]);
+    } catch (err) {
+      port1.close();
+      await worker.terminate();
+      throw err;
+    } finally {
+      settled.abort();
+    }
+    return new HistThreads(worker, data, port1);
   }
 
   /** Whether a node of this many rows and features is worth splitting between the threads. */
@@ -88,6 +116,7 @@ export class HistThreads {
     control[BEGIN] = begin;
     control[END] = end;
     control[COUNT] = features.length;
+    HistThreads.posted++;
     Atomics.store(control, JOB, ++this.job);
     Atomics.notify(control, JOB);
   }
@@ -98,18 +127,25 @@ export class HistThreads {
     for (;;) {
       const done = Atomics.load(control, DONE);
       if (done === this.job) break;
-      Atomics.wait(control, DONE, done);
+      if (Atomics.load(control, ALIVE) === 0) throw this.failed('stopped');
+      Atomics.wait(control, DONE, done, WAIT_MS);
     }
-    if (control[FAILED] === 1) throw new Error('the histogram thread of the fit failed');
+    if (control[FAILED] === 1) throw this.failed('failed');
     for (let j = 0; j < features.length; j++) {
       const from = offsets[features[j]] << 1;
       hist.set(side.subarray(from, offsets[features[j] + 1] << 1), from);
     }
   }
 
+  private failed(how: string): Error {
+    const reason = (receiveMessageOnPort(this.errors)?.message as string | undefined) ?? this.failure?.message;
+    return new Error(`the histogram thread of the fit ${how}${reason ? `: ${reason}` : ''}`);
+  }
+
   async close(): Promise<void> {
     Atomics.store(this.data.control, JOB, -1);
     Atomics.notify(this.data.control, JOB);
+    this.errors.close();
     await this.worker.terminate();
   }
 }

@@ -6,9 +6,15 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { HistWorkerData } from './hist-threads.js';
-import { JOB, BEGIN, END, COUNT, DONE, FAILED } from './hist-threads.js';
+import { JOB, BEGIN, END, COUNT, DONE, FAILED, ALIVE } from './hist-threads.js';
 
-const { control, bins, numFeature, gh, rows, side, features, offsets } = await new Promise<HistWorkerData>((resolve) => parentPort!.once('message', resolve));
+const { control, bins, numFeature, gh, rows, side, features, offsets, errors } = await new Promise<HistWorkerData>((resolve) => parentPort!.once('message', resolve));
+// The fitting thread blocks (synchronously) on this thread's jobs: however the thread ends, even
+// by an exception outside a job, it must be woken to see it, not hang.
+process.on('exit', () => {
+  Atomics.store(control, ALIVE, 0);
+  Atomics.notify(control, DONE);
+});
 parentPort!.postMessage('ready');
 /** One job: the features' bins zeroed, then every row's gradient added to its bins (a function, so V8 optimises it as a whole). */
 function build(begin: number, end: number, nf: number): void {
@@ -33,10 +39,12 @@ for (;;) {
   if (seen < 0) break;
   try {
     build(control[BEGIN], control[END], control[COUNT]);
-  } catch {
-    // The fitting thread is blocked waiting for this job: it must hear of the failure, not hang.
+  } catch (err) {
+    // Read synchronously (receiveMessageOnPort) by the blocked fitting thread, which throws it.
+    errors.postMessage((err as Error)?.stack ?? String(err));
     control[FAILED] = 1;
+  } finally {
+    Atomics.store(control, DONE, seen);
+    Atomics.notify(control, DONE);
   }
-  Atomics.store(control, DONE, seen);
-  Atomics.notify(control, DONE);
 }

@@ -6,7 +6,8 @@
  * `hist` driver does, with XGBoost's gain, weight and validity rules.
  */
 import type { BinCuts, BinnedMatrix } from './binning.js';
-import { shared, type HistThreads } from './hist-threads.js';
+import { sharedArray } from '../../core/shared-array.js';
+import type { HistThreads } from './hist-threads.js';
 import type { GbdtParams } from './params.js';
 
 /** XGBoost's kRtEps: a split must reduce the loss by more than this. */
@@ -111,7 +112,7 @@ export class TreeGrower {
     private readonly params: GbdtParams,
   ) {
     this.scratch = new Uint32Array(data.rows);
-    this.gh = shared(Float64Array, data.rows * 2);
+    this.gh = sharedArray(Float64Array, data.rows * 2);
     this.totalBins = cuts.offsets[data.numFeature];
   }
 

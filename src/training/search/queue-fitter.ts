@@ -26,9 +26,16 @@ const PREFIX = 'modelport';
 const DATA_TTL_SECONDS = 86_400;
 /** A worker that hears nothing from the study for this long takes it for dead and stops the trial. */
 const ANSWER_TIMEOUT_SECONDS = 300;
+/**
+ * Version of the trial protocol (task, round messages, reply lists). A worker or study that does
+ * not speak the other's version refuses its messages: otherwise the worker waits on lists the
+ * study never writes, takes the silence for a prune, and every trial ends pruned.
+ */
+export const TRIAL_PROTOCOL = 2;
 
 export interface TrialTask {
   kind: 'trial';
+  protocol: number;
   /** Redis key of the v8-serialised {train, valid}. */
   dataKey: string;
   resolved: ResolvedParams;
@@ -40,6 +47,7 @@ export interface TrialTask {
 
 /** What a worker publishes after each round: its attempt (one per run of the trial) and the round. */
 interface RoundMessage {
+  protocol: number;
   attempt: string;
   report: RoundReport;
 }
@@ -101,30 +109,50 @@ export class QueueFitter {
   readonly fit: Fitter = async (resolved, train, options = {}) => {
     const dataKey = await this.store(train, options.valid);
     const id = randomUUID();
-    const task: TrialTask = { kind: 'trial', dataKey, resolved, rounds: `${PREFIX}:${this.name}:trial:${id}:rounds`, stop: `${PREFIX}:${this.name}:trial:${id}:stop` };
+    const task: TrialTask = { kind: 'trial', protocol: TRIAL_PROTOCOL, dataKey, resolved, rounds: `${PREFIX}:${this.name}:trial:${id}:rounds`, stop: `${PREFIX}:${this.name}:trial:${id}:stop` };
     // Rounds are answered in order, each once the study (curve, pruner) has handled it; a
     // restarted attempt's repeated rounds get the answers already given.
+    // The chain never rejects (nothing awaits it before the job ends): the first failure, of the
+    // study's round handler or of Redis, is kept and thrown once the job is over, and from then on
+    // every round is answered "stop" so the worker ends the trial instead of fitting on.
     let chain = Promise.resolve();
+    let failure: { error: unknown } | undefined;
     const answered: boolean[] = [];
     const replyLists = new Set<string>();
-    this.listeners.set(task.rounds, ({ attempt, report }) => {
-      chain = chain.then(async () => {
-        const prune = report.round < answered.length ? answered[report.round] : (answered[report.round] = (await options.onRound?.(report)) === true);
-        const list = `${task.stop}:${attempt}`;
-        replyLists.add(list);
-        await this.redis.multi().rpush(list, prune ? '1' : '0').expire(list, DATA_TTL_SECONDS).exec();
-      });
+    this.listeners.set(task.rounds, ({ protocol, attempt, report }) => {
+      const list = `${task.stop}:${attempt}`;
+      replyLists.add(list);
+      chain = chain
+        .then(async () => {
+          let prune = true;
+          if (protocol !== TRIAL_PROTOCOL) failure ??= { error: new ModelportError('FailedPrecondition', `queue: a worker speaks trial protocol ${String(protocol)}, this study ${TRIAL_PROTOCOL}; run the same modelport version on both`) };
+          else if (!failure) {
+            try {
+              prune = report.round < answered.length ? answered[report.round] : (answered[report.round] = (await options.onRound?.(report)) === true);
+            } catch (error) {
+              failure = { error };
+            }
+          }
+          await this.redis.multi().rpush(list, prune ? '1' : '0').expire(list, DATA_TTL_SECONDS).exec();
+        })
+        .catch((error: unknown) => {
+          failure ??= { error };
+        });
     });
     await this.subscriber.subscribe(task.rounds);
     try {
       const result = await this.queue.submit(`trial.${id}`, task, new AbortController().signal);
       await chain;
+      if (failure) throw failure.error;
       return deserialize(Buffer.from(result.fitted, 'base64')) as Fitted;
     } catch (err) {
-      throw err instanceof ModelportError ? err : new ModelportError('Internal', `trial on the queue: ${(err as Error).message}`);
+      const first = failure ? failure.error : err;
+      throw first instanceof ModelportError ? first : new ModelportError('Internal', `trial on the queue: ${(first as Error).message}`);
     } finally {
       this.listeners.delete(task.rounds);
       await this.subscriber.unsubscribe(task.rounds);
+      // An answer still on its way would re-create a list deleted before it.
+      await chain;
       if (replyLists.size > 0) await this.redis.del(...replyLists);
     }
   };
@@ -139,6 +167,7 @@ export class QueueFitter {
 
 /** Runs one trial on a worker: reads the data from Redis, fits, reports every round and stops when pruned. */
 export async function runTrialTask(task: TrialTask, redis: Redis, ranOn: string): Promise<TrialResult> {
+  if (task.protocol !== TRIAL_PROTOCOL) throw new Error(`trial task of protocol ${String(task.protocol)}, this worker speaks ${TRIAL_PROTOCOL}: run the same modelport version on the study and its workers`);
   const bytes = await redis.getBuffer(task.dataKey);
   if (!bytes) throw new Error(`trial data ${task.dataKey} is gone from Redis (the study ended or it expired)`);
   const { train, valid } = deserialize(bytes) as { train: TrainingData; valid?: TrainingData };
@@ -146,10 +175,13 @@ export async function runTrialTask(task: TrialTask, redis: Redis, ranOn: string)
   const answers = redis.duplicate();
   const attempt = randomUUID();
   try {
+    // Trials on a worker run side by side (--concurrency) and each already holds a CPU slot, as a
+    // local parallel trial fits on one thread: a histogram thread each would oversubscribe the CPUs.
     const fitted = await fit(task.resolved, train, {
       valid,
+      threads: 1,
       onRound: async (report) => {
-        await redis.publish(task.rounds, JSON.stringify({ attempt, report } satisfies RoundMessage));
+        await redis.publish(task.rounds, JSON.stringify({ protocol: TRIAL_PROTOCOL, attempt, report } satisfies RoundMessage));
         const answer = await answers.blpop(`${task.stop}:${attempt}`, ANSWER_TIMEOUT_SECONDS);
         return answer === null || answer[1] === '1';
       },
