@@ -158,6 +158,20 @@ class Float64Builder {
   }
 }
 
+/**
+ * DuckDB's Node client ends a streamed result that failed part-way (a value that does not parse
+ * or cast, found after the first chunks) exactly as one that is exhausted: fetching gives no
+ * chunk in both cases and the error is not exposed. A reader that streamed `streamed` rows calls
+ * this when it has reason to doubt the end (fewer rows than it expected, or no expectation at
+ * all): the query counted in one statement raises the error itself. Counting every column makes
+ * DuckDB compute each of them without holding any row.
+ */
+export async function checkStreamed(con: DuckDBConnection, sql: string, streamed: number): Promise<void> {
+  const reader = await con.runAndReadAll(`SELECT count(*), count(COLUMNS(*)) FROM (${sql})`);
+  const rows = Number(reader.getRows()[0][0]);
+  if (rows !== streamed) throw new Error(`the reader stopped after ${streamed} of ${rows} rows with no error from DuckDB`);
+}
+
 /** Reads a whole table into memory as typed columns. */
 export async function readTable(path: string, options: ReadTableOptions = {}): Promise<Table> {
   if (!existsSync(path)) throw notFound(`${path}: no such file`);
@@ -205,6 +219,7 @@ export async function readTable(path: string, options: ReadTableOptions = {}): P
         }
         rowCount += chunk.rowCount;
       }
+      await checkStreamed(con, sql, rowCount);
     } catch (err) {
       throw readError(path, format, err);
     }

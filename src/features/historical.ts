@@ -8,6 +8,7 @@
  */
 import { invalidArgument } from '../core/errors.js';
 import { loadColumns, type MemoryColumn } from '../data/memory.js';
+import { checkStreamed } from '../data/read-table.js';
 import { DuckSession, describeSource, readerSql, reading, resolveSource, sqlIdent } from '../data/source.js';
 import { outputNames, type FeatureRef, type FeatureRepo } from './repo.js';
 import { checkColumns } from './online.js';
@@ -171,7 +172,8 @@ async function computeOnDemand(
   );
   const out: Value[][] = refs.map(() => new Array(rowCount));
   const rowIds: number[] = new Array(rowCount);
-  const result = await session.con.stream(`SELECT j.__row, ${[...columns.values()].map((c) => c.sql).join(', ')} FROM __joined j ORDER BY j.__row`);
+  const sql = `SELECT j.__row, ${[...columns.values()].map((c) => c.sql).join(', ')} FROM __joined j ORDER BY j.__row`;
+  const result = await session.con.stream(sql);
   let r = 0;
   for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
     const rows = chunk.getRows();
@@ -187,6 +189,10 @@ async function computeOnDemand(
       refs.forEach((f, k) => (out[k][r] = coerceValue(outputs.get(f.view)![f.feature], f.spec)));
       r++;
     }
+  }
+  if (r < rowCount) {
+    await checkStreamed(session.con, sql, r);
+    throw new Error(`on-demand features: the joined rows gave ${r} of ${rowCount} rows`);
   }
   await loadColumns(session, [{ name: '__row', values: rowIds }, ...refs.map((_, k) => ({ name: `__o${k}`, values: out[k] }))], '__odfv');
 }

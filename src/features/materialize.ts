@@ -3,6 +3,7 @@
  * DuckDB and written to the online store in batches, blindly: the store keeps the newer row.
  */
 import type { DuckDBVector } from '@duckdb/node-api';
+import { checkStreamed } from '../data/read-table.js';
 import { sqlIdent, type DuckSession } from '../data/source.js';
 import type { OnlineStore } from '../storage/online.js';
 import { entityKey, onlineKey, writeRows } from './online.js';
@@ -133,9 +134,7 @@ export async function materializeView(
       next.catch(() => undefined);
     }
     if (streamed < expected) {
-      // The DuckDB binding ends a failed stream as if it were complete (a bad value, an int32
-      // out of range); the query run whole raises the error itself.
-      await src.read(() => session.run(sql));
+      await src.read(() => checkStreamed(session.con, sql, streamed));
       throw new Error(`materialize ${view.spec.name}: the source gave ${streamed} of ${expected} rows`);
     }
   };

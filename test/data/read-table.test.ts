@@ -89,6 +89,13 @@ describe('readTable', () => {
     await rejectsWith(readTable(dir), 'InvalidArgument', /is a directory/);
   });
 
+  test('a value that does not parse far past the sniffed rows fails the read instead of ending it early', async () => {
+    // DuckDB's Node client ends a stream that failed after its first chunks as if it were complete.
+    const lines = ['id,x'];
+    for (let i = 0; i < 150_000; i++) lines.push(`${i},${i === 140_000 ? 'abc' : i}`);
+    await rejectsWith(readTable(file('late-text.csv', `${lines.join('\n')}\n`)), 'InvalidArgument', /late-text\.csv: cannot read as csv: .*line:? 140002/i);
+  });
+
   test('format from the extension', () => {
     assert.equal(tableFormatOf('a/b.CSV'), 'csv');
     assert.equal(tableFormatOf('x.ndjson'), 'jsonl');

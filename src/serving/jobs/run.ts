@@ -12,7 +12,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
 import { invalidArgument, notFound } from '../../core/errors.js';
 import { collectYoung } from '../../core/gc.js';
-import { describe, readError, readerSql, sqlIdent, sqlString, tableFormatOf, type TableFormat } from '../../data/read-table.js';
+import { checkStreamed, describe, readError, readerSql, sqlIdent, sqlString, tableFormatOf, type TableFormat } from '../../data/read-table.js';
 import type { Batch, Signature } from '../../models/index.js';
 import { inputRows } from './count.js';
 import { csvHeader, encodeChunk, outputLayout, type OutputColumn, type OutputFormat } from './encode.js';
@@ -276,6 +276,7 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
       throw err;
     }
     hooks.signal?.throwIfAborted();
+    if (seen.rows < total) await checkStreamed(con, sql, seen.rows).catch((err) => Promise.reject(readError(input, inputFormat, err)));
     const layout = parts.layout;
     if (!layout || seen.rows === 0) throw invalidArgument(`--input: ${input} has no rows to score`);
     const chunks = Math.ceil(seen.rows / chunkRows);

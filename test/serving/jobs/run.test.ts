@@ -51,6 +51,19 @@ describe('batch jobs', () => {
     assert.match(csvOutputs[0].toString().split('\n')[8], /^"c, ""7""",7,/);
   });
 
+  test('a value that does not parse far into the input fails the job instead of cutting its output short', async () => {
+    // DuckDB's Node client ends a stream that failed after its first chunks as if it were complete.
+    const big = await makeInputs(tempDir('mpjobs-late'), 1300);
+    const lines = readFileSync(big.csv, 'utf8').split('\n');
+    const cells = lines[140_001].split(',');
+    cells[cells.length - 30] = 'abc';
+    lines[140_001] = cells.join(',');
+    writeFileSync(big.csv, lines.join('\n'));
+    const output = join(dir, 'late.csv');
+    await assert.rejects(runBatchJob({ deployment: 'cancer', input: big.csv, output, keep: ['id', 'customer'], chunkRows: 10_000 }, scorer), /input\.csv: cannot read as csv: .*line:? 140002/i);
+    assert.equal(existsSync(output), false, 'no output is written');
+  });
+
   test('columns are checked before any work, naming every missing, extra and mistyped one', async () => {
     const [header, ...rows] = readFileSync(inputs.csv, 'utf8').trim().split('\n');
     const cols = header.split(',');
