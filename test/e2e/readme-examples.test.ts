@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -43,20 +43,25 @@ test('every README shell example runs, in order, on a fresh data folder', { time
   writeFileSync(join(dir, 'examples.sh'), script);
   const env: NodeJS.ProcessEnv = { ...process.env, MODELPORT_PORT: String(ports.main), MODELPORT_LOG_LEVEL: 'warn' };
   for (const k of ['MODELPORT_SERVER', 'MODELPORT_DATA', 'MODELPORT_STORE', 'MLFLOW_TRACKING_URI']) delete env[k];
+  // Output goes to files, not pipes: the Node processes the examples start share bash's stdio and
+  // make it non-blocking, so on a busy machine a full pipe failed bash's own echo with EAGAIN.
+  const out = openSync(join(dir, 'stdout.log'), 'w');
+  const err = openSync(join(dir, 'stderr.log'), 'w');
   // Its own process group, so the servers the examples start in the background stop with it.
-  const child = spawn('bash', ['examples.sh'], { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
+  const child = spawn('bash', ['examples.sh'], { cwd: dir, env, detached: true, stdio: ['ignore', out, err] });
+  closeSync(out);
+  closeSync(err);
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   try {
     process.kill(-child.pid!, 'SIGTERM');
   } catch {
     // the group is already gone
   }
+  const stdout = readFileSync(join(dir, 'stdout.log'), 'utf8');
+  const stderr = readFileSync(join(dir, 'stderr.log'), 'utf8');
   const last = [...stderr.matchAll(/>>> (README\.md line \d+)/g)].pop()?.[1] ?? 'the prelude';
-  assert.equal(code, 0, `the example at ${last} failed (exit ${code}); ${ran.length} examples in the script at ${dir}/examples.sh\n--- stderr (end)\n${stderr.slice(-4000)}\n--- stdout (end)\n${stdout.slice(-3000)}`);
+  const failed = existsSync(join(dir, 'failed-command.txt')) ? readFileSync(join(dir, 'failed-command.txt'), 'utf8').trim() : 'unknown';
+  assert.equal(code, 0, `the example at ${last} failed (exit ${code}) in script ${failed}; ${ran.length} examples in the script at ${dir}/examples.sh\n--- stderr (end)\n${stderr.slice(-4000)}\n--- stdout (end)\n${stdout.slice(-3000)}`);
   assert.match(stderr, />>> all examples ran/);
   rmSync(dir, { recursive: true, force: true });
 });

@@ -74,6 +74,8 @@ export function examplesScript(examples: Example[], options: ScriptOptions): { s
   const ran = examples.filter((e) => !e.skip && (options.slow || !e.slow));
   const prelude = [
     'set -e',
+    // The command that failed, for the test's message (what the README example printed may still be in a pipe).
+    `trap 'echo "line $LINENO: $BASH_COMMAND (exit $?)" > failed-command.txt' ERR`,
     `modelport() { ${options.cli} "$@"; }`,
     'npx() { if [ "$1" = modelport ]; then shift; modelport "$@"; else command npx "$@"; fi; }',
     'curl() { case " $* " in *" -sf "*|*" -f "*) command curl "$@" ;; *) command curl --fail-with-body "$@" ;; esac; }',
