@@ -6,10 +6,11 @@
 import { mkdirSync, accessSync, constants } from 'node:fs';
 import { dirname } from 'node:path';
 import { userInfo } from 'node:os';
-import { CompiledQuery, Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type Migration } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, PostgresAdapter, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type Migration } from 'kysely';
 import Database from 'better-sqlite3';
 import type { StoreUri } from '../config.js';
 import { invalidArgument, unavailable } from '../core/errors.js';
+import { SchemaSafePostgresDialect } from './pg-introspector.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -176,7 +177,7 @@ async function openPostgres(url: string, schema: string | undefined): Promise<Me
     if (safe.password) safe.password = '***';
     throw unavailable(`--store: cannot reach PostgreSQL at ${safe.host}${safe.pathname}: ${describePgError(err)}`);
   }
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<any>({ dialect: new SchemaSafePostgresDialect({ pool }) });
   return {
     dialect: 'postgres',
     schema,
@@ -223,27 +224,10 @@ export async function migrate(store: MetadataStore, migrations: Migrations): Pro
     // installations that share one database from seeing each other's migration tables.
     migrationTableSchema: store.schema,
   });
-  // Kysely finds its migration tables by reading the catalog of every schema; on PostgreSQL that
-  // read fails when another installation drops its schema at that moment: 3F000 for the schema,
-  // or 42P01 naming the other installation's table (the catalog query resolves each table's
-  // serial sequences by name). Each migration runs in a transaction, so trying again is safe.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const { error } = await migrator.migrateToLatest();
-      if (error) throw error;
-      const applied = await migrator.getMigrations();
-      return applied.filter((m) => m.executedAt).map((m) => m.name).sort().at(-1);
-    } catch (err) {
-      if (attempt >= 8 || !isCatalogRace(err, store.schema)) throw err;
-    }
-  }
-}
-
-function isCatalogRace(err: unknown, ownSchema: string | undefined): boolean {
-  const { code, message } = err as { code?: string; message?: string };
-  if (code === '3F000') return true;
-  // A missing relation of our own schema is a real error, not another installation's drop.
-  return code === '42P01' && !(ownSchema && message?.includes(`"${ownSchema}.`));
+  const { error } = await migrator.migrateToLatest();
+  if (error) throw error;
+  const applied = await migrator.getMigrations();
+  return applied.filter((m) => m.executedAt).map((m) => m.name).sort().at(-1);
 }
 
 /** True for a unique or primary-key violation on either engine. */
