@@ -223,7 +223,6 @@ async function upgrade(storeUri: string, cleanup: () => Promise<void>): Promise<
       .execute();
 
     await migrate(metadata, { ...coreMigrations, ...monitoringMigrations });
-    // (Not through catalog introspection: it reads every schema, and other test processes drop theirs meanwhile.)
     await assert.rejects(metadata.db.selectFrom('mon_prediction').selectAll().execute(), /mon_prediction/, 'the row table is gone');
     const service = new MonitoringService({ config: { store }, metadata, blobs, clock: new ManualClock(T0 + 2000) }, { tickMs: false, log: { writer: 'inline' } });
     await service.start();
