@@ -8,6 +8,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, basename } from 'node:path';
 import type { DuckDBInstance, DuckDBConnection } from '@duckdb/node-api';
 import { invalidArgument, notFound } from '../core/errors.js';
+import { knownRows } from './row-count.js';
 
 export type TableFormat = 'csv' | 'jsonl' | 'parquet';
 
@@ -204,6 +205,7 @@ export async function readTable(path: string, options: ReadTableOptions = {}): P
     const text = exprs.map((e) => (e.numeric ? undefined : ([] as (string | null)[])));
     let rowCount = 0;
     try {
+      const expected = await knownRows(con, from, path, format);
       const result = await con.stream(sql);
       for (;;) {
         const chunk = await result.fetchChunk();
@@ -219,7 +221,8 @@ export async function readTable(path: string, options: ReadTableOptions = {}): P
         }
         rowCount += chunk.rowCount;
       }
-      await checkStreamed(con, sql, rowCount);
+      // A second scan only when the file's own count does not vouch for the stream's end.
+      if (rowCount !== expected) await checkStreamed(con, sql, rowCount);
     } catch (err) {
       throw readError(path, format, err);
     }

@@ -9,10 +9,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SelectQueryNode, type KyselyPlugin } from 'kysely';
 import { ManualClock } from '../../src/core/clock.js';
-import { createPlatform, type Platform } from '../../src/platform.js';
+import type { Platform } from '../../src/platform.js';
 import { LoggedModels } from '../../src/tracking/logged-models.js';
-import { testConfig, testPlatform } from '../helpers/platform.js';
-import { dropSchema, freshPostgresUri, postgresSkip } from '../helpers/services.js';
+import { testPlatform, withTwoPostgresPlatforms } from '../helpers/platform.js';
+import { postgresSkip } from '../helpers/services.js';
 
 test('logged models: existence checks, params and tags per model in search, MLflow order, run inputs and outputs, registrations', async () => {
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
@@ -199,14 +199,5 @@ test('logged models refuse deleted models, list registrations safely, order expe
 test('the same on PostgreSQL, registrations from two processes included', async (t) => {
   const skip = await postgresSkip();
   if (skip) return t.skip(skip);
-  const { uri, schema } = freshPostgresUri();
-  const a = await createPlatform(testConfig({ store: uri }));
-  const b = await createPlatform(testConfig({ store: uri }));
-  try {
-    await guards(a, b);
-  } finally {
-    await a.close();
-    await b.close();
-    await dropSchema(schema);
-  }
+  await withTwoPostgresPlatforms(guards);
 });

@@ -6,8 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPlatform, type Platform } from '../../src/platform.js';
-import { testConfig } from '../helpers/platform.js';
-import { dropSchema, freshPostgresUri, postgresSkip, tempDir } from '../helpers/services.js';
+import { testConfig, withTwoPostgresPlatforms } from '../helpers/platform.js';
+import { postgresSkip, tempDir } from '../helpers/services.js';
 import { isModelportError } from '../../src/core/errors.js';
 
 const TRIALS = 30;
@@ -44,16 +44,7 @@ async function race(a: Platform, b: Platform): Promise<void> {
 test('concurrent param writes on PostgreSQL: one value wins, the other is refused', async (t) => {
   const skip = await postgresSkip();
   if (skip) return t.skip(skip);
-  const { uri, schema } = freshPostgresUri();
-  const a = await createPlatform(testConfig({ store: uri }));
-  const b = await createPlatform(testConfig({ store: uri }));
-  try {
-    await race(a, b);
-  } finally {
-    await a.close();
-    await b.close();
-    await dropSchema(schema);
-  }
+  await withTwoPostgresPlatforms(race);
 });
 
 test('concurrent param writes on SQLite: one value wins, the other is refused', async () => {

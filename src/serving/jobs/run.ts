@@ -14,7 +14,7 @@ import { invalidArgument, notFound } from '../../core/errors.js';
 import { collectYoung } from '../../core/gc.js';
 import { checkStreamed, describe, readError, readerSql, sqlIdent, sqlString, tableFormatOf, type TableFormat } from '../../data/read-table.js';
 import type { Batch, Signature } from '../../models/index.js';
-import { inputRows } from './count.js';
+import { inputRows } from '../../data/row-count.js';
 import { csvHeader, encodeChunk, outputLayout, type OutputColumn, type OutputFormat } from './encode.js';
 import { JobParts, syncDir, workDirOf } from './parts.js';
 import { planColumns, type ChunkColumn } from './plan.js';

@@ -1,0 +1,44 @@
+/**
+ * How many rows a table file has, before or without reading it: for a batch job's progress and
+ * ETA, and for a streamed read to know it got every row. Parquet keeps the count in its footer.
+ * Counting a CSV or JSON Lines file through DuckDB parses it whole, a second time: a quarter of a
+ * CSV job's CPU and ~150 MiB of peak memory at 1M rows. Its line breaks say the same when no
+ * quote can hide one (JSON strings escape theirs); a CSV file with a quote is left to DuckDB.
+ */
+import { createReadStream } from 'node:fs';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { TableFormat } from './read-table.js';
+
+const NEWLINE = 0x0a;
+const QUOTE = 0x22;
+
+/** Records (non-empty lines) in a text file; undefined for a CSV file holding a quote. */
+async function countLines(path: string, format: TableFormat): Promise<number | undefined> {
+  let lines = 0;
+  let last = NEWLINE;
+  for await (const buf of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    if (format !== 'jsonl' && buf.indexOf(QUOTE) >= 0) return undefined;
+    for (let i = buf.indexOf(NEWLINE); i >= 0; i = buf.indexOf(NEWLINE, i + 1)) {
+      // An empty line (a second break in a row, also across buffers) holds no record.
+      const before = i > 0 ? buf[i - 1] : last;
+      if (before !== NEWLINE && !(before === 0x0d && (i > 1 ? buf[i - 2] : last) === NEWLINE)) lines++;
+    }
+    if (buf.length > 0) last = buf[buf.length - 1];
+  }
+  return last === NEWLINE ? lines : lines + 1;
+}
+
+/**
+ * The rows of `from` (a DuckDB reader of `path`) where they can be known without parsing it:
+ * exact for Parquet, from line breaks where they tell; undefined otherwise.
+ */
+export async function knownRows(con: DuckDBConnection, from: string, path: string, format: TableFormat): Promise<number | undefined> {
+  if (format === 'parquet') return Number((await con.runAndReadAll(`SELECT count(*) FROM ${from}`)).getRowsJS()[0][0]);
+  const lines = await countLines(path, format);
+  return lines === undefined ? undefined : Math.max(0, format === 'csv' ? lines - 1 : lines);
+}
+
+/** The rows of `from`: `knownRows`, or DuckDB's count when only a full parse can tell. */
+export async function inputRows(con: DuckDBConnection, from: string, path: string, format: TableFormat): Promise<number> {
+  return (await knownRows(con, from, path, format)) ?? Number((await con.runAndReadAll(`SELECT count(*) FROM ${from}`)).getRowsJS()[0][0]);
+}
