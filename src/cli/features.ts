@@ -112,13 +112,13 @@ export function registerFeaturesCommand(program: Command): Command {
 
   features
     .command('historical')
-    .description('point-in-time correct features for the rows of an entity file, written as CSV or Parquet')
+    .description('point-in-time correct features for the rows of an entity file, written as CSV, Parquet or Arrow IPC')
     .requiredOption('--entities <file>', 'entity rows: join keys, an event time column, request values (CSV or Parquet)')
     .option('--features <refs>', 'VIEW:FEATURE,... (or VIEW for all its features)')
     .option('--feature-service <name>', 'the features of a feature service')
     .option('--timestamp-column <name>', "the entity file's event time column", 'event_timestamp')
-    .requiredOption('--output <file>', 'result file (.csv or .parquet)')
-    .option('--register <dataset>', 'also register the result as a version of this dataset')
+    .requiredOption('--output <file>', 'result file (.csv, .parquet, or .arrow / .feather for Arrow IPC)')
+    .option('--register <dataset>', 'also register the result (CSV or Parquet) as a version of this dataset')
     .option('--json', 'print the result as JSON')
     .action(async (flags: { entities: string; features?: string; featureService?: string; timestampColumn: string; output: string; register?: string; json?: boolean }, command: Command) => {
       const options = { ...selection(flags), timestampColumn: flags.timestampColumn, registerAs: flags.register };

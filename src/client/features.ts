@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import type { ModelportClient } from './client.js';
 import { decodeResponse } from './client.js';
 import { InjectTransport } from './transport.js';
-import type { ApplyResult, FeatureRepoSpec, OnlineResponse, Plan, Value } from '../features/types.js';
+import { historicalFormatOf, type ApplyResult, type FeatureRepoSpec, type OnlineResponse, type Plan, type Value } from '../features/types.js';
 import type { ConsistencyReport, FreshnessEntry, HistoricalFileResult } from '../features/service.js';
 import type { ViewMaterialization } from '../features/materialize.js';
 
@@ -65,11 +65,11 @@ export class FeaturesClient {
   }
 
   /**
-   * Training data into `outputPath` (.csv or .parquet). Embedded, `entities` is a file path read
+   * Training data into `outputPath` (.csv, .parquet, or .arrow / .feather for an Arrow IPC file). Embedded, `entities` is a file path read
    * in place; over HTTP it is the entity rows as columns (read the file first).
    */
   async historicalToFile(entities: string | Record<string, Value[]>, outputPath: string, options: HistoricalFileOptions): Promise<HistoricalFileResult> {
-    const format = /\.(parquet|pq)$/i.test(outputPath) ? 'parquet' : 'csv';
+    const format = historicalFormatOf(outputPath);
     if (typeof entities === 'string') {
       return this.client.request({
         method: 'POST',

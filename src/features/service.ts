@@ -14,6 +14,7 @@ import type { Clock } from '../core/clock.js';
 import { failedPrecondition, invalidArgument, notFound } from '../core/errors.js';
 import { parseVersionRef, type DatasetsService, type RegisterResult } from '../data/index.js';
 import { DuckSession, sqlIdent, sqlString } from '../data/source.js';
+import { writeArrowFile } from '../data/arrow-file.js';
 import type { MetadataStore } from '../storage/metadata.js';
 import type { OnlineStore } from '../storage/online.js';
 import type { BlobStore } from '../storage/blobs.js';
@@ -32,7 +33,7 @@ import { FeatureRepo, type FeatureRef } from './repo.js';
 import { checkSourceColumns, openSource, type DatasetFiles } from './sources.js';
 import type { FeatureTables } from './tables.js';
 import { coerceValue } from './transforms.js';
-import type { ApplyResult, FeatureRepoSpec, OnlineResponse, Plan, RegistryVersion, Value } from './types.js';
+import { historicalFormatOf, type ApplyResult, type FeatureRepoSpec, type HistoricalFormat, type OnlineResponse, type Plan, type RegistryVersion, type Value } from './types.js';
 
 export interface FeaturesDeps {
   metadata: MetadataStore;
@@ -63,7 +64,7 @@ export interface HistoricalOptions extends FeatureSelection {
 
 export interface HistoricalFileResult {
   path: string;
-  format: 'csv' | 'parquet';
+  format: HistoricalFormat;
   rowCount: number;
   columns: string[];
   registryVersion: number;
@@ -225,16 +226,20 @@ export class FeaturesService {
     return { repo, refs: repo.resolveFeatures(sel.features, sel.featureService), version };
   }
 
-  /** Point-in-time correct features for the entity rows, written to a CSV or Parquet file. */
-  async historicalToFile(opts: HistoricalOptions, output: { path: string; format?: 'csv' | 'parquet'; registerAs?: string; creator?: string }): Promise<HistoricalFileResult> {
-    const format = output.format ?? (/\.(parquet|pq)$/i.test(output.path) ? 'parquet' : 'csv');
+  /** Point-in-time correct features for the entity rows, written to a CSV, Parquet or Arrow IPC file. */
+  async historicalToFile(opts: HistoricalOptions, output: { path: string; format?: HistoricalFormat; registerAs?: string; creator?: string }): Promise<HistoricalFileResult> {
+    const format = output.format ?? historicalFormatOf(output.path);
+    if (format === 'arrow' && output.registerAs) {
+      throw invalidArgument('register_as: an Arrow file cannot be registered as a dataset version (datasets are CSV, JSON Lines or Parquet); write .parquet to register it');
+    }
     const { repo, refs, version } = await this.select(opts);
     const session = await this.session();
     let plan;
     const tmp = `${output.path}.${process.pid}.tmp`;
     try {
       plan = await buildHistorical(session, repo, { entities: opts.entities, features: refs, timestampColumn: opts.timestampColumn }, this.datasetFiles);
-      await session.run(`COPY (${plan.sql}) TO ${sqlString(tmp)} (FORMAT ${format === 'csv' ? "CSV, HEADER true, DATEFORMAT '%Y-%m-%d', TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%S.%fZ'" : 'PARQUET'})`);
+      if (format === 'arrow') await writeArrowFile(session.con, plan.sql, tmp, plan.rowCount);
+      else await session.run(`COPY (${plan.sql}) TO ${sqlString(tmp)} (FORMAT ${format === 'csv' ? "CSV, HEADER true, DATEFORMAT '%Y-%m-%d', TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%S.%fZ'" : 'PARQUET'})`);
     } catch (err) {
       await rm(tmp, { force: true });
       throw err;

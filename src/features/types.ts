@@ -164,3 +164,12 @@ export interface OnlineResponse {
   metadata: { feature_names: string[] };
   results: { values: Value[]; statuses: FeatureStatus[]; event_timestamps: (string | null)[] }[];
 }
+
+/** The file formats training data is written in. */
+export type HistoricalFormat = 'csv' | 'parquet' | 'arrow';
+
+/** The format a training-data file's name asks for: Parquet and Arrow by extension, else CSV. */
+export function historicalFormatOf(path: string): HistoricalFormat {
+  if (/\.(parquet|pq)$/i.test(path)) return 'parquet';
+  return /\.(arrow|feather|ipc)$/i.test(path) ? 'arrow' : 'csv';
+}

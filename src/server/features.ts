@@ -25,12 +25,13 @@ const Selection = {
   feature_service: Type.Optional(Type.String()),
 };
 const DefinitionBody = Type.Object({ definition: FeatureRepoSchema }, { additionalProperties: false });
+const CONTENT_TYPES = { csv: 'text/csv', parquet: 'application/vnd.apache.parquet', arrow: 'application/vnd.apache.arrow.file' } as const;
 const HistoricalBody = Type.Object(
   {
     ...Selection,
     entities: Columns,
     timestamp_column: Type.Optional(Type.String()),
-    format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv'), Type.Literal('parquet')])),
+    format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv'), Type.Literal('parquet'), Type.Literal('arrow')])),
     register_as: Type.Optional(Type.String({ description: 'also register the result as a version of this dataset' })),
   },
   { additionalProperties: false },
@@ -133,10 +134,10 @@ export const featureRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
     {
       config: { permission: 'read' },
       schema: {
-        summary: 'Point-in-time correct features for entity rows (JSON, or a CSV or Parquet file)',
+        summary: 'Point-in-time correct features for entity rows (JSON, or a CSV, Parquet or Arrow IPC file)',
         tags,
         body: HistoricalBody,
-        response: { 200: Type.Union([Type.Object({ columns: Type.Array(Type.String()), rows: Type.Array(Type.Array(Cell)) }), Type.Unsafe({ description: 'CSV or Parquet bytes' })]) },
+        response: { 200: Type.Union([Type.Object({ columns: Type.Array(Type.String()), rows: Type.Array(Type.Array(Cell)) }), Type.Unsafe({ description: 'CSV, Parquet or Arrow IPC file bytes' })]) },
       },
     },
     async (request, reply) => {
@@ -148,7 +149,8 @@ export const featureRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
         entities: { columns: Object.entries(b.entities).map(([name, values]) => ({ name, values })) },
       };
       if ((b.format ?? 'json') === 'json' && !b.register_as) return features.historical(opts);
-      const format = b.format === 'parquet' ? 'parquet' : 'csv';
+      // JSON with register_as registers a CSV file, and answers with it.
+      const format = b.format === undefined || b.format === 'json' ? 'csv' : b.format;
       const path = join(workDir(platform.config, 'features', 'results'), `${timeOrderedId()}.${format}`);
       const result = await features.historicalToFile(opts, { path, format, registerAs: b.register_as, creator: actor(request) });
       if (result.dataset) reply.header('x-modelport-dataset', `${result.dataset.name}@${result.dataset.version}`);
@@ -157,7 +159,7 @@ export const featureRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
       reply.header('x-modelport-columns', encodeURIComponent(JSON.stringify(result.columns)));
       const stream = createReadStream(path);
       stream.on('close', () => void rm(path, { force: true }));
-      return reply.type(format === 'csv' ? 'text/csv' : 'application/vnd.apache.parquet').send(stream);
+      return reply.type(CONTENT_TYPES[format]).send(stream);
     },
   );
 

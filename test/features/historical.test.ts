@@ -15,6 +15,7 @@ import { ModelportClient, FeaturesClient } from '../../src/client/index.js';
 import { testPlatform, testServer } from '../helpers/platform.js';
 import { dropSchema, POSTGRES_URL, postgresSkip, tempDir } from '../helpers/services.js';
 import pg from 'pg';
+import { tableFromIPC, Type } from 'apache-arrow';
 import { randomBytes } from 'node:crypto';
 
 const DIR = fileURLToPath(new URL('../fixtures/features/', import.meta.url));
@@ -80,6 +81,28 @@ describe('features: historical retrieval matches pandas merge_asof', () => {
     assert.deepEqual(csv.header, expected.header);
     assert.deepEqual(csv.rows.map((r) => r[2]), expected.rows.map((r) => r[2]), 'the entity timestamps are written as given');
     csv.rows.forEach((r, i) => assertSame(r[4] === '' ? null : Number(r[4]), expected.rows[i][4], `csv row ${i + 1}`));
+  });
+
+  test('Arrow IPC output holds what the in-memory answer holds, typed; it cannot be registered', async () => {
+    const dir = tempDir('features-arrow');
+    const f = platform.services.features;
+    const entities = { path: join(DIR, 'entities.csv') };
+    const result = await f.historicalToFile({ entities, featureService: 'all' }, { path: join(dir, 'train.feather') });
+    assert.equal(result.format, 'arrow');
+    assert.equal(result.rowCount, expected.rows.length);
+    const table = tableFromIPC(readFileSync(join(dir, 'train.feather')));
+    assert.deepEqual(table.schema.fields.map((x) => x.name), expected.header);
+    const types = Object.fromEntries(table.schema.fields.map((x) => [x.name, Type[x.type.typeId]]));
+    assert.equal(types.tier, 'Utf8');
+    assert.equal(types.count, 'Int');
+    assert.equal(types.cust__score, 'Float');
+    assert.equal(types.event_timestamp, 'Utf8', 'the entity timestamps are written as given');
+    const columns = expected.header.map((name) => [...table.getChild(name)!].map((v) => (typeof v === 'bigint' ? Number(v) : v)));
+    check({ columns: expected.header, rows: Array.from({ length: table.numRows }, (_, i) => columns.map((c) => c[i])) });
+    await assert.rejects(
+      f.historicalToFile({ entities, featureService: 'all' }, { path: join(dir, 'reg.arrow'), registerAs: 'nope' }),
+      /register_as: an Arrow file cannot be registered as a dataset version/,
+    );
   });
 
   test('bad entity tables are refused with the column named', async () => {

@@ -3,6 +3,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
 import { fileURLToPath } from 'node:url';
 import { ModelportClient, FeaturesClient } from '../../src/client/index.js';
 import { ManualClock } from '../../src/core/clock.js';
@@ -44,6 +45,20 @@ describe('features over HTTP', () => {
     assert.equal(file.registryVersion, 1);
     assert.deepEqual(file.dataset, { name: 'loans_train', version: 1, created: true });
     assert.equal(readFileSync(out, 'utf8').split('\n')[0], 'customer_id,event_timestamp,amount,income,utilization,num_late_payments_90d,avg_balance_30d');
+
+    const arrow = join(tempDir('features-http'), 'train.arrow');
+    const arrowFile = await features.historicalToFile(entities, arrow, { featureService: 'loan_scoring' });
+    assert.equal(arrowFile.format, 'arrow');
+    const table = tableFromIPC(readFileSync(arrow));
+    assert.deepEqual([...table.getChild('utilization')!], [0.3377, 0.3377, null]);
+    assert.deepEqual([...table.getChild('customer_id')!], [11117n, 11117n, 99999n]);
+    const refused = await fetch(`${server.url}/api/v1/features/historical`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ feature_service: 'loan_scoring', entities, format: 'arrow', register_as: 'x' }),
+    });
+    assert.equal(refused.status, 400);
+    assert.match(((await refused.json()) as { error: { message: string } }).error.message, /register_as: an Arrow file cannot be registered/);
 
     const [m] = await features.materialize({ end: '2025-09-01T00:00:00Z' });
     assert.equal(m.rows, 4000);
