@@ -200,6 +200,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
     requestId: requestIdOf,
     isClosing: () => closing,
     authorize: (req, id, deployment) => checkInference(app, platform, req, id, deployment),
+    open: () => !platform.services.security.authRequired(),
   });
   return app;
 }

@@ -1,16 +1,19 @@
 /**
- * Open Inference Protocol V2 inference (`POST /v2/models/{name}[/versions/{v}]/infer`) answered
- * straight from Node's HTTP server, ahead of Fastify's request lifecycle. At full load Fastify's
+ * Open Inference Protocol V2 inference (`POST /v2/models/{name}[/versions/{v}]/infer`) and MLflow
+ * scoring of JSON bodies (`POST /deployments/{name}/invocations`, and `POST /invocations` while
+ * no access check needs a token) answered straight from Node's HTTP server, ahead of Fastify's
+ * request lifecycle. At full load Fastify's
  * per-request work (request and reply objects, hook chains, routing, the body parser's
  * callbacks) cost a one-row prediction about a tenth of its server CPU, measured; this is the
  * route serving traffic takes.
  *
  * Nothing here is a second implementation: the body is read under the same limit, decoded and
- * checked by the same V2 reader (v2-http.ts), run through the same `v2Infer`, answered with the
- * same headers, and errors become answers through the same mapping, with Fastify's own error
+ * checked by the same V2 reader (v2-http.ts) or scoring parser (invocations-json.ts), run through
+ * the same `v2Infer` or `scoreInvocation`, answered with the same headers, and errors become answers through the same mapping, with Fastify's own error
  * codes, so both paths answer alike (test/server/fast-infer.test.ts holds them to it). Whatever
- * this path does not take (another method or content type, a closing server) goes to Fastify
- * untouched, before any of its body is read.
+ * this path does not take (another method or content type, a query string on a scoring request,
+ * which Fastify's schema checks, a closing server) goes to Fastify untouched, before any of its
+ * body is read.
  *
  * A request hook added to the Fastify app does not run for requests answered here: an access
  * check must be added to both (see docs/architecture.md).
@@ -24,8 +27,14 @@ import { WWW_AUTHENTICATE } from './auth.js';
 import { countAnswer, clientOf, headerOf, type ServingInfo } from './serving-http.js';
 import { v2Infer } from './v2.js';
 import { isV2BodyType, readV2Body, v2Reply } from './v2-http.js';
+import { scoreInvocation, soleDeployment, warningHeader } from './invocations.js';
+import { parseScoringBody } from './invocations-json.js';
+import { invalidArgument } from '../core/errors.js';
 
 const INFER_URL = /^\/v2\/models\/([^/?#]+)(?:\/versions\/([^/?#]+))?\/infer(?:\?.*)?$/;
+const SCORING_URL = /^\/(?:deployments\/([^/?#]+)\/)?invocations$/;
+const JSON_TYPE = /^application\/json\s*(?:;\s*charset=utf-8\s*)?$/i;
+const JSON_ANSWER = { 'content-type': 'application/json; charset=utf-8' };
 
 export interface FastInferOptions {
   serving: ServingService;
@@ -34,7 +43,14 @@ export interface FastInferOptions {
   isClosing(): boolean;
   /** The access check (server/auth.ts): a refusal, or nothing; undefined at once when auth is off. */
   authorize?(req: IncomingMessage, id: string, deployment: string): Promise<ModelportError | undefined> | undefined;
+  /**
+   * Whether requests need no token. `/invocations` names no deployment, so Fastify's check of
+   * it differs from the per-deployment one here: it is taken only then.
+   */
+  open?(): boolean;
 }
+
+type Headers = Record<string, string | string[]>;
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => boolean;
 
@@ -42,19 +58,36 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => boolean;
 export function fastInference(app: FastifyInstance, options: FastInferOptions): Handler {
   const { serving, bodyLimit } = options;
 
-  const answer = (res: ServerResponse, id: string, info: ServingInfo, status: number, payload: Buffer, headers: Record<string, string>) => {
+  const answer = (res: ServerResponse, id: string, info: ServingInfo, status: number, payload: Buffer, headers: Headers) => {
     if (info.variant) headers = { ...headers, 'x-modelport-variant': info.variant };
     res.writeHead(status, { 'content-length': payload.length, 'x-request-id': id, ...headers });
     res.end(payload);
     countAnswer(serving, info, status);
   };
 
-  const fail = (req: IncomingMessage, res: ServerResponse, id: string, info: ServingInfo, err: unknown, headers: Record<string, string> = {}) => {
+  const fail = (req: IncomingMessage, res: ServerResponse, id: string, info: ServingInfo, err: unknown, headers: Headers = {}) => {
     const mapped = asModelportError(err, id, app.log);
     const { status, body, retryAfter, contentType } = errorAnswer(app, req.url ?? '', mapped, id);
     const typed = { 'content-type': contentType ?? 'application/json; charset=utf-8', ...headers };
     answer(res, id, info, status, Buffer.from(JSON.stringify(body)), retryAfter ? { ...typed, 'retry-after': retryAfter } : typed);
     if (status >= 500) app.log.error({ reqId: id, method: req.method, url: req.url, status, ms: performance.now() - info.started }, 'request failed');
+  };
+
+  const score = async (req: IncomingMessage, res: ServerResponse, id: string, info: ServingInfo, name: string, raw: Buffer) => {
+    try {
+      const read = parseScoringBody(raw.toString());
+      const body = read instanceof Promise ? await read : read;
+      // What the route's body schema (an object, or CSV text) says of a list. Fastify lets other
+      // values through (null unvalidated, a number or boolean coerced only in its own copy), and
+      // the decoder refuses them.
+      if (Array.isArray(body)) throw invalidArgument('body must be object', { field: 'body' });
+      const client = clientOf(req.headers.authorization, req.socket.remoteAddress ?? '');
+      const header = (h: string) => headerOf(req.headers, h);
+      const { answer: scored, warnings } = await scoreInvocation(serving, { id, client, info, header }, name, body, undefined);
+      answer(res, id, info, 200, Buffer.from(JSON.stringify(scored)), warnings.length === 0 ? JSON_ANSWER : { ...JSON_ANSWER, warning: warnings.map(warningHeader) });
+    } catch (err) {
+      fail(req, res, id, info, err);
+    }
   };
 
   const run = async (req: IncomingMessage, res: ServerResponse, id: string, info: ServingInfo, name: string, version: string | undefined, raw: Buffer) => {
@@ -72,22 +105,36 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
     }
   };
 
+  /** What this path takes of a request: V2 inference, or MLflow scoring of a JSON body; undefined for everything else. */
+  const route = (req: IncomingMessage): { protocol: 'v2' | 'mlflow'; name: string; version?: string } | undefined => {
+    const url = req.url ?? '';
+    const v2 = INFER_URL.exec(url);
+    if (v2) {
+      if (!isV2BodyType(req.headers['content-type'])) return undefined;
+      return { protocol: 'v2', name: decodeURIComponent(v2[1]), version: v2[2] === undefined ? undefined : decodeURIComponent(v2[2]) };
+    }
+    const scoring = SCORING_URL.exec(url);
+    // A declared, non-empty body: Fastify words the empty and chunked ones.
+    if (!scoring || !JSON_TYPE.test(req.headers['content-type'] ?? '') || !(Number(req.headers['content-length']) > 0)) return undefined;
+    if (scoring[1] !== undefined) return { protocol: 'mlflow', name: decodeURIComponent(scoring[1]) };
+    if (!options.open?.() || serving.deploymentNames().length !== 1) return undefined;
+    return { protocol: 'mlflow', name: soleDeployment(serving) };
+  };
+
   return (req, res) => {
-    if (req.method !== 'POST') return false;
-    const match = INFER_URL.exec(req.url ?? '');
-    if (!match || !isV2BodyType(req.headers['content-type']) || options.isClosing()) return false;
-    let name: string;
-    let version: string | undefined;
+    if (req.method !== 'POST' || options.isClosing()) return false;
+    let taken: ReturnType<typeof route>;
     try {
-      name = decodeURIComponent(match[1]);
-      version = match[2] === undefined ? undefined : decodeURIComponent(match[2]);
+      taken = route(req);
     } catch {
       return false;
     }
+    if (!taken) return false;
+    const { protocol, name, version } = taken;
     const id = options.requestId(req.headers['x-request-id']);
-    const info: ServingInfo = { protocol: 'v2', deployment: name, version: '', variant: '', started: performance.now() };
+    const info: ServingInfo = { protocol, deployment: name, version: '', variant: '', started: performance.now() };
     // A body error leaves the rest of the body unread: the connection cannot carry another request.
-    const refuse = (err: unknown, headers: Record<string, string> = {}) => fail(req, res, id, info, err, { ...headers, connection: 'close' });
+    const refuse = (err: unknown, headers: Headers = {}) => fail(req, res, id, info, err, { ...headers, connection: 'close' });
     const declared = Number(req.headers['content-length']);
     if (declared > bodyLimit) {
       refuse(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
@@ -109,7 +156,8 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
         stop();
         if (err) return refuse(Object.assign(err, { statusCode: 400 }));
         if (!Number.isNaN(declared) && received !== declared) return refuse(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
-        void run(req, res, id, info, name, version, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received));
+        const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received);
+        void (protocol === 'v2' ? run(req, res, id, info, name, version, raw) : score(req, res, id, info, name, raw));
       };
       const stop = () => {
         req.removeListener('data', onData);

@@ -10,10 +10,10 @@ import type { ErrorCode } from '../core/errors.js';
 import { invalidArgument, notFound } from '../core/errors.js';
 import type { Platform } from '../platform.js';
 import { VERSION } from '../core/version.js';
-import { decodeCsv, decodeInvocation, encodePredictions, type PredictionsShape } from '../serving/index.js';
+import { decodeCsv, decodeInvocation, encodePredictions, type PredictionsShape, type ServingService } from '../serving/index.js';
 import { addErrorFormat } from './errors.js';
-import { parseScoringJson } from './invocations-json.js';
-import { countServingRequests, inferenceRequest, runInference } from './serving-http.js';
+import { parseScoringBody } from './invocations-json.js';
+import { countServingRequests, inferenceRequest, runInference, type InferenceRequest } from './serving-http.js';
 
 const MLFLOW_CODES: Record<ErrorCode, string> = {
   InvalidArgument: 'BAD_REQUEST',
@@ -61,15 +61,14 @@ export const invocationsRoutes: FastifyPluginAsync<{ platform: Platform }> = asy
   countServingRequests(app, serving, 'mlflow');
   app.addContentTypeParser(['text/csv', 'application/csv'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    const malformed = (err: Error) => done(invalidArgument(`body: malformed JSON (${err.message})`, { field: 'body' }), undefined);
     let value: unknown;
     try {
-      value = parseScoringJson(String(body));
+      value = parseScoringBody(String(body));
     } catch (err) {
-      return malformed(err as Error);
+      return done(err as Error, undefined);
     }
     // The common small body is parsed without a promise to wait on.
-    if (value instanceof Promise) value.then((parsed) => done(null, parsed), malformed);
+    if (value instanceof Promise) value.then((parsed) => done(null, parsed), (err: Error) => done(err, undefined));
     else done(null, value);
   });
   // MLflow's scoring server reads JSON and CSV only; a plain-text body is refused, not read as CSV.
@@ -81,19 +80,9 @@ export const invocationsRoutes: FastifyPluginAsync<{ platform: Platform }> = asy
   );
 
   const score = async (request: FastifyRequest, reply: FastifyReply, deployment: string) => {
-    const warnings: string[] = [];
-    const answer = await runInference(serving, inferenceRequest(request, 'mlflow'), {
-      protocol: 'mlflow',
-      deployment,
-      decode: (signature) => {
-        const body = request.body;
-        warnings.length = 0;
-        return { batch: typeof body === 'string' ? decodeCsv(body, signature, warnings) : decodeInvocation(body, signature, warnings) };
-      },
-      encode: (out, target) => encodePredictions(out, target.version.predictor.flavor, (request.query as { format?: PredictionsShape }).format),
-    });
-    // RFC 7234's Warning header; header values must be Latin-1, so other characters become '?'.
-    for (const w of warnings) reply.header('warning', `299 modelport "${w.replace(/[^\x20-\x7e]|"/g, '?')}"`);
+    const format = (request.query as { format?: PredictionsShape }).format;
+    const { answer, warnings } = await scoreInvocation(serving, inferenceRequest(request, 'mlflow'), deployment, request.body, format);
+    for (const w of warnings) reply.header('warning', warningHeader(w));
     return reply.send(answer);
   };
   const schema = {
@@ -115,16 +104,7 @@ export const invocationsRoutes: FastifyPluginAsync<{ platform: Platform }> = asy
     schema: { ...schema, params: Type.Object({ name: Type.String() }) },
   }, async (request, reply) => score(request, reply, request.params.name));
 
-  /**
-   * The one deployment `/invocations` scores, or why there is none: those this replica serves,
-   * which follow the store, rather than a read of the store on every scoring request.
-   */
-  const onlyDeployment = (): string => {
-    const names = serving.deploymentNames();
-    if (names.length === 0) throw notFound('no deployment exists; create one with `modelport deploy NAME`');
-    if (names.length > 1) throw invalidArgument(`/invocations needs exactly one deployment, there are ${names.length}; use /deployments/{name}/invocations`);
-    return names[0];
-  };
+  const onlyDeployment = () => soleDeployment(serving);
 
   app.post('/invocations', { config: { permission: 'read' }, schema }, async (request, reply) => score(request, reply, onlyDeployment()));
 
@@ -143,3 +123,43 @@ export const invocationsRoutes: FastifyPluginAsync<{ platform: Platform }> = asy
     reply.type('application/json').send(VERSION),
   );
 };
+
+/**
+ * Scores one MLflow request (a parsed JSON body, or CSV text) whichever HTTP layer received it:
+ * the answer to send as JSON, and what was ignored, for Warning headers.
+ */
+export async function scoreInvocation(
+  serving: ServingService,
+  request: InferenceRequest,
+  deployment: string,
+  body: unknown,
+  format: PredictionsShape | undefined,
+): Promise<{ answer: unknown; warnings: string[] }> {
+  const warnings: string[] = [];
+  const answer = await runInference(serving, request, {
+    protocol: 'mlflow',
+    deployment,
+    decode: (signature) => {
+      warnings.length = 0;
+      return { batch: typeof body === 'string' ? decodeCsv(body, signature, warnings) : decodeInvocation(body, signature, warnings) };
+    },
+    encode: (out, target) => encodePredictions(out, target.version.predictor.flavor, format),
+  });
+  return { answer, warnings };
+}
+
+/** RFC 7234's Warning header; header values must be Latin-1, so other characters become '?'. */
+export function warningHeader(warning: string): string {
+  return `299 modelport "${warning.replace(/[^\x20-\x7e]|"/g, '?')}"`;
+}
+
+/**
+ * The one deployment `/invocations` scores, or why there is none: those this replica serves,
+ * which follow the store, rather than a read of the store on every scoring request.
+ */
+export function soleDeployment(serving: ServingService): string {
+  const names = serving.deploymentNames();
+  if (names.length === 0) throw notFound('no deployment exists; create one with `modelport deploy NAME`');
+  if (names.length > 1) throw invalidArgument(`/invocations needs exactly one deployment, there are ${names.length}; use /deployments/{name}/invocations`);
+  return names[0];
+}

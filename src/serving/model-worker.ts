@@ -5,7 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { isModelportError } from '../core/errors.js';
 import { Batch, loadModel, type Column, type LoadOptions, type Predictor } from '../models/index.js';
-import { singleRowCpuMicros, singleRowMicros } from './warmup.js';
+import { cheapestCallMicros } from './warmup.js';
 
 export type WireColumns = [string, Column][];
 
@@ -33,9 +33,8 @@ async function manage(msg: Exclude<ToWorker, { kind: 'predict' }>): Promise<void
     try {
       const loaded = await loadModel(msg.path, msg.options);
       predictor = loaded;
-      // A call spread over intra-op threads costs the event loop its wall time, not this thread's CPU.
-      const measure = (msg.options.threads ?? 1) > 1 ? singleRowMicros : singleRowCpuMicros;
-      const micros = await measure((b) => loaded.predict(b), loaded.signature).catch(() => undefined);
+      // Wall time: a call spread over intra-op threads costs the event loop its wall time too.
+      const micros = await cheapestCallMicros((b) => loaded.predict(b), loaded.signature).catch(() => undefined);
       port.postMessage({ kind: 'loaded', flavor: loaded.flavor, signature: loaded.signature, metadata: loaded.metadata, singleRowMicros: micros, concurrentCalls: loaded.concurrentCalls } satisfies FromWorker);
     } catch (err) {
       port.postMessage({ kind: 'failed', ...failure(err) } satisfies FromWorker);

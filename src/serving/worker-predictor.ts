@@ -68,7 +68,7 @@ class WorkerPredictor implements Predictor {
     readonly flavor: string,
     readonly signature: Signature,
     readonly metadata: Readonly<Record<string, unknown>>,
-    /** Median one-row call inside the worker, measured at load (undefined without a signature). */
+    /** The cheapest one-row call inside the worker, measured at load (undefined without a signature). */
     readonly singleRowMicros: number | undefined,
     /** The loaded model's own (calls overlap through the worker as they do in it). */
     readonly concurrentCalls: number | undefined,

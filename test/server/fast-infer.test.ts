@@ -110,6 +110,82 @@ describe('V2 inference ahead of Fastify answers as the Fastify route does', () =
     assert.equal(csv.status, 415);
   });
 
+  test('MLflow scoring of JSON bodies: the same status, body and headers both ways', async () => {
+    const rows = await breastCancerRows();
+    const names = rows[0].map((_, j) => `f${j}`);
+    const url = '/deployments/cancer/invocations';
+    const scoring: Case[] = [
+      { what: 'dataframe_split', url, body: JSON.stringify({ dataframe_split: { columns: names, data: [rows[0], rows[1]] } }) },
+      { what: 'inputs as rows', url, body: JSON.stringify({ inputs: [rows[0]] }) },
+      { what: 'instances with an unknown field (a Warning header)', url, body: JSON.stringify({ instances: [rows[0]], extra_key: 1 }) },
+      { what: "Python's NaN token", url, body: `{"inputs": [[${rows[0].slice(1).join(', ')}, NaN]]}` },
+      { what: 'a short row', url, body: JSON.stringify({ dataframe_split: { columns: names, data: [rows[0].slice(1)] } }) },
+      { what: 'two formats', url, body: JSON.stringify({ inputs: [rows[0]], instances: [rows[0]] }) },
+      { what: 'no rows', url, body: JSON.stringify({ instances: [] }) },
+      { what: 'malformed JSON', url, body: '{"inputs": [' },
+      { what: 'a JSON list, not an object', url, body: '[1, 2]' },
+      { what: 'JSON null', url, body: 'null' },
+      { what: 'a JSON number', url, body: '42' },
+      { what: 'a JSON boolean', url, body: 'true' },
+      { what: 'a JSON string', url, body: '"a,b"' },
+      { what: 'an unknown deployment', url: '/deployments/nope/invocations', body: JSON.stringify({ inputs: [rows[0]] }) },
+      { what: 'a body over the limit', url, body: JSON.stringify({ inputs: [rows[0]], pad: 'x'.repeat(9000) }) },
+      { what: 'a rate-limited deployment, first request', url: '/deployments/limited/invocations', body: JSON.stringify({ inputs: [rows[0]] }), token: true },
+      { what: 'a rate-limited deployment, over its limit', url: '/deployments/limited/invocations', body: JSON.stringify({ inputs: [rows[0]] }), token: true },
+    ];
+    const before = declined;
+    const statuses = new Set<number>();
+    for (const c of scoring) {
+      const headers = (way: string) => ({ 'content-type': 'application/json', ...(c.token ? { authorization: `Bearer mlflow-${way}` } : {}) });
+      const viaFastify = await server.app.inject({ method: 'POST', url: c.url, payload: c.body, headers: headers('fastify') });
+      const direct = await fetch(`${fastUrl}${c.url}`, { method: 'POST', body: c.body, headers: headers('direct') });
+      const text = await direct.text();
+      statuses.add(direct.status);
+      assert.equal(direct.status, viaFastify.statusCode, `${c.what}: status (${text} against ${viaFastify.body})`);
+      assert.deepEqual(JSON.parse(text), viaFastify.json(), `${c.what}: body`);
+      assert.equal(direct.headers.get('content-type'), viaFastify.headers['content-type'], `${c.what}: content-type`);
+      assert.equal(direct.headers.get('warning') ?? undefined, viaFastify.headers.warning, `${c.what}: warning`);
+      assert.equal(direct.headers.get('retry-after') ?? undefined, viaFastify.headers['retry-after'], `${c.what}: retry-after`);
+    }
+    assert.equal(declined, before, 'the handler answered every case itself');
+    assert.deepEqual([...statuses].sort(), [200, 400, 404, 413, 429], 'the cases cover each kind of answer');
+    const split = (await (await fetch(`${fastUrl}${url}`, { method: 'POST', body: scoring[0].body, headers: { 'content-type': 'application/json' } })).json()) as { predictions: { label: unknown[] } };
+    assert.equal(split.predictions.label.length, 2);
+  });
+
+  test('MLflow requests the handler does not take go to Fastify unread', async () => {
+    const before = declined;
+    const body = JSON.stringify({ inputs: [(await breastCancerRows())[0]] });
+    const post = (url: string, type = 'application/json') => fetch(`${fastUrl}${url}`, { method: 'POST', body, headers: { 'content-type': type } });
+    assert.equal((await post('/deployments/cancer/invocations?format=records')).status, 599, 'a query string: the route schema checks it');
+    assert.equal((await post('/deployments/cancer/invocations', 'text/csv')).status, 599);
+    assert.equal((await post('/invocations')).status, 599, 'no `open`: Fastify checks access to /invocations');
+    assert.equal((await fetch(`${fastUrl}/deployments/cancer/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' } })).status, 599, 'an empty body');
+    assert.equal(declined, before + 4);
+  });
+
+  test('/invocations with one deployment and no token needed: the same answer both ways', async () => {
+    const handler = fastInference(server.app, { serving: server.platform.services.serving, bodyLimit: 8 * 1024, requestId: () => 'made-here', isClosing: () => false, open: () => true });
+    const open = http.createServer((req, res) => {
+      if (handler(req, res)) return;
+      res.writeHead(599);
+      res.end();
+    });
+    await new Promise<void>((resolve) => open.listen(0, '127.0.0.1', resolve));
+    try {
+      const body = JSON.stringify({ inputs: [(await breastCancerRows())[0]] });
+      const post = () => fetch(`http://127.0.0.1:${(open.address() as AddressInfo).port}/invocations`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      assert.equal((await post()).status, 599, 'two deployments: Fastify words the refusal');
+      await server.platform.services.serving.delete('limited');
+      const direct = await post();
+      const viaFastify = await server.app.inject({ method: 'POST', url: '/invocations', payload: body, headers: { 'content-type': 'application/json' } });
+      assert.equal(direct.status, 200);
+      assert.deepEqual(await direct.json(), viaFastify.json());
+    } finally {
+      await new Promise((r) => open.close(r));
+    }
+  });
+
   test('requests answered by the handler are counted in the request metrics', async () => {
     const metrics = server.platform.services.serving.metrics;
     const count = async () => {

@@ -6,7 +6,7 @@
  * and named in `warnings` so the route can say so.
  */
 import { invalidArgument } from '../../core/errors.js';
-import { Batch, fromColumns, fromRecords, toBatch, type Signature } from '../../models/index.js';
+import { Batch, conform, fromColumns, fromRecords, toBatch, type Signature } from '../../models/index.js';
 import { rowValues } from './tensors.js';
 
 const FORMATS = ['dataframe_split', 'dataframe_records', 'instances', 'inputs'] as const;
@@ -77,7 +77,7 @@ export function decodeInvocation(body: unknown, signature: Signature, warnings: 
       case 'inputs':
         if (!Array.isArray(value) && !isObject(value)) throw invalidArgument('expected a list of rows or an object of named tensors');
         if (Array.isArray(value) && value.length === 0) throw invalidArgument('no rows to score');
-        return nonEmpty(isObject(value) ? fromColumns(value, signature) : toBatch(value, signature), field);
+        return nonEmpty(isObject(value) ? fromColumns(value, signature) : fromRows(value, signature), field);
     }
   } catch (err) {
     return prefix(err);
@@ -119,11 +119,26 @@ function fromSplit(value: unknown, signature: Signature, warnings: string[]): Ba
  * reads it and words its errors.
  */
 function splitAsVector(names: readonly string[], data: readonly unknown[], signature: Signature): Batch | undefined {
-  if (signature.inputs.length !== 1 || data.length === 0) return undefined;
-  const spec = signature.inputs[0];
-  const k = names.length;
-  if (spec.shape.length !== 1 || (spec.dtype !== 'float32' && spec.dtype !== 'float64') || k < 2 || (spec.shape[0] >= 0 && spec.shape[0] !== k)) return undefined;
-  if (extraColumns(names, signature).size > 0 || names.includes(spec.name)) return undefined;
+  if (signature.inputs.length !== 1 || extraColumns(names, signature).size > 0 || names.includes(signature.inputs[0].name)) return undefined;
+  return rowsAsVector(data, names.length, signature);
+}
+
+const isFloat = (dtype: string): dtype is 'float32' | 'float64' => dtype === 'float32' || dtype === 'float64';
+
+/**
+ * Rows of k numbers read straight into one typed array: the vector of a model with one float
+ * vector input of width k, or, for a model of k float scalar inputs of one dtype (XGBoost
+ * features), a vector that conform() gives those inputs in signature order, as the general path
+ * reads a row's values, without an object per row and an array per column. Anything else (a
+ * null, a short row, a string) is undefined: the general path reads it and words its errors.
+ */
+function rowsAsVector(data: readonly unknown[], k: number, signature: Signature): Batch | undefined {
+  const inputs = signature.inputs;
+  if (data.length === 0 || k < 2) return undefined;
+  const spec = inputs[0];
+  const vector = inputs.length === 1 && spec.shape.length === 1 && (spec.shape[0] < 0 || spec.shape[0] === k);
+  const scalars = inputs.length === k && inputs.every((s) => s.shape.length === 0 && s.dtype === spec.dtype && s.name !== '');
+  if ((!vector && !scalars) || !isFloat(spec.dtype)) return undefined;
   const out = spec.dtype === 'float32' ? new Float32Array(data.length * k) : new Float64Array(data.length * k);
   for (let r = 0; r < data.length; r++) {
     const row = data[r];
@@ -134,7 +149,15 @@ function splitAsVector(names: readonly string[], data: readonly unknown[], signa
       out[r * k + j] = v;
     }
   }
-  return Batch.from([[spec.name, { dtype: spec.dtype, shape: [k], data: out }]], data.length);
+  // The scalars' vector takes a name none of them has, which conform() reads as "unstack me".
+  const batch = Batch.from([[vector ? spec.name : '', { dtype: spec.dtype, shape: [k], data: out }]], data.length);
+  return vector ? batch : conform(batch, inputs);
+}
+
+/** `inputs` or `instances` as a list of rows: the direct read when it takes them, else the general path. */
+function fromRows(rows: unknown[], signature: Signature): Batch {
+  const first = rows[0];
+  return (Array.isArray(first) ? rowsAsVector(rows, first.length, signature) : undefined) ?? toBatch(rows, signature);
 }
 
 /** A CSV body (header row first), as MLflow reads it with pandas.read_csv. */
