@@ -8,6 +8,7 @@
 import type { BinCuts, BinnedMatrix } from './binning.js';
 import { sharedArray } from '../../core/shared-array.js';
 import type { HistThreads } from './hist-threads.js';
+import { addRowsToHist } from './histogram.js';
 import type { GbdtParams } from './params.js';
 
 /** XGBoost's kRtEps: a split must reduce the loss by more than this. */
@@ -141,34 +142,7 @@ export class TreeGrower {
   }
 
   private buildHistOf(hist: Float64Array, rows: Uint32Array, begin: number, end: number, features: Int32Array): void {
-    const { bins, numFeature } = this.data;
-    const gh = this.gh;
-    const nf = features.length;
-    if (nf === numFeature) {
-      for (let i = begin; i < end; i++) {
-        const r = rows[i];
-        const g = gh[r << 1];
-        const h = gh[(r << 1) + 1];
-        const base = r * numFeature;
-        for (let f = 0; f < numFeature; f++) {
-          const idx = bins[base + f] << 1;
-          hist[idx] += g;
-          hist[idx + 1] += h;
-        }
-      }
-      return;
-    }
-    for (let i = begin; i < end; i++) {
-      const r = rows[i];
-      const g = gh[r << 1];
-      const h = gh[(r << 1) + 1];
-      const base = r * numFeature;
-      for (let j = 0; j < nf; j++) {
-        const idx = bins[base + features[j]] << 1;
-        hist[idx] += g;
-        hist[idx + 1] += h;
-      }
-    }
+    addRowsToHist(hist, this.data.bins, this.data.numFeature, this.gh, rows, begin, end, features, features.length);
   }
 
   private bestSplit(hist: Float64Array, G: number, H: number, features: Int32Array): Split | undefined {
