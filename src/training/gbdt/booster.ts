@@ -119,7 +119,7 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
   const n = data.rows;
   if (data.categorical && data.categorical.length !== data.numFeature) throw invalidArgument(`categorical marks ${data.categorical.length} features, the data has ${data.numFeature}`);
   const cuts = computeCuts(data.x, n, data.numFeature, params.max_bin, data.categorical, data.featureNames);
-  const trainBins = binMatrix(data.x, n, data.numFeature, cuts);
+  const trainBins = binMatrix(data.x, n, data.numFeature, cuts, true);
   const validBins = valid ? binMatrix(valid.x, valid.rows, valid.numFeature, cuts) : undefined;
   const grower = new TreeGrower(trainBins, cuts, params);
   const rand = mulberry32(params.seed);

@@ -96,6 +96,7 @@ function splitGain(p: GbdtParams, plain: boolean, gl: number, hl: number, G: num
 
 export class TreeGrower {
   private readonly scratch: Uint32Array;
+  private readonly columns: Uint16Array | Uint32Array;
   /** Gradient and hessian of each row, interleaved, so a histogram update reads one cache line; shared with a helper thread. */
   readonly gh: Float64Array;
   /** A second thread for large nodes' histograms (see useThreads). */
@@ -108,10 +109,11 @@ export class TreeGrower {
   readonly totalBins: number;
 
   constructor(
-    private readonly data: BinnedMatrix,
+    private readonly data: Required<BinnedMatrix>,
     private readonly cuts: BinCuts,
     private readonly params: GbdtParams,
   ) {
+    this.columns = data.columns;
     this.scratch = new Uint32Array(data.rows);
     this.gh = sharedArray(Float64Array, data.rows * 2);
     this.totalBins = cuts.offsets[data.numFeature];
@@ -255,17 +257,18 @@ export class TreeGrower {
     return { gain: best.gain, feature: f, bin: -1, defaultLeft: best.defaultLeft, gl: best.gl, hl: best.hl, rightBins };
   }
 
-  /** Moves the rows of [begin, end) that go left to its front; answers where the right part starts. */
+  /** Moves the rows of [begin, end) that go left to its front, keeping their order; answers where the right part starts. */
   private partition(rows: Uint32Array, begin: number, end: number, split: Split): number {
-    const { bins, numFeature, missing } = this.data;
+    const { missing } = this.data;
     const scratch = this.scratch;
     const { feature, bin, rightBins } = split;
+    const column = this.columns.subarray(feature * this.data.rows, (feature + 1) * this.data.rows);
     if (rightBins) {
       let l = begin;
       let r = 0;
       for (let i = begin; i < end; i++) {
         const row = rows[i];
-        if (rightBins[bins[row * numFeature + feature]] === 1) scratch[r++] = row;
+        if (rightBins[column[row]] === 1) scratch[r++] = row;
         else rows[l++] = row;
       }
       for (let i = 0; i < r; i++) rows[l + i] = scratch[i];
@@ -279,7 +282,7 @@ export class TreeGrower {
     let r = 0;
     for (let i = begin; i < end; i++) {
       const row = rows[i];
-      const b = bins[row * numFeature + feature];
+      const b = column[row];
       const right = ((bin - b) >>> 31) & ((b - edge) >>> 31);
       rows[l] = row;
       scratch[r] = row;
