@@ -96,7 +96,6 @@ function splitGain(p: GbdtParams, plain: boolean, gl: number, hl: number, G: num
 
 export class TreeGrower {
   private readonly scratch: Uint32Array;
-  private readonly columns: Uint16Array | Uint32Array;
   /** Gradient and hessian of each row, interleaved, so a histogram update reads one cache line; shared with a helper thread. */
   readonly gh: Float64Array;
   /** A second thread for large nodes' histograms (see useThreads). */
@@ -113,7 +112,6 @@ export class TreeGrower {
     private readonly cuts: BinCuts,
     private readonly params: GbdtParams,
   ) {
-    this.columns = data.columns;
     this.scratch = new Uint32Array(data.rows);
     this.gh = sharedArray(Float64Array, data.rows * 2);
     this.totalBins = cuts.offsets[data.numFeature];
@@ -259,10 +257,10 @@ export class TreeGrower {
 
   /** Moves the rows of [begin, end) that go left to its front, keeping their order; answers where the right part starts. */
   private partition(rows: Uint32Array, begin: number, end: number, split: Split): number {
-    const { missing } = this.data;
+    const { columns, rows: n, missing } = this.data;
     const scratch = this.scratch;
     const { feature, bin, rightBins } = split;
-    const column = this.columns.subarray(feature * this.data.rows, (feature + 1) * this.data.rows);
+    const column = columns.subarray(feature * n, (feature + 1) * n);
     if (rightBins) {
       let l = begin;
       let r = 0;
