@@ -33,6 +33,11 @@ export interface BinnedMatrix {
   rows: number;
   numFeature: number;
   bins: Uint16Array | Uint32Array;
+  /**
+   * The same bins feature-major (feature f, row r at f·rows + r), when asked for: a node's rows
+   * are split on one feature, and its bins lie close together only in this layout.
+   */
+  columns?: Uint16Array | Uint32Array;
   missing: number;
 }
 
@@ -89,14 +94,10 @@ export function computeCuts(x: Float32Array, rows: number, numFeature: number, m
     }
     sortFloat32(column, tmp, n);
     const sorted = column;
+    // The distinct values are kept only while they could be the cuts themselves (or are categories).
+    const keep = isCategorical[f] ? Infinity : maxBin + 1;
     const distinct: number[] = [];
-    const counts: number[] = [];
-    for (let i = 0; i < n; i++) {
-      if (i === 0 || sorted[i] !== sorted[i - 1]) {
-        distinct.push(sorted[i]);
-        counts.push(1);
-      } else counts[counts.length - 1]++;
-    }
+    for (let i = 0; i < n && distinct.length < keep; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]);
     const cuts: number[] = [];
     if (isCategorical[f]) {
       for (const c of distinct) {
@@ -110,19 +111,22 @@ export function computeCuts(x: Float32Array, rows: number, numFeature: number, m
     if (distinct.length <= maxBin) {
       for (let i = 1; i < distinct.length; i++) cuts.push(distinct[i]);
     } else {
-      // Equal-count quantiles over the rows, each cut at the first distinct value that starts a new bin.
+      // Equal-count quantiles over the rows, each cut at the first distinct value that starts a
+      // new bin; [i, j) is a run of one value, and the last run never ends a bin.
       let seen = 0;
       let next = 1;
-      for (let i = 0; i < distinct.length - 1 && cuts.length < maxBin - 1; i++) {
-        seen += counts[i];
+      for (let i = 0, j = 1; cuts.length < maxBin - 1; i = j++) {
+        while (j < n && sorted[j] === sorted[i]) j++;
+        if (j >= n) break;
+        seen += j - i;
         if (seen >= (next * n) / maxBin) {
-          cuts.push(distinct[i + 1]);
+          cuts.push(sorted[j]);
           while (next * n <= seen * maxBin) next++;
         }
       }
     }
     // The last bin's cut lies above every value: it is never a split threshold.
-    const max = distinct.length > 0 ? distinct[distinct.length - 1] : 0;
+    const max = n > 0 ? sorted[n - 1] : 0;
     cuts.push(Math.fround(max + Math.abs(max) + 1e-5));
     perFeature.push(Float32Array.from(cuts));
   }
@@ -133,57 +137,56 @@ export function computeCuts(x: Float32Array, rows: number, numFeature: number, m
   return { values, offsets, categorical: isCategorical };
 }
 
-/** A category's bin is where training saw it; one training never saw goes to the feature's last bin. */
-function binCategories(x: Float32Array, rows: number, numFeature: number, f: number, seen: Float32Array, lo0: number, bins: Uint16Array | Uint32Array, missing: number): void {
-  const unseen = lo0 + seen.length;
-  for (let r = 0; r < rows; r++) {
-    const i = r * numFeature + f;
-    const v = x[i];
-    if (v !== v) {
-      bins[i] = missing;
-      continue;
-    }
-    let lo = 0;
-    let hi = seen.length;
+/**
+ * The global bin of value v of a feature whose bins are values[lo, last]. A numeric value goes to
+ * the first cut greater than it (values above every cut share the last bin); a category to the
+ * bin where training saw it, or to the last bin, the one for categories training never saw.
+ */
+function binOf(values: Float32Array, lo: number, last: number, categorical: boolean, v: number, missing: number): number {
+  if (v !== v) return missing;
+  let hi = last;
+  if (categorical) {
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (seen[mid] < v) lo = mid + 1;
+      if (values[mid] < v) lo = mid + 1;
       else hi = mid;
     }
-    bins[i] = lo < seen.length && seen[lo] === v ? lo0 + lo : unseen;
+    return lo < last && values[lo] === v ? lo : last;
   }
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid] > v) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
-/** The global bin of every cell of a row-major float32 matrix under `cuts` (NaN → the missing index). */
-export function binMatrix(x: Float32Array, rows: number, numFeature: number, cuts: BinCuts): BinnedMatrix {
-  const { values, offsets } = cuts;
+/**
+ * The global bin of every cell of a row-major float32 matrix under `cuts` (NaN → the missing
+ * index), with the feature-major copy too when `withColumns` (the training rows).
+ */
+export function binMatrix(x: Float32Array, rows: number, numFeature: number, cuts: BinCuts, withColumns: true): Required<BinnedMatrix>;
+export function binMatrix(x: Float32Array, rows: number, numFeature: number, cuts: BinCuts, withColumns?: boolean): BinnedMatrix;
+export function binMatrix(x: Float32Array, rows: number, numFeature: number, cuts: BinCuts, withColumns = false): BinnedMatrix {
+  const { values, offsets, categorical } = cuts;
   const missing = offsets[numFeature];
   // Shared, so a helper thread of the fit reads the same bins.
-  const bins = missing < 0xffff ? sharedArray(Uint16Array, rows * numFeature) : sharedArray(Uint32Array, rows * numFeature);
+  const binArray = (length: number) => (missing < 0xffff ? sharedArray(Uint16Array, length) : sharedArray(Uint32Array, length));
+  const bins = binArray(rows * numFeature);
+  const columns = withColumns ? binArray(rows * numFeature) : undefined;
+  // Without the copy, each feature's column goes into one reused scratch, so one loop serves both.
+  const column = columns ?? binArray(rows);
   for (let f = 0; f < numFeature; f++) {
-    const lo0 = offsets[f];
+    const lo = offsets[f];
     const last = offsets[f + 1] - 1;
-    if (cuts.categorical[f]) {
-      binCategories(x, rows, numFeature, f, values.subarray(lo0, last), lo0, bins, missing);
-      continue;
-    }
+    const isCategorical = categorical[f] === 1;
+    const off = columns ? f * rows : 0;
     for (let r = 0; r < rows; r++) {
       const i = r * numFeature + f;
-      const v = x[i];
-      if (v !== v) {
-        bins[i] = missing;
-        continue;
-      }
-      // First cut greater than v; values above every cut share the last bin.
-      let lo = lo0;
-      let hi = last;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (values[mid] > v) hi = mid;
-        else lo = mid + 1;
-      }
-      bins[i] = lo;
+      const b = binOf(values, lo, last, isCategorical, x[i], missing);
+      bins[i] = b;
+      column[off + r] = b;
     }
   }
-  return { rows, numFeature, bins, missing };
+  return { rows, numFeature, bins, ...(columns ? { columns } : {}), missing };
 }

@@ -107,6 +107,13 @@ function evaluator(params: GbdtParams, data: TrainingData, k: number): (margins:
   };
 }
 
+function binData(data: TrainingData, params: GbdtParams, valid: TrainingData | undefined) {
+  const cuts = computeCuts(data.x, data.rows, data.numFeature, params.max_bin, data.categorical, data.featureNames);
+  const trainBins = binMatrix(data.x, data.rows, data.numFeature, cuts, true);
+  const validBins = valid ? binMatrix(valid.x, valid.rows, valid.numFeature, cuts) : undefined;
+  return { cuts, trainBins, validBins };
+}
+
 export async function trainGbdt(data: TrainingData, params: GbdtParams, options: GbdtTrainOptions = {}): Promise<GbdtModel> {
   const k = numGroupsOf(params, data.labels);
   if (params.objective === 'multi:softprob' && k < 2) throw invalidArgument('multi:softprob needs at least 2 classes (set num_class)');
@@ -118,9 +125,16 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
   }
   const n = data.rows;
   if (data.categorical && data.categorical.length !== data.numFeature) throw invalidArgument(`categorical marks ${data.categorical.length} features, the data has ${data.numFeature}`);
-  const cuts = computeCuts(data.x, n, data.numFeature, params.max_bin, data.categorical, data.featureNames);
-  const trainBins = binMatrix(data.x, n, data.numFeature, cuts);
-  const validBins = valid ? binMatrix(valid.x, valid.rows, valid.numFeature, cuts) : undefined;
+  // The helper thread loads its modules while the data is binned.
+  const spawned = (options.threads ?? defaultThreads(n, data.numFeature)) > 1 ? HistThreads.spawn() : undefined;
+  let binned: ReturnType<typeof binData>;
+  try {
+    binned = binData(data, params, valid);
+  } catch (err) {
+    await spawned?.terminate();
+    throw err;
+  }
+  const { cuts, trainBins, validBins } = binned;
   const grower = new TreeGrower(trainBins, cuts, params);
   const rand = mulberry32(params.seed);
   const base = baseMargin(params.objective, params.base_score);
@@ -130,7 +144,7 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
   const grad = new Float64Array(n * k);
   const hess = new Float64Array(n * k);
   const rowBuffer = sharedArray(Uint32Array, n);
-  const threads = (options.threads ?? defaultThreads(n, data.numFeature)) > 1 ? await HistThreads.start(trainBins, grower.gh, rowBuffer, cuts.offsets) : undefined;
+  const threads = spawned ? await HistThreads.start(trainBins, grower.gh, rowBuffer, cuts.offsets, spawned) : undefined;
   if (threads) grower.useThreads(threads);
   try {
     const model: GbdtModel = { params, featureNames: data.featureNames, numFeature: data.numFeature, ...(data.categorical?.some((c) => c) ? { categorical: data.categorical } : {}), numGroups: k, trees: [], treeGroup: [], curve: { train: {}, ...(valid ? { validation: {} } : {}) } };

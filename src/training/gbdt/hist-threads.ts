@@ -64,12 +64,21 @@ export class HistThreads {
   ) {
     this.features = data.features;
     worker.on('error', (err) => (this.failure ??= err));
-    // A fit that ends without close (it threw in between) must not keep the process alive.
-    worker.unref();
   }
 
-  /** Starts the helper over shared bins, gradients (gh) and row order; the buffers must be shared. */
-  static async start(matrix: BinnedMatrix, gh: Float64Array, rows: Uint32Array, offsets: Uint32Array): Promise<HistThreads> {
+  /** A helper thread loading its modules, for start; spawned early, it loads while the fit bins its data. */
+  static spawn(): Worker {
+    const worker = spawnModuleWorker(WORKER_URL);
+    // A fit that ends without close (it threw in between) must not keep the process alive.
+    worker.unref();
+    return worker;
+  }
+
+  /**
+   * Starts the helper (`worker`, from spawn, which this terminates if the start fails) over shared
+   * bins, gradients (gh) and row order; the buffers must be shared.
+   */
+  static async start(matrix: BinnedMatrix, gh: Float64Array, rows: Uint32Array, offsets: Uint32Array, worker = HistThreads.spawn()): Promise<HistThreads> {
     const { port1, port2 } = new MessageChannel();
     const data: HistWorkerData = {
       control: sharedArray(Int32Array, 8),
@@ -83,7 +92,6 @@ export class HistThreads {
       errors: port2,
     };
     data.control[ALIVE] = 1;
-    const worker = spawnModuleWorker(WORKER_URL);
     const settled = new AbortController();
     try {
       worker.postMessage(data, [port2]);

@@ -6,6 +6,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { HistWorkerData } from './hist-threads.js';
+import { addRowsToHist } from './histogram.js';
 import { JOB, BEGIN, END, COUNT, DONE, FAILED, ALIVE } from './hist-threads.js';
 
 const { control, bins, numFeature, gh, rows, side, features, offsets, errors } = await new Promise<HistWorkerData>((resolve) => parentPort!.once('message', resolve));
@@ -16,20 +17,10 @@ process.on('exit', () => {
   Atomics.notify(control, DONE);
 });
 parentPort!.postMessage('ready');
-/** One job: the features' bins zeroed, then every row's gradient added to its bins (a function, so V8 optimises it as a whole). */
+/** One job: the features' bins zeroed, then every row's gradient added to its bins. */
 function build(begin: number, end: number, nf: number): void {
   for (let j = 0; j < nf; j++) side.fill(0, offsets[features[j]] << 1, offsets[features[j] + 1] << 1);
-  for (let i = begin; i < end; i++) {
-    const r = rows[i];
-    const g = gh[r << 1];
-    const h = gh[(r << 1) + 1];
-    const base = r * numFeature;
-    for (let j = 0; j < nf; j++) {
-      const idx = bins[base + features[j]] << 1;
-      side[idx] += g;
-      side[idx + 1] += h;
-    }
-  }
+  addRowsToHist(side, bins, numFeature, gh, rows, begin, end, features, nf);
 }
 
 let seen = 0;

@@ -8,6 +8,7 @@
 import type { BinCuts, BinnedMatrix } from './binning.js';
 import { sharedArray } from '../../core/shared-array.js';
 import type { HistThreads } from './hist-threads.js';
+import { addRowsToHist } from './histogram.js';
 import type { GbdtParams } from './params.js';
 
 /** XGBoost's kRtEps: a split must reduce the loss by more than this. */
@@ -107,7 +108,7 @@ export class TreeGrower {
   readonly totalBins: number;
 
   constructor(
-    private readonly data: BinnedMatrix,
+    private readonly data: Required<BinnedMatrix>,
     private readonly cuts: BinCuts,
     private readonly params: GbdtParams,
   ) {
@@ -141,34 +142,7 @@ export class TreeGrower {
   }
 
   private buildHistOf(hist: Float64Array, rows: Uint32Array, begin: number, end: number, features: Int32Array): void {
-    const { bins, numFeature } = this.data;
-    const gh = this.gh;
-    const nf = features.length;
-    if (nf === numFeature) {
-      for (let i = begin; i < end; i++) {
-        const r = rows[i];
-        const g = gh[r << 1];
-        const h = gh[(r << 1) + 1];
-        const base = r * numFeature;
-        for (let f = 0; f < numFeature; f++) {
-          const idx = bins[base + f] << 1;
-          hist[idx] += g;
-          hist[idx + 1] += h;
-        }
-      }
-      return;
-    }
-    for (let i = begin; i < end; i++) {
-      const r = rows[i];
-      const g = gh[r << 1];
-      const h = gh[(r << 1) + 1];
-      const base = r * numFeature;
-      for (let j = 0; j < nf; j++) {
-        const idx = bins[base + features[j]] << 1;
-        hist[idx] += g;
-        hist[idx + 1] += h;
-      }
-    }
+    addRowsToHist(hist, this.data.bins, this.data.numFeature, this.gh, rows, begin, end, features, features.length);
   }
 
   private bestSplit(hist: Float64Array, G: number, H: number, features: Int32Array): Split | undefined {
@@ -281,17 +255,18 @@ export class TreeGrower {
     return { gain: best.gain, feature: f, bin: -1, defaultLeft: best.defaultLeft, gl: best.gl, hl: best.hl, rightBins };
   }
 
-  /** Moves the rows of [begin, end) that go left to its front; answers where the right part starts. */
+  /** Moves the rows of [begin, end) that go left to its front, keeping their order; answers where the right part starts. */
   private partition(rows: Uint32Array, begin: number, end: number, split: Split): number {
-    const { bins, numFeature, missing } = this.data;
+    const { columns, rows: n, missing } = this.data;
     const scratch = this.scratch;
     const { feature, bin, rightBins } = split;
+    const column = columns.subarray(feature * n, (feature + 1) * n);
     if (rightBins) {
       let l = begin;
       let r = 0;
       for (let i = begin; i < end; i++) {
         const row = rows[i];
-        if (rightBins[bins[row * numFeature + feature]] === 1) scratch[r++] = row;
+        if (rightBins[column[row]] === 1) scratch[r++] = row;
         else rows[l++] = row;
       }
       for (let i = 0; i < r; i++) rows[l + i] = scratch[i];
@@ -305,7 +280,7 @@ export class TreeGrower {
     let r = 0;
     for (let i = begin; i < end; i++) {
       const row = rows[i];
-      const b = bins[row * numFeature + feature];
+      const b = column[row];
       const right = ((bin - b) >>> 31) & ((b - edge) >>> 31);
       rows[l] = row;
       scratch[r] = row;
