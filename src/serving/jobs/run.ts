@@ -15,7 +15,7 @@ import { collectYoung } from '../../core/gc.js';
 import { checkStreamed, describe, readError, readerSql, sqlIdent, sqlString, tableFormatOf, type TableFormat } from '../../data/read-table.js';
 import type { Batch, Signature } from '../../models/index.js';
 import { inputRows } from './count.js';
-import { csvHeader, encodeChunk, outputLayout, type OutputColumn, type OutputFormat } from './encode.js';
+import { ChunkBytes, csvHeader, encodeChunk, outputLayout, type OutputColumn, type OutputFormat } from './encode.js';
 import { JobParts, syncDir, workDirOf } from './parts.js';
 import { planColumns, type ChunkColumn } from './plan.js';
 
@@ -246,13 +246,17 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
     hooks.onStart?.(total, Math.min(total, parts.done.size * chunkRows));
     const sql = `SELECT ${plan.select.join(', ')} FROM ${from}`;
     const spare: ChunkColumn[][] = [];
+    // Output buffers back from committed chunks, one per chunk in flight.
+    const sinks: ChunkBytes[] = [];
     const work = async (chunk: Chunk) => {
       const out = await scorer.score(plan.toBatch(chunk.columns, chunk.rows));
       if (out.rows !== chunk.rows) throw invalidArgument(`the model answered ${out.rows} rows for a chunk of ${chunk.rows}`);
       const layout = outputLayout(plan.kept, out);
       await parts.fixLayout(layout);
       const kept = chunk.columns.slice(plan.features) as (string | null)[][];
-      await parts.commit(chunk.index, encodeChunk(format, layout, kept, out));
+      const sink = sinks.pop() ?? new ChunkBytes();
+      await parts.commit(chunk.index, encodeChunk(format, layout, kept, out, sink));
+      sinks.push(sink);
       await hooks.onCommit?.(chunk.index, parts.partPath(chunk.index), layout);
       if (spare.length < IN_FLIGHT) spare.push(chunk.columns);
       hooks.onChunk?.(chunk.rows);
