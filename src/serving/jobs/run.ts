@@ -17,7 +17,7 @@ import type { Batch, Signature } from '../../models/index.js';
 import { inputRows } from './count.js';
 import { ChunkBytes, csvHeader, encodeChunk, outputLayout, type OutputColumn, type OutputFormat } from './encode.js';
 import { JobParts, syncDir, workDirOf } from './parts.js';
-import { planColumns, type ChunkColumn } from './plan.js';
+import { planColumns, type ChunkColumn, type Reading } from './plan.js';
 
 /** What scores the rows: the deployment's runtime in this process, or a server. */
 export interface Scorer {
@@ -100,14 +100,14 @@ interface Chunk {
 /**
  * Chunks of `chunkRows` rows (the last one shorter), from chunk `first` on. Numeric columns are
  * copied straight from DuckDB's vectors (NULL was made NaN in SQL, so they carry no nulls) into
- * one Float64Array per chunk. The rows before `first` are read and dropped here rather than
+ * one typed array per chunk. The rows before `first` are read and dropped here rather than
  * skipped with OFFSET: DuckDB's LIMIT and OFFSET collect their whole result before handing out
  * any of it, so memory would grow with the file.
  */
 async function* readChunks(
   con: DuckDBConnection,
   sql: string,
-  numeric: readonly boolean[],
+  reading: readonly Reading[],
   chunkRows: number,
   first: number,
   seen: { rows: number },
@@ -117,28 +117,38 @@ async function* readChunks(
   const result = await con.stream(sql).catch((err) => Promise.reject(fail(err)));
   // A scored chunk's number columns come back through `spare`: ~2.4 MiB a chunk at 30 features
   // that would otherwise wait for a full collection.
-  const fresh = (): ChunkColumn[] => spare.pop()?.map((c) => (c instanceof Float64Array ? c : [])) ?? numeric.map((n) => (n ? new Float64Array(chunkRows) : []));
+  const fresh = (): ChunkColumn[] =>
+    spare.pop()?.map((c) => (Array.isArray(c) ? [] : c)) ?? reading.map((r) => (r === 'float32' ? new Float32Array(chunkRows) : r === 'float64' ? new Float64Array(chunkRows) : []));
   let index = first;
   let columns = fresh();
   let rows = 0;
   let skip = first * chunkRows;
   const ready: Chunk[] = [];
+  const fetchNext = () => {
+    const next = result.fetchChunk().catch((err) => Promise.reject(fail(err)));
+    // Awaited by the next fetch, or by the finally below when the consumer stops first.
+    next.catch(() => undefined);
+    return next;
+  };
+  let next = fetchNext();
   /**
-   * Copies DuckDB's next chunk (2,048 rows) whole, so no DuckDB chunk is alive while this
+   * Copies DuckDB's next chunk (2,048 rows) whole, so few DuckDB chunks are alive while this
    * generator waits on its consumer: one that is gets promoted past the young collections
-   * that free it, and its native memory waits for a full one.
+   * that free it, and its native memory waits for a full one. The one after it is asked for
+   * first, so DuckDB decodes it on its thread while this one is copied and scored.
    */
   const fetch = async (): Promise<boolean> => {
-    const chunk = await result.fetchChunk().catch((err) => Promise.reject(fail(err)));
+    const chunk = await next;
     if (!chunk || chunk.rowCount === 0) return false;
+    next = fetchNext();
     seen.rows += chunk.rowCount;
     let from = Math.min(skip, chunk.rowCount);
     skip -= from;
     while (from < chunk.rowCount) {
       const take = Math.min(chunkRows - rows, chunk.rowCount - from);
-      for (let c = 0; c < numeric.length; c++) {
+      for (let c = 0; c < reading.length; c++) {
         const target = columns[c];
-        if (target instanceof Float64Array) {
+        if (!Array.isArray(target)) {
           const data = duckdb.vector_get_data(duckdb.data_chunk_get_vector(chunk.chunk, c), chunk.rowCount * 8);
           target.set(new Float64Array(data.buffer, data.byteOffset, chunk.rowCount).subarray(from, from + take), rows);
         } else {
@@ -156,11 +166,16 @@ async function* readChunks(
     }
     return true;
   };
-  for (let fetched = 1; ; fetched++) {
-    if (fetched % CHUNKS_PER_COLLECTION === 0) collectYoung();
-    const more = await fetch();
-    while (ready.length > 0) yield ready.shift()!;
-    if (!more) break;
+  try {
+    for (let fetched = 1; ; fetched++) {
+      if (fetched % CHUNKS_PER_COLLECTION === 0) collectYoung();
+      const more = await fetch();
+      while (ready.length > 0) yield ready.shift()!;
+      if (!more) break;
+    }
+  } finally {
+    // The connection closes after this: no fetch may still be running on it.
+    await next.catch(() => undefined);
   }
   if (rows > 0) yield { index, rows, columns };
 }
@@ -264,7 +279,7 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
     const inFlight: Promise<void>[] = [];
     const seen = { rows: 0 };
     try {
-      for await (const chunk of readChunks(con, sql, plan.numeric, chunkRows, first, seen, spare, (err) => readError(input, inputFormat, err))) {
+      for await (const chunk of readChunks(con, sql, plan.reading, chunkRows, first, seen, spare, (err) => readError(input, inputFormat, err))) {
         if (hooks.signal?.aborted) break;
         if (parts.done.has(chunk.index)) continue;
         const working = work(chunk);
