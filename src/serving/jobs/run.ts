@@ -139,18 +139,20 @@ async function* readChunks(
    */
   const fetch = async (): Promise<boolean> => {
     const chunk = await next;
-    if (!chunk || chunk.rowCount === 0) return false;
+    // rowCount asks DuckDB each time it is read.
+    const n = chunk?.rowCount ?? 0;
+    if (!chunk || n === 0) return false;
     next = fetchNext();
-    seen.rows += chunk.rowCount;
-    let from = Math.min(skip, chunk.rowCount);
+    seen.rows += n;
+    let from = Math.min(skip, n);
     skip -= from;
-    while (from < chunk.rowCount) {
-      const take = Math.min(chunkRows - rows, chunk.rowCount - from);
+    while (from < n) {
+      const take = Math.min(chunkRows - rows, n - from);
       for (let c = 0; c < reading.length; c++) {
         const target = columns[c];
         if (!Array.isArray(target)) {
-          const data = duckdb.vector_get_data(duckdb.data_chunk_get_vector(chunk.chunk, c), chunk.rowCount * 8);
-          target.set(new Float64Array(data.buffer, data.byteOffset, chunk.rowCount).subarray(from, from + take), rows);
+          const data = duckdb.vector_get_data(duckdb.data_chunk_get_vector(chunk.chunk, c), n * 8);
+          target.set(new Float64Array(data.buffer, data.byteOffset + from * 8, take), rows);
         } else {
           const values = chunk.getColumnValues(c);
           for (let r = from; r < from + take; r++) target.push(values[r]);
