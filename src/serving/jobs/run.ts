@@ -11,7 +11,7 @@ import { dirname, extname, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
 import { invalidArgument, notFound } from '../../core/errors.js';
-import { collectYoung } from '../../core/gc.js';
+import { collectWhenGrown, collectYoung } from '../../core/gc.js';
 import { checkStreamed, describe, readError, readerSql, sqlIdent, sqlString, tableFormatOf, type TableFormat } from '../../data/read-table.js';
 import type { Batch, Signature } from '../../models/index.js';
 import { inputRows } from './count.js';
@@ -74,6 +74,8 @@ const IN_FLIGHT = 2;
 const CSV_BUFFER_BYTES = 2 << 20;
 /** DuckDB chunks (2,048 rows) read between two collections of their dead wrappers: ~8 MiB. */
 const CHUNKS_PER_COLLECTION = 16;
+/** Heap growth that triggers a full collection; the job's live heap is ~30 MiB. */
+const HEAP_SLACK_BYTES = 24 << 20;
 
 const OUTPUT_FORMATS: Record<string, OutputFormat> = { '.csv': 'csv', '.jsonl': 'jsonl', '.ndjson': 'jsonl', '.parquet': 'parquet', '.pq': 'parquet' };
 
@@ -170,7 +172,10 @@ async function* readChunks(
   };
   try {
     for (let fetched = 1; ; fetched++) {
-      if (fetched % CHUNKS_PER_COLLECTION === 0) collectYoung();
+      if (fetched % CHUNKS_PER_COLLECTION === 0) {
+        collectYoung();
+        collectWhenGrown(HEAP_SLACK_BYTES);
+      }
       const more = await fetch();
       while (ready.length > 0) yield ready.shift()!;
       if (!more) break;
