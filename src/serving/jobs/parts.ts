@@ -136,8 +136,8 @@ export class JobParts {
   }
 
   /** Commits one chunk's output: whole or not at all. */
-  async commit(index: number, text: string): Promise<void> {
-    await writeDurably(this.partPath(index), text);
+  async commit(index: number, bytes: Uint8Array): Promise<void> {
+    await writeDurably(this.partPath(index), bytes);
   }
 
   /** Takes chunk `index` as another run of this job committed it elsewhere (another replica's disk). */

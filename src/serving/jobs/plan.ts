@@ -27,15 +27,21 @@ export interface Plan {
   /** Expressions to SELECT, in order: the features, then the kept columns. */
   select: string[];
   features: number;
-  /** Which selected columns are read as numbers (into a Float64Array, NULL as NaN). */
-  numeric: boolean[];
+  /** How each selected column is read: numbers into a typed array (NULL as NaN), or values as they come. */
+  reading: Reading[];
   kept: KeptColumn[];
   /** Turns the feature values of one chunk (column-major, as read) into the model's inputs. */
   toBatch(columns: ChunkColumn[], rows: number): Batch;
 }
 
-/** One column of a chunk as read: numbers in a Float64Array (NULL as NaN), anything else as values. */
-export type ChunkColumn = Float64Array | unknown[];
+/**
+ * A number column read as float32 when that is what the model takes: DuckDB's doubles are rounded
+ * as they are copied, where a float64 column was cast to a fresh array per column per chunk.
+ */
+export type Reading = 'float32' | 'float64' | 'values';
+
+/** One column of a chunk as read: numbers in a typed array (NULL as NaN), anything else as values. */
+export type ChunkColumn = Float32Array | Float64Array | unknown[];
 
 const isNumeric = (type: string) => NUMERIC_TYPE.test(type) || type === 'BOOLEAN';
 const quoted = (names: string[]) => names.map((n) => `"${n}"`).join(', ');
@@ -90,7 +96,7 @@ export function planColumns(file: FileColumn[], signature: Signature, keep: read
     return {
       select: [...features.map((c) => featureExpression(c, vector)), ...keptSelect],
       features: k,
-      numeric: [...features.map(() => vector.dtype !== 'string'), ...kept.map(() => false)],
+      reading: [...features.map((): Reading => (vector.dtype === 'string' ? 'values' : 'float64')), ...kept.map((): Reading => 'values')],
       kept,
       toBatch(columns, rows) {
         if (vector.dtype === 'string') {
@@ -124,11 +130,12 @@ export function planColumns(file: FileColumn[], signature: Signature, keep: read
   return {
     select: [...inputs.map((s) => featureExpression(byName.get(s.name)!, s)), ...keptSelect],
     features: inputs.length,
-    numeric: [...inputs.map((s) => s.dtype !== 'string'), ...kept.map(() => false)],
+    reading: [...inputs.map((s): Reading => (s.dtype === 'string' ? 'values' : s.dtype === 'float32' ? 'float32' : 'float64')), ...kept.map((): Reading => 'values')],
     kept,
     toBatch(columns, rows) {
       const cols: [string, Column][] = inputs.map((spec, j) => {
         const values = columns[j];
+        if (values instanceof Float32Array) return [spec.name, { dtype: 'float32', shape: spec.shape, data: values.subarray(0, rows) }];
         if (values instanceof Float64Array) return [spec.name, { dtype: 'float64', shape: spec.shape, data: values.subarray(0, rows) as NumericArray }];
         return [spec.name, { dtype: 'string', shape: spec.shape, data: values.slice(0, rows).map((v) => (v as string | null) ?? '') }];
       });

@@ -11,13 +11,13 @@ import { dirname, extname, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
 import { invalidArgument, notFound } from '../../core/errors.js';
-import { collectYoung } from '../../core/gc.js';
+import { collectWhenGrown, collectYoung } from '../../core/gc.js';
 import { checkStreamed, describe, readError, readerSql, sqlIdent, sqlString, tableFormatOf, type TableFormat } from '../../data/read-table.js';
 import type { Batch, Signature } from '../../models/index.js';
 import { inputRows } from '../../data/row-count.js';
-import { csvHeader, encodeChunk, outputLayout, type OutputColumn, type OutputFormat } from './encode.js';
+import { ChunkBytes, csvHeader, encodeChunk, outputLayout, type OutputColumn, type OutputFormat } from './encode.js';
 import { JobParts, syncDir, workDirOf } from './parts.js';
-import { planColumns, type ChunkColumn } from './plan.js';
+import { planColumns, type ChunkColumn, type Reading } from './plan.js';
 
 /** What scores the rows: the deployment's runtime in this process, or a server. */
 export interface Scorer {
@@ -74,6 +74,8 @@ const IN_FLIGHT = 2;
 const CSV_BUFFER_BYTES = 2 << 20;
 /** DuckDB chunks (2,048 rows) read between two collections of their dead wrappers: ~8 MiB. */
 const CHUNKS_PER_COLLECTION = 16;
+/** Heap growth that triggers a full collection; the job's live heap is ~30 MiB. */
+const HEAP_SLACK_BYTES = 24 << 20;
 
 const OUTPUT_FORMATS: Record<string, OutputFormat> = { '.csv': 'csv', '.jsonl': 'jsonl', '.ndjson': 'jsonl', '.parquet': 'parquet', '.pq': 'parquet' };
 
@@ -100,14 +102,14 @@ interface Chunk {
 /**
  * Chunks of `chunkRows` rows (the last one shorter), from chunk `first` on. Numeric columns are
  * copied straight from DuckDB's vectors (NULL was made NaN in SQL, so they carry no nulls) into
- * one Float64Array per chunk. The rows before `first` are read and dropped here rather than
+ * one typed array per chunk. The rows before `first` are read and dropped here rather than
  * skipped with OFFSET: DuckDB's LIMIT and OFFSET collect their whole result before handing out
  * any of it, so memory would grow with the file.
  */
 async function* readChunks(
   con: DuckDBConnection,
   sql: string,
-  numeric: readonly boolean[],
+  reading: readonly Reading[],
   chunkRows: number,
   first: number,
   seen: { rows: number },
@@ -117,30 +119,42 @@ async function* readChunks(
   const result = await con.stream(sql).catch((err) => Promise.reject(fail(err)));
   // A scored chunk's number columns come back through `spare`: ~2.4 MiB a chunk at 30 features
   // that would otherwise wait for a full collection.
-  const fresh = (): ChunkColumn[] => spare.pop()?.map((c) => (c instanceof Float64Array ? c : [])) ?? numeric.map((n) => (n ? new Float64Array(chunkRows) : []));
+  const fresh = (): ChunkColumn[] =>
+    spare.pop()?.map((c) => (Array.isArray(c) ? [] : c)) ?? reading.map((r) => (r === 'float32' ? new Float32Array(chunkRows) : r === 'float64' ? new Float64Array(chunkRows) : []));
   let index = first;
   let columns = fresh();
   let rows = 0;
   let skip = first * chunkRows;
   const ready: Chunk[] = [];
+  const fetchNext = () => {
+    const next = result.fetchChunk().catch((err) => Promise.reject(fail(err)));
+    // Awaited by the next fetch, or by the finally below when the consumer stops first.
+    next.catch(() => undefined);
+    return next;
+  };
+  let next = fetchNext();
   /**
-   * Copies DuckDB's next chunk (2,048 rows) whole, so no DuckDB chunk is alive while this
+   * Copies DuckDB's next chunk (2,048 rows) whole, so few DuckDB chunks are alive while this
    * generator waits on its consumer: one that is gets promoted past the young collections
-   * that free it, and its native memory waits for a full one.
+   * that free it, and its native memory waits for a full one. The one after it is asked for
+   * first, so DuckDB decodes it on its thread while this one is copied and scored.
    */
   const fetch = async (): Promise<boolean> => {
-    const chunk = await result.fetchChunk().catch((err) => Promise.reject(fail(err)));
-    if (!chunk || chunk.rowCount === 0) return false;
-    seen.rows += chunk.rowCount;
-    let from = Math.min(skip, chunk.rowCount);
+    const chunk = await next;
+    // rowCount asks DuckDB each time it is read.
+    const n = chunk?.rowCount ?? 0;
+    if (!chunk || n === 0) return false;
+    next = fetchNext();
+    seen.rows += n;
+    let from = Math.min(skip, n);
     skip -= from;
-    while (from < chunk.rowCount) {
-      const take = Math.min(chunkRows - rows, chunk.rowCount - from);
-      for (let c = 0; c < numeric.length; c++) {
+    while (from < n) {
+      const take = Math.min(chunkRows - rows, n - from);
+      for (let c = 0; c < reading.length; c++) {
         const target = columns[c];
-        if (target instanceof Float64Array) {
-          const data = duckdb.vector_get_data(duckdb.data_chunk_get_vector(chunk.chunk, c), chunk.rowCount * 8);
-          target.set(new Float64Array(data.buffer, data.byteOffset, chunk.rowCount).subarray(from, from + take), rows);
+        if (!Array.isArray(target)) {
+          const data = duckdb.vector_get_data(duckdb.data_chunk_get_vector(chunk.chunk, c), n * 8);
+          target.set(new Float64Array(data.buffer, data.byteOffset + from * 8, take), rows);
         } else {
           const values = chunk.getColumnValues(c);
           for (let r = from; r < from + take; r++) target.push(values[r]);
@@ -156,11 +170,19 @@ async function* readChunks(
     }
     return true;
   };
-  for (let fetched = 1; ; fetched++) {
-    if (fetched % CHUNKS_PER_COLLECTION === 0) collectYoung();
-    const more = await fetch();
-    while (ready.length > 0) yield ready.shift()!;
-    if (!more) break;
+  try {
+    for (let fetched = 1; ; fetched++) {
+      if (fetched % CHUNKS_PER_COLLECTION === 0) {
+        collectYoung();
+        collectWhenGrown(HEAP_SLACK_BYTES);
+      }
+      const more = await fetch();
+      while (ready.length > 0) yield ready.shift()!;
+      if (!more) break;
+    }
+  } finally {
+    // The connection closes after this: no fetch may still be running on it.
+    await next.catch(() => undefined);
   }
   if (rows > 0) yield { index, rows, columns };
 }
@@ -246,13 +268,17 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
     hooks.onStart?.(total, Math.min(total, parts.done.size * chunkRows));
     const sql = `SELECT ${plan.select.join(', ')} FROM ${from}`;
     const spare: ChunkColumn[][] = [];
+    // Output buffers back from committed chunks, one per chunk in flight.
+    const sinks: ChunkBytes[] = [];
     const work = async (chunk: Chunk) => {
       const out = await scorer.score(plan.toBatch(chunk.columns, chunk.rows));
       if (out.rows !== chunk.rows) throw invalidArgument(`the model answered ${out.rows} rows for a chunk of ${chunk.rows}`);
       const layout = outputLayout(plan.kept, out);
       await parts.fixLayout(layout);
       const kept = chunk.columns.slice(plan.features) as (string | null)[][];
-      await parts.commit(chunk.index, encodeChunk(format, layout, kept, out));
+      const sink = sinks.pop() ?? new ChunkBytes();
+      await parts.commit(chunk.index, encodeChunk(format, layout, kept, out, sink));
+      sinks.push(sink);
       await hooks.onCommit?.(chunk.index, parts.partPath(chunk.index), layout);
       if (spare.length < IN_FLIGHT) spare.push(chunk.columns);
       hooks.onChunk?.(chunk.rows);
@@ -260,7 +286,7 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
     const inFlight: Promise<void>[] = [];
     const seen = { rows: 0 };
     try {
-      for await (const chunk of readChunks(con, sql, plan.numeric, chunkRows, first, seen, spare, (err) => readError(input, inputFormat, err))) {
+      for await (const chunk of readChunks(con, sql, plan.reading, chunkRows, first, seen, spare, (err) => readError(input, inputFormat, err))) {
         if (hooks.signal?.aborted) break;
         if (parts.done.has(chunk.index)) continue;
         const working = work(chunk);

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Batch } from '../../../src/models/index.js';
-import { encodeChunk, outputLayout } from '../../../src/serving/jobs/encode.js';
+import { ChunkBytes, encodeChunk, outputLayout } from '../../../src/serving/jobs/encode.js';
 
 const out = Batch.from(
   [
@@ -22,18 +22,19 @@ const keptValues = [
   ['x', null, 'line\nbreak'],
 ];
 const layout = outputLayout(kept, out);
+const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
 
 test('CSV: kept columns quoted as needed, numbers bare, missing and non-finite values empty', () => {
   assert.deepEqual(layout.map((c) => c.name), ['id', 'note', 'score', 'flag', 'label', 'probs_0', 'probs_1']);
   assert.equal(
-    encodeChunk('csv', layout, keptValues, out),
+    text(encodeChunk('csv', layout, keptValues, out)),
     ['1,x,0.10000000149011612,true,"a,b",0.25,0.75', 'nan,,,false,"",,1e-7', ',"line\nbreak",-2.5,true,"say ""x""",1,0', ''].join('\n'),
   );
 });
 
 test('JSON Lines: null for missing and non-numbers in number columns, text as JSON strings', () => {
   assert.equal(
-    encodeChunk('jsonl', layout, keptValues, out),
+    text(encodeChunk('jsonl', layout, keptValues, out)),
     [
       '{"id":1,"note":"x","score":0.10000000149011612,"flag":true,"label":"a,b","probs_0":0.25,"probs_1":0.75}',
       '{"id":null,"note":null,"score":null,"flag":false,"label":"","probs_0":null,"probs_1":1e-7}',
@@ -41,4 +42,13 @@ test('JSON Lines: null for missing and non-numbers in number columns, text as JS
       '',
     ].join('\n'),
   );
+});
+
+test('text beyond ASCII is written as UTF-8, and a reused buffer holds only the latest chunk', () => {
+  const sink = new ChunkBytes();
+  const one = Batch.from([['score', { dtype: 'float64', shape: [], data: new Float64Array([0.5, 2]) }]], 2);
+  const wide = 'é'.repeat(40_000);
+  const oneLayout = outputLayout([kept[1]], one);
+  assert.equal(text(encodeChunk('csv', oneLayout, [['café, "crème"', wide]], one, sink)), `"café, ""crème""",0.5\n${wide},2\n`);
+  assert.equal(text(encodeChunk('jsonl', oneLayout, [['naïve\u2028', null]], one, sink)), '{"note":"naïve\u2028","score":0.5}\n{"note":null,"score":2}\n');
 });
