@@ -10,10 +10,10 @@
  * verify checks that the chain reaches that entry. Rewriting the head needs the secret.
  */
 import { createHash, createHmac } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import { isUniqueViolation } from '../storage/metadata.js';
-import type { AuditTable, SecurityTables } from './migrations.js';
+import type { AuditHeadTable, AuditTable, SecurityTables } from './migrations.js';
 
 export type AuditOutcome = 'ok' | 'denied' | 'failed';
 
@@ -99,10 +99,27 @@ export class AuditLog {
     this.writing = undefined;
   }
 
+  /**
+   * The newest entry and the head record, read in one statement: read apart, another replica's
+   * append committing between the two reads gave an entry the head's number but the previous
+   * entry's hash, and broke the chain.
+   */
+  private async ends(): Promise<{ last?: { seq: number; hash: string }; recorded?: AuditHeadTable }> {
+    const { rows } = await sql<{ last_seq: number | string | null; last_hash: string | null; seq: number | string | null; hash: string | null; mac: string | null }>`
+      select (select seq from sec_audit order by seq desc limit 1) as last_seq,
+             (select hash from sec_audit order by seq desc limit 1) as last_hash,
+             h.seq, h.hash, h.mac
+      from (select 1 as one) x left join sec_audit_head h on h.id = 1`.execute(this.db);
+    const r = rows[0];
+    return {
+      last: r.last_seq === null ? undefined : { seq: Number(r.last_seq), hash: r.last_hash! },
+      recorded: r.seq === null ? undefined : { id: 1, seq: Number(r.seq), hash: r.hash!, mac: r.mac! },
+    };
+  }
+
   private async write(entries: { event: AuditEvent; timeMs: number }[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const last = await this.db.selectFrom('sec_audit').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
-      const recorded = await this.db.selectFrom('sec_audit_head').selectAll().where('id', '=', 1).executeTakeFirst();
+      const { last, recorded } = await this.ends();
       // Numbering continues after the head, so entries deleted from the end stay a visible gap
       // after the next append; a head with a wrong MAC is left as it is, as evidence.
       let seq = Math.max(last ? Number(last.seq) : 0, recorded ? Number(recorded.seq) : 0);
