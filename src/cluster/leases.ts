@@ -55,7 +55,16 @@ export class Leases {
     // Renewed only in the second half of its term: a write per check would cost SQLite an fsync each time.
     if (mine && Number(row.until_ms) - now > ttlMs / 2) return token;
     const next = mine ? token : token + 1;
-    const res = await this.db.updateTable('cl_lease').set({ holder, token: next, until_ms: until }).where('name', '=', name).where('token', '=', token).where('holder', '=', row.holder).executeTakeFirst();
+    // The term read is part of the compare: a holder renewing its expired lease keeps the token
+    // and holder, so without it a replica taking the lease over at that moment won as well.
+    const res = await this.db
+      .updateTable('cl_lease')
+      .set({ holder, token: next, until_ms: until })
+      .where('name', '=', name)
+      .where('token', '=', token)
+      .where('holder', '=', row.holder)
+      .where('until_ms', '=', row.until_ms)
+      .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1 ? next : undefined;
   }
 

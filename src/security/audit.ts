@@ -10,10 +10,10 @@
  * verify checks that the chain reaches that entry. Rewriting the head needs the secret.
  */
 import { createHash, createHmac } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import { isUniqueViolation } from '../storage/metadata.js';
-import type { AuditTable, SecurityTables } from './migrations.js';
+import type { AuditHeadTable, AuditTable, SecurityTables } from './migrations.js';
 
 export type AuditOutcome = 'ok' | 'denied' | 'failed';
 
@@ -55,7 +55,9 @@ function toEntry(r: AuditTable): AuditEntry {
 }
 
 export class AuditLog {
-  private tail: Promise<void> = Promise.resolve();
+  /** Entries waiting for the next write, with the callers to tell once it commits. */
+  private queued: { event: AuditEvent; timeMs: number; done: (err?: unknown) => void }[] = [];
+  private writing: Promise<void> | undefined;
 
   constructor(
     private readonly db: Kysely<SecurityTables>,
@@ -67,32 +69,71 @@ export class AuditLog {
     return createHmac('sha256', this.secret).update(`modelport audit head v1:${seq}:${hash}`).digest('hex');
   }
 
-  /** Queues an entry; the promise settles once it is stored (or failed to be, which is logged by the caller). */
+  /**
+   * Queues an entry; the promise settles once it is stored (or failed to be, which is logged by
+   * the caller). Entries queued while a write is under way go in the next one together: one
+   * transaction and one head update for all of them, not one per mutating call.
+   */
   append(event: AuditEvent): Promise<void> {
-    const next = this.tail.then(() => this.write(event));
-    this.tail = next.catch(() => undefined);
-    return next;
+    return new Promise<void>((resolve, reject) => {
+      this.queued.push({ event, timeMs: this.clock.now(), done: (err) => (err === undefined ? resolve() : reject(err)) });
+      this.writing ??= this.drain();
+    });
   }
 
   /** Waits for every queued entry, so a read sees the calls made before it. */
-  flush(): Promise<void> {
-    return this.tail;
+  async flush(): Promise<void> {
+    while (this.writing) await this.writing;
   }
 
-  private async write(event: AuditEvent): Promise<void> {
+  private async drain(): Promise<void> {
+    while (this.queued.length > 0) {
+      const batch = this.queued.splice(0, 500);
+      try {
+        await this.write(batch);
+        for (const q of batch) q.done();
+      } catch (err) {
+        for (const q of batch) q.done(err);
+      }
+    }
+    this.writing = undefined;
+  }
+
+  /**
+   * The newest entry and the head record, read in one statement: read apart, another replica's
+   * append committing between the two reads gave an entry the head's number but the previous
+   * entry's hash, and broke the chain.
+   */
+  private async ends(): Promise<{ last?: { seq: number; hash: string }; recorded?: AuditHeadTable }> {
+    const { rows } = await sql<{ last_seq: number | string | null; last_hash: string | null; seq: number | string | null; hash: string | null; mac: string | null }>`
+      select (select seq from sec_audit order by seq desc limit 1) as last_seq,
+             (select hash from sec_audit order by seq desc limit 1) as last_hash,
+             h.seq, h.hash, h.mac
+      from (select 1 as one) x left join sec_audit_head h on h.id = 1`.execute(this.db);
+    const r = rows[0];
+    return {
+      last: r.last_seq === null ? undefined : { seq: Number(r.last_seq), hash: r.last_hash! },
+      recorded: r.seq === null ? undefined : { id: 1, seq: Number(r.seq), hash: r.hash!, mac: r.mac! },
+    };
+  }
+
+  private async write(entries: { event: AuditEvent; timeMs: number }[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const last = await this.db.selectFrom('sec_audit').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
-      const recorded = await this.db.selectFrom('sec_audit_head').selectAll().where('id', '=', 1).executeTakeFirst();
+      const { last, recorded } = await this.ends();
       // Numbering continues after the head, so entries deleted from the end stay a visible gap
       // after the next append; a head with a wrong MAC is left as it is, as evidence.
-      const seq = Math.max(last ? Number(last.seq) : 0, recorded ? Number(recorded.seq) : 0) + 1;
-      const partial = { ...event, seq, time_ms: this.clock.now(), prev_hash: last?.hash ?? GENESIS };
-      const hash = entryHash(partial);
-      const head = { seq, hash, mac: this.headMac(seq, hash) };
+      let seq = Math.max(last ? Number(last.seq) : 0, recorded ? Number(recorded.seq) : 0);
+      let prev = last?.hash ?? GENESIS;
+      const rows = entries.map(({ event, timeMs }) => {
+        const partial = { ...event, seq: ++seq, time_ms: timeMs, prev_hash: prev };
+        prev = entryHash(partial);
+        return { ...partial, hash: prev };
+      });
+      const head = { seq, hash: prev, mac: this.headMac(seq, prev) };
       const headIntact = !recorded || recorded.mac === this.headMac(Number(recorded.seq), recorded.hash);
       try {
         await this.db.transaction().execute(async (trx) => {
-          await trx.insertInto('sec_audit').values({ ...partial, hash }).execute();
+          await trx.insertInto('sec_audit').values(rows).execute();
           if (!recorded) await trx.insertInto('sec_audit_head').values({ id: 1, ...head }).execute();
           else if (headIntact) await trx.updateTable('sec_audit_head').set(head).where('id', '=', 1).execute();
         });

@@ -57,6 +57,12 @@ export interface MetricPoint extends Metric {
   run_id?: string;
 }
 
+/** A request's metric points for one run, written with the rest of its group's. */
+interface RunMetrics {
+  runPk: number;
+  metrics: Metric[];
+}
+
 interface RunRow {
   run_pk: number;
   experiment_id: number;
@@ -379,7 +385,7 @@ export class TrackingService {
     const run = await this.requireRun(runId, trx);
     this.requireActiveRun(runId, run);
     if (tags.length) await this.upsertTags(trx, run.run_pk, tags);
-    if (metrics.length) await this.insertMetrics(trx, run.run_pk, metrics);
+    if (metrics.length) await this.insertMetrics(trx, [{ runPk: run.run_pk, metrics }]);
     await trx.updateTable('tracking_run').set({ status: end.status, end_time: end.end_time }).where('run_pk', '=', run.run_pk).execute();
   }
 
@@ -448,16 +454,18 @@ export class TrackingService {
       return;
     }
     const modelMetrics = metrics.filter((m): m is ModelMetric => m.model_id !== undefined);
-    await this.writer.submit(String(runId), async (trx) => {
-      const run = await this.requireRun(runId, trx);
+    await this.writer.submit(String(runId), async (trx, group) => {
+      // Jobs of one group that log to the same run read it once: they commit together.
+      const run = await group.shared(`run:${runId}`, () => this.requireRun(runId, trx));
       this.requireActiveRun(runId, run);
       if (params.length) await this.checkParams(trx, runId, run.run_pk, params);
       if (modelMetrics.length) await this.loggedModels.requireExisting(trx, modelMetrics.map((m) => m.model_id));
       // Checks are done; from here on only writes.
       if (params.length) await this.insertParams(trx, runId, run.run_pk, params);
       if (tags.length) await this.upsertTags(trx, run.run_pk, tags);
-      if (metrics.length) await this.insertMetrics(trx, run.run_pk, metrics);
       if (modelMetrics.length) await this.loggedModels.insertMetrics(trx, String(runId), modelMetrics);
+      // The group's points are written together at its end: two statements for all its requests.
+      if (metrics.length) group.shared('metrics', () => [] as RunMetrics[], (t, all) => this.insertMetrics(t, all)).push({ runPk: run.run_pk, metrics });
     });
   }
 
@@ -508,36 +516,43 @@ export class TrackingService {
     if (name) await trx.updateTable('tracking_run').set({ run_name: name.value }).where('run_pk', '=', runPk).execute();
   }
 
-  private async insertMetrics(trx: Transaction<any>, runPk: number, metrics: Metric[]): Promise<void> {
-    const byKey = new Map<string, { step: number[]; timestamp: number[]; value: number[] }>();
+  /**
+   * One block per run and key and one latest row per run and key, for every run's points at
+   * once, in (run, key) order: every writer locks latest rows in that one order.
+   */
+  private async insertMetrics(trx: Transaction<any>, writes: RunMetrics[]): Promise<void> {
+    const byKey = new Map<string, { runPk: number; key: string; step: number[]; timestamp: number[]; value: number[] }>();
     const latest = new Map<string, Metric & { is_nan: number }>();
-    for (const m of metrics) {
-      const isNan = Number.isNaN(m.value);
-      const stored = storedMetricValue(m.value);
-      let cols = byKey.get(m.key);
-      if (!cols) byKey.set(m.key, (cols = { step: [], timestamp: [], value: [] }));
-      cols.step.push(m.step);
-      cols.timestamp.push(m.timestamp);
-      cols.value.push(isNan ? NaN : stored);
-      const best = latest.get(m.key);
-      if (!best || newer(m.step, m.timestamp, stored, best.step, best.timestamp, best.value)) {
-        latest.set(m.key, { key: m.key, step: m.step, timestamp: m.timestamp, value: stored, is_nan: isNan ? 1 : 0 });
+    for (const { runPk, metrics } of writes) {
+      for (const m of metrics) {
+        const id = `${runPk}\u0000${m.key}`;
+        const isNan = Number.isNaN(m.value);
+        const stored = storedMetricValue(m.value);
+        let cols = byKey.get(id);
+        if (!cols) byKey.set(id, (cols = { runPk, key: m.key, step: [], timestamp: [], value: [] }));
+        cols.step.push(m.step);
+        cols.timestamp.push(m.timestamp);
+        cols.value.push(isNan ? NaN : stored);
+        const best = latest.get(id);
+        if (!best || newer(m.step, m.timestamp, stored, best.step, best.timestamp, best.value)) {
+          latest.set(id, { key: m.key, step: m.step, timestamp: m.timestamp, value: stored, is_nan: isNan ? 1 : 0 });
+        }
       }
     }
-    const keys = [...byKey.keys()].sort();
+    const ids = [...byKey.keys()].sort((a, b) => byKey.get(a)!.runPk - byKey.get(b)!.runPk || (a < b ? -1 : a > b ? 1 : 0));
     await trx
       .insertInto('tracking_metric_block')
       .values(
-        keys.map((key) => {
-          const cols = byKey.get(key)!;
-          const block = encodeBlock(cols.step, cols.timestamp, cols.value);
+        ids.map((id) => {
+          const { runPk, key, step, timestamp, value } = byKey.get(id)!;
+          const block = encodeBlock(step, timestamp, value);
           return { run_pk: runPk, key, count: block.count, min_step: block.minStep, max_step: block.maxStep, data: block.data };
         }),
       )
       .execute();
     await trx
       .insertInto('tracking_latest_metric')
-      .values(keys.map((key) => ({ run_pk: runPk, ...latest.get(key)! })))
+      .values(ids.map((id) => ({ run_pk: byKey.get(id)!.runPk, ...latest.get(id)! })))
       .onConflict((oc) =>
         oc
           .columns(['run_pk', 'key'])

@@ -11,7 +11,30 @@
 import type { Kysely, Transaction } from 'kysely';
 import { isModelportError } from '../core/errors.js';
 
-export type Job<T> = (trx: Transaction<any>) => Promise<T>;
+export type Job<T> = (trx: Transaction<any>, group: Group) => Promise<T>;
+
+/**
+ * What the jobs of one group transaction share: values kept for the group (a row every job
+ * reads, read once) and writes gathered from every job and made once, just before the commit,
+ * so a group of many requests costs a few statements instead of a few per request.
+ */
+export class Group {
+  private readonly values = new Map<string, unknown>();
+  private readonly finishers: ((trx: Transaction<any>) => Promise<void>)[] = [];
+
+  /** The group's value under `key`, made by `make` on first use; `finish`, if given, writes it at the end. */
+  shared<T>(key: string, make: () => T, finish?: (trx: Transaction<any>, value: T) => Promise<void>): T {
+    if (this.values.has(key)) return this.values.get(key) as T;
+    const value = make();
+    this.values.set(key, value);
+    if (finish) this.finishers.push((trx) => finish(trx, value));
+    return value;
+  }
+
+  async finish(trx: Transaction<any>): Promise<void> {
+    for (const f of this.finishers) await f(trx);
+  }
+}
 
 /**
  * Set in a refusal's details by a job that refuses after it has written: the group transaction
@@ -84,14 +107,16 @@ export class GroupWriter {
     try {
       await this.db.transaction().execute(async (trx) => {
         outcomes.length = 0;
+        const shared = new Group();
         for (const p of group) {
           try {
-            outcomes.push({ ok: true, value: await p.job(trx) });
+            outcomes.push({ ok: true, value: await p.job(trx, shared) });
           } catch (err) {
             if (!isModelportError(err) || group.length === 1 || err.details[ROLLBACK_GROUP]) throw err;
             outcomes.push({ ok: false, err });
           }
         }
+        await shared.finish(trx);
       });
     } catch (err) {
       if (group.length === 1) {
@@ -100,7 +125,12 @@ export class GroupWriter {
       }
       for (const p of group) {
         try {
-          p.resolve(await this.db.transaction().execute(p.job));
+          p.resolve(await this.db.transaction().execute(async (trx) => {
+            const alone = new Group();
+            const value = await p.job(trx, alone);
+            await alone.finish(trx);
+            return value;
+          }));
         } catch (e) {
           p.reject(e);
         }

@@ -45,6 +45,20 @@ async function contract(open: () => Promise<MetadataStore>): Promise<void> {
     const again = await Promise.all(rest.map((r) => r.lead()));
     assert.equal(again.filter(Boolean).length, 1);
     assert.equal(rest.find((r) => r.token !== undefined)?.token, 2);
+    // The holder of an expired lease renews it just as another replica takes it over: one of them leads, never both.
+    const [p, q] = [new Leadership(leases, 'handover', 'p', 10_000), new Leadership(leases, 'handover', 'q', 10_000)];
+    assert.equal(await p.lead(), true);
+    for (let round = 0; round < 20; round++) {
+      clock.advance(10_001);
+      const holder = p.token !== undefined ? p : q;
+      const other = holder === p ? q : p;
+      const led = await Promise.all([holder.lead(), other.lead()]);
+      assert.equal(led.filter(Boolean).length, 1, `round ${round}: ${led}`);
+      const [view] = (await leases.list()).filter((l) => l.name === 'handover');
+      assert.equal(view.holder, led[0] ? holder === p ? 'p' : 'q' : holder === p ? 'q' : 'p');
+      assert.equal(await (led[0] ? holder : other).stillLeads(), true);
+      if (!led[0]) assert.equal(await holder.stillLeads(), false);
+    }
   } finally {
     await store.close();
   }
