@@ -68,6 +68,24 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
     for (let i = 0; i < keys.length; i++) n += stmt.run(keys[i], values[i]).changes;
     return n;
   });
+  // One statement per chunk size, so a read of many keys is one query per chunk, not one per key.
+  const manyStmts = new Map<number, Database.Statement<unknown[], [string, Buffer]>>();
+  const manyStmt = (n: number) => {
+    let stmt = manyStmts.get(n);
+    if (!stmt) {
+      stmt = db.prepare<unknown[], [string, Buffer]>(`select key, value from kv where key in (${'?,'.repeat(n - 1)}?) and (expires_at is null or expires_at > ?)`).raw();
+      manyStmts.set(n, stmt);
+    }
+    return stmt;
+  };
+  const getMany = (keys: string[], now: number): (Buffer | null)[] => {
+    const found = new Map<string, Buffer>();
+    for (let i = 0; i < keys.length; i += MGET_CHUNK) {
+      const chunk = keys.slice(i, i + MGET_CHUNK);
+      for (const [k, v] of manyStmt(chunk.length).all(...chunk, now)) found.set(k, v);
+    }
+    return keys.map((k) => found.get(k) ?? null);
+  };
   const deleteStmt = db.prepare<[string]>('delete from kv where key = ?');
   const purgeStmt = db.prepare<[number]>('delete from kv where expires_at is not null and expires_at <= ?');
   const setMany = db.transaction((entries: [string, Buffer | string][], expiresAt: number | null) => {
@@ -90,7 +108,7 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
     },
     async mget(keys) {
       const now = clock.now();
-      return keys.map((k) => getStmt.get(k, now)?.value ?? null);
+      return keys.length === 1 ? [getStmt.get(keys[0], now)?.value ?? null] : getMany(keys, now);
     },
     async set(key, value, ttlMs) {
       setStmt.run(key, Buffer.from(value), expiry(ttlMs));
@@ -114,6 +132,9 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
     },
   };
 }
+
+/** Keys per statement of a SQLite multi-read: under SQLite's 32,766 variables, and few statement sizes. */
+const MGET_CHUNK = 256;
 
 async function openRedisOnline(url: string, prefix: string): Promise<OnlineStore> {
   // Loaded on demand: the embedded default should not pay for drivers it does not use.
