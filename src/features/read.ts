@@ -43,24 +43,19 @@ export async function readOnline(store: OnlineStore, repo: FeatureRepo, req: Onl
     if (fp) unknown.set(fp.toString('hex'), fp);
   }
   if (unknown.size) learnLayouts(await store.mget([...unknown.values()].map(layoutKey)));
-  const rows = new Map<string, { row: StoredRow | undefined; time: string | null }[]>();
-  viewNames.forEach((v, k) =>
-    rows.set(
-      v,
-      found.slice(k * n, (k + 1) * n).map((buf) => {
-        const row = decodeRow(buf);
-        return { row, time: row ? new Date(row.t).toISOString() : null };
-      }),
-    ),
-  );
+  // A view's features share one list of event times, so the response encoder writes it once.
+  const rows = new Map<string, { rows: (StoredRow | undefined)[]; times: (string | null)[] }>();
+  viewNames.forEach((v, k) => {
+    const decoded = found.slice(k * n, (k + 1) * n).map(decodeRow);
+    rows.set(v, { rows: decoded, times: decoded.map((row) => (row ? new Date(row.t).toISOString() : null)) });
+  });
 
   const lookup = (f: FeatureRef): Column => {
     const view = repo.views.get(f.view)!;
-    const col: Column = { values: new Array(n), statuses: new Array(n), event_timestamps: new Array(n) };
     const viewRows = rows.get(f.view)!;
+    const col: Column = { values: new Array(n), statuses: new Array(n), event_timestamps: viewRows.times };
     for (let i = 0; i < n; i++) {
-      const { row, time } = viewRows[i];
-      col.event_timestamps[i] = time;
+      const row = viewRows.rows[i];
       if (!row) {
         col.values[i] = null;
         col.statuses[i] = 'NOT_FOUND';
@@ -80,10 +75,12 @@ export async function readOnline(store: OnlineStore, repo: FeatureRepo, req: Onl
 
   const keyNames = columns.map(([name]) => name).filter((name) => viewNames.some((v) => repo.views.get(v)!.joinKeys.includes(name)));
   const names = outputNames(req.features);
+  const present = new Array<FeatureStatus>(n).fill('PRESENT');
+  const noTimes = new Array<string | null>(n).fill(null);
   return {
     metadata: { feature_names: [...keyNames, ...names] },
     results: [
-      ...keyNames.map((k) => ({ values: req.entities[k], statuses: new Array<FeatureStatus>(n).fill('PRESENT'), event_timestamps: new Array<string | null>(n).fill(null) })),
+      ...keyNames.map((k) => ({ values: req.entities[k], statuses: present, event_timestamps: noTimes })),
       ...req.features.map((f) => (f.kind === 'view' ? looked : onDemand).get(`${f.view}:${f.feature}`)!),
     ],
   };

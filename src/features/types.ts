@@ -150,7 +150,7 @@ export type Value = string | number | boolean | null;
 
 export const OnlineResponseSchema = Type.Object({
   metadata: Type.Object({ feature_names: Type.Array(Type.String()) }),
-  /** One entry per column (join keys first, then features), each with one value per entity row. */
+  /** One entry per column (join keys first, then features), each with one value per entity row; a view's columns share one event_timestamps list. */
   results: Type.Array(
     Type.Object({
       values: Type.Array(Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()])),

@@ -14,6 +14,7 @@ import { timeOrderedId } from '../core/ids.js';
 import { ApplyResultSchema, FeatureRepoSchema, OnlineResponseSchema, PlanSchema, parseTimestamp, type FeatureRepoSpec, type Value } from '../features/index.js';
 import { workDir } from '../platform.js';
 import { withoutPasswords } from '../features/plan.js';
+import { onlineResponseJson } from '../features/response-json.js';
 import { actorOf } from './registry-actor.js';
 
 const Cell = Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]);
@@ -188,9 +189,11 @@ export const featureRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
   app.post(
     '/api/v1/features/online',
     { config: { permission: 'read' }, schema: { summary: 'Online feature values with a status per value (Feast response shape)', tags, body: OnlineBody, response: { 200: OnlineResponseSchema } } },
-    async (request) => {
+    async (request, reply) => {
       const b = request.body;
-      return features.getOnlineFeatures({ features: b.features, featureService: b.feature_service, entities: b.entities, requestData: b.request_data });
+      const res = await features.getOnlineFeatures({ features: b.features, featureService: b.feature_service, entities: b.entities, requestData: b.request_data });
+      // The schema's serializer tries each type of the value union per value, and writes a view's event times once per feature.
+      return reply.type('application/json; charset=utf-8').serializer(onlineResponseJson).send(res);
     },
   );
 

@@ -48,26 +48,53 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
   const setStmt = db.prepare<[string, Buffer, number | null]>(
     'insert into kv (key, value, expires_at) values (?, ?, ?) on conflict(key) do update set value = excluded.value, expires_at = excluded.expires_at',
   );
-  // One statement per header length, with the length inlined: positional arguments only.
-  const newerStmts = new Map<number, Database.Statement<[string, Buffer]>>();
-  const newerStmt = (h: number) => {
-    let stmt = newerStmts.get(h);
+  // One statement per (header length, rows), the length inlined: positional arguments only. Many
+  // rows per statement spare a call into SQLite per row; rows apply in order, as one by one.
+  const newerStmts = new Map<string, Database.Statement<(string | Buffer)[]>>();
+  const newerStmt = (h: number, rows: number) => {
+    let stmt = newerStmts.get(`${h}:${rows}`);
     if (!stmt) {
       const head = (v: string) => `substr(${v}, 1, ${Math.trunc(h)})`;
-      stmt = db.prepare<[string, Buffer]>(
-        `insert into kv (key, value, expires_at) values (?, ?, null) on conflict(key) do update set value = excluded.value, expires_at = null
+      stmt = db.prepare<(string | Buffer)[]>(
+        `insert into kv (key, value, expires_at) values ${'(?, ?, null), '.repeat(rows - 1)}(?, ?, null) on conflict(key) do update set value = excluded.value, expires_at = null
          where ${head('kv.value')} < ${head('excluded.value')} or (${head('kv.value')} = ${head('excluded.value')} and kv.value <> excluded.value)`,
       );
-      newerStmts.set(h, stmt);
+      newerStmts.set(`${h}:${rows}`, stmt);
     }
     return stmt;
   };
   const setNewer = db.transaction((keys: string[], values: Buffer[], headerBytes: number) => {
-    const stmt = newerStmt(headerBytes);
     let n = 0;
-    for (let i = 0; i < keys.length; i++) n += stmt.run(keys[i], values[i]).changes;
+    const args: (string | Buffer)[] = new Array(2 * NEWER_ROWS);
+    let i = 0;
+    for (const many = newerStmt(headerBytes, NEWER_ROWS); i + NEWER_ROWS <= keys.length; i += NEWER_ROWS) {
+      for (let k = 0; k < NEWER_ROWS; k++) {
+        args[2 * k] = keys[i + k];
+        args[2 * k + 1] = values[i + k];
+      }
+      n += many.run(...args).changes;
+    }
+    for (const one = newerStmt(headerBytes, 1); i < keys.length; i++) n += one.run(keys[i], values[i]).changes;
     return n;
   });
+  // One statement per chunk size, so a read of many keys is one query per chunk, not one per key.
+  const manyStmts = new Map<number, Database.Statement<unknown[], [string, Buffer]>>();
+  const manyStmt = (n: number) => {
+    let stmt = manyStmts.get(n);
+    if (!stmt) {
+      stmt = db.prepare<unknown[], [string, Buffer]>(`select key, value from kv where key in (${'?,'.repeat(n - 1)}?) and (expires_at is null or expires_at > ?)`).raw();
+      manyStmts.set(n, stmt);
+    }
+    return stmt;
+  };
+  const getMany = (keys: string[], now: number): (Buffer | null)[] => {
+    const found = new Map<string, Buffer>();
+    for (let i = 0; i < keys.length; i += MGET_CHUNK) {
+      const chunk = keys.slice(i, i + MGET_CHUNK);
+      for (const [k, v] of manyStmt(chunk.length).all(...chunk, now)) found.set(k, v);
+    }
+    return keys.map((k) => found.get(k) ?? null);
+  };
   const deleteStmt = db.prepare<[string]>('delete from kv where key = ?');
   const purgeStmt = db.prepare<[number]>('delete from kv where expires_at is not null and expires_at <= ?');
   const setMany = db.transaction((entries: [string, Buffer | string][], expiresAt: number | null) => {
@@ -90,7 +117,7 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
     },
     async mget(keys) {
       const now = clock.now();
-      return keys.map((k) => getStmt.get(k, now)?.value ?? null);
+      return keys.length === 1 ? [getStmt.get(keys[0], now)?.value ?? null] : getMany(keys, now);
     },
     async set(key, value, ttlMs) {
       setStmt.run(key, Buffer.from(value), expiry(ttlMs));
@@ -114,6 +141,12 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
     },
   };
 }
+
+/** Rows per statement of a SQLite write of newer rows. */
+const NEWER_ROWS = 50;
+
+/** Keys per statement of a SQLite multi-read: under SQLite's 32,766 variables, and few statement sizes. */
+const MGET_CHUNK = 256;
 
 async function openRedisOnline(url: string, prefix: string): Promise<OnlineStore> {
   // Loaded on demand: the embedded default should not pay for drivers it does not use.
@@ -149,23 +182,17 @@ async function openRedisOnline(url: string, prefix: string): Promise<OnlineStore
       await multi.exec();
     },
     async msetNewer(keys, values, headerBytes) {
-      // One script call per slice, all pipelined: a single round trip per batch, and no call
-      // holds Redis long enough to stall the readers. A slice's values travel as one string
-      // with their end offsets: one argument each instead of one per value.
-      const pipe = redis.pipeline();
+      // One script call per slice, all sent before the first answer: no call holds Redis long
+      // enough to stall the readers. A slice's values travel as one string with their bounds:
+      // one argument each instead of one per value. The calls are not gathered into a pipeline,
+      // which would copy every slice once more into one buffer.
+      const calls: Promise<number>[] = [];
       for (let i = 0; i < keys.length; i += NEWER_SLICE) {
-        const slice = values.slice(i, i + NEWER_SLICE);
-        const ends = Buffer.allocUnsafe(4 * slice.length);
-        let end = 0;
-        slice.forEach((v, k) => ends.writeUInt32LE((end += v.length), 4 * k));
-        (pipe as unknown as MsetNewerPipeline).msetNewer(slice.length, ...keys.slice(i, i + NEWER_SLICE), headerBytes, Buffer.concat(slice, end), ends);
+        const { blob, bounds } = packSlice(values.slice(i, i + NEWER_SLICE));
+        calls.push((redis as unknown as MsetNewerCommand).msetNewer(Math.min(NEWER_SLICE, keys.length - i), ...keys.slice(i, i + NEWER_SLICE), headerBytes, blob, bounds));
       }
-      const results = (await pipe.exec()) ?? [];
       let n = 0;
-      for (const [err, count] of results) {
-        if (err) throw err;
-        n += Number(count);
-      }
+      for (const count of await Promise.all(calls)) n += Number(count);
       return n;
     },
     async delete(keys) {
@@ -183,19 +210,50 @@ async function openRedisOnline(url: string, prefix: string): Promise<OnlineStore
 const NEWER_SLICE = 1000;
 
 /**
- * KEYS: the entries' keys; ARGV[1]: header length; ARGV[2]: their values, concatenated;
- * ARGV[3]: each value's end offset (uint32 little-endian). SET ... GET writes and reads back in
- * one call; the rare older value is put back. Header bytes are text, so Lua's string order is
- * byte order.
+ * A slice's values as one buffer and each one's (start, end) in it, uint32 little-endian: a
+ * view of the values' own memory when they lie in order in one buffer with little between them
+ * (as encodeRows leaves a chunk's rows), else a copy.
+ */
+function packSlice(slice: Buffer[]): { blob: Buffer; bounds: Buffer } {
+  const bounds = Buffer.allocUnsafe(8 * slice.length);
+  const first = slice[0];
+  let at = first.byteOffset;
+  let bytes = 0;
+  for (const v of slice) {
+    if (v.buffer !== first.buffer || v.byteOffset < at) break;
+    at = v.byteOffset + v.length;
+    bytes += v.length;
+  }
+  let base = first.byteOffset;
+  let blob: Buffer;
+  if (bytes === slice.reduce((sum, v) => sum + v.length, 0) && at - base <= 2 * bytes) blob = Buffer.from(first.buffer, base, at - base);
+  else {
+    blob = Buffer.concat(slice);
+    base = -1;
+  }
+  let end = 0;
+  slice.forEach((v, k) => {
+    const start = base < 0 ? end : v.byteOffset - base;
+    end = start + v.length;
+    bounds.writeUInt32LE(start, 8 * k);
+    bounds.writeUInt32LE(end, 8 * k + 4);
+  });
+  return { blob, bounds };
+}
+
+/**
+ * KEYS: the entries' keys; ARGV[1]: header length; ARGV[2]: their values in one string;
+ * ARGV[3]: each value's start and end offset in it (uint32 little-endian each). SET ... GET
+ * writes and reads back in one call; the rare older value is put back. Header bytes are text,
+ * so Lua's string order is byte order.
  */
 const MSET_NEWER = `
 local h = tonumber(ARGV[1])
-local blob, ends = ARGV[2], ARGV[3]
-local n, from = 0, 1
+local blob, bounds = ARGV[2], ARGV[3]
+local n = 0
 for i, k in ipairs(KEYS) do
-  local to = struct.unpack('<I4', ends, 4 * i - 3)
-  local v = string.sub(blob, from, to)
-  from = to + 1
+  local from, to = struct.unpack('<I4<I4', bounds, 8 * i - 7)
+  local v = string.sub(blob, from + 1, to)
   local old = redis.call('SET', k, v, 'GET')
   if not old then
     n = n + 1
@@ -209,4 +267,4 @@ for i, k in ipairs(KEYS) do
 end
 return n`;
 
-type MsetNewerPipeline = { msetNewer(numKeys: number, ...args: (string | number | Buffer)[]): unknown };
+type MsetNewerCommand = { msetNewer(numKeys: number, ...args: (string | number | Buffer)[]): Promise<number> };

@@ -65,6 +65,20 @@ describe('features over HTTP', () => {
     const online = await features.getOnlineFeatures({ customer_id: [10022, 1] }, { featureService: 'loan_scoring' });
     assert.deepEqual(online.metadata.feature_names, ['customer_id', 'utilization', 'num_late_payments_90d', 'avg_balance_30d']);
     assert.deepEqual(online.results[1].statuses, ['PRESENT', 'NOT_FOUND']);
+    // The route writes its own JSON: the same text, key order and content type as the schema's serializer gave.
+    const raw = await fetch(`${server.url}/api/v1/features/online`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ features: ['customer_stats:utilization', 'customer_stats:avg_balance_30d', 'loan_ratios:amount_to_income'], entities: { customer_id: [10022, 1, 10022] }, request_data: { amount: [1000, 2000, 3000], income: [50000, 0, 60000] } }),
+    });
+    assert.equal(raw.headers.get('content-type'), 'application/json; charset=utf-8');
+    const text = await raw.text();
+    const parsed = JSON.parse(text) as typeof online;
+    assert.equal(text, JSON.stringify({ metadata: parsed.metadata, results: parsed.results.map((r) => ({ values: r.values, statuses: r.statuses, event_timestamps: r.event_timestamps })) }));
+    assert.deepEqual(parsed.metadata.feature_names, ['customer_id', 'utilization', 'avg_balance_30d', 'amount_to_income']);
+    assert.deepEqual(parsed.results[1].event_timestamps, parsed.results[2].event_timestamps);
+    assert.equal(parsed.results[1].event_timestamps[1], null);
+    assert.deepEqual(parsed.results[3].values, [1000 / 50000, null, 3000 / 60000]);
 
     await features.push('customer_stats', { customer_id: [1], event_timestamp: ['2025-08-31T12:00:00Z'], avg_balance_30d: [1], num_late_payments_90d: [0], utilization: [0.5] });
     const metrics = await (await fetch(`${server.url}/metrics`)).text();

@@ -50,7 +50,36 @@ function contract(name: string, open: () => Promise<OnlineStore>, expire: (ms: n
       assert.equal(await store.msetNewer(keys, values, 2), 2500, 'batches larger than one script slice');
       assert.equal(await store.msetNewer(keys, values, 2), 0);
       assert.deepEqual((await store.mget(['m0', 'm1999', 'm2499'])).map((v) => v?.toString()), ['c0|0', 'c9|1999', 'c9|2499'], 'each value lands under its own key');
+      const some = [...keys.slice(0, 600), 'missing', 'm7', ...keys.slice(600, 700)];
+      assert.deepEqual(
+        (await store.mget(some)).map((v) => v?.toString() ?? null),
+        some.map((k) => (k === 'missing' ? null : `c${Number(k.slice(1)) % 10}|${k.slice(1)}`)),
+        'a read of more keys than one query takes, with a missing and a repeated key, answers in order',
+      );
       await store.delete(['n1', 'n2', ...keys]);
+    });
+
+    test('msetNewer applies many rows in order, repeats of a key included, from shared or separate buffers', { skip: reason }, async () => {
+      const keys = Array.from({ length: 130 }, (_, i) => `r${i % 65}`);
+      // One buffer holding every value with gaps between, as encoded chunks are; the repeats are older, equal or newer.
+      const shared = Buffer.alloc(130 * 16, '#');
+      const text = (i: number) => (i < 65 ? `b5|first${i}` : [`a0|older${i}`, `b5|first${i - 65}`, `b5|other${i}`, `c0|newer${i}`][i % 4]);
+      const values = keys.map((_, i) => {
+        const at = 16 * i;
+        const n = shared.write(text(i), at, 'latin1');
+        return shared.subarray(at, at + n);
+      });
+      const expected = (i: number) => {
+        const later = text(i + 65);
+        return later.startsWith('a0') || later === text(i) ? text(i) : later;
+      };
+      const changed = Array.from({ length: 65 }, (_, i) => expected(i) !== text(i)).filter(Boolean).length;
+      assert.equal(await store.msetNewer(keys, values, 2), 65 + changed);
+      const stored = (await store.mget(keys.slice(0, 65))).map((v) => v?.toString());
+      assert.deepEqual(stored, Array.from({ length: 65 }, (_, i) => expected(i)));
+      const again = keys.slice(0, 65).reverse();
+      assert.equal(await store.msetNewer(again, again.map((_, k) => Buffer.from(stored[64 - k]!)), 2), 0, 'the same values again, from separate buffers');
+      await store.delete(keys.slice(0, 65));
     });
 
     test('entries with a TTL expire and others stay', { skip: reason }, async () => {
@@ -62,6 +91,7 @@ function contract(name: string, open: () => Promise<OnlineStore>, expire: (ms: n
       assert.equal(await store.get('short'), null);
       assert.equal(await store.get('short2'), null);
       assert.equal((await store.get('long'))?.toString(), 'z');
+      assert.deepEqual((await store.mget(['short', 'long', 'short2'])).map((v) => v?.toString() ?? null), [null, 'z', null]);
     });
   });
 }
