@@ -28,7 +28,8 @@ try {
   const scorer = await deploymentScorer(platform.services.serving, 'cancer');
   const cpu = process.cpuUsage();
   const started = performance.now();
-  await runBatchJob({ deployment: 'cancer', input, output, keep: ['id'], chunkRows: Number(chunk) }, scorer);
+  // As `modelport predict` runs it: the job has the process to itself.
+  await runBatchJob({ deployment: 'cancer', input, output, keep: ['id'], chunkRows: Number(chunk) }, scorer, { ownsProcess: true });
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
   // VmHWM belongs to this process image; maxRSS keeps the forking parent's high-water mark across exec.

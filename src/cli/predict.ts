@@ -65,6 +65,7 @@ export function registerPredictCommand(program: Command): void {
       let bar: Progress | undefined;
       const result = await withScorer(cmd, deployment, (scorer) =>
         runBatchJob(spec, scorer, {
+          ownsProcess: true,
           onStart(total, alreadyDone) {
             if (alreadyDone > 0) process.stderr.write(`resuming: ${alreadyDone} of ${total} rows were scored by an interrupted run\n`);
             bar = progress(`scoring ${total} rows`, total, process.stderr, { unit: 'rows', start: alreadyDone });

@@ -3,8 +3,7 @@
  * DuckDB's Node API cannot produce Arrow and its Arrow extension would be downloaded, so the
  * rows come out of DuckDB as values and apache-arrow lays them out and writes the file.
  */
-import { createWriteStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
+import { open } from 'node:fs/promises';
 import type { DuckDBConnection, DuckDBDataChunk } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
 import {
@@ -27,6 +26,9 @@ import { checkStreamed, describe, sqlIdent } from './read-table.js';
 
 /** Rows per record batch: large enough for columnar readers, small enough to stream. */
 const BATCH_ROWS = 65_536;
+
+/** A batch's text column ends early past this: Utf8 offsets are 32-bit. */
+const MAX_BATCH_TEXT_BYTES = 1 << 30;
 
 type Kind = 'int64' | 'float64' | 'bool' | 'timestamp' | 'timestamptz' | 'date' | 'utf8';
 
@@ -67,7 +69,7 @@ class ColumnBuffer {
   private valid: Uint8Array;
   private nulls = 0;
   private text = Buffer.alloc(0);
-  private textBytes = 0;
+  textBytes = 0;
   private offsets = new Int32Array(0);
 
   constructor(private readonly column: Column) {
@@ -149,7 +151,8 @@ export async function writeArrowFile(con: DuckDBConnection, sql: string, path: s
   const struct = new Struct(schema.fields);
   let rows = 0;
   async function* batches(): AsyncGenerator<RecordBatch> {
-    const result = await con.stream(`SELECT ${columns.map((c) => c.sql).join(', ')} FROM (${sql})`);
+    const projected = `SELECT ${columns.map((c) => c.sql).join(', ')} FROM (${sql})`;
+    const result = await con.stream(projected);
     let buffers = columns.map((c) => new ColumnBuffer(c));
     let length = 0;
     const flush = () => {
@@ -165,22 +168,33 @@ export async function writeArrowFile(con: DuckDBConnection, sql: string, path: s
       buffers.forEach((b, c) => b.append(chunk, c, length));
       length += chunk.rowCount;
       rows += chunk.rowCount;
-      if (length >= BATCH_ROWS) yield flush();
+      if (length >= BATCH_ROWS || buffers.some((b) => b.textBytes > MAX_BATCH_TEXT_BYTES)) yield flush();
     }
-    if (expected === undefined || rows < expected) await checkStreamed(con, sql, rows);
+    if (expected === undefined || rows < expected) await checkStreamed(con, projected, rows);
     if (length > 0 || rows === 0) yield flush();
   }
+  // Opened first: a file that cannot be created fails the call before any work.
+  const handle = await open(path, 'w');
   const writer = new RecordBatchFileWriter();
-  const written = pipeline(writer.toNodeStream(), createWriteStream(path));
+  // The writer queues each batch's bytes; this writes them while DuckDB reads the next rows.
+  const pump = (async () => {
+    for await (const bytes of writer) await handle.write(bytes);
+  })();
+  let failure: { err: unknown } | undefined;
+  pump.catch((err: unknown) => (failure = { err }));
   try {
-    // The writer queues each batch's bytes; the file stream drains them while DuckDB reads the next.
-    for await (const batch of batches()) writer.write(batch);
+    for await (const batch of batches()) {
+      if (failure) throw failure.err;
+      writer.write(batch);
+    }
+    writer.finish().close();
+    await pump;
   } catch (err) {
     writer.close();
-    await written.catch(() => undefined);
+    await pump.catch(() => undefined);
     throw err;
+  } finally {
+    await handle.close();
   }
-  writer.finish().close();
-  await written;
   return rows;
 }

@@ -12,16 +12,18 @@ import type { TableFormat } from './read-table.js';
 const NEWLINE = 0x0a;
 const QUOTE = 0x22;
 
-/** Records (non-empty lines) in a text file; undefined for a CSV file holding a quote. */
+/** Records (non-empty lines) in a text file; undefined for a CSV file holding a quote or an empty line. */
 async function countLines(path: string, format: TableFormat): Promise<number | undefined> {
   let lines = 0;
   let last = NEWLINE;
   for await (const buf of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
     if (format !== 'jsonl' && buf.indexOf(QUOTE) >= 0) return undefined;
     for (let i = buf.indexOf(NEWLINE); i >= 0; i = buf.indexOf(NEWLINE, i + 1)) {
-      // An empty line (a second break in a row, also across buffers) holds no record.
+      // An empty line (a second break in a row, also across buffers) holds no JSON record, but
+      // DuckDB reads one in a one-column CSV file as a null: only its own count can tell.
       const before = i > 0 ? buf[i - 1] : last;
       if (before !== NEWLINE && !(before === 0x0d && (i > 1 ? buf[i - 2] : last) === NEWLINE)) lines++;
+      else if (format === 'csv') return undefined;
     }
     if (buf.length > 0) last = buf[buf.length - 1];
   }

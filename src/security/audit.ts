@@ -75,8 +75,11 @@ export class AuditLog {
    * transaction and one head update for all of them, not one per mutating call.
    */
   append(event: AuditEvent): Promise<void> {
+    // Fields a caller controls (a refused request's path) are cut to their columns' widths, so
+    // PostgreSQL's "value too long" cannot refuse the entry.
+    const fitted = { ...event, actor: clip(event.actor, 255), action: clip(event.action, 255), client: clip(event.client, 64), request_id: clip(event.request_id, 128) };
     return new Promise<void>((resolve, reject) => {
-      this.queued.push({ event, timeMs: this.clock.now(), done: (err) => (err === undefined ? resolve() : reject(err)) });
+      this.queued.push({ event: fitted, timeMs: this.clock.now(), done: (err) => (err === undefined ? resolve() : reject(err)) });
       this.writing ??= this.drain();
     });
   }
@@ -93,7 +96,9 @@ export class AuditLog {
         await this.write(batch);
         for (const q of batch) q.done();
       } catch (err) {
-        for (const q of batch) q.done(err);
+        if (batch.length === 1) batch[0].done(err);
+        // One entry the database refuses must not take the others down with it.
+        else for (const q of batch) await this.write([q]).then(() => q.done(), (e: unknown) => q.done(e));
       }
     }
     this.writing = undefined;
@@ -189,4 +194,9 @@ export class AuditLog {
       after = rows[rows.length - 1].seq;
     }
   }
+}
+
+/** `text` cut to at most `max` characters, marked with an ellipsis where it was cut. */
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

@@ -81,6 +81,10 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
       // values through (null unvalidated, a number or boolean coerced only in its own copy), and
       // the decoder refuses them.
       if (Array.isArray(body)) throw invalidArgument('body must be object', { field: 'body' });
+      const params = body !== null && typeof body === 'object' ? (body as { params?: unknown }).params : undefined;
+      if (params !== undefined && (params === null || typeof params !== 'object' || Array.isArray(params))) {
+        throw invalidArgument('body.params must be object', { field: 'body.params' });
+      }
       const client = clientOf(req.headers.authorization, req.socket.remoteAddress ?? '');
       const header = (h: string) => headerOf(req.headers, h);
       const { answer: scored, warnings } = await scoreInvocation(serving, { id, client, info, header }, name, body, undefined);

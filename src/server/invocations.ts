@@ -82,7 +82,8 @@ export const invocationsRoutes: FastifyPluginAsync<{ platform: Platform }> = asy
   const score = async (request: FastifyRequest, reply: FastifyReply, deployment: string) => {
     const format = (request.query as { format?: PredictionsShape }).format;
     const { answer, warnings } = await scoreInvocation(serving, inferenceRequest(request, 'mlflow'), deployment, request.body, format);
-    for (const w of warnings) reply.header('warning', warningHeader(w));
+    // One call: a header set again replaces the one before it in Fastify.
+    if (warnings.length > 0) reply.header('warning', warnings.map(warningHeader));
     return reply.send(answer);
   };
   const schema = {

@@ -78,22 +78,27 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
     return n;
   });
   // One statement per chunk size, so a read of many keys is one query per chunk, not one per key.
-  const manyStmts = new Map<number, Database.Statement<unknown[], [string, Buffer]>>();
+  // Rows come back by their key's place in the chunk, not by the key read back: SQLite holds
+  // text as UTF-8, so a key with a lone surrogate would not read back as it was asked.
+  const manyStmts = new Map<number, Database.Statement<unknown[], [number, Buffer]>>();
   const manyStmt = (n: number) => {
     let stmt = manyStmts.get(n);
     if (!stmt) {
-      stmt = db.prepare<unknown[], [string, Buffer]>(`select key, value from kv where key in (${'?,'.repeat(n - 1)}?) and (expires_at is null or expires_at > ?)`).raw();
+      const wanted = Array.from({ length: n }, (_, i) => `(${i}, ?)`).join(', ');
+      stmt = db
+        .prepare<unknown[], [number, Buffer]>(`select w.column1, kv.value from (values ${wanted}) w join kv on kv.key = w.column2 where kv.expires_at is null or kv.expires_at > ?`)
+        .raw();
       manyStmts.set(n, stmt);
     }
     return stmt;
   };
   const getMany = (keys: string[], now: number): (Buffer | null)[] => {
-    const found = new Map<string, Buffer>();
+    const values: (Buffer | null)[] = keys.map(() => null);
     for (let i = 0; i < keys.length; i += MGET_CHUNK) {
       const chunk = keys.slice(i, i + MGET_CHUNK);
-      for (const [k, v] of manyStmt(chunk.length).all(...chunk, now)) found.set(k, v);
+      for (const [at, v] of manyStmt(chunk.length).all(...chunk, now)) values[i + at] = v;
     }
-    return keys.map((k) => found.get(k) ?? null);
+    return values;
   };
   const deleteStmt = db.prepare<[string]>('delete from kv where key = ?');
   const purgeStmt = db.prepare<[number]>('delete from kv where expires_at is not null and expires_at <= ?');

@@ -41,6 +41,10 @@ import {
 } from './types.js';
 import { LIMITS, checkBatchLimits, checkExperimentName, checkKey, checkLength, metricInteger, metricValue, storedMetricValue, truncateLong } from './validation.js';
 import { GroupWriter, ROLLBACK_GROUP } from './writer.js';
+import { batches } from '../core/batches.js';
+
+/** Metric rows per insert statement. */
+const METRIC_ROWS_PER_STATEMENT = 4000;
 
 type RunTable = Selectable<TrackingTables['tracking_run']>;
 
@@ -540,6 +544,17 @@ export class TrackingService {
       }
     }
     const ids = [...byKey.keys()].sort((a, b) => byKey.get(a)!.runPk - byKey.get(b)!.runPk || (a < b ? -1 : a > b ? 1 : 0));
+    // Slices keep each statement under the engines' bound-parameter limits (six a row; SQLite
+    // allows 32,766), in the same (run, key) order.
+    for (const slice of batches(ids, METRIC_ROWS_PER_STATEMENT)) await this.insertMetricRows(trx, slice, byKey, latest);
+  }
+
+  private async insertMetricRows(
+    trx: Transaction<any>,
+    ids: string[],
+    byKey: Map<string, { runPk: number; key: string; step: number[]; timestamp: number[]; value: number[] }>,
+    latest: Map<string, Metric & { is_nan: number }>,
+  ): Promise<void> {
     await trx
       .insertInto('tracking_metric_block')
       .values(

@@ -62,6 +62,9 @@ test('an empty result is a valid file with the schema; a read that fails part-wa
     await writeArrowFile(session.con, `SELECT * FROM (VALUES ('héllo 😀'), (NULL), (''), ('x')) t(s)`, text);
     assert.deepEqual([...tableFromIPC(readFileSync(text)).getChild('s')!], ['héllo 😀', null, '', 'x']);
 
+    // A file that cannot be written is the call's error, not the process's end.
+    await assert.rejects(writeArrowFile(session.con, 'SELECT i FROM range(300000) t(i)', join(dir, 'no-such-folder', 'x.arrow')), /ENOENT/);
+
     const csv = join(dir, 'late.csv');
     writeFileSync(csv, `v\n${Array.from({ length: 150_000 }, (_, i) => (i === 140_000 ? 'oops' : String(i))).join('\n')}\n`);
     await assert.rejects(

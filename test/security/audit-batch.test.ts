@@ -67,3 +67,29 @@ test('two replicas appending batches to one PostgreSQL store at once keep one wh
     await dropSchema(schema);
   }
 });
+
+test('on PostgreSQL an over-long refused path is cut to its column, and an entry the database refuses fails alone', async (t: TestContext) => {
+  const skip = await postgresSkip();
+  if (skip) return t.skip(skip);
+  const { uri, schema } = freshPostgresUri();
+  const platform = await testPlatform({ store: uri });
+  try {
+    const log = auditLog(platform);
+    const long = { ...event('long', 0), action: `POST /${'x'.repeat(300)}`, client: 'c'.repeat(100) };
+    await log.append(long);
+    const [stored] = await log.list();
+    assert.equal(stored.action.length, 255);
+    assert.ok(stored.action.endsWith('…'));
+    assert.equal(stored.client.length, 64);
+    // A status outside integer's range stands for any value the database refuses.
+    const results = await Promise.allSettled([
+      log.append(event('a', 1)),
+      ...Array.from({ length: 5 }, (_, i) => log.append(i === 2 ? { ...event('bad', 0), status: 2 ** 40 } : event('b', i))),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    assert.deepEqual(await log.verify(), { ok: true, entries: 6 });
+  } finally {
+    await platform.close();
+    await dropSchema(schema);
+  }
+});

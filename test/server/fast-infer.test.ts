@@ -118,6 +118,9 @@ describe('V2 inference ahead of Fastify answers as the Fastify route does', () =
       { what: 'dataframe_split', url, body: JSON.stringify({ dataframe_split: { columns: names, data: [rows[0], rows[1]] } }) },
       { what: 'inputs as rows', url, body: JSON.stringify({ inputs: [rows[0]] }) },
       { what: 'instances with an unknown field (a Warning header)', url, body: JSON.stringify({ instances: [rows[0]], extra_key: 1 }) },
+      { what: 'two Warning headers (an unknown field and an unnamed column)', url, body: JSON.stringify({ dataframe_split: { columns: ['', ...names], data: [[0, ...rows[0]]] }, extra: 1 }) },
+      { what: 'params that is not an object', url, body: JSON.stringify({ inputs: [rows[0]], params: 5 }) },
+      { what: 'params as a list', url, body: JSON.stringify({ inputs: [rows[0]], params: [1] }) },
       { what: "Python's NaN token", url, body: `{"inputs": [[${rows[0].slice(1).join(', ')}, NaN]]}` },
       { what: 'a short row', url, body: JSON.stringify({ dataframe_split: { columns: names, data: [rows[0].slice(1)] } }) },
       { what: 'two formats', url, body: JSON.stringify({ inputs: [rows[0]], instances: [rows[0]] }) },
@@ -144,10 +147,15 @@ describe('V2 inference ahead of Fastify answers as the Fastify route does', () =
       assert.equal(direct.status, viaFastify.statusCode, `${c.what}: status (${text} against ${viaFastify.body})`);
       assert.deepEqual(JSON.parse(text), viaFastify.json(), `${c.what}: body`);
       assert.equal(direct.headers.get('content-type'), viaFastify.headers['content-type'], `${c.what}: content-type`);
-      assert.equal(direct.headers.get('warning') ?? undefined, viaFastify.headers.warning, `${c.what}: warning`);
+      const warning = viaFastify.headers.warning;
+      assert.equal(direct.headers.get('warning') ?? undefined, Array.isArray(warning) ? warning.join(', ') : warning, `${c.what}: warning`);
       assert.equal(direct.headers.get('retry-after') ?? undefined, viaFastify.headers['retry-after'], `${c.what}: retry-after`);
     }
     assert.equal(declined, before, 'the handler answered every case itself');
+    const twice = await fetch(`${fastUrl}${url}`, { method: 'POST', body: scoring[3].body, headers: { 'content-type': 'application/json' } });
+    assert.equal((twice.headers.get('warning') ?? '').split('299 modelport').length - 1, 2, 'both warnings are sent');
+    const refused = await fetch(`${fastUrl}${url}`, { method: 'POST', body: scoring[4].body, headers: { 'content-type': 'application/json' } });
+    assert.deepEqual(await refused.json(), { error_code: 'BAD_REQUEST', message: 'body.params must be object' });
     assert.deepEqual([...statuses].sort(), [200, 400, 404, 413, 429], 'the cases cover each kind of answer');
     const split = (await (await fetch(`${fastUrl}${url}`, { method: 'POST', body: scoring[0].body, headers: { 'content-type': 'application/json' } })).json()) as { predictions: { label: unknown[] } };
     assert.equal(split.predictions.label.length, 2);

@@ -34,6 +34,10 @@ function contract(name: string, open: () => Promise<OnlineStore>, expire: (ms: n
       await store.delete(['a', 'c']);
       assert.equal(await store.get('a'), null);
       assert.deepEqual(await store.mget([]), []);
+      // A key with a lone surrogate is found alone and among others alike.
+      await store.set('k\ud800', 'lone');
+      assert.equal((await store.get('k\ud800'))?.toString(), 'lone');
+      assert.deepEqual((await store.mget(['b', 'k\ud800'])).map((v) => v?.toString() ?? null), [Buffer.from([0, 1, 2, 255]).toString(), 'lone']);
     });
 
     test('msetNewer writes blindly but keeps a value whose header sorts higher; equal headers with other bytes replace', { skip: reason }, async () => {

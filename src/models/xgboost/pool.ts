@@ -171,11 +171,20 @@ export class TreePool {
     const parts = Math.min(this.parts, workers.size);
     const piece = Math.max(MIN_CHUNK_ROWS, Math.ceil(rows / (parts * CHUNKS_PER_WORKER)));
     const counter = await workers.counter();
-    try {
-      await Promise.all(Array.from({ length: Math.min(parts, Math.ceil(rows / piece)) }, () => workers.run(workers.nextWorker(), this.id, this.forest, x, stride, rows, piece, counter, out)));
-    } finally {
+    // Closed while waiting for a counter: sending the forest now would install it for good.
+    if (this.closed) {
       workers.release(counter);
+      throw failedPrecondition('predictor is closed');
     }
+    // Every worker's answer is awaited, failed or not: one that fails leaves the others taking
+    // pieces from this counter and reading `x`, and a counter or buffer handed on meanwhile
+    // would have them score another call's rows into this one's output.
+    const settled = await Promise.allSettled(
+      Array.from({ length: Math.min(parts, Math.ceil(rows / piece)) }, () => workers.run(workers.nextWorker(), this.id, this.forest, x, stride, rows, piece, counter, out)),
+    );
+    workers.release(counter);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   close(): void {

@@ -53,6 +53,11 @@ export interface BatchJobHooks {
   onCommit?(index: number, path: string, layout: readonly OutputColumn[]): Promise<void>;
   /** Stops the job after the chunks in flight; what was committed stays for a resume. */
   signal?: AbortSignal;
+  /**
+   * The job has its process to itself (the CLI's `predict`), so it may run full collections to
+   * keep its memory flat; in a server they would pause every request it serves meanwhile.
+   */
+  ownsProcess?: boolean;
 }
 
 export interface BatchJobResult {
@@ -115,6 +120,7 @@ async function* readChunks(
   seen: { rows: number },
   spare: ChunkColumn[][],
   fail: (err: unknown) => Error,
+  ownsProcess: boolean,
 ): AsyncGenerator<Chunk> {
   const result = await con.stream(sql).catch((err) => Promise.reject(fail(err)));
   // A scored chunk's number columns come back through `spare`: ~2.4 MiB a chunk at 30 features
@@ -174,7 +180,7 @@ async function* readChunks(
     for (let fetched = 1; ; fetched++) {
       if (fetched % CHUNKS_PER_COLLECTION === 0) {
         collectYoung();
-        collectWhenGrown(HEAP_SLACK_BYTES);
+        if (ownsProcess) collectWhenGrown(HEAP_SLACK_BYTES);
       }
       const more = await fetch();
       while (ready.length > 0) yield ready.shift()!;
@@ -286,7 +292,7 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
     const inFlight: Promise<void>[] = [];
     const seen = { rows: 0 };
     try {
-      for await (const chunk of readChunks(con, sql, plan.reading, chunkRows, first, seen, spare, (err) => readError(input, inputFormat, err))) {
+      for await (const chunk of readChunks(con, sql, plan.reading, chunkRows, first, seen, spare, (err) => readError(input, inputFormat, err), hooks.ownsProcess ?? false)) {
         if (hooks.signal?.aborted) break;
         if (parts.done.has(chunk.index)) continue;
         const working = work(chunk);
