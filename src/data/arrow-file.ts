@@ -47,9 +47,11 @@ function columnOf(name: string, duckType: string): Column {
   if (/^(TINYINT|SMALLINT|INTEGER|BIGINT|UTINYINT|USMALLINT|UINTEGER)$/.test(duckType)) return as('int64', new Int64(), `CAST(${id} AS BIGINT)`);
   if (/^(UBIGINT|HUGEINT|UHUGEINT|FLOAT|DOUBLE|REAL|DECIMAL.*)$/.test(duckType)) return as('float64', new Float64(), `CAST(${id} AS DOUBLE)`);
   if (duckType === 'BOOLEAN') return as('bool', new Bool(), id);
-  if (duckType === 'TIMESTAMP WITH TIME ZONE') return as('timestamptz', new TimestampMicrosecond('UTC'), `epoch_us(${id})`);
-  if (/^TIMESTAMP(_S|_MS|_NS)?$/.test(duckType)) return as('timestamp', new TimestampMicrosecond(), `epoch_us(CAST(${id} AS TIMESTAMP))`);
-  if (duckType === 'DATE') return as('date', new DateDay(), `CAST(date_diff('day', DATE '1970-01-01', ${id}) AS INTEGER)`);
+  // DuckDB's own vectors already hold Arrow's layout: microseconds (UTC with a zone) and days
+  // since the epoch; its ±infinity are the extreme values, as its own Arrow export writes them.
+  if (duckType === 'TIMESTAMP WITH TIME ZONE') return as('timestamptz', new TimestampMicrosecond('UTC'), id);
+  if (/^TIMESTAMP(_S|_MS|_NS)?$/.test(duckType)) return as('timestamp', new TimestampMicrosecond(), `CAST(${id} AS TIMESTAMP)`);
+  if (duckType === 'DATE') return as('date', new DateDay(), id);
   return as('utf8', new Utf8(), `CAST(${id} AS VARCHAR)`);
 }
 

@@ -43,6 +43,13 @@ test('every column type is written with its Arrow type, nulls kept, over several
     assert.equal((table.schema.fields[4].type as { timezone?: string }).timezone, 'UTC');
     assert.equal((table.schema.fields[5].type as { timezone?: string | null }).timezone ?? null, null);
     assert.equal(table.getChild('score')!.nullCount, 10_000);
+
+    const ends = join(tempDir('arrow'), 'ends.arrow');
+    await writeArrowFile(session.con, `SELECT 'infinity'::TIMESTAMP AS t, '-infinity'::DATE AS d, TIMESTAMP_NS '2026-01-01 00:00:00.000001999' AS ns`, ends);
+    const edge = tableFromIPC(readFileSync(ends));
+    assert.equal(edge.getChild('t')!.data[0].values[0], 2n ** 63n - 1n, 'infinity is the largest value, not a null');
+    assert.equal(edge.getChild('d')!.data[0].values[0], -(2 ** 31) + 1);
+    assert.equal(edge.getChild('ns')!.data[0].values[0], 1767225600000001n, 'nanoseconds are cut to microseconds');
   } finally {
     session.close();
   }
