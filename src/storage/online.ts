@@ -8,6 +8,7 @@ import type { OnlineUri } from '../config.js';
 import type { Clock } from '../core/clock.js';
 import { invalidArgument, unavailable } from '../core/errors.js';
 import { ensureWritableDir } from './metadata.js';
+import { batches } from '../core/batches.js';
 
 export interface OnlineStore {
   readonly kind: 'sqlite' | 'redis';
@@ -102,6 +103,10 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
   };
   const deleteStmt = db.prepare<[string]>('delete from kv where key = ?');
   const purgeStmt = db.prepare<[number]>('delete from kv where expires_at is not null and expires_at <= ?');
+  // One transaction: a commit per key would be a sync to disk per key.
+  const deleteMany = db.transaction((keys: string[]) => {
+    for (const k of keys) deleteStmt.run(k);
+  });
   const setMany = db.transaction((entries: [string, Buffer | string][], expiresAt: number | null) => {
     for (const [k, v] of entries) setStmt.run(k, Buffer.from(v), expiresAt);
   });
@@ -136,7 +141,7 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
       return setNewer(keys, values, headerBytes);
     },
     async delete(keys) {
-      for (const k of keys) deleteStmt.run(k);
+      deleteMany(keys);
     },
     async ping() {
       db.prepare('select 1').get();
@@ -201,7 +206,8 @@ async function openRedisOnline(url: string, prefix: string): Promise<OnlineStore
       return n;
     },
     async delete(keys) {
-      if (keys.length) await redis.del(...keys);
+      // In slices: one call's arguments go on the stack, which 200,000 keys overflow.
+      for (const slice of batches(keys, 1000)) await redis.del(...slice);
     },
     async ping() {
       await redis.ping();
