@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import type { DuckDBInstance, DuckDBConnection } from '@duckdb/node-api';
 import { invalidArgument, notFound, ModelportError } from '../core/errors.js';
-import { tableFormatOf, type TableFormat } from './read-table.js';
+import { sqlIdent, sqlString, tableFormatOf, type TableFormat } from './read-table.js';
 import type { ColumnType } from './types.js';
 
 export interface TableSource {
@@ -38,8 +38,7 @@ export interface SourceColumn {
   type: ColumnType;
 }
 
-export const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
-export const sqlIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
+export { sqlIdent, sqlString } from './read-table.js';
 
 const FORMATS: readonly TableFormat[] = ['csv', 'jsonl', 'parquet'];
 
