@@ -6,8 +6,9 @@ import type { DuckDBVector } from '@duckdb/node-api';
 import { checkStreamed } from '../data/read-table.js';
 import { sqlIdent, type DuckSession } from '../data/source.js';
 import type { OnlineStore } from '../storage/online.js';
-import { entityKey, onlineKey, writeRows } from './online.js';
-import { encodeRows, layoutOf } from './row-codec.js';
+import { concatRows, type PackedRows } from '../storage/packed-rows.js';
+import { entityKey, onlineKey } from './online.js';
+import { encodeRows, HEADER_BYTES, layoutOf, saveLayout } from './row-codec.js';
 import type { ResolvedView } from './repo.js';
 import { DUCK_TYPES, openSource, timestampExpr, valueTieBreak, type DatasetFiles } from './sources.js';
 
@@ -87,13 +88,28 @@ export async function materializeView(
   let done = 0;
   let written = 0;
   let batchKeys: string[] = [];
-  let batchValues: Buffer[] = [];
+  let batchRows: PackedRows[] = [];
+  // One batch is written while the next is fetched and encoded.
+  let writing: Promise<void> | undefined;
+  const settle = async () => {
+    const w = writing;
+    writing = undefined;
+    await w;
+  };
   const flush = async () => {
-    written += await writeRows(store, layout, batchKeys, batchValues);
-    done += batchKeys.length;
+    await settle();
+    if (batchKeys.length === 0) return;
+    const n = batchKeys.length;
+    const write = store.msetNewer(batchKeys, concatRows(batchRows), HEADER_BYTES).then((w) => {
+      written += w;
+      done += n;
+      onProgress(Number(total), done);
+    });
+    // Awaited by the next flush; a failure meanwhile must not count as unhandled.
+    write.catch(() => undefined);
+    writing = write;
     batchKeys = [];
-    batchValues = [];
-    onProgress(Number(total), done);
+    batchRows = [];
   };
   /** `expected`: the rows the query gives, known from the first step. */
   const pump = async (sql: string, expected: number) => {
@@ -109,8 +125,14 @@ export async function materializeView(
         next = fetch();
         const n = chunk.rowCount;
         streamed += n;
-        const keyCols = Array.from({ length: nKeys }, (_, k) => chunk.getColumnVector(k));
-        for (let i = 0; i < n; i++) batchKeys.push(prefix + entityKey(keyCols.map((v) => v.getItem(i))));
+        if (nKeys === 1) {
+          // The common single key spares a list per row (entityKey of one value is its text).
+          const v = chunk.getColumnVector(0);
+          for (let i = 0; i < n; i++) batchKeys.push(prefix + String(v.getItem(i)));
+        } else {
+          const keyCols = Array.from({ length: nKeys }, (_, k) => chunk.getColumnVector(k));
+          for (let i = 0; i < n; i++) batchKeys.push(prefix + entityKey(keyCols.map((v) => v.getItem(i))));
+        }
         const nulls = new Uint8Array(n * layout.bitmapBytes);
         for (let b = 0; b < layout.bitmapBytes; b++) {
           const bytes = items(chunk.getColumnVector(nKeys + 2 + features.length + b), n);
@@ -126,7 +148,7 @@ export async function materializeView(
             return f.dtype === 'string' ? Array.from({ length: n }, (_, i) => v.getItem(i) as string | null) : items(v, n);
           }),
         });
-        for (const e of encoded) batchValues.push(e);
+        batchRows.push(encoded);
         if (batchKeys.length >= MATERIALIZE_BATCH) await flush();
       }
     } finally {
@@ -138,9 +160,18 @@ export async function materializeView(
       throw new Error(`materialize ${view.spec.name}: the source gave ${streamed} of ${expected} rows`);
     }
   };
-  await pump(`${winners('= 1')} ${keyOrder}`, Number(total) - Number(tied));
-  if (Number(tied) > 0) await pump(`${winners('> 1')} ${tieBreak}`, Number(tied));
-  await flush();
+  // Saved once, before any rows: a store write beside the batches in flight would wait for them.
+  if (Number(total) > 0) await saveLayout(store, layout);
+  try {
+    await pump(`${winners('= 1')} ${keyOrder}`, Number(total) - Number(tied));
+    if (Number(tied) > 0) await pump(`${winners('> 1')} ${tieBreak}`, Number(tied));
+    await flush();
+    await settle();
+  } catch (err) {
+    // The batch in flight ends before the failure is told, so nothing writes after it.
+    await settle().catch(() => undefined);
+    throw err;
+  }
   return { view: view.spec.name, rows: Number(total), written, newestEventMs: newest === null ? null : Number(newest) };
 }
 

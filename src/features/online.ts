@@ -6,6 +6,7 @@
  */
 import { invalidArgument } from '../core/errors.js';
 import type { OnlineStore } from '../storage/online.js';
+import type { PackedRows } from '../storage/packed-rows.js';
 import { HEADER_BYTES, saveLayout, type RowLayout } from './row-codec.js';
 
 const SEP = '\u001f';
@@ -22,10 +23,10 @@ export const onlineKey = (view: string, key: string) => `feat:${view}:${key}`;
  * `layout`) newer than what the store holds (by event, then created time; the same times with
  * other values, as after a definition change, count as newer); returns how many.
  */
-export async function writeRows(store: OnlineStore, layout: RowLayout, keys: string[], values: Buffer[]): Promise<number> {
+export async function writeRows(store: OnlineStore, layout: RowLayout, keys: string[], rows: PackedRows): Promise<number> {
   if (keys.length === 0) return 0;
   await saveLayout(store, layout);
-  return store.msetNewer(keys, values, HEADER_BYTES);
+  return store.msetNewer(keys, rows, HEADER_BYTES);
 }
 
 const ZONED = /\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|z|[+-]\d\d(:?\d\d)?)$/;

@@ -15,6 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { OnlineStore } from '../storage/online.js';
+import type { PackedRows } from '../storage/packed-rows.js';
 import type { Dtype, Value } from './types.js';
 
 export const HEADER_BYTES = 33;
@@ -86,8 +87,8 @@ export interface PackedColumns {
   values: (ArrayLike<number> | readonly (string | null)[])[];
 }
 
-/** Encodes every row into one buffer; returns a view of it per row. */
-export function encodeRows(layout: RowLayout, cols: PackedColumns): Buffer[] {
+/** Encodes every row into one buffer. */
+export function encodeRows(layout: RowLayout, cols: PackedColumns): PackedRows {
   const n = cols.rows;
   const { bitmapBytes, valuesAt, slot, fingerprint, strings, fixedBytes } = layout;
   // Each row starts on 8 bytes, so its numbers are written through one Float64Array.
@@ -107,31 +108,36 @@ export function encodeRows(layout: RowLayout, cols: PackedColumns): Buffer[] {
   const ab = new ArrayBuffer(size);
   const buf = Buffer.from(ab);
   const f64 = new Float64Array(ab);
+  // Every row begins with the same bytes but for its times: a template, its times rewritten
+  // only when they change (rows of a chunk mostly share them).
+  const head = Buffer.alloc(BITMAP_AT);
+  head[0] = MARK;
+  head[HEADER_BYTES] = PACKED;
+  fingerprint.copy(head, FP_AT);
+  const numeric: number[] = [];
+  for (let j = 0; j < slot.length; j++) if (slot[j] >= 0) numeric.push(j);
+  const columns = numeric.map((j) => cols.values[j] as ArrayLike<number>);
+  const offsets = Int32Array.from(numeric, (j) => valuesAt / 8 + slot[j]);
+  const m = numeric.length;
   let lastT = NaN;
   let lastC = NaN;
-  let tHex = '';
-  let cHex = '';
   for (let i = 0; i < n; i++) {
     const at = starts[i];
     const t = cols.t[i];
     const c = cols.c[i];
-    if (t !== lastT) tHex = sortableHex((lastT = t));
-    if (c !== lastC) cHex = sortableHex((lastC = c));
-    buf[at] = MARK;
-    buf.write(tHex, at + 1, 'latin1');
-    buf.write(cHex, at + 17, 'latin1');
-    buf[at + HEADER_BYTES] = PACKED;
-    fingerprint.copy(buf, at + FP_AT);
-    for (let b = 0; b < bitmapBytes; b++) buf[at + BITMAP_AT + b] = cols.nulls[i * bitmapBytes + b];
-  }
-  for (let j = 0; j < slot.length; j++) {
-    if (slot[j] < 0) continue;
-    const values = cols.values[j] as ArrayLike<number>;
-    const bit = 1 << (j & 7);
-    const byte = BITMAP_AT + (j >> 3);
-    const offset = valuesAt / 8 + slot[j];
-    for (let i = 0; i < n; i++) {
-      if ((buf[starts[i] + byte] & bit) === 0) f64[starts[i] / 8 + offset] = values[i];
+    if (t !== lastT) head.write(sortableHex((lastT = t)), 1, 'latin1');
+    if (c !== lastC) head.write(sortableHex((lastC = c)), 17, 'latin1');
+    buf.set(head, at);
+    let anyNull = 0;
+    for (let b = 0; b < bitmapBytes; b++) anyNull |= buf[at + BITMAP_AT + b] = cols.nulls[i * bitmapBytes + b];
+    const base = at / 8;
+    if (anyNull === 0) {
+      for (let k = 0; k < m; k++) f64[base + offsets[k]] = columns[k][i];
+      continue;
+    }
+    for (let k = 0; k < m; k++) {
+      const j = numeric[k];
+      if ((buf[at + BITMAP_AT + (j >> 3)] & (1 << (j & 7))) === 0) f64[base + offsets[k]] = columns[k][i];
     }
   }
   for (let i = 0; i < n && strings.length; i++) {
@@ -143,9 +149,12 @@ export function encodeRows(layout: RowLayout, cols: PackedColumns): Buffer[] {
       at += 4 + len;
     }
   }
-  const out: Buffer[] = new Array(n);
-  for (let i = 0; i < n; i++) out[i] = buf.subarray(starts[i], ends[i]);
-  return out;
+  const bounds = new Uint32Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    bounds[2 * i] = starts[i];
+    bounds[2 * i + 1] = ends[i];
+  }
+  return { blob: buf, bounds };
 }
 
 /** Rows given value by value (a push): columns for `encodeRows`, numbers coerced, bools as 0/1. */

@@ -33,6 +33,7 @@ import { FeatureRepo, type FeatureRef } from './repo.js';
 import { checkSourceColumns, openSource, type DatasetFiles } from './sources.js';
 import type { FeatureTables } from './tables.js';
 import { coerceValue } from './transforms.js';
+import { sliceRows } from '../storage/packed-rows.js';
 import { historicalFormatOf, type ApplyResult, type FeatureRepoSpec, type HistoricalFormat, type OnlineResponse, type Plan, type RegistryVersion, type Value } from './types.js';
 
 export interface FeaturesDeps {
@@ -361,7 +362,7 @@ export class FeaturesService {
     if (to !== 'offline') {
       const layout = layoutOf(features);
       const encoded = encodeRows(layout, columnsOf(layout, t, c, values));
-      for (let i = 0; i < n; i += MATERIALIZE_BATCH) written += await writeRows(this.deps.online, layout, keys.slice(i, i + MATERIALIZE_BATCH), encoded.slice(i, i + MATERIALIZE_BATCH));
+      for (let i = 0; i < n; i += MATERIALIZE_BATCH) written += await writeRows(this.deps.online, layout, keys.slice(i, i + MATERIALIZE_BATCH), sliceRows(encoded, i, Math.min(n, i + MATERIALIZE_BATCH)));
       await this.recordState(opts.view, { newest, rows: written });
     }
     return { rows: n, written };

@@ -9,6 +9,9 @@ import type { Clock } from '../core/clock.js';
 import { invalidArgument, unavailable } from '../core/errors.js';
 import { ensureWritableDir } from './metadata.js';
 import { batches } from '../core/batches.js';
+import { configure, KV_TABLE, newerWriter } from './online-sqlite-newer.js';
+import { writerThread } from './online-sqlite-writer.js';
+import { rowAt, sliceRows, type PackedRows } from './packed-rows.js';
 
 export interface OnlineStore {
   readonly kind: 'sqlite' | 'redis';
@@ -18,11 +21,13 @@ export interface OnlineStore {
   set(key: string, value: Buffer | string, ttlMs?: number): Promise<void>;
   mset(entries: [string, Buffer | string][], ttlMs?: number): Promise<void>;
   /**
-   * Writes without reading first: each value replaces the stored one only when its first
-   * `headerBytes` bytes (an ordering header) compare greater, or compare equal with other bytes
-   * after them; the comparison runs in the store, in the same batch. Returns how many it wrote.
+   * Writes without reading first: row i of `rows` becomes key i's value only when its first
+   * `headerBytes` bytes (an ordering header) compare greater than the stored value's, or
+   * compare equal with other bytes after them; the comparison runs in the store, in the same
+   * batch. Returns how many it wrote. The store may take over the memory of a blob that fills
+   * its own ArrayBuffer (a write on another thread moves it there).
    */
-  msetNewer(keys: string[], values: Buffer[], headerBytes: number): Promise<number>;
+  msetNewer(keys: string[], rows: PackedRows, headerBytes: number): Promise<number>;
   delete(keys: string[]): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -40,44 +45,17 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
   } catch (err) {
     throw invalidArgument(`--online: cannot open SQLite database ${path}: ${(err as Error).message}`);
   }
-  db.pragma('journal_mode = WAL');
-  db.pragma('busy_timeout = 5000');
-  db.exec('create table if not exists kv (key text primary key, value blob not null, expires_at integer)');
+  configure(db);
+  db.exec(KV_TABLE);
   const getStmt = db.prepare<[string, number], { value: Buffer }>(
     'select value from kv where key = ? and (expires_at is null or expires_at > ?)',
   );
   const setStmt = db.prepare<[string, Buffer, number | null]>(
     'insert into kv (key, value, expires_at) values (?, ?, ?) on conflict(key) do update set value = excluded.value, expires_at = excluded.expires_at',
   );
-  // One statement per (header length, rows), the length inlined: positional arguments only. Many
-  // rows per statement spare a call into SQLite per row; rows apply in order, as one by one.
-  const newerStmts = new Map<string, Database.Statement<(string | Buffer)[]>>();
-  const newerStmt = (h: number, rows: number) => {
-    let stmt = newerStmts.get(`${h}:${rows}`);
-    if (!stmt) {
-      const head = (v: string) => `substr(${v}, 1, ${Math.trunc(h)})`;
-      stmt = db.prepare<(string | Buffer)[]>(
-        `insert into kv (key, value, expires_at) values ${'(?, ?, null), '.repeat(rows - 1)}(?, ?, null) on conflict(key) do update set value = excluded.value, expires_at = null
-         where ${head('kv.value')} < ${head('excluded.value')} or (${head('kv.value')} = ${head('excluded.value')} and kv.value <> excluded.value)`,
-      );
-      newerStmts.set(`${h}:${rows}`, stmt);
-    }
-    return stmt;
-  };
-  const setNewer = db.transaction((keys: string[], values: Buffer[], headerBytes: number) => {
-    let n = 0;
-    const args: (string | Buffer)[] = new Array(2 * NEWER_ROWS);
-    let i = 0;
-    for (const many = newerStmt(headerBytes, NEWER_ROWS); i + NEWER_ROWS <= keys.length; i += NEWER_ROWS) {
-      for (let k = 0; k < NEWER_ROWS; k++) {
-        args[2 * k] = keys[i + k];
-        args[2 * k + 1] = values[i + k];
-      }
-      n += many.run(...args).changes;
-    }
-    for (const one = newerStmt(headerBytes, 1); i < keys.length; i++) n += one.run(keys[i], values[i]).changes;
-    return n;
-  });
+  const setNewer = newerWriter(db);
+  // Large writes go to a thread of their own (an in-memory database has no second connection).
+  const writer = path === ':memory:' ? undefined : writerThread(path);
   // One statement per chunk size, so a read of many keys is one query per chunk, not one per key.
   // Rows come back by their key's place in the chunk, not by the key read back: SQLite holds
   // text as UTF-8, so a key with a lone surrogate would not read back as it was asked.
@@ -137,8 +115,9 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
       setMany(entries, expiry(ttlMs));
       maybePurge();
     },
-    async msetNewer(keys, values, headerBytes) {
-      return setNewer(keys, values, headerBytes);
+    async msetNewer(keys, rows, headerBytes) {
+      if (writer && keys.length >= THREAD_WRITE_ROWS) return writer.msetNewer(keys, rows, headerBytes);
+      return setNewer(keys, Array.from(keys, (_, i) => rowAt(rows, i)), headerBytes);
     },
     async delete(keys) {
       deleteMany(keys);
@@ -147,13 +126,14 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
       db.prepare('select 1').get();
     },
     async close() {
+      await writer?.close();
       db.close();
     },
   };
 }
 
-/** Rows per statement of a SQLite write of newer rows. */
-const NEWER_ROWS = 50;
+/** Writes of fewer rows run on the caller's thread: the hop to the writer thread would cost more than it frees. */
+const THREAD_WRITE_ROWS = 1000;
 
 /** Keys per statement of a SQLite multi-read: under SQLite's 32,766 variables, and few statement sizes. */
 const MGET_CHUNK = 256;
@@ -191,15 +171,18 @@ async function openRedisOnline(url: string, prefix: string): Promise<OnlineStore
       }
       await multi.exec();
     },
-    async msetNewer(keys, values, headerBytes) {
+    async msetNewer(keys, rows, headerBytes) {
       // One script call per slice, all sent before the first answer: no call holds Redis long
       // enough to stall the readers. A slice's values travel as one string with their bounds:
       // one argument each instead of one per value. The calls are not gathered into a pipeline,
       // which would copy every slice once more into one buffer.
       const calls: Promise<number>[] = [];
       for (let i = 0; i < keys.length; i += NEWER_SLICE) {
-        const { blob, bounds } = packSlice(values.slice(i, i + NEWER_SLICE));
-        calls.push((redis as unknown as MsetNewerCommand).msetNewer(Math.min(NEWER_SLICE, keys.length - i), ...keys.slice(i, i + NEWER_SLICE), headerBytes, blob, bounds));
+        const to = Math.min(keys.length, i + NEWER_SLICE);
+        const { blob, bounds } = sliceRows(rows, i, to);
+        const le = Buffer.allocUnsafe(4 * bounds.length);
+        for (let k = 0; k < bounds.length; k++) le.writeUInt32LE(bounds[k], 4 * k);
+        calls.push((redis as unknown as MsetNewerCommand).msetNewer(to - i, ...keys.slice(i, to), headerBytes, blob, le));
       }
       let n = 0;
       for (const count of await Promise.all(calls)) n += Number(count);
@@ -219,38 +202,6 @@ async function openRedisOnline(url: string, prefix: string): Promise<OnlineStore
 }
 
 const NEWER_SLICE = 1000;
-
-/**
- * A slice's values as one buffer and each one's (start, end) in it, uint32 little-endian: a
- * view of the values' own memory when they lie in order in one buffer with little between them
- * (as encodeRows leaves a chunk's rows), else a copy.
- */
-function packSlice(slice: Buffer[]): { blob: Buffer; bounds: Buffer } {
-  const bounds = Buffer.allocUnsafe(8 * slice.length);
-  const first = slice[0];
-  let at = first.byteOffset;
-  let bytes = 0;
-  for (const v of slice) {
-    if (v.buffer !== first.buffer || v.byteOffset < at) break;
-    at = v.byteOffset + v.length;
-    bytes += v.length;
-  }
-  let base = first.byteOffset;
-  let blob: Buffer;
-  if (bytes === slice.reduce((sum, v) => sum + v.length, 0) && at - base <= 2 * bytes) blob = Buffer.from(first.buffer, base, at - base);
-  else {
-    blob = Buffer.concat(slice);
-    base = -1;
-  }
-  let end = 0;
-  slice.forEach((v, k) => {
-    const start = base < 0 ? end : v.byteOffset - base;
-    end = start + v.length;
-    bounds.writeUInt32LE(start, 8 * k);
-    bounds.writeUInt32LE(end, 8 * k + 4);
-  });
-  return { blob, bounds };
-}
 
 /**
  * KEYS: the entries' keys; ARGV[1]: header length; ARGV[2]: their values in one string;

@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openOnlineStore, type OnlineStore } from '../../src/storage/online.js';
+import { packRows, sliceRows } from '../../src/storage/packed-rows.js';
 import { parseOnlineUri } from '../../src/config.js';
 import { ManualClock } from '../../src/core/clock.js';
+import Database from 'better-sqlite3';
 import { tempDir, redisSkip, REDIS_URL, freshRedisPrefix } from '../helpers/services.js';
 
 function contract(name: string, open: () => Promise<OnlineStore>, expire: (ms: number) => Promise<void>, skip: () => Promise<string | false>) {
@@ -49,15 +51,15 @@ function contract(name: string, open: () => Promise<OnlineStore>, expire: (ms: n
       await store.set('n1', 'b2|old');
       const written = await store.msetNewer(
         ['n1', 'n2', 'n1', 'n2'],
-        ['b1|older header', 'a0|new key', 'b2|same header, other value', 'a0|new key'].map((v) => Buffer.from(v)),
+        packRows(['b1|older header', 'a0|new key', 'b2|same header, other value', 'a0|new key'].map((v) => Buffer.from(v))),
         2,
       );
       assert.equal(written, 2, 'the older header and the identical value are skipped');
       assert.deepEqual((await store.mget(['n1', 'n2'])).map((v) => v?.toString()), ['b2|same header, other value', 'a0|new key']);
       const keys = Array.from({ length: 2500 }, (_, i) => `m${i}`);
-      const values = keys.map((_, i) => Buffer.from(`c${i % 10}|${i}`));
-      assert.equal(await store.msetNewer(keys, values, 2), 2500, 'batches larger than one script slice');
-      assert.equal(await store.msetNewer(keys, values, 2), 0);
+      const values = () => packRows(keys.map((_, i) => Buffer.from(`c${i % 10}|${i}`)));
+      assert.equal(await store.msetNewer(keys, values(), 2), 2500, 'batches larger than one script slice (on SQLite, one for its writer thread)');
+      assert.equal(await store.msetNewer(keys, sliceRows(values(), 0, 2500), 2), 0, 'the same rows again, from a view of a larger buffer');
       assert.deepEqual((await store.mget(['m0', 'm1999', 'm2499'])).map((v) => v?.toString()), ['c0|0', 'c9|1999', 'c9|2499'], 'each value lands under its own key');
       const some = [...keys.slice(0, 600), 'missing', 'm7', ...keys.slice(600, 700)];
       assert.deepEqual(
@@ -68,16 +70,17 @@ function contract(name: string, open: () => Promise<OnlineStore>, expire: (ms: n
       await store.delete(['n1', 'n2', ...keys]);
     });
 
-    test('msetNewer applies many rows in order, repeats of a key included, from shared or separate buffers', { skip: reason }, async () => {
+    test('msetNewer applies many rows in order, repeats of a key included, from one buffer with gaps or packed apart', { skip: reason }, async () => {
       const keys = Array.from({ length: 130 }, (_, i) => `r${i % 65}`);
       // One buffer holding every value with gaps between, as encoded chunks are; the repeats are older, equal or newer.
       const shared = Buffer.alloc(130 * 16, '#');
       const text = (i: number) => (i < 65 ? `b5|first${i}` : [`a0|older${i}`, `b5|first${i - 65}`, `b5|other${i}`, `c0|newer${i}`][i % 4]);
-      const values = keys.map((_, i) => {
-        const at = 16 * i;
-        const n = shared.write(text(i), at, 'latin1');
-        return shared.subarray(at, at + n);
+      const bounds = new Uint32Array(2 * keys.length);
+      keys.forEach((_, i) => {
+        bounds[2 * i] = 16 * i;
+        bounds[2 * i + 1] = 16 * i + shared.write(text(i), 16 * i, 'latin1');
       });
+      const values = { blob: shared, bounds };
       const expected = (i: number) => {
         const later = text(i + 65);
         return later.startsWith('a0') || later === text(i) ? text(i) : later;
@@ -87,7 +90,7 @@ function contract(name: string, open: () => Promise<OnlineStore>, expire: (ms: n
       const stored = (await store.mget(keys.slice(0, 65))).map((v) => v?.toString());
       assert.deepEqual(stored, Array.from({ length: 65 }, (_, i) => expected(i)));
       const again = keys.slice(0, 65).reverse();
-      assert.equal(await store.msetNewer(again, again.map((_, k) => Buffer.from(stored[64 - k]!)), 2), 0, 'the same values again, from separate buffers');
+      assert.equal(await store.msetNewer(again, packRows(again.map((_, k) => Buffer.from(stored[64 - k]!))), 2), 0, 'the same values again, packed apart');
       await store.delete(keys.slice(0, 65));
     });
 
@@ -120,3 +123,30 @@ contract(
   (ms) => sleep(ms + 60),
   redisSkip,
 );
+
+test('SQLite: large writes run on a writer thread beside reads; its failures reach the caller and the store goes on', async () => {
+  const path = join(tempDir(), 'online.db');
+  const store = await openOnlineStore(parseOnlineUri(`sqlite:${path}`), clock);
+  try {
+    const keys = Array.from({ length: 3000 }, (_, i) => `w${i}`);
+    const rows = packRows(keys.map((k) => Buffer.from(`b0|${k}`)));
+    const writing = store.msetNewer(keys, rows, 2);
+    assert.equal(rows.blob.byteLength, 0, 'the packed rows moved to the writer thread rather than being copied');
+    await store.set('beside', 'read while the thread writes');
+    assert.equal((await store.get('beside'))?.toString(), 'read while the thread writes');
+    assert.equal(await writing, 3000);
+    assert.deepEqual((await store.mget(['w0', 'w2999'])).map((v) => v?.toString()), ['b0|w0', 'b0|w2999']);
+    // Another connection swaps the table for one that refuses long values.
+    const other = new Database(path);
+    other.pragma('busy_timeout = 5000');
+    other.exec("drop table kv; create table kv (key text primary key, value blob not null check (length(value) < 8), expires_at integer)");
+    other.close();
+    await assert.rejects(store.msetNewer(keys, packRows(keys.map((k) => Buffer.from(`b1|long value ${k}`))), 2), (err: Error) => {
+      assert.match(err.message, new RegExp(`online store ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: CHECK constraint failed`));
+      return true;
+    });
+    assert.equal(await store.msetNewer(['s'], packRows([Buffer.from('b1|ok')]), 2), 1, 'a later write still lands');
+  } finally {
+    await store.close();
+  }
+});
