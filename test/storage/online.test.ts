@@ -136,9 +136,10 @@ test('SQLite: large writes run on a writer thread beside reads; its failures rea
     assert.equal((await store.get('beside'))?.toString(), 'read while the thread writes');
     assert.equal(await writing, 3000);
     assert.deepEqual((await store.mget(['w0', 'w2999'])).map((v) => v?.toString()), ['b0|w0', 'b0|w2999']);
-    // Another connection swaps the table for one that refuses long values.
+    // Another connection (which also sees the page size a new file gets) swaps the table for one that refuses long values.
     const other = new Database(path);
     other.pragma('busy_timeout = 5000');
+    assert.equal(other.pragma('page_size', { simple: true }), 16384);
     other.exec("drop table kv; create table kv (key text primary key, value blob not null check (length(value) < 8), expires_at integer)");
     other.close();
     await assert.rejects(store.msetNewer(keys, packRows(keys.map((k) => Buffer.from(`b1|long value ${k}`))), 2), (err: Error) => {
@@ -146,6 +147,24 @@ test('SQLite: large writes run on a writer thread beside reads; its failures rea
       return true;
     });
     assert.equal(await store.msetNewer(['s'], packRows([Buffer.from('b1|ok')]), 2), 1, 'a later write still lands');
+  } finally {
+    await store.close();
+  }
+});
+
+test('SQLite: a file from an earlier release keeps its page size and its rows', async () => {
+  const path = join(tempDir(), 'old-online.db');
+  const old = new Database(path);
+  old.pragma('journal_mode = WAL');
+  old.exec('create table kv (key text primary key, value blob not null, expires_at integer)');
+  old.prepare('insert into kv values (?, ?, null)').run('k', Buffer.from('v'));
+  old.close();
+  const store = await openOnlineStore(parseOnlineUri(`sqlite:${path}`), clock);
+  try {
+    assert.equal((await store.get('k'))?.toString(), 'v');
+    const check = new Database(path, { readonly: true });
+    assert.equal(check.pragma('page_size', { simple: true }), 4096);
+    check.close();
   } finally {
     await store.close();
   }
