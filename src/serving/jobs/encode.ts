@@ -77,6 +77,39 @@ function predictionCells(out: Batch): Cell[] {
   return cells;
 }
 
+/** Writes a cell of row r into a CSV chunk. */
+type CsvWriter = (row: number, sink: ChunkBytes) => void;
+
+/**
+ * One writer per flattened prediction column. A number's text (ASCII, never quoted) is copied
+ * straight into the bytes: through a Cell and the general write, a chunk took ~30% longer to encode.
+ */
+function csvPredictionWriters(out: Batch): CsvWriter[] {
+  const cells = predictionCells(out);
+  const writers: CsvWriter[] = [];
+  for (const col of out.columns.values()) {
+    const size = rowSize(col.shape);
+    for (let j = 0; j < size; j++) {
+      const cell = cells[writers.length];
+      if (col.dtype === 'string') {
+        writers.push((r, sink) => sink.write(csvCell(cell(r))));
+      } else if (col.dtype === 'bool' || col.dtype === 'float16') {
+        writers.push((r, sink) => {
+          const v = cell(r);
+          if (v !== null) sink.ascii(v);
+        });
+      } else {
+        const data = col.data as NumericArray;
+        writers.push((r, sink) => {
+          const v = data[r * size + j];
+          if (typeof v !== 'number' || Number.isFinite(v)) sink.ascii(String(v));
+        });
+      }
+    }
+  }
+  return writers;
+}
+
 const NOT_JSON_NUMBER = /^(nan|-?inf(inity)?)$/i;
 
 /**
@@ -111,6 +144,21 @@ export class ChunkBytes {
     const bigger = new Uint8Array(Math.max(2 * this.buf.length, this.length + more));
     bigger.set(this.buf.subarray(0, this.length));
     this.buf = bigger;
+  }
+
+  /** Appends `s`, known to be ASCII (a number's text). */
+  ascii(s: string): void {
+    const len = s.length;
+    if (this.length + len > this.buf.length) this.grow(len);
+    const buf = this.buf;
+    let n = this.length;
+    for (let i = 0; i < len; i++) buf[n++] = s.charCodeAt(i);
+    this.length = n;
+  }
+
+  byte(b: number): void {
+    if (this.length === this.buf.length) this.grow(1);
+    this.buf[this.length++] = b;
   }
 
   writeBytes(src: Uint8Array, from: number, to: number): void {
@@ -214,12 +262,15 @@ export class KeptText {
   }
 }
 
+const COMMA = 0x2c;
+const NEWLINE = 0x0a;
+
 /** Rows of one chunk into `sink`: `kept` holds the kept columns' text as read. */
 export function encodeChunk(format: OutputFormat, layout: readonly OutputColumn[], kept: readonly KeptText[], out: Batch, sink = new ChunkBytes()): Uint8Array {
-  const cells: Cell[] = [...kept.map((values): Cell => (r) => values.text(r)), ...predictionCells(out)];
-  // A prediction's number needs no CSV quoting nor a JSON check: its text is digits, '.', '-', 'e' and '+'.
-  const plain = layout.map((c, i) => i >= kept.length && c.bare);
   if (format === 'jsonl') {
+    const cells: Cell[] = [...kept.map((values): Cell => (r) => values.text(r)), ...predictionCells(out)];
+    // A prediction's number needs no JSON check: its text is digits, '.', '-', 'e' and '+'.
+    const plain = layout.map((c, i) => i >= kept.length && c.bare);
     const keys = layout.map((c, i) => `${i > 0 ? ',' : '{'}${JSON.stringify(c.name)}:`);
     for (let r = 0; r < out.rows; r++) {
       for (let c = 0; c < layout.length; c++) {
@@ -233,17 +284,17 @@ export function encodeChunk(format: OutputFormat, layout: readonly OutputColumn[
       sink.write('}\n');
     }
   } else {
+    const writers = csvPredictionWriters(out);
     for (let r = 0; r < out.rows; r++) {
       for (let c = 0; c < kept.length; c++) {
-        if (c > 0) sink.write(',');
+        if (c > 0) sink.byte(COMMA);
         kept[c].writeCsv(r, sink);
       }
-      for (let c = kept.length; c < layout.length; c++) {
-        if (c > 0) sink.write(',');
-        const v = cells[c](r);
-        if (v !== null) sink.write(plain[c] ? v : csvCell(v));
+      for (let c = 0; c < writers.length; c++) {
+        if (c > 0 || kept.length > 0) sink.byte(COMMA);
+        writers[c](r, sink);
       }
-      sink.write('\n');
+      sink.byte(NEWLINE);
     }
   }
   return sink.take();
