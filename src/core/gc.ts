@@ -8,7 +8,11 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
-type Gc = (options: { type: 'minor' | 'major' }) => void;
+/**
+ * Node 20's V8 reads any options object as a young collection, `{ type: 'major' }` included:
+ * only a call without arguments collects the old generation.
+ */
+type Gc = (options?: { type: 'minor' }) => void;
 
 let gc: Gc | undefined;
 
@@ -39,6 +43,6 @@ let live = 0;
  */
 export function collectWhenGrown(slackBytes: number): void {
   if (v8.getHeapStatistics().used_heap_size < live + slackBytes) return;
-  gcFunction()({ type: 'major' });
+  gcFunction()();
   live = v8.getHeapStatistics().used_heap_size;
 }

@@ -8,6 +8,7 @@
 import { invalidArgument } from '../../core/errors.js';
 import { NUMERIC_TYPE, sqlIdent } from '../../data/read-table.js';
 import { allocate, Batch, conform, formatSpec, type Column, type NumericArray, type Signature, type TensorSpec } from '../../models/index.js';
+import type { KeptText } from './encode.js';
 
 export interface FileColumn {
   name: string;
@@ -37,11 +38,12 @@ export interface Plan {
 /**
  * A number column read as float32 when that is what the model takes: DuckDB's doubles are rounded
  * as they are copied, where a float64 column was cast to a fresh array per column per chunk.
+ * A kept column is read as 'text' (its UTF-8 bytes), a string feature as 'values'.
  */
-export type Reading = 'float32' | 'float64' | 'values';
+export type Reading = 'float32' | 'float64' | 'values' | 'text';
 
-/** One column of a chunk as read: numbers in a typed array (NULL as NaN), anything else as values. */
-export type ChunkColumn = Float32Array | Float64Array | unknown[];
+/** One column of a chunk as read: numbers in a typed array (NULL as NaN), kept text as bytes, other features as values. */
+export type ChunkColumn = Float32Array | Float64Array | unknown[] | KeptText;
 
 const isNumeric = (type: string) => NUMERIC_TYPE.test(type) || type === 'BOOLEAN';
 const quoted = (names: string[]) => names.map((n) => `"${n}"`).join(', ');
@@ -96,7 +98,7 @@ export function planColumns(file: FileColumn[], signature: Signature, keep: read
     return {
       select: [...features.map((c) => featureExpression(c, vector)), ...keptSelect],
       features: k,
-      reading: [...features.map((): Reading => (vector.dtype === 'string' ? 'values' : 'float64')), ...kept.map((): Reading => 'values')],
+      reading: [...features.map((): Reading => (vector.dtype === 'string' ? 'values' : 'float64')), ...kept.map((): Reading => 'text')],
       kept,
       toBatch(columns, rows) {
         if (vector.dtype === 'string') {
@@ -130,14 +132,14 @@ export function planColumns(file: FileColumn[], signature: Signature, keep: read
   return {
     select: [...inputs.map((s) => featureExpression(byName.get(s.name)!, s)), ...keptSelect],
     features: inputs.length,
-    reading: [...inputs.map((s): Reading => (s.dtype === 'string' ? 'values' : s.dtype === 'float32' ? 'float32' : 'float64')), ...kept.map((): Reading => 'values')],
+    reading: [...inputs.map((s): Reading => (s.dtype === 'string' ? 'values' : s.dtype === 'float32' ? 'float32' : 'float64')), ...kept.map((): Reading => 'text')],
     kept,
     toBatch(columns, rows) {
       const cols: [string, Column][] = inputs.map((spec, j) => {
         const values = columns[j];
         if (values instanceof Float32Array) return [spec.name, { dtype: 'float32', shape: spec.shape, data: values.subarray(0, rows) }];
         if (values instanceof Float64Array) return [spec.name, { dtype: 'float64', shape: spec.shape, data: values.subarray(0, rows) as NumericArray }];
-        return [spec.name, { dtype: 'string', shape: spec.shape, data: values.slice(0, rows).map((v) => (v as string | null) ?? '') }];
+        return [spec.name, { dtype: 'string', shape: spec.shape, data: (values as unknown[]).slice(0, rows).map((v) => (v as string | null) ?? '') }];
       });
       return conform(Batch.from(cols, rows), inputs);
     },

@@ -15,7 +15,7 @@ import { collectWhenGrown, collectYoung } from '../../core/gc.js';
 import { checkStreamed, describe, readError, readerSql, sqlIdent, sqlString, tableFormatOf, type TableFormat } from '../../data/read-table.js';
 import type { Batch, Signature } from '../../models/index.js';
 import { inputRows } from '../../data/row-count.js';
-import { ChunkBytes, csvHeader, encodeChunk, outputLayout, type OutputColumn, type OutputFormat } from './encode.js';
+import { ChunkBytes, csvHeader, encodeChunk, KeptText, outputLayout, type OutputColumn, type OutputFormat } from './encode.js';
 import { JobParts, syncDir, workDirOf } from './parts.js';
 import { planColumns, type ChunkColumn, type Reading } from './plan.js';
 
@@ -79,8 +79,12 @@ const IN_FLIGHT = 2;
 const CSV_BUFFER_BYTES = 2 << 20;
 /** DuckDB chunks (2,048 rows) read between two collections of their dead wrappers: ~8 MiB. */
 const CHUNKS_PER_COLLECTION = 16;
-/** Heap growth that triggers a full collection; the job's live heap is ~30 MiB. */
-const HEAP_SLACK_BYTES = 24 << 20;
+/**
+ * Heap growth that triggers a full collection; the job's live heap is ~25 MiB. A 1M-row job
+ * hardly reaches 24 MiB of growth and a 3M-row one does, which was the whole of the ~20 MiB its
+ * peak had over the smaller file's; at 8 MiB a collection (~40 ms) comes every ~600k rows.
+ */
+const HEAP_SLACK_BYTES = 8 << 20;
 
 const OUTPUT_FORMATS: Record<string, OutputFormat> = { '.csv': 'csv', '.jsonl': 'jsonl', '.ndjson': 'jsonl', '.parquet': 'parquet', '.pq': 'parquet' };
 
@@ -104,6 +108,25 @@ interface Chunk {
   columns: ChunkColumn[];
 }
 
+/** DuckDB's VARCHAR: 16 bytes a value, its length first, then the text itself up to this long, else a pointer to it. */
+const INLINE_TEXT_BYTES = 12;
+
+/** Rows `from` to `from + take` of a VARCHAR vector of `n` rows onto `target`, as bytes. */
+function copyText(vector: duckdb.Vector, n: number, from: number, take: number, target: KeptText): void {
+  const data = duckdb.vector_get_data(vector, n * 16);
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  // NULL only where the validity mask (one bit a row, absent when every row is valid) says so.
+  const valid = duckdb.vector_get_validity(vector, Math.ceil(n / 64) * 8);
+  for (let r = from; r < from + take; r++) {
+    if (valid && (valid[r >> 3] & (1 << (r & 7))) === 0) target.pushNull();
+    else {
+      const len = view.getUint32(r * 16, true);
+      if (len <= INLINE_TEXT_BYTES) target.push(data, r * 16 + 4, len);
+      else target.push(duckdb.get_data_from_pointer(data.buffer as ArrayBuffer, data.byteOffset + r * 16 + 8, len), 0, len);
+    }
+  }
+}
+
 /**
  * Chunks of `chunkRows` rows (the last one shorter), from chunk `first` on. Numeric columns are
  * copied straight from DuckDB's vectors (NULL was made NaN in SQL, so they carry no nulls) into
@@ -125,8 +148,13 @@ async function* readChunks(
   const result = await con.stream(sql).catch((err) => Promise.reject(fail(err)));
   // A scored chunk's number columns come back through `spare`: ~2.4 MiB a chunk at 30 features
   // that would otherwise wait for a full collection.
-  const fresh = (): ChunkColumn[] =>
-    spare.pop()?.map((c) => (Array.isArray(c) ? [] : c)) ?? reading.map((r) => (r === 'float32' ? new Float32Array(chunkRows) : r === 'float64' ? new Float64Array(chunkRows) : []));
+  const reuse = (c: ChunkColumn): ChunkColumn => {
+    if (Array.isArray(c)) return [];
+    if (c instanceof KeptText) c.clear();
+    return c;
+  };
+  const create = (r: Reading): ChunkColumn => (r === 'float32' ? new Float32Array(chunkRows) : r === 'float64' ? new Float64Array(chunkRows) : r === 'text' ? new KeptText() : []);
+  const fresh = (): ChunkColumn[] => spare.pop()?.map(reuse) ?? reading.map(create);
   let index = first;
   let columns = fresh();
   let rows = 0;
@@ -158,7 +186,8 @@ async function* readChunks(
       const take = Math.min(chunkRows - rows, n - from);
       for (let c = 0; c < reading.length; c++) {
         const target = columns[c];
-        if (!Array.isArray(target)) {
+        if (target instanceof KeptText) copyText(duckdb.data_chunk_get_vector(chunk.chunk, c), n, from, take, target);
+        else if (!Array.isArray(target)) {
           const data = duckdb.vector_get_data(duckdb.data_chunk_get_vector(chunk.chunk, c), n * 8);
           target.set(new Float64Array(data.buffer, data.byteOffset + from * 8, take), rows);
         } else {
@@ -281,7 +310,7 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
       if (out.rows !== chunk.rows) throw invalidArgument(`the model answered ${out.rows} rows for a chunk of ${chunk.rows}`);
       const layout = outputLayout(plan.kept, out);
       await parts.fixLayout(layout);
-      const kept = chunk.columns.slice(plan.features) as (string | null)[][];
+      const kept = chunk.columns.slice(plan.features) as KeptText[];
       const sink = sinks.pop() ?? new ChunkBytes();
       await parts.commit(chunk.index, encodeChunk(format, layout, kept, out, sink));
       sinks.push(sink);

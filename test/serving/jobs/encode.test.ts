@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Batch } from '../../../src/models/index.js';
-import { ChunkBytes, encodeChunk, outputLayout } from '../../../src/serving/jobs/encode.js';
+import { ChunkBytes, encodeChunk, KeptText, outputLayout } from '../../../src/serving/jobs/encode.js';
 
 const out = Batch.from(
   [
@@ -20,7 +20,7 @@ const kept = [
 const keptValues = [
   ['1', 'nan', null],
   ['x', null, 'line\nbreak'],
-];
+].map(KeptText.of);
 const layout = outputLayout(kept, out);
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
 
@@ -49,6 +49,18 @@ test('text beyond ASCII is written as UTF-8, and a reused buffer holds only the 
   const one = Batch.from([['score', { dtype: 'float64', shape: [], data: new Float64Array([0.5, 2]) }]], 2);
   const wide = 'é'.repeat(40_000);
   const oneLayout = outputLayout([kept[1]], one);
-  assert.equal(text(encodeChunk('csv', oneLayout, [['café, "crème"', wide]], one, sink)), `"café, ""crème""",0.5\n${wide},2\n`);
-  assert.equal(text(encodeChunk('jsonl', oneLayout, [['naïve\u2028', null]], one, sink)), '{"note":"naïve\u2028","score":0.5}\n{"note":null,"score":2}\n');
+  assert.equal(text(encodeChunk('csv', oneLayout, [KeptText.of(['café, "crème"', wide])], one, sink)), `"café, ""crème""",0.5\n${wide},2\n`);
+  assert.equal(text(encodeChunk('jsonl', oneLayout, [KeptText.of(['naïve\u2028', null])], one, sink)), '{"note":"naïve\u2028","score":0.5}\n{"note":null,"score":2}\n');
+});
+
+test('kept text reused for a later chunk holds only that chunk; an empty string is quoted, a missing value empty', () => {
+  const note = KeptText.of(['stale', 'rows']);
+  note.clear();
+  for (const v of ['', null, 'x']) {
+    if (v === null) note.pushNull();
+    else note.push(Buffer.from(v), 0, v.length);
+  }
+  const three = Batch.from([['score', { dtype: 'float64', shape: [], data: new Float64Array([1, 2, 3]) }]], 3);
+  assert.equal(text(encodeChunk('csv', outputLayout([kept[1]], three), [note], three)), '"",1\n,2\nx,3\n');
+  assert.deepEqual([note.text(0), note.text(1), note.text(2)], ['', null, 'x']);
 });

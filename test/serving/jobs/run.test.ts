@@ -51,6 +51,18 @@ describe('batch jobs', () => {
     assert.match(csvOutputs[0].toString().split('\n')[8], /^"c, ""7""",7,/);
   });
 
+  test('kept text is copied as read: long and non-ASCII values, a missing value, one needing quotes', async () => {
+    const [header, ...rows] = readFileSync(join(XGB, 'input.csv'), 'utf8').trim().split('\n');
+    // DuckDB keeps a value of up to 12 bytes inside its vector and a longer one behind a pointer.
+    const notes = ['short', 'a note well past twelve bytes, ünïcode', '', 'abcdefghijklmnopqrstuvwxyzé'];
+    const input = join(dir, 'notes.csv');
+    writeFileSync(input, `note,${header}\n${notes.map((n, i) => `${n.includes(',') ? `"${n}"` : n},${rows[i]}`).join('\n')}\n`);
+    const output = join(dir, 'notes-out.csv');
+    await runBatchJob({ deployment: 'cancer', input, output, keep: ['note'], chunkRows: 2 }, scorer);
+    const cells = readFileSync(output, 'utf8').trim().split('\n').slice(1).map((l) => l.slice(0, l.lastIndexOf(',', l.lastIndexOf(',') - 1)));
+    assert.deepEqual(cells, ['short', '"a note well past twelve bytes, ünïcode"', '', 'abcdefghijklmnopqrstuvwxyzé']);
+  });
+
   test('a value that does not parse far into the input fails the job instead of cutting its output short', async () => {
     // DuckDB's Node client ends a stream that failed after its first chunks as if it were complete.
     const big = await makeInputs(tempDir('mpjobs-late'), 1300);
