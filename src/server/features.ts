@@ -192,8 +192,8 @@ export const featureRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
     async (request, reply) => {
       const b = request.body;
       const res = await features.getOnlineFeatures({ features: b.features, featureService: b.feature_service, entities: b.entities, requestData: b.request_data });
-      // The schema's serializer tries each type of the value union per value, and writes a view's event times once per feature.
-      return reply.type('application/json; charset=utf-8').serializer(onlineResponseJson).send(res);
+      // Bytes, not an object for the schema's serializer: it tries each type of the value union per value, and a string would be measured and encoded again on the way out.
+      return reply.type('application/json; charset=utf-8').send(onlineResponseJson(res));
     },
   );
 
