@@ -23,6 +23,14 @@ const bytesOf = (text: string) => [...Buffer.from(text, 'latin1')];
 const NULL = bytesOf('null');
 const TRUE = bytesOf('true');
 const FALSE = bytesOf('false');
+const HEAD = bytesOf('{"metadata":{"feature_names":');
+const RESULTS = bytesOf('},"results":[');
+const FIRST_VALUES = bytesOf('{"values":');
+const VALUES = bytesOf(',{"values":');
+const STATUSES = bytesOf(',"statuses":');
+const TIMES = bytesOf(',"event_timestamps":');
+const CLOSE = bytesOf('}');
+const END = bytesOf(']}');
 
 let scratch = Buffer.allocUnsafe(1 << 16);
 
@@ -38,9 +46,18 @@ class Writer {
     if (grown.length <= SCRATCH_KEEP) scratch = grown;
   }
 
-  ascii(text: string): void {
-    this.room(text.length);
-    this.at += this.buf.write(text, this.at, 'latin1');
+  /** Fixed text, its bytes made once: Buffer.write's own cost is more than a short text's bytes. */
+  literal(bytes: readonly number[]): void {
+    this.room(bytes.length);
+    for (const b of bytes) this.buf[this.at++] = b;
+  }
+
+  /** `len` bytes written before, from `from`: short ones byte by byte, for the same reason. */
+  again(from: number, len: number): void {
+    this.room(len);
+    if (len > 64) this.buf.copy(this.buf, this.at, from, from + len);
+    else for (let i = 0; i < len; i++) this.buf[this.at + i] = this.buf[from + i];
+    this.at += len;
   }
 
   string(s: string): void {
@@ -63,11 +80,6 @@ class Writer {
     const text = JSON.stringify(s);
     this.room(3 * text.length);
     this.at += this.buf.write(text, this.at, 'utf8');
-  }
-
-  /** Bytes of a literal, in room already made. */
-  private literal(bytes: readonly number[]): void {
-    for (const b of bytes) this.buf[this.at++] = b;
   }
 
   /** A non-negative integer below 2^31, `width` digits at least (zero-padded), in room already made. */
@@ -133,32 +145,26 @@ class Writer {
 
 export function onlineResponseJson(res: OnlineResponse): Buffer {
   const w = new Writer();
-  const written = new Map<readonly unknown[], { from: number; to: number }>();
+  const written = new Map<readonly unknown[], { from: number; len: number }>();
   const once = (list: readonly unknown[]) => {
     const seen = written.get(list);
-    if (seen) {
-      const len = seen.to - seen.from;
-      w.room(len);
-      w.buf.copy(w.buf, w.at, seen.from, seen.to);
-      w.at += len;
-      return;
-    }
+    if (seen) return w.again(seen.from, seen.len);
     const from = w.at;
     w.list(list);
-    written.set(list, { from, to: w.at });
+    written.set(list, { from, len: w.at - from });
   };
-  w.ascii('{"metadata":{"feature_names":');
+  w.literal(HEAD);
   w.list(res.metadata.feature_names);
-  w.ascii('},"results":[');
+  w.literal(RESULTS);
   res.results.forEach((r, i) => {
-    w.ascii(i === 0 ? '{"values":' : ',{"values":');
+    w.literal(i === 0 ? FIRST_VALUES : VALUES);
     w.list(r.values);
-    w.ascii(',"statuses":');
+    w.literal(STATUSES);
     once(r.statuses);
-    w.ascii(',"event_timestamps":');
+    w.literal(TIMES);
     once(r.event_timestamps);
-    w.ascii('}');
+    w.literal(CLOSE);
   });
-  w.ascii(']}');
+  w.literal(END);
   return w.done();
 }
