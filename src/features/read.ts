@@ -24,18 +24,31 @@ interface ReadPlan {
   repo: FeatureRepo;
   /** View features read from the store: the requested ones, then those on-demand views need. */
   lookups: FeatureRef[];
+  /** "VIEW:FEATURE" of each lookup. */
+  lookupKeys: string[];
   viewNames: string[];
   names: string[];
   onDemand: FeatureRef[];
+  /** Per requested feature: its place in `lookups`, or -1 for an on-demand one. */
+  lookupAt: number[];
 }
 
 const plans = new WeakMap<FeatureRef[], ReadPlan>();
+const refKey = (f: FeatureRef) => `${f.view}:${f.feature}`;
 
 function planOf(repo: FeatureRepo, features: FeatureRef[]): ReadPlan {
   const known = plans.get(features);
   if (known?.repo === repo) return known;
   const lookups = [...features.filter((f) => f.kind === 'view'), ...repo.dependencies(features)];
-  const plan = { repo, lookups, viewNames: [...new Set(lookups.map((f) => f.view))], names: outputNames(features), onDemand: features.filter((f) => f.kind === 'on_demand') };
+  const plan: ReadPlan = {
+    repo,
+    lookups,
+    lookupKeys: lookups.map(refKey),
+    viewNames: [...new Set(lookups.map((f) => f.view))],
+    names: outputNames(features),
+    onDemand: features.filter((f) => f.kind === 'on_demand'),
+    lookupAt: features.map((f) => (f.kind === 'view' ? lookups.indexOf(f) : -1)),
+  };
   plans.set(features, plan);
   return plan;
 }
@@ -45,7 +58,7 @@ export async function readOnline(store: OnlineStore, repo: FeatureRepo, req: Onl
   if (columns.length === 0) throw invalidArgument('entities: give at least one join key column, e.g. {"customer_id": [10022]}');
   const n = checkColumns(req.entities, 'entities');
   checkColumns(req.requestData ?? {}, 'request_data', n);
-  const { lookups, viewNames, names, onDemand: onDemandRefs } = planOf(repo, req.features);
+  const { lookups, lookupKeys, viewNames, names, onDemand: onDemandRefs, lookupAt } = planOf(repo, req.features);
   const keys: string[] = [];
   for (const viewName of viewNames) {
     const view = repo.views.get(viewName)!;
@@ -94,8 +107,8 @@ export async function readOnline(store: OnlineStore, repo: FeatureRepo, req: Onl
     }
     return { values, statuses: own ?? statuses, event_timestamps: times };
   };
-  const looked = new Map(lookups.map((f) => [`${f.view}:${f.feature}`, lookup(f)]));
-  const onDemand = onDemandColumns(repo, onDemandRefs, looked, req, n);
+  const looked = lookups.map(lookup);
+  const onDemand = onDemandRefs.length ? onDemandColumns(repo, onDemandRefs, new Map(lookupKeys.map((k, i) => [k, looked[i]])), req, n) : undefined;
 
   const keyNames = columns.map(([name]) => name).filter((name) => viewNames.some((v) => repo.views.get(v)!.joinKeys.includes(name)));
   const present = new Array<FeatureStatus>(n).fill('PRESENT');
@@ -104,7 +117,7 @@ export async function readOnline(store: OnlineStore, repo: FeatureRepo, req: Onl
     metadata: { feature_names: [...keyNames, ...names] },
     results: [
       ...keyNames.map((k) => ({ values: req.entities[k], statuses: present, event_timestamps: noTimes })),
-      ...req.features.map((f) => (f.kind === 'view' ? looked : onDemand).get(`${f.view}:${f.feature}`)!),
+      ...req.features.map((f, i) => (lookupAt[i] >= 0 ? looked[lookupAt[i]] : onDemand!.get(refKey(f))!)),
     ],
   };
 }
@@ -167,7 +180,7 @@ function onDemandColumns(repo: FeatureRepo, refs: FeatureRef[], looked: Map<stri
         cols[k].statuses[i] = v === null ? 'NULL_VALUE' : 'PRESENT';
       });
     }
-    wanted.forEach((f, k) => out.set(`${f.view}:${f.feature}`, cols[k]));
+    wanted.forEach((f, k) => out.set(refKey(f), cols[k]));
   }
   return out;
 }
