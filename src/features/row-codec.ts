@@ -182,9 +182,21 @@ function sortableHex(ms: number): string {
   return ((hi + 0x80000000) >>> 0).toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
 }
 
+/** The inverse of sortableHex, read from the bytes: no string per time on the read path. */
 function readTime(buf: Buffer, from: number): number {
-  const hi = parseInt(buf.toString('latin1', from, from + 8), 16) - 0x80000000;
-  return hi * TWO_32 + parseInt(buf.toString('latin1', from + 8, from + 16), 16);
+  return (hexAt(buf, from) - 0x80000000) * TWO_32 + hexAt(buf, from + 8);
+}
+
+/** 8 hex digits (either case) as a number; NaN if one is not a hex digit. */
+function hexAt(buf: Buffer, from: number): number {
+  let n = 0;
+  for (let i = from; i < from + 8; i++) {
+    const ch = buf[i];
+    const d = ch >= 0x30 && ch <= 0x39 ? ch - 0x30 : (ch | 0x20) >= 0x61 && (ch | 0x20) <= 0x66 ? (ch | 0x20) - 0x57 : -1;
+    if (d < 0) return NaN;
+    n = n * 16 + d;
+  }
+  return n;
 }
 
 /** A stored row as read: its times and each feature's value by name (undefined: not in the row). */
@@ -194,18 +206,22 @@ export interface StoredRow {
   get(feature: string): Value | undefined;
 }
 
-class PackedRow implements StoredRow {
+export class PackedRow implements StoredRow {
   private stringsAt: Int32Array | undefined;
   constructor(
     readonly t: number,
     readonly c: number,
     private readonly buf: Buffer,
-    private readonly layout: RowLayout,
+    readonly layout: RowLayout,
   ) {}
 
   get(feature: string): Value | undefined {
     const j = this.layout.index.get(feature);
-    if (j === undefined) return undefined;
+    return j === undefined ? undefined : this.at(j);
+  }
+
+  /** The value of the feature at position `j` of `layout`: a reader of many rows looks the name up once per layout. */
+  at(j: number): Value {
     const { buf, layout } = this;
     if ((buf[BITMAP_AT + (j >> 3)] & (1 << (j & 7))) !== 0) return null;
     const s = layout.slot[j];
@@ -247,11 +263,24 @@ class JsonRow implements StoredRow {
   }
 }
 
+/** The layout a packed entry names, if this process knows it; rows of a read mostly name the one before. */
+let lastLayout: RowLayout | undefined;
+function layoutIn(buf: Buffer): RowLayout | undefined {
+  if (lastLayout && sameFingerprint(buf, lastLayout.fingerprint)) return lastLayout;
+  const layout = layouts.get(buf.toString('hex', FP_AT, FP_AT + FP_BYTES));
+  if (layout) lastLayout = layout;
+  return layout;
+}
+
+function sameFingerprint(buf: Buffer, fp: Buffer): boolean {
+  for (let k = 0; k < FP_BYTES; k++) if (buf[FP_AT + k] !== fp[k]) return false;
+  return true;
+}
+
 /** The fingerprint of a packed entry whose layout this process has not seen, else undefined. */
 export function unknownLayout(buf: Buffer | null): Buffer | undefined {
   if (!buf || buf[0] !== MARK || buf[HEADER_BYTES] !== PACKED) return undefined;
-  const fp = buf.subarray(FP_AT, FP_AT + FP_BYTES);
-  return layouts.has(fp.toString('hex')) ? undefined : fp;
+  return layoutIn(buf) ? undefined : buf.subarray(FP_AT, FP_AT + FP_BYTES);
 }
 
 /** Adds layouts read from the store (their JSON feature lists). */
@@ -269,6 +298,6 @@ export function decodeRow(buf: Buffer | null): StoredRow | undefined {
   const t = readTime(buf, 1);
   const c = readTime(buf, 17);
   if (buf[HEADER_BYTES] !== PACKED) return new JsonRow(t, c, JSON.parse(buf.toString('utf8', HEADER_BYTES)));
-  const layout = layouts.get(buf.toString('hex', FP_AT, FP_AT + FP_BYTES));
+  const layout = layoutIn(buf);
   return layout ? new PackedRow(t, c, buf, layout) : undefined;
 }

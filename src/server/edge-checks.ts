@@ -31,15 +31,28 @@ function isJsonContainer(value: object): boolean {
   return !(value instanceof EventEmitter) && !ArrayBuffer.isView(value);
 }
 
-/** Where the first non-finite number in `value` sits, as an Ajv instance path. */
-function nonFinitePath(value: unknown, path: string, depth: number): string | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? undefined : path;
+/**
+ * Where the first non-finite number in `value` sits, as an Ajv instance path below it. The path
+ * is spelt only on the way back from a find: every body of every route is walked, and a path
+ * per value would be most of the walk's cost.
+ */
+function nonFinitePath(value: unknown, depth: number): string | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : '';
   // A raw upload's body is a stream whose object graph reaches the socket and the server: only
   // data is walked.
   if (!value || typeof value !== 'object' || depth > 64 || !isJsonContainer(value)) return undefined;
-  for (const [k, v] of Object.entries(value)) {
-    const found = nonFinitePath(v, `${path}/${k}`, depth + 1);
-    if (found !== undefined) return found;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (typeof v === 'number' ? Number.isFinite(v) : !v || typeof v !== 'object') continue;
+      const found = nonFinitePath(v, depth + 1);
+      if (found !== undefined) return `/${i}${found}`;
+    }
+    return undefined;
+  }
+  for (const k of Object.keys(value)) {
+    const found = nonFinitePath((value as Record<string, unknown>)[k], depth + 1);
+    if (found !== undefined) return `/${k}${found}`;
   }
   return undefined;
 }
@@ -50,7 +63,7 @@ function nonFinitePath(value: unknown, path: string, depth: number): string | un
  * path or a body field.
  */
 export function nonFiniteError(data: unknown): { instancePath: string; message: string }[] | undefined {
-  const path = nonFinitePath(data, '', 0);
+  const path = nonFinitePath(data, 0);
   return path === undefined ? undefined : [{ instancePath: path, message: 'must be a finite number' }];
 }
 

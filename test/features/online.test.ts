@@ -150,6 +150,7 @@ function suite(name: string, onlineFlag: () => Promise<{ online?: string; skip?:
       const read = await f.getOnlineFeatures({ features: ['cust:score', 'cust:tier'], entities: { customer_id: [1, 2] } });
       assert.deepEqual(read.results[1].values, [99.5, null]);
       assert.deepEqual(read.results[1].statuses, ['PRESENT', 'NULL_VALUE']);
+      assert.deepEqual(read.results[2].statuses, ['PRESENT', 'PRESENT'], "one feature's null leaves the statuses of the view's others alone");
       const older = await f.push({ view: 'cust', df: { customer_id: [1], event_timestamp: [T0 / 1000], score: [1], count: [1], tier: ['old'] } });
       assert.equal(older.written, 0, 'an older row does not replace a newer one');
       const offline = await f.historical({ features: ['cust:score'], entities: { columns: [{ name: 'customer_id', values: [1] }, { name: 'event_timestamp', values: [t] }] } });

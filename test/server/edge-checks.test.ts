@@ -66,3 +66,19 @@ test('bad numbers, prototype keys and NUL bytes answer 400 on PostgreSQL', async
     await dropSchema(schema);
   }
 });
+
+test('a non-finite number deep in a body is named by its path', async () => {
+  const server = await testServer({});
+  try {
+    // JSON cannot spell infinity, but a number too large for a double parses as one.
+    const res = await fetch(`${server.url}/api/v1/features/online`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"features":["v:f"],"entities":{"customer_id":[1,"x",null,{"a":[2,1e400]}]}}',
+    });
+    assert.equal(res.status, 400);
+    assert.match(((await res.json()) as { error: { message: string } }).error.message, /body\.entities\.customer_id\.3\.a\.1 must be a finite number/);
+  } finally {
+    await server.close();
+  }
+});
