@@ -18,7 +18,7 @@
  * A request hook added to the Fastify app does not run for requests answered here: an access
  * check must be added to both (see docs/architecture.md).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeader, ServerResponse } from 'node:http';
 import { errorCodes, type FastifyInstance } from 'fastify';
 import type { ServingService } from '../serving/index.js';
 import type { ModelportError } from '../core/errors.js';
@@ -26,7 +26,7 @@ import { asModelportError, errorAnswer } from './errors.js';
 import { WWW_AUTHENTICATE } from './auth.js';
 import { countAnswer, clientOf, headerOf, type ServingInfo } from './serving-http.js';
 import { v2Infer } from './v2.js';
-import { isV2BodyType, readV2Body, v2Reply } from './v2-http.js';
+import { byteSize, isV2BodyType, readV2Body, v2Reply } from './v2-http.js';
 import { scoreInvocation, soleDeployment, warningHeader } from './invocations.js';
 import { parseScoringBody } from './invocations-json.js';
 import { invalidArgument } from '../core/errors.js';
@@ -58,9 +58,12 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => boolean;
 export function fastInference(app: FastifyInstance, options: FastInferOptions): Handler {
   const { serving, bodyLimit } = options;
 
-  const answer = (res: ServerResponse, id: string, info: ServingInfo, status: number, payload: Buffer, headers: Headers) => {
-    if (info.variant) headers = { ...headers, 'x-modelport-variant': info.variant };
-    res.writeHead(status, { 'content-length': payload.length, 'x-request-id': id, ...headers });
+  const answer = (res: ServerResponse, id: string, info: ServingInfo, status: number, payload: Buffer | string, headers: Headers) => {
+    // Flat name, value pairs: no header object is built and spread per answer.
+    const flat: OutgoingHttpHeader[] = ['content-length', byteSize(payload), 'x-request-id', id];
+    for (const name in headers) flat.push(name, headers[name]);
+    if (info.variant) flat.push('x-modelport-variant', info.variant);
+    res.writeHead(status, flat);
     res.end(payload);
     countAnswer(serving, info, status);
   };
@@ -69,7 +72,7 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
     const mapped = asModelportError(err, id, app.log);
     const { status, body, retryAfter, contentType } = errorAnswer(app, req.url ?? '', mapped, id);
     const typed = { 'content-type': contentType ?? 'application/json; charset=utf-8', ...headers };
-    answer(res, id, info, status, Buffer.from(JSON.stringify(body)), retryAfter ? { ...typed, 'retry-after': retryAfter } : typed);
+    answer(res, id, info, status, JSON.stringify(body), retryAfter ? { ...typed, 'retry-after': retryAfter } : typed);
     if (status >= 500) app.log.error({ reqId: id, method: req.method, url: req.url, status, ms: performance.now() - info.started }, 'request failed');
   };
 
@@ -88,7 +91,7 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
       const client = clientOf(req.headers.authorization, req.socket.remoteAddress ?? '');
       const header = (h: string) => headerOf(req.headers, h);
       const { answer: scored, warnings } = await scoreInvocation(serving, { id, client, info, header }, name, body, undefined);
-      answer(res, id, info, 200, Buffer.from(JSON.stringify(scored)), warnings.length === 0 ? JSON_ANSWER : { ...JSON_ANSWER, warning: warnings.map(warningHeader) });
+      answer(res, id, info, 200, JSON.stringify(scored), warnings.length === 0 ? JSON_ANSWER : { ...JSON_ANSWER, warning: warnings.map(warningHeader) });
     } catch (err) {
       fail(req, res, id, info, err);
     }

@@ -583,11 +583,13 @@ function readBinary(body: Buffer, headerEnd: number, inputs: V2Tensor[]): void {
   }
 }
 
-/** A V2 answer as bytes: JSON, or (binary outputs asked for) a JSON header of `headerLength` bytes and the outputs' bytes. */
-export interface V2Answer {
-  body: Buffer;
-  headerLength?: number;
-}
+/**
+ * A V2 answer: JSON text, or (binary outputs asked for) the bytes of a JSON header of
+ * `headerLength` bytes and the outputs' bytes. The JSON is kept as text because Node's HTTP
+ * server sends a text body in one write with its headers; bytes cost a conversion and a
+ * second buffer in the write.
+ */
+export type V2Answer = { body: string; headerLength?: undefined } | { body: Buffer; headerLength: number };
 
 /** Whether an output goes out as binary data: its own `binary_data`, else the request's `binary_data_output`. */
 function binaryWanted(name: string, request: Pick<V2Request, 'parameters' | 'outputs'>): boolean {
@@ -659,7 +661,7 @@ export function writeV2Response(out: Batch, model: string, version: number, requ
     } else json += `,"data":${jsonData(col)}}`;
   }
   json += ']}';
-  if (binary.length === 0) return { body: Buffer.from(json, 'utf8') };
+  if (binary.length === 0) return { body: json };
   const header = Buffer.from(json, 'utf8');
   return { body: Buffer.concat([header, ...binary]), headerLength: header.length };
 }
