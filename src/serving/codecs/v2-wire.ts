@@ -37,6 +37,29 @@ function roomFor(n: number): void {
   scratch = grown;
 }
 
+/**
+ * The field names and datatypes every request repeats, by length: one of them read from the
+ * body is this string, with no new string made.
+ */
+const KNOWN = (() => {
+  const byLength: string[][] = [];
+  for (const t of ['id', 'inputs', 'outputs', 'name', 'shape', 'datatype', 'data', 'parameters', 'binary_data_size', 'binary_data', 'binary_data_output', 'BYTES', ...V2_NUMERIC]) {
+    (byLength[t.length] ??= []).push(t);
+  }
+  return byLength;
+})();
+
+/** The KNOWN string the bytes `from`..`to` of `b` spell, if any. */
+function known(b: Buffer, from: number, to: number): string | undefined {
+  const candidates = KNOWN[to - from];
+  if (candidates === undefined) return undefined;
+  next: for (const t of candidates) {
+    for (let i = 0; i < t.length; i++) if (b[from + i] !== t.charCodeAt(i)) continue next;
+    return t;
+  }
+  return undefined;
+}
+
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 
 /**
@@ -103,7 +126,7 @@ export function readV2Request(body: Buffer, headerLength?: number): V2Request {
     }
     if (p >= end) throw malformed('unterminated string');
     p++;
-    if (!escaped) return b.toString('utf8', start, p - 1);
+    if (!escaped) return known(b, start, p - 1) ?? b.toString('utf8', start, p - 1);
     try {
       return JSON.parse(b.toString('utf8', start - 1, p)) as string;
     } catch {
@@ -125,11 +148,14 @@ export function readV2Request(body: Buffer, headerLength?: number): V2Request {
    */
   const number = (allowBig: boolean): number | bigint => {
     const start = p;
+    // The position in a local: the shared `p` lives in the closure's context, a load and a
+    // store per byte otherwise.
+    let q = p;
     let neg = false;
-    if (b[p] === 0x2d) {
+    if (b[q] === 0x2d) {
       neg = true;
-      p++;
-      if (b[p] === 0x49) {
+      p = ++q;
+      if (b[q] === 0x49) {
         if (!word('Infinity')) throw unexpected();
         return -Infinity;
       }
@@ -138,49 +164,61 @@ export function readV2Request(body: Buffer, headerLength?: number): V2Request {
     let digits = 0;
     let exp = 0;
     let simple = true;
-    const intStart = p;
-    while (p < end && b[p] >= 0x30 && b[p] <= 0x39) {
+    const intStart = q;
+    let c = b[q];
+    while (q < end && c >= 0x30 && c <= 0x39) {
       if (digits < 15) {
-        mant = mant * 10 + (b[p] - 0x30);
+        mant = mant * 10 + (c - 0x30);
         if (mant !== 0) digits++;
       } else {
         simple = false;
       }
-      p++;
+      c = b[++q];
     }
-    const intDigits = p - intStart;
-    if (intDigits === 0 || (intDigits > 1 && b[intStart] === 0x30)) throw unexpected();
+    const intDigits = q - intStart;
+    if (intDigits === 0 || (intDigits > 1 && b[intStart] === 0x30)) {
+      p = q;
+      throw unexpected();
+    }
     let integral = true;
-    if (b[p] === 0x2e && p < end) {
+    if (c === 0x2e && q < end) {
       integral = false;
-      p++;
-      const fracStart = p;
-      while (p < end && b[p] >= 0x30 && b[p] <= 0x39) {
+      c = b[++q];
+      const fracStart = q;
+      while (q < end && c >= 0x30 && c <= 0x39) {
         if (digits < 15) {
-          mant = mant * 10 + (b[p] - 0x30);
+          mant = mant * 10 + (c - 0x30);
           exp--;
           if (mant !== 0) digits++;
-        } else if (b[p] !== 0x30) simple = false;
-        p++;
+        } else if (c !== 0x30) simple = false;
+        c = b[++q];
       }
-      if (p === fracStart) throw unexpected();
+      if (q === fracStart) {
+        p = q;
+        throw unexpected();
+      }
     }
-    if ((b[p] === 0x65 || b[p] === 0x45) && p < end) {
+    if ((c === 0x65 || c === 0x45) && q < end) {
       integral = false;
-      p++;
+      c = b[++q];
       let eneg = false;
-      if (b[p] === 0x2b || b[p] === 0x2d) eneg = b[p++] === 0x2d;
-      const eStart = p;
-      let e = 0;
-      while (p < end && b[p] >= 0x30 && b[p] <= 0x39) {
-        e = e * 10 + (b[p] - 0x30);
-        p++;
+      if (c === 0x2b || c === 0x2d) {
+        eneg = c === 0x2d;
+        c = b[++q];
       }
-      if (p === eStart) throw unexpected();
+      const eStart = q;
+      let e = 0;
+      while (q < end && c >= 0x30 && c <= 0x39) {
+        e = e * 10 + (c - 0x30);
+        c = b[++q];
+      }
+      p = q;
+      if (q === eStart) throw unexpected();
       exp += eneg ? -e : e;
     }
+    p = q;
     if (integral && !simple) {
-      const text = b.toString('latin1', start, p);
+      const text = b.toString('latin1', start, q);
       const n = Number(text);
       if (allowBig && !Number.isSafeInteger(n)) return BigInt(text);
       return n;
@@ -189,7 +227,7 @@ export function readV2Request(body: Buffer, headerLength?: number): V2Request {
       const v = exp < 0 ? mant / POW10[-exp] : mant * POW10[exp];
       return neg ? -v : v;
     }
-    return Number(b.toString('latin1', start, p));
+    return Number(b.toString('latin1', start, q));
   };
 
   // Nesting is bounded so that a body of [[[[... is a 400, not a stack overflow.
@@ -498,7 +536,7 @@ export function readV2Request(body: Buffer, headerLength?: number): V2Request {
 
 /** The floats in `values` as the typed array of a float datatype (a copy: `values` may be scratch). */
 function typedFloats(datatype: string, values: Float64Array): V2Tensor['data'] {
-  if (datatype === 'FP32') return Float32Array.from(values);
+  if (datatype === 'FP32') return new Float32Array(values);
   if (datatype === 'FP64') return values.slice();
   const half = new Uint16Array(values.length);
   for (let i = 0; i < values.length; i++) half[i] = toFloat16Bits(values[i]);
