@@ -60,6 +60,9 @@ function known(b: Buffer, from: number, to: number): string | undefined {
   return undefined;
 }
 
+/** Where `number` leaves the double it read. */
+const NUMBER = new Float64Array(1);
+
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 
 /**
@@ -142,11 +145,13 @@ export function readV2Request(body: Buffer, headerLength?: number): V2Request {
   };
 
   /**
-   * A number token as a double, or as a bigint when it is an integer too large to be exact.
-   * Up to 15 significant digits and a power of ten within 10^22 is one correctly rounded
-   * multiplication or division (Clinger's fast path); anything else goes through Number().
+   * Reads a number token into NUMBER[0], or returns it as a bigint when it is an integer too
+   * large to be exact and `allowBig`. Up to 15 significant digits and a power of ten within
+   * 10^22 is one correctly rounded multiplication or division (Clinger's fast path); anything
+   * else goes through Number(). The double is handed over in a typed array because a returned
+   * one is boxed on the heap: an allocation per element of every data list.
    */
-  const number = (allowBig: boolean): number | bigint => {
+  const number = (allowBig: boolean): bigint | undefined => {
     const start = p;
     // The position in a local: the shared `p` lives in the closure's context, a load and a
     // store per byte otherwise.
@@ -157,7 +162,8 @@ export function readV2Request(body: Buffer, headerLength?: number): V2Request {
       p = ++q;
       if (b[q] === 0x49) {
         if (!word('Infinity')) throw unexpected();
-        return -Infinity;
+        NUMBER[0] = -Infinity;
+        return undefined;
       }
     }
     let mant = 0;
@@ -221,13 +227,12 @@ export function readV2Request(body: Buffer, headerLength?: number): V2Request {
       const text = b.toString('latin1', start, q);
       const n = Number(text);
       if (allowBig && !Number.isSafeInteger(n)) return BigInt(text);
-      return n;
-    }
-    if (simple && exp >= -22 && exp <= 22) {
+      NUMBER[0] = n;
+    } else if (simple && exp >= -22 && exp <= 22) {
       const v = exp < 0 ? mant / POW10[-exp] : mant * POW10[exp];
-      return neg ? -v : v;
-    }
-    return Number(b.toString('latin1', start, q));
+      NUMBER[0] = neg ? -v : v;
+    } else NUMBER[0] = Number(b.toString('latin1', start, q));
+    return undefined;
   };
 
   // Nesting is bounded so that a body of [[[[... is a 400, not a stack overflow.
@@ -269,7 +274,7 @@ export function readV2Request(body: Buffer, headerLength?: number): V2Request {
       nesting--;
       return arr;
     }
-    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return number(true);
+    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return number(true) ?? NUMBER[0];
     if (word('true')) return true;
     if (word('false')) return false;
     if (word('null')) return null;
@@ -325,7 +330,9 @@ export function readV2Request(body: Buffer, headerLength?: number): V2Request {
         depth--;
       } else if (!plain && (c === 0x2d || (c >= 0x30 && c <= 0x39))) {
         const at = p;
-        push(Number(number(false)));
+        number(false);
+        roomFor(n);
+        scratch[n++] = NUMBER[0];
         // Digits past the exact fast path: JSON.parse reads the rest of such a list faster.
         if (!triedParse && p - at > 16) {
           triedParse = true;
@@ -686,13 +693,16 @@ export function writeV2Response(out: Batch, model: string, version: number, requ
   let json = `{"model_name":${JSON.stringify(model)},"model_version":"${version}"`;
   if (request.id !== undefined) json += `,"id":${JSON.stringify(request.id)}`;
   json += ',"outputs":[';
+  // Most requests ask for no output by name and no binary data: then none is looked up.
+  const mayBinary = request.outputs !== undefined || request.parameters?.binary_data_output === true;
   const binary: Buffer[] = [];
+  const batchDim = scalar && out.rows === 1 ? '' : String(out.rows);
   let first = true;
   for (const [name, col] of out.columns) {
-    const shape = scalar && out.rows === 1 ? col.shape : [out.rows, ...col.shape];
-    json += `${first ? '' : ','}{"name":${JSON.stringify(name)},"datatype":"${DTYPE_TO_V2[col.dtype]}","shape":[${shape.join(',')}]`;
+    const dims = col.shape.length === 0 ? batchDim : batchDim === '' ? col.shape.join(',') : `${batchDim},${col.shape.join(',')}`;
+    json += `${first ? '' : ','}{"name":${JSON.stringify(name)},"datatype":"${DTYPE_TO_V2[col.dtype]}","shape":[${dims}]`;
     first = false;
-    if (binaryWanted(name, request)) {
+    if (mayBinary && binaryWanted(name, request)) {
       const bytes = binaryData(col);
       binary.push(bytes);
       json += `,"parameters":{"binary_data_size":${bytes.length}}}`;
