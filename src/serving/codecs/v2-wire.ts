@@ -153,14 +153,16 @@ export function readV2Request(body: Buffer, headerLength?: number): V2Request {
    */
   const number = (allowBig: boolean): bigint | undefined => {
     const start = p;
-    // The position in a local: the shared `p` lives in the closure's context, a load and a
-    // store per byte otherwise.
+    // The position, the bytes and their end in locals: the shared ones live in the closure's
+    // context, loads and a store per byte otherwise.
     let q = p;
+    const bytes = b;
+    const stop = end;
     let neg = false;
-    if (b[q] === 0x2d) {
+    if (bytes[q] === 0x2d) {
       neg = true;
       p = ++q;
-      if (b[q] === 0x49) {
+      if (bytes[q] === 0x49) {
         if (!word('Infinity')) throw unexpected();
         NUMBER[0] = -Infinity;
         return undefined;
@@ -171,52 +173,52 @@ export function readV2Request(body: Buffer, headerLength?: number): V2Request {
     let exp = 0;
     let simple = true;
     const intStart = q;
-    let c = b[q];
-    while (q < end && c >= 0x30 && c <= 0x39) {
+    let c = bytes[q];
+    while (q < stop && c >= 0x30 && c <= 0x39) {
       if (digits < 15) {
         mant = mant * 10 + (c - 0x30);
         if (mant !== 0) digits++;
       } else {
         simple = false;
       }
-      c = b[++q];
+      c = bytes[++q];
     }
     const intDigits = q - intStart;
-    if (intDigits === 0 || (intDigits > 1 && b[intStart] === 0x30)) {
+    if (intDigits === 0 || (intDigits > 1 && bytes[intStart] === 0x30)) {
       p = q;
       throw unexpected();
     }
     let integral = true;
-    if (c === 0x2e && q < end) {
+    if (c === 0x2e && q < stop) {
       integral = false;
-      c = b[++q];
+      c = bytes[++q];
       const fracStart = q;
-      while (q < end && c >= 0x30 && c <= 0x39) {
+      while (q < stop && c >= 0x30 && c <= 0x39) {
         if (digits < 15) {
           mant = mant * 10 + (c - 0x30);
           exp--;
           if (mant !== 0) digits++;
         } else if (c !== 0x30) simple = false;
-        c = b[++q];
+        c = bytes[++q];
       }
       if (q === fracStart) {
         p = q;
         throw unexpected();
       }
     }
-    if ((c === 0x65 || c === 0x45) && q < end) {
+    if ((c === 0x65 || c === 0x45) && q < stop) {
       integral = false;
-      c = b[++q];
+      c = bytes[++q];
       let eneg = false;
       if (c === 0x2b || c === 0x2d) {
         eneg = c === 0x2d;
-        c = b[++q];
+        c = bytes[++q];
       }
       const eStart = q;
       let e = 0;
-      while (q < end && c >= 0x30 && c <= 0x39) {
+      while (q < stop && c >= 0x30 && c <= 0x39) {
         e = e * 10 + (c - 0x30);
-        c = b[++q];
+        c = bytes[++q];
       }
       p = q;
       if (q === eStart) throw unexpected();
@@ -224,14 +226,14 @@ export function readV2Request(body: Buffer, headerLength?: number): V2Request {
     }
     p = q;
     if (integral && !simple) {
-      const text = b.toString('latin1', start, q);
+      const text = bytes.toString('latin1', start, q);
       const n = Number(text);
       if (allowBig && !Number.isSafeInteger(n)) return BigInt(text);
       NUMBER[0] = n;
     } else if (simple && exp >= -22 && exp <= 22) {
       const v = exp < 0 ? mant / POW10[-exp] : mant * POW10[exp];
       NUMBER[0] = neg ? -v : v;
-    } else NUMBER[0] = Number(b.toString('latin1', start, q));
+    } else NUMBER[0] = Number(bytes.toString('latin1', start, q));
     return undefined;
   };
 
