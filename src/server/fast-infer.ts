@@ -36,6 +36,11 @@ const SCORING_URL = /^\/(?:deployments\/([^/?#]+)\/)?invocations$/;
 const JSON_TYPE = /^application\/json\s*(?:;\s*charset=utf-8\s*)?$/i;
 const JSON_ANSWER = { 'content-type': 'application/json; charset=utf-8' };
 
+/** A path segment percent-decoded; most names have no escape, and decodeURIComponent costs ten times the check. */
+function decoded(segment: string): string {
+  return segment.includes('%') ? decodeURIComponent(segment) : segment;
+}
+
 export interface FastInferOptions {
   serving: ServingService;
   bodyLimit: number;
@@ -118,12 +123,12 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
     const v2 = INFER_URL.exec(url);
     if (v2) {
       if (!isV2BodyType(req.headers['content-type'])) return undefined;
-      return { protocol: 'v2', name: decodeURIComponent(v2[1]), version: v2[2] === undefined ? undefined : decodeURIComponent(v2[2]) };
+      return { protocol: 'v2', name: decoded(v2[1]), version: v2[2] === undefined ? undefined : decoded(v2[2]) };
     }
     const scoring = SCORING_URL.exec(url);
     // A declared, non-empty body: Fastify words the empty and chunked ones.
     if (!scoring || !JSON_TYPE.test(req.headers['content-type'] ?? '') || !(Number(req.headers['content-length']) > 0)) return undefined;
-    if (scoring[1] !== undefined) return { protocol: 'mlflow', name: decodeURIComponent(scoring[1]) };
+    if (scoring[1] !== undefined) return { protocol: 'mlflow', name: decoded(scoring[1]) };
     if (!options.open?.() || serving.deploymentNames().length !== 1) return undefined;
     return { protocol: 'mlflow', name: soleDeployment(serving) };
   };
