@@ -32,7 +32,8 @@ interface Profile {
 /** The phase a frame names, if it names one. */
 function phaseOf({ functionName: fn, url }: CallFrame): Phase | undefined {
   if (url.includes('/monitoring/')) return 'logging';
-  if (url.endsWith('/v2-http.js')) return fn === 'readV2Body' ? 'decode' : fn === 'v2Reply' ? 'encode' : undefined;
+  // byteSize counts the answer's bytes, which flattens the text the writer built piecewise: encoding's work.
+  if (url.endsWith('/v2-http.js')) return fn === 'readV2Body' ? 'decode' : fn === 'v2Reply' || fn === 'byteSize' ? 'encode' : undefined;
   if (url.endsWith('/codecs/v2-wire.js')) return fn.startsWith('write') || fn === 'jsonData' ? 'encode' : 'decode';
   if (url.endsWith('/codecs/v2.js') || url.endsWith('/server/v2-read.js')) return 'decode';
   if (url.endsWith('/server/v2.js')) return fn === 'decode' ? 'decode' : fn === 'encode' ? 'encode' : undefined;

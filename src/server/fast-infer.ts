@@ -18,7 +18,7 @@
  * A request hook added to the Fastify app does not run for requests answered here: an access
  * check must be added to both (see docs/architecture.md).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeader, ServerResponse } from 'node:http';
 import { errorCodes, type FastifyInstance } from 'fastify';
 import type { ServingService } from '../serving/index.js';
 import type { ModelportError } from '../core/errors.js';
@@ -26,7 +26,7 @@ import { asModelportError, errorAnswer } from './errors.js';
 import { WWW_AUTHENTICATE } from './auth.js';
 import { countAnswer, clientOf, headerOf, type ServingInfo } from './serving-http.js';
 import { v2Infer } from './v2.js';
-import { isV2BodyType, readV2Body, v2Reply } from './v2-http.js';
+import { byteSize, isV2BodyType, readV2Body, v2Reply } from './v2-http.js';
 import { scoreInvocation, soleDeployment, warningHeader } from './invocations.js';
 import { parseScoringBody } from './invocations-json.js';
 import { invalidArgument } from '../core/errors.js';
@@ -35,6 +35,11 @@ const INFER_URL = /^\/v2\/models\/([^/?#]+)(?:\/versions\/([^/?#]+))?\/infer(?:\
 const SCORING_URL = /^\/(?:deployments\/([^/?#]+)\/)?invocations$/;
 const JSON_TYPE = /^application\/json\s*(?:;\s*charset=utf-8\s*)?$/i;
 const JSON_ANSWER = { 'content-type': 'application/json; charset=utf-8' };
+
+/** A path segment percent-decoded; most names have no escape, and decodeURIComponent costs ten times the check. */
+function decoded(segment: string): string {
+  return segment.includes('%') ? decodeURIComponent(segment) : segment;
+}
 
 export interface FastInferOptions {
   serving: ServingService;
@@ -58,9 +63,12 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => boolean;
 export function fastInference(app: FastifyInstance, options: FastInferOptions): Handler {
   const { serving, bodyLimit } = options;
 
-  const answer = (res: ServerResponse, id: string, info: ServingInfo, status: number, payload: Buffer, headers: Headers) => {
-    if (info.variant) headers = { ...headers, 'x-modelport-variant': info.variant };
-    res.writeHead(status, { 'content-length': payload.length, 'x-request-id': id, ...headers });
+  const answer = (res: ServerResponse, id: string, info: ServingInfo, status: number, payload: Buffer | string, headers: Headers) => {
+    // Flat name, value pairs: no header object is built and spread per answer.
+    const flat: OutgoingHttpHeader[] = ['content-length', byteSize(payload), 'x-request-id', id];
+    for (const name in headers) flat.push(name, headers[name]);
+    if (info.variant) flat.push('x-modelport-variant', info.variant);
+    res.writeHead(status, flat);
     res.end(payload);
     countAnswer(serving, info, status);
   };
@@ -69,7 +77,7 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
     const mapped = asModelportError(err, id, app.log);
     const { status, body, retryAfter, contentType } = errorAnswer(app, req.url ?? '', mapped, id);
     const typed = { 'content-type': contentType ?? 'application/json; charset=utf-8', ...headers };
-    answer(res, id, info, status, Buffer.from(JSON.stringify(body)), retryAfter ? { ...typed, 'retry-after': retryAfter } : typed);
+    answer(res, id, info, status, JSON.stringify(body), retryAfter ? { ...typed, 'retry-after': retryAfter } : typed);
     if (status >= 500) app.log.error({ reqId: id, method: req.method, url: req.url, status, ms: performance.now() - info.started }, 'request failed');
   };
 
@@ -88,7 +96,7 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
       const client = clientOf(req.headers.authorization, req.socket.remoteAddress ?? '');
       const header = (h: string) => headerOf(req.headers, h);
       const { answer: scored, warnings } = await scoreInvocation(serving, { id, client, info, header }, name, body, undefined);
-      answer(res, id, info, 200, Buffer.from(JSON.stringify(scored)), warnings.length === 0 ? JSON_ANSWER : { ...JSON_ANSWER, warning: warnings.map(warningHeader) });
+      answer(res, id, info, 200, JSON.stringify(scored), warnings.length === 0 ? JSON_ANSWER : { ...JSON_ANSWER, warning: warnings.map(warningHeader) });
     } catch (err) {
       fail(req, res, id, info, err);
     }
@@ -115,12 +123,12 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
     const v2 = INFER_URL.exec(url);
     if (v2) {
       if (!isV2BodyType(req.headers['content-type'])) return undefined;
-      return { protocol: 'v2', name: decodeURIComponent(v2[1]), version: v2[2] === undefined ? undefined : decodeURIComponent(v2[2]) };
+      return { protocol: 'v2', name: decoded(v2[1]), version: v2[2] === undefined ? undefined : decoded(v2[2]) };
     }
     const scoring = SCORING_URL.exec(url);
     // A declared, non-empty body: Fastify words the empty and chunked ones.
     if (!scoring || !JSON_TYPE.test(req.headers['content-type'] ?? '') || !(Number(req.headers['content-length']) > 0)) return undefined;
-    if (scoring[1] !== undefined) return { protocol: 'mlflow', name: decodeURIComponent(scoring[1]) };
+    if (scoring[1] !== undefined) return { protocol: 'mlflow', name: decoded(scoring[1]) };
     if (!options.open?.() || serving.deploymentNames().length !== 1) return undefined;
     return { protocol: 'mlflow', name: soleDeployment(serving) };
   };

@@ -64,7 +64,7 @@ function headerLengthOf(headers: IncomingHttpHeaders): number | undefined {
 export function v2Reply(answer: V2Answer, acceptEncoding: string | undefined): Reply | Promise<Reply> {
   const headers: Record<string, string> = { 'content-type': answer.headerLength === undefined ? 'application/json' : 'application/octet-stream' };
   if (answer.headerLength !== undefined) headers['inference-header-content-length'] = String(answer.headerLength);
-  if (answer.body.length >= GZIP_FROM && acceptEncoding && /\bgzip\b/i.test(acceptEncoding)) {
+  if (acceptEncoding && byteSize(answer.body) >= GZIP_FROM && /\bgzip\b/i.test(acceptEncoding)) {
     headers['content-encoding'] = 'gzip';
     headers.vary = 'accept-encoding';
     return gzip(answer.body, { level: 1 }).then((payload) => ({ headers, payload }));
@@ -72,7 +72,12 @@ export function v2Reply(answer: V2Answer, acceptEncoding: string | undefined): R
   return { headers, payload: answer.body };
 }
 
+/** The bytes of an HTTP body, text counted as UTF-8. */
+export function byteSize(body: Buffer | string): number {
+  return typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+}
+
 interface Reply {
   headers: Record<string, string>;
-  payload: Buffer;
+  payload: Buffer | string;
 }

@@ -148,7 +148,8 @@ export const v2Routes: FastifyPluginAsync<{ platform: Platform }> = async (root,
       const body = await readV2Body(request.body as Buffer | undefined, request.headers, bodyLimit);
       const answer = await v2Infer(serving, inferenceRequest(request, 'v2'), request.params.name, request.params.version, body);
       const { headers, payload } = await v2Reply(answer, request.headers['accept-encoding']);
-      return reply.headers(headers).send(payload);
+      // Bytes: Fastify would add a charset to the content type of a text body.
+      return reply.headers(headers).send(typeof payload === 'string' ? Buffer.from(payload) : payload);
     };
     scope.post('/v2/models/:name/infer', route, infer);
     scope.post('/v2/models/:name/versions/:version/infer', route, infer);

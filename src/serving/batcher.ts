@@ -80,11 +80,11 @@ export class DynamicBatcher {
       );
     }
     return new Promise<Batch>((resolve, reject) => {
-      const now = this.clock.now();
       const entry: Entry = {
         batch,
         enqueued: performance.now(),
-        deadline: this.config.timeoutMs > 0 ? now + this.config.timeoutMs : Infinity,
+        // The clock is read only for a deadline: a reading per request costs when there is none.
+        deadline: this.config.timeoutMs > 0 ? this.clock.now() + this.config.timeoutMs : Infinity,
         settled: false,
         resolve,
         reject,

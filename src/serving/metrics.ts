@@ -9,6 +9,14 @@ import { InferenceStats } from './inference-stats.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** Requests answered under one label set: `pending` of them not yet added to the counter by a scrape. */
+interface Answered {
+  labels: Record<'deployment' | 'version' | 'variant' | 'protocol' | 'code', string>;
+  code: number;
+  pending: number;
+  time: HistogramChild;
+}
+
 export class ServingMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<'deployment' | 'version' | 'variant' | 'protocol' | 'code'>;
@@ -134,15 +142,21 @@ export class ServingMetrics {
     });
   }
 
-  private readonly answered = new Map<string, { labels: Record<'deployment' | 'version' | 'variant' | 'protocol' | 'code', string>; pending: number; time: HistogramChild }>();
+  private readonly answered = new Map<string, Answered>();
+  /** The label set counted last: most answers repeat it, and comparing it costs less than joining and hashing a key. */
+  private lastAnswered: Answered | undefined;
 
   /** One answered prediction request; a label set is hashed once, so the hot path joins one string. */
   countRequest(deployment: string, version: string, variant: string, protocol: string, code: number, seconds: number): void {
-    const key = `${deployment}\0${version}\0${variant}\0${protocol}\0${code}`;
-    let a = this.answered.get(key);
-    if (!a) {
-      a = { labels: { deployment, version, variant, protocol, code: String(code) }, pending: 0, time: this.duration.labels({ deployment, variant, protocol }) };
-      this.answered.set(key, a);
+    let a = this.lastAnswered;
+    if (a === undefined || a.code !== code || a.labels.deployment !== deployment || a.labels.version !== version || a.labels.variant !== variant || a.labels.protocol !== protocol) {
+      const key = `${deployment}\0${version}\0${variant}\0${protocol}\0${code}`;
+      a = this.answered.get(key);
+      if (!a) {
+        a = { labels: { deployment, version, variant, protocol, code: String(code) }, code, pending: 0, time: this.duration.labels({ deployment, variant, protocol }) };
+        this.answered.set(key, a);
+      }
+      this.lastAnswered = a;
     }
     a.pending++;
     a.time.observe(seconds);

@@ -37,6 +37,32 @@ function roomFor(n: number): void {
   scratch = grown;
 }
 
+/**
+ * The field names and datatypes every request repeats, by length: one of them read from the
+ * body is this string, with no new string made.
+ */
+const KNOWN = (() => {
+  const byLength: string[][] = [];
+  for (const t of ['id', 'inputs', 'outputs', 'name', 'shape', 'datatype', 'data', 'parameters', 'binary_data_size', 'binary_data', 'binary_data_output', 'BYTES', ...V2_NUMERIC]) {
+    (byLength[t.length] ??= []).push(t);
+  }
+  return byLength;
+})();
+
+/** The KNOWN string the bytes `from`..`to` of `b` spell, if any. */
+function known(b: Buffer, from: number, to: number): string | undefined {
+  const candidates = KNOWN[to - from];
+  if (candidates === undefined) return undefined;
+  next: for (const t of candidates) {
+    for (let i = 0; i < t.length; i++) if (b[from + i] !== t.charCodeAt(i)) continue next;
+    return t;
+  }
+  return undefined;
+}
+
+/** Where `number` leaves the double it read. */
+const NUMBER = new Float64Array(1);
+
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 
 /**
@@ -103,7 +129,7 @@ export function readV2Request(body: Buffer, headerLength?: number): V2Request {
     }
     if (p >= end) throw malformed('unterminated string');
     p++;
-    if (!escaped) return b.toString('utf8', start, p - 1);
+    if (!escaped) return known(b, start, p - 1) ?? b.toString('utf8', start, p - 1);
     try {
       return JSON.parse(b.toString('utf8', start - 1, p)) as string;
     } catch {
@@ -119,77 +145,96 @@ export function readV2Request(body: Buffer, headerLength?: number): V2Request {
   };
 
   /**
-   * A number token as a double, or as a bigint when it is an integer too large to be exact.
-   * Up to 15 significant digits and a power of ten within 10^22 is one correctly rounded
-   * multiplication or division (Clinger's fast path); anything else goes through Number().
+   * Reads a number token into NUMBER[0], or returns it as a bigint when it is an integer too
+   * large to be exact and `allowBig`. Up to 15 significant digits and a power of ten within
+   * 10^22 is one correctly rounded multiplication or division (Clinger's fast path); anything
+   * else goes through Number(). The double is handed over in a typed array because a returned
+   * one is boxed on the heap: an allocation per element of every data list.
    */
-  const number = (allowBig: boolean): number | bigint => {
+  const number = (allowBig: boolean): bigint | undefined => {
     const start = p;
+    // The position, the bytes and their end in locals: the shared ones live in the closure's
+    // context, loads and a store per byte otherwise.
+    let q = p;
+    const bytes = b;
+    const stop = end;
     let neg = false;
-    if (b[p] === 0x2d) {
+    if (bytes[q] === 0x2d) {
       neg = true;
-      p++;
-      if (b[p] === 0x49) {
+      p = ++q;
+      if (bytes[q] === 0x49) {
         if (!word('Infinity')) throw unexpected();
-        return -Infinity;
+        NUMBER[0] = -Infinity;
+        return undefined;
       }
     }
     let mant = 0;
     let digits = 0;
     let exp = 0;
     let simple = true;
-    const intStart = p;
-    while (p < end && b[p] >= 0x30 && b[p] <= 0x39) {
+    const intStart = q;
+    let c = bytes[q];
+    while (q < stop && c >= 0x30 && c <= 0x39) {
       if (digits < 15) {
-        mant = mant * 10 + (b[p] - 0x30);
+        mant = mant * 10 + (c - 0x30);
         if (mant !== 0) digits++;
       } else {
         simple = false;
       }
-      p++;
+      c = bytes[++q];
     }
-    const intDigits = p - intStart;
-    if (intDigits === 0 || (intDigits > 1 && b[intStart] === 0x30)) throw unexpected();
+    const intDigits = q - intStart;
+    if (intDigits === 0 || (intDigits > 1 && bytes[intStart] === 0x30)) {
+      p = q;
+      throw unexpected();
+    }
     let integral = true;
-    if (b[p] === 0x2e && p < end) {
+    if (c === 0x2e && q < stop) {
       integral = false;
-      p++;
-      const fracStart = p;
-      while (p < end && b[p] >= 0x30 && b[p] <= 0x39) {
+      c = bytes[++q];
+      const fracStart = q;
+      while (q < stop && c >= 0x30 && c <= 0x39) {
         if (digits < 15) {
-          mant = mant * 10 + (b[p] - 0x30);
+          mant = mant * 10 + (c - 0x30);
           exp--;
           if (mant !== 0) digits++;
-        } else if (b[p] !== 0x30) simple = false;
-        p++;
+        } else if (c !== 0x30) simple = false;
+        c = bytes[++q];
       }
-      if (p === fracStart) throw unexpected();
+      if (q === fracStart) {
+        p = q;
+        throw unexpected();
+      }
     }
-    if ((b[p] === 0x65 || b[p] === 0x45) && p < end) {
+    if ((c === 0x65 || c === 0x45) && q < stop) {
       integral = false;
-      p++;
+      c = bytes[++q];
       let eneg = false;
-      if (b[p] === 0x2b || b[p] === 0x2d) eneg = b[p++] === 0x2d;
-      const eStart = p;
-      let e = 0;
-      while (p < end && b[p] >= 0x30 && b[p] <= 0x39) {
-        e = e * 10 + (b[p] - 0x30);
-        p++;
+      if (c === 0x2b || c === 0x2d) {
+        eneg = c === 0x2d;
+        c = bytes[++q];
       }
-      if (p === eStart) throw unexpected();
+      const eStart = q;
+      let e = 0;
+      while (q < stop && c >= 0x30 && c <= 0x39) {
+        e = e * 10 + (c - 0x30);
+        c = bytes[++q];
+      }
+      p = q;
+      if (q === eStart) throw unexpected();
       exp += eneg ? -e : e;
     }
+    p = q;
     if (integral && !simple) {
-      const text = b.toString('latin1', start, p);
+      const text = bytes.toString('latin1', start, q);
       const n = Number(text);
       if (allowBig && !Number.isSafeInteger(n)) return BigInt(text);
-      return n;
-    }
-    if (simple && exp >= -22 && exp <= 22) {
+      NUMBER[0] = n;
+    } else if (simple && exp >= -22 && exp <= 22) {
       const v = exp < 0 ? mant / POW10[-exp] : mant * POW10[exp];
-      return neg ? -v : v;
-    }
-    return Number(b.toString('latin1', start, p));
+      NUMBER[0] = neg ? -v : v;
+    } else NUMBER[0] = Number(bytes.toString('latin1', start, q));
+    return undefined;
   };
 
   // Nesting is bounded so that a body of [[[[... is a 400, not a stack overflow.
@@ -231,7 +276,7 @@ export function readV2Request(body: Buffer, headerLength?: number): V2Request {
       nesting--;
       return arr;
     }
-    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return number(true);
+    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return number(true) ?? NUMBER[0];
     if (word('true')) return true;
     if (word('false')) return false;
     if (word('null')) return null;
@@ -287,7 +332,9 @@ export function readV2Request(body: Buffer, headerLength?: number): V2Request {
         depth--;
       } else if (!plain && (c === 0x2d || (c >= 0x30 && c <= 0x39))) {
         const at = p;
-        push(Number(number(false)));
+        number(false);
+        roomFor(n);
+        scratch[n++] = NUMBER[0];
         // Digits past the exact fast path: JSON.parse reads the rest of such a list faster.
         if (!triedParse && p - at > 16) {
           triedParse = true;
@@ -498,7 +545,7 @@ export function readV2Request(body: Buffer, headerLength?: number): V2Request {
 
 /** The floats in `values` as the typed array of a float datatype (a copy: `values` may be scratch). */
 function typedFloats(datatype: string, values: Float64Array): V2Tensor['data'] {
-  if (datatype === 'FP32') return Float32Array.from(values);
+  if (datatype === 'FP32') return new Float32Array(values);
   if (datatype === 'FP64') return values.slice();
   const half = new Uint16Array(values.length);
   for (let i = 0; i < values.length; i++) half[i] = toFloat16Bits(values[i]);
@@ -583,11 +630,13 @@ function readBinary(body: Buffer, headerEnd: number, inputs: V2Tensor[]): void {
   }
 }
 
-/** A V2 answer as bytes: JSON, or (binary outputs asked for) a JSON header of `headerLength` bytes and the outputs' bytes. */
-export interface V2Answer {
-  body: Buffer;
-  headerLength?: number;
-}
+/**
+ * A V2 answer: JSON text, or (binary outputs asked for) the bytes of a JSON header of
+ * `headerLength` bytes and the outputs' bytes. The JSON is kept as text because Node's HTTP
+ * server sends a text body in one write with its headers; bytes cost a conversion and a
+ * second buffer in the write.
+ */
+export type V2Answer = { body: string; headerLength?: undefined } | { body: Buffer; headerLength: number };
 
 /** Whether an output goes out as binary data: its own `binary_data`, else the request's `binary_data_output`. */
 function binaryWanted(name: string, request: Pick<V2Request, 'parameters' | 'outputs'>): boolean {
@@ -646,20 +695,23 @@ export function writeV2Response(out: Batch, model: string, version: number, requ
   let json = `{"model_name":${JSON.stringify(model)},"model_version":"${version}"`;
   if (request.id !== undefined) json += `,"id":${JSON.stringify(request.id)}`;
   json += ',"outputs":[';
+  // Most requests ask for no output by name and no binary data: then none is looked up.
+  const mayBinary = request.outputs !== undefined || request.parameters?.binary_data_output === true;
   const binary: Buffer[] = [];
+  const batchDim = scalar && out.rows === 1 ? '' : String(out.rows);
   let first = true;
   for (const [name, col] of out.columns) {
-    const shape = scalar && out.rows === 1 ? col.shape : [out.rows, ...col.shape];
-    json += `${first ? '' : ','}{"name":${JSON.stringify(name)},"datatype":"${DTYPE_TO_V2[col.dtype]}","shape":[${shape.join(',')}]`;
+    const dims = col.shape.length === 0 ? batchDim : batchDim === '' ? col.shape.join(',') : `${batchDim},${col.shape.join(',')}`;
+    json += `${first ? '' : ','}{"name":${JSON.stringify(name)},"datatype":"${DTYPE_TO_V2[col.dtype]}","shape":[${dims}]`;
     first = false;
-    if (binaryWanted(name, request)) {
+    if (mayBinary && binaryWanted(name, request)) {
       const bytes = binaryData(col);
       binary.push(bytes);
       json += `,"parameters":{"binary_data_size":${bytes.length}}}`;
     } else json += `,"data":${jsonData(col)}}`;
   }
   json += ']}';
-  if (binary.length === 0) return { body: Buffer.from(json, 'utf8') };
+  if (binary.length === 0) return { body: json };
   const header = Buffer.from(json, 'utf8');
   return { body: Buffer.concat([header, ...binary]), headerLength: header.length };
 }
