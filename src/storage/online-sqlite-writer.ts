@@ -4,7 +4,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { spawnModuleWorker } from '../core/workers.js';
-import { unavailable } from '../core/errors.js';
+import { failedPrecondition, unavailable } from '../core/errors.js';
 import type { WriterReply, WriterRequest } from './online-sqlite-worker.js';
 import { concatRows, type PackedRows } from './packed-rows.js';
 
@@ -18,8 +18,9 @@ export interface WriterThread {
 
 export function writerThread(path: string): WriterThread {
   let worker: Worker | undefined;
+  let closed = false;
   let nextId = 0;
-  const pending = new Map<number, { resolve: (n: number) => void; reject: (err: Error) => void }>();
+  const pending = new Map<number, { resolve: (n: number) => void; reject: (err: Error) => void; done: Promise<number> }>();
   const failAll = (w: Worker, err: Error) => {
     if (worker !== w) return;
     worker = undefined;
@@ -33,7 +34,7 @@ export function writerThread(path: string): WriterThread {
       if (!p) return;
       pending.delete(reply.id);
       if (pending.size === 0) w.unref();
-      if ('error' in reply) p.reject(unavailable(`online store ${path}: ${reply.error}`));
+      if ('error' in reply) p.reject(writeError(path, reply.error, reply.code));
       else p.resolve(reply.written);
     });
     w.on('error', (err) => failAll(w, unavailable(`online store ${path}: the writer thread failed: ${err.message}`)));
@@ -43,20 +44,35 @@ export function writerThread(path: string): WriterThread {
   };
   return {
     msetNewer(keys, rows, headerBytes) {
+      if (closed) return Promise.reject(failedPrecondition(`online store ${path}: closed`));
       worker ??= start();
       // A blob that fills its own memory moves to the thread; any other is copied first.
       const { blob, bounds } = rows.blob.byteOffset === 0 && rows.blob.byteLength === rows.blob.buffer.byteLength ? rows : concatRows([rows]);
       const id = nextId++;
       worker.ref();
-      const done = new Promise<number>((resolve, reject) => pending.set(id, { resolve, reject }));
+      let settle!: { resolve: (n: number) => void; reject: (err: Error) => void };
+      const done = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
+      pending.set(id, { ...settle, done });
       worker.postMessage({ kind: 'write', id, keys, blob: blob.buffer as ArrayBuffer, bounds, headerBytes } satisfies WriterRequest, [blob.buffer as ArrayBuffer]);
       return done;
     },
     async close() {
+      closed = true;
+      // Writes in flight end first: one stopped half-way would be told failed though committed.
+      await Promise.allSettled([...pending.values()].map((p) => p.done));
       const w = worker;
       if (!w) return;
-      failAll(w, unavailable(`online store ${path}: closed`));
+      worker = undefined;
       await w.terminate();
     },
   };
+}
+
+/**
+ * A failed write as the caller's own connection would have raised it (SQLite's message and
+ * code), but a locked database, which a retry may get past, as unavailable.
+ */
+function writeError(path: string, message: string, code: string | undefined): Error {
+  if (code?.startsWith('SQLITE_BUSY') || code?.startsWith('SQLITE_LOCKED')) return unavailable(`online store ${path}: ${message}`);
+  return Object.assign(new Error(message), { code });
 }

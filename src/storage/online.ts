@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { dirname } from 'node:path';
 import type { OnlineUri } from '../config.js';
 import type { Clock } from '../core/clock.js';
-import { invalidArgument, unavailable } from '../core/errors.js';
+import { failedPrecondition, invalidArgument, unavailable } from '../core/errors.js';
 import { ensureWritableDir } from './metadata.js';
 import { batches } from '../core/batches.js';
 import { configure, KV_TABLE, newerWriter } from './online-sqlite-newer.js';
@@ -105,6 +105,35 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
     }
   };
 
+  // Every write takes its turn: one made while the writer thread is busy waits for it (instead
+  // of waiting for SQLite's lock inside a synchronous call, which would stall the event loop,
+  // and then landing before a write made earlier). With nothing in flight it runs at once.
+  let tail: Promise<void> | undefined;
+  let closed = false;
+  const write = <T>(op: () => T | Promise<T>): Promise<T> => {
+    if (closed) return Promise.reject(failedPrecondition(`online store ${path}: closed`));
+    let result: Promise<T>;
+    if (tail) result = tail.then(op);
+    else {
+      try {
+        const now = op();
+        if (!(now instanceof Promise)) return Promise.resolve(now);
+        result = now;
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    tail = settled;
+    void settled.then(() => {
+      if (tail === settled) tail = undefined;
+    });
+    return result;
+  };
+
   return {
     kind: 'sqlite',
     async get(key) {
@@ -114,25 +143,31 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
       const now = clock.now();
       return keys.length === 1 ? [getStmt.get(keys[0], now)?.value ?? null] : getMany(keys, now);
     },
-    async set(key, value, ttlMs) {
-      setStmt.run(key, Buffer.from(value), expiry(ttlMs));
-      maybePurge();
+    set(key, value, ttlMs) {
+      return write(() => {
+        setStmt.run(key, Buffer.from(value), expiry(ttlMs));
+        maybePurge();
+      });
     },
-    async mset(entries, ttlMs) {
-      setMany(entries, expiry(ttlMs));
-      maybePurge();
+    mset(entries, ttlMs) {
+      return write(() => {
+        setMany(entries, expiry(ttlMs));
+        maybePurge();
+      });
     },
-    async msetNewer(keys, rows, headerBytes) {
-      if (writer && keys.length >= THREAD_WRITE_ROWS) return writer.msetNewer(keys, rows, headerBytes);
-      return setNewer(keys, Array.from(keys, (_, i) => rowAt(rows, i)), headerBytes);
+    msetNewer(keys, rows, headerBytes) {
+      if (writer && keys.length >= THREAD_WRITE_ROWS) return write(() => writer.msetNewer(keys, rows, headerBytes));
+      return write(() => setNewer(keys, Array.from(keys, (_, i) => rowAt(rows, i)), headerBytes));
     },
-    async delete(keys) {
-      deleteMany(keys);
+    delete(keys) {
+      return write(() => deleteMany(keys));
     },
     async ping() {
       db.prepare('select 1').get();
     },
     async close() {
+      closed = true;
+      await tail;
       await writer?.close();
       db.close();
     },

@@ -189,7 +189,7 @@ export class KeptText {
   private ends = new Int32Array(1024);
   private nulls = new Uint8Array(1024);
   rows = 0;
-  private readonly utf8 = new TextDecoder();
+  private readonly utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
   static of(values: readonly (string | null)[]): KeptText {
     const text = new KeptText();

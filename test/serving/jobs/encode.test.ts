@@ -51,6 +51,10 @@ test('text beyond ASCII is written as UTF-8, and a reused buffer holds only the 
   const oneLayout = outputLayout([kept[1]], one);
   assert.equal(text(encodeChunk('csv', oneLayout, [KeptText.of(['café, "crème"', wide])], one, sink)), `"café, ""crème""",0.5\n${wide},2\n`);
   assert.equal(text(encodeChunk('jsonl', oneLayout, [KeptText.of(['naïve\u2028', null])], one, sink)), '{"note":"naïve\u2028","score":0.5}\n{"note":null,"score":2}\n');
+
+  // A leading byte-order mark is text like any other, quoted or not.
+  assert.equal(text(encodeChunk('csv', oneLayout, [KeptText.of(['\uFEFFa,b', '\uFEFFplain'])], one, sink)), '"\uFEFFa,b",0.5\n\uFEFFplain,2\n');
+  assert.equal(text(encodeChunk('jsonl', oneLayout, [KeptText.of(['\uFEFFx', null])], one, sink)), '{"note":"\uFEFFx","score":0.5}\n{"note":null,"score":2}\n');
 });
 
 test('kept text reused for a later chunk holds only that chunk; an empty string is quoted, a missing value empty', () => {
