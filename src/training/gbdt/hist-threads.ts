@@ -2,7 +2,7 @@
  * A second thread for the histograms of one fit. A node's features are split in two: the fitting
  * thread sums the first half into the node's histogram while the helper sums the second half into
  * its own buffer, which is then copied in. Each bin is still summed over the rows in the same
- * order, so the trees are exactly those of one thread. Bins, gradients and the row order live in
+ * order, so the trees are exactly those of one thread. The node-ordered bins and gradients live in
  * shared memory; a job is a few integers and an Atomics notify, so the fitting thread never goes
  * back to the event loop in the middle of a tree. Small data gets no helper (starting a thread
  * costs more than it saves), and small nodes are built by the fitting thread alone.
@@ -12,7 +12,6 @@ import { once } from 'node:events';
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { sharedArray } from '../../core/shared-array.js';
 import { spawnModuleWorker } from '../../core/workers.js';
-import type { BinnedMatrix } from './binning.js';
 
 /** Slots of the control array: job number (-1 ends the thread), row range, feature count, finished job, failure flag, whether the thread runs. */
 export const JOB = 0;
@@ -25,10 +24,11 @@ export const ALIVE = 6;
 
 export interface HistWorkerData {
   control: Int32Array;
+  /** The fitting thread's bins and gradients in node order (TreeGrower's nodeBins and gh). */
   bins: Uint16Array | Uint32Array;
-  numFeature: number;
+  /** Slots per row of `bins`. */
+  stride: number;
   gh: Float64Array;
-  rows: Uint32Array;
   side: Float64Array;
   features: Int32Array;
   offsets: Uint32Array;
@@ -75,19 +75,20 @@ export class HistThreads {
   }
 
   /**
-   * Starts the helper (`worker`, from spawn, which this terminates if the start fails) over shared
-   * bins, gradients (gh) and row order; the buffers must be shared.
+   * Starts the helper (`worker`, from spawn, which this terminates if the start fails) over the
+   * node-ordered bins (`stride` slots per row) and gradients (gh) of the fit; both must be shared.
    */
-  static async start(matrix: BinnedMatrix, gh: Float64Array, rows: Uint32Array, offsets: Uint32Array, worker = HistThreads.spawn()): Promise<HistThreads> {
+  static async start(bins: Uint16Array | Uint32Array, stride: number, gh: Float64Array, offsets: Uint32Array, worker = HistThreads.spawn()): Promise<HistThreads> {
+    const numFeature = offsets.length - 1;
     const { port1, port2 } = new MessageChannel();
     const data: HistWorkerData = {
       control: sharedArray(Int32Array, 8),
-      bins: matrix.bins,
-      numFeature: matrix.numFeature,
+      bins,
+      stride,
       gh,
-      rows,
-      side: sharedArray(Float64Array, (matrix.missing + 1) * 2),
-      features: sharedArray(Int32Array, matrix.numFeature),
+      // Every bin and the missing slot (the index after the last bin).
+      side: sharedArray(Float64Array, (offsets[numFeature] + 1) * 2),
+      features: sharedArray(Int32Array, numFeature),
       offsets,
       errors: port2,
     };
@@ -117,7 +118,7 @@ export class HistThreads {
     return rows * features >= MIN_NODE_CELLS && features >= 2;
   }
 
-  /** Starts the helper on rows [begin, end) of `rows` for `features` (the second half of a node's). */
+  /** Starts the helper on node-ordered rows [begin, end) for `features` (the second half of a node's). */
   post(begin: number, end: number, features: Int32Array): void {
     const { control } = this.data;
     this.features.set(features);

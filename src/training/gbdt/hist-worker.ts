@@ -1,6 +1,6 @@
 /**
  * The second thread of a fit: builds its share of the features of a node's histogram from the
- * shared bins, gradients and row order, in the same row order as the fitting thread, so every
+ * shared node-ordered bins and gradients, in the same row order as the fitting thread, so every
  * bin holds the same sum as a one-thread build. Jobs and their ends pass through `control`
  * (see HistThreads); the thread blocks between jobs.
  */
@@ -9,7 +9,7 @@ import type { HistWorkerData } from './hist-threads.js';
 import { addRowsToHist } from './histogram.js';
 import { JOB, BEGIN, END, COUNT, DONE, FAILED, ALIVE } from './hist-threads.js';
 
-const { control, bins, numFeature, gh, rows, side, features, offsets, errors } = await new Promise<HistWorkerData>((resolve) => parentPort!.once('message', resolve));
+const { control, bins, stride, gh, side, features, offsets, errors } = await new Promise<HistWorkerData>((resolve) => parentPort!.once('message', resolve));
 // The fitting thread blocks (synchronously) on this thread's jobs: however the thread ends, even
 // by an exception outside a job, it must be woken to see it, not hang.
 process.on('exit', () => {
@@ -20,7 +20,7 @@ parentPort!.postMessage('ready');
 /** One job: the features' bins zeroed, then every row's gradient added to its bins. */
 function build(begin: number, end: number, nf: number): void {
   for (let j = 0; j < nf; j++) side.fill(0, offsets[features[j]] << 1, offsets[features[j] + 1] << 1);
-  addRowsToHist(side, bins, numFeature, gh, rows, begin, end, features, nf);
+  addRowsToHist(side, bins, stride, gh, begin, end, features, nf);
 }
 
 let seen = 0;

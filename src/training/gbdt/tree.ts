@@ -95,9 +95,22 @@ function splitGain(p: GbdtParams, plain: boolean, gl: number, hl: number, G: num
 }
 
 export class TreeGrower {
-  private readonly scratch: Uint32Array;
-  /** Gradient and hessian of each row, interleaved, so a histogram update reads one cache line; shared with a helper thread. */
+  /**
+   * The grown rows' bins, row after row (`stride` slots each, the features first), in the order
+   * of `rows` in grow and moved along with it by every partition, so each node's rows lie
+   * together and its histogram reads them front to back; shared with a helper thread.
+   */
+  readonly nodeBins: Uint16Array | Uint32Array;
+  /** Slots per row of nodeBins: the features padded to whole 8-byte words, which partitions move. */
+  readonly stride: number;
+  /** nodeBins as 8-byte words (bins stay below 0x7ff0 per 16 bits, so no word is a NaN whose bits could change). */
+  private readonly nodeWords: Float64Array;
+  /** Gradient and hessian of each row in the same order, interleaved; shared with a helper thread. */
   readonly gh: Float64Array;
+  /** The right side of a partition (row indices, bin words, gradients) before it is copied back behind the left. */
+  private readonly scratch: Uint32Array;
+  private readonly scratchWords: Float64Array;
+  private readonly scratchGh: Float64Array;
   /** A second thread for large nodes' histograms (see useThreads). */
   private threads: HistThreads | undefined;
   /** Histograms no node holds any more, reused so a round allocates none. */
@@ -108,12 +121,20 @@ export class TreeGrower {
   readonly totalBins: number;
 
   constructor(
-    private readonly data: Required<BinnedMatrix>,
+    private readonly data: BinnedMatrix,
     private readonly cuts: BinCuts,
     private readonly params: GbdtParams,
   ) {
-    this.scratch = new Uint32Array(data.rows);
+    const wide = data.bins instanceof Uint32Array;
+    const perWord = wide ? 2 : 4;
+    this.stride = Math.ceil(data.numFeature / perWord) * perWord;
+    const cells = data.rows * this.stride;
+    this.nodeBins = wide ? sharedArray(Uint32Array, cells) : sharedArray(Uint16Array, cells);
+    this.nodeWords = new Float64Array(this.nodeBins.buffer, 0, cells / perWord);
     this.gh = sharedArray(Float64Array, data.rows * 2);
+    this.scratch = new Uint32Array(data.rows);
+    this.scratchWords = new Float64Array(cells / perWord);
+    this.scratchGh = new Float64Array(data.rows * 2);
     this.totalBins = cuts.offsets[data.numFeature];
   }
 
@@ -124,25 +145,25 @@ export class TreeGrower {
     return new Float64Array((this.totalBins + 1) * 2);
   }
 
-  /** Builds the histograms of large nodes with `threads` too; grow's rows must then be `threads`' shared row order. */
+  /** Builds the histograms of large nodes with `threads` too, which must read this grower's nodeBins and gh. */
   useThreads(threads: HistThreads): void {
     this.threads = threads;
   }
 
-  private buildHist(hist: Float64Array, rows: Uint32Array, begin: number, end: number, features: Int32Array): void {
+  private buildHist(hist: Float64Array, begin: number, end: number, features: Int32Array): void {
     const threads = this.threads;
     if (threads?.worth(end - begin, features.length)) {
       const half = features.length >> 1;
       threads.post(begin, end, features.subarray(half));
-      this.buildHistOf(hist, rows, begin, end, features.subarray(0, half));
+      this.buildHistOf(hist, begin, end, features.subarray(0, half));
       threads.collect(hist, features.subarray(half));
       return;
     }
-    this.buildHistOf(hist, rows, begin, end, features);
+    this.buildHistOf(hist, begin, end, features);
   }
 
-  private buildHistOf(hist: Float64Array, rows: Uint32Array, begin: number, end: number, features: Int32Array): void {
-    addRowsToHist(hist, this.data.bins, this.data.numFeature, this.gh, rows, begin, end, features, features.length);
+  private buildHistOf(hist: Float64Array, begin: number, end: number, features: Int32Array): void {
+    addRowsToHist(hist, this.nodeBins, this.stride, this.gh, begin, end, features, features.length);
   }
 
   private bestSplit(hist: Float64Array, G: number, H: number, features: Int32Array): Split | undefined {
@@ -255,39 +276,48 @@ export class TreeGrower {
     return { gain: best.gain, feature: f, bin: -1, defaultLeft: best.defaultLeft, gl: best.gl, hl: best.hl, rightBins };
   }
 
-  /** Moves the rows of [begin, end) that go left to its front, keeping their order; answers where the right part starts. */
-  private partition(rows: Uint32Array, begin: number, end: number, split: Split): number {
-    const { columns, rows: n, missing } = this.data;
-    const scratch = this.scratch;
+  /**
+   * Moves the rows of [begin, end) that go left to its front, keeping their order, with their bins
+   * (unless `withBins` is false: no histogram will read them) and gradients; answers where the
+   * right part starts.
+   */
+  private partition(rows: Uint32Array, begin: number, end: number, split: Split, withBins: boolean): number {
+    const { missing } = this.data;
+    const { stride, scratch, scratchWords, scratchGh, nodeBins, nodeWords, gh } = this;
+    const words = withBins ? nodeWords.length / rows.length : 0;
     const { feature, bin, rightBins } = split;
-    const column = columns.subarray(feature * n, (feature + 1) * n);
-    if (rightBins) {
-      let l = begin;
-      let r = 0;
-      for (let i = begin; i < end; i++) {
-        const row = rows[i];
-        if (rightBins[column[row]] === 1) scratch[r++] = row;
-        else rows[l++] = row;
-      }
-      for (let i = 0; i < r; i++) rows[l + i] = scratch[i];
-      return l;
-    }
-    // Without branches (half the rows go each way, so a branch mispredicts half the time): a row
-    // goes right when its bin is above the split's and below `edge`; missing (the largest index)
-    // is below the edge only when it goes right.
+    // A row goes right when its bin is above the split's and below `edge` (missing, the largest
+    // index, is below the edge only when it goes right), or, for a categorical split, when
+    // rightBins says so.
     const edge = split.defaultLeft ? missing : missing + 1;
     let l = begin;
     let r = 0;
     for (let i = begin; i < end; i++) {
+      const b = nodeBins[i * stride + feature];
+      const right = rightBins ? rightBins[b] : ((bin - b) >>> 31) & ((b - edge) >>> 31);
       const row = rows[i];
-      const b = column[row];
-      const right = ((bin - b) >>> 31) & ((b - edge) >>> 31);
-      rows[l] = row;
-      scratch[r] = row;
-      l += right ^ 1;
-      r += right;
+      const g = gh[i << 1];
+      const h = gh[(i << 1) + 1];
+      const from = i * words;
+      if (right === 1) {
+        scratch[r] = row;
+        scratchGh[r << 1] = g;
+        scratchGh[(r << 1) + 1] = h;
+        const to = r * words;
+        for (let w = 0; w < words; w++) scratchWords[to + w] = nodeWords[from + w];
+        r++;
+      } else {
+        rows[l] = row;
+        gh[l << 1] = g;
+        gh[(l << 1) + 1] = h;
+        const to = l * words;
+        for (let w = 0; w < words; w++) nodeWords[to + w] = nodeWords[from + w];
+        l++;
+      }
     }
-    for (let i = 0; i < r; i++) rows[l + i] = scratch[i];
+    rows.set(scratch.subarray(0, r), l);
+    gh.set(scratchGh.subarray(0, r << 1), l << 1);
+    nodeWords.set(scratchWords.subarray(0, r * words), l * words);
     return l;
   }
 
@@ -331,20 +361,29 @@ export class TreeGrower {
       nodeEnd.push(end);
       return tree.left.length - 1;
     };
-    const gh = this.gh;
+    const { gh, nodeBins, stride } = this;
+    const { bins, numFeature: nf } = this.data;
     let G = 0;
     let H = 0;
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i];
       const g = grad[r];
       const h = hess[r];
-      gh[r << 1] = g;
-      gh[(r << 1) + 1] = h;
+      gh[i << 1] = g;
+      gh[(i << 1) + 1] = h;
       G += g;
       H += h;
     }
+    // Without padding, all rows (rows 0..n-1 in order) are one copy.
+    if (stride === nf && rows.length === this.data.rows) nodeBins.set(bins);
+    else {
+      for (let i = 0; i < rows.length; i++) {
+        const from = rows[i] * nf;
+        for (let f = 0; f < nf; f++) nodeBins[i * stride + f] = bins[from + f];
+      }
+    }
     const rootHist = this.takeHist();
-    this.buildHist(rootHist, rows, 0, rows.length, features);
+    this.buildHist(rootHist, 0, rows.length, features);
     const root: Entry = { nid: addNode(2147483647, G, H, 0, rows.length), depth: 0, begin: 0, end: rows.length, g: G, h: H, hist: rootHist, split: undefined };
     root.split = this.bestSplit(rootHist, G, H, features);
     const lossguide = p.grow_policy === 'lossguide';
@@ -361,7 +400,9 @@ export class TreeGrower {
       queue[bi] = queue[queue.length - 1];
       queue.pop();
       const s = e.split!;
-      const mid = this.partition(rows, e.begin, e.end, s);
+      const depth = e.depth + 1;
+      const leafChildren = p.max_depth !== 0 && depth >= p.max_depth;
+      const mid = this.partition(rows, e.begin, e.end, s, !leafChildren);
       const gr = e.g - s.gl;
       const hr = e.h - s.hl;
       const nid = e.nid;
@@ -383,16 +424,15 @@ export class TreeGrower {
       tree.defaultLeft[nid] = s.defaultLeft;
       tree.lossChange[nid] = s.gain;
       leaves++;
-      const depth = e.depth + 1;
-      if (p.max_depth !== 0 && depth >= p.max_depth) {
+      if (leafChildren) {
         this.free.push(e.hist);
         continue;
       }
       // The smaller child's histogram is built; the larger one's is the parent's minus it.
       const leftSmaller = mid - e.begin <= e.end - mid;
       const small = this.takeHist();
-      if (leftSmaller) this.buildHist(small, rows, e.begin, mid, features);
-      else this.buildHist(small, rows, mid, e.end, features);
+      if (leftSmaller) this.buildHist(small, e.begin, mid, features);
+      else this.buildHist(small, mid, e.end, features);
       const large = e.hist;
       for (let i = 0; i < large.length; i++) large[i] -= small[i];
       const leftHist = leftSmaller ? small : large;
