@@ -103,8 +103,9 @@ export class TreeGrower {
   readonly nodeBins: Uint16Array | Uint32Array;
   /** Slots per row of nodeBins: the features padded to whole 8-byte words, which partitions move. */
   readonly stride: number;
-  /** nodeBins as 8-byte words (bins stay below 0x7ff0 per 16 bits, so no word is a NaN whose bits could change). */
+  /** nodeBins as 8-byte words (bins stay below 0x7ff0 per 16 bits, so no word is a NaN whose bits could change), rowWords a row. */
   private readonly nodeWords: Float64Array;
+  private readonly rowWords: number;
   /** Gradient and hessian of each row in the same order, interleaved; shared with a helper thread. */
   readonly gh: Float64Array;
   /** The right side of a partition (row indices, bin words, gradients) before it is copied back behind the left. */
@@ -128,6 +129,7 @@ export class TreeGrower {
     const wide = data.bins instanceof Uint32Array;
     const perWord = wide ? 2 : 4;
     this.stride = Math.ceil(data.numFeature / perWord) * perWord;
+    this.rowWords = this.stride / perWord;
     const cells = data.rows * this.stride;
     this.nodeBins = wide ? sharedArray(Uint32Array, cells) : sharedArray(Uint16Array, cells);
     this.nodeWords = new Float64Array(this.nodeBins.buffer, 0, cells / perWord);
@@ -284,7 +286,7 @@ export class TreeGrower {
   private partition(rows: Uint32Array, begin: number, end: number, split: Split, withBins: boolean): number {
     const { missing } = this.data;
     const { stride, scratch, scratchWords, scratchGh, nodeBins, nodeWords, gh } = this;
-    const words = withBins ? nodeWords.length / rows.length : 0;
+    const words = withBins ? this.rowWords : 0;
     const { feature, bin, rightBins } = split;
     // A row goes right when its bin is above the split's and below `edge` (missing, the largest
     // index, is below the edge only when it goes right), or, for a categorical split, when
