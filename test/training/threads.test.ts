@@ -5,6 +5,7 @@ import { sharedArray } from '../../src/core/shared-array.js';
 import { computeCuts } from '../../src/training/gbdt/binning.js';
 import { trainGbdt } from '../../src/training/gbdt/booster.js';
 import { HistThreads } from '../../src/training/gbdt/hist-threads.js';
+import type { NodeRows } from '../../src/training/gbdt/histogram.js';
 import { xgboostJsonText } from '../../src/training/gbdt/export.js';
 import { gbdtParams } from '../../src/training/gbdt/params.js';
 import type { TrainingData } from '../../src/training/types.js';
@@ -50,7 +51,7 @@ test('a job that throws in the second thread fails the fit with its error instea
   const data = table(2_000, 4);
   const cuts = computeCuts(data.x, data.rows, data.numFeature, 256, data.categorical, data.featureNames);
   // No bins: the thread's first read of them throws.
-  const threads = await HistThreads.start(null as unknown as Uint16Array, 4, sharedArray(Float64Array, data.rows * 2), cuts.offsets);
+  const threads = await HistThreads.start({ bins: null, stride: 4, gh: sharedArray(Float64Array, data.rows * 2) } as unknown as NodeRows, cuts.offsets);
   try {
     threads.post(0, 10, Int32Array.of(2, 3));
     assert.throws(() => threads.collect(new Float64Array((cuts.offsets[data.numFeature] + 1) * 2), Int32Array.of(2, 3)), /histogram thread of the fit failed: TypeError: Cannot read properties of null/);

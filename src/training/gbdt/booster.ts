@@ -142,8 +142,8 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
   const weights = rowWeights(data, options.classWeights);
   const grad = new Float64Array(n * k);
   const hess = new Float64Array(n * k);
-  const rowBuffer = new Uint32Array(n);
-  const threads = spawned ? await HistThreads.start(grower.nodeBins, grower.stride, grower.gh, cuts.offsets, spawned) : undefined;
+  const rowBuffer = grower.node.rows;
+  const threads = spawned ? await HistThreads.start(grower.node, cuts.offsets, spawned) : undefined;
   if (threads) grower.useThreads(threads);
   try {
     const model: GbdtModel = { params, featureNames: data.featureNames, numFeature: data.numFeature, ...(data.categorical?.some((c) => c) ? { categorical: data.categorical } : {}), numGroups: k, trees: [], treeGroup: [], curve: { train: {}, ...(valid ? { validation: {} } : {}) } };

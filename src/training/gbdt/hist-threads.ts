@@ -1,9 +1,10 @@
 /**
- * A second thread for the histograms of one fit. A node's features are split in two: the fitting
- * thread sums the first half into the node's histogram while the helper sums the second half into
- * its own buffer, which is then copied in. Each bin is still summed over the rows in the same
- * order, so the trees are exactly those of one thread. The node-ordered bins and gradients live in
- * shared memory; a job is a few integers and an Atomics notify, so the fitting thread never goes
+ * A second thread for the histograms and partitions of one fit. A node's features are split in
+ * two: the fitting thread sums the first half into the node's histogram while the helper sums the
+ * second half into its own buffer, which is then copied in. Each bin is still summed over the
+ * rows in the same order, so the trees are exactly those of one thread. A node's partition is
+ * split by rows: the helper partitions the second half (see TreeGrower's partition). The
+ * node-ordered rows live in shared memory; a job is a few integers and an Atomics notify, so the fitting thread never goes
  * back to the event loop in the middle of a tree. Small data gets no helper (starting a thread
  * costs more than it saves), and small nodes are built by the fitting thread alone.
  */
@@ -12,8 +13,13 @@ import { once } from 'node:events';
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { sharedArray } from '../../core/shared-array.js';
 import { spawnModuleWorker } from '../../core/workers.js';
+import type { NodeRows } from './histogram.js';
 
-/** Slots of the control array: job number (-1 ends the thread), row range, feature count, finished job, failure flag, whether the thread runs. */
+/**
+ * Slots of the control array: job number (-1 ends the thread), row range, feature count (0 for
+ * a partition), finished job, failure flag, whether the thread runs; a partition's bin words a
+ * row, feature, bin, edge, whether rightBins holds its categories, and its answer (rows sent left).
+ */
 export const JOB = 0;
 export const BEGIN = 1;
 export const END = 2;
@@ -21,15 +27,20 @@ export const COUNT = 3;
 export const DONE = 4;
 export const FAILED = 5;
 export const ALIVE = 6;
+export const WORDS = 7;
+export const FEATURE = 8;
+export const BIN = 9;
+export const EDGE = 10;
+export const CATEGORICAL = 11;
+export const LEFT = 12;
 
 export interface HistWorkerData {
   control: Int32Array;
-  /** The fitting thread's bins and gradients in node order (TreeGrower's nodeBins and gh). */
-  bins: Uint16Array | Uint32Array;
-  /** Slots per row of `bins`. */
-  stride: number;
-  gh: Float64Array;
+  /** The fitting thread's rows in node order (TreeGrower's node). */
+  node: NodeRows;
   side: Float64Array;
+  /** A categorical partition's direction per bin. */
+  rightBins: Uint8Array;
   features: Int32Array;
   offsets: Uint32Array;
   /** Where the thread sends a failed job's error. */
@@ -40,6 +51,8 @@ export interface HistWorkerData {
 const MIN_FIT_CELLS = 1 << 22;
 /** Cells a node needs before its histogram is split between the threads. */
 const MIN_NODE_CELLS = 1 << 16;
+/** Rows a node needs before its partition is split between the threads. */
+const MIN_PARTITION_ROWS = 1 << 15;
 
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './hist-worker.ts' : './hist-worker.js', import.meta.url);
 
@@ -76,18 +89,17 @@ export class HistThreads {
 
   /**
    * Starts the helper (`worker`, from spawn, which this terminates if the start fails) over the
-   * node-ordered bins (`stride` slots per row) and gradients (gh) of the fit; both must be shared.
+   * node-ordered rows of the fit, whose arrays must be shared.
    */
-  static async start(bins: Uint16Array | Uint32Array, stride: number, gh: Float64Array, offsets: Uint32Array, worker = HistThreads.spawn()): Promise<HistThreads> {
+  static async start(node: NodeRows, offsets: Uint32Array, worker = HistThreads.spawn()): Promise<HistThreads> {
     const numFeature = offsets.length - 1;
     const { port1, port2 } = new MessageChannel();
     const data: HistWorkerData = {
-      control: sharedArray(Int32Array, 8),
-      bins,
-      stride,
-      gh,
+      control: sharedArray(Int32Array, 16),
+      node,
       // Every bin and the missing slot (the index after the last bin).
       side: sharedArray(Float64Array, (offsets[numFeature] + 1) * 2),
+      rightBins: sharedArray(Uint8Array, offsets[numFeature] + 1),
       features: sharedArray(Int32Array, numFeature),
       offsets,
       errors: port2,
@@ -118,21 +130,41 @@ export class HistThreads {
     return rows * features >= MIN_NODE_CELLS && features >= 2;
   }
 
+  /** Whether a node of this many rows is worth partitioning in two halves. */
+  worthPartition(rows: number): boolean {
+    return rows >= MIN_PARTITION_ROWS;
+  }
+
   /** Starts the helper on node-ordered rows [begin, end) for `features` (the second half of a node's). */
   post(begin: number, end: number, features: Int32Array): void {
-    const { control } = this.data;
     this.features.set(features);
+    this.postJob(begin, end, features.length);
+  }
+
+  /** Starts the helper partitioning node-ordered rows [begin, end), as partitionRows with these arguments. */
+  postPartition(begin: number, end: number, words: number, feature: number, bin: number, edge: number, rightBins: Uint8Array | undefined): void {
+    const { control } = this.data;
+    if (rightBins) this.data.rightBins.set(rightBins);
+    control[WORDS] = words;
+    control[FEATURE] = feature;
+    control[BIN] = bin;
+    control[EDGE] = edge;
+    control[CATEGORICAL] = rightBins ? 1 : 0;
+    this.postJob(begin, end, 0);
+  }
+
+  private postJob(begin: number, end: number, count: number): void {
+    const { control } = this.data;
     control[BEGIN] = begin;
     control[END] = end;
-    control[COUNT] = features.length;
+    control[COUNT] = count;
     HistThreads.posted++;
     Atomics.store(control, JOB, ++this.job);
     Atomics.notify(control, JOB);
   }
 
-  /** Waits for the posted job and copies its features' bins into `hist`. */
-  collect(hist: Float64Array, features: Int32Array): void {
-    const { control, side, offsets } = this.data;
+  private await(): void {
+    const { control } = this.data;
     for (;;) {
       const done = Atomics.load(control, DONE);
       if (done === this.job) break;
@@ -140,6 +172,18 @@ export class HistThreads {
       Atomics.wait(control, DONE, done, WAIT_MS);
     }
     if (control[FAILED] === 1) throw this.failed('failed');
+  }
+
+  /** Waits for the posted partition; answers how many of its rows went left. */
+  collectPartition(): number {
+    this.await();
+    return this.data.control[LEFT];
+  }
+
+  /** Waits for the posted job and copies its features' bins into `hist`. */
+  collect(hist: Float64Array, features: Int32Array): void {
+    const { side, offsets } = this.data;
+    this.await();
     for (let j = 0; j < features.length; j++) {
       const from = offsets[features[j]] << 1;
       hist.set(side.subarray(from, offsets[features[j] + 1] << 1), from);

@@ -8,7 +8,7 @@
 import type { BinCuts, BinnedMatrix } from './binning.js';
 import { sharedArray } from '../../core/shared-array.js';
 import type { HistThreads } from './hist-threads.js';
-import { addRowsToHist } from './histogram.js';
+import { addRowsToHist, partitionRows, type NodeRows } from './histogram.js';
 import type { GbdtParams } from './params.js';
 
 /** XGBoost's kRtEps: a split must reduce the loss by more than this. */
@@ -96,22 +96,13 @@ function splitGain(p: GbdtParams, plain: boolean, gl: number, hl: number, G: num
 
 export class TreeGrower {
   /**
-   * The grown rows' bins, row after row (`stride` slots each, the features first), in the order
-   * of `rows` in grow and moved along with it by every partition, so each node's rows lie
-   * together and its histogram reads them front to back; shared with a helper thread.
+   * The grown rows, their bins and gradients in the order of `rows` in grow, moved along with it
+   * by every partition, so each node's rows lie together and its histogram reads them front to
+   * back; shared with a helper thread. Bins are moved as 8-byte words: they stay below 0x7ff0
+   * per 16 bits, so no word is a NaN whose bits a copy could change.
    */
-  readonly nodeBins: Uint16Array | Uint32Array;
-  /** Slots per row of nodeBins: the features padded to whole 8-byte words, which partitions move. */
-  readonly stride: number;
-  /** nodeBins as 8-byte words (bins stay below 0x7ff0 per 16 bits, so no word is a NaN whose bits could change), rowWords a row. */
-  private readonly nodeWords: Float64Array;
+  readonly node: NodeRows;
   private readonly rowWords: number;
-  /** Gradient and hessian of each row in the same order, interleaved; shared with a helper thread. */
-  readonly gh: Float64Array;
-  /** The right side of a partition (row indices, bin words, gradients) before it is copied back behind the left. */
-  private readonly scratch: Uint32Array;
-  private readonly scratchWords: Float64Array;
-  private readonly scratchGh: Float64Array;
   /** A second thread for large nodes' histograms (see useThreads). */
   private threads: HistThreads | undefined;
   /** Histograms no node holds any more, reused so a round allocates none. */
@@ -126,17 +117,22 @@ export class TreeGrower {
     private readonly cuts: BinCuts,
     private readonly params: GbdtParams,
   ) {
+    const n = data.rows;
     const wide = data.bins instanceof Uint32Array;
     const perWord = wide ? 2 : 4;
-    this.stride = Math.ceil(data.numFeature / perWord) * perWord;
-    this.rowWords = this.stride / perWord;
-    const cells = data.rows * this.stride;
-    this.nodeBins = wide ? sharedArray(Uint32Array, cells) : sharedArray(Uint16Array, cells);
-    this.nodeWords = new Float64Array(this.nodeBins.buffer, 0, cells / perWord);
-    this.gh = sharedArray(Float64Array, data.rows * 2);
-    this.scratch = new Uint32Array(data.rows);
-    this.scratchWords = new Float64Array(cells / perWord);
-    this.scratchGh = new Float64Array(data.rows * 2);
+    const stride = Math.ceil(data.numFeature / perWord) * perWord;
+    this.rowWords = stride / perWord;
+    const bins = wide ? sharedArray(Uint32Array, n * stride) : sharedArray(Uint16Array, n * stride);
+    this.node = {
+      rows: sharedArray(Uint32Array, n),
+      bins,
+      binWords: new Float64Array(bins.buffer, 0, n * this.rowWords),
+      stride,
+      gh: sharedArray(Float64Array, n * 2),
+      scratch: sharedArray(Uint32Array, n),
+      scratchWords: sharedArray(Float64Array, n * this.rowWords),
+      scratchGh: sharedArray(Float64Array, n * 2),
+    };
     this.totalBins = cuts.offsets[data.numFeature];
   }
 
@@ -147,7 +143,7 @@ export class TreeGrower {
     return new Float64Array((this.totalBins + 1) * 2);
   }
 
-  /** Builds the histograms of large nodes with `threads` too, which must read this grower's nodeBins and gh. */
+  /** Builds the histograms and partitions of large nodes with `threads` too, which must work on this grower's `node`. */
   useThreads(threads: HistThreads): void {
     this.threads = threads;
   }
@@ -165,7 +161,7 @@ export class TreeGrower {
   }
 
   private buildHistOf(hist: Float64Array, begin: number, end: number, features: Int32Array): void {
-    addRowsToHist(hist, this.nodeBins, this.stride, this.gh, begin, end, features, features.length);
+    addRowsToHist(hist, this.node.bins, this.node.stride, this.node.gh, begin, end, features, features.length);
   }
 
   private bestSplit(hist: Float64Array, G: number, H: number, features: Int32Array): Split | undefined {
@@ -281,53 +277,47 @@ export class TreeGrower {
   /**
    * Moves the rows of [begin, end) that go left to its front, keeping their order, with their bins
    * (unless `withBins` is false: no histogram will read them) and gradients; answers where the
-   * right part starts.
+   * right part starts. A large node's second half is partitioned by the helper thread meanwhile;
+   * its left rows then follow the first half's, and the right rows of both halves come after.
    */
-  private partition(rows: Uint32Array, begin: number, end: number, split: Split, withBins: boolean): number {
-    const { missing } = this.data;
-    const { stride, scratch, scratchWords, scratchGh, nodeBins, nodeWords, gh } = this;
+  private partition(begin: number, end: number, split: Split, withBins: boolean): number {
+    const node = this.node;
     const words = withBins ? this.rowWords : 0;
     const { feature, bin, rightBins } = split;
-    // A row goes right when its bin is above the split's and below `edge` (missing, the largest
-    // index, is below the edge only when it goes right), or, for a categorical split, when
-    // rightBins says so.
-    const edge = split.defaultLeft ? missing : missing + 1;
-    let l = begin;
-    let r = 0;
-    for (let i = begin; i < end; i++) {
-      const b = nodeBins[i * stride + feature];
-      const right = rightBins ? rightBins[b] : ((bin - b) >>> 31) & ((b - edge) >>> 31);
-      const row = rows[i];
-      const g = gh[i << 1];
-      const h = gh[(i << 1) + 1];
-      const from = i * words;
-      if (right === 1) {
-        scratch[r] = row;
-        scratchGh[r << 1] = g;
-        scratchGh[(r << 1) + 1] = h;
-        const to = r * words;
-        for (let w = 0; w < words; w++) scratchWords[to + w] = nodeWords[from + w];
-        r++;
-      } else {
-        rows[l] = row;
-        gh[l << 1] = g;
-        gh[(l << 1) + 1] = h;
-        const to = l * words;
-        for (let w = 0; w < words; w++) nodeWords[to + w] = nodeWords[from + w];
-        l++;
-      }
+    const edge = split.defaultLeft ? this.data.missing : this.data.missing + 1;
+    const threads = this.threads;
+    const half = threads?.worthPartition(end - begin) ? begin + ((end - begin) >> 1) : end;
+    if (half < end) threads!.postPartition(half, end, words, feature, bin, edge, rightBins);
+    const la = partitionRows(node, words, begin, half, feature, bin, edge, rightBins);
+    const lb = half < end ? threads!.collectPartition() : 0;
+    const { rows, gh, binWords, scratch, scratchGh, scratchWords } = node;
+    const mid = begin + la + lb;
+    if (lb > 0) {
+      rows.copyWithin(begin + la, half, half + lb);
+      gh.copyWithin((begin + la) << 1, half << 1, (half + lb) << 1);
+      binWords.copyWithin((begin + la) * words, half * words, (half + lb) * words);
     }
-    rows.set(scratch.subarray(0, r), l);
-    gh.set(scratchGh.subarray(0, r << 1), l << 1);
-    nodeWords.set(scratchWords.subarray(0, r * words), l * words);
-    return l;
+    let at = mid;
+    for (const [from, to] of [
+      [begin, half - la],
+      [half, end - lb],
+    ]) {
+      const count = to - from;
+      rows.set(scratch.subarray(from, to), at);
+      gh.set(scratchGh.subarray(from << 1, to << 1), at << 1);
+      binWords.set(scratchWords.subarray(from * words, to * words), at * words);
+      at += count;
+    }
+    return mid;
   }
 
   /**
-   * Grows a tree over `rows` (the sampled rows; reordered in place) with the gradient of one
-   * output group, considering only `features`.
+   * Grows a tree over `rows` (the sampled rows, ascending, written from the start of this
+   * grower's node.rows; reordered in place) with the gradient of one output group, considering
+   * only `features`.
    */
   grow(rows: Uint32Array, grad: Float64Array, hess: Float64Array, features: Int32Array): Tree {
+    if (rows.buffer !== this.node.rows.buffer || rows.byteOffset !== 0) throw new Error('grow takes its rows in the grower\'s node.rows, from the start');
     const p = this.params;
     const tree: Tree = {
       left: [],
@@ -363,7 +353,7 @@ export class TreeGrower {
       nodeEnd.push(end);
       return tree.left.length - 1;
     };
-    const { gh, nodeBins, stride } = this;
+    const { gh, bins: nodeBins, stride } = this.node;
     const { bins, numFeature: nf } = this.data;
     let G = 0;
     let H = 0;
@@ -404,7 +394,7 @@ export class TreeGrower {
       const s = e.split!;
       const depth = e.depth + 1;
       const leafChildren = p.max_depth !== 0 && depth >= p.max_depth;
-      const mid = this.partition(rows, e.begin, e.end, s, !leafChildren);
+      const mid = this.partition(e.begin, e.end, s, !leafChildren);
       const gr = e.g - s.gl;
       const hr = e.h - s.hl;
       const nid = e.nid;
