@@ -51,9 +51,9 @@ test('a job that throws in the second thread fails the fit with its error instea
   const data = table(2_000, 4);
   const cuts = computeCuts(data.x, data.rows, data.numFeature, 256, data.categorical, data.featureNames);
   // No bins: the thread's first read of them throws.
-  const threads = await HistThreads.start({ bins: null, stride: 4, gh: sharedArray(Float64Array, data.rows * 2) } as unknown as NodeRows, cuts.offsets);
+  const threads = await HistThreads.start([{ bins: null, gh: sharedArray(Float64Array, data.rows * 2) } as unknown as NodeRows], 4, cuts.offsets);
   try {
-    threads.post(0, 10, Int32Array.of(2, 3));
+    threads.post(0, 0, 10, Int32Array.of(2, 3));
     assert.throws(() => threads.collect(new Float64Array((cuts.offsets[data.numFeature] + 1) * 2), Int32Array.of(2, 3)), /histogram thread of the fit failed: TypeError: Cannot read properties of null/);
   } finally {
     await threads.close();

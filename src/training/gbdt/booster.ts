@@ -142,8 +142,8 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
   const weights = rowWeights(data, options.classWeights);
   const grad = new Float64Array(n * k);
   const hess = new Float64Array(n * k);
-  const rowBuffer = grower.node.rows;
-  const threads = spawned ? await HistThreads.start(grower.node, cuts.offsets, spawned) : undefined;
+  const rowBuffer = grower.node[0].rows;
+  const threads = spawned ? await HistThreads.start(grower.node, grower.stride, cuts.offsets, spawned) : undefined;
   if (threads) grower.useThreads(threads);
   try {
     const model: GbdtModel = { params, featureNames: data.featureNames, numFeature: data.numFeature, ...(data.categorical?.some((c) => c) ? { categorical: data.categorical } : {}), numGroups: k, trees: [], treeGroup: [], curve: { train: {}, ...(valid ? { validation: {} } : {}) } };
@@ -159,7 +159,7 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
         const rows = sampleRows(n, params.subsample, rand, rowBuffer);
         const features = sampleFeatures(data.numFeature, params.colsample_bytree, rand);
         const tree = grower.grow(rows, grad.subarray(g * n, (g + 1) * n), hess.subarray(g * n, (g + 1) * n), features);
-        if (rows.length === n) grower.addToGrownRows(tree, rows, margins, k, g);
+        if (rows.length === n) grower.addToGrownRows(tree, margins, k, g);
         else addTreeBinned(tree, trainBins, margins, k, g);
         if (validBins) addTreeBinned(tree, validBins, validMargins!, k, g);
         model.trees.push(tree);

@@ -3,8 +3,8 @@
  * two: the fitting thread sums the first half into the node's histogram while the helper sums the
  * second half into its own buffer, which is then copied in. Each bin is still summed over the
  * rows in the same order, so the trees are exactly those of one thread. A node's partition is
- * split by rows: the helper partitions the second half (see TreeGrower's partition). The
- * node-ordered rows live in shared memory; a job is a few integers and an Atomics notify, so the fitting thread never goes
+ * split by rows: the helper copies the second half to its places (see TreeGrower's partition).
+ * The node-ordered rows live in shared memory; a job is a few integers and an Atomics notify, so the fitting thread never goes
  * back to the event loop in the middle of a tree. Small data gets no helper (starting a thread
  * costs more than it saves), and small nodes are built by the fitting thread alone.
  */
@@ -17,8 +17,9 @@ import type { NodeRows } from './histogram.js';
 
 /**
  * Slots of the control array: job number (-1 ends the thread), row range, feature count (0 for
- * a partition), finished job, failure flag, whether the thread runs; a partition's bin words a
- * row, feature, bin, edge, whether rightBins holds its categories, and its answer (rows sent left).
+ * a partition), finished job, failure flag, whether the thread runs, the node copy read; a
+ * partition's bin words a row, feature, bin, edge, whether rightBins holds its categories, and
+ * where its left and right rows go.
  */
 export const JOB = 0;
 export const BEGIN = 1;
@@ -32,12 +33,15 @@ export const FEATURE = 8;
 export const BIN = 9;
 export const EDGE = 10;
 export const CATEGORICAL = 11;
-export const LEFT = 12;
+export const LEFT_AT = 12;
+export const RIGHT_AT = 13;
+export const COPY = 14;
 
 export interface HistWorkerData {
   control: Int32Array;
-  /** The fitting thread's rows in node order (TreeGrower's node). */
-  node: NodeRows;
+  /** The fitting thread's rows in node order (TreeGrower's node and stride). */
+  node: NodeRows[];
+  stride: number;
   side: Float64Array;
   /** A categorical partition's direction per bin. */
   rightBins: Uint8Array;
@@ -91,12 +95,13 @@ export class HistThreads {
    * Starts the helper (`worker`, from spawn, which this terminates if the start fails) over the
    * node-ordered rows of the fit, whose arrays must be shared.
    */
-  static async start(node: NodeRows, offsets: Uint32Array, worker = HistThreads.spawn()): Promise<HistThreads> {
+  static async start(node: NodeRows[], stride: number, offsets: Uint32Array, worker = HistThreads.spawn()): Promise<HistThreads> {
     const numFeature = offsets.length - 1;
     const { port1, port2 } = new MessageChannel();
     const data: HistWorkerData = {
       control: sharedArray(Int32Array, 16),
       node,
+      stride,
       // Every bin and the missing slot (the index after the last bin).
       side: sharedArray(Float64Array, (offsets[numFeature] + 1) * 2),
       rightBins: sharedArray(Uint8Array, offsets[numFeature] + 1),
@@ -135,26 +140,29 @@ export class HistThreads {
     return rows >= MIN_PARTITION_ROWS;
   }
 
-  /** Starts the helper on node-ordered rows [begin, end) for `features` (the second half of a node's). */
-  post(begin: number, end: number, features: Int32Array): void {
+  /** Starts the helper on rows [begin, end) of node copy `copy` for `features` (the second half of a node's). */
+  post(copy: number, begin: number, end: number, features: Int32Array): void {
     this.features.set(features);
-    this.postJob(begin, end, features.length);
+    this.postJob(copy, begin, end, features.length);
   }
 
-  /** Starts the helper partitioning node-ordered rows [begin, end), as partitionRows with these arguments. */
-  postPartition(begin: number, end: number, words: number, feature: number, bin: number, edge: number, rightBins: Uint8Array | undefined): void {
+  /** Starts the helper partitioning rows [begin, end) of node copy `copy` into the other, as partitionRows with these arguments. */
+  postPartition(copy: number, words: number, begin: number, end: number, leftAt: number, rightAt: number, feature: number, bin: number, edge: number, rightBins: Uint8Array | undefined): void {
     const { control } = this.data;
     if (rightBins) this.data.rightBins.set(rightBins);
     control[WORDS] = words;
+    control[LEFT_AT] = leftAt;
+    control[RIGHT_AT] = rightAt;
     control[FEATURE] = feature;
     control[BIN] = bin;
     control[EDGE] = edge;
     control[CATEGORICAL] = rightBins ? 1 : 0;
-    this.postJob(begin, end, 0);
+    this.postJob(copy, begin, end, 0);
   }
 
-  private postJob(begin: number, end: number, count: number): void {
+  private postJob(copy: number, begin: number, end: number, count: number): void {
     const { control } = this.data;
+    control[COPY] = copy;
     control[BEGIN] = begin;
     control[END] = end;
     control[COUNT] = count;
@@ -174,10 +182,9 @@ export class HistThreads {
     if (control[FAILED] === 1) throw this.failed('failed');
   }
 
-  /** Waits for the posted partition; answers how many of its rows went left. */
-  collectPartition(): number {
+  /** Waits for the posted partition. */
+  collectPartition(): void {
     this.await();
-    return this.data.control[LEFT];
   }
 
   /** Waits for the posted job and copies its features' bins into `hist`. */

@@ -5,66 +5,70 @@
  */
 
 /**
- * The rows of a fit in node order, all in shared memory: `rows` the row indices, `bins` their
- * bins (`stride` slots a row, features first, padded to whole 8-byte words), `binWords` the
- * same memory as 8-byte words, `gh` their gradient and hessian interleaved; the scratch arrays
- * take the rows a partition sends right, at the same positions.
+ * One copy of the rows of a fit in node order, all in shared memory: `rows` the row indices,
+ * `bins` their bins (a fixed stride of slots a row, features first, padded to whole 8-byte
+ * words), `binWords` the same memory as 8-byte words, `gh` their gradient and hessian
+ * interleaved. A fit keeps two: a partition reads a node's rows from one and writes its
+ * children to the other, at the same positions.
  */
 export interface NodeRows {
   rows: Uint32Array;
   bins: Uint16Array | Uint32Array;
   binWords: Float64Array;
-  stride: number;
   gh: Float64Array;
-  scratch: Uint32Array;
-  scratchWords: Float64Array;
-  scratchGh: Float64Array;
 }
 
 /**
- * Moves the rows of [begin, end) that go left to its front, keeping their order, with their
- * gradients and (`words` a row, 0 when no histogram will read them) bins; the rows that go right
- * are written to the scratch arrays from position `begin` on, in order. Answers how many went
- * left. A row goes right when its bin is above `bin` and below `edge` (so the missing index, the
- * largest, goes right only when `edge` is above it), or, given `rightBins`, when its bin is 1 there.
+ * How many of rows [begin, end) of `src` go left. A row goes right when its bin is above `bin`
+ * and below `edge` (so the missing index, the largest, goes right only when `edge` is above
+ * it), or, given `rightBins`, when its bin is 1 there.
+ */
+export function countLeft(src: NodeRows, stride: number, begin: number, end: number, feature: number, bin: number, edge: number, rightBins: Uint8Array | undefined): number {
+  const bins = src.bins;
+  let right = 0;
+  for (let i = begin; i < end; i++) {
+    const b = bins[i * stride + feature];
+    right += rightBins ? rightBins[b] : ((bin - b) >>> 31) & ((b - edge) >>> 31);
+  }
+  return end - begin - right;
+}
+
+/**
+ * Copies rows [begin, end) of `src` to `dst`, keeping their order, those going left (as in
+ * countLeft) from `leftAt` on and the others from `rightAt` on, with their `words` 8-byte words
+ * of bins and their gradients; with no words, only the row indices (the children are leaves,
+ * whose bins and gradients nothing reads).
  */
 export function partitionRows(
-  node: NodeRows,
+  src: NodeRows,
+  dst: NodeRows,
+  stride: number,
   words: number,
   begin: number,
   end: number,
+  leftAt: number,
+  rightAt: number,
   feature: number,
   bin: number,
   edge: number,
   rightBins: Uint8Array | undefined,
-): number {
-  const { rows, bins, binWords, stride, gh, scratch, scratchWords, scratchGh } = node;
-  let l = begin;
-  let r = begin;
+): void {
+  const { rows, bins, binWords, gh } = src;
+  const { rows: toRows, binWords: toWords, gh: toGh } = dst;
+  let l = leftAt;
+  let r = rightAt;
   for (let i = begin; i < end; i++) {
     const b = bins[i * stride + feature];
     const right = rightBins ? rightBins[b] : ((bin - b) >>> 31) & ((b - edge) >>> 31);
-    const row = rows[i];
-    const g = gh[i << 1];
-    const h = gh[(i << 1) + 1];
+    const to = right === 1 ? r++ : l++;
+    toRows[to] = rows[i];
+    if (words === 0) continue;
+    toGh[to << 1] = gh[i << 1];
+    toGh[(to << 1) + 1] = gh[(i << 1) + 1];
     const from = i * words;
-    if (right === 1) {
-      scratch[r] = row;
-      scratchGh[r << 1] = g;
-      scratchGh[(r << 1) + 1] = h;
-      const to = r * words;
-      for (let w = 0; w < words; w++) scratchWords[to + w] = binWords[from + w];
-      r++;
-    } else {
-      rows[l] = row;
-      gh[l << 1] = g;
-      gh[(l << 1) + 1] = h;
-      const to = l * words;
-      for (let w = 0; w < words; w++) binWords[to + w] = binWords[from + w];
-      l++;
-    }
+    const at = to * words;
+    for (let w = 0; w < words; w++) toWords[at + w] = binWords[from + w];
   }
-  return l - begin;
 }
 
 /**

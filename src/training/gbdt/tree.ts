@@ -8,7 +8,7 @@
 import type { BinCuts, BinnedMatrix } from './binning.js';
 import { sharedArray } from '../../core/shared-array.js';
 import type { HistThreads } from './hist-threads.js';
-import { addRowsToHist, partitionRows, type NodeRows } from './histogram.js';
+import { addRowsToHist, countLeft, partitionRows, type NodeRows } from './histogram.js';
 import type { GbdtParams } from './params.js';
 
 /** XGBoost's kRtEps: a split must reduce the loss by more than this. */
@@ -96,20 +96,24 @@ function splitGain(p: GbdtParams, plain: boolean, gl: number, hl: number, G: num
 
 export class TreeGrower {
   /**
-   * The grown rows, their bins and gradients in the order of `rows` in grow, moved along with it
-   * by every partition, so each node's rows lie together and its histogram reads them front to
-   * back; shared with a helper thread. Bins are moved as 8-byte words: they stay below 0x7ff0
-   * per 16 bits, so no word is a NaN whose bits a copy could change.
+   * The grown rows with their bins and gradients in node order, so each node's rows lie together
+   * and its histogram reads them front to back: the root's in the first copy, and a node's
+   * children in the other copy from the node's, hence a node at depth d in copy d mod 2. Shared
+   * with a helper thread. Bins are moved as 8-byte words: they stay below 0x7ff0 per 16 bits, so
+   * no word is a NaN whose bits a copy could change.
    */
-  readonly node: NodeRows;
+  readonly node: [NodeRows, NodeRows];
+  /** Slots a row of bins takes in `node`, and the 8-byte words they make. */
+  readonly stride: number;
   private readonly rowWords: number;
   /** A second thread for large nodes' histograms (see useThreads). */
   private threads: HistThreads | undefined;
   /** Histograms no node holds any more, reused so a round allocates none. */
   private readonly free: Float64Array[] = [];
-  /** The [begin, end) of each node's rows in the last grown tree's row order. */
+  /** The [begin, end) of each node's rows in the last grown tree, and the copy of `node` holding them. */
   private nodeBegin: number[] = [];
   private nodeEnd: number[] = [];
+  private nodeCopy: number[] = [];
   readonly totalBins: number;
 
   constructor(
@@ -120,19 +124,13 @@ export class TreeGrower {
     const n = data.rows;
     const wide = data.bins instanceof Uint32Array;
     const perWord = wide ? 2 : 4;
-    const stride = Math.ceil(data.numFeature / perWord) * perWord;
-    this.rowWords = stride / perWord;
-    const bins = wide ? sharedArray(Uint32Array, n * stride) : sharedArray(Uint16Array, n * stride);
-    this.node = {
-      rows: sharedArray(Uint32Array, n),
-      bins,
-      binWords: new Float64Array(bins.buffer, 0, n * this.rowWords),
-      stride,
-      gh: sharedArray(Float64Array, n * 2),
-      scratch: sharedArray(Uint32Array, n),
-      scratchWords: sharedArray(Float64Array, n * this.rowWords),
-      scratchGh: sharedArray(Float64Array, n * 2),
+    this.stride = Math.ceil(data.numFeature / perWord) * perWord;
+    this.rowWords = this.stride / perWord;
+    const copy = (): NodeRows => {
+      const bins = wide ? sharedArray(Uint32Array, n * this.stride) : sharedArray(Uint16Array, n * this.stride);
+      return { rows: sharedArray(Uint32Array, n), bins, binWords: new Float64Array(bins.buffer, 0, n * this.rowWords), gh: sharedArray(Float64Array, n * 2) };
     };
+    this.node = [copy(), copy()];
     this.totalBins = cuts.offsets[data.numFeature];
   }
 
@@ -143,25 +141,27 @@ export class TreeGrower {
     return new Float64Array((this.totalBins + 1) * 2);
   }
 
-  /** Builds the histograms and partitions of large nodes with `threads` too, which must work on this grower's `node`. */
+  /** Builds the histograms and partitions of large nodes with `threads` too, which must work on this grower's `node` and `stride`. */
   useThreads(threads: HistThreads): void {
     this.threads = threads;
   }
 
-  private buildHist(hist: Float64Array, begin: number, end: number, features: Int32Array): void {
+  /** The histogram of rows [begin, end) of node copy `copy`. */
+  private buildHist(hist: Float64Array, copy: number, begin: number, end: number, features: Int32Array): void {
     const threads = this.threads;
     if (threads?.worth(end - begin, features.length)) {
       const half = features.length >> 1;
-      threads.post(begin, end, features.subarray(half));
-      this.buildHistOf(hist, begin, end, features.subarray(0, half));
+      threads.post(copy, begin, end, features.subarray(half));
+      this.buildHistOf(hist, copy, begin, end, features.subarray(0, half));
       threads.collect(hist, features.subarray(half));
       return;
     }
-    this.buildHistOf(hist, begin, end, features);
+    this.buildHistOf(hist, copy, begin, end, features);
   }
 
-  private buildHistOf(hist: Float64Array, begin: number, end: number, features: Int32Array): void {
-    addRowsToHist(hist, this.node.bins, this.node.stride, this.node.gh, begin, end, features, features.length);
+  private buildHistOf(hist: Float64Array, copy: number, begin: number, end: number, features: Int32Array): void {
+    const { bins, gh } = this.node[copy];
+    addRowsToHist(hist, bins, this.stride, gh, begin, end, features, features.length);
   }
 
   private bestSplit(hist: Float64Array, G: number, H: number, features: Int32Array): Split | undefined {
@@ -275,49 +275,36 @@ export class TreeGrower {
   }
 
   /**
-   * Moves the rows of [begin, end) that go left to its front, keeping their order, with their bins
-   * (unless `withBins` is false: no histogram will read them) and gradients; answers where the
-   * right part starts. A large node's second half is partitioned by the helper thread meanwhile;
-   * its left rows then follow the first half's, and the right rows of both halves come after.
+   * Copies the rows of [begin, end) of node copy `copy` to the other copy, those going left
+   * first, keeping their order, with their bins (unless `withBins` is false: no histogram will
+   * read them) and gradients; answers where the right part starts. A large node's second half is
+   * copied by the helper thread meanwhile.
    */
-  private partition(begin: number, end: number, split: Split, withBins: boolean): number {
-    const node = this.node;
+  private partition(copy: number, begin: number, end: number, split: Split, withBins: boolean): number {
+    const { stride } = this;
+    const src = this.node[copy];
+    const dst = this.node[copy ^ 1];
     const words = withBins ? this.rowWords : 0;
     const { feature, bin, rightBins } = split;
     const edge = split.defaultLeft ? this.data.missing : this.data.missing + 1;
     const threads = this.threads;
     const half = threads?.worthPartition(end - begin) ? begin + ((end - begin) >> 1) : end;
-    if (half < end) threads!.postPartition(half, end, words, feature, bin, edge, rightBins);
-    const la = partitionRows(node, words, begin, half, feature, bin, edge, rightBins);
-    const lb = half < end ? threads!.collectPartition() : 0;
-    const { rows, gh, binWords, scratch, scratchGh, scratchWords } = node;
-    const mid = begin + la + lb;
-    if (lb > 0) {
-      rows.copyWithin(begin + la, half, half + lb);
-      gh.copyWithin((begin + la) << 1, half << 1, (half + lb) << 1);
-      binWords.copyWithin((begin + la) * words, half * words, (half + lb) * words);
-    }
-    let at = mid;
-    for (const [from, to] of [
-      [begin, half - la],
-      [half, end - lb],
-    ]) {
-      const count = to - from;
-      rows.set(scratch.subarray(from, to), at);
-      gh.set(scratchGh.subarray(from << 1, to << 1), at << 1);
-      binWords.set(scratchWords.subarray(from * words, to * words), at * words);
-      at += count;
-    }
+    const la = countLeft(src, stride, begin, half, feature, bin, edge, rightBins);
+    const mid = half < end ? begin + la + countLeft(src, stride, half, end, feature, bin, edge, rightBins) : begin + la;
+    // The second half's rows follow the first half's on either side.
+    if (half < end) threads!.postPartition(copy, words, half, end, begin + la, mid + (half - begin - la), feature, bin, edge, rightBins);
+    partitionRows(src, dst, stride, words, begin, half, begin, mid, feature, bin, edge, rightBins);
+    if (half < end) threads!.collectPartition();
     return mid;
   }
 
   /**
    * Grows a tree over `rows` (the sampled rows, ascending, written from the start of this
-   * grower's node.rows; reordered in place) with the gradient of one output group, considering
+   * grower's node[0].rows) with the gradient of one output group, considering
    * only `features`.
    */
   grow(rows: Uint32Array, grad: Float64Array, hess: Float64Array, features: Int32Array): Tree {
-    if (rows.buffer !== this.node.rows.buffer || rows.byteOffset !== 0) throw new Error('grow takes its rows in the grower\'s node.rows, from the start');
+    if (rows.buffer !== this.node[0].rows.buffer || rows.byteOffset !== 0) throw new Error('grow takes its rows in the grower\'s node[0].rows, from the start');
     const p = this.params;
     const tree: Tree = {
       left: [],
@@ -336,7 +323,8 @@ export class TreeGrower {
     };
     const nodeBegin: number[] = (this.nodeBegin = []);
     const nodeEnd: number[] = (this.nodeEnd = []);
-    const addNode = (parent: number, g: number, h: number, begin: number, end: number): number => {
+    const nodeCopy: number[] = (this.nodeCopy = []);
+    const addNode = (parent: number, g: number, h: number, begin: number, end: number, copy: number): number => {
       const w = leafWeight(p, g, h);
       tree.left.push(-1);
       tree.right.push(-1);
@@ -351,9 +339,11 @@ export class TreeGrower {
       tree.splitType.push(0);
       nodeBegin.push(begin);
       nodeEnd.push(end);
+      nodeCopy.push(copy);
       return tree.left.length - 1;
     };
-    const { gh, bins: nodeBins, stride } = this.node;
+    const { gh, bins: nodeBins } = this.node[0];
+    const stride = this.stride;
     const { bins, numFeature: nf } = this.data;
     let G = 0;
     let H = 0;
@@ -375,8 +365,8 @@ export class TreeGrower {
       }
     }
     const rootHist = this.takeHist();
-    this.buildHist(rootHist, 0, rows.length, features);
-    const root: Entry = { nid: addNode(2147483647, G, H, 0, rows.length), depth: 0, begin: 0, end: rows.length, g: G, h: H, hist: rootHist, split: undefined };
+    this.buildHist(rootHist, 0, 0, rows.length, features);
+    const root: Entry = { nid: addNode(2147483647, G, H, 0, rows.length, 0), depth: 0, begin: 0, end: rows.length, g: G, h: H, hist: rootHist, split: undefined };
     root.split = this.bestSplit(rootHist, G, H, features);
     const lossguide = p.grow_policy === 'lossguide';
     const before = (a: Entry, b: Entry) => (lossguide ? a.split!.gain > b.split!.gain || (a.split!.gain === b.split!.gain && a.nid < b.nid) : a.depth < b.depth || (a.depth === b.depth && a.nid < b.nid));
@@ -394,12 +384,13 @@ export class TreeGrower {
       const s = e.split!;
       const depth = e.depth + 1;
       const leafChildren = p.max_depth !== 0 && depth >= p.max_depth;
-      const mid = this.partition(e.begin, e.end, s, !leafChildren);
+      const copy = e.depth & 1;
+      const mid = this.partition(copy, e.begin, e.end, s, !leafChildren);
       const gr = e.g - s.gl;
       const hr = e.h - s.hl;
       const nid = e.nid;
-      const ln = addNode(nid, s.gl, s.hl, e.begin, mid);
-      const rn = addNode(nid, gr, hr, mid, e.end);
+      const ln = addNode(nid, s.gl, s.hl, e.begin, mid, copy ^ 1);
+      const rn = addNode(nid, gr, hr, mid, e.end, copy ^ 1);
       tree.left[nid] = ln;
       tree.right[nid] = rn;
       tree.splitIndex[nid] = s.feature;
@@ -423,8 +414,8 @@ export class TreeGrower {
       // The smaller child's histogram is built; the larger one's is the parent's minus it.
       const leftSmaller = mid - e.begin <= e.end - mid;
       const small = this.takeHist();
-      if (leftSmaller) this.buildHist(small, e.begin, mid, features);
-      else this.buildHist(small, mid, e.end, features);
+      if (leftSmaller) this.buildHist(small, copy ^ 1, e.begin, mid, features);
+      else this.buildHist(small, copy ^ 1, mid, e.end, features);
       const large = e.hist;
       for (let i = 0; i < large.length; i++) large[i] -= small[i];
       const leftHist = leftSmaller ? small : large;
@@ -445,13 +436,14 @@ export class TreeGrower {
 
   /**
    * Adds the last grown tree's leaf values to margins[r·k + group] of the rows it was grown on,
-   * from where the partitions left them in `rows`, without walking the tree.
+   * from where the partitions left them, without walking the tree.
    */
-  addToGrownRows(tree: Tree, rows: Uint32Array, margins: Float64Array, k: number, group: number): void {
+  addToGrownRows(tree: Tree, margins: Float64Array, k: number, group: number): void {
     const { left, splitCondition } = tree;
     for (let nid = 0; nid < left.length; nid++) {
       if (left[nid] !== -1) continue;
       const v = splitCondition[nid];
+      const rows = this.node[this.nodeCopy[nid]].rows;
       for (let i = this.nodeBegin[nid], end = this.nodeEnd[nid]; i < end; i++) margins[rows[i] * k + group] += v;
     }
   }
