@@ -4,9 +4,10 @@
  * second half into its own buffer, which is then copied in. Each bin is still summed over the
  * rows in the same order, so the trees are exactly those of one thread. A node's partition is
  * split by rows: the helper copies the second half to its places (see TreeGrower's partition).
- * The node-ordered rows live in shared memory; a job is a few integers and an Atomics notify, so the fitting thread never goes
- * back to the event loop in the middle of a tree. Small data gets no helper (starting a thread
- * costs more than it saves), and small nodes are built by the fitting thread alone.
+ * The node-ordered rows live in shared memory; a job is a few integers and an Atomics notify, so
+ * the fitting thread never goes back to the event loop in the middle of a tree. Small data gets no
+ * helper (starting a thread costs more than it saves), and small nodes are built by the fitting
+ * thread alone.
  */
 import { availableParallelism } from 'node:os';
 import { once } from 'node:events';
@@ -171,7 +172,8 @@ export class HistThreads {
     Atomics.notify(control, JOB);
   }
 
-  private await(): void {
+  /** Waits for the posted job (a partition's rows are then in place). */
+  wait(): void {
     const { control } = this.data;
     for (;;) {
       const done = Atomics.load(control, DONE);
@@ -182,15 +184,10 @@ export class HistThreads {
     if (control[FAILED] === 1) throw this.failed('failed');
   }
 
-  /** Waits for the posted partition. */
-  collectPartition(): void {
-    this.await();
-  }
-
   /** Waits for the posted job and copies its features' bins into `hist`. */
   collect(hist: Float64Array, features: Int32Array): void {
     const { side, offsets } = this.data;
-    this.await();
+    this.wait();
     for (let j = 0; j < features.length; j++) {
       const from = offsets[features[j]] << 1;
       hist.set(side.subarray(from, offsets[features[j] + 1] << 1), from);

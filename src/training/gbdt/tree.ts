@@ -106,7 +106,7 @@ export class TreeGrower {
   /** Slots a row of bins takes in `node`, and the 8-byte words they make. */
   readonly stride: number;
   private readonly rowWords: number;
-  /** A second thread for large nodes' histograms (see useThreads). */
+  /** A second thread for large nodes' histograms and partitions (see useThreads). */
   private threads: HistThreads | undefined;
   /** Histograms no node holds any more, reused so a round allocates none. */
   private readonly free: Float64Array[] = [];
@@ -294,7 +294,7 @@ export class TreeGrower {
     // The second half's rows follow the first half's on either side.
     if (half < end) threads!.postPartition(copy, words, half, end, begin + la, mid + (half - begin - la), feature, bin, edge, rightBins);
     partitionRows(src, dst, stride, words, begin, half, begin, mid, feature, bin, edge, rightBins);
-    if (half < end) threads!.collectPartition();
+    if (half < end) threads!.wait();
     return mid;
   }
 
