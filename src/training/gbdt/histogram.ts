@@ -73,7 +73,7 @@ export function partitionRows(
 
 /**
  * Adds the gradient and hessian of rows [begin, end) to the global bins of the first `nf` of
- * `features` in `hist`. `bins` and `gh` hold the rows in node order (row i's bins from
+ * `features` (ascending) in `hist`. `bins` and `gh` hold the rows in node order (row i's bins from
  * i·stride, its gradient and hessian at 2i and 2i + 1), so a node's rows are read front to back:
  * gathered through row indices instead, the rows of a deep node were mostly cache misses.
  */
@@ -89,6 +89,35 @@ export function addRowsToHist(
 ): void {
   // Four features per step: their loads and adds are independent, which the CPU overlaps.
   const unrolled = nf & ~3;
+  if (features[0] === 0 && features[nf - 1] === nf - 1) {
+    // Features 0..nf-1 (they ascend): read without the indirection through `features`.
+    for (let i = begin; i < end; i++) {
+      const g = gh[i << 1];
+      const h = gh[(i << 1) + 1];
+      const base = i * stride;
+      let j = 0;
+      for (; j < unrolled; j += 4) {
+        const a = bins[base + j] << 1;
+        const b = bins[base + j + 1] << 1;
+        const c = bins[base + j + 2] << 1;
+        const d = bins[base + j + 3] << 1;
+        hist[a] += g;
+        hist[a + 1] += h;
+        hist[b] += g;
+        hist[b + 1] += h;
+        hist[c] += g;
+        hist[c + 1] += h;
+        hist[d] += g;
+        hist[d + 1] += h;
+      }
+      for (; j < nf; j++) {
+        const idx = bins[base + j] << 1;
+        hist[idx] += g;
+        hist[idx + 1] += h;
+      }
+    }
+    return;
+  }
   for (let i = begin; i < end; i++) {
     const g = gh[i << 1];
     const h = gh[(i << 1) + 1];
@@ -114,4 +143,82 @@ export function addRowsToHist(
       hist[idx + 1] += h;
     }
   }
+}
+
+/**
+ * addRowsToHist for rows left where they are, found through their indices rows[begin, end):
+ * `bins` the training bins (`numFeature` a row), `gh` by row index. For data that stays in cache,
+ * where gathering costs less than moving every row at every partition.
+ */
+export function addIndexedRowsToHist(
+  hist: Float64Array,
+  bins: Uint16Array | Uint32Array,
+  numFeature: number,
+  gh: Float64Array,
+  rows: Uint32Array,
+  begin: number,
+  end: number,
+  features: Int32Array,
+  nf: number,
+): void {
+  if (nf === numFeature) {
+    // Every feature: the bins of a row are consecutive, with no indirection through `features`.
+    for (let i = begin; i < end; i++) {
+      const r = rows[i];
+      const g = gh[r << 1];
+      const h = gh[(r << 1) + 1];
+      const base = r * numFeature;
+      for (let f = 0; f < numFeature; f++) {
+        const idx = bins[base + f] << 1;
+        hist[idx] += g;
+        hist[idx + 1] += h;
+      }
+    }
+    return;
+  }
+  for (let i = begin; i < end; i++) {
+    const r = rows[i];
+    const g = gh[r << 1];
+    const h = gh[(r << 1) + 1];
+    const base = r * numFeature;
+    for (let j = 0; j < nf; j++) {
+      const idx = bins[base + features[j]] << 1;
+      hist[idx] += g;
+      hist[idx + 1] += h;
+    }
+  }
+}
+
+/**
+ * Copies the row indices rows[begin, end) to `to` at the same positions, those going left (as in
+ * countLeft, reading the training `bins`, `numFeature` a row) first, keeping their order; answers
+ * where the right part starts.
+ */
+export function partitionIndexed(
+  rows: Uint32Array,
+  to: Uint32Array,
+  bins: Uint16Array | Uint32Array,
+  numFeature: number,
+  begin: number,
+  end: number,
+  feature: number,
+  bin: number,
+  edge: number,
+  rightBins: Uint8Array | undefined,
+): number {
+  let left = 0;
+  for (let i = begin; i < end; i++) {
+    const b = bins[rows[i] * numFeature + feature];
+    left += 1 ^ (rightBins ? rightBins[b] : ((bin - b) >>> 31) & ((b - edge) >>> 31));
+  }
+  let l = begin;
+  let r = begin + left;
+  for (let i = begin; i < end; i++) {
+    const row = rows[i];
+    const b = bins[row * numFeature + feature];
+    const right = rightBins ? rightBins[b] : ((bin - b) >>> 31) & ((b - edge) >>> 31);
+    if (right === 1) to[r++] = row;
+    else to[l++] = row;
+  }
+  return begin + left;
 }

@@ -8,8 +8,15 @@
 import type { BinCuts, BinnedMatrix } from './binning.js';
 import { sharedArray } from '../../core/shared-array.js';
 import type { HistThreads } from './hist-threads.js';
-import { addRowsToHist, countLeft, partitionRows, type NodeRows } from './histogram.js';
+import { addIndexedRowsToHist, addRowsToHist, countLeft, partitionIndexed, partitionRows, type NodeRows } from './histogram.js';
 import type { GbdtParams } from './params.js';
+
+/**
+ * Training bins up to this size are read where they are, through row indices, when one thread
+ * grows the trees: they stay in cache, so the gathers cost less than moving rows at every
+ * partition (which loans-sized data paid for).
+ */
+const INDEXED_MAX_BYTES = 4 << 20;
 
 /** XGBoost's kRtEps: a split must reduce the loss by more than this. */
 const RT_EPS = 1e-6;
@@ -106,6 +113,11 @@ export class TreeGrower {
   /** Slots a row of bins takes in `node`, and the 8-byte words they make. */
   readonly stride: number;
   private readonly rowWords: number;
+  /**
+   * Whether rows stay where they are in the training bins, a partition moving only their indices
+   * (and gh is by row index): for data that stays in cache, and never with a helper thread.
+   */
+  private indexed: boolean;
   /** A second thread for large nodes' histograms and partitions (see useThreads). */
   private threads: HistThreads | undefined;
   /** Histograms no node holds any more, reused so a round allocates none. */
@@ -131,6 +143,7 @@ export class TreeGrower {
       return { rows: sharedArray(Uint32Array, n), bins, binWords: new Float64Array(bins.buffer, 0, n * this.rowWords), gh: sharedArray(Float64Array, n * 2) };
     };
     this.node = [copy(), copy()];
+    this.indexed = n * data.numFeature * data.bins.BYTES_PER_ELEMENT <= INDEXED_MAX_BYTES;
     this.totalBins = cuts.offsets[data.numFeature];
   }
 
@@ -144,6 +157,7 @@ export class TreeGrower {
   /** Builds the histograms and partitions of large nodes with `threads` too, which must work on this grower's `node` and `stride`. */
   useThreads(threads: HistThreads): void {
     this.threads = threads;
+    this.indexed = false;
   }
 
   /** The histogram of rows [begin, end) of node copy `copy`. */
@@ -160,6 +174,10 @@ export class TreeGrower {
   }
 
   private buildHistOf(hist: Float64Array, copy: number, begin: number, end: number, features: Int32Array): void {
+    if (this.indexed) {
+      addIndexedRowsToHist(hist, this.data.bins, this.data.numFeature, this.node[0].gh, this.node[copy].rows, begin, end, features, features.length);
+      return;
+    }
     const { bins, gh } = this.node[copy];
     addRowsToHist(hist, bins, this.stride, gh, begin, end, features, features.length);
   }
@@ -287,6 +305,7 @@ export class TreeGrower {
     const words = withBins ? this.rowWords : 0;
     const { feature, bin, rightBins } = split;
     const edge = split.defaultLeft ? this.data.missing : this.data.missing + 1;
+    if (this.indexed) return partitionIndexed(src.rows, dst.rows, this.data.bins, this.data.numFeature, begin, end, feature, bin, edge, rightBins);
     const threads = this.threads;
     const half = threads?.worthPartition(end - begin) ? begin + ((end - begin) >> 1) : end;
     const la = countLeft(src, stride, begin, half, feature, bin, edge, rightBins);
@@ -347,17 +366,22 @@ export class TreeGrower {
     const { bins, numFeature: nf } = this.data;
     let G = 0;
     let H = 0;
+    // Indexed, a row's gradient sits at its index; else at its position, as its bins.
+    const indexed = this.indexed;
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i];
       const g = grad[r];
       const h = hess[r];
-      gh[i << 1] = g;
-      gh[(i << 1) + 1] = h;
+      const at = indexed ? r : i;
+      gh[at << 1] = g;
+      gh[(at << 1) + 1] = h;
       G += g;
       H += h;
     }
     // Without padding, all rows (rows 0..n-1 in order) are one copy.
-    if (stride === nf && rows.length === this.data.rows) nodeBins.set(bins);
+    if (indexed) {
+      // The bins stay where they are.
+    } else if (stride === nf && rows.length === this.data.rows) nodeBins.set(bins);
     else {
       for (let i = 0; i < rows.length; i++) {
         const from = rows[i] * nf;
