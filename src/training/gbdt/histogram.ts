@@ -190,13 +190,13 @@ export function addIndexedRowsToHist(
 }
 
 /**
- * Copies the row indices rows[begin, end) to `to` at the same positions, those going left (as in
- * countLeft, reading the training `bins`, `numFeature` a row) first, keeping their order; answers
- * where the right part starts.
+ * Moves the row indices of rows[begin, end) that go left (as in countLeft, reading the training
+ * `bins`, `numFeature` a row) to its front, keeping their order, the others after them through
+ * `scratch`; answers where the right part starts.
  */
 export function partitionIndexed(
   rows: Uint32Array,
-  to: Uint32Array,
+  scratch: Uint32Array,
   bins: Uint16Array | Uint32Array,
   numFeature: number,
   begin: number,
@@ -206,19 +206,18 @@ export function partitionIndexed(
   edge: number,
   rightBins: Uint8Array | undefined,
 ): number {
-  let left = 0;
-  for (let i = begin; i < end; i++) {
-    const b = bins[rows[i] * numFeature + feature];
-    left += 1 ^ (rightBins ? rightBins[b] : ((bin - b) >>> 31) & ((b - edge) >>> 31));
-  }
   let l = begin;
-  let r = begin + left;
+  let r = 0;
+  // Without branches: each row is written to both sides and only one position advances.
   for (let i = begin; i < end; i++) {
     const row = rows[i];
     const b = bins[row * numFeature + feature];
     const right = rightBins ? rightBins[b] : ((bin - b) >>> 31) & ((b - edge) >>> 31);
-    if (right === 1) to[r++] = row;
-    else to[l++] = row;
+    rows[l] = row;
+    scratch[r] = row;
+    l += right ^ 1;
+    r += right;
   }
-  return begin + left;
+  rows.set(scratch.subarray(0, r), l);
+  return l;
 }

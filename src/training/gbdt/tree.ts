@@ -296,7 +296,8 @@ export class TreeGrower {
    * Copies the rows of [begin, end) of node copy `copy` to the other copy, those going left
    * first, keeping their order, with their bins (unless `withBins` is false: no histogram will
    * read them) and gradients; answers where the right part starts. A large node's second half is
-   * copied by the helper thread meanwhile.
+   * copied by the helper thread meanwhile. Indexed, only the row indices move, in place (the
+   * other copy's rows the scratch).
    */
   private partition(copy: number, begin: number, end: number, split: Split, withBins: boolean): number {
     const { stride } = this;
@@ -408,13 +409,15 @@ export class TreeGrower {
       const s = e.split!;
       const depth = e.depth + 1;
       const leafChildren = p.max_depth !== 0 && depth >= p.max_depth;
-      const copy = e.depth & 1;
+      // Indexed, rows are partitioned in place: every node's are in the first copy.
+      const copy = this.indexed ? 0 : e.depth & 1;
+      const childCopy = this.indexed ? 0 : copy ^ 1;
       const mid = this.partition(copy, e.begin, e.end, s, !leafChildren);
       const gr = e.g - s.gl;
       const hr = e.h - s.hl;
       const nid = e.nid;
-      const ln = addNode(nid, s.gl, s.hl, e.begin, mid, copy ^ 1);
-      const rn = addNode(nid, gr, hr, mid, e.end, copy ^ 1);
+      const ln = addNode(nid, s.gl, s.hl, e.begin, mid, childCopy);
+      const rn = addNode(nid, gr, hr, mid, e.end, childCopy);
       tree.left[nid] = ln;
       tree.right[nid] = rn;
       tree.splitIndex[nid] = s.feature;
@@ -438,8 +441,8 @@ export class TreeGrower {
       // The smaller child's histogram is built; the larger one's is the parent's minus it.
       const leftSmaller = mid - e.begin <= e.end - mid;
       const small = this.takeHist();
-      if (leftSmaller) this.buildHist(small, copy ^ 1, e.begin, mid, features);
-      else this.buildHist(small, copy ^ 1, mid, e.end, features);
+      if (leftSmaller) this.buildHist(small, childCopy, e.begin, mid, features);
+      else this.buildHist(small, childCopy, mid, e.end, features);
       const large = e.hist;
       for (let i = 0; i < large.length; i++) large[i] -= small[i];
       const leftHist = leftSmaller ? small : large;
