@@ -5,6 +5,7 @@ import { featureImportance, trainGbdt } from '../../src/training/gbdt/booster.js
 import { predictGbdt } from '../../src/training/gbdt/export.js';
 import { gbdtParams } from '../../src/training/gbdt/params.js';
 import { ModelportError } from '../../src/core/errors.js';
+import { mulberry32 } from '../../src/core/random.js';
 import { breastCancer, loans, positives, reference } from './helpers.js';
 
 const ref = reference();
@@ -131,6 +132,25 @@ describe('GBDT behaviour', () => {
       assert.ok(t.left.filter((l) => l === -1).length <= 5);
       assert.ok(new Set(t.splitIndex.filter((_, i) => t.left[i] !== -1)).size <= Math.round(0.2 * train.numFeature));
     }
+  });
+
+  test('a subsampled tree is the tree of the same fit on just the sampled rows', async () => {
+    // Few distinct values, all in the sample too, so both fits cut the features alike.
+    const rows = 3000;
+    const features = 6;
+    const rand = mulberry32(5);
+    const x = Float32Array.from({ length: rows * features }, () => (rand() < 0.05 ? NaN : Math.floor(rand() * 10)));
+    const labels = Float64Array.from({ length: rows }, (_, r) => (x[r * features] + (x[r * features + 1] || 0) * 0.5 + rand() * 4 > 8 ? 1 : 0));
+    const data = { rows, numFeature: features, featureNames: Array.from({ length: features }, (_, f) => `f${f}`), x, labels };
+    const params = { max_depth: 4, n_estimators: 1, subsample: 0.6, seed: 9 };
+    // The booster draws the first round's sample as rand() < subsample for each row in turn.
+    const draw = mulberry32(9);
+    const kept = Array.from({ length: rows }, (_, r) => r).filter(() => draw() < 0.6);
+    const sampled = { ...data, rows: kept.length, x: Float32Array.from(kept.flatMap((r) => Array.from(x.subarray(r * features, (r + 1) * features)))), labels: Float64Array.from(kept, (r) => labels[r]) };
+    const sub = await trainGbdt(data, gbdtParams(params));
+    const full = await trainGbdt(sampled, gbdtParams({ ...params, subsample: 1 }));
+    assert.ok(sub.trees[0].left.length >= 15);
+    assert.deepEqual(sub.trees[0], full.trees[0]);
   });
 
   test('parameters take XGBoost names, aliases and defaults; bad ones are refused by name', () => {

@@ -2,9 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mulberry32 } from '../../src/core/random.js';
 import { sharedArray } from '../../src/core/shared-array.js';
-import { binMatrix, computeCuts } from '../../src/training/gbdt/binning.js';
+import { computeCuts } from '../../src/training/gbdt/binning.js';
 import { trainGbdt } from '../../src/training/gbdt/booster.js';
 import { HistThreads } from '../../src/training/gbdt/hist-threads.js';
+import type { NodeRows } from '../../src/training/gbdt/histogram.js';
 import { xgboostJsonText } from '../../src/training/gbdt/export.js';
 import { gbdtParams } from '../../src/training/gbdt/params.js';
 import type { TrainingData } from '../../src/training/types.js';
@@ -49,12 +50,11 @@ test('the second thread really builds histograms when asked, and none when not',
 test('a job that throws in the second thread fails the fit with its error instead of hanging it', async () => {
   const data = table(2_000, 4);
   const cuts = computeCuts(data.x, data.rows, data.numFeature, 256, data.categorical, data.featureNames);
-  const matrix = binMatrix(data.x, data.rows, data.numFeature, cuts);
-  // No row order: the thread's first read of it throws.
-  const threads = await HistThreads.start(matrix, sharedArray(Float64Array, data.rows * 2), null as unknown as Uint32Array, cuts.offsets);
+  // No bins: the thread's first read of them throws.
+  const threads = await HistThreads.start([{ bins: null, gh: sharedArray(Float64Array, data.rows * 2) } as unknown as NodeRows], 4, cuts.offsets);
   try {
-    threads.post(0, 10, Int32Array.of(2, 3));
-    assert.throws(() => threads.collect(new Float64Array((matrix.missing + 1) * 2), Int32Array.of(2, 3)), /histogram thread of the fit failed: TypeError: Cannot read properties of null/);
+    threads.post(0, 0, 10, Int32Array.of(2, 3));
+    assert.throws(() => threads.collect(new Float64Array((cuts.offsets[data.numFeature] + 1) * 2), Int32Array.of(2, 3)), /histogram thread of the fit failed: TypeError: Cannot read properties of null/);
   } finally {
     await threads.close();
   }

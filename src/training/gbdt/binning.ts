@@ -6,7 +6,6 @@
  * partitions bit for bit.
  */
 import { invalidArgument } from '../../core/errors.js';
-import { sharedArray } from '../../core/shared-array.js';
 
 export interface BinCuts {
   /**
@@ -33,11 +32,6 @@ export interface BinnedMatrix {
   rows: number;
   numFeature: number;
   bins: Uint16Array | Uint32Array;
-  /**
-   * The same bins feature-major (feature f, row r at f·rows + r), when asked for: a node's rows
-   * are split on one feature, and its bins lie close together only in this layout.
-   */
-  columns?: Uint16Array | Uint32Array;
   missing: number;
 }
 
@@ -161,32 +155,21 @@ function binOf(values: Float32Array, lo: number, last: number, categorical: bool
   return lo;
 }
 
-/**
- * The global bin of every cell of a row-major float32 matrix under `cuts` (NaN → the missing
- * index), with the feature-major copy too when `withColumns` (the training rows).
- */
-export function binMatrix(x: Float32Array, rows: number, numFeature: number, cuts: BinCuts, withColumns: true): Required<BinnedMatrix>;
-export function binMatrix(x: Float32Array, rows: number, numFeature: number, cuts: BinCuts, withColumns?: boolean): BinnedMatrix;
-export function binMatrix(x: Float32Array, rows: number, numFeature: number, cuts: BinCuts, withColumns = false): BinnedMatrix {
+/** The global bin of every cell of a row-major float32 matrix under `cuts` (NaN → the missing index). */
+export function binMatrix(x: Float32Array, rows: number, numFeature: number, cuts: BinCuts): BinnedMatrix {
   const { values, offsets, categorical } = cuts;
   const missing = offsets[numFeature];
-  // Shared, so a helper thread of the fit reads the same bins.
-  const binArray = (length: number) => (missing < 0xffff ? sharedArray(Uint16Array, length) : sharedArray(Uint32Array, length));
-  const bins = binArray(rows * numFeature);
-  const columns = withColumns ? binArray(rows * numFeature) : undefined;
-  // Without the copy, each feature's column goes into one reused scratch, so one loop serves both.
-  const column = columns ?? binArray(rows);
+  // Below 0x7ff0, no four 16-bit bins read as one float64 are a NaN, whose bits a copy may change
+  // (the fit moves rows of bins as float64 words).
+  const bins = missing < 0x7ff0 ? new Uint16Array(rows * numFeature) : new Uint32Array(rows * numFeature);
   for (let f = 0; f < numFeature; f++) {
     const lo = offsets[f];
     const last = offsets[f + 1] - 1;
     const isCategorical = categorical[f] === 1;
-    const off = columns ? f * rows : 0;
     for (let r = 0; r < rows; r++) {
       const i = r * numFeature + f;
-      const b = binOf(values, lo, last, isCategorical, x[i], missing);
-      bins[i] = b;
-      column[off + r] = b;
+      bins[i] = binOf(values, lo, last, isCategorical, x[i], missing);
     }
   }
-  return { rows, numFeature, bins, ...(columns ? { columns } : {}), missing };
+  return { rows, numFeature, bins, missing };
 }

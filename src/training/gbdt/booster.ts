@@ -12,7 +12,6 @@ import { binMatrix, computeCuts } from './binning.js';
 import { MAXIMIZED, baseMargin, computeGradients, evalMetric, transformMargins } from './objectives.js';
 import type { EvalMetric, GbdtParams } from './params.js';
 import { TreeGrower, addTreeBinned, type Tree } from './tree.js';
-import { sharedArray } from '../../core/shared-array.js';
 import { defaultThreads, HistThreads } from './hist-threads.js';
 
 export interface GbdtModel {
@@ -109,7 +108,7 @@ function evaluator(params: GbdtParams, data: TrainingData, k: number): (margins:
 
 function binData(data: TrainingData, params: GbdtParams, valid: TrainingData | undefined) {
   const cuts = computeCuts(data.x, data.rows, data.numFeature, params.max_bin, data.categorical, data.featureNames);
-  const trainBins = binMatrix(data.x, data.rows, data.numFeature, cuts, true);
+  const trainBins = binMatrix(data.x, data.rows, data.numFeature, cuts);
   const validBins = valid ? binMatrix(valid.x, valid.rows, valid.numFeature, cuts) : undefined;
   return { cuts, trainBins, validBins };
 }
@@ -143,8 +142,8 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
   const weights = rowWeights(data, options.classWeights);
   const grad = new Float64Array(n * k);
   const hess = new Float64Array(n * k);
-  const rowBuffer = sharedArray(Uint32Array, n);
-  const threads = spawned ? await HistThreads.start(trainBins, grower.gh, rowBuffer, cuts.offsets, spawned) : undefined;
+  const rowBuffer = grower.node[0].rows;
+  const threads = spawned ? await HistThreads.start(grower.node, grower.stride, cuts.offsets, spawned) : undefined;
   if (threads) grower.useThreads(threads);
   try {
     const model: GbdtModel = { params, featureNames: data.featureNames, numFeature: data.numFeature, ...(data.categorical?.some((c) => c) ? { categorical: data.categorical } : {}), numGroups: k, trees: [], treeGroup: [], curve: { train: {}, ...(valid ? { validation: {} } : {}) } };
@@ -160,7 +159,7 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
         const rows = sampleRows(n, params.subsample, rand, rowBuffer);
         const features = sampleFeatures(data.numFeature, params.colsample_bytree, rand);
         const tree = grower.grow(rows, grad.subarray(g * n, (g + 1) * n), hess.subarray(g * n, (g + 1) * n), features);
-        if (rows.length === n) grower.addToGrownRows(tree, rows, margins, k, g);
+        if (rows.length === n) grower.addToGrownRows(tree, margins, k, g);
         else addTreeBinned(tree, trainBins, margins, k, g);
         if (validBins) addTreeBinned(tree, validBins, validMargins!, k, g);
         model.trees.push(tree);

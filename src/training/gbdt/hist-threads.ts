@@ -1,20 +1,27 @@
 /**
- * A second thread for the histograms of one fit. A node's features are split in two: the fitting
- * thread sums the first half into the node's histogram while the helper sums the second half into
- * its own buffer, which is then copied in. Each bin is still summed over the rows in the same
- * order, so the trees are exactly those of one thread. Bins, gradients and the row order live in
- * shared memory; a job is a few integers and an Atomics notify, so the fitting thread never goes
- * back to the event loop in the middle of a tree. Small data gets no helper (starting a thread
- * costs more than it saves), and small nodes are built by the fitting thread alone.
+ * A second thread for the histograms and partitions of one fit. A node's features are split in
+ * two: the fitting thread sums the first half into the node's histogram while the helper sums the
+ * second half into its own buffer, which is then copied in. Each bin is still summed over the
+ * rows in the same order, so the trees are exactly those of one thread. A node's partition is
+ * split by rows: the helper copies the second half to its places (see TreeGrower's partition).
+ * The node-ordered rows live in shared memory; a job is a few integers and an Atomics notify, so
+ * the fitting thread never goes back to the event loop in the middle of a tree. Small data gets no
+ * helper (starting a thread costs more than it saves), and small nodes are built by the fitting
+ * thread alone.
  */
 import { availableParallelism } from 'node:os';
 import { once } from 'node:events';
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { sharedArray } from '../../core/shared-array.js';
 import { spawnModuleWorker } from '../../core/workers.js';
-import type { BinnedMatrix } from './binning.js';
+import type { NodeRows } from './histogram.js';
 
-/** Slots of the control array: job number (-1 ends the thread), row range, feature count, finished job, failure flag, whether the thread runs. */
+/**
+ * Slots of the control array: job number (-1 ends the thread), row range, feature count (0 for
+ * a partition), finished job, failure flag, whether the thread runs, the node copy read; a
+ * partition's bin words a row, feature, bin, edge, whether rightBins holds its categories, and
+ * where its left and right rows go.
+ */
 export const JOB = 0;
 export const BEGIN = 1;
 export const END = 2;
@@ -22,14 +29,23 @@ export const COUNT = 3;
 export const DONE = 4;
 export const FAILED = 5;
 export const ALIVE = 6;
+export const WORDS = 7;
+export const FEATURE = 8;
+export const BIN = 9;
+export const EDGE = 10;
+export const CATEGORICAL = 11;
+export const LEFT_AT = 12;
+export const RIGHT_AT = 13;
+export const COPY = 14;
 
 export interface HistWorkerData {
   control: Int32Array;
-  bins: Uint16Array | Uint32Array;
-  numFeature: number;
-  gh: Float64Array;
-  rows: Uint32Array;
+  /** The fitting thread's rows in node order (TreeGrower's node and stride). */
+  node: NodeRows[];
+  stride: number;
   side: Float64Array;
+  /** A categorical partition's direction per bin. */
+  rightBins: Uint8Array;
   features: Int32Array;
   offsets: Uint32Array;
   /** Where the thread sends a failed job's error. */
@@ -40,6 +56,8 @@ export interface HistWorkerData {
 const MIN_FIT_CELLS = 1 << 22;
 /** Cells a node needs before its histogram is split between the threads. */
 const MIN_NODE_CELLS = 1 << 16;
+/** Rows a node needs before its partition is split between the threads. */
+const MIN_PARTITION_ROWS = 1 << 15;
 
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './hist-worker.ts' : './hist-worker.js', import.meta.url);
 
@@ -75,19 +93,20 @@ export class HistThreads {
   }
 
   /**
-   * Starts the helper (`worker`, from spawn, which this terminates if the start fails) over shared
-   * bins, gradients (gh) and row order; the buffers must be shared.
+   * Starts the helper (`worker`, from spawn, which this terminates if the start fails) over the
+   * node-ordered rows of the fit, whose arrays must be shared.
    */
-  static async start(matrix: BinnedMatrix, gh: Float64Array, rows: Uint32Array, offsets: Uint32Array, worker = HistThreads.spawn()): Promise<HistThreads> {
+  static async start(node: NodeRows[], stride: number, offsets: Uint32Array, worker = HistThreads.spawn()): Promise<HistThreads> {
+    const numFeature = offsets.length - 1;
     const { port1, port2 } = new MessageChannel();
     const data: HistWorkerData = {
-      control: sharedArray(Int32Array, 8),
-      bins: matrix.bins,
-      numFeature: matrix.numFeature,
-      gh,
-      rows,
-      side: sharedArray(Float64Array, (matrix.missing + 1) * 2),
-      features: sharedArray(Int32Array, matrix.numFeature),
+      control: sharedArray(Int32Array, 16),
+      node,
+      stride,
+      // Every bin and the missing slot (the index after the last bin).
+      side: sharedArray(Float64Array, (offsets[numFeature] + 1) * 2),
+      rightBins: sharedArray(Uint8Array, offsets[numFeature] + 1),
+      features: sharedArray(Int32Array, numFeature),
       offsets,
       errors: port2,
     };
@@ -117,21 +136,45 @@ export class HistThreads {
     return rows * features >= MIN_NODE_CELLS && features >= 2;
   }
 
-  /** Starts the helper on rows [begin, end) of `rows` for `features` (the second half of a node's). */
-  post(begin: number, end: number, features: Int32Array): void {
-    const { control } = this.data;
+  /** Whether a node of this many rows is worth partitioning in two halves. */
+  worthPartition(rows: number): boolean {
+    return rows >= MIN_PARTITION_ROWS;
+  }
+
+  /** Starts the helper on rows [begin, end) of node copy `copy` for `features` (the second half of a node's). */
+  post(copy: number, begin: number, end: number, features: Int32Array): void {
     this.features.set(features);
+    this.postJob(copy, begin, end, features.length);
+  }
+
+  /** Starts the helper partitioning rows [begin, end) of node copy `copy` into the other, as partitionRows with these arguments. */
+  postPartition(copy: number, words: number, begin: number, end: number, leftAt: number, rightAt: number, feature: number, bin: number, edge: number, rightBins: Uint8Array | undefined): void {
+    const { control } = this.data;
+    if (rightBins) this.data.rightBins.set(rightBins);
+    control[WORDS] = words;
+    control[LEFT_AT] = leftAt;
+    control[RIGHT_AT] = rightAt;
+    control[FEATURE] = feature;
+    control[BIN] = bin;
+    control[EDGE] = edge;
+    control[CATEGORICAL] = rightBins ? 1 : 0;
+    this.postJob(copy, begin, end, 0);
+  }
+
+  private postJob(copy: number, begin: number, end: number, count: number): void {
+    const { control } = this.data;
+    control[COPY] = copy;
     control[BEGIN] = begin;
     control[END] = end;
-    control[COUNT] = features.length;
+    control[COUNT] = count;
     HistThreads.posted++;
     Atomics.store(control, JOB, ++this.job);
     Atomics.notify(control, JOB);
   }
 
-  /** Waits for the posted job and copies its features' bins into `hist`. */
-  collect(hist: Float64Array, features: Int32Array): void {
-    const { control, side, offsets } = this.data;
+  /** Waits for the posted job (a partition's rows are then in place). */
+  wait(): void {
+    const { control } = this.data;
     for (;;) {
       const done = Atomics.load(control, DONE);
       if (done === this.job) break;
@@ -139,6 +182,12 @@ export class HistThreads {
       Atomics.wait(control, DONE, done, WAIT_MS);
     }
     if (control[FAILED] === 1) throw this.failed('failed');
+  }
+
+  /** Waits for the posted job and copies its features' bins into `hist`. */
+  collect(hist: Float64Array, features: Int32Array): void {
+    const { side, offsets } = this.data;
+    this.wait();
     for (let j = 0; j < features.length; j++) {
       const from = offsets[features[j]] << 1;
       hist.set(side.subarray(from, offsets[features[j] + 1] << 1), from);

@@ -1,15 +1,15 @@
 /**
  * The second thread of a fit: builds its share of the features of a node's histogram from the
- * shared bins, gradients and row order, in the same row order as the fitting thread, so every
- * bin holds the same sum as a one-thread build. Jobs and their ends pass through `control`
- * (see HistThreads); the thread blocks between jobs.
+ * shared node-ordered bins and gradients, in the same row order as the fitting thread, so every
+ * bin holds the same sum as a one-thread build, or partitions the second half of a node's rows.
+ * Jobs and their ends pass through `control` (see HistThreads); the thread blocks between jobs.
  */
 import { parentPort } from 'node:worker_threads';
 import type { HistWorkerData } from './hist-threads.js';
-import { addRowsToHist } from './histogram.js';
-import { JOB, BEGIN, END, COUNT, DONE, FAILED, ALIVE } from './hist-threads.js';
+import { addRowsToHist, partitionRows } from './histogram.js';
+import { JOB, BEGIN, END, COUNT, DONE, FAILED, ALIVE, WORDS, FEATURE, BIN, EDGE, CATEGORICAL, LEFT_AT, RIGHT_AT, COPY } from './hist-threads.js';
 
-const { control, bins, numFeature, gh, rows, side, features, offsets, errors } = await new Promise<HistWorkerData>((resolve) => parentPort!.once('message', resolve));
+const { control, node, stride, side, rightBins, features, offsets, errors } = await new Promise<HistWorkerData>((resolve) => parentPort!.once('message', resolve));
 // The fitting thread blocks (synchronously) on this thread's jobs: however the thread ends, even
 // by an exception outside a job, it must be woken to see it, not hang.
 process.on('exit', () => {
@@ -18,9 +18,14 @@ process.on('exit', () => {
 });
 parentPort!.postMessage('ready');
 /** One job: the features' bins zeroed, then every row's gradient added to its bins. */
-function build(begin: number, end: number, nf: number): void {
+function build(copy: number, begin: number, end: number, nf: number): void {
   for (let j = 0; j < nf; j++) side.fill(0, offsets[features[j]] << 1, offsets[features[j] + 1] << 1);
-  addRowsToHist(side, bins, numFeature, gh, rows, begin, end, features, nf);
+  addRowsToHist(side, node[copy].bins, stride, node[copy].gh, begin, end, features, nf);
+}
+
+function partition(copy: number, begin: number, end: number): void {
+  const categories = control[CATEGORICAL] === 1 ? rightBins : undefined;
+  partitionRows(node[copy], node[copy ^ 1], stride, control[WORDS], begin, end, control[LEFT_AT], control[RIGHT_AT], control[FEATURE], control[BIN], control[EDGE], categories);
 }
 
 let seen = 0;
@@ -29,7 +34,8 @@ for (;;) {
   seen = Atomics.load(control, JOB);
   if (seen < 0) break;
   try {
-    build(control[BEGIN], control[END], control[COUNT]);
+    if (control[COUNT] === 0) partition(control[COPY], control[BEGIN], control[END]);
+    else build(control[COPY], control[BEGIN], control[END], control[COUNT]);
   } catch (err) {
     // Read synchronously (receiveMessageOnPort) by the blocked fitting thread, which throws it.
     errors.postMessage((err as Error)?.stack ?? String(err));

@@ -8,8 +8,15 @@
 import type { BinCuts, BinnedMatrix } from './binning.js';
 import { sharedArray } from '../../core/shared-array.js';
 import type { HistThreads } from './hist-threads.js';
-import { addRowsToHist } from './histogram.js';
+import { addIndexedRowsToHist, addRowsToHist, countLeft, partitionIndexed, partitionRows, type NodeRows } from './histogram.js';
 import type { GbdtParams } from './params.js';
+
+/**
+ * Training bins up to this size are read where they are, through row indices, when one thread
+ * grows the trees: they stay in cache, so the gathers cost less than moving rows at every
+ * partition (which loans-sized data paid for).
+ */
+const INDEXED_MAX_BYTES = 4 << 20;
 
 /** XGBoost's kRtEps: a split must reduce the loss by more than this. */
 const RT_EPS = 1e-6;
@@ -95,25 +102,48 @@ function splitGain(p: GbdtParams, plain: boolean, gl: number, hl: number, G: num
 }
 
 export class TreeGrower {
-  private readonly scratch: Uint32Array;
-  /** Gradient and hessian of each row, interleaved, so a histogram update reads one cache line; shared with a helper thread. */
-  readonly gh: Float64Array;
-  /** A second thread for large nodes' histograms (see useThreads). */
+  /**
+   * The grown rows with their bins and gradients in node order, so each node's rows lie together
+   * and its histogram reads them front to back: the root's in the first copy, and a node's
+   * children in the other copy from the node's, hence a node at depth d in copy d mod 2. Shared
+   * with a helper thread. Bins are moved as 8-byte words: they stay below 0x7ff0 per 16 bits, so
+   * no word is a NaN whose bits a copy could change.
+   */
+  readonly node: [NodeRows, NodeRows];
+  /** Slots a row of bins takes in `node`, and the 8-byte words they make. */
+  readonly stride: number;
+  private readonly rowWords: number;
+  /**
+   * Whether rows stay where they are in the training bins, a partition moving only their indices
+   * (and gh is by row index): for data that stays in cache, and never with a helper thread.
+   */
+  private indexed: boolean;
+  /** A second thread for large nodes' histograms and partitions (see useThreads). */
   private threads: HistThreads | undefined;
   /** Histograms no node holds any more, reused so a round allocates none. */
   private readonly free: Float64Array[] = [];
-  /** The [begin, end) of each node's rows in the last grown tree's row order. */
+  /** The [begin, end) of each node's rows in the last grown tree, and the copy of `node` holding them. */
   private nodeBegin: number[] = [];
   private nodeEnd: number[] = [];
+  private nodeCopy: number[] = [];
   readonly totalBins: number;
 
   constructor(
-    private readonly data: Required<BinnedMatrix>,
+    private readonly data: BinnedMatrix,
     private readonly cuts: BinCuts,
     private readonly params: GbdtParams,
   ) {
-    this.scratch = new Uint32Array(data.rows);
-    this.gh = sharedArray(Float64Array, data.rows * 2);
+    const n = data.rows;
+    const wide = data.bins instanceof Uint32Array;
+    const perWord = wide ? 2 : 4;
+    this.stride = Math.ceil(data.numFeature / perWord) * perWord;
+    this.rowWords = this.stride / perWord;
+    const copy = (): NodeRows => {
+      const bins = wide ? sharedArray(Uint32Array, n * this.stride) : sharedArray(Uint16Array, n * this.stride);
+      return { rows: sharedArray(Uint32Array, n), bins, binWords: new Float64Array(bins.buffer, 0, n * this.rowWords), gh: sharedArray(Float64Array, n * 2) };
+    };
+    this.node = [copy(), copy()];
+    this.indexed = n * data.numFeature * data.bins.BYTES_PER_ELEMENT <= INDEXED_MAX_BYTES;
     this.totalBins = cuts.offsets[data.numFeature];
   }
 
@@ -124,25 +154,32 @@ export class TreeGrower {
     return new Float64Array((this.totalBins + 1) * 2);
   }
 
-  /** Builds the histograms of large nodes with `threads` too; grow's rows must then be `threads`' shared row order. */
+  /** Builds the histograms and partitions of large nodes with `threads` too, which must work on this grower's `node` and `stride`. */
   useThreads(threads: HistThreads): void {
     this.threads = threads;
+    this.indexed = false;
   }
 
-  private buildHist(hist: Float64Array, rows: Uint32Array, begin: number, end: number, features: Int32Array): void {
+  /** The histogram of rows [begin, end) of node copy `copy`. */
+  private buildHist(hist: Float64Array, copy: number, begin: number, end: number, features: Int32Array): void {
     const threads = this.threads;
     if (threads?.worth(end - begin, features.length)) {
       const half = features.length >> 1;
-      threads.post(begin, end, features.subarray(half));
-      this.buildHistOf(hist, rows, begin, end, features.subarray(0, half));
+      threads.post(copy, begin, end, features.subarray(half));
+      this.buildHistOf(hist, copy, begin, end, features.subarray(0, half));
       threads.collect(hist, features.subarray(half));
       return;
     }
-    this.buildHistOf(hist, rows, begin, end, features);
+    this.buildHistOf(hist, copy, begin, end, features);
   }
 
-  private buildHistOf(hist: Float64Array, rows: Uint32Array, begin: number, end: number, features: Int32Array): void {
-    addRowsToHist(hist, this.data.bins, this.data.numFeature, this.gh, rows, begin, end, features, features.length);
+  private buildHistOf(hist: Float64Array, copy: number, begin: number, end: number, features: Int32Array): void {
+    if (this.indexed) {
+      addIndexedRowsToHist(hist, this.data.bins, this.data.numFeature, this.node[0].gh, this.node[copy].rows, begin, end, features, features.length);
+      return;
+    }
+    const { bins, gh } = this.node[copy];
+    addRowsToHist(hist, bins, this.stride, gh, begin, end, features, features.length);
   }
 
   private bestSplit(hist: Float64Array, G: number, H: number, features: Int32Array): Split | undefined {
@@ -255,47 +292,39 @@ export class TreeGrower {
     return { gain: best.gain, feature: f, bin: -1, defaultLeft: best.defaultLeft, gl: best.gl, hl: best.hl, rightBins };
   }
 
-  /** Moves the rows of [begin, end) that go left to its front, keeping their order; answers where the right part starts. */
-  private partition(rows: Uint32Array, begin: number, end: number, split: Split): number {
-    const { columns, rows: n, missing } = this.data;
-    const scratch = this.scratch;
+  /**
+   * Copies the rows of [begin, end) of node copy `copy` to the other copy, those going left
+   * first, keeping their order, with their bins (unless `withBins` is false: no histogram will
+   * read them) and gradients; answers where the right part starts. A large node's second half is
+   * copied by the helper thread meanwhile. Indexed, only the row indices move, in place (the
+   * other copy's rows the scratch).
+   */
+  private partition(copy: number, begin: number, end: number, split: Split, withBins: boolean): number {
+    const { stride } = this;
+    const src = this.node[copy];
+    const dst = this.node[copy ^ 1];
+    const words = withBins ? this.rowWords : 0;
     const { feature, bin, rightBins } = split;
-    const column = columns.subarray(feature * n, (feature + 1) * n);
-    if (rightBins) {
-      let l = begin;
-      let r = 0;
-      for (let i = begin; i < end; i++) {
-        const row = rows[i];
-        if (rightBins[column[row]] === 1) scratch[r++] = row;
-        else rows[l++] = row;
-      }
-      for (let i = 0; i < r; i++) rows[l + i] = scratch[i];
-      return l;
-    }
-    // Without branches (half the rows go each way, so a branch mispredicts half the time): a row
-    // goes right when its bin is above the split's and below `edge`; missing (the largest index)
-    // is below the edge only when it goes right.
-    const edge = split.defaultLeft ? missing : missing + 1;
-    let l = begin;
-    let r = 0;
-    for (let i = begin; i < end; i++) {
-      const row = rows[i];
-      const b = column[row];
-      const right = ((bin - b) >>> 31) & ((b - edge) >>> 31);
-      rows[l] = row;
-      scratch[r] = row;
-      l += right ^ 1;
-      r += right;
-    }
-    for (let i = 0; i < r; i++) rows[l + i] = scratch[i];
-    return l;
+    const edge = split.defaultLeft ? this.data.missing : this.data.missing + 1;
+    if (this.indexed) return partitionIndexed(src.rows, dst.rows, this.data.bins, this.data.numFeature, begin, end, feature, bin, edge, rightBins);
+    const threads = this.threads;
+    const half = threads?.worthPartition(end - begin) ? begin + ((end - begin) >> 1) : end;
+    const la = countLeft(src, stride, begin, half, feature, bin, edge, rightBins);
+    const mid = half < end ? begin + la + countLeft(src, stride, half, end, feature, bin, edge, rightBins) : begin + la;
+    // The second half's rows follow the first half's on either side.
+    if (half < end) threads!.postPartition(copy, words, half, end, begin + la, mid + (half - begin - la), feature, bin, edge, rightBins);
+    partitionRows(src, dst, stride, words, begin, half, begin, mid, feature, bin, edge, rightBins);
+    if (half < end) threads!.wait();
+    return mid;
   }
 
   /**
-   * Grows a tree over `rows` (the sampled rows; reordered in place) with the gradient of one
-   * output group, considering only `features`.
+   * Grows a tree over `rows` (the sampled rows, ascending, written from the start of this
+   * grower's node[0].rows) with the gradient of one output group, considering
+   * only `features`.
    */
   grow(rows: Uint32Array, grad: Float64Array, hess: Float64Array, features: Int32Array): Tree {
+    if (rows.buffer !== this.node[0].rows.buffer || rows.byteOffset !== 0) throw new Error('grow takes its rows in the grower\'s node[0].rows, from the start');
     const p = this.params;
     const tree: Tree = {
       left: [],
@@ -314,7 +343,8 @@ export class TreeGrower {
     };
     const nodeBegin: number[] = (this.nodeBegin = []);
     const nodeEnd: number[] = (this.nodeEnd = []);
-    const addNode = (parent: number, g: number, h: number, begin: number, end: number): number => {
+    const nodeCopy: number[] = (this.nodeCopy = []);
+    const addNode = (parent: number, g: number, h: number, begin: number, end: number, copy: number): number => {
       const w = leafWeight(p, g, h);
       tree.left.push(-1);
       tree.right.push(-1);
@@ -329,23 +359,39 @@ export class TreeGrower {
       tree.splitType.push(0);
       nodeBegin.push(begin);
       nodeEnd.push(end);
+      nodeCopy.push(copy);
       return tree.left.length - 1;
     };
-    const gh = this.gh;
+    const { gh, bins: nodeBins } = this.node[0];
+    const stride = this.stride;
+    const { bins, numFeature: nf } = this.data;
     let G = 0;
     let H = 0;
+    // Indexed, a row's gradient sits at its index; else at its position, as its bins.
+    const indexed = this.indexed;
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i];
       const g = grad[r];
       const h = hess[r];
-      gh[r << 1] = g;
-      gh[(r << 1) + 1] = h;
+      const at = indexed ? r : i;
+      gh[at << 1] = g;
+      gh[(at << 1) + 1] = h;
       G += g;
       H += h;
     }
+    // Without padding, all rows (rows 0..n-1 in order) are one copy.
+    if (indexed) {
+      // The bins stay where they are.
+    } else if (stride === nf && rows.length === this.data.rows) nodeBins.set(bins);
+    else {
+      for (let i = 0; i < rows.length; i++) {
+        const from = rows[i] * nf;
+        for (let f = 0; f < nf; f++) nodeBins[i * stride + f] = bins[from + f];
+      }
+    }
     const rootHist = this.takeHist();
-    this.buildHist(rootHist, rows, 0, rows.length, features);
-    const root: Entry = { nid: addNode(2147483647, G, H, 0, rows.length), depth: 0, begin: 0, end: rows.length, g: G, h: H, hist: rootHist, split: undefined };
+    this.buildHist(rootHist, 0, 0, rows.length, features);
+    const root: Entry = { nid: addNode(2147483647, G, H, 0, rows.length, 0), depth: 0, begin: 0, end: rows.length, g: G, h: H, hist: rootHist, split: undefined };
     root.split = this.bestSplit(rootHist, G, H, features);
     const lossguide = p.grow_policy === 'lossguide';
     const before = (a: Entry, b: Entry) => (lossguide ? a.split!.gain > b.split!.gain || (a.split!.gain === b.split!.gain && a.nid < b.nid) : a.depth < b.depth || (a.depth === b.depth && a.nid < b.nid));
@@ -361,12 +407,17 @@ export class TreeGrower {
       queue[bi] = queue[queue.length - 1];
       queue.pop();
       const s = e.split!;
-      const mid = this.partition(rows, e.begin, e.end, s);
+      const depth = e.depth + 1;
+      const leafChildren = p.max_depth !== 0 && depth >= p.max_depth;
+      // Indexed, rows are partitioned in place: every node's are in the first copy.
+      const copy = this.indexed ? 0 : e.depth & 1;
+      const childCopy = this.indexed ? 0 : copy ^ 1;
+      const mid = this.partition(copy, e.begin, e.end, s, !leafChildren);
       const gr = e.g - s.gl;
       const hr = e.h - s.hl;
       const nid = e.nid;
-      const ln = addNode(nid, s.gl, s.hl, e.begin, mid);
-      const rn = addNode(nid, gr, hr, mid, e.end);
+      const ln = addNode(nid, s.gl, s.hl, e.begin, mid, childCopy);
+      const rn = addNode(nid, gr, hr, mid, e.end, childCopy);
       tree.left[nid] = ln;
       tree.right[nid] = rn;
       tree.splitIndex[nid] = s.feature;
@@ -383,16 +434,15 @@ export class TreeGrower {
       tree.defaultLeft[nid] = s.defaultLeft;
       tree.lossChange[nid] = s.gain;
       leaves++;
-      const depth = e.depth + 1;
-      if (p.max_depth !== 0 && depth >= p.max_depth) {
+      if (leafChildren) {
         this.free.push(e.hist);
         continue;
       }
       // The smaller child's histogram is built; the larger one's is the parent's minus it.
       const leftSmaller = mid - e.begin <= e.end - mid;
       const small = this.takeHist();
-      if (leftSmaller) this.buildHist(small, rows, e.begin, mid, features);
-      else this.buildHist(small, rows, mid, e.end, features);
+      if (leftSmaller) this.buildHist(small, childCopy, e.begin, mid, features);
+      else this.buildHist(small, childCopy, mid, e.end, features);
       const large = e.hist;
       for (let i = 0; i < large.length; i++) large[i] -= small[i];
       const leftHist = leftSmaller ? small : large;
@@ -413,13 +463,14 @@ export class TreeGrower {
 
   /**
    * Adds the last grown tree's leaf values to margins[r·k + group] of the rows it was grown on,
-   * from where the partitions left them in `rows`, without walking the tree.
+   * from where the partitions left them, without walking the tree.
    */
-  addToGrownRows(tree: Tree, rows: Uint32Array, margins: Float64Array, k: number, group: number): void {
+  addToGrownRows(tree: Tree, margins: Float64Array, k: number, group: number): void {
     const { left, splitCondition } = tree;
     for (let nid = 0; nid < left.length; nid++) {
       if (left[nid] !== -1) continue;
       const v = splitCondition[nid];
+      const rows = this.node[this.nodeCopy[nid]].rows;
       for (let i = this.nodeBegin[nid], end = this.nodeEnd[nid]; i < end; i++) margins[rows[i] * k + group] += v;
     }
   }
