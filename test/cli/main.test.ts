@@ -82,23 +82,3 @@ test('server prints its address when ready, refuses a taken port, and stops clea
   child.kill('SIGTERM');
   assert.equal(await exited, 0);
 });
-
-test('quickstart --no-serve runs its story and exits 0; a second run resets its folder', { timeout: 1_800_000 }, async () => {
-  const data = join(tempDir(), 'qs');
-  // Minutes, not seconds: the story trains and serves, and the machine may be busy.
-  const first = await runCli(['quickstart', '--data', data, '--no-serve'], {}, 840_000);
-  assert.equal(first.code, 0, first.stderr);
-  assert.match(first.stdout, new RegExp(`data folder: ${data} \\(new\\)`));
-  assert.match(first.stdout, /quickstart finished in/);
-  assert.match(first.stdout, new RegExp(`to browse it: npx modelport server --data ${data}`));
-  assert.doesNotMatch(first.stdout, /API docs: http/, 'no URL of the server it stopped');
-  const second = await runCli(['quickstart', '--data', data, '--no-serve'], {}, 840_000);
-  assert.equal(second.code, 0, second.stderr);
-  assert.match(second.stdout, /\(reset: it held an earlier quickstart\)/);
-
-  const foreign = tempDir();
-  writeFileSync(join(foreign, 'precious.txt'), 'keep me');
-  const refused = await runCli(['quickstart', '--data', foreign, '--no-serve']);
-  assert.equal(refused.code, 2);
-  assert.match(refused.stderr, /holds data the quickstart did not make; pass --reset/);
-});

@@ -1,10 +1,11 @@
 /**
  * `modelport quickstart --no-serve` on a fresh folder, then a server on the same folder, checked
  * through the REST API as a client would: every stage of the story left consistent state behind.
+ * Then a second run on that folder resets it. One test, because each run of the story takes minutes.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/services.js';
@@ -15,13 +16,17 @@ import { PipelinesClient } from '../../src/client/pipelines.js';
 import { FeaturesClient } from '../../src/client/features.js';
 import { loansFile } from '../../src/quickstart/demo.js';
 
-test('the quickstart story leaves datasets, features, a study, versions 1–3, rollouts, alerts, a pipeline run and reports', { timeout: 900_000 }, async () => {
+test('the quickstart story leaves datasets, features, a study, versions 1–3, rollouts, alerts, a pipeline run and reports; a second run resets its folder', { timeout: 1_800_000 }, async () => {
   const data = join(tempDir('quickstart'), 'data');
+  // Minutes, not seconds: the story trains and serves, and the machine may be busy.
   const run = await runCli(['quickstart', '--data', data, '--no-serve'], {}, 840_000);
   assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
   for (let stage = 1; stage <= 9; stage++) assert.match(run.stdout, new RegExp(`\\[${stage}/9\\] `));
   assert.match(run.stdout, /loans_corrupted\.csv: REJECTED with 4 anomalies/);
   assert.match(run.stdout, /quickstart finished in/);
+  assert.match(run.stdout, new RegExp(`data folder: ${data} \\(new\\)`));
+  assert.match(run.stdout, new RegExp(`to browse it: npx modelport server --data ${data}`));
+  assert.doesNotMatch(run.stdout, /API docs: http/, 'no URL of the server it stopped');
 
   const server = await startServer(loadConfig({ data, port: 0, logLevel: 'silent' }, {}), { logger: false });
   const client = new ModelportClient(server.url);
@@ -107,4 +112,13 @@ test('the quickstart story leaves datasets, features, a study, versions 1–3, r
   } finally {
     await server.close();
   }
+  const second = await runCli(['quickstart', '--data', data, '--no-serve'], {}, 840_000);
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stdout, /\(reset: it held an earlier quickstart\)/);
+
+  const foreign = tempDir();
+  writeFileSync(join(foreign, 'precious.txt'), 'keep me');
+  const refused = await runCli(['quickstart', '--data', foreign, '--no-serve']);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /holds data the quickstart did not make; pass --reset/);
 });

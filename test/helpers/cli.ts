@@ -1,8 +1,12 @@
-/** Runs the real `modelport` command (from TypeScript source) as a child process. */
+/**
+ * Runs the real `modelport` command as a child process: from the JavaScript that scripts/test.mjs
+ * transpiles src/ to (MODELPORT_TEST_CLI), else from TypeScript source through tsx.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const ENTRY = fileURLToPath(new URL('../../src/cli/run.ts', import.meta.url));
+const BUILT = process.env.MODELPORT_TEST_CLI;
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface CliResult {
@@ -12,7 +16,7 @@ export interface CliResult {
 }
 
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
+  return spawn(process.execPath, BUILT ? [BUILT, ...args] : ['--import', 'tsx', ENTRY, ...args], {
     cwd: ROOT,
     env: { ...process.env, MODELPORT_SERVER: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
