@@ -125,8 +125,15 @@ export class SampledExplanationLog {
 
   /** Serving's tap: cheap, never throws. */
   record(entry: SampledRequest): void {
-    const rate = this.rates.get(entry.deployment) ?? 0;
-    if (this.closed || rate === 0 || !(rate >= 1 || this.random() < rate)) return;
+    if (this.sample(entry.deployment)) this.keep(entry);
+  }
+
+  sample(deployment: string): boolean {
+    const rate = this.rates.get(deployment) ?? 0;
+    return !this.closed && rate !== 0 && (rate >= 1 || this.random() < rate);
+  }
+
+  keep(entry: SampledRequest): void {
     this.counters.sampled++;
     if (this.queue.length >= this.maxQueue) {
       this.counters.dropped++;

@@ -24,7 +24,7 @@ import type { ServingService } from '../serving/index.js';
 import type { ModelportError } from '../core/errors.js';
 import { asModelportError, errorAnswer } from './errors.js';
 import { WWW_AUTHENTICATE } from './auth.js';
-import { countAnswer, clientOf, headerOf, type ServingInfo } from './serving-http.js';
+import { countAnswer, clientOf, type ServingInfo } from './serving-http.js';
 import { v2Infer } from './v2.js';
 import { byteSize, isV2BodyType, readV2Body, v2Reply } from './v2-http.js';
 import { scoreInvocation, soleDeployment, warningHeader } from './invocations.js';
@@ -94,8 +94,7 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
         throw invalidArgument('body.params must be object', { field: 'body.params' });
       }
       const client = clientOf(req.headers.authorization, req.socket.remoteAddress ?? '');
-      const header = (h: string) => headerOf(req.headers, h);
-      const { answer: scored, warnings } = await scoreInvocation(serving, { id, client, info, header }, name, body, undefined);
+      const { answer: scored, warnings } = await scoreInvocation(serving, { id, client, info, headers: req.headers }, name, body, undefined);
       answer(res, id, info, 200, JSON.stringify(scored), warnings.length === 0 ? JSON_ANSWER : { ...JSON_ANSWER, warning: warnings.map(warningHeader) });
     } catch (err) {
       fail(req, res, id, info, err);
@@ -108,8 +107,7 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
       const read = readV2Body(raw, req.headers, bodyLimit);
       const body = read instanceof Promise ? await read : read;
       const client = clientOf(req.headers.authorization, req.socket.remoteAddress ?? '');
-      const header = (h: string) => headerOf(req.headers, h);
-      const reply = v2Reply(await v2Infer(serving, { id, client, info, header }, name, version, body), req.headers['accept-encoding']);
+      const reply = v2Reply(await v2Infer(serving, { id, client, info, headers: req.headers }, name, version, body), req.headers['accept-encoding']);
       const { headers, payload } = reply instanceof Promise ? await reply : reply;
       answer(res, id, info, 200, payload, headers);
     } catch (err) {

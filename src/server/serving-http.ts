@@ -71,8 +71,8 @@ export interface InferenceRequest {
   id: string;
   client: Client;
   info: ServingInfo;
-  /** A request header's value (the user id a deployment may route by). */
-  header(name: string): string | undefined;
+  /** The request's headers (a deployment may route by a user id in one); an object, not a lookup closure made per request. */
+  headers: Record<string, string | string[] | undefined>;
 }
 
 /** A header's single value from Node's header object. */
@@ -85,7 +85,7 @@ export function headerOf(headers: Record<string, string | string[] | undefined>,
 export function inferenceRequest(request: FastifyRequest, protocol: Protocol): InferenceRequest {
   let info = INFO.get(request);
   if (!info) INFO.set(request, (info = { protocol, deployment: '', version: '', variant: '', started: performance.now() }));
-  return { id: request.id, client: clientOf(request.headers.authorization, request.ip), info, header: (name) => headerOf(request.headers, name) };
+  return { id: request.id, client: clientOf(request.headers.authorization, request.ip), info, headers: request.headers };
 }
 
 export interface InferenceCall {
@@ -105,7 +105,7 @@ export async function runInference(serving: ServingService, request: InferenceRe
   const info = request.info;
   info.deployment = call.deployment;
   const routing = serving.routingOf(call.deployment);
-  const key = (routing && request.header(routing.header)) ?? request.id;
+  const key = (routing && headerOf(request.headers, routing.header)) ?? request.id;
   let target = serving.targetNow(call.deployment, call.version, key) ?? (await serving.target(call.deployment, call.version, key));
   info.deployment = target.deployment;
   info.version = String(target.version.version);

@@ -24,6 +24,8 @@ interface Entry {
   enqueued: number;
   deadline: number;
   settled: boolean;
+  /** Called once as the request settles, before its caller hears. */
+  done: (() => void) | undefined;
   resolve(out: Batch): void;
   reject(err: Error): void;
 }
@@ -73,8 +75,13 @@ export class DynamicBatcher {
     return this.queue.length + this.running.size;
   }
 
-  submit(batch: Batch): Promise<Batch> {
+  /**
+   * Queues one request. `done` runs once as it settles, however it does (answered, failed, timed
+   * out, refused): a caller counting its requests needs no async frame of its own around this promise.
+   */
+  submit(batch: Batch, done?: () => void): Promise<Batch> {
     if (this.pending >= this.config.maxQueueSize) {
+      done?.();
       return Promise.reject(
         resourceExhausted(`${this.label}: the request queue is full (${this.config.maxQueueSize} requests); retry later`, { retryAfterSeconds: 1 }),
       );
@@ -86,22 +93,28 @@ export class DynamicBatcher {
         // The clock is read only for a deadline: a reading per request costs when there is none.
         deadline: this.config.timeoutMs > 0 ? this.clock.now() + this.config.timeoutMs : Infinity,
         settled: false,
+        done,
         resolve,
         reject,
       };
-      if (this.config.maxBatchSize <= 1) {
-        this.execute([entry]);
-      } else {
-        this.queue.push(entry);
-        this.queuedRows += batch.rows;
-        // Every request that arrived in this turn of the event loop joins one call, instead of
-        // the first ones each taking a call of their own: a call's fixed cost is paid once.
-        this.pumpSoon ??= setImmediate(() => {
-          this.pumpSoon = undefined;
-          this.pump();
-        });
+      // A throw here rejects the promise; settling the entry runs `done` as well.
+      try {
+        if (this.config.maxBatchSize <= 1) {
+          this.execute([entry]);
+        } else {
+          this.queue.push(entry);
+          this.queuedRows += batch.rows;
+          // Every request that arrived in this turn of the event loop joins one call, instead of
+          // the first ones each taking a call of their own: a call's fixed cost is paid once.
+          this.pumpSoon ??= setImmediate(() => {
+            this.pumpSoon = undefined;
+            this.pump();
+          });
+        }
+        this.ensureSweep();
+      } catch (err) {
+        this.settle(entry, undefined, err as Error);
       }
-      this.ensureSweep();
     });
   }
 
@@ -193,6 +206,7 @@ export class DynamicBatcher {
   private settle(entry: Entry, out: Batch | undefined, err?: Error): void {
     if (entry.settled) return;
     entry.settled = true;
+    entry.done?.();
     if (err || !out) entry.reject(err ?? new Error('no output'));
     else entry.resolve(out);
   }

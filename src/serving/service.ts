@@ -267,6 +267,8 @@ export class ServingService {
   private closed = false;
   private unsubscribe: () => void;
   private readonly taps: PredictionTap[] = [];
+  /** Which taps keep the entry being offered: reused, not an array per request. */
+  private readonly tapKeeps: boolean[] = [];
   private cluster: Cluster | undefined;
   /** A change was announced during a refresh: another pass follows it. */
   private stale = false;
@@ -914,8 +916,12 @@ export class ServingService {
     let answered: { output: Batch; target: Target } | undefined;
     let trying = target;
     try {
-      const limit = this.runtimes.get(target.deployment)?.record.routing?.timeoutsMs?.[target.variant];
-      answered = limit === undefined ? await this.compute(target, batch, outputs) : await within(this.compute(target, batch, outputs), limit);
+      const rt = this.runtimes.get(target.deployment);
+      const limit = rt?.record.routing?.timeoutsMs?.[target.variant];
+      // Nothing to do around the model call (a live version, no cache, every output): its
+      // promise is awaited here, without compute's async frame and the promise that adds.
+      if (limit === undefined && !rt?.cache && outputs.length === 0 && !target.version.retired) answered = { output: await target.version.predict(batch), target };
+      else answered = limit === undefined ? await this.compute(target, batch, outputs) : await within(this.compute(target, batch, outputs), limit);
       if (answered === undefined) {
         this.metrics.timeouts.inc({ deployment: target.deployment, variant: target.variant });
         this.variantFailed(target);
@@ -931,23 +937,42 @@ export class ServingService {
     this.runtimes.get(answered.target.deployment)?.variants.get(answered.target.variant)?.breaker.success();
     const rt = this.runtimes.get(answered.target.deployment);
     if (rt && rt.shadows.size > 0) this.mirror(rt, answered.target, batch, answered.output, requestId ?? '');
-    if (this.taps.length > 0) {
-      const t = answered.target;
-      const entry = {
-        requestId: requestId ?? '',
-        deployment: t.deployment,
-        model: t.version.model,
-        version: t.version.version,
-        variant: t.variant,
-        key: t.key,
-        inputs: this.tapped(t.version, batch),
-        outputs: answered.output,
-        latencyMs: performance.now() - started,
-        timeMs: this.clock.now(),
-      };
-      for (const tap of this.taps) tap.record(entry);
-    }
+    if (this.taps.length > 0) this.offer(answered, batch, requestId ?? '', started);
     return answered;
+  }
+
+  /**
+   * Hands an answer to the taps. Each sampling tap decides first, and the entry (with its
+   * redacted inputs) is built only when one keeps it: at a low sample rate most requests build none.
+   */
+  private offer(answered: { output: Batch; target: Target }, batch: Batch, requestId: string, started: number): void {
+    const t = answered.target;
+    let kept = false;
+    for (let i = 0; i < this.taps.length; i++) {
+      const tap = this.taps[i];
+      const keeps = !tap.sample || !tap.keep || tap.sample(t.deployment);
+      this.tapKeeps[i] = keeps;
+      kept ||= keeps;
+    }
+    if (!kept) return;
+    const entry = {
+      requestId,
+      deployment: t.deployment,
+      model: t.version.model,
+      version: t.version.version,
+      variant: t.variant,
+      key: t.key,
+      inputs: this.tapped(t.version, batch),
+      outputs: answered.output,
+      latencyMs: performance.now() - started,
+      timeMs: this.clock.now(),
+    };
+    for (let i = 0; i < this.taps.length; i++) {
+      if (!this.tapKeeps[i]) continue;
+      const tap = this.taps[i];
+      if (tap.sample && tap.keep) tap.keep(entry);
+      else tap.record(entry);
+    }
   }
 
   /** The request as prediction taps may see it: PII columns of the version's signature hashed or dropped. */

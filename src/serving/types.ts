@@ -197,6 +197,14 @@ export interface PredictionRecord {
  */
 export interface PredictionTap {
   record(entry: PredictionRecord): void;
+  /**
+   * `record` in two steps, for a tap that samples: whether it keeps the next entry of
+   * `deployment`, decided (and a random share drawn) exactly as `record` would; then `keep`, for
+   * an entry it said yes to, without deciding again. Serving then builds no entry every tap
+   * would drop. Both or neither; the same rules as `record`.
+   */
+  sample?(deployment: string): boolean;
+  keep?(entry: PredictionRecord): void;
 }
 
 /** A partial configuration as given by a user; missing fields keep their current or default value. */

@@ -86,6 +86,33 @@ describe('dynamic batcher', () => {
     assert.equal((await Promise.all(accepted)).length, 3);
   });
 
+  test('done runs once per request, before its caller hears, however it settles: answered, refused, failed, timed out', async () => {
+    const clock = new ManualClock(0);
+    const m = doubler();
+    m.hold();
+    const b = new DynamicBatcher(m.run, config({ maxBatchSize: 1, maxQueueSize: 2, timeoutMs: 1000 }), clock);
+    const done: string[] = [];
+    const heard: string[] = [];
+    const track = (name: string, p: Promise<Batch>) =>
+      p.then(
+        () => heard.push(`${name}: answered, done ${done.filter((d) => d === name).length}`),
+        () => heard.push(`${name}: failed, done ${done.filter((d) => d === name).length}`),
+      );
+    const slow = track('slow', b.submit(rowsOf(1), () => done.push('slow')));
+    clock.advance(500);
+    const answered = track('answered', b.submit(rowsOf(2), () => done.push('answered')));
+    const refused = track('refused', b.submit(rowsOf(3), () => done.push('refused')));
+    await refused;
+    clock.advance(600);
+    await slow;
+    m.release();
+    await answered;
+    const failing = new DynamicBatcher(async () => Promise.reject(new Error('boom')), config({}), systemClock);
+    await track('failed', failing.submit(rowsOf(4), () => done.push('failed')));
+    assert.deepEqual(heard, ['refused: failed, done 1', 'slow: failed, done 1', 'answered: answered, done 1', 'failed: failed, done 1']);
+    assert.deepEqual(done, ['refused', 'slow', 'answered', 'failed']);
+  });
+
   test('requests past their deadline fail with Unavailable, the others are answered', async () => {
     const clock = new ManualClock(0);
     const m = doubler();

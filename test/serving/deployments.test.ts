@@ -193,4 +193,33 @@ describe('prediction taps', () => {
       await p.close();
     }
   });
+
+  test('a sampling tap decides once per answer; kept answers reach its keep, never its record, and the other taps still see every answer', async () => {
+    const p = await createPlatform(testConfig());
+    try {
+      const { registry, serving } = p.services;
+      await register(registry, 'm', LOGREG, ['model.onnx']);
+      await serving.create({ model: 'm', version: 1 });
+      const asked: string[] = [];
+      const kept: string[] = [];
+      const recorded: string[] = [];
+      const plain: string[] = [];
+      let draw = 0;
+      serving.addPredictionTap({
+        sample: (deployment) => (asked.push(deployment), draw++ % 2 === 0),
+        keep: (e) => kept.push(e.requestId),
+        record: (e) => recorded.push(e.requestId),
+      });
+      serving.addPredictionTap({ record: (e) => plain.push(e.requestId) });
+      const rows = await breastCancerRows();
+      const batch = Batch.from({ input: { dtype: 'float32', shape: [30], data: Float32Array.from(rows[0]) } });
+      for (const id of ['r0', 'r1', 'r2', 'r3']) await serving.predict(await serving.target('m'), batch, [], id);
+      assert.deepEqual(asked, ['m', 'm', 'm', 'm']);
+      assert.deepEqual(kept, ['r0', 'r2']);
+      assert.deepEqual(recorded, []);
+      assert.deepEqual(plain, ['r0', 'r1', 'r2', 'r3']);
+    } finally {
+      await p.close();
+    }
+  });
 });

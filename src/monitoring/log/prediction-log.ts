@@ -132,10 +132,28 @@ export class PredictionLog implements PredictionSink {
 
   record(entry: PredictionRecord): void {
     try {
+      if (this.sample(entry.deployment)) this.keep(entry);
+    } catch {
+      // Only an unreadable entry gets here (sample and keep never throw): offered and dropped, as when one step did both.
       this.counters.offered++;
-      if (this.closed) return;
-      const rate = this.rates.get(entry.deployment) ?? this.defaultRate;
-      if (rate < 1 && !(this.random() < rate)) return;
+      this.counters.dropped++;
+    }
+  }
+
+  sample(deployment: string): boolean {
+    try {
+      this.counters.offered++;
+      if (this.closed) return false;
+      const rate = this.rates.get(deployment) ?? this.defaultRate;
+      return !(rate < 1) || this.random() < rate;
+    } catch {
+      this.counters.dropped++;
+      return false;
+    }
+  }
+
+  keep(entry: PredictionRecord): void {
+    try {
       this.counters.sampled++;
       const rows = entry.inputs.rows;
       if (this.queuedRows + rows > this.maxQueue) {

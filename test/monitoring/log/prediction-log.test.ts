@@ -89,6 +89,27 @@ for (const engine of ENGINES) {
       }
     });
 
+    test('sample then keep, the request path\'s two steps, sample and count as record does', { skip }, async () => {
+      let seq = 0;
+      const h = await engine.open({ log: { sampleRate: 0.5, random: () => ((seq++ % 10) + 0.5) / 10 } });
+      try {
+        const log = h.service.log;
+        const kept: string[] = [];
+        for (let i = 0; i < 10; i++) {
+          if (!log.sample('a')) continue;
+          kept.push(`a${i}`);
+          log.keep(record(`a${i}`, T0, { x: [i] }, { y: [i] }, 'a'));
+        }
+        await log.setSampleRate('b', 0);
+        assert.equal(log.sample('b'), false);
+        assert.deepEqual(kept, ['a0', 'a1', 'a2', 'a3', 'a4']);
+        await log.flush();
+        assert.deepEqual({ offered: log.stats().offered, sampled: log.stats().sampled }, { offered: 11, sampled: 5 });
+      } finally {
+        await h.close();
+      }
+    });
+
     test('a full queue drops and counts instead of blocking; record never throws', { skip }, async () => {
       const h = await engine.open({ log: { maxQueue: 3 } });
       try {
