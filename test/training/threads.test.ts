@@ -38,6 +38,25 @@ test('a fit with a second histogram thread grows exactly the trees of one thread
   }
 });
 
+test('every objective, with sample and class weights, grows the trees of one thread when the gradients are split between two', async () => {
+  const base = table(40_000, 9);
+  const rand = mulberry32(5);
+  const weights = Float64Array.from({ length: base.rows }, () => 0.5 + rand());
+  const cases: [Record<string, unknown>, Float64Array, number[] | undefined][] = [
+    [{ objective: 'binary:logistic', scale_pos_weight: 3 }, base.labels, [1, 2]],
+    [{ objective: 'reg:squarederror' }, base.labels.map((y, r) => y * 2 + (base.x[r * 9 + 1] || 0)), undefined],
+    [{ objective: 'count:poisson' }, base.labels.map((y, r) => y + (r % 4)), undefined],
+    [{ objective: 'multi:softprob', num_class: 3 }, base.labels.map((y, r) => y + (r % 7 === 0 ? 1 : 0)), [1, 0.5, 2]],
+  ];
+  for (const [params, labels, classWeights] of cases) {
+    const data = { ...base, labels, weights };
+    const p = gbdtParams({ max_depth: 4, n_estimators: 4, ...params });
+    const one = await trainGbdt(data, p, { threads: 1, classWeights });
+    const two = await trainGbdt(data, p, { threads: 2, classWeights });
+    assert.equal(xgboostJsonText(two), xgboostJsonText(one), String(params.objective));
+  }
+});
+
 test('the second thread really builds histograms when asked, and none when not', async () => {
   const data = table(40_000, 9);
   const before = HistThreads.posted;

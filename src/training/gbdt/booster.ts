@@ -12,7 +12,8 @@ import { binMatrix, computeCuts } from './binning.js';
 import { MAXIMIZED, baseMargin, computeGradients, evalMetric, transformMargins } from './objectives.js';
 import type { EvalMetric, GbdtParams } from './params.js';
 import { TreeGrower, addTreeBinned, type Tree } from './tree.js';
-import { defaultThreads, HistThreads } from './hist-threads.js';
+import { defaultThreads, HistThreads, type GradientArrays } from './hist-threads.js';
+import { sharedArray } from '../../core/shared-array.js';
 
 export interface GbdtModel {
   params: GbdtParams;
@@ -137,13 +138,23 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
   const grower = new TreeGrower(trainBins, cuts, params);
   const rand = mulberry32(params.seed);
   const base = baseMargin(params.objective, params.base_score);
-  const margins = new Float64Array(n * k).fill(base);
+  // With a helper and one output group, each row's gradient depends on that row alone, so the
+  // helper computes the second half of the rows (multi-class gradients are laid out by group).
+  const split = spawned !== undefined && k === 1;
+  const shared = (from: Float64Array) => {
+    const out = sharedArray(Float64Array, from.length);
+    out.set(from);
+    return out;
+  };
+  const margins = split ? sharedArray(Float64Array, n).fill(base) : new Float64Array(n * k).fill(base);
   const validMargins = valid ? new Float64Array(valid.rows * k).fill(base) : undefined;
-  const weights = rowWeights(data, options.classWeights);
-  const grad = new Float64Array(n * k);
-  const hess = new Float64Array(n * k);
+  const weights = split ? shared(rowWeights(data, options.classWeights)) : rowWeights(data, options.classWeights);
+  const labels = split ? shared(data.labels) : data.labels;
+  const grad = split ? sharedArray(Float64Array, n) : new Float64Array(n * k);
+  const hess = split ? sharedArray(Float64Array, n) : new Float64Array(n * k);
+  const gradients: GradientArrays | undefined = split ? { params, margins, labels, weights, grad, hess } : undefined;
   const rowBuffer = grower.node[0].rows;
-  const threads = spawned ? await HistThreads.start(grower.node, grower.stride, cuts.offsets, spawned) : undefined;
+  const threads = spawned ? await HistThreads.start(grower.node, grower.stride, cuts.offsets, spawned, gradients) : undefined;
   if (threads) grower.useThreads(threads);
   try {
     const model: GbdtModel = { params, featureNames: data.featureNames, numFeature: data.numFeature, ...(data.categorical?.some((c) => c) ? { categorical: data.categorical } : {}), numGroups: k, trees: [], treeGroup: [], curve: { train: {}, ...(valid ? { validation: {} } : {}) } };
@@ -154,7 +165,12 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
     let best = maximize ? -Infinity : Infinity;
     let bestRound = -1;
     for (let round = 0; round < params.n_estimators; round++) {
-      computeGradients(params.objective, params, margins, data.labels, weights, k, grad, hess);
+      if (threads && gradients) {
+        const mid = n >>> 1;
+        threads.postGradients(mid, n);
+        computeGradients(params.objective, params, margins.subarray(0, mid), labels.subarray(0, mid), weights.subarray(0, mid), 1, grad.subarray(0, mid), hess.subarray(0, mid));
+        threads.wait();
+      } else computeGradients(params.objective, params, margins, labels, weights, k, grad, hess);
       for (let g = 0; g < k; g++) {
         const rows = sampleRows(n, params.subsample, rand, rowBuffer);
         const features = sampleFeatures(data.numFeature, params.colsample_bytree, rand);

@@ -15,6 +15,7 @@ import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } f
 import { sharedArray } from '../../core/shared-array.js';
 import { spawnModuleWorker } from '../../core/workers.js';
 import type { NodeRows } from './histogram.js';
+import type { GbdtParams } from './params.js';
 
 /**
  * Slots of the control array: job number (-1 ends the thread), row range, feature count (0 for
@@ -37,6 +38,18 @@ export const CATEGORICAL = 11;
 export const LEFT_AT = 12;
 export const RIGHT_AT = 13;
 export const COPY = 14;
+/** COUNT of a gradient job (a histogram job has features, a partition 0). */
+export const GRADIENTS = -1;
+
+/** One output group's gradient inputs and outputs, row by row, in shared memory. */
+export interface GradientArrays {
+  params: GbdtParams;
+  margins: Float64Array;
+  labels: Float64Array;
+  weights: Float64Array;
+  grad: Float64Array;
+  hess: Float64Array;
+}
 
 export interface HistWorkerData {
   control: Int32Array;
@@ -50,6 +63,8 @@ export interface HistWorkerData {
   offsets: Uint32Array;
   /** Where the thread sends a failed job's error. */
   errors: MessagePort;
+  /** Present when the helper computes part of each round's gradients (one output group). */
+  gradients?: GradientArrays;
 }
 
 /** Cells (rows × features) a fit needs before a helper thread pays for its start. */
@@ -96,7 +111,7 @@ export class HistThreads {
    * Starts the helper (`worker`, from spawn, which this terminates if the start fails) over the
    * node-ordered rows of the fit, whose arrays must be shared.
    */
-  static async start(node: NodeRows[], stride: number, offsets: Uint32Array, worker = HistThreads.spawn()): Promise<HistThreads> {
+  static async start(node: NodeRows[], stride: number, offsets: Uint32Array, worker = HistThreads.spawn(), gradients?: GradientArrays): Promise<HistThreads> {
     const numFeature = offsets.length - 1;
     const { port1, port2 } = new MessageChannel();
     const data: HistWorkerData = {
@@ -109,6 +124,7 @@ export class HistThreads {
       features: sharedArray(Int32Array, numFeature),
       offsets,
       errors: port2,
+      ...(gradients ? { gradients } : {}),
     };
     data.control[ALIVE] = 1;
     const settled = new AbortController();
@@ -159,6 +175,11 @@ export class HistThreads {
     control[EDGE] = edge;
     control[CATEGORICAL] = rightBins ? 1 : 0;
     this.postJob(copy, begin, end, 0);
+  }
+
+  /** Starts the helper computing the gradients of rows [begin, end) into the arrays given to start. */
+  postGradients(begin: number, end: number): void {
+    this.postJob(0, begin, end, GRADIENTS);
   }
 
   private postJob(copy: number, begin: number, end: number, count: number): void {

@@ -7,9 +7,10 @@
 import { parentPort } from 'node:worker_threads';
 import type { HistWorkerData } from './hist-threads.js';
 import { addRowsToHist, partitionRows } from './histogram.js';
-import { JOB, BEGIN, END, COUNT, DONE, FAILED, ALIVE, WORDS, FEATURE, BIN, EDGE, CATEGORICAL, LEFT_AT, RIGHT_AT, COPY } from './hist-threads.js';
+import { computeGradients } from './objectives.js';
+import { JOB, BEGIN, END, COUNT, DONE, FAILED, ALIVE, WORDS, FEATURE, BIN, EDGE, CATEGORICAL, LEFT_AT, RIGHT_AT, COPY, GRADIENTS } from './hist-threads.js';
 
-const { control, node, stride, side, rightBins, features, offsets, errors } = await new Promise<HistWorkerData>((resolve) => parentPort!.once('message', resolve));
+const { control, node, stride, side, rightBins, features, offsets, errors, gradients } = await new Promise<HistWorkerData>((resolve) => parentPort!.once('message', resolve));
 // The fitting thread blocks (synchronously) on this thread's jobs: however the thread ends, even
 // by an exception outside a job, it must be woken to see it, not hang.
 process.on('exit', () => {
@@ -28,13 +29,20 @@ function partition(copy: number, begin: number, end: number): void {
   partitionRows(node[copy], node[copy ^ 1], stride, control[WORDS], begin, end, control[LEFT_AT], control[RIGHT_AT], control[FEATURE], control[BIN], control[EDGE], categories);
 }
 
+function gradientsOf(begin: number, end: number): void {
+  if (!gradients) throw new Error('a gradient job reached a thread started without gradient arrays');
+  const { params, margins, labels, weights, grad, hess } = gradients;
+  computeGradients(params.objective, params, margins.subarray(begin, end), labels.subarray(begin, end), weights.subarray(begin, end), 1, grad.subarray(begin, end), hess.subarray(begin, end));
+}
+
 let seen = 0;
 for (;;) {
   Atomics.wait(control, JOB, seen);
   seen = Atomics.load(control, JOB);
   if (seen < 0) break;
   try {
-    if (control[COUNT] === 0) partition(control[COPY], control[BEGIN], control[END]);
+    if (control[COUNT] === GRADIENTS) gradientsOf(control[BEGIN], control[END]);
+    else if (control[COUNT] === 0) partition(control[COPY], control[BEGIN], control[END]);
     else build(control[COPY], control[BEGIN], control[END], control[COUNT]);
   } catch (err) {
     // Read synchronously (receiveMessageOnPort) by the blocked fitting thread, which throws it.
