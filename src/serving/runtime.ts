@@ -50,7 +50,13 @@ export class LoadedVersion {
    */
   predict(batch: Batch): Promise<Batch> {
     this.inFlight++;
-    return this.batcher.submit(batch, this.release);
+    try {
+      return this.batcher.submit(batch, this.release);
+    } catch (err) {
+      // A throw before the batcher took the request would leave it counted, and `drained` waiting.
+      this.release();
+      return Promise.reject(err);
+    }
   }
 
   private readonly release = (): void => {
