@@ -28,7 +28,8 @@ test('the quickstart story leaves datasets, features, a study, versions 1–3, r
   assert.match(run.stdout, new RegExp(`to browse it: npx modelport server --data ${data}`));
   assert.doesNotMatch(run.stdout, /API docs: http/, 'no URL of the server it stopped');
 
-  const server = await startServer(loadConfig({ data, port: 0, logLevel: 'silent' }, {}), { logger: false });
+  // Every deployment loaded before the first request: the checks below read what each variant serves.
+  const server = await startServer(loadConfig({ data, port: 0, logLevel: 'silent' }, {}), { logger: false, loadBeforeListen: true });
   const client = new ModelportClient(server.url);
   try {
     const datasets = new DatasetsClient(client, { url: server.url });
