@@ -101,6 +101,8 @@ describe('deployments', () => {
     await register(registry, 'm', LOGREG, ['model.onnx']);
     const auto = await serving.create({ name: 'auto', model: 'm', version: 1 });
     assert.equal(auto.status.variants[0].engine, 'js');
+    // A one-row call in JavaScript costs microseconds: 'auto' keeps it on the event loop.
+    assert.equal(auto.status.variants[0].runsOn, 'event-loop');
     const forced = await serving.create({ name: 'forced', model: 'm', version: 1, config: { onnxEngine: 'onnxruntime', executor: 'event-loop' } });
     assert.equal(forced.status.variants[0].engine, 'onnxruntime');
     assert.equal(forced.onnxEngine, 'onnxruntime');
