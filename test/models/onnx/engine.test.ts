@@ -99,6 +99,25 @@ describe('onnx engine choice', () => {
     });
   });
 
+  test('every element-wise activation agrees with onnxruntime (its approximations included) and runs in JavaScript', async () => {
+    for (const op of ['Relu', 'Sigmoid', 'Tanh', 'Exp', 'Log', 'Sqrt', 'Abs', 'Neg']) {
+      const path = writeModel(`activation_${op}`, {
+        inputs: [{ name: 'x', dtype: 'float32', dims: ['N', 4] }],
+        outputs: [{ name: 'y', dtype: 'float32', dims: ['N', 2] }],
+        initializers: [{ name: 'w', dtype: 'float32', dims: [4, 2], values: [0.5, -0.25, 0.1, 0.3, -0.7, 0.2, 0.05, -0.01] }],
+        nodes: [
+          { op: 'Gemm', inputs: ['x', 'w'], outputs: ['h'] },
+          { op, inputs: ['h'], outputs: ['y'] },
+        ],
+      });
+      await both(path, async (auto, ort) => {
+        assert.equal(auto.metadata.engine, 'js', `${op}: ${auto.metadata.engineReason}`);
+        const batch = Batch.from({ x: { dtype: 'float32', shape: [4], data: Float32Array.from({ length: 40 }, (_, i) => Math.sin(i) * 3) } });
+        assertSame(await auto.predict(batch), await ort.predict(batch), 1e-6);
+      });
+    }
+  });
+
   test('a graph with an operator the evaluator lacks stays on onnxruntime, and says why', async () => {
     const path = writeModel('reduce', {
       inputs: [{ name: 'x', dtype: 'float32', dims: ['N', 3] }],
