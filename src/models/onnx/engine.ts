@@ -11,9 +11,9 @@ import { compileDenseGraph, type DenseGraph, type DensePort } from './dense-grap
 import { readGraph, Unsupported } from './graph.js';
 
 /** onnxruntime's least one-row call for these graphs, in the units of DenseGraph.nanosPerRow. */
-export const ORT_CALL_NANOS = 16_000;
+const ORT_CALL_NANOS = 16_000;
 /** Float outputs must agree within this, absolute plus relative. */
-export const PROBE_TOLERANCE = 1e-5;
+const PROBE_TOLERANCE = 1e-5;
 const PROBE_ROWS = 64;
 
 export type EngineChoice = { engine: 'js'; graph: DenseGraph; maxRows: number } | { engine: 'onnxruntime'; reason: string };
