@@ -22,6 +22,8 @@ export interface Predictor {
   readonly concurrentCalls?: number;
 }
 
+export type OnnxEngine = 'auto' | 'onnxruntime';
+
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
 export interface LoadOptions extends ConformOptions {
@@ -41,6 +43,12 @@ export interface LoadOptions extends ConformOptions {
   graphOptimizationLevel?: GraphOptimizationLevel;
   /** onnxruntime execution mode; default 'sequential'. */
   executionMode?: 'sequential' | 'parallel';
+  /**
+   * ONNX: 'auto' (default) evaluates a small dense graph in JavaScript when every operator is
+   * one modelport implements and a probe batch agrees with onnxruntime; 'onnxruntime' always
+   * runs onnxruntime.
+   */
+  onnxEngine?: OnnxEngine;
   /** XGBoost: use the trees up to the stored best_iteration (default true), as XGBoost's sklearn API does. */
   useBestIteration?: boolean;
   /** XGBoost: boosting rounds [begin, end) to use, like predict(iteration_range=...); overrides best_iteration. */

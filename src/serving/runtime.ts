@@ -92,15 +92,15 @@ export async function loadVersion(resolved: ResolvedModel, config: DeploymentCon
     predictor = await loadModel(path, { flavor, threads: os.availableParallelism(), parallelMinRows: 1 });
     runsOn = 'tree-pool';
   } else if (config.executor === 'event-loop') {
-    predictor = await loadModel(path, { flavor, threads: config.threads });
+    predictor = await loadModel(path, { flavor, threads: config.threads, onnxEngine: config.onnxEngine });
     runsOn = 'event-loop';
   } else {
-    const inWorker = await loadInWorker(path, { flavor, threads: config.threads });
+    const inWorker = await loadInWorker(path, { flavor, threads: config.threads, onnxEngine: config.onnxEngine });
     predictor = inWorker;
     // 'auto': a model whose one-row call costs less than handing it to a thread runs on the
     // event loop (measured in bench/serving); the copy in the worker is then dropped.
     if (config.executor === 'auto' && inWorker.singleRowMicros !== undefined && inWorker.singleRowMicros < AUTO_LOOP_MICROS) {
-      predictor = await loadModel(path, { flavor, threads: config.threads });
+      predictor = await loadModel(path, { flavor, threads: config.threads, onnxEngine: config.onnxEngine });
       runsOn = 'event-loop';
       // Off the swap's path: the thread unloads (and becomes the spare) while the version warms.
       void inWorker.close();

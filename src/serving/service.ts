@@ -136,6 +136,7 @@ class VariantRuntime {
       servingSinceMs: this.current ? this.servingSinceMs : undefined,
       loadMs: this.current ? this.loadMs : undefined,
       runsOn: this.current?.runsOn,
+      engine: this.current?.predictor.metadata.engine as string | undefined,
       loadingVersion: this.loadingVersion,
       state,
       message: this.failure,
@@ -175,6 +176,7 @@ function configOf(spec: DeploymentConfig): DeploymentConfig {
     routing: spec.routing ?? DEFAULT_CONFIG.routing,
     threads: spec.threads,
     executor: spec.executor ?? DEFAULT_CONFIG.executor,
+    ...(spec.onnxEngine ? { onnxEngine: spec.onnxEngine } : {}),
     ...(spec.stream ? { stream: spec.stream } : {}),
   };
 }
@@ -189,6 +191,8 @@ export function mergeConfig(base: DeploymentConfig, patch: DeploymentConfigPatch
     threads: patch.threads ?? base.threads,
     executor: patch.executor ?? base.executor,
   };
+  const onnxEngine = patch.onnxEngine ?? base.onnxEngine;
+  if (onnxEngine) out.onnxEngine = onnxEngine;
   const stream = patch.stream === null ? undefined : (patch.stream ?? base.stream);
   if (stream) out.stream = checkStreamConfig(stream);
   const int = (v: number, field: string, min: number, max: number) => {
@@ -203,6 +207,7 @@ export function mergeConfig(base: DeploymentConfig, patch: DeploymentConfigPatch
   int(out.cache.ttlMs, 'cache.ttl_ms', 0, 365 * 86_400_000);
   int(out.threads, 'threads', 1, 256);
   if (!['auto', 'worker', 'event-loop'].includes(out.executor)) throw invalidArgument(`executor: "${out.executor}" must be auto, worker or event-loop`);
+  if (onnxEngine && !['auto', 'onnxruntime'].includes(onnxEngine)) throw invalidArgument(`onnx_engine: "${onnxEngine}" must be auto or onnxruntime`);
   if (!(out.rateLimit.requestsPerSecond > 0)) throw invalidArgument(`rate_limit.requests_per_second: ${out.rateLimit.requestsPerSecond} must be positive`);
   int(out.rateLimit.burst, 'rate_limit.burst', 1, 1_000_000);
   if (out.rateLimit.key !== 'token' && out.rateLimit.key !== 'address') throw invalidArgument(`rate_limit.key: "${out.rateLimit.key}" must be "token" or "address"`);

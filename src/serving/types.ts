@@ -5,6 +5,7 @@
  * variant gets copies of requests off the request path.
  */
 import type { Batch } from '../models/index.js';
+import type { OnnxEngine } from '../models/predictor.js';
 
 export interface VariantSpec {
   /** Unique within the deployment; "primary" when not given. */
@@ -92,6 +93,11 @@ export interface DeploymentConfig {
    * Tree models always use their own worker pool.
    */
   executor: Executor;
+  /**
+   * ONNX models: 'auto' (the default) runs small dense graphs in JavaScript when they agree with
+   * onnxruntime (models/onnx/engine.ts), 'onnxruntime' always runs onnxruntime.
+   */
+  onnxEngine?: OnnxEngine;
   /** A Redis stream the servers score into another while the deployment exists (stream/supervisor.ts). */
   stream?: StreamConfig;
 }
@@ -137,6 +143,8 @@ export interface VariantStatus {
   servingVersion?: number;
   /** Where the serving version computes: a worker thread, the event loop, the tree worker pool. */
   runsOn?: 'worker' | 'event-loop' | 'tree-pool';
+  /** An ONNX serving version's engine: 'js' (small batches in JavaScript) or 'onnxruntime'. */
+  engine?: string;
   /** When the serving version began to answer here (ms since the epoch). */
   servingSinceMs?: number;
   /** How long this replica took to resolve, fetch, load and warm the serving version once it acted on the change (ms). */
@@ -215,6 +223,7 @@ export interface DeploymentConfigPatch {
   routing?: Partial<RoutingConfig>;
   threads?: number;
   executor?: Executor;
+  onnxEngine?: OnnxEngine;
   /** null removes the consumer. */
   stream?: StreamConfig | null;
 }

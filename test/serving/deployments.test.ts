@@ -90,8 +90,30 @@ describe('deployments', () => {
     await assert.rejects(serving.create({ model: 'nope', version: 1 }), /nope/);
     await assert.rejects(serving.create({ name: 'bad name!', model: 'm', version: 1 }), /name: "bad name!"/);
     await assert.rejects(serving.create({ model: 'm', version: 1, config: { batching: { maxBatchSize: 0 } } }), /batching.max_batch_size: 0/);
+    await assert.rejects(serving.create({ model: 'm', version: 1, config: { onnxEngine: 'fast' as 'auto' } }), /onnx_engine: "fast" must be auto or onnxruntime/);
     await serving.create({ model: 'm', version: 1 });
     await assert.rejects(serving.create({ model: 'm', version: 1 }), /already exists/);
+  });
+
+  test('an ONNX deployment reports its engine; onnxEngine "onnxruntime" keeps onnxruntime, and survives an update', async () => {
+    const p = await platform();
+    const { registry, serving } = p.services;
+    await register(registry, 'm', LOGREG, ['model.onnx']);
+    const auto = await serving.create({ name: 'auto', model: 'm', version: 1 });
+    assert.equal(auto.status.variants[0].engine, 'js');
+    // A one-row call in JavaScript costs microseconds: 'auto' keeps it on the event loop.
+    assert.equal(auto.status.variants[0].runsOn, 'event-loop');
+    const forced = await serving.create({ name: 'forced', model: 'm', version: 1, config: { onnxEngine: 'onnxruntime', executor: 'event-loop' } });
+    assert.equal(forced.status.variants[0].engine, 'onnxruntime');
+    assert.equal(forced.onnxEngine, 'onnxruntime');
+    const rows = await breastCancerRows();
+    const batch = Batch.from({ input: { dtype: 'float32', shape: [30], data: Float32Array.from(rows.slice(0, 3).flat()) } });
+    const { output: a } = await serving.predict(await serving.target('auto'), batch);
+    const { output: b } = await serving.predict(await serving.target('forced'), batch);
+    assert.deepEqual(Array.from(a.column('label').data as BigInt64Array), Array.from(b.column('label').data as BigInt64Array));
+    const updated = await serving.update('forced', { config: { threads: 2 } });
+    assert.equal(updated.onnxEngine, 'onnxruntime');
+    assert.equal(updated.status.variants[0].engine, 'onnxruntime');
   });
 
   test('a replica picks up deployments made on another', async () => {

@@ -20,6 +20,8 @@ import { failedPrecondition, invalidArgument } from '../../core/errors.js';
 import { Batch, isDType, type Column, type ColumnData, type DType } from '../batch.js';
 import type { Flavor, LoadOptions, Predictor } from '../predictor.js';
 import { castData, conform, type Signature, type TensorSpec } from '../signature.js';
+import type { DenseGraph } from './dense-graph.js';
+import { chooseEngine } from './engine.js';
 import { stripZipMap, type ZipMapInfo } from './zipmap.js';
 
 interface Port extends TensorSpec {
@@ -52,6 +54,11 @@ function sessionOptions(options: LoadOptions): OrtTypes.InferenceSession.Session
 class OnnxPredictor implements Predictor {
   readonly flavor = 'onnx';
   private closed = false;
+  /** The JavaScript evaluator and the batches it takes (see engine.ts); larger ones go to the session. */
+  private graph: DenseGraph | undefined;
+  private graphMaxRows = 0;
+  /** The graph's input arrays of the current call, kept from call to call. */
+  private readonly inputData: Float32Array[];
 
   constructor(
     private readonly session: OrtTypes.InferenceSession,
@@ -60,7 +67,15 @@ class OnnxPredictor implements Predictor {
     readonly signature: Signature,
     readonly metadata: Record<string, unknown>,
     private readonly options: LoadOptions,
-  ) {}
+  ) {
+    this.inputData = inputs.map(() => new Float32Array(0));
+  }
+
+  /** Evaluates batches of up to `maxRows` rows with `graph` from now on. */
+  useGraph(graph: DenseGraph, maxRows: number): void {
+    this.graph = graph;
+    this.graphMaxRows = maxRows;
+  }
 
   async predict(batch: Batch): Promise<Batch> {
     if (this.closed) throw failedPrecondition('predictor is closed');
@@ -89,6 +104,15 @@ class OnnxPredictor implements Predictor {
   }
 
   private async run(batch: Batch): Promise<Batch> {
+    if (this.graph && batch.rows <= this.graphMaxRows) {
+      for (let i = 0; i < this.inputs.length; i++) this.inputData[i] = batch.column(this.inputs[i].name).data as Float32Array;
+      return Batch.from(this.graph.run(this.inputData, batch.rows), batch.rows);
+    }
+    return this.runSession(batch);
+  }
+
+  /** Runs `batch` through onnxruntime. */
+  async runSession(batch: Batch): Promise<Batch> {
     const feeds: Record<string, OrtTypes.Tensor> = {};
     for (const p of this.inputs) {
       const col = batch.column(p.name);
@@ -125,9 +149,11 @@ export async function loadOnnx(path: string, options: LoadOptions): Promise<Pred
   const bytes = await readFile(path);
   let session: OrtTypes.InferenceSession;
   let zipmaps: ZipMapInfo[];
+  let model: Uint8Array;
   try {
     const stripped = stripZipMap(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     zipmaps = stripped.zipmaps;
+    model = stripped.model;
     // From the path when unchanged, so that tensors stored in external data files resolve.
     session = zipmaps.length === 0
       ? await ort.InferenceSession.create(path, sessionOptions(options))
@@ -143,7 +169,19 @@ export async function loadOnnx(path: string, options: LoadOptions): Promise<Pred
   if (zipmaps.length > 0) {
     metadata.classLabels = Object.fromEntries(zipmaps.map((z) => [z.output, z.labels.map(String)]));
   }
-  return new OnnxPredictor(session, inputs, outputs, signature, metadata, options);
+  const predictor = new OnnxPredictor(session, inputs, outputs, signature, metadata, options);
+  // A graph with a fixed batch size is run in slices of it; only onnxruntime is worth that.
+  const choice = inputs.some((p) => p.fixedBatch)
+    ? { engine: 'onnxruntime' as const, reason: 'the graph has a fixed batch size' }
+    : await chooseEngine(options.onnxEngine, model, inputs, outputs, (b) => predictor.runSession(b));
+  metadata.engine = choice.engine;
+  if (choice.engine === 'js') {
+    predictor.useGraph(choice.graph, choice.maxRows);
+    metadata.jsMaxRows = choice.maxRows;
+  } else {
+    metadata.engineReason = choice.reason;
+  }
+  return predictor;
 }
 
 export const onnxFlavor: Flavor = { name: 'onnx', load: loadOnnx };
