@@ -51,6 +51,23 @@ describe('batch jobs', () => {
     assert.match(csvOutputs[0].toString().split('\n')[8], /^"c, ""7""",7,/);
   });
 
+  test('rows read side by side for the model (its rowMajorInput) or a column per feature give the same bytes, missing values included', async () => {
+    assert.equal(scorer.rowMajorInput?.name, 'features');
+    const [header, ...rows] = readFileSync(inputs.csv, 'utf8').trim().split('\n');
+    // Every 7th row loses a feature: NULL is read as NaN either way.
+    const input = join(dir, 'gaps.csv');
+    writeFileSync(input, `${[header, ...rows.map((r, i) => (i % 7 === 0 ? r.replace(/,[^,]*$/, ',') : r))].join('\n')}\n`);
+    const columnwise: Scorer = { identity: scorer.identity, signature: scorer.signature, score: (b) => scorer.score(b) };
+    const outputs: string[] = [];
+    for (const [name, s] of [['rows', scorer], ['columns', columnwise]] as const) {
+      const output = join(dir, `gaps-${name}.csv`);
+      await runBatchJob({ deployment: 'cancer', input, output, keep: ['id', 'customer'], chunkRows: 30 }, s);
+      outputs.push(readFileSync(output, 'utf8'));
+    }
+    assert.equal(outputs[0], outputs[1]);
+    assert.equal(outputs[0].split('\n').length, 116);
+  });
+
   test('kept text is copied as read: long and non-ASCII values, a missing value, one needing quotes', async () => {
     const [header, ...rows] = readFileSync(join(XGB, 'input.csv'), 'utf8').trim().split('\n');
     // DuckDB keeps a value of up to 12 bytes inside its vector and a longer one behind a pointer.
