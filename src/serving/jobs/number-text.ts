@@ -168,14 +168,17 @@ function shortestDigits(x: number): number | undefined {
   return k + 1;
 }
 
+/** 10^i as bigints for the exact comparison, |p + 9| of a float32 being at most 64. */
+const POW10N = Array.from({ length: P_MAX + 10 }, (_, i) => 10n ** BigInt(i));
+
 /** The sign of m × 2^e × 10^p - (h × 10^9 + twice / 2), in exact integers. */
 function compareToMidpoint(m: number, e: number, p: number, h: number, twice: number): number {
   let left = BigInt(m) * 2n;
   let right = BigInt(h) * 2_000_000_000n + BigInt(twice);
   if (e >= 0) left <<= BigInt(e);
   else right <<= BigInt(-e);
-  if (p >= 0) left *= 10n ** BigInt(p);
-  else right *= 10n ** BigInt(-p);
+  if (p >= 0) left *= POW10N[p];
+  else right *= POW10N[-p];
   return left < right ? -1 : left > right ? 1 : 0;
 }
 
