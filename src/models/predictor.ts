@@ -3,7 +3,7 @@
  * input Batch into an output Batch. Predictors are safe to call concurrently.
  */
 import type { Batch } from './batch.js';
-import type { ConformOptions, Signature } from './signature.js';
+import type { ConformOptions, Signature, TensorSpec } from './signature.js';
 
 export interface Predictor {
   /** The flavor that loaded the model: 'onnx', 'xgboost', 'js', ... */
@@ -13,6 +13,13 @@ export interface Predictor {
   readonly metadata: Readonly<Record<string, unknown>>;
   /** Checks `batch` against the signature (InvalidArgument naming the column) and predicts. */
   predict(batch: Batch): Promise<Batch>;
+  /**
+   * A column predict() also takes in place of all the signature's inputs (float32 scalars): each
+   * row's inputs side by side, in signature order, as a row-major matrix. A caller that holds rows
+   * so (a batch job reading a file) then hands them over whole instead of split into columns that
+   * the model would interleave again.
+   */
+  readonly rowMajorInput?: TensorSpec;
   /** Frees native sessions and worker threads; predict must not be called afterwards. */
   close(): Promise<void>;
   /**

@@ -96,6 +96,29 @@ describe('xgboost flavor: breast cancer fixture (XGBoost 1.7.4)', () => {
     });
   });
 
+  test('rowMajorInput: rows side by side give exactly the margins of the feature columns, inline and on the workers', async () => {
+    const csv = readCsv('xgb_breast_cancer', 'input_missing.csv');
+    const columns = csv.names.map((_, j) => Float64Array.from({ length: 114 * 20 }, (_, r) => csv.matrix[(r % 114) * csv.names.length + j]));
+    const rows = new Float32Array(114 * 20 * csv.names.length);
+    columns.forEach((col, j) => col.forEach((v, r) => (rows[r * csv.names.length + j] = v)));
+    for (const threads of [0, 2]) {
+      await withPredictor(fixture('xgb_breast_cancer', 'model.json'), { threads, parallelMinRows: 100 }, async (p) => {
+        const spec = p.rowMajorInput!;
+        assert.deepEqual(spec, { name: 'features', dtype: 'float32', shape: [30] });
+        const byRows = await p.predict(Batch.from([[spec.name, { dtype: 'float32', shape: spec.shape, data: rows }]]));
+        const byColumns = await p.predict(columnsBatch(csv.names, columns));
+        assert.deepEqual(byRows.column('margin').data, byColumns.column('margin').data);
+        assert.deepEqual(byRows.column('prediction').data, byColumns.column('prediction').data);
+      });
+    }
+    // A feature named like the matrix column leaves the name to another.
+    const model = parseXgboost(readFileSync(fixture('xgb_breast_cancer', 'model.json')));
+    model.featureNames = ['features', '_features', ...model.featureNames!.slice(2)];
+    const renamed = xgboostPredictor(model, { threads: 0 });
+    assert.equal(renamed.rowMajorInput?.name, '__features');
+    await renamed.close();
+  });
+
   test('JSON records with null for missing values, through toBatch and the signature', async () => {
     const csv = readCsv('xgb_breast_cancer', 'input_missing.csv');
     const records = Array.from({ length: csv.rows }, (_, r) =>

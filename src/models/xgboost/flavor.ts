@@ -78,6 +78,8 @@ class XgboostPredictor implements Predictor {
   private readonly parallelMinRows: number;
   private readonly buffers = new SharedBuffers();
   private closed = false;
+  /** matrix() takes a lone vector column not named as a feature as the rows themselves. */
+  readonly rowMajorInput: TensorSpec;
 
   constructor(
     readonly forest: Forest,
@@ -87,6 +89,9 @@ class XgboostPredictor implements Predictor {
     private readonly options: LoadOptions,
   ) {
     this.featureNames = signature.inputs.map((s) => s.name);
+    let name = 'features';
+    while (this.featureNames.includes(name)) name = `_${name}`;
+    this.rowMajorInput = { name, dtype: 'float32', shape: [forest.numFeature] };
     const threads = options.threads ?? os.availableParallelism();
     this.pool = threads > 0 ? new TreePool(forest, threads) : undefined;
     const stepsPerRow = forest.depth.reduce((a, d) => a + d, 0);

@@ -2,8 +2,8 @@
  * One process-wide set of worker threads that evaluate tree ensembles in parallel, shared by
  * every loaded model (a server may hold hundreds; each getting its own threads would not pay).
  * Forests, input matrices and output margins all live in SharedArrayBuffers: a worker is
- * handed a forest once, and a call sends each worker one message. Workers start on first use
- * and do not keep the process alive while idle.
+ * handed a forest once, and a call sends each worker one message. Workers start together on
+ * first use and do not keep the process alive while idle.
  */
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
@@ -53,8 +53,13 @@ class WorkerSet {
     else this.freeCounters.push(counter);
   }
 
+  /**
+   * Every worker starts on first use: each takes tens of milliseconds to boot, and started one by
+   * one as calls reach them, the first large batch after a model's warm-up (a batch job's first
+   * chunk) waited for the next one to boot.
+   */
   private slot(i: number): Slot {
-    while (this.slots.length <= i) this.slots.push(this.start());
+    while (this.slots.length < Math.max(this.size, i + 1)) this.slots.push(this.start());
     return this.slots[i];
   }
 

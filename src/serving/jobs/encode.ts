@@ -5,6 +5,7 @@
  */
 import { csvCell } from '../../data/csv.js';
 import { fromFloat16Bits, rowSize, type Batch, type DType, type NumericArray } from '../../models/index.js';
+import { writeFloat32 } from './number-text.js';
 import type { KeptColumn } from './plan.js';
 
 export type OutputFormat = 'csv' | 'jsonl' | 'parquet';
@@ -98,6 +99,12 @@ function csvPredictionWriters(out: Batch): CsvWriter[] {
           const v = cell(r);
           if (v !== null) sink.ascii(v);
         });
+      } else if (col.dtype === 'float32') {
+        const data = col.data as Float32Array;
+        writers.push((r, sink) => {
+          const v = data[r * size + j];
+          if (Number.isFinite(v)) sink.float32(v);
+        });
       } else {
         const data = col.data as NumericArray;
         writers.push((r, sink) => {
@@ -109,6 +116,9 @@ function csvPredictionWriters(out: Batch): CsvWriter[] {
   }
   return writers;
 }
+
+/** The longest float32 text: "-1.1754942106924411e-38". */
+const FLOAT32_TEXT_BYTES = 24;
 
 const NOT_JSON_NUMBER = /^(nan|-?inf(inity)?)$/i;
 
@@ -154,6 +164,12 @@ export class ChunkBytes {
     let n = this.length;
     for (let i = 0; i < len; i++) buf[n++] = s.charCodeAt(i);
     this.length = n;
+  }
+
+  /** Appends a finite float32 value's text, as String() writes it. */
+  float32(v: number): void {
+    if (this.length + FLOAT32_TEXT_BYTES > this.buf.length) this.grow(FLOAT32_TEXT_BYTES);
+    this.length = writeFloat32(v, this.buf, this.length);
   }
 
   byte(b: number): void {

@@ -6,6 +6,7 @@
  * only the chunks that were not committed and writes the same bytes as an uninterrupted run.
  */
 import { existsSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { open, rename, rm } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -13,7 +14,7 @@ import duckdb from '@duckdb/node-bindings';
 import { invalidArgument, notFound } from '../../core/errors.js';
 import { collectWhenGrown, collectYoung } from '../../core/gc.js';
 import { checkStreamed, describe, readError, readerSql, sqlIdent, sqlString, tableFormatOf, type TableFormat } from '../../data/read-table.js';
-import type { Batch, Signature } from '../../models/index.js';
+import type { Batch, Signature, TensorSpec } from '../../models/index.js';
 import { inputRows } from '../../data/row-count.js';
 import { ChunkBytes, csvHeader, encodeChunk, KeptText, outputLayout, type OutputColumn, type OutputFormat } from './encode.js';
 import { JobParts, syncDir, workDirOf } from './parts.js';
@@ -24,6 +25,8 @@ export interface Scorer {
   /** Model name, version and content hash; a resume refuses another model. */
   readonly identity: string;
   readonly signature: Signature;
+  /** A column score() also takes in place of every input, rows side by side (Predictor.rowMajorInput). */
+  readonly rowMajorInput?: TensorSpec;
   score(batch: Batch): Promise<Batch>;
 }
 
@@ -68,6 +71,8 @@ export interface BatchJobResult {
   output: string;
   format: OutputFormat;
 }
+
+const require = createRequire(import.meta.url);
 
 export const DEFAULT_CHUNK_ROWS = 10_000;
 /** Chunks scored and written at once: one on each core while the next is read. */
@@ -153,7 +158,12 @@ async function* readChunks(
     if (c instanceof KeptText) c.clear();
     return c;
   };
-  const create = (r: Reading): ChunkColumn => (r === 'float32' ? new Float32Array(chunkRows) : r === 'float64' ? new Float64Array(chunkRows) : r === 'text' ? new KeptText() : []);
+  const create = (r: Reading): ChunkColumn => {
+    if (typeof r === 'object') return r.matrix === 'float32' ? new Float32Array(chunkRows * r.width) : new Float64Array(chunkRows * r.width);
+    return r === 'float32' ? new Float32Array(chunkRows) : r === 'float64' ? new Float64Array(chunkRows) : r === 'text' ? new KeptText() : [];
+  };
+  // Values per row of each column: a matrix's width, else 1.
+  const widths = reading.map((r) => (typeof r === 'object' ? r.width : 1));
   const fresh = (): ChunkColumn[] => spare.pop()?.map(reuse) ?? reading.map(create);
   let index = first;
   let columns = fresh();
@@ -182,17 +192,25 @@ async function* readChunks(
     seen.rows += n;
     let from = Math.min(skip, n);
     skip -= from;
+    // Each number column's doubles, copied out of DuckDB once (a matrix's from its array's child vector).
+    const numbers = reading.map((r, c) => {
+      if (r === 'text' || r === 'values' || from === n) return undefined;
+      const vector = duckdb.data_chunk_get_vector(chunk.chunk, c);
+      const data = duckdb.vector_get_data(typeof r === 'object' ? duckdb.array_vector_get_child(vector) : vector, n * widths[c] * 8);
+      return new Float64Array(data.buffer, data.byteOffset, n * widths[c]);
+    });
     while (from < n) {
       const take = Math.min(chunkRows - rows, n - from);
       for (let c = 0; c < reading.length; c++) {
         const target = columns[c];
+        const doubles = numbers[c];
         if (target instanceof KeptText) copyText(duckdb.data_chunk_get_vector(chunk.chunk, c), n, from, take, target);
-        else if (!Array.isArray(target)) {
-          const data = duckdb.vector_get_data(duckdb.data_chunk_get_vector(chunk.chunk, c), n * 8);
-          target.set(new Float64Array(data.buffer, data.byteOffset + from * 8, take), rows);
+        else if (doubles) {
+          const w = widths[c];
+          (target as Float32Array | Float64Array).set(doubles.subarray(from * w, (from + take) * w), rows * w);
         } else {
           const values = chunk.getColumnValues(c);
-          for (let r = from; r < from + take; r++) target.push(values[r]);
+          for (let r = from; r < from + take; r++) (target as unknown[]).push(values[r]);
         }
       }
       rows += take;
@@ -270,7 +288,9 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
   // used DuckDB). Its default arena per CPU kept what each libuv thread fetching chunks had
   // freed: one arena took ~40 MiB off a 1M-row job's peak and no CPU.
   process.env.DUCKDB_JE_MALLOC_CONF ??= 'narenas:1';
-  const { DuckDBInstance } = await import('@duckdb/node-api');
+  // Required rather than imported: as an ES import, each of the package's CommonJS files was
+  // parsed for its export names first, ~140 ms of a job's CPU.
+  const { DuckDBInstance } = require('@duckdb/node-api') as typeof import('@duckdb/node-api');
   // One DuckDB thread: decoding is a small share of a job's CPU beside the tree workers and the
   // main thread, and each thread holds its own read buffers (~30 MiB at 1M rows).
   const instance = await DuckDBInstance.create(':memory:', { memory_limit: '256MB', threads: '1' });
@@ -283,7 +303,7 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
     } catch (err) {
       throw readError(input, inputFormat, err);
     }
-    const plan = planColumns(file, scorer.signature, spec.keep ?? []);
+    const plan = planColumns(file, scorer.signature, spec.keep ?? [], scorer.rowMajorInput);
     const total = await inputRows(con, from, input, inputFormat).catch((err) => Promise.reject(readError(input, inputFormat, err)));
     if (total === 0) throw invalidArgument(`--input: ${input} has no rows to score`);
     const stat = statSync(input);

@@ -13,6 +13,7 @@ export async function deploymentScorer(serving: ServingService, name: string): P
   return {
     identity: `${version.model} version ${version.version} (sha256 ${version.sha256.slice(0, 12)})`,
     signature: version.signature,
+    rowMajorInput: version.predictor.rowMajorInput,
     score(batch) {
       if (version.retired) {
         throw failedPrecondition(`deployment "${name}" moved off ${version.model} version ${version.version} during the job; the chunks scored so far are kept, delete them to rescore with the new version`);

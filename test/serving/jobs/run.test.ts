@@ -9,7 +9,7 @@ import { deploymentScorer } from '../../../src/serving/jobs/scorer.js';
 import { workDirOf } from '../../../src/serving/jobs/parts.js';
 import { testPlatform } from '../../helpers/platform.js';
 import { tempDir } from '../../helpers/services.js';
-import { register, XGB } from '../helpers.js';
+import { LOGREG, register, XGB } from '../helpers.js';
 import { expectedProbabilities, makeInputs, type Inputs } from './helpers.js';
 
 describe('batch jobs', () => {
@@ -49,6 +49,37 @@ describe('batch jobs', () => {
     }
     assert.ok(csvOutputs.every((b) => b.equals(csvOutputs[0])), 'the same rows give the same bytes whatever the input format');
     assert.match(csvOutputs[0].toString().split('\n')[8], /^"c, ""7""",7,/);
+  });
+
+  test('rows read side by side for the model (its rowMajorInput) or a column per feature give the same bytes, missing values included', async () => {
+    assert.equal(scorer.rowMajorInput?.name, 'features');
+    const [header, ...rows] = readFileSync(inputs.csv, 'utf8').trim().split('\n');
+    // Every 7th row loses a feature: NULL is read as NaN either way.
+    const input = join(dir, 'gaps.csv');
+    writeFileSync(input, `${[header, ...rows.map((r, i) => (i % 7 === 0 ? r.replace(/,[^,]*$/, ',') : r))].join('\n')}\n`);
+    const columnwise: Scorer = { identity: scorer.identity, signature: scorer.signature, score: (b) => scorer.score(b) };
+    const outputs: string[] = [];
+    for (const [name, s] of [['rows', scorer], ['columns', columnwise]] as const) {
+      const output = join(dir, `gaps-${name}.csv`);
+      await runBatchJob({ deployment: 'cancer', input, output, keep: ['id', 'customer'], chunkRows: 30 }, s);
+      outputs.push(readFileSync(output, 'utf8'));
+    }
+    assert.equal(outputs[0], outputs[1]);
+    assert.equal(outputs[0].split('\n').length, 116);
+  });
+
+  test('a model of one vector input (ONNX float32[N, 30]) takes the feature columns, in file order, as its rows', async () => {
+    await register(platform.services.registry, 'logreg', LOGREG, ['model.onnx']);
+    await platform.services.serving.create({ name: 'logreg', model: 'logreg', version: 1 });
+    const onnx = await deploymentScorer(platform.services.serving, 'logreg');
+    const output = join(dir, 'logreg.csv');
+    await runBatchJob({ deployment: 'logreg', input: inputs.parquet, output, keep: ['id', 'customer'], chunkRows: 50 }, onnx);
+    const want = JSON.parse(readFileSync(join(LOGREG, 'expected.json'), 'utf8')) as { label: number[]; probabilities: number[][] };
+    const lines = readFileSync(output, 'utf8').trim().split('\n');
+    assert.equal(lines[0], 'id,customer,label,probabilities_0,probabilities_1');
+    const rows = lines.slice(1).map((l) => l.split(',').slice(-3).map(Number));
+    assert.deepEqual(rows.map((r) => r[0]), want.label);
+    rows.forEach((r, i) => assert.ok(Math.abs(r[2] - want.probabilities[i][1]) < 1e-5, `row ${i}: ${r[2]} vs ${want.probabilities[i][1]}`));
   });
 
   test('kept text is copied as read: long and non-ASCII values, a missing value, one needing quotes', async () => {
