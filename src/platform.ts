@@ -77,7 +77,7 @@ export interface Services {
   ab: AbAnalyzer;
 }
 
-async function createServices(stores: Stores): Promise<Services> {
+async function createServices(stores: Stores, options: PlatformOptions): Promise<Services> {
   const tracking = await TrackingService.create(stores);
   tracking.retention.leader = stores.cluster.leadership('tracking.retention');
   tracking.retention.start();
@@ -87,7 +87,7 @@ async function createServices(stores: Stores): Promise<Services> {
   if (stores.config.artifacts.kind === 's3') ports.artifactSources!.push((await import('./storage/blobs-s3.js')).openS3ObjectReader(stores.config.artifacts));
   const registry = await createRegistryService(stores, ports);
   const pii = piiKey(stores.config);
-  const serving = createServingService(stores, registry, { processMetrics: true, piiKey: pii, pollMs: stores.config.reconcileMs ?? (stores.cluster.bus.kind === 'local' ? 1000 : 5000) });
+  const serving = createServingService(stores, registry, { processMetrics: options.processMetrics ?? true, piiKey: pii, pollMs: stores.config.reconcileMs ?? (stores.cluster.bus.kind === 'local' ? 1000 : 5000) });
   serving.attachCluster(stores.cluster);
   const monitoring = await createMonitoringService(stores, { datasets, piiKey: pii });
   monitoring.leader = stores.cluster.leadership('monitoring.checks');
@@ -152,6 +152,12 @@ async function createServices(stores: Stores): Promise<Services> {
 
 export interface PlatformOptions {
   clock?: Clock;
+  /**
+   * Node process metrics (CPU, memory, GC, event-loop lag) in /metrics; on by default. Their
+   * monitors (a 10 ms event-loop timer, a GC observer) outlive close(): a platform opened only
+   * to migrate the store leaves them off.
+   */
+  processMetrics?: boolean;
 }
 
 /** Every domain's migrations; names sort in the order they must run. */
@@ -176,7 +182,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     opened.push(online);
     const cluster = await openCluster(config, metadata, clock);
     opened.push(cluster);
-    const services = await createServices({ config, clock, metadata, blobs, online, secrets: openSecretBox(config), cluster });
+    const services = await createServices({ config, clock, metadata, blobs, online, secrets: openSecretBox(config), cluster }, options);
     return {
       config,
       clock,

@@ -66,7 +66,9 @@ function mlpOnnx(): Uint8Array {
   });
 }
 
-const start = (p: number): Promise<Server> => startServer(loadConfig({ data: dataDir, port: p, logLevel: 'warn' }, {}), { logger: false });
+// The primary's setup server only deploys: like `modelport server --workers`' primary, it leaves
+// process metrics off, whose monitors would outlive it and keep the primary busy during the runs.
+const start = (p: number, processMetrics = true): Promise<Server> => startServer(loadConfig({ data: dataDir, port: p, logLevel: 'warn' }, {}), { logger: false, processMetrics });
 
 async function deployAll(server: Server): Promise<void> {
   const { registry, serving } = server.platform.services;
@@ -97,7 +99,7 @@ async function listen(announce: (line: string) => void): Promise<void> {
 // Deploy once on a server of its own; then one process, or N cluster workers sharing `port`,
 // serve what the store holds.
 if (cluster.isPrimary) {
-  const setup = await start(0);
+  const setup = await start(0, false);
   await deployAll(setup);
   await setup.close();
 }

@@ -51,7 +51,8 @@ async function serveOne(config: Config): Promise<void> {
  * requests. A worker that dies before it listens (a taken port, say) stops the whole server.
  */
 async function supervise(config: Config, workers: number): Promise<void> {
-  await (await createPlatform({ ...config, logLevel: 'silent' })).close();
+  // This process only hands connections to the workers: it takes no process monitors of its own.
+  await (await createPlatform({ ...config, logLevel: 'silent' }, { processMetrics: false })).close();
   let stopping = false;
   let listening = 0;
   let failed: (() => void) | undefined;

@@ -59,6 +59,13 @@ type Headers = Record<string, string | string[]>;
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => boolean;
 
+/** What this path takes of a request. */
+interface Route {
+  protocol: 'v2' | 'mlflow';
+  name: string;
+  version?: string;
+}
+
 /** A handler that answers V2 inference requests and returns false for every other request. */
 export function fastInference(app: FastifyInstance, options: FastInferOptions): Handler {
   const { serving, bodyLimit } = options;
@@ -116,7 +123,7 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
   };
 
   /** What this path takes of a request: V2 inference, or MLflow scoring of a JSON body; undefined for everything else. */
-  const route = (req: IncomingMessage): { protocol: 'v2' | 'mlflow'; name: string; version?: string } | undefined => {
+  const route = (req: IncomingMessage): Route | undefined => {
     const url = req.url ?? '';
     const v2 = INFER_URL.exec(url);
     if (v2) {
@@ -131,63 +138,78 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
     return { protocol: 'mlflow', name: soleDeployment(serving) };
   };
 
+  /** A body error leaves the rest of the body unread: the connection cannot carry another request. */
+  const refuse = (req: IncomingMessage, res: ServerResponse, id: string, info: ServingInfo, err: unknown, headers: Headers = {}) =>
+    fail(req, res, id, info, err, { ...headers, connection: 'close' });
+
+  /** Reads the body within the limit, then answers the request. */
+  const read = (req: IncomingMessage, res: ServerResponse, id: string, info: ServingInfo, taken: Route, declared: number) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let ended = false;
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > bodyLimit) {
+        stop();
+        refuse(req, res, id, info, new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    // Once the body has ended no data follows, and 'end' fires once: the listeners stay (removing
+    // three cost each request more than its other stream work), and a late error is ignored.
+    const onEnd = (err?: Error) => {
+      if (ended) return;
+      ended = true;
+      if (err) {
+        stop();
+        return refuse(req, res, id, info, Object.assign(err, { statusCode: 400 }));
+      }
+      if (!Number.isNaN(declared) && received !== declared) return refuse(req, res, id, info, new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
+      const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received);
+      void (taken.protocol === 'v2' ? run(req, res, id, info, taken.name, taken.version, raw) : score(req, res, id, info, taken.name, raw));
+    };
+    const stop = () => {
+      ended = true;
+      req.removeListener('data', onData);
+      req.removeListener('end', onEnd);
+      req.removeListener('error', onEnd);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onEnd);
+    // Paused while the access check ran; a data listener alone does not resume an explicitly paused stream.
+    req.resume();
+  };
+
   return (req, res) => {
     if (req.method !== 'POST' || options.isClosing()) return false;
-    let taken: ReturnType<typeof route>;
+    let taken: Route | undefined;
     try {
       taken = route(req);
     } catch {
       return false;
     }
     if (!taken) return false;
-    const { protocol, name, version } = taken;
     const id = options.requestId(req.headers['x-request-id']);
-    const info: ServingInfo = { protocol, deployment: name, version: '', variant: '', started: performance.now() };
-    // A body error leaves the rest of the body unread: the connection cannot carry another request.
-    const refuse = (err: unknown, headers: Headers = {}) => fail(req, res, id, info, err, { ...headers, connection: 'close' });
+    const info: ServingInfo = { protocol: taken.protocol, deployment: taken.name, version: '', variant: '', started: performance.now() };
     const declared = Number(req.headers['content-length']);
     if (declared > bodyLimit) {
-      refuse(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
+      refuse(req, res, id, info, new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
       return true;
     }
-    const read = () => {
-      const chunks: Buffer[] = [];
-      let received = 0;
-      const onData = (chunk: Buffer) => {
-        received += chunk.length;
-        if (received > bodyLimit) {
-          stop();
-          refuse(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
-          return;
-        }
-        chunks.push(chunk);
-      };
-      const onEnd = (err?: Error) => {
-        stop();
-        if (err) return refuse(Object.assign(err, { statusCode: 400 }));
-        if (!Number.isNaN(declared) && received !== declared) return refuse(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
-        const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received);
-        void (protocol === 'v2' ? run(req, res, id, info, name, version, raw) : score(req, res, id, info, name, raw));
-      };
-      const stop = () => {
-        req.removeListener('data', onData);
-        req.removeListener('end', onEnd);
-        req.removeListener('error', onEnd);
-      };
-      req.on('data', onData);
-      req.on('end', onEnd);
-      req.on('error', onEnd);
-      // Paused while the access check ran; a data listener alone does not resume an explicitly paused stream.
-      req.resume();
-    };
-    const allowed = options.authorize?.(req, id, name);
+    const allowed = options.authorize?.(req, id, taken.name);
     if (allowed) {
+      const admitted = taken;
       req.pause();
-      allowed.then((refused) => {
-        if (refused) refuse(refused, refused.code === 'Unauthenticated' ? { 'www-authenticate': WWW_AUTHENTICATE } : {});
-        else read();
-      }, refuse);
-    } else read();
+      allowed.then(
+        (refused) => {
+          if (refused) refuse(req, res, id, info, refused, refused.code === 'Unauthenticated' ? { 'www-authenticate': WWW_AUTHENTICATE } : {});
+          else read(req, res, id, info, admitted, declared);
+        },
+        (err: unknown) => refuse(req, res, id, info, err),
+      );
+    } else read(req, res, id, info, taken, declared);
     return true;
   };
 }

@@ -1,6 +1,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { testServer } from '../helpers/platform.js';
 import type { RunningServer } from '../../src/server/serve.js';
@@ -192,6 +193,37 @@ describe('V2 inference ahead of Fastify answers as the Fastify route does', () =
     } finally {
       await new Promise((r) => open.close(r));
     }
+  });
+
+  test('one keep-alive connection carries request after request; a streamed body over the limit is refused and ends it', async () => {
+    const body = JSON.stringify(v2Row((await breastCancerRows())[2]));
+    const socket = net.connect((fastOnly.address() as AddressInfo).port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    const answers = async (n: number) => {
+      while (received.split('HTTP/1.1 ').length - 1 < n) await new Promise((r) => setTimeout(r, 5));
+    };
+    const request = (id: string) => `POST /v2/models/cancer/infer HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nx-request-id: ${id}\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+    for (let i = 0; i < 3; i++) {
+      socket.write(request(`keep-${i}`));
+      await answers(i + 1);
+    }
+    // Two at once on the same connection (pipelined): answered in order.
+    socket.write(request('keep-3') + request('keep-4'));
+    await answers(5);
+    const statuses = [...received.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+    assert.deepEqual(statuses, [200, 200, 200, 200, 200]);
+    assert.deepEqual([...received.matchAll(/^x-request-id: (\S+)/gim)].map((m) => m[1]), ['keep-0', 'keep-1', 'keep-2', 'keep-3', 'keep-4']);
+    // No content-length: the limit is found while the body streams in.
+    socket.write('POST /v2/models/cancer/infer HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n');
+    const chunk = 'x'.repeat(4096);
+    for (let i = 0; i < 3 && !socket.destroyed; i++) socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+    await closed;
+    assert.equal(received.split('HTTP/1.1 ').length - 1, 6);
+    const last = received.slice(received.lastIndexOf('HTTP/1.1 '));
+    assert.match(last, /^HTTP\/1\.1 413 /);
+    assert.match(last, /^connection: close/im);
   });
 
   test('requests answered by the handler are counted in the request metrics', async () => {

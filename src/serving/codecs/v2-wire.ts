@@ -65,6 +65,454 @@ const NUMBER = new Float64Array(1);
 
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 
+// The reader's position in the body being read. Reading is synchronous, one body at a time, so
+// the state and the functions over it live here: closures over a call's locals were some thirty
+// functions and their context allocated for every request.
+const EMPTY = Buffer.alloc(0);
+let b: Buffer = EMPTY;
+let p = 0;
+let end = 0;
+// Nesting is bounded so that a body of [[[[... is a 400, not a stack overflow.
+let nesting = 0;
+
+function ws() {
+  while (p < end) {
+    const c = b[p];
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) p++;
+    else break;
+  }
+}
+function unexpected(): Error {
+  return malformed(p >= end ? 'unexpected end of the body' : `unexpected ${JSON.stringify(String.fromCharCode(b[p]))} at byte ${p}`);
+}
+function expect(c: number) {
+  ws();
+  if (b[p] !== c || p >= end) throw unexpected();
+  p++;
+}
+/** After a value inside an object or array: true at a comma, false at the closer. */
+function more(closer: number): boolean {
+  ws();
+  if (p < end && b[p] === 0x2c) {
+    p++;
+    return true;
+  }
+  if (p < end && b[p] === closer) {
+    p++;
+    return false;
+  }
+  throw unexpected();
+}
+/** True (and consumed) when the container closes straight away. */
+function empty(closer: number): boolean {
+  ws();
+  if (p < end && b[p] === closer) {
+    p++;
+    return true;
+  }
+  return false;
+}
+
+function string(): string {
+  ws();
+  if (b[p] !== 0x22 || p >= end) throw unexpected();
+  const start = ++p;
+  let escaped = false;
+  while (p < end) {
+    const c = b[p];
+    if (c === 0x22) break;
+    if (c === 0x5c) {
+      escaped = true;
+      p += 2;
+    } else if (c < 0x20) throw unexpected();
+    else p++;
+  }
+  if (p >= end) throw malformed('unterminated string');
+  p++;
+  if (!escaped) return known(b, start, p - 1) ?? b.toString('utf8', start, p - 1);
+  try {
+    return JSON.parse(b.toString('utf8', start - 1, p)) as string;
+  } catch {
+    throw malformed(`bad escape in the string at byte ${start - 1}`);
+  }
+}
+
+function word(text: string): boolean {
+  if (p + text.length > end) return false;
+  for (let i = 0; i < text.length; i++) if (b[p + i] !== text.charCodeAt(i)) return false;
+  p += text.length;
+  return true;
+}
+
+/**
+ * Reads a number token into NUMBER[0], or returns it as a bigint when it is an integer too
+ * large to be exact and `allowBig`. Up to 15 significant digits and a power of ten within
+ * 10^22 is one correctly rounded multiplication or division (Clinger's fast path); anything
+ * else goes through Number(). The double is handed over in a typed array because a returned
+ * one is boxed on the heap: an allocation per element of every data list.
+ */
+function number(allowBig: boolean): bigint | undefined {
+  const start = p;
+  // The position, the bytes and their end in locals: the shared ones are module variables, a
+  // load and a store per byte otherwise.
+  let q = p;
+  const bytes = b;
+  const stop = end;
+  let neg = false;
+  if (bytes[q] === 0x2d) {
+    neg = true;
+    p = ++q;
+    if (bytes[q] === 0x49) {
+      if (!word('Infinity')) throw unexpected();
+      NUMBER[0] = -Infinity;
+      return undefined;
+    }
+  }
+  let mant = 0;
+  let digits = 0;
+  let exp = 0;
+  let simple = true;
+  const intStart = q;
+  let c = bytes[q];
+  while (q < stop && c >= 0x30 && c <= 0x39) {
+    if (digits < 15) {
+      mant = mant * 10 + (c - 0x30);
+      if (mant !== 0) digits++;
+    } else {
+      simple = false;
+    }
+    c = bytes[++q];
+  }
+  const intDigits = q - intStart;
+  if (intDigits === 0 || (intDigits > 1 && bytes[intStart] === 0x30)) {
+    p = q;
+    throw unexpected();
+  }
+  let integral = true;
+  if (c === 0x2e && q < stop) {
+    integral = false;
+    c = bytes[++q];
+    const fracStart = q;
+    while (q < stop && c >= 0x30 && c <= 0x39) {
+      if (digits < 15) {
+        mant = mant * 10 + (c - 0x30);
+        exp--;
+        if (mant !== 0) digits++;
+      } else if (c !== 0x30) simple = false;
+      c = bytes[++q];
+    }
+    if (q === fracStart) {
+      p = q;
+      throw unexpected();
+    }
+  }
+  if ((c === 0x65 || c === 0x45) && q < stop) {
+    integral = false;
+    c = bytes[++q];
+    let eneg = false;
+    if (c === 0x2b || c === 0x2d) {
+      eneg = c === 0x2d;
+      c = bytes[++q];
+    }
+    const eStart = q;
+    let e = 0;
+    while (q < stop && c >= 0x30 && c <= 0x39) {
+      e = e * 10 + (c - 0x30);
+      c = bytes[++q];
+    }
+    p = q;
+    if (q === eStart) throw unexpected();
+    exp += eneg ? -e : e;
+  }
+  p = q;
+  if (integral && !simple) {
+    const text = bytes.toString('latin1', start, q);
+    const n = Number(text);
+    if (allowBig && !Number.isSafeInteger(n)) return BigInt(text);
+    NUMBER[0] = n;
+  } else if (simple && exp >= -22 && exp <= 22) {
+    const v = exp < 0 ? mant / POW10[-exp] : mant * POW10[exp];
+    NUMBER[0] = neg ? -v : v;
+  } else NUMBER[0] = Number(bytes.toString('latin1', start, q));
+  return undefined;
+}
+
+function enter() {
+  if (++nesting > MAX_NESTING) throw malformed(`nested deeper than ${MAX_NESTING} levels at byte ${p}`);
+}
+
+/** Any JSON value as a JS value (parameters, and data that is not plain numbers). */
+function value(): unknown {
+  ws();
+  const c = b[p];
+  if (p >= end) throw unexpected();
+  if (c === 0x22) return string();
+  if (c === 0x7b) {
+    p++;
+    enter();
+    const obj: Record<string, unknown> = {};
+    if (!empty(0x7d)) {
+      do {
+        const key = string();
+        // The prototype-poisoning refusal the route's JSON parser made.
+        if (key === '__proto__' || key === 'constructor') throw malformed(`object key "${key}" is not allowed`);
+        expect(0x3a);
+        obj[key] = value();
+      } while (more(0x7d));
+    }
+    nesting--;
+    return obj;
+  }
+  if (c === 0x5b) {
+    p++;
+    enter();
+    const arr: unknown[] = [];
+    if (!empty(0x5d)) {
+      do arr.push(value());
+      while (more(0x5d));
+    }
+    nesting--;
+    return arr;
+  }
+  if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return number(true) ?? NUMBER[0];
+  if (word('true')) return true;
+  if (word('false')) return false;
+  if (word('null')) return null;
+  if (word('NaN')) return NaN;
+  if (word('Infinity')) return Infinity;
+  throw unexpected();
+}
+
+function skip() {
+  return void value();
+}
+
+/**
+ * Tensor data, flattened (nested lists are row-major order already). Float datatypes are read
+ * into the scratch and copied into their array once; every other value, or a value a float
+ * tensor cannot hold (a string, say), makes the whole list plain values, which the general
+ * conversion checks and words as before.
+ */
+function data(datatype: string | undefined): V2Tensor['data'] {
+  ws();
+  if (b[p] !== 0x5b || p >= end) {
+    const v = value();
+    return [v];
+  }
+  const floats = datatype === 'FP32' || datatype === 'FP64' || datatype === 'FP16';
+  const listStart = p;
+  let triedParse = !floats;
+  let n = 0;
+  let plain: unknown[] | undefined = floats ? undefined : [];
+  let depth = 0;
+  const push = (v: unknown) => {
+    if (plain) {
+      plain.push(v);
+      return;
+    }
+    if (typeof v === 'number') {
+      roomFor(n);
+      scratch[n++] = v;
+    } else {
+      plain = Array.from(scratch.subarray(0, n));
+      plain.push(v);
+    }
+  };
+  // Iterative walk of nested lists: depth counts open brackets.
+  p++;
+  depth = 1;
+  if (empty(0x5d)) depth = 0;
+  while (depth > 0) {
+    ws();
+    const c = b[p];
+    if (c === 0x5b && p < end) {
+      p++;
+      if (++depth > MAX_NESTING) throw malformed(`nested deeper than ${MAX_NESTING} levels at byte ${p}`);
+      if (!empty(0x5d)) continue;
+      depth--;
+    } else if (!plain && (c === 0x2d || (c >= 0x30 && c <= 0x39))) {
+      const at = p;
+      number(false);
+      roomFor(n);
+      scratch[n++] = NUMBER[0];
+      // Digits past the exact fast path: JSON.parse reads the rest of such a list faster.
+      if (!triedParse && p - at > 16) {
+        triedParse = true;
+        const resume = p;
+        p = listStart;
+        const parsed = plainNumbers();
+        if (parsed !== undefined) return typedFloats(datatype as string, parsed);
+        p = resume;
+      }
+    } else if (!plain && c === 0x4e && word('NaN')) {
+      push(NaN);
+    } else if (!plain && c === 0x6e && word('null')) {
+      // A missing float, as the general conversion reads null.
+      push(NaN);
+    } else {
+      push(value());
+    }
+    while (depth > 0) {
+      ws();
+      if (b[p] === 0x2c && p < end) {
+        p++;
+        break;
+      }
+      if (b[p] === 0x5d && p < end) {
+        p++;
+        depth--;
+        continue;
+      }
+      throw unexpected();
+    }
+  }
+  // plain was set from the start unless the datatype is a float one.
+  if (plain) return plain;
+  return typedFloats(datatype as string, scratch.subarray(0, n));
+}
+
+/**
+ * A data list of nothing but numbers, read by JSON.parse, whose float parsing is faster than
+ * Number() on a substring for the 17-digit floats numpy writes. The list qualifies when
+ * its bytes are digits, signs, points, exponents, commas, brackets and white space only (no
+ * NaN, Infinity, null or strings); undefined sends it down the general walk, which also words
+ * any syntax error. Floats need no bigints, so long integers are fine here.
+ */
+function plainNumbers(): Float64Array | undefined {
+  let q = p;
+  let depth = 0;
+  for (; q < end; q++) {
+    const c = b[q];
+    if (c === 0x5b) {
+      if (++depth > MAX_NESTING) return undefined;
+    } else if (c === 0x5d) {
+      if (--depth === 0) break;
+    } else if (!NUMERIC_BYTE[c]) return undefined;
+  }
+  if (depth !== 0) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(b.toString('latin1', p, q + 1));
+  } catch {
+    return undefined;
+  }
+  let n = 0;
+  const flatten = (list: unknown[]): void => {
+    for (const v of list) {
+      if (typeof v === 'number') {
+        roomFor(n);
+        scratch[n++] = v;
+      } else flatten(v as unknown[]);
+    }
+  };
+  flatten(parsed as unknown[]);
+  p = q + 1;
+  return scratch.subarray(0, n);
+}
+
+/** A list field: Ajv's array coercion made a lone value a list of one, kept here. */
+function list<T>(item: (i: number) => T, max: number, field: string): T[] {
+  ws();
+  const out: T[] = [];
+  if (b[p] !== 0x5b || p >= end) {
+    out.push(item(0));
+    return out;
+  }
+  p++;
+  if (empty(0x5d)) return out;
+  do {
+    if (out.length === max) throw invalid(field, `must NOT have more than ${max} items`);
+    out.push(item(out.length));
+  } while (more(0x5d));
+  return out;
+}
+
+/** A string field; numbers and booleans become their text, as the schema's coercion did. */
+function text(field: string, min: number, max: number): string {
+  ws();
+  const v = b[p] === 0x22 ? string() : value();
+  const s = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : undefined;
+  if (s === undefined) throw invalid(field, 'must be string');
+  if (s.length < min) throw invalid(field, `must NOT have fewer than ${min} characters`);
+  if (s.length > max) throw invalid(field, `must NOT have more than ${max} characters`);
+  return s;
+}
+
+function objectOf(field: string): Record<string, unknown> {
+  const v = value();
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw invalid(field, 'must be object');
+  return v as Record<string, unknown>;
+}
+
+function dimension(field: string): number {
+  ws();
+  const raw = value();
+  const v = typeof raw === 'string' && /^-?\d+$/.test(raw) ? Number(raw) : typeof raw === 'bigint' ? Number(raw) : raw;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw invalid(field, 'must be integer');
+  if (v < 0) throw invalid(field, 'must be >= 0');
+  if (v > 2 ** 31) throw invalid(field, `must be <= ${2 ** 31}`);
+  return v;
+}
+
+function tensor(at: string): V2Tensor {
+  ws();
+  if (b[p] !== 0x7b || p >= end) {
+    skip();
+    throw invalid(at, 'must be object');
+  }
+  p++;
+  let name: string | undefined;
+  let shape: number[] | undefined;
+  let datatype: string | undefined;
+  let parameters: Record<string, unknown> | undefined;
+  let values: V2Tensor['data'] | undefined;
+  if (!empty(0x7d)) {
+    do {
+      const key = string();
+      expect(0x3a);
+      if (key === 'name') name = text(`${at}.name`, 1, 256);
+      else if (key === 'shape') shape = list((j) => dimension(`${at}.shape.${j}`), 16, `${at}.shape`);
+      else if (key === 'datatype') {
+        datatype = text(`${at}.datatype`, 0, 16);
+        if (datatype === 'BF16') throw invalid(`${at}.datatype`, 'BF16 (bfloat16) is not supported: send FP32, or FP16');
+        if (datatype !== 'BYTES' && !V2_NUMERIC.has(datatype)) throw invalid(`${at}.datatype`, 'must be equal to constant');
+      } else if (key === 'parameters') parameters = objectOf(`${at}.parameters`);
+      else if (key === 'data') values = data(datatype);
+      else skip();
+    } while (more(0x7d));
+  }
+  if (name === undefined) throw invalid(`${at}.name`, 'is required');
+  if (shape === undefined) throw invalid(`${at}.shape`, 'is required');
+  if (datatype === undefined) throw invalid(`${at}.datatype`, 'is required');
+  const binary = parameters?.binary_data_size;
+  if (values === undefined && binary === undefined) throw invalid(`${at}.data`, 'is required');
+  const t: V2Tensor = { name, shape, datatype, data: values ?? [] };
+  if (parameters) t.parameters = parameters;
+  return t;
+}
+
+function output(at: string): { name: string; parameters?: Record<string, unknown> } {
+  ws();
+  if (b[p] !== 0x7b || p >= end) {
+    skip();
+    throw invalid(at, 'must be object');
+  }
+  p++;
+  let name: string | undefined;
+  let parameters: Record<string, unknown> | undefined;
+  if (!empty(0x7d)) {
+    do {
+      const key = string();
+      expect(0x3a);
+      if (key === 'name') name = text(`${at}.name`, 1, Infinity);
+      else if (key === 'parameters') parameters = objectOf(`${at}.parameters`);
+      else skip();
+    } while (more(0x7d));
+  }
+  if (name === undefined) throw invalid(`${at}.name`, 'is required');
+  return parameters ? { name, parameters } : { name };
+}
+
 /**
  * Reads one V2 request. `headerLength` is the Inference-Header-Content-Length header's value
  * when the body carries binary tensor data after its JSON.
@@ -73,446 +521,20 @@ export function readV2Request(body: Buffer, headerLength?: number): V2Request {
   if (headerLength !== undefined && (!Number.isInteger(headerLength) || headerLength < 0 || headerLength > body.length)) {
     throw invalidArgument(`inference-header-content-length: ${headerLength} is not a length within the body's ${body.length} bytes`, { field: 'inference-header-content-length' });
   }
-  const end = headerLength ?? body.length;
-  const b = body;
-  let p = 0;
+  b = body;
+  p = 0;
+  end = headerLength ?? body.length;
+  nesting = 0;
+  try {
+    return readRequest();
+  } finally {
+    // Not kept alive by the reader until the next request.
+    b = EMPTY;
+  }
+}
 
-  const ws = () => {
-    while (p < end) {
-      const c = b[p];
-      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) p++;
-      else break;
-    }
-  };
-  const unexpected = (): Error => malformed(p >= end ? 'unexpected end of the body' : `unexpected ${JSON.stringify(String.fromCharCode(b[p]))} at byte ${p}`);
-  const expect = (c: number) => {
-    ws();
-    if (b[p] !== c || p >= end) throw unexpected();
-    p++;
-  };
-  /** After a value inside an object or array: true at a comma, false at the closer. */
-  const more = (closer: number): boolean => {
-    ws();
-    if (p < end && b[p] === 0x2c) {
-      p++;
-      return true;
-    }
-    if (p < end && b[p] === closer) {
-      p++;
-      return false;
-    }
-    throw unexpected();
-  };
-  /** True (and consumed) when the container closes straight away. */
-  const empty = (closer: number): boolean => {
-    ws();
-    if (p < end && b[p] === closer) {
-      p++;
-      return true;
-    }
-    return false;
-  };
-
-  const string = (): string => {
-    ws();
-    if (b[p] !== 0x22 || p >= end) throw unexpected();
-    const start = ++p;
-    let escaped = false;
-    while (p < end) {
-      const c = b[p];
-      if (c === 0x22) break;
-      if (c === 0x5c) {
-        escaped = true;
-        p += 2;
-      } else if (c < 0x20) throw unexpected();
-      else p++;
-    }
-    if (p >= end) throw malformed('unterminated string');
-    p++;
-    if (!escaped) return known(b, start, p - 1) ?? b.toString('utf8', start, p - 1);
-    try {
-      return JSON.parse(b.toString('utf8', start - 1, p)) as string;
-    } catch {
-      throw malformed(`bad escape in the string at byte ${start - 1}`);
-    }
-  };
-
-  const word = (text: string): boolean => {
-    if (p + text.length > end) return false;
-    for (let i = 0; i < text.length; i++) if (b[p + i] !== text.charCodeAt(i)) return false;
-    p += text.length;
-    return true;
-  };
-
-  /**
-   * Reads a number token into NUMBER[0], or returns it as a bigint when it is an integer too
-   * large to be exact and `allowBig`. Up to 15 significant digits and a power of ten within
-   * 10^22 is one correctly rounded multiplication or division (Clinger's fast path); anything
-   * else goes through Number(). The double is handed over in a typed array because a returned
-   * one is boxed on the heap: an allocation per element of every data list.
-   */
-  const number = (allowBig: boolean): bigint | undefined => {
-    const start = p;
-    // The position, the bytes and their end in locals: the shared ones live in the closure's
-    // context, loads and a store per byte otherwise.
-    let q = p;
-    const bytes = b;
-    const stop = end;
-    let neg = false;
-    if (bytes[q] === 0x2d) {
-      neg = true;
-      p = ++q;
-      if (bytes[q] === 0x49) {
-        if (!word('Infinity')) throw unexpected();
-        NUMBER[0] = -Infinity;
-        return undefined;
-      }
-    }
-    let mant = 0;
-    let digits = 0;
-    let exp = 0;
-    let simple = true;
-    const intStart = q;
-    let c = bytes[q];
-    while (q < stop && c >= 0x30 && c <= 0x39) {
-      if (digits < 15) {
-        mant = mant * 10 + (c - 0x30);
-        if (mant !== 0) digits++;
-      } else {
-        simple = false;
-      }
-      c = bytes[++q];
-    }
-    const intDigits = q - intStart;
-    if (intDigits === 0 || (intDigits > 1 && bytes[intStart] === 0x30)) {
-      p = q;
-      throw unexpected();
-    }
-    let integral = true;
-    if (c === 0x2e && q < stop) {
-      integral = false;
-      c = bytes[++q];
-      const fracStart = q;
-      while (q < stop && c >= 0x30 && c <= 0x39) {
-        if (digits < 15) {
-          mant = mant * 10 + (c - 0x30);
-          exp--;
-          if (mant !== 0) digits++;
-        } else if (c !== 0x30) simple = false;
-        c = bytes[++q];
-      }
-      if (q === fracStart) {
-        p = q;
-        throw unexpected();
-      }
-    }
-    if ((c === 0x65 || c === 0x45) && q < stop) {
-      integral = false;
-      c = bytes[++q];
-      let eneg = false;
-      if (c === 0x2b || c === 0x2d) {
-        eneg = c === 0x2d;
-        c = bytes[++q];
-      }
-      const eStart = q;
-      let e = 0;
-      while (q < stop && c >= 0x30 && c <= 0x39) {
-        e = e * 10 + (c - 0x30);
-        c = bytes[++q];
-      }
-      p = q;
-      if (q === eStart) throw unexpected();
-      exp += eneg ? -e : e;
-    }
-    p = q;
-    if (integral && !simple) {
-      const text = bytes.toString('latin1', start, q);
-      const n = Number(text);
-      if (allowBig && !Number.isSafeInteger(n)) return BigInt(text);
-      NUMBER[0] = n;
-    } else if (simple && exp >= -22 && exp <= 22) {
-      const v = exp < 0 ? mant / POW10[-exp] : mant * POW10[exp];
-      NUMBER[0] = neg ? -v : v;
-    } else NUMBER[0] = Number(bytes.toString('latin1', start, q));
-    return undefined;
-  };
-
-  // Nesting is bounded so that a body of [[[[... is a 400, not a stack overflow.
-  let nesting = 0;
-  const enter = () => {
-    if (++nesting > MAX_NESTING) throw malformed(`nested deeper than ${MAX_NESTING} levels at byte ${p}`);
-  };
-
-  /** Any JSON value as a JS value (parameters, and data that is not plain numbers). */
-  const value = (): unknown => {
-    ws();
-    const c = b[p];
-    if (p >= end) throw unexpected();
-    if (c === 0x22) return string();
-    if (c === 0x7b) {
-      p++;
-      enter();
-      const obj: Record<string, unknown> = {};
-      if (!empty(0x7d)) {
-        do {
-          const key = string();
-          // The prototype-poisoning refusal the route's JSON parser made.
-          if (key === '__proto__' || key === 'constructor') throw malformed(`object key "${key}" is not allowed`);
-          expect(0x3a);
-          obj[key] = value();
-        } while (more(0x7d));
-      }
-      nesting--;
-      return obj;
-    }
-    if (c === 0x5b) {
-      p++;
-      enter();
-      const arr: unknown[] = [];
-      if (!empty(0x5d)) {
-        do arr.push(value());
-        while (more(0x5d));
-      }
-      nesting--;
-      return arr;
-    }
-    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return number(true) ?? NUMBER[0];
-    if (word('true')) return true;
-    if (word('false')) return false;
-    if (word('null')) return null;
-    if (word('NaN')) return NaN;
-    if (word('Infinity')) return Infinity;
-    throw unexpected();
-  };
-
-  const skip = () => void value();
-
-  /**
-   * Tensor data, flattened (nested lists are row-major order already). Float datatypes are read
-   * into the scratch and copied into their array once; every other value, or a value a float
-   * tensor cannot hold (a string, say), makes the whole list plain values, which the general
-   * conversion checks and words as before.
-   */
-  const data = (datatype: string | undefined): V2Tensor['data'] => {
-    ws();
-    if (b[p] !== 0x5b || p >= end) {
-      const v = value();
-      return [v];
-    }
-    const floats = datatype === 'FP32' || datatype === 'FP64' || datatype === 'FP16';
-    const listStart = p;
-    let triedParse = !floats;
-    let n = 0;
-    let plain: unknown[] | undefined = floats ? undefined : [];
-    let depth = 0;
-    const push = (v: unknown) => {
-      if (plain) {
-        plain.push(v);
-        return;
-      }
-      if (typeof v === 'number') {
-        roomFor(n);
-        scratch[n++] = v;
-      } else {
-        plain = Array.from(scratch.subarray(0, n));
-        plain.push(v);
-      }
-    };
-    // Iterative walk of nested lists: depth counts open brackets.
-    p++;
-    depth = 1;
-    if (empty(0x5d)) depth = 0;
-    while (depth > 0) {
-      ws();
-      const c = b[p];
-      if (c === 0x5b && p < end) {
-        p++;
-        if (++depth > MAX_NESTING) throw malformed(`nested deeper than ${MAX_NESTING} levels at byte ${p}`);
-        if (!empty(0x5d)) continue;
-        depth--;
-      } else if (!plain && (c === 0x2d || (c >= 0x30 && c <= 0x39))) {
-        const at = p;
-        number(false);
-        roomFor(n);
-        scratch[n++] = NUMBER[0];
-        // Digits past the exact fast path: JSON.parse reads the rest of such a list faster.
-        if (!triedParse && p - at > 16) {
-          triedParse = true;
-          const resume = p;
-          p = listStart;
-          const parsed = plainNumbers();
-          if (parsed !== undefined) return typedFloats(datatype as string, parsed);
-          p = resume;
-        }
-      } else if (!plain && c === 0x4e && word('NaN')) {
-        push(NaN);
-      } else if (!plain && c === 0x6e && word('null')) {
-        // A missing float, as the general conversion reads null.
-        push(NaN);
-      } else {
-        push(value());
-      }
-      while (depth > 0) {
-        ws();
-        if (b[p] === 0x2c && p < end) {
-          p++;
-          break;
-        }
-        if (b[p] === 0x5d && p < end) {
-          p++;
-          depth--;
-          continue;
-        }
-        throw unexpected();
-      }
-    }
-    // plain was set from the start unless the datatype is a float one.
-    if (plain) return plain;
-    return typedFloats(datatype as string, scratch.subarray(0, n));
-  };
-
-  /**
-   * A data list of nothing but numbers, read by JSON.parse, whose float parsing is faster than
-   * Number() on a substring for the 17-digit floats numpy writes. The list qualifies when
-   * its bytes are digits, signs, points, exponents, commas, brackets and white space only (no
-   * NaN, Infinity, null or strings); undefined sends it down the general walk, which also words
-   * any syntax error. Floats need no bigints, so long integers are fine here.
-   */
-  const plainNumbers = (): Float64Array | undefined => {
-    let q = p;
-    let depth = 0;
-    for (; q < end; q++) {
-      const c = b[q];
-      if (c === 0x5b) {
-        if (++depth > MAX_NESTING) return undefined;
-      } else if (c === 0x5d) {
-        if (--depth === 0) break;
-      } else if (!NUMERIC_BYTE[c]) return undefined;
-    }
-    if (depth !== 0) return undefined;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(b.toString('latin1', p, q + 1));
-    } catch {
-      return undefined;
-    }
-    let n = 0;
-    const flatten = (list: unknown[]): void => {
-      for (const v of list) {
-        if (typeof v === 'number') {
-          roomFor(n);
-          scratch[n++] = v;
-        } else flatten(v as unknown[]);
-      }
-    };
-    flatten(parsed as unknown[]);
-    p = q + 1;
-    return scratch.subarray(0, n);
-  };
-
-  /** A list field: Ajv's array coercion made a lone value a list of one, kept here. */
-  const list = <T>(item: (i: number) => T, max: number, field: string): T[] => {
-    ws();
-    const out: T[] = [];
-    if (b[p] !== 0x5b || p >= end) {
-      out.push(item(0));
-      return out;
-    }
-    p++;
-    if (empty(0x5d)) return out;
-    do {
-      if (out.length === max) throw invalid(field, `must NOT have more than ${max} items`);
-      out.push(item(out.length));
-    } while (more(0x5d));
-    return out;
-  };
-
-  /** A string field; numbers and booleans become their text, as the schema's coercion did. */
-  const text = (field: string, min: number, max: number): string => {
-    ws();
-    const v = b[p] === 0x22 ? string() : value();
-    const s = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : undefined;
-    if (s === undefined) throw invalid(field, 'must be string');
-    if (s.length < min) throw invalid(field, `must NOT have fewer than ${min} characters`);
-    if (s.length > max) throw invalid(field, `must NOT have more than ${max} characters`);
-    return s;
-  };
-
-  const objectOf = (field: string): Record<string, unknown> => {
-    const v = value();
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw invalid(field, 'must be object');
-    return v as Record<string, unknown>;
-  };
-
-  const dimension = (field: string): number => {
-    ws();
-    const raw = value();
-    const v = typeof raw === 'string' && /^-?\d+$/.test(raw) ? Number(raw) : typeof raw === 'bigint' ? Number(raw) : raw;
-    if (typeof v !== 'number' || !Number.isInteger(v)) throw invalid(field, 'must be integer');
-    if (v < 0) throw invalid(field, 'must be >= 0');
-    if (v > 2 ** 31) throw invalid(field, `must be <= ${2 ** 31}`);
-    return v;
-  };
-
-  const tensor = (at: string): V2Tensor => {
-    ws();
-    if (b[p] !== 0x7b || p >= end) {
-      skip();
-      throw invalid(at, 'must be object');
-    }
-    p++;
-    let name: string | undefined;
-    let shape: number[] | undefined;
-    let datatype: string | undefined;
-    let parameters: Record<string, unknown> | undefined;
-    let values: V2Tensor['data'] | undefined;
-    if (!empty(0x7d)) {
-      do {
-        const key = string();
-        expect(0x3a);
-        if (key === 'name') name = text(`${at}.name`, 1, 256);
-        else if (key === 'shape') shape = list((j) => dimension(`${at}.shape.${j}`), 16, `${at}.shape`);
-        else if (key === 'datatype') {
-          datatype = text(`${at}.datatype`, 0, 16);
-          if (datatype === 'BF16') throw invalid(`${at}.datatype`, 'BF16 (bfloat16) is not supported: send FP32, or FP16');
-          if (datatype !== 'BYTES' && !V2_NUMERIC.has(datatype)) throw invalid(`${at}.datatype`, 'must be equal to constant');
-        } else if (key === 'parameters') parameters = objectOf(`${at}.parameters`);
-        else if (key === 'data') values = data(datatype);
-        else skip();
-      } while (more(0x7d));
-    }
-    if (name === undefined) throw invalid(`${at}.name`, 'is required');
-    if (shape === undefined) throw invalid(`${at}.shape`, 'is required');
-    if (datatype === undefined) throw invalid(`${at}.datatype`, 'is required');
-    const binary = parameters?.binary_data_size;
-    if (values === undefined && binary === undefined) throw invalid(`${at}.data`, 'is required');
-    const t: V2Tensor = { name, shape, datatype, data: values ?? [] };
-    if (parameters) t.parameters = parameters;
-    return t;
-  };
-
-  const output = (at: string): { name: string; parameters?: Record<string, unknown> } => {
-    ws();
-    if (b[p] !== 0x7b || p >= end) {
-      skip();
-      throw invalid(at, 'must be object');
-    }
-    p++;
-    let name: string | undefined;
-    let parameters: Record<string, unknown> | undefined;
-    if (!empty(0x7d)) {
-      do {
-        const key = string();
-        expect(0x3a);
-        if (key === 'name') name = text(`${at}.name`, 1, Infinity);
-        else if (key === 'parameters') parameters = objectOf(`${at}.parameters`);
-        else skip();
-      } while (more(0x7d));
-    }
-    if (name === undefined) throw invalid(`${at}.name`, 'is required');
-    return parameters ? { name, parameters } : { name };
-  };
-
+/** The request at the reader's position, then its binary data. */
+function readRequest(): V2Request {
   ws();
   if (p >= end) throw malformed('the body is empty');
   if (b[p] !== 0x7b) {
@@ -539,7 +561,7 @@ export function readV2Request(body: Buffer, headerLength?: number): V2Request {
   if (!request.inputs) throw invalid('body.inputs', 'is required');
   if (request.inputs.length === 0) throw invalid('body.inputs', 'must NOT have fewer than 1 items');
   const inputs = request.inputs;
-  readBinary(body, end, inputs);
+  readBinary(b, end, inputs);
   return request as V2Request;
 }
 
