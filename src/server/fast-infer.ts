@@ -18,23 +18,21 @@
  * A request hook added to the Fastify app does not run for requests answered here: an access
  * check must be added to both (see docs/architecture.md).
  */
-import type { IncomingMessage, OutgoingHttpHeader, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorCodes, type FastifyInstance } from 'fastify';
 import type { ServingService } from '../serving/index.js';
 import type { ModelportError } from '../core/errors.js';
-import { asModelportError, errorAnswer } from './errors.js';
 import { WWW_AUTHENTICATE } from './auth.js';
+import { answerHeaders, errorReply, JSON_ANSWER, JSON_TYPE, logFailure, readBody, type Handler, type Headers } from './fast-http.js';
 import { countAnswer, clientOf, type ServingInfo } from './serving-http.js';
 import { v2Infer } from './v2.js';
-import { byteSize, isV2BodyType, readV2Body, v2Reply } from './v2-http.js';
+import { isV2BodyType, readV2Body, v2Reply } from './v2-http.js';
 import { scoreInvocation, soleDeployment, warningHeader } from './invocations.js';
 import { parseScoringBody } from './invocations-json.js';
 import { invalidArgument } from '../core/errors.js';
 
 const INFER_URL = /^\/v2\/models\/([^/?#]+)(?:\/versions\/([^/?#]+))?\/infer(?:\?.*)?$/;
 const SCORING_URL = /^\/(?:deployments\/([^/?#]+)\/)?invocations$/;
-const JSON_TYPE = /^application\/json\s*(?:;\s*charset=utf-8\s*)?$/i;
-const JSON_ANSWER = { 'content-type': 'application/json; charset=utf-8' };
 
 /** A path segment percent-decoded; most names have no escape, and decodeURIComponent costs ten times the check. */
 function decoded(segment: string): string {
@@ -55,18 +53,12 @@ export interface FastInferOptions {
   open?(): boolean;
 }
 
-type Headers = Record<string, string | string[]>;
-
-type Handler = (req: IncomingMessage, res: ServerResponse) => boolean;
-
 /** A handler that answers V2 inference requests and returns false for every other request. */
 export function fastInference(app: FastifyInstance, options: FastInferOptions): Handler {
   const { serving, bodyLimit } = options;
 
   const answer = (res: ServerResponse, id: string, info: ServingInfo, status: number, payload: Buffer | string, headers: Headers) => {
-    // Flat name, value pairs: no header object is built and spread per answer.
-    const flat: OutgoingHttpHeader[] = ['content-length', byteSize(payload), 'x-request-id', id];
-    for (const name in headers) flat.push(name, headers[name]);
+    const flat = answerHeaders(id, payload, headers);
     if (info.variant) flat.push('x-modelport-variant', info.variant);
     res.writeHead(status, flat);
     res.end(payload);
@@ -74,11 +66,9 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
   };
 
   const fail = (req: IncomingMessage, res: ServerResponse, id: string, info: ServingInfo, err: unknown, headers: Headers = {}) => {
-    const mapped = asModelportError(err, id, app.log);
-    const { status, body, retryAfter, contentType } = errorAnswer(app, req.url ?? '', mapped, id);
-    const typed = { 'content-type': contentType ?? 'application/json; charset=utf-8', ...headers };
-    answer(res, id, info, status, JSON.stringify(body), retryAfter ? { ...typed, 'retry-after': retryAfter } : typed);
-    if (status >= 500) app.log.error({ reqId: id, method: req.method, url: req.url, status, ms: performance.now() - info.started }, 'request failed');
+    const { status, payload, headers: typed } = errorReply(app, req, id, err, headers);
+    answer(res, id, info, status, payload, typed);
+    if (status >= 500) logFailure(app, req, id, status, info.started);
   };
 
   const score = async (req: IncomingMessage, res: ServerResponse, id: string, info: ServingInfo, name: string, raw: Buffer) => {
@@ -150,36 +140,8 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
       refuse(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
       return true;
     }
-    const read = () => {
-      const chunks: Buffer[] = [];
-      let received = 0;
-      const onData = (chunk: Buffer) => {
-        received += chunk.length;
-        if (received > bodyLimit) {
-          stop();
-          refuse(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
-          return;
-        }
-        chunks.push(chunk);
-      };
-      const onEnd = (err?: Error) => {
-        stop();
-        if (err) return refuse(Object.assign(err, { statusCode: 400 }));
-        if (!Number.isNaN(declared) && received !== declared) return refuse(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
-        const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received);
-        void (protocol === 'v2' ? run(req, res, id, info, name, version, raw) : score(req, res, id, info, name, raw));
-      };
-      const stop = () => {
-        req.removeListener('data', onData);
-        req.removeListener('end', onEnd);
-        req.removeListener('error', onEnd);
-      };
-      req.on('data', onData);
-      req.on('end', onEnd);
-      req.on('error', onEnd);
-      // Paused while the access check ran; a data listener alone does not resume an explicitly paused stream.
-      req.resume();
-    };
+    const read = () =>
+      readBody(req, bodyLimit, (raw) => void (protocol === 'v2' ? run(req, res, id, info, name, version, raw) : score(req, res, id, info, name, raw)), refuse);
     const allowed = options.authorize?.(req, id, name);
     if (allowed) {
       req.pause();
