@@ -10,6 +10,7 @@ import { checkAtOnce } from '../../src/server/auth.js';
 import { fastFeatures } from '../../src/server/fast-features.js';
 import { serveAlone, type Alone } from '../helpers/alone.js';
 import { testServer } from '../helpers/platform.js';
+import { dropSchema, freshPostgresUri, postgresSkip } from '../helpers/services.js';
 
 const LOANS = fileURLToPath(new URL('../../assets/demo/loans/', import.meta.url));
 const URL_PATH = '/api/v1/features/online';
@@ -209,4 +210,36 @@ describe('online feature reads ahead of Fastify answer as the Fastify route does
     const viaServer = await post(server.url, URL_PATH, json(ok), { 'content-type': 'application/json', ...bearer(granted.token) });
     assert.equal(viaServer.status, 200);
   });
+});
+
+test('on PostgreSQL, text holding NUL is refused both ways alike', async (t) => {
+  const skip = await postgresSkip();
+  if (skip) return t.skip(skip);
+  const { uri, schema } = freshPostgresUri();
+  const server = await testServer({ store: uri });
+  const alone = await serveAlone(
+    fastFeatures(server.app, {
+      features: server.platform.services.features,
+      bodyLimit: server.platform.config.bodyLimit,
+      requestId: () => 'same',
+      isClosing: () => false,
+      access: (req, id) => checkAtOnce(server.app, server.platform, req, id, 'read'),
+      refuseNul: true,
+    }),
+  );
+  try {
+    const headers = { 'content-type': 'application/json' };
+    for (const body of [json({ features: ['v:f'], entities: { customer_id: ['a\u0000b'] } }), json({ features: ['v:f'], entities: { 'a\u0000b': [1] } }), json({ features: ['v\u0000'], entities: {} })]) {
+      const direct = await post(alone.url, URL_PATH, body, headers);
+      const fastify = await post(server.url, VIA_FASTIFY, body, { ...headers, 'x-request-id': 'same' });
+      assert.equal(direct.status, 400);
+      assert.equal(direct.text, fastify.text);
+      assert.match(direct.text, /text may not contain the NUL character/);
+    }
+    assert.equal(alone.declined(), 0);
+  } finally {
+    await alone.close();
+    await server.close();
+    await dropSchema(schema);
+  }
 });
