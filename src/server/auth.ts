@@ -389,6 +389,7 @@ export function checkAtOnce(app: FastifyInstance, platform: Platform, req: Incom
   if (!authOn) return undefined;
   const token = presentedToken(req.headers.authorization);
   if (token !== undefined && security.guesses.blockedFor(req.socket.remoteAddress ?? '') <= 0 && security.tokens.cached(token) === undefined) return 'fastify';
+  // Answered at once: no token, a blocked address, or a token whose answer is cached.
   const caller = authenticate(security, req) as Caller;
   if (caller instanceof ModelportError) return auditedRefusal(security, app.log, req, id, caller, 'anonymous');
   if (caller.kind === 'token' && security.grants.holds(caller.id, caller.groups)) return 'fastify';
