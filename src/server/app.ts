@@ -7,7 +7,6 @@ import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
-import AjvCompiler from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -16,9 +15,10 @@ import { timeOrderedId } from '../core/ids.js';
 import { invalidArgument } from '../core/errors.js';
 import { installErrorHandling } from './errors.js';
 import { fastInference } from './fast-infer.js';
+import { fastFeatures } from './fast-features.js';
 import { requireDeclaredPermissions } from './permissions.js';
-import { isStrictRoute, unknownFields, unknownFieldsError } from './strict-body.js';
-import { boundIntegers, nonFiniteError, refuseNulStrings } from './edge-checks.js';
+import { refuseNulStrings } from './edge-checks.js';
+import { AJV_OPTIONS, lazyValidators } from './validators.js';
 import { applyServerLimits, bodyMemoryGate, clientErrorHandler, limitTrackingBodies } from './limits.js';
 import { healthRoutes } from './health.js';
 import { servingRoutes } from './serving.js';
@@ -32,10 +32,10 @@ import { mlflowRegistryRoutes } from './mlflow/registry.js';
 import { registryRoutes } from './registry.js';
 import { monitoringRoutes } from './monitoring.js';
 import { uiRoutes } from './ui.js';
-import { featureRoutes } from './features.js';
+import { featureRoutes, ONLINE_PERMISSION } from './features.js';
 import { explainRoutes } from './explain.js';
 import { securityRoutes } from './security.js';
-import { checkInference, installAuth } from './auth.js';
+import { checkAtOnce, checkInference, installAuth } from './auth.js';
 import { jobRoutes } from './jobs.js';
 import { pipelineRoutes } from './pipelines.js';
 import { rolloutRoutes } from './rollouts.js';
@@ -62,8 +62,6 @@ function requestIdOf(given: string | string[] | undefined): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : timeOrderedId();
 }
 
-const AJV_OPTIONS = { coerceTypes: 'array' as const, useDefaults: true, removeAdditional: false, allErrors: false };
-
 /** The options Fastify gives a server factory: the ones it applies to servers it makes itself. */
 interface ServerOptions {
   http?: http.ServerOptions;
@@ -72,44 +70,6 @@ interface ServerOptions {
   connectionTimeout: number;
   maxRequestsPerSocket: number;
 }
-
-/**
- * Fastify's own validator compiler, but each route's validator is compiled on its first request
- * instead of at start-up: compiling a hundred-odd route schemas up front costs a server most of
- * its start-up time, and most routes of a given server are never called.
- */
-const buildDefaultValidator = AjvCompiler();
-/**
- * Bodies whose NaN and ±Infinity are data: MLflow metrics (MLflow's own field rules judge the
- * rest of its bodies) and scoring inputs (missing values, as MLflow's and Triton's clients send them).
- */
-const NON_FINITE_BODY = /^\/(ajax-)?api\/2\.0\/mlflow\/|(^|\/)invocations$/;
-const lazyValidators: typeof buildDefaultValidator = (externalSchemas, options) => {
-  const compile = buildDefaultValidator(externalSchemas, options);
-  return (route) => {
-    let compiled: ReturnType<typeof compile> | undefined;
-    const { httpPart, url, schema } = route as unknown as { httpPart?: string; url: string; schema: unknown };
-    const strict = httpPart === 'body' && isStrictRoute(url);
-    const validate = ((data: unknown) => {
-      compiled ??= compile({ ...(route as object), schema: boundIntegers(schema) } as typeof route);
-      const result = compiled(data);
-      validate.errors = compiled.errors;
-      if (result === true && !(httpPart === 'body' && NON_FINITE_BODY.test(url))) {
-        const nonFinite = nonFiniteError(data);
-        if (nonFinite) {
-          validate.errors = nonFinite as typeof validate.errors;
-          return false;
-        }
-      }
-      if (result !== true || !strict) return result;
-      const unknown = unknownFields(schema, data);
-      if (unknown.length === 0) return result;
-      validate.errors = unknownFieldsError(unknown) as typeof validate.errors;
-      return false;
-    }) as ReturnType<typeof compile>;
-    return validate;
-  };
-};
 
 function readTls(path: string, flag: string): Buffer {
   try {
@@ -123,6 +83,8 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   const level = platform.config.logLevel;
   // V2 inference is answered ahead of Fastify (fast-infer.ts); the handler exists once the routes do.
   let fast: ((req: http.IncomingMessage, res: http.ServerResponse) => boolean) | undefined;
+  // So are online feature reads (fast-features.ts).
+  let fastRead: ((req: http.IncomingMessage, res: http.ServerResponse) => boolean) | undefined;
   let closing = false;
   const limits = platform.config.limits;
   const admitBody = bodyMemoryGate(limits);
@@ -145,7 +107,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
       const opts = given as unknown as ServerOptions;
       const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
         if (!admitBody(req, res)) return;
-        if (!fast?.(req, res)) handler(req, res);
+        if (!fast?.(req, res) && !fastRead?.(req, res)) handler(req, res);
       };
       const tls = platform.config.tls;
       const server = tls
@@ -201,6 +163,14 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
     isClosing: () => closing,
     authorize: (req, id, deployment) => checkInference(app, platform, req, id, deployment),
     open: () => !platform.services.security.authRequired(),
+  });
+  fastRead = fastFeatures(app, {
+    features: platform.services.features,
+    bodyLimit: platform.config.bodyLimit,
+    requestId: requestIdOf,
+    isClosing: () => closing,
+    access: options.trusted ? undefined : (req, id) => checkAtOnce(app, platform, req, id, ONLINE_PERMISSION),
+    refuseNul: platform.metadata.dialect === 'postgres',
   });
   return app;
 }

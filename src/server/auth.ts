@@ -373,3 +373,26 @@ function inferenceRefusal(security: SecurityService, log: FastifyInstance['log']
   const err = decision.why === 'unauthenticated' ? unauthenticated(decision.message) : permissionDenied(decision.message);
   return auditedRefusal(security, log, req, id, err, principalName(caller));
 }
+
+/**
+ * What Fastify's hooks decide, before the body is read, of a request to a route that declares
+ * `permission` and names no resource in its path, for a handler ahead of Fastify
+ * (fast-features.ts): nothing when the call may go ahead, the refusal to answer with (audited),
+ * or 'fastify' when only Fastify's hooks can tell: a token whose answer is not cached waits on
+ * the store, and a caller holding grants is judged once the body is validated.
+ */
+export function checkAtOnce(app: FastifyInstance, platform: Platform, req: IncomingMessage, id: string, permission: RoutePermission): ModelportError | 'fastify' | undefined {
+  const security = platform.services.security;
+  const authOn = security.authRequired();
+  const browser = checkBrowserOrigin(req, authOn);
+  if (browser) return auditedRefusal(security, app.log, req, id, browser, 'anonymous');
+  if (!authOn) return undefined;
+  const token = presentedToken(req.headers.authorization);
+  if (token !== undefined && security.guesses.blockedFor(req.socket.remoteAddress ?? '') <= 0 && security.tokens.cached(token) === undefined) return 'fastify';
+  // Answered at once: no token, a blocked address, or a token whose answer is cached.
+  const caller = authenticate(security, req) as Caller;
+  if (caller instanceof ModelportError) return auditedRefusal(security, app.log, req, id, caller, 'anonymous');
+  if (caller.kind === 'token' && security.grants.holds(caller.id, caller.groups)) return 'fastify';
+  const refused = refusal(security, caller, permission, undefined, false);
+  return refused && auditedRefusal(security, app.log, req, id, refused, principalName(caller));
+}

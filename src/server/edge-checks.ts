@@ -9,7 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
-import { invalidArgument } from '../core/errors.js';
+import { invalidArgument, type ModelportError } from '../core/errors.js';
 
 const SAFE = Number.MAX_SAFE_INTEGER;
 
@@ -100,10 +100,15 @@ export function refuseNulStrings(app: FastifyInstance): void {
       ['querystring', request.query],
     ];
     if (!SERVING.test(request.url)) parts.push(['body', request.body]);
-    for (const [part, value] of parts) {
-      const path = nulPath(value, part);
-      if (path) return done(invalidArgument(`${path}: text may not contain the NUL character (U+0000), which PostgreSQL cannot store`, { field: path }));
-    }
-    done();
+    done(nulStringError(parts));
   });
+}
+
+/** The refusal of the first string holding U+0000 in the named parts of a request, if any. */
+export function nulStringError(parts: [string, unknown][]): ModelportError | undefined {
+  for (const [part, value] of parts) {
+    const path = nulPath(value, part);
+    if (path) return invalidArgument(`${path}: text may not contain the NUL character (U+0000), which PostgreSQL cannot store`, { field: path });
+  }
+  return undefined;
 }

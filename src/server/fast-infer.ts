@@ -18,23 +18,21 @@
  * A request hook added to the Fastify app does not run for requests answered here: an access
  * check must be added to both (see docs/architecture.md).
  */
-import type { IncomingMessage, OutgoingHttpHeader, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorCodes, type FastifyInstance } from 'fastify';
 import type { ServingService } from '../serving/index.js';
 import type { ModelportError } from '../core/errors.js';
-import { asModelportError, errorAnswer } from './errors.js';
 import { WWW_AUTHENTICATE } from './auth.js';
+import { answerHeaders, errorReply, JSON_ANSWER, JSON_TYPE, logFailure, readBody, type Handler, type Headers } from './fast-http.js';
 import { countAnswer, clientOf, type ServingInfo } from './serving-http.js';
 import { v2Infer } from './v2.js';
-import { byteSize, isV2BodyType, readV2Body, v2Reply } from './v2-http.js';
+import { isV2BodyType, readV2Body, v2Reply } from './v2-http.js';
 import { scoreInvocation, soleDeployment, warningHeader } from './invocations.js';
 import { parseScoringBody } from './invocations-json.js';
 import { invalidArgument } from '../core/errors.js';
 
 const INFER_URL = /^\/v2\/models\/([^/?#]+)(?:\/versions\/([^/?#]+))?\/infer(?:\?.*)?$/;
 const SCORING_URL = /^\/(?:deployments\/([^/?#]+)\/)?invocations$/;
-const JSON_TYPE = /^application\/json\s*(?:;\s*charset=utf-8\s*)?$/i;
-const JSON_ANSWER = { 'content-type': 'application/json; charset=utf-8' };
 
 /** A path segment percent-decoded; most names have no escape, and decodeURIComponent costs ten times the check. */
 function decoded(segment: string): string {
@@ -55,25 +53,12 @@ export interface FastInferOptions {
   open?(): boolean;
 }
 
-type Headers = Record<string, string | string[]>;
-
-type Handler = (req: IncomingMessage, res: ServerResponse) => boolean;
-
-/** What this path takes of a request. */
-interface Route {
-  protocol: 'v2' | 'mlflow';
-  name: string;
-  version?: string;
-}
-
 /** A handler that answers V2 inference requests and returns false for every other request. */
 export function fastInference(app: FastifyInstance, options: FastInferOptions): Handler {
   const { serving, bodyLimit } = options;
 
   const answer = (res: ServerResponse, id: string, info: ServingInfo, status: number, payload: Buffer | string, headers: Headers) => {
-    // Flat name, value pairs: no header object is built and spread per answer.
-    const flat: OutgoingHttpHeader[] = ['content-length', byteSize(payload), 'x-request-id', id];
-    for (const name in headers) flat.push(name, headers[name]);
+    const flat = answerHeaders(id, payload, headers);
     if (info.variant) flat.push('x-modelport-variant', info.variant);
     res.writeHead(status, flat);
     res.end(payload);
@@ -81,11 +66,9 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
   };
 
   const fail = (req: IncomingMessage, res: ServerResponse, id: string, info: ServingInfo, err: unknown, headers: Headers = {}) => {
-    const mapped = asModelportError(err, id, app.log);
-    const { status, body, retryAfter, contentType } = errorAnswer(app, req.url ?? '', mapped, id);
-    const typed = { 'content-type': contentType ?? 'application/json; charset=utf-8', ...headers };
-    answer(res, id, info, status, JSON.stringify(body), retryAfter ? { ...typed, 'retry-after': retryAfter } : typed);
-    if (status >= 500) app.log.error({ reqId: id, method: req.method, url: req.url, status, ms: performance.now() - info.started }, 'request failed');
+    const { status, payload, headers: typed } = errorReply(app, req, id, err, headers);
+    answer(res, id, info, status, payload, typed);
+    if (status >= 500) logFailure(app, req, id, status, info.started);
   };
 
   const score = async (req: IncomingMessage, res: ServerResponse, id: string, info: ServingInfo, name: string, raw: Buffer) => {
@@ -123,7 +106,7 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
   };
 
   /** What this path takes of a request: V2 inference, or MLflow scoring of a JSON body; undefined for everything else. */
-  const route = (req: IncomingMessage): Route | undefined => {
+  const route = (req: IncomingMessage): { protocol: 'v2' | 'mlflow'; name: string; version?: string } | undefined => {
     const url = req.url ?? '';
     const v2 = INFER_URL.exec(url);
     if (v2) {
@@ -138,78 +121,35 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
     return { protocol: 'mlflow', name: soleDeployment(serving) };
   };
 
-  /** A body error leaves the rest of the body unread: the connection cannot carry another request. */
-  const refuse = (req: IncomingMessage, res: ServerResponse, id: string, info: ServingInfo, err: unknown, headers: Headers = {}) =>
-    fail(req, res, id, info, err, { ...headers, connection: 'close' });
-
-  /** Reads the body within the limit, then answers the request. */
-  const read = (req: IncomingMessage, res: ServerResponse, id: string, info: ServingInfo, taken: Route, declared: number) => {
-    const chunks: Buffer[] = [];
-    let received = 0;
-    let ended = false;
-    const onData = (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > bodyLimit) {
-        stop();
-        refuse(req, res, id, info, new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
-        return;
-      }
-      chunks.push(chunk);
-    };
-    // Once the body has ended no data follows, and 'end' fires once: the listeners stay (removing
-    // three cost each request more than its other stream work), and a late error is ignored.
-    const onEnd = (err?: Error) => {
-      if (ended) return;
-      ended = true;
-      if (err) {
-        stop();
-        return refuse(req, res, id, info, Object.assign(err, { statusCode: 400 }));
-      }
-      if (!Number.isNaN(declared) && received !== declared) return refuse(req, res, id, info, new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
-      const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received);
-      void (taken.protocol === 'v2' ? run(req, res, id, info, taken.name, taken.version, raw) : score(req, res, id, info, taken.name, raw));
-    };
-    const stop = () => {
-      ended = true;
-      req.removeListener('data', onData);
-      req.removeListener('end', onEnd);
-      req.removeListener('error', onEnd);
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onEnd);
-    // Paused while the access check ran; a data listener alone does not resume an explicitly paused stream.
-    req.resume();
-  };
-
   return (req, res) => {
     if (req.method !== 'POST' || options.isClosing()) return false;
-    let taken: Route | undefined;
+    let taken: ReturnType<typeof route>;
     try {
       taken = route(req);
     } catch {
       return false;
     }
     if (!taken) return false;
+    const { protocol, name, version } = taken;
     const id = options.requestId(req.headers['x-request-id']);
-    const info: ServingInfo = { protocol: taken.protocol, deployment: taken.name, version: '', variant: '', started: performance.now() };
+    const info: ServingInfo = { protocol, deployment: name, version: '', variant: '', started: performance.now() };
+    // A body error leaves the rest of the body unread: the connection cannot carry another request.
+    const refuse = (err: unknown, headers: Headers = {}) => fail(req, res, id, info, err, { ...headers, connection: 'close' });
     const declared = Number(req.headers['content-length']);
     if (declared > bodyLimit) {
-      refuse(req, res, id, info, new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
+      refuse(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
       return true;
     }
-    const allowed = options.authorize?.(req, id, taken.name);
+    const read = () =>
+      readBody(req, bodyLimit, (raw) => void (protocol === 'v2' ? run(req, res, id, info, name, version, raw) : score(req, res, id, info, name, raw)), refuse);
+    const allowed = options.authorize?.(req, id, name);
     if (allowed) {
-      const admitted = taken;
       req.pause();
-      allowed.then(
-        (refused) => {
-          if (refused) refuse(req, res, id, info, refused, refused.code === 'Unauthenticated' ? { 'www-authenticate': WWW_AUTHENTICATE } : {});
-          else read(req, res, id, info, admitted, declared);
-        },
-        (err: unknown) => refuse(req, res, id, info, err),
-      );
-    } else read(req, res, id, info, taken, declared);
+      allowed.then((refused) => {
+        if (refused) refuse(refused, refused.code === 'Unauthenticated' ? { 'www-authenticate': WWW_AUTHENTICATE } : {});
+        else read();
+      }, refuse);
+    } else read();
     return true;
   };
 }

@@ -65,7 +65,18 @@ const MaterializeReply = Type.Object({
 });
 // The schema documents the answer; the route sends it as bytes it wrote itself (response-json.ts).
 const OnlineReply = Type.Unsafe<Static<typeof OnlineResponseSchema> | Buffer>(OnlineResponseSchema);
-const OnlineBody = Type.Object({ ...Selection, entities: Columns, request_data: Type.Optional(Columns) }, { additionalProperties: false });
+export const ONLINE_URL = '/api/v1/features/online';
+export const ONLINE_PERMISSION = 'read';
+export const OnlineBody = Type.Object({ ...Selection, entities: Columns, request_data: Type.Optional(Columns) }, { additionalProperties: false });
+
+/**
+ * The answer to a validated online read, as bytes, not an object for the schema's serializer:
+ * it tries each type of the value union per value, and a string would be measured and encoded
+ * again on the way out. Both HTTP paths (this route, fast-features.ts) answer with it.
+ */
+export async function onlineAnswer(features: Platform['services']['features'], b: Static<typeof OnlineBody>): Promise<Buffer> {
+  return onlineResponseJson(await features.getOnlineFeatures({ features: b.features, featureService: b.feature_service, entities: b.entities, requestData: b.request_data }));
+}
 const PushBody = Type.Object(
   {
     feature_view: Type.String(),
@@ -188,15 +199,11 @@ export const featureRoutes: FastifyPluginAsync<{ platform: Platform }> = async (
     },
   );
 
+  // Also answered ahead of Fastify (fast-features.ts), which leaves this route what it does not take.
   app.post(
-    '/api/v1/features/online',
-    { config: { permission: 'read' }, schema: { summary: 'Online feature values with a status per value (Feast response shape)', tags, body: OnlineBody, response: { 200: OnlineReply } } },
-    async (request, reply) => {
-      const b = request.body;
-      const res = await features.getOnlineFeatures({ features: b.features, featureService: b.feature_service, entities: b.entities, requestData: b.request_data });
-      // Bytes, not an object for the schema's serializer: it tries each type of the value union per value, and a string would be measured and encoded again on the way out.
-      return reply.type('application/json; charset=utf-8').send(onlineResponseJson(res));
-    },
+    ONLINE_URL,
+    { config: { permission: ONLINE_PERMISSION }, schema: { summary: 'Online feature values with a status per value (Feast response shape)', tags, body: OnlineBody, response: { 200: OnlineReply } } },
+    async (request, reply) => reply.type('application/json; charset=utf-8').send(await onlineAnswer(features, request.body)),
   );
 
   app.post(

@@ -1,8 +1,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import net from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { serveAlone, type Alone } from '../helpers/alone.js';
 import { testServer } from '../helpers/platform.js';
 import type { RunningServer } from '../../src/server/serve.js';
 import { fastInference } from '../../src/server/fast-infer.js';
@@ -24,8 +23,7 @@ interface Case {
 describe('V2 inference ahead of Fastify answers as the Fastify route does', () => {
   let server: RunningServer;
   let fastUrl: string;
-  let fastOnly: http.Server;
-  let declined = 0;
+  let alone: Alone;
   let cases: Case[];
 
   before(async () => {
@@ -39,21 +37,15 @@ describe('V2 inference ahead of Fastify answers as the Fastify route does', () =
       version: 1,
       config: { rateLimit: { enabled: true, requestsPerSecond: 0.001, burst: 1, key: 'token' } },
     });
-    // The handler alone: a request it declines gets 599, so every case below must be its own answer.
-    const handler = fastInference(server.app, {
-      serving: server.platform.services.serving,
-      bodyLimit: 8 * 1024,
-      requestId: (given) => (typeof given === 'string' ? given : 'made-here'),
-      isClosing: () => false,
-    });
-    fastOnly = http.createServer((req, res) => {
-      if (handler(req, res)) return;
-      declined++;
-      res.writeHead(599);
-      res.end();
-    });
-    await new Promise<void>((resolve) => fastOnly.listen(0, '127.0.0.1', resolve));
-    fastUrl = `http://127.0.0.1:${(fastOnly.address() as AddressInfo).port}`;
+    alone = await serveAlone(
+      fastInference(server.app, {
+        serving: server.platform.services.serving,
+        bodyLimit: 8 * 1024,
+        requestId: (given) => (typeof given === 'string' ? given : 'made-here'),
+        isClosing: () => false,
+      }),
+    );
+    fastUrl = alone.url;
     const ok = JSON.stringify({ ...v2Row(rows[0]), id: 'abc' });
     cases = [
       { what: 'a prediction', url: '/v2/models/cancer/infer', body: ok },
@@ -78,7 +70,7 @@ describe('V2 inference ahead of Fastify answers as the Fastify route does', () =
     ];
   });
   after(async () => {
-    await new Promise((r) => fastOnly.close(r));
+    await alone.close();
     await server.close();
   });
 
@@ -94,18 +86,18 @@ describe('V2 inference ahead of Fastify answers as the Fastify route does', () =
       assert.equal(direct.headers.get('retry-after') ?? undefined, viaFastify.headers['retry-after'], `${c.what}: retry-after`);
       if (c.headers?.['x-request-id']) assert.equal(direct.headers.get('x-request-id'), 'client-42');
     }
-    assert.equal(declined, 0);
+    assert.equal(alone.declined(), 0);
     const statuses = new Set<number>();
     for (const c of cases) statuses.add((await fetch(`${fastUrl}${c.url}`, { method: 'POST', body: c.body, headers: { 'content-type': 'application/json', authorization: 'Bearer again' } })).status);
     assert.deepEqual([...statuses].sort(), [200, 400, 404, 413, 429], 'the cases cover each kind of answer');
   });
 
   test('other requests go to Fastify unread', async () => {
-    const before = declined;
+    const before = alone.declined();
     assert.equal((await fetch(`${fastUrl}/v2/models/cancer/infer`, { method: 'POST', body: 'a,b\n1,2', headers: { 'content-type': 'text/csv' } })).status, 599);
     assert.equal((await fetch(`${fastUrl}/v2/models/cancer`)).status, 599);
     assert.equal((await fetch(`${fastUrl}/v2/models/cancer/infer/`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status, 599);
-    assert.equal(declined, before + 3);
+    assert.equal(alone.declined(), before + 3);
     // Through the whole server, Fastify answers those as usual.
     const csv = await fetch(`${server.url}/v2/models/cancer/infer`, { method: 'POST', body: 'a,b\n1,2', headers: { 'content-type': 'text/csv' } });
     assert.equal(csv.status, 415);
@@ -137,7 +129,7 @@ describe('V2 inference ahead of Fastify answers as the Fastify route does', () =
       { what: 'a rate-limited deployment, first request', url: '/deployments/limited/invocations', body: JSON.stringify({ inputs: [rows[0]] }), token: true },
       { what: 'a rate-limited deployment, over its limit', url: '/deployments/limited/invocations', body: JSON.stringify({ inputs: [rows[0]] }), token: true },
     ];
-    const before = declined;
+    const before = alone.declined();
     const statuses = new Set<number>();
     for (const c of scoring) {
       const headers = (way: string) => ({ 'content-type': 'application/json', ...(c.token ? { authorization: `Bearer mlflow-${way}` } : {}) });
@@ -152,7 +144,7 @@ describe('V2 inference ahead of Fastify answers as the Fastify route does', () =
       assert.equal(direct.headers.get('warning') ?? undefined, Array.isArray(warning) ? warning.join(', ') : warning, `${c.what}: warning`);
       assert.equal(direct.headers.get('retry-after') ?? undefined, viaFastify.headers['retry-after'], `${c.what}: retry-after`);
     }
-    assert.equal(declined, before, 'the handler answered every case itself');
+    assert.equal(alone.declined(), before, 'the handler answered every case itself');
     const twice = await fetch(`${fastUrl}${url}`, { method: 'POST', body: scoring[3].body, headers: { 'content-type': 'application/json' } });
     assert.equal((twice.headers.get('warning') ?? '').split('299 modelport').length - 1, 2, 'both warnings are sent');
     const refused = await fetch(`${fastUrl}${url}`, { method: 'POST', body: scoring[4].body, headers: { 'content-type': 'application/json' } });
@@ -163,27 +155,21 @@ describe('V2 inference ahead of Fastify answers as the Fastify route does', () =
   });
 
   test('MLflow requests the handler does not take go to Fastify unread', async () => {
-    const before = declined;
+    const before = alone.declined();
     const body = JSON.stringify({ inputs: [(await breastCancerRows())[0]] });
     const post = (url: string, type = 'application/json') => fetch(`${fastUrl}${url}`, { method: 'POST', body, headers: { 'content-type': type } });
     assert.equal((await post('/deployments/cancer/invocations?format=records')).status, 599, 'a query string: the route schema checks it');
     assert.equal((await post('/deployments/cancer/invocations', 'text/csv')).status, 599);
     assert.equal((await post('/invocations')).status, 599, 'no `open`: Fastify checks access to /invocations');
     assert.equal((await fetch(`${fastUrl}/deployments/cancer/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' } })).status, 599, 'an empty body');
-    assert.equal(declined, before + 4);
+    assert.equal(alone.declined(), before + 4);
   });
 
   test('/invocations with one deployment and no token needed: the same answer both ways', async () => {
-    const handler = fastInference(server.app, { serving: server.platform.services.serving, bodyLimit: 8 * 1024, requestId: () => 'made-here', isClosing: () => false, open: () => true });
-    const open = http.createServer((req, res) => {
-      if (handler(req, res)) return;
-      res.writeHead(599);
-      res.end();
-    });
-    await new Promise<void>((resolve) => open.listen(0, '127.0.0.1', resolve));
+    const open = await serveAlone(fastInference(server.app, { serving: server.platform.services.serving, bodyLimit: 8 * 1024, requestId: () => 'made-here', isClosing: () => false, open: () => true }));
     try {
       const body = JSON.stringify({ inputs: [(await breastCancerRows())[0]] });
-      const post = () => fetch(`http://127.0.0.1:${(open.address() as AddressInfo).port}/invocations`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      const post = () => fetch(`${open.url}/invocations`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
       assert.equal((await post()).status, 599, 'two deployments: Fastify words the refusal');
       await server.platform.services.serving.delete('limited');
       const direct = await post();
@@ -191,13 +177,13 @@ describe('V2 inference ahead of Fastify answers as the Fastify route does', () =
       assert.equal(direct.status, 200);
       assert.deepEqual(await direct.json(), viaFastify.json());
     } finally {
-      await new Promise((r) => open.close(r));
+      await open.close();
     }
   });
 
   test('one keep-alive connection carries request after request; a streamed body over the limit is refused and ends it', async () => {
     const body = JSON.stringify(v2Row((await breastCancerRows())[2]));
-    const socket = net.connect((fastOnly.address() as AddressInfo).port, '127.0.0.1');
+    const socket = net.connect(Number(new URL(alone.url).port), '127.0.0.1');
     let received = '';
     socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
     const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
