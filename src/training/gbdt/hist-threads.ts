@@ -20,8 +20,9 @@ import type { GbdtParams } from './params.js';
 /**
  * Slots of the control array: job number (-1 ends the thread), row range, feature count (0 for
  * a partition), finished job, failure flag, whether the thread runs, the node copy read; a
- * partition's bin words a row, feature, bin, edge, whether rightBins holds its categories, and
- * where its left and right rows go.
+ * partition's bin words a row, feature, bin, edge, whether rightBins holds its categories, where
+ * the node begins, the left count of the fitting thread's half and the job it belongs to, and the
+ * left count of the helper's half and its job.
  */
 export const JOB = 0;
 export const BEGIN = 1;
@@ -35,9 +36,12 @@ export const FEATURE = 8;
 export const BIN = 9;
 export const EDGE = 10;
 export const CATEGORICAL = 11;
-export const LEFT_AT = 12;
-export const RIGHT_AT = 13;
-export const COPY = 14;
+export const NODE_BEGIN = 12;
+export const COPY = 13;
+export const OWN_LEFT = 14;
+export const OWN_LEFT_JOB = 15;
+export const HELPER_LEFT = 16;
+export const HELPER_LEFT_JOB = 17;
 /** COUNT of a gradient job (a histogram job has features, a partition 0). */
 export const GRADIENTS = -1;
 
@@ -115,7 +119,7 @@ export class HistThreads {
     const numFeature = offsets.length - 1;
     const { port1, port2 } = new MessageChannel();
     const data: HistWorkerData = {
-      control: sharedArray(Int32Array, 16),
+      control: sharedArray(Int32Array, 18),
       node,
       stride,
       // Every bin and the missing slot (the index after the last bin).
@@ -163,18 +167,41 @@ export class HistThreads {
     this.postJob(copy, begin, end, features.length);
   }
 
-  /** Starts the helper partitioning rows [begin, end) of node copy `copy` into the other, as partitionRows with these arguments. */
-  postPartition(copy: number, words: number, begin: number, end: number, leftAt: number, rightAt: number, feature: number, bin: number, edge: number, rightBins: Uint8Array | undefined): void {
+  /**
+   * Starts the helper partitioning rows [half, end), the second half of the node from `begin`,
+   * of node copy `copy` into the other, as partitionRows with these arguments. It counts the
+   * rows of its half going left while the fitting thread counts those of the first half; then
+   * each learns the other's count through exchangeCounts, which places every row.
+   */
+  postPartition(copy: number, words: number, begin: number, half: number, end: number, feature: number, bin: number, edge: number, rightBins: Uint8Array | undefined): void {
     const { control } = this.data;
     if (rightBins) this.data.rightBins.set(rightBins);
     control[WORDS] = words;
-    control[LEFT_AT] = leftAt;
-    control[RIGHT_AT] = rightAt;
+    control[NODE_BEGIN] = begin;
     control[FEATURE] = feature;
     control[BIN] = bin;
     control[EDGE] = edge;
     control[CATEGORICAL] = rightBins ? 1 : 0;
-    this.postJob(copy, begin, end, 0);
+    this.postJob(copy, half, end, 0);
+  }
+
+  /** Gives the helper the left count of the first half of the posted partition and answers that of its half. */
+  exchangeCounts(left: number): number {
+    const { control } = this.data;
+    control[OWN_LEFT] = left;
+    Atomics.store(control, OWN_LEFT_JOB, this.job);
+    Atomics.notify(control, OWN_LEFT_JOB);
+    for (;;) {
+      const seen = Atomics.load(control, HELPER_LEFT_JOB);
+      if (seen === this.job) return control[HELPER_LEFT];
+      // A helper that failed before counting has finished the job.
+      if (Atomics.load(control, DONE) === this.job) {
+        this.wait();
+        throw this.failed('failed');
+      }
+      if (Atomics.load(control, ALIVE) === 0) throw this.failed('stopped');
+      Atomics.wait(control, HELPER_LEFT_JOB, seen, WAIT_MS);
+    }
   }
 
   /** Starts the helper computing the gradients of rows [begin, end) into the arrays given to start. */

@@ -296,7 +296,7 @@ export class TreeGrower {
    * Copies the rows of [begin, end) of node copy `copy` to the other copy, those going left
    * first, keeping their order, with their bins (unless `withBins` is false: no histogram will
    * read them) and gradients; answers where the right part starts. A large node's second half is
-   * copied by the helper thread meanwhile. Indexed, only the row indices move, in place (the
+   * counted and copied by the helper thread meanwhile. Indexed, only the row indices move, in place (the
    * other copy's rows the scratch).
    */
   private partition(copy: number, begin: number, end: number, split: Split, withBins: boolean): number {
@@ -309,10 +309,9 @@ export class TreeGrower {
     if (this.indexed) return partitionIndexed(src.rows, dst.rows, this.data.bins, this.data.numFeature, begin, end, feature, bin, edge, rightBins);
     const threads = this.threads;
     const half = threads?.worthPartition(end - begin) ? begin + ((end - begin) >> 1) : end;
+    if (half < end) threads!.postPartition(copy, words, begin, half, end, feature, bin, edge, rightBins);
     const la = countLeft(src, stride, begin, half, feature, bin, edge, rightBins);
-    const mid = half < end ? begin + la + countLeft(src, stride, half, end, feature, bin, edge, rightBins) : begin + la;
-    // The second half's rows follow the first half's on either side.
-    if (half < end) threads!.postPartition(copy, words, half, end, begin + la, mid + (half - begin - la), feature, bin, edge, rightBins);
+    const mid = begin + la + (half < end ? threads!.exchangeCounts(la) : 0);
     partitionRows(src, dst, stride, words, begin, half, begin, mid, feature, bin, edge, rightBins);
     if (half < end) threads!.wait();
     return mid;
