@@ -42,13 +42,33 @@ const DIGIT_SIZE = 1 << DIGIT_BITS;
 /**
  * Sorts the first n values of `a` (no NaN) in place by an LSD radix sort on their bits, with
  * `tmp` as scratch: TypedArray#sort boxes every element, which made binning most of a small fit.
- * One pass counts all three digits; a digit every key shares moves nothing.
+ * One pass counts all three digits; a digit every key shares moves nothing. Each pass is a
+ * function of its own: code compiled in the middle of a loop that reached code not run before
+ * was thrown away, feature after feature.
  */
 function sortFloat32(a: Float32Array, tmp: Float32Array, n: number): void {
   let keys = new Uint32Array(a.buffer, a.byteOffset, n);
   let other = new Uint32Array(tmp.buffer, tmp.byteOffset, n);
   const count = new Uint32Array(3 * DIGIT_SIZE);
-  // Order-preserving keys: negative floats have every bit flipped, positive ones the sign bit.
+  toKeys(keys, count, n);
+  for (let d = 0; d < 3; d++) {
+    const digits = count.subarray(d * DIGIT_SIZE, (d + 1) * DIGIT_SIZE);
+    const shift = d * DIGIT_BITS;
+    if (n === 0 || digits[(keys[0] >>> shift) & 2047] === n) continue;
+    let sum = 0;
+    for (let b = 0; b < DIGIT_SIZE; b++) {
+      const c = digits[b];
+      digits[b] = sum;
+      sum += c;
+    }
+    scatter(keys, other, digits, shift, n);
+    [keys, other] = [other, keys];
+  }
+  fromKeys(keys, new Uint32Array(a.buffer, a.byteOffset, n), n);
+}
+
+/** Float bits to order-preserving keys (negative floats have every bit flipped, positive ones the sign bit), counting each key's three digits. */
+function toKeys(keys: Uint32Array, count: Uint32Array, n: number): void {
   for (let i = 0; i < n; i++) {
     const k = keys[i];
     const key = k & 0x80000000 ? ~k >>> 0 : (k | 0x80000000) >>> 0;
@@ -57,20 +77,10 @@ function sortFloat32(a: Float32Array, tmp: Float32Array, n: number): void {
     count[DIGIT_SIZE + ((key >>> 11) & 2047)]++;
     count[2 * DIGIT_SIZE + (key >>> 22)]++;
   }
-  for (let d = 0; d < 3; d++) {
-    const at = d * DIGIT_SIZE;
-    const shift = d * DIGIT_BITS;
-    if (count[at + ((keys[0] >>> shift) & 2047)] === n) continue;
-    let sum = 0;
-    for (let b = at; b < at + DIGIT_SIZE; b++) {
-      const c = count[b];
-      count[b] = sum;
-      sum += c;
-    }
-    scatter(keys, other, count.subarray(at, at + DIGIT_SIZE), shift, n);
-    [keys, other] = [other, keys];
-  }
-  const out = new Uint32Array(a.buffer, a.byteOffset, n);
+}
+
+/** Keys back to float bits, into `out` (which may be `keys`). */
+function fromKeys(keys: Uint32Array, out: Uint32Array, n: number): void {
   for (let i = 0; i < n; i++) {
     const k = keys[i];
     out[i] = k & 0x80000000 ? (k & 0x7fffffff) >>> 0 : ~k >>> 0;
