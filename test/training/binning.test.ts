@@ -56,20 +56,24 @@ test('each value goes to the first cut above it, values beyond the cuts to the l
   const rand = mulberry32(3);
   const numFeature = 3;
   const train = Float32Array.from({ length: 3000 }, (_, i) => (i % numFeature === 1 ? Math.floor(rand() * 20) : (rand() - 0.3) * 100));
-  const cuts = computeCuts(train, 1000, numFeature, 64);
-  // Other data: below, between, on and above the cuts, and missing.
-  const x = Float32Array.from({ length: 1500 }, (_, i) => (i % 97 === 0 ? NaN : i % 5 === 0 ? cuts.values[i % cuts.values.length] : (rand() - 0.5) * 400));
-  const { bins, missing } = binMatrix(x, 500, numFeature, cuts);
+  const cuts = computeCuts(train, 1000, numFeature, 64, [false, true, false]);
+  // Below, between, on and above the cuts, ±0 and missing; enough rows that bins are looked up in tables as well as searched.
+  const rows = 150_000;
+  const special = [0, -0, -1e30, 1e30, Infinity, -Infinity, 1e-40, -1e-40];
+  const x = Float32Array.from({ length: rows * numFeature }, (_, i) =>
+    i % 97 === 0 ? NaN : i % 89 === 0 ? special[i % special.length] : i % 5 === 0 ? cuts.values[i % cuts.values.length] : (i % numFeature === 1 ? Math.floor(rand() * 25) : (rand() - 0.5) * 400),
+  );
+  const { bins, missing } = binMatrix(x, rows, numFeature, cuts);
   for (let i = 0; i < x.length; i++) {
     const f = i % numFeature;
     const lo = cuts.offsets[f];
     const last = cuts.offsets[f + 1] - 1;
     let want = x[i] !== x[i] ? missing : last;
-    if (x[i] === x[i]) for (let b = lo; b < last; b++) if (cuts.values[b] > x[i]) { want = b; break; }
-    assert.equal(bins[i], want, `cell ${i}`);
+    if (x[i] === x[i]) for (let b = lo; b < last; b++) if (f === 1 ? cuts.values[b] === x[i] : cuts.values[b] > x[i]) { want = b; break; }
+    if (bins[i] !== want) assert.fail(`cell ${i} (${x[i]}): bin ${bins[i]}, not ${want}`);
   }
-  const part = new Uint16Array(bins.length);
-  binRows(x, numFeature, cuts, part, 200, 500);
-  binRows(x, numFeature, cuts, part, 0, 200);
-  assert.deepEqual(part, bins);
+  const parts = new Uint16Array(bins.length);
+  binRows(x, numFeature, cuts, parts, 200, rows);
+  binRows(x, numFeature, cuts, parts, 0, 200);
+  assert.deepEqual(parts, bins);
 });

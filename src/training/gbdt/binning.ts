@@ -233,6 +233,10 @@ export function binMatrix(x: Float32Array, rows: number, numFeature: number, cut
 
 /** Writes the bins of rows [from, to) of a row-major float32 matrix under `cuts` into `bins` (see binMatrix). */
 export function binRows(x: Float32Array, numFeature: number, cuts: BinCuts, bins: Uint16Array | Uint32Array, from: number, to: number): void {
+  if (to - from >= TABLE_MIN_ROWS) {
+    for (let first = 0; first < numFeature; first += TABLE_FEATURES) binRowsByTable(x, numFeature, cuts, bins, from, to, first, Math.min(first + TABLE_FEATURES, numFeature));
+    return;
+  }
   const { values, offsets, categorical } = cuts;
   const missing = offsets[numFeature];
   for (let i = from * numFeature, end = to * numFeature, f = 0; i < end; i++) {
@@ -240,5 +244,55 @@ export function binRows(x: Float32Array, numFeature: number, cuts: BinCuts, bins
     const lo = offsets[f];
     bins[i] = v !== v ? missing : categorical[f] === 1 ? categoryBin(values, lo, offsets[f + 1] - 1, v) : numericBin(values, lo, offsets[f + 1] - 1, v);
     if (++f === numFeature) f = 0;
+  }
+}
+
+/** Rows from which a numeric feature's bins are looked up in a table of BUCKETS entries rather than searched: the table then costs less than a row. */
+const TABLE_MIN_ROWS = 1 << 17;
+/** Features binned together through their tables, which bounds the tables' memory (256 KiB a feature). */
+const TABLE_FEATURES = 32;
+/** Sort keys (see sortKey) fall into buckets by their top 16 bits. */
+const BUCKET_SHIFT = 16;
+const BUCKETS = 1 << (32 - BUCKET_SHIFT);
+
+/** The order-preserving key of float bits (negative floats have every bit flipped, positive ones the sign bit), without a branch. */
+const sortKey = (bits: number): number => (bits ^ ((bits >> 31) | 0x80000000)) >>> 0;
+
+/**
+ * binRows for features [first, end) through tables: for each numeric feature and bucket of sort
+ * keys, the bin of the first cut not in a lower bucket. Every cut in a lower bucket lies below
+ * every value of the bucket, so a value's bin is at or after that one, and only the few cuts that
+ * share its bucket are compared.
+ */
+function binRowsByTable(x: Float32Array, numFeature: number, cuts: BinCuts, bins: Uint16Array | Uint32Array, from: number, to: number, first: number, end: number): void {
+  const { values, offsets, categorical } = cuts;
+  const missing = offsets[numFeature];
+  const valueBits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const xBits = new Uint32Array(x.buffer, x.byteOffset, x.length);
+  const width = end - first;
+  const table = new Uint32Array(width * BUCKETS);
+  for (let j = 0; j < width; j++) {
+    const f = first + j;
+    if (categorical[f] === 1) continue;
+    const last = offsets[f + 1] - 1;
+    let b = offsets[f];
+    for (let bucket = 0; bucket < BUCKETS; bucket++) {
+      while (b < last && sortKey(valueBits[b]) >>> BUCKET_SHIFT < bucket) b++;
+      table[j * BUCKETS + bucket] = b;
+    }
+  }
+  for (let r = from; r < to; r++) {
+    for (let j = 0, i = r * numFeature + first; j < width; j++, i++) {
+      const v = x[i];
+      const f = first + j;
+      const last = offsets[f + 1] - 1;
+      if (v !== v) bins[i] = missing;
+      else if (categorical[f] === 1) bins[i] = categoryBin(values, offsets[f], last, v);
+      else {
+        let b = table[j * BUCKETS + (sortKey(xBits[i]) >>> BUCKET_SHIFT)];
+        while (b < last && values[b] <= v) b++;
+        bins[i] = b;
+      }
+    }
   }
 }
