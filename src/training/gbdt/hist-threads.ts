@@ -44,6 +44,10 @@ export const HELPER_LEFT = 16;
 export const HELPER_LEFT_JOB = 17;
 /** COUNT of a gradient job (a histogram job has features, a partition 0). */
 export const GRADIENTS = -1;
+/** COUNT of a job adding leaf values to the margins. */
+export const LEAVES = -2;
+/** Leaves a job adding leaf values can take: their copy, row range and value, four slots each. */
+export const LEAF_CAPACITY = 1024;
 
 /** One output group's gradient inputs and outputs, row by row, in shared memory. */
 export interface GradientArrays {
@@ -63,6 +67,8 @@ export interface HistWorkerData {
   side: Float64Array;
   /** A categorical partition's direction per bin. */
   rightBins: Uint8Array;
+  /** A leaf job's leaves (see LEAF_CAPACITY). */
+  leaves: Float64Array;
   features: Int32Array;
   offsets: Uint32Array;
   /** Where the thread sends a failed job's error. */
@@ -125,6 +131,7 @@ export class HistThreads {
       // Every bin and the missing slot (the index after the last bin).
       side: sharedArray(Float64Array, (offsets[numFeature] + 1) * 2),
       rightBins: sharedArray(Uint8Array, offsets[numFeature] + 1),
+      leaves: sharedArray(Float64Array, LEAF_CAPACITY * 4),
       features: sharedArray(Int32Array, numFeature),
       offsets,
       errors: port2,
@@ -207,6 +214,18 @@ export class HistThreads {
   /** Starts the helper computing the gradients of rows [begin, end) into the arrays given to start. */
   postGradients(begin: number, end: number): void {
     this.postJob(0, begin, end, GRADIENTS);
+  }
+
+  /**
+   * Starts the helper adding each leaf's value to margins[r] of its rows r, `leaves` holding a
+   * leaf's node copy, row range and value a leaf (at most LEAF_CAPACITY leaves), if `margins` are
+   * the margins given to start; answers whether it did.
+   */
+  postLeaves(margins: Float64Array, leaves: number[]): boolean {
+    if (margins !== this.data.gradients?.margins || leaves.length > LEAF_CAPACITY * 4) return false;
+    this.data.leaves.set(leaves);
+    this.postJob(0, 0, leaves.length >> 2, LEAVES);
+    return true;
   }
 
   private postJob(copy: number, begin: number, end: number, count: number): void {

@@ -8,9 +8,9 @@ import { parentPort } from 'node:worker_threads';
 import type { HistWorkerData } from './hist-threads.js';
 import { addRowsToHist, countLeft, partitionRows } from './histogram.js';
 import { computeGradients } from './objectives.js';
-import { JOB, BEGIN, END, COUNT, DONE, FAILED, ALIVE, WORDS, FEATURE, BIN, EDGE, CATEGORICAL, NODE_BEGIN, COPY, OWN_LEFT, OWN_LEFT_JOB, HELPER_LEFT, HELPER_LEFT_JOB, GRADIENTS } from './hist-threads.js';
+import { JOB, BEGIN, END, COUNT, DONE, FAILED, ALIVE, WORDS, FEATURE, BIN, EDGE, CATEGORICAL, NODE_BEGIN, COPY, OWN_LEFT, OWN_LEFT_JOB, HELPER_LEFT, HELPER_LEFT_JOB, GRADIENTS, LEAVES } from './hist-threads.js';
 
-const { control, node, stride, side, rightBins, features, offsets, errors, gradients } = await new Promise<HistWorkerData>((resolve) => parentPort!.once('message', resolve));
+const { control, node, stride, side, rightBins, leaves, features, offsets, errors, gradients } = await new Promise<HistWorkerData>((resolve) => parentPort!.once('message', resolve));
 // The fitting thread blocks (synchronously) on this thread's jobs: however the thread ends, even
 // by an exception outside a job, it must be woken to see it, not hang.
 process.on('exit', () => {
@@ -55,6 +55,16 @@ function gradientsOf(begin: number, end: number): void {
   computeGradients(params.objective, params, margins.subarray(begin, end), labels.subarray(begin, end), weights.subarray(begin, end), 1, grad.subarray(begin, end), hess.subarray(begin, end));
 }
 
+function addLeaves(from: number, to: number): void {
+  if (!gradients) throw new Error('a leaf job reached a thread started without margins');
+  const { margins } = gradients;
+  for (let l = from; l < to; l++) {
+    const rows = node[leaves[l * 4]].rows;
+    const value = leaves[l * 4 + 3];
+    for (let i = leaves[l * 4 + 1], end = leaves[l * 4 + 2]; i < end; i++) margins[rows[i]] += value;
+  }
+}
+
 let seen = 0;
 for (;;) {
   Atomics.wait(control, JOB, seen);
@@ -62,6 +72,7 @@ for (;;) {
   if (seen < 0) break;
   try {
     if (control[COUNT] === GRADIENTS) gradientsOf(control[BEGIN], control[END]);
+    else if (control[COUNT] === LEAVES) addLeaves(control[BEGIN], control[END]);
     else if (control[COUNT] === 0) partition(seen, control[COPY], control[BEGIN], control[END]);
     else build(control[COPY], control[BEGIN], control[END], control[COUNT]);
   } catch (err) {

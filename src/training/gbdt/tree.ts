@@ -462,13 +462,31 @@ export class TreeGrower {
 
   /**
    * Adds the last grown tree's leaf values to margins[r·k + group] of the rows it was grown on,
-   * from where the partitions left them, without walking the tree.
+   * from where the partitions left them, without walking the tree. With a helper thread that
+   * holds these margins, it adds the leaves of the second half of the rows.
    */
   addToGrownRows(tree: Tree, margins: Float64Array, k: number, group: number): void {
     const { left, splitCondition } = tree;
-    for (let nid = 0; nid < left.length; nid++) {
-      if (left[nid] !== -1) continue;
-      const v = splitCondition[nid];
+    let leaves: number[] = [];
+    for (let nid = 0; nid < left.length; nid++) if (left[nid] === -1) leaves.push(nid);
+    const threads = this.threads;
+    if (threads?.worthPartition(this.nodeEnd[0])) {
+      const half = this.nodeEnd[0] >> 1;
+      const helper: number[] = [];
+      for (const nid of leaves) if (this.nodeBegin[nid] >= half) helper.push(this.nodeCopy[nid], this.nodeBegin[nid], this.nodeEnd[nid], splitCondition[nid]);
+      if (threads.postLeaves(margins, helper)) {
+        leaves = leaves.filter((nid) => this.nodeBegin[nid] < half);
+        this.addLeaves(leaves, splitCondition, margins, k, group);
+        threads.wait();
+        return;
+      }
+    }
+    this.addLeaves(leaves, splitCondition, margins, k, group);
+  }
+
+  private addLeaves(leaves: number[], value: number[], margins: Float64Array, k: number, group: number): void {
+    for (const nid of leaves) {
+      const v = value[nid];
       const rows = this.node[this.nodeCopy[nid]].rows;
       for (let i = this.nodeBegin[nid], end = this.nodeEnd[nid]; i < end; i++) margins[rows[i] * k + group] += v;
     }
