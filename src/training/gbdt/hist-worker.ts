@@ -55,6 +55,7 @@ function gradientsOf(begin: number, end: number): void {
   computeGradients(params.objective, params, margins.subarray(begin, end), labels.subarray(begin, end), weights.subarray(begin, end), 1, grad.subarray(begin, end), hess.subarray(begin, end));
 }
 
+/** Leaves [from, to) of `leaves` (see HistThreads.postLeaves): each leaf's value added to the margins of its rows. */
 function addLeaves(from: number, to: number): void {
   if (!gradients) throw new Error('a leaf job reached a thread started without margins');
   const { margins } = gradients;

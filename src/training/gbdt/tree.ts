@@ -296,8 +296,8 @@ export class TreeGrower {
    * Copies the rows of [begin, end) of node copy `copy` to the other copy, those going left
    * first, keeping their order, with their bins (unless `withBins` is false: no histogram will
    * read them) and gradients; answers where the right part starts. A large node's second half is
-   * counted and copied by the helper thread meanwhile. Indexed, only the row indices move, in place (the
-   * other copy's rows the scratch).
+   * counted and copied by the helper thread meanwhile. Indexed, only the row indices move, in
+   * place (the other copy's rows the scratch).
    */
   private partition(copy: number, begin: number, end: number, split: Split, withBins: boolean): number {
     const { stride } = this;
