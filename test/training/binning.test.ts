@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { binMatrix, computeCuts } from '../../src/training/gbdt/binning.js';
+import { mulberry32 } from '../../src/core/random.js';
+import { binMatrix, binRows, computeCuts } from '../../src/training/gbdt/binning.js';
 
 test('quantile cuts fall at equal counts of rows, at the value that starts each new bin, ties kept together', () => {
   // 12 values (a NaN is not counted), 8 distinct, 4 bins: a bin ends once 3, 6, 9 rows are in.
@@ -37,4 +38,42 @@ test('bins are 16-bit below 0x7ff0 bins in all and 32-bit from there', () => {
   assert.equal(cuts.offsets[128], 32768);
   assert.ok(binMatrix(x, rows, 128, cuts).bins instanceof Uint32Array);
   assert.ok(binMatrix(x, rows, 127, computeCuts(x, rows, 127, 256)).bins instanceof Uint16Array);
+});
+
+test('cuts of few distinct values are those values sorted, whatever digits the values share', () => {
+  const rand = mulberry32(7);
+  // Values in [1, 2) share their top bits (a radix digit that moves nothing); mixed signs share none.
+  for (const value of [() => 1 + Math.floor(rand() * 255) / 512, () => Math.round((rand() - 0.5) * 2000) * 1.5 + 0.25, () => 2 ** Math.floor(rand() * 40 - 20)]) {
+    const x = Float32Array.from({ length: 5000 }, value);
+    const distinct = [...new Set(x)].sort((a, b) => a - b);
+    const { values } = computeCuts(x, x.length, 1, 4096);
+    const max = distinct[distinct.length - 1];
+    assert.deepEqual(Array.from(values), [...distinct.slice(1), Math.fround(max + Math.abs(max) + 1e-5)]);
+  }
+});
+
+test('each value goes to the first cut above it, values beyond the cuts to the last bin, on any rows', () => {
+  const rand = mulberry32(3);
+  const numFeature = 3;
+  const train = Float32Array.from({ length: 3000 }, (_, i) => (i % numFeature === 1 ? Math.floor(rand() * 20) : (rand() - 0.3) * 100));
+  const cuts = computeCuts(train, 1000, numFeature, 64, [false, true, false]);
+  // Below, between, on and above the cuts, ±0 and missing; enough rows that bins are looked up in tables as well as searched.
+  const rows = 150_000;
+  const special = [0, -0, -1e30, 1e30, Infinity, -Infinity, 1e-40, -1e-40];
+  const x = Float32Array.from({ length: rows * numFeature }, (_, i) =>
+    i % 97 === 0 ? NaN : i % 89 === 0 ? special[i % special.length] : i % 5 === 0 ? cuts.values[i % cuts.values.length] : (i % numFeature === 1 ? Math.floor(rand() * 25) : (rand() - 0.5) * 400),
+  );
+  const { bins, missing } = binMatrix(x, rows, numFeature, cuts);
+  for (let i = 0; i < x.length; i++) {
+    const f = i % numFeature;
+    const lo = cuts.offsets[f];
+    const last = cuts.offsets[f + 1] - 1;
+    let want = x[i] !== x[i] ? missing : last;
+    if (x[i] === x[i]) for (let b = lo; b < last; b++) if (f === 1 ? cuts.values[b] === x[i] : cuts.values[b] > x[i]) { want = b; break; }
+    if (bins[i] !== want) assert.fail(`cell ${i} (${x[i]}): bin ${bins[i]}, not ${want}`);
+  }
+  const parts = new Uint16Array(bins.length);
+  binRows(x, numFeature, cuts, parts, 200, rows);
+  binRows(x, numFeature, cuts, parts, 0, 200);
+  assert.deepEqual(parts, bins);
 });

@@ -78,3 +78,15 @@ test('a job that throws in the second thread fails the fit with its error instea
     await threads.close();
   }
 });
+
+test('a partition whose count fails in the second thread fails the fit instead of waiting for the count', async () => {
+  const data = table(2_000, 4);
+  const cuts = computeCuts(data.x, data.rows, data.numFeature, 256, data.categorical, data.featureNames);
+  const threads = await HistThreads.start([{ bins: null, gh: sharedArray(Float64Array, data.rows * 2) } as unknown as NodeRows], 4, cuts.offsets);
+  try {
+    threads.postPartition(0, 1, 0, 10, 20, 1, cuts.offsets[1] + 3, cuts.offsets[4] + 1, undefined);
+    assert.throws(() => threads.exchangeCounts(4), /histogram thread of the fit failed: TypeError: Cannot read properties of null/);
+  } finally {
+    await threads.close();
+  }
+});

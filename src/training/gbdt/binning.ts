@@ -35,40 +35,68 @@ export interface BinnedMatrix {
   missing: number;
 }
 
+/** Radix digits of a sort key: 11, 11 and 10 bits. */
+const DIGIT_BITS = 11;
+const DIGIT_SIZE = 1 << DIGIT_BITS;
+
 /**
  * Sorts the first n values of `a` (no NaN) in place by an LSD radix sort on their bits, with
  * `tmp` as scratch: TypedArray#sort boxes every element, which made binning most of a small fit.
+ * One pass counts all three digits; a digit every key shares moves nothing. Each pass is a
+ * function of its own: code compiled in the middle of a loop that reached code not run before
+ * was thrown away, feature after feature.
  */
 function sortFloat32(a: Float32Array, tmp: Float32Array, n: number): void {
   let keys = new Uint32Array(a.buffer, a.byteOffset, n);
   let other = new Uint32Array(tmp.buffer, tmp.byteOffset, n);
-  // Order-preserving keys: negative floats have every bit flipped, positive ones the sign bit.
-  for (let i = 0; i < n; i++) {
-    const k = keys[i];
-    keys[i] = k & 0x80000000 ? ~k >>> 0 : (k | 0x80000000) >>> 0;
-  }
-  const count = new Uint32Array(2048);
-  for (let shift = 0; shift < 32; shift += 11) {
-    count.fill(0);
-    for (let i = 0; i < n; i++) count[(keys[i] >>> shift) & 2047]++;
+  const count = new Uint32Array(3 * DIGIT_SIZE);
+  toKeys(keys, count, n);
+  for (let d = 0; d < 3; d++) {
+    const digits = count.subarray(d * DIGIT_SIZE, (d + 1) * DIGIT_SIZE);
+    const shift = d * DIGIT_BITS;
+    if (n === 0 || digits[(keys[0] >>> shift) & 2047] === n) continue;
     let sum = 0;
-    for (let b = 0; b < 2048; b++) {
-      const c = count[b];
-      count[b] = sum;
+    for (let b = 0; b < DIGIT_SIZE; b++) {
+      const c = digits[b];
+      digits[b] = sum;
       sum += c;
     }
-    for (let i = 0; i < n; i++) {
-      const k = keys[i];
-      other[count[(k >>> shift) & 2047]++] = k;
-    }
+    scatter(keys, other, digits, shift, n);
     [keys, other] = [other, keys];
   }
-  // Three passes leave the keys in tmp; decoding writes them back to a.
+  fromKeys(keys, new Uint32Array(a.buffer, a.byteOffset, n), n);
+}
+
+/** Float bits to order-preserving keys (negative floats have every bit flipped, positive ones the sign bit), counting each key's three digits. */
+function toKeys(keys: Uint32Array, count: Uint32Array, n: number): void {
   for (let i = 0; i < n; i++) {
     const k = keys[i];
-    other[i] = k & 0x80000000 ? (k & 0x7fffffff) >>> 0 : ~k >>> 0;
+    const key = k & 0x80000000 ? ~k >>> 0 : (k | 0x80000000) >>> 0;
+    keys[i] = key;
+    count[key & 2047]++;
+    count[DIGIT_SIZE + ((key >>> 11) & 2047)]++;
+    count[2 * DIGIT_SIZE + (key >>> 22)]++;
   }
 }
+
+/** Keys back to float bits, into `out` (which may be `keys`). */
+function fromKeys(keys: Uint32Array, out: Uint32Array, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const k = keys[i];
+    out[i] = k & 0x80000000 ? (k & 0x7fffffff) >>> 0 : ~k >>> 0;
+  }
+}
+
+/** One radix pass: keys to `to` by their digit at `shift`, `start` holding each digit's first place. */
+function scatter(keys: Uint32Array, to: Uint32Array, start: Uint32Array, shift: number, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const k = keys[i];
+    to[start[(k >>> shift) & 2047]++] = k;
+  }
+}
+
+/** Features whose values one pass over the matrix gathers: a pass per feature read the whole matrix each time. */
+const GATHER = 4;
 
 /**
  * Cuts from the non-missing values of each feature of a row-major float32 matrix. A feature with
@@ -76,54 +104,85 @@ function sortFloat32(a: Float32Array, tmp: Float32Array, n: number): void {
  * quantiles of its values.
  */
 export function computeCuts(x: Float32Array, rows: number, numFeature: number, maxBin: number, categorical?: boolean[], featureNames?: string[]): BinCuts {
+  const isCategorical = categoricalFlags(numFeature, categorical);
+  return joinCuts(featureCuts(x, rows, numFeature, 0, numFeature, maxBin, isCategorical, featureNames), isCategorical);
+}
+
+/** 1 for each categorical feature. */
+export function categoricalFlags(numFeature: number, categorical?: boolean[]): Uint8Array {
+  return Uint8Array.from({ length: numFeature }, (_, f) => (categorical?.[f] ? 1 : 0));
+}
+
+/** The cuts of features [from, to) (see computeCuts), one array each. */
+export function featureCuts(x: Float32Array, rows: number, numFeature: number, from: number, to: number, maxBin: number, isCategorical: Uint8Array, featureNames?: string[]): Float32Array[] {
   const perFeature: Float32Array[] = [];
-  const isCategorical = Uint8Array.from({ length: numFeature }, (_, f) => (categorical?.[f] ? 1 : 0));
-  const column = new Float32Array(rows);
+  const columns = Array.from({ length: Math.min(GATHER, to - from) }, () => new Float32Array(rows));
+  const counts = new Int32Array(GATHER);
   const tmp = new Float32Array(rows);
-  for (let f = 0; f < numFeature; f++) {
-    let n = 0;
-    for (let r = 0; r < rows; r++) {
-      const v = x[r * numFeature + f];
-      if (v === v) column[n++] = v;
+  for (let first = from; first < to; first += GATHER) {
+    const group = Math.min(GATHER, to - first);
+    gatherColumns(x, rows, numFeature, first, group, columns, counts);
+    for (let j = 0; j < group; j++) {
+      const f = first + j;
+      sortFloat32(columns[j], tmp, counts[j]);
+      perFeature.push(cutsOfSorted(columns[j], counts[j], maxBin, isCategorical[f] === 1, featureNames?.[f] ?? String(f)));
     }
-    sortFloat32(column, tmp, n);
-    const sorted = column;
-    // The distinct values are kept only while they could be the cuts themselves (or are categories).
-    const keep = isCategorical[f] ? Infinity : maxBin + 1;
-    const distinct: number[] = [];
-    for (let i = 0; i < n && distinct.length < keep; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]);
-    const cuts: number[] = [];
-    if (isCategorical[f]) {
-      for (const c of distinct) {
-        if (!(Number.isInteger(c) && c >= 0 && c < MAX_CATEGORY)) {
-          throw invalidArgument(`categorical feature "${featureNames?.[f] ?? f}" holds ${c}; categories must be whole numbers from 0 to ${MAX_CATEGORY - 1}`);
-        }
-      }
-      perFeature.push(Float32Array.from([...distinct, -1]));
-      continue;
-    }
-    if (distinct.length <= maxBin) {
-      for (let i = 1; i < distinct.length; i++) cuts.push(distinct[i]);
-    } else {
-      // Equal-count quantiles over the rows, each cut at the first distinct value that starts a
-      // new bin; [i, j) is a run of one value, and the last run never ends a bin.
-      let seen = 0;
-      let next = 1;
-      for (let i = 0, j = 1; cuts.length < maxBin - 1; i = j++) {
-        while (j < n && sorted[j] === sorted[i]) j++;
-        if (j >= n) break;
-        seen += j - i;
-        if (seen >= (next * n) / maxBin) {
-          cuts.push(sorted[j]);
-          while (next * n <= seen * maxBin) next++;
-        }
-      }
-    }
-    // The last bin's cut lies above every value: it is never a split threshold.
-    const max = n > 0 ? sorted[n - 1] : 0;
-    cuts.push(Math.fround(max + Math.abs(max) + 1e-5));
-    perFeature.push(Float32Array.from(cuts));
   }
+  return perFeature;
+}
+
+/** The non-missing values of features [first, first + group), one column each, and how many each has. */
+function gatherColumns(x: Float32Array, rows: number, numFeature: number, first: number, group: number, columns: Float32Array[], counts: Int32Array): void {
+  counts.fill(0);
+  for (let base = first, end = rows * numFeature; base < end; base += numFeature) {
+    for (let j = 0; j < group; j++) {
+      const v = x[base + j];
+      if (v === v) columns[j][counts[j]++] = v;
+    }
+  }
+}
+
+/** A feature's cuts from its n sorted values. */
+function cutsOfSorted(sorted: Float32Array, n: number, maxBin: number, categorical: boolean, name: string): Float32Array {
+  // The distinct values are kept only while they could be the cuts themselves (or are categories).
+  const keep = categorical ? Infinity : maxBin + 1;
+  const distinct: number[] = [];
+  for (let i = 0; i < n && distinct.length < keep; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]);
+  if (categorical) {
+    for (const c of distinct) {
+      if (!(Number.isInteger(c) && c >= 0 && c < MAX_CATEGORY)) {
+        throw invalidArgument(`categorical feature "${name}" holds ${c}; categories must be whole numbers from 0 to ${MAX_CATEGORY - 1}`);
+      }
+    }
+    return Float32Array.from([...distinct, -1]);
+  }
+  const cuts: number[] = [];
+  if (distinct.length <= maxBin) {
+    for (let i = 1; i < distinct.length; i++) cuts.push(distinct[i]);
+  } else {
+    // Equal-count quantiles over the rows, each cut at the first distinct value that starts a
+    // new bin; [i, j) is a run of one value, and the last run never ends a bin.
+    let seen = 0;
+    let next = 1;
+    for (let i = 0, j = 1; cuts.length < maxBin - 1; i = j++) {
+      while (j < n && sorted[j] === sorted[i]) j++;
+      if (j >= n) break;
+      seen += j - i;
+      if (seen >= (next * n) / maxBin) {
+        cuts.push(sorted[j]);
+        while (next * n <= seen * maxBin) next++;
+      }
+    }
+  }
+  // The last bin's cut lies above every value: it is never a split threshold.
+  const max = n > 0 ? sorted[n - 1] : 0;
+  cuts.push(Math.fround(max + Math.abs(max) + 1e-5));
+  return Float32Array.from(cuts);
+}
+
+/** The cuts of every feature, in order, as one BinCuts. */
+export function joinCuts(perFeature: Float32Array[], isCategorical: Uint8Array): BinCuts {
+  const numFeature = perFeature.length;
   const offsets = new Uint32Array(numFeature + 1);
   for (let f = 0; f < numFeature; f++) offsets[f + 1] = offsets[f] + perFeature[f].length;
   const values = new Float32Array(offsets[numFeature]);
@@ -132,44 +191,108 @@ export function computeCuts(x: Float32Array, rows: number, numFeature: number, m
 }
 
 /**
- * The global bin of value v of a feature whose bins are values[lo, last]. A numeric value goes to
- * the first cut greater than it (values above every cut share the last bin); a category to the
- * bin where training saw it, or to the last bin, the one for categories training never saw.
+ * The global bin of value v of a categorical feature whose bins are values[lo, last]: the bin
+ * where training saw it, or the last bin, the one for categories training never saw.
  */
-function binOf(values: Float32Array, lo: number, last: number, categorical: boolean, v: number, missing: number): number {
-  if (v !== v) return missing;
+function categoryBin(values: Float32Array, lo: number, last: number, v: number): number {
   let hi = last;
-  if (categorical) {
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (values[mid] < v) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < last && values[lo] === v ? lo : last;
-  }
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (values[mid] > v) hi = mid;
-    else lo = mid + 1;
+    if (values[mid] < v) lo = mid + 1;
+    else hi = mid;
   }
-  return lo;
+  return lo < last && values[lo] === v ? lo : last;
+}
+
+/**
+ * The global bin of value v of a numeric feature whose bins are values[lo, last]: the first cut
+ * greater than v, values above every cut sharing the last bin. The answer lies in
+ * [base, base + n); halving that range on a select instead of a branch, as the outcome of each
+ * comparison cannot be predicted.
+ */
+function numericBin(values: Float32Array, lo: number, last: number, v: number): number {
+  let base = lo;
+  let n = last - lo + 1;
+  while (n > 1) {
+    const half = n >>> 1;
+    base += half * +(values[base + half - 1] <= v);
+    n -= half;
+  }
+  return base;
 }
 
 /** The global bin of every cell of a row-major float32 matrix under `cuts` (NaN → the missing index). */
 export function binMatrix(x: Float32Array, rows: number, numFeature: number, cuts: BinCuts): BinnedMatrix {
-  const { values, offsets, categorical } = cuts;
-  const missing = offsets[numFeature];
+  const missing = cuts.offsets[numFeature];
   // Below 0x7ff0, no four 16-bit bins read as one float64 are a NaN, whose bits a copy may change
   // (the fit moves rows of bins as float64 words).
   const bins = missing < 0x7ff0 ? new Uint16Array(rows * numFeature) : new Uint32Array(rows * numFeature);
-  for (let f = 0; f < numFeature; f++) {
+  binRows(x, numFeature, cuts, bins, 0, rows);
+  return { rows, numFeature, bins, missing };
+}
+
+/** Writes the bins of rows [from, to) of a row-major float32 matrix under `cuts` into `bins` (see binMatrix). */
+export function binRows(x: Float32Array, numFeature: number, cuts: BinCuts, bins: Uint16Array | Uint32Array, from: number, to: number): void {
+  if (to - from >= TABLE_MIN_ROWS) {
+    for (let first = 0; first < numFeature; first += TABLE_FEATURES) binRowsByTable(x, numFeature, cuts, bins, from, to, first, Math.min(first + TABLE_FEATURES, numFeature));
+    return;
+  }
+  const { values, offsets, categorical } = cuts;
+  const missing = offsets[numFeature];
+  for (let i = from * numFeature, end = to * numFeature, f = 0; i < end; i++) {
+    const v = x[i];
     const lo = offsets[f];
+    bins[i] = v !== v ? missing : categorical[f] === 1 ? categoryBin(values, lo, offsets[f + 1] - 1, v) : numericBin(values, lo, offsets[f + 1] - 1, v);
+    if (++f === numFeature) f = 0;
+  }
+}
+
+/** Rows from which a numeric feature's bins are looked up in a table of BUCKETS entries rather than searched: the table then costs less than a row. */
+const TABLE_MIN_ROWS = 1 << 17;
+/** Features binned together through their tables, which bounds the tables' memory (256 KiB a feature). */
+const TABLE_FEATURES = 32;
+/** Sort keys (see sortKey) fall into buckets by their top 16 bits. */
+const BUCKET_SHIFT = 16;
+const BUCKETS = 1 << (32 - BUCKET_SHIFT);
+
+/** The order-preserving key of float bits (negative floats have every bit flipped, positive ones the sign bit), without a branch. */
+const sortKey = (bits: number): number => (bits ^ ((bits >> 31) | 0x80000000)) >>> 0;
+
+/**
+ * binRows for features [first, end) through tables: for each numeric feature and bucket of sort
+ * keys, the bin of the first cut not in a lower bucket. Every cut in a lower bucket lies below
+ * every value of the bucket, so a value's bin is at or after that one, and only the few cuts that
+ * share its bucket are compared.
+ */
+function binRowsByTable(x: Float32Array, numFeature: number, cuts: BinCuts, bins: Uint16Array | Uint32Array, from: number, to: number, first: number, end: number): void {
+  const { values, offsets, categorical } = cuts;
+  const missing = offsets[numFeature];
+  const valueBits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const xBits = new Uint32Array(x.buffer, x.byteOffset, x.length);
+  const width = end - first;
+  const table = new Uint32Array(width * BUCKETS);
+  for (let j = 0; j < width; j++) {
+    const f = first + j;
+    if (categorical[f] === 1) continue;
     const last = offsets[f + 1] - 1;
-    const isCategorical = categorical[f] === 1;
-    for (let r = 0; r < rows; r++) {
-      const i = r * numFeature + f;
-      bins[i] = binOf(values, lo, last, isCategorical, x[i], missing);
+    let b = offsets[f];
+    for (let bucket = 0; bucket < BUCKETS; bucket++) {
+      while (b < last && sortKey(valueBits[b]) >>> BUCKET_SHIFT < bucket) b++;
+      table[j * BUCKETS + bucket] = b;
     }
   }
-  return { rows, numFeature, bins, missing };
+  for (let r = from; r < to; r++) {
+    for (let j = 0, i = r * numFeature + first; j < width; j++, i++) {
+      const v = x[i];
+      const f = first + j;
+      const last = offsets[f + 1] - 1;
+      if (v !== v) bins[i] = missing;
+      else if (categorical[f] === 1) bins[i] = categoryBin(values, offsets[f], last, v);
+      else {
+        let b = table[j * BUCKETS + (sortKey(xBits[i]) >>> BUCKET_SHIFT)];
+        while (b < last && values[b] <= v) b++;
+        bins[i] = b;
+      }
+    }
+  }
 }

@@ -83,8 +83,11 @@ function sampleFeatures(numFeature: number, fraction: number, rand: () => number
 
 function sampleRows(rows: number, fraction: number, rand: () => number, out: Uint32Array): Uint32Array {
   if (fraction >= 1) {
-    for (let i = 0; i < rows; i++) out[i] = i;
-    return out.subarray(0, rows);
+    // The view is taken before the loop: code compiled in the middle of the loop (on-stack
+    // replacement) that reached a call never made before was thrown away at every round.
+    const all = out.subarray(0, rows);
+    for (let i = 0; i < rows; i++) all[i] = i;
+    return all;
   }
   let n = 0;
   for (let i = 0; i < rows; i++) if (rand() < fraction) out[n++] = i;

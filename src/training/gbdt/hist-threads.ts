@@ -20,8 +20,9 @@ import type { GbdtParams } from './params.js';
 /**
  * Slots of the control array: job number (-1 ends the thread), row range, feature count (0 for
  * a partition), finished job, failure flag, whether the thread runs, the node copy read; a
- * partition's bin words a row, feature, bin, edge, whether rightBins holds its categories, and
- * where its left and right rows go.
+ * partition's bin words a row, feature, bin, edge, whether rightBins holds its categories, where
+ * the node begins, the left count of the fitting thread's half and the job it belongs to, and the
+ * left count of the helper's half and its job.
  */
 export const JOB = 0;
 export const BEGIN = 1;
@@ -35,11 +36,18 @@ export const FEATURE = 8;
 export const BIN = 9;
 export const EDGE = 10;
 export const CATEGORICAL = 11;
-export const LEFT_AT = 12;
-export const RIGHT_AT = 13;
-export const COPY = 14;
+export const NODE_BEGIN = 12;
+export const COPY = 13;
+export const OWN_LEFT = 14;
+export const OWN_LEFT_JOB = 15;
+export const HELPER_LEFT = 16;
+export const HELPER_LEFT_JOB = 17;
 /** COUNT of a gradient job (a histogram job has features, a partition 0). */
 export const GRADIENTS = -1;
+/** COUNT of a job adding leaf values to the margins. */
+export const LEAVES = -2;
+/** Leaves a job adding leaf values can take: their copy, row range and value, four slots each. */
+export const LEAF_CAPACITY = 1024;
 
 /** One output group's gradient inputs and outputs, row by row, in shared memory. */
 export interface GradientArrays {
@@ -59,6 +67,8 @@ export interface HistWorkerData {
   side: Float64Array;
   /** A categorical partition's direction per bin. */
   rightBins: Uint8Array;
+  /** A leaf job's leaves (see LEAF_CAPACITY). */
+  leaves: Float64Array;
   features: Int32Array;
   offsets: Uint32Array;
   /** Where the thread sends a failed job's error. */
@@ -115,12 +125,13 @@ export class HistThreads {
     const numFeature = offsets.length - 1;
     const { port1, port2 } = new MessageChannel();
     const data: HistWorkerData = {
-      control: sharedArray(Int32Array, 16),
+      control: sharedArray(Int32Array, 18),
       node,
       stride,
       // Every bin and the missing slot (the index after the last bin).
       side: sharedArray(Float64Array, (offsets[numFeature] + 1) * 2),
       rightBins: sharedArray(Uint8Array, offsets[numFeature] + 1),
+      leaves: sharedArray(Float64Array, LEAF_CAPACITY * 4),
       features: sharedArray(Int32Array, numFeature),
       offsets,
       errors: port2,
@@ -163,23 +174,58 @@ export class HistThreads {
     this.postJob(copy, begin, end, features.length);
   }
 
-  /** Starts the helper partitioning rows [begin, end) of node copy `copy` into the other, as partitionRows with these arguments. */
-  postPartition(copy: number, words: number, begin: number, end: number, leftAt: number, rightAt: number, feature: number, bin: number, edge: number, rightBins: Uint8Array | undefined): void {
+  /**
+   * Starts the helper partitioning rows [half, end), the second half of the node from `begin`,
+   * of node copy `copy` into the other, as partitionRows with these arguments. It counts the
+   * rows of its half going left while the fitting thread counts those of the first half; then
+   * each learns the other's count through exchangeCounts, which places every row.
+   */
+  postPartition(copy: number, words: number, begin: number, half: number, end: number, feature: number, bin: number, edge: number, rightBins: Uint8Array | undefined): void {
     const { control } = this.data;
     if (rightBins) this.data.rightBins.set(rightBins);
     control[WORDS] = words;
-    control[LEFT_AT] = leftAt;
-    control[RIGHT_AT] = rightAt;
+    control[NODE_BEGIN] = begin;
     control[FEATURE] = feature;
     control[BIN] = bin;
     control[EDGE] = edge;
     control[CATEGORICAL] = rightBins ? 1 : 0;
-    this.postJob(copy, begin, end, 0);
+    this.postJob(copy, half, end, 0);
+  }
+
+  /** Gives the helper the left count of the first half of the posted partition and answers that of its half. */
+  exchangeCounts(left: number): number {
+    const { control } = this.data;
+    control[OWN_LEFT] = left;
+    Atomics.store(control, OWN_LEFT_JOB, this.job);
+    Atomics.notify(control, OWN_LEFT_JOB);
+    for (;;) {
+      const seen = Atomics.load(control, HELPER_LEFT_JOB);
+      if (seen === this.job) return control[HELPER_LEFT];
+      // A helper that failed before counting has finished the job.
+      if (Atomics.load(control, DONE) === this.job) {
+        this.wait();
+        throw this.failed('failed');
+      }
+      if (Atomics.load(control, ALIVE) === 0) throw this.failed('stopped');
+      Atomics.wait(control, HELPER_LEFT_JOB, seen, WAIT_MS);
+    }
   }
 
   /** Starts the helper computing the gradients of rows [begin, end) into the arrays given to start. */
   postGradients(begin: number, end: number): void {
     this.postJob(0, begin, end, GRADIENTS);
+  }
+
+  /**
+   * Starts the helper adding each leaf's value to margins[r] of its rows r, `leaves` holding a
+   * leaf's node copy, row range and value a leaf (at most LEAF_CAPACITY leaves), if `margins` are
+   * the margins given to start; answers whether it did.
+   */
+  postLeaves(margins: Float64Array, leaves: number[]): boolean {
+    if (margins !== this.data.gradients?.margins || leaves.length > LEAF_CAPACITY * 4) return false;
+    this.data.leaves.set(leaves);
+    this.postJob(0, 0, leaves.length >> 2, LEAVES);
+    return true;
   }
 
   private postJob(copy: number, begin: number, end: number, count: number): void {

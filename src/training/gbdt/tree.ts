@@ -296,8 +296,8 @@ export class TreeGrower {
    * Copies the rows of [begin, end) of node copy `copy` to the other copy, those going left
    * first, keeping their order, with their bins (unless `withBins` is false: no histogram will
    * read them) and gradients; answers where the right part starts. A large node's second half is
-   * copied by the helper thread meanwhile. Indexed, only the row indices move, in place (the
-   * other copy's rows the scratch).
+   * counted and copied by the helper thread meanwhile. Indexed, only the row indices move, in
+   * place (the other copy's rows the scratch).
    */
   private partition(copy: number, begin: number, end: number, split: Split, withBins: boolean): number {
     const { stride } = this;
@@ -309,10 +309,9 @@ export class TreeGrower {
     if (this.indexed) return partitionIndexed(src.rows, dst.rows, this.data.bins, this.data.numFeature, begin, end, feature, bin, edge, rightBins);
     const threads = this.threads;
     const half = threads?.worthPartition(end - begin) ? begin + ((end - begin) >> 1) : end;
+    if (half < end) threads!.postPartition(copy, words, begin, half, end, feature, bin, edge, rightBins);
     const la = countLeft(src, stride, begin, half, feature, bin, edge, rightBins);
-    const mid = half < end ? begin + la + countLeft(src, stride, half, end, feature, bin, edge, rightBins) : begin + la;
-    // The second half's rows follow the first half's on either side.
-    if (half < end) threads!.postPartition(copy, words, half, end, begin + la, mid + (half - begin - la), feature, bin, edge, rightBins);
+    const mid = begin + la + (half < end ? threads!.exchangeCounts(la) : 0);
     partitionRows(src, dst, stride, words, begin, half, begin, mid, feature, bin, edge, rightBins);
     if (half < end) threads!.wait();
     return mid;
@@ -463,13 +462,31 @@ export class TreeGrower {
 
   /**
    * Adds the last grown tree's leaf values to margins[r·k + group] of the rows it was grown on,
-   * from where the partitions left them, without walking the tree.
+   * from where the partitions left them, without walking the tree. With a helper thread that
+   * holds these margins, it adds the leaves of the second half of the rows.
    */
   addToGrownRows(tree: Tree, margins: Float64Array, k: number, group: number): void {
     const { left, splitCondition } = tree;
-    for (let nid = 0; nid < left.length; nid++) {
-      if (left[nid] !== -1) continue;
-      const v = splitCondition[nid];
+    let leaves: number[] = [];
+    for (let nid = 0; nid < left.length; nid++) if (left[nid] === -1) leaves.push(nid);
+    const threads = this.threads;
+    if (threads?.worthPartition(this.nodeEnd[0])) {
+      const half = this.nodeEnd[0] >> 1;
+      const helper: number[] = [];
+      for (const nid of leaves) if (this.nodeBegin[nid] >= half) helper.push(this.nodeCopy[nid], this.nodeBegin[nid], this.nodeEnd[nid], splitCondition[nid]);
+      if (threads.postLeaves(margins, helper)) {
+        leaves = leaves.filter((nid) => this.nodeBegin[nid] < half);
+        this.addLeaves(leaves, splitCondition, margins, k, group);
+        threads.wait();
+        return;
+      }
+    }
+    this.addLeaves(leaves, splitCondition, margins, k, group);
+  }
+
+  private addLeaves(leaves: number[], value: number[], margins: Float64Array, k: number, group: number): void {
+    for (const nid of leaves) {
+      const v = value[nid];
       const rows = this.node[this.nodeCopy[nid]].rows;
       for (let i = this.nodeBegin[nid], end = this.nodeEnd[nid]; i < end; i++) margins[rows[i] * k + group] += v;
     }
