@@ -27,6 +27,7 @@ interface DeployFlags {
   rateLimitKey?: string;
   threads?: string;
   executor?: string;
+  onnxEngine?: string;
   variant?: string[];
   userHeader?: string;
   routeBy?: string;
@@ -55,6 +56,11 @@ const defined = <T extends object>(o: T): T | undefined => {
 function executorOf(raw: string | undefined): DeployRequest['executor'] {
   if (raw === undefined || raw === 'auto' || raw === 'worker' || raw === 'event-loop') return raw;
   throw invalidArgument(`--executor: "${raw}" must be auto, worker or event-loop`);
+}
+
+function onnxEngineOf(raw: string | undefined): DeployRequest['onnx_engine'] {
+  if (raw === undefined || raw === 'auto' || raw === 'onnxruntime') return raw;
+  throw invalidArgument(`--onnx-engine: "${raw}" must be auto or onnxruntime`);
 }
 
 /** `NAME=MODEL:VERSION:WEIGHT` or `NAME=MODEL@ALIAS:WEIGHT`; `shadow:PERCENT` instead of a weight makes a shadow. */
@@ -118,6 +124,7 @@ export function deployRequestFromFlags(model: string, flags: DeployFlags): Deplo
     ...(flags.reason !== undefined ? { reason: flags.reason } : {}),
     threads: whole(flags.threads, '--threads', 1),
     executor: executorOf(flags.executor),
+    onnx_engine: onnxEngineOf(flags.onnxEngine),
   };
 }
 
@@ -125,7 +132,7 @@ export function describeDeployment(d: DeploymentInfo): string {
   const lines = [`${d.name}: ${d.state}${d.message ? ` (${d.message})` : ''}`];
   for (const v of d.variants) {
     const follows = v.alias !== undefined ? `${v.model}@${v.alias}` : `${v.model} version ${v.version}`;
-    const where = v.runs_on ? ` (on ${v.runs_on})` : '';
+    const where = v.runs_on ? ` (on ${v.runs_on}${v.engine ? `, ${v.engine} engine` : ''})` : '';
     const share = v.shadow ? ` (shadow of ${v.mirror}% of requests)` : d.variants.length > 1 ? ` (${v.weight}%)` : '';
     lines.push(`  ${v.name}${share}: ${follows}, serving ${v.serving_version ?? 'nothing'}${where}${v.loading_version ? `, loading ${v.loading_version}` : ''}`);
   }
@@ -162,6 +169,7 @@ export function registerDeployCommand(program: Command): void {
     .option('--rate-limit-key <key>', 'token (bearer token, else address) | address')
     .option('--threads <n>', 'onnxruntime threads per session')
     .option('--executor <where>', 'auto (default) | worker (model math off the event loop) | event-loop')
+    .option('--onnx-engine <engine>', 'auto (default: small batches of dense graphs in JavaScript when it agrees with onnxruntime) | onnxruntime')
     .option('--variant <spec...>', 'NAME=MODEL:VERSION:WEIGHT (or MODEL@ALIAS; WEIGHT shadow:PERCENT for a shadow); repeat, weights sum to 100')
     .option('--user-header <header>', 'request header whose value picks the variant (default x-user-id)')
     .option('--reason <text>', 'why (recorded with the revision this change makes)')

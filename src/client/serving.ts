@@ -32,6 +32,7 @@ export interface DeploymentSettings {
   routing?: { header?: string; input_field?: string; fallback?: string; breaker_failures?: number; breaker_cooldown_ms?: number; timeouts_ms?: Record<string, number> };
   threads?: number;
   executor?: 'auto' | 'worker' | 'event-loop';
+  onnx_engine?: 'auto' | 'onnxruntime';
   /** A stream consumer every server runs for the deployment; null removes it. */
   stream?: { from: string; to: string; group?: string; dead_letter?: string; batch_size?: number } | null;
 }

@@ -74,6 +74,11 @@ const Settings = {
       description: 'where onnx/js models compute: a worker thread, the event loop, or auto (micro-models on the loop)',
     }),
   ),
+  onnx_engine: Type.Optional(
+    Type.Union([Type.Literal('auto'), Type.Literal('onnxruntime')], {
+      description: 'ONNX models: auto runs small batches of dense graphs in JavaScript when they agree with onnxruntime; onnxruntime always uses onnxruntime',
+    }),
+  ),
 };
 const Reason = Type.Optional(Type.String({ maxLength: 2000, description: 'why: recorded with the revision this change makes' }));
 const CreateBody = Type.Object({
@@ -107,6 +112,7 @@ const VariantView = Type.Object({
   serving_since_ms: Type.Optional(Type.Number({ description: 'when the serving version began to answer on this replica' })),
   load_ms: Type.Optional(Type.Integer({ description: 'how long this replica took to resolve, fetch, load and warm the serving version once it acted on the change' })),
   runs_on: Type.Optional(Type.String({ description: 'worker | event-loop | tree-pool' })),
+  engine: Type.Optional(Type.String({ description: 'ONNX models: js or onnxruntime, the engine of the serving version' })),
   loading_version: Type.Optional(Type.Integer()),
   message: Type.Optional(Type.String()),
 });
@@ -128,6 +134,7 @@ const DeploymentView = Type.Object({
   }),
   threads: Type.Integer(),
   executor: Type.String(),
+  onnx_engine: Type.String(),
   stream: Type.Optional(StreamBody),
   revision: Type.Integer(),
   created_ms: Type.Number(),
@@ -178,6 +185,7 @@ function view(d: Deployment): DeploymentJson {
         serving_since_ms: s?.servingSinceMs,
         load_ms: s?.loadMs,
         runs_on: s?.runsOn,
+        engine: s?.engine,
         loading_version: s?.loadingVersion,
         message: s?.message,
       };
@@ -200,6 +208,7 @@ function view(d: Deployment): DeploymentJson {
     },
     threads: d.threads,
     executor: d.executor,
+    onnx_engine: d.onnxEngine ?? 'auto',
     stream: d.stream && { from: d.stream.from, to: d.stream.to, group: d.stream.group, dead_letter: d.stream.deadLetter, batch_size: d.stream.batchSize },
     revision: d.revision,
     created_ms: d.createdMs,
@@ -213,7 +222,7 @@ const RevisionView = Type.Object({
   reason: Type.String(),
   created_ms: Type.Number(),
   variants: Type.Array(Type.Object({ name: Type.String(), model: Type.String(), version: Type.Optional(Type.Integer()), alias: Type.Optional(Type.String()), weight: Type.Number(), shadow: Type.Optional(Type.Boolean()), mirror: Type.Optional(Type.Integer()) })),
-  settings: Type.Record(Type.String(), Type.Unknown(), { description: 'batching, cache, rate_limit, routing, threads, executor as they were' }),
+  settings: Type.Record(Type.String(), Type.Unknown(), { description: 'batching, cache, rate_limit, routing, threads, executor, onnx_engine as they were' }),
 });
 export type RevisionJson = Static<typeof RevisionView>;
 
@@ -225,7 +234,7 @@ function revisionView(r: Revision): RevisionJson {
     reason: r.reason,
     created_ms: r.createdMs,
     variants: r.spec.variants.map((v) => ({ name: v.name, model: v.model, version: v.version, alias: v.alias, weight: v.weight, shadow: v.shadow, mirror: v.mirror })),
-    settings: { batching: d.batching, cache: d.cache, rate_limit: d.rate_limit, routing: d.routing, threads: d.threads, executor: d.executor },
+    settings: { batching: d.batching, cache: d.cache, rate_limit: d.rate_limit, routing: d.routing, threads: d.threads, executor: d.executor, onnx_engine: d.onnx_engine },
   };
 }
 
@@ -244,6 +253,7 @@ function patchOf(body: SettingsJson): DeploymentConfigPatch {
     routing: g && drop({ header: g.header, inputField: g.input_field, fallback: g.fallback, breakerFailures: g.breaker_failures, breakerCooldownMs: g.breaker_cooldown_ms, timeoutsMs: g.timeouts_ms }),
     threads: body.threads,
     executor: body.executor,
+    onnxEngine: body.onnx_engine,
     stream: body.stream && { from: body.stream.from, to: body.stream.to, group: body.stream.group, deadLetter: body.stream.dead_letter, batchSize: body.stream.batch_size },
   };
 }

@@ -16,6 +16,8 @@ export class LoadedVersion {
   private drainWaiters: (() => void)[] = [];
   batcher: DynamicBatcher;
   retired = false;
+  /** The settings the model was loaded with (see loadSettings): a change of them needs a new load. */
+  readonly loadedWith: string;
 
   constructor(
     readonly model: string,
@@ -29,6 +31,7 @@ export class LoadedVersion {
     private readonly label: string,
   ) {
     this.batcher = this.makeBatcher(config);
+    this.loadedWith = loadSettings(config);
   }
 
   get signature(): Signature {
@@ -114,6 +117,11 @@ export async function loadVersion(resolved: ResolvedModel, config: DeploymentCon
     throw err;
   }
   return { predictor, runsOn };
+}
+
+/** The part of a deployment's config that loadVersion reads, as one comparable string. */
+export function loadSettings(config: DeploymentConfig): string {
+  return JSON.stringify([config.executor, config.threads, config.onnxEngine ?? 'auto']);
 }
 
 /** Where a loaded version computes. */

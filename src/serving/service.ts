@@ -14,7 +14,7 @@ import type { MetadataStore } from '../storage/metadata.js';
 import { cacheKey, ResponseCache } from './cache.js';
 import { ServingMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
-import { LoadedVersion, loadVersion } from './runtime.js';
+import { LoadedVersion, loadSettings, loadVersion } from './runtime.js';
 import { prepareSpareWorker } from './worker-predictor.js';
 import { describeRef, type ModelSource } from './source.js';
 import { DeploymentStore, type Change, type Revision } from './store.js';
@@ -563,7 +563,7 @@ export class ServingService {
       v.failure = `${describeRef(spec.model, spec)}: ${(err as Error).message}`;
       return;
     }
-    if (v.current && v.current.version === resolved.version && v.current.sha256 === resolved.sha256) {
+    if (v.current && v.current.version === resolved.version && v.current.sha256 === resolved.sha256 && v.current.loadedWith === loadSettings(configOf(rt.record))) {
       v.failure = undefined;
       return;
     }

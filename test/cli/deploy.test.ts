@@ -20,7 +20,10 @@ describe('modelport deploy / predict', () => {
       rate_limit: { enabled: true, requests_per_second: 50, burst: 100 },
       threads: undefined,
       executor: undefined,
+      onnx_engine: undefined,
     });
+    assert.equal(deployRequestFromFlags('m', { version: '1', onnxEngine: 'onnxruntime' }).onnx_engine, 'onnxruntime');
+    assert.throws(() => deployRequestFromFlags('m', { version: '1', onnxEngine: 'wasm' }), /--onnx-engine: "wasm" must be auto or onnxruntime/);
     assert.throws(() => deployRequestFromFlags('m', { version: '1', alias: 'a' }), /--version, --alias: give one, not both/);
     assert.throws(() => deployRequestFromFlags('m', { version: 'x' }), /--version: "x" is not a whole number/);
     assert.throws(() => deployRequestFromFlags('m', { version: '1', rateLimit: '-2' }), /--rate-limit: "-2" is not a positive number/);
@@ -34,7 +37,10 @@ describe('modelport deploy / predict', () => {
     assert.equal((await cli('models', 'register', 'cancer', join(LOGREG, 'model.onnx'))).code, 0);
     const deployed = await cli('deploy', 'cancer', '-v', '1', '--max-batch-size', '16');
     assert.equal(deployed.code, 0, deployed.stderr);
-    assert.match(deployed.stdout, /cancer: ready\n {2}primary: cancer version 1, serving 1 \(on (event-loop|worker)\)\n {2}batching: up to 16 rows/);
+    assert.match(deployed.stdout, /cancer: ready\n {2}primary: cancer version 1, serving 1 \(on (event-loop|worker), js engine\)\n {2}batching: up to 16 rows/);
+    const forced = await cli('deploy', 'cancer', '-v', '1', '--name', 'cancer-ort', '--onnx-engine', 'onnxruntime');
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stdout, /serving 1 \(on (event-loop|worker), onnxruntime engine\)/);
 
     const input = join(dir, 'rows.csv');
     writeFileSync(input, readFileSync(join(LOGREG, 'input.csv')));

@@ -95,7 +95,7 @@ describe('deployments', () => {
     await assert.rejects(serving.create({ model: 'm', version: 1 }), /already exists/);
   });
 
-  test('an ONNX deployment reports its engine; onnxEngine "onnxruntime" keeps onnxruntime, and survives an update', async () => {
+  test('an ONNX deployment reports its engine; onnxEngine "onnxruntime" keeps onnxruntime, survives an update, and an update switches a running deployment', async () => {
     const p = await platform();
     const { registry, serving } = p.services;
     await register(registry, 'm', LOGREG, ['model.onnx']);
@@ -114,6 +114,14 @@ describe('deployments', () => {
     const updated = await serving.update('forced', { config: { threads: 2 } });
     assert.equal(updated.onnxEngine, 'onnxruntime');
     assert.equal(updated.status.variants[0].engine, 'onnxruntime');
+    // The escape hatch works on a running deployment: the version is loaded again with the new settings.
+    const switched = await serving.update('auto', { config: { onnxEngine: 'onnxruntime' } });
+    assert.equal(switched.status.variants[0].engine, 'onnxruntime');
+    const back = await serving.update('auto', { config: { onnxEngine: 'auto', executor: 'worker' } });
+    assert.equal(back.status.variants[0].engine, 'js');
+    assert.equal(back.status.variants[0].runsOn, 'worker');
+    const { output: c } = await serving.predict(await serving.target('auto'), batch);
+    assert.deepEqual(Array.from(c.column('label').data as BigInt64Array), Array.from(b.column('label').data as BigInt64Array));
   });
 
   test('a replica picks up deployments made on another', async () => {

@@ -15,6 +15,11 @@ const ORT_CALL_NANOS = 16_000;
 /** Float outputs must agree within this, absolute plus relative. */
 const PROBE_TOLERANCE = 1e-5;
 const PROBE_ROWS = 64;
+/**
+ * A graph that one call of onnxruntime outweighs holds at most some 20,000 weights (80 KB);
+ * larger models are not decoded here at all, so a big network costs its load nothing extra.
+ */
+const MAX_MODEL_BYTES = 1 << 20;
 
 export type EngineChoice = { engine: 'js'; graph: DenseGraph; maxRows: number } | { engine: 'onnxruntime'; reason: string };
 
@@ -75,6 +80,7 @@ export async function chooseEngine(
   runOrt: (batch: Batch) => Promise<Batch>,
 ): Promise<EngineChoice> {
   if (wanted === 'onnxruntime') return { engine: 'onnxruntime', reason: 'asked for' };
+  if (model.byteLength > MAX_MODEL_BYTES) return { engine: 'onnxruntime', reason: `the model (${model.byteLength} bytes) is larger than graphs JavaScript evaluates faster (${MAX_MODEL_BYTES} bytes)` };
   let graph: DenseGraph;
   try {
     graph = compileDenseGraph(readGraph(model), inputs, outputs);
@@ -92,7 +98,12 @@ export async function chooseEngine(
   } catch (err) {
     return { engine: 'onnxruntime', reason: `onnxruntime refused the probe batch: ${(err as Error).message}` };
   }
-  const got = Batch.from(graph.run(inputs.map((p) => probe.column(p.name).data as Float32Array), probe.rows), probe.rows);
+  let got: Batch;
+  try {
+    got = Batch.from(graph.run(inputs.map((p) => probe.column(p.name).data as Float32Array), probe.rows), probe.rows);
+  } catch (err) {
+    return { engine: 'onnxruntime', reason: `JavaScript failed on the probe batch: ${(err as Error).message}` };
+  }
   const differs = disagreement(got, want);
   return differs ? { engine: 'onnxruntime', reason: `JavaScript disagrees with onnxruntime: ${differs}` } : { engine: 'js', graph, maxRows };
 }

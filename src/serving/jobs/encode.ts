@@ -117,8 +117,11 @@ function csvPredictionWriters(out: Batch): CsvWriter[] {
   return writers;
 }
 
-/** The longest float32 text: "-1.1754942106924411e-38". */
-const FLOAT32_TEXT_BYTES = 24;
+/**
+ * The longest float32 text: 17 digits after five zeros, as String() writes a negative value
+ * between -1e-5 and -1e-6 ("-0.0000012345677760094986"); exponent forms are shorter.
+ */
+export const FLOAT32_TEXT_BYTES = 25;
 
 const NOT_JSON_NUMBER = /^(nan|-?inf(inity)?)$/i;
 

@@ -136,6 +136,28 @@ describe('onnx engine choice', () => {
     }
   });
 
+  test('a model over 1 MiB is not decoded for JavaScript: onnxruntime, and says why', async () => {
+    // 30 × 10,000 weights: 1.2 MB, a dense graph the evaluator could read but never runs faster.
+    const path = writeModel('wide', {
+      inputs: [{ name: 'x', dtype: 'float32', dims: ['N', 30] }],
+      outputs: [{ name: 'y', dtype: 'float32', dims: ['N', 10_000] }],
+      nodes: [{ op: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }],
+      initializers: [{ name: 'w', dtype: 'float32', dims: [30, 10_000], values: Array.from({ length: 300_000 }, (_, i) => (i % 7) - 3) }],
+    });
+    const p = await loadModel(path);
+    try {
+      assert.equal(p.metadata.engine, 'onnxruntime');
+      assert.match(p.metadata.engineReason as string, /is larger than graphs JavaScript evaluates faster \(1048576 bytes\)/);
+      const out = await p.predict(Batch.from({ x: { dtype: 'float32', shape: [30], data: new Float32Array(30).fill(1) } }));
+      // Column j sums (i*10000 + j) % 7 - 3 over i: check one.
+      let want = 0;
+      for (let i = 0; i < 30; i++) want += ((i * 10_000) % 7) - 3;
+      assert.equal((out.column('y').data as Float32Array)[0], want);
+    } finally {
+      await p.close();
+    }
+  });
+
   test('a graph whose float32 sums in onnxruntime lose what JavaScript keeps stays on onnxruntime', async () => {
     // y = x * (1 + 2^-12) - x: onnxruntime rounds the first product to float32 inside the
     // MatMul; the evaluator sums in float64. The probe sees the difference.

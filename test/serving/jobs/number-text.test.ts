@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFloat32 } from '../../../src/serving/jobs/number-text.js';
+import { ChunkBytes, FLOAT32_TEXT_BYTES } from '../../../src/serving/jobs/encode.js';
 
 const f32 = new Float32Array(1);
 const bits = new Uint32Array(f32.buffer);
@@ -79,4 +80,21 @@ test('the text is written at the offset given, and the offset after it is return
   const end = writeFloat32(Math.fround(-0.1), into, 5);
   assert.equal(ascii.decode(into), '#####-0.10000000149011612' + '#'.repeat(40 - end));
   assert.equal(end, 5 + '-0.10000000149011612'.length);
+});
+
+test('no float32 text is longer than a chunk reserves for it, and the longest lands whole at a buffer edge', () => {
+  const longest = Math.fround(-1.2345678e-6);
+  assert.equal(String(longest).length, FLOAT32_TEXT_BYTES);
+  let most = 0;
+  for (const v of fromBits(range(0, 2 ** 32, 4099))) most = Math.max(most, String(v).length);
+  for (const v of fromBits(range(0xb5800000, 0xb7280000, 97))) most = Math.max(most, String(v).length);
+  assert.equal(most, FLOAT32_TEXT_BYTES);
+  // 65,536 bytes a chunk starts with: fill all but 24 of them, then write the 25-byte text.
+  const sink = new ChunkBytes();
+  sink.ascii('x'.repeat((1 << 16) - 24));
+  sink.float32(longest);
+  sink.byte(10);
+  const bytes = sink.take();
+  assert.equal(bytes.length, (1 << 16) + 2);
+  assert.equal(ascii.decode(bytes.subarray((1 << 16) - 24)), `${String(longest)}\n`);
 });
