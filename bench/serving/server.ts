@@ -12,6 +12,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { mlpModel } from '../../test/helpers/mlp-onnx.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const DIST = join(ROOT, 'dist');
@@ -45,25 +46,7 @@ type Server = Awaited<ReturnType<typeof startServer>>;
  * What it computes does not matter here, only what serving one row of it costs.
  */
 function mlpOnnx(): Uint8Array {
-  let seed = 1;
-  const random = () => ((seed = (seed * 48271) % 0x7fffffff) / 0x7fffffff - 0.5) / 4;
-  const dense = (name: string, from: number, to: number) => [
-    { name: `${name}_w`, dtype: 'float32' as const, dims: [from, to], values: Array.from({ length: from * to }, random) },
-    { name: `${name}_b`, dtype: 'float32' as const, dims: [to], values: Array.from({ length: to }, random) },
-  ];
-  return buildOnnxModel({
-    inputs: [{ name: 'input', dtype: 'float32', dims: ['N', 30] }],
-    outputs: [{ name: 'probabilities', dtype: 'float32', dims: ['N', 2] }],
-    initializers: [...dense('l1', 30, 64), ...dense('l2', 64, 32), ...dense('l3', 32, 2)],
-    nodes: [
-      { op: 'Gemm', inputs: ['input', 'l1_w', 'l1_b'], outputs: ['h1'] },
-      { op: 'Relu', inputs: ['h1'], outputs: ['a1'] },
-      { op: 'Gemm', inputs: ['a1', 'l2_w', 'l2_b'], outputs: ['h2'] },
-      { op: 'Relu', inputs: ['h2'], outputs: ['a2'] },
-      { op: 'Gemm', inputs: ['a2', 'l3_w', 'l3_b'], outputs: ['logits'] },
-      { op: 'Softmax', inputs: ['logits'], outputs: ['probabilities'], attributes: { axis: { int: 1 } } },
-    ],
-  });
+  return buildOnnxModel(mlpModel());
 }
 
 // The primary's setup server only deploys: like `modelport server --workers`' primary, it leaves

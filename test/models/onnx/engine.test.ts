@@ -7,6 +7,7 @@ import { Batch, loadModel, type Predictor } from '../../../src/models/index.js';
 import { buildOnnxModel, type ModelInit } from '../../../src/models/onnx/builder.js';
 import { disagreement, probeBatch } from '../../../src/models/onnx/engine.js';
 import { assertClose, fixture, readCsv, readJson } from '../helpers.js';
+import { mlpModel } from '../../helpers/mlp-onnx.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'modelport-onnx-engine-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -39,29 +40,6 @@ function assertSame(a: Batch, b: Batch, abs: number): void {
   }
 }
 
-/** The bench's MLP shape: 30-64-32-2 with ReLU and softmax, seeded weights. */
-function mlp(): ModelInit {
-  let seed = 1;
-  const random = () => ((seed = (seed * 48271) % 0x7fffffff) / 0x7fffffff - 0.5) / 4;
-  const dense = (name: string, from: number, to: number) => [
-    { name: `${name}_w`, dtype: 'float32' as const, dims: [from, to], values: Array.from({ length: from * to }, random) },
-    { name: `${name}_b`, dtype: 'float32' as const, dims: [to], values: Array.from({ length: to }, random) },
-  ];
-  return {
-    inputs: [{ name: 'input', dtype: 'float32', dims: ['N', 30] }],
-    outputs: [{ name: 'probabilities', dtype: 'float32', dims: ['N', 2] }],
-    initializers: [...dense('l1', 30, 64), ...dense('l2', 64, 32), ...dense('l3', 32, 2)],
-    nodes: [
-      { op: 'Gemm', inputs: ['input', 'l1_w', 'l1_b'], outputs: ['h1'] },
-      { op: 'Relu', inputs: ['h1'], outputs: ['a1'] },
-      { op: 'Gemm', inputs: ['a1', 'l2_w', 'l2_b'], outputs: ['h2'] },
-      { op: 'Relu', inputs: ['h2'], outputs: ['a2'] },
-      { op: 'Gemm', inputs: ['a2', 'l3_w', 'l3_b'], outputs: ['logits'] },
-      { op: 'Softmax', inputs: ['logits'], outputs: ['probabilities'], attributes: { axis: { int: 1 } } },
-    ],
-  };
-}
-
 const csv = readCsv('onnx_logreg_breast_cancer', 'input.csv');
 const cancer = Batch.from({ input: { dtype: 'float32', shape: [30], data: Float32Array.from(csv.matrix) } });
 
@@ -89,7 +67,7 @@ describe('onnx engine choice', () => {
   }
 
   test('the MLP runs in JavaScript for small batches and agrees with onnxruntime', async () => {
-    await both(writeModel('mlp', mlp()), async (auto, ort) => {
+    await both(writeModel('mlp', mlpModel()), async (auto, ort) => {
       assert.equal(auto.metadata.engine, 'js');
       assert.ok((auto.metadata.jsMaxRows as number) >= 1);
       for (const rows of [1, auto.metadata.jsMaxRows as number, 64]) {
