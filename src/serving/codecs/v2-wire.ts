@@ -454,13 +454,18 @@ function dimension(field: string): number {
   return v;
 }
 
-function tensor(at: string): V2Tensor {
+/** Steps into the object at `at`, or skips the value and throws when it is none. */
+function openObject(at: string): void {
   ws();
   if (b[p] !== 0x7b || p >= end) {
     skip();
     throw invalid(at, 'must be object');
   }
   p++;
+}
+
+function tensor(at: string): V2Tensor {
+  openObject(at);
   let name: string | undefined;
   let shape: number[] | undefined;
   let datatype: string | undefined;
@@ -492,12 +497,7 @@ function tensor(at: string): V2Tensor {
 }
 
 function output(at: string): { name: string; parameters?: Record<string, unknown> } {
-  ws();
-  if (b[p] !== 0x7b || p >= end) {
-    skip();
-    throw invalid(at, 'must be object');
-  }
-  p++;
+  openObject(at);
   let name: string | undefined;
   let parameters: Record<string, unknown> | undefined;
   if (!empty(0x7d)) {
