@@ -5,8 +5,8 @@
  */
 import type { Singleton } from '../core/singleton.js';
 import { Leadership, Leases } from '../cluster/leases.js';
-import { hostname } from 'node:os';
-import { availableParallelism, totalmem } from 'node:os';
+import { hostname, totalmem } from 'node:os';
+import { cpuCount } from '../core/cpus.js';
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Kysely } from 'kysely';
@@ -183,7 +183,7 @@ export class PipelinesService {
     const params = resolveParams(pipeline, input.params ?? {});
     const queue = input.queue ?? this.deps.defaultQueue ?? 'local';
     if (queue !== 'local' && !/^rediss?:\/\//.test(queue)) throw invalidArgument(`queue: "${queue}" must be local or redis://HOST:PORT`);
-    const parallelism = input.parallelism ?? (queue === 'local' ? Math.max(1, Math.min(8, availableParallelism())) : 64);
+    const parallelism = input.parallelism ?? (queue === 'local' ? Math.max(1, Math.min(8, cpuCount())) : 64);
     if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > 10_000) throw invalidArgument('parallelism: must be a whole number from 1 to 10000');
     const functionSteps = pipeline.steps.filter((s) => s.kind === 'function');
     if (functionSteps.length > 0 && queue !== 'local') throw invalidArgument(`step ${functionSteps[0].name}: function steps run only on the local executor; use a command or built-in step for queue ${queue}`);
@@ -256,7 +256,7 @@ export class PipelinesService {
   }
 
   private capacity(): Resources {
-    return this.deps.capacity ?? { cpu: availableParallelism(), memory: totalmem(), gpu: 0 };
+    return this.deps.capacity ?? { cpu: cpuCount(), memory: totalmem(), gpu: 0 };
   }
 
   private queueFor(uri: string): Promise<TaskQueue<StepTask, StepResult>> {
