@@ -8,7 +8,7 @@
 import type { BinCuts, BinnedMatrix } from './binning.js';
 import { sharedArray } from '../../core/shared-array.js';
 import type { HistThreads } from './hist-threads.js';
-import { addIndexedRowsToHist, addRowsToHist, countLeft, partitionIndexed, partitionRows, type NodeRows } from './histogram.js';
+import { addIndexedRowsToHist, addRowsToHist, countLeft, featureMajor, partitionIndexed, partitionRows, type NodeRows } from './histogram.js';
 import type { GbdtParams } from './params.js';
 
 /**
@@ -101,6 +101,64 @@ function splitGain(p: GbdtParams, plain: boolean, gl: number, hl: number, G: num
   return plain ? (gl * gl) / (hl + p.lambda) + (gr * gr) / (hr + p.lambda) - parentGain : gainOf(p, gl, hl) + gainOf(p, gr, hr) - parentGain;
 }
 
+/**
+ * The loops of a tree's growth that run once per row or bin are functions of their own: inside
+ * grow they ran unoptimised, boxing every number they touched, until grow as a whole was
+ * compiled, and again after each of its deoptimisations.
+ */
+
+/**
+ * Writes the gradient and hessian of each of `rows` into `gh`, at the row's index when `indexed`
+ * (its bins stay where they are), else at its position (as its bins); their sums, in row order,
+ * into sums[0] and sums[1].
+ */
+function loadGradients(rows: Uint32Array, grad: Float64Array, hess: Float64Array, gh: Float64Array, indexed: boolean, sums: Float64Array): void {
+  let G = 0;
+  let H = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    const g = grad[r];
+    const h = hess[r];
+    const at = indexed ? r : i;
+    gh[at << 1] = g;
+    gh[(at << 1) + 1] = h;
+    G += g;
+    H += h;
+  }
+  sums[0] = G;
+  sums[1] = H;
+}
+
+/** Copies the bins of each of `rows` (`nf` a row) to its position in `nodeBins` (`stride` a row). */
+function copyRowBins(rows: Uint32Array, bins: Uint16Array | Uint32Array, nf: number, nodeBins: Uint16Array | Uint32Array, stride: number): void {
+  for (let i = 0; i < rows.length; i++) {
+    const from = rows[i] * nf;
+    for (let f = 0; f < nf; f++) nodeBins[i * stride + f] = bins[from + f];
+  }
+}
+
+function subtractHist(large: Float64Array, small: Float64Array): void {
+  for (let i = 0; i < large.length; i++) large[i] -= small[i];
+}
+
+/**
+ * Removes and answers the queued node expanded next: the largest gain first (lossguide), else
+ * the shallowest; ties to the lower node id.
+ */
+function takeNext(queue: Entry[], lossguide: boolean): Entry {
+  let bi = 0;
+  for (let i = 1; i < queue.length; i++) {
+    const a = queue[i];
+    const b = queue[bi];
+    const first = lossguide ? a.split!.gain > b.split!.gain || (a.split!.gain === b.split!.gain && a.nid < b.nid) : a.depth < b.depth || (a.depth === b.depth && a.nid < b.nid);
+    if (first) bi = i;
+  }
+  const e = queue[bi];
+  queue[bi] = queue[queue.length - 1];
+  queue.pop();
+  return e;
+}
+
 export class TreeGrower {
   /**
    * The grown rows with their bins and gradients in node order, so each node's rows lie together
@@ -118,6 +176,8 @@ export class TreeGrower {
    * (and gh is by row index): for data that stays in cache, and never with a helper thread.
    */
   private indexed: boolean;
+  /** Indexed, the training bins feature by feature, which partitions read (made at the first). */
+  private columns: Uint16Array | Uint32Array | undefined;
   /** A second thread for large nodes' histograms and partitions (see useThreads). */
   private threads: HistThreads | undefined;
   /** Histograms no node holds any more, reused so a round allocates none. */
@@ -126,6 +186,8 @@ export class TreeGrower {
   private nodeBegin: number[] = [];
   private nodeEnd: number[] = [];
   private nodeCopy: number[] = [];
+  /** Where loadGradients answers the sums of a tree's gradients and hessians. */
+  private readonly sums = new Float64Array(2);
   readonly totalBins: number;
 
   constructor(
@@ -306,7 +368,10 @@ export class TreeGrower {
     const words = withBins ? this.rowWords : 0;
     const { feature, bin, rightBins } = split;
     const edge = split.defaultLeft ? this.data.missing : this.data.missing + 1;
-    if (this.indexed) return partitionIndexed(src.rows, dst.rows, this.data.bins, this.data.numFeature, begin, end, feature, bin, edge, rightBins);
+    if (this.indexed) {
+      this.columns ??= featureMajor(this.data.bins, this.data.rows, this.data.numFeature);
+      return partitionIndexed(src.rows, dst.rows, this.columns.subarray(feature * this.data.rows, (feature + 1) * this.data.rows), begin, end, bin, edge, rightBins);
+    }
     const threads = this.threads;
     const half = threads?.worthPartition(end - begin) ? begin + ((end - begin) >> 1) : end;
     if (half < end) threads!.postPartition(copy, words, begin, half, end, feature, bin, edge, rightBins);
@@ -315,6 +380,40 @@ export class TreeGrower {
     partitionRows(src, dst, stride, words, begin, half, begin, mid, feature, bin, edge, rightBins);
     if (half < end) threads!.wait();
     return mid;
+  }
+
+  /** Appends a leaf (its value and statistics; a split later fills in the rest) and answers its id. */
+  private addNode(tree: Tree, parent: number, g: number, h: number, begin: number, end: number, copy: number): number {
+    const p = this.params;
+    const w = leafWeight(p, g, h);
+    tree.left.push(-1);
+    tree.right.push(-1);
+    tree.parent.push(parent);
+    tree.splitIndex.push(0);
+    tree.splitBin.push(0);
+    tree.splitCondition.push(Math.fround(p.eta * w));
+    tree.defaultLeft.push(false);
+    tree.lossChange.push(0);
+    tree.sumHessian.push(h);
+    tree.baseWeight.push(Math.fround(p.eta * w));
+    tree.splitType.push(0);
+    this.nodeBegin.push(begin);
+    this.nodeEnd.push(end);
+    this.nodeCopy.push(copy);
+    return tree.left.length - 1;
+  }
+
+  /** Whether the node's best split is taken: it gains enough and the node is above the depth limit. */
+  private expandable(e: Entry): boolean {
+    const p = this.params;
+    return e.split !== undefined && e.split.gain > RT_EPS && e.split.gain >= p.gamma && (p.max_depth === 0 || e.depth < p.max_depth);
+  }
+
+  /** Finds the node's best split and queues the node if it is expandable; else its histogram is free again. */
+  private consider(e: Entry, features: Int32Array, queue: Entry[]): void {
+    e.split = this.bestSplit(e.hist, e.g, e.h, features);
+    if (this.expandable(e)) queue.push(e);
+    else this.free.push(e.hist);
   }
 
   /**
@@ -340,71 +439,27 @@ export class TreeGrower {
       categories: new Map(),
       rightBins: new Map(),
     };
-    const nodeBegin: number[] = (this.nodeBegin = []);
-    const nodeEnd: number[] = (this.nodeEnd = []);
-    const nodeCopy: number[] = (this.nodeCopy = []);
-    const addNode = (parent: number, g: number, h: number, begin: number, end: number, copy: number): number => {
-      const w = leafWeight(p, g, h);
-      tree.left.push(-1);
-      tree.right.push(-1);
-      tree.parent.push(parent);
-      tree.splitIndex.push(0);
-      tree.splitBin.push(0);
-      tree.splitCondition.push(Math.fround(p.eta * w));
-      tree.defaultLeft.push(false);
-      tree.lossChange.push(0);
-      tree.sumHessian.push(h);
-      tree.baseWeight.push(Math.fround(p.eta * w));
-      tree.splitType.push(0);
-      nodeBegin.push(begin);
-      nodeEnd.push(end);
-      nodeCopy.push(copy);
-      return tree.left.length - 1;
-    };
+    this.nodeBegin = [];
+    this.nodeEnd = [];
+    this.nodeCopy = [];
     const { gh, bins: nodeBins } = this.node[0];
-    const stride = this.stride;
     const { bins, numFeature: nf } = this.data;
-    let G = 0;
-    let H = 0;
-    // Indexed, a row's gradient sits at its index; else at its position, as its bins.
-    const indexed = this.indexed;
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i];
-      const g = grad[r];
-      const h = hess[r];
-      const at = indexed ? r : i;
-      gh[at << 1] = g;
-      gh[(at << 1) + 1] = h;
-      G += g;
-      H += h;
-    }
-    // Without padding, all rows (rows 0..n-1 in order) are one copy.
-    if (indexed) {
-      // The bins stay where they are.
-    } else if (stride === nf && rows.length === this.data.rows) nodeBins.set(bins);
-    else {
-      for (let i = 0; i < rows.length; i++) {
-        const from = rows[i] * nf;
-        for (let f = 0; f < nf; f++) nodeBins[i * stride + f] = bins[from + f];
-      }
-    }
+    loadGradients(rows, grad, hess, gh, this.indexed, this.sums);
+    const G = this.sums[0];
+    const H = this.sums[1];
+    // Indexed, the bins stay where they are; without padding, all rows (rows 0..n-1 in order) are one copy.
+    if (this.indexed) {
+      // Nothing to copy.
+    } else if (this.stride === nf && rows.length === this.data.rows) nodeBins.set(bins);
+    else copyRowBins(rows, bins, nf, nodeBins, this.stride);
     const rootHist = this.takeHist();
     this.buildHist(rootHist, 0, 0, rows.length, features);
-    const root: Entry = { nid: addNode(2147483647, G, H, 0, rows.length, 0), depth: 0, begin: 0, end: rows.length, g: G, h: H, hist: rootHist, split: undefined };
-    root.split = this.bestSplit(rootHist, G, H, features);
-    const lossguide = p.grow_policy === 'lossguide';
-    const before = (a: Entry, b: Entry) => (lossguide ? a.split!.gain > b.split!.gain || (a.split!.gain === b.split!.gain && a.nid < b.nid) : a.depth < b.depth || (a.depth === b.depth && a.nid < b.nid));
-    const valid = (e: Entry) => e.split !== undefined && e.split.gain > RT_EPS && e.split.gain >= p.gamma && (p.max_depth === 0 || e.depth < p.max_depth);
     const queue: Entry[] = [];
-    if (valid(root)) queue.push(root);
-    else this.free.push(rootHist);
+    this.consider({ nid: this.addNode(tree, 2147483647, G, H, 0, rows.length, 0), depth: 0, begin: 0, end: rows.length, g: G, h: H, hist: rootHist, split: undefined }, features, queue);
+    const lossguide = p.grow_policy === 'lossguide';
     let leaves = 1;
     while (queue.length > 0 && (p.max_leaves === 0 || leaves < p.max_leaves)) {
-      let bi = 0;
-      for (let i = 1; i < queue.length; i++) if (before(queue[i], queue[bi])) bi = i;
-      const e = queue[bi];
-      queue[bi] = queue[queue.length - 1];
-      queue.pop();
+      const e = takeNext(queue, lossguide);
       const s = e.split!;
       const depth = e.depth + 1;
       const leafChildren = p.max_depth !== 0 && depth >= p.max_depth;
@@ -415,8 +470,8 @@ export class TreeGrower {
       const gr = e.g - s.gl;
       const hr = e.h - s.hl;
       const nid = e.nid;
-      const ln = addNode(nid, s.gl, s.hl, e.begin, mid, childCopy);
-      const rn = addNode(nid, gr, hr, mid, e.end, childCopy);
+      const ln = this.addNode(tree, nid, s.gl, s.hl, e.begin, mid, childCopy);
+      const rn = this.addNode(tree, nid, gr, hr, mid, e.end, childCopy);
       tree.left[nid] = ln;
       tree.right[nid] = rn;
       tree.splitIndex[nid] = s.feature;
@@ -443,20 +498,11 @@ export class TreeGrower {
       if (leftSmaller) this.buildHist(small, childCopy, e.begin, mid, features);
       else this.buildHist(small, childCopy, mid, e.end, features);
       const large = e.hist;
-      for (let i = 0; i < large.length; i++) large[i] -= small[i];
-      const leftHist = leftSmaller ? small : large;
-      const rightHist = leftSmaller ? large : small;
-      const children: Entry[] = [
-        { nid: ln, depth, begin: e.begin, end: mid, g: s.gl, h: s.hl, hist: leftHist, split: undefined },
-        { nid: rn, depth, begin: mid, end: e.end, g: gr, h: hr, hist: rightHist, split: undefined },
-      ];
-      for (const c of children) {
-        c.split = this.bestSplit(c.hist, c.g, c.h, features);
-        if (valid(c)) queue.push(c);
-        else this.free.push(c.hist);
-      }
+      subtractHist(large, small);
+      this.consider({ nid: ln, depth, begin: e.begin, end: mid, g: s.gl, h: s.hl, hist: leftSmaller ? small : large, split: undefined }, features, queue);
+      this.consider({ nid: rn, depth, begin: mid, end: e.end, g: gr, h: hr, hist: leftSmaller ? large : small, split: undefined }, features, queue);
     }
-    for (const e of queue) this.free.push(e.hist);
+    for (let i = 0; i < queue.length; i++) this.free.push(queue[i].hist);
     return tree;
   }
 
