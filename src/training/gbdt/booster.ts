@@ -177,9 +177,9 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
       for (let g = 0; g < k; g++) {
         const rows = sampleRows(n, params.subsample, rand, rowBuffer);
         const features = sampleFeatures(data.numFeature, params.colsample_bytree, rand);
-        const tree = grower.grow(rows, grad.subarray(g * n, (g + 1) * n), hess.subarray(g * n, (g + 1) * n), features);
-        if (rows.length === n) grower.addToGrownRows(tree, margins, k, g);
-        else addTreeBinned(tree, trainBins, margins, k, g);
+        const all = rows.length === n;
+        const tree = grower.grow(rows, grad.subarray(g * n, (g + 1) * n), hess.subarray(g * n, (g + 1) * n), features, all ? { margins, k, group: g } : undefined);
+        if (!all) addTreeBinned(tree, trainBins, margins, k, g);
         if (validBins) addTreeBinned(tree, validBins, validMargins!, k, g);
         model.trees.push(tree);
         model.treeGroup.push(g);

@@ -238,6 +238,32 @@ export function partitionIndexed(
 }
 
 /**
+ * Adds `left` or `right` to margins[row·k + group] of each row of rows[begin, end), as the split
+ * sends it (as in partitionIndexed): a split whose children are leaves, without partitioning.
+ */
+export function addSplitLeaves(
+  rows: Uint32Array,
+  column: Uint16Array | Uint32Array,
+  begin: number,
+  end: number,
+  bin: number,
+  edge: number,
+  rightBins: Uint8Array | undefined,
+  margins: Float64Array,
+  k: number,
+  group: number,
+  left: number,
+  right: number,
+): void {
+  for (let i = begin; i < end; i++) {
+    const row = rows[i];
+    const b = column[row];
+    const toRight = rightBins ? rightBins[b] : ((bin - b) >>> 31) & ((b - edge) >>> 31);
+    margins[row * k + group] += toRight === 1 ? right : left;
+  }
+}
+
+/**
  * The bins of a row-major matrix (`numFeature` a row) feature by feature: a partition reads one
  * feature's bins of a node's rows, which then lie together instead of one per row of bins.
  */

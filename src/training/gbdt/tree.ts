@@ -8,7 +8,7 @@
 import type { BinCuts, BinnedMatrix } from './binning.js';
 import { sharedArray } from '../../core/shared-array.js';
 import type { HistThreads } from './hist-threads.js';
-import { addIndexedRowsToHist, addRowsToHist, countLeft, featureMajor, partitionIndexed, partitionRows, type NodeRows } from './histogram.js';
+import { addIndexedRowsToHist, addRowsToHist, addSplitLeaves, countLeft, featureMajor, partitionIndexed, partitionRows, type NodeRows } from './histogram.js';
 import type { GbdtParams } from './params.js';
 
 /**
@@ -41,6 +41,13 @@ export interface Tree {
   categories: Map<number, number[]>;
   /** A categorical split's direction per global bin (1 = right), the missing slot included. */
   rightBins: Map<number, Uint8Array>;
+}
+
+/** Where a grown tree's leaf values go: margins[r·k + group] of each row r it was grown on. */
+export interface LeafMargins {
+  margins: Float64Array;
+  k: number;
+  group: number;
 }
 
 interface Split {
@@ -354,6 +361,18 @@ export class TreeGrower {
     return { gain: best.gain, feature: f, bin: -1, defaultLeft: best.defaultLeft, gl: best.gl, hl: best.hl, rightBins };
   }
 
+  /** Indexed, a feature's bins of every training row, row by row. */
+  private column(feature: number): Uint16Array | Uint32Array {
+    const n = this.data.rows;
+    this.columns ??= featureMajor(this.data.bins, n, this.data.numFeature);
+    return this.columns.subarray(feature * n, (feature + 1) * n);
+  }
+
+  /** The bin from which a numeric split sends rows left again: the missing index when missing values go left, else past it. */
+  private edgeOf(split: Split): number {
+    return split.defaultLeft ? this.data.missing : this.data.missing + 1;
+  }
+
   /**
    * Copies the rows of [begin, end) of node copy `copy` to the other copy, those going left
    * first, keeping their order, with their bins (unless `withBins` is false: no histogram will
@@ -367,11 +386,8 @@ export class TreeGrower {
     const dst = this.node[copy ^ 1];
     const words = withBins ? this.rowWords : 0;
     const { feature, bin, rightBins } = split;
-    const edge = split.defaultLeft ? this.data.missing : this.data.missing + 1;
-    if (this.indexed) {
-      this.columns ??= featureMajor(this.data.bins, this.data.rows, this.data.numFeature);
-      return partitionIndexed(src.rows, dst.rows, this.columns.subarray(feature * this.data.rows, (feature + 1) * this.data.rows), begin, end, bin, edge, rightBins);
-    }
+    const edge = this.edgeOf(split);
+    if (this.indexed) return partitionIndexed(src.rows, dst.rows, this.column(feature), begin, end, bin, edge, rightBins);
     const threads = this.threads;
     const half = threads?.worthPartition(end - begin) ? begin + ((end - begin) >> 1) : end;
     if (half < end) threads!.postPartition(copy, words, begin, half, end, feature, bin, edge, rightBins);
@@ -419,9 +435,10 @@ export class TreeGrower {
   /**
    * Grows a tree over `rows` (the sampled rows, ascending, written from the start of this
    * grower's node[0].rows) with the gradient of one output group, considering
-   * only `features`.
+   * only `features`. Given `leavesTo`, adds the tree's leaf values to margins[r·k + group] of
+   * the rows it was grown on, from where the partitions leave them, without walking the tree.
    */
-  grow(rows: Uint32Array, grad: Float64Array, hess: Float64Array, features: Int32Array): Tree {
+  grow(rows: Uint32Array, grad: Float64Array, hess: Float64Array, features: Int32Array, leavesTo?: LeafMargins): Tree {
     if (rows.buffer !== this.node[0].rows.buffer || rows.byteOffset !== 0) throw new Error('grow takes its rows in the grower\'s node[0].rows, from the start');
     const p = this.params;
     const tree: Tree = {
@@ -466,12 +483,19 @@ export class TreeGrower {
       // Indexed, rows are partitioned in place: every node's are in the first copy.
       const copy = this.indexed ? 0 : e.depth & 1;
       const childCopy = this.indexed ? 0 : copy ^ 1;
-      const mid = this.partition(copy, e.begin, e.end, s, !leafChildren);
+      // Indexed, leaf children's rows get their values as they are sent left or right instead
+      // of being partitioned first: the children are left with no rows to add them to.
+      const direct = leafChildren && this.indexed && leavesTo !== undefined;
+      const mid = direct ? e.begin : this.partition(copy, e.begin, e.end, s, !leafChildren);
       const gr = e.g - s.gl;
       const hr = e.h - s.hl;
       const nid = e.nid;
       const ln = this.addNode(tree, nid, s.gl, s.hl, e.begin, mid, childCopy);
-      const rn = this.addNode(tree, nid, gr, hr, mid, e.end, childCopy);
+      const rn = this.addNode(tree, nid, gr, hr, mid, direct ? mid : e.end, childCopy);
+      if (direct) {
+        const { margins, k, group } = leavesTo;
+        addSplitLeaves(this.node[0].rows, this.column(s.feature), e.begin, e.end, s.bin, this.edgeOf(s), s.rightBins, margins, k, group, tree.splitCondition[ln], tree.splitCondition[rn]);
+      }
       tree.left[nid] = ln;
       tree.right[nid] = rn;
       tree.splitIndex[nid] = s.feature;
@@ -503,15 +527,15 @@ export class TreeGrower {
       this.consider({ nid: rn, depth, begin: mid, end: e.end, g: gr, h: hr, hist: leftSmaller ? large : small, split: undefined }, features, queue);
     }
     for (let i = 0; i < queue.length; i++) this.free.push(queue[i].hist);
+    if (leavesTo) this.addToGrownRows(tree, leavesTo);
     return tree;
   }
 
   /**
-   * Adds the last grown tree's leaf values to margins[r·k + group] of the rows it was grown on,
-   * from where the partitions left them, without walking the tree. With a helper thread that
-   * holds these margins, it adds the leaves of the second half of the rows.
+   * Adds the tree's leaf values to the margins of the rows the partitions left in its leaves.
+   * With a helper thread that holds these margins, it adds the leaves of the second half of the rows.
    */
-  addToGrownRows(tree: Tree, margins: Float64Array, k: number, group: number): void {
+  private addToGrownRows(tree: Tree, { margins, k, group }: LeafMargins): void {
     const { left, splitCondition } = tree;
     let leaves: number[] = [];
     for (let nid = 0; nid < left.length; nid++) if (left[nid] === -1) leaves.push(nid);
