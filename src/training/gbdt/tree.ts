@@ -108,11 +108,9 @@ function splitGain(p: GbdtParams, plain: boolean, gl: number, hl: number, G: num
   return plain ? (gl * gl) / (hl + p.lambda) + (gr * gr) / (hr + p.lambda) - parentGain : gainOf(p, gl, hl) + gainOf(p, gr, hr) - parentGain;
 }
 
-/**
- * The loops of a tree's growth that run once per row or bin are functions of their own: inside
- * grow they ran unoptimised, boxing every number they touched, until grow as a whole was
- * compiled, and again after each of its deoptimisations.
- */
+// The loops of a tree's growth that run once per row or bin are functions of their own: inside
+// grow they ran unoptimised, boxing every number they touched, until grow as a whole was
+// compiled, and again after each of its deoptimisations.
 
 /**
  * Writes the gradient and hessian of each of `rows` into `gh`, at the row's index when `indexed`
@@ -465,10 +463,10 @@ export class TreeGrower {
     const G = this.sums[0];
     const H = this.sums[1];
     // Indexed, the bins stay where they are; without padding, all rows (rows 0..n-1 in order) are one copy.
-    if (this.indexed) {
-      // Nothing to copy.
-    } else if (this.stride === nf && rows.length === this.data.rows) nodeBins.set(bins);
-    else copyRowBins(rows, bins, nf, nodeBins, this.stride);
+    if (!this.indexed) {
+      if (this.stride === nf && rows.length === this.data.rows) nodeBins.set(bins);
+      else copyRowBins(rows, bins, nf, nodeBins, this.stride);
+    }
     const rootHist = this.takeHist();
     this.buildHist(rootHist, 0, 0, rows.length, features);
     const queue: Entry[] = [];
