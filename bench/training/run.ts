@@ -9,6 +9,8 @@
  *   node --import tsx bench/training/run.ts [--rows 1000000] [--seeds 10] [--trials 50] [--repeats 3] [--wide-seeds 200]
  * Rosenbrock is searched again over --wide-seeds seeds (0 for none).
  * A small check: --rows 20000 --seeds 2 --trials 12 --repeats 1 --gbdt-rounds 10 --wide-seeds 0
+ * Only the fits (printed, no results file), on one data set or both:
+ *   --fits-only [--data loans|synthetic]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +35,9 @@ const REPEATS = arg('repeats', 3);
 const GBDT_ROUNDS = arg('gbdt-rounds', 30);
 const WIDE_SEEDS = arg('wide-seeds', 200);
 const PYTHON = '/usr/bin/python3';
+const FITS_ONLY = process.argv.includes('--fits-only');
+const DATA = process.argv.includes('--data') ? process.argv[process.argv.indexOf('--data') + 1] : undefined;
+if (DATA !== undefined && DATA !== 'loans' && DATA !== 'synthetic') throw new Error(`--data ${DATA}: loans or synthetic`);
 
 interface Fit {
   seconds: number;
@@ -81,6 +86,8 @@ function fitBoth(dir: string, params: Record<string, unknown>): { mp: Fit; xgb: 
       runMp();
     }
   }
+  const each = (fits: Fit[]) => fits.map((f) => `${f.seconds.toFixed(2)}/${f.cpuSeconds.toFixed(2)}`).join(' ');
+  console.log(`  each fit, wall/CPU s: modelport ${each(mp)}; XGBoost ${each(xgb)}`);
   const mid = (fits: Fit[]): Fit => ({ seconds: median(fits.map((f) => f.seconds)), cpuSeconds: median(fits.map((f) => f.cpuSeconds)), peakMiB: median(fits.map((f) => f.peakMiB)), auc: fits[0].auc });
   return { mp: mid(mp), xgb: mid(xgb) };
 }
@@ -97,6 +104,7 @@ try {
     [`synthetic ${ROWS.toLocaleString('en-US')} × 20`, () => writeMatrices(dir, synthetic(ROWS, 20, 1), synthetic(Math.max(10_000, Math.round(ROWS / 10)), 20, 2), 20), { max_depth: 6, eta: 0.3, n_estimators: 100, max_bin: 256 }],
   ];
   for (const [name, write, params] of sets) {
+    if (DATA !== undefined && !name.startsWith(DATA)) continue;
     write();
     const { mp, xgb } = fitBoth(dir, params);
     rows.push([name, `${mp.seconds.toFixed(2)} s`, `${xgb.seconds.toFixed(2)} s`, `${(mp.seconds / xgb.seconds).toFixed(2)}×`, `${mp.cpuSeconds.toFixed(2)} / ${xgb.cpuSeconds.toFixed(2)} s`, `${mp.peakMiB.toFixed(0)} / ${xgb.peakMiB.toFixed(0)} MiB`, `${mp.auc.toFixed(4)} / ${xgb.auc.toFixed(4)}`]);
@@ -105,6 +113,8 @@ try {
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
+
+if (FITS_ONLY) process.exit(0);
 
 const searchRows: string[][] = [];
 const searches = [['rosenbrock', ROSENBROCK_SPACE, 'minimize'], ['gbdt', GBDT_SPACE, 'maximize']] as const;

@@ -70,15 +70,16 @@ function checkLabels(params: GbdtParams, data: TrainingData, k: number, which: s
   }
 }
 
-function sampleFeatures(numFeature: number, fraction: number, rand: () => number): Int32Array {
-  const all = Int32Array.from({ length: numFeature }, (_, i) => i);
+/** The features a tree considers: `all` (0..n-1, the same array every round), or a random `fraction` of them, ascending. */
+function sampleFeatures(all: Int32Array, fraction: number, rand: () => number): Int32Array {
   if (fraction >= 1) return all;
-  const take = Math.max(1, Math.round(fraction * numFeature));
-  for (let i = numFeature - 1; i > 0; i--) {
+  const order = all.slice();
+  const take = Math.max(1, Math.round(fraction * order.length));
+  for (let i = order.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
-    [all[i], all[j]] = [all[j], all[i]];
+    [order[i], order[j]] = [order[j], order[i]];
   }
-  return all.subarray(0, take).sort();
+  return order.subarray(0, take).sort();
 }
 
 function sampleRows(rows: number, fraction: number, rand: () => number, out: Uint32Array): Uint32Array {
@@ -157,6 +158,7 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
   const hess = split ? sharedArray(Float64Array, n) : new Float64Array(n * k);
   const gradients: GradientArrays | undefined = split ? { params, margins, labels, weights, grad, hess } : undefined;
   const rowBuffer = grower.node[0].rows;
+  const allFeatures = Int32Array.from({ length: data.numFeature }, (_, i) => i);
   const threads = spawned ? await HistThreads.start(grower.node, grower.stride, cuts.offsets, spawned, gradients) : undefined;
   if (threads) grower.useThreads(threads);
   try {
@@ -176,10 +178,10 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
       } else computeGradients(params.objective, params, margins, labels, weights, k, grad, hess);
       for (let g = 0; g < k; g++) {
         const rows = sampleRows(n, params.subsample, rand, rowBuffer);
-        const features = sampleFeatures(data.numFeature, params.colsample_bytree, rand);
-        const tree = grower.grow(rows, grad.subarray(g * n, (g + 1) * n), hess.subarray(g * n, (g + 1) * n), features);
-        if (rows.length === n) grower.addToGrownRows(tree, margins, k, g);
-        else addTreeBinned(tree, trainBins, margins, k, g);
+        const features = sampleFeatures(allFeatures, params.colsample_bytree, rand);
+        const all = rows.length === n;
+        const tree = grower.grow(rows, grad.subarray(g * n, (g + 1) * n), hess.subarray(g * n, (g + 1) * n), features, all ? { margins, k, group: g } : undefined);
+        if (!all) addTreeBinned(tree, trainBins, margins, k, g);
         if (validBins) addTreeBinned(tree, validBins, validMargins!, k, g);
         model.trees.push(tree);
         model.treeGroup.push(g);

@@ -207,18 +207,16 @@ export function addIndexedRowsToHist(
 }
 
 /**
- * Moves the row indices of rows[begin, end) that go left (as in countLeft, reading the training
- * `bins`, `numFeature` a row) to its front, keeping their order, the others after them through
- * `scratch`; answers where the right part starts.
+ * Moves the row indices of rows[begin, end) that go left (as in countLeft, reading a row's bin of
+ * the split feature at column[row]) to its front, keeping their order, the others after them
+ * through `scratch`; answers where the right part starts.
  */
 export function partitionIndexed(
   rows: Uint32Array,
   scratch: Uint32Array,
-  bins: Uint16Array | Uint32Array,
-  numFeature: number,
+  column: Uint16Array | Uint32Array,
   begin: number,
   end: number,
-  feature: number,
   bin: number,
   edge: number,
   rightBins: Uint8Array | undefined,
@@ -228,7 +226,7 @@ export function partitionIndexed(
   // Without branches: each row is written to both sides and only one position advances.
   for (let i = begin; i < end; i++) {
     const row = rows[i];
-    const b = bins[row * numFeature + feature];
+    const b = column[row];
     const right = rightBins ? rightBins[b] : ((bin - b) >>> 31) & ((b - edge) >>> 31);
     rows[l] = row;
     scratch[r] = row;
@@ -237,4 +235,44 @@ export function partitionIndexed(
   }
   rows.set(scratch.subarray(0, r), l);
   return l;
+}
+
+/**
+ * Adds `left` or `right` to margins[row·k + group] of each row of rows[begin, end), as the split
+ * sends it (as in partitionIndexed): a split whose children are leaves, without partitioning.
+ */
+export function addSplitLeaves(
+  rows: Uint32Array,
+  column: Uint16Array | Uint32Array,
+  begin: number,
+  end: number,
+  bin: number,
+  edge: number,
+  rightBins: Uint8Array | undefined,
+  margins: Float64Array,
+  k: number,
+  group: number,
+  left: number,
+  right: number,
+): void {
+  for (let i = begin; i < end; i++) {
+    const row = rows[i];
+    const b = column[row];
+    const toRight = rightBins ? rightBins[b] : ((bin - b) >>> 31) & ((b - edge) >>> 31);
+    margins[row * k + group] += toRight === 1 ? right : left;
+  }
+}
+
+/**
+ * The bins of a row-major matrix (`numFeature` a row) feature by feature: a partition reads one
+ * feature's bins of a node's rows, which then lie together instead of one per row of bins.
+ */
+export function featureMajor(bins: Uint16Array | Uint32Array, rows: number, numFeature: number): Uint16Array | Uint32Array {
+  const out = bins instanceof Uint32Array ? new Uint32Array(bins.length) : new Uint16Array(bins.length);
+  for (let f = 0; f < numFeature; f++) transposeFeature(bins, rows, numFeature, f, out);
+  return out;
+}
+
+function transposeFeature(bins: Uint16Array | Uint32Array, rows: number, numFeature: number, f: number, out: Uint16Array | Uint32Array): void {
+  for (let r = 0, at = f * rows; r < rows; r++) out[at + r] = bins[r * numFeature + f];
 }

@@ -8,7 +8,7 @@
 import type { BinCuts, BinnedMatrix } from './binning.js';
 import { sharedArray } from '../../core/shared-array.js';
 import type { HistThreads } from './hist-threads.js';
-import { addIndexedRowsToHist, addRowsToHist, countLeft, partitionIndexed, partitionRows, type NodeRows } from './histogram.js';
+import { addIndexedRowsToHist, addRowsToHist, addSplitLeaves, countLeft, featureMajor, partitionIndexed, partitionRows, type NodeRows } from './histogram.js';
 import type { GbdtParams } from './params.js';
 
 /**
@@ -41,6 +41,13 @@ export interface Tree {
   categories: Map<number, number[]>;
   /** A categorical split's direction per global bin (1 = right), the missing slot included. */
   rightBins: Map<number, Uint8Array>;
+}
+
+/** Where a grown tree's leaf values go: margins[r·k + group] of each row r it was grown on. */
+export interface LeafMargins {
+  margins: Float64Array;
+  k: number;
+  group: number;
 }
 
 interface Split {
@@ -101,6 +108,62 @@ function splitGain(p: GbdtParams, plain: boolean, gl: number, hl: number, G: num
   return plain ? (gl * gl) / (hl + p.lambda) + (gr * gr) / (hr + p.lambda) - parentGain : gainOf(p, gl, hl) + gainOf(p, gr, hr) - parentGain;
 }
 
+// The loops of a tree's growth that run once per row or bin are functions of their own: inside
+// grow they ran unoptimised, boxing every number they touched, until grow as a whole was
+// compiled, and again after each of its deoptimisations.
+
+/**
+ * Writes the gradient and hessian of each of `rows` into `gh`, at the row's index when `indexed`
+ * (its bins stay where they are), else at its position (as its bins); their sums, in row order,
+ * into sums[0] and sums[1].
+ */
+function loadGradients(rows: Uint32Array, grad: Float64Array, hess: Float64Array, gh: Float64Array, indexed: boolean, sums: Float64Array): void {
+  let G = 0;
+  let H = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    const g = grad[r];
+    const h = hess[r];
+    const at = indexed ? r : i;
+    gh[at << 1] = g;
+    gh[(at << 1) + 1] = h;
+    G += g;
+    H += h;
+  }
+  sums[0] = G;
+  sums[1] = H;
+}
+
+/** Copies the bins of each of `rows` (`nf` a row) to its position in `nodeBins` (`stride` a row). */
+function copyRowBins(rows: Uint32Array, bins: Uint16Array | Uint32Array, nf: number, nodeBins: Uint16Array | Uint32Array, stride: number): void {
+  for (let i = 0; i < rows.length; i++) {
+    const from = rows[i] * nf;
+    for (let f = 0; f < nf; f++) nodeBins[i * stride + f] = bins[from + f];
+  }
+}
+
+function subtractHist(large: Float64Array, small: Float64Array): void {
+  for (let i = 0; i < large.length; i++) large[i] -= small[i];
+}
+
+/**
+ * Removes and answers the queued node expanded next: the largest gain first (lossguide), else
+ * the shallowest; ties to the lower node id.
+ */
+function takeNext(queue: Entry[], lossguide: boolean): Entry {
+  let bi = 0;
+  for (let i = 1; i < queue.length; i++) {
+    const a = queue[i];
+    const b = queue[bi];
+    const first = lossguide ? a.split!.gain > b.split!.gain || (a.split!.gain === b.split!.gain && a.nid < b.nid) : a.depth < b.depth || (a.depth === b.depth && a.nid < b.nid);
+    if (first) bi = i;
+  }
+  const e = queue[bi];
+  queue[bi] = queue[queue.length - 1];
+  queue.pop();
+  return e;
+}
+
 export class TreeGrower {
   /**
    * The grown rows with their bins and gradients in node order, so each node's rows lie together
@@ -118,6 +181,8 @@ export class TreeGrower {
    * (and gh is by row index): for data that stays in cache, and never with a helper thread.
    */
   private indexed: boolean;
+  /** Indexed, the training bins feature by feature, which partitions read (made at the first). */
+  private columns: Uint16Array | Uint32Array | undefined;
   /** A second thread for large nodes' histograms and partitions (see useThreads). */
   private threads: HistThreads | undefined;
   /** Histograms no node holds any more, reused so a round allocates none. */
@@ -126,6 +191,8 @@ export class TreeGrower {
   private nodeBegin: number[] = [];
   private nodeEnd: number[] = [];
   private nodeCopy: number[] = [];
+  /** Where loadGradients answers the sums of a tree's gradients and hessians. */
+  private readonly sums = new Float64Array(2);
   readonly totalBins: number;
 
   constructor(
@@ -292,6 +359,18 @@ export class TreeGrower {
     return { gain: best.gain, feature: f, bin: -1, defaultLeft: best.defaultLeft, gl: best.gl, hl: best.hl, rightBins };
   }
 
+  /** Indexed, a feature's bins of every training row, row by row. */
+  private column(feature: number): Uint16Array | Uint32Array {
+    const n = this.data.rows;
+    this.columns ??= featureMajor(this.data.bins, n, this.data.numFeature);
+    return this.columns.subarray(feature * n, (feature + 1) * n);
+  }
+
+  /** The bin from which a numeric split sends rows left again: the missing index when missing values go left, else past it. */
+  private edgeOf(split: Split): number {
+    return split.defaultLeft ? this.data.missing : this.data.missing + 1;
+  }
+
   /**
    * Copies the rows of [begin, end) of node copy `copy` to the other copy, those going left
    * first, keeping their order, with their bins (unless `withBins` is false: no histogram will
@@ -305,8 +384,8 @@ export class TreeGrower {
     const dst = this.node[copy ^ 1];
     const words = withBins ? this.rowWords : 0;
     const { feature, bin, rightBins } = split;
-    const edge = split.defaultLeft ? this.data.missing : this.data.missing + 1;
-    if (this.indexed) return partitionIndexed(src.rows, dst.rows, this.data.bins, this.data.numFeature, begin, end, feature, bin, edge, rightBins);
+    const edge = this.edgeOf(split);
+    if (this.indexed) return partitionIndexed(src.rows, dst.rows, this.column(feature), begin, end, bin, edge, rightBins);
     const threads = this.threads;
     const half = threads?.worthPartition(end - begin) ? begin + ((end - begin) >> 1) : end;
     if (half < end) threads!.postPartition(copy, words, begin, half, end, feature, bin, edge, rightBins);
@@ -317,12 +396,47 @@ export class TreeGrower {
     return mid;
   }
 
+  /** Appends a leaf (its value and statistics; a split later fills in the rest) and answers its id. */
+  private addNode(tree: Tree, parent: number, g: number, h: number, begin: number, end: number, copy: number): number {
+    const p = this.params;
+    const w = leafWeight(p, g, h);
+    tree.left.push(-1);
+    tree.right.push(-1);
+    tree.parent.push(parent);
+    tree.splitIndex.push(0);
+    tree.splitBin.push(0);
+    tree.splitCondition.push(Math.fround(p.eta * w));
+    tree.defaultLeft.push(false);
+    tree.lossChange.push(0);
+    tree.sumHessian.push(h);
+    tree.baseWeight.push(Math.fround(p.eta * w));
+    tree.splitType.push(0);
+    this.nodeBegin.push(begin);
+    this.nodeEnd.push(end);
+    this.nodeCopy.push(copy);
+    return tree.left.length - 1;
+  }
+
+  /** Whether the node's best split is taken: it gains enough and the node is above the depth limit. */
+  private expandable(e: Entry): boolean {
+    const p = this.params;
+    return e.split !== undefined && e.split.gain > RT_EPS && e.split.gain >= p.gamma && (p.max_depth === 0 || e.depth < p.max_depth);
+  }
+
+  /** Finds the node's best split and queues the node if it is expandable; else its histogram is free again. */
+  private consider(e: Entry, features: Int32Array, queue: Entry[]): void {
+    e.split = this.bestSplit(e.hist, e.g, e.h, features);
+    if (this.expandable(e)) queue.push(e);
+    else this.free.push(e.hist);
+  }
+
   /**
    * Grows a tree over `rows` (the sampled rows, ascending, written from the start of this
    * grower's node[0].rows) with the gradient of one output group, considering
-   * only `features`.
+   * only `features`. Given `leavesTo`, adds the tree's leaf values to margins[r·k + group] of
+   * the rows it was grown on, from where the partitions leave them, without walking the tree.
    */
-  grow(rows: Uint32Array, grad: Float64Array, hess: Float64Array, features: Int32Array): Tree {
+  grow(rows: Uint32Array, grad: Float64Array, hess: Float64Array, features: Int32Array, leavesTo?: LeafMargins): Tree {
     if (rows.buffer !== this.node[0].rows.buffer || rows.byteOffset !== 0) throw new Error('grow takes its rows in the grower\'s node[0].rows, from the start');
     const p = this.params;
     const tree: Tree = {
@@ -340,83 +454,46 @@ export class TreeGrower {
       categories: new Map(),
       rightBins: new Map(),
     };
-    const nodeBegin: number[] = (this.nodeBegin = []);
-    const nodeEnd: number[] = (this.nodeEnd = []);
-    const nodeCopy: number[] = (this.nodeCopy = []);
-    const addNode = (parent: number, g: number, h: number, begin: number, end: number, copy: number): number => {
-      const w = leafWeight(p, g, h);
-      tree.left.push(-1);
-      tree.right.push(-1);
-      tree.parent.push(parent);
-      tree.splitIndex.push(0);
-      tree.splitBin.push(0);
-      tree.splitCondition.push(Math.fround(p.eta * w));
-      tree.defaultLeft.push(false);
-      tree.lossChange.push(0);
-      tree.sumHessian.push(h);
-      tree.baseWeight.push(Math.fround(p.eta * w));
-      tree.splitType.push(0);
-      nodeBegin.push(begin);
-      nodeEnd.push(end);
-      nodeCopy.push(copy);
-      return tree.left.length - 1;
-    };
+    this.nodeBegin = [];
+    this.nodeEnd = [];
+    this.nodeCopy = [];
     const { gh, bins: nodeBins } = this.node[0];
-    const stride = this.stride;
     const { bins, numFeature: nf } = this.data;
-    let G = 0;
-    let H = 0;
-    // Indexed, a row's gradient sits at its index; else at its position, as its bins.
-    const indexed = this.indexed;
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i];
-      const g = grad[r];
-      const h = hess[r];
-      const at = indexed ? r : i;
-      gh[at << 1] = g;
-      gh[(at << 1) + 1] = h;
-      G += g;
-      H += h;
-    }
-    // Without padding, all rows (rows 0..n-1 in order) are one copy.
-    if (indexed) {
-      // The bins stay where they are.
-    } else if (stride === nf && rows.length === this.data.rows) nodeBins.set(bins);
-    else {
-      for (let i = 0; i < rows.length; i++) {
-        const from = rows[i] * nf;
-        for (let f = 0; f < nf; f++) nodeBins[i * stride + f] = bins[from + f];
-      }
+    loadGradients(rows, grad, hess, gh, this.indexed, this.sums);
+    const G = this.sums[0];
+    const H = this.sums[1];
+    // Indexed, the bins stay where they are; without padding, all rows (rows 0..n-1 in order) are one copy.
+    if (!this.indexed) {
+      if (this.stride === nf && rows.length === this.data.rows) nodeBins.set(bins);
+      else copyRowBins(rows, bins, nf, nodeBins, this.stride);
     }
     const rootHist = this.takeHist();
     this.buildHist(rootHist, 0, 0, rows.length, features);
-    const root: Entry = { nid: addNode(2147483647, G, H, 0, rows.length, 0), depth: 0, begin: 0, end: rows.length, g: G, h: H, hist: rootHist, split: undefined };
-    root.split = this.bestSplit(rootHist, G, H, features);
-    const lossguide = p.grow_policy === 'lossguide';
-    const before = (a: Entry, b: Entry) => (lossguide ? a.split!.gain > b.split!.gain || (a.split!.gain === b.split!.gain && a.nid < b.nid) : a.depth < b.depth || (a.depth === b.depth && a.nid < b.nid));
-    const valid = (e: Entry) => e.split !== undefined && e.split.gain > RT_EPS && e.split.gain >= p.gamma && (p.max_depth === 0 || e.depth < p.max_depth);
     const queue: Entry[] = [];
-    if (valid(root)) queue.push(root);
-    else this.free.push(rootHist);
+    this.consider({ nid: this.addNode(tree, 2147483647, G, H, 0, rows.length, 0), depth: 0, begin: 0, end: rows.length, g: G, h: H, hist: rootHist, split: undefined }, features, queue);
+    const lossguide = p.grow_policy === 'lossguide';
     let leaves = 1;
     while (queue.length > 0 && (p.max_leaves === 0 || leaves < p.max_leaves)) {
-      let bi = 0;
-      for (let i = 1; i < queue.length; i++) if (before(queue[i], queue[bi])) bi = i;
-      const e = queue[bi];
-      queue[bi] = queue[queue.length - 1];
-      queue.pop();
+      const e = takeNext(queue, lossguide);
       const s = e.split!;
       const depth = e.depth + 1;
       const leafChildren = p.max_depth !== 0 && depth >= p.max_depth;
       // Indexed, rows are partitioned in place: every node's are in the first copy.
       const copy = this.indexed ? 0 : e.depth & 1;
       const childCopy = this.indexed ? 0 : copy ^ 1;
-      const mid = this.partition(copy, e.begin, e.end, s, !leafChildren);
+      // Indexed, leaf children's rows get their values as they are sent left or right instead
+      // of being partitioned first: the children are left with no rows to add them to.
+      const direct = leafChildren && this.indexed && leavesTo !== undefined;
+      const mid = direct ? e.begin : this.partition(copy, e.begin, e.end, s, !leafChildren);
       const gr = e.g - s.gl;
       const hr = e.h - s.hl;
       const nid = e.nid;
-      const ln = addNode(nid, s.gl, s.hl, e.begin, mid, childCopy);
-      const rn = addNode(nid, gr, hr, mid, e.end, childCopy);
+      const ln = this.addNode(tree, nid, s.gl, s.hl, e.begin, mid, childCopy);
+      const rn = this.addNode(tree, nid, gr, hr, mid, direct ? mid : e.end, childCopy);
+      if (direct) {
+        const { margins, k, group } = leavesTo;
+        addSplitLeaves(this.node[0].rows, this.column(s.feature), e.begin, e.end, s.bin, this.edgeOf(s), s.rightBins, margins, k, group, tree.splitCondition[ln], tree.splitCondition[rn]);
+      }
       tree.left[nid] = ln;
       tree.right[nid] = rn;
       tree.splitIndex[nid] = s.feature;
@@ -443,29 +520,20 @@ export class TreeGrower {
       if (leftSmaller) this.buildHist(small, childCopy, e.begin, mid, features);
       else this.buildHist(small, childCopy, mid, e.end, features);
       const large = e.hist;
-      for (let i = 0; i < large.length; i++) large[i] -= small[i];
-      const leftHist = leftSmaller ? small : large;
-      const rightHist = leftSmaller ? large : small;
-      const children: Entry[] = [
-        { nid: ln, depth, begin: e.begin, end: mid, g: s.gl, h: s.hl, hist: leftHist, split: undefined },
-        { nid: rn, depth, begin: mid, end: e.end, g: gr, h: hr, hist: rightHist, split: undefined },
-      ];
-      for (const c of children) {
-        c.split = this.bestSplit(c.hist, c.g, c.h, features);
-        if (valid(c)) queue.push(c);
-        else this.free.push(c.hist);
-      }
+      subtractHist(large, small);
+      this.consider({ nid: ln, depth, begin: e.begin, end: mid, g: s.gl, h: s.hl, hist: leftSmaller ? small : large, split: undefined }, features, queue);
+      this.consider({ nid: rn, depth, begin: mid, end: e.end, g: gr, h: hr, hist: leftSmaller ? large : small, split: undefined }, features, queue);
     }
-    for (const e of queue) this.free.push(e.hist);
+    for (let i = 0; i < queue.length; i++) this.free.push(queue[i].hist);
+    if (leavesTo) this.addToGrownRows(tree, leavesTo);
     return tree;
   }
 
   /**
-   * Adds the last grown tree's leaf values to margins[r·k + group] of the rows it was grown on,
-   * from where the partitions left them, without walking the tree. With a helper thread that
-   * holds these margins, it adds the leaves of the second half of the rows.
+   * Adds the tree's leaf values to the margins of the rows the partitions left in its leaves.
+   * With a helper thread that holds these margins, it adds the leaves of the second half of the rows.
    */
-  addToGrownRows(tree: Tree, margins: Float64Array, k: number, group: number): void {
+  private addToGrownRows(tree: Tree, { margins, k, group }: LeafMargins): void {
     const { left, splitCondition } = tree;
     let leaves: number[] = [];
     for (let nid = 0; nid < left.length; nid++) if (left[nid] === -1) leaves.push(nid);
