@@ -9,7 +9,7 @@
  * input order) is read by the same function.
  */
 import { invalidArgument } from '../../core/errors.js';
-import { fromFloat16Bits, toFloat16Bits, type Batch, type Column, type NumericArray } from '../../models/index.js';
+import { fromFloat16Bits, sameShape, toFloat16Bits, type Batch, type Column, type DType, type NumericArray } from '../../models/index.js';
 import { DTYPE_TO_V2, type V2Request, type V2Tensor } from './v2.js';
 
 const V2_NUMERIC = new Set(['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64']);
@@ -710,11 +710,44 @@ function binaryData(col: Column): Buffer {
 }
 
 /**
+ * Text that is the same in every answer of a model (its name and version) or of an output (its
+ * name, datatype and per-row shape), kept once made: JSON-quoting the names and joining the
+ * pieces cost each answer about a microsecond. Keyed by name and checked against the rest, so
+ * a name that means something else (another model's output, a new version) makes it anew; the
+ * few names a server answers for stay well under the bound.
+ */
+const MAX_CACHED = 1024;
+const answerHeads = new Map<string, { version: number; text: string }>();
+const outputHeads = new Map<string, { dtype: DType; shape: readonly number[]; text: string; dims: string }>();
+
+/** `{"model_name":…,"model_version":"…"` */
+function answerHead(model: string, version: number): string {
+  let head = answerHeads.get(model);
+  if (head === undefined || head.version !== version) {
+    if (answerHeads.size >= MAX_CACHED) answerHeads.clear();
+    head = { version, text: `{"model_name":${JSON.stringify(model)},"model_version":"${version}"` };
+    answerHeads.set(model, head);
+  }
+  return head.text;
+}
+
+/** An output's `{"name":…,"datatype":…,"shape":[` and its per-row dimensions joined by commas. */
+function outputHead(name: string, col: Column): { text: string; dims: string } {
+  let head = outputHeads.get(name);
+  if (head === undefined || head.dtype !== col.dtype || !sameShape(head.shape, col.shape)) {
+    if (outputHeads.size >= MAX_CACHED) outputHeads.clear();
+    head = { dtype: col.dtype, shape: [...col.shape], text: `{"name":${JSON.stringify(name)},"datatype":"${DTYPE_TO_V2[col.dtype]}","shape":[`, dims: col.shape.join(',') };
+    outputHeads.set(name, head);
+  }
+  return head;
+}
+
+/**
  * The answer to one inference request, written as text without an intermediate object.
  * `scalar`: every input was a scalar (`"shape": []`), so outputs lose their batch dimension too.
  */
 export function writeV2Response(out: Batch, model: string, version: number, request: Pick<V2Request, 'id' | 'parameters' | 'outputs'>, scalar = false): V2Answer {
-  let json = `{"model_name":${JSON.stringify(model)},"model_version":"${version}"`;
+  let json = answerHead(model, version);
   if (request.id !== undefined) json += `,"id":${JSON.stringify(request.id)}`;
   json += ',"outputs":[';
   // Most requests ask for no output by name and no binary data: then none is looked up.
@@ -723,8 +756,9 @@ export function writeV2Response(out: Batch, model: string, version: number, requ
   const batchDim = scalar && out.rows === 1 ? '' : String(out.rows);
   let first = true;
   for (const [name, col] of out.columns) {
-    const dims = col.shape.length === 0 ? batchDim : batchDim === '' ? col.shape.join(',') : `${batchDim},${col.shape.join(',')}`;
-    json += `${first ? '' : ','}{"name":${JSON.stringify(name)},"datatype":"${DTYPE_TO_V2[col.dtype]}","shape":[${dims}]`;
+    const head = outputHead(name, col);
+    const dims = col.shape.length === 0 ? batchDim : batchDim === '' ? head.dims : `${batchDim},${head.dims}`;
+    json += `${first ? '' : ','}${head.text}${dims}]`;
     first = false;
     if (mayBinary && binaryWanted(name, request)) {
       const bytes = binaryData(col);
