@@ -464,8 +464,38 @@ function openObject(at: string): void {
   p++;
 }
 
-function tensor(at: string): V2Tensor {
-  openObject(at);
+/** The field paths errors name for one input or output, e.g. `body.inputs.0.shape`. */
+interface Paths {
+  at: string;
+  name: string;
+  shape: string;
+  datatype: string;
+  parameters: string;
+  data: string;
+  /** `…shape.j`, made as they are needed. */
+  dims: string[];
+}
+
+/**
+ * Paths per index, made once for the first few indices: the happy path only passes them on,
+ * and making them for every request cost each tensor half a dozen strings.
+ */
+const CACHED_PATHS = 64;
+const inputPaths: Paths[] = [];
+const outputPaths: Paths[] = [];
+
+function pathsOf(cache: Paths[], prefix: string, i: number): Paths {
+  let paths = cache[i];
+  if (paths === undefined) {
+    const at = `${prefix}.${i}`;
+    paths = { at, name: `${at}.name`, shape: `${at}.shape`, datatype: `${at}.datatype`, parameters: `${at}.parameters`, data: `${at}.data`, dims: [] };
+    if (i < CACHED_PATHS) cache[i] = paths;
+  }
+  return paths;
+}
+
+function tensor(at: Paths): V2Tensor {
+  openObject(at.at);
   let name: string | undefined;
   let shape: number[] | undefined;
   let datatype: string | undefined;
@@ -475,41 +505,41 @@ function tensor(at: string): V2Tensor {
     do {
       const key = string();
       expect(0x3a);
-      if (key === 'name') name = text(`${at}.name`, 1, 256);
-      else if (key === 'shape') shape = list((j) => dimension(`${at}.shape.${j}`), 16, `${at}.shape`);
+      if (key === 'name') name = text(at.name, 1, 256);
+      else if (key === 'shape') shape = list((j) => dimension((at.dims[j] ??= `${at.shape}.${j}`)), 16, at.shape);
       else if (key === 'datatype') {
-        datatype = text(`${at}.datatype`, 0, 16);
-        if (datatype === 'BF16') throw invalid(`${at}.datatype`, 'BF16 (bfloat16) is not supported: send FP32, or FP16');
-        if (datatype !== 'BYTES' && !V2_NUMERIC.has(datatype)) throw invalid(`${at}.datatype`, 'must be equal to constant');
-      } else if (key === 'parameters') parameters = objectOf(`${at}.parameters`);
+        datatype = text(at.datatype, 0, 16);
+        if (datatype === 'BF16') throw invalid(at.datatype, 'BF16 (bfloat16) is not supported: send FP32, or FP16');
+        if (datatype !== 'BYTES' && !V2_NUMERIC.has(datatype)) throw invalid(at.datatype, 'must be equal to constant');
+      } else if (key === 'parameters') parameters = objectOf(at.parameters);
       else if (key === 'data') values = data(datatype);
       else skip();
     } while (more(0x7d));
   }
-  if (name === undefined) throw invalid(`${at}.name`, 'is required');
-  if (shape === undefined) throw invalid(`${at}.shape`, 'is required');
-  if (datatype === undefined) throw invalid(`${at}.datatype`, 'is required');
+  if (name === undefined) throw invalid(at.name, 'is required');
+  if (shape === undefined) throw invalid(at.shape, 'is required');
+  if (datatype === undefined) throw invalid(at.datatype, 'is required');
   const binary = parameters?.binary_data_size;
-  if (values === undefined && binary === undefined) throw invalid(`${at}.data`, 'is required');
+  if (values === undefined && binary === undefined) throw invalid(at.data, 'is required');
   const t: V2Tensor = { name, shape, datatype, data: values ?? [] };
   if (parameters) t.parameters = parameters;
   return t;
 }
 
-function output(at: string): { name: string; parameters?: Record<string, unknown> } {
-  openObject(at);
+function output(at: Paths): { name: string; parameters?: Record<string, unknown> } {
+  openObject(at.at);
   let name: string | undefined;
   let parameters: Record<string, unknown> | undefined;
   if (!empty(0x7d)) {
     do {
       const key = string();
       expect(0x3a);
-      if (key === 'name') name = text(`${at}.name`, 1, Infinity);
-      else if (key === 'parameters') parameters = objectOf(`${at}.parameters`);
+      if (key === 'name') name = text(at.name, 1, Infinity);
+      else if (key === 'parameters') parameters = objectOf(at.parameters);
       else skip();
     } while (more(0x7d));
   }
-  if (name === undefined) throw invalid(`${at}.name`, 'is required');
+  if (name === undefined) throw invalid(at.name, 'is required');
   return parameters ? { name, parameters } : { name };
 }
 
@@ -551,8 +581,8 @@ function readRequest(): V2Request {
       expect(0x3a);
       if (key === 'id') request.id = text('body.id', 0, 1024);
       else if (key === 'parameters') request.parameters = objectOf('body.parameters');
-      else if (key === 'inputs') request.inputs = list((i) => tensor(`body.inputs.${i}`), MAX_INPUTS, 'body.inputs');
-      else if (key === 'outputs') request.outputs = list((i) => output(`body.outputs.${i}`), MAX_INPUTS, 'body.outputs');
+      else if (key === 'inputs') request.inputs = list((i) => tensor(pathsOf(inputPaths, 'body.inputs', i)), MAX_INPUTS, 'body.inputs');
+      else if (key === 'outputs') request.outputs = list((i) => output(pathsOf(outputPaths, 'body.outputs', i)), MAX_INPUTS, 'body.outputs');
       else skip();
     } while (more(0x7d));
   }
