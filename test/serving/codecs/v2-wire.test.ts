@@ -92,3 +92,15 @@ test('an answer names the version, datatype and shape it was given, whatever the
   assert.equal(writeV2Response(scalar, 'm', 2, {}, true).body, '{"model_name":"m","model_version":"2","outputs":[{"name":"p","datatype":"INT32","shape":[],"data":[7]}]}');
   assert.equal(writeV2Response(probs, 'm', 2, {}).body, '{"model_name":"m","model_version":"2","outputs":[{"name":"p","datatype":"FP32","shape":[1,2],"data":[0.25,0.75]}]}');
 });
+
+test('errors name the field of the input or output at fault, whichever came before', () => {
+  const cases: [string, string][] = [
+    ['{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":[1]},{"name":"b","shape":[1,"x"],"datatype":"FP32","data":[1]}]}', 'body.inputs.1.shape.1 must be integer'],
+    ['{"inputs":[{"name":"a","shape":["x"],"datatype":"FP32","data":[1]}]}', 'body.inputs.0.shape.0 must be integer'],
+    ['{"inputs":[{"name":"a","shape":[1],"datatype":"FP33","data":[1]}]}', 'body.inputs.0.datatype must be equal to constant'],
+    ['{"inputs":[{"shape":[1],"datatype":"FP32","data":[1]}]}', 'body.inputs.0.name is required'],
+    ['{"inputs":[{"name":"a","shape":[1],"datatype":"FP32"}]}', 'body.inputs.0.data is required'],
+    ['{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":[1]}],"outputs":[{"name":"y"},{}]}', 'body.outputs.1.name is required'],
+  ];
+  for (const [text, message] of cases) assert.throws(() => read(text), (err: Error) => err.message === message, text);
+});
