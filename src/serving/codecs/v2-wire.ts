@@ -9,7 +9,7 @@
  * input order) is read by the same function.
  */
 import { invalidArgument } from '../../core/errors.js';
-import { fromFloat16Bits, toFloat16Bits, type Batch, type Column, type NumericArray } from '../../models/index.js';
+import { fromFloat16Bits, sameShape, toFloat16Bits, type Batch, type Column, type DType, type NumericArray } from '../../models/index.js';
 import { DTYPE_TO_V2, type V2Request, type V2Tensor } from './v2.js';
 
 const V2_NUMERIC = new Set(['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64']);
@@ -464,8 +464,38 @@ function openObject(at: string): void {
   p++;
 }
 
-function tensor(at: string): V2Tensor {
-  openObject(at);
+/** The field paths errors name for one input or output, e.g. `body.inputs.0.shape`. */
+interface Paths {
+  at: string;
+  name: string;
+  shape: string;
+  datatype: string;
+  parameters: string;
+  data: string;
+  /** `…shape.j`, made as they are needed. */
+  dims: string[];
+}
+
+/**
+ * Paths per index, made once for the first few indices: the happy path only passes them on,
+ * and making them for every request cost each tensor half a dozen strings.
+ */
+const CACHED_PATHS = 64;
+const inputPaths: Paths[] = [];
+const outputPaths: Paths[] = [];
+
+function pathsOf(cache: Paths[], prefix: string, i: number): Paths {
+  let paths = cache[i];
+  if (paths === undefined) {
+    const at = `${prefix}.${i}`;
+    paths = { at, name: `${at}.name`, shape: `${at}.shape`, datatype: `${at}.datatype`, parameters: `${at}.parameters`, data: `${at}.data`, dims: [] };
+    if (i < CACHED_PATHS) cache[i] = paths;
+  }
+  return paths;
+}
+
+function tensor(at: Paths): V2Tensor {
+  openObject(at.at);
   let name: string | undefined;
   let shape: number[] | undefined;
   let datatype: string | undefined;
@@ -475,41 +505,41 @@ function tensor(at: string): V2Tensor {
     do {
       const key = string();
       expect(0x3a);
-      if (key === 'name') name = text(`${at}.name`, 1, 256);
-      else if (key === 'shape') shape = list((j) => dimension(`${at}.shape.${j}`), 16, `${at}.shape`);
+      if (key === 'name') name = text(at.name, 1, 256);
+      else if (key === 'shape') shape = list((j) => dimension((at.dims[j] ??= `${at.shape}.${j}`)), 16, at.shape);
       else if (key === 'datatype') {
-        datatype = text(`${at}.datatype`, 0, 16);
-        if (datatype === 'BF16') throw invalid(`${at}.datatype`, 'BF16 (bfloat16) is not supported: send FP32, or FP16');
-        if (datatype !== 'BYTES' && !V2_NUMERIC.has(datatype)) throw invalid(`${at}.datatype`, 'must be equal to constant');
-      } else if (key === 'parameters') parameters = objectOf(`${at}.parameters`);
+        datatype = text(at.datatype, 0, 16);
+        if (datatype === 'BF16') throw invalid(at.datatype, 'BF16 (bfloat16) is not supported: send FP32, or FP16');
+        if (datatype !== 'BYTES' && !V2_NUMERIC.has(datatype)) throw invalid(at.datatype, 'must be equal to constant');
+      } else if (key === 'parameters') parameters = objectOf(at.parameters);
       else if (key === 'data') values = data(datatype);
       else skip();
     } while (more(0x7d));
   }
-  if (name === undefined) throw invalid(`${at}.name`, 'is required');
-  if (shape === undefined) throw invalid(`${at}.shape`, 'is required');
-  if (datatype === undefined) throw invalid(`${at}.datatype`, 'is required');
+  if (name === undefined) throw invalid(at.name, 'is required');
+  if (shape === undefined) throw invalid(at.shape, 'is required');
+  if (datatype === undefined) throw invalid(at.datatype, 'is required');
   const binary = parameters?.binary_data_size;
-  if (values === undefined && binary === undefined) throw invalid(`${at}.data`, 'is required');
+  if (values === undefined && binary === undefined) throw invalid(at.data, 'is required');
   const t: V2Tensor = { name, shape, datatype, data: values ?? [] };
   if (parameters) t.parameters = parameters;
   return t;
 }
 
-function output(at: string): { name: string; parameters?: Record<string, unknown> } {
-  openObject(at);
+function output(at: Paths): { name: string; parameters?: Record<string, unknown> } {
+  openObject(at.at);
   let name: string | undefined;
   let parameters: Record<string, unknown> | undefined;
   if (!empty(0x7d)) {
     do {
       const key = string();
       expect(0x3a);
-      if (key === 'name') name = text(`${at}.name`, 1, Infinity);
-      else if (key === 'parameters') parameters = objectOf(`${at}.parameters`);
+      if (key === 'name') name = text(at.name, 1, Infinity);
+      else if (key === 'parameters') parameters = objectOf(at.parameters);
       else skip();
     } while (more(0x7d));
   }
-  if (name === undefined) throw invalid(`${at}.name`, 'is required');
+  if (name === undefined) throw invalid(at.name, 'is required');
   return parameters ? { name, parameters } : { name };
 }
 
@@ -551,8 +581,8 @@ function readRequest(): V2Request {
       expect(0x3a);
       if (key === 'id') request.id = text('body.id', 0, 1024);
       else if (key === 'parameters') request.parameters = objectOf('body.parameters');
-      else if (key === 'inputs') request.inputs = list((i) => tensor(`body.inputs.${i}`), MAX_INPUTS, 'body.inputs');
-      else if (key === 'outputs') request.outputs = list((i) => output(`body.outputs.${i}`), MAX_INPUTS, 'body.outputs');
+      else if (key === 'inputs') request.inputs = list((i) => tensor(pathsOf(inputPaths, 'body.inputs', i)), MAX_INPUTS, 'body.inputs');
+      else if (key === 'outputs') request.outputs = list((i) => output(pathsOf(outputPaths, 'body.outputs', i)), MAX_INPUTS, 'body.outputs');
       else skip();
     } while (more(0x7d));
   }
@@ -710,11 +740,44 @@ function binaryData(col: Column): Buffer {
 }
 
 /**
+ * Text that is the same in every answer of a model (its name and version) or of an output (its
+ * name, datatype and per-row shape), kept once made: JSON-quoting the names and joining the
+ * pieces cost each answer about a microsecond. Keyed by name and checked against the rest, so
+ * a name that means something else (another model's output, a new version) makes it anew; the
+ * few names a server answers for stay well under the bound.
+ */
+const MAX_CACHED = 1024;
+const answerHeads = new Map<string, { version: number; text: string }>();
+const outputHeads = new Map<string, { dtype: DType; shape: readonly number[]; text: string; dims: string }>();
+
+/** `{"model_name":…,"model_version":"…"` */
+function answerHead(model: string, version: number): string {
+  let head = answerHeads.get(model);
+  if (head === undefined || head.version !== version) {
+    if (answerHeads.size >= MAX_CACHED) answerHeads.clear();
+    head = { version, text: `{"model_name":${JSON.stringify(model)},"model_version":"${version}"` };
+    answerHeads.set(model, head);
+  }
+  return head.text;
+}
+
+/** An output's `{"name":…,"datatype":…,"shape":[` and its per-row dimensions joined by commas. */
+function outputHead(name: string, col: Column): { text: string; dims: string } {
+  let head = outputHeads.get(name);
+  if (head === undefined || head.dtype !== col.dtype || !sameShape(head.shape, col.shape)) {
+    if (outputHeads.size >= MAX_CACHED) outputHeads.clear();
+    head = { dtype: col.dtype, shape: [...col.shape], text: `{"name":${JSON.stringify(name)},"datatype":"${DTYPE_TO_V2[col.dtype]}","shape":[`, dims: col.shape.join(',') };
+    outputHeads.set(name, head);
+  }
+  return head;
+}
+
+/**
  * The answer to one inference request, written as text without an intermediate object.
  * `scalar`: every input was a scalar (`"shape": []`), so outputs lose their batch dimension too.
  */
 export function writeV2Response(out: Batch, model: string, version: number, request: Pick<V2Request, 'id' | 'parameters' | 'outputs'>, scalar = false): V2Answer {
-  let json = `{"model_name":${JSON.stringify(model)},"model_version":"${version}"`;
+  let json = answerHead(model, version);
   if (request.id !== undefined) json += `,"id":${JSON.stringify(request.id)}`;
   json += ',"outputs":[';
   // Most requests ask for no output by name and no binary data: then none is looked up.
@@ -723,8 +786,9 @@ export function writeV2Response(out: Batch, model: string, version: number, requ
   const batchDim = scalar && out.rows === 1 ? '' : String(out.rows);
   let first = true;
   for (const [name, col] of out.columns) {
-    const dims = col.shape.length === 0 ? batchDim : batchDim === '' ? col.shape.join(',') : `${batchDim},${col.shape.join(',')}`;
-    json += `${first ? '' : ','}{"name":${JSON.stringify(name)},"datatype":"${DTYPE_TO_V2[col.dtype]}","shape":[${dims}]`;
+    const head = outputHead(name, col);
+    const dims = col.shape.length === 0 ? batchDim : batchDim === '' ? head.dims : `${batchDim},${head.dims}`;
+    json += `${first ? '' : ','}${head.text}${dims}]`;
     first = false;
     if (mayBinary && binaryWanted(name, request)) {
       const bytes = binaryData(col);

@@ -81,3 +81,26 @@ test('answers are written as Triton writes them: NaN and Infinity as tokens, int
   assert.match(header, /"name":"n","datatype":"INT64","shape":\[3\],"parameters":\{"binary_data_size":24\}/);
   assert.equal(binary.body.readBigInt64LE(binary.headerLength), 2n ** 53n + 1n);
 });
+
+test('an answer names the version, datatype and shape it was given, whatever the same names meant before', () => {
+  const probs = Batch.from([['p', column('float32', Float32Array.from([0.25, 0.75]), [2])]]);
+  assert.equal(writeV2Response(probs, 'm', 1, {}).body, '{"model_name":"m","model_version":"1","outputs":[{"name":"p","datatype":"FP32","shape":[1,2],"data":[0.25,0.75]}]}');
+  assert.equal(writeV2Response(probs, 'm', 2, {}).body, '{"model_name":"m","model_version":"2","outputs":[{"name":"p","datatype":"FP32","shape":[1,2],"data":[0.25,0.75]}]}');
+  const matrix = Batch.from([['p', column('float64', Float64Array.from([1, 2, 3, 4]), [2, 2])]]);
+  assert.equal(writeV2Response(matrix, 'm', 2, {}).body, '{"model_name":"m","model_version":"2","outputs":[{"name":"p","datatype":"FP64","shape":[1,2,2],"data":[1,2,3,4]}]}');
+  const scalar = Batch.from([['p', column('int32', Int32Array.from([7]))]]);
+  assert.equal(writeV2Response(scalar, 'm', 2, {}, true).body, '{"model_name":"m","model_version":"2","outputs":[{"name":"p","datatype":"INT32","shape":[],"data":[7]}]}');
+  assert.equal(writeV2Response(probs, 'm', 2, {}).body, '{"model_name":"m","model_version":"2","outputs":[{"name":"p","datatype":"FP32","shape":[1,2],"data":[0.25,0.75]}]}');
+});
+
+test('errors name the field of the input or output at fault, whichever came before', () => {
+  const cases: [string, string][] = [
+    ['{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":[1]},{"name":"b","shape":[1,"x"],"datatype":"FP32","data":[1]}]}', 'body.inputs.1.shape.1 must be integer'],
+    ['{"inputs":[{"name":"a","shape":["x"],"datatype":"FP32","data":[1]}]}', 'body.inputs.0.shape.0 must be integer'],
+    ['{"inputs":[{"name":"a","shape":[1],"datatype":"FP33","data":[1]}]}', 'body.inputs.0.datatype must be equal to constant'],
+    ['{"inputs":[{"shape":[1],"datatype":"FP32","data":[1]}]}', 'body.inputs.0.name is required'],
+    ['{"inputs":[{"name":"a","shape":[1],"datatype":"FP32"}]}', 'body.inputs.0.data is required'],
+    ['{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":[1]}],"outputs":[{"name":"y"},{}]}', 'body.outputs.1.name is required'],
+  ];
+  for (const [text, message] of cases) assert.throws(() => read(text), (err: Error) => err.message === message, text);
+});
