@@ -340,33 +340,53 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
       const kept = chunk.columns.slice(plan.features) as KeptText[];
       const sink = sinks.pop() ?? new ChunkBytes();
       const bytes = encodeChunk(format, layout, kept, out, sink);
-      if (spare.length < IN_FLIGHT) spare.push(chunk.columns);
+      // One set for each chunk being scored and the one read ahead.
+      if (spare.length <= IN_FLIGHT) spare.push(chunk.columns);
       return { bytes, sink, layout };
     };
-    const commit = async (chunk: Chunk, { bytes, sink, layout }: Awaited<ReturnType<typeof score>>) => {
-      await parts.commit(chunk.index, bytes);
+    // Given the index and rows, not the chunk: its columns, held until the part is on disk, waited for a full collection.
+    const commit = async (index: number, rows: number, { bytes, sink, layout }: Awaited<ReturnType<typeof score>>) => {
+      await parts.commit(index, bytes);
       sinks.push(sink);
-      await hooks.onCommit?.(chunk.index, parts.partPath(chunk.index), layout);
-      hooks.onChunk?.(chunk.rows);
+      await hooks.onCommit?.(index, parts.partPath(index), layout);
+      hooks.onChunk?.(rows);
     };
     // Both in chunk order: the chunks being scored, and every chunk not committed yet.
     const scoring: Promise<unknown>[] = [];
     const inFlight: Promise<void>[] = [];
     const seen = { rows: 0 };
+    const reader = readChunks(con, sql, plan.reading, chunkRows, first, seen, spare, (err) => readError(input, inputFormat, err), hooks.ownsProcess ?? false);
+    // Each chunk is asked for as soon as the one before it is handed over, so DuckDB and the copy
+    // read it while the loop waits on the chunks being scored; asked for after that wait, the
+    // reading stood between one chunk's scoring and the next, both cores idle but DuckDB's.
+    const readAhead = () => {
+      const step = reader.next();
+      step.catch(() => undefined);
+      return step;
+    };
     try {
-      for await (const chunk of readChunks(con, sql, plan.reading, chunkRows, first, seen, spare, (err) => readError(input, inputFormat, err), hooks.ownsProcess ?? false)) {
-        if (hooks.signal?.aborted) break;
-        if (parts.done.has(chunk.index)) continue;
-        const scored = score(chunk);
-        const committed = scored.then((encoded) => commit(chunk, encoded));
-        // A chunk may fail while the loop awaits another or the reader: handled here so that is no
-        // unhandled rejection (which ends a server); the failure is rethrown when its turn comes.
-        scored.catch(() => undefined);
-        committed.catch(() => undefined);
-        scoring.push(scored);
-        inFlight.push(committed);
-        if (scoring.length >= IN_FLIGHT) await scoring.shift();
-        while (inFlight.length > UNCOMMITTED) await inFlight.shift();
+      let next = readAhead();
+      try {
+        for (let step = await next; !step.done; step = await next) {
+          const chunk = step.value;
+          next = readAhead();
+          if (hooks.signal?.aborted) break;
+          if (parts.done.has(chunk.index)) continue;
+          const scored = score(chunk);
+          const { index, rows } = chunk;
+          const committed = scored.then((encoded) => commit(index, rows, encoded));
+          // A chunk may fail while the loop awaits another or the reader: handled here so that is no
+          // unhandled rejection (which ends a server); the failure is rethrown when its turn comes.
+          scored.catch(() => undefined);
+          committed.catch(() => undefined);
+          scoring.push(scored);
+          inFlight.push(committed);
+          if (scoring.length >= IN_FLIGHT) await scoring.shift();
+          while (inFlight.length > UNCOMMITTED) await inFlight.shift();
+        }
+      } finally {
+        // After the read ahead settles: the reader's own cleanup lets no DuckDB fetch outlive the connection.
+        await reader.return(undefined);
       }
       while (inFlight.length > 0) await inFlight.shift();
     } catch (err) {
