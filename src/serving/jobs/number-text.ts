@@ -48,6 +48,8 @@ const POW2 = Array.from({ length: 54 }, (_, i) => 2 ** i);
 /** Errors stay below ~1e-7 of a unit of the 17th digit; decisions closer than this go to String(). */
 const MARGIN = 1e-5;
 const ZERO = 0x30;
+/** The two ASCII digits of each of 0 to 99: digits are taken from the integers two at a time. */
+const PAIRS = Uint8Array.from({ length: 200 }, (_, i) => ZERO + (i % 2 === 1 ? (i >> 1) % 10 : ((i >> 1) / 10) | 0));
 
 /** The largest multiple of `q` at most `v` (exact: v/q may round across a whole number). */
 function floorTo(v: number, q: number): number {
@@ -151,17 +153,22 @@ function shortestDigits(x: number): number | undefined {
   else if (in1) c = c1;
   else return undefined;
   if (c <= 0 || c >= 1e9) return undefined;
-  // Both below 2^31: whole-number arithmetic on int32.
+  // Both below 2^31: whole-number arithmetic on int32. c has 9 digits (DIGITS[8..16]), h 8 (DIGITS[0..7]).
   let low = c | 0;
-  for (let d = 16; d >= 8; d--) {
-    const next = (low / 10) | 0;
-    DIGITS[d] = ZERO + low - next * 10;
+  for (let d = 15; d >= 9; d -= 2) {
+    const next = (low / 100) | 0;
+    const pair = 2 * (low - next * 100);
+    DIGITS[d] = PAIRS[pair];
+    DIGITS[d + 1] = PAIRS[pair + 1];
     low = next;
   }
+  DIGITS[8] = ZERO + low;
   let high = h | 0;
-  for (let d = 7; d >= 0; d--) {
-    const next = (high / 10) | 0;
-    DIGITS[d] = ZERO + high - next * 10;
+  for (let d = 6; d >= 0; d -= 2) {
+    const next = (high / 100) | 0;
+    const pair = 2 * (high - next * 100);
+    DIGITS[d] = PAIRS[pair];
+    DIGITS[d + 1] = PAIRS[pair + 1];
     high = next;
   }
   digitCount = 17 - j;
