@@ -65,19 +65,13 @@ export async function materializeView(
   const [[total, newest, tied]] = await session.rows('SELECT count(*), max(__ts) // 1000, count(*) FILTER (WHERE __n > 1) FROM __latest');
   onProgress(Number(total), 0);
   const layout = layoutOf(features);
-  const typed = features.map((f) => `CAST(r.${sqlIdent(f.name)} AS ${DUCK_TYPES[f.dtype]})`);
-  // Numbers come out as doubles without NULLs (so DuckDB's vectors carry no validity mask) and
-  // the null bitmap comes out byte by byte, as the packed row stores it.
-  const values = features.map((f, j) => (f.dtype === 'string' ? typed[j] : `coalesce(CAST(${typed[j]} AS DOUBLE), 0)`));
-  const nullBytes = Array.from({ length: layout.bitmapBytes }, (_, b) =>
-    typed
-      .slice(8 * b, 8 * b + 8)
-      .map((v, k) => `(CASE WHEN ${v} IS NULL THEN ${1 << k} ELSE 0 END)`)
-      .join(' + '),
-  );
+  // Numbers come out as doubles; NULLs are read from the vectors' validity masks.
+  const values = features.map((f) => {
+    const typed = `CAST(r.${sqlIdent(f.name)} AS ${DUCK_TYPES[f.dtype]})`;
+    return f.dtype === 'string' ? typed : `CAST(${typed} AS DOUBLE)`;
+  });
   const winners = (n: string) => `
-    SELECT ${keys.map((k) => `r.${k}`).join(', ')}, CAST(r.__ts // 1000 AS DOUBLE), CAST(coalesce(r.__created // 1000, 0) AS DOUBLE),
-      ${[...values, ...nullBytes.map((b) => `CAST(${b} AS UTINYINT)`)].join(', ')}
+    SELECT ${keys.map((k) => `r.${k}`).join(', ')}, CAST(r.__ts // 1000 AS DOUBLE), CAST(coalesce(r.__created // 1000, 0) AS DOUBLE), ${values.join(', ')}
     FROM ${rows} r
     JOIN __latest w ON ${keys.map((k) => `r.${k} = w.${k}`).join(' AND ')} AND r.__ts = w.__ts AND r.__created IS NOT DISTINCT FROM w.__created AND w.__n ${n}`;
   // SQLite gets the rows in the order of their keys, so its index grows at its end.
@@ -134,10 +128,6 @@ export async function materializeView(
           for (let i = 0; i < n; i++) batchKeys.push(prefix + entityKey(keyCols.map((v) => v.getItem(i))));
         }
         const nulls = new Uint8Array(n * layout.bitmapBytes);
-        for (let b = 0; b < layout.bitmapBytes; b++) {
-          const bytes = items(chunk.getColumnVector(nKeys + 2 + features.length + b), n);
-          for (let i = 0; i < n; i++) nulls[i * layout.bitmapBytes + b] = bytes[i];
-        }
         const encoded = encodeRows(layout, {
           rows: n,
           t: items(chunk.getColumnVector(nKeys), n),
@@ -145,6 +135,7 @@ export async function materializeView(
           nulls,
           values: features.map((f, j) => {
             const v = chunk.getColumnVector(nKeys + 2 + j);
+            markNulls(v, n, j, nulls, layout.bitmapBytes);
             return f.dtype === 'string' ? Array.from({ length: n }, (_, i) => v.getItem(i) as string | null) : items(v, n);
           }),
         });
@@ -176,11 +167,36 @@ export async function materializeView(
 }
 
 /**
- * The numbers of a DOUBLE or UTINYINT vector without NULLs. Its typed array over DuckDB's memory
- * is used as it is where the vector exposes it (this release does), else they are copied out.
+ * The numbers of a DOUBLE vector (anything at a NULL's place). Its typed array over DuckDB's
+ * memory is used as it is where the vector exposes it (this release does), else they are copied out.
  */
 function items(vector: DuckDBVector, n: number): ArrayLike<number> {
   const raw = (vector as unknown as { items?: unknown }).items;
-  if ((raw instanceof Float64Array || raw instanceof Uint8Array) && raw.length >= n) return raw;
-  return Float64Array.from({ length: n }, (_, i) => vector.getItem(i) as number);
+  if (raw instanceof Float64Array && raw.length >= n) return raw;
+  return Float64Array.from({ length: n }, (_, i) => (vector.getItem(i) as number | null) ?? 0);
+}
+
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/**
+ * Sets bit j of the null bitmap (`bitmapBytes` per row) of each of the first n rows where the
+ * vector holds NULL. DuckDB's validity mask (bit i of 64-bit words set when row i is valid, the
+ * words little-endian here) is read byte by byte where the vector exposes it (this release does),
+ * a whole byte of valid rows at a time; no mask at all means no NULLs.
+ */
+function markNulls(vector: DuckDBVector, n: number, j: number, nulls: Uint8Array, bitmapBytes: number): void {
+  const validity = (vector as unknown as { validity?: { data?: unknown; offset?: unknown } }).validity;
+  const bit = 1 << (j & 7);
+  const at = j >> 3;
+  if (LITTLE_ENDIAN && validity?.offset === 0 && (validity.data === null || validity.data instanceof BigUint64Array)) {
+    if (validity.data === null) return;
+    const mask = new Uint8Array(validity.data.buffer, validity.data.byteOffset, validity.data.byteLength);
+    for (let b = 0; b < n; b += 8) {
+      const valid = mask[b >> 3];
+      if (valid === 0xff) continue;
+      for (let i = b; i < b + 8 && i < n; i++) if ((valid & (1 << (i - b))) === 0) nulls[i * bitmapBytes + at] |= bit;
+    }
+    return;
+  }
+  for (let i = 0; i < n; i++) if (vector.getItem(i) === null) nulls[i * bitmapBytes + at] |= bit;
 }
