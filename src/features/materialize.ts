@@ -65,11 +65,15 @@ export async function materializeView(
   const [[total, newest, tied]] = await session.rows('SELECT count(*), max(__ts) // 1000, count(*) FILTER (WHERE __n > 1) FROM __latest');
   onProgress(Number(total), 0);
   const layout = layoutOf(features);
-  // Numbers come out as doubles; NULLs are read from the vectors' validity masks.
-  const values = features.map((f) => {
-    const typed = `CAST(r.${sqlIdent(f.name)} AS ${DUCK_TYPES[f.dtype]})`;
-    return f.dtype === 'string' ? typed : `CAST(${typed} AS DOUBLE)`;
-  });
+  // The numbers come out as one array of doubles per row, laid out as the packed row holds them,
+  // then each string feature; NULLs are read from the vectors' validity masks.
+  const typed = (f: (typeof features)[number]) => `CAST(r.${sqlIdent(f.name)} AS ${DUCK_TYPES[f.dtype]})`;
+  const numeric = features.flatMap((f, j) => (f.dtype === 'string' ? [] : [j]));
+  const strings = features.flatMap((f, j) => (f.dtype === 'string' ? [j] : []));
+  const m = numeric.length;
+  // (array_value builds its array row by row, ten times the work of a list cast to one.)
+  const array = `CAST(list_value(${numeric.map((j) => `CAST(${typed(features[j])} AS DOUBLE)`).join(', ')}) AS DOUBLE[${m}])`;
+  const values = [...(m > 0 ? [array] : []), ...strings.map((j) => typed(features[j]))];
   const winners = (n: string) => `
     SELECT ${keys.map((k) => `r.${k}`).join(', ')}, CAST(r.__ts // 1000 AS DOUBLE), CAST(coalesce(r.__created // 1000, 0) AS DOUBLE), ${values.join(', ')}
     FROM ${rows} r
@@ -127,16 +131,19 @@ export async function materializeView(
           const keyCols = Array.from({ length: nKeys }, (_, k) => chunk.getColumnVector(k));
           for (let i = 0; i < n; i++) batchKeys.push(prefix + entityKey(keyCols.map((v) => v.getItem(i))));
         }
-        const nulls = new Uint8Array(n * layout.bitmapBytes);
+        const bb = layout.bitmapBytes;
+        const nulls = new Uint8Array(n * bb);
+        const markNull = (i: number, j: number) => (nulls[i * bb + (j >> 3)] |= 1 << (j & 7));
         const encoded = encodeRows(layout, {
           rows: n,
           t: items(chunk.getColumnVector(nKeys), n),
           c: items(chunk.getColumnVector(nKeys + 1), n),
           nulls,
-          values: features.map((f, j) => {
-            const v = chunk.getColumnVector(nKeys + 2 + j);
-            markNulls(v, n, j, nulls, layout.bitmapBytes);
-            return f.dtype === 'string' ? Array.from({ length: n }, (_, i) => v.getItem(i) as string | null) : items(v, n);
+          numbers: m > 0 ? numbersOf(chunk.getColumnVector(nKeys + 2), n, m, (i, k) => markNull(i, numeric[k])) : new Float64Array(0),
+          strings: strings.map((j, s) => {
+            const v = chunk.getColumnVector(nKeys + 2 + (m > 0 ? 1 : 0) + s);
+            forEachNull(v, n, (i) => markNull(i, j));
+            return Array.from({ length: n }, (_, i) => v.getItem(i) as string | null);
           }),
         });
         batchRows.push(encoded);
@@ -170,33 +177,51 @@ export async function materializeView(
  * The numbers of a DOUBLE vector (anything at a NULL's place). Its typed array over DuckDB's
  * memory is used as it is where the vector exposes it (this release does), else they are copied out.
  */
-function items(vector: DuckDBVector, n: number): ArrayLike<number> {
+function items(vector: DuckDBVector, n: number): Float64Array {
   const raw = (vector as unknown as { items?: unknown }).items;
   if (raw instanceof Float64Array && raw.length >= n) return raw;
   return Float64Array.from({ length: n }, (_, i) => (vector.getItem(i) as number | null) ?? 0);
 }
 
+/**
+ * The numbers of the first n rows of a DOUBLE[m] vector, row by row (its child vector's items
+ * where the vector exposes them, as this release does); `onNull(i, k)` for each NULL number.
+ */
+function numbersOf(vector: DuckDBVector, n: number, m: number, onNull: (i: number, k: number) => void): Float64Array {
+  const child = (vector as unknown as { childData?: DuckDBVector }).childData;
+  if (child) {
+    forEachNull(child, n * m, (q) => onNull(Math.floor(q / m), q % m));
+    return items(child, n * m);
+  }
+  const out = new Float64Array(n * m);
+  for (let i = 0; i < n; i++) {
+    (vector.getItem(i) as { items: (number | null)[] }).items.forEach((v, k) => {
+      if (v === null) onNull(i, k);
+      else out[i * m + k] = v;
+    });
+  }
+  return out;
+}
+
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 /**
- * Sets bit j of the null bitmap (`bitmapBytes` per row) of each of the first n rows where the
- * vector holds NULL. DuckDB's validity mask (bit i of 64-bit words set when row i is valid, the
- * words little-endian here) is read byte by byte where the vector exposes it (this release does),
- * a whole byte of valid rows at a time; no mask at all means no NULLs.
+ * Calls `onNull` with the place of each of the vector's first `count` items that is NULL.
+ * DuckDB's validity mask (bit q of 64-bit words set when item q is valid, the words
+ * little-endian here) is read byte by byte where the vector exposes it (this release does), a
+ * whole byte of valid items at a time; no mask at all means no NULLs.
  */
-function markNulls(vector: DuckDBVector, n: number, j: number, nulls: Uint8Array, bitmapBytes: number): void {
+function forEachNull(vector: DuckDBVector, count: number, onNull: (q: number) => void): void {
   const validity = (vector as unknown as { validity?: { data?: unknown; offset?: unknown } }).validity;
-  const bit = 1 << (j & 7);
-  const at = j >> 3;
   if (LITTLE_ENDIAN && validity?.offset === 0 && (validity.data === null || validity.data instanceof BigUint64Array)) {
     if (validity.data === null) return;
     const mask = new Uint8Array(validity.data.buffer, validity.data.byteOffset, validity.data.byteLength);
-    for (let b = 0; b < n; b += 8) {
+    for (let b = 0; b < count; b += 8) {
       const valid = mask[b >> 3];
       if (valid === 0xff) continue;
-      for (let i = b; i < b + 8 && i < n; i++) if ((valid & (1 << (i - b))) === 0) nulls[i * bitmapBytes + at] |= bit;
+      for (let q = b; q < b + 8 && q < count; q++) if ((valid & (1 << (q - b))) === 0) onNull(q);
     }
     return;
   }
-  for (let i = 0; i < n; i++) if (vector.getItem(i) === null) nulls[i * bitmapBytes + at] |= bit;
+  for (let q = 0; q < count; q++) if (vector.getItem(q) === null) onNull(q);
 }
