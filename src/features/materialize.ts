@@ -125,8 +125,7 @@ export async function materializeView(
         streamed += n;
         if (nKeys === 1) {
           // The common single key spares a list per row (entityKey of one value is its text).
-          const v = chunk.getColumnVector(0);
-          for (let i = 0; i < n; i++) batchKeys.push(prefix + String(v.getItem(i)));
+          keyTexts(chunk.getColumnVector(0), n, prefix, batchKeys);
         } else {
           const keyCols = Array.from({ length: nKeys }, (_, k) => chunk.getColumnVector(k));
           for (let i = 0; i < n; i++) batchKeys.push(prefix + entityKey(keyCols.map((v) => v.getItem(i))));
@@ -204,6 +203,24 @@ function numbersOf(vector: DuckDBVector, n: number, m: number, onNull: (i: numbe
 }
 
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/**
+ * Appends `prefix` + the text of each of the first n values of a key column, as entityKey
+ * writes one value. BIGINTs within 2^53 are read as two 32-bit halves and written as numbers,
+ * the same digits without a BigInt made per row.
+ */
+function keyTexts(vector: DuckDBVector, n: number, prefix: string, out: string[]): void {
+  const raw = (vector as unknown as { items?: unknown }).items;
+  if (LITTLE_ENDIAN && raw instanceof BigInt64Array && raw.length >= n) {
+    const halves = new Int32Array(raw.buffer, raw.byteOffset, 2 * n);
+    for (let i = 0; i < n; i++) {
+      const hi = halves[2 * i + 1];
+      out.push(prefix + (hi >= -0x200000 && hi < 0x200000 ? String(hi * 2 ** 32 + (halves[2 * i] >>> 0)) : raw[i].toString()));
+    }
+    return;
+  }
+  for (let i = 0; i < n; i++) out.push(prefix + String(vector.getItem(i)));
+}
 
 /**
  * Calls `onNull` with the place of each of the vector's first `count` items that is NULL.
