@@ -11,7 +11,10 @@
  *   neither side), with both answers checked against each other (target ≥ 3× faster).
  *
  *   node --import tsx bench/features/run.ts [--entities 1000000] [--rows 10000000]
- *        [--online-entities 200000] [--reads 5000]
+ *        [--online-entities 200000] [--reads 5000] [--materialize-only [--repeats 1]]
+ *
+ * --materialize-only runs only materialization, `--repeats` times into fresh stores, and
+ * writes no results (the quick loop for profiling it); the historical data shrinks to 1,000 rows.
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -29,14 +32,16 @@ import { createPlatform, type Platform } from '../../src/platform.js';
 import { startServer } from '../../src/server/serve.js';
 import { machine, percentile, table, writeResults } from '../report.js';
 
+const MATERIALIZE_ONLY = process.argv.includes('--materialize-only');
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return Number(i > 0 ? process.argv[i + 1] : fallback);
 };
-const ENTITY_ROWS = arg('entities', '1000000');
-const FEATURE_ROWS = arg('rows', '10000000');
+const ENTITY_ROWS = arg('entities', MATERIALIZE_ONLY ? '1000' : '1000000');
+const FEATURE_ROWS = arg('rows', MATERIALIZE_ONLY ? '1000' : '10000000');
 const ONLINE_ENTITIES = arg('online-entities', '200000');
 const READS = arg('reads', '5000');
+const REPEATS = arg('repeats', '1');
 // A server answers steady traffic with compiled read and encode loops: 200 calls left the first
 // measured thousands still warming up (CPU per call fell from ~1.4 ms to ~0.2 ms over them).
 const WARMUP = 2000;
@@ -145,6 +150,22 @@ async function modelportPit(): Promise<{ seconds: number; rows: number; found: n
   }
 }
 
+/** Materializes the wide view into each store; entities written per second. */
+async function materializeBoth(sqlite: Platform, redis: Platform): Promise<Record<'SQLite' | 'Redis', number>> {
+  const mat = { SQLite: 0, Redis: 0 };
+  for (const [name, p] of [['SQLite', sqlite], ['Redis', redis]] as const) {
+    const t = process.hrtime.bigint();
+    const cpu = process.cpuUsage();
+    const [r] = await p.services.features.materialize({ views: ['wide'] });
+    const s = ms(process.hrtime.bigint() - t) / 1000;
+    const { user, system } = process.cpuUsage(cpu);
+    mat[name] = r.written / s;
+    // CPU time (this process, DuckDB's threads included) compares runs on a busy machine.
+    console.log(`materialize ${name}: ${r.written} entities in ${s.toFixed(2)} s, ${((user + system) / 1e6).toFixed(2)} s of CPU`);
+  }
+  return mat;
+}
+
 async function main(): Promise<void> {
   console.log(`generating ${FEATURE_ROWS.toLocaleString()} feature rows, ${ENTITY_ROWS.toLocaleString()} entity rows, ${ONLINE_ENTITIES.toLocaleString()} × ${N_FEATURES} online features in ${work}`);
   await generate();
@@ -154,17 +175,19 @@ async function main(): Promise<void> {
   const rows: string[][] = [];
   let serverCpu = '';
   try {
-    // Materialization.
-    const mat: Record<string, number> = {};
-    for (const [name, p] of [['SQLite', sqlite], ['Redis', redis]] as const) {
-      const t = process.hrtime.bigint();
-      const cpu = process.cpuUsage();
-      const [r] = await p.services.features.materialize({ views: ['wide'] });
-      const s = ms(process.hrtime.bigint() - t) / 1000;
-      const { user, system } = process.cpuUsage(cpu);
-      mat[name] = r.written / s;
-      // CPU time (this process, DuckDB's threads included) compares runs on a busy machine.
-      console.log(`materialize ${name}: ${r.written} entities in ${s.toFixed(2)} s, ${((user + system) / 1e6).toFixed(2)} s of CPU`);
+    const mat = await materializeBoth(sqlite, redis);
+    if (MATERIALIZE_ONLY) {
+      for (let i = 1; i < REPEATS; i++) {
+        const a = await openPlatform(`sqlite:${work}/online-${i}.db`, join(work, `a${i}`));
+        const b = await openPlatform(`${REDIS_URL}?prefix=${encodeURIComponent(`${prefix}${i}:`)}`, join(work, `b${i}`));
+        try {
+          await materializeBoth(a, b);
+        } finally {
+          await a.close();
+          await b.close();
+        }
+      }
+      return;
     }
     rows.push(['materialize into SQLite (entities × 50 features / s)', Math.round(mat.SQLite).toLocaleString('en-US'), '≥ 300,000', `${(mat.SQLite / 300_000).toFixed(2)}×`]);
     rows.push(['materialize into Redis, pipelined (entities × 50 features / s)', Math.round(mat.Redis).toLocaleString('en-US'), '≥ 200,000', `${(mat.Redis / 200_000).toFixed(2)}×`]);

@@ -65,19 +65,17 @@ export async function materializeView(
   const [[total, newest, tied]] = await session.rows('SELECT count(*), max(__ts) // 1000, count(*) FILTER (WHERE __n > 1) FROM __latest');
   onProgress(Number(total), 0);
   const layout = layoutOf(features);
-  const typed = features.map((f) => `CAST(r.${sqlIdent(f.name)} AS ${DUCK_TYPES[f.dtype]})`);
-  // Numbers come out as doubles without NULLs (so DuckDB's vectors carry no validity mask) and
-  // the null bitmap comes out byte by byte, as the packed row stores it.
-  const values = features.map((f, j) => (f.dtype === 'string' ? typed[j] : `coalesce(CAST(${typed[j]} AS DOUBLE), 0)`));
-  const nullBytes = Array.from({ length: layout.bitmapBytes }, (_, b) =>
-    typed
-      .slice(8 * b, 8 * b + 8)
-      .map((v, k) => `(CASE WHEN ${v} IS NULL THEN ${1 << k} ELSE 0 END)`)
-      .join(' + '),
-  );
+  // The numbers come out as one array of doubles per row, laid out as the packed row holds them,
+  // then each string feature; NULLs are read from the vectors' validity masks.
+  const typed = (f: (typeof features)[number]) => `CAST(r.${sqlIdent(f.name)} AS ${DUCK_TYPES[f.dtype]})`;
+  const numeric = features.flatMap((f, j) => (f.dtype === 'string' ? [] : [j]));
+  const strings = features.flatMap((f, j) => (f.dtype === 'string' ? [j] : []));
+  const m = numeric.length;
+  // (array_value builds its array row by row, ten times the work of a list cast to one.)
+  const array = `CAST(list_value(${numeric.map((j) => `CAST(${typed(features[j])} AS DOUBLE)`).join(', ')}) AS DOUBLE[${m}])`;
+  const values = [...(m > 0 ? [array] : []), ...strings.map((j) => typed(features[j]))];
   const winners = (n: string) => `
-    SELECT ${keys.map((k) => `r.${k}`).join(', ')}, CAST(r.__ts // 1000 AS DOUBLE), CAST(coalesce(r.__created // 1000, 0) AS DOUBLE),
-      ${[...values, ...nullBytes.map((b) => `CAST(${b} AS UTINYINT)`)].join(', ')}
+    SELECT ${keys.map((k) => `r.${k}`).join(', ')}, CAST(r.__ts // 1000 AS DOUBLE), CAST(coalesce(r.__created // 1000, 0) AS DOUBLE), ${values.join(', ')}
     FROM ${rows} r
     JOIN __latest w ON ${keys.map((k) => `r.${k} = w.${k}`).join(' AND ')} AND r.__ts = w.__ts AND r.__created IS NOT DISTINCT FROM w.__created AND w.__n ${n}`;
   // SQLite gets the rows in the order of their keys, so its index grows at its end.
@@ -127,25 +125,24 @@ export async function materializeView(
         streamed += n;
         if (nKeys === 1) {
           // The common single key spares a list per row (entityKey of one value is its text).
-          const v = chunk.getColumnVector(0);
-          for (let i = 0; i < n; i++) batchKeys.push(prefix + String(v.getItem(i)));
+          keyTexts(chunk.getColumnVector(0), n, prefix, batchKeys);
         } else {
           const keyCols = Array.from({ length: nKeys }, (_, k) => chunk.getColumnVector(k));
           for (let i = 0; i < n; i++) batchKeys.push(prefix + entityKey(keyCols.map((v) => v.getItem(i))));
         }
-        const nulls = new Uint8Array(n * layout.bitmapBytes);
-        for (let b = 0; b < layout.bitmapBytes; b++) {
-          const bytes = items(chunk.getColumnVector(nKeys + 2 + features.length + b), n);
-          for (let i = 0; i < n; i++) nulls[i * layout.bitmapBytes + b] = bytes[i];
-        }
+        const bb = layout.bitmapBytes;
+        const nulls = new Uint8Array(n * bb);
+        const markNull = (i: number, j: number) => (nulls[i * bb + (j >> 3)] |= 1 << (j & 7));
         const encoded = encodeRows(layout, {
           rows: n,
           t: items(chunk.getColumnVector(nKeys), n),
           c: items(chunk.getColumnVector(nKeys + 1), n),
           nulls,
-          values: features.map((f, j) => {
-            const v = chunk.getColumnVector(nKeys + 2 + j);
-            return f.dtype === 'string' ? Array.from({ length: n }, (_, i) => v.getItem(i) as string | null) : items(v, n);
+          numbers: m > 0 ? numbersOf(chunk.getColumnVector(nKeys + 2), n, m, (i, k) => markNull(i, numeric[k])) : new Float64Array(0),
+          strings: strings.map((j, s) => {
+            const v = chunk.getColumnVector(nKeys + 2 + (m > 0 ? 1 : 0) + s);
+            forEachNull(v, n, (i) => markNull(i, j));
+            return Array.from({ length: n }, (_, i) => v.getItem(i) as string | null);
           }),
         });
         batchRows.push(encoded);
@@ -176,11 +173,72 @@ export async function materializeView(
 }
 
 /**
- * The numbers of a DOUBLE or UTINYINT vector without NULLs. Its typed array over DuckDB's memory
- * is used as it is where the vector exposes it (this release does), else they are copied out.
+ * The numbers of a DOUBLE vector (anything at a NULL's place). Its typed array over DuckDB's
+ * memory is used as it is where the vector exposes it (this release does), else they are copied out.
  */
-function items(vector: DuckDBVector, n: number): ArrayLike<number> {
+function items(vector: DuckDBVector, n: number): Float64Array {
   const raw = (vector as unknown as { items?: unknown }).items;
-  if ((raw instanceof Float64Array || raw instanceof Uint8Array) && raw.length >= n) return raw;
-  return Float64Array.from({ length: n }, (_, i) => vector.getItem(i) as number);
+  if (raw instanceof Float64Array && raw.length >= n) return raw;
+  return Float64Array.from({ length: n }, (_, i) => (vector.getItem(i) as number | null) ?? 0);
+}
+
+/**
+ * The numbers of the first n rows of a DOUBLE[m] vector, row by row (its child vector's items
+ * where the vector exposes them, as this release does); `onNull(i, k)` for each NULL number.
+ */
+function numbersOf(vector: DuckDBVector, n: number, m: number, onNull: (i: number, k: number) => void): Float64Array {
+  const child = (vector as unknown as { childData?: DuckDBVector }).childData;
+  if (child) {
+    forEachNull(child, n * m, (q) => onNull(Math.floor(q / m), q % m));
+    return items(child, n * m);
+  }
+  const out = new Float64Array(n * m);
+  for (let i = 0; i < n; i++) {
+    (vector.getItem(i) as { items: (number | null)[] }).items.forEach((v, k) => {
+      if (v === null) onNull(i, k);
+      else out[i * m + k] = v;
+    });
+  }
+  return out;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/**
+ * Appends `prefix` + the text of each of the first n values of a key column, as entityKey
+ * writes one value. BIGINTs within 2^53 are read as two 32-bit halves and written as numbers,
+ * the same digits without a BigInt made per row.
+ */
+function keyTexts(vector: DuckDBVector, n: number, prefix: string, out: string[]): void {
+  const raw = (vector as unknown as { items?: unknown }).items;
+  if (LITTLE_ENDIAN && raw instanceof BigInt64Array && raw.length >= n) {
+    const halves = new Int32Array(raw.buffer, raw.byteOffset, 2 * n);
+    for (let i = 0; i < n; i++) {
+      const hi = halves[2 * i + 1];
+      out.push(prefix + (hi >= -0x200000 && hi < 0x200000 ? String(hi * 2 ** 32 + (halves[2 * i] >>> 0)) : raw[i].toString()));
+    }
+    return;
+  }
+  for (let i = 0; i < n; i++) out.push(prefix + String(vector.getItem(i)));
+}
+
+/**
+ * Calls `onNull` with the place of each of the vector's first `count` items that is NULL.
+ * DuckDB's validity mask (bit q of 64-bit words set when item q is valid, the words
+ * little-endian here) is read byte by byte where the vector exposes it (this release does), a
+ * whole byte of valid items at a time; no mask at all means no NULLs.
+ */
+function forEachNull(vector: DuckDBVector, count: number, onNull: (q: number) => void): void {
+  const validity = (vector as unknown as { validity?: { data?: unknown; offset?: unknown } }).validity;
+  if (LITTLE_ENDIAN && validity?.offset === 0 && (validity.data === null || validity.data instanceof BigUint64Array)) {
+    if (validity.data === null) return;
+    const mask = new Uint8Array(validity.data.buffer, validity.data.byteOffset, validity.data.byteLength);
+    for (let b = 0; b < count; b += 8) {
+      const valid = mask[b >> 3];
+      if (valid === 0xff) continue;
+      for (let q = b; q < b + 8 && q < count; q++) if ((valid & (1 << (q - b))) === 0) onNull(q);
+    }
+    return;
+  }
+  for (let q = 0; q < count; q++) if (vector.getItem(q) === null) onNull(q);
 }

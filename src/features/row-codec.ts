@@ -75,7 +75,7 @@ export async function saveLayout(store: OnlineStore, layout: RowLayout): Promise
   await store.set(layoutKey(layout.fingerprint), JSON.stringify(layout.features));
 }
 
-/** Rows of one view in columns: numbers (bools as 0/1) per non-string feature, text per string feature. */
+/** Rows of one view: numbers row by row (bools as 0/1), text per string feature. */
 export interface PackedColumns {
   rows: number;
   /** Event and created times, ms. */
@@ -83,14 +83,17 @@ export interface PackedColumns {
   c: ArrayLike<number>;
   /** `rows × bitmapBytes` bytes: bit j of a row's bytes set when feature j is null. */
   nulls: Uint8Array;
-  /** Per feature position: the numbers of a non-string feature (ignored where null), the text of a string one. */
-  values: (ArrayLike<number> | readonly (string | null)[])[];
+  /** `rows × numeric features`: each row's numbers in feature order, as the row stores them (anything where null). */
+  numbers: Float64Array;
+  /** Per string feature, in feature order: its text per row. */
+  strings: readonly (readonly (string | null)[])[];
 }
 
 /** Encodes every row into one buffer. */
 export function encodeRows(layout: RowLayout, cols: PackedColumns): PackedRows {
   const n = cols.rows;
-  const { bitmapBytes, valuesAt, slot, fingerprint, strings, fixedBytes } = layout;
+  const { bitmapBytes, valuesAt, slot, fingerprint, fixedBytes } = layout;
+  const texts = cols.strings;
   // Each row starts on 8 bytes, so its numbers are written through one Float64Array.
   const starts = new Float64Array(n);
   const ends = new Float64Array(n);
@@ -98,8 +101,8 @@ export function encodeRows(layout: RowLayout, cols: PackedColumns): PackedRows {
   for (let i = 0; i < n; i++) {
     starts[i] = size;
     let len = fixedBytes;
-    for (const j of strings) {
-      const s = (cols.values[j] as readonly (string | null)[])[i];
+    for (const text of texts) {
+      const s = text[i];
       len += 4 + (s === null ? 0 : Buffer.byteLength(s));
     }
     ends[i] = size + len;
@@ -116,9 +119,8 @@ export function encodeRows(layout: RowLayout, cols: PackedColumns): PackedRows {
   fingerprint.copy(head, FP_AT);
   const numeric: number[] = [];
   for (let j = 0; j < slot.length; j++) if (slot[j] >= 0) numeric.push(j);
-  const columns = numeric.map((j) => cols.values[j] as ArrayLike<number>);
-  const offsets = Int32Array.from(numeric, (j) => valuesAt / 8 + slot[j]);
   const m = numeric.length;
+  const { numbers } = cols;
   let lastT = NaN;
   let lastC = NaN;
   for (let i = 0; i < n; i++) {
@@ -130,20 +132,20 @@ export function encodeRows(layout: RowLayout, cols: PackedColumns): PackedRows {
     buf.set(head, at);
     let anyNull = 0;
     for (let b = 0; b < bitmapBytes; b++) anyNull |= buf[at + BITMAP_AT + b] = cols.nulls[i * bitmapBytes + b];
-    const base = at / 8;
-    if (anyNull === 0) {
-      for (let k = 0; k < m; k++) f64[base + offsets[k]] = columns[k][i];
-      continue;
-    }
+    if (m === 0) continue;
+    // A row's numbers lie as the row stores them: one copy each. A NULL's place is zeroed after.
+    const base = (at + valuesAt) / 8;
+    f64.set(numbers.subarray(i * m, i * m + m), base);
+    if (anyNull === 0) continue;
     for (let k = 0; k < m; k++) {
       const j = numeric[k];
-      if ((buf[at + BITMAP_AT + (j >> 3)] & (1 << (j & 7))) === 0) f64[base + offsets[k]] = columns[k][i];
+      if ((buf[at + BITMAP_AT + (j >> 3)] & (1 << (j & 7))) !== 0) f64[base + k] = 0;
     }
   }
-  for (let i = 0; i < n && strings.length; i++) {
+  for (let i = 0; i < n && texts.length; i++) {
     let at = starts[i] + fixedBytes;
-    for (const j of strings) {
-      const s = (cols.values[j] as readonly (string | null)[])[i];
+    for (const text of texts) {
+      const s = text[i];
       const len = s === null ? 0 : buf.write(s, at + 4, 'utf8');
       buf.writeUInt32LE(len, at);
       at += 4 + len;
@@ -160,18 +162,21 @@ export function encodeRows(layout: RowLayout, cols: PackedColumns): PackedRows {
 /** Rows given value by value (a push): columns for `encodeRows`, numbers coerced, bools as 0/1. */
 export function columnsOf(layout: RowLayout, t: number[], c: number[], values: Value[][]): PackedColumns {
   const n = t.length;
+  const m = (layout.fixedBytes - layout.valuesAt) / 8;
   const nulls = new Uint8Array(n * layout.bitmapBytes);
-  const cols = layout.features.map((f, j) => {
+  const numbers = new Float64Array(n * m);
+  const strings: (string | null)[][] = [];
+  layout.features.forEach((f, j) => {
     const col = values[j];
     const isNull = (i: number) => {
       if (col[i] !== null && col[i] !== undefined) return false;
       nulls[i * layout.bitmapBytes + (j >> 3)] |= 1 << (j & 7);
       return true;
     };
-    if (f.dtype === 'string') return Array.from({ length: n }, (_, i) => (isNull(i) ? null : String(col[i])));
-    return Float64Array.from({ length: n }, (_, i) => (isNull(i) ? 0 : Number(col[i])));
+    if (f.dtype === 'string') strings.push(Array.from({ length: n }, (_, i) => (isNull(i) ? null : String(col[i]))));
+    else for (let i = 0; i < n; i++) numbers[i * m + layout.slot[j]] = isNull(i) ? 0 : Number(col[i]);
   });
-  return { rows: n, t, c, nulls, values: cols };
+  return { rows: n, t, c, nulls, numbers, strings };
 }
 
 /** Event or created time as 16 hex digits of (ms + 2^63), so byte order is time order. */

@@ -250,27 +250,34 @@ const NEWER_SLICE = 1000;
 
 /**
  * KEYS: the entries' keys; ARGV[1]: header length; ARGV[2]: their values in one string;
- * ARGV[3]: each value's start and end offset in it (uint32 little-endian each). SET ... GET
- * writes and reads back in one call; the rare older value is put back. Header bytes are text,
- * so Lua's string order is byte order.
+ * ARGV[3]: each value's start and end offset in it (uint32 little-endian each). The stored
+ * values are read with one MGET and the winners written with one MSET: a command per key from
+ * the script cost more than the comparisons. A key given twice compares with the value the
+ * slice gave it before. Header bytes are text, so Lua's string order is byte order.
  */
 const MSET_NEWER = `
 local h = tonumber(ARGV[1])
 local blob, bounds = ARGV[2], ARGV[3]
-local n = 0
+local old = redis.call('MGET', unpack(KEYS))
+local now, order, n = {}, {}, 0
 for i, k in ipairs(KEYS) do
   local from, to = struct.unpack('<I4<I4', bounds, 8 * i - 7)
   local v = string.sub(blob, from + 1, to)
-  local old = redis.call('SET', k, v, 'GET')
-  if not old then
+  local o = now[k]
+  if o == nil then o = old[i] end
+  if not o or (o ~= v and string.sub(o, 1, h) <= string.sub(v, 1, h)) then
+    if now[k] == nil then order[#order + 1] = k end
+    now[k] = v
     n = n + 1
-  elseif old ~= v then
-    if string.sub(old, 1, h) > string.sub(v, 1, h) then
-      redis.call('SET', k, old)
-    else
-      n = n + 1
-    end
   end
+end
+if n > 0 then
+  local args = {}
+  for _, k in ipairs(order) do
+    args[#args + 1] = k
+    args[#args + 1] = now[k]
+  end
+  redis.call('MSET', unpack(args))
 end
 return n`;
 

@@ -326,3 +326,23 @@ test('the stored row form: times and values survive, order is byte order, a read
     await store.close();
   }
 });
+
+test('materialized BIGINT keys read back under their exact text, negative and past 2^53 alike', async () => {
+  const dir = tempDir('features-bigint-keys');
+  const ids = ['-4294967297', '-1', '0', '4294967296', '9007199254740991', '9007199254740993', '-9223372036854775808', '9223372036854775807'];
+  writeFileSync(join(dir, 'k.csv'), `id,event_timestamp,x\n${ids.map((id, i) => `${id},2025-01-01T00:00:00Z,${i}`).join('\n')}\n`);
+  const platform = await testPlatform({}, new ManualClock(T0 + DAY));
+  try {
+    await platform.services.features.apply({
+      entities: [{ name: 'k', join_keys: ['id'] }],
+      sources: [{ name: 'ks', path: join(dir, 'k.csv'), timestamp_field: 'event_timestamp' }],
+      feature_views: [{ name: 'kv', entities: ['k'], source: 'ks', features: [{ name: 'x', dtype: 'float64' }] }],
+    });
+    const [m] = await platform.services.features.materialize({ views: ['kv'] });
+    assert.equal(m.written, ids.length);
+    const res = await platform.services.features.getOnlineFeatures({ features: ['kv:x'], entities: { id: [...ids, '9007199254740992'] } });
+    assert.deepEqual(res.results[1].values, [...ids.map((_, i) => i), null]);
+  } finally {
+    await platform.close();
+  }
+});
