@@ -1,5 +1,4 @@
 import cluster, { type Worker } from 'node:cluster';
-import os from 'node:os';
 import type { Command } from 'commander';
 import type { Config } from '../config.js';
 import { relayIpcBus } from '../cluster/index.js';
@@ -7,12 +6,13 @@ import { invalidArgument } from '../core/errors.js';
 import { createPlatform } from '../platform.js';
 import { shutdownReserveMs, startServer } from '../server/serve.js';
 import { configFrom } from './context.js';
+import { cpuCount } from '../core/cpus.js';
 
 const MAX_WORKERS = 64;
 
 /** A whole number, or `auto`: one process per core. */
 export function parseWorkers(text: string): number {
-  if (text === 'auto') return Math.min(MAX_WORKERS, os.availableParallelism());
+  if (text === 'auto') return Math.min(MAX_WORKERS, cpuCount());
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS) throw invalidArgument(`--workers: must be a whole number from 1 to ${MAX_WORKERS} or auto, got "${text}"`);
   return n;

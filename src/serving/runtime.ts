@@ -2,7 +2,6 @@
  * A model version loaded on this replica: its predictor, its batcher, and a count of the
  * requests using it, so a hot swap can wait for them before unloading.
  */
-import os from 'node:os';
 import type { Clock } from '../core/clock.js';
 import { loadModel, resolveArtifact, type Batch, type Predictor, type Signature } from '../models/index.js';
 import { DynamicBatcher, type BatcherHooks } from './batcher.js';
@@ -10,6 +9,7 @@ import { loadInWorker } from './worker-predictor.js';
 import { AUTO_LOOP_MICROS, warmupBatch } from './warmup.js';
 import type { ResolvedModel } from './source.js';
 import type { DeploymentConfig } from './types.js';
+import { cpuCount } from '../core/cpus.js';
 
 export class LoadedVersion {
   private inFlight = 0;
@@ -92,7 +92,7 @@ export async function loadVersion(resolved: ResolvedModel, config: DeploymentCon
   let predictor: Predictor;
   let runsOn: RunsOn = 'worker';
   if (flavor === 'xgboost') {
-    predictor = await loadModel(path, { flavor, threads: os.availableParallelism(), parallelMinRows: 1 });
+    predictor = await loadModel(path, { flavor, threads: cpuCount(), parallelMinRows: 1 });
     runsOn = 'tree-pool';
   } else if (config.executor === 'event-loop') {
     predictor = await loadModel(path, { flavor, threads: config.threads, onnxEngine: config.onnxEngine });

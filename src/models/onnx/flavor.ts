@@ -4,7 +4,6 @@
  * probability tensors, and session options come from the load options.
  */
 import { readFile } from 'node:fs/promises';
-import os from 'node:os';
 import type * as OrtTypes from 'onnxruntime-node';
 
 // Loaded on first use: the native runtime costs start-up time a server without ONNX models need not pay.
@@ -23,6 +22,7 @@ import { castData, conform, type Signature, type TensorSpec } from '../signature
 import type { DenseGraph } from './dense-graph.js';
 import { chooseEngine } from './engine.js';
 import { stripZipMap, type ZipMapInfo } from './zipmap.js';
+import { cpuCount } from '../../core/cpus.js';
 
 interface Port extends TensorSpec {
   /** A fixed batch dimension the graph insists on (often 1), if it has one. */
@@ -44,7 +44,7 @@ function toPort(meta: OrtTypes.InferenceSession.ValueMetadata, where: string): P
 
 function sessionOptions(options: LoadOptions): OrtTypes.InferenceSession.SessionOptions {
   return {
-    intraOpNumThreads: options.threads ?? os.availableParallelism(),
+    intraOpNumThreads: options.threads ?? cpuCount(),
     interOpNumThreads: options.interOpThreads ?? 1,
     graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
     executionMode: options.executionMode ?? 'sequential',

@@ -5,7 +5,6 @@
  * (predict()).
  */
 import { readFile } from 'node:fs/promises';
-import os from 'node:os';
 import { failedPrecondition, invalidArgument } from '../../core/errors.js';
 import { Batch, rowSize, type Column, type NumericArray } from '../batch.js';
 import type { Flavor, LoadOptions, Predictor } from '../predictor.js';
@@ -13,6 +12,7 @@ import { formatSpec, type Signature, type TensorSpec } from '../signature.js';
 import { accumulateMargins, compileForest, fillBase, type Forest } from './forest.js';
 import { parseXgboost, transformOf, type Transform, type XgbModel } from './model.js';
 import { SharedBuffers, TreePool } from './pool.js';
+import { cpuCount } from '../../core/cpus.js';
 
 /**
  * Tree steps (rows × summed tree depths) below which a batch stays on the calling thread:
@@ -92,7 +92,7 @@ class XgboostPredictor implements Predictor {
     let name = 'features';
     while (this.featureNames.includes(name)) name = `_${name}`;
     this.rowMajorInput = { name, dtype: 'float32', shape: [forest.numFeature] };
-    const threads = options.threads ?? os.availableParallelism();
+    const threads = options.threads ?? cpuCount();
     this.pool = threads > 0 ? new TreePool(forest, threads) : undefined;
     const stepsPerRow = forest.depth.reduce((a, d) => a + d, 0);
     this.parallelMinRows = options.parallelMinRows ?? Math.max(64, Math.ceil(PARALLEL_MIN_STEPS / Math.max(1, stepsPerRow)));

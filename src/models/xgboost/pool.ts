@@ -5,12 +5,12 @@
  * handed a forest once, and a call sends each worker one message. Workers start together on
  * first use and do not keep the process alive while idle.
  */
-import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { spawnModuleWorker } from '../../core/workers.js';
 import { failedPrecondition, unavailable } from '../../core/errors.js';
 import type { Forest } from './forest.js';
 import type { WorkerMessage } from './worker.js';
+import { cpuCount } from '../../core/cpus.js';
 
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const WORKER_URL = new URL(FROM_SOURCE ? './worker.ts' : './worker.js', import.meta.url);
@@ -172,7 +172,7 @@ export class TreePool {
    */
   async run(x: Float32Array, stride: number, rows: number, out: Float32Array): Promise<void> {
     if (this.closed) throw failedPrecondition('predictor is closed');
-    const workers = (shared ??= new WorkerSet(os.availableParallelism()));
+    const workers = (shared ??= new WorkerSet(cpuCount()));
     const parts = Math.min(this.parts, workers.size);
     const piece = Math.max(MIN_CHUNK_ROWS, Math.ceil(rows / (parts * CHUNKS_PER_WORKER)));
     const counter = await workers.counter();

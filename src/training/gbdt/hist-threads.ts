@@ -9,7 +9,7 @@
  * helper (starting a thread costs more than it saves), and small nodes are built by the fitting
  * thread alone.
  */
-import { availableParallelism } from 'node:os';
+import { cpuCount } from '../../core/cpus.js';
 import { once } from 'node:events';
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { sharedArray } from '../../core/shared-array.js';
@@ -90,7 +90,7 @@ const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './hist-worker.ts' 
 const WAIT_MS = 1000;
 
 /** Threads a fit uses by default: two on a machine with two cores or more once the data is large. */
-export const defaultThreads = (rows: number, numFeature: number): number => (availableParallelism() >= 2 && rows * numFeature >= MIN_FIT_CELLS ? 2 : 1);
+export const defaultThreads = (rows: number, numFeature: number): number => (cpuCount() >= 2 && rows * numFeature >= MIN_FIT_CELLS ? 2 : 1);
 
 export class HistThreads {
   /** Jobs posted to helper threads in this process (so tests can tell the threads really shared the work). */
