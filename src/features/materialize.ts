@@ -204,14 +204,18 @@ function numbersOf(vector: DuckDBVector, n: number, m: number, onNull: (i: numbe
 
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
+/** DuckDBTypeId.BIGINT, named here so that loading this module does not load DuckDB. */
+const BIGINT_TYPE_ID = 5;
+
 /**
  * Appends `prefix` + the text of each of the first n values of a key column, as entityKey
  * writes one value. BIGINTs within 2^53 are read as two 32-bit halves and written as numbers,
- * the same digits without a BigInt made per row.
+ * the same digits without a BigInt made per row. Timestamps and times are held as 64-bit
+ * integers too, but their text is the formatted value: they take the general path.
  */
 function keyTexts(vector: DuckDBVector, n: number, prefix: string, out: string[]): void {
   const raw = (vector as unknown as { items?: unknown }).items;
-  if (LITTLE_ENDIAN && raw instanceof BigInt64Array && raw.length >= n) {
+  if (LITTLE_ENDIAN && vector.type.typeId === BIGINT_TYPE_ID && raw instanceof BigInt64Array && raw.length >= n) {
     const halves = new Int32Array(raw.buffer, raw.byteOffset, 2 * n);
     for (let i = 0; i < n; i++) {
       const hi = halves[2 * i + 1];

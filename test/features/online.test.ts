@@ -327,6 +327,26 @@ test('the stored row form: times and values survive, order is byte order, a read
   }
 });
 
+test('a TIMESTAMP join key is stored under its formatted text, not the microseconds DuckDB holds it as', async () => {
+  const dir = tempDir('features-timestamp-keys');
+  const hours = ['2025-01-01 05:00:00', '2025-01-02 06:30:00'];
+  writeFileSync(join(dir, 'h.csv'), `hour,event_timestamp,x\n${hours.map((h, i) => `${h},2025-01-01T00:00:00Z,${i + 1}`).join('\n')}\n`);
+  const platform = await testPlatform({}, new ManualClock(T0 + DAY));
+  try {
+    await platform.services.features.apply({
+      entities: [{ name: 'h', join_keys: ['hour'] }],
+      sources: [{ name: 'hs', path: join(dir, 'h.csv'), timestamp_field: 'event_timestamp' }],
+      feature_views: [{ name: 'hv', entities: ['h'], source: 'hs', features: [{ name: 'x', dtype: 'float64' }] }],
+    });
+    const [m] = await platform.services.features.materialize({ views: ['hv'] });
+    assert.equal(m.written, 2);
+    const res = await platform.services.features.getOnlineFeatures({ features: ['hv:x'], entities: { hour: hours } });
+    assert.deepEqual(res.results[1].values, [1, 2]);
+  } finally {
+    await platform.close();
+  }
+});
+
 test('materialized BIGINT keys read back under their exact text, negative and past 2^53 alike', async () => {
   const dir = tempDir('features-bigint-keys');
   const ids = ['-4294967297', '-1', '0', '4294967296', '9007199254740991', '9007199254740993', '-9223372036854775808', '9223372036854775807'];

@@ -69,6 +69,15 @@ describe('samplers', () => {
     }
   });
 
+  test('an integer range that does not end on its step yields only values on the grid', async () => {
+    const scale = scaleOf({ type: 'int', low: 0, high: 10, step: 3 });
+    // The estimator's range ends half a step past the last value on the grid, 9, as Optuna's does.
+    assert.deepEqual(scale.dim, { kind: 'numeric', low: -1.5, high: 10.5, cell: (scale.dim as { cell: unknown }).cell });
+    assert.deepEqual([-1.5, 1.4, 1.6, 8.9, 10.49, 11.4].map((x) => scale.decode(x)), [0, 0, 3, 9, 9, 9]);
+    const trials = await optimizeFunction((p) => -Number(p.d), { d: { type: 'int', low: 0, high: 10, step: 3 } }, { sampler: tpeSampler(), trials: 40, seed: 4 });
+    assert.deepEqual([...new Set(trials.map((t) => t.params.d))].sort((a, b) => Number(a) - Number(b)), [0, 3, 6, 9]);
+  });
+
   test('TPE ranks pruned trials after complete ones, by the last step they reached', async () => {
     const space: SearchSpace = { x: { type: 'float', low: 0, high: 1 } };
     const trial = (number: number, state: TrialRecord['state'], x: number, value?: number, steps: [number, number][] = []): TrialRecord => ({ number, state, params: { x }, value, intermediate: new Map(steps) });

@@ -124,9 +124,11 @@ export function scaleOf(spec: Distribution): Scale {
   }
   const step = spec.step ?? 1;
   const half = step / 2;
+  // The last value on the grid, as Optuna moves `high` down to it: [0, 10] by 3 ends at 9.
+  const top = spec.low + Math.floor((spec.high - spec.low) / step) * step;
   const low = toInternal(spec.low - half);
-  const high = toInternal(spec.high + half);
-  const decode = (x: number) => Math.min(spec.high, Math.max(spec.low, spec.low + Math.round(((log ? Math.exp(x) : x) - spec.low) / step) * step));
+  const high = toInternal(top + half);
+  const decode = (x: number) => Math.min(top, Math.max(spec.low, spec.low + Math.round(((log ? Math.exp(x) : x) - spec.low) / step) * step));
   const cell = (x: number): [number, number] => {
     const v = decode(x);
     return [Math.max(low, v - half), Math.min(high, v + half)];
