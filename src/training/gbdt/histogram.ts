@@ -19,16 +19,21 @@ export interface NodeRows {
 }
 
 /**
- * How many of rows [begin, end) of `src` go left. A row goes right when its bin is above `bin`
- * and below `edge` (so the missing index, the largest, goes right only when `edge` is above
+ * 1 when a row with bin `b` goes right, else 0, without a branch: right when its bin is above
+ * `bin` and below `edge` (so the missing index, the largest, goes right only when `edge` is above
  * it), or, given `rightBins`, when its bin is 1 there.
  */
+function goesRight(b: number, bin: number, edge: number, rightBins: Uint8Array | undefined): number {
+  return rightBins ? rightBins[b] : ((bin - b) >>> 31) & ((b - edge) >>> 31);
+}
+
+/** How many of rows [begin, end) of `src` go left (see goesRight). */
 export function countLeft(src: NodeRows, stride: number, begin: number, end: number, feature: number, bin: number, edge: number, rightBins: Uint8Array | undefined): number {
   const bins = src.bins;
   let right = 0;
   for (let i = begin; i < end; i++) {
     const b = bins[i * stride + feature];
-    right += rightBins ? rightBins[b] : ((bin - b) >>> 31) & ((b - edge) >>> 31);
+    right += goesRight(b, bin, edge, rightBins);
   }
   return end - begin - right;
 }
@@ -59,7 +64,7 @@ export function partitionRows(
   let r = rightAt;
   for (let i = begin; i < end; i++) {
     const b = bins[i * stride + feature];
-    const right = rightBins ? rightBins[b] : ((bin - b) >>> 31) & ((b - edge) >>> 31);
+    const right = goesRight(b, bin, edge, rightBins);
     const to = right === 1 ? r++ : l++;
     toRows[to] = rows[i];
     if (words === 0) continue;
@@ -227,7 +232,7 @@ export function partitionIndexed(
   for (let i = begin; i < end; i++) {
     const row = rows[i];
     const b = column[row];
-    const right = rightBins ? rightBins[b] : ((bin - b) >>> 31) & ((b - edge) >>> 31);
+    const right = goesRight(b, bin, edge, rightBins);
     rows[l] = row;
     scratch[r] = row;
     l += right ^ 1;
@@ -258,7 +263,7 @@ export function addSplitLeaves(
   for (let i = begin; i < end; i++) {
     const row = rows[i];
     const b = column[row];
-    const toRight = rightBins ? rightBins[b] : ((bin - b) >>> 31) & ((b - edge) >>> 31);
+    const toRight = goesRight(b, bin, edge, rightBins);
     margins[row * k + group] += toRight === 1 ? right : left;
   }
 }
