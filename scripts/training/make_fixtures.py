@@ -2,10 +2,13 @@
 
 Run with /usr/bin/python3 (xgboost 1.7, scikit-learn 1.2) from the repository root:
     /usr/bin/python3 scripts/training/make_fixtures.py
-Writes test/fixtures/training/{breast_cancer_train,breast_cancer_test}.csv and reference.json.
+Writes test/fixtures/training/{breast_cancer_train,breast_cancer_test}.csv, reference.json and
+xgboost-trees.json (a digest of each tree's shape and thresholds, to compare modelport's trees with).
 The loans split is the quickstart's: first 16,000 rows train, last 4,000 validate.
 """
+import hashlib
 import json
+import struct
 import numpy as np
 import pandas as pd
 import xgboost as xgb
@@ -17,6 +20,21 @@ from sklearn.preprocessing import StandardScaler
 
 OUT = 'test/fixtures/training'
 ref = {'xgboost_version': xgb.__version__}
+trees = {'xgboost_version': xgb.__version__, 'digests': {}}
+
+
+def tree_digests(booster):
+    """Per tree: the first 16 hex digits of the sha256 of its nodes' children, features, default
+    directions and (for splits) float32 threshold bits; leaf values are left out (they may differ
+    in the last bit with the order of a sum)."""
+    out = []
+    for t in json.loads(booster.save_raw('json'))['learner']['gradient_booster']['model']['trees']:
+        nodes = []
+        for i, left in enumerate(t['left_children']):
+            cond = 'leaf' if left == -1 else struct.pack('>f', t['split_conditions'][i]).hex()
+            nodes.append(f"{left}|{t['right_children'][i]}|{t['split_indices'][i]}|{cond}|{int(t['default_left'][i])}")
+        out.append(hashlib.sha256(';'.join(nodes).encode()).hexdigest()[:16])
+    return out
 
 bc = load_breast_cancer(as_frame=True)
 df = bc.frame.rename(columns=lambda c: c.replace(' ', '_'))
@@ -59,8 +77,13 @@ for name, settings in GBDT_SETTINGS.items():
     params = {k: v for k, v in settings.items() if k != 'n_estimators'}
     params.update({'objective': 'binary:logistic', 'tree_method': 'hist', 'nthread': 2, 'seed': 0})
     booster = xgb.train(params, xgb.DMatrix(xtr, ytr), settings['n_estimators'])
+    trees['digests'][name] = tree_digests(booster)
     p = booster.predict(xgb.DMatrix(xte))
     ref['gbdt'][name] = {'params': settings, 'auc': roc_auc_score(yte, p), 'logloss': log_loss(yte, p)}
+
+# The training benchmark's deeper trees: their small nodes have candidates that tie exactly.
+deep = {'max_depth': 6, 'eta': 0.3, 'max_bin': 256, 'objective': 'binary:logistic', 'tree_method': 'hist', 'nthread': 2}
+trees['digests']['loans_deep'] = tree_digests(xgb.train(deep, xgb.DMatrix(*datasets['loans'][:2]), 100))
 
 # Multiclass and regression references on breast-cancer features: 3 classes from terciles of
 # mean_area, and mean_area itself as a regression target.
@@ -69,9 +92,11 @@ edges = np.quantile(train['mean_area'], [1 / 3, 2 / 3])
 ytr3, yte3 = np.digitize(train['mean_area'], edges), np.digitize(test['mean_area'], edges)
 feat_tr, feat_te = xtr.drop(columns=['mean_area', 'mean_radius', 'mean_perimeter', 'worst_area', 'worst_radius', 'worst_perimeter', 'area_error', 'radius_error', 'perimeter_error']), xte.drop(columns=['mean_area', 'mean_radius', 'mean_perimeter', 'worst_area', 'worst_radius', 'worst_perimeter', 'area_error', 'radius_error', 'perimeter_error'])
 b = xgb.train({'objective': 'multi:softprob', 'num_class': 3, 'tree_method': 'hist', 'max_depth': 3, 'eta': 0.1, 'nthread': 2}, xgb.DMatrix(feat_tr, ytr3), 60)
+trees['digests']['breast_cancer_multiclass'] = tree_digests(b)
 pm = b.predict(xgb.DMatrix(feat_te))
 ref['gbdt']['breast_cancer_multiclass'] = {'dropped': list(set(xtr.columns) - set(feat_tr.columns)), 'params': {'max_depth': 3, 'eta': 0.1, 'n_estimators': 60}, 'mlogloss': log_loss(yte3, pm), 'accuracy': float((pm.argmax(1) == yte3).mean())}
 b = xgb.train({'objective': 'reg:squarederror', 'tree_method': 'hist', 'max_depth': 4, 'eta': 0.1, 'nthread': 2}, xgb.DMatrix(feat_tr, train['mean_area']), 100)
+trees['digests']['breast_cancer_regression'] = tree_digests(b)
 pr = b.predict(xgb.DMatrix(feat_te))
 ref['gbdt']['breast_cancer_regression'] = {'params': {'max_depth': 4, 'eta': 0.1, 'n_estimators': 100}, 'rmse': float(np.sqrt(np.mean((pr - test['mean_area']) ** 2)))}
 
@@ -95,4 +120,5 @@ pm = m.predict_proba(scaler.transform(feat_te.astype(np.float64)))
 ref['linear']['breast_cancer_multiclass_C1.0'] = {'C': 1.0, 'mlogloss': log_loss(yte3, pm), 'accuracy': float((pm.argmax(1) == yte3).mean())}
 
 json.dump(ref, open(f'{OUT}/reference.json', 'w'), indent=1)
+json.dump(trees, open(f'{OUT}/xgboost-trees.json', 'w'))
 print(json.dumps(ref, indent=1))

@@ -3,12 +3,13 @@ import assert from 'node:assert/strict';
 import { mulberry32 } from '../../src/core/random.js';
 import { binMatrix, binRows, computeCuts } from '../../src/training/gbdt/binning.js';
 
-test('quantile cuts fall at equal counts of rows, at the value that starts each new bin, ties kept together', () => {
-  // 12 values (a NaN is not counted), 8 distinct, 4 bins: a bin ends once 3, 6, 9 rows are in.
+test('more distinct values than bins: the cuts XGBoost\'s sketch prunes to, ranks of ties kept together', () => {
+  // 12 values (a NaN is not counted), 8 distinct, 4 bins: the prune to 5 entries aims at ranks
+  // 4 + 7k/4 and keeps the values 1, 3, 4, 6 and 8; the minimum is no cut.
   const x = Float32Array.of(3, 1, 8, NaN, 1, 5, 2, 7, 1, 4, 3, 6, 1);
   const { values, offsets } = computeCuts(x, x.length, 1, 4);
   assert.deepEqual(Array.from(offsets), [0, 4]);
-  assert.deepEqual(Array.from(values), [2, 4, 6, Math.fround(8 + 8 + 1e-5)]);
+  assert.deepEqual(Array.from(values), [3, 4, 6, Math.fround(8 + 8 + 1e-5)]);
 });
 
 test('few distinct values get one bin each', () => {

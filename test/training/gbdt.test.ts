@@ -6,7 +6,7 @@ import { predictGbdt } from '../../src/training/gbdt/export.js';
 import { gbdtParams } from '../../src/training/gbdt/params.js';
 import { ModelportError } from '../../src/core/errors.js';
 import { mulberry32 } from '../../src/core/random.js';
-import { breastCancer, loans, positives, reference } from './helpers.js';
+import { breastCancer, breastCancerDerived, loans, positives, reference } from './helpers.js';
 
 const ref = reference();
 
@@ -16,53 +16,30 @@ async function heldOutAuc(name: string, data: Awaited<ReturnType<typeof loans>>)
 }
 
 describe('GBDT accuracy against XGBoost 1.7 hist with the same parameters', () => {
-  test('breast cancer: held-out ROC AUC within 0.005', async () => {
+  // The trees are XGBoost's (xgboost-trees.test.ts) and the leaf values differ at most in their
+  // last bits, so the held-out figures agree far inside the issue's 0.005.
+  test('breast cancer: held-out ROC AUC within 1e-4', async () => {
     const auc = await heldOutAuc('breast_cancer', await breastCancer());
-    assert.ok(Math.abs(auc - ref.gbdt.breast_cancer.auc!) <= 0.005, `${auc} vs XGBoost ${ref.gbdt.breast_cancer.auc}`);
+    assert.ok(Math.abs(auc - ref.gbdt.breast_cancer.auc!) <= 1e-4, `${auc} vs XGBoost ${ref.gbdt.breast_cancer.auc}`);
   });
 
-  test('loans, depthwise and lossguide: held-out ROC AUC within 0.005', async () => {
+  test('loans, depthwise and lossguide: held-out ROC AUC within 1e-4', async () => {
     const data = await loans();
     for (const name of ['loans', 'loans_lossguide']) {
       const auc = await heldOutAuc(name, data);
-      assert.ok(Math.abs(auc - ref.gbdt[name].auc!) <= 0.005, `${name}: ${auc} vs XGBoost ${ref.gbdt[name].auc}`);
+      assert.ok(Math.abs(auc - ref.gbdt[name].auc!) <= 1e-4, `${name}: ${auc} vs XGBoost ${ref.gbdt[name].auc}`);
     }
   });
 
-  test('multi:softprob and reg:squarederror come close to XGBoost', async () => {
-    const dropped = ref.gbdt.breast_cancer_multiclass.dropped!;
-    const { train, test: held } = await breastCancer('binary', 'target', []);
-    const keep = train.featureNames.map((f, i) => [f, i] as const).filter(([f]) => !dropped.includes(f) && f !== 'target');
-    const area = train.featureNames.indexOf('mean_area');
-    const edges = [0, 0];
-    const sortedArea = Array.from({ length: train.rows }, (_, r) => train.x[r * train.numFeature + area]).sort((a, b) => a - b);
-    // numpy.quantile's linear interpolation at 1/3 and 2/3.
-    for (const [j, q] of [[0, 1 / 3], [1, 2 / 3]] as const) {
-      const pos = q * (sortedArea.length - 1);
-      const lo = Math.floor(pos);
-      edges[j] = sortedArea[lo] + (pos - lo) * (sortedArea[Math.min(lo + 1, sortedArea.length - 1)] - sortedArea[lo]);
-    }
-    const reshape = (d: typeof train, target: (area: number) => number) => {
-      const x = new Float32Array(d.rows * keep.length);
-      const labels = new Float64Array(d.rows);
-      for (let r = 0; r < d.rows; r++) {
-        keep.forEach(([, i], j) => (x[r * keep.length + j] = d.x[r * d.numFeature + i]));
-        labels[r] = target(d.x[r * d.numFeature + area]);
-      }
-      return { rows: d.rows, numFeature: keep.length, featureNames: keep.map(([f]) => f), x, labels };
-    };
-    const size = (a: number) => (a >= edges[1] ? 2 : a >= edges[0] ? 1 : 0);
-    const mTrain = reshape(train, size);
-    const mTest = reshape(held, size);
+  test('multi:softprob and reg:squarederror: held-out log loss and RMSE within 1e-4 (relative) of XGBoost', async () => {
+    const { mTrain, mTest, rTrain, rTest } = await breastCancerDerived(ref.gbdt.breast_cancer_multiclass.dropped!);
     const multi = await trainGbdt(mTrain, gbdtParams({ objective: 'multi:softprob', max_depth: 3, eta: 0.1, n_estimators: 60 }));
     const loss = multiLogLoss(predictGbdt(multi, mTest), mTest.labels, 3);
-    assert.ok(Math.abs(loss - ref.gbdt.breast_cancer_multiclass.mlogloss!) < 0.05, `mlogloss ${loss} vs ${ref.gbdt.breast_cancer_multiclass.mlogloss}`);
+    assert.ok(Math.abs(loss - ref.gbdt.breast_cancer_multiclass.mlogloss!) < 1e-4, `mlogloss ${loss} vs ${ref.gbdt.breast_cancer_multiclass.mlogloss}`);
 
-    const rTrain = reshape(train, (a) => a);
-    const rTest = reshape(held, (a) => a);
     const reg = await trainGbdt(rTrain, gbdtParams({ objective: 'reg:squarederror', max_depth: 4, eta: 0.1, n_estimators: 100 }));
     const { rmse } = squaredAndAbsoluteError(rTest.labels, predictGbdt(reg, rTest));
-    assert.ok(Math.abs(rmse - ref.gbdt.breast_cancer_regression.rmse!) / ref.gbdt.breast_cancer_regression.rmse! < 0.1, `rmse ${rmse} vs ${ref.gbdt.breast_cancer_regression.rmse}`);
+    assert.ok(Math.abs(rmse - ref.gbdt.breast_cancer_regression.rmse!) / ref.gbdt.breast_cancer_regression.rmse! < 1e-4, `rmse ${rmse} vs ${ref.gbdt.breast_cancer_regression.rmse}`);
   });
 });
 

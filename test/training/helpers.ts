@@ -33,3 +33,32 @@ export async function loans(): Promise<{ train: TrainingData; test: TrainingData
 }
 
 export const positives = (d: TrainingData) => Array.from(d.labels, (y) => y === 1);
+
+/**
+ * The multiclass and regression problems of scripts/training/make_fixtures.py on breast-cancer
+ * features: 3 classes from the terciles of mean_area (numpy.quantile's linear interpolation), and
+ * mean_area itself, with the area-like columns `dropped`.
+ */
+export async function breastCancerDerived(dropped: string[]): Promise<Record<'mTrain' | 'mTest' | 'rTrain' | 'rTest', TrainingData>> {
+  const { train, test: held } = await breastCancer('binary', 'target', []);
+  const keep = train.featureNames.map((f, i) => [f, i] as const).filter(([f]) => !dropped.includes(f) && f !== 'target');
+  const area = train.featureNames.indexOf('mean_area');
+  const edges = [0, 0];
+  const sortedArea = Array.from({ length: train.rows }, (_, r) => train.x[r * train.numFeature + area]).sort((a, b) => a - b);
+  for (const [j, q] of [[0, 1 / 3], [1, 2 / 3]] as const) {
+    const pos = q * (sortedArea.length - 1);
+    const lo = Math.floor(pos);
+    edges[j] = sortedArea[lo] + (pos - lo) * (sortedArea[Math.min(lo + 1, sortedArea.length - 1)] - sortedArea[lo]);
+  }
+  const reshape = (d: TrainingData, target: (area: number) => number): TrainingData => {
+    const x = new Float32Array(d.rows * keep.length);
+    const labels = new Float64Array(d.rows);
+    for (let r = 0; r < d.rows; r++) {
+      keep.forEach(([, i], j) => (x[r * keep.length + j] = d.x[r * d.numFeature + i]));
+      labels[r] = target(d.x[r * d.numFeature + area]);
+    }
+    return { rows: d.rows, numFeature: keep.length, featureNames: keep.map(([f]) => f), x, labels };
+  };
+  const size = (a: number) => (a >= edges[1] ? 2 : a >= edges[0] ? 1 : 0);
+  return { mTrain: reshape(train, size), mTest: reshape(held, size), rTrain: reshape(train, (a) => a), rTest: reshape(held, (a) => a) };
+}

@@ -6,6 +6,7 @@
  * partitions bit for bit.
  */
 import { invalidArgument } from '../../core/errors.js';
+import { sketchCuts } from './sketch.js';
 
 export interface BinCuts {
   /**
@@ -99,9 +100,9 @@ function scatter(keys: Uint32Array, to: Uint32Array, start: Uint32Array, shift: 
 const GATHER = 4;
 
 /**
- * Cuts from the non-missing values of each feature of a row-major float32 matrix. A feature with
- * at most `maxBin` distinct values gets one bin per value; otherwise the cuts sit at equal-count
- * quantiles of its values.
+ * Cuts from the non-missing values of each feature of a row-major float32 matrix, the ones
+ * XGBoost's `hist` takes from the same matrix: a feature with at most `maxBin` distinct values
+ * gets one bin per value, others approximate quantiles (see sketch.ts).
  */
 export function computeCuts(x: Float32Array, rows: number, numFeature: number, maxBin: number, categorical?: boolean[], featureNames?: string[]): BinCuts {
   const isCategorical = categoricalFlags(numFeature, categorical);
@@ -124,8 +125,7 @@ export function featureCuts(x: Float32Array, rows: number, numFeature: number, f
     gatherColumns(x, rows, numFeature, first, group, columns, counts);
     for (let j = 0; j < group; j++) {
       const f = first + j;
-      sortFloat32(columns[j], tmp, counts[j]);
-      perFeature.push(cutsOfSorted(columns[j], counts[j], maxBin, isCategorical[f] === 1, featureNames?.[f] ?? String(f)));
+      perFeature.push(cutsOfColumn(columns[j], tmp, counts[j], maxBin, isCategorical[f] === 1, featureNames?.[f] ?? String(f)));
     }
   }
   return perFeature;
@@ -142,13 +142,15 @@ function gatherColumns(x: Float32Array, rows: number, numFeature: number, first:
   }
 }
 
-/** A feature's cuts from its n sorted values. */
-function cutsOfSorted(sorted: Float32Array, n: number, maxBin: number, categorical: boolean, name: string): Float32Array {
-  // The distinct values are kept only while they could be the cuts themselves (or are categories).
-  const keep = categorical ? Infinity : maxBin + 1;
-  const distinct: number[] = [];
-  for (let i = 0; i < n && distinct.length < keep; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]);
+/**
+ * A feature's cuts from its n non-missing values `column[0, n)` in row order (reordered in place):
+ * a categorical feature's categories, or the cuts XGBoost's sketch picks.
+ */
+function cutsOfColumn(column: Float32Array, tmp: Float32Array, n: number, maxBin: number, categorical: boolean, name: string): Float32Array {
   if (categorical) {
+    sortFloat32(column, tmp, n);
+    const distinct: number[] = [];
+    for (let i = 0; i < n; i++) if (i === 0 || column[i] !== column[i - 1]) distinct.push(column[i]);
     for (const c of distinct) {
       if (!(Number.isInteger(c) && c >= 0 && c < MAX_CATEGORY)) {
         throw invalidArgument(`categorical feature "${name}" holds ${c}; categories must be whole numbers from 0 to ${MAX_CATEGORY - 1}`);
@@ -156,26 +158,8 @@ function cutsOfSorted(sorted: Float32Array, n: number, maxBin: number, categoric
     }
     return Float32Array.from([...distinct, -1]);
   }
-  const cuts: number[] = [];
-  if (distinct.length <= maxBin) {
-    for (let i = 1; i < distinct.length; i++) cuts.push(distinct[i]);
-  } else {
-    // Equal-count quantiles over the rows, each cut at the first distinct value that starts a
-    // new bin; [i, j) is a run of one value, and the last run never ends a bin.
-    let seen = 0;
-    let next = 1;
-    for (let i = 0, j = 1; cuts.length < maxBin - 1; i = j++) {
-      while (j < n && sorted[j] === sorted[i]) j++;
-      if (j >= n) break;
-      seen += j - i;
-      if (seen >= (next * n) / maxBin) {
-        cuts.push(sorted[j]);
-        while (next * n <= seen * maxBin) next++;
-      }
-    }
-  }
+  const { cuts, max } = sketchCuts(column, n, maxBin, (a, from, to) => sortFloat32(a.subarray(from, to), tmp, to - from));
   // The last bin's cut lies above every value: it is never a split threshold.
-  const max = n > 0 ? sorted[n - 1] : 0;
   cuts.push(Math.fround(max + Math.abs(max) + 1e-5));
   return Float32Array.from(cuts);
 }

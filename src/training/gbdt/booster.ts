@@ -141,7 +141,8 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
   const { cuts, trainBins, validBins } = binned;
   const grower = new TreeGrower(trainBins, cuts, params);
   const rand = mulberry32(params.seed);
-  const base = baseMargin(params.objective, params.base_score);
+  // Margins are float, as in XGBoost: every addition is rounded, so the gradients follow its own.
+  const base = Math.fround(baseMargin(params.objective, params.base_score));
   // With a helper and one output group, each row's gradient depends on that row alone, so the
   // helper computes the second half of the rows (multi-class gradients are laid out by group).
   const split = spawned !== undefined && k === 1;

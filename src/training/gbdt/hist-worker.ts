@@ -62,7 +62,7 @@ function addLeaves(from: number, to: number): void {
   for (let l = from; l < to; l++) {
     const rows = node[leaves[l * 4]].rows;
     const value = leaves[l * 4 + 3];
-    for (let i = leaves[l * 4 + 1], end = leaves[l * 4 + 2]; i < end; i++) margins[rows[i]] += value;
+    for (let i = leaves[l * 4 + 1], end = leaves[l * 4 + 2]; i < end; i++) margins[rows[i]] = Math.fround(margins[rows[i]] + value);
   }
 }
 

@@ -264,7 +264,7 @@ export function addSplitLeaves(
     const row = rows[i];
     const b = column[row];
     const toRight = goesRight(b, bin, edge, rightBins);
-    margins[row * k + group] += toRight === 1 ? right : left;
+    margins[row * k + group] = Math.fround(margins[row * k + group] + (toRight === 1 ? right : left));
   }
 }
 

@@ -13,8 +13,12 @@ import {
 } from '../../stats/metrics.js';
 import type { EvalMetric, GbdtParams, Objective } from './params.js';
 
-/** XGBoost's floor on hessians, so a confident row still weighs something. */
-const MIN_HESSIAN = 1e-16;
+/** XGBoost's floor on hessians (float 1e-16), so a confident row still weighs something. */
+const MIN_HESSIAN = Math.fround(1e-16);
+/** The float 88.7 above which XGBoost's sigmoid stops raising e. */
+const EXP_CAP = Math.fround(88.7);
+/** The smallest normal float, where XGBoost's search for the largest margin starts. */
+const FLT_MIN = 2 ** -126;
 
 /**
  * Fills grad/hess (k per row, group-major: group g of row r at g·rows + r) for margins laid out
@@ -31,45 +35,59 @@ export function computeGradients(
   hess: Float64Array,
 ): void {
   const rows = labels.length;
+  const f = Math.fround;
   switch (objective) {
     case 'binary:logistic': {
-      const spw = params.scale_pos_weight;
+      const spw = f(params.scale_pos_weight);
       for (let r = 0; r < rows; r++) {
-        const p = 1 / (1 + Math.exp(-margins[r]));
-        const w = labels[r] === 1 ? weights[r] * spw : weights[r];
-        grad[r] = (p - labels[r]) * w;
-        hess[r] = Math.max(p * (1 - p), MIN_HESSIAN) * w;
+        const p = sigmoid32(margins[r]);
+        const w = labels[r] === 1 ? f(f(weights[r]) * spw) : f(weights[r]);
+        grad[r] = f(f(p - labels[r]) * w);
+        hess[r] = f(Math.max(f(p * f(1 - p)), MIN_HESSIAN) * w);
       }
       return;
     }
     case 'reg:squarederror':
       for (let r = 0; r < rows; r++) {
-        grad[r] = (margins[r] - labels[r]) * weights[r];
-        hess[r] = weights[r];
+        const w = f(weights[r]);
+        grad[r] = f(f(margins[r] - labels[r]) * w);
+        hess[r] = w;
       }
       return;
     case 'count:poisson': {
-      const mds = params.max_delta_step;
+      const mds = f(params.max_delta_step);
       for (let r = 0; r < rows; r++) {
-        grad[r] = (Math.exp(margins[r]) - labels[r]) * weights[r];
-        hess[r] = Math.exp(margins[r] + mds) * weights[r];
+        const w = f(weights[r]);
+        grad[r] = f(f(f(Math.exp(margins[r])) - labels[r]) * w);
+        hess[r] = f(f(Math.exp(f(margins[r] + mds))) * w);
       }
       return;
     }
     case 'multi:softprob': {
-      const p = new Float64Array(k);
       for (let r = 0; r < rows; r++) {
-        softmaxRow(margins, r * k, k, p);
-        const w = weights[r];
+        // XGBoost's softmax: the largest margin (floored at FLT_MIN, as its loop starts there)
+        // subtracted, the sum in double, each probability in float.
+        let max = FLT_MIN;
+        for (let g = 0; g < k; g++) max = Math.max(margins[r * k + g], max);
+        let sum = 0;
+        for (let g = 0; g < k; g++) sum += f(Math.exp(f(margins[r * k + g] - max)));
+        const total = f(sum);
+        const w = f(weights[r]);
         for (let g = 0; g < k; g++) {
-          const y = labels[r] === g ? 1 : 0;
-          grad[g * rows + r] = (p[g] - y) * w;
-          hess[g * rows + r] = Math.max(2 * p[g] * (1 - p[g]), MIN_HESSIAN) * w;
+          const p = f(f(Math.exp(f(margins[r * k + g] - max))) / total);
+          hess[g * rows + r] = Math.max(f(f(f(2 * p) * f(1 - p)) * w), MIN_HESSIAN);
+          grad[g * rows + r] = f((labels[r] === g ? f(p - 1) : p) * w);
         }
       }
       return;
     }
   }
+}
+
+/** XGBoost's float sigmoid: exp's argument capped so it cannot overflow, a tiny term against division by zero. */
+function sigmoid32(x: number): number {
+  const f = Math.fround;
+  return f(1 / f(f(f(Math.exp(Math.min(-x, EXP_CAP))) + 1) + MIN_HESSIAN));
 }
 
 function softmaxRow(margins: ArrayLike<number>, offset: number, k: number, out: Float64Array): void {

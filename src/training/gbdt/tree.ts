@@ -85,27 +85,26 @@ export function leafWeight(p: GbdtParams, g: number, h: number): number {
   return w;
 }
 
-function gainOf(p: GbdtParams, g: number, h: number): number {
-  if (h < p.min_child_weight || h <= 0) return 0;
+/**
+ * One side's gain as XGBoost 1.7's split evaluator computes it, in float: g²/(h + λ) (g past the
+ * L1 threshold), or from the capped weight when max_delta_step is set. Gains are compared as
+ * floats there, so candidates that split the same rows tie exactly and the tie rule decides.
+ */
+function sideGain(p: GbdtParams, g: number, h: number): number {
+  const f = Math.fround;
+  if (h <= 0) return 0;
   if (p.max_delta_step === 0) {
-    const t = p.alpha === 0 ? g : thresholdL1(g, p.alpha);
-    return (t * t) / (h + p.lambda);
+    const t = thresholdL1(g, p.alpha);
+    return f(f(t * t) / f(h + p.lambda));
   }
-  const w = leafWeight(p, g, h);
-  const ret = -(2 * g * w + (h + p.lambda) * w * w);
-  return p.alpha === 0 ? ret : ret + p.alpha * Math.abs(w);
+  const w = f(leafWeight(p, g, h));
+  return f(-f(f(f(2 * f(g)) * w) + f(f(f(h) + f(p.lambda)) * f(w * w))));
 }
 
-/**
- * The loss reduction of sending (gl, hl) left and the rest of (G, H) right, or -Infinity when a
- * side is lighter than min_child_weight. Without L1 or a step cap the gain is g²/(h + λ).
- */
-function splitGain(p: GbdtParams, plain: boolean, gl: number, hl: number, G: number, H: number, parentGain: number): number {
-  const hr = H - hl;
-  const mcw = p.min_child_weight;
-  if (!(hl >= mcw && hr >= mcw && hl > 0 && hr > 0)) return -Infinity;
-  const gr = G - gl;
-  return plain ? (gl * gl) / (hl + p.lambda) + (gr * gr) / (hr + p.lambda) - parentGain : gainOf(p, gl, hl) + gainOf(p, gr, hr) - parentGain;
+/** The float loss reduction of sending (gl, hl) left and (gr, hr) right from a node whose own gain is rootGain, or -Infinity when a side is lighter than min_child_weight. */
+function splitGain(p: GbdtParams, gl: number, hl: number, gr: number, hr: number, rootGain: number): number {
+  if (!(hl >= p.min_child_weight && hr >= p.min_child_weight)) return -Infinity;
+  return Math.fround(Math.fround(sideGain(p, gl, hl) + sideGain(p, gr, hr)) - rootGain);
 }
 
 // The loops of a tree's growth that run once per row or bin are functions of their own: inside
@@ -249,11 +248,16 @@ export class TreeGrower {
     addRowsToHist(hist, bins, this.stride, gh, begin, end, features, features.length);
   }
 
+  /**
+   * The node's best split in XGBoost 1.7's order: features ascending, each scanned upwards with
+   * missing values sent right (the last bin too: every value left, the missing right), then, when
+   * the node has missing values, downwards with them sent left. A candidate replaces the best only
+   * on a strictly larger gain, so ties go to the lower feature, then to the upward scan.
+   */
   private bestSplit(hist: Float64Array, G: number, H: number, features: Int32Array): Split | undefined {
     const p = this.params;
     const { offsets, categorical } = this.cuts;
-    const parentGain = gainOf(p, G, H);
-    const plain = p.alpha === 0 && p.max_delta_step === 0;
+    const rootGain = sideGain(p, G, H);
     let bestGain = -Infinity;
     let bestFeature = -1;
     let bestBin = 0;
@@ -261,6 +265,15 @@ export class TreeGrower {
     let bestGl = 0;
     let bestHl = 0;
     let bestCategorical: Split | undefined;
+    const take = (gain: number, f: number, bin: number, defaultLeft: boolean, gl: number, hl: number): void => {
+      bestGain = gain;
+      bestFeature = f;
+      bestCategorical = undefined;
+      bestBin = bin;
+      bestDefaultLeft = defaultLeft;
+      bestGl = gl;
+      bestHl = hl;
+    };
     for (let j = 0; j < features.length; j++) {
       const f = features[j];
       const lo = offsets[f];
@@ -274,34 +287,32 @@ export class TreeGrower {
       const mg = G - sg;
       const mh = H - sh;
       const hasMissing = mh > 1e-10 * Math.max(1, H);
+      const wins = (gain: number) => gain > bestGain || (gain === bestGain && f < bestFeature);
       if (categorical[f]) {
-        const c = this.categoricalSplit(hist, G, H, f, mg, mh, hasMissing, parentGain, plain);
-        if (c && c.gain > bestGain) {
-          bestGain = c.gain;
-          bestFeature = f;
+        const c = this.categoricalSplit(hist, G, H, f, mg, mh, hasMissing, rootGain);
+        if (c && wins(c.gain)) {
+          take(c.gain, f, 0, false, 0, 0);
           bestCategorical = c;
         }
         continue;
       }
       let gl = 0;
       let hl = 0;
-      for (let b = lo; b < hi - 1; b++) {
+      for (let b = lo; b < hi; b++) {
         gl += hist[b << 1];
         hl += hist[(b << 1) + 1];
-        // Missing values to the right, or (on a strictly larger gain) to the left.
-        const right = splitGain(p, plain, gl, hl, G, H, parentGain);
-        const left = hasMissing ? splitGain(p, plain, gl + mg, hl + mh, G, H, parentGain) : -Infinity;
-        const toLeft = left > right;
-        const gain = toLeft ? left : right;
-        if (gain > bestGain) {
-          bestGain = gain;
-          bestFeature = f;
-          bestCategorical = undefined;
-          bestBin = b;
-          bestDefaultLeft = toLeft;
-          bestGl = toLeft ? gl + mg : gl;
-          bestHl = toLeft ? hl + mh : hl;
-        }
+        const gain = splitGain(p, gl, hl, G - gl, H - hl, rootGain);
+        if (wins(gain)) take(gain, f, b, false, gl, hl);
+      }
+      if (!hasMissing) continue;
+      // Downwards, bins ≥ b go right; the left side (missing values and bins < b) splits at b - 1.
+      let gr = 0;
+      let hr = 0;
+      for (let b = hi - 1; b > lo; b--) {
+        gr += hist[b << 1];
+        hr += hist[(b << 1) + 1];
+        const gain = splitGain(p, G - gr, H - hr, gr, hr, rootGain);
+        if (wins(gain)) take(gain, f, b - 1, true, G - gr, H - hr);
       }
     }
     if (bestCategorical) return bestCategorical;
@@ -315,7 +326,7 @@ export class TreeGrower {
    * largest, the side sent right holding at most max_cat_threshold categories. Missing values
    * try both sides.
    */
-  private categoricalSplit(hist: Float64Array, G: number, H: number, f: number, mg: number, mh: number, hasMissing: boolean, parentGain: number, plain: boolean): Split | undefined {
+  private categoricalSplit(hist: Float64Array, G: number, H: number, f: number, mg: number, mh: number, hasMissing: boolean, rootGain: number): Split | undefined {
     const p = this.params;
     const lo = this.cuts.offsets[f];
     // The last bin holds categories training never saw: never present here.
@@ -333,7 +344,7 @@ export class TreeGrower {
       for (const missingLeft of hasMissing ? [false, true] : [false]) {
         const gl = G - gs - (missingLeft ? 0 : mg);
         const hl = H - hs - (missingLeft ? 0 : mh);
-        const gain = splitGain(p, plain, gl, hl, G, H, parentGain);
+        const gain = splitGain(p, gl, hl, G - gl, H - hl, rootGain);
         if (gain > (best?.gain ?? -Infinity)) best = { gain, from, to, defaultLeft: missingLeft, gl, hl };
       }
     };
@@ -405,11 +416,11 @@ export class TreeGrower {
     tree.parent.push(parent);
     tree.splitIndex.push(0);
     tree.splitBin.push(0);
-    tree.splitCondition.push(Math.fround(p.eta * w));
+    tree.splitCondition.push(Math.fround(Math.fround(p.eta) * Math.fround(w)));
     tree.defaultLeft.push(false);
     tree.lossChange.push(0);
     tree.sumHessian.push(h);
-    tree.baseWeight.push(Math.fround(p.eta * w));
+    tree.baseWeight.push(tree.splitCondition[tree.splitCondition.length - 1]);
     tree.splitType.push(0);
     this.nodeBegin.push(begin);
     this.nodeEnd.push(end);
@@ -507,6 +518,8 @@ export class TreeGrower {
         for (let b = this.cuts.offsets[s.feature]; b < this.cuts.offsets[s.feature + 1]; b++) if (s.rightBins[b] === 1) categories.push(this.cuts.values[b]);
         tree.categories.set(nid, categories);
       } else tree.splitCondition[nid] = this.cuts.values[s.bin];
+      // A split node keeps its weight before the learning rate, as XGBoost writes it.
+      tree.baseWeight[nid] = Math.fround(leafWeight(p, e.g, e.h));
       tree.defaultLeft[nid] = s.defaultLeft;
       tree.lossChange[nid] = s.gain;
       leaves++;
@@ -556,7 +569,7 @@ export class TreeGrower {
     for (const nid of leaves) {
       const v = value[nid];
       const rows = this.node[this.nodeCopy[nid]].rows;
-      for (let i = this.nodeBegin[nid], end = this.nodeEnd[nid]; i < end; i++) margins[rows[i] * k + group] += v;
+      for (let i = this.nodeBegin[nid], end = this.nodeEnd[nid]; i < end; i++) margins[rows[i] * k + group] = Math.fround(margins[rows[i] * k + group] + v);
     }
   }
 }
@@ -576,6 +589,6 @@ export function addTreeBinned(tree: Tree, data: BinnedMatrix, margins: Float64Ar
       }
       nid = (b === missing ? defaultLeft[nid] : b <= splitBin[nid]) ? left[nid] : right[nid];
     }
-    margins[r * k + group] += splitCondition[nid];
+    margins[r * k + group] = Math.fround(margins[r * k + group] + splitCondition[nid]);
   }
 }

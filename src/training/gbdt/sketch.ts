@@ -1,0 +1,256 @@
+/**
+ * XGBoost's weighted quantile sketch (WQSummary with unit weights, as its `hist` method builds a
+ * DMatrix's cuts), reproduced step for step so that a feature's cuts are the ones XGBoost 1.7
+ * picks from the same values: equal-count quantiles of our own chose other cut values on a
+ * feature with more distinct values than bins, hence other trees and another held-out AUC.
+ * Ranks are float32 in XGBoost, so every rank sum and the prune's targets are rounded to float32
+ * here too; which entry a prune keeps depends on those comparisons.
+ */
+
+/** An ordered summary of weighted values: each entry's value, its minimum and maximum rank and its own weight. */
+class Summary {
+  rmin: Float32Array;
+  rmax: Float32Array;
+  wmin: Float32Array;
+  value: Float32Array;
+  size = 0;
+
+  constructor(capacity: number) {
+    this.rmin = new Float32Array(capacity);
+    this.rmax = new Float32Array(capacity);
+    this.wmin = new Float32Array(capacity);
+    this.value = new Float32Array(capacity);
+  }
+
+  private reserve(capacity: number): void {
+    if (capacity <= this.value.length) return;
+    const grow = (a: Float32Array): Float32Array => {
+      const b = new Float32Array(capacity);
+      b.set(a.subarray(0, this.size));
+      return b;
+    };
+    this.rmin = grow(this.rmin);
+    this.rmax = grow(this.rmax);
+    this.wmin = grow(this.wmin);
+    this.value = grow(this.value);
+  }
+
+  private push(src: Summary, i: number): void {
+    const k = this.size++;
+    this.rmin[k] = src.rmin[i];
+    this.rmax[k] = src.rmax[i];
+    this.wmin[k] = src.wmin[i];
+    this.value[k] = src.value[i];
+  }
+
+  copyFrom(src: Summary): void {
+    this.reserve(src.size);
+    this.size = src.size;
+    this.rmin.set(src.rmin.subarray(0, src.size));
+    this.rmax.set(src.rmax.subarray(0, src.size));
+    this.wmin.set(src.wmin.subarray(0, src.size));
+    this.value.set(src.value.subarray(0, src.size));
+  }
+
+  /** The summary of values [from, to) of `sorted` (ascending), each of weight 1; the summary has room for every distinct value. */
+  setSorted(sorted: Float32Array, from: number, to: number): void {
+    this.size = 0;
+    let rank = 0;
+    for (let i = from; i < to; ) {
+      let j = i + 1;
+      while (j < to && sorted[j] === sorted[i]) j++;
+      const k = this.size++;
+      this.rmin[k] = rank;
+      this.rmax[k] = rank + (j - i);
+      this.wmin[k] = j - i;
+      this.value[k] = sorted[i];
+      rank += j - i;
+      i = j;
+    }
+  }
+
+  /** At most `maxSize` entries of `src`, the ones nearest to evenly spaced ranks, first and last always kept. */
+  setPrune(src: Summary, maxSize: number): void {
+    if (src.size <= maxSize) {
+      this.copyFrom(src);
+      return;
+    }
+    this.reserve(maxSize);
+    const f = Math.fround;
+    const last = src.size - 1;
+    const begin = src.rmax[0];
+    const range = f(src.rmin[last] - begin);
+    const n = maxSize - 1;
+    this.size = 0;
+    this.push(src, 0);
+    let i = 1;
+    let lastIdx = 0;
+    for (let k = 1; k < n; k++) {
+      const dx2 = f(2 * f(f(f(k * range) / n) + begin));
+      while (i < last && dx2 >= f(src.rmax[i + 1] + src.rmin[i + 1])) i++;
+      if (i === last) break;
+      if (dx2 < f(f(src.rmin[i] + src.wmin[i]) + f(src.rmax[i + 1] - src.wmin[i + 1]))) {
+        if (i !== lastIdx) {
+          this.push(src, i);
+          lastIdx = i;
+        }
+      } else if (i + 1 !== lastIdx) {
+        this.push(src, i + 1);
+        lastIdx = i + 1;
+      }
+    }
+    if (lastIdx !== last) this.push(src, last);
+  }
+
+  /** The merge of two summaries, ranks added, then the rounding fix-up XGBoost applies. */
+  setCombine(a: Summary, b: Summary): void {
+    if (a.size === 0) return this.copyFrom(b);
+    if (b.size === 0) return this.copyFrom(a);
+    this.reserve(a.size + b.size);
+    const f = Math.fround;
+    let ia = 0;
+    let ib = 0;
+    let aPrevRmin = 0;
+    let bPrevRmin = 0;
+    let k = 0;
+    const put = (rmin: number, rmax: number, wmin: number, value: number): void => {
+      this.rmin[k] = rmin;
+      this.rmax[k] = rmax;
+      this.wmin[k] = wmin;
+      this.value[k++] = value;
+    };
+    while (ia < a.size && ib < b.size) {
+      const va = a.value[ia];
+      const vb = b.value[ib];
+      if (va === vb) {
+        put(f(a.rmin[ia] + b.rmin[ib]), f(a.rmax[ia] + b.rmax[ib]), f(a.wmin[ia] + b.wmin[ib]), va);
+        aPrevRmin = f(a.rmin[ia] + a.wmin[ia]);
+        bPrevRmin = f(b.rmin[ib] + b.wmin[ib]);
+        ia++;
+        ib++;
+      } else if (va < vb) {
+        put(f(a.rmin[ia] + bPrevRmin), f(a.rmax[ia] + f(b.rmax[ib] - b.wmin[ib])), a.wmin[ia], va);
+        aPrevRmin = f(a.rmin[ia] + a.wmin[ia]);
+        ia++;
+      } else {
+        put(f(b.rmin[ib] + aPrevRmin), f(b.rmax[ib] + f(a.rmax[ia] - a.wmin[ia])), b.wmin[ib], vb);
+        bPrevRmin = f(b.rmin[ib] + b.wmin[ib]);
+        ib++;
+      }
+    }
+    const bRmax = b.rmax[b.size - 1];
+    for (; ia < a.size; ia++) put(f(a.rmin[ia] + bPrevRmin), f(a.rmax[ia] + bRmax), a.wmin[ia], a.value[ia]);
+    const aRmax = a.rmax[a.size - 1];
+    for (; ib < b.size; ib++) put(f(b.rmin[ib] + aPrevRmin), f(b.rmax[ib] + aRmax), b.wmin[ib], b.value[ib]);
+    this.size = k;
+    this.fixError();
+  }
+
+  /** Re-establishes rmin and rmax rising and rmax ≥ rmin + wmin after float rounding. */
+  private fixError(): void {
+    let prevRmin = 0;
+    let prevRmax = 0;
+    for (let i = 0; i < this.size; i++) {
+      if (this.rmin[i] < prevRmin) this.rmin[i] = prevRmin;
+      else prevRmin = this.rmin[i];
+      if (this.rmax[i] < prevRmax) this.rmax[i] = prevRmax;
+      const rminNext = Math.fround(this.rmin[i] + this.wmin[i]);
+      if (this.rmax[i] < rminNext) this.rmax[i] = rminNext;
+      prevRmax = this.rmax[i];
+    }
+  }
+}
+
+/** XGBoost's factor between the bins asked for and the summary size its sketch keeps. */
+const FACTOR = 8;
+
+/**
+ * The sketch's size limit for n values: XGBoost's LimitSizeLevel with eps = 1 / (bins · 8),
+ * the smallest number of levels whose summaries together could hold every value.
+ */
+function limitSize(n: number, maxBin: number): number {
+  const eps = 1 / Math.fround(Math.max(1, Math.min(maxBin, n)) * FACTOR);
+  for (let levels = 1; ; levels++) {
+    const limit = Math.min(n, Math.ceil(levels / eps) + 1);
+    if (2 ** levels * limit >= n) return limit;
+  }
+}
+
+/**
+ * The cut values XGBoost 1.7's `hist` takes for a numeric feature from its n non-missing values
+ * `column[0, n)` in row order (the column is reordered in place; `tmp` is scratch of n values),
+ * without the last cut above the maximum. `sort` sorts values [from, to) of a column in place.
+ */
+export function sketchCuts(column: Float32Array, n: number, maxBin: number, sort: (a: Float32Array, from: number, to: number) => void): { cuts: number[]; max: number } {
+  if (n === 0) return { cuts: [], max: 0 };
+  const limit = limitSize(n, maxBin);
+  // The input queue holds 2·limit entries; a value equal to the one before it adds to that entry's
+  // weight instead of taking one, so a chunk ends after 2·limit runs of equal neighbours.
+  const queueSize = limit * 2;
+  const levels: Summary[] = [];
+  let temp = new Summary(queueSize);
+  let start = 0;
+  let entries = 0;
+  for (let i = 0; i < n; i++) {
+    const v = column[i];
+    if (entries > 0 && v === column[i - 1]) continue;
+    if (entries === queueSize) {
+      sort(column, start, i);
+      temp.setSorted(column, start, i);
+      pushTemp(levels, temp, limit);
+      start = i;
+      entries = 0;
+    }
+    entries++;
+  }
+  sort(column, start, n);
+  let out = new Summary(queueSize);
+  out.setSorted(column, start, n);
+  if (levels.length > 0) {
+    const level0 = levels[0];
+    level0.setPrune(out, limit);
+    for (let l = 1; l < levels.length; l++) {
+      if (levels[l].size === 0) continue;
+      if (level0.size === 0) level0.copyFrom(levels[l]);
+      else {
+        out.setCombine(level0, levels[l]);
+        level0.setPrune(out, limit);
+      }
+    }
+    out = level0;
+  } else if (out.size > limit) {
+    temp = new Summary(limit);
+    temp.setPrune(out, limit);
+    out = temp;
+  }
+  // What one worker hands to the all-reduce, then the final prune to bins + 1 entries, the
+  // first of which (the minimum) is no cut.
+  const intermediate = Math.min(n, maxBin * FACTOR);
+  const reduced = new Summary(intermediate);
+  reduced.setPrune(out, intermediate);
+  const bins = Math.min(intermediate, maxBin);
+  const final = new Summary(bins + 1);
+  final.setPrune(reduced, bins + 1);
+  const cuts: number[] = [];
+  for (let i = 1; i < Math.min(final.size, bins); i++) cuts.push(final.value[i]);
+  return { cuts, max: final.value[final.size - 1] };
+}
+
+/** Level l ≥ 1 holds a summary of 2^(l-1) chunks; a chunk's summary climbs while merging overflows. */
+function pushTemp(levels: Summary[], temp: Summary, limit: number): void {
+  if (levels.length === 0) levels.push(new Summary(limit));
+  for (let l = 1; ; l++) {
+    if (levels.length <= l) levels.push(new Summary(limit));
+    if (levels[l].size === 0) {
+      levels[l].setPrune(temp, limit);
+      return;
+    }
+    levels[0].setPrune(temp, limit);
+    temp.setCombine(levels[0], levels[l]);
+    if (temp.size > limit) levels[l].size = 0;
+    else {
+      levels[l].copyFrom(temp);
+      return;
+    }
+  }
+}
