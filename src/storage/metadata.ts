@@ -167,7 +167,7 @@ async function openPostgres(url: string, schema: string | undefined): Promise<Me
   try {
     const client = await pool.connect();
     try {
-      if (schema) await client.query(`create schema if not exists "${schema}"`);
+      if (schema) await createSchema(client, schema);
     } finally {
       client.release();
     }
@@ -192,6 +192,20 @@ async function openPostgres(url: string, schema: string | undefined): Promise<Me
     },
     close: () => db.destroy(),
   };
+}
+
+/**
+ * Creates the schema unless it exists. Replicas starting together on a new schema race here:
+ * `if not exists` does not stop two of them inserting the name, and the loser's unique
+ * violation (or duplicate schema) means the schema is there.
+ */
+async function createSchema(client: { query(text: string): Promise<unknown> }, schema: string): Promise<void> {
+  try {
+    await client.query(`create schema if not exists "${schema}"`);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== '23505' && code !== '42P06') throw err;
+  }
 }
 
 function describePgError(err: unknown): string {

@@ -45,20 +45,25 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
 export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 180_000): Promise<RegExpMatchArray> {
   return new Promise((resolve, reject) => {
     let seen = '';
-    const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; saw:\n${seen}`)), timeoutMs);
+    // The child's stderr goes into the failure too: a start-up error is printed there.
+    let errors = '';
+    const onError = (d: Buffer) => (errors += d.toString());
+    child.stderr?.on('data', onError);
+    const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; saw:\n${seen}\nstderr:\n${errors}`)), timeoutMs);
     const onData = (d: Buffer) => {
       seen += d.toString();
       const m = seen.match(pattern);
       if (m) {
         clearTimeout(timer);
         child.stdout!.off('data', onData);
+        child.stderr?.off('data', onError);
         resolve(m);
       }
     };
     child.stdout!.on('data', onData);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`exited with ${code} before printing ${pattern}; saw:\n${seen}`));
+      reject(new Error(`exited with ${code} before printing ${pattern}; saw:\n${seen}\nstderr:\n${errors}`));
     });
   });
 }

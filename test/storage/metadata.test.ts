@@ -151,6 +151,25 @@ test('installations in separate PostgreSQL schemas of one database migrate indep
   }
 });
 
+test('replicas that start together on a new PostgreSQL schema all open it and migrate it once', async (t) => {
+  const reason = await postgresSkip();
+  if (reason) return t.skip(reason);
+  // Concurrent `create schema if not exists` of one name can fail on the catalog's unique index;
+  // a replica that lost that race exited at start-up.
+  for (let round = 0; round < 5; round++) {
+    const fresh = freshPostgresUri();
+    const stores = await Promise.all(Array.from({ length: 6 }, () => openMetadataStore(parseStoreUri(fresh.uri))));
+    try {
+      const heads = await Promise.all(stores.map((s) => migrate(s, coreMigrations)));
+      assert.deepEqual(heads, Array(6).fill('0000_core_settings'));
+      assert.equal((await stores[0].db.selectFrom('mp_migration').select('name').execute()).length, 1);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+      await dropSchema(fresh.schema);
+    }
+  }
+});
+
 test('SQLite: a transaction that reads, then writes, is not failed by another connection committing meanwhile', async () => {
   const path = join(tempDir('mpmeta'), 'm.db');
   const store = await openMetadataStore(parseStoreUri(`sqlite:${path}`, process.cwd()));
