@@ -290,10 +290,6 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
   const inputFormat = inputFormatOf(input);
   if (!existsSync(dirname(output))) throw notFound(`--output: folder ${dirname(output)} does not exist`);
   if (input === output) throw invalidArgument('--output: must not be the input file');
-  // DuckDB's jemalloc reads this when DuckDB first allocates (a no-op if this process already
-  // used DuckDB). Its default arena per CPU kept what each libuv thread fetching chunks had
-  // freed: one arena took ~40 MiB off a 1M-row job's peak and no CPU.
-  process.env.DUCKDB_JE_MALLOC_CONF ??= 'narenas:1';
   // Required rather than imported: as an ES import, each of the package's CommonJS files was
   // parsed for its export names first, ~140 ms of a job's CPU.
   const { DuckDBInstance } = require('@duckdb/node-api') as typeof import('@duckdb/node-api');
