@@ -6,7 +6,7 @@ import type { DuckDBVector } from '@duckdb/node-api';
 import { checkStreamed } from '../data/read-table.js';
 import { sqlIdent, type DuckSession } from '../data/source.js';
 import type { OnlineStore } from '../storage/online.js';
-import { concatRows, type PackedRows } from '../storage/packed-rows.js';
+import { RowsBuilder } from '../storage/packed-rows.js';
 import { entityKey, onlineKey } from './online.js';
 import { encodeRows, HEADER_BYTES, layoutOf, saveLayout } from './row-codec.js';
 import type { ResolvedView } from './repo.js';
@@ -29,6 +29,9 @@ export interface ViewMaterialization {
 }
 
 export const MATERIALIZE_BATCH = 20_000;
+
+/** Rows of a DuckDB chunk (its standard vector size). */
+const CHUNK_ROWS = 2048;
 
 /** Counts the window's entities first so progress has a total. */
 export async function materializeView(
@@ -64,6 +67,8 @@ export async function materializeView(
   );
   const [[total, newest, tied]] = await session.rows('SELECT count(*), max(__ts) // 1000, count(*) FILTER (WHERE __n > 1) FROM __latest');
   onProgress(Number(total), 0);
+  // The store readies itself while DuckDB finds the first rows.
+  store.expectWrites(Number(total));
   const layout = layoutOf(features);
   // The numbers come out as one array of doubles per row, laid out as the packed row holds them,
   // then each string feature; NULLs are read from the vectors' validity masks.
@@ -86,7 +91,8 @@ export async function materializeView(
   let done = 0;
   let written = 0;
   let batchKeys: string[] = [];
-  let batchRows: PackedRows[] = [];
+  // Sized for a batch of rows without strings, which then never grows.
+  const batchRows = new RowsBuilder((MATERIALIZE_BATCH + CHUNK_ROWS) * ((layout.fixedBytes + 7) & ~7));
   // One batch is written while the next is fetched and encoded.
   let writing: Promise<void> | undefined;
   const settle = async () => {
@@ -98,7 +104,8 @@ export async function materializeView(
     await settle();
     if (batchKeys.length === 0) return;
     const n = batchKeys.length;
-    const write = store.msetNewer(batchKeys, concatRows(batchRows), HEADER_BYTES).then((w) => {
+    // The previous batch's write has settled, so its memory may be filled while this one is written.
+    const write = store.msetNewer(batchKeys, batchRows.take(), HEADER_BYTES).then((w) => {
       written += w;
       done += n;
       onProgress(Number(total), done);
@@ -107,7 +114,6 @@ export async function materializeView(
     write.catch(() => undefined);
     writing = write;
     batchKeys = [];
-    batchRows = [];
   };
   /** `expected`: the rows the query gives, known from the first step. */
   const pump = async (sql: string, expected: number) => {
@@ -133,7 +139,7 @@ export async function materializeView(
         const bb = layout.bitmapBytes;
         const nulls = new Uint8Array(n * bb);
         const markNull = (i: number, j: number) => (nulls[i * bb + (j >> 3)] |= 1 << (j & 7));
-        const encoded = encodeRows(layout, {
+        encodeRows(layout, {
           rows: n,
           t: items(chunk.getColumnVector(nKeys), n),
           c: items(chunk.getColumnVector(nKeys + 1), n),
@@ -144,8 +150,7 @@ export async function materializeView(
             forEachNull(v, n, (i) => markNull(i, j));
             return Array.from({ length: n }, (_, i) => v.getItem(i) as string | null);
           }),
-        });
-        batchRows.push(encoded);
+        }, batchRows);
         if (batchKeys.length >= MATERIALIZE_BATCH) await flush();
       }
     } finally {
