@@ -83,8 +83,6 @@ export async function materializeView(
     SELECT ${keys.map((k) => `r.${k}`).join(', ')}, CAST(r.__ts // 1000 AS DOUBLE), CAST(coalesce(r.__created // 1000, 0) AS DOUBLE), ${values.join(', ')}
     FROM ${rows} r
     JOIN __latest w ON ${keys.map((k) => `r.${k} = w.${k}`).join(' AND ')} AND r.__ts = w.__ts AND r.__created IS NOT DISTINCT FROM w.__created AND w.__n ${n}`;
-  // SQLite gets the rows in the order of their keys, so its index grows at its end.
-  const keyOrder = store.kind !== 'sqlite' ? '' : `ORDER BY concat_ws(chr(31), ${keys.map((k) => `CAST(r.${k} AS VARCHAR)`).join(', ')})`;
   const tieBreak = `QUALIFY row_number() OVER (PARTITION BY ${keys.map((k) => `r.${k}`).join(', ')} ORDER BY ${valueTieBreak(features, 'r.')}) = 1`;
   const nKeys = keys.length;
   const prefix = onlineKey(view.spec.name, '');
@@ -165,7 +163,9 @@ export async function materializeView(
   // Saved once, before any rows: a store write beside the batches in flight would wait for them.
   if (Number(total) > 0) await saveLayout(store, layout);
   try {
-    await pump(`${winners('= 1')} ${keyOrder}`, Number(total) - Number(tied));
+    // In no order: a sort would hold back every row until DuckDB had them all, and the SQLite
+    // store sorts each batch's keys itself.
+    await pump(winners('= 1'), Number(total) - Number(tied));
     if (Number(tied) > 0) await pump(`${winners('> 1')} ${tieBreak}`, Number(tied));
     await flush();
     await settle();
