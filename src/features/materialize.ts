@@ -6,7 +6,7 @@ import type { DuckDBVector } from '@duckdb/node-api';
 import { checkStreamed } from '../data/read-table.js';
 import { sqlIdent, type DuckSession } from '../data/source.js';
 import type { OnlineStore } from '../storage/online.js';
-import { concatRows, type PackedRows } from '../storage/packed-rows.js';
+import { RowsBuilder } from '../storage/packed-rows.js';
 import { entityKey, onlineKey } from './online.js';
 import { encodeRows, HEADER_BYTES, layoutOf, saveLayout } from './row-codec.js';
 import type { ResolvedView } from './repo.js';
@@ -29,6 +29,9 @@ export interface ViewMaterialization {
 }
 
 export const MATERIALIZE_BATCH = 20_000;
+
+/** Rows of a DuckDB chunk (its standard vector size). */
+const CHUNK_ROWS = 2048;
 
 /** Counts the window's entities first so progress has a total. */
 export async function materializeView(
@@ -64,6 +67,8 @@ export async function materializeView(
   );
   const [[total, newest, tied]] = await session.rows('SELECT count(*), max(__ts) // 1000, count(*) FILTER (WHERE __n > 1) FROM __latest');
   onProgress(Number(total), 0);
+  // The store readies itself while DuckDB finds the first rows.
+  store.expectWrites(Number(total));
   const layout = layoutOf(features);
   // The numbers come out as one array of doubles per row, laid out as the packed row holds them,
   // then each string feature; NULLs are read from the vectors' validity masks.
@@ -78,15 +83,14 @@ export async function materializeView(
     SELECT ${keys.map((k) => `r.${k}`).join(', ')}, CAST(r.__ts // 1000 AS DOUBLE), CAST(coalesce(r.__created // 1000, 0) AS DOUBLE), ${values.join(', ')}
     FROM ${rows} r
     JOIN __latest w ON ${keys.map((k) => `r.${k} = w.${k}`).join(' AND ')} AND r.__ts = w.__ts AND r.__created IS NOT DISTINCT FROM w.__created AND w.__n ${n}`;
-  // SQLite gets the rows in the order of their keys, so its index grows at its end.
-  const keyOrder = store.kind !== 'sqlite' ? '' : `ORDER BY concat_ws(chr(31), ${keys.map((k) => `CAST(r.${k} AS VARCHAR)`).join(', ')})`;
   const tieBreak = `QUALIFY row_number() OVER (PARTITION BY ${keys.map((k) => `r.${k}`).join(', ')} ORDER BY ${valueTieBreak(features, 'r.')}) = 1`;
   const nKeys = keys.length;
   const prefix = onlineKey(view.spec.name, '');
   let done = 0;
   let written = 0;
   let batchKeys: string[] = [];
-  let batchRows: PackedRows[] = [];
+  // Sized for a batch of rows without strings, which then never grows.
+  const batchRows = new RowsBuilder((MATERIALIZE_BATCH + CHUNK_ROWS) * ((layout.fixedBytes + 7) & ~7));
   // One batch is written while the next is fetched and encoded.
   let writing: Promise<void> | undefined;
   const settle = async () => {
@@ -98,7 +102,8 @@ export async function materializeView(
     await settle();
     if (batchKeys.length === 0) return;
     const n = batchKeys.length;
-    const write = store.msetNewer(batchKeys, concatRows(batchRows), HEADER_BYTES).then((w) => {
+    // The previous batch's write has settled, so its memory may be filled while this one is written.
+    const write = store.msetNewer(batchKeys, batchRows.take(), HEADER_BYTES).then((w) => {
       written += w;
       done += n;
       onProgress(Number(total), done);
@@ -107,7 +112,6 @@ export async function materializeView(
     write.catch(() => undefined);
     writing = write;
     batchKeys = [];
-    batchRows = [];
   };
   /** `expected`: the rows the query gives, known from the first step. */
   const pump = async (sql: string, expected: number) => {
@@ -133,7 +137,7 @@ export async function materializeView(
         const bb = layout.bitmapBytes;
         const nulls = new Uint8Array(n * bb);
         const markNull = (i: number, j: number) => (nulls[i * bb + (j >> 3)] |= 1 << (j & 7));
-        const encoded = encodeRows(layout, {
+        encodeRows(layout, {
           rows: n,
           t: items(chunk.getColumnVector(nKeys), n),
           c: items(chunk.getColumnVector(nKeys + 1), n),
@@ -144,8 +148,7 @@ export async function materializeView(
             forEachNull(v, n, (i) => markNull(i, j));
             return Array.from({ length: n }, (_, i) => v.getItem(i) as string | null);
           }),
-        });
-        batchRows.push(encoded);
+        }, batchRows);
         if (batchKeys.length >= MATERIALIZE_BATCH) await flush();
       }
     } finally {
@@ -160,7 +163,9 @@ export async function materializeView(
   // Saved once, before any rows: a store write beside the batches in flight would wait for them.
   if (Number(total) > 0) await saveLayout(store, layout);
   try {
-    await pump(`${winners('= 1')} ${keyOrder}`, Number(total) - Number(tied));
+    // In no order: a sort would hold back every row until DuckDB had them all, and the SQLite
+    // store sorts each batch's keys itself.
+    await pump(winners('= 1'), Number(total) - Number(tied));
     if (Number(tied) > 0) await pump(`${winners('> 1')} ${tieBreak}`, Number(tied));
     await flush();
     await settle();

@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { OnlineStore } from '../storage/online.js';
-import type { PackedRows } from '../storage/packed-rows.js';
+import { RowsBuilder } from '../storage/packed-rows.js';
 import type { Dtype, Value } from './types.js';
 
 export const HEADER_BYTES = 33;
@@ -89,31 +89,38 @@ export interface PackedColumns {
   strings: readonly (readonly (string | null)[])[];
 }
 
-/** Encodes every row into one buffer. */
-export function encodeRows(layout: RowLayout, cols: PackedColumns): PackedRows {
+/** Appends every row to `into` (a new builder by default), which it returns. */
+export function encodeRows(layout: RowLayout, cols: PackedColumns, into = new RowsBuilder()): RowsBuilder {
   const n = cols.rows;
   const { bitmapBytes, valuesAt, slot, fingerprint, fixedBytes } = layout;
   const texts = cols.strings;
   // Each row starts on 8 bytes, so its numbers are written through one Float64Array.
-  const starts = new Float64Array(n);
-  const ends = new Float64Array(n);
-  let size = 0;
-  for (let i = 0; i < n; i++) {
-    starts[i] = size;
-    let len = fixedBytes;
-    for (const text of texts) {
-      const s = text[i];
-      len += 4 + (s === null ? 0 : Buffer.byteLength(s));
+  let size = n * align8(fixedBytes);
+  let lengths: Uint32Array | undefined;
+  if (texts.length) {
+    lengths = new Uint32Array(n);
+    size = 0;
+    for (let i = 0; i < n; i++) {
+      let len = fixedBytes;
+      for (const text of texts) {
+        const s = text[i];
+        len += 4 + (s === null ? 0 : Buffer.byteLength(s));
+      }
+      lengths[i] = len;
+      size += align8(len);
     }
-    ends[i] = size + len;
-    size += align8(len);
   }
-  const ab = new ArrayBuffer(size);
-  const buf = Buffer.from(ab);
-  const f64 = new Float64Array(ab);
-  // Every row begins with the same bytes but for its times: a template, its times rewritten
-  // only when they change (rows of a chunk mostly share them).
-  const head = Buffer.alloc(BITMAP_AT);
+  const { buf, f64, bounds, at: first, boundsAt } = into.append(n, size);
+  for (let i = 0, at = first; i < n; i++) {
+    const len = lengths ? lengths[i] : fixedBytes;
+    bounds[boundsAt + 2 * i] = at;
+    bounds[boundsAt + 2 * i + 1] = at + len;
+    at += align8(len);
+  }
+  // Every row begins with the same bytes but for its times and nulls: a template (zeros up to
+  // the numbers, as the memory may hold an earlier batch's bytes), its times rewritten only when
+  // they change (rows of a chunk mostly share them).
+  const head = Buffer.alloc(valuesAt);
   head[0] = MARK;
   head[HEADER_BYTES] = PACKED;
   fingerprint.copy(head, FP_AT);
@@ -124,7 +131,7 @@ export function encodeRows(layout: RowLayout, cols: PackedColumns): PackedRows {
   let lastT = NaN;
   let lastC = NaN;
   for (let i = 0; i < n; i++) {
-    const at = starts[i];
+    const at = bounds[boundsAt + 2 * i];
     const t = cols.t[i];
     const c = cols.c[i];
     if (t !== lastT) head.write(sortableHex((lastT = t)), 1, 'latin1');
@@ -143,7 +150,7 @@ export function encodeRows(layout: RowLayout, cols: PackedColumns): PackedRows {
     }
   }
   for (let i = 0; i < n && texts.length; i++) {
-    let at = starts[i] + fixedBytes;
+    let at = bounds[boundsAt + 2 * i] + fixedBytes;
     for (const text of texts) {
       const s = text[i];
       const len = s === null ? 0 : buf.write(s, at + 4, 'utf8');
@@ -151,12 +158,7 @@ export function encodeRows(layout: RowLayout, cols: PackedColumns): PackedRows {
       at += 4 + len;
     }
   }
-  const bounds = new Uint32Array(2 * n);
-  for (let i = 0; i < n; i++) {
-    bounds[2 * i] = starts[i];
-    bounds[2 * i + 1] = ends[i];
-  }
-  return { blob: buf, bounds };
+  return into;
 }
 
 /** Rows given value by value (a push): columns for `encodeRows`, numbers coerced, bools as 0/1. */

@@ -361,7 +361,7 @@ export class FeaturesService {
     let written = 0;
     if (to !== 'offline') {
       const layout = layoutOf(features);
-      const encoded = encodeRows(layout, columnsOf(layout, t, c, values));
+      const encoded = encodeRows(layout, columnsOf(layout, t, c, values)).take();
       for (let i = 0; i < n; i += MATERIALIZE_BATCH) written += await writeRows(this.deps.online, layout, keys.slice(i, i + MATERIALIZE_BATCH), sliceRows(encoded, i, Math.min(n, i + MATERIALIZE_BATCH)));
       await this.recordState(opts.view, { newest, rows: written });
     }

@@ -12,6 +12,8 @@ const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const WORKER_URL = new URL(FROM_SOURCE ? './online-sqlite-worker.ts' : './online-sqlite-worker.js', import.meta.url);
 
 export interface WriterThread {
+  /** Starts the thread now, so that its start overlaps the caller's work (else the first write starts it). */
+  start(): void;
   msetNewer(keys: string[], rows: PackedRows, headerBytes: number): Promise<number>;
   close(): Promise<void>;
 }
@@ -27,7 +29,7 @@ export function writerThread(path: string): WriterThread {
     for (const p of pending.values()) p.reject(err);
     pending.clear();
   };
-  const start = () => {
+  const spawn = () => {
     const w = spawnModuleWorker(WORKER_URL);
     w.on('message', (reply: WriterReply) => {
       const p = pending.get(reply.id);
@@ -40,20 +42,27 @@ export function writerThread(path: string): WriterThread {
     w.on('error', (err) => failAll(w, unavailable(`online store ${path}: the writer thread failed: ${err.message}`)));
     w.on('exit', (code) => failAll(w, unavailable(`online store ${path}: the writer thread stopped (exit code ${code})`)));
     w.postMessage({ kind: 'open', path } satisfies WriterRequest);
+    w.unref();
     return w;
   };
   return {
+    start() {
+      if (!closed) worker ??= spawn();
+    },
     msetNewer(keys, rows, headerBytes) {
       if (closed) return Promise.reject(failedPrecondition(`online store ${path}: closed`));
-      worker ??= start();
-      // A blob that fills its own memory moves to the thread; any other is copied first.
-      const { blob, bounds } = rows.blob.byteOffset === 0 && rows.blob.byteLength === rows.blob.buffer.byteLength ? rows : concatRows([rows]);
+      worker ??= spawn();
+      // A blob in shared memory is read there; one that fills its own memory moves to the
+      // thread; any other is copied first.
+      const shared = rows.blob.buffer instanceof SharedArrayBuffer;
+      const { blob, bounds } = shared || (rows.blob.byteOffset === 0 && rows.blob.byteLength === rows.blob.buffer.byteLength) ? rows : concatRows([rows]);
       const id = nextId++;
       worker.ref();
       let settle!: { resolve: (n: number) => void; reject: (err: Error) => void };
       const done = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
       pending.set(id, { ...settle, done });
-      worker.postMessage({ kind: 'write', id, keys, blob: blob.buffer as ArrayBuffer, bounds, headerBytes } satisfies WriterRequest, [blob.buffer as ArrayBuffer]);
+      const request: WriterRequest = { kind: 'write', id, keys, blob: blob.buffer, offset: blob.byteOffset, bounds, headerBytes };
+      worker.postMessage(request, shared ? [] : [blob.buffer as ArrayBuffer]);
       return done;
     },
     async close() {

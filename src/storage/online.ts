@@ -25,9 +25,15 @@ export interface OnlineStore {
    * `headerBytes` bytes (an ordering header) compare greater than the stored value's, or
    * compare equal with other bytes after them; the comparison runs in the store, in the same
    * batch. Returns how many it wrote. The store may take over the memory of a blob that fills
-   * its own ArrayBuffer (a write on another thread moves it there).
+   * its own ArrayBuffer (a write on another thread moves it there), and reads a blob in shared
+   * memory where it lies: the caller leaves those bytes as they are until the write settles.
    */
   msetNewer(keys: string[], rows: PackedRows, headerBytes: number): Promise<number>;
+  /**
+   * Told that msetNewer writes of `rows` rows in all are coming, the store readies what they
+   * need (SQLite starts its writer thread for large ones) while the caller prepares them.
+   */
+  expectWrites(rows: number): void;
   delete(keys: string[]): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -159,6 +165,9 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
       if (writer && keys.length >= THREAD_WRITE_ROWS) return write(() => writer.msetNewer(keys, rows, headerBytes));
       return write(() => setNewer(keys, Array.from(keys, (_, i) => rowAt(rows, i)), headerBytes));
     },
+    expectWrites(rows) {
+      if (!closed && rows >= THREAD_WRITE_ROWS) writer?.start();
+    },
     delete(keys) {
       return write(() => deleteMany(keys));
     },
@@ -233,6 +242,7 @@ async function openRedisOnline(url: string, prefix: string): Promise<OnlineStore
       for (const count of await Promise.all(calls)) n += Number(count);
       return n;
     },
+    expectWrites() {},
     async delete(keys) {
       // In slices: one call's arguments go on the stack, which 200,000 keys overflow.
       for (const slice of batches(keys, 1000)) await redis.del(...slice);

@@ -47,3 +47,77 @@ export function concatRows(parts: readonly PackedRows[]): PackedRows {
   }
   return { blob, bounds };
 }
+
+/** A rows buffer being filled: its memory (as bytes and as doubles, one view each) and its rows' bounds. */
+export interface RowsArea {
+  buf: Buffer;
+  f64: Float64Array;
+  bounds: Uint32Array;
+  /** Byte offset of the first row appended, a multiple of 8. */
+  at: number;
+  /** Index in `bounds` of the first row appended's start. */
+  boundsAt: number;
+}
+
+interface Memory {
+  buf: Buffer;
+  f64: Float64Array;
+  bounds: Uint32Array;
+  bytes: number;
+  rows: number;
+}
+
+/**
+ * Batch after batch of rows packed into two areas of shared memory used in turn: a store reads
+ * a batch where it lies (a writer thread too, the memory being shared), so a stream of batches
+ * allocates no fresh pages and copies no batch once its areas have grown to size. The area of a
+ * batch taken is filled again after the next take: the write of a batch must have settled
+ * before the batch after the next is begun.
+ */
+export class RowsBuilder {
+  private readonly memories: [Memory, Memory];
+  private current = 0;
+
+  /** `bytesHint`: the bytes a batch is expected to take, so the areas need not grow to it. */
+  constructor(bytesHint = 0) {
+    this.memories = [memory(bytesHint, 0), memory(bytesHint, 0)];
+  }
+
+  get rows(): number {
+    return this.memories[this.current].rows;
+  }
+
+  /** Makes room for `rows` more rows in `bytes` (a multiple of 8) and returns where they go, to be written at once. */
+  append(rows: number, bytes: number): RowsArea {
+    const m = this.memories[this.current];
+    if (m.bytes + bytes > m.buf.length || 2 * (m.rows + rows) > m.bounds.length) {
+      const grown = memory(Math.max(m.bytes + bytes, 2 * m.buf.length), Math.max(m.rows + rows, m.bounds.length));
+      grown.buf.set(m.buf.subarray(0, m.bytes));
+      grown.bounds.set(m.bounds.subarray(0, 2 * m.rows));
+      grown.bytes = m.bytes;
+      grown.rows = m.rows;
+      this.memories[this.current] = grown;
+      return this.append(rows, bytes);
+    }
+    const area = { buf: m.buf, f64: m.f64, bounds: m.bounds, at: m.bytes, boundsAt: 2 * m.rows };
+    m.bytes += bytes;
+    m.rows += rows;
+    return area;
+  }
+
+  /** The rows appended since the last take, as views of the area, which the next batch does not touch. */
+  take(): PackedRows {
+    const m = this.memories[this.current];
+    const rows = { blob: m.buf.subarray(0, m.bytes), bounds: m.bounds.subarray(0, 2 * m.rows) };
+    this.current = 1 - this.current;
+    const next = this.memories[this.current];
+    next.bytes = 0;
+    next.rows = 0;
+    return rows;
+  }
+}
+
+function memory(bytes: number, rows: number): Memory {
+  const buf = Buffer.from(new SharedArrayBuffer((bytes + 7) & ~7));
+  return { buf, f64: new Float64Array(buf.buffer, 0, buf.length / 8), bounds: new Uint32Array(new SharedArrayBuffer(8 * rows)), bytes: 0, rows: 0 };
+}

@@ -13,7 +13,7 @@ import { ManualClock } from '../../src/core/clock.js';
 import { loadFeatureFile, type FeatureRepoSpec } from '../../src/features/index.js';
 import type { Platform } from '../../src/platform.js';
 import { writeRows } from '../../src/features/online.js';
-import { rowAt } from '../../src/storage/packed-rows.js';
+import { rowAt, RowsBuilder } from '../../src/storage/packed-rows.js';
 import { columnsOf, decodeRow, encodeRows, layoutKey, layoutOf, learnLayouts, unknownLayout } from '../../src/features/row-codec.js';
 import { openOnlineStore } from '../../src/storage/online.js';
 import { testPlatform } from '../helpers/platform.js';
@@ -283,7 +283,7 @@ test('the stored row form: times and values survive, order is byte order, a read
         rs.map((r) => r.c),
         features.map((f) => rs.map((r) => r.v[f.name as keyof (typeof rows)[number]['v']])),
       ),
-    );
+    ).take();
   const decoded = (buf: Buffer | null) => {
     const row = decodeRow(buf);
     return row && { t: row.t, c: row.c, v: Object.fromEntries(features.map((f) => [f.name, row.get(f.name)])) };
@@ -365,4 +365,23 @@ test('materialized BIGINT keys read back under their exact text, negative and pa
   } finally {
     await platform.close();
   }
+});
+
+test('rows encoded into memory that held other bytes are the bytes of a fresh encoding', () => {
+  const features = [
+    { name: 'a', dtype: 'float64' as const },
+    { name: 's', dtype: 'string' as const },
+    { name: 'b', dtype: 'bool' as const },
+  ];
+  const layout = layoutOf(features);
+  const cols = () => columnsOf(layout, [T0, T0 + 1], [0, T0], [[1.5, null], ['x', null], [null, true]]);
+  const fresh = encodeRows(layout, cols()).take();
+  const builder = new RowsBuilder();
+  const used = builder.append(2, 256);
+  used.buf.fill(0xff, used.at, used.at + 256);
+  builder.take();
+  builder.take();
+  const reused = encodeRows(layout, cols(), builder).take();
+  assert.equal(reused.blob.buffer, used.buf.buffer, 'the area that held the 0xff bytes');
+  for (let i = 0; i < 2; i++) assert.deepEqual(rowAt(reused, i), rowAt(fresh, i));
 });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openOnlineStore, type OnlineStore } from '../../src/storage/online.js';
-import { packRows, sliceRows } from '../../src/storage/packed-rows.js';
+import { packRows, RowsBuilder, sliceRows } from '../../src/storage/packed-rows.js';
 import { parseOnlineUri } from '../../src/config.js';
 import { ManualClock } from '../../src/core/clock.js';
 import Database from 'better-sqlite3';
@@ -148,6 +148,30 @@ test('SQLite: large writes run on a writer thread beside reads; its failures rea
       return true;
     });
     assert.equal(await store.msetNewer(['s'], packRows([Buffer.from('b1|ok')]), 2), 1, 'a later write still lands');
+  } finally {
+    await store.close();
+  }
+});
+
+test('SQLite: a writer thread started ahead of writes takes rows from shared memory where they lie; one never written to closes', async () => {
+  const idle = await openOnlineStore(parseOnlineUri(`sqlite:${join(tempDir(), 'idle.db')}`), clock);
+  idle.expectWrites(5000);
+  await idle.close();
+  const store = await openOnlineStore(parseOnlineUri(`sqlite:${join(tempDir(), 'online.db')}`), clock);
+  try {
+    store.expectWrites(3000);
+    const keys = Array.from({ length: 3000 }, (_, i) => `s${i}`);
+    const builder = new RowsBuilder();
+    const area = builder.append(keys.length, 8 * keys.length);
+    keys.forEach((_, i) => {
+      const at = area.at + 8 * i;
+      area.bounds[area.boundsAt + 2 * i] = at;
+      area.bounds[area.boundsAt + 2 * i + 1] = at + area.buf.write(`b0|${i % 10}`, at);
+    });
+    const rows = builder.take();
+    assert.equal(await store.msetNewer(keys, rows, 2), 3000);
+    assert.equal(rows.blob.byteLength, 8 * 3000, 'rows in shared memory stay with the caller');
+    assert.deepEqual((await store.mget(['s0', 's2999'])).map((v) => v?.toString()), ['b0|0', 'b0|9']);
   } finally {
     await store.close();
   }

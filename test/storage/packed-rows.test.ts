@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { concatRows, packRows, rowAt, rowCount, sliceRows } from '../../src/storage/packed-rows.js';
+import { concatRows, packRows, rowAt, RowsBuilder, rowCount, sliceRows } from '../../src/storage/packed-rows.js';
 
 const texts = (rows: ReturnType<typeof packRows>) => Array.from({ length: rowCount(rows) }, (_, i) => rowAt(rows, i).toString());
 
@@ -19,4 +19,32 @@ test('rows pack, slice and join without losing or moving a byte', () => {
   assert.deepEqual(texts(joined), ['alpha', '', 'gamma', 'cde', 'f', 'ab', 'cde', 'f']);
   assert.equal(joined.blob.byteOffset, 0);
   assert.equal(joined.blob.byteLength, joined.blob.buffer.byteLength, 'a joined blob fills its own memory, so it can move to a thread');
+});
+
+test('a builder fills two areas of shared memory in turn, growing one only when a batch outgrows it', () => {
+  const builder = new RowsBuilder(16);
+  const put = (texts: string[]) => {
+    const sizes = texts.map((s) => (Buffer.byteLength(s) + 7) & ~7);
+    const area = builder.append(texts.length, sizes.reduce((a, b) => a + b, 0));
+    let at = area.at;
+    texts.forEach((s, i) => {
+      const len = area.buf.write(s, at);
+      area.bounds[area.boundsAt + 2 * i] = at;
+      area.bounds[area.boundsAt + 2 * i + 1] = at + len;
+      at += sizes[i];
+    });
+  };
+  put(['one', 'two']);
+  put(['a longer third row']);
+  assert.equal(builder.rows, 3);
+  const first = builder.take();
+  assert.deepEqual(texts(first), ['one', 'two', 'a longer third row']);
+  assert.ok(first.blob.buffer instanceof SharedArrayBuffer, 'a writer thread reads it where it lies');
+  put(['four']);
+  const second = builder.take();
+  assert.deepEqual(texts(second), ['four']);
+  assert.notEqual(second.blob.buffer, first.blob.buffer, 'the batch after a take does not touch the one taken');
+  assert.deepEqual(texts(first), ['one', 'two', 'a longer third row']);
+  put(['five']);
+  assert.equal(builder.take().blob.buffer, first.blob.buffer, 'the first area serves again, grown as it was');
 });
