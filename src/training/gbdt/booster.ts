@@ -164,7 +164,8 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
   if (threads) grower.useThreads(threads);
   try {
     const model: GbdtModel = { params, featureNames: data.featureNames, numFeature: data.numFeature, ...(data.categorical?.some((c) => c) ? { categorical: data.categorical } : {}), numGroups: k, trees: [], treeGroup: [], curve: { train: {}, ...(valid ? { validation: {} } : {}) } };
-    const evalTrain = evaluator(params, data, k);
+    // Built only when the training rows are evaluated: its label scan is a cold loop a fit without it need not pay.
+    const evalTrain = options.evalTrain === false ? undefined : evaluator(params, data, k);
     const evalValid = valid ? evaluator(params, valid, k) : undefined;
     const stopMetric: EvalMetric = params.eval_metric[params.eval_metric.length - 1];
     const maximize = MAXIMIZED.has(stopMetric);
@@ -187,7 +188,7 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
         model.trees.push(tree);
         model.treeGroup.push(g);
       }
-      const report: RoundReport = { round, train: options.evalTrain === false ? {} : evalTrain(margins) };
+      const report: RoundReport = { round, train: evalTrain ? evalTrain(margins) : {} };
       if (valid) report.validation = evalValid!(validMargins!);
       for (const [set, values] of Object.entries({ train: report.train, validation: report.validation })) {
         if (!values) continue;

@@ -396,7 +396,11 @@ export class TreeGrower {
     const words = withBins ? this.rowWords : 0;
     const { feature, bin, rightBins } = split;
     const edge = this.edgeOf(split);
-    if (this.indexed) return partitionIndexed(src.rows, dst.rows, this.column(feature), begin, end, bin, edge, rightBins);
+    if (this.indexed) {
+      const mid = partitionIndexed(src.rows, dst.rows, this.column(feature), begin, end, bin, edge, rightBins);
+      src.rows.set(dst.rows.subarray(0, end - mid), mid);
+      return mid;
+    }
     const threads = this.threads;
     const half = threads?.worthPartition(end - begin) ? begin + ((end - begin) >> 1) : end;
     if (half < end) threads!.postPartition(copy, words, begin, half, end, feature, bin, edge, rightBins);
