@@ -251,7 +251,11 @@ export class TreeGrower {
 
   private buildHistOf(hist: Float64Array, copy: number, begin: number, end: number, features: Int32Array): void {
     if (this.indexed) {
-      addIndexedRowsToHist(hist, this.data.bins, this.data.numFeature, this.node[0].gh, this.node[copy].rows, begin, end, features, features.length);
+      const { bins, numFeature, rows } = this.data;
+      // Every row is the root of a tree over all rows, before any partition: rows 0..n-1 in
+      // order, whose bins and gradients are read front to back without their indices.
+      if (end - begin === rows) addRowsToHist(hist, bins, numFeature, this.node[0].gh, 0, rows, features, features.length);
+      else addIndexedRowsToHist(hist, bins, numFeature, this.node[0].gh, this.node[copy].rows, begin, end, features, features.length);
       return;
     }
     const { bins, gh } = this.node[copy];
