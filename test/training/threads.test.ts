@@ -38,6 +38,15 @@ test('a fit with a second histogram thread grows exactly the trees of one thread
   }
 });
 
+test('with no padding in the rows of bins, the trees read their roots in the training bins and are those of one thread', async () => {
+  const data = table(40_000, 8);
+  for (const params of [{ max_depth: 5, n_estimators: 6 }, { max_depth: 4, n_estimators: 4, subsample: 0.7 }]) {
+    const one = await trainGbdt(data, gbdtParams(params), { threads: 1 });
+    const two = await trainGbdt(data, gbdtParams(params), { threads: 2 });
+    assert.equal(xgboostJsonText(two), xgboostJsonText(one));
+  }
+});
+
 test('every objective, with sample and class weights, grows the trees of one thread when the gradients are split between two', async () => {
   const base = table(40_000, 9);
   const rand = mulberry32(5);

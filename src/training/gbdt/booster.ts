@@ -111,11 +111,23 @@ function evaluator(params: GbdtParams, data: TrainingData, k: number): (margins:
   };
 }
 
-function binData(data: TrainingData, params: GbdtParams, valid: TrainingData | undefined) {
+/**
+ * The cuts and the binned training and validation data. With a helper thread (`shared`), the
+ * training bins are moved to shared memory once, where both threads read the root of each tree
+ * (see TreeGrower's node), and the unshared ones are dropped here.
+ */
+function binData(data: TrainingData, params: GbdtParams, valid: TrainingData | undefined, shared: boolean) {
   const cuts = computeCuts(data.x, data.rows, data.numFeature, params.max_bin, data.categorical, data.featureNames);
-  const trainBins = binMatrix(data.x, data.rows, data.numFeature, cuts);
+  const binned = binMatrix(data.x, data.rows, data.numFeature, cuts);
+  const trainBins = shared ? { ...binned, bins: inSharedMemory(binned.bins) } : binned;
   const validBins = valid ? binMatrix(valid.x, valid.rows, valid.numFeature, cuts) : undefined;
   return { cuts, trainBins, validBins };
+}
+
+function inSharedMemory(bins: Uint16Array | Uint32Array): Uint16Array | Uint32Array {
+  const out = bins instanceof Uint32Array ? sharedArray(Uint32Array, bins.length) : sharedArray(Uint16Array, bins.length);
+  out.set(bins);
+  return out;
 }
 
 export async function trainGbdt(data: TrainingData, params: GbdtParams, options: GbdtTrainOptions = {}): Promise<GbdtModel> {
@@ -133,7 +145,7 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
   const spawned = (options.threads ?? defaultThreads(n, data.numFeature)) > 1 ? HistThreads.spawn() : undefined;
   let binned: ReturnType<typeof binData>;
   try {
-    binned = binData(data, params, valid);
+    binned = binData(data, params, valid, spawned !== undefined);
   } catch (err) {
     await spawned?.terminate();
     throw err;
@@ -164,7 +176,8 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
   if (threads) grower.useThreads(threads);
   try {
     const model: GbdtModel = { params, featureNames: data.featureNames, numFeature: data.numFeature, ...(data.categorical?.some((c) => c) ? { categorical: data.categorical } : {}), numGroups: k, trees: [], treeGroup: [], curve: { train: {}, ...(valid ? { validation: {} } : {}) } };
-    const evalTrain = evaluator(params, data, k);
+    // Built only when the training rows are evaluated: its label scan is a cold loop a fit without it need not pay.
+    const evalTrain = options.evalTrain === false ? undefined : evaluator(params, data, k);
     const evalValid = valid ? evaluator(params, valid, k) : undefined;
     const stopMetric: EvalMetric = params.eval_metric[params.eval_metric.length - 1];
     const maximize = MAXIMIZED.has(stopMetric);
@@ -187,7 +200,7 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
         model.trees.push(tree);
         model.treeGroup.push(g);
       }
-      const report: RoundReport = { round, train: options.evalTrain === false ? {} : evalTrain(margins) };
+      const report: RoundReport = { round, train: evalTrain ? evalTrain(margins) : {} };
       if (valid) report.validation = evalValid!(validMargins!);
       for (const [set, values] of Object.entries({ train: report.train, validation: report.validation })) {
         if (!values) continue;

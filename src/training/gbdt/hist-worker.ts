@@ -45,8 +45,9 @@ function partition(job: number, copy: number, half: number, end: number): void {
     Atomics.wait(control, OWN_LEFT_JOB, seen, 1000);
   }
   // The first half's rows going left come first, then this half's; the right rows follow all the left ones in the same order.
+  // The root's copy over the training bins (2) partitions into copy 1, as copy 0 does.
   const leftAt = control[NODE_BEGIN] + control[OWN_LEFT];
-  partitionRows(node[copy], node[copy ^ 1], stride, control[WORDS], half, end, leftAt, half + left, feature, bin, edge, categories);
+  partitionRows(node[copy], node[(copy & 1) ^ 1], stride, control[WORDS], half, end, leftAt, half + left, feature, bin, edge, categories);
 }
 
 function gradientsOf(begin: number, end: number): void {
