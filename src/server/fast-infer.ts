@@ -9,7 +9,7 @@
  *
  * Nothing here is a second implementation: the body is read under the same limit, decoded and
  * checked by the same V2 reader (v2-http.ts) or scoring parser (invocations-json.ts), run through
- * the same `v2InferInto` or `scoreInvocation`, answered with the same headers, and errors become answers through the same mapping, with Fastify's own error
+ * the same `v2Infer` or `scoreInvocation`, answered with the same headers, and errors become answers through the same mapping, with Fastify's own error
  * codes, so both paths answer alike (test/server/fast-infer.test.ts holds them to it). Whatever
  * this path does not take (another method or content type, a query string on a scoring request,
  * which Fastify's schema checks, a closing server) goes to Fastify untouched, before any of its
@@ -20,12 +20,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorCodes, type FastifyInstance } from 'fastify';
-import type { ServingService, Sink, V2Answer, V2Request } from '../serving/index.js';
+import type { ServingService } from '../serving/index.js';
 import type { ModelportError } from '../core/errors.js';
 import { WWW_AUTHENTICATE } from './auth.js';
 import { answerHeaders, errorReply, JSON_ANSWER, JSON_TYPE, logFailure, readBody, type Handler, type Headers } from './fast-http.js';
 import { countAnswer, clientOf, type ServingInfo } from './serving-http.js';
-import { v2InferInto } from './v2.js';
+import { v2Infer } from './v2.js';
 import { isV2BodyType, readV2Body, v2Reply } from './v2-http.js';
 import { scoreInvocation, soleDeployment, warningHeader } from './invocations.js';
 import { parseScoringBody } from './invocations-json.js';
@@ -91,23 +91,18 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
     }
   };
 
-  /** Small plain bodies are read, predicted and answered with no promise of this path's own. */
-  const run = (req: IncomingMessage, res: ServerResponse, id: string, info: ServingInfo, name: string, version: string | undefined, raw: Buffer) => {
-    let read: V2Request | Promise<V2Request>;
+  const run = async (req: IncomingMessage, res: ServerResponse, id: string, info: ServingInfo, name: string, version: string | undefined, raw: Buffer) => {
     try {
-      read = readV2Body(raw, req.headers, bodyLimit);
+      // Small plain bodies are read, and small answers made, without a promise to wait on.
+      const read = readV2Body(raw, req.headers, bodyLimit);
+      const body = read instanceof Promise ? await read : read;
+      const client = clientOf(req.headers.authorization, req.socket.remoteAddress ?? '');
+      const reply = v2Reply(await v2Infer(serving, { id, client, info, headers: req.headers }, name, version, body), req.headers['accept-encoding']);
+      const { headers, payload } = reply instanceof Promise ? await reply : reply;
+      answer(res, id, info, 200, payload, headers);
     } catch (err) {
       fail(req, res, id, info, err);
-      return;
     }
-    const replying = new Replying(req, res, id, info, answer, fail);
-    if (read instanceof Promise) read.then((body) => infer(req, id, info, name, version, body, replying), (err: Error) => replying.reject(err));
-    else infer(req, id, info, name, version, read, replying);
-  };
-
-  const infer = (req: IncomingMessage, id: string, info: ServingInfo, name: string, version: string | undefined, body: V2Request, replying: Replying) => {
-    const client = clientOf(req.headers.authorization, req.socket.remoteAddress ?? '');
-    v2InferInto(serving, { id, client, info, headers: req.headers }, name, version, body, replying);
   };
 
   /** What this path takes of a request: V2 inference, or MLflow scoring of a JSON body; undefined for everything else. */
@@ -157,38 +152,4 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
     } else read();
     return true;
   };
-}
-
-/** A V2 answer's way to the client: its bytes and headers (gzipped when large and accepted), or the error's answer. */
-class Replying implements Sink<V2Answer> {
-  constructor(
-    private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
-    private readonly id: string,
-    private readonly info: ServingInfo,
-    private readonly answer: (res: ServerResponse, id: string, info: ServingInfo, status: number, payload: Buffer | string, headers: Headers) => void,
-    private readonly fail: (req: IncomingMessage, res: ServerResponse, id: string, info: ServingInfo, err: unknown) => void,
-  ) {}
-
-  resolve(answer: V2Answer): void {
-    try {
-      const reply = v2Reply(answer, this.req.headers['accept-encoding']);
-      if (reply instanceof Promise) reply.then(({ headers, payload }) => this.send(payload, headers), (err: Error) => this.reject(err));
-      else this.send(reply.payload, reply.headers);
-    } catch (err) {
-      this.reject(err as Error);
-    }
-  }
-
-  private send(payload: Buffer | string, headers: Headers): void {
-    try {
-      this.answer(this.res, this.id, this.info, 200, payload, headers);
-    } catch (err) {
-      this.reject(err as Error);
-    }
-  }
-
-  reject(err: Error): void {
-    this.fail(this.req, this.res, this.id, this.info, err);
-  }
 }

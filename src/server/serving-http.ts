@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { notFound } from '../core/errors.js';
 import type { Batch, Signature } from '../models/index.js';
-import { inputKey, type Predicted, type RoutingConfig, type ServingService, type Sink, type Target } from '../serving/index.js';
+import { inputKey, type ServingService, type Target } from '../serving/index.js';
 
 export type Protocol = 'v2' | 'mlflow';
 
@@ -101,56 +101,20 @@ export interface InferenceCall {
  * chosen by the request's key: the deployment's input field when it routes by one (known only
  * once the body is decoded), else its user header, else the request id.
  */
-export function runInference(serving: ServingService, request: InferenceRequest, call: InferenceCall): Promise<unknown> {
-  return new Promise((resolve, reject) => runInferenceInto(serving, request, call, { resolve, reject }));
-}
-
-/**
- * `runInference`, answering into `sink`. Each step that may wait (finding a version being
- * loaded, a shared rate limit, an input lookup) takes a promise only when it does wait: the
- * common request goes from its decoded body to the batcher, and from the model's answer to
- * `sink`, with no promise of its own.
- */
-export function runInferenceInto(serving: ServingService, request: InferenceRequest, call: InferenceCall, sink: Sink<unknown>): void {
-  request.info.deployment = call.deployment;
+export async function runInference(serving: ServingService, request: InferenceRequest, call: InferenceCall): Promise<unknown> {
+  const info = request.info;
+  info.deployment = call.deployment;
   const routing = serving.routingOf(call.deployment);
   const key = (routing && headerOf(request.headers, routing.header)) ?? request.id;
-  const found = serving.targetNow(call.deployment, call.version, key);
-  if (found) admitted(serving, request, call, routing, found, sink);
-  else {
-    serving.target(call.deployment, call.version, key).then(
-      (target) => admitted(serving, request, call, routing, target, sink),
-      (err: Error) => sink.reject(err),
-    );
-  }
-}
-
-function admitted(serving: ServingService, request: InferenceRequest, call: InferenceCall, routing: RoutingConfig | undefined, target: Target, sink: Sink<unknown>): void {
-  const info = request.info;
+  let target = serving.targetNow(call.deployment, call.version, key) ?? (await serving.target(call.deployment, call.version, key));
   info.deployment = target.deployment;
   info.version = String(target.version.version);
   info.variant = target.variant;
-  let admitting: void | Promise<void>;
-  try {
-    admitting = serving.admit(target.deployment, request.client);
-  } catch (err) {
-    sink.reject(err as Error);
-    return;
-  }
-  if (admitting) {
-    admitting.then(
-      () => predicted(serving, request, call, routing, target, sink),
-      (err: Error) => sink.reject(err),
-    );
-  } else predicted(serving, request, call, routing, target, sink);
-}
-
-function predicted(serving: ServingService, request: InferenceRequest, call: InferenceCall, routing: RoutingConfig | undefined, first: Target, sink: Sink<unknown>): void {
-  const gauge = serving.metrics.inFlightOf(first.deployment);
+  const admitting = serving.admit(target.deployment, request.client);
+  if (admitting) await admitting;
+  const gauge = serving.metrics.inFlightOf(target.deployment);
   gauge.inc();
-  const encoding = new Encoding(request.info, call, gauge, sink);
   try {
-    let target = first;
     let rewrite = serving.inputHook?.(target.deployment, target.version.signature);
     let { batch, outputs } = call.decode(rewrite ? rewrite.requestSignature : target.version.signature);
     const byField = routing && call.version === undefined ? inputKey(routing, batch) : undefined;
@@ -162,45 +126,13 @@ function predicted(serving: ServingService, request: InferenceRequest, call: Inf
       }
       target = chosen;
     }
-    if (rewrite) {
-      const answering = target;
-      const wanted = outputs;
-      rewrite.assemble(batch).then(
-        (inputs) => serving.predictInto(answering, inputs, wanted ?? [], request.id, encoding),
-        (err: Error) => encoding.reject(err),
-      );
-    } else serving.predictInto(target, batch, outputs ?? [], request.id, encoding);
-  } catch (err) {
-    encoding.reject(err as Error);
-  }
-}
-
-/** Takes a request's prediction to the protocol's answer (the in-flight gauge counts it until then). */
-class Encoding implements Sink<Predicted> {
-  constructor(
-    private readonly info: ServingInfo,
-    private readonly call: InferenceCall,
-    private readonly gauge: { dec(): void },
-    private readonly sink: Sink<unknown>,
-  ) {}
-
-  resolve({ output, target }: Predicted): void {
-    this.info.version = String(target.version.version);
-    this.info.variant = target.variant;
-    let answer: unknown;
-    try {
-      answer = this.call.encode(output, target);
-    } catch (err) {
-      this.reject(err as Error);
-      return;
-    }
-    this.gauge.dec();
-    this.sink.resolve(answer);
-  }
-
-  reject(err: Error): void {
-    this.gauge.dec();
-    this.sink.reject(err);
+    const inputs = rewrite ? await rewrite.assemble(batch) : batch;
+    const { output, target: answered } = await serving.predict(target, inputs, outputs, request.id);
+    info.version = String(answered.version.version);
+    info.variant = answered.variant;
+    return call.encode(output, answered);
+  } finally {
+    gauge.dec();
   }
 }
 

@@ -13,9 +13,8 @@ import { decodeV2, isScalarRequest, v2Metadata, writeV2Response, V2_TYPES, type 
 import { isV2BodyType, readV2Body, v2Reply } from './v2-http.js';
 import { v2TritonRoutes } from './v2-triton.js';
 import { addErrorFormat } from './errors.js';
-import { countServingRequests, inferenceRequest, parseVersion, runInferenceInto, type InferenceCall, type InferenceRequest } from './serving-http.js';
-import type { ServingService, Sink, Target } from '../serving/index.js';
-import type { Batch, Signature } from '../models/index.js';
+import { countServingRequests, inferenceRequest, parseVersion, runInference, type InferenceRequest } from './serving-http.js';
+import type { ServingService } from '../serving/index.js';
 
 const Parameters = Type.Record(Type.String(), Type.Unknown());
 const Tensor = Type.Object({
@@ -159,36 +158,11 @@ export const v2Routes: FastifyPluginAsync<{ platform: Platform }> = async (root,
 
 /** One V2 inference: `body` as readV2Request read it; `version` as the path gave it. */
 export function v2Infer(serving: ServingService, request: InferenceRequest, name: string, version: string | undefined, body: V2Request): Promise<V2Answer> {
-  return new Promise((resolve, reject) => v2InferInto(serving, request, name, version, body, { resolve, reject }));
-}
-
-/** `v2Infer`, answering into `sink` (a version that is no number too). */
-export function v2InferInto(serving: ServingService, request: InferenceRequest, name: string, version: string | undefined, body: V2Request, sink: Sink<V2Answer>): void {
-  let call: V2Call;
-  try {
-    call = new V2Call(name, parseVersion(name, version), body);
-  } catch (err) {
-    sink.reject(err as Error);
-    return;
-  }
-  runInferenceInto(serving, request, call, sink as Sink<unknown>);
-}
-
-/** A V2 body's decode and encode: one object per request rather than two closures and their context. */
-class V2Call implements InferenceCall {
-  readonly protocol = 'v2';
-
-  constructor(
-    readonly deployment: string,
-    readonly version: number | undefined,
-    private readonly body: V2Request,
-  ) {}
-
-  decode(signature: Signature): { batch: Batch; outputs: string[] } {
-    return decodeV2(this.body, signature);
-  }
-
-  encode(out: Batch, target: Target): V2Answer {
-    return writeV2Response(out, target.deployment, target.version.version, this.body, isScalarRequest(this.body));
-  }
+  return runInference(serving, request, {
+    protocol: 'v2',
+    deployment: name,
+    version: parseVersion(name, version),
+    decode: (signature) => decodeV2(body, signature),
+    encode: (out, target) => writeV2Response(out, target.deployment, target.version.version, body, isScalarRequest(body)),
+  }) as Promise<V2Answer>;
 }

@@ -19,16 +19,6 @@ export interface BatcherHooks {
   onExecuted?(rows: number, ms: number): void;
 }
 
-/**
- * Where an answer goes: a promise's resolve and reject, or a caller's own object, which saves the
- * serving path a promise and an async frame per level. Exactly one of the two is called, once;
- * neither may throw (the batcher settles a call's other requests after it).
- */
-export interface Sink<T> {
-  resolve(value: T): void;
-  reject(err: Error): void;
-}
-
 interface Entry {
   batch: Batch;
   enqueued: number;
@@ -36,7 +26,8 @@ interface Entry {
   settled: boolean;
   /** Called once as the request settles, before its caller hears. */
   done: (() => void) | undefined;
-  sink: Sink<Batch>;
+  resolve(out: Batch): void;
+  reject(err: Error): void;
 }
 
 /** Model calls that may run at once by default: one forms while the other computes. */
@@ -89,43 +80,42 @@ export class DynamicBatcher {
    * out, refused): a caller counting its requests needs no async frame of its own around this promise.
    */
   submit(batch: Batch, done?: () => void): Promise<Batch> {
-    return new Promise<Batch>((resolve, reject) => this.enqueue(batch, { resolve, reject }, done));
-  }
-
-  /** `submit`, answering into `sink` (a refusal too, before this returns) instead of a promise. */
-  enqueue(batch: Batch, sink: Sink<Batch>, done?: () => void): void {
     if (this.pending >= this.config.maxQueueSize) {
       done?.();
-      sink.reject(resourceExhausted(`${this.label}: the request queue is full (${this.config.maxQueueSize} requests); retry later`, { retryAfterSeconds: 1 }));
-      return;
+      return Promise.reject(
+        resourceExhausted(`${this.label}: the request queue is full (${this.config.maxQueueSize} requests); retry later`, { retryAfterSeconds: 1 }),
+      );
     }
-    const entry: Entry = {
-      batch,
-      enqueued: performance.now(),
-      // The clock is read only for a deadline: a reading per request costs when there is none.
-      deadline: this.config.timeoutMs > 0 ? this.clock.now() + this.config.timeoutMs : Infinity,
-      settled: false,
-      done,
-      sink,
-    };
-    // A throw here fails the request; settling the entry runs `done` as well.
-    try {
-      if (this.config.maxBatchSize <= 1) {
-        this.execute([entry]);
-      } else {
-        this.queue.push(entry);
-        this.queuedRows += batch.rows;
-        // Every request that arrived in this turn of the event loop joins one call, instead of
-        // the first ones each taking a call of their own: a call's fixed cost is paid once.
-        this.pumpSoon ??= setImmediate(() => {
-          this.pumpSoon = undefined;
-          this.pump();
-        });
+    return new Promise<Batch>((resolve, reject) => {
+      const entry: Entry = {
+        batch,
+        enqueued: performance.now(),
+        // The clock is read only for a deadline: a reading per request costs when there is none.
+        deadline: this.config.timeoutMs > 0 ? this.clock.now() + this.config.timeoutMs : Infinity,
+        settled: false,
+        done,
+        resolve,
+        reject,
+      };
+      // A throw here rejects the promise; settling the entry runs `done` as well.
+      try {
+        if (this.config.maxBatchSize <= 1) {
+          this.execute([entry]);
+        } else {
+          this.queue.push(entry);
+          this.queuedRows += batch.rows;
+          // Every request that arrived in this turn of the event loop joins one call, instead of
+          // the first ones each taking a call of their own: a call's fixed cost is paid once.
+          this.pumpSoon ??= setImmediate(() => {
+            this.pumpSoon = undefined;
+            this.pump();
+          });
+        }
+        this.ensureSweep();
+      } catch (err) {
+        this.settle(entry, undefined, err as Error);
       }
-      this.ensureSweep();
-    } catch (err) {
-      this.settle(entry, undefined, err as Error);
-    }
+    });
   }
 
   /** Resolves when nothing is queued or running. */
@@ -217,8 +207,8 @@ export class DynamicBatcher {
     if (entry.settled) return;
     entry.settled = true;
     entry.done?.();
-    if (err || !out) entry.sink.reject(err ?? new Error('no output'));
-    else entry.sink.resolve(out);
+    if (err || !out) entry.reject(err ?? new Error('no output'));
+    else entry.resolve(out);
   }
 
   /** Fails requests past their deadline, queued or running; runs only while requests are pending. */

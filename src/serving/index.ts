@@ -1,12 +1,12 @@
 /** Online serving: deployments, dynamic batching, response cache, rate limits, protocol codecs. */
 export { ServingService, mergeConfig } from './service.js';
-export type { DeployInput, UpdateInput, VariantInput, ChangeInput, ServingOptions, Target, Predicted } from './service.js';
+export type { DeployInput, UpdateInput, VariantInput, ChangeInput, ServingOptions, Target } from './service.js';
 export type { Revision, Change } from './store.js';
 export { servingMigrations } from './migrations.js';
 export { describeRef } from './source.js';
 export type { ModelSource, ModelRef, ResolvedModel, AliasMove } from './source.js';
 export { registryModelSource } from './registry-source.js';
-export { DynamicBatcher, type Sink } from './batcher.js';
+export { DynamicBatcher } from './batcher.js';
 export { ResponseCache, cacheKey } from './cache.js';
 export { RateLimiter } from './rate-limit.js';
 export { ServingMetrics } from './metrics.js';

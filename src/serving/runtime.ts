@@ -4,7 +4,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import { loadModel, resolveArtifact, type Batch, type Predictor, type Signature } from '../models/index.js';
-import { DynamicBatcher, type BatcherHooks, type Sink } from './batcher.js';
+import { DynamicBatcher, type BatcherHooks } from './batcher.js';
 import { loadInWorker } from './worker-predictor.js';
 import { AUTO_LOOP_MICROS, warmupBatch } from './warmup.js';
 import type { ResolvedModel } from './source.js';
@@ -47,16 +47,19 @@ export class LoadedVersion {
     this.batcher = this.makeBatcher(config);
   }
 
-  /** Runs one request through the batcher, counted so that `drained` can wait for it. */
+  /**
+   * Runs one request through the batcher, counted so that `drained` can wait for it. The batcher's
+   * promise is returned as it is: an async frame here cost every request a promise and its garbage.
+   */
   predict(batch: Batch): Promise<Batch> {
-    return new Promise((resolve, reject) => this.predictInto(batch, { resolve, reject }));
-  }
-
-  /** `predict`, answering into `sink`: the serving path's own objects take the answer, with no promise per request. */
-  predictInto(batch: Batch, sink: Sink<Batch>): void {
     this.inFlight++;
-    // The batcher runs `release` as the request settles, refused or failed too.
-    this.batcher.enqueue(batch, sink, this.release);
+    try {
+      return this.batcher.submit(batch, this.release);
+    } catch (err) {
+      // A throw before the batcher took the request would leave it counted, and `drained` waiting.
+      this.release();
+      return Promise.reject(err);
+    }
   }
 
   private readonly release = (): void => {

@@ -15,7 +15,6 @@ import { cacheKey, ResponseCache } from './cache.js';
 import { ServingMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
 import { LoadedVersion, loadSettings, loadVersion } from './runtime.js';
-import type { Sink } from './batcher.js';
 import { prepareSpareWorker } from './worker-predictor.js';
 import { describeRef, type ModelSource } from './source.js';
 import { DeploymentStore, type Change, type Revision } from './store.js';
@@ -110,33 +109,6 @@ export interface Target {
   requested?: number;
   /** The key the variant was chosen by. */
   key?: string;
-}
-
-/** A prediction's output and the target that computed it. */
-export interface Predicted {
-  output: Batch;
-  target: Target;
-}
-
-/** Takes one request's output from the batcher straight to the service's follow-up and the caller's sink. */
-class Answering implements Sink<Batch> {
-  constructor(
-    private readonly service: ServingService,
-    private readonly target: Target,
-    private readonly batch: Batch,
-    private readonly requestId: string,
-    private readonly started: number,
-    private readonly sink: Sink<Predicted>,
-  ) {}
-
-  resolve(output: Batch): void {
-    this.service.afterAnswer({ output, target: this.target }, this.batch, this.requestId, this.started, this.sink);
-  }
-
-  reject(err: Error): void {
-    this.service.predictionFailed(this.target, err);
-    this.sink.reject(err);
-  }
 }
 
 class VariantRuntime {
@@ -944,63 +916,34 @@ export class ServingService {
    * request never reaches an unloaded model; the answer names the version that computed it.
    * Every answer is handed to the prediction taps (monitoring), with the request id.
    */
-  predict(target: Target, batch: Batch, outputs: readonly string[] = [], requestId?: string): Promise<Predicted> {
-    return new Promise((resolve, reject) => this.predictInto(target, batch, outputs, requestId, { resolve, reject }));
-  }
-
-  /** `predict`, answering into `sink`. */
-  predictInto(target: Target, batch: Batch, outputs: readonly string[], requestId: string | undefined, sink: Sink<Predicted>): void {
+  async predict(target: Target, batch: Batch, outputs: readonly string[] = [], requestId?: string): Promise<{ output: Batch; target: Target }> {
     const started = performance.now();
-    const rt = this.runtimes.get(target.deployment);
-    const limit = rt?.record.routing?.timeoutsMs?.[target.variant];
-    // Nothing to do around the model call (a live version, no cache, every output): the batcher
-    // answers an object of this request's, with no promise or async frame in between.
-    if (limit === undefined && !rt?.cache && outputs.length === 0 && !target.version.retired) {
-      target.version.predictInto(batch, new Answering(this, target, batch, requestId ?? '', started, sink));
-      return;
-    }
-    this.computeWithin(target, batch, outputs, limit).then(
-      (answered) => this.afterAnswer(answered, batch, requestId ?? '', started, sink),
-      (err: Error) => sink.reject(err),
-    );
-  }
-
-  /** compute, within the variant's time limit when it has one, else by its fallback; a failure counts against the variant that failed. */
-  private async computeWithin(target: Target, batch: Batch, outputs: readonly string[], limit: number | undefined): Promise<Predicted> {
+    let answered: { output: Batch; target: Target } | undefined;
     let trying = target;
     try {
-      let answered = limit === undefined ? await this.compute(target, batch, outputs) : await within(this.compute(target, batch, outputs), limit);
+      const rt = this.runtimes.get(target.deployment);
+      const limit = rt?.record.routing?.timeoutsMs?.[target.variant];
+      // Nothing to do around the model call (a live version, no cache, every output): its
+      // promise is awaited here, without compute's async frame and the promise that adds.
+      if (limit === undefined && !rt?.cache && outputs.length === 0 && !target.version.retired) answered = { output: await target.version.predict(batch), target };
+      else answered = limit === undefined ? await this.compute(target, batch, outputs) : await within(this.compute(target, batch, outputs), limit);
       if (answered === undefined) {
         this.metrics.timeouts.inc({ deployment: target.deployment, variant: target.variant });
         this.variantFailed(target);
         trying = this.fallbackTarget(target, limit!);
         answered = await this.compute(trying, batch, outputs);
       }
-      return answered;
     } catch (err) {
-      this.predictionFailed(trying, err);
+      // A request the client got wrong is not the variant's failure.
+      if (!isModelportError(err) || (err.code !== 'InvalidArgument' && err.code !== 'ResourceExhausted')) this.variantFailed(trying);
       throw err;
     }
-  }
-
-  /** A failed prediction counts against its variant, unless the client got the request wrong. */
-  predictionFailed(target: Target, err: unknown): void {
-    if (!isModelportError(err) || (err.code !== 'InvalidArgument' && err.code !== 'ResourceExhausted')) this.variantFailed(target);
-  }
-
-  /** What follows an answer (the variant's window and breaker, shadows, taps), then the answer to `sink`. */
-  afterAnswer(answered: Predicted, batch: Batch, requestId: string, started: number, sink: Sink<Predicted>): void {
-    try {
-      this.windows.of(answered.target.deployment, answered.target.variant).answered(performance.now() - started);
-      const rt = this.runtimes.get(answered.target.deployment);
-      rt?.variants.get(answered.target.variant)?.breaker.success();
-      if (rt && rt.shadows.size > 0) this.mirror(rt, answered.target, batch, answered.output, requestId);
-      if (this.taps.length > 0) this.offer(answered, batch, requestId, started);
-    } catch (err) {
-      sink.reject(err as Error);
-      return;
-    }
-    sink.resolve(answered);
+    this.windows.of(answered.target.deployment, answered.target.variant).answered(performance.now() - started);
+    this.runtimes.get(answered.target.deployment)?.variants.get(answered.target.variant)?.breaker.success();
+    const rt = this.runtimes.get(answered.target.deployment);
+    if (rt && rt.shadows.size > 0) this.mirror(rt, answered.target, batch, answered.output, requestId ?? '');
+    if (this.taps.length > 0) this.offer(answered, batch, requestId ?? '', started);
+    return answered;
   }
 
   /**
@@ -1102,7 +1045,7 @@ export class ServingService {
     this.taps.push(tap);
   }
 
-  private async compute(target: Target, batch: Batch, outputs: readonly string[]): Promise<Predicted> {
+  private async compute(target: Target, batch: Batch, outputs: readonly string[]): Promise<{ output: Batch; target: Target }> {
     let t = target;
     while (t.version.retired) t = await this.target(t.deployment, t.requested, t.key);
     const rt = this.runtimes.get(t.deployment);
