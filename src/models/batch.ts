@@ -157,7 +157,9 @@ export function column<D extends DType>(dtype: D, data: ArrayOf[D], shape: reado
   if (!(data instanceof expected)) {
     throw invalidArgument(`column of dtype ${dtype}: expected a ${expected.name}, got ${describe(data)}`);
   }
-  if (shape.some((d) => !Number.isInteger(d) || d < 0)) {
+  let whole = true;
+  for (let i = 0; i < shape.length; i++) whole &&= Number.isInteger(shape[i]) && shape[i] >= 0;
+  if (!whole) {
     throw invalidArgument(`column of dtype ${dtype}: shape [${shape.join(', ')}] must be non-negative integers`);
   }
   const size = rowSize(shape);
@@ -193,7 +195,8 @@ export class Batch {
    * zero-size row shape (it cannot be inferred then) or there are no columns.
    */
   static from(columns: Iterable<readonly [string, Column]> | Record<string, Column>, rows?: number): Batch {
-    const entries = Symbol.iterator in columns ? [...(columns as Iterable<readonly [string, Column]>)] : Object.entries(columns);
+    // An array of entries is read as it is; other iterables (a Map) are copied first.
+    const entries = Array.isArray(columns) ? (columns as readonly (readonly [string, Column])[]) : Symbol.iterator in columns ? [...(columns as Iterable<readonly [string, Column]>)] : Object.entries(columns);
     const map = new Map<string, Column>();
     let n = rows;
     for (const [name, col] of entries) {

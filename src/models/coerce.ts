@@ -248,8 +248,12 @@ export function fromTensors(tensors: readonly TensorInput[], signature?: Signatu
     out.push([t.name, { dtype, shape: shape.slice(1), data: fromValues(t.name, dtype, flat) }]);
   }
   const rows = tensors.length > 0 ? tensors[0].shape[0] : 0;
-  for (const [name] of out) {
-    const t = tensors.find((x) => x.name === name)!;
+  // Loops, not find with a closure: this runs for every inference request.
+  for (let i = 0; i < out.length; i++) {
+    const name = out[i][0];
+    let j = 0;
+    while (tensors[j].name !== name) j++;
+    const t = tensors[j];
     if (t.shape[0] !== rows) throw invalidArgument(`tensor "${name}": batch dimension ${t.shape[0]} differs from ${rows}`);
   }
   return finish(Batch.from(out, rows), signature, options);

@@ -140,16 +140,15 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
       refuse(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
       return true;
     }
-    const read = () =>
-      readBody(req, bodyLimit, (raw) => void (protocol === 'v2' ? run(req, res, id, info, name, version, raw) : score(req, res, id, info, name, raw)), refuse);
+    const received = (raw: Buffer) => void (protocol === 'v2' ? run(req, res, id, info, name, version, raw) : score(req, res, id, info, name, raw));
     const allowed = options.authorize?.(req, id, name);
     if (allowed) {
       req.pause();
       allowed.then((refused) => {
         if (refused) refuse(refused, refused.code === 'Unauthenticated' ? { 'www-authenticate': WWW_AUTHENTICATE } : {});
-        else read();
+        else readBody(req, bodyLimit, received, refuse);
       }, refuse);
-    } else read();
+    } else readBody(req, bodyLimit, received, refuse);
     return true;
   };
 }

@@ -60,11 +60,16 @@ function headerLengthOf(headers: IncomingHttpHeaders): number | undefined {
   return headerLength;
 }
 
+/** The headers of nearly every answer (JSON, not compressed): one object for all of them. */
+const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'application/json' });
+
 /** The headers and bytes of an answer; large ones gzipped (a promise then) when the client accepts gzip. */
 export function v2Reply(answer: V2Answer, acceptEncoding: string | undefined): Reply | Promise<Reply> {
+  const gzipped = acceptEncoding !== undefined && acceptEncoding !== '' && byteSize(answer.body) >= GZIP_FROM && /\bgzip\b/i.test(acceptEncoding);
+  if (!gzipped && answer.headerLength === undefined) return { headers: JSON_HEADERS, payload: answer.body };
   const headers: Record<string, string> = { 'content-type': answer.headerLength === undefined ? 'application/json' : 'application/octet-stream' };
   if (answer.headerLength !== undefined) headers['inference-header-content-length'] = String(answer.headerLength);
-  if (acceptEncoding && byteSize(answer.body) >= GZIP_FROM && /\bgzip\b/i.test(acceptEncoding)) {
+  if (gzipped) {
     headers['content-encoding'] = 'gzip';
     headers.vary = 'accept-encoding';
     return gzip(answer.body, { level: 1 }).then((payload) => ({ headers, payload }));
@@ -78,6 +83,6 @@ export function byteSize(body: Buffer | string): number {
 }
 
 interface Reply {
-  headers: Record<string, string>;
+  headers: Readonly<Record<string, string>>;
   payload: Buffer | string;
 }

@@ -42,12 +42,24 @@ const SWEEP_MS = 5;
 function sameLayout(a: Batch, b: Batch): boolean {
   if (a === b) return true;
   if (a.columns.size !== b.columns.size) return false;
+  // One column, as most requests have: compared without an iterator and its entry arrays.
+  if (a.columns.size === 1) {
+    for (const name of a.columns.keys()) {
+      const other = b.columns.get(name);
+      return other !== undefined && sameColumn(a.columns.get(name)!, other);
+    }
+  }
   const other = b.columns.entries();
   for (const [name, col] of a.columns) {
     const [otherName, otherCol] = other.next().value as [string, Column];
-    if (name !== otherName || col.dtype !== otherCol.dtype || col.shape.length !== otherCol.shape.length) return false;
-    for (let i = 0; i < col.shape.length; i++) if (col.shape[i] !== otherCol.shape[i]) return false;
+    if (name !== otherName || !sameColumn(col, otherCol)) return false;
   }
+  return true;
+}
+
+function sameColumn(col: Column, other: Column): boolean {
+  if (col.dtype !== other.dtype || col.shape.length !== other.shape.length) return false;
+  for (let i = 0; i < col.shape.length; i++) if (col.shape[i] !== other.shape[i]) return false;
   return true;
 }
 

@@ -23,7 +23,8 @@ export interface VersionStats {
 
 const zero = (): Duration => ({ count: 0, ns: 0 });
 
-class Counters {
+/** One version's counters: callers on the hot path keep theirs (from `touch`) instead of looking it up per request. */
+export class Counters {
   lastInference = 0;
   inferences = 0;
   executions = 0;
@@ -46,24 +47,22 @@ export class InferenceStats {
     return c;
   }
 
-  /** One answered request of a known deployment and version. */
-  answered(deployment: string, version: string, ok: boolean, seconds: number, now = Date.now()): void {
-    const c = this.touch(deployment, version);
+  /** One answered request of a known deployment and version (`c` from `touch`). */
+  answered(c: Counters, ok: boolean, seconds: number, now = Date.now()): void {
     const d = ok ? c.success : c.fail;
     d.count++;
     d.ns += Math.round(seconds * 1e9);
     if (ok) c.lastInference = now;
   }
 
-  queued(deployment: string, version: string, seconds: number): void {
-    const q = this.touch(deployment, version).queue;
+  queued(c: Counters, seconds: number): void {
+    const q = c.queue;
     q.count++;
     q.ns += Math.round(seconds * 1e9);
   }
 
   /** One model call of `rows` rows that took `ms`. */
-  executed(deployment: string, version: string, rows: number, ms: number): void {
-    const c = this.touch(deployment, version);
+  executed(c: Counters, rows: number, ms: number): void {
     const ns = Math.round(ms * 1e6);
     c.executions++;
     c.inferences += rows;

@@ -5,7 +5,7 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { HotHistogram, type HistogramChild } from './hot-histogram.js';
-import { InferenceStats } from './inference-stats.js';
+import { InferenceStats, type Counters } from './inference-stats.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -15,6 +15,8 @@ interface Answered {
   code: number;
   pending: number;
   time: HistogramChild;
+  /** The Triton statistics of a known deployment and version; undefined when either label is empty. */
+  stats: Counters | undefined;
 }
 
 export class ServingMetrics {
@@ -153,14 +155,15 @@ export class ServingMetrics {
       const key = `${deployment}\0${version}\0${variant}\0${protocol}\0${code}`;
       a = this.answered.get(key);
       if (!a) {
-        a = { labels: { deployment, version, variant, protocol, code: String(code) }, code, pending: 0, time: this.duration.labels({ deployment, variant, protocol }) };
+        const stats = deployment !== '' && version !== '' ? this.inference.touch(deployment, version) : undefined;
+        a = { labels: { deployment, version, variant, protocol, code: String(code) }, code, pending: 0, time: this.duration.labels({ deployment, variant, protocol }), stats };
         this.answered.set(key, a);
       }
       this.lastAnswered = a;
     }
     a.pending++;
     a.time.observe(seconds);
-    if (deployment !== '' && version !== '') this.inference.answered(deployment, version, code < 400, seconds);
+    if (a.stats) this.inference.answered(a.stats, code < 400, seconds);
   }
 
   /** Triton-style statistics (the V2 statistics extension). */

@@ -578,7 +578,7 @@ export class ServingService {
       const batchSize = this.metrics.batchSize.labels({ deployment });
       const queueWait = this.metrics.queueWait.labels({ deployment });
       const stats = this.metrics.inference;
-      const servedVersion = String(resolved.version);
+      const counters = stats.touch(deployment, String(resolved.version));
       const loaded = new LoadedVersion(
         spec.model,
         resolved.version,
@@ -591,9 +591,9 @@ export class ServingService {
           onBatch: (rows) => batchSize.observe(rows),
           onQueueWait: (s) => {
             queueWait.observe(s);
-            stats.queued(deployment, servedVersion, s);
+            stats.queued(counters, s);
           },
-          onExecuted: (rows, ms) => stats.executed(deployment, servedVersion, rows, ms),
+          onExecuted: (rows, ms) => stats.executed(counters, rows, ms),
         },
         label,
       );

@@ -60,6 +60,26 @@ function known(b: Buffer, from: number, to: number): string | undefined {
   return undefined;
 }
 
+/** The last string of each length read from a body, up to this length: a tensor's name repeats request after request. */
+const REMEMBERED_UP_TO = 64;
+const remembers: (string | undefined)[] = [];
+
+/** The text of bytes `from`..`to` (no escapes): the remembered string of that length when it spells the same bytes, else a new one. */
+function remembered(from: number, to: number): string {
+  const length = to - from;
+  if (length > REMEMBERED_UP_TO) return b.toString('utf8', from, to);
+  const last = remembers[length];
+  if (last !== undefined) {
+    let i = 0;
+    while (i < length && b[from + i] === last.charCodeAt(i)) i++;
+    if (i === length) return last;
+  }
+  const text = b.toString('utf8', from, to);
+  // Only text of one byte per character: only that compares byte for character above.
+  if (text.length === length) remembers[length] = text;
+  return text;
+}
+
 /** Where `number` leaves the double it read. */
 const NUMBER = new Float64Array(1);
 
@@ -129,7 +149,7 @@ function string(): string {
   }
   if (p >= end) throw malformed('unterminated string');
   p++;
-  if (!escaped) return known(b, start, p - 1) ?? b.toString('utf8', start, p - 1);
+  if (!escaped) return known(b, start, p - 1) ?? remembered(start, p - 1);
   try {
     return JSON.parse(b.toString('utf8', start - 1, p)) as string;
   } catch {
@@ -305,19 +325,6 @@ function data(datatype: string | undefined): V2Tensor['data'] {
   let n = 0;
   let plain: unknown[] | undefined = floats ? undefined : [];
   let depth = 0;
-  const push = (v: unknown) => {
-    if (plain) {
-      plain.push(v);
-      return;
-    }
-    if (typeof v === 'number') {
-      roomFor(n);
-      scratch[n++] = v;
-    } else {
-      plain = Array.from(scratch.subarray(0, n));
-      plain.push(v);
-    }
-  };
   // Iterative walk of nested lists: depth counts open brackets.
   p++;
   depth = 1;
@@ -344,13 +351,21 @@ function data(datatype: string | undefined): V2Tensor['data'] {
         if (parsed !== undefined) return typedFloats(datatype as string, parsed);
         p = resume;
       }
-    } else if (!plain && c === 0x4e && word('NaN')) {
-      push(NaN);
-    } else if (!plain && c === 0x6e && word('null')) {
-      // A missing float, as the general conversion reads null.
-      push(NaN);
+    } else if (!plain && ((c === 0x4e && word('NaN')) || (c === 0x6e && word('null')))) {
+      // null is a missing float, as the general conversion reads it.
+      roomFor(n);
+      scratch[n++] = NaN;
     } else {
-      push(value());
+      // Inline, not a closure: one over `n` and `plain` would keep them in a context the loop reads per element.
+      const v = value();
+      if (plain) plain.push(v);
+      else if (typeof v === 'number') {
+        roomFor(n);
+        scratch[n++] = v;
+      } else {
+        plain = Array.from(scratch.subarray(0, n));
+        plain.push(v);
+      }
     }
     while (depth > 0) {
       ws();
