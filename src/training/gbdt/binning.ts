@@ -6,7 +6,7 @@
  * partitions bit for bit.
  */
 import { invalidArgument } from '../../core/errors.js';
-import { sketchCuts } from './sketch.js';
+import { SketchSpace, sketchCuts } from './sketch.js';
 
 export interface BinCuts {
   /**
@@ -120,12 +120,13 @@ export function featureCuts(x: Float32Array, rows: number, numFeature: number, f
   const columns = Array.from({ length: Math.min(GATHER, to - from) }, () => new Float32Array(rows));
   const counts = new Int32Array(GATHER);
   const tmp = new Float32Array(rows);
+  const space = new SketchSpace();
   for (let first = from; first < to; first += GATHER) {
     const group = Math.min(GATHER, to - first);
     gatherColumns(x, rows, numFeature, first, group, columns, counts);
     for (let j = 0; j < group; j++) {
       const f = first + j;
-      perFeature.push(cutsOfColumn(columns[j], tmp, counts[j], maxBin, isCategorical[f] === 1, featureNames?.[f] ?? String(f)));
+      perFeature.push(cutsOfColumn(columns[j], tmp, space, counts[j], maxBin, isCategorical[f] === 1, featureNames?.[f] ?? String(f)));
     }
   }
   return perFeature;
@@ -146,20 +147,43 @@ function gatherColumns(x: Float32Array, rows: number, numFeature: number, first:
  * A feature's cuts from its n non-missing values `column[0, n)` in row order (reordered in place):
  * a categorical feature's categories, or the cuts XGBoost's sketch picks.
  */
-function cutsOfColumn(column: Float32Array, tmp: Float32Array, n: number, maxBin: number, categorical: boolean, name: string): Float32Array {
-  if (categorical) {
+function cutsOfColumn(column: Float32Array, tmp: Float32Array, space: SketchSpace, n: number, maxBin: number, categorical: boolean, name: string): Float32Array {
+  // With at most maxBin distinct values no summary of the sketch is ever pruned, so its cuts are
+  // the distinct values but the smallest: one sort finds them.
+  if (categorical || fewDistinct(column, n, maxBin)) {
     sortFloat32(column, tmp, n);
     const distinct: number[] = [];
     for (let i = 0; i < n; i++) if (i === 0 || column[i] !== column[i - 1]) distinct.push(column[i]);
-    for (const c of distinct) {
-      if (!(Number.isInteger(c) && c >= 0 && c < MAX_CATEGORY)) {
-        throw invalidArgument(`categorical feature "${name}" holds ${c}; categories must be whole numbers from 0 to ${MAX_CATEGORY - 1}`);
+    if (categorical) {
+      for (const c of distinct) {
+        if (!(Number.isInteger(c) && c >= 0 && c < MAX_CATEGORY)) {
+          throw invalidArgument(`categorical feature "${name}" holds ${c}; categories must be whole numbers from 0 to ${MAX_CATEGORY - 1}`);
+        }
       }
+      return Float32Array.from([...distinct, -1]);
     }
-    return Float32Array.from([...distinct, -1]);
+    return withLastCut(distinct.slice(1), distinct.length > 0 ? distinct[distinct.length - 1] : 0);
   }
-  const { cuts, max } = sketchCuts(column, n, maxBin, (a, from, to) => sortFloat32(a.subarray(from, to), tmp, to - from));
-  // The last bin's cut lies above every value: it is never a split threshold.
+  const { cuts, max } = sketchCuts(column, n, maxBin, (a, from, to) => sortFloat32(a.subarray(from, to), tmp, to - from), space);
+  return withLastCut(cuts, max);
+}
+
+/** Whether the first n values hold at most `most` distinct ones; stops at the first value past them. */
+function fewDistinct(column: Float32Array, n: number, most: number): boolean {
+  const seen = new Set<number>();
+  for (let i = 0; i < n; i++) {
+    const v = column[i];
+    if (i > 0 && v === column[i - 1]) continue;
+    if (!seen.has(v)) {
+      seen.add(v);
+      if (seen.size > most) return false;
+    }
+  }
+  return true;
+}
+
+/** The cuts followed by the last bin's cut, which lies above every value: it is never a split threshold. */
+function withLastCut(cuts: number[], max: number): Float32Array {
   cuts.push(Math.fround(max + Math.abs(max) + 1e-5));
   return Float32Array.from(cuts);
 }

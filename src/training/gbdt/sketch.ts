@@ -15,13 +15,14 @@ class Summary {
   value: Float32Array;
   size = 0;
 
-  constructor(capacity: number) {
+  constructor(capacity = 0) {
     this.rmin = new Float32Array(capacity);
     this.rmax = new Float32Array(capacity);
     this.wmin = new Float32Array(capacity);
     this.value = new Float32Array(capacity);
   }
 
+  /** Grows the arrays to hold `capacity` entries; summaries are reused, so they grow once. */
   private reserve(capacity: number): void {
     if (capacity <= this.value.length) return;
     const grow = (a: Float32Array): Float32Array => {
@@ -52,8 +53,9 @@ class Summary {
     this.value.set(src.value.subarray(0, src.size));
   }
 
-  /** The summary of values [from, to) of `sorted` (ascending), each of weight 1; the summary has room for every distinct value. */
-  setSorted(sorted: Float32Array, from: number, to: number): void {
+  /** The summary of values [from, to) of `sorted` (ascending), each of weight 1, at most `distinct` of them distinct. */
+  setSorted(sorted: Float32Array, from: number, to: number, distinct: number): void {
+    this.reserve(Math.min(to - from, distinct));
     this.size = 0;
     let rank = 0;
     for (let i = from; i < to; ) {
@@ -176,19 +178,29 @@ function limitSize(n: number, maxBin: number): number {
   }
 }
 
+/** The summaries computeCuts reuses from one feature to the next, so that they are allocated once. */
+export class SketchSpace {
+  readonly temp = new Summary();
+  readonly out = new Summary();
+  readonly levels: Summary[] = [];
+  readonly reduced = new Summary();
+  readonly final = new Summary();
+}
+
 /**
  * The cut values XGBoost 1.7's `hist` takes for a numeric feature from its n non-missing values
- * `column[0, n)` in row order (the column is reordered in place; `tmp` is scratch of n values),
- * without the last cut above the maximum. `sort` sorts values [from, to) of a column in place.
+ * `column[0, n)` in row order (the column is reordered in place), without the last cut above
+ * the maximum. `sort` sorts values [from, to) of a column in place.
  */
-export function sketchCuts(column: Float32Array, n: number, maxBin: number, sort: (a: Float32Array, from: number, to: number) => void): { cuts: number[]; max: number } {
+export function sketchCuts(column: Float32Array, n: number, maxBin: number, sort: (a: Float32Array, from: number, to: number) => void, space = new SketchSpace()): { cuts: number[]; max: number } {
   if (n === 0) return { cuts: [], max: 0 };
   const limit = limitSize(n, maxBin);
   // The input queue holds 2·limit entries; a value equal to the one before it adds to that entry's
   // weight instead of taking one, so a chunk ends after 2·limit runs of equal neighbours.
   const queueSize = limit * 2;
-  const levels: Summary[] = [];
-  let temp = new Summary(queueSize);
+  const { temp, levels } = space;
+  for (const level of levels) level.size = 0;
+  let pushed = false;
   let start = 0;
   let entries = 0;
   for (let i = 0; i < n; i++) {
@@ -196,17 +208,18 @@ export function sketchCuts(column: Float32Array, n: number, maxBin: number, sort
     if (entries > 0 && v === column[i - 1]) continue;
     if (entries === queueSize) {
       sort(column, start, i);
-      temp.setSorted(column, start, i);
+      temp.setSorted(column, start, i, queueSize);
       pushTemp(levels, temp, limit);
+      pushed = true;
       start = i;
       entries = 0;
     }
     entries++;
   }
   sort(column, start, n);
-  let out = new Summary(queueSize);
-  out.setSorted(column, start, n);
-  if (levels.length > 0) {
+  let out = space.out;
+  out.setSorted(column, start, n, queueSize);
+  if (pushed) {
     const level0 = levels[0];
     level0.setPrune(out, limit);
     for (let l = 1; l < levels.length; l++) {
@@ -219,17 +232,15 @@ export function sketchCuts(column: Float32Array, n: number, maxBin: number, sort
     }
     out = level0;
   } else if (out.size > limit) {
-    temp = new Summary(limit);
     temp.setPrune(out, limit);
     out = temp;
   }
   // What one worker hands to the all-reduce, then the final prune to bins + 1 entries, the
   // first of which (the minimum) is no cut.
   const intermediate = Math.min(n, maxBin * FACTOR);
-  const reduced = new Summary(intermediate);
+  const { reduced, final } = space;
   reduced.setPrune(out, intermediate);
   const bins = Math.min(intermediate, maxBin);
-  const final = new Summary(bins + 1);
   final.setPrune(reduced, bins + 1);
   const cuts: number[] = [];
   for (let i = 1; i < Math.min(final.size, bins); i++) cuts.push(final.value[i]);
@@ -238,9 +249,9 @@ export function sketchCuts(column: Float32Array, n: number, maxBin: number, sort
 
 /** Level l ≥ 1 holds a summary of 2^(l-1) chunks; a chunk's summary climbs while merging overflows. */
 function pushTemp(levels: Summary[], temp: Summary, limit: number): void {
-  if (levels.length === 0) levels.push(new Summary(limit));
+  if (levels.length === 0) levels.push(new Summary());
   for (let l = 1; ; l++) {
-    if (levels.length <= l) levels.push(new Summary(limit));
+    if (levels.length <= l) levels.push(new Summary());
     if (levels[l].size === 0) {
       levels[l].setPrune(temp, limit);
       return;

@@ -110,6 +110,65 @@ function splitGain(p: GbdtParams, gl: number, hl: number, gr: number, hr: number
   return Math.fround(Math.fround(sideGain(p, gl, hl) + sideGain(p, gr, hr)) - rootGain);
 }
 
+/**
+ * A numeric feature's best split into `out` (gain, bin, 1 when missing values go left, and the
+ * left side's gradient and hessian sums), scanned as XGBoost 1.7 does: upwards with missing values
+ * right, the last bin included (every value left, the missing right), then, when the node has
+ * missing values, downwards with them left; a candidate must beat the best so far strictly.
+ * Answers whether any candidate was valid.
+ */
+function scanFeature(hist: Float64Array, lo: number, hi: number, G: number, H: number, rootGain: number, p: GbdtParams, hasMissing: boolean, out: Float64Array): boolean {
+  const f = Math.fround;
+  const mcw = p.min_child_weight;
+  const plain = p.max_delta_step === 0 && p.alpha === 0;
+  const lambda = p.lambda;
+  let best = -Infinity;
+  let gl = 0;
+  let hl = 0;
+  for (let b = lo; b < hi; b++) {
+    gl += hist[b << 1];
+    hl += hist[(b << 1) + 1];
+    const hr = H - hl;
+    if (!(hl >= mcw && hr >= mcw)) continue;
+    const gr = G - gl;
+    const gain = plain
+      ? f(f((hl > 0 ? f(f(gl * gl) / f(hl + lambda)) : 0) + (hr > 0 ? f(f(gr * gr) / f(hr + lambda)) : 0)) - rootGain)
+      : splitGain(p, gl, hl, gr, hr, rootGain);
+    if (gain > best) {
+      best = gain;
+      out[0] = gain;
+      out[1] = b;
+      out[2] = 0;
+      out[3] = gl;
+      out[4] = hl;
+    }
+  }
+  if (hasMissing) {
+    // Downwards, bins ≥ b go right; the left side (missing values and bins < b) splits at b - 1.
+    let gr = 0;
+    let hr = 0;
+    for (let b = hi - 1; b > lo; b--) {
+      gr += hist[b << 1];
+      hr += hist[(b << 1) + 1];
+      const g = G - gr;
+      const h = H - hr;
+      if (!(h >= mcw && hr >= mcw)) continue;
+      const gain = plain
+        ? f(f((h > 0 ? f(f(g * g) / f(h + lambda)) : 0) + (hr > 0 ? f(f(gr * gr) / f(hr + lambda)) : 0)) - rootGain)
+        : splitGain(p, g, h, gr, hr, rootGain);
+      if (gain > best) {
+        best = gain;
+        out[0] = gain;
+        out[1] = b - 1;
+        out[2] = 1;
+        out[3] = g;
+        out[4] = h;
+      }
+    }
+  }
+  return best > -Infinity;
+}
+
 // The loops of a tree's growth that run once per row or bin are functions of their own: inside
 // grow they ran unoptimised, boxing every number they touched, until grow as a whole was
 // compiled, and again after each of its deoptimisations.
@@ -198,6 +257,8 @@ export class TreeGrower {
   private nodeCopy: number[] = [];
   /** Where loadGradients answers the sums of a tree's gradients and hessians. */
   private readonly sums = new Float64Array(2);
+  /** scanFeature's answer: gain, bin, default left, left gradient and hessian sums. */
+  private readonly scan = new Float64Array(5);
   readonly totalBins: number;
 
   constructor(
@@ -272,22 +333,8 @@ export class TreeGrower {
     const p = this.params;
     const { offsets, categorical } = this.cuts;
     const rootGain = sideGain(p, G, H);
-    let bestGain = -Infinity;
-    let bestFeature = -1;
-    let bestBin = 0;
-    let bestDefaultLeft = false;
-    let bestGl = 0;
-    let bestHl = 0;
-    let bestCategorical: Split | undefined;
-    const take = (gain: number, f: number, bin: number, defaultLeft: boolean, gl: number, hl: number): void => {
-      bestGain = gain;
-      bestFeature = f;
-      bestCategorical = undefined;
-      bestBin = bin;
-      bestDefaultLeft = defaultLeft;
-      bestGl = gl;
-      bestHl = hl;
-    };
+    const scan = this.scan;
+    let best: Split | undefined;
     for (let j = 0; j < features.length; j++) {
       const f = features[j];
       const lo = offsets[f];
@@ -301,36 +348,15 @@ export class TreeGrower {
       const mg = G - sg;
       const mh = H - sh;
       const hasMissing = mh > 1e-10 * Math.max(1, H);
-      const wins = (gain: number) => gain > bestGain || (gain === bestGain && f < bestFeature);
-      if (categorical[f]) {
-        const c = this.categoricalSplit(hist, G, H, f, mg, mh, hasMissing, rootGain);
-        if (c && wins(c.gain)) {
-          take(c.gain, f, 0, false, 0, 0);
-          bestCategorical = c;
-        }
-        continue;
+      let candidate: Split | undefined;
+      if (categorical[f]) candidate = this.categoricalSplit(hist, G, H, f, mg, mh, hasMissing, rootGain);
+      else if (scanFeature(hist, lo, hi, G, H, rootGain, p, hasMissing, scan)) {
+        candidate = { gain: scan[0], feature: f, bin: scan[1], defaultLeft: scan[2] === 1, gl: scan[3], hl: scan[4] };
       }
-      let gl = 0;
-      let hl = 0;
-      for (let b = lo; b < hi; b++) {
-        gl += hist[b << 1];
-        hl += hist[(b << 1) + 1];
-        const gain = splitGain(p, gl, hl, G - gl, H - hl, rootGain);
-        if (wins(gain)) take(gain, f, b, false, gl, hl);
-      }
-      if (!hasMissing) continue;
-      // Downwards, bins ≥ b go right; the left side (missing values and bins < b) splits at b - 1.
-      let gr = 0;
-      let hr = 0;
-      for (let b = hi - 1; b > lo; b--) {
-        gr += hist[b << 1];
-        hr += hist[(b << 1) + 1];
-        const gain = splitGain(p, G - gr, H - hr, gr, hr, rootGain);
-        if (wins(gain)) take(gain, f, b - 1, true, G - gr, H - hr);
-      }
+      // Ties go to the lower feature.
+      if (candidate && (!best || candidate.gain > best.gain || (candidate.gain === best.gain && f < best.feature))) best = candidate;
     }
-    if (bestCategorical) return bestCategorical;
-    return bestFeature < 0 ? undefined : { gain: bestGain, feature: bestFeature, bin: bestBin, defaultLeft: bestDefaultLeft, gl: bestGl, hl: bestHl };
+    return best;
   }
 
   /**
