@@ -148,35 +148,61 @@ function gatherColumns(x: Float32Array, rows: number, numFeature: number, first:
  * a categorical feature's categories, or the cuts XGBoost's sketch picks.
  */
 function cutsOfColumn(column: Float32Array, tmp: Float32Array, space: SketchSpace, n: number, maxBin: number, categorical: boolean, name: string): Float32Array {
+  if (categorical) return categoryCuts(sortedDistinct(column, tmp, n), name);
   // With at most maxBin distinct values no summary of the sketch is ever pruned, so its cuts are
   // the distinct values but the smallest: one sort finds them.
-  if (categorical || fewDistinct(column, n, maxBin)) {
-    sortFloat32(column, tmp, n);
-    const distinct: number[] = [];
-    for (let i = 0; i < n; i++) if (i === 0 || column[i] !== column[i - 1]) distinct.push(column[i]);
-    if (categorical) {
-      for (const c of distinct) {
-        if (!(Number.isInteger(c) && c >= 0 && c < MAX_CATEGORY)) {
-          throw invalidArgument(`categorical feature "${name}" holds ${c}; categories must be whole numbers from 0 to ${MAX_CATEGORY - 1}`);
-        }
-      }
-      return Float32Array.from([...distinct, -1]);
-    }
+  if (fewDistinct(column, n, maxBin)) {
+    const distinct = sortedDistinct(column, tmp, n);
     return withLastCut(distinct.slice(1), distinct.length > 0 ? distinct[distinct.length - 1] : 0);
   }
-  const { cuts, max } = sketchCuts(column, n, maxBin, (a, from, to) => sortFloat32(a.subarray(from, to), tmp, to - from), space);
-  return withLastCut(cuts, max);
+  return sketchedCuts(column, tmp, space, n, maxBin);
 }
 
-/** Whether the first n values hold at most `most` distinct ones; stops at the first value past them. */
+/** The distinct values of column[0, n), ascending (the column is sorted in place). */
+function sortedDistinct(column: Float32Array, tmp: Float32Array, n: number): number[] {
+  sortFloat32(column, tmp, n);
+  const distinct: number[] = [];
+  for (let i = 0; i < n; i++) if (i === 0 || column[i] !== column[i - 1]) distinct.push(column[i]);
+  return distinct;
+}
+
+/** A categorical feature's bins: one per category, then the one for categories training never saw. */
+function categoryCuts(distinct: number[], name: string): Float32Array {
+  for (const c of distinct) {
+    if (!(Number.isInteger(c) && c >= 0 && c < MAX_CATEGORY)) {
+      throw invalidArgument(`categorical feature "${name}" holds ${c}; categories must be whole numbers from 0 to ${MAX_CATEGORY - 1}`);
+    }
+  }
+  return Float32Array.from([...distinct, -1]);
+}
+
+/** The cuts XGBoost's sketch picks from column[0, n) in row order. */
+function sketchedCuts(column: Float32Array, tmp: Float32Array, space: SketchSpace, n: number, maxBin: number): Float32Array {
+  const sketch = sketchCuts(column, n, maxBin, (a, from, to) => sortFloat32(a.subarray(from, to), tmp, to - from), space);
+  return withLastCut(sketch.cuts, sketch.max);
+}
+
+/**
+ * Whether the first n values hold at most `most` distinct ones; stops at the first value past
+ * them. An open-addressed table of float bits, as a Set boxed every value it was asked about.
+ */
 function fewDistinct(column: Float32Array, n: number, most: number): boolean {
-  const seen = new Set<number>();
+  const bits = new Uint32Array(column.buffer, column.byteOffset, n);
+  let size = 16;
+  while (size < most * 4) size <<= 1;
+  const shift = 32 - Math.log2(size);
+  const table = new Uint32Array(size);
+  const used = new Uint8Array(size);
+  let distinct = 0;
   for (let i = 0; i < n; i++) {
-    const v = column[i];
-    if (i > 0 && v === column[i - 1]) continue;
-    if (!seen.has(v)) {
-      seen.add(v);
-      if (seen.size > most) return false;
+    // -0 and 0 are one value.
+    const key = column[i] === 0 ? 0 : bits[i];
+    let slot = Math.imul(key, 0x9e3779b1) >>> shift;
+    while (used[slot] === 1 && table[slot] !== key) slot = (slot + 1) & (size - 1);
+    if (used[slot] === 0) {
+      if (++distinct > most) return false;
+      used[slot] = 1;
+      table[slot] = key;
     }
   }
   return true;
