@@ -102,7 +102,8 @@ const GATHER = 4;
 /**
  * Cuts from the non-missing values of each feature of a row-major float32 matrix, the ones
  * XGBoost's `hist` takes from the same matrix: a feature with at most `maxBin` distinct values
- * gets one bin per value, others approximate quantiles (see sketch.ts).
+ * gets one bin per value, others approximate quantiles (see sketch.ts). Every row counts once:
+ * XGBoost weighs its sketch by sample weights, so a weighted fit's cuts can differ from its own.
  */
 export function computeCuts(x: Float32Array, rows: number, numFeature: number, maxBin: number, categorical?: boolean[], featureNames?: string[]): BinCuts {
   const isCategorical = categoricalFlags(numFeature, categorical);

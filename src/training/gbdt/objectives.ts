@@ -42,7 +42,7 @@ export function computeGradients(
       for (let r = 0; r < rows; r++) {
         const p = sigmoid32(margins[r]);
         const w = labels[r] === 1 ? f(f(weights[r]) * spw) : f(weights[r]);
-        grad[r] = f(f(p - labels[r]) * w);
+        grad[r] = f(f(p - f(labels[r])) * w);
         hess[r] = f(Math.max(f(p * f(1 - p)), MIN_HESSIAN) * w);
       }
       return;
@@ -50,7 +50,7 @@ export function computeGradients(
     case 'reg:squarederror':
       for (let r = 0; r < rows; r++) {
         const w = f(weights[r]);
-        grad[r] = f(f(margins[r] - labels[r]) * w);
+        grad[r] = f(f(margins[r] - f(labels[r])) * w);
         hess[r] = w;
       }
       return;
@@ -58,7 +58,7 @@ export function computeGradients(
       const mds = f(params.max_delta_step);
       for (let r = 0; r < rows; r++) {
         const w = f(weights[r]);
-        grad[r] = f(f(f(Math.exp(margins[r])) - labels[r]) * w);
+        grad[r] = f(f(f(Math.exp(margins[r])) - f(labels[r])) * w);
         hess[r] = f(f(Math.exp(f(margins[r] + mds))) * w);
       }
       return;

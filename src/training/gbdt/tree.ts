@@ -82,8 +82,9 @@ function thresholdL1(g: number, alpha: number): number {
 }
 
 export function leafWeight(p: GbdtParams, g: number, h: number): number {
-  if (h < p.min_child_weight || h <= 0) return 0;
-  let w = -thresholdL1(g, p.alpha) / (h + p.lambda);
+  // XGBoost holds its parameters as float.
+  if (h < Math.fround(p.min_child_weight) || h <= 0) return 0;
+  let w = -thresholdL1(g, Math.fround(p.alpha)) / (h + Math.fround(p.lambda));
   if (p.max_delta_step !== 0 && Math.abs(w) > p.max_delta_step) w = Math.sign(w) * p.max_delta_step;
   return w;
 }
@@ -97,8 +98,8 @@ function sideGain(p: GbdtParams, g: number, h: number): number {
   const f = Math.fround;
   if (h <= 0) return 0;
   if (p.max_delta_step === 0) {
-    const t = thresholdL1(g, p.alpha);
-    return f(f(t * t) / f(h + p.lambda));
+    const t = thresholdL1(g, f(p.alpha));
+    return f(f(t * t) / f(h + f(p.lambda)));
   }
   const w = f(leafWeight(p, g, h));
   return f(-f(f(f(2 * f(g)) * w) + f(f(f(h) + f(p.lambda)) * f(w * w))));
@@ -106,7 +107,8 @@ function sideGain(p: GbdtParams, g: number, h: number): number {
 
 /** The float loss reduction of sending (gl, hl) left and (gr, hr) right from a node whose own gain is rootGain, or -Infinity when a side is lighter than min_child_weight. */
 function splitGain(p: GbdtParams, gl: number, hl: number, gr: number, hr: number, rootGain: number): number {
-  if (!(hl >= p.min_child_weight && hr >= p.min_child_weight)) return -Infinity;
+  const mcw = Math.fround(p.min_child_weight);
+  if (!(hl >= mcw && hr >= mcw)) return -Infinity;
   return Math.fround(Math.fround(sideGain(p, gl, hl) + sideGain(p, gr, hr)) - rootGain);
 }
 
@@ -119,9 +121,10 @@ function splitGain(p: GbdtParams, gl: number, hl: number, gr: number, hr: number
  */
 function scanFeature(hist: Float64Array, lo: number, hi: number, G: number, H: number, rootGain: number, p: GbdtParams, hasMissing: boolean, out: Float64Array): boolean {
   const f = Math.fround;
-  const mcw = p.min_child_weight;
+  // XGBoost holds its parameters as float.
+  const mcw = f(p.min_child_weight);
   const plain = p.max_delta_step === 0 && p.alpha === 0;
-  const lambda = p.lambda;
+  const lambda = f(p.lambda);
   let best = -Infinity;
   let gl = 0;
   let hl = 0;
