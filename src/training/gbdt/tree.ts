@@ -119,12 +119,11 @@ function splitGain(p: GbdtParams, gl: number, hl: number, gr: number, hr: number
  * missing values, downwards with them left; a candidate must beat the best so far strictly.
  * Answers whether any candidate was valid.
  */
-function scanFeature(hist: Float64Array, lo: number, hi: number, G: number, H: number, rootGain: number, p: GbdtParams, hasMissing: boolean, out: Float64Array): boolean {
-  const f = Math.fround;
+function scanFeature(hist: Float64Array, lo: number, hi: number, G: number, H: number, rootGain: number, p: GbdtParams, out: Float64Array): boolean {
   // XGBoost holds its parameters as float.
-  const mcw = f(p.min_child_weight);
+  const mcw = Math.fround(p.min_child_weight);
   const plain = p.max_delta_step === 0 && p.alpha === 0;
-  const lambda = f(p.lambda);
+  const lambda = Math.fround(p.lambda);
   let best = -Infinity;
   let gl = 0;
   let hl = 0;
@@ -133,43 +132,39 @@ function scanFeature(hist: Float64Array, lo: number, hi: number, G: number, H: n
     hl += hist[(b << 1) + 1];
     const hr = H - hl;
     if (!(hl >= mcw && hr >= mcw)) continue;
-    const gr = G - gl;
-    const gain = plain
-      ? f(f((hl > 0 ? f(f(gl * gl) / f(hl + lambda)) : 0) + (hr > 0 ? f(f(gr * gr) / f(hr + lambda)) : 0)) - rootGain)
-      : splitGain(p, gl, hl, gr, hr, rootGain);
-    if (gain > best) {
-      best = gain;
-      out[0] = gain;
-      out[1] = b;
-      out[2] = 0;
-      out[3] = gl;
-      out[4] = hl;
-    }
+    const gain = plain ? plainGain(gl, hl, G - gl, hr, lambda, rootGain) : splitGain(p, gl, hl, G - gl, hr, rootGain);
+    if (gain > best) best = answer(out, gain, b, 0, gl, hl);
   }
-  if (hasMissing) {
-    // Downwards, bins ≥ b go right; the left side (missing values and bins < b) splits at b - 1.
-    let gr = 0;
-    let hr = 0;
-    for (let b = hi - 1; b > lo; b--) {
-      gr += hist[b << 1];
-      hr += hist[(b << 1) + 1];
-      const g = G - gr;
-      const h = H - hr;
-      if (!(h >= mcw && hr >= mcw)) continue;
-      const gain = plain
-        ? f(f((h > 0 ? f(f(g * g) / f(h + lambda)) : 0) + (hr > 0 ? f(f(gr * gr) / f(hr + lambda)) : 0)) - rootGain)
-        : splitGain(p, g, h, gr, hr, rootGain);
-      if (gain > best) {
-        best = gain;
-        out[0] = gain;
-        out[1] = b - 1;
-        out[2] = 1;
-        out[3] = g;
-        out[4] = h;
-      }
-    }
+  // After the last bin the sums are the node's present values: the rest is missing.
+  if (!(H - hl > 1e-10 * Math.max(1, H))) return best > -Infinity;
+  // Downwards, bins ≥ b go right; the left side (missing values and bins < b) splits at b - 1.
+  let gr = 0;
+  let hr = 0;
+  for (let b = hi - 1; b > lo; b--) {
+    gr += hist[b << 1];
+    hr += hist[(b << 1) + 1];
+    const h = H - hr;
+    if (!(h >= mcw && hr >= mcw)) continue;
+    const gain = plain ? plainGain(G - gr, h, gr, hr, lambda, rootGain) : splitGain(p, G - gr, h, gr, hr, rootGain);
+    if (gain > best) best = answer(out, gain, b - 1, 1, G - gr, h);
   }
   return best > -Infinity;
+}
+
+/** splitGain without L1 or a step cap: each side's g²/(h + λ) in float, a side without hessian gaining nothing. */
+function plainGain(gl: number, hl: number, gr: number, hr: number, lambda: number, rootGain: number): number {
+  const f = Math.fround;
+  return f(f((hl > 0 ? f(f(gl * gl) / f(hl + lambda)) : 0) + (hr > 0 ? f(f(gr * gr) / f(hr + lambda)) : 0)) - rootGain);
+}
+
+/** Writes scanFeature's answer and returns its gain. */
+function answer(out: Float64Array, gain: number, bin: number, defaultLeft: number, gl: number, hl: number): number {
+  out[0] = gain;
+  out[1] = bin;
+  out[2] = defaultLeft;
+  out[3] = gl;
+  out[4] = hl;
+  return gain;
 }
 
 // The loops of a tree's growth that run once per row or bin are functions of their own: inside
@@ -342,18 +337,9 @@ export class TreeGrower {
       const f = features[j];
       const lo = offsets[f];
       const hi = offsets[f + 1];
-      let sg = 0;
-      let sh = 0;
-      for (let b = lo; b < hi; b++) {
-        sg += hist[b << 1];
-        sh += hist[(b << 1) + 1];
-      }
-      const mg = G - sg;
-      const mh = H - sh;
-      const hasMissing = mh > 1e-10 * Math.max(1, H);
       let candidate: Split | undefined;
-      if (categorical[f]) candidate = this.categoricalSplit(hist, G, H, f, mg, mh, hasMissing, rootGain);
-      else if (scanFeature(hist, lo, hi, G, H, rootGain, p, hasMissing, scan)) {
+      if (categorical[f]) candidate = this.categoricalSplit(hist, G, H, f, rootGain);
+      else if (scanFeature(hist, lo, hi, G, H, rootGain, p, scan)) {
         candidate = { gain: scan[0], feature: f, bin: scan[1], defaultLeft: scan[2] === 1, gl: scan[3], hl: scan[4] };
       }
       // Ties go to the lower feature.
@@ -369,9 +355,18 @@ export class TreeGrower {
    * largest, the side sent right holding at most max_cat_threshold categories. Missing values
    * try both sides.
    */
-  private categoricalSplit(hist: Float64Array, G: number, H: number, f: number, mg: number, mh: number, hasMissing: boolean, rootGain: number): Split | undefined {
+  private categoricalSplit(hist: Float64Array, G: number, H: number, f: number, rootGain: number): Split | undefined {
     const p = this.params;
     const lo = this.cuts.offsets[f];
+    let sg = 0;
+    let sh = 0;
+    for (let b = lo; b < this.cuts.offsets[f + 1]; b++) {
+      sg += hist[b << 1];
+      sh += hist[(b << 1) + 1];
+    }
+    const mg = G - sg;
+    const mh = H - sh;
+    const hasMissing = mh > 1e-10 * Math.max(1, H);
     // The last bin holds categories training never saw: never present here.
     const seen = this.cuts.offsets[f + 1] - lo - 1;
     const present: number[] = [];
