@@ -13,8 +13,9 @@ function matrix(rows: number): Float32Array {
   return x;
 }
 
+const fixture = JSON.parse(readFileSync('test/fixtures/gbdt-cuts/xgboost-1.7-thresholds.json', 'utf8')) as { rows: number; max_bin: number; thresholds: number[][]; weighted_thresholds: number[][] };
+
 test('cuts are the values XGBoost 1.7 hist splits at: every threshold of its deep trees on the same matrix is a cut, and they use nearly all cuts', () => {
-  const fixture = JSON.parse(readFileSync('test/fixtures/gbdt-cuts/xgboost-1.7-thresholds.json', 'utf8')) as { rows: number; max_bin: number; thresholds: number[][] };
   const { values, offsets } = computeCuts(matrix(fixture.rows), fixture.rows, 5, fixture.max_bin);
   fixture.thresholds.forEach((thresholds, f) => {
     const cuts = new Set(values.subarray(offsets[f], offsets[f + 1]));
@@ -26,4 +27,17 @@ test('cuts are the values XGBoost 1.7 hist splits at: every threshold of its dee
   });
   // Feature 0's values are all distinct and the trees split at each of its 255 inner cuts.
   assert.deepEqual(Array.from(values.subarray(offsets[0], offsets[1] - 1)), fixture.thresholds[0]);
+});
+
+test('under row weights (a quarter of them 0), the cuts are the weighted sketch\'s: XGBoost\'s thresholds on the weighted matrix are all cuts', () => {
+  const weights = Float64Array.from({ length: fixture.rows }, (_, i) => (i * 7) % 4);
+  const x = matrix(fixture.rows);
+  const { values, offsets } = computeCuts(x, fixture.rows, 5, fixture.max_bin, undefined, undefined, weights);
+  fixture.weighted_thresholds.forEach((thresholds, f) => {
+    const cuts = new Set(values.subarray(offsets[f], offsets[f + 1]));
+    assert.deepEqual(thresholds.filter((t) => !cuts.has(t)), [], `feature ${f}: XGBoost thresholds that are not cuts`);
+  });
+  assert.deepEqual(Array.from(values.subarray(offsets[0], offsets[1] - 1)), fixture.weighted_thresholds[0]);
+  // Unweighted, feature 0's cuts are others: the weights moved them.
+  assert.notDeepEqual(fixture.weighted_thresholds[0], fixture.thresholds[0]);
 });

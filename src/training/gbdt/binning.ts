@@ -102,12 +102,14 @@ const GATHER = 4;
 /**
  * Cuts from the non-missing values of each feature of a row-major float32 matrix, the ones
  * XGBoost's `hist` takes from the same matrix: a feature with at most `maxBin` distinct values
- * gets one bin per value, others approximate quantiles (see sketch.ts). Every row counts once:
- * XGBoost weighs its sketch by sample weights, so a weighted fit's cuts can differ from its own.
+ * gets one bin per value, others approximate quantiles (see sketch.ts), weighted by `weights`
+ * (sample and class weights) as XGBoost weighs its sketch.
  */
-export function computeCuts(x: Float32Array, rows: number, numFeature: number, maxBin: number, categorical?: boolean[], featureNames?: string[]): BinCuts {
+export function computeCuts(x: Float32Array, rows: number, numFeature: number, maxBin: number, categorical?: boolean[], featureNames?: string[], weights?: ArrayLike<number>): BinCuts {
   const isCategorical = categoricalFlags(numFeature, categorical);
-  return joinCuts(featureCuts(x, rows, numFeature, 0, numFeature, maxBin, isCategorical, featureNames), isCategorical);
+  // Unit weights take the unweighted path, which sorts instead of ordering pairs.
+  const weighted = weights && Array.prototype.some.call(weights, (w: number) => w !== 1) ? Float32Array.from(weights) : undefined;
+  return joinCuts(featureCuts(x, rows, numFeature, 0, numFeature, maxBin, isCategorical, featureNames, weighted), isCategorical);
 }
 
 /** 1 for each categorical feature. */
@@ -116,21 +118,42 @@ export function categoricalFlags(numFeature: number, categorical?: boolean[]): U
 }
 
 /** The cuts of features [from, to) (see computeCuts), one array each. */
-export function featureCuts(x: Float32Array, rows: number, numFeature: number, from: number, to: number, maxBin: number, isCategorical: Uint8Array, featureNames?: string[]): Float32Array[] {
+export function featureCuts(x: Float32Array, rows: number, numFeature: number, from: number, to: number, maxBin: number, isCategorical: Uint8Array, featureNames?: string[], weights?: Float32Array): Float32Array[] {
   const perFeature: Float32Array[] = [];
   const columns = Array.from({ length: Math.min(GATHER, to - from) }, () => new Float32Array(rows));
   const counts = new Int32Array(GATHER);
   const tmp = new Float32Array(rows);
   const space = new SketchSpace();
+  const columnWeights = weights ? new Float32Array(rows) : undefined;
   for (let first = from; first < to; first += GATHER) {
     const group = Math.min(GATHER, to - first);
     gatherColumns(x, rows, numFeature, first, group, columns, counts);
     for (let j = 0; j < group; j++) {
       const f = first + j;
-      perFeature.push(cutsOfColumn(columns[j], tmp, space, counts[j], maxBin, isCategorical[f] === 1, featureNames?.[f] ?? String(f)));
+      const name = featureNames?.[f] ?? String(f);
+      if (columnWeights && isCategorical[f] !== 1) perFeature.push(weightedCuts(x, rows, numFeature, f, weights!, columns[j], columnWeights, tmp, space, counts[j], maxBin));
+      else perFeature.push(cutsOfColumn(columns[j], tmp, space, counts[j], maxBin, isCategorical[f] === 1, name));
     }
   }
   return perFeature;
+}
+
+/**
+ * A numeric feature's cuts under row weights, as XGBoost's sketch takes them: values of weight 0
+ * are left out, though they count in the sketch's sizes (`present` values in all).
+ */
+function weightedCuts(x: Float32Array, rows: number, numFeature: number, f: number, weights: Float32Array, column: Float32Array, columnWeights: Float32Array, tmp: Float32Array, space: SketchSpace, present: number, maxBin: number): Float32Array {
+  let n = 0;
+  for (let r = 0, i = f; r < rows; r++, i += numFeature) {
+    const v = x[i];
+    if (v === v && weights[r] !== 0) {
+      column[n] = v;
+      columnWeights[n++] = weights[r];
+    }
+  }
+  if (fewDistinct(column, n, maxBin)) return exactCuts(column, tmp, n);
+  const sketch = sketchCuts(column, n, maxBin, (a, from, to) => sortFloat32(a.subarray(from, to), tmp, to - from), space, { weights: columnWeights, present });
+  return withLastCut(sketch.cuts, sketch.max);
 }
 
 /** The non-missing values of features [first, first + group), one column each, and how many each has. */
@@ -152,11 +175,14 @@ function cutsOfColumn(column: Float32Array, tmp: Float32Array, space: SketchSpac
   if (categorical) return categoryCuts(sortedDistinct(column, tmp, n), name);
   // With at most maxBin distinct values no summary of the sketch is ever pruned, so its cuts are
   // the distinct values but the smallest: one sort finds them.
-  if (fewDistinct(column, n, maxBin)) {
-    const distinct = sortedDistinct(column, tmp, n);
-    return withLastCut(distinct.slice(1), distinct.length > 0 ? distinct[distinct.length - 1] : 0);
-  }
+  if (fewDistinct(column, n, maxBin)) return exactCuts(column, tmp, n);
   return sketchedCuts(column, tmp, space, n, maxBin);
+}
+
+/** Cuts at every distinct value of column[0, n) but the smallest (the column is sorted in place). */
+function exactCuts(column: Float32Array, tmp: Float32Array, n: number): Float32Array {
+  const distinct = sortedDistinct(column, tmp, n);
+  return withLastCut(distinct.slice(1), distinct.length > 0 ? distinct[distinct.length - 1] : 0);
 }
 
 /** The distinct values of column[0, n), ascending (the column is sorted in place). */

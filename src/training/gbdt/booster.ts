@@ -116,8 +116,8 @@ function evaluator(params: GbdtParams, data: TrainingData, k: number): (margins:
  * training bins are moved to shared memory once, where both threads read the root of each tree
  * (see TreeGrower's node), and the unshared ones are dropped here.
  */
-function binData(data: TrainingData, params: GbdtParams, valid: TrainingData | undefined, shared: boolean) {
-  const cuts = computeCuts(data.x, data.rows, data.numFeature, params.max_bin, data.categorical, data.featureNames);
+function binData(data: TrainingData, params: GbdtParams, valid: TrainingData | undefined, shared: boolean, weights: Float64Array) {
+  const cuts = computeCuts(data.x, data.rows, data.numFeature, params.max_bin, data.categorical, data.featureNames, weights);
   const binned = binMatrix(data.x, data.rows, data.numFeature, cuts);
   const trainBins = shared ? { ...binned, bins: inSharedMemory(binned.bins) } : binned;
   const validBins = valid ? binMatrix(valid.x, valid.rows, valid.numFeature, cuts) : undefined;
@@ -145,7 +145,7 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
   const spawned = (options.threads ?? defaultThreads(n, data.numFeature)) > 1 ? HistThreads.spawn() : undefined;
   let binned: ReturnType<typeof binData>;
   try {
-    binned = binData(data, params, valid, spawned !== undefined);
+    binned = binData(data, params, valid, spawned !== undefined, rowWeights(data, options.classWeights));
   } catch (err) {
     await spawned?.terminate();
     throw err;

@@ -71,6 +71,31 @@ class Summary {
     }
   }
 
+  /**
+   * The summary of values [from, to) of `values` in row order, weighted by `weights` beside them
+   * (none zero), at most `distinct` of them distinct: each value's weights summed in float.
+   */
+  setWeighted(values: Float32Array, weights: Float32Array, from: number, to: number, distinct: number): void {
+    this.reserve(Math.min(to - from, distinct));
+    const order = Uint32Array.from({ length: to - from }, (_, i) => from + i).sort((a, b) => values[a] - values[b] || a - b);
+    const f = Math.fround;
+    this.size = 0;
+    let rank = 0;
+    for (let i = 0; i < order.length; ) {
+      const v = values[order[i]];
+      let w = weights[order[i]];
+      let j = i + 1;
+      for (; j < order.length && values[order[j]] === v; j++) w = f(w + weights[order[j]]);
+      const k = this.size++;
+      this.rmin[k] = rank;
+      this.rmax[k] = f(rank + w);
+      this.wmin[k] = w;
+      this.value[k] = v;
+      rank = f(rank + w);
+      i = j;
+    }
+  }
+
   /** At most `maxSize` entries of `src`, the ones nearest to evenly spaced ranks, first and last always kept. */
   setPrune(src: Summary, maxSize: number): void {
     if (src.size <= maxSize) {
@@ -192,9 +217,18 @@ export class SketchSpace {
  * `column[0, n)` in row order (the column is reordered in place), without the last cut above
  * the maximum. `sort` sorts values [from, to) of a column in place.
  */
-export function sketchCuts(column: Float32Array, n: number, maxBin: number, sort: (a: Float32Array, from: number, to: number) => void, space = new SketchSpace()): { cuts: number[]; max: number } {
+export function sketchCuts(
+  column: Float32Array,
+  n: number,
+  maxBin: number,
+  sort: (a: Float32Array, from: number, to: number) => void,
+  space = new SketchSpace(),
+  weighted?: { weights: Float32Array; present: number },
+): { cuts: number[]; max: number } {
   if (n === 0) return { cuts: [], max: 0 };
-  const limit = limitSize(n, maxBin);
+  // Sizes follow every present value, zero weights included, as XGBoost counts its columns.
+  const present = weighted?.present ?? n;
+  const limit = limitSize(present, maxBin);
   // The input queue holds 2·limit entries; a value equal to the one before it adds to that entry's
   // weight instead of taking one, so a chunk ends after 2·limit runs of equal neighbours.
   const queueSize = limit * 2;
@@ -207,8 +241,7 @@ export function sketchCuts(column: Float32Array, n: number, maxBin: number, sort
     const v = column[i];
     if (entries > 0 && v === column[i - 1]) continue;
     if (entries === queueSize) {
-      sort(column, start, i);
-      temp.setSorted(column, start, i, queueSize);
+      chunkSummary(temp, column, start, i, queueSize, sort, weighted?.weights);
       pushTemp(levels, temp, limit);
       pushed = true;
       start = i;
@@ -216,9 +249,8 @@ export function sketchCuts(column: Float32Array, n: number, maxBin: number, sort
     }
     entries++;
   }
-  sort(column, start, n);
   let out = space.out;
-  out.setSorted(column, start, n, queueSize);
+  chunkSummary(out, column, start, n, queueSize, sort, weighted?.weights);
   if (pushed) {
     const level0 = levels[0];
     level0.setPrune(out, limit);
@@ -237,7 +269,7 @@ export function sketchCuts(column: Float32Array, n: number, maxBin: number, sort
   }
   // What one worker hands to the all-reduce, then the final prune to bins + 1 entries, the
   // first of which (the minimum) is no cut.
-  const intermediate = Math.min(n, maxBin * FACTOR);
+  const intermediate = Math.min(present, maxBin * FACTOR);
   const { reduced, final } = space;
   reduced.setPrune(out, intermediate);
   const bins = Math.min(intermediate, maxBin);
@@ -245,6 +277,15 @@ export function sketchCuts(column: Float32Array, n: number, maxBin: number, sort
   const cuts: number[] = [];
   for (let i = 1; i < Math.min(final.size, bins); i++) cuts.push(final.value[i]);
   return { cuts, max: final.value[final.size - 1] };
+}
+
+/** The summary of one chunk of the input queue, column[from, to): sorted in place when unweighted. */
+function chunkSummary(into: Summary, column: Float32Array, from: number, to: number, distinct: number, sort: (a: Float32Array, from: number, to: number) => void, weights?: Float32Array): void {
+  if (weights) into.setWeighted(column, weights, from, to, distinct);
+  else {
+    sort(column, from, to);
+    into.setSorted(column, from, to, distinct);
+  }
 }
 
 /** Level l ≥ 1 holds a summary of 2^(l-1) chunks; a chunk's summary climbs while merging overflows. */
