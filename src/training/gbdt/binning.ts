@@ -152,8 +152,7 @@ function weightedCuts(x: Float32Array, rows: number, numFeature: number, f: numb
     }
   }
   if (fewDistinct(column, n, maxBin)) return exactCuts(column, tmp, n);
-  const sketch = sketchCuts(column, n, maxBin, (a, from, to) => sortFloat32(a.subarray(from, to), tmp, to - from), space, { weights: columnWeights, present });
-  return withLastCut(sketch.cuts, sketch.max);
+  return sketchedCuts(column, tmp, space, n, maxBin, { weights: columnWeights, present });
 }
 
 /** The non-missing values of features [first, first + group), one column each, and how many each has. */
@@ -203,9 +202,9 @@ function categoryCuts(distinct: number[], name: string): Float32Array {
   return Float32Array.from([...distinct, -1]);
 }
 
-/** The cuts XGBoost's sketch picks from column[0, n) in row order. */
-function sketchedCuts(column: Float32Array, tmp: Float32Array, space: SketchSpace, n: number, maxBin: number): Float32Array {
-  const sketch = sketchCuts(column, n, maxBin, (a, from, to) => sortFloat32(a.subarray(from, to), tmp, to - from), space);
+/** The cuts XGBoost's sketch picks from column[0, n) in row order, weighted when `weighted` says so. */
+function sketchedCuts(column: Float32Array, tmp: Float32Array, space: SketchSpace, n: number, maxBin: number, weighted?: { weights: Float32Array; present: number }): Float32Array {
+  const sketch = sketchCuts(column, n, maxBin, (a, from, to) => sortFloat32(a.subarray(from, to), tmp, to - from), space, weighted);
   return withLastCut(sketch.cuts, sketch.max);
 }
 
