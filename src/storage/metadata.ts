@@ -203,8 +203,7 @@ async function createSchema(client: { query(text: string): Promise<unknown> }, s
   try {
     await client.query(`create schema if not exists "${schema}"`);
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code !== '23505' && code !== '42P06') throw err;
+    if (!isUniqueViolation(err) && (err as { code?: string }).code !== '42P06') throw err;
   }
 }
 
