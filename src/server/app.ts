@@ -18,7 +18,7 @@ import { fastInference } from './fast-infer.js';
 import { fastFeatures } from './fast-features.js';
 import { requireDeclaredPermissions } from './permissions.js';
 import { refuseNulStrings } from './edge-checks.js';
-import { AJV_OPTIONS, lazyValidators } from './validators.js';
+import { AJV_OPTIONS, lazySerializers, lazyValidators } from './validators.js';
 import { applyServerLimits, bodyMemoryGate, clientErrorHandler, limitTrackingBodies } from './limits.js';
 import { healthRoutes } from './health.js';
 import { servingRoutes } from './serving.js';
@@ -101,7 +101,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     ajv: { customOptions: AJV_OPTIONS },
-    schemaController: { compilersFactory: { buildValidator: lazyValidators } },
+    schemaController: { compilersFactory: { buildValidator: lazyValidators, buildSerializer: lazySerializers } },
     // The server Fastify would make, with the inference handler in front of Fastify's own.
     serverFactory: (handler, given) => {
       const opts = given as unknown as ServerOptions;

@@ -2,9 +2,10 @@
  * How request parts are validated: Ajv's options, and Fastify's validator compiler with
  * modelport's edge checks (bounded integers, finite numbers, unknown fields refused). The
  * handlers ahead of Fastify (fast-features.ts) validate with the same compiler, so both paths
- * judge a body alike.
+ * judge a body alike. Responses are serialized by Fastify's own compiler, compiled lazily too.
  */
 import AjvCompiler, { type BuildCompilerFromPool, type ErrorObject } from '@fastify/ajv-compiler';
+import SerializerSelector, { type SerializerFactory } from '@fastify/fast-json-stringify-compiler';
 import { isStrictRoute, unknownFields, unknownFieldsError } from './strict-body.js';
 import { boundIntegers, nonFiniteError } from './edge-checks.js';
 
@@ -53,3 +54,17 @@ export function bodyValidator(url: string, schema: unknown): { (data: unknown): 
   const compile = lazyValidators({}, { customOptions: AJV_OPTIONS, plugins: [] });
   return compile({ schema, url, method: 'POST', httpPart: 'body' } as Parameters<typeof compile>[0]) as { (data: unknown): boolean; errors?: ErrorObject[] | null };
 }
+
+const buildDefaultSerializer = SerializerSelector();
+
+/**
+ * Fastify's own response serializer compiler, each route's serializer compiled on its first
+ * response, for the reason validators are (compiling them all took a third of the app's build).
+ */
+export const lazySerializers: SerializerFactory = (externalSchemas, options) => {
+  const compile = buildDefaultSerializer(externalSchemas, options);
+  return (route) => {
+    let compiled: ((doc: unknown) => string) | undefined;
+    return (doc: unknown) => (compiled ??= compile(route))(doc);
+  };
+};
