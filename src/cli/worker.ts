@@ -8,7 +8,7 @@ import { invalidArgument } from '../core/errors.js';
 import { createPlatform } from '../platform.js';
 import { parseDuration, parseResources, type Resources } from '../pipelines/definition.js';
 import type { StepResult, StepTask } from '../pipelines/task.js';
-import { isTrialTask, trialHandler, type TrialResult, type TrialTask } from '../training/search/queue-fitter.js';
+import type { TrialResult, TrialTask } from '../training/search/queue-fitter.js';
 import { configFrom } from './context.js';
 
 interface WorkerFlags {
@@ -59,6 +59,7 @@ export function registerWorkerCommand(program: Command): void {
       const resources: Resources = parseResources(flags.resources ?? '', '--resources', { cpu: concurrency, gpu: 0, memory: Number.MAX_SAFE_INTEGER });
       const lockMs = parseDuration(flags.stallTimeout, '--stall-timeout');
       const { startBullWorkers, parseBullUri } = await import('../storage/queue-bullmq.js');
+      const { isTrialTask, trialHandler } = await import('../training/search/queue-fitter.js');
       const config = configFrom(cmd);
       if (config.queue.kind !== 'redis') throw invalidArgument('--queue: a worker needs the queue to take steps from, e.g. --queue redis://127.0.0.1:6379');
       const uri = config.queue.url;

@@ -14,7 +14,6 @@ import type { Clock } from '../core/clock.js';
 import { failedPrecondition, invalidArgument, notFound } from '../core/errors.js';
 import { parseVersionRef, type DatasetsService, type RegisterResult } from '../data/index.js';
 import { DuckSession, sqlIdent, sqlString } from '../data/source.js';
-import { writeArrowFile } from '../data/arrow-file.js';
 import type { MetadataStore } from '../storage/metadata.js';
 import type { OnlineStore } from '../storage/online.js';
 import type { BlobStore } from '../storage/blobs.js';
@@ -239,7 +238,7 @@ export class FeaturesService {
     const tmp = `${output.path}.${process.pid}.tmp`;
     try {
       plan = await buildHistorical(session, repo, { entities: opts.entities, features: refs, timestampColumn: opts.timestampColumn }, this.datasetFiles);
-      if (format === 'arrow') await writeArrowFile(session.con, plan.sql, tmp, plan.rowCount);
+      if (format === 'arrow') await (await import('../data/arrow-file.js')).writeArrowFile(session.con, plan.sql, tmp, plan.rowCount);
       else await session.run(`COPY (${plan.sql}) TO ${sqlString(tmp)} (FORMAT ${format === 'csv' ? "CSV, HEADER true, DATEFORMAT '%Y-%m-%d', TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%S.%fZ'" : 'PARQUET'})`);
     } catch (err) {
       await rm(tmp, { force: true });

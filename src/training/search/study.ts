@@ -18,7 +18,6 @@ import type { TrainingTracker } from '../tracker.js';
 import { makePruner, type Pruner } from './pruners.js';
 import { makeSampler, type Direction, type Sampler, type TrialRecord } from './samplers.js';
 import { fromUnit, parseValue, type ParamValue, type SearchSpace } from './space.js';
-import { QueueFitter } from './queue-fitter.js';
 import { WorkerFitter } from './worker-fitter.js';
 
 export interface StudyRequest extends DataRequest {
@@ -144,7 +143,7 @@ export async function runStudy(request: StudyRequest, tracker?: TrainingTracker)
   }
 
   const rand = mulberry32((request.seed ?? 0) + trials.length * 7919);
-  const workers = request.queue ? await QueueFitter.open(request.queue) : parallel > 1 ? new WorkerFitter() : undefined;
+  const workers = request.queue ? await (await import('./queue-fitter.js')).QueueFitter.open(request.queue) : parallel > 1 ? new WorkerFitter() : undefined;
   const fitter: Fitter = workers ? workers.fit : fit;
   const started = Date.now();
   const fittedByTrial = new Map<number, Fitted>();
