@@ -4,8 +4,7 @@
  * always-valid sequential test that may be checked as often as one likes (a mixture sequential
  * probability ratio test), and the sample size a fixed-horizon test needs.
  */
-import normalCdf from '@stdlib/stats-base-dists-normal-cdf';
-import tCdf from '@stdlib/stats-base-dists-t-cdf';
+import { normalCdf, tCdf } from './distributions.js';
 import { invalidArgument } from '../core/errors.js';
 import { twoProportionZTest, welchFromMoments } from './tests.js';
 
