@@ -31,13 +31,15 @@ test('two replicas ticking together run each round of monitor checks once, and t
   try {
     const counts = [countChecks(a), countChecks(b)];
     for (let round = 0; round < 20; round++) await Promise.all([a.services.monitoring.tick(), b.services.monitoring.tick()]);
-    assert.equal(counts[0].rounds + counts[1].rounds, 20, 'one replica a round');
-    assert.ok(counts[0].rounds === 20 || counts[1].rounds === 20, `the lease holder keeps leading (${counts[0].rounds} and ${counts[1].rounds})`);
-    const [leader, other, otherCount] = counts[0].rounds === 20 ? [a, b, counts[1]] : [b, a, counts[0]];
+    // Each platform's own timer ticks once a second too, so a slow machine's leader may run a
+    // round more than the 20 driven here: the other replica must run none.
+    const [leaderCount, otherCount] = counts[0].rounds >= counts[1].rounds ? counts : [counts[1], counts[0]];
+    assert.ok(leaderCount.rounds >= 20 && otherCount.rounds === 0, `one replica leads every round (${counts[0].rounds} and ${counts[1].rounds})`);
+    const [leader, other] = leaderCount === counts[0] ? [a, b] : [b, a];
     open.delete(leader);
     await leader.close();
     await other.services.monitoring.tick();
-    assert.equal(otherCount.rounds, 1, 'a leader that shut down released its lease');
+    assert.ok(otherCount.rounds >= 1, 'a leader that shut down released its lease');
   } finally {
     for (const p of open) await p.close();
     await dropSchema(schema);
