@@ -105,7 +105,7 @@ test('every variable of the README configuration table: flag > environment > def
 
 test('no CLI option carries a default that would hide its MODELPORT_ variable', async () => {
   const { buildProgram } = await import('../src/cli/main.js');
-  const program = buildProgram();
+  const program = await buildProgram();
   const server = program.commands.find((c) => c.name() === 'server')!;
   const configFlags = ['--port', '--host', '--data', '--store', '--artifacts', '--online', '--queue', '--log-level', '--auth', '--master-key-file', '--tls-cert', '--tls-key', '--data-roots'];
   for (const option of [...program.options, ...server.options].filter((o) => configFlags.includes(o.long ?? ''))) {

@@ -3,8 +3,6 @@ import type { Command } from 'commander';
 import { loadConfig, type Config, type ConfigFlags } from '../config.js';
 import { ModelportClient } from '../client/client.js';
 import { InjectTransport } from '../client/transport.js';
-import { createPlatform } from '../platform.js';
-import { buildApp } from '../server/app.js';
 
 export interface GlobalOptions extends ConfigFlags {
   server?: string;
@@ -29,6 +27,8 @@ export async function openClient(cmd: Command, extra: ConfigFlags = {}): Promise
   const token = opts.token ?? process.env.MODELPORT_TOKEN;
   if (server) return new ModelportClient(server, { token });
   const config = configFrom(cmd, extra);
+  // Loaded only here: a command against --server needs neither the platform nor the app.
+  const [{ createPlatform }, { buildApp }] = await Promise.all([import('../platform.js'), import('../server/app.js')]);
   const platform = await createPlatform({ ...config, logLevel: 'silent' });
   const app = await buildApp(platform, { logger: false, trusted: true });
   return new ModelportClient(

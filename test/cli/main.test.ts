@@ -82,3 +82,15 @@ test('server prints its address when ready, refuses a taken port, and stops clea
   child.kill('SIGTERM');
   assert.equal(await exited, 0);
 });
+
+test('each command module registers exactly the commands it is loaded for', async () => {
+  const { Command } = await import('commander');
+  const { COMMAND_MODULES } = await import('../../src/cli/main.js');
+  for (const [names, load] of COMMAND_MODULES) {
+    const program = new Command('modelport');
+    (await load())(program);
+    assert.deepEqual(program.commands.map((c) => c.name()), names);
+  }
+  const all = COMMAND_MODULES.flatMap(([names]) => names);
+  assert.equal(new Set(all).size, all.length, 'no command is listed twice');
+});
