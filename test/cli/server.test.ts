@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
-import { runCli, spawnCli, waitForLine } from '../helpers/cli.js';
+import { isRunning, runCli, spawnCli, waitForLine } from '../helpers/cli.js';
 import { tempDir } from '../helpers/services.js';
 import { testConfig, testPlatform } from '../helpers/platform.js';
 import { parseWorkers } from '../../src/cli/server.js';
@@ -139,15 +139,6 @@ test('--workers on SQLite: a change reaches every process over the primary, ever
   }
 });
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 test('--workers: a worker takes connections only once it serves every deployment; the primary killed takes its workers along, and a restart serves all that was acknowledged', async () => {
   const data = tempDir('mpserve');
   const seed = await createPlatform(testConfig({ data }));
@@ -196,7 +187,7 @@ test('--workers: a worker takes connections only once it serves every deployment
     workers = [workers[1], Number(pid)];
     primary.kill('SIGKILL');
     await once(primary, 'exit');
-    await until(() => (workers.some(alive) ? undefined : true), 'the workers to exit with their primary');
+    await until(() => (workers.some(isRunning) ? undefined : true), 'the workers to exit with their primary');
     const port = new URL(url).port;
     const again = spawnCli(['--data', data, 'server', '--port', port, '--workers', '2']);
     try {
@@ -210,6 +201,6 @@ test('--workers: a worker takes connections only once it serves every deployment
     }
   } finally {
     if (primary.exitCode === null && primary.signalCode === null) primary.kill('SIGKILL');
-    for (const w of workers) if (alive(w)) process.kill(w, 'SIGKILL');
+    for (const w of workers) if (isRunning(w)) process.kill(w, 'SIGKILL');
   }
 });

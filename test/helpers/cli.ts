@@ -3,6 +3,7 @@
  * transpiles src/ to (MODELPORT_TEST_CLI), else from TypeScript source through tsx.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const ENTRY = fileURLToPath(new URL('../../src/cli/run.ts', import.meta.url));
@@ -66,4 +67,18 @@ export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 18
       reject(new Error(`exited with ${code} before printing ${pattern}; saw:\n${seen}\nstderr:\n${errors}`));
     });
   });
+}
+
+/**
+ * Whether process `pid` runs. One that ended but was not reaped yet is a zombie, which kill(pid, 0)
+ * still finds: an orphan's new parent (PID 1, which on some machines reaps late) reaps it.
+ */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
 }

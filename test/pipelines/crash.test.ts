@@ -7,21 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, spawnCli, waitForLine } from '../helpers/cli.js';
+import { isRunning, runCli, spawnCli, waitForLine } from '../helpers/cli.js';
 import { tempDir } from '../helpers/services.js';
 
 const lines = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean) : []);
-
-/** Whether `pid` runs: a process that ended but was not reaped yet (PID 1 here may be slow to reap orphans) is a zombie, not running. */
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 test('a driver SIGKILLed mid-run resumes after the last completed step', async () => {
   const data = tempDir('mpdata');
@@ -49,13 +38,13 @@ steps:
   driver.kill('SIGKILL');
   await new Promise((r) => driver.once('exit', r));
   // The step's process group outlived its driver until someone takes over the run.
-  assert.ok(running(orphanPid));
+  assert.ok(isRunning(orphanPid));
   writeFileSync(join(dir, 'go'), '');
   const resumed = await runCli(['--data', data, 'pipelines', 'resume', runId]);
   assert.equal(resumed.code, 0, resumed.stderr + resumed.stdout);
   assert.match(resumed.stdout, new RegExp(`run ${runId} succeeded \\(3/3 steps\\)`));
-  for (let i = 0; i < 50 && running(orphanPid); i++) await new Promise((r) => setTimeout(r, 100));
-  assert.ok(!running(orphanPid), 'nothing the dead driver started still runs');
+  for (let i = 0; i < 50 && isRunning(orphanPid); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(!isRunning(orphanPid), 'nothing the dead driver started still runs');
   const log = lines(join(dir, 'log'));
   assert.equal(log.filter((l) => l === 'first').length, 1, log.join('\n'));
   assert.equal(log.filter((l) => l.startsWith('slow')).length, 2);
