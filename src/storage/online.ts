@@ -194,7 +194,16 @@ const MGET_CHUNK = 256;
 
 async function openRedisOnline(url: string, prefix: string): Promise<OnlineStore> {
   // Loaded on demand: the embedded default should not pay for drivers it does not use.
-  const { Redis } = await import('ioredis');
+  const { Redis, Command } = await import('ioredis');
+  /** A command sent as bytes written beforehand (the key prefix in them). */
+  class PackedCommand extends Command {
+    constructor(private readonly resp: Buffer) {
+      super('msetnx');
+    }
+    override toWritable(): Buffer {
+      return this.resp;
+    }
+  }
   const redis = new Redis(url, { keyPrefix: prefix, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: false });
   redis.on('error', () => {
     // ioredis reconnects by itself; failures surface on the commands that need the connection.
@@ -226,20 +235,34 @@ async function openRedisOnline(url: string, prefix: string): Promise<OnlineStore
       await multi.exec();
     },
     async msetNewer(keys, rows, headerBytes) {
-      // One script call per slice, all sent before the first answer: no call holds Redis long
-      // enough to stall the readers. A slice's values travel as one string with their bounds:
-      // one argument each instead of one per value. The calls are not gathered into a pipeline,
-      // which would copy every slice once more into one buffer.
-      const calls: Promise<number>[] = [];
-      for (let i = 0; i < keys.length; i += NEWER_SLICE) {
-        const to = Math.min(keys.length, i + NEWER_SLICE);
+      // One call per slice, all sent before the first answer but the first slice's: no call
+      // holds Redis long enough to stall the readers. The calls are not gathered into a
+      // pipeline, which would copy every slice once more into one buffer.
+      const script = (i: number, to: number) => {
+        // A slice's values travel as one string with their bounds: one argument each instead of one per value.
         const { blob, bounds } = sliceRows(rows, i, to);
         const le = Buffer.allocUnsafe(4 * bounds.length);
         for (let k = 0; k < bounds.length; k++) le.writeUInt32LE(bounds[k], 4 * k);
-        calls.push((redis as unknown as MsetNewerCommand).msetNewer(to - i, ...keys.slice(i, to), headerBytes, blob, le));
-      }
+        return (redis as unknown as MsetNewerCommand).msetNewer(to - i, ...keys.slice(i, to), headerBytes, blob, le).then(Number);
+      };
+      // A slice of keys Redis does not hold yet (a first materialize) is written by MSETNX,
+      // which sets all of them only if none exists: a third of the script's time in Redis,
+      // which must copy each value into Lua and out again. A slice with a key held already
+      // goes through the script. Slices may then land out of order, which only matters for a
+      // key given twice (with equal headers the later value wins): such writes take the script.
+      const setNew = async (i: number, to: number) => (await redis.sendCommand(new PackedCommand(msetnxResp(prefix, keys, rows, i, to)))) === 1;
+      const fresh = (i: number, to: number) => setNew(i, to).then((set) => (set ? to - i : script(i, to)));
+      const slices = (write: (i: number, to: number) => Promise<number>) => {
+        const calls: Promise<number>[] = [];
+        for (let i = NEWER_SLICE; i < keys.length; i += NEWER_SLICE) calls.push(write(i, Math.min(keys.length, i + NEWER_SLICE)));
+        return calls;
+      };
+      if (keys.length === 0) return 0;
+      const first = Math.min(keys.length, NEWER_SLICE);
+      // The first slice tells whether the keys are new, so that rewriting held keys does not send every slice twice.
+      const calls = new Set(keys).size === keys.length && (await setNew(0, first)) ? [first, ...slices(fresh)] : [script(0, first), ...slices(script)];
       let n = 0;
-      for (const count of await Promise.all(calls)) n += Number(count);
+      for (const count of await Promise.all(calls)) n += count;
       return n;
     },
     expectWrites() {},
@@ -257,6 +280,41 @@ async function openRedisOnline(url: string, prefix: string): Promise<OnlineStore
 }
 
 const NEWER_SLICE = 1000;
+
+/**
+ * MSETNX of keys [from, to) (under `prefix`) and their rows, as the bytes Redis reads: one
+ * buffer, each value copied once. (ioredis builds a text per argument and copies each value
+ * into a list of parts and again into one buffer.)
+ */
+function msetnxResp(prefix: string, keys: string[], rows: PackedRows, from: number, to: number): Buffer {
+  const n = to - from;
+  const head = `*${1 + 2 * n}\r\n$6\r\nMSETNX\r\n`;
+  const prefixBytes = Buffer.byteLength(prefix);
+  let size = head.length;
+  for (let k = from; k < to; k++) {
+    const key = prefixBytes + Buffer.byteLength(keys[k]);
+    const value = rows.bounds[2 * k + 1] - rows.bounds[2 * k];
+    size += bulkBytes(key) + bulkBytes(value);
+  }
+  const buf = Buffer.allocUnsafe(size);
+  let at = buf.write(head, 0, 'latin1');
+  for (let k = from; k < to; k++) {
+    const keyBytes = prefixBytes + Buffer.byteLength(keys[k]);
+    at += buf.write(`$${keyBytes}\r\n`, at, 'latin1');
+    at += buf.write(prefix, at, 'utf8');
+    at += buf.write(keys[k], at, 'utf8');
+    at += buf.write('\r\n', at, 'latin1');
+    const start = rows.bounds[2 * k];
+    const end = rows.bounds[2 * k + 1];
+    at += buf.write(`$${end - start}\r\n`, at, 'latin1');
+    at += rows.blob.copy(buf, at, start, end);
+    at += buf.write('\r\n', at, 'latin1');
+  }
+  return buf;
+}
+
+/** RESP bytes of a bulk string of n bytes: "$n\r\n", the bytes, "\r\n". */
+const bulkBytes = (n: number) => 1 + String(n).length + 2 + n + 2;
 
 /**
  * KEYS: the entries' keys; ARGV[1]: header length; ARGV[2]: their values in one string;
