@@ -9,7 +9,7 @@ import type { Clock } from '../core/clock.js';
 import { failedPrecondition, invalidArgument, unavailable } from '../core/errors.js';
 import { ensureWritableDir } from './metadata.js';
 import { batches } from '../core/batches.js';
-import { configure, KV_TABLE, newerWriter } from './online-sqlite-newer.js';
+import { configure, keyOrder, KV_TABLE, newerWriter } from './online-sqlite-newer.js';
 import { writerThread } from './online-sqlite-writer.js';
 import { rowAt, sliceRows, type PackedRows } from './packed-rows.js';
 
@@ -113,13 +113,16 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
 
   // Every write takes its turn: one made while the writer thread is busy waits for it (instead
   // of waiting for SQLite's lock inside a synchronous call, which would stall the event loop,
-  // and then landing before a write made earlier). With nothing in flight it runs at once.
+  // and then landing before a write made earlier). With nothing in flight it runs at once, and
+  // so does a write for the writer thread when all in flight are its own: the thread takes
+  // them in the order sent, and has the next at hand as soon as one ends.
   let tail: Promise<void> | undefined;
+  let threadedTail = false;
   let closed = false;
-  const write = <T>(op: () => T | Promise<T>): Promise<T> => {
+  const write = <T>(op: () => T | Promise<T>, threaded = false): Promise<T> => {
     if (closed) return Promise.reject(failedPrecondition(`online store ${path}: closed`));
     let result: Promise<T>;
-    if (tail) result = tail.then(op);
+    if (tail && !(threaded && threadedTail)) result = tail.then(op);
     else {
       try {
         const now = op();
@@ -129,6 +132,7 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
         return Promise.reject(err);
       }
     }
+    threadedTail = threaded && (tail === undefined || threadedTail);
     const settled = result.then(
       () => undefined,
       () => undefined,
@@ -162,7 +166,11 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
       });
     },
     msetNewer(keys, rows, headerBytes) {
-      if (writer && keys.length >= THREAD_WRITE_ROWS) return write(() => writer.msetNewer(keys, rows, headerBytes));
+      if (writer && keys.length >= THREAD_WRITE_ROWS) {
+        // Sorted now, on this thread, while the writer thread may still be busy with an earlier write.
+        const order = keyOrder(keys);
+        return write(() => writer.msetNewer(keys, order, rows, headerBytes), true);
+      }
       return write(() => setNewer(keys, Array.from(keys, (_, i) => rowAt(rows, i)), headerBytes));
     },
     expectWrites(rows) {
