@@ -292,31 +292,38 @@ const NEWER_SLICE = 1000;
 /**
  * MSETNX of keys [from, to) (under `prefix`) and their rows, as the bytes Redis reads: one
  * buffer, each value copied once. (ioredis builds a text per argument and copies each value
- * into a list of parts and again into one buffer.)
+ * into a list of parts and again into one buffer.) A key's length, prefix, text and line end go
+ * in one write, and a value's length line is copied from bytes made once: a write call per
+ * piece took twice the time.
  */
 function msetnxResp(prefix: string, keys: string[], rows: PackedRows, from: number, to: number): Buffer {
-  const n = to - from;
-  const head = `*${1 + 2 * n}\r\n$6\r\nMSETNX\r\n`;
+  const { blob, bounds } = rows;
+  const head = `*${1 + 2 * (to - from)}\r\n$6\r\nMSETNX\r\n`;
   const prefixBytes = Buffer.byteLength(prefix);
+  const keyBytes = new Int32Array(to - from);
   let size = head.length;
   for (let k = from; k < to; k++) {
-    const key = prefixBytes + Buffer.byteLength(keys[k]);
-    const value = rows.bounds[2 * k + 1] - rows.bounds[2 * k];
-    size += bulkBytes(key) + bulkBytes(value);
+    keyBytes[k - from] = prefixBytes + Buffer.byteLength(keys[k]);
+    size += bulkBytes(keyBytes[k - from]) + bulkBytes(bounds[2 * k + 1] - bounds[2 * k]);
   }
   const buf = Buffer.allocUnsafe(size);
   let at = buf.write(head, 0, 'latin1');
+  let valueHead = Buffer.alloc(0);
+  let valueBytes = -1;
   for (let k = from; k < to; k++) {
-    const keyBytes = prefixBytes + Buffer.byteLength(keys[k]);
-    at += buf.write(`$${keyBytes}\r\n`, at, 'latin1');
-    at += buf.write(prefix, at, 'utf8');
-    at += buf.write(keys[k], at, 'utf8');
-    at += buf.write('\r\n', at, 'latin1');
-    const start = rows.bounds[2 * k];
-    const end = rows.bounds[2 * k + 1];
-    at += buf.write(`$${end - start}\r\n`, at, 'latin1');
-    at += rows.blob.copy(buf, at, start, end);
-    at += buf.write('\r\n', at, 'latin1');
+    at += buf.write(`$${keyBytes[k - from]}\r\n${prefix}${keys[k]}\r\n`, at, 'utf8');
+    const start = bounds[2 * k];
+    const end = bounds[2 * k + 1];
+    if (end - start !== valueBytes) {
+      valueBytes = end - start;
+      valueHead = Buffer.from(`$${valueBytes}\r\n`, 'latin1');
+    }
+    buf.set(valueHead, at);
+    at += valueHead.length;
+    buf.set(blob.subarray(start, end), at);
+    at += end - start;
+    buf[at++] = 13;
+    buf[at++] = 10;
   }
   return buf;
 }
