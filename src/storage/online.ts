@@ -217,6 +217,7 @@ async function openRedisOnline(url: string, prefix: string): Promise<OnlineStore
     // ioredis reconnects by itself; failures surface on the commands that need the connection.
   });
   redis.defineCommand('msetNewer', { lua: MSET_NEWER });
+  let sending = Promise.resolve();
   try {
     await redis.connect();
   } catch (err) {
@@ -266,9 +267,21 @@ async function openRedisOnline(url: string, prefix: string): Promise<OnlineStore
         return calls;
       };
       if (keys.length === 0) return 0;
-      const first = Math.min(keys.length, NEWER_SLICE);
-      // The first slice tells whether the keys are new, so that rewriting held keys does not send every slice twice.
-      const calls = new Set(keys).size === keys.length && (await setNew(0, first)) ? [first, ...slices(fresh)] : [script(0, first), ...slices(script)];
+      // Calls send their slices in the order they were made, as they did when none waited for
+      // an answer, so a write made later lands later (only a slice whose MSETNX was refused is
+      // sent again after).
+      const turn = sending;
+      let sent!: () => void;
+      sending = new Promise((resolve) => (sent = resolve));
+      let calls: (number | Promise<number>)[];
+      try {
+        await turn;
+        const first = Math.min(keys.length, NEWER_SLICE);
+        // The first slice tells whether the keys are new, so that rewriting held keys does not send every slice twice.
+        calls = new Set(keys).size === keys.length && (await setNew(0, first)) ? [first, ...slices(fresh)] : [script(0, first), ...slices(script)];
+      } finally {
+        sent();
+      }
       let n = 0;
       for (const count of await Promise.all(calls)) n += count;
       return n;

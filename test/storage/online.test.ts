@@ -75,7 +75,13 @@ function contract(name: string, open: () => Promise<OnlineStore>, expire: (ms: n
         (await store.mget(['m5', 'm6', 'p0', 'p\u00e9\u{1f600}', 'p2099', 'p2100'])).map((v) => v?.toString()),
         ['c5|5', 'd0|newer', 'a1|p0', 'a1|p\u00e9\u{1f600}', 'a1|p2099', 'a1|p2100'],
       );
-      await store.delete(['n1', 'n2', ...keys, ...mixed]);
+      // A write made while another is under way lands after it: same header, other bytes, the later value stays.
+      const first = Array.from({ length: 2000 }, (_, i) => `o${i}`);
+      const earlier = store.msetNewer(first, packRows(first.map((k) => Buffer.from(`e0|earlier ${k}`))), 2);
+      const later = store.msetNewer(['o1500'], packRows([Buffer.from('e0|later')]), 2);
+      assert.deepEqual(await Promise.all([earlier, later]), [2000, 1]);
+      assert.equal((await store.get('o1500'))?.toString(), 'e0|later');
+      await store.delete(['n1', 'n2', ...keys, ...mixed, ...first]);
     });
 
     test('msetNewer applies many rows in order, repeats of a key included, from one buffer with gaps or packed apart', { skip: reason }, async () => {
