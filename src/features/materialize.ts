@@ -99,10 +99,11 @@ export async function materializeView(
     await w;
   };
   const flush = async () => {
-    await settle();
-    if (batchKeys.length === 0) return;
+    if (batchKeys.length === 0) return settle();
     const n = batchKeys.length;
-    // The previous batch's write has settled, so its memory may be filled while this one is written.
+    // Handed to the store while the previous batch is still being written, so that the store
+    // readies it meanwhile (SQLite sorts its keys) and writes it straight after.
+    const previous = writing;
     const write = store.msetNewer(batchKeys, batchRows.take(), HEADER_BYTES).then((w) => {
       written += w;
       done += n;
@@ -112,6 +113,8 @@ export async function materializeView(
     write.catch(() => undefined);
     writing = write;
     batchKeys = [];
+    // The next batch is encoded into the previous one's memory.
+    await previous;
   };
   /** `expected`: the rows the query gives, known from the first step. */
   const pump = async (sql: string, expected: number) => {

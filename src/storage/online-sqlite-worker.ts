@@ -10,7 +10,7 @@ import { configure, KV_TABLE, newerWriter } from './online-sqlite-newer.js';
 
 export type WriterRequest =
   | { kind: 'open'; path: string }
-  | { kind: 'write'; id: number; keys: string[]; blob: ArrayBufferLike; offset: number; bounds: Uint32Array; headerBytes: number };
+  | { kind: 'write'; id: number; keys: string[]; order: Uint32Array; blob: ArrayBufferLike; offset: number; bounds: Uint32Array; headerBytes: number };
 export type WriterReply = { id: number; written: number } | { id: number; error: string; code?: string };
 
 let write: ReturnType<typeof newerWriter> | Error = new Error('the writer thread has no database open');
@@ -31,7 +31,7 @@ parentPort!.on('message', (msg: WriterRequest) => {
     if (write instanceof Error) throw write;
     const { keys, blob, offset, bounds } = msg;
     const values = keys.map((_, i) => Buffer.from(blob, offset + bounds[2 * i], bounds[2 * i + 1] - bounds[2 * i]));
-    parentPort!.postMessage({ id: msg.id, written: write(keys, values, msg.headerBytes) } satisfies WriterReply);
+    parentPort!.postMessage({ id: msg.id, written: write(keys, values, msg.headerBytes, msg.order) } satisfies WriterReply);
   } catch (err) {
     parentPort!.postMessage({ id: msg.id, error: (err as Error).message, code: (err as { code?: string }).code } satisfies WriterReply);
   }

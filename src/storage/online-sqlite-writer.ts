@@ -14,7 +14,8 @@ const WORKER_URL = new URL(FROM_SOURCE ? './online-sqlite-worker.ts' : './online
 export interface WriterThread {
   /** Starts the thread now, so that its start overlaps the caller's work (else the first write starts it). */
   start(): void;
-  msetNewer(keys: string[], rows: PackedRows, headerBytes: number): Promise<number>;
+  /** `order`: the keys' places in key order (keyOrder), which the thread writes them in. */
+  msetNewer(keys: string[], order: Uint32Array, rows: PackedRows, headerBytes: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -49,7 +50,7 @@ export function writerThread(path: string): WriterThread {
     start() {
       if (!closed) worker ??= spawn();
     },
-    msetNewer(keys, rows, headerBytes) {
+    msetNewer(keys, order, rows, headerBytes) {
       if (closed) return Promise.reject(failedPrecondition(`online store ${path}: closed`));
       worker ??= spawn();
       // A blob in shared memory is read there; one that fills its own memory moves to the
@@ -61,7 +62,7 @@ export function writerThread(path: string): WriterThread {
       let settle!: { resolve: (n: number) => void; reject: (err: Error) => void };
       const done = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
       pending.set(id, { ...settle, done });
-      const request: WriterRequest = { kind: 'write', id, keys, blob: blob.buffer, offset: blob.byteOffset, bounds, headerBytes };
+      const request: WriterRequest = { kind: 'write', id, keys, order, blob: blob.buffer, offset: blob.byteOffset, bounds, headerBytes };
       worker.postMessage(request, shared ? [] : [blob.buffer as ArrayBuffer]);
       return done;
     },

@@ -9,7 +9,7 @@ import type { Clock } from '../core/clock.js';
 import { failedPrecondition, invalidArgument, unavailable } from '../core/errors.js';
 import { ensureWritableDir } from './metadata.js';
 import { batches } from '../core/batches.js';
-import { configure, KV_TABLE, newerWriter } from './online-sqlite-newer.js';
+import { configure, keyOrder, KV_TABLE, newerWriter } from './online-sqlite-newer.js';
 import { writerThread } from './online-sqlite-writer.js';
 import { rowAt, sliceRows, type PackedRows } from './packed-rows.js';
 
@@ -113,13 +113,16 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
 
   // Every write takes its turn: one made while the writer thread is busy waits for it (instead
   // of waiting for SQLite's lock inside a synchronous call, which would stall the event loop,
-  // and then landing before a write made earlier). With nothing in flight it runs at once.
+  // and then landing before a write made earlier). With nothing in flight it runs at once, and
+  // so does a write for the writer thread when all in flight are its own: the thread takes
+  // them in the order sent, and has the next at hand as soon as one ends.
   let tail: Promise<void> | undefined;
+  let threadedTail = false;
   let closed = false;
-  const write = <T>(op: () => T | Promise<T>): Promise<T> => {
+  const write = <T>(op: () => T | Promise<T>, threaded = false): Promise<T> => {
     if (closed) return Promise.reject(failedPrecondition(`online store ${path}: closed`));
     let result: Promise<T>;
-    if (tail) result = tail.then(op);
+    if (tail && !(threaded && threadedTail)) result = tail.then(op);
     else {
       try {
         const now = op();
@@ -129,6 +132,7 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
         return Promise.reject(err);
       }
     }
+    threadedTail = threaded && (tail === undefined || threadedTail);
     const settled = result.then(
       () => undefined,
       () => undefined,
@@ -162,7 +166,11 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
       });
     },
     msetNewer(keys, rows, headerBytes) {
-      if (writer && keys.length >= THREAD_WRITE_ROWS) return write(() => writer.msetNewer(keys, rows, headerBytes));
+      if (writer && keys.length >= THREAD_WRITE_ROWS) {
+        // Sorted now, on this thread, while the writer thread may still be busy with an earlier write.
+        const order = keyOrder(keys);
+        return write(() => writer.msetNewer(keys, order, rows, headerBytes), true);
+      }
       return write(() => setNewer(keys, Array.from(keys, (_, i) => rowAt(rows, i)), headerBytes));
     },
     expectWrites(rows) {
@@ -194,12 +202,22 @@ const MGET_CHUNK = 256;
 
 async function openRedisOnline(url: string, prefix: string): Promise<OnlineStore> {
   // Loaded on demand: the embedded default should not pay for drivers it does not use.
-  const { Redis } = await import('ioredis');
+  const { Redis, Command } = await import('ioredis');
+  /** A command sent as bytes written beforehand (the key prefix in them). */
+  class PackedCommand extends Command {
+    constructor(private readonly resp: Buffer) {
+      super('msetnx');
+    }
+    override toWritable(): Buffer {
+      return this.resp;
+    }
+  }
   const redis = new Redis(url, { keyPrefix: prefix, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: false });
   redis.on('error', () => {
     // ioredis reconnects by itself; failures surface on the commands that need the connection.
   });
   redis.defineCommand('msetNewer', { lua: MSET_NEWER });
+  let sending = Promise.resolve();
   try {
     await redis.connect();
   } catch (err) {
@@ -226,20 +244,46 @@ async function openRedisOnline(url: string, prefix: string): Promise<OnlineStore
       await multi.exec();
     },
     async msetNewer(keys, rows, headerBytes) {
-      // One script call per slice, all sent before the first answer: no call holds Redis long
-      // enough to stall the readers. A slice's values travel as one string with their bounds:
-      // one argument each instead of one per value. The calls are not gathered into a pipeline,
-      // which would copy every slice once more into one buffer.
-      const calls: Promise<number>[] = [];
-      for (let i = 0; i < keys.length; i += NEWER_SLICE) {
-        const to = Math.min(keys.length, i + NEWER_SLICE);
+      // One call per slice, all sent before the first answer but the first slice's: no call
+      // holds Redis long enough to stall the readers. The calls are not gathered into a
+      // pipeline, which would copy every slice once more into one buffer.
+      const script = (i: number, to: number) => {
+        // A slice's values travel as one string with their bounds: one argument each instead of one per value.
         const { blob, bounds } = sliceRows(rows, i, to);
         const le = Buffer.allocUnsafe(4 * bounds.length);
         for (let k = 0; k < bounds.length; k++) le.writeUInt32LE(bounds[k], 4 * k);
-        calls.push((redis as unknown as MsetNewerCommand).msetNewer(to - i, ...keys.slice(i, to), headerBytes, blob, le));
+        return (redis as unknown as MsetNewerCommand).msetNewer(to - i, ...keys.slice(i, to), headerBytes, blob, le).then(Number);
+      };
+      // A slice of keys Redis does not hold yet (a first materialize) is written by MSETNX,
+      // which sets all of them only if none exists: a third of the script's time in Redis,
+      // which must copy each value into Lua and out again. A slice with a key held already
+      // goes through the script. Slices may then land out of order, which only matters for a
+      // key given twice (with equal headers the later value wins): such writes take the script.
+      const setNew = async (i: number, to: number) => (await redis.sendCommand(new PackedCommand(msetnxResp(prefix, keys, rows, i, to)))) === 1;
+      const fresh = (i: number, to: number) => setNew(i, to).then((set) => (set ? to - i : script(i, to)));
+      const slices = (write: (i: number, to: number) => Promise<number>) => {
+        const calls: Promise<number>[] = [];
+        for (let i = NEWER_SLICE; i < keys.length; i += NEWER_SLICE) calls.push(write(i, Math.min(keys.length, i + NEWER_SLICE)));
+        return calls;
+      };
+      if (keys.length === 0) return 0;
+      // Calls send their slices in the order they were made, as they did when none waited for
+      // an answer, so a write made later lands later (only a slice whose MSETNX was refused is
+      // sent again after).
+      const turn = sending;
+      let sent!: () => void;
+      sending = new Promise((resolve) => (sent = resolve));
+      let calls: (number | Promise<number>)[];
+      try {
+        await turn;
+        const first = Math.min(keys.length, NEWER_SLICE);
+        // The first slice tells whether the keys are new, so that rewriting held keys does not send every slice twice.
+        calls = new Set(keys).size === keys.length && (await setNew(0, first)) ? [first, ...slices(fresh)] : [script(0, first), ...slices(script)];
+      } finally {
+        sent();
       }
       let n = 0;
-      for (const count of await Promise.all(calls)) n += Number(count);
+      for (const count of await Promise.all(calls)) n += count;
       return n;
     },
     expectWrites() {},
@@ -257,6 +301,48 @@ async function openRedisOnline(url: string, prefix: string): Promise<OnlineStore
 }
 
 const NEWER_SLICE = 1000;
+
+/**
+ * MSETNX of keys [from, to) (under `prefix`) and their rows, as the bytes Redis reads: one
+ * buffer, each value copied once. (ioredis builds a text per argument and copies each value
+ * into a list of parts and again into one buffer.) A key's length, prefix, text and line end go
+ * in one write, and a value's length line is copied from bytes made once: a write call per
+ * piece took twice the time.
+ */
+function msetnxResp(prefix: string, keys: string[], rows: PackedRows, from: number, to: number): Buffer {
+  const { blob, bounds } = rows;
+  const head = `*${1 + 2 * (to - from)}\r\n$6\r\nMSETNX\r\n`;
+  const prefixBytes = Buffer.byteLength(prefix);
+  const keyBytes = new Int32Array(to - from);
+  let size = head.length;
+  for (let k = from; k < to; k++) {
+    keyBytes[k - from] = prefixBytes + Buffer.byteLength(keys[k]);
+    size += bulkBytes(keyBytes[k - from]) + bulkBytes(bounds[2 * k + 1] - bounds[2 * k]);
+  }
+  const buf = Buffer.allocUnsafe(size);
+  let at = buf.write(head, 0, 'latin1');
+  let valueHead = Buffer.alloc(0);
+  let valueBytes = -1;
+  for (let k = from; k < to; k++) {
+    at += buf.write(`$${keyBytes[k - from]}\r\n${prefix}${keys[k]}\r\n`, at, 'utf8');
+    const start = bounds[2 * k];
+    const end = bounds[2 * k + 1];
+    if (end - start !== valueBytes) {
+      valueBytes = end - start;
+      valueHead = Buffer.from(`$${valueBytes}\r\n`, 'latin1');
+    }
+    buf.set(valueHead, at);
+    at += valueHead.length;
+    buf.set(blob.subarray(start, end), at);
+    at += end - start;
+    buf[at++] = 13;
+    buf[at++] = 10;
+  }
+  return buf;
+}
+
+/** RESP bytes of a bulk string of n bytes: "$n\r\n", the bytes, "\r\n". */
+const bulkBytes = (n: number) => 1 + String(n).length + 2 + n + 2;
 
 /**
  * KEYS: the entries' keys; ARGV[1]: header length; ARGV[2]: their values in one string;

@@ -67,7 +67,21 @@ function contract(name: string, open: () => Promise<OnlineStore>, expire: (ms: n
         some.map((k) => (k === 'missing' ? null : `c${Number(k.slice(1)) % 10}|${k.slice(1)}`)),
         'a read of more keys than one query takes, with a missing and a repeated key, answers in order',
       );
-      await store.delete(['n1', 'n2', ...keys]);
+      // New keys (non-ASCII among them) with two held keys in a later slice: one older, one newer than what is held.
+      const mixed = [...Array.from({ length: 2100 }, (_, i) => (i === 7 ? 'p\u00e9\u{1f600}' : `p${i}`)), 'm5', 'm6', 'p2100'];
+      const mixedValues = packRows(mixed.map((k) => Buffer.from(k === 'm5' ? 'c4|older' : k === 'm6' ? 'd0|newer' : `a1|${k}`)));
+      assert.equal(await store.msetNewer(mixed, mixedValues, 2), mixed.length - 1, 'every new key and the newer held one');
+      assert.deepEqual(
+        (await store.mget(['m5', 'm6', 'p0', 'p\u00e9\u{1f600}', 'p2099', 'p2100'])).map((v) => v?.toString()),
+        ['c5|5', 'd0|newer', 'a1|p0', 'a1|p\u00e9\u{1f600}', 'a1|p2099', 'a1|p2100'],
+      );
+      // A write made while another is under way lands after it: same header, other bytes, the later value stays.
+      const first = Array.from({ length: 2000 }, (_, i) => `o${i}`);
+      const earlier = store.msetNewer(first, packRows(first.map((k) => Buffer.from(`e0|earlier ${k}`))), 2);
+      const later = store.msetNewer(['o1500'], packRows([Buffer.from('e0|later')]), 2);
+      assert.deepEqual(await Promise.all([earlier, later]), [2000, 1]);
+      assert.equal((await store.get('o1500'))?.toString(), 'e0|later');
+      await store.delete(['n1', 'n2', ...keys, ...mixed, ...first]);
     });
 
     test('msetNewer applies many rows in order, repeats of a key included, from one buffer with gaps or packed apart', { skip: reason }, async () => {
