@@ -13,6 +13,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
 import { invalidArgument, notFound } from '../../core/errors.js';
 import { collectWhenGrown, collectYoung } from '../../core/gc.js';
+import { sharedArray } from '../../core/shared-array.js';
 import { checkStreamed, describe, readError, readerSql, sqlIdent, sqlString, tableFormatOf, type TableFormat } from '../../data/read-table.js';
 import type { Batch, Signature, TensorSpec } from '../../models/index.js';
 import { inputRows } from '../../data/row-count.js';
@@ -165,7 +166,10 @@ async function* readChunks(
     return c;
   };
   const create = (r: Reading): ChunkColumn => {
-    if (typeof r === 'object') return r.matrix === 'float32' ? new Float32Array(chunkRows * r.width) : new Float64Array(chunkRows * r.width);
+    if (typeof r === 'object') {
+      if (r.matrix === 'float64') return new Float64Array(chunkRows * r.width);
+      return r.shared ? sharedArray(Float32Array, chunkRows * r.width) : new Float32Array(chunkRows * r.width);
+    }
     return r === 'float32' ? new Float32Array(chunkRows) : r === 'float64' ? new Float64Array(chunkRows) : r === 'text' ? new KeptText() : [];
   };
   // Values per row of each column: a matrix's width, else 1.
