@@ -17,7 +17,7 @@ import { sharedArray } from '../../core/shared-array.js';
 import { checkStreamed, describe, readError, readerSql, sqlIdent, sqlString, tableFormatOf, type TableFormat } from '../../data/read-table.js';
 import type { Batch, Signature, TensorSpec } from '../../models/index.js';
 import { inputRows } from '../../data/row-count.js';
-import { ChunkBytes, csvHeader, encodeChunk, KeptText, outputLayout, type OutputColumn, type OutputFormat } from './encode.js';
+import { ChunkBytes, csvHeader, encodeRows, KeptText, outputLayout, type OutputColumn, type OutputFormat } from './encode.js';
 import { JobParts, syncDir, workDirOf } from './parts.js';
 import { planColumns, type ChunkColumn, type Reading } from './plan.js';
 
@@ -89,6 +89,13 @@ const UNCOMMITTED = 4;
  * the peak and parsed no faster. It must hold the longest line, which is DuckDB's limit anyway.
  */
 const CSV_BUFFER_BYTES = 2 << 20;
+/**
+ * Rows encoded between two turns of the event loop. A chunk encoded in one go held the main thread
+ * for milliseconds while DuckDB, which reads only as far as the fetch it was last given, stood idle
+ * after one chunk of its own; between slices the reader takes what DuckDB fetched and asks for more.
+ */
+const ENCODE_SLICE_ROWS = 2048;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** DuckDB chunks (2,048 rows) read between two collections of their dead wrappers: ~8 MiB. */
 const CHUNKS_PER_COLLECTION = 16;
 /**
@@ -339,7 +346,11 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
       await parts.fixLayout(layout);
       const kept = chunk.columns.slice(plan.features) as KeptText[];
       const sink = sinks.pop() ?? new ChunkBytes();
-      const bytes = encodeChunk(format, layout, kept, out, sink);
+      for (let r = 0; r < out.rows; r += ENCODE_SLICE_ROWS) {
+        if (r > 0) await nextTurn();
+        encodeRows(format, layout, kept, out, sink, r, Math.min(out.rows, r + ENCODE_SLICE_ROWS));
+      }
+      const bytes = sink.take();
       // One set for each chunk being scored and the one read ahead.
       if (spare.length <= IN_FLIGHT) spare.push(chunk.columns);
       return { bytes, sink, layout };
