@@ -1,9 +1,7 @@
-import gammainc from '@stdlib/math-base-special-gammainc';
-import normalCdf from '@stdlib/stats-base-dists-normal-cdf';
-import tCdf from '@stdlib/stats-base-dists-t-cdf';
 import { invalidArgument } from '../core/errors.js';
 import { EMPTY_BIN_SHARE } from './divergence.js';
 import { meanVariance } from './sample.js';
+import { gammainc, normalCdf, tCdf } from './special.js';
 
 export interface TestResult {
   statistic: number;
