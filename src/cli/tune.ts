@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
+import { yaml } from '../core/yaml.js';
 import { invalidArgument } from '../core/errors.js';
 import { runStudy } from '../client/training.js';
 import { MODEL_KINDS, type ModelKind } from '../training/fit.js';
@@ -29,7 +29,7 @@ function readSpace(file: string): SearchSpace {
   }
   let raw: unknown;
   try {
-    raw = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
+    raw = /\.ya?ml$/i.test(file) ? yaml().parse(text) : JSON.parse(text);
   } catch (err) {
     throw invalidArgument(`--space: ${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(err as Error).message}`);
   }

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parse as parseYaml } from 'yaml';
+import { yaml } from '../core/yaml.js';
 import { invalidArgument, notFound } from '../core/errors.js';
 import type { EntitySpec, FeatureRepoSpec, FeatureServiceSpec, FeatureViewSpec, OnDemandViewSpec, SourceSpec } from './types.js';
 
@@ -52,7 +52,7 @@ export function resolvePaths(spec: FeatureRepoSpec, baseDir: string): FeatureRep
 export function parseFeatureYaml(text: string, baseDir: string, file = 'definition'): FeatureRepoSpec {
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = yaml().parse(text);
   } catch (err) {
     throw invalidArgument(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }

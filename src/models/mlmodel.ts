@@ -3,7 +3,7 @@
  * flavor's data lives, and its signature when it has one.
  */
 import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
+import { yaml } from '../core/yaml.js';
 import { invalidArgument } from '../core/errors.js';
 import type { DType } from './batch.js';
 import type { Signature, TensorSpec } from './signature.js';
@@ -37,7 +37,7 @@ function piiMarks(doc: Record<string, unknown>, signature: Signature | undefined
 export async function readMLmodel(file: string): Promise<MLmodel> {
   let raw: unknown;
   try {
-    raw = parse(await readFile(file, 'utf8'));
+    raw = yaml().parse(await readFile(file, 'utf8'));
   } catch (err) {
     throw invalidArgument(`MLmodel ${file}: not valid YAML (${(err as Error).message})`);
   }

@@ -17,7 +17,8 @@ export interface Predictor {
    * A column predict() also takes in place of all the signature's inputs (float32 scalars): each
    * row's inputs side by side, in signature order, as a row-major matrix. A caller that holds rows
    * so (a batch job reading a file) then hands them over whole instead of split into columns that
-   * the model would interleave again.
+   * the model would interleave again; rows in shared memory (a SharedArrayBuffer) go to the model's
+   * worker threads as they are, without a copy.
    */
   readonly rowMajorInput?: TensorSpec;
   /** Frees native sessions and worker threads; predict must not be called afterwards. */

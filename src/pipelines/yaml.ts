@@ -4,16 +4,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parse, YAMLParseError } from 'yaml';
+import { yaml } from '../core/yaml.js';
 import { invalidArgument, notFound } from '../core/errors.js';
 import type { PipelineSpec } from './definition.js';
 
 export function parsePipelineText(text: string, source: string, dir?: string): PipelineSpec {
   let parsed: unknown;
   try {
-    parsed = parse(text);
+    parsed = yaml().parse(text);
   } catch (err) {
-    if (err instanceof YAMLParseError) throw invalidArgument(`${source}: ${err.message.split('\n')[0]}`);
+    if (err instanceof yaml().YAMLParseError) throw invalidArgument(`${source}: ${err.message.split('\n')[0]}`);
     throw err;
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalidArgument(`${source}: expected a mapping with name and steps`);

@@ -9,7 +9,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import { parse, stringify } from 'yaml';
+import { yaml } from '../core/yaml.js';
 import { failedPrecondition, invalidArgument } from '../core/errors.js';
 import { parsePreprocessText, PREPROCESS_FILE, rawInputs } from '../models/preprocess.js';
 import type { BlobStore } from '../storage/blobs.js';
@@ -222,7 +222,7 @@ async function inspectModelFiles(blobs: BlobStore, files: ManifestFile[], option
     flavor: pick.flavor,
     dataPath: pick.file.path,
     mlmodel,
-    generatedMlmodel: stringify(mlmodel),
+    generatedMlmodel: yaml().stringify(mlmodel),
     signature: mlmodel.signature,
     inputExample: options.inputExample,
     modelUuid: mlmodel.model_uuid as string,
@@ -247,7 +247,7 @@ async function inspectMlflowFolder(
 ): Promise<InspectedArtifact> {
   let doc: unknown;
   try {
-    doc = parse((await readSmall(blobs, mlmodelFile, 1 << 20, 'MLmodel')).toString('utf8'));
+    doc = yaml().parse((await readSmall(blobs, mlmodelFile, 1 << 20, 'MLmodel')).toString('utf8'));
   } catch (err) {
     if ((err as { code?: string }).code === 'InvalidArgument') throw err;
     throw invalidArgument(`MLmodel is not valid YAML: ${(err as Error).message}`);

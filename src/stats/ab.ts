@@ -4,8 +4,8 @@
  * always-valid sequential test that may be checked as often as one likes (a mixture sequential
  * probability ratio test), and the sample size a fixed-horizon test needs.
  */
-import { normalCdf, tCdf } from './distributions.js';
 import { invalidArgument } from '../core/errors.js';
+import { normalCdf, tCdf } from './special.js';
 import { twoProportionZTest, welchFromMoments } from './tests.js';
 
 /** The x with cdf(x) = p for an increasing cdf, by bisection (60 halvings reach double precision here). */

@@ -1,7 +1,7 @@
-import { gammainc, normalCdf, tCdf } from './distributions.js';
 import { invalidArgument } from '../core/errors.js';
 import { EMPTY_BIN_SHARE } from './divergence.js';
 import { meanVariance } from './sample.js';
+import { gammainc, normalCdf, tCdf } from './special.js';
 
 export interface TestResult {
   statistic: number;

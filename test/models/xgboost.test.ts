@@ -109,6 +109,14 @@ describe('xgboost flavor: breast cancer fixture (XGBoost 1.7.4)', () => {
         const byColumns = await p.predict(columnsBatch(csv.names, columns));
         assert.deepEqual(byRows.column('margin').data, byColumns.column('margin').data);
         assert.deepEqual(byRows.column('prediction').data, byColumns.column('prediction').data);
+        // Rows in shared memory go to the workers as they are, and stay the caller's: a later call
+        // of other rows, which takes the model's own buffers, leaves them as they were.
+        const shared = new Float32Array(new SharedArrayBuffer(rows.byteLength));
+        shared.set(rows);
+        const byShared = await p.predict(Batch.from([[spec.name, { dtype: 'float32', shape: spec.shape, data: shared }]]));
+        assert.deepEqual(byShared.column('margin').data, byColumns.column('margin').data);
+        await p.predict(columnsBatch(csv.names, columns.map((c) => new Float64Array(c.length).fill(1))));
+        assert.deepEqual(shared, rows);
       });
     }
     // A feature named like the matrix column leaves the name to another.

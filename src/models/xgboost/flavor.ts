@@ -98,7 +98,10 @@ class XgboostPredictor implements Predictor {
     this.parallelMinRows = options.parallelMinRows ?? Math.max(64, Math.ceil(PARALLEL_MIN_STEPS / Math.max(1, stepsPerRow)));
   }
 
-  /** The input as a row-major float32 matrix (shared memory when workers will read it). */
+  /**
+   * The input as a row-major float32 matrix (shared memory when workers will read it). A row-major
+   * column already in shared memory is used as it is, not copied (a batch job reads its rows there).
+   */
   matrix(batch: Batch, shared: boolean): Float32Array {
     const nf = this.forest.numFeature;
     const n = batch.rows;
@@ -107,6 +110,7 @@ class XgboostPredictor implements Predictor {
     if (only && only[1].shape.length === 1 && !this.featureNames.includes(only[0])) {
       const [name, col] = only;
       if (col.shape[0] !== nf) throw invalidArgument(`column "${name}": expected float32[${nf}] (one value per feature), got ${formatSpec(col)}`);
+      if (shared && col.data instanceof Float32Array && col.data.buffer instanceof SharedArrayBuffer && col.data.length === n * nf) return col.data;
       return toFloat32(name, col, alloc(n * nf), 0, 1);
     }
     if (this.options.extraColumns !== 'ignore') {
@@ -132,13 +136,15 @@ class XgboostPredictor implements Predictor {
     const k = this.forest.numGroups;
     const parallel = this.pool !== undefined && n >= this.parallelMinRows;
     const x = this.matrix(batch, parallel);
+    // The caller's own shared rows, which matrix() took as they are, stay the caller's.
+    const borrowed = [...batch.columns.values()].some((c) => c.data === x);
     const margins = parallel ? this.buffers.take(n * k) : new Float32Array(n * k);
     fillBase(this.forest, margins);
     if (parallel) {
       try {
         await this.pool!.run(x, this.forest.numFeature, n, margins);
       } finally {
-        this.buffers.give(x);
+        if (!borrowed) this.buffers.give(x);
       }
     } else accumulateMargins(this.forest, x, this.forest.numFeature, 0, n, margins);
     const prediction = applyTransform(this.transform, margins, n, k);

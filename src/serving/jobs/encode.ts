@@ -286,12 +286,18 @@ const NEWLINE = 0x0a;
 
 /** Rows of one chunk into `sink`: `kept` holds the kept columns' text as read. */
 export function encodeChunk(format: OutputFormat, layout: readonly OutputColumn[], kept: readonly KeptText[], out: Batch, sink = new ChunkBytes()): Uint8Array {
+  encodeRows(format, layout, kept, out, sink, 0, out.rows);
+  return sink.take();
+}
+
+/** Rows `from` to `to` of one chunk appended to `sink`, as encodeChunk writes them. */
+export function encodeRows(format: OutputFormat, layout: readonly OutputColumn[], kept: readonly KeptText[], out: Batch, sink: ChunkBytes, from: number, to: number): void {
   if (format === 'jsonl') {
     const cells: Cell[] = [...kept.map((values): Cell => (r) => values.text(r)), ...predictionCells(out)];
     // A prediction's number needs no JSON check: its text is digits, '.', '-', 'e' and '+'.
     const plain = layout.map((c, i) => i >= kept.length && c.bare);
     const keys = layout.map((c, i) => `${i > 0 ? ',' : '{'}${JSON.stringify(c.name)}:`);
-    for (let r = 0; r < out.rows; r++) {
+    for (let r = from; r < to; r++) {
       for (let c = 0; c < layout.length; c++) {
         const v = cells[c](r);
         sink.write(keys[c]);
@@ -304,7 +310,7 @@ export function encodeChunk(format: OutputFormat, layout: readonly OutputColumn[
     }
   } else {
     const writers = csvPredictionWriters(out);
-    for (let r = 0; r < out.rows; r++) {
+    for (let r = from; r < to; r++) {
       for (let c = 0; c < kept.length; c++) {
         if (c > 0) sink.byte(COMMA);
         kept[c].writeCsv(r, sink);
@@ -316,5 +322,4 @@ export function encodeChunk(format: OutputFormat, layout: readonly OutputColumn[
       sink.byte(NEWLINE);
     }
   }
-  return sink.take();
 }

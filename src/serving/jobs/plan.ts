@@ -45,6 +45,8 @@ export interface Plan {
 export interface MatrixReading {
   matrix: 'float32' | 'float64';
   width: number;
+  /** Read into shared memory: the model's rowMajorInput, which its worker threads take without a copy. */
+  shared?: boolean;
 }
 
 /**
@@ -164,7 +166,7 @@ export function planColumns(file: FileColumn[], signature: Signature, keep: read
     return {
       select: [matrixExpression(inputs.map((s) => byName.get(s.name)!)), ...keptSelect],
       features: 1,
-      reading: [{ matrix: 'float32', width: k }, ...kept.map((): Reading => 'text')],
+      reading: [{ matrix: 'float32', width: k, shared: true }, ...kept.map((): Reading => 'text')],
       kept,
       toBatch: (columns, rows) => Batch.from([[rowMajor.name, { dtype: 'float32', shape: [k], data: (columns[0] as Float32Array).subarray(0, rows * k) }]], rows),
     };
