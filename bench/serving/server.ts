@@ -25,6 +25,7 @@ if (cluster.isPrimary && newest(join(ROOT, 'src'), '.ts') > newest(DIST, '.js'))
 const { loadConfig } = (await import(pathToFileURL(join(DIST, 'config.js')).href)) as typeof import('../../src/config.js');
 const { startServer } = (await import(pathToFileURL(join(DIST, 'server', 'serve.js')).href)) as typeof import('../../src/server/serve.js');
 const { buildOnnxModel } = (await import(pathToFileURL(join(DIST, 'models', 'onnx', 'builder.js')).href)) as typeof import('../../src/models/onnx/builder.js');
+const { workerExecArgv } = (await import(pathToFileURL(join(DIST, 'cluster', 'index.js')).href)) as typeof import('../../src/cluster/index.js');
 
 const [dataDir, xgbModel, ...rest] = process.argv.slice(2);
 const flag = (name: string, fallback: number) => {
@@ -89,6 +90,8 @@ if (cluster.isPrimary) {
 if (workers <= 1) {
   await listen((line) => console.log(line));
 } else if (cluster.isPrimary) {
+  // The workers start as `modelport server --workers` starts them.
+  cluster.setupPrimary({ execArgv: workerExecArgv() });
   let ready = 0;
   for (let i = 0; i < workers; i++) {
     cluster.fork().on('message', (msg: unknown) => {

@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Command } from 'commander';
 import type { Config } from '../config.js';
-import { relayIpcBus } from '../cluster/index.js';
+import { relayIpcBus, workerExecArgv } from '../cluster/index.js';
 import { invalidArgument } from '../core/errors.js';
 import { createPlatform } from '../platform.js';
 import { shutdownReserveMs, startServer } from '../server/serve.js';
@@ -58,7 +58,7 @@ async function supervise(config: Config, workers: number): Promise<void> {
   let failed: (() => void) | undefined;
   const startFailed = new Promise<void>((resolve) => (failed = resolve));
   // Workers' output passes through here, so that N workers failing alike say why once.
-  cluster.setupPrimary({ silent: true });
+  cluster.setupPrimary({ silent: true, execArgv: workerExecArgv() });
   // On SQLite the workers have no Redis or PostgreSQL to carry the cluster bus: this process relays it.
   relayIpcBus(cluster);
   const fork = (): Worker => {

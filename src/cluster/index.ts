@@ -19,6 +19,7 @@ export { clusterMigrations } from './migrations.js';
 export { relayIpcBus, type ClusterBus, type ClusterMessage } from './bus.js';
 export { Leadership, Leases, type LeaseView } from './leases.js';
 export { Replicas, type ReplicaView } from './replicas.js';
+export { workerExecArgv } from './worker-flags.js';
 
 export interface ClusterOptions {
   heartbeatMs?: number;

@@ -136,6 +136,35 @@ export function allocate<D extends DType>(dtype: D, length: number): ArrayOf[D] 
   return new CONSTRUCTORS[dtype as NumericDType](length) as ArrayOf[D];
 }
 
+/**
+ * Small arrays made for every request (a decoded input, a batch of a few, a model call's
+ * outputs) are views into shared slabs, as Node's Buffer pool does for small Buffers: an array
+ * of more than 64 bytes otherwise gets a backing store of its own, whose allocation and whose
+ * sweep by the collector cost about half a microsecond each, several times per request
+ * (measured). A view keeps its slab alive: whatever keeps arrays past the request or hands them
+ * to another thread (a structured clone copies the whole slab) takes `compact`'s copy.
+ */
+const SLAB_BYTES = 8 * 1024;
+const POOLED_MAX_BYTES = 1024;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabUsed = 0;
+
+/** A zero-filled array, as `allocate`; one of at most POOLED_MAX_BYTES is a view into a shared slab. */
+export function allocatePooled<D extends DType>(dtype: D, length: number): ArrayOf[D] {
+  if (dtype === 'string') return allocate(dtype, length);
+  const Typed = CONSTRUCTORS[dtype as NumericDType];
+  const bytes = length * Typed.BYTES_PER_ELEMENT;
+  if (bytes > POOLED_MAX_BYTES) return new Typed(length) as ArrayOf[D];
+  // 8-byte aligned, as a 64-bit view needs; each slice of a fresh slab is handed out once, so it is zeros.
+  let at = (slabUsed + 7) & ~7;
+  if (at + bytes > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    at = 0;
+  }
+  slabUsed = at + bytes;
+  return new Typed(slab, at, length) as ArrayOf[D];
+}
+
 /** Elements per row for a per-row shape; [] (a scalar) is 1. */
 export function rowSize(shape: readonly number[]): number {
   let n = 1;
@@ -273,7 +302,7 @@ export class Batch {
     const map = new Map<string, Column>();
     for (const [name, col] of first.columns) {
       const size = rowSize(col.shape);
-      const out = allocate(col.dtype, rows * size);
+      const out = allocatePooled(col.dtype, rows * size);
       let offset = 0;
       for (const b of batches) {
         const other = b.columns.get(name);
@@ -301,6 +330,26 @@ export class Batch {
     for (const [name, col] of this.columns) out[name] = cellValue(col, index);
     return out;
   }
+}
+
+/** Whether a column's data is all of its buffer (strings have none). */
+function ownsBuffer(data: ColumnData): boolean {
+  return Array.isArray(data) || (data as NumericArray).byteLength === (data as NumericArray).buffer.byteLength;
+}
+
+/**
+ * `batch` with every numeric column that views part of a larger buffer (a pooled array, a slice
+ * of a batch's answer, binary data in a body) copied into a buffer of its own: for keeping, or
+ * for another thread.
+ */
+export function compact(batch: Batch): Batch {
+  let whole = true;
+  for (const col of batch.columns.values()) whole &&= ownsBuffer(col.data);
+  if (whole) return batch;
+  return Batch.from(
+    [...batch.columns].map(([name, col]) => [name, ownsBuffer(col.data) ? col : { ...col, data: (col.data as NumericArray).slice() }] as const),
+    batch.rows,
+  );
 }
 
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {

@@ -1,7 +1,7 @@
 /**
  * Model runtimes: load an artifact into a Predictor that maps a Batch to a Batch.
  */
-export { Batch, column, allocate, rowSize, cellValue, nest, sameShape, isDType, DTYPES, toFloat16Bits, fromFloat16Bits } from './batch.js';
+export { Batch, column, allocate, allocatePooled, compact, rowSize, cellValue, nest, sameShape, isDType, DTYPES, toFloat16Bits, fromFloat16Bits } from './batch.js';
 export type { Column, ColumnData, DType, NumericDType, NumericArray, ArrayOf } from './batch.js';
 export { conform, castData, formatSpec } from './signature.js';
 export type { Signature, TensorSpec, ConformOptions } from './signature.js';

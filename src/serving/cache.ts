@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
-import type { Batch, NumericArray } from '../models/index.js';
+import { compact, type Batch, type NumericArray } from '../models/index.js';
 import type { CacheConfig } from './types.js';
 
 export function cacheKey(versionSha: string, batch: Batch, outputs: readonly string[] = []): string {
@@ -82,7 +82,8 @@ export class ResponseCache {
     if (bytes > this.config.maxBytes) return;
     const old = this.entries.get(key);
     if (old) this.remove(key, old);
-    this.entries.set(key, { value, bytes, storedAt: this.clock.now() });
+    // Kept past the request: a pooled array or a slice of a batch's answer would keep its whole buffer.
+    this.entries.set(key, { value: compact(value), bytes, storedAt: this.clock.now() });
     this.bytes += bytes;
     for (const [k, e] of this.entries) {
       if (this.entries.size <= this.config.maxEntries && this.bytes <= this.config.maxBytes) break;

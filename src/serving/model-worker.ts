@@ -4,7 +4,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { isModelportError } from '../core/errors.js';
-import { Batch, loadModel, type Column, type LoadOptions, type Predictor } from '../models/index.js';
+import { Batch, compact, loadModel, type Column, type LoadOptions, type Predictor } from '../models/index.js';
 import { cheapestCallMicros } from './warmup.js';
 
 export type WireColumns = [string, Column][];
@@ -59,7 +59,7 @@ port.on('message', async (msg: ToWorker) => {
   }
   try {
     if (!predictor) throw new Error('no model is loaded in this worker');
-    const out = await predictor.predict(Batch.from(msg.columns, msg.rows));
+    const out = compact(await predictor.predict(Batch.from(msg.columns, msg.rows)));
     port.postMessage({ kind: 'result', id: msg.id, rows: out.rows, columns: [...out.columns] } satisfies FromWorker);
   } catch (err) {
     port.postMessage({ kind: 'error', id: msg.id, ...failure(err) } satisfies FromWorker);

@@ -4,7 +4,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { ModelportError, unavailable, type ErrorCode } from '../core/errors.js';
-import { Batch, type LoadOptions, type Predictor, type Signature } from '../models/index.js';
+import { Batch, compact, type LoadOptions, type Predictor, type Signature } from '../models/index.js';
 import type { FromWorker, ToWorker } from './model-worker.js';
 
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
@@ -95,7 +95,8 @@ class WorkerPredictor implements Predictor {
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
       this.worker.ref();
-      this.worker.postMessage({ kind: 'predict', id, rows: batch.rows, columns: [...batch.columns] } satisfies ToWorker);
+      // A structured clone copies a view's whole buffer: a pooled input's slab, a binary body.
+      this.worker.postMessage({ kind: 'predict', id, rows: batch.rows, columns: [...compact(batch).columns] } satisfies ToWorker);
     });
   }
 

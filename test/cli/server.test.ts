@@ -11,6 +11,7 @@ import { tempDir } from '../helpers/services.js';
 import { testConfig, testPlatform } from '../helpers/platform.js';
 import { parseWorkers } from '../../src/cli/server.js';
 import { createPlatform } from '../../src/platform.js';
+import { workerExecArgv } from '../../src/cluster/index.js';
 import { LOGREG, breastCancerRows, expectedLogreg, post, register, v2Row } from '../serving/helpers.js';
 
 /** Pids of the Node processes whose parent is `pid` (tsx's esbuild service is a child too). */
@@ -76,6 +77,12 @@ test('two worker processes answer on one port; a dead one is replaced; SIGTERM s
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
+});
+
+test("workers get a 64 MB semi-space unless the operator's flags or NODE_OPTIONS choose one", () => {
+  assert.deepEqual(workerExecArgv(['--import', 'tsx'], ''), ['--import', 'tsx', '--max-semi-space-size=64']);
+  assert.deepEqual(workerExecArgv(['--max-semi-space-size=16'], ''), ['--max-semi-space-size=16']);
+  assert.deepEqual(workerExecArgv([], '--max_semi_space_size=8 --enable-source-maps'), []);
 });
 
 test('--workers must be a whole number; a taken port stops every worker with one line', async () => {

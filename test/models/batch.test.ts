@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Batch, column, conform, fromFloat16Bits, rowSize, toFloat16Bits } from '../../src/models/index.js';
+import { allocatePooled, Batch, column, compact, conform, fromFloat16Bits, rowSize, toFloat16Bits } from '../../src/models/index.js';
 
 function sample(): Batch {
   return Batch.from([
@@ -52,6 +52,35 @@ describe('Batch', () => {
     assert.throws(() => column('float32', new Float32Array(5), [2]), { message: /5 elements do not form rows of shape \[2\]/ });
     assert.equal(rowSize([2, 3]), 6);
     assert.equal(rowSize([]), 1);
+  });
+
+  test('pooled arrays are zeros of their own, aligned for any dtype; large ones own their buffer', () => {
+    const a = allocatePooled('float32', 3);
+    a.fill(7);
+    const b = allocatePooled('int64', 5);
+    const c = allocatePooled('float64', 30);
+    assert.ok(b instanceof BigInt64Array && c instanceof Float64Array);
+    assert.deepEqual(Array.from(b), [0n, 0n, 0n, 0n, 0n]);
+    assert.deepEqual(Array.from(c), new Array(30).fill(0));
+    assert.equal(b.byteOffset % 8, 0);
+    assert.equal(c.byteOffset % 8, 0);
+    assert.deepEqual(Array.from(a), [7, 7, 7]);
+    const large = allocatePooled('float32', 4096);
+    assert.equal(large.buffer.byteLength, large.byteLength);
+    assert.deepEqual(allocatePooled('string', 2), ['', '']);
+  });
+
+  test('compact copies the columns that view part of a larger buffer, and keeps the rest', () => {
+    const b = sample();
+    assert.equal(compact(b), b);
+    const part = b.slice(1, 2);
+    const own = compact(part);
+    const data = own.column('0').data as Float32Array;
+    assert.equal(data.buffer.byteLength, data.byteLength);
+    assert.deepEqual(own.row(0), b.row(1));
+    data[0] = 42;
+    assert.equal((b.column('0').data as Float32Array)[1], 2);
+    assert.equal(own.column('s'), part.column('s'));
   });
 
   test('zero-width rows need an explicit row count', () => {

@@ -7,7 +7,7 @@
  * attributes, dtypes or shapes outside what is handled below make the graph Unsupported rather
  * than evaluated by a guess, and the flavor keeps onnxruntime for it.
  */
-import { allocate, type Column } from '../batch.js';
+import { allocate, allocatePooled, type Column } from '../batch.js';
 import { Unsupported, type OnnxAttribute, type OnnxGraph, type OnnxNode, type OnnxTensor } from './graph.js';
 
 type Dtype = 'float32' | 'int64';
@@ -520,7 +520,7 @@ export class DenseGraph {
     for (let i = 0; i < this.inputs.length; i++) buf[this.inputs[i].slot] = columns[i];
     const result: [string, Column][] = [];
     for (const { name, value } of this.outputs) {
-      const data = allocate(value.dtype, rows * width(value));
+      const data = allocatePooled(value.dtype, rows * width(value));
       buf[value.slot] = data;
       result.push([name, { dtype: value.dtype, shape: value.shape, data }]);
     }

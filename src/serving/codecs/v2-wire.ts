@@ -9,7 +9,7 @@
  * input order) is read by the same function.
  */
 import { invalidArgument } from '../../core/errors.js';
-import { fromFloat16Bits, sameShape, toFloat16Bits, type Batch, type Column, type DType, type NumericArray } from '../../models/index.js';
+import { allocatePooled, fromFloat16Bits, sameShape, toFloat16Bits, type Batch, type Column, type DType, type NumericArray } from '../../models/index.js';
 import { DTYPE_TO_V2, type V2Request, type V2Tensor } from './v2.js';
 
 const V2_NUMERIC = new Set(['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64']);
@@ -612,11 +612,14 @@ function readRequest(): V2Request {
 
 /** The floats in `values` as the typed array of a float datatype (a copy: `values` may be scratch). */
 function typedFloats(datatype: string, values: Float64Array): V2Tensor['data'] {
-  if (datatype === 'FP32') return new Float32Array(values);
-  if (datatype === 'FP64') return values.slice();
-  const half = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) half[i] = toFloat16Bits(values[i]);
-  return half;
+  if (datatype === 'FP16') {
+    const half = allocatePooled('float16', values.length);
+    for (let i = 0; i < values.length; i++) half[i] = toFloat16Bits(values[i]);
+    return half;
+  }
+  const out = allocatePooled(datatype === 'FP32' ? 'float32' : 'float64', values.length);
+  out.set(values);
+  return out;
 }
 
 /** Bytes a list of plain JSON numbers can hold besides its brackets. */
