@@ -1,6 +1,7 @@
 /** One online-store contract, run against SQLite and against Redis. */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openOnlineStore, type OnlineStore } from '../../src/storage/online.js';
@@ -162,6 +163,23 @@ test('SQLite: large writes run on a writer thread beside reads; its failures rea
       return true;
     });
     assert.equal(await store.msetNewer(['s'], packRows([Buffer.from('b1|ok')]), 2), 1, 'a later write still lands');
+  } finally {
+    await store.close();
+  }
+});
+
+test('SQLite: the writer thread leaves a large write in the WAL and checkpoints it into the database once idle', async () => {
+  const path = join(tempDir(), 'online.db');
+  const store = await openOnlineStore(parseOnlineUri(`sqlite:${path}`), clock);
+  try {
+    // 24 MiB: past the 16 MiB at which SQLite's default would checkpoint in the middle of the write.
+    const keys = Array.from({ length: 3000 }, (_, i) => `c${i}`);
+    const value = (k: string) => Buffer.concat([Buffer.from(`c0|${k}|`), Buffer.alloc(8192, 120)]);
+    assert.equal(await store.msetNewer(keys, packRows(keys.map(value)), 2), 3000);
+    assert.ok(statSync(path).size < 8 << 20, `the write is still in the WAL (database file ${statSync(path).size} bytes)`);
+    for (let i = 0; i < 100 && statSync(path).size < 24 << 20; i++) await sleep(20);
+    assert.ok(statSync(path).size >= 24 << 20, `checkpointed once the thread was idle (database file ${statSync(path).size} bytes)`);
+    assert.deepEqual((await store.mget(['c0', 'c2999'])).map((v) => v?.subarray(0, 8).toString()), ['c0|c0|xx', 'c0|c2999']);
   } finally {
     await store.close();
   }
