@@ -55,6 +55,9 @@ export async function materializeView(
     SELECT * FROM (SELECT *, ${ts} AS __ts, ${created} AS __created FROM ${src.from})
     WHERE __ts IS NOT NULL ${lower} AND __ts <= ${window.untilMs * 1000} AND ${keys.map((k) => `${k} IS NOT NULL`).join(' AND ')}
   )`;
+  // The store readies itself while DuckDB finds the winners: a writer thread takes ~40 ms to
+  // start compiled and 150-300 ms through tsx, which made the first batch wait for it.
+  store.expectWrites();
   // The winners are found on keys and times alone, so the wide rows are neither copied into a
   // table nor sorted by a window: they stream once, joined to their winner. __n counts the rows
   // sharing the winner's times, which `valueTieBreak` then settles.
@@ -67,8 +70,6 @@ export async function materializeView(
   );
   const [[total, newest, tied]] = await session.rows('SELECT count(*), max(__ts) // 1000, count(*) FILTER (WHERE __n > 1) FROM __latest');
   onProgress(Number(total), 0);
-  // The store readies itself while DuckDB finds the first rows.
-  store.expectWrites(Number(total));
   const layout = layoutOf(features);
   // The numbers come out as one array of doubles per row, laid out as the packed row holds them,
   // then each string feature; NULLs are read from the vectors' validity masks.

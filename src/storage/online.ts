@@ -30,10 +30,10 @@ export interface OnlineStore {
    */
   msetNewer(keys: string[], rows: PackedRows, headerBytes: number): Promise<number>;
   /**
-   * Told that msetNewer writes of `rows` rows in all are coming, the store readies what they
-   * need (SQLite starts its writer thread for large ones) while the caller prepares them.
+   * Told that large msetNewer writes are likely coming (a materialize starting), the store
+   * readies what they need (SQLite starts its writer thread) while the caller prepares them.
    */
-  expectWrites(rows: number): void;
+  expectWrites(): void;
   delete(keys: string[]): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -173,8 +173,8 @@ function openSqliteOnline(path: string, clock: Clock): OnlineStore {
       }
       return write(() => setNewer(keys, Array.from(keys, (_, i) => rowAt(rows, i)), headerBytes));
     },
-    expectWrites(rows) {
-      if (!closed && rows >= THREAD_WRITE_ROWS) writer?.start();
+    expectWrites() {
+      if (!closed) writer?.start();
     },
     delete(keys) {
       return write(() => deleteMany(keys));
