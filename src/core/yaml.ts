@@ -1,14 +1,4 @@
-/**
- * The yaml package, required on first use: imported, it cost every CLI command ~130 ms of CPU at
- * start (a `predict` of 1,000 rows included) whether or not it read any YAML. Required rather than
- * imported, too, as its build is CommonJS, whose export names an ES import parses the files for.
- */
-import { createRequire } from 'node:module';
+/** The yaml package, on first use: imported, it cost every CLI command ~130 ms of CPU at start whether or not it read any YAML. */
+import { lazyRequire } from './lazy-require.js';
 
-const require = createRequire(import.meta.url);
-
-let loaded: typeof import('yaml') | undefined;
-
-export function yaml(): typeof import('yaml') {
-  return (loaded ??= require('yaml') as typeof import('yaml'));
-}
+export const yaml = lazyRequire<typeof import('yaml')>('yaml');

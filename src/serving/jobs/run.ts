@@ -6,13 +6,13 @@
  * only the chunks that were not committed and writes the same bytes as an uninterrupted run.
  */
 import { existsSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { open, rename, rm } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
 import { invalidArgument, notFound } from '../../core/errors.js';
 import { collectWhenGrown, collectYoung } from '../../core/gc.js';
+import { lazyRequire } from '../../core/lazy-require.js';
 import { sharedArray } from '../../core/shared-array.js';
 import { checkStreamed, describe, readError, readerSql, sqlIdent, sqlString, tableFormatOf, type TableFormat } from '../../data/read-table.js';
 import type { Batch, Signature, TensorSpec } from '../../models/index.js';
@@ -73,7 +73,7 @@ export interface BatchJobResult {
   format: OutputFormat;
 }
 
-const require = createRequire(import.meta.url);
+const duckdbApi = lazyRequire<typeof import('@duckdb/node-api')>('@duckdb/node-api');
 
 export const DEFAULT_CHUNK_ROWS = 10_000;
 /** Chunks scored at once: one on each core while the next is read. */
@@ -301,9 +301,8 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
   const inputFormat = inputFormatOf(input);
   if (!existsSync(dirname(output))) throw notFound(`--output: folder ${dirname(output)} does not exist`);
   if (input === output) throw invalidArgument('--output: must not be the input file');
-  // Required rather than imported: as an ES import, each of the package's CommonJS files was
-  // parsed for its export names first, ~140 ms of a job's CPU.
-  const { DuckDBInstance } = require('@duckdb/node-api') as typeof import('@duckdb/node-api');
+  // Required rather than imported (see lazyRequire): ~140 ms of a job's CPU as an ES import.
+  const { DuckDBInstance } = duckdbApi();
   // One DuckDB thread for Parquet: decoding is a small share of a job's CPU beside the tree workers
   // and the main thread, and each thread holds its own read buffers (~30 MiB at 1M rows). Two for
   // CSV, whose parsing is half a job's CPU: with a thread of its own DuckDB parses ahead of the
