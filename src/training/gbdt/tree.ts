@@ -113,18 +113,24 @@ function splitGain(p: GbdtParams, gl: number, hl: number, gr: number, hr: number
 }
 
 /**
- * A numeric feature's best split into `out` (gain, bin, 1 when missing values go left, and the
- * left side's gradient and hessian sums), scanned as XGBoost 1.7 does: upwards with missing values
- * right, the last bin included (every value left, the missing right), then, when the node has
- * missing values, downwards with them left; a candidate must beat the best so far strictly.
- * Answers whether any candidate was valid.
+ * A numeric feature's best split that beats `floor`, the node's best gain over the features before
+ * it (they ascend, so a tie keeps the lower feature), into `out`: gain, bin, 1 when missing values
+ * go left, the left side's gradient and hessian sums, and the sides' float gains summed before the
+ * root's is taken off (-Infinity when unknown, as `floorSum` may be). Scanned as XGBoost 1.7 does:
+ * upwards with missing values right, the last bin included (every value left, the missing right),
+ * then, when the node has missing values, downwards with them left; a candidate must beat the best
+ * so far strictly. Answers whether any candidate beat the floor.
  */
-function scanFeature(hist: Float64Array, lo: number, hi: number, G: number, H: number, rootGain: number, p: GbdtParams, out: Float64Array): boolean {
+function scanFeature(hist: Float64Array, lo: number, hi: number, G: number, H: number, rootGain: number, p: GbdtParams, floor: number, floorSum: number, out: Float64Array): boolean {
   // XGBoost holds its parameters as float.
   const mcw = Math.fround(p.min_child_weight);
   const plain = p.max_delta_step === 0 && p.alpha === 0;
   const lambda = Math.fround(p.lambda);
-  let best = -Infinity;
+  // Each side's divisor h + λ is then at least mcw + λ; from 1e-30 on it is a normal float, whose
+  // rounding is relative, as sumLimit needs.
+  const bounded = plain && mcw + lambda >= 1e-30;
+  let best = floor;
+  let limit = bounded ? sumLimit(floorSum) : -Infinity;
   let gl = 0;
   let hl = 0;
   for (let b = lo; b < hi; b++) {
@@ -132,11 +138,17 @@ function scanFeature(hist: Float64Array, lo: number, hi: number, G: number, H: n
     hl += hist[(b << 1) + 1];
     const hr = H - hl;
     if (!(hl >= mcw && hr >= mcw)) continue;
-    const gain = plain ? plainGain(gl, hl, G - gl, hr, lambda, rootGain) : splitGain(p, gl, hl, G - gl, hr, rootGain);
-    if (gain > best) best = answer(out, gain, b, 0, gl, hl);
+    const gr = G - gl;
+    if (below(gl, hl, gr, hr, lambda, limit)) continue;
+    const sum = plain ? plainSum(gl, hl, gr, hr, lambda) : -Infinity;
+    const gain = plain ? Math.fround(sum - rootGain) : splitGain(p, gl, hl, gr, hr, rootGain);
+    if (gain > best) {
+      best = answer(out, gain, b, 0, gl, hl, sum);
+      if (bounded) limit = sumLimit(sum);
+    }
   }
   // After the last bin the sums are the node's present values: the rest is missing.
-  if (!(H - hl > 1e-10 * Math.max(1, H))) return best > -Infinity;
+  if (!(H - hl > 1e-10 * Math.max(1, H))) return best > floor;
   // Downwards, bins ≥ b go right; the left side (missing values and bins < b) splits at b - 1.
   let gr = 0;
   let hr = 0;
@@ -145,25 +157,55 @@ function scanFeature(hist: Float64Array, lo: number, hi: number, G: number, H: n
     hr += hist[(b << 1) + 1];
     const h = H - hr;
     if (!(h >= mcw && hr >= mcw)) continue;
-    const gain = plain ? plainGain(G - gr, h, gr, hr, lambda, rootGain) : splitGain(p, G - gr, h, gr, hr, rootGain);
-    if (gain > best) best = answer(out, gain, b - 1, 1, G - gr, h);
+    const g = G - gr;
+    if (below(g, h, gr, hr, lambda, limit)) continue;
+    const sum = plain ? plainSum(g, h, gr, hr, lambda) : -Infinity;
+    const gain = plain ? Math.fround(sum - rootGain) : splitGain(p, g, h, gr, hr, rootGain);
+    if (gain > best) {
+      best = answer(out, gain, b - 1, 1, g, h, sum);
+      if (bounded) limit = sumLimit(sum);
+    }
   }
-  return best > -Infinity;
+  return best > floor;
 }
 
-/** splitGain without L1 or a step cap: each side's g²/(h + λ) in float, a side without hessian gaining nothing. */
-function plainGain(gl: number, hl: number, gr: number, hr: number, lambda: number, rootGain: number): number {
+/**
+ * The bound under which a plain candidate's exact side gains gl²/(hl + λ) + gr²/(hr + λ) cannot
+ * round to more than `sum`, a best candidate's float sum: plainSum's five float roundings move it
+ * by less than 3·10⁻⁷ of itself, so 10⁻⁶ below cannot reach it. Below 10⁻⁶, where a tiny side gain
+ * rounds to a float whose error is no longer relative, there is no bound (-Infinity).
+ */
+function sumLimit(sum: number): number {
+  return sum >= 1e-6 ? sum * (1 - 1e-6) : -Infinity;
+}
+
+/**
+ * Whether a candidate's exact side gains fall under `limit` (see sumLimit), told without dividing:
+ * the divisions of plainSum were most of a scan, and most candidates fall short of the best. Never
+ * when a squared side sum overflows float, which makes plainSum infinite however small the gain.
+ */
+function below(gl: number, hl: number, gr: number, hr: number, lambda: number, limit: number): boolean {
+  const gl2 = gl * gl;
+  const gr2 = gr * gr;
+  const dl = hl + lambda;
+  const dr = hr + lambda;
+  return gl2 < 3.4e38 && gr2 < 3.4e38 && gl2 * dr + gr2 * dl < limit * dl * dr;
+}
+
+/** Each side's g²/(h + λ) in float, summed in float (splitGain without L1 or a step cap, before the root's gain is taken off); a side without hessian gains nothing. */
+function plainSum(gl: number, hl: number, gr: number, hr: number, lambda: number): number {
   const f = Math.fround;
-  return f(f((hl > 0 ? f(f(gl * gl) / f(hl + lambda)) : 0) + (hr > 0 ? f(f(gr * gr) / f(hr + lambda)) : 0)) - rootGain);
+  return f((hl > 0 ? f(f(gl * gl) / f(hl + lambda)) : 0) + (hr > 0 ? f(f(gr * gr) / f(hr + lambda)) : 0));
 }
 
 /** Writes scanFeature's answer and returns its gain. */
-function answer(out: Float64Array, gain: number, bin: number, defaultLeft: number, gl: number, hl: number): number {
+function answer(out: Float64Array, gain: number, bin: number, defaultLeft: number, gl: number, hl: number, sum: number): number {
   out[0] = gain;
   out[1] = bin;
   out[2] = defaultLeft;
   out[3] = gl;
   out[4] = hl;
+  out[5] = sum;
   return gain;
 }
 
@@ -255,8 +297,8 @@ export class TreeGrower {
   private nodeCopy: number[] = [];
   /** Where loadGradients answers the sums of a tree's gradients and hessians. */
   private readonly sums = new Float64Array(2);
-  /** scanFeature's answer: gain, bin, default left, left gradient and hessian sums. */
-  private readonly scan = new Float64Array(5);
+  /** scanFeature's answer: gain, bin, default left, left gradient and hessian sums, side gains summed. */
+  private readonly scan = new Float64Array(6);
   readonly totalBins: number;
 
   constructor(
@@ -333,17 +375,22 @@ export class TreeGrower {
     const rootGain = sideGain(p, G, H);
     const scan = this.scan;
     let best: Split | undefined;
+    // The best candidate's float side gains summed, where scanFeature knows them.
+    let bestSum = -Infinity;
     for (let j = 0; j < features.length; j++) {
       const f = features[j];
-      const lo = offsets[f];
-      const hi = offsets[f + 1];
-      let candidate: Split | undefined;
-      if (categorical[f]) candidate = this.categoricalSplit(hist, G, H, f, rootGain);
-      else if (scanFeature(hist, lo, hi, G, H, rootGain, p, scan)) {
-        candidate = { gain: scan[0], feature: f, bin: scan[1], defaultLeft: scan[2] === 1, gl: scan[3], hl: scan[4] };
+      const floor = best?.gain ?? -Infinity;
+      if (categorical[f]) {
+        const candidate = this.categoricalSplit(hist, G, H, f, rootGain);
+        // Ties go to the lower feature.
+        if (candidate && candidate.gain > floor) {
+          best = candidate;
+          bestSum = -Infinity;
+        }
+      } else if (scanFeature(hist, offsets[f], offsets[f + 1], G, H, rootGain, p, floor, bestSum, scan)) {
+        best = { gain: scan[0], feature: f, bin: scan[1], defaultLeft: scan[2] === 1, gl: scan[3], hl: scan[4] };
+        bestSum = scan[5];
       }
-      // Ties go to the lower feature.
-      if (candidate && (!best || candidate.gain > best.gain || (candidate.gain === best.gain && f < best.feature))) best = candidate;
     }
     return best;
   }
