@@ -134,8 +134,10 @@ test('a trial whose worker is killed mid-trial runs again on another worker and 
   });
   let survivor: BullWorkers | undefined;
   const handler = trialHandler(REDIS_URL, 'survivor');
+  // The survivor's lock is longer than the killed worker's: it must outlast a loaded machine's
+  // pauses in this process, or the survivor's own trial is taken for stalled (and, the second time, failed).
   const exited = once(child, 'exit').then(async () => {
-    survivor = await startBullWorkers<TrialTask, TrialResult>(killedUri, (task) => handler.run(task), { concurrency: 1, gpu: false, lockMs: 1000 });
+    survivor = await startBullWorkers<TrialTask, TrialResult>(killedUri, (task) => handler.run(task), { concurrency: 1, gpu: false, lockMs: 4000 });
   });
   try {
     const tracker = new ClientTrainingTracker(client, { url: server.url });
