@@ -19,7 +19,7 @@ import { fastFeatures } from './fast-features.js';
 import { requireDeclaredPermissions } from './permissions.js';
 import { refuseNulStrings } from './edge-checks.js';
 import { AJV_OPTIONS, lazySerializers, lazyValidators } from './validators.js';
-import { applyServerLimits, bodyMemoryGate, clientErrorHandler, limitTrackingBodies } from './limits.js';
+import { applyServerLimits, closeIdleConnections, bodyMemoryGate, clientErrorHandler, limitTrackingBodies } from './limits.js';
 import { healthRoutes } from './health.js';
 import { servingRoutes } from './serving.js';
 import { v2Routes } from './v2.js';
@@ -115,7 +115,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
         : http.createServer(opts.http ?? {}, onRequest);
       server.keepAliveTimeout = opts.keepAliveTimeout;
       server.requestTimeout = opts.requestTimeout;
-      server.setTimeout(opts.connectionTimeout);
+      closeIdleConnections(server, opts.connectionTimeout);
       if (opts.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = opts.maxRequestsPerSocket;
       applyServerLimits(server, limits);
       return server;

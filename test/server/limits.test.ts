@@ -93,3 +93,19 @@ test('V2 fast path: an early error that leaves the body unread says Connection: 
     await server.close();
   }
 });
+
+test('a connection on which nothing moves for the idle timeout is closed', async () => {
+  const config = testConfig();
+  config.limits = { ...config.limits, idleTimeoutMs: 400, headersTimeoutMs: 60_000, requestTimeoutMs: 60_000 };
+  const server = await startServer(config, { logger: false });
+  const { hostname } = new URL(server.url);
+  try {
+    // A body that stops halfway: only the idle timeout ends the connection.
+    const stalled = raw(server.url, `POST /v2/models/m/infer HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n`, '{"inputs":');
+    assert.equal(await stalled.done, '');
+    const health = await fetch(`${server.url}/health`);
+    assert.equal(health.status, 200);
+  } finally {
+    await server.close();
+  }
+});
