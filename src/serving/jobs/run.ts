@@ -7,6 +7,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { dirname, extname, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
@@ -95,7 +96,6 @@ const CSV_BUFFER_BYTES = 2 << 20;
  * after one chunk of its own; between slices the reader takes what DuckDB fetched and asks for more.
  */
 const ENCODE_SLICE_ROWS = 2048;
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** DuckDB chunks (2,048 rows) read between two collections of their dead wrappers: ~8 MiB. */
 const CHUNKS_PER_COLLECTION = 16;
 /**
