@@ -98,7 +98,7 @@ const md = `## Quickstart (bench/quickstart)
 
 ${machine()}. \`modelport quickstart --no-serve\` on a new data folder, launch to exit, ${built ? 'the built package' : 'from the TypeScript source through tsx (run `npm run build` to time the package)'}.
 
-${table(['stores', 'wall s', 'vs target', 'stages 1–8, s', 'load average (1 min) before → after'], rows)}
+${table(['stores', 'wall s', 'vs target', 'stages 1–9, s', 'load average (1 min) before → after'], rows)}
 `;
 console.log(md);
 writeResults('quickstart', md);

@@ -11,3 +11,5 @@ export { ClientTrainingTracker, trainFile, runStudy, type TrainRequest, type Tra
 export { ExplainClient } from './explain.js';
 export { SecurityClient, type TokenSpec } from './security.js';
 export { PipelinesClient } from './pipelines.js';
+export { JobsClient, type JobJson, type SubmitJobRequest } from './jobs.js';
+export { exportVersion } from './export.js';

@@ -3,8 +3,9 @@
  * against a real server through the SDK, as a user would run it. Each stage's title says what it
  * proves; it must always run end to end.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { ModelportClient } from '../client/client.js';
 import { DatasetsClient } from '../client/datasets.js';
 import { TrackingClient } from '../client/tracking.js';
@@ -14,6 +15,8 @@ import { MonitoringClient } from '../client/monitoring.js';
 import { FeaturesClient } from '../client/features.js';
 import { ExplainClient } from '../client/explain.js';
 import { PipelinesClient, type RunView } from '../client/pipelines.js';
+import { JobsClient } from '../client/jobs.js';
+import { exportVersion } from '../client/export.js';
 import { ClientTrainingTracker, runStudy } from '../client/training.js';
 import { registerFitted } from '../training/session.js';
 import { defaultSpace } from '../training/search/defaults.js';
@@ -31,6 +34,7 @@ export const DATASET = 'loans';
 export const TRAINING = 'loans-training';
 export const EXPERIMENT = 'loan-default';
 export const PIPELINE = 'retrain-loan-default';
+export const APPLICATIONS = 'loan-applications';
 const FEATURE_SERVICE = 'loan_scoring';
 /** Columns that identify a row or date it: kept in the tables, never trained on. */
 const IDS = ['loan_id', 'customer_id', 'event_timestamp'];
@@ -73,6 +77,7 @@ const clients = (ctx: StoryContext) => ({
   features: new FeaturesClient(ctx.client),
   explain: new ExplainClient(ctx.client),
   pipelines: new PipelinesClient(ctx.client),
+  jobs: new JobsClient(ctx.client),
 });
 
 const fmt = (x: number, digits = 3) => x.toFixed(digits);
@@ -418,7 +423,65 @@ export const stages: Stage[] = [
       ctx.facts.rollouts = `version 2 ${promoted.state} (${promoted.id}), version ${broken} ${rolled.state} (${rolled.id})`;
     },
   },
+  {
+    title: 'Score a table of loans offline with a batch job on the server (each loan keeps its ids beside its prediction), and export the champion as an edge bundle that scores without modelport',
+    async run(ctx) {
+      const { datasets, jobs, registry } = clients(ctx);
+      const inputs = ctx.state.encoding!.featureNames;
+      const table = ctx.state.training!;
+      const applications: Table = { ...table, columns: ['loan_id', 'customer_id', ...inputs].map((name) => column(table, name)) };
+      const file = join(ctx.outDir, `${APPLICATIONS}.csv`);
+      await writeCsv(file, applications);
+      const { version } = await datasets.register(APPLICATIONS, file, { description: 'loans to score in batch: ids and model inputs, no label' });
+      const submitted = await jobs.submit({ deployment: MODEL, input: { dataset: `${APPLICATIONS}@${version.version}` }, output_format: 'csv', keep: ['loan_id', 'customer_id'] });
+      const job = await jobs.wait(submitted.id);
+      if (job.state !== 'succeeded') throw new Error(`batch job ${job.id} ended ${job.state}: ${job.error ?? ''}`);
+      const seconds = (job.finished_ms! - job.started_ms!) / 1000;
+      ctx.say(`batch job ${job.id}: ${job.rows_done} loans of ${APPLICATIONS}@${version.version} scored by ${job.model} in ${fmt(seconds, 2)} s (${Math.round(job.rows_done / seconds)} rows/s)`);
+      const scoredFile = join(ctx.outDir, `${APPLICATIONS}-scored.csv`);
+      writeFileSync(scoredFile, await jobs.output(job.id));
+      const scored = await readTable(scoredFile);
+      ctx.say(`  output: ${scoredFile} (${job.output!.bytes} bytes), columns ${scored.columns.map((c) => c.name).join(', ')}`);
+
+      const champion = (await registry.getVersion(MODEL, 'champion')).version;
+      const dir = join(ctx.outDir, 'edge-bundle');
+      const exported = await exportVersion(ctx.client, MODEL, champion, 'bundle', dir);
+      ctx.say(`edge bundle of ${MODEL} version ${champion}: ${exported.files.map((f) => basename(f)).join(', ')} in ${dir}`);
+      const agreement = await bundleAgreement(dir, applications, scored, 100);
+      ctx.say(`  its model.mjs scored the first ${agreement.rows} loans here with onnxruntime-node; largest difference from the batch job's ${agreement.output}: ${agreement.maxDiff === 0 ? '0 (identical)' : agreement.maxDiff.toExponential(1)}`);
+      if (agreement.maxDiff > 1e-5) throw new Error(`the edge bundle's ${agreement.output} differs from the batch job's by ${agreement.maxDiff}`);
+      ctx.facts['batch job'] = `${job.id}: ${job.rows_done} rows → ${scoredFile}`;
+      ctx.facts['edge bundle'] = dir;
+    },
+  },
 ];
+
+/**
+ * Runs the exported bundle's own module on the first `rows` loans, as a user of the bundle would
+ * (onnxruntime-node, rows as objects of inputs), and compares its first output with the batch job's.
+ */
+async function bundleAgreement(dir: string, applications: Table, scored: Table, rows: number): Promise<{ rows: number; output: string; maxDiff: number }> {
+  const ort = await import('onnxruntime-node');
+  const { load } = (await import(pathToFileURL(join(dir, 'model.mjs')).href)) as { load(ort: unknown, model: Uint8Array, signature: unknown): Promise<{ predict(rows: object[]): Promise<Record<string, number | number[]>[]> }> };
+  const signature = JSON.parse(readFileSync(join(dir, 'signature.json'), 'utf8')) as { inputs: { name: string }[]; outputs: { name: string }[]; features?: string[] };
+  const model = await load(ort, readFileSync(join(dir, 'model.onnx')), signature);
+  const n = Math.min(rows, applications.rowCount);
+  // A tree model's bundle takes one vector input whose elements it names: rows of features by name.
+  const names = signature.features ?? signature.inputs.map((s) => s.name);
+  const objects = Array.from({ length: n }, (_, r) => Object.fromEntries(names.map((name) => [name, column(applications, name).values[r] as number])));
+  const predicted = await model.predict(objects);
+  const output = signature.outputs.map((o) => o.name).find((name) => scored.columns.some((c) => c.name === name));
+  if (output === undefined) throw new Error(`the batch output has none of the bundle's outputs (${signature.outputs.map((o) => o.name).join(', ')})`);
+  const batch = column(scored, output).values;
+  let maxDiff = 0;
+  for (let r = 0; r < n; r++) {
+    const edge = predicted[r][output];
+    const diff = Math.abs((Array.isArray(edge) ? edge[0] : edge) - Number(batch[r]));
+    // NaN (a cell that is not one number) must fail the comparison, not slip past Math.max.
+    maxDiff = Number.isNaN(diff) ? Infinity : Math.max(maxDiff, diff);
+  }
+  return { rows: n, output, maxDiff };
+}
 
 /** The retraining pipeline: built-in steps from the fresh data to a canary. */
 function retrainingPipeline(params: Record<string, string>): PipelineSpec {

@@ -16,7 +16,7 @@ import { tempDir } from '../helpers/services.js';
 import { buildUi, openBrowser, pageVisits, screenshotDir, uiContext, watchProblems, type PageProblems } from '../helpers/browser.js';
 import { loadConfig } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
-import { ModelportClient, TrackingClient, RegistryClient, DatasetsClient, ServingClient, MonitoringClient } from '../../src/client/index.js';
+import { ModelportClient, TrackingClient, RegistryClient, DatasetsClient, ServingClient, MonitoringClient, JobsClient } from '../../src/client/index.js';
 import { PipelinesClient } from '../../src/client/pipelines.js';
 import { FeaturesClient } from '../../src/client/features.js';
 import { loansFile } from '../../src/quickstart/demo.js';
@@ -43,7 +43,7 @@ describe('the quickstart', { timeout: 1_800_000 }, () => {
   });
 
   test('the CLI tells the story stage by stage and how to browse what it left', () => {
-    for (let stage = 1; stage <= 9; stage++) assert.match(run.stdout, new RegExp(`\\[${stage}/9\\] `));
+    for (let stage = 1; stage <= 10; stage++) assert.match(run.stdout, new RegExp(`\\[${stage}/10\\] `));
     assert.match(run.stdout, /loans_corrupted\.csv: REJECTED with 4 anomalies/);
     assert.match(run.stdout, /quickstart finished in/);
     assert.match(run.stdout, new RegExp(`data folder: ${data} \\(new\\)`));
@@ -132,6 +132,23 @@ describe('the quickstart', { timeout: 1_800_000 }, () => {
     assert.deepEqual(retrain.steps.map((s) => [s.name, s.status]), ['load', 'split', 'train', 'register', 'evaluate', 'gate', 'rollout'].map((s) => [s, 'succeeded']));
     assert.equal(retrain.steps.find((s) => s.name === 'gate')!.metrics.gate_passed, 1);
     assert.equal(v2.runId ?? (v2 as { run_id?: string }).run_id, retrain.steps.find((s) => s.name === 'register')!.trackingRunId);
+  });
+
+  test('a batch job scored every loan with its ids kept, and the exported edge bundle agrees with it', async () => {
+    const [job] = await new JobsClient(client).list({ deployment: 'loan-default' });
+    assert.equal(job.state, 'succeeded');
+    assert.equal(job.rows_done, 20_000);
+    assert.deepEqual(job.keep, ['loan_id', 'customer_id']);
+    assert.match(job.model ?? '', /^loan-default version 2 /, 'the champion after the rollouts scored it');
+    const scored = readFileSync(join(data, 'reports', 'loan-applications-scored.csv'), 'utf8').trimEnd().split('\n');
+    assert.equal(scored.length, 20_001);
+    assert.equal(scored[0], 'loan_id,customer_id,margin,prediction');
+    assert.match(scored[1], /^L000001,\d+,-?\d/);
+    const probability = scored.slice(1).map((line) => Number(line.split(',')[3]));
+    assert.ok(probability.every((p) => p > 0 && p < 1), 'every prediction is a probability');
+    for (const file of ['model.onnx', 'signature.json', 'model.mjs', 'README.md']) assert.ok(existsSync(join(data, 'reports', 'edge-bundle', file)), file);
+    const agreement = /largest difference from the batch job's margin: (\S+)/.exec(run.stdout)?.[1];
+    assert.ok(agreement !== undefined && Number(agreement) <= 1e-5, `the bundle's margins match the batch job's (${agreement})`);
   });
 
   describe('web UI', () => {
@@ -395,7 +412,7 @@ describe('the quickstart', { timeout: 1_800_000 }, () => {
     // its story is the run above again, on the same fresh state.
     const second = spawnCli(['quickstart', '--data', data, '--no-serve']);
     try {
-      await waitForLine(second, /\(reset: it held an earlier quickstart\)\n[\s\S]*\[2\/9\] /, 600_000);
+      await waitForLine(second, /\(reset: it held an earlier quickstart\)\n[\s\S]*\[2\/10\] /, 600_000);
       assert.ok(!existsSync(join(data, 'reports', 'drift-report.html')), "the reset removed the first run's files");
     } finally {
       second.kill('SIGKILL');
