@@ -15,12 +15,13 @@ import { invalidArgument, notFound } from '../../core/errors.js';
 import { collectWhenGrown, collectYoung } from '../../core/gc.js';
 import { lazyRequire } from '../../core/lazy-require.js';
 import { sharedArray } from '../../core/shared-array.js';
-import { checkStreamed, describe, readError, readerSql, sqlIdent, sqlString, tableFormatOf, type TableFormat } from '../../data/read-table.js';
+import { checkStreamed, csvDelimiter, describe, readError, readerSql, sqlIdent, sqlString, tableFormatOf, type TableFormat } from '../../data/read-table.js';
 import type { Batch, Signature, TensorSpec } from '../../models/index.js';
 import { inputRows } from '../../data/row-count.js';
 import { ChunkBytes, csvHeader, encodeRows, KeptText, outputLayout, type OutputColumn, type OutputFormat } from './encode.js';
+import { csvLayout, csvRoles, readCsvDirect } from './csv-direct.js';
 import { JobParts, syncDir, workDirOf } from './parts.js';
-import { planColumns, type ChunkColumn, type Reading } from './plan.js';
+import { planColumns, type Chunk, type ChunkColumn, type Reading } from './plan.js';
 
 /** What scores the rows: the deployment's runtime in this process, or a server. */
 export interface Scorer {
@@ -119,12 +120,6 @@ function inputFormatOf(path: string): TableFormat {
   const format = tableFormatOf(path);
   if (!format) throw invalidArgument(`--input: "${path}" has an unknown format "${extname(path) || '(no extension)'}"; use .csv, .tsv, .jsonl or .parquet`);
   return format;
-}
-
-interface Chunk {
-  index: number;
-  rows: number;
-  columns: ChunkColumn[];
 }
 
 /** DuckDB's VARCHAR: 16 bytes a value, its length first, then the text itself up to this long, else a pointer to it. */
@@ -319,7 +314,10 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
       throw readError(input, inputFormat, err);
     }
     const plan = planColumns(file, scorer.signature, spec.keep ?? [], scorer.rowMajorInput);
-    const total = await inputRows(con, from, input, inputFormat).catch((err) => Promise.reject(readError(input, inputFormat, err)));
+    const roles = inputFormat === 'csv' ? csvRoles(file, plan) : undefined;
+    const delim = csvDelimiter(input);
+    const direct = roles && (await csvLayout(input, delim, file.map((c) => c.name), chunkRows));
+    const total = direct ? direct.rows : await inputRows(con, from, input, inputFormat).catch((err) => Promise.reject(readError(input, inputFormat, err)));
     if (total === 0) throw invalidArgument(`--input: ${input} has no rows to score`);
     const stat = statSync(input);
     const parts = await JobParts.open(workDirOf(output), {
@@ -368,7 +366,22 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
     const scoring: Promise<unknown>[] = [];
     const inFlight: Promise<void>[] = [];
     const seen = { rows: 0 };
-    const reader = readChunks(con, sql, plan.reading, chunkRows, first, seen, spare, (err) => readError(input, inputFormat, err), hooks.ownsProcess ?? false);
+    const fail = (err: unknown) => readError(input, inputFormat, err);
+    async function* readInput(): AsyncGenerator<Chunk> {
+      let from = first;
+      if (direct) {
+        const keptCount = plan.kept.length;
+        const width = plan.sharedMatrix!.length;
+        const stopped = yield* readCsvDirect({ path: input, delim, roles: roles!, width, keptCount, layout: direct, chunkRows, first, done: parts.done, spare, fail });
+        if (stopped === undefined) {
+          seen.rows = direct.rows;
+          return;
+        }
+        from = stopped;
+      }
+      yield* readChunks(con, sql, plan.reading, chunkRows, from, seen, spare, fail, hooks.ownsProcess ?? false);
+    }
+    const reader = readInput();
     // Each chunk is asked for as soon as the one before it is handed over, so DuckDB and the copy
     // read it while the loop waits on the chunks being scored; asked for after that wait, the
     // reading stood between one chunk's scoring and the next, both cores idle but DuckDB's.
