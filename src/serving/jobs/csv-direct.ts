@@ -41,62 +41,26 @@ export function csvRoles(file: readonly FileColumn[], plan: Plan): CsvColumnRole
   return roles;
 }
 
+const NEWLINE = 0x0a;
+
 export interface CsvLayout {
   rows: number;
   /** Byte offset of chunk i's first row; the last entry is the file's end. */
   starts: number[];
 }
 
-const NEWLINE = 0x0a;
-const QUOTE = 0x22;
-const CR = 0x0d;
-const READ_BYTES = 1 << 20;
+/** Bytes of the file the main thread reads for its header, which must lie within them. */
+const HEADER_BYTES = 1 << 16;
+/** Bytes of the file one scan request covers: a few per thread, so a thread on a busy core takes fewer. */
+const SCAN_BLOCK_BYTES = 16 << 20;
 
-/**
- * Where each chunk of `chunkRows` rows starts in the file, from one pass over its line breaks
- * (the pass that counted its rows before); undefined when the file is not plain or its header
- * is not exactly `names`.
- */
-export async function csvLayout(path: string, delim: string, names: readonly string[], chunkRows: number): Promise<CsvLayout | undefined> {
-  const buf = Buffer.allocUnsafe(READ_BYTES);
-  const fh = await open(path, 'r');
-  try {
-    const starts: number[] = [];
-    let rows = 0;
-    let at = 0;
-    let lineStart = 0;
-    for (let n = (await fh.read(buf, 0, READ_BYTES, at)).bytesRead; n > 0; at += n, n = (await fh.read(buf, 0, READ_BYTES, at)).bytesRead) {
-      const bytes = buf.subarray(0, n);
-      if (bytes.indexOf(QUOTE) >= 0 || bytes.indexOf(CR) >= 0) return undefined;
-      let i = bytes.indexOf(NEWLINE);
-      if (starts.length === 0) {
-        // The header must lie within the first read.
-        if (at > 0 || i < 0 || bytes.toString('utf8', 0, i) !== names.join(delim)) return undefined;
-        lineStart = i + 1;
-        starts.push(lineStart);
-        i = bytes.indexOf(NEWLINE, i + 1);
-      }
-      for (; i >= 0; i = bytes.indexOf(NEWLINE, i + 1)) {
-        if (at + i === lineStart) return undefined;
-        lineStart = at + i + 1;
-        if (++rows % chunkRows === 0) starts.push(lineStart);
-      }
-    }
-    if (starts.length === 0) return undefined;
-    if (lineStart < at) rows++;
-    if (starts[starts.length - 1] !== at) starts.push(at);
-    return { rows, starts };
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Parsing threads, each taking the next chunk in line as it comes free. */
-class CsvParsers {
+/** Threads reading one job's input, each taking the next request in line as it comes free. */
+class CsvThreads {
   private readonly idle: Worker[] = [];
   private readonly all: Worker[] = [];
   private readonly queue: { request: CsvRequest; settle: (answer: CsvAnswer) => void }[] = [];
   private readonly working = new Map<Worker, (answer: CsvAnswer) => void>();
+  private readonly pending = new Set<Promise<unknown>>();
   private nextId = 0;
 
   constructor(threads: number, setup: CsvSetup) {
@@ -111,7 +75,7 @@ class CsvParsers {
         settle(answer);
       });
       const fail = (why: string) => {
-        this.working.get(worker)?.({ id: -1, error: `CSV parsing thread ${why}` });
+        this.working.get(worker)?.({ id: -1, error: `CSV reading thread ${why}` });
         this.working.delete(worker);
       };
       worker.on('error', (err) => fail(`crashed: ${err.message}`));
@@ -130,31 +94,29 @@ class CsvParsers {
     }
   }
 
-  /** Parses one chunk into `matrix`; its kept text, or undefined when the chunk is not plain. */
-  parse(start: number, end: number, rows: number, matrix: Float32Array): Promise<KeptBytes[] | undefined> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({
-        request: { id: this.nextId++, start, end, rows, matrix },
-        settle: (answer) => ('error' in answer ? reject(new Error(answer.error)) : resolve(answer.kept)),
-      });
+  ask(request: DistributiveOmit<CsvRequest, 'id'>): Promise<Extract<CsvAnswer, { kept?: unknown }>> {
+    const answer = new Promise<Extract<CsvAnswer, { kept?: unknown }>>((resolve, reject) => {
+      this.queue.push({ request: { ...request, id: this.nextId++ } as CsvRequest, settle: (a) => ('error' in a ? reject(new Error(a.error)) : resolve(a)) });
       this.pump();
     });
+    // Awaited in turn by the caller, or by close() when it stops first.
+    const forget = (): void => void this.pending.delete(settled);
+    const settled: Promise<void> = answer.then(forget, forget);
+    this.pending.add(settled);
+    return answer;
   }
 
   async close(): Promise<void> {
+    for (const { settle } of this.queue.splice(0)) settle({ id: -1, error: 'the job stopped reading' });
+    // No thread may still write into a matrix once the job hands it on.
+    await Promise.allSettled(this.pending);
     await Promise.all(this.all.map((w) => w.terminate()));
   }
 }
 
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
 export interface CsvReading {
-  path: string;
-  delim: string;
-  roles: CsvColumnRole[];
-  /** Features per row: the matrix's width. */
-  width: number;
-  keptCount: number;
-  layout: CsvLayout;
-  chunkRows: number;
   first: number;
   /** Chunks an earlier run committed: not parsed again. */
   done: ReadonlySet<number>;
@@ -163,48 +125,102 @@ export interface CsvReading {
   fail: (err: unknown) => Error;
 }
 
-/**
- * The job's chunks from `first` on, in order. Returns undefined when every chunk was read, else
- * the index of the first chunk that is not plain, which was not yielded, nor any after it.
- */
-export async function* readCsvDirect(r: CsvReading): AsyncGenerator<Chunk, number | undefined> {
-  const threads = cpuCount();
-  const parsers = new CsvParsers(threads, { path: r.path, delim: r.delim.charCodeAt(0), roles: r.roles, width: r.width, keptCount: r.keptCount });
-  const chunks = r.layout.starts.length - 1;
-  const fresh = (): ChunkColumn[] => {
-    const reused = r.spare.pop();
-    if (!reused) return [sharedArray(Float32Array, r.chunkRows * r.width), ...Array.from({ length: r.keptCount }, () => new KeptText())];
-    for (const c of reused) if (c instanceof KeptText) c.clear();
-    return reused;
-  };
-  // One chunk parsing on each thread and one waiting for the first to come free.
-  const ahead: { index: number; rows: number; columns: ChunkColumn[]; kept: Promise<KeptBytes[] | undefined> }[] = [];
-  let next = r.first;
-  const launch = () => {
-    while (next < chunks && r.done.has(next)) next++;
-    if (next >= chunks) return;
-    const index = next++;
-    const rows = Math.min(r.chunkRows, r.layout.rows - index * r.chunkRows);
-    const columns = fresh();
-    const kept = parsers.parse(r.layout.starts[index], r.layout.starts[index + 1], rows, columns[0] as Float32Array);
-    // Awaited in turn below, or by the finally when the consumer stops first.
-    kept.catch(() => undefined);
-    ahead.push({ index, rows, columns, kept });
-  };
-  try {
-    for (let i = 0; i <= threads; i++) launch();
+/** A job's plain CSV input: where its chunks lie, and the threads that read them. */
+export class CsvDirect {
+  private constructor(
+    private readonly threads: CsvThreads,
+    readonly layout: CsvLayout,
+    private readonly width: number,
+    private readonly keptCount: number,
+    private readonly chunkRows: number,
+  ) {}
+
+  /**
+   * Cuts the file into chunks of `chunkRows` rows from its line breaks, found by the threads
+   * (a quarter of a job's CPU on the main thread before the first chunk could start); undefined,
+   * the threads stopped, when the file is not plain or its header is not exactly `names`.
+   */
+  static async open(path: string, delim: string, names: readonly string[], roles: CsvColumnRole[], chunkRows: number): Promise<CsvDirect | undefined> {
+    const fh = await open(path, 'r');
+    let head: Buffer;
+    let size: number;
+    try {
+      size = (await fh.stat()).size;
+      const { buffer, bytesRead } = await fh.read(Buffer.alloc(HEADER_BYTES), 0, HEADER_BYTES, 0);
+      head = buffer.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+    const headerEnd = head.indexOf(NEWLINE);
+    if (headerEnd < 0 || head.toString('utf8', 0, headerEnd) !== names.join(delim)) return undefined;
+    const width = roles.reduce((n, r) => n + (r.feature >= 0 ? 1 : 0), 0);
+    const keptCount = roles.reduce((n, r) => n + (r.kept >= 0 ? 1 : 0), 0);
+    const threads = new CsvThreads(cpuCount(), { path, delim: delim.charCodeAt(0), roles, width, keptCount });
+    try {
+      const blocks = Math.ceil(size / SCAN_BLOCK_BYTES);
+      const scans = Array.from({ length: blocks }, (_, b) => threads.ask({ kind: 'scan', start: b * SCAN_BLOCK_BYTES, end: Math.min(size, (b + 1) * SCAN_BLOCK_BYTES) }));
+      const starts = [headerEnd + 1];
+      let rows = 0;
+      let last = headerEnd;
+      for (const scan of scans) {
+        const { breaks } = await scan;
+        if (!breaks) return await threads.close().then(() => undefined);
+        for (let i = 0; i < breaks.length; i++) {
+          const at = breaks[i];
+          if (at <= headerEnd) continue;
+          // An empty line: DuckDB's count and ours could differ from here on.
+          if (at === last + 1) return await threads.close().then(() => undefined);
+          last = at;
+          if (++rows % chunkRows === 0) starts.push(at + 1);
+        }
+      }
+      if (last + 1 < size) rows++;
+      if (starts[starts.length - 1] !== size) starts.push(size);
+      return new CsvDirect(threads, { rows, starts }, width, keptCount, chunkRows);
+    } catch (err) {
+      await threads.close();
+      throw err;
+    }
+  }
+
+  /**
+   * The job's chunks from `first` on, in order. Returns undefined when every chunk was read, else
+   * the index of the first chunk that is not plain, which was not yielded, nor any after it.
+   */
+  async *read(r: CsvReading): AsyncGenerator<Chunk, number | undefined> {
+    const { layout, chunkRows, width, keptCount } = this;
+    const chunks = layout.starts.length - 1;
+    const fresh = (): ChunkColumn[] => {
+      const reused = r.spare.pop();
+      if (!reused) return [sharedArray(Float32Array, chunkRows * width), ...Array.from({ length: keptCount }, () => new KeptText())];
+      for (const c of reused) if (c instanceof KeptText) c.clear();
+      return reused;
+    };
+    // One chunk parsing on each thread and one waiting for the first to come free.
+    const ahead: { index: number; rows: number; columns: ChunkColumn[]; parsed: Promise<{ kept?: KeptBytes[] }> }[] = [];
+    let next = r.first;
+    const launch = () => {
+      while (next < chunks && r.done.has(next)) next++;
+      if (next >= chunks) return;
+      const index = next++;
+      const rows = Math.min(chunkRows, layout.rows - index * chunkRows);
+      const columns = fresh();
+      const parsed = this.threads.ask({ kind: 'parse', start: layout.starts[index], end: layout.starts[index + 1], rows, matrix: columns[0] as Float32Array });
+      ahead.push({ index, rows, columns, parsed });
+    };
+    for (let i = 0; i <= cpuCount(); i++) launch();
     while (ahead.length > 0) {
       const chunk = ahead.shift()!;
-      const kept = await chunk.kept.catch((err) => Promise.reject(r.fail(err)));
+      const { kept } = await chunk.parsed.catch((err) => Promise.reject(r.fail(err)));
       if (!kept) return chunk.index;
       kept.forEach((k, j) => (chunk.columns[1 + j] as KeptText).assign(k.bytes, k.ends, k.nulls, chunk.rows));
       launch();
       yield { index: chunk.index, rows: chunk.rows, columns: chunk.columns };
     }
     return undefined;
-  } finally {
-    // No thread may still write into a matrix once the job hands it on.
-    await Promise.allSettled(ahead.map((a) => a.kept));
-    await parsers.close();
+  }
+
+  close(): Promise<void> {
+    return this.threads.close();
   }
 }

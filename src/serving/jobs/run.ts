@@ -19,7 +19,7 @@ import { checkStreamed, csvDelimiter, describe, readError, readerSql, sqlIdent, 
 import type { Batch, Signature, TensorSpec } from '../../models/index.js';
 import { inputRows } from '../../data/row-count.js';
 import { ChunkBytes, csvHeader, encodeRows, KeptText, outputLayout, type OutputColumn, type OutputFormat } from './encode.js';
-import { csvLayout, csvRoles, readCsvDirect } from './csv-direct.js';
+import { CsvDirect, csvRoles } from './csv-direct.js';
 import { JobParts, syncDir, workDirOf } from './parts.js';
 import { planColumns, type Chunk, type ChunkColumn, type Reading } from './plan.js';
 
@@ -305,6 +305,7 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
   const threads = inputFormat === 'csv' ? '2' : '1';
   const instance = await DuckDBInstance.create(':memory:', { memory_limit: '256MB', threads });
   const con = await instance.connect();
+  let direct: CsvDirect | undefined;
   try {
     const from = readerSql(input, inputFormat, { csvBufferBytes: CSV_BUFFER_BYTES });
     let file;
@@ -316,8 +317,8 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
     const plan = planColumns(file, scorer.signature, spec.keep ?? [], scorer.rowMajorInput);
     const roles = inputFormat === 'csv' ? csvRoles(file, plan) : undefined;
     const delim = csvDelimiter(input);
-    const direct = roles && (await csvLayout(input, delim, file.map((c) => c.name), chunkRows));
-    const total = direct ? direct.rows : await inputRows(con, from, input, inputFormat).catch((err) => Promise.reject(readError(input, inputFormat, err)));
+    direct = roles && (await CsvDirect.open(input, delim, file.map((c) => c.name), roles, chunkRows));
+    const total = direct ? direct.layout.rows : await inputRows(con, from, input, inputFormat).catch((err) => Promise.reject(readError(input, inputFormat, err)));
     if (total === 0) throw invalidArgument(`--input: ${input} has no rows to score`);
     const stat = statSync(input);
     const parts = await JobParts.open(workDirOf(output), {
@@ -370,11 +371,9 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
     async function* readInput(): AsyncGenerator<Chunk> {
       let from = first;
       if (direct) {
-        const keptCount = plan.kept.length;
-        const width = plan.sharedMatrix!.length;
-        const stopped = yield* readCsvDirect({ path: input, delim, roles: roles!, width, keptCount, layout: direct, chunkRows, first, done: parts.done, spare, fail });
+        const stopped = yield* direct.read({ first, done: parts.done, spare, fail });
         if (stopped === undefined) {
-          seen.rows = direct.rows;
+          seen.rows = direct.layout.rows;
           return;
         }
         from = stopped;
@@ -432,6 +431,7 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
     await parts.remove();
     return { rows: seen.rows, chunks, resumedChunks: parts.done.size, output, format };
   } finally {
+    await direct?.close();
     con.closeSync();
     instance.closeSync();
     await rm(`${output}.modelport-tmp`, { force: true });

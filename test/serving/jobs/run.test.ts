@@ -7,7 +7,7 @@ import { readTable, type TextColumn, type NumericColumn } from '../../../src/dat
 import { runBatchJob, type Scorer } from '../../../src/serving/jobs/run.js';
 import { deploymentScorer } from '../../../src/serving/jobs/scorer.js';
 import { workDirOf } from '../../../src/serving/jobs/parts.js';
-import { csvLayout } from '../../../src/serving/jobs/csv-direct.js';
+import { CsvDirect } from '../../../src/serving/jobs/csv-direct.js';
 import { testPlatform } from '../../helpers/platform.js';
 import { tempDir } from '../../helpers/services.js';
 import { LOGREG, register, XGB } from '../helpers.js';
@@ -136,9 +136,12 @@ describe('batch jobs', () => {
     const lines = readFileSync(big.csv, 'utf8').trim().split('\n').map((l) => l.replace(/^(\d+),"c, ""\d+""",/, '$1,').replace(/^id,customer,/, 'id,'));
     const plain = join(plainDir, 'plain.csv');
     writeFileSync(plain, `${lines.join('\n')}\n`);
-    const layout = await csvLayout(plain, ',', lines[0].split(','), 1000);
-    assert.deepEqual({ rows: layout?.rows, starts: layout?.starts.length }, { rows: 3420, starts: 5 });
-    assert.equal(await csvLayout(big.csv, ',', lines[0].split(','), 1000), undefined, 'a file with quotes is left to DuckDB');
+    const names = lines[0].split(',');
+    const roles = names.map((_, c) => (c === 0 ? { feature: -1, kept: 0, type: 'integer' as const, digits: 18 } : { feature: c - 1, kept: -1, type: 'double' as const, digits: 0 }));
+    const direct = await CsvDirect.open(plain, ',', names, roles, 1000);
+    await direct?.close();
+    assert.deepEqual({ rows: direct?.layout.rows, starts: direct?.layout.starts.length }, { rows: 3420, starts: 5 });
+    assert.equal(await CsvDirect.open(big.csv, ',', ['id', 'customer', ...names.slice(1)], roles, 1000), undefined, 'a file with quotes is left to DuckDB');
     const parquetOf = async (rows: string[], name: string) => {
       const csv = join(plainDir, `${name}-rows.csv`);
       const parquet = join(plainDir, `${name}.parquet`);
