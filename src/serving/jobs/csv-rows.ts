@@ -217,9 +217,10 @@ export function parseCsvRows(b: Uint8Array, start: number, end: number, rows: nu
           const slack = a * SLACK;
           if (a === a && Math.fround(a - slack) === Math.fround(a + slack)) v = a;
           else {
-            // Near a float32 rounding boundary, or far out: the exact double decides.
+            // Near a float32 rounding boundary, or far out: the exact double decides, unless it
+            // overflows or underflows, where DuckDB's answer is left to DuckDB.
             v = Number(latin1(b, digits0, p));
-            if (!Number.isFinite(v)) return undefined;
+            if (!Number.isFinite(v) || v === 0) return undefined;
           }
         }
         matrix[base + feature] = neg ? -v : v;

@@ -42,7 +42,7 @@ test('numbers as DuckDB reads them, then rounded to float32: shortest forms, lon
 
 test('an empty field is NaN; anything outside the plain grammar is left to DuckDB', () => {
   assert.ok(Number.isNaN(parseColumn([''])![0]));
-  for (const t of ['inf', 'NaN', ' 1', '1 ', '+1', '1.', '.5', '1e', '1e+', '--1', '-', '0x10', '1_000', '1e400', '1,2']) assert.equal(parseColumn([t]), undefined, t);
+  for (const t of ['inf', 'NaN', ' 1', '1 ', '+1', '1.', '.5', '1e', '1e+', '--1', '-', '0x10', '1_000', '1e400', '1e-400', '1,2']) assert.equal(parseColumn([t]), undefined, t);
   const integer: CsvColumnRole = { feature: 0, kept: -1, type: 'integer', digits: 9 };
   assert.deepEqual([...parseColumn(['12', '-7', '007', ''], integer)!], [12, -7, 7, Number.NaN]);
   for (const t of ['1.5', '1e3', '1234567890']) assert.equal(parseColumn([t], integer), undefined, t);
