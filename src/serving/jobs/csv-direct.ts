@@ -2,11 +2,13 @@
  * A batch job's CSV input read without DuckDB when it is plain: no quotes, no carriage returns,
  * no empty lines, a header naming the columns DuckDB found, only DOUBLE and integer features
  * and integer or text kept columns, and a model taking its rows as one shared float32 matrix.
- * Threads of its own read and parse each chunk's bytes straight into the chunk's matrix; DuckDB
- * parsed, copied and built a list per row on the main thread's behalf, ~3× the CPU. DuckDB still
- * reads the header and types the columns, so the columns are checked as before. A chunk that is
- * not plain after all (a value the strict grammar here does not take) hands the job back to
- * DuckDB from that chunk on, whose answer for it stands.
+ * Threads of its own find its line breaks, then read and parse each chunk's bytes straight into
+ * the chunk's matrix: no copy out of DuckDB, no DOUBLE[n] list, no conversion on the main thread,
+ * and a main-thread pass for the row count gone (1M rows × 30 features: ~16% less CPU a job than
+ * through DuckDB, the parsing itself ~1 µs a row). DuckDB still reads the header and types the
+ * columns, so the columns are checked as before. A chunk that is not plain after all (a value the
+ * strict grammar here does not take) hands the job back to DuckDB from that chunk on, whose answer
+ * for it stands.
  */
 import { open } from 'node:fs/promises';
 import type { Worker } from 'node:worker_threads';
@@ -158,12 +160,15 @@ export class CsvDirect {
     const threads = new CsvThreads(cpuCount(), { path, delim: delim.charCodeAt(0), roles, width, keptCount });
     try {
       const blocks = Math.ceil(size / SCAN_BLOCK_BYTES);
-      const scans = Array.from({ length: blocks }, (_, b) => threads.ask({ kind: 'scan', start: b * SCAN_BLOCK_BYTES, end: Math.min(size, (b + 1) * SCAN_BLOCK_BYTES) }));
+      const scan = (b: number) => threads.ask({ kind: 'scan', start: b * SCAN_BLOCK_BYTES, end: Math.min(size, (b + 1) * SCAN_BLOCK_BYTES) });
+      // A few blocks asked for ahead, not all: each answer holds 8 bytes a line until it is counted.
+      const scans = Array.from({ length: Math.min(blocks, 2 * cpuCount()) }, (_, b) => scan(b));
       const starts = [headerEnd + 1];
       let rows = 0;
       let last = headerEnd;
-      for (const scan of scans) {
-        const { breaks } = await scan;
+      for (let b = 0; b < blocks; b++) {
+        const { breaks } = await scans.shift()!;
+        if (b + scans.length + 1 < blocks) scans.push(scan(b + scans.length + 1));
         if (!breaks) return await threads.close().then(() => undefined);
         for (let i = 0; i < breaks.length; i++) {
           const at = breaks[i];

@@ -1,6 +1,7 @@
 /**
- * A batch scoring job: a CSV, JSON Lines or Parquet file read through DuckDB in chunks, each
- * chunk scored and committed as a part file, the parts stitched into the output at the end.
+ * A batch scoring job: a CSV, JSON Lines or Parquet file read through DuckDB in chunks (a plain
+ * CSV file by threads of the job's own, see csv-direct.ts), each chunk scored and committed as a
+ * part file, the parts stitched into the output at the end.
  * Memory holds a few chunks whatever the file's size; reading, scoring and writing overlap so
  * both cores work. Killed at any moment and run again with the same arguments, the job scores
  * only the chunks that were not committed and writes the same bytes as an uninterrupted run.
@@ -368,17 +369,18 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
     const inFlight: Promise<void>[] = [];
     const seen = { rows: 0 };
     const fail = (err: unknown) => readError(input, inputFormat, err);
+    // A plain CSV file's chunks from its own threads, until one is not plain: that one and the rest from DuckDB.
     async function* readInput(): AsyncGenerator<Chunk> {
-      let from = first;
+      let start = first;
       if (direct) {
         const stopped = yield* direct.read({ first, done: parts.done, spare, fail });
         if (stopped === undefined) {
           seen.rows = direct.layout.rows;
           return;
         }
-        from = stopped;
+        start = stopped;
       }
-      yield* readChunks(con, sql, plan.reading, chunkRows, from, seen, spare, fail, hooks.ownsProcess ?? false);
+      yield* readChunks(con, sql, plan.reading, chunkRows, start, seen, spare, fail, hooks.ownsProcess ?? false);
     }
     const reader = readInput();
     // Each chunk is asked for as soon as the one before it is handed over, so DuckDB and the copy
