@@ -4,7 +4,7 @@
  * and integer or text kept columns, and a model taking its rows as one shared float32 matrix.
  * Threads of its own find its line breaks, then read and parse each chunk's bytes straight into
  * the chunk's matrix: no copy out of DuckDB, no DOUBLE[n] list, no conversion on the main thread,
- * and a main-thread pass for the row count gone (1M rows × 30 features: ~16% less CPU a job than
+ * and a main-thread pass for the row count gone (1M rows × 30 features: ~12% less CPU a job than
  * through DuckDB, the parsing itself ~1 µs a row). DuckDB still reads the header and types the
  * columns, so the columns are checked as before. A chunk that is not plain after all (a value the
  * strict grammar here does not take) hands the job back to DuckDB from that chunk on, whose answer
