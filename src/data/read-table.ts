@@ -64,7 +64,7 @@ export const NUMERIC_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|
 export const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
 export const sqlIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
-const csvDelimiter = (path: string) => (extname(path).toLowerCase() === '.tsv' ? '\t' : ',');
+export const csvDelimiter = (path: string) => (extname(path).toLowerCase() === '.tsv' ? '\t' : ',');
 
 export function readerSql(path: string, format: TableFormat, options: { csvBufferBytes?: number } = {}): string {
   switch (format) {

@@ -228,6 +228,15 @@ export class KeptText {
     this.rows = 0;
   }
 
+  /** Takes `rows` rows parsed elsewhere (a CSV parsing thread) as this column's whole text. */
+  assign(buf: Uint8Array<ArrayBuffer>, ends: Int32Array<ArrayBuffer>, nulls: Uint8Array<ArrayBuffer>, rows: number): void {
+    this.buf = buf;
+    this.ends = ends;
+    this.nulls = nulls;
+    this.rows = rows;
+    this.length = rows === 0 ? 0 : ends[rows - 1];
+  }
+
   private row(isNull: boolean): void {
     if (this.rows === this.ends.length) {
       const ends = new Int32Array(2 * this.rows);

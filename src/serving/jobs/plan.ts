@@ -34,6 +34,15 @@ export interface Plan {
   kept: KeptColumn[];
   /** Turns the feature values of one chunk (as read: a column each, or one matrix) into the model's inputs. */
   toBatch(columns: ChunkColumn[], rows: number): Batch;
+  /** The file columns of a shared float32 matrix, in its order: what a CSV parsing thread may fill (see csv-direct.ts). */
+  sharedMatrix?: string[];
+}
+
+/** One chunk of a job's input as read: its feature columns (or matrix), then its kept columns. */
+export interface Chunk {
+  index: number;
+  rows: number;
+  columns: ChunkColumn[];
 }
 
 /**
@@ -168,6 +177,7 @@ export function planColumns(file: FileColumn[], signature: Signature, keep: read
       features: 1,
       reading: [{ matrix: 'float32', width: k, shared: true }, ...kept.map((): Reading => 'text')],
       kept,
+      sharedMatrix: inputs.map((s) => s.name),
       toBatch: (columns, rows) => Batch.from([[rowMajor.name, { dtype: 'float32', shape: [k], data: (columns[0] as Float32Array).subarray(0, rows * k) }]], rows),
     };
   }

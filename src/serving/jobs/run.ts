@@ -1,6 +1,7 @@
 /**
- * A batch scoring job: a CSV, JSON Lines or Parquet file read through DuckDB in chunks, each
- * chunk scored and committed as a part file, the parts stitched into the output at the end.
+ * A batch scoring job: a CSV, JSON Lines or Parquet file read through DuckDB in chunks (a plain
+ * CSV file by threads of the job's own, see csv-direct.ts), each chunk scored and committed as a
+ * part file, the parts stitched into the output at the end.
  * Memory holds a few chunks whatever the file's size; reading, scoring and writing overlap so
  * both cores work. Killed at any moment and run again with the same arguments, the job scores
  * only the chunks that were not committed and writes the same bytes as an uninterrupted run.
@@ -15,12 +16,13 @@ import { invalidArgument, notFound } from '../../core/errors.js';
 import { collectWhenGrown, collectYoung } from '../../core/gc.js';
 import { lazyRequire } from '../../core/lazy-require.js';
 import { sharedArray } from '../../core/shared-array.js';
-import { checkStreamed, describe, readError, readerSql, sqlIdent, sqlString, tableFormatOf, type TableFormat } from '../../data/read-table.js';
+import { checkStreamed, csvDelimiter, describe, readError, readerSql, sqlIdent, sqlString, tableFormatOf, type TableFormat } from '../../data/read-table.js';
 import type { Batch, Signature, TensorSpec } from '../../models/index.js';
 import { inputRows } from '../../data/row-count.js';
 import { ChunkBytes, csvHeader, encodeRows, KeptText, outputLayout, type OutputColumn, type OutputFormat } from './encode.js';
+import { CsvDirect, csvRoles } from './csv-direct.js';
 import { JobParts, syncDir, workDirOf } from './parts.js';
-import { planColumns, type ChunkColumn, type Reading } from './plan.js';
+import { planColumns, type Chunk, type ChunkColumn, type Reading } from './plan.js';
 
 /** What scores the rows: the deployment's runtime in this process, or a server. */
 export interface Scorer {
@@ -119,12 +121,6 @@ function inputFormatOf(path: string): TableFormat {
   const format = tableFormatOf(path);
   if (!format) throw invalidArgument(`--input: "${path}" has an unknown format "${extname(path) || '(no extension)'}"; use .csv, .tsv, .jsonl or .parquet`);
   return format;
-}
-
-interface Chunk {
-  index: number;
-  rows: number;
-  columns: ChunkColumn[];
 }
 
 /** DuckDB's VARCHAR: 16 bytes a value, its length first, then the text itself up to this long, else a pointer to it. */
@@ -310,6 +306,7 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
   const threads = inputFormat === 'csv' ? '2' : '1';
   const instance = await DuckDBInstance.create(':memory:', { memory_limit: '256MB', threads });
   const con = await instance.connect();
+  let direct: CsvDirect | undefined;
   try {
     const from = readerSql(input, inputFormat, { csvBufferBytes: CSV_BUFFER_BYTES });
     let file;
@@ -319,7 +316,10 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
       throw readError(input, inputFormat, err);
     }
     const plan = planColumns(file, scorer.signature, spec.keep ?? [], scorer.rowMajorInput);
-    const total = await inputRows(con, from, input, inputFormat).catch((err) => Promise.reject(readError(input, inputFormat, err)));
+    const roles = inputFormat === 'csv' ? csvRoles(file, plan) : undefined;
+    const delim = csvDelimiter(input);
+    direct = roles && (await CsvDirect.open(input, delim, file.map((c) => c.name), roles, chunkRows));
+    const total = direct ? direct.layout.rows : await inputRows(con, from, input, inputFormat).catch((err) => Promise.reject(readError(input, inputFormat, err)));
     if (total === 0) throw invalidArgument(`--input: ${input} has no rows to score`);
     const stat = statSync(input);
     const parts = await JobParts.open(workDirOf(output), {
@@ -368,7 +368,21 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
     const scoring: Promise<unknown>[] = [];
     const inFlight: Promise<void>[] = [];
     const seen = { rows: 0 };
-    const reader = readChunks(con, sql, plan.reading, chunkRows, first, seen, spare, (err) => readError(input, inputFormat, err), hooks.ownsProcess ?? false);
+    const fail = (err: unknown) => readError(input, inputFormat, err);
+    // A plain CSV file's chunks from its own threads, until one is not plain: that one and the rest from DuckDB.
+    async function* readInput(): AsyncGenerator<Chunk> {
+      let start = first;
+      if (direct) {
+        const stopped = yield* direct.read({ first, done: parts.done, spare, fail });
+        if (stopped === undefined) {
+          seen.rows = direct.layout.rows;
+          return;
+        }
+        start = stopped;
+      }
+      yield* readChunks(con, sql, plan.reading, chunkRows, start, seen, spare, fail, hooks.ownsProcess ?? false);
+    }
+    const reader = readInput();
     // Each chunk is asked for as soon as the one before it is handed over, so DuckDB and the copy
     // read it while the loop waits on the chunks being scored; asked for after that wait, the
     // reading stood between one chunk's scoring and the next, both cores idle but DuckDB's.
@@ -419,6 +433,7 @@ export async function runBatchJob(spec: BatchJobSpec, scorer: Scorer, hooks: Bat
     await parts.remove();
     return { rows: seen.rows, chunks, resumedChunks: parts.done.size, output, format };
   } finally {
+    await direct?.close();
     con.closeSync();
     instance.closeSync();
     await rm(`${output}.modelport-tmp`, { force: true });

@@ -7,6 +7,7 @@ import { readTable, type TextColumn, type NumericColumn } from '../../../src/dat
 import { runBatchJob, type Scorer } from '../../../src/serving/jobs/run.js';
 import { deploymentScorer } from '../../../src/serving/jobs/scorer.js';
 import { workDirOf } from '../../../src/serving/jobs/parts.js';
+import { CsvDirect } from '../../../src/serving/jobs/csv-direct.js';
 import { testPlatform } from '../../helpers/platform.js';
 import { tempDir } from '../../helpers/services.js';
 import { LOGREG, register, XGB } from '../helpers.js';
@@ -126,6 +127,67 @@ describe('batch jobs', () => {
     await assert.rejects(runBatchJob({ deployment: 'cancer', input: inputs.csv, output: join(dir, 'x.xlsx') }, scorer), /--output: ".*x\.xlsx" has an unknown format "\.xlsx"/);
     await assert.rejects(runBatchJob({ deployment: 'cancer', input: inputs.csv, output: join(dir, 'y.csv'), keep: ['id', 'nope'] }, scorer), /--keep: no column "nope"/);
     await assert.rejects(runBatchJob({ deployment: 'cancer', input: join(dir, 'absent.csv'), output: join(dir, 'y.csv') }, scorer), /--input: .*absent\.csv: no such file/);
+  });
+
+  test('a plain CSV file (no quotes) is parsed on threads of its own into the same bytes DuckDB gives; a chunk that is not plain hands over to DuckDB', async () => {
+    const plainDir = tempDir('mpjobs-plain');
+    const big = await makeInputs(plainDir, 30);
+    // The same rows without the quoted text column: plain CSV, and Parquet for DuckDB to read them from.
+    const lines = readFileSync(big.csv, 'utf8').trim().split('\n').map((l) => l.replace(/^(\d+),"c, ""\d+""",/, '$1,').replace(/^id,customer,/, 'id,'));
+    const plain = join(plainDir, 'plain.csv');
+    writeFileSync(plain, `${lines.join('\n')}\n`);
+    const names = lines[0].split(',');
+    const roles = names.map((_, c) => (c === 0 ? { feature: -1, kept: 0, type: 'integer' as const, digits: 18 } : { feature: c - 1, kept: -1, type: 'double' as const, digits: 0 }));
+    const direct = await CsvDirect.open(plain, ',', names, roles, 1000);
+    await direct?.close();
+    assert.deepEqual({ rows: direct?.layout.rows, starts: direct?.layout.starts.length }, { rows: 3420, starts: 5 });
+    assert.equal(await CsvDirect.open(big.csv, ',', ['id', 'customer', ...names.slice(1)], roles, 1000), undefined, 'a file with quotes is left to DuckDB');
+    const parquetOf = async (rows: string[], name: string) => {
+      const csv = join(plainDir, `${name}-rows.csv`);
+      const parquet = join(plainDir, `${name}.parquet`);
+      writeFileSync(csv, `${rows.join('\n')}\n`);
+      const { DuckDBInstance } = await import('@duckdb/node-api');
+      const db = await DuckDBInstance.create(':memory:');
+      const con = await db.connect();
+      await con.run(`COPY (SELECT * FROM read_csv('${csv}', header = true)) TO '${parquet}' (FORMAT PARQUET)`);
+      con.closeSync();
+      db.closeSync();
+      return parquet;
+    };
+    const viaDuckdb = await parquetOf(lines, 'plain');
+    for (const format of ['csv', 'jsonl']) {
+      const direct = join(plainDir, `direct.${format}`);
+      const duck = join(plainDir, `duck.${format}`);
+      await runBatchJob({ deployment: 'cancer', input: plain, output: direct, keep: ['id'], chunkRows: 1000 }, scorer);
+      await runBatchJob({ deployment: 'cancer', input: viaDuckdb, output: duck, keep: ['id'], chunkRows: 1000 }, scorer);
+      assert.ok(readFileSync(direct).equals(readFileSync(duck)), `${format}: the same bytes`);
+    }
+    // DuckDB takes " 2.5" (it trims a number's spaces), the parser here does not: chunk 2 on is DuckDB's.
+    const spaced = lines.map((l, i) => (i === 2500 ? l.replace(/,([^,]*)$/, ', $1') : l));
+    writeFileSync(plain, `${spaced.join('\n')}\n`);
+    const handed = join(plainDir, 'handed.csv');
+    const spacedOut = join(plainDir, 'spaced.csv');
+    await runBatchJob({ deployment: 'cancer', input: plain, output: handed, keep: ['id'], chunkRows: 1000 }, scorer);
+    await runBatchJob({ deployment: 'cancer', input: await parquetOf(spaced, 'spaced'), output: spacedOut, keep: ['id'], chunkRows: 1000 }, scorer);
+    assert.ok(readFileSync(handed).equals(readFileSync(spacedOut)));
+    // A value nothing reads, past DuckDB's sample for typing the columns, fails the job with DuckDB's message, naming the line.
+    const more = [lines[0], ...Array.from({ length: 7 }, () => lines.slice(1)).flat()];
+    writeFileSync(plain, `${more.map((l, i) => (i === 22_001 ? l.replace(/,[^,]*$/, ',abc') : l)).join('\n')}\n`);
+    const bad = join(plainDir, 'bad.csv');
+    await assert.rejects(runBatchJob({ deployment: 'cancer', input: plain, output: bad, keep: ['id'], chunkRows: 1000 }, scorer), /plain\.csv: cannot read as csv: .*line:? 22002/i);
+    assert.equal(existsSync(bad), false);
+    // Stopped and resumed, the threads parse only the chunks not committed, to the same bytes.
+    writeFileSync(plain, `${lines.join('\n')}\n`);
+    const resumed = join(plainDir, 'resumed.csv');
+    const stop = new AbortController();
+    let scored = 0;
+    const job = { deployment: 'cancer', input: plain, output: resumed, keep: ['id'], chunkRows: 300 };
+    await assert.rejects(runBatchJob(job, scorer, { signal: stop.signal, onChunk: () => ++scored === 3 && stop.abort() }), /abort/i);
+    const committed = readdirSync(workDirOf(resumed)).filter((f) => f.startsWith('part-')).length;
+    assert.ok(committed >= 3 && committed < 12, `${committed} chunks committed`);
+    const result = await runBatchJob(job, scorer);
+    assert.equal(result.resumedChunks, committed);
+    assert.ok(readFileSync(resumed).equals(readFileSync(join(plainDir, 'direct.csv'))), 'resumed output is byte-identical');
   });
 
   test('a stopped job resumes from its committed chunks to the same bytes; other arguments are refused, naming them', async () => {
