@@ -99,13 +99,15 @@ export function addRowsToHist(
     for (let i = begin; i < end; i++) {
       const g = gh[i << 1];
       const h = gh[(i << 1) + 1];
+      // Bins are indexed from the row's first on (j, j + 1, ...) rather than as base + j + 1 and
+      // so on: a quarter fewer instructions a bin.
       const base = i * stride;
-      let j = 0;
-      for (; j < unrolled; j += 4) {
-        const a = bins[base + j] << 1;
-        const b = bins[base + j + 1] << 1;
-        const c = bins[base + j + 2] << 1;
-        const d = bins[base + j + 3] << 1;
+      let j = base;
+      for (const last = base + unrolled; j < last; j += 4) {
+        const a = bins[j] << 1;
+        const b = bins[j + 1] << 1;
+        const c = bins[j + 2] << 1;
+        const d = bins[j + 3] << 1;
         hist[a] += g;
         hist[a + 1] += h;
         hist[b] += g;
@@ -115,8 +117,8 @@ export function addRowsToHist(
         hist[d] += g;
         hist[d + 1] += h;
       }
-      for (; j < nf; j++) {
-        const idx = bins[base + j] << 1;
+      for (const last = base + nf; j < last; j++) {
+        const idx = bins[j] << 1;
         hist[idx] += g;
         hist[idx + 1] += h;
       }
@@ -168,19 +170,19 @@ export function addIndexedRowsToHist(
 ): void {
   if (nf === numFeature) {
     // Every feature: the bins of a row are consecutive, with no indirection through `features`;
-    // four features a step, as in addRowsToHist.
+    // four features a step, indexed as in addRowsToHist.
     const unrolled = nf & ~3;
     for (let i = begin; i < end; i++) {
       const r = rows[i];
       const g = gh[r << 1];
       const h = gh[(r << 1) + 1];
       const base = r * numFeature;
-      let f = 0;
-      for (; f < unrolled; f += 4) {
-        const a = bins[base + f] << 1;
-        const b = bins[base + f + 1] << 1;
-        const c = bins[base + f + 2] << 1;
-        const d = bins[base + f + 3] << 1;
+      let j = base;
+      for (const last = base + unrolled; j < last; j += 4) {
+        const a = bins[j] << 1;
+        const b = bins[j + 1] << 1;
+        const c = bins[j + 2] << 1;
+        const d = bins[j + 3] << 1;
         hist[a] += g;
         hist[a + 1] += h;
         hist[b] += g;
@@ -190,8 +192,8 @@ export function addIndexedRowsToHist(
         hist[d] += g;
         hist[d + 1] += h;
       }
-      for (; f < numFeature; f++) {
-        const idx = bins[base + f] << 1;
+      for (const last = base + numFeature; j < last; j++) {
+        const idx = bins[j] << 1;
         hist[idx] += g;
         hist[idx + 1] += h;
       }
