@@ -243,8 +243,12 @@ function copyRowBins(rows: Uint32Array, bins: Uint16Array | Uint32Array, nf: num
   }
 }
 
+/** Histograms are (gradient, hessian) pairs: a pair a step, half the loop's own instructions. */
 function subtractHist(large: Float64Array, small: Float64Array): void {
-  for (let i = 0; i < large.length; i++) large[i] -= small[i];
+  for (let i = 0, n = large.length; i < n; i += 2) {
+    large[i] -= small[i];
+    large[i + 1] -= small[i + 1];
+  }
 }
 
 /**
