@@ -17,6 +17,13 @@ test('few distinct values get one bin each', () => {
   assert.deepEqual(Array.from(computeCuts(x, x.length, 1, 4).values), [0.5, 2, Math.fround(2 + 2 + 1e-5)]);
 });
 
+test('few distinct values: -0 and 0 are one value, -0 when the column holds one, as a sort puts it first', () => {
+  const cuts = (...v: number[]) => Array.from(computeCuts(Float32Array.from(v), v.length, 1, 4).values.subarray(0, -1));
+  for (const v of [[-1, 0, -0, 1], [-1, -0, 0, 1], [-0, -1, 1, -0]]) assert.ok(Object.is(cuts(...v)[0], -0), `${v}`);
+  assert.ok(Object.is(cuts(-1, 0, 1, 0)[0], 0));
+  assert.deepEqual(cuts(0, -0, 2), [2]);
+});
+
 test('bins hold missing values at the missing index and unseen categories in their own bin', () => {
   const rows = 7;
   // Feature 0 numeric, feature 1 categorical.

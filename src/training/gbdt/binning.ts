@@ -56,12 +56,7 @@ function sortFloat32(a: Float32Array, tmp: Float32Array, n: number): void {
     const digits = count.subarray(d * DIGIT_SIZE, (d + 1) * DIGIT_SIZE);
     const shift = d * DIGIT_BITS;
     if (n === 0 || digits[(keys[0] >>> shift) & 2047] === n) continue;
-    let sum = 0;
-    for (let b = 0; b < DIGIT_SIZE; b++) {
-      const c = digits[b];
-      digits[b] = sum;
-      sum += c;
-    }
+    startsOf(digits);
     scatter(keys, other, digits, shift, n);
     [keys, other] = [other, keys];
   }
@@ -85,6 +80,16 @@ function fromKeys(keys: Uint32Array, out: Uint32Array, n: number): void {
   for (let i = 0; i < n; i++) {
     const k = keys[i];
     out[i] = k & 0x80000000 ? (k & 0x7fffffff) >>> 0 : ~k >>> 0;
+  }
+}
+
+/** Each digit's count to the place where its keys start: the counts before it summed. */
+function startsOf(digits: Uint32Array): void {
+  let sum = 0;
+  for (let b = 0; b < DIGIT_SIZE; b++) {
+    const c = digits[b];
+    digits[b] = sum;
+    sum += c;
   }
 }
 
@@ -151,7 +156,8 @@ function weightedCuts(x: Float32Array, rows: number, numFeature: number, f: numb
       columnWeights[n++] = weights[r];
     }
   }
-  if (fewDistinct(column, n, maxBin)) return exactCuts(column, tmp, n);
+  const distinct = fewDistinct(column, n, maxBin);
+  if (distinct) return exactCuts(distinct);
   return sketchedCuts(column, tmp, space, n, maxBin, { weights: columnWeights, present });
 }
 
@@ -173,15 +179,19 @@ function gatherColumns(x: Float32Array, rows: number, numFeature: number, first:
 function cutsOfColumn(column: Float32Array, tmp: Float32Array, space: SketchSpace, n: number, maxBin: number, categorical: boolean, name: string): Float32Array {
   if (categorical) return categoryCuts(sortedDistinct(column, tmp, n), name);
   // With at most maxBin distinct values no summary of the sketch is ever pruned, so its cuts are
-  // the distinct values but the smallest: one sort finds them.
-  if (fewDistinct(column, n, maxBin)) return exactCuts(column, tmp, n);
+  // the distinct values but the smallest.
+  const distinct = fewDistinct(column, n, maxBin);
+  if (distinct) return exactCuts(distinct);
   return sketchedCuts(column, tmp, space, n, maxBin);
 }
 
-/** Cuts at every distinct value of column[0, n) but the smallest (the column is sorted in place). */
-function exactCuts(column: Float32Array, tmp: Float32Array, n: number): Float32Array {
-  const distinct = sortedDistinct(column, tmp, n);
-  return withLastCut(distinct.slice(1), distinct.length > 0 ? distinct[distinct.length - 1] : 0);
+/** Cuts at every one of `distinct` (ascending) but the smallest, then the last cut. */
+function exactCuts(distinct: Float32Array): Float32Array {
+  const cuts = new Float32Array(Math.max(1, distinct.length));
+  cuts.set(distinct.subarray(1));
+  const max = distinct.length > 0 ? distinct[distinct.length - 1] : 0;
+  cuts[cuts.length - 1] = lastCut(max);
+  return cuts;
 }
 
 /** The distinct values of column[0, n), ascending (the column is sorted in place). */
@@ -209,10 +219,22 @@ function sketchedCuts(column: Float32Array, tmp: Float32Array, space: SketchSpac
 }
 
 /**
- * Whether the first n values hold at most `most` distinct ones; stops at the first value past
- * them. An open-addressed table of float bits, as a Set boxed every value it was asked about.
+ * The distinct values of column[0, n), ascending, when there are at most `most` of them, else
+ * undefined: only those few values are sorted, not the column.
  */
-function fewDistinct(column: Float32Array, n: number, most: number): boolean {
+function fewDistinct(column: Float32Array, n: number, most: number): Float32Array | undefined {
+  const found = new Uint32Array(most);
+  const distinct = distinctBits(column, n, most, found);
+  return distinct < 0 ? undefined : new Float32Array(found.buffer, 0, distinct).sort();
+}
+
+/**
+ * Writes the float bits of each distinct value of column[0, n) to `found`, in order of appearance,
+ * and answers how many there are, or -1 at the first value past `most` of them. An open-addressed
+ * table of float bits, as a Set boxed every value it was asked about. A function of its own: the
+ * loop compiled where it ran was thrown away on reaching the sort after it.
+ */
+function distinctBits(column: Float32Array, n: number, most: number, found: Uint32Array): number {
   const bits = new Uint32Array(column.buffer, column.byteOffset, n);
   let size = 16;
   while (size < most * 4) size <<= 1;
@@ -220,24 +242,36 @@ function fewDistinct(column: Float32Array, n: number, most: number): boolean {
   const table = new Uint32Array(size);
   const used = new Uint8Array(size);
   let distinct = 0;
+  let zeroAt = -1;
   for (let i = 0; i < n; i++) {
-    // -0 and 0 are one value.
-    const key = column[i] === 0 ? 0 : bits[i];
+    let key = bits[i];
+    if (column[i] === 0) {
+      // -0 and 0 are one value, -0 when the column holds one (it sorts first).
+      if (zeroAt >= 0 && key !== 0) found[zeroAt] = key;
+      key = 0;
+    }
     let slot = Math.imul(key, 0x9e3779b1) >>> shift;
     while (used[slot] === 1 && table[slot] !== key) slot = (slot + 1) & (size - 1);
     if (used[slot] === 0) {
-      if (++distinct > most) return false;
+      if (distinct === most) return -1;
       used[slot] = 1;
       table[slot] = key;
+      if (key === 0) zeroAt = distinct;
+      found[distinct++] = bits[i];
     }
   }
-  return true;
+  return distinct;
 }
 
-/** The cuts followed by the last bin's cut, which lies above every value: it is never a split threshold. */
+/** The cuts followed by the last bin's cut (see lastCut). */
 function withLastCut(cuts: number[], max: number): Float32Array {
-  cuts.push(Math.fround(max + Math.abs(max) + 1e-5));
+  cuts.push(lastCut(max));
   return Float32Array.from(cuts);
+}
+
+/** The last bin's cut above `max`, the largest value: it lies above every value, so it is never a split threshold. */
+function lastCut(max: number): number {
+  return Math.fround(max + Math.abs(max) + 1e-5);
 }
 
 /** The cuts of every feature, in order, as one BinCuts. */

@@ -116,14 +116,10 @@ class Summary {
       const dx2 = f(2 * f(f(f(k * range) / n) + begin));
       while (i < last && dx2 >= f(src.rmax[i + 1] + src.rmin[i + 1])) i++;
       if (i === last) break;
-      if (dx2 < f(f(src.rmin[i] + src.wmin[i]) + f(src.rmax[i + 1] - src.wmin[i + 1]))) {
-        if (i !== lastIdx) {
-          this.push(src, i);
-          lastIdx = i;
-        }
-      } else if (i + 1 !== lastIdx) {
-        this.push(src, i + 1);
-        lastIdx = i + 1;
+      const pick = dx2 < f(f(src.rmin[i] + src.wmin[i]) + f(src.rmax[i + 1] - src.wmin[i + 1])) ? i : i + 1;
+      if (pick !== lastIdx) {
+        this.push(src, pick);
+        lastIdx = pick;
       }
     }
     if (lastIdx !== last) this.push(src, last);
@@ -140,37 +136,43 @@ class Summary {
     let aPrevRmin = 0;
     let bPrevRmin = 0;
     let k = 0;
-    const put = (rmin: number, rmax: number, wmin: number, value: number): void => {
-      this.rmin[k] = rmin;
-      this.rmax[k] = rmax;
-      this.wmin[k] = wmin;
-      this.value[k++] = value;
-    };
     while (ia < a.size && ib < b.size) {
       const va = a.value[ia];
       const vb = b.value[ib];
       if (va === vb) {
-        put(f(a.rmin[ia] + b.rmin[ib]), f(a.rmax[ia] + b.rmax[ib]), f(a.wmin[ia] + b.wmin[ib]), va);
+        this.put(k++, f(a.rmin[ia] + b.rmin[ib]), f(a.rmax[ia] + b.rmax[ib]), f(a.wmin[ia] + b.wmin[ib]), va);
         aPrevRmin = f(a.rmin[ia] + a.wmin[ia]);
         bPrevRmin = f(b.rmin[ib] + b.wmin[ib]);
         ia++;
         ib++;
       } else if (va < vb) {
-        put(f(a.rmin[ia] + bPrevRmin), f(a.rmax[ia] + f(b.rmax[ib] - b.wmin[ib])), a.wmin[ia], va);
+        this.put(k++, f(a.rmin[ia] + bPrevRmin), f(a.rmax[ia] + f(b.rmax[ib] - b.wmin[ib])), a.wmin[ia], va);
         aPrevRmin = f(a.rmin[ia] + a.wmin[ia]);
         ia++;
       } else {
-        put(f(b.rmin[ib] + aPrevRmin), f(b.rmax[ib] + f(a.rmax[ia] - a.wmin[ia])), b.wmin[ib], vb);
+        this.put(k++, f(b.rmin[ib] + aPrevRmin), f(b.rmax[ib] + f(a.rmax[ia] - a.wmin[ia])), b.wmin[ib], vb);
         bPrevRmin = f(b.rmin[ib] + b.wmin[ib]);
         ib++;
       }
     }
-    const bRmax = b.rmax[b.size - 1];
-    for (; ia < a.size; ia++) put(f(a.rmin[ia] + bPrevRmin), f(a.rmax[ia] + bRmax), a.wmin[ia], a.value[ia]);
-    const aRmax = a.rmax[a.size - 1];
-    for (; ib < b.size; ib++) put(f(b.rmin[ib] + aPrevRmin), f(b.rmax[ib] + aRmax), b.wmin[ib], b.value[ib]);
-    this.size = k;
+    k = this.putRest(k, a, ia, bPrevRmin, b.rmax[b.size - 1]);
+    this.size = this.putRest(k, b, ib, aPrevRmin, a.rmax[a.size - 1]);
     this.fixError();
+  }
+
+  /** Writes entry k: a method, where a closure was made at every merge and its calls ran unoptimised in a cold fit. */
+  private put(k: number, rmin: number, rmax: number, wmin: number, value: number): void {
+    this.rmin[k] = rmin;
+    this.rmax[k] = rmax;
+    this.wmin[k] = wmin;
+    this.value[k] = value;
+  }
+
+  /** Entries [from, size) of `src`, whose values are past the other side's, at k on; answers the end. */
+  private putRest(k: number, src: Summary, from: number, otherPrevRmin: number, otherRmax: number): number {
+    const f = Math.fround;
+    for (let i = from; i < src.size; i++) this.put(k++, f(src.rmin[i] + otherPrevRmin), f(src.rmax[i] + otherRmax), src.wmin[i], src.value[i]);
+    return k;
   }
 
   /** Re-establishes rmin and rmax rising and rmax ≥ rmin + wmin after float rounding. */
@@ -236,18 +238,11 @@ export function sketchCuts(
   for (const level of levels) level.size = 0;
   let pushed = false;
   let start = 0;
-  let entries = 0;
-  for (let i = 0; i < n; i++) {
-    const v = column[i];
-    if (entries > 0 && v === column[i - 1]) continue;
-    if (entries === queueSize) {
-      chunkSummary(temp, column, start, i, queueSize, sort, weighted?.weights);
-      pushTemp(levels, temp, limit);
-      pushed = true;
-      start = i;
-      entries = 0;
-    }
-    entries++;
+  for (let end = chunkEnd(column, 0, n, queueSize); end < n; end = chunkEnd(column, start, n, queueSize)) {
+    chunkSummary(temp, column, start, end, queueSize, sort, weighted?.weights);
+    pushTemp(levels, temp, limit);
+    pushed = true;
+    start = end;
   }
   let out = space.out;
   chunkSummary(out, column, start, n, queueSize, sort, weighted?.weights);
@@ -277,6 +272,21 @@ export function sketchCuts(
   const cuts: number[] = [];
   for (let i = 1; i < Math.min(final.size, bins); i++) cuts.push(final.value[i]);
   return { cuts, max: final.value[final.size - 1] };
+}
+
+/**
+ * Where the chunk of the input queue from `start` ends: before the run of equal neighbours past
+ * the first `size`, or at n. A function of its own, so that this loop is what is compiled, not
+ * sketchCuts with every summary step it calls inlined.
+ */
+function chunkEnd(column: Float32Array, start: number, n: number, size: number): number {
+  let entries = 0;
+  for (let i = start; i < n; i++) {
+    if (entries > 0 && column[i] === column[i - 1]) continue;
+    if (entries === size) return i;
+    entries++;
+  }
+  return n;
 }
 
 /** The summary of one chunk of the input queue, column[from, to): sorted in place when unweighted. */

@@ -243,8 +243,12 @@ function copyRowBins(rows: Uint32Array, bins: Uint16Array | Uint32Array, nf: num
   }
 }
 
+/** Histograms are (gradient, hessian) pairs: a pair a step, half the loop's own instructions. */
 function subtractHist(large: Float64Array, small: Float64Array): void {
-  for (let i = 0; i < large.length; i++) large[i] -= small[i];
+  for (let i = 0, n = large.length; i < n; i += 2) {
+    large[i] -= small[i];
+    large[i + 1] -= small[i + 1];
+  }
 }
 
 /**
@@ -287,6 +291,10 @@ export class TreeGrower {
   private indexed: boolean;
   /** Indexed, the training bins feature by feature, which partitions read (made at the first). */
   private columns: Uint16Array | Uint32Array | undefined;
+  /** Indexed, the directions of a numeric split's bins (see directions), refilled at each split. */
+  private numericRight: Uint8Array | undefined;
+  /** addSplitLeaves' left and right leaf values. */
+  private readonly leaves = new Float64Array(2);
   /** A second thread for large nodes' histograms and partitions (see useThreads). */
   private threads: HistThreads | undefined;
   /** Histograms no node holds any more, reused so a round allocates none. */
@@ -462,6 +470,18 @@ export class TreeGrower {
     return this.columns.subarray(feature * n, (feature + 1) * n);
   }
 
+  /**
+   * Indexed, the direction of every bin under the split (1 = right, the missing slot included): a
+   * categorical split's own, or a numeric split's bins above its bin and below its edge.
+   */
+  private directions(split: Split): Uint8Array {
+    if (split.rightBins) return split.rightBins;
+    const right = (this.numericRight ??= new Uint8Array(this.data.missing + 1));
+    right.fill(0);
+    right.fill(1, split.bin + 1, this.edgeOf(split));
+    return right;
+  }
+
   /** The bin from which a numeric split sends rows left again: the missing index when missing values go left, else past it. */
   private edgeOf(split: Split): number {
     return split.defaultLeft ? this.data.missing : this.data.missing + 1;
@@ -483,7 +503,7 @@ export class TreeGrower {
     const { feature, bin, rightBins } = split;
     const edge = this.edgeOf(split);
     if (this.indexed) {
-      const mid = partitionIndexed(src.rows, dst.rows, this.column(feature), begin, end, bin, edge, rightBins);
+      const mid = partitionIndexed(src.rows, dst.rows, this.column(feature), begin, end, this.directions(split));
       src.rows.set(dst.rows.subarray(0, end - mid), mid);
       return mid;
     }
@@ -596,7 +616,10 @@ export class TreeGrower {
       const rn = this.addNode(tree, nid, gr, hr, mid, direct ? mid : e.end, childCopy);
       if (direct) {
         const { margins, k, group } = leavesTo;
-        addSplitLeaves(this.node[0].rows, this.column(s.feature), e.begin, e.end, s.bin, this.edgeOf(s), s.rightBins, margins, k, group, tree.splitCondition[ln], tree.splitCondition[rn]);
+        const leaves = this.leaves;
+        leaves[0] = tree.splitCondition[ln];
+        leaves[1] = tree.splitCondition[rn];
+        addSplitLeaves(this.node[0].rows, this.column(s.feature), e.begin, e.end, this.directions(s), margins, k, group, leaves);
       }
       tree.left[nid] = ln;
       tree.right[nid] = rn;
