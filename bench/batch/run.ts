@@ -60,7 +60,7 @@ function child(cmd: string, args: string[]): Measured {
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
-/** The limit: the model's predictor on every row in memory, in the job's chunk size, all cores. */
+/** The limit: the model's predictor on every row in memory, in the job's chunk size, all cores (rows/s of the fastest of three passes). */
 async function rawRuntime(csv: string, features: string[]): Promise<number> {
   const { readTable } = await import('../../src/data/read-table.js');
   const t = await readTable(csv, { columns: features });
@@ -72,11 +72,15 @@ async function rawRuntime(csv: string, features: string[]): Promise<number> {
     batches.push(Batch.from(features.map((f, j) => [f, { dtype: 'float32', shape: [], data: Float32Array.from((t.columns[j].values as Float64Array).subarray(s, e)) }] as const), e - s));
   }
   await predictor.predict(batches[0]);
-  const started = performance.now();
-  await Promise.all(batches.map((b) => predictor.predict(b)));
-  const seconds = (performance.now() - started) / 1000;
+  // The best of three passes: one pass moved by half between runs on this shared machine.
+  let best = Infinity;
+  for (let pass = 0; pass < 3; pass++) {
+    const started = performance.now();
+    await Promise.all(batches.map((b) => predictor.predict(b)));
+    best = Math.min(best, (performance.now() - started) / 1000);
+  }
   await predictor.close();
-  return n / seconds;
+  return n / best;
 }
 
 /** Share of one consumer's peak rate the paced run adds events at. */
