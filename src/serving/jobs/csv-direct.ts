@@ -15,9 +15,9 @@ import type { Worker } from 'node:worker_threads';
 import { cpuCount } from '../../core/cpus.js';
 import { sharedArray } from '../../core/shared-array.js';
 import { spawnModuleWorker } from '../../core/workers.js';
-import type { CsvColumnRole, KeptBytes } from './csv-rows.js';
+import type { CsvColumnRole } from './csv-rows.js';
 import type { CsvAnswer, CsvRequest, CsvSetup } from './csv-worker.js';
-import { KeptText } from './encode.js';
+import { KeptText, type KeptBytes } from './kept-text.js';
 import type { Chunk, ChunkColumn, FileColumn, Plan } from './plan.js';
 
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
@@ -224,7 +224,7 @@ export class CsvDirect {
       const chunk = ahead.shift()!;
       const { kept } = await chunk.parsed.catch((err) => Promise.reject(r.fail(err)));
       if (!kept) return chunk.index;
-      kept.forEach((k, j) => (chunk.columns[1 + j] as KeptText).assign(k.bytes, k.ends, k.nulls, chunk.rows));
+      kept.forEach((k, j) => (chunk.columns[1 + j] as KeptText).assign(k, chunk.rows));
       launch();
       yield { index: chunk.index, rows: chunk.rows, columns: chunk.columns };
     }

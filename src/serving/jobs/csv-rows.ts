@@ -5,6 +5,7 @@
  * whole range "not plain", and the job reads it through DuckDB instead, whose answer (a value,
  * or an error naming the line) then stands.
  */
+import { KeptText, type KeptBytes } from './kept-text.js';
 
 /** What a file column is to the job; a column may be a feature and kept at once. */
 export interface CsvColumnRole {
@@ -19,15 +20,6 @@ export interface CsvColumnRole {
    */
   type: 'double' | 'integer' | 'text';
   digits: number;
-}
-
-/** A kept column's text for a range of rows, as KeptText holds it. */
-export interface KeptBytes {
-  bytes: Uint8Array<ArrayBuffer>;
-  /** Where row r's text ends in `bytes` (it starts where row r - 1's ends). */
-  ends: Int32Array<ArrayBuffer>;
-  /** 1 where the value is NULL (an empty field). */
-  nulls: Uint8Array<ArrayBuffer>;
 }
 
 const NEWLINE = 0x0a;
@@ -51,35 +43,10 @@ const TENTHS = Array.from({ length: 23 }, (_, i) => Number(`1e-${i}`));
  */
 const SLACK = 2 ** -40;
 
-class KeptBuilder {
-  bytes = new Uint8Array(1 << 14);
-  length = 0;
-  readonly ends: Int32Array<ArrayBuffer>;
-  readonly nulls: Uint8Array<ArrayBuffer>;
-
-  constructor(rows: number) {
-    this.ends = new Int32Array(rows);
-    this.nulls = new Uint8Array(rows);
-  }
-
-  push(row: number, src: Uint8Array, from: number, to: number): void {
-    const count = to - from;
-    if (this.length + count > this.bytes.length) {
-      const bigger = new Uint8Array(Math.max(2 * this.bytes.length, this.length + count));
-      bigger.set(this.bytes.subarray(0, this.length));
-      this.bytes = bigger;
-    }
-    const bytes = this.bytes;
-    let n = this.length;
-    for (let i = from; i < to; i++) bytes[n++] = src[i];
-    this.length = n;
-    this.nulls[row] = count === 0 ? 1 : 0;
-    this.ends[row] = n;
-  }
-
-  done(): KeptBytes {
-    return { bytes: this.bytes.slice(0, this.length), ends: this.ends, nulls: this.nulls };
-  }
+/** A kept field's bytes `from` to `to` as the column's next row; an empty field is NULL. */
+function keep(text: KeptText, b: Uint8Array, from: number, to: number): void {
+  if (to === from) text.pushNull();
+  else text.push(b, from, to - from);
 }
 
 const latin1 = (b: Uint8Array, from: number, to: number) => String.fromCharCode(...b.subarray(from, to));
@@ -101,7 +68,7 @@ const TYPES = { text: TEXT, integer: INTEGER, double: DOUBLE };
  * undefined when a field or line is not plain.
  */
 export function parseCsvRows(b: Uint8Array, start: number, end: number, rows: number, delim: number, roles: readonly CsvColumnRole[], matrix: Float32Array, width: number, keptCount: number): KeptBytes[] | undefined {
-  const kept = Array.from({ length: keptCount }, () => new KeptBuilder(rows));
+  const kept = Array.from({ length: keptCount }, () => new KeptText());
   const ncols = roles.length;
   // Typed arrays rather than the role objects: read for every field.
   const types = Uint8Array.from(roles, (r) => TYPES[r.type]);
@@ -128,7 +95,7 @@ export function parseCsvRows(b: Uint8Array, start: number, end: number, rows: nu
           ch = b[++p];
         }
         if (ch !== term) return undefined;
-        kept[keptAt].push(r, b, from, p);
+        keep(kept[keptAt], b, from, p);
         p++;
         continue;
       }
@@ -137,7 +104,7 @@ export function parseCsvRows(b: Uint8Array, start: number, end: number, rows: nu
       else if (b[p] === term) {
         // An empty field is NULL, which a feature reads as NaN.
         if (feature >= 0) matrix[base + feature] = Number.NaN;
-        if (keptAt >= 0) kept[keptAt].push(r, b, p, p);
+        if (keptAt >= 0) kept[keptAt].pushNull();
         p++;
         continue;
       }
@@ -160,7 +127,7 @@ export function parseCsvRows(b: Uint8Array, start: number, end: number, rows: nu
         if (keptAt >= 0) {
           // DuckDB writes an integer back without a sign on zero or leading zeros.
           if ((b[digits0] === ZERO && intDigits > 1) || (neg && sig === 0)) return undefined;
-          kept[keptAt].push(r, b, from, p);
+          keep(kept[keptAt], b, from, p);
         }
         if (feature >= 0) {
           // Beyond 2^53 the text gives the nearest double, as DuckDB's BIGINT to DOUBLE does.
@@ -228,5 +195,5 @@ export function parseCsvRows(b: Uint8Array, start: number, end: number, rows: nu
       p++;
     }
   }
-  return p === end ? kept.map((k) => k.done()) : undefined;
+  return p === end ? kept.map((k) => k.parts()) : undefined;
 }

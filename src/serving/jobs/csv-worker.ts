@@ -5,7 +5,8 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { parseCsvRows, type CsvColumnRole, type KeptBytes } from './csv-rows.js';
+import { parseCsvRows, type CsvColumnRole } from './csv-rows.js';
+import type { KeptBytes } from './kept-text.js';
 
 /** The first message a thread gets: what it reads, for the whole job. */
 export interface CsvSetup {

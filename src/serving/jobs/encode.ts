@@ -7,6 +7,7 @@ import { csvCell } from '../../data/csv.js';
 import { fromFloat16Bits, rowSize, type Batch, type DType, type NumericArray } from '../../models/index.js';
 import { writeFloat32 } from './number-text.js';
 import type { KeptColumn } from './plan.js';
+import type { KeptText } from './kept-text.js';
 
 export type OutputFormat = 'csv' | 'jsonl' | 'parquet';
 
@@ -193,100 +194,6 @@ export class ChunkBytes {
     const bytes = this.buf.subarray(0, this.length);
     this.length = 0;
     return bytes;
-  }
-}
-
-/**
- * One kept column of a chunk: each row's text as UTF-8 bytes, back to back. A JS string per
- * value (decoded from DuckDB's bytes, then encoded back for the output) was ~10% of a job's
- * main-thread profile and a string of garbage per row; a CSV output copies the bytes as they are.
- */
-export class KeptText {
-  private buf = new Uint8Array(1 << 14);
-  private length = 0;
-  /** Where row r's text ends in `buf` (it starts where row r - 1's ends). */
-  private ends = new Int32Array(1024);
-  private nulls = new Uint8Array(1024);
-  rows = 0;
-  private readonly utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
-
-  static of(values: readonly (string | null)[]): KeptText {
-    const text = new KeptText();
-    const utf8 = new TextEncoder();
-    for (const v of values) {
-      if (v === null) text.pushNull();
-      else {
-        const bytes = utf8.encode(v);
-        text.push(bytes, 0, bytes.length);
-      }
-    }
-    return text;
-  }
-
-  clear(): void {
-    this.length = 0;
-    this.rows = 0;
-  }
-
-  /** Takes `rows` rows parsed elsewhere (a CSV parsing thread) as this column's whole text. */
-  assign(buf: Uint8Array<ArrayBuffer>, ends: Int32Array<ArrayBuffer>, nulls: Uint8Array<ArrayBuffer>, rows: number): void {
-    this.buf = buf;
-    this.ends = ends;
-    this.nulls = nulls;
-    this.rows = rows;
-    this.length = rows === 0 ? 0 : ends[rows - 1];
-  }
-
-  private row(isNull: boolean): void {
-    if (this.rows === this.ends.length) {
-      const ends = new Int32Array(2 * this.rows);
-      ends.set(this.ends);
-      this.ends = ends;
-      const nulls = new Uint8Array(2 * this.rows);
-      nulls.set(this.nulls);
-      this.nulls = nulls;
-    }
-    this.nulls[this.rows] = isNull ? 1 : 0;
-    this.ends[this.rows++] = this.length;
-  }
-
-  pushNull(): void {
-    this.row(true);
-  }
-
-  /** Appends bytes `from` to `from + count` of `src` as the next row's text. */
-  push(src: Uint8Array, from: number, count: number): void {
-    if (this.length + count > this.buf.length) {
-      const bigger = new Uint8Array(Math.max(2 * this.buf.length, this.length + count));
-      bigger.set(this.buf.subarray(0, this.length));
-      this.buf = bigger;
-    }
-    const buf = this.buf;
-    const at = this.length;
-    // A subarray per short value would cost more than the bytes it copies.
-    if (count > 32) buf.set(src.subarray(from, from + count), at);
-    else for (let i = 0; i < count; i++) buf[at + i] = src[from + i];
-    this.length += count;
-    this.row(false);
-  }
-
-  text(r: number): string | null {
-    return this.nulls[r] ? null : this.utf8.decode(this.buf.subarray(r === 0 ? 0 : this.ends[r - 1], this.ends[r]));
-  }
-
-  /** Row r as a CSV cell, as csvCell writes it: its bytes unchanged unless it needs quoting. */
-  writeCsv(r: number, sink: ChunkBytes): void {
-    if (this.nulls[r]) return;
-    const start = r === 0 ? 0 : this.ends[r - 1];
-    const end = this.ends[r];
-    const buf = this.buf;
-    let plain = end > start;
-    for (let i = start; plain && i < end; i++) {
-      const b = buf[i];
-      plain = b !== 0x22 && b !== 0x2c && b !== 0x0a && b !== 0x0d;
-    }
-    if (plain) sink.writeBytes(buf, start, end);
-    else sink.write(csvCell(this.text(r)));
   }
 }
 

@@ -8,7 +8,7 @@
 import { invalidArgument } from '../../core/errors.js';
 import { NUMERIC_TYPE, sqlIdent } from '../../data/read-table.js';
 import { allocate, Batch, conform, formatSpec, type Column, type NumericArray, type Signature, type TensorSpec } from '../../models/index.js';
-import type { KeptText } from './encode.js';
+import type { KeptText } from './kept-text.js';
 
 export interface FileColumn {
   name: string;

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Batch } from '../../../src/models/index.js';
-import { ChunkBytes, encodeChunk, KeptText, outputLayout } from '../../../src/serving/jobs/encode.js';
+import { ChunkBytes, encodeChunk, outputLayout } from '../../../src/serving/jobs/encode.js';
+import { KeptText } from '../../../src/serving/jobs/kept-text.js';
 
 const out = Batch.from(
   [
