@@ -60,8 +60,17 @@ function child(cmd: string, args: string[]): Measured {
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
-/** The limit: the model's predictor on every row in memory, in the job's chunk size, all cores (rows/s of the fastest of three passes). */
-async function rawRuntime(csv: string, features: string[]): Promise<number> {
+/** The limit: the model's predictor on every row in memory, in the job's chunk size, all cores. */
+interface Limit {
+  /** Rows/s of the fastest of three passes. */
+  rate: number;
+  /** CPU seconds (all threads) of that pass. */
+  cpuSeconds: number;
+  /** That pass's predictions, one batch per chunk. */
+  outputs: Batch[];
+}
+
+async function rawRuntime(csv: string, features: string[]): Promise<Limit> {
   const { readTable } = await import('../../src/data/read-table.js');
   const t = await readTable(csv, { columns: features });
   const n = t.rowCount;
@@ -73,14 +82,68 @@ async function rawRuntime(csv: string, features: string[]): Promise<number> {
   }
   await predictor.predict(batches[0]);
   // The best of three passes: one pass moved by half between runs on this shared machine.
-  let best = Infinity;
+  let best: Limit = { rate: 0, cpuSeconds: 0, outputs: [] };
   for (let pass = 0; pass < 3; pass++) {
     const started = performance.now();
-    await Promise.all(batches.map((b) => predictor.predict(b)));
-    best = Math.min(best, (performance.now() - started) / 1000);
+    const cpu = process.cpuUsage();
+    const outputs = await Promise.all(batches.map((b) => predictor.predict(b)));
+    const used = process.cpuUsage(cpu);
+    const rate = n / ((performance.now() - started) / 1000);
+    if (rate > best.rate) best = { rate, cpuSeconds: (used.user + used.system) / 1e6, outputs };
   }
   await predictor.close();
-  return n / best;
+  return best;
+}
+
+/** Least CPU seconds of this thread over three runs of `work`. */
+async function leastCpu(work: () => unknown): Promise<number> {
+  let least = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const cpu = process.cpuUsage();
+    await work();
+    const used = process.cpuUsage(cpu);
+    least = Math.min(least, (used.user + used.system) / 1e6);
+  }
+  return least;
+}
+
+/**
+ * The parts of a job no reader or writer can skip, each alone on one thread: DuckDB's scan of
+ * the Parquet file (every column, nothing handed to JavaScript), the job's own CSV parser over
+ * the CSV file (into the float32 matrix and the id's text), and the job's CSV encoder over the
+ * raw pass's predictions. With the scoring's CPU they give the least CPU a job can take, to set
+ * against what the 70% target leaves on this machine's cores.
+ */
+async function unavoidableParts(csv: string, parquet: string, features: string[], outputs: Batch[]): Promise<{ parquetScan: number; csvParse: number; csvEncode: number }> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const db = await DuckDBInstance.create(':memory:', { threads: '1' });
+  const con = await db.connect();
+  const sums = ['id', ...features].map((f) => `sum("${f}")`).join(', ');
+  const parquetScan = await leastCpu(() => con.run(`SELECT ${sums} FROM read_parquet('${parquet}')`));
+  con.closeSync();
+  db.closeSync();
+
+  const { parseCsvRows } = await import('../../src/serving/jobs/csv-rows.js');
+  const bytes = readFileSync(csv);
+  const roles = [{ feature: -1, kept: 0, type: 'integer' as const, digits: 18 }, ...features.map((_, j) => ({ feature: j, kept: -1, type: 'double' as const, digits: 0 }))];
+  const matrix = new Float32Array(CHUNK * features.length);
+  const csvParse = await leastCpu(() => {
+    let at = bytes.indexOf(0x0a) + 1;
+    while (at < bytes.length) {
+      let end = at;
+      let rows = 0;
+      for (; rows < CHUNK && end < bytes.length; rows++) end = bytes.indexOf(0x0a, end) + 1;
+      if (!parseCsvRows(bytes, at, end, rows, 0x2c, roles, matrix, features.length, 1)) throw new Error('the bench CSV is not plain');
+      at = end;
+    }
+  });
+
+  const { encodeChunk, outputLayout } = await import('../../src/serving/jobs/encode.js');
+  const { KeptText } = await import('../../src/serving/jobs/kept-text.js');
+  const ids = outputs.map((out, i) => KeptText.of(Array.from({ length: out.rows }, (_, r) => String(i * CHUNK + r))));
+  const layout = outputLayout([{ name: 'id', type: 'BIGINT', bare: true }], outputs[0]);
+  const csvEncode = await leastCpu(() => outputs.forEach((out, i) => encodeChunk('csv', layout, [ids[i]], out)));
+  return { parquetScan, csvParse, csvEncode };
 }
 
 /** Share of one consumer's peak rate the paced run adds events at. */
@@ -139,7 +202,10 @@ async function streamRun(consumers: number, features: string[], rate?: number): 
 const load = () => os.loadavg()[0].toFixed(1);
 const loadBefore = load();
 const { csv, parquet, features } = await makeInputs(ROWS);
-const limit = await rawRuntime(csv, features);
+const raw = await rawRuntime(csv, features);
+const limit = raw.rate;
+const unavoidable = await unavoidableParts(csv, parquet, features, raw.outputs);
+raw.outputs.length = 0;
 execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
 const job = (input: string) => child(process.execPath, [join(import.meta.dirname, 'job.mjs'), input, join(TMP, `out-${Date.now()}.csv`), String(CHUNK)]);
 const fromParquet = job(parquet);
@@ -173,6 +239,22 @@ const rows = [
   ]),
 ];
 if (peer) rows.push(['Python pandas read_csv + XGBoost inplace_predict, CSV → CSV', fmt(rate(peer)), `${(rate(peer) / limit).toFixed(2)}×`, '1.00× (peer)', '–', mib(peer.max_rss_kib)]);
+// What the 70% target leaves: the target's wall time on every core, against the least CPU a job can take.
+const cores = os.availableParallelism();
+const allowed = (cores * ROWS) / (0.7 * limit);
+const cpuS = (v: number) => `${v.toFixed(2)} s`;
+const least = { parquet: raw.cpuSeconds + unavoidable.parquetScan + unavoidable.csvEncode, csv: raw.cpuSeconds + unavoidable.csvParse + unavoidable.csvEncode };
+const reach = (need: number) => (need > allowed ? `${(need / allowed).toFixed(2)}× what the target allows: out of reach on ${cores} cores even with no other work and perfect overlap` : `${(need / allowed).toFixed(2)}× what the target allows`);
+const floorRows = [
+  ['scoring: the raw pass (all threads)', cpuS(raw.cpuSeconds)],
+  ['Parquet in: DuckDB scanning the file alone (one thread, nothing handed to JavaScript)', cpuS(unavoidable.parquetScan)],
+  ['CSV in: the job\'s own parser alone (one thread, into the float32 matrix and the id\'s text)', cpuS(unavoidable.csvParse)],
+  ['CSV out: the job\'s encoder alone (one thread: id, margin, prediction)', cpuS(unavoidable.csvEncode)],
+  ['**least for Parquet → CSV** (scoring + scan + encoder)', cpuS(least.parquet)],
+  ['**least for CSV → CSV** (scoring + parser + encoder)', cpuS(least.csv)],
+  [`**what 70% of the raw speed allows**: ${cores} cores × ${(ROWS / (0.7 * limit)).toFixed(2)} s`, cpuS(allowed)],
+  ['the jobs above, for comparison: Parquet → CSV / CSV → CSV', `${fromParquet.cpu_seconds?.toFixed(2)} / ${fromCsv.cpu_seconds?.toFixed(2)} s`],
+];
 const streams = [];
 let peak: number | undefined;
 for (const consumers of [1, 2]) {
@@ -196,6 +278,14 @@ alone (the deployment already loaded); Python's time includes loading the booste
 is the figure to compare across runs on a loaded machine.
 
 ${table(['what', 'rows/s', 'vs raw runtime', 'vs Python peer', 'CPU per row', 'peak RSS'], rows)}
+
+### What the 70% target leaves (CPU seconds for the ${fmt(ROWS)} rows)
+
+Each part timed alone (least of three runs) in the bench's own process, on the same rows.
+
+${table(['part', 'CPU'], floorRows)}
+
+Parquet → CSV needs at least ${reach(least.parquet)}. CSV → CSV needs at least ${reach(least.csv)}.
 
 ### Stream: ${fmt(EVENTS)} events through Redis Streams (micro-batches of 256)
 
