@@ -1,17 +1,25 @@
 /**
- * Which engine evaluates an ONNX model's batches. onnxruntime costs some 16-19 µs a call
- * whatever the graph (N-API, its thread pool, a promise) and little per row; the JavaScript
- * dense-graph evaluator costs nothing per call and more per row. So a graph the evaluator
- * handles, and that agrees with onnxruntime on a probe batch, runs in JavaScript for batches up
- * to the rows where the two costs meet, and in onnxruntime above.
+ * Which engine evaluates an ONNX model's batches. onnxruntime costs a fixed amount a call
+ * whatever the graph (N-API, its tensors, a promise answered through setImmediate, native
+ * output buffers for the collector) and little per row; the JavaScript dense-graph evaluator
+ * costs nothing per call and more per row. So a graph the evaluator handles, and that agrees
+ * with onnxruntime on a probe batch, runs in JavaScript for batches up to the rows where the two
+ * costs meet, and in onnxruntime above.
  */
 import { Batch, isFloatDType, type Column } from '../batch.js';
 import type { OnnxEngine } from '../predictor.js';
 import { compileDenseGraph, type DenseGraph, type DensePort } from './dense-graph.js';
 import { readGraph, Unsupported } from './graph.js';
 
-/** onnxruntime's least one-row call for these graphs, in the units of DenseGraph.nanosPerRow. */
-const ORT_CALL_NANOS = 16_000;
+/**
+ * What a call to onnxruntime costs a serving process, in the units of DenseGraph.nanosPerRow.
+ * Alone, in a loop, a one-row call of these graphs takes 11-16 µs; in a server under load it
+ * costs far more. Served with default settings, the 30-64-32-2 MLP (2.9 µs a row here) answered
+ * 7% more requests with two processes and 7-17% more with one (paired rounds, bench/serving's
+ * load) when batches of up to 24 or 72 rows ran in JavaScript instead of up to 3, and the two
+ * larger crossovers measured alike.
+ */
+const ORT_CALL_NANOS = 100_000;
 /** Float outputs must agree within this, absolute plus relative. */
 const PROBE_TOLERANCE = 1e-5;
 const PROBE_ROWS = 64;

@@ -90,6 +90,26 @@ describe('dense graph: operators against hand-computed values', () => {
     assert.deepEqual(Array.from(none.data as Float32Array), [1, 2, -4, 0.5]);
   });
 
+  test('a dense product gives each row the same bits alone and in batches of any size (pairs of rows, an odd last row, columns past the last four)', () => {
+    const k = 7;
+    const m = 6;
+    let seed = 7;
+    const random = () => ((seed = (seed * 48271) % 0x7fffffff) / 0x7fffffff) * 2 - 1;
+    const weights = Array.from({ length: k * m }, random);
+    const bias = Array.from({ length: m }, random);
+    const x = Array.from({ length: 5 }, () => Array.from({ length: k }, () => Math.fround(random() * 100)));
+    const wf = Float32Array.from(weights);
+    const bf = Float32Array.from(bias);
+    // Each sum in float64, over k in order, then alpha and the bias: what the evaluator promises.
+    const expected = (row: number[]) => Array.from({ length: m }, (_, j) => Math.fround(1.5 * row.reduce((s, v, i) => s + v * wf[i * m + j], 0) + bf[j]));
+    const nodes: NodeInit[] = [{ op: 'Gemm', inputs: ['x', 'b', 'c'], outputs: ['y'], attributes: { alpha: { float: 1.5 } } }];
+    const init = [floats('b', [k, m], weights), floats('c', [m], bias)];
+    for (let n = 1; n <= x.length; n++) {
+      const got = evaluate(nodes, init, x.slice(0, n));
+      assert.deepEqual(Array.from(got.data as Float32Array), x.slice(0, n).flatMap(expected), `${n} rows`);
+    }
+  });
+
   test('MatMul by a matrix and by a vector (one value per row)', () => {
     const m = evaluate([{ op: 'MatMul', inputs: ['x', 'b'], outputs: ['y'] }], [floats('b', [3, 2], [1, 2, 3, 4, 5, 6])], rows);
     assert.deepEqual(m.shape, [2]);

@@ -50,17 +50,21 @@ describe('onnx engine choice', () => {
       await both(path, async (auto, ort) => {
         assert.equal(auto.metadata.engine, 'js');
         const maxRows = auto.metadata.jsMaxRows as number;
-        assert.ok(maxRows >= 1 && maxRows < cancer.rows, `jsMaxRows ${maxRows}`);
+        assert.ok(maxRows >= 1, `jsMaxRows ${maxRows}`);
         assert.equal(ort.metadata.engine, 'onnxruntime');
         assert.equal(ort.metadata.engineReason, 'asked for');
-        // One call of every row (above jsMaxRows: onnxruntime), single rows and a batch of jsMaxRows (JavaScript).
+        // The rows again and again, past jsMaxRows (onnxruntime); every row (JavaScript, or
+        // onnxruntime when that is more than jsMaxRows); single rows and a batch of jsMaxRows (JavaScript).
+        const many = Batch.concat(Array.from({ length: Math.ceil((maxRows + 1) / cancer.rows) }, () => cancer));
+        assert.ok(many.rows > maxRows);
+        assertSame(await auto.predict(many), await ort.predict(many), 1e-6);
         const whole = await auto.predict(cancer);
         assertSame(whole, await ort.predict(cancer), 1e-6);
         const singles = Batch.concat(await Promise.all(Array.from({ length: cancer.rows }, (_, r) => auto.predict(cancer.slice(r, r + 1)))));
         assertSame(singles, whole, 1e-6);
         assertClose(singles.column('probabilities').data as Float32Array, expected.probabilities.flat(), 0, 1e-5);
         assert.deepEqual(Array.from(singles.column('label').data as BigInt64Array, Number), expected.label);
-        const part = cancer.slice(0, maxRows);
+        const part = many.slice(0, maxRows);
         assertSame(await auto.predict(part), await ort.predict(part), 1e-6);
       });
     });
