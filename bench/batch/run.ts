@@ -138,7 +138,7 @@ async function unavoidableParts(csv: string, parquet: string, features: string[]
       let end = at;
       let rows = 0;
       for (; rows < CHUNK && end < bytes.length; rows++) end = bytes.indexOf(0x0a, end) + 1;
-      if (!parseCsvRows(bytes, at, end, rows, 0x2c, roles, matrix, features.length, 1)) throw new Error('the bench CSV is not plain');
+      if (!parseCsvRows(bytes, at, end, rows, 0x2c, roles, matrix)) throw new Error('the bench CSV is not plain');
       at = end;
     }
   });

@@ -15,7 +15,7 @@ import type { Worker } from 'node:worker_threads';
 import { cpuCount } from '../../core/cpus.js';
 import { sharedArray } from '../../core/shared-array.js';
 import { spawnModuleWorker } from '../../core/workers.js';
-import type { CsvColumnRole } from './csv-rows.js';
+import { rowShape, type CsvColumnRole } from './csv-rows.js';
 import type { CsvAnswer, CsvRequest, CsvSetup } from './csv-worker.js';
 import { KeptText, type KeptBytes } from './kept-text.js';
 import type { Chunk, ChunkColumn, FileColumn, Plan } from './plan.js';
@@ -161,9 +161,8 @@ export class CsvDirect {
     }
     const headerEnd = head.indexOf(NEWLINE);
     if (headerEnd < 0 || head.toString('utf8', 0, headerEnd) !== names.join(delim)) return undefined;
-    const width = roles.reduce((n, r) => n + (r.feature >= 0 ? 1 : 0), 0);
-    const keptCount = roles.reduce((n, r) => n + (r.kept >= 0 ? 1 : 0), 0);
-    const threads = new CsvThreads(PARSING_THREADS, { path, delim: delim.charCodeAt(0), roles, width, keptCount });
+    const { width, keptCount } = rowShape(roles);
+    const threads = new CsvThreads(PARSING_THREADS, { path, delim: delim.charCodeAt(0), roles });
     try {
       const blocks = Math.ceil(size / SCAN_BLOCK_BYTES);
       const scan = (b: number) => threads.ask({ kind: 'scan', start: b * SCAN_BLOCK_BYTES, end: Math.min(size, (b + 1) * SCAN_BLOCK_BYTES) });

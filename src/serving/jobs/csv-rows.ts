@@ -22,6 +22,17 @@ export interface CsvColumnRole {
   digits: number;
 }
 
+/** A row's values in the matrix (every matrix column is one file column) and its kept columns. */
+export function rowShape(roles: readonly CsvColumnRole[]): { width: number; keptCount: number } {
+  let width = 0;
+  let keptCount = 0;
+  for (const r of roles) {
+    if (r.feature >= 0) width++;
+    if (r.kept >= 0) keptCount++;
+  }
+  return { width, keptCount };
+}
+
 const NEWLINE = 0x0a;
 const MINUS = 0x2d;
 const PLUS = 0x2b;
@@ -67,7 +78,8 @@ const TYPES = { text: TEXT, integer: INTEGER, double: DOUBLE };
  * into `matrix` (row r at r * width) and the kept columns' text. Returns the kept text, or
  * undefined when a field or line is not plain.
  */
-export function parseCsvRows(b: Uint8Array, start: number, end: number, rows: number, delim: number, roles: readonly CsvColumnRole[], matrix: Float32Array, width: number, keptCount: number): KeptBytes[] | undefined {
+export function parseCsvRows(b: Uint8Array, start: number, end: number, rows: number, delim: number, roles: readonly CsvColumnRole[], matrix: Float32Array): KeptBytes[] | undefined {
+  const { width, keptCount } = rowShape(roles);
   const kept = Array.from({ length: keptCount }, () => new KeptText());
   const ncols = roles.length;
   // Typed arrays rather than the role objects: read for every field.

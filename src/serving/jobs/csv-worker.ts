@@ -13,8 +13,6 @@ export interface CsvSetup {
   path: string;
   delim: number;
   roles: CsvColumnRole[];
-  width: number;
-  keptCount: number;
 }
 
 export type CsvRequest =
@@ -73,7 +71,7 @@ function parse(fd: number, start: number, end: number, rows: number, matrix: Flo
   readInto(fd, start, end);
   let last = length;
   if (length === 0 || buf[length - 1] !== NEWLINE) buf[last++] = NEWLINE;
-  return parseCsvRows(buf, 0, last, rows, setup.delim, setup.roles, matrix, setup.width, setup.keptCount);
+  return parseCsvRows(buf, 0, last, rows, setup.delim, setup.roles, matrix);
 }
 
 parentPort!.on('message', (msg: CsvSetup | CsvRequest) => {

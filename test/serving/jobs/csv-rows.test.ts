@@ -9,7 +9,7 @@ const double = (feature: number): CsvColumnRole => ({ feature, kept: -1, type: '
 function parseColumn(texts: readonly string[], role: CsvColumnRole = double(0)): Float32Array | undefined {
   const bytes = Buffer.from(texts.map((t) => `${t}\n`).join(''));
   const matrix = new Float32Array(texts.length);
-  return parseCsvRows(bytes, 0, bytes.length, texts.length, COMMA, [role], matrix, 1, role.kept >= 0 ? 1 : 0) && matrix;
+  return parseCsvRows(bytes, 0, bytes.length, texts.length, COMMA, [role], matrix) && matrix;
 }
 
 /** Texts whose float32 is not Math.fround(Number(text)), the double DuckDB reads then rounded. */
@@ -56,14 +56,14 @@ test('kept columns: integers as DuckDB writes them back, text as its bytes, empt
   ];
   const bytes = Buffer.from('12,a b ,1.5\n-3,,2\n,x,\n');
   const matrix = new Float32Array(3);
-  const kept = parseCsvRows(bytes, 0, bytes.length, 3, COMMA, roles, matrix, 1, 2)!;
+  const kept = parseCsvRows(bytes, 0, bytes.length, 3, COMMA, roles, matrix)!;
   const text = (k: number, r: number) => (kept[k].nulls[r] ? null : bytes.toString('latin1', 0, 0) + Buffer.from(kept[k].bytes.subarray(r === 0 ? 0 : kept[k].ends[r - 1], kept[k].ends[r])).toString());
   assert.deepEqual([0, 1, 2].map((r) => text(0, r)), ['12', '-3', null]);
   assert.deepEqual([0, 1, 2].map((r) => text(1, r)), ['a b ', null, 'x']);
   assert.deepEqual([...matrix], [1.5, 2, Number.NaN]);
   const one = (line: string) => {
     const b = Buffer.from(`${line}\n`);
-    return parseCsvRows(b, 0, b.length, 1, COMMA, roles, new Float32Array(1), 1, 2);
+    return parseCsvRows(b, 0, b.length, 1, COMMA, roles, new Float32Array(1));
   };
   for (const line of ['007,a,1', '-0,a,1', '1,é,1', '1,#a,1', '1,a\r,1', '1,a', '1,a,1,2']) assert.equal(one(line), undefined, line);
   assert.ok(one('0,a,1'));
