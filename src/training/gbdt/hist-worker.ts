@@ -5,7 +5,7 @@
  * Jobs and their ends pass through `control` (see HistThreads); the thread blocks between jobs.
  */
 import { parentPort } from 'node:worker_threads';
-import type { HistWorkerData } from './hist-threads.js';
+import { spin, type HistWorkerData } from './hist-threads.js';
 import { addRowsToHist, countLeft, partitionRows } from './histogram.js';
 import { computeGradients } from './objectives.js';
 import { JOB, BEGIN, END, COUNT, DONE, FAILED, ALIVE, WORDS, FEATURE, BIN, EDGE, CATEGORICAL, NODE_BEGIN, COPY, OWN_LEFT, OWN_LEFT_JOB, HELPER_LEFT, HELPER_LEFT_JOB, GRADIENTS, LEAVES } from './hist-threads.js';
@@ -38,7 +38,7 @@ function partition(job: number, copy: number, half: number, end: number): void {
   Atomics.store(control, HELPER_LEFT_JOB, job);
   Atomics.notify(control, HELPER_LEFT_JOB);
   for (;;) {
-    const seen = Atomics.load(control, OWN_LEFT_JOB);
+    const seen = spin(control, OWN_LEFT_JOB, Atomics.load(control, OWN_LEFT_JOB));
     if (seen === job) break;
     // A fit that ended (it threw) before its count came never sends it.
     if (Atomics.load(control, JOB) < 0) throw new Error('the fit ended in the middle of a partition');
@@ -69,7 +69,7 @@ function addLeaves(from: number, to: number): void {
 
 let seen = 0;
 for (;;) {
-  Atomics.wait(control, JOB, seen);
+  if (spin(control, JOB, seen) === seen) Atomics.wait(control, JOB, seen);
   seen = Atomics.load(control, JOB);
   if (seen < 0) break;
   try {

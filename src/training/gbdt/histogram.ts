@@ -94,14 +94,16 @@ export function addRowsToHist(
 ): void {
   // Four features per step: their loads and adds are independent, which the CPU overlaps.
   const unrolled = nf & ~3;
-  if (features[0] === 0 && features[nf - 1] === nf - 1) {
-    // Features 0..nf-1 (they ascend): read without the indirection through `features`.
+  const first = features[0];
+  if (features[nf - 1] - first === nf - 1) {
+    // Consecutive features (they ascend: every one, or the helper thread's half): read without
+    // the indirection through `features`.
     for (let i = begin; i < end; i++) {
       const g = gh[i << 1];
       const h = gh[(i << 1) + 1];
       // Bins are indexed from the row's first on (j, j + 1, ...) rather than as base + j + 1 and
       // so on: a quarter fewer instructions a bin.
-      const base = i * stride;
+      const base = i * stride + first;
       let j = base;
       for (const last = base + unrolled; j < last; j += 4) {
         const a = bins[j] << 1;
