@@ -36,14 +36,6 @@ class Summary {
     this.value = grow(this.value);
   }
 
-  private push(src: Summary, i: number): void {
-    const k = this.size++;
-    this.rmin[k] = src.rmin[i];
-    this.rmax[k] = src.rmax[i];
-    this.wmin[k] = src.wmin[i];
-    this.value[k] = src.value[i];
-  }
-
   copyFrom(src: Summary): void {
     this.reserve(src.size);
     this.size = src.size;
@@ -56,19 +48,7 @@ class Summary {
   /** The summary of values [from, to) of `sorted` (ascending), each of weight 1, at most `distinct` of them distinct. */
   setSorted(sorted: Float32Array, from: number, to: number, distinct: number): void {
     this.reserve(Math.min(to - from, distinct));
-    this.size = 0;
-    let rank = 0;
-    for (let i = from; i < to; ) {
-      let j = i + 1;
-      while (j < to && sorted[j] === sorted[i]) j++;
-      const k = this.size++;
-      this.rmin[k] = rank;
-      this.rmax[k] = rank + (j - i);
-      this.wmin[k] = j - i;
-      this.value[k] = sorted[i];
-      rank += j - i;
-      i = j;
-    }
+    this.size = sortedRuns(sorted, from, to, this.rmin, this.rmax, this.wmin, this.value);
   }
 
   /**
@@ -103,26 +83,7 @@ class Summary {
       return;
     }
     this.reserve(maxSize);
-    const f = Math.fround;
-    const last = src.size - 1;
-    const begin = src.rmax[0];
-    const range = f(src.rmin[last] - begin);
-    const n = maxSize - 1;
-    this.size = 0;
-    this.push(src, 0);
-    let i = 1;
-    let lastIdx = 0;
-    for (let k = 1; k < n; k++) {
-      const dx2 = f(2 * f(f(f(k * range) / n) + begin));
-      while (i < last && dx2 >= f(src.rmax[i + 1] + src.rmin[i + 1])) i++;
-      if (i === last) break;
-      const pick = dx2 < f(f(src.rmin[i] + src.wmin[i]) + f(src.rmax[i + 1] - src.wmin[i + 1])) ? i : i + 1;
-      if (pick !== lastIdx) {
-        this.push(src, pick);
-        lastIdx = pick;
-      }
-    }
-    if (lastIdx !== last) this.push(src, last);
+    this.size = prune(src, maxSize, this);
   }
 
   /** The merge of two summaries, ranks added, then the rounding fix-up XGBoost applies. */
@@ -130,63 +91,123 @@ class Summary {
     if (a.size === 0) return this.copyFrom(b);
     if (b.size === 0) return this.copyFrom(a);
     this.reserve(a.size + b.size);
-    const f = Math.fround;
-    let ia = 0;
-    let ib = 0;
-    let aPrevRmin = 0;
-    let bPrevRmin = 0;
-    let k = 0;
-    while (ia < a.size && ib < b.size) {
-      const va = a.value[ia];
-      const vb = b.value[ib];
-      if (va === vb) {
-        this.put(k++, f(a.rmin[ia] + b.rmin[ib]), f(a.rmax[ia] + b.rmax[ib]), f(a.wmin[ia] + b.wmin[ib]), va);
-        aPrevRmin = f(a.rmin[ia] + a.wmin[ia]);
-        bPrevRmin = f(b.rmin[ib] + b.wmin[ib]);
-        ia++;
-        ib++;
-      } else if (va < vb) {
-        this.put(k++, f(a.rmin[ia] + bPrevRmin), f(a.rmax[ia] + f(b.rmax[ib] - b.wmin[ib])), a.wmin[ia], va);
-        aPrevRmin = f(a.rmin[ia] + a.wmin[ia]);
-        ia++;
-      } else {
-        this.put(k++, f(b.rmin[ib] + aPrevRmin), f(b.rmax[ib] + f(a.rmax[ia] - a.wmin[ia])), b.wmin[ib], vb);
-        bPrevRmin = f(b.rmin[ib] + b.wmin[ib]);
-        ib++;
-      }
+    this.size = combine(a, b, this);
+    fixError(this.rmin, this.rmax, this.wmin, this.size);
+  }
+}
+
+/*
+ * The loops below take the summaries' arrays as locals: they run cold in a fresh process, where
+ * every property load and call is interpreted, and as small functions of their own they are
+ * compiled early and alone.
+ */
+
+/** Writes the runs of equal values of sorted[from, to) as entries of weight 1, answering how many. */
+function sortedRuns(sorted: Float32Array, from: number, to: number, rmin: Float32Array, rmax: Float32Array, wmin: Float32Array, value: Float32Array): number {
+  let k = 0;
+  for (let i = from; i < to; k++) {
+    const v = sorted[i];
+    let j = i + 1;
+    while (j < to && sorted[j] === v) j++;
+    rmin[k] = i - from;
+    rmax[k] = j - from;
+    wmin[k] = j - i;
+    value[k] = v;
+    i = j;
+  }
+  return k;
+}
+
+/** Writes the entries Summary#setPrune keeps of `src` (more than maxSize of them) to `into`, answering how many. */
+function prune(src: Summary, maxSize: number, into: Summary): number {
+  const { rmin, rmax, wmin, value } = src;
+  const { rmin: toRmin, rmax: toRmax, wmin: toWmin, value: toValue } = into;
+  const f = Math.fround;
+  const last = src.size - 1;
+  const begin = rmax[0];
+  const range = f(rmin[last] - begin);
+  const n = maxSize - 1;
+  let size = keep(src, 0, into, 0);
+  let i = 1;
+  let lastIdx = 0;
+  for (let k = 1; k < n; k++) {
+    const dx2 = f(2 * f(f(f(k * range) / n) + begin));
+    while (i < last && dx2 >= f(rmax[i + 1] + rmin[i + 1])) i++;
+    if (i === last) break;
+    const pick = dx2 < f(f(rmin[i] + wmin[i]) + f(rmax[i + 1] - wmin[i + 1])) ? i : i + 1;
+    if (pick !== lastIdx) {
+      toRmin[size] = rmin[pick];
+      toRmax[size] = rmax[pick];
+      toWmin[size] = wmin[pick];
+      toValue[size++] = value[pick];
+      lastIdx = pick;
     }
-    k = this.putRest(k, a, ia, bPrevRmin, b.rmax[b.size - 1]);
-    this.size = this.putRest(k, b, ib, aPrevRmin, a.rmax[a.size - 1]);
-    this.fixError();
   }
+  return lastIdx === last ? size : keep(src, last, into, size);
+}
 
-  /** Writes entry k: a method, where a closure was made at every merge and its calls ran unoptimised in a cold fit. */
-  private put(k: number, rmin: number, rmax: number, wmin: number, value: number): void {
-    this.rmin[k] = rmin;
-    this.rmax[k] = rmax;
-    this.wmin[k] = wmin;
-    this.value[k] = value;
+/** Copies entry i of `src` to entry k of `into`, answering k + 1. */
+function keep(src: Summary, i: number, into: Summary, k: number): number {
+  into.rmin[k] = src.rmin[i];
+  into.rmax[k] = src.rmax[i];
+  into.wmin[k] = src.wmin[i];
+  into.value[k] = src.value[i];
+  return k + 1;
+}
+
+/** Writes the merge of a and b (neither empty) to `into`, answering its size (see Summary#setCombine). */
+function combine(a: Summary, b: Summary, into: Summary): number {
+  const f = Math.fround;
+  const { rmin: aRmin, rmax: aRmax, wmin: aWmin, value: aValue } = a;
+  const { rmin: bRmin, rmax: bRmax, wmin: bWmin, value: bValue } = b;
+  const { rmin, rmax, wmin, value } = into;
+  let ia = 0;
+  let ib = 0;
+  let aPrevRmin = 0;
+  let bPrevRmin = 0;
+  let k = 0;
+  for (const aSize = a.size, bSize = b.size; ia < aSize && ib < bSize; k++) {
+    const va = aValue[ia];
+    const vb = bValue[ib];
+    // An entry of one side adds the other side's ranks around its value; equal values add both
+    // entries. One path for the three cases, which costs less to run cold and to compile.
+    const fromA = va <= vb;
+    const fromB = vb <= va;
+    rmin[k] = (fromA ? aRmin[ia] : aPrevRmin) + (fromB ? bRmin[ib] : bPrevRmin);
+    rmax[k] = (fromA ? aRmax[ia] : f(aRmax[ia] - aWmin[ia])) + (fromB ? bRmax[ib] : f(bRmax[ib] - bWmin[ib]));
+    wmin[k] = (fromA ? aWmin[ia] : 0) + (fromB ? bWmin[ib] : 0);
+    value[k] = fromA ? va : vb;
+    if (fromA) aPrevRmin = f(aRmin[ia] + aWmin[ia++]);
+    if (fromB) bPrevRmin = f(bRmin[ib] + bWmin[ib++]);
   }
+  k = rest(a, ia, bPrevRmin, bRmax[b.size - 1], into, k);
+  return rest(b, ib, aPrevRmin, aRmax[a.size - 1], into, k);
+}
 
-  /** Entries [from, size) of `src`, whose values are past the other side's, at k on; answers the end. */
-  private putRest(k: number, src: Summary, from: number, otherPrevRmin: number, otherRmax: number): number {
-    const f = Math.fround;
-    for (let i = from; i < src.size; i++) this.put(k++, f(src.rmin[i] + otherPrevRmin), f(src.rmax[i] + otherRmax), src.wmin[i], src.value[i]);
-    return k;
+/** Entries [from, size) of `src`, whose values are past the other side's, into `into` at k on; answers the end. */
+function rest(src: Summary, from: number, otherPrevRmin: number, otherRmax: number, into: Summary, k: number): number {
+  const { rmin, rmax, wmin, value, size } = src;
+  const { rmin: toRmin, rmax: toRmax, wmin: toWmin, value: toValue } = into;
+  for (let i = from; i < size; i++, k++) {
+    toRmin[k] = rmin[i] + otherPrevRmin;
+    toRmax[k] = rmax[i] + otherRmax;
+    toWmin[k] = wmin[i];
+    toValue[k] = value[i];
   }
+  return k;
+}
 
-  /** Re-establishes rmin and rmax rising and rmax ≥ rmin + wmin after float rounding. */
-  private fixError(): void {
-    let prevRmin = 0;
-    let prevRmax = 0;
-    for (let i = 0; i < this.size; i++) {
-      if (this.rmin[i] < prevRmin) this.rmin[i] = prevRmin;
-      else prevRmin = this.rmin[i];
-      if (this.rmax[i] < prevRmax) this.rmax[i] = prevRmax;
-      const rminNext = Math.fround(this.rmin[i] + this.wmin[i]);
-      if (this.rmax[i] < rminNext) this.rmax[i] = rminNext;
-      prevRmax = this.rmax[i];
-    }
+/** Re-establishes rmin and rmax rising and rmax ≥ rmin + wmin after float rounding. */
+function fixError(rmin: Float32Array, rmax: Float32Array, wmin: Float32Array, size: number): void {
+  let prevRmin = 0;
+  let prevRmax = 0;
+  for (let i = 0; i < size; i++) {
+    if (rmin[i] < prevRmin) rmin[i] = prevRmin;
+    else prevRmin = rmin[i];
+    if (rmax[i] < prevRmax) rmax[i] = prevRmax;
+    const rminNext = Math.fround(rmin[i] + wmin[i]);
+    if (rmax[i] < rminNext) rmax[i] = rminNext;
+    prevRmax = rmax[i];
   }
 }
 
