@@ -2,7 +2,8 @@
  * The second thread of a fit: builds its share of the features of a node's histogram from the
  * shared node-ordered bins and gradients, in the same row order as the fitting thread, so every
  * bin holds the same sum as a one-thread build, or partitions the second half of a node's rows.
- * Jobs and their ends pass through `control` (see HistThreads); the thread blocks between jobs.
+ * Jobs and their ends pass through `control` (see HistThreads); between jobs the thread spins a
+ * little (see spin), then blocks.
  */
 import { parentPort } from 'node:worker_threads';
 import { spin, type HistWorkerData } from './hist-threads.js';
