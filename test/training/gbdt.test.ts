@@ -153,4 +153,15 @@ describe('GBDT behaviour', () => {
     refused({ objective: 'reg:tweedie' }, /"objective": "reg:tweedie" is not one of/);
     refused({ eta: 0.1, learning_rate: 0.2 }, /given twice/);
   });
+
+  test('a label the objective cannot take is refused by its row before training, for every objective', async () => {
+    const data = (labels: number[]) => ({ rows: labels.length, numFeature: 1, featureNames: ['x'], x: Float32Array.from(labels, (_, i) => i), labels: Float64Array.from(labels) });
+    const refused = (objective: Record<string, unknown>, labels: number[], pattern: RegExp) =>
+      assert.rejects(trainGbdt(data(labels), gbdtParams({ n_estimators: 2, ...objective })), (e: unknown) => e instanceof ModelportError && e.code === 'InvalidArgument' && pattern.test(e.message));
+    await refused({ objective: 'binary:logistic' }, [0, 1, 1, 2, 0], /training label of row 4 is 2; binary:logistic needs 0 or 1/);
+    await refused({ objective: 'multi:softprob', num_class: 3 }, [0, 1, 2, 1.5, 3], /training label of row 4 is 1.5; multi:softprob needs a class index 0..2/);
+    await refused({ objective: 'count:poisson' }, [0, 3, -1, 2], /training label of row 3 is -1; count:poisson needs a count ≥ 0/);
+    await refused({ objective: 'reg:squarederror' }, [0.5, NaN, 2], /training label of row 2 is NaN; reg:squarederror needs a finite number/);
+    await trainGbdt(data([0, 1, 1, 0, 1, 0]), gbdtParams({ n_estimators: 2 }));
+  });
 });

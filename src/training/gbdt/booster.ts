@@ -56,17 +56,27 @@ export function numGroupsOf(params: GbdtParams, labels: Float64Array): number {
 }
 
 function checkLabels(params: GbdtParams, data: TrainingData, k: number, which: string): void {
-  for (let i = 0; i < data.rows; i++) {
-    const y = data.labels[i];
-    const bad =
-      params.objective === 'binary:logistic' ? y !== 0 && y !== 1
-      : params.objective === 'multi:softprob' ? !Number.isInteger(y) || y < 0 || y >= k
-      : params.objective === 'count:poisson' ? !(y >= 0)
-      : !Number.isFinite(y);
-    if (bad) {
-      const need = params.objective === 'binary:logistic' ? '0 or 1' : params.objective === 'multi:softprob' ? `a class index 0..${k - 1}` : params.objective === 'count:poisson' ? 'a count ≥ 0' : 'a finite number';
-      throw invalidArgument(`${which} label of row ${i + 1} is ${y}; ${params.objective} needs ${need}`);
-    }
+  const i = badLabel(params.objective, data.labels, data.rows, k);
+  if (i < 0) return;
+  const need = params.objective === 'binary:logistic' ? '0 or 1' : params.objective === 'multi:softprob' ? `a class index 0..${k - 1}` : params.objective === 'count:poisson' ? 'a count ≥ 0' : 'a finite number';
+  throw invalidArgument(`${which} label of row ${i + 1} is ${data.labels[i]}; ${params.objective} needs ${need}`);
+}
+
+/** The first row whose label the objective cannot take, or -1: a loop per objective, which a fresh process runs before it is compiled. */
+function badLabel(objective: GbdtParams['objective'], labels: Float64Array, rows: number, k: number): number {
+  switch (objective) {
+    case 'binary:logistic':
+      for (let i = 0; i < rows; i++) if (labels[i] !== 0 && labels[i] !== 1) return i;
+      return -1;
+    case 'multi:softprob':
+      for (let i = 0; i < rows; i++) if (!Number.isInteger(labels[i]) || labels[i] < 0 || labels[i] >= k) return i;
+      return -1;
+    case 'count:poisson':
+      for (let i = 0; i < rows; i++) if (!(labels[i] >= 0)) return i;
+      return -1;
+    default:
+      for (let i = 0; i < rows; i++) if (!Number.isFinite(labels[i])) return i;
+      return -1;
   }
 }
 
@@ -142,10 +152,11 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
   const n = data.rows;
   if (data.categorical && data.categorical.length !== data.numFeature) throw invalidArgument(`categorical marks ${data.categorical.length} features, the data has ${data.numFeature}`);
   // The helper thread loads its modules while the data is binned.
+  const weightsOfRows = rowWeights(data, options.classWeights);
   const spawned = (options.threads ?? defaultThreads(n, data.numFeature)) > 1 ? HistThreads.spawn() : undefined;
   let binned: ReturnType<typeof binData>;
   try {
-    binned = binData(data, params, valid, spawned !== undefined, rowWeights(data, options.classWeights));
+    binned = binData(data, params, valid, spawned !== undefined, weightsOfRows);
   } catch (err) {
     await spawned?.terminate();
     throw err;
@@ -165,7 +176,7 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
   };
   const margins = split ? sharedArray(Float64Array, n).fill(base) : new Float64Array(n * k).fill(base);
   const validMargins = valid ? new Float64Array(valid.rows * k).fill(base) : undefined;
-  const weights = split ? shared(rowWeights(data, options.classWeights)) : rowWeights(data, options.classWeights);
+  const weights = split ? shared(weightsOfRows) : weightsOfRows;
   const labels = split ? shared(data.labels) : data.labels;
   const grad = split ? sharedArray(Float64Array, n) : new Float64Array(n * k);
   const hess = split ? sharedArray(Float64Array, n) : new Float64Array(n * k);
