@@ -151,8 +151,8 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
   }
   const n = data.rows;
   if (data.categorical && data.categorical.length !== data.numFeature) throw invalidArgument(`categorical marks ${data.categorical.length} features, the data has ${data.numFeature}`);
-  // The helper thread loads its modules while the data is binned.
   const weightsOfRows = rowWeights(data, options.classWeights);
+  // The helper thread loads its modules while the data is binned.
   const spawned = (options.threads ?? defaultThreads(n, data.numFeature)) > 1 ? HistThreads.spawn() : undefined;
   let binned: ReturnType<typeof binData>;
   try {
