@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mulberry32 } from '../../src/core/random.js';
 import { binMatrix, binRows, computeCuts } from '../../src/training/gbdt/binning.js';
+import { sketchCuts } from '../../src/training/gbdt/sketch.js';
 
 test('more distinct values than bins: the cuts XGBoost\'s sketch prunes to, ranks of ties kept together', () => {
   // 12 values (a NaN is not counted), 8 distinct, 4 bins: the prune to 5 entries aims at ranks
@@ -22,6 +23,25 @@ test('few distinct values: -0 and 0 are one value, -0 when the column holds one,
   for (const v of [[-1, 0, -0, 1], [-1, -0, 0, 1], [-0, -1, 1, -0]]) assert.ok(Object.is(cuts(...v)[0], -0), `${v}`);
   assert.ok(Object.is(cuts(-1, 0, 1, 0)[0], 0));
   assert.deepEqual(cuts(0, -0, 2), [2]);
+});
+
+test('sketched columns of either sort (V8\'s on integer keys, the radix sort past 65,536 values) give the cuts of a plain float sort', () => {
+  const r = mulberry32(3);
+  // Negative and positive values of every size, subnormals, -0 beside 0, runs of ties.
+  const value = () => {
+    const u = r();
+    if (u < 0.05) return r() < 0.5 ? -0 : 0;
+    if (u < 0.1) return (r() - 0.5) * 1e-40;
+    if (u < 0.2) return Math.round(r() * 20) - 10;
+    return (r() - 0.4) * 10 ** Math.floor(r() * 12 - 6);
+  };
+  for (const n of [5_000, 70_000]) {
+    const x = Float32Array.from({ length: n }, value);
+    const cuts = computeCuts(x, n, 1, 256).values;
+    const plain = sketchCuts(x.slice(), n, 256, (a, from, to) => void a.subarray(from, to).sort());
+    assert.ok(plain.cuts.length > 200, `${n}`);
+    assert.deepEqual(Array.from(cuts.subarray(0, -1)), plain.cuts, `${n} rows`);
+  }
 });
 
 test('bins hold missing values at the missing index and unseen categories in their own bin', () => {
