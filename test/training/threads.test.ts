@@ -66,13 +66,13 @@ test('every objective, with sample and class weights, grows the trees of one thr
   }
 });
 
-test('the second thread really builds histograms when asked, and none when not', async () => {
+test('the second thread really builds histograms, partitions rows, computes gradients and adds leaves when asked, and does nothing when not', async () => {
   const data = table(40_000, 9);
-  const before = HistThreads.posted;
+  const before = { ...HistThreads.posted };
   await trainGbdt(data, gbdtParams({ max_depth: 3, n_estimators: 2 }), { threads: 1 });
-  assert.equal(HistThreads.posted, before);
+  assert.deepEqual(HistThreads.posted, before);
   await trainGbdt(data, gbdtParams({ max_depth: 3, n_estimators: 2 }), { threads: 2 });
-  assert.ok(HistThreads.posted > before);
+  for (const kind of ['histograms', 'partitions', 'gradients', 'leaves'] as const) assert.ok(HistThreads.posted[kind] > before[kind], kind);
 });
 
 test('a job that throws in the second thread fails the fit with its error instead of hanging it', async () => {

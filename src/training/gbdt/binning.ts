@@ -119,12 +119,12 @@ export function computeCuts(x: Float32Array, rows: number, numFeature: number, m
 }
 
 /** 1 for each categorical feature. */
-export function categoricalFlags(numFeature: number, categorical?: boolean[]): Uint8Array {
+function categoricalFlags(numFeature: number, categorical?: boolean[]): Uint8Array {
   return Uint8Array.from({ length: numFeature }, (_, f) => (categorical?.[f] ? 1 : 0));
 }
 
 /** The cuts of features [from, to) (see computeCuts), one array each. */
-export function featureCuts(x: Float32Array, rows: number, numFeature: number, from: number, to: number, maxBin: number, isCategorical: Uint8Array, featureNames?: string[], weights?: Float32Array): Float32Array[] {
+function featureCuts(x: Float32Array, rows: number, numFeature: number, from: number, to: number, maxBin: number, isCategorical: Uint8Array, featureNames?: string[], weights?: Float32Array): Float32Array[] {
   const perFeature: Float32Array[] = [];
   const columns = Array.from({ length: Math.min(GATHER, to - from) }, () => new Float32Array(rows));
   const counts = new Int32Array(GATHER);
@@ -307,7 +307,7 @@ function lastCut(max: number): number {
 }
 
 /** The cuts of every feature, in order, as one BinCuts. */
-export function joinCuts(perFeature: Float32Array[], isCategorical: Uint8Array): BinCuts {
+function joinCuts(perFeature: Float32Array[], isCategorical: Uint8Array): BinCuts {
   const numFeature = perFeature.length;
   const offsets = new Uint32Array(numFeature + 1);
   for (let f = 0; f < numFeature; f++) offsets[f + 1] = offsets[f] + perFeature[f].length;

@@ -108,8 +108,8 @@ export function spin(control: Int32Array, index: number, value: number): number 
 export const defaultThreads = (rows: number, numFeature: number): number => (cpuCount() >= 2 && rows * numFeature >= MIN_FIT_CELLS ? 2 : 1);
 
 export class HistThreads {
-  /** Jobs posted to helper threads in this process (so tests can tell the threads really shared the work). */
-  static posted = 0;
+  /** Jobs posted to helper threads in this process, by kind (so tests can tell the threads really shared each kind of work). */
+  static readonly posted = { histograms: 0, partitions: 0, gradients: 0, leaves: 0 };
   private job = 0;
   private readonly features: Int32Array;
   /** An error the thread emitted (it ran out of memory, say), kept so it is reported rather than thrown at the process. */
@@ -249,7 +249,7 @@ export class HistThreads {
     control[BEGIN] = begin;
     control[END] = end;
     control[COUNT] = count;
-    HistThreads.posted++;
+    HistThreads.posted[count > 0 ? 'histograms' : count === 0 ? 'partitions' : count === GRADIENTS ? 'gradients' : 'leaves']++;
     Atomics.store(control, JOB, ++this.job);
     Atomics.notify(control, JOB);
   }
