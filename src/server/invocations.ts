@@ -7,7 +7,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ErrorCode } from '../core/errors.js';
-import { invalidArgument, notFound } from '../core/errors.js';
+import { invalidArgument, notFound, unavailable } from '../core/errors.js';
 import type { Platform } from '../platform.js';
 import { VERSION } from '../core/version.js';
 import { decodeCsv, decodeInvocation, encodePredictions, type PredictionsShape, type ServingService } from '../serving/index.js';
@@ -156,10 +156,13 @@ export function warningHeader(warning: string): string {
 
 /**
  * The one deployment `/invocations` scores, or why there is none: those this replica serves,
- * which follow the store, rather than a read of the store on every scoring request.
+ * which follow the store, rather than a read of the store on every scoring request. A replica
+ * just started knows none until its first read, which a client should wait out, not take as
+ * "no deployment".
  */
 export function soleDeployment(serving: ServingService): string {
   const names = serving.deploymentNames();
+  if (names.length === 0 && serving.readingStore()) throw unavailable('this server is still reading its deployments from the store; retry shortly');
   if (names.length === 0) throw notFound('no deployment exists; create one with `modelport deploy NAME`');
   if (names.length > 1) throw invalidArgument(`/invocations needs exactly one deployment, there are ${names.length}; use /deployments/{name}/invocations`);
   return names[0];

@@ -791,6 +791,11 @@ export class ServingService {
     return this.runtimes.has(name);
   }
 
+  /** True while a started replica has not yet read the deployments from the store: it knows none of them yet. */
+  readingStore(): boolean {
+    return this.pollTimer !== undefined && !this.passed;
+  }
+
   /** True when every deployment on this replica serves a version. */
   allReady(): boolean {
     return this.notServing().length === 0;
@@ -801,7 +806,7 @@ export class ServingService {
    * or, once started, that it has not yet read the store.
    */
   notServing(): string[] {
-    if (this.pollTimer && !this.passed) return ['the deployments are not read from the store yet'];
+    if (this.readingStore()) return ['the deployments are not read from the store yet'];
     return [...this.runtimes].filter(([, rt]) => ![...rt.variants.values()].some((v) => v.current)).map(([name, rt]) => `deployment "${name}" ${this.status(name).state}`);
   }
 

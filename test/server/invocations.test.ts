@@ -1,8 +1,9 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { testServer } from '../helpers/platform.js';
+import { testServer, withTwoPostgresPlatforms } from '../helpers/platform.js';
 import type { RunningServer } from '../../src/server/serve.js';
+import { soleDeployment } from '../../src/server/invocations.js';
 import { LOGREG, XGB, breastCancerRows, expectedLogreg, post, register } from '../serving/helpers.js';
 
 const FEATURES = ['mean_radius', 'mean_texture'];
@@ -123,5 +124,20 @@ describe('MLflow scoring protocol', () => {
     assert.equal(plain.body.error_code, 'BAD_REQUEST');
     assert.match(plain.body.message, /only supports the following content types: Types: \['text\/csv', 'application\/json'\]\. Got 'text\/plain'/);
     assert.equal((await fetch(`${server.url}/api/v1/deployments/xgb`, { method: 'DELETE' })).status, 204);
+  });
+});
+
+test('a replica that has not yet read its deployments answers /invocations "retry" (503), not "no deployment" (404)', async () => {
+  await withTwoPostgresPlatforms(async (a, b) => {
+    await register(a.services.registry, 'cancer', LOGREG, ['model.onnx']);
+    await a.services.serving.create({ name: 'cancer', model: 'cancer', version: 1 });
+    const serving = b.services.serving;
+    // Not started, the service reads the store when asked: it knows of no deployment, and says so.
+    assert.throws(() => soleDeployment(serving), (err: Error) => err.name === 'NotFound');
+    serving.start();
+    assert.throws(() => soleDeployment(serving), (err: Error) => err.name === 'Unavailable' && /still reading its deployments/.test(err.message));
+    assert.deepEqual(serving.notServing(), ['the deployments are not read from the store yet']);
+    await serving.refresh();
+    assert.equal(soleDeployment(serving), 'cancer');
   });
 });
