@@ -162,7 +162,7 @@ export async function trainGbdt(data: TrainingData, params: GbdtParams, options:
     throw err;
   }
   const { cuts, trainBins, validBins } = binned;
-  const grower = new TreeGrower(trainBins, cuts, params);
+  const grower = new TreeGrower(trainBins, cuts, params, spawned !== undefined);
   const rand = mulberry32(params.seed);
   // Margins are float, as in XGBoost: every addition is rounded, so the gradients follow its own.
   const base = Math.fround(baseMargin(params.objective, params.base_score));

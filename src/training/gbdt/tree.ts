@@ -9,6 +9,7 @@ import type { BinCuts, BinnedMatrix } from './binning.js';
 import { sharedArray } from '../../core/shared-array.js';
 import type { HistThreads } from './hist-threads.js';
 import { addIndexedRowsToHist, addRowsToHist, addSplitLeaves, countLeft, featureMajor, partitionIndexed, partitionRows, type NodeRows } from './histogram.js';
+import { HistKernels } from './kernels.js';
 import type { GbdtParams } from './params.js';
 
 /**
@@ -288,7 +289,9 @@ export class TreeGrower {
    * Whether rows stay where they are in the training bins, a partition moving only their indices
    * (and gh is by row index): for data that stays in cache, and never with a helper thread.
    */
-  private indexed: boolean;
+  private readonly indexed: boolean;
+  /** Indexed, the histogram loops in WebAssembly, whose memory holds node[0]'s rows and gh (see HistKernels). */
+  private readonly kernels: HistKernels | undefined;
   /** Indexed, the training bins feature by feature, which partitions read (made at the first). */
   private columns: Uint16Array | Uint32Array | undefined;
   /** Indexed, the directions of a numeric split's bins (see directions), refilled at each split. */
@@ -309,10 +312,12 @@ export class TreeGrower {
   private readonly scan = new Float64Array(6);
   readonly totalBins: number;
 
+  /** `threaded`: the grower will work with a helper thread (see useThreads). */
   constructor(
     private readonly data: BinnedMatrix,
     private readonly cuts: BinCuts,
     private readonly params: GbdtParams,
+    threaded = false,
   ) {
     const n = data.rows;
     const wide = data.bins instanceof Uint32Array;
@@ -328,21 +333,26 @@ export class TreeGrower {
     if (bins.buffer instanceof SharedArrayBuffer && this.stride === data.numFeature && bins.byteOffset % 8 === 0) {
       this.node.push({ ...this.node[0], bins, binWords: new Float64Array(bins.buffer, bins.byteOffset, n * this.rowWords) });
     }
-    this.indexed = n * data.numFeature * data.bins.BYTES_PER_ELEMENT <= INDEXED_MAX_BYTES;
+    this.indexed = !threaded && n * data.numFeature * data.bins.BYTES_PER_ELEMENT <= INDEXED_MAX_BYTES;
     this.totalBins = cuts.offsets[data.numFeature];
+    this.kernels = this.indexed ? HistKernels.create(bins, n, data.numFeature, (this.totalBins + 1) * 2) : undefined;
+    if (this.kernels) this.node[0] = { ...this.node[0], rows: this.kernels.rows, gh: this.kernels.gh };
   }
 
   /** One slot per bin plus the missing slot, as (gradient, hessian) pairs. */
   private takeHist(): Float64Array {
     const h = this.free.pop();
     if (h) return h.fill(0);
-    return new Float64Array((this.totalBins + 1) * 2);
+    return this.kernels?.takeHist() ?? new Float64Array((this.totalBins + 1) * 2);
   }
 
-  /** Builds the histograms and partitions of large nodes with `threads` too, which must work on this grower's `node` and `stride`. */
+  /**
+   * Builds the histograms and partitions of large nodes with `threads` too, which must work on
+   * this grower's `node` and `stride`; the grower must have been made `threaded`.
+   */
   useThreads(threads: HistThreads): void {
+    if (this.indexed) throw new Error('a grower made for one thread was given a helper thread');
     this.threads = threads;
-    this.indexed = false;
   }
 
   /** The histogram of rows [begin, end) of node copy `copy`. */
@@ -363,6 +373,7 @@ export class TreeGrower {
       const { bins, numFeature, rows } = this.data;
       // Every row is the root of a tree over all rows, before any partition: rows 0..n-1 in
       // order, whose bins and gradients are read front to back without their indices.
+      if (this.kernels?.build(hist, begin, end, features, features.length, end - begin === rows)) return;
       if (end - begin === rows) addRowsToHist(hist, bins, numFeature, this.node[0].gh, 0, rows, features, features.length);
       else addIndexedRowsToHist(hist, bins, numFeature, this.node[0].gh, this.node[copy].rows, begin, end, features, features.length);
       return;

@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { mulberry32 } from '../../src/core/random.js';
+import { addIndexedRowsToHist, addRowsToHist } from '../../src/training/gbdt/histogram.js';
+import { HistKernels } from '../../src/training/gbdt/kernels.js';
+import { KERNELS_WASM } from '../../src/training/gbdt/kernels-wasm.js';
+// @ts-expect-error: a plain ESM script, shared with `npm run wasm`.
+import { wasmBytes } from '../../scripts/wasm-assemble.mjs';
+
+test('the kernels\' bytes are kernels.wat assembled (run `npm run wasm` after changing it)', async () => {
+  const source = readFileSync(new URL('../../src/training/gbdt/kernels.wat', import.meta.url), 'utf8');
+  const bytes = (await wasmBytes(source)) as Uint8Array;
+  assert.equal(Buffer.from(bytes).toString('base64'), KERNELS_WASM);
+});
+
+/** 300 rows of 12 features, up to 40 bins a feature, some missing; their gradient pairs. */
+function table() {
+  const rand = mulberry32(21);
+  const rows = 300;
+  const numFeature = 12;
+  const offsets = Array.from({ length: numFeature + 1 }, (_, f) => f * 40);
+  const missing = offsets[numFeature];
+  const bins = Uint16Array.from({ length: rows * numFeature }, (_, i) => (rand() < 0.08 ? missing : offsets[i % numFeature] + Math.floor(rand() * 40)));
+  const gh = Float64Array.from({ length: rows * 2 }, () => Math.fround(rand() - 0.4) * (rand() < 0.01 ? 1e-30 : 1));
+  return { rows, numFeature, missing, bins, gh, slots: (missing + 1) * 2 };
+}
+
+test('the WebAssembly histograms are the JavaScript loops\' sums bit for bit: rows in order and through indices, pooled or copied out', () => {
+  const { rows, numFeature, bins, gh, slots } = table();
+  const kernels = HistKernels.create(bins, rows, numFeature, slots)!;
+  kernels.gh.set(gh);
+  const order = Uint32Array.from({ length: rows }, (_, i) => (i * 37) % rows);
+  kernels.rows.set(order);
+  for (const features of [[...Array(numFeature).keys()], [6, 7, 8, 9, 10, 11], [2, 3, 4]]) {
+    const f = Int32Array.from(features);
+    const inOrder = new Float64Array(slots);
+    addRowsToHist(inOrder, bins, numFeature, gh, 0, rows, f, f.length);
+    const indexed = new Float64Array(slots);
+    addIndexedRowsToHist(indexed, bins, numFeature, gh, order, 40, 250, f, f.length);
+    for (const [expected, isInOrder, begin, end] of [[inOrder, true, 0, rows], [indexed, false, 40, 250]] as const) {
+      const pooled = kernels.takeHist()!;
+      assert.ok(kernels.build(pooled, begin, end, f, f.length, isInOrder));
+      assert.deepEqual(pooled, expected, `pooled, features ${features}, in order ${isInOrder}`);
+      const outside = new Float64Array(slots);
+      assert.ok(kernels.build(outside, begin, end, f, f.length, isInOrder));
+      assert.deepEqual(outside, expected, `copied out, features ${features}, in order ${isInOrder}`);
+    }
+  }
+  // Features with gaps are left to the JavaScript loops.
+  assert.equal(kernels.build(new Float64Array(slots), 0, rows, Int32Array.of(1, 3), 2, true), false);
+});
+
+test('32-bit bins get no kernels, and the pool runs out into plain arrays', () => {
+  assert.equal(HistKernels.create(new Uint32Array(12), 4, 3, 10), undefined);
+  const { rows, numFeature, bins, slots } = table();
+  // 32 MB of pool at most: histograms of 3 MB leave room for ten.
+  const big = 3 * 1024 * 1024 / 8;
+  const kernels = HistKernels.create(bins, rows, numFeature, big)!;
+  let pooled = 0;
+  while (kernels.takeHist()) pooled++;
+  assert.equal(pooled, 10);
+  assert.ok(HistKernels.create(bins, rows, numFeature, slots)!.takeHist()!.every((v) => v === 0));
+});
