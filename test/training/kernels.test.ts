@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { mulberry32 } from '../../src/core/random.js';
-import { addIndexedRowsToHist, addRowsToHist } from '../../src/training/gbdt/histogram.js';
+import { addIndexedRowsToHist, addRowsToHist, featureMajor, partitionIndexed } from '../../src/training/gbdt/histogram.js';
 import { HistKernels } from '../../src/training/gbdt/kernels.js';
 import { KERNELS_WASM } from '../../src/training/gbdt/kernels-wasm.js';
 // @ts-expect-error: a plain ESM script, shared with `npm run wasm`.
@@ -61,4 +61,37 @@ test('32-bit bins get no kernels, and the pool runs out into plain arrays', () =
   while (kernels.takeHist()) pooled++;
   assert.equal(pooled, 10);
   assert.ok(HistKernels.create(bins, rows, numFeature, slots)!.takeHist()!.every((v) => v === 0));
+});
+
+test('the WebAssembly partition moves the rows partitionIndexed moves, in the same order, and subtraction takes off pair by pair', () => {
+  const { rows, numFeature, missing, bins, gh, slots } = table();
+  const kernels = HistKernels.create(bins, rows, numFeature, slots)!;
+  assert.deepEqual(kernels.columns, featureMajor(bins, rows, numFeature));
+  const rand = mulberry32(4);
+  const order = Uint32Array.from({ length: rows }, (_, i) => (i * 53) % rows);
+  const mine = Uint32Array.from(order);
+  kernels.rows.set(order);
+  for (let split = 0; split < 20; split++) {
+    const feature = split % numFeature;
+    // A numeric split's directions (bins above a cut, the missing slot either way) or any set of categories.
+    const right = new Uint8Array(missing + 1);
+    const cut = feature * 40 + Math.floor(rand() * 40);
+    for (let b = 0; b <= missing; b++) right[b] = split % 3 === 2 ? (rand() < 0.5 ? 1 : 0) : b > cut && (b < (feature + 1) * 40 || split % 2 === 0) ? 1 : 0;
+    const begin = Math.floor(rand() * 100);
+    const end = begin + Math.floor(rand() * (rows - begin));
+    const column = featureMajor(bins, rows, numFeature).subarray(feature * rows, (feature + 1) * rows);
+    const scratch = new Uint32Array(rows);
+    const mid = partitionIndexed(mine, scratch, column, begin, end, right);
+    mine.set(scratch.subarray(0, end - mid), mid);
+    assert.equal(kernels.partition(begin, end, feature, right), mid, `split ${split}`);
+    assert.deepEqual(kernels.rows, mine, `split ${split}`);
+  }
+  const large = kernels.takeHist()!;
+  const small = kernels.takeHist()!;
+  addRowsToHist(large, bins, numFeature, gh, 0, rows, Int32Array.from({ length: numFeature }, (_, f) => f), numFeature);
+  addRowsToHist(small, bins, numFeature, gh, 0, 120, Int32Array.from({ length: numFeature }, (_, f) => f), numFeature);
+  const expected = large.map((v, i) => v - small[i]);
+  assert.ok(kernels.subtract(large, small));
+  assert.deepEqual(large, expected);
+  assert.equal(kernels.subtract(new Float64Array(slots), small), false);
 });

@@ -253,11 +253,11 @@ export function addSplitLeaves(rows: Uint32Array, column: Uint16Array | Uint32Ar
 }
 
 /**
- * The bins of a row-major matrix (`numFeature` a row) feature by feature: a partition reads one
- * feature's bins of a node's rows, which then lie together instead of one per row of bins.
+ * The bins of a row-major matrix (`numFeature` a row) feature by feature (into `out`, of the same
+ * element size): a partition reads one feature's bins of a node's rows, which then lie together
+ * instead of one per row of bins.
  */
-export function featureMajor(bins: Uint16Array | Uint32Array, rows: number, numFeature: number): Uint16Array | Uint32Array {
-  const out = bins instanceof Uint32Array ? new Uint32Array(bins.length) : new Uint16Array(bins.length);
+export function featureMajor(bins: Uint16Array | Uint32Array, rows: number, numFeature: number, out: Uint16Array | Uint32Array = bins instanceof Uint32Array ? new Uint32Array(bins.length) : new Uint16Array(bins.length)): Uint16Array | Uint32Array {
   for (let f = 0; f < numFeature; f++) transposeFeature(bins, rows, numFeature, f, out);
   return out;
 }

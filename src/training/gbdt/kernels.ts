@@ -1,12 +1,14 @@
 /**
- * The histogram loops of a one-thread fit over bins left in place, in WebAssembly (kernels.wat),
- * and the memory they work in. The fit's row indices and gradient pairs are typed arrays over
- * the module's memory, which the fit writes as it would any others; the training bins are copied
- * in once, and histograms come from a pool there. Against the JavaScript loops (addRowsToHist,
+ * The histogram, subtraction and partition loops of a one-thread fit over bins left in place, in
+ * WebAssembly (kernels.wat), and the memory they work in. The fit's row indices and gradient
+ * pairs are typed arrays over the module's memory, which the fit writes as it would any others;
+ * the training bins are copied in once, row by row and feature by feature (for partitions), and
+ * histograms come from a pool there. Against the JavaScript loops (addRowsToHist,
  * addIndexedRowsToHist) the module needs no warming up, and a bin takes one 128-bit add of the
  * (gradient, hessian) pair: a loans root histogram took about 0.2 ms warm against 0.4, and its
  * first call 1 ms against 7. The sums are the same, bit for bit.
  */
+import { featureMajor } from './histogram.js';
 import { KERNELS_WASM } from './kernels-wasm.js';
 
 /** The parts of the WebAssembly API used here: Node has it all, but TypeScript declares it only in its DOM library. */
@@ -24,6 +26,8 @@ interface KernelExports {
   memory: WasmMemory;
   histRows(hist: number, bins: number, stride: number, gh: number, begin: number, end: number, first: number, nf: number): void;
   histIndexed(hist: number, bins: number, stride: number, gh: number, rows: number, begin: number, end: number, first: number, nf: number): void;
+  subtract(large: number, small: number, bytes: number): void;
+  partition(rows: number, scratch: number, column: number, right: number, begin: number, end: number): number;
 }
 
 /** Compiled once a process; each fit instantiates it with a memory of its own. */
@@ -40,6 +44,12 @@ export class HistKernels {
   /** Row indices (at the start of the memory, as TreeGrower's rows must be) and gradient pairs by row index. */
   readonly rows: Uint32Array;
   readonly gh: Float64Array;
+  /** The training bins feature by feature (see featureMajor), which partitions read. */
+  readonly columns: Uint16Array;
+  /** A partition's rows going right, before they are copied back behind the left ones. */
+  private readonly scratchRows: Uint32Array;
+  /** A partition's direction of each bin (1 = right), the missing slot included. */
+  private readonly right: Uint8Array;
   /** Histograms of the pool not yet handed out. */
   private readonly pool: Float64Array[] = [];
   /** Where histograms handed out from elsewhere are built before they are copied. */
@@ -50,14 +60,18 @@ export class HistKernels {
     private readonly binsAt: number,
     private readonly numFeature: number,
     histLength: number,
-    rows: number,
+    private readonly numRows: number,
     histograms: number,
   ) {
     const { buffer } = kernels.memory;
+    const rows = numRows;
     this.rows = new Uint32Array(buffer, 0, rows);
     this.gh = new Float64Array(buffer, align(rows * 4), rows * 2);
     let at = align(binsAt + rows * numFeature * 2);
-    this.scratch = new Float64Array(buffer, at, histLength);
+    this.columns = new Uint16Array(buffer, at, rows * numFeature);
+    this.scratchRows = new Uint32Array(buffer, (at = align(at + rows * numFeature * 2)), rows);
+    this.right = new Uint8Array(buffer, (at = align(at + rows * 4)), histLength >> 1);
+    this.scratch = new Float64Array(buffer, (at = align(at + (histLength >> 1))), histLength);
     for (let i = 0; i < histograms; i++) this.pool.push(new Float64Array(buffer, (at += histLength * 8), histLength));
   }
 
@@ -71,12 +85,14 @@ export class HistKernels {
     const kernels = new wasm.Instance(compiled).exports as KernelExports;
     const binsAt = align(rows * 4) + align(rows * 16);
     const histograms = Math.max(0, Math.min(POOL_HISTOGRAMS, Math.floor(POOL_BYTES / (histLength * 8))));
-    const bytes = align(binsAt + rows * numFeature * 2) + (histograms + 1) * histLength * 8;
+    const bytes = binsAt + 2 * align(rows * numFeature * 2) + align(rows * 4) + align(histLength >> 1) + (histograms + 1) * histLength * 8;
     const { memory } = kernels;
     // Grown once, before any view is made: growing detaches the memory's buffer and every view of it.
     memory.grow(Math.max(0, Math.ceil(bytes / PAGE_BYTES) - memory.buffer.byteLength / PAGE_BYTES));
     new Uint16Array(memory.buffer, binsAt, rows * numFeature).set(bins);
-    return new HistKernels(kernels, binsAt, numFeature, histLength, rows, histograms);
+    const made = new HistKernels(kernels, binsAt, numFeature, histLength, rows, histograms);
+    featureMajor(bins, rows, numFeature, made.columns);
+    return made;
   }
 
   /** A zeroed histogram of the pool, or undefined when the pool is spent. */
@@ -99,5 +115,22 @@ export class HistKernels {
     else k.histIndexed(into.byteOffset, this.binsAt, this.numFeature, this.gh.byteOffset, this.rows.byteOffset, begin, end, first, nf);
     if (!direct) hist.set(into);
     return true;
+  }
+
+  /** large -= small pair by pair when both histograms are of the pool; answers whether it did. */
+  subtract(large: Float64Array, small: Float64Array): boolean {
+    const { buffer } = this.kernels.memory;
+    if (large.buffer !== buffer || small.buffer !== buffer) return false;
+    this.kernels.subtract(large.byteOffset, small.byteOffset, large.byteLength);
+    return true;
+  }
+
+  /**
+   * Partitions rows[begin, end) in place as partitionIndexed does, by `feature`'s bins and the
+   * direction of each bin in `right`; answers where the rows going right start.
+   */
+  partition(begin: number, end: number, feature: number, right: Uint8Array): number {
+    this.right.set(right);
+    return this.kernels.partition(0, this.scratchRows.byteOffset, this.columns.byteOffset + feature * this.numRows * 2, this.right.byteOffset, begin, end);
   }
 }

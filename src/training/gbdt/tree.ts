@@ -477,7 +477,7 @@ export class TreeGrower {
   /** Indexed, a feature's bins of every training row, row by row. */
   private column(feature: number): Uint16Array | Uint32Array {
     const n = this.data.rows;
-    this.columns ??= featureMajor(this.data.bins, n, this.data.numFeature);
+    this.columns ??= this.kernels?.columns ?? featureMajor(this.data.bins, n, this.data.numFeature);
     return this.columns.subarray(feature * n, (feature + 1) * n);
   }
 
@@ -514,6 +514,7 @@ export class TreeGrower {
     const { feature, bin, rightBins } = split;
     const edge = this.edgeOf(split);
     if (this.indexed) {
+      if (this.kernels) return this.kernels.partition(begin, end, feature, this.directions(split));
       const mid = partitionIndexed(src.rows, dst.rows, this.column(feature), begin, end, this.directions(split));
       src.rows.set(dst.rows.subarray(0, end - mid), mid);
       return mid;
@@ -660,7 +661,7 @@ export class TreeGrower {
       if (leftSmaller) this.buildHist(small, childCopy, e.begin, mid, features);
       else this.buildHist(small, childCopy, mid, e.end, features);
       const large = e.hist;
-      subtractHist(large, small);
+      if (!this.kernels?.subtract(large, small)) subtractHist(large, small);
       this.consider({ nid: ln, depth, begin: e.begin, end: mid, g: s.gl, h: s.hl, hist: leftSmaller ? small : large, split: undefined }, features, queue);
       this.consider({ nid: rn, depth, begin: mid, end: e.end, g: gr, h: hr, hist: leftSmaller ? large : small, split: undefined }, features, queue);
     }
