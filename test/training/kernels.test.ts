@@ -5,6 +5,8 @@ import { mulberry32 } from '../../src/core/random.js';
 import { addIndexedRowsToHist, addRowsToHist, featureMajor, partitionIndexed } from '../../src/training/gbdt/histogram.js';
 import { HistKernels } from '../../src/training/gbdt/kernels.js';
 import { KERNELS_WASM } from '../../src/training/gbdt/kernels-wasm.js';
+import { gbdtParams } from '../../src/training/gbdt/params.js';
+import { scanFeature } from '../../src/training/gbdt/tree.js';
 // @ts-expect-error: a plain ESM script, shared with `npm run wasm`.
 import { wasmBytes } from '../../scripts/wasm-assemble.mjs';
 
@@ -94,4 +96,47 @@ test('the WebAssembly partition moves the rows partitionIndexed moves, in the sa
   assert.ok(kernels.subtract(large, small));
   assert.deepEqual(large, expected);
   assert.equal(kernels.subtract(new Float64Array(slots), small), false);
+});
+
+test('the WebAssembly split scan finds scanFeature\'s split, bit for bit, ties and floors included', () => {
+  const rand = mulberry32(17);
+  const bins = 64;
+  const kernels = HistKernels.create(new Uint16Array(12), 1, 12, (bins + 1) * 2)!;
+  const hist = kernels.takeHist()!;
+  const mine = new Float64Array(6);
+  let found = 0;
+  for (let round = 0; round < 3000; round++) {
+    // Coarse gradients make equal gains; empty bins repeat a candidate; some rows are missing.
+    const coarse = round % 3 === 0;
+    let G = 0;
+    let H = 0;
+    for (let b = 0; b < bins; b++) {
+      const empty = rand() < 0.3;
+      const g = empty ? 0 : coarse ? Math.round((rand() - 0.5) * 8) / 4 : Math.fround((rand() - 0.5) * 10);
+      const h = empty ? 0 : coarse ? Math.round(rand() * 4 + 1) / 4 : Math.fround(rand() * 3);
+      hist[b * 2] = g;
+      hist[b * 2 + 1] = h;
+      G += g;
+      H += h;
+    }
+    if (round % 2 === 0) {
+      G += Math.fround(rand() - 0.5);
+      H += Math.fround(rand() * 2);
+    }
+    const p = gbdtParams({ min_child_weight: [0, 1, 0.5, 5][round % 4], lambda: [1, 0, 3.5, 1e-31][Math.floor(round / 4) % 4] });
+    const rootGain = Math.fround(round % 5 === 0 ? 0 : (G * G) / (H + 1));
+    const floor = round % 7 === 0 ? 0.5 : -Infinity;
+    const floorSum = round % 7 === 0 ? rootGain + 0.5 : -Infinity;
+    const lo = round % 11;
+    const hi = bins - (round % 5);
+    const expected = scanFeature(hist, lo, hi, G, H, rootGain, p, floor, floorSum, mine);
+    const got = kernels.scanPlain(hist, lo, hi, G, H, rootGain, Math.fround(p.min_child_weight), Math.fround(p.lambda), floor, floorSum);
+    assert.equal(got, expected, `round ${round}`);
+    if (expected) {
+      found++;
+      assert.deepEqual(kernels.scanned, mine, `round ${round}`);
+    }
+  }
+  assert.ok(found > 2000, `${found} scans found a split`);
+  assert.equal(kernels.scanPlain(new Float64Array((bins + 1) * 2), 0, bins, 1, 1, 0, 1, 1, -Infinity, -Infinity), undefined);
 });

@@ -28,6 +28,7 @@ interface KernelExports {
   histIndexed(hist: number, bins: number, stride: number, gh: number, rows: number, begin: number, end: number, first: number, nf: number): void;
   subtract(large: number, small: number, bytes: number): void;
   partition(rows: number, scratch: number, column: number, right: number, begin: number, end: number): number;
+  scan(hist: number, lo: number, hi: number, G: number, H: number, rootGain: number, mcw: number, lambda: number, bounded: number, floor: number, floorSum: number, out: number): number;
 }
 
 /** Compiled once a process; each fit instantiates it with a memory of its own. */
@@ -54,6 +55,8 @@ export class HistKernels {
   private readonly pool: Float64Array[] = [];
   /** Where histograms handed out from elsewhere are built before they are copied. */
   private readonly scratch: Float64Array;
+  /** scanPlain's answer, as scanFeature's `out`. */
+  readonly scanned: Float64Array;
 
   private constructor(
     private readonly kernels: KernelExports,
@@ -71,7 +74,8 @@ export class HistKernels {
     this.columns = new Uint16Array(buffer, at, rows * numFeature);
     this.scratchRows = new Uint32Array(buffer, (at = align(at + rows * numFeature * 2)), rows);
     this.right = new Uint8Array(buffer, (at = align(at + rows * 4)), histLength >> 1);
-    this.scratch = new Float64Array(buffer, (at = align(at + (histLength >> 1))), histLength);
+    this.scanned = new Float64Array(buffer, (at = align(at + (histLength >> 1))), 6);
+    this.scratch = new Float64Array(buffer, (at += 48), histLength);
     for (let i = 0; i < histograms; i++) this.pool.push(new Float64Array(buffer, (at += histLength * 8), histLength));
   }
 
@@ -85,7 +89,7 @@ export class HistKernels {
     const kernels = new wasm.Instance(compiled).exports as KernelExports;
     const binsAt = align(rows * 4) + align(rows * 16);
     const histograms = Math.max(0, Math.min(POOL_HISTOGRAMS, Math.floor(POOL_BYTES / (histLength * 8))));
-    const bytes = binsAt + 2 * align(rows * numFeature * 2) + align(rows * 4) + align(histLength >> 1) + (histograms + 1) * histLength * 8;
+    const bytes = binsAt + 2 * align(rows * numFeature * 2) + align(rows * 4) + align(histLength >> 1) + 48 + (histograms + 1) * histLength * 8;
     const { memory } = kernels;
     // Grown once, before any view is made: growing detaches the memory's buffer and every view of it.
     memory.grow(Math.max(0, Math.ceil(bytes / PAGE_BYTES) - memory.buffer.byteLength / PAGE_BYTES));
@@ -123,6 +127,16 @@ export class HistKernels {
     if (large.buffer !== buffer || small.buffer !== buffer) return false;
     this.kernels.subtract(large.byteOffset, small.byteOffset, large.byteLength);
     return true;
+  }
+
+  /**
+   * scanFeature for a plain split (no alpha, no max_delta_step; `mcw` and `lambda` as floats) of a
+   * histogram of the pool, its answer in `scanned`; undefined (nothing done) for other histograms.
+   */
+  scanPlain(hist: Float64Array, lo: number, hi: number, G: number, H: number, rootGain: number, mcw: number, lambda: number, floor: number, floorSum: number): boolean | undefined {
+    if (hist.buffer !== this.kernels.memory.buffer) return undefined;
+    const bounded = mcw + lambda >= 1e-30 ? 1 : 0;
+    return this.kernels.scan(hist.byteOffset, lo, hi, G, H, rootGain, mcw, lambda, bounded, floor, floorSum, this.scanned.byteOffset) === 1;
   }
 
   /**

@@ -97,4 +97,120 @@
       (i32.add (local.get $rows) (i32.shl (local.get $l) (i32.const 2)))
       (local.get $scratch)
       (i32.shl (local.get $r) (i32.const 2)))
-    (local.get $l)))
+    (local.get $l))
+
+  ;; scanFeature (tree.ts) for a plain split (no L1 term, no step cap), operation for operation:
+  ;; feature bins [lo, hi) of the histogram at `hist` scanned upwards with missing values right,
+  ;; then, when the node has missing values, downwards with them left; a candidate must beat
+  ;; `floor` and the best before it strictly, and `below` skips the divisions of candidates that
+  ;; cannot. The best is written at `out` as scanFeature writes it (gain, bin, 1 when missing values
+  ;; go left, the left sums, the side gains summed); answers whether any candidate beat `floor`.
+  (func (export "scan")
+    (param $hist i32) (param $lo i32) (param $hi i32) (param $G f64) (param $H f64) (param $rootGain f64)
+    (param $mcw f64) (param $lambda f64) (param $bounded i32) (param $floor f64) (param $floorSum f64) (param $out i32)
+    (result i32)
+    (local $best f64) (local $limit f64) (local $gl f64) (local $hl f64) (local $gr f64) (local $hr f64)
+    (local $g f64) (local $h f64) (local $sum f64) (local $gain f64) (local $b i32) (local $at i32)
+    (local.set $best (local.get $floor))
+    (local.set $limit (f64.const -inf))
+    (if (i32.and (local.get $bounded) (f64.ge (local.get $floorSum) (f64.const 0x1.0c6f7a0b5ed8dp-20)))
+      (then (local.set $limit (f64.mul (local.get $floorSum) (f64.const 0x1.ffffde7210be9p-1)))))
+    (local.set $b (local.get $lo))
+    (block $upDone
+      (loop $up
+        (br_if $upDone (i32.ge_s (local.get $b) (local.get $hi)))
+        (local.set $at (i32.add (local.get $hist) (i32.shl (local.get $b) (i32.const 4))))
+        (local.set $gl (f64.add (local.get $gl) (f64.load (local.get $at))))
+        (local.set $hl (f64.add (local.get $hl) (f64.load offset=8 (local.get $at))))
+        (local.set $hr (f64.sub (local.get $H) (local.get $hl)))
+        (local.set $gr (f64.sub (local.get $G) (local.get $gl)))
+            (if (i32.and (f64.ge (local.get $hl) (local.get $mcw)) (f64.ge (local.get $hr) (local.get $mcw)))
+              (then
+                (if (i32.eqz (i32.and (i32.and
+                (f64.lt (f64.mul (local.get $gl) (local.get $gl)) (f64.const 0x1.ff933c78cdfadp+127))
+                (f64.lt (f64.mul (local.get $gr) (local.get $gr)) (f64.const 0x1.ff933c78cdfadp+127)))
+                (f64.lt
+                  (f64.add
+                    (f64.mul (f64.mul (local.get $gl) (local.get $gl)) (f64.add (local.get $hr) (local.get $lambda)))
+                    (f64.mul (f64.mul (local.get $gr) (local.get $gr)) (f64.add (local.get $hl) (local.get $lambda))))
+                  (f64.mul (f64.mul (local.get $limit) (f64.add (local.get $hl) (local.get $lambda))) (f64.add (local.get $hr) (local.get $lambda))))))
+                  (then
+                    ;; plainSum: each side's f(f(g²) / f(h + λ)) (0 without hessian), summed in float
+                    (local.set $sum (f64.promote_f32 (f32.demote_f64 (f64.add
+                      (if (result f64) (f64.gt (local.get $hl) (f64.const 0))
+                  (then (f64.promote_f32 (f32.demote_f64 (f64.div (f64.promote_f32 (f32.demote_f64 (f64.mul (local.get $gl) (local.get $gl)))) (f64.promote_f32 (f32.demote_f64 (f64.add (local.get $hl) (local.get $lambda))))))))
+                  (else (f64.const 0)))
+                      (if (result f64) (f64.gt (local.get $hr) (f64.const 0))
+                  (then (f64.promote_f32 (f32.demote_f64 (f64.div (f64.promote_f32 (f32.demote_f64 (f64.mul (local.get $gr) (local.get $gr)))) (f64.promote_f32 (f32.demote_f64 (f64.add (local.get $hr) (local.get $lambda))))))))
+                  (else (f64.const 0)))))))
+                    (local.set $gain (f64.promote_f32 (f32.demote_f64 (f64.sub (local.get $sum) (local.get $rootGain)))))
+                    (if (f64.gt (local.get $gain) (local.get $best))
+                      (then
+                        (local.set $best (local.get $gain))
+                        (f64.store (local.get $out) (local.get $gain))
+                        (f64.store offset=8 (local.get $out) (f64.convert_i32_s (local.get $b)))
+                        (f64.store offset=16 (local.get $out) (f64.const 0))
+                        (f64.store offset=24 (local.get $out) (local.get $gl))
+                        (f64.store offset=32 (local.get $out) (local.get $hl))
+                        (f64.store offset=40 (local.get $out) (local.get $sum))
+                        ;; sumLimit(sum): 10⁻⁶ below the best's sum, or no bound under 10⁻⁶
+                        (if (local.get $bounded)
+                          (then (local.set $limit (select
+                            (f64.mul (local.get $sum) (f64.const 0x1.ffffde7210be9p-1))
+                            (f64.const -inf)
+                            (f64.ge (local.get $sum) (f64.const 0x1.0c6f7a0b5ed8dp-20))))))))))))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br $up)))
+    ;; After the last bin the sums are the node's present values: the rest is missing.
+    (if (i32.eqz (f64.gt (f64.sub (local.get $H) (local.get $hl)) (f64.mul (f64.const 0x1.b7cdfd9d7bdbbp-34) (f64.max (f64.const 1) (local.get $H)))))
+      (then (return (f64.gt (local.get $best) (local.get $floor)))))
+    ;; Downwards, bins ≥ b go right; the left side (missing values and bins < b) splits at b - 1.
+    (local.set $gr (f64.const 0))
+    (local.set $hr (f64.const 0))
+    (local.set $b (i32.sub (local.get $hi) (i32.const 1)))
+    (block $downDone
+      (loop $down
+        (br_if $downDone (i32.le_s (local.get $b) (local.get $lo)))
+        (local.set $at (i32.add (local.get $hist) (i32.shl (local.get $b) (i32.const 4))))
+        (local.set $gr (f64.add (local.get $gr) (f64.load (local.get $at))))
+        (local.set $hr (f64.add (local.get $hr) (f64.load offset=8 (local.get $at))))
+        (local.set $h (f64.sub (local.get $H) (local.get $hr)))
+        (local.set $g (f64.sub (local.get $G) (local.get $gr)))
+            (if (i32.and (f64.ge (local.get $h) (local.get $mcw)) (f64.ge (local.get $hr) (local.get $mcw)))
+              (then
+                (if (i32.eqz (i32.and (i32.and
+                (f64.lt (f64.mul (local.get $g) (local.get $g)) (f64.const 0x1.ff933c78cdfadp+127))
+                (f64.lt (f64.mul (local.get $gr) (local.get $gr)) (f64.const 0x1.ff933c78cdfadp+127)))
+                (f64.lt
+                  (f64.add
+                    (f64.mul (f64.mul (local.get $g) (local.get $g)) (f64.add (local.get $hr) (local.get $lambda)))
+                    (f64.mul (f64.mul (local.get $gr) (local.get $gr)) (f64.add (local.get $h) (local.get $lambda))))
+                  (f64.mul (f64.mul (local.get $limit) (f64.add (local.get $h) (local.get $lambda))) (f64.add (local.get $hr) (local.get $lambda))))))
+                  (then
+                    ;; plainSum: each side's f(f(g²) / f(h + λ)) (0 without hessian), summed in float
+                    (local.set $sum (f64.promote_f32 (f32.demote_f64 (f64.add
+                      (if (result f64) (f64.gt (local.get $h) (f64.const 0))
+                  (then (f64.promote_f32 (f32.demote_f64 (f64.div (f64.promote_f32 (f32.demote_f64 (f64.mul (local.get $g) (local.get $g)))) (f64.promote_f32 (f32.demote_f64 (f64.add (local.get $h) (local.get $lambda))))))))
+                  (else (f64.const 0)))
+                      (if (result f64) (f64.gt (local.get $hr) (f64.const 0))
+                  (then (f64.promote_f32 (f32.demote_f64 (f64.div (f64.promote_f32 (f32.demote_f64 (f64.mul (local.get $gr) (local.get $gr)))) (f64.promote_f32 (f32.demote_f64 (f64.add (local.get $hr) (local.get $lambda))))))))
+                  (else (f64.const 0)))))))
+                    (local.set $gain (f64.promote_f32 (f32.demote_f64 (f64.sub (local.get $sum) (local.get $rootGain)))))
+                    (if (f64.gt (local.get $gain) (local.get $best))
+                      (then
+                        (local.set $best (local.get $gain))
+                        (f64.store (local.get $out) (local.get $gain))
+                        (f64.store offset=8 (local.get $out) (f64.convert_i32_s (i32.sub (local.get $b) (i32.const 1))))
+                        (f64.store offset=16 (local.get $out) (f64.const 1))
+                        (f64.store offset=24 (local.get $out) (local.get $g))
+                        (f64.store offset=32 (local.get $out) (local.get $h))
+                        (f64.store offset=40 (local.get $out) (local.get $sum))
+                        ;; sumLimit(sum): 10⁻⁶ below the best's sum, or no bound under 10⁻⁶
+                        (if (local.get $bounded)
+                          (then (local.set $limit (select
+                            (f64.mul (local.get $sum) (f64.const 0x1.ffffde7210be9p-1))
+                            (f64.const -inf)
+                            (f64.ge (local.get $sum) (f64.const 0x1.0c6f7a0b5ed8dp-20))))))))))))
+        (local.set $b (i32.sub (local.get $b) (i32.const 1)))
+        (br $down)))
+    (f64.gt (local.get $best) (local.get $floor))))

@@ -122,7 +122,7 @@ function splitGain(p: GbdtParams, gl: number, hl: number, gr: number, hr: number
  * then, when the node has missing values, downwards with them left; a candidate must beat the best
  * so far strictly. Answers whether any candidate beat the floor.
  */
-function scanFeature(hist: Float64Array, lo: number, hi: number, G: number, H: number, rootGain: number, p: GbdtParams, floor: number, floorSum: number, out: Float64Array): boolean {
+export function scanFeature(hist: Float64Array, lo: number, hi: number, G: number, H: number, rootGain: number, p: GbdtParams, floor: number, floorSum: number, out: Float64Array): boolean {
   // XGBoost holds its parameters as float.
   const mcw = Math.fround(p.min_child_weight);
   const plain = p.max_delta_step === 0 && p.alpha === 0;
@@ -309,7 +309,7 @@ export class TreeGrower {
   /** Where loadGradients answers the sums of a tree's gradients and hessians. */
   private readonly sums = new Float64Array(2);
   /** scanFeature's answer: gain, bin, default left, left gradient and hessian sums, side gains summed. */
-  private readonly scan = new Float64Array(6);
+  private readonly scan: Float64Array;
   readonly totalBins: number;
 
   /** `threaded`: the grower will work with a helper thread (see useThreads). */
@@ -337,6 +337,7 @@ export class TreeGrower {
     this.totalBins = cuts.offsets[data.numFeature];
     this.kernels = this.indexed ? HistKernels.create(bins, n, data.numFeature, (this.totalBins + 1) * 2) : undefined;
     if (this.kernels) this.node[0] = { ...this.node[0], rows: this.kernels.rows, gh: this.kernels.gh };
+    this.scan = this.kernels?.scanned ?? new Float64Array(6);
   }
 
   /** One slot per bin plus the missing slot, as (gradient, hessian) pairs. */
@@ -406,12 +407,22 @@ export class TreeGrower {
           best = candidate;
           bestSum = -Infinity;
         }
-      } else if (scanFeature(hist, offsets[f], offsets[f + 1], G, H, rootGain, p, floor, bestSum, scan)) {
+      } else if (this.scanFeature(hist, offsets[f], offsets[f + 1], G, H, rootGain, floor, bestSum)) {
         best = { gain: scan[0], feature: f, bin: scan[1], defaultLeft: scan[2] === 1, gl: scan[3], hl: scan[4] };
         bestSum = scan[5];
       }
     }
     return best;
+  }
+
+  /** scanFeature into `scan`, in WebAssembly for a plain split of a histogram the kernels hold. */
+  private scanFeature(hist: Float64Array, lo: number, hi: number, G: number, H: number, rootGain: number, floor: number, floorSum: number): boolean {
+    const p = this.params;
+    if (this.kernels && p.max_delta_step === 0 && p.alpha === 0) {
+      const found = this.kernels.scanPlain(hist, lo, hi, G, H, rootGain, Math.fround(p.min_child_weight), Math.fround(p.lambda), floor, floorSum);
+      if (found !== undefined) return found;
+    }
+    return scanFeature(hist, lo, hi, G, H, rootGain, p, floor, floorSum, this.scan);
   }
 
   /**
