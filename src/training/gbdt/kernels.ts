@@ -1,12 +1,13 @@
 /**
- * The histogram, subtraction and partition loops of a one-thread fit over bins left in place, in
- * WebAssembly (kernels.wat), and the memory they work in. The fit's row indices and gradient
- * pairs are typed arrays over the module's memory, which the fit writes as it would any others;
- * the training bins are copied in once, row by row and feature by feature (for partitions), and
- * histograms come from a pool there. Against the JavaScript loops (addRowsToHist,
- * addIndexedRowsToHist) the module needs no warming up, and a bin takes one 128-bit add of the
- * (gradient, hessian) pair: a loans root histogram took about 0.2 ms warm against 0.4, and its
- * first call 1 ms against 7. The sums are the same, bit for bit.
+ * The inner loops of a one-thread fit over bins left in place (histograms, their subtraction,
+ * partitions, plain split scans) and the sketch's sort, in WebAssembly (kernels.wat), and the
+ * memory they work in. The fit's row indices and gradient pairs are typed arrays over the module's
+ * memory, which the fit writes as it would any others; the training bins are copied in once, row
+ * by row and feature by feature (for partitions), and histograms come from a pool there. Against
+ * the JavaScript loops (addRowsToHist, partitionIndexed, scanFeature, ...) the module needs no
+ * warming up, and a bin takes one 128-bit add of the (gradient, hessian) pair: a loans root
+ * histogram took about 0.2 ms warm against 0.4, and its first call 1 ms against 7. The results
+ * are the same, bit for bit.
  */
 import { featureMajor } from './histogram.js';
 import { KERNELS_WASM } from './kernels-wasm.js';
@@ -32,14 +33,23 @@ interface KernelExports {
   sortFloats(values: number, other: number, counts: number, n: number): void;
 }
 
-/** A new instance of the kernels, with a memory of its own. */
-function instantiate(): KernelExports {
-  compiled ??= new wasm.Module(Buffer.from(KERNELS_WASM, 'base64'));
-  return new wasm.Instance(compiled).exports as KernelExports;
-}
+/** Compiled once a process (null when it cannot be); each fit instantiates it with a memory of its own. */
+let compiled: object | null | undefined;
 
-/** Compiled once a process; each fit instantiates it with a memory of its own. */
-let compiled: object | undefined;
+/**
+ * A new instance of the kernels, with a memory of its own, or undefined where the module does not
+ * compile (V8 runs WebAssembly SIMD only on CPUs with SSE4.1): the JavaScript loops do the work.
+ */
+function instantiate(): KernelExports | undefined {
+  if (compiled === undefined) {
+    try {
+      compiled = new wasm.Module(Buffer.from(KERNELS_WASM, 'base64'));
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled === null ? undefined : (new wasm.Instance(compiled).exports as KernelExports);
+}
 
 const PAGE_BYTES = 65_536;
 /** Histograms the pool holds at most (a depth-6 tree has up to 64 live), and the bytes they may take. */
@@ -93,6 +103,7 @@ export class HistKernels {
   static create(bins: Uint16Array | Uint32Array, rows: number, numFeature: number, histLength: number): HistKernels | undefined {
     if (!(bins instanceof Uint16Array)) return undefined;
     const kernels = instantiate();
+    if (!kernels) return undefined;
     const binsAt = align(rows * 4) + align(rows * 16);
     const histograms = Math.max(0, Math.min(POOL_HISTOGRAMS, Math.floor(POOL_BYTES / (histLength * 8))));
     const bytes = binsAt + 2 * align(rows * numFeature * 2) + align(rows * 4) + align(histLength >> 1) + 48 + (histograms + 1) * histLength * 8;
@@ -168,6 +179,10 @@ export class FloatSort {
   private readonly kernels = instantiate();
 
   sort(values: Float32Array): void {
+    if (!this.kernels) {
+      values.sort();
+      return;
+    }
     const n = values.length;
     const { memory } = this.kernels;
     const bytes = COUNT_BYTES + n * 8;
