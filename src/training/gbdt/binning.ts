@@ -63,7 +63,7 @@ function featureCuts(x: Float32Array, rows: number, numFeature: number, from: nu
   const perFeature: Float32Array[] = [];
   const columns = Array.from({ length: Math.min(GATHER, to - from) }, () => new Float32Array(rows));
   const counts = new Int32Array(GATHER);
-  const sorter = new FloatSort();
+  const sorter = new FloatSort(rows);
   const space = new SketchSpace();
   const columnWeights = weights ? new Float32Array(rows) : undefined;
   for (let first = from; first < to; first += GATHER) {

@@ -15,16 +15,15 @@ import { KERNELS_WASM } from './kernels-wasm.js';
 /** The parts of the WebAssembly API used here: Node has it all, but TypeScript declares it only in its DOM library. */
 interface WasmMemory {
   readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
 }
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: unknown };
+  Instance: new (module: object, imports: { env: { memory: WasmMemory } }) => { exports: unknown };
+  Memory: new (size: { initial: number }) => WasmMemory;
 }
 const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 interface KernelExports {
-  memory: WasmMemory;
   histRows(hist: number, bins: number, stride: number, gh: number, begin: number, end: number, first: number, nf: number): void;
   histIndexed(hist: number, bins: number, stride: number, gh: number, rows: number, begin: number, end: number, first: number, nf: number): void;
   subtract(large: number, small: number, bytes: number): void;
@@ -33,14 +32,19 @@ interface KernelExports {
   sortFloats(values: number, other: number, counts: number, n: number): void;
 }
 
+const PAGE_BYTES = 65_536;
+
 /** Compiled once a process (null when it cannot be); each fit instantiates it with a memory of its own. */
 let compiled: object | null | undefined;
 
 /**
- * A new instance of the kernels, with a memory of its own, or undefined where the module does not
- * compile (V8 runs WebAssembly SIMD only on CPUs with SSE4.1): the JavaScript loops do the work.
+ * A new instance of the kernels over a memory of its own of at least `bytes`, or undefined where
+ * the module does not compile (V8 runs WebAssembly SIMD only on CPUs with SSE4.1): the JavaScript
+ * loops do the work. The memory is made at its full size and never grown: growing detaches its
+ * buffer, and once any buffer has been detached V8 checks for it in every typed array access of
+ * the process's optimised code (a million-row fit after one grown memory took a fifth longer).
  */
-function instantiate(): KernelExports | undefined {
+function instantiate(bytes: number): { kernels: KernelExports; memory: WasmMemory } | undefined {
   if (compiled === undefined) {
     try {
       compiled = new wasm.Module(Buffer.from(KERNELS_WASM, 'base64'));
@@ -48,10 +52,11 @@ function instantiate(): KernelExports | undefined {
       compiled = null;
     }
   }
-  return compiled === null ? undefined : (new wasm.Instance(compiled).exports as KernelExports);
+  if (compiled === null) return undefined;
+  const memory = new wasm.Memory({ initial: Math.max(1, Math.ceil(bytes / PAGE_BYTES)) });
+  return { kernels: new wasm.Instance(compiled, { env: { memory } }).exports as KernelExports, memory };
 }
 
-const PAGE_BYTES = 65_536;
 /** Histograms the pool holds at most (a depth-6 tree has up to 64 live), and the bytes they may take. */
 const POOL_HISTOGRAMS = 128;
 const POOL_BYTES = 32 << 20;
@@ -77,13 +82,14 @@ export class HistKernels {
 
   private constructor(
     private readonly kernels: KernelExports,
+    private readonly memory: WasmMemory,
     private readonly binsAt: number,
     private readonly numFeature: number,
     histLength: number,
     private readonly numRows: number,
     histograms: number,
   ) {
-    const { buffer } = kernels.memory;
+    const { buffer } = memory;
     const rows = numRows;
     this.rows = new Uint32Array(buffer, 0, rows);
     this.gh = new Float64Array(buffer, align(rows * 4), rows * 2);
@@ -102,16 +108,14 @@ export class HistKernels {
    */
   static create(bins: Uint16Array | Uint32Array, rows: number, numFeature: number, histLength: number): HistKernels | undefined {
     if (!(bins instanceof Uint16Array)) return undefined;
-    const kernels = instantiate();
-    if (!kernels) return undefined;
     const binsAt = align(rows * 4) + align(rows * 16);
     const histograms = Math.max(0, Math.min(POOL_HISTOGRAMS, Math.floor(POOL_BYTES / (histLength * 8))));
     const bytes = binsAt + 2 * align(rows * numFeature * 2) + align(rows * 4) + align(histLength >> 1) + 48 + (histograms + 1) * histLength * 8;
-    const { memory } = kernels;
-    // Grown once, before any view is made: growing detaches the memory's buffer and every view of it.
-    memory.grow(Math.max(0, Math.ceil(bytes / PAGE_BYTES) - memory.buffer.byteLength / PAGE_BYTES));
+    const instance = instantiate(bytes);
+    if (!instance) return undefined;
+    const { kernels, memory } = instance;
     new Uint16Array(memory.buffer, binsAt, rows * numFeature).set(bins);
-    const made = new HistKernels(kernels, binsAt, numFeature, histLength, rows, histograms);
+    const made = new HistKernels(kernels, memory, binsAt, numFeature, histLength, rows, histograms);
     featureMajor(bins, rows, numFeature, made.columns);
     return made;
   }
@@ -129,7 +133,7 @@ export class HistKernels {
   build(hist: Float64Array, begin: number, end: number, features: Int32Array, nf: number, inOrder: boolean): boolean {
     const first = features[0];
     if (nf === 0 || features[nf - 1] - first !== nf - 1) return false;
-    const direct = hist.buffer === this.kernels.memory.buffer;
+    const direct = hist.buffer === this.memory.buffer;
     const into = direct ? hist : this.scratch.fill(0);
     const k = this.kernels;
     if (inOrder) k.histRows(into.byteOffset, this.binsAt, this.numFeature, this.gh.byteOffset, begin, end, first, nf);
@@ -140,7 +144,7 @@ export class HistKernels {
 
   /** large -= small pair by pair when both histograms are of the pool; answers whether it did. */
   subtract(large: Float64Array, small: Float64Array): boolean {
-    const { buffer } = this.kernels.memory;
+    const { buffer } = this.memory;
     if (large.buffer !== buffer || small.buffer !== buffer) return false;
     this.kernels.subtract(large.byteOffset, small.byteOffset, large.byteLength);
     return true;
@@ -151,7 +155,7 @@ export class HistKernels {
    * histogram of the pool, its answer in `scanned`; undefined (nothing done) for other histograms.
    */
   scanPlain(hist: Float64Array, lo: number, hi: number, G: number, H: number, rootGain: number, mcw: number, lambda: number, floor: number, floorSum: number): boolean | undefined {
-    if (hist.buffer !== this.kernels.memory.buffer) return undefined;
+    if (hist.buffer !== this.memory.buffer) return undefined;
     const bounded = mcw + lambda >= 1e-30 ? 1 : 0;
     return this.kernels.scan(hist.byteOffset, lo, hi, G, H, rootGain, mcw, lambda, bounded, floor, floorSum, this.scanned.byteOffset) === 1;
   }
@@ -171,25 +175,32 @@ const COUNT_BYTES = 3 * 2048 * 4;
 
 /**
  * Sorts floats (no NaN) ascending, -0 before 0, by the kernels' radix sort (sortFloats) in a
- * memory of its own grown to the longest array sorted, each array copied in and back: about 5 ns a
- * value with no warming up, where TypedArray#sort took 70 and a radix sort in JavaScript ran
- * interpreted through a small fit's first columns.
+ * memory of its own made for arrays of up to `most` values (a longer one gets a new memory), each
+ * array copied in and back: about 5 ns a value with no warming up, where TypedArray#sort took 70
+ * and a radix sort in JavaScript ran interpreted through a small fit's first columns.
  */
 export class FloatSort {
-  private readonly kernels = instantiate();
+  private instance: ReturnType<typeof instantiate>;
+  private most: number;
+
+  constructor(most: number) {
+    this.most = most;
+    this.instance = instantiate(COUNT_BYTES + most * 8);
+  }
 
   sort(values: Float32Array): void {
-    if (!this.kernels) {
+    const n = values.length;
+    if (n > this.most && this.instance) {
+      this.most = n;
+      this.instance = instantiate(COUNT_BYTES + n * 8);
+    }
+    if (!this.instance) {
       values.sort();
       return;
     }
-    const n = values.length;
-    const { memory } = this.kernels;
-    const bytes = COUNT_BYTES + n * 8;
-    if (bytes > memory.buffer.byteLength) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE_BYTES));
-    const inMemory = new Float32Array(memory.buffer, COUNT_BYTES, n);
+    const inMemory = new Float32Array(this.instance.memory.buffer, COUNT_BYTES, n);
     inMemory.set(values);
-    this.kernels.sortFloats(COUNT_BYTES, COUNT_BYTES + n * 4, 0, n);
+    this.instance.kernels.sortFloats(COUNT_BYTES, COUNT_BYTES + n * 4, 0, n);
     values.set(inMemory);
   }
 }

@@ -7,7 +7,9 @@
 ;; memory, which the fit lays out (kernels.ts); `npm run wasm` assembles this file into
 ;; kernels-wasm.ts.
 (module
-  (memory (export "memory") 1)
+  ;; The caller makes the memory at its full size: growing one detaches its buffer, and V8 then
+  ;; checks for detached buffers in every typed array access of the process's optimised code.
+  (import "env" "memory" (memory 1))
 
   ;; Rows [begin, end) in order: row i's bins (u16) from bins + 2·(i·stride + first), its pair at
   ;; gh + 16·i; features [first, first + nf) added to the pairs at hist + 16·bin.
