@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { mulberry32 } from '../../src/core/random.js';
 import { addIndexedRowsToHist, addRowsToHist, featureMajor, partitionIndexed } from '../../src/training/gbdt/histogram.js';
-import { FloatSort, HistKernels } from '../../src/training/gbdt/kernels.js';
+import { FloatSort, FitKernels } from '../../src/training/gbdt/kernels.js';
 import { KERNELS_WASM } from '../../src/training/gbdt/kernels-wasm.js';
 import { gbdtParams } from '../../src/training/gbdt/params.js';
 import { scanFeature } from '../../src/training/gbdt/tree.js';
@@ -30,7 +30,7 @@ function table() {
 
 test('the WebAssembly histograms are the JavaScript loops\' sums bit for bit: rows in order and through indices, pooled or copied out', () => {
   const { rows, numFeature, bins, gh, slots } = table();
-  const kernels = HistKernels.create(bins, rows, numFeature, slots)!;
+  const kernels = FitKernels.create(bins, rows, numFeature, slots)!;
   kernels.gh.set(gh);
   const order = Uint32Array.from({ length: rows }, (_, i) => (i * 37) % rows);
   kernels.rows.set(order);
@@ -54,20 +54,20 @@ test('the WebAssembly histograms are the JavaScript loops\' sums bit for bit: ro
 });
 
 test('32-bit bins get no kernels, and the pool runs out into plain arrays', () => {
-  assert.equal(HistKernels.create(new Uint32Array(12), 4, 3, 10), undefined);
+  assert.equal(FitKernels.create(new Uint32Array(12), 4, 3, 10), undefined);
   const { rows, numFeature, bins, slots } = table();
   // 32 MB of pool at most: histograms of 3 MB leave room for ten.
   const big = 3 * 1024 * 1024 / 8;
-  const kernels = HistKernels.create(bins, rows, numFeature, big)!;
+  const kernels = FitKernels.create(bins, rows, numFeature, big)!;
   let pooled = 0;
   while (kernels.takeHist()) pooled++;
   assert.equal(pooled, 10);
-  assert.ok(HistKernels.create(bins, rows, numFeature, slots)!.takeHist()!.every((v) => v === 0));
+  assert.ok(FitKernels.create(bins, rows, numFeature, slots)!.takeHist()!.every((v) => v === 0));
 });
 
 test('the WebAssembly partition moves the rows partitionIndexed moves, in the same order, and subtraction takes off pair by pair', () => {
   const { rows, numFeature, missing, bins, gh, slots } = table();
-  const kernels = HistKernels.create(bins, rows, numFeature, slots)!;
+  const kernels = FitKernels.create(bins, rows, numFeature, slots)!;
   assert.deepEqual(kernels.columns, featureMajor(bins, rows, numFeature));
   const rand = mulberry32(4);
   const order = Uint32Array.from({ length: rows }, (_, i) => (i * 53) % rows);
@@ -101,7 +101,7 @@ test('the WebAssembly partition moves the rows partitionIndexed moves, in the sa
 test('the WebAssembly split scan finds scanFeature\'s split, bit for bit, ties and floors included', () => {
   const rand = mulberry32(17);
   const bins = 64;
-  const kernels = HistKernels.create(new Uint16Array(12), 1, 12, (bins + 1) * 2)!;
+  const kernels = FitKernels.create(new Uint16Array(12), 1, 12, (bins + 1) * 2)!;
   const hist = kernels.takeHist()!;
   const mine = new Float64Array(6);
   let found = 0;

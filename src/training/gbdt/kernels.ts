@@ -63,7 +63,7 @@ const POOL_BYTES = 32 << 20;
 
 const align = (bytes: number) => Math.ceil(bytes / 16) * 16;
 
-export class HistKernels {
+export class FitKernels {
   /** Row indices (at the start of the memory, as TreeGrower's rows must be) and gradient pairs by row index. */
   readonly rows: Uint32Array;
   readonly gh: Float64Array;
@@ -106,7 +106,7 @@ export class HistKernels {
    * The kernels and their memory for a fit over `bins` (row-major, `numFeature` a row, copied in)
    * with histograms of `histLength` doubles; undefined for 32-bit bins, which they do not read.
    */
-  static create(bins: Uint16Array | Uint32Array, rows: number, numFeature: number, histLength: number): HistKernels | undefined {
+  static create(bins: Uint16Array | Uint32Array, rows: number, numFeature: number, histLength: number): FitKernels | undefined {
     if (!(bins instanceof Uint16Array)) return undefined;
     const binsAt = align(rows * 4) + align(rows * 16);
     const histograms = Math.max(0, Math.min(POOL_HISTOGRAMS, Math.floor(POOL_BYTES / (histLength * 8))));
@@ -115,7 +115,7 @@ export class HistKernels {
     if (!instance) return undefined;
     const { kernels, memory } = instance;
     new Uint16Array(memory.buffer, binsAt, rows * numFeature).set(bins);
-    const made = new HistKernels(kernels, memory, binsAt, numFeature, histLength, rows, histograms);
+    const made = new FitKernels(kernels, memory, binsAt, numFeature, histLength, rows, histograms);
     featureMajor(bins, rows, numFeature, made.columns);
     return made;
   }

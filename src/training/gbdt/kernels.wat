@@ -1,11 +1,12 @@
-;; The inner loops of a one-thread fit over bins left in place (TreeGrower's indexed layout), as
-;; WebAssembly: compiled before their first call instead of interpreted until V8 has seen enough
-;; of them, and adding a row's (gradient, hessian) pair to a bin as one 128-bit load, add and
-;; store. Every bin is still summed over the rows in their order, each lane an IEEE double
-;; addition, so the sums are bit for bit those of addRowsToHist; the partition keeps the rows'
-;; order as partitionIndexed does. Addresses are byte offsets into the module's
-;; memory, which the fit lays out (kernels.ts); `npm run wasm` assembles this file into
-;; kernels-wasm.ts.
+;; The inner loops of a one-thread fit over bins left in place (TreeGrower's indexed layout) and
+;; the sketch's sort, as WebAssembly: compiled before their first call instead of interpreted
+;; until V8 has seen enough of them, and adding a row's (gradient, hessian) pair to a bin as one
+;; 128-bit load, add and store. Each does what the JavaScript it stands for does, operation for
+;; operation: every bin is summed over the rows in their order, each lane an IEEE double addition,
+;; so the sums are bit for bit those of addRowsToHist; the partition keeps the rows' order as
+;; partitionIndexed does; the scan rounds where scanFeature rounds. Addresses are byte offsets
+;; into the module's memory, which the caller lays out (kernels.ts); `npm run wasm` assembles this
+;; file into kernels-wasm.ts.
 (module
   ;; The caller makes the memory at its full size: growing one detaches its buffer, and V8 then
   ;; checks for detached buffers in every typed array access of the process's optimised code.

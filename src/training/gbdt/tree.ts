@@ -9,7 +9,7 @@ import type { BinCuts, BinnedMatrix } from './binning.js';
 import { sharedArray } from '../../core/shared-array.js';
 import type { HistThreads } from './hist-threads.js';
 import { addIndexedRowsToHist, addRowsToHist, addSplitLeaves, countLeft, featureMajor, partitionIndexed, partitionRows, type NodeRows } from './histogram.js';
-import { HistKernels } from './kernels.js';
+import { FitKernels } from './kernels.js';
 import type { GbdtParams } from './params.js';
 
 /**
@@ -290,8 +290,8 @@ export class TreeGrower {
    * (and gh is by row index): for data that stays in cache, and never with a helper thread.
    */
   private readonly indexed: boolean;
-  /** Indexed, the histogram loops in WebAssembly, whose memory holds node[0]'s rows and gh (see HistKernels). */
-  private readonly kernels: HistKernels | undefined;
+  /** Indexed, the inner loops in WebAssembly (histograms, subtraction, partitions, plain scans), whose memory holds node[0]'s rows and gh (see FitKernels). */
+  private readonly kernels: FitKernels | undefined;
   /** Indexed, the training bins feature by feature, which partitions read (made at the first). */
   private columns: Uint16Array | Uint32Array | undefined;
   /** Indexed, the directions of a numeric split's bins (see directions), refilled at each split. */
@@ -335,7 +335,7 @@ export class TreeGrower {
     }
     this.indexed = !threaded && n * data.numFeature * data.bins.BYTES_PER_ELEMENT <= INDEXED_MAX_BYTES;
     this.totalBins = cuts.offsets[data.numFeature];
-    this.kernels = this.indexed ? HistKernels.create(bins, n, data.numFeature, (this.totalBins + 1) * 2) : undefined;
+    this.kernels = this.indexed ? FitKernels.create(bins, n, data.numFeature, (this.totalBins + 1) * 2) : undefined;
     if (this.kernels) this.node[0] = { ...this.node[0], rows: this.kernels.rows, gh: this.kernels.gh };
     this.scan = this.kernels?.scanned ?? new Float64Array(6);
   }
