@@ -50,7 +50,7 @@ export function computeCuts(x: Float32Array, rows: number, numFeature: number, m
   const isCategorical = categoricalFlags(numFeature, categorical);
   // Unit weights take the unweighted path, which sorts instead of ordering pairs.
   const weighted = weights && Array.prototype.some.call(weights, (w: number) => w !== 1) ? Float32Array.from(weights) : undefined;
-  return joinCuts(featureCuts(x, rows, numFeature, 0, numFeature, maxBin, isCategorical, featureNames, weighted), isCategorical);
+  return joinCuts(featureCuts(x, rows, numFeature, maxBin, isCategorical, featureNames, weighted), isCategorical);
 }
 
 /** 1 for each categorical feature. */
@@ -58,16 +58,16 @@ function categoricalFlags(numFeature: number, categorical?: boolean[]): Uint8Arr
   return Uint8Array.from({ length: numFeature }, (_, f) => (categorical?.[f] ? 1 : 0));
 }
 
-/** The cuts of features [from, to) (see computeCuts), one array each. */
-function featureCuts(x: Float32Array, rows: number, numFeature: number, from: number, to: number, maxBin: number, isCategorical: Uint8Array, featureNames?: string[], weights?: Float32Array): Float32Array[] {
+/** The cuts of every feature (see computeCuts), one array each. */
+function featureCuts(x: Float32Array, rows: number, numFeature: number, maxBin: number, isCategorical: Uint8Array, featureNames?: string[], weights?: Float32Array): Float32Array[] {
   const perFeature: Float32Array[] = [];
-  const columns = Array.from({ length: Math.min(GATHER, to - from) }, () => new Float32Array(rows));
+  const columns = Array.from({ length: Math.min(GATHER, numFeature) }, () => new Float32Array(rows));
   const counts = new Int32Array(GATHER);
   const sorter = new FloatSort(rows);
   const space = new SketchSpace();
   const columnWeights = weights ? new Float32Array(rows) : undefined;
-  for (let first = from; first < to; first += GATHER) {
-    const group = Math.min(GATHER, to - first);
+  for (let first = 0; first < numFeature; first += GATHER) {
+    const group = Math.min(GATHER, numFeature - first);
     gatherColumns(x, rows, numFeature, first, group, columns, counts);
     for (let j = 0; j < group; j++) {
       const f = first + j;

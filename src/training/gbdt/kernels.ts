@@ -63,6 +63,23 @@ const POOL_BYTES = 32 << 20;
 
 const align = (bytes: number) => Math.ceil(bytes / 16) * 16;
 
+/**
+ * Where each of FitKernels' arrays starts in its memory, and the bytes they take: row indices at
+ * 0, gradient pairs, the row-major then the feature-major bins, a partition's scratch rows and
+ * directions, scanPlain's answer, the scratch histogram, then the pool.
+ */
+function fitLayout(rows: number, numFeature: number, histLength: number, histograms: number) {
+  const ghAt = align(rows * 4);
+  const binsAt = ghAt + align(rows * 16);
+  const columnsAt = binsAt + align(rows * numFeature * 2);
+  const scratchRowsAt = columnsAt + align(rows * numFeature * 2);
+  const rightAt = scratchRowsAt + align(rows * 4);
+  const scannedAt = rightAt + align(histLength >> 1);
+  const scratchAt = scannedAt + 48;
+  const poolAt = scratchAt + histLength * 8;
+  return { ghAt, binsAt, columnsAt, scratchRowsAt, rightAt, scannedAt, scratchAt, poolAt, bytes: poolAt + histograms * histLength * 8 };
+}
+
 export class FitKernels {
   /** Row indices (at the start of the memory, as TreeGrower's rows must be) and gradient pairs by row index. */
   readonly rows: Uint32Array;
@@ -79,11 +96,12 @@ export class FitKernels {
   private readonly scratch: Float64Array;
   /** scanPlain's answer, as scanFeature's `out`. */
   readonly scanned: Float64Array;
+  private readonly binsAt: number;
 
   private constructor(
     private readonly kernels: KernelExports,
     private readonly memory: WasmMemory,
-    private readonly binsAt: number,
+    layout: ReturnType<typeof fitLayout>,
     private readonly numFeature: number,
     histLength: number,
     private readonly numRows: number,
@@ -91,15 +109,15 @@ export class FitKernels {
   ) {
     const { buffer } = memory;
     const rows = numRows;
+    this.binsAt = layout.binsAt;
     this.rows = new Uint32Array(buffer, 0, rows);
-    this.gh = new Float64Array(buffer, align(rows * 4), rows * 2);
-    let at = align(binsAt + rows * numFeature * 2);
-    this.columns = new Uint16Array(buffer, at, rows * numFeature);
-    this.scratchRows = new Uint32Array(buffer, (at = align(at + rows * numFeature * 2)), rows);
-    this.right = new Uint8Array(buffer, (at = align(at + rows * 4)), histLength >> 1);
-    this.scanned = new Float64Array(buffer, (at = align(at + (histLength >> 1))), 6);
-    this.scratch = new Float64Array(buffer, (at += 48), histLength);
-    for (let i = 0; i < histograms; i++) this.pool.push(new Float64Array(buffer, (at += histLength * 8), histLength));
+    this.gh = new Float64Array(buffer, layout.ghAt, rows * 2);
+    this.columns = new Uint16Array(buffer, layout.columnsAt, rows * numFeature);
+    this.scratchRows = new Uint32Array(buffer, layout.scratchRowsAt, rows);
+    this.right = new Uint8Array(buffer, layout.rightAt, histLength >> 1);
+    this.scanned = new Float64Array(buffer, layout.scannedAt, 6);
+    this.scratch = new Float64Array(buffer, layout.scratchAt, histLength);
+    for (let i = 0; i < histograms; i++) this.pool.push(new Float64Array(buffer, layout.poolAt + i * histLength * 8, histLength));
   }
 
   /**
@@ -108,14 +126,13 @@ export class FitKernels {
    */
   static create(bins: Uint16Array | Uint32Array, rows: number, numFeature: number, histLength: number): FitKernels | undefined {
     if (!(bins instanceof Uint16Array)) return undefined;
-    const binsAt = align(rows * 4) + align(rows * 16);
     const histograms = Math.max(0, Math.min(POOL_HISTOGRAMS, Math.floor(POOL_BYTES / (histLength * 8))));
-    const bytes = binsAt + 2 * align(rows * numFeature * 2) + align(rows * 4) + align(histLength >> 1) + 48 + (histograms + 1) * histLength * 8;
-    const instance = instantiate(bytes);
+    const layout = fitLayout(rows, numFeature, histLength, histograms);
+    const instance = instantiate(layout.bytes);
     if (!instance) return undefined;
     const { kernels, memory } = instance;
-    new Uint16Array(memory.buffer, binsAt, rows * numFeature).set(bins);
-    const made = new FitKernels(kernels, memory, binsAt, numFeature, histLength, rows, histograms);
+    new Uint16Array(memory.buffer, layout.binsAt, rows * numFeature).set(bins);
+    const made = new FitKernels(kernels, memory, layout, numFeature, histLength, rows, histograms);
     featureMajor(bins, rows, numFeature, made.columns);
     return made;
   }
@@ -175,24 +192,21 @@ const COUNT_BYTES = 3 * 2048 * 4;
 
 /**
  * Sorts floats (no NaN) ascending, -0 before 0, by the kernels' radix sort (sortFloats) in a
- * memory of its own made for arrays of up to `most` values (a longer one gets a new memory), each
- * array copied in and back: about 5 ns a value with no warming up, where TypedArray#sort took 70
- * and a radix sort in JavaScript ran interpreted through a small fit's first columns.
+ * memory of its own made at the first sort for arrays of up to `most` values (a longer one gets a
+ * new memory), each array copied in and back: about 5 ns a value with no warming up, where
+ * TypedArray#sort took 70 and a radix sort in JavaScript ran interpreted through a small fit's
+ * first columns. Binning that sorts nothing (every column few-valued) makes no memory.
  */
 export class FloatSort {
-  private instance: ReturnType<typeof instantiate>;
-  private most: number;
+  private instance: ReturnType<typeof instantiate> | null = null;
 
-  constructor(most: number) {
-    this.most = most;
-    this.instance = instantiate(COUNT_BYTES + most * 8);
-  }
+  constructor(private most: number) {}
 
   sort(values: Float32Array): void {
     const n = values.length;
-    if (n > this.most && this.instance) {
-      this.most = n;
-      this.instance = instantiate(COUNT_BYTES + n * 8);
+    if (this.instance === null || (this.instance && n > this.most)) {
+      this.most = Math.max(this.most, n);
+      this.instance = instantiate(COUNT_BYTES + this.most * 8);
     }
     if (!this.instance) {
       values.sort();

@@ -120,8 +120,7 @@ function sortedRuns(sorted: Float32Array, from: number, to: number, rmin: Float3
 
 /** Writes the entries Summary#setPrune keeps of `src` (more than maxSize of them) to `into`, answering how many. */
 function prune(src: Summary, maxSize: number, into: Summary): number {
-  const { rmin, rmax, wmin, value } = src;
-  const { rmin: toRmin, rmax: toRmax, wmin: toWmin, value: toValue } = into;
+  const { rmin, rmax, wmin } = src;
   const f = Math.fround;
   const last = src.size - 1;
   const begin = rmax[0];
@@ -136,10 +135,7 @@ function prune(src: Summary, maxSize: number, into: Summary): number {
     if (i === last) break;
     const pick = dx2 < f(f(rmin[i] + wmin[i]) + f(rmax[i + 1] - wmin[i + 1])) ? i : i + 1;
     if (pick !== lastIdx) {
-      toRmin[size] = rmin[pick];
-      toRmax[size] = rmax[pick];
-      toWmin[size] = wmin[pick];
-      toValue[size++] = value[pick];
+      size = keep(src, pick, into, size);
       lastIdx = pick;
     }
   }
