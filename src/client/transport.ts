@@ -2,6 +2,8 @@
  * How the SDK reaches a modelport server: over HTTP, or in-process through Fastify's inject
  * (the CLI's embedded mode), so both paths run the same routes, validation and errors.
  */
+import http from 'node:http';
+import https from 'node:https';
 import type { FastifyInstance } from 'fastify';
 import { invalidArgument, unavailable } from '../core/errors.js';
 
@@ -57,6 +59,18 @@ export function serverUrl(given: string): string {
   return url.href.replace(/\/+$/, '');
 }
 
+/**
+ * Keep-alive agents, so the calls an SDK client makes to one server reuse their connections. Node
+ * unrefs a socket while it waits in the pool, so an idle client never holds the process open.
+ */
+const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
+
+/**
+ * Over node:http rather than fetch: fetch's body streams transfer (detach) ArrayBuffers, and once
+ * a process has detached one, V8's optimised code checks every typed array access for it; a loans
+ * GBDT fit after one fetch took about 250 ms against 180 (`modelport train --server` logs each
+ * round through this transport).
+ */
 export class HttpTransport implements Transport {
   private readonly baseUrl: string;
 
@@ -70,20 +84,45 @@ export class HttpTransport implements Transport {
   async request(req: TransportRequest): Promise<TransportResponse> {
     const headers = { ...this.defaultHeaders, ...req.headers };
     const body = encodeBody(req.body, headers);
-    let res: Response;
+    if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+    const url = new URL(`${this.baseUrl}${req.path}${encodeQuery(req.query)}`);
     try {
-      res = await fetch(`${this.baseUrl}${req.path}${encodeQuery(req.query)}`, { method: req.method, headers, body });
+      return await exchange(url, req.method, headers, body);
     } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const code = (err as NodeJS.ErrnoException).code;
       throw unavailable(
-        `no modelport server answers at ${this.baseUrl} (${cause?.code ?? cause?.message ?? (err as Error).message}); ` +
+        `no modelport server answers at ${this.baseUrl} (${code ?? (err as Error).message}); ` +
           'start one with `npx modelport server`, or leave out --server and MODELPORT_SERVER to work on the local data folder',
       );
     }
-    return { status: res.status, headers: Object.fromEntries(res.headers), body: Buffer.from(await res.arrayBuffer()) };
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * One request and its whole response. A pooled connection the server closed while it sat idle
+ * fails with ECONNRESET before any answer: the request is sent once more on a fresh one.
+ */
+function exchange(url: URL, method: string, headers: Record<string, string>, body: string | Buffer | undefined, retried = false): Promise<TransportResponse> {
+  return new Promise((resolve, reject) => {
+    const protocol = url.protocol === 'https:' ? 'https:' : 'http:';
+    const req = (protocol === 'https:' ? https : http).request(url, { method, headers, agent: agents[protocol] }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const out: Record<string, string> = {};
+        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+        resolve({ status: res.statusCode ?? 0, headers: out, body: Buffer.concat(chunks) });
+      });
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (!retried && req.reusedSocket && err.code === 'ECONNRESET') resolve(exchange(url, method, headers, body, true));
+      else reject(err);
+    });
+    req.end(body);
+  });
 }
 
 export class InjectTransport implements Transport {
