@@ -53,17 +53,17 @@ export function writerThread(path: string): WriterThread {
     msetNewer(keys, order, rows, headerBytes) {
       if (closed) return Promise.reject(failedPrecondition(`online store ${path}: closed`));
       worker ??= spawn();
-      // A blob in shared memory is read there; one that fills its own memory moves to the
-      // thread; any other is copied first.
-      const shared = rows.blob.buffer instanceof SharedArrayBuffer;
-      const { blob, bounds } = shared || (rows.blob.byteOffset === 0 && rows.blob.byteLength === rows.blob.buffer.byteLength) ? rows : concatRows([rows]);
+      // The thread reads the blob in shared memory, where it is copied unless it lies there
+      // already. Never moved (transferred): detaching a buffer makes V8's optimised code check
+      // every typed array access of this process for detachment from then on (see HttpTransport).
+      const { blob, bounds } = rows.blob.buffer instanceof SharedArrayBuffer ? rows : concatRows([rows], true);
       const id = nextId++;
       worker.ref();
       let settle!: { resolve: (n: number) => void; reject: (err: Error) => void };
       const done = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
       pending.set(id, { ...settle, done });
       const request: WriterRequest = { kind: 'write', id, keys, order, blob: blob.buffer, offset: blob.byteOffset, bounds, headerBytes };
-      worker.postMessage(request, shared ? [] : [blob.buffer as ArrayBuffer]);
+      worker.postMessage(request);
       return done;
     },
     async close() {

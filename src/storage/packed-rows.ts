@@ -26,15 +26,15 @@ export function sliceRows(rows: PackedRows, from: number, to: number): PackedRow
   return { blob: rows.blob.subarray(start, rows.bounds[2 * to - 1]), bounds };
 }
 
-/** Parts one after another, in one new buffer of their bytes alone. */
-export function concatRows(parts: readonly PackedRows[]): PackedRows {
+/** Parts one after another, in one new buffer of their bytes alone (in shared memory if asked, for another thread to read). */
+export function concatRows(parts: readonly PackedRows[], inSharedMemory = false): PackedRows {
   let n = 0;
   let bytes = 0;
   for (const p of parts) {
     n += rowCount(p);
     if (rowCount(p) > 0) bytes += p.bounds[p.bounds.length - 1] - p.bounds[0];
   }
-  const blob = Buffer.allocUnsafeSlow(bytes);
+  const blob = inSharedMemory ? Buffer.from(new SharedArrayBuffer(bytes)) : Buffer.allocUnsafeSlow(bytes);
   const bounds = new Uint32Array(2 * n);
   let at = 0;
   let k = 0;

@@ -145,8 +145,10 @@ test('SQLite: large writes run on a writer thread beside reads; its failures rea
   try {
     const keys = Array.from({ length: 3000 }, (_, i) => `w${i}`);
     const rows = packRows(keys.map((k) => Buffer.from(`b0|${k}`)));
+    const bytes = rows.blob.byteLength;
     const writing = store.msetNewer(keys, rows, 2);
-    assert.equal(rows.blob.byteLength, 0, 'the packed rows moved to the writer thread rather than being copied');
+    assert.equal(rows.blob.byteLength, bytes, 'the packed rows are copied to the writer thread, never moved: a transfer would detach their buffer in this process');
+    assert.equal(rows.blob.toString('latin1', 0, 7), 'b0|w0b0');
     await store.set('beside', 'read while the thread writes');
     assert.equal((await store.get('beside'))?.toString(), 'read while the thread writes');
     assert.equal(await writing, 3000);
