@@ -135,20 +135,21 @@ export function fastInference(app: FastifyInstance, options: FastInferOptions): 
     const info: ServingInfo = { protocol, deployment: name, version: '', variant: '', started: performance.now() };
     // A body error leaves the rest of the body unread: the connection cannot carry another request.
     const refuse = (err: unknown, headers: Headers = {}) => fail(req, res, id, info, err, { ...headers, connection: 'close' });
-    const declared = Number(req.headers['content-length']);
-    if (declared > bodyLimit) {
-      refuse(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
-      return true;
-    }
     const received = (raw: Buffer) => void (protocol === 'v2' ? run(req, res, id, info, name, version, raw) : score(req, res, id, info, name, raw));
+    // After the access check, as on Fastify's routes (its hooks run before the body is parsed):
+    // a stranger learns nothing of the server's limits.
+    const read = () => {
+      if (Number(req.headers['content-length']) > bodyLimit) refuse(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
+      else readBody(req, bodyLimit, received, refuse);
+    };
     const allowed = options.authorize?.(req, id, name);
     if (allowed) {
       req.pause();
       allowed.then((refused) => {
         if (refused) refuse(refused, refused.code === 'Unauthenticated' ? { 'www-authenticate': WWW_AUTHENTICATE } : {});
-        else readBody(req, bodyLimit, received, refuse);
+        else read();
       }, refuse);
-    } else readBody(req, bodyLimit, received, refuse);
+    } else read();
     return true;
   };
 }

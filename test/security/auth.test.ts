@@ -1,6 +1,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import mlflowPackage from 'mlflow';
 import { testConfig, testServer } from '../helpers/platform.js';
@@ -121,6 +122,31 @@ describe('authentication', () => {
     assert.equal((await call(`${server.url}/api/v1/deployments`, { token: scoped })).status, 403);
     const viaFastify = await server.app.inject({ method: 'POST', url: '/v2/models/b/infer', headers: { authorization: `Bearer ${scoped}`, 'content-type': 'application/json' }, payload: JSON.stringify(row) });
     assert.equal(viaFastify.statusCode, 403);
+  });
+
+  test('a body over the limit is refused for its size only after the caller is let in, on the fast paths as through Fastify', async () => {
+    const { port } = new URL(server.url);
+    // Headers alone, declaring more than any limit: the answer comes before a body byte is sent.
+    const status = (path: string, token?: string) =>
+      new Promise<number>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1');
+        let text = '';
+        socket.on('data', (d) => {
+          text += d.toString();
+          const m = /^HTTP\/1\.1 (\d{3}) /.exec(text);
+          if (m) {
+            resolve(Number(m[1]));
+            socket.destroy();
+          }
+        });
+        socket.on('error', reject);
+        socket.write(`POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n${token ? `authorization: Bearer ${token}\r\n` : ''}content-length: ${server.platform.config.bodyLimit + 1}\r\n\r\n`);
+      });
+    for (const path of ['/v2/models/a/infer', '/deployments/a/invocations', '/api/2.0/mlflow/runs/search']) {
+      assert.equal(await status(path), 401, `${path} without a token`);
+      assert.equal(await status(path, admin), 413, `${path} with one`);
+    }
+    assert.equal(await status('/v2/models/b/infer', scoped), 403, 'a token for another deployment');
   });
 
   test('revoked and expired tokens are refused', async () => {
