@@ -11,6 +11,7 @@ import type { BuiltinStep, StepContext } from '../pipelines/context.js';
 import { inputFile, num, str } from '../pipelines/builtins.js';
 import { modelArtifact, objectiveOf, resolveParams, MODEL_KINDS, type ModelKind } from './fit.js';
 import { prepareTable, requestParams, textEncodingFor, trainPrepared } from './session.js';
+import { WorkerFitter } from './search/worker-fitter.js';
 
 const list = (ctx: StepContext, key: string): string[] | undefined => {
   const v = ctx.with[key];
@@ -43,12 +44,31 @@ export const trainStep: BuiltinStep = {
     // Text columns encoded as `modelport train` does (category codes for a GBDT by default).
     const data = await prepareTable(table, { file: table.source, target, features: list(ctx, 'features'), drop: list(ctx, 'drop'), validFraction, split, text: textEncodingFor(kind, text) }, objectiveOf(resolved), resolved.kind === 'gbdt' ? resolved.params.seed : 0);
     const curve: { key: string; value: number; step: number; timestamp: number }[] = [];
-    const result = await trainPrepared(data, resolved, {}, undefined, (r) => {
-      const at = Date.now();
-      for (const [set, values] of Object.entries({ train: r.train, validation: r.validation })) {
-        for (const [metric, value] of Object.entries(values ?? {})) if (Number.isFinite(value)) curve.push({ key: `${set}-${metric}`, value, step: r.round, timestamp: at });
-      }
-    });
+    // The fit runs on a thread of its own: on a server's process (the local queue) it would
+    // otherwise hold the event loop, and every request with it, until its last round. A
+    // cancelled or timed-out step stops it there.
+    const fitter = new WorkerFitter();
+    const stop = () => void fitter.close();
+    ctx.signal.addEventListener('abort', stop, { once: true });
+    let result: Awaited<ReturnType<typeof trainPrepared>>;
+    try {
+      result = await trainPrepared(
+        data,
+        resolved,
+        {},
+        undefined,
+        (r) => {
+          const at = Date.now();
+          for (const [set, values] of Object.entries({ train: r.train, validation: r.validation })) {
+            for (const [metric, value] of Object.entries(values ?? {})) if (Number.isFinite(value)) curve.push({ key: `${set}-${metric}`, value, step: r.round, timestamp: at });
+          }
+        },
+        fitter.fit,
+      );
+    } finally {
+      ctx.signal.removeEventListener('abort', stop);
+      await fitter.close();
+    }
     const artifact = modelArtifact(result.fitted);
     const dir = join(ctx.outputDir, 'model');
     await mkdir(dir, { recursive: true });

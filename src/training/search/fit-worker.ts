@@ -1,6 +1,7 @@
 /**
- * A worker thread that fits one model at a time for a study's parallel trials: it reports every
- * round to the study's thread and stops when the study sets the trial's prune flag.
+ * A worker thread that fits one model at a time (a study's parallel trials, a pipeline's train
+ * step): it reports every round to the thread that asked and stops when that one sets the
+ * job's stop flag (a pruned trial).
  */
 import { parentPort } from 'node:worker_threads';
 import { fit, type ResolvedParams } from '../fit.js';
@@ -10,8 +11,10 @@ export interface FitJob {
   resolved: ResolvedParams;
   train: TrainingData;
   valid?: TrainingData;
-  /** Set to 1 by the study's thread to stop the trial (pruned). */
+  /** Set to 1 by the asking thread to stop the fit (a pruned trial). */
   stop: Int32Array;
+  /** Threads the fit may use (see trainGbdt); unset, as many as pay for the data. */
+  threads?: number;
 }
 
 export type FitMessage = { kind: 'round'; report: import('../types.js').RoundReport } | { kind: 'done'; fitted: import('../fit.js').Fitted } | { kind: 'error'; message: string; code?: string };
@@ -20,8 +23,7 @@ parentPort?.on('message', async (job: FitJob) => {
   try {
     const fitted = await fit(job.resolved, job.train, {
       valid: job.valid,
-      // Parallel trials already keep the cores busy: a helper thread per trial would only contend.
-      threads: 1,
+      threads: job.threads,
       onRound: (report) => {
         parentPort!.postMessage({ kind: 'round', report } satisfies FitMessage);
         return Atomics.load(job.stop, 0) === 1;

@@ -143,7 +143,8 @@ export async function runStudy(request: StudyRequest, tracker?: TrainingTracker)
   }
 
   const rand = mulberry32((request.seed ?? 0) + trials.length * 7919);
-  const workers = request.queue ? await (await import('./queue-fitter.js')).QueueFitter.open(request.queue) : parallel > 1 ? new WorkerFitter() : undefined;
+  // Parallel trials already keep the cores busy: a helper thread per trial would only contend.
+  const workers = request.queue ? await (await import('./queue-fitter.js')).QueueFitter.open(request.queue) : parallel > 1 ? new WorkerFitter(1) : undefined;
   const fitter: Fitter = workers ? workers.fit : fit;
   const started = Date.now();
   const fittedByTrial = new Map<number, Fitted>();
