@@ -249,6 +249,16 @@ export class RolloutService {
     }
     const weight = r.steps[r.step];
     const canary = d.variants.find((v) => v.name === CANARY);
+    // A step is two writes, the deployment's weights then the rollout: a process stopped between
+    // them left the weights moved on and the rollout behind, which is finished here.
+    if (canary && canary.weight === r.steps[r.step + 1]) {
+      await this.saveStep(r, r.last, weight, canary.weight);
+      return;
+    }
+    if (!canary && this.promotedIn(d, r)) {
+      await this.finish(r, `every gate passed at ${weight}%: promoted`, d);
+      return;
+    }
     if (!canary || canary.weight !== weight) {
       await this.saveEnded(r, 'aborted', `the deployment was changed outside the rollout (revision ${d.revision})`);
       return;
@@ -272,16 +282,28 @@ export class RolloutService {
       actor: 'rollout',
       reason: `rollout ${r.id}: gates passed at ${weight}%, canary to ${r.steps[next]}%`,
     });
+    await this.saveStep(r, evaluation, weight, r.steps[next]);
+  }
+
+  /** The rollout at its next step, whose weights the deployment has. */
+  private async saveStep(r: Rollout, evaluation: Evaluation | undefined, weight: number, nextWeight: number): Promise<void> {
     this.serving.resetWindows(r.deployment);
     const now = this.clock.now();
     await this.store.save({
       ...r,
-      step: next,
+      step: r.step + 1,
       stepStartedMs: now,
-      last: evaluation,
+      ...(evaluation ? { last: evaluation } : {}),
       updatedMs: now,
-      events: [...r.events, { atMs: now, what: `gates passed at ${weight}%; canary to ${r.steps[next]}%` }],
+      events: [...r.events, { atMs: now, what: `gates passed at ${weight}%; canary to ${nextWeight}%` }],
     });
+  }
+
+  /** Whether the deployment serves the rollout's canary as its primary alone (shadows aside): finish's first write. */
+  private promotedIn(d: Deployment, r: Rollout): boolean {
+    const serving = d.variants.filter((v) => !v.shadow);
+    const only = serving[0];
+    return serving.length === 1 && only.name === r.primary.name && only.weight === 100 && only.model === r.model && only.version === r.version && only.alias === r.alias;
   }
 
   private shadows(d: Deployment): VariantInput[] {
@@ -344,12 +366,18 @@ export class RolloutService {
     return evaluation;
   }
 
-  /** The canary becomes the primary at 100% (and the alias moves, if asked). */
-  private async finish(r: Rollout, what: string): Promise<Rollout> {
-    const d = await this.serving.get(r.deployment);
+  /**
+   * The canary becomes the primary at 100% (and the alias moves, if asked). `promotedAlready`: the
+   * deployment that already serves it so (see judge), which is left as it is.
+   */
+  private async finish(r: Rollout, what: string, promotedAlready?: Deployment): Promise<Rollout> {
     const p = r.primary;
-    const promoted: VariantInput = { name: p.name, model: r.model, version: r.version, alias: r.alias, weight: 100 };
-    const after = await this.serving.setVariants(r.deployment, [promoted, ...this.shadows(d)], d.revision, { actor: 'rollout', reason: `rollout ${r.id}: ${what}` });
+    let after = promotedAlready;
+    if (!after) {
+      const d = await this.serving.get(r.deployment);
+      const promoted: VariantInput = { name: p.name, model: r.model, version: r.version, alias: r.alias, weight: 100 };
+      after = await this.serving.setVariants(r.deployment, [promoted, ...this.shadows(d)], d.revision, { actor: 'rollout', reason: `rollout ${r.id}: ${what}` });
+    }
     let note = what;
     if (r.moveAlias && this.ports.setAlias) {
       const version = after.status.variants.find((v) => v.name === p.name)?.servingVersion ?? r.version;

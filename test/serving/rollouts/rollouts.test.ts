@@ -124,6 +124,44 @@ describe('canary rollouts', () => {
     assert.deepEqual((await again.serving.get('d')).variants.map((v) => [v.name, v.version, v.weight]), [['primary', 2, 100]]);
     await assert.rejects(again.rollouts.abort('d'), /has ended \(promoted\)/);
   });
+  test('a step or a promotion stopped between its two writes is completed by the next tick; a change from outside still aborts', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const p = await start(clock);
+    const { rollouts, serving, registry } = p.services;
+    await registerSimulated(registry, 'm', 0, 0);
+    await registerSimulated(registry, 'm', 0, 0);
+    await serving.create({ name: 'd', model: 'm', version: 1 });
+    await rollouts.begin('d', { version: 2, steps: [10, 50], minStepSeconds: 60, minRequests: 20, gates: LENIENT_P99, moveAlias: 'champion' });
+    // The deployment's first write of a step, as the rollout makes it, and then no second one.
+    const moveTo = async (variants: { name: string; version: number; weight: number }[]) => {
+      const d = await serving.get('d');
+      await serving.setVariants('d', variants.map((v) => ({ ...v, model: 'm' })), d.revision, { actor: 'rollout', reason: 'a step cut short' });
+    };
+    await moveTo([{ name: 'primary', version: 1, weight: 50 }, { name: 'canary', version: 2, weight: 50 }]);
+    clock.advance(1_000);
+    await rollouts.tick();
+    const stepped = await rollouts.status('d');
+    assert.equal(stepped.state, 'running');
+    assert.equal(stepped.step, 1);
+    assert.equal(stepped.events.at(-1)!.what, 'gates passed at 10%; canary to 50%');
+    assert.deepEqual((await serving.get('d')).variants.map((v) => [v.name, v.version, v.weight]), [['primary', 1, 50], ['canary', 2, 50]]);
+    await moveTo([{ name: 'primary', version: 2, weight: 100 }]);
+    await rollouts.tick();
+    const promoted = await rollouts.status('d');
+    assert.equal(promoted.state, 'promoted');
+    assert.equal(promoted.events.at(-1)!.what, 'every gate passed at 50%: promoted; alias champion now names version 2');
+    assert.equal((await registry.getVersionByAlias('m', 'champion')).version, 2);
+
+    await serving.create({ name: 'e', model: 'm', version: 1 });
+    await rollouts.begin('e', { version: 2, steps: [10, 50], minStepSeconds: 60, minRequests: 20, gates: LENIENT_P99 });
+    const e = await serving.get('e');
+    await serving.setVariants('e', [{ name: 'primary', model: 'm', version: 1, weight: 70 }, { name: 'canary', model: 'm', version: 2, weight: 30 }], e.revision, { actor: 'bob', reason: 'by hand' });
+    await rollouts.tick();
+    const aborted = await rollouts.status('e');
+    assert.equal(aborted.state, 'aborted');
+    assert.match(aborted.reason!, /changed outside the rollout/);
+  });
+
   test("GET /deployments/NAME/rollouts lists every rollout newest first, ended ones included; none is an empty list", async () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
     const p = await start(clock);
