@@ -191,12 +191,16 @@ export function categoricalMask(encoding: Encoding): boolean[] {
   return encoding.featureNames.map((f) => coded.has(f));
 }
 
-/** Rows [from, to) or the listed rows of a training matrix. */
+/**
+ * Rows [from, to) or the listed rows of a training matrix, in shared memory: a fit on another
+ * thread (a pipeline step's, a study's parallel trials) reads them where they are instead of
+ * receiving a copy of the whole matrix.
+ */
 export function takeRows(data: TrainingData, rows: ArrayLike<number>): TrainingData {
   const nf = data.numFeature;
-  const x = new Float32Array(rows.length * nf);
-  const labels = new Float64Array(rows.length);
-  const weights = data.weights ? new Float64Array(rows.length) : undefined;
+  const x = new Float32Array(new SharedArrayBuffer(rows.length * nf * 4));
+  const labels = new Float64Array(new SharedArrayBuffer(rows.length * 8));
+  const weights = data.weights ? new Float64Array(new SharedArrayBuffer(rows.length * 8)) : undefined;
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
     x.set(data.x.subarray(r * nf, (r + 1) * nf), i * nf);

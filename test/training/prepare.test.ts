@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ModelportError } from '../../src/core/errors.js';
 import type { Table } from '../../src/data/read-table.js';
-import { encodeFeatures, prepareTraining } from '../../src/training/prepare.js';
+import { encodeFeatures, prepareTraining, takeRows } from '../../src/training/prepare.js';
 
 const table = (columns: Table['columns']): Table => ({ source: 't.csv', format: 'csv', rowCount: columns[0].values.length, columns });
 const num = (name: string, values: number[]) => ({ name, type: 'number' as const, values: Float64Array.from(values) });
@@ -35,4 +35,15 @@ describe('preparing a table for training', () => {
     refused(() => prepareTraining(table([ok, text('y', ['a', 'b', 'a', 'b'])]), { target: 'y', task: 'regression' }), /must be numeric for regression/);
     refused(() => prepareTraining(table([ok, num('y', [0, 1, -2, 1])]), { target: 'y', task: 'count' }), /is -2 in row 3; counts must be ≥ 0/);
   });
+});
+
+test('takeRows copies the listed rows, weights included, into shared memory a fit on another thread reads without a copy', () => {
+  const data = { rows: 3, numFeature: 2, featureNames: ['a', 'b'], x: Float32Array.of(1, 2, 3, 4, 5, 6), labels: Float64Array.of(0, 1, 0), weights: Float64Array.of(0.5, 1, 2) };
+  const taken = takeRows(data, [2, 0]);
+  assert.deepEqual([...taken.x], [5, 6, 1, 2]);
+  assert.deepEqual([...taken.labels], [0, 0]);
+  assert.deepEqual([...taken.weights!], [2, 0.5]);
+  for (const a of [taken.x, taken.labels, taken.weights!]) assert.ok(a.buffer instanceof SharedArrayBuffer);
+  const none = takeRows(data, []);
+  assert.deepEqual([none.rows, none.x.length, none.labels.length], [0, 0, 0]);
 });
