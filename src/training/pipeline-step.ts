@@ -47,6 +47,7 @@ export const trainStep: BuiltinStep = {
     // The fit runs on a thread of its own: on a server's process (the local queue) it would
     // otherwise hold the event loop, and every request with it, until its last round. A
     // cancelled or timed-out step stops it there.
+    ctx.signal.throwIfAborted();
     const fitter = new WorkerFitter();
     const stop = () => void fitter.close();
     ctx.signal.addEventListener('abort', stop, { once: true });

@@ -32,7 +32,7 @@ test('a fit on the worker fitter reports its rounds through the event loop, whic
   }
 });
 
-test('closing the worker fitter in the middle of a fit stops it and fails its promise; the fitter is then empty', async () => {
+test('closing the worker fitter in the middle of a fit stops it and fails its promise; a later fit gets a fresh thread', async () => {
   const fitter = new WorkerFitter();
   let rounds = 0;
   const fitting = fitter.fit(resolveParams('gbdt', { objective: 'binary:logistic', n_estimators: 2000, max_depth: 6 }), data(20_000), {
@@ -42,5 +42,10 @@ test('closing the worker fitter in the middle of a fit stops it and fails its pr
   });
   await assert.rejects(fitting, /the fit's thread stopped \(exit code 1\) before the fit ended/);
   assert.ok(rounds < 2000, `stopped after ${rounds} rounds`);
-  await fitter.close();
+  try {
+    const again = await fitter.fit(resolveParams('gbdt', { objective: 'binary:logistic', n_estimators: 2, max_depth: 2 }), data(1000));
+    assert.equal(again.gbdt!.trees.length, 2);
+  } finally {
+    await fitter.close();
+  }
 });
