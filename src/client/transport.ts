@@ -87,7 +87,7 @@ export class HttpTransport implements Transport {
     if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
     const url = new URL(`${this.baseUrl}${req.path}${encodeQuery(req.query)}`);
     try {
-      return await exchange(url, req.method, headers, body);
+      return await exchange(url, req.method, headers, (out) => void out.end(body), true);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       throw unavailable(
@@ -101,13 +101,15 @@ export class HttpTransport implements Transport {
 }
 
 /**
- * One request and its whole response. A pooled connection the server closed while it sat idle
- * fails with ECONNRESET before any answer: the request is sent once more on a fresh one.
+ * One request over node:http(s) and its whole response, its body written by `send`. A body that
+ * can be sent again (`replayable`) goes over a pooled connection; one the server closed while it
+ * sat idle fails with ECONNRESET before any answer, and the request is sent once more on a fresh
+ * one. A streamed body (an upload), and the second try, take a connection of their own.
  */
-function exchange(url: URL, method: string, headers: Record<string, string>, body: string | Buffer | undefined, retried = false): Promise<TransportResponse> {
+export function exchange(url: URL, method: string, headers: Record<string, string>, send: (req: http.ClientRequest) => void | Promise<void>, replayable: boolean): Promise<TransportResponse> {
   return new Promise((resolve, reject) => {
     const protocol = url.protocol === 'https:' ? 'https:' : 'http:';
-    const req = (protocol === 'https:' ? https : http).request(url, { method, headers, agent: agents[protocol] }, (res) => {
+    const req = (protocol === 'https:' ? https : http).request(url, { method, headers, agent: replayable ? agents[protocol] : false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('error', reject);
@@ -118,10 +120,10 @@ function exchange(url: URL, method: string, headers: Record<string, string>, bod
       });
     });
     req.on('error', (err: NodeJS.ErrnoException) => {
-      if (!retried && req.reusedSocket && err.code === 'ECONNRESET') resolve(exchange(url, method, headers, body, true));
+      if (replayable && req.reusedSocket && err.code === 'ECONNRESET') resolve(exchange(url, method, headers, send, false));
       else reject(err);
     });
-    req.end(body);
+    Promise.resolve(send(req)).catch(reject);
   });
 }
 

@@ -5,12 +5,10 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import http from 'node:http';
-import https from 'node:https';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { decodeResponse } from './client.js';
-import { encodeQuery, type TransportRequest } from './transport.js';
+import { encodeQuery, exchange, type TransportRequest } from './transport.js';
 
 /** Where to stream uploads: the server's base URL and the token to send. */
 export interface UploadTarget {
@@ -36,17 +34,8 @@ export async function uploadFile<T>(target: UploadTarget, upload: FileUpload): P
   };
   if (target.token) headers.authorization = `Bearer ${target.token}`;
   const url = new URL(`${target.url.replace(/\/+$/, '')}${upload.path}${encodeQuery(upload.query)}`);
-  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = (url.protocol === 'https:' ? https : http).request(url, { method: upload.method, headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    pipeline(counted(createReadStream(upload.file, { highWaterMark: 1 << 20 }), upload.onBytes), req).catch(reject);
-  });
+  const { status, body } = await exchange(url, upload.method, headers, (req) => pipeline(counted(createReadStream(upload.file, { highWaterMark: 1 << 20 }), upload.onBytes), req), false);
+  const text = body.toString('utf8');
   return decodeResponse<T>(status, text);
 }
 
